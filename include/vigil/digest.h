@@ -1,0 +1,19 @@
+// Cryptographic digests of file bytes (MD5, SHA-1, SHA-256 via OpenSSL EVP), as hash lists carry
+// them next to PDQ. Reentrant.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace vigil {
+
+struct FileDigests {
+  std::string md5;     // 32 lowercase hex digits
+  std::string sha1;    // 40
+  std::string sha256;  // 64
+};
+
+FileDigests ComputeDigests(std::span<const std::uint8_t> bytes);
+
+}  // namespace vigil

@@ -1,0 +1,15 @@
+// The vigil CLI's subcommands. Each registers its options on a CLI11 app and returns the action
+// to run once parsing succeeds; the action returns the process exit status.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace vigil::cli {
+
+using Action = std::function<int()>;
+
+Action RegisterHashCommand(CLI::App& app);
+
+}  // namespace vigil::cli

@@ -1,0 +1,185 @@
+// `vigil hash`: hashes files and directories in parallel and prints one JSON line (or CSV row) per
+// file, in input order. Exit status 0 when every file hashed, 1 when any failed.
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/file_walker.h"
+#include "cli/progress.h"
+#include "vigil/file_hasher.h"
+
+namespace vigil::cli {
+namespace {
+
+struct HashArgs {
+  std::vector<std::string> paths;
+  std::string format = "json";
+  unsigned jobs = 0;
+  bool dihedral = false;
+  bool full_resolution = false;
+  bool quiet = false;
+  std::uint32_t fast_jpeg = 0;
+  DecodeLimits limits;
+};
+
+std::string FormatJson(const std::string& path, const Result<FileHashResult>& r) {
+  boost::json::object o;
+  o["path"] = path;
+  if (!r) {
+    o["error"] = r.error().message;
+    o["error_code"] = std::string(ErrorCodeName(r.error().code));
+    return boost::json::serialize(o);
+  }
+  o["pdq"] = r->pdq.hash.ToHex();
+  o["quality"] = r->pdq.quality;
+  o["md5"] = r->digests.md5;
+  o["sha1"] = r->digests.sha1;
+  o["sha256"] = r->digests.sha256;
+  o["width"] = r->width;
+  o["height"] = r->height;
+  o["format"] = std::string(ImageFormatName(r->format));
+  if (r->dihedral) {
+    boost::json::array d;
+    for (const PdqHash& h : r->dihedral->hashes) d.emplace_back(h.ToHex());
+    o["dihedral"] = std::move(d);
+  }
+  return boost::json::serialize(o);
+}
+
+std::string FormatCsv(const std::string& path, const Result<FileHashResult>& r) {
+  if (!r) return {};
+  std::string line = r->pdq.hash.ToHex();
+  if (r->dihedral) {
+    line.clear();
+    for (const PdqHash& h : r->dihedral->hashes) line += h.ToHex() + ",";
+    line.pop_back();
+  }
+  return line + "," + std::to_string(r->pdq.quality) + "," + path;
+}
+
+int RunHash(const HashArgs& args) {
+  const std::vector<WalkEntry> entries = ExpandPaths(args.paths);
+  FileHashOptions options;
+  options.limits = args.limits;
+  options.limits.jpeg_fast_min_side = args.fast_jpeg;
+  options.pdq.full_resolution = args.full_resolution;
+  options.dihedral = args.dihedral;
+  const bool json = args.format == "json";
+
+  unsigned jobs = args.jobs ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
+  jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, std::max<std::size_t>(1, entries.size())));
+
+  // Workers fill slots; the main thread prints them in input order. The window bounds how far
+  // workers may run ahead of the printer, so memory stays bounded on huge trees.
+  constexpr std::size_t kWindow = 1024;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::optional<std::pair<std::string, bool>>> window;  // (line, ok) per pending index
+  std::size_t printed = 0;
+  std::atomic<std::size_t> next{0};
+
+  auto worker = [&] {
+    FileHasher hasher(options);
+    for (;;) {
+      std::size_t i;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return next.load() < printed + kWindow || next.load() >= entries.size(); });
+        i = next.fetch_add(1);
+      }
+      if (i >= entries.size()) return;
+      const WalkEntry& e = entries[i];
+      const std::string path = e.path.string();
+      Result<FileHashResult> r = e.error.empty()
+                                     ? hasher.HashFile(e.path)
+                                     : Result<FileHashResult>(Fail(ErrorCode::kNotFound, path + ": " + e.error));
+      std::string line = json ? FormatJson(path, r) : FormatCsv(path, r);
+      if (!r && !json) std::fprintf(stderr, "vigil hash: %s\n", r.error().message.c_str());
+      {
+        std::lock_guard lock(mu);
+        const std::size_t slot = i - printed;
+        if (window.size() <= slot) window.resize(slot + 1);
+        window[slot] = std::make_pair(std::move(line), r.has_value());
+      }
+      cv.notify_all();
+    }
+  };
+
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < jobs; ++t) threads.emplace_back(worker);
+
+  ProgressBar progress(entries.size(), "hashing", !args.quiet && isatty(STDERR_FILENO));
+  std::size_t failed = 0;
+  {
+    std::unique_lock lock(mu);
+    while (printed < entries.size()) {
+      cv.wait(lock, [&] { return !window.empty() && window.front().has_value(); });
+      while (!window.empty() && window.front().has_value()) {
+        auto [line, ok] = std::move(*window.front());
+        window.pop_front();
+        ++printed;
+        if (!ok) ++failed;
+        if (!line.empty()) {
+          std::fwrite(line.data(), 1, line.size(), stdout);
+          std::fputc('\n', stdout);
+        }
+      }
+      cv.notify_all();
+      lock.unlock();
+      progress.Update(printed, failed);
+      lock.lock();
+    }
+  }
+  for (auto& t : threads) t.join();
+  progress.Finish();
+  std::fflush(stdout);
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+Action RegisterHashCommand(CLI::App& app) {
+  auto args = std::make_shared<HashArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "hash", "Hash images: PDQ (+quality, optional dihedral variants) and MD5/SHA-1/SHA-256");
+  cmd->footer(
+      "Output (json): one object per file, in input order:\n"
+      "  {\"path\",\"pdq\",\"quality\",\"md5\",\"sha1\",\"sha256\",\"width\",\"height\",\"format\"}\n"
+      "  plus \"dihedral\":[8 hashes] with --dihedral; {\"path\",\"error\",\"error_code\"} on failure.\n"
+      "Output (csv): pdq,quality,path like Meta's reference CLI (errors go to stderr).\n"
+      "Exit status: 0 all files hashed, 1 some failed, 2 bad usage.");
+  cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
+  cmd->add_option("--format", args->format, "Output format")
+      ->check(CLI::IsMember({"json", "csv"}))
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: all cores)");
+  cmd->add_flag("--dihedral", args->dihedral, "Also output the 8 dihedral variants (rotations/flips)");
+  cmd->add_flag("--full-resolution", args->full_resolution,
+                "Hash at full resolution (as HMA's Python binding and vPDQ) instead of the "
+                "reference CLI's 512x512 pre-resize");
+  cmd->add_option("--fast-jpeg", args->fast_jpeg,
+                  "Decode large JPEGs at a reduced DCT scale keeping both sides >= N pixels "
+                  "(faster, NOT reference-exact; see docs/hashing.md)");
+  cmd->add_option("--max-file-bytes", args->limits.max_file_bytes, "Largest file accepted")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", args->limits.max_pixels, "Largest width*height accepted")
+      ->capture_default_str();
+  cmd->add_option("--max-dimension", args->limits.max_dimension, "Largest side accepted")
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
+  return [cmd, args]() -> int {
+    if (!cmd->parsed()) return -1;
+    return RunHash(*args);
+  };
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,28 @@
+// MD5, SHA-1 and SHA-256 of file bytes through OpenSSL's EVP one-shot digest.
+#include "vigil/digest.h"
+
+#include <openssl/evp.h>
+
+namespace vigil {
+namespace {
+
+std::string HexDigest(const EVP_MD* md, std::span<const std::uint8_t> bytes) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), out, &len, md, nullptr) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(len * 2, '0');
+  for (unsigned i = 0; i < len; ++i) {
+    hex[2 * i] = kHex[out[i] >> 4];
+    hex[2 * i + 1] = kHex[out[i] & 0xF];
+  }
+  return hex;
+}
+
+}  // namespace
+
+FileDigests ComputeDigests(std::span<const std::uint8_t> bytes) {
+  return {HexDigest(EVP_md5(), bytes), HexDigest(EVP_sha1(), bytes), HexDigest(EVP_sha256(), bytes)};
+}
+
+}  // namespace vigil

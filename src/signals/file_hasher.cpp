@@ -1,0 +1,86 @@
+// FileHasher: bytes -> decode -> PDQ (and dihedral variants) + cryptographic digests.
+#include "vigil/file_hasher.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vigil {
+
+Result<std::vector<std::uint8_t>> ReadFileLimited(const std::filesystem::path& path,
+                                                  std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    return Fail(e == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,
+                std::string("cannot open: ") + std::strerror(e));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Fail(ErrorCode::kIoError, "not a readable file");
+  }
+  if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    return Fail(ErrorCode::kTooLarge, "file is " + std::to_string(st.st_size) +
+                                          " bytes, over the limit of " + std::to_string(max_bytes));
+  }
+  std::vector<std::uint8_t> data;
+  // Pipes and devices report no size: read up to the limit plus one byte to detect overflow.
+  const std::size_t expect = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 1u << 16;
+  data.resize(std::min(expect, max_bytes) + 1);
+  std::size_t have = 0;
+  for (;;) {
+    if (have == data.size()) {
+      if (data.size() > max_bytes) break;
+      data.resize(std::min(data.size() * 2, max_bytes + 1));
+    }
+    const ssize_t n = ::read(fd, data.data() + have, data.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return Fail(ErrorCode::kIoError, std::string("read failed: ") + std::strerror(e));
+    }
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (have > max_bytes) {
+    return Fail(ErrorCode::kTooLarge, "file is over the limit of " + std::to_string(max_bytes) + " bytes");
+  }
+  data.resize(have);
+  return data;
+}
+
+Result<FileHashResult> FileHasher::HashBytes(std::span<const std::uint8_t> bytes) {
+  auto image = DecodeImage(bytes, options_.limits);
+  if (!image) return tl::unexpected(image.error());
+  FileHashResult r;
+  r.width = image->source_width;
+  r.height = image->source_height;
+  r.format = image->format;
+  if (options_.dihedral) {
+    PdqDihedralResult d = pdq_.HashDihedral(*image, options_.pdq);
+    r.pdq.hash = d.hashes[0];
+    r.pdq.quality = d.quality;
+    r.dihedral = d;
+  } else {
+    r.pdq = pdq_.Hash(*image, options_.pdq);
+  }
+  r.digests = ComputeDigests(bytes);
+  return r;
+}
+
+Result<FileHashResult> FileHasher::HashFile(const std::filesystem::path& path) {
+  auto bytes = ReadFileLimited(path, options_.limits.max_file_bytes);
+  if (!bytes) return tl::unexpected(WithContext(bytes.error(), path.string()));
+  auto r = HashBytes(*bytes);
+  if (!r) return tl::unexpected(WithContext(r.error(), path.string()));
+  return r;
+}
+
+}  // namespace vigil

@@ -1,0 +1,6 @@
+// The version string, from the CMake project version.
+#include "vigil/version.h"
+
+namespace vigil {
+std::string_view Version() { return VIGIL_VERSION; }
+}  // namespace vigil
