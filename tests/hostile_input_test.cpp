@@ -1,0 +1,187 @@
+// Hostile input: empty, random, truncated, mislabelled and decompression-bomb files must each give
+// a clear error with the right code, quickly, without allocating for the declared size.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <random>
+
+#include "test_images.h"
+#include "vigil/file_hasher.h"
+#include "vigil/image.h"
+
+namespace vigil {
+namespace {
+
+using testing::Bytes;
+using testing::MakePattern;
+
+Error DecodeError(const Bytes& bytes, const DecodeLimits& limits = {}) {
+  auto img = DecodeImage(bytes, limits);
+  EXPECT_FALSE(img.has_value()) << "decoded " << img->width << "x" << img->height;
+  return img ? Error{ErrorCode::kInternal, "decoded"} : img.error();
+}
+
+void PutBe32(Bytes& b, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+}
+
+TEST(HostileInput, EmptyFile) {
+  const Error e = DecodeError({});
+  EXPECT_EQ(e.code, ErrorCode::kTruncated);
+  EXPECT_NE(e.message.find("empty"), std::string::npos);
+}
+
+TEST(HostileInput, RandomBytes) {
+  std::mt19937 rng(1);
+  Bytes b(4096);
+  for (auto& v : b) v = static_cast<std::uint8_t>(rng());
+  EXPECT_EQ(DecodeError(b).code, ErrorCode::kUnsupported);
+}
+
+TEST(HostileInput, RandomBytesBehindEachMagic) {
+  std::mt19937 rng(2);
+  const std::vector<std::string> magics = {"\xFF\xD8\xFF", "\x89PNG\r\n\x1a\n", "GIF89a", "BM", "II*",
+                                           std::string("RIFF\0\0\0\0WEBP", 12), std::string("\0\0\0\x18" "ftypheic", 12)};
+  for (const std::string& magic : magics) {
+    for (int trial = 0; trial < 20; ++trial) {
+      Bytes b(magic.begin(), magic.end());
+      if (magic == "II*") b.push_back(0);
+      for (int i = 0; i < 200 + trial * 50; ++i) b.push_back(static_cast<std::uint8_t>(rng()));
+      auto img = DecodeImage(b, {});
+      EXPECT_FALSE(img.has_value()) << "random data decoded as " << ImageFormatName(SniffImageFormat(b));
+      if (!img) {
+        EXPECT_FALSE(img.error().message.empty());
+      }
+    }
+  }
+}
+
+TEST(HostileInput, TruncatedJpegAndPng) {
+  const Image img = MakePattern(200, 150, 3);
+  const Bytes jpeg = testing::EncodeJpeg(img);
+  const Bytes png = testing::EncodePng(img);
+  Error e = DecodeError(Bytes(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() / 2)));
+  EXPECT_EQ(e.code, ErrorCode::kTruncated) << e.ToString();
+  e = DecodeError(Bytes(png.begin(), png.begin() + static_cast<std::ptrdiff_t>(png.size() / 2)));
+  EXPECT_EQ(e.code, ErrorCode::kTruncated) << e.ToString();
+  e = DecodeError(Bytes(png.begin(), png.begin() + 20));  // inside IHDR
+  EXPECT_EQ(e.code, ErrorCode::kTruncated) << e.ToString();
+}
+
+// Every prefix of a valid file of each format: an error or an image, never a crash or a hang.
+TEST(HostileInput, EveryTruncationPointOfEveryFormat) {
+  Image few = MakePattern(24, 16, 3);
+  for (auto& v : few.pixels) v &= 0xC0;
+  const std::vector<Bytes> files = {testing::EncodeJpeg(few), testing::EncodeJpeg(few, 80, true),
+                                    testing::EncodePng(few), testing::EncodeWebpLossless(few),
+                                    testing::EncodeGif(few), testing::EncodeBmp(few),
+                                    testing::EncodeTiff(few)};
+  for (const Bytes& file : files) {
+    for (std::size_t n = 0; n < file.size(); n += 3) {
+      auto r = DecodeImage(std::span(file.data(), n), {});
+      if (!r) {
+        EXPECT_FALSE(r.error().message.empty());
+      }
+    }
+  }
+}
+
+TEST(HostileInput, PngDeclaring100000x100000IsRefusedFromTheHeader) {
+  Bytes png = testing::EncodePng(MakePattern(16, 16, 3));
+  // IHDR data starts at byte 16: width, height; then the CRC over "IHDR" + 13 bytes at 29.
+  PutBe32(png, 16, 100000);
+  PutBe32(png, 20, 100000);
+  PutBe32(png, 29, static_cast<std::uint32_t>(crc32(0, png.data() + 12, 17)));
+  const auto start = std::chrono::steady_clock::now();
+  const Error e = DecodeError(png);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("100000x100000"), std::string::npos) << e.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(HostileInput, PngWithinDimensionsButOverPixelLimit) {
+  Bytes png = testing::EncodePng(MakePattern(16, 16, 3));
+  PutBe32(png, 16, 20000);
+  PutBe32(png, 20, 20000);
+  PutBe32(png, 29, static_cast<std::uint32_t>(crc32(0, png.data() + 12, 17)));
+  const Error e = DecodeError(png);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_NE(e.message.find("400000000 pixels"), std::string::npos) << e.message;
+}
+
+TEST(HostileInput, GifWithHugeLogicalScreen) {
+  Image few = MakePattern(16, 16, 3);
+  for (auto& v : few.pixels) v &= 0xC0;
+  Bytes gif = testing::EncodeGif(few);
+  gif[6] = gif[7] = gif[8] = gif[9] = 0xFF;  // 65535 x 65535
+  const Error e = DecodeError(gif);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("logical screen"), std::string::npos) << e.message;
+}
+
+TEST(HostileInput, JpegWithHugeDeclaredSize) {
+  Bytes jpeg = testing::EncodeJpeg(MakePattern(16, 16, 3));
+  // Find the SOF0 marker and patch height and width (each 16-bit big-endian) to 65000.
+  for (std::size_t i = 2; i + 9 < jpeg.size(); ++i) {
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xC0) {
+      jpeg[i + 5] = jpeg[i + 7] = 0xFD;
+      jpeg[i + 6] = jpeg[i + 8] = 0xE8;
+      break;
+    }
+  }
+  const Error e = DecodeError(jpeg);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+}
+
+TEST(HostileInput, BmpWithHugeDeclaredSize) {
+  Bytes bmp = testing::EncodeBmp(MakePattern(16, 16, 3));
+  bmp[21] = 0x7F;  // width ~ 2^31
+  EXPECT_EQ(DecodeError(bmp).code, ErrorCode::kTooLarge);
+}
+
+TEST(HostileInput, ProgressiveScanLimit) {
+  DecodeLimits limits;
+  limits.max_jpeg_scans = 2;
+  const Error e = DecodeError(testing::EncodeJpeg(MakePattern(64, 64, 3), 90, true), limits);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
+  EXPECT_NE(e.message.find("scans"), std::string::npos);
+}
+
+TEST(HostileInput, FileSizeLimitIsCheckedBeforeReading) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "big.png";
+  testing::WriteFile(path, testing::EncodePng(MakePattern(64, 64, 3)));
+  FileHashOptions options;
+  options.limits.max_file_bytes = 100;
+  auto r = FileHasher(options).HashFile(path);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(r.error().message.find(path.string()), std::string::npos) << "error names the file";
+}
+
+TEST(HostileInput, WrongExtensionIsDecodedByContent) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "photo.jpg";  // really a PNG
+  testing::WriteFile(path, testing::EncodePng(MakePattern(64, 64, 3)));
+  auto r = FileHasher({}).HashFile(path);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->format, ImageFormat::kPng);
+  const auto text = dir.path() / "notes.png";
+  testing::WriteFile(text, Bytes{'h', 'i', '\n'});
+  auto t = FileHasher({}).HashFile(text);
+  ASSERT_FALSE(t.has_value());
+  EXPECT_EQ(t.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(t.error().message.find("notes.png"), std::string::npos);
+}
+
+TEST(HostileInput, MissingFileAndDirectory) {
+  auto r = FileHasher({}).HashFile("/nonexistent/x.jpg");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  testing::TempDir dir;
+  EXPECT_FALSE(FileHasher({}).HashFile(dir.path()).has_value());
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,45 @@
+// Test helpers: synthetic benign images (gradients and shapes) encoded with the real libraries,
+// and small file utilities. Used to check decoders round-trip and to build hostile inputs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "vigil/image.h"
+
+namespace vigil::testing {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A deterministic pattern: smooth gradients plus a few rectangles, grey or RGB.
+Image MakePattern(std::uint32_t width, std::uint32_t height, std::uint32_t channels,
+                  std::uint32_t seed = 1);
+
+Bytes EncodePng(const Image& img, int bit_depth = 8, bool add_alpha = false, bool palette = false,
+                bool interlace = false);
+Bytes EncodeJpeg(const Image& img, int quality = 90, bool progressive = false);
+Bytes EncodeWebpLossless(const Image& img);
+Bytes EncodeGif(const Image& img);  // RGB image with <= 256 colours, or grey
+Bytes EncodeBmp(const Image& img);  // 24-bit BI_RGB, bottom-up
+Bytes EncodeTiff(const Image& img);
+
+Bytes ReadFile(const std::filesystem::path& path);
+void WriteFile(const std::filesystem::path& path, const Bytes& bytes);
+
+// The shared/ folder with the reference vectors (compile-time default, VIGIL_SHARED_DIR env wins).
+std::filesystem::path SharedDir();
+
+// A fresh temporary directory, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace vigil::testing
