@@ -41,7 +41,8 @@ toff_t OnSize(thandle_t h) { return static_cast<MemFile*>(h)->bytes.size(); }
 int OnMap(thandle_t, tdata_t*, toff_t*) { return 0; }
 void OnUnmap(thandle_t, tdata_t, toff_t) {}
 
-int OnError(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+__attribute__((format(printf, 4, 0))) int OnError(TIFF*, void* user, const char* module,
+                                                 const char* fmt, va_list ap) {
   auto* f = static_cast<MemFile*>(user);
   if (f->error.empty()) {
     char buf[512];
