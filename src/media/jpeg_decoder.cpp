@@ -57,9 +57,10 @@ inline std::uint8_t CmykChannel(unsigned stored_c, unsigned stored_k) {
   return static_cast<std::uint8_t>((stored_c * stored_k + 127) / 255);
 }
 
-// The smallest libjpeg scale M/8 (M in 1..8) keeping both sides >= min_side.
+// The smallest power-of-two libjpeg scale 1/8, 1/4 or 1/2 (the ones with SIMD IDCTs; the other
+// M/8 scales are slower than a full decode) keeping both sides >= min_side; 8 (= 8/8) otherwise.
 unsigned FastScale(unsigned width, unsigned height, unsigned min_side) {
-  for (unsigned m = 1; m < 8; ++m) {
+  for (unsigned m : {1u, 2u, 4u}) {
     if ((width * m + 7) / 8 >= min_side && (height * m + 7) / 8 >= min_side) return m;
   }
   return 8;

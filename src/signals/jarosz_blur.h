@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace vigil::internal {
@@ -12,9 +13,10 @@ namespace vigil::internal {
 inline int JaroszWindow(int n) { return (n + 127) / 128; }
 
 // Blurs `lanes` independent lines of `n` samples each with a box of `window`. Sample k of lane l
-// is in[k * step + l] (and likewise for out). `sums` must hold `lanes` floats. in != out.
+// is in[k * step + l] (and likewise for out); in and out must not overlap. When `keep` is given,
+// only outputs k with keep[k] != 0 are written (the others are not needed by the caller).
 void BoxBlurLanes(const float* in, float* out, int n, int lanes, std::ptrdiff_t step, int window,
-                  float* sums);
+                  const std::uint8_t* keep = nullptr);
 
 // The reference's box1DFloat on one line with a stride, kept as the plain specification that the
 // fast path is tested against.
@@ -22,7 +24,8 @@ void BoxBlurReference(const float* in, float* out, int n, std::ptrdiff_t stride,
 
 // Scratch buffers reused between hashes.
 struct BlurScratch {
-  std::vector<float> block_in, block_out, sums, compact_a, compact_b;
+  std::vector<float> block_in, block_out, compact_a, compact_b;
+  std::vector<std::uint8_t> keep_cols, keep_rows;
 };
 
 // Runs rows, columns, rows, columns on `luma` (height x width, row-major; overwritten) and writes
