@@ -81,7 +81,7 @@ namespace {
 // The four phases of the running box sum over L lanes held in registers. Output k is written only
 // when keep == nullptr or keep[k] != 0 (the running sum itself always advances).
 template <std::size_t L>
-__attribute__((target_clones("avx2", "default"))) void BlurChunk(const float* __restrict in, float* __restrict out, int n, std::ptrdiff_t step,
+__attribute__((always_inline)) inline void BlurChunk(const float* __restrict in, float* __restrict out, int n, std::ptrdiff_t step,
                int window, const std::uint8_t* __restrict keep) {
   const int half = (window + 2) / 2;
   const int phase1 = half - 1;
@@ -186,6 +186,20 @@ __attribute__((target_clones("avx2", "default"))) void BlurWide(const float* __r
   }
 }
 
+
+
+// Narrow lines (a row pass over a transposed block): lanes in chunks of registers. The template
+// kernels are inlined here, so each clone compiles them for its instruction set.
+__attribute__((target_clones("avx2", "default"))) void BlurNarrow(
+    const float* in, float* out, int n, int lanes, std::ptrdiff_t step, int window,
+    const std::uint8_t* keep) {
+  int l = 0;
+  for (; l + 16 <= lanes; l += 16) BlurChunk<16>(in + l, out + l, n, step, window, keep);
+  for (; l + 8 <= lanes; l += 8) BlurChunk<8>(in + l, out + l, n, step, window, keep);
+  for (; l + 4 <= lanes; l += 4) BlurChunk<4>(in + l, out + l, n, step, window, keep);
+  for (; l < lanes; ++l) BlurChunk<1>(in + l, out + l, n, step, window, keep);
+}
+
 }  // namespace
 
 void BoxBlurLanes(const float* in, float* out, int n, int lanes, std::ptrdiff_t step, int window,
@@ -193,13 +207,9 @@ void BoxBlurLanes(const float* in, float* out, int n, int lanes, std::ptrdiff_t 
   if (lanes > 32) {
     std::vector<float> sums(static_cast<std::size_t>(lanes));
     BlurWide(in, out, n, lanes, step, window, keep, sums.data());
-    return;
+  } else {
+    BlurNarrow(in, out, n, lanes, step, window, keep);
   }
-  int l = 0;
-  for (; l + 16 <= lanes; l += 16) BlurChunk<16>(in + l, out + l, n, step, window, keep);
-  for (; l + 8 <= lanes; l += 8) BlurChunk<8>(in + l, out + l, n, step, window, keep);
-  for (; l + 4 <= lanes; l += 4) BlurChunk<4>(in + l, out + l, n, step, window, keep);
-  for (; l < lanes; ++l) BlurChunk<1>(in + l, out + l, n, step, window, keep);
 }
 
 void BoxBlurReference(const float* in, float* out, int n, std::ptrdiff_t stride, int window) {
