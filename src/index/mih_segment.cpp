@@ -1,0 +1,218 @@
+// MIH segment build and search. For a radius r over m chunks, r = s*m + a (0 <= a < m): if two
+// codes are within r, then one of a+1 chosen chunks differs by <= s bits, or one of the others by
+// <= s-1 (Norouzi et al., generalised pigeonhole). Each chunk's probes are every value within its
+// radius; candidates are verified with a full 256-bit popcount. A cost model picks a linear scan
+// instead when probing would touch more memory than scanning.
+#include "index/mih_segment.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace vigil::index {
+namespace {
+
+constexpr std::uint32_t kNoRadius = ~0u;
+
+__attribute__((target_clones("popcnt", "default"))) int Distance(const Code& a, const Code& b) {
+  return std::popcount(a[0] ^ b[0]) + std::popcount(a[1] ^ b[1]) + std::popcount(a[2] ^ b[2]) +
+         std::popcount(a[3] ^ b[3]);
+}
+
+bool Balanced(const Code& c) {
+  return std::popcount(c[0]) + std::popcount(c[1]) + std::popcount(c[2]) + std::popcount(c[3]) == 128;
+}
+
+double Binomial(int n, int k) {
+  double r = 1;
+  for (int i = 1; i <= k; ++i) r = r * (n - k + i) / i;
+  return r;
+}
+
+// Calls f(value) for every value within `radius` bits of v over `width` bits, v itself first.
+template <typename F>
+void ForEachNeighbour(std::uint64_t v, int width, int radius, F&& f) {
+  f(v);
+  if (radius <= 0) return;
+  // Iterative combinations of 1..radius bit positions.
+  int pos[16];
+  for (int k = 1; k <= radius && k <= width; ++k) {
+    for (int i = 0; i < k; ++i) pos[i] = i;
+    for (;;) {
+      std::uint64_t mask = 0;
+      for (int i = 0; i < k; ++i) mask |= std::uint64_t{1} << pos[i];
+      f(v ^ mask);
+      int i = k - 1;
+      while (i >= 0 && pos[i] == width - k + i) --i;
+      if (i < 0) break;
+      ++pos[i];
+      for (int j = i + 1; j < k; ++j) pos[j] = pos[j - 1] + 1;
+    }
+  }
+}
+
+int ChunkRadius(int chunk, int count, int radius) {
+  const int s = radius / count, a = radius % count;
+  // The last a+1 chunks (the narrowest: fewest probes) get radius s, the others s-1.
+  return chunk >= count - (a + 1) ? s : s - 1;
+}
+
+}  // namespace
+
+std::shared_ptr<const MihSegment> MihSegment::Build(std::span<const std::uint64_t> ids,
+                                                    std::span<const Code> codes,
+                                                    std::vector<std::uint32_t>* placed) {
+  const std::size_t n = codes.size();
+  ChunkLayout layout;
+  if (n >= kScanBelow) {
+    const int w = std::clamp(static_cast<int>(std::floor(std::log2(static_cast<double>(n)))), 11, 24);
+    layout = ChunkLayout::Even((256 + w - 1) / w);
+  }
+  // Choose the permutation from an evenly strided sample.
+  std::vector<Code> sample;
+  const std::size_t step = std::max<std::size_t>(1, n / 16384);
+  for (std::size_t i = 0; i < n; i += step) sample.push_back(codes[i]);
+  BitPermutation perm = layout.count > 0 ? BitPermutation::Choose(sample, layout) : BitPermutation::Identity();
+  std::shared_ptr<MihSegment> seg(new MihSegment(std::move(perm), layout));
+  seg->inverse_ = std::make_unique<BitPermutation>(seg->perm_.Inverse());
+  seg->n_ = n;
+
+  std::vector<Code> permuted(n);
+  bool balanced = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    permuted[i] = seg->perm_.Apply(codes[i]);
+    balanced = balanced && Balanced(codes[i]);
+  }
+  seg->balanced_ = balanced;
+
+  // Order by chunk 0 (counting sort), so chunk 0's postings are the code positions themselves.
+  std::vector<std::uint32_t> order(n);
+  if (layout.count > 0) {
+    const int w0 = layout.width[0];
+    std::vector<std::uint32_t> off((std::size_t{1} << w0) + 1, 0);
+    for (const Code& c : permuted) ++off[ExtractChunk(c, layout.start[0], w0) + 1];
+    for (std::size_t v = 1; v < off.size(); ++v) off[v] += off[v - 1];
+    std::vector<std::uint32_t> cursor(off.begin(), off.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      order[cursor[ExtractChunk(permuted[i], layout.start[0], w0)]++] = static_cast<std::uint32_t>(i);
+    }
+    seg->own_tables_.push_back(std::move(off));
+  } else {
+    for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::uint32_t>(i);
+  }
+  seg->own_codes_.resize(n);
+  seg->own_ids_.resize(n);
+  if (placed) placed->assign(n, 0);
+  for (std::size_t pos = 0; pos < n; ++pos) {
+    seg->own_codes_[pos] = permuted[order[pos]];
+    seg->own_ids_[pos] = ids[order[pos]];
+    if (placed) (*placed)[order[pos]] = static_cast<std::uint32_t>(pos);
+  }
+  permuted.clear();
+  permuted.shrink_to_fit();
+  // Other chunks: offsets by chunk value, postings of positions.
+  for (int c = 1; c < layout.count; ++c) {
+    const int w = layout.width[static_cast<std::size_t>(c)], start = layout.start[static_cast<std::size_t>(c)];
+    std::vector<std::uint32_t> off((std::size_t{1} << w) + 1, 0);
+    for (const Code& code : seg->own_codes_) ++off[ExtractChunk(code, start, w) + 1];
+    for (std::size_t v = 1; v < off.size(); ++v) off[v] += off[v - 1];
+    std::vector<std::uint32_t> post(n);
+    std::vector<std::uint32_t> cursor(off.begin(), off.end() - 1);
+    for (std::size_t pos = 0; pos < n; ++pos) {
+      post[cursor[ExtractChunk(seg->own_codes_[pos], start, w)]++] = static_cast<std::uint32_t>(pos);
+    }
+    seg->own_tables_.push_back(std::move(off));
+    seg->own_tables_.push_back(std::move(post));
+  }
+  seg->codes_ = seg->own_codes_;
+  seg->ids_ = seg->own_ids_;
+  if (layout.count > 0) {
+    seg->offsets_[0] = seg->own_tables_[0];
+    for (int c = 1; c < layout.count; ++c) {
+      seg->offsets_[static_cast<std::size_t>(c)] = seg->own_tables_[static_cast<std::size_t>(2 * c - 1)];
+      seg->postings_[static_cast<std::size_t>(c)] = seg->own_tables_[static_cast<std::size_t>(2 * c)];
+    }
+  }
+  return seg;
+}
+
+Code MihSegment::RawCode(std::uint32_t i) const { return inverse_->Apply(codes_[i]); }
+
+std::size_t MihSegment::MemoryBytes() const {
+  if (mapping_) return mapped_bytes_;
+  std::size_t bytes = own_codes_.size() * sizeof(Code) + own_ids_.size() * 8;
+  for (const auto& t : own_tables_) bytes += t.size() * 4;
+  return bytes;
+}
+
+double MihSegment::ProbeCost(int radius) const {
+  // Nanoseconds, from measured latencies: ~25 per bucket lookup, ~15 per candidate verified.
+  double probes = 0, candidates = 0;
+  for (int c = 0; c < layout_.count; ++c) {
+    const int t = ChunkRadius(c, layout_.count, radius);
+    const int w = layout_.width[static_cast<std::size_t>(c)];
+    double p = 0;
+    for (int k = 0; k <= t; ++k) p += Binomial(w, k);
+    probes += p;
+    candidates += p * static_cast<double>(n_) / std::ldexp(1.0, w);
+  }
+  return 25 * probes + 15 * candidates;
+}
+
+__attribute__((target_clones("popcnt", "default"))) void MihSegment::Scan(
+    const Code& q, int radius, std::vector<SegmentHit>& out) const {
+  for (std::size_t i = 0; i < n_; ++i) {
+    const Code& c = codes_[i];
+    const int d = std::popcount(q[0] ^ c[0]) + std::popcount(q[1] ^ c[1]) +
+                  std::popcount(q[2] ^ c[2]) + std::popcount(q[3] ^ c[3]);
+    if (d <= radius) out.push_back({static_cast<std::uint32_t>(i), d});
+  }
+}
+
+void MihSegment::Probe(const Code& q, int radius, std::vector<SegmentHit>& out) const {
+  const std::size_t first = out.size();
+  auto check = [&](std::uint32_t pos) {
+    const int d = Distance(q, codes_[pos]);
+    if (d <= radius) out.push_back({pos, d});
+  };
+  for (int c = 0; c < layout_.count; ++c) {
+    const int t = ChunkRadius(c, layout_.count, radius);
+    if (t < 0) continue;
+    const auto cs = static_cast<std::size_t>(c);
+    const int w = layout_.width[cs];
+    const std::uint32_t* off = offsets_[cs].data();
+    const std::uint32_t* post = postings_[cs].data();
+    ForEachNeighbour(ExtractChunk(q, layout_.start[cs], w), w, t, [&](std::uint64_t v) {
+      const std::uint32_t begin = off[v], end = off[v + 1];
+      if (c == 0) {
+        for (std::uint32_t p = begin; p < end; ++p) check(p);
+      } else {
+        for (std::uint32_t p = begin; p < end; ++p) {
+          if (p + 8 < end) __builtin_prefetch(&codes_[post[p + 8]]);
+          check(post[p]);
+        }
+      }
+    });
+  }
+  // A code can be found through several chunks: keep each position once.
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+            [](const SegmentHit& a, const SegmentHit& b) { return a.index < b.index; });
+  out.erase(std::unique(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                        [](const SegmentHit& a, const SegmentHit& b) { return a.index == b.index; }),
+            out.end());
+}
+
+void MihSegment::Search(const Code& raw_query, int radius, std::vector<SegmentHit>& out) const {
+  if (n_ == 0 || radius < 0) return;
+  // Every stored code has 128 ones and so does the query: distances are even.
+  if (balanced_ && Balanced(raw_query) && radius < 256) radius &= ~1;
+  const Code q = perm_.Apply(raw_query);
+  const double scan_cost = 2.5 * static_cast<double>(n_);
+  if (layout_.count == 0 || radius >= 256 || ProbeCost(radius) >= scan_cost) {
+    Scan(q, radius, out);
+  } else {
+    Probe(q, radius, out);
+  }
+}
+
+}  // namespace vigil::index

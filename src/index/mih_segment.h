@@ -1,0 +1,73 @@
+// An immutable multi-index-hashing segment: permuted codes sorted by their first chunk, ids, and
+// for every other chunk a CSR table (offsets by chunk value, postings of code positions). Small
+// segments are scanned instead. Memory is owned by vectors (after Build) or by a mapped snapshot
+// (after Open); either way the segment never changes once made, so searches need no locks.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "index/bit_permutation.h"
+#include "vigil/status.h"
+
+namespace vigil::index {
+
+struct SegmentHit {
+  std::uint32_t index;  // position in the segment
+  int distance;
+};
+
+class MihSegment {
+ public:
+  // Segments smaller than this are searched by a linear scan (no tables).
+  static constexpr std::size_t kScanBelow = 2048;
+
+  // Builds from raw (unpermuted) codes. placed[i] receives input i's position in the segment.
+  static std::shared_ptr<const MihSegment> Build(std::span<const std::uint64_t> ids,
+                                                 std::span<const Code> codes,
+                                                 std::vector<std::uint32_t>* placed = nullptr);
+
+  // Appends every position with distance <= radius (radius already clamped to 0..256). No
+  // duplicates. Raw query.
+  void Search(const Code& query, int radius, std::vector<SegmentHit>& out) const;
+
+  std::size_t size() const { return n_; }
+  std::uint64_t id(std::uint32_t i) const { return ids_[i]; }
+  std::span<const std::uint64_t> ids() const { return ids_; }
+  Code RawCode(std::uint32_t i) const;  // the unpermuted code
+  std::size_t MemoryBytes() const;
+  const ChunkLayout& layout() const { return layout_; }
+
+  // Snapshot file I/O (format in snapshot.cpp).
+  Status Write(const std::filesystem::path& path) const;
+  static Result<std::shared_ptr<const MihSegment>> Open(const std::filesystem::path& path,
+                                                        bool verify_checksum);
+
+ private:
+  friend struct SegmentFile;
+  MihSegment(BitPermutation perm, ChunkLayout layout) : perm_(std::move(perm)), layout_(layout) {}
+  void Scan(const Code& permuted, int radius, std::vector<SegmentHit>& out) const;
+  void Probe(const Code& permuted, int radius, std::vector<SegmentHit>& out) const;
+  double ProbeCost(int radius) const;
+
+  BitPermutation perm_;
+  std::unique_ptr<BitPermutation> inverse_;
+  ChunkLayout layout_;  // count == 0: scan-only segment
+  std::size_t n_ = 0;
+  bool balanced_ = false;  // every code has exactly 128 ones: distances are even
+  std::span<const Code> codes_;  // permuted, sorted by chunk 0
+  std::span<const std::uint64_t> ids_;
+  std::array<std::span<const std::uint32_t>, 32> offsets_{};   // 2^width + 1 each
+  std::array<std::span<const std::uint32_t>, 32> postings_{};  // chunk 0: implicit (empty)
+  // Owners of the memory the spans point into.
+  std::vector<Code> own_codes_;
+  std::vector<std::uint64_t> own_ids_;
+  std::vector<std::vector<std::uint32_t>> own_tables_;
+  std::shared_ptr<const void> mapping_;
+  std::size_t mapped_bytes_ = 0;
+};
+
+}  // namespace vigil::index

@@ -1,0 +1,232 @@
+// The snapshot file of an MIH segment, opened by mmap so a replica is ready at once.
+//
+// Layout (all integers little-endian, sections 64-byte aligned, in this order):
+//   header, 4096 bytes: magic "VIGLIDX1", u32 version (1), u32 header size (4096), u64 count,
+//     u32 chunk count, u32 flags (bit 0: every code has 128 ones), u8 chunk widths[32],
+//     u8 permutation[256], u64 payload bytes, u64 XXH3-64 of the payload, u64 XXH3-64 of the
+//     header with this last field zero
+//   codes (count x 32 bytes, permuted), ids (count x u64),
+//   offsets of chunks 0..m-1 ((2^width + 1) x u32 each), postings of chunks 1..m-1 (count x u32)
+// The section sizes follow from count and the widths, so a file whose size disagrees is refused.
+// Writes go to a temporary file that is renamed into place: never half-written.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "index/mih_segment.h"
+
+namespace vigil::index {
+
+namespace {
+
+constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'I', 'D', 'X', '1'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderBytes = 4096;
+
+struct Header {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t header_bytes;
+  std::uint64_t count;
+  std::uint32_t chunk_count;
+  std::uint32_t flags;
+  std::uint8_t widths[32];
+  std::uint8_t perm[256];
+  std::uint64_t payload_bytes;
+  std::uint64_t payload_hash;
+  std::uint64_t header_hash;
+};
+static_assert(sizeof(Header) < kHeaderBytes);
+
+std::size_t Align(std::size_t v) { return (v + 63) & ~std::size_t{63}; }
+
+struct Sections {
+  std::size_t codes = 0, ids = 0, offsets[32] = {}, postings[32] = {}, end = 0;
+};
+
+Sections Plan(std::uint64_t count, std::uint32_t chunks, const std::uint8_t* widths) {
+  Sections s;
+  std::size_t pos = 0;
+  s.codes = pos;
+  pos = Align(pos + count * 32);
+  s.ids = pos;
+  pos = Align(pos + count * 8);
+  for (std::uint32_t c = 0; c < chunks; ++c) {
+    s.offsets[c] = pos;
+    pos = Align(pos + ((std::size_t{1} << widths[c]) + 1) * 4);
+  }
+  for (std::uint32_t c = 1; c < chunks; ++c) {
+    s.postings[c] = pos;
+    pos = Align(pos + count * 4);
+  }
+  s.end = pos;
+  return s;
+}
+
+struct Mapping {
+  void* base = nullptr;
+  std::size_t bytes = 0;
+  ~Mapping() {
+    if (base) munmap(base, bytes);
+  }
+};
+
+}  // namespace
+
+struct SegmentFile {
+  static Status Write(const MihSegment& seg, const std::filesystem::path& path);
+  static Result<std::shared_ptr<const MihSegment>> Open(const std::filesystem::path& path, bool verify);
+};
+
+Status MihSegment::Write(const std::filesystem::path& path) const { return SegmentFile::Write(*this, path); }
+Result<std::shared_ptr<const MihSegment>> MihSegment::Open(const std::filesystem::path& path, bool verify) {
+  return SegmentFile::Open(path, verify);
+}
+
+Status SegmentFile::Write(const MihSegment& seg, const std::filesystem::path& path) {
+  Header h{};
+  std::memcpy(h.magic, kMagic, 8);
+  h.version = kVersion;
+  h.header_bytes = kHeaderBytes;
+  h.count = seg.n_;
+  h.chunk_count = static_cast<std::uint32_t>(seg.layout_.count);
+  h.flags = seg.balanced_ ? 1u : 0u;
+  for (int c = 0; c < seg.layout_.count; ++c) h.widths[c] = static_cast<std::uint8_t>(seg.layout_.width[static_cast<std::size_t>(c)]);
+  std::memcpy(h.perm, seg.perm_.map().data(), 256);
+  const Sections s = Plan(h.count, h.chunk_count, h.widths);
+  h.payload_bytes = s.end;
+
+  std::vector<std::uint8_t> payload(s.end, 0);
+  std::memcpy(payload.data() + s.codes, seg.codes_.data(), seg.n_ * 32);
+  std::memcpy(payload.data() + s.ids, seg.ids_.data(), seg.n_ * 8);
+  for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
+    std::memcpy(payload.data() + s.offsets[c], seg.offsets_[c].data(), seg.offsets_[c].size() * 4);
+    if (c > 0) std::memcpy(payload.data() + s.postings[c], seg.postings_[c].data(), seg.n_ * 4);
+  }
+  h.payload_hash = XXH3_64bits(payload.data(), payload.size());
+  std::vector<std::uint8_t> header(kHeaderBytes, 0);
+  std::memcpy(header.data(), &h, sizeof h);
+  h.header_hash = XXH3_64bits(header.data(), header.size());
+  std::memcpy(header.data(), &h, sizeof h);
+
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(ErrorCode::kIoError, tmp.string() + ": cannot create: " + std::strerror(errno));
+  auto write_all = [&](const std::uint8_t* p, std::size_t n) {
+    while (n > 0) {
+      const ssize_t w = ::write(fd, p, n);
+      if (w <= 0) return false;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+    return true;
+  };
+  const bool ok = write_all(header.data(), header.size()) && write_all(payload.data(), payload.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::filesystem::remove(tmp);
+    return Fail(ErrorCode::kIoError, path.string() + ": cannot write snapshot: " + std::strerror(errno));
+  }
+  return {};
+}
+
+Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesystem::path& path, bool verify) {
+  auto corrupt = [&](const std::string& why) {
+    return Fail(ErrorCode::kCorrupt, path.string() + ": not a valid Vigil index snapshot: " + why);
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,
+                path.string() + ": cannot open: " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return Fail(ErrorCode::kIoError, path.string() + ": cannot stat");
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  if (size < kHeaderBytes) {
+    ::close(fd);
+    return corrupt("file is " + std::to_string(size) + " bytes, shorter than the header");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (mapping->base == MAP_FAILED) {
+    mapping->base = nullptr;
+    return Fail(ErrorCode::kIoError, path.string() + ": mmap failed: " + std::strerror(errno));
+  }
+  mapping->bytes = size;
+  const auto* base = static_cast<const std::uint8_t*>(mapping->base);
+  Header h;
+  std::memcpy(&h, base, sizeof h);
+  if (std::memcmp(h.magic, kMagic, 8) != 0) return corrupt("bad magic");
+  if (h.version != kVersion) return corrupt("unsupported version " + std::to_string(h.version));
+  {
+    std::vector<std::uint8_t> header(base, base + kHeaderBytes);
+    Header z = h;
+    z.header_hash = 0;
+    std::memcpy(header.data(), &z, sizeof z);
+    if (XXH3_64bits(header.data(), header.size()) != h.header_hash) return corrupt("header checksum mismatch");
+  }
+  if (h.chunk_count > 32 || h.count > 0xFFFFFFFFu) return corrupt("impossible chunk count or entry count");
+  int total = 0;
+  for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
+    if (h.widths[c] < 1 || h.widths[c] > 26) return corrupt("chunk width out of range");
+    total += h.widths[c];
+  }
+  if (h.chunk_count > 0 && total != 256) return corrupt("chunk widths do not cover 256 bits");
+  const Sections s = Plan(h.count, h.chunk_count, h.widths);
+  if (s.end != h.payload_bytes || kHeaderBytes + s.end != size) {
+    return corrupt("size " + std::to_string(size) + " does not match the header (expected " +
+                   std::to_string(kHeaderBytes + s.end) + ")");
+  }
+  std::array<std::uint8_t, 256> map{};
+  std::memcpy(map.data(), h.perm, 256);
+  BitPermutation perm(map);
+  if (!perm.valid()) return corrupt("bit permutation is not a permutation");
+  const std::uint8_t* payload = base + kHeaderBytes;
+  if (verify && XXH3_64bits(payload, s.end) != h.payload_hash) return corrupt("payload checksum mismatch");
+
+  ChunkLayout layout;
+  layout.count = static_cast<int>(h.chunk_count);
+  for (int c = 0, pos = 0; c < layout.count; ++c) {
+    layout.start[static_cast<std::size_t>(c)] = pos;
+    layout.width[static_cast<std::size_t>(c)] = h.widths[c];
+    pos += h.widths[c];
+  }
+  std::shared_ptr<MihSegment> seg(new MihSegment(std::move(perm), layout));
+  seg->inverse_ = std::make_unique<BitPermutation>(seg->perm_.Inverse());
+  seg->n_ = h.count;
+  seg->balanced_ = (h.flags & 1u) != 0;
+  seg->codes_ = {reinterpret_cast<const Code*>(payload + s.codes), h.count};
+  seg->ids_ = {reinterpret_cast<const std::uint64_t*>(payload + s.ids), h.count};
+  for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
+    seg->offsets_[c] = {reinterpret_cast<const std::uint32_t*>(payload + s.offsets[c]), (std::size_t{1} << h.widths[c]) + 1};
+    if (c > 0) seg->postings_[c] = {reinterpret_cast<const std::uint32_t*>(payload + s.postings[c]), h.count};
+  }
+  if (verify) {
+    // Structure, so that even a file with a forged checksum cannot make a search read out of bounds.
+    for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
+      const auto off = seg->offsets_[c];
+      if (off.front() != 0 || off.back() != h.count) return corrupt("chunk " + std::to_string(c) + " offsets do not span the entries");
+      for (std::size_t v = 1; v < off.size(); ++v) {
+        if (off[v] < off[v - 1]) return corrupt("chunk " + std::to_string(c) + " offsets are not sorted");
+      }
+      for (std::uint32_t p : seg->postings_[c]) {
+        if (p >= h.count) return corrupt("chunk " + std::to_string(c) + " has a posting out of range");
+      }
+    }
+  }
+  seg->mapped_bytes_ = size;
+  seg->mapping_ = std::move(mapping);
+  return std::shared_ptr<const MihSegment>(std::move(seg));
+}
+
+}  // namespace vigil::index

@@ -1,0 +1,315 @@
+// PdqIndex and CryptoIndex: exactness against brute force on random and clustered data at the
+// radii operators use, through incremental adds, merges, removals, concurrent readers and writers,
+// and snapshot round trips; corrupted snapshots are refused.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "test_images.h"
+#include "vigil/index.h"
+
+namespace vigil {
+namespace {
+
+using Codes = std::vector<PdqHash>;
+
+// A code with exactly 128 ones, as real PDQ hashes have (or uniform random bits).
+PdqHash RandomHash(std::mt19937_64& rng, bool balanced) {
+  PdqHash h;
+  if (!balanced) {
+    for (int k = 0; k < 256; ++k) {
+      if (rng() & 1) h.SetBit(k);
+    }
+    return h;
+  }
+  std::array<int, 256> pos;
+  std::iota(pos.begin(), pos.end(), 0);
+  std::shuffle(pos.begin(), pos.end(), rng);
+  for (int i = 0; i < 128; ++i) h.SetBit(pos[static_cast<std::size_t>(i)]);
+  return h;
+}
+
+// Flips `d` bits; when balanced, half ones->zeros and half zeros->ones (d even) keep 128 ones.
+PdqHash Perturb(const PdqHash& h, int d, std::mt19937_64& rng, bool balanced) {
+  std::array<std::uint64_t, 4> lanes = h.Lanes();
+  std::vector<int> ones, zeros;
+  for (int k = 0; k < 256; ++k) (h.Bit(k) ? ones : zeros).push_back(k);
+  std::shuffle(ones.begin(), ones.end(), rng);
+  std::shuffle(zeros.begin(), zeros.end(), rng);
+  std::vector<int> flips;
+  if (balanced) {
+    for (int i = 0; i < d / 2; ++i) {
+      flips.push_back(ones[static_cast<std::size_t>(i)]);
+      flips.push_back(zeros[static_cast<std::size_t>(i)]);
+    }
+  } else {
+    std::vector<int> all(256);
+    std::iota(all.begin(), all.end(), 0);
+    std::shuffle(all.begin(), all.end(), rng);
+    flips.assign(all.begin(), all.begin() + d);
+  }
+  for (int k : flips) lanes[static_cast<std::size_t>(k / 64)] ^= std::uint64_t{1} << (k % 64);
+  std::array<std::uint16_t, 16> words{};
+  for (int w = 0; w < 16; ++w) words[static_cast<std::size_t>(w)] = static_cast<std::uint16_t>(lanes[static_cast<std::size_t>(w / 4)] >> (16 * (w % 4)));
+  return PdqHash::FromWords(words);
+}
+
+// Uniform codes plus clusters of near-duplicates (distance 4..30 from a centre).
+Codes MakeData(std::size_t n, bool clustered, bool balanced, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Codes codes;
+  while (codes.size() < n) {
+    const PdqHash centre = RandomHash(rng, balanced);
+    codes.push_back(centre);
+    if (clustered && rng() % 4 == 0) {
+      const std::size_t members = 5 + rng() % 200;
+      for (std::size_t m = 0; m < members && codes.size() < n; ++m) {
+        codes.push_back(Perturb(centre, 4 + 2 * static_cast<int>(rng() % 14), rng, balanced));
+      }
+    }
+  }
+  return codes;
+}
+
+std::vector<IndexMatch> BruteForce(const Codes& codes, const std::vector<bool>& live, const PdqHash& q, int r) {
+  std::vector<IndexMatch> out;
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    if (!live.empty() && !live[i]) continue;
+    const int d = codes[i].Distance(q);
+    if (d <= r) out.push_back({i, d});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.distance != b.distance ? a.distance < b.distance : a.id < b.id; });
+  return out;
+}
+
+// Queries: half unrelated, half near existing entries (so every radius sees matches).
+Codes MakeQueries(const Codes& data, std::size_t n, bool balanced, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Codes q;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i % 2 == 0) {
+      q.push_back(RandomHash(rng, balanced));
+    } else {
+      q.push_back(Perturb(data[rng() % data.size()], 2 * static_cast<int>(rng() % 33), rng, balanced));
+    }
+  }
+  return q;
+}
+
+std::vector<std::uint64_t> Iota(std::size_t n) {
+  std::vector<std::uint64_t> ids(n);
+  std::iota(ids.begin(), ids.end(), 0);
+  return ids;
+}
+
+constexpr int kRadii[] = {0, 1, 16, 31, 32, 47, 63, 100, 256};
+
+class IndexExactness : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(IndexExactness, BulkBuildMatchesBruteForce) {
+  const auto [clustered, balanced] = GetParam();
+  const Codes data = MakeData(30000, clustered, balanced, 11);
+  const auto index = PdqIndex::Build(Iota(data.size()), data);
+  const Codes queries = MakeQueries(data, 60, balanced, 12);
+  std::size_t total = 0;
+  for (int r : kRadii) {
+    for (const PdqHash& q : queries) {
+      const auto want = BruteForce(data, {}, q, r);
+      ASSERT_EQ(index->Search(q, r), want) << "radius " << r;
+      total += want.size();
+    }
+  }
+  EXPECT_GT(total, 1000u) << "the queries must exercise real matches";
+}
+
+INSTANTIATE_TEST_SUITE_P(Data, IndexExactness,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const auto& param_info) {
+                           return std::string(std::get<0>(param_info.param) ? "Clustered" : "Uniform") +
+                                  (std::get<1>(param_info.param) ? "Balanced" : "AnyWeight");
+                         });
+
+TEST(PdqIndex, IncrementalAddsAndMergesStayExact) {
+  for (bool background : {false, true}) {
+    PdqIndex index({.delta_limit = 700, .background_merge = background});
+    const Codes data = MakeData(12000, true, true, 21);
+    for (std::size_t i = 0; i < data.size(); ++i) index.Add(i, data[i]);
+    const Codes queries = MakeQueries(data, 40, true, 22);
+    for (int r : {0, 16, 31, 63}) {
+      for (const PdqHash& q : queries) ASSERT_EQ(index.Search(q, r), BruteForce(data, {}, q, r)) << r;
+    }
+    EXPECT_EQ(index.Stats().entries, data.size());
+    EXPECT_GE(index.Stats().segments, 1u);
+    index.Compact();
+    EXPECT_EQ(index.Stats().segments, 1u);
+    EXPECT_EQ(index.Stats().delta_entries, 0u);
+    for (const PdqHash& q : queries) ASSERT_EQ(index.Search(q, 31), BruteForce(data, {}, q, 31));
+  }
+}
+
+TEST(PdqIndex, RemoveReAddAndNotFound) {
+  const Codes data = MakeData(5000, true, true, 31);
+  auto index = PdqIndex::Build(Iota(data.size()), data, {.delta_limit = 100, .background_merge = false});
+  std::vector<bool> live(data.size(), true);
+  std::mt19937_64 rng(32);
+  for (int i = 0; i < 300; ++i) {
+    const std::size_t id = rng() % data.size();
+    const auto st = index->Remove(id);
+    EXPECT_EQ(st.has_value(), static_cast<bool>(live[id]));
+    if (!st) {
+      EXPECT_EQ(st.error().code, ErrorCode::kNotFound);
+    }
+    live[id] = false;
+  }
+  const Codes queries = MakeQueries(data, 40, true, 33);
+  for (const PdqHash& q : queries) ASSERT_EQ(index->Search(q, 31), BruteForce(data, live, q, 31));
+  // A removed id added again is found again (tombstones are per entry, not per id).
+  index->Add(7, data[7]);
+  live[7] = true;
+  EXPECT_EQ(index->Search(data[7], 0).front().id, 7u);
+  index->Compact();
+  for (const PdqHash& q : queries) ASSERT_EQ(index->Search(q, 47), BruteForce(data, live, q, 47));
+  EXPECT_EQ(index->Stats().tombstones, 0u) << "compaction drops removed entries";
+}
+
+TEST(PdqIndex, ConcurrentReadersAndWriters) {
+  const Codes data = MakeData(20000, true, true, 41);
+  const std::size_t initial = 10000;
+  auto index = PdqIndex::Build(Iota(initial), std::span(data).first(initial), {.delta_limit = 512, .background_merge = true});
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> searches{0};
+  std::atomic<bool> bad{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      while (!done) {
+        const PdqHash& q = data[rng() % initial];
+        for (const IndexMatch& m : index->Search(q, 31)) {
+          if (m.id >= data.size() || data[m.id].Distance(q) != m.distance || m.distance > 31) bad = true;
+        }
+        ++searches;
+      }
+    });
+  }
+  std::vector<bool> live(data.size(), false);
+  for (std::size_t i = 0; i < initial; ++i) live[i] = true;
+  std::mt19937_64 rng(42);
+  for (std::size_t i = initial; i < data.size(); ++i) {
+    index->Add(i, data[i]);
+    live[i] = true;
+    if (i % 7 == 0) {
+      const std::size_t victim = rng() % i;
+      if (live[victim]) {
+        ASSERT_TRUE(index->Remove(victim).has_value());
+        live[victim] = false;
+      }
+    }
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_FALSE(bad) << "a concurrent search returned a wrong distance";
+  EXPECT_GT(searches.load(), 0u);
+  const Codes queries = MakeQueries(data, 40, true, 43);
+  for (const PdqHash& q : queries) ASSERT_EQ(index->Search(q, 31), BruteForce(data, live, q, 31));
+}
+
+TEST(PdqIndex, NearestIsExact) {
+  const Codes data = MakeData(8000, true, true, 51);
+  const auto index = PdqIndex::Build(Iota(data.size()), data);
+  for (const PdqHash& q : MakeQueries(data, 20, true, 52)) {
+    auto want = BruteForce(data, {}, q, 256);
+    want.resize(10);
+    EXPECT_EQ(index->Nearest(q, 10), want);
+  }
+}
+
+TEST(PdqIndex, BatchEqualsSingle) {
+  const Codes data = MakeData(6000, true, true, 61);
+  const auto index = PdqIndex::Build(Iota(data.size()), data);
+  const Codes queries = MakeQueries(data, 50, true, 62);
+  const auto batch = index->SearchBatch(queries, 31, 2);
+  for (std::size_t i = 0; i < queries.size(); ++i) EXPECT_EQ(batch[i], index->Search(queries[i], 31));
+}
+
+TEST(PdqIndex, SnapshotRoundTripAndCorruption) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "bank.vidx";
+  const Codes data = MakeData(9000, true, true, 71);
+  PdqIndex index({.background_merge = false});
+  for (std::size_t i = 0; i < data.size(); ++i) index.Add(1000 + i, data[i]);
+  ASSERT_TRUE(index.Save(path).has_value());
+  auto loaded = PdqIndex::Load(path);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  for (const PdqHash& q : MakeQueries(data, 30, true, 72)) {
+    ASSERT_EQ((*loaded)->Search(q, 31), index.Search(q, 31));
+  }
+  // A loaded snapshot keeps taking adds and removes.
+  (*loaded)->Add(5, data[0]);
+  EXPECT_EQ((*loaded)->Search(data[0], 0).size(), 2u);
+  EXPECT_TRUE((*loaded)->Remove(1000).has_value());
+  EXPECT_EQ((*loaded)->Search(data[0], 0).size(), 1u);
+
+  auto bytes = testing::ReadFile(path);
+  auto corrupt_copy = [&](auto mutate) {
+    auto copy = bytes;
+    mutate(copy);
+    const auto p = dir.path() / "bad.vidx";
+    testing::WriteFile(p, copy);
+    auto r = PdqIndex::Load(p);
+    EXPECT_FALSE(r.has_value());
+    return r ? Error{ErrorCode::kInternal, "loaded"} : r.error();
+  };
+  Error e = corrupt_copy([](auto& b) { b[b.size() / 2] ^= 0x40; });
+  EXPECT_EQ(e.code, ErrorCode::kCorrupt);
+  EXPECT_NE(e.message.find("checksum"), std::string::npos) << e.message;
+  e = corrupt_copy([](auto& b) { b.resize(b.size() - 100); });
+  EXPECT_EQ(e.code, ErrorCode::kCorrupt);
+  e = corrupt_copy([](auto& b) { b[0] = 'X'; });
+  EXPECT_NE(e.message.find("magic"), std::string::npos) << e.message;
+  e = corrupt_copy([](auto& b) { b[20] ^= 1; });  // entry count: header checksum
+  EXPECT_NE(e.message.find("header"), std::string::npos) << e.message;
+  e = corrupt_copy([](auto& b) { b.resize(100); });
+  EXPECT_EQ(e.code, ErrorCode::kCorrupt);
+  EXPECT_EQ(PdqIndex::Load(dir.path() / "missing.vidx").error().code, ErrorCode::kNotFound);
+}
+
+TEST(PdqIndex, TextInterfaceValidates) {
+  PdqIndex index({.background_merge = false});
+  SignalIndex& si = index;
+  EXPECT_TRUE(si.AddText(1, "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22").has_value());
+  EXPECT_EQ(si.AddText(2, "xyz").error().code, ErrorCode::kInvalidArgument);
+  auto r = si.SearchText("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b23", 31);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(r->front().distance, 1);
+  EXPECT_EQ(si.size(), 1u);
+}
+
+TEST(CryptoIndex, ExactLookupRemoveAndErrors) {
+  CryptoIndex md5(DigestType::kMd5);
+  SignalIndex& si = md5;
+  ASSERT_TRUE(si.AddText(1, "900150983cd24fb0d6963f7d28e17f72").has_value());
+  ASSERT_TRUE(si.AddText(2, "900150983CD24FB0D6963F7D28E17F72").has_value());  // same digest, upper case
+  ASSERT_TRUE(si.AddText(3, "d41d8cd98f00b204e9800998ecf8427e").has_value());
+  auto r = si.SearchText("900150983cd24fb0d6963f7d28e17f72", 0);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(*r, (std::vector<IndexMatch>{{1, 0}, {2, 0}}));
+  EXPECT_TRUE(si.Remove(1).has_value());
+  EXPECT_EQ(si.SearchText("900150983cd24fb0d6963f7d28e17f72", 0)->size(), 1u);
+  EXPECT_EQ(si.Remove(1).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(si.SearchText("900150983cd24fb0d6963f7d28e17f72", 3).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(si.AddText(4, "abc").error().code, ErrorCode::kInvalidArgument);
+  CryptoIndex sha256(DigestType::kSha256);
+  EXPECT_FALSE(sha256.AddText(1, "900150983cd24fb0d6963f7d28e17f72").has_value());
+  EXPECT_TRUE(sha256.AddText(1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad").has_value());
+  EXPECT_EQ(si.size(), 2u);
+}
+
+}  // namespace
+}  // namespace vigil
