@@ -73,62 +73,60 @@ Code BitPermutation::Apply(const Code& code) const {
 }
 
 BitPermutation BitPermutation::Choose(std::span<const Code> sample, const ChunkLayout& layout) {
-  const std::size_t n = std::min<std::size_t>(sample.size(), 16384);
-  if (n < 256) return Identity();
-  // Column bitsets: bits[i] holds bit i of every sampled code.
-  const std::size_t words = (n + 63) / 64;
-  std::vector<std::uint64_t> bits(256 * words, 0);
-  std::array<double, 256> ones{};
+  // Greedy, collision-driven: each chunk keeps the partition of the sample induced by its bits so
+  // far, and takes the unused bit that splits its groups most evenly (minimising the number of
+  // sample pairs that would share a bucket). Chunks take turns, so every chunk gets good bits.
+  const std::size_t n = std::min<std::size_t>(sample.size(), 4096);
+  if (n < 256 || layout.count == 0) return Identity();
+  std::vector<std::uint8_t> column(256 * n);  // column[b * n + s] = bit b of sample s
   for (std::size_t s = 0; s < n; ++s) {
-    for (int i = 0; i < 256; ++i) {
-      if ((sample[s][static_cast<std::size_t>(i >> 6)] >> (i & 63)) & 1) {
-        bits[static_cast<std::size_t>(i) * words + s / 64] |= std::uint64_t{1} << (s % 64);
-        ones[static_cast<std::size_t>(i)] += 1;
-      }
-    }
+    for (std::size_t b = 0; b < 256; ++b) column[b * n + s] = static_cast<std::uint8_t>((sample[s][b / 64] >> (b % 64)) & 1);
   }
-  const double dn = static_cast<double>(n);
-  // |phi| correlation of every pair of bits.
-  std::vector<float> corr(256 * 256, 0.0f);
-  for (int i = 0; i < 256; ++i) {
-    for (int j = i + 1; j < 256; ++j) {
-      std::uint64_t both = 0;
-      const std::uint64_t* a = &bits[static_cast<std::size_t>(i) * words];
-      const std::uint64_t* b = &bits[static_cast<std::size_t>(j) * words];
-      for (std::size_t w = 0; w < words; ++w) both += static_cast<std::uint64_t>(std::popcount(a[w] & b[w]));
-      const double pi = ones[static_cast<std::size_t>(i)], pj = ones[static_cast<std::size_t>(j)];
-      const double den = std::sqrt(pi * (dn - pi) * pj * (dn - pj));
-      const double phi = den > 0 ? (static_cast<double>(both) * dn - pi * pj) / den : 1.0;
-      corr[static_cast<std::size_t>(i * 256 + j)] = corr[static_cast<std::size_t>(j * 256 + i)] =
-          static_cast<float>(std::abs(phi));
-    }
-  }
-  std::array<int, 256> order{};
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return std::abs(ones[static_cast<std::size_t>(a)] / dn - 0.5) > std::abs(ones[static_cast<std::size_t>(b)] / dn - 0.5);
-  });
-  std::vector<std::vector<int>> members(static_cast<std::size_t>(layout.count));
+  const auto chunks = static_cast<std::size_t>(layout.count);
+  std::vector<std::vector<std::uint32_t>> group(chunks, std::vector<std::uint32_t>(n, 0));
+  std::vector<std::uint32_t> groups(chunks, 1), filled(chunks, 0);
+  std::array<bool, 256> used{};
   std::array<std::uint8_t, 256> map{};
-  for (int bit : order) {
-    int best = -1;
-    double best_cost = 0;
-    for (int c = 0; c < layout.count; ++c) {
-      const auto& m = members[static_cast<std::size_t>(c)];
-      if (static_cast<int>(m.size()) >= layout.width[static_cast<std::size_t>(c)]) continue;
-      double cost = 0;
-      for (int other : m) cost += static_cast<double>(corr[static_cast<std::size_t>(bit * 256 + other)]);
-      // Prefer emptier chunks on ties so skewed bits spread out.
-      cost -= 1e-6 * static_cast<double>(layout.width[static_cast<std::size_t>(c)] - static_cast<int>(m.size()));
-      if (best < 0 || cost < best_cost) {
-        best = c;
-        best_cost = cost;
+  std::vector<std::uint32_t> ones, sizes, remap;
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (std::size_t c = 0; c < chunks; ++c) {
+      if (filled[c] >= static_cast<std::uint32_t>(layout.width[c])) continue;
+      const std::uint32_t ng = groups[c];
+      const std::vector<std::uint32_t>& g = group[c];
+      sizes.assign(ng, 0);
+      for (std::size_t s = 0; s < n; ++s) ++sizes[g[s]];
+      int best = -1;
+      double best_cost = 0;
+      for (int b = 0; b < 256; ++b) {
+        if (used[static_cast<std::size_t>(b)]) continue;
+        ones.assign(ng, 0);
+        const std::uint8_t* col = &column[static_cast<std::size_t>(b) * n];
+        for (std::size_t s = 0; s < n; ++s) ones[g[s]] += col[s];
+        double cost = 0;
+        for (std::uint32_t k = 0; k < ng; ++k) {
+          const double one = ones[k], zero = sizes[k] - ones[k];
+          cost += one * one + zero * zero;
+        }
+        if (best < 0 || cost < best_cost) {
+          best = b;
+          best_cost = cost;
+        }
       }
+      const auto bb = static_cast<std::size_t>(best);
+      used[bb] = true;
+      map[bb] = static_cast<std::uint8_t>(layout.start[c] + static_cast<int>(filled[c]++));
+      // Split every group by the new bit and renumber densely.
+      remap.assign(2 * std::size_t{ng}, ~0u);
+      std::uint32_t next = 0;
+      for (std::size_t s = 0; s < n; ++s) {
+        std::uint32_t& slot = remap[2 * group[c][s] + column[bb * n + s]];
+        if (slot == ~0u) slot = next++;
+        group[c][s] = slot;
+      }
+      groups[c] = next;
+      progress = true;
     }
-    auto& m = members[static_cast<std::size_t>(best)];
-    map[static_cast<std::size_t>(bit)] =
-        static_cast<std::uint8_t>(layout.start[static_cast<std::size_t>(best)] + static_cast<int>(m.size()));
-    m.push_back(bit);
   }
   return BitPermutation(map);
 }

@@ -169,36 +169,62 @@ __attribute__((target_clones("popcnt", "default"))) void MihSegment::Scan(
   }
 }
 
+// Probing is a chain of dependent cache misses (offsets -> postings -> code), so it runs as a
+// pipeline: list every (chunk, value) probe, then walk each list while prefetching a fixed distance
+// ahead, so dozens of misses are in flight at once instead of one.
 void MihSegment::Probe(const Code& q, int radius, std::vector<SegmentHit>& out) const {
-  const std::size_t first = out.size();
-  auto check = [&](std::uint32_t pos) {
-    const int d = Distance(q, codes_[pos]);
-    if (d <= radius) out.push_back({pos, d});
+  constexpr std::size_t kAhead = 16;
+  struct Range {
+    std::uint32_t chunk, begin, end;
   };
+  thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> probes;  // (chunk, value)
+  thread_local std::vector<Range> ranges;
+  thread_local std::vector<std::uint32_t> candidates;
+  probes.clear();
+  ranges.clear();
+  candidates.clear();
   for (int c = 0; c < layout_.count; ++c) {
     const int t = ChunkRadius(c, layout_.count, radius);
     if (t < 0) continue;
     const auto cs = static_cast<std::size_t>(c);
     const int w = layout_.width[cs];
-    const std::uint32_t* off = offsets_[cs].data();
-    const std::uint32_t* post = postings_[cs].data();
     ForEachNeighbour(ExtractChunk(q, layout_.start[cs], w), w, t, [&](std::uint64_t v) {
-      const std::uint32_t begin = off[v], end = off[v + 1];
-      if (c == 0) {
-        for (std::uint32_t p = begin; p < end; ++p) check(p);
-      } else {
-        for (std::uint32_t p = begin; p < end; ++p) {
-          if (p + 8 < end) __builtin_prefetch(&codes_[post[p + 8]]);
-          check(post[p]);
-        }
-      }
+      probes.emplace_back(static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(v));
     });
   }
-  // A code can be found through several chunks: keep each position once.
-  std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-            [](const SegmentHit& a, const SegmentHit& b) { return a.index < b.index; });
-  out.erase(std::unique(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
-                        [](const SegmentHit& a, const SegmentHit& b) { return a.index == b.index; }),
+  for (std::size_t i = 0; i < probes.size(); ++i) {
+    if (i + kAhead < probes.size()) {
+      const auto& [c, v] = probes[i + kAhead];
+      __builtin_prefetch(offsets_[c].data() + v);
+    }
+    const auto& [c, v] = probes[i];
+    const std::uint32_t* off = offsets_[c].data();
+    if (off[v] != off[v + 1]) ranges.push_back({c, off[v], off[v + 1]});
+  }
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    if (i + kAhead < ranges.size() && ranges[i + kAhead].chunk != 0) {
+      __builtin_prefetch(postings_[ranges[i + kAhead].chunk].data() + ranges[i + kAhead].begin);
+    }
+    const Range& r = ranges[i];
+    if (r.chunk == 0) {
+      for (std::uint32_t p = r.begin; p < r.end; ++p) candidates.push_back(p);
+    } else {
+      const std::uint32_t* post = postings_[r.chunk].data();
+      candidates.insert(candidates.end(), post + r.begin, post + r.end);
+    }
+  }
+  const std::size_t first = out.size();
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (i + kAhead < candidates.size()) __builtin_prefetch(&codes_[candidates[i + kAhead]]);
+    const std::uint32_t pos = candidates[i];
+    const int d = Distance(q, codes_[pos]);
+    if (d <= radius) out.push_back({pos, d});
+  }
+  // A code can be found through several chunks; sorting the (few) matches is far cheaper than
+  // de-duplicating every candidate.
+  const auto begin = out.begin() + static_cast<std::ptrdiff_t>(first);
+  std::sort(begin, out.end(), [](const SegmentHit& a, const SegmentHit& b) { return a.index < b.index; });
+  out.erase(std::unique(begin, out.end(), [](const SegmentHit& a, const SegmentHit& b) { return a.index == b.index; }),
             out.end());
 }
 
