@@ -5,7 +5,10 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
+
+#include "vigil/pdq.h"
 
 #include "test_images.h"
 
@@ -97,6 +100,72 @@ TEST(Cli, MissingPathIsAnErrorLine) {
   const auto lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].at("error_code").as_string(), "not_found");
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(CliIndex, BuildAndQueryMatchBruteForce) {
+  testing::TempDir dir;
+  // Hashes of benign pattern images, plus near copies (JPEG re-encodes) as queries.
+  std::ofstream list(dir.path() / "bank.txt");
+  std::ofstream queries(dir.path() / "queries.txt");
+  std::vector<PdqHash> bank;
+  PdqHasher hasher;
+  for (std::uint32_t i = 0; i < 40; ++i) {
+    const Image img = testing::MakePattern(96 + i, 80, 3, i + 1);
+    const PdqHash h = hasher.Hash(img, {}).hash;
+    bank.push_back(h);
+    list << h.ToHex();
+    if (i % 2) list << ',' << (1000 + i);
+    list << '\n';
+    if (i % 5 == 0) {
+      auto again = DecodeImage(testing::EncodeJpeg(img, 60), {});
+      queries << hasher.Hash(*again, {}).hash.ToHex() << "\n";
+    }
+  }
+  list.close();
+  queries.close();
+  const auto vidx = dir.path() / "bank.vidx";
+  const CliRun built = RunCli("index build " + (dir.path() / "bank.txt").string() + " -o " + vidx.string());
+  ASSERT_EQ(built.status, 0) << built.out;
+  EXPECT_EQ(boost::json::parse(built.out).as_object().at("entries").as_int64(), 40);
+  const CliRun q = RunCli("index query " + vidx.string() + " " + (dir.path() / "queries.txt").string() + " --radius 63 -j 2");
+  ASSERT_EQ(q.status, 0);
+  // Expected lines from brute force over the same hashes.
+  std::ifstream qin(dir.path() / "queries.txt");
+  std::string line, want;
+  for (int qi = 0; std::getline(qin, line); ++qi) {
+    const PdqHash qh = *PdqHash::FromHex(line);
+    std::vector<std::pair<int, std::uint64_t>> hits;
+    for (std::uint32_t i = 0; i < bank.size(); ++i) {
+      const int d = bank[i].Distance(qh);
+      if (d <= 63) hits.emplace_back(d, i % 2 ? 1000 + i : i);
+    }
+    std::sort(hits.begin(), hits.end());
+    for (auto [d, id] : hits) want += std::to_string(qi) + "," + std::to_string(id) + "," + std::to_string(d) + "\n";
+  }
+  EXPECT_EQ(q.out, want);
+  EXPECT_FALSE(want.empty());
+}
+
+TEST(CliIndex, BadInputNamesTheLine) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "bad.txt") << "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22\nnot-a-hash\n";
+  const std::string cmd = std::string(VIGIL_TEST_CLI) + " index build " + (dir.path() / "bad.txt").string() + " -o " +
+                          (dir.path() / "x.vidx").string() + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[512] = {};
+  const std::size_t n = fread(buf, 1, sizeof buf - 1, p);
+  const int st = pclose(p);
+  EXPECT_NE(WEXITSTATUS(st), 0);
+  EXPECT_NE(std::string(buf, n).find("line 2"), std::string::npos) << buf;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "x.vidx"));
+  std::ofstream(dir.path() / "junk.vidx") << "not an index";
+  EXPECT_NE(RunCli("index query " + (dir.path() / "junk.vidx").string() + " " + (dir.path() / "bad.txt").string()).status, 0);
 }
 
 }  // namespace

@@ -11,5 +11,6 @@ namespace vigil::cli {
 using Action = std::function<int()>;
 
 Action RegisterHashCommand(CLI::App& app);
+Action RegisterIndexCommand(CLI::App& app);
 
 }  // namespace vigil::cli

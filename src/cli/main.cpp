@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
 
   std::vector<vigil::cli::Action> actions;
   actions.push_back(vigil::cli::RegisterHashCommand(app));
+  actions.push_back(vigil::cli::RegisterIndexCommand(app));
   CLI::App* version = app.add_subcommand("version", "Print the version");
   actions.push_back([version]() -> int {
     if (!version->parsed()) return -1;
