@@ -235,8 +235,21 @@ TEST(PdqIndex, BatchEqualsSingle) {
   const Codes data = MakeData(6000, true, true, 61);
   const auto index = PdqIndex::Build(Iota(data.size()), data);
   const Codes queries = MakeQueries(data, 50, true, 62);
-  const auto batch = index->SearchBatch(queries, 31, 2);
-  for (std::size_t i = 0; i < queries.size(); ++i) EXPECT_EQ(batch[i], index->Search(queries[i], 31));
+  for (int r : {0, 31, 63, 100, 256}) {  // probing and block-scan paths
+    const auto batch = index->SearchBatch(queries, r, 2);
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      EXPECT_EQ(batch[i], BruteForce(data, {}, queries[i], r)) << "radius " << r;
+    }
+  }
+  // Batches also see the delta and respect removals.
+  index->Add(99999, queries[0]);
+  ASSERT_TRUE(index->Remove(3).has_value());
+  std::vector<bool> live(data.size(), true);
+  live[3] = false;
+  const auto batch = index->SearchBatch(queries, 63, 2);
+  auto want = BruteForce(data, live, queries[0], 63);
+  want.insert(want.begin(), IndexMatch{99999, 0});
+  EXPECT_EQ(batch[0], want);
 }
 
 TEST(PdqIndex, SnapshotRoundTripAndCorruption) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "index/bit_permutation.h"
+#include "index/huge_page_allocator.h"
 #include "vigil/status.h"
 
 namespace vigil::index {
@@ -33,6 +34,10 @@ class MihSegment {
   // Appends every position with distance <= radius (radius already clamped to 0..256). No
   // duplicates. Raw query.
   void Search(const Code& query, int radius, std::vector<SegmentHit>& out) const;
+  // Many queries at once: when the cost model prefers a scan for this radius, one pass over the
+  // codes serves a whole block of queries; otherwise each query probes. out[i] gets query i's
+  // hits.
+  void SearchMany(std::span<const Code> queries, int radius, std::vector<std::vector<SegmentHit>>& out) const;
 
   std::size_t size() const { return n_; }
   std::uint64_t id(std::uint32_t i) const { return ids_[i]; }
@@ -50,6 +55,8 @@ class MihSegment {
   friend struct SegmentFile;
   MihSegment(BitPermutation perm, ChunkLayout layout) : perm_(std::move(perm)), layout_(layout) {}
   void Scan(const Code& permuted, int radius, std::vector<SegmentHit>& out) const;
+  bool PrefersScan(int radius, std::size_t queries) const;
+  int EffectiveRadius(const Code& raw_query, int radius) const;
   void Probe(const Code& permuted, int radius, std::vector<SegmentHit>& out) const;
   double ProbeCost(int radius) const;
 
@@ -63,9 +70,11 @@ class MihSegment {
   std::array<std::span<const std::uint32_t>, 32> offsets_{};   // 2^width + 1 each
   std::array<std::span<const std::uint32_t>, 32> postings_{};  // chunk 0: implicit (empty)
   // Owners of the memory the spans point into.
-  std::vector<Code> own_codes_;
-  std::vector<std::uint64_t> own_ids_;
-  std::vector<std::vector<std::uint32_t>> own_tables_;
+  template <typename T>
+  using HugeVector = std::vector<T, HugePageAllocator<T>>;
+  HugeVector<Code> own_codes_;
+  HugeVector<std::uint64_t> own_ids_;
+  std::vector<HugeVector<std::uint32_t>> own_tables_;
   std::shared_ptr<const void> mapping_;
   std::size_t mapped_bytes_ = 0;
 };

@@ -260,11 +260,50 @@ std::vector<IndexMatch> PdqIndex::Search(const PdqHash& query, int radius) const
 std::vector<std::vector<IndexMatch>> PdqIndex::SearchBatch(std::span<const PdqHash> queries, int radius,
                                                            unsigned threads) const {
   std::vector<std::vector<IndexMatch>> results(queries.size());
+  radius = std::clamp(radius, -1, 256);
+  if (radius < 0 || queries.empty()) return results;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, queries.size())));
+  // Work in blocks of queries: each block takes the lock shared once and lets every segment
+  // choose between probing per query and one scan pass for the whole block.
+  constexpr std::size_t kBlock = 64;
+  const std::size_t blocks = (queries.size() + kBlock - 1) / kBlock;
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, blocks));
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < queries.size();) results[i] = Search(queries[i], radius);
+    std::vector<Code> codes;
+    std::vector<std::vector<index::SegmentHit>> hits;
+    for (std::size_t b; (b = next.fetch_add(1)) < blocks;) {
+      const std::size_t start = b * kBlock, nq = std::min(kBlock, queries.size() - start);
+      codes.clear();
+      for (std::size_t i = 0; i < nq; ++i) codes.push_back(index::ToCode(queries[start + i]));
+      std::shared_lock lock(state_->mu);
+      const State& s = *state_;
+      for (const Slot& slot : s.slots) {
+        for (auto& h : hits) h.clear();
+        slot.segment->SearchMany(codes, radius, hits);
+        for (std::size_t i = 0; i < nq; ++i) {
+          for (const auto& h : hits[i]) {
+            if (slot.deleted_count == 0 || !slot.IsDeleted(h.index)) {
+              results[start + i].push_back({slot.segment->id(h.index), h.distance});
+            }
+          }
+        }
+      }
+      for (std::size_t i = 0; i < nq; ++i) {
+        const Code& q = codes[i];
+        auto& out = results[start + i];
+        for (std::size_t k = 0; k < s.delta_codes.size(); ++k) {
+          const int d = Popcount256(q, s.delta_codes[k]);
+          if (d <= radius) out.push_back({s.delta_ids[k], d});
+        }
+        for (std::size_t k = 0; k < s.merging_codes.size(); ++k) {
+          const int d = Popcount256(q, s.merging_codes[k]);
+          if (d <= radius && !s.merging_deleted[k]) out.push_back({s.merging_ids[k], d});
+        }
+      }
+      lock.unlock();
+      for (std::size_t i = 0; i < nq; ++i) SortMatches(results[start + i]);
+    }
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
