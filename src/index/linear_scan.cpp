@@ -1,5 +1,6 @@
 // Linear scan (see linear_scan.h). The distance loop is compiled for AVX2 + POPCNT where the CPU
 // has them (run-time dispatch).
+#include "util/cpu_dispatch.h"
 #include "index/linear_scan.h"
 
 #include <algorithm>
@@ -8,7 +9,7 @@
 namespace vigil::index {
 namespace {
 
-__attribute__((target_clones("avx2", "popcnt", "default"))) void ScanBlock(
+VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanBlock(
     const Code* codes, std::size_t n, const Code* queries, std::size_t nq, int radius,
     std::vector<std::vector<std::pair<std::uint32_t, int>>>& hits) {
   for (std::size_t i = 0; i < n; ++i) {

@@ -3,6 +3,7 @@
 // <= s-1 (Norouzi et al., generalised pigeonhole). Each chunk's probes are every value within its
 // radius; candidates are verified with a full 256-bit popcount. A cost model picks a linear scan
 // instead when probing would touch more memory than scanning.
+#include "util/cpu_dispatch.h"
 #include "index/mih_segment.h"
 
 #include <algorithm>
@@ -14,7 +15,7 @@ namespace {
 
 constexpr std::uint32_t kNoRadius = ~0u;
 
-__attribute__((target_clones("popcnt", "default"))) int Distance(const Code& a, const Code& b) {
+VIGIL_TARGET_CLONES("popcnt", "default") int Distance(const Code& a, const Code& b) {
   return std::popcount(a[0] ^ b[0]) + std::popcount(a[1] ^ b[1]) + std::popcount(a[2] ^ b[2]) +
          std::popcount(a[3] ^ b[3]);
 }
@@ -159,7 +160,7 @@ double MihSegment::ProbeCost(int radius) const {
   return 25 * probes + 15 * candidates;
 }
 
-__attribute__((target_clones("popcnt", "default"))) void MihSegment::Scan(
+VIGIL_TARGET_CLONES("popcnt", "default") void MihSegment::Scan(
     const Code& q, int radius, std::vector<SegmentHit>& out) const {
   for (std::size_t i = 0; i < n_; ++i) {
     const Code& c = codes_[i];
@@ -256,7 +257,7 @@ void MihSegment::Search(const Code& raw_query, int radius, std::vector<SegmentHi
 namespace {
 
 // One pass over codes[0, n) for up to 64 queries, in tiles that stay in L1.
-__attribute__((target_clones("avx2", "popcnt", "default"))) void ScanTiles(
+VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanTiles(
     const Code* codes, std::size_t n, const Code* queries, const int* radii, std::size_t nq,
     std::vector<std::vector<SegmentHit>>& out, std::size_t out_offset) {
   constexpr std::size_t kTile = 512;

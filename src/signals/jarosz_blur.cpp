@@ -2,6 +2,7 @@
 // Row passes transpose a block of rows into a small scratch so the same lane-parallel kernel
 // applies. The last two passes only compute the 64 columns that the 64x64 grid samples: each
 // column's blur depends on nothing but that column.
+#include "util/cpu_dispatch.h"
 #include "signals/jarosz_blur.h"
 
 #include <algorithm>
@@ -137,7 +138,7 @@ inline void DivideInto(const float* __restrict sums, float* __restrict out, int 
 
 // Wide lines (a column pass over whole rows): the running sums live in `sums`, and each step
 // sweeps a whole row of lanes, which streams through memory in order.
-__attribute__((target_clones("avx2", "default"))) void BlurWide(const float* __restrict in, float* __restrict out, int n, int lanes,
+VIGIL_TARGET_CLONES("avx2", "default") void BlurWide(const float* __restrict in, float* __restrict out, int n, int lanes,
               std::ptrdiff_t step, int window, const std::uint8_t* __restrict keep,
               float* __restrict sums) {
   const int half = (window + 2) / 2;
@@ -190,7 +191,7 @@ __attribute__((target_clones("avx2", "default"))) void BlurWide(const float* __r
 
 // Narrow lines (a row pass over a transposed block): lanes in chunks of registers. The template
 // kernels are inlined here, so each clone compiles them for its instruction set.
-__attribute__((target_clones("avx2", "default"))) void BlurNarrow(
+VIGIL_TARGET_CLONES("avx2", "default") void BlurNarrow(
     const float* in, float* out, int n, int lanes, std::ptrdiff_t step, int window,
     const std::uint8_t* keep) {
   int l = 0;
