@@ -117,7 +117,7 @@ Action RegisterIndexCommand(CLI::App& app) {
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   q->add_option("-j,--jobs", query->jobs, "Threads (0 = all cores)")->capture_default_str();
-  q->add_flag("--no-verify", query->no_verify, "Skip the snapshot's payload checksum (structure is still checked)");
+  q->add_flag("--no-verify", query->no_verify, "Skip the payload checksum and per-entry structure checks (header and sizes are still checked); only for snapshots you wrote");
 
   auto bench = std::make_shared<IndexBenchArgs>();
   CLI::App* be = cmd->add_subcommand("bench", "Benchmark the index against brute force and FAISS on PDQ-like data");

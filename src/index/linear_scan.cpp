@@ -1,29 +1,11 @@
-// Linear scan (see linear_scan.h). The distance loop is compiled for AVX2 + POPCNT where the CPU
-// has them (run-time dispatch).
-#include "util/cpu_dispatch.h"
+// Linear scan (see linear_scan.h), on the index's own dispatched scan kernel.
 #include "index/linear_scan.h"
 
 #include <algorithm>
-#include <bit>
+
+#include "index/mih_segment.h"
 
 namespace vigil::index {
-namespace {
-
-VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanBlock(
-    const Code* codes, std::size_t n, const Code* queries, std::size_t nq, int radius,
-    std::vector<std::vector<std::pair<std::uint32_t, int>>>& hits) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const Code& c = codes[i];
-    for (std::size_t q = 0; q < nq; ++q) {
-      const Code& x = queries[q];
-      const int d = std::popcount(c[0] ^ x[0]) + std::popcount(c[1] ^ x[1]) +
-                    std::popcount(c[2] ^ x[2]) + std::popcount(c[3] ^ x[3]);
-      if (d <= radius) hits[q].emplace_back(static_cast<std::uint32_t>(i), d);
-    }
-  }
-}
-
-}  // namespace
 
 LinearScan::LinearScan(std::span<const std::uint64_t> ids, std::span<const PdqHash> hashes)
     : ids_(ids.begin(), ids.end()) {
@@ -37,11 +19,12 @@ std::vector<std::vector<IndexMatch>> LinearScan::SearchBatch(std::span<const Pdq
     const std::size_t nq = std::min<std::size_t>(64, queries.size() - start);
     std::vector<Code> block(nq);
     for (std::size_t q = 0; q < nq; ++q) block[q] = ToCode(queries[start + q]);
-    std::vector<std::vector<std::pair<std::uint32_t, int>>> hits(nq);
-    ScanBlock(codes_.data(), codes_.size(), block.data(), nq, radius, hits);
+    const std::vector<int> radii(nq, radius);
+    std::vector<std::vector<SegmentHit>> hits(nq);
+    ScanCodesMany(codes_.data(), codes_.size(), block.data(), radii.data(), nq, hits, 0);
     for (std::size_t q = 0; q < nq; ++q) {
       auto& res = out[start + q];
-      for (auto [i, d] : hits[q]) res.push_back({ids_[i], d});
+      for (const SegmentHit& h : hits[q]) res.push_back({ids_[h.index], h.distance});
       std::sort(res.begin(), res.end(), [](const IndexMatch& a, const IndexMatch& b) {
         return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
       });

@@ -160,14 +160,18 @@ double MihSegment::ProbeCost(int radius) const {
   return 25 * probes + 15 * candidates;
 }
 
-VIGIL_TARGET_CLONES("popcnt", "default") void MihSegment::Scan(
-    const Code& q, int radius, std::vector<SegmentHit>& out) const {
-  for (std::size_t i = 0; i < n_; ++i) {
-    const Code& c = codes_[i];
+VIGIL_TARGET_CLONES("popcnt", "default") void ScanCodes(const Code* codes, std::size_t n, const Code& q,
+                                                      int radius, std::vector<SegmentHit>& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Code& c = codes[i];
     const int d = std::popcount(q[0] ^ c[0]) + std::popcount(q[1] ^ c[1]) +
                   std::popcount(q[2] ^ c[2]) + std::popcount(q[3] ^ c[3]);
     if (d <= radius) out.push_back({static_cast<std::uint32_t>(i), d});
   }
+}
+
+void MihSegment::Scan(const Code& q, int radius, std::vector<SegmentHit>& out) const {
+  ScanCodes(codes_.data(), n_, q, radius, out);
 }
 
 // Probing is a chain of dependent cache misses (offsets -> postings -> code), so it runs as a
@@ -254,10 +258,7 @@ void MihSegment::Search(const Code& raw_query, int radius, std::vector<SegmentHi
   }
 }
 
-namespace {
-
-// One pass over codes[0, n) for up to 64 queries, in tiles that stay in L1.
-VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanTiles(
+VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanCodesMany(
     const Code* codes, std::size_t n, const Code* queries, const int* radii, std::size_t nq,
     std::vector<std::vector<SegmentHit>>& out, std::size_t out_offset) {
   constexpr std::size_t kTile = 512;
@@ -276,8 +277,6 @@ VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanTiles(
     }
   }
 }
-
-}  // namespace
 
 void MihSegment::SearchMany(std::span<const Code> queries, int radius,
                             std::vector<std::vector<SegmentHit>>& out) const {
@@ -298,7 +297,7 @@ void MihSegment::SearchMany(std::span<const Code> queries, int radius,
       block.push_back(perm_.Apply(queries[start + i]));
       radii.push_back(EffectiveRadius(queries[start + i], radius));
     }
-    ScanTiles(codes_.data(), n_, block.data(), radii.data(), nq, out, start);
+    ScanCodesMany(codes_.data(), n_, block.data(), radii.data(), nq, out, start);
   }
 }
 

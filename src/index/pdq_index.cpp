@@ -42,11 +42,6 @@ struct Slot {
   }
 };
 
-int Popcount256(const Code& a, const Code& b) {
-  return std::popcount(a[0] ^ b[0]) + std::popcount(a[1] ^ b[1]) + std::popcount(a[2] ^ b[2]) +
-         std::popcount(a[3] ^ b[3]);
-}
-
 void SortMatches(std::vector<IndexMatch>& m) {
   std::sort(m.begin(), m.end(), [](const IndexMatch& a, const IndexMatch& b) {
     return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
@@ -75,6 +70,11 @@ struct PdqIndex::State {
 
   // Builds a segment from the delta (and, when `all`, every segment) and installs it.
   void Merge(bool all);
+  // With mu held shared: appends a segment's hits that are not tombstoned, and the delta's and
+  // the merging entries' matches.
+  static void AppendLive(const Slot& slot, const std::vector<index::SegmentHit>& hits, std::vector<IndexMatch>& out);
+  void SearchUnsegmented(const Code& q, int radius, std::vector<IndexMatch>& out,
+                         std::vector<index::SegmentHit>& hits) const;
   void SearchLocked(const Code& q, int radius, std::vector<IndexMatch>& out,
                     std::vector<index::SegmentHit>& hits) const;
 };
@@ -225,23 +225,33 @@ Status PdqIndex::Remove(std::uint64_t id) {
   return {};
 }
 
+void PdqIndex::State::AppendLive(const Slot& slot, const std::vector<index::SegmentHit>& hits,
+                                 std::vector<IndexMatch>& out) {
+  for (const auto& h : hits) {
+    if (slot.deleted_count == 0 || !slot.IsDeleted(h.index)) out.push_back({slot.segment->id(h.index), h.distance});
+  }
+}
+
+void PdqIndex::State::SearchUnsegmented(const Code& q, int radius, std::vector<IndexMatch>& out,
+                                        std::vector<index::SegmentHit>& hits) const {
+  hits.clear();
+  index::ScanCodes(delta_codes.data(), delta_codes.size(), q, radius, hits);
+  for (const auto& h : hits) out.push_back({delta_ids[h.index], h.distance});
+  hits.clear();
+  index::ScanCodes(merging_codes.data(), merging_codes.size(), q, radius, hits);
+  for (const auto& h : hits) {
+    if (!merging_deleted[h.index]) out.push_back({merging_ids[h.index], h.distance});
+  }
+}
+
 void PdqIndex::State::SearchLocked(const Code& q, int radius, std::vector<IndexMatch>& out,
                                    std::vector<index::SegmentHit>& hits) const {
   for (const Slot& slot : slots) {
     hits.clear();
     slot.segment->Search(q, radius, hits);
-    for (const auto& h : hits) {
-      if (slot.deleted_count == 0 || !slot.IsDeleted(h.index)) out.push_back({slot.segment->id(h.index), h.distance});
-    }
+    AppendLive(slot, hits, out);
   }
-  for (std::size_t i = 0; i < delta_codes.size(); ++i) {
-    const int d = Popcount256(q, delta_codes[i]);
-    if (d <= radius) out.push_back({delta_ids[i], d});
-  }
-  for (std::size_t i = 0; i < merging_codes.size(); ++i) {
-    const int d = Popcount256(q, merging_codes[i]);
-    if (d <= radius && !merging_deleted[i]) out.push_back({merging_ids[i], d});
-  }
+  SearchUnsegmented(q, radius, out, hits);
 }
 
 std::vector<IndexMatch> PdqIndex::Search(const PdqHash& query, int radius) const {
@@ -272,6 +282,7 @@ std::vector<std::vector<IndexMatch>> PdqIndex::SearchBatch(std::span<const PdqHa
   auto work = [&] {
     std::vector<Code> codes;
     std::vector<std::vector<index::SegmentHit>> hits;
+    std::vector<index::SegmentHit> scratch;
     for (std::size_t b; (b = next.fetch_add(1)) < blocks;) {
       const std::size_t start = b * kBlock, nq = std::min(kBlock, queries.size() - start);
       codes.clear();
@@ -281,26 +292,9 @@ std::vector<std::vector<IndexMatch>> PdqIndex::SearchBatch(std::span<const PdqHa
       for (const Slot& slot : s.slots) {
         for (auto& h : hits) h.clear();
         slot.segment->SearchMany(codes, radius, hits);
-        for (std::size_t i = 0; i < nq; ++i) {
-          for (const auto& h : hits[i]) {
-            if (slot.deleted_count == 0 || !slot.IsDeleted(h.index)) {
-              results[start + i].push_back({slot.segment->id(h.index), h.distance});
-            }
-          }
-        }
+        for (std::size_t i = 0; i < nq; ++i) State::AppendLive(slot, hits[i], results[start + i]);
       }
-      for (std::size_t i = 0; i < nq; ++i) {
-        const Code& q = codes[i];
-        auto& out = results[start + i];
-        for (std::size_t k = 0; k < s.delta_codes.size(); ++k) {
-          const int d = Popcount256(q, s.delta_codes[k]);
-          if (d <= radius) out.push_back({s.delta_ids[k], d});
-        }
-        for (std::size_t k = 0; k < s.merging_codes.size(); ++k) {
-          const int d = Popcount256(q, s.merging_codes[k]);
-          if (d <= radius && !s.merging_deleted[k]) out.push_back({s.merging_ids[k], d});
-        }
-      }
+      for (std::size_t i = 0; i < nq; ++i) s.SearchUnsegmented(codes[i], radius, results[start + i], scratch);
       lock.unlock();
       for (std::size_t i = 0; i < nq; ++i) SortMatches(results[start + i]);
     }
