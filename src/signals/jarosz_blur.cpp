@@ -206,7 +206,8 @@ VIGIL_TARGET_CLONES("avx2", "default") void BlurNarrow(
 void BoxBlurLanes(const float* in, float* out, int n, int lanes, std::ptrdiff_t step, int window,
                   const std::uint8_t* keep) {
   if (lanes > 32) {
-    std::vector<float> sums(static_cast<std::size_t>(lanes));
+    thread_local std::vector<float> sums;  // reused: this runs twice per hash
+    sums.resize(static_cast<std::size_t>(lanes));
     BlurWide(in, out, n, lanes, step, window, keep, sums.data());
   } else {
     BlurNarrow(in, out, n, lanes, step, window, keep);
