@@ -22,6 +22,8 @@ enum class ErrorCode {
   kCorrupt,            // the input's structure is invalid
   kIoError,            // the operating system failed a read or write
   kResourceExhausted,  // memory or another resource ran out
+  kAlreadyExists,      // a create met an object of the same name or key
+  kUnavailable,        // a dependency (database server) cannot be reached now; retrying may help
   kInternal,           // a bug: an invariant did not hold
 };
 

@@ -13,6 +13,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kCorrupt: return "corrupt";
     case ErrorCode::kIoError: return "io_error";
     case ErrorCode::kResourceExhausted: return "resource_exhausted";
+    case ErrorCode::kAlreadyExists: return "already_exists";
+    case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kInternal: return "internal";
   }
   return "unknown";

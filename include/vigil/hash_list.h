@@ -1,0 +1,50 @@
+// Hash-list formats: parse an operator's list file into the ops an import applies, and write a
+// bank back out as plain CSV. Lists are untrusted: every parser bounds sizes, validates every value
+// for its signal type and names the line (or record) and what was wrong. A parse either yields
+// every op or an error; nothing is applied from a list that fails.
+//
+// Formats:
+//   csv       signal_type,value[,external_id,classification]  (an optional header line)
+//   text      one value per line, all of ListParseOptions::signal_type (default pdq)
+//   hma       CSV with a header naming its columns: signal_type, signal_value (or value),
+//             optional bank_member_id / content_id (-> external_id) and tags / classification
+//   ncmec     NCMEC hash-sharing v2 <queryResult> XML: <image>/<video> records with md5, sha1 and
+//             pdq fingerprints (other fingerprint types are counted and skipped), and
+//             <deletedImage>/<deletedVideo> tombstones; a later record replaces an earlier one
+//   stopncii  StopNCII FetchHashes JSON ({"hashRecords": [...], "nextSetTimestamp": N}); ImagePDQ
+//             and VideoMD5 records; Withdrawn/Deleted records are tombstones
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vigil/status.h"
+#include "vigil/store.h"
+
+namespace vigil {
+
+struct ListParseOptions {
+  std::string source;               // the list's name, for messages and provenance
+  std::string signal_type = "pdq";  // for the text format
+  std::size_t max_bytes = 1ull << 30;
+  std::size_t max_entries = 20'000'000;
+};
+
+struct ParsedList {
+  std::vector<ImportOp> ops;
+  std::optional<std::string> checkpoint;  // what the list says to resume from, if it says
+  std::int64_t skipped = 0;               // records of signal types this build does not match
+};
+
+// The format names above, for help texts and validation.
+std::vector<std::string_view> HashListFormats();
+
+Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options);
+
+// Writes entries as `signal_type,value,external_id,classification` lines after a header line.
+void WriteEntriesCsv(const std::vector<BankEntry>& entries, bool header, std::ostream& out);
+
+}  // namespace vigil

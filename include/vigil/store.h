@@ -1,0 +1,225 @@
+// The store: banks and their entries (with provenance), submitted content and its matches, API
+// keys (hashed at rest), the import log and the audit log. One interface, two backends that pass
+// the same test suite: SQLite (embedded default, WAL, one file) and PostgreSQL. The schema is
+// versioned; Open applies pending migrations.
+//
+// Thread safety: a Store may be used from many threads at once; it hands each call a pooled
+// connection. Every mutating call is one transaction: it happens whole or not at all.
+//
+//   auto store = vigil::Store::Open({.sqlite_path = "data/vigil.db"});
+//   auto bank = (*store)->CreateBank({.name = "benign-test", .description = "stand-ins"}, "cli");
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/status.h"
+
+namespace vigil {
+
+struct Bank {
+  std::int64_t id = 0;
+  std::string name;
+  std::string description;
+  std::vector<std::string> labels;
+  bool enabled = true;
+  int pdq_max_distance = 31;  // a PDQ entry matches at distance <= this
+  int pdq_min_quality = 50;   // and only when the query's quality is >= this
+  std::optional<std::string> sync_checkpoint;  // where the last incremental import stopped
+  std::int64_t created_at = 0;                 // microseconds since the Unix epoch
+  std::int64_t updated_at = 0;
+  std::int64_t live_entries = 0;
+};
+
+// What may change on a bank; unset fields stay as they are.
+struct BankUpdate {
+  std::optional<std::string> description;
+  std::optional<std::vector<std::string>> labels;
+  std::optional<bool> enabled;
+  std::optional<int> pdq_max_distance;
+  std::optional<int> pdq_min_quality;
+};
+
+// Where an entry came from: the list, the contributing member, the list's own id for it, and the
+// list's classification label (e.g. "A1").
+struct Provenance {
+  std::string source;
+  std::string member;
+  std::string external_id;
+  std::string classification;
+};
+
+struct BankEntry {
+  std::int64_t id = 0;
+  std::int64_t bank_id = 0;
+  std::string signal_type;
+  std::string value;
+  Provenance provenance;
+  std::int64_t added_at = 0;
+  std::optional<std::int64_t> removed_at;  // set: a tombstone, no longer matched
+};
+
+// One change an import applies, in file order.
+struct ImportOp {
+  enum class Kind {
+    kAdd,     // add (signal_type, value) with provenance; a live duplicate is left (or relabelled)
+    kRemove,  // tombstone (signal_type, value), or every entry of (member, external_id) when value is empty
+    kPrune,   // tombstone entries of (member, external_id) whose value is not in `keep` (record updates)
+  };
+  Kind kind = Kind::kAdd;
+  std::string signal_type;
+  std::string value;
+  Provenance provenance;
+  std::vector<std::string> keep;  // kPrune: "signal_type:value" strings still in the record
+  std::int64_t line = 0;          // 1-based line (or record) in the source, for messages
+};
+
+struct ImportRequest {
+  std::string format;  // "csv", "text", "hma", "ncmec", "stopncii"
+  std::string source;  // a file name or URL, for the log
+  std::string actor;   // who imported (key name or "cli")
+  std::vector<ImportOp> ops;
+  std::optional<std::string> checkpoint;  // stored on the bank when the import commits
+};
+
+// An entry as the matcher needs it.
+struct IndexedEntry {
+  std::int64_t id = 0;
+  std::int64_t bank_id = 0;
+  std::string signal_type;
+  std::string value;
+};
+
+struct ImportResult {
+  std::int64_t import_id = 0;
+  std::int64_t added = 0;
+  std::int64_t removed = 0;
+  std::int64_t relabelled = 0;
+  std::int64_t unchanged = 0;
+  std::vector<IndexedEntry> added_entries;
+  std::vector<std::int64_t> removed_entry_ids;
+};
+
+struct ImportLogRecord {
+  std::int64_t id = 0;
+  std::int64_t bank_id = 0;
+  std::string format, source, actor, status, error;
+  std::int64_t added = 0, removed = 0, unchanged = 0;
+  std::int64_t started_at = 0, finished_at = 0;
+  std::optional<std::string> checkpoint;
+};
+
+struct MatchRecord {
+  std::int64_t id = 0;
+  std::int64_t bank_id = 0;
+  std::string bank_name;
+  std::int64_t entry_id = 0;
+  std::string signal_type;
+  std::string entry_value;
+  int distance = 0;
+  std::optional<int> quality;
+  Provenance provenance;
+  std::int64_t matched_at = 0;
+};
+
+struct ContentRecord {
+  std::int64_t id = 0;
+  std::string content_id;  // the platform's id for the upload; unique
+  std::string user_id;
+  std::string media_type;  // "image/jpeg", ...
+  std::int64_t byte_size = 0;
+  std::map<std::string, std::string> hashes;  // signal type -> value
+  std::optional<int> pdq_quality;
+  std::int64_t submitted_at = 0;
+  std::string metadata_json = "{}";  // the caller's metadata, as given (validated JSON object)
+  std::vector<MatchRecord> matches;
+};
+
+struct ApiKeyRecord {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;
+  std::string prefix;  // first characters of the key, to tell keys apart in lists
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> revoked_at;
+};
+
+struct NewApiKey {
+  ApiKeyRecord record;
+  std::string secret;  // shown once; only its SHA-256 is stored
+};
+
+struct AuditRecord {
+  std::int64_t id = 0;
+  std::int64_t at = 0;
+  std::string actor, action, target, detail;
+};
+
+struct StoreOptions {
+  std::string sqlite_path;   // used when postgres_url is empty
+  std::string postgres_url;  // libpq connection string or URI
+  int pool_size = 4;
+};
+
+// The roles an API key may have.
+inline constexpr const char* kRoles[] = {"submitter", "reviewer", "bank-admin", "auditor", "admin"};
+bool IsKnownRole(std::string_view role);
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  virtual ~Store() = default;
+
+  virtual std::string backend() const = 0;  // "sqlite" or "postgres"
+  virtual Result<int> SchemaVersion() = 0;
+  // Structural checks: the backend's own (PRAGMA integrity_check) and ours (no live duplicate
+  // entries, every match names a real entry and content). Returns the problems found.
+  virtual Result<std::vector<std::string>> CheckIntegrity() = 0;
+
+  // Banks. Names: 1-64 of [a-z0-9_-], starting with a letter or digit.
+  virtual Result<Bank> CreateBank(const Bank& bank, const std::string& actor) = 0;
+  virtual Result<std::vector<Bank>> ListBanks() = 0;
+  virtual Result<Bank> GetBank(const std::string& name) = 0;
+  virtual Result<Bank> UpdateBank(const std::string& name, const BankUpdate& update,
+                                  const std::string& actor) = 0;
+  // Soft delete: the bank and its entries stop matching; rows stay for audit.
+  virtual Status DeleteBank(const std::string& name, const std::string& actor) = 0;
+  virtual Result<std::vector<BankEntry>> ListEntries(const std::string& bank, std::int64_t after_id,
+                                                     int limit, bool include_removed) = 0;
+
+  // Applies every op of `request` to `bank` in one transaction. On a bad op nothing changes and
+  // the error names the line; the rejection is still written to the import log.
+  virtual Result<ImportResult> Import(const std::string& bank, const ImportRequest& request) = 0;
+  virtual Result<std::vector<ImportLogRecord>> ListImports(const std::string& bank) = 0;
+
+  // For the matcher: live entries of enabled-or-not live banks with id > after_id, in id order.
+  virtual Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) = 0;
+  // Entries tombstoned by imports with id > after_import_id; returns (entry id, import id).
+  virtual Result<std::vector<std::pair<std::int64_t, std::int64_t>>> RemovalsAfter(
+      std::int64_t after_import_id) = 0;
+  virtual Result<std::int64_t> LatestImportId() = 0;
+  // Provenance of matched entries, by id.
+  virtual Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) = 0;
+
+  // Content and matches: written together; kAlreadyExists when content_id is taken.
+  virtual Result<ContentRecord> RecordContent(const ContentRecord& content) = 0;
+  virtual Result<ContentRecord> GetContent(const std::string& content_id) = 0;
+
+  // API keys.
+  virtual Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role,
+                                         const std::string& actor) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  virtual Status RevokeApiKey(const std::string& name, const std::string& actor) = 0;
+  // The live key whose SHA-256 matches; kNotFound for unknown or revoked keys.
+  virtual Result<ApiKeyRecord> Authenticate(const std::string& secret) = 0;
+
+  virtual Status Audit(const std::string& actor, const std::string& action, const std::string& target,
+                       const std::string& detail) = 0;
+  virtual Result<std::vector<AuditRecord>> ListAudit(int limit) = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,20 @@
+// The per-format parsers behind ParseHashList (hash_list.h). Each validates every value and names
+// the line or record that was wrong.
+#pragma once
+
+#include "vigil/hash_list.h"
+
+namespace vigil::lists {
+
+Result<ParsedList> ParseCsvList(std::string_view data, const ListParseOptions& options);
+Result<ParsedList> ParseTextList(std::string_view data, const ListParseOptions& options);
+Result<ParsedList> ParseHmaList(std::string_view data, const ListParseOptions& options);
+Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& options);
+Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptions& options);
+
+// Shared checks: a value normalised for its type, provenance fields bounded.
+Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,
+                           std::int64_t line);
+Status CheckEntryLimit(const ParsedList& list, const ListParseOptions& options);
+
+}  // namespace vigil::lists

@@ -1,0 +1,215 @@
+// The matcher (see matcher.h). Entry ids from the store are the index ids; a sorted id -> bank
+// table (entries only ever arrive in increasing id order) finds each hit's bank without a
+// database round trip, so a lookup that matches nothing never touches the store.
+#include "vigil/matcher.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+
+#include "vigil/index.h"
+#include "vigil/pdq.h"
+#include "vigil/signal_type.h"
+
+namespace vigil {
+
+struct Matcher::State {
+  struct BankRule {
+    std::string name;
+    bool enabled = true;
+    int max_distance = 31;
+    int min_quality = 50;
+  };
+
+  std::mutex refresh_mu;  // one Load/Refresh at a time
+
+  mutable std::shared_mutex mu;  // guards the tables below (indexes are themselves thread-safe)
+  std::map<std::int64_t, BankRule> banks;
+  int pdq_radius = 0;                    // the largest enabled bank radius
+  std::vector<std::int64_t> entry_ids;   // sorted
+  std::vector<std::int64_t> entry_banks; // parallel to entry_ids
+  std::vector<std::uint8_t> entry_types; // parallel: index into SignalTypes()
+  std::int64_t last_entry_id = 0;
+  std::int64_t last_import_id = 0;
+
+  std::unique_ptr<PdqIndex> pdq = std::make_unique<PdqIndex>();
+  CryptoIndex md5{DigestType::kMd5};
+  CryptoIndex sha1{DigestType::kSha1};
+  CryptoIndex sha256{DigestType::kSha256};
+
+  SignalIndex* IndexFor(std::string_view type) {
+    if (type == "pdq") return pdq.get();
+    if (type == "md5") return &md5;
+    if (type == "sha1") return &sha1;
+    if (type == "sha256") return &sha256;
+    return nullptr;
+  }
+
+  // Position of an entry in the tables, or -1.
+  std::ptrdiff_t Find(std::int64_t entry_id) const {
+    const auto it = std::lower_bound(entry_ids.begin(), entry_ids.end(), entry_id);
+    if (it == entry_ids.end() || *it != entry_id) return -1;
+    return it - entry_ids.begin();
+  }
+  std::int64_t BankOf(std::int64_t entry_id) const {
+    const auto at = Find(entry_id);
+    return at < 0 ? 0 : entry_banks[static_cast<std::size_t>(at)];
+  }
+  void Append(const IndexedEntry& entry) {
+    entry_ids.push_back(entry.id);
+    entry_banks.push_back(entry.bank_id);
+    std::uint8_t type = 0;
+    const auto types = SignalTypes();
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      if (types[i].name == entry.signal_type) type = static_cast<std::uint8_t>(i);
+    }
+    entry_types.push_back(type);
+  }
+};
+
+Matcher::Matcher(Store& store) : store_(store), state_(std::make_unique<State>()) {}
+Matcher::~Matcher() = default;
+
+namespace {
+constexpr int kPageSize = 50'000;
+}
+
+Status Matcher::Load() {
+  if (auto loaded = LoadAll(); !loaded) return loaded;
+  return Refresh();  // bank rules, and anything that landed while we loaded
+}
+
+Status Matcher::LoadAll() {
+  std::lock_guard refresh(state_->refresh_mu);
+  auto import_id = store_.LatestImportId();
+  if (!import_id) return tl::unexpected(import_id.error());
+  std::vector<std::uint64_t> pdq_ids;
+  std::vector<PdqHash> pdq_hashes;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = store_.LiveEntriesAfter(after, kPageSize);
+    if (!page) return tl::unexpected(page.error());
+    if (page->empty()) break;
+    std::unique_lock lock(state_->mu);
+    for (const auto& entry : *page) {
+      state_->Append(entry);
+      if (entry.signal_type == "pdq") {
+        auto hash = PdqHash::FromHex(entry.value);
+        if (!hash) return Fail(ErrorCode::kCorrupt, "bank entry " + std::to_string(entry.id) + ": " + hash.error().message);
+        pdq_ids.push_back(static_cast<std::uint64_t>(entry.id));
+        pdq_hashes.push_back(*hash);
+      } else if (auto* index = state_->IndexFor(entry.signal_type)) {
+        if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
+      }
+    }
+    after = page->back().id;
+  }
+  auto pdq = PdqIndex::Build(pdq_ids, pdq_hashes);
+  std::unique_lock lock(state_->mu);
+  state_->pdq = std::move(pdq);
+  state_->last_entry_id = after;
+  state_->last_import_id = *import_id;
+  return {};
+}
+
+Status Matcher::Refresh() {
+  std::lock_guard refresh(state_->refresh_mu);
+  // Bank rules first, so new entries are never matched under a stale rule set.
+  auto banks = store_.ListBanks();
+  if (!banks) return tl::unexpected(banks.error());
+  std::map<std::int64_t, State::BankRule> rules;
+  int radius = 0;
+  for (const auto& bank : *banks) {
+    rules[bank.id] = {bank.name, bank.enabled, bank.pdq_max_distance, bank.pdq_min_quality};
+    if (bank.enabled) radius = std::max(radius, bank.pdq_max_distance);
+  }
+  std::int64_t after;
+  std::int64_t last_import;
+  {
+    std::unique_lock lock(state_->mu);
+    state_->banks = std::move(rules);
+    state_->pdq_radius = radius;
+    after = state_->last_entry_id;
+    last_import = state_->last_import_id;
+  }
+  for (;;) {
+    auto page = store_.LiveEntriesAfter(after, kPageSize);
+    if (!page) return tl::unexpected(page.error());
+    if (page->empty()) break;
+    for (const auto& entry : *page) {
+      {
+        std::unique_lock lock(state_->mu);
+        state_->Append(entry);
+        state_->last_entry_id = entry.id;
+      }
+      if (auto* index = state_->IndexFor(entry.signal_type)) {
+        if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
+      }
+    }
+    after = page->back().id;
+  }
+  auto removals = store_.RemovalsAfter(last_import);
+  if (!removals) return tl::unexpected(removals.error());
+  for (const auto& [entry_id, import_id] : *removals) {
+    SignalIndex* index = nullptr;
+    {
+      std::shared_lock lock(state_->mu);
+      if (const auto at = state_->Find(entry_id); at >= 0) {
+        index = state_->IndexFor(SignalTypes()[state_->entry_types[static_cast<std::size_t>(at)]].name);
+      }
+    }
+    // NotFound is expected: an entry added and removed between two refreshes was never indexed.
+    if (index != nullptr) (void)index->Remove(static_cast<std::uint64_t>(entry_id));
+    last_import = std::max(last_import, import_id);
+  }
+  std::unique_lock lock(state_->mu);
+  state_->last_import_id = last_import;
+  return {};
+}
+
+Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const {
+  auto value = NormalizeSignal(signal.signal_type, signal.value);
+  if (!value) return tl::unexpected(value.error());
+  int radius;
+  {
+    std::shared_lock lock(state_->mu);
+    radius = state_->pdq_radius;
+  }
+  Result<std::vector<IndexMatch>> hits = std::vector<IndexMatch>{};
+  if (signal.signal_type == "pdq") {
+    hits = state_->pdq->Search(*PdqHash::FromHex(*value), radius);
+  } else {
+    hits = state_->IndexFor(signal.signal_type)->SearchText(*value, 0);
+  }
+  if (!hits) return tl::unexpected(hits.error());
+  std::vector<MatchHit> out;
+  std::shared_lock lock(state_->mu);
+  for (const auto& hit : *hits) {
+    const auto entry_id = static_cast<std::int64_t>(hit.id);
+    const auto bank_it = state_->banks.find(state_->BankOf(entry_id));
+    if (bank_it == state_->banks.end() || !bank_it->second.enabled) continue;
+    const auto& rule = bank_it->second;
+    if (signal.signal_type == "pdq") {
+      if (hit.distance > rule.max_distance) continue;
+      if (signal.quality && *signal.quality < rule.min_quality) continue;
+    }
+    out.push_back({entry_id, bank_it->first, rule.name, signal.signal_type, hit.distance});
+  }
+  return out;
+}
+
+MatcherStats Matcher::Stats() const {
+  MatcherStats stats;
+  stats.entries_by_type[0] = state_->pdq->size();
+  stats.entries_by_type[1] = state_->md5.size();
+  stats.entries_by_type[2] = state_->sha1.size();
+  stats.entries_by_type[3] = state_->sha256.size();
+  std::shared_lock lock(state_->mu);
+  stats.banks = state_->banks.size();
+  stats.last_entry_id = state_->last_entry_id;
+  stats.last_import_id = state_->last_import_id;
+  return stats;
+}
+
+}  // namespace vigil

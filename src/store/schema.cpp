@@ -1,0 +1,164 @@
+// Migrations. Each is SQL common to SQLite and PostgreSQL, with {{ID}} for the auto-increment
+// key. Times are BIGINT microseconds since the epoch; booleans are INTEGER 0/1; JSON is TEXT.
+// Never edit a released migration: add a new one.
+#include "store/schema.h"
+
+#include <array>
+#include <string>
+
+#include "vigil/clock.h"
+
+namespace vigil::store {
+namespace {
+
+constexpr std::array<std::string_view, 1> kMigrations = {
+    // 1: banks, entries, content, matches, keys, imports, audit.
+    R"sql(
+CREATE TABLE banks (
+  id {{ID}},
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  labels TEXT NOT NULL DEFAULT '[]',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  pdq_max_distance INTEGER NOT NULL DEFAULT 31,
+  pdq_min_quality INTEGER NOT NULL DEFAULT 50,
+  sync_checkpoint TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+CREATE UNIQUE INDEX banks_live_name ON banks(name) WHERE deleted_at IS NULL;
+
+CREATE TABLE imports (
+  id {{ID}},
+  bank_id BIGINT NOT NULL REFERENCES banks(id),
+  format TEXT NOT NULL,
+  source TEXT NOT NULL DEFAULT '',
+  actor TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  added BIGINT NOT NULL DEFAULT 0,
+  removed BIGINT NOT NULL DEFAULT 0,
+  unchanged BIGINT NOT NULL DEFAULT 0,
+  checkpoint TEXT,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX imports_bank ON imports(bank_id, id);
+
+CREATE TABLE bank_entries (
+  id {{ID}},
+  bank_id BIGINT NOT NULL REFERENCES banks(id),
+  signal_type TEXT NOT NULL,
+  value TEXT NOT NULL,
+  source TEXT NOT NULL DEFAULT '',
+  member TEXT NOT NULL DEFAULT '',
+  external_id TEXT NOT NULL DEFAULT '',
+  classification TEXT NOT NULL DEFAULT '',
+  added_at BIGINT NOT NULL,
+  import_id BIGINT REFERENCES imports(id),
+  removed_at BIGINT,
+  removed_import_id BIGINT REFERENCES imports(id)
+);
+CREATE UNIQUE INDEX bank_entries_live ON bank_entries(bank_id, signal_type, value) WHERE removed_at IS NULL;
+CREATE INDEX bank_entries_record ON bank_entries(bank_id, member, external_id) WHERE removed_at IS NULL;
+CREATE INDEX bank_entries_removed ON bank_entries(removed_import_id) WHERE removed_import_id IS NOT NULL;
+
+CREATE TABLE content (
+  id {{ID}},
+  content_id TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL DEFAULT '',
+  media_type TEXT NOT NULL DEFAULT '',
+  byte_size BIGINT NOT NULL DEFAULT 0,
+  md5 TEXT,
+  sha1 TEXT,
+  sha256 TEXT,
+  pdq TEXT,
+  pdq_quality INTEGER,
+  submitted_at BIGINT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX content_user ON content(user_id);
+
+CREATE TABLE matches (
+  id {{ID}},
+  content_row BIGINT NOT NULL REFERENCES content(id),
+  bank_id BIGINT NOT NULL REFERENCES banks(id),
+  entry_id BIGINT NOT NULL REFERENCES bank_entries(id),
+  signal_type TEXT NOT NULL,
+  distance INTEGER NOT NULL,
+  quality INTEGER,
+  matched_at BIGINT NOT NULL
+);
+CREATE INDEX matches_content ON matches(content_row);
+CREATE INDEX matches_bank ON matches(bank_id, matched_at);
+
+CREATE TABLE api_keys (
+  id {{ID}},
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE UNIQUE INDEX api_keys_live_name ON api_keys(name) WHERE revoked_at IS NULL;
+
+CREATE TABLE audit_log (
+  id {{ID}},
+  at BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT ''
+);
+)sql",
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+Result<int> CurrentSchemaVersion(SqlConnection& connection) {
+  auto rows = connection.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!rows) return tl::unexpected(rows.error());
+  return static_cast<int>(rows->at(0).Int(0));
+}
+
+Status Migrate(SqlConnection& connection) {
+  if (auto created = connection.ExecuteScript(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+      !created) {
+    return created;
+  }
+  auto transaction = SqlTransaction::Start(connection);
+  if (!transaction) return tl::unexpected(transaction.error());
+  if (connection.dialect() == SqlDialect::kPostgres) {
+    // Two servers starting at once: one migrates, the other waits here and then finds it done.
+    if (auto locked = connection.Execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE"); !locked) {
+      return tl::unexpected(locked.error());
+    }
+  }
+  auto current = CurrentSchemaVersion(connection);
+  if (!current) return tl::unexpected(current.error());
+  if (*current > LatestSchemaVersion()) {
+    return Fail(ErrorCode::kUnsupported, "the database has schema version " + std::to_string(*current) +
+                                             ", newer than this build's " +
+                                             std::to_string(LatestSchemaVersion()) + "; upgrade vigil");
+  }
+  for (int version = *current + 1; version <= LatestSchemaVersion(); ++version) {
+    const auto sql = ExpandDialect(kMigrations[static_cast<std::size_t>(version - 1)], connection.dialect());
+    if (auto applied = connection.ExecuteScript(sql); !applied) {
+      return Fail(applied.error().code,
+                  "migration " + std::to_string(version) + " failed: " + applied.error().message);
+    }
+    if (auto recorded = connection.Execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                                           {std::int64_t{version}, SystemClock().NowMicros()});
+        !recorded) {
+      return tl::unexpected(recorded.error());
+    }
+  }
+  return transaction->Commit();
+}
+
+}  // namespace vigil::store

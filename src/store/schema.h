@@ -1,0 +1,17 @@
+// The store's schema as numbered migrations, applied in order inside transactions on open.
+#pragma once
+
+#include "store/sql_connection.h"
+
+namespace vigil::store {
+
+// The newest schema version this build knows.
+int LatestSchemaVersion();
+
+// Applies every migration above the database's current version. Refuses a database whose
+// version is newer than this build (kUnsupported), so an old binary never writes a new schema.
+Status Migrate(SqlConnection& connection);
+
+Result<int> CurrentSchemaVersion(SqlConnection& connection);
+
+}  // namespace vigil::store

@@ -1,0 +1,694 @@
+// The Store over the SQL layer: one implementation for SQLite and PostgreSQL. Every mutating
+// call runs in one transaction on a pooled connection; imports are serialised (SQLite has one
+// writer anyway; on PostgreSQL a table lock keeps entry ids committing in order, which the
+// matcher's incremental refresh relies on).
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+#include <unordered_set>
+
+#include "store/connection_pool.h"
+#include "store/schema.h"
+#include "store/sql_connection.h"
+#include "vigil/clock.h"
+#include "vigil/signal_type.h"
+#include "vigil/store.h"
+
+namespace vigil {
+
+bool IsKnownRole(std::string_view role) {
+  return std::find(std::begin(kRoles), std::end(kRoles), role) != std::end(kRoles);
+}
+
+namespace store {
+namespace {
+
+using Params = std::vector<SqlValue>;
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+Status CheckBankName(const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 64 && name[0] != '-' && name[0] != '_' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+                  });
+  if (!ok) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "bank name must be 1-64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit");
+  }
+  return {};
+}
+
+Status CheckThresholds(int distance, int quality) {
+  if (distance < 0 || distance > 256) {
+    return Fail(ErrorCode::kInvalidArgument, "pdq_max_distance must be within 0..256");
+  }
+  if (quality < 0 || quality > 100) return Fail(ErrorCode::kInvalidArgument, "pdq_min_quality must be within 0..100");
+  return {};
+}
+
+std::string LabelsToJson(const std::vector<std::string>& labels) {
+  boost::json::array array;
+  for (const auto& label : labels) array.emplace_back(label);
+  return boost::json::serialize(array);
+}
+
+std::vector<std::string> LabelsFromJson(const std::string& text) {
+  std::vector<std::string> labels;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(text, ec);
+  if (ec || !value.is_array()) return labels;
+  for (const auto& item : value.as_array()) {
+    if (item.is_string()) labels.emplace_back(item.as_string());
+  }
+  return labels;
+}
+
+constexpr const char* kBankColumns =
+    "b.id, b.name, b.description, b.labels, b.enabled, b.pdq_max_distance, b.pdq_min_quality, "
+    "b.sync_checkpoint, b.created_at, b.updated_at, "
+    "(SELECT COUNT(*) FROM bank_entries e WHERE e.bank_id = b.id AND e.removed_at IS NULL)";
+
+Bank BankFromRow(const SqlRow& row) {
+  Bank bank;
+  bank.id = row.Int(0);
+  bank.name = row.Text(1);
+  bank.description = row.Text(2);
+  bank.labels = LabelsFromJson(row.Text(3));
+  bank.enabled = row.Int(4) != 0;
+  bank.pdq_max_distance = static_cast<int>(row.Int(5));
+  bank.pdq_min_quality = static_cast<int>(row.Int(6));
+  bank.sync_checkpoint = row.OptText(7);
+  bank.created_at = row.Int(8);
+  bank.updated_at = row.Int(9);
+  bank.live_entries = row.Int(10);
+  return bank;
+}
+
+constexpr const char* kEntryColumns =
+    "id, bank_id, signal_type, value, source, member, external_id, classification, added_at, removed_at";
+
+BankEntry EntryFromRow(const SqlRow& row) {
+  BankEntry entry;
+  entry.id = row.Int(0);
+  entry.bank_id = row.Int(1);
+  entry.signal_type = row.Text(2);
+  entry.value = row.Text(3);
+  entry.provenance = {row.Text(4), row.Text(5), row.Text(6), row.Text(7)};
+  entry.added_at = row.Int(8);
+  entry.removed_at = row.OptInt(9);
+  return entry;
+}
+
+// Propagates an error from a Result or Status expression.
+#define VIGIL_TRY(expr)                                          \
+  do {                                                           \
+    if (auto vigil_try_ = (expr); !vigil_try_) {                 \
+      return tl::unexpected(std::move(vigil_try_).error());      \
+    }                                                            \
+  } while (false)
+
+class SqlStore final : public Store {
+ public:
+  SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect)
+      : pool_(std::move(connections)), dialect_(dialect) {}
+
+  std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
+
+  Result<int> SchemaVersion() override {
+    auto db = pool_.Acquire();
+    return CurrentSchemaVersion(*db);
+  }
+
+  Result<std::vector<std::string>> CheckIntegrity() override {
+    auto db = pool_.Acquire();
+    std::vector<std::string> problems;
+    if (dialect_ == SqlDialect::kSqlite) {
+      auto rows = db->Query("PRAGMA integrity_check");
+      if (!rows) return tl::unexpected(rows.error());
+      for (const auto& row : *rows) {
+        if (row.Text(0) != "ok") problems.push_back("sqlite: " + row.Text(0));
+      }
+      auto fk = db->Query("PRAGMA foreign_key_check");
+      if (!fk) return tl::unexpected(fk.error());
+      if (!fk->empty()) problems.push_back("sqlite: " + std::to_string(fk->size()) + " foreign key violations");
+    }
+    struct Check {
+      const char* what;
+      const char* sql;
+    };
+    static constexpr Check kChecks[] = {
+        {"live duplicate entries",
+         "SELECT COUNT(*) FROM (SELECT bank_id, signal_type, value FROM bank_entries WHERE removed_at IS NULL "
+         "GROUP BY bank_id, signal_type, value HAVING COUNT(*) > 1) d"},
+        {"entries without a bank",
+         "SELECT COUNT(*) FROM bank_entries e LEFT JOIN banks b ON b.id = e.bank_id WHERE b.id IS NULL"},
+        {"entries from an import that never committed",
+         "SELECT COUNT(*) FROM bank_entries e JOIN imports i ON i.id = e.import_id WHERE i.status <> 'applied'"},
+        {"applied imports whose counts disagree with their entries",
+         "SELECT COUNT(*) FROM imports i WHERE i.status = 'applied' AND i.added < "
+         "(SELECT COUNT(*) FROM bank_entries e WHERE e.import_id = i.id)"},
+        {"matches naming a missing entry or content",
+         "SELECT COUNT(*) FROM matches m LEFT JOIN bank_entries e ON e.id = m.entry_id "
+         "LEFT JOIN content c ON c.id = m.content_row WHERE e.id IS NULL OR c.id IS NULL"},
+    };
+    for (const auto& check : kChecks) {
+      auto rows = db->Query(check.sql);
+      if (!rows) return tl::unexpected(rows.error());
+      if (const auto count = rows->at(0).Int(0); count != 0) {
+        problems.push_back(std::string(check.what) + ": " + std::to_string(count));
+      }
+    }
+    return problems;
+  }
+
+  // ---- banks ----
+
+  Result<Bank> CreateBank(const Bank& bank, const std::string& actor) override {
+    VIGIL_TRY(CheckBankName(bank.name));
+    VIGIL_TRY(CheckThresholds(bank.pdq_max_distance, bank.pdq_min_quality));
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    const auto now = Now();
+    auto inserted = db->Query(
+        "INSERT INTO banks (name, description, labels, enabled, pdq_max_distance, pdq_min_quality, created_at, "
+        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        {bank.name, bank.description, LabelsToJson(bank.labels), std::int64_t{bank.enabled ? 1 : 0},
+         std::int64_t{bank.pdq_max_distance}, std::int64_t{bank.pdq_min_quality}, now});
+    if (!inserted) {
+      if (inserted.error().code == ErrorCode::kAlreadyExists) {
+        return Fail(ErrorCode::kAlreadyExists, "a bank named '" + bank.name + "' already exists");
+      }
+      return tl::unexpected(inserted.error());
+    }
+    VIGIL_TRY(AuditOn(*db, actor, "bank.create", bank.name, ""));
+    VIGIL_TRY(transaction->Commit());
+    return GetBankOn(*db, bank.name);
+  }
+
+  Result<std::vector<Bank>> ListBanks() override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query(std::string("SELECT ") + kBankColumns +
+                          " FROM banks b WHERE b.deleted_at IS NULL ORDER BY b.name");
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<Bank> banks;
+    for (const auto& row : *rows) banks.push_back(BankFromRow(row));
+    return banks;
+  }
+
+  Result<Bank> GetBank(const std::string& name) override {
+    auto db = pool_.Acquire();
+    return GetBankOn(*db, name);
+  }
+
+  Result<Bank> UpdateBank(const std::string& name, const BankUpdate& update, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    auto bank = GetBankOn(*db, name);
+    if (!bank) return bank;
+    if (update.description) bank->description = *update.description;
+    if (update.labels) bank->labels = *update.labels;
+    if (update.enabled) bank->enabled = *update.enabled;
+    if (update.pdq_max_distance) bank->pdq_max_distance = *update.pdq_max_distance;
+    if (update.pdq_min_quality) bank->pdq_min_quality = *update.pdq_min_quality;
+    VIGIL_TRY(CheckThresholds(bank->pdq_max_distance, bank->pdq_min_quality));
+    VIGIL_TRY(db->Execute(
+        "UPDATE banks SET description = $1, labels = $2, enabled = $3, pdq_max_distance = $4, "
+        "pdq_min_quality = $5, updated_at = $6 WHERE id = $7",
+        {bank->description, LabelsToJson(bank->labels), std::int64_t{bank->enabled ? 1 : 0},
+         std::int64_t{bank->pdq_max_distance}, std::int64_t{bank->pdq_min_quality}, Now(), bank->id}));
+    boost::json::object detail;
+    if (update.enabled) detail["enabled"] = *update.enabled;
+    if (update.pdq_max_distance) detail["pdq_max_distance"] = *update.pdq_max_distance;
+    if (update.pdq_min_quality) detail["pdq_min_quality"] = *update.pdq_min_quality;
+    if (update.description) detail["description"] = *update.description;
+    if (update.labels) detail["labels"] = boost::json::parse(LabelsToJson(*update.labels));
+    VIGIL_TRY(AuditOn(*db, actor, "bank.update", name, boost::json::serialize(detail)));
+    VIGIL_TRY(transaction->Commit());
+    return GetBankOn(*db, name);
+  }
+
+  Status DeleteBank(const std::string& name, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    auto changed = db->Execute("UPDATE banks SET deleted_at = $1, updated_at = $1, enabled = 0 "
+                               "WHERE name = $2 AND deleted_at IS NULL",
+                               {Now(), name});
+    if (!changed) return tl::unexpected(changed.error());
+    if (*changed == 0) return Fail(ErrorCode::kNotFound, "no bank named '" + name + "'");
+    VIGIL_TRY(AuditOn(*db, actor, "bank.delete", name, ""));
+    return transaction->Commit();
+  }
+
+  Result<std::vector<BankEntry>> ListEntries(const std::string& bank_name, std::int64_t after_id, int limit,
+                                             bool include_removed) override {
+    auto db = pool_.Acquire();
+    auto bank = GetBankOn(*db, bank_name);
+    if (!bank) return tl::unexpected(bank.error());
+    std::string sql = std::string("SELECT ") + kEntryColumns + " FROM bank_entries WHERE bank_id = $1 AND id > $2";
+    if (!include_removed) sql += " AND removed_at IS NULL";
+    sql += " ORDER BY id LIMIT $3";
+    auto rows = db->Query(sql, {bank->id, after_id, std::int64_t{limit}});
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<BankEntry> entries;
+    entries.reserve(rows->size());
+    for (const auto& row : *rows) entries.push_back(EntryFromRow(row));
+    return entries;
+  }
+
+  // ---- imports ----
+
+  Result<ImportResult> Import(const std::string& bank_name, const ImportRequest& request) override {
+    auto db = pool_.Acquire();
+    const auto started = Now();
+    auto result = ImportOn(*db, bank_name, request, started);
+    if (!result && result.error().code != ErrorCode::kNotFound) {
+      // Log the rejection on its own, after the import's transaction rolled back.
+      auto bank = GetBankOn(*db, bank_name);
+      if (bank) {
+        (void)db->Execute(
+            "INSERT INTO imports (bank_id, format, source, actor, status, error, started_at, finished_at) "
+            "VALUES ($1, $2, $3, $4, 'rejected', $5, $6, $7)",
+            {bank->id, request.format, request.source, request.actor, result.error().message, started, Now()});
+      }
+    }
+    return result;
+  }
+
+  Result<std::vector<ImportLogRecord>> ListImports(const std::string& bank_name) override {
+    auto db = pool_.Acquire();
+    auto bank = GetBankOn(*db, bank_name);
+    if (!bank) return tl::unexpected(bank.error());
+    auto rows = db->Query(
+        "SELECT id, bank_id, format, source, actor, status, error, added, removed, unchanged, started_at, "
+        "finished_at, checkpoint FROM imports WHERE bank_id = $1 ORDER BY id DESC LIMIT 1000",
+        {bank->id});
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<ImportLogRecord> records;
+    for (const auto& row : *rows) {
+      ImportLogRecord record;
+      record.id = row.Int(0);
+      record.bank_id = row.Int(1);
+      record.format = row.Text(2);
+      record.source = row.Text(3);
+      record.actor = row.Text(4);
+      record.status = row.Text(5);
+      record.error = row.Text(6);
+      record.added = row.Int(7);
+      record.removed = row.Int(8);
+      record.unchanged = row.Int(9);
+      record.started_at = row.Int(10);
+      record.finished_at = row.Int(11);
+      record.checkpoint = row.OptText(12);
+      records.push_back(std::move(record));
+    }
+    return records;
+  }
+
+  Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query(
+        "SELECT e.id, e.bank_id, e.signal_type, e.value FROM bank_entries e JOIN banks b ON b.id = e.bank_id "
+        "WHERE e.id > $1 AND e.removed_at IS NULL AND b.deleted_at IS NULL ORDER BY e.id LIMIT $2",
+        {after_id, std::int64_t{limit}});
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<IndexedEntry> entries;
+    entries.reserve(rows->size());
+    for (const auto& row : *rows) entries.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3)});
+    return entries;
+  }
+
+  Result<std::vector<std::pair<std::int64_t, std::int64_t>>> RemovalsAfter(std::int64_t after_import_id) override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query(
+        "SELECT id, removed_import_id FROM bank_entries WHERE removed_import_id > $1 ORDER BY removed_import_id",
+        {after_import_id});
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<std::pair<std::int64_t, std::int64_t>> removals;
+    for (const auto& row : *rows) removals.emplace_back(row.Int(0), row.Int(1));
+    return removals;
+  }
+
+  Result<std::int64_t> LatestImportId() override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query("SELECT COALESCE(MAX(id), 0) FROM imports");
+    if (!rows) return tl::unexpected(rows.error());
+    return rows->at(0).Int(0);
+  }
+
+  Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) override {
+    auto db = pool_.Acquire();
+    std::vector<BankEntry> entries;
+    for (const auto id : ids) {
+      auto rows = db->Query(std::string("SELECT ") + kEntryColumns + " FROM bank_entries WHERE id = $1", {id});
+      if (!rows) return tl::unexpected(rows.error());
+      for (const auto& row : *rows) entries.push_back(EntryFromRow(row));
+    }
+    return entries;
+  }
+
+  // ---- content ----
+
+  Result<ContentRecord> RecordContent(const ContentRecord& content) override {
+    if (content.content_id.empty() || content.content_id.size() > 256) {
+      return Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 characters");
+    }
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
+    auto hash = [&](const char* type) -> SqlValue {
+      auto it = content.hashes.find(type);
+      return it == content.hashes.end() ? SqlValue{} : SqlValue{it->second};
+    };
+    auto inserted = db->Query(
+        "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
+        "submitted_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        {content.content_id, content.user_id, content.media_type, content.byte_size, hash("md5"), hash("sha1"),
+         hash("sha256"), hash("pdq"),
+         content.pdq_quality ? SqlValue{std::int64_t{*content.pdq_quality}} : SqlValue{}, now,
+         content.metadata_json});
+    if (!inserted) {
+      if (inserted.error().code == ErrorCode::kAlreadyExists) {
+        return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id + "' was already submitted");
+      }
+      return tl::unexpected(inserted.error());
+    }
+    const auto row_id = inserted->at(0).Int(0);
+    for (const auto& match : content.matches) {
+      VIGIL_TRY(db->Execute(
+          "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {row_id, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
+           match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now}));
+    }
+    VIGIL_TRY(transaction->Commit());
+    return GetContentOn(*db, content.content_id);
+  }
+
+  Result<ContentRecord> GetContent(const std::string& content_id) override {
+    auto db = pool_.Acquire();
+    return GetContentOn(*db, content_id);
+  }
+
+  // ---- keys ----
+
+  Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role, const std::string& actor) override {
+    if (!IsKnownRole(role)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "unknown role '" + role + "' (roles: submitter, reviewer, bank-admin, auditor, admin)");
+    }
+    if (name.empty() || name.size() > 128) return Fail(ErrorCode::kInvalidArgument, "key name must be 1-128 characters");
+    unsigned char random[32];
+    if (RAND_bytes(random, sizeof random) != 1) return Fail(ErrorCode::kInternal, "no randomness for a key");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string secret = "vgl_";
+    for (unsigned char byte : random) {
+      secret += kHex[byte >> 4];
+      secret += kHex[byte & 15];
+    }
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    const auto now = Now();
+    auto inserted = db->Query(
+        "INSERT INTO api_keys (name, role, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        {name, role, Sha256Hex(secret), secret.substr(0, 12), now});
+    if (!inserted) {
+      if (inserted.error().code == ErrorCode::kAlreadyExists) {
+        return Fail(ErrorCode::kAlreadyExists, "a live key named '" + name + "' already exists");
+      }
+      return tl::unexpected(inserted.error());
+    }
+    VIGIL_TRY(AuditOn(*db, actor, "key.create", name, "role=" + role));
+    VIGIL_TRY(transaction->Commit());
+    NewApiKey key;
+    key.record = {inserted->at(0).Int(0), name, role, secret.substr(0, 12), now, std::nullopt};
+    key.secret = std::move(secret);
+    return key;
+  }
+
+  Result<std::vector<ApiKeyRecord>> ListApiKeys() override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query("SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id");
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<ApiKeyRecord> keys;
+    for (const auto& row : *rows) {
+      keys.push_back({row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.OptInt(5)});
+    }
+    return keys;
+  }
+
+  Status RevokeApiKey(const std::string& name, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    auto changed = db->Execute("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+                               {Now(), name});
+    if (!changed) return tl::unexpected(changed.error());
+    if (*changed == 0) return Fail(ErrorCode::kNotFound, "no live key named '" + name + "'");
+    VIGIL_TRY(AuditOn(*db, actor, "key.revoke", name, ""));
+    return transaction->Commit();
+  }
+
+  Result<ApiKeyRecord> Authenticate(const std::string& secret) override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query(
+        "SELECT id, name, role, prefix, created_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        {Sha256Hex(secret)});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "unknown or revoked API key");
+    const auto& row = rows->front();
+    return ApiKeyRecord{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), std::nullopt};
+  }
+
+  Status Audit(const std::string& actor, const std::string& action, const std::string& target,
+               const std::string& detail) override {
+    auto db = pool_.Acquire();
+    return AuditOn(*db, actor, action, target, detail);
+  }
+
+  Result<std::vector<AuditRecord>> ListAudit(int limit) override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+                          {std::int64_t{limit}});
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<AuditRecord> records;
+    for (const auto& row : *rows) {
+      records.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5)});
+    }
+    return records;
+  }
+
+  void set_clock(const Clock* clock) { clock_ = clock; }
+
+ private:
+  std::int64_t Now() const { return clock_->NowMicros(); }
+
+  Status AuditOn(SqlConnection& db, const std::string& actor, const std::string& action, const std::string& target,
+                 const std::string& detail) {
+    auto inserted = db.Execute("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+                               {Now(), actor, action, target, detail});
+    if (!inserted) return tl::unexpected(inserted.error());
+    return {};
+  }
+
+  Result<Bank> GetBankOn(SqlConnection& db, const std::string& name) {
+    auto rows = db.Query(std::string("SELECT ") + kBankColumns + " FROM banks b WHERE b.name = $1 AND b.deleted_at IS NULL",
+                         {name});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no bank named '" + name + "'");
+    return BankFromRow(rows->front());
+  }
+
+  Result<ContentRecord> GetContentOn(SqlConnection& db, const std::string& content_id) {
+    auto rows = db.Query(
+        "SELECT id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, "
+        "metadata FROM content WHERE content_id = $1",
+        {content_id});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
+    const auto& row = rows->front();
+    ContentRecord content;
+    content.id = row.Int(0);
+    content.content_id = row.Text(1);
+    content.user_id = row.Text(2);
+    content.media_type = row.Text(3);
+    content.byte_size = row.Int(4);
+    const char* types[] = {"md5", "sha1", "sha256", "pdq"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (!row.IsNull(5 + i)) content.hashes[types[i]] = row.Text(5 + i);
+    }
+    if (auto quality = row.OptInt(9)) content.pdq_quality = static_cast<int>(*quality);
+    content.submitted_at = row.Int(10);
+    content.metadata_json = row.Text(11);
+    auto matches = db.Query(
+        "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
+        "e.member, e.external_id, e.classification, m.matched_at FROM matches m JOIN banks b ON b.id = m.bank_id "
+        "JOIN bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
+        {content.id});
+    if (!matches) return tl::unexpected(matches.error());
+    for (const auto& m : *matches) {
+      MatchRecord match;
+      match.id = m.Int(0);
+      match.bank_id = m.Int(1);
+      match.bank_name = m.Text(2);
+      match.entry_id = m.Int(3);
+      match.signal_type = m.Text(4);
+      match.entry_value = m.Text(5);
+      match.distance = static_cast<int>(m.Int(6));
+      if (auto quality = m.OptInt(7)) match.quality = static_cast<int>(*quality);
+      match.provenance = {m.Text(8), m.Text(9), m.Text(10), m.Text(11)};
+      match.matched_at = m.Int(12);
+      content.matches.push_back(std::move(match));
+    }
+    return content;
+  }
+
+  Result<ImportResult> ImportOn(SqlConnection& db, const std::string& bank_name, const ImportRequest& request,
+                                std::int64_t started) {
+    auto transaction = SqlTransaction::Start(db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    if (dialect_ == SqlDialect::kPostgres) {
+      VIGIL_TRY(db.Execute("LOCK TABLE imports IN EXCLUSIVE MODE"));
+    }
+    auto bank = GetBankOn(db, bank_name);
+    if (!bank) return tl::unexpected(bank.error());
+    auto import_row = db.Query(
+        "INSERT INTO imports (bank_id, format, source, actor, status, started_at, checkpoint) "
+        "VALUES ($1, $2, $3, $4, 'applied', $5, $6) RETURNING id",
+        {bank->id, request.format, request.source, request.actor, started,
+         request.checkpoint ? SqlValue{*request.checkpoint} : SqlValue{}});
+    if (!import_row) return tl::unexpected(import_row.error());
+    ImportResult result;
+    result.import_id = import_row->at(0).Int(0);
+    const auto now = Now();
+
+    auto tombstone = [&](std::string_view where, Params params) -> Status {
+      params.push_back(now);
+      params.push_back(result.import_id);
+      const auto n = params.size();
+      auto rows = db.Query("UPDATE bank_entries SET removed_at = $" + std::to_string(n - 1) +
+                               ", removed_import_id = $" + std::to_string(n) + " WHERE " + std::string(where) +
+                               " AND removed_at IS NULL RETURNING id",
+                           params);
+      if (!rows) return tl::unexpected(rows.error());
+      for (const auto& row : *rows) result.removed_entry_ids.push_back(row.Int(0));
+      result.removed += static_cast<std::int64_t>(rows->size());
+      return {};
+    };
+    auto at_line = [&](const ImportOp& op, const Error& error) {
+      return Fail(error.code, request.source + ": line " + std::to_string(op.line) + ": " + error.message);
+    };
+
+    for (const auto& op : request.ops) {
+      const auto& p = op.provenance;
+      if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
+        auto normalized = NormalizeSignal(op.signal_type, op.value);
+        if (!normalized) return at_line(op, normalized.error());
+        if (*normalized != op.value) return at_line(op, {ErrorCode::kInvalidArgument, "value is not normalised"});
+      }
+      if (op.kind == ImportOp::Kind::kAdd) {
+        auto existing = db.Query(
+            "SELECT id, source, member, external_id, classification FROM bank_entries "
+            "WHERE bank_id = $1 AND signal_type = $2 AND value = $3 AND removed_at IS NULL",
+            {bank->id, op.signal_type, op.value});
+        if (!existing) return at_line(op, existing.error());
+        if (!existing->empty()) {
+          const auto& row = existing->front();
+          const bool same = row.Text(1) == p.source && row.Text(2) == p.member && row.Text(3) == p.external_id &&
+                            row.Text(4) == p.classification;
+          if (same) {
+            ++result.unchanged;
+          } else {
+            VIGIL_TRY(db.Execute(
+                "UPDATE bank_entries SET source = $1, member = $2, external_id = $3, classification = $4 WHERE id = $5",
+                {p.source, p.member, p.external_id, p.classification, row.Int(0)}));
+            ++result.relabelled;
+          }
+          continue;
+        }
+        auto inserted = db.Query(
+            "INSERT INTO bank_entries (bank_id, signal_type, value, source, member, external_id, classification, "
+            "added_at, import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            {bank->id, op.signal_type, op.value, p.source, p.member, p.external_id, p.classification, now,
+             result.import_id});
+        if (!inserted) return at_line(op, inserted.error());
+        result.added_entries.push_back({inserted->at(0).Int(0), bank->id, op.signal_type, op.value});
+        ++result.added;
+      } else if (op.kind == ImportOp::Kind::kRemove) {
+        Status removed = op.value.empty()
+                             ? tombstone("bank_id = $1 AND member = $2 AND external_id = $3",
+                                         {bank->id, p.member, p.external_id})
+                             : tombstone("bank_id = $1 AND signal_type = $2 AND value = $3",
+                                         {bank->id, op.signal_type, op.value});
+        if (!removed) return at_line(op, removed.error());
+      } else {  // kPrune
+        auto live = db.Query(
+            "SELECT id, signal_type, value FROM bank_entries WHERE bank_id = $1 AND member = $2 AND "
+            "external_id = $3 AND removed_at IS NULL",
+            {bank->id, p.member, p.external_id});
+        if (!live) return at_line(op, live.error());
+        const std::unordered_set<std::string> keep(op.keep.begin(), op.keep.end());
+        for (const auto& row : *live) {
+          if (keep.contains(row.Text(1) + ":" + row.Text(2))) continue;
+          if (auto removed = tombstone("id = $1", {row.Int(0)}); !removed) return at_line(op, removed.error());
+        }
+      }
+    }
+    VIGIL_TRY(db.Execute("UPDATE imports SET added = $1, removed = $2, unchanged = $3, finished_at = $4 WHERE id = $5",
+                         {result.added, result.removed, result.unchanged + result.relabelled, Now(), result.import_id}));
+    if (request.checkpoint) {
+      VIGIL_TRY(db.Execute("UPDATE banks SET sync_checkpoint = $1, updated_at = $2 WHERE id = $3",
+                           {*request.checkpoint, now, bank->id}));
+    }
+    VIGIL_TRY(transaction->Commit());
+    return result;
+  }
+
+  ConnectionPool pool_;
+  SqlDialect dialect_;
+  const Clock* clock_ = &SystemClock();
+};
+
+}  // namespace
+}  // namespace store
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  using namespace store;
+  const bool postgres = !options.postgres_url.empty();
+  if (!postgres && options.sqlite_path.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "no database: give a SQLite path or a PostgreSQL URL");
+  }
+  const int pool_size = std::clamp(options.pool_size, 1, 64);
+  std::vector<std::unique_ptr<SqlConnection>> connections;
+  for (int i = 0; i < pool_size; ++i) {
+    auto connection = postgres ? OpenPostgres(options.postgres_url) : OpenSqlite(options.sqlite_path);
+    if (!connection) return tl::unexpected(connection.error());
+    if (i == 0) {
+      if (auto migrated = Migrate(**connection); !migrated) return tl::unexpected(migrated.error());
+    }
+    connections.push_back(std::move(*connection));
+  }
+  return std::unique_ptr<Store>(
+      std::make_unique<SqlStore>(std::move(connections), postgres ? SqlDialect::kPostgres : SqlDialect::kSqlite));
+}
+
+}  // namespace vigil

@@ -1,0 +1,419 @@
+// The store suite, run against both backends: SQLite in a temp dir, and PostgreSQL when
+// VIGIL_TEST_POSTGRES names a server (scripts/test starts one; under CI a missing server fails
+// the suite instead of skipping it). Also the matcher on top of each store.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "test_images.h"
+#include "vigil/hash_list.h"
+#include "vigil/matcher.h"
+#include "vigil/pdq.h"
+#include "vigil/store.h"
+
+namespace vigil {
+namespace {
+
+std::string PdqHex(int seed) {
+  // Distinct, far-apart hashes: each seed sets a different pseudo-random pattern.
+  std::uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(seed + 1);
+  std::string hex;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 64; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    hex += kHex[x & 15];
+  }
+  return hex;
+}
+
+std::string FlipBits(const std::string& hex, int bits) {
+  std::string out = hex;  // flip one bit in each of the first `bits` hex digits
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < bits; ++i) {
+    const int digit = out[i] <= '9' ? out[i] - '0' : out[i] - 'a' + 10;
+    out[i] = kHex[digit ^ 1];
+  }
+  return out;
+}
+
+ImportRequest Parse(std::string_view format, std::string_view data, const std::string& source = "test.csv") {
+  ListParseOptions options;
+  options.source = source;
+  auto parsed = ParseHashList(format, data, options);
+  EXPECT_TRUE(parsed) << parsed.error().ToString();
+  ImportRequest request;
+  request.format = std::string(format);
+  request.source = source;
+  request.actor = "test";
+  if (parsed) {
+    request.ops = std::move(parsed->ops);
+    request.checkpoint = parsed->checkpoint;
+  }
+  return request;
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    if (GetParam() == Backend::kPostgres) {
+      const char* admin = std::getenv("VIGIL_TEST_POSTGRES");
+      if (admin == nullptr || *admin == '\0') {
+        if (std::getenv("CI") != nullptr) FAIL() << "VIGIL_TEST_POSTGRES is not set under CI";
+        GTEST_SKIP() << "VIGIL_TEST_POSTGRES not set (scripts/start-test-postgres starts a server)";
+      }
+      static std::atomic<int> counter{0};
+      database_ = "vigil_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+      admin_ = admin;
+      AdminSql("DROP DATABASE IF EXISTS " + database_);
+      AdminSql("CREATE DATABASE " + database_);
+      options.postgres_url = admin_ + " dbname=" + database_;
+    } else {
+      options.sqlite_path = (dir_.path() / "vigil.db").string();
+    }
+    options_ = options;
+    auto store = Store::Open(options);
+    ASSERT_TRUE(store) << store.error().ToString();
+    store_ = std::move(*store);
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!database_.empty()) AdminSql("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+  }
+
+  void AdminSql(const std::string& sql) {
+    PGconn* conn = PQconnectdb(admin_.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* result = PQexec(conn, sql.c_str());
+    EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+    PQclear(result);
+    PQfinish(conn);
+  }
+
+  Bank MakeBank(const std::string& name) {
+    Bank bank;
+    bank.name = name;
+    bank.description = "benign stand-ins";
+    bank.labels = {"test", "wallpapers"};
+    auto created = store_->CreateBank(bank, "test");
+    EXPECT_TRUE(created) << created.error().ToString();
+    return created ? *created : Bank{};
+  }
+
+  testing::TempDir dir_;
+  std::string admin_;
+  std::string database_;
+  StoreOptions options_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, MigratesAndReopens) {
+  EXPECT_EQ(*store_->SchemaVersion(), 1);
+  store_.reset();
+  auto again = Store::Open(options_);  // migrations already applied: nothing to do
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(*(*again)->SchemaVersion(), 1);
+}
+
+TEST_P(StoreTest, BankLifecycle) {
+  const Bank bank = MakeBank("wallpapers");
+  EXPECT_EQ(bank.name, "wallpapers");
+  EXPECT_EQ(bank.labels, (std::vector<std::string>{"test", "wallpapers"}));
+  EXPECT_TRUE(bank.enabled);
+  EXPECT_EQ(bank.pdq_max_distance, 31);
+  EXPECT_EQ(bank.pdq_min_quality, 50);
+
+  auto duplicate = store_->CreateBank(bank, "test");
+  ASSERT_FALSE(duplicate);
+  EXPECT_EQ(duplicate.error().code, ErrorCode::kAlreadyExists);
+
+  Bank bad;
+  bad.name = "Has Spaces";
+  EXPECT_EQ(store_->CreateBank(bad, "test").error().code, ErrorCode::kInvalidArgument);
+  bad.name = "ok";
+  bad.pdq_max_distance = 300;
+  EXPECT_EQ(store_->CreateBank(bad, "test").error().code, ErrorCode::kInvalidArgument);
+
+  BankUpdate update;
+  update.enabled = false;
+  update.pdq_max_distance = 40;
+  update.labels = std::vector<std::string>{"x"};
+  auto updated = store_->UpdateBank("wallpapers", update, "test");
+  ASSERT_TRUE(updated) << updated.error().ToString();
+  EXPECT_FALSE(updated->enabled);
+  EXPECT_EQ(updated->pdq_max_distance, 40);
+  EXPECT_EQ(updated->labels, std::vector<std::string>{"x"});
+  EXPECT_EQ(updated->description, "benign stand-ins");
+
+  EXPECT_EQ(store_->ListBanks()->size(), 1u);
+  ASSERT_TRUE(store_->DeleteBank("wallpapers", "test"));
+  EXPECT_EQ(store_->GetBank("wallpapers").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->DeleteBank("wallpapers", "test").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->ListBanks()->empty());
+  // The name is free again after a soft delete; the audit log kept every step.
+  EXPECT_TRUE(store_->CreateBank(bank, "test"));
+  auto audit = store_->ListAudit(10);
+  ASSERT_TRUE(audit);
+  ASSERT_GE(audit->size(), 4u);
+  EXPECT_EQ((*audit)[0].action, "bank.create");
+  EXPECT_EQ((*audit)[1].action, "bank.delete");
+  EXPECT_EQ((*audit)[2].action, "bank.update");
+}
+
+TEST_P(StoreTest, ImportIsIdempotentAndTracksProvenance) {
+  MakeBank("b");
+  const std::string csv = "signal_type,value,external_id,classification\n"
+                          "pdq," + PdqHex(1) + ",wall-1,A\n"
+                          "md5,0123456789ABCDEF0123456789abcdef,wall-2,B\n"
+                          "pdq," + PdqHex(2) + "\n";
+  auto first = store_->Import("b", Parse("csv", csv));
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->added, 3);
+  EXPECT_EQ(first->added_entries.size(), 3u);
+  auto second = store_->Import("b", Parse("csv", csv));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->added, 0);
+  EXPECT_EQ(second->unchanged, 3);
+  EXPECT_EQ(store_->GetBank("b")->live_entries, 3);
+
+  auto entries = store_->ListEntries("b", 0, 100, false);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[1].value, "0123456789abcdef0123456789abcdef");  // normalised to lower case
+  EXPECT_EQ((*entries)[0].provenance.external_id, "wall-1");
+  EXPECT_EQ((*entries)[0].provenance.classification, "A");
+  EXPECT_EQ((*entries)[0].provenance.source, "test.csv");
+
+  auto log = store_->ListImports("b");
+  ASSERT_TRUE(log);
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[1].added, 3);
+  EXPECT_EQ((*log)[0].unchanged, 3);
+  EXPECT_EQ((*log)[0].status, "applied");
+
+  std::ostringstream out;
+  WriteEntriesCsv(*entries, true, out);
+  auto reparsed = Parse("csv", out.str());
+  EXPECT_EQ(reparsed.ops.size(), 3u);
+  EXPECT_EQ(store_->Import("b", reparsed)->added, 0);
+}
+
+TEST_P(StoreTest, BadLineChangesNothing) {
+  MakeBank("b");
+  ImportRequest request = Parse("csv", "pdq," + PdqHex(1) + "\npdq," + PdqHex(2) + "\n");
+  // A hand-built op with a bad value in the middle (lists are parsed first, but the store
+  // validates again).
+  ImportOp bad;
+  bad.signal_type = "pdq";
+  bad.value = "zz";
+  bad.line = 2;
+  request.ops.insert(request.ops.begin() + 1, bad);
+  auto result = store_->Import("b", request);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(result.error().message.find("line 2"), std::string::npos) << result.error().message;
+  EXPECT_EQ(store_->GetBank("b")->live_entries, 0);
+  auto log = store_->ListImports("b");
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].status, "rejected");
+  EXPECT_NE((*log)[0].error.find("line 2"), std::string::npos);
+  EXPECT_TRUE(store_->CheckIntegrity()->empty());
+  EXPECT_EQ(store_->Import("missing", request).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, NcmecRecordsUpdateAndTombstone) {
+  MakeBank("ncmec");
+  const std::string md5a(32, 'a'), md5b(32, 'b'), sha1(40, 'c');
+  const std::string first =
+      "<?xml version=\"1.0\"?><queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">"
+      "<images count=\"2\" maxTimestamp=\"2026-01-02T00:00:00Z\">"
+      "<image><member id=\"42\">Member</member><timestamp>2026-01-01T00:00:00Z</timestamp><id>img1</id>"
+      "<classification>A1</classification><fingerprints><md5>" + md5a + "</md5><sha1>" + sha1 +
+      "</sha1><pdna>opaque</pdna><pdq>" + PdqHex(7) + "</pdq></fingerprints></image>"
+      "<image><member id=\"42\">Member</member><timestamp>2026-01-02T00:00:00Z</timestamp><id>img2</id>"
+      "<fingerprints><md5>" + md5b + "</md5></fingerprints></image>"
+      "</images></queryResult>";
+  auto request = Parse("ncmec", first, "ncmec-2026-01");
+  EXPECT_EQ(request.checkpoint.value_or(""), "2026-01-02T00:00:00Z");
+  auto applied = store_->Import("ncmec", request);
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  EXPECT_EQ(applied->added, 4);
+  EXPECT_EQ(store_->GetBank("ncmec")->sync_checkpoint.value_or(""), "2026-01-02T00:00:00Z");
+
+  // img1 is reclassified and loses its sha1; img2 is deleted.
+  const std::string second =
+      "<queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">"
+      "<images maxTimestamp=\"2026-02-01T00:00:00Z\">"
+      "<image><member id=\"42\">Member</member><timestamp>2026-02-01T00:00:00Z</timestamp><id>img1</id>"
+      "<classification>A2</classification><fingerprints><md5>" + md5a + "</md5><pdq>" + PdqHex(7) +
+      "</pdq></fingerprints></image>"
+      "<deletedImage><member id=\"42\">Member</member><id>img2</id><timestamp>2026-02-01T00:00:00Z</timestamp></deletedImage>"
+      "</images></queryResult>";
+  auto updated = store_->Import("ncmec", Parse("ncmec", second, "ncmec-2026-02"));
+  ASSERT_TRUE(updated) << updated.error().ToString();
+  EXPECT_EQ(updated->added, 0);
+  EXPECT_EQ(updated->removed, 2);  // the sha1 of img1, the md5 of img2
+  EXPECT_EQ(updated->relabelled, 2);
+  auto live = store_->ListEntries("ncmec", 0, 100, false);
+  ASSERT_EQ(live->size(), 2u);
+  for (const auto& entry : *live) {
+    EXPECT_EQ(entry.provenance.external_id, "img1");
+    EXPECT_EQ(entry.provenance.classification, "A2");
+    EXPECT_EQ(entry.provenance.member, "42");
+  }
+  EXPECT_EQ(store_->ListEntries("ncmec", 0, 100, true)->size(), 4u);  // tombstones kept
+  EXPECT_TRUE(store_->CheckIntegrity()->empty());
+}
+
+TEST_P(StoreTest, StopNciiWithdrawals) {
+  MakeBank("ncii");
+  const std::string a = PdqHex(3), b = PdqHex(4);
+  const std::string page1 = R"({"count":2,"nextSetTimestamp":1700000000,"hasMoreRecords":false,"hashRecords":[
+    {"lastModtimestamp":1,"signalType":"ImagePDQ","hashValue":")" + a + R"(","hashStatus":"Active","caseNumbers":{"c1":"Active"}},
+    {"lastModtimestamp":2,"signalType":"ImagePDQ","hashValue":")" + b + R"(","hashStatus":"Received","caseNumbers":{}},
+    {"lastModtimestamp":2,"signalType":"VideoTMK","hashValue":"xyz","hashStatus":"Active","caseNumbers":{}}]})";
+  auto first = store_->Import("ncii", Parse("stopncii", page1, "stopncii"));
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->added, 2);
+  EXPECT_EQ(store_->GetBank("ncii")->sync_checkpoint.value_or(""), "1700000000");
+  const std::string page2 = R"({"nextSetTimestamp":1700000100,"hashRecords":[
+    {"lastModtimestamp":3,"signalType":"ImagePDQ","hashValue":")" + a + R"(","hashStatus":"Withdrawn","caseNumbers":{"c1":"Withdrawn"}}]})";
+  auto second = store_->Import("ncii", Parse("stopncii", page2, "stopncii"));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->removed, 1);
+  EXPECT_EQ(store_->GetBank("ncii")->live_entries, 1);
+}
+
+TEST_P(StoreTest, ContentAndMatches) {
+  MakeBank("b");
+  auto imported = store_->Import("b", Parse("csv", "pdq," + PdqHex(1) + ",ext-1,A\n"));
+  ASSERT_TRUE(imported);
+  ContentRecord content;
+  content.content_id = "upload-1";
+  content.user_id = "user-9";
+  content.media_type = "image/jpeg";
+  content.byte_size = 1234;
+  content.hashes = {{"pdq", PdqHex(1)}, {"md5", std::string(32, '0')}};
+  content.pdq_quality = 90;
+  content.metadata_json = R"({"surface":"profile"})";
+  MatchRecord match;
+  match.bank_id = store_->GetBank("b")->id;
+  match.entry_id = imported->added_entries[0].id;
+  match.signal_type = "pdq";
+  match.distance = 4;
+  match.quality = 90;
+  content.matches.push_back(match);
+  auto recorded = store_->RecordContent(content);
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  EXPECT_EQ(recorded->content_id, "upload-1");
+  ASSERT_EQ(recorded->matches.size(), 1u);
+  EXPECT_EQ(recorded->matches[0].bank_name, "b");
+  EXPECT_EQ(recorded->matches[0].provenance.external_id, "ext-1");
+  EXPECT_EQ(recorded->matches[0].distance, 4);
+  EXPECT_EQ(recorded->hashes.at("md5"), std::string(32, '0'));
+  EXPECT_EQ(recorded->metadata_json, R"({"surface":"profile"})");
+
+  EXPECT_EQ(store_->RecordContent(content).error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetContent("nope").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->GetContent("upload-1")->user_id, "user-9");
+  EXPECT_TRUE(store_->CheckIntegrity()->empty());
+}
+
+TEST_P(StoreTest, ApiKeysAreHashedAndRevocable) {
+  auto key = store_->CreateApiKey("ingest", "submitter", "cli");
+  ASSERT_TRUE(key) << key.error().ToString();
+  EXPECT_EQ(key->secret.rfind("vgl_", 0), 0u);
+  EXPECT_EQ(key->secret.size(), 68u);
+  EXPECT_EQ(store_->CreateApiKey("ingest", "submitter", "cli").error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(store_->CreateApiKey("x", "superuser", "cli").error().code, ErrorCode::kInvalidArgument);
+  auto who = store_->Authenticate(key->secret);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->role, "submitter");
+  EXPECT_EQ(who->name, "ingest");
+  EXPECT_FALSE(store_->Authenticate(key->secret + "x"));
+  for (const auto& listed : *store_->ListApiKeys()) {
+    EXPECT_EQ(listed.prefix, key->secret.substr(0, 12));  // never the whole secret
+  }
+  ASSERT_TRUE(store_->RevokeApiKey("ingest", "cli"));
+  EXPECT_EQ(store_->Authenticate(key->secret).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->RevokeApiKey("ingest", "cli").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->CreateApiKey("ingest", "admin", "cli"));  // the name is free again
+}
+
+TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {
+  MakeBank("near");
+  Bank strict;
+  strict.name = "strict";
+  strict.pdq_max_distance = 8;
+  ASSERT_TRUE(store_->CreateBank(strict, "test"));
+  ASSERT_TRUE(store_->Import("near", Parse("csv", "pdq," + PdqHex(1) + "\nsha256," + std::string(64, 'e') + "\n")));
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+
+  auto lookup = [&](const std::string& type, const std::string& value, std::optional<int> quality = 100) {
+    auto hits = matcher.Lookup({type, value, quality});
+    EXPECT_TRUE(hits) << hits.error().ToString();
+    return hits ? *hits : std::vector<MatchHit>{};
+  };
+  const std::string near = FlipBits(PdqHex(1), 20);
+  ASSERT_EQ(lookup("pdq", near).size(), 1u);
+  EXPECT_EQ(lookup("pdq", near)[0].distance, 20);
+  EXPECT_EQ(lookup("pdq", near)[0].bank_name, "near");
+  EXPECT_TRUE(lookup("pdq", near, 10).empty());  // below the bank's quality floor
+  EXPECT_TRUE(lookup("pdq", FlipBits(PdqHex(1), 40)).empty());
+  EXPECT_EQ(lookup("sha256", std::string(64, 'E')).size(), 1u);
+  EXPECT_EQ(matcher.Lookup({"pdq", "abc", {}}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(matcher.Lookup({"tmk", "abc", {}}).error().code, ErrorCode::kInvalidArgument);
+
+  // Lookups on another thread while imports land and the matcher refreshes.
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::thread reader([&] {
+    while (!stop) {
+      auto hits = matcher.Lookup({"pdq", near, 100});
+      if (!hits || hits->empty()) ++errors;  // the first entry stays matched throughout
+    }
+  });
+  ASSERT_TRUE(store_->Import("strict", Parse("csv", "pdq," + PdqHex(1) + "\npdq," + PdqHex(2) + "\n")));
+  ASSERT_TRUE(matcher.Refresh());
+  EXPECT_EQ(lookup("pdq", FlipBits(PdqHex(2), 6)).size(), 1u);
+  EXPECT_EQ(lookup("pdq", near).size(), 1u);  // 20 > strict's 8
+  EXPECT_EQ(lookup("pdq", FlipBits(PdqHex(1), 4)).size(), 2u);
+
+  ImportRequest removal = Parse("csv", "pdq," + PdqHex(2) + "\n");
+  removal.ops[0].kind = ImportOp::Kind::kRemove;
+  ASSERT_TRUE(store_->Import("strict", removal));
+  ASSERT_TRUE(matcher.Refresh());
+  stop = true;
+  reader.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_TRUE(lookup("pdq", FlipBits(PdqHex(2), 6)).empty());  // tombstoned
+  BankUpdate disable;
+  disable.enabled = false;
+  ASSERT_TRUE(store_->UpdateBank("near", disable, "test"));
+  ASSERT_TRUE(matcher.Refresh());
+  EXPECT_TRUE(lookup("pdq", near).empty());                     // bank disabled
+  EXPECT_EQ(lookup("pdq", FlipBits(PdqHex(1), 4)).size(), 1u);  // strict still matches
+  ASSERT_TRUE(store_->DeleteBank("strict", "test"));
+  ASSERT_TRUE(matcher.Refresh());
+  EXPECT_TRUE(lookup("pdq", FlipBits(PdqHex(1), 4)).empty());
+
+  // A fresh matcher loads the same state.
+  Matcher fresh(*store_);
+  ASSERT_TRUE(fresh.Load());
+  EXPECT_EQ(fresh.Stats().entries_by_type[0], 1u);  // near's pdq (strict's were deleted with the bank)
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& info) { return info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace vigil
