@@ -194,6 +194,9 @@ class Store {
   // Applies every op of `request` to `bank` in one transaction. On a bad op nothing changes and
   // the error names the line; the rejection is still written to the import log.
   virtual Result<ImportResult> Import(const std::string& bank, const ImportRequest& request) = 0;
+  // Writes a rejected import (a list that failed to parse) to the import log.
+  virtual Status LogRejectedImport(const std::string& bank, const ImportRequest& request,
+                                   const std::string& error) = 0;
   virtual Result<std::vector<ImportLogRecord>> ListImports(const std::string& bank) = 0;
 
   // For the matcher: live entries of enabled-or-not live banks with id > after_id, in id order.

@@ -12,5 +12,9 @@ using Action = std::function<int()>;
 
 Action RegisterHashCommand(CLI::App& app);
 Action RegisterIndexCommand(CLI::App& app);
+Action RegisterServeCommand(CLI::App& app);
+Action RegisterKeysCommand(CLI::App& app);
+Action RegisterBankCommand(CLI::App& app);
+Action RegisterLookupCommand(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   std::vector<vigil::cli::Action> actions;
   actions.push_back(vigil::cli::RegisterHashCommand(app));
   actions.push_back(vigil::cli::RegisterIndexCommand(app));
+  actions.push_back(vigil::cli::RegisterServeCommand(app));
+  actions.push_back(vigil::cli::RegisterKeysCommand(app));
+  actions.push_back(vigil::cli::RegisterBankCommand(app));
+  actions.push_back(vigil::cli::RegisterLookupCommand(app));
   CLI::App* version = app.add_subcommand("version", "Print the version");
   actions.push_back([version]() -> int {
     if (!version->parsed()) return -1;

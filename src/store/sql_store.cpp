@@ -281,15 +281,15 @@ class SqlStore final : public Store {
     auto result = ImportOn(*db, bank_name, request, started);
     if (!result && result.error().code != ErrorCode::kNotFound) {
       // Log the rejection on its own, after the import's transaction rolled back.
-      auto bank = GetBankOn(*db, bank_name);
-      if (bank) {
-        (void)db->Execute(
-            "INSERT INTO imports (bank_id, format, source, actor, status, error, started_at, finished_at) "
-            "VALUES ($1, $2, $3, $4, 'rejected', $5, $6, $7)",
-            {bank->id, request.format, request.source, request.actor, result.error().message, started, Now()});
-      }
+      (void)LogRejectedOn(*db, bank_name, request, result.error().message, started);
     }
     return result;
+  }
+
+  Status LogRejectedImport(const std::string& bank_name, const ImportRequest& request,
+                           const std::string& error) override {
+    auto db = pool_.Acquire();
+    return LogRejectedOn(*db, bank_name, request, error, Now());
   }
 
   Result<std::vector<ImportLogRecord>> ListImports(const std::string& bank_name) override {
@@ -507,6 +507,17 @@ class SqlStore final : public Store {
     auto inserted = db.Execute("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
                                {Now(), actor, action, target, detail});
     if (!inserted) return tl::unexpected(inserted.error());
+    return {};
+  }
+
+  Status LogRejectedOn(SqlConnection& db, const std::string& bank_name, const ImportRequest& request,
+                       const std::string& error, std::int64_t started) {
+    auto bank = GetBankOn(db, bank_name);
+    if (!bank) return tl::unexpected(bank.error());
+    VIGIL_TRY(db.Execute(
+        "INSERT INTO imports (bank_id, format, source, actor, status, error, started_at, finished_at) "
+        "VALUES ($1, $2, $3, $4, 'rejected', $5, $6, $7)",
+        {bank->id, request.format, request.source, request.actor, error.substr(0, 2000), started, Now()}));
     return {};
   }
 

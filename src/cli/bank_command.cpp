@@ -1,0 +1,172 @@
+// `vigil bank ...` and `vigil import`: banks and hash-list imports directly on the store, without
+// a server. A running server picks the changes up within its refresh interval.
+#include <boost/json.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/store_options.h"
+#include "server/api_support.h"
+#include "vigil/hash_list.h"
+
+namespace vigil::cli {
+namespace {
+
+struct BankArgs {
+  StoreFlags store;
+  std::string name, description, format = "csv", file, signal_type = "pdq", source, checkpoint;
+  std::vector<std::string> labels;
+  int max_distance = -1, min_quality = -1;
+  std::string enabled;  // "true" / "false" / ""
+  bool include_removed = false;
+};
+
+void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
+
+Result<std::string> ReadAll(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open");
+  std::ostringstream data;
+  data << in.rdbuf();
+  if (data.str().size() > limit) return Fail(ErrorCode::kTooLarge, path + ": larger than " + std::to_string(limit) + " bytes");
+  return data.str();
+}
+
+int RunImport(Store& store, const BankArgs& a) {
+  ListParseOptions options;
+  options.source = a.source.empty() ? a.file : a.source;
+  options.signal_type = a.signal_type;
+  auto data = ReadAll(a.file, options.max_bytes);
+  if (!data) return ReportError("import", data.error());
+  ImportRequest request;
+  request.format = a.format;
+  request.source = options.source;
+  request.actor = "cli";
+  auto parsed = ParseHashList(a.format, *data, options);
+  if (!parsed) {
+    (void)store.LogRejectedImport(a.name, request, parsed.error().message);
+    return ReportError("import", parsed.error());
+  }
+  request.ops = std::move(parsed->ops);
+  request.checkpoint = a.checkpoint.empty() ? parsed->checkpoint : std::optional<std::string>(a.checkpoint);
+  auto result = store.Import(a.name, request);
+  if (!result) return ReportError("import", result.error());
+  PrintJson(boost::json::object{{"bank", a.name},
+                                {"import_id", result->import_id},
+                                {"added", result->added},
+                                {"removed", result->removed},
+                                {"relabelled", result->relabelled},
+                                {"unchanged", result->unchanged},
+                                {"skipped", parsed->skipped}});
+  return 0;
+}
+
+}  // namespace
+
+Action RegisterBankCommand(CLI::App& app) {
+  auto a = std::make_shared<BankArgs>();
+  CLI::App* bank = app.add_subcommand("bank", "Create, list, show, update, delete and export banks");
+  bank->require_subcommand(1);
+  AddStoreFlags(*bank, a->store);
+  auto add_threshold_flags = [&](CLI::App* cmd) {
+    cmd->add_option("--description", a->description, "What the bank holds");
+    cmd->add_option("--label", a->labels, "A label (repeatable)");
+    cmd->add_option("--pdq-max-distance", a->max_distance, "PDQ match threshold (default 31)")->check(CLI::Range(0, 256));
+    cmd->add_option("--pdq-min-quality", a->min_quality, "Minimum query PDQ quality (default 50)")->check(CLI::Range(0, 100));
+  };
+  CLI::App* create = bank->add_subcommand("create", "Create a bank");
+  create->add_option("name", a->name, "Bank name: a-z, 0-9, '-', '_'")->required();
+  add_threshold_flags(create);
+  CLI::App* list = bank->add_subcommand("list", "List banks as JSON lines");
+  CLI::App* show = bank->add_subcommand("show", "Show one bank as JSON");
+  show->add_option("name", a->name, "Bank name")->required();
+  CLI::App* update = bank->add_subcommand("update", "Change a bank's settings");
+  update->add_option("name", a->name, "Bank name")->required();
+  add_threshold_flags(update);
+  update->add_option("--enabled", a->enabled, "true or false")->check(CLI::IsMember({"true", "false"}));
+  CLI::App* remove = bank->add_subcommand("delete", "Delete a bank (soft: it stops matching, rows stay for audit)");
+  remove->add_option("name", a->name, "Bank name")->required();
+  CLI::App* entries = bank->add_subcommand("entries", "Print a bank's entries as JSON lines");
+  entries->add_option("name", a->name, "Bank name")->required();
+  entries->add_flag("--include-removed", a->include_removed, "Include tombstoned entries");
+  CLI::App* exporter = bank->add_subcommand("export", "Write a bank's live entries as plain CSV on stdout");
+  exporter->add_option("name", a->name, "Bank name")->required();
+  CLI::App* imports = bank->add_subcommand("imports", "Print a bank's import log as JSON lines");
+  imports->add_option("name", a->name, "Bank name")->required();
+
+  CLI::App* import = app.add_subcommand("import", "Import a hash list into a bank (one transaction)");
+  import->add_option("bank", a->name, "Bank name")->required();
+  import->add_option("file", a->file, "The list file")->required()->check(CLI::ExistingFile);
+  import->add_option("--format", a->format, "csv, text, hma, ncmec or stopncii")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"csv", "text", "hma", "ncmec", "stopncii"}));
+  import->add_option("--signal-type", a->signal_type, "Signal type of a 'text' list")->capture_default_str();
+  import->add_option("--source", a->source, "Provenance: the list's name (default: the file name)");
+  import->add_option("--checkpoint", a->checkpoint, "Sync checkpoint to store with the bank");
+  AddStoreFlags(*import, a->store);
+
+  return [=]() -> int {
+    if (!bank->parsed() && !import->parsed()) return -1;
+    auto store = OpenStoreOrReport(a->store, import->parsed() ? "import" : "bank");
+    if (!store) return 1;
+    if (import->parsed()) return RunImport(*store, *a);
+    BankUpdate changes;
+    if (!a->description.empty()) changes.description = a->description;
+    if (!a->labels.empty()) changes.labels = a->labels;
+    if (a->max_distance >= 0) changes.pdq_max_distance = a->max_distance;
+    if (a->min_quality >= 0) changes.pdq_min_quality = a->min_quality;
+    if (!a->enabled.empty()) changes.enabled = a->enabled == "true";
+    if (create->parsed()) {
+      Bank b;
+      b.name = a->name;
+      b.description = a->description;
+      b.labels = a->labels;
+      if (a->max_distance >= 0) b.pdq_max_distance = a->max_distance;
+      if (a->min_quality >= 0) b.pdq_min_quality = a->min_quality;
+      auto created = store->CreateBank(b, "cli");
+      if (!created) return ReportError("bank create", created.error());
+      PrintJson(server::BankJson(*created));
+    } else if (list->parsed()) {
+      auto banks = store->ListBanks();
+      if (!banks) return ReportError("bank list", banks.error());
+      for (const auto& b : *banks) PrintJson(server::BankJson(b));
+    } else if (show->parsed()) {
+      auto b = store->GetBank(a->name);
+      if (!b) return ReportError("bank show", b.error());
+      PrintJson(server::BankJson(*b));
+    } else if (update->parsed()) {
+      auto b = store->UpdateBank(a->name, changes, "cli");
+      if (!b) return ReportError("bank update", b.error());
+      PrintJson(server::BankJson(*b));
+    } else if (remove->parsed()) {
+      if (auto deleted = store->DeleteBank(a->name, "cli"); !deleted) return ReportError("bank delete", deleted.error());
+    } else if (imports->parsed()) {
+      auto log = store->ListImports(a->name);
+      if (!log) return ReportError("bank imports", log.error());
+      for (const auto& r : *log) {
+        PrintJson(boost::json::object{{"id", r.id}, {"format", r.format}, {"source", r.source}, {"status", r.status},
+                                      {"error", r.error}, {"added", r.added}, {"removed", r.removed},
+                                      {"unchanged", r.unchanged}, {"actor", r.actor}});
+      }
+    } else {
+      std::int64_t after = 0;
+      bool header = true;
+      for (;;) {
+        auto page = store->ListEntries(a->name, after, 10000, entries->parsed() && a->include_removed);
+        if (!page) return ReportError(entries->parsed() ? "bank entries" : "bank export", page.error());
+        if (entries->parsed()) {
+          for (const auto& e : *page) PrintJson(server::EntryJson(e));
+        } else {
+          WriteEntriesCsv(*page, header, std::cout);
+        }
+        header = false;
+        if (page->size() < 10000) break;
+        after = page->back().id;
+      }
+    }
+    return 0;
+  };
+}
+
+}  // namespace vigil::cli

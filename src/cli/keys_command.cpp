@@ -1,0 +1,57 @@
+// `vigil keys create|list|revoke`: API keys, directly on the store. `create` prints the new key
+// alone on stdout (it is shown once; only its SHA-256 is stored).
+#include <boost/json.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/store_options.h"
+
+namespace vigil::cli {
+namespace {
+
+struct KeysArgs {
+  StoreFlags store;
+  std::string name, role;
+};
+
+}  // namespace
+
+Action RegisterKeysCommand(CLI::App& app) {
+  auto args = std::make_shared<KeysArgs>();
+  CLI::App* keys = app.add_subcommand("keys", "Create, list and revoke API keys");
+  keys->require_subcommand(1);
+  AddStoreFlags(*keys, args->store);
+  CLI::App* create = keys->add_subcommand("create", "Create a key and print it (once) on stdout");
+  create->add_option("--name", args->name, "A name for the key (who or what uses it)")->required();
+  create->add_option("--role", args->role, "submitter, reviewer, bank-admin, auditor or admin")
+      ->required()
+      ->check(CLI::IsMember({"submitter", "reviewer", "bank-admin", "auditor", "admin"}));
+  CLI::App* list = keys->add_subcommand("list", "List keys (never their secrets) as JSON lines");
+  CLI::App* revoke = keys->add_subcommand("revoke", "Revoke the live key with this name");
+  revoke->add_option("--name", args->name, "The key's name")->required();
+  return [=]() -> int {
+    if (!keys->parsed()) return -1;
+    auto store = OpenStoreOrReport(args->store, "keys");
+    if (!store) return 1;
+    if (create->parsed()) {
+      auto key = store->CreateApiKey(args->name, args->role, "cli");
+      if (!key) return ReportError("keys create", key.error());
+      std::cout << key->secret << std::endl;
+      return 0;
+    }
+    if (list->parsed()) {
+      auto all = store->ListApiKeys();
+      if (!all) return ReportError("keys list", all.error());
+      for (const auto& key : *all) {
+        boost::json::object o{{"name", key.name}, {"role", key.role}, {"prefix", key.prefix},
+                              {"revoked", key.revoked_at.has_value()}};
+        std::cout << boost::json::serialize(o) << "\n";
+      }
+      return 0;
+    }
+    if (auto revoked = store->RevokeApiKey(args->name, "cli"); !revoked) return ReportError("keys revoke", revoked.error());
+    return 0;
+  };
+}
+
+}  // namespace vigil::cli

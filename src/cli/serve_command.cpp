@@ -1,0 +1,110 @@
+// `vigil serve`: the matching service. Opens the store, loads every bank into memory, serves the
+// HTTP API until SIGTERM/SIGINT, then drains in-flight requests and exits.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/store_options.h"
+#include "server/api_service.h"
+#include "server/http_server.h"
+#include "server/server_config.h"
+#include "vigil/matcher.h"
+#include "vigil/version.h"
+
+namespace vigil::cli {
+namespace {
+
+struct ServeArgs {
+  std::string config_path;
+  std::string listen;
+  StoreFlags store;
+  int threads = -1;
+  bool no_access_log = false;
+  std::string port_file;
+};
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("vigil");
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+std::string JsonString(const std::string& text) { return boost::json::serialize(boost::json::value(text)); }
+
+int RunServe(ServeArgs& args, CLI::App& app) {
+  server::ServerConfig config;
+  if (!args.config_path.empty()) {
+    if (auto loaded = server::LoadServerConfig(args.config_path, config); !loaded) return ReportError("serve", loaded.error());
+  }
+  // Flags given on the command line win over the file.
+  if (app.count("--data-dir") != 0 || config.data_dir.empty()) config.data_dir = args.store.data_dir;
+  if (!args.store.database_url.empty()) config.database_url = args.store.database_url;
+  if (!args.listen.empty()) {
+    if (auto parsed = server::ParseListen(args.listen, config.http); !parsed) return ReportError("serve", parsed.error());
+  }
+  if (args.threads >= 0) config.http.threads = args.threads;
+  if (args.no_access_log) config.api.access_log = false;
+  SetUpLogging(config.log_level);
+
+  StoreFlags flags{config.data_dir, config.database_url};
+  auto store = OpenStoreOrReport(flags, "serve");
+  if (!store) return 1;
+  const auto load_start = std::chrono::steady_clock::now();
+  Matcher matcher(*store);
+  if (auto loaded = matcher.Load(); !loaded) return ReportError("serve", loaded.error());
+  const auto stats = matcher.Stats();
+  spdlog::info(R"("msg":"index loaded","seconds":{:.3f},"pdq":{},"md5":{},"sha1":{},"sha256":{},"banks":{})",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
+               stats.entries_by_type[0], stats.entries_by_type[1], stats.entries_by_type[2], stats.entries_by_type[3],
+               stats.banks);
+
+  server::BlockShutdownSignals();
+  server::ApiService service(*store, matcher, config.api);
+  server::HttpServer http(
+      config.http, [&service](server::Request& request, const std::string& remote) { return service.Handle(request, remote); },
+      [&service](unsigned status, const std::string& reason) {
+        service.ObserveRefusal(status);
+        spdlog::info(R"("msg":"refused","status":{},"reason":{})", status, JsonString(reason));
+      });
+  if (auto started = http.Start(); !started) return ReportError("serve", started.error());
+  service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms));
+  spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
+               http.port(), JsonString(store->backend()), JsonString(std::string(Version())));
+  if (!args.port_file.empty()) {
+    // Written whole then renamed, so a reader never sees a partial file.
+    const auto tmp = args.port_file + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fprintf(f, "%u\n", http.port());
+      std::fclose(f);
+      std::filesystem::rename(tmp, args.port_file);
+    }
+  }
+  http.RunUntilSignalled();
+  spdlog::info(R"("msg":"stopped")");
+  return 0;
+}
+
+}  // namespace
+
+Action RegisterServeCommand(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the matching service (HTTP API under /v1)");
+  cmd->add_option("--config", args->config_path, "TOML configuration file (see docs/operations.md)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (default 127.0.0.1:8750; port 0 picks one)");
+  AddStoreFlags(*cmd, args->store);
+  cmd->add_option("--threads", args->threads, "HTTP threads (default: one per core)");
+  cmd->add_flag("--no-access-log", args->no_access_log, "Do not log every request");
+  cmd->add_option("--port-file", args->port_file, "Write the bound port to this file once listening");
+  return [cmd, args]() -> int {
+    if (!cmd->parsed()) return -1;
+    return RunServe(*args, *cmd);
+  };
+}
+
+}  // namespace vigil::cli

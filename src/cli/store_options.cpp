@@ -1,0 +1,43 @@
+// Store flags and opening for the store-backed commands.
+#include "cli/store_options.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace vigil::cli {
+
+void AddStoreFlags(CLI::App& app, StoreFlags& flags) {
+  app.add_option("--data-dir", flags.data_dir, "Data directory (SQLite database vigil.db inside; created if missing)")
+      ->capture_default_str();
+  app.add_option("--database-url", flags.database_url,
+                 "PostgreSQL connection string or URI; overrides --data-dir's SQLite database")
+      ->envname("VIGIL_DATABASE_URL");
+}
+
+int ReportError(const char* command, const Error& error) {
+  std::fprintf(stderr, "vigil %s: %s\n", command, error.ToString().c_str());
+  return 1;
+}
+
+std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command) {
+  StoreOptions options;
+  if (flags.database_url.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(flags.data_dir, ec);
+    if (ec) {
+      ReportError(command, {ErrorCode::kIoError, "cannot create data directory " + flags.data_dir + ": " + ec.message()});
+      return nullptr;
+    }
+    options.sqlite_path = (std::filesystem::path(flags.data_dir) / "vigil.db").string();
+  } else {
+    options.postgres_url = flags.database_url;
+  }
+  auto store = Store::Open(options);
+  if (!store) {
+    ReportError(command, store.error());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+}  // namespace vigil::cli

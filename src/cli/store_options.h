@@ -1,0 +1,26 @@
+// Options shared by the commands that work on the store directly (serve, keys, bank, import,
+// lookup): --data-dir for the embedded SQLite database, or --database-url for PostgreSQL.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "vigil/store.h"
+
+namespace vigil::cli {
+
+struct StoreFlags {
+  std::string data_dir = "vigil-data";
+  std::string database_url;
+};
+
+void AddStoreFlags(CLI::App& app, StoreFlags& flags);
+
+// Opens (creating the data directory and applying migrations as needed) or prints why not.
+std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command);
+
+// Prints an error as "vigil COMMAND: message" on stderr; returns 1.
+int ReportError(const char* command, const Error& error);
+
+}  // namespace vigil::cli

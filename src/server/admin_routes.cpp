@@ -1,0 +1,85 @@
+// Routes for operations: health, readiness, metrics, the OpenAPI document, API keys, the audit log.
+#include "server/api_service.h"
+#include "server/api_support.h"
+#include "server/openapi_document.h"
+
+namespace vigil::server {
+
+Response ApiService::Healthz(ApiCall&) { return JsonResponse(http::status::ok, boost::json::object{{"status", "ok"}}); }
+
+Response ApiService::Readyz(ApiCall&) {
+  if (!ready_) return ErrorResponse(http::status::service_unavailable, "unavailable", "the index is still loading");
+  if (auto version = store_.SchemaVersion(); !version) {
+    return ErrorResponse(http::status::service_unavailable, "unavailable", "the database is unreachable");
+  }
+  const auto stats = matcher_.Stats();
+  return JsonResponse(http::status::ok, boost::json::object{{"status", "ready"},
+                                                            {"store", store_.backend()},
+                                                            {"banks", stats.banks},
+                                                            {"pdq_entries", stats.entries_by_type[0]}});
+}
+
+Response ApiService::Metrics(ApiCall&) {
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "text/plain; version=0.0.4");
+  response.body() = metrics_.Render();
+  return response;
+}
+
+Response ApiService::OpenApi(ApiCall&) {
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "application/json");
+  response.body() = std::string(OpenApiDocument());
+  return response;
+}
+
+Response ApiService::ListKeys(ApiCall&) {
+  auto keys = store_.ListApiKeys();
+  if (!keys) return ErrorResponse(keys.error());
+  boost::json::array out;
+  for (const auto& key : *keys) {
+    boost::json::object item{{"name", key.name}, {"role", key.role}, {"prefix", key.prefix},
+                             {"created_at", IsoTime(key.created_at)}};
+    item["revoked_at"] = key.revoked_at ? boost::json::value(IsoTime(*key.revoked_at)) : nullptr;
+    out.push_back(std::move(item));
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"keys", std::move(out)}});
+}
+
+Response ApiService::CreateKey(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  const auto* name = body->if_contains("name");
+  const auto* role = body->if_contains("role");
+  if (name == nullptr || !name->is_string() || role == nullptr || !role->is_string()) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "string 'name' and 'role' are required");
+  }
+  auto key = store_.CreateApiKey(std::string(name->as_string()), std::string(role->as_string()), call.actor);
+  if (!key) return ErrorResponse(key.error());
+  return JsonResponse(http::status::created, boost::json::object{{"name", key->record.name},
+                                                                 {"role", key->record.role},
+                                                                 {"prefix", key->record.prefix},
+                                                                 {"key", key->secret}});
+}
+
+Response ApiService::RevokeKey(ApiCall& call) {
+  if (auto revoked = store_.RevokeApiKey(call.path["name"], call.actor); !revoked) return ErrorResponse(revoked.error());
+  auth_.Evict();
+  return Response{http::status::no_content, 11};
+}
+
+Response ApiService::ListAudit(ApiCall& call) {
+  auto limit = QueryInt(call.query, "limit", 100, 1, 10000);
+  if (!limit) return ErrorResponse(limit.error());
+  auto records = store_.ListAudit(static_cast<int>(*limit));
+  if (!records) return ErrorResponse(records.error());
+  boost::json::array out;
+  for (const auto& record : *records) {
+    out.push_back(boost::json::object{{"id", record.id},         {"at", IsoTime(record.at)},
+                                      {"actor", record.actor},   {"action", record.action},
+                                      {"target", record.target}, {"detail", record.detail}});
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"audit", std::move(out)}});
+}
+
+}  // namespace vigil::server

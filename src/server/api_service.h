@@ -1,0 +1,106 @@
+// The HTTP/JSON API (/v1) over the store and the matcher: routing, key authentication and role
+// checks, rate limits, JSON errors with the right status, metrics and access logs. The handlers
+// live in content_routes.cpp (hash, lookup, content), bank_routes.cpp (banks, imports, entries)
+// and admin_routes.cpp (keys, audit, health, metrics, OpenAPI).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/authenticator.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "vigil/image.h"
+#include "vigil/matcher.h"
+#include "vigil/store.h"
+
+namespace vigil::server {
+
+struct ApiOptions {
+  DecodeLimits decode_limits;
+  RateLimit rate_limit;
+  std::size_t max_json_bytes = 8ull << 20;  // JSON bodies; media and lists use the server's limit
+  bool access_log = true;
+};
+
+// What a handler sees: the request, the path parameters and query, and the caller's key.
+struct ApiCall {
+  Request& request;
+  std::map<std::string, std::string> path;   // {name} -> value
+  std::map<std::string, std::string> query;  // decoded ?a=b&c=d
+  const ApiKeyRecord* key = nullptr;         // null on public routes
+  std::string actor;                         // "key:<name>" for the audit log
+};
+
+class ApiService {
+ public:
+  using Handler = Response (ApiService::*)(ApiCall&);
+  struct Route {
+    http::verb method;
+    std::string pattern;              // "/v1/banks/{name}"
+    std::vector<std::string> roles;   // empty: public
+    Handler handler;
+  };
+
+  ApiService(Store& store, Matcher& matcher, ApiOptions options);
+  ~ApiService();
+
+  // The HttpServer's handler.
+  Response Handle(Request& request, const std::string& remote);
+  // Counts a request the HTTP layer refused before routing.
+  void ObserveRefusal(unsigned status);
+
+  // Every route, for the OpenAPI document test and the role tests.
+  static const std::vector<Route>& Routes();
+
+  // Marks the service ready (after the matcher loaded) and refreshes the matcher from the store
+  // every `interval` on a background thread until destruction.
+  void StartRefreshing(std::chrono::milliseconds interval);
+
+ private:
+  // content_routes.cpp
+  Response PostHash(ApiCall& call);
+  Response PostLookup(ApiCall& call);
+  Response PostContent(ApiCall& call);
+  Response GetContent(ApiCall& call);
+  // bank_routes.cpp
+  Response ListBanks(ApiCall& call);
+  Response CreateBank(ApiCall& call);
+  Response GetBank(ApiCall& call);
+  Response PatchBank(ApiCall& call);
+  Response DeleteBank(ApiCall& call);
+  Response ImportList(ApiCall& call);
+  Response ListEntries(ApiCall& call);
+  Response ListImports(ApiCall& call);
+  Response ExportBank(ApiCall& call);
+  // admin_routes.cpp
+  Response Healthz(ApiCall& call);
+  Response Readyz(ApiCall& call);
+  Response Metrics(ApiCall& call);
+  Response OpenApi(ApiCall& call);
+  Response ListKeys(ApiCall& call);
+  Response CreateKey(ApiCall& call);
+  Response RevokeKey(ApiCall& call);
+  Response ListAudit(ApiCall& call);
+
+  void RefreshIndexGauges();
+
+  Store& store_;
+  Matcher& matcher_;
+  ApiOptions options_;
+  Authenticator auth_;
+  ServiceMetrics metrics_;
+  std::atomic<bool> ready_{false};
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  bool stop_refresh_ = false;
+  std::thread refresher_;
+};
+
+}  // namespace vigil::server

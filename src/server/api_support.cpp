@@ -1,0 +1,196 @@
+// JSON, query and error helpers for the API routes.
+#include "server/api_support.h"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+namespace vigil::server {
+
+http::status StatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kCorrupt:
+    case ErrorCode::kTruncated: return http::status::bad_request;
+    case ErrorCode::kNotFound: return http::status::not_found;
+    case ErrorCode::kAlreadyExists: return http::status::conflict;
+    case ErrorCode::kTooLarge: return http::status::payload_too_large;
+    case ErrorCode::kUnsupported: return http::status::unsupported_media_type;
+    case ErrorCode::kUnavailable: return http::status::service_unavailable;
+    case ErrorCode::kIoError:
+    case ErrorCode::kResourceExhausted:
+    case ErrorCode::kInternal: return http::status::internal_server_error;
+  }
+  return http::status::internal_server_error;
+}
+
+Response JsonResponse(http::status status, const boost::json::value& body) {
+  Response response{status, 11};
+  response.set(http::field::content_type, "application/json");
+  response.body() = boost::json::serialize(body);
+  return response;
+}
+
+Response ErrorResponse(http::status status, std::string_view code, std::string_view message) {
+  boost::json::object error{{"code", code}, {"message", message}};
+  return JsonResponse(status, boost::json::object{{"error", std::move(error)}});
+}
+
+Response ErrorResponse(const Error& error) {
+  const auto status = StatusFor(error.code);
+  // Our own failures are logged with detail by the caller; clients get no internals.
+  if (status == http::status::internal_server_error) return ErrorResponse(status, "internal", "internal error");
+  return ErrorResponse(status, ErrorCodeName(error.code), error.message);
+}
+
+std::string MediaType(const Request& request) {
+  std::string type(request[http::field::content_type]);
+  if (const auto semicolon = type.find(';'); semicolon != std::string::npos) type.resize(semicolon);
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return type;
+}
+
+Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t max_bytes) {
+  if (MediaType(request) != "application/json") {
+    return Fail(ErrorCode::kUnsupported, "Content-Type must be application/json");
+  }
+  if (request.body().size() > max_bytes) {
+    return Fail(ErrorCode::kTooLarge, "JSON body exceeds " + std::to_string(max_bytes) + " bytes");
+  }
+  boost::json::parse_options options;
+  options.max_depth = 32;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(request.body(), ec, {}, options);
+  if (ec) return Fail(ErrorCode::kInvalidArgument, "malformed JSON: " + ec.message());
+  if (!value.is_object()) return Fail(ErrorCode::kInvalidArgument, "the JSON body must be an object");
+  return std::move(value.as_object());
+}
+
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  auto decode = [](std::string_view text) -> Result<std::string> {
+    std::string decoded;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '+') {
+        decoded += ' ';
+      } else if (text[i] == '%') {
+        unsigned value = 0;
+        if (i + 2 >= text.size()) {
+          return Fail(ErrorCode::kInvalidArgument, "bad percent-escape in the query string");
+        }
+        const auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+        if (ec != std::errc{} || end != text.data() + i + 3) {
+          return Fail(ErrorCode::kInvalidArgument, "bad percent-escape in the query string");
+        }
+        decoded += static_cast<char>(value);
+        i += 2;
+      } else {
+        decoded += text[i];
+      }
+    }
+    return decoded;
+  };
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = decode(pair.substr(0, eq));
+    auto value = decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!key) return tl::unexpected(key.error());
+    if (!value) return tl::unexpected(value.error());
+    out[*key] = *value;
+  }
+  return out;
+}
+
+Result<std::int64_t> QueryInt(const std::map<std::string, std::string>& query, const std::string& name,
+                              std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  const auto it = query.find(name);
+  if (it == query.end()) return fallback;
+  std::int64_t value = 0;
+  const auto& text = it->second;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+    return Fail(ErrorCode::kInvalidArgument, "query parameter '" + name + "' must be an integer within " +
+                                                 std::to_string(min) + ".." + std::to_string(max));
+  }
+  return value;
+}
+
+std::string IsoTime(std::int64_t micros) {
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[40];
+  const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%.*s.%06lldZ", static_cast<int>(n), buffer,
+                static_cast<long long>(micros % 1'000'000));
+  return out;
+}
+
+boost::json::object BankJson(const Bank& bank) {
+  boost::json::array labels;
+  for (const auto& label : bank.labels) labels.emplace_back(label);
+  boost::json::object out{{"name", bank.name},
+                          {"description", bank.description},
+                          {"labels", std::move(labels)},
+                          {"enabled", bank.enabled},
+                          {"pdq_max_distance", bank.pdq_max_distance},
+                          {"pdq_min_quality", bank.pdq_min_quality},
+                          {"live_entries", bank.live_entries},
+                          {"created_at", IsoTime(bank.created_at)},
+                          {"updated_at", IsoTime(bank.updated_at)}};
+  out["sync_checkpoint"] = bank.sync_checkpoint ? boost::json::value(*bank.sync_checkpoint) : nullptr;
+  return out;
+}
+
+boost::json::object EntryJson(const BankEntry& entry) {
+  boost::json::object out{{"id", entry.id},
+                          {"signal_type", entry.signal_type},
+                          {"value", entry.value},
+                          {"source", entry.provenance.source},
+                          {"member", entry.provenance.member},
+                          {"external_id", entry.provenance.external_id},
+                          {"classification", entry.provenance.classification},
+                          {"added_at", IsoTime(entry.added_at)}};
+  out["removed_at"] = entry.removed_at ? boost::json::value(IsoTime(*entry.removed_at)) : nullptr;
+  return out;
+}
+
+boost::json::object ContentJson(const ContentRecord& content) {
+  boost::json::object hashes;
+  for (const auto& [type, value] : content.hashes) hashes[type] = value;
+  boost::json::array matches;
+  for (const auto& match : content.matches) {
+    boost::json::object m{{"bank", match.bank_name},
+                          {"entry_id", match.entry_id},
+                          {"signal_type", match.signal_type},
+                          {"entry_value", match.entry_value},
+                          {"distance", match.distance},
+                          {"source", match.provenance.source},
+                          {"member", match.provenance.member},
+                          {"external_id", match.provenance.external_id},
+                          {"classification", match.provenance.classification},
+                          {"matched_at", IsoTime(match.matched_at)}};
+    m["quality"] = match.quality ? boost::json::value(*match.quality) : nullptr;
+    matches.push_back(std::move(m));
+  }
+  boost::system::error_code ec;
+  auto metadata = boost::json::parse(content.metadata_json, ec);
+  boost::json::object out{{"content_id", content.content_id},
+                          {"user_id", content.user_id},
+                          {"media_type", content.media_type},
+                          {"byte_size", content.byte_size},
+                          {"hashes", std::move(hashes)},
+                          {"submitted_at", IsoTime(content.submitted_at)},
+                          {"metadata", ec ? boost::json::value(boost::json::object{}) : std::move(metadata)},
+                          {"matches", std::move(matches)}};
+  out["pdq_quality"] = content.pdq_quality ? boost::json::value(*content.pdq_quality) : nullptr;
+  return out;
+}
+
+}  // namespace vigil::server

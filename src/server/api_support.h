@@ -1,0 +1,39 @@
+// Helpers shared by the API's route files: JSON responses and errors, JSON body parsing with
+// limits, query-string decoding, error-code to HTTP-status mapping, and JSON views of records.
+#pragma once
+
+#include <boost/json.hpp>
+#include <map>
+#include <string>
+
+#include "server/http_server.h"
+#include "vigil/store.h"
+
+namespace vigil::server {
+
+// 400 bad input, 404, 409, 413, 415, 503, and 500 only for our own failures.
+http::status StatusFor(ErrorCode code);
+
+Response JsonResponse(http::status status, const boost::json::value& body);
+Response ErrorResponse(http::status status, std::string_view code, std::string_view message);
+Response ErrorResponse(const Error& error);
+
+// Parses a JSON object body (Content-Type application/json, size and depth bounded).
+Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t max_bytes);
+
+// "a=1&b=x%20y" -> {a: 1, b: "x y"}; kInvalidArgument on bad escapes.
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);
+
+// Reads an optional integer query parameter within [min, max].
+Result<std::int64_t> QueryInt(const std::map<std::string, std::string>& query, const std::string& name,
+                              std::int64_t fallback, std::int64_t min, std::int64_t max);
+
+// The request's media type without parameters, lower-cased ("application/json").
+std::string MediaType(const Request& request);
+
+boost::json::object BankJson(const Bank& bank);
+boost::json::object EntryJson(const BankEntry& entry);
+boost::json::object ContentJson(const ContentRecord& content);
+std::string IsoTime(std::int64_t micros);
+
+}  // namespace vigil::server

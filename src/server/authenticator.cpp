@@ -1,0 +1,54 @@
+// Bearer-key authentication with a short positive cache, and token-bucket rate limits.
+#include "server/authenticator.h"
+
+#include <algorithm>
+
+namespace vigil::server {
+
+Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization) {
+  static constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.empty()) return Fail(ErrorCode::kInvalidArgument, "missing Authorization: Bearer <key> header");
+  if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer ||
+      authorization.size() > 256) {
+    return Fail(ErrorCode::kInvalidArgument, "Authorization header must be 'Bearer <key>'");
+  }
+  const std::string secret(authorization.substr(kBearer.size()));
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache_.find(secret); it != cache_.end()) {
+      if (it->second.expires > now) return it->second.key;
+      cache_.erase(it);
+    }
+  }
+  auto key = store_.Authenticate(secret);
+  if (!key) return key;
+  std::lock_guard lock(mu_);
+  if (cache_.size() > 10'000) cache_.clear();
+  cache_[secret] = {*key, now + ttl_};
+  return key;
+}
+
+bool Authenticator::Admit(const ApiKeyRecord& key) {
+  if (limit_.per_second <= 0) return true;
+  const double burst = limit_.burst > 0 ? limit_.burst : limit_.per_second;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  auto [it, inserted] = buckets_.try_emplace(key.id, Bucket{burst, now});
+  Bucket& bucket = it->second;
+  if (!inserted) {
+    const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
+    bucket.tokens = std::min(burst, bucket.tokens + elapsed * limit_.per_second);
+    bucket.updated = now;
+  }
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+void Authenticator::Evict() {
+  std::lock_guard lock(mu_);
+  cache_.clear();
+}
+
+}  // namespace vigil::server

@@ -1,0 +1,51 @@
+// API-key authentication and per-key rate limiting for the service. Keys are looked up by their
+// SHA-256 in the store; a hit is cached for a few seconds so a hot path does not query the
+// database per request (a revoked key stops working within that time; the server's own revoke
+// route evicts at once). Misses are never cached. Rate limits are token buckets per key.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "vigil/store.h"
+
+namespace vigil::server {
+
+struct RateLimit {
+  double per_second = 0;  // 0: unlimited
+  double burst = 0;       // bucket size; 0: same as per_second
+};
+
+class Authenticator {
+ public:
+  Authenticator(Store& store, RateLimit limit, std::chrono::milliseconds cache_ttl = std::chrono::seconds(5))
+      : store_(store), limit_(limit), ttl_(cache_ttl) {}
+
+  // The key for an "Authorization: Bearer ..." header value; kNotFound for unknown or revoked keys
+  // and kInvalidArgument for a malformed header.
+  Result<ApiKeyRecord> Authenticate(std::string_view authorization);
+  // Takes one token from the key's bucket; false when it is empty.
+  bool Admit(const ApiKeyRecord& key);
+  // Forgets cached keys (after a revoke).
+  void Evict();
+
+ private:
+  struct Cached {
+    ApiKeyRecord key;
+    std::chrono::steady_clock::time_point expires;
+  };
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point updated;
+  };
+  Store& store_;
+  RateLimit limit_;
+  std::chrono::milliseconds ttl_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Cached> cache_;
+  std::unordered_map<std::int64_t, Bucket> buckets_;
+};
+
+}  // namespace vigil::server

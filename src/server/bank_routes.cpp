@@ -1,0 +1,199 @@
+// Routes for banks: list, create, show, update, delete; import a list; page through entries;
+// the import log; export as CSV.
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "server/api_service.h"
+#include "server/api_support.h"
+#include "vigil/hash_list.h"
+
+namespace vigil::server {
+namespace {
+
+// Reads the optional bank fields of a create or update body.
+Result<BankUpdate> ReadBankFields(const boost::json::object& body) {
+  BankUpdate update;
+  for (const auto& [key, value] : body) {
+    if (key == "name") continue;
+    if (key == "description") {
+      if (!value.is_string() || value.as_string().size() > 4096) {
+        return Fail(ErrorCode::kInvalidArgument, "description must be a string of at most 4096 characters");
+      }
+      update.description = std::string(value.as_string());
+    } else if (key == "labels") {
+      if (!value.is_array() || value.as_array().size() > 64) {
+        return Fail(ErrorCode::kInvalidArgument, "labels must be an array of at most 64 strings");
+      }
+      std::vector<std::string> labels;
+      for (const auto& label : value.as_array()) {
+        if (!label.is_string() || label.as_string().empty() || label.as_string().size() > 64) {
+          return Fail(ErrorCode::kInvalidArgument, "each label must be a string of 1-64 characters");
+        }
+        labels.emplace_back(label.as_string());
+      }
+      update.labels = std::move(labels);
+    } else if (key == "enabled") {
+      if (!value.is_bool()) return Fail(ErrorCode::kInvalidArgument, "enabled must be true or false");
+      update.enabled = value.as_bool();
+    } else if (key == "pdq_max_distance" || key == "pdq_min_quality") {
+      if (!value.is_int64()) return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be an integer");
+      const int number = static_cast<int>(std::clamp<std::int64_t>(value.as_int64(), -1, 1000));
+      (key == "pdq_max_distance" ? update.pdq_max_distance : update.pdq_min_quality) = number;
+    } else {
+      return Fail(ErrorCode::kInvalidArgument, "unknown field '" + std::string(key).substr(0, 64) + "'");
+    }
+  }
+  return update;
+}
+
+}  // namespace
+
+Response ApiService::ListBanks(ApiCall&) {
+  auto banks = store_.ListBanks();
+  if (!banks) return ErrorResponse(banks.error());
+  boost::json::array out;
+  for (const auto& bank : *banks) out.push_back(BankJson(bank));
+  return JsonResponse(http::status::ok, boost::json::object{{"banks", std::move(out)}});
+}
+
+Response ApiService::CreateBank(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  const auto* name = body->if_contains("name");
+  if (name == nullptr || !name->is_string()) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "a string 'name' is required");
+  }
+  auto fields = ReadBankFields(*body);
+  if (!fields) return ErrorResponse(fields.error());
+  Bank bank;
+  bank.name = std::string(name->as_string());
+  bank.description = fields->description.value_or("");
+  bank.labels = fields->labels.value_or(std::vector<std::string>{});
+  bank.enabled = fields->enabled.value_or(true);
+  bank.pdq_max_distance = fields->pdq_max_distance.value_or(31);
+  bank.pdq_min_quality = fields->pdq_min_quality.value_or(50);
+  auto created = store_.CreateBank(bank, call.actor);
+  if (!created) return ErrorResponse(created.error());
+  (void)matcher_.Refresh();
+  return JsonResponse(http::status::created, BankJson(*created));
+}
+
+Response ApiService::GetBank(ApiCall& call) {
+  auto bank = store_.GetBank(call.path["name"]);
+  if (!bank) return ErrorResponse(bank.error());
+  return JsonResponse(http::status::ok, BankJson(*bank));
+}
+
+Response ApiService::PatchBank(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  if (body->contains("name")) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "a bank cannot be renamed");
+  }
+  auto fields = ReadBankFields(*body);
+  if (!fields) return ErrorResponse(fields.error());
+  auto updated = store_.UpdateBank(call.path["name"], *fields, call.actor);
+  if (!updated) return ErrorResponse(updated.error());
+  (void)matcher_.Refresh();
+  return JsonResponse(http::status::ok, BankJson(*updated));
+}
+
+Response ApiService::DeleteBank(ApiCall& call) {
+  if (auto deleted = store_.DeleteBank(call.path["name"], call.actor); !deleted) return ErrorResponse(deleted.error());
+  (void)matcher_.Refresh();
+  Response response{http::status::no_content, 11};
+  return response;
+}
+
+Response ApiService::ImportList(ApiCall& call) {
+  const std::string bank = call.path["name"];
+  const std::string format = call.query.count("format") != 0 ? call.query["format"] : "csv";
+  ListParseOptions options;
+  options.source = call.query.count("source") != 0 ? call.query["source"].substr(0, 256) : "upload";
+  if (call.query.count("signal_type") != 0) options.signal_type = call.query["signal_type"];
+  auto parsed = ParseHashList(format, call.request.body(), options);
+  ImportRequest request;
+  request.format = format;
+  request.source = options.source;
+  request.actor = call.actor;
+  if (!parsed) {
+    // Logged, so the import log shows every attempt; a missing bank is a 404 either way.
+    metrics_.CountImport(bank, "rejected", 0, 0);
+    if (auto logged = store_.LogRejectedImport(bank, request, parsed.error().message);
+        !logged && logged.error().code == ErrorCode::kNotFound) {
+      return ErrorResponse(logged.error());
+    }
+    return ErrorResponse(parsed.error());
+  }
+  request.ops = std::move(parsed->ops);
+  request.checkpoint = parsed->checkpoint;
+  if (call.query.count("checkpoint") != 0) request.checkpoint = call.query["checkpoint"].substr(0, 256);
+  auto imported = store_.Import(bank, request);
+  if (!imported) {
+    metrics_.CountImport(bank, "rejected", 0, 0);
+    return ErrorResponse(imported.error());
+  }
+  metrics_.CountImport(bank, "applied", imported->added, imported->removed);
+  if (auto refreshed = matcher_.Refresh(); !refreshed) {
+    spdlog::error(R"("msg":"matcher refresh after import failed","error":{})",
+                  boost::json::serialize(boost::json::value(refreshed.error().ToString())));
+  }
+  RefreshIndexGauges();
+  boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
+                          {"removed", imported->removed},     {"relabelled", imported->relabelled},
+                          {"unchanged", imported->unchanged}, {"skipped", parsed->skipped}};
+  out["checkpoint"] = request.checkpoint ? boost::json::value(*request.checkpoint) : nullptr;
+  return JsonResponse(http::status::ok, out);
+}
+
+Response ApiService::ListEntries(ApiCall& call) {
+  auto after = QueryInt(call.query, "after", 0, 0, INT64_MAX);
+  auto limit = QueryInt(call.query, "limit", 1000, 1, 10000);
+  if (!after) return ErrorResponse(after.error());
+  if (!limit) return ErrorResponse(limit.error());
+  const bool removed = call.query["include_removed"] == "true";
+  auto entries = store_.ListEntries(call.path["name"], *after, static_cast<int>(*limit), removed);
+  if (!entries) return ErrorResponse(entries.error());
+  boost::json::array out;
+  for (const auto& entry : *entries) out.push_back(EntryJson(entry));
+  boost::json::object body{{"entries", std::move(out)}};
+  body["next_after"] = static_cast<std::int64_t>(entries->size()) == *limit ? boost::json::value(entries->back().id)
+                                                                            : boost::json::value(nullptr);
+  return JsonResponse(http::status::ok, body);
+}
+
+Response ApiService::ListImports(ApiCall& call) {
+  auto imports = store_.ListImports(call.path["name"]);
+  if (!imports) return ErrorResponse(imports.error());
+  boost::json::array out;
+  for (const auto& record : *imports) {
+    boost::json::object item{{"id", record.id},         {"format", record.format},   {"source", record.source},
+                             {"actor", record.actor},   {"status", record.status},   {"error", record.error},
+                             {"added", record.added},   {"removed", record.removed}, {"unchanged", record.unchanged},
+                             {"started_at", IsoTime(record.started_at)}};
+    item["checkpoint"] = record.checkpoint ? boost::json::value(*record.checkpoint) : nullptr;
+    out.push_back(std::move(item));
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"imports", std::move(out)}});
+}
+
+Response ApiService::ExportBank(ApiCall& call) {
+  std::ostringstream csv;
+  std::int64_t after = 0;
+  bool header = true;
+  for (;;) {
+    auto page = store_.ListEntries(call.path["name"], after, 10000, false);
+    if (!page) return ErrorResponse(page.error());
+    WriteEntriesCsv(*page, header, csv);
+    header = false;
+    if (page->size() < 10000) break;
+    after = page->back().id;
+  }
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "text/csv");
+  response.body() = csv.str();
+  return response;
+}
+
+}  // namespace vigil::server

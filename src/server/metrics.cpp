@@ -1,0 +1,62 @@
+// Prometheus metric families and their text rendering.
+#include "server/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+namespace vigil::server {
+
+ServiceMetrics::ServiceMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      requests_(prometheus::BuildCounter()
+                    .Name("vigil_http_requests_total")
+                    .Help("HTTP requests by route, method and status")
+                    .Register(*registry_)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("vigil_http_request_duration_seconds")
+                   .Help("Time from a request's last byte to its response, by route")
+                   .Register(*registry_)),
+      matches_(prometheus::BuildCounter().Name("vigil_matches_total").Help("Matches by bank and signal type").Register(*registry_)),
+      imports_(prometheus::BuildCounter().Name("vigil_imports_total").Help("Imports by bank and outcome").Register(*registry_)),
+      import_entries_(prometheus::BuildCounter()
+                          .Name("vigil_import_entries_total")
+                          .Help("Entries added or removed by imports, by bank")
+                          .Register(*registry_)),
+      index_entries_(prometheus::BuildGauge()
+                         .Name("vigil_index_entries")
+                         .Help("Live entries in the in-memory indexes, by signal type")
+                         .Register(*registry_)),
+      lookup_signals_(prometheus::BuildCounter()
+                          .Name("vigil_lookup_signals_total")
+                          .Help("Signals looked up (a lookup request carries up to 1000)")
+                          .Register(*registry_)
+                          .Add({})) {}
+
+void ServiceMetrics::ObserveRequest(const std::string& route, const std::string& method, unsigned status,
+                                    double seconds) {
+  requests_.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}}).Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                                   0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                                   1,      2.5,     5,      10};
+  latency_.Add({{"route", route}}, kBuckets).Observe(seconds);
+}
+
+void ServiceMetrics::CountMatch(const std::string& bank, const std::string& signal_type) {
+  matches_.Add({{"bank", bank}, {"signal_type", signal_type}}).Increment();
+}
+
+void ServiceMetrics::CountImport(const std::string& bank, const std::string& outcome, std::int64_t added,
+                                 std::int64_t removed) {
+  imports_.Add({{"bank", bank}, {"outcome", outcome}}).Increment();
+  import_entries_.Add({{"bank", bank}, {"change", "added"}}).Increment(static_cast<double>(added));
+  import_entries_.Add({{"bank", bank}, {"change", "removed"}}).Increment(static_cast<double>(removed));
+}
+
+void ServiceMetrics::SetIndexEntries(const std::string& signal_type, double entries) {
+  index_entries_.Add({{"signal_type", signal_type}}).Set(entries);
+}
+
+void ServiceMetrics::CountLookupSignals(double signals) { lookup_signals_.Increment(signals); }
+
+std::string ServiceMetrics::Render() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
+
+}  // namespace vigil::server

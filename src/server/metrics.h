@@ -1,0 +1,39 @@
+// The service's Prometheus metrics (prometheus-cpp core; served from our own /metrics route as
+// text format 0.0.4): requests and latency by route and status, matches by bank, index size by
+// signal type, imports by outcome.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace vigil::server {
+
+class ServiceMetrics {
+ public:
+  ServiceMetrics();
+  void ObserveRequest(const std::string& route, const std::string& method, unsigned status, double seconds);
+  void CountMatch(const std::string& bank, const std::string& signal_type);
+  void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
+  void SetIndexEntries(const std::string& signal_type, double entries);
+  void CountLookupSignals(double signals);
+  // The text exposition of every metric.
+  std::string Render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Counter>& matches_;
+  prometheus::Family<prometheus::Counter>& imports_;
+  prometheus::Family<prometheus::Counter>& import_entries_;
+  prometheus::Family<prometheus::Gauge>& index_entries_;
+  prometheus::Counter& lookup_signals_;
+};
+
+}  // namespace vigil::server

@@ -1,0 +1,89 @@
+// TOML configuration for the server (toml++).
+#include "server/server_config.h"
+
+#include <charconv>
+#include <toml++/toml.h>
+
+namespace vigil::server {
+
+Status ParseListen(const std::string& listen, HttpServerOptions& options) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Fail(ErrorCode::kInvalidArgument, "listen must be HOST:PORT, got '" + listen + "'");
+  }
+  unsigned port = 0;
+  const char* begin = listen.data() + colon + 1;
+  const char* end = listen.data() + listen.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc{} || ptr != end || port > 65535) {
+    return Fail(ErrorCode::kInvalidArgument, "bad port in listen address '" + listen + "'");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  options.host = host;
+  options.port = static_cast<std::uint16_t>(port);
+  return {};
+}
+
+Status LoadServerConfig(const std::string& path, ServerConfig& config) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(where.line) + ":" +
+                                                 std::to_string(where.column) + ": " + std::string(e.description()));
+  }
+  Status status;
+  auto wrong = [&](const char* key, const char* type) {
+    status = Fail(ErrorCode::kInvalidArgument, path + ": '" + key + "' must be " + type);
+  };
+  auto read_string = [&](const toml::table& t, const char* key, std::string& out) {
+    if (const auto* node = t.get(key)) {
+      if (auto value = node->value<std::string>()) out = *value;
+      else wrong(key, "a string");
+    }
+  };
+  auto read_int = [&](const toml::table& t, const char* key, auto& out, std::int64_t min, std::int64_t max) {
+    if (const auto* node = t.get(key)) {
+      auto value = node->value<std::int64_t>();
+      if (value && *value >= min && *value <= max) out = static_cast<std::remove_reference_t<decltype(out)>>(*value);
+      else wrong(key, ("an integer within " + std::to_string(min) + ".." + std::to_string(max)).c_str());
+    }
+  };
+  auto read_bool = [&](const toml::table& t, const char* key, bool& out) {
+    if (const auto* node = t.get(key)) {
+      if (auto value = node->value<bool>()) out = *value;
+      else wrong(key, "true or false");
+    }
+  };
+  std::string listen;
+  read_string(table, "listen", listen);
+  read_string(table, "data_dir", config.data_dir);
+  read_string(table, "database_url", config.database_url);
+  read_string(table, "log_level", config.log_level);
+  read_int(table, "threads", config.http.threads, 0, 256);
+  read_int(table, "max_body_bytes", config.http.max_body_bytes, 1024, std::int64_t{1} << 34);
+  std::int64_t request_ms = config.http.request_timeout.count(), idle_ms = config.http.idle_timeout.count();
+  read_int(table, "request_timeout_ms", request_ms, 100, 3'600'000);
+  read_int(table, "idle_timeout_ms", idle_ms, 100, 3'600'000);
+  config.http.request_timeout = std::chrono::milliseconds(request_ms);
+  config.http.idle_timeout = std::chrono::milliseconds(idle_ms);
+  read_int(table, "refresh_interval_ms", config.refresh_interval_ms, 50, 3'600'000);
+  std::int64_t rate = 0, burst = 0;
+  rate = static_cast<std::int64_t>(config.api.rate_limit.per_second);
+  burst = static_cast<std::int64_t>(config.api.rate_limit.burst);
+  read_int(table, "rate_limit_per_second", rate, 0, 10'000'000);
+  read_int(table, "rate_limit_burst", burst, 0, 10'000'000);
+  config.api.rate_limit = {static_cast<double>(rate), static_cast<double>(burst)};
+  read_bool(table, "access_log", config.api.access_log);
+  if (const auto* limits = table["limits"].as_table()) {
+    read_int(*limits, "max_pixels", config.api.decode_limits.max_pixels, 1, std::int64_t{1} << 32);
+    read_int(*limits, "max_dimension", config.api.decode_limits.max_dimension, 1, 1 << 20);
+  }
+  if (!status) return status;
+  if (!listen.empty()) return ParseListen(listen, config.http);
+  return {};
+}
+
+}  // namespace vigil::server
