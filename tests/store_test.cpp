@@ -2,13 +2,13 @@
 // VIGIL_TEST_POSTGRES names a server (scripts/test starts one; under CI a missing server fails
 // the suite instead of skipping it). Also the matcher on top of each store.
 #include <gtest/gtest.h>
-#include <libpq-fe.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <thread>
 
 #include "test_images.h"
+#include "test_postgres.h"
 #include "vigil/hash_list.h"
 #include "vigil/matcher.h"
 #include "vigil/pdq.h"
@@ -64,19 +64,9 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     StoreOptions options;
     if (GetParam() == Backend::kPostgres) {
-      const char* admin = std::getenv("VIGIL_TEST_POSTGRES");
-      if (admin == nullptr || *admin == '\0') {
-        if (std::getenv("CI") != nullptr || std::getenv("VIGIL_REQUIRE_POSTGRES") != nullptr) {
-          FAIL() << "VIGIL_TEST_POSTGRES is not set but a PostgreSQL run is required";
-        }
-        GTEST_SKIP() << "VIGIL_TEST_POSTGRES not set (scripts/start-test-postgres starts a server)";
-      }
-      static std::atomic<int> counter{0};
-      database_ = "vigil_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-      admin_ = admin;
-      AdminSql("DROP DATABASE IF EXISTS " + database_);
-      AdminSql("CREATE DATABASE " + database_);
-      options.postgres_url = admin_ + " dbname=" + database_;
+      postgres_.Create();
+      if (IsSkipped() || HasFatalFailure()) return;
+      options.postgres_url = postgres_.url();
     } else {
       options.sqlite_path = (dir_.path() / "vigil.db").string();
     }
@@ -86,19 +76,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     store_ = std::move(*store);
   }
 
-  void TearDown() override {
-    store_.reset();
-    if (!database_.empty()) AdminSql("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
-  }
-
-  void AdminSql(const std::string& sql) {
-    PGconn* conn = PQconnectdb(admin_.c_str());
-    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
-    PGresult* result = PQexec(conn, sql.c_str());
-    EXPECT_EQ(PQresultStatus(result), PGRES_COMMAND_OK) << PQerrorMessage(conn);
-    PQclear(result);
-    PQfinish(conn);
-  }
+  void TearDown() override { store_.reset(); }
 
   Bank MakeBank(const std::string& name) {
     Bank bank;
@@ -111,8 +89,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
 
   testing::TempDir dir_;
-  std::string admin_;
-  std::string database_;
+  testing::TestPostgres postgres_;
   StoreOptions options_;
   std::unique_ptr<Store> store_;
 };

@@ -68,6 +68,7 @@ Action RegisterBankCommand(CLI::App& app) {
   auto a = std::make_shared<BankArgs>();
   CLI::App* bank = app.add_subcommand("bank", "Create, list, show, update, delete and export banks");
   bank->require_subcommand(1);
+  bank->fallthrough();  // store flags may follow the subcommand
   AddStoreFlags(*bank, a->store);
   auto add_threshold_flags = [&](CLI::App* cmd) {
     cmd->add_option("--description", a->description, "What the bank holds");

@@ -20,6 +20,7 @@ Action RegisterKeysCommand(CLI::App& app) {
   auto args = std::make_shared<KeysArgs>();
   CLI::App* keys = app.add_subcommand("keys", "Create, list and revoke API keys");
   keys->require_subcommand(1);
+  keys->fallthrough();  // --data-dir may follow the subcommand: `vigil keys create --data-dir D`
   AddStoreFlags(*keys, args->store);
   CLI::App* create = keys->add_subcommand("create", "Create a key and print it (once) on stdout");
   create->add_option("--name", args->name, "A name for the key (who or what uses it)")->required();

@@ -184,7 +184,7 @@ Response ApiService::Handle(Request& request, const std::string& remote) {
                                {"method", request.method_string()},
                                {"route", route_name},
                                {"status", status},
-                               {"ms", seconds * 1000},
+                               {"us", static_cast<std::int64_t>(seconds * 1e6)},
                                {"remote", remote},
                                {"key", key_name}};
     std::string line = boost::json::serialize(fields);

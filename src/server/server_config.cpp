@@ -1,6 +1,7 @@
 // TOML configuration for the server (toml++).
 #include "server/server_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <toml++/toml.h>
 
@@ -33,6 +34,24 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     const auto& where = e.source().begin;
     return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(where.line) + ":" +
                                                  std::to_string(where.column) + ": " + std::string(e.description()));
+  }
+  // A misspelt key would otherwise be ignored silently and leave a default in force.
+  static constexpr std::string_view kKeys[] = {
+      "listen", "data_dir", "database_url", "log_level", "threads", "max_body_bytes", "request_timeout_ms",
+      "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits"};
+  static constexpr std::string_view kLimitKeys[] = {"max_pixels", "max_dimension"};
+  auto check_keys = [&](const toml::table& t, auto& known, const std::string& prefix) -> Status {
+    for (const auto& [key, node] : t) {
+      if (std::find(std::begin(known), std::end(known), key.str()) == std::end(known)) {
+        return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(node.source().begin.line) +
+                                                     ": unknown key '" + prefix + std::string(key.str()) + "'");
+      }
+    }
+    return {};
+  };
+  if (auto known = check_keys(table, kKeys, ""); !known) return known;
+  if (const auto* limits = table["limits"].as_table()) {
+    if (auto known = check_keys(*limits, kLimitKeys, "limits."); !known) return known;
   }
   Status status;
   auto wrong = [&](const char* key, const char* type) {

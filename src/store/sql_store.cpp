@@ -10,6 +10,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "store/bank_import.h"
 #include "store/connection_pool.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
@@ -588,82 +589,10 @@ class SqlStore final : public Store {
         {bank->id, request.format, request.source, request.actor, started,
          request.checkpoint ? SqlValue{*request.checkpoint} : SqlValue{}});
     if (!import_row) return tl::unexpected(import_row.error());
-    ImportResult result;
-    result.import_id = import_row->at(0).Int(0);
+    auto applied = ApplyImport(db, bank->id, import_row->at(0).Int(0), request, Now());
+    if (!applied) return tl::unexpected(applied.error());
+    ImportResult& result = *applied;
     const auto now = Now();
-
-    auto tombstone = [&](std::string_view where, Params params) -> Status {
-      params.push_back(now);
-      params.push_back(result.import_id);
-      const auto n = params.size();
-      auto rows = db.Query("UPDATE bank_entries SET removed_at = $" + std::to_string(n - 1) +
-                               ", removed_import_id = $" + std::to_string(n) + " WHERE " + std::string(where) +
-                               " AND removed_at IS NULL RETURNING id",
-                           params);
-      if (!rows) return tl::unexpected(rows.error());
-      for (const auto& row : *rows) result.removed_entry_ids.push_back(row.Int(0));
-      result.removed += static_cast<std::int64_t>(rows->size());
-      return {};
-    };
-    auto at_line = [&](const ImportOp& op, const Error& error) {
-      return Fail(error.code, request.source + ": line " + std::to_string(op.line) + ": " + error.message);
-    };
-
-    for (const auto& op : request.ops) {
-      const auto& p = op.provenance;
-      if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
-        auto normalized = NormalizeSignal(op.signal_type, op.value);
-        if (!normalized) return at_line(op, normalized.error());
-        if (*normalized != op.value) return at_line(op, {ErrorCode::kInvalidArgument, "value is not normalised"});
-      }
-      if (op.kind == ImportOp::Kind::kAdd) {
-        auto existing = db.Query(
-            "SELECT id, source, member, external_id, classification FROM bank_entries "
-            "WHERE bank_id = $1 AND signal_type = $2 AND value = $3 AND removed_at IS NULL",
-            {bank->id, op.signal_type, op.value});
-        if (!existing) return at_line(op, existing.error());
-        if (!existing->empty()) {
-          const auto& row = existing->front();
-          const bool same = row.Text(1) == p.source && row.Text(2) == p.member && row.Text(3) == p.external_id &&
-                            row.Text(4) == p.classification;
-          if (same) {
-            ++result.unchanged;
-          } else {
-            VIGIL_TRY(db.Execute(
-                "UPDATE bank_entries SET source = $1, member = $2, external_id = $3, classification = $4 WHERE id = $5",
-                {p.source, p.member, p.external_id, p.classification, row.Int(0)}));
-            ++result.relabelled;
-          }
-          continue;
-        }
-        auto inserted = db.Query(
-            "INSERT INTO bank_entries (bank_id, signal_type, value, source, member, external_id, classification, "
-            "added_at, import_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            {bank->id, op.signal_type, op.value, p.source, p.member, p.external_id, p.classification, now,
-             result.import_id});
-        if (!inserted) return at_line(op, inserted.error());
-        result.added_entries.push_back({inserted->at(0).Int(0), bank->id, op.signal_type, op.value});
-        ++result.added;
-      } else if (op.kind == ImportOp::Kind::kRemove) {
-        Status removed = op.value.empty()
-                             ? tombstone("bank_id = $1 AND member = $2 AND external_id = $3",
-                                         {bank->id, p.member, p.external_id})
-                             : tombstone("bank_id = $1 AND signal_type = $2 AND value = $3",
-                                         {bank->id, op.signal_type, op.value});
-        if (!removed) return at_line(op, removed.error());
-      } else {  // kPrune
-        auto live = db.Query(
-            "SELECT id, signal_type, value FROM bank_entries WHERE bank_id = $1 AND member = $2 AND "
-            "external_id = $3 AND removed_at IS NULL",
-            {bank->id, p.member, p.external_id});
-        if (!live) return at_line(op, live.error());
-        const std::unordered_set<std::string> keep(op.keep.begin(), op.keep.end());
-        for (const auto& row : *live) {
-          if (keep.contains(row.Text(1) + ":" + row.Text(2))) continue;
-          if (auto removed = tombstone("id = $1", {row.Int(0)}); !removed) return at_line(op, removed.error());
-        }
-      }
-    }
     VIGIL_TRY(db.Execute("UPDATE imports SET added = $1, removed = $2, unchanged = $3, finished_at = $4 WHERE id = $5",
                          {result.added, result.removed, result.unchanged + result.relabelled, Now(), result.import_id}));
     if (request.checkpoint) {
@@ -671,7 +600,11 @@ class SqlStore final : public Store {
                            {*request.checkpoint, now, bank->id}));
     }
     VIGIL_TRY(transaction->Commit());
-    return result;
+    if (dialect_ == SqlDialect::kPostgres && result.added + result.removed > 10'000) {
+      // Fresh planner statistics after a bulk change (autovacuum would get there, later).
+      (void)db.Execute("ANALYZE bank_entries");
+    }
+    return std::move(result);
   }
 
   ConnectionPool pool_;

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <unordered_map>
 
@@ -17,7 +18,7 @@ class SqliteConnection final : public SqlConnection {
  public:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}
   ~SqliteConnection() override {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    ClearCache();
     sqlite3_close_v2(db_);
   }
 
@@ -68,24 +69,45 @@ class SqliteConnection final : public SqlConnection {
   bool Healthy() override { return true; }
 
  private:
+  // A prepared statement and, for each $N, its SQLite parameter index (0: unused). SQLite numbers
+  // named parameters by first appearance, and looking names up per bind is linear in their count.
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> index_of;  // [N - 1] -> index
+  };
+
+  void ClearCache() {
+    for (auto& [sql, prepared] : cache_) sqlite3_finalize(prepared.stmt);
+    cache_.clear();
+  }
+
   Result<sqlite3_stmt*> Prepare(std::string_view sql, const std::vector<SqlValue>& params) {
     std::string key(sql);
     auto it = cache_.find(key);
-    sqlite3_stmt* stmt = nullptr;
     if (it == cache_.end()) {
+      // Batched statements come in many sizes; keep the cache bounded.
+      if (cache_.size() >= 256) ClearCache();
+      Prepared prepared;
       if (sqlite3_prepare_v3(db_, key.c_str(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT,
-                             &stmt, nullptr) != SQLITE_OK) {
+                             &prepared.stmt, nullptr) != SQLITE_OK) {
         return Error(sqlite3_errcode(db_), sql);
       }
-      cache_.emplace(std::move(key), stmt);
-    } else {
-      stmt = it->second;
+      const int count = sqlite3_bind_parameter_count(prepared.stmt);
+      for (int index = 1; index <= count; ++index) {
+        const char* name = sqlite3_bind_parameter_name(prepared.stmt, index);
+        if (name == nullptr || name[0] != '$') continue;
+        const long n = std::strtol(name + 1, nullptr, 10);
+        if (n <= 0 || n > 100'000) continue;
+        if (prepared.index_of.size() < static_cast<std::size_t>(n)) prepared.index_of.resize(static_cast<std::size_t>(n));
+        prepared.index_of[static_cast<std::size_t>(n - 1)] = index;
+      }
+      it = cache_.emplace(std::move(key), std::move(prepared)).first;
     }
+    sqlite3_stmt* stmt = it->second.stmt;
+    const auto& index_of = it->second.index_of;
     sqlite3_clear_bindings(stmt);
     for (std::size_t i = 0; i < params.size(); ++i) {
-      char name[24];
-      std::snprintf(name, sizeof name, "$%zu", i + 1);
-      const int index = sqlite3_bind_parameter_index(stmt, name);
+      const int index = i < index_of.size() ? index_of[i] : 0;
       if (index == 0) continue;  // parameter not used by this statement
       int rc = SQLITE_OK;
       if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
@@ -112,7 +134,7 @@ class SqliteConnection final : public SqlConnection {
   }
 
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, Prepared> cache_;
 };
 
 }  // namespace

@@ -1,0 +1,249 @@
+// An import's ops applied in memory, then written in batches (see bank_import.h).
+#include "store/bank_import.h"
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "vigil/signal_type.h"
+
+namespace vigil::store {
+namespace {
+
+constexpr std::size_t kInsertBatch = 500;   // rows per multi-row INSERT (9 parameters each)
+constexpr std::size_t kUpdateBatch = 1000;  // ids per UPDATE ... IN (...)
+
+struct Entry {
+  std::int64_t id = 0;  // 0: added by this import, not written yet
+  std::string signal_type, value;
+  Provenance provenance;
+  bool live = true;
+  bool relabelled = false;  // provenance changed; written at the end (existing rows only)
+};
+
+std::string Key(std::string_view type, std::string_view value) {
+  std::string key(type);
+  key += ':';
+  key += value;
+  return key;
+}
+
+// Appends "$N" and a separator (gcc 12 warns falsely on chained std::string + here).
+void AppendPlaceholder(std::string& sql, std::size_t n, const char* after) {
+  sql.push_back('$');
+  sql.append(std::to_string(n));
+  sql.append(after);
+}
+
+class ImportApplier {
+ public:
+  ImportApplier(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id, std::int64_t now)
+      : db_(db), bank_id_(bank_id), import_id_(import_id), now_(now) {}
+
+  Status Load() {
+    auto rows = db_.Query(
+        "SELECT id, signal_type, value, source, member, external_id, classification FROM bank_entries "
+        "WHERE bank_id = $1 AND removed_at IS NULL",
+        {bank_id_});
+    if (!rows) return tl::unexpected(rows.error());
+    entries_.reserve(rows->size());
+    for (const auto& row : *rows) {
+      Entry entry{row.Int(0), row.Text(1), row.Text(2), {row.Text(3), row.Text(4), row.Text(5), row.Text(6)}};
+      by_key_.emplace(Key(entry.signal_type, entry.value), entries_.size());
+      entries_.push_back(std::move(entry));
+    }
+    return {};
+  }
+
+  Status Apply(const ImportOp& op) {
+    switch (op.kind) {
+      case ImportOp::Kind::kAdd: return Add(op);
+      case ImportOp::Kind::kRemove:
+        if (op.value.empty()) {
+          for (const auto at : RecordEntries(op.provenance)) Tombstone(at);
+        } else if (const auto it = by_key_.find(Key(op.signal_type, op.value)); it != by_key_.end()) {
+          Tombstone(it->second);
+        }
+        return {};
+      case ImportOp::Kind::kPrune: {
+        const std::unordered_set<std::string> keep(op.keep.begin(), op.keep.end());
+        for (const auto at : RecordEntries(op.provenance)) {
+          if (!keep.contains(Key(entries_[at].signal_type, entries_[at].value))) Tombstone(at);
+        }
+        return {};
+      }
+    }
+    return {};
+  }
+
+  // Writes everything; fills the result.
+  Result<ImportResult> Finish() {
+    ImportResult result;
+    result.import_id = import_id_;
+    result.unchanged = unchanged_;
+    // New entries that are still live, in op order (ids ascend with it: the matcher relies on that).
+    std::vector<std::size_t> inserts;
+    for (const auto at : added_order_) {
+      if (entries_[at].live) inserts.push_back(at);
+    }
+    for (std::size_t begin = 0; begin < inserts.size(); begin += kInsertBatch) {
+      const std::size_t end = std::min(inserts.size(), begin + kInsertBatch);
+      std::string sql =
+          "INSERT INTO bank_entries (bank_id, signal_type, value, source, member, external_id, classification, "
+          "added_at, import_id) VALUES ";
+      std::vector<SqlValue> params;
+      params.reserve((end - begin) * 9);
+      for (std::size_t i = begin; i < end; ++i) {
+        const Entry& e = entries_[inserts[i]];
+        const std::size_t n = params.size();
+        sql.append(i == begin ? "(" : ", (");
+        for (std::size_t p = 1; p <= 9; ++p) AppendPlaceholder(sql, n + p, p < 9 ? ", " : ")");
+        params.insert(params.end(), {bank_id_, e.signal_type, e.value, e.provenance.source, e.provenance.member,
+                                     e.provenance.external_id, e.provenance.classification, now_, import_id_});
+      }
+      sql += " RETURNING id, signal_type, value";
+      auto rows = db_.Query(sql, params);
+      if (!rows) return tl::unexpected(rows.error());
+      if (rows->size() != end - begin) return Fail(ErrorCode::kInternal, "import: INSERT returned a wrong row count");
+      for (const auto& row : *rows) {
+        const auto it = by_key_.find(Key(row.Text(1), row.Text(2)));
+        if (it == by_key_.end()) return Fail(ErrorCode::kInternal, "import: INSERT returned an unknown row");
+        entries_[it->second].id = row.Int(0);
+      }
+      for (std::size_t i = begin; i < end; ++i) {
+        const Entry& e = entries_[inserts[i]];
+        result.added_entries.push_back({e.id, bank_id_, e.signal_type, e.value});
+      }
+    }
+    result.added = static_cast<std::int64_t>(inserts.size());
+
+    for (const auto& e : entries_) {
+      if (e.id == 0 || !e.live || !e.relabelled) continue;
+      auto updated = db_.Execute(
+          "UPDATE bank_entries SET source = $1, member = $2, external_id = $3, classification = $4 WHERE id = $5",
+          {e.provenance.source, e.provenance.member, e.provenance.external_id, e.provenance.classification, e.id});
+      if (!updated) return tl::unexpected(updated.error());
+    }
+    result.relabelled = relabelled_;
+
+    // Tombstones of rows that existed before this import (an entry added and removed within the
+    // same list never reaches the table).
+    for (const auto& e : entries_) {
+      if (!e.live && e.id != 0) result.removed_entry_ids.push_back(e.id);
+    }
+    for (std::size_t begin = 0; begin < result.removed_entry_ids.size(); begin += kUpdateBatch) {
+      const std::size_t end = std::min(result.removed_entry_ids.size(), begin + kUpdateBatch);
+      std::string sql = "UPDATE bank_entries SET removed_at = $1, removed_import_id = $2 WHERE removed_at IS NULL AND id IN (";
+      std::vector<SqlValue> params{now_, import_id_};
+      for (std::size_t i = begin; i < end; ++i) {
+        if (i != begin) sql.append(", ");
+        AppendPlaceholder(sql, params.size() + 1, "");
+        params.emplace_back(result.removed_entry_ids[i]);
+      }
+      sql += ")";
+      auto updated = db_.Execute(sql, params);
+      if (!updated) return tl::unexpected(updated.error());
+      if (static_cast<std::size_t>(*updated) != end - begin) {
+        return Fail(ErrorCode::kInternal, "import: an entry changed under the import's lock");
+      }
+    }
+    result.removed = static_cast<std::int64_t>(result.removed_entry_ids.size());
+    return result;
+  }
+
+ private:
+  Status Add(const ImportOp& op) {
+    const auto key = Key(op.signal_type, op.value);
+    if (const auto it = by_key_.find(key); it != by_key_.end()) {
+      Entry& existing = entries_[it->second];
+      const auto& p = existing.provenance;
+      const auto& q = op.provenance;
+      if (p.source == q.source && p.member == q.member && p.external_id == q.external_id &&
+          p.classification == q.classification) {
+        ++unchanged_;
+        return {};
+      }
+      ++relabelled_;
+      UnindexRecord(it->second);
+      existing.provenance = op.provenance;
+      existing.relabelled = existing.id != 0;
+      IndexRecord(it->second);
+      return {};
+    }
+    const std::size_t at = entries_.size();
+    entries_.push_back({0, op.signal_type, op.value, op.provenance});
+    by_key_.emplace(key, at);
+    added_order_.push_back(at);
+    IndexRecord(at);
+    return {};
+  }
+
+  void Tombstone(std::size_t at) {
+    Entry& e = entries_[at];
+    if (!e.live) return;
+    e.live = false;
+    by_key_.erase(Key(e.signal_type, e.value));
+    UnindexRecord(at);
+  }
+
+  // The (member, external_id) -> entries map is built on first use: most lists never need it.
+  std::vector<std::size_t> RecordEntries(const Provenance& p) {
+    if (!records_built_) {
+      for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (entries_[i].live) IndexRecord(i, true);
+      }
+      records_built_ = true;
+    }
+    const auto it = records_.find({p.member, p.external_id});
+    if (it == records_.end()) return {};
+    return it->second;
+  }
+  void IndexRecord(std::size_t at, bool building = false) {
+    if (!records_built_ && !building) return;
+    const auto& p = entries_[at].provenance;
+    records_[{p.member, p.external_id}].push_back(at);
+  }
+  void UnindexRecord(std::size_t at) {
+    if (!records_built_) return;
+    const auto& p = entries_[at].provenance;
+    const auto it = records_.find({p.member, p.external_id});
+    if (it == records_.end()) return;
+    std::erase(it->second, at);
+    if (it->second.empty()) records_.erase(it);
+  }
+
+  SqlConnection& db_;
+  std::int64_t bank_id_, import_id_, now_;
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, std::size_t> by_key_;  // live entries only
+  std::vector<std::size_t> added_order_;
+  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> records_;
+  bool records_built_ = false;
+  std::int64_t unchanged_ = 0, relabelled_ = 0;
+};
+
+}  // namespace
+
+Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id,
+                                 const ImportRequest& request, std::int64_t now) {
+  ImportApplier applier(db, bank_id, import_id, now);
+  if (auto loaded = applier.Load(); !loaded) return tl::unexpected(loaded.error());
+  for (const auto& op : request.ops) {
+    if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
+      auto normalized = NormalizeSignal(op.signal_type, op.value);
+      const Error* error = !normalized ? &normalized.error() : nullptr;
+      Error not_normal{ErrorCode::kInvalidArgument, "value is not normalised"};
+      if (normalized && *normalized != op.value) error = &not_normal;
+      if (error != nullptr) {
+        return Fail(error->code, request.source + ": line " + std::to_string(op.line) + ": " + error->message);
+      }
+    }
+    if (auto applied = applier.Apply(op); !applied) return tl::unexpected(applied.error());
+  }
+  return applier.Finish();
+}
+
+}  // namespace vigil::store
