@@ -83,7 +83,9 @@ HttpReply Http(std::uint16_t port, const std::string& method, const std::string&
     for (const auto& [name, value] : headers) request.set(name, value);
     request.body() = body;
     request.prepare_payload();
-    http::write(stream, request);
+    // A server may answer (413, say) and close before the body is all sent: read the answer anyway.
+    beast::error_code write_ec;
+    http::write(stream, request, write_ec);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(1ull << 30);

@@ -119,6 +119,16 @@ struct HttpServer::State {
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    // Lingering close: drop what the client is still sending (a refused body, say) for a moment,
+    // as closing with unread bytes resets the connection and can destroy our answer in flight.
+    stream.expires_after(std::chrono::seconds(1));
+    std::size_t discarded = 0;
+    static thread_local char sink[16384];
+    while (discarded < (8u << 20)) {
+      auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+      if (read_ec) break;
+      discarded += n;
+    }
   }
 
   // Answers a request that could not be read, where an answer still makes sense.
