@@ -525,6 +525,25 @@ TEST_P(ServiceSqliteTest, GracefulShutdownFinishesInFlightRequests) {
   EXPECT_EQ(LiveEntries("drain"), 150'000);
 }
 
+// Per-key token buckets: a burst of 3 at 1/s lets three through, then 429 with Retry-After; the
+// other keys keep their own buckets.
+TEST_P(ServiceSqliteTest, RateLimitsArePerKey) {
+  StartServer("rate_limit_per_second = 1\nrate_limit_burst = 3\n");
+  const std::string lookup = R"({"signals":[{"type":"md5","value":")" + std::string(32, 'a') + R"("}]})";
+  std::vector<unsigned> statuses;
+  for (int i = 0; i < 5; ++i) statuses.push_back(Call("POST", "/v1/lookup", "submitter", lookup).status);
+  EXPECT_EQ(statuses[0], 200u);
+  EXPECT_EQ(statuses[2], 200u);
+  EXPECT_EQ(statuses[4], 429u);
+  auto limited = Call("POST", "/v1/lookup", "submitter", lookup);
+  EXPECT_EQ(limited.status, 429u);
+  EXPECT_EQ(ErrorCodeOf(limited), "rate_limited");
+  EXPECT_EQ(limited.headers["retry-after"], "1");
+  EXPECT_EQ(Call("GET", "/v1/banks", "auditor").status, 200u);  // another key, its own bucket
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(Call("POST", "/v1/lookup", "submitter", lookup).status, 200u);  // refilled
+}
+
 // A config file with a misspelt key or a bad value stops the server with a message saying where.
 TEST(ServiceConfig, BadConfigFilesAreRefused) {
   testing::TempDir dir;

@@ -13,8 +13,6 @@
 namespace vigil::index {
 namespace {
 
-constexpr std::uint32_t kNoRadius = ~0u;
-
 VIGIL_TARGET_CLONES("popcnt", "default") int Distance(const Code& a, const Code& b) {
   return std::popcount(a[0] ^ b[0]) + std::popcount(a[1] ^ b[1]) + std::popcount(a[2] ^ b[2]) +
          std::popcount(a[3] ^ b[3]);

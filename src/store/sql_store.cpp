@@ -599,6 +599,10 @@ class SqlStore final : public Store {
       VIGIL_TRY(db.Execute("UPDATE banks SET sync_checkpoint = $1, updated_at = $2 WHERE id = $3",
                            {*request.checkpoint, now, bank->id}));
     }
+    const boost::json::object detail{{"import_id", result.import_id}, {"format", request.format},
+                                     {"source", request.source},      {"added", result.added},
+                                     {"removed", result.removed},     {"relabelled", result.relabelled}};
+    VIGIL_TRY(AuditOn(db, request.actor, "bank.import", bank_name, boost::json::serialize(detail)));
     VIGIL_TRY(transaction->Commit());
     if (dialect_ == SqlDialect::kPostgres && result.added + result.removed > 10'000) {
       // Fresh planner statistics after a bulk change (autovacuum would get there, later).
