@@ -90,7 +90,7 @@ read -r b_rps b_p50 b_p99 b_bad < <(VIGIL_BENCH_QUERIES="$work/queries.lua" run_
   -s "$work/batch.lua" "$url")
 echo "== content submissions (~1 MP JPEG)" >&2
 djpeg -scale 3/4 examples/images/bridge.jpg | cjpeg -quality 85 >"$work/1mp.jpg"
-dims=$(djpeg "$work/1mp.jpg" | head -c 20 | awk 'NR == 2 { print $1 "x" $2 }')
+dims=$("$VIGIL" hash "$work/1mp.jpg" | sed -E 's/.*"width":([0-9]+),"height":([0-9]+).*/\1x\2/')
 read -r c_rps c_p50 c_p99 c_bad < <(VIGIL_BENCH_IMAGE="$work/1mp.jpg" VIGIL_BENCH_KEY="$key" run_wrk -t1 -c4 \
   -d"${DURATION}s" -s bench/service/content.lua "$url")
 
