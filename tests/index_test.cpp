@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "test_images.h"
+#include "index/scan_kernels.h"
 #include "vigil/index.h"
 
 namespace vigil {
@@ -304,6 +305,59 @@ TEST(PdqIndex, TextInterfaceValidates) {
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ(r->front().distance, 1);
   EXPECT_EQ(si.size(), 1u);
+}
+
+// Every scan kernel this CPU runs (AVX-512 VPOPCNTDQ, POPCNT, portable) gives the portable
+// kernel's answers: odd lengths and tails, radii at and around each distance, many queries.
+TEST(ScanKernels, EveryKernelAgreesWithThePortableOne) {
+  const auto kernels = index::SupportedScanKernels();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_STREQ(kernels.back().name, "portable");
+  std::mt19937_64 rng(7);
+  std::vector<index::Code> codes(1037);
+  for (auto& c : codes) c = RandomHash(rng, false).Lanes();
+  std::vector<PdqHash> query_hashes;
+  for (int i = 0; i < 9; ++i) query_hashes.push_back(RandomHash(rng, false));
+  // Neighbours of the first query at distances 0..117, so radii cut through real matches.
+  for (int i = 0; i < 40; ++i) {
+    codes[static_cast<std::size_t>(i * 25 + 3)] = Perturb(query_hashes[0], i * 3, rng, false).Lanes();
+  }
+  std::vector<index::Code> queries;
+  for (const auto& h : query_hashes) queries.push_back(h.Lanes());
+  std::vector<std::uint32_t> candidates(500);
+  for (auto& c : candidates) c = static_cast<std::uint32_t>(rng() % codes.size());
+  const index::ScanKernelSet& reference = kernels.back();
+  auto key = [](const std::vector<index::SegmentHit>& hits) {
+    std::vector<std::pair<std::uint32_t, int>> out;
+    for (const auto& h : hits) out.emplace_back(h.index, h.distance);
+    return out;
+  };
+  for (const auto& kernel : kernels) {
+    SCOPED_TRACE(kernel.name);
+    for (int radius : {0, 1, 30, 31, 60, 96, 110, 128, 256}) {
+      for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{513}, codes.size()}) {
+        for (const auto& q : queries) {
+          std::vector<index::SegmentHit> want, got;
+          reference.scan(codes.data(), n, q, radius, want);
+          kernel.scan(codes.data(), n, q, radius, got);
+          ASSERT_EQ(key(got), key(want)) << "scan n=" << n << " r=" << radius;
+        }
+        std::vector<int> radii(queries.size(), radius);
+        std::vector<std::vector<index::SegmentHit>> want_many(queries.size() + 2), got_many(queries.size() + 2);
+        reference.scan_many(codes.data(), n, queries.data(), radii.data(), queries.size(), want_many, 2);
+        kernel.scan_many(codes.data(), n, queries.data(), radii.data(), queries.size(), got_many, 2);
+        for (std::size_t q = 0; q < want_many.size(); ++q) ASSERT_EQ(key(got_many[q]), key(want_many[q])) << "many";
+      }
+      std::vector<index::SegmentHit> want, got;
+      reference.verify(codes.data(), candidates.data(), candidates.size(), queries[0], radius, want);
+      kernel.verify(codes.data(), candidates.data(), candidates.size(), queries[0], radius, got);
+      ASSERT_EQ(key(got), key(want)) << "verify r=" << radius;
+    }
+  }
+  // And the matches are real: the planted neighbours of query 0 show up at their distances.
+  std::vector<index::SegmentHit> hits;
+  kernels.front().scan(codes.data(), codes.size(), queries[0], 60, hits);
+  EXPECT_GE(hits.size(), 20u);
 }
 
 TEST(CryptoIndex, ExactLookupRemoveAndErrors) {

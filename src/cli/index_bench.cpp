@@ -34,6 +34,18 @@ struct Row {
 
 using Truth = std::vector<std::set<std::uint64_t>>;
 
+// Items per second of the fastest of three runs of `run`.
+template <typename F>
+double BestRate(std::size_t items, F&& run) {
+  double best = 0;
+  for (int pass = 0; pass < 3; ++pass) {
+    const auto t = Clock::now();
+    run();
+    best = std::max(best, static_cast<double>(items) / Since(t));
+  }
+  return best;
+}
+
 double Recall(const Truth& truth, const std::vector<std::vector<IndexMatch>>& got) {
   std::size_t want = 0, found = 0;
   for (std::size_t q = 0; q < truth.size() && q < got.size(); ++q) {
@@ -181,12 +193,11 @@ int RunIndexBench(const IndexBenchArgs& a) {
         if (variant == 0) vigil_row.build_s = build_s;
         if (variant == 1) vigil_row.load_s = load_s;
         vigil_row.bytes_per_hash = bytes;
-        t = Clock::now();
-        const auto r1 = idx.SearchBatch(queries, radius, 1);
-        vigil_row.qps1 = static_cast<double>(queries.size()) / Since(t);
-        t = Clock::now();
-        (void)idx.SearchBatch(queries, radius, threads);
-        vigil_row.qpsn = static_cast<double>(queries.size()) / Since(t);
+        // This machine is shared: interference only ever slows a run, so each figure is the best
+        // of three passes over the same queries (the first also warms the caches and page tables).
+        std::vector<std::vector<IndexMatch>> r1;
+        vigil_row.qps1 = BestRate(queries.size(), [&] { r1 = idx.SearchBatch(queries, radius, 1); });
+        vigil_row.qpsn = BestRate(queries.size(), [&] { (void)idx.SearchBatch(queries, radius, threads); });
         vigil_row.recall = Recall(truth, std::vector<std::vector<IndexMatch>>(r1.begin(), r1.begin() + static_cast<std::ptrdiff_t>(slow_queries.size())));
         emit(vigil_row);
       }
@@ -194,14 +205,15 @@ int RunIndexBench(const IndexBenchArgs& a) {
       Row scan_row{n, radius, "brute-force scan (1 query/pass)"};
       scan_row.bytes_per_hash = static_cast<double>(scan.MemoryBytes()) / static_cast<double>(n);
       const std::size_t single = std::min<std::size_t>(slow_queries.size(), 16);
-      t = Clock::now();
-      for (std::size_t q = 0; q < single; ++q) (void)scan.Search(slow_queries[q], radius);
-      scan_row.qps1 = static_cast<double>(single) / Since(t);
+      scan_row.qps1 = BestRate(single, [&] {
+        for (std::size_t q = 0; q < single; ++q) (void)scan.Search(slow_queries[q], radius);
+      });
       scan_row.recall = 1.0;
       emit(scan_row);
       Row batch_row{n, radius, "brute-force scan (64 queries/pass)"};
       batch_row.bytes_per_hash = scan_row.bytes_per_hash;
-      batch_row.qps1 = static_cast<double>(slow_queries.size()) / batched_s;
+      batch_row.qps1 = std::max(static_cast<double>(slow_queries.size()) / batched_s,
+                                BestRate(slow_queries.size(), [&] { (void)scan.SearchBatch(slow_queries, radius); }));
       batch_row.recall = 1.0;
       emit(batch_row);
 

@@ -3,8 +3,9 @@
 // <= s-1 (Norouzi et al., generalised pigeonhole). Each chunk's probes are every value within its
 // radius; candidates are verified with a full 256-bit popcount. A cost model picks a linear scan
 // instead when probing would touch more memory than scanning.
-#include "util/cpu_dispatch.h"
 #include "index/mih_segment.h"
+
+#include "index/scan_kernels.h"
 
 #include <algorithm>
 #include <bit>
@@ -12,23 +13,6 @@
 
 namespace vigil::index {
 namespace {
-
-// Checks candidates (positions into codes) against the query, prefetching far ahead: this loop is
-// a stream of independent cache misses, so the more in flight the better. One dispatched function
-// for the whole loop, so the popcounts inline (a dispatched per-candidate call did not).
-VIGIL_TARGET_CLONES("popcnt", "default")
-void VerifyCandidates(const Code* codes, const std::uint32_t* candidates, std::size_t n, const Code& q, int radius,
-                      std::vector<SegmentHit>& out) {
-  constexpr std::size_t kVerifyAhead = 96;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i + kVerifyAhead < n) __builtin_prefetch(&codes[candidates[i + kVerifyAhead]]);
-    const std::uint32_t pos = candidates[i];
-    const Code& c = codes[pos];
-    const int d = std::popcount(q[0] ^ c[0]) + std::popcount(q[1] ^ c[1]) + std::popcount(q[2] ^ c[2]) +
-                  std::popcount(q[3] ^ c[3]);
-    if (d <= radius) out.push_back({pos, d});
-  }
-}
 
 bool Balanced(const Code& c) {
   return std::popcount(c[0]) + std::popcount(c[1]) + std::popcount(c[2]) + std::popcount(c[3]) == 128;
@@ -170,16 +154,6 @@ double MihSegment::ProbeCost(int radius) const {
   return 25 * probes + 15 * candidates;
 }
 
-VIGIL_TARGET_CLONES("popcnt", "default") void ScanCodes(const Code* codes, std::size_t n, const Code& q,
-                                                      int radius, std::vector<SegmentHit>& out) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const Code& c = codes[i];
-    const int d = std::popcount(q[0] ^ c[0]) + std::popcount(q[1] ^ c[1]) +
-                  std::popcount(q[2] ^ c[2]) + std::popcount(q[3] ^ c[3]);
-    if (d <= radius) out.push_back({static_cast<std::uint32_t>(i), d});
-  }
-}
-
 void MihSegment::Scan(const Code& q, int radius, std::vector<SegmentHit>& out) const {
   ScanCodes(codes_.data(), n_, q, radius, out);
 }
@@ -263,26 +237,6 @@ void MihSegment::Search(const Code& raw_query, int radius, std::vector<SegmentHi
     Scan(q, radius, out);
   } else {
     Probe(q, radius, out);
-  }
-}
-
-VIGIL_TARGET_CLONES("avx2", "popcnt", "default") void ScanCodesMany(
-    const Code* codes, std::size_t n, const Code* queries, const int* radii, std::size_t nq,
-    std::vector<std::vector<SegmentHit>>& out, std::size_t out_offset) {
-  constexpr std::size_t kTile = 512;
-  for (std::size_t start = 0; start < n; start += kTile) {
-    const std::size_t end = std::min(n, start + kTile);
-    for (std::size_t qi = 0; qi < nq; ++qi) {
-      const Code q = queries[qi];
-      const int r = radii[qi];
-      auto& hits = out[out_offset + qi];
-      for (std::size_t i = start; i < end; ++i) {
-        const Code& c = codes[i];
-        const int d = std::popcount(q[0] ^ c[0]) + std::popcount(q[1] ^ c[1]) +
-                      std::popcount(q[2] ^ c[2]) + std::popcount(q[3] ^ c[3]);
-        if (d <= r) hits.push_back({static_cast<std::uint32_t>(i), d});
-      }
-    }
   }
 }
 

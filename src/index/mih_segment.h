@@ -12,21 +12,10 @@
 
 #include "index/bit_permutation.h"
 #include "index/huge_page_allocator.h"
+#include "index/scan_kernels.h"
 #include "vigil/status.h"
 
 namespace vigil::index {
-
-struct SegmentHit {
-  std::uint32_t index;  // position in the segment
-  int distance;
-};
-
-// Linear scans over packed codes, compiled per instruction set (POPCNT/AVX2) and chosen at run
-// time. ScanCodes appends every i with distance(query, codes[i]) <= radius. ScanCodesMany does
-// one pass for nq queries (tiled so a slice of codes stays in L1) into out[out_offset + q].
-void ScanCodes(const Code* codes, std::size_t n, const Code& query, int radius, std::vector<SegmentHit>& out);
-void ScanCodesMany(const Code* codes, std::size_t n, const Code* queries, const int* radii, std::size_t nq,
-                   std::vector<std::vector<SegmentHit>>& out, std::size_t out_offset);
 
 class MihSegment {
  public:
