@@ -54,3 +54,11 @@ inline Error WithContext(Error error, std::string_view context) {
 }
 
 }  // namespace vigil
+
+// Returns early with the error of a Result or Status expression: `VIGIL_TRY(file.Read());`
+#define VIGIL_TRY(expr)                                     \
+  do {                                                      \
+    if (auto vigil_try_ = (expr); !vigil_try_) {            \
+      return tl::unexpected(std::move(vigil_try_).error()); \
+    }                                                       \
+  } while (false)

@@ -9,6 +9,7 @@
 #include <deque>
 #include <iostream>
 #include <mutex>
+#include <cmath>
 #include <optional>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "cli/file_walker.h"
 #include "cli/progress.h"
 #include "vigil/file_hasher.h"
+#include "vigil/video.h"
 
 namespace vigil::cli {
 namespace {
@@ -29,7 +31,37 @@ struct HashArgs {
   bool quiet = false;
   std::uint32_t fast_jpeg = 0;
   DecodeLimits limits;
+  VideoHashOptions video;
 };
+
+// What one file hashed to: an image or a video.
+struct MediaHash {
+  std::optional<FileHashResult> image;
+  std::optional<VideoHashResult> video;
+};
+
+std::string FormatVideoJson(const std::string& path, const VideoHashResult& v) {
+  boost::json::object o;
+  o["path"] = path;
+  o["kind"] = "video";
+  o["md5"] = v.digests.md5;
+  o["sha1"] = v.digests.sha1;
+  o["sha256"] = v.digests.sha256;
+  o["width"] = v.width;
+  o["height"] = v.height;
+  o["format"] = v.container;
+  o["codec"] = v.codec;
+  o["frame_rate"] = v.frame_rate;
+  o["duration"] = v.duration_seconds;
+  o["frames_decoded"] = v.frames_decoded;
+  boost::json::array frames;
+  for (const VpdqFrame& f : v.frames) {
+    frames.push_back(boost::json::object{{"frame", f.frame}, {"quality", f.quality}, {"pdq", f.pdq.ToHex()},
+                                         {"timestamp", std::round(f.timestamp * 1000) / 1000}});
+  }
+  o["vpdq"] = std::move(frames);
+  return boost::json::serialize(o);
+}
 
 std::string FormatJson(const std::string& path, const Result<FileHashResult>& r) {
   boost::json::object o;
@@ -66,8 +98,30 @@ std::string FormatCsv(const std::string& path, const Result<FileHashResult>& r) 
   return line + "," + std::to_string(r->pdq.quality) + "," + path;
 }
 
+// Reads a file once and hashes it as a video when its bytes say so, as an image otherwise.
+Result<MediaHash> HashMedia(const std::filesystem::path& path, std::size_t max_bytes, FileHasher& images,
+                            VideoHasher& videos) {
+  auto bytes = ReadFileLimited(path, max_bytes);
+  if (!bytes) return tl::unexpected(bytes.error());
+  MediaHash out;
+  if (LooksLikeVideo(*bytes)) {
+    auto video = videos.HashBytes(*bytes);
+    if (!video) return tl::unexpected(WithContext(video.error(), path.string()));
+    out.video = std::move(*video);
+  } else {
+    auto image = images.HashBytes(*bytes);
+    if (!image) return tl::unexpected(WithContext(image.error(), path.string()));
+    out.image = std::move(*image);
+  }
+  return out;
+}
+
 int RunHash(const HashArgs& args) {
   const std::vector<WalkEntry> entries = ExpandPaths(args.paths);
+  if (args.format == "vpdq" && entries.size() != 1) {
+    std::fprintf(stderr, "vigil hash: --format vpdq takes exactly one video (the reference's format has no file names)\n");
+    return 2;
+  }
   FileHashOptions options;
   options.limits = args.limits;
   options.limits.jpeg_fast_min_side = args.fast_jpeg;
@@ -89,6 +143,8 @@ int RunHash(const HashArgs& args) {
 
   auto worker = [&] {
     FileHasher hasher(options);
+    VideoHasher video_hasher(args.video);
+    const std::size_t max_bytes = std::max<std::size_t>(options.limits.max_file_bytes, args.video.limits.max_file_bytes);
     for (;;) {
       std::size_t i;
       {
@@ -99,10 +155,24 @@ int RunHash(const HashArgs& args) {
       if (i >= entries.size()) return;
       const WalkEntry& e = entries[i];
       const std::string path = e.path.string();
-      Result<FileHashResult> r = e.error.empty()
-                                     ? hasher.HashFile(e.path)
-                                     : Result<FileHashResult>(Fail(ErrorCode::kNotFound, path + ": " + e.error));
-      std::string line = json ? FormatJson(path, r) : FormatCsv(path, r);
+      Result<MediaHash> media = Fail(ErrorCode::kNotFound, path + ": " + e.error);
+      if (e.error.empty()) media = HashMedia(e.path, max_bytes, hasher, video_hasher);
+      std::string line;
+      Result<FileHashResult> r = Fail(ErrorCode::kInvalidArgument, "");
+      if (!media) {
+        r = tl::unexpected(media.error());
+        line = args.format == "json" ? FormatJson(path, r) : "";
+      } else if (media->image) {
+        r = *media->image;
+        if (args.format == "vpdq") r = Fail(ErrorCode::kUnsupported, path + ": not a video (--format vpdq is for videos)");
+        line = json ? FormatJson(path, r) : args.format == "csv" ? FormatCsv(path, r) : "";
+      } else {
+        r = FileHashResult{};
+        if (json) line = FormatVideoJson(path, *media->video);
+        else if (args.format == "vpdq") line = FormatVpdq(media->video->frames);
+        else r = Fail(ErrorCode::kUnsupported, path + ": a video has no CSV form (use --format json or vpdq)");
+        if (!line.empty() && line.back() == '\n') line.pop_back();
+      }
       if (!r && !json) std::fprintf(stderr, "vigil hash: %s\n", r.error().message.c_str());
       {
         std::lock_guard lock(mu);
@@ -150,16 +220,19 @@ int RunHash(const HashArgs& args) {
 Action RegisterHashCommand(CLI::App& app) {
   auto args = std::make_shared<HashArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "hash", "Hash images: PDQ (+quality, optional dihedral variants) and MD5/SHA-1/SHA-256");
+      "hash", "Hash images (PDQ, optional dihedral variants) and videos (vPDQ), with MD5/SHA-1/SHA-256");
   cmd->footer(
       "Output (json): one object per file, in input order:\n"
       "  {\"path\",\"pdq\",\"quality\",\"md5\",\"sha1\",\"sha256\",\"width\",\"height\",\"format\"}\n"
       "  plus \"dihedral\":[8 hashes] with --dihedral; {\"path\",\"error\",\"error_code\"} on failure.\n"
+      "  Videos: {\"path\",\"kind\":\"video\",\"md5\",\"sha1\",\"sha256\",\"width\",\"height\",\"format\",\"codec\",\n"
+      "  \"frame_rate\",\"duration\",\"frames_decoded\",\"vpdq\":[{\"frame\",\"quality\",\"pdq\",\"timestamp\"},...]}.\n"
       "Output (csv): pdq,quality,path like Meta's reference CLI (errors go to stderr).\n"
+      "Output (vpdq): one video's frame,quality,pdq_hex,timestamp lines, as Meta's vpdq-hash-video.\n"
       "Exit status: 0 all files hashed, 1 some failed, 2 bad usage.");
   cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
   cmd->add_option("--format", args->format, "Output format")
-      ->check(CLI::IsMember({"json", "csv"}))
+      ->check(CLI::IsMember({"json", "csv", "vpdq"}))
       ->capture_default_str();
   cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: all cores)");
   cmd->add_flag("--dihedral", args->dihedral, "Also output the 8 dihedral variants (rotations/flips)");
@@ -174,6 +247,14 @@ Action RegisterHashCommand(CLI::App& app) {
   cmd->add_option("--max-pixels", args->limits.max_pixels, "Largest width*height accepted")
       ->capture_default_str();
   cmd->add_option("--max-dimension", args->limits.max_dimension, "Largest side accepted")
+      ->capture_default_str();
+  cmd->add_option("--seconds-per-hash", args->video.seconds_per_hash,
+                  "Videos: hash one frame every S seconds (0 = every frame, the reference CLI's -r 0)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--max-video-seconds", args->video.limits.max_duration_seconds, "Longest video accepted")
+      ->capture_default_str();
+  cmd->add_option("--video-threads", args->video.limits.threads, "Decoder threads per video (0 = FFmpeg picks)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   return [cmd, args]() -> int {

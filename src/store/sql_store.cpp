@@ -115,14 +115,6 @@ BankEntry EntryFromRow(const SqlRow& row) {
   return entry;
 }
 
-// Propagates an error from a Result or Status expression.
-#define VIGIL_TRY(expr)                                          \
-  do {                                                           \
-    if (auto vigil_try_ = (expr); !vigil_try_) {                 \
-      return tl::unexpected(std::move(vigil_try_).error());      \
-    }                                                            \
-  } while (false)
-
 class SqlStore final : public Store {
  public:
   SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect)

@@ -1,0 +1,55 @@
+// FFmpeg decoding of an untrusted video held in memory: the first video stream of an allow-listed
+// container and codec, converted to RGB24 (swscale, SWS_AREA, the reference's settings) only for
+// the frames the caller wants. Every limit in VideoLimits is enforced, before allocation where the
+// container declares it and again on every decoded frame; a wall-clock deadline interrupts the
+// demuxer and the decode loop. Nested I/O (external references, playlists) is refused.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "vigil/status.h"
+#include "vigil/video.h"
+
+namespace vigil::media {
+
+struct VideoStreamInfo {
+  std::string container;
+  std::string codec;
+  std::uint32_t width = 0, height = 0;
+  double frame_rate = 0;  // avg_frame_rate, or r_frame_rate when that is 0
+};
+
+// An RGB24 frame, valid during the callback only.
+struct RgbFrame {
+  std::int64_t number = 0;  // decoder output counter, from 0
+  std::uint32_t width = 0, height = 0;
+  const std::uint8_t* pixels = nullptr;  // rows of width*3 bytes, `stride` apart
+  std::size_t stride = 0;
+};
+
+class VideoDecoder {
+ public:
+  // Opens the container and the stream's decoder; checks format, codec and declared limits.
+  static Result<std::unique_ptr<VideoDecoder>> Open(std::span<const std::uint8_t> bytes, const VideoLimits& limits);
+  ~VideoDecoder();
+  VideoDecoder(const VideoDecoder&) = delete;
+  VideoDecoder& operator=(const VideoDecoder&) = delete;
+
+  const VideoStreamInfo& info() const;
+
+  // Decodes every frame; frames for which want(number) is true are converted and passed to
+  // on_frame. Returns the number of frames decoded. A frame callback's error stops the decode.
+  Result<std::int64_t> Decode(const std::function<bool(std::int64_t)>& want,
+                              const std::function<Status(const RgbFrame&)>& on_frame);
+
+ private:
+  VideoDecoder();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vigil::media
