@@ -32,10 +32,10 @@ std::string ReadText(const std::filesystem::path& path) {
   return out.str();
 }
 
-// Spawns the vigil executable with stdout/stderr redirected to files; returns the pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::path& out, const std::filesystem::path& err) {
-  std::vector<std::string> argv_storage{VIGIL_TEST_CLI};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+// Spawns argv[0] with stdout/stderr redirected to files; returns the pid.
+pid_t SpawnProgram(const std::vector<std::string>& args, const std::filesystem::path& out,
+                   const std::filesystem::path& err) {
+  std::vector<std::string> argv_storage = args;
   std::vector<char*> argv;
   for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -45,9 +45,16 @@ pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::path& o
   posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
+}
+
+// Spawns the vigil executable.
+pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::path& out, const std::filesystem::path& err) {
+  std::vector<std::string> argv{VIGIL_TEST_CLI};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return SpawnProgram(argv, out, err);
 }
 
 // Waits for a child; the exit status, or -1 (signalled, or still running at the deadline).
@@ -138,9 +145,15 @@ std::string RawExchange(std::uint16_t port, const std::string& bytes, std::chron
 }
 
 CommandRun RunVigil(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{VIGIL_TEST_CLI};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunProgram(argv);
+}
+
+CommandRun RunProgram(const std::vector<std::string>& argv) {
   const auto out = ScratchFile("out"), err = ScratchFile("err");
   CommandRun run;
-  const pid_t pid = Spawn(args, out, err);
+  const pid_t pid = SpawnProgram(argv, out, err);
   if (pid > 0) run.status = WaitFor(pid, std::chrono::minutes(10));
   run.out = ReadText(out);
   run.err = ReadText(err);

@@ -40,6 +40,8 @@ struct CommandRun {
 
 // Runs the vigil executable with these arguments (no shell), capturing stdout and stderr.
 CommandRun RunVigil(const std::vector<std::string>& args);
+// Runs any program (argv[0] is its path), capturing stdout and stderr.
+CommandRun RunProgram(const std::vector<std::string>& argv);
 
 // A `vigil serve` child process. `args` carry the store flags (--data-dir or --database-url) and
 // anything else; the port is picked by the server and read from its --port-file in `work_dir`,

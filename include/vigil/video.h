@@ -54,6 +54,9 @@ struct VpdqFrame {
 struct VideoHashOptions {
   double seconds_per_hash = 1.0;  // 0: every frame (the reference CLI's -r 0)
   VideoLimits limits;
+  // A file cut short (fewer frames than its container declares, or an unreadable tail) is an
+  // error (kTruncated) by default; allowed, its decodable frames are hashed and `truncated` set.
+  bool allow_truncated = false;
 };
 
 struct VideoHashResult {
@@ -65,6 +68,8 @@ struct VideoHashResult {
   double frame_rate = 0;
   double duration_seconds = 0;   // decoded frames / frame rate
   std::int64_t frames_decoded = 0;
+  std::int64_t frames_declared = 0;  // by the container; 0 when it says nothing
+  bool truncated = false;
 };
 
 // Whether the bytes look like a container this build decodes (by magic, not by name).

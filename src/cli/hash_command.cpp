@@ -54,6 +54,7 @@ std::string FormatVideoJson(const std::string& path, const VideoHashResult& v) {
   o["frame_rate"] = v.frame_rate;
   o["duration"] = v.duration_seconds;
   o["frames_decoded"] = v.frames_decoded;
+  if (v.truncated) o["truncated"] = true;
   boost::json::array frames;
   for (const VpdqFrame& f : v.frames) {
     frames.push_back(boost::json::object{{"frame", f.frame}, {"quality", f.quality}, {"pdq", f.pdq.ToHex()},
@@ -252,6 +253,8 @@ Action RegisterHashCommand(CLI::App& app) {
                   "Videos: hash one frame every S seconds (0 = every frame, the reference CLI's -r 0)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_flag("--allow-truncated", args->video.allow_truncated,
+                "Videos cut short: hash the decodable frames (and say \"truncated\") instead of failing");
   cmd->add_option("--max-video-seconds", args->video.limits.max_duration_seconds, "Longest video accepted")
       ->capture_default_str();
   cmd->add_option("--video-threads", args->video.limits.threads, "Decoder threads per video (0 = FFmpeg picks)")

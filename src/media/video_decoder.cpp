@@ -43,6 +43,7 @@ namespace media {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::size_t kSwscalePadding = 256;
 
 // Demuxers a platform sees uploads in. Raw elementary streams, images, playlists and anything
 // that can reference other files are not on the list.
@@ -133,6 +134,7 @@ struct VideoDecoder::State {
   AVFrame* frame = nullptr;
   AVPacket* packet = nullptr;
   int stream = -1;
+  bool truncated = false;
   std::vector<std::uint8_t> rgb;
 
   ~State() {
@@ -163,6 +165,7 @@ VideoDecoder::VideoDecoder() : state_(std::make_unique<State>()) {}
 VideoDecoder::~VideoDecoder() = default;
 
 const VideoStreamInfo& VideoDecoder::info() const { return state_->info; }
+bool VideoDecoder::truncated() const { return state_->truncated; }
 
 Result<std::unique_ptr<VideoDecoder>> VideoDecoder::Open(std::span<const std::uint8_t> bytes,
                                                          const VideoLimits& limits) {
@@ -241,6 +244,7 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::Open(std::span<const std::ui
     return Fail(ErrorCode::kCorrupt, "implausible frame rate " + std::to_string(s.info.frame_rate));
   }
   s.info.codec = avcodec_get_name(par->codec_id);
+  s.info.declared_frames = std::max<std::int64_t>(0, stream->nb_frames);
   s.info.width = static_cast<std::uint32_t>(std::max(par->width, 0));
   s.info.height = static_cast<std::uint32_t>(std::max(par->height, 0));
 
@@ -292,7 +296,8 @@ Result<std::int64_t> VideoDecoder::Decode(const std::function<bool(std::int64_t)
                                      AV_PIX_FMT_RGB24, SWS_AREA, nullptr, nullptr, nullptr);
         if (s.sws == nullptr) return Fail(ErrorCode::kUnsupported, "cannot convert frames of this pixel format");
         const std::size_t stride = std::size_t{width} * 3;
-        s.rgb.resize(stride * height);
+        // swscale's SIMD paths may store a little past the last row; give them room.
+        s.rgb.resize(stride * height + kSwscalePadding);
         std::uint8_t* planes[4] = {s.rgb.data(), nullptr, nullptr, nullptr};
         int strides[4] = {static_cast<int>(stride), 0, 0, 0};
         sws_scale(s.sws, s.frame->data, s.frame->linesize, 0, s.frame->height, planes, strides);
@@ -307,7 +312,8 @@ Result<std::int64_t> VideoDecoder::Decode(const std::function<bool(std::int64_t)
     if (rc == AVERROR_EOF) break;
     if (rc < 0) {
       if (s.timed_out) return tl::unexpected(s.TimeLimit());
-      // A damaged tail: keep what decoded, as players do; a file with nothing decodable fails below.
+      // A damaged or cut tail: the caller decides whether what decoded is enough.
+      s.truncated = true;
       break;
     }
     if (s.packet->stream_index == s.stream) {
@@ -326,6 +332,7 @@ Result<std::int64_t> VideoDecoder::Decode(const std::function<bool(std::int64_t)
   avcodec_send_packet(s.codec, nullptr);  // flush
   VIGIL_TRY(drain());
   if (decoded == 0) return Fail(ErrorCode::kCorrupt, "no decodable video frames");
+  if (s.info.declared_frames > 0 && decoded < s.info.declared_frames) s.truncated = true;
   return decoded;
 }
 

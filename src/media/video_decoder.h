@@ -21,6 +21,7 @@ struct VideoStreamInfo {
   std::string codec;
   std::uint32_t width = 0, height = 0;
   double frame_rate = 0;  // avg_frame_rate, or r_frame_rate when that is 0
+  std::int64_t declared_frames = 0;  // the container's frame count, 0 when it gives none
 };
 
 // An RGB24 frame, valid during the callback only.
@@ -40,9 +41,12 @@ class VideoDecoder {
   VideoDecoder& operator=(const VideoDecoder&) = delete;
 
   const VideoStreamInfo& info() const;
+  // After Decode: the container could not be read to its end, or held fewer frames than declared.
+  bool truncated() const;
 
   // Decodes every frame; frames for which want(number) is true are converted and passed to
   // on_frame. Returns the number of frames decoded. A frame callback's error stops the decode.
+  // A damaged or cut tail ends the decode early; truncated() then says so.
   Result<std::int64_t> Decode(const std::function<bool(std::int64_t)>& want,
                               const std::function<Status(const RgbFrame&)>& on_frame);
 

@@ -40,7 +40,8 @@ Result<VideoHashResult> VideoHasher::HashBytes(std::span<const std::uint8_t> byt
                                       image.height = frame.height;
                                       image.channels = 3;
                                       // The decoder packs rows (stride == width * 3).
-                                      image.pixels.assign(frame.pixels, frame.pixels + frame.stride * frame.height);
+                                      image.pixels.assign(frame.pixels,
+                                                          frame.pixels + std::size_t{frame.width} * 3 * frame.height);
                                       const PdqResult hashed = pdq_.Hash(image, pdq_options);
                                       result.frames.push_back({frame.number, hashed.quality, hashed.hash,
                                                                static_cast<double>(frame.number) / info.frame_rate});
@@ -48,6 +49,13 @@ Result<VideoHashResult> VideoHasher::HashBytes(std::span<const std::uint8_t> byt
                                     });
   if (!decoded) return tl::unexpected(decoded.error());
   result.frames_decoded = *decoded;
+  result.frames_declared = info.declared_frames;
+  result.truncated = (*decoder)->truncated();
+  if (result.truncated && !options_.allow_truncated) {
+    std::string message = "the video is cut short: " + std::to_string(*decoded) + " frames decoded";
+    if (info.declared_frames > 0) message += " of " + std::to_string(info.declared_frames) + " declared";
+    return Fail(ErrorCode::kTruncated, message);
+  }
   result.duration_seconds = static_cast<double>(*decoded) / info.frame_rate;
   result.digests = ComputeDigests(bytes);
   return result;
