@@ -273,7 +273,7 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, ServiceSqliteTest, ::testing::Values(Backend::k
 // Fills a route pattern's parameters.
 std::string Concrete(const std::string& pattern) {
   std::string path = pattern;
-  for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "roles-bank"}, {"{content_id}", "c-1"}}) {
+  for (const auto& [param, value] : std::map<std::string, std::string>{{"{name}", "roles-bank"}, {"{content_id}", "c-1"}, {"{entry_id}", "1"}}) {
     if (auto at = path.find(param); at != std::string::npos) path.replace(at, param.size(), value);
   }
   return path;

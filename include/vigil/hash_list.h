@@ -13,6 +13,8 @@
 //             <deletedImage>/<deletedVideo> tombstones; a later record replaces an earlier one
 //   stopncii  StopNCII FetchHashes JSON ({"hashRecords": [...], "nextSetTimestamp": N}); ImagePDQ
 //             and VideoMD5 records; Withdrawn/Deleted records are tombstones
+//   vpdq      one video's vPDQ output in the reference's format (frame,quality,pdq_hex,timestamp
+//             lines): one vpdq entry, with ListParseOptions' external_id and classification
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,9 @@ struct ListParseOptions {
   std::string signal_type = "pdq";  // for the text format
   std::size_t max_bytes = 1ull << 30;
   std::size_t max_entries = 20'000'000;
+  // For single-entry formats (vpdq): the entry's provenance.
+  std::string external_id;
+  std::string classification;
 };
 
 struct ParsedList {
@@ -44,7 +49,8 @@ std::vector<std::string_view> HashListFormats();
 
 Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options);
 
-// Writes entries as `signal_type,value,external_id,classification` lines after a header line.
+// Writes entries as `signal_type,value,external_id,classification` lines after a header line
+// (a vpdq entry's value is its identity; its frames are exported on their own, as vpdq text).
 void WriteEntriesCsv(const std::vector<BankEntry>& entries, bool header, std::ostream& out);
 
 }  // namespace vigil

@@ -6,6 +6,13 @@
 // Refresh() picks up what changed in the store since the last call (imports from this process or
 // another one, tombstones, bank settings) incrementally; lookups keep running meanwhile.
 //
+// Videos (vpdq entries): every listed video's distinct frame hashes (quality >= 50) go into one
+// frame index, so matching an upload against a bank of many videos is an index search per upload
+// frame and a vote per listed video, not a comparison with every video. A listed video matches
+// when the share of the upload's frames with a listed frame within the bank's PDQ distance, and
+// the share of the listed video's frames with an upload frame within it, reach the vPDQ thresholds
+// (HMA's defaults: 80% and 0%, so a clip matches the video it was cut from).
+//
 // Thread safety: Lookup may run on many threads while one thread calls Refresh.
 #pragma once
 
@@ -17,6 +24,7 @@
 
 #include "vigil/status.h"
 #include "vigil/store.h"
+#include "vigil/video.h"
 
 namespace vigil {
 
@@ -34,8 +42,18 @@ struct MatchHit {
   int distance = 0;
 };
 
+struct VideoMatchHit {
+  std::int64_t entry_id = 0;
+  std::int64_t bank_id = 0;
+  std::string bank_name;
+  int distance = 0;                    // the closest frame pair
+  double query_match_percent = 0;      // of the upload's frames
+  double compared_match_percent = 0;   // of the listed video's frames
+};
+
 struct MatcherStats {
-  std::size_t entries_by_type[4] = {};  // pdq, md5, sha1, sha256
+  std::size_t entries_by_type[5] = {};  // pdq, md5, sha1, sha256, vpdq (videos)
+  std::size_t video_frames = 0;         // frame hashes in the video index
   std::size_t banks = 0;
   std::int64_t last_entry_id = 0;
   std::int64_t last_import_id = 0;
@@ -56,6 +74,9 @@ class Matcher {
   // Matches of one signal across enabled banks, nearest first. kInvalidArgument for an unknown
   // type or a malformed value.
   Result<std::vector<MatchHit>> Lookup(const LookupSignal& signal) const;
+  // Listed videos the upload's frames match, best first. kInvalidArgument without usable frames.
+  Result<std::vector<VideoMatchHit>> LookupVideo(std::span<const VpdqFrame> frames,
+                                                 const VpdqMatchOptions& options = {}) const;
 
   MatcherStats Stats() const;
 

@@ -14,9 +14,10 @@
 namespace vigil {
 
 struct SignalTypeInfo {
-  std::string_view name;     // "pdq", "md5", "sha1", "sha256"
+  std::string_view name;     // "pdq", "md5", "sha1", "sha256", "vpdq"
   std::size_t hex_digits;    // exact length of the normalised value
   bool perceptual;           // matched by distance (true) or exactly (false)
+  bool has_payload;          // the value identifies a payload that carries the signal (vpdq)
 };
 
 // Every signal type this build understands.

@@ -58,6 +58,7 @@ struct BankEntry {
   std::int64_t bank_id = 0;
   std::string signal_type;
   std::string value;
+  std::string payload;  // vpdq: the frame list (value is its SHA-256); empty for other types
   Provenance provenance;
   std::int64_t added_at = 0;
   std::optional<std::int64_t> removed_at;  // set: a tombstone, no longer matched
@@ -73,6 +74,7 @@ struct ImportOp {
   Kind kind = Kind::kAdd;
   std::string signal_type;
   std::string value;
+  std::string payload;  // vpdq: the canonical frame list whose SHA-256 is `value`
   Provenance provenance;
   std::vector<std::string> keep;  // kPrune: "signal_type:value" strings still in the record
   std::int64_t line = 0;          // 1-based line (or record) in the source, for messages
@@ -92,6 +94,7 @@ struct IndexedEntry {
   std::int64_t bank_id = 0;
   std::string signal_type;
   std::string value;
+  std::string payload;  // vpdq frames
 };
 
 struct ImportResult {
@@ -120,10 +123,14 @@ struct MatchRecord {
   std::int64_t entry_id = 0;
   std::string signal_type;
   std::string entry_value;
-  int distance = 0;
+  int distance = 0;  // vpdq: the smallest frame distance
   std::optional<int> quality;
   Provenance provenance;
   std::int64_t matched_at = 0;
+  // vpdq: share of the upload's frames with a close listed frame, and of the listed video's frames
+  // with a close upload frame.
+  std::optional<double> query_match_percent;
+  std::optional<double> compared_match_percent;
 };
 
 struct ContentRecord {
@@ -136,6 +143,7 @@ struct ContentRecord {
   std::optional<int> pdq_quality;
   std::int64_t submitted_at = 0;
   std::string metadata_json = "{}";  // the caller's metadata, as given (validated JSON object)
+  std::string vpdq;                  // videos: the vPDQ frame list (reference text format)
   std::vector<MatchRecord> matches;
 };
 

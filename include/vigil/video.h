@@ -109,6 +109,9 @@ struct VpdqMatch {
   bool matched = false;
 };
 
+// A listed video's identity in a bank: the SHA-256 (hex) of its frames in the reference format.
+std::string VpdqIdentity(std::span<const VpdqFrame> frames);
+
 // The distinct frame hashes at or above the quality floor (what the match rule counts).
 std::vector<PdqHash> VpdqMatchableHashes(std::span<const VpdqFrame> frames, int min_quality);
 

@@ -58,10 +58,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   Matcher matcher(*store);
   if (auto loaded = matcher.Load(); !loaded) return ReportError("serve", loaded.error());
   const auto stats = matcher.Stats();
-  spdlog::info(R"("msg":"index loaded","seconds":{:.3f},"pdq":{},"md5":{},"sha1":{},"sha256":{},"banks":{})",
+  spdlog::info(R"("msg":"index loaded","seconds":{:.3f},"pdq":{},"md5":{},"sha1":{},"sha256":{},"videos":{},)"
+               R"("video_frames":{},"banks":{})",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
                stats.entries_by_type[0], stats.entries_by_type[1], stats.entries_by_type[2], stats.entries_by_type[3],
-               stats.banks);
+               stats.entries_by_type[4], stats.video_frames, stats.banks);
 
   server::BlockShutdownSignals();
   server::ApiService service(*store, matcher, config.api);
@@ -70,7 +71,8 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       [&service](unsigned status, const std::string& reason) {
         service.ObserveRefusal(status);
         spdlog::info(R"("msg":"refused","status":{},"reason":{})", status, JsonString(reason));
-      });
+      },
+      &server::ApiService::IsHeavy);
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms));
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),

@@ -22,7 +22,7 @@ void WriteCsvField(std::ostream& out, const std::string& field) {
 
 }  // namespace
 
-std::vector<std::string_view> HashListFormats() { return {"csv", "text", "hma", "ncmec", "stopncii"}; }
+std::vector<std::string_view> HashListFormats() { return {"csv", "text", "hma", "ncmec", "stopncii", "vpdq"}; }
 
 Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options) {
   if (data.size() > options.max_bytes) {
@@ -34,8 +34,9 @@ Result<ParsedList> ParseHashList(std::string_view format, std::string_view data,
   if (format == "hma") return lists::ParseHmaList(data, options);
   if (format == "ncmec") return lists::ParseNcmecXml(data, options);
   if (format == "stopncii") return lists::ParseStopNciiJson(data, options);
+  if (format == "vpdq") return lists::ParseVpdqList(data, options);
   return Fail(ErrorCode::kInvalidArgument, "unknown list format '" + std::string(format.substr(0, 40)) +
-                                               "' (formats: csv, text, hma, ncmec, stopncii)");
+                                               "' (formats: csv, text, hma, ncmec, stopncii, vpdq)");
 }
 
 void WriteEntriesCsv(const std::vector<BankEntry>& entries, bool header, std::ostream& out) {

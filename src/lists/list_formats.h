@@ -11,6 +11,7 @@ Result<ParsedList> ParseTextList(std::string_view data, const ListParseOptions& 
 Result<ParsedList> ParseHmaList(std::string_view data, const ListParseOptions& options);
 Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& options);
 Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptions& options);
+Result<ParsedList> ParseVpdqList(std::string_view data, const ListParseOptions& options);
 
 // Shared checks: a value normalised for its type, provenance fields bounded.
 Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include "vigil/index.h"
 #include "vigil/pdq.h"
@@ -37,6 +38,35 @@ struct Matcher::State {
   CryptoIndex md5{DigestType::kMd5};
   CryptoIndex sha1{DigestType::kSha1};
   CryptoIndex sha256{DigestType::kSha256};
+
+  // Videos: every listed video's distinct frame hashes in one index; frame ids are dense.
+  struct Video {
+    std::uint64_t first_frame = 0;
+    std::uint32_t frames = 0;  // distinct frames of quality >= the floor
+    bool live = true;          // removed videos stay in the frame index, filtered at lookup
+  };
+  std::unique_ptr<PdqIndex> frames = std::make_unique<PdqIndex>();
+  std::vector<std::int64_t> frame_owner;  // frame id -> video entry id
+  std::unordered_map<std::int64_t, Video> videos;
+  std::size_t live_videos = 0;
+
+  // Registers a video entry's frames (ids from frame_owner.size()) and returns their hashes;
+  // the caller adds them to `frames` (in bulk at load). Under the unique lock.
+  std::vector<PdqHash> RegisterVideo(const IndexedEntry& entry, std::vector<std::uint64_t>& ids) {
+    std::vector<PdqHash> hashes;
+    auto parsed = ParseVpdq(entry.payload);
+    if (parsed) hashes = VpdqMatchableHashes(*parsed, VpdqMatchOptions{}.min_quality);
+    Video video;
+    video.first_frame = frame_owner.size();
+    video.frames = static_cast<std::uint32_t>(hashes.size());
+    for (std::size_t i = 0; i < hashes.size(); ++i) {
+      ids.push_back(frame_owner.size());
+      frame_owner.push_back(entry.id);
+    }
+    videos[entry.id] = video;
+    ++live_videos;
+    return hashes;
+  }
 
   SignalIndex* IndexFor(std::string_view type) {
     if (type == "pdq") return pdq.get();
@@ -84,8 +114,8 @@ Status Matcher::LoadAll() {
   std::lock_guard refresh(state_->refresh_mu);
   auto import_id = store_.LatestImportId();
   if (!import_id) return tl::unexpected(import_id.error());
-  std::vector<std::uint64_t> pdq_ids;
-  std::vector<PdqHash> pdq_hashes;
+  std::vector<std::uint64_t> pdq_ids, frame_ids;
+  std::vector<PdqHash> pdq_hashes, frame_hashes;
   std::int64_t after = 0;
   for (;;) {
     auto page = store_.LiveEntriesAfter(after, kPageSize);
@@ -99,6 +129,9 @@ Status Matcher::LoadAll() {
         if (!hash) return Fail(ErrorCode::kCorrupt, "bank entry " + std::to_string(entry.id) + ": " + hash.error().message);
         pdq_ids.push_back(static_cast<std::uint64_t>(entry.id));
         pdq_hashes.push_back(*hash);
+      } else if (entry.signal_type == "vpdq") {
+        const auto hashes = state_->RegisterVideo(entry, frame_ids);
+        frame_hashes.insert(frame_hashes.end(), hashes.begin(), hashes.end());
       } else if (auto* index = state_->IndexFor(entry.signal_type)) {
         if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
       }
@@ -106,8 +139,10 @@ Status Matcher::LoadAll() {
     after = page->back().id;
   }
   auto pdq = PdqIndex::Build(pdq_ids, pdq_hashes);
+  auto frames = PdqIndex::Build(frame_ids, frame_hashes);
   std::unique_lock lock(state_->mu);
   state_->pdq = std::move(pdq);
+  state_->frames = std::move(frames);
   state_->last_entry_id = after;
   state_->last_import_id = *import_id;
   return {};
@@ -138,11 +173,15 @@ Status Matcher::Refresh() {
     if (!page) return tl::unexpected(page.error());
     if (page->empty()) break;
     for (const auto& entry : *page) {
+      std::vector<std::uint64_t> frame_ids;
+      std::vector<PdqHash> frame_hashes;
       {
         std::unique_lock lock(state_->mu);
         state_->Append(entry);
         state_->last_entry_id = entry.id;
+        if (entry.signal_type == "vpdq") frame_hashes = state_->RegisterVideo(entry, frame_ids);
       }
+      for (std::size_t i = 0; i < frame_ids.size(); ++i) state_->frames->Add(frame_ids[i], frame_hashes[i]);
       if (auto* index = state_->IndexFor(entry.signal_type)) {
         if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
       }
@@ -154,9 +193,13 @@ Status Matcher::Refresh() {
   for (const auto& [entry_id, import_id] : *removals) {
     SignalIndex* index = nullptr;
     {
-      std::shared_lock lock(state_->mu);
+      std::unique_lock lock(state_->mu);
       if (const auto at = state_->Find(entry_id); at >= 0) {
         index = state_->IndexFor(SignalTypes()[state_->entry_types[static_cast<std::size_t>(at)]].name);
+      }
+      if (auto video = state_->videos.find(entry_id); video != state_->videos.end() && video->second.live) {
+        video->second.live = false;
+        --state_->live_videos;
       }
     }
     // NotFound is expected: an entry added and removed between two refreshes was never indexed.
@@ -177,6 +220,9 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
     radius = state_->pdq_radius;
   }
   Result<std::vector<IndexMatch>> hits = std::vector<IndexMatch>{};
+  if (signal.signal_type == "vpdq") {
+    return Fail(ErrorCode::kInvalidArgument, "vpdq signals are looked up with their frames (LookupVideo)");
+  }
   if (signal.signal_type == "pdq") {
     hits = state_->pdq->Search(*PdqHash::FromHex(*value), radius);
   } else {
@@ -199,13 +245,74 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
   return out;
 }
 
+Result<std::vector<VideoMatchHit>> Matcher::LookupVideo(std::span<const VpdqFrame> frames,
+                                                        const VpdqMatchOptions& options) const {
+  const std::vector<PdqHash> query = VpdqMatchableHashes(frames, options.min_quality);
+  if (query.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "the video has no frames of quality >= " + std::to_string(options.min_quality));
+  }
+  int radius;
+  {
+    std::shared_lock lock(state_->mu);
+    radius = state_->pdq_radius;
+  }
+  const auto found = state_->frames->SearchBatch(query, radius, 1);
+  // Per listed video: which upload frames and which of its own frames matched, and how closely.
+  struct Tally {
+    std::vector<std::uint32_t> query_frames;
+    std::vector<std::uint64_t> listed_frames;
+    int best = 256;
+  };
+  std::unordered_map<std::int64_t, Tally> tallies;
+  std::vector<VideoMatchHit> out;
+  std::shared_lock lock(state_->mu);
+  for (std::size_t qi = 0; qi < found.size(); ++qi) {
+    for (const IndexMatch& hit : found[qi]) {
+      if (hit.id >= state_->frame_owner.size()) continue;
+      const std::int64_t entry_id = state_->frame_owner[hit.id];
+      const auto bank_it = state_->banks.find(state_->BankOf(entry_id));
+      if (bank_it == state_->banks.end() || !bank_it->second.enabled) continue;
+      if (hit.distance > std::min(bank_it->second.max_distance, options.max_distance)) continue;
+      Tally& tally = tallies[entry_id];
+      if (tally.query_frames.empty() || tally.query_frames.back() != qi) tally.query_frames.push_back(static_cast<std::uint32_t>(qi));
+      tally.listed_frames.push_back(hit.id);
+      tally.best = std::min(tally.best, hit.distance);
+    }
+  }
+  for (auto& [entry_id, tally] : tallies) {
+    const auto video = state_->videos.find(entry_id);
+    if (video == state_->videos.end() || !video->second.live || video->second.frames == 0) continue;
+    std::sort(tally.listed_frames.begin(), tally.listed_frames.end());
+    const auto listed = static_cast<double>(
+        std::unique(tally.listed_frames.begin(), tally.listed_frames.end()) - tally.listed_frames.begin());
+    VideoMatchHit hit;
+    hit.entry_id = entry_id;
+    hit.bank_id = state_->BankOf(entry_id);
+    hit.bank_name = state_->banks.at(hit.bank_id).name;
+    hit.distance = tally.best;
+    hit.query_match_percent = 100.0 * static_cast<double>(tally.query_frames.size()) / static_cast<double>(query.size());
+    hit.compared_match_percent = 100.0 * listed / video->second.frames;
+    if (hit.query_match_percent >= options.query_match_percent &&
+        hit.compared_match_percent >= options.compared_match_percent) {
+      out.push_back(std::move(hit));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const VideoMatchHit& a, const VideoMatchHit& b) {
+    if (a.query_match_percent != b.query_match_percent) return a.query_match_percent > b.query_match_percent;
+    return a.entry_id < b.entry_id;
+  });
+  return out;
+}
+
 MatcherStats Matcher::Stats() const {
   MatcherStats stats;
   stats.entries_by_type[0] = state_->pdq->size();
   stats.entries_by_type[1] = state_->md5.size();
   stats.entries_by_type[2] = state_->sha1.size();
   stats.entries_by_type[3] = state_->sha256.size();
+  stats.video_frames = state_->frames->size();
   std::shared_lock lock(state_->mu);
+  stats.entries_by_type[4] = state_->live_videos;
   stats.banks = state_->banks.size();
   stats.last_entry_id = state_->last_entry_id;
   stats.last_import_id = state_->last_import_id;

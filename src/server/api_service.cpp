@@ -64,6 +64,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/banks/{name}/entries", kReadBanks, &ApiService::ListEntries},
       {V::get, "/v1/banks/{name}/imports", kReadBanks, &ApiService::ListImports},
       {V::get, "/v1/banks/{name}/export", kReadBanks, &ApiService::ExportBank},
+      {V::get, "/v1/banks/{name}/entries/{entry_id}/vpdq", kReadBanks, &ApiService::ExportVpdq},
       {V::get, "/v1/keys", kAdmin, &ApiService::ListKeys},
       {V::post, "/v1/keys", kAdmin, &ApiService::CreateKey},
       {V::delete_, "/v1/keys/{name}", kAdmin, &ApiService::RevokeKey},
@@ -103,11 +104,20 @@ void ApiService::StartRefreshing(std::chrono::milliseconds interval) {
 
 void ApiService::RefreshIndexGauges() {
   const auto stats = matcher_.Stats();
-  static constexpr const char* kTypes[] = {"pdq", "md5", "sha1", "sha256"};
-  for (int i = 0; i < 4; ++i) metrics_.SetIndexEntries(kTypes[i], static_cast<double>(stats.entries_by_type[i]));
+  static constexpr const char* kTypes[] = {"pdq", "md5", "sha1", "sha256", "vpdq"};
+  for (int i = 0; i < 5; ++i) metrics_.SetIndexEntries(kTypes[i], static_cast<double>(stats.entries_by_type[i]));
+  metrics_.SetIndexEntries("vpdq_frames", static_cast<double>(stats.video_frames));
 }
 
 void ApiService::ObserveRefusal(unsigned status) { metrics_.ObserveRequest("(refused)", "", status, 0); }
+
+bool ApiService::IsHeavy(const Request& request) {
+  if (request.method() != http::verb::post) return false;
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/v1/content" || path == "/v1/hash" ||
+         (path.starts_with("/v1/banks/") && path.ends_with("/import"));
+}
 
 Response ApiService::Handle(Request& request, const std::string& remote) {
   const auto started = std::chrono::steady_clock::now();

@@ -19,11 +19,14 @@
 #include "vigil/image.h"
 #include "vigil/matcher.h"
 #include "vigil/store.h"
+#include "vigil/video.h"
 
 namespace vigil::server {
 
 struct ApiOptions {
   DecodeLimits decode_limits;
+  VideoHashOptions video;       // uploads: one frame a second by default
+  VpdqMatchOptions video_match;  // HMA's defaults
   RateLimit rate_limit;
   std::size_t max_json_bytes = 8ull << 20;  // JSON bodies; media and lists use the server's limit
   bool access_log = true;
@@ -55,6 +58,9 @@ class ApiService {
   Response Handle(Request& request, const std::string& remote);
   // Counts a request the HTTP layer refused before routing.
   void ObserveRefusal(unsigned status);
+  // Requests whose handlers decode media or parse lists: the HTTP server runs them on its worker
+  // pool so that lookups keep flowing on the I/O threads.
+  static bool IsHeavy(const Request& request);
 
   // Every route, for the OpenAPI document test and the role tests.
   static const std::vector<Route>& Routes();
@@ -88,6 +94,7 @@ class ApiService {
   Response CreateKey(ApiCall& call);
   Response RevokeKey(ApiCall& call);
   Response ListAudit(ApiCall& call);
+  Response ExportVpdq(ApiCall& call);
 
   void RefreshIndexGauges();
 

@@ -158,6 +158,10 @@ boost::json::object EntryJson(const BankEntry& entry) {
                           {"classification", entry.provenance.classification},
                           {"added_at", IsoTime(entry.added_at)}};
   out["removed_at"] = entry.removed_at ? boost::json::value(IsoTime(*entry.removed_at)) : nullptr;
+  if (!entry.payload.empty()) {
+    // A vpdq entry: its frames are exported on their own route; here, how many.
+    out["frames"] = static_cast<std::int64_t>(std::count(entry.payload.begin(), entry.payload.end(), '\n'));
+  }
   return out;
 }
 
@@ -177,6 +181,8 @@ boost::json::object ContentJson(const ContentRecord& content) {
                           {"classification", match.provenance.classification},
                           {"matched_at", IsoTime(match.matched_at)}};
     m["quality"] = match.quality ? boost::json::value(*match.quality) : nullptr;
+    if (match.query_match_percent) m["query_match_percent"] = *match.query_match_percent;
+    if (match.compared_match_percent) m["compared_match_percent"] = *match.compared_match_percent;
     matches.push_back(std::move(m));
   }
   boost::system::error_code ec;
@@ -190,6 +196,7 @@ boost::json::object ContentJson(const ContentRecord& content) {
                           {"metadata", ec ? boost::json::value(boost::json::object{}) : std::move(metadata)},
                           {"matches", std::move(matches)}};
   out["pdq_quality"] = content.pdq_quality ? boost::json::value(*content.pdq_quality) : nullptr;
+  if (!content.vpdq.empty()) out["vpdq"] = content.vpdq;  // the reference's text format
   return out;
 }
 

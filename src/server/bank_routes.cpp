@@ -2,6 +2,7 @@
 // the import log; export as CSV.
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <sstream>
 
 #include "server/api_service.h"
@@ -112,6 +113,8 @@ Response ApiService::ImportList(ApiCall& call) {
   ListParseOptions options;
   options.source = call.query.count("source") != 0 ? call.query["source"].substr(0, 256) : "upload";
   if (call.query.count("signal_type") != 0) options.signal_type = call.query["signal_type"];
+  if (call.query.count("external_id") != 0) options.external_id = call.query["external_id"];
+  if (call.query.count("classification") != 0) options.classification = call.query["classification"];
   auto parsed = ParseHashList(format, call.request.body(), options);
   ImportRequest request;
   request.format = format;
@@ -176,6 +179,26 @@ Response ApiService::ListImports(ApiCall& call) {
     out.push_back(std::move(item));
   }
   return JsonResponse(http::status::ok, boost::json::object{{"imports", std::move(out)}});
+}
+
+Response ApiService::ExportVpdq(ApiCall& call) {
+  auto bank = store_.GetBank(call.path["name"]);
+  if (!bank) return ErrorResponse(bank.error());
+  std::int64_t id = 0;
+  const auto& text = call.path["entry_id"];
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "entry id must be a positive integer");
+  }
+  auto entries = store_.GetEntries({id});
+  if (!entries) return ErrorResponse(entries.error());
+  if (entries->empty() || entries->front().bank_id != bank->id || entries->front().signal_type != "vpdq") {
+    return ErrorResponse(http::status::not_found, "not_found", "no vpdq entry " + text + " in bank " + bank->name);
+  }
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.body() = entries->front().payload;
+  return response;
 }
 
 Response ApiService::ExportBank(ApiCall& call) {

@@ -1,4 +1,6 @@
 // Routes for uploads: POST /v1/hash, POST /v1/lookup, POST /v1/content, GET /v1/content/{id}.
+// Images get PDQ and digests; videos (sniffed from the bytes) get vPDQ and digests, and match
+// video banks through the matcher's frame index.
 #include <set>
 #include <spdlog/spdlog.h>
 
@@ -6,6 +8,7 @@
 #include "server/api_support.h"
 #include "vigil/file_hasher.h"
 #include "vigil/signal_type.h"
+#include "vigil/video.h"
 
 namespace vigil::server {
 namespace {
@@ -15,43 +18,95 @@ constexpr std::size_t kMaxLookupSignals = 1000;
 // Media bodies must say they are media; the format itself is sniffed from the bytes.
 Status CheckMediaType(const Request& request) {
   const auto type = MediaType(request);
-  if (type.rfind("image/", 0) == 0 || type == "application/octet-stream") return {};
-  return Fail(ErrorCode::kUnsupported, "Content-Type must be image/* or application/octet-stream, got '" +
+  if (type.rfind("image/", 0) == 0 || type.rfind("video/", 0) == 0 || type == "application/octet-stream") return {};
+  return Fail(ErrorCode::kUnsupported, "Content-Type must be image/*, video/* or application/octet-stream, got '" +
                                            type.substr(0, 80) + "'");
 }
 
-Result<FileHashResult> HashBody(const Request& request, const DecodeLimits& limits) {
+// What an upload hashed to.
+struct HashedMedia {
+  std::string media_type;  // "image/jpeg", "video/mp4", ...
+  std::uint32_t width = 0, height = 0;
+  std::map<std::string, std::string> signals;  // type -> value (vpdq: the frames' identity)
+  std::optional<int> pdq_quality;
+  std::optional<VideoHashResult> video;
+};
+
+std::string VideoMediaType(const VideoHashResult& video) {
+  if (video.container.find("mp4") != std::string::npos) return "video/mp4";
+  if (video.container.find("webm") != std::string::npos) return "video/webm";
+  if (video.container == "avi") return "video/x-msvideo";
+  if (video.container == "flv") return "video/x-flv";
+  if (video.container == "mpegts") return "video/mp2t";
+  if (video.container == "mpeg") return "video/mpeg";
+  if (video.container == "ogg") return "video/ogg";
+  return "video/" + video.container.substr(0, video.container.find(','));
+}
+
+Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options) {
   if (auto ok = CheckMediaType(request); !ok) return tl::unexpected(ok.error());
   if (request.body().empty()) return Fail(ErrorCode::kInvalidArgument, "empty body: send the media bytes");
-  FileHashOptions options;
-  options.limits = limits;
-  FileHasher hasher(options);
   const auto& body = request.body();
-  return hasher.HashBytes({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  HashedMedia out;
+  if (LooksLikeVideo(bytes)) {
+    VideoHasher hasher(options.video);
+    auto video = hasher.HashBytes(bytes);
+    if (!video) return tl::unexpected(video.error());
+    out.media_type = VideoMediaType(*video);
+    out.width = video->width;
+    out.height = video->height;
+    out.signals = {{"md5", video->digests.md5}, {"sha1", video->digests.sha1}, {"sha256", video->digests.sha256},
+                   {"vpdq", VpdqIdentity(video->frames)}};
+    out.video = std::move(*video);
+    return out;
+  }
+  FileHashOptions hash_options;
+  hash_options.limits = options.decode_limits;
+  FileHasher hasher(hash_options);
+  auto hashed = hasher.HashBytes(bytes);
+  if (!hashed) return tl::unexpected(hashed.error());
+  out.media_type = "image/" + std::string(ImageFormatName(hashed->format));
+  out.width = hashed->width;
+  out.height = hashed->height;
+  out.signals = {{"pdq", hashed->pdq.hash.ToHex()},
+                 {"md5", hashed->digests.md5},
+                 {"sha1", hashed->digests.sha1},
+                 {"sha256", hashed->digests.sha256}};
+  out.pdq_quality = hashed->pdq.quality;
+  return out;
 }
 
-std::map<std::string, std::string> SignalsOf(const FileHashResult& hashed) {
-  return {{"pdq", hashed.pdq.hash.ToHex()},
-          {"md5", hashed.digests.md5},
-          {"sha1", hashed.digests.sha1},
-          {"sha256", hashed.digests.sha256}};
+boost::json::array FramesJson(const std::vector<VpdqFrame>& frames) {
+  boost::json::array out;
+  for (const VpdqFrame& f : frames) {
+    out.push_back(boost::json::object{{"frame", f.frame},
+                                      {"quality", f.quality},
+                                      {"pdq", f.pdq.ToHex()},
+                                      {"timestamp", std::round(f.timestamp * 1000) / 1000}});
+  }
+  return out;
 }
-
-std::string MimeOf(ImageFormat format) { return "image/" + std::string(ImageFormatName(format)); }
 
 }  // namespace
 
 Response ApiService::PostHash(ApiCall& call) {
-  auto hashed = HashBody(call.request, options_.decode_limits);
+  auto hashed = HashBody(call.request, options_);
   if (!hashed) return ErrorResponse(hashed.error());
   boost::json::object hashes;
-  for (const auto& [type, value] : SignalsOf(*hashed)) hashes[type] = value;
-  return JsonResponse(http::status::ok, boost::json::object{{"media_type", MimeOf(hashed->format)},
-                                                            {"width", hashed->width},
-                                                            {"height", hashed->height},
-                                                            {"byte_size", call.request.body().size()},
-                                                            {"hashes", std::move(hashes)},
-                                                            {"pdq_quality", hashed->pdq.quality}});
+  for (const auto& [type, value] : hashed->signals) hashes[type] = value;
+  boost::json::object out{{"media_type", hashed->media_type},
+                          {"width", hashed->width},
+                          {"height", hashed->height},
+                          {"byte_size", call.request.body().size()},
+                          {"hashes", std::move(hashes)}};
+  out["pdq_quality"] = hashed->pdq_quality ? boost::json::value(*hashed->pdq_quality) : nullptr;
+  if (hashed->video) {
+    out["duration"] = hashed->video->duration_seconds;
+    out["frame_rate"] = hashed->video->frame_rate;
+    out["vpdq"] = FramesJson(hashed->video->frames);
+  }
+  return JsonResponse(http::status::ok, out);
 }
 
 Response ApiService::PostLookup(ApiCall& call) {
@@ -67,6 +122,7 @@ Response ApiService::PostLookup(ApiCall& call) {
                          "at most " + std::to_string(kMaxLookupSignals) + " signals per lookup");
   }
   std::vector<LookupSignal> queries;
+  std::vector<std::optional<std::vector<VpdqFrame>>> videos;  // parallel: vpdq frames
   for (std::size_t i = 0; i < array.size(); ++i) {
     const auto where = "signals[" + std::to_string(i) + "]";
     if (!array[i].is_object()) return ErrorResponse(http::status::bad_request, "invalid_argument", where + " is not an object");
@@ -83,19 +139,47 @@ Response ApiService::PostLookup(ApiCall& call) {
       }
       query.quality = static_cast<int>(quality->as_int64());
     }
-    if (auto normalized = NormalizeSignal(query.signal_type, query.value); !normalized) {
-      return ErrorResponse(http::status::bad_request, "invalid_argument", where + ": " + normalized.error().message);
+    if (query.signal_type == "vpdq") {
+      // The value is the video's vPDQ output (frame,quality,pdq_hex,timestamp lines).
+      auto frames = ParseVpdq(query.value, 100'000);
+      if (!frames) return ErrorResponse(http::status::bad_request, "invalid_argument", where + ": " + frames.error().message);
+      videos.emplace_back(std::move(*frames));
+    } else {
+      if (auto normalized = NormalizeSignal(query.signal_type, query.value); !normalized) {
+        return ErrorResponse(http::status::bad_request, "invalid_argument", where + ": " + normalized.error().message);
+      } else {
+        query.value = std::move(*normalized);
+      }
+      videos.emplace_back(std::nullopt);
     }
     queries.push_back(std::move(query));
   }
   metrics_.CountLookupSignals(static_cast<double>(queries.size()));
 
-  std::vector<std::vector<MatchHit>> hits(queries.size());
+  struct Found {
+    std::int64_t entry_id;
+    std::string bank;
+    int distance;
+    std::optional<double> query_percent, compared_percent;
+  };
+  std::vector<std::vector<Found>> hits(queries.size());
   std::vector<std::int64_t> matched_ids;
   for (std::size_t i = 0; i < queries.size(); ++i) {
-    auto found = matcher_.Lookup(queries[i]);
-    if (!found) return ErrorResponse(found.error());
-    hits[i] = std::move(*found);
+    if (videos[i]) {
+      auto found = matcher_.LookupVideo(*videos[i], options_.video_match);
+      if (!found) return ErrorResponse(found.error());
+      for (const auto& hit : *found) {
+        hits[i].push_back({hit.entry_id, hit.bank_name, hit.distance, hit.query_match_percent, hit.compared_match_percent});
+        metrics_.CountMatch(hit.bank_name, "vpdq");
+      }
+    } else {
+      auto found = matcher_.Lookup(queries[i]);
+      if (!found) return ErrorResponse(found.error());
+      for (const auto& hit : *found) {
+        hits[i].push_back({hit.entry_id, hit.bank_name, hit.distance, std::nullopt, std::nullopt});
+        metrics_.CountMatch(hit.bank_name, hit.signal_type);
+      }
+    }
     for (const auto& hit : hits[i]) matched_ids.push_back(hit.entry_id);
   }
   // Provenance only for what matched: a lookup that matches nothing never touches the database.
@@ -110,19 +194,21 @@ Response ApiService::PostLookup(ApiCall& call) {
     boost::json::array matches;
     for (const auto& hit : hits[i]) {
       const auto& entry = entries[hit.entry_id];
-      matches.push_back(boost::json::object{{"bank", hit.bank_name},
-                                            {"entry_id", hit.entry_id},
-                                            {"distance", hit.distance},
-                                            {"entry_value", entry.value},
-                                            {"source", entry.provenance.source},
-                                            {"member", entry.provenance.member},
-                                            {"external_id", entry.provenance.external_id},
-                                            {"classification", entry.provenance.classification}});
-      metrics_.CountMatch(hit.bank_name, hit.signal_type);
+      boost::json::object match{{"bank", hit.bank},
+                                {"entry_id", hit.entry_id},
+                                {"distance", hit.distance},
+                                {"entry_value", entry.value},
+                                {"source", entry.provenance.source},
+                                {"member", entry.provenance.member},
+                                {"external_id", entry.provenance.external_id},
+                                {"classification", entry.provenance.classification}};
+      if (hit.query_percent) match["query_match_percent"] = *hit.query_percent;
+      if (hit.compared_percent) match["compared_match_percent"] = *hit.compared_percent;
+      matches.push_back(std::move(match));
     }
-    results.push_back(boost::json::object{{"type", queries[i].signal_type},
-                                          {"value", *NormalizeSignal(queries[i].signal_type, queries[i].value)},
-                                          {"matches", std::move(matches)}});
+    boost::json::object result{{"type", queries[i].signal_type}, {"matches", std::move(matches)}};
+    result["value"] = videos[i] ? boost::json::value(VpdqIdentity(*videos[i])) : boost::json::value(queries[i].value);
+    results.push_back(std::move(result));
   }
   return JsonResponse(http::status::ok, boost::json::object{{"results", std::move(results)}});
 }
@@ -148,14 +234,15 @@ Response ApiService::PostContent(ApiCall& call) {
     }
     content.metadata_json = boost::json::serialize(value);
   }
-  auto hashed = HashBody(call.request, options_.decode_limits);
+  auto hashed = HashBody(call.request, options_);
   if (!hashed) return ErrorResponse(hashed.error());
-  content.media_type = MimeOf(hashed->format);
+  content.media_type = hashed->media_type;
   content.byte_size = static_cast<std::int64_t>(call.request.body().size());
-  content.hashes = SignalsOf(*hashed);
-  content.pdq_quality = hashed->pdq.quality;
+  content.hashes = hashed->signals;
+  content.pdq_quality = hashed->pdq_quality;
   for (const auto& [type, value] : content.hashes) {
-    LookupSignal query{type, value, type == "pdq" ? std::optional<int>(hashed->pdq.quality) : std::nullopt};
+    if (type == "vpdq") continue;  // matched by its frames below
+    LookupSignal query{type, value, type == "pdq" ? hashed->pdq_quality : std::nullopt};
     auto hits = matcher_.Lookup(query);
     if (!hits) return ErrorResponse(hits.error());
     for (const auto& hit : *hits) {
@@ -164,9 +251,27 @@ Response ApiService::PostContent(ApiCall& call) {
       match.entry_id = hit.entry_id;
       match.signal_type = hit.signal_type;
       match.distance = hit.distance;
-      if (type == "pdq") match.quality = hashed->pdq.quality;
+      if (type == "pdq") match.quality = hashed->pdq_quality;
       content.matches.push_back(std::move(match));
       metrics_.CountMatch(hit.bank_name, hit.signal_type);
+    }
+  }
+  if (hashed->video) {
+    content.vpdq = FormatVpdq(hashed->video->frames);
+    if (!VpdqMatchableHashes(hashed->video->frames, options_.video_match.min_quality).empty()) {
+      auto hits = matcher_.LookupVideo(hashed->video->frames, options_.video_match);
+      if (!hits) return ErrorResponse(hits.error());
+      for (const auto& hit : *hits) {
+        MatchRecord match;
+        match.bank_id = hit.bank_id;
+        match.entry_id = hit.entry_id;
+        match.signal_type = "vpdq";
+        match.distance = hit.distance;
+        match.query_match_percent = hit.query_match_percent;
+        match.compared_match_percent = hit.compared_match_percent;
+        content.matches.push_back(std::move(match));
+        metrics_.CountMatch(hit.bank_name, "vpdq");
+      }
     }
   }
   auto recorded = store_.RecordContent(content);

@@ -23,7 +23,9 @@ struct HttpServer::State {
   HttpServerOptions options;
   RequestHandler handler;
   RefusalObserver on_refusal;
+  OffloadPredicate offload;
   asio::io_context io;
+  std::unique_ptr<asio::thread_pool> workers;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
@@ -104,10 +106,14 @@ struct HttpServer::State {
       }
       Request request = parser.release();
       Response response;
-      try {
-        response = handler(request, remote);
-      } catch (const std::exception& e) {
-        response = ErrorResponse(http::status::internal_server_error, "internal", "internal error");
+      if (offload && offload(request)) {
+        // Long work runs on the worker pool; this coroutine waits without holding an I/O thread.
+        response = co_await asio::co_spawn(
+            workers->get_executor(),
+            [this, &request, &remote]() -> asio::awaitable<Response> { co_return RunHandler(request, remote); },
+            asio::use_awaitable);
+      } else {
+        response = RunHandler(request, remote);
       }
       const bool keep_alive = request.keep_alive() && !stopping && response.keep_alive();
       response.keep_alive(keep_alive);
@@ -128,6 +134,14 @@ struct HttpServer::State {
       auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
       if (read_ec) break;
       discarded += n;
+    }
+  }
+
+  Response RunHandler(Request& request, const std::string& remote) {
+    try {
+      return handler(request, remote);
+    } catch (const std::exception&) {
+      return ErrorResponse(http::status::internal_server_error, "internal", "internal error");
     }
   }
 
@@ -170,11 +184,13 @@ struct HttpServer::State {
   }
 };
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, RefusalObserver on_refusal)
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, RefusalObserver on_refusal,
+                       OffloadPredicate offload)
     : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
   state_->handler = std::move(handler);
   state_->on_refusal = std::move(on_refusal);
+  state_->offload = std::move(offload);
 }
 
 HttpServer::~HttpServer() { Stop(); }
@@ -194,6 +210,9 @@ Status HttpServer::Start() {
                                              std::to_string(s.options.port) + ": " + ec.message());
   }
   s.port = s.acceptor.local_endpoint().port();
+  const int workers = s.options.worker_threads > 0 ? s.options.worker_threads
+                                                    : static_cast<int>(std::thread::hardware_concurrency());
+  s.workers = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(std::max(workers, 1)));
   asio::co_spawn(s.io, s.Accept(), asio::detached);
   int threads = s.options.threads > 0 ? s.options.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::max(threads, 1);
@@ -220,6 +239,7 @@ void HttpServer::Stop() {
   s.io.stop();  // ends idle keep-alive connections
   for (auto& thread : s.threads) thread.join();
   s.threads.clear();
+  if (s.workers) s.workers->join();
 }
 
 void BlockShutdownSignals() {

@@ -4,7 +4,8 @@
 // shutdown: Stop() closes the listener, lets requests in flight finish and answers them with
 // "Connection: close", then ends idle connections.
 //
-// Handlers run on the server's I/O threads and return the whole response.
+// Handlers run on the server's I/O threads, or on its worker pool when the offload predicate says
+// so, and return the whole response.
 #pragma once
 
 #include <boost/beast/http.hpp>
@@ -31,6 +32,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds request_timeout{30'000};  // whole request, headers and body
   std::chrono::milliseconds idle_timeout{60'000};     // between keep-alive requests
   std::chrono::milliseconds drain_timeout{30'000};    // graceful shutdown waits this long at most
+  int worker_threads = 0;  // for requests the offload predicate picks (decoding); 0: one per core
 };
 
 // Called for every well-formed request. `remote` is the peer address.
@@ -38,10 +40,14 @@ using RequestHandler = std::function<Response(Request& request, const std::strin
 // Called for requests refused before a handler ran (too large, malformed, timed out): to log and
 // count them. The response has already been built.
 using RefusalObserver = std::function<void(unsigned status, const std::string& reason)>;
+// Picks requests whose handler blocks for long (decoding a video, say): they run on a separate
+// worker pool so that the I/O threads keep answering lookups meanwhile.
+using OffloadPredicate = std::function<bool(const Request& request)>;
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, RequestHandler handler, RefusalObserver on_refusal = {});
+  HttpServer(HttpServerOptions options, RequestHandler handler, RefusalObserver on_refusal = {},
+             OffloadPredicate offload = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -38,8 +38,12 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   // A misspelt key would otherwise be ignored silently and leave a default in force.
   static constexpr std::string_view kKeys[] = {
       "listen", "data_dir", "database_url", "log_level", "threads", "max_body_bytes", "request_timeout_ms",
-      "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits"};
+      "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits",
+      "video", "worker_threads"};
   static constexpr std::string_view kLimitKeys[] = {"max_pixels", "max_dimension"};
+  static constexpr std::string_view kVideoKeys[] = {"seconds_per_hash", "max_duration_seconds", "max_frames",
+                                                    "max_wall_seconds", "threads", "allow_truncated",
+                                                    "query_match_percent", "compared_match_percent"};
   auto check_keys = [&](const toml::table& t, auto& known, const std::string& prefix) -> Status {
     for (const auto& [key, node] : t) {
       if (std::find(std::begin(known), std::end(known), key.str()) == std::end(known)) {
@@ -52,6 +56,9 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   if (auto known = check_keys(table, kKeys, ""); !known) return known;
   if (const auto* limits = table["limits"].as_table()) {
     if (auto known = check_keys(*limits, kLimitKeys, "limits."); !known) return known;
+  }
+  if (const auto* video = table["video"].as_table()) {
+    if (auto known = check_keys(*video, kVideoKeys, "video."); !known) return known;
   }
   Status status;
   auto wrong = [&](const char* key, const char* type) {
@@ -82,6 +89,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   read_string(table, "database_url", config.database_url);
   read_string(table, "log_level", config.log_level);
   read_int(table, "threads", config.http.threads, 0, 256);
+  read_int(table, "worker_threads", config.http.worker_threads, 0, 256);
   read_int(table, "max_body_bytes", config.http.max_body_bytes, 1024, std::int64_t{1} << 34);
   std::int64_t request_ms = config.http.request_timeout.count(), idle_ms = config.http.idle_timeout.count();
   read_int(table, "request_timeout_ms", request_ms, 100, 3'600'000);
@@ -99,6 +107,24 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   if (const auto* limits = table["limits"].as_table()) {
     read_int(*limits, "max_pixels", config.api.decode_limits.max_pixels, 1, std::int64_t{1} << 32);
     read_int(*limits, "max_dimension", config.api.decode_limits.max_dimension, 1, 1 << 20);
+  }
+  if (const auto* video = table["video"].as_table()) {
+    auto read_double = [&](const char* key, double& out, double min, double max) {
+      if (const auto* node = video->get(key)) {
+        auto value = node->value<double>();
+        if (value && *value >= min && *value <= max) out = *value;
+        else wrong(key, ("a number within " + std::to_string(min) + ".." + std::to_string(max)).c_str());
+      }
+    };
+    auto& v = config.api.video;
+    read_double("seconds_per_hash", v.seconds_per_hash, 0, 3600);
+    read_double("max_duration_seconds", v.limits.max_duration_seconds, 1, 24 * 3600);
+    read_double("max_wall_seconds", v.limits.max_wall_seconds, 0.1, 24 * 3600);
+    read_int(*video, "max_frames", v.limits.max_frames, 1, std::int64_t{1} << 32);
+    read_int(*video, "threads", v.limits.threads, 0, 64);
+    read_bool(*video, "allow_truncated", v.allow_truncated);
+    read_double("query_match_percent", config.api.video_match.query_match_percent, 0, 100);
+    read_double("compared_match_percent", config.api.video_match.compared_match_percent, 0, 100);
   }
   if (!status) return status;
   if (!listen.empty()) return ParseListen(listen, config.http);

@@ -6,11 +6,14 @@
 namespace vigil {
 namespace {
 
-constexpr std::array<SignalTypeInfo, 4> kTypes = {{
-    {"pdq", 64, true},
-    {"md5", 32, false},
-    {"sha1", 40, false},
-    {"sha256", 64, false},
+constexpr std::array<SignalTypeInfo, 5> kTypes = {{
+    {"pdq", 64, true, false},
+    {"md5", 32, false, false},
+    {"sha1", 40, false, false},
+    {"sha256", 64, false, false},
+    // A video's vPDQ frame list travels as the entry's payload; the value is its SHA-256
+    // (VpdqIdentity), which keeps one identity per listed video and the value column small.
+    {"vpdq", 64, true, true},
 }};
 
 }  // namespace

@@ -125,6 +125,11 @@ Result<std::vector<VpdqFrame>> ParseVpdq(std::string_view text, std::size_t max_
   return frames;
 }
 
+std::string VpdqIdentity(std::span<const VpdqFrame> frames) {
+  const std::string text = FormatVpdq(frames);
+  return ComputeDigests({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}).sha256;
+}
+
 std::vector<PdqHash> VpdqMatchableHashes(std::span<const VpdqFrame> frames, int min_quality) {
   std::vector<PdqHash> hashes;
   std::unordered_set<std::string> seen;

@@ -9,16 +9,17 @@
 #include <vector>
 
 #include "vigil/signal_type.h"
+#include "vigil/video.h"
 
 namespace vigil::store {
 namespace {
 
-constexpr std::size_t kInsertBatch = 500;   // rows per multi-row INSERT (9 parameters each)
+constexpr std::size_t kInsertBatch = 400;   // rows per multi-row INSERT (10 parameters each)
 constexpr std::size_t kUpdateBatch = 1000;  // ids per UPDATE ... IN (...)
 
 struct Entry {
   std::int64_t id = 0;  // 0: added by this import, not written yet
-  std::string signal_type, value;
+  std::string signal_type, value, payload;
   Provenance provenance;
   bool live = true;
   bool relabelled = false;  // provenance changed; written at the end (existing rows only)
@@ -51,7 +52,7 @@ class ImportApplier {
     if (!rows) return tl::unexpected(rows.error());
     entries_.reserve(rows->size());
     for (const auto& row : *rows) {
-      Entry entry{row.Int(0), row.Text(1), row.Text(2), {row.Text(3), row.Text(4), row.Text(5), row.Text(6)}};
+      Entry entry{row.Int(0), row.Text(1), row.Text(2), {}, {row.Text(3), row.Text(4), row.Text(5), row.Text(6)}};
       by_key_.emplace(Key(entry.signal_type, entry.value), entries_.size());
       entries_.push_back(std::move(entry));
     }
@@ -93,16 +94,17 @@ class ImportApplier {
       const std::size_t end = std::min(inserts.size(), begin + kInsertBatch);
       std::string sql =
           "INSERT INTO bank_entries (bank_id, signal_type, value, source, member, external_id, classification, "
-          "added_at, import_id) VALUES ";
+          "added_at, import_id, payload) VALUES ";
       std::vector<SqlValue> params;
-      params.reserve((end - begin) * 9);
+      params.reserve((end - begin) * 10);
       for (std::size_t i = begin; i < end; ++i) {
         const Entry& e = entries_[inserts[i]];
         const std::size_t n = params.size();
         sql.append(i == begin ? "(" : ", (");
-        for (std::size_t p = 1; p <= 9; ++p) AppendPlaceholder(sql, n + p, p < 9 ? ", " : ")");
+        for (std::size_t p = 1; p <= 10; ++p) AppendPlaceholder(sql, n + p, p < 10 ? ", " : ")");
         params.insert(params.end(), {bank_id_, e.signal_type, e.value, e.provenance.source, e.provenance.member,
-                                     e.provenance.external_id, e.provenance.classification, now_, import_id_});
+                                     e.provenance.external_id, e.provenance.classification, now_, import_id_,
+                                     e.payload.empty() ? SqlValue{} : SqlValue{e.payload}});
       }
       sql += " RETURNING id, signal_type, value";
       auto rows = db_.Query(sql, params);
@@ -115,7 +117,7 @@ class ImportApplier {
       }
       for (std::size_t i = begin; i < end; ++i) {
         const Entry& e = entries_[inserts[i]];
-        result.added_entries.push_back({e.id, bank_id_, e.signal_type, e.value});
+        result.added_entries.push_back({e.id, bank_id_, e.signal_type, e.value, e.payload});
       }
     }
     result.added = static_cast<std::int64_t>(inserts.size());
@@ -174,7 +176,7 @@ class ImportApplier {
       return {};
     }
     const std::size_t at = entries_.size();
-    entries_.push_back({0, op.signal_type, op.value, op.provenance});
+    entries_.push_back({0, op.signal_type, op.value, op.payload, op.provenance});
     by_key_.emplace(key, at);
     added_order_.push_back(at);
     IndexRecord(at);
@@ -239,6 +241,18 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
       if (normalized && *normalized != op.value) error = &not_normal;
       if (error != nullptr) {
         return Fail(error->code, request.source + ": line " + std::to_string(op.line) + ": " + error->message);
+      }
+    }
+    if (op.kind == ImportOp::Kind::kAdd) {
+      // A payload-carrying type (vpdq) needs its payload, and the value must be its identity.
+      const SignalTypeInfo* info = FindSignalType(op.signal_type);
+      if (info != nullptr && info->has_payload) {
+        auto frames = ParseVpdq(op.payload);
+        if (op.payload.empty() || !frames || VpdqIdentity(*frames) != op.value) {
+          return Fail(ErrorCode::kInvalidArgument, request.source + ": line " + std::to_string(op.line) + ": " +
+                                                       op.signal_type + " entries carry their frames: import them "
+                                                       "with format=vpdq");
+        }
       }
     }
     if (auto applied = applier.Apply(op); !applied) return tl::unexpected(applied.error());

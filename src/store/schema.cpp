@@ -11,7 +11,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -112,6 +112,13 @@ CREATE TABLE audit_log (
   target TEXT NOT NULL DEFAULT '',
   detail TEXT NOT NULL DEFAULT ''
 );
+)sql",
+    // 2: video. A vPDQ entry's value is the SHA-256 of its canonical frame list, which lives in
+    // `payload`; uploads keep their frame list; a match keeps its video percentages in `detail`.
+    R"sql(
+ALTER TABLE bank_entries ADD COLUMN payload TEXT;
+ALTER TABLE content ADD COLUMN vpdq TEXT;
+ALTER TABLE matches ADD COLUMN detail TEXT;
 )sql",
 };
 

@@ -101,7 +101,7 @@ Bank BankFromRow(const SqlRow& row) {
 }
 
 constexpr const char* kEntryColumns =
-    "id, bank_id, signal_type, value, source, member, external_id, classification, added_at, removed_at";
+    "id, bank_id, signal_type, value, source, member, external_id, classification, added_at, removed_at, payload";
 
 BankEntry EntryFromRow(const SqlRow& row) {
   BankEntry entry;
@@ -112,6 +112,7 @@ BankEntry EntryFromRow(const SqlRow& row) {
   entry.provenance = {row.Text(4), row.Text(5), row.Text(6), row.Text(7)};
   entry.added_at = row.Int(8);
   entry.removed_at = row.OptInt(9);
+  entry.payload = row.Text(10);
   return entry;
 }
 
@@ -318,13 +319,14 @@ class SqlStore final : public Store {
   Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) override {
     auto db = pool_.Acquire();
     auto rows = db->Query(
-        "SELECT e.id, e.bank_id, e.signal_type, e.value FROM bank_entries e JOIN banks b ON b.id = e.bank_id "
+        "SELECT e.id, e.bank_id, e.signal_type, e.value, e.payload FROM bank_entries e "
+        "JOIN banks b ON b.id = e.bank_id "
         "WHERE e.id > $1 AND e.removed_at IS NULL AND b.deleted_at IS NULL ORDER BY e.id LIMIT $2",
         {after_id, std::int64_t{limit}});
     if (!rows) return tl::unexpected(rows.error());
     std::vector<IndexedEntry> entries;
     entries.reserve(rows->size());
-    for (const auto& row : *rows) entries.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3)});
+    for (const auto& row : *rows) entries.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4)});
     return entries;
   }
 
@@ -373,11 +375,11 @@ class SqlStore final : public Store {
     };
     auto inserted = db->Query(
         "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-        "submitted_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        "submitted_at, metadata, vpdq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         {content.content_id, content.user_id, content.media_type, content.byte_size, hash("md5"), hash("sha1"),
          hash("sha256"), hash("pdq"),
          content.pdq_quality ? SqlValue{std::int64_t{*content.pdq_quality}} : SqlValue{}, now,
-         content.metadata_json});
+         content.metadata_json, content.vpdq.empty() ? SqlValue{} : SqlValue{content.vpdq}});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id + "' was already submitted");
@@ -386,11 +388,17 @@ class SqlStore final : public Store {
     }
     const auto row_id = inserted->at(0).Int(0);
     for (const auto& match : content.matches) {
+      SqlValue detail;
+      if (match.query_match_percent || match.compared_match_percent) {
+        detail = boost::json::serialize(boost::json::object{
+            {"query_match_percent", match.query_match_percent.value_or(0)},
+            {"compared_match_percent", match.compared_match_percent.value_or(0)}});
+      }
       VIGIL_TRY(db->Execute(
-          "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
           {row_id, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
-           match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now}));
+           match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now, detail}));
     }
     VIGIL_TRY(transaction->Commit());
     return GetContentOn(*db, content.content_id);
@@ -525,7 +533,7 @@ class SqlStore final : public Store {
   Result<ContentRecord> GetContentOn(SqlConnection& db, const std::string& content_id) {
     auto rows = db.Query(
         "SELECT id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, "
-        "metadata FROM content WHERE content_id = $1",
+        "metadata, vpdq FROM content WHERE content_id = $1",
         {content_id});
     if (!rows) return tl::unexpected(rows.error());
     if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
@@ -543,9 +551,11 @@ class SqlStore final : public Store {
     if (auto quality = row.OptInt(9)) content.pdq_quality = static_cast<int>(*quality);
     content.submitted_at = row.Int(10);
     content.metadata_json = row.Text(11);
+    content.vpdq = row.Text(12);
     auto matches = db.Query(
         "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
-        "e.member, e.external_id, e.classification, m.matched_at FROM matches m JOIN banks b ON b.id = m.bank_id "
+        "e.member, e.external_id, e.classification, m.matched_at, m.detail FROM matches m "
+        "JOIN banks b ON b.id = m.bank_id "
         "JOIN bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
         {content.id});
     if (!matches) return tl::unexpected(matches.error());
@@ -561,6 +571,18 @@ class SqlStore final : public Store {
       if (auto quality = m.OptInt(7)) match.quality = static_cast<int>(*quality);
       match.provenance = {m.Text(8), m.Text(9), m.Text(10), m.Text(11)};
       match.matched_at = m.Int(12);
+      if (!m.IsNull(13)) {
+        boost::system::error_code ec;
+        const auto detail = boost::json::parse(m.Text(13), ec);
+        if (!ec && detail.is_object()) {
+          if (const auto* q = detail.as_object().if_contains("query_match_percent"); q && q->is_number()) {
+            match.query_match_percent = q->to_number<double>();
+          }
+          if (const auto* c = detail.as_object().if_contains("compared_match_percent"); c && c->is_number()) {
+            match.compared_match_percent = c->to_number<double>();
+          }
+        }
+      }
       content.matches.push_back(std::move(match));
     }
     return content;

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+# Writes docs/openapi.json, the OpenAPI 3 description of the HTTP API. Edit the routes here, run
+# `python3 scripts/openapi.py`, and commit both; tests/server_test.cpp checks the document against
+# the server's routes and roles. (A developer tool: builds and CI only read the JSON.)
+import json
+S = lambda **kw: kw
+def ref(n): return {"$ref": f"#/components/schemas/{n}"}
+def err(desc): return {"description": desc, "content": {"application/json": {"schema": ref("Error")}}}
+def ok(desc, schema, code="200", ctype="application/json"):
+    return {code: {"description": desc, "content": {ctype: {"schema": schema}}}}
+def op(opid, summary, roles, responses, desc=None, params=None, body=None, errors=()):
+    o = {"operationId": opid, "summary": summary, "x-vigil-roles": roles}
+    if desc: o["description"] = desc
+    if roles:
+        o["security"] = [{"bearer": []}]
+    else:
+        o["security"] = []
+    if params: o["parameters"] = params
+    if body: o["requestBody"] = body
+    r = dict(responses)
+    codes = {"400": "Bad input (malformed JSON, bad hex, unknown signal type, bad query parameter)",
+             "401": "No key, a malformed Authorization header, or an unknown or revoked key",
+             "403": "The key's role may not call this route",
+             "404": "No such bank, content or key",
+             "409": "Already exists",
+             "413": "Body larger than the limit (checked from Content-Length before reading)",
+             "415": "Wrong Content-Type, or media in a format Vigil does not decode",
+             "429": "Rate limit of this key exceeded (Retry-After says when to try again)",
+             "503": "Not ready, or the database is unreachable"}
+    want = list(errors)
+    if roles: want += ["401", "403", "429"]
+    for c in sorted(set(want)):
+        r[c] = err(codes[c])
+    o["responses"] = r
+    return o
+path_name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}, "description": "Bank name"}
+def q(name, desc, schema, required=False):
+    return {"name": name, "in": "query", "required": required, "description": desc, "schema": schema}
+json_body = lambda schema, desc=None: {"required": True, "content": {"application/json": {"schema": schema}}, **({"description": desc} if desc else {})}
+media_body = {"required": True, "description": "The media bytes: an image (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/AVIF) or a video (MP4/MOV, Matroska/WebM, AVI, FLV, MPEG-TS/PS, Ogg; H.264, HEVC, VP8, VP9, AV1, MPEG-4, MPEG-2, Theora). The format is sniffed from the bytes.",
+              "content": {"image/*": {"schema": {"type": "string", "format": "binary"}},
+                          "video/*": {"schema": {"type": "string", "format": "binary"}},
+                          "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+sub, review, badmin, auditor, admin = "submitter", "reviewer", "bank-admin", "auditor", "admin"
+hex_ = lambda n: {"type": "string", "pattern": f"^[0-9a-f]{{{n}}}$"}
+time_ = {"type": "string", "format": "date-time"}
+schemas = {
+  "Error": S(type="object", required=["error"], properties={"error": S(type="object", required=["code", "message"], properties={
+      "code": S(type="string", description="invalid_argument, unauthenticated, permission_denied, not_found, already_exists, too_large, unsupported, rate_limited, method_not_allowed, timeout, unavailable, internal"),
+      "message": S(type="string", description="What was wrong, for a person")})}),
+  "Hashes": S(type="object", description="Signal type -> value (lower-case hex). Images: pdq, md5, sha1, sha256. Videos: md5, sha1, sha256 of the file and vpdq, the SHA-256 of the frame list (its identity)", properties={"pdq": hex_(64), "md5": hex_(32), "sha1": hex_(40), "sha256": hex_(64), "vpdq": hex_(64)}),
+  "VpdqFrame": S(type="object", properties={"frame": S(type="integer"), "quality": S(type="integer"), "pdq": hex_(64), "timestamp": S(type="number")}),
+  "HashResult": S(type="object", properties={"media_type": S(type="string"), "width": S(type="integer"), "height": S(type="integer"),
+      "byte_size": S(type="integer"), "hashes": ref("Hashes"), "pdq_quality": S(type="integer", minimum=0, maximum=100, nullable=True),
+      "duration": S(type="number", description="Videos: seconds"), "frame_rate": S(type="number"), "vpdq": S(type="array", items=ref("VpdqFrame"), description="Videos: the hashed frames (one a second by default)")}),
+  "Signal": S(type="object", required=["type", "value"], properties={"type": S(type="string", enum=["pdq", "md5", "sha1", "sha256", "vpdq"]),
+      "value": S(type="string", description="Hex; upper case is accepted and normalised. For vpdq: the video's vPDQ output in the reference's format (frame,quality,pdq_hex,timestamp lines)"),
+      "quality": S(type="integer", minimum=0, maximum=100, nullable=True, description="PDQ quality of the query; a bank's pdq_min_quality applies when given")}),
+  "LookupRequest": S(type="object", required=["signals"], properties={"signals": S(type="array", maxItems=1000, items=ref("Signal"))}),
+  "LookupMatch": S(type="object", properties={"bank": S(type="string"), "entry_id": S(type="integer"), "distance": S(type="integer"),
+      "entry_value": S(type="string"), "source": S(type="string"), "member": S(type="string"), "external_id": S(type="string"), "classification": S(type="string"),
+      "query_match_percent": S(type="number", description="vpdq: share of the query's frames with a close listed frame"),
+      "compared_match_percent": S(type="number", description="vpdq: share of the listed video's frames with a close query frame")}),
+  "LookupResponse": S(type="object", properties={"results": S(type="array", description="One per signal, in request order", items=S(type="object", properties={
+      "type": S(type="string"), "value": S(type="string"), "matches": S(type="array", items=ref("LookupMatch"), description="Nearest first")}))}),
+  "Match": S(type="object", properties={"bank": S(type="string"), "entry_id": S(type="integer"), "signal_type": S(type="string"),
+      "entry_value": S(type="string"), "distance": S(type="integer"), "quality": S(type="integer", nullable=True), "source": S(type="string"),
+      "member": S(type="string"), "external_id": S(type="string"), "classification": S(type="string"), "matched_at": time_,
+      "query_match_percent": S(type="number", description="vpdq matches"), "compared_match_percent": S(type="number", description="vpdq matches")}),
+  "Content": S(type="object", properties={"content_id": S(type="string"), "user_id": S(type="string"), "media_type": S(type="string"),
+      "byte_size": S(type="integer"), "hashes": ref("Hashes"), "pdq_quality": S(type="integer", nullable=True), "submitted_at": time_,
+      "metadata": S(type="object", description="The caller's metadata, as given"), "matches": S(type="array", items=ref("Match")),
+      "vpdq": S(type="string", description="Videos: the frame list in the reference's text format")}),
+  "Bank": S(type="object", properties={"name": S(type="string"), "description": S(type="string"), "labels": S(type="array", items=S(type="string")),
+      "enabled": S(type="boolean"), "pdq_max_distance": S(type="integer", description="A PDQ entry matches at distance <= this (default 31)"),
+      "pdq_min_quality": S(type="integer", description="PDQ queries below this quality do not match (default 50)"),
+      "live_entries": S(type="integer"), "created_at": time_, "updated_at": time_, "sync_checkpoint": S(type="string", nullable=True)}),
+  "BankFields": S(type="object", additionalProperties=False, properties={"description": S(type="string", maxLength=4096),
+      "labels": S(type="array", maxItems=64, items=S(type="string", minLength=1, maxLength=64)), "enabled": S(type="boolean"),
+      "pdq_max_distance": S(type="integer", minimum=0, maximum=256), "pdq_min_quality": S(type="integer", minimum=0, maximum=100)}),
+  "BankCreate": {"allOf": [ref("BankFields"), S(type="object", required=["name"], properties={"name": S(type="string", pattern="^[a-z0-9][a-z0-9_-]{0,63}$")})]},
+  "Entry": S(type="object", properties={"id": S(type="integer"), "signal_type": S(type="string"), "value": S(type="string"), "source": S(type="string"),
+      "member": S(type="string"), "external_id": S(type="string"), "classification": S(type="string"), "added_at": time_, "removed_at": {**time_, "nullable": True},
+      "frames": S(type="integer", description="vpdq entries: how many frames (export them from .../entries/{id}/vpdq)")}),
+  "ImportResult": S(type="object", properties={"import_id": S(type="integer"), "added": S(type="integer"), "removed": S(type="integer"),
+      "relabelled": S(type="integer"), "unchanged": S(type="integer"), "skipped": S(type="integer", description="Records of signal types this build does not match"),
+      "checkpoint": S(type="string", nullable=True)}),
+  "ImportLogRecord": S(type="object", properties={"id": S(type="integer"), "format": S(type="string"), "source": S(type="string"), "actor": S(type="string"),
+      "status": S(type="string", enum=["applied", "rejected"]), "error": S(type="string"), "added": S(type="integer"), "removed": S(type="integer"),
+      "unchanged": S(type="integer"), "started_at": time_, "checkpoint": S(type="string", nullable=True)}),
+  "Key": S(type="object", properties={"name": S(type="string"), "role": S(type="string"), "prefix": S(type="string", description="First characters of the key, to tell keys apart"),
+      "created_at": time_, "revoked_at": {**time_, "nullable": True}}),
+  "NewKey": S(type="object", properties={"name": S(type="string"), "role": S(type="string"), "prefix": S(type="string"), "key": S(type="string", description="The secret, shown once")}),
+  "AuditRecord": S(type="object", properties={"id": S(type="integer"), "at": time_, "actor": S(type="string"), "action": S(type="string"), "target": S(type="string"), "detail": S(type="string")}),
+}
+paths = {
+ "/healthz": {"get": op("healthz", "Liveness: the process answers", [], ok("Alive", S(type="object", properties={"status": S(type="string")})))},
+ "/readyz": {"get": op("readyz", "Readiness: the index is loaded and the database answers", [],
+     ok("Ready", S(type="object", properties={"status": S(type="string"), "store": S(type="string"), "banks": S(type="integer"), "pdq_entries": S(type="integer")})), errors=["503"])},
+ "/metrics": {"get": op("metrics", "Prometheus metrics (text format 0.0.4)", [], ok("Metrics", S(type="string"), ctype="text/plain"),
+     desc="vigil_http_requests_total{route,method,status}, vigil_http_request_duration_seconds{route} (histogram), vigil_matches_total{bank,signal_type}, vigil_index_entries{signal_type}, vigil_imports_total{bank,outcome}, vigil_import_entries_total{bank,change}, vigil_lookup_signals_total.")},
+ "/openapi.json": {"get": op("openapi", "This document", [], ok("OpenAPI 3 document", S(type="object")))},
+ "/v1/hash": {"post": op("hashMedia", "Hash media: PDQ (with quality), MD5, SHA-1, SHA-256", [sub], ok("Hashes", ref("HashResult")), body=media_body,
+     errors=["400", "413", "415"], desc="Nothing is stored. Decoding is bounded by the server's pixel and dimension limits; truncated or corrupt media is a 400.")},
+ "/v1/lookup": {"post": op("lookup", "Match up to 1000 signals against every enabled bank", [sub], ok("One result per signal", ref("LookupResponse")),
+     body=json_body(ref("LookupRequest")), errors=["400", "413", "415"],
+     desc="PDQ signals match entries within each bank's pdq_max_distance (when quality is given, only if it is >= the bank's pdq_min_quality); MD5/SHA-1/SHA-256 match exactly. Nothing is stored.")},
+ "/v1/content": {"post": op("submitContent", "Submit an upload: hash it, match it against every enabled bank, store the record and its matches", [sub],
+     ok("The stored record with its matches", ref("Content"), code="201"), body=media_body,
+     params=[q("content_id", "The platform's id for the upload (1-256 characters); unique", S(type="string", minLength=1, maxLength=256), True),
+             q("user_id", "The uploading user's id on the platform", S(type="string", maxLength=256))] +
+            [{"name": "X-Vigil-Metadata", "in": "header", "required": False, "description": "A JSON object stored with the record (e.g. {\"ip\": \"...\", \"surface\": \"dm\"}); at most the header size limit", "schema": S(type="string")}],
+     errors=["400", "409", "413", "415"])},
+ "/v1/content/{content_id}": {"get": op("getContent", "A stored upload with its hashes and matches", [sub, review, auditor], ok("The record", ref("Content")),
+     params=[{"name": "content_id", "in": "path", "required": True, "schema": S(type="string")}], errors=["404"])},
+ "/v1/banks": {
+   "get": op("listBanks", "Every live bank", [badmin, auditor], ok("Banks", S(type="object", properties={"banks": S(type="array", items=ref("Bank"))}))),
+   "post": op("createBank", "Create a bank", [badmin], ok("Created", ref("Bank"), code="201"), body=json_body(ref("BankCreate")), errors=["400", "409", "415"])},
+ "/v1/banks/{name}": {
+   "get": op("getBank", "One bank", [badmin, auditor], ok("The bank", ref("Bank")), params=[path_name], errors=["404"]),
+   "patch": op("updateBank", "Change a bank's description, labels, enabled flag or PDQ thresholds", [badmin], ok("The updated bank", ref("Bank")),
+       params=[path_name], body=json_body(ref("BankFields")), errors=["400", "404", "415"]),
+   "delete": op("deleteBank", "Delete a bank (soft: it and its entries stop matching; rows stay for audit)", [badmin],
+       {"204": {"description": "Deleted"}}, params=[path_name], errors=["404"])},
+ "/v1/banks/{name}/import": {"post": op("importList", "Import a hash list into the bank, in one transaction", [badmin], ok("What changed", ref("ImportResult")),
+     params=[path_name, q("format", "csv (signal_type,value[,external_id,classification]), text (one value per line), hma (HMA bank export CSV), ncmec (NCMEC hash-sharing v2 XML), stopncii (StopNCII hash records JSON), vpdq (one video's vPDQ output: one entry)", S(type="string", enum=["csv", "text", "hma", "ncmec", "stopncii", "vpdq"], default="csv")),
+             q("external_id", "For format=vpdq: the entry's external id", S(type="string", maxLength=256)),
+             q("classification", "For format=vpdq: the entry's classification", S(type="string", maxLength=64)),
+             q("signal_type", "For format=text: the signal type of every line", S(type="string", default="pdq")),
+             q("source", "The list's name, kept as each entry's provenance", S(type="string", maxLength=256)),
+             q("checkpoint", "A sync checkpoint stored on the bank when the import commits (overrides one the list carries)", S(type="string", maxLength=256))],
+     body={"required": True, "description": "The list file", "content": {"*/*": {"schema": S(type="string", format="binary")}}},
+     errors=["400", "404", "413"], desc="Idempotent: re-importing a list adds nothing. A list with a bad line changes nothing, and the error names the line; the rejection is in the import log. Tombstones (NCMEC deletedImage/deletedVideo, StopNCII withdrawals) stop the entries matching.")},
+ "/v1/banks/{name}/entries": {"get": op("listEntries", "Page through a bank's entries in id order", [badmin, auditor],
+     ok("A page", S(type="object", properties={"entries": S(type="array", items=ref("Entry")), "next_after": S(type="integer", nullable=True, description="Pass as after= for the next page; null on the last")})),
+     params=[path_name, q("after", "Entries with id > this", S(type="integer", minimum=0, default=0)), q("limit", "Page size", S(type="integer", minimum=1, maximum=10000, default=1000)),
+             q("include_removed", "Include tombstoned entries", S(type="boolean", default=False))], errors=["400", "404"])},
+ "/v1/banks/{name}/entries/{entry_id}/vpdq": {"get": op("exportVpdq", "A vpdq entry's frames in the reference's text format", [badmin, auditor],
+     ok("vPDQ text", S(type="string"), ctype="text/plain"), params=[path_name, {"name": "entry_id", "in": "path", "required": True, "schema": S(type="integer")}], errors=["400", "404"])},
+ "/v1/banks/{name}/imports": {"get": op("listImports", "The bank's import log, applied and rejected", [badmin, auditor],
+     ok("Import log", S(type="object", properties={"imports": S(type="array", items=ref("ImportLogRecord"))})), params=[path_name], errors=["404"])},
+ "/v1/banks/{name}/export": {"get": op("exportBank", "The bank's live entries as plain CSV (signal_type,value,external_id,classification)", [badmin, auditor],
+     ok("CSV", S(type="string"), ctype="text/csv"), params=[path_name], errors=["404"])},
+ "/v1/keys": {
+   "get": op("listKeys", "Every API key (never its secret)", [admin], ok("Keys", S(type="object", properties={"keys": S(type="array", items=ref("Key"))}))),
+   "post": op("createKey", "Create an API key; the secret is in the response, once", [admin], ok("Created", ref("NewKey"), code="201"),
+       body=json_body(S(type="object", required=["name", "role"], properties={"name": S(type="string"), "role": S(type="string", enum=[sub, review, badmin, auditor, admin])})), errors=["400", "409", "415"])},
+ "/v1/keys/{name}": {"delete": op("revokeKey", "Revoke a key (effective at once on this server, within seconds on others)", [admin], {"204": {"description": "Revoked"}},
+     params=[{"name": "name", "in": "path", "required": True, "schema": S(type="string")}], errors=["404"])},
+ "/v1/audit": {"get": op("listAudit", "The newest audit records", [auditor, admin], ok("Audit records", S(type="object", properties={"audit": S(type="array", items=ref("AuditRecord"))})),
+     params=[q("limit", "How many", S(type="integer", minimum=1, maximum=10000, default=100))], errors=["400"])},
+}
+doc = {"openapi": "3.0.3",
+ "info": {"title": "Vigil matching service", "version": "1",
+   "description": "Hash uploads, match them against hash lists (banks) from vetted organisations, and keep the record with full provenance. Every /v1 route needs `Authorization: Bearer <key>`; the roles that may call each operation are in `x-vigil-roles`. Errors are `{\"error\": {\"code\", \"message\"}}`. See docs/api.md."},
+ "servers": [{"url": "http://127.0.0.1:8750"}],
+ "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key made with `vigil keys create` or POST /v1/keys"}}, "schemas": schemas},
+ "paths": paths}
+import os
+open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "openapi.json"), "w").write(json.dumps(doc, indent=1) + "\n")
