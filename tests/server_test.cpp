@@ -237,6 +237,78 @@ TEST_P(ServiceTest, TransformedCopyMatchesWithProvenanceAndUnrelatedDoesNot) {
   EXPECT_EQ(server_->Terminate(), 0) << server_->Log();
 }
 
+// Videos end to end: a listed video's vPDQ (every frame, as the reference CLI makes it) imported
+// into a video bank; a 4 s clip cut from it and re-encoded, uploaded as an MP4, matches with its
+// provenance and frame percentages; an unrelated video matches nothing; the frames export back.
+TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {
+  StartServer("max_body_bytes = 67108864\n");
+  CreateBank("benign-videos", R"(,"description":"stand-ins for a video list")");
+  const auto videos = testing::SharedDir() / "vectors/vpdq";
+  const std::string listed = testing::ReadText(videos / "debian-ffmpeg/chair-19-sd-bar.txt");
+  auto imported = Http(port_, "POST", "/v1/banks/benign-videos/import?format=vpdq&external_id=video-19&classification=B2",
+                       listed, {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "text/plain"}});
+  ASSERT_EQ(imported.status, 200u) << imported.body;
+  EXPECT_EQ(Parse(imported).at("added").as_int64(), 1);
+  // Importing the same video again adds nothing.
+  auto again = Http(port_, "POST", "/v1/banks/benign-videos/import?format=vpdq&external_id=video-19&classification=B2",
+                    listed, {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(Parse(again).at("added").as_int64(), 0);
+
+  const auto clip = dir_.path() / "clip.mp4";
+  auto cut = testing::RunProgram({"ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", "5.3", "-i",
+                                  (videos / "videos/chair-19-sd-bar.mp4").string(), "-t", "4", "-c:v", "libx264",
+                                  "-crf", "28", "-an", clip.string()});
+  ASSERT_EQ(cut.status, 0) << cut.err;
+  auto submitted = Http(port_, "POST", "/v1/content?content_id=video-upload-1&user_id=user-3",
+                        AsString(testing::ReadFile(clip)),
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "video/mp4"}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  auto record = Parse(submitted).as_object();
+  EXPECT_EQ(record.at("media_type").as_string(), "video/mp4");
+  EXPECT_EQ(record.at("hashes").at("sha256").as_string().size(), 64u);
+  EXPECT_FALSE(record.at("vpdq").as_string().empty());
+  const auto& matches = record.at("matches").as_array();
+  ASSERT_EQ(matches.size(), 1u) << submitted.body;
+  EXPECT_EQ(matches[0].at("signal_type").as_string(), "vpdq");
+  EXPECT_EQ(matches[0].at("bank").as_string(), "benign-videos");
+  EXPECT_EQ(matches[0].at("external_id").as_string(), "video-19");
+  EXPECT_EQ(matches[0].at("classification").as_string(), "B2");
+  EXPECT_GE(matches[0].at("query_match_percent").to_number<double>(), 80.0);
+  EXPECT_LT(matches[0].at("compared_match_percent").to_number<double>(), 10.0);  // a clip of a long list
+  // Read back, the match keeps its percentages.
+  auto stored = Call("GET", "/v1/content/video-upload-1", "reviewer");
+  EXPECT_GE(Parse(stored).at("matches").as_array()[0].at("query_match_percent").to_number<double>(), 80.0);
+
+  auto unrelated = Http(port_, "POST", "/v1/content?content_id=video-upload-2&user_id=user-3",
+                        AsString(testing::ReadFile(videos / "videos/doorknob-hd-no-bar.mp4")),
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "video/mp4"}});
+  ASSERT_EQ(unrelated.status, 201u) << unrelated.body;
+  EXPECT_TRUE(Parse(unrelated).at("matches").as_array().empty()) << unrelated.body;
+
+  // The same through /v1/lookup with the clip's frames, and the listed frames exported back.
+  const std::string clip_frames(Parse(submitted).at("vpdq").as_string());
+  json::object signal{{"type", "vpdq"}, {"value", clip_frames}};
+  auto looked_up = Call("POST", "/v1/lookup", "submitter",
+                        json::serialize(json::object{{"signals", json::array{signal}}}));
+  ASSERT_EQ(looked_up.status, 200u) << looked_up.body;
+  const auto looked_up_json = Parse(looked_up);
+  const auto& found = looked_up_json.at("results").as_array()[0].at("matches").as_array();
+  ASSERT_EQ(found.size(), 1u);
+  const auto entry_id = found[0].at("entry_id").as_int64();
+  auto exported = Call("GET", "/v1/banks/benign-videos/entries/" + std::to_string(entry_id) + "/vpdq", "auditor");
+  ASSERT_EQ(exported.status, 200u);
+  EXPECT_EQ(exported.body, listed);
+  EXPECT_EQ(Call("GET", "/v1/banks/benign-videos/entries/999/vpdq", "auditor").status, 404u);
+  // A vpdq row in a CSV list has no frames: refused, naming the line.
+  auto csv = Import("benign-videos", "csv", "vpdq," + std::string(64, 'a') + ",x,\n");
+  EXPECT_EQ(csv.status, 400u);
+  EXPECT_NE(csv.body.find("line 1"), std::string::npos) << csv.body;
+  // Video decoding limits surface as clear errors.
+  auto truncated = Http(port_, "POST", "/v1/hash", AsString(testing::ReadFile(clip)).substr(0, 5000),
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "video/mp4"}});
+  EXPECT_EQ(truncated.status, 400u) << truncated.body;
+}
+
 // A bank imported by the CLI while the server runs is picked up by the server's refresh.
 TEST_P(ServiceTest, ServerFollowsCliImports) {
   StartServer("refresh_interval_ms = 100\n");

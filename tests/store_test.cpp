@@ -13,6 +13,7 @@
 #include "vigil/matcher.h"
 #include "vigil/pdq.h"
 #include "vigil/store.h"
+#include "vigil/video.h"
 
 namespace vigil {
 namespace {
@@ -391,6 +392,65 @@ TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {
   Matcher fresh(*store_);
   ASSERT_TRUE(fresh.Load());
   EXPECT_EQ(fresh.Stats().entries_by_type[0], 1u);  // near's pdq (strict's were deleted with the bank)
+}
+
+// Video entries: the frames travel as the entry's payload and go into the matcher's frame index;
+// a listed video matches its own frames and a subset of them (a clip), through Load and Refresh,
+// and stops matching when its bank is disabled or deleted.
+TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
+  MakeBank("videos");
+  const auto vectors = testing::SharedDir() / "vectors/vpdq/debian-ffmpeg";
+  const std::string listed_text = testing::ReadText(vectors / "chair-19-sd-bar.txt");
+  ListParseOptions options;
+  options.source = "chair.vpdq";
+  options.external_id = "v19";
+  auto parsed = ParseHashList("vpdq", listed_text, options);
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  ASSERT_EQ(parsed->ops.size(), 1u);
+  EXPECT_EQ(parsed->ops[0].signal_type, "vpdq");
+  EXPECT_EQ(parsed->ops[0].payload, listed_text);
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+  ImportRequest request{"vpdq", "chair.vpdq", "test", parsed->ops, std::nullopt};
+  auto imported = store_->Import("videos", request);
+  ASSERT_TRUE(imported) << imported.error().ToString();
+  ASSERT_TRUE(matcher.Refresh());
+  EXPECT_EQ(matcher.Stats().entries_by_type[4], 1u);
+  EXPECT_GT(matcher.Stats().video_frames, 100u);
+
+  auto listed = ParseVpdq(listed_text);
+  ASSERT_TRUE(listed);
+  const std::vector<VpdqFrame> clip(listed->begin() + 200, listed->begin() + 320);  // 4 s of 18.8
+  auto other = ParseVpdq(testing::ReadText(vectors / "doorknob-hd-no-bar.txt"));
+  ASSERT_TRUE(other);
+  auto hits = matcher.LookupVideo(clip);
+  ASSERT_TRUE(hits);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].query_match_percent, 100.0);
+  EXPECT_LT((*hits)[0].compared_match_percent, 50.0);
+  EXPECT_EQ((*hits)[0].distance, 0);
+  EXPECT_TRUE(matcher.LookupVideo(*other)->empty());
+  // The index agrees with the brute-force definition.
+  EXPECT_NEAR((*hits)[0].compared_match_percent, MatchVpdq(clip, *listed).compared_match_percent, 1e-9);
+
+  auto entries = store_->ListEntries("videos", 0, 10, false);
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(entries->front().payload, listed_text);
+  Matcher fresh(*store_);
+  ASSERT_TRUE(fresh.Load());
+  EXPECT_EQ(fresh.LookupVideo(clip)->size(), 1u);
+
+  BankUpdate disable;
+  disable.enabled = false;
+  ASSERT_TRUE(store_->UpdateBank("videos", disable, "test"));
+  ASSERT_TRUE(matcher.Refresh());
+  EXPECT_TRUE(matcher.LookupVideo(clip)->empty());
+  ASSERT_TRUE(store_->DeleteBank("videos", "test"));
+  ASSERT_TRUE(fresh.Refresh());
+  EXPECT_TRUE(fresh.LookupVideo(clip)->empty());
+  // A frame list with no usable frames is refused.
+  EXPECT_FALSE(matcher.LookupVideo(std::vector<VpdqFrame>{}));
+  EXPECT_EQ(matcher.Lookup({"vpdq", std::string(64, 'a'), std::nullopt}).error().code, ErrorCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

@@ -26,6 +26,7 @@ Bytes EncodeBmp(const Image& img);  // 24-bit BI_RGB, bottom-up
 Bytes EncodeTiff(const Image& img);
 
 Bytes ReadFile(const std::filesystem::path& path);
+std::string ReadText(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, const Bytes& bytes);
 
 // The shared/ folder with the reference vectors (compile-time default, VIGIL_SHARED_DIR env wins).

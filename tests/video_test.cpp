@@ -20,12 +20,7 @@ namespace {
 std::filesystem::path VideoVectors() { return testing::SharedDir() / "vectors/vpdq"; }
 std::filesystem::path SampleVideo(const std::string& name) { return VideoVectors() / "videos" / (name + ".mp4"); }
 
-std::string ReadText(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using testing::ReadText;
 
 const char* const kVideos[] = {"chair-19-sd-bar",    "chair-22-sd-grey-bar",   "chair-22-with-large-logo-bar",
                                "doorknob-hd-no-bar", "pattern-hd-no-bar",      "pattern-sd-grey-bar",

@@ -16,6 +16,7 @@ namespace {
 struct BankArgs {
   StoreFlags store;
   std::string name, description, format = "csv", file, signal_type = "pdq", source, checkpoint;
+  std::string external_id, classification;
   std::vector<std::string> labels;
   int max_distance = -1, min_quality = -1;
   std::string enabled;  // "true" / "false" / ""
@@ -37,6 +38,8 @@ int RunImport(Store& store, const BankArgs& a) {
   ListParseOptions options;
   options.source = a.source.empty() ? a.file : a.source;
   options.signal_type = a.signal_type;
+  options.external_id = a.external_id;
+  options.classification = a.classification;
   auto data = ReadAll(a.file, options.max_bytes);
   if (!data) return ReportError("import", data.error());
   ImportRequest request;
@@ -99,9 +102,11 @@ Action RegisterBankCommand(CLI::App& app) {
   CLI::App* import = app.add_subcommand("import", "Import a hash list into a bank (one transaction)");
   import->add_option("bank", a->name, "Bank name")->required();
   import->add_option("file", a->file, "The list file")->required()->check(CLI::ExistingFile);
-  import->add_option("--format", a->format, "csv, text, hma, ncmec or stopncii")
+  import->add_option("--format", a->format, "csv, text, hma, ncmec, stopncii or vpdq (one video's vPDQ output)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"csv", "text", "hma", "ncmec", "stopncii"}));
+      ->check(CLI::IsMember({"csv", "text", "hma", "ncmec", "stopncii", "vpdq"}));
+  import->add_option("--external-id", a->external_id, "For --format vpdq: the entry's external id");
+  import->add_option("--classification", a->classification, "For --format vpdq: the entry's classification");
   import->add_option("--signal-type", a->signal_type, "Signal type of a 'text' list")->capture_default_str();
   import->add_option("--source", a->source, "Provenance: the list's name (default: the file name)");
   import->add_option("--checkpoint", a->checkpoint, "Sync checkpoint to store with the bank");

@@ -1,7 +1,9 @@
 // `vigil lookup` (match signals against every enabled bank, directly on the store) and
 // `vigil store check` (integrity check of the database).
 #include <boost/json.hpp>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
@@ -22,8 +24,9 @@ struct LookupArgs {
 Action RegisterLookupCommand(CLI::App& app) {
   auto a = std::make_shared<LookupArgs>();
   CLI::App* lookup = app.add_subcommand("lookup", "Match hashes against every enabled bank; JSON line per match");
-  lookup->add_option("values", a->values, "Hash values (hex)")->required();
-  lookup->add_option("--type", a->type, "pdq, md5, sha1 or sha256")->capture_default_str();
+  lookup->add_option("values", a->values, "Hash values (hex); for --type vpdq, vPDQ files (the reference's format)")
+      ->required();
+  lookup->add_option("--type", a->type, "pdq, md5, sha1, sha256 or vpdq")->capture_default_str();
   lookup->add_option("--quality", a->quality, "PDQ quality of the query (banks' quality floors apply)")
       ->check(CLI::Range(0, 100));
   AddStoreFlags(*lookup, a->store);
@@ -50,6 +53,27 @@ Action RegisterLookupCommand(CLI::App& app) {
     Matcher matcher(*store);
     if (auto loaded = matcher.Load(); !loaded) return ReportError("lookup", loaded.error());
     for (const auto& value : a->values) {
+      if (a->type == "vpdq") {
+        std::ifstream in(value);
+        if (!in) return ReportError("lookup", {ErrorCode::kNotFound, value + ": cannot open"});
+        std::ostringstream text;
+        text << in.rdbuf();
+        auto frames = ParseVpdq(text.str());
+        if (!frames) return ReportError("lookup", WithContext(frames.error(), value));
+        auto hits = matcher.LookupVideo(*frames);
+        if (!hits) return ReportError("lookup", WithContext(hits.error(), value));
+        for (const auto& hit : *hits) {
+          std::cout << boost::json::serialize(boost::json::object{{"query", value},
+                                                                  {"bank", hit.bank_name},
+                                                                  {"entry_id", hit.entry_id},
+                                                                  {"signal_type", "vpdq"},
+                                                                  {"distance", hit.distance},
+                                                                  {"query_match_percent", hit.query_match_percent},
+                                                                  {"compared_match_percent", hit.compared_match_percent}})
+                    << "\n";
+        }
+        continue;
+      }
       auto hits = matcher.Lookup({a->type, value, a->quality >= 0 ? std::optional<int>(a->quality) : std::nullopt});
       if (!hits) return ReportError("lookup", hits.error());
       for (const auto& hit : *hits) {
