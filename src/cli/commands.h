@@ -16,5 +16,6 @@ Action RegisterServeCommand(CLI::App& app);
 Action RegisterKeysCommand(CLI::App& app);
 Action RegisterBankCommand(CLI::App& app);
 Action RegisterLookupCommand(CLI::App& app);
+Action RegisterEvalCommand(CLI::App& app);
 
 }  // namespace vigil::cli

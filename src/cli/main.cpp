@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   actions.push_back(vigil::cli::RegisterKeysCommand(app));
   actions.push_back(vigil::cli::RegisterBankCommand(app));
   actions.push_back(vigil::cli::RegisterLookupCommand(app));
+  actions.push_back(vigil::cli::RegisterEvalCommand(app));
   CLI::App* version = app.add_subcommand("version", "Print the version");
   actions.push_back([version]() -> int {
     if (!version->parsed()) return -1;
