@@ -309,6 +309,75 @@ TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {
   EXPECT_EQ(truncated.status, 400u) << truncated.body;
 }
 
+// Mirrors an image left-right.
+Image Mirror(const Image& in) {
+  Image out = in;
+  for (std::uint32_t y = 0; y < in.height; ++y) {
+    for (std::uint32_t x = 0; x < in.width; ++x) {
+      for (std::uint32_t c = 0; c < in.channels; ++c) {
+        out.pixels[(static_cast<std::size_t>(y) * in.width + x) * in.channels + c] =
+            in.Row(y)[(in.width - 1 - x) * in.channels + c];
+      }
+    }
+  }
+  return out;
+}
+
+// Puts an image on a black canvas `share` larger on each side.
+Image Pad(const Image& in, double share) {
+  const auto dx = static_cast<std::uint32_t>(in.width * share), dy = static_cast<std::uint32_t>(in.height * share);
+  Image out;
+  out.width = in.width + 2 * dx;
+  out.height = in.height + 2 * dy;
+  out.channels = in.channels;
+  out.pixels.assign(static_cast<std::size_t>(out.width) * out.height * out.channels, 0);
+  for (std::uint32_t y = 0; y < in.height; ++y) {
+    std::copy_n(in.Row(y), static_cast<std::size_t>(in.width) * in.channels,
+                out.pixels.data() + ((static_cast<std::size_t>(y) + dy) * out.width + dx) * out.channels);
+  }
+  return out;
+}
+
+// Per-bank measures: a bank that enables them matches a mirrored copy (through the upload's
+// dihedral variants) and a padded copy (through its border-trimmed hash), and says which measure
+// matched; a bank that does not, does not.
+TEST_P(ServiceTest, BankMeasuresMatchMirroredAndPaddedCopies) {
+  StartServer();
+  CreateBank("plain-bank");
+  CreateBank("measured-bank", R"(,"match_dihedral":true,"match_trimmed":true)");
+  auto shown = Call("GET", "/v1/banks/measured-bank", "auditor");
+  EXPECT_TRUE(Parse(shown).at("match_dihedral").as_bool());
+  const auto photo = Photos()[0];
+  const std::string list = "pdq," + PdqOf(photo) + ",photo-0,B1\n";
+  ASSERT_EQ(Import("plain-bank", "csv", list).status, 200u);
+  ASSERT_EQ(Import("measured-bank", "csv", list).status, 200u);
+  auto original = DecodeImage(testing::ReadFile(photo), {});
+  ASSERT_TRUE(original);
+  const auto upload = [&](const std::string& id, const Image& image) {
+    auto reply = HttpMedia(port_, "/v1/content?content_id=" + id + "&user_id=u", keys_["submitter"],
+                           AsString(testing::EncodePng(image)), "image/png");
+    EXPECT_EQ(reply.status, 201u) << reply.body;
+    return Parse(reply).at("matches").as_array();
+  };
+  const auto mirrored = upload("mirrored", Mirror(*original));
+  ASSERT_EQ(mirrored.size(), 1u) << json::serialize(mirrored);
+  EXPECT_EQ(mirrored[0].at("bank").as_string(), "measured-bank");
+  EXPECT_EQ(mirrored[0].at("measure").as_string().subview().substr(0, 9), "dihedral:");
+  const auto padded = upload("padded", Pad(*original, 0.2));
+  ASSERT_EQ(padded.size(), 1u) << json::serialize(padded);
+  EXPECT_EQ(padded[0].at("bank").as_string(), "measured-bank");
+  EXPECT_EQ(padded[0].at("measure").as_string(), "trimmed");
+  // The plain copy matches both banks through its own hash (no measure named).
+  const auto plain = upload("plain", *original);
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_FALSE(plain[0].as_object().contains("measure"));
+  // Read back, the measure is kept; switched off, the bank stops matching the mirror.
+  EXPECT_EQ(Parse(Call("GET", "/v1/content/padded", "reviewer")).at("matches").as_array()[0].at("measure").as_string(),
+            "trimmed");
+  ASSERT_EQ(Call("PATCH", "/v1/banks/measured-bank", "bank-admin", R"({"match_dihedral":false})").status, 200u);
+  EXPECT_TRUE(upload("mirrored-2", Mirror(*original)).empty());
+}
+
 // A bank imported by the CLI while the server runs is picked up by the server's refresh.
 TEST_P(ServiceTest, ServerFollowsCliImports) {
   StartServer("refresh_interval_ms = 100\n");

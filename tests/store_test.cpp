@@ -96,11 +96,11 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(StoreTest, MigratesAndReopens) {
-  EXPECT_EQ(*store_->SchemaVersion(), 2);
+  EXPECT_EQ(*store_->SchemaVersion(), 3);
   store_.reset();
   auto again = Store::Open(options_);  // migrations already applied: nothing to do
   ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(*(*again)->SchemaVersion(), 2);
+  EXPECT_EQ(*(*again)->SchemaVersion(), 3);
 }
 
 TEST_P(StoreTest, BankLifecycle) {
@@ -341,7 +341,7 @@ TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {
   ASSERT_TRUE(matcher.Load());
 
   auto lookup = [&](const std::string& type, const std::string& value, std::optional<int> quality = 100) {
-    auto hits = matcher.Lookup({type, value, quality});
+    auto hits = matcher.Lookup({type, value, quality, ""});
     EXPECT_TRUE(hits) << hits.error().ToString();
     return hits ? *hits : std::vector<MatchHit>{};
   };
@@ -352,15 +352,15 @@ TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {
   EXPECT_TRUE(lookup("pdq", near, 10).empty());  // below the bank's quality floor
   EXPECT_TRUE(lookup("pdq", FlipBits(PdqHex(1), 40)).empty());
   EXPECT_EQ(lookup("sha256", std::string(64, 'E')).size(), 1u);
-  EXPECT_EQ(matcher.Lookup({"pdq", "abc", {}}).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(matcher.Lookup({"tmk", "abc", {}}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(matcher.Lookup({"pdq", "abc", {}, ""}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(matcher.Lookup({"tmk", "abc", {}, ""}).error().code, ErrorCode::kInvalidArgument);
 
   // Lookups on another thread while imports land and the matcher refreshes.
   std::atomic<bool> stop{false};
   std::atomic<int> errors{0};
   std::thread reader([&] {
     while (!stop) {
-      auto hits = matcher.Lookup({"pdq", near, 100});
+      auto hits = matcher.Lookup({"pdq", near, 100, ""});
       if (!hits || hits->empty()) ++errors;  // the first entry stays matched throughout
     }
   });
@@ -450,7 +450,7 @@ TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
   EXPECT_TRUE(fresh.LookupVideo(clip)->empty());
   // A frame list with no usable frames is refused.
   EXPECT_FALSE(matcher.LookupVideo(std::vector<VpdqFrame>{}));
-  EXPECT_EQ(matcher.Lookup({"vpdq", std::string(64, 'a'), std::nullopt}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(matcher.Lookup({"vpdq", std::string(64, 'a'), std::nullopt, ""}).error().code, ErrorCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

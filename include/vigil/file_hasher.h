@@ -23,11 +23,15 @@ struct FileHashOptions {
   DecodeLimits limits;
   PdqOptions pdq;
   bool dihedral = false;
+  // Also hash the content inside detected borders (padding, letterbox bars, blurred fill): an
+  // extra signal, never a replacement for the reference hash (see border.h).
+  bool trimmed = false;
 };
 
 struct FileHashResult {
   PdqResult pdq;
   std::optional<PdqDihedralResult> dihedral;  // set when FileHashOptions::dihedral
+  std::vector<PdqResult> trimmed;              // FileHashOptions::trimmed: one per candidate box
   FileDigests digests;
   std::uint32_t width = 0;   // as stored in the file
   std::uint32_t height = 0;

@@ -32,6 +32,9 @@ struct LookupSignal {
   std::string signal_type;
   std::string value;           // validated and normalised by Lookup
   std::optional<int> quality;  // PDQ quality of the query, when known
+  // "" for the upload's own hash; "dihedral" or "trimmed" for an extra hash (a rotation/flip, the
+  // content inside detected borders): such a signal matches only banks that enable that measure.
+  std::string measure;
 };
 
 struct MatchHit {
@@ -79,6 +82,9 @@ class Matcher {
                                                  const VpdqMatchOptions& options = {}) const;
 
   MatcherStats Stats() const;
+  // Whether any enabled bank uses the measure ("dihedral", "trimmed"): callers skip computing
+  // extra hashes nobody looks up.
+  bool AnyBankUses(std::string_view measure) const;
 
  private:
   Status LoadAll();

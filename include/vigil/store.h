@@ -29,6 +29,10 @@ struct Bank {
   bool enabled = true;
   int pdq_max_distance = 31;  // a PDQ entry matches at distance <= this
   int pdq_min_quality = 50;   // and only when the query's quality is >= this
+  // Measures beyond the reference PDQ (docs/evaluation.md has what each gains and costs): also
+  // look up the upload's eight rotations/flips, and its hash inside detected borders.
+  bool match_dihedral = false;
+  bool match_trimmed = false;
   std::optional<std::string> sync_checkpoint;  // where the last incremental import stopped
   std::int64_t created_at = 0;                 // microseconds since the Unix epoch
   std::int64_t updated_at = 0;
@@ -42,6 +46,8 @@ struct BankUpdate {
   std::optional<bool> enabled;
   std::optional<int> pdq_max_distance;
   std::optional<int> pdq_min_quality;
+  std::optional<bool> match_dihedral;
+  std::optional<bool> match_trimmed;
 };
 
 // Where an entry came from: the list, the contributing member, the list's own id for it, and the
@@ -131,6 +137,8 @@ struct MatchRecord {
   // with a close upload frame.
   std::optional<double> query_match_percent;
   std::optional<double> compared_match_percent;
+  // Which of the upload's hashes matched when not the reference one ("dihedral:rot90", "trimmed").
+  std::string measure;
 };
 
 struct ContentRecord {

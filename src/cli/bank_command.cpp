@@ -20,6 +20,7 @@ struct BankArgs {
   std::vector<std::string> labels;
   int max_distance = -1, min_quality = -1;
   std::string enabled;  // "true" / "false" / ""
+  std::string match_dihedral, match_trimmed;  // likewise
   bool include_removed = false;
 };
 
@@ -78,6 +79,12 @@ Action RegisterBankCommand(CLI::App& app) {
     cmd->add_option("--label", a->labels, "A label (repeatable)");
     cmd->add_option("--pdq-max-distance", a->max_distance, "PDQ match threshold (default 31)")->check(CLI::Range(0, 256));
     cmd->add_option("--pdq-min-quality", a->min_quality, "Minimum query PDQ quality (default 50)")->check(CLI::Range(0, 100));
+    cmd->add_option("--match-dihedral", a->match_dihedral,
+                    "true: also match uploads' 8 rotations/flips (docs/evaluation.md)")
+        ->check(CLI::IsMember({"true", "false"}));
+    cmd->add_option("--match-trimmed", a->match_trimmed,
+                    "true: also match uploads' content inside detected borders (docs/evaluation.md)")
+        ->check(CLI::IsMember({"true", "false"}));
   };
   CLI::App* create = bank->add_subcommand("create", "Create a bank");
   create->add_option("name", a->name, "Bank name: a-z, 0-9, '-', '_'")->required();
@@ -123,6 +130,8 @@ Action RegisterBankCommand(CLI::App& app) {
     if (a->max_distance >= 0) changes.pdq_max_distance = a->max_distance;
     if (a->min_quality >= 0) changes.pdq_min_quality = a->min_quality;
     if (!a->enabled.empty()) changes.enabled = a->enabled == "true";
+    if (!a->match_dihedral.empty()) changes.match_dihedral = a->match_dihedral == "true";
+    if (!a->match_trimmed.empty()) changes.match_trimmed = a->match_trimmed == "true";
     if (create->parsed()) {
       Bank b;
       b.name = a->name;
@@ -130,6 +139,8 @@ Action RegisterBankCommand(CLI::App& app) {
       b.labels = a->labels;
       if (a->max_distance >= 0) b.pdq_max_distance = a->max_distance;
       if (a->min_quality >= 0) b.pdq_min_quality = a->min_quality;
+      b.match_dihedral = a->match_dihedral == "true";
+      b.match_trimmed = a->match_trimmed == "true";
       auto created = store->CreateBank(b, "cli");
       if (!created) return ReportError("bank create", created.error());
       PrintJson(server::BankJson(*created));

@@ -74,7 +74,7 @@ Action RegisterLookupCommand(CLI::App& app) {
         }
         continue;
       }
-      auto hits = matcher.Lookup({a->type, value, a->quality >= 0 ? std::optional<int>(a->quality) : std::nullopt});
+      auto hits = matcher.Lookup({a->type, value, a->quality >= 0 ? std::optional<int>(a->quality) : std::nullopt, ""});
       if (!hits) return ReportError("lookup", hits.error());
       for (const auto& hit : *hits) {
         std::cout << boost::json::serialize(boost::json::object{{"query", value},

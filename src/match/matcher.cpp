@@ -21,6 +21,8 @@ struct Matcher::State {
     bool enabled = true;
     int max_distance = 31;
     int min_quality = 50;
+    bool match_dihedral = false;
+    bool match_trimmed = false;
   };
 
   std::mutex refresh_mu;  // one Load/Refresh at a time
@@ -156,7 +158,8 @@ Status Matcher::Refresh() {
   std::map<std::int64_t, State::BankRule> rules;
   int radius = 0;
   for (const auto& bank : *banks) {
-    rules[bank.id] = {bank.name, bank.enabled, bank.pdq_max_distance, bank.pdq_min_quality};
+    rules[bank.id] = {bank.name, bank.enabled, bank.pdq_max_distance, bank.pdq_min_quality, bank.match_dihedral,
+                      bank.match_trimmed};
     if (bank.enabled) radius = std::max(radius, bank.pdq_max_distance);
   }
   std::int64_t after;
@@ -236,6 +239,8 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
     const auto bank_it = state_->banks.find(state_->BankOf(entry_id));
     if (bank_it == state_->banks.end() || !bank_it->second.enabled) continue;
     const auto& rule = bank_it->second;
+    if (signal.measure == "dihedral" && !rule.match_dihedral) continue;
+    if (signal.measure == "trimmed" && !rule.match_trimmed) continue;
     if (signal.signal_type == "pdq") {
       if (hit.distance > rule.max_distance) continue;
       if (signal.quality && *signal.quality < rule.min_quality) continue;
@@ -302,6 +307,16 @@ Result<std::vector<VideoMatchHit>> Matcher::LookupVideo(std::span<const VpdqFram
     return a.entry_id < b.entry_id;
   });
   return out;
+}
+
+bool Matcher::AnyBankUses(std::string_view measure) const {
+  std::shared_lock lock(state_->mu);
+  for (const auto& [id, rule] : state_->banks) {
+    if (!rule.enabled) continue;
+    if (measure == "dihedral" && rule.match_dihedral) return true;
+    if (measure == "trimmed" && rule.match_trimmed) return true;
+  }
+  return false;
 }
 
 MatcherStats Matcher::Stats() const {

@@ -141,6 +141,8 @@ boost::json::object BankJson(const Bank& bank) {
                           {"enabled", bank.enabled},
                           {"pdq_max_distance", bank.pdq_max_distance},
                           {"pdq_min_quality", bank.pdq_min_quality},
+                          {"match_dihedral", bank.match_dihedral},
+                          {"match_trimmed", bank.match_trimmed},
                           {"live_entries", bank.live_entries},
                           {"created_at", IsoTime(bank.created_at)},
                           {"updated_at", IsoTime(bank.updated_at)}};
@@ -183,6 +185,7 @@ boost::json::object ContentJson(const ContentRecord& content) {
     m["quality"] = match.quality ? boost::json::value(*match.quality) : nullptr;
     if (match.query_match_percent) m["query_match_percent"] = *match.query_match_percent;
     if (match.compared_match_percent) m["compared_match_percent"] = *match.compared_match_percent;
+    if (!match.measure.empty()) m["measure"] = match.measure;
     matches.push_back(std::move(m));
   }
   boost::system::error_code ec;

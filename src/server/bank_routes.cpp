@@ -34,9 +34,10 @@ Result<BankUpdate> ReadBankFields(const boost::json::object& body) {
         labels.emplace_back(label.as_string());
       }
       update.labels = std::move(labels);
-    } else if (key == "enabled") {
-      if (!value.is_bool()) return Fail(ErrorCode::kInvalidArgument, "enabled must be true or false");
-      update.enabled = value.as_bool();
+    } else if (key == "enabled" || key == "match_dihedral" || key == "match_trimmed") {
+      if (!value.is_bool()) return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be true or false");
+      (key == "enabled" ? update.enabled : key == "match_dihedral" ? update.match_dihedral : update.match_trimmed) =
+          value.as_bool();
     } else if (key == "pdq_max_distance" || key == "pdq_min_quality") {
       if (!value.is_int64()) return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be an integer");
       const int number = static_cast<int>(std::clamp<std::int64_t>(value.as_int64(), -1, 1000));
@@ -74,6 +75,8 @@ Response ApiService::CreateBank(ApiCall& call) {
   bank.enabled = fields->enabled.value_or(true);
   bank.pdq_max_distance = fields->pdq_max_distance.value_or(31);
   bank.pdq_min_quality = fields->pdq_min_quality.value_or(50);
+  bank.match_dihedral = fields->match_dihedral.value_or(false);
+  bank.match_trimmed = fields->match_trimmed.value_or(false);
   auto created = store_.CreateBank(bank, call.actor);
   if (!created) return ErrorResponse(created.error());
   (void)matcher_.Refresh();

@@ -1,7 +1,9 @@
 // Routes for uploads: POST /v1/hash, POST /v1/lookup, POST /v1/content, GET /v1/content/{id}.
 // Images get PDQ and digests; videos (sniffed from the bytes) get vPDQ and digests, and match
 // video banks through the matcher's frame index.
+#include <algorithm>
 #include <set>
+#include <tuple>
 #include <spdlog/spdlog.h>
 
 #include "server/api_service.h"
@@ -30,6 +32,13 @@ struct HashedMedia {
   std::map<std::string, std::string> signals;  // type -> value (vpdq: the frames' identity)
   std::optional<int> pdq_quality;
   std::optional<VideoHashResult> video;
+  // Extra image hashes for banks that enable the measures: (label, measure, hash).
+  std::vector<std::tuple<std::string, std::string, PdqHash>> extra;
+};
+
+// Which extra hashes to compute (only what some enabled bank looks up).
+struct ExtraMeasures {
+  bool dihedral = false, trimmed = false;
 };
 
 std::string VideoMediaType(const VideoHashResult& video) {
@@ -43,7 +52,7 @@ std::string VideoMediaType(const VideoHashResult& video) {
   return "video/" + video.container.substr(0, video.container.find(','));
 }
 
-Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options) {
+Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options, ExtraMeasures extra = {}) {
   if (auto ok = CheckMediaType(request); !ok) return tl::unexpected(ok.error());
   if (request.body().empty()) return Fail(ErrorCode::kInvalidArgument, "empty body: send the media bytes");
   const auto& body = request.body();
@@ -63,6 +72,8 @@ Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options) 
   }
   FileHashOptions hash_options;
   hash_options.limits = options.decode_limits;
+  hash_options.dihedral = extra.dihedral;
+  hash_options.trimmed = extra.trimmed;
   FileHasher hasher(hash_options);
   auto hashed = hasher.HashBytes(bytes);
   if (!hashed) return tl::unexpected(hashed.error());
@@ -74,6 +85,13 @@ Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options) 
                  {"sha1", hashed->digests.sha1},
                  {"sha256", hashed->digests.sha256}};
   out.pdq_quality = hashed->pdq.quality;
+  if (hashed->dihedral) {
+    for (int k = 1; k < kDihedralCount; ++k) {
+      out.extra.emplace_back("dihedral:" + std::string(DihedralName(static_cast<Dihedral>(k))), "dihedral",
+                             hashed->dihedral->hashes[static_cast<std::size_t>(k)]);
+    }
+  }
+  for (const PdqResult& trimmed : hashed->trimmed) out.extra.emplace_back("trimmed", "trimmed", trimmed.hash);
   return out;
 }
 
@@ -132,7 +150,7 @@ Response ApiService::PostLookup(ApiCall& call) {
     if (type == nullptr || !type->is_string() || value == nullptr || !value->is_string()) {
       return ErrorResponse(http::status::bad_request, "invalid_argument", where + " needs string 'type' and 'value'");
     }
-    LookupSignal query{std::string(type->as_string()), std::string(value->as_string()), std::nullopt};
+    LookupSignal query{std::string(type->as_string()), std::string(value->as_string()), std::nullopt, ""};
     if (const auto* quality = object.if_contains("quality"); quality != nullptr && !quality->is_null()) {
       if (!quality->is_int64() || quality->as_int64() < 0 || quality->as_int64() > 100) {
         return ErrorResponse(http::status::bad_request, "invalid_argument", where + ".quality must be an integer 0..100");
@@ -234,7 +252,8 @@ Response ApiService::PostContent(ApiCall& call) {
     }
     content.metadata_json = boost::json::serialize(value);
   }
-  auto hashed = HashBody(call.request, options_);
+  auto hashed = HashBody(call.request, options_,
+                         {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")});
   if (!hashed) return ErrorResponse(hashed.error());
   content.media_type = hashed->media_type;
   content.byte_size = static_cast<std::int64_t>(call.request.body().size());
@@ -242,7 +261,7 @@ Response ApiService::PostContent(ApiCall& call) {
   content.pdq_quality = hashed->pdq_quality;
   for (const auto& [type, value] : content.hashes) {
     if (type == "vpdq") continue;  // matched by its frames below
-    LookupSignal query{type, value, type == "pdq" ? hashed->pdq_quality : std::nullopt};
+    LookupSignal query{type, value, type == "pdq" ? hashed->pdq_quality : std::nullopt, ""};
     auto hits = matcher_.Lookup(query);
     if (!hits) return ErrorResponse(hits.error());
     for (const auto& hit : *hits) {
@@ -254,6 +273,27 @@ Response ApiService::PostContent(ApiCall& call) {
       if (type == "pdq") match.quality = hashed->pdq_quality;
       content.matches.push_back(std::move(match));
       metrics_.CountMatch(hit.bank_name, hit.signal_type);
+    }
+  }
+  // Rotations/flips and border-trimmed content, for the banks that enable those measures; an entry
+  // already matched by the upload's own hashes keeps that match.
+  for (const auto& [label, measure, hash] : hashed->extra) {
+    LookupSignal query{"pdq", hash.ToHex(), hashed->pdq_quality, measure};
+    auto hits = matcher_.Lookup(query);
+    if (!hits) return ErrorResponse(hits.error());
+    for (const auto& hit : *hits) {
+      const bool seen = std::any_of(content.matches.begin(), content.matches.end(),
+                                    [&](const MatchRecord& m) { return m.entry_id == hit.entry_id; });
+      if (seen) continue;
+      MatchRecord match;
+      match.bank_id = hit.bank_id;
+      match.entry_id = hit.entry_id;
+      match.signal_type = "pdq";
+      match.distance = hit.distance;
+      match.quality = hashed->pdq_quality;
+      match.measure = label;
+      content.matches.push_back(std::move(match));
+      metrics_.CountMatch(hit.bank_name, "pdq");
     }
   }
   if (hashed->video) {

@@ -1,6 +1,8 @@
 // FileHasher: bytes -> decode -> PDQ (and dihedral variants) + cryptographic digests.
 #include "vigil/file_hasher.h"
 
+#include "vigil/border.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +72,9 @@ Result<FileHashResult> FileHasher::HashBytes(std::span<const std::uint8_t> bytes
     r.dihedral = d;
   } else {
     r.pdq = pdq_.Hash(*image, options_.pdq);
+  }
+  if (options_.trimmed) {
+    for (const BorderBox& box : TrimCandidates(*image)) r.trimmed.push_back(pdq_.Hash(CropToContent(*image, box), options_.pdq));
   }
   r.digests = ComputeDigests(bytes);
   return r;

@@ -11,7 +11,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -119,6 +119,12 @@ CREATE TABLE audit_log (
 ALTER TABLE bank_entries ADD COLUMN payload TEXT;
 ALTER TABLE content ADD COLUMN vpdq TEXT;
 ALTER TABLE matches ADD COLUMN detail TEXT;
+)sql",
+    // 3: per-bank matching measures beyond the reference hash (docs/evaluation.md): the upload's
+    // eight rotations/flips, and its hash inside detected borders.
+    R"sql(
+ALTER TABLE banks ADD COLUMN match_dihedral INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE banks ADD COLUMN match_trimmed INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

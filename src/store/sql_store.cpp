@@ -82,7 +82,8 @@ std::vector<std::string> LabelsFromJson(const std::string& text) {
 constexpr const char* kBankColumns =
     "b.id, b.name, b.description, b.labels, b.enabled, b.pdq_max_distance, b.pdq_min_quality, "
     "b.sync_checkpoint, b.created_at, b.updated_at, "
-    "(SELECT COUNT(*) FROM bank_entries e WHERE e.bank_id = b.id AND e.removed_at IS NULL)";
+    "(SELECT COUNT(*) FROM bank_entries e WHERE e.bank_id = b.id AND e.removed_at IS NULL), "
+    "b.match_dihedral, b.match_trimmed";
 
 Bank BankFromRow(const SqlRow& row) {
   Bank bank;
@@ -97,6 +98,8 @@ Bank BankFromRow(const SqlRow& row) {
   bank.created_at = row.Int(8);
   bank.updated_at = row.Int(9);
   bank.live_entries = row.Int(10);
+  bank.match_dihedral = row.Int(11) != 0;
+  bank.match_trimmed = row.Int(12) != 0;
   return bank;
 }
 
@@ -181,9 +184,10 @@ class SqlStore final : public Store {
     const auto now = Now();
     auto inserted = db->Query(
         "INSERT INTO banks (name, description, labels, enabled, pdq_max_distance, pdq_min_quality, created_at, "
-        "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        "updated_at, match_dihedral, match_trimmed) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING id",
         {bank.name, bank.description, LabelsToJson(bank.labels), std::int64_t{bank.enabled ? 1 : 0},
-         std::int64_t{bank.pdq_max_distance}, std::int64_t{bank.pdq_min_quality}, now});
+         std::int64_t{bank.pdq_max_distance}, std::int64_t{bank.pdq_min_quality}, now,
+         std::int64_t{bank.match_dihedral ? 1 : 0}, std::int64_t{bank.match_trimmed ? 1 : 0}});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists, "a bank named '" + bank.name + "' already exists");
@@ -221,16 +225,21 @@ class SqlStore final : public Store {
     if (update.enabled) bank->enabled = *update.enabled;
     if (update.pdq_max_distance) bank->pdq_max_distance = *update.pdq_max_distance;
     if (update.pdq_min_quality) bank->pdq_min_quality = *update.pdq_min_quality;
+    if (update.match_dihedral) bank->match_dihedral = *update.match_dihedral;
+    if (update.match_trimmed) bank->match_trimmed = *update.match_trimmed;
     VIGIL_TRY(CheckThresholds(bank->pdq_max_distance, bank->pdq_min_quality));
     VIGIL_TRY(db->Execute(
         "UPDATE banks SET description = $1, labels = $2, enabled = $3, pdq_max_distance = $4, "
-        "pdq_min_quality = $5, updated_at = $6 WHERE id = $7",
+        "pdq_min_quality = $5, updated_at = $6, match_dihedral = $7, match_trimmed = $8 WHERE id = $9",
         {bank->description, LabelsToJson(bank->labels), std::int64_t{bank->enabled ? 1 : 0},
-         std::int64_t{bank->pdq_max_distance}, std::int64_t{bank->pdq_min_quality}, Now(), bank->id}));
+         std::int64_t{bank->pdq_max_distance}, std::int64_t{bank->pdq_min_quality}, Now(),
+         std::int64_t{bank->match_dihedral ? 1 : 0}, std::int64_t{bank->match_trimmed ? 1 : 0}, bank->id}));
     boost::json::object detail;
     if (update.enabled) detail["enabled"] = *update.enabled;
     if (update.pdq_max_distance) detail["pdq_max_distance"] = *update.pdq_max_distance;
     if (update.pdq_min_quality) detail["pdq_min_quality"] = *update.pdq_min_quality;
+    if (update.match_dihedral) detail["match_dihedral"] = *update.match_dihedral;
+    if (update.match_trimmed) detail["match_trimmed"] = *update.match_trimmed;
     if (update.description) detail["description"] = *update.description;
     if (update.labels) detail["labels"] = boost::json::parse(LabelsToJson(*update.labels));
     VIGIL_TRY(AuditOn(*db, actor, "bank.update", name, boost::json::serialize(detail)));
@@ -389,11 +398,11 @@ class SqlStore final : public Store {
     const auto row_id = inserted->at(0).Int(0);
     for (const auto& match : content.matches) {
       SqlValue detail;
-      if (match.query_match_percent || match.compared_match_percent) {
-        detail = boost::json::serialize(boost::json::object{
-            {"query_match_percent", match.query_match_percent.value_or(0)},
-            {"compared_match_percent", match.compared_match_percent.value_or(0)}});
-      }
+      boost::json::object fields;
+      if (match.query_match_percent) fields["query_match_percent"] = *match.query_match_percent;
+      if (match.compared_match_percent) fields["compared_match_percent"] = *match.compared_match_percent;
+      if (!match.measure.empty()) fields["measure"] = match.measure;
+      if (!fields.empty()) detail = boost::json::serialize(fields);
       VIGIL_TRY(db->Execute(
           "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail) "
           "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -580,6 +589,9 @@ class SqlStore final : public Store {
           }
           if (const auto* c = detail.as_object().if_contains("compared_match_percent"); c && c->is_number()) {
             match.compared_match_percent = c->to_number<double>();
+          }
+          if (const auto* measure = detail.as_object().if_contains("measure"); measure && measure->is_string()) {
+            match.measure = std::string(measure->as_string());
           }
         }
       }
