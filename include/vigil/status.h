@@ -24,6 +24,7 @@ enum class ErrorCode {
   kResourceExhausted,  // memory or another resource ran out
   kAlreadyExists,      // a create met an object of the same name or key
   kUnavailable,        // a dependency (database server) cannot be reached now; retrying may help
+  kPermissionDenied,   // the caller may not do this (a reviewer deciding an appeal of their own decision)
   kInternal,           // a bug: an invariant did not hold
 };
 

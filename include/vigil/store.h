@@ -21,6 +21,8 @@
 
 namespace vigil {
 
+class CaseStore;
+
 struct Bank {
   std::int64_t id = 0;
   std::string name;
@@ -236,8 +238,11 @@ class Store {
   // The live key whose SHA-256 matches; kNotFound for unknown or revoked keys.
   virtual Result<ApiKeyRecord> Authenticate(const std::string& secret) = 0;
 
+  // Appends to the hash-chained audit log (see cases.h for verifying it).
   virtual Status Audit(const std::string& actor, const std::string& action, const std::string& target,
                        const std::string& detail) = 0;
+  // The workflow over the same database: cases, decisions, enforcement, appeals.
+  virtual CaseStore& Cases() = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(int limit) = 0;
 };
 

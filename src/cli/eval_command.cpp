@@ -92,6 +92,9 @@ Action RegisterEvalCommand(CLI::App& app) {
   cmd->add_option("--max-side", a->options.max_side, "Shrink originals whose longer side exceeds this")->capture_default_str();
   cmd->add_option("--min-quality", a->options.min_quality, "Uploads below this PDQ quality are not matched")
       ->capture_default_str();
+  cmd->add_option("--dedupe-distance", a->options.dedupe_distance,
+                  "Images within this plain-PDQ distance of an earlier original are the same picture: left out (-1: keep)")
+      ->capture_default_str();
   cmd->add_option("--target-fpr", a->options.target_fpr, "False-positive rate per pair of the reported operating point")
       ->capture_default_str();
   cmd->add_flag("--full-resolution", a->options.full_resolution,

@@ -27,6 +27,7 @@ struct HashArgs {
   std::string format = "json";
   unsigned jobs = 0;
   bool dihedral = false;
+  bool trimmed = false;
   bool full_resolution = false;
   bool quiet = false;
   std::uint32_t fast_jpeg = 0;
@@ -85,6 +86,11 @@ std::string FormatJson(const std::string& path, const Result<FileHashResult>& r)
     for (const PdqHash& h : r->dihedral->hashes) d.emplace_back(h.ToHex());
     o["dihedral"] = std::move(d);
   }
+  if (!r->trimmed.empty()) {
+    boost::json::array t;
+    for (const PdqResult& h : r->trimmed) t.emplace_back(h.hash.ToHex());
+    o["trimmed"] = std::move(t);
+  }
   return boost::json::serialize(o);
 }
 
@@ -128,6 +134,7 @@ int RunHash(const HashArgs& args) {
   options.limits.jpeg_fast_min_side = args.fast_jpeg;
   options.pdq.full_resolution = args.full_resolution;
   options.dihedral = args.dihedral;
+  options.trimmed = args.trimmed;
   const bool json = args.format == "json";
 
   unsigned jobs = args.jobs ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -237,6 +244,8 @@ Action RegisterHashCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: all cores)");
   cmd->add_flag("--dihedral", args->dihedral, "Also output the 8 dihedral variants (rotations/flips)");
+  cmd->add_flag("--trimmed", args->trimmed,
+                "Also output \"trimmed\": PDQ of the content inside detected borders (padding, bars, blurred fill)");
   cmd->add_flag("--full-resolution", args->full_resolution,
                 "Hash at full resolution (as HMA's Python binding and vPDQ) instead of the "
                 "reference CLI's 512x512 pre-resize");

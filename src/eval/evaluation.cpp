@@ -185,6 +185,17 @@ Result<EvalResults> RunEvaluation(const EvalOptions& options, const ProgressFn& 
                                       ": " + slots[i].error);
       continue;
     }
+    if (options.dedupe_distance >= 0) {
+      // The same picture as an original already kept: not a distinct item.
+      const auto twin = std::find_if(good_originals.begin(), good_originals.end(), [&](std::size_t k) {
+        return slots[k].query.plain.Distance(slots[i].query.plain) <= options.dedupe_distance;
+      });
+      if (twin != good_originals.end()) {
+        results.duplicates.emplace_back(slots[*twin].query.plain.Distance(slots[i].query.plain), originals[*twin].string(),
+                                        (is_original ? originals[i] : distractors[i - originals.size()]).string());
+        continue;
+      }
+    }
     if (is_original && slots[i].query.quality < options.min_quality) {
       // Lists leave out hashes below the quality floor (nothing would match them), so the
       // evaluation does too; counted and reported.

@@ -31,6 +31,10 @@ struct EvalOptions {
   double target_fpr = 1e-6;   // the operating point reported beside the fixed thresholds
   std::vector<double> crop_shares = {0.05, 0.10};  // the crops measure: central crops per side
   bool full_resolution = false;  // PDQ without the reference CLI's 512x512 nearest-neighbour pre-resize
+  // Corpora hold the same picture twice (a 2x rendering beside the 1x one): images whose plain PDQ
+  // is within this of an earlier original are the same item, not false positives, and are left
+  // out (listed in the report). -1: keep everything.
+  int dedupe_distance = 16;
 };
 
 struct TransformResult {
@@ -47,6 +51,7 @@ struct EvalResults {
   std::map<Measure, Histogram> distractor_pairs;  // distractor vs original
   std::size_t trimmed_originals = 0;              // originals in which borders were found
   std::size_t low_quality_originals = 0;          // left out: PDQ quality below the floor
+  std::vector<std::tuple<int, std::string, std::string>> duplicates;  // left out: (distance, kept, dropped)
   // The closest pairs of distinct originals (plain PDQ), for a person to check for duplicates.
   std::vector<std::tuple<int, std::string, std::string>> closest_pairs;
   double seconds = 0;

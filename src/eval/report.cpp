@@ -137,6 +137,11 @@ Status WriteReport(const EvalResults& r, const std::filesystem::path& out_dir, c
   json::array skipped;
   for (const auto& s : r.skipped_files) skipped.emplace_back(s);
   root["skipped_files"] = std::move(skipped);
+  json::array duplicates;
+  for (const auto& [d, kept, dropped] : r.duplicates) {
+    duplicates.push_back(json::object{{"distance", d}, {"kept", kept}, {"dropped", dropped}});
+  }
+  root["duplicates_left_out"] = std::move(duplicates);
   VIGIL_TRY(WriteFile(out_dir / "results.json", json::serialize(root) + "\n"));
 
   // ---- plots
@@ -218,6 +223,14 @@ Status WriteReport(const EvalResults& r, const std::filesystem::path& out_dir, c
         " s. Borders were found in " + std::to_string(r.trimmed_originals) + " originals; " +
         std::to_string(r.low_quality_originals) + " originals hash at quality < " + std::to_string(o.min_quality) +
         " and are left out (lists leave such hashes out: nothing would match them).\n\n";
+  if (!r.duplicates.empty()) {
+    md += std::to_string(r.duplicates.size()) + " images were the same picture as an earlier original (plain PDQ within " +
+          std::to_string(o.dedupe_distance) + ") and are left out, not counted as false positives:\n\n";
+    for (const auto& [d, kept, dropped] : r.duplicates) {
+      md += "- " + std::to_string(d) + ": `" + dropped + "` (same as `" + kept + "`)\n";
+    }
+    md += "\n";
+  }
   md += "Measures: **pdq** the reference hash alone; **dihedral** also the upload's 8 rotations/flips; **trim** also the "
         "upload's hash inside detected borders; **crops** also the listed item's central crops (";
   for (double s : o.crop_shares) md += Pct(s) + " ";

@@ -17,6 +17,7 @@ http::status StatusFor(ErrorCode code) {
     case ErrorCode::kTooLarge: return http::status::payload_too_large;
     case ErrorCode::kUnsupported: return http::status::unsupported_media_type;
     case ErrorCode::kUnavailable: return http::status::service_unavailable;
+    case ErrorCode::kPermissionDenied: return http::status::forbidden;
     case ErrorCode::kIoError:
     case ErrorCode::kResourceExhausted:
     case ErrorCode::kInternal: return http::status::internal_server_error;

@@ -11,7 +11,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -125,6 +125,108 @@ ALTER TABLE matches ADD COLUMN detail TEXT;
     R"sql(
 ALTER TABLE banks ADD COLUMN match_dihedral INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE banks ADD COLUMN match_trimmed INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 4: the workflow: a hash-chained audit log, accounts, cases and their items, decisions, media
+    // views, enforcement actions with statements of reasons, appeals, false-positive feedback,
+    // and the state of each upload.
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE TABLE audit_head (
+  id INTEGER PRIMARY KEY,
+  records BIGINT NOT NULL,
+  last_id BIGINT NOT NULL,
+  last_hash TEXT NOT NULL
+);
+ALTER TABLE content ADD COLUMN state TEXT NOT NULL DEFAULT 'visible';
+ALTER TABLE content ADD COLUMN media_sha256 TEXT;
+ALTER TABLE bank_entries ADD COLUMN disabled_reason TEXT;
+CREATE TABLE accounts (
+  user_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  until_at BIGINT,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE cases (
+  id {{ID}},
+  user_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  sla_due BIGINT NOT NULL,
+  assigned_to TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  second_review INTEGER NOT NULL DEFAULT 0,
+  report_queued INTEGER NOT NULL DEFAULT 0,
+  rules TEXT NOT NULL DEFAULT '[]',
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX cases_one_open_per_user ON cases(user_id) WHERE status IN ('open', 'in_review', 'escalated');
+CREATE INDEX cases_status ON cases(status, priority, sla_due);
+CREATE TABLE case_items (
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  content_row BIGINT NOT NULL REFERENCES content(id),
+  PRIMARY KEY (case_id, content_row)
+);
+CREATE TABLE decisions (
+  id {{ID}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  reviewer TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  classification TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  viewed TEXT NOT NULL DEFAULT '[]',
+  second_review INTEGER NOT NULL DEFAULT 0,
+  account_action TEXT NOT NULL DEFAULT '',
+  account_days INTEGER,
+  decided_at BIGINT NOT NULL
+);
+CREATE TABLE media_views (
+  id {{ID}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  content_id TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE TABLE actions (
+  id {{ID}},
+  user_id TEXT NOT NULL,
+  content_id TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL,
+  until_at BIGINT,
+  ground TEXT NOT NULL,
+  facts TEXT NOT NULL,
+  automated INTEGER NOT NULL,
+  redress TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  case_id BIGINT NOT NULL DEFAULT 0,
+  decision_id BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  notified_at BIGINT
+);
+CREATE INDEX actions_user ON actions(user_id, id);
+CREATE TABLE appeals (
+  id {{ID}},
+  action_id BIGINT NOT NULL REFERENCES actions(id),
+  user_id TEXT NOT NULL,
+  statement TEXT NOT NULL,
+  status TEXT NOT NULL,
+  assigned_to TEXT NOT NULL DEFAULT '',
+  original_decider TEXT NOT NULL DEFAULT '',
+  decided_by TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  sla_due BIGINT NOT NULL,
+  decided_at BIGINT
+);
+CREATE UNIQUE INDEX appeals_one_per_action ON appeals(action_id);
+CREATE TABLE entry_feedback (
+  id {{ID}},
+  entry_id BIGINT NOT NULL REFERENCES bank_entries(id),
+  reason TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
 )sql",
 };
 

@@ -10,10 +10,13 @@
 #include <set>
 #include <unordered_set>
 
+#include "store/audit_chain.h"
 #include "store/bank_import.h"
+#include "store/sql_case_store.h"
 #include "store/connection_pool.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
+#include "vigil/cases.h"
 #include "vigil/clock.h"
 #include "vigil/signal_type.h"
 #include "vigil/store.h"
@@ -122,7 +125,9 @@ BankEntry EntryFromRow(const SqlRow& row) {
 class SqlStore final : public Store {
  public:
   SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect)
-      : pool_(std::move(connections)), dialect_(dialect) {}
+      : pool_(std::move(connections)), dialect_(dialect), cases_(MakeSqlCaseStore(pool_, SystemClock())) {}
+
+  CaseStore& Cases() override { return *cases_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -514,10 +519,7 @@ class SqlStore final : public Store {
 
   Status AuditOn(SqlConnection& db, const std::string& actor, const std::string& action, const std::string& target,
                  const std::string& detail) {
-    auto inserted = db.Execute("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
-                               {Now(), actor, action, target, detail});
-    if (!inserted) return tl::unexpected(inserted.error());
-    return {};
+    return AppendAudit(db, Now(), actor, action, target, detail);
   }
 
   Status LogRejectedOn(SqlConnection& db, const std::string& bank_name, const ImportRequest& request,
@@ -640,6 +642,7 @@ class SqlStore final : public Store {
   ConnectionPool pool_;
   SqlDialect dialect_;
   const Clock* clock_ = &SystemClock();
+  std::unique_ptr<CaseStore> cases_;
 };
 
 }  // namespace
@@ -658,6 +661,16 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     if (!connection) return tl::unexpected(connection.error());
     if (i == 0) {
       if (auto migrated = Migrate(**connection); !migrated) return tl::unexpected(migrated.error());
+      // Records from before the log was chained get chained once (a no-op afterwards).
+      auto txn = SqlTransaction::Start(**connection);
+      if (!txn) return tl::unexpected(txn.error());
+      if (postgres) {
+        if (auto locked = (*connection)->Execute("LOCK TABLE audit_head IN EXCLUSIVE MODE"); !locked) {
+          return tl::unexpected(locked.error());
+        }
+      }
+      if (auto sealed = SealAuditLog(**connection); !sealed) return tl::unexpected(sealed.error());
+      if (auto committed = txn->Commit(); !committed) return tl::unexpected(committed.error());
     }
     connections.push_back(std::move(*connection));
   }

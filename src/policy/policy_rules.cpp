@@ -1,0 +1,329 @@
+// Policy rules: TOML parsing with strict validation, and evaluation (see include/vigil/policy.h).
+//
+//   [[rule]]
+//   name = "known-hash"                       # required, unique
+//   description = "exact hash on an industry list"
+//   banks = ["ncmec", "industry"]             # conditions; each optional
+//   bank_labels = ["csam"]
+//   classifications = ["A1", "A2"]
+//   signal_types = ["md5", "sha256"]
+//   max_distance = 0
+//   min_quality = 50
+//   media_types = ["image/*", "video/*"]
+//   jurisdictions = ["US"]
+//   min_prior_cases = 1
+//   actions = ["block", "hold", "queue_report", "suspend", "notify"]
+//   hold_priority = 3                         # 0..3, with "hold"
+//   suspend_days = 30                         # with "suspend" or "restrict"; absent: permanent suspension
+//   second_review = true
+//   stop = true
+#include <boost/json.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <set>
+
+#include "vigil/policy.h"
+
+namespace vigil {
+namespace {
+
+constexpr std::string_view kRuleKeys[] = {"name",          "description",   "banks",         "bank_labels",
+                                          "classifications", "signal_types", "max_distance", "min_quality",
+                                          "media_types",   "jurisdictions", "min_prior_cases", "actions",
+                                          "hold_priority", "suspend_days",  "second_review", "stop"};
+constexpr std::string_view kActions[] = {"block", "hold", "queue_report", "restrict", "suspend", "notify"};
+
+bool AnyOf(const std::vector<std::string>& allowed, const std::string& value) {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+bool AnyShared(const std::vector<std::string>& allowed, const std::vector<std::string>& values) {
+  if (allowed.empty()) return true;
+  return std::any_of(values.begin(), values.end(), [&](const std::string& v) { return AnyOf(allowed, v); });
+}
+
+// "image/*" matches "image/jpeg".
+bool MediaMatches(const std::vector<std::string>& patterns, const std::string& media_type) {
+  if (patterns.empty()) return true;
+  for (const auto& p : patterns) {
+    if (p == media_type) return true;
+    if (p.size() >= 2 && p.ends_with("/*") && media_type.rfind(p.substr(0, p.size() - 1), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool MatchMeets(const PolicyRule& rule, const MatchFacts& m) {
+  if (!AnyOf(rule.banks, m.bank)) return false;
+  if (!AnyShared(rule.bank_labels, m.bank_labels)) return false;
+  if (!AnyOf(rule.classifications, m.classification)) return false;
+  if (!AnyOf(rule.signal_types, m.signal_type)) return false;
+  if (rule.max_distance && m.distance > *rule.max_distance) return false;
+  if (rule.min_quality && (!m.quality || *m.quality < *rule.min_quality)) return false;
+  return true;
+}
+
+}  // namespace
+
+const char* AccountActionName(AccountAction action) {
+  switch (action) {
+    case AccountAction::kNone: return "none";
+    case AccountAction::kRestrict: return "restrict";
+    case AccountAction::kSuspend: return "suspend";
+  }
+  return "none";
+}
+
+Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(e.source().begin.line) + ":" +
+                                                 std::to_string(e.source().begin.column) + ": " +
+                                                 std::string(e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    if (key.str() != "rule") {
+      return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) +
+                                                   ": unknown key '" + std::string(key.str()) + "' (rules are [[rule]] tables)");
+    }
+  }
+  PolicyRules rules;
+  const toml::array* array = table["rule"].as_array();
+  if (table.contains("rule") && array == nullptr) {
+    return Fail(ErrorCode::kInvalidArgument, source + ": 'rule' must be an array of tables ([[rule]])");
+  }
+  std::set<std::string> names;
+  if (array != nullptr) {
+    for (const auto& element : *array) {
+      const toml::table* t = element.as_table();
+      const int line = static_cast<int>(element.source().begin.line);
+      auto where = [&](const std::string& name) {
+        return source + ":" + std::to_string(line) + (name.empty() ? "" : " (rule '" + name + "')") + ": ";
+      };
+      if (t == nullptr) return Fail(ErrorCode::kInvalidArgument, where("") + "each rule must be a table");
+      PolicyRule rule;
+      rule.line = line;
+      for (const auto& [key, node] : *t) {
+        if (std::find(std::begin(kRuleKeys), std::end(kRuleKeys), key.str()) == std::end(kRuleKeys)) {
+          return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) +
+                                                       ": unknown rule key '" + std::string(key.str()) + "'");
+        }
+      }
+      Status status;
+      auto string_of = [&](const char* key, std::string& out) {
+        if (const auto* node = t->get(key)) {
+          if (auto v = node->value<std::string>()) out = *v;
+          else status = Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'" + key + "' must be a string");
+        }
+      };
+      auto list_of = [&](const char* key, std::vector<std::string>& out) {
+        if (const auto* node = t->get(key)) {
+          const auto* list = node->as_array();
+          if (list == nullptr) {
+            status = Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'" + key + "' must be a list of strings");
+            return;
+          }
+          for (const auto& item : *list) {
+            if (auto v = item.value<std::string>()) out.push_back(*v);
+            else status = Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'" + key + "' must be a list of strings");
+          }
+        }
+      };
+      auto int_of = [&](const char* key, std::optional<int>& out, int min, int max) {
+        if (const auto* node = t->get(key)) {
+          auto v = node->value<std::int64_t>();
+          if (v && *v >= min && *v <= max) out = static_cast<int>(*v);
+          else status = Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'" + key + "' must be an integer within " +
+                                                              std::to_string(min) + ".." + std::to_string(max));
+        }
+      };
+      auto bool_of = [&](const char* key, bool& out) {
+        if (const auto* node = t->get(key)) {
+          if (auto v = node->value<bool>()) out = *v;
+          else status = Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'" + key + "' must be true or false");
+        }
+      };
+      string_of("name", rule.name);
+      if (rule.name.empty()) return Fail(ErrorCode::kInvalidArgument, where("") + "every rule needs a 'name'");
+      if (!names.insert(rule.name).second) {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "a rule of this name comes earlier");
+      }
+      string_of("description", rule.description);
+      list_of("banks", rule.banks);
+      list_of("bank_labels", rule.bank_labels);
+      list_of("classifications", rule.classifications);
+      list_of("signal_types", rule.signal_types);
+      list_of("media_types", rule.media_types);
+      list_of("jurisdictions", rule.jurisdictions);
+      int_of("max_distance", rule.max_distance, 0, 256);
+      int_of("min_quality", rule.min_quality, 0, 100);
+      int_of("min_prior_cases", rule.min_prior_cases, 0, 1'000'000);
+      std::optional<int> priority, days;
+      int_of("hold_priority", priority, 0, 3);
+      int_of("suspend_days", days, 1, 36'500);
+      bool_of("second_review", rule.second_review);
+      bool_of("stop", rule.stop);
+      std::vector<std::string> actions;
+      list_of("actions", actions);
+      if (!status) return tl::unexpected(status.error());
+      for (const auto& type : rule.signal_types) {
+        static constexpr std::string_view kTypes[] = {"pdq", "md5", "sha1", "sha256", "vpdq"};
+        if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes)) {
+          return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "unknown signal type '" + type + "'");
+        }
+      }
+      if (actions.empty()) return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'actions' must name at least one action");
+      for (const auto& action : actions) {
+        if (std::find(std::begin(kActions), std::end(kActions), action) == std::end(kActions)) {
+          return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "unknown action '" + action +
+                                                       "' (actions: block, hold, queue_report, restrict, suspend, notify)");
+        }
+        if (action == "block") rule.block = true;
+        if (action == "hold") rule.hold = true;
+        if (action == "queue_report") rule.queue_report = true;
+        if (action == "notify") rule.notify = true;
+        if (action == "restrict" || action == "suspend") {
+          const AccountAction wanted = action == "restrict" ? AccountAction::kRestrict : AccountAction::kSuspend;
+          if (rule.account != AccountAction::kNone && rule.account != wanted) {
+            return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "contradictory actions: restrict and suspend");
+          }
+          rule.account = wanted;
+        }
+      }
+      // Contradictions and actions without their settings.
+      if (priority && !rule.hold) {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'hold_priority' without the 'hold' action");
+      }
+      if (priority) rule.hold_priority = *priority;
+      if (days && rule.account == AccountAction::kNone) {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'suspend_days' without 'restrict' or 'suspend'");
+      }
+      if (rule.account == AccountAction::kRestrict && !days) {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'restrict' needs 'suspend_days' (restrictions end)");
+      }
+      rule.account_days = days;
+      if (rule.queue_report && !rule.hold && !rule.block) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "'queue_report' needs 'hold' or 'block': content being reported stays visible");
+      }
+      if (rule.notify && !rule.block && rule.account == AccountAction::kNone) {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'notify' with nothing to notify about");
+      }
+      if (rule.max_distance && !rule.signal_types.empty() &&
+          std::none_of(rule.signal_types.begin(), rule.signal_types.end(),
+                       [](const std::string& s) { return s == "pdq" || s == "vpdq"; }) &&
+          *rule.max_distance > 0) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "'max_distance' above 0 for cryptographic hashes only: they match exactly");
+      }
+      rules.rules_.push_back(std::move(rule));
+    }
+  }
+  // A rule after a catch-all stop rule would never fire.
+  for (std::size_t i = 0; i + 1 < rules.rules_.size(); ++i) {
+    const PolicyRule& r = rules.rules_[i];
+    const bool catch_all = r.stop && r.banks.empty() && r.bank_labels.empty() && r.classifications.empty() &&
+                           r.signal_types.empty() && r.media_types.empty() && r.jurisdictions.empty() &&
+                           !r.max_distance && !r.min_quality && !r.min_prior_cases;
+    if (catch_all) {
+      return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(rules.rules_[i + 1].line) + " (rule '" +
+                                                   rules.rules_[i + 1].name + "'): never fires: rule '" + r.name +
+                                                   "' before it matches everything and stops");
+    }
+  }
+  return rules;
+}
+
+Result<PolicyRules> PolicyRules::Load(const std::string& path) {
+  std::string text;
+  {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return Fail(ErrorCode::kNotFound, path + ": cannot open");
+    char buffer[65536];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
+      text.append(buffer, n);
+      if (text.size() > (4u << 20)) {
+        std::fclose(f);
+        return Fail(ErrorCode::kTooLarge, path + ": a rules file over 4 MiB");
+      }
+    }
+    std::fclose(f);
+  }
+  return Parse(text, path);
+}
+
+PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
+  PolicyOutcome out;
+  for (const PolicyRule& rule : rules_) {
+    if (!MediaMatches(rule.media_types, facts.media_type)) continue;
+    if (!rule.jurisdictions.empty() && !AnyOf(rule.jurisdictions, facts.jurisdiction)) continue;
+    if (rule.min_prior_cases && facts.prior_confirmed_cases < *rule.min_prior_cases) continue;
+    if (std::none_of(facts.matches.begin(), facts.matches.end(), [&](const MatchFacts& m) { return MatchMeets(rule, m); })) {
+      continue;
+    }
+    out.rules.push_back(rule.name);
+    out.block = out.block || rule.block;
+    if (rule.hold) {
+      out.hold_priority = out.hold ? std::max(out.hold_priority, rule.hold_priority) : rule.hold_priority;
+      out.hold = true;
+    }
+    out.queue_report = out.queue_report || rule.queue_report;
+    out.notify = out.notify || rule.notify;
+    out.second_review = out.second_review || rule.second_review;
+    // The strongest account action wins; a permanent suspension beats a timed one.
+    if (rule.account == AccountAction::kSuspend && out.account != AccountAction::kSuspend) {
+      out.account = AccountAction::kSuspend;
+      out.account_days = rule.account_days;
+    } else if (rule.account == AccountAction::kSuspend && out.account_days && rule.account_days) {
+      out.account_days = std::max(*out.account_days, *rule.account_days);
+    } else if (rule.account == AccountAction::kSuspend) {
+      out.account_days.reset();
+    } else if (rule.account == AccountAction::kRestrict && out.account == AccountAction::kNone) {
+      out.account = AccountAction::kRestrict;
+      out.account_days = rule.account_days;
+    }
+    if (rule.stop) break;
+  }
+  return out;
+}
+
+std::string PolicyRules::ToJson() const {
+  boost::json::array out;
+  auto list = [](const std::vector<std::string>& v) {
+    boost::json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+  };
+  for (const PolicyRule& r : rules_) {
+    boost::json::array actions;
+    if (r.block) actions.emplace_back("block");
+    if (r.hold) actions.emplace_back("hold");
+    if (r.queue_report) actions.emplace_back("queue_report");
+    if (r.account != AccountAction::kNone) actions.emplace_back(AccountActionName(r.account));
+    if (r.notify) actions.emplace_back("notify");
+    boost::json::object o{{"name", r.name},
+                          {"description", r.description},
+                          {"banks", list(r.banks)},
+                          {"bank_labels", list(r.bank_labels)},
+                          {"classifications", list(r.classifications)},
+                          {"signal_types", list(r.signal_types)},
+                          {"media_types", list(r.media_types)},
+                          {"jurisdictions", list(r.jurisdictions)},
+                          {"actions", std::move(actions)},
+                          {"second_review", r.second_review},
+                          {"stop", r.stop},
+                          {"line", r.line}};
+    o["max_distance"] = r.max_distance ? boost::json::value(*r.max_distance) : nullptr;
+    o["min_quality"] = r.min_quality ? boost::json::value(*r.min_quality) : nullptr;
+    o["min_prior_cases"] = r.min_prior_cases ? boost::json::value(*r.min_prior_cases) : nullptr;
+    if (r.hold) o["hold_priority"] = r.hold_priority;
+    o["suspend_days"] = r.account_days ? boost::json::value(*r.account_days) : nullptr;
+    out.push_back(std::move(o));
+  }
+  return boost::json::serialize(boost::json::object{{"rules", std::move(out)}});
+}
+
+}  // namespace vigil
