@@ -114,7 +114,7 @@ paths = {
      params=[q("content_id", "The platform's id for the upload (1-256 characters); unique", S(type="string", minLength=1, maxLength=256), True),
              q("user_id", "The uploading user's id on the platform", S(type="string", maxLength=256))] +
             [{"name": "X-Vigil-Metadata", "in": "header", "required": False, "description": "A JSON object stored with the record (e.g. {\"ip\": \"...\", \"surface\": \"dm\"}); at most the header size limit", "schema": S(type="string")}],
-     errors=["400", "409", "413", "415"])},
+     errors=["400", "409", "413", "415"], desc="When the upload matches and policy rules are loaded, the response carries `policy`: the rules that fired, the automatic actions and the case it opened or joined.")},
  "/v1/content/{content_id}": {"get": op("getContent", "A stored upload with its hashes and matches", [sub, review, auditor], ok("The record", ref("Content")),
      params=[{"name": "content_id", "in": "path", "required": True, "schema": S(type="string")}], errors=["404"])},
  "/v1/banks": {
@@ -154,6 +154,67 @@ paths = {
  "/v1/audit": {"get": op("listAudit", "The newest audit records", [auditor, admin], ok("Audit records", S(type="object", properties={"audit": S(type="array", items=ref("AuditRecord"))})),
      params=[q("limit", "How many", S(type="integer", minimum=1, maximum=10000, default=100))], errors=["400"])},
 }
+# ---- the workflow (docs/workflow.md)
+review, cases_read, accounts_read = [review], [review, auditor, admin], [sub, review, auditor, admin]
+id_param = lambda name="id": {"name": name, "in": "path", "required": True, "schema": S(type="integer")}
+schemas.update({
+  "Decision": S(type="object", properties={"id": S(type="integer"), "reviewer": S(type="string"), "verdict": S(type="string", enum=["violating", "not_violating", "escalate"]),
+      "classification": S(type="string"), "reason": S(type="string"), "viewed": S(type="array", items=S(type="string"), description="Content ids the reviewer revealed unblurred before deciding"),
+      "second_review": S(type="boolean"), "decided_at": time_}),
+  "CaseItem": S(type="object", properties={"content_id": S(type="string"), "media_type": S(type="string"), "state": S(type="string", enum=["visible", "blocked", "removed", "restored"]),
+      "submitted_at": time_, "has_media": S(type="boolean"), "matches": S(type="array", items=ref("Match"))}),
+  "Case": S(type="object", properties={"id": S(type="integer"), "user_id": S(type="string"), "status": S(type="string", enum=["open", "in_review", "escalated", "decided", "closed"]),
+      "priority": S(type="integer", minimum=0, maximum=3), "sla_due": time_, "assigned_to": S(type="string"), "lease_until": {**time_, "nullable": True},
+      "second_review_required": S(type="boolean"), "report_queued": S(type="boolean"), "rules": S(type="array", items=S(type="string")),
+      "items": S(type="array", items=ref("CaseItem")), "decisions": S(type="array", items=ref("Decision")),
+      "user": S(type="object", description="GET /v1/cases/{id}: the user's account state, prior confirmed cases and actions")}),
+  "Action": S(type="object", properties={"id": S(type="integer"), "user_id": S(type="string"), "content_id": S(type="string"),
+      "kind": S(type="string", enum=["block_content", "remove_content", "restore_content", "restrict_account", "suspend_account", "ban_account", "restore_account"]),
+      "until": {**time_, "nullable": True}, "statement_of_reasons": S(type="object", description="EU DSA Art. 17: ground, facts, automated, redress",
+          properties={"ground": S(type="string"), "facts": S(type="string"), "automated": S(type="boolean"), "redress": S(type="string")}),
+      "actor": S(type="string"), "case_id": S(type="integer"), "created_at": time_, "notified_at": {**time_, "nullable": True}}),
+  "Appeal": S(type="object", properties={"id": S(type="integer"), "action_id": S(type="integer"), "user_id": S(type="string"), "statement": S(type="string"),
+      "status": S(type="string", enum=["open", "in_review", "upheld", "overturned"]), "assigned_to": S(type="string"), "original_decider": S(type="string"),
+      "decided_by": S(type="string"), "reason": S(type="string"), "created_at": time_, "sla_due": time_, "decided_at": {**time_, "nullable": True}}),
+})
+paths.update({
+ "/v1/audit/verify": {"get": op("verifyAudit", "Verify the hash-chained audit log", [auditor, admin],
+     ok("Verification", S(type="object", properties={"records": S(type="integer"), "ok": S(type="boolean"), "problems": S(type="array", items=S(type="string"))})))},
+ "/v1/cases": {"get": op("listCases", "The review queue (open, in review, escalated by default), priority then SLA", cases_read,
+     ok("Cases", S(type="object", properties={"cases": S(type="array", items=ref("Case"))})), params=[q("status", "open, in_review, escalated, decided or closed", S(type="string")), q("limit", "How many", S(type="integer", minimum=1, maximum=1000))], errors=["400"])},
+ "/v1/cases/{id}": {"get": op("getCase", "A case with its items, matches (provenance), decisions and the user's history", cases_read, ok("Case", ref("Case")), params=[id_param()], errors=["400", "404"])},
+ "/v1/cases/{id}/claim": {"post": op("claimCase", "Claim a case for review (a lease; 409 while another reviewer holds it)", review, ok("Case", ref("Case")), params=[id_param()], errors=["400", "404", "409"])},
+ "/v1/cases/{id}/views": {"post": op("recordView", "Record that the claiming reviewer revealed an item unblurred", review, {"204": {"description": "Recorded"}},
+     params=[id_param()], body=json_body(S(type="object", required=["content_id"], properties={"content_id": S(type="string")})), errors=["400", "404", "415"])},
+ "/v1/cases/{id}/media/{content_id}": {"get": op("caseMedia", "An item's media: a blurred grayscale preview by default; ?variant=original (recorded as a view) for the claimant", review,
+     ok("Media", S(type="string", format="binary"), ctype="image/jpeg"), params=[id_param(), {"name": "content_id", "in": "path", "required": True, "schema": S(type="string")}, q("variant", "preview or original", S(type="string", enum=["preview", "original"]))], errors=["400", "404"])},
+ "/v1/cases/{id}/decision": {"post": op("decideCase", "Decide a claimed case: violating (content removed, account action), not violating (automation undone) or escalate; cases needing a second review wait for a different reviewer", review,
+     ok("Case", ref("Case")), params=[id_param()], body=json_body(S(type="object", required=["verdict", "reason"], additionalProperties=False, properties={
+        "verdict": S(type="string", enum=["violating", "not_violating", "escalate"]), "classification": S(type="string"), "reason": S(type="string"),
+        "account_action": S(type="string", enum=["", "restrict", "suspend", "ban"]), "account_days": S(type="integer", minimum=1, maximum=36500)})), errors=["400", "404", "415"])},
+ "/v1/accounts/{user_id}": {"get": op("getAccount", "An account's state and every action on it, with statements of reasons", accounts_read,
+     ok("Account", S(type="object", properties={"user_id": S(type="string"), "state": S(type="string", enum=["active", "restricted", "suspended", "banned"]), "until": {**time_, "nullable": True}, "actions": S(type="array", items=ref("Action"))})),
+     params=[{"name": "user_id", "in": "path", "required": True, "schema": S(type="string")}])},
+ "/v1/actions/{id}/notified": {"post": op("markNotified", "The platform confirms it sent the user the action's statement of reasons", [sub], {"204": {"description": "Recorded"}}, params=[id_param()], errors=["400", "404"])},
+ "/v1/appeals": {
+   "post": op("fileAppeal", "File a user's appeal of an action (through the platform)", [sub], ok("Appeal", ref("Appeal"), code="201"),
+       body=json_body(S(type="object", required=["action_id"], properties={"action_id": S(type="integer"), "statement": S(type="string", maxLength=8000)})), errors=["400", "404", "409", "415"]),
+   "get": op("listAppeals", "Appeals (open and in review by default)", cases_read, ok("Appeals", S(type="object", properties={"appeals": S(type="array", items=ref("Appeal"))})),
+       params=[q("status", "open, in_review, upheld or overturned", S(type="string"))], errors=["400"])},
+ "/v1/appeals/{id}": {"get": op("getAppeal", "One appeal", cases_read, ok("Appeal", ref("Appeal")), params=[id_param()], errors=["400", "404"])},
+ "/v1/appeals/{id}/claim": {"post": op("claimAppeal", "Claim an appeal (403 for the reviewer who made the decision appealed)", review, ok("Appeal", ref("Appeal")), params=[id_param()], errors=["400", "404", "409"])},
+ "/v1/appeals/{id}/decision": {"post": op("decideAppeal", "Uphold or overturn (overturning restores the content or account)", review, ok("Appeal", ref("Appeal")), params=[id_param()],
+     body=json_body(S(type="object", required=["outcome", "reason"], properties={"outcome": S(type="string", enum=["upheld", "overturned"]), "reason": S(type="string")})), errors=["400", "404", "415"])},
+ "/v1/reviewers": {"get": op("reviewerStats", "Per reviewer: decisions, appealed, overturned and the overturn rate", [auditor, admin],
+     ok("Reviewers", S(type="object", properties={"reviewers": S(type="array", items=S(type="object"))})))},
+ "/v1/entries/{id}/disable": {"post": op("disableEntry", "A rejected match: stop matching this bank entry here, and record feedback for the list owner", review, {"204": {"description": "Disabled"}},
+     params=[id_param()], body=json_body(S(type="object", required=["reason"], properties={"reason": S(type="string")})), errors=["400", "404", "415"])},
+ "/v1/feedback": {"get": op("listFeedback", "False-positive feedback on list entries (JSON, or ?format=csv to share with list owners)", [badmin, auditor, admin],
+     ok("Feedback", S(type="object", properties={"feedback": S(type="array", items=S(type="object"))})), params=[q("format", "json or csv", S(type="string"))])},
+ "/v1/rules": {"get": op("getRules", "The policy rules in force", ["reviewer", badmin, auditor, admin], ok("Rules", S(type="object", properties={"rules": S(type="array", items=S(type="object"))})))},
+ "/v1/rules/reload": {"post": op("reloadRules", "Reload the rules file (the old rules stay when the new file is refused)", [admin], ok("Rules", S(type="object")), errors=["400"])},
+})
+
 doc = {"openapi": "3.0.3",
  "info": {"title": "Vigil matching service", "version": "1",
    "description": "Hash uploads, match them against hash lists (banks) from vetted organisations, and keep the record with full provenance. Every /v1 route needs `Authorization: Bearer <key>`; the roles that may call each operation are in `x-vigil-roles`. Errors are `{\"error\": {\"code\", \"message\"}}`. See docs/api.md."},

@@ -112,13 +112,6 @@ struct EntryFeedback {
   std::int64_t at = 0;
 };
 
-struct WorkflowOptions {
-  std::int64_t review_sla_seconds[4] = {7 * 86400, 3 * 86400, 86400, 4 * 3600};  // by priority 0..3
-  std::int64_t appeal_sla_seconds = 7 * 86400;
-  std::int64_t lease_seconds = 15 * 60;
-  std::string appeal_instructions = "Appeal within 6 months through the platform's appeal form.";
-};
-
 class CaseStore {
  public:
   virtual ~CaseStore() = default;

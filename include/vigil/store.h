@@ -177,10 +177,19 @@ struct AuditRecord {
   std::string actor, action, target, detail;
 };
 
+// Review SLAs, claim leases and the appeal instructions of the workflow (cases.h).
+struct WorkflowOptions {
+  std::int64_t review_sla_seconds[4] = {7 * 86400, 3 * 86400, 86400, 4 * 3600};  // by priority 0..3
+  std::int64_t appeal_sla_seconds = 7 * 86400;
+  std::int64_t lease_seconds = 15 * 60;
+  std::string appeal_instructions = "Appeal within 6 months through the platform's appeal form.";
+};
+
 struct StoreOptions {
   std::string sqlite_path;   // used when postgres_url is empty
   std::string postgres_url;  // libpq connection string or URI
   int pool_size = 4;
+  WorkflowOptions workflow;
 };
 
 // The roles an API key may have.
@@ -229,6 +238,8 @@ class Store {
   // Content and matches: written together; kAlreadyExists when content_id is taken.
   virtual Result<ContentRecord> RecordContent(const ContentRecord& content) = 0;
   virtual Result<ContentRecord> GetContent(const std::string& content_id) = 0;
+  // Uploads that matched something, in submission order after `after_id` (ContentRecord::id).
+  virtual Result<std::vector<ContentRecord>> ListMatchedContent(std::int64_t after_id, int limit) = 0;
 
   // API keys.
   virtual Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role,

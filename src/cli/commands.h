@@ -17,5 +17,6 @@ Action RegisterKeysCommand(CLI::App& app);
 Action RegisterBankCommand(CLI::App& app);
 Action RegisterLookupCommand(CLI::App& app);
 Action RegisterEvalCommand(CLI::App& app);
+Action RegisterWorkflowCommands(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -24,6 +24,7 @@ struct ServeArgs {
   int threads = -1;
   bool no_access_log = false;
   std::string port_file;
+  std::string rules;
 };
 
 void SetUpLogging(const std::string& level) {
@@ -49,10 +50,14 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   }
   if (args.threads >= 0) config.http.threads = args.threads;
   if (args.no_access_log) config.api.access_log = false;
+  if (!args.rules.empty()) config.api.rules_path = args.rules;
+  if (config.database_url.empty() || !config.data_dir.empty()) {
+    config.api.media_dir = (std::filesystem::path(config.data_dir) / "media").string();
+  }
   SetUpLogging(config.log_level);
 
   StoreFlags flags{config.data_dir, config.database_url};
-  auto store = OpenStoreOrReport(flags, "serve");
+  auto store = OpenStoreOrReport(flags, "serve", config.workflow);
   if (!store) return 1;
   const auto load_start = std::chrono::steady_clock::now();
   Matcher matcher(*store);
@@ -66,6 +71,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
 
   server::BlockShutdownSignals();
   server::ApiService service(*store, matcher, config.api);
+  if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
   server::HttpServer http(
       config.http, [&service](server::Request& request, const std::string& remote) { return service.Handle(request, remote); },
       [&service](unsigned status, const std::string& reason) {
@@ -103,6 +109,8 @@ Action RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "HTTP threads (default: one per core)");
   cmd->add_flag("--no-access-log", args->no_access_log, "Do not log every request");
   cmd->add_option("--port-file", args->port_file, "Write the bound port to this file once listening");
+  cmd->add_option("--rules", args->rules, "Policy rules file (TOML; see docs/workflow.md); reload with POST /v1/rules/reload")
+      ->check(CLI::ExistingFile);
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
     return RunServe(*args, *cmd);

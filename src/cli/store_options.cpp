@@ -19,8 +19,9 @@ int ReportError(const char* command, const Error& error) {
   return 1;
 }
 
-std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command) {
+std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command, const WorkflowOptions& workflow) {
   StoreOptions options;
+  options.workflow = workflow;
   if (flags.database_url.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(flags.data_dir, ec);

@@ -18,7 +18,8 @@ struct StoreFlags {
 void AddStoreFlags(CLI::App& app, StoreFlags& flags);
 
 // Opens (creating the data directory and applying migrations as needed) or prints why not.
-std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command);
+std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command,
+                                         const WorkflowOptions& workflow = {});
 
 // Prints an error as "vigil COMMAND: message" on stderr; returns 1.
 int ReportError(const char* command, const Error& error);

@@ -18,6 +18,11 @@ const std::vector<std::string> kBankAdmin = {"bank-admin"};
 const std::vector<std::string> kReadBanks = {"bank-admin", "auditor"};
 const std::vector<std::string> kAdmin = {"admin"};
 const std::vector<std::string> kReadAudit = {"auditor", "admin"};
+const std::vector<std::string> kReview = {"reviewer"};
+const std::vector<std::string> kReadCases = {"reviewer", "auditor", "admin"};
+const std::vector<std::string> kReadAccounts = {"submitter", "reviewer", "auditor", "admin"};
+const std::vector<std::string> kReadRules = {"reviewer", "bank-admin", "auditor", "admin"};
+const std::vector<std::string> kReadFeedback = {"bank-admin", "auditor", "admin"};
 
 // Matches "/v1/banks/{name}" against a path; fills `params`.
 bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
@@ -69,6 +74,25 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::post, "/v1/keys", kAdmin, &ApiService::CreateKey},
       {V::delete_, "/v1/keys/{name}", kAdmin, &ApiService::RevokeKey},
       {V::get, "/v1/audit", kReadAudit, &ApiService::ListAudit},
+      {V::get, "/v1/audit/verify", kReadAudit, &ApiService::VerifyAudit},
+      {V::get, "/v1/cases", kReadCases, &ApiService::ListCases},
+      {V::get, "/v1/cases/{id}", kReadCases, &ApiService::GetCase},
+      {V::post, "/v1/cases/{id}/claim", kReview, &ApiService::ClaimCase},
+      {V::post, "/v1/cases/{id}/views", kReview, &ApiService::RecordView},
+      {V::get, "/v1/cases/{id}/media/{content_id}", kReview, &ApiService::CaseMedia},
+      {V::post, "/v1/cases/{id}/decision", kReview, &ApiService::DecideCase},
+      {V::get, "/v1/accounts/{user_id}", kReadAccounts, &ApiService::GetAccount},
+      {V::post, "/v1/actions/{id}/notified", kSubmit, &ApiService::MarkNotified},
+      {V::post, "/v1/appeals", kSubmit, &ApiService::FileAppeal},
+      {V::get, "/v1/appeals", kReadCases, &ApiService::ListAppeals},
+      {V::get, "/v1/appeals/{id}", kReadCases, &ApiService::GetAppeal},
+      {V::post, "/v1/appeals/{id}/claim", kReview, &ApiService::ClaimAppeal},
+      {V::post, "/v1/appeals/{id}/decision", kReview, &ApiService::DecideAppeal},
+      {V::get, "/v1/reviewers", kReadAudit, &ApiService::ReviewerStats},
+      {V::post, "/v1/entries/{id}/disable", kReview, &ApiService::DisableEntry},
+      {V::get, "/v1/feedback", kReadFeedback, &ApiService::ListFeedback},
+      {V::get, "/v1/rules", kReadRules, &ApiService::GetRules},
+      {V::post, "/v1/rules/reload", kAdmin, &ApiService::ReloadRules},
   };
   return routes;
 }

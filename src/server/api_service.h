@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -16,8 +17,10 @@
 #include "server/authenticator.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "vigil/cases.h"
 #include "vigil/image.h"
 #include "vigil/matcher.h"
+#include "vigil/policy.h"
 #include "vigil/store.h"
 #include "vigil/video.h"
 
@@ -30,6 +33,8 @@ struct ApiOptions {
   RateLimit rate_limit;
   std::size_t max_json_bytes = 8ull << 20;  // JSON bodies; media and lists use the server's limit
   bool access_log = true;
+  std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
+  std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
 };
 
 // What a handler sees: the request, the path parameters and query, and the caller's key.
@@ -95,6 +100,35 @@ class ApiService {
   Response RevokeKey(ApiCall& call);
   Response ListAudit(ApiCall& call);
   Response ExportVpdq(ApiCall& call);
+  // case_routes.cpp
+  Response ListCases(ApiCall& call);
+  Response GetCase(ApiCall& call);
+  Response ClaimCase(ApiCall& call);
+  Response RecordView(ApiCall& call);
+  Response CaseMedia(ApiCall& call);
+  Response DecideCase(ApiCall& call);
+  Response GetAccount(ApiCall& call);
+  Response MarkNotified(ApiCall& call);
+  Response FileAppeal(ApiCall& call);
+  Response ListAppeals(ApiCall& call);
+  Response GetAppeal(ApiCall& call);
+  Response ClaimAppeal(ApiCall& call);
+  Response DecideAppeal(ApiCall& call);
+  Response ReviewerStats(ApiCall& call);
+  Response DisableEntry(ApiCall& call);
+  Response ListFeedback(ApiCall& call);
+  Response GetRules(ApiCall& call);
+  Response ReloadRules(ApiCall& call);
+  Response VerifyAudit(ApiCall& call);
+
+ public:
+  // Loads (or reloads) the rules file named in the options; the old rules stay on error.
+  Status LoadRules();
+
+ private:
+  // Applies the policy to a recorded upload: the outcome, and the case it opened or joined.
+  Result<boost::json::object> ApplyPolicy(const ContentRecord& content, const std::string& body);
+  std::shared_ptr<const PolicyRules> Rules() const;
 
   void RefreshIndexGauges();
 
@@ -108,6 +142,8 @@ class ApiService {
   std::condition_variable refresh_cv_;
   bool stop_refresh_ = false;
   std::thread refresher_;
+  mutable std::mutex rules_mu_;
+  std::shared_ptr<const PolicyRules> rules_;
 };
 
 }  // namespace vigil::server

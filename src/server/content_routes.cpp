@@ -322,7 +322,17 @@ Response ApiService::PostContent(ApiCall& call) {
     }
     return ErrorResponse(recorded.error());
   }
-  return JsonResponse(http::status::created, ContentJson(*recorded));
+  boost::json::object out = ContentJson(*recorded);
+  // The policy: automatic actions and the review case, when the upload matched.
+  auto policy = ApplyPolicy(*recorded, call.request.body());
+  if (!policy) {
+    spdlog::error(R"("msg":"policy failed","content_id":{},"error":{})",
+                  boost::json::serialize(boost::json::value(recorded->content_id)),
+                  boost::json::serialize(boost::json::value(policy.error().ToString())));
+    return ErrorResponse(policy.error());
+  }
+  if (!policy->empty()) out["policy"] = std::move(*policy);
+  return JsonResponse(http::status::created, out);
 }
 
 Response ApiService::GetContent(ApiCall& call) {

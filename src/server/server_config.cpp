@@ -39,7 +39,10 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   static constexpr std::string_view kKeys[] = {
       "listen", "data_dir", "database_url", "log_level", "threads", "max_body_bytes", "request_timeout_ms",
       "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits",
-      "video", "worker_threads"};
+      "video", "worker_threads", "rules_file", "workflow"};
+  static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
+                                                       "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
+                                                       "sla_seconds_p3"};
   static constexpr std::string_view kLimitKeys[] = {"max_pixels", "max_dimension"};
   static constexpr std::string_view kVideoKeys[] = {"seconds_per_hash", "max_duration_seconds", "max_frames",
                                                     "max_wall_seconds", "threads", "allow_truncated",
@@ -59,6 +62,9 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   }
   if (const auto* video = table["video"].as_table()) {
     if (auto known = check_keys(*video, kVideoKeys, "video."); !known) return known;
+  }
+  if (const auto* workflow = table["workflow"].as_table()) {
+    if (auto known = check_keys(*workflow, kWorkflowKeys, "workflow."); !known) return known;
   }
   Status status;
   auto wrong = [&](const char* key, const char* type) {
@@ -88,6 +94,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   read_string(table, "data_dir", config.data_dir);
   read_string(table, "database_url", config.database_url);
   read_string(table, "log_level", config.log_level);
+  read_string(table, "rules_file", config.api.rules_path);
   read_int(table, "threads", config.http.threads, 0, 256);
   read_int(table, "worker_threads", config.http.worker_threads, 0, 256);
   read_int(table, "max_body_bytes", config.http.max_body_bytes, 1024, std::int64_t{1} << 34);
@@ -107,6 +114,14 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   if (const auto* limits = table["limits"].as_table()) {
     read_int(*limits, "max_pixels", config.api.decode_limits.max_pixels, 1, std::int64_t{1} << 32);
     read_int(*limits, "max_dimension", config.api.decode_limits.max_dimension, 1, 1 << 20);
+  }
+  if (const auto* workflow = table["workflow"].as_table()) {
+    auto& w = config.workflow;
+    read_int(*workflow, "lease_seconds", w.lease_seconds, 1, 86'400);
+    read_int(*workflow, "appeal_sla_seconds", w.appeal_sla_seconds, 60, 365 * 86'400);
+    read_string(*workflow, "appeal_instructions", w.appeal_instructions);
+    const char* sla_keys[] = {"sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2", "sla_seconds_p3"};
+    for (int p = 0; p < 4; ++p) read_int(*workflow, sla_keys[p], w.review_sla_seconds[p], 60, 365 * 86'400);
   }
   if (const auto* video = table["video"].as_table()) {
     auto read_double = [&](const char* key, double& out, double min, double max) {

@@ -31,6 +31,7 @@ struct ServerConfig {
   HttpServerOptions http;
   ApiOptions api;
   int refresh_interval_ms = 2000;
+  WorkflowOptions workflow;
   std::string log_level = "info";
 };
 

@@ -124,8 +124,8 @@ BankEntry EntryFromRow(const SqlRow& row) {
 
 class SqlStore final : public Store {
  public:
-  SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect)
-      : pool_(std::move(connections)), dialect_(dialect), cases_(MakeSqlCaseStore(pool_, SystemClock())) {}
+  SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect, const WorkflowOptions& workflow)
+      : pool_(std::move(connections)), dialect_(dialect), cases_(MakeSqlCaseStore(pool_, SystemClock(), workflow)) {}
 
   CaseStore& Cases() override { return *cases_; }
 
@@ -423,6 +423,22 @@ class SqlStore final : public Store {
     return GetContentOn(*db, content_id);
   }
 
+  Result<std::vector<ContentRecord>> ListMatchedContent(std::int64_t after_id, int limit) override {
+    auto db = pool_.Acquire();
+    auto rows = db->Query(
+        "SELECT c.content_id FROM content c WHERE c.id > $1 AND EXISTS (SELECT 1 FROM matches m WHERE m.content_row = c.id) "
+        "ORDER BY c.id LIMIT $2",
+        {after_id, std::int64_t{std::clamp(limit, 1, 10000)}});
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<ContentRecord> out;
+    for (const auto& row : *rows) {
+      auto content = GetContentOn(*db, row.Text(0));
+      if (!content) return tl::unexpected(content.error());
+      out.push_back(std::move(*content));
+    }
+    return out;
+  }
+
   // ---- keys ----
 
   Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role, const std::string& actor) override {
@@ -675,7 +691,8 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     connections.push_back(std::move(*connection));
   }
   return std::unique_ptr<Store>(
-      std::make_unique<SqlStore>(std::move(connections), postgres ? SqlDialect::kPostgres : SqlDialect::kSqlite));
+      std::make_unique<SqlStore>(std::move(connections), postgres ? SqlDialect::kPostgres : SqlDialect::kSqlite,
+                                 options.workflow));
 }
 
 }  // namespace vigil

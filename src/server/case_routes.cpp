@@ -1,0 +1,467 @@
+// Routes for the workflow: the policy applied to uploads, the review queue and cases (claim,
+// reveal, decide), accounts and enforcement actions, appeals, reviewer statistics, false-positive
+// feedback, the rules and the audit chain.
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <filesystem>
+#include <set>
+#include <fstream>
+
+#include "server/api_service.h"
+#include "server/api_support.h"
+#include "vigil/digest.h"
+#include "vigil/file_hasher.h"
+#include "vigil/preview.h"
+
+namespace vigil::server {
+namespace {
+
+Result<std::int64_t> PathId(ApiCall& call, const char* name) {
+  const std::string& text = call.path[name];
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer");
+  }
+  return id;
+}
+
+std::string OptString(const boost::json::object& body, const char* key) {
+  const auto* v = body.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+boost::json::value OptTime(const std::optional<std::int64_t>& t) {
+  return t ? boost::json::value(IsoTime(*t)) : boost::json::value(nullptr);
+}
+
+boost::json::object DecisionJson(const Decision& d) {
+  boost::json::array viewed;
+  for (const auto& v : d.viewed) viewed.emplace_back(v);
+  return {{"id", d.id},         {"reviewer", d.reviewer},         {"verdict", d.verdict},
+          {"classification", d.classification}, {"reason", d.reason}, {"viewed", std::move(viewed)},
+          {"second_review", d.second_review},   {"decided_at", IsoTime(d.decided_at)}};
+}
+
+boost::json::object CaseJson(const Case& c) {
+  boost::json::array items, decisions, rules;
+  for (const auto& item : c.items) {
+    ContentRecord as_content;
+    as_content.matches = item.matches;
+    boost::json::array matches = ContentJson(as_content).at("matches").as_array();
+    items.push_back(boost::json::object{{"content_id", item.content_id},
+                                        {"media_type", item.media_type},
+                                        {"state", item.state},
+                                        {"submitted_at", IsoTime(item.submitted_at)},
+                                        {"has_media", item.has_media},
+                                        {"matches", std::move(matches)}});
+  }
+  for (const auto& d : c.decisions) decisions.push_back(DecisionJson(d));
+  for (const auto& r : c.rules) rules.emplace_back(r);
+  return {{"id", c.id},
+          {"user_id", c.user_id},
+          {"status", c.status},
+          {"priority", c.priority},
+          {"sla_due", IsoTime(c.sla_due)},
+          {"assigned_to", c.assigned_to},
+          {"lease_until", c.lease_until ? boost::json::value(IsoTime(c.lease_until)) : nullptr},
+          {"second_review_required", c.second_review_required},
+          {"report_queued", c.report_queued},
+          {"rules", std::move(rules)},
+          {"created_at", IsoTime(c.created_at)},
+          {"updated_at", IsoTime(c.updated_at)},
+          {"items", std::move(items)},
+          {"decisions", std::move(decisions)}};
+}
+
+boost::json::object ActionJson(const EnforcementAction& a) {
+  return {{"id", a.id},
+          {"user_id", a.user_id},
+          {"content_id", a.content_id},
+          {"kind", a.kind},
+          {"until", OptTime(a.until)},
+          {"statement_of_reasons", boost::json::object{{"ground", a.statement.ground},
+                                                       {"facts", a.statement.facts},
+                                                       {"automated", a.statement.automated},
+                                                       {"redress", a.statement.redress}}},
+          {"actor", a.actor},
+          {"case_id", a.case_id},
+          {"created_at", IsoTime(a.created_at)},
+          {"notified_at", OptTime(a.notified_at)}};
+}
+
+boost::json::object AppealJson(const Appeal& a) {
+  return {{"id", a.id},
+          {"action_id", a.action_id},
+          {"user_id", a.user_id},
+          {"statement", a.statement},
+          {"status", a.status},
+          {"assigned_to", a.assigned_to},
+          {"original_decider", a.original_decider},
+          {"decided_by", a.decided_by},
+          {"reason", a.reason},
+          {"created_at", IsoTime(a.created_at)},
+          {"sla_due", IsoTime(a.sla_due)},
+          {"decided_at", OptTime(a.decided_at)}};
+}
+
+// The reviewer: the key's name (a person's key, one per reviewer).
+std::string Reviewer(const ApiCall& call) { return call.key != nullptr ? call.key->name : "anonymous"; }
+
+}  // namespace
+
+std::shared_ptr<const PolicyRules> ApiService::Rules() const {
+  std::lock_guard lock(rules_mu_);
+  return rules_;
+}
+
+Status ApiService::LoadRules() {
+  if (options_.rules_path.empty()) return {};
+  auto loaded = PolicyRules::Load(options_.rules_path);
+  if (!loaded) return tl::unexpected(loaded.error());
+  auto rules = std::make_shared<const PolicyRules>(std::move(*loaded));
+  std::lock_guard lock(rules_mu_);
+  rules_ = std::move(rules);
+  return {};
+}
+
+Result<boost::json::object> ApiService::ApplyPolicy(const ContentRecord& content, const std::string& body) {
+  const auto rules = Rules();
+  if (!rules || content.matches.empty()) return boost::json::object{};
+  auto banks = store_.ListBanks();
+  if (!banks) return tl::unexpected(banks.error());
+  ContentFacts facts;
+  facts.media_type = content.media_type;
+  boost::system::error_code ec;
+  const auto metadata = boost::json::parse(content.metadata_json, ec);
+  if (!ec && metadata.is_object()) {
+    if (const auto* j = metadata.as_object().if_contains("jurisdiction"); j && j->is_string()) {
+      facts.jurisdiction = std::string(j->as_string());
+    }
+  }
+  auto prior = store_.Cases().PriorConfirmedCases(content.user_id);
+  if (!prior) return tl::unexpected(prior.error());
+  facts.prior_confirmed_cases = *prior;
+  for (const auto& m : content.matches) {
+    MatchFacts f{m.bank_name, {}, m.provenance.classification, m.signal_type, m.distance, m.quality};
+    for (const auto& bank : *banks) {
+      if (bank.name == m.bank_name) f.bank_labels = bank.labels;
+    }
+    facts.matches.push_back(std::move(f));
+  }
+  const PolicyOutcome outcome = rules->Evaluate(facts);
+  auto opened = store_.Cases().ApplyOutcome(content, outcome, "policy");
+  if (!opened) return tl::unexpected(opened.error());
+  if (*opened && !options_.media_dir.empty()) {
+    // Kept for review, content-addressed; written whole, then renamed.
+    const std::string sha256 = ComputeDigests({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()}).sha256;
+    const auto path = std::filesystem::path(options_.media_dir) / sha256;
+    std::error_code exists_ec;
+    if (!std::filesystem::exists(path, exists_ec)) {
+      std::filesystem::create_directories(options_.media_dir, exists_ec);
+      const auto tmp = path.string() + ".tmp";
+      std::ofstream(tmp, std::ios::binary).write(body.data(), static_cast<std::streamsize>(body.size()));
+      std::filesystem::rename(tmp, path, exists_ec);
+      if (exists_ec) return Fail(ErrorCode::kIoError, "cannot keep media: " + exists_ec.message());
+    }
+    VIGIL_TRY(store_.Cases().KeepMedia(content.content_id, sha256, content.media_type));
+  }
+  boost::json::array fired;
+  for (const auto& r : outcome.rules) fired.emplace_back(r);
+  boost::json::object out{{"rules", std::move(fired)},
+                          {"block", outcome.block},
+                          {"hold", outcome.hold},
+                          {"queue_report", outcome.queue_report},
+                          {"account_action", AccountActionName(outcome.account)},
+                          {"notify", outcome.notify}};
+  out["case_id"] = *opened ? boost::json::value((*opened)->id) : nullptr;
+  return out;
+}
+
+Response ApiService::ListCases(ApiCall& call) {
+  const std::string status = call.query["status"];
+  static const std::set<std::string> kStatuses = {"", "open", "in_review", "escalated", "decided", "closed"};
+  if (!kStatuses.count(status)) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "status must be open, in_review, escalated, decided or closed");
+  }
+  auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
+  if (!limit) return ErrorResponse(limit.error());
+  auto cases = store_.Cases().ListCases(status, static_cast<int>(*limit));
+  if (!cases) return ErrorResponse(cases.error());
+  boost::json::array out;
+  for (const auto& c : *cases) {
+    boost::json::object summary = CaseJson(c);
+    summary["item_count"] = c.items.size();
+    summary.erase("items");
+    summary.erase("decisions");
+    out.push_back(std::move(summary));
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"cases", std::move(out)}});
+}
+
+Response ApiService::GetCase(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto c = store_.Cases().GetCase(*id);
+  if (!c) return ErrorResponse(c.error());
+  boost::json::object out = CaseJson(*c);
+  auto account = store_.Cases().GetAccount(c->user_id);
+  auto actions = store_.Cases().ListActions(c->user_id);
+  auto prior = store_.Cases().PriorConfirmedCases(c->user_id);
+  if (account && actions && prior) {
+    boost::json::array history;
+    for (const auto& a : *actions) history.push_back(ActionJson(a));
+    out["user"] = boost::json::object{{"account_state", account->state},
+                                      {"prior_confirmed_cases", *prior},
+                                      {"actions", std::move(history)}};
+  }
+  return JsonResponse(http::status::ok, out);
+}
+
+Response ApiService::ClaimCase(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto c = store_.Cases().ClaimCase(*id, Reviewer(call));
+  if (!c) return ErrorResponse(c.error());
+  return JsonResponse(http::status::ok, CaseJson(*c));
+}
+
+Response ApiService::RecordView(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  const std::string content_id = OptString(*body, "content_id");
+  if (content_id.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a string 'content_id' is required");
+  if (auto viewed = store_.Cases().RecordView(*id, content_id, Reviewer(call)); !viewed) return ErrorResponse(viewed.error());
+  return Response{http::status::no_content, 11};
+}
+
+// ?variant=preview (default): a small blurred grayscale JPEG; ?variant=original: the bytes, only to
+// the reviewer holding the claim, and the reveal is recorded as a view first.
+Response ApiService::CaseMedia(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  const std::string content_id = call.path["content_id"];
+  const std::string variant = call.query.count("variant") ? call.query["variant"] : "preview";
+  if (variant != "preview" && variant != "original") {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "variant must be preview or original");
+  }
+  auto c = store_.Cases().GetCase(*id);
+  if (!c) return ErrorResponse(c.error());
+  const CaseItem* item = nullptr;
+  for (const auto& i : c->items) {
+    if (i.content_id == content_id) item = &i;
+  }
+  if (item == nullptr) return ErrorResponse(http::status::not_found, "not_found", "no such item in this case");
+  auto content = store_.GetContent(content_id);
+  if (!content) return ErrorResponse(content.error());
+  if (!item->has_media || options_.media_dir.empty()) {
+    return ErrorResponse(http::status::not_found, "not_found", "the media of this item is not kept");
+  }
+  if (variant == "original") {
+    if (auto viewed = store_.Cases().RecordView(*id, content_id, Reviewer(call)); !viewed) return ErrorResponse(viewed.error());
+  }
+  // The kept bytes are found by the record's hash (the upload's SHA-256).
+  const auto sha = content->hashes.count("sha256") ? content->hashes.at("sha256") : std::string();
+  if (sha.empty()) return ErrorResponse(http::status::not_found, "not_found", "the media file is missing");
+  auto read = ReadFileLimited(std::filesystem::path(options_.media_dir) / sha, 4ull << 30);
+  if (!read) return ErrorResponse(http::status::not_found, "not_found", "the media file is missing");
+  std::string bytes(read->begin(), read->end());
+  Response response{http::status::ok, 11};
+  response.set(http::field::cache_control, "no-store");
+  if (variant == "preview") {
+    auto preview = BlurredPreview({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    if (!preview) return ErrorResponse(preview.error());
+    response.set(http::field::content_type, "image/jpeg");
+    response.body().assign(preview->begin(), preview->end());
+  } else {
+    response.set(http::field::content_type, content->media_type);
+    response.body() = std::move(bytes);
+  }
+  return response;
+}
+
+Response ApiService::DecideCase(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  static const std::set<std::string> kKeys = {"verdict", "classification", "reason", "account_action", "account_days"};
+  for (const auto& [key, value] : *body) {
+    if (!kKeys.count(std::string(key))) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
+    }
+  }
+  CaseStore::DecisionRequest request{OptString(*body, "verdict"), OptString(*body, "classification"),
+                                     OptString(*body, "reason"), OptString(*body, "account_action"), std::nullopt};
+  if (const auto* days = body->if_contains("account_days"); days && !days->is_null()) {
+    if (!days->is_int64()) return ErrorResponse(http::status::bad_request, "invalid_argument", "account_days must be an integer");
+    request.account_days = static_cast<int>(std::clamp<std::int64_t>(days->as_int64(), -1, 100000));
+  }
+  auto c = store_.Cases().Decide(*id, request, Reviewer(call));
+  if (!c) return ErrorResponse(c.error());
+  return JsonResponse(http::status::ok, CaseJson(*c));
+}
+
+Response ApiService::GetAccount(ApiCall& call) {
+  const std::string user = call.path["user_id"];
+  auto account = store_.Cases().GetAccount(user);
+  auto actions = store_.Cases().ListActions(user);
+  if (!account) return ErrorResponse(account.error());
+  if (!actions) return ErrorResponse(actions.error());
+  boost::json::array list;
+  for (const auto& a : *actions) list.push_back(ActionJson(a));
+  return JsonResponse(http::status::ok, boost::json::object{{"user_id", user},
+                                                            {"state", account->state},
+                                                            {"until", OptTime(account->until)},
+                                                            {"actions", std::move(list)}});
+}
+
+Response ApiService::MarkNotified(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  if (auto done = store_.Cases().MarkNotified(*id); !done) return ErrorResponse(done.error());
+  return Response{http::status::no_content, 11};
+}
+
+Response ApiService::FileAppeal(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  const auto* action = body->if_contains("action_id");
+  if (action == nullptr || !action->is_int64()) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "an integer 'action_id' is required");
+  }
+  auto appeal = store_.Cases().FileAppeal(action->as_int64(), OptString(*body, "statement"), call.actor);
+  if (!appeal) return ErrorResponse(appeal.error());
+  return JsonResponse(http::status::created, AppealJson(*appeal));
+}
+
+Response ApiService::ListAppeals(ApiCall& call) {
+  const std::string status = call.query["status"];
+  static const std::set<std::string> kStatuses = {"", "open", "in_review", "upheld", "overturned"};
+  if (!kStatuses.count(status)) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "status must be open, in_review, upheld or overturned");
+  }
+  auto appeals = store_.Cases().ListAppeals(status);
+  if (!appeals) return ErrorResponse(appeals.error());
+  boost::json::array out;
+  for (const auto& a : *appeals) out.push_back(AppealJson(a));
+  return JsonResponse(http::status::ok, boost::json::object{{"appeals", std::move(out)}});
+}
+
+Response ApiService::GetAppeal(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto appeal = store_.Cases().GetAppeal(*id);
+  if (!appeal) return ErrorResponse(appeal.error());
+  return JsonResponse(http::status::ok, AppealJson(*appeal));
+}
+
+Response ApiService::ClaimAppeal(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto appeal = store_.Cases().ClaimAppeal(*id, Reviewer(call));
+  if (!appeal) return ErrorResponse(appeal.error());
+  return JsonResponse(http::status::ok, AppealJson(*appeal));
+}
+
+Response ApiService::DecideAppeal(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  const std::string outcome = OptString(*body, "outcome");
+  if (outcome != "upheld" && outcome != "overturned") {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "outcome must be upheld or overturned");
+  }
+  auto appeal = store_.Cases().DecideAppeal(*id, outcome == "overturned", OptString(*body, "reason"), Reviewer(call));
+  if (!appeal) return ErrorResponse(appeal.error());
+  return JsonResponse(http::status::ok, AppealJson(*appeal));
+}
+
+Response ApiService::ReviewerStats(ApiCall&) {
+  auto stats = store_.Cases().ReviewerOverturnRates();
+  if (!stats) return ErrorResponse(stats.error());
+  boost::json::array out;
+  for (const auto& s : *stats) {
+    out.push_back(boost::json::object{
+        {"reviewer", s.reviewer},
+        {"decisions", s.decisions},
+        {"appealed", s.appealed},
+        {"overturned", s.overturned},
+        {"overturn_rate", s.appealed ? static_cast<double>(s.overturned) / static_cast<double>(s.appealed) : 0.0}});
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"reviewers", std::move(out)}});
+}
+
+Response ApiService::DisableEntry(ApiCall& call) {
+  auto id = PathId(call, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  if (auto done = store_.Cases().DisableEntry(*id, OptString(*body, "reason"), Reviewer(call)); !done) {
+    return ErrorResponse(done.error());
+  }
+  (void)matcher_.Refresh();
+  return Response{http::status::no_content, 11};
+}
+
+// JSON, or ?format=csv for sharing with the list owners.
+Response ApiService::ListFeedback(ApiCall& call) {
+  auto feedback = store_.Cases().ListFeedback();
+  if (!feedback) return ErrorResponse(feedback.error());
+  if (call.query["format"] == "csv") {
+    std::string csv = "bank,signal_type,value,external_id,reason,at\n";
+    auto field = [](const std::string& s) {
+      std::string out = "\"";
+      for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return out + "\"";
+    };
+    for (const auto& f : *feedback) {
+      csv += f.bank + "," + f.signal_type + "," + f.value + "," + field(f.external_id) + "," + field(f.reason) + "," +
+             IsoTime(f.at) + "\n";
+    }
+    Response response{http::status::ok, 11};
+    response.set(http::field::content_type, "text/csv");
+    response.body() = std::move(csv);
+    return response;
+  }
+  boost::json::array out;
+  for (const auto& f : *feedback) {
+    out.push_back(boost::json::object{{"entry_id", f.entry_id}, {"bank", f.bank},       {"signal_type", f.signal_type},
+                                      {"value", f.value},       {"external_id", f.external_id}, {"reason", f.reason},
+                                      {"reviewer", f.reviewer}, {"at", IsoTime(f.at)}});
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"feedback", std::move(out)}});
+}
+
+Response ApiService::GetRules(ApiCall&) {
+  const auto rules = Rules();
+  Response response{http::status::ok, 11};
+  response.set(http::field::content_type, "application/json");
+  response.body() = rules ? rules->ToJson() : std::string(R"({"rules":[]})");
+  return response;
+}
+
+Response ApiService::ReloadRules(ApiCall& call) {
+  if (options_.rules_path.empty()) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "the server was started without a rules file");
+  }
+  if (auto loaded = LoadRules(); !loaded) return ErrorResponse(loaded.error());
+  (void)store_.Audit(call.actor, "rules.reload", options_.rules_path, "");
+  return GetRules(call);
+}
+
+Response ApiService::VerifyAudit(ApiCall&) {
+  std::int64_t records = 0;
+  auto problems = store_.Cases().VerifyAudit(&records);
+  if (!problems) return ErrorResponse(problems.error());
+  boost::json::array list;
+  for (const auto& p : *problems) list.emplace_back(p);
+  return JsonResponse(http::status::ok,
+                      boost::json::object{{"records", records}, {"ok", problems->empty()}, {"problems", std::move(list)}});
+}
+
+}  // namespace vigil::server
