@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "server/api_support.h"
+#include "server/web_assets.h"
 
 namespace vigil::server {
 namespace {
@@ -208,6 +209,20 @@ Response ApiService::Handle(Request& request, const std::string& remote) {
     return (this->*(route->handler))(call);
   };
 
+  // The review console's static files: public (the page asks for a key), strict headers.
+  if (request.method() == http::verb::get) {
+    if (const WebAsset* asset = FindWebAsset(path)) {
+      Response page{http::status::ok, 11};
+      page.set(http::field::content_type, asset->content_type);
+      page.set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'");
+      page.set("X-Content-Type-Options", "nosniff");
+      page.set(http::field::cache_control, "no-cache");
+      page.body() = std::string(asset->body);
+      metrics_.ObserveRequest("/ui", "GET", 200, 0);
+      return page;
+    }
+  }
   Response response = respond();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const unsigned status = response.result_int();

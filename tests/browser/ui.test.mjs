@@ -1,0 +1,136 @@
+// Browser tests of the review console in headless Debian Chromium (playwright-core): the real
+// `vigil serve` with a rules file, two matching benign uploads, and a reviewer who signs in, sees
+// the queue, opens the case, finds the media blurred, claims it, reveals one item (recorded as a
+// view), meets the break prompt, and decides with the keyboard; the decision lands in the store.
+// Screenshots of the queue and the case view go to docs/ (VIGIL_SCREENSHOTS=DIR overrides).
+//
+//   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const cli = process.env.VIGIL_CLI || join(root, 'build', 'ci', 'vigil');
+const shared = process.env.VIGIL_SHARED_DIR || join(root, '..', 'shared');
+const shots = process.env.VIGIL_SCREENSHOTS || join(root, 'docs');
+const work = mkdtempSync(join(tmpdir(), 'vigil-ui-'));
+const data = join(work, 'data');
+
+const vigil = (...args) => execFileSync(cli, args, { encoding: 'utf8' }).trim();
+const key = (role, name) => vigil('keys', 'create', '--data-dir', data, '--role', role, '--name', name);
+
+let server;
+let browser;
+try {
+  const keys = { alice: key('reviewer', 'alice'), platform: key('submitter', 'platform'),
+                 lists: key('bank-admin', 'lists'), root: key('admin', 'root') };
+  writeFileSync(join(work, 'rules.toml'), `
+[[rule]]
+name = "known-image"
+banks = ["benign-list"]
+max_distance = 31
+actions = ["block", "hold"]
+hold_priority = 2
+`);
+  const portFile = join(work, 'port');
+  server = spawn(cli, ['serve', '--data-dir', data, '--listen', '127.0.0.1:0', '--port-file', portFile,
+                       '--rules', join(work, 'rules.toml'), '--no-access-log'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 50));
+  const base = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
+  const call = async (who, method, path, body, type = 'application/json') => {
+    const response = await fetch(base + path, { method, body,
+      headers: { Authorization: `Bearer ${keys[who]}`, ...(body ? { 'Content-Type': type } : {}) } });
+    const text = await response.text();
+    return { status: response.status, json: text ? JSON.parse(text) : null };
+  };
+  for (let i = 0; i < 100; i++) { if ((await fetch(base + '/readyz')).ok) break; await new Promise((r) => setTimeout(r, 50)); }
+
+  // A bank holding one benign photo, and two uploads of that photo by one user.
+  assert.equal((await call('lists', 'POST', '/v1/banks', JSON.stringify({ name: 'benign-list' }))).status, 201);
+  const photo = join(shared, 'vectors/pdq/bridge-mods/aaa-orig.jpg');
+  const pdq = vigil('hash', '--format', 'csv', photo).split(',')[0];
+  assert.equal((await call('lists', 'POST', '/v1/banks/benign-list/import?format=csv', `pdq,${pdq},bridge,B1\n`, 'text/csv')).status, 200);
+  let caseId = 0;
+  for (const [id, file] of [['upload-1', 'aaa-orig.jpg'], ['upload-2', 'shrink-a-little.jpg']]) {
+    const reply = await call('platform', 'POST', `/v1/content?content_id=${id}&user_id=user-42`,
+                             readFileSync(join(shared, 'vectors/pdq/bridge-mods', file)), 'image/jpeg');
+    assert.equal(reply.status, 201, JSON.stringify(reply.json));
+    caseId = reply.json.policy.case_id;
+  }
+  assert.ok(caseId > 0);
+
+  browser = await chromium.launch({
+    executablePath: process.env.VIGIL_CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on('pageerror', (e) => { throw e; });
+
+  // Sign in; a break after one reveal.
+  await page.goto(base + '/ui/');
+  await page.getByLabel('Reviewer key').fill(keys.alice);
+  await page.getByLabel('Reveals before a break').fill('1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('1 cases: 1 open').waitFor();
+  const row = page.locator(`#queue-rows tr[data-case-id="${caseId}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /user-42/);
+  await page.screenshot({ path: join(shots, 'ui-queue.png') });
+
+  // The case: both items blurred, with their provenance.
+  await row.click();
+  await page.locator('#items article').nth(1).waitFor();
+  const images = page.locator('#items img');
+  assert.equal(await images.count(), 2);
+  for (let i = 0; i < 2; i++) assert.equal(await images.nth(i).getAttribute('class'), 'blurred');
+  assert.match(await page.locator('#items').textContent(), /benign-list/);
+  // Every form control has a label.
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .filter((e) => e.type !== 'radio' && !(e.labels && e.labels.length)).map((e) => e.id));
+  assert.deepEqual(unlabelled, []);
+
+  // Keyboard: c claims.
+  await page.locator('body').press('c');
+  await page.getByText(`Claimed case #${caseId}`).waitFor();
+  await page.screenshot({ path: join(shots, 'ui-case.png'), fullPage: true });
+
+  // Reveal the first item: shown unblurred, recorded server-side; the session limit brings the break.
+  await page.locator('#items article').first().getByRole('button', { name: /Reveal upload upload-1/ }).click();
+  await page.locator('#items img.revealed').waitFor();
+  assert.equal(await page.locator('#items img.blurred').count(), 1);
+  await page.getByRole('dialog').waitFor();
+  await page.getByRole('button', { name: 'I have had a break' }).click();
+  const audit = await call('root', 'GET', '/v1/audit?limit=50');
+  assert.ok(audit.json.audit.some((r) => r.action === 'media.view' && r.target === 'upload-1' && r.actor === 'alice'),
+            'the reveal is in the audit log');
+
+  // Decide with the keyboard: v, the label, the reason, Ctrl+Enter.
+  await page.locator('body').press('v');
+  await page.keyboard.type('B1');
+  await page.getByLabel('Reason').fill('the listed bridge photo, re-encoded');
+  await page.getByLabel('Reason').press('Control+Enter');
+  await page.getByText(`Decision recorded: case #${caseId} is decided`).waitFor();
+
+  const decided = await call('alice', 'GET', `/v1/cases/${caseId}`);
+  assert.equal(decided.json.status, 'decided');
+  const decision = decided.json.decisions[0];
+  assert.equal(decision.reviewer, 'alice');
+  assert.equal(decision.verdict, 'violating');
+  assert.equal(decision.classification, 'B1');
+  assert.deepEqual(decision.viewed, ['upload-1']);
+  assert.ok(decided.json.items.every((i) => i.state === 'removed'));
+  console.log('browser UI test: ok');
+} catch (e) {
+  console.error('browser UI test FAILED:', e);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}

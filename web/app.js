@@ -1,0 +1,304 @@
+// @ts-check
+// Vigil review console: a small, dependency-free client of the /v1 API (types in JSDoc, checked
+// with `tsc --checkJs`). The reviewer key lives in sessionStorage only. Media are requested as
+// blurred grayscale previews; the original is fetched only when the reviewer reveals an item, and
+// the server records that reveal as a view. A per-session reveal limit prompts a break.
+
+/** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number}} Match */
+/** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
+/** @typedef {{id: number, user_id: string, status: string, priority: number, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const state = {
+  key: sessionStorage.getItem('vigil-key') || '',
+  limit: Number(sessionStorage.getItem('vigil-limit') || '20'),
+  reveals: Number(sessionStorage.getItem('vigil-reveals') || '0'),
+  /** @type {Case | null} */
+  current: null,
+};
+
+/**
+ * Calls the API with the reviewer key; throws the server's error message.
+ * @param {string} method @param {string} path @param {object} [body]
+ */
+async function api(method, path, body) {
+  /** @type {RequestInit} */
+  const init = { method, headers: { Authorization: `Bearer ${state.key}` } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    /** @type {Record<string, string>} */ (init.headers)['Content-Type'] = 'application/json';
+  }
+  const response = await fetch(path, init);
+  if (response.status === 204) return null;
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error ? data.error.message : `HTTP ${response.status}`);
+  return data;
+}
+
+/** @param {string} text */
+function say(text) { $('message').textContent = text; }
+
+/** @param {string} name */
+function show(name) {
+  for (const id of ['login', 'queue', 'case', 'appeals']) $(id).hidden = id !== name;
+  const heading = $(name).querySelector('h2');
+  if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); }
+}
+
+function updateExposure() {
+  $('exposure').textContent = state.key ? `Reveals this session: ${state.reveals} of ${state.limit}` : '';
+}
+
+/** Creates an element with text. @param {string} tag @param {string} [text] */
+function el(tag, text) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+async function loadQueue() {
+  show('queue');
+  /** @type {{cases: Case[]}} */
+  const data = await api('GET', '/v1/cases');
+  const counts = { open: 0, in_review: 0, escalated: 0 };
+  const rows = $('queue-rows');
+  rows.replaceChildren();
+  for (const c of data.cases) {
+    counts[/** @type {'open'|'in_review'|'escalated'} */ (c.status)] += 1;
+    const tr = el('tr');
+    tr.tabIndex = 0;
+    tr.dataset.caseId = String(c.id);
+    const cells = [`#${c.id}`, c.user_id, String(c.priority), new Date(c.sla_due).toLocaleString(),
+                   String(c.item_count ?? 0), c.status, c.assigned_to || '-'];
+    cells.forEach((text, i) => {
+      const td = el('td', text);
+      if (i === 2) td.className = `priority-${c.priority}`;
+      tr.append(td);
+    });
+    tr.addEventListener('click', () => openCase(c.id));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') openCase(c.id); });
+    rows.append(tr);
+  }
+  $('queue-counts').textContent =
+    `${data.cases.length} cases: ${counts.open} open, ${counts.in_review} in review, ${counts.escalated} escalated`;
+}
+
+/** @param {number} id */
+async function openCase(id) {
+  state.current = await api('GET', `/v1/cases/${id}`);
+  renderCase();
+  show('case');
+}
+
+function renderCase() {
+  const c = /** @type {Case} */ (state.current);
+  $('case-title').textContent = `Case #${c.id}`;
+  $('case-summary').textContent = `User ${c.user_id} · ${c.status} · priority ${c.priority} · due ${new Date(c.sla_due).toLocaleString()}` +
+    ` · rules: ${(c.rules || []).join(', ')} · reviewer: ${c.assigned_to || 'none'}`;
+  const items = $('items');
+  items.replaceChildren();
+  for (const item of c.items || []) {
+    const box = el('article');
+    box.className = 'item';
+    box.dataset.contentId = item.content_id;
+    const media = el('div');
+    media.className = 'media';
+    if (item.has_media) {
+      const img = /** @type {HTMLImageElement} */ (el('img'));
+      img.className = 'blurred';
+      img.alt = `Blurred grayscale preview of upload ${item.content_id}`;
+      // Previews need the key too: fetched, then shown as a blob.
+      loadInto(img, `/v1/cases/${c.id}/media/${encodeURIComponent(item.content_id)}?variant=preview`);
+      media.append(img);
+      const reveal = el('button', 'Reveal');
+      reveal.setAttribute('aria-label', `Reveal upload ${item.content_id} (recorded as viewed)`);
+      reveal.className = 'reveal';
+      reveal.addEventListener('click', () => revealItem(item, media));
+      media.append(reveal);
+    } else {
+      media.append(el('p', 'Media not kept'));
+    }
+    box.append(media);
+    const details = el('div');
+    details.append(el('p', `${item.content_id} · ${item.media_type} · ${item.state}`));
+    const table = el('table');
+    table.className = 'provenance';
+    table.append(Object.assign(el('caption'), { textContent: 'Why it matched' }));
+    const head = el('tr');
+    for (const h of ['Bank', 'Signal', 'Distance', 'Source', 'External id', 'Class']) head.append(Object.assign(el('th', h), { scope: 'col' }));
+    table.append(head);
+    for (const m of item.matches) {
+      const tr = el('tr');
+      const signal = m.measure ? `${m.signal_type} (${m.measure})` : m.signal_type;
+      for (const t of [m.bank, signal, String(m.distance), m.source, m.external_id, m.classification]) tr.append(el('td', t));
+      table.append(tr);
+    }
+    details.append(table);
+    box.append(details);
+    items.append(box);
+  }
+  const history = $('history');
+  history.replaceChildren();
+  if (c.user) {
+    history.append(el('p', `Account: ${c.user.account_state}; earlier confirmed cases: ${c.user.prior_confirmed_cases}`));
+    const list = el('ul');
+    for (const a of c.user.actions) list.append(el('li', `${a.kind} at ${new Date(a.created_at).toLocaleString()}`));
+    history.append(list);
+  }
+}
+
+/** Loads an authenticated image URL into an <img>. @param {HTMLImageElement} img @param {string} url */
+async function loadInto(img, url) {
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!response.ok) { img.alt = 'Preview unavailable'; return; }
+  img.src = URL.createObjectURL(await response.blob());
+}
+
+/** @param {Item} item @param {HTMLElement} media */
+async function revealItem(item, media) {
+  if (state.reveals >= state.limit) { takeBreak(); return; }
+  const c = /** @type {Case} */ (state.current);
+  const response = await fetch(`/v1/cases/${c.id}/media/${encodeURIComponent(item.content_id)}?variant=original`,
+                               { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!response.ok) {
+    const data = await response.json();
+    say(data.error ? data.error.message : 'Cannot reveal');
+    return;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  media.replaceChildren();
+  if (item.media_type.startsWith('video/')) {
+    const video = /** @type {HTMLVideoElement} */ (el('video'));
+    video.muted = true;
+    video.autoplay = false;
+    video.controls = true;
+    video.preload = 'none';
+    video.src = url;
+    video.className = 'revealed';
+    media.append(video);
+  } else {
+    const img = /** @type {HTMLImageElement} */ (el('img'));
+    img.className = 'revealed';
+    img.alt = `Upload ${item.content_id}, revealed`;
+    img.src = url;
+    media.append(img);
+  }
+  state.reveals += 1;
+  sessionStorage.setItem('vigil-reveals', String(state.reveals));
+  updateExposure();
+  say(`Revealed ${item.content_id} (recorded)`);
+  if (state.reveals >= state.limit) takeBreak();
+}
+
+function takeBreak() {
+  $('break-count').textContent = String(state.reveals);
+  $('break').hidden = false;
+  $('break-done').focus();
+}
+
+async function claim() {
+  const c = /** @type {Case} */ (state.current);
+  try {
+    await api('POST', `/v1/cases/${c.id}/claim`);
+    state.current = await api('GET', `/v1/cases/${c.id}`);
+    renderCase();
+    say(`Claimed case #${c.id}`);
+  } catch (e) { say(/** @type {Error} */ (e).message); }
+}
+
+/** @param {SubmitEvent | null} event */
+async function decide(event) {
+  if (event) event.preventDefault();
+  const c = /** @type {Case} */ (state.current);
+  const form = /** @type {HTMLFormElement} */ ($('decision-form'));
+  const data = new FormData(form);
+  /** @type {Record<string, string | number>} */
+  const body = { verdict: String(data.get('verdict') || ''), reason: String(data.get('reason') || '') };
+  if (data.get('classification')) body.classification = String(data.get('classification'));
+  if (data.get('account_action')) body.account_action = String(data.get('account_action'));
+  if (data.get('account_days')) body.account_days = Number(data.get('account_days'));
+  try {
+    await api('POST', `/v1/cases/${c.id}/decision`, body);
+    state.current = await api('GET', `/v1/cases/${c.id}`);
+    renderCase();
+    say(`Decision recorded: case #${c.id} is ${/** @type {Case} */ (state.current).status}`);
+  } catch (e) { say(/** @type {Error} */ (e).message); }
+}
+
+async function loadAppeals() {
+  show('appeals');
+  /** @type {{appeals: Appeal[]}} */
+  const data = await api('GET', '/v1/appeals');
+  const rows = $('appeal-rows');
+  rows.replaceChildren();
+  for (const a of data.appeals) {
+    const tr = el('tr');
+    for (const t of [`#${a.id}`, a.user_id, `#${a.action_id}`, a.statement, a.original_decider, a.status]) tr.append(el('td', t));
+    const act = el('td');
+    for (const [label, run] of /** @type {[string, () => Promise<void>][]} */ ([
+      ['Claim', async () => { await api('POST', `/v1/appeals/${a.id}/claim`); }],
+      ['Uphold', async () => { await api('POST', `/v1/appeals/${a.id}/decision`, { outcome: 'upheld', reason: prompt('Reason') || '' }); }],
+      ['Overturn', async () => { await api('POST', `/v1/appeals/${a.id}/decision`, { outcome: 'overturned', reason: prompt('Reason') || '' }); }],
+    ])) {
+      const b = el('button', label);
+      b.setAttribute('aria-label', `${label} appeal ${a.id}`);
+      b.addEventListener('click', async () => {
+        try { await run(); say(`${label}: appeal #${a.id}`); await loadAppeals(); } catch (e) { say(/** @type {Error} */ (e).message); }
+      });
+      act.append(b);
+    }
+    tr.append(act);
+    rows.append(tr);
+  }
+}
+
+function onKey(/** @type {KeyboardEvent} */ e) {
+  if ($('case').hidden || !$('break').hidden) return;
+  const target = /** @type {HTMLElement} */ (e.target);
+  const typing = target.tagName === 'TEXTAREA' || (target.tagName === 'INPUT' && /** @type {HTMLInputElement} */ (target).type !== 'radio');
+  if (e.key === 'Enter' && e.ctrlKey) { e.preventDefault(); decide(null); return; }
+  if (typing) return;
+  const verdicts = { v: 'violating', n: 'not_violating', e: 'escalate' };
+  if (e.key in verdicts) {
+    const value = verdicts[/** @type {'v'|'n'|'e'} */ (e.key)];
+    const radio = /** @type {HTMLInputElement} */ (document.querySelector(`input[name=verdict][value=${value}]`));
+    radio.checked = true;
+    e.preventDefault();
+    (value === 'violating' ? $('classification') : $('reason')).focus();
+  } else if (e.key === 'c') {
+    claim();
+  } else if (e.key === 'r') {
+    const next = /** @type {HTMLButtonElement | null} */ (document.querySelector('#items .reveal'));
+    if (next) next.click();
+  }
+}
+
+async function start() {
+  updateExposure();
+  if (!state.key) { show('login'); return; }
+  try { await loadQueue(); } catch (e) { say(/** @type {Error} */ (e).message); show('login'); }
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  state.key = /** @type {HTMLInputElement} */ ($('key')).value.trim();
+  state.limit = Number(/** @type {HTMLInputElement} */ ($('limit')).value) || 20;
+  sessionStorage.setItem('vigil-key', state.key);
+  sessionStorage.setItem('vigil-limit', String(state.limit));
+  await start();
+});
+$('logout').addEventListener('click', () => { sessionStorage.clear(); state.key = ''; state.reveals = 0; start(); });
+$('nav-queue').addEventListener('click', () => loadQueue().catch((e) => say(e.message)));
+$('nav-appeals').addEventListener('click', () => loadAppeals().catch((e) => say(e.message)));
+$('claim').addEventListener('click', claim);
+$('decision-form').addEventListener('submit', (e) => decide(/** @type {SubmitEvent} */ (e)));
+$('break-done').addEventListener('click', () => {
+  state.reveals = 0;
+  sessionStorage.setItem('vigil-reveals', '0');
+  $('break').hidden = true;
+  updateExposure();
+});
+document.addEventListener('keydown', onKey);
+start();
