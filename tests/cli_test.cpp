@@ -40,7 +40,10 @@ std::vector<boost::json::object> JsonLines(const std::string& out) {
 }
 
 TEST(Cli, HelpEverywhere) {
-  for (const char* args : {"--help", "hash --help", "version --help"}) {
+  for (const char* args : {"--help", "hash --help", "version --help", "index --help", "index bench --help", "serve --help",
+                           "keys --help", "keys create --help", "bank --help", "bank create --help", "import --help",
+                           "lookup --help", "store check --help", "eval --help", "policy --help", "policy test --help",
+                           "audit --help", "audit verify --help"}) {
     const CliRun r = RunCli(args);
     EXPECT_EQ(r.status, 0) << args;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << "\n" << r.out;
