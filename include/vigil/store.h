@@ -22,6 +22,8 @@
 namespace vigil {
 
 class CaseStore;
+class ReportStore;
+class Clock;
 
 struct Bank {
   std::int64_t id = 0;
@@ -190,6 +192,7 @@ struct StoreOptions {
   std::string postgres_url;  // libpq connection string or URI
   int pool_size = 4;
   WorkflowOptions workflow;
+  const Clock* clock = nullptr;  // what "now" is for every record; nullptr: the system clock
 };
 
 // The roles an API key may have.
@@ -254,6 +257,8 @@ class Store {
                        const std::string& detail) = 0;
   // The workflow over the same database: cases, decisions, enforcement, appeals.
   virtual CaseStore& Cases() = 0;
+  // Reporting and preservation over the same database: reports, evidence, legal requests.
+  virtual ReportStore& Reports() = 0;
   virtual Result<std::vector<AuditRecord>> ListAudit(int limit) = 0;
 };
 

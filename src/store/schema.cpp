@@ -11,7 +11,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -227,6 +227,79 @@ CREATE TABLE entry_feedback (
   reviewer TEXT NOT NULL,
   at BIGINT NOT NULL
 );
+)sql",
+    // 5: reporting and preservation: CyberTipline reports and each file's progress, the evidence
+    // vault's items, law-enforcement legal process and the cases it concerns.
+    R"sql(
+CREATE TABLE reports (
+  id {{ID}},
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  user_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  in_flight TEXT NOT NULL DEFAULT '',
+  ncmec_report_id TEXT NOT NULL DEFAULT '',
+  report_xml TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  approved_by TEXT NOT NULL DEFAULT '',
+  approved_at BIGINT,
+  filed_at BIGINT,
+  last_code INTEGER NOT NULL DEFAULT -1,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_request_id TEXT NOT NULL DEFAULT '',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX reports_one_live_per_case ON reports(case_id) WHERE state <> 'retracted';
+CREATE INDEX reports_state ON reports(state, id);
+CREATE TABLE report_files (
+  report_id BIGINT NOT NULL REFERENCES reports(id),
+  position INTEGER NOT NULL,
+  content_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  state TEXT NOT NULL,
+  ncmec_file_id TEXT NOT NULL DEFAULT '',
+  ncmec_md5 TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (report_id, position)
+);
+CREATE TABLE evidence (
+  id {{ID}},
+  address TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  case_id BIGINT NOT NULL DEFAULT 0,
+  report_id BIGINT NOT NULL DEFAULT 0,
+  content_id TEXT NOT NULL DEFAULT '',
+  wrapped_key TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  preserved_at BIGINT NOT NULL,
+  hold_until BIGINT NOT NULL,
+  purged_at BIGINT
+);
+CREATE INDEX evidence_case ON evidence(case_id, id);
+CREATE INDEX evidence_hold ON evidence(hold_until) WHERE purged_at IS NULL;
+CREATE TABLE legal_requests (
+  id {{ID}},
+  type TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  case_number TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  due_at BIGINT,
+  scope TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  produced_at BIGINT,
+  produced_by TEXT NOT NULL DEFAULT '',
+  package_sha256 TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE legal_request_cases (
+  request_id BIGINT NOT NULL REFERENCES legal_requests(id),
+  case_id BIGINT NOT NULL REFERENCES cases(id),
+  PRIMARY KEY (request_id, case_id)
+);
+CREATE INDEX audit_log_target ON audit_log(target, id);
 )sql",
 };
 

@@ -13,6 +13,7 @@
 #include "store/audit_chain.h"
 #include "store/bank_import.h"
 #include "store/sql_case_store.h"
+#include "store/sql_report_store.h"
 #include "store/connection_pool.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
@@ -124,10 +125,15 @@ BankEntry EntryFromRow(const SqlRow& row) {
 
 class SqlStore final : public Store {
  public:
-  SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect, const WorkflowOptions& workflow)
-      : pool_(std::move(connections)), dialect_(dialect), cases_(MakeSqlCaseStore(pool_, SystemClock(), workflow)) {}
+  SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect, const StoreOptions& options)
+      : pool_(std::move(connections)),
+        dialect_(dialect),
+        clock_(options.clock != nullptr ? options.clock : &SystemClock()),
+        cases_(MakeSqlCaseStore(pool_, *clock_, options.workflow)),
+        reports_(MakeSqlReportStore(pool_, *clock_)) {}
 
   CaseStore& Cases() override { return *cases_; }
+  ReportStore& Reports() override { return *reports_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -513,7 +519,11 @@ class SqlStore final : public Store {
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,
                const std::string& detail) override {
     auto db = pool_.Acquire();
-    return AuditOn(*db, actor, action, target, detail);
+    // The chain's append locks its head: that needs a transaction of its own.
+    auto txn = SqlTransaction::Start(*db);
+    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_TRY(AuditOn(*db, actor, action, target, detail));
+    return txn->Commit();
   }
 
   Result<std::vector<AuditRecord>> ListAudit(int limit) override {
@@ -527,8 +537,6 @@ class SqlStore final : public Store {
     }
     return records;
   }
-
-  void set_clock(const Clock* clock) { clock_ = clock; }
 
  private:
   std::int64_t Now() const { return clock_->NowMicros(); }
@@ -657,8 +665,9 @@ class SqlStore final : public Store {
 
   ConnectionPool pool_;
   SqlDialect dialect_;
-  const Clock* clock_ = &SystemClock();
+  const Clock* clock_;
   std::unique_ptr<CaseStore> cases_;
+  std::unique_ptr<ReportStore> reports_;
 };
 
 }  // namespace
@@ -692,7 +701,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   return std::unique_ptr<Store>(
       std::make_unique<SqlStore>(std::move(connections), postgres ? SqlDialect::kPostgres : SqlDialect::kSqlite,
-                                 options.workflow));
+                                 options));
 }
 
 }  // namespace vigil

@@ -1,0 +1,67 @@
+// Files CyberTipline reports: builds one from a decided case (one report per user per incident:
+// the case holds every item of the user's incident), holds it for the approval the policy requires,
+// then drives NCMEC's lifecycle submit -> upload (each file) -> fileinfo (each file) -> finish,
+// persisting the report's state before and after every request.
+//
+// Never filing twice, never losing one: the request about to go out is recorded first
+// (`in_flight`), so after a crash File() knows what it cannot know the outcome of and resolves it:
+//   submit    maybe opened an orphan that NCMEC deletes unfinished: submit again;
+//   upload    the open report may hold the file or not: retract it and start a new submission;
+//   fileinfo  idempotent: send again;
+//   finish    idempotent: send again (5102 "already finished" means it was filed);
+//   retract   idempotent: send again (5101 "already retracted").
+// Updates are compare-and-set on the report's version, so two processes cannot both drive it.
+// Preserves the report (XML, media, the case's context) in the evidence vault when it is filed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vigil/cybertip.h"
+#include "vigil/cybertip_client.h"
+#include "vigil/evidence_vault.h"
+#include "vigil/reports.h"
+#include "vigil/store.h"
+
+namespace vigil {
+
+struct FilerOptions {
+  ReporterProfile reporter;
+  std::string media_dir;  // where uploads kept for review live (by SHA-256)
+  std::string xsd_path;   // NCMEC's schema, when the operator has downloaded it: every report is checked
+  // "separate": a person must approve the report itself (the default); "decision": the human
+  // reviewer's violating decision on the case is the approval. Never without a person.
+  std::string approval = "separate";
+  int max_steps = 64;  // requests per File() call, a bound against loops on a misbehaving server
+};
+
+class ReportFiler {
+ public:
+  // `vault` may be null only in tools that do not file (drafting, listing).
+  ReportFiler(Store& store, CyberTipClient& client, EvidenceVault* vault, FilerOptions options);
+
+  // Builds and validates the report for a case decided violating; a draft (or, with approval
+  // "decision", approved at once). kAlreadyExists when the case already has a live report.
+  Result<CyberTipReport> Draft(std::int64_t case_id, const std::string& actor);
+  // Records a person's approval. The approver must not be the key that drafted it when the
+  // draft was made by a person other than the system.
+  Result<CyberTipReport> Approve(std::int64_t report_id, const std::string& approver);
+  // Drives the report as far as it can go now: filed, or back with the reason it stopped (the
+  // report's state says where; calling again resumes).
+  Result<CyberTipReport> File(std::int64_t report_id, const std::string& actor);
+  // Withdraws a report that is not filed yet.
+  Result<CyberTipReport> Retract(std::int64_t report_id, const std::string& actor, const std::string& reason);
+  // File() on every approved or open report (after a restart). Returns how many it filed.
+  Result<int> ResumeAll(const std::string& actor);
+
+ private:
+  class Run;
+  Result<ReportDraft> BuildDraft(std::int64_t case_id);
+  Store& store_;
+  CyberTipClient& client_;
+  EvidenceVault* vault_;
+  FilerOptions options_;
+};
+
+}  // namespace vigil

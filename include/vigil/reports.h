@@ -1,0 +1,169 @@
+// The records of reporting and preservation: CyberTipline reports and the state of each step of
+// their filing, evidence items kept in the vault, law-enforcement legal process, and what a
+// transparency report counts. The SQL store keeps them next to cases and the audit chain; the
+// logic that drives them lives in src/reporting/.
+//
+// Thread safety: like Store, callable from many threads; every call is one transaction, and every
+// change appends to the audit chain in the same transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/status.h"
+
+namespace vigil {
+
+// One reported file and how far its part of the filing got.
+struct ReportedFile {
+  std::string content_id;
+  std::string sha256;               // of the bytes as uploaded: where the media is kept
+  std::string state = "pending";    // pending, uploaded (NCMEC has the bytes), described (fileinfo sent)
+  std::string ncmec_file_id;
+  std::string ncmec_md5;            // NCMEC's MD5 of what it received
+};
+
+// A CyberTipline report. States:
+//   draft      built and validated, waiting for the approval the policy requires
+//   approved   may be filed; nothing sent yet (or an abandoned attempt was retracted)
+//   open       NCMEC opened it (ncmec_report_id); files being uploaded and described
+//   filed      /finish succeeded: final, cannot change
+//   retracted  withdrawn before finishing (by a person, or for good after a refusal)
+//   failed     NCMEC refused it for a reason a person must look at (last_code, last_error)
+// `in_flight` names the request sent but not yet answered ("submit", "upload:<content>",
+// "fileinfo:<content>", "finish", "retract"): written before the request goes out, so a process
+// killed mid-step leaves a record of what it cannot know the outcome of.
+struct CyberTipReport {
+  std::int64_t id = 0;
+  std::int64_t case_id = 0;
+  std::string user_id;
+  std::string state = "draft";
+  std::string in_flight;
+  std::string ncmec_report_id;
+  std::string report_xml;  // the <report> document as submitted (preserved with the evidence)
+  std::vector<ReportedFile> files;
+  std::string created_by, approved_by;
+  std::optional<std::int64_t> approved_at, filed_at;
+  int last_code = -1;  // NCMEC's last responseCode
+  std::string last_error;
+  std::string last_request_id;
+  int attempts = 0;  // submissions opened for this report (more than one after a retracted attempt)
+  std::int64_t created_at = 0, updated_at = 0;
+  std::int64_t version = 0;  // optimistic concurrency: an update must name the version it read
+};
+
+// One preserved item in the evidence vault. `address` is the SHA-256 of the plaintext; the
+// ciphertext sits in the vault directory under a name keyed by the master key.
+struct EvidenceItem {
+  std::int64_t id = 0;
+  std::string address;
+  std::string kind;  // media, context (the case, matches, decisions, actions), report (the XML)
+  std::string media_type;
+  std::int64_t size = 0;
+  std::int64_t case_id = 0;
+  std::int64_t report_id = 0;
+  std::string content_id;
+  std::string wrapped_key;  // hex: the item key sealed with the master key
+  std::string nonce;        // hex: the nonce the content was sealed with
+  std::int64_t preserved_at = 0;
+  std::int64_t hold_until = 0;  // not purged before this
+  std::optional<std::int64_t> purged_at;
+};
+
+// Legal process from law enforcement and what was produced for it.
+struct LegalRequest {
+  std::int64_t id = 0;
+  std::string type;  // subpoena, court_order, search_warrant, preservation, emergency, other
+  std::string agency;
+  std::string case_number;
+  std::int64_t received_at = 0;
+  std::optional<std::int64_t> due_at;
+  std::string scope;
+  std::string status = "open";  // open, produced, closed
+  std::vector<std::int64_t> case_ids;
+  std::string created_by;
+  std::optional<std::int64_t> produced_at;
+  std::string package_sha256;  // of the produced package's manifest
+  std::string produced_by;
+};
+
+// An audit record with its chain hashes, for a chain-of-custody log.
+struct CustodyRecord {
+  std::int64_t id = 0;
+  std::int64_t at = 0;
+  std::string actor, action, target, detail;
+  std::string prev_hash, hash;
+};
+
+// Every dated fact a transparency report counts (microseconds since the epoch).
+struct TransparencyFacts {
+  struct Action {
+    std::string kind;  // block_content, remove_content, suspend_account, ban_account, ...
+    bool temporary = false;
+    std::int64_t at = 0;
+    std::string content_id;
+    std::string source;  // content actions: "hash:<bank>", "classifier", "user_report", "other"
+    std::optional<std::int64_t> uploaded_at;  // content actions
+  };
+  struct Decided {
+    std::int64_t matched_at = 0;  // the case's first match
+    std::int64_t decided_at = 0;
+    std::string verdict;
+  };
+  struct AppealFact {
+    std::int64_t created_at = 0;
+    std::optional<std::int64_t> decided_at;
+    bool overturned = false;
+  };
+  struct LegalFact {
+    std::int64_t received_at = 0;
+    std::optional<std::int64_t> produced_at;
+  };
+  std::vector<Action> actions;
+  std::vector<Decided> decisions;
+  std::vector<std::int64_t> reports_filed;  // filed_at
+  std::vector<AppealFact> appeals;
+  std::vector<LegalFact> legal_requests;
+};
+
+class ReportStore {
+ public:
+  virtual ~ReportStore() = default;
+
+  // A new draft; kAlreadyExists when the case already has a report that is not retracted.
+  virtual Result<CyberTipReport> CreateReport(const CyberTipReport& draft) = 0;
+  virtual Result<CyberTipReport> GetReport(std::int64_t id) = 0;
+  virtual Result<std::vector<CyberTipReport>> ListReports(const std::string& state, int limit) = 0;  // "" = any
+  // Writes the report's state and files if its version is still `report.version` (kAborted-like
+  // kAlreadyExists otherwise: someone else moved it on), and appends `audit_action` to the audit
+  // chain. Returns the stored report with its new version.
+  virtual Result<CyberTipReport> UpdateReport(const CyberTipReport& report, const std::string& actor,
+                                              const std::string& audit_action, const std::string& detail) = 0;
+
+  virtual Result<EvidenceItem> AddEvidence(const EvidenceItem& item, const std::string& actor) = 0;
+  virtual Result<EvidenceItem> GetEvidence(std::int64_t id) = 0;
+  virtual Result<std::vector<EvidenceItem>> ListEvidence(std::int64_t case_id) = 0;  // 0 = all live
+  // Items whose hold ended before `now` and are not purged yet.
+  virtual Result<std::vector<EvidenceItem>> ExpiredEvidence(std::int64_t now) = 0;
+  // Holds every item of the case until at least `until`; returns how many items it changed.
+  virtual Result<int> ExtendHold(std::int64_t case_id, std::int64_t until, const std::string& actor,
+                                 const std::string& reason) = 0;
+  // Marks an item purged (its key wiped) if it is still expired at `now`; false when a hold
+  // was extended meanwhile.
+  virtual Result<bool> MarkPurged(std::int64_t id, std::int64_t now, const std::string& actor) = 0;
+
+  virtual Result<LegalRequest> CreateLegalRequest(const LegalRequest& request) = 0;
+  virtual Result<LegalRequest> GetLegalRequest(std::int64_t id) = 0;
+  virtual Result<std::vector<LegalRequest>> ListLegalRequests(const std::string& status) = 0;  // "" = any
+  virtual Result<LegalRequest> RecordProduction(std::int64_t id, const std::string& package_sha256,
+                                                const std::string& actor) = 0;
+
+  // Audit records that concern any of `targets` (case ids, report ids, evidence ids, content ids).
+  virtual Result<std::vector<CustodyRecord>> CustodyLog(const std::vector<std::string>& targets) = 0;
+
+  virtual Result<TransparencyFacts> TransparencyFactsBetween(std::int64_t from, std::int64_t to) = 0;
+};
+
+}  // namespace vigil

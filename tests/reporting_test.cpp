@@ -1,0 +1,564 @@
+// Reporting and preservation on benign stand-ins: CyberTipline documents (built with libxml2,
+// validated against a schema), the client against a stand-in NCMEC server, the filing state
+// machine through faults at every step and process kills between steps (no report filed twice,
+// none lost), and the evidence vault (custodian-only reads, tamper detection, purge and holds,
+// keys kept out of logs). On SQLite and on PostgreSQL.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <boost/json.hpp>
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "cybertip_standin.h"
+#include "service_harness.h"
+#include "test_images.h"
+#include "test_postgres.h"
+#include "vigil/case_evidence.h"
+#include "vigil/cases.h"
+#include "vigil/cybertip.h"
+#include "vigil/cybertip_client.h"
+#include "vigil/evidence_vault.h"
+#include "vigil/file_hasher.h"
+#include "vigil/report_filer.h"
+#include "vigil/reports.h"
+#include "vigil/store.h"
+
+namespace vigil {
+namespace {
+
+using testing::CyberTipStandIn;
+
+const std::string kMasterKey = "5f1e0c6b2a9d4e8f7a3b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f";
+
+std::string XsdPath() { return std::string(VIGIL_TEST_SOURCE_DIR) + "/data/cybertipline-subset.xsd"; }
+
+ReporterProfile Reporter() {
+  ReporterProfile r;
+  r.company_name = "Example Photos Inc.";
+  r.first_name = "Dana";
+  r.last_name = "Reyes";
+  r.email = "safety@example.org";
+  r.company_template = "Legal process: legal@example.org. Data retained 1 year.";
+  r.platform = "Example Photos";
+  return r;
+}
+
+// A controllable clock for retention.
+class TestClock final : public Clock {
+ public:
+  std::int64_t NowMicros() const override { return now; }
+  std::int64_t now = 1'780'000'000'000'000;  // 2026-05-28
+};
+
+constexpr std::int64_t kDay = 86'400'000'000;
+
+TEST(CyberTipXml, ReportCarriesTheRecordedFactsAndValidates) {
+  ReportDraft d;
+  d.incident_at = 1'780'000'000'123'000;
+  d.user.esp_identifier = "user-42";
+  d.user.screen_name = "sunset_fan";
+  d.user.ip_events.push_back({"192.0.2.7", "Upload", d.incident_at});
+  d.user.temporarily_disabled_at = d.incident_at + kDay;
+  d.user.notified_at = d.incident_at + kDay + 1000;
+  ReportFile f;
+  f.content_id = "c1";
+  f.file_name = "beach <1>.jpg";
+  f.uploaded_at = d.incident_at;
+  f.md5 = std::string(32, 'a');
+  f.sha256 = std::string(64, 'b');
+  f.viewed_by_esp = true;
+  f.classification = "B1";
+  d.files.push_back(f);
+  auto xml = BuildReportXml(d, Reporter());
+  ASSERT_TRUE(xml) << xml.error().ToString();
+  EXPECT_NE(xml->find("<espIdentifier>user-42</espIdentifier>"), std::string::npos) << *xml;
+  EXPECT_NE(xml->find("<incidentDateTime>2026-05-28T20:26:40.123Z</incidentDateTime>"), std::string::npos) << *xml;
+  EXPECT_NE(xml->find("accountTemporarilyDisabled disabledDate=\"2026-05-29T20:26:40.123Z\" userNotified=\"true\""),
+            std::string::npos)
+      << *xml;
+  EXPECT_TRUE(ValidateAgainstSchema(*xml, XsdPath()));
+
+  // The file's details: the viewed flag and hashes from the record; the classification only
+  // when the operator enabled it; names escaped by the library.
+  ReporterProfile reporter = Reporter();
+  auto details = BuildFileDetailsXml("70001", "f1", f, reporter);
+  ASSERT_TRUE(details);
+  EXPECT_NE(details->find("<fileViewedByEsp>true</fileViewedByEsp>"), std::string::npos);
+  EXPECT_NE(details->find("beach &lt;1&gt;.jpg"), std::string::npos);
+  EXPECT_EQ(details->find("industryClassification"), std::string::npos);
+  EXPECT_TRUE(ValidateAgainstSchema(*details, XsdPath()));
+  reporter.industry_classification = true;
+  f.viewed_by_esp = false;
+  details = BuildFileDetailsXml("70001", "f1", f, reporter);
+  EXPECT_NE(details->find("<industryClassification>B1</industryClassification>"), std::string::npos);
+  EXPECT_NE(details->find("<fileViewedByEsp>false</fileViewedByEsp>"), std::string::npos);
+  EXPECT_TRUE(ValidateAgainstSchema(*details, XsdPath()));
+}
+
+TEST(CyberTipXml, MissingRequiredFieldsAreNamedBeforeSending) {
+  ReportDraft d;
+  d.user.esp_identifier = "u";
+  EXPECT_NE(ValidateReport(d, Reporter()).error().message.find("incident date"), std::string::npos);
+  d.incident_at = 1;
+  EXPECT_NE(ValidateReport(d, Reporter()).error().message.find("at least one file"), std::string::npos);
+  ReporterProfile nobody = Reporter();
+  nobody.email.clear();
+  EXPECT_NE(ValidateReport(d, nobody).error().message.find("reporting person"), std::string::npos);
+  ReportFile f;
+  f.uploaded_at = 1;
+  f.md5 = "abc";
+  d.files.push_back(f);
+  EXPECT_NE(ValidateReport(d, Reporter()).error().message.find("MD5"), std::string::npos);
+
+  // And the schema check names the problem with its line.
+  ReporterProfile wrong = Reporter();
+  wrong.incident_type = "Something else";
+  d.files[0].md5 = std::string(32, '0');
+  d.files[0].sha256 = std::string(64, '0');
+  auto xml = BuildReportXml(d, wrong);
+  ASSERT_TRUE(xml);
+  auto checked = ValidateAgainstSchema(*xml, XsdPath());
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("line "), std::string::npos) << checked.error().message;
+  EXPECT_NE(checked.error().message.find("incidentType"), std::string::npos) << checked.error().message;
+}
+
+TEST(CyberTipClient, ParsesAnswersAndKeepsUnknownCodes) {
+  auto ok = ParseCyberTipResponse(
+      "<reportResponse><responseCode>0</responseCode><responseDescription>Success</responseDescription>"
+      "<reportId>123</reportId></reportResponse>");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->code, 0);
+  EXPECT_EQ(ok->report_id, "123");
+  auto unknown = ParseCyberTipResponse("<reportResponse><responseCode>7777</responseCode></reportResponse>");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->code, 7777);
+  auto done = ParseCyberTipResponse(
+      "<reportDoneResponse><responseCode>0</responseCode><reportId>9</reportId><files><fileId>a</fileId>"
+      "<fileId>b</fileId></files></reportDoneResponse>");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->file_ids, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(ParseCyberTipResponse("<html>oops</html>"));
+  EXPECT_FALSE(ParseCyberTipResponse("not xml"));
+}
+
+CyberTipConfig ClientConfig(const CyberTipStandIn& standin, const std::string& password = "pw") {
+  CyberTipConfig config;
+  config.base_url = standin.base_url();
+  config.username = "esp";
+  config.password = password;
+  config.attempts = 3;
+  config.backoff = std::chrono::milliseconds(5);
+  config.timeout = std::chrono::seconds(10);
+  return config;
+}
+
+TEST(CyberTipClient, CredentialsRetriesAndUnknownOutcomes) {
+  CyberTipStandIn standin("esp", "pw");
+  ASSERT_TRUE(standin.Start());
+  CyberTipClient good(ClientConfig(standin), MakeHttpTransport(ClientConfig(standin)));
+  auto status = good.Status();
+  ASSERT_TRUE(status) << status.error().ToString();
+  EXPECT_EQ(status->code, 0);
+  EXPECT_EQ(status->request_id.rfind("standin-", 0), 0u);
+
+  CyberTipClient bad(ClientConfig(standin, "wrong"), MakeHttpTransport(ClientConfig(standin, "wrong")));
+  auto refused = bad.Status();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+
+  // A transient code twice, then success: retried.
+  standin.FailNext("/status", {CyberTipStandIn::Fault::kCode, 1000}, 2);
+  status = good.Status();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->code, 0);
+  // A final refusal is not retried and keeps its code.
+  standin.FailNext("/submit", {CyberTipStandIn::Fault::kCode, 4100}, 1);
+  auto submitted = good.Submit("<report/>");
+  ASSERT_TRUE(submitted);
+  EXPECT_EQ(submitted->code, 4100);
+  // An upload whose answer is lost is not retried: it may have been stored.
+  const int before = standin.Requests("/upload");
+  standin.FailNext("/upload", {CyberTipStandIn::Fault::kHttp500, 0}, 1);
+  auto upload = good.Upload("1", "x.jpg", "bytes");
+  ASSERT_FALSE(upload);
+  EXPECT_EQ(upload.error().code, ErrorCode::kIoError);
+  EXPECT_EQ(standin.Requests("/upload"), before + 1);
+  // Nothing listening: not delivered.
+  CyberTipConfig nowhere = ClientConfig(standin);
+  nowhere.base_url = "http://127.0.0.1:1/ispws";
+  CyberTipClient unreachable(nowhere, MakeHttpTransport(nowhere));
+  auto none = unreachable.Status();
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+// A store with one user's case decided violating: two benign photos uploaded, blocked, held,
+// one revealed by the reviewer, the account suspended for 30 days.
+class ReportingTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.clock = &clock_;
+    if (GetParam() == Backend::kPostgres) {
+      postgres_.Create();
+      if (IsSkipped() || HasFatalFailure()) return;
+      options.postgres_url = postgres_.url();
+    } else {
+      options.sqlite_path = (dir_.path() / "vigil.db").string();
+    }
+    auto store = Store::Open(options);
+    ASSERT_TRUE(store) << store.error().ToString();
+    store_ = std::move(*store);
+    media_dir_ = dir_.path() / "media";
+    std::filesystem::create_directories(media_dir_);
+    ASSERT_TRUE(standin_.Start());
+    config_ = ClientConfig(standin_);
+    client_ = std::make_unique<CyberTipClient>(config_, MakeHttpTransport(config_));
+    VaultOptions vault;
+    vault.directory = (dir_.path() / "vault").string();
+    vault.master_key_hex = kMasterKey;
+    auto opened = EvidenceVault::Open(*store_, vault, clock_);
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    vault_ = std::move(*opened);
+    FilerOptions filer;
+    filer.reporter = Reporter();
+    filer.media_dir = media_dir_.string();
+    filer.xsd_path = XsdPath();
+    filer_ = std::make_unique<ReportFiler>(*store_, *client_, vault_.get(), filer);
+    case_id_ = DecidedCase("user-7", {"photo-1", "photo-2"});
+  }
+
+  // Uploads benign photos as `user`, opens a case, decides it violating.
+  std::int64_t DecidedCase(const std::string& user, const std::vector<std::string>& ids) {
+    FileHasher hasher({});
+    std::int64_t case_id = 0;
+    const char* photos[] = {"vectors/pdq/bridge-mods/aaa-orig.jpg", "vectors/pdq/bridge-mods/high-contrast.jpg"};
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto bytes = testing::ReadFile(testing::SharedDir() / photos[i % 2]);
+      auto hashed = hasher.HashBytes(bytes);
+      EXPECT_TRUE(hashed);
+      ContentRecord c;
+      c.content_id = ids[i];
+      c.user_id = user;
+      c.media_type = "image/jpeg";
+      c.byte_size = static_cast<std::int64_t>(bytes.size());
+      c.hashes = {{"md5", hashed->digests.md5}, {"sha1", hashed->digests.sha1}, {"sha256", hashed->digests.sha256},
+                  {"pdq", hashed->pdq.hash.ToHex()}};
+      c.submitted_at = clock_.now;
+      c.metadata_json = R"({"ip":"198.51.100.)" + std::to_string(i + 1) + R"(","screen_name":"sunset_fan"})";
+      auto recorded = store_->RecordContent(c);
+      EXPECT_TRUE(recorded) << recorded.error().ToString();
+      std::ofstream(media_dir_ / hashed->digests.sha256, std::ios::binary)
+          .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      EXPECT_TRUE(store_->Cases().KeepMedia(c.content_id, hashed->digests.sha256, c.media_type));
+      PolicyOutcome outcome;
+      outcome.block = outcome.hold = outcome.queue_report = true;
+      outcome.rules = {"known-image"};
+      auto opened = store_->Cases().ApplyOutcome(*recorded, outcome, "system");
+      EXPECT_TRUE(opened && *opened);
+      case_id = (*opened)->id;
+      sha256_[ids[i]] = hashed->digests.sha256;
+      bytes_[ids[i]] = std::string(bytes.begin(), bytes.end());
+    }
+    EXPECT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
+    EXPECT_TRUE(store_->Cases().RecordView(case_id, ids[0], "alice"));
+    CaseStore::DecisionRequest decision{"violating", "B1", "matches a listed image", "suspend", 30};
+    auto decided = store_->Cases().Decide(case_id, decision, "alice");
+    EXPECT_TRUE(decided) << decided.error().ToString();
+    return case_id;
+  }
+
+  std::int64_t ApprovedReport() {
+    auto draft = filer_->Draft(case_id_, "system");
+    EXPECT_TRUE(draft) << draft.error().ToString();
+    auto approved = filer_->Approve(draft->id, "bob");
+    EXPECT_TRUE(approved) << approved.error().ToString();
+    return draft->id;
+  }
+
+  testing::TempDir dir_;
+  testing::TestPostgres postgres_;
+  TestClock clock_;
+  std::unique_ptr<Store> store_;
+  std::filesystem::path media_dir_;
+  CyberTipStandIn standin_{"esp", "pw", XsdPath()};
+  CyberTipConfig config_;
+  std::unique_ptr<CyberTipClient> client_;
+  std::unique_ptr<EvidenceVault> vault_;
+  std::unique_ptr<ReportFiler> filer_;
+  std::int64_t case_id_ = 0;
+  std::map<std::string, std::string> sha256_, bytes_;
+};
+
+TEST_P(ReportingTest, DecidedCaseIsReportedOnceAndPreserved) {
+  auto draft = filer_->Draft(case_id_, "system");
+  ASSERT_TRUE(draft) << draft.error().ToString();
+  EXPECT_EQ(draft->state, "draft");
+  EXPECT_EQ(draft->files.size(), 2u);
+  // One report per user per incident.
+  EXPECT_EQ(filer_->Draft(case_id_, "system").error().code, ErrorCode::kAlreadyExists);
+  // Not without a person's approval.
+  auto early = filer_->File(draft->id, "system");
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(standin_.Requests("/submit"), 0);
+  EXPECT_EQ(filer_->Approve(draft->id, "system").error().code, ErrorCode::kPermissionDenied);
+  ASSERT_TRUE(filer_->Approve(draft->id, "bob"));
+
+  auto filed = filer_->File(draft->id, "system");
+  ASSERT_TRUE(filed) << filed.error().ToString();
+  EXPECT_EQ(filed->state, "filed") << filed->last_error;
+  EXPECT_TRUE(filed->filed_at.has_value());
+  EXPECT_EQ(filed->approved_by, "bob");
+  ASSERT_EQ(standin_.Reports().size(), 1u);
+  const auto at_ncmec = standin_.Reports()[0];
+  EXPECT_EQ(at_ncmec.state, "finished");
+  EXPECT_EQ(at_ncmec.esp_identifier, "user-7");
+  EXPECT_EQ(filed->ncmec_report_id, at_ncmec.id);
+  ASSERT_EQ(at_ncmec.file_ids.size(), 2u);
+  // fileViewedByEsp follows the review record: the reviewer revealed photo-1 only.
+  const auto& first = at_ncmec.file_details.at(filed->files[0].ncmec_file_id);
+  const auto& second = at_ncmec.file_details.at(filed->files[1].ncmec_file_id);
+  EXPECT_NE(first.find("<fileViewedByEsp>true</fileViewedByEsp>"), std::string::npos) << first;
+  EXPECT_NE(second.find("<fileViewedByEsp>false</fileViewedByEsp>"), std::string::npos) << second;
+  EXPECT_NE(at_ncmec.xml.find("accountTemporarilyDisabled"), std::string::npos);
+  EXPECT_NE(at_ncmec.xml.find("<ipAddress>198.51.100.1</ipAddress>"), std::string::npos);
+
+  // Filing again changes nothing.
+  auto again = filer_->File(draft->id, "system");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(standin_.Requests("/submit"), 1);
+  EXPECT_EQ(standin_.Requests("/finish"), 1);
+
+  // Preserved: both photos, the context and the report, held a year from the report.
+  auto items = store_->Reports().ListEvidence(case_id_);
+  ASSERT_TRUE(items);
+  std::map<std::string, int> kinds;
+  for (const auto& e : *items) {
+    ++kinds[e.kind];
+    EXPECT_GE(e.hold_until, *filed->filed_at + 365 * kDay);
+  }
+  EXPECT_EQ(kinds["media"], 2);
+  EXPECT_EQ(kinds["context"], 1);
+  EXPECT_EQ(kinds["report"], 1);
+  for (const auto& e : *items) {
+    if (e.kind != "media") continue;
+    auto read = vault_->Read(e.id, "carl", kCustodianRole);
+    ASSERT_TRUE(read) << read.error().ToString();
+    EXPECT_EQ(*read, bytes_[e.content_id]);
+    auto refused = vault_->Read(e.id, "alice", "reviewer");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied);
+  }
+  auto audit = store_->ListAudit(500);
+  ASSERT_TRUE(audit);
+  int reads = 0, refusals = 0;
+  for (const auto& a : *audit) {
+    reads += a.action == "evidence.read" && a.actor == "carl";
+    refusals += a.action == "evidence.read_refused" && a.actor == "alice";
+    // The master key never reaches the log.
+    EXPECT_EQ(a.detail.find(kMasterKey), std::string::npos);
+  }
+  EXPECT_EQ(reads, 2);
+  EXPECT_EQ(refusals, 2);
+  std::vector<std::string> problems;
+  std::int64_t records = 0;
+  auto verified = store_->Cases().VerifyAudit(&records);
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(verified->empty());
+}
+
+// Faults at each step, as NCMEC's documented codes and as lost answers; each run of File() is
+// followed by more runs until the report settles. Exactly one report is finished at NCMEC with
+// each file once, and the record agrees.
+TEST_P(ReportingTest, FaultsAtEveryStepNeverFileTwiceNorLoseTheReport) {
+  using Fault = CyberTipStandIn::Fault;
+  const std::int64_t id = ApprovedReport();
+  standin_.FailNext("/submit", {Fault::kActThenHttp500, 0});  // an orphan report opened, answer lost
+  standin_.FailNext("/upload", {Fault::kCode, 1111}, 3);      // transient, more than the client retries
+  standin_.FailNext("/upload", {Fault::kActThenHttp500, 0});  // stored, answer lost
+  standin_.FailNext("/fileinfo", {Fault::kHttp500, 0}, 4);    // lost answers on an idempotent call
+  standin_.FailNext("/finish", {Fault::kActThenHttp500, 0}, 1);  // finished, answer lost
+  CyberTipReport r;
+  int runs = 0;
+  for (; runs < 12; ++runs) {
+    auto filed = filer_->File(id, "system");
+    ASSERT_TRUE(filed) << filed.error().ToString();
+    r = *filed;
+    if (r.state == "filed") break;
+  }
+  EXPECT_EQ(r.state, "filed") << r.last_error;
+  EXPECT_GT(runs, 1);
+  EXPECT_EQ(standin_.Finished("user-7"), 1);
+  int finished = 0;
+  for (const auto& report : standin_.Reports()) {
+    if (report.state != "finished") continue;
+    ++finished;
+    EXPECT_EQ(report.id, r.ncmec_report_id);
+    EXPECT_EQ(report.file_ids.size(), 2u) << "each file exactly once";
+    EXPECT_EQ(report.file_details.size(), 2u);
+  }
+  EXPECT_EQ(finished, 1);
+  EXPECT_TRUE(r.in_flight.empty());
+  // What happened at NCMEC: the orphan of the lost submit stays unfinished (NCMEC deletes it),
+  // the submission whose upload answer was lost was retracted, the third was filed.
+  const auto reports = standin_.Reports();
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].state, "open");
+  EXPECT_EQ(reports[1].state, "retracted");
+  EXPECT_EQ(reports[2].state, "finished");
+  EXPECT_EQ(r.attempts, 2);
+}
+
+TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
+  using Fault = CyberTipStandIn::Fault;
+  const std::int64_t id = ApprovedReport();
+  standin_.FailNext("/fileinfo", {Fault::kCode, 4100});
+  auto r = filer_->File(id, "system");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->state, "failed");
+  EXPECT_EQ(r->last_code, 0);  // the retraction's answer
+  ASSERT_EQ(standin_.Reports().size(), 1u);
+  EXPECT_EQ(standin_.Reports()[0].state, "retracted");
+  EXPECT_EQ(standin_.Finished("user-7"), 0);
+}
+
+TEST_P(ReportingTest, RetractBeforeFinishing) {
+  using Fault = CyberTipStandIn::Fault;
+  const std::int64_t id = ApprovedReport();
+  standin_.FailNext("/fileinfo", {Fault::kCode, 1000}, 5);
+  auto stalled = filer_->File(id, "system");
+  ASSERT_TRUE(stalled);
+  EXPECT_EQ(stalled->state, "open");
+  auto retracted = filer_->Retract(id, "bob", "duplicate of an earlier report");
+  ASSERT_TRUE(retracted) << retracted.error().ToString();
+  EXPECT_EQ(retracted->state, "retracted");
+  EXPECT_EQ(standin_.Reports()[0].state, "retracted");
+  EXPECT_EQ(filer_->File(id, "system")->state, "retracted");
+  // A retracted report frees the case for a new one.
+  EXPECT_TRUE(filer_->Draft(case_id_, "system"));
+}
+
+std::vector<std::filesystem::path> SealedFiles(const std::filesystem::path& vault) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(vault)) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void WriteBytes(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+TEST_P(ReportingTest, VaultDetectsTamperingAndSwapsAndWrongKeys) {
+  EvidenceItem item;
+  item.kind = "media";
+  item.media_type = "image/jpeg";
+  item.case_id = case_id_;
+  item.content_id = "photo-1";
+  auto a = vault_->Preserve(bytes_["photo-1"], item, "system");
+  item.content_id = "photo-2";
+  auto b = vault_->Preserve(bytes_["photo-2"], item, "system");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->address, sha256_["photo-1"]);
+  const auto files = SealedFiles(dir_.path() / "vault");
+  ASSERT_EQ(files.size(), 2u);
+  std::vector<std::vector<std::uint8_t>> originals;
+  for (const auto& f : files) {
+    // The vault's file names say nothing about what they hold, and nothing is in the clear.
+    EXPECT_EQ(f.string().find(sha256_["photo-1"]), std::string::npos);
+    EXPECT_EQ(f.string().find(sha256_["photo-2"]), std::string::npos);
+    originals.push_back(testing::ReadFile(f));
+  }
+  // One flipped bit in each file: both reads fail authentication, naming the item, not the key.
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    auto changed = originals[i];
+    changed[changed.size() / 2] ^= 0x01;
+    WriteBytes(files[i], changed);
+  }
+  for (std::int64_t id : {a->id, b->id}) {
+    auto read = vault_->Read(id, "carl", kCustodianRole);
+    ASSERT_FALSE(read);
+    EXPECT_EQ(read.error().code, ErrorCode::kCorrupt);
+    EXPECT_NE(read.error().message.find("evidence item " + std::to_string(id)), std::string::npos);
+    EXPECT_EQ(read.error().message.find(kMasterKey), std::string::npos);
+  }
+  // Swapped files (each intact): still refused.
+  WriteBytes(files[0], originals[1]);
+  WriteBytes(files[1], originals[0]);
+  EXPECT_EQ(vault_->Read(a->id, "carl", kCustodianRole).error().code, ErrorCode::kCorrupt);
+  EXPECT_FALSE(vault_->Verify(b->id, "carl"));
+  // Put back: readable again.
+  WriteBytes(files[0], originals[0]);
+  WriteBytes(files[1], originals[1]);
+  auto read = vault_->Read(a->id, "carl", kCustodianRole);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(*read, bytes_["photo-1"]);
+  EXPECT_TRUE(vault_->Verify(b->id, "carl"));
+  // A wrong master key opens nothing; a malformed one is refused at start.
+  VaultOptions other;
+  other.directory = (dir_.path() / "vault").string();
+  other.master_key_hex = std::string(64, '7');
+  auto wrong = EvidenceVault::Open(*store_, other, clock_);
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ((*wrong)->Read(a->id, "carl", kCustodianRole).error().code, ErrorCode::kCorrupt);
+  other.master_key_hex = "short";
+  auto refused = EvidenceVault::Open(*store_, other, clock_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message.find("short"), std::string::npos);
+  // Nothing the store keeps holds the master key.
+  auto audit = store_->ListAudit(1000);
+  for (const auto& r : *audit) EXPECT_EQ(r.detail.find(kMasterKey), std::string::npos);
+  const auto evidence = store_->Reports().ListEvidence(case_id_);
+  ASSERT_TRUE(evidence);
+  for (const auto& e : *evidence) {
+    EXPECT_EQ(e.wrapped_key.find(kMasterKey), std::string::npos);
+  }
+}
+
+TEST_P(ReportingTest, PurgeLeavesHeldItems) {
+  EvidenceItem item;
+  item.kind = "media";
+  item.media_type = "image/jpeg";
+  item.case_id = case_id_;
+  auto a = vault_->Preserve(bytes_["photo-1"], item, "system");
+  clock_.now += 100 * kDay;
+  const std::int64_t other_case = DecidedCase("user-8", {"photo-3"});
+  item.case_id = other_case;
+  auto b = vault_->Preserve(bytes_["photo-3"], item, "system");
+  ASSERT_TRUE(a && b);
+  // The second case is held for two years.
+  ASSERT_TRUE(store_->Reports().ExtendHold(other_case, clock_.now + 730 * kDay, "legal", "court order"));
+  clock_.now += 300 * kDay;  // a: 400 days old (expired); b: 300 days, held anyway
+  auto purge = vault_->PurgeExpired("system");
+  EXPECT_TRUE(purge.problems.empty());
+  EXPECT_EQ(purge.purged, 1);
+  EXPECT_EQ(vault_->Read(a->id, "carl", kCustodianRole).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(SealedFiles(dir_.path() / "vault").size(), 1u);
+  EXPECT_TRUE(store_->Reports().GetEvidence(a->id)->wrapped_key.empty()) << "the key is wiped";
+  ASSERT_TRUE(vault_->Read(b->id, "carl", kCustodianRole));
+  clock_.now += 200 * kDay;  // b: past its own year, inside the hold
+  EXPECT_EQ(vault_->PurgeExpired("system").purged, 0);
+  ASSERT_TRUE(vault_->Read(b->id, "carl", kCustodianRole));
+  clock_.now += 300 * kDay;  // past the hold
+  EXPECT_EQ(vault_->PurgeExpired("system").purged, 1);
+  EXPECT_TRUE(SealedFiles(dir_.path() / "vault").empty());
+  int purges = 0;
+  const auto audit = store_->ListAudit(1000);
+  ASSERT_TRUE(audit);
+  for (const auto& r : *audit) purges += r.action == "evidence.purge";
+  EXPECT_EQ(purges, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReportingTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& p) { return p.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace vigil
