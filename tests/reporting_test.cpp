@@ -23,7 +23,9 @@
 #include "vigil/file_hasher.h"
 #include "vigil/report_filer.h"
 #include "vigil/reports.h"
+#include "vigil/legal_package.h"
 #include "vigil/store.h"
+#include "vigil/transparency.h"
 
 namespace vigil {
 namespace {
@@ -371,6 +373,89 @@ TEST_P(ReportingTest, DecidedCaseIsReportedOnceAndPreserved) {
   auto verified = store_->Cases().VerifyAudit(&records);
   ASSERT_TRUE(verified);
   EXPECT_TRUE(verified->empty());
+}
+
+TEST_P(ReportingTest, FiledCaseIsProducedForLegalProcessAndCounted) {
+  const std::int64_t id = ApprovedReport();
+  auto filed = filer_->File(id, "system");
+  ASSERT_TRUE(filed && filed->state == "filed");
+  LegalRequest request;
+  request.type = "search_warrant";
+  request.agency = "Example County Sheriff";
+  request.case_number = "2026-CR-0042";
+  request.received_at = clock_.now;
+  request.due_at = clock_.now + 14 * kDay;
+  request.scope = "all records of user-7";
+  request.case_ids = {case_id_};
+  request.created_by = "lena";
+  auto created = store_->Reports().CreateLegalRequest(request);
+  ASSERT_TRUE(created) << created.error().ToString();
+  const std::string seed = NewSigningSeed();
+  const std::string public_key = *SigningPublicKey(seed);
+  const auto out = dir_.path() / "production";
+  // Only a custodian produces.
+  EXPECT_EQ(ProduceLegalPackage(*store_, *vault_, created->id, out.string(), seed, "alice", "reviewer").error().code,
+            ErrorCode::kPermissionDenied);
+  auto package = ProduceLegalPackage(*store_, *vault_, created->id, out.string(), seed, "carl", kCustodianRole);
+  ASSERT_TRUE(package) << package.error().ToString();
+  EXPECT_EQ(package->files, 4);  // two photos, the context, the report
+  EXPECT_GT(package->custody_records, 10);
+  auto check = VerifyLegalPackage(out.string(), public_key);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->signature_ok);
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front();
+  EXPECT_EQ(check->files_checked, 4);
+  EXPECT_EQ(check->custody_records_checked, package->custody_records);
+  auto produced = store_->Reports().GetLegalRequest(created->id);
+  EXPECT_EQ(produced->status, "produced");
+  EXPECT_EQ(produced->package_sha256, package->manifest_sha256);
+  // The custody log shows the custodian's reads and the report's steps.
+  const auto custody = testing::ReadFile(out / "custody.jsonl");
+  const std::string custody_text(custody.begin(), custody.end());
+  EXPECT_NE(custody_text.find("\"evidence.read\""), std::string::npos);
+  EXPECT_NE(custody_text.find("\"report.filed\""), std::string::npos);
+  // The photos in the package are the uploads.
+  int photos = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out / "files")) {
+    const auto bytes = testing::ReadFile(entry.path());
+    const std::string text(bytes.begin(), bytes.end());
+    photos += text == bytes_["photo-1"] || text == bytes_["photo-2"];
+  }
+  EXPECT_EQ(photos, 2);
+  // A wrong key, a changed file, an added file: each found.
+  EXPECT_FALSE(VerifyLegalPackage(out.string(), *SigningPublicKey(NewSigningSeed()))->signature_ok);
+  for (const auto& entry : std::filesystem::directory_iterator(out / "files")) {
+    if (entry.path().extension() == ".json") std::ofstream(entry.path(), std::ios::app) << " ";
+  }
+  std::ofstream(out / "files" / "extra.txt") << "x";
+  check = VerifyLegalPackage(out.string(), public_key);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->signature_ok);
+  ASSERT_EQ(check->problems.size(), 3u);  // SHA-256 and size of the context, and the extra file
+  // A package never overwrites another.
+  EXPECT_EQ(ProduceLegalPackage(*store_, *vault_, created->id, out.string(), seed, "carl", kCustodianRole).error().code,
+            ErrorCode::kAlreadyExists);
+
+  // The transparency report counts it all in its month.
+  clock_.now += kDay;
+  auto report = BuildTransparencyReport(store_->Reports(), clock_.now - 40 * kDay, clock_.now + kDay);
+  ASSERT_TRUE(report) << report.error().ToString();
+  const MonthFigures& t = report->total;
+  EXPECT_EQ(t.content_actioned, 2);
+  EXPECT_EQ(t.content_actioned_by_source.at("other"), 2);  // recorded without a bank match in this test
+  EXPECT_EQ(t.accounts_suspended_temporary, 1);
+  EXPECT_EQ(t.cybertipline_reports, 1);
+  EXPECT_EQ(t.legal_requests_received, 1);
+  EXPECT_EQ(t.legal_requests_answered, 1);
+  ASSERT_TRUE(t.median_hours_upload_to_action.has_value());
+  EXPECT_NEAR(*t.median_hours_upload_to_action, 0.0, 0.01);
+  EXPECT_GE(report->months.size(), 2u);
+  const std::string html = TransparencyHtml(*report, "Example Photos");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  const std::string csv = TransparencyCsv(*report);
+  EXPECT_NE(csv.find("\ntotal,1,0,0,2,"), std::string::npos) << csv;
+  EXPECT_NE(TransparencyJson(*report).find("\"cybertipline_reports\":1"), std::string::npos);
 }
 
 // Faults at each step, as NCMEC's documented codes and as lost answers; each run of File() is

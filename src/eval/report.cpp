@@ -8,11 +8,17 @@
 #include <map>
 #include <set>
 
-#include "eval/svg_chart.h"
+#include "charts/svg_chart.h"
 #include "eval/transforms.h"
 
 namespace vigil::eval {
 namespace {
+
+using charts::BarChart;
+using charts::BarChartSpec;
+using charts::LineChart;
+using charts::LineChartSpec;
+using charts::Series;
 
 // Thorn's `perception` benchmark on 3,854 benign images, PDQ at a threshold chosen for >= 99.99%
 // precision (the anchor figures).

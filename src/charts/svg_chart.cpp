@@ -1,11 +1,11 @@
 // SVG charts (see svg_chart.h).
-#include "eval/svg_chart.h"
+#include "charts/svg_chart.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
-namespace vigil::eval {
+namespace vigil::charts {
 namespace {
 
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -136,4 +136,67 @@ std::string BarChart(const BarChartSpec& spec, const std::vector<std::string>& l
   return s + "</svg>\n";
 }
 
-}  // namespace vigil::eval
+std::string ColumnChart(const ColumnChartSpec& spec, const std::vector<std::string>& categories,
+                        const std::vector<Series>& series) {
+  const double left = 70, right = 170, top = 44, ph = 220, bottom = 56;
+  const double column = std::max(18.0, std::min(56.0, 640.0 / static_cast<double>(std::max<std::size_t>(1, categories.size()))));
+  const double pw = column * static_cast<double>(categories.size());
+  const double width = left + pw + right, height = top + ph + bottom;
+  std::vector<double> totals(categories.size(), 0);
+  for (const auto& s : series) {
+    for (std::size_t c = 0; c < categories.size() && c < s.points.size(); ++c) totals[c] += std::max(0.0, s.points[c].second);
+  }
+  double max = 1;
+  for (double t : totals) max = std::max(max, t);
+  // A round top for the axis: 1, 2 or 5 times a power of ten.
+  const double magnitude = std::pow(10, std::floor(std::log10(max)));
+  double top_value = magnitude;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * magnitude >= max) {
+      top_value = m * magnitude;
+      break;
+    }
+  }
+  auto ty = [&](double v) { return top + ph - ph * v / top_value; };
+  std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Num(width) + "\" height=\"" + Num(height) +
+                  "\" font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n<title>" + Escape(spec.title) +
+                  "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s += "<text x=\"" + Num(left + pw / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + Escape(spec.title) +
+       "</text>\n";
+  for (int i = 0; i <= 5; ++i) {
+    const double v = top_value * i / 5;
+    s += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(ty(v)) + "\" x2=\"" + Num(left + pw) + "\" y2=\"" + Num(ty(v)) +
+         "\" stroke=\"#eee\"/><text x=\"" + Num(left - 6) + "\" y=\"" + Num(ty(v) + 4) + "\" text-anchor=\"end\">" +
+         Label(v) + "</text>\n";
+  }
+  s += "<text transform=\"translate(16," + Num(top + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
+       Escape(spec.value_label) + "</text>\n";
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    const double x = left + column * static_cast<double>(c);
+    double base = 0;
+    for (std::size_t k = 0; k < series.size(); ++k) {
+      if (c >= series[k].points.size()) continue;
+      const double v = std::max(0.0, series[k].points[c].second);
+      if (v <= 0) continue;
+      s += "<rect x=\"" + Num(x + column * 0.15) + "\" y=\"" + Num(ty(base + v)) + "\" width=\"" + Num(column * 0.7) +
+           "\" height=\"" + Num(ty(base) - ty(base + v)) + "\" fill=\"" + kColours[k % std::size(kColours)] + "\"><title>" +
+           Escape(categories[c] + " " + series[k].name + ": " + Label(v)) + "</title></rect>\n";
+      base += v;
+    }
+    s += "<text x=\"" + Num(x + column / 2) + "\" y=\"" + Num(ty(totals[c]) - 4) + "\" text-anchor=\"middle\" font-size=\"9\">" +
+         Label(totals[c]) + "</text>\n";
+    s += "<text transform=\"translate(" + Num(x + column / 2 + 3) + "," + Num(top + ph + 10) +
+         ") rotate(45)\" font-size=\"10\">" + Escape(categories[c]) + "</text>\n";
+  }
+  s += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" + Num(ph) +
+       "\" fill=\"none\" stroke=\"#444\"/>\n";
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const double ly = top + 10 + static_cast<double>(k) * 18;
+    s += "<rect x=\"" + Num(left + pw + 14) + "\" y=\"" + Num(ly - 6) + "\" width=\"14\" height=\"10\" fill=\"" +
+         kColours[k % std::size(kColours)] + "\"/><text x=\"" + Num(left + pw + 34) + "\" y=\"" + Num(ly + 3) + "\">" +
+         Escape(series[k].name) + "</text>\n";
+  }
+  return s + "</svg>\n";
+}
+
+}  // namespace vigil::charts

@@ -1,12 +1,13 @@
-// A small SVG chart writer for the evaluation report: line charts (linear or log axes) and grouped
-// horizontal bars, with axes, ticks, a legend and a title. Text only; no dependencies.
+// A small SVG chart writer for the evaluation and transparency reports: line charts (linear or
+// log axes), grouped horizontal bars and stacked columns over categories (months), with axes,
+// ticks, a legend and a title. Text only; no dependencies; readable without JavaScript.
 #pragma once
 
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace vigil::eval {
+namespace vigil::charts {
 
 struct Series {
   std::string name;
@@ -30,4 +31,11 @@ struct BarChartSpec {
 std::string BarChart(const BarChartSpec& spec, const std::vector<std::string>& labels,
                      const std::vector<Series>& series);  // series[s].points[row].second is the value
 
-}  // namespace vigil::eval
+// Stacked columns, one per category (a month), one segment per series; the total above each.
+struct ColumnChartSpec {
+  std::string title, value_label;
+};
+std::string ColumnChart(const ColumnChartSpec& spec, const std::vector<std::string>& categories,
+                        const std::vector<Series>& series);  // series[s].points[c].second is the value
+
+}  // namespace vigil::charts
