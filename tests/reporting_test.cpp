@@ -500,6 +500,59 @@ TEST_P(ReportingTest, FaultsAtEveryStepNeverFileTwiceNorLoseTheReport) {
   EXPECT_EQ(r.attempts, 2);
 }
 
+// The `vigil report file` process is killed (_exit, like kill -9) at a different point of the
+// lifecycle on each run: after NCMEC answered a submit, an upload, a fileinfo and the finish, and
+// just before the finish went out. The last run, undisturbed, settles it: one report finished at
+// NCMEC, each file in it once, the record agreeing, nothing lost.
+TEST_P(ReportingTest, ProcessKilledBetweenStepsResumesWithoutFilingTwice) {
+  const std::int64_t id = ApprovedReport();
+  std::ofstream(dir_.path() / "vigil.toml")
+      << "[reporter]\nfirst_name = \"Dana\"\nlast_name = \"Reyes\"\nemail = \"safety@example.org\"\n"
+      << "company_name = \"Example Photos Inc.\"\nplatform = \"Example Photos\"\n"
+      << "[cybertip]\nbase_url = \"" << standin_.base_url() << "\"\nusername = \"esp\"\n"
+      << "password_env = \"VIGIL_TEST_CT_PASSWORD\"\nxsd_path = \"" << XsdPath() << "\"\nattempts = 2\nbackoff_ms = 5\n"
+      << "[vault]\nmaster_key_env = \"VIGIL_TEST_VAULT_KEY\"\n";
+  setenv("VIGIL_TEST_CT_PASSWORD", "pw", 1);
+  setenv("VIGIL_TEST_VAULT_KEY", kMasterKey.c_str(), 1);
+  std::vector<std::string> args = {"report", "file", std::to_string(id), "--config",
+                                   (dir_.path() / "vigil.toml").string(), "--data-dir", dir_.path().string(),
+                                   "--as", "filer"};
+  if (GetParam() == Backend::kPostgres) args.insert(args.end(), {"--database-url", postgres_.url()});
+  for (const char* point : {"report.after_submit", "report.after_upload", "report.after_fileinfo",
+                            "report.before_finish", "report.after_finish"}) {
+    setenv("VIGIL_FAILPOINTS", (std::string(point) + "=exit").c_str(), 1);
+    const auto run = testing::RunVigil(args);
+    EXPECT_EQ(run.status, 86) << point << ": " << run.out << run.err;
+    EXPECT_EQ(standin_.Finished("user-7"), std::string(point) == "report.after_finish" ? 1 : 0) << point;
+    std::int64_t records = 0;
+    EXPECT_TRUE(store_->Cases().VerifyAudit(&records)->empty()) << point;
+  }
+  unsetenv("VIGIL_FAILPOINTS");
+  const auto last = testing::RunVigil(args);
+  unsetenv("VIGIL_TEST_CT_PASSWORD");
+  unsetenv("VIGIL_TEST_VAULT_KEY");
+  EXPECT_EQ(last.status, 0) << last.out << last.err;
+  EXPECT_EQ(last.err.find(kMasterKey), std::string::npos);
+  EXPECT_EQ(last.out.find(kMasterKey), std::string::npos);
+  auto r = store_->Reports().GetReport(id);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->state, "filed") << r->last_error;
+  EXPECT_TRUE(r->in_flight.empty());
+  EXPECT_EQ(standin_.Finished("user-7"), 1);
+  const auto reports = standin_.Reports();
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].state, "open");       // the lost submit's orphan: never finished, NCMEC deletes it
+  EXPECT_EQ(reports[1].state, "retracted");  // the lost upload's submission
+  EXPECT_EQ(reports[2].state, "finished");
+  EXPECT_EQ(reports[2].id, r->ncmec_report_id);
+  EXPECT_EQ(reports[2].file_ids.size(), 2u);
+  EXPECT_EQ(reports[2].file_details.size(), 2u);
+  EXPECT_EQ(standin_.Requests("/finish"), 2);  // sent before the kill; resent, answered "already finished"
+  auto items = store_->Reports().ListEvidence(case_id_);
+  ASSERT_TRUE(items);
+  EXPECT_EQ(items->size(), 4u);
+}
+
 TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
   using Fault = CyberTipStandIn::Fault;
   const std::int64_t id = ApprovedReport();

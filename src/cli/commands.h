@@ -18,5 +18,6 @@ Action RegisterBankCommand(CLI::App& app);
 Action RegisterLookupCommand(CLI::App& app);
 Action RegisterEvalCommand(CLI::App& app);
 Action RegisterWorkflowCommands(CLI::App& app);
+Action RegisterReportCommands(CLI::App& app);
 
 }  // namespace vigil::cli

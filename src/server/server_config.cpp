@@ -39,7 +39,15 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   static constexpr std::string_view kKeys[] = {
       "listen", "data_dir", "database_url", "log_level", "threads", "max_body_bytes", "request_timeout_ms",
       "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits",
-      "video", "worker_threads", "rules_file", "workflow"};
+      "video", "worker_threads", "rules_file", "workflow", "reporter", "cybertip", "vault", "legal"};
+  static constexpr std::string_view kReporterKeys[] = {
+      "company_name", "first_name", "last_name", "email", "phone", "contact_email", "company_template",
+      "terms_of_service", "legal_url", "platform", "incident_type", "industry_classification"};
+  static constexpr std::string_view kCyberTipKeys[] = {"base_url", "username", "password_env", "approval", "xsd_path",
+                                                       "attempts", "backoff_ms", "timeout_seconds"};
+  static constexpr std::string_view kVaultKeys[] = {"master_key_env", "master_key_file", "retention_days",
+                                                    "preserve_on_confirm"};
+  static constexpr std::string_view kLegalKeys[] = {"signing_key_env", "signing_key_file"};
   static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
                                                        "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
                                                        "sla_seconds_p3"};
@@ -65,6 +73,18 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   }
   if (const auto* workflow = table["workflow"].as_table()) {
     if (auto known = check_keys(*workflow, kWorkflowKeys, "workflow."); !known) return known;
+  }
+  if (const auto* t = table["reporter"].as_table()) {
+    if (auto known = check_keys(*t, kReporterKeys, "reporter."); !known) return known;
+  }
+  if (const auto* t = table["cybertip"].as_table()) {
+    if (auto known = check_keys(*t, kCyberTipKeys, "cybertip."); !known) return known;
+  }
+  if (const auto* t = table["vault"].as_table()) {
+    if (auto known = check_keys(*t, kVaultKeys, "vault."); !known) return known;
+  }
+  if (const auto* t = table["legal"].as_table()) {
+    if (auto known = check_keys(*t, kLegalKeys, "legal."); !known) return known;
   }
   Status status;
   auto wrong = [&](const char* key, const char* type) {
@@ -140,6 +160,48 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_bool(*video, "allow_truncated", v.allow_truncated);
     read_double("query_match_percent", config.api.video_match.query_match_percent, 0, 100);
     read_double("compared_match_percent", config.api.video_match.compared_match_percent, 0, 100);
+  }
+  auto& rep = config.reporting;
+  if (const auto* t = table["reporter"].as_table()) {
+    auto& r = rep.filer.reporter;
+    read_string(*t, "company_name", r.company_name);
+    read_string(*t, "first_name", r.first_name);
+    read_string(*t, "last_name", r.last_name);
+    read_string(*t, "email", r.email);
+    read_string(*t, "phone", r.phone);
+    read_string(*t, "contact_email", r.contact_email);
+    read_string(*t, "company_template", r.company_template);
+    read_string(*t, "terms_of_service", r.terms_of_service);
+    read_string(*t, "legal_url", r.legal_url);
+    read_string(*t, "platform", r.platform);
+    read_string(*t, "incident_type", r.incident_type);
+    read_bool(*t, "industry_classification", r.industry_classification);
+  }
+  if (const auto* t = table["cybertip"].as_table()) {
+    read_string(*t, "base_url", rep.cybertip.base_url);
+    read_string(*t, "username", rep.cybertip.username);
+    read_string(*t, "password_env", rep.password_env);
+    read_string(*t, "approval", rep.filer.approval);
+    read_string(*t, "xsd_path", rep.filer.xsd_path);
+    read_int(*t, "attempts", rep.cybertip.attempts, 1, 20);
+    std::int64_t backoff = rep.cybertip.backoff.count(), timeout = rep.cybertip.timeout.count();
+    read_int(*t, "backoff_ms", backoff, 1, 60'000);
+    read_int(*t, "timeout_seconds", timeout, 1, 600);
+    rep.cybertip.backoff = std::chrono::milliseconds(backoff);
+    rep.cybertip.timeout = std::chrono::seconds(timeout);
+    if (rep.filer.approval != "separate" && rep.filer.approval != "decision") {
+      status = Fail(ErrorCode::kInvalidArgument, path + ": cybertip.approval must be \"separate\" or \"decision\"");
+    }
+  }
+  if (const auto* t = table["vault"].as_table()) {
+    read_string(*t, "master_key_env", rep.vault_key_env);
+    read_string(*t, "master_key_file", rep.vault_key_file);
+    read_int(*t, "retention_days", rep.retention_days, 365, 36'500);
+    read_bool(*t, "preserve_on_confirm", rep.preserve_on_confirm);
+  }
+  if (const auto* t = table["legal"].as_table()) {
+    read_string(*t, "signing_key_env", rep.signing_key_env);
+    read_string(*t, "signing_key_file", rep.signing_key_file);
   }
   if (!status) return status;
   if (!listen.empty()) return ParseListen(listen, config.http);

@@ -15,15 +15,46 @@
 //   [limits]
 //   max_pixels = 100000000
 //   max_dimension = 32768
+//   [reporter]                          # the reporting company (docs/reporting.md)
+//   company_name = "..."  first_name = "..."  last_name = "..."  email = "..."  platform = "..."
+//   company_template = "..."  terms_of_service = "..."  legal_url = "..."  contact_email = "..."
+//   industry_classification = false     # only with the industry hash-sharing MOU
+//   [cybertip]
+//   base_url = "https://exttest.cybertip.org/ispws"
+//   username = "..."
+//   password_env = "VIGIL_CYBERTIP_PASSWORD"   # the password is read from the environment only
+//   approval = "separate"               # or "decision": the violating decision is the approval
+//   xsd_path = ""                       # NCMEC's schema (GET /xsd): every report is checked
+//   attempts = 5  backoff_ms = 500  timeout_seconds = 60
+//   [vault]
+//   master_key_env = "VIGIL_VAULT_KEY"  # or master_key_file = "/etc/vigil/vault.key" (64 hex digits)
+//   retention_days = 365
+//   preserve_on_confirm = true
+//   [legal]
+//   signing_key_env = "VIGIL_SIGNING_KEY"   # or signing_key_file (an Ed25519 seed, 64 hex digits)
 #pragma once
 
 #include <string>
 
 #include "server/api_service.h"
 #include "server/http_server.h"
+#include "vigil/report_filer.h"
 #include "vigil/status.h"
 
 namespace vigil::server {
+
+// Reporting and preservation. Secrets are never in the file: only where to find them.
+struct ReportingConfig {
+  FilerOptions filer;  // reporter, approval, xsd_path (media_dir comes from data_dir)
+  CyberTipConfig cybertip;
+  std::string password_env = "VIGIL_CYBERTIP_PASSWORD";
+  std::string vault_key_env = "VIGIL_VAULT_KEY";
+  std::string vault_key_file;
+  std::int64_t retention_days = 365;
+  bool preserve_on_confirm = true;
+  std::string signing_key_env = "VIGIL_SIGNING_KEY";
+  std::string signing_key_file;
+};
 
 struct ServerConfig {
   std::string data_dir = "vigil-data";
@@ -32,6 +63,7 @@ struct ServerConfig {
   ApiOptions api;
   int refresh_interval_ms = 2000;
   WorkflowOptions workflow;
+  ReportingConfig reporting;
   std::string log_level = "info";
 };
 

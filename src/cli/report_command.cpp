@@ -1,0 +1,367 @@
+// `vigil report` (CyberTipline reports: draft, approve, file, resume, retract, list; transparency
+// reports), `vigil evidence` (the vault: list, read, verify, hold, purge) and `vigil legal`
+// (legal process: record, list, export a signed package, verify one, signing keys). They work on
+// the store directly, with the service's configuration file for the reporter, the CyberTipline
+// and where the secrets are. Whoever runs them holds the vault's key, so the CLI acts as a
+// custodian; `--as` names the person for the audit log.
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "cli/store_options.h"
+#include "server/reporting_services.h"
+#include "server/server_config.h"
+#include "vigil/cases.h"
+#include "vigil/clock.h"
+#include "vigil/legal_package.h"
+#include "vigil/reports.h"
+#include "vigil/transparency.h"
+
+namespace vigil::cli {
+namespace {
+
+namespace json = boost::json;
+
+struct ReportArgs {
+  StoreFlags store;
+  std::string config;
+  std::string as = "operator";
+  std::string state, format = "html", out, from, to, platform = "the platform", reason, until, type, agency,
+                     case_number, received, due, scope, public_key, dir;
+  std::vector<std::int64_t> cases;
+  std::int64_t id = 0;
+  bool json = false;
+};
+
+json::object ReportJson(const CyberTipReport& r) {
+  json::array files;
+  for (const auto& f : r.files) {
+    files.push_back(json::object{{"content_id", f.content_id},
+                                 {"state", f.state},
+                                 {"ncmec_file_id", f.ncmec_file_id}});
+  }
+  json::object o{{"id", r.id},
+                 {"case_id", r.case_id},
+                 {"user_id", r.user_id},
+                 {"state", r.state},
+                 {"in_flight", r.in_flight},
+                 {"ncmec_report_id", r.ncmec_report_id},
+                 {"approved_by", r.approved_by},
+                 {"attempts", r.attempts},
+                 {"last_code", r.last_code},
+                 {"last_error", r.last_error},
+                 {"files", std::move(files)}};
+  if (r.filed_at) o["filed_at"] = IsoDateTime(*r.filed_at);
+  return o;
+}
+
+json::object EvidenceJson(const EvidenceItem& e) {
+  json::object o{{"id", e.id},         {"kind", e.kind},         {"media_type", e.media_type},
+                 {"size", e.size},     {"sha256", e.address},    {"case_id", e.case_id},
+                 {"report_id", e.report_id}, {"content_id", e.content_id},
+                 {"preserved_at", IsoDateTime(e.preserved_at)}, {"hold_until", IsoDateTime(e.hold_until)}};
+  if (e.purged_at) o["purged_at"] = IsoDateTime(*e.purged_at);
+  return o;
+}
+
+json::object LegalJson(const LegalRequest& l) {
+  json::array cases;
+  for (auto c : l.case_ids) cases.emplace_back(c);
+  json::object o{{"id", l.id},
+                 {"type", l.type},
+                 {"agency", l.agency},
+                 {"case_number", l.case_number},
+                 {"received_at", IsoDateTime(l.received_at)},
+                 {"scope", l.scope},
+                 {"status", l.status},
+                 {"cases", std::move(cases)},
+                 {"package_sha256", l.package_sha256}};
+  if (l.due_at) o["due_at"] = IsoDateTime(*l.due_at);
+  if (l.produced_at) o["produced_at"] = IsoDateTime(*l.produced_at);
+  return o;
+}
+
+void Print(const json::value& v) { std::cout << json::serialize(v) << "\n"; }
+
+struct Opened {
+  std::unique_ptr<Store> store;
+  server::ServerConfig config;
+  server::ReportingServices services;
+};
+
+std::optional<Opened> Open(const ReportArgs& a, const CLI::App& app, const char* command) {
+  Opened o;
+  if (!a.config.empty()) {
+    if (auto loaded = server::LoadServerConfig(a.config, o.config); !loaded) {
+      ReportError(command, loaded.error());
+      return std::nullopt;
+    }
+  }
+  if (app.count("--data-dir") != 0 || o.config.data_dir.empty()) o.config.data_dir = a.store.data_dir;
+  if (!a.store.database_url.empty()) o.config.database_url = a.store.database_url;
+  o.store = OpenStoreOrReport({o.config.data_dir, o.config.database_url}, command, o.config.workflow);
+  if (!o.store) return std::nullopt;
+  o.services = server::MakeReportingServices(*o.store, o.config, SystemClock());
+  return o;
+}
+
+int NeedVault(const Opened& o, const char* command) {
+  if (o.services.vault) return 0;
+  std::fprintf(stderr, "vigil %s: the evidence vault is not available: %s\n", command, o.services.vault_error.c_str());
+  return 1;
+}
+
+int WriteOut(const std::string& text, const std::string& out, const char* command) {
+  if (out.empty() || out == "-") {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream file(out, std::ios::binary);
+  file << text;
+  file.close();
+  if (!file) return ReportError(command, {ErrorCode::kIoError, out + ": cannot write"});
+  return 0;
+}
+
+std::string Actor(const ReportArgs& a) { return "cli:" + a.as; }
+
+}  // namespace
+
+Action RegisterReportCommands(CLI::App& app) {
+  auto a = std::make_shared<ReportArgs>();
+  auto common = [&](CLI::App* sub) {
+    AddStoreFlags(*sub, a->store);
+    sub->add_option("--config", a->config, "The service's configuration file (reporter, cybertip, vault, legal)");
+    sub->add_option("--as", a->as, "Who is acting, for the audit log");
+    return sub;
+  };
+  CLI::App* report = app.add_subcommand("report", "CyberTipline reports, and transparency reports");
+  report->require_subcommand(1);
+  CLI::App* list = common(report->add_subcommand("list", "Reports and their states (newest first)"));
+  list->add_option("--state", a->state, "Only this state: draft, approved, open, filed, retracted, failed");
+  list->add_flag("--json", a->json, "JSON lines");
+  CLI::App* draft = common(report->add_subcommand("draft", "Build and validate the report of a case decided violating"));
+  draft->add_option("case", a->id, "Case id")->required();
+  CLI::App* approve = common(report->add_subcommand("approve", "Record a person's approval of a draft"));
+  approve->add_option("report", a->id, "Report id")->required();
+  CLI::App* file = common(report->add_subcommand("file", "Submit, upload, describe and finish an approved report (resumes)"));
+  file->add_option("report", a->id, "Report id")->required();
+  CLI::App* resume = common(report->add_subcommand("resume", "File every approved or unfinished report (after a restart)"));
+  CLI::App* retract = common(report->add_subcommand("retract", "Withdraw a report that is not filed yet"));
+  retract->add_option("report", a->id, "Report id")->required();
+  retract->add_option("--reason", a->reason, "Why")->required();
+  CLI::App* transparency = common(report->add_subcommand(
+      "transparency", "Per-month figures: suspensions, uploads actioned by source, reports, appeals, legal requests"));
+  transparency->add_option("--from", a->from, "First day (YYYY-MM-DD, UTC)")->required();
+  transparency->add_option("--to", a->to, "Day after the last (YYYY-MM-DD, UTC)")->required();
+  transparency->add_option("--format", a->format, "html, csv or json")->check(CLI::IsMember({"html", "csv", "json"}));
+  transparency->add_option("--out", a->out, "Write here instead of stdout");
+  transparency->add_option("--platform", a->platform, "The platform's name for the title");
+
+  CLI::App* evidence = app.add_subcommand("evidence", "The evidence vault: list, read, verify, hold, purge");
+  evidence->require_subcommand(1);
+  CLI::App* ev_list = common(evidence->add_subcommand("list", "Preserved items (of one case, or all not purged)"));
+  ev_list->add_option("--case", a->id, "Case id");
+  CLI::App* ev_read = common(evidence->add_subcommand("read", "Decrypt one item to a file (logged as a custodian read)"));
+  ev_read->add_option("item", a->id, "Evidence id")->required();
+  ev_read->add_option("--out", a->out, "Where to write the bytes")->required();
+  CLI::App* ev_verify = common(evidence->add_subcommand("verify", "Check every live item decrypts and hashes to its address"));
+  CLI::App* ev_hold = common(evidence->add_subcommand("hold", "Keep a case's items until a date (legal hold)"));
+  ev_hold->add_option("case", a->id, "Case id")->required();
+  ev_hold->add_option("--until", a->until, "YYYY-MM-DD")->required();
+  ev_hold->add_option("--reason", a->reason, "Why (the legal process)")->required();
+  CLI::App* ev_purge = common(evidence->add_subcommand("purge", "Delete items whose retention ended and that are not held"));
+
+  CLI::App* legal = app.add_subcommand("legal", "Law-enforcement legal process: record, export, verify");
+  legal->require_subcommand(1);
+  CLI::App* lg_request = common(legal->add_subcommand("request", "Record legal process received"));
+  lg_request->add_option("--type", a->type, "subpoena, court_order, search_warrant, preservation, emergency, other")
+      ->required()
+      ->check(CLI::IsMember({"subpoena", "court_order", "search_warrant", "preservation", "emergency", "other"}));
+  lg_request->add_option("--agency", a->agency, "Requesting agency")->required();
+  lg_request->add_option("--case-number", a->case_number, "The agency's case number")->required();
+  lg_request->add_option("--received", a->received, "Date received (YYYY-MM-DD)")->required();
+  lg_request->add_option("--due", a->due, "Date due (YYYY-MM-DD)");
+  lg_request->add_option("--scope", a->scope, "What is asked for")->required();
+  lg_request->add_option("--cases", a->cases, "Case ids it concerns")->required()->delimiter(',');
+  CLI::App* lg_list = common(legal->add_subcommand("list", "Recorded legal process"));
+  CLI::App* lg_export = common(legal->add_subcommand("export", "Produce the signed package for a request"));
+  lg_export->add_option("request", a->id, "Legal request id")->required();
+  lg_export->add_option("--out", a->dir, "A new folder for the package")->required();
+  CLI::App* lg_verify = legal->add_subcommand("verify", "Check a package: signature, file hashes, custody records");
+  lg_verify->add_option("package", a->dir, "The package folder")->required();
+  lg_verify->add_option("--public-key", a->public_key, "The producer's Ed25519 public key (hex)")->required();
+  CLI::App* lg_keygen = legal->add_subcommand("keygen", "Print a new signing seed (keep it secret) and its public key");
+  CLI::App* lg_pubkey = common(legal->add_subcommand("pubkey", "Print the configured signing key's public key"));
+
+  return [=]() -> int {
+    if (!report->parsed() && !evidence->parsed() && !legal->parsed()) return -1;
+    if (lg_keygen->parsed()) {
+      const std::string seed = NewSigningSeed();
+      std::printf("seed %s\npublic_key %s\n", seed.c_str(), SigningPublicKey(seed)->c_str());
+      return 0;
+    }
+    if (lg_verify->parsed()) {
+      auto check = VerifyLegalPackage(a->dir, a->public_key);
+      if (!check) return ReportError("legal verify", check.error());
+      for (const auto& p : check->problems) std::printf("problem: %s\n", p.c_str());
+      std::printf("signature %s; %d files and %d custody records checked: %s\n", check->signature_ok ? "valid" : "INVALID",
+                  check->files_checked, check->custody_records_checked,
+                  check->problems.empty() ? "the package verifies" : "NOT VALID");
+      return check->problems.empty() ? 0 : 1;
+    }
+    const CLI::App* parsed = nullptr;
+    for (const CLI::App* sub : {list, draft, approve, file, resume, retract, transparency, ev_list, ev_read, ev_verify,
+                                ev_hold, ev_purge, lg_request, lg_list, lg_export, lg_pubkey}) {
+      if (sub->parsed()) parsed = sub;
+    }
+    if (parsed == nullptr) return -1;
+    const std::string name = parsed->get_parent()->get_name() + " " + parsed->get_name();
+    const char* command = name.c_str();
+    auto o = Open(*a, *parsed, command);
+    if (!o) return 1;
+    Store& store = *o->store;
+    auto& filer = *o->services.filer;
+    auto show = [&](const Result<CyberTipReport>& r) {
+      if (!r) return ReportError(command, r.error());
+      Print(ReportJson(*r));
+      return r->state == "failed" ? 1 : 0;
+    };
+    if (list->parsed()) {
+      auto reports = store.Reports().ListReports(a->state, 1000);
+      if (!reports) return ReportError(command, reports.error());
+      for (const auto& r : *reports) {
+        if (a->json) {
+          Print(ReportJson(r));
+        } else {
+          std::printf("%6lld  case %-6lld %-9s %-10s ncmec=%s %s\n", static_cast<long long>(r.id),
+                      static_cast<long long>(r.case_id), r.state.c_str(), r.user_id.c_str(),
+                      r.ncmec_report_id.empty() ? "-" : r.ncmec_report_id.c_str(), r.last_error.c_str());
+        }
+      }
+      return 0;
+    }
+    if (draft->parsed()) return show(filer.Draft(a->id, Actor(*a)));
+    if (approve->parsed()) return show(filer.Approve(a->id, Actor(*a)));
+    if (file->parsed()) {
+      auto r = filer.File(a->id, Actor(*a));
+      const int status = show(r);
+      return status != 0 ? status : (r->state == "filed" || r->state == "retracted" ? 0 : 3);
+    }
+    if (resume->parsed()) {
+      auto filed = filer.ResumeAll(Actor(*a));
+      if (!filed) return ReportError(command, filed.error());
+      std::printf("%d reports filed\n", *filed);
+      return 0;
+    }
+    if (retract->parsed()) return show(filer.Retract(a->id, Actor(*a), a->reason));
+    if (transparency->parsed()) {
+      auto from = ParseDate(a->from);
+      auto to = ParseDate(a->to);
+      if (!from) return ReportError(command, from.error());
+      if (!to) return ReportError(command, to.error());
+      auto built = BuildTransparencyReport(store.Reports(), *from, *to);
+      if (!built) return ReportError(command, built.error());
+      const std::string text = a->format == "json"  ? TransparencyJson(*built)
+                               : a->format == "csv" ? TransparencyCsv(*built)
+                                                    : TransparencyHtml(*built, a->platform);
+      return WriteOut(text, a->out, command);
+    }
+    if (lg_request->parsed()) {
+      LegalRequest r;
+      r.type = a->type;
+      r.agency = a->agency;
+      r.case_number = a->case_number;
+      auto received = ParseDate(a->received);
+      if (!received) return ReportError(command, received.error());
+      r.received_at = *received;
+      if (!a->due.empty()) {
+        auto due = ParseDate(a->due);
+        if (!due) return ReportError(command, due.error());
+        r.due_at = *due;
+      }
+      r.scope = a->scope;
+      r.case_ids = a->cases;
+      r.created_by = Actor(*a);
+      auto created = store.Reports().CreateLegalRequest(r);
+      if (!created) return ReportError(command, created.error());
+      Print(LegalJson(*created));
+      return 0;
+    }
+    if (lg_list->parsed()) {
+      auto requests = store.Reports().ListLegalRequests("");
+      if (!requests) return ReportError(command, requests.error());
+      for (const auto& r : *requests) Print(LegalJson(r));
+      return 0;
+    }
+    if (lg_pubkey->parsed()) {
+      if (o->services.signing_seed.empty()) {
+        return ReportError(command, {ErrorCode::kInvalidArgument, "no signing key configured ([legal] signing_key_env or signing_key_file)"});
+      }
+      auto pk = SigningPublicKey(o->services.signing_seed);
+      if (!pk) return ReportError(command, pk.error());
+      std::printf("%s\n", pk->c_str());
+      return 0;
+    }
+    if (int missing = NeedVault(*o, command); missing != 0) return missing;
+    EvidenceVault& vault = *o->services.vault;
+    if (lg_export->parsed()) {
+      if (o->services.signing_seed.empty()) {
+        return ReportError(command, {ErrorCode::kInvalidArgument, "no signing key configured ([legal] signing_key_env or signing_key_file)"});
+      }
+      auto package = ProduceLegalPackage(store, vault, a->id, a->dir, o->services.signing_seed, Actor(*a), kCustodianRole);
+      if (!package) return ReportError(command, package.error());
+      std::printf("%s: %d files, %d custody records, manifest sha256 %s\n", package->directory.c_str(), package->files,
+                  package->custody_records, package->manifest_sha256.c_str());
+      return 0;
+    }
+    if (ev_list->parsed()) {
+      auto items = store.Reports().ListEvidence(a->id);
+      if (!items) return ReportError(command, items.error());
+      for (const auto& e : *items) Print(EvidenceJson(e));
+      return 0;
+    }
+    if (ev_read->parsed()) {
+      auto bytes = vault.Read(a->id, Actor(*a), kCustodianRole);
+      if (!bytes) return ReportError(command, bytes.error());
+      return WriteOut(*bytes, a->out, command);
+    }
+    if (ev_verify->parsed()) {
+      auto items = store.Reports().ListEvidence(0);
+      if (!items) return ReportError(command, items.error());
+      ProgressBar progress(items->size(), "verify", isatty(2) != 0);
+      std::size_t bad = 0, done = 0;
+      for (const auto& e : *items) {
+        if (auto ok = vault.Verify(e.id, Actor(*a)); !ok) {
+          ++bad;
+          std::fprintf(stderr, "%s\n", ok.error().message.c_str());
+        }
+        progress.Update(++done, bad);
+      }
+      progress.Finish();
+      std::printf("%zu items, %zu failed\n", items->size(), bad);
+      return bad == 0 ? 0 : 1;
+    }
+    if (ev_hold->parsed()) {
+      auto until = ParseDate(a->until);
+      if (!until) return ReportError(command, until.error());
+      auto changed = store.Reports().ExtendHold(a->id, *until, Actor(*a), a->reason);
+      if (!changed) return ReportError(command, changed.error());
+      std::printf("%d items held until %s\n", *changed, a->until.c_str());
+      return 0;
+    }
+    (void)ev_purge;
+    const PurgeResult purged = vault.PurgeExpired(Actor(*a));
+    for (const auto& p : purged.problems) std::fprintf(stderr, "%s\n", p.c_str());
+    std::printf("%d items purged; %d kept (held meanwhile)\n", purged.purged, purged.kept_on_hold);
+    return purged.problems.empty() ? 0 : 1;
+  };
+}
+
+}  // namespace vigil::cli
