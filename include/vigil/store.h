@@ -196,7 +196,8 @@ struct StoreOptions {
 };
 
 // The roles an API key may have.
-inline constexpr const char* kRoles[] = {"submitter", "reviewer", "bank-admin", "auditor", "admin"};
+inline constexpr const char* kRoles[] = {"submitter", "reviewer", "bank-admin", "auditor",
+                                         "admin",     "legal",    "custodian"};
 bool IsKnownRole(std::string_view role);
 
 class Store {

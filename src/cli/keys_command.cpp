@@ -24,9 +24,9 @@ Action RegisterKeysCommand(CLI::App& app) {
   AddStoreFlags(*keys, args->store);
   CLI::App* create = keys->add_subcommand("create", "Create a key and print it (once) on stdout");
   create->add_option("--name", args->name, "A name for the key (who or what uses it)")->required();
-  create->add_option("--role", args->role, "submitter, reviewer, bank-admin, auditor or admin")
+  create->add_option("--role", args->role, "submitter, reviewer, bank-admin, auditor, admin, legal (reports, legal process) or custodian (evidence)")
       ->required()
-      ->check(CLI::IsMember({"submitter", "reviewer", "bank-admin", "auditor", "admin"}));
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kRoles), std::end(kRoles))));
   CLI::App* list = keys->add_subcommand("list", "List keys (never their secrets) as JSON lines");
   CLI::App* revoke = keys->add_subcommand("revoke", "Revoke the live key with this name");
   revoke->add_option("--name", args->name, "The key's name")->required();

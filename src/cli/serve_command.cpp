@@ -10,6 +10,8 @@
 #include "cli/store_options.h"
 #include "server/api_service.h"
 #include "server/http_server.h"
+#include "server/reporting_services.h"
+#include "vigil/clock.h"
 #include "server/server_config.h"
 #include "vigil/matcher.h"
 #include "vigil/version.h"
@@ -53,6 +55,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (!args.rules.empty()) config.api.rules_path = args.rules;
   if (config.database_url.empty() || !config.data_dir.empty()) {
     config.api.media_dir = (std::filesystem::path(config.data_dir) / "media").string();
+    config.api.productions_dir = (std::filesystem::path(config.data_dir) / "productions").string();
   }
   SetUpLogging(config.log_level);
 
@@ -72,6 +75,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   server::BlockShutdownSignals();
   server::ApiService service(*store, matcher, config.api);
   if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
+  server::ReportingServices reporting = server::MakeReportingServices(*store, config, SystemClock());
+  if (!reporting.vault) {
+    spdlog::warn(R"("msg":"evidence vault off","reason":{})", JsonString(reporting.vault_error));
+  }
+  service.AttachReporting(&reporting);
   server::HttpServer http(
       config.http, [&service](server::Request& request, const std::string& remote) { return service.Handle(request, remote); },
       [&service](unsigned status, const std::string& reason) {

@@ -24,6 +24,15 @@ const std::vector<std::string> kReadCases = {"reviewer", "auditor", "admin"};
 const std::vector<std::string> kReadAccounts = {"submitter", "reviewer", "auditor", "admin"};
 const std::vector<std::string> kReadRules = {"reviewer", "bank-admin", "auditor", "admin"};
 const std::vector<std::string> kReadFeedback = {"bank-admin", "auditor", "admin"};
+const std::vector<std::string> kReadReports = {"legal", "auditor", "admin"};
+const std::vector<std::string> kLegal = {"legal", "admin"};
+const std::vector<std::string> kEvidenceMeta = {"custodian", "legal", "auditor"};
+// Reading evidence bytes: the vault itself admits only custodians, and logs every other role's try.
+const std::vector<std::string> kEvidenceRead = {"custodian", "reviewer", "legal", "auditor", "admin"};
+const std::vector<std::string> kHold = {"custodian", "legal"};
+const std::vector<std::string> kCustodian = {"custodian"};
+const std::vector<std::string> kLegalRead = {"legal", "custodian", "auditor", "admin"};
+const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
 
 // Matches "/v1/banks/{name}" against a path; fills `params`.
 bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
@@ -94,6 +103,21 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/feedback", kReadFeedback, &ApiService::ListFeedback},
       {V::get, "/v1/rules", kReadRules, &ApiService::GetRules},
       {V::post, "/v1/rules/reload", kAdmin, &ApiService::ReloadRules},
+      {V::get, "/v1/reports", kReadReports, &ApiService::ListReports},
+      {V::post, "/v1/reports", kLegal, &ApiService::DraftReport},
+      {V::get, "/v1/reports/{id}", kReadReports, &ApiService::GetReport},
+      {V::post, "/v1/reports/{id}/approve", kLegal, &ApiService::ApproveReport},
+      {V::post, "/v1/reports/{id}/file", kLegal, &ApiService::FileReport},
+      {V::post, "/v1/reports/{id}/retract", kLegal, &ApiService::RetractReport},
+      {V::get, "/v1/evidence", kEvidenceMeta, &ApiService::ListEvidence},
+      {V::get, "/v1/evidence/{id}/content", kEvidenceRead, &ApiService::ReadEvidence},
+      {V::post, "/v1/evidence/holds", kHold, &ApiService::HoldEvidence},
+      {V::post, "/v1/evidence/purge", kCustodian, &ApiService::PurgeEvidence},
+      {V::get, "/v1/legal-requests", kLegalRead, &ApiService::ListLegalRequests},
+      {V::post, "/v1/legal-requests", kLegal, &ApiService::CreateLegalRequest},
+      {V::get, "/v1/legal-requests/{id}", kLegalRead, &ApiService::GetLegalRequest},
+      {V::post, "/v1/legal-requests/{id}/production", kCustodian, &ApiService::ProduceLegalRequest},
+      {V::get, "/v1/transparency", kTransparency, &ApiService::Transparency},
   };
   return routes;
 }
@@ -140,8 +164,11 @@ bool ApiService::IsHeavy(const Request& request) {
   if (request.method() != http::verb::post) return false;
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
-  return path == "/v1/content" || path == "/v1/hash" ||
-         (path.starts_with("/v1/banks/") && path.ends_with("/import"));
+  // Imports, uploads, and the reporting calls that talk to NCMEC or decrypt the vault.
+  return path == "/v1/content" || path == "/v1/hash" || path == "/v1/evidence/purge" ||
+         (path.starts_with("/v1/banks/") && path.ends_with("/import")) ||
+         (path.starts_with("/v1/reports/") && path.ends_with("/file")) ||
+         (path.starts_with("/v1/legal-requests/") && path.ends_with("/production"));
 }
 
 Response ApiService::Handle(Request& request, const std::string& remote) {

@@ -35,7 +35,10 @@ struct ApiOptions {
   bool access_log = true;
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
   std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
+  std::string productions_dir;  // where law-enforcement packages are written; empty: none
 };
+
+struct ReportingServices;
 
 // What a handler sees: the request, the path parameters and query, and the caller's key.
 struct ApiCall {
@@ -44,6 +47,8 @@ struct ApiCall {
   std::map<std::string, std::string> query;  // decoded ?a=b&c=d
   const ApiKeyRecord* key = nullptr;         // null on public routes
   std::string actor;                         // "key:<name>" for the audit log
+  // The key's name ("anonymous" on public routes): who acted, in workflow records.
+  std::string KeyName() const { return key != nullptr ? key->name : "anonymous"; }
 };
 
 class ApiService {
@@ -66,6 +71,10 @@ class ApiService {
   // Requests whose handlers decode media or parse lists: the HTTP server runs them on its worker
   // pool so that lookups keep flowing on the I/O threads.
   static bool IsHeavy(const Request& request);
+
+  // The CyberTipline filer, the evidence vault and the signing key (reporting_services.h); without
+  // them the reporting routes answer 503. Not owned.
+  void AttachReporting(ReportingServices* services);
 
   // Every route, for the OpenAPI document test and the role tests.
   static const std::vector<Route>& Routes();
@@ -120,6 +129,24 @@ class ApiService {
   Response GetRules(ApiCall& call);
   Response ReloadRules(ApiCall& call);
   Response VerifyAudit(ApiCall& call);
+  // report_routes.cpp
+  Response ListReports(ApiCall& call);
+  Response DraftReport(ApiCall& call);
+  Response GetReport(ApiCall& call);
+  Response ApproveReport(ApiCall& call);
+  Response FileReport(ApiCall& call);
+  Response RetractReport(ApiCall& call);
+  Response ListEvidence(ApiCall& call);
+  Response ReadEvidence(ApiCall& call);
+  Response HoldEvidence(ApiCall& call);
+  Response PurgeEvidence(ApiCall& call);
+  Response ListLegalRequests(ApiCall& call);
+  Response CreateLegalRequest(ApiCall& call);
+  Response GetLegalRequest(ApiCall& call);
+  Response ProduceLegalRequest(ApiCall& call);
+  Response Transparency(ApiCall& call);
+  // After a decision: preserves a violating case and drafts its report when the policy queued one.
+  void AfterDecision(const Case& c, const std::string& actor);
 
  public:
   // Loads (or reloads) the rules file named in the options; the old rules stay on error.
@@ -133,6 +160,7 @@ class ApiService {
   void RefreshIndexGauges();
 
   Store& store_;
+  ReportingServices* reporting_ = nullptr;
   Matcher& matcher_;
   ApiOptions options_;
   Authenticator auth_;

@@ -204,4 +204,24 @@ boost::json::object ContentJson(const ContentRecord& content) {
   return out;
 }
 
+boost::json::value OptTime(const std::optional<std::int64_t>& t) {
+  return t ? boost::json::value(IsoTime(*t)) : boost::json::value(nullptr);
+}
+
+std::string OptString(const boost::json::object& body, const char* key) {
+  const auto* v = body.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+Result<std::int64_t> PathIdParam(const std::map<std::string, std::string>& path, const char* name) {
+  const auto it = path.find(name);
+  const std::string text = it == path.end() ? std::string() : it->second;
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer");
+  }
+  return id;
+}
+
 }  // namespace vigil::server

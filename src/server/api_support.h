@@ -35,5 +35,11 @@ boost::json::object BankJson(const Bank& bank);
 boost::json::object EntryJson(const BankEntry& entry);
 boost::json::object ContentJson(const ContentRecord& content);
 std::string IsoTime(std::int64_t micros);
+boost::json::value OptTime(const std::optional<std::int64_t>& t);
+
+// A string member of a JSON object, or "".
+std::string OptString(const boost::json::object& body, const char* key);
+// A positive integer path parameter ({id}).
+Result<std::int64_t> PathIdParam(const std::map<std::string, std::string>& path, const char* name);
 
 }  // namespace vigil::server

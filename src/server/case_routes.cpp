@@ -17,25 +17,6 @@
 namespace vigil::server {
 namespace {
 
-Result<std::int64_t> PathId(ApiCall& call, const char* name) {
-  const std::string& text = call.path[name];
-  std::int64_t id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) {
-    return Fail(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer");
-  }
-  return id;
-}
-
-std::string OptString(const boost::json::object& body, const char* key) {
-  const auto* v = body.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-boost::json::value OptTime(const std::optional<std::int64_t>& t) {
-  return t ? boost::json::value(IsoTime(*t)) : boost::json::value(nullptr);
-}
-
 boost::json::object DecisionJson(const Decision& d) {
   boost::json::array viewed;
   for (const auto& v : d.viewed) viewed.emplace_back(v);
@@ -107,8 +88,6 @@ boost::json::object AppealJson(const Appeal& a) {
 }
 
 // The reviewer: the key's name (a person's key, one per reviewer).
-std::string Reviewer(const ApiCall& call) { return call.key != nullptr ? call.key->name : "anonymous"; }
-
 }  // namespace
 
 std::shared_ptr<const PolicyRules> ApiService::Rules() const {
@@ -201,7 +180,7 @@ Response ApiService::ListCases(ApiCall& call) {
 }
 
 Response ApiService::GetCase(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   auto c = store_.Cases().GetCase(*id);
   if (!c) return ErrorResponse(c.error());
@@ -220,28 +199,28 @@ Response ApiService::GetCase(ApiCall& call) {
 }
 
 Response ApiService::ClaimCase(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  auto c = store_.Cases().ClaimCase(*id, Reviewer(call));
+  auto c = store_.Cases().ClaimCase(*id, call.KeyName());
   if (!c) return ErrorResponse(c.error());
   return JsonResponse(http::status::ok, CaseJson(*c));
 }
 
 Response ApiService::RecordView(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   const std::string content_id = OptString(*body, "content_id");
   if (content_id.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a string 'content_id' is required");
-  if (auto viewed = store_.Cases().RecordView(*id, content_id, Reviewer(call)); !viewed) return ErrorResponse(viewed.error());
+  if (auto viewed = store_.Cases().RecordView(*id, content_id, call.KeyName()); !viewed) return ErrorResponse(viewed.error());
   return Response{http::status::no_content, 11};
 }
 
 // ?variant=preview (default): a small blurred grayscale JPEG; ?variant=original: the bytes, only to
 // the reviewer holding the claim, and the reveal is recorded as a view first.
 Response ApiService::CaseMedia(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   const std::string content_id = call.path["content_id"];
   const std::string variant = call.query.count("variant") ? call.query["variant"] : "preview";
@@ -261,7 +240,7 @@ Response ApiService::CaseMedia(ApiCall& call) {
     return ErrorResponse(http::status::not_found, "not_found", "the media of this item is not kept");
   }
   if (variant == "original") {
-    if (auto viewed = store_.Cases().RecordView(*id, content_id, Reviewer(call)); !viewed) return ErrorResponse(viewed.error());
+    if (auto viewed = store_.Cases().RecordView(*id, content_id, call.KeyName()); !viewed) return ErrorResponse(viewed.error());
   }
   // The kept bytes are found by the record's hash (the upload's SHA-256).
   const auto sha = content->hashes.count("sha256") ? content->hashes.at("sha256") : std::string();
@@ -284,7 +263,7 @@ Response ApiService::CaseMedia(ApiCall& call) {
 }
 
 Response ApiService::DecideCase(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
@@ -300,8 +279,9 @@ Response ApiService::DecideCase(ApiCall& call) {
     if (!days->is_int64()) return ErrorResponse(http::status::bad_request, "invalid_argument", "account_days must be an integer");
     request.account_days = static_cast<int>(std::clamp<std::int64_t>(days->as_int64(), -1, 100000));
   }
-  auto c = store_.Cases().Decide(*id, request, Reviewer(call));
+  auto c = store_.Cases().Decide(*id, request, call.KeyName());
   if (!c) return ErrorResponse(c.error());
+  AfterDecision(*c, call.KeyName());
   return JsonResponse(http::status::ok, CaseJson(*c));
 }
 
@@ -320,7 +300,7 @@ Response ApiService::GetAccount(ApiCall& call) {
 }
 
 Response ApiService::MarkNotified(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   if (auto done = store_.Cases().MarkNotified(*id); !done) return ErrorResponse(done.error());
   return Response{http::status::no_content, 11};
@@ -352,7 +332,7 @@ Response ApiService::ListAppeals(ApiCall& call) {
 }
 
 Response ApiService::GetAppeal(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   auto appeal = store_.Cases().GetAppeal(*id);
   if (!appeal) return ErrorResponse(appeal.error());
@@ -360,15 +340,15 @@ Response ApiService::GetAppeal(ApiCall& call) {
 }
 
 Response ApiService::ClaimAppeal(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  auto appeal = store_.Cases().ClaimAppeal(*id, Reviewer(call));
+  auto appeal = store_.Cases().ClaimAppeal(*id, call.KeyName());
   if (!appeal) return ErrorResponse(appeal.error());
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
 
 Response ApiService::DecideAppeal(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
@@ -376,7 +356,7 @@ Response ApiService::DecideAppeal(ApiCall& call) {
   if (outcome != "upheld" && outcome != "overturned") {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "outcome must be upheld or overturned");
   }
-  auto appeal = store_.Cases().DecideAppeal(*id, outcome == "overturned", OptString(*body, "reason"), Reviewer(call));
+  auto appeal = store_.Cases().DecideAppeal(*id, outcome == "overturned", OptString(*body, "reason"), call.KeyName());
   if (!appeal) return ErrorResponse(appeal.error());
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
@@ -397,11 +377,11 @@ Response ApiService::ReviewerStats(ApiCall&) {
 }
 
 Response ApiService::DisableEntry(ApiCall& call) {
-  auto id = PathId(call, "id");
+  auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  if (auto done = store_.Cases().DisableEntry(*id, OptString(*body, "reason"), Reviewer(call)); !done) {
+  if (auto done = store_.Cases().DisableEntry(*id, OptString(*body, "reason"), call.KeyName()); !done) {
     return ErrorResponse(done.error());
   }
   (void)matcher_.Refresh();

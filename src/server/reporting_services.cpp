@@ -39,6 +39,7 @@ ReportingServices MakeReportingServices(Store& store, const ServerConfig& config
   s.filer = std::make_unique<ReportFiler>(store, *s.client, s.vault.get(), filer);
   s.signing_seed = ReadSecret(rep.signing_key_env, rep.signing_key_file);
   s.preserve_on_confirm = rep.preserve_on_confirm;
+  s.platform = rep.filer.reporter.platform;
   return s;
 }
 

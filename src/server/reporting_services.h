@@ -21,6 +21,7 @@ struct ReportingServices {
   std::string vault_error;
   std::string signing_seed;  // empty when none is configured
   bool preserve_on_confirm = true;
+  std::string platform;  // the reporter's platform name (titles of transparency reports)
 };
 
 // Reads a secret: the environment variable if set, else the file (first line, trimmed).

@@ -1,0 +1,344 @@
+// The reporting and preservation routes: CyberTipline reports (/v1/reports), the evidence vault
+// (/v1/evidence), legal process and productions (/v1/legal-requests) and transparency figures
+// (/v1/transparency); plus what follows a violating decision (preservation, a report draft).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "server/api_service.h"
+#include "server/api_support.h"
+#include "server/reporting_services.h"
+#include "vigil/case_evidence.h"
+#include "vigil/legal_package.h"
+#include "vigil/reports.h"
+#include "vigil/transparency.h"
+
+namespace vigil::server {
+namespace {
+
+namespace json = boost::json;
+
+json::object ReportJson(const CyberTipReport& r) {
+  json::array files;
+  for (const auto& f : r.files) {
+    files.push_back(json::object{{"content_id", f.content_id},
+                                 {"sha256", f.sha256},
+                                 {"state", f.state},
+                                 {"ncmec_file_id", f.ncmec_file_id}});
+  }
+  return {{"id", r.id},
+          {"case_id", r.case_id},
+          {"user_id", r.user_id},
+          {"state", r.state},
+          {"in_flight", r.in_flight},
+          {"ncmec_report_id", r.ncmec_report_id},
+          {"created_by", r.created_by},
+          {"approved_by", r.approved_by},
+          {"approved_at", OptTime(r.approved_at)},
+          {"filed_at", OptTime(r.filed_at)},
+          {"attempts", r.attempts},
+          {"last_code", r.last_code},
+          {"last_error", r.last_error},
+          {"last_request_id", r.last_request_id},
+          {"created_at", IsoTime(r.created_at)},
+          {"updated_at", IsoTime(r.updated_at)},
+          {"files", std::move(files)}};
+}
+
+json::object EvidenceJson(const EvidenceItem& e) {
+  return {{"id", e.id},
+          {"kind", e.kind},
+          {"media_type", e.media_type},
+          {"size", e.size},
+          {"sha256", e.address},
+          {"case_id", e.case_id},
+          {"report_id", e.report_id},
+          {"content_id", e.content_id},
+          {"preserved_at", IsoTime(e.preserved_at)},
+          {"hold_until", IsoTime(e.hold_until)},
+          {"purged_at", OptTime(e.purged_at)}};
+}
+
+json::object LegalJson(const LegalRequest& l) {
+  json::array cases;
+  for (auto c : l.case_ids) cases.emplace_back(c);
+  return {{"id", l.id},
+          {"type", l.type},
+          {"agency", l.agency},
+          {"case_number", l.case_number},
+          {"received_at", IsoTime(l.received_at)},
+          {"due_at", OptTime(l.due_at)},
+          {"scope", l.scope},
+          {"status", l.status},
+          {"cases", std::move(cases)},
+          {"created_by", l.created_by},
+          {"produced_at", OptTime(l.produced_at)},
+          {"produced_by", l.produced_by},
+          {"package_sha256", l.package_sha256}};
+}
+
+Response Unavailable(const std::string& what) {
+  return ErrorResponse(http::status::service_unavailable, "unavailable", what);
+}
+
+Result<std::int64_t> BodyInt(const json::object& body, const char* key) {
+  const auto* v = body.if_contains(key);
+  if (v == nullptr || !v->is_int64() || v->as_int64() <= 0) {
+    return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be a positive integer");
+  }
+  return v->as_int64();
+}
+
+}  // namespace
+
+void ApiService::AttachReporting(ReportingServices* services) { reporting_ = services; }
+
+void ApiService::AfterDecision(const Case& c, const std::string& actor) {
+  if (reporting_ == nullptr || c.status != "decided" || c.decisions.empty() ||
+      c.decisions.back().verdict != "violating") {
+    return;
+  }
+  if (reporting_->vault && reporting_->preserve_on_confirm) {
+    auto kept = PreserveCaseEvidence(store_, *reporting_->vault, options_.media_dir, c.id, 0, "", actor);
+    if (!kept) {
+      spdlog::error(R"("msg":"preservation failed","case":{},"error":{})", c.id,
+                    json::serialize(json::value(kept.error().ToString())));
+    }
+  }
+  if (c.report_queued) {
+    auto draft = reporting_->filer->Draft(c.id, "system");
+    if (!draft && draft.error().code != ErrorCode::kAlreadyExists) {
+      spdlog::error(R"("msg":"report draft failed","case":{},"error":{})", c.id,
+                    json::serialize(json::value(draft.error().ToString())));
+    }
+  }
+}
+
+Response ApiService::ListReports(ApiCall& call) {
+  if (reporting_ == nullptr) return Unavailable("reporting is not configured");
+  static const std::set<std::string> kStates = {"", "draft", "approved", "open", "filed", "retracted", "failed"};
+  const std::string state = call.query.count("state") ? call.query["state"] : "";
+  if (!kStates.count(state)) return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown state");
+  auto reports = store_.Reports().ListReports(state, 500);
+  if (!reports) return ErrorResponse(reports.error());
+  json::array out;
+  for (const auto& r : *reports) out.push_back(ReportJson(r));
+  return JsonResponse(http::status::ok, json::object{{"reports", std::move(out)}});
+}
+
+Response ApiService::DraftReport(ApiCall& call) {
+  if (reporting_ == nullptr) return Unavailable("reporting is not configured");
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  auto case_id = BodyInt(*body, "case_id");
+  if (!case_id) return ErrorResponse(case_id.error());
+  auto draft = reporting_->filer->Draft(*case_id, call.KeyName());
+  if (!draft) return ErrorResponse(draft.error());
+  return JsonResponse(http::status::created, ReportJson(*draft));
+}
+
+Response ApiService::GetReport(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto r = store_.Reports().GetReport(*id);
+  if (!r) return ErrorResponse(r.error());
+  return JsonResponse(http::status::ok, ReportJson(*r));
+}
+
+Response ApiService::ApproveReport(ApiCall& call) {
+  if (reporting_ == nullptr) return Unavailable("reporting is not configured");
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto r = reporting_->filer->Approve(*id, call.KeyName());
+  if (!r) return ErrorResponse(r.error());
+  return JsonResponse(http::status::ok, ReportJson(*r));
+}
+
+Response ApiService::FileReport(ApiCall& call) {
+  if (reporting_ == nullptr) return Unavailable("reporting is not configured");
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto r = reporting_->filer->File(*id, call.KeyName());
+  if (!r) return ErrorResponse(r.error());
+  // 200 when it reached a final state; 202 when it stopped on the way (the report says why).
+  const bool settled = r->state == "filed" || r->state == "retracted" || r->state == "failed";
+  return JsonResponse(settled ? http::status::ok : http::status::accepted, ReportJson(*r));
+}
+
+Response ApiService::RetractReport(ApiCall& call) {
+  if (reporting_ == nullptr) return Unavailable("reporting is not configured");
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  const std::string reason = OptString(*body, "reason");
+  if (reason.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a reason is required");
+  auto r = reporting_->filer->Retract(*id, call.KeyName(), reason);
+  if (!r) return ErrorResponse(r.error());
+  return JsonResponse(http::status::ok, ReportJson(*r));
+}
+
+Response ApiService::ListEvidence(ApiCall& call) {
+  auto case_id = QueryInt(call.query, "case_id", 0, 0, std::numeric_limits<std::int64_t>::max());
+  if (!case_id) return ErrorResponse(case_id.error());
+  auto items = store_.Reports().ListEvidence(*case_id);
+  if (!items) return ErrorResponse(items.error());
+  json::array out;
+  for (const auto& e : *items) out.push_back(EvidenceJson(e));
+  return JsonResponse(http::status::ok, json::object{{"evidence", std::move(out)}});
+}
+
+Response ApiService::ReadEvidence(ApiCall& call) {
+  if (reporting_ == nullptr || !reporting_->vault) return Unavailable("the evidence vault is not configured");
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  // Every role that reaches this handler is checked by the vault, which logs refusals too.
+  auto bytes = reporting_->vault->Read(*id, call.KeyName(), call.key != nullptr ? call.key->role : "");
+  if (!bytes) return ErrorResponse(bytes.error());
+  auto item = store_.Reports().GetEvidence(*id);
+  Response response{http::status::ok, call.request.version()};
+  response.set(http::field::content_type, item ? item->media_type : "application/octet-stream");
+  response.set(http::field::cache_control, "no-store");
+  response.set("X-Content-SHA256", item ? item->address : "");
+  response.body() = std::move(*bytes);
+  response.prepare_payload();
+  return response;
+}
+
+Response ApiService::HoldEvidence(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  auto case_id = BodyInt(*body, "case_id");
+  if (!case_id) return ErrorResponse(case_id.error());
+  auto until = ParseDate(OptString(*body, "until"));
+  if (!until) return ErrorResponse(until.error());
+  const std::string reason = OptString(*body, "reason");
+  if (reason.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a reason is required");
+  auto changed = store_.Reports().ExtendHold(*case_id, *until, call.KeyName(), reason);
+  if (!changed) return ErrorResponse(changed.error());
+  return JsonResponse(http::status::ok, json::object{{"case_id", *case_id}, {"items", *changed}, {"until", IsoTime(*until)}});
+}
+
+Response ApiService::PurgeEvidence(ApiCall& call) {
+  if (reporting_ == nullptr || !reporting_->vault) return Unavailable("the evidence vault is not configured");
+  const PurgeResult r = reporting_->vault->PurgeExpired(call.KeyName());
+  json::array problems;
+  for (const auto& p : r.problems) problems.emplace_back(p);
+  return JsonResponse(http::status::ok,
+                      json::object{{"purged", r.purged}, {"kept_on_hold", r.kept_on_hold}, {"problems", std::move(problems)}});
+}
+
+Response ApiService::ListLegalRequests(ApiCall& call) {
+  const std::string status = call.query.count("status") ? call.query["status"] : "";
+  auto requests = store_.Reports().ListLegalRequests(status);
+  if (!requests) return ErrorResponse(requests.error());
+  json::array out;
+  for (const auto& r : *requests) out.push_back(LegalJson(r));
+  return JsonResponse(http::status::ok, json::object{{"legal_requests", std::move(out)}});
+}
+
+Response ApiService::CreateLegalRequest(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  static const std::set<std::string> kTypes = {"subpoena", "court_order", "search_warrant",
+                                               "preservation", "emergency", "other"};
+  LegalRequest r;
+  r.type = OptString(*body, "type");
+  r.agency = OptString(*body, "agency");
+  r.case_number = OptString(*body, "case_number");
+  r.scope = OptString(*body, "scope");
+  r.created_by = call.KeyName();
+  if (!kTypes.count(r.type)) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument",
+                         "type must be subpoena, court_order, search_warrant, preservation, emergency or other");
+  }
+  if (r.agency.empty() || r.case_number.empty() || r.scope.empty()) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "agency, case_number and scope are required");
+  }
+  auto received = ParseDate(OptString(*body, "received"));
+  if (!received) return ErrorResponse(received.error());
+  r.received_at = *received;
+  if (body->contains("due")) {
+    auto due = ParseDate(OptString(*body, "due"));
+    if (!due) return ErrorResponse(due.error());
+    r.due_at = *due;
+  }
+  const auto* cases = body->if_contains("cases");
+  if (cases == nullptr || !cases->is_array() || cases->as_array().empty() || cases->as_array().size() > 1000) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "cases must list 1 to 1000 case ids");
+  }
+  for (const auto& c : cases->as_array()) {
+    if (!c.is_int64() || c.as_int64() <= 0) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "cases must be positive integers");
+    }
+    r.case_ids.push_back(c.as_int64());
+  }
+  auto created = store_.Reports().CreateLegalRequest(r);
+  if (!created) return ErrorResponse(created.error());
+  return JsonResponse(http::status::created, LegalJson(*created));
+}
+
+Response ApiService::GetLegalRequest(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto r = store_.Reports().GetLegalRequest(*id);
+  if (!r) return ErrorResponse(r.error());
+  return JsonResponse(http::status::ok, LegalJson(*r));
+}
+
+Response ApiService::ProduceLegalRequest(ApiCall& call) {
+  if (reporting_ == nullptr || !reporting_->vault) return Unavailable("the evidence vault is not configured");
+  if (reporting_->signing_seed.empty()) return Unavailable("no signing key is configured ([legal])");
+  if (options_.productions_dir.empty()) return Unavailable("no productions folder (data_dir) is configured");
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  const auto dir = std::filesystem::path(options_.productions_dir) /
+                   ("request-" + std::to_string(*id) + "-" + stamp);
+  auto package = ProduceLegalPackage(store_, *reporting_->vault, *id, dir.string(), reporting_->signing_seed,
+                                     call.KeyName(), call.key != nullptr ? call.key->role : "");
+  if (!package) return ErrorResponse(package.error());
+  auto public_key = SigningPublicKey(reporting_->signing_seed);
+  return JsonResponse(http::status::created, json::object{{"directory", package->directory},
+                                                          {"manifest_sha256", package->manifest_sha256},
+                                                          {"files", package->files},
+                                                          {"custody_records", package->custody_records},
+                                                          {"public_key", public_key ? *public_key : ""}});
+}
+
+Response ApiService::Transparency(ApiCall& call) {
+  auto from = ParseDate(call.query.count("from") ? call.query["from"] : "");
+  auto to = ParseDate(call.query.count("to") ? call.query["to"] : "");
+  if (!from) return ErrorResponse(from.error());
+  if (!to) return ErrorResponse(to.error());
+  const std::string format = call.query.count("format") ? call.query["format"] : "json";
+  if (format != "json" && format != "csv" && format != "html") {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "format must be json, csv or html");
+  }
+  auto report = BuildTransparencyReport(store_.Reports(), *from, *to);
+  if (!report) return ErrorResponse(report.error());
+  Response response{http::status::ok, call.request.version()};
+  if (format == "json") {
+    response.set(http::field::content_type, "application/json");
+    response.body() = TransparencyJson(*report);
+  } else if (format == "csv") {
+    response.set(http::field::content_type, "text/csv; charset=utf-8");
+    response.body() = TransparencyCsv(*report);
+  } else {
+    response.set(http::field::content_type, "text/html; charset=utf-8");
+    response.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    const std::string platform = reporting_ != nullptr ? reporting_->platform : "";
+    response.body() = TransparencyHtml(*report, platform.empty() ? "the platform" : platform);
+  }
+  response.prepare_payload();
+  return response;
+}
+
+}  // namespace vigil::server
