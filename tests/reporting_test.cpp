@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <fstream>
 
 #include "cybertip_standin.h"
@@ -21,6 +22,7 @@
 #include "vigil/cybertip_client.h"
 #include "vigil/evidence_vault.h"
 #include "vigil/file_hasher.h"
+#include "vigil/image.h"
 #include "vigil/report_filer.h"
 #include "vigil/reports.h"
 #include "vigil/legal_package.h"
@@ -693,6 +695,161 @@ TEST_P(ReportingTest, PurgeLeavesHeldItems) {
   ASSERT_TRUE(audit);
   for (const auto& r : *audit) purges += r.action == "evidence.purge";
   EXPECT_EQ(purges, 2);
+}
+
+// The whole path through the running service, on benign stand-ins: a matched upload opens a case;
+// a reviewer confirms it; the policy's queued report is drafted; a legal officer approves and
+// files it with the stand-in NCMEC; the evidence is preserved and readable by a custodian only;
+// legal process is produced as a signed package that verifies; the transparency report counts it.
+TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
+  testing::TempDir dir;
+  CyberTipStandIn standin("esp", "pw", XsdPath());
+  ASSERT_TRUE(standin.Start());
+  const std::vector<std::string> store_flags = {"--data-dir", (dir.path() / "data").string()};
+  std::map<std::string, std::string> keys;
+  for (const auto& [name, role] : std::vector<std::pair<std::string, std::string>>{
+           {"platform", "submitter"}, {"alice", "reviewer"}, {"bob", "reviewer"}, {"lists", "bank-admin"}, {"lena", "legal"},
+           {"carl", "custodian"}, {"audit", "auditor"}}) {
+    keys[name] = testing::CreateKey(store_flags, role, name);
+    ASSERT_FALSE(keys[name].empty()) << name;
+  }
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"known-image\"\nbanks = [\"benign-list\"]\n"
+                                              "actions = [\"block\", \"hold\", \"queue_report\"]\n";
+  const std::string seed = NewSigningSeed();
+  std::ofstream(dir.path() / "vigil.toml")
+      << "[reporter]\nfirst_name = \"Dana\"\nlast_name = \"Reyes\"\nemail = \"safety@example.org\"\n"
+      << "company_name = \"Example Photos Inc.\"\nplatform = \"Example Photos\"\n"
+      << "[cybertip]\nbase_url = \"" << standin.base_url() << "\"\nusername = \"esp\"\n"
+      << "password_env = \"VIGIL_E2E_CT_PASSWORD\"\nxsd_path = \"" << XsdPath() << "\"\n"
+      << "[vault]\nmaster_key_env = \"VIGIL_E2E_VAULT_KEY\"\n[legal]\nsigning_key_env = \"VIGIL_E2E_SIGNING_KEY\"\n";
+  setenv("VIGIL_E2E_CT_PASSWORD", "pw", 1);
+  setenv("VIGIL_E2E_VAULT_KEY", kMasterKey.c_str(), 1);
+  setenv("VIGIL_E2E_SIGNING_KEY", seed.c_str(), 1);
+  std::vector<std::string> args = store_flags;
+  args.insert(args.end(), {"--no-access-log", "--rules", (dir.path() / "rules.toml").string(), "--config",
+                           (dir.path() / "vigil.toml").string()});
+  testing::ServerProcess server(dir.path() / "server", args);
+  ASSERT_TRUE(server.Start()) << server.Log();
+  unsetenv("VIGIL_E2E_CT_PASSWORD");
+  unsetenv("VIGIL_E2E_VAULT_KEY");
+  unsetenv("VIGIL_E2E_SIGNING_KEY");
+  const auto port = server.port();
+  auto call = [&](const std::string& who, const std::string& method, const std::string& target,
+                  const std::string& body = {}) { return testing::HttpJson(port, method, target, keys[who], body); };
+  auto parse = [](const testing::HttpReply& r) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.body, ec);
+    EXPECT_FALSE(ec) << r.status << " " << r.body.substr(0, 200);
+    return v;
+  };
+
+  // A bank with a benign photo's PDQ; an upload of a re-encoded copy.
+  ASSERT_EQ(call("lists", "POST", "/v1/banks", R"({"name":"benign-list"})").status, 201u);
+  FileHasher hasher({});
+  const auto photo = testing::SharedDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
+  const std::string pdq = hasher.HashFile(photo)->pdq.hash.ToHex();
+  ASSERT_EQ(testing::Http(port, "POST", "/v1/banks/benign-list/import?format=csv", "pdq," + pdq + ",bridge,B1\n",
+                          {{"Authorization", "Bearer " + keys["lists"]}, {"Content-Type", "text/csv"}})
+                .status,
+            200u);
+  auto image = DecodeImage(testing::ReadFile(photo), {});
+  const auto jpeg = testing::EncodeJpeg(*image, 75);
+  const std::string upload(jpeg.begin(), jpeg.end());
+  auto posted = testing::Http(port, "POST", "/v1/content?content_id=upload-1&user_id=user-5", upload,
+                              {{"Authorization", "Bearer " + keys["platform"]}, {"Content-Type", "image/jpeg"},
+                               {"X-Vigil-Metadata", R"({"ip":"203.0.113.9","screen_name":"hills"})"}});
+  ASSERT_EQ(posted.status, 201u) << posted.body;
+  const auto case_id = parse(posted).at("policy").at("case_id").as_int64();
+
+  // A reviewer reveals it and confirms: the case is preserved and its report drafted.
+  ASSERT_EQ(call("alice", "POST", "/v1/cases/" + std::to_string(case_id) + "/claim").status, 200u);
+  ASSERT_EQ(call("alice", "POST", "/v1/cases/" + std::to_string(case_id) + "/views", R"({"content_id":"upload-1"})").status,
+            204u);
+  auto decided = call("alice", "POST", "/v1/cases/" + std::to_string(case_id) + "/decision",
+                      R"({"verdict":"violating","classification":"B1","reason":"matches the listed image","account_action":"ban"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  // A ban needs a second reviewer's decision.
+  EXPECT_TRUE(parse(call("lena", "GET", "/v1/reports")).at("reports").as_array().empty());
+  ASSERT_EQ(call("bob", "POST", "/v1/cases/" + std::to_string(case_id) + "/claim").status, 200u);
+  decided = call("bob", "POST", "/v1/cases/" + std::to_string(case_id) + "/decision",
+                 R"({"verdict":"violating","classification":"B1","reason":"agree","account_action":"ban"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  auto reports = parse(call("lena", "GET", "/v1/reports")).at("reports").as_array();
+  ASSERT_EQ(reports.size(), 1u) << decided.body;
+  const auto report_id = reports[0].at("id").as_int64();
+  EXPECT_EQ(reports[0].at("state").as_string(), "draft");
+  EXPECT_EQ(call("alice", "GET", "/v1/reports").status, 403u);
+  // Filing waits for a person's approval.
+  EXPECT_EQ(call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/file").status, 403u);
+  ASSERT_EQ(call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/approve").status, 200u);
+  auto filed = call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/file");
+  ASSERT_EQ(filed.status, 200u) << filed.body;
+  EXPECT_EQ(parse(filed).at("state").as_string(), "filed");
+  ASSERT_EQ(standin.Finished("user-5"), 1);
+  const auto at_ncmec = standin.Reports()[0];
+  EXPECT_NE(at_ncmec.xml.find("accountPermanentlyDisabled"), std::string::npos);
+  EXPECT_NE(at_ncmec.xml.find("<screenName>hills</screenName>"), std::string::npos);
+  ASSERT_EQ(at_ncmec.file_details.size(), 1u);
+  EXPECT_NE(at_ncmec.file_details.begin()->second.find("<fileViewedByEsp>true</fileViewedByEsp>"), std::string::npos);
+
+  // Preserved; the custodian reads the upload's bytes, the reviewer is refused (and logged).
+  auto items = parse(call("carl", "GET", "/v1/evidence?case_id=" + std::to_string(case_id))).at("evidence").as_array();
+  std::int64_t media_id = 0;
+  std::set<std::string> kinds;
+  for (const auto& e : items) {
+    kinds.insert(std::string(e.at("kind").as_string()));
+    if (e.at("kind").as_string() == "media") media_id = e.at("id").as_int64();
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"context", "media", "report"}));
+  ASSERT_NE(media_id, 0);
+  auto bytes = call("carl", "GET", "/v1/evidence/" + std::to_string(media_id) + "/content");
+  ASSERT_EQ(bytes.status, 200u);
+  EXPECT_EQ(bytes.body, upload);
+  EXPECT_EQ(call("alice", "GET", "/v1/evidence/" + std::to_string(media_id) + "/content").status, 403u);
+  EXPECT_EQ(call("platform", "GET", "/v1/evidence/" + std::to_string(media_id) + "/content").status, 403u);
+  const auto audit = parse(call("audit", "GET", "/v1/audit?limit=500")).at("audit").as_array();
+  int refused = 0, read = 0;
+  for (const auto& a : audit) {
+    refused += a.at("action").as_string() == "evidence.read_refused" && a.at("actor").as_string() == "alice";
+    read += a.at("action").as_string() == "evidence.read" && a.at("actor").as_string() == "carl";
+  }
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(read, 1);
+
+  // Legal process, produced by the custodian; the package verifies with the public key.
+  auto request = call("lena", "POST", "/v1/legal-requests",
+                      R"({"type":"subpoena","agency":"Example PD","case_number":"X-1","received":"2026-11-01",)"
+                      R"("scope":"subscriber records","cases":[)" + std::to_string(case_id) + "]}");
+  ASSERT_EQ(request.status, 201u) << request.body;
+  const auto request_id = parse(request).at("id").as_int64();
+  EXPECT_EQ(call("lena", "POST", "/v1/legal-requests/" + std::to_string(request_id) + "/production").status, 403u);
+  auto produced = call("carl", "POST", "/v1/legal-requests/" + std::to_string(request_id) + "/production");
+  ASSERT_EQ(produced.status, 201u) << produced.body;
+  const auto production = parse(produced);
+  EXPECT_EQ(production.at("public_key").as_string(), *SigningPublicKey(seed));
+  auto check = VerifyLegalPackage(std::string(production.at("directory").as_string()), *SigningPublicKey(seed));
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->signature_ok);
+  EXPECT_TRUE(check->problems.empty());
+  EXPECT_EQ(check->files_checked, 4);  // the upload, the context at confirmation and at filing, the report
+
+  // The transparency report counts the suspension, the upload by its bank, the report, the request.
+  auto figures = call("audit", "GET", "/v1/transparency?from=2026-01-01&to=2036-01-01");
+  ASSERT_EQ(figures.status, 200u) << figures.body;
+  const auto total = parse(figures).at("total");
+  EXPECT_EQ(total.at("accounts_suspended_permanent").as_int64(), 1);
+  EXPECT_EQ(total.at("content_actioned").as_int64(), 1);
+  EXPECT_EQ(total.at("content_actioned_by_source").at("hash:benign-list").as_int64(), 1);
+  EXPECT_EQ(total.at("cybertipline_reports").as_int64(), 1);
+  EXPECT_EQ(total.at("legal_requests_received").as_int64(), 1);
+  EXPECT_EQ(total.at("legal_requests_answered").as_int64(), 1);
+  auto html = testing::Http(port, "GET", "/v1/transparency?from=2026-01-01&to=2036-01-01&format=html", "",
+                            {{"Authorization", "Bearer " + keys["audit"]}});
+  EXPECT_EQ(html.status, 200u);
+  EXPECT_NE(html.body.find("<svg"), std::string::npos);
+  // The server's log never shows the secrets.
+  EXPECT_EQ(server.Log().find(kMasterKey), std::string::npos);
+  EXPECT_EQ(server.Log().find(seed), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReportingTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
