@@ -138,9 +138,15 @@ int main(int argc, char** argv) {
       request.verdict = violating ? "violating" : "not_violating";
       request.classification = violating ? "B1" : "";
       request.reason = violating ? "matches a listed item" : "not the listed item";
-      request.account_action = violating ? "suspend" : "";
-      if (violating && unit(rng) < 0.6) request.account_days = 30;
+      // Most confirmed accounts are banned (a ban takes a second reviewer); some suspended 30 days.
+      const bool ban = violating && unit(rng) < 0.75;
+      request.account_action = !violating ? "" : ban ? "ban" : "suspend";
+      if (violating && !ban) request.account_days = 30;
       auto decided = cases.Decide(case_id, request, claimed->assigned_to);
+      if (decided && decided->status == "open") {  // waiting for the second reviewer
+        const std::string second = "senior-" + std::to_string(rng() % 4);
+        if (cases.ClaimCase(case_id, second)) decided = cases.Decide(case_id, request, second);
+      }
       clock.now = saved;
       if (!decided) continue;
       ++events["decisions"];

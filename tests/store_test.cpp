@@ -96,11 +96,11 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(StoreTest, MigratesAndReopens) {
-  EXPECT_EQ(*store_->SchemaVersion(), 5);
+  EXPECT_EQ(*store_->SchemaVersion(), 6);
   store_.reset();
   auto again = Store::Open(options_);  // migrations already applied: nothing to do
   ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(*(*again)->SchemaVersion(), 5);
+  EXPECT_EQ(*(*again)->SchemaVersion(), 6);
 }
 
 TEST_P(StoreTest, BankLifecycle) {

@@ -148,23 +148,23 @@ std::string ColumnChart(const ColumnChartSpec& spec, const std::vector<std::stri
   }
   double max = 1;
   for (double t : totals) max = std::max(max, t);
-  // A round top for the axis: 1, 2 or 5 times a power of ten.
-  const double magnitude = std::pow(10, std::floor(std::log10(max)));
-  double top_value = magnitude;
-  for (double m : {1.0, 2.0, 5.0, 10.0}) {
-    if (m * magnitude >= max) {
-      top_value = m * magnitude;
-      break;
-    }
+  // A round tick step (1, 2, 2.5 or 5 times a power of ten) giving at most five steps to the top.
+  const double magnitude = std::pow(10, std::floor(std::log10(max)) - 1);
+  double step = magnitude;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0}) {
+    step = m * magnitude;
+    if (std::ceil(max / step) <= 5) break;
   }
+  const int ticks = std::max(1, static_cast<int>(std::ceil(max / step - 1e-9)));
+  const double top_value = step * ticks;
   auto ty = [&](double v) { return top + ph - ph * v / top_value; };
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Num(width) + "\" height=\"" + Num(height) +
                   "\" font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n<title>" + Escape(spec.title) +
                   "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s += "<text x=\"" + Num(left + pw / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + Escape(spec.title) +
        "</text>\n";
-  for (int i = 0; i <= 5; ++i) {
-    const double v = top_value * i / 5;
+  for (int i = 0; i <= ticks; ++i) {
+    const double v = step * i;
     s += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(ty(v)) + "\" x2=\"" + Num(left + pw) + "\" y2=\"" + Num(ty(v)) +
          "\" stroke=\"#eee\"/><text x=\"" + Num(left - 6) + "\" y=\"" + Num(ty(v) + 4) + "\" text-anchor=\"end\">" +
          Label(v) + "</text>\n";

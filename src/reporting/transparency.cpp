@@ -261,9 +261,9 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
   }
   const std::string title = "Transparency report: " + platform;
   std::string h = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + Escape(title) +
-                  "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-                  "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;"
-                  "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
+                  "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+                  "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 5px;"
+                  "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left;white-space:nowrap}.wide{overflow-x:auto}.defs td,.defs th{text-align:left;white-space:normal}"
                   ".charts{display:flex;flex-wrap:wrap;gap:12px}.kpi{display:flex;gap:16px;margin:1em 0}"
                   ".kpi div{border:1px solid #ddd;border-radius:6px;padding:8px 14px}.kpi b{display:block;"
                   "font-size:22px}</style></head><body>\n";
@@ -288,7 +288,7 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
   h += ColumnChart({"Appeals decided", "appeals"}, months,
                    {series("upheld", [](const MonthFigures& m) { return m.appeals_decided - m.appeals_overturned; }),
                     series("overturned", [](const MonthFigures& m) { return m.appeals_overturned; })});
-  h += "</div>\n<h2>By month</h2>\n<table><tr><th>month</th><th>suspended (temporary)</th><th>suspended "
+  h += "</div>\n<h2>By month</h2>\n<div class=\"wide\"><table><tr><th>month</th><th>suspended (temporary)</th><th>suspended "
        "(permanent)</th><th>restricted</th><th>uploads actioned</th><th>CyberTipline reports</th><th>appeals "
        "received</th><th>appeals overturned</th><th>overturn rate</th><th>median h upload&rarr;action</th><th>"
        "median h match&rarr;decision</th><th>legal requests received</th><th>answered</th></tr>\n";
@@ -304,11 +304,11 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
   };
   for (const auto& m : r.months) row(m);
   row(r.total);
-  h += "</table>\n<h2>Uploads actioned by detection source</h2>\n<table><tr><th>source</th><th>uploads</th></tr>\n";
+  h += "</table></div>\n<h2>Uploads actioned by detection source</h2>\n<table><tr><th>source</th><th>uploads</th></tr>\n";
   for (const auto& [source, n] : t.content_actioned_by_source) {
     h += "<tr><td>" + Escape(source) + "</td><td>" + std::to_string(n) + "</td></tr>\n";
   }
-  h += "</table>\n<h2>Definitions</h2>\n<table><tr><th>field</th><th>meaning</th><th>EU DSA template</th><th>TRUST "
+  h += "</table>\n<h2>Definitions</h2>\n<table class=\"defs\"><tr><th>field</th><th>meaning</th><th>EU DSA template</th><th>TRUST "
        "framework</th></tr>\n";
   static const char* kDefinitions[][4] = {
       {"accounts suspended (temporary / permanent)", "suspend_account actions with / without an end date, and bans",
