@@ -434,6 +434,8 @@ TEST_P(ReportingTest, FiledCaseIsProducedForLegalProcessAndCounted) {
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->signature_ok);
   ASSERT_EQ(check->problems.size(), 3u);  // SHA-256 and size of the context, and the extra file
+  std::ofstream(out / "manifest.json", std::ios::app) << " ";  // a changed manifest: the signature fails
+  EXPECT_FALSE(VerifyLegalPackage(out.string(), public_key)->signature_ok);
   // A package never overwrites another.
   EXPECT_EQ(ProduceLegalPackage(*store_, *vault_, created->id, out.string(), seed, "carl", kCustodianRole).error().code,
             ErrorCode::kAlreadyExists);
