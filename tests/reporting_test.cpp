@@ -9,8 +9,9 @@
 #include <boost/json.hpp>
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <fstream>
+#include <set>
+#include <thread>
 
 #include "cybertip_standin.h"
 #include "service_harness.h"
@@ -557,6 +558,49 @@ TEST_P(ReportingTest, ProcessKilledBetweenStepsResumesWithoutFilingTwice) {
   EXPECT_EQ(items->size(), 4u);
 }
 
+// Filed without a vault: the report says its preservation is pending, and a later resume with
+// the vault preserves it. A request another process sent moments ago is left to it; an old one
+// (that process is gone) is resolved.
+TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
+  FilerOptions options;
+  options.reporter = Reporter();
+  options.media_dir = media_dir_.string();
+  options.clock = &clock_;
+  ReportFiler no_vault(*store_, *client_, nullptr, options);
+  const std::int64_t id = ApprovedReport();
+  auto filed = no_vault.File(id, "system");
+  ASSERT_TRUE(filed) << filed.error().ToString();
+  EXPECT_EQ(filed->state, "filed");
+  EXPECT_EQ(filed->in_flight, "preserve");
+  EXPECT_NE(filed->last_error.find("vault"), std::string::npos);
+  EXPECT_TRUE(store_->Reports().ListEvidence(case_id_)->empty());
+  ReportFiler with_vault(*store_, *client_, vault_.get(), options);
+  EXPECT_EQ(*with_vault.ResumeAll("system", std::chrono::seconds(300)), 0);  // nothing newly filed
+  auto r = store_->Reports().GetReport(id);
+  EXPECT_TRUE(r->in_flight.empty());
+  EXPECT_TRUE(r->last_error.empty());
+  EXPECT_EQ(store_->Reports().ListEvidence(case_id_)->size(), 4u);  // two uploads, the context, the report
+  EXPECT_TRUE(store_->Reports().ListUnsettledReports(10)->empty());
+
+  // Another user's report, with a submit "in flight" in some other process right now.
+  const std::int64_t other_case = DecidedCase("user-8", {"photo-3"});
+  auto draft = with_vault.Draft(other_case, "system");
+  ASSERT_TRUE(draft) << draft.error().ToString();
+  auto live = with_vault.Approve(draft->id, "bob");
+  ASSERT_TRUE(live);
+  live->in_flight = "submit";
+  live = store_->Reports().UpdateReport(*live, "other-process", "report.send", "submit");
+  ASSERT_TRUE(live);
+  const int submits = standin_.Requests("/submit");
+  EXPECT_EQ(*with_vault.ResumeAll("system", std::chrono::seconds(300)), 0);
+  EXPECT_EQ(standin_.Requests("/submit"), submits) << "a live request is the other process's";
+  EXPECT_EQ(store_->Reports().GetReport(draft->id)->in_flight, "submit");
+  clock_.now += 301'000'000;  // that process never came back
+  EXPECT_EQ(*with_vault.ResumeAll("system", std::chrono::seconds(300)), 1);
+  EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, "filed");
+  EXPECT_EQ(standin_.Finished("user-8"), 1);
+}
+
 TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
   using Fault = CyberTipStandIn::Fault;
   const std::int64_t id = ApprovedReport();
@@ -722,7 +766,7 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
       << "[reporter]\nfirst_name = \"Dana\"\nlast_name = \"Reyes\"\nemail = \"safety@example.org\"\n"
       << "company_name = \"Example Photos Inc.\"\nplatform = \"Example Photos\"\n"
       << "[cybertip]\nbase_url = \"" << standin.base_url() << "\"\nusername = \"esp\"\n"
-      << "password_env = \"VIGIL_E2E_CT_PASSWORD\"\nxsd_path = \"" << XsdPath() << "\"\n"
+      << "password_env = \"VIGIL_E2E_CT_PASSWORD\"\nxsd_path = \"" << XsdPath() << "\"\nfile_interval_seconds = 1\n"
       << "[vault]\nmaster_key_env = \"VIGIL_E2E_VAULT_KEY\"\n[legal]\nsigning_key_env = \"VIGIL_E2E_SIGNING_KEY\"\n";
   setenv("VIGIL_E2E_CT_PASSWORD", "pw", 1);
   setenv("VIGIL_E2E_VAULT_KEY", kMasterKey.c_str(), 1);
@@ -783,11 +827,21 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   EXPECT_EQ(call("alice", "GET", "/v1/reports").status, 403u);
   // Filing waits for a person's approval.
   EXPECT_EQ(call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/file").status, 403u);
+  EXPECT_EQ(standin.Requests("/submit"), 0) << "the background filer leaves drafts alone";
   ASSERT_EQ(call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/approve").status, 200u);
-  auto filed = call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/file");
+  // Once approved, the service files it in the background (file_interval_seconds = 1).
+  std::string state;
+  for (int i = 0; i < 300 && state != "filed"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    state = std::string(parse(call("lena", "GET", "/v1/reports/" + std::to_string(report_id))).at("state").as_string());
+  }
+  ASSERT_EQ(state, "filed") << server.Log();
+  auto filed = call("lena", "POST", "/v1/reports/" + std::to_string(report_id) + "/file");  // nothing left to do
   ASSERT_EQ(filed.status, 200u) << filed.body;
   EXPECT_EQ(parse(filed).at("state").as_string(), "filed");
+  EXPECT_TRUE(parse(filed).at("in_flight").as_string().empty());
   ASSERT_EQ(standin.Finished("user-5"), 1);
+  EXPECT_EQ(standin.Requests("/submit"), 1);
   const auto at_ncmec = standin.Reports()[0];
   EXPECT_NE(at_ncmec.xml.find("accountPermanentlyDisabled"), std::string::npos);
   EXPECT_NE(at_ncmec.xml.find("<screenName>hills</screenName>"), std::string::npos);

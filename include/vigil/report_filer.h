@@ -11,13 +11,19 @@
 //   finish    idempotent: send again (5102 "already finished" means it was filed);
 //   retract   idempotent: send again (5101 "already retracted").
 // Updates are compare-and-set on the report's version, so two processes cannot both drive it.
-// Preserves the report (XML, media, the case's context) in the evidence vault when it is filed.
+// Preserves the report (XML, media, the case's context) in the evidence vault when it is filed:
+// the filed state is saved with `preserve` in flight, cleared once the vault holds it all.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
+#include "vigil/clock.h"
 #include "vigil/cybertip.h"
 #include "vigil/cybertip_client.h"
 #include "vigil/evidence_vault.h"
@@ -34,6 +40,7 @@ struct FilerOptions {
   // reviewer's violating decision on the case is the approval. Never without a person.
   std::string approval = "separate";
   int max_steps = 64;  // requests per File() call, a bound against loops on a misbehaving server
+  const Clock* clock = nullptr;  // the store's clock (for ResumeAll's grace); nullptr: the system clock
 };
 
 class ReportFiler {
@@ -52,16 +59,26 @@ class ReportFiler {
   Result<CyberTipReport> File(std::int64_t report_id, const std::string& actor);
   // Withdraws a report that is not filed yet.
   Result<CyberTipReport> Retract(std::int64_t report_id, const std::string& actor, const std::string& reason);
-  // File() on every approved or open report (after a restart). Returns how many it filed.
-  Result<int> ResumeAll(const std::string& actor);
+  // File() on every report with work left (approved, open, or a filed one whose preservation was
+  // interrupted), oldest first. A report whose request went out less than `in_flight_grace` ago
+  // is left alone: another process may be waiting for its answer (0: the caller knows no other
+  // process is filing, as after a crash). Returns how many it filed.
+  // `keep_going` is asked before each report (a service shutting down stops between reports).
+  Result<int> ResumeAll(const std::string& actor, std::chrono::seconds in_flight_grace = std::chrono::seconds{0},
+                        const std::function<bool()>& keep_going = {});
 
  private:
   class Run;
+  class Claim;
   Result<ReportDraft> BuildDraft(std::int64_t case_id);
   Store& store_;
   CyberTipClient& client_;
   EvidenceVault* vault_;
   FilerOptions options_;
+  // Reports being driven in this process (the API and the background filer share one filer); other
+  // processes are kept apart by the report's version (compare-and-set).
+  std::mutex active_mu_;
+  std::set<std::int64_t> active_;
 };
 
 }  // namespace vigil

@@ -136,6 +136,9 @@ class ReportStore {
   virtual Result<CyberTipReport> CreateReport(const CyberTipReport& draft) = 0;
   virtual Result<CyberTipReport> GetReport(std::int64_t id) = 0;
   virtual Result<std::vector<CyberTipReport>> ListReports(const std::string& state, int limit) = 0;  // "" = any
+  // Reports with work left, oldest first: approved or open, or with a request in flight (a filed
+  // report whose preservation is pending included).
+  virtual Result<std::vector<CyberTipReport>> ListUnsettledReports(int limit) = 0;
   // Writes the report's state and files if its version is still `report.version` (kAborted-like
   // kAlreadyExists otherwise: someone else moved it on), and appends `audit_action` to the audit
   // chain. Returns the stored report with its new version.

@@ -36,6 +36,7 @@ struct ReportArgs {
                      case_number, received, due, scope, public_key, dir;
   std::vector<std::int64_t> cases;
   std::int64_t id = 0;
+  int grace_seconds = 600;
   bool json = false;
 };
 
@@ -153,6 +154,10 @@ Action RegisterReportCommands(CLI::App& app) {
   CLI::App* file = common(report->add_subcommand("file", "Submit, upload, describe and finish an approved report (resumes)"));
   file->add_option("report", a->id, "Report id")->required();
   CLI::App* resume = common(report->add_subcommand("resume", "File every approved or unfinished report (after a restart)"));
+  resume->add_option("--grace-seconds", a->grace_seconds,
+                     "Leave reports whose request went out less than this ago (another process may be waiting for "
+                     "the answer); 0 after a crash, when nothing else files")
+      ->check(CLI::Range(0, 86'400));
   CLI::App* retract = common(report->add_subcommand("retract", "Withdraw a report that is not filed yet"));
   retract->add_option("report", a->id, "Report id")->required();
   retract->add_option("--reason", a->reason, "Why")->required();
@@ -255,7 +260,7 @@ Action RegisterReportCommands(CLI::App& app) {
       return status != 0 ? status : (r->state == "filed" || r->state == "retracted" ? 0 : 3);
     }
     if (resume->parsed()) {
-      auto filed = filer.ResumeAll(Actor(*a));
+      auto filed = filer.ResumeAll(Actor(*a), std::chrono::seconds(a->grace_seconds));
       if (!filed) return ReportError(command, filed.error());
       std::printf("%d reports filed\n", *filed);
       return 0;

@@ -10,6 +10,7 @@
 #include "cli/store_options.h"
 #include "server/api_service.h"
 #include "server/http_server.h"
+#include "server/reporting_scheduler.h"
 #include "server/reporting_services.h"
 #include "vigil/clock.h"
 #include "server/server_config.h"
@@ -89,6 +90,9 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       &server::ApiService::IsHeavy);
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms));
+  // Files approved reports and purges expired evidence; stopped before the store closes.
+  server::ReportingScheduler scheduler(reporting, server::SchedulerOptionsFrom(config, reporting));
+  scheduler.Start();
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
                http.port(), JsonString(store->backend()), JsonString(std::string(Version())));
   if (!args.port_file.empty()) {
@@ -101,6 +105,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     }
   }
   http.RunUntilSignalled();
+  scheduler.Stop();
   spdlog::info(R"("msg":"stopped")");
   return 0;
 }

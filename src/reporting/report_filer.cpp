@@ -50,7 +50,7 @@ class ReportFiler::Run {
   Result<CyberTipReport> Go() {
     for (int step = 0; step < f_.options_.max_steps; ++step) {
       if (r_.state == "filed") {
-        VIGIL_TRY(Preserve());
+        if (r_.in_flight == "preserve") VIGIL_TRY(Preserve());
         return r_;
       }
       if (r_.state == "retracted" || r_.state == "failed") return r_;
@@ -128,7 +128,9 @@ class ReportFiler::Run {
     r_.in_flight.clear();
     if (answer->code == 5102) {  // already finished: it is filed, whatever we thought
       r_.state = "filed";
+      r_.in_flight = "preserve";
       VIGIL_TRY(Save("report.filed", "NCMEC says it was finished already"));
+      more = true;
       return false;
     }
     if (answer->code == 5001 || answer->code == 5101) {  // NCMEC no longer has it open: start over
@@ -285,12 +287,19 @@ class ReportFiler::Run {
     if (!ok) return tl::unexpected(ok.error());
     if (!*ok) return {};
     r_.state = "filed";
-    r_.in_flight.clear();
+    r_.in_flight = "preserve";
     return Save("report.filed", "NCMEC report " + r_.ncmec_report_id);
   }
 
+  // The filed report, its media and the case's context into the vault, held a year from filing.
   Status Preserve() {
-    if (f_.vault_ == nullptr) return {};
+    if (f_.vault_ == nullptr) {
+      if (r_.last_error.empty()) {
+        r_.last_error = "filed; not preserved yet: the evidence vault is not configured";
+        VIGIL_TRY(Save("report.preserve_pending", r_.last_error));
+      }
+      return {};
+    }
     auto preserved = PreserveCaseEvidence(f_.store_, *f_.vault_, f_.options_.media_dir, r_.case_id, r_.id,
                                           r_.report_xml, actor_);
     if (!preserved) return tl::unexpected(preserved.error());
@@ -298,7 +307,9 @@ class ReportFiler::Run {
     const std::int64_t until = r_.filed_at.value_or(r_.updated_at) + f_.vault_->retention_days() * std::int64_t{86'400'000'000};
     auto held = f_.store_.Reports().ExtendHold(r_.case_id, until, actor_, "report " + Id() + " filed");
     if (!held) return tl::unexpected(held.error());
-    return {};
+    r_.in_flight.clear();
+    r_.last_error.clear();
+    return Save("report.preserved", "case " + std::to_string(r_.case_id));
   }
 
   ReportFiler& f_;
@@ -432,27 +443,59 @@ Result<CyberTipReport> ReportFiler::Approve(std::int64_t report_id, const std::s
   return store_.Reports().UpdateReport(*r, approver, "report.approve", "");
 }
 
+// Marks a report as being driven by this process for the lifetime of the claim.
+class ReportFiler::Claim {
+ public:
+  Claim(ReportFiler& filer, std::int64_t id) : filer_(filer), id_(id) {
+    std::lock_guard lock(filer_.active_mu_);
+    held_ = filer_.active_.insert(id_).second;
+  }
+  ~Claim() {
+    if (!held_) return;
+    std::lock_guard lock(filer_.active_mu_);
+    filer_.active_.erase(id_);
+  }
+  Claim(const Claim&) = delete;
+  Claim& operator=(const Claim&) = delete;
+  Status Check() const {
+    if (held_) return {};
+    return Fail(ErrorCode::kUnavailable, "report " + std::to_string(id_) + " is being filed by another request");
+  }
+
+ private:
+  ReportFiler& filer_;
+  std::int64_t id_;
+  bool held_ = false;
+};
+
 Result<CyberTipReport> ReportFiler::File(std::int64_t report_id, const std::string& actor) {
+  Claim claim(*this, report_id);
+  VIGIL_TRY(claim.Check());
   auto r = store_.Reports().GetReport(report_id);
   if (!r) return tl::unexpected(r.error());
   return Run(*this, std::move(*r), actor).Go();
 }
 
 Result<CyberTipReport> ReportFiler::Retract(std::int64_t report_id, const std::string& actor, const std::string& reason) {
+  Claim claim(*this, report_id);
+  VIGIL_TRY(claim.Check());
   auto r = store_.Reports().GetReport(report_id);
   if (!r) return tl::unexpected(r.error());
   return Run(*this, std::move(*r), actor).RetractNow(reason);
 }
 
-Result<int> ReportFiler::ResumeAll(const std::string& actor) {
+Result<int> ReportFiler::ResumeAll(const std::string& actor, std::chrono::seconds in_flight_grace,
+                                   const std::function<bool()>& keep_going) {
+  const Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
+  const std::int64_t grace = std::chrono::duration_cast<std::chrono::microseconds>(in_flight_grace).count();
+  auto reports = store_.Reports().ListUnsettledReports(1000);
+  if (!reports) return tl::unexpected(reports.error());
   int filed = 0;
-  for (const char* state : {"approved", "open", "filed"}) {
-    auto reports = store_.Reports().ListReports(state, 1000);
-    if (!reports) return tl::unexpected(reports.error());
-    for (const auto& r : *reports) {
-      auto done = File(r.id, actor);
-      if (done && done->state == "filed" && std::string(state) != "filed") ++filed;
-    }
+  for (const auto& r : *reports) {
+    if (keep_going && !keep_going()) break;
+    if (!r.in_flight.empty() && r.in_flight != "preserve" && clock.NowMicros() - r.updated_at < grace) continue;
+    auto done = File(r.id, actor);
+    if (done && done->state == "filed" && r.state != "filed") ++filed;
   }
   return filed;
 }

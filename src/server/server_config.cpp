@@ -44,9 +44,10 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
       "company_name", "first_name", "last_name", "email", "phone", "contact_email", "company_template",
       "terms_of_service", "legal_url", "platform", "incident_type", "industry_classification"};
   static constexpr std::string_view kCyberTipKeys[] = {"base_url", "username", "password_env", "approval", "xsd_path",
-                                                       "attempts", "backoff_ms", "timeout_seconds"};
+                                                       "attempts", "backoff_ms", "timeout_seconds",
+                                                       "file_interval_seconds"};
   static constexpr std::string_view kVaultKeys[] = {"master_key_env", "master_key_file", "retention_days",
-                                                    "preserve_on_confirm"};
+                                                    "preserve_on_confirm", "purge_interval_hours"};
   static constexpr std::string_view kLegalKeys[] = {"signing_key_env", "signing_key_file"};
   static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
                                                        "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
@@ -187,6 +188,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     std::int64_t backoff = rep.cybertip.backoff.count(), timeout = rep.cybertip.timeout.count();
     read_int(*t, "backoff_ms", backoff, 1, 60'000);
     read_int(*t, "timeout_seconds", timeout, 1, 600);
+    read_int(*t, "file_interval_seconds", rep.file_interval_seconds, 0, 86'400);
     rep.cybertip.backoff = std::chrono::milliseconds(backoff);
     rep.cybertip.timeout = std::chrono::seconds(timeout);
     if (rep.filer.approval != "separate" && rep.filer.approval != "decision") {
@@ -198,6 +200,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_string(*t, "master_key_file", rep.vault_key_file);
     read_int(*t, "retention_days", rep.retention_days, 365, 36'500);
     read_bool(*t, "preserve_on_confirm", rep.preserve_on_confirm);
+    read_int(*t, "purge_interval_hours", rep.purge_interval_hours, 0, 24 * 365);
   }
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);

@@ -26,10 +26,12 @@
 //   approval = "separate"               # or "decision": the violating decision is the approval
 //   xsd_path = ""                       # NCMEC's schema (GET /xsd): every report is checked
 //   attempts = 5  backoff_ms = 500  timeout_seconds = 60
+//   file_interval_seconds = 60          # the service files approved reports in the background; 0: off
 //   [vault]
 //   master_key_env = "VIGIL_VAULT_KEY"  # or master_key_file = "/etc/vigil/vault.key" (64 hex digits)
 //   retention_days = 365
 //   preserve_on_confirm = true
+//   purge_interval_hours = 24           # the service purges expired, unheld evidence; 0: off
 //   [legal]
 //   signing_key_env = "VIGIL_SIGNING_KEY"   # or signing_key_file (an Ed25519 seed, 64 hex digits)
 #pragma once
@@ -54,6 +56,8 @@ struct ReportingConfig {
   bool preserve_on_confirm = true;
   std::string signing_key_env = "VIGIL_SIGNING_KEY";
   std::string signing_key_file;
+  std::int64_t file_interval_seconds = 60;  // background filing of approved reports; 0: off
+  std::int64_t purge_interval_hours = 24;   // background purge of expired evidence; 0: off
 };
 
 struct ServerConfig {

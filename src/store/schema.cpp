@@ -312,6 +312,7 @@ CREATE INDEX actions_time ON actions(created_at);
 CREATE INDEX appeals_time ON appeals(created_at);
 CREATE INDEX appeals_decider ON appeals(original_decider, status);
 CREATE INDEX reports_filed ON reports(filed_at);
+CREATE INDEX reports_in_flight ON reports(id) WHERE in_flight <> '';
 CREATE INDEX legal_requests_received ON legal_requests(received_at);
 )sql",
 };

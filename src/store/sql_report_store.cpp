@@ -87,7 +87,6 @@ class SqlReportStore final : public ReportStore {
   }
 
   Result<std::vector<CyberTipReport>> ListReports(const std::string& state, int limit) override {
-    auto db = pool_.Acquire();
     std::string sql = std::string("SELECT ") + kReportColumns + " FROM reports";
     std::vector<SqlValue> params;
     if (!state.empty()) {
@@ -95,6 +94,18 @@ class SqlReportStore final : public ReportStore {
       params.emplace_back(state);
     }
     sql += " ORDER BY id DESC LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
+    return ListWhere(sql, params);
+  }
+
+  Result<std::vector<CyberTipReport>> ListUnsettledReports(int limit) override {
+    return ListWhere(std::string("SELECT ") + kReportColumns +
+                         " FROM reports WHERE state IN ('approved', 'open') OR in_flight <> '' ORDER BY id LIMIT " +
+                         std::to_string(std::clamp(limit, 1, 1000)),
+                     {});
+  }
+
+  Result<std::vector<CyberTipReport>> ListWhere(const std::string& sql, const std::vector<SqlValue>& params) {
+    auto db = pool_.Acquire();
     auto rows = db->Query(sql, params);
     if (!rows) return tl::unexpected(rows.error());
     std::vector<CyberTipReport> out;
