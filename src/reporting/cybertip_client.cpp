@@ -1,8 +1,6 @@
 // The CyberTipline client (see include/vigil/cybertip_client.h).
 #include "vigil/cybertip_client.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <openssl/evp.h>
 
 #include <boost/asio.hpp>
@@ -128,13 +126,6 @@ class BeastTransport final : public CyberTipTransport {
   std::string authorization_;
 };
 
-std::string Text(xmlNode* node) {
-  xmlChar* content = xmlNodeGetContent(node);
-  std::string out = content != nullptr ? reinterpret_cast<const char*>(content) : "";
-  xmlFree(content);
-  return out;
-}
-
 std::string FormField(const std::string& name, const std::string& value) {
   std::string out;
   for (char ch : value) {
@@ -155,30 +146,6 @@ std::unique_ptr<CyberTipTransport> MakeHttpTransport(const CyberTipConfig& confi
   auto url = ParseUrl(config.base_url);
   if (!url) return nullptr;
   return std::make_unique<BeastTransport>(config, *url);
-}
-
-Result<CyberTipResponse> ParseCyberTipResponse(const std::string& xml) {
-  std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "response.xml", nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING),
-      xmlFreeDoc);
-  if (!doc) return Fail(ErrorCode::kCorrupt, "the CyberTipline answered with something that is not XML");
-  CyberTipResponse r;
-  for (xmlNode* node = xmlDocGetRootElement(doc.get())->children; node != nullptr; node = node->next) {
-    if (node->type != XML_ELEMENT_NODE) continue;
-    const std::string name = reinterpret_cast<const char*>(node->name);
-    if (name == "responseCode") r.code = std::atoi(Text(node).c_str());
-    else if (name == "responseDescription") r.description = Text(node);
-    else if (name == "reportId") r.report_id = Text(node);
-    else if (name == "fileId") r.file_id = Text(node);
-    else if (name == "hash") r.hash = Text(node);
-    else if (name == "files") {
-      for (xmlNode* f = node->children; f != nullptr; f = f->next) {
-        if (f->type == XML_ELEMENT_NODE) r.file_ids.push_back(Text(f));
-      }
-    }
-  }
-  if (r.code < 0) return Fail(ErrorCode::kCorrupt, "the CyberTipline answer has no responseCode");
-  return r;
 }
 
 CyberTipClient::CyberTipClient(CyberTipConfig config, std::unique_ptr<CyberTipTransport> transport)
