@@ -100,6 +100,64 @@ TEST(Decode, BmpIsExact) {
   ExpectSamePixels(Decode(testing::EncodeBmp(rgb)), rgb);
 }
 
+// 8-bit (a grey palette, for a grey image) and 32-bit BGR0, bottom-up or top-down.
+testing::Bytes EncodeBmpVariant(const Image& img, int bits, bool top_down) {
+  const std::uint32_t bpp = static_cast<std::uint32_t>(bits) / 8;
+  const std::uint32_t row = (img.width * bpp + 3) & ~3u;
+  const std::uint32_t palette = bits == 8 ? 1024 : 0;
+  testing::Bytes b(54 + palette + row * img.height, 0);
+  auto le32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  b[0] = 'B';
+  b[1] = 'M';
+  le32(2, static_cast<std::uint32_t>(b.size()));
+  le32(10, 54 + palette);
+  le32(14, 40);
+  le32(18, img.width);
+  le32(22, top_down ? static_cast<std::uint32_t>(-static_cast<std::int32_t>(img.height)) : img.height);
+  b[26] = 1;
+  b[28] = static_cast<std::uint8_t>(bits);
+  for (std::uint32_t i = 0; i < palette / 4; ++i) b[54 + 4 * i] = b[55 + 4 * i] = b[56 + 4 * i] = static_cast<std::uint8_t>(i);
+  for (std::uint32_t y = 0; y < img.height; ++y) {
+    std::uint8_t* dst = &b[54 + palette + std::size_t{top_down ? y : img.height - 1 - y} * row];
+    for (std::uint32_t x = 0; x < img.width; ++x) {
+      const std::uint8_t* p = img.Row(y) + x * img.channels;
+      if (bits == 8) {
+        dst[x] = p[0];
+      } else {
+        dst[4 * x] = p[2];
+        dst[4 * x + 1] = p[1];
+        dst[4 * x + 2] = p[0];
+        dst[4 * x + 3] = 0xff;
+      }
+    }
+  }
+  return b;
+}
+
+TEST(Decode, BmpPaletteAnd32BitTopDownAreExact) {
+  const Image grey = MakePattern(29, 13, 1);
+  const Image rgb = MakePattern(23, 11, 3);
+  const Image from_palette = Decode(EncodeBmpVariant(grey, 8, false));
+  ASSERT_EQ(from_palette.channels, 3u);
+  for (std::uint32_t y = 0; y < grey.height; ++y) {
+    for (std::uint32_t x = 0; x < grey.width; ++x) {
+      const std::uint8_t* px = from_palette.Row(y) + 3 * x;
+      ASSERT_TRUE(px[0] == grey.Row(y)[x] && px[1] == grey.Row(y)[x] && px[2] == grey.Row(y)[x]) << x << "," << y;
+    }
+  }
+  ExpectSamePixels(Decode(EncodeBmpVariant(rgb, 32, true)), rgb);
+  ExpectSamePixels(Decode(EncodeBmpVariant(rgb, 32, false)), rgb);
+  // Truncated pixel data and unsupported depths are named.
+  testing::Bytes cut = testing::EncodeBmp(rgb);
+  cut.resize(cut.size() - 10);
+  EXPECT_EQ(DecodeImage(cut, {}).error().code, ErrorCode::kTruncated);
+  testing::Bytes sixteen = testing::EncodeBmp(rgb);
+  sixteen[28] = 16;
+  EXPECT_EQ(DecodeImage(sixteen, {}).error().code, ErrorCode::kUnsupported);
+}
+
 TEST(Decode, TiffIsExact) {
   const Image rgb = MakePattern(45, 33, 3);
   const Image grey = MakePattern(45, 33, 1);

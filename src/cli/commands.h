@@ -19,5 +19,6 @@ Action RegisterLookupCommand(CLI::App& app);
 Action RegisterEvalCommand(CLI::App& app);
 Action RegisterWorkflowCommands(CLI::App& app);
 Action RegisterReportCommands(CLI::App& app);
+Action RegisterSandboxCommands(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "server/authenticator.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "signals/media_hashing.h"
 #include "vigil/cases.h"
 #include "vigil/image.h"
 #include "vigil/matcher.h"
@@ -36,6 +38,8 @@ struct ApiOptions {
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
   std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
   std::string productions_dir;  // where law-enforcement packages are written; empty: none
+  // Hashes an upload's bytes; empty: in this process. The service sets the sandboxed workers'.
+  std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)> media_hasher;
 };
 
 struct ReportingServices;

@@ -8,6 +8,7 @@
 
 #include "server/api_service.h"
 #include "server/api_support.h"
+#include "signals/media_hashing.h"
 #include "vigil/file_hasher.h"
 #include "vigil/signal_type.h"
 #include "vigil/video.h"
@@ -25,74 +26,18 @@ Status CheckMediaType(const Request& request) {
                                            type.substr(0, 80) + "'");
 }
 
-// What an upload hashed to.
-struct HashedMedia {
-  std::string media_type;  // "image/jpeg", "video/mp4", ...
-  std::uint32_t width = 0, height = 0;
-  std::map<std::string, std::string> signals;  // type -> value (vpdq: the frames' identity)
-  std::optional<int> pdq_quality;
-  std::optional<VideoHashResult> video;
-  // Extra image hashes for banks that enable the measures: (label, measure, hash).
-  std::vector<std::tuple<std::string, std::string, PdqHash>> extra;
-};
-
-// Which extra hashes to compute (only what some enabled bank looks up).
-struct ExtraMeasures {
-  bool dihedral = false, trimmed = false;
-};
-
-std::string VideoMediaType(const VideoHashResult& video) {
-  if (video.container.find("mp4") != std::string::npos) return "video/mp4";
-  if (video.container.find("webm") != std::string::npos) return "video/webm";
-  if (video.container == "avi") return "video/x-msvideo";
-  if (video.container == "flv") return "video/x-flv";
-  if (video.container == "mpegts") return "video/mp2t";
-  if (video.container == "mpeg") return "video/mpeg";
-  if (video.container == "ogg") return "video/ogg";
-  return "video/" + video.container.substr(0, video.container.find(','));
-}
-
 Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options, ExtraMeasures extra = {}) {
   if (auto ok = CheckMediaType(request); !ok) return tl::unexpected(ok.error());
   if (request.body().empty()) return Fail(ErrorCode::kInvalidArgument, "empty body: send the media bytes");
   const auto& body = request.body();
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-  HashedMedia out;
-  if (LooksLikeVideo(bytes)) {
-    VideoHasher hasher(options.video);
-    auto video = hasher.HashBytes(bytes);
-    if (!video) return tl::unexpected(video.error());
-    out.media_type = VideoMediaType(*video);
-    out.width = video->width;
-    out.height = video->height;
-    out.signals = {{"md5", video->digests.md5}, {"sha1", video->digests.sha1}, {"sha256", video->digests.sha256},
-                   {"vpdq", VpdqIdentity(video->frames)}};
-    out.video = std::move(*video);
-    return out;
-  }
-  FileHashOptions hash_options;
+  MediaHashOptions hash_options;
   hash_options.limits = options.decode_limits;
-  hash_options.dihedral = extra.dihedral;
-  hash_options.trimmed = extra.trimmed;
-  FileHasher hasher(hash_options);
-  auto hashed = hasher.HashBytes(bytes);
-  if (!hashed) return tl::unexpected(hashed.error());
-  out.media_type = "image/" + std::string(ImageFormatName(hashed->format));
-  out.width = hashed->width;
-  out.height = hashed->height;
-  out.signals = {{"pdq", hashed->pdq.hash.ToHex()},
-                 {"md5", hashed->digests.md5},
-                 {"sha1", hashed->digests.sha1},
-                 {"sha256", hashed->digests.sha256}};
-  out.pdq_quality = hashed->pdq.quality;
-  if (hashed->dihedral) {
-    for (int k = 1; k < kDihedralCount; ++k) {
-      out.extra.emplace_back("dihedral:" + std::string(DihedralName(static_cast<Dihedral>(k))), "dihedral",
-                             hashed->dihedral->hashes[static_cast<std::size_t>(k)]);
-    }
-  }
-  for (const PdqResult& trimmed : hashed->trimmed) out.extra.emplace_back("trimmed", "trimmed", trimmed.hash);
-  return out;
+  hash_options.video = options.video;
+  hash_options.extra = extra;
+  // Hostile bytes are decoded in a sandboxed worker process when the service has them.
+  if (options.media_hasher) return options.media_hasher(bytes, hash_options);
+  return HashMedia(bytes, hash_options);
 }
 
 boost::json::array FramesJson(const std::vector<VpdqFrame>& frames) {

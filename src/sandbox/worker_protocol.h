@@ -1,0 +1,47 @@
+// The framing between the service and a decoder worker over a Unix socket pair: fixed-size
+// little-endian headers, then JSON options and the raw bytes; answers are a header and JSON.
+// Both ends check magic, sizes and limits before allocating anything.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "vigil/status.h"
+
+namespace vigil::sandbox {
+
+inline constexpr std::uint32_t kRequestMagic = 0x31575156;  // "VQW1"
+inline constexpr std::uint32_t kAnswerMagic = 0x31415156;   // "VQA1"
+inline constexpr std::size_t kMaxOptionsBytes = 64 << 10;
+inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's frame list fits easily
+
+enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2 };
+enum class AnswerStatus : std::uint32_t { kReady = 0, kOk = 1, kError = 2 };
+
+struct RequestHeader {
+  std::uint32_t magic = kRequestMagic;
+  std::uint32_t op = 0;
+  std::uint32_t options_bytes = 0;
+  std::uint32_t reserved = 0;
+  std::uint64_t body_bytes = 0;
+};
+
+struct AnswerHeader {
+  std::uint32_t magic = kAnswerMagic;
+  std::uint32_t status = 0;
+  std::uint64_t payload_bytes = 0;
+};
+
+static_assert(sizeof(RequestHeader) == 24 && sizeof(AnswerHeader) == 16);
+
+// Blocking whole reads and writes on a descriptor (EINTR retried). ReadAll: kTruncated at a clean
+// end of stream before the first byte, kIoError otherwise.
+Status WriteAll(int fd, const void* data, std::size_t size);
+Status ReadAll(int fd, void* data, std::size_t size);
+
+// The worker's answer frames.
+Status WriteAnswer(int fd, AnswerStatus status, std::string_view payload);
+
+}  // namespace vigil::sandbox
