@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <signal.h>
 #include <thread>
 
 #include "sandbox/sandbox_pool.h"
@@ -213,6 +215,37 @@ TEST_F(SandboxTest, WorkersAreRecycledAndServeConcurrently) {
   EXPECT_EQ(stats.requests, 12);
   EXPECT_GE(stats.workers_started, 6);  // two requests each
   EXPECT_EQ(stats.workers_killed, 0);
+}
+
+// A worker that dies while idle (the OOM killer, an operator's kill) is replaced without failing
+// the next upload. Workers run in seccomp filter mode.
+TEST_F(SandboxTest, IdleWorkerKilledFromOutsideIsReplaced) {
+  const testing::Bytes png = testing::EncodePng(testing::MakePattern(96, 64, 3, 9));
+  ASSERT_TRUE(pool_->Hash(png, Options()));
+  // Find our worker processes: children of this process running sandbox-worker.
+  std::vector<pid_t> workers;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line, ppid, seccomp;
+    while (std::getline(status, line)) {
+      if (line.rfind("PPid:", 0) == 0) ppid = line.substr(5);
+      if (line.rfind("Seccomp:", 0) == 0) seccomp = line.substr(8);
+    }
+    if (ppid.find_first_not_of(" \t") == std::string::npos) continue;
+    if (std::stoi(ppid) != getpid()) continue;
+    const std::string args = testing::ReadText(entry.path() / "cmdline");
+    if (args.find("sandbox-worker") == std::string::npos) continue;
+    EXPECT_EQ(seccomp.find_first_not_of(" \t"), seccomp.find('2')) << "Seccomp:" << seccomp << " (2 = filter mode)";
+    workers.push_back(std::stoi(name));
+  }
+  ASSERT_FALSE(workers.empty());
+  for (pid_t pid : workers) kill(pid, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto again = pool_->Hash(png, Options());
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(pool_->Stats().workers_killed, 0) << "no request failed";
 }
 
 }  // namespace

@@ -686,6 +686,43 @@ TEST_P(ServiceSqliteTest, RateLimitsArePerKey) {
 }
 
 // A config file with a misspelt key or a bad value stops the server with a message saying where.
+// Uploads are decoded in confined worker processes: the server's children run `sandbox-worker` in
+// seccomp filter mode; killing one does not fail the next upload; hostile bytes get a 4xx.
+std::vector<pid_t> SandboxWorkersOf(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string status = testing::ReadText(entry.path() / "status");
+    const auto ppid = status.find("PPid:");
+    if (ppid == std::string::npos || std::stoi(status.substr(ppid + 5)) != parent) continue;
+    if (testing::ReadText(entry.path() / "cmdline").find("sandbox-worker") == std::string::npos) continue;
+    const auto seccomp = status.find("Seccomp:");
+    EXPECT_TRUE(seccomp != std::string::npos && std::stoi(status.substr(seccomp + 8)) == 2) << "not in filter mode";
+    out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+TEST_P(ServiceSqliteTest, UploadsAreDecodedInConfinedWorkers) {
+  StartServer("[sandbox]\nmode = \"required\"\nworkers = 2\n");
+  if (HasFatalFailure()) return;
+  const std::string png = AsString(testing::EncodePng(testing::MakePattern(120, 90, 3, 4)));
+  auto first = HttpMedia(port_, "/v1/content?content_id=s1&user_id=u", keys_["submitter"], png, "image/png");
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const auto workers = SandboxWorkersOf(server_->pid());
+  ASSERT_FALSE(workers.empty()) << server_->Log();
+  for (pid_t pid : workers) kill(pid, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto second = HttpMedia(port_, "/v1/content?content_id=s2&user_id=u", keys_["submitter"], png, "image/png");
+  ASSERT_EQ(second.status, 201u) << second.body;
+  EXPECT_EQ(Parse(second).at("hashes").at("pdq"), Parse(first).at("hashes").at("pdq"));
+  auto hostile = HttpMedia(port_, "/v1/hash", keys_["submitter"], "BM" + std::string(60, '\xff'), "image/bmp");
+  EXPECT_GE(hostile.status, 400u);
+  EXPECT_LT(hostile.status, 500u) << hostile.body;
+  EXPECT_NE(server_->Log().find("decoder sandbox on"), std::string::npos);
+}
+
 TEST(ServiceConfig, BadConfigFilesAreRefused) {
   testing::TempDir dir;
   const auto config = dir.path() / "bad.toml";
@@ -694,6 +731,7 @@ TEST(ServiceConfig, BadConfigFilesAreRefused) {
            {"threads = \"four\"\n", "'threads' must be an integer"},
            {"listen = 8750\n", "'listen' must be a string"},
            {"[limits]\nmax_pixel = 1\n", "unknown key 'limits.max_pixel'"},
+           {"[sandbox]\nmode = \"maybe\"\n", "sandbox.mode must be"},
            {"threads = \n", "bad.toml:1"}}) {
     std::ofstream(config) << text;
     auto run = testing::RunVigil({"serve", "--data-dir", (dir.path() / "d").string(), "--config", config.string()});

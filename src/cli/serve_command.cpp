@@ -5,11 +5,13 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
 #include "server/api_service.h"
 #include "server/http_server.h"
+#include "sandbox/sandbox_pool.h"
 #include "server/reporting_scheduler.h"
 #include "server/reporting_services.h"
 #include "vigil/clock.h"
@@ -39,6 +41,37 @@ void SetUpLogging(const std::string& level) {
 }
 
 std::string JsonString(const std::string& text) { return boost::json::serialize(boost::json::value(text)); }
+
+std::string SelfExecutable() {
+  std::error_code ec;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : path.string();
+}
+
+// Starts the decoder sandbox as configured: "auto" falls back to decoding in this process (with a
+// warning) where the kernel refuses; "required" refuses to start instead. Null when off.
+Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerConfig& config) {
+  const auto& sb = config.sandbox;
+  if (sb.mode == "off") return std::unique_ptr<sandbox::SandboxPool>();
+  sandbox::PoolOptions options;
+  options.executable = SelfExecutable();
+  options.workers = sb.workers > 0 ? sb.workers
+                    : config.http.worker_threads > 0 ? config.http.worker_threads
+                                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.memory_bytes = static_cast<std::uint64_t>(sb.memory_mb) << 20;
+  options.max_body_bytes = config.http.max_body_bytes;
+  options.max_requests_per_worker = sb.max_requests_per_worker;
+  options.wall_seconds = config.api.video.limits.max_wall_seconds + 30;
+  auto pool = sandbox::SandboxPool::Start(options);
+  if (!pool) {
+    if (sb.mode == "required") return tl::unexpected(pool.error());
+    spdlog::warn(R"("msg":"decoder sandbox off: decoding in the service process","reason":{})",
+                 JsonString(pool.error().message));
+    return std::unique_ptr<sandbox::SandboxPool>();
+  }
+  spdlog::info(R"("msg":"decoder sandbox on","workers":{},"memory_mb":{})", options.workers, sb.memory_mb);
+  return std::move(*pool);
+}
 
 int RunServe(ServeArgs& args, CLI::App& app) {
   server::ServerConfig config;
@@ -72,6 +105,22 @@ int RunServe(ServeArgs& args, CLI::App& app) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
                stats.entries_by_type[0], stats.entries_by_type[1], stats.entries_by_type[2], stats.entries_by_type[3],
                stats.entries_by_type[4], stats.video_frames, stats.banks);
+
+  auto decoders = StartSandbox(config);
+  if (!decoders) return ReportError("serve", decoders.error());
+  if (*decoders) {
+    sandbox::SandboxPool* pool = decoders->get();
+    const auto limits = config.api.decode_limits;
+    config.api.media_hasher = [pool](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+      const auto lost = pool->Stats().workers_killed;
+      auto hashed = pool->Hash(bytes, options);
+      if (!hashed && pool->Stats().workers_killed > lost) {
+        spdlog::warn(R"("msg":"decoder worker lost","error":{})", JsonString(hashed.error().ToString()));
+      }
+      return hashed;
+    };
+    config.api.preview_maker = [pool, limits](std::span<const std::uint8_t> bytes) { return pool->Preview(bytes, limits); };
+  }
 
   server::BlockShutdownSignals();
   server::ApiService service(*store, matcher, config.api);

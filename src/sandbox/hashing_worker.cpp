@@ -15,6 +15,7 @@
 #include "sandbox/seccomp_sandbox.h"
 #include "sandbox/worker_protocol.h"
 #include "signals/media_hashing.h"
+#include "vigil/preview.h"
 
 extern char** environ;
 
@@ -104,7 +105,14 @@ int RunHashingWorker(const WorkerSettings& settings) {
         auto hashed = hash_options ? HashMedia(body, *hash_options) : tl::unexpected(hash_options.error());
         ok = hashed.has_value();
         answer = ok ? json::serialize(HashedMediaToJson(*hashed)) : ErrorJson(hashed.error());
-      } else {
+      } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kPreview)) {
+        // The reviewer-safe preview, as JPEG bytes (the answer's payload is binary).
+        auto hash_options = MediaHashOptionsFromJson(parsed);
+        PreviewOptions preview;
+        if (hash_options) preview.limits = hash_options->limits;
+        auto jpeg = hash_options ? BlurredPreview(body, preview) : tl::unexpected(hash_options.error());
+        ok = jpeg.has_value();
+        answer = ok ? std::string(jpeg->begin(), jpeg->end()) : ErrorJson(jpeg.error());      } else {
         ok = false;
         answer = ErrorJson({ErrorCode::kInvalidArgument, "unknown worker operation " + std::to_string(h.op)});
       }

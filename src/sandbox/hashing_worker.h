@@ -1,6 +1,7 @@
 // The decoder worker: `vigil sandbox-worker`, spawned by the service with an empty environment
 // and a socket on its standard input and output. It confines itself (seccomp_sandbox.h), says it
-// is ready, then hashes one upload per request until the service closes the socket. Probes let
+// is ready, then hashes one upload (or makes a reviewer's blurred preview) per request until the
+// service closes the socket. Probes let
 // the service (and `vigil sandbox check`) see that the confinement holds.
 #pragma once
 

@@ -162,10 +162,20 @@ Result<SandboxPool::Worker> SandboxPool::Spawn() {
 Result<SandboxPool::Worker> SandboxPool::Acquire() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return !idle_.empty() || live_ < options_.workers; });
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     Worker w = idle_.back();
     idle_.pop_back();
-    return w;
+    // A worker that died while idle (the OOM killer, an operator) is replaced, not blamed on the
+    // next upload.
+    int status = 0;
+    if (waitpid(w.pid, &status, WNOHANG) == 0) return w;
+    close(w.fd);
+    --live_;
+  }
+  if (live_ >= options_.workers) {
+    cv_.wait(lock, [this] { return !idle_.empty() || live_ < options_.workers; });
+    lock.unlock();
+    return Acquire();
   }
   ++live_;
   lock.unlock();
@@ -271,9 +281,10 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
   return Fail(ErrorCode::kInternal, "the decoder worker stopped answering: " + got.error().message);
 }
 
-Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
-  if (bytes.size() > options_.max_body_bytes) {
-    return Fail(ErrorCode::kTooLarge, "upload of " + std::to_string(bytes.size()) + " bytes exceeds the decoder limit");
+Result<std::pair<std::uint32_t, std::string>> SandboxPool::Call(std::uint32_t op, const std::string& options,
+                                                                std::span<const std::uint8_t> body, double wall_seconds) {
+  if (body.size() > options_.max_body_bytes) {
+    return Fail(ErrorCode::kTooLarge, "upload of " + std::to_string(body.size()) + " bytes exceeds the decoder limit");
   }
   auto worker = Acquire();
   if (!worker) return tl::unexpected(worker.error());
@@ -281,26 +292,36 @@ Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const
     std::lock_guard lock(mu_);
     ++stats_.requests;
   }
-  const std::string encoded = json::serialize(MediaHashOptionsToJson(options));
-  auto answer = Exchange(*worker, static_cast<std::uint32_t>(WorkerOp::kHash), encoded, bytes,
-                         std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30));
+  auto answer = Exchange(*worker, op, options, body, wall_seconds);
   Release(*worker);
   if (!answer) return tl::unexpected(answer.error());
   if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return tl::unexpected(FromErrorJson(answer->second));
+  return answer;
+}
+
+Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+  auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kHash), json::serialize(MediaHashOptionsToJson(options)), bytes,
+                     std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30));
+  if (!answer) return tl::unexpected(answer.error());
   boost::system::error_code ec;
   const json::value parsed = json::parse(answer->second, ec);
   if (ec) return Fail(ErrorCode::kInternal, "the decoder worker's answer is not JSON");
   return HashedMediaFromJson(parsed);
 }
 
-Result<json::value> SandboxPool::Probe(const std::string& name, double wall_seconds) {
-  auto worker = Acquire();
-  if (!worker) return tl::unexpected(worker.error());
-  const std::string encoded = json::serialize(json::object{{"probe", name}});
-  auto answer = Exchange(*worker, static_cast<std::uint32_t>(WorkerOp::kProbe), encoded, {}, wall_seconds);
-  Release(*worker);
+Result<std::vector<std::uint8_t>> SandboxPool::Preview(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+  MediaHashOptions options;
+  options.limits = limits;
+  auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kPreview), json::serialize(MediaHashOptionsToJson(options)),
+                     bytes, options_.wall_seconds);
   if (!answer) return tl::unexpected(answer.error());
-  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return tl::unexpected(FromErrorJson(answer->second));
+  return std::vector<std::uint8_t>(answer->second.begin(), answer->second.end());
+}
+
+Result<json::value> SandboxPool::Probe(const std::string& name, double wall_seconds) {
+  auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kProbe), json::serialize(json::object{{"probe", name}}), {},
+                     wall_seconds);
+  if (!answer) return tl::unexpected(answer.error());
   boost::system::error_code ec;
   json::value parsed = json::parse(answer->second, ec);
   if (ec) return Fail(ErrorCode::kInternal, "the decoder worker's answer is not JSON");

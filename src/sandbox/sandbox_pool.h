@@ -46,6 +46,8 @@ class SandboxPool {
   SandboxPool& operator=(const SandboxPool&) = delete;
 
   Result<HashedMedia> Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options);
+  // The reviewer-safe blurred preview (JPEG) of an image or a video's first frame.
+  Result<std::vector<std::uint8_t>> Preview(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
   // A diagnostic probe (ping, environment, open_file, write_file, forbidden_syscall, allocate,
   // spin) with its own time limit.
   Result<boost::json::value> Probe(const std::string& name, double wall_seconds);
@@ -60,6 +62,9 @@ class SandboxPool {
     int requests = 0;
   };
   explicit SandboxPool(PoolOptions options) : options_(std::move(options)) {}
+  // One request on an idle worker: the answer's status and payload.
+  Result<std::pair<std::uint32_t, std::string>> Call(std::uint32_t op, const std::string& options,
+                                                    std::span<const std::uint8_t> body, double wall_seconds);
   Result<Worker> Spawn();
   Result<Worker> Acquire();
   void Release(Worker worker);

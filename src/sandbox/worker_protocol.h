@@ -17,7 +17,7 @@ inline constexpr std::uint32_t kAnswerMagic = 0x31415156;   // "VQA1"
 inline constexpr std::size_t kMaxOptionsBytes = 64 << 10;
 inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's frame list fits easily
 
-enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2 };
+enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2, kPreview = 3 };
 enum class AnswerStatus : std::uint32_t { kReady = 0, kOk = 1, kError = 2 };
 
 struct RequestHeader {

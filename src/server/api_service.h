@@ -40,6 +40,8 @@ struct ApiOptions {
   std::string productions_dir;  // where law-enforcement packages are written; empty: none
   // Hashes an upload's bytes; empty: in this process. The service sets the sandboxed workers'.
   std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)> media_hasher;
+  // Makes a reviewer's blurred preview; empty: in this process.
+  std::function<Result<std::vector<std::uint8_t>>(std::span<const std::uint8_t>)> preview_maker;
 };
 
 struct ReportingServices;

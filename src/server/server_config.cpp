@@ -39,7 +39,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   static constexpr std::string_view kKeys[] = {
       "listen", "data_dir", "database_url", "log_level", "threads", "max_body_bytes", "request_timeout_ms",
       "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits",
-      "video", "worker_threads", "rules_file", "workflow", "reporter", "cybertip", "vault", "legal"};
+      "video", "worker_threads", "rules_file", "workflow", "reporter", "cybertip", "vault", "legal",
+      "sandbox"};
   static constexpr std::string_view kReporterKeys[] = {
       "company_name", "first_name", "last_name", "email", "phone", "contact_email", "company_template",
       "terms_of_service", "legal_url", "platform", "incident_type", "industry_classification"};
@@ -49,6 +50,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   static constexpr std::string_view kVaultKeys[] = {"master_key_env", "master_key_file", "retention_days",
                                                     "preserve_on_confirm", "purge_interval_hours"};
   static constexpr std::string_view kLegalKeys[] = {"signing_key_env", "signing_key_file"};
+  static constexpr std::string_view kSandboxKeys[] = {"mode", "workers", "memory_mb", "max_requests_per_worker"};
   static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
                                                        "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
                                                        "sla_seconds_p3"};
@@ -86,6 +88,9 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   }
   if (const auto* t = table["legal"].as_table()) {
     if (auto known = check_keys(*t, kLegalKeys, "legal."); !known) return known;
+  }
+  if (const auto* t = table["sandbox"].as_table()) {
+    if (auto known = check_keys(*t, kSandboxKeys, "sandbox."); !known) return known;
   }
   Status status;
   auto wrong = [&](const char* key, const char* type) {
@@ -205,6 +210,16 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);
     read_string(*t, "signing_key_file", rep.signing_key_file);
+  }
+  if (const auto* t = table["sandbox"].as_table()) {
+    auto& sb = config.sandbox;
+    read_string(*t, "mode", sb.mode);
+    read_int(*t, "workers", sb.workers, 0, 256);
+    read_int(*t, "memory_mb", sb.memory_mb, 256, 1 << 20);
+    read_int(*t, "max_requests_per_worker", sb.max_requests_per_worker, 1, 1'000'000);
+    if (sb.mode != "auto" && sb.mode != "required" && sb.mode != "off") {
+      status = Fail(ErrorCode::kInvalidArgument, path + ": sandbox.mode must be \"auto\", \"required\" or \"off\"");
+    }
   }
   if (!status) return status;
   if (!listen.empty()) return ParseListen(listen, config.http);

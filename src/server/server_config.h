@@ -32,6 +32,8 @@
 //   retention_days = 365
 //   preserve_on_confirm = true
 //   purge_interval_hours = 24           # the service purges expired, unheld evidence; 0: off
+//   [sandbox]                           # decoding in confined worker processes (docs/operations.md)
+//   mode = "auto"  workers = 0  memory_mb = 4096  max_requests_per_worker = 1000
 //   [legal]
 //   signing_key_env = "VIGIL_SIGNING_KEY"   # or signing_key_file (an Ed25519 seed, 64 hex digits)
 #pragma once
@@ -60,6 +62,14 @@ struct ReportingConfig {
   std::int64_t purge_interval_hours = 24;   // background purge of expired evidence; 0: off
 };
 
+// The decoder sandbox (src/sandbox/): uploads are decoded in confined worker processes.
+struct SandboxConfig {
+  std::string mode = "auto";  // "auto": use it where the kernel allows; "required": refuse to start without; "off"
+  int workers = 0;            // 0: as many as worker_threads (one per core by default)
+  std::int64_t memory_mb = 4096;
+  int max_requests_per_worker = 1000;
+};
+
 struct ServerConfig {
   std::string data_dir = "vigil-data";
   std::string database_url;
@@ -68,6 +78,7 @@ struct ServerConfig {
   int refresh_interval_ms = 2000;
   WorkflowOptions workflow;
   ReportingConfig reporting;
+  SandboxConfig sandbox;
   std::string log_level = "info";
 };
 
