@@ -15,6 +15,9 @@ struct SandboxLimits {
   std::uint64_t memory_bytes = 4ull << 30;  // address space (RLIMIT_AS); 0: none (sanitizer builds)
 };
 
+// False in sanitizer builds, whose shadow memory cannot live under an address-space limit.
+bool MemoryLimitEnforced();
+
 // Applies the limits and the filter to the calling process (every thread of it). Irreversible.
 Status EnterSandbox(const SandboxLimits& limits);
 
