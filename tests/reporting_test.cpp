@@ -278,6 +278,16 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
     return case_id;
   }
 
+  // Preserves `bytes` as a media item of the fixture's case.
+  Result<EvidenceItem> PreserveMedia(const std::string& content_id, const std::string& bytes) {
+    EvidenceItem item;
+    item.kind = "media";
+    item.media_type = "image/jpeg";
+    item.case_id = case_id_;
+    item.content_id = content_id;
+    return vault_->Preserve(bytes, item, "system");
+  }
+
   std::int64_t ApprovedReport() {
     auto draft = filer_->Draft(case_id_, "system");
     EXPECT_TRUE(draft) << draft.error().ToString();
@@ -643,15 +653,67 @@ void WriteBytes(const std::filesystem::path& path, const std::vector<std::uint8_
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+// Rotating the master key: every item reads with the new key and not the old; the file names
+// change with it (no old names left); running it again is a no-op; an item a still-running
+// service preserved with the old key afterwards is caught by the next run; keys stay out of the
+// audit log.
+TEST_P(ReportingTest, VaultMasterKeyRotation) {
+  const std::string new_key = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+  auto a = PreserveMedia("photo-1", bytes_["photo-1"]);
+  auto b = PreserveMedia("photo-2", bytes_["photo-2"]);
+  ASSERT_TRUE(a && b);
+  const auto before = SealedFiles(dir_.path() / "vault");
+  ASSERT_EQ(before.size(), 2u);
+
+  auto rotated = vault_->RotateMasterKey(new_key, "carl");
+  ASSERT_TRUE(rotated) << rotated.error().ToString();
+  EXPECT_EQ(rotated->rewrapped, 2);
+  EXPECT_TRUE(rotated->problems.empty());
+  const auto after = SealedFiles(dir_.path() / "vault");
+  ASSERT_EQ(after.size(), 2u);
+  for (const auto& f : after) EXPECT_EQ(std::count(before.begin(), before.end(), f), 0) << "renamed for the new key";
+
+  VaultOptions options;
+  options.directory = (dir_.path() / "vault").string();
+  options.master_key_hex = new_key;
+  auto fresh = EvidenceVault::Open(*store_, options, clock_);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(*(*fresh)->Read(a->id, "carl", kCustodianRole), bytes_["photo-1"]);
+  EXPECT_EQ(*(*fresh)->Read(b->id, "carl", kCustodianRole), bytes_["photo-2"]);
+  EXPECT_EQ(vault_->Read(a->id, "carl", kCustodianRole).error().code, ErrorCode::kCorrupt) << "the old key is retired";
+
+  // The service still ran with the old key and preserved one more item: the next run catches it.
+  auto late = PreserveMedia("photo-3", bytes_["photo-2"] + "late");
+  ASSERT_TRUE(late);
+  auto again = vault_->RotateMasterKey(new_key, "carl");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->rewrapped, 1);
+  EXPECT_EQ(again->already_rotated, 2);
+  EXPECT_EQ(SealedFiles(dir_.path() / "vault").size(), 3u);
+  EXPECT_EQ(*(*fresh)->Read(late->id, "carl", kCustodianRole), bytes_["photo-2"] + "late");
+  auto idle = vault_->RotateMasterKey(new_key, "carl");
+  ASSERT_TRUE(idle);
+  EXPECT_EQ(idle->rewrapped, 0);
+  EXPECT_EQ(idle->already_rotated, 3);
+
+  // A key that opens nothing is reported per item, and nothing changes.
+  VaultOptions stranger = options;
+  stranger.master_key_hex = std::string(64, '7');
+  auto lost = (*EvidenceVault::Open(*store_, stranger, clock_))->RotateMasterKey(std::string(64, '8'), "carl");
+  ASSERT_TRUE(lost);
+  EXPECT_EQ(lost->problems.size(), 3u);
+  EXPECT_EQ(*(*fresh)->Read(a->id, "carl", kCustodianRole), bytes_["photo-1"]);
+  const auto audit = store_->ListAudit(1000);
+  ASSERT_TRUE(audit);
+  for (const auto& r : *audit) {
+    EXPECT_EQ(r.detail.find(new_key), std::string::npos);
+    EXPECT_EQ(r.detail.find(kMasterKey), std::string::npos);
+  }
+}
+
 TEST_P(ReportingTest, VaultDetectsTamperingAndSwapsAndWrongKeys) {
-  EvidenceItem item;
-  item.kind = "media";
-  item.media_type = "image/jpeg";
-  item.case_id = case_id_;
-  item.content_id = "photo-1";
-  auto a = vault_->Preserve(bytes_["photo-1"], item, "system");
-  item.content_id = "photo-2";
-  auto b = vault_->Preserve(bytes_["photo-2"], item, "system");
+  auto a = PreserveMedia("photo-1", bytes_["photo-1"]);
+  auto b = PreserveMedia("photo-2", bytes_["photo-2"]);
   ASSERT_TRUE(a && b);
   EXPECT_EQ(a->address, sha256_["photo-1"]);
   const auto files = SealedFiles(dir_.path() / "vault");

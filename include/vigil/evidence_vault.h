@@ -8,7 +8,7 @@
 // swapped file fails authentication. Every read, and every refused read, goes to the audit log.
 // Retention: each item is held until `hold_until` (a year from preservation by default, longer
 // per case); PurgeExpired then wipes the item key (crypto-shredding) and deletes the file, with
-// an audit record; it never touches an item still held.
+// an audit record; it never touches an item still held. The master key can be rotated.
 #pragma once
 
 #include <cstdint>
@@ -57,11 +57,25 @@ class EvidenceVault {
 
   PurgeResult PurgeExpired(const std::string& actor);
 
+  // Rewraps every live item's key with `new_master_key_hex` and renames its file for the new key:
+  // new names are linked first, the keys are rewrapped in one transaction, then old names go, so
+  // a crash leaves every item readable with one of the two keys, and running it again finishes
+  // the job (items already under the new key are skipped). Items preserved with the old key by a
+  // service still running with it are caught by running it again after that service restarts.
+  // This vault keeps using the old key; open a new one with the new key afterwards.
+  struct Rotation {
+    int rewrapped = 0;
+    int already_rotated = 0;
+    std::vector<std::string> problems;  // items neither key opens, files that could not be linked
+  };
+  Result<Rotation> RotateMasterKey(const std::string& new_master_key_hex, const std::string& actor);
+
   std::int64_t retention_days() const { return options_.retention_days; }
 
  private:
   EvidenceVault(Store& store, VaultOptions options, const Clock& clock, std::string key);
-  std::string PathOf(const EvidenceItem& item) const;
+  std::string PathOf(const EvidenceItem& item) const { return PathWith(item, master_key_); }
+  std::string PathWith(const EvidenceItem& item, const std::string& master_key) const;
   Result<std::string> Unseal(const EvidenceItem& item) const;
 
   Store& store_;

@@ -156,6 +156,10 @@ class ReportStore {
   // Marks an item purged (its key wiped) if it is still expired at `now`; false when a hold
   // was extended meanwhile.
   virtual Result<bool> MarkPurged(std::int64_t id, std::int64_t now, const std::string& actor) = 0;
+  // Replaces live items' wrapped keys (a master-key rotation) in one transaction, with one audit
+  // record; items purged meanwhile are skipped. Returns how many it changed.
+  virtual Result<int> RewrapEvidenceKeys(const std::vector<std::pair<std::int64_t, std::string>>& wrapped_keys,
+                                         const std::string& actor) = 0;
 
   virtual Result<LegalRequest> CreateLegalRequest(const LegalRequest& request) = 0;
   virtual Result<LegalRequest> GetLegalRequest(std::int64_t id) = 0;

@@ -1,5 +1,5 @@
 // `vigil report` (CyberTipline reports: draft, approve, file, resume, retract, list; transparency
-// reports), `vigil evidence` (the vault: list, read, verify, hold, purge) and `vigil legal`
+// reports), `vigil evidence` (the vault: list, read, verify, hold, purge, rotate-key) and `vigil legal`
 // (legal process: record, list, export a signed package, verify one, signing keys). They work on
 // the store directly, with the service's configuration file for the reporter, the CyberTipline
 // and where the secrets are. Whoever runs them holds the vault's key, so the CLI acts as a
@@ -37,6 +37,7 @@ struct ReportArgs {
   std::vector<std::int64_t> cases;
   std::int64_t id = 0;
   int grace_seconds = 600;
+  std::string new_key_env, new_key_file;
   bool json = false;
 };
 
@@ -169,7 +170,7 @@ Action RegisterReportCommands(CLI::App& app) {
   transparency->add_option("--out", a->out, "Write here instead of stdout");
   transparency->add_option("--platform", a->platform, "The platform's name for the title");
 
-  CLI::App* evidence = app.add_subcommand("evidence", "The evidence vault: list, read, verify, hold, purge");
+  CLI::App* evidence = app.add_subcommand("evidence", "The evidence vault: list, read, verify, hold, purge, rotate-key");
   evidence->require_subcommand(1);
   CLI::App* ev_list = common(evidence->add_subcommand("list", "Preserved items (of one case, or all not purged)"));
   ev_list->add_option("--case", a->id, "Case id");
@@ -182,6 +183,10 @@ Action RegisterReportCommands(CLI::App& app) {
   ev_hold->add_option("--until", a->until, "YYYY-MM-DD")->required();
   ev_hold->add_option("--reason", a->reason, "Why (the legal process)")->required();
   CLI::App* ev_purge = common(evidence->add_subcommand("purge", "Delete items whose retention ended and that are not held"));
+  CLI::App* ev_rotate = common(evidence->add_subcommand(
+      "rotate-key", "Rewrap every item's key with a new master key (then configure the new key and restart)"));
+  ev_rotate->add_option("--new-key-env", a->new_key_env, "Environment variable holding the new key (64 hex digits)");
+  ev_rotate->add_option("--new-key-file", a->new_key_file, "File holding the new key (first line)");
 
   CLI::App* legal = app.add_subcommand("legal", "Law-enforcement legal process: record, export, verify");
   legal->require_subcommand(1);
@@ -223,7 +228,7 @@ Action RegisterReportCommands(CLI::App& app) {
     }
     const CLI::App* parsed = nullptr;
     for (const CLI::App* sub : {list, draft, approve, file, resume, retract, transparency, ev_list, ev_read, ev_verify,
-                                ev_hold, ev_purge, lg_request, lg_list, lg_export, lg_pubkey}) {
+                                ev_hold, ev_purge, ev_rotate, lg_request, lg_list, lg_export, lg_pubkey}) {
       if (sub->parsed()) parsed = sub;
     }
     if (parsed == nullptr) return -1;
@@ -360,6 +365,18 @@ Action RegisterReportCommands(CLI::App& app) {
       if (!changed) return ReportError(command, changed.error());
       std::printf("%d items held until %s\n", *changed, a->until.c_str());
       return 0;
+    }
+    if (ev_rotate->parsed()) {
+      const std::string new_key = server::ReadSecret(a->new_key_env, a->new_key_file);
+      if (new_key.empty()) {
+        return ReportError(command, {ErrorCode::kInvalidArgument, "no new key: give --new-key-env or --new-key-file"});
+      }
+      auto rotated = vault.RotateMasterKey(new_key, Actor(*a));
+      if (!rotated) return ReportError(command, rotated.error());
+      for (const auto& p : rotated->problems) std::fprintf(stderr, "%s\n", p.c_str());
+      std::printf("%d item keys rewrapped, %d already under the new key, %zu problems\n", rotated->rewrapped,
+                  rotated->already_rotated, rotated->problems.size());
+      return rotated->problems.empty() ? 0 : 1;
     }
     (void)ev_purge;
     const PurgeResult purged = vault.PurgeExpired(Actor(*a));

@@ -5,7 +5,9 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
@@ -112,11 +114,11 @@ EvidenceVault::EvidenceVault(Store& store, VaultOptions options, const Clock& cl
 
 EvidenceVault::~EvidenceVault() { sodium_memzero(master_key_.data(), master_key_.size()); }
 
-std::string EvidenceVault::PathOf(const EvidenceItem& item) const {
+std::string EvidenceVault::PathWith(const EvidenceItem& item, const std::string& master_key) const {
   // A keyed BLAKE2b of the address and nonce: stable for the item, meaningless without the key.
   const std::string input = item.address + ":" + item.nonce;
   unsigned char name[24];
-  crypto_generichash(name, sizeof name, U(input), input.size(), U(master_key_), master_key_.size());
+  crypto_generichash(name, sizeof name, U(input), input.size(), U(master_key), master_key.size());
   const std::string hex = Hex(name, sizeof name);
   return (std::filesystem::path(options_.directory) / hex.substr(0, 2) / (hex + ".sealed")).string();
 }
@@ -222,6 +224,76 @@ PurgeResult EvidenceVault::PurgeExpired(const std::string& actor) {
     std::error_code ec;
     std::filesystem::remove(PathOf(item), ec);
     if (ec) result.problems.push_back("evidence item " + std::to_string(item.id) + ": " + ec.message());
+  }
+  return result;
+}
+
+namespace {
+
+// The item key, unwrapped with `master_key`, or nothing when it does not open.
+std::optional<std::string> UnwrapItemKey(const EvidenceItem& item, const std::string& master_key) {
+  const std::size_t nonce_hex = kNonceBytes * 2;
+  if (item.wrapped_key.size() <= nonce_hex) return std::nullopt;
+  auto key_nonce = Unhex(item.wrapped_key.substr(0, nonce_hex), kNonceBytes, "the key nonce");
+  auto wrapped = Unhex(item.wrapped_key.substr(nonce_hex), 0, "the wrapped key");
+  if (!key_nonce || !wrapped) return std::nullopt;
+  auto key = UnsealBytes(*wrapped, AssociatedData(item.address), U(*key_nonce), master_key);
+  if (!key || key->size() != kKeyBytes) return std::nullopt;
+  return key;
+}
+
+}  // namespace
+
+Result<EvidenceVault::Rotation> EvidenceVault::RotateMasterKey(const std::string& new_master_key_hex,
+                                                               const std::string& actor) {
+  auto new_key = Unhex(new_master_key_hex, kKeyBytes, "the new vault master key");
+  if (!new_key) return tl::unexpected(new_key.error());
+  if (*new_key == master_key_) return Fail(ErrorCode::kInvalidArgument, "the new master key is the current one");
+  struct Wipe {
+    std::string& s;
+    ~Wipe() { sodium_memzero(s.data(), s.size()); }
+  } wipe{*new_key};
+  auto items = store_.Reports().ListEvidence(0);
+  if (!items) return tl::unexpected(items.error());
+  Rotation result;
+  std::vector<std::pair<std::int64_t, std::string>> rewrapped;
+  std::vector<std::string> old_names;
+  for (const auto& item : *items) {
+    const std::string where = "evidence item " + std::to_string(item.id);
+    const std::string old_path = PathWith(item, master_key_), new_path = PathWith(item, *new_key);
+    if (UnwrapItemKey(item, *new_key)) {  // rotated by an earlier run: only its old name may be left
+      ++result.already_rotated;
+      old_names.push_back(old_path);
+      continue;
+    }
+    auto item_key = UnwrapItemKey(item, master_key_);
+    if (!item_key) {
+      result.problems.push_back(where + ": its key opens with neither master key");
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(new_path).parent_path(), ec);
+    if (!std::filesystem::exists(new_path) && ::link(old_path.c_str(), new_path.c_str()) != 0) {
+      result.problems.push_back(where + ": cannot link its file under the new name: " + std::strerror(errno));
+      sodium_memzero(item_key->data(), item_key->size());
+      continue;
+    }
+    unsigned char key_nonce[kNonceBytes];
+    randombytes_buf(key_nonce, sizeof key_nonce);
+    const std::string w = Seal(*item_key, AssociatedData(item.address), key_nonce, *new_key);
+    sodium_memzero(item_key->data(), item_key->size());
+    rewrapped.emplace_back(item.id, Hex(key_nonce, sizeof key_nonce) + Hex(U(w), w.size()));
+    old_names.push_back(old_path);
+  }
+  if (!rewrapped.empty()) {
+    auto changed = store_.Reports().RewrapEvidenceKeys(rewrapped, actor);
+    if (!changed) return tl::unexpected(changed.error());
+    result.rewrapped = *changed;
+  }
+  // Committed: the old names are no longer the items' names.
+  for (const auto& path : old_names) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
   }
   return result;
 }

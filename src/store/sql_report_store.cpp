@@ -206,6 +206,23 @@ class SqlReportStore final : public ReportStore {
     return true;
   }
 
+  Result<int> RewrapEvidenceKeys(const std::vector<std::pair<std::int64_t, std::string>>& wrapped_keys,
+                                 const std::string& actor) override {
+    auto db = pool_.Acquire();
+    auto txn = SqlTransaction::Start(*db);
+    if (!txn) return tl::unexpected(txn.error());
+    int changed = 0;
+    for (const auto& [id, wrapped] : wrapped_keys) {
+      auto n = db->Execute("UPDATE evidence SET wrapped_key = $1 WHERE id = $2 AND purged_at IS NULL", {wrapped, id});
+      if (!n) return tl::unexpected(n.error());
+      changed += static_cast<int>(*n);
+    }
+    VIGIL_TRY(AppendAudit(*db, clock_.NowMicros(), actor, "evidence.rotate_key", "vault",
+                          std::to_string(changed) + " item keys rewrapped with a new master key"));
+    VIGIL_TRY(txn->Commit());
+    return changed;
+  }
+
   Result<LegalRequest> CreateLegalRequest(const LegalRequest& r) override {
     auto db = pool_.Acquire();
     auto txn = SqlTransaction::Start(*db);
