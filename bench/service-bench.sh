@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The matching service under load on loopback, measured with wrk (Debian's): single-signal
 # lookups/s and latency against a large PDQ bank, 100-signal batch lookups, and content
-# submissions/s with a ~1 MP JPEG. Prints a Markdown table. Not a test: figures depend on the
+# submissions/s with a ~1 MP JPEG, with the decoder sandbox and without. Prints a Markdown table. Not a test: figures depend on the
 # machine; docs/service.md records a run.
 #
 #   bench/service-bench.sh                 # 1M-entry bank, 20 s per measurement
@@ -94,6 +94,21 @@ dims=$("$VIGIL" hash "$work/1mp.jpg" | sed -E 's/.*"width":([0-9]+),"height":([0
 read -r c_rps c_p50 c_p99 c_bad < <(VIGIL_BENCH_IMAGE="$work/1mp.jpg" VIGIL_BENCH_KEY="$key" run_wrk -t1 -c4 \
   -d"${DURATION}s" -s bench/service/content.lua "$url")
 
+echo "== content submissions again, decoding in the server process ([sandbox] mode = \"off\")" >&2
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+printf '[sandbox]\nmode = "off"\n' >"$work/nosandbox.toml"
+rm -f "$work/port"
+"$VIGIL" serve --data-dir "$data" --listen 127.0.0.1:0 --port-file "$work/port" --no-access-log \
+  --threads "$SERVER_THREADS" --config "$work/nosandbox.toml" 2>"$work/serve-nosandbox.log" &
+server_pid=$!
+for _ in $(seq 600); do
+  [[ -s "$work/port" ]] && curl -sf "http://127.0.0.1:$(cat "$work/port")/readyz" >/dev/null && break
+  sleep 0.1
+done
+url="http://127.0.0.1:$(cat "$work/port")"
+read -r n_rps n_p50 n_p99 n_bad < <(VIGIL_BENCH_IMAGE="$work/1mp.jpg" VIGIL_BENCH_KEY="$key" run_wrk -t1 -c4 \
+  -d"${DURATION}s" -s bench/service/content.lua "$url")
+
 cat <<TABLE
 
 Vigil service on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), SQLite, server threads: ${SERVER_THREADS/#0/one per core}; wrk 1 thread on the same machine.
@@ -103,5 +118,6 @@ Bank: $ENTRIES random PDQ entries; import $(printf %.1f "$import_s") s; load at 
 |---|---|---|---|---|---|---|
 | lookup, 1 PDQ signal | $CONNECTIONS | $l_rps | $l_rps | $l_p50 | $l_p99 | $l_bad |
 | lookup, 100 PDQ signals | 4 | $b_rps | $((b_rps * 100)) | $b_p50 | $b_p99 | $b_bad |
-| content, $(stat -c %s "$work/1mp.jpg") B JPEG ($dims) | 4 | $c_rps | - | $c_p50 | $c_p99 | $c_bad |
+| content, $(stat -c %s "$work/1mp.jpg") B JPEG ($dims), sandboxed decoders | 4 | $c_rps | - | $c_p50 | $c_p99 | $c_bad |
+| content, same JPEG, decoded in the server (sandbox off) | 4 | $n_rps | - | $n_p50 | $n_p99 | $n_bad |
 TABLE
