@@ -904,6 +904,8 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   EXPECT_TRUE(parse(filed).at("in_flight").as_string().empty());
   ASSERT_EQ(standin.Finished("user-5"), 1);
   EXPECT_EQ(standin.Requests("/submit"), 1);
+  const auto metrics = testing::Http(port, "GET", "/metrics", "", {}).body;
+  EXPECT_NE(metrics.find("vigil_background_total{event=\"reports_filed\"} 1"), std::string::npos) << metrics;
   const auto at_ncmec = standin.Reports()[0];
   EXPECT_NE(at_ncmec.xml.find("accountPermanentlyDisabled"), std::string::npos);
   EXPECT_NE(at_ncmec.xml.find("<screenName>hills</screenName>"), std::string::npos);

@@ -721,6 +721,8 @@ TEST_P(ServiceSqliteTest, UploadsAreDecodedInConfinedWorkers) {
   EXPECT_GE(hostile.status, 400u);
   EXPECT_LT(hostile.status, 500u) << hostile.body;
   EXPECT_NE(server_->Log().find("decoder sandbox on"), std::string::npos);
+  const auto metrics = Http(port_, "GET", "/metrics", "", {}).body;
+  EXPECT_NE(metrics.find("vigil_decoder_workers_total{event=\"requests\"} 3"), std::string::npos) << metrics;
 }
 
 TEST(ServiceConfig, BadConfigFilesAreRefused) {

@@ -122,13 +122,30 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     config.api.preview_maker = [pool, limits](std::span<const std::uint8_t> bytes) { return pool->Preview(bytes, limits); };
   }
 
-  server::BlockShutdownSignals();
-  server::ApiService service(*store, matcher, config.api);
-  if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
   server::ReportingServices reporting = server::MakeReportingServices(*store, config, SystemClock());
   if (!reporting.vault) {
     spdlog::warn(R"("msg":"evidence vault off","reason":{})", JsonString(reporting.vault_error));
   }
+  // Files approved reports and purges expired evidence; started once the server listens.
+  server::ReportingScheduler scheduler(reporting, server::SchedulerOptionsFrom(config, reporting));
+  sandbox::SandboxPool* pool = decoders->get();
+  config.api.collect_metrics = [pool, &scheduler](server::ServiceMetrics& metrics) {
+    if (pool != nullptr) {
+      const auto d = pool->Stats();
+      metrics.MirrorCount("decoder", "requests", d.requests);
+      metrics.MirrorCount("decoder", "started", d.workers_started);
+      metrics.MirrorCount("decoder", "lost", d.workers_killed);
+    }
+    const auto b = scheduler.Counts();
+    metrics.MirrorCount("background", "reports_filed", b.reports_filed);
+    metrics.MirrorCount("background", "filing_passes", b.filing_passes);
+    metrics.MirrorCount("background", "evidence_purged", b.items_purged);
+    metrics.MirrorCount("background", "purge_passes", b.purge_passes);
+  };
+
+  server::BlockShutdownSignals();
+  server::ApiService service(*store, matcher, config.api);
+  if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
   service.AttachReporting(&reporting);
   server::HttpServer http(
       config.http, [&service](server::Request& request, const std::string& remote) { return service.Handle(request, remote); },
@@ -139,9 +156,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       &server::ApiService::IsHeavy);
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms));
-  // Files approved reports and purges expired evidence; stopped before the store closes.
-  server::ReportingScheduler scheduler(reporting, server::SchedulerOptionsFrom(config, reporting));
-  scheduler.Start();
+  scheduler.Start();  // stopped before the store closes
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
                http.port(), JsonString(store->backend()), JsonString(std::string(Version())));
   if (!args.port_file.empty()) {

@@ -22,6 +22,7 @@ Response ApiService::Readyz(ApiCall&) {
 Response ApiService::Metrics(ApiCall&) {
   Response response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4");
+  if (options_.collect_metrics) options_.collect_metrics(metrics_);
   response.body() = metrics_.Render();
   return response;
 }

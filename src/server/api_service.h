@@ -42,6 +42,9 @@ struct ApiOptions {
   std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)> media_hasher;
   // Makes a reviewer's blurred preview; empty: in this process.
   std::function<Result<std::vector<std::uint8_t>>(std::span<const std::uint8_t>)> preview_maker;
+  // Called before /metrics renders, to mirror counts kept outside the service (decoder workers,
+  // background reporting) into it.
+  std::function<void(ServiceMetrics&)> collect_metrics;
 };
 
 struct ReportingServices;

@@ -29,7 +29,16 @@ ServiceMetrics::ServiceMetrics()
                           .Name("vigil_lookup_signals_total")
                           .Help("Signals looked up (a lookup request carries up to 1000)")
                           .Register(*registry_)
-                          .Add({})) {}
+                          .Add({})),
+      decoder_(prometheus::BuildCounter()
+                   .Name("vigil_decoder_workers_total")
+                   .Help("Sandboxed decoder workers: requests served, workers started, workers lost (crashed, "
+                         "filtered or timed out)")
+                   .Register(*registry_)),
+      background_(prometheus::BuildCounter()
+                      .Name("vigil_background_total")
+                      .Help("Background reporting work: reports filed, evidence items purged, passes run")
+                      .Register(*registry_)) {}
 
 void ServiceMetrics::ObserveRequest(const std::string& route, const std::string& method, unsigned status,
                                     double seconds) {
@@ -56,6 +65,13 @@ void ServiceMetrics::SetIndexEntries(const std::string& signal_type, double entr
 }
 
 void ServiceMetrics::CountLookupSignals(double signals) { lookup_signals_.Increment(signals); }
+
+void ServiceMetrics::MirrorCount(const std::string& family, const std::string& label, std::int64_t total) {
+  auto& f = family == "decoder" ? decoder_ : background_;
+  auto& counter = f.Add({{"event", label}});
+  const double delta = static_cast<double>(total) - counter.Value();
+  if (delta > 0) counter.Increment(delta);
+}
 
 std::string ServiceMetrics::Render() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }
 

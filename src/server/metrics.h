@@ -1,6 +1,6 @@
 // The service's Prometheus metrics (prometheus-cpp core; served from our own /metrics route as
 // text format 0.0.4): requests and latency by route and status, matches by bank, index size by
-// signal type, imports by outcome.
+// signal type, imports by outcome, decoder workers, background filing and purging.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -22,6 +22,9 @@ class ServiceMetrics {
   void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
   void SetIndexEntries(const std::string& signal_type, double entries);
   void CountLookupSignals(double signals);
+  // Counts kept elsewhere (the decoder pool, the background reporting thread), mirrored into
+  // counters at scrape time: `name` is a counter family registered here, `total` its current sum.
+  void MirrorCount(const std::string& family, const std::string& label, std::int64_t total);
   // The text exposition of every metric.
   std::string Render() const;
 
@@ -34,6 +37,8 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;
   prometheus::Counter& lookup_signals_;
+  prometheus::Family<prometheus::Counter>& decoder_;
+  prometheus::Family<prometheus::Counter>& background_;
 };
 
 }  // namespace vigil::server
