@@ -8,6 +8,7 @@
 /** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
 /** @typedef {{id: number, user_id: string, status: string, priority: number, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
+/** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, files: {content_id: string, state: string}[]}} TipReport */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -33,7 +34,9 @@ async function api(method, path, body) {
   const response = await fetch(path, init);
   if (response.status === 204) return null;
   const data = await response.json();
-  if (!response.ok) throw new Error(data.error ? data.error.message : `HTTP ${response.status}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(data.error ? data.error.message : `HTTP ${response.status}`), { status: response.status });
+  }
   return data;
 }
 
@@ -42,7 +45,7 @@ function say(text) { $('message').textContent = text; }
 
 /** @param {string} name */
 function show(name) {
-  for (const id of ['login', 'queue', 'case', 'appeals']) $(id).hidden = id !== name;
+  for (const id of ['login', 'queue', 'case', 'appeals', 'reports']) $(id).hidden = id !== name;
   const heading = $(name).querySelector('h2');
   if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); }
 }
@@ -254,6 +257,58 @@ async function loadAppeals() {
   }
 }
 
+async function loadReports() {
+  show('reports');
+  /** @type {{reports: TipReport[]}} */
+  const data = await api('GET', '/v1/reports');
+  const rows = $('report-rows');
+  rows.replaceChildren();
+  for (const r of data.reports) {
+    const tr = el('tr');
+    tr.dataset.reportId = String(r.id);
+    const answer = r.last_error ? r.last_error : (r.last_code >= 0 && r.ncmec_report_id ? `code ${r.last_code}` : '');
+    for (const t of [`#${r.id}`, `#${r.case_id}`, r.user_id, String(r.files.length), r.state, r.ncmec_report_id,
+                     r.approved_by, answer]) tr.append(el('td', t));
+    const act = el('td');
+    /** @type {[string, () => Promise<void>][]} */
+    const actions = [];
+    if (r.state === 'draft') actions.push(['Approve', async () => { await api('POST', `/v1/reports/${r.id}/approve`); }]);
+    if (r.state === 'approved' || r.state === 'open') {
+      actions.push(['File now', async () => { await api('POST', `/v1/reports/${r.id}/file`); }]);
+    }
+    if (r.state === 'draft' || r.state === 'approved' || r.state === 'open') {
+      actions.push(['Retract', async () => {
+        const reason = prompt('Why is this report withdrawn?');
+        if (reason) await api('POST', `/v1/reports/${r.id}/retract`, { reason });
+      }]);
+    }
+    for (const [label, run] of actions) {
+      const b = el('button', label);
+      b.setAttribute('aria-label', `${label} report ${r.id}`);
+      b.addEventListener('click', async () => {
+        try { await run(); await loadReports(); say(`${label}: report #${r.id}`); } catch (e) { say(/** @type {Error} */ (e).message); }
+      });
+      act.append(b);
+    }
+    tr.append(act);
+    rows.append(tr);
+  }
+}
+
+/** The transparency report (the server's own HTML, no scripts) for the last 12 whole months. */
+async function loadTransparency() {
+  const now = new Date();
+  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  const from = new Date(Date.UTC(to.getUTCFullYear() - 1, to.getUTCMonth(), 1));
+  const day = (/** @type {Date} */ d) => d.toISOString().slice(0, 10);
+  const response = await fetch(`/v1/transparency?from=${day(from)}&to=${day(to)}&format=html`,
+                               { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!response.ok) throw new Error(`transparency report: HTTP ${response.status}`);
+  const frame = /** @type {HTMLIFrameElement} */ ($('transparency'));
+  frame.srcdoc = await response.text();
+  frame.hidden = false;
+}
+
 function onKey(/** @type {KeyboardEvent} */ e) {
   if ($('case').hidden || !$('break').hidden) return;
   const target = /** @type {HTMLElement} */ (e.target);
@@ -278,7 +333,16 @@ function onKey(/** @type {KeyboardEvent} */ e) {
 async function start() {
   updateExposure();
   if (!state.key) { show('login'); return; }
-  try { await loadQueue(); } catch (e) { say(/** @type {Error} */ (e).message); show('login'); }
+  try {
+    await loadQueue();
+  } catch (e) {
+    // Legal staff may not see the queue: their view is the reports.
+    if (/** @type {{status?: number}} */ (e).status === 403) {
+      try { await loadReports(); return; } catch { /* fall through to sign-in */ }
+    }
+    say(/** @type {Error} */ (e).message);
+    show('login');
+  }
 }
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -292,6 +356,8 @@ $('login-form').addEventListener('submit', async (e) => {
 $('logout').addEventListener('click', () => { sessionStorage.clear(); state.key = ''; state.reveals = 0; start(); });
 $('nav-queue').addEventListener('click', () => loadQueue().catch((e) => say(e.message)));
 $('nav-appeals').addEventListener('click', () => loadAppeals().catch((e) => say(e.message)));
+$('nav-reports').addEventListener('click', () => loadReports().catch((e) => say(e.message)));
+$('transparency-load').addEventListener('click', () => loadTransparency().catch((e) => say(e.message)));
 $('claim').addEventListener('click', claim);
 $('decision-form').addEventListener('submit', (e) => decide(/** @type {SubmitEvent} */ (e)));
 $('break-done').addEventListener('click', () => {

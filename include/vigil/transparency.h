@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vigil/reports.h"
@@ -46,6 +47,8 @@ Result<TransparencyReport> BuildTransparencyReport(ReportStore& reports, std::in
 std::string TransparencyJson(const TransparencyReport& report);
 std::string TransparencyCsv(const TransparencyReport& report);
 std::string TransparencyHtml(const TransparencyReport& report, const std::string& platform);
+// The page's one style sheet (inline): a content security policy allows it by its hash.
+std::string_view TransparencyStyleSheet();
 
 // "2026-01-31" (UTC midnight) -> microseconds; kInvalidArgument otherwise.
 Result<std::int64_t> ParseDate(const std::string& date);

@@ -155,6 +155,9 @@ std::string ColumnChart(const ColumnChartSpec& spec, const std::vector<std::stri
     step = m * magnitude;
     if (std::ceil(max / step) <= 5) break;
   }
+  // Counts get whole-number ticks.
+  const bool counts = std::all_of(totals.begin(), totals.end(), [](double t) { return t == std::floor(t); });
+  if (counts && step < 1) step = 1;
   const int ticks = std::max(1, static_cast<int>(std::ceil(max / step - 1e-9)));
   const double top_value = step * ticks;
   auto ty = [&](double v) { return top + ph - ph * v / top_value; };

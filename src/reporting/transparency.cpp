@@ -240,6 +240,16 @@ std::string TransparencyCsv(const TransparencyReport& r) {
   return out;
 }
 
+std::string_view TransparencyStyleSheet() {
+  return "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+         "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 5px;"
+         "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left;white-space:nowrap}"
+         ".wide{overflow-x:auto}.defs td,.defs th{text-align:left;white-space:normal}"
+         ".charts{display:flex;flex-wrap:wrap;gap:12px}.kpi{display:flex;gap:16px;margin:1em 0}"
+         ".kpi div{border:1px solid #ddd;border-radius:6px;padding:8px 14px}.kpi b{display:block;"
+         "font-size:22px}";
+}
+
 std::string TransparencyHtml(const TransparencyReport& r, const std::string& platform) {
   using charts::ColumnChart;
   using charts::Series;
@@ -261,12 +271,7 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
   }
   const std::string title = "Transparency report: " + platform;
   std::string h = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + Escape(title) +
-                  "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-                  "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 5px;"
-                  "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left;white-space:nowrap}.wide{overflow-x:auto}.defs td,.defs th{text-align:left;white-space:normal}"
-                  ".charts{display:flex;flex-wrap:wrap;gap:12px}.kpi{display:flex;gap:16px;margin:1em 0}"
-                  ".kpi div{border:1px solid #ddd;border-radius:6px;padding:8px 14px}.kpi b{display:block;"
-                  "font-size:22px}</style></head><body>\n";
+                  "</title>\n<style>" + std::string(TransparencyStyleSheet()) + "</style></head><body>\n";
   h += "<h1>" + Escape(title) + "</h1>\n<p>Period " + IsoMonthDay(r.from) + " to " + IsoMonthDay(r.to) +
        " (UTC, end exclusive). Figures come from the enforcement, review, reporting, appeal and legal-process "
        "records; field definitions follow the EU DSA transparency template and the Tech Coalition TRUST "

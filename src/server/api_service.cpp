@@ -1,12 +1,15 @@
 // Routing, authentication, role checks, rate limits, metrics and access logs for the API.
 #include "server/api_service.h"
 
+#include <openssl/evp.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "server/api_support.h"
+#include "vigil/transparency.h"
 #include "server/web_assets.h"
 
 namespace vigil::server {
@@ -160,6 +163,23 @@ void ApiService::RefreshIndexGauges() {
 
 void ApiService::ObserveRefusal(unsigned status) { metrics_.ObserveRequest("(refused)", "", status, 0); }
 
+// The console's content security policy: its own files only, plus the transparency report's inline
+// style sheet by hash (the report is shown in a sandboxed frame, which inherits this policy).
+const std::string& ApiService::ConsolePolicy() {
+  static const std::string policy = [] {
+    const std::string_view sheet = TransparencyStyleSheet();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_Digest(sheet.data(), sheet.size(), digest, &size, EVP_sha256(), nullptr);
+    std::string b64(4 * ((size + 2) / 3) + 1, '\0');
+    b64.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), digest,
+                                                        static_cast<int>(size))));
+    return "default-src 'self'; style-src 'self' 'sha256-" + b64 +
+           "'; img-src 'self' blob:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'";
+  }();
+  return policy;
+}
+
 bool ApiService::IsHeavy(const Request& request) {
   if (request.method() != http::verb::post) return false;
   const std::string_view target = request.target();
@@ -241,8 +261,7 @@ Response ApiService::Handle(Request& request, const std::string& remote) {
     if (const WebAsset* asset = FindWebAsset(path)) {
       Response page{http::status::ok, 11};
       page.set(http::field::content_type, asset->content_type);
-      page.set("Content-Security-Policy",
-               "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'");
+      page.set("Content-Security-Policy", ConsolePolicy());
       page.set("X-Content-Type-Options", "nosniff");
       page.set(http::field::cache_control, "no-cache");
       page.body() = std::string(asset->body);

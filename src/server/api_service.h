@@ -80,6 +80,7 @@ class ApiService {
   // Requests whose handlers decode media or parse lists: the HTTP server runs them on its worker
   // pool so that lookups keep flowing on the I/O threads.
   static bool IsHeavy(const Request& request);
+  static const std::string& ConsolePolicy();
 
   // The CyberTipline filer, the evidence vault and the signing key (reporting_services.h); without
   // them the reporting routes answer 503. Not owned.

@@ -2,7 +2,9 @@
 // `vigil serve` with a rules file, two matching benign uploads, and a reviewer who signs in, sees
 // the queue, opens the case, finds the media blurred, claims it, reveals one item (recorded as a
 // view), meets the break prompt, and decides with the keyboard; the decision lands in the store.
-// Screenshots of the queue and the case view go to docs/ (VIGIL_SCREENSHOTS=DIR overrides).
+// Then legal staff sign in: the drafted CyberTipline report is in their view, they approve it and
+// open the transparency figures. Screenshots of the queue, the case view and the reports view go to
+// docs/ (VIGIL_SCREENSHOTS=DIR overrides).
 //
 //   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
 import { spawn, execFileSync } from 'node:child_process';
@@ -28,18 +30,29 @@ let server;
 let browser;
 try {
   const keys = { alice: key('reviewer', 'alice'), platform: key('submitter', 'platform'),
-                 lists: key('bank-admin', 'lists'), root: key('admin', 'root') };
+                 lists: key('bank-admin', 'lists'), root: key('admin', 'root'), lena: key('legal', 'lena') };
   writeFileSync(join(work, 'rules.toml'), `
 [[rule]]
 name = "known-image"
 banks = ["benign-list"]
 max_distance = 31
-actions = ["block", "hold"]
+actions = ["block", "hold", "queue_report"]
 hold_priority = 2
+`);
+  writeFileSync(join(work, 'vigil.toml'), `
+[reporter]
+company_name = "Example Photos Inc."
+first_name = "Dana"
+last_name = "Reyes"
+email = "safety@example.org"
+platform = "Example Photos"
+[sandbox]
+mode = "auto"
 `);
   const portFile = join(work, 'port');
   server = spawn(cli, ['serve', '--data-dir', data, '--listen', '127.0.0.1:0', '--port-file', portFile,
-                       '--rules', join(work, 'rules.toml'), '--no-access-log'], { stdio: ['ignore', 'ignore', 'inherit'] });
+                       '--rules', join(work, 'rules.toml'), '--config', join(work, 'vigil.toml'), '--no-access-log'],
+                 { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 300 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 50));
   const base = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
   const call = async (who, method, path, body, type = 'application/json') => {
@@ -125,6 +138,29 @@ hold_priority = 2
   assert.equal(decision.classification, 'B1');
   assert.deepEqual(decision.viewed, ['upload-1']);
   assert.ok(decided.json.items.every((i) => i.state === 'removed'));
+
+  // Legal staff: the queue is not theirs; the drafted report is. They approve it (a person's
+  // approval, recorded) and open the transparency figures, rendered by the server without scripts.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Reviewer key').fill(keys.lena);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const report = page.locator('#report-rows tr').first();
+  await report.waitFor();
+  assert.match(await report.textContent(), new RegExp(`#${caseId}.*user-42.*draft`));
+  const reportId = Number(await report.getAttribute('data-report-id'));
+  await page.getByRole('button', { name: `Approve report ${reportId}` }).click();
+  await page.getByText(`Approve: report #${reportId}`).waitFor();
+  assert.match(await page.locator(`#report-rows tr[data-report-id="${reportId}"]`).textContent(), /approved.*lena/);
+  await page.getByRole('button', { name: 'Show the last 12 months' }).click();
+  const frame = page.frameLocator('#transparency');
+  await frame.getByText('Transparency report: Example Photos').waitFor();
+  assert.ok(await frame.locator('svg').count() >= 4, 'the charts are drawn');
+  assert.equal(await frame.locator('.kpi').evaluate((e) => getComputedStyle(e).display), 'flex',
+               "the report's style sheet is allowed by the console's content security policy");
+  await page.screenshot({ path: join(shots, 'ui-reports.png'), fullPage: true });
+  const approved = await call('lena', 'GET', `/v1/reports/${reportId}`);
+  assert.equal(approved.json.state, 'approved');
+  assert.equal(approved.json.approved_by, 'lena');
   console.log('browser UI test: ok');
 } catch (e) {
   console.error('browser UI test FAILED:', e);
