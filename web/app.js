@@ -230,6 +230,22 @@ async function decide(event) {
   } catch (e) { say(/** @type {Error} */ (e).message); }
 }
 
+/**
+ * Buttons that act on one record, then reload the view and say what was done.
+ * @param {HTMLElement} cell @param {string} kind @param {number} id
+ * @param {[string, () => Promise<void>][]} actions @param {() => Promise<void>} reload
+ */
+function addActions(cell, kind, id, actions, reload) {
+  for (const [label, run] of actions) {
+    const b = el('button', label);
+    b.setAttribute('aria-label', `${label} ${kind} ${id}`);
+    b.addEventListener('click', async () => {
+      try { await run(); await reload(); say(`${label}: ${kind} #${id}`); } catch (e) { say(/** @type {Error} */ (e).message); }
+    });
+    cell.append(b);
+  }
+}
+
 async function loadAppeals() {
   show('appeals');
   /** @type {{appeals: Appeal[]}} */
@@ -240,18 +256,11 @@ async function loadAppeals() {
     const tr = el('tr');
     for (const t of [`#${a.id}`, a.user_id, `#${a.action_id}`, a.statement, a.original_decider, a.status]) tr.append(el('td', t));
     const act = el('td');
-    for (const [label, run] of /** @type {[string, () => Promise<void>][]} */ ([
+    addActions(act, 'appeal', a.id, [
       ['Claim', async () => { await api('POST', `/v1/appeals/${a.id}/claim`); }],
       ['Uphold', async () => { await api('POST', `/v1/appeals/${a.id}/decision`, { outcome: 'upheld', reason: prompt('Reason') || '' }); }],
       ['Overturn', async () => { await api('POST', `/v1/appeals/${a.id}/decision`, { outcome: 'overturned', reason: prompt('Reason') || '' }); }],
-    ])) {
-      const b = el('button', label);
-      b.setAttribute('aria-label', `${label} appeal ${a.id}`);
-      b.addEventListener('click', async () => {
-        try { await run(); say(`${label}: appeal #${a.id}`); await loadAppeals(); } catch (e) { say(/** @type {Error} */ (e).message); }
-      });
-      act.append(b);
-    }
+    ], loadAppeals);
     tr.append(act);
     rows.append(tr);
   }
@@ -282,14 +291,7 @@ async function loadReports() {
         if (reason) await api('POST', `/v1/reports/${r.id}/retract`, { reason });
       }]);
     }
-    for (const [label, run] of actions) {
-      const b = el('button', label);
-      b.setAttribute('aria-label', `${label} report ${r.id}`);
-      b.addEventListener('click', async () => {
-        try { await run(); await loadReports(); say(`${label}: report #${r.id}`); } catch (e) { say(/** @type {Error} */ (e).message); }
-      });
-      act.append(b);
-    }
+    addActions(act, 'report', r.id, actions, loadReports);
     tr.append(act);
     rows.append(tr);
   }
