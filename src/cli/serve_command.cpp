@@ -62,6 +62,7 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
   options.max_body_bytes = config.http.max_body_bytes;
   options.max_requests_per_worker = sb.max_requests_per_worker;
   options.wall_seconds = config.api.video.limits.max_wall_seconds + 30;
+  options.image_wall_seconds = sb.image_wall_seconds;
   auto pool = sandbox::SandboxPool::Start(options);
   if (!pool) {
     if (sb.mode == "required") return tl::unexpected(pool.error());

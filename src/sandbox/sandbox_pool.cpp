@@ -300,8 +300,12 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Call(std::uint32_t op
 }
 
 Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+  // Videos get their decode time limit and a margin; images (sniffed the same way the worker
+  // will) a much shorter one.
+  const double wall = LooksLikeVideo(bytes) ? std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30)
+                                            : options_.image_wall_seconds;
   auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kHash), json::serialize(MediaHashOptionsToJson(options)), bytes,
-                     std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30));
+                     wall);
   if (!answer) return tl::unexpected(answer.error());
   boost::system::error_code ec;
   const json::value parsed = json::parse(answer->second, ec);

@@ -26,7 +26,8 @@ struct PoolOptions {
   int workers = 2;
   std::uint64_t memory_bytes = 4ull << 30;
   std::uint64_t max_body_bytes = 2ull << 30;
-  double wall_seconds = 630;        // per request, then the worker is killed
+  double wall_seconds = 630;        // per video (and preview) request, then the worker is killed
+  double image_wall_seconds = 60;   // per image: no image takes that long to decode within the limits
   int max_requests_per_worker = 1000;
 };
 

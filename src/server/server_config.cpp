@@ -50,7 +50,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   static constexpr std::string_view kVaultKeys[] = {"master_key_env", "master_key_file", "retention_days",
                                                     "preserve_on_confirm", "purge_interval_hours"};
   static constexpr std::string_view kLegalKeys[] = {"signing_key_env", "signing_key_file"};
-  static constexpr std::string_view kSandboxKeys[] = {"mode", "workers", "memory_mb", "max_requests_per_worker"};
+  static constexpr std::string_view kSandboxKeys[] = {"mode", "workers", "memory_mb", "max_requests_per_worker",
+                                                      "image_wall_seconds"};
   static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
                                                        "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
                                                        "sla_seconds_p3"};
@@ -217,6 +218,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "workers", sb.workers, 0, 256);
     read_int(*t, "memory_mb", sb.memory_mb, 256, 1 << 20);
     read_int(*t, "max_requests_per_worker", sb.max_requests_per_worker, 1, 1'000'000);
+    read_int(*t, "image_wall_seconds", sb.image_wall_seconds, 1, 3600);
     if (sb.mode != "auto" && sb.mode != "required" && sb.mode != "off") {
       status = Fail(ErrorCode::kInvalidArgument, path + ": sandbox.mode must be \"auto\", \"required\" or \"off\"");
     }

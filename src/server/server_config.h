@@ -33,7 +33,7 @@
 //   preserve_on_confirm = true
 //   purge_interval_hours = 24           # the service purges expired, unheld evidence; 0: off
 //   [sandbox]                           # decoding in confined worker processes (docs/operations.md)
-//   mode = "auto"  workers = 0  memory_mb = 4096  max_requests_per_worker = 1000
+//   mode = "auto"  workers = 0  memory_mb = 4096  max_requests_per_worker = 1000  image_wall_seconds = 60
 //   [legal]
 //   signing_key_env = "VIGIL_SIGNING_KEY"   # or signing_key_file (an Ed25519 seed, 64 hex digits)
 #pragma once
@@ -68,6 +68,7 @@ struct SandboxConfig {
   int workers = 0;            // 0: as many as worker_threads (one per core by default)
   std::int64_t memory_mb = 4096;
   int max_requests_per_worker = 1000;
+  int image_wall_seconds = 60;  // a worker still decoding an image after this is stopped
 };
 
 struct ServerConfig {
