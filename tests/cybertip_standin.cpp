@@ -6,6 +6,7 @@
 #include "server/http_server.h"
 #include "vigil/cybertip.h"
 #include "vigil/digest.h"
+#include "vigil/file_hasher.h"
 
 namespace vigil::testing {
 namespace {
@@ -91,6 +92,11 @@ struct CyberTipStandIn::State {
     const std::string prefix = "/ispws";
     if (path.rfind(prefix, 0) == 0) path = path.substr(prefix.size());
     ++requests[path];
+    if (path == "/xsd") {  // the schema itself, as NCMEC serves it to registered reporters
+      auto schema = ReadFileLimited(xsd_path, 8u << 20);
+      if (schema) response.body().assign(schema->begin(), schema->end());
+      return response;
+    }
     Fault fault;
     bool faulty = false;
     if (auto it = faults.find(path); it != faults.end() && !it->second.empty()) {

@@ -611,6 +611,34 @@ TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
   EXPECT_EQ(standin_.Finished("user-8"), 1);
 }
 
+// The operator's tools: `vigil report ping` (reachable, credentials accepted) and `vigil report
+// xsd` (NCMEC's schema downloaded, checked, saved for cybertip.xsd_path).
+TEST_P(ReportingTest, CliChecksTheConnectionAndDownloadsTheSchema) {
+  std::ofstream(dir_.path() / "vigil.toml") << "[cybertip]\nbase_url = \"" << standin_.base_url()
+                                            << "\"\nusername = \"esp\"\npassword_env = \"VIGIL_TEST_CT_PASSWORD\"\n"
+                                            << "attempts = 1\n";
+  std::vector<std::string> common = {"--config", (dir_.path() / "vigil.toml").string(), "--data-dir", dir_.path().string()};
+  if (GetParam() == Backend::kPostgres) common.insert(common.end(), {"--database-url", postgres_.url()});
+  auto args = [&](std::vector<std::string> head) {
+    head.insert(head.end(), common.begin(), common.end());
+    return head;
+  };
+  setenv("VIGIL_TEST_CT_PASSWORD", "pw", 1);
+  const auto ping = testing::RunVigil(args({"report", "ping"}));
+  EXPECT_EQ(ping.status, 0) << ping.out << ping.err;
+  EXPECT_NE(ping.out.find("response code 0"), std::string::npos) << ping.out;
+  const auto schema = dir_.path() / "ncmec.xsd";
+  const auto xsd = testing::RunVigil(args({"report", "xsd", "--out", schema.string()}));
+  EXPECT_EQ(xsd.status, 0) << xsd.out << xsd.err;
+  EXPECT_EQ(testing::ReadFile(schema), testing::ReadFile(XsdPath()));
+  setenv("VIGIL_TEST_CT_PASSWORD", "not-the-password", 1);
+  const auto refused = testing::RunVigil(args({"report", "ping"}));
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("refused the credentials"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.err.find("not-the-password"), std::string::npos);
+  unsetenv("VIGIL_TEST_CT_PASSWORD");
+}
+
 TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
   using Fault = CyberTipStandIn::Fault;
   const std::int64_t id = ApprovedReport();

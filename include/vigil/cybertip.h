@@ -76,6 +76,8 @@ Result<std::string> BuildReportXml(const ReportDraft& draft, const ReporterProfi
 Result<std::string> BuildFileDetailsXml(const std::string& report_id, const std::string& file_id, const ReportFile& file,
                                         const ReporterProfile& reporter);
 
+// Whether a file is a usable XML schema (NCMEC's, downloaded with `vigil report xsd`).
+Status CheckSchemaFile(const std::string& xsd_path);
 // Validates a document against an XSD file (NCMEC's, as the operator downloaded it). Errors carry
 // libxml2's messages with line numbers.
 Status ValidateAgainstSchema(const std::string& xml, const std::string& xsd_path);

@@ -66,6 +66,8 @@ class CyberTipClient {
   CyberTipClient(CyberTipConfig config, std::unique_ptr<CyberTipTransport> transport);
 
   Result<CyberTipResponse> Status();
+  // NCMEC's current XML schema (GET /xsd), as text.
+  Result<std::string> DownloadSchema();
   Result<CyberTipResponse> Submit(const std::string& report_xml);
   Result<CyberTipResponse> Upload(const std::string& report_id, const std::string& file_name, const std::string& bytes);
   Result<CyberTipResponse> FileInfo(const std::string& file_details_xml);

@@ -154,6 +154,11 @@ Action RegisterReportCommands(CLI::App& app) {
   approve->add_option("report", a->id, "Report id")->required();
   CLI::App* file = common(report->add_subcommand("file", "Submit, upload, describe and finish an approved report (resumes)"));
   file->add_option("report", a->id, "Report id")->required();
+  CLI::App* xsd = common(report->add_subcommand(
+      "xsd", "Download NCMEC's current XML schema (GET /xsd), check it, and save it for cybertip.xsd_path"));
+  xsd->add_option("--out", a->out, "Where to save it")->required();
+  CLI::App* ping = common(report->add_subcommand(
+      "ping", "Check the CyberTipline answers and accepts the configured credentials (GET /status)"));
   CLI::App* resume = common(report->add_subcommand("resume", "File every approved or unfinished report (after a restart)"));
   resume->add_option("--grace-seconds", a->grace_seconds,
                      "Leave reports whose request went out less than this ago (another process may be waiting for "
@@ -227,7 +232,7 @@ Action RegisterReportCommands(CLI::App& app) {
       return check->problems.empty() ? 0 : 1;
     }
     const CLI::App* parsed = nullptr;
-    for (const CLI::App* sub : {list, draft, approve, file, resume, retract, transparency, ev_list, ev_read, ev_verify,
+    for (const CLI::App* sub : {list, draft, approve, file, resume, retract, transparency, xsd, ping, ev_list, ev_read, ev_verify,
                                 ev_hold, ev_purge, ev_rotate, lg_request, lg_list, lg_export, lg_pubkey}) {
       if (sub->parsed()) parsed = sub;
     }
@@ -256,6 +261,28 @@ Action RegisterReportCommands(CLI::App& app) {
         }
       }
       return 0;
+    }
+    if (xsd->parsed()) {
+      auto text = o->services.client->DownloadSchema();
+      if (!text) return ReportError(command, text.error());
+      // Saved whole and checked before it replaces anything the filer validates against.
+      const std::string tmp = a->out + ".download";
+      if (int rc = WriteOut(*text, tmp, command); rc != 0) return rc;
+      if (auto usable = CheckSchemaFile(tmp); !usable) {
+        std::filesystem::remove(tmp);
+        return ReportError(command, usable.error());
+      }
+      std::filesystem::rename(tmp, a->out);
+      std::printf("%s: %zu bytes, a usable XML schema; set [cybertip] xsd_path = \"%s\"\n", a->out.c_str(),
+                  text->size(), a->out.c_str());
+      return 0;
+    }
+    if (ping->parsed()) {
+      auto answer = o->services.client->Status();
+      if (!answer) return ReportError(command, answer.error());
+      std::printf("%s: response code %d %s\n", o->config.reporting.cybertip.base_url.c_str(), answer->code,
+                  answer->description.c_str());
+      return answer->code == 0 ? 0 : 1;
     }
     if (draft->parsed()) return show(filer.Draft(a->id, Actor(*a)));
     if (approve->parsed()) return show(filer.Approve(a->id, Actor(*a)));

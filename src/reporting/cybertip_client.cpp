@@ -190,6 +190,27 @@ Result<CyberTipResponse> CyberTipClient::Call(const HttpPost& request, bool idem
 
 Result<CyberTipResponse> CyberTipClient::Status() { return Call({"/status", "", ""}, true); }
 
+Result<std::string> CyberTipClient::DownloadSchema() {
+  if (!transport_) return Fail(ErrorCode::kInvalidArgument, "the CyberTipline base URL is not usable");
+  auto wait = config_.backoff;
+  Error last{ErrorCode::kUnavailable, "no attempt made"};
+  for (int attempt = 1; attempt <= std::max(1, config_.attempts); ++attempt) {
+    auto answer = transport_->Get("/xsd");
+    if (answer && answer->status == 401) {
+      return Fail(ErrorCode::kPermissionDenied, "the CyberTipline refused the credentials (HTTP 401)");
+    }
+    if (answer && answer->status == 200) {
+      if (answer->body.size() > (8u << 20)) return Fail(ErrorCode::kTooLarge, "the schema is over 8 MiB");
+      return std::move(answer->body);
+    }
+    last = answer ? Error{ErrorCode::kUnavailable, "HTTP " + std::to_string(answer->status)} : answer.error();
+    if (attempt == config_.attempts) break;
+    std::this_thread::sleep_for(wait);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(30));
+  }
+  return tl::unexpected(last);
+}
+
 Result<CyberTipResponse> CyberTipClient::Submit(const std::string& report_xml) {
   return Call({"/submit", "text/xml; charset=utf-8", report_xml}, false);
 }

@@ -161,35 +161,53 @@ Result<std::string> BuildFileDetailsXml(const std::string& report_id, const std:
   return Serialize(doc.get());
 }
 
-Status ValidateAgainstSchema(const std::string& xml, const std::string& xsd_path) {
+namespace {
+
+// Parses an XML schema file; the collected messages name what was wrong.
+struct SchemaFree {
+  void operator()(xmlSchema* s) const { xmlSchemaFree(s); }
+};
+using SchemaPtr = std::unique_ptr<xmlSchema, SchemaFree>;
+
+void CollectError(void* ctx, xmlErrorPtr error) {
+  auto* out = static_cast<std::string*>(ctx);
+  if (out->size() > 4096 || error == nullptr || error->message == nullptr) return;
+  if (error->line > 0) *out += "line " + std::to_string(error->line) + ": ";
+  *out += error->message;
+}
+
+Result<SchemaPtr> ParseSchema(const std::string& xsd_path, std::string& errors) {
   InitLibxml();
-  std::string errors;
-  auto collect = [](void* ctx, xmlErrorPtr error) {
-    auto* out = static_cast<std::string*>(ctx);
-    if (out->size() > 4096 || error == nullptr || error->message == nullptr) return;
-    if (error->line > 0) *out += "line " + std::to_string(error->line) + ": ";
-    *out += error->message;
-  };
   xmlSchemaParserCtxt* parser = xmlSchemaNewParserCtxt(xsd_path.c_str());
   if (parser == nullptr) return Fail(ErrorCode::kNotFound, xsd_path + ": cannot read the schema");
-  xmlSchemaSetParserStructuredErrors(parser, collect, &errors);
-  xmlSchema* schema = xmlSchemaParse(parser);
+  xmlSchemaSetParserStructuredErrors(parser, CollectError, &errors);
+  SchemaPtr schema(xmlSchemaParse(parser));
   xmlSchemaFreeParserCtxt(parser);
-  if (schema == nullptr) return Fail(ErrorCode::kInvalidArgument, xsd_path + ": not a usable XML schema: " + errors);
+  if (!schema) return Fail(ErrorCode::kInvalidArgument, xsd_path + ": not a usable XML schema: " + errors);
+  return schema;
+}
+
+}  // namespace
+
+Status CheckSchemaFile(const std::string& xsd_path) {
+  std::string errors;
+  auto schema = ParseSchema(xsd_path, errors);
+  if (!schema) return tl::unexpected(schema.error());
+  return {};
+}
+
+Status ValidateAgainstSchema(const std::string& xml, const std::string& xsd_path) {
+  std::string errors;
+  auto schema = ParseSchema(xsd_path, errors);
+  if (!schema) return tl::unexpected(schema.error());
   Doc doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "report.xml", nullptr, XML_PARSE_NONET));
-  Status status;
-  if (!doc) {
-    status = Fail(ErrorCode::kInvalidArgument, "the report is not well-formed XML");
-  } else {
-    xmlSchemaValidCtxt* valid = xmlSchemaNewValidCtxt(schema);
-    xmlSchemaSetValidStructuredErrors(valid, collect, &errors);
-    if (xmlSchemaValidateDoc(valid, doc.get()) != 0) {
-      status = Fail(ErrorCode::kInvalidArgument, "the report does not validate against " + xsd_path + ": " + errors);
-    }
-    xmlSchemaFreeValidCtxt(valid);
-  }
-  xmlSchemaFree(schema);
-  return status;
+  if (!doc) return Fail(ErrorCode::kInvalidArgument, "the report is not well-formed XML");
+  xmlSchemaValidCtxt* valid = xmlSchemaNewValidCtxt(schema->get());
+  xmlSchemaSetValidStructuredErrors(valid, CollectError, &errors);
+  const bool ok = xmlSchemaValidateDoc(valid, doc.get()) == 0;
+  xmlSchemaFreeValidCtxt(valid);
+  if (!ok) return Fail(ErrorCode::kInvalidArgument, "the report does not validate against " + xsd_path + ": " + errors);
+  return {};
 }
 
 }  // namespace vigil
