@@ -72,7 +72,9 @@ Status EnterSandbox(const SandboxLimits& limits) {
   if (limits.memory_bytes > 0 && !kSanitizer) VIGIL_TRY(Limit(RLIMIT_AS, limits.memory_bytes, "RLIMIT_AS"));
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return tl::unexpected(Sys("PR_SET_DUMPABLE", errno));
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return tl::unexpected(Sys("PR_SET_NO_NEW_PRIVS", errno));
-  for (int fd = 3; fd < 1024; ++fd) close(fd);
+  if (close_range(3, ~0U, 0) != 0) {  // every inherited descriptor, however high
+    for (int fd = 3; fd < 65536; ++fd) close(fd);
+  }
 
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_KILL_PROCESS), seccomp_release);
   if (!ctx) return Fail(ErrorCode::kUnsupported, "sandbox: seccomp_init failed");
