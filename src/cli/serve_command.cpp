@@ -42,11 +42,6 @@ void SetUpLogging(const std::string& level) {
 
 std::string JsonString(const std::string& text) { return boost::json::serialize(boost::json::value(text)); }
 
-std::string SelfExecutable() {
-  std::error_code ec;
-  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : path.string();
-}
 
 // Starts the decoder sandbox as configured: "auto" falls back to decoding in this process (with a
 // warning) where the kernel refuses; "required" refuses to start instead. Null when off.
@@ -54,7 +49,7 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
   const auto& sb = config.sandbox;
   if (sb.mode == "off") return std::unique_ptr<sandbox::SandboxPool>();
   sandbox::PoolOptions options;
-  options.executable = SelfExecutable();
+  options.executable = "/proc/self/exe";  // this very binary, even if upgraded on disk since
   options.workers = sb.workers > 0 ? sb.workers
                     : config.http.worker_threads > 0 ? config.http.worker_threads
                                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
