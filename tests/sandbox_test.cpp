@@ -241,6 +241,16 @@ TEST_F(SandboxTest, IdleWorkerKilledFromOutsideIsReplaced) {
     const std::string args = testing::ReadText(entry.path() / "cmdline");
     if (args.find("sandbox-worker") == std::string::npos) continue;
     EXPECT_EQ(seccomp.find_first_not_of(" \t"), seccomp.find('2')) << "Seccomp:" << seccomp << " (2 = filter mode)";
+    if (pool_->network_isolated()) {  // best effort where the kernel allows it: then it must hold
+      // Readable where we may trace the worker (root); it is not dumpable, so others may not look.
+      std::error_code ec;
+      const auto theirs = std::filesystem::read_symlink(entry.path() / "ns/net", ec);
+      if (ec != std::errc::permission_denied) {
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_EQ(theirs.string().rfind("net:[", 0), 0u) << theirs;
+        EXPECT_NE(theirs, std::filesystem::read_symlink("/proc/self/ns/net")) << "the worker shares our network namespace";
+      }
+    }
     workers.push_back(std::stoi(name));
   }
   ASSERT_FALSE(workers.empty());

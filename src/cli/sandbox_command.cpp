@@ -72,6 +72,11 @@ int RunCheck(const SandboxArgs& args) {
     return !a && a.error().code == ErrorCode::kTooLarge;
   });
   run("ping", "a fresh worker answers after those", 10, [&](const auto& a) { return member(a, "ok") != nullptr; });
+  // Depth, not a requirement: where the kernel refuses namespaces the filter still forbids sockets.
+  const bool isolated = (*pool)->network_isolated();
+  checks.push_back({"network_namespace", "a network namespace of its own (best effort)",
+                    isolated ? "isolated: no network interfaces" : "not available here (the filter still forbids sockets)",
+                    true});
   bool all = true;
   json::array out;
   for (const auto& c : checks) {

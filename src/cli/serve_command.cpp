@@ -65,7 +65,8 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
                  JsonString(pool.error().message));
     return std::unique_ptr<sandbox::SandboxPool>();
   }
-  spdlog::info(R"("msg":"decoder sandbox on","workers":{},"memory_mb":{})", options.workers, sb.memory_mb);
+  spdlog::info(R"("msg":"decoder sandbox on","workers":{},"memory_mb":{},"network_namespace":{})", options.workers,
+               sb.memory_mb, (*pool)->network_isolated());
   return std::move(*pool);
 }
 

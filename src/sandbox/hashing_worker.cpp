@@ -73,11 +73,14 @@ int RunHashingWorker(const WorkerSettings& settings) {
   signal(SIGPIPE, SIG_IGN);
   SandboxLimits limits;
   limits.memory_bytes = settings.memory_bytes;
-  if (auto entered = EnterSandbox(limits); !entered) {
+  bool network_isolated = false;
+  if (auto entered = EnterSandbox(limits, &network_isolated); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
     return 70;
   }
-  if (!WriteAnswer(1, AnswerStatus::kReady, "{}")) return 71;
+  if (!WriteAnswer(1, AnswerStatus::kReady, json::serialize(json::object{{"network_isolated", network_isolated}}))) {
+    return 71;
+  }
   for (;;) {
     RequestHeader h;
     if (auto got = ReadAll(0, &h, sizeof h); !got) return got.error().code == ErrorCode::kTruncated ? 0 : 72;

@@ -88,8 +88,15 @@ std::string SignalName(int sig) {
 Result<std::unique_ptr<SandboxPool>> SandboxPool::Start(PoolOptions options) {
   if (options.workers < 1) options.workers = 1;
   std::unique_ptr<SandboxPool> pool(new SandboxPool(std::move(options)));
-  auto first = pool->Spawn();
+  std::string ready;
+  auto first = pool->Spawn(&ready);
   if (!first) return tl::unexpected(first.error());
+  boost::system::error_code ec;
+  const json::value said = json::parse(ready, ec);
+  if (!ec && said.is_object()) {
+    const auto* isolated = said.as_object().if_contains("network_isolated");
+    pool->network_isolated_ = isolated != nullptr && isolated->is_bool() && isolated->as_bool();
+  }
   std::lock_guard lock(pool->mu_);
   pool->idle_.push_back(*first);
   pool->live_ = 1;
@@ -114,7 +121,7 @@ SandboxPool::~SandboxPool() {
   idle_.clear();
 }
 
-Result<SandboxPool::Worker> SandboxPool::Spawn() {
+Result<SandboxPool::Worker> SandboxPool::Spawn(std::string* ready) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Fail(ErrorCode::kIoError, std::string("socketpair: ") + std::strerror(errno));
@@ -154,6 +161,7 @@ Result<SandboxPool::Worker> SandboxPool::Spawn() {
     Kill(w);
     return Fail(ErrorCode::kUnsupported, "decoder sandbox unavailable: " + why.message);
   }
+  if (ready != nullptr) *ready = std::move(payload);
   std::lock_guard lock(mu_);
   ++stats_.workers_started;
   return w;

@@ -54,6 +54,8 @@ class SandboxPool {
   Result<boost::json::value> Probe(const std::string& name, double wall_seconds);
 
   PoolStats Stats() const;
+  // Whether the first worker also got a network namespace of its own (see EnterSandbox).
+  bool network_isolated() const { return network_isolated_; }
   const PoolOptions& options() const { return options_; }
 
  private:
@@ -66,7 +68,7 @@ class SandboxPool {
   // One request on an idle worker: the answer's status and payload.
   Result<std::pair<std::uint32_t, std::string>> Call(std::uint32_t op, const std::string& options,
                                                     std::span<const std::uint8_t> body, double wall_seconds);
-  Result<Worker> Spawn();
+  Result<Worker> Spawn(std::string* ready = nullptr);  // `ready`: what the worker said when it was
   Result<Worker> Acquire();
   void Release(Worker worker);
   void Kill(Worker& worker);
@@ -81,6 +83,7 @@ class SandboxPool {
   std::vector<Worker> idle_;
   int live_ = 0;  // idle and busy
   PoolStats stats_;
+  bool network_isolated_ = false;
 };
 
 }  // namespace vigil::sandbox

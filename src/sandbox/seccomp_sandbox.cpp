@@ -65,7 +65,13 @@ constexpr int kAllowedForSanitizers[] = {
 
 bool MemoryLimitEnforced() { return !kSanitizer; }
 
-Status EnterSandbox(const SandboxLimits& limits) {
+Status EnterSandbox(const SandboxLimits& limits, bool* network_isolated) {
+  // A network (and IPC, hostname) namespace of its own: even a hole in the filter would find no
+  // network. Directly as root; otherwise inside a new user namespace. Either may be refused.
+  constexpr int kSpaces = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+  const bool isolated = unshare(kSpaces) == 0 || unshare(CLONE_NEWUSER | kSpaces) == 0;
+  if (network_isolated != nullptr) *network_isolated = isolated;
+
   // No core dumps (they would hold decoded pictures), no files written, no descriptors but the pipe.
   VIGIL_TRY(Limit(RLIMIT_CORE, 0, "RLIMIT_CORE"));
   VIGIL_TRY(Limit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"));

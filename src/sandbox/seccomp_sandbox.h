@@ -19,6 +19,9 @@ struct SandboxLimits {
 bool MemoryLimitEnforced();
 
 // Applies the limits and the filter to the calling process (every thread of it). Irreversible.
-Status EnterSandbox(const SandboxLimits& limits);
+// `network_isolated` (optional) says whether the process also got a network namespace of its own
+// (no interfaces at all): depth beyond the filter, best effort (root, or an unprivileged user
+// namespace where the kernel allows one).
+Status EnterSandbox(const SandboxLimits& limits, bool* network_isolated = nullptr);
 
 }  // namespace vigil::sandbox
