@@ -639,6 +639,33 @@ TEST_P(ReportingTest, CliChecksTheConnectionAndDownloadsTheSchema) {
   unsetenv("VIGIL_TEST_CT_PASSWORD");
 }
 
+// NCMEC unreachable: a pass tries the oldest report, finds no answer, and leaves the others for
+// the next pass instead of waiting out the same retries for each; nothing is lost.
+TEST_P(ReportingTest, ResumeStopsAtAnUnreachableCyberTipline) {
+  const std::int64_t first = ApprovedReport();
+  const std::int64_t other_case = DecidedCase("user-8", {"photo-3"});
+  auto second = filer_->Draft(other_case, "system");
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(filer_->Approve(second->id, "bob"));
+  CyberTipConfig down = config_;
+  down.base_url = "http://127.0.0.1:1/ispws";  // nothing listens there
+  CyberTipClient unreachable(down, MakeHttpTransport(down));
+  FilerOptions options;
+  options.reporter = Reporter();
+  options.media_dir = media_dir_.string();
+  ReportFiler offline(*store_, unreachable, vault_.get(), options);
+  EXPECT_EQ(*offline.ResumeAll("system"), 0);
+  auto tried = store_->Reports().GetReport(first);
+  EXPECT_EQ(tried->state, "approved");
+  EXPECT_EQ(tried->last_code, -1);
+  EXPECT_TRUE(tried->in_flight.empty()) << "a request that never left is not in flight";
+  EXPECT_TRUE(store_->Reports().GetReport(second->id)->last_error.empty()) << "the second was left for the next pass";
+  // NCMEC is back: one pass files both.
+  EXPECT_EQ(*filer_->ResumeAll("system"), 2);
+  EXPECT_EQ(store_->Reports().GetReport(first)->state, "filed");
+  EXPECT_EQ(store_->Reports().GetReport(second->id)->state, "filed");
+}
+
 TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
   using Fault = CyberTipStandIn::Fault;
   const std::int64_t id = ApprovedReport();

@@ -64,6 +64,7 @@ class ReportFiler {
   // is left alone: another process may be waiting for its answer (0: the caller knows no other
   // process is filing, as after a crash). Returns how many it filed.
   // `keep_going` is asked before each report (a service shutting down stops between reports).
+  // A pass stops at the first report NCMEC did not answer at all (unreachable).
   Result<int> ResumeAll(const std::string& actor, std::chrono::seconds in_flight_grace = std::chrono::seconds{0},
                         const std::function<bool()>& keep_going = {});
 

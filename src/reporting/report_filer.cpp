@@ -496,6 +496,9 @@ Result<int> ReportFiler::ResumeAll(const std::string& actor, std::chrono::second
     if (!r.in_flight.empty() && r.in_flight != "preserve" && clock.NowMicros() - r.updated_at < grace) continue;
     auto done = File(r.id, actor);
     if (done && done->state == "filed" && r.state != "filed") ++filed;
+    // NCMEC unreachable (no answer at all): the other reports would only wait out the same
+    // retries; the next pass tries again.
+    if (done && done->state != "filed" && done->last_code == -1) break;
   }
   return filed;
 }
