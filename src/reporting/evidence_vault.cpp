@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "reporting/sodium_hex.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 
@@ -19,25 +20,8 @@ constexpr std::size_t kKeyBytes = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
 constexpr std::size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr std::size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 
-std::string Hex(const unsigned char* data, std::size_t size) {
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.pop_back();
-  return out;
-}
-
-Result<std::string> Unhex(const std::string& hex, std::size_t expected, const char* what) {
-  std::string out(hex.size() / 2 + 1, '\0');
-  std::size_t size = 0;
-  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), hex.data(), hex.size(), nullptr, &size,
-                     nullptr) != 0 ||
-      (expected != 0 && size != expected)) {
-    return Fail(ErrorCode::kInvalidArgument, std::string(what) + " is not " +
-                                                 (expected ? std::to_string(expected) + " bytes of " : "") + "hex");
-  }
-  out.resize(size);
-  return out;
-}
+using reporting::Hex;
+using reporting::Unhex;
 
 const unsigned char* U(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
@@ -64,6 +48,28 @@ std::optional<std::string> UnsealBytes(const std::string& sealed, const std::str
   }
   out.resize(size);
   return out;
+}
+
+// An item key sealed with the master key, as stored: key nonce and ciphertext, in hex. The
+// associated data binds it to the item's address.
+std::string WrapItemKey(const std::string& item_key, const std::string& address, const std::string& master_key) {
+  unsigned char key_nonce[kNonceBytes];
+  randombytes_buf(key_nonce, sizeof key_nonce);
+  const std::string w = Seal(item_key, AssociatedData(address), key_nonce, master_key);
+  return Hex(key_nonce, sizeof key_nonce) + Hex(U(w), w.size());
+}
+
+// The item key, unwrapped with `master_key`, or nothing when the record is malformed or the key
+// does not open it.
+std::optional<std::string> UnwrapItemKey(const EvidenceItem& item, const std::string& master_key) {
+  const std::size_t nonce_hex = kNonceBytes * 2;
+  if (item.wrapped_key.size() <= nonce_hex) return std::nullopt;
+  auto key_nonce = Unhex(item.wrapped_key.substr(0, nonce_hex), kNonceBytes, "the key nonce");
+  auto wrapped = Unhex(item.wrapped_key.substr(nonce_hex), 0, "the wrapped key");
+  if (!key_nonce || !wrapped) return std::nullopt;
+  auto key = UnsealBytes(*wrapped, AssociatedData(item.address), U(*key_nonce), master_key);
+  if (!key || key->size() != kKeyBytes) return std::nullopt;
+  return key;
 }
 
 // Writes a file and syncs it, through a temporary name, so a crash never leaves half a file.
@@ -127,18 +133,14 @@ Result<EvidenceItem> EvidenceVault::Preserve(std::string_view bytes, EvidenceIte
   const std::string plain(bytes);
   item.address = ComputeDigests({reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()}).sha256;
   item.size = static_cast<std::int64_t>(plain.size());
-  unsigned char nonce[kNonceBytes], key_nonce[kNonceBytes];
+  unsigned char nonce[kNonceBytes];
   randombytes_buf(nonce, sizeof nonce);
-  randombytes_buf(key_nonce, sizeof key_nonce);
   std::string item_key(kKeyBytes, '\0');
   crypto_aead_xchacha20poly1305_ietf_keygen(reinterpret_cast<unsigned char*>(item_key.data()));
   const std::string ad = AssociatedData(item.address);
   const std::string sealed = Seal(plain, ad, nonce, item_key);
   item.nonce = Hex(nonce, sizeof nonce);
-  item.wrapped_key = Hex(key_nonce, sizeof key_nonce) + [&] {
-    const std::string w = Seal(item_key, ad, key_nonce, master_key_);
-    return Hex(U(w), w.size());
-  }();
+  item.wrapped_key = WrapItemKey(item_key, item.address, master_key_);
   sodium_memzero(item_key.data(), item_key.size());
   const std::filesystem::path path = PathOf(item);
   std::error_code ec;
@@ -153,16 +155,13 @@ Result<EvidenceItem> EvidenceVault::Preserve(std::string_view bytes, EvidenceIte
 Result<std::string> EvidenceVault::Unseal(const EvidenceItem& item) const {
   if (item.purged_at) return Fail(ErrorCode::kNotFound, "evidence item " + std::to_string(item.id) + " was purged");
   const std::string where = "evidence item " + std::to_string(item.id);
-  const std::size_t nonce_hex = kNonceBytes * 2;
-  if (item.wrapped_key.size() <= nonce_hex) return Fail(ErrorCode::kCorrupt, where + ": its wrapped key is malformed");
-  auto key_nonce = Unhex(item.wrapped_key.substr(0, nonce_hex), kNonceBytes, "the key nonce");
-  auto wrapped = Unhex(item.wrapped_key.substr(nonce_hex), 0, "the wrapped key");
   auto nonce = Unhex(item.nonce, kNonceBytes, "the item nonce");
-  if (!key_nonce || !wrapped || !nonce) return Fail(ErrorCode::kCorrupt, where + ": its key record is malformed");
+  if (!nonce) return Fail(ErrorCode::kCorrupt, where + ": its nonce is malformed");
   const std::string ad = AssociatedData(item.address);
-  auto item_key = UnsealBytes(*wrapped, ad, U(*key_nonce), master_key_);
-  if (!item_key || item_key->size() != kKeyBytes) {
-    return Fail(ErrorCode::kCorrupt, where + ": its key does not open with this master key (wrong key, or tampered)");
+  auto item_key = UnwrapItemKey(item, master_key_);
+  if (!item_key) {
+    return Fail(ErrorCode::kCorrupt,
+                where + ": its key does not open with this master key (wrong key, or a tampered or malformed record)");
   }
   auto file = ReadFileLimited(PathOf(item), 8ull << 30);
   if (!file) return Fail(ErrorCode::kNotFound, where + ": its sealed file is missing from the vault");
@@ -228,21 +227,6 @@ PurgeResult EvidenceVault::PurgeExpired(const std::string& actor) {
   return result;
 }
 
-namespace {
-
-// The item key, unwrapped with `master_key`, or nothing when it does not open.
-std::optional<std::string> UnwrapItemKey(const EvidenceItem& item, const std::string& master_key) {
-  const std::size_t nonce_hex = kNonceBytes * 2;
-  if (item.wrapped_key.size() <= nonce_hex) return std::nullopt;
-  auto key_nonce = Unhex(item.wrapped_key.substr(0, nonce_hex), kNonceBytes, "the key nonce");
-  auto wrapped = Unhex(item.wrapped_key.substr(nonce_hex), 0, "the wrapped key");
-  if (!key_nonce || !wrapped) return std::nullopt;
-  auto key = UnsealBytes(*wrapped, AssociatedData(item.address), U(*key_nonce), master_key);
-  if (!key || key->size() != kKeyBytes) return std::nullopt;
-  return key;
-}
-
-}  // namespace
 
 Result<EvidenceVault::Rotation> EvidenceVault::RotateMasterKey(const std::string& new_master_key_hex,
                                                                const std::string& actor) {
@@ -278,11 +262,8 @@ Result<EvidenceVault::Rotation> EvidenceVault::RotateMasterKey(const std::string
       sodium_memzero(item_key->data(), item_key->size());
       continue;
     }
-    unsigned char key_nonce[kNonceBytes];
-    randombytes_buf(key_nonce, sizeof key_nonce);
-    const std::string w = Seal(*item_key, AssociatedData(item.address), key_nonce, *new_key);
+    rewrapped.emplace_back(item.id, WrapItemKey(*item_key, item.address, *new_key));
     sodium_memzero(item_key->data(), item_key->size());
-    rewrapped.emplace_back(item.id, Hex(key_nonce, sizeof key_nonce) + Hex(U(w), w.size()));
     old_names.push_back(old_path);
   }
   if (!rewrapped.empty()) {

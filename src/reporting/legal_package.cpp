@@ -13,6 +13,7 @@
 #include "store/audit_chain.h"
 #include "vigil/cases.h"
 #include "vigil/cybertip.h"
+#include "reporting/sodium_hex.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 #include "vigil/reports.h"
@@ -23,25 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-std::string Hex(const unsigned char* data, std::size_t size) {
-  std::string out(size * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, size);
-  out.pop_back();
-  return out;
-}
-
-Result<std::string> Unhex(const std::string& hex, std::size_t expected, const char* what) {
-  std::string out(expected, '\0');
-  std::size_t size = 0;
-  if (hex.size() != expected * 2 ||
-      sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), hex.data(), hex.size(), nullptr, &size,
-                     nullptr) != 0 ||
-      size != expected) {
-    return Fail(ErrorCode::kInvalidArgument, std::string(what) + " must be " + std::to_string(expected * 2) +
-                                                 " hex digits");
-  }
-  return out;
-}
+using reporting::Hex;
+using reporting::Unhex;
 
 std::string Sha256(const std::string& bytes) {
   return ComputeDigests({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}).sha256;
