@@ -101,6 +101,18 @@ std::string LineChart(const LineChartSpec& spec, const std::vector<Series>& seri
   return s + "</svg>\n";
 }
 
+// A legend of colour swatches and series names, to the right of a plot ending at `x`.
+std::string SwatchLegend(const std::vector<Series>& series, double x, double top) {
+  std::string s;
+  for (std::size_t k = 0; k < series.size(); ++k) {
+    const double ly = top + 10 + static_cast<double>(k) * 18;
+    s += "<rect x=\"" + Num(x + 14) + "\" y=\"" + Num(ly - 6) + "\" width=\"14\" height=\"10\" fill=\"" +
+         kColours[k % std::size(kColours)] + "\"/><text x=\"" + Num(x + 34) + "\" y=\"" + Num(ly + 3) + "\">" +
+         Escape(series[k].name) + "</text>\n";
+  }
+  return s;
+}
+
 std::string BarChart(const BarChartSpec& spec, const std::vector<std::string>& labels, const std::vector<Series>& series) {
   const double left = 190, right = 150, top = 40, row = 8.0 * static_cast<double>(std::max<std::size_t>(1, series.size())) + 8;
   const double pw = 420, height = top + row * static_cast<double>(labels.size()) + 50, width = left + pw + right;
@@ -127,12 +139,7 @@ std::string BarChart(const BarChartSpec& spec, const std::vector<std::string>& l
            Num(pw * v / spec.max) + "\" height=\"7\" fill=\"" + kColours[k % std::size(kColours)] + "\"/>\n";
     }
   }
-  for (std::size_t k = 0; k < series.size(); ++k) {
-    const double ly = top + 10 + static_cast<double>(k) * 18;
-    s += "<rect x=\"" + Num(left + pw + 14) + "\" y=\"" + Num(ly - 6) + "\" width=\"14\" height=\"10\" fill=\"" +
-         kColours[k % std::size(kColours)] + "\"/><text x=\"" + Num(left + pw + 34) + "\" y=\"" + Num(ly + 3) + "\">" +
-         Escape(series[k].name) + "</text>\n";
-  }
+  s += SwatchLegend(series, left + pw, top);
   return s + "</svg>\n";
 }
 
@@ -193,12 +200,7 @@ std::string ColumnChart(const ColumnChartSpec& spec, const std::vector<std::stri
   }
   s += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(pw) + "\" height=\"" + Num(ph) +
        "\" fill=\"none\" stroke=\"#444\"/>\n";
-  for (std::size_t k = 0; k < series.size(); ++k) {
-    const double ly = top + 10 + static_cast<double>(k) * 18;
-    s += "<rect x=\"" + Num(left + pw + 14) + "\" y=\"" + Num(ly - 6) + "\" width=\"14\" height=\"10\" fill=\"" +
-         kColours[k % std::size(kColours)] + "\"/><text x=\"" + Num(left + pw + 34) + "\" y=\"" + Num(ly + 3) + "\">" +
-         Escape(series[k].name) + "</text>\n";
-  }
+  s += SwatchLegend(series, left + pw, top);
   return s + "</svg>\n";
 }
 

@@ -120,48 +120,49 @@ Result<HashedMedia> HashMedia(std::span<const std::uint8_t> bytes, const MediaHa
   return out;
 }
 
+namespace {
+
+// Every option with its name, for both directions of the JSON form (`o` const or not).
+template <typename Options, typename F>
+void EachOption(Options& o, F&& f) {
+  auto& l = o.limits;
+  auto& v = o.video.limits;
+  f("max_file_bytes", l.max_file_bytes);
+  f("max_pixels", l.max_pixels);
+  f("max_dimension", l.max_dimension);
+  f("max_jpeg_scans", l.max_jpeg_scans);
+  f("jpeg_fast_min_side", l.jpeg_fast_min_side);
+  f("seconds_per_hash", o.video.seconds_per_hash);
+  f("allow_truncated", o.video.allow_truncated);
+  f("video_max_file_bytes", v.max_file_bytes);
+  f("video_max_pixels", v.max_pixels);
+  f("video_max_dimension", v.max_dimension);
+  f("video_max_duration_seconds", v.max_duration_seconds);
+  f("video_max_frames", v.max_frames);
+  f("video_max_wall_seconds", v.max_wall_seconds);
+  f("video_threads", v.threads);
+  f("dihedral", o.extra.dihedral);
+  f("trimmed", o.extra.trimmed);
+}
+
+}  // namespace
+
 json::object MediaHashOptionsToJson(const MediaHashOptions& o) {
-  const auto& l = o.limits;
-  const auto& v = o.video.limits;
-  return {{"max_file_bytes", l.max_file_bytes},
-          {"max_pixels", l.max_pixels},
-          {"max_dimension", l.max_dimension},
-          {"max_jpeg_scans", l.max_jpeg_scans},
-          {"jpeg_fast_min_side", l.jpeg_fast_min_side},
-          {"seconds_per_hash", Exact(o.video.seconds_per_hash)},
-          {"allow_truncated", o.video.allow_truncated},
-          {"video_max_file_bytes", v.max_file_bytes},
-          {"video_max_pixels", v.max_pixels},
-          {"video_max_dimension", v.max_dimension},
-          {"video_max_duration_seconds", Exact(v.max_duration_seconds)},
-          {"video_max_frames", v.max_frames},
-          {"video_max_wall_seconds", Exact(v.max_wall_seconds)},
-          {"video_threads", v.threads},
-          {"dihedral", o.extra.dihedral},
-          {"trimmed", o.extra.trimmed}};
+  json::object out;
+  EachOption(o, [&](const char* name, const auto& value) {
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(value)>>) {
+      out[name] = Exact(value);
+    } else {
+      out[name] = value;
+    }
+  });
+  return out;
 }
 
 Result<MediaHashOptions> MediaHashOptionsFromJson(const json::value& value) {
   MediaHashOptions o;
   Reader r(value);
-  auto& l = o.limits;
-  auto& v = o.video.limits;
-  r.Get("max_file_bytes", l.max_file_bytes);
-  r.Get("max_pixels", l.max_pixels);
-  r.Get("max_dimension", l.max_dimension);
-  r.Get("max_jpeg_scans", l.max_jpeg_scans);
-  r.Get("jpeg_fast_min_side", l.jpeg_fast_min_side);
-  r.Get("seconds_per_hash", o.video.seconds_per_hash);
-  r.Get("allow_truncated", o.video.allow_truncated);
-  r.Get("video_max_file_bytes", v.max_file_bytes);
-  r.Get("video_max_pixels", v.max_pixels);
-  r.Get("video_max_dimension", v.max_dimension);
-  r.Get("video_max_duration_seconds", v.max_duration_seconds);
-  r.Get("video_max_frames", v.max_frames);
-  r.Get("video_max_wall_seconds", v.max_wall_seconds);
-  r.Get("video_threads", v.threads);
-  r.Get("dihedral", o.extra.dihedral);
-  r.Get("trimmed", o.extra.trimmed);
+  EachOption(o, [&](const char* name, auto& field) { r.Get(name, field); });
   if (!r.ok()) return tl::unexpected(Malformed("options: " + r.error()));
   return o;
 }
