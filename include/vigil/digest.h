@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace vigil {
 
@@ -15,5 +16,9 @@ struct FileDigests {
 };
 
 FileDigests ComputeDigests(std::span<const std::uint8_t> bytes);
+
+// SHA-256 alone (64 lowercase hex digits), where nothing needs the other two.
+std::string Sha256Hex(std::span<const std::uint8_t> bytes);
+std::string Sha256Hex(std::string_view text);
 
 }  // namespace vigil

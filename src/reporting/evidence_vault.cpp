@@ -131,7 +131,7 @@ std::string EvidenceVault::PathWith(const EvidenceItem& item, const std::string&
 
 Result<EvidenceItem> EvidenceVault::Preserve(std::string_view bytes, EvidenceItem item, const std::string& actor) {
   const std::string plain(bytes);
-  item.address = ComputeDigests({reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()}).sha256;
+  item.address = Sha256Hex(plain);
   item.size = static_cast<std::int64_t>(plain.size());
   unsigned char nonce[kNonceBytes];
   randombytes_buf(nonce, sizeof nonce);
@@ -169,7 +169,7 @@ Result<std::string> EvidenceVault::Unseal(const EvidenceItem& item) const {
   auto plain = UnsealBytes(sealed, ad, U(*nonce), *item_key);
   sodium_memzero(item_key->data(), item_key->size());
   if (!plain) return Fail(ErrorCode::kCorrupt, where + ": the sealed file fails authentication (tampered or swapped)");
-  const auto digest = ComputeDigests({reinterpret_cast<const std::uint8_t*>(plain->data()), plain->size()}).sha256;
+  const auto digest = Sha256Hex(*plain);
   if (digest != item.address) return Fail(ErrorCode::kCorrupt, where + ": the content does not hash to its address");
   return std::move(*plain);
 }

@@ -28,7 +28,7 @@ using reporting::Hex;
 using reporting::Unhex;
 
 std::string Sha256(const std::string& bytes) {
-  return ComputeDigests({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}).sha256;
+  return Sha256Hex(bytes);
 }
 
 Status WriteFile(const fs::path& path, const std::string& bytes) {

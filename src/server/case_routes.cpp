@@ -134,7 +134,9 @@ Result<boost::json::object> ApiService::ApplyPolicy(const ContentRecord& content
   if (!opened) return tl::unexpected(opened.error());
   if (*opened && !options_.media_dir.empty()) {
     // Kept for review, content-addressed; written whole, then renamed.
-    const std::string sha256 = ComputeDigests({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()}).sha256;
+    // The upload's SHA-256 was computed when it was hashed; the media route finds the file by it.
+    const auto recorded = content.hashes.find("sha256");
+    const std::string sha256 = recorded != content.hashes.end() ? recorded->second : Sha256Hex(body);
     const auto path = std::filesystem::path(options_.media_dir) / sha256;
     std::error_code exists_ec;
     if (!std::filesystem::exists(path, exists_ec)) {

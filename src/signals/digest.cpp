@@ -25,4 +25,10 @@ FileDigests ComputeDigests(std::span<const std::uint8_t> bytes) {
   return {HexDigest(EVP_md5(), bytes), HexDigest(EVP_sha1(), bytes), HexDigest(EVP_sha256(), bytes)};
 }
 
+std::string Sha256Hex(std::span<const std::uint8_t> bytes) { return HexDigest(EVP_sha256(), bytes); }
+
+std::string Sha256Hex(std::string_view text) {
+  return HexDigest(EVP_sha256(), {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
+
 }  // namespace vigil

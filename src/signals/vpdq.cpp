@@ -127,7 +127,7 @@ Result<std::vector<VpdqFrame>> ParseVpdq(std::string_view text, std::size_t max_
 
 std::string VpdqIdentity(std::span<const VpdqFrame> frames) {
   const std::string text = FormatVpdq(frames);
-  return ComputeDigests({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}).sha256;
+  return Sha256Hex(text);
 }
 
 std::vector<PdqHash> VpdqMatchableHashes(std::span<const VpdqFrame> frames, int min_quality) {

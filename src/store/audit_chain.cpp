@@ -1,23 +1,10 @@
 // The hash-chained audit log (see audit_chain.h).
 #include "store/audit_chain.h"
 
-#include <openssl/evp.h>
+#include "vigil/digest.h"
 
 namespace vigil::store {
 namespace {
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
 
 // Length-prefixed fields: no two different records frame to the same bytes.
 void Field(std::string& out, const std::string& value) {

@@ -2,7 +2,6 @@
 // call runs in one transaction on a pooled connection; imports are serialised (SQLite has one
 // writer anyway; on PostgreSQL a table lock keeps entry ids committing in order, which the
 // matcher's incremental refresh relies on).
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -19,6 +18,7 @@
 #include "store/sql_connection.h"
 #include "vigil/cases.h"
 #include "vigil/clock.h"
+#include "vigil/digest.h"
 #include "vigil/signal_type.h"
 #include "vigil/store.h"
 
@@ -32,19 +32,6 @@ namespace store {
 namespace {
 
 using Params = std::vector<SqlValue>;
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
-}
 
 Status CheckBankName(const std::string& name) {
   const bool ok = !name.empty() && name.size() <= 64 && name[0] != '-' && name[0] != '_' &&
