@@ -55,6 +55,28 @@ Bytes EncodeHeif(const Image& rgb) {
   return out;
 }
 
+// A worker's answer is checked like input: a compromised decoder cannot smuggle arbitrary text
+// into the record or the HTTP reply as a media type or a hash.
+TEST(SandboxAnswer, MalformedAnswersAreRefused) {
+  HashedMedia good;
+  good.media_type = "image/png";
+  good.width = good.height = 8;
+  good.signals = {{"md5", std::string(32, 'a')}, {"pdq", std::string(64, 'b')}};
+  ASSERT_TRUE(HashedMediaFromJson(HashedMediaToJson(good)));
+  for (auto mutate : std::vector<void (*)(HashedMedia&)>{
+           [](HashedMedia& m) { m.media_type = "text/html"; },
+           [](HashedMedia& m) { m.media_type = "image/png<script>"; },
+           [](HashedMedia& m) { m.signals["pdq"] = std::string(64, 'z'); },
+           [](HashedMedia& m) { m.signals["md5"] = "/etc/passwd"; },
+           [](HashedMedia& m) { m.signals["exfiltrate"] = std::string(64, 'a'); }}) {
+    HashedMedia bad = good;
+    mutate(bad);
+    auto parsed = HashedMediaFromJson(HashedMediaToJson(bad));
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, ErrorCode::kCorrupt);
+  }
+}
+
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "util/failpoint.h"
@@ -258,10 +259,13 @@ class ReportFiler::Run {
   Status Describe(std::string content_id, bool& more) {
     ReportedFile* file = FindFile(content_id);
     if (file == nullptr) return Fail(ErrorCode::kInternal, "report " + Id() + " has no file " + content_id);
-    auto draft = f_.BuildDraft(r_.case_id);
-    if (!draft) return tl::unexpected(draft.error());
+    if (!draft_) {  // built once per run, not once per file
+      auto built = f_.BuildDraft(r_.case_id);
+      if (!built) return tl::unexpected(built.error());
+      draft_ = std::move(*built);
+    }
     const ReportFile* details = nullptr;
-    for (const auto& d : draft->files) {
+    for (const auto& d : draft_->files) {
       if (d.content_id == content_id) details = &d;
     }
     if (details == nullptr) return Fail(ErrorCode::kInternal, "report " + Id() + ": " + content_id + " left the case");
@@ -315,6 +319,7 @@ class ReportFiler::Run {
   ReportFiler& f_;
   CyberTipReport r_;
   std::string actor_;
+  std::optional<ReportDraft> draft_;  // the case's facts for fileinfo, read on first use
 };
 
 ReportFiler::ReportFiler(Store& store, CyberTipClient& client, EvidenceVault* vault, FilerOptions options)

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "vigil/file_hasher.h"
+#include "vigil/signal_type.h"
 
 namespace vigil {
 namespace {
@@ -207,9 +208,17 @@ Result<HashedMedia> HashedMediaFromJson(const json::value& value) {
   const auto& o = value.as_object();
   const auto* signals = o.if_contains("signals");
   if (signals == nullptr || !signals->is_object()) return tl::unexpected(Malformed("'signals' is missing"));
+  // The answer comes from a process that decoded hostile bytes: what it says is checked like input.
+  const std::string_view media_type = m.media_type;
+  if ((media_type.rfind("image/", 0) != 0 && media_type.rfind("video/", 0) != 0) || media_type.size() > 40 ||
+      media_type.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789/.+-") != std::string_view::npos) {
+    return tl::unexpected(Malformed("media type '" + m.media_type.substr(0, 40) + "' is not one Vigil gives"));
+  }
   for (const auto& [type, v] : signals->as_object()) {
     if (!v.is_string()) return tl::unexpected(Malformed("signal '" + std::string(type) + "' is not a string"));
-    m.signals[std::string(type)] = std::string(v.as_string());
+    auto normal = NormalizeSignal(type, v.as_string());
+    if (!normal || *normal != v.as_string()) return tl::unexpected(Malformed("signal '" + std::string(type) + "' is malformed"));
+    m.signals[std::string(type)] = std::move(*normal);
   }
   if (const auto* q = o.if_contains("pdq_quality"); q != nullptr) {
     if (!q->is_int64()) return tl::unexpected(Malformed("'pdq_quality' is not an integer"));
