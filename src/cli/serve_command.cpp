@@ -127,17 +127,18 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   server::ReportingScheduler scheduler(reporting, server::SchedulerOptionsFrom(config, reporting));
   sandbox::SandboxPool* pool = decoders->get();
   config.api.collect_metrics = [pool, &scheduler](server::ServiceMetrics& metrics) {
+    using Mirrored = server::ServiceMetrics::Mirrored;
     if (pool != nullptr) {
       const auto d = pool->Stats();
-      metrics.MirrorCount("decoder", "requests", d.requests);
-      metrics.MirrorCount("decoder", "started", d.workers_started);
-      metrics.MirrorCount("decoder", "lost", d.workers_killed);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "requests", d.requests);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "started", d.workers_started);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "lost", d.workers_killed);
     }
     const auto b = scheduler.Counts();
-    metrics.MirrorCount("background", "reports_filed", b.reports_filed);
-    metrics.MirrorCount("background", "filing_passes", b.filing_passes);
-    metrics.MirrorCount("background", "evidence_purged", b.items_purged);
-    metrics.MirrorCount("background", "purge_passes", b.purge_passes);
+    metrics.MirrorCount(Mirrored::kBackground, "reports_filed", b.reports_filed);
+    metrics.MirrorCount(Mirrored::kBackground, "filing_passes", b.filing_passes);
+    metrics.MirrorCount(Mirrored::kBackground, "evidence_purged", b.items_purged);
+    metrics.MirrorCount(Mirrored::kBackground, "purge_passes", b.purge_passes);
   };
 
   server::BlockShutdownSignals();

@@ -66,9 +66,9 @@ void ServiceMetrics::SetIndexEntries(const std::string& signal_type, double entr
 
 void ServiceMetrics::CountLookupSignals(double signals) { lookup_signals_.Increment(signals); }
 
-void ServiceMetrics::MirrorCount(const std::string& family, const std::string& label, std::int64_t total) {
-  auto& f = family == "decoder" ? decoder_ : background_;
-  auto& counter = f.Add({{"event", label}});
+void ServiceMetrics::MirrorCount(Mirrored family, const std::string& event, std::int64_t total) {
+  auto& f = family == Mirrored::kDecoderWorkers ? decoder_ : background_;
+  auto& counter = f.Add({{"event", event}});
   const double delta = static_cast<double>(total) - counter.Value();
   if (delta > 0) counter.Increment(delta);
 }

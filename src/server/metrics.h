@@ -23,8 +23,9 @@ class ServiceMetrics {
   void SetIndexEntries(const std::string& signal_type, double entries);
   void CountLookupSignals(double signals);
   // Counts kept elsewhere (the decoder pool, the background reporting thread), mirrored into
-  // counters at scrape time: `name` is a counter family registered here, `total` its current sum.
-  void MirrorCount(const std::string& family, const std::string& label, std::int64_t total);
+  // counters at scrape time: `total` is the count's current sum.
+  enum class Mirrored { kDecoderWorkers, kBackground };
+  void MirrorCount(Mirrored family, const std::string& event, std::int64_t total);
   // The text exposition of every metric.
   std::string Render() const;
 
