@@ -114,12 +114,20 @@ TEST(Vpdq, TextFormatRoundTripsAndErrorsNameTheLine) {
            {"0,101," + std::string(64, 'a') + ",0\n", "bad quality"},
            {"0,100," + std::string(64, 'a') + "\n", "expected frame"},
            {"0,100," + std::string(64, 'a') + ",0,extra\n", "expected frame"},
-           {"0,100," + std::string(64, 'a') + ",-1\n", "bad timestamp"}}) {
+           {"0,100," + std::string(64, 'a') + ",-1\n", "bad timestamp"},
+           {"0,100," + std::string(64, 'a') + ",1e300\n", "bad timestamp"}}) {
     auto result = ParseVpdq(bad);
     ASSERT_FALSE(result) << bad;
     EXPECT_NE(result.error().message.find(says), std::string::npos) << result.error().message;
   }
   EXPECT_FALSE(ParseVpdq(good + good + good, 2));  // frame cap
+  // A caller's frame with a timestamp longer than any line buffer is printed whole (the fuzzer's
+  // find: 1e300 printed with %.3f is 305 characters).
+  VpdqFrame huge;
+  huge.timestamp = 1e300;
+  const std::string printed = FormatVpdq(std::span<const VpdqFrame>(&huge, 1));
+  EXPECT_EQ(printed.size(), std::string("0,0,").size() + 64 + 1 + 301 + 4 + 1) << printed;
+  EXPECT_EQ(printed.substr(printed.size() - 5), ".000\n");
 }
 
 // The matching cases: a 20% segment of a listed video and a re-encode at another size and

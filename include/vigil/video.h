@@ -93,7 +93,9 @@ class VideoHasher {
 
 // The reference's line format: "frame,quality,pdq_hex,timestamp" with %.3f, one line per frame.
 std::string FormatVpdq(std::span<const VpdqFrame> frames);
-// Parses that format (blank lines and a trailing newline allowed). Errors name the line.
+// Parses that format (blank lines and a trailing newline allowed). Errors name the line. Timestamps
+// are seconds from 0 to kMaxVpdqTimestampSeconds (a year: far beyond any video the limits admit).
+inline constexpr double kMaxVpdqTimestampSeconds = 366.0 * 24 * 3600;
 Result<std::vector<VpdqFrame>> ParseVpdq(std::string_view text, std::size_t max_frames = 1'000'000);
 
 struct VpdqMatchOptions {

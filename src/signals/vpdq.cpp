@@ -74,9 +74,22 @@ std::string FormatVpdq(std::span<const VpdqFrame> frames) {
   out.reserve(frames.size() * 90);
   char line[160];
   for (const VpdqFrame& f : frames) {
-    const int n = std::snprintf(line, sizeof line, "%lld,%d,%s,%.3f\n", static_cast<long long>(f.frame), f.quality,
-                                f.pdq.ToHex().c_str(), f.timestamp);
-    out.append(line, static_cast<std::size_t>(n));
+    const std::string hex = f.pdq.ToHex();
+    const auto print = [&](char* to, std::size_t size) {
+      return std::snprintf(to, size, "%lld,%d,%s,%.3f\n", static_cast<long long>(f.frame), f.quality, hex.c_str(),
+                           f.timestamp);
+    };
+    const int n = print(line, sizeof line);
+    if (n < 0) continue;
+    if (static_cast<std::size_t>(n) < sizeof line) {
+      out.append(line, static_cast<std::size_t>(n));
+      continue;
+    }
+    // A timestamp of hundreds of digits (a caller's own frames; parsed ones are bounded): print in full.
+    const std::size_t at = out.size();
+    out.resize(at + static_cast<std::size_t>(n) + 1);
+    print(out.data() + at, static_cast<std::size_t>(n) + 1);
+    out.resize(at + static_cast<std::size_t>(n));
   }
   return out;
 }
@@ -117,8 +130,10 @@ Result<std::vector<VpdqFrame>> ParseVpdq(std::string_view text, std::size_t max_
     auto hash = PdqHash::FromHex(fields[2]);
     if (!hash) return bad(hash.error().message);
     frame.pdq = *hash;
-    if (!number(fields[3], frame.timestamp) || !std::isfinite(frame.timestamp) || frame.timestamp < 0) {
-      return bad("bad timestamp");
+    if (!number(fields[3], frame.timestamp) || !std::isfinite(frame.timestamp) || frame.timestamp < 0 ||
+        frame.timestamp > kMaxVpdqTimestampSeconds) {
+      return bad("bad timestamp (seconds from 0 to " + std::to_string(static_cast<long long>(kMaxVpdqTimestampSeconds)) +
+                 ")");
     }
     frames.push_back(frame);
   }
