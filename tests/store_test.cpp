@@ -409,6 +409,20 @@ TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
   ASSERT_EQ(parsed->ops.size(), 1u);
   EXPECT_EQ(parsed->ops[0].signal_type, "vpdq");
   EXPECT_EQ(parsed->ops[0].payload, listed_text);
+  // Frames come only with the vpdq format: a csv or text row naming vpdq is refused at its line
+  // (the fuzzer's find: such rows parsed, and only the store refused them later).
+  for (const auto& [format, text] : std::vector<std::pair<std::string, std::string>>{
+           {"csv", "pdq," + PdqHex(1) + "\nvpdq," + parsed->ops[0].value + "\n"},
+           {"hma", "signal_type,signal_value\nvpdq," + parsed->ops[0].value + "\n"}}) {
+    auto refused = ParseHashList(format, text, options);
+    ASSERT_FALSE(refused) << format;
+    EXPECT_NE(refused.error().message.find("line 2: vpdq entries carry their frames: import them with format=vpdq"),
+              std::string::npos)
+        << refused.error().message;
+  }
+  options.signal_type = "vpdq";
+  EXPECT_FALSE(ParseHashList("text", parsed->ops[0].value, options));
+  options.signal_type = "pdq";
   Matcher matcher(*store_);
   ASSERT_TRUE(matcher.Load());
   ImportRequest request{"vpdq", "chair.vpdq", "test", parsed->ops, std::nullopt};

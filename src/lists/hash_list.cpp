@@ -53,9 +53,13 @@ void WriteEntriesCsv(const std::vector<BankEntry>& entries, bool header, std::os
 namespace lists {
 
 Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,
-                           std::int64_t line) {
+                           std::int64_t line, std::string payload) {
   auto normalized = NormalizeSignal(signal_type, value);
   if (!normalized) return tl::unexpected(normalized.error());
+  if (const SignalTypeInfo* info = FindSignalType(signal_type); info != nullptr && info->has_payload && payload.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                std::string(signal_type) + " entries carry their frames: import them with format=vpdq");
+  }
   if (provenance.external_id.size() > 256) return Fail(ErrorCode::kInvalidArgument, "external id longer than 256 bytes");
   if (provenance.classification.size() > 64) {
     return Fail(ErrorCode::kInvalidArgument, "classification longer than 64 bytes");
@@ -67,6 +71,7 @@ Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value,
   op.value = std::move(*normalized);
   op.provenance = std::move(provenance);
   op.line = line;
+  op.payload = std::move(payload);
   return op;
 }
 

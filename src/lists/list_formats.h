@@ -13,9 +13,11 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
 Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptions& options);
 Result<ParsedList> ParseVpdqList(std::string_view data, const ListParseOptions& options);
 
-// Shared checks: a value normalised for its type, provenance fields bounded.
+// Shared checks: a value normalised for its type, provenance fields bounded, and a type that
+// carries a payload (vpdq's frames) given one: only the vpdq format has frames, so a csv, text,
+// hma or XML row naming such a type is refused here, at its line, not later by the store.
 Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,
-                           std::int64_t line);
+                           std::int64_t line, std::string payload = {});
 Status CheckEntryLimit(const ParsedList& list, const ListParseOptions& options);
 
 }  // namespace vigil::lists

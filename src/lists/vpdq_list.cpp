@@ -16,9 +16,8 @@ Result<ParsedList> ParseVpdqList(std::string_view data, const ListParseOptions& 
   provenance.source = options.source;
   provenance.external_id = options.external_id;
   provenance.classification = options.classification;
-  auto op = MakeAddOp("vpdq", VpdqIdentity(*frames), std::move(provenance), 1);
+  auto op = MakeAddOp("vpdq", VpdqIdentity(*frames), std::move(provenance), 1, FormatVpdq(*frames));
   if (!op) return Fail(op.error().code, options.source + ": " + op.error().message);
-  op->payload = FormatVpdq(*frames);
   ParsedList list;
   list.ops.push_back(std::move(*op));
   return list;
