@@ -1,13 +1,12 @@
 // `vigil bank ...` and `vigil import`: banks and hash-list imports directly on the store, without
 // a server. A running server picks the changes up within its refresh interval.
 #include <boost/json.hpp>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
 #include "server/api_support.h"
+#include "vigil/file_hasher.h"
 #include "vigil/hash_list.h"
 
 namespace vigil::cli {
@@ -26,28 +25,21 @@ struct BankArgs {
 
 void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
 
-Result<std::string> ReadAll(const std::string& path, std::size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open");
-  std::ostringstream data;
-  data << in.rdbuf();
-  if (data.str().size() > limit) return Fail(ErrorCode::kTooLarge, path + ": larger than " + std::to_string(limit) + " bytes");
-  return data.str();
-}
-
 int RunImport(Store& store, const BankArgs& a) {
   ListParseOptions options;
   options.source = a.source.empty() ? a.file : a.source;
   options.signal_type = a.signal_type;
   options.external_id = a.external_id;
   options.classification = a.classification;
-  auto data = ReadAll(a.file, options.max_bytes);
-  if (!data) return ReportError("import", data.error());
+  // Refused before reading when over the limit; parsed from the one buffer.
+  auto bytes = ReadFileLimited(a.file, options.max_bytes);
+  if (!bytes) return ReportError("import", bytes.error());
+  const std::string_view data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
   ImportRequest request;
   request.format = a.format;
   request.source = options.source;
   request.actor = "cli";
-  auto parsed = ParseHashList(a.format, *data, options);
+  auto parsed = ParseHashList(a.format, data, options);
   if (!parsed) {
     (void)store.LogRejectedImport(a.name, request, parsed.error().message);
     return ReportError("import", parsed.error());
