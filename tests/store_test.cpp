@@ -186,6 +186,52 @@ TEST_P(StoreTest, ImportIsIdempotentAndTracksProvenance) {
   EXPECT_EQ(store_->Import("b", reparsed)->added, 0);
 }
 
+// A bank larger than one page of the importer's read of live entries (50,000): a re-import
+// finds every entry (unchanged, relabelled, removed across the page boundary), and the added
+// entries the result hands to the matcher carry their values and ascending ids.
+TEST_P(StoreTest, ImportSeesEveryEntryOfABankLargerThanOnePage) {
+  MakeBank("large");
+  constexpr int kCount = 50'100;
+  std::string csv;
+  for (int i = 1; i <= kCount; ++i) csv += "pdq," + PdqHex(i) + ",item-" + std::to_string(i) + "\n";
+  auto first = store_->Import("large", Parse("csv", csv));
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->added, kCount);
+  ASSERT_EQ(first->added_entries.size(), static_cast<std::size_t>(kCount));
+  EXPECT_EQ(first->added_entries.front().value, PdqHex(1));
+  EXPECT_EQ(first->added_entries.back().value, PdqHex(kCount));
+  EXPECT_EQ(first->added_entries.back().signal_type, "pdq");
+  for (std::size_t i = 1; i < first->added_entries.size(); ++i) {
+    ASSERT_LT(first->added_entries[i - 1].id, first->added_entries[i].id);
+  }
+
+  // Again, with the last entry relabelled, one new entry, and one past the first page removed.
+  std::string again = csv;
+  again.replace(again.rfind("item-"), std::string::npos, "item-renamed\n");
+  again += "pdq," + PdqHex(kCount + 1) + "\n";
+  ImportRequest request = Parse("csv", again);
+  ImportOp removal;
+  removal.kind = ImportOp::Kind::kRemove;
+  removal.signal_type = "pdq";
+  removal.value = PdqHex(kCount - 50);
+  removal.line = kCount + 2;
+  request.ops.push_back(removal);
+  auto second = store_->Import("large", std::move(request));
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->added, 1);
+  EXPECT_EQ(second->relabelled, 1);
+  EXPECT_EQ(second->removed, 1);
+  EXPECT_EQ(second->unchanged, kCount - 1);
+  ASSERT_EQ(second->removed_entry_ids.size(), 1u);
+  EXPECT_EQ(second->removed_entry_ids[0], first->added_entries[kCount - 51].id);
+  EXPECT_EQ(store_->GetBank("large")->live_entries, kCount);
+  auto last = store_->ListEntries("large", first->added_entries.back().id - 1, 1, false);
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].provenance.external_id, "item-renamed");
+  EXPECT_TRUE(store_->CheckIntegrity()->empty());
+}
+
 TEST_P(StoreTest, BadLineChangesNothing) {
   MakeBank("b");
   ImportRequest request = Parse("csv", "pdq," + PdqHex(1) + "\npdq," + PdqHex(2) + "\n");

@@ -223,8 +223,10 @@ class Store {
                                                      int limit, bool include_removed) = 0;
 
   // Applies every op of `request` to `bank` in one transaction. On a bad op nothing changes and
-  // the error names the line; the rejection is still written to the import log.
-  virtual Result<ImportResult> Import(const std::string& bank, const ImportRequest& request) = 0;
+  // the error names the line; the rejection is still written to the import log. The request is
+  // taken by value: pass it with std::move and its ops are consumed as they are applied, so a
+  // large list is not held twice.
+  virtual Result<ImportResult> Import(const std::string& bank, ImportRequest request) = 0;
   // Writes a rejected import (a list that failed to parse) to the import log.
   virtual Status LogRejectedImport(const std::string& bank, const ImportRequest& request,
                                    const std::string& error) = 0;

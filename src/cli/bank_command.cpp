@@ -45,8 +45,9 @@ int RunImport(Store& store, const BankArgs& a) {
     return ReportError("import", parsed.error());
   }
   request.ops = std::move(parsed->ops);
+  std::vector<std::uint8_t>().swap(*bytes);  // the ops hold copies; `data` is not read again
   request.checkpoint = a.checkpoint.empty() ? parsed->checkpoint : std::optional<std::string>(a.checkpoint);
-  auto result = store.Import(a.name, request);
+  auto result = store.Import(a.name, std::move(request));
   if (!result) return ReportError("import", result.error());
   PrintJson(boost::json::object{{"bank", a.name},
                                 {"import_id", result->import_id},

@@ -135,7 +135,8 @@ Response ApiService::ImportList(ApiCall& call) {
   request.ops = std::move(parsed->ops);
   request.checkpoint = parsed->checkpoint;
   if (call.query.count("checkpoint") != 0) request.checkpoint = call.query["checkpoint"].substr(0, 256);
-  auto imported = store_.Import(bank, request);
+  const auto checkpoint = request.checkpoint;
+  auto imported = store_.Import(bank, std::move(request));
   if (!imported) {
     metrics_.CountImport(bank, "rejected", 0, 0);
     return ErrorResponse(imported.error());
@@ -149,7 +150,7 @@ Response ApiService::ImportList(ApiCall& call) {
   boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
                           {"removed", imported->removed},     {"relabelled", imported->relabelled},
                           {"unchanged", imported->unchanged}, {"skipped", parsed->skipped}};
-  out["checkpoint"] = request.checkpoint ? boost::json::value(*request.checkpoint) : nullptr;
+  out["checkpoint"] = checkpoint ? boost::json::value(*checkpoint) : nullptr;
   return JsonResponse(http::status::ok, out);
 }
 

@@ -3,7 +3,6 @@
 
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -16,6 +15,7 @@ namespace {
 
 constexpr std::size_t kInsertBatch = 400;   // rows per multi-row INSERT (10 parameters each)
 constexpr std::size_t kUpdateBatch = 1000;  // ids per UPDATE ... IN (...)
+constexpr std::size_t kLoadPage = 50'000;   // live entries read per query
 
 struct Entry {
   std::int64_t id = 0;  // 0: added by this import, not written yet
@@ -32,6 +32,35 @@ std::string Key(std::string_view type, std::string_view value) {
   return key;
 }
 
+// The live entries are a set of positions in the entries vector, hashed and compared by the
+// entry's (signal_type, value) and looked up by that pair: no key string per entry (a million-entry
+// import held a million extra "type:value" copies).
+struct EntryKey {
+  std::string_view type, value;
+};
+EntryKey KeyOf(const Entry& e) { return {e.signal_type, e.value}; }
+
+struct EntryKeyHash {
+  using is_transparent = void;
+  const std::vector<Entry>* entries;
+  std::size_t operator()(const EntryKey& k) const noexcept {
+    return std::hash<std::string_view>{}(k.value) ^ (std::hash<std::string_view>{}(k.type) * 0x9e3779b97f4a7c15ull);
+  }
+  std::size_t operator()(std::size_t at) const noexcept { return (*this)(KeyOf((*entries)[at])); }
+};
+
+struct EntryKeyEqual {
+  using is_transparent = void;
+  const std::vector<Entry>* entries;
+  EntryKey Of(const EntryKey& k) const { return k; }
+  EntryKey Of(std::size_t at) const { return KeyOf((*entries)[at]); }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    const EntryKey x = Of(a), y = Of(b);
+    return x.type == y.type && x.value == y.value;
+  }
+};
+
 // Appends "$N" and a separator (gcc 12 warns falsely on chained std::string + here).
 void AppendPlaceholder(std::string& sql, std::size_t n, const char* after) {
   sql.push_back('$');
@@ -43,30 +72,38 @@ class ImportApplier {
  public:
   ImportApplier(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id, std::int64_t now)
       : db_(db), bank_id_(bank_id), import_id_(import_id), now_(now) {}
+  ImportApplier(const ImportApplier&) = delete;  // by_key_ points at entries_
+  ImportApplier& operator=(const ImportApplier&) = delete;
 
+  // The bank's live entries, read in pages by id so the driver's copy of the rows stays one page
+  // (a million-entry bank read at once held every row twice).
   Status Load() {
-    auto rows = db_.Query(
-        "SELECT id, signal_type, value, source, member, external_id, classification FROM bank_entries "
-        "WHERE bank_id = $1 AND removed_at IS NULL",
-        {bank_id_});
-    if (!rows) return tl::unexpected(rows.error());
-    entries_.reserve(rows->size());
-    for (const auto& row : *rows) {
-      Entry entry{row.Int(0), row.Text(1), row.Text(2), {}, {row.Text(3), row.Text(4), row.Text(5), row.Text(6)}};
-      by_key_.emplace(Key(entry.signal_type, entry.value), entries_.size());
-      entries_.push_back(std::move(entry));
+    std::int64_t after = 0;
+    for (;;) {
+      auto rows = db_.Query(
+          "SELECT id, signal_type, value, source, member, external_id, classification FROM bank_entries "
+          "WHERE bank_id = $1 AND removed_at IS NULL AND id > $2 ORDER BY id LIMIT " +
+              std::to_string(kLoadPage),
+          {bank_id_, after});
+      if (!rows) return tl::unexpected(rows.error());
+      for (const auto& row : *rows) {
+        entries_.push_back({row.Int(0), row.Text(1), row.Text(2), {}, {row.Text(3), row.Text(4), row.Text(5), row.Text(6)}});
+        by_key_.insert(entries_.size() - 1);
+        after = entries_.back().id;
+      }
+      if (rows->size() < kLoadPage) return {};
     }
-    return {};
   }
 
-  Status Apply(const ImportOp& op) {
+  // An add's strings move into the applier; the op is spent after this.
+  Status Apply(ImportOp& op) {
     switch (op.kind) {
       case ImportOp::Kind::kAdd: return Add(op);
       case ImportOp::Kind::kRemove:
         if (op.value.empty()) {
           for (const auto at : RecordEntries(op.provenance)) Tombstone(at);
-        } else if (const auto it = by_key_.find(Key(op.signal_type, op.value)); it != by_key_.end()) {
-          Tombstone(it->second);
+        } else if (const auto it = by_key_.find(EntryKey{op.signal_type, op.value}); it != by_key_.end()) {
+          Tombstone(*it);
         }
         return {};
       case ImportOp::Kind::kPrune: {
@@ -111,16 +148,21 @@ class ImportApplier {
       if (!rows) return tl::unexpected(rows.error());
       if (rows->size() != end - begin) return Fail(ErrorCode::kInternal, "import: INSERT returned a wrong row count");
       for (const auto& row : *rows) {
-        const auto it = by_key_.find(Key(row.Text(1), row.Text(2)));
+        const std::string type = row.Text(1), value = row.Text(2);
+        const auto it = by_key_.find(EntryKey{type, value});
         if (it == by_key_.end()) return Fail(ErrorCode::kInternal, "import: INSERT returned an unknown row");
-        entries_[it->second].id = row.Int(0);
-      }
-      for (std::size_t i = begin; i < end; ++i) {
-        const Entry& e = entries_[inserts[i]];
-        result.added_entries.push_back({e.id, bank_id_, e.signal_type, e.value, e.payload});
+        entries_[*it].id = row.Int(0);
       }
     }
     result.added = static_cast<std::int64_t>(inserts.size());
+    // The new entries move into the result (for the matcher's index): nothing looks them up again,
+    // and the rest of Finish reads only ids, flags and provenance.
+    by_key_.clear();
+    result.added_entries.reserve(inserts.size());
+    for (const auto at : inserts) {
+      Entry& e = entries_[at];
+      result.added_entries.push_back({e.id, bank_id_, std::move(e.signal_type), std::move(e.value), std::move(e.payload)});
+    }
 
     for (const auto& e : entries_) {
       if (e.id == 0 || !e.live || !e.relabelled) continue;
@@ -157,10 +199,10 @@ class ImportApplier {
   }
 
  private:
-  Status Add(const ImportOp& op) {
-    const auto key = Key(op.signal_type, op.value);
-    if (const auto it = by_key_.find(key); it != by_key_.end()) {
-      Entry& existing = entries_[it->second];
+  Status Add(ImportOp& op) {
+    if (const auto it = by_key_.find(EntryKey{op.signal_type, op.value}); it != by_key_.end()) {
+      const std::size_t at = *it;
+      Entry& existing = entries_[at];
       const auto& p = existing.provenance;
       const auto& q = op.provenance;
       if (p.source == q.source && p.member == q.member && p.external_id == q.external_id &&
@@ -169,15 +211,15 @@ class ImportApplier {
         return {};
       }
       ++relabelled_;
-      UnindexRecord(it->second);
-      existing.provenance = op.provenance;
+      UnindexRecord(at);
+      existing.provenance = std::move(op.provenance);
       existing.relabelled = existing.id != 0;
-      IndexRecord(it->second);
+      IndexRecord(at);
       return {};
     }
     const std::size_t at = entries_.size();
-    entries_.push_back({0, op.signal_type, op.value, op.payload, op.provenance});
-    by_key_.emplace(key, at);
+    entries_.push_back({0, std::move(op.signal_type), std::move(op.value), std::move(op.payload), std::move(op.provenance)});
+    by_key_.insert(at);
     added_order_.push_back(at);
     IndexRecord(at);
     return {};
@@ -187,7 +229,7 @@ class ImportApplier {
     Entry& e = entries_[at];
     if (!e.live) return;
     e.live = false;
-    by_key_.erase(Key(e.signal_type, e.value));
+    by_key_.erase(at);
     UnindexRecord(at);
   }
 
@@ -220,7 +262,9 @@ class ImportApplier {
   SqlConnection& db_;
   std::int64_t bank_id_, import_id_, now_;
   std::vector<Entry> entries_;
-  std::unordered_map<std::string, std::size_t> by_key_;  // live entries only
+  // Live entries only; declared after entries_, which its hash and equality read.
+  std::unordered_set<std::size_t, EntryKeyHash, EntryKeyEqual> by_key_{0, EntryKeyHash{&entries_},
+                                                                      EntryKeyEqual{&entries_}};
   std::vector<std::size_t> added_order_;
   std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> records_;
   bool records_built_ = false;
@@ -230,17 +274,17 @@ class ImportApplier {
 }  // namespace
 
 Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id,
-                                 const ImportRequest& request, std::int64_t now) {
+                                 const std::string& source, std::vector<ImportOp> ops, std::int64_t now) {
   ImportApplier applier(db, bank_id, import_id, now);
   if (auto loaded = applier.Load(); !loaded) return tl::unexpected(loaded.error());
-  for (const auto& op : request.ops) {
+  for (auto& op : ops) {
     if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
       auto normalized = NormalizeSignal(op.signal_type, op.value);
       const Error* error = !normalized ? &normalized.error() : nullptr;
       Error not_normal{ErrorCode::kInvalidArgument, "value is not normalised"};
       if (normalized && *normalized != op.value) error = &not_normal;
       if (error != nullptr) {
-        return Fail(error->code, request.source + ": line " + std::to_string(op.line) + ": " + error->message);
+        return Fail(error->code, source + ": line " + std::to_string(op.line) + ": " + error->message);
       }
     }
     if (op.kind == ImportOp::Kind::kAdd) {
@@ -249,7 +293,7 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
       if (info != nullptr && info->has_payload) {
         auto frames = ParseVpdq(op.payload);
         if (op.payload.empty() || !frames || VpdqIdentity(*frames) != op.value) {
-          return Fail(ErrorCode::kInvalidArgument, request.source + ": line " + std::to_string(op.line) + ": " +
+          return Fail(ErrorCode::kInvalidArgument, source + ": line " + std::to_string(op.line) + ": " +
                                                        op.signal_type + " entries carry their frames: import them "
                                                        "with format=vpdq");
         }
@@ -257,6 +301,7 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
     }
     if (auto applied = applier.Apply(op); !applied) return tl::unexpected(applied.error());
   }
+  std::vector<ImportOp>().swap(ops);  // applied: free them before the rows are written
   return applier.Finish();
 }
 

@@ -14,8 +14,9 @@
 namespace vigil::store {
 
 // Fills added/removed/relabelled/unchanged, added_entries and removed_entry_ids. Errors name the
-// op's line; the caller rolls back.
+// source and the op's line; the caller rolls back. The ops are consumed (their strings move into
+// the applier) and freed before the rows are written.
 Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id,
-                                 const ImportRequest& request, std::int64_t now);
+                                 const std::string& source, std::vector<ImportOp> ops, std::int64_t now);
 
 }  // namespace vigil::store

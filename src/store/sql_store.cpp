@@ -276,7 +276,7 @@ class SqlStore final : public Store {
 
   // ---- imports ----
 
-  Result<ImportResult> Import(const std::string& bank_name, const ImportRequest& request) override {
+  Result<ImportResult> Import(const std::string& bank_name, ImportRequest request) override {
     auto db = pool_.Acquire();
     const auto started = Now();
     auto result = ImportOn(*db, bank_name, request, started);
@@ -613,7 +613,8 @@ class SqlStore final : public Store {
     return content;
   }
 
-  Result<ImportResult> ImportOn(SqlConnection& db, const std::string& bank_name, const ImportRequest& request,
+  // Consumes request.ops; the rest of the request stays for the log.
+  Result<ImportResult> ImportOn(SqlConnection& db, const std::string& bank_name, ImportRequest& request,
                                 std::int64_t started) {
     auto transaction = SqlTransaction::Start(db);
     if (!transaction) return tl::unexpected(transaction.error());
@@ -628,7 +629,7 @@ class SqlStore final : public Store {
         {bank->id, request.format, request.source, request.actor, started,
          request.checkpoint ? SqlValue{*request.checkpoint} : SqlValue{}});
     if (!import_row) return tl::unexpected(import_row.error());
-    auto applied = ApplyImport(db, bank->id, import_row->at(0).Int(0), request, Now());
+    auto applied = ApplyImport(db, bank->id, import_row->at(0).Int(0), request.source, std::move(request.ops), Now());
     if (!applied) return tl::unexpected(applied.error());
     ImportResult& result = *applied;
     const auto now = Now();
