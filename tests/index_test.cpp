@@ -180,6 +180,62 @@ TEST(PdqIndex, RemoveReAddAndNotFound) {
   EXPECT_EQ(index->Stats().tombstones, 0u) << "compaction drops removed entries";
 }
 
+// Removal by id and hash (what the matcher does: an exact search instead of a scan of the ids)
+// removes exactly that entry, wherever it is: a segment built from shuffled ids, the delta, a
+// merged segment, an opened snapshot. A wrong hash removes nothing.
+TEST(PdqIndex, RemoveByIdAndHashTakesExactlyThatEntry) {
+  const Codes data = MakeData(6000, true, true, 35);
+  std::vector<std::uint64_t> ids(data.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = 10 + i / 2;  // each id on two entries
+  std::mt19937_64 rng(36);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  auto check = [&](PdqIndex& index, const char* what) {
+    std::vector<bool> live(data.size(), true);
+    for (const std::uint64_t victim : {10ull, 11ull, 1500ull, 3009ull}) {
+      std::vector<std::size_t> at;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] == victim) at.push_back(i);
+      }
+      ASSERT_EQ(at.size(), 2u);
+      const PdqHash& other = data[(at[0] + 1) % data.size()];
+      EXPECT_EQ(index.Remove(victim, other).error().code, ErrorCode::kNotFound) << what;
+      ASSERT_TRUE(index.Remove(victim, data[at[0]]).has_value()) << what << " " << victim;
+      live[at[0]] = false;
+      EXPECT_EQ(index.Remove(victim, data[at[0]]).error().code, ErrorCode::kNotFound) << what;
+      ASSERT_TRUE(index.RemoveText(victim, data[at[1]].ToHex()).has_value()) << what << " " << victim;
+      live[at[1]] = false;
+      EXPECT_EQ(index.Remove(victim).error().code, ErrorCode::kNotFound) << what;
+    }
+    EXPECT_EQ(index.Stats().entries, data.size() - 8) << what;
+    for (const PdqHash& q : MakeQueries(data, 30, true, 37)) {
+      auto want = BruteForce(data, live, q, 31);
+      for (IndexMatch& m : want) m.id = ids[m.id];
+      std::sort(want.begin(), want.end(), [](const IndexMatch& a, const IndexMatch& b) {
+        return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
+      });
+      ASSERT_EQ(index.Search(q, 31), want) << what;
+    }
+  };
+  auto shuffled = PdqIndex::Build(ids, data, {.background_merge = false});
+  check(*shuffled, "segment built from shuffled ids");
+
+  PdqIndex delta({.delta_limit = 1 << 20, .background_merge = false});
+  for (std::size_t i = 0; i < data.size(); ++i) delta.Add(ids[i], data[i]);
+  ASSERT_EQ(delta.Stats().segments, 0u);
+  check(delta, "delta");
+
+  PdqIndex merged({.delta_limit = 700, .background_merge = false});
+  for (std::size_t i = 0; i < data.size(); ++i) merged.Add(ids[i], data[i]);
+  merged.Compact();
+  check(merged, "merged");
+
+  testing::TempDir dir;
+  ASSERT_TRUE(PdqIndex::Build(ids, data)->Save(dir.path() / "s.vidx").has_value());
+  auto loaded = PdqIndex::Load(dir.path() / "s.vidx", {.background_merge = false});
+  ASSERT_TRUE(loaded.has_value());
+  check(**loaded, "opened snapshot");
+}
+
 TEST(PdqIndex, ConcurrentReadersAndWriters) {
   const Codes data = MakeData(20000, true, true, 41);
   const std::size_t initial = 10000;

@@ -43,6 +43,10 @@ class SignalIndex {
   virtual Status AddText(std::uint64_t id, std::string_view value) = 0;
   // Removes every entry with this id; kNotFound when there is none.
   virtual Status Remove(std::uint64_t id) = 0;
+  // Removes the entries with this id and this value: what the matching service calls, knowing
+  // both. An index keyed by value finds them without going through every id (PdqIndex: an
+  // exact search); by default, Remove(id).
+  virtual Status RemoveText(std::uint64_t id, std::string_view /*value*/) { return Remove(id); }
   // Matches within `radius` (0 for exact-only signal types), sorted by distance then id.
   virtual Result<std::vector<IndexMatch>> SearchText(std::string_view value, int radius) const = 0;
   virtual std::size_t size() const = 0;
@@ -76,7 +80,11 @@ class PdqIndex final : public SignalIndex {
                                          PdqIndexOptions options = {});
 
   void Add(std::uint64_t id, const PdqHash& hash);
+  // Every entry with this id: a scan of the ids (O(N); no id map, it would cost 12+ B/hash).
   Status Remove(std::uint64_t id) override;
+  // The entries with this id and hash, found by an exact (radius 0) search of each segment:
+  // microseconds at any size. kNotFound when there is none.
+  Status Remove(std::uint64_t id, const PdqHash& hash);
 
   // Every live entry with distance <= radius (radius clamped to 0..256), sorted by distance, id.
   std::vector<IndexMatch> Search(const PdqHash& query, int radius) const;
@@ -100,6 +108,7 @@ class PdqIndex final : public SignalIndex {
 
   // SignalIndex
   Status AddText(std::uint64_t id, std::string_view value) override;
+  Status RemoveText(std::uint64_t id, std::string_view value) override;
   Result<std::vector<IndexMatch>> SearchText(std::string_view value, int radius) const override;
   std::size_t size() const override { return Stats().entries; }
 

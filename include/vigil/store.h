@@ -107,6 +107,14 @@ struct IndexedEntry {
   std::string payload;  // vpdq frames
 };
 
+// An entry an import tombstoned, with its value: the matcher drops it from its index by value.
+struct EntryRemoval {
+  std::int64_t entry_id = 0;
+  std::int64_t import_id = 0;
+  std::string signal_type;
+  std::string value;
+};
+
 struct ImportResult {
   std::int64_t import_id = 0;
   std::int64_t added = 0;
@@ -234,9 +242,8 @@ class Store {
 
   // For the matcher: live entries of enabled-or-not live banks with id > after_id, in id order.
   virtual Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) = 0;
-  // Entries tombstoned by imports with id > after_import_id; returns (entry id, import id).
-  virtual Result<std::vector<std::pair<std::int64_t, std::int64_t>>> RemovalsAfter(
-      std::int64_t after_import_id) = 0;
+  // Entries tombstoned by imports with id > after_import_id, in import order.
+  virtual Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) = 0;
   virtual Result<std::int64_t> LatestImportId() = 0;
   // Provenance of matched entries, by id.
   virtual Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) = 0;

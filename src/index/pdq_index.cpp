@@ -1,8 +1,8 @@
 // PdqIndex: immutable MIH segments + a small mutable delta, under one reader-writer lock.
 //
 // Searches take the lock shared: they read segments (immutable), each segment's tombstone bitmap,
-// the delta and the entries being merged. Add/Remove take it exclusively for a moment. When the
-// delta fills, a background merge turns it into a segment -- together with trailing segments of
+// the delta and the entries being merged. Add/Remove take it exclusively for a moment (a removal
+// that knows the hash finds its entries by an exact search of each segment). When the delta fills, a background merge turns it into a segment -- together with trailing segments of
 // similar size (a log-structured merge, so rebuild work is amortised) -- without holding the lock
 // while it builds. Removals that land during a merge are logged and applied to its result.
 #include <algorithm>
@@ -77,6 +77,9 @@ struct PdqIndex::State {
                          std::vector<index::SegmentHit>& hits) const;
   void SearchLocked(const Code& q, int radius, std::vector<IndexMatch>& out,
                     std::vector<index::SegmentHit>& hits) const;
+  // Tombstones the entries with this id (and, given one, this code: segments are then searched
+  // for the code instead of scanned for the id).
+  Status Remove(std::uint64_t id, const Code* code);
 };
 
 void PdqIndex::State::Merge(bool all) {
@@ -193,12 +196,20 @@ void PdqIndex::Add(std::uint64_t id, const PdqHash& hash) {
   }
 }
 
-Status PdqIndex::Remove(std::uint64_t id) {
-  std::unique_lock lock(state_->mu);
-  State& s = *state_;
+Status PdqIndex::Remove(std::uint64_t id) { return state_->Remove(id, nullptr); }
+
+Status PdqIndex::Remove(std::uint64_t id, const PdqHash& hash) {
+  const Code code = index::ToCode(hash);
+  return state_->Remove(id, &code);
+}
+
+Status PdqIndex::State::Remove(std::uint64_t id, const Code* code) {
+  std::unique_lock lock(mu);
+  State& s = *this;
   bool found = false;
+  // The delta and the entries being merged are small (delta_limit): scanned either way.
   for (std::size_t i = 0; i < s.delta_ids.size();) {
-    if (s.delta_ids[i] == id) {
+    if (s.delta_ids[i] == id && (code == nullptr || s.delta_codes[i] == *code)) {
       s.delta_ids[i] = s.delta_ids.back();
       s.delta_codes[i] = s.delta_codes.back();
       s.delta_ids.pop_back();
@@ -209,12 +220,21 @@ Status PdqIndex::Remove(std::uint64_t id) {
     }
   }
   for (std::size_t i = 0; i < s.merging_ids.size(); ++i) {
-    if (s.merging_ids[i] == id && !s.merging_deleted[i]) {
+    if (s.merging_ids[i] == id && (code == nullptr || s.merging_codes[i] == *code) && !s.merging_deleted[i]) {
       s.merging_deleted[i] = true;
       found = true;
     }
   }
+  std::vector<index::SegmentHit> hits;
   for (Slot& slot : s.slots) {
+    if (code != nullptr) {
+      hits.clear();
+      slot.segment->Search(*code, 0, hits);
+      for (const auto& h : hits) {
+        if (slot.segment->id(h.index) == id && slot.MarkDeleted(h.index)) found = true;
+      }
+      continue;
+    }
     const auto ids = slot.segment->ids();
     for (std::uint32_t i = 0; i < ids.size(); ++i) {
       if (ids[i] == id && slot.MarkDeleted(i)) found = true;
@@ -362,6 +382,12 @@ Status PdqIndex::AddText(std::uint64_t id, std::string_view value) {
   if (!h) return tl::unexpected(h.error());
   Add(id, *h);
   return {};
+}
+
+Status PdqIndex::RemoveText(std::uint64_t id, std::string_view value) {
+  auto h = PdqHash::FromHex(value);
+  if (!h) return tl::unexpected(h.error());
+  return Remove(id, *h);
 }
 
 Result<std::vector<IndexMatch>> PdqIndex::SearchText(std::string_view value, int radius) const {

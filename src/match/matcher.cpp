@@ -193,7 +193,7 @@ Status Matcher::Refresh() {
   }
   auto removals = store_.RemovalsAfter(last_import);
   if (!removals) return tl::unexpected(removals.error());
-  for (const auto& [entry_id, import_id] : *removals) {
+  for (const auto& [entry_id, import_id, signal_type, value] : *removals) {
     SignalIndex* index = nullptr;
     {
       std::unique_lock lock(state_->mu);
@@ -205,8 +205,9 @@ Status Matcher::Refresh() {
         --state_->live_videos;
       }
     }
+    // By value: the PDQ index then finds the entry by an exact search instead of scanning its ids.
     // NotFound is expected: an entry added and removed between two refreshes was never indexed.
-    if (index != nullptr) (void)index->Remove(static_cast<std::uint64_t>(entry_id));
+    if (index != nullptr) (void)index->RemoveText(static_cast<std::uint64_t>(entry_id), value);
     last_import = std::max(last_import, import_id);
   }
   std::unique_lock lock(state_->mu);

@@ -337,14 +337,16 @@ class SqlStore final : public Store {
     return entries;
   }
 
-  Result<std::vector<std::pair<std::int64_t, std::int64_t>>> RemovalsAfter(std::int64_t after_import_id) override {
+  Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) override {
     auto db = pool_.Acquire();
     auto rows = db->Query(
-        "SELECT id, removed_import_id FROM bank_entries WHERE removed_import_id > $1 ORDER BY removed_import_id",
+        "SELECT id, removed_import_id, signal_type, value FROM bank_entries WHERE removed_import_id > $1 "
+        "ORDER BY removed_import_id",
         {after_import_id});
     if (!rows) return tl::unexpected(rows.error());
-    std::vector<std::pair<std::int64_t, std::int64_t>> removals;
-    for (const auto& row : *rows) removals.emplace_back(row.Int(0), row.Int(1));
+    std::vector<EntryRemoval> removals;
+    removals.reserve(rows->size());
+    for (const auto& row : *rows) removals.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3)});
     return removals;
   }
 
