@@ -17,6 +17,9 @@
 #include "service_harness.h"
 #include "test_images.h"
 #include "test_postgres.h"
+#include "store/audit_chain.h"
+#include "store/sql_connection.h"
+#include "vigil/audit_anchor.h"
 #include "vigil/case_evidence.h"
 #include "vigil/cases.h"
 #include "vigil/cybertip.h"
@@ -824,6 +827,112 @@ TEST_P(ReportingTest, VaultDetectsTamperingAndSwapsAndWrongKeys) {
   for (const auto& e : *evidence) {
     EXPECT_EQ(e.wrapped_key.find(kMasterKey), std::string::npos);
   }
+}
+
+// Anchors fix the audit chain from outside the database: signed checkpoints that keep holding as
+// records are added, and that catch what the chain alone cannot: a rewrite by someone with the
+// database who recomputed every hash from the changed record on. Also a cut tail, an altered
+// anchor line, another key, and a broken chain (never anchored). Through the CLI as an operator
+// would run it (cron), then the library.
+TEST_P(ReportingTest, AuditAnchorsCatchARewriteThatKeepsTheChainConsistent) {
+  const std::string seed = NewSigningSeed();
+  const std::string public_key = *SigningPublicKey(seed);
+  std::ofstream(dir_.path() / "vigil.toml") << "[legal]\nsigning_key_env = \"VIGIL_TEST_SIGNING_KEY\"\n";
+  std::vector<std::string> common = {"--config", (dir_.path() / "vigil.toml").string(), "--data-dir", dir_.path().string()};
+  if (GetParam() == Backend::kPostgres) common.insert(common.end(), {"--database-url", postgres_.url()});
+  auto args = [&](std::vector<std::string> head) {
+    head.insert(head.end(), common.begin(), common.end());
+    return head;
+  };
+  const std::string anchors_path = (dir_.path() / "anchors.jsonl").string();
+  setenv("VIGIL_TEST_SIGNING_KEY", seed.c_str(), 1);
+  const auto anchored = testing::RunVigil(args({"legal", "anchor", "--out", anchors_path}));
+  ASSERT_EQ(anchored.status, 0) << anchored.out << anchored.err;
+  ASSERT_TRUE(store_->Audit("tester", "test.event", "thing-1", "{}"));
+  ASSERT_TRUE(store_->Audit("tester", "test.event", "thing-2", "{}"));
+  const auto again = testing::RunVigil(args({"legal", "anchor", "--out", anchors_path}));
+  ASSERT_EQ(again.status, 0) << again.out << again.err;
+  unsetenv("VIGIL_TEST_SIGNING_KEY");
+  EXPECT_EQ(anchored.out.find(seed), std::string::npos);
+  const std::string anchors = testing::ReadText(anchors_path);
+  EXPECT_EQ(anchors, anchored.out + again.out);  // appended, and printed
+  auto first = ParseAuditAnchor(anchored.out.substr(0, anchored.out.size() - 1));
+  auto second = ParseAuditAnchor(again.out.substr(0, again.out.size() - 1));
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->record_id, first->record_id + 2);
+  EXPECT_EQ(first->public_key, public_key);
+  const auto checked = testing::RunVigil(args({"legal", "check-anchors", anchors_path, "--public-key", public_key}));
+  EXPECT_EQ(checked.status, 0) << checked.out << checked.err;
+  EXPECT_NE(checked.out.find("2 anchors checked"), std::string::npos) << checked.out;
+
+  auto problems_of = [&](const std::string& text, const std::string& key) {
+    auto check = CheckAuditAnchors(*store_, text, key);
+    EXPECT_TRUE(check) << check.error().ToString();
+    return check ? check->problems : std::vector<std::string>{"(no check)"};
+  };
+  auto has = [](const std::vector<std::string>& problems, const std::string& what) {
+    return std::any_of(problems.begin(), problems.end(), [&](const std::string& p) { return p.find(what) != std::string::npos; });
+  };
+  // Another key; an altered line; a line that is no anchor at all.
+  auto other = problems_of(anchors, *SigningPublicKey(NewSigningSeed()));
+  EXPECT_EQ(other.size(), 2u);
+  EXPECT_TRUE(has(other, "signed by another key"));
+  AuditAnchor moved = *first;
+  moved.record_id = second->record_id;
+  moved.hash = second->hash;
+  auto altered = problems_of(AuditAnchorJson(moved) + "\n{\"anchor\":\"x\"}\n", public_key);
+  ASSERT_EQ(altered.size(), 2u);
+  EXPECT_TRUE(has(altered, "anchor line 1 (")) << altered[0];
+  EXPECT_TRUE(has(altered, "the signature does not verify"));
+  EXPECT_TRUE(has(altered, "anchor line 2: not an audit anchor"));
+
+  // Someone with the database rewrites the record after the first anchor and recomputes the chain
+  // from it: the chain verifies, the second anchor does not hold, the first still does.
+  auto db = GetParam() == Backend::kPostgres ? store::OpenPostgres(postgres_.url())
+                                             : store::OpenSqlite((dir_.path() / "vigil.db").string());
+  ASSERT_TRUE(db) << db.error().ToString();
+  auto rows = (*db)->Query("SELECT id, at, actor, action, target, detail, prev_hash FROM audit_log WHERE id > $1 ORDER BY id",
+                           {first->record_id});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 2u);
+  std::string prev = rows->front().Text(6);
+  for (const auto& r : *rows) {
+    const std::string detail = r.Int(0) == first->record_id + 1 ? R"({"nothing":"happened"})" : r.Text(5);
+    const std::string hash = store::AuditRecordHash(prev, r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), detail);
+    ASSERT_TRUE((*db)->Execute("UPDATE audit_log SET detail = $1, prev_hash = $2, hash = $3 WHERE id = $4",
+                               {detail, prev, hash, r.Int(0)}));
+    prev = hash;
+  }
+  ASSERT_TRUE((*db)->Execute("UPDATE audit_head SET last_hash = $1 WHERE id = 1", {prev}));
+  std::int64_t records = 0;
+  auto chain = store_->Cases().VerifyAudit(&records);
+  ASSERT_TRUE(chain);
+  EXPECT_TRUE(chain->empty()) << "the rewrite left a consistent chain: " << chain->front();
+  auto rewritten = problems_of(anchors, public_key);
+  ASSERT_EQ(rewritten.size(), 1u);
+  EXPECT_TRUE(has(rewritten, "anchor line 2 (")) << rewritten[0];
+  EXPECT_TRUE(has(rewritten, "record " + std::to_string(second->record_id) + "): the record's hash is")) << rewritten[0];
+  EXPECT_TRUE(has(rewritten, "the log was rewritten after this anchor")) << rewritten[0];
+  const auto cli = testing::RunVigil(args({"legal", "check-anchors", anchors_path, "--public-key", public_key}));
+  EXPECT_EQ(cli.status, 1) << cli.out;
+  EXPECT_NE(cli.out.find("NOT VALID"), std::string::npos) << cli.out;
+
+  // The tail cut back to the first anchor, head and all: the second anchor's record is gone.
+  ASSERT_TRUE((*db)->Execute("DELETE FROM audit_log WHERE id > $1", {first->record_id}));
+  ASSERT_TRUE((*db)->Execute("UPDATE audit_head SET records = records - 2, last_id = $1, last_hash = $2 WHERE id = 1",
+                             {first->record_id, first->hash}));
+  EXPECT_TRUE(store_->Cases().VerifyAudit(&records)->empty());
+  auto cut = problems_of(anchors, public_key);
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_TRUE(has(cut, "the record is gone")) << cut[0];
+
+  // A chain that does not verify is never anchored.
+  ASSERT_TRUE((*db)->Execute("UPDATE audit_log SET detail = 'edited' WHERE id = 2"));
+  auto refused = MakeAuditAnchor(*store_, seed, clock_.now);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(refused.error().message.find("does not verify"), std::string::npos) << refused.error().message;
 }
 
 TEST_P(ReportingTest, PurgeLeavesHeldItems) {

@@ -169,6 +169,8 @@ class ReportStore {
 
   // Audit records that concern any of `targets` (case ids, report ids, evidence ids, content ids).
   virtual Result<std::vector<CustodyRecord>> CustodyLog(const std::vector<std::string>& targets) = 0;
+  // One audit record with its chain hashes (id <= 0: the last one); kNotFound when there is none.
+  virtual Result<CustodyRecord> AuditChainRecord(std::int64_t id) = 0;
 
   virtual Result<TransparencyFacts> TransparencyFactsBetween(std::int64_t from, std::int64_t to) = 0;
 };

@@ -4,6 +4,7 @@
 // the store directly, with the service's configuration file for the reporter, the CyberTipline
 // and where the secrets are. Whoever runs them holds the vault's key, so the CLI acts as a
 // custodian; `--as` names the person for the audit log.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -17,8 +18,10 @@
 #include "cli/store_options.h"
 #include "server/reporting_services.h"
 #include "server/server_config.h"
+#include "vigil/audit_anchor.h"
 #include "vigil/cases.h"
 #include "vigil/clock.h"
+#include "vigil/file_hasher.h"
 #include "vigil/legal_package.h"
 #include "vigil/reports.h"
 #include "vigil/transparency.h"
@@ -133,6 +136,21 @@ int WriteOut(const std::string& text, const std::string& out, const char* comman
 
 std::string Actor(const ReportArgs& a) { return "cli:" + a.as; }
 
+int NoSigningKey(const char* command) {
+  return ReportError(command, {ErrorCode::kInvalidArgument,
+                               "no signing key configured ([legal] signing_key_env or signing_key_file)"});
+}
+
+// Appends one line to `path` (created if missing) and syncs it: an anchor file only grows.
+Status AppendLine(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(ErrorCode::kIoError, path + ": cannot open for appending");
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Fail(ErrorCode::kIoError, path + ": cannot append");
+  return {};
+}
+
 }  // namespace
 
 Action RegisterReportCommands(CLI::App& app) {
@@ -214,6 +232,13 @@ Action RegisterReportCommands(CLI::App& app) {
   lg_verify->add_option("--public-key", a->public_key, "The producer's Ed25519 public key (hex)")->required();
   CLI::App* lg_keygen = legal->add_subcommand("keygen", "Print a new signing seed (keep it secret) and its public key");
   CLI::App* lg_pubkey = common(legal->add_subcommand("pubkey", "Print the configured signing key's public key"));
+  CLI::App* lg_anchor = common(legal->add_subcommand(
+      "anchor", "Sign the audit log's last record with the signing key: a checkpoint to keep outside the database"));
+  lg_anchor->add_option("--out", a->out, "Append the anchor (one JSON line) to this file as well as printing it");
+  CLI::App* lg_check = common(legal->add_subcommand(
+      "check-anchors", "Check anchors against the audit log: signed by the key, every anchored record unchanged"));
+  lg_check->add_option("anchors", a->dir, "The anchors file (JSON lines)")->required();
+  lg_check->add_option("--public-key", a->public_key, "The signer's Ed25519 public key (hex)")->required();
 
   return [=]() -> int {
     if (!report->parsed() && !evidence->parsed() && !legal->parsed()) return -1;
@@ -233,7 +258,8 @@ Action RegisterReportCommands(CLI::App& app) {
     }
     const CLI::App* parsed = nullptr;
     for (const CLI::App* sub : {list, draft, approve, file, resume, retract, transparency, xsd, ping, ev_list, ev_read, ev_verify,
-                                ev_hold, ev_purge, ev_rotate, lg_request, lg_list, lg_export, lg_pubkey}) {
+                                ev_hold, ev_purge, ev_rotate, lg_request, lg_list, lg_export, lg_pubkey, lg_anchor,
+                                lg_check}) {
       if (sub->parsed()) parsed = sub;
     }
     if (parsed == nullptr) return -1;
@@ -338,20 +364,38 @@ Action RegisterReportCommands(CLI::App& app) {
       return 0;
     }
     if (lg_pubkey->parsed()) {
-      if (o->services.signing_seed.empty()) {
-        return ReportError(command, {ErrorCode::kInvalidArgument, "no signing key configured ([legal] signing_key_env or signing_key_file)"});
-      }
+      if (o->services.signing_seed.empty()) return NoSigningKey(command);
       auto pk = SigningPublicKey(o->services.signing_seed);
       if (!pk) return ReportError(command, pk.error());
       std::printf("%s\n", pk->c_str());
       return 0;
     }
+    if (lg_anchor->parsed()) {
+      if (o->services.signing_seed.empty()) return NoSigningKey(command);
+      auto anchor = MakeAuditAnchor(store, o->services.signing_seed, SystemClock().NowMicros());
+      if (!anchor) return ReportError(command, anchor.error());
+      const std::string line = AuditAnchorJson(*anchor) + "\n";
+      if (!a->out.empty()) {
+        if (auto appended = AppendLine(a->out, line); !appended) return ReportError(command, appended.error());
+      }
+      std::cout << line;
+      return 0;
+    }
+    if (lg_check->parsed()) {
+      auto bytes = ReadFileLimited(a->dir, 256ull << 20);
+      if (!bytes) return ReportError(command, bytes.error());
+      const std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+      auto check = CheckAuditAnchors(store, text, a->public_key);
+      if (!check) return ReportError(command, check.error());
+      for (const auto& p : check->problems) std::printf("problem: %s\n", p.c_str());
+      std::printf("%d anchors checked against %lld records: %s\n", check->anchors, static_cast<long long>(check->records),
+                  check->problems.empty() ? "every anchor holds and the chain verifies" : "NOT VALID");
+      return check->problems.empty() ? 0 : 1;
+    }
     if (int missing = NeedVault(*o, command); missing != 0) return missing;
     EvidenceVault& vault = *o->services.vault;
     if (lg_export->parsed()) {
-      if (o->services.signing_seed.empty()) {
-        return ReportError(command, {ErrorCode::kInvalidArgument, "no signing key configured ([legal] signing_key_env or signing_key_file)"});
-      }
+      if (o->services.signing_seed.empty()) return NoSigningKey(command);
       auto package = ProduceLegalPackage(store, vault, a->id, a->dir, o->services.signing_seed, Actor(*a), kCustodianRole);
       if (!package) return ReportError(command, package.error());
       std::printf("%s: %d files, %d custody records, manifest sha256 %s\n", package->directory.c_str(), package->files,

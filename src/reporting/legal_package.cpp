@@ -10,10 +10,11 @@
 #include <chrono>
 #include <set>
 
+#include "reporting/ed25519.h"
+#include "reporting/sodium_hex.h"
 #include "store/audit_chain.h"
 #include "vigil/cases.h"
 #include "vigil/cybertip.h"
-#include "reporting/sodium_hex.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 #include "vigil/reports.h"
@@ -25,7 +26,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 using reporting::Hex;
-using reporting::Unhex;
 
 std::string Sha256(const std::string& bytes) {
   return Sha256Hex(bytes);
@@ -55,16 +55,6 @@ std::string Extension(const std::string& media_type) {
   return ".bin";
 }
 
-Result<std::array<unsigned char, crypto_sign_SECRETKEYBYTES>> SecretKey(const std::string& seed_hex,
-                                                                      std::array<unsigned char, crypto_sign_PUBLICKEYBYTES>& pk) {
-  auto seed = Unhex(seed_hex, crypto_sign_SEEDBYTES, "the signing key");
-  if (!seed) return tl::unexpected(seed.error());
-  std::array<unsigned char, crypto_sign_SECRETKEYBYTES> sk{};
-  crypto_sign_seed_keypair(pk.data(), sk.data(), reinterpret_cast<const unsigned char*>(seed->data()));
-  sodium_memzero(seed->data(), seed->size());
-  return sk;
-}
-
 }  // namespace
 
 std::string NewSigningSeed() {
@@ -77,12 +67,7 @@ std::string NewSigningSeed() {
 }
 
 Result<std::string> SigningPublicKey(const std::string& signing_seed_hex) {
-  if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium failed to initialise");
-  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk{};
-  auto sk = SecretKey(signing_seed_hex, pk);
-  if (!sk) return tl::unexpected(sk.error());
-  sodium_memzero(sk->data(), sk->size());
-  return Hex(pk.data(), pk.size());
+  return reporting::Ed25519PublicKey(signing_seed_hex);
 }
 
 Result<LegalPackage> ProduceLegalPackage(Store& store, EvidenceVault& vault, std::int64_t request_id,
@@ -90,9 +75,8 @@ Result<LegalPackage> ProduceLegalPackage(Store& store, EvidenceVault& vault, std
                                          const std::string& actor, std::string_view role) {
   if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium failed to initialise");
   if (role != kCustodianRole) return Fail(ErrorCode::kPermissionDenied, "only a custodian may produce evidence");
-  std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk{};
-  auto sk = SecretKey(signing_seed_hex, pk);
-  if (!sk) return tl::unexpected(sk.error());
+  auto public_key = reporting::Ed25519PublicKey(signing_seed_hex);  // a bad key stops it before anything is read
+  if (!public_key) return tl::unexpected(public_key.error());
   auto request = store.Reports().GetLegalRequest(request_id);
   if (!request) return tl::unexpected(request.error());
   if (request->case_ids.empty()) {
@@ -171,14 +155,12 @@ Result<LegalPackage> ProduceLegalPackage(Store& store, EvidenceVault& vault, std
                         {"produced_at", IsoDateTime(std::chrono::duration_cast<std::chrono::microseconds>(
                                                         std::chrono::system_clock::now().time_since_epoch())
                                                         .count())},
-                        {"signing_public_key", Hex(pk.data(), pk.size())}};
+                        {"signing_public_key", *public_key}};
   const std::string manifest_text = json::serialize(manifest) + "\n";
   VIGIL_TRY(WriteFile(dir / "manifest.json", manifest_text));
-  unsigned char signature[crypto_sign_BYTES];
-  crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(manifest_text.data()),
-                       manifest_text.size(), sk->data());
-  sodium_memzero(sk->data(), sk->size());
-  VIGIL_TRY(WriteFile(dir / "manifest.sig", Hex(signature, sizeof signature) + "\n"));
+  auto signature = reporting::Ed25519Sign(signing_seed_hex, manifest_text);
+  if (!signature) return tl::unexpected(signature.error());
+  VIGIL_TRY(WriteFile(dir / "manifest.sig", *signature + "\n"));
   LegalPackage package;
   package.directory = out_dir;
   package.manifest_sha256 = Sha256(manifest_text);
@@ -196,16 +178,12 @@ Result<PackageCheck> VerifyLegalPackage(const std::string& directory, const std:
   if (!manifest_text) return Fail(ErrorCode::kNotFound, directory + ": no manifest.json");
   auto signature_text = ReadText(dir / "manifest.sig");
   if (!signature_text) return Fail(ErrorCode::kNotFound, directory + ": no manifest.sig");
-  auto pk = Unhex(public_key_hex, crypto_sign_PUBLICKEYBYTES, "the public key");
-  if (!pk) return tl::unexpected(pk.error());
   PackageCheck check;
   std::string sig_hex = *signature_text;
   while (!sig_hex.empty() && (sig_hex.back() == '\n' || sig_hex.back() == '\r')) sig_hex.pop_back();
-  auto signature = Unhex(sig_hex, crypto_sign_BYTES, "manifest.sig");
-  check.signature_ok = signature && crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
-                                                                reinterpret_cast<const unsigned char*>(manifest_text->data()),
-                                                                manifest_text->size(),
-                                                                reinterpret_cast<const unsigned char*>(pk->data())) == 0;
+  auto valid = reporting::Ed25519Verify(public_key_hex, *manifest_text, sig_hex);
+  if (!valid) return tl::unexpected(valid.error());
+  check.signature_ok = *valid;
   if (!check.signature_ok) check.problems.push_back("the signature does not verify with this public key");
   boost::system::error_code ec;
   const auto manifest = json::parse(*manifest_text, ec);

@@ -308,6 +308,19 @@ class SqlReportStore final : public ReportStore {
     return out;
   }
 
+  Result<CustodyRecord> AuditChainRecord(std::int64_t id) override {
+    auto db = pool_.Acquire();
+    const std::string columns =
+        "SELECT id, at, actor, action, target, detail, COALESCE(prev_hash, ''), COALESCE(hash, '') FROM audit_log ";
+    auto rows = id > 0 ? db->Query(columns + "WHERE id = $1", {id}) : db->Query(columns + "ORDER BY id DESC LIMIT 1");
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) {
+      return Fail(ErrorCode::kNotFound, id > 0 ? "no audit record " + std::to_string(id) : "the audit log is empty");
+    }
+    const auto& r = rows->front();
+    return CustodyRecord{r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6), r.Text(7)};
+  }
+
   Result<TransparencyFacts> TransparencyFactsBetween(std::int64_t from, std::int64_t to) override {
     auto db = pool_.Acquire();
     TransparencyFacts facts;
