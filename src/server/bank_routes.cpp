@@ -134,6 +134,7 @@ Response ApiService::ImportList(ApiCall& call) {
   }
   request.ops = std::move(parsed->ops);
   request.checkpoint = parsed->checkpoint;
+  std::string().swap(call.request.body());  // the ops hold copies: the list's bytes go before the import runs
   if (call.query.count("checkpoint") != 0) request.checkpoint = call.query["checkpoint"].substr(0, 256);
   const auto checkpoint = request.checkpoint;
   auto imported = store_.Import(bank, std::move(request));
