@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   vigil::index::SyntheticCodes codes(7);
   std::mt19937_64 rng(7);
   std::vector<std::vector<vigil::VpdqFrame>> listed;
-  vigil::ImportRequest request{"vpdq", "bench", "bench", {}, std::nullopt};
+  vigil::ImportRequest request{"vpdq", "bench", "bench", {}, std::nullopt, {}};
   auto t = Clock::now();
   for (int v = 0; v < bank_videos; ++v) {
     listed.push_back(v == bank_videos / 2 ? query->frames : SyntheticVideo(codes, rng, 60));

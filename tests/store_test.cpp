@@ -232,6 +232,64 @@ TEST_P(StoreTest, ImportSeesEveryEntryOfABankLargerThanOnePage) {
   EXPECT_TRUE(store_->CheckIntegrity()->empty());
 }
 
+// The line formats are read op by op while the import runs (OpenHashList + more_ops): HMA's
+// header-named columns map onto ours; a bad line in the middle fails the import, nothing lands
+// and the attempt is logged; the entry limit holds; the whole-list parse gives the same ops.
+TEST_P(StoreTest, LineListsStreamIntoAnImport) {
+  MakeBank("hma");
+  const std::string hma = "bank_member_id,signal_type,signal_value,tags\n"
+                          "m-1,pdq," + PdqHex(1) + ",B1\n"
+                          "m-2,video_md5,0123456789ABCDEF0123456789abcdef,B2\n";
+  ListParseOptions options;
+  options.source = "hma.csv";
+  auto stream = [&](std::string_view format, std::string_view text) -> Result<ImportResult> {
+    auto reader = OpenHashList(format, text, options);
+    if (!reader) return tl::unexpected(reader.error());
+    ImportRequest request;
+    request.format = std::string(format);
+    request.source = options.source;
+    request.actor = "test";
+    request.more_ops = [list = reader->get()](ImportOp& op) { return list->Next(op); };
+    return store_->Import("hma", std::move(request));
+  };
+  auto imported = stream("hma", hma);
+  ASSERT_TRUE(imported) << imported.error().ToString();
+  EXPECT_EQ(imported->added, 2);
+  auto entries = store_->ListEntries("hma", 0, 10, false);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].provenance.external_id, "m-1");
+  EXPECT_EQ((*entries)[0].provenance.classification, "B1");
+  EXPECT_EQ((*entries)[1].signal_type, "md5");
+  EXPECT_EQ((*entries)[1].value, "0123456789abcdef0123456789abcdef");
+  auto whole = ParseHashList("hma", hma, options);
+  ASSERT_TRUE(whole);
+  ASSERT_EQ(whole->ops.size(), 2u);
+  EXPECT_EQ(whole->ops[1].provenance.classification, "B2");
+
+  // A short row on line 3 of 4: the import fails naming it; the rows before it are not applied.
+  const std::string broken = "signal_type,signal_value,tags\npdq," + PdqHex(2) + ",A\npdq," + PdqHex(3) +
+                             "\npdq," + PdqHex(4) + ",A\n";
+  auto failed = stream("hma", broken);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("hma.csv: line 3: expected 3 fields, got 2"), std::string::npos)
+      << failed.error().message;
+  EXPECT_EQ(store_->GetBank("hma")->live_entries, 2);
+  auto log = store_->ListImports("hma");
+  ASSERT_TRUE(log);
+  EXPECT_EQ((*log)[0].status, "rejected");
+  // A header without the columns is refused when the reader opens, before any import.
+  auto no_columns = OpenHashList("hma", "id,hash\n1,2\n", options);
+  ASSERT_FALSE(no_columns);
+  EXPECT_NE(no_columns.error().message.find("line 1: HMA header must name"), std::string::npos);
+  // The entry limit, counted as the ops stream.
+  options.max_entries = 2;
+  auto limited = stream("text", PdqHex(5) + "\n" + PdqHex(6) + "\n" + PdqHex(7) + "\n");
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(store_->GetBank("hma")->live_entries, 2);
+}
+
 TEST_P(StoreTest, BadLineChangesNothing) {
   MakeBank("b");
   ImportRequest request = Parse("csv", "pdq," + PdqHex(1) + "\npdq," + PdqHex(2) + "\n");
@@ -471,7 +529,7 @@ TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
   options.signal_type = "pdq";
   Matcher matcher(*store_);
   ASSERT_TRUE(matcher.Load());
-  ImportRequest request{"vpdq", "chair.vpdq", "test", parsed->ops, std::nullopt};
+  ImportRequest request{"vpdq", "chair.vpdq", "test", parsed->ops, std::nullopt, {}};
   auto imported = store_->Import("videos", request);
   ASSERT_TRUE(imported) << imported.error().ToString();
   ASSERT_TRUE(matcher.Refresh());

@@ -1,7 +1,9 @@
 // Hash-list formats: parse an operator's list file into the ops an import applies, and write a
 // bank back out as plain CSV. Lists are untrusted: every parser bounds sizes, validates every value
 // for its signal type and names the line (or record) and what was wrong. A parse either yields
-// every op or an error; nothing is applied from a list that fails.
+// every op or an error; nothing is applied from a list that fails. The line formats (csv, text,
+// hma) can also be read one op at a time (OpenHashList), so an import need not hold the parsed
+// list: a bad line then fails the import's transaction, and still nothing is applied.
 //
 // Formats:
 //   csv       signal_type,value[,external_id,classification]  (an optional header line)
@@ -18,6 +20,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -48,6 +52,23 @@ struct ParsedList {
 std::vector<std::string_view> HashListFormats();
 
 Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options);
+
+// A list read one op at a time. csv, text and hma read `data` as they go (it must outlive the
+// reader; a header is checked when the reader opens); ncmec, stopncii and vpdq are parsed whole
+// when it opens (their records are reordered by timestamp).
+class HashListReader {
+ public:
+  virtual ~HashListReader() = default;
+  // The next op: true, or false at the end; an error names the line and what was wrong.
+  virtual Result<bool> Next(ImportOp& op) = 0;
+  // What the list says to resume from (known when the reader opens), and records of signal types
+  // this build does not match, skipped so far.
+  virtual std::optional<std::string> checkpoint() const { return std::nullopt; }
+  virtual std::int64_t skipped() const { return 0; }
+};
+
+Result<std::unique_ptr<HashListReader>> OpenHashList(std::string_view format, std::string_view data,
+                                                     const ListParseOptions& options);
 
 // Writes entries as `signal_type,value,external_id,classification` lines after a header line
 // (a vpdq entry's value is its identity; its frames are exported on their own, as vpdq text).

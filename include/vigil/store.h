@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -96,6 +97,9 @@ struct ImportRequest {
   std::string actor;   // who imported (key name or "cli")
   std::vector<ImportOp> ops;
   std::optional<std::string> checkpoint;  // stored on the bank when the import commits
+  // More ops after `ops`, pulled one at a time while the import runs (a HashListReader's Next:
+  // the list need not be held parsed). An error fails the import; nothing is applied.
+  std::function<Result<bool>(ImportOp&)> more_ops;
 };
 
 // An entry as the matcher needs it.

@@ -31,7 +31,8 @@ int RunImport(Store& store, const BankArgs& a) {
   options.signal_type = a.signal_type;
   options.external_id = a.external_id;
   options.classification = a.classification;
-  // Refused before reading when over the limit; parsed from the one buffer.
+  // Refused before reading when over the limit; read op by op from this one buffer while the
+  // import runs (the line formats), so the parsed list is never held whole.
   auto bytes = ReadFileLimited(a.file, options.max_bytes);
   if (!bytes) return ReportError("import", bytes.error());
   const std::string_view data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
@@ -39,14 +40,14 @@ int RunImport(Store& store, const BankArgs& a) {
   request.format = a.format;
   request.source = options.source;
   request.actor = "cli";
-  auto parsed = ParseHashList(a.format, data, options);
-  if (!parsed) {
-    (void)store.LogRejectedImport(a.name, request, parsed.error().message);
-    return ReportError("import", parsed.error());
+  auto reader = OpenHashList(a.format, data, options);
+  if (!reader) {
+    (void)store.LogRejectedImport(a.name, request, reader.error().message);
+    return ReportError("import", reader.error());
   }
-  request.ops = std::move(parsed->ops);
-  std::vector<std::uint8_t>().swap(*bytes);  // the ops hold copies; `data` is not read again
-  request.checkpoint = a.checkpoint.empty() ? parsed->checkpoint : std::optional<std::string>(a.checkpoint);
+  HashListReader& list = **reader;
+  request.more_ops = [&list](ImportOp& op) { return list.Next(op); };
+  request.checkpoint = a.checkpoint.empty() ? list.checkpoint() : std::optional<std::string>(a.checkpoint);
   auto result = store.Import(a.name, std::move(request));
   if (!result) return ReportError("import", result.error());
   PrintJson(boost::json::object{{"bank", a.name},
@@ -55,7 +56,7 @@ int RunImport(Store& store, const BankArgs& a) {
                                 {"removed", result->removed},
                                 {"relabelled", result->relabelled},
                                 {"unchanged", result->unchanged},
-                                {"skipped", parsed->skipped}});
+                                {"skipped", list.skipped()}});
   return 0;
 }
 

@@ -1,4 +1,5 @@
-// Format dispatch, shared op construction, and the plain-CSV export.
+// Format dispatch (readers, and whole-list parses over them), shared op construction, and the
+// plain-CSV export.
 #include "vigil/hash_list.h"
 
 #include "lists/list_formats.h"
@@ -20,23 +21,60 @@ void WriteCsvField(std::ostream& out, const std::string& field) {
   out << '"';
 }
 
+// A list parsed whole (the record formats), handed out op by op.
+class ParsedListReader final : public HashListReader {
+ public:
+  explicit ParsedListReader(ParsedList list) : list_(std::move(list)) {}
+  Result<bool> Next(ImportOp& op) override {
+    if (next_ == list_.ops.size()) return false;
+    op = std::move(list_.ops[next_++]);
+    return true;
+  }
+  std::optional<std::string> checkpoint() const override { return list_.checkpoint; }
+  std::int64_t skipped() const override { return list_.skipped; }
+
+ private:
+  ParsedList list_;
+  std::size_t next_ = 0;
+};
+
 }  // namespace
 
 std::vector<std::string_view> HashListFormats() { return {"csv", "text", "hma", "ncmec", "stopncii", "vpdq"}; }
 
-Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options) {
+Result<std::unique_ptr<HashListReader>> OpenHashList(std::string_view format, std::string_view data,
+                                                     const ListParseOptions& options) {
   if (data.size() > options.max_bytes) {
     return Fail(ErrorCode::kTooLarge, options.source + ": list of " + std::to_string(data.size()) +
                                           " bytes exceeds the limit of " + std::to_string(options.max_bytes));
   }
-  if (format == "csv") return lists::ParseCsvList(data, options);
-  if (format == "text") return lists::ParseTextList(data, options);
-  if (format == "hma") return lists::ParseHmaList(data, options);
-  if (format == "ncmec") return lists::ParseNcmecXml(data, options);
-  if (format == "stopncii") return lists::ParseStopNciiJson(data, options);
-  if (format == "vpdq") return lists::ParseVpdqList(data, options);
-  return Fail(ErrorCode::kInvalidArgument, "unknown list format '" + std::string(format.substr(0, 40)) +
-                                               "' (formats: csv, text, hma, ncmec, stopncii, vpdq)");
+  if (format == "csv") return lists::OpenCsvList(data, options);
+  if (format == "text") return lists::OpenTextList(data, options);
+  if (format == "hma") return lists::OpenHmaList(data, options);
+  Result<ParsedList> parsed = Fail(ErrorCode::kInvalidArgument, "unknown list format '" +
+                                                                    std::string(format.substr(0, 40)) +
+                                                                    "' (formats: csv, text, hma, ncmec, stopncii, vpdq)");
+  if (format == "ncmec") parsed = lists::ParseNcmecXml(data, options);
+  if (format == "stopncii") parsed = lists::ParseStopNciiJson(data, options);
+  if (format == "vpdq") parsed = lists::ParseVpdqList(data, options);
+  if (!parsed) return tl::unexpected(parsed.error());
+  return std::unique_ptr<HashListReader>(std::make_unique<ParsedListReader>(std::move(*parsed)));
+}
+
+Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options) {
+  auto reader = OpenHashList(format, data, options);
+  if (!reader) return tl::unexpected(reader.error());
+  ParsedList list;
+  for (;;) {
+    ImportOp op;
+    auto more = (*reader)->Next(op);
+    if (!more) return tl::unexpected(more.error());
+    if (!*more) break;
+    list.ops.push_back(std::move(op));
+  }
+  list.checkpoint = (*reader)->checkpoint();
+  list.skipped = (*reader)->skipped();
+  return list;
 }
 
 void WriteEntriesCsv(const std::vector<BankEntry>& entries, bool header, std::ostream& out) {

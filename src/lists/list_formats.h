@@ -1,14 +1,16 @@
-// The per-format parsers behind ParseHashList (hash_list.h). Each validates every value and names
-// the line or record that was wrong.
+// The per-format readers and parsers behind OpenHashList and ParseHashList (hash_list.h). Each
+// validates every value and names the line or record that was wrong.
 #pragma once
 
 #include "vigil/hash_list.h"
 
 namespace vigil::lists {
 
-Result<ParsedList> ParseCsvList(std::string_view data, const ListParseOptions& options);
-Result<ParsedList> ParseTextList(std::string_view data, const ListParseOptions& options);
-Result<ParsedList> ParseHmaList(std::string_view data, const ListParseOptions& options);
+// The line formats, read as they go (`data` must outlive the reader; options are copied).
+std::unique_ptr<HashListReader> OpenCsvList(std::string_view data, const ListParseOptions& options);
+std::unique_ptr<HashListReader> OpenTextList(std::string_view data, const ListParseOptions& options);
+Result<std::unique_ptr<HashListReader>> OpenHmaList(std::string_view data, const ListParseOptions& options);
+// The record formats, parsed whole.
 Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& options);
 Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptions& options);
 Result<ParsedList> ParseVpdqList(std::string_view data, const ListParseOptions& options);

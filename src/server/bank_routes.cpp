@@ -118,26 +118,30 @@ Response ApiService::ImportList(ApiCall& call) {
   if (call.query.count("signal_type") != 0) options.signal_type = call.query["signal_type"];
   if (call.query.count("external_id") != 0) options.external_id = call.query["external_id"];
   if (call.query.count("classification") != 0) options.classification = call.query["classification"];
-  auto parsed = ParseHashList(format, call.request.body(), options);
+  // The line formats are read op by op from the body while the import runs: the parsed list is
+  // never held whole. A bad line fails the import (logged as rejected by the store).
+  auto reader = OpenHashList(format, call.request.body(), options);
   ImportRequest request;
   request.format = format;
   request.source = options.source;
   request.actor = call.actor;
-  if (!parsed) {
+  if (!reader) {
     // Logged, so the import log shows every attempt; a missing bank is a 404 either way.
     metrics_.CountImport(bank, "rejected", 0, 0);
-    if (auto logged = store_.LogRejectedImport(bank, request, parsed.error().message);
+    if (auto logged = store_.LogRejectedImport(bank, request, reader.error().message);
         !logged && logged.error().code == ErrorCode::kNotFound) {
       return ErrorResponse(logged.error());
     }
-    return ErrorResponse(parsed.error());
+    return ErrorResponse(reader.error());
   }
-  request.ops = std::move(parsed->ops);
-  request.checkpoint = parsed->checkpoint;
-  std::string().swap(call.request.body());  // the ops hold copies: the list's bytes go before the import runs
+  HashListReader& list = **reader;
+  request.more_ops = [&list](ImportOp& op) { return list.Next(op); };
+  request.checkpoint = list.checkpoint();
   if (call.query.count("checkpoint") != 0) request.checkpoint = call.query["checkpoint"].substr(0, 256);
   const auto checkpoint = request.checkpoint;
   auto imported = store_.Import(bank, std::move(request));
+  const std::int64_t skipped = list.skipped();
+  std::string().swap(call.request.body());  // read: the list's bytes go before the index refresh
   if (!imported) {
     metrics_.CountImport(bank, "rejected", 0, 0);
     return ErrorResponse(imported.error());
@@ -150,7 +154,7 @@ Response ApiService::ImportList(ApiCall& call) {
   RefreshIndexGauges();
   boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
                           {"removed", imported->removed},     {"relabelled", imported->relabelled},
-                          {"unchanged", imported->unchanged}, {"skipped", parsed->skipped}};
+                          {"unchanged", imported->unchanged}, {"skipped", skipped}};
   out["checkpoint"] = checkpoint ? boost::json::value(*checkpoint) : nullptr;
   return JsonResponse(http::status::ok, out);
 }

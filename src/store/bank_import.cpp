@@ -1,6 +1,7 @@
 // An import's ops applied in memory, then written in batches (see bank_import.h).
 #include "store/bank_import.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_set>
@@ -274,10 +275,12 @@ class ImportApplier {
 }  // namespace
 
 Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id,
-                                 const std::string& source, std::vector<ImportOp> ops, std::int64_t now) {
+                                 const std::string& source, std::vector<ImportOp> ops,
+                                 const std::function<Result<bool>(ImportOp&)>& more_ops, std::int64_t now) {
   ImportApplier applier(db, bank_id, import_id, now);
   if (auto loaded = applier.Load(); !loaded) return tl::unexpected(loaded.error());
-  for (auto& op : ops) {
+  // The store checks every op again (lists are parsed first, but an op may come from elsewhere).
+  auto apply = [&](ImportOp& op) -> Status {
     if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
       auto normalized = NormalizeSignal(op.signal_type, op.value);
       const Error* error = !normalized ? &normalized.error() : nullptr;
@@ -299,9 +302,19 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
         }
       }
     }
-    if (auto applied = applier.Apply(op); !applied) return tl::unexpected(applied.error());
-  }
+    return applier.Apply(op);
+  };
+  for (auto& op : ops) VIGIL_TRY(apply(op));
   std::vector<ImportOp>().swap(ops);  // applied: free them before the rows are written
+  if (more_ops) {
+    for (;;) {
+      ImportOp op;
+      auto more = more_ops(op);
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) break;
+      VIGIL_TRY(apply(op));
+    }
+  }
   return applier.Finish();
 }
 

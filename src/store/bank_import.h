@@ -17,6 +17,7 @@ namespace vigil::store {
 // source and the op's line; the caller rolls back. The ops are consumed (their strings move into
 // the applier) and freed before the rows are written.
 Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::int64_t import_id,
-                                 const std::string& source, std::vector<ImportOp> ops, std::int64_t now);
+                                 const std::string& source, std::vector<ImportOp> ops,
+                                 const std::function<Result<bool>(ImportOp&)>& more_ops, std::int64_t now);
 
 }  // namespace vigil::store

@@ -631,7 +631,8 @@ class SqlStore final : public Store {
         {bank->id, request.format, request.source, request.actor, started,
          request.checkpoint ? SqlValue{*request.checkpoint} : SqlValue{}});
     if (!import_row) return tl::unexpected(import_row.error());
-    auto applied = ApplyImport(db, bank->id, import_row->at(0).Int(0), request.source, std::move(request.ops), Now());
+    auto applied = ApplyImport(db, bank->id, import_row->at(0).Int(0), request.source, std::move(request.ops),
+                               request.more_ops, Now());
     if (!applied) return tl::unexpected(applied.error());
     ImportResult& result = *applied;
     const auto now = Now();
