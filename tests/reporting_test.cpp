@@ -886,6 +886,7 @@ TEST_P(ReportingTest, AuditAnchorsCatchARewriteThatKeepsTheChainConsistent) {
   EXPECT_TRUE(has(altered, "anchor line 1 (")) << altered[0];
   EXPECT_TRUE(has(altered, "the signature does not verify"));
   EXPECT_TRUE(has(altered, "anchor line 2: not an audit anchor"));
+  EXPECT_EQ(problems_of("\n\n", public_key), std::vector<std::string>{"no anchor in the file"});
 
   // Someone with the database rewrites the record after the first anchor and recomputes the chain
   // from it: the chain verifies, the second anchor does not hold, the first still does.

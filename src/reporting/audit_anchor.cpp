@@ -151,6 +151,8 @@ Result<AnchorCheck> CheckAuditAnchors(Store& store, std::string_view text,
                                ": the log was rewritten after this anchor");
     }
   }
+  // An emptied anchor file must not read as "every anchor holds".
+  if (check.anchors == 0) check.problems.push_back("no anchor in the file");
   for (const auto& problem : *chain) check.problems.push_back("chain: " + problem);
   return check;
 }
