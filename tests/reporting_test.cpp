@@ -887,6 +887,14 @@ TEST_P(ReportingTest, AuditAnchorsCatchARewriteThatKeepsTheChainConsistent) {
   EXPECT_TRUE(has(altered, "the signature does not verify"));
   EXPECT_TRUE(has(altered, "anchor line 2: not an audit anchor"));
   EXPECT_EQ(problems_of("\n\n", public_key), std::vector<std::string>{"no anchor in the file"});
+  // The operator's key in capitals is the same key; a mistyped one is an error, not a verdict.
+  std::string upper = public_key;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  EXPECT_TRUE(problems_of(anchors, upper).empty());
+  auto mistyped = CheckAuditAnchors(*store_, anchors, public_key.substr(1));
+  ASSERT_FALSE(mistyped);
+  EXPECT_EQ(mistyped.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(mistyped.error().message.find("the public key must be 64 hex digits"), std::string::npos);
 
   // Someone with the database rewrites the record after the first anchor and recomputes the chain
   // from it: the chain verifies, the second anchor does not hold, the first still does.

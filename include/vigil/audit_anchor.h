@@ -48,7 +48,8 @@ struct AnchorCheck {
 
 // Checks every anchor in `text` (JSON lines; blank and '#' lines skipped): signed by
 // `public_key_hex`, and the log still holds each anchored record with the anchored hash; and the
-// chain verifies. A file without a single anchor is a problem too.
+// chain verifies. A file without a single anchor is a problem too. A key that is not 64 hex
+// digits (either case) is kInvalidArgument.
 Result<AnchorCheck> CheckAuditAnchors(Store& store, std::string_view text,
                                       const std::string& public_key_hex);
 

@@ -6,6 +6,7 @@
 
 #include "lists/list_lines.h"
 #include "reporting/ed25519.h"
+#include "reporting/sodium_hex.h"
 #include "vigil/cases.h"
 #include "vigil/cybertip.h"
 #include "vigil/reports.h"
@@ -111,7 +112,13 @@ Result<AuditAnchor> MakeAuditAnchor(Store& store, const std::string& signing_see
 }
 
 Result<AnchorCheck> CheckAuditAnchors(Store& store, std::string_view text,
-                                      const std::string& public_key_hex) {
+                                      const std::string& public_key) {
+  // The operator's key, checked and in the lower-case form anchors are written in (an upper-case
+  // or mistyped key must not read as "signed by another key" on every line).
+  auto key_bytes = reporting::Unhex(public_key, 32, "the public key");
+  if (!key_bytes) return tl::unexpected(key_bytes.error());
+  const std::string public_key_hex =
+      reporting::Hex(reinterpret_cast<const unsigned char*>(key_bytes->data()), key_bytes->size());
   AnchorCheck check;
   auto chain = store.Cases().VerifyAudit(&check.records);
   if (!chain) return tl::unexpected(chain.error());
