@@ -38,6 +38,11 @@ class ParsedListReader final : public HashListReader {
   std::size_t next_ = 0;
 };
 
+Result<std::unique_ptr<HashListReader>> ReadParsed(Result<ParsedList> parsed) {
+  if (!parsed) return tl::unexpected(parsed.error());
+  return std::unique_ptr<HashListReader>(std::make_unique<ParsedListReader>(std::move(*parsed)));
+}
+
 }  // namespace
 
 std::vector<std::string_view> HashListFormats() { return {"csv", "text", "hma", "ncmec", "stopncii", "vpdq"}; }
@@ -51,14 +56,11 @@ Result<std::unique_ptr<HashListReader>> OpenHashList(std::string_view format, st
   if (format == "csv") return lists::OpenCsvList(data, options);
   if (format == "text") return lists::OpenTextList(data, options);
   if (format == "hma") return lists::OpenHmaList(data, options);
-  Result<ParsedList> parsed = Fail(ErrorCode::kInvalidArgument, "unknown list format '" +
-                                                                    std::string(format.substr(0, 40)) +
-                                                                    "' (formats: csv, text, hma, ncmec, stopncii, vpdq)");
-  if (format == "ncmec") parsed = lists::ParseNcmecXml(data, options);
-  if (format == "stopncii") parsed = lists::ParseStopNciiJson(data, options);
-  if (format == "vpdq") parsed = lists::ParseVpdqList(data, options);
-  if (!parsed) return tl::unexpected(parsed.error());
-  return std::unique_ptr<HashListReader>(std::make_unique<ParsedListReader>(std::move(*parsed)));
+  if (format == "ncmec") return ReadParsed(lists::ParseNcmecXml(data, options));
+  if (format == "stopncii") return ReadParsed(lists::ParseStopNciiJson(data, options));
+  if (format == "vpdq") return ReadParsed(lists::ParseVpdqList(data, options));
+  return Fail(ErrorCode::kInvalidArgument, "unknown list format '" + std::string(format.substr(0, 40)) +
+                                               "' (formats: csv, text, hma, ncmec, stopncii, vpdq)");
 }
 
 Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options) {

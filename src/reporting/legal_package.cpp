@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
-#include <array>
 #include <chrono>
 #include <set>
 
