@@ -259,9 +259,9 @@ void WriteFile(const std::filesystem::path& path, const Bytes& bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-std::filesystem::path SharedDir() {
-  if (const char* env = std::getenv("VIGIL_SHARED_DIR")) return env;
-  return VIGIL_TEST_SHARED_DIR;
+std::filesystem::path TestDataDir() {
+  if (const char* env = std::getenv("VIGIL_TEST_DATA_DIR")) return env;
+  return VIGIL_TEST_DATA_DIR;
 }
 
 TempDir::TempDir() {

@@ -29,8 +29,9 @@ Bytes ReadFile(const std::filesystem::path& path);
 std::string ReadText(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, const Bytes& bytes);
 
-// The shared/ folder with the reference vectors (compile-time default, VIGIL_SHARED_DIR env wins).
-std::filesystem::path SharedDir();
+// tests/data: the reference vectors (vectors/pdq, vectors/vpdq; see vectors/README.md) and other
+// committed test data (compile-time default, the VIGIL_TEST_DATA_DIR environment variable wins).
+std::filesystem::path TestDataDir();
 
 // A fresh temporary directory, removed by the destructor.
 class TempDir {

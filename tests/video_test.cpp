@@ -17,7 +17,7 @@
 namespace vigil {
 namespace {
 
-std::filesystem::path VideoVectors() { return testing::SharedDir() / "vectors/vpdq"; }
+std::filesystem::path VideoVectors() { return testing::TestDataDir() / "vectors/vpdq"; }
 std::filesystem::path SampleVideo(const std::string& name) { return VideoVectors() / "videos" / (name + ".mp4"); }
 
 using testing::ReadText;

@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const cli = process.env.VIGIL_CLI || join(root, 'build', 'ci', 'vigil');
-const shared = process.env.VIGIL_SHARED_DIR || join(root, '..', 'shared');
+const testData = process.env.VIGIL_TEST_DATA_DIR || join(root, 'tests', 'data');
 const shots = process.env.VIGIL_SCREENSHOTS || join(root, 'docs');
 const work = mkdtempSync(join(tmpdir(), 'vigil-ui-'));
 const data = join(work, 'data');
@@ -65,13 +65,13 @@ mode = "auto"
 
   // A bank holding one benign photo, and two uploads of that photo by one user.
   assert.equal((await call('lists', 'POST', '/v1/banks', JSON.stringify({ name: 'benign-list' }))).status, 201);
-  const photo = join(shared, 'vectors/pdq/bridge-mods/aaa-orig.jpg');
+  const photo = join(testData, 'vectors/pdq/bridge-mods/aaa-orig.jpg');
   const pdq = vigil('hash', '--format', 'csv', photo).split(',')[0];
   assert.equal((await call('lists', 'POST', '/v1/banks/benign-list/import?format=csv', `pdq,${pdq},bridge,B1\n`, 'text/csv')).status, 200);
   let caseId = 0;
   for (const [id, file] of [['upload-1', 'aaa-orig.jpg'], ['upload-2', 'shrink-a-little.jpg']]) {
     const reply = await call('platform', 'POST', `/v1/content?content_id=${id}&user_id=user-42`,
-                             readFileSync(join(shared, 'vectors/pdq/bridge-mods', file)), 'image/jpeg');
+                             readFileSync(join(testData, 'vectors/pdq/bridge-mods', file)), 'image/jpeg');
     assert.equal(reply.status, 201, JSON.stringify(reply.json));
     caseId = reply.json.policy.case_id;
   }
