@@ -6,9 +6,11 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "lists/list_formats.h"
+#include "lists/list_lines.h"
 
 namespace vigil::lists {
 namespace {
@@ -26,17 +28,34 @@ pugi::xml_node Child(const pugi::xml_node& node, std::string_view name) {
   return {};
 }
 
-std::int64_t LineOf(std::string_view data, std::ptrdiff_t offset) {
-  if (offset < 0) return 0;
-  const auto end = std::min(data.size(), static_cast<std::size_t>(offset));
-  return 1 + std::count(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(end), '\n');
-}
-
+// A record to apply, in the order of its <timestamp>. The sort compares the timestamps' first
+// bytes held inline (an ISO 8601 timestamp fits whole), so it does not chase a pointer per
+// comparison; longer timestamps that agree on those bytes are compared in full. The order is
+// exactly std::string's (bytes compared as unsigned char, a prefix first).
 struct Record {
+  static constexpr std::size_t kHead = 32;
+
+  Record(pugi::xml_node record, bool is_deleted, std::string_view stamp, std::int64_t at_line)
+      : node(record), deleted(is_deleted), line(at_line), timestamp(stamp) {
+    std::memcpy(head.data(), stamp.data(), std::min(kHead, stamp.size()));
+  }
+
   pugi::xml_node node;
   bool deleted = false;
-  std::string timestamp;
+  std::int64_t line = 0;            // of the record's start tag; numbered in document order
+  std::string_view timestamp;       // in the parsed document
+  std::array<unsigned char, kHead> head{};  // the timestamp's first bytes, zero-padded
 };
+
+bool Earlier(const Record& a, const Record& b) {
+  if (const int c = std::memcmp(a.head.data(), b.head.data(), Record::kHead); c != 0) return c < 0;
+  // Equal heads: when both timestamps fit, the one that ended first (a zero pad, not a zero byte) is
+  // the prefix; otherwise compare in full.
+  if (a.timestamp.size() <= Record::kHead && b.timestamp.size() <= Record::kHead) {
+    return a.timestamp.size() < b.timestamp.size();
+  }
+  return a.timestamp < b.timestamp;
+}
 
 }  // namespace
 
@@ -44,7 +63,8 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
   pugi::xml_document doc;
   const auto parsed = doc.load_buffer(data.data(), data.size(), pugi::parse_default, pugi::encoding_utf8);
   if (!parsed) {
-    return Fail(ErrorCode::kInvalidArgument, options.source + ": line " + std::to_string(LineOf(data, parsed.offset)) +
+    return Fail(ErrorCode::kInvalidArgument, options.source + ": line " +
+                                                 std::to_string(LineCounter(data).LineOf(parsed.offset)) +
                                                  ": malformed XML: " + parsed.description());
   }
   const auto root = doc.document_element();
@@ -54,6 +74,9 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
   }
   ParsedList list;
   std::vector<Record> records;
+  // The walk below is in document order, so each record's line is counted on from the last one's:
+  // one pass over the document in all (offset_debug() itself is constant time).
+  LineCounter lines(data);
   for (auto group : root.children()) {
     const auto group_name = LocalName(group);
     if (group_name != "images" && group_name != "videos") continue;
@@ -64,17 +87,16 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
       const auto name = LocalName(record);
       const bool deleted = name == "deletedImage" || name == "deletedVideo";
       if (!deleted && name != "image" && name != "video") continue;
-      records.push_back({record, deleted, Child(record, "timestamp").text().get()});
+      records.emplace_back(record, deleted, Child(record, "timestamp").text().get(), lines.LineOf(record.offset_debug()));
       if (records.size() > options.max_entries) {
         return Fail(ErrorCode::kTooLarge, options.source + ": more than " + std::to_string(options.max_entries) + " records");
       }
     }
   }
-  std::stable_sort(records.begin(), records.end(),
-                   [](const Record& a, const Record& b) { return a.timestamp < b.timestamp; });
+  std::stable_sort(records.begin(), records.end(), Earlier);
 
   for (const auto& record : records) {
-    const auto line = LineOf(data, record.node.offset_debug());
+    const auto line = record.line;
     auto fail = [&](const std::string& what) {
       return Fail(ErrorCode::kInvalidArgument, options.source + ": line " + std::to_string(line) + ": " + what);
     };

@@ -1,9 +1,11 @@
 // An import's ops applied in memory, then written in batches (see bank_import.h).
 #include "store/bank_import.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -92,8 +94,14 @@ class ImportApplier {
         by_key_.insert(entries_.size() - 1);
         after = entries_.back().id;
       }
-      if (rows->size() < kLoadPage) return {};
+      if (rows->size() < kLoadPage) break;
     }
+    // Local overrides: values this platform disabled, which a re-import must not bring back.
+    auto overrides = db_.Query("SELECT id, signal_type, value FROM overrides WHERE bank_id = $1 AND revoked_at IS NULL",
+                               {bank_id_});
+    if (!overrides) return tl::unexpected(overrides.error());
+    for (const auto& row : *overrides) overrides_[Key(row.Text(1), row.Text(2))].id = row.Int(0);
+    return {};
   }
 
   // An add's strings move into the applier; the op is spent after this.
@@ -196,11 +204,32 @@ class ImportApplier {
       }
     }
     result.removed = static_cast<std::int64_t>(result.removed_entry_ids.size());
+    for (const auto& [key, skipped] : overrides_) {
+      if (skipped.times == 0) continue;
+      const auto& p = skipped.provenance;
+      auto updated = db_.Execute(
+          "UPDATE overrides SET skipped = skipped + $1, source = $2, member = $3, external_id = $4, classification = $5, "
+          "payload = $6 WHERE id = $7",
+          {skipped.times, p.source, p.member, p.external_id, p.classification,
+           skipped.payload.empty() ? SqlValue{} : SqlValue{skipped.payload}, skipped.id});
+      if (!updated) return tl::unexpected(updated.error());
+    }
+    result.overridden = overridden_;
     return result;
   }
 
  private:
   Status Add(ImportOp& op) {
+    if (!overrides_.empty()) {
+      if (auto o = overrides_.find(Key(op.signal_type, op.value)); o != overrides_.end()) {
+        // Kept out, with the list's latest provenance for the day the override is revoked.
+        ++o->second.times;
+        o->second.provenance = std::move(op.provenance);
+        o->second.payload = std::move(op.payload);
+        ++overridden_;
+        return {};
+      }
+    }
     if (const auto it = by_key_.find(EntryKey{op.signal_type, op.value}); it != by_key_.end()) {
       const std::size_t at = *it;
       Entry& existing = entries_[at];
@@ -244,19 +273,23 @@ class ImportApplier {
     }
     const auto it = records_.find({p.member, p.external_id});
     if (it == records_.end()) return {};
-    return it->second;
+    // A copy: the caller tombstones as it goes. In position order, so the outcome never depends
+    // on hashing.
+    std::vector<std::size_t> entries(it->second.begin(), it->second.end());
+    std::sort(entries.begin(), entries.end());
+    return entries;
   }
   void IndexRecord(std::size_t at, bool building = false) {
     if (!records_built_ && !building) return;
     const auto& p = entries_[at].provenance;
-    records_[{p.member, p.external_id}].push_back(at);
+    records_[{p.member, p.external_id}].insert(at);
   }
   void UnindexRecord(std::size_t at) {
     if (!records_built_) return;
     const auto& p = entries_[at].provenance;
     const auto it = records_.find({p.member, p.external_id});
     if (it == records_.end()) return;
-    std::erase(it->second, at);
+    it->second.erase(at);  // constant time: a record relabelled entry by entry stays linear
     if (it->second.empty()) records_.erase(it);
   }
 
@@ -267,9 +300,17 @@ class ImportApplier {
   std::unordered_set<std::size_t, EntryKeyHash, EntryKeyEqual> by_key_{0, EntryKeyHash{&entries_},
                                                                       EntryKeyEqual{&entries_}};
   std::vector<std::size_t> added_order_;
-  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> records_;
+  std::map<std::pair<std::string, std::string>, std::unordered_set<std::size_t>> records_;
   bool records_built_ = false;
-  std::int64_t unchanged_ = 0, relabelled_ = 0;
+  std::int64_t unchanged_ = 0, relabelled_ = 0, overridden_ = 0;
+  // Live overrides of this bank by "type:value", with what the import tried to add.
+  struct Skipped {
+    std::int64_t id = 0;
+    std::int64_t times = 0;
+    Provenance provenance;
+    std::string payload;
+  };
+  std::unordered_map<std::string, Skipped> overrides_;
 };
 
 }  // namespace
