@@ -165,5 +165,35 @@ TEST(Decode, TiffIsExact) {
   ExpectSamePixels(Decode(testing::EncodeTiff(grey)), grey);
 }
 
+// ReadImageHeader: the format and the size DecodeImage would return, without decoding a pixel.
+TEST(Decode, ReadingTheHeaderGivesEachFormatsDeclaredSize) {
+  const Image rgb = MakePattern(37, 23, 3);
+  const std::vector<std::pair<ImageFormat, testing::Bytes>> files = {
+      {ImageFormat::kJpeg, testing::EncodeJpeg(rgb)},
+      {ImageFormat::kJpeg, testing::EncodeJpeg(rgb, 80, true)},
+      {ImageFormat::kPng, testing::EncodePng(rgb)},
+      {ImageFormat::kPng, testing::EncodePng(rgb, 16, true, false, true)},
+      {ImageFormat::kWebp, testing::EncodeWebpLossless(rgb)},
+      {ImageFormat::kGif, testing::EncodeGif(FewColours(37, 23, 3))},
+      {ImageFormat::kBmp, testing::EncodeBmp(rgb)},
+      {ImageFormat::kTiff, testing::EncodeTiff(rgb)},
+  };
+  for (const auto& [format, bytes] : files) {
+    auto header = ReadImageHeader(bytes, {});
+    ASSERT_TRUE(header.has_value()) << ImageFormatName(format) << ": " << header.error().ToString();
+    EXPECT_EQ(header->format, format);
+    EXPECT_EQ(header->width, 37u) << ImageFormatName(format);
+    EXPECT_EQ(header->height, 23u) << ImageFormatName(format);
+  }
+}
+
+TEST(Decode, ReadingTheHeaderAppliesTheLimits) {
+  DecodeLimits limits;
+  limits.max_dimension = 20;
+  auto header = ReadImageHeader(testing::EncodePng(MakePattern(37, 23, 3)), limits);
+  ASSERT_FALSE(header.has_value());
+  EXPECT_EQ(header.error().code, ErrorCode::kTooLarge);
+}
+
 }  // namespace
 }  // namespace vigil

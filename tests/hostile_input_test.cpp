@@ -1,6 +1,7 @@
 // Hostile input: empty, random, truncated, mislabelled and decompression-bomb files must each give
 // a clear error with the right code, quickly, without allocating for the declared size.
 #include <gtest/gtest.h>
+#include <webp/encode.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -24,6 +25,49 @@ Error DecodeError(const Bytes& bytes, const DecodeLimits& limits = {}) {
 
 void PutBe32(Bytes& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+}
+
+// A small JPEG (progressive or baseline, 4:2:0) whose frame header now declares `width` x `height`,
+// padded with a comment segment to about `size` bytes: what a decompression bomb looks like.
+Bytes JpegDeclaring(std::uint16_t width, std::uint16_t height, std::size_t size, bool progressive) {
+  Bytes jpeg = testing::EncodeJpeg(MakePattern(16, 16, 3), 90, progressive);
+  const std::uint8_t sof = progressive ? 0xC2 : 0xC0;
+  for (std::size_t i = 2; i + 9 < jpeg.size(); ++i) {
+    if (jpeg[i] == 0xFF && jpeg[i + 1] == sof) {
+      jpeg[i + 5] = static_cast<std::uint8_t>(height >> 8);
+      jpeg[i + 6] = static_cast<std::uint8_t>(height);
+      jpeg[i + 7] = static_cast<std::uint8_t>(width >> 8);
+      jpeg[i + 8] = static_cast<std::uint8_t>(width);
+      break;
+    }
+  }
+  if (jpeg.size() + 4 < size) {
+    const std::size_t pad = std::min<std::size_t>(size - jpeg.size() - 4, 65000);
+    Bytes comment = {0xFF, 0xFE, static_cast<std::uint8_t>((pad + 2) >> 8), static_cast<std::uint8_t>(pad + 2)};
+    comment.resize(4 + pad, 'x');
+    jpeg.insert(jpeg.begin() + 2, comment.begin(), comment.end());  // after SOI
+  }
+  return jpeg;
+}
+
+// A solid-colour image: the best case for every codec, so the closest a real file comes to its
+// format's compression ceiling.
+Image Solid(std::uint32_t width, std::uint32_t height, std::uint32_t channels) {
+  Image img;
+  img.width = img.source_width = width;
+  img.height = img.source_height = height;
+  img.channels = channels;
+  img.pixels.assign(std::size_t{width} * height * channels, 0x5A);
+  return img;
+}
+
+Bytes EncodeWebpLossy(const Image& rgb) {
+  std::uint8_t* out = nullptr;
+  const std::size_t n = WebPEncodeRGB(rgb.pixels.data(), static_cast<int>(rgb.width), static_cast<int>(rgb.height),
+                                      static_cast<int>(rgb.width * 3), 75, &out);
+  Bytes bytes(out, out + n);
+  WebPFree(out);
+  return bytes;
 }
 
 TEST(HostileInput, EmptyFile) {
@@ -132,6 +176,101 @@ TEST(HostileInput, JpegWithHugeDeclaredSize) {
   }
   const Error e = DecodeError(jpeg);
   EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+}
+
+// Issue 14: a 13 KB JPEG declaring 10000x10000 (exactly max_pixels) cost 7.7 s of CPU. It cannot
+// be honest: every block of a Huffman-coded JPEG costs at least a bit, and it declares 2.3 million.
+TEST(HostileInput, JpegDeclaring10000x10000In13KbIsRefusedAsABombFromItsHeader) {
+  const Bytes bomb = JpegDeclaring(10000, 10000, 13'000, true);
+  ASSERT_LT(bomb.size(), 14'000u);
+  const auto start = std::chrono::steady_clock::now();
+  const Error e = DecodeError(bomb);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("10000x10000"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find(std::to_string(bomb.size()) + " bytes"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("decompression bomb"), std::string::npos) << e.message;
+}
+
+TEST(HostileInput, BaselineJpegDeclaringMoreBlocksThanItsBytesCanCodeIsRefused) {
+  const Error e = DecodeError(JpegDeclaring(4000, 3000, 0, false));
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("4000x3000"), std::string::npos) << e.message;
+}
+
+TEST(HostileInput, ReadingTheHeaderRefusesTheSameBomb) {
+  const Bytes bomb = JpegDeclaring(10000, 10000, 13'000, true);
+  auto header = ReadImageHeader(bomb, {});
+  ASSERT_FALSE(header);
+  EXPECT_EQ(header.error().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(header.error().message, DecodeError(bomb).message);
+}
+
+TEST(HostileInput, PngDeclaringMoreThanDeflateCanExpandIsRefused) {
+  Bytes png = testing::EncodePng(MakePattern(16, 16, 3));
+  PutBe32(png, 16, 8000);  // 8000x8000 RGB: 192 MB of rows from about a kilobyte
+  PutBe32(png, 20, 8000);
+  PutBe32(png, 29, static_cast<std::uint32_t>(crc32(0, png.data() + 12, 17)));
+  const Error e = DecodeError(png);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("8000x8000"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("deflate"), std::string::npos) << e.message;
+}
+
+TEST(HostileInput, GifDeclaringMoreThanLzwCanExpandIsRefused) {
+  Image few = MakePattern(16, 16, 3);
+  for (auto& v : few.pixels) v &= 0xC0;
+  Bytes gif = testing::EncodeGif(few);
+  // 6000x6000 for the logical screen and the first frame's descriptor (after the 768-byte map).
+  gif[6] = gif[8] = 0x70;
+  gif[7] = gif[9] = 0x17;
+  ASSERT_EQ(gif[13 + 768], 0x2C);
+  gif[13 + 768 + 5] = gif[13 + 768 + 7] = 0x70;
+  gif[13 + 768 + 6] = gif[13 + 768 + 8] = 0x17;
+  const Error e = DecodeError(gif);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("6000x6000"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("first frame"), std::string::npos) << e.message;
+}
+
+TEST(HostileInput, LossyWebpDeclaringMoreThanVp8CanCodeIsRefused) {
+  Bytes webp = EncodeWebpLossy(MakePattern(16, 16, 3));
+  ASSERT_GT(webp.size(), 30u);
+  ASSERT_EQ(std::string(webp.begin() + 12, webp.begin() + 16), "VP8 ");
+  // The key frame's 14-bit width and height (little-endian, after the start code): 10000x9000.
+  webp[26] = 0x10;
+  webp[27] = 0x27;
+  webp[28] = 0x28;
+  webp[29] = 0x23;
+  const Error e = DecodeError(webp);
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge) << e.ToString();
+  EXPECT_NE(e.message.find("10000x9000"), std::string::npos) << e.message;
+}
+
+// The ceilings leave every honest file through: a solid colour, the best case for every codec,
+// at 4000x3000 (12 megapixels), encoded by the formats' own libraries.
+TEST(HostileInput, SolidColourImagesOfEveryFormatAreNotMistakenForBombs) {
+  const Image rgb = Solid(4000, 3000, 3);
+  const Image grey = Solid(4000, 3000, 1);
+  const std::vector<std::pair<std::string, Bytes>> files = {
+      {"jpeg baseline", testing::EncodeJpeg(rgb, 90)},
+      {"jpeg progressive", testing::EncodeJpeg(rgb, 90, true)},
+      {"jpeg grey progressive", testing::EncodeJpeg(grey, 50, true)},
+      {"png", testing::EncodePng(rgb)},
+      {"png grey", testing::EncodePng(grey)},
+      {"gif", testing::EncodeGif(grey)},
+      {"webp lossy", EncodeWebpLossy(rgb)},
+      {"webp lossless", testing::EncodeWebpLossless(rgb)},
+      {"tiff lzw", testing::EncodeTiff(rgb)},
+      {"bmp", testing::EncodeBmp(rgb)},
+  };
+  for (const auto& [name, bytes] : files) {
+    ASSERT_FALSE(bytes.empty()) << name;
+    auto img = DecodeImage(bytes, {});
+    ASSERT_TRUE(img.has_value()) << name << " (" << bytes.size() << " bytes): " << img.error().ToString();
+    EXPECT_EQ(img->width, 4000u) << name;
+    EXPECT_EQ(img->height, 3000u) << name;
+  }
 }
 
 TEST(HostileInput, BmpWithHugeDeclaredSize) {

@@ -1,6 +1,7 @@
 // Decoded images and the decoder front door. Decoding treats every byte as hostile: the format is
-// sniffed from the content (never the file name), the header is checked against DecodeLimits
-// before any pixel buffer is allocated, and every failure is an Error naming the reason.
+// sniffed from the content (never the file name), the header is checked against DecodeLimits and
+// against what the file's bytes can hold (a compression-ratio sanity check per format) before any
+// pixel buffer is allocated, and every failure is an Error naming the reason.
 //
 // Pixels come out the way Meta's PDQ reference sees them: 8 bits per sample, grey (1 channel) or
 // RGB (3 channels), alpha dropped without compositing, CMYK converted to RGB, 16-bit reduced to 8,
@@ -58,5 +59,19 @@ struct Image {
 
 // Decodes the first image (first frame) of an encoded file held in memory.
 Result<Image> DecodeImage(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
+
+// What an image's header declares, read without decoding a pixel.
+struct ImageHeader {
+  ImageFormat format = ImageFormat::kUnknown;
+  std::uint32_t width = 0;   // of the image DecodeImage would return (the first frame; HEIF: before rotation)
+  std::uint32_t height = 0;
+};
+
+// The format and declared size after the checks DecodeImage makes before it allocates anything
+// (file size, dimensions, pixels, and the compression-ratio check: a header declaring more than
+// its file's bytes can hold is refused as a decompression bomb, kTooLarge). Cheap: the decoder
+// sandbox uses it to send large images to their own lane. Errors are DecodeImage's for the same
+// bytes, except failures found only while decoding pixels.
+Result<ImageHeader> ReadImageHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
 
 }  // namespace vigil

@@ -79,8 +79,8 @@ class Decoder final : public ImageDecoder {
  public:
   ImageFormat format() const override { return ImageFormat::kBmp; }
 
-  Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                       const DecodeLimits& limits) const override {
+  Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                           bool header_only) const override {
     auto header = ReadBmpHeader(bytes);
     if (!header) return tl::unexpected(header.error());
     const BmpHeader& h = *header;
@@ -96,6 +96,10 @@ class Decoder final : public ImageDecoder {
     const std::uint64_t row = ((h.width * h.bits + 31) / 32) * 4;
     if (h.pixel_offset > bytes.size() || (bytes.size() - h.pixel_offset) / row < h.height) {
       return Fail(ErrorCode::kTruncated, "truncated: BMP pixel data ends before its last row");
+    }
+    // Every row present (uncompressed): the file holds its own pixels, the exact compression ratio.
+    if (header_only) {
+      return HeaderOnly(static_cast<std::uint32_t>(h.width), static_cast<std::uint32_t>(h.height), ImageFormat::kBmp);
     }
 
     av_log_set_level(AV_LOG_QUIET);

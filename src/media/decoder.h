@@ -1,11 +1,13 @@
 // The pluggable decoder interface behind DecodeImage: one implementation per container format,
 // each wrapping a well-kept Debian library. A decoder must check the header's dimensions against
-// the limits before allocating pixels, and must turn every library failure into an Error.
+// the limits, and the declared size against what the file's bytes can hold (CheckCompressionRatio),
+// before allocating pixels, and must turn every library failure into an Error.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "vigil/image.h"
 #include "vigil/status.h"
@@ -17,8 +19,19 @@ class ImageDecoder {
   virtual ~ImageDecoder() = default;
   virtual ImageFormat format() const = 0;
   // Decodes the first image. `bytes` has already been sniffed as this decoder's format.
-  virtual Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                               const DecodeLimits& limits) const = 0;
+  Result<Image> Decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) const {
+    return DecodeUpTo(bytes, limits, false);
+  }
+  // Only the header: the checks Decode makes before allocating (dimensions, compression ratio),
+  // then an Image of the declared size with no pixels (channels 0).
+  Result<Image> ReadHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) const {
+    return DecodeUpTo(bytes, limits, true);
+  }
+
+ protected:
+  // Decode, or with `header_only` stop once the header passed the checks (HeaderOnly).
+  virtual Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                                   bool header_only) const = 0;
 };
 
 // The decoder for a format, or nullptr when none is built in.
@@ -27,6 +40,26 @@ const ImageDecoder* DecoderFor(ImageFormat format);
 // kTooLarge (naming the sizes and the limit) when a header's dimensions break the limits;
 // kCorrupt for a zero side.
 Status CheckDimensions(std::uint64_t width, std::uint64_t height, const DecodeLimits& limits);
+
+// How much one byte of a format can honestly decode to. `declared` is what the header says the
+// image holds, in `unit`s (pixels, 8x8 blocks, bytes of samples); a file of B bytes can hold at
+// most B * max_per_byte of them (plus a little, for tiny files), a ceiling set by the format's
+// coding (deflate cannot beat 1032:1, every Huffman-coded JPEG block costs at least a bit...).
+struct Density {
+  std::uint64_t declared = 0;
+  const char* unit = "pixels";
+  std::uint64_t max_per_byte = 0;
+  const char* why = "";  // the property of the format behind the ceiling, for the error
+};
+
+// kTooLarge (the dimensions, the byte size and the ceiling) when a header declares more than the
+// file's bytes can hold: a decompression bomb, or dimensions that lie. Checked from the header,
+// before any pixel buffer, after CheckDimensions.
+Status CheckCompressionRatio(std::uint64_t width, std::uint64_t height, std::size_t file_bytes,
+                             const Density& density);
+
+// What ReadHeader returns: the declared size, no pixels.
+Image HeaderOnly(std::uint32_t width, std::uint32_t height, ImageFormat format);
 
 // Allocates the pixel buffer for an image whose dimensions passed CheckDimensions.
 Result<Image> AllocateImage(std::uint32_t width, std::uint32_t height, std::uint32_t channels,

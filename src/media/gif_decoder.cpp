@@ -1,9 +1,10 @@
 // GIF through giflib: the first frame's own raster (as ImageMagick hands a frame to the
 // reference), colours from the frame's or the global colour map, transparency ignored. Both the
-// logical screen and the frame are checked against the limits before anything is allocated; later
-// frames are never read.
+// logical screen and the frame are checked against the limits, and the frame against what LZW can
+// expand the file's bytes to, before anything is allocated; later frames are never read.
 #include <gif_lib.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -37,12 +38,18 @@ struct GifCloser {
   }
 };
 
+// GIF's LZW emits one pixel index per decoded symbol, and a code (at most 12 bits, 12 once the
+// table is large) stands for a string at most as long as the table has entries since its last
+// clear (under 4096): asymptotically under 2560 pixels a byte, and a table's first fill yields at
+// most 7.4 million pixels from about 5 KB. 4096 a byte leaves room for both.
+constexpr std::uint64_t kMaxLzwPixelsPerByte = 4096;
+
 class Decoder final : public ImageDecoder {
  public:
   ImageFormat format() const override { return ImageFormat::kGif; }
 
-  Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                       const DecodeLimits& limits) const override {
+  Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                           bool header_only) const override {
     Reader reader;
     reader.bytes = bytes;
     int err = 0;
@@ -80,6 +87,19 @@ class Decoder final : public ImageDecoder {
                                     static_cast<std::uint64_t>(desc.Height), limits);
           !ok) {
         return tl::unexpected(WithContext(ok.error(), "first frame"));
+      }
+      Density density;
+      density.declared = static_cast<std::uint64_t>(desc.Width) * static_cast<std::uint64_t>(desc.Height);
+      density.max_per_byte = kMaxLzwPixelsPerByte;
+      density.why = "GIF's LZW codes cannot expand a byte much beyond 2560 pixels";
+      if (auto ok = CheckCompressionRatio(static_cast<std::uint64_t>(desc.Width), static_cast<std::uint64_t>(desc.Height),
+                                          bytes.size(), density);
+          !ok) {
+        return tl::unexpected(WithContext(ok.error(), "first frame"));
+      }
+      if (header_only) {
+        return HeaderOnly(static_cast<std::uint32_t>(desc.Width), static_cast<std::uint32_t>(desc.Height),
+                          ImageFormat::kGif);
       }
       const ColorMapObject* map = desc.ColorMap ? desc.ColorMap : gif->SColorMap;
       if (map == nullptr || map->Colors == nullptr) {

@@ -1,7 +1,10 @@
 // DecodeImage: the front door. Enforces the file-size limit, sniffs the format from the bytes,
-// dispatches to the format's decoder, and checks what comes back.
+// dispatches to the format's decoder, and checks what comes back. ReadImageHeader: the same up to
+// the end of the header's checks. CheckCompressionRatio: the decoders' bomb check.
+#include <cstdint>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "media/decoder.h"
 #include "vigil/image.h"
@@ -66,6 +69,32 @@ Status CheckDimensions(std::uint64_t width, std::uint64_t height, const DecodeLi
   return {};
 }
 
+Status CheckCompressionRatio(std::uint64_t width, std::uint64_t height, std::size_t file_bytes,
+                             const Density& density) {
+  // A little room for tiny files, whose headers weigh more than their data.
+  constexpr std::uint64_t kSlack = 1u << 16;
+  const std::uint64_t bytes = file_bytes;
+  const std::uint64_t ceiling = density.max_per_byte != 0 && bytes > (UINT64_MAX - kSlack) / density.max_per_byte
+                                    ? UINT64_MAX
+                                    : bytes * density.max_per_byte + kSlack;
+  if (density.max_per_byte == 0 || density.declared <= ceiling) return {};
+  return Fail(ErrorCode::kTooLarge,
+              "image declares " + std::to_string(width) + "x" + std::to_string(height) + " (" +
+                  std::to_string(density.declared) + " " + density.unit + ") in a file of " +
+                  std::to_string(file_bytes) + " bytes, more than the " + std::to_string(ceiling) + " " +
+                  density.unit + " a file that size can hold (" + density.why + ": at most " +
+                  std::to_string(density.max_per_byte) + " a byte); refused as a decompression bomb");
+}
+
+Image HeaderOnly(std::uint32_t width, std::uint32_t height, ImageFormat format) {
+  Image img;
+  img.width = img.source_width = width;
+  img.height = img.source_height = height;
+  img.channels = 0;
+  img.format = format;
+  return img;
+}
+
 Result<Image> AllocateImage(std::uint32_t width, std::uint32_t height, std::uint32_t channels,
                             ImageFormat format) {
   Image img;
@@ -99,19 +128,40 @@ const ImageDecoder* DecoderFor(ImageFormat format) {
 
 }  // namespace media
 
-Result<Image> DecodeImage(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+namespace {
+
+// The file-size limit and the format: what DecodeImage and ReadImageHeader check first.
+Result<const media::ImageDecoder*> FindDecoder(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
   if (bytes.empty()) return Fail(ErrorCode::kTruncated, "file is empty (0 bytes)");
   if (bytes.size() > limits.max_file_bytes) {
     return Fail(ErrorCode::kTooLarge, "file is " + std::to_string(bytes.size()) +
                                           " bytes, over the limit of " +
                                           std::to_string(limits.max_file_bytes));
   }
-  const ImageFormat format = SniffImageFormat(bytes);
-  const media::ImageDecoder* decoder = media::DecoderFor(format);
+  const media::ImageDecoder* decoder = media::DecoderFor(SniffImageFormat(bytes));
   if (decoder == nullptr) {
     return Fail(ErrorCode::kUnsupported,
                 "unsupported format (not JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC or AVIF)");
   }
+  return decoder;
+}
+
+}  // namespace
+
+Result<ImageHeader> ReadImageHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+  auto decoder = FindDecoder(bytes, limits);
+  if (!decoder) return tl::unexpected(decoder.error());
+  const ImageFormat format = (*decoder)->format();
+  auto header = (*decoder)->ReadHeader(bytes, limits);
+  if (!header) return tl::unexpected(WithContext(header.error(), ImageFormatName(format)));
+  return ImageHeader{format, header->width, header->height};
+}
+
+Result<Image> DecodeImage(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+  auto found = FindDecoder(bytes, limits);
+  if (!found) return tl::unexpected(found.error());
+  const media::ImageDecoder* decoder = *found;
+  const ImageFormat format = decoder->format();
   auto image = decoder->Decode(bytes, limits);
   if (!image) {
     return tl::unexpected(WithContext(image.error(), ImageFormatName(format)));

@@ -1,9 +1,11 @@
 // JPEG through libjpeg-turbo's libjpeg API (ISLOW IDCT and fancy upsampling, as ImageMagick uses
 // it, so repo JPEGs decode to the reference's pixels). Grey stays one channel; CMYK/YCCK are
 // converted to RGB the way ImageMagick does for Adobe (inverted) CMYK. Hostile-input guards: the
-// header is checked before allocation, progressive scans are capped, and a premature end of data
-// is an error rather than a grey-filled image.
+// header is checked before allocation (dimensions, and the 8x8 blocks it declares against the
+// bytes that could code them), progressive scans are capped, and a premature end of data is an
+// error rather than a grey-filled image.
 #include <csetjmp>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -51,6 +53,34 @@ void OnProgress(j_common_ptr cinfo) {
   }
 }
 
+// The most 8x8 blocks one byte of a Huffman-coded JPEG can hold, with 2x slack. Every block of
+// every component costs at least one bit in a progressive file (its DC coefficient, in the DC
+// scan that every real encoder writes for each component; the AC scans can skip whole runs of
+// blocks with one end-of-band run) and at least two in a sequential one (a DC code and an
+// end-of-block code, each a Huffman code of at least one bit). A 13 KB file declaring
+// 10000x10000 (2.3 million blocks in 4:2:0) is therefore a bomb. Arithmetic coding has no such
+// floor (a flat image can cost well under a bit per block): those files are bounded by the
+// sandbox's large lane and CPU budget instead.
+constexpr std::uint64_t kMaxBlocksPerByteProgressive = 16;
+constexpr std::uint64_t kMaxBlocksPerByteSequential = 8;
+
+Status CheckBlocks(const jpeg_decompress_struct& cinfo, std::size_t file_bytes) {
+  if (cinfo.arith_code) return {};
+  std::uint64_t blocks = 0;
+  for (int c = 0; c < cinfo.num_components; ++c) {
+    const jpeg_component_info& comp = cinfo.comp_info[c];
+    blocks += std::uint64_t{comp.width_in_blocks} * comp.height_in_blocks;
+  }
+  const bool progressive = cinfo.progressive_mode != FALSE;
+  Density density;
+  density.declared = blocks;
+  density.unit = "8x8 blocks";
+  density.max_per_byte = progressive ? kMaxBlocksPerByteProgressive : kMaxBlocksPerByteSequential;
+  density.why = progressive ? "a progressive Huffman-coded JPEG spends at least 1 bit on every block, 2x slack"
+                            : "a sequential Huffman-coded JPEG spends at least 2 bits on every block, 2x slack";
+  return CheckCompressionRatio(cinfo.image_width, cinfo.image_height, file_bytes, density);
+}
+
 // ImageMagick reads CMYK JPEG samples inverted (Adobe convention) and converts to RGB as
 // R = (1 - C) * (1 - K) in its 16-bit quantum, then scales back to 8 bits.
 inline std::uint8_t CmykChannel(unsigned stored_c, unsigned stored_k) {
@@ -70,8 +100,8 @@ class Decoder final : public ImageDecoder {
  public:
   ImageFormat format() const override { return ImageFormat::kJpeg; }
 
-  Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                       const DecodeLimits& limits) const override {
+  Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                           bool header_only) const override {
     jpeg_decompress_struct cinfo{};
     JpegError err;
     jpeg_progress_mgr progress{};
@@ -91,9 +121,16 @@ class Decoder final : public ImageDecoder {
     cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
     jpeg_read_header(&cinfo, TRUE);
-    if (auto ok = CheckDimensions(cinfo.image_width, cinfo.image_height, limits); !ok) {
-      jpeg_destroy_decompress(&cinfo);
-      return tl::unexpected(ok.error());
+    {  // scoped: nothing with a destructor may be live across a libjpeg call that can longjmp
+      // comp_info's block counts are set once jpeg_read_header has reached the first scan.
+      auto ok = CheckDimensions(cinfo.image_width, cinfo.image_height, limits);
+      if (ok) ok = CheckBlocks(cinfo, bytes.size());
+      if (!ok || header_only) {
+        Image header = HeaderOnly(cinfo.image_width, cinfo.image_height, ImageFormat::kJpeg);
+        jpeg_destroy_decompress(&cinfo);
+        if (!ok) return tl::unexpected(ok.error());
+        return header;
+      }
     }
     const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     if (cinfo.jpeg_color_space == JCS_GRAYSCALE) {

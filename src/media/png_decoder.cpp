@@ -1,9 +1,11 @@
 // PNG through libpng's classic API, so the pixels are what ImageMagick gives the reference: palette
 // expanded to RGB, low-bit grey expanded, 16-bit scaled (rounded) to 8, alpha and tRNS dropped
-// without compositing, no gamma correction. Grey stays one channel.
+// without compositing, no gamma correction. Grey stays one channel. The header's dimensions are
+// checked against the limits and against what deflate can expand the file's bytes to.
 #include <png.h>
 
 #include <csetjmp>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -39,12 +41,33 @@ void OnRead(png_structp png, png_bytep data, png_size_t length) {
   ctx->offset += length;
 }
 
+// Deflate cannot expand a byte beyond 1032 (a 258-byte match costs at least a 1-bit length code
+// and a 1-bit distance code), and every byte of the image's filtered rows comes out of the zlib
+// stream in its IDAT chunks, which lie within the file: a PNG whose header declares more filtered
+// bytes than 1032 times its size is a bomb. A solid-colour image reaches about 1030:1, so there is
+// no slack to add (CheckCompressionRatio's fixed allowance covers the rest).
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
+
+Status CheckDeflateRatio(std::uint64_t width, std::uint64_t height, int channels, int bit_depth,
+                         std::size_t file_bytes) {
+  const std::uint64_t bits = std::uint64_t(static_cast<unsigned>(channels)) * static_cast<unsigned>(bit_depth);
+  // Each row: a filter-type byte and its samples, whole bytes (the non-interlaced size; Adam7's
+  // passes add filter bytes, so this is a lower bound).
+  const std::uint64_t row = 1 + (width * bits + 7) / 8;
+  Density density;
+  density.declared = row * height;
+  density.unit = "bytes of filtered rows";
+  density.max_per_byte = kMaxDeflateRatio;
+  density.why = "deflate expands one byte to at most 1032";
+  return CheckCompressionRatio(width, height, file_bytes, density);
+}
+
 class Decoder final : public ImageDecoder {
  public:
   ImageFormat format() const override { return ImageFormat::kPng; }
 
-  Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                       const DecodeLimits& limits) const override {
+  Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                           bool header_only) const override {
     PngContext ctx;
     ctx.bytes = bytes;
     Result<Image> out = Fail(ErrorCode::kInternal, "not decoded");
@@ -69,9 +92,14 @@ class Decoder final : public ImageDecoder {
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, nullptr,
                  nullptr);
-    if (auto ok = CheckDimensions(width, height, limits); !ok) {
-      png_destroy_read_struct(&png, &info, nullptr);
-      return tl::unexpected(ok.error());
+    {  // scoped: nothing with a destructor may be live across a libpng call that can longjmp
+      auto ok = CheckDimensions(width, height, limits);
+      if (ok) ok = CheckDeflateRatio(width, height, png_get_channels(png, info), bit_depth, bytes.size());
+      if (!ok || header_only) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        if (!ok) return tl::unexpected(ok.error());
+        return HeaderOnly(width, height, ImageFormat::kPng);
+      }
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);

@@ -1,9 +1,11 @@
 // TIFF through libtiff's RGBA interface (every photometric interpretation it supports), read from
 // memory with per-open error handlers (no global state) and a cap on single allocations. Grey
-// images stay one channel; alpha is dropped.
+// images stay one channel; alpha is dropped. The declared size is checked against what the
+// compression can expand the file's bytes to (none, PackBits, LZW, Deflate, JPEG) before decoding.
 #include <tiffio.h>
 
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -53,12 +55,64 @@ __attribute__((format(printf, 4, 0))) int OnError(TIFF*, void* user, const char*
 }
 int OnWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
 
+// What one byte of the file can decode to under the first image's compression; an empty ceiling
+// for the schemes with none worth checking (CCITT fax, LZMA, Zstandard, WebP...).
+Density TiffDensity(TIFF* tif, std::uint64_t width, std::uint64_t height) {
+  std::uint16_t compression = COMPRESSION_NONE, bits = 1, spp = 1, photometric = PHOTOMETRIC_RGB;
+  TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+  TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+  Density d;
+  if (compression == COMPRESSION_JPEG || compression == COMPRESSION_OJPEG) {
+    // Baseline JPEG: at least 2 bits for every 8x8 luma block, 256 pixels a byte; 4x slack.
+    d.declared = width * height;
+    d.max_per_byte = 1024;
+    d.why = "JPEG-compressed TIFF strips spend at least 2 bits on every 8x8 block, 4x slack";
+    return d;
+  }
+  // The samples' bytes, as the strips or tiles hold them after decompression (YCbCr may store two
+  // chroma samples per h x v luma block).
+  std::uint64_t bits_per_block = std::uint64_t{spp} * bits, pixels_per_block = 1;
+  if (photometric == PHOTOMETRIC_YCBCR && spp == 3) {
+    std::uint16_t h = 2, v = 2;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_YCBCRSUBSAMPLING, &h, &v);
+    if (h >= 1 && v >= 1) {
+      pixels_per_block = std::uint64_t{h} * v;
+      bits_per_block = (pixels_per_block + 2) * bits;
+    }
+  }
+  d.declared = width * height / pixels_per_block * bits_per_block / 8;
+  d.unit = "bytes of samples";
+  switch (compression) {
+    case COMPRESSION_NONE:
+      d.max_per_byte = 1;
+      d.why = "uncompressed samples take their own size";
+      break;
+    case COMPRESSION_PACKBITS:
+      d.max_per_byte = 64;
+      d.why = "PackBits codes a run of at most 128 bytes in 2";
+      break;
+    case COMPRESSION_LZW:
+      d.max_per_byte = 4096;
+      d.why = "LZW's 9- to 12-bit codes cannot expand a byte much beyond 2560";
+      break;
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE:
+      d.max_per_byte = 1032;
+      d.why = "deflate expands one byte to at most 1032";
+      break;
+    default: break;
+  }
+  return d;
+}
+
 class Decoder final : public ImageDecoder {
  public:
   ImageFormat format() const override { return ImageFormat::kTiff; }
 
-  Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                       const DecodeLimits& limits) const override {
+  Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                           bool header_only) const override {
     MemFile file;
     file.bytes = bytes;
     TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
@@ -82,9 +136,12 @@ class Decoder final : public ImageDecoder {
     TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
     TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
-    if (auto ok = CheckDimensions(w, h, limits); !ok) {
+    auto ok = CheckDimensions(w, h, limits);
+    if (ok) ok = CheckCompressionRatio(w, h, bytes.size(), TiffDensity(tif, w, h));
+    if (!ok || header_only) {
       TIFFClose(tif);
-      return tl::unexpected(ok.error());
+      if (!ok) return tl::unexpected(ok.error());
+      return HeaderOnly(w, h, ImageFormat::kTiff);
     }
     char why[1024] = {};
     if (!TIFFRGBAImageOK(tif, why)) {

@@ -1,8 +1,11 @@
 // WebP through libwebp (and libwebpdemux for the first frame of an animation). Alpha is dropped
-// without compositing: the RGB values stored under it are used as they are.
+// without compositing: the RGB values stored under it are used as they are. A lossy (VP8) frame's
+// declared size is checked against what its bytes can code; lossless (VP8L) has no such floor (a
+// one-colour image costs no bits per pixel), so it is left to the limits and the sandbox's lanes.
 #include <webp/decode.h>
 #include <webp/demux.h>
 
+#include <cstdint>
 #include <string>
 
 #include "media/decoder.h"
@@ -30,14 +33,27 @@ ErrorCode StatusCode(VP8StatusCode code) {
   }
 }
 
+// A VP8 key frame codes every 16x16 macroblock's luma and chroma prediction modes with fixed
+// probabilities: at least 0.8 + 0.85 bits a macroblock, so at most about 1230 pixels a byte.
+// 4096 a byte leaves ample room.
+constexpr std::uint64_t kMaxVp8PixelsPerByte = 4096;
+
 // Decodes one still WebP bitstream (a whole file or one animation frame) to RGB.
-Result<Image> DecodeStill(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits) {
+Result<Image> DecodeStill(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits, bool header_only) {
   WebPBitstreamFeatures features;
   const VP8StatusCode st = WebPGetFeatures(data, size, &features);
   if (st != VP8_STATUS_OK) return Fail(StatusCode(st), StatusText(st));
   const auto w = static_cast<std::uint32_t>(features.width);
   const auto h = static_cast<std::uint32_t>(features.height);
   if (auto ok = CheckDimensions(w, h, limits); !ok) return tl::unexpected(ok.error());
+  if (features.format == 1) {  // lossy
+    Density density;
+    density.declared = std::uint64_t{w} * h;
+    density.max_per_byte = kMaxVp8PixelsPerByte;
+    density.why = "a lossy WebP codes at least about 1.6 bits per 16x16 macroblock";
+    if (auto ok = CheckCompressionRatio(w, h, size, density); !ok) return tl::unexpected(ok.error());
+  }
+  if (header_only) return HeaderOnly(w, h, ImageFormat::kWebp);
   auto img = AllocateImage(w, h, 3, ImageFormat::kWebp);
   if (!img) return img;
   if (WebPDecodeRGBInto(data, size, img->pixels.data(), img->pixels.size(),
@@ -57,12 +73,12 @@ class Decoder final : public ImageDecoder {
  public:
   ImageFormat format() const override { return ImageFormat::kWebp; }
 
-  Result<Image> Decode(std::span<const std::uint8_t> bytes,
-                       const DecodeLimits& limits) const override {
+  Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
+                           bool header_only) const override {
     WebPBitstreamFeatures features;
     const VP8StatusCode st = WebPGetFeatures(bytes.data(), bytes.size(), &features);
     if (st != VP8_STATUS_OK) return Fail(StatusCode(st), StatusText(st));
-    if (!features.has_animation) return DecodeStill(bytes.data(), bytes.size(), limits);
+    if (!features.has_animation) return DecodeStill(bytes.data(), bytes.size(), limits, header_only);
 
     const WebPData data{bytes.data(), bytes.size()};
     WebPDemuxer* demux = WebPDemux(&data);
@@ -78,7 +94,7 @@ class Decoder final : public ImageDecoder {
       WebPDemuxDelete(demux);
       return Fail(ErrorCode::kCorrupt, "animated WebP has no frames");
     }
-    auto img = DecodeStill(it.fragment.bytes, it.fragment.size, limits);
+    auto img = DecodeStill(it.fragment.bytes, it.fragment.size, limits, header_only);
     WebPDemuxReleaseIterator(&it);
     WebPDemuxDelete(demux);
     return img;

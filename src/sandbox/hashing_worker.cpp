@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,12 +11,15 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <vector>
 
 #include "sandbox/seccomp_sandbox.h"
 #include "sandbox/worker_protocol.h"
 #include "signals/media_hashing.h"
+#include "vigil/image.h"
 #include "vigil/preview.h"
+#include "vigil/video.h"
 
 extern char** environ;
 
@@ -28,9 +32,34 @@ std::string ErrorJson(const Error& e) {
   return json::serialize(json::object{{"code", ErrorCodeName(e.code)}, {"message", e.message}});
 }
 
+std::int64_t IntMember(const json::value& v, const char* key, std::int64_t fallback) {
+  const auto* m = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  return m != nullptr && m->is_int64() ? m->as_int64() : fallback;
+}
+
 // Diagnostics that show the confinement holds; each says what happened.
-std::string Probe(const std::string& name, const WorkerSettings& settings) {
+std::string Probe(const std::string& name, const json::value& request, const WorkerSettings& settings) {
   if (name == "ping") return R"({"ok":true})";
+  if (name == "identity") {
+    // As the decoder sees itself: PID 1 in a PID namespace of its own.
+    return json::serialize(json::object{{"uid", getuid()}, {"euid", geteuid()}, {"gid", getgid()},
+                                        {"egid", getegid()}, {"pid", getpid()}});
+  }
+  if (name == "prlimit_other") {
+    // What a compromised decoder would try: lowering another process's limits (the service's,
+    // whose pid the request carries). The filter kills the process before this returns.
+    const auto target = static_cast<pid_t>(IntMember(request, "service_pid", 1));
+    const rlimit none{0, 0};
+    const int rc = prlimit(target, RLIMIT_CORE, &none, nullptr);
+    const int err = errno;
+    return json::serialize(json::object{{"changed", rc == 0}, {"errno", rc == 0 ? 0 : err}});
+  }
+  if (name == "stderr") {
+    // Standard error is a pipe the service drains and logs, prefixed with the worker's pid.
+    static constexpr char kLine[] = "vigil sandbox probe: a line on standard error\n";
+    const ssize_t n = write(2, kLine, sizeof kLine - 1);
+    return json::serialize(json::object{{"written", n}});
+  }
   if (name == "environment") {
     int n = 0;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) ++n;
@@ -67,20 +96,43 @@ std::string Probe(const std::string& name, const WorkerSettings& settings) {
   return json::serialize(json::object{{"unknown_probe", name}});
 }
 
+// The pixels an image's header declares when they are more than this lane takes: such an image
+// goes back to the service for the large lane, undecoded. Videos, and files whose header does not
+// read (their error is the decoder's, and costs nothing), stay.
+std::optional<std::uint64_t> ForLargeLane(std::span<const std::uint8_t> body, const DecodeLimits& limits,
+                                          std::uint64_t large_pixels) {
+  if (large_pixels == 0 || LooksLikeVideo(body)) return std::nullopt;
+  auto header = ReadImageHeader(body, limits);
+  if (!header) return std::nullopt;
+  const std::uint64_t pixels = std::uint64_t{header->width} * header->height;
+  if (pixels <= large_pixels) return std::nullopt;
+  return pixels;
+}
+
 }  // namespace
 
 int RunHashingWorker(const WorkerSettings& settings) {
   signal(SIGPIPE, SIG_IGN);
   SandboxLimits limits;
   limits.memory_bytes = settings.memory_bytes;
-  bool network_isolated = false;
-  if (auto entered = EnterSandbox(limits, &network_isolated); !entered) {
+  limits.uid = settings.uid;
+  limits.gid = settings.gid;
+  limits.nice = settings.nice;
+  Isolation isolation;
+  if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
     return 70;
   }
-  if (!WriteAnswer(1, AnswerStatus::kReady, json::serialize(json::object{{"network_isolated", network_isolated}}))) {
-    return 71;
-  }
+  const json::object ready{{"network_isolated", isolation.network},
+                           {"mount_namespace", isolation.mount},
+                           {"pid_namespace", isolation.pid},
+                           {"user_namespace", isolation.user_namespace},
+                           {"capabilities_dropped", isolation.capabilities},
+                           {"bounding_set_dropped", isolation.bounding_set},
+                           {"uid", isolation.uid},
+                           {"gid", isolation.gid},
+                           {"refused", isolation.refused}};
+  if (!WriteAnswer(1, AnswerStatus::kReady, json::serialize(ready))) return 71;
   for (;;) {
     RequestHeader h;
     if (auto got = ReadAll(0, &h, sizeof h); !got) return got.error().code == ErrorCode::kTruncated ? 0 : 72;
@@ -99,28 +151,38 @@ int RunHashingWorker(const WorkerSettings& settings) {
         continue;
       }
       std::string answer;
-      bool ok = true;
+      AnswerStatus status = AnswerStatus::kOk;
+      SetCpuBudget(h.cpu_seconds);  // the request's, from here to its answer
+      const bool decodes = h.op == static_cast<std::uint32_t>(WorkerOp::kHash) ||
+                           h.op == static_cast<std::uint32_t>(WorkerOp::kPreview);
+      auto hash_options = decodes ? MediaHashOptionsFromJson(parsed) : Result<MediaHashOptions>(MediaHashOptions{});
+      const auto large = decodes && hash_options ? ForLargeLane(body, hash_options->limits, settings.large_pixels)
+                                                 : std::nullopt;
       if (h.op == static_cast<std::uint32_t>(WorkerOp::kProbe)) {
         const auto* probe = parsed.is_object() ? parsed.as_object().if_contains("probe") : nullptr;
-        answer = Probe(probe != nullptr && probe->is_string() ? std::string(probe->as_string()) : "", settings);
+        answer = Probe(probe != nullptr && probe->is_string() ? std::string(probe->as_string()) : "", parsed, settings);
+      } else if (large) {
+        status = AnswerStatus::kLargeLane;
+        answer = json::serialize(json::object{{"pixels", *large}});
       } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kHash)) {
-        auto hash_options = MediaHashOptionsFromJson(parsed);
         auto hashed = hash_options ? HashMedia(body, *hash_options) : tl::unexpected(hash_options.error());
-        ok = hashed.has_value();
-        answer = ok ? json::serialize(HashedMediaToJson(*hashed)) : ErrorJson(hashed.error());
+        if (!hashed) status = AnswerStatus::kError;
+        answer = hashed ? json::serialize(HashedMediaToJson(*hashed)) : ErrorJson(hashed.error());
       } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kPreview)) {
         // The reviewer-safe preview, as JPEG bytes (the answer's payload is binary).
-        auto hash_options = MediaHashOptionsFromJson(parsed);
         PreviewOptions preview;
         if (hash_options) preview.limits = hash_options->limits;
         auto jpeg = hash_options ? BlurredPreview(body, preview) : tl::unexpected(hash_options.error());
-        ok = jpeg.has_value();
-        answer = ok ? std::string(jpeg->begin(), jpeg->end()) : ErrorJson(jpeg.error());      } else {
-        ok = false;
+        if (!jpeg) status = AnswerStatus::kError;
+        answer = jpeg ? std::string(jpeg->begin(), jpeg->end()) : ErrorJson(jpeg.error());
+      } else {
+        status = AnswerStatus::kError;
         answer = ErrorJson({ErrorCode::kInvalidArgument, "unknown worker operation " + std::to_string(h.op)});
       }
-      if (!WriteAnswer(1, ok ? AnswerStatus::kOk : AnswerStatus::kError, answer)) return 71;
+      SetCpuBudget(0);
+      if (!WriteAnswer(1, status, answer)) return 71;
     } catch (const std::bad_alloc&) {
+      SetCpuBudget(0);
       const Error e{ErrorCode::kResourceExhausted,
                     "decoding needed more than the worker's memory limit of " +
                         std::to_string(settings.memory_bytes >> 20) + " MiB"};

@@ -1,8 +1,10 @@
-// The decoder worker: `vigil sandbox-worker`, spawned by the service with an empty environment
-// and a socket on its standard input and output. It confines itself (seccomp_sandbox.h), says it
-// is ready, then hashes one upload (or makes a reviewer's blurred preview) per request until the
-// service closes the socket. Probes let
-// the service (and `vigil sandbox check`) see that the confinement holds.
+// The decoder worker: `vigil sandbox-worker`, spawned by the service with an empty environment,
+// a socket on its standard input and output and a pipe (drained by the service) as its standard
+// error. It confines itself (seccomp_sandbox.h), says it is ready and what isolation it got, then
+// hashes one upload (or makes a reviewer's blurred preview) per request until the service closes
+// the socket, each request under its CPU budget. A small-lane worker first reads an image's
+// header and hands an image larger than its lane takes back to the service, undecoded, for the
+// large lane. Probes let the service (and `vigil sandbox check`) see that the confinement holds.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,9 @@ namespace vigil::sandbox {
 struct WorkerSettings {
   std::uint64_t memory_bytes = 4ull << 30;
   std::uint64_t max_body_bytes = 2ull << 30;
+  std::int64_t uid = 65534, gid = 65534;  // a worker started as root becomes this user
+  int nice = 0;                           // lower CPU priority (the large lane's)
+  std::uint64_t large_pixels = 0;         // images declaring more go back for the large lane; 0: none
 };
 
 // Runs the worker on descriptors 0 and 1. Returns the process exit status.

@@ -1,18 +1,28 @@
 // The pool of confined decoder workers (see sandbox_pool.h).
 #include "sandbox/sandbox_pool.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
+#include <utility>
 
 #include "sandbox/worker_protocol.h"
+#include "vigil/video.h"
 
 namespace vigil::sandbox {
 namespace {
@@ -83,30 +93,166 @@ std::string SignalName(int sig) {
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
+// The workers' user: uid and gid from the passwd database, here in the service (a confined worker
+// cannot read it). Never root.
+Result<std::pair<std::int64_t, std::int64_t>> ResolveUser(const std::string& user) {
+  passwd entry{};
+  passwd* found = nullptr;
+  std::vector<char> buffer(1 << 16);
+  if (getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    if (entry.pw_uid == 0 || entry.pw_gid == 0) {
+      return Fail(ErrorCode::kInvalidArgument, "the decoder sandbox's user '" + user +
+                                                   "' is root or in group root: its workers must run unprivileged");
+    }
+    return std::pair<std::int64_t, std::int64_t>(entry.pw_uid, entry.pw_gid);
+  }
+  if (user == "nobody") return std::pair<std::int64_t, std::int64_t>(65534, 65534);
+  return Fail(ErrorCode::kInvalidArgument, "the decoder sandbox's user '" + user + "' does not exist");
+}
+
+// A line a worker wrote, safe for a log: control characters (a forged log line, a terminal
+// escape) shown as \xNN.
+std::string Printable(std::string_view line) {
+  std::string out;
+  out.reserve(line.size());
+  for (const char ch : line) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string ReadLink(const std::string& path) {
+  std::error_code ec;
+  const auto target = std::filesystem::read_symlink(path, ec);
+  return ec ? std::string() : target.string();
+}
+
+// A process's /proc/PID/status (ids, capabilities, seccomp, NSpid), namespaces and stderr.
+Result<ProcessView> ReadProcess(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::ifstream status(dir + "/status");
+  if (!status) return Fail(ErrorCode::kNotFound, "cannot read " + dir + "/status");
+  ProcessView v;
+  v.pid = pid;
+  std::string line;
+  while (std::getline(status, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, colon);
+    std::istringstream rest(line.substr(colon + 1));
+    if (key == "Uid") rest >> v.uid;
+    if (key == "Gid") rest >> v.gid;
+    if (key == "CapEff") rest >> std::hex >> v.cap_effective;
+    if (key == "CapPrm") rest >> std::hex >> v.cap_permitted;
+    if (key == "CapInh") rest >> std::hex >> v.cap_inheritable;
+    if (key == "CapBnd") rest >> std::hex >> v.cap_bounding;
+    if (key == "CapAmb") rest >> std::hex >> v.cap_ambient;
+    if (key == "Seccomp") rest >> v.seccomp;
+    if (key == "NSpid") {
+      for (std::int64_t p = 0; rest >> p;) v.ns_pids.push_back(p);
+    }
+  }
+  auto own = [&](const char* ns) -> std::optional<bool> {
+    const std::string theirs = ReadLink(dir + "/ns/" + ns), ours = ReadLink(std::string("/proc/self/ns/") + ns);
+    if (theirs.empty() || ours.empty()) return std::nullopt;
+    return theirs != ours;
+  };
+  v.own_mount_ns = own("mnt");
+  v.own_pid_ns = own("pid");
+  v.own_net_ns = own("net");
+  v.stderr_target = ReadLink(dir + "/fd/2");
+  return v;
+}
+
+// The child of `parent` (a worker's decoder, PID 1 of its namespace).
+std::optional<pid_t> ChildOf(pid_t parent) {
+  const std::string p = std::to_string(parent);
+  std::ifstream children("/proc/" + p + "/task/" + p + "/children");
+  pid_t child = 0;
+  if (children >> child && child > 0) return child;
+  // Kernels without /proc/PID/task/TID/children: look for it.
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream status(it->path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("PPid:", 0) != 0) continue;
+      if (std::stol(line.substr(5)) == parent) return static_cast<pid_t>(std::stol(name));
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SandboxPool>> SandboxPool::Start(PoolOptions options) {
   if (options.workers < 1) options.workers = 1;
+  options.large_workers = std::max(0, options.large_workers);
+  options.large_queue = std::max(0, options.large_queue);
+  options.large_nice = std::clamp(options.large_nice, 0, 19);
+  auto user = ResolveUser(options.user);
+  if (!user) return tl::unexpected(user.error());
   std::unique_ptr<SandboxPool> pool(new SandboxPool(std::move(options)));
+  pool->uid_ = user->first;
+  pool->gid_ = user->second;
+  pool->small_.size = pool->options_.workers;
+  pool->large_.large = true;
+  pool->large_.size = pool->options_.large_workers;
+  pool->large_.max_waiting = pool->options_.large_queue;
   std::string ready;
-  auto first = pool->Spawn(&ready);
+  auto first = pool->Spawn(pool->small_, &ready);
   if (!first) return tl::unexpected(first.error());
   boost::system::error_code ec;
   const json::value said = json::parse(ready, ec);
   if (!ec && said.is_object()) {
-    const auto* isolated = said.as_object().if_contains("network_isolated");
-    pool->network_isolated_ = isolated != nullptr && isolated->is_bool() && isolated->as_bool();
+    const auto& o = said.as_object();
+    auto flag = [&](const char* key) {
+      const auto* v = o.if_contains(key);
+      return v != nullptr && v->is_bool() && v->as_bool();
+    };
+    auto number = [&](const char* key) -> std::int64_t {
+      const auto* v = o.if_contains(key);
+      return v != nullptr && v->is_int64() ? v->as_int64() : v != nullptr && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64()) : -1;
+    };
+    Isolation& iso = pool->isolation_;
+    iso.network = flag("network_isolated");
+    iso.mount = flag("mount_namespace");
+    iso.pid = flag("pid_namespace");
+    iso.user_namespace = flag("user_namespace");
+    iso.capabilities = flag("capabilities_dropped");
+    iso.bounding_set = flag("bounding_set_dropped");
+    iso.uid = number("uid");
+    iso.gid = number("gid");
+    const auto* refused = o.if_contains("refused");
+    if (refused != nullptr && refused->is_string()) iso.refused = std::string(refused->as_string());
   }
   std::lock_guard lock(pool->mu_);
-  pool->idle_.push_back(*first);
-  pool->live_ = 1;
+  pool->small_.idle.push_back(*first);
+  pool->small_.live = 1;
   return pool;
 }
 
 SandboxPool::~SandboxPool() {
-  std::unique_lock lock(mu_);
-  for (auto& w : idle_) {
+  std::vector<Worker> idle;
+  {
+    std::lock_guard lock(mu_);
+    for (Lane* lane : {&small_, &large_}) {
+      idle.insert(idle.end(), lane->idle.begin(), lane->idle.end());
+      lane->idle.clear();
+    }
+  }
+  for (auto& w : idle) {
     close(w.fd);  // the worker sees the end of its input and exits
+    w.fd = -1;
     int status = 0;
     const auto deadline = Clock::now() + std::chrono::seconds(2);
     while (waitpid(w.pid, &status, WNOHANG) == 0) {
@@ -117,34 +263,54 @@ SandboxPool::~SandboxPool() {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    Discard(w);
   }
-  idle_.clear();
 }
 
-Result<SandboxPool::Worker> SandboxPool::Spawn(std::string* ready) {
+Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return Fail(ErrorCode::kIoError, std::string("socketpair: ") + std::strerror(errno));
+  }
+  // Its standard error: a pipe of its own, never the service's log descriptor. Non-blocking at
+  // both ends: a worker that writes more than the pipe holds loses the rest instead of stalling.
+  int err[2];
+  if (pipe2(err, O_CLOEXEC | O_NONBLOCK) != 0) {
+    const int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return Fail(ErrorCode::kIoError, std::string("pipe2: ") + std::strerror(e));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   const std::string memory = std::to_string(options_.memory_bytes >> 20);
   const std::string max_bytes = std::to_string(options_.max_body_bytes);
+  const std::string uid = std::to_string(uid_), gid = std::to_string(gid_);
+  const std::string nice = std::to_string(lane.large ? options_.large_nice : 0);
+  // A small-lane worker hands images over this size back for the large lane (when there is one).
+  const std::string large_pixels = std::to_string(!lane.large && large_.size > 0 ? options_.large_pixels : 0);
   std::vector<char*> argv = {const_cast<char*>(options_.executable.c_str()), const_cast<char*>("sandbox-worker"),
                              const_cast<char*>("--memory-mb"), const_cast<char*>(memory.c_str()),
-                             const_cast<char*>("--max-bytes"), const_cast<char*>(max_bytes.c_str()), nullptr};
+                             const_cast<char*>("--max-bytes"), const_cast<char*>(max_bytes.c_str()),
+                             const_cast<char*>("--uid"), const_cast<char*>(uid.c_str()),
+                             const_cast<char*>("--gid"), const_cast<char*>(gid.c_str()),
+                             const_cast<char*>("--nice"), const_cast<char*>(nice.c_str()),
+                             const_cast<char*>("--large-pixels"), const_cast<char*>(large_pixels.c_str()), nullptr};
   char* empty_environment[] = {nullptr};  // the service's secrets stay in the service
   pid_t pid = -1;
   const int rc = posix_spawn(&pid, options_.executable.c_str(), &actions, nullptr, argv.data(), empty_environment);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
+  close(err[1]);
   if (rc != 0) {
     close(fds[0]);
+    close(err[0]);
     return Fail(ErrorCode::kIoError, "cannot start the decoder worker " + options_.executable + ": " + std::strerror(rc));
   }
-  Worker w{pid, fds[0], 0};
+  Worker w{pid, fds[0], err[0], 0, lane.large};
   // The worker confines itself and says so (or why it could not).
   AnswerHeader h;
   const auto deadline = Clock::now() + std::chrono::seconds(20);
@@ -167,70 +333,124 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(std::string* ready) {
   return w;
 }
 
-Result<SandboxPool::Worker> SandboxPool::Acquire() {
+Result<SandboxPool::Worker> SandboxPool::Acquire(Lane& lane) {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return !idle_.empty() || live_ < options_.workers; });
-  while (!idle_.empty()) {
-    Worker w = idle_.back();
-    idle_.pop_back();
-    // A worker that died while idle (the OOM killer, an operator) is replaced, not blamed on the
-    // next upload.
-    int status = 0;
-    if (waitpid(w.pid, &status, WNOHANG) == 0) return w;
-    close(w.fd);
-    --live_;
+  for (;;) {
+    while (!lane.idle.empty()) {
+      Worker w = lane.idle.back();
+      lane.idle.pop_back();
+      // A worker that died while idle (the OOM killer, an operator) is replaced, not blamed on
+      // the next upload.
+      int status = 0;
+      if (waitpid(w.pid, &status, WNOHANG) == 0) return w;
+      --lane.live;
+      lock.unlock();
+      Discard(w);
+      lock.lock();
+    }
+    if (lane.live < lane.size) break;
+    if (lane.max_waiting >= 0 && lane.waiting >= lane.max_waiting) {
+      ++stats_.large_refused;
+      return Fail(ErrorCode::kUnavailable, "the decoder's large-image lane is busy (" + std::to_string(lane.live) +
+                                               " decoding, " + std::to_string(lane.waiting) +
+                                               " waiting); retry later");
+    }
+    ++lane.waiting;
+    lane.cv.wait(lock, [&lane] { return !lane.idle.empty() || lane.live < lane.size; });
+    --lane.waiting;
   }
-  if (live_ >= options_.workers) {
-    cv_.wait(lock, [this] { return !idle_.empty() || live_ < options_.workers; });
-    lock.unlock();
-    return Acquire();
-  }
-  ++live_;
+  ++lane.live;
   lock.unlock();
-  auto spawned = Spawn();
+  auto spawned = Spawn(lane);
   if (!spawned) {
     std::lock_guard relock(mu_);
-    --live_;
-    cv_.notify_one();
+    --lane.live;
+    lane.cv.notify_one();
   }
   return spawned;
 }
 
 void SandboxPool::Release(Worker worker) {
+  Lane& lane = worker.large ? large_ : small_;
   if (worker.pid > 0 && worker.requests >= options_.max_requests_per_worker) {
     close(worker.fd);
+    worker.fd = -1;
     int status = 0;
     waitpid(worker.pid, &status, 0);  // it exits at the end of its input
-    worker.pid = -1;
+    Discard(worker);
   }
   std::lock_guard lock(mu_);
   if (worker.pid > 0) {
-    idle_.push_back(worker);
+    lane.idle.push_back(worker);
   } else {
-    --live_;
+    --lane.live;
   }
-  cv_.notify_one();
+  lane.cv.notify_one();
 }
 
 void SandboxPool::Kill(Worker& worker) {
   if (worker.pid <= 0) return;
-  ::kill(worker.pid, SIGKILL);
+  ::kill(worker.pid, SIGKILL);  // and its decoder with it (PR_SET_PDEATHSIG)
   int status = 0;
   while (waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  close(worker.fd);
+  Discard(worker);
+}
+
+void SandboxPool::Discard(Worker& worker) {
+  DrainOutput(worker);
+  if (worker.fd >= 0) close(worker.fd);
+  if (worker.err >= 0) close(worker.err);
   worker.pid = -1;
-  worker.fd = -1;
+  worker.fd = worker.err = -1;
+}
+
+void SandboxPool::DrainOutput(const Worker& worker) {
+  if (worker.err < 0) return;
+  constexpr std::size_t kMaxBytes = 64 << 10;  // a pipe's worth
+  constexpr int kMaxLines = 64;
+  constexpr std::size_t kMaxLineBytes = 1024;
+  std::string text;
+  char buffer[16 << 10];
+  while (text.size() < kMaxBytes) {
+    const ssize_t n = read(worker.err, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // empty for now (EAGAIN), or closed
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  auto emit = [&](std::string_view line) {
+    const std::string safe = Printable(line);
+    if (options_.on_worker_output) {
+      options_.on_worker_output(worker.pid, safe);
+    } else {
+      std::fprintf(stderr, "vigil: decoder worker %d: %s\n", static_cast<int>(worker.pid), safe.c_str());
+    }
+  };
+  std::size_t start = 0;
+  for (int lines = 0; start < text.size() && lines < kMaxLines; ++lines) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    emit(std::string_view(text).substr(start, std::min(end - start, kMaxLineBytes)));
+    start = end + 1;
+  }
+  if (start < text.size()) {
+    std::string dropped = std::to_string(text.size() - start);  // appended, not chained: gcc 12's false -Wrestrict
+    dropped.insert(0, 1, '(');
+    dropped.append(" more bytes of output dropped)");
+    emit(dropped);
+  }
 }
 
 Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, std::uint32_t op,
                                                                     const std::string& options,
                                                                     std::span<const std::uint8_t> body,
-                                                                    double wall_seconds) {
+                                                                    double wall_seconds, double cpu_seconds) {
   const auto deadline = Clock::now() + std::chrono::microseconds(static_cast<std::int64_t>(wall_seconds * 1e6));
+  const auto cpu = static_cast<std::uint32_t>(std::clamp(std::ceil(cpu_seconds), 0.0, 86400.0));
   RequestHeader h;
   h.op = op;
   h.options_bytes = static_cast<std::uint32_t>(options.size());
+  h.cpu_seconds = cpu;
   h.body_bytes = body.size();
   ++w.requests;
   auto sent = WriteBefore(w.fd, &h, sizeof h, deadline);
@@ -246,7 +466,10 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
     payload.resize(a.payload_bytes);
     got = ReadBefore(w.fd, payload.data(), payload.size(), deadline);
   }
-  if (got) return std::pair<std::uint32_t, std::string>(a.status, std::move(payload));
+  if (got) {
+    DrainOutput(w);
+    return std::pair<std::uint32_t, std::string>(a.status, std::move(payload));
+  }
 
   // The worker failed: find out how, then make sure it is gone.
   const bool timed_out = got.error().code == ErrorCode::kTooLarge;
@@ -264,9 +487,7 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
     while (waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
     }
   }
-  close(w.fd);
-  w.pid = -1;
-  w.fd = -1;
+  Discard(w);  // what it wrote on its way out (a sanitizer's report, a library's complaint) is logged
   {
     std::lock_guard lock(mu_);
     ++stats_.workers_killed;
@@ -283,40 +504,65 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
     }
     return Fail(ErrorCode::kCorrupt, "the decoder crashed on this input (" + SignalName(sig) + ") and was replaced");
   }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kCpuBudgetExitStatus) {
+    return Fail(ErrorCode::kTooLarge, "decoding used more than its CPU budget of " + std::to_string(cpu) +
+                                          " s; the decoder worker was stopped");
+  }
   if (WIFEXITED(status)) {
     return Fail(ErrorCode::kInternal, "the decoder worker exited with status " + std::to_string(WEXITSTATUS(status)));
   }
   return Fail(ErrorCode::kInternal, "the decoder worker stopped answering: " + got.error().message);
 }
 
-Result<std::pair<std::uint32_t, std::string>> SandboxPool::Call(std::uint32_t op, const std::string& options,
-                                                                std::span<const std::uint8_t> body, double wall_seconds) {
+Result<std::pair<std::uint32_t, std::string>> SandboxPool::Call(Lane& lane, std::uint32_t op, const std::string& options,
+                                                                std::span<const std::uint8_t> body, double wall_seconds,
+                                                                double cpu_seconds) {
+  auto worker = Acquire(lane);
+  if (!worker) return tl::unexpected(worker.error());
+  if (lane.large) {
+    std::lock_guard lock(mu_);
+    ++stats_.large_requests;
+  }
+  auto answer = Exchange(*worker, op, options, body, wall_seconds, cpu_seconds);
+  Release(*worker);
+  return answer;
+}
+
+Result<std::string> SandboxPool::Run(std::uint32_t op, const std::string& options, std::span<const std::uint8_t> body,
+                                     double wall_seconds, double cpu_seconds, bool large_first) {
   if (body.size() > options_.max_body_bytes) {
     return Fail(ErrorCode::kTooLarge, "upload of " + std::to_string(body.size()) + " bytes exceeds the decoder limit");
   }
-  auto worker = Acquire();
-  if (!worker) return tl::unexpected(worker.error());
   {
     std::lock_guard lock(mu_);
     ++stats_.requests;
   }
-  auto answer = Exchange(*worker, op, options, body, wall_seconds);
-  Release(*worker);
+  const bool has_large = large_.size > 0;
+  auto answer = Call(large_first && has_large ? large_ : small_, op, options, body, wall_seconds, cpu_seconds);
+  constexpr auto kLargeLane = static_cast<std::uint32_t>(AnswerStatus::kLargeLane);
+  if (answer && answer->first == kLargeLane && has_large) {
+    // Its header declares a large image: nothing was decoded in the small lane.
+    answer = Call(large_, op, options, body, wall_seconds, cpu_seconds);
+  }
   if (!answer) return tl::unexpected(answer.error());
+  if (answer->first == kLargeLane) return Fail(ErrorCode::kInternal, "a decoder worker asked for a lane this pool lacks");
   if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return tl::unexpected(FromErrorJson(answer->second));
-  return answer;
+  return std::move(answer->second);
 }
 
 Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
-  // Videos get their decode time limit and a margin; images (sniffed the same way the worker
-  // will) a much shorter one.
-  const double wall = LooksLikeVideo(bytes) ? std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30)
-                                            : options_.image_wall_seconds;
-  auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kHash), json::serialize(MediaHashOptionsToJson(options)), bytes,
-                     wall);
-  if (!answer) return tl::unexpected(answer.error());
+  // Videos (sniffed the way the worker will) go straight to the large lane, with their decode
+  // time limit and a margin: they are the longest decodes there are. Images start in the small
+  // lane, with a much shorter time limit and a CPU budget.
+  const std::string json_options = json::serialize(MediaHashOptionsToJson(options));
+  auto payload = LooksLikeVideo(bytes)
+                     ? Run(static_cast<std::uint32_t>(WorkerOp::kHash), json_options, bytes,
+                           std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30), 0, true)
+                     : Run(static_cast<std::uint32_t>(WorkerOp::kHash), json_options, bytes, options_.image_wall_seconds,
+                           options_.image_cpu_seconds, false);
+  if (!payload) return tl::unexpected(payload.error());
   boost::system::error_code ec;
-  const json::value parsed = json::parse(answer->second, ec);
+  const json::value parsed = json::parse(*payload, ec);
   if (ec) return Fail(ErrorCode::kInternal, "the decoder worker's answer is not JSON");
   return HashedMediaFromJson(parsed);
 }
@@ -324,20 +570,46 @@ Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const
 Result<std::vector<std::uint8_t>> SandboxPool::Preview(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
   MediaHashOptions options;
   options.limits = limits;
-  auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kPreview), json::serialize(MediaHashOptionsToJson(options)),
-                     bytes, options_.wall_seconds);
-  if (!answer) return tl::unexpected(answer.error());
-  return std::vector<std::uint8_t>(answer->second.begin(), answer->second.end());
+  // A video's preview is its first frame only (capped at 10 s of decoding): the small lane.
+  auto payload = Run(static_cast<std::uint32_t>(WorkerOp::kPreview), json::serialize(MediaHashOptionsToJson(options)),
+                     bytes, options_.wall_seconds, LooksLikeVideo(bytes) ? 0 : options_.image_cpu_seconds, false);
+  if (!payload) return tl::unexpected(payload.error());
+  return std::vector<std::uint8_t>(payload->begin(), payload->end());
 }
 
-Result<json::value> SandboxPool::Probe(const std::string& name, double wall_seconds) {
-  auto answer = Call(static_cast<std::uint32_t>(WorkerOp::kProbe), json::serialize(json::object{{"probe", name}}), {},
-                     wall_seconds);
-  if (!answer) return tl::unexpected(answer.error());
+Result<json::value> SandboxPool::Probe(const std::string& name, double wall_seconds, double cpu_seconds,
+                                       bool large_lane) {
+  const json::object request{{"probe", name}, {"service_pid", static_cast<std::int64_t>(getpid())}};
+  auto payload = Run(static_cast<std::uint32_t>(WorkerOp::kProbe), json::serialize(request), {}, wall_seconds,
+                     cpu_seconds, large_lane);
+  if (!payload) return tl::unexpected(payload.error());
   boost::system::error_code ec;
-  json::value parsed = json::parse(answer->second, ec);
+  json::value parsed = json::parse(*payload, ec);
   if (ec) return Fail(ErrorCode::kInternal, "the decoder worker's answer is not JSON");
   return parsed;
+}
+
+Result<WorkerView> SandboxPool::Inspect() {
+  auto worker = Acquire(small_);
+  if (!worker) return tl::unexpected(worker.error());
+  WorkerView view;
+  view.service_stderr = ReadLink("/proc/self/fd/2");
+  auto spawned = ReadProcess(worker->pid);
+  if (spawned) {
+    view.spawned = std::move(*spawned);
+    if (isolation_.pid) {
+      const auto child = ChildOf(worker->pid);
+      auto decoder = child ? ReadProcess(*child) : Fail(ErrorCode::kNotFound, "no decoder process under the worker");
+      if (decoder) {
+        view.decoder = std::move(*decoder);
+      } else {
+        spawned = tl::unexpected(decoder.error());
+      }
+    }
+  }
+  Release(*worker);
+  if (!spawned) return tl::unexpected(spawned.error());
+  return view;
 }
 
 PoolStats SandboxPool::Stats() const {

@@ -1,8 +1,15 @@
-// The service's decoder workers: a pool of `vigil sandbox-worker` processes, each confined by
-// seccomp and resource limits, that hash uploads so no hostile byte is decoded inside the service.
-// A worker that crashes, is killed by the filter, or runs past the time limit is replaced, and
-// the upload gets a clear error; the service keeps serving. Workers get an empty environment (the
-// service's secrets stay in the service) and are recycled after a number of requests.
+// The service's decoder workers: pools of `vigil sandbox-worker` processes, each confined
+// (namespaces, an unprivileged user without capabilities, seccomp, resource limits), that hash
+// uploads so no hostile byte is decoded inside the service. A worker that crashes, is killed by
+// the filter, or runs past its time limit or CPU budget is replaced, and the upload gets a clear
+// error; the service keeps serving. Workers get an empty environment (the service's secrets stay
+// in the service), a pipe as standard error (drained and logged here, never the service's log
+// descriptor), and are recycled after a number of requests.
+//
+// Two lanes: every image goes first to the small lane, whose worker reads its header and decodes
+// it there unless it declares more than `large_pixels`; such images, and videos, are decoded in
+// the large lane: a few workers of their own, at a lower CPU priority, with a bounded queue. A
+// small upload therefore never waits for a worker behind a big decode.
 #pragma once
 
 #include <sys/types.h>
@@ -10,12 +17,16 @@
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sandbox/seccomp_sandbox.h"
 #include "signals/media_hashing.h"
 #include "vigil/status.h"
 
@@ -23,18 +34,58 @@ namespace vigil::sandbox {
 
 struct PoolOptions {
   std::string executable;           // the vigil binary (the service's own, /proc/self/exe)
-  int workers = 2;
+  int workers = 2;                  // the small lane
   std::uint64_t memory_bytes = 4ull << 30;
   std::uint64_t max_body_bytes = 2ull << 30;
   double wall_seconds = 630;        // per video (and preview) request, then the worker is killed
   double image_wall_seconds = 60;   // per image: no image takes that long to decode within the limits
+  double image_cpu_seconds = 30;    // CPU time (all threads) one image's decode or preview may use; 0: none
   int max_requests_per_worker = 1000;
+  // The large lane: images declaring more than large_pixels, and videos, decoded by up to
+  // large_workers workers at CPU priority large_nice; at most large_queue requests wait for one,
+  // more are refused at once (kUnavailable). large_workers 0: one lane for everything.
+  int large_workers = 1;
+  int large_queue = 4;
+  std::uint64_t large_pixels = 16'000'000;
+  int large_nice = 10;
+  // A service running as root starts its workers as root; they become this user (resolved here,
+  // from /etc/passwd; "nobody" is 65534 where it is missing). Never root.
+  std::string user = "nobody";
+  // Each line a worker writes to its standard error, with the worker's pid, control characters
+  // escaped. Drained after every request and when a worker ends; what does not fit in the pipe
+  // (64 KiB) meanwhile is lost. Empty: written to this process's stderr, prefixed.
+  std::function<void(pid_t pid, std::string_view line)> on_worker_output;
 };
 
 struct PoolStats {
   std::int64_t requests = 0;
   std::int64_t workers_started = 0;
-  std::int64_t workers_killed = 0;  // crashed, filtered, timed out
+  std::int64_t workers_killed = 0;   // crashed, filtered, timed out, over the CPU budget
+  std::int64_t large_requests = 0;   // requests decoded in the large lane
+  std::int64_t large_refused = 0;    // refused because the large lane's queue was full
+};
+
+// One process as /proc shows it to the service.
+struct ProcessView {
+  pid_t pid = -1;
+  std::int64_t uid = -1, gid = -1;  // real ids, as the service sees them
+  std::uint64_t cap_effective = ~0ull, cap_permitted = ~0ull, cap_inheritable = ~0ull;
+  std::uint64_t cap_bounding = ~0ull, cap_ambient = ~0ull;
+  int seccomp = -1;                  // 2: filter mode
+  std::vector<std::int64_t> ns_pids;  // NSpid: its pid in each PID namespace, the service's first
+  // Whether its namespace differs from the service's; empty where /proc would not say (reading
+  // another user's namespaces needs root).
+  std::optional<bool> own_mount_ns, own_pid_ns, own_net_ns;
+  std::string stderr_target;         // where its descriptor 2 leads ("pipe:[...]"); empty: unreadable or closed
+};
+
+// A worker seen from outside: the process the service started and, where it made a PID
+// namespace, the child that decodes (its PID 1).
+struct WorkerView {
+  ProcessView spawned;
+  std::optional<ProcessView> decoder;
+  std::string service_stderr;  // where the service's own descriptor 2 leads
+  const ProcessView& decoding() const { return decoder ? *decoder : spawned; }
 };
 
 class SandboxPool {
@@ -49,41 +100,65 @@ class SandboxPool {
   Result<HashedMedia> Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options);
   // The reviewer-safe blurred preview (JPEG) of an image or a video's first frame.
   Result<std::vector<std::uint8_t>> Preview(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
-  // A diagnostic probe (ping, environment, open_file, write_file, forbidden_syscall, allocate,
-  // spin) with its own time limit.
-  Result<boost::json::value> Probe(const std::string& name, double wall_seconds);
+  // A diagnostic probe (ping, environment, identity, open_file, write_file, forbidden_syscall,
+  // prlimit_other, stderr, allocate, spin) with its own time limit and CPU budget (0: none), in
+  // the small lane or the large one.
+  Result<boost::json::value> Probe(const std::string& name, double wall_seconds, double cpu_seconds = 0,
+                                   bool large_lane = false);
+  // A small-lane worker as /proc shows it (its user, capabilities, namespaces, stderr).
+  Result<WorkerView> Inspect();
 
   PoolStats Stats() const;
-  // Whether the first worker also got a network namespace of its own (see EnterSandbox).
-  bool network_isolated() const { return network_isolated_; }
+  // What the first worker got beyond the filter (see EnterSandbox).
+  const Isolation& isolation() const { return isolation_; }
+  bool network_isolated() const { return isolation_.network; }
   const PoolOptions& options() const { return options_; }
 
  private:
   struct Worker {
     pid_t pid = -1;
-    int fd = -1;
+    int fd = -1;   // the socket
+    int err = -1;  // the read end of its stderr pipe
     int requests = 0;
+    bool large = false;
+  };
+  struct Lane {
+    bool large = false;
+    int size = 0;          // workers at most
+    int max_waiting = -1;  // requests that may wait for a worker; -1: any number
+    int live = 0;          // idle and busy
+    int waiting = 0;
+    std::vector<Worker> idle;
+    std::condition_variable cv;
   };
   explicit SandboxPool(PoolOptions options) : options_(std::move(options)) {}
-  // One request on an idle worker: the answer's status and payload.
-  Result<std::pair<std::uint32_t, std::string>> Call(std::uint32_t op, const std::string& options,
-                                                    std::span<const std::uint8_t> body, double wall_seconds);
-  Result<Worker> Spawn(std::string* ready = nullptr);  // `ready`: what the worker said when it was
-  Result<Worker> Acquire();
+  // One request, routed: in the small lane (or the large one with `large_first`), then in the
+  // large lane if a small-lane worker hands it over. The payload of a kOk answer.
+  Result<std::string> Run(std::uint32_t op, const std::string& options, std::span<const std::uint8_t> body,
+                          double wall_seconds, double cpu_seconds, bool large_first);
+  // One request on an idle worker of `lane`: the answer's status and payload.
+  Result<std::pair<std::uint32_t, std::string>> Call(Lane& lane, std::uint32_t op, const std::string& options,
+                                                    std::span<const std::uint8_t> body, double wall_seconds,
+                                                    double cpu_seconds);
+  Result<Worker> Spawn(Lane& lane, std::string* ready = nullptr);  // `ready`: what the worker said when it was
+  Result<Worker> Acquire(Lane& lane);
   void Release(Worker worker);
   void Kill(Worker& worker);
+  // Logs what the worker wrote to stderr, closes its descriptors.
+  void Discard(Worker& worker);
+  void DrainOutput(const Worker& worker);
   // Sends one request and reads the answer; on any failure the worker is killed and the error
   // says why (its exit status or signal).
   Result<std::pair<std::uint32_t, std::string>> Exchange(Worker& worker, std::uint32_t op, const std::string& options,
-                                                        std::span<const std::uint8_t> body, double wall_seconds);
+                                                        std::span<const std::uint8_t> body, double wall_seconds,
+                                                        double cpu_seconds);
 
   PoolOptions options_;
+  std::int64_t uid_ = 65534, gid_ = 65534;  // the workers' user, resolved from options_.user
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Worker> idle_;
-  int live_ = 0;  // idle and busy
+  Lane small_, large_;
   PoolStats stats_;
-  bool network_isolated_ = false;
+  Isolation isolation_;
 };
 
 }  // namespace vigil::sandbox

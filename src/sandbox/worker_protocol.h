@@ -18,13 +18,15 @@ inline constexpr std::size_t kMaxOptionsBytes = 64 << 10;
 inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's frame list fits easily
 
 enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2, kPreview = 3 };
-enum class AnswerStatus : std::uint32_t { kReady = 0, kOk = 1, kError = 2 };
+// kLargeLane: a small-lane worker read the image's header and found it larger than its lane
+// takes; nothing was decoded, and the service sends the request to a large-lane worker.
+enum class AnswerStatus : std::uint32_t { kReady = 0, kOk = 1, kError = 2, kLargeLane = 3 };
 
 struct RequestHeader {
   std::uint32_t magic = kRequestMagic;
   std::uint32_t op = 0;
   std::uint32_t options_bytes = 0;
-  std::uint32_t reserved = 0;
+  std::uint32_t cpu_seconds = 0;  // the CPU time this request may use (all threads); 0: no budget
   std::uint64_t body_bytes = 0;
 };
 

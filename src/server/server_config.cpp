@@ -51,7 +51,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
                                                     "preserve_on_confirm", "purge_interval_hours"};
   static constexpr std::string_view kLegalKeys[] = {"signing_key_env", "signing_key_file"};
   static constexpr std::string_view kSandboxKeys[] = {"mode", "workers", "memory_mb", "max_requests_per_worker",
-                                                      "image_wall_seconds"};
+                                                      "image_wall_seconds", "image_cpu_seconds", "user",
+                                                      "large_workers", "large_queue", "large_pixels", "large_nice"};
   static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
                                                        "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
                                                        "sla_seconds_p3"};
@@ -219,6 +220,15 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "memory_mb", sb.memory_mb, 256, 1 << 20);
     read_int(*t, "max_requests_per_worker", sb.max_requests_per_worker, 1, 1'000'000);
     read_int(*t, "image_wall_seconds", sb.image_wall_seconds, 1, 3600);
+    read_int(*t, "image_cpu_seconds", sb.image_cpu_seconds, 0, 3600);
+    read_string(*t, "user", sb.user);
+    read_int(*t, "large_workers", sb.large_workers, 0, 256);
+    read_int(*t, "large_queue", sb.large_queue, 0, 4096);
+    read_int(*t, "large_pixels", sb.large_pixels, 0, 10'000'000'000);
+    read_int(*t, "large_nice", sb.large_nice, 0, 19);
+    if (sb.user.empty() || sb.user == "root") {
+      status = Fail(ErrorCode::kInvalidArgument, path + ": sandbox.user must name an unprivileged user, not \"" + sb.user + "\"");
+    }
     if (sb.mode != "auto" && sb.mode != "required" && sb.mode != "off") {
       status = Fail(ErrorCode::kInvalidArgument, path + ": sandbox.mode must be \"auto\", \"required\" or \"off\"");
     }

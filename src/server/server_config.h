@@ -32,8 +32,10 @@
 //   retention_days = 365
 //   preserve_on_confirm = true
 //   purge_interval_hours = 24           # the service purges expired, unheld evidence; 0: off
-//   [sandbox]                           # decoding in confined worker processes (docs/operations.md)
+//   [sandbox]                           # decoding in confined worker processes (docs/sandbox.md)
 //   mode = "auto"  workers = 0  memory_mb = 4096  max_requests_per_worker = 1000  image_wall_seconds = 60
+//   image_cpu_seconds = 30  user = "nobody"
+//   large_workers = 0  large_queue = 4  large_pixels = 16000000  large_nice = 10   # the large lane
 //   [legal]
 //   signing_key_env = "VIGIL_SIGNING_KEY"   # or signing_key_file (an Ed25519 seed, 64 hex digits)
 #pragma once
@@ -69,6 +71,14 @@ struct SandboxConfig {
   std::int64_t memory_mb = 4096;
   int max_requests_per_worker = 1000;
   int image_wall_seconds = 60;  // a worker still decoding an image after this is stopped
+  int image_cpu_seconds = 30;   // ... or after using this much CPU (all threads); 0: no budget
+  std::string user = "nobody";  // a service running as root runs its workers as this user (never root)
+  // The large lane: images declaring more than large_pixels (0: none), and videos, decoded by
+  // workers of their own at CPU priority large_nice, so small uploads never wait behind them.
+  int large_workers = 0;        // 0: half the small lane's workers, at least 1
+  int large_queue = 4;          // requests that may wait for a large-lane worker; more get 503
+  std::int64_t large_pixels = 16'000'000;
+  int large_nice = 10;
 };
 
 struct ServerConfig {
