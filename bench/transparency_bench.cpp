@@ -17,6 +17,7 @@
 #include "vigil/clock.h"
 #include "vigil/reports.h"
 #include "vigil/store.h"
+#include "vigil/taxonomy.h"
 #include "vigil/transparency.h"
 
 namespace {
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
       vigil::CaseStore::DecisionRequest request;
       request.verdict = violating ? "violating" : "not_violating";
       request.classification = violating ? "B1" : "";
+      if (violating) request.category = *vigil::Taxonomy::BuiltIn().Find("csam");
       request.reason = violating ? "matches a listed item" : "not the listed item";
       // Most confirmed accounts are banned (a ban takes a second reviewer); some suspended 30 days.
       const bool ban = violating && unit(rng) < 0.75;
@@ -188,7 +190,8 @@ int main(int argc, char** argv) {
       ++events["appeals"];
       const std::string reviewer = "reviewer-appeals-" + std::to_string(rng() % 3);
       if (!cases.ClaimAppeal(appeal->id, reviewer)) continue;
-      if (cases.DecideAppeal(appeal->id, unit(rng) < 0.25, "reviewed", reviewer)) ++events["appeal decisions"];
+      const vigil::AppealDecision appeal_decision{unit(rng) < 0.25 ? "overturned" : "upheld", {}, "reviewed", ""};
+      if (cases.DecideAppeal(appeal->id, appeal_decision, reviewer)) ++events["appeal decisions"];
     }
     // The upload: recorded, matched, blocked and held (the case opens or grows).
     vigil::ContentRecord c;
@@ -205,27 +208,30 @@ int main(int argc, char** argv) {
       c.matches.push_back(bank_match[bank]);
       c.matches.back().matched_at = clock.now;
     }
-    auto recorded = store.RecordContent(c);
-    if (!recorded) continue;
-    ++events["uploads"];
     vigil::PolicyOutcome outcome;
     outcome.block = outcome.hold = outcome.queue_report = true;
     outcome.rules = {std::string("known-") + banks[bank]};
-    auto applied = cases.ApplyOutcome(*recorded, outcome, "system");
-    if (!applied) continue;
+    outcome.category = *vigil::Taxonomy::BuiltIn().Find("csam");
+    vigil::UploadPolicy policy;
+    policy.evaluate = [&outcome](const vigil::ContentFacts&) { return outcome; };
+    auto recorded = cases.RecordUpload(c, policy, "system");
+    if (!recorded) continue;
+    ++events["uploads"];
+    const std::optional<vigil::Case>& case_of_upload = recorded->opened;
+    if (c.matches.empty()) continue;  // a user's report: recorded, nothing matched to act on
     ++events["content blocks"];
-    if (*applied && (*applied)->items.size() == 1) {
-      to_decide.push_back({(*applied)->id, clock.now + kHour * static_cast<std::int64_t>(1 + rng() % 30)});
+    if (case_of_upload && case_of_upload->items.size() == 1) {
+      to_decide.push_back({case_of_upload->id, clock.now + kHour * static_cast<std::int64_t>(1 + rng() % 30)});
     }
     // Legal process: about ten a month.
-    if (unit(rng) < static_cast<double>(months) * 10 / uploads && *applied) {
+    if (unit(rng) < static_cast<double>(months) * 10 / uploads && case_of_upload) {
       vigil::LegalRequest request;
       request.type = unit(rng) < 0.7 ? "subpoena" : "search_warrant";
       request.agency = "Example Agency";
       request.case_number = "G-" + std::to_string(i);
       request.received_at = clock.now;
       request.scope = "subscriber records";
-      request.case_ids = {(*applied)->id};
+      request.case_ids = {case_of_upload->id};
       request.created_by = "legal-1";
       auto created = reports.CreateLegalRequest(request);
       if (created) {

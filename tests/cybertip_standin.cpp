@@ -223,8 +223,9 @@ bool CyberTipStandIn::Start() {
   options.port = 0;
   options.threads = 1;
   options.worker_threads = 1;
-  state_->server = std::make_unique<server::HttpServer>(
-      options, [this](server::Request& request, const std::string&) { return state_->Handle(request); });
+  server::HttpCallbacks callbacks;
+  callbacks.handle = [this](server::Request& request, const server::RequestInfo&) { return state_->Handle(request); };
+  state_->server = std::make_unique<server::HttpServer>(options, std::move(callbacks));
   return static_cast<bool>(state_->server->Start());
 }
 

@@ -15,7 +15,7 @@ description = "an exact cryptographic hash on an industry list"
 banks = ["industry"]
 signal_types = ["md5", "sha1", "sha256"]
 actions = ["block", "hold", "queue_report", "suspend", "notify"]
-hold_priority = 3
+hold_priority = 0
 second_review = true
 
 [[rule]]
@@ -24,7 +24,7 @@ signal_types = ["pdq"]
 max_distance = 31
 min_quality = 50
 actions = ["hold"]
-hold_priority = 1
+hold_priority = 2
 
 [[rule]]
 name = "repeat-offender"
@@ -33,8 +33,9 @@ actions = ["restrict"]
 suspend_days = 7
 )";
 
-MatchFacts Match(const std::string& bank, const std::string& type, int distance, std::optional<int> quality = 90) {
-  return MatchFacts{bank, {"csam"}, "A1", type, distance, quality};
+MatchFacts Match(const std::string& bank, const std::string& type, int distance, std::optional<int> quality = 90,
+                 const std::string& category = "") {
+  return MatchFacts{bank, {"csam"}, category, "A1", type, distance, type == "pdq" ? quality : std::nullopt};
 }
 
 TEST(Policy, ParsesAndEvaluates) {
@@ -46,7 +47,7 @@ TEST(Policy, ParsesAndEvaluates) {
   ContentFacts exact{"image/jpeg", "US", 0, {Match("industry", "sha256", 0)}};
   PolicyOutcome o = rules->Evaluate(exact);
   EXPECT_TRUE(o.block && o.hold && o.queue_report && o.notify && o.second_review);
-  EXPECT_EQ(o.hold_priority, 3);
+  EXPECT_EQ(o.hold_priority, 0);  // P0: the most urgent
   EXPECT_EQ(o.account, AccountAction::kSuspend);
   EXPECT_FALSE(o.account_days);  // permanent
   EXPECT_EQ(o.rules, std::vector<std::string>{"exact-known"});
@@ -55,7 +56,7 @@ TEST(Policy, ParsesAndEvaluates) {
   o = rules->Evaluate(near);
   EXPECT_TRUE(o.hold);
   EXPECT_FALSE(o.block);
-  EXPECT_EQ(o.hold_priority, 1);
+  EXPECT_EQ(o.hold_priority, 2);
   // Too far, or too low a quality: nothing.
   EXPECT_FALSE(rules->Evaluate({"image/png", "", 0, {Match("own", "pdq", 40)}}).Acts());
   EXPECT_FALSE(rules->Evaluate({"image/png", "", 0, {Match("own", "pdq", 10, 30)}}).Acts());
@@ -99,6 +100,16 @@ TEST(Policy, BadFilesAreRefusedWithTheLineAndRule) {
            {"[[rule]]\nname = \"x\"\nactions = [\"restrict\"]\n", "'restrict' needs 'suspend_days'"},
            {"[[rule]]\nname = \"x\"\nactions = [\"queue_report\"]\n", "'queue_report' needs 'hold' or 'block'"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nhold_priority = 9\n", "within 0..3"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsignal_types = [\"md5\"]\nmin_quality = 50\n",
+            "'min_quality' applies to PDQ matches only"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsignal_types = [\"pdq\"]\nmedia_types = [\"video/*\"]\n",
+            "never fires: videos are matched by vpdq"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsignal_types = [\"vpdq\"]\nmedia_types = [\"image/png\"]\n",
+            "never fires: images are matched by pdq"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\ncategory = \"spam\"\n", "unknown category 'spam'"},
+           {"[[category]]\nid = \"a\"\ntitle = \"A\"\n", "'ground'"},
+           {"[[category]]\nid = \"A B\"\ntitle = \"A\"\nground = \"g\"\n", "must be 1-32 of [a-z0-9_-]"},
+           {"[[category]]\nid = \"a\"\ntitle = \"A\"\nground = \"g\"\ncolour = 1\n", "unknown category key 'colour'"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsignal_types = [\"tmk\"]\n", "unknown signal type 'tmk'"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsignal_types = [\"md5\"]\nmax_distance = 10\n",
             "cryptographic hashes only"},
@@ -116,6 +127,90 @@ TEST(Policy, BadFilesAreRefusedWithTheLineAndRule) {
   }
   EXPECT_EQ(PolicyRules::Load("/nonexistent/rules.toml").error().code, ErrorCode::kNotFound);
   EXPECT_TRUE(PolicyRules::Parse("", "empty"));  // no rules: nothing automated
+}
+
+// The go-live trial: a rule with min_quality = 50 never fired for a video matching a CSAM bank,
+// since a vPDQ match carries no quality. Quality is PDQ's: other signal types are not held to it.
+TEST(Policy, AQualityConditionDoesNotStopVideoOrDigestMatches) {
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"csam\"\nbank_labels = [\"csam\"]\nmin_quality = 50\n"
+                                  "actions = [\"block\", \"hold\"]\n", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  EXPECT_TRUE(rules->Evaluate({"video/mp4", "", 0, {Match("videos", "vpdq", 12)}}).block);
+  EXPECT_TRUE(rules->Evaluate({"video/mp4", "", 0, {Match("videos", "md5", 0)}}).block);
+  EXPECT_TRUE(rules->Evaluate({"image/jpeg", "", 0, {Match("photos", "pdq", 12, 80)}}).block);
+  EXPECT_FALSE(rules->Evaluate({"image/jpeg", "", 0, {Match("photos", "pdq", 12, 30)}}).Acts());
+}
+
+// The outcome names its category: the rule's own, else the bank's; the taxonomy's "other" when
+// neither names a known one.
+TEST(Policy, TheOutcomeCarriesTheCategoryOfTheFirstRuleThatFired) {
+  auto rules = PolicyRules::Parse(R"(
+[[rule]]
+name = "ncii-bank"
+banks = ["stopncii"]
+actions = ["block", "hold"]
+[[rule]]
+name = "terror"
+banks = ["gifct"]
+category = "terrorist_content"
+actions = ["hold"]
+)", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  auto o = rules->Evaluate({"image/jpeg", "", 0, {Match("stopncii", "pdq", 3, 90, "ncii")}});
+  EXPECT_EQ(o.category.id, "ncii");
+  EXPECT_FALSE(o.category.cybertip);
+  EXPECT_NE(o.category.ground.find("consent"), std::string::npos);
+  o = rules->Evaluate({"image/jpeg", "", 0, {Match("gifct", "pdq", 3, 90, "csam")}});
+  EXPECT_EQ(o.category.id, "terrorist_content");
+  o = rules->Evaluate({"image/jpeg", "", 0, {Match("stopncii", "pdq", 3)}});
+  EXPECT_EQ(o.category.id, "other");
+}
+
+TEST(Policy, ARulesFilesCategoriesReplaceTheBuiltInOnes) {
+  auto rules = PolicyRules::Parse(R"(
+[[category]]
+id = "csam"
+title = "CSAM"
+ground = "Child sexual abuse material."
+legal_basis = "Terms, section 4"
+cybertip = true
+classifications = ["a1", "B2"]
+[[category]]
+id = "other"
+title = "Other"
+ground = "Against the terms."
+[[rule]]
+name = "r"
+category = "csam"
+actions = ["hold"]
+)", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  ASSERT_EQ(rules->taxonomy().categories().size(), 2u);
+  EXPECT_EQ(rules->taxonomy().Find("ncii"), nullptr);
+  const Category* csam = rules->taxonomy().Find("csam");
+  ASSERT_NE(csam, nullptr);
+  EXPECT_EQ(csam->classifications, (std::vector<std::string>{"A1", "B2"}));
+  EXPECT_EQ(*rules->taxonomy().NormalizeClassification(*csam, " b2 "), "B2");
+  EXPECT_FALSE(rules->taxonomy().NormalizeClassification(*csam, "B1"));
+  EXPECT_NE(rules->ToJson().find("\"categories\""), std::string::npos);
+}
+
+// The go-live trial: priority 3 was the most urgent, the reverse of the P0 convention.
+TEST(Policy, PriorityZeroIsTheMostUrgentAndWinsAmongRulesThatHold) {
+  auto rules = PolicyRules::Parse(R"(
+[[rule]]
+name = "low"
+actions = ["hold"]
+hold_priority = 3
+[[rule]]
+name = "urgent"
+banks = ["a"]
+actions = ["hold"]
+hold_priority = 0
+)", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  EXPECT_EQ(rules->Evaluate({"image/jpeg", "", 0, {Match("a", "pdq", 0)}}).hold_priority, 0);
+  EXPECT_EQ(rules->Evaluate({"image/jpeg", "", 0, {Match("b", "pdq", 0)}}).hold_priority, 3);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "service_harness.h"
 #include "test_images.h"
 #include "test_postgres.h"
+#include "workflow_fixtures.h"
 #include "store/audit_chain.h"
 #include "store/sql_connection.h"
 #include "vigil/audit_anchor.h"
@@ -247,7 +248,7 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
     std::int64_t case_id = 0;
     const char* photos[] = {"vectors/pdq/bridge-mods/aaa-orig.jpg", "vectors/pdq/bridge-mods/high-contrast.jpg"};
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      const auto bytes = testing::ReadFile(testing::SharedDir() / photos[i % 2]);
+      const auto bytes = testing::ReadFile(testing::TestDataDir() / photos[i % 2]);
       auto hashed = hasher.HashBytes(bytes);
       EXPECT_TRUE(hashed);
       ContentRecord c;
@@ -259,23 +260,27 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
                   {"pdq", hashed->pdq.hash.ToHex()}};
       c.submitted_at = clock_.now;
       c.metadata_json = R"({"ip":"198.51.100.)" + std::to_string(i + 1) + R"(","screen_name":"sunset_fan"})";
-      auto recorded = store_->RecordContent(c);
-      EXPECT_TRUE(recorded) << recorded.error().ToString();
-      std::ofstream(media_dir_ / hashed->digests.sha256, std::ios::binary)
-          .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-      EXPECT_TRUE(store_->Cases().KeepMedia(c.content_id, hashed->digests.sha256, c.media_type));
+      c.matches = {testing::ListedMatch(*store_, "stand-ins", "csam", hashed->digests.sha256)};
       PolicyOutcome outcome;
       outcome.block = outcome.hold = outcome.queue_report = true;
       outcome.rules = {"known-image"};
-      auto opened = store_->Cases().ApplyOutcome(*recorded, outcome, "system");
-      EXPECT_TRUE(opened && *opened);
-      case_id = (*opened)->id;
+      outcome.category = testing::BuiltInCategory("csam");
+      auto recorded = testing::RecordWithOutcome(*store_, c, outcome, media_dir_, std::string(bytes.begin(), bytes.end()));
+      EXPECT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+      if (!recorded || !recorded->opened) return 0;
+      case_id = recorded->opened->id;
       sha256_[ids[i]] = hashed->digests.sha256;
       bytes_[ids[i]] = std::string(bytes.begin(), bytes.end());
     }
     EXPECT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
     EXPECT_TRUE(store_->Cases().RecordView(case_id, ids[0], "alice"));
-    CaseStore::DecisionRequest decision{"violating", "B1", "matches a listed image", "suspend", 30};
+    CaseStore::DecisionRequest decision;
+    decision.verdict = "violating";
+    decision.classification = "B1";
+    decision.reason = "matches a listed image";
+    decision.account_action = "suspend";
+    decision.account_days = 30;
+    decision.category = testing::BuiltInCategory("csam");
     auto decided = store_->Cases().Decide(case_id, decision, "alice");
     EXPECT_TRUE(decided) << decided.error().ToString();
     return case_id;
@@ -460,7 +465,7 @@ TEST_P(ReportingTest, FiledCaseIsProducedForLegalProcessAndCounted) {
   ASSERT_TRUE(report) << report.error().ToString();
   const MonthFigures& t = report->total;
   EXPECT_EQ(t.content_actioned, 2);
-  EXPECT_EQ(t.content_actioned_by_source.at("other"), 2);  // recorded without a bank match in this test
+  EXPECT_EQ(t.content_actioned_by_source.at("hash:stand-ins"), 2);  // the fixture's bank of stand-ins
   EXPECT_EQ(t.accounts_suspended_temporary, 1);
   EXPECT_EQ(t.cybertipline_reports, 1);
   EXPECT_EQ(t.legal_requests_received, 1);
@@ -1027,7 +1032,7 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   // A bank with a benign photo's PDQ; an upload of a re-encoded copy.
   ASSERT_EQ(call("lists", "POST", "/v1/banks", R"({"name":"benign-list"})").status, 201u);
   FileHasher hasher({});
-  const auto photo = testing::SharedDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
+  const auto photo = testing::TestDataDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
   const std::string pdq = hasher.HashFile(photo)->pdq.hash.ToHex();
   ASSERT_EQ(testing::Http(port, "POST", "/v1/banks/benign-list/import?format=csv", "pdq," + pdq + ",bridge,B1\n",
                           {{"Authorization", "Bearer " + keys["lists"]}, {"Content-Type", "text/csv"}})

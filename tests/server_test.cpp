@@ -4,7 +4,13 @@
 // kill -9 during an import, and graceful shutdown. SQLite always; PostgreSQL too where the
 // suite has a server (see test_postgres.h).
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -48,7 +54,7 @@ std::string AsString(const testing::Bytes& bytes) { return std::string(bytes.beg
 
 // Benign photos from the reference vectors (PDQ quality 100 each); the last is never listed.
 std::vector<std::filesystem::path> Photos() {
-  const auto pdq = testing::SharedDir() / "vectors/pdq";
+  const auto pdq = testing::TestDataDir() / "vectors/pdq";
   return {pdq / "bridge-mods/aaa-orig.jpg",
           pdq / "misc-images/c.png",
           pdq / "reg-test-input/pen-and-coaster.png",
@@ -228,7 +234,7 @@ TEST_P(ServiceTest, TransformedCopyMatchesWithProvenanceAndUnrelatedDoesNot) {
   EXPECT_TRUE(Parse(strict).at("results").as_array()[0].at("matches").as_array().empty()) << strict.body;
 
   // Metrics count the match by bank, and the index size.
-  auto metrics = Http(port_, "GET", "/metrics");
+  auto metrics = Call("GET", "/metrics", "auditor");
   EXPECT_NE(metrics.body.find(R"(vigil_matches_total{bank="benign-photos",signal_type="pdq"})"), std::string::npos);
   EXPECT_NE(metrics.body.find(R"(vigil_index_entries{signal_type="pdq"} )" + std::to_string(photos.size() - 1)),
             std::string::npos)
@@ -243,7 +249,7 @@ TEST_P(ServiceTest, TransformedCopyMatchesWithProvenanceAndUnrelatedDoesNot) {
 TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {
   StartServer("max_body_bytes = 67108864\n");
   CreateBank("benign-videos", R"(,"description":"stand-ins for a video list")");
-  const auto videos = testing::SharedDir() / "vectors/vpdq";
+  const auto videos = testing::TestDataDir() / "vectors/vpdq";
   const std::string listed = testing::ReadText(videos / "debian-ffmpeg/chair-19-sd-bar.txt");
   auto imported = Http(port_, "POST", "/v1/banks/benign-videos/import?format=vpdq&external_id=video-19&classification=B2",
                        listed, {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "text/plain"}});
@@ -564,7 +570,7 @@ TEST_P(ServiceSqliteTest, BadInputIsRefusedCleanly) {
   EXPECT_EQ(Import("bank-a", "csv", list.substr(0, list.find("pdq,not-hex"))).status, 200u);
   EXPECT_EQ(LiveEntries("bank-a"), 51);
   // Nothing above was a server error.
-  EXPECT_EQ(Http(port_, "GET", "/metrics").body.find(R"(status="500")"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/metrics", "auditor").body.find(R"(status="500")"), std::string::npos);
 }
 
 // HTTP-level limits: a declared oversize body is refused before it is sent, huge headers, slow
@@ -572,12 +578,18 @@ TEST_P(ServiceSqliteTest, BadInputIsRefusedCleanly) {
 TEST_P(ServiceSqliteTest, HttpLimitsAndPipelining) {
   StartServer("max_body_bytes = 1048576\nrequest_timeout_ms = 1000\n");
   using namespace std::chrono_literals;
-  // 10 GB declared, nothing sent: answered 413 at once.
+  // 10 GB declared, nothing sent: answered 413 at once (with a key), 401 (without).
   const auto huge = testing::RawExchange(port_,
                                          "POST /v1/hash HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
-                                         "Content-Length: 10000000000\r\n\r\n",
+                                         "Authorization: Bearer " + keys_["submitter"] +
+                                             "\r\nContent-Length: 10000000000\r\n\r\n",
                                          5s);
   EXPECT_EQ(huge.rfind("HTTP/1.1 413", 0), 0u) << huge;
+  const auto keyless = testing::RawExchange(port_,
+                                            "POST /v1/hash HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                                            "Content-Length: 10000000000\r\n\r\n",
+                                            5s);
+  EXPECT_EQ(keyless.rfind("HTTP/1.1 401", 0), 0u) << keyless;
   const auto big_header = testing::RawExchange(
       port_, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100'000, 'a') + "\r\n\r\n", 5s);
   EXPECT_EQ(big_header.rfind("HTTP/1.1 431", 0), 0u) << big_header.substr(0, 100);
@@ -685,7 +697,6 @@ TEST_P(ServiceSqliteTest, RateLimitsArePerKey) {
   EXPECT_EQ(Call("POST", "/v1/lookup", "submitter", lookup).status, 200u);  // refilled
 }
 
-// A config file with a misspelt key or a bad value stops the server with a message saying where.
 // Uploads are decoded in confined worker processes: the server's children run `sandbox-worker` in
 // seccomp filter mode; killing one does not fail the next upload; hostile bytes get a 4xx.
 std::vector<pid_t> SandboxWorkersOf(pid_t parent) {
@@ -726,8 +737,140 @@ TEST_P(ServiceSqliteTest, UploadsAreDecodedInConfinedWorkers) {
   EXPECT_GE(hostile.status, 400u);
   EXPECT_LT(hostile.status, 500u) << hostile.body;
   EXPECT_NE(server_->Log().find("decoder sandbox on"), std::string::npos);
-  const auto metrics = Http(port_, "GET", "/metrics", "", {}).body;
+  const auto metrics = Call("GET", "/metrics", "auditor").body;
   EXPECT_NE(metrics.find("vigil_decoder_workers_total{event=\"requests\"} 3"), std::string::npos) << metrics;
+}
+
+// The server's resident and virtual memory (kB) from /proc.
+std::pair<long, long> MemoryKb(pid_t pid) {
+  const std::string status = testing::ReadText("/proc/" + std::to_string(pid) + "/status");
+  auto field = [&](const char* name) {
+    const auto at = status.find(name);
+    return at == std::string::npos ? -1L : std::stol(status.substr(at + std::strlen(name)));
+  };
+  return {field("VmRSS:"), field("VmSize:")};
+}
+
+// Opens `count` connections that each send `header` and keep the socket open; returns them.
+std::vector<int> OpenHeaderOnly(std::uint16_t port, int count, const std::string& header) {
+  std::vector<int> fds;
+  for (int i = 0; i < count; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd);
+      continue;
+    }
+    (void)!send(fd, header.data(), header.size(), MSG_NOSIGNAL);
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
+// The attack pass: 8 keyless connections each sending a 64 MiB body added 512 MB resident, and
+// 1,000 header-only connections declaring 64 MiB reserved 64 GB of address space. Now the key is
+// checked from the header before a body byte is read, and a body grows only as bytes arrive.
+// Bound asserted: resident growth under 48 MB, address-space growth under 1 GB in all.
+TEST_P(ServiceSqliteTest, KeylessBodiesAndDeclaredSizesCommitNoMemory) {
+  StartServer();
+  if (HasFatalFailure()) return;
+  const auto [rss_before, vsz_before] = MemoryKb(server_->pid());
+  // Keyless 64 MiB uploads, sent whole: each is refused from its header.
+  const std::string body(64u << 20, 'x');
+  std::vector<std::thread> senders;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 8; ++i) {
+    senders.emplace_back([&] {
+      const auto reply = testing::RawExchange(
+          port_, "POST /v1/content?content_id=k" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body,
+          std::chrono::seconds(10));
+      if (reply.rfind("HTTP/1.1 401", 0) == 0) refused.fetch_add(1);
+    });
+  }
+  for (auto& t : senders) t.join();
+  EXPECT_EQ(refused.load(), 8);
+  // 400 keyless and 400 keyed header-only connections declaring 64 MiB each, held open.
+  auto keyless = OpenHeaderOnly(port_, 400, "POST /v1/content?content_id=h HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                                            "Content-Length: 67108864\r\n\r\n");
+  auto keyed = OpenHeaderOnly(port_, 400, "POST /v1/content?content_id=h HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                                          "Authorization: Bearer " + keys_["submitter"] + "\r\nContent-Length: 67108864\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto [rss_after, vsz_after] = MemoryKb(server_->pid());
+  EXPECT_LT(rss_after - rss_before, 48 * 1024) << "resident kB before " << rss_before << ", after " << rss_after;
+  EXPECT_LT(vsz_after - vsz_before, 1024 * 1024) << "virtual kB before " << vsz_before << ", after " << vsz_after;
+  for (int fd : keyless) close(fd);
+  for (int fd : keyed) close(fd);
+  EXPECT_EQ(Http(port_, "GET", "/healthz").status, 200u);
+}
+
+// Ids are path segments: percent-encoded ids with spaces, '/', '<' and non-ASCII round-trip.
+TEST_P(ServiceSqliteTest, IdsWithReservedCharactersRoundTrip) {
+  StartServer();
+  if (HasFatalFailure()) return;
+  const std::string png = AsString(testing::EncodePng(testing::MakePattern(64, 48, 3, 9)));
+  const std::string id = "a b/c<d>\xc3\xa9%";
+  const std::string encoded = "a%20b%2Fc%3Cd%3E%C3%A9%25";
+  auto created = HttpMedia(port_, "/v1/content?content_id=" + encoded + "&user_id=" + encoded, keys_["submitter"], png, "image/png");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(Parse(created).at("content_id").as_string(), id);
+  auto fetched = Call("GET", "/v1/content/" + encoded, "reviewer");
+  ASSERT_EQ(fetched.status, 200u) << fetched.body;
+  EXPECT_EQ(Parse(fetched).at("content_id").as_string(), id);
+  auto account = Call("GET", "/v1/accounts/" + encoded, "reviewer");
+  EXPECT_EQ(account.status, 200u) << account.body;
+  EXPECT_EQ(Call("GET", "/v1/content/bad%2", "reviewer").status, 404u);
+}
+
+// The Low items of the attack pass, each refused with a clear answer.
+TEST_P(ServiceSqliteTest, AmbiguousRequestsAreRefused) {
+  StartServer();
+  if (HasFatalFailure()) return;
+  // Duplicate JSON keys: two readers could disagree on which one counts.
+  auto dup = Call("POST", "/v1/banks", "bank-admin", R"({"name":"a","name":"b"})");
+  EXPECT_EQ(dup.status, 400u) << dup.body;
+  EXPECT_NE(dup.body.find("duplicate key 'name'"), std::string::npos) << dup.body;
+  // A body in another charset.
+  auto utf16 = Http(port_, "POST", "/v1/banks", R"({"name":"c"})",
+                    {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "application/json; charset=utf-16"}});
+  EXPECT_EQ(utf16.status, 415u) << utf16.body;
+  // A query parameter given twice.
+  EXPECT_EQ(Call("GET", "/v1/cases?status=open&status=decided", "reviewer").status, 400u);
+  // A PDQ threshold that would match unrelated images.
+  CreateBank("thresholds");
+  EXPECT_EQ(Call("PATCH", "/v1/banks/thresholds", "bank-admin", R"({"pdq_max_distance":256})").status, 400u);
+  EXPECT_EQ(Call("PATCH", "/v1/banks/thresholds", "bank-admin", R"({"pdq_max_distance":128})").status, 400u);
+  // /metrics names banks: it needs a key.
+  EXPECT_EQ(Http(port_, "GET", "/metrics").status, 401u);
+  EXPECT_EQ(Call("GET", "/metrics", "auditor").status, 200u);
+  // API answers tell browsers not to sniff; the console's policy closes base-uri and form-action.
+  EXPECT_EQ(Call("GET", "/v1/banks", "auditor").headers["x-content-type-options"], "nosniff");
+  const auto csp = Http(port_, "GET", "/ui/").headers["content-security-policy"];
+  EXPECT_NE(csp.find("base-uri 'none'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("form-action 'none'"), std::string::npos) << csp;
+  // The way to the console.
+  auto root = Http(port_, "GET", "/");
+  EXPECT_EQ(root.status, 302u);
+  EXPECT_EQ(root.headers["location"], "/ui/");
+}
+
+// Keyless pipelined probes do not flood the access log.
+TEST_P(ServiceSqliteTest, KeylessFloodsDoNotFillTheLog) {
+  std::vector<std::string> args = store_flags_;
+  server_ = std::make_unique<ServerProcess>(dir_.path() / "server", args);  // access log on
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  port_ = server_->port();
+  std::string pipelined;
+  for (int i = 0; i < 2000; ++i) pipelined += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/banks HTTP/1.1\r\nHost: x\r\n\r\n";
+  pipelined += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const auto replies = testing::RawExchange(port_, pipelined, std::chrono::seconds(20));
+  EXPECT_NE(replies.find("HTTP/1.1 401"), std::string::npos);
+  const auto log = server_->Log();
+  EXPECT_LT(log.size(), 200u * 1024) << "the log grew by " << log.size() << " bytes";
+  EXPECT_NE(log.find("unlogged_refusals"), std::string::npos);
 }
 
 TEST(ServiceConfig, BadConfigFilesAreRefused) {

@@ -96,11 +96,11 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(StoreTest, MigratesAndReopens) {
-  EXPECT_EQ(*store_->SchemaVersion(), 6);
+  EXPECT_EQ(*store_->SchemaVersion(), 7);
   store_.reset();
   auto again = Store::Open(options_);  // migrations already applied: nothing to do
   ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(*(*again)->SchemaVersion(), 6);
+  EXPECT_EQ(*(*again)->SchemaVersion(), 7);
 }
 
 TEST_P(StoreTest, BankLifecycle) {
@@ -503,7 +503,7 @@ TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {
 // and stops matching when its bank is disabled or deleted.
 TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
   MakeBank("videos");
-  const auto vectors = testing::SharedDir() / "vectors/vpdq/debian-ffmpeg";
+  const auto vectors = testing::TestDataDir() / "vectors/vpdq/debian-ffmpeg";
   const std::string listed_text = testing::ReadText(vectors / "chair-19-sd-bar.txt");
   ListParseOptions options;
   options.source = "chair.vpdq";

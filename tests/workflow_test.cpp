@@ -74,9 +74,10 @@ class WorkflowTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(server_->Start()) << server_->Log();
     port_ = server_->port();
     // A bank with one benign photo's PDQ.
-    ASSERT_EQ(Call("lists", "POST", "/v1/banks", R"({"name":"benign-list","labels":["test"]})").status, 201u);
+    ASSERT_EQ(Call("lists", "POST", "/v1/banks", R"({"name":"benign-list","labels":["test"],"category":"csam"})").status,
+              201u);
     FileHasher hasher({});
-    photo_ = testing::SharedDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
+    photo_ = testing::TestDataDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
     const std::string pdq = hasher.HashFile(photo_)->pdq.hash.ToHex();
     auto imported = Http(port_, "POST", "/v1/banks/benign-list/import?format=csv", "pdq," + pdq + ",bridge,B1\n",
                          {{"Authorization", "Bearer " + keys_["lists"]}, {"Content-Type", "text/csv"}});
@@ -178,9 +179,14 @@ TEST_P(WorkflowTest, MatchToCaseToDecisionToAppealToRestore) {
     suspend_id = a.at("id").as_int64();
     const auto& sor = a.at("statement_of_reasons").as_object();
     EXPECT_FALSE(sor.at("automated").as_bool());
-    EXPECT_FALSE(sor.at("ground").as_string().empty());
-    EXPECT_NE(sor.at("facts").as_string().subview().find("B1"), std::string::npos);
+    EXPECT_EQ(sor.at("category").as_string(), "csam");
+    EXPECT_NE(sor.at("ground").as_string().subview().find("Child sexual abuse material"), std::string::npos);
+    EXPECT_FALSE(sor.at("legal_basis").as_string().empty());
+    // What the user is told carries no list names, entry ids or the reviewer's own note.
+    EXPECT_EQ(sor.at("facts").as_string().subview().find("benign-list"), std::string::npos);
+    EXPECT_EQ(sor.at("facts").as_string().subview().find("re-encoded"), std::string::npos);
     EXPECT_FALSE(sor.at("redress").as_string().empty());
+    EXPECT_FALSE(a.as_object().contains("internal"));
   }
   ASSERT_NE(suspend_id, 0) << json::serialize(account);
   EXPECT_EQ(Call("platform", "POST", "/v1/actions/" + std::to_string(suspend_id) + "/notified").status, 204u);
@@ -201,9 +207,19 @@ TEST_P(WorkflowTest, MatchToCaseToDecisionToAppealToRestore) {
   auto overturned = Call("bob", "POST", appeal_base + "/decision", R"({"outcome":"overturned","reason":"benign on closer review"})");
   ASSERT_EQ(overturned.status, 200u) << overturned.body;
   EXPECT_EQ(Parse(overturned).at("status").as_string(), "overturned");
+  // One appeal covers the whole decision: both removals and the suspension (the trial needed four).
+  EXPECT_EQ(Parse(overturned).at("action_ids").as_array().size(), 3u) << overturned.body;
+  EXPECT_EQ(Parse(overturned).at("undone").as_array().size(), 3u) << overturned.body;
   account = Parse(Call("platform", "GET", "/v1/accounts/user-9")).as_object();
   EXPECT_EQ(account.at("state").as_string(), "active");
-  EXPECT_EQ(account.at("actions").as_array().back().at("kind").as_string(), "restore_account");
+  int restored_content = 0;
+  for (const auto& a : account.at("actions").as_array()) restored_content += a.at("kind").as_string() == "restore_content";
+  EXPECT_EQ(restored_content, 2);
+  const auto after_appeal = Parse(Call("alice", "GET", base));
+  for (const auto& item : after_appeal.at("items").as_array()) EXPECT_EQ(item.at("state").as_string(), "restored");
+  // Staff see what the user does not.
+  auto staff_view = Parse(Call("alice", "GET", "/v1/accounts/user-9")).as_object();
+  EXPECT_NE(json::serialize(staff_view).find("benign-list"), std::string::npos);
 
   // Admins see overturn rates.
   auto reviewers = Parse(Call("root", "GET", "/v1/reviewers"));
@@ -301,6 +317,152 @@ TEST_P(WorkflowTest, SecondReviewLeasesAndFalsePositives) {
   EXPECT_EQ(reload.status, 400u);
   EXPECT_NE(reload.body.find("explode"), std::string::npos);
   EXPECT_NE(Call("alice", "GET", "/v1/rules").body.find("known-image"), std::string::npos);
+}
+
+// The go-live trial: a false positive disabled here came back with the next import of the same
+// list. Now the override is kept by bank and value, skips the value on every re-import, is listed,
+// and can be revoked (which brings the entry back).
+TEST_P(WorkflowTest, LocalOverridesSurviveReimportsAndCanBeRevoked) {
+  auto first = Upload("ov-1", "user-21", 80);
+  ASSERT_FALSE(first.at("matches").as_array().empty());
+  const auto entry_id = first.at("matches").as_array()[0].at("entry_id").as_int64();
+  ASSERT_EQ(Call("alice", "POST", "/v1/entries/" + std::to_string(entry_id) + "/disable", R"({"reason":"a logo"})").status, 204u);
+  EXPECT_TRUE(Upload("ov-2", "user-21", 80).at("matches").as_array().empty());
+  // The daily refresh: the same list again.
+  FileHasher hasher({});
+  const std::string pdq = hasher.HashFile(photo_)->pdq.hash.ToHex();
+  auto again = Http(port_, "POST", "/v1/banks/benign-list/import?format=csv", "pdq," + pdq + ",bridge,B1\n",
+                    {{"Authorization", "Bearer " + keys_["lists"]}, {"Content-Type", "text/csv"}});
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(Parse(again).at("overridden").as_int64(), 1);
+  EXPECT_EQ(Parse(again).at("added").as_int64(), 0);
+  EXPECT_TRUE(Upload("ov-3", "user-21", 80).at("matches").as_array().empty());
+  auto listed = Parse(Call("lists", "GET", "/v1/overrides?bank=benign-list"));
+  ASSERT_EQ(listed.at("overrides").as_array().size(), 1u) << json::serialize(listed);
+  const auto& o = listed.at("overrides").as_array()[0];
+  EXPECT_EQ(o.at("reason").as_string(), "a logo");
+  EXPECT_EQ(o.at("created_by").as_string(), "alice");
+  EXPECT_EQ(o.at("skipped_by_imports").as_int64(), 1);
+  EXPECT_EQ(Call("platform", "DELETE", "/v1/overrides/" + std::to_string(o.at("id").as_int64())).status, 403u);
+  auto revoked = Call("lists", "DELETE", "/v1/overrides/" + std::to_string(o.at("id").as_int64()));
+  ASSERT_EQ(revoked.status, 200u) << revoked.body;
+  EXPECT_FALSE(Parse(revoked).at("revoked_at").is_null());
+  EXPECT_FALSE(Upload("ov-4", "user-22", 80).at("matches").as_array().empty());
+  EXPECT_TRUE(Parse(Call("lists", "GET", "/v1/overrides")).at("overrides").as_array().empty());
+  EXPECT_TRUE(Parse(Call("audit", "GET", "/v1/audit/verify")).at("ok").as_bool());
+}
+
+// The go-live trial replayed: a user banned through an intimate-image (StopNCII-style) bank was
+// told their account was banned for CSAM, with list names and the reviewer's note in the text.
+TEST_P(WorkflowTest, AnIntimateImageBanNamesTheNciiGroundAndNoListInternals) {
+  ASSERT_EQ(Call("lists", "POST", "/v1/banks", R"({"name":"ncii-hashes","category":"ncii"})").status, 201u);
+  const auto other_photo = testing::TestDataDir() / "vectors/pdq/misc-images/c.png";
+  FileHasher hasher({});
+  const std::string pdq = hasher.HashFile(other_photo)->pdq.hash.ToHex();
+  ASSERT_EQ(Http(port_, "POST", "/v1/banks/ncii-hashes/import?format=csv", "pdq," + pdq + ",case-77,\n",
+                 {{"Authorization", "Bearer " + keys_["lists"]}, {"Content-Type", "text/csv"}})
+                .status,
+            200u);
+  std::ofstream(dir_.path() / "rules.toml") << std::string(kRules) + R"(
+[[rule]]
+name = "ncii"
+banks = ["ncii-hashes"]
+actions = ["block", "hold"]
+hold_priority = 0
+)";
+  ASSERT_EQ(Call("root", "POST", "/v1/rules/reload").status, 200u);
+  const auto bytes = testing::ReadFile(other_photo);
+  auto reply = Http(port_, "POST", "/v1/content?content_id=ncii-1&user_id=user-31", std::string(bytes.begin(), bytes.end()),
+                    {{"Authorization", "Bearer " + keys_["platform"]}, {"Content-Type", "image/png"}});
+  ASSERT_EQ(reply.status, 201u) << reply.body;
+  auto upload = Parse(reply).as_object();
+  EXPECT_EQ(upload.at("policy").at("category").as_string(), "ncii");
+  EXPECT_EQ(upload.at("policy").at("priority").as_int64(), 0);
+  const std::string base = "/v1/cases/" + std::to_string(upload.at("policy").at("case_id").as_int64());
+  EXPECT_EQ(Parse(Call("alice", "GET", base)).at("category").as_string(), "ncii");
+  // A CSAM label on an NCII decision is refused; the ban needs two reviewers.
+  ASSERT_EQ(Call("alice", "POST", base + "/claim").status, 200u);
+  EXPECT_EQ(Call("alice", "POST", base + "/decision",
+                 R"({"verdict":"violating","classification":"B1","reason":"x","account_action":"ban"})").status,
+            400u);
+  const std::string decision =
+      R"x({"verdict":"violating","reason":"matches StopNCII case-77 (ncii-hashes)","account_action":"ban"})x";
+  ASSERT_EQ(Call("alice", "POST", base + "/decision", decision).status, 200u);
+  ASSERT_EQ(Call("bob", "POST", base + "/claim").status, 200u);
+  auto decided = Call("bob", "POST", base + "/decision", decision);
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  EXPECT_FALSE(Parse(decided).at("decisions").as_array().back().at("cybertip").as_bool());
+  auto account = Parse(Call("platform", "GET", "/v1/accounts/user-31")).as_object();
+  EXPECT_EQ(account.at("state").as_string(), "banned");
+  int statements = 0;
+  for (const auto& a : account.at("actions").as_array()) {
+    const auto& sor = a.at("statement_of_reasons").as_object();
+    const std::string text = json::serialize(sor);
+    ++statements;
+    EXPECT_EQ(sor.at("category").as_string(), "ncii") << text;
+    EXPECT_NE(text.find("consent"), std::string::npos) << text;
+    for (const char* internal : {"child sexual abuse", "Child sexual abuse", "ncii-hashes", "case-77", "StopNCII",
+                                 "benign-list", "distance"}) {
+      EXPECT_EQ(text.find(internal), std::string::npos) << internal << " in " << text;
+    }
+  }
+  EXPECT_GE(statements, 3);  // the automated block, the removal, the ban
+}
+
+// The go-live trial: killed during uploads, matched uploads were left without a case; a retry got
+// 409; concurrent identical uploads got 500s. The upload, its matches and its outcome commit
+// together, and a retry of the same upload gets the same answer.
+TEST_P(WorkflowTest, AnUploadAndItsPolicyOutcomeCommitTogetherAndRetriesGetTheSameAnswer) {
+  ASSERT_EQ(server_->Terminate(), 0);
+  std::vector<std::string> args = store_flags_;
+  args.insert(args.end(), {"--no-access-log", "--rules", (dir_.path() / "rules.toml").string(), "--config",
+                           (dir_.path() / "vigil.toml").string()});
+  setenv("VIGIL_FAILPOINTS", "upload.before_commit=exit", 1);
+  auto dying = std::make_unique<testing::ServerProcess>(dir_.path() / "dying", args);
+  ASSERT_TRUE(dying->Start()) << dying->Log();
+  unsetenv("VIGIL_FAILPOINTS");
+  port_ = dying->port();
+  auto image = DecodeImage(testing::ReadFile(photo_), {});
+  const auto bytes = testing::EncodeJpeg(*image, 75);
+  const std::string body(bytes.begin(), bytes.end());
+  const std::map<std::string, std::string> headers{{"Authorization", "Bearer " + keys_["platform"]},
+                                                   {"Content-Type", "image/jpeg"}};
+  auto lost = Http(port_, "POST", "/v1/content?content_id=kill-1&user_id=user-41", body, headers);
+  EXPECT_EQ(lost.status, 0u) << "the process should have died before answering: " << lost.body;
+  dying.reset();
+  server_ = std::make_unique<testing::ServerProcess>(dir_.path() / "server2", args);
+  ASSERT_TRUE(server_->Start()) << server_->Log();
+  port_ = server_->port();
+  // Nothing of the killed upload was kept: not the upload without its case, nothing at all.
+  EXPECT_EQ(Call("alice", "GET", "/v1/content/kill-1").status, 404u);
+  auto first = Http(port_, "POST", "/v1/content?content_id=kill-1&user_id=user-41", body, headers);
+  ASSERT_EQ(first.status, 201u) << first.body;
+  EXPECT_FALSE(Parse(first).at("policy").at("case_id").is_null());
+  auto again = Http(port_, "POST", "/v1/content?content_id=kill-1&user_id=user-41", body, headers);
+  EXPECT_EQ(again.status, 201u) << again.body;
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.headers["idempotent-replay"], "true");
+  // The same id with other bytes is a conflict.
+  const auto other = testing::EncodeJpeg(*image, 40);
+  EXPECT_EQ(Http(port_, "POST", "/v1/content?content_id=kill-1&user_id=user-41", std::string(other.begin(), other.end()),
+                 headers).status,
+            409u);
+  // Twelve identical requests at once: one answer, given to all.
+  std::vector<std::thread> clients;
+  std::vector<testing::HttpReply> replies(12);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    clients.emplace_back([&, i] { replies[i] = Http(port_, "POST", "/v1/content?content_id=same-1&user_id=user-42", body, headers); });
+  }
+  for (auto& t : clients) t.join();
+  for (const auto& r : replies) {
+    EXPECT_EQ(r.status, 201u) << r.body;
+    EXPECT_EQ(r.body, replies[0].body);
+  }
+  std::vector<std::string> check{"store", "check"};
+  check.insert(check.end(), store_flags_.begin(), store_flags_.end());
+  ASSERT_EQ(server_->Terminate(), 0);
+  auto checked = testing::RunVigil(check);
+  EXPECT_EQ(checked.status, 0) << checked.out << checked.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

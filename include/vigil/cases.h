@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,8 +33,12 @@ struct Decision {
   std::int64_t id = 0;
   std::string reviewer;
   std::string verdict;  // violating, not_violating, escalate
-  std::string classification;
-  std::string reason;
+  std::string category;  // the taxonomy's id (violating decisions)
+  bool cybertip = false;  // the category is reported to NCMEC (fixed when decided)
+  std::string classification;  // the case's label (normalised), used for files without their own
+  std::map<std::string, std::string> file_classifications;  // content id -> label (A1..B2 for CSAM)
+  std::string reason;          // the reviewer's note: staff only, never shown to the user
+  std::string user_statement;  // what the reviewer chose to tell the user (optional)
   std::vector<std::string> viewed;  // content ids the reviewer revealed unblurred before deciding
   bool second_review = false;
   std::int64_t decided_at = 0;
@@ -42,12 +48,16 @@ struct Case {
   std::int64_t id = 0;
   std::string user_id;
   std::string status;  // open, in_review, decided, escalated, closed
-  int priority = 0;    // 0..3
+  int priority = 0;    // P0 (most urgent) .. P3
+  std::string category;  // from the policy (the first rule that fired), then the deciding review
   std::int64_t sla_due = 0;
   std::string assigned_to;  // the reviewer key holding the claim
   std::int64_t lease_until = 0;
   bool second_review_required = false;
   bool report_queued = false;
+  // Why this case cannot be reported to NCMEC as it stands ("" when nothing is wrong or it is not
+  // reportable); set when a draft fails, cleared when one succeeds.
+  std::string report_problem;
   std::vector<std::string> rules;  // policy rules that opened or grew it
   std::int64_t created_at = 0, updated_at = 0;
   std::vector<CaseItem> items;
@@ -61,12 +71,16 @@ struct Account {
   std::int64_t updated_at = 0;
 };
 
-// What an action tells the user: policy ground, facts, whether automated, how to appeal.
+// What an action tells the user (EU DSA Art. 17): the category of violation and its ground in the
+// taxonomy's words, the legal basis, the facts in words for the user (never list names, entry ids
+// or a reviewer's note), whether it was automated, and how to appeal.
 struct StatementOfReasons {
-  std::string ground;       // the policy ("known child sexual abuse material")
-  std::string facts;        // what was found ("a hash match with list X, confirmed by review")
-  bool automated = false;   // decided without human review
-  std::string redress;      // how to appeal
+  std::string category;
+  std::string ground;
+  std::string legal_basis;
+  std::string facts;
+  bool automated = false;
+  std::string redress;
 };
 
 struct EnforcementAction {
@@ -77,18 +91,27 @@ struct EnforcementAction {
                            // suspend_account, ban_account, restore_account
   std::optional<std::int64_t> until;
   StatementOfReasons statement;
+  std::string internal_detail;  // staff only: the lists and entries matched, the reviewer's note
   std::string actor;
   std::int64_t case_id = 0;
+  std::int64_t decision_id = 0;  // 0: automated (the policy)
   std::int64_t created_at = 0;
   std::optional<std::int64_t> notified_at;
+  std::optional<std::int64_t> undone_by;  // the restoring action that reversed it
 };
 
+// An appeal covers a whole decision: every content and account action of the review decision (or
+// of the automated policy on a case) that the appealed action belongs to.
 struct Appeal {
   std::int64_t id = 0;
-  std::int64_t action_id = 0;
+  std::int64_t action_id = 0;    // the action the user appealed
+  std::int64_t decision_id = 0;  // the decision it covers (0: the policy's automated actions)
+  std::int64_t case_id = 0;
+  std::vector<std::int64_t> action_ids;  // every action it covers
+  std::vector<std::int64_t> undone;      // those its decision reversed
   std::string user_id;
   std::string statement;  // the user's own context
-  std::string status;     // open, in_review, upheld, overturned
+  std::string status;     // open, in_review, upheld, overturned, partial
   std::string assigned_to;
   std::string original_decider;
   std::string decided_by;
@@ -112,15 +135,44 @@ struct EntryFeedback {
   std::int64_t at = 0;
 };
 
+// What an upload's policy is, for RecordUpload.
+struct UploadPolicy {
+  // Decides what happens to a matched upload from its facts (read in the same transaction); empty:
+  // the matches are recorded and nothing acts.
+  std::function<PolicyOutcome(const ContentFacts&)> evaluate;
+  // Keeps the upload's bytes for review (content-addressed by `sha256`) when the outcome opens or
+  // grows a case; called before the transaction commits, so a recorded case always has its media.
+  std::function<Status(const std::string& sha256)> keep_media;
+};
+
+struct RecordedUpload {
+  ContentRecord content;
+  std::optional<Case> opened;  // the case the outcome opened or grew
+  bool replayed = false;       // recorded before (same id, bytes and user): its answer again
+};
+
+// An appeal's decision: uphold, overturn (every action reversed) or partial (the listed ones).
+struct AppealDecision {
+  std::string outcome;              // upheld, overturned, partial
+  std::vector<std::int64_t> undo;   // partial: the actions to reverse
+  std::string reason;               // staff only
+  std::string user_statement;       // what the user is told (optional)
+};
+
 class CaseStore {
  public:
   virtual ~CaseStore() = default;
 
-  // After an upload matched: evaluates nothing itself; applies a policy outcome. Opens the user's
-  // case (or adds to the open one), blocks the content, applies automated account actions.
-  // Returns the case, or nothing when the outcome neither holds nor acts.
-  virtual Result<std::optional<Case>> ApplyOutcome(const ContentRecord& content, const PolicyOutcome& outcome,
-                                                   const std::string& actor) = 0;
+  // Records an upload, its matches and what the policy does about them in ONE transaction: the
+  // content's state, the case it opens or grows, automated account actions, the media kept for
+  // review, and the outcome as answered (content.policy_outcome). A retry of the same upload (same
+  // content id, SHA-256 and user) returns the first answer (`replayed`); the same id with other
+  // bytes or another user is kAlreadyExists.
+  virtual Result<RecordedUpload> RecordUpload(const ContentRecord& content, const UploadPolicy& policy,
+                                              const std::string& actor) = 0;
+  // What the policy sees of a recorded upload (its matches with their banks' labels and category,
+  // its jurisdiction, the user's earlier confirmed cases): what RecordUpload evaluates, for dry runs.
+  virtual Result<ContentFacts> PolicyFacts(const ContentRecord& content) = 0;
   // Earlier cases of the user decided violating (a policy condition).
   virtual Result<int> PriorConfirmedCases(const std::string& user_id) = 0;
 
@@ -136,6 +188,11 @@ class CaseStore {
     std::string verdict, classification, reason;
     std::string account_action;      // "", restrict, suspend, ban
     std::optional<int> account_days;  // restrict/suspend
+    // Violating: the category of violation (resolved by the caller from the taxonomy, with its
+    // labels already normalised); its words go into the statements of reasons.
+    Category category;
+    std::map<std::string, std::string> file_classifications;  // content id -> normalised label
+    std::string user_statement;  // optional words for the user
   };
   virtual Result<Case> Decide(std::int64_t case_id, const DecisionRequest& request, const std::string& reviewer) = 0;
 
@@ -143,22 +200,32 @@ class CaseStore {
   virtual Result<std::vector<EnforcementAction>> ListActions(const std::string& user_id) = 0;
   virtual Status MarkNotified(std::int64_t action_id) = 0;
 
+  // Appeals the decision `action_id` belongs to (see Appeal); kAlreadyExists when one of its actions
+  // is appealed already.
   virtual Result<Appeal> FileAppeal(std::int64_t action_id, const std::string& statement, const std::string& actor) = 0;
   virtual Result<std::vector<Appeal>> ListAppeals(const std::string& status) = 0;
   virtual Result<Appeal> GetAppeal(std::int64_t id) = 0;
   // kPermissionDenied-like (kInvalidArgument) when the reviewer made the decision appealed.
   virtual Result<Appeal> ClaimAppeal(std::int64_t id, const std::string& reviewer) = 0;
-  virtual Result<Appeal> DecideAppeal(std::int64_t id, bool overturn, const std::string& reason,
-                                      const std::string& reviewer) = 0;
+  // Reverses what the decision says (content restored, account restored), records which actions, and
+  // makes the case's CyberTipline reports follow: a report left with nothing to report, or whose
+  // files changed, is voided when unfiled and marked for retraction when open at NCMEC.
+  virtual Result<Appeal> DecideAppeal(std::int64_t id, const AppealDecision& decision, const std::string& reviewer) = 0;
   virtual Result<std::vector<ReviewerStats>> ReviewerOverturnRates() = 0;
 
-  // A rejected match: stop matching the entry here (with the reason) and record feedback for the
-  // list owner.
+  // A rejected match: stop matching the entry here (with the reason), record feedback for the list
+  // owner, and keep a local override on (bank, signal type, value) so that re-imports of the list
+  // do not bring it back (Store::ListOverrides, Store::RevokeOverride).
   virtual Status DisableEntry(std::int64_t entry_id, const std::string& reason, const std::string& reviewer) = 0;
   virtual Result<std::vector<EntryFeedback>> ListFeedback() = 0;
 
-  // Media kept for review (the upload's bytes, content-addressed).
-  virtual Status KeepMedia(const std::string& content_id, const std::string& sha256, const std::string& media_type) = 0;
+  // The case's CyberTipline problem (see Case::report_problem); "" clears it.
+  virtual Status SetReportProblem(std::int64_t case_id, const std::string& problem) = 0;
+  // Corrects a decided case's labels before it is reported: the category's labels (normalised by
+  // the caller), per file or for the case. Refused once a report of the case is open or filed.
+  virtual Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
+                                  const std::map<std::string, std::string>& file_classifications,
+                                  const std::string& actor) = 0;
 
   virtual Result<std::vector<std::string>> VerifyAudit(std::int64_t* records) = 0;
 };

@@ -5,8 +5,13 @@
 // CyberTipline report draft, restrict or suspend the account (for a time or permanently), notify
 // the user. A rule may require a second review before its account action or report stands.
 //
-// A rules file is untrusted input: unknown keys, wrong types, impossible values and
-// contradictory rules are refused with the file, line and rule named, and nothing is loaded.
+// The same file may define the taxonomy of violations (`[[category]]`, see taxonomy.h); a rule's
+// outcome carries the category its ground and reporting come from: the rule's own `category`, or
+// else the category of the bank whose match fired it.
+//
+// A rules file is untrusted input: unknown keys, wrong types, impossible values, contradictory
+// rules and rules that could never fire are refused with the file, line and rule named, and nothing
+// is loaded.
 //
 //   auto rules = vigil::PolicyRules::Load("rules.toml");
 //   vigil::PolicyOutcome outcome = rules->Evaluate(facts);
@@ -18,6 +23,7 @@
 #include <vector>
 
 #include "vigil/status.h"
+#include "vigil/taxonomy.h"
 
 namespace vigil {
 
@@ -25,10 +31,11 @@ namespace vigil {
 struct MatchFacts {
   std::string bank;
   std::vector<std::string> bank_labels;
+  std::string bank_category;  // the bank's category of violation ("" when it names none)
   std::string classification;
   std::string signal_type;  // pdq, md5, sha1, sha256, vpdq
   int distance = 0;
-  std::optional<int> quality;
+  std::optional<int> quality;  // PDQ only: the other signal types have none
 };
 
 struct ContentFacts {
@@ -40,16 +47,23 @@ struct ContentFacts {
 
 enum class AccountAction { kNone, kRestrict, kSuspend };
 
+// Review priorities: P0 is the most urgent, P3 the least (the usual incident convention).
+inline constexpr int kMostUrgentPriority = 0;
+inline constexpr int kLeastUrgentPriority = 3;
+
 struct PolicyOutcome {
   bool block = false;
   bool hold = false;
-  int hold_priority = 0;  // 0 (low) .. 3 (urgent); the highest of the rules that hold
+  int hold_priority = kLeastUrgentPriority;  // P0 (most urgent) .. P3; the most urgent of the rules that hold
   bool queue_report = false;
   AccountAction account = AccountAction::kNone;
   std::optional<int> account_days;  // unset with kSuspend: permanent
   bool notify = false;
   bool second_review = false;
   std::vector<std::string> rules;  // the rules that fired, in order
+  // The category of the first rule that fired (its own, or its match's bank's); the taxonomy's
+  // "other" (or first) category when neither names a known one. Meaningful when Acts().
+  Category category;
   bool Acts() const { return block || hold || queue_report || account != AccountAction::kNone || notify; }
 };
 
@@ -59,10 +73,12 @@ struct PolicyRule {
   // Conditions (empty: any). A rule fires when one match meets all match conditions and the
   // upload meets the content conditions.
   std::vector<std::string> banks, bank_labels, classifications, signal_types, media_types, jurisdictions;
-  std::optional<int> max_distance, min_quality, min_prior_cases;
+  std::optional<int> max_distance, min_prior_cases;
+  std::optional<int> min_quality;  // applies to PDQ matches; other signal types carry no quality
+  std::string category;            // "" : the category of the bank whose match fired the rule
   // Actions.
   bool block = false, hold = false, queue_report = false, notify = false, second_review = false;
-  int hold_priority = 1;
+  int hold_priority = 2;  // P0 (most urgent) .. P3
   AccountAction account = AccountAction::kNone;
   std::optional<int> account_days;
   bool stop = false;  // later rules are not evaluated once this one fires
@@ -77,11 +93,14 @@ class PolicyRules {
 
   PolicyOutcome Evaluate(const ContentFacts& facts) const;
   const std::vector<PolicyRule>& rules() const { return rules_; }
-  // The rules as JSON (for GET /v1/rules).
+  // The file's categories, or the built-in ones when it defines none.
+  const Taxonomy& taxonomy() const { return taxonomy_; }
+  // The rules and categories as JSON (for GET /v1/rules).
   std::string ToJson() const;
 
  private:
   std::vector<PolicyRule> rules_;
+  Taxonomy taxonomy_ = Taxonomy::BuiltIn();
 };
 
 const char* AccountActionName(AccountAction action);

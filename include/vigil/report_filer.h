@@ -22,6 +22,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "vigil/clock.h"
 #include "vigil/cybertip.h"
@@ -43,6 +45,15 @@ struct FilerOptions {
   const Clock* clock = nullptr;  // the store's clock (for ResumeAll's grace); nullptr: the system clock
 };
 
+// A report as it will be sent, for the person who approves it.
+struct ReportPreview {
+  std::string report_xml;  // the <report> document for /submit, exactly
+  // The <fileDetails> document for /fileinfo of each file (NCMEC's ids shown as "(assigned by
+  // NCMEC)" until it has assigned them).
+  std::vector<std::pair<std::string, std::string>> file_details;
+  std::string problem;  // why it would not be filed as it stands ("" when it would)
+};
+
 class ReportFiler {
  public:
   // `vault` may be null only in tools that do not file (drafting, listing).
@@ -51,8 +62,10 @@ class ReportFiler {
   // Builds and validates the report for a case decided violating; a draft (or, with approval
   // "decision", approved at once). kAlreadyExists when the case already has a live report.
   Result<CyberTipReport> Draft(std::int64_t case_id, const std::string& actor);
-  // Records a person's approval. The approver must not be the key that drafted it when the
-  // draft was made by a person other than the system.
+  // What the report and each file's details say, exactly as they would be sent.
+  Result<ReportPreview> Preview(std::int64_t report_id);
+  // Records a person's approval, after checking the case still says what the draft says (an
+  // appeal or a correction since voids it: kInvalidArgument with the reason).
   Result<CyberTipReport> Approve(std::int64_t report_id, const std::string& approver);
   // Drives the report as far as it can go now: filed, or back with the reason it stopped (the
   // report's state says where; calling again resumes).
@@ -72,6 +85,9 @@ class ReportFiler {
   class Run;
   class Claim;
   Result<ReportDraft> BuildDraft(std::int64_t case_id);
+  // The report's document as the case reads now; an error when the case has nothing to report any
+  // more or its reportable files changed.
+  Result<std::string> CurrentXml(const CyberTipReport& report);
   Store& store_;
   CyberTipClient& client_;
   EvidenceVault* vault_;

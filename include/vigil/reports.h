@@ -32,6 +32,10 @@ struct ReportedFile {
 //   filed      /finish succeeded: final, cannot change
 //   retracted  withdrawn before finishing (by a person, or for good after a refusal)
 //   failed     NCMEC refused it for a reason a person must look at (last_code, last_error)
+//   voided     withdrawn before anything was sent: its case changed (an appeal restored what it
+//              reported, or its labels were corrected); `withdraw_reason` says why
+// A report whose case changed while it was open at NCMEC keeps `withdraw_reason` and is retracted
+// by the filer before anything else; a filed one keeps it as a follow-up for the legal team.
 // `in_flight` names the request sent but not yet answered ("submit", "upload:<content>",
 // "fileinfo:<content>", "finish", "retract"): written before the request goes out, so a process
 // killed mid-step leaves a record of what it cannot know the outcome of.
@@ -50,6 +54,7 @@ struct CyberTipReport {
   std::string last_error;
   std::string last_request_id;
   int attempts = 0;  // submissions opened for this report (more than one after a retracted attempt)
+  std::string withdraw_reason;  // "" unless its case changed under it (see above)
   std::int64_t created_at = 0, updated_at = 0;
   std::int64_t version = 0;  // optimistic concurrency: an update must name the version it read
 };

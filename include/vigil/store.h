@@ -26,11 +26,15 @@ class CaseStore;
 class ReportStore;
 class Clock;
 
+// The largest PDQ match threshold a bank may set: unrelated images lie about 128 bits apart.
+inline constexpr int kMaxPdqDistance = 63;
+
 struct Bank {
   std::int64_t id = 0;
   std::string name;
   std::string description;
   std::vector<std::string> labels;
+  std::string category;  // the taxonomy's category of violation its entries stand for ("" : none named)
   bool enabled = true;
   int pdq_max_distance = 31;  // a PDQ entry matches at distance <= this
   int pdq_min_quality = 50;   // and only when the query's quality is >= this
@@ -48,6 +52,7 @@ struct Bank {
 struct BankUpdate {
   std::optional<std::string> description;
   std::optional<std::vector<std::string>> labels;
+  std::optional<std::string> category;
   std::optional<bool> enabled;
   std::optional<int> pdq_max_distance;
   std::optional<int> pdq_min_quality;
@@ -125,8 +130,25 @@ struct ImportResult {
   std::int64_t removed = 0;
   std::int64_t relabelled = 0;
   std::int64_t unchanged = 0;
+  std::int64_t overridden = 0;  // adds skipped: the platform disabled those values (local overrides)
   std::vector<IndexedEntry> added_entries;
   std::vector<std::int64_t> removed_entry_ids;
+};
+
+// A value this platform disabled in a bank (a reviewer found the match wrong): re-imports of the
+// list skip it until the override is revoked, which brings the entry back with the list's latest
+// provenance.
+struct EntryOverride {
+  std::int64_t id = 0;
+  std::string bank;
+  std::string signal_type, value;
+  std::string reason, created_by;
+  std::int64_t created_at = 0;
+  std::int64_t entry_id = 0;  // the entry that was disabled
+  Provenance provenance;      // as the list last gave it
+  std::int64_t skipped = 0;   // adds that re-imports left out
+  std::optional<std::int64_t> revoked_at;
+  std::string revoked_by;
 };
 
 struct ImportLogRecord {
@@ -169,6 +191,10 @@ struct ContentRecord {
   std::string metadata_json = "{}";  // the caller's metadata, as given (validated JSON object)
   std::string vpdq;                  // videos: the vPDQ frame list (reference text format)
   std::vector<MatchRecord> matches;
+  // Read back only: visible, blocked, removed or restored; and what the policy did when the upload
+  // was recorded, as answered then (JSON; "" when nothing matched).
+  std::string state = "visible";
+  std::string policy_outcome;
 };
 
 struct ApiKeyRecord {
@@ -251,6 +277,12 @@ class Store {
   virtual Result<std::int64_t> LatestImportId() = 0;
   // Provenance of matched entries, by id.
   virtual Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) = 0;
+
+  // Local overrides (CaseStore::DisableEntry makes them). `bank` "" lists every bank's.
+  virtual Result<std::vector<EntryOverride>> ListOverrides(const std::string& bank, bool include_revoked) = 0;
+  // Ends an override: the value is added back to its bank (as a one-entry import every matcher
+  // picks up) unless the bank holds it live already. Audited.
+  virtual Result<EntryOverride> RevokeOverride(std::int64_t id, const std::string& actor) = 0;
 
   // Content and matches: written together; kAlreadyExists when content_id is taken.
   virtual Result<ContentRecord> RecordContent(const ContentRecord& content) = 0;

@@ -56,6 +56,7 @@ int RunImport(Store& store, const BankArgs& a) {
                                 {"removed", result->removed},
                                 {"relabelled", result->relabelled},
                                 {"unchanged", result->unchanged},
+                                {"overridden", result->overridden},
                                 {"skipped", list.skipped()}});
   return 0;
 }

@@ -58,6 +58,15 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
   options.max_requests_per_worker = sb.max_requests_per_worker;
   options.wall_seconds = config.api.video.limits.max_wall_seconds + 30;
   options.image_wall_seconds = sb.image_wall_seconds;
+  options.image_cpu_seconds = sb.image_cpu_seconds;
+  options.user = sb.user;
+  options.large_workers = sb.large_workers > 0 ? sb.large_workers : std::max(1, options.workers / 2);
+  options.large_queue = sb.large_queue;
+  options.large_pixels = static_cast<std::uint64_t>(sb.large_pixels);
+  options.large_nice = sb.large_nice;
+  options.on_worker_output = [](pid_t pid, std::string_view line) {
+    spdlog::warn(R"("msg":"decoder worker output","pid":{},"line":{})", pid, JsonString(std::string(line)));
+  };
   auto pool = sandbox::SandboxPool::Start(options);
   if (!pool) {
     if (sb.mode == "required") return tl::unexpected(pool.error());
@@ -65,8 +74,13 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
                  JsonString(pool.error().message));
     return std::unique_ptr<sandbox::SandboxPool>();
   }
-  spdlog::info(R"("msg":"decoder sandbox on","workers":{},"memory_mb":{},"network_namespace":{})", options.workers,
-               sb.memory_mb, (*pool)->network_isolated());
+  const auto& iso = (*pool)->isolation();
+  spdlog::info(R"("msg":"decoder sandbox on","workers":{},"large_workers":{},"large_pixels":{},"memory_mb":{},)"
+               R"("network_namespace":{},"pid_namespace":{},"mount_namespace":{},"user_namespace":{},"uid":{},)"
+               R"("gid":{},"capabilities_dropped":{},"bounding_set_dropped":{},"refused":{})",
+               options.workers, options.large_workers, options.large_pixels, sb.memory_mb, iso.network, iso.pid,
+               iso.mount, iso.user_namespace, iso.uid, iso.gid, iso.capabilities, iso.bounding_set,
+               JsonString(iso.refused));
   return std::move(*pool);
 }
 
@@ -107,6 +121,12 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (!decoders) return ReportError("serve", decoders.error());
   if (*decoders) {
     sandbox::SandboxPool* pool = decoders->get();
+    // A request waiting for, or decoding in, the large lane holds an offload thread: add one for
+    // each it can hold, so small uploads always find a thread (and a small-lane worker).
+    const auto& o = pool->options();
+    const int base = config.http.worker_threads > 0 ? config.http.worker_threads
+                                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    config.http.worker_threads = std::max(base, o.workers) + o.large_workers + o.large_queue;
     const auto limits = config.api.decode_limits;
     config.api.media_hasher = [pool](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
       const auto lost = pool->Stats().workers_killed;
@@ -145,13 +165,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   server::ApiService service(*store, matcher, config.api);
   if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
   service.AttachReporting(&reporting);
-  server::HttpServer http(
-      config.http, [&service](server::Request& request, const std::string& remote) { return service.Handle(request, remote); },
-      [&service](unsigned status, const std::string& reason) {
-        service.ObserveRefusal(status);
-        spdlog::info(R"("msg":"refused","status":{},"reason":{})", status, JsonString(reason));
-      },
-      &server::ApiService::IsHeavy);
+  server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms));
   scheduler.Start();  // stopped before the store closes

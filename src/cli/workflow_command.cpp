@@ -20,8 +20,6 @@ struct WorkflowArgs {
 };
 
 int RunPolicyTest(Store& store, const PolicyRules& rules, bool json) {
-  auto banks = store.ListBanks();
-  if (!banks) return ReportError("policy test", banks.error());
   std::map<std::string, std::int64_t> by_rule, by_action;
   std::int64_t uploads = 0, acted = 0;
   std::int64_t after = 0;
@@ -32,25 +30,10 @@ int RunPolicyTest(Store& store, const PolicyRules& rules, bool json) {
     for (const auto& content : *page) {
       after = content.id;
       ++uploads;
-      ContentFacts facts;
-      facts.media_type = content.media_type;
-      auto prior = store.Cases().PriorConfirmedCases(content.user_id);
-      facts.prior_confirmed_cases = prior ? *prior : 0;
-      boost::system::error_code ec;
-      const auto metadata = boost::json::parse(content.metadata_json, ec);
-      if (!ec && metadata.is_object()) {
-        if (const auto* j = metadata.as_object().if_contains("jurisdiction"); j && j->is_string()) {
-          facts.jurisdiction = std::string(j->as_string());
-        }
-      }
-      for (const auto& m : content.matches) {
-        MatchFacts f{m.bank_name, {}, m.provenance.classification, m.signal_type, m.distance, m.quality};
-        for (const auto& b : *banks) {
-          if (b.name == m.bank_name) f.bank_labels = b.labels;
-        }
-        facts.matches.push_back(std::move(f));
-      }
-      const PolicyOutcome outcome = rules.Evaluate(facts);
+      // The same facts the service gives the policy when an upload is recorded.
+      auto facts = store.Cases().PolicyFacts(content);
+      if (!facts) return ReportError("policy test", facts.error());
+      const PolicyOutcome outcome = rules.Evaluate(*facts);
       if (outcome.Acts()) ++acted;
       for (const auto& r : outcome.rules) ++by_rule[r];
       if (outcome.block) ++by_action["block"];

@@ -31,7 +31,9 @@ namespace {
 constexpr std::string_view kRuleKeys[] = {"name",          "description",   "banks",         "bank_labels",
                                           "classifications", "signal_types", "max_distance", "min_quality",
                                           "media_types",   "jurisdictions", "min_prior_cases", "actions",
-                                          "hold_priority", "suspend_days",  "second_review", "stop"};
+                                          "hold_priority", "suspend_days",  "second_review", "stop",
+                                          "category"};
+constexpr std::string_view kCategoryKeys[] = {"id", "title", "ground", "legal_basis", "cybertip", "classifications"};
 constexpr std::string_view kActions[] = {"block", "hold", "queue_report", "restrict", "suspend", "notify"};
 
 bool AnyOf(const std::vector<std::string>& allowed, const std::string& value) {
@@ -59,8 +61,60 @@ bool MatchMeets(const PolicyRule& rule, const MatchFacts& m) {
   if (!AnyOf(rule.classifications, m.classification)) return false;
   if (!AnyOf(rule.signal_types, m.signal_type)) return false;
   if (rule.max_distance && m.distance > *rule.max_distance) return false;
-  if (rule.min_quality && (!m.quality || *m.quality < *rule.min_quality)) return false;
+  // Quality is PDQ's: a video's or a digest's match has none and is not held to it.
+  if (rule.min_quality && m.signal_type == "pdq" && (!m.quality || *m.quality < *rule.min_quality)) return false;
   return true;
+}
+
+bool OnlyOf(const std::vector<std::string>& values, std::initializer_list<std::string_view> allowed) {
+  return !values.empty() && std::all_of(values.begin(), values.end(), [&](const std::string& v) {
+    return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+  });
+}
+
+// Reads the [[category]] tables of a rules file.
+Result<std::vector<Category>> ParseCategories(const toml::array& array, const std::string& source) {
+  std::vector<Category> out;
+  for (const auto& element : array) {
+    const toml::table* t = element.as_table();
+    const std::string where = source + ":" + std::to_string(element.source().begin.line) + ": ";
+    if (t == nullptr) return Fail(ErrorCode::kInvalidArgument, where + "each category must be a table ([[category]])");
+    for (const auto& [key, node] : *t) {
+      if (std::find(std::begin(kCategoryKeys), std::end(kCategoryKeys), key.str()) == std::end(kCategoryKeys)) {
+        return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) +
+                                                     ": unknown category key '" + std::string(key.str()) + "'");
+      }
+    }
+    Category c;
+    auto text = [&](const char* key, std::string& value) -> Status {
+      if (const auto* node = t->get(key)) {
+        auto v = node->value<std::string>();
+        if (!v) return Fail(ErrorCode::kInvalidArgument, where + "category '" + key + "' must be a string");
+        value = *v;
+      }
+      return {};
+    };
+    VIGIL_TRY(text("id", c.id));
+    VIGIL_TRY(text("title", c.title));
+    VIGIL_TRY(text("ground", c.ground));
+    VIGIL_TRY(text("legal_basis", c.legal_basis));
+    if (const auto* node = t->get("cybertip")) {
+      auto v = node->value<bool>();
+      if (!v) return Fail(ErrorCode::kInvalidArgument, where + "category 'cybertip' must be true or false");
+      c.cybertip = *v;
+    }
+    if (const auto* node = t->get("classifications")) {
+      const auto* list = node->as_array();
+      if (list == nullptr) return Fail(ErrorCode::kInvalidArgument, where + "'classifications' must be a list of strings");
+      for (const auto& item : *list) {
+        auto v = item.value<std::string>();
+        if (!v) return Fail(ErrorCode::kInvalidArgument, where + "'classifications' must be a list of strings");
+        c.classifications.push_back(*v);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace
@@ -84,12 +138,22 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
                                                  std::string(e.description()));
   }
   for (const auto& [key, node] : table) {
-    if (key.str() != "rule") {
-      return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) +
-                                                   ": unknown key '" + std::string(key.str()) + "' (rules are [[rule]] tables)");
+    if (key.str() != "rule" && key.str() != "category") {
+      return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) + ": unknown key '" +
+                                                   std::string(key.str()) +
+                                                   "' (rules are [[rule]] tables, categories [[category]] tables)");
     }
   }
   PolicyRules rules;
+  if (table.contains("category")) {
+    const toml::array* categories = table["category"].as_array();
+    if (categories == nullptr) return Fail(ErrorCode::kInvalidArgument, source + ": 'category' must be an array of tables ([[category]])");
+    auto parsed = ParseCategories(*categories, source);
+    if (!parsed) return tl::unexpected(parsed.error());
+    auto taxonomy = Taxonomy::Make(std::move(*parsed), source);
+    if (!taxonomy) return tl::unexpected(taxonomy.error());
+    rules.taxonomy_ = std::move(*taxonomy);
+  }
   const toml::array* array = table["rule"].as_array();
   if (table.contains("rule") && array == nullptr) {
     return Fail(ErrorCode::kInvalidArgument, source + ": 'rule' must be an array of tables ([[rule]])");
@@ -151,6 +215,7 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
         return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "a rule of this name comes earlier");
       }
       string_of("description", rule.description);
+      string_of("category", rule.category);
       list_of("banks", rule.banks);
       list_of("bank_labels", rule.bank_labels);
       list_of("classifications", rule.classifications);
@@ -161,13 +226,17 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       int_of("min_quality", rule.min_quality, 0, 100);
       int_of("min_prior_cases", rule.min_prior_cases, 0, 1'000'000);
       std::optional<int> priority, days;
-      int_of("hold_priority", priority, 0, 3);
+      int_of("hold_priority", priority, kMostUrgentPriority, kLeastUrgentPriority);
       int_of("suspend_days", days, 1, 36'500);
       bool_of("second_review", rule.second_review);
       bool_of("stop", rule.stop);
       std::vector<std::string> actions;
       list_of("actions", actions);
       if (!status) return tl::unexpected(status.error());
+      if (!rule.category.empty() && rules.taxonomy_.Find(rule.category) == nullptr) {
+        auto known = rules.taxonomy_.Require(rule.category);
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + known.error().message);
+      }
       for (const auto& type : rule.signal_types) {
         static constexpr std::string_view kTypes[] = {"pdq", "md5", "sha1", "sha256", "vpdq"};
         if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes)) {
@@ -218,6 +287,26 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
         return Fail(ErrorCode::kInvalidArgument,
                     where(rule.name) + "'max_distance' above 0 for cryptographic hashes only: they match exactly");
       }
+      // Conditions that no upload can meet together.
+      if (rule.min_quality && !rule.signal_types.empty() &&
+          std::find(rule.signal_types.begin(), rule.signal_types.end(), "pdq") == rule.signal_types.end()) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "'min_quality' applies to PDQ matches only, and this rule's signal types have no "
+                                       "quality: it would have no effect (remove it, or add \"pdq\")");
+      }
+      auto all_media = [&](std::string_view prefix) {
+        return !rule.media_types.empty() && std::all_of(rule.media_types.begin(), rule.media_types.end(),
+                                                        [&](const std::string& m) { return m.starts_with(prefix); });
+      };
+      const bool videos_only = all_media("video/"), images_only = all_media("image/");
+      if (videos_only && OnlyOf(rule.signal_types, {"pdq"})) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "never fires: videos are matched by vpdq and digests, not pdq");
+      }
+      if (images_only && OnlyOf(rule.signal_types, {"vpdq"})) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "never fires: images are matched by pdq and digests, not vpdq");
+      }
       rules.rules_.push_back(std::move(rule));
     }
   }
@@ -257,17 +346,26 @@ Result<PolicyRules> PolicyRules::Load(const std::string& path) {
 
 PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
   PolicyOutcome out;
+  bool categorised = false;
   for (const PolicyRule& rule : rules_) {
     if (!MediaMatches(rule.media_types, facts.media_type)) continue;
     if (!rule.jurisdictions.empty() && !AnyOf(rule.jurisdictions, facts.jurisdiction)) continue;
     if (rule.min_prior_cases && facts.prior_confirmed_cases < *rule.min_prior_cases) continue;
-    if (std::none_of(facts.matches.begin(), facts.matches.end(), [&](const MatchFacts& m) { return MatchMeets(rule, m); })) {
-      continue;
+    const auto fired = std::find_if(facts.matches.begin(), facts.matches.end(),
+                                    [&](const MatchFacts& m) { return MatchMeets(rule, m); });
+    if (fired == facts.matches.end()) continue;
+    if (!categorised) {
+      // The first rule that fires names the category: its own, else its match's bank's.
+      const Category* c = taxonomy_.Find(rule.category.empty() ? fired->bank_category : rule.category);
+      if (c != nullptr) {
+        out.category = *c;
+        categorised = true;
+      }
     }
     out.rules.push_back(rule.name);
     out.block = out.block || rule.block;
     if (rule.hold) {
-      out.hold_priority = out.hold ? std::max(out.hold_priority, rule.hold_priority) : rule.hold_priority;
+      out.hold_priority = out.hold ? std::min(out.hold_priority, rule.hold_priority) : rule.hold_priority;
       out.hold = true;
     }
     out.queue_report = out.queue_report || rule.queue_report;
@@ -286,6 +384,10 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
       out.account_days = rule.account_days;
     }
     if (rule.stop) break;
+  }
+  if (!categorised && !taxonomy_.categories().empty()) {
+    const Category* other = taxonomy_.Find("other");
+    out.category = other != nullptr ? *other : taxonomy_.categories().front();
   }
   return out;
 }
@@ -306,6 +408,7 @@ std::string PolicyRules::ToJson() const {
     if (r.notify) actions.emplace_back("notify");
     boost::json::object o{{"name", r.name},
                           {"description", r.description},
+                          {"category", r.category},
                           {"banks", list(r.banks)},
                           {"bank_labels", list(r.bank_labels)},
                           {"classifications", list(r.classifications)},
@@ -323,7 +426,8 @@ std::string PolicyRules::ToJson() const {
     o["suspend_days"] = r.account_days ? boost::json::value(*r.account_days) : nullptr;
     out.push_back(std::move(o));
   }
-  return boost::json::serialize(boost::json::object{{"rules", std::move(out)}});
+  return boost::json::serialize(
+      boost::json::object{{"rules", std::move(out)}, {"categories", boost::json::parse(taxonomy_.ToJson())}});
 }
 
 }  // namespace vigil

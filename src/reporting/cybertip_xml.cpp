@@ -74,7 +74,6 @@ Status ValidateReport(const ReportDraft& d, const ReporterProfile& r) {
   if (r.email.empty() || r.first_name.empty() || r.last_name.empty()) {
     return missing("the reporting person's name and email are required (reporter config)");
   }
-  if (d.user.esp_identifier.empty()) return missing("the reported user's platform id is required");
   if (d.files.empty()) return missing("at least one file is required");
   for (const auto& f : d.files) {
     if (f.md5.size() != 32 || f.sha256.size() != 64) return missing("every file needs its original MD5 and SHA-256");
@@ -119,8 +118,15 @@ Result<std::string> BuildReportXml(const ReportDraft& d, const ReporterProfile& 
   if (!r.terms_of_service.empty()) Child(reporter, "termsOfService", r.terms_of_service);
   if (!r.legal_url.empty()) Child(reporter, "legalURL", r.legal_url);
 
+  // The reported person is optional in NCMEC's schema: an upload without a user id (and no screen
+  // name or IP) is reported with the person unknown rather than not at all.
+  const bool person_known = !d.user.esp_identifier.empty() || !d.user.screen_name.empty() || !d.user.ip_events.empty();
+  if (!person_known) {
+    if (!d.additional_info.empty()) Child(report, "additionalInfo", d.additional_info);
+    return Serialize(doc.get());
+  }
   xmlNode* user = Child(report, "personOrUserReported");
-  Child(user, "espIdentifier", d.user.esp_identifier);
+  if (!d.user.esp_identifier.empty()) Child(user, "espIdentifier", d.user.esp_identifier);
   if (!d.user.screen_name.empty()) Child(user, "screenName", d.user.screen_name);
   for (const auto& e : d.user.ip_events) IpCapture(user, e);
   auto disabled = [&](const char* name, std::int64_t at) {

@@ -2,6 +2,8 @@
 #include "vigil/report_filer.h"
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -37,6 +39,34 @@ std::string Extension(const std::string& media_type) {
   return ".bin";
 }
 
+// "2026-11-30T10:00:00Z" or with a fraction of a second; nothing when it is not that.
+std::optional<std::int64_t> ParseIsoTime(const std::string& text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6) return std::nullopt;
+  if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  std::string_view rest(text.c_str() + consumed);
+  std::int64_t micros = 0;
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    std::int64_t scale = 100'000;
+    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) {
+      micros += (rest.front() - '0') * scale;
+      scale /= 10;
+      rest.remove_prefix(1);
+    }
+  }
+  if (rest != "Z") return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000 + micros;
+}
+
 bool IsAuthCode(int code) { return code == 2000 || code == 3000 || code == 3100 || code == 3300; }
 bool IsRefusal(int code) { return code >= 4000 && code < 5000; }
 
@@ -49,12 +79,31 @@ class ReportFiler::Run {
       : f_(filer), r_(std::move(report)), actor_(std::move(actor)) {}
 
   Result<CyberTipReport> Go() {
+    auto done = Drive();
+    if (!done) {
+      // Never silent: whatever stopped it (ours, not NCMEC's) is on the report for people to see.
+      const std::string message = done.error().message;
+      auto fresh = f_.store_.Reports().GetReport(r_.id);
+      if (fresh && fresh->last_error != message) {
+        r_ = std::move(*fresh);
+        r_.last_error = message;
+        (void)Save("report.stalled", message);
+      }
+    }
+    return done;
+  }
+
+  Result<CyberTipReport> Drive() {
+    if (!r_.withdraw_reason.empty() && r_.state != "filed" && r_.state != "retracted" && r_.state != "voided" &&
+        r_.state != "failed") {
+      return Withdraw(r_.withdraw_reason);
+    }
     for (int step = 0; step < f_.options_.max_steps; ++step) {
       if (r_.state == "filed") {
         if (r_.in_flight == "preserve") VIGIL_TRY(Preserve());
         return r_;
       }
-      if (r_.state == "retracted" || r_.state == "failed") return r_;
+      if (r_.state == "retracted" || r_.state == "failed" || r_.state == "voided") return r_;
       if (r_.state == "draft") return Fail(ErrorCode::kPermissionDenied, "report " + Id() + " is waiting for approval");
       bool more = true;
       if (!r_.in_flight.empty()) {
@@ -70,6 +119,17 @@ class ReportFiler::Run {
     }
     return Fail(ErrorCode::kInternal, "report " + Id() + ": gave up after " + std::to_string(f_.options_.max_steps) +
                                           " requests without finishing");
+  }
+
+  // The report's case changed under it: nothing sent yet -> voided; open at NCMEC -> retracted.
+  Result<CyberTipReport> Withdraw(const std::string& reason) {
+    r_.withdraw_reason = reason;
+    if (r_.ncmec_report_id.empty() && r_.in_flight.empty()) {
+      r_.state = "voided";
+      VIGIL_TRY(Save("report.void", reason));
+      return r_;
+    }
+    return RetractNow(reason);
   }
 
   Result<CyberTipReport> RetractNow(const std::string& reason) {
@@ -199,6 +259,21 @@ class ReportFiler::Run {
   }
 
   Status Submit(bool& more) {
+    // The case as it stands now, before the first request leaves: an appeal or a correction since
+    // the draft was made voids it instead of sending what is no longer true.
+    auto current = f_.CurrentXml(r_);
+    if (!current) {
+      r_.withdraw_reason = current.error().message;
+      r_.state = "voided";
+      VIGIL_TRY(Save("report.void", r_.withdraw_reason));
+      more = false;
+      return Fail(ErrorCode::kInvalidArgument, "report " + Id() + " voided: " + r_.withdraw_reason);
+    }
+    if (*current != r_.report_xml) {
+      // The same files; newer facts of the account (a notification, a later suspension).
+      r_.report_xml = std::move(*current);
+      VIGIL_TRY(Save("report.refresh", "the case's facts changed since approval; same files"));
+    }
     if (!f_.options_.xsd_path.empty()) VIGIL_TRY(ValidateAgainstSchema(r_.report_xml, f_.options_.xsd_path));
     VIGIL_TRY(Intend("submit"));
     auto answer = f_.client_.Submit(r_.report_xml);
@@ -328,16 +403,20 @@ ReportFiler::ReportFiler(Store& store, CyberTipClient& client, EvidenceVault* va
 Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   auto c = store_.Cases().GetCase(case_id);
   if (!c) return tl::unexpected(c.error());
-  const Decision* violating = nullptr;
+  const Decision* violating = nullptr;  // the final decision (the last that is not an escalation)
   for (const auto& d : c->decisions) {
-    if (d.verdict == "violating") violating = &d;
+    if (d.verdict != "escalate") violating = &d;
   }
   if (c->status != "decided" && c->status != "closed") {
     return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c->status +
                                                  ": only a decided case is reported");
   }
-  if (violating == nullptr || c->decisions.back().verdict != "violating") {
+  if (violating == nullptr || violating->verdict != "violating") {
     return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " was not decided violating");
+  }
+  if (!violating->cybertip) {
+    return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " was decided in category '" +
+                                                 violating->category + "', which is not reported to NCMEC");
   }
   std::set<std::string> viewed;
   for (const auto& d : c->decisions) viewed.insert(d.viewed.begin(), d.viewed.end());
@@ -370,11 +449,26 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
     if (const auto* p = meta.if_contains("publicly_available"); p != nullptr && p->is_bool()) {
       file.publicly_available = p->as_bool();
     }
-    file.classification = classification;
+    const auto labelled = violating->file_classifications.find(content->content_id);
+    file.classification = labelled != violating->file_classifications.end() ? labelled->second : classification;
+    // The upload's IP: "ip" (an upload event at the upload's time), or "ip_event": {"ip", "event",
+    // "at" (ISO 8601, optional)} for another event the platform recorded.
     const std::string ip = MetaString(meta, "ip");
     if (!ip.empty()) {
       file.upload_ip = IpEvent{ip, "Upload", content->submitted_at};
       draft.user.ip_events.push_back(*file.upload_ip);
+    }
+    if (const auto* event = meta.if_contains("ip_event"); event != nullptr && event->is_object()) {
+      const auto& e = event->as_object();
+      IpEvent captured{MetaString(e, "ip"), MetaString(e, "event"), content->submitted_at};
+      if (captured.event.empty()) captured.event = "Upload";
+      if (const auto at = ParseIsoTime(MetaString(e, "at"))) captured.at = *at;
+      if (captured.ip.empty()) {
+        return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + ": " + content->content_id +
+                                                     "'s ip_event has no 'ip'");
+      }
+      if (!file.upload_ip && captured.event == "Upload") file.upload_ip = captured;
+      draft.user.ip_events.push_back(captured);
     }
     if (draft.user.screen_name.empty()) draft.user.screen_name = MetaString(meta, "screen_name");
     if (draft.incident_at == 0 || content->submitted_at < draft.incident_at) draft.incident_at = content->submitted_at;
@@ -383,19 +477,27 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   if (draft.files.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " has no item left to report");
   }
+  // The account's disablement from the enforcement records: the FIRST time it was disabled (of each
+  // kind), the first notification of a disablement (never before the first disablement), and a
+  // re-enabling only when it came after the last disablement.
   auto actions = store_.Cases().ListActions(c->user_id);
   if (!actions) return tl::unexpected(actions.error());
+  std::int64_t last_disabled = 0;
+  std::optional<std::int64_t> reenabled;
   for (const auto& a : *actions) {
-    if (a.kind == "suspend_account" || a.kind == "restrict_account" || a.kind == "ban_account") {
-      const bool permanent = a.kind == "ban_account" || (a.kind == "suspend_account" && !a.until);
-      if (a.kind == "restrict_account") continue;  // restricted is not disabled
-      if (permanent) draft.user.permanently_disabled_at = a.created_at;
-      else draft.user.temporarily_disabled_at = a.created_at;
-      if (a.notified_at) draft.user.notified_at = a.notified_at;
+    if (a.kind == "suspend_account" || a.kind == "ban_account") {
+      const bool permanent = a.kind == "ban_account" || !a.until;
+      auto& first = permanent ? draft.user.permanently_disabled_at : draft.user.temporarily_disabled_at;
+      if (!first || a.created_at < *first) first = a.created_at;
+      if (a.notified_at && (!draft.user.notified_at || *a.notified_at < *draft.user.notified_at)) {
+        draft.user.notified_at = a.notified_at;
+      }
+      last_disabled = std::max(last_disabled, a.created_at);
     } else if (a.kind == "restore_account") {
-      draft.user.reenabled_at = a.created_at;
+      reenabled = a.created_at;
     }
   }
+  if (reenabled && *reenabled >= last_disabled && last_disabled != 0) draft.user.reenabled_at = reenabled;
   draft.incident_description = "Upload time of the earliest reported file";
   draft.additional_info = "Detected by hash matching against: ";
   std::set<std::string> banks;
@@ -434,14 +536,79 @@ Result<CyberTipReport> ReportFiler::Draft(std::int64_t case_id, const std::strin
                                        "by the violating decision of " + created->approved_by);
 }
 
+Result<std::string> ReportFiler::CurrentXml(const CyberTipReport& report) {
+  auto draft = BuildDraft(report.case_id);
+  if (!draft) return tl::unexpected(draft.error());
+  std::vector<std::string> now_files, report_files;
+  for (const auto& f : draft->files) now_files.push_back(f.content_id);
+  for (const auto& f : report.files) report_files.push_back(f.content_id);
+  if (now_files != report_files) {
+    return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(report.case_id) +
+                                                 "'s reportable files changed since the draft: draft it again");
+  }
+  return BuildReportXml(*draft, options_.reporter);
+}
+
+Result<ReportPreview> ReportFiler::Preview(std::int64_t report_id) {
+  auto r = store_.Reports().GetReport(report_id);
+  if (!r) return tl::unexpected(r.error());
+  ReportPreview preview;
+  preview.report_xml = r->report_xml;
+  if (r->state == "draft" || r->state == "approved") {
+    if (auto current = CurrentXml(*r); !current) {
+      preview.problem = current.error().message;
+    } else if (*current != r->report_xml) {
+      preview.problem = "the case's facts changed since the draft: approving refreshes the report first";
+    }
+  }
+  auto draft = BuildDraft(r->case_id);
+  if (!draft) {
+    if (preview.problem.empty()) preview.problem = draft.error().message;
+    return preview;
+  }
+  for (const auto& file : r->files) {
+    for (const auto& details : draft->files) {
+      if (details.content_id != file.content_id) continue;
+      // NCMEC assigns the report and file ids; until it has, the preview says where they go.
+      auto xml = BuildFileDetailsXml(r->ncmec_report_id.empty() ? "(assigned by NCMEC)" : r->ncmec_report_id,
+                                     file.ncmec_file_id.empty() ? "(assigned by NCMEC)" : file.ncmec_file_id, details,
+                                     options_.reporter);
+      if (!xml) return tl::unexpected(xml.error());
+      preview.file_details.emplace_back(file.content_id, std::move(*xml));
+    }
+  }
+  return preview;
+}
+
 Result<CyberTipReport> ReportFiler::Approve(std::int64_t report_id, const std::string& approver) {
   auto r = store_.Reports().GetReport(report_id);
   if (!r) return tl::unexpected(r.error());
   if (r->state != "draft") {
-    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " is " + r->state + ", not a draft");
+    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " is " + r->state +
+                                                 (r->withdraw_reason.empty() ? "" : " (" + r->withdraw_reason + ")") +
+                                                 ", not a draft");
   }
   if (approver.empty() || approver == "system") {
     return Fail(ErrorCode::kPermissionDenied, "a report is approved by a person");
+  }
+  // What the approver approves must still be true of the case.
+  auto current = CurrentXml(*r);
+  if (!current) {
+    r->state = "voided";
+    r->withdraw_reason = current.error().message;
+    auto voided = store_.Reports().UpdateReport(*r, approver, "report.void", r->withdraw_reason);
+    if (!voided) return tl::unexpected(voided.error());
+    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " voided instead of approved: " +
+                                                 r->withdraw_reason);
+  }
+  if (*current != r->report_xml) {
+    // New facts (an enforcement date, say): the text changes, so the approval must be of the new one.
+    r->report_xml = std::move(*current);
+    auto refreshed = store_.Reports().UpdateReport(*r, approver, "report.refresh", "the case's facts changed since the draft");
+    if (!refreshed) return tl::unexpected(refreshed.error());
+    return Fail(ErrorCode::kAlreadyExists, "report " + std::to_string(report_id) +
+                                               " changed since it was drafted (the case's facts changed): read its preview "
+                                               "again, then approve");
   }
   r->state = "approved";
   r->approved_by = approver;

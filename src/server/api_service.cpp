@@ -27,6 +27,9 @@ const std::vector<std::string> kReadCases = {"reviewer", "auditor", "admin"};
 const std::vector<std::string> kReadAccounts = {"submitter", "reviewer", "auditor", "admin"};
 const std::vector<std::string> kReadRules = {"reviewer", "bank-admin", "auditor", "admin"};
 const std::vector<std::string> kReadFeedback = {"bank-admin", "auditor", "admin"};
+const std::vector<std::string> kReadOverrides = {"bank-admin", "reviewer", "auditor", "admin"};
+// Correcting a decided case's labels before it is reported: the reviewers, or legal staff.
+const std::vector<std::string> kReclassify = {"reviewer", "legal"};
 const std::vector<std::string> kReadReports = {"legal", "auditor", "admin"};
 const std::vector<std::string> kLegal = {"legal", "admin"};
 const std::vector<std::string> kEvidenceMeta = {"custodian", "legal", "auditor"};
@@ -37,7 +40,8 @@ const std::vector<std::string> kCustodian = {"custodian"};
 const std::vector<std::string> kLegalRead = {"legal", "custodian", "auditor", "admin"};
 const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
 
-// Matches "/v1/banks/{name}" against a path; fills `params`.
+// Matches "/v1/banks/{name}" against a path; fills `params` with the segments' decoded values. A
+// segment that is not validly percent-encoded (or decodes to nothing) matches no route.
 bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
   params.clear();
   while (!pattern.empty() || !path.empty()) {
@@ -49,8 +53,9 @@ bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std:
     const auto segment = pattern.substr(0, pattern_end);
     const auto value = path.substr(0, path_end);
     if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
-      if (value.empty()) return false;
-      params[std::string(segment.substr(1, segment.size() - 2))] = std::string(value);
+      auto decoded = PercentDecode(value, false);
+      if (!decoded || decoded->empty()) return false;
+      params[std::string(segment.substr(1, segment.size() - 2))] = std::move(*decoded);
     } else if (segment != value) {
       return false;
     }
@@ -60,6 +65,9 @@ bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std:
   return true;
 }
 
+// Routes whose handlers are only for watching the service: logged when they fail, not per call.
+bool IsProbe(std::string_view route) { return route == "/healthz" || route == "/readyz" || route == "/metrics"; }
+
 }  // namespace
 
 const std::vector<ApiService::Route>& ApiService::Routes() {
@@ -67,7 +75,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
   static const std::vector<Route> routes = {
       {V::get, "/healthz", kPublic, &ApiService::Healthz},
       {V::get, "/readyz", kPublic, &ApiService::Readyz},
-      {V::get, "/metrics", kPublic, &ApiService::Metrics},
+      {V::get, "/metrics", kReadAudit, &ApiService::Metrics},
       {V::get, "/openapi.json", kPublic, &ApiService::OpenApi},
       {V::post, "/v1/hash", kSubmit, &ApiService::PostHash},
       {V::post, "/v1/lookup", kSubmit, &ApiService::PostLookup},
@@ -94,6 +102,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::post, "/v1/cases/{id}/views", kReview, &ApiService::RecordView},
       {V::get, "/v1/cases/{id}/media/{content_id}", kReview, &ApiService::CaseMedia},
       {V::post, "/v1/cases/{id}/decision", kReview, &ApiService::DecideCase},
+      {V::post, "/v1/cases/{id}/classification", kReclassify, &ApiService::ReclassifyCase},
       {V::get, "/v1/accounts/{user_id}", kReadAccounts, &ApiService::GetAccount},
       {V::post, "/v1/actions/{id}/notified", kSubmit, &ApiService::MarkNotified},
       {V::post, "/v1/appeals", kSubmit, &ApiService::FileAppeal},
@@ -104,11 +113,14 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/reviewers", kReadAudit, &ApiService::ReviewerStats},
       {V::post, "/v1/entries/{id}/disable", kReview, &ApiService::DisableEntry},
       {V::get, "/v1/feedback", kReadFeedback, &ApiService::ListFeedback},
+      {V::get, "/v1/overrides", kReadOverrides, &ApiService::ListOverrides},
+      {V::delete_, "/v1/overrides/{id}", kBankAdmin, &ApiService::RevokeOverride},
       {V::get, "/v1/rules", kReadRules, &ApiService::GetRules},
       {V::post, "/v1/rules/reload", kAdmin, &ApiService::ReloadRules},
       {V::get, "/v1/reports", kReadReports, &ApiService::ListReports},
       {V::post, "/v1/reports", kLegal, &ApiService::DraftReport},
       {V::get, "/v1/reports/{id}", kReadReports, &ApiService::GetReport},
+      {V::get, "/v1/reports/{id}/preview", kReadReports, &ApiService::PreviewReport},
       {V::post, "/v1/reports/{id}/approve", kLegal, &ApiService::ApproveReport},
       {V::post, "/v1/reports/{id}/file", kLegal, &ApiService::FileReport},
       {V::post, "/v1/reports/{id}/retract", kLegal, &ApiService::RetractReport},
@@ -161,7 +173,43 @@ void ApiService::RefreshIndexGauges() {
   metrics_.SetIndexEntries("vpdq_frames", static_cast<double>(stats.video_frames));
 }
 
-void ApiService::ObserveRefusal(unsigned status) { metrics_.ObserveRequest("(refused)", "", status, 0); }
+void ApiService::Observe(HttpEvent event, unsigned status, const std::string& detail) {
+  switch (event) {
+    case HttpEvent::kRefused:
+      metrics_.ObserveRequest("(refused)", "", status, 0);
+      if (options_.access_log && unauthenticated_log_.Admit()) {
+        spdlog::info(R"("msg":"refused","status":{},"reason":{})", status, boost::json::serialize(boost::json::value(detail)));
+      }
+      return;
+    case HttpEvent::kAnswerLost:
+      // The work was done (and committed, for a write) but the client never got the answer.
+      metrics_.CountConnectionEvent("answer_lost");
+      spdlog::warn(R"("msg":"answer not delivered","status":{},"request":{})", status,
+                   boost::json::serialize(boost::json::value(detail)));
+      return;
+    case HttpEvent::kConnectionCap:
+      metrics_.CountConnectionEvent("connection_cap");
+      if (unauthenticated_log_.Admit()) {
+        spdlog::warn(R"("msg":"connection refused","reason":{})", boost::json::serialize(boost::json::value(detail)));
+      }
+      return;
+    case HttpEvent::kAcceptBackoff:
+      metrics_.CountConnectionEvent("accept_backoff");
+      if (unauthenticated_log_.Admit()) {
+        spdlog::error(R"("msg":"out of file descriptors: accepting paused","error":{})",
+                      boost::json::serialize(boost::json::value(detail)));
+      }
+      return;
+  }
+}
+
+HttpCallbacks ApiService::Callbacks() {
+  HttpCallbacks callbacks;
+  callbacks.admit = [this](const RequestHeader& header, const std::string& remote) { return Admit(header, remote); };
+  callbacks.handle = [this](Request& request, const RequestInfo& info) { return Handle(request, info); };
+  callbacks.observe = [this](HttpEvent event, unsigned status, const std::string& detail) { Observe(event, status, detail); };
+  return callbacks;
+}
 
 // The console's content security policy: its own files only, plus the transparency report's inline
 // style sheet by hash (the report is shown in a sandboxed frame, which inherits this policy).
@@ -180,10 +228,8 @@ const std::string& ApiService::ConsolePolicy() {
   return policy;
 }
 
-bool ApiService::IsHeavy(const Request& request) {
-  if (request.method() != http::verb::post) return false;
-  const std::string_view target = request.target();
-  const std::string_view path = target.substr(0, target.find('?'));
+bool ApiService::IsHeavy(http::verb method, std::string_view path) {
+  if (method != http::verb::post) return false;
   // Imports, uploads, and the reporting calls that talk to NCMEC or decrypt the vault.
   return path == "/v1/content" || path == "/v1/hash" || path == "/v1/evidence/purge" ||
          (path.starts_with("/v1/banks/") && path.ends_with("/import")) ||
@@ -191,103 +237,169 @@ bool ApiService::IsHeavy(const Request& request) {
          (path.starts_with("/v1/legal-requests/") && path.ends_with("/production"));
 }
 
-Response ApiService::Handle(Request& request, const std::string& remote) {
+// What Admit found, for Handle.
+struct ApiService::Admitted {
+  const Route* route = nullptr;
+  std::map<std::string, std::string> params;
+  std::optional<ApiKeyRecord> key;
+  std::chrono::steady_clock::time_point started;
+};
+
+Admission ApiService::Admit(const RequestHeader& header, const std::string& remote) {
   const auto started = std::chrono::steady_clock::now();
+  std::string_view target = header.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  Admission admission;
+  Admitted admitted;
+  admitted.started = started;
+  // The review console's static files and the way to them are public; they carry no body.
+  if (header.method() == http::verb::get && (FindWebAsset(path) != nullptr || path == "/")) {
+    admission.max_body_bytes = kSmallBodyBytes;
+    admission.context = std::move(admitted);
+    return admission;
+  }
+  std::string allowed;
+  for (const auto& candidate : Routes()) {
+    if (!MatchPattern(candidate.pattern, path, admitted.params)) continue;
+    if (candidate.method == header.method()) {
+      admitted.route = &candidate;
+      break;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(candidate.method));
+  }
+  auto refuse = [&](Response response, const std::string& key_name) {
+    const std::string route_name = admitted.route != nullptr ? admitted.route->pattern : "(unmatched)";
+    Record(route_name, header.method_string(), response.result_int(), started, remote, key_name);
+    admission.refusal = std::move(response);
+    return admission;
+  };
+  if (admitted.route == nullptr) {
+    if (!allowed.empty()) {
+      auto response = ErrorResponse(http::status::method_not_allowed, "method_not_allowed", "this path accepts " + allowed);
+      response.set(http::field::allow, allowed);
+      return refuse(std::move(response), "");
+    }
+    return refuse(ErrorResponse(http::status::not_found, "not_found", "no such route"), "");
+  }
+  const Route& route = *admitted.route;
+  if (!route.roles.empty()) {
+    auto authenticated = auth_.Authenticate(header[http::field::authorization]);
+    if (!authenticated) {
+      const auto code = authenticated.error().code;
+      if (code == ErrorCode::kUnavailable || code == ErrorCode::kInternal || code == ErrorCode::kIoError) {
+        return refuse(ErrorResponse(authenticated.error()), "");
+      }
+      auto response = ErrorResponse(http::status::unauthorized, "unauthenticated", authenticated.error().message);
+      response.set(http::field::www_authenticate, "Bearer");
+      return refuse(std::move(response), "");
+    }
+    const ApiKeyRecord& key = *authenticated;
+    if (std::find(route.roles.begin(), route.roles.end(), key.role) == route.roles.end()) {
+      std::string roles;
+      for (const auto& role : route.roles) roles += (roles.empty() ? "" : ", ") + role;
+      return refuse(ErrorResponse(http::status::forbidden, "permission_denied",
+                                  "role '" + key.role + "' may not call this route (needs: " + roles + ")"),
+                    key.name);
+    }
+    if (!auth_.Admit(key)) {
+      auto response = ErrorResponse(http::status::too_many_requests, "rate_limited", "rate limit exceeded for this key");
+      response.set(http::field::retry_after, "1");
+      return refuse(std::move(response), key.name);
+    }
+    admitted.key = key;
+  }
+  // What a body may weigh: media and lists up to the server's limit, JSON up to its own, and
+  // reads nothing to speak of.
+  const bool heavy = IsHeavy(header.method(), path);
+  if (heavy) {
+    admission.max_body_bytes = 0;
+  } else if (header.method() == http::verb::post || header.method() == http::verb::patch ||
+             header.method() == http::verb::put) {
+    admission.max_body_bytes = options_.max_json_bytes;
+  } else {
+    admission.max_body_bytes = kSmallBodyBytes;
+  }
+  admission.offload = heavy;
+  admission.context = std::move(admitted);
+  return admission;
+}
+
+Response ApiService::Handle(Request& request, const RequestInfo& info) {
+  const auto* admitted_ptr = std::any_cast<Admitted>(&info.context);
+  if (admitted_ptr == nullptr) {
+    // Not admitted by the server (called directly): admit now.
+    Admission admission = Admit(request.base(), info.remote);
+    if (admission.refusal) return std::move(*admission.refusal);
+    return Handle(request, RequestInfo{info.remote, std::move(admission.context)});
+  }
+  const Admitted& admitted = *admitted_ptr;
   std::string_view target = request.target();
   const auto question = target.find('?');
   const std::string_view path = target.substr(0, question);
   const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 
-  const Route* route = nullptr;
-  std::map<std::string, std::string> params;
-  std::string allowed;
-  for (const auto& candidate : Routes()) {
-    if (!MatchPattern(candidate.pattern, path, params)) continue;
-    if (candidate.method == request.method()) {
-      route = &candidate;
-      break;
+  // The review console's static files: public (the page asks for a key), strict headers.
+  if (admitted.route == nullptr) {
+    if (path == "/") {
+      Response redirect{http::status::found, 11};
+      redirect.set(http::field::location, "/ui/");
+      redirect.set("X-Content-Type-Options", "nosniff");
+      return redirect;
     }
-    allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(candidate.method));
+    const WebAsset* asset = FindWebAsset(path);
+    if (asset == nullptr) return ErrorResponse(http::status::not_found, "not_found", "no such route");
+    Response page{http::status::ok, 11};
+    page.set(http::field::content_type, asset->content_type);
+    page.set("Content-Security-Policy", ConsolePolicy());
+    page.set("X-Content-Type-Options", "nosniff");
+    page.set("Referrer-Policy", "no-referrer");
+    page.set(http::field::cache_control, "no-cache");
+    page.body() = std::string(asset->body);
+    metrics_.ObserveRequest("/ui", "GET", 200, 0);
+    return page;
   }
-  if (route != nullptr) MatchPattern(route->pattern, path, params);
-
-  std::string key_name;
-  auto respond = [&]() -> Response {
-    if (route == nullptr) {
-      if (!allowed.empty()) {
-        auto response = ErrorResponse(http::status::method_not_allowed, "method_not_allowed",
-                                      "this path accepts " + allowed);
-        response.set(http::field::allow, allowed);
-        return response;
-      }
-      return ErrorResponse(http::status::not_found, "not_found", "no such route");
-    }
+  const Route& route = *admitted.route;
+  const std::string key_name = admitted.key ? admitted.key->name : "";
+  Response response = [&]() -> Response {
     auto parsed_query = ParseQuery(query);
     if (!parsed_query) return ErrorResponse(parsed_query.error());
-    ApiCall call{request, std::move(params), std::move(*parsed_query), nullptr, "anonymous"};
-    ApiKeyRecord key;
-    if (!route->roles.empty()) {
-      auto authenticated = auth_.Authenticate(request[http::field::authorization]);
-      if (!authenticated) {
-        if (authenticated.error().code == ErrorCode::kUnavailable || authenticated.error().code == ErrorCode::kInternal ||
-            authenticated.error().code == ErrorCode::kIoError) {
-          return ErrorResponse(authenticated.error());
-        }
-        auto response = ErrorResponse(http::status::unauthorized, "unauthenticated", authenticated.error().message);
-        response.set(http::field::www_authenticate, "Bearer");
-        return response;
-      }
-      key = *authenticated;
-      key_name = key.name;
-      if (std::find(route->roles.begin(), route->roles.end(), key.role) == route->roles.end()) {
-        std::string roles;
-        for (const auto& role : route->roles) roles += (roles.empty() ? "" : ", ") + role;
-        return ErrorResponse(http::status::forbidden, "permission_denied",
-                             "role '" + key.role + "' may not call this route (needs: " + roles + ")");
-      }
-      if (!auth_.Admit(key)) {
-        auto response = ErrorResponse(http::status::too_many_requests, "rate_limited", "rate limit exceeded for this key");
-        response.set(http::field::retry_after, "1");
-        return response;
-      }
-      call.key = &key;
-      call.actor = "key:" + key.name;
+    ApiCall call{request, admitted.params, std::move(*parsed_query), nullptr, "anonymous"};
+    if (admitted.key) {
+      call.key = &*admitted.key;
+      call.actor = "key:" + admitted.key->name;
     }
-    return (this->*(route->handler))(call);
-  };
-
-  // The review console's static files: public (the page asks for a key), strict headers.
-  if (request.method() == http::verb::get) {
-    if (const WebAsset* asset = FindWebAsset(path)) {
-      Response page{http::status::ok, 11};
-      page.set(http::field::content_type, asset->content_type);
-      page.set("Content-Security-Policy", ConsolePolicy());
-      page.set("X-Content-Type-Options", "nosniff");
-      page.set(http::field::cache_control, "no-cache");
-      page.body() = std::string(asset->body);
-      metrics_.ObserveRequest("/ui", "GET", 200, 0);
-      return page;
-    }
-  }
-  Response response = respond();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const unsigned status = response.result_int();
-  const std::string route_name = route != nullptr ? route->pattern : "(unmatched)";
-  metrics_.ObserveRequest(route_name, std::string(request.method_string()), status, seconds);
-  if (options_.access_log || status >= 500) {
-    boost::json::object fields{{"msg", "request"},
-                               {"method", request.method_string()},
-                               {"route", route_name},
-                               {"status", status},
-                               {"us", static_cast<std::int64_t>(seconds * 1e6)},
-                               {"remote", remote},
-                               {"key", key_name}};
-    std::string line = boost::json::serialize(fields);
-    line = line.substr(1, line.size() - 2);  // the log pattern adds the braces
-    if (status >= 500) spdlog::error("{}", line);
-    else spdlog::info("{}", line);
-  }
+    return (this->*(route.handler))(call);
+  }();
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set(http::field::cache_control, "no-store");
+  Record(route.pattern, request.method_string(), response.result_int(), admitted.started, info.remote, key_name);
   return response;
+}
+
+void ApiService::Record(const std::string& route, std::string_view method, unsigned status,
+                        std::chrono::steady_clock::time_point started, const std::string& remote,
+                        const std::string& key_name) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.ObserveRequest(route, std::string(method), status, seconds);
+  if (status < 500) {
+    if (!options_.access_log) return;
+    // Probes answered well are counted, not logged; requests refused before a key was known are
+    // logged at a bounded rate, so a flood of them cannot fill the disk.
+    if (IsProbe(route) && status < 400) return;
+    if (key_name.empty() && status >= 400 && !unauthenticated_log_.Admit()) return;
+  }
+  boost::json::object fields{{"msg", "request"},
+                             {"method", method},
+                             {"route", route},
+                             {"status", status},
+                             {"us", static_cast<std::int64_t>(seconds * 1e6)},
+                             {"remote", remote},
+                             {"key", key_name}};
+  if (const auto dropped = unauthenticated_log_.TakeDropped(); dropped > 0) fields["unlogged_refusals"] = dropped;
+  std::string line = boost::json::serialize(fields);
+  line = line.substr(1, line.size() - 2);  // the log pattern adds the braces
+  if (status >= 500) spdlog::error("{}", line);
+  else spdlog::info("{}", line);
 }
 
 }  // namespace vigil::server

@@ -17,6 +17,7 @@
 
 #include "server/authenticator.h"
 #include "server/http_server.h"
+#include "server/log_throttle.h"
 #include "server/metrics.h"
 #include "signals/media_hashing.h"
 #include "vigil/cases.h"
@@ -73,13 +74,19 @@ class ApiService {
   ApiService(Store& store, Matcher& matcher, ApiOptions options);
   ~ApiService();
 
-  // The HttpServer's handler.
-  Response Handle(Request& request, const std::string& remote);
-  // Counts a request the HTTP layer refused before routing.
-  void ObserveRefusal(unsigned status);
-  // Requests whose handlers decode media or parse lists: the HTTP server runs them on its worker
-  // pool so that lookups keep flowing on the I/O threads.
-  static bool IsHeavy(const Request& request);
+  // The HttpServer's admission, from the header alone: the route, the key, its role and rate, and
+  // the body this route may send. Refusals are answered, counted and logged here.
+  Admission Admit(const RequestHeader& header, const std::string& remote);
+  // The HttpServer's handler (admits the request first when the server did not).
+  Response Handle(Request& request, const RequestInfo& info);
+  // Counts (and logs) what the HTTP layer did on its own: refusals before routing, answers that
+  // could not be delivered, connection caps and accept back-off.
+  void Observe(HttpEvent event, unsigned status, const std::string& detail);
+  // The server's callbacks, bound to this service.
+  HttpCallbacks Callbacks();
+  // Requests whose handlers decode media, parse lists or talk to NCMEC: the HTTP server runs them
+  // on its worker pool so that lookups keep flowing on the I/O threads.
+  static bool IsHeavy(http::verb method, std::string_view path);
   static const std::string& ConsolePolicy();
 
   // The CyberTipline filer, the evidence vault and the signing key (reporting_services.h); without
@@ -126,6 +133,7 @@ class ApiService {
   Response RecordView(ApiCall& call);
   Response CaseMedia(ApiCall& call);
   Response DecideCase(ApiCall& call);
+  Response ReclassifyCase(ApiCall& call);
   Response GetAccount(ApiCall& call);
   Response MarkNotified(ApiCall& call);
   Response FileAppeal(ApiCall& call);
@@ -136,6 +144,8 @@ class ApiService {
   Response ReviewerStats(ApiCall& call);
   Response DisableEntry(ApiCall& call);
   Response ListFeedback(ApiCall& call);
+  Response ListOverrides(ApiCall& call);
+  Response RevokeOverride(ApiCall& call);
   Response GetRules(ApiCall& call);
   Response ReloadRules(ApiCall& call);
   Response VerifyAudit(ApiCall& call);
@@ -143,6 +153,7 @@ class ApiService {
   Response ListReports(ApiCall& call);
   Response DraftReport(ApiCall& call);
   Response GetReport(ApiCall& call);
+  Response PreviewReport(ApiCall& call);
   Response ApproveReport(ApiCall& call);
   Response FileReport(ApiCall& call);
   Response RetractReport(ApiCall& call);
@@ -163,11 +174,20 @@ class ApiService {
   Status LoadRules();
 
  private:
-  // Applies the policy to a recorded upload: the outcome, and the case it opened or joined.
-  Result<boost::json::object> ApplyPolicy(const ContentRecord& content, const std::string& body);
+  // Keeps an upload's bytes for review under media_dir, by SHA-256 (durable before it returns).
+  Status KeepMedia(const std::string& sha256, const std::string& body);
   std::shared_ptr<const PolicyRules> Rules() const;
+  // The rules file's categories of violation, or the built-in ones.
+  std::shared_ptr<const Taxonomy> CurrentTaxonomy() const;
 
   void RefreshIndexGauges();
+  // Metrics and the access log for one request.
+  void Record(const std::string& route, std::string_view method, unsigned status,
+              std::chrono::steady_clock::time_point started, const std::string& remote, const std::string& key_name);
+
+  struct Admitted;
+  // Bodies of reads (GET, DELETE): nothing to speak of.
+  static constexpr std::uint64_t kSmallBodyBytes = 64 << 10;
 
   Store& store_;
   ReportingServices* reporting_ = nullptr;
@@ -182,6 +202,7 @@ class ApiService {
   std::thread refresher_;
   mutable std::mutex rules_mu_;
   std::shared_ptr<const PolicyRules> rules_;
+  LogThrottle unauthenticated_log_{20, 100};
 };
 
 }  // namespace vigil::server

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "util/strict_json.h"
+
 namespace vigil::server {
 
 http::status StatusFor(ErrorCode code) {
@@ -44,6 +46,18 @@ Response ErrorResponse(const Error& error) {
   return ErrorResponse(status, ErrorCodeName(error.code), error.message);
 }
 
+std::string ContentTypeCharset(const Request& request) {
+  std::string type(request[http::field::content_type]);
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const auto at = type.find("charset=");
+  if (at == std::string::npos) return "";
+  std::string charset = type.substr(at + 8);
+  if (const auto end = charset.find(';'); end != std::string::npos) charset.resize(end);
+  std::erase(charset, '"');
+  while (!charset.empty() && charset.back() == ' ') charset.pop_back();
+  return charset;
+}
+
 std::string MediaType(const Request& request) {
   std::string type(request[http::field::content_type]);
   if (const auto semicolon = type.find(';'); semicolon != std::string::npos) type.resize(semicolon);
@@ -56,53 +70,57 @@ Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t 
   if (MediaType(request) != "application/json") {
     return Fail(ErrorCode::kUnsupported, "Content-Type must be application/json");
   }
+  if (auto charset = ContentTypeCharset(request); !charset.empty() && charset != "utf-8" && charset != "utf8") {
+    return Fail(ErrorCode::kUnsupported, "JSON bodies must be UTF-8, not charset=" + charset.substr(0, 40));
+  }
   if (request.body().size() > max_bytes) {
     return Fail(ErrorCode::kTooLarge, "JSON body exceeds " + std::to_string(max_bytes) + " bytes");
   }
-  boost::json::parse_options options;
-  options.max_depth = 32;
-  boost::system::error_code ec;
-  auto value = boost::json::parse(request.body(), ec, {}, options);
-  if (ec) return Fail(ErrorCode::kInvalidArgument, "malformed JSON: " + ec.message());
-  if (!value.is_object()) return Fail(ErrorCode::kInvalidArgument, "the JSON body must be an object");
-  return std::move(value.as_object());
+  auto value = ParseStrictJson(request.body());
+  if (!value) return tl::unexpected(value.error());
+  if (!value->is_object()) return Fail(ErrorCode::kInvalidArgument, "the JSON body must be an object");
+  return std::move(value->as_object());
+}
+
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+' && plus_is_space) {
+      decoded += ' ';
+    } else if (text[i] == '%') {
+      unsigned value = 0;
+      if (i + 2 >= text.size()) {
+        return Fail(ErrorCode::kInvalidArgument, "bad percent-escape (a % needs two hex digits)");
+      }
+      const auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+      if (ec != std::errc{} || end != text.data() + i + 3) {
+        return Fail(ErrorCode::kInvalidArgument, "bad percent-escape (a % needs two hex digits)");
+      }
+      decoded += static_cast<char>(value);
+      i += 2;
+    } else {
+      decoded += text[i];
+    }
+  }
+  return decoded;
 }
 
 Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
-  auto decode = [](std::string_view text) -> Result<std::string> {
-    std::string decoded;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '+') {
-        decoded += ' ';
-      } else if (text[i] == '%') {
-        unsigned value = 0;
-        if (i + 2 >= text.size()) {
-          return Fail(ErrorCode::kInvalidArgument, "bad percent-escape in the query string");
-        }
-        const auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-        if (ec != std::errc{} || end != text.data() + i + 3) {
-          return Fail(ErrorCode::kInvalidArgument, "bad percent-escape in the query string");
-        }
-        decoded += static_cast<char>(value);
-        i += 2;
-      } else {
-        decoded += text[i];
-      }
-    }
-    return decoded;
-  };
   while (!query.empty()) {
     const auto amp = query.find('&');
     const auto pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
-    auto key = decode(pair.substr(0, eq));
-    auto value = decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-    if (!key) return tl::unexpected(key.error());
-    if (!value) return tl::unexpected(value.error());
-    out[*key] = *value;
+    auto key = PercentDecode(pair.substr(0, eq), true);
+    auto value = PercentDecode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key) return Fail(ErrorCode::kInvalidArgument, "query string: " + key.error().message);
+    if (!value) return Fail(ErrorCode::kInvalidArgument, "query string: " + value.error().message);
+    if (!out.emplace(std::move(*key), std::move(*value)).second) {
+      return Fail(ErrorCode::kInvalidArgument, "query parameter given twice (each may appear once)");
+    }
   }
   return out;
 }
@@ -139,6 +157,7 @@ boost::json::object BankJson(const Bank& bank) {
   boost::json::object out{{"name", bank.name},
                           {"description", bank.description},
                           {"labels", std::move(labels)},
+                          {"category", bank.category},
                           {"enabled", bank.enabled},
                           {"pdq_max_distance", bank.pdq_max_distance},
                           {"pdq_min_quality", bank.pdq_min_quality},
@@ -201,6 +220,16 @@ boost::json::object ContentJson(const ContentRecord& content) {
                           {"matches", std::move(matches)}};
   out["pdq_quality"] = content.pdq_quality ? boost::json::value(*content.pdq_quality) : nullptr;
   if (!content.vpdq.empty()) out["vpdq"] = content.vpdq;  // the reference's text format
+  return out;
+}
+
+boost::json::object UploadAnswer(const ContentRecord& content) {
+  boost::json::object out = ContentJson(content);
+  if (!content.policy_outcome.empty()) {
+    boost::system::error_code ec;
+    auto policy = boost::json::parse(content.policy_outcome, ec);
+    if (!ec) out["policy"] = std::move(policy);
+  }
   return out;
 }
 

@@ -21,19 +21,28 @@ Response ErrorResponse(const Error& error);
 // Parses a JSON object body (Content-Type application/json, size and depth bounded).
 Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t max_bytes);
 
-// "a=1&b=x%20y" -> {a: 1, b: "x y"}; kInvalidArgument on bad escapes.
+// "x%20y" -> "x y" ('+' too when `plus_is_space`, as in query strings); kInvalidArgument on a bad
+// escape. Path parameters are decoded with it, so ids with reserved characters round-trip.
+Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+
+// "a=1&b=x%20y" -> {a: 1, b: "x y"}; kInvalidArgument on bad escapes and on a name given twice.
 Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);
 
 // Reads an optional integer query parameter within [min, max].
 Result<std::int64_t> QueryInt(const std::map<std::string, std::string>& query, const std::string& name,
                               std::int64_t fallback, std::int64_t min, std::int64_t max);
 
+// The request's charset parameter, lower-cased ("" when none).
+std::string ContentTypeCharset(const Request& request);
 // The request's media type without parameters, lower-cased ("application/json").
 std::string MediaType(const Request& request);
 
 boost::json::object BankJson(const Bank& bank);
 boost::json::object EntryJson(const BankEntry& entry);
 boost::json::object ContentJson(const ContentRecord& content);
+// The answer to an upload: ContentJson and, when it matched, "policy": what the policy did, as
+// recorded with it (so a retried upload gets the same answer).
+boost::json::object UploadAnswer(const ContentRecord& content);
 std::string IsoTime(std::int64_t micros);
 boost::json::value OptTime(const std::optional<std::int64_t>& t);
 

@@ -34,6 +34,9 @@ Result<BankUpdate> ReadBankFields(const boost::json::object& body) {
         labels.emplace_back(label.as_string());
       }
       update.labels = std::move(labels);
+    } else if (key == "category") {
+      if (!value.is_string()) return Fail(ErrorCode::kInvalidArgument, "category must be a string (a taxonomy id such as csam)");
+      update.category = std::string(value.as_string());
     } else if (key == "enabled" || key == "match_dihedral" || key == "match_trimmed") {
       if (!value.is_bool()) return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be true or false");
       (key == "enabled" ? update.enabled : key == "match_dihedral" ? update.match_dihedral : update.match_trimmed) =
@@ -72,6 +75,7 @@ Response ApiService::CreateBank(ApiCall& call) {
   bank.name = std::string(name->as_string());
   bank.description = fields->description.value_or("");
   bank.labels = fields->labels.value_or(std::vector<std::string>{});
+  bank.category = fields->category.value_or("");
   bank.enabled = fields->enabled.value_or(true);
   bank.pdq_max_distance = fields->pdq_max_distance.value_or(31);
   bank.pdq_min_quality = fields->pdq_min_quality.value_or(50);
@@ -154,7 +158,8 @@ Response ApiService::ImportList(ApiCall& call) {
   RefreshIndexGauges();
   boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
                           {"removed", imported->removed},     {"relabelled", imported->relabelled},
-                          {"unchanged", imported->unchanged}, {"skipped", skipped}};
+                          {"unchanged", imported->unchanged}, {"skipped", skipped},
+                          {"overridden", imported->overridden}};
   out["checkpoint"] = checkpoint ? boost::json::value(*checkpoint) : nullptr;
   return JsonResponse(http::status::ok, out);
 }
@@ -226,6 +231,46 @@ Response ApiService::ExportBank(ApiCall& call) {
   response.set(http::field::content_type, "text/csv");
   response.body() = csv.str();
   return response;
+}
+
+}  // namespace vigil::server
+
+namespace vigil::server {
+
+boost::json::object OverrideJson(const EntryOverride& o) {
+  return {{"id", o.id},
+          {"bank", o.bank},
+          {"signal_type", o.signal_type},
+          {"value", o.value},
+          {"reason", o.reason},
+          {"created_by", o.created_by},
+          {"created_at", IsoTime(o.created_at)},
+          {"entry_id", o.entry_id},
+          {"source", o.provenance.source},
+          {"member", o.provenance.member},
+          {"external_id", o.provenance.external_id},
+          {"classification", o.provenance.classification},
+          {"skipped_by_imports", o.skipped},
+          {"revoked_at", OptTime(o.revoked_at)},
+          {"revoked_by", o.revoked_by}};
+}
+
+// Local overrides: the values reviewers disabled, which re-imports of their lists leave out.
+Response ApiService::ListOverrides(ApiCall& call) {
+  auto overrides = store_.ListOverrides(call.query["bank"], call.query["revoked"] == "true");
+  if (!overrides) return ErrorResponse(overrides.error());
+  boost::json::array out;
+  for (const auto& o : *overrides) out.push_back(OverrideJson(o));
+  return JsonResponse(http::status::ok, boost::json::object{{"overrides", std::move(out)}});
+}
+
+Response ApiService::RevokeOverride(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto revoked = store_.RevokeOverride(*id, call.actor);
+  if (!revoked) return ErrorResponse(revoked.error());
+  (void)matcher_.Refresh();
+  return JsonResponse(http::status::ok, OverrideJson(*revoked));
 }
 
 }  // namespace vigil::server

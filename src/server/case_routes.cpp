@@ -4,7 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
+#include <thread>
 #include <set>
 #include <fstream>
 
@@ -20,9 +25,20 @@ namespace {
 boost::json::object DecisionJson(const Decision& d) {
   boost::json::array viewed;
   for (const auto& v : d.viewed) viewed.emplace_back(v);
-  return {{"id", d.id},         {"reviewer", d.reviewer},         {"verdict", d.verdict},
-          {"classification", d.classification}, {"reason", d.reason}, {"viewed", std::move(viewed)},
-          {"second_review", d.second_review},   {"decided_at", IsoTime(d.decided_at)}};
+  boost::json::object files;
+  for (const auto& [content_id, label] : d.file_classifications) files[content_id] = label;
+  return {{"id", d.id},
+          {"reviewer", d.reviewer},
+          {"verdict", d.verdict},
+          {"category", d.category},
+          {"cybertip", d.cybertip},
+          {"classification", d.classification},
+          {"file_classifications", std::move(files)},
+          {"reason", d.reason},
+          {"user_statement", d.user_statement},
+          {"viewed", std::move(viewed)},
+          {"second_review", d.second_review},
+          {"decided_at", IsoTime(d.decided_at)}};
 }
 
 boost::json::object CaseJson(const Case& c) {
@@ -44,6 +60,8 @@ boost::json::object CaseJson(const Case& c) {
           {"user_id", c.user_id},
           {"status", c.status},
           {"priority", c.priority},
+          {"category", c.category},
+          {"report_problem", c.report_problem},
           {"sla_due", IsoTime(c.sla_due)},
           {"assigned_to", c.assigned_to},
           {"lease_until", c.lease_until ? boost::json::value(IsoTime(c.lease_until)) : nullptr},
@@ -56,25 +74,43 @@ boost::json::object CaseJson(const Case& c) {
           {"decisions", std::move(decisions)}};
 }
 
-boost::json::object ActionJson(const EnforcementAction& a) {
-  return {{"id", a.id},
-          {"user_id", a.user_id},
-          {"content_id", a.content_id},
-          {"kind", a.kind},
-          {"until", OptTime(a.until)},
-          {"statement_of_reasons", boost::json::object{{"ground", a.statement.ground},
-                                                       {"facts", a.statement.facts},
-                                                       {"automated", a.statement.automated},
-                                                       {"redress", a.statement.redress}}},
-          {"actor", a.actor},
-          {"case_id", a.case_id},
-          {"created_at", IsoTime(a.created_at)},
-          {"notified_at", OptTime(a.notified_at)}};
+// An action as the platform shows it to its user; `staff` adds what only staff may see (the lists
+// and entries matched, the reviewer's note, who acted).
+boost::json::object ActionJson(const EnforcementAction& a, bool staff) {
+  boost::json::object out{{"id", a.id},
+                          {"user_id", a.user_id},
+                          {"content_id", a.content_id},
+                          {"kind", a.kind},
+                          {"until", OptTime(a.until)},
+                          {"statement_of_reasons", boost::json::object{{"category", a.statement.category},
+                                                                       {"ground", a.statement.ground},
+                                                                       {"legal_basis", a.statement.legal_basis},
+                                                                       {"facts", a.statement.facts},
+                                                                       {"automated", a.statement.automated},
+                                                                       {"redress", a.statement.redress}}},
+                          {"case_id", a.case_id},
+                          {"created_at", IsoTime(a.created_at)},
+                          {"notified_at", OptTime(a.notified_at)},
+                          {"reversed", a.undone_by.has_value()}};
+  if (staff) {
+    out["internal"] = boost::json::object{{"detail", a.internal_detail},
+                                          {"actor", a.actor},
+                                          {"decision_id", a.decision_id},
+                                          {"undone_by", a.undone_by ? boost::json::value(*a.undone_by) : nullptr}};
+  }
+  return out;
 }
 
 boost::json::object AppealJson(const Appeal& a) {
+  boost::json::array covered, undone;
+  for (auto id : a.action_ids) covered.emplace_back(id);
+  for (auto id : a.undone) undone.emplace_back(id);
   return {{"id", a.id},
           {"action_id", a.action_id},
+          {"decision_id", a.decision_id},
+          {"case_id", a.case_id},
+          {"action_ids", std::move(covered)},
+          {"undone", std::move(undone)},
           {"user_id", a.user_id},
           {"statement", a.statement},
           {"status", a.status},
@@ -95,6 +131,13 @@ std::shared_ptr<const PolicyRules> ApiService::Rules() const {
   return rules_;
 }
 
+std::shared_ptr<const Taxonomy> ApiService::CurrentTaxonomy() const {
+  static const auto built_in = std::make_shared<const Taxonomy>(Taxonomy::BuiltIn());
+  auto rules = Rules();
+  if (!rules) return built_in;
+  return std::shared_ptr<const Taxonomy>(rules, &rules->taxonomy());
+}
+
 Status ApiService::LoadRules() {
   if (options_.rules_path.empty()) return {};
   auto loaded = PolicyRules::Load(options_.rules_path);
@@ -105,59 +148,35 @@ Status ApiService::LoadRules() {
   return {};
 }
 
-Result<boost::json::object> ApiService::ApplyPolicy(const ContentRecord& content, const std::string& body) {
-  const auto rules = Rules();
-  if (!rules || content.matches.empty()) return boost::json::object{};
-  auto banks = store_.ListBanks();
-  if (!banks) return tl::unexpected(banks.error());
-  ContentFacts facts;
-  facts.media_type = content.media_type;
-  boost::system::error_code ec;
-  const auto metadata = boost::json::parse(content.metadata_json, ec);
-  if (!ec && metadata.is_object()) {
-    if (const auto* j = metadata.as_object().if_contains("jurisdiction"); j && j->is_string()) {
-      facts.jurisdiction = std::string(j->as_string());
-    }
+Status ApiService::KeepMedia(const std::string& sha256, const std::string& body) {
+  // Content-addressed: written whole under a temporary name, synced, then renamed into place, so a
+  // reader never sees part of it; an upload kept before (same bytes) is kept already.
+  const auto path = std::filesystem::path(options_.media_dir) / sha256;
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return {};
+  std::filesystem::create_directories(options_.media_dir, ec);
+  const auto tmp = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                   std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(ErrorCode::kIoError, "cannot keep media for review: " + std::string(std::strerror(errno)));
+  std::size_t written = 0;
+  while (written < body.size()) {
+    const auto n = ::write(fd, body.data() + written, body.size() - written);
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
   }
-  auto prior = store_.Cases().PriorConfirmedCases(content.user_id);
-  if (!prior) return tl::unexpected(prior.error());
-  facts.prior_confirmed_cases = *prior;
-  for (const auto& m : content.matches) {
-    MatchFacts f{m.bank_name, {}, m.provenance.classification, m.signal_type, m.distance, m.quality};
-    for (const auto& bank : *banks) {
-      if (bank.name == m.bank_name) f.bank_labels = bank.labels;
-    }
-    facts.matches.push_back(std::move(f));
+  const bool ok = written == body.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return Fail(ErrorCode::kIoError, "cannot keep media for review: the write failed");
   }
-  const PolicyOutcome outcome = rules->Evaluate(facts);
-  auto opened = store_.Cases().ApplyOutcome(content, outcome, "policy");
-  if (!opened) return tl::unexpected(opened.error());
-  if (*opened && !options_.media_dir.empty()) {
-    // Kept for review, content-addressed; written whole, then renamed.
-    // The upload's SHA-256 was computed when it was hashed; the media route finds the file by it.
-    const auto recorded = content.hashes.find("sha256");
-    const std::string sha256 = recorded != content.hashes.end() ? recorded->second : Sha256Hex(body);
-    const auto path = std::filesystem::path(options_.media_dir) / sha256;
-    std::error_code exists_ec;
-    if (!std::filesystem::exists(path, exists_ec)) {
-      std::filesystem::create_directories(options_.media_dir, exists_ec);
-      const auto tmp = path.string() + ".tmp";
-      std::ofstream(tmp, std::ios::binary).write(body.data(), static_cast<std::streamsize>(body.size()));
-      std::filesystem::rename(tmp, path, exists_ec);
-      if (exists_ec) return Fail(ErrorCode::kIoError, "cannot keep media: " + exists_ec.message());
-    }
-    VIGIL_TRY(store_.Cases().KeepMedia(content.content_id, sha256, content.media_type));
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    ::unlink(tmp.c_str());
+    return Fail(ErrorCode::kIoError, "cannot keep media for review: " + ec.message());
   }
-  boost::json::array fired;
-  for (const auto& r : outcome.rules) fired.emplace_back(r);
-  boost::json::object out{{"rules", std::move(fired)},
-                          {"block", outcome.block},
-                          {"hold", outcome.hold},
-                          {"queue_report", outcome.queue_report},
-                          {"account_action", AccountActionName(outcome.account)},
-                          {"notify", outcome.notify}};
-  out["case_id"] = *opened ? boost::json::value((*opened)->id) : nullptr;
-  return out;
+  return {};
 }
 
 Response ApiService::ListCases(ApiCall& call) {
@@ -192,7 +211,7 @@ Response ApiService::GetCase(ApiCall& call) {
   auto prior = store_.Cases().PriorConfirmedCases(c->user_id);
   if (account && actions && prior) {
     boost::json::array history;
-    for (const auto& a : *actions) history.push_back(ActionJson(a));
+    for (const auto& a : *actions) history.push_back(ActionJson(a, true));
     out["user"] = boost::json::object{{"account_state", account->state},
                                       {"prior_confirmed_cases", *prior},
                                       {"actions", std::move(history)}};
@@ -271,22 +290,105 @@ Response ApiService::DecideCase(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  static const std::set<std::string> kKeys = {"verdict", "classification", "reason", "account_action", "account_days"};
+  static const std::set<std::string> kKeys = {"verdict",        "category",       "classification", "file_classifications",
+                                              "reason",         "user_statement", "account_action", "account_days"};
   for (const auto& [key, value] : *body) {
     if (!kKeys.count(std::string(key))) {
       return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
     }
   }
-  CaseStore::DecisionRequest request{OptString(*body, "verdict"), OptString(*body, "classification"),
-                                     OptString(*body, "reason"), OptString(*body, "account_action"), std::nullopt};
+  CaseStore::DecisionRequest request;
+  request.verdict = OptString(*body, "verdict");
+  request.reason = OptString(*body, "reason");
+  request.user_statement = OptString(*body, "user_statement");
+  request.account_action = OptString(*body, "account_action");
   if (const auto* days = body->if_contains("account_days"); days && !days->is_null()) {
     if (!days->is_int64()) return ErrorResponse(http::status::bad_request, "invalid_argument", "account_days must be an integer");
     request.account_days = static_cast<int>(std::clamp<std::int64_t>(days->as_int64(), -1, 100000));
   }
+  if (request.verdict == "violating") {
+    // The category of violation (default: the case's) and its labels, normalised now so that a
+    // report is never refused later for a label typed as "b1 ".
+    auto c = store_.Cases().GetCase(*id);
+    if (!c) return ErrorResponse(c.error());
+    const auto taxonomy = CurrentTaxonomy();
+    std::string category = OptString(*body, "category");
+    if (category.empty()) category = c->category.empty() ? "other" : c->category;
+    auto resolved = taxonomy->Require(category);
+    if (!resolved) return ErrorResponse(resolved.error());
+    request.category = **resolved;
+    auto label = taxonomy->NormalizeClassification(request.category, OptString(*body, "classification"));
+    if (!label) return ErrorResponse(label.error());
+    request.classification = *label;
+    if (const auto* files = body->if_contains("file_classifications"); files && !files->is_null()) {
+      if (!files->is_object()) {
+        return ErrorResponse(http::status::bad_request, "invalid_argument",
+                             "file_classifications must be an object of content id -> label");
+      }
+      for (const auto& [content_id, value] : files->as_object()) {
+        if (!value.is_string()) {
+          return ErrorResponse(http::status::bad_request, "invalid_argument", "file_classifications values are labels (strings)");
+        }
+        auto file_label = taxonomy->NormalizeClassification(request.category, value.as_string());
+        if (!file_label) {
+          return ErrorResponse(http::status::bad_request, "invalid_argument",
+                               std::string(content_id).substr(0, 80) + ": " + file_label.error().message);
+        }
+        request.file_classifications[std::string(content_id)] = *file_label;
+      }
+    }
+  } else if (body->contains("category") || body->contains("classification") || body->contains("file_classifications")) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument",
+                         "category and classifications go with a violating verdict only");
+  }
   auto c = store_.Cases().Decide(*id, request, call.KeyName());
   if (!c) return ErrorResponse(c.error());
   AfterDecision(*c, call.KeyName());
-  return JsonResponse(http::status::ok, CaseJson(*c));
+  // Read again: drafting a report may have recorded a problem on the case.
+  auto current = store_.Cases().GetCase(*id);
+  return JsonResponse(http::status::ok, CaseJson(current ? *current : *c));
+}
+
+// Corrects a decided case's labels (a report refused for a bad label, say), then drafts its report
+// again when its category is reported.
+Response ApiService::ReclassifyCase(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  for (const auto& [key, value] : *body) {
+    if (key != "classification" && key != "file_classifications") {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
+    }
+  }
+  auto c = store_.Cases().GetCase(*id);
+  if (!c) return ErrorResponse(c.error());
+  std::string category_id;
+  for (const auto& d : c->decisions) {
+    if (d.verdict != "escalate") category_id = d.category;
+  }
+  const auto taxonomy = CurrentTaxonomy();
+  auto category = taxonomy->Require(category_id.empty() ? "other" : category_id);
+  if (!category) return ErrorResponse(category.error());
+  auto label = taxonomy->NormalizeClassification(**category, OptString(*body, "classification"));
+  if (!label) return ErrorResponse(label.error());
+  std::map<std::string, std::string> files;
+  if (const auto* given = body->if_contains("file_classifications"); given && !given->is_null()) {
+    if (!given->is_object()) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "file_classifications must be an object");
+    }
+    for (const auto& [content_id, value] : given->as_object()) {
+      if (!value.is_string()) return ErrorResponse(http::status::bad_request, "invalid_argument", "labels are strings");
+      auto file_label = taxonomy->NormalizeClassification(**category, value.as_string());
+      if (!file_label) return ErrorResponse(file_label.error());
+      files[std::string(content_id)] = *file_label;
+    }
+  }
+  auto corrected = store_.Cases().Reclassify(*id, *label, files, call.KeyName());
+  if (!corrected) return ErrorResponse(corrected.error());
+  AfterDecision(*corrected, call.KeyName());
+  auto current = store_.Cases().GetCase(*id);
+  return JsonResponse(http::status::ok, CaseJson(current ? *current : *corrected));
 }
 
 Response ApiService::GetAccount(ApiCall& call) {
@@ -295,8 +397,10 @@ Response ApiService::GetAccount(ApiCall& call) {
   auto actions = store_.Cases().ListActions(user);
   if (!account) return ErrorResponse(account.error());
   if (!actions) return ErrorResponse(actions.error());
+  // The platform's own service key (submitter) gets what the user may be shown; staff see more.
+  const bool staff = call.key != nullptr && call.key->role != "submitter";
   boost::json::array list;
-  for (const auto& a : *actions) list.push_back(ActionJson(a));
+  for (const auto& a : *actions) list.push_back(ActionJson(a, staff));
   return JsonResponse(http::status::ok, boost::json::object{{"user_id", user},
                                                             {"state", account->state},
                                                             {"until", OptTime(account->until)},
@@ -324,9 +428,10 @@ Response ApiService::FileAppeal(ApiCall& call) {
 
 Response ApiService::ListAppeals(ApiCall& call) {
   const std::string status = call.query["status"];
-  static const std::set<std::string> kStatuses = {"", "open", "in_review", "upheld", "overturned"};
+  static const std::set<std::string> kStatuses = {"", "open", "in_review", "upheld", "overturned", "partial"};
   if (!kStatuses.count(status)) {
-    return ErrorResponse(http::status::bad_request, "invalid_argument", "status must be open, in_review, upheld or overturned");
+    return ErrorResponse(http::status::bad_request, "invalid_argument",
+                         "status must be open, in_review, upheld, overturned or partial");
   }
   auto appeals = store_.Cases().ListAppeals(status);
   if (!appeals) return ErrorResponse(appeals.error());
@@ -356,12 +461,26 @@ Response ApiService::DecideAppeal(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  const std::string outcome = OptString(*body, "outcome");
-  if (outcome != "upheld" && outcome != "overturned") {
-    return ErrorResponse(http::status::bad_request, "invalid_argument", "outcome must be upheld or overturned");
+  static const std::set<std::string> kKeys = {"outcome", "undo", "reason", "user_statement"};
+  for (const auto& [key, value] : *body) {
+    if (!kKeys.count(std::string(key))) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
+    }
   }
-  auto appeal = store_.Cases().DecideAppeal(*id, outcome == "overturned", OptString(*body, "reason"), call.KeyName());
+  AppealDecision decision{OptString(*body, "outcome"), {}, OptString(*body, "reason"), OptString(*body, "user_statement")};
+  if (const auto* undo = body->if_contains("undo"); undo && !undo->is_null()) {
+    if (!undo->is_array()) return ErrorResponse(http::status::bad_request, "invalid_argument", "undo must be a list of action ids");
+    for (const auto& v : undo->as_array()) {
+      if (!v.is_int64()) return ErrorResponse(http::status::bad_request, "invalid_argument", "undo must be a list of action ids");
+      decision.undo.push_back(v.as_int64());
+    }
+  }
+  auto appeal = store_.Cases().DecideAppeal(*id, decision, call.KeyName());
   if (!appeal) return ErrorResponse(appeal.error());
+  // What is left of the case may still be reported (its earlier report was voided with the appeal).
+  if (appeal->case_id != 0 && !appeal->undone.empty()) {
+    if (auto c = store_.Cases().GetCase(appeal->case_id)) AfterDecision(*c, call.KeyName());
+  }
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
 

@@ -9,6 +9,7 @@
 #include "server/api_service.h"
 #include "server/api_support.h"
 #include "signals/media_hashing.h"
+#include "util/strict_json.h"
 #include "vigil/file_hasher.h"
 #include "vigil/signal_type.h"
 #include "vigil/video.h"
@@ -188,14 +189,12 @@ Response ApiService::PostContent(ApiCall& call) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "user_id longer than 256 characters");
   }
   if (const auto metadata = call.request["X-Vigil-Metadata"]; !metadata.empty()) {
-    boost::json::parse_options options;
-    options.max_depth = 16;
-    boost::system::error_code ec;
-    const auto value = boost::json::parse(metadata, ec, {}, options);
-    if (ec || !value.is_object()) {
-      return ErrorResponse(http::status::bad_request, "invalid_argument", "X-Vigil-Metadata must be a JSON object");
+    const auto value = ParseStrictJson(metadata, 16);
+    if (!value || !value->is_object()) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument",
+                           "X-Vigil-Metadata must be a JSON object" + (value ? std::string() : ": " + value.error().message));
     }
-    content.metadata_json = boost::json::serialize(value);
+    content.metadata_json = boost::json::serialize(*value);
   }
   auto hashed = HashBody(call.request, options_,
                          {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")});
@@ -259,31 +258,35 @@ Response ApiService::PostContent(ApiCall& call) {
       }
     }
   }
-  auto recorded = store_.RecordContent(content);
+  // The upload, its matches and what the policy does about them commit together; the bytes of an
+  // upload that opens or joins a case are kept (written whole, synced, renamed) before that commit.
+  UploadPolicy policy;
+  if (const auto rules = Rules()) {
+    policy.evaluate = [rules](const ContentFacts& facts) { return rules->Evaluate(facts); };
+  }
+  if (!options_.media_dir.empty()) {
+    policy.keep_media = [this, &call](const std::string& sha256) { return KeepMedia(sha256, call.request.body()); };
+  }
+  auto recorded = store_.Cases().RecordUpload(content, policy, "policy");
   if (!recorded) {
     if (StatusFor(recorded.error().code) == http::status::internal_server_error) {
-      spdlog::error(R"("msg":"record content failed","error":{})",
+      spdlog::error(R"("msg":"record upload failed","content_id":{},"error":{})",
+                    boost::json::serialize(boost::json::value(content.content_id)),
                     boost::json::serialize(boost::json::value(recorded.error().ToString())));
     }
     return ErrorResponse(recorded.error());
   }
-  boost::json::object out = ContentJson(*recorded);
-  // The policy: automatic actions and the review case, when the upload matched.
-  auto policy = ApplyPolicy(*recorded, call.request.body());
-  if (!policy) {
-    spdlog::error(R"("msg":"policy failed","content_id":{},"error":{})",
-                  boost::json::serialize(boost::json::value(recorded->content_id)),
-                  boost::json::serialize(boost::json::value(policy.error().ToString())));
-    return ErrorResponse(policy.error());
-  }
-  if (!policy->empty()) out["policy"] = std::move(*policy);
-  return JsonResponse(http::status::created, out);
+  auto response = JsonResponse(http::status::created, UploadAnswer(recorded->content));
+  if (recorded->replayed) response.set("Idempotent-Replay", "true");
+  return response;
 }
 
 Response ApiService::GetContent(ApiCall& call) {
   auto content = store_.GetContent(call.path["content_id"]);
   if (!content) return ErrorResponse(content.error());
-  return JsonResponse(http::status::ok, ContentJson(*content));
+  boost::json::object out = UploadAnswer(*content);
+  out["state"] = content->state;
+  return JsonResponse(http::status::ok, out);
 }
 
 }  // namespace vigil::server

@@ -1,16 +1,24 @@
-// The HTTP server (see http_server.h). One coroutine per connection; the header is read first so
-// the body limit is enforced from Content-Length before any body byte is buffered, and the body
-// buffer is reserved once at its declared size (growing it piecemeal made uploads ~7x slower).
+// The HTTP server (see http_server.h). One coroutine per connection, each on its own strand so that
+// the deadline's close never races the connection's next read or write. The header is read and
+// admitted before any body byte is buffered; the body buffer grows as bytes arrive.
 #include "server/http_server.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/json.hpp>
-#include <csignal>
+#include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace vigil::server {
@@ -19,60 +27,153 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// Sent, best effort, to a connection refused by a cap or at the descriptor limit.
+constexpr std::string_view kBusyAnswer =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\n"
+    "Content-Length: 88\r\n\r\n"
+    R"({"error":{"code":"unavailable","message":"too many connections: try again in a moment"}})";
+static_assert(kBusyAnswer.size() - kBusyAnswer.find("\r\n\r\n") - 4 == 88);
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9112 framing rules that Beast leaves to the application: what it would otherwise take as an
+// empty body (and parse the rest as another request) or accept without a Host.
+std::optional<std::string> FramingProblem(const RequestHeader& header) {
+  const auto hosts = header.count(http::field::host);
+  if (header.version() >= 11 && hosts == 0) return "an HTTP/1.1 request needs a Host header";
+  if (hosts > 1) return "more than one Host header";
+  const auto encodings = header.count(http::field::transfer_encoding);
+  if (encodings > 0) {
+    if (encodings > 1 || !IEquals(Trim(header[http::field::transfer_encoding]), "chunked")) {
+      return "Transfer-Encoding other than a single 'chunked' is not accepted";
+    }
+    if (header.count(http::field::content_length) > 0) return "both Transfer-Encoding and Content-Length";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Response HttpErrorResponse(http::status status, const std::string& code, const std::string& message) {
+  Response response{status, 11};
+  response.set(http::field::content_type, "application/json");
+  response.set("X-Content-Type-Options", "nosniff");
+  boost::json::object error{{"code", code}, {"message", message}};
+  response.body() = boost::json::serialize(boost::json::object{{"error", std::move(error)}});
+  response.keep_alive(false);
+  response.prepare_payload();
+  return response;
+}
+
 struct HttpServer::State {
   HttpServerOptions options;
-  RequestHandler handler;
-  RefusalObserver on_refusal;
-  OffloadPredicate offload;
+  HttpCallbacks callbacks;
   asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
-  tcp::acceptor acceptor{io};
+  tcp::acceptor acceptor{asio::make_strand(io)};
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
+  std::atomic<int> open{0};
+  std::atomic<int> lingering_refusals{0};
   std::mutex mu;
   std::condition_variable drained;
+  std::mutex addresses_mu;
+  std::unordered_map<std::string, int> per_address;
+  int max_connections = 0;
+  int reserve_fd = -1;  // given up at the descriptor limit to shed one waiting connection
   std::uint16_t port = 0;
   bool started = false;
   bool stopped = false;
 
-  void Refuse(unsigned status, const std::string& reason) {
-    if (on_refusal) on_refusal(status, reason);
+  ~State() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
   }
 
-  void FinishRequest() {
-    if (in_flight.fetch_sub(1) == 1) {
-      std::lock_guard lock(mu);
-      drained.notify_all();
+  void Observe(HttpEvent event, unsigned status, const std::string& detail) {
+    if (callbacks.observe) callbacks.observe(event, status, detail);
+  }
+
+  // Counts a request from its header to its answer, for the graceful stop.
+  struct InFlight {
+    State* s;
+    explicit InFlight(State* state) : s(state) { s->in_flight.fetch_add(1); }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+    ~InFlight() {
+      if (s->in_flight.fetch_sub(1) == 1) {
+        std::lock_guard lock(s->mu);
+        s->drained.notify_all();
+      }
+    }
+  };
+
+  // Holds a connection's place under the caps while it is open.
+  class Slot {
+   public:
+    Slot(State* s, std::string address) : s_(s), address_(std::move(address)) {}
+    Slot(Slot&& other) noexcept : s_(std::exchange(other.s_, nullptr)), address_(std::move(other.address_)) {}
+    Slot& operator=(Slot&&) = delete;
+    ~Slot() {
+      if (s_ == nullptr) return;
+      s_->open.fetch_sub(1);
+      std::lock_guard lock(s_->addresses_mu);
+      if (auto it = s_->per_address.find(address_); it != s_->per_address.end() && --it->second <= 0) {
+        s_->per_address.erase(it);
+      }
+    }
+    const std::string& address() const { return address_; }
+
+   private:
+    State* s_;
+    std::string address_;
+  };
+
+  // A place for a new connection, or nothing when a cap is reached.
+  std::optional<Slot> TakeSlot(const std::string& address) {
+    if (open.fetch_add(1) >= max_connections) {
+      open.fetch_sub(1);
+      return std::nullopt;
+    }
+    std::lock_guard lock(addresses_mu);
+    int& count = per_address[address];
+    if (count >= options.max_connections_per_address) {
+      open.fetch_sub(1);
+      return std::nullopt;
+    }
+    ++count;
+    return Slot(this, address);
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket, Slot slot) {
+    try {
+      co_await Serve(std::move(socket), slot.address());
+    } catch (const std::exception&) {
+      // A connection ends; the service goes on (bad_alloc reading a request, say).
     }
   }
 
-  static Response ErrorResponse(http::status status, const std::string& code, const std::string& message) {
-    Response response{status, 11};
-    response.set(http::field::content_type, "application/json");
-    boost::json::object error{{"code", code}, {"message", message}};
-    response.body() = boost::json::serialize(boost::json::object{{"error", std::move(error)}});
-    response.keep_alive(false);
-    response.prepare_payload();
-    return response;
-  }
-
-  asio::awaitable<void> Session(tcp::socket socket) {
+  asio::awaitable<void> Serve(tcp::socket socket, const std::string& remote) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
-    buffer.reserve(16 << 10);
-    std::string remote;
-    {
-      beast::error_code ec;
-      const auto endpoint = stream.socket().remote_endpoint(ec);
-      if (!ec) remote = endpoint.address().to_string();
-    }
     bool first = true;
     while (!stopping) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(options.max_header_bytes);
       parser.body_limit(options.max_body_bytes);
-      // Idle wait for the next request, then a whole-request deadline from its first byte.
+      // Idle wait for the next request, then a deadline for reading it whole.
       stream.expires_after(first ? options.request_timeout : options.idle_timeout);
       first = false;
       auto [header_ec, header_bytes] =
@@ -82,67 +183,122 @@ struct HttpServer::State {
         co_await RefuseRead(stream, header_ec);
         break;
       }
-      in_flight.fetch_add(1);
+      InFlight counted(this);
       stream.expires_after(options.request_timeout);
-      if (const auto length = parser.content_length(); length && *length > options.max_body_bytes) {
-        Refuse(413, "body too large");
-        auto response = ErrorResponse(http::status::payload_too_large, "too_large",
-                                      "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
-                                          std::to_string(options.max_body_bytes));
-        co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
-        FinishRequest();
+      const RequestHeader& header = parser.get().base();
+      if (auto problem = FramingProblem(header)) {
+        co_await Refuse(stream, HttpErrorResponse(http::status::bad_request, "invalid_argument", *problem), *problem);
         break;
       }
-      if (const auto length = parser.content_length(); length && *length > 0) {
-        parser.get().body().reserve(static_cast<std::size_t>(*length));
-      }
-      auto [body_ec, body_bytes] =
-          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-      (void)body_bytes;
-      if (body_ec) {
-        co_await RefuseRead(stream, body_ec);
-        FinishRequest();
+      Admission admission = callbacks.admit ? callbacks.admit(header, remote) : Admission{};
+      if (admission.refusal) {
+        admission.refusal->keep_alive(false);
+        admission.refusal->prepare_payload();
+        co_await Refuse(stream, std::move(*admission.refusal), "not admitted");
         break;
+      }
+      std::uint64_t body_limit = options.max_body_bytes;
+      if (admission.max_body_bytes > 0) body_limit = std::min(body_limit, admission.max_body_bytes);
+      parser.body_limit(body_limit);
+      const auto length = parser.content_length();
+      if (length && *length > body_limit) {
+        co_await Refuse(stream,
+                        HttpErrorResponse(http::status::payload_too_large, "too_large",
+                                          "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
+                                              std::to_string(body_limit)),
+                        "body too large");
+        break;
+      }
+      const bool has_body = parser.chunked() || (length && *length > 0);
+      if (const auto expect = header[http::field::expect]; !expect.empty()) {
+        if (!IEquals(Trim(expect), "100-continue")) {
+          co_await Refuse(stream,
+                          HttpErrorResponse(http::status::expectation_failed, "invalid_argument",
+                                            "only 'Expect: 100-continue' is supported"),
+                          "unsupported Expect");
+          break;
+        }
+        if (has_body && !parser.is_done()) {
+          http::response<http::empty_body> go_on{http::status::continue_, header.version()};
+          auto [continue_ec, n] = co_await http::async_write(stream, go_on, asio::as_tuple(asio::use_awaitable));
+          (void)n;
+          if (continue_ec) break;
+        }
+      }
+      // Grown as bytes arrive: a declared size is a claim, not a reason to commit memory.
+      if (length && *length > 0) parser.get().body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, 1 << 20)));
+      if (!parser.is_done()) {
+        auto [body_ec, body_bytes] =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        (void)body_bytes;
+        if (body_ec) {
+          co_await RefuseRead(stream, body_ec);
+          break;
+        }
       }
       Request request = parser.release();
+      RequestInfo info{remote, std::move(admission.context)};
+      // The handler's time is its own: no read deadline runs while it works.
+      stream.expires_never();
       Response response;
-      if (offload && offload(request)) {
-        // Long work runs on the worker pool; this coroutine waits without holding an I/O thread.
+      if (admission.offload) {
+        // Long work runs on the worker pool; this coroutine waits without holding an I/O thread,
+        // and resumes on its connection's strand.
         response = co_await asio::co_spawn(
             workers->get_executor(),
-            [this, &request, &remote]() -> asio::awaitable<Response> { co_return RunHandler(request, remote); },
+            [this, &request, &info]() -> asio::awaitable<Response> { co_return RunHandler(request, info); },
             asio::use_awaitable);
       } else {
-        response = RunHandler(request, remote);
+        response = RunHandler(request, info);
       }
       const bool keep_alive = request.keep_alive() && !stopping && response.keep_alive();
       response.keep_alive(keep_alive);
       response.prepare_payload();
+      stream.expires_after(options.write_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
       (void)written;
-      FinishRequest();
-      if (write_ec || !keep_alive) break;
+      if (write_ec) {
+        Observe(HttpEvent::kAnswerLost, response.result_int(),
+                std::string(request.method_string()) + " " + std::string(request.target().substr(0, 200)) + ": " +
+                    write_ec.message());
+        break;
+      }
+      if (!keep_alive) break;
     }
+    co_await LingeringClose(stream, std::chrono::seconds(1), 8u << 20);
+  }
+
+  // Closes our side, then drops what the client is still sending for a moment: closing with unread
+  // bytes resets the connection and can destroy the answer in flight.
+  static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream, std::chrono::milliseconds wait,
+                                              std::size_t at_most) {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    // Lingering close: drop what the client is still sending (a refused body, say) for a moment,
-    // as closing with unread bytes resets the connection and can destroy our answer in flight.
-    stream.expires_after(std::chrono::seconds(1));
+    stream.expires_after(wait);
     std::size_t discarded = 0;
-    static thread_local char sink[16384];
-    while (discarded < (8u << 20)) {
+    char sink[8192];
+    while (discarded < at_most) {
       auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
       if (read_ec) break;
       discarded += n;
     }
+    stream.socket().close(ignored);
   }
 
-  Response RunHandler(Request& request, const std::string& remote) {
+  Response RunHandler(Request& request, const RequestInfo& info) {
     try {
-      return handler(request, remote);
+      return callbacks.handle(request, info);
     } catch (const std::exception&) {
-      return ErrorResponse(http::status::internal_server_error, "internal", "internal error");
+      return HttpErrorResponse(http::status::internal_server_error, "internal", "internal error");
     }
+  }
+
+  // Answers a request refused before its handler, and counts it.
+  asio::awaitable<void> Refuse(beast::tcp_stream& stream, Response response, const std::string& reason) {
+    Observe(HttpEvent::kRefused, response.result_int(), reason);
+    response.keep_alive(false);
+    stream.expires_after(std::chrono::seconds(5));
+    co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
   }
 
   // Answers a request that could not be read, where an answer still makes sense.
@@ -151,52 +307,105 @@ struct HttpServer::State {
         ec == asio::error::operation_aborted) {
       co_return;
     }
-    Response response;
     if (ec == beast::error::timeout) {
-      Refuse(408, "request timeout");
-      response = ErrorResponse(http::status::request_timeout, "timeout", "request not received in time");
-    } else if (ec == http::error::body_limit) {
-      Refuse(413, "body too large");
-      response = ErrorResponse(http::status::payload_too_large, "too_large",
-                               "request body exceeds the limit of " + std::to_string(options.max_body_bytes) + " bytes");
-    } else if (ec == http::error::header_limit) {
-      Refuse(431, "headers too large");
-      response = ErrorResponse(http::status::request_header_fields_too_large, "too_large",
-                               "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
-    } else {
-      Refuse(400, "malformed request");
-      response = ErrorResponse(http::status::bad_request, "invalid_argument", "malformed HTTP request");
+      // The deadline closed the socket: nothing can be written any more.
+      Observe(HttpEvent::kRefused, 408, "request timeout");
+      co_return;
     }
-    stream.expires_after(std::chrono::seconds(5));
-    co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
+    if (ec == http::error::body_limit) {
+      co_await Refuse(stream,
+                      HttpErrorResponse(http::status::payload_too_large, "too_large",
+                                        "request body exceeds the limit for this request"),
+                      "body too large");
+    } else if (ec == http::error::header_limit) {
+      co_await Refuse(stream,
+                      HttpErrorResponse(http::status::request_header_fields_too_large, "too_large",
+                                        "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes"),
+                      "headers too large");
+    } else {
+      co_await Refuse(stream,
+                      HttpErrorResponse(http::status::bad_request, "invalid_argument",
+                                        "malformed HTTP request: " + ec.message()),
+                      "malformed request");
+    }
+  }
+
+  // A connection over a cap: told so, then closed after a short linger (at most 64 such at once;
+  // beyond that they are closed at once).
+  asio::awaitable<void> RefuseConnection(tcp::socket socket) {
+    lingering_refusals.fetch_add(1);
+    try {
+      beast::tcp_stream stream(std::move(socket));
+      stream.expires_after(std::chrono::milliseconds(500));
+      co_await asio::async_write(stream, asio::buffer(kBusyAnswer.data(), kBusyAnswer.size()),
+                                 asio::as_tuple(asio::use_awaitable));
+      co_await LingeringClose(stream, std::chrono::milliseconds(250), 64u << 10);
+    } catch (const std::exception&) {
+    }
+    lingering_refusals.fetch_sub(1);
+  }
+
+  // At the descriptor limit: give up the reserve descriptor to accept and close one waiting
+  // connection (so it is told instead of left hanging), then take the reserve back.
+  void ShedOneConnection() {
+    if (reserve_fd >= 0) {
+      ::close(reserve_fd);
+      reserve_fd = -1;
+    }
+    const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) {
+      (void)!::send(fd, kBusyAnswer.data(), kBusyAnswer.size(), MSG_NOSIGNAL);
+      ::close(fd);
+    }
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
   asio::awaitable<void> Accept() {
+    asio::steady_timer backoff(acceptor.get_executor());
     while (!stopping) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      tcp::socket socket(asio::make_strand(io));
+      auto [ec] = co_await acceptor.async_accept(socket, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
-        continue;  // e.g. EMFILE: keep serving the connections we have
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+            ec == asio::error::no_memory) {
+          // Out of descriptors (or kernel memory): retrying at once would spin on the same error.
+          Observe(HttpEvent::kAcceptBackoff, 503, ec.message());
+          ShedOneConnection();
+          backoff.expires_after(std::chrono::milliseconds(100));
+          co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        continue;  // e.g. a connection reset before it was accepted
       }
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(io, Session(std::move(socket)), asio::detached);
+      beast::error_code endpoint_ec;
+      const auto endpoint = socket.remote_endpoint(endpoint_ec);
+      const std::string address = endpoint_ec ? std::string() : endpoint.address().to_string();
+      auto slot = TakeSlot(address);
+      if (!slot) {
+        Observe(HttpEvent::kConnectionCap, 503, "connection cap reached for " + address);
+        if (lingering_refusals.load() < 64) {
+          auto executor = socket.get_executor();
+          asio::co_spawn(executor, RefuseConnection(std::move(socket)), asio::detached);
+        }
+        continue;  // otherwise the socket closes here
+      }
+      socket.set_option(tcp::no_delay(true), endpoint_ec);
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, Session(std::move(socket), std::move(*slot)), asio::detached);
     }
   }
 };
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, RefusalObserver on_refusal,
-                       OffloadPredicate offload)
-    : state_(std::make_unique<State>()) {
+HttpServer::HttpServer(HttpServerOptions options, HttpCallbacks callbacks) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
-  state_->handler = std::move(handler);
-  state_->on_refusal = std::move(on_refusal);
-  state_->offload = std::move(offload);
+  state_->callbacks = std::move(callbacks);
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
   auto& s = *state_;
+  if (!s.callbacks.handle) return Fail(ErrorCode::kInvalidArgument, "the HTTP server needs a request handler");
   beast::error_code ec;
   const auto address = asio::ip::make_address(s.options.host, ec);
   if (ec) return Fail(ErrorCode::kInvalidArgument, "bad listen address '" + s.options.host + "': " + ec.message());
@@ -210,10 +419,18 @@ Status HttpServer::Start() {
                                              std::to_string(s.options.port) + ": " + ec.message());
   }
   s.port = s.acceptor.local_endpoint().port();
+  s.max_connections = s.options.max_connections;
+  if (s.max_connections <= 0) {
+    rlimit files{};
+    getrlimit(RLIMIT_NOFILE, &files);
+    const auto limit = files.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : files.rlim_cur;
+    s.max_connections = static_cast<int>(std::clamp<rlim_t>(limit > 256 ? limit - 256 : 16, 16, 1 << 20));
+  }
+  s.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const int workers = s.options.worker_threads > 0 ? s.options.worker_threads
                                                     : static_cast<int>(std::thread::hardware_concurrency());
   s.workers = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(std::max(workers, 1)));
-  asio::co_spawn(s.io, s.Accept(), asio::detached);
+  asio::co_spawn(s.acceptor.get_executor(), s.Accept(), asio::detached);
   int threads = s.options.threads > 0 ? s.options.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::max(threads, 1);
   for (int i = 0; i < threads; ++i) s.threads.emplace_back([&s] { s.io.run(); });
@@ -223,12 +440,14 @@ Status HttpServer::Start() {
 
 std::uint16_t HttpServer::port() const { return state_->port; }
 
+int HttpServer::connections() const { return state_->open.load(); }
+
 void HttpServer::Stop() {
   auto& s = *state_;
   if (!s.started || s.stopped) return;
   s.stopped = true;
   s.stopping = true;
-  asio::post(s.io, [&s] {
+  asio::post(s.acceptor.get_executor(), [&s] {
     beast::error_code ignored;
     s.acceptor.close(ignored);
   });

@@ -1,18 +1,31 @@
-// A small HTTP/1.1 server on Boost.Beast with C++20 coroutines: keep-alive and pipelining, a
-// header size limit, a body limit checked against Content-Length before the body is read (413
-// without reading it), a whole-request deadline (slow clients are cut off), and graceful
-// shutdown: Stop() closes the listener, lets requests in flight finish and answers them with
-// "Connection: close", then ends idle connections.
+// A small HTTP/1.1 server on Boost.Beast with C++20 coroutines, built to face clients without a
+// key: keep-alive and pipelining, and for every request
+//   1. the header is read (size limit, a deadline from the first byte) and checked against
+//      RFC 9112 (one Host; Transfer-Encoding only "chunked"; not both it and Content-Length);
+//   2. the service admits it from the header alone (route, key, role, rate, body limit) before a
+//      byte of body is read: a refused request costs no body memory and is answered at once, also
+//      to a client that sent "Expect: 100-continue" (which an admitted one gets "100 Continue");
+//   3. the body is read under the same deadline into a buffer that grows as bytes arrive;
+//   4. the handler runs with no deadline (on the worker pool when the admission says so), then the
+//      answer is written under its own deadline: slow work never loses its answer to the request
+//      deadline, and an answer that cannot be delivered is reported, never dropped silently.
+// Connections are capped in total and per client address (refused with 503 and closed); at the
+// descriptor limit the accept loop backs off, sheds the waiting connection with a reserve
+// descriptor and reports it. Stop() closes the listener, lets requests in flight finish and
+// answers them with "Connection: close", then ends idle connections.
 //
-// Handlers run on the server's I/O threads, or on its worker pool when the offload predicate says
-// so, and return the whole response.
+// Thread safety: each connection runs on its own strand (its reads, writes, deadline and close are
+// serialised, whichever I/O thread runs them); the callbacks are called from many threads at once
+// and must be thread-safe. Start/Stop/port are for the owning thread.
 #pragma once
 
+#include <any>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "vigil/status.h"
@@ -21,6 +34,7 @@ namespace vigil::server {
 
 namespace http = boost::beast::http;
 using Request = http::request<http::string_body>;
+using RequestHeader = http::request_header<>;
 using Response = http::response<http::string_body>;
 
 struct HttpServerOptions {
@@ -29,25 +43,51 @@ struct HttpServerOptions {
   int threads = 0;            // 0: one per core
   std::uint64_t max_body_bytes = 64ull << 20;
   std::uint32_t max_header_bytes = 16 << 10;
-  std::chrono::milliseconds request_timeout{30'000};  // whole request, headers and body
+  std::chrono::milliseconds request_timeout{30'000};  // reading one request, header and body
   std::chrono::milliseconds idle_timeout{60'000};     // between keep-alive requests
+  std::chrono::milliseconds write_timeout{30'000};    // writing one answer
   std::chrono::milliseconds drain_timeout{30'000};    // graceful shutdown waits this long at most
-  int worker_threads = 0;  // for requests the offload predicate picks (decoding); 0: one per core
+  int worker_threads = 0;  // for requests admitted with `offload` (decoding); 0: one per core
+  // Open connections at once: 0 picks the descriptor limit (RLIMIT_NOFILE) less a reserve of 256
+  // for the store, decoder workers and files. Past it, or past the per-address cap, a new
+  // connection gets 503 and is closed.
+  int max_connections = 0;
+  int max_connections_per_address = 512;
 };
 
-// Called for every well-formed request. `remote` is the peer address.
-using RequestHandler = std::function<Response(Request& request, const std::string& remote)>;
-// Called for requests refused before a handler ran (too large, malformed, timed out): to log and
-// count them. The response has already been built.
-using RefusalObserver = std::function<void(unsigned status, const std::string& reason)>;
-// Picks requests whose handler blocks for long (decoding a video, say): they run on a separate
-// worker pool so that the I/O threads keep answering lookups meanwhile.
-using OffloadPredicate = std::function<bool(const Request& request)>;
+// The service's verdict on a request from its header, before any body byte is read.
+struct Admission {
+  std::optional<Response> refusal;  // set: answered with this; the body is never read
+  std::uint64_t max_body_bytes = 0;  // 0: the server's limit; otherwise the smaller of the two
+  bool offload = false;              // run the handler on the worker pool (it blocks for long)
+  std::any context;                  // handed to the handler (the authenticated key, say)
+};
+
+struct RequestInfo {
+  std::string remote;  // the peer's address
+  std::any context;    // from the admission
+};
+
+// Things the server did on its own, for logs and metrics.
+enum class HttpEvent {
+  kRefused,          // answered before the handler ran (malformed, too large, timed out, not admitted)
+  kAnswerLost,       // the handler ran but its answer could not be written (the client left)
+  kConnectionCap,    // a connection refused by the total or per-address cap
+  kAcceptBackoff,    // accept failed for lack of descriptors; the loop paused
+};
+
+struct HttpCallbacks {
+  // Required. Called for every well-formed, admitted request.
+  std::function<Response(Request& request, const RequestInfo& info)> handle;
+  // Optional: admits every request when empty.
+  std::function<Admission(const RequestHeader& header, const std::string& remote)> admit;
+  // Optional. `status` is the status answered (or that could not be delivered), `detail` why.
+  std::function<void(HttpEvent event, unsigned status, const std::string& detail)> observe;
+};
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, RequestHandler handler, RefusalObserver on_refusal = {},
-             OffloadPredicate offload = {});
+  HttpServer(HttpServerOptions options, HttpCallbacks callbacks);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -56,6 +96,8 @@ class HttpServer {
   Status Start();
   // The bound port (useful with port 0).
   std::uint16_t port() const;
+  // Connections open now (for tests and metrics).
+  int connections() const;
   // Graceful stop (see above); blocks until the threads have finished. Safe to call twice.
   void Stop();
   // Blocks until SIGINT or SIGTERM, then stops gracefully. Call BlockShutdownSignals() first,
@@ -68,5 +110,8 @@ class HttpServer {
 };
 
 void BlockShutdownSignals();
+
+// A JSON error answer {"error": {"code", "message"}} that closes the connection.
+Response HttpErrorResponse(http::status status, const std::string& code, const std::string& message);
 
 }  // namespace vigil::server

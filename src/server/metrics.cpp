@@ -38,7 +38,13 @@ ServiceMetrics::ServiceMetrics()
       background_(prometheus::BuildCounter()
                       .Name("vigil_background_total")
                       .Help("Background reporting work: reports filed, evidence items purged, passes run")
-                      .Register(*registry_)) {}
+                      .Register(*registry_)),
+      connection_events_(prometheus::BuildCounter()
+                             .Name("vigil_http_connection_events_total")
+                             .Help("What the HTTP layer did on its own: answers not delivered (client gone after "
+                                   "the work was done), connections refused by the caps, accept paused at the "
+                                   "descriptor limit")
+                             .Register(*registry_)) {}
 
 void ServiceMetrics::ObserveRequest(const std::string& route, const std::string& method, unsigned status,
                                     double seconds) {
@@ -65,6 +71,8 @@ void ServiceMetrics::SetIndexEntries(const std::string& signal_type, double entr
 }
 
 void ServiceMetrics::CountLookupSignals(double signals) { lookup_signals_.Increment(signals); }
+
+void ServiceMetrics::CountConnectionEvent(const std::string& event) { connection_events_.Add({{"event", event}}).Increment(); }
 
 void ServiceMetrics::MirrorCount(Mirrored family, const std::string& event, std::int64_t total) {
   auto& f = family == Mirrored::kDecoderWorkers ? decoder_ : background_;

@@ -22,6 +22,8 @@ class ServiceMetrics {
   void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
   void SetIndexEntries(const std::string& signal_type, double entries);
   void CountLookupSignals(double signals);
+  // What the HTTP layer did on its own: answer_lost, connection_cap, accept_backoff.
+  void CountConnectionEvent(const std::string& event);
   // Counts kept elsewhere (the decoder pool, the background reporting thread), mirrored into
   // counters at scrape time: `total` is the count's current sum.
   enum class Mirrored { kDecoderWorkers, kBackground };
@@ -40,6 +42,7 @@ class ServiceMetrics {
   prometheus::Counter& lookup_signals_;
   prometheus::Family<prometheus::Counter>& decoder_;
   prometheus::Family<prometheus::Counter>& background_;
+  prometheus::Family<prometheus::Counter>& connection_events_;
 };
 
 }  // namespace vigil::server

@@ -43,6 +43,7 @@ json::object ReportJson(const CyberTipReport& r) {
           {"last_code", r.last_code},
           {"last_error", r.last_error},
           {"last_request_id", r.last_request_id},
+          {"withdraw_reason", r.withdraw_reason},
           {"created_at", IsoTime(r.created_at)},
           {"updated_at", IsoTime(r.updated_at)},
           {"files", std::move(files)}};
@@ -97,10 +98,13 @@ Result<std::int64_t> BodyInt(const json::object& body, const char* key) {
 void ApiService::AttachReporting(ReportingServices* services) { reporting_ = services; }
 
 void ApiService::AfterDecision(const Case& c, const std::string& actor) {
-  if (reporting_ == nullptr || c.status != "decided" || c.decisions.empty() ||
-      c.decisions.back().verdict != "violating") {
-    return;
+  if (reporting_ == nullptr || c.status != "decided") return;
+  const Decision* final_decision = nullptr;
+  for (const auto& d : c.decisions) {
+    if (d.verdict != "escalate") final_decision = &d;
   }
+  if (final_decision == nullptr || final_decision->verdict != "violating") return;
+  if (std::all_of(c.items.begin(), c.items.end(), [](const CaseItem& i) { return i.state == "restored"; })) return;
   if (reporting_->vault && reporting_->preserve_on_confirm) {
     auto kept = PreserveCaseEvidence(store_, *reporting_->vault, options_.media_dir, c.id, 0, "", actor);
     if (!kept) {
@@ -108,18 +112,26 @@ void ApiService::AfterDecision(const Case& c, const std::string& actor) {
                     json::serialize(json::value(kept.error().ToString())));
     }
   }
-  if (c.report_queued) {
-    auto draft = reporting_->filer->Draft(c.id, "system");
-    if (!draft && draft.error().code != ErrorCode::kAlreadyExists) {
-      spdlog::error(R"("msg":"report draft failed","case":{},"error":{})", c.id,
-                    json::serialize(json::value(draft.error().ToString())));
-    }
+  // Only a category reported to NCMEC drafts a CyberTipline report (an intimate-image ban does not).
+  if (!final_decision->cybertip) return;
+  auto draft = reporting_->filer->Draft(c.id, "system");
+  if (draft || draft.error().code == ErrorCode::kAlreadyExists) {
+    if (!c.report_problem.empty()) (void)store_.Cases().SetReportProblem(c.id, "");
+    return;
+  }
+  // Never silent: the case says why (API, console, metric) until it is corrected and drafted.
+  spdlog::error(R"("msg":"report draft failed","case":{},"error":{})", c.id,
+                json::serialize(json::value(draft.error().ToString())));
+  if (auto noted = store_.Cases().SetReportProblem(c.id, draft.error().message); !noted) {
+    spdlog::error(R"("msg":"could not record the report problem","case":{},"error":{})", c.id,
+                  json::serialize(json::value(noted.error().ToString())));
   }
 }
 
 Response ApiService::ListReports(ApiCall& call) {
   if (reporting_ == nullptr) return Unavailable("reporting is not configured");
-  static const std::set<std::string> kStates = {"", "draft", "approved", "open", "filed", "retracted", "failed"};
+  static const std::set<std::string> kStates = {"",      "draft",     "approved", "open",
+                                                "filed", "retracted", "failed",   "voided"};
   const std::string state = call.query.count("state") ? call.query["state"] : "";
   if (!kStates.count(state)) return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown state");
   auto reports = store_.Reports().ListReports(state, 500);
@@ -146,6 +158,30 @@ Response ApiService::GetReport(ApiCall& call) {
   auto r = store_.Reports().GetReport(*id);
   if (!r) return ErrorResponse(r.error());
   return JsonResponse(http::status::ok, ReportJson(*r));
+}
+
+// The report exactly as it would be sent: the <report> document and each file's <fileDetails>, and
+// what would stop it (for the person about to approve it).
+Response ApiService::PreviewReport(ApiCall& call) {
+  if (reporting_ == nullptr) return Unavailable("reporting is not configured");
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  auto preview = reporting_->filer->Preview(*id);
+  if (!preview) return ErrorResponse(preview.error());
+  if (call.query["format"] == "xml") {
+    Response response{http::status::ok, 11};
+    response.set(http::field::content_type, "application/xml");
+    response.body() = preview->report_xml;
+    return response;
+  }
+  json::array files;
+  for (const auto& [content_id, xml] : preview->file_details) {
+    files.push_back(json::object{{"content_id", content_id}, {"file_details_xml", xml}});
+  }
+  return JsonResponse(http::status::ok, json::object{{"report_id", *id},
+                                                      {"report_xml", preview->report_xml},
+                                                      {"files", std::move(files)},
+                                                      {"problem", preview->problem}});
 }
 
 Response ApiService::ApproveReport(ApiCall& call) {

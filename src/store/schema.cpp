@@ -11,7 +11,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, 7> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -314,6 +314,73 @@ CREATE INDEX appeals_decider ON appeals(original_decider, status);
 CREATE INDEX reports_filed ON reports(filed_at);
 CREATE INDEX reports_in_flight ON reports(id) WHERE in_flight <> '';
 CREATE INDEX legal_requests_received ON legal_requests(received_at);
+)sql",
+    // 7: what a go-live trial found wrong. The taxonomy of violations on banks, cases, decisions and
+    // actions; statements of reasons apart from staff-only detail; per-file classifications; the
+    // policy outcome committed with its upload; appeals of whole decisions; local overrides of list
+    // entries that re-imports respect; reports that follow their case; P0 = most urgent.
+    R"sql(
+ALTER TABLE banks ADD COLUMN category TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN category TEXT NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN report_problem TEXT NOT NULL DEFAULT '';
+UPDATE cases SET priority = 3 - priority;
+ALTER TABLE decisions ADD COLUMN category TEXT NOT NULL DEFAULT '';
+ALTER TABLE decisions ADD COLUMN cybertip INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE decisions ADD COLUMN file_classifications TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE decisions ADD COLUMN user_statement TEXT NOT NULL DEFAULT '';
+UPDATE decisions SET cybertip = 1, category = 'csam' WHERE verdict = 'violating';
+ALTER TABLE actions ADD COLUMN category TEXT NOT NULL DEFAULT '';
+ALTER TABLE actions ADD COLUMN legal_basis TEXT NOT NULL DEFAULT '';
+ALTER TABLE actions ADD COLUMN internal_detail TEXT NOT NULL DEFAULT '';
+ALTER TABLE actions ADD COLUMN undone_by BIGINT;
+CREATE INDEX actions_decision ON actions(decision_id) WHERE decision_id <> 0;
+CREATE INDEX actions_case ON actions(case_id) WHERE case_id <> 0;
+ALTER TABLE content ADD COLUMN outcome TEXT;
+ALTER TABLE appeals ADD COLUMN decision_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE appeals ADD COLUMN case_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE appeals ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+UPDATE appeals SET outcome = status WHERE status IN ('upheld', 'overturned');
+UPDATE appeals SET case_id = COALESCE((SELECT a.case_id FROM actions a WHERE a.id = appeals.action_id), 0),
+                   decision_id = COALESCE((SELECT a.decision_id FROM actions a WHERE a.id = appeals.action_id), 0);
+CREATE TABLE appeal_actions (
+  appeal_id BIGINT NOT NULL REFERENCES appeals(id),
+  action_id BIGINT NOT NULL REFERENCES actions(id),
+  undone INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (appeal_id, action_id)
+);
+CREATE UNIQUE INDEX appeal_actions_one_appeal ON appeal_actions(action_id);
+INSERT INTO appeal_actions (appeal_id, action_id, undone)
+  SELECT id, action_id, CASE WHEN status = 'overturned' THEN 1 ELSE 0 END FROM appeals;
+CREATE TABLE overrides (
+  id {{ID}},
+  bank_id BIGINT NOT NULL REFERENCES banks(id),
+  signal_type TEXT NOT NULL,
+  value TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  entry_id BIGINT NOT NULL DEFAULT 0,
+  source TEXT NOT NULL DEFAULT '',
+  member TEXT NOT NULL DEFAULT '',
+  external_id TEXT NOT NULL DEFAULT '',
+  classification TEXT NOT NULL DEFAULT '',
+  payload TEXT,
+  skipped BIGINT NOT NULL DEFAULT 0,
+  revoked_at BIGINT,
+  revoked_by TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX overrides_live ON overrides(bank_id, signal_type, value) WHERE revoked_at IS NULL;
+INSERT INTO overrides (bank_id, signal_type, value, reason, created_by, created_at, entry_id, source, member,
+                       external_id, classification, payload)
+  SELECT e.bank_id, e.signal_type, e.value, e.disabled_reason,
+         COALESCE((SELECT f.reviewer FROM entry_feedback f WHERE f.entry_id = e.id ORDER BY f.id LIMIT 1), 'review'),
+         e.removed_at, e.id, e.source, e.member, e.external_id, e.classification, e.payload
+  FROM bank_entries e
+  WHERE e.disabled_reason IS NOT NULL AND e.id = (SELECT MAX(x.id) FROM bank_entries x WHERE x.bank_id = e.bank_id
+        AND x.signal_type = e.signal_type AND x.value = e.value AND x.disabled_reason IS NOT NULL);
+ALTER TABLE reports ADD COLUMN withdraw_reason TEXT NOT NULL DEFAULT '';
+DROP INDEX reports_one_live_per_case;
+CREATE UNIQUE INDEX reports_one_live_per_case ON reports(case_id) WHERE state NOT IN ('retracted', 'voided');
 )sql",
 };
 

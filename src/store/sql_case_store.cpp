@@ -8,51 +8,20 @@
 #include <set>
 
 #include "store/audit_chain.h"
+#include "store/enforcement_records.h"
+#include "store/report_follow.h"
+#include "store/sql_content.h"
+#include "util/failpoint.h"
 
 namespace vigil::store {
 namespace {
 
 constexpr const char* kCaseColumns =
     "id, user_id, status, priority, sla_due, assigned_to, lease_until, second_review, report_queued, rules, "
-    "created_at, updated_at";
-constexpr const char* kActionColumns =
-    "id, user_id, content_id, kind, until_at, ground, facts, automated, redress, actor, case_id, created_at, "
-    "notified_at";
+    "created_at, updated_at, category, report_problem";
 constexpr const char* kAppealColumns =
     "id, action_id, user_id, statement, status, assigned_to, original_decider, decided_by, reason, created_at, "
-    "sla_due, decided_at";
-
-std::vector<std::string> JsonStrings(const std::string& text) {
-  std::vector<std::string> out;
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(text, ec);
-  if (ec || !value.is_array()) return out;
-  for (const auto& item : value.as_array()) {
-    if (item.is_string()) out.emplace_back(item.as_string());
-  }
-  return out;
-}
-
-std::string ToJsonArray(const std::vector<std::string>& items) {
-  boost::json::array a;
-  for (const auto& s : items) a.emplace_back(s);
-  return boost::json::serialize(a);
-}
-
-EnforcementAction ActionFromRow(const SqlRow& row) {
-  EnforcementAction a;
-  a.id = row.Int(0);
-  a.user_id = row.Text(1);
-  a.content_id = row.Text(2);
-  a.kind = row.Text(3);
-  a.until = row.OptInt(4);
-  a.statement = {row.Text(5), row.Text(6), row.Int(7) != 0, row.Text(8)};
-  a.actor = row.Text(9);
-  a.case_id = row.Int(10);
-  a.created_at = row.Int(11);
-  a.notified_at = row.OptInt(12);
-  return a;
-}
+    "sla_due, decided_at, decision_id, case_id";
 
 Appeal AppealFromRow(const SqlRow& row) {
   Appeal a;
@@ -68,7 +37,42 @@ Appeal AppealFromRow(const SqlRow& row) {
   a.created_at = row.Int(9);
   a.sla_due = row.Int(10);
   a.decided_at = row.OptInt(11);
+  a.decision_id = row.Int(12);
+  a.case_id = row.Int(13);
   return a;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Staff-only detail of what matched: the lists and entries (never shown to the user).
+std::string MatchDetail(const ContentRecord& content) {
+  std::string facts = "upload " + content.content_id + " matched";
+  for (const auto& m : content.matches) {
+    facts += " " + m.bank_name + "/" + std::to_string(m.entry_id) + " (" + m.signal_type + ", distance " +
+             std::to_string(m.distance) + ")";
+  }
+  return facts;
+}
+
+// The policy part of an upload's answer, as recorded with it.
+std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64_t case_id) {
+  boost::json::array fired;
+  for (const auto& r : outcome.rules) fired.emplace_back(r);
+  boost::json::object out{{"evaluated", evaluated},
+                          {"rules", std::move(fired)},
+                          {"block", outcome.block},
+                          {"hold", outcome.hold},
+                          {"queue_report", outcome.queue_report},
+                          {"account_action", AccountActionName(outcome.account)},
+                          {"notify", outcome.notify}};
+  if (outcome.hold) out["priority"] = outcome.hold_priority;
+  out["category"] = outcome.Acts() ? boost::json::value(outcome.category.id) : nullptr;
+  out["case_id"] = case_id != 0 ? boost::json::value(case_id) : nullptr;
+  return boost::json::serialize(out);
 }
 
 class SqlCaseStore final : public CaseStore {
@@ -76,99 +80,78 @@ class SqlCaseStore final : public CaseStore {
   SqlCaseStore(ConnectionPool& pool, const Clock& clock, WorkflowOptions options)
       : pool_(pool), clock_(clock), options_(options) {}
 
-  Result<std::optional<Case>> ApplyOutcome(const ContentRecord& content, const PolicyOutcome& outcome,
-                                           const std::string& actor) override {
-    if (!outcome.Acts()) return std::optional<Case>{};
+  Result<RecordedUpload> RecordUpload(const ContentRecord& content, const UploadPolicy& policy,
+                                      const std::string& actor) override {
+    if (content.content_id.empty() || content.content_id.size() > 256) {
+      return Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 characters");
+    }
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
-    const auto now = Now();
-    auto row = db->Query("SELECT id FROM content WHERE content_id = $1", {content.content_id});
-    if (!row) return tl::unexpected(row.error());
-    if (row->empty()) return Fail(ErrorCode::kNotFound, "no content '" + content.content_id + "'");
-    const std::int64_t content_row = row->front().Int(0);
-    const std::string rules = ToJsonArray(outcome.rules);
-    const std::string facts = FactsOf(content);
-    const std::string ground = "policy rules: " + Join(outcome.rules);
-    std::vector<std::int64_t> created;
-    if (outcome.block) {
-      VIGIL_TRY(db->Execute("UPDATE content SET state = 'blocked' WHERE id = $1", {content_row}));
-      auto id = InsertAction(*db, content.user_id, content.content_id, "block_content", std::nullopt,
-                             {ground, facts, true, options_.appeal_instructions}, actor, 0, 0, now);
-      if (!id) return tl::unexpected(id.error());
-      created.push_back(*id);
-      VIGIL_TRY(AppendAudit(*db, now, actor, "content.block", content.content_id, rules));
-    }
-    std::int64_t case_id = 0;
-    const bool needs_case = outcome.hold || outcome.queue_report || outcome.account != AccountAction::kNone;
-    if (needs_case) {
-      auto open = db->Query(std::string("SELECT ") + kCaseColumns +
-                                " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
-                            {content.user_id});
-      if (!open) return tl::unexpected(open.error());
-      const int priority = outcome.hold ? outcome.hold_priority : 2;
-      const std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
-      if (open->empty()) {
-        auto inserted = db->Query(
-            "INSERT INTO cases (user_id, status, priority, sla_due, second_review, report_queued, rules, created_at, "
-            "updated_at) VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-            {content.user_id, std::int64_t{priority}, due, std::int64_t{outcome.second_review ? 1 : 0},
-             std::int64_t{outcome.queue_report ? 1 : 0}, rules, now});
-        if (!inserted) return tl::unexpected(inserted.error());
-        case_id = inserted->front().Int(0);
-        VIGIL_TRY(AppendAudit(*db, now, actor, "case.open", std::to_string(case_id),
-                              "user=" + content.user_id + " content=" + content.content_id));
+    std::optional<Case> opened;
+    {
+      auto txn = SqlTransaction::Start(*db);
+      if (!txn) return tl::unexpected(txn.error());
+      const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
+      auto row = InsertContentOn(*db, content, now);
+      if (!row) {
+        if (row.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(row.error());
       } else {
-        const auto& c = open->front();
-        case_id = c.Int(0);
-        std::vector<std::string> merged = JsonStrings(c.Text(9));
-        for (const auto& r : outcome.rules) {
-          if (std::find(merged.begin(), merged.end(), r) == merged.end()) merged.push_back(r);
+        std::string outcome_json;
+        if (!content.matches.empty()) {
+          // The recorded matches, with their banks' names and the entries' provenance.
+          auto recorded = ReadContentOn(*db, content.content_id);
+          if (!recorded) return tl::unexpected(recorded.error());
+          PolicyOutcome outcome;
+          if (policy.evaluate) {
+            auto facts = FactsOn(*db, *recorded);
+            if (!facts) return tl::unexpected(facts.error());
+            outcome = policy.evaluate(*facts);
+          }
+          auto case_id = ApplyOutcomeOn(*db, *recorded, *row, outcome, actor, now);
+          if (!case_id) return tl::unexpected(case_id.error());
+          if (*case_id != 0 && policy.keep_media) {
+            const auto sha256 = content.hashes.find("sha256");
+            if (sha256 == content.hashes.end()) return Fail(ErrorCode::kInternal, "an upload without its SHA-256");
+            VIGIL_TRY(policy.keep_media(sha256->second));
+            VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
+          }
+          outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), *case_id);
+          VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
+          FailPoint("upload.before_commit");
+          if (*case_id != 0) {
+            auto c = GetCaseOn(*db, *case_id);
+            if (!c) return tl::unexpected(c.error());
+            opened = std::move(*c);
+          }
         }
-        VIGIL_TRY(db->Execute(
-            "UPDATE cases SET priority = $1, sla_due = $2, second_review = $3, report_queued = $4, rules = $5, "
-            "updated_at = $6 WHERE id = $7",
-            {std::max<std::int64_t>(c.Int(3), priority), std::min(c.Int(4), due),
-             std::int64_t{(c.Int(7) != 0 || outcome.second_review) ? 1 : 0},
-             std::int64_t{(c.Int(8) != 0 || outcome.queue_report) ? 1 : 0}, ToJsonArray(merged), now, case_id}));
-        VIGIL_TRY(AppendAudit(*db, now, actor, "case.add", std::to_string(case_id), "content=" + content.content_id));
-      }
-      auto item = db->Execute("INSERT INTO case_items (case_id, content_row) VALUES ($1, $2)", {case_id, content_row});
-      if (!item && item.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(item.error());
-    }
-    if (outcome.account != AccountAction::kNone) {
-      const std::string kind = outcome.account == AccountAction::kRestrict ? "restrict_account" : "suspend_account";
-      std::optional<std::int64_t> until;
-      if (outcome.account_days) until = now + std::int64_t{*outcome.account_days} * 86'400'000'000;
-      VIGIL_TRY(SetAccount(*db, content.user_id, outcome.account == AccountAction::kRestrict ? "restricted" : "suspended",
-                           until, now));
-      auto id = InsertAction(*db, content.user_id, "", kind, until, {ground, facts, true, options_.appeal_instructions},
-                             actor, case_id, 0, now);
-      if (!id) return tl::unexpected(id.error());
-      created.push_back(*id);
-      VIGIL_TRY(AppendAudit(*db, now, actor, "account." + kind, content.user_id, rules));
-    }
-    if (outcome.notify) {
-      for (std::int64_t id : created) {
-        VIGIL_TRY(db->Execute("UPDATE actions SET notified_at = $1 WHERE id = $2", {now, id}));
-        VIGIL_TRY(AppendAudit(*db, now, actor, "user.notify", content.user_id, "action=" + std::to_string(id)));
+        VIGIL_TRY(txn->Commit());
+        auto stored = ReadContentOn(*db, content.content_id);
+        if (!stored) return tl::unexpected(stored.error());
+        return RecordedUpload{std::move(*stored), std::move(opened), false};
       }
     }
-    VIGIL_TRY(txn->Commit());
-    if (case_id == 0) return std::optional<Case>{};
-    auto result = GetCaseOn(*db, case_id);
-    if (!result) return tl::unexpected(result.error());
-    return std::optional<Case>(std::move(*result));
+    // The id is taken: the same upload again (a client's retry, or two identical requests at once)
+    // gets the first answer; anything else is a conflict.
+    auto first = ReadContentOn(*db, content.content_id);
+    if (!first) return tl::unexpected(first.error());
+    const auto mine = content.hashes.find("sha256");
+    const auto theirs = first->hashes.find("sha256");
+    const bool same = mine != content.hashes.end() && theirs != first->hashes.end() && mine->second == theirs->second &&
+                      first->user_id == content.user_id;
+    if (!same) {
+      return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id +
+                                                 "' was already submitted with other bytes or by another user");
+    }
+    return RecordedUpload{std::move(*first), std::nullopt, true};
+  }
+
+  Result<ContentFacts> PolicyFacts(const ContentRecord& content) override {
+    auto db = pool_.Acquire();
+    return FactsOn(*db, content);
   }
 
   Result<int> PriorConfirmedCases(const std::string& user_id) override {
     auto db = pool_.Acquire();
-    auto rows = db->Query(
-        "SELECT COUNT(DISTINCT c.id) FROM cases c JOIN decisions d ON d.case_id = c.id WHERE c.user_id = $1 AND "
-        "c.status = 'decided' AND d.verdict = 'violating'",
-        {user_id});
-    if (!rows) return tl::unexpected(rows.error());
-    return static_cast<int>(rows->front().Int(0));
+    return PriorConfirmedOn(*db, user_id);
   }
 
   Result<std::vector<Case>> ListCases(const std::string& status, int limit) override {
@@ -181,7 +164,7 @@ class SqlCaseStore final : public CaseStore {
       sql += "status = $1";
       params.emplace_back(status);
     }
-    sql += " ORDER BY priority DESC, sla_due, id LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
+    sql += " ORDER BY priority, sla_due, id LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
     auto rows = db->Query(sql, params);
     if (!rows) return tl::unexpected(rows.error());
     std::vector<Case> cases;
@@ -263,8 +246,15 @@ class SqlCaseStore final : public CaseStore {
     if (request.verdict != "violating" && !request.account_action.empty()) {
       return Fail(ErrorCode::kInvalidArgument, "an account action needs a violating verdict");
     }
-    if (request.verdict == "violating" && request.classification.empty()) {
-      return Fail(ErrorCode::kInvalidArgument, "a violating verdict needs a classification label");
+    if (request.verdict == "violating" && request.category.id.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "a violating verdict needs a category of violation");
+    }
+    if (request.verdict == "violating" && !request.category.classifications.empty() && request.classification.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "a violating verdict in category '" + request.category.id +
+                                                   "' needs a classification label");
+    }
+    if (request.user_statement.size() > 2000) {
+      return Fail(ErrorCode::kInvalidArgument, "user_statement longer than 2000 characters");
     }
     if ((request.account_action == "restrict" || request.account_action == "suspend") &&
         (!request.account_days || *request.account_days < 1 || *request.account_days > 36500)) {
@@ -293,20 +283,30 @@ class SqlCaseStore final : public CaseStore {
     for (const auto& row : *viewed) viewed_ids.push_back(row.Text(0));
     const bool needs_second = request.verdict == "violating" && !*first &&
                               (c->second_review_required || request.account_action == "ban");
+    for (const auto& [content_id, label] : request.file_classifications) {
+      if (std::none_of(c->items.begin(), c->items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
+        return Fail(ErrorCode::kInvalidArgument, "file_classifications names '" + content_id.substr(0, 80) +
+                                                     "', which is not in case " + std::to_string(case_id));
+      }
+    }
+    const bool violating = request.verdict == "violating";
     auto inserted = db->Query(
         "INSERT INTO decisions (case_id, reviewer, verdict, classification, reason, viewed, second_review, "
-        "account_action, account_days, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "account_action, account_days, decided_at, category, cybertip, file_classifications, user_statement) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         {case_id, reviewer, request.verdict, request.classification, request.reason, ToJsonArray(viewed_ids),
          std::int64_t{*first ? 1 : 0}, request.account_action,
-         request.account_days ? SqlValue{std::int64_t{*request.account_days}} : SqlValue{}, now});
+         request.account_days ? SqlValue{std::int64_t{*request.account_days}} : SqlValue{}, now,
+         violating ? request.category.id : std::string(), std::int64_t{violating && request.category.cybertip ? 1 : 0},
+         ToJsonObject(request.file_classifications), request.user_statement});
     if (!inserted) return tl::unexpected(inserted.error());
     const std::int64_t decision_id = inserted->front().Int(0);
-    const std::string detail = "verdict=" + request.verdict + " classification=" + request.classification +
-                               " viewed=" + std::to_string(viewed_ids.size());
+    const std::string detail = "verdict=" + request.verdict + (violating ? " category=" + request.category.id : "") +
+                               " classification=" + request.classification + " viewed=" + std::to_string(viewed_ids.size());
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.decide", std::to_string(case_id), detail));
     if (request.verdict == "escalate") {
       VIGIL_TRY(db->Execute("UPDATE cases SET status = 'escalated', assigned_to = '', lease_until = 0, "
-                            "priority = CASE WHEN priority < 2 THEN 2 ELSE priority END, updated_at = $1 WHERE id = $2",
+                            "priority = CASE WHEN priority > 1 THEN 1 ELSE priority END, updated_at = $1 WHERE id = $2",
                             {now, case_id}));
     } else if (needs_second) {
       // Waits for a different reviewer; the first decision is recorded, nothing is applied yet.
@@ -322,9 +322,9 @@ class SqlCaseStore final : public CaseStore {
         VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.escalate", std::to_string(case_id), "reviewers disagree"));
       } else {
         VIGIL_TRY(Enforce(*db, *c, request, reviewer, decision_id, now));
-        VIGIL_TRY(db->Execute("UPDATE cases SET status = 'decided', assigned_to = '', lease_until = 0, updated_at = $1 "
-                              "WHERE id = $2",
-                              {now, case_id}));
+        VIGIL_TRY(db->Execute("UPDATE cases SET status = 'decided', assigned_to = '', lease_until = 0, updated_at = $1, "
+                              "category = $2 WHERE id = $3",
+                              {now, violating ? request.category.id : c->category, case_id}));
       }
     }
     VIGIL_TRY(txn->Commit());
@@ -333,7 +333,7 @@ class SqlCaseStore final : public CaseStore {
 
   Result<Account> GetAccount(const std::string& user_id) override {
     auto db = pool_.Acquire();
-    return AccountOn(*db, user_id);
+    return AccountOn(*db, user_id, Now());
   }
 
   Result<std::vector<EnforcementAction>> ListActions(const std::string& user_id) override {
@@ -364,22 +364,33 @@ class SqlCaseStore final : public CaseStore {
     auto txn = SqlTransaction::Start(*db);
     if (!txn) return tl::unexpected(txn.error());
     const auto now = Now();
-    auto action = db->Query(std::string("SELECT ") + kActionColumns + " FROM actions WHERE id = $1", {action_id});
+    auto action = ActionOn(*db, action_id);
     if (!action) return tl::unexpected(action.error());
-    if (action->empty()) return Fail(ErrorCode::kNotFound, "no action " + std::to_string(action_id));
-    const EnforcementAction a = ActionFromRow(action->front());
+    const EnforcementAction& a = *action;
     if (a.kind.rfind("restore", 0) == 0) return Fail(ErrorCode::kInvalidArgument, "a restoration cannot be appealed");
+    if (a.undone_by) return Fail(ErrorCode::kInvalidArgument, "action " + std::to_string(action_id) + " was reversed already");
+    // The decision it belongs to: a review decision's actions, or the policy's on the case.
+    auto group = db->Query(
+        a.decision_id != 0
+            ? std::string("SELECT id FROM actions WHERE decision_id = $1 AND kind NOT LIKE 'restore%' ORDER BY id")
+            : std::string("SELECT id FROM actions WHERE decision_id = 0 AND case_id = $1 AND case_id <> 0 AND kind NOT "
+                          "LIKE 'restore%' ORDER BY id"),
+        {a.decision_id != 0 ? a.decision_id : a.case_id});
+    if (!group) return tl::unexpected(group.error());
+    std::vector<std::int64_t> covered;
+    for (const auto& row : *group) covered.push_back(row.Int(0));
+    if (std::find(covered.begin(), covered.end(), action_id) == covered.end()) covered = {action_id};
     std::string decider = "automated";
-    if (!a.statement.automated && a.case_id != 0) {
-      auto d = db->Query("SELECT reviewer FROM decisions WHERE case_id = $1 AND verdict = 'violating' ORDER BY id DESC LIMIT 1",
-                         {a.case_id});
+    if (a.decision_id != 0) {
+      auto d = db->Query("SELECT reviewer FROM decisions WHERE id = $1", {a.decision_id});
       if (!d) return tl::unexpected(d.error());
       if (!d->empty()) decider = d->front().Text(0);
     }
     auto inserted = db->Query(
-        "INSERT INTO appeals (action_id, user_id, statement, status, original_decider, created_at, sla_due) "
-        "VALUES ($1, $2, $3, 'open', $4, $5, $6) RETURNING id",
-        {action_id, a.user_id, statement, decider, now, now + options_.appeal_sla_seconds * 1'000'000});
+        "INSERT INTO appeals (action_id, user_id, statement, status, original_decider, created_at, sla_due, decision_id, "
+        "case_id) VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8) RETURNING id",
+        {action_id, a.user_id, statement, decider, now, now + options_.appeal_sla_seconds * 1'000'000, a.decision_id,
+         a.case_id});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists, "action " + std::to_string(action_id) + " has an appeal already");
@@ -387,7 +398,18 @@ class SqlCaseStore final : public CaseStore {
       return tl::unexpected(inserted.error());
     }
     const std::int64_t id = inserted->front().Int(0);
-    VIGIL_TRY(AppendAudit(*db, now, actor, "appeal.file", std::to_string(id), "action=" + std::to_string(action_id)));
+    for (std::int64_t covered_id : covered) {
+      auto linked = db->Execute("INSERT INTO appeal_actions (appeal_id, action_id) VALUES ($1, $2)", {id, covered_id});
+      if (!linked) {
+        if (linked.error().code == ErrorCode::kAlreadyExists) {
+          return Fail(ErrorCode::kAlreadyExists, "the decision of action " + std::to_string(action_id) +
+                                                     " is appealed already (action " + std::to_string(covered_id) + ")");
+        }
+        return tl::unexpected(linked.error());
+      }
+    }
+    VIGIL_TRY(AppendAudit(*db, now, actor, "appeal.file", std::to_string(id),
+                          "action=" + std::to_string(action_id) + " covers=" + std::to_string(covered.size())));
     VIGIL_TRY(txn->Commit());
     return AppealOn(*db, id);
   }
@@ -405,7 +427,10 @@ class SqlCaseStore final : public CaseStore {
     auto rows = db->Query(sql + " ORDER BY sla_due, id LIMIT 1000", params);
     if (!rows) return tl::unexpected(rows.error());
     std::vector<Appeal> appeals;
-    for (const auto& row : *rows) appeals.push_back(AppealFromRow(row));
+    for (const auto& row : *rows) {
+      appeals.push_back(AppealFromRow(row));
+      VIGIL_TRY(FillCovered(*db, appeals.back()));
+    }
     return appeals;
   }
 
@@ -437,8 +462,22 @@ class SqlCaseStore final : public CaseStore {
     return AppealOn(*db, id);
   }
 
-  Result<Appeal> DecideAppeal(std::int64_t id, bool overturn, const std::string& reason, const std::string& reviewer) override {
-    if (reason.empty() || reason.size() > 4000) return Fail(ErrorCode::kInvalidArgument, "a reason (1-4000 characters) is required");
+  Result<Appeal> DecideAppeal(std::int64_t id, const AppealDecision& decision, const std::string& reviewer) override {
+    if (decision.reason.empty() || decision.reason.size() > 4000) {
+      return Fail(ErrorCode::kInvalidArgument, "a reason (1-4000 characters) is required");
+    }
+    if (decision.outcome != "upheld" && decision.outcome != "overturned" && decision.outcome != "partial") {
+      return Fail(ErrorCode::kInvalidArgument, "outcome must be upheld, overturned or partial");
+    }
+    if (decision.outcome == "partial" && decision.undo.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "a partial outcome names the actions to reverse ('undo')");
+    }
+    if (decision.outcome != "partial" && !decision.undo.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "'undo' goes with a partial outcome only");
+    }
+    if (decision.user_statement.size() > 2000) {
+      return Fail(ErrorCode::kInvalidArgument, "user_statement longer than 2000 characters");
+    }
     auto db = pool_.Acquire();
     auto txn = SqlTransaction::Start(*db);
     if (!txn) return tl::unexpected(txn.error());
@@ -455,29 +494,38 @@ class SqlCaseStore final : public CaseStore {
     if (appeal->original_decider == reviewer) {
       return Fail(ErrorCode::kPermissionDenied, "a reviewer cannot decide the appeal of their own decision");
     }
-    auto action_row = db->Query(std::string("SELECT ") + kActionColumns + " FROM actions WHERE id = $1", {appeal->action_id});
-    if (!action_row) return tl::unexpected(action_row.error());
-    const EnforcementAction action = ActionFromRow(action_row->front());
-    if (overturn) {
-      const StatementOfReasons statement{"appeal " + std::to_string(id) + " overturned the action",
-                                         reason, false, "No further action is needed."};
-      if (!action.content_id.empty()) {
-        VIGIL_TRY(db->Execute("UPDATE content SET state = 'restored' WHERE content_id = $1", {action.content_id}));
-        auto restored = InsertAction(*db, action.user_id, action.content_id, "restore_content", std::nullopt, statement,
-                                     reviewer, action.case_id, 0, now);
-        if (!restored) return tl::unexpected(restored.error());
-        VIGIL_TRY(AppendAudit(*db, now, reviewer, "content.restore", action.content_id, "appeal=" + std::to_string(id)));
-      } else {
-        VIGIL_TRY(SetAccount(*db, action.user_id, "active", std::nullopt, now));
-        auto restored =
-            InsertAction(*db, action.user_id, "", "restore_account", std::nullopt, statement, reviewer, action.case_id, 0, now);
-        if (!restored) return tl::unexpected(restored.error());
-        VIGIL_TRY(AppendAudit(*db, now, reviewer, "account.restore", action.user_id, "appeal=" + std::to_string(id)));
+    std::vector<std::int64_t> undo;
+    if (decision.outcome == "overturned") undo = appeal->action_ids;
+    for (std::int64_t action_id : decision.undo) {
+      if (std::find(appeal->action_ids.begin(), appeal->action_ids.end(), action_id) == appeal->action_ids.end()) {
+        return Fail(ErrorCode::kInvalidArgument, "action " + std::to_string(action_id) + " is not covered by appeal " +
+                                                     std::to_string(id));
       }
+      undo.push_back(action_id);
     }
-    VIGIL_TRY(db->Execute("UPDATE appeals SET status = $1, decided_by = $2, reason = $3, decided_at = $4 WHERE id = $5",
-                          {std::string(overturn ? "overturned" : "upheld"), reviewer, reason, now, id}));
-    VIGIL_TRY(AppendAudit(*db, now, reviewer, overturn ? "appeal.overturn" : "appeal.uphold", std::to_string(id), reason));
+    const StatementOfReasons statement = ReversalStatement(
+        "Your appeal was granted: a reviewer who did not make the original decision reversed this action",
+        decision.user_statement);
+    const std::string detail = "appeal " + std::to_string(id) + ": " + decision.reason;
+    for (std::int64_t action_id : undo) {
+      auto action = ActionOn(*db, action_id);
+      if (!action) return tl::unexpected(action.error());
+      VIGIL_TRY(Reverse(*db, *action, statement, detail, reviewer, action->case_id, action->decision_id, now,
+                        "appeal=" + std::to_string(id)));
+      VIGIL_TRY(db->Execute("UPDATE appeal_actions SET undone = 1 WHERE appeal_id = $1 AND action_id = $2",
+                            {id, action_id}));
+    }
+    const std::string& status = decision.outcome;
+    VIGIL_TRY(db->Execute("UPDATE appeals SET status = $1, outcome = $1, decided_by = $2, reason = $3, decided_at = $4 "
+                          "WHERE id = $5",
+                          {status, reviewer, decision.reason, now, id}));
+    VIGIL_TRY(AppendAudit(*db, now, reviewer, "appeal." + status, std::to_string(id),
+                          "reversed=" + std::to_string(undo.size()) + "; " + decision.reason));
+    // The case's reports follow what the appeal changed, in this same transaction.
+    if (!undo.empty() && appeal->case_id != 0) {
+      auto followed = FollowCase(*db, appeal->case_id, now, reviewer, "appeal " + std::to_string(id) + " " + status);
+      if (!followed) return tl::unexpected(followed.error());
+    }
     VIGIL_TRY(txn->Commit());
     return AppealOn(*db, id);
   }
@@ -488,7 +536,7 @@ class SqlCaseStore final : public CaseStore {
         "SELECT r.reviewer, "
         "(SELECT COUNT(*) FROM decisions d WHERE d.reviewer = r.reviewer), "
         "(SELECT COUNT(*) FROM appeals a WHERE a.original_decider = r.reviewer), "
-        "(SELECT COUNT(*) FROM appeals a WHERE a.original_decider = r.reviewer AND a.status = 'overturned') "
+        "(SELECT COUNT(*) FROM appeals a WHERE a.original_decider = r.reviewer AND a.status IN ('overturned', 'partial')) "
         "FROM (SELECT DISTINCT reviewer FROM decisions) r ORDER BY r.reviewer");
     if (!rows) return tl::unexpected(rows.error());
     std::vector<ReviewerStats> stats;
@@ -503,9 +551,20 @@ class SqlCaseStore final : public CaseStore {
     if (!txn) return tl::unexpected(txn.error());
     if (db->dialect() == SqlDialect::kPostgres) VIGIL_TRY(db->Execute("LOCK TABLE imports IN EXCLUSIVE MODE"));
     const auto now = Now();
-    auto entry = db->Query("SELECT bank_id FROM bank_entries WHERE id = $1 AND removed_at IS NULL", {entry_id});
+    auto entry = db->Query(
+        "SELECT bank_id, signal_type, value, source, member, external_id, classification, payload FROM bank_entries "
+        "WHERE id = $1 AND removed_at IS NULL",
+        {entry_id});
     if (!entry) return tl::unexpected(entry.error());
     if (entry->empty()) return Fail(ErrorCode::kNotFound, "no live entry " + std::to_string(entry_id));
+    const auto& e = entry->front();
+    // The local override outlives this entry: a re-import of the list skips the value.
+    auto overridden = db->Execute(
+        "INSERT INTO overrides (bank_id, signal_type, value, reason, created_by, created_at, entry_id, source, member, "
+        "external_id, classification, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        {e.Int(0), e.Text(1), e.Text(2), reason, reviewer, now, entry_id, e.Text(3), e.Text(4), e.Text(5), e.Text(6),
+         e.IsNull(7) ? SqlValue{} : SqlValue{e.Text(7)}});
+    if (!overridden && overridden.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(overridden.error());
     // A one-entry "import" carries the tombstone, so every matcher picks the removal up.
     auto import_row = db->Query(
         "INSERT INTO imports (bank_id, format, source, actor, status, removed, started_at, finished_at) "
@@ -533,11 +592,65 @@ class SqlCaseStore final : public CaseStore {
     return out;
   }
 
-  Status KeepMedia(const std::string& content_id, const std::string& sha256, const std::string&) override {
+  Status SetReportProblem(std::int64_t case_id, const std::string& problem) override {
     auto db = pool_.Acquire();
-    auto updated = db->Execute("UPDATE content SET media_sha256 = $1 WHERE content_id = $2", {sha256, content_id});
+    auto txn = SqlTransaction::Start(*db);
+    if (!txn) return tl::unexpected(txn.error());
+    auto updated = db->Execute("UPDATE cases SET report_problem = $1 WHERE id = $2 AND report_problem <> $1",
+                               {problem.substr(0, 2000), case_id});
     if (!updated) return tl::unexpected(updated.error());
-    return {};
+    if (*updated > 0) {
+      VIGIL_TRY(AppendAudit(*db, Now(), "system", problem.empty() ? "case.report_problem_cleared" : "case.report_problem",
+                            std::to_string(case_id), problem.substr(0, 2000)));
+    }
+    return txn->Commit();
+  }
+
+  Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
+                          const std::map<std::string, std::string>& file_classifications,
+                          const std::string& actor) override {
+    auto db = pool_.Acquire();
+    auto txn = SqlTransaction::Start(*db);
+    if (!txn) return tl::unexpected(txn.error());
+    const auto now = Now();
+    auto c = LockCase(*db, case_id);
+    if (!c) return tl::unexpected(c.error());
+    if (c->status != "decided") {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c->status +
+                                                   ": only a decided case's labels are corrected");
+    }
+    const Decision* final_decision = nullptr;
+    for (const auto& d : c->decisions) {
+      if (d.verdict != "escalate") final_decision = &d;
+    }
+    if (final_decision == nullptr || final_decision->verdict != "violating") {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " was not decided violating");
+    }
+    auto sent = db->Query("SELECT id FROM reports WHERE case_id = $1 AND state IN ('open', 'filed')", {case_id});
+    if (!sent) return tl::unexpected(sent.error());
+    if (!sent->empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " has report " +
+                                                   std::to_string(sent->front().Int(0)) +
+                                                   " at NCMEC already: its labels can no longer change");
+    }
+    for (const auto& [content_id, label] : file_classifications) {
+      if (std::none_of(c->items.begin(), c->items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
+        return Fail(ErrorCode::kInvalidArgument, "'" + content_id.substr(0, 80) + "' is not in case " + std::to_string(case_id));
+      }
+    }
+    std::map<std::string, std::string> merged = final_decision->file_classifications;
+    for (const auto& [content_id, label] : file_classifications) merged[content_id] = label;
+    VIGIL_TRY(db->Execute("UPDATE decisions SET classification = $1, file_classifications = $2 WHERE id = $3",
+                          {classification.empty() ? final_decision->classification : classification, ToJsonObject(merged),
+                           final_decision->id}));
+    // An unsent draft was built from the old labels.
+    VIGIL_TRY(db->Execute("UPDATE reports SET state = 'voided', withdraw_reason = 'labels corrected: draft again', "
+                          "version = version + 1, updated_at = $1 WHERE case_id = $2 AND state IN ('draft', 'approved')",
+                          {now, case_id}));
+    VIGIL_TRY(AppendAudit(*db, now, actor, "case.reclassify", std::to_string(case_id),
+                          "classification=" + classification + " files=" + ToJsonObject(file_classifications)));
+    VIGIL_TRY(txn->Commit());
+    return GetCaseOn(*db, case_id);
   }
 
   Result<std::vector<std::string>> VerifyAudit(std::int64_t* records) override {
@@ -551,75 +664,138 @@ class SqlCaseStore final : public CaseStore {
  private:
   std::int64_t Now() const { return clock_.NowMicros(); }
 
-  static std::string Join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
-    return out;
-  }
-
-  static std::string FactsOf(const ContentRecord& content) {
-    std::string facts = "upload " + content.content_id + " matched";
+  // What the policy sees of a recorded upload: its matches with their banks' labels and category,
+  // the upload's jurisdiction, and the user's earlier confirmed cases.
+  Result<ContentFacts> FactsOn(SqlConnection& db, const ContentRecord& content) {
+    ContentFacts facts;
+    facts.media_type = content.media_type;
+    boost::system::error_code ec;
+    const auto metadata = boost::json::parse(content.metadata_json, ec);
+    if (!ec && metadata.is_object()) {
+      if (const auto* j = metadata.as_object().if_contains("jurisdiction"); j && j->is_string()) {
+        facts.jurisdiction = std::string(j->as_string());
+      }
+    }
+    auto prior = PriorConfirmedOn(db, content.user_id);
+    if (!prior) return tl::unexpected(prior.error());
+    facts.prior_confirmed_cases = *prior;
+    std::map<std::int64_t, std::pair<std::vector<std::string>, std::string>> banks;
     for (const auto& m : content.matches) {
-      facts += " " + m.bank_name + "/" + std::to_string(m.entry_id) + " (" + m.signal_type + ", distance " +
-               std::to_string(m.distance) + ")";
+      if (!banks.count(m.bank_id)) {
+        auto bank = db.Query("SELECT labels, category FROM banks WHERE id = $1", {m.bank_id});
+        if (!bank) return tl::unexpected(bank.error());
+        if (!bank->empty()) banks[m.bank_id] = {JsonStrings(bank->front().Text(0)), bank->front().Text(1)};
+      }
+      const auto& [labels, category] = banks[m.bank_id];
+      facts.matches.push_back({m.bank_name, labels, category, m.provenance.classification, m.signal_type, m.distance,
+                               m.signal_type == "pdq" ? m.quality : std::nullopt});
     }
     return facts;
   }
 
-  Result<std::int64_t> InsertAction(SqlConnection& db, const std::string& user_id, const std::string& content_id,
-                                    const std::string& kind, std::optional<std::int64_t> until,
-                                    const StatementOfReasons& s, const std::string& actor, std::int64_t case_id,
-                                    std::int64_t decision_id, std::int64_t now) {
-    auto inserted = db.Query(
-        "INSERT INTO actions (user_id, content_id, kind, until_at, ground, facts, automated, redress, actor, case_id, "
-        "decision_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        {user_id, content_id, kind, until ? SqlValue{*until} : SqlValue{}, s.ground, s.facts,
-         std::int64_t{s.automated ? 1 : 0}, s.redress, actor, case_id, decision_id, now});
-    if (!inserted) return tl::unexpected(inserted.error());
-    return inserted->front().Int(0);
-  }
-
-  Status SetAccount(SqlConnection& db, const std::string& user_id, const std::string& state,
-                    std::optional<std::int64_t> until, std::int64_t now) {
-    auto updated = db.Execute("UPDATE accounts SET state = $1, until_at = $2, updated_at = $3 WHERE user_id = $4",
-                              {state, until ? SqlValue{*until} : SqlValue{}, now, user_id});
-    if (!updated) return tl::unexpected(updated.error());
-    if (*updated == 0) {
-      VIGIL_TRY(db.Execute("INSERT INTO accounts (user_id, state, until_at, updated_at) VALUES ($1, $2, $3, $4)",
-                           {user_id, state, until ? SqlValue{*until} : SqlValue{}, now}));
-    }
-    return {};
-  }
-
-  Result<Account> AccountOn(SqlConnection& db, const std::string& user_id) {
-    auto rows = db.Query("SELECT user_id, state, until_at, updated_at FROM accounts WHERE user_id = $1", {user_id});
+  Result<int> PriorConfirmedOn(SqlConnection& db, const std::string& user_id) {
+    auto rows = db.Query(
+        "SELECT COUNT(DISTINCT c.id) FROM cases c JOIN decisions d ON d.case_id = c.id WHERE c.user_id = $1 AND "
+        "c.status = 'decided' AND d.verdict = 'violating'",
+        {user_id});
     if (!rows) return tl::unexpected(rows.error());
-    Account a;
-    a.user_id = user_id;
-    if (rows->empty()) return a;
-    a.state = rows->front().Text(1);
-    a.until = rows->front().OptInt(2);
-    a.updated_at = rows->front().Int(3);
-    // A timed restriction or suspension ends by itself.
-    if (a.until && *a.until <= Now() && a.state != "banned") {
-      a.state = "active";
-      a.until.reset();
+    return static_cast<int>(rows->front().Int(0));
+  }
+
+  // Applies a policy outcome to a recorded upload on the caller's transaction: opens the user's case
+  // (or adds to the open one), blocks the content, applies automated account actions. Returns the
+  // case's id, or 0 when the outcome neither holds nor acts on the account.
+  Result<std::int64_t> ApplyOutcomeOn(SqlConnection& db, const ContentRecord& content, std::int64_t content_row,
+                                      const PolicyOutcome& outcome, const std::string& actor, std::int64_t now) {
+    if (!outcome.Acts()) return std::int64_t{0};
+    const std::string rules = ToJsonArray(outcome.rules);
+    const std::string detail = MatchDetail(content) + "; policy rules: " + Join(outcome.rules);
+    std::int64_t case_id = 0;
+    const bool needs_case = outcome.hold || outcome.queue_report || outcome.account != AccountAction::kNone;
+    if (needs_case) {
+      auto open = db.Query(std::string("SELECT ") + kCaseColumns +
+                               " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
+                           {content.user_id});
+      if (!open) return tl::unexpected(open.error());
+      const int priority = outcome.hold ? outcome.hold_priority : 1;
+      const std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
+      if (open->empty()) {
+        auto inserted = db.Query(
+            "INSERT INTO cases (user_id, status, priority, sla_due, second_review, report_queued, rules, created_at, "
+            "updated_at, category) VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
+            {content.user_id, std::int64_t{priority}, due, std::int64_t{outcome.second_review ? 1 : 0},
+             std::int64_t{outcome.queue_report ? 1 : 0}, rules, now, outcome.category.id});
+        if (!inserted) return tl::unexpected(inserted.error());
+        case_id = inserted->front().Int(0);
+        VIGIL_TRY(AppendAudit(db, now, actor, "case.open", std::to_string(case_id),
+                              "user=" + content.user_id + " content=" + content.content_id));
+      } else {
+        const auto& c = open->front();
+        case_id = c.Int(0);
+        std::vector<std::string> merged = JsonStrings(c.Text(9));
+        for (const auto& r : outcome.rules) {
+          if (std::find(merged.begin(), merged.end(), r) == merged.end()) merged.push_back(r);
+        }
+        VIGIL_TRY(db.Execute(
+            "UPDATE cases SET priority = $1, sla_due = $2, second_review = $3, report_queued = $4, rules = $5, "
+            "updated_at = $6, category = CASE WHEN category = '' THEN $7 ELSE category END WHERE id = $8",
+            {std::min<std::int64_t>(c.Int(3), priority), std::min(c.Int(4), due),
+             std::int64_t{(c.Int(7) != 0 || outcome.second_review) ? 1 : 0},
+             std::int64_t{(c.Int(8) != 0 || outcome.queue_report) ? 1 : 0}, ToJsonArray(merged), now,
+             outcome.category.id, case_id}));
+        VIGIL_TRY(AppendAudit(db, now, actor, "case.add", std::to_string(case_id), "content=" + content.content_id));
+      }
+      auto item = db.Execute("INSERT INTO case_items (case_id, content_row) VALUES ($1, $2)", {case_id, content_row});
+      if (!item && item.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(item.error());
     }
-    return a;
+    std::vector<std::int64_t> created;
+    if (outcome.block) {
+      VIGIL_TRY(db.Execute("UPDATE content SET state = 'blocked' WHERE id = $1", {content_row}));
+      auto id = InsertAction(db, {content.user_id, content.content_id, "block_content", std::nullopt,
+                                  AutomatedStatement(outcome.category, false, options_.appeal_instructions), detail,
+                                  actor, case_id, 0},
+                             now);
+      if (!id) return tl::unexpected(id.error());
+      created.push_back(*id);
+      VIGIL_TRY(AppendAudit(db, now, actor, "content.block", content.content_id, rules));
+    }
+    if (outcome.account != AccountAction::kNone) {
+      const std::string kind = outcome.account == AccountAction::kRestrict ? "restrict_account" : "suspend_account";
+      std::optional<std::int64_t> until;
+      if (outcome.account_days) until = now + std::int64_t{*outcome.account_days} * 86'400'000'000;
+      VIGIL_TRY(SetAccount(db, content.user_id, outcome.account == AccountAction::kRestrict ? "restricted" : "suspended",
+                           until, now));
+      auto id = InsertAction(db, {content.user_id, "", kind, until,
+                                  AutomatedStatement(outcome.category, true, options_.appeal_instructions), detail,
+                                  actor, case_id, 0},
+                             now);
+      if (!id) return tl::unexpected(id.error());
+      created.push_back(*id);
+      VIGIL_TRY(AppendAudit(db, now, actor, "account." + kind, content.user_id, rules));
+    }
+    if (outcome.notify) {
+      for (std::int64_t id : created) {
+        VIGIL_TRY(db.Execute("UPDATE actions SET notified_at = $1 WHERE id = $2", {now, id}));
+        VIGIL_TRY(AppendAudit(db, now, actor, "user.notify", content.user_id, "action=" + std::to_string(id)));
+      }
+    }
+    return case_id;
   }
 
   // Applies a final violating or not-violating decision.
   Status Enforce(SqlConnection& db, const Case& c, const DecisionRequest& request, const std::string& reviewer,
                  std::int64_t decision_id, std::int64_t now) {
-    const std::string facts = "case " + std::to_string(c.id) + ": " + std::to_string(c.items.size()) +
-                              " matched uploads reviewed; classification " + request.classification;
+    const std::string detail = "case " + std::to_string(c.id) + ": " + std::to_string(c.items.size()) +
+                               " matched uploads reviewed; classification " + request.classification +
+                               "; reviewer's note: " + request.reason;
     if (request.verdict == "violating") {
-      const StatementOfReasons statement{"child sexual abuse material (policy rules: " + Join(c.rules) + ")",
-                                         facts + "; " + request.reason, false, options_.appeal_instructions};
       for (const auto& item : c.items) {
         VIGIL_TRY(db.Execute("UPDATE content SET state = 'removed' WHERE content_id = $1", {item.content_id}));
-        auto id = InsertAction(db, c.user_id, item.content_id, "remove_content", std::nullopt, statement, reviewer, c.id,
-                               decision_id, now);
+        auto id = InsertAction(db, {c.user_id, item.content_id, "remove_content", std::nullopt,
+                                    ReviewStatement(request.category, false, request.user_statement,
+                                                    options_.appeal_instructions),
+                                    detail, reviewer, c.id, decision_id},
+                               now);
         if (!id) return tl::unexpected(id.error());
         VIGIL_TRY(AppendAudit(db, now, reviewer, "content.remove", item.content_id, "case=" + std::to_string(c.id)));
       }
@@ -630,33 +806,59 @@ class SqlCaseStore final : public CaseStore {
                                   : request.account_action == "ban"    ? "banned"
                                                                        : "suspended";
         const std::string kind = request.account_action + "_account";
-        VIGIL_TRY(SetAccount(db, c.user_id, state, request.account_action == "ban" ? std::nullopt : until, now));
-        auto id = InsertAction(db, c.user_id, "", kind, request.account_action == "ban" ? std::nullopt : until, statement,
-                               reviewer, c.id, decision_id, now);
+        if (request.account_action == "ban") until.reset();
+        VIGIL_TRY(SetAccount(db, c.user_id, state, until, now));
+        auto id = InsertAction(db, {c.user_id, "", kind, until,
+                                    ReviewStatement(request.category, true, request.user_statement,
+                                                    options_.appeal_instructions),
+                                    detail, reviewer, c.id, decision_id},
+                               now);
         if (!id) return tl::unexpected(id.error());
         VIGIL_TRY(AppendAudit(db, now, reviewer, "account." + kind, c.user_id, "case=" + std::to_string(c.id)));
       }
       return {};
     }
     // Not violating: what automation did is undone.
-    const StatementOfReasons statement{"review found no violation", facts + "; " + request.reason, false,
-                                       "No further action is needed."};
-    for (const auto& item : c.items) {
-      if (item.state != "blocked") continue;
-      VIGIL_TRY(db.Execute("UPDATE content SET state = 'restored' WHERE content_id = $1", {item.content_id}));
-      auto id = InsertAction(db, c.user_id, item.content_id, "restore_content", std::nullopt, statement, reviewer, c.id,
-                             decision_id, now);
-      if (!id) return tl::unexpected(id.error());
-      VIGIL_TRY(AppendAudit(db, now, reviewer, "content.restore", item.content_id, "case=" + std::to_string(c.id)));
+    const StatementOfReasons statement = ReversalStatement("Review found no violation", request.user_statement);
+    auto automated = db.Query(std::string("SELECT ") + kActionColumns +
+                                  " FROM actions WHERE user_id = $1 AND decision_id = 0 AND undone_by IS NULL AND "
+                                  "kind IN ('block_content', 'restrict_account', 'suspend_account') AND (case_id = $2 "
+                                  "OR content_id IN (SELECT t.content_id FROM case_items i JOIN content t ON t.id = "
+                                  "i.content_row WHERE i.case_id = $2)) ORDER BY id",
+                              {c.user_id, c.id});
+    if (!automated) return tl::unexpected(automated.error());
+    for (const auto& row : *automated) {
+      VIGIL_TRY(Reverse(db, ActionFromRow(row), statement, detail, reviewer, c.id, decision_id, now,
+                        "case=" + std::to_string(c.id)));
     }
-    auto account = AccountOn(db, c.user_id);
-    if (!account) return tl::unexpected(account.error());
-    if (account->state != "active") {
-      VIGIL_TRY(SetAccount(db, c.user_id, "active", std::nullopt, now));
-      auto id = InsertAction(db, c.user_id, "", "restore_account", std::nullopt, statement, reviewer, c.id, decision_id, now);
+    return {};
+  }
+
+  // Reverses one action: the content restored, or the account made active again; the reversal is
+  // an action of its own, linked from the one it undoes.
+  Status Reverse(SqlConnection& db, const EnforcementAction& action, const StatementOfReasons& statement,
+                 const std::string& detail, const std::string& actor, std::int64_t case_id, std::int64_t decision_id,
+                 std::int64_t now, const std::string& audit_detail) {
+    if (action.undone_by) return {};
+    std::int64_t restored = 0;
+    if (!action.content_id.empty()) {
+      VIGIL_TRY(db.Execute("UPDATE content SET state = 'restored' WHERE content_id = $1", {action.content_id}));
+      auto id = InsertAction(db, {action.user_id, action.content_id, "restore_content", std::nullopt, statement, detail,
+                                  actor, case_id, decision_id},
+                             now);
       if (!id) return tl::unexpected(id.error());
-      VIGIL_TRY(AppendAudit(db, now, reviewer, "account.restore", c.user_id, "case=" + std::to_string(c.id)));
+      restored = *id;
+      VIGIL_TRY(AppendAudit(db, now, actor, "content.restore", action.content_id, audit_detail));
+    } else {
+      VIGIL_TRY(SetAccount(db, action.user_id, "active", std::nullopt, now));
+      auto id = InsertAction(db, {action.user_id, "", "restore_account", std::nullopt, statement, detail, actor,
+                                  case_id, decision_id},
+                             now);
+      if (!id) return tl::unexpected(id.error());
+      restored = *id;
+      VIGIL_TRY(AppendAudit(db, now, actor, "account.restore", action.user_id, audit_detail));
     }
+    VIGIL_TRY(db.Execute("UPDATE actions SET undone_by = $1 WHERE id = $2", {restored, action.id}));
     return {};
   }
 
@@ -717,6 +919,8 @@ class SqlCaseStore final : public CaseStore {
     c.rules = JsonStrings(row.Text(9));
     c.created_at = row.Int(10);
     c.updated_at = row.Int(11);
+    c.category = row.Text(12);
+    c.report_problem = row.Text(13);
     auto items = db.Query(
         "SELECT t.content_id, t.media_type, t.state, t.submitted_at, t.media_sha256, t.id FROM case_items i JOIN content t "
         "ON t.id = i.content_row WHERE i.case_id = $1 ORDER BY t.id",
@@ -750,13 +954,25 @@ class SqlCaseStore final : public CaseStore {
     }
     if (full) {
       auto decisions = db.Query(
-          "SELECT id, reviewer, verdict, classification, reason, viewed, second_review, decided_at FROM decisions "
-          "WHERE case_id = $1 ORDER BY id",
+          "SELECT id, reviewer, verdict, classification, reason, viewed, second_review, decided_at, category, cybertip, "
+          "file_classifications, user_statement FROM decisions WHERE case_id = $1 ORDER BY id",
           {c.id});
       if (!decisions) return tl::unexpected(decisions.error());
       for (const auto& r : *decisions) {
-        c.decisions.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), JsonStrings(r.Text(5)),
-                               r.Int(6) != 0, r.Int(7)});
+        Decision d;
+        d.id = r.Int(0);
+        d.reviewer = r.Text(1);
+        d.verdict = r.Text(2);
+        d.classification = r.Text(3);
+        d.reason = r.Text(4);
+        d.viewed = JsonStrings(r.Text(5));
+        d.second_review = r.Int(6) != 0;
+        d.decided_at = r.Int(7);
+        d.category = r.Text(8);
+        d.cybertip = r.Int(9) != 0;
+        d.file_classifications = JsonStringMap(r.Text(10));
+        d.user_statement = r.Text(11);
+        c.decisions.push_back(std::move(d));
       }
     }
     return c;
@@ -766,7 +982,21 @@ class SqlCaseStore final : public CaseStore {
     auto rows = db.Query(std::string("SELECT ") + kAppealColumns + " FROM appeals WHERE id = $1", {id});
     if (!rows) return tl::unexpected(rows.error());
     if (rows->empty()) return Fail(ErrorCode::kNotFound, "no appeal " + std::to_string(id));
-    return AppealFromRow(rows->front());
+    Appeal appeal = AppealFromRow(rows->front());
+    VIGIL_TRY(FillCovered(db, appeal));
+    return appeal;
+  }
+
+  // The actions an appeal covers, and those its decision reversed.
+  Status FillCovered(SqlConnection& db, Appeal& appeal) {
+    auto covered = db.Query("SELECT action_id, undone FROM appeal_actions WHERE appeal_id = $1 ORDER BY action_id",
+                            {appeal.id});
+    if (!covered) return tl::unexpected(covered.error());
+    for (const auto& row : *covered) {
+      appeal.action_ids.push_back(row.Int(0));
+      if (row.Int(1) != 0) appeal.undone.push_back(row.Int(0));
+    }
+    return {};
   }
 
   ConnectionPool& pool_;

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kReportColumns =
     "id, case_id, user_id, state, in_flight, ncmec_report_id, report_xml, created_by, approved_by, approved_at, "
-    "filed_at, last_code, last_error, last_request_id, attempts, created_at, updated_at, version";
+    "filed_at, last_code, last_error, last_request_id, attempts, created_at, updated_at, version, withdraw_reason";
 constexpr const char* kEvidenceColumns =
     "id, address, kind, media_type, size, case_id, report_id, content_id, wrapped_key, nonce, preserved_at, "
     "hold_until, purged_at";
@@ -99,7 +99,8 @@ class SqlReportStore final : public ReportStore {
 
   Result<std::vector<CyberTipReport>> ListUnsettledReports(int limit) override {
     return ListWhere(std::string("SELECT ") + kReportColumns +
-                         " FROM reports WHERE state IN ('approved', 'open') OR in_flight <> '' ORDER BY id LIMIT " +
+                         " FROM reports WHERE state IN ('approved', 'open') OR in_flight <> '' OR (state = 'draft' AND "
+                         "withdraw_reason <> '') ORDER BY id LIMIT " +
                          std::to_string(std::clamp(limit, 1, 1000)),
                      {});
   }
@@ -126,11 +127,12 @@ class SqlReportStore final : public ReportStore {
     auto changed = db->Execute(
         "UPDATE reports SET state = $1, in_flight = $2, ncmec_report_id = $3, approved_by = $4, approved_at = $5, "
         "filed_at = $6, last_code = $7, last_error = $8, last_request_id = $9, attempts = $10, updated_at = $11, "
-        "version = version + 1 WHERE id = $12 AND version = $13",
+        "withdraw_reason = $14, report_xml = $15, version = version + 1 WHERE id = $12 AND version = $13",
         {r.state, r.in_flight, r.ncmec_report_id, r.approved_by,
          Opt(r.approved_at ? r.approved_at : (r.approved_by.empty() ? std::nullopt : std::optional(now))),
          Opt(r.filed_at ? r.filed_at : (r.state == "filed" ? std::optional(now) : std::nullopt)),
-         std::int64_t{r.last_code}, r.last_error, r.last_request_id, std::int64_t{r.attempts}, now, r.id, r.version});
+         std::int64_t{r.last_code}, r.last_error, r.last_request_id, std::int64_t{r.attempts}, now, r.id, r.version,
+         r.withdraw_reason, r.report_xml});
     if (!changed) return tl::unexpected(changed.error());
     if (*changed == 0) {
       return Fail(ErrorCode::kAlreadyExists,
@@ -408,6 +410,7 @@ class SqlReportStore final : public ReportStore {
     c.created_at = r.Int(15);
     c.updated_at = r.Int(16);
     c.version = r.Int(17);
+    c.withdraw_reason = r.Text(18);
     auto files = db.Query(
         "SELECT content_id, sha256, state, ncmec_file_id, ncmec_md5 FROM report_files WHERE report_id = $1 ORDER BY "
         "position",

@@ -16,6 +16,7 @@
 #include "store/connection_pool.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
+#include "store/sql_content.h"
 #include "vigil/cases.h"
 #include "vigil/clock.h"
 #include "vigil/digest.h"
@@ -45,9 +46,21 @@ Status CheckBankName(const std::string& name) {
   return {};
 }
 
+// A category id as the taxonomy spells them ("" : none).
+Status CheckCategory(const std::string& category) {
+  const bool ok = category.size() <= 32 && std::all_of(category.begin(), category.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+                  });
+  if (!ok) return Fail(ErrorCode::kInvalidArgument, "category must be 0-32 of [a-z0-9_-] (a taxonomy id such as csam)");
+  return {};
+}
+
 Status CheckThresholds(int distance, int quality) {
-  if (distance < 0 || distance > 256) {
-    return Fail(ErrorCode::kInvalidArgument, "pdq_max_distance must be within 0..256");
+  // Unrelated images lie about 128 bits apart (PDQ's 256 bits disagree half the time); a threshold
+  // near that matches everything. 63 is already far past any useful one (the reference uses 31).
+  if (distance < 0 || distance > kMaxPdqDistance) {
+    return Fail(ErrorCode::kInvalidArgument, "pdq_max_distance must be within 0.." + std::to_string(kMaxPdqDistance) +
+                                                 " (unrelated images lie about 128 apart; the reference threshold is 31)");
   }
   if (quality < 0 || quality > 100) return Fail(ErrorCode::kInvalidArgument, "pdq_min_quality must be within 0..100");
   return {};
@@ -74,7 +87,7 @@ constexpr const char* kBankColumns =
     "b.id, b.name, b.description, b.labels, b.enabled, b.pdq_max_distance, b.pdq_min_quality, "
     "b.sync_checkpoint, b.created_at, b.updated_at, "
     "(SELECT COUNT(*) FROM bank_entries e WHERE e.bank_id = b.id AND e.removed_at IS NULL), "
-    "b.match_dihedral, b.match_trimmed";
+    "b.match_dihedral, b.match_trimmed, b.category";
 
 Bank BankFromRow(const SqlRow& row) {
   Bank bank;
@@ -91,6 +104,7 @@ Bank BankFromRow(const SqlRow& row) {
   bank.live_entries = row.Int(10);
   bank.match_dihedral = row.Int(11) != 0;
   bank.match_trimmed = row.Int(12) != 0;
+  bank.category = row.Text(13);
   return bank;
 }
 
@@ -160,6 +174,16 @@ class SqlStore final : public Store {
         {"matches naming a missing entry or content",
          "SELECT COUNT(*) FROM matches m LEFT JOIN bank_entries e ON e.id = m.entry_id "
          "LEFT JOIN content c ON c.id = m.content_row WHERE e.id IS NULL OR c.id IS NULL"},
+        // Each matched upload's policy outcome is committed with it (schema 7 on): one without was
+        // recorded by an older version whose policy step could fail after the upload committed.
+        {"matched uploads without their policy outcome (recorded before schema 7, or half-written)",
+         "SELECT COUNT(*) FROM content c WHERE c.outcome IS NULL AND EXISTS (SELECT 1 FROM matches m WHERE "
+         "m.content_row = c.id)"},
+        {"uploads whose outcome opened a case they are not in",
+         "SELECT COUNT(*) FROM content c WHERE c.outcome LIKE '%\"case_id\":%' AND c.outcome NOT LIKE "
+         "'%\"case_id\":null%' AND NOT EXISTS (SELECT 1 FROM case_items i WHERE i.content_row = c.id)"},
+        {"actions appealed twice",
+         "SELECT COUNT(*) FROM (SELECT action_id FROM appeal_actions GROUP BY action_id HAVING COUNT(*) > 1) d"},
     };
     for (const auto& check : kChecks) {
       auto rows = db->Query(check.sql);
@@ -176,16 +200,18 @@ class SqlStore final : public Store {
   Result<Bank> CreateBank(const Bank& bank, const std::string& actor) override {
     VIGIL_TRY(CheckBankName(bank.name));
     VIGIL_TRY(CheckThresholds(bank.pdq_max_distance, bank.pdq_min_quality));
+    VIGIL_TRY(CheckCategory(bank.category));
     auto db = pool_.Acquire();
     auto transaction = SqlTransaction::Start(*db);
     if (!transaction) return tl::unexpected(transaction.error());
     const auto now = Now();
     auto inserted = db->Query(
         "INSERT INTO banks (name, description, labels, enabled, pdq_max_distance, pdq_min_quality, created_at, "
-        "updated_at, match_dihedral, match_trimmed) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING id",
+        "updated_at, match_dihedral, match_trimmed, category) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) "
+        "RETURNING id",
         {bank.name, bank.description, LabelsToJson(bank.labels), std::int64_t{bank.enabled ? 1 : 0},
          std::int64_t{bank.pdq_max_distance}, std::int64_t{bank.pdq_min_quality}, now,
-         std::int64_t{bank.match_dihedral ? 1 : 0}, std::int64_t{bank.match_trimmed ? 1 : 0}});
+         std::int64_t{bank.match_dihedral ? 1 : 0}, std::int64_t{bank.match_trimmed ? 1 : 0}, bank.category});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists, "a bank named '" + bank.name + "' already exists");
@@ -220,18 +246,21 @@ class SqlStore final : public Store {
     if (!bank) return bank;
     if (update.description) bank->description = *update.description;
     if (update.labels) bank->labels = *update.labels;
+    if (update.category) bank->category = *update.category;
     if (update.enabled) bank->enabled = *update.enabled;
     if (update.pdq_max_distance) bank->pdq_max_distance = *update.pdq_max_distance;
     if (update.pdq_min_quality) bank->pdq_min_quality = *update.pdq_min_quality;
     if (update.match_dihedral) bank->match_dihedral = *update.match_dihedral;
     if (update.match_trimmed) bank->match_trimmed = *update.match_trimmed;
     VIGIL_TRY(CheckThresholds(bank->pdq_max_distance, bank->pdq_min_quality));
+    VIGIL_TRY(CheckCategory(bank->category));
     VIGIL_TRY(db->Execute(
         "UPDATE banks SET description = $1, labels = $2, enabled = $3, pdq_max_distance = $4, "
-        "pdq_min_quality = $5, updated_at = $6, match_dihedral = $7, match_trimmed = $8 WHERE id = $9",
+        "pdq_min_quality = $5, updated_at = $6, match_dihedral = $7, match_trimmed = $8, category = $9 WHERE id = $10",
         {bank->description, LabelsToJson(bank->labels), std::int64_t{bank->enabled ? 1 : 0},
          std::int64_t{bank->pdq_max_distance}, std::int64_t{bank->pdq_min_quality}, Now(),
-         std::int64_t{bank->match_dihedral ? 1 : 0}, std::int64_t{bank->match_trimmed ? 1 : 0}, bank->id}));
+         std::int64_t{bank->match_dihedral ? 1 : 0}, std::int64_t{bank->match_trimmed ? 1 : 0}, bank->category,
+         bank->id}));
     boost::json::object detail;
     if (update.enabled) detail["enabled"] = *update.enabled;
     if (update.pdq_max_distance) detail["pdq_max_distance"] = *update.pdq_max_distance;
@@ -239,6 +268,7 @@ class SqlStore final : public Store {
     if (update.match_dihedral) detail["match_dihedral"] = *update.match_dihedral;
     if (update.match_trimmed) detail["match_trimmed"] = *update.match_trimmed;
     if (update.description) detail["description"] = *update.description;
+    if (update.category) detail["category"] = *update.category;
     if (update.labels) detail["labels"] = boost::json::parse(LabelsToJson(*update.labels));
     VIGIL_TRY(AuditOn(*db, actor, "bank.update", name, boost::json::serialize(detail)));
     VIGIL_TRY(transaction->Commit());
@@ -368,54 +398,97 @@ class SqlStore final : public Store {
     return entries;
   }
 
+  // ---- local overrides ----
+
+  Result<std::vector<EntryOverride>> ListOverrides(const std::string& bank, bool include_revoked) override {
+    auto db = pool_.Acquire();
+    std::string sql =
+        "SELECT o.id, b.name, o.signal_type, o.value, o.reason, o.created_by, o.created_at, o.entry_id, o.source, "
+        "o.member, o.external_id, o.classification, o.skipped, o.revoked_at, o.revoked_by FROM overrides o JOIN banks "
+        "b ON b.id = o.bank_id WHERE 1 = 1";
+    std::vector<SqlValue> params;
+    if (!bank.empty()) {
+      sql += " AND b.name = $1 AND b.deleted_at IS NULL";
+      params.emplace_back(bank);
+    }
+    if (!include_revoked) sql += " AND o.revoked_at IS NULL";
+    auto rows = db->Query(sql + " ORDER BY o.id", params);
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<EntryOverride> out;
+    for (const auto& r : *rows) {
+      EntryOverride o;
+      o.id = r.Int(0);
+      o.bank = r.Text(1);
+      o.signal_type = r.Text(2);
+      o.value = r.Text(3);
+      o.reason = r.Text(4);
+      o.created_by = r.Text(5);
+      o.created_at = r.Int(6);
+      o.entry_id = r.Int(7);
+      o.provenance = {r.Text(8), r.Text(9), r.Text(10), r.Text(11)};
+      o.skipped = r.Int(12);
+      o.revoked_at = r.OptInt(13);
+      o.revoked_by = r.Text(14);
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  Result<EntryOverride> RevokeOverride(std::int64_t id, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    {
+      auto transaction = SqlTransaction::Start(*db);
+      if (!transaction) return tl::unexpected(transaction.error());
+      if (dialect_ == SqlDialect::kPostgres) VIGIL_TRY(db->Execute("LOCK TABLE imports IN EXCLUSIVE MODE"));
+      const auto now = Now();
+      auto rows = db->Query(
+          "SELECT bank_id, signal_type, value, source, member, external_id, classification, payload, revoked_at FROM "
+          "overrides WHERE id = $1",
+          {id});
+      if (!rows) return tl::unexpected(rows.error());
+      if (rows->empty()) return Fail(ErrorCode::kNotFound, "no override " + std::to_string(id));
+      const auto& o = rows->front();
+      if (!o.IsNull(8)) return Fail(ErrorCode::kInvalidArgument, "override " + std::to_string(id) + " was revoked already");
+      VIGIL_TRY(db->Execute("UPDATE overrides SET revoked_at = $1, revoked_by = $2 WHERE id = $3", {now, actor, id}));
+      // The value comes back as a one-entry import, so every matcher picks it up.
+      auto live = db->Query("SELECT 1 FROM bank_entries WHERE bank_id = $1 AND signal_type = $2 AND value = $3 AND "
+                            "removed_at IS NULL",
+                            {o.Int(0), o.Text(1), o.Text(2)});
+      if (!live) return tl::unexpected(live.error());
+      if (live->empty()) {
+        auto import_row = db->Query(
+            "INSERT INTO imports (bank_id, format, source, actor, status, added, started_at, finished_at) "
+            "VALUES ($1, 'override', 'override revoked', $2, 'applied', 1, $3, $3) RETURNING id",
+            {o.Int(0), actor, now});
+        if (!import_row) return tl::unexpected(import_row.error());
+        VIGIL_TRY(db->Execute(
+            "INSERT INTO bank_entries (bank_id, signal_type, value, source, member, external_id, classification, "
+            "added_at, import_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            {o.Int(0), o.Text(1), o.Text(2), o.Text(3), o.Text(4), o.Text(5), o.Text(6), now,
+             import_row->front().Int(0), o.IsNull(7) ? SqlValue{} : SqlValue{o.Text(7)}}));
+      }
+      VIGIL_TRY(AuditOn(*db, actor, "override.revoke", std::to_string(id), o.Text(1) + ":" + o.Text(2)));
+      VIGIL_TRY(transaction->Commit());
+    }
+    auto all = ListOverrides("", true);
+    if (!all) return tl::unexpected(all.error());
+    for (auto& o : *all) {
+      if (o.id == id) return std::move(o);
+    }
+    return Fail(ErrorCode::kInternal, "override " + std::to_string(id) + " vanished");
+  }
+
   // ---- content ----
 
   Result<ContentRecord> RecordContent(const ContentRecord& content) override {
-    if (content.content_id.empty() || content.content_id.size() > 256) {
-      return Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 characters");
-    }
-    auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
-    const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
-    auto hash = [&](const char* type) -> SqlValue {
-      auto it = content.hashes.find(type);
-      return it == content.hashes.end() ? SqlValue{} : SqlValue{it->second};
-    };
-    auto inserted = db->Query(
-        "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-        "submitted_at, metadata, vpdq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        {content.content_id, content.user_id, content.media_type, content.byte_size, hash("md5"), hash("sha1"),
-         hash("sha256"), hash("pdq"),
-         content.pdq_quality ? SqlValue{std::int64_t{*content.pdq_quality}} : SqlValue{}, now,
-         content.metadata_json, content.vpdq.empty() ? SqlValue{} : SqlValue{content.vpdq}});
-    if (!inserted) {
-      if (inserted.error().code == ErrorCode::kAlreadyExists) {
-        return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id + "' was already submitted");
-      }
-      return tl::unexpected(inserted.error());
-    }
-    const auto row_id = inserted->at(0).Int(0);
-    for (const auto& match : content.matches) {
-      SqlValue detail;
-      boost::json::object fields;
-      if (match.query_match_percent) fields["query_match_percent"] = *match.query_match_percent;
-      if (match.compared_match_percent) fields["compared_match_percent"] = *match.compared_match_percent;
-      if (!match.measure.empty()) fields["measure"] = match.measure;
-      if (!fields.empty()) detail = boost::json::serialize(fields);
-      VIGIL_TRY(db->Execute(
-          "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-          {row_id, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
-           match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now, detail}));
-    }
-    VIGIL_TRY(transaction->Commit());
-    return GetContentOn(*db, content.content_id);
+    auto recorded = cases_->RecordUpload(content, {}, "system");
+    if (!recorded) return tl::unexpected(recorded.error());
+    return std::move(recorded->content);
   }
 
   Result<ContentRecord> GetContent(const std::string& content_id) override {
     auto db = pool_.Acquire();
-    return GetContentOn(*db, content_id);
+    return ReadContentOn(*db, content_id);
   }
 
   Result<std::vector<ContentRecord>> ListMatchedContent(std::int64_t after_id, int limit) override {
@@ -427,7 +500,7 @@ class SqlStore final : public Store {
     if (!rows) return tl::unexpected(rows.error());
     std::vector<ContentRecord> out;
     for (const auto& row : *rows) {
-      auto content = GetContentOn(*db, row.Text(0));
+      auto content = ReadContentOn(*db, row.Text(0));
       if (!content) return tl::unexpected(content.error());
       out.push_back(std::move(*content));
     }
@@ -552,67 +625,6 @@ class SqlStore final : public Store {
     if (!rows) return tl::unexpected(rows.error());
     if (rows->empty()) return Fail(ErrorCode::kNotFound, "no bank named '" + name + "'");
     return BankFromRow(rows->front());
-  }
-
-  Result<ContentRecord> GetContentOn(SqlConnection& db, const std::string& content_id) {
-    auto rows = db.Query(
-        "SELECT id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, "
-        "metadata, vpdq FROM content WHERE content_id = $1",
-        {content_id});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
-    const auto& row = rows->front();
-    ContentRecord content;
-    content.id = row.Int(0);
-    content.content_id = row.Text(1);
-    content.user_id = row.Text(2);
-    content.media_type = row.Text(3);
-    content.byte_size = row.Int(4);
-    const char* types[] = {"md5", "sha1", "sha256", "pdq"};
-    for (std::size_t i = 0; i < 4; ++i) {
-      if (!row.IsNull(5 + i)) content.hashes[types[i]] = row.Text(5 + i);
-    }
-    if (auto quality = row.OptInt(9)) content.pdq_quality = static_cast<int>(*quality);
-    content.submitted_at = row.Int(10);
-    content.metadata_json = row.Text(11);
-    content.vpdq = row.Text(12);
-    auto matches = db.Query(
-        "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
-        "e.member, e.external_id, e.classification, m.matched_at, m.detail FROM matches m "
-        "JOIN banks b ON b.id = m.bank_id "
-        "JOIN bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
-        {content.id});
-    if (!matches) return tl::unexpected(matches.error());
-    for (const auto& m : *matches) {
-      MatchRecord match;
-      match.id = m.Int(0);
-      match.bank_id = m.Int(1);
-      match.bank_name = m.Text(2);
-      match.entry_id = m.Int(3);
-      match.signal_type = m.Text(4);
-      match.entry_value = m.Text(5);
-      match.distance = static_cast<int>(m.Int(6));
-      if (auto quality = m.OptInt(7)) match.quality = static_cast<int>(*quality);
-      match.provenance = {m.Text(8), m.Text(9), m.Text(10), m.Text(11)};
-      match.matched_at = m.Int(12);
-      if (!m.IsNull(13)) {
-        boost::system::error_code ec;
-        const auto detail = boost::json::parse(m.Text(13), ec);
-        if (!ec && detail.is_object()) {
-          if (const auto* q = detail.as_object().if_contains("query_match_percent"); q && q->is_number()) {
-            match.query_match_percent = q->to_number<double>();
-          }
-          if (const auto* c = detail.as_object().if_contains("compared_match_percent"); c && c->is_number()) {
-            match.compared_match_percent = c->to_number<double>();
-          }
-          if (const auto* measure = detail.as_object().if_contains("measure"); measure && measure->is_string()) {
-            match.measure = std::string(measure->as_string());
-          }
-        }
-      }
-      content.matches.push_back(std::move(match));
-    }
-    return content;
   }
 
   // Consumes request.ops; the rest of the request stays for the log.

@@ -1,0 +1,106 @@
+// Uploads and their matches in SQL (see sql_content.h).
+#include "store/sql_content.h"
+
+#include <boost/json.hpp>
+
+namespace vigil::store {
+
+Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& content, std::int64_t now) {
+  auto hash = [&](const char* type) -> SqlValue {
+    auto it = content.hashes.find(type);
+    return it == content.hashes.end() ? SqlValue{} : SqlValue{it->second};
+  };
+  auto inserted = db.Query(
+      "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
+      "submitted_at, metadata, vpdq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+      {content.content_id, content.user_id, content.media_type, content.byte_size, hash("md5"), hash("sha1"),
+       hash("sha256"), hash("pdq"),
+       content.pdq_quality ? SqlValue{std::int64_t{*content.pdq_quality}} : SqlValue{}, now,
+       content.metadata_json, content.vpdq.empty() ? SqlValue{} : SqlValue{content.vpdq}});
+  if (!inserted) {
+    if (inserted.error().code == ErrorCode::kAlreadyExists) {
+      return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id + "' was already submitted");
+    }
+    return tl::unexpected(inserted.error());
+  }
+  const auto row_id = inserted->at(0).Int(0);
+  for (const auto& match : content.matches) {
+    SqlValue detail;
+    boost::json::object fields;
+    if (match.query_match_percent) fields["query_match_percent"] = *match.query_match_percent;
+    if (match.compared_match_percent) fields["compared_match_percent"] = *match.compared_match_percent;
+    if (!match.measure.empty()) fields["measure"] = match.measure;
+    if (!fields.empty()) detail = boost::json::serialize(fields);
+    VIGIL_TRY(db.Execute(
+        "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        {row_id, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
+         match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now, detail}));
+  }
+  return row_id;
+}
+
+Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& content_id) {
+  auto rows = db.Query(
+      "SELECT id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, "
+      "metadata, vpdq, state, outcome FROM content WHERE content_id = $1",
+      {content_id});
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
+  const auto& row = rows->front();
+  ContentRecord content;
+  content.id = row.Int(0);
+  content.content_id = row.Text(1);
+  content.user_id = row.Text(2);
+  content.media_type = row.Text(3);
+  content.byte_size = row.Int(4);
+  const char* types[] = {"md5", "sha1", "sha256", "pdq"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (!row.IsNull(5 + i)) content.hashes[types[i]] = row.Text(5 + i);
+  }
+  if (auto quality = row.OptInt(9)) content.pdq_quality = static_cast<int>(*quality);
+  content.submitted_at = row.Int(10);
+  content.metadata_json = row.Text(11);
+  content.vpdq = row.Text(12);
+  content.state = row.Text(13);
+  content.policy_outcome = row.Text(14);
+  auto matches = db.Query(
+      "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
+      "e.member, e.external_id, e.classification, m.matched_at, m.detail FROM matches m "
+      "JOIN banks b ON b.id = m.bank_id "
+      "JOIN bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
+      {content.id});
+  if (!matches) return tl::unexpected(matches.error());
+  for (const auto& m : *matches) {
+    MatchRecord match;
+    match.id = m.Int(0);
+    match.bank_id = m.Int(1);
+    match.bank_name = m.Text(2);
+    match.entry_id = m.Int(3);
+    match.signal_type = m.Text(4);
+    match.entry_value = m.Text(5);
+    match.distance = static_cast<int>(m.Int(6));
+    if (auto quality = m.OptInt(7)) match.quality = static_cast<int>(*quality);
+    match.provenance = {m.Text(8), m.Text(9), m.Text(10), m.Text(11)};
+    match.matched_at = m.Int(12);
+    if (!m.IsNull(13)) {
+      boost::system::error_code ec;
+      const auto detail = boost::json::parse(m.Text(13), ec);
+      if (!ec && detail.is_object()) {
+        if (const auto* q = detail.as_object().if_contains("query_match_percent"); q && q->is_number()) {
+          match.query_match_percent = q->to_number<double>();
+        }
+        if (const auto* c = detail.as_object().if_contains("compared_match_percent"); c && c->is_number()) {
+          match.compared_match_percent = c->to_number<double>();
+        }
+        if (const auto* measure = detail.as_object().if_contains("measure"); measure && measure->is_string()) {
+          match.measure = std::string(measure->as_string());
+        }
+      }
+    }
+    content.matches.push_back(std::move(match));
+  }
+  return content;
+}
+
+}  // namespace vigil::store

@@ -1,0 +1,18 @@
+// JSON from outside (request bodies, headers) parsed strictly: the document must be valid UTF-8
+// JSON within a nesting depth, and no object may name the same key twice (Boost.JSON alone keeps
+// the last value silently, so two readers of one document could disagree on what it says).
+//
+// Thread safety: a pure function.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string_view>
+
+#include "vigil/status.h"
+
+namespace vigil {
+
+// kInvalidArgument naming the problem ("malformed JSON: ...", "duplicate key 'x' in an object").
+Result<boost::json::value> ParseStrictJson(std::string_view text, int max_depth = 32);
+
+}  // namespace vigil
