@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(20261130);
   std::uniform_real_distribution<double> unit(0, 1);
   std::map<std::string, std::int64_t> events;
+  const vigil::Taxonomy taxonomy = vigil::Taxonomy::BuiltIn();
   const auto generating = std::chrono::steady_clock::now();
 
   // Platform growth: more uploads later in the year, and a spike in month 7.
@@ -140,8 +141,12 @@ int main(int argc, char** argv) {
       auto claimed = cases.GetCase(case_id);
       vigil::CaseStore::DecisionRequest request;
       request.verdict = violating ? "violating" : "not_violating";
-      request.classification = violating ? "B1" : "";
-      if (violating) request.category = *vigil::Taxonomy::BuiltIn().Find("csam");
+      // The category the policy gave the case (a reviewer agrees with it here).
+      const vigil::Category* category =
+          taxonomy.Find(claimed && !claimed->category.empty() ? claimed->category : std::string("csam"));
+      if (category == nullptr) category = taxonomy.Find("other");
+      request.classification = violating && !category->classifications.empty() ? "B1" : "";
+      if (violating) request.category = *category;
       request.reason = violating ? "matches a listed item" : "not the listed item";
       // Most confirmed accounts are banned (a ban takes a second reviewer); some suspended 30 days.
       const bool ban = violating && unit(rng) < 0.75;
@@ -159,6 +164,7 @@ int main(int argc, char** argv) {
       ++events["account suspensions"];
       auto actions = cases.ListActions(decided->user_id);
       if (actions && !actions->empty() && unit(rng) < 0.12) to_appeal.emplace_back(actions->back().id, clock.now);
+      if (!request.category.cybertip) continue;  // only the categories reported to NCMEC (CSAM)
       // The case's report, filed a few hours later.
       vigil::CyberTipReport draft;
       draft.case_id = case_id;
@@ -211,7 +217,9 @@ int main(int argc, char** argv) {
     vigil::PolicyOutcome outcome;
     outcome.block = outcome.hold = outcome.queue_report = true;
     outcome.rules = {std::string("known-") + banks[bank]};
-    outcome.category = *vigil::Taxonomy::BuiltIn().Find("csam");
+    // Mostly CSAM; some intimate images shared without consent and some terrorist content.
+    const double kind = unit(rng);
+    outcome.category = *taxonomy.Find(kind < 0.8 ? "csam" : kind < 0.92 ? "ncii" : "terrorist_content");
     vigil::UploadPolicy policy;
     policy.evaluate = [&outcome](const vigil::ContentFacts&) { return outcome; };
     auto recorded = cases.RecordUpload(c, policy, "system");
@@ -265,10 +273,12 @@ int main(int argc, char** argv) {
     const std::string text = render();
     return std::pair<double, std::size_t>(Seconds(t), text.size());
   };
+  report->platform = "Example Photos (generated history)";
+  report->category_titles = vigil::CategoryTitles(taxonomy);
   const auto json = timed([&] { return vigil::TransparencyJson(*report); });
   const auto csv = timed([&] { return vigil::TransparencyCsv(*report); });
-  const std::string html = vigil::TransparencyHtml(*report, "Example Photos (generated history)");
-  const auto html_timed = timed([&] { return vigil::TransparencyHtml(*report, "Example Photos (generated history)"); });
+  const std::string html = vigil::TransparencyHtml(*report);
+  const auto html_timed = timed([&] { return vigil::TransparencyHtml(*report); });
   if (!html_path.empty()) std::ofstream(html_path) << html;
 
   std::printf("| records written | count |\n|---|---:|\n");

@@ -3,11 +3,14 @@
 // machine through faults at every step and process kills between steps (no report filed twice,
 // none lost), and the evidence vault (custodian-only reads, tamper detection, purge and holds,
 // keys kept out of logs). On SQLite and on PostgreSQL.
+#include <archive.h>
+#include <archive_entry.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <boost/json.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -25,6 +28,7 @@
 #include "vigil/cases.h"
 #include "vigil/cybertip.h"
 #include "vigil/cybertip_client.h"
+#include "vigil/digest.h"
 #include "vigil/evidence_vault.h"
 #include "vigil/file_hasher.h"
 #include "vigil/image.h"
@@ -70,7 +74,7 @@ TEST(CyberTipXml, ReportCarriesTheRecordedFactsAndValidates) {
   d.user.screen_name = "sunset_fan";
   d.user.ip_events.push_back({"192.0.2.7", "Upload", d.incident_at});
   d.user.temporarily_disabled_at = d.incident_at + kDay;
-  d.user.notified_at = d.incident_at + kDay + 1000;
+  d.user.temporarily_notified_at = d.incident_at + kDay + 1000;
   ReportFile f;
   f.content_id = "c1";
   f.file_name = "beach <1>.jpg";
@@ -286,6 +290,26 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
     return case_id;
   }
 
+  // One upload of `user`, matched in a bank of `category` and recorded with the policy's `outcome`
+  // (in that category): the case it opened or grew (0 on failure).
+  std::int64_t PolicyCase(const std::string& user, const std::string& content_id, const std::string& category,
+                          PolicyOutcome outcome) {
+    char digest[65];
+    std::snprintf(digest, sizeof digest, "%064zx", std::hash<std::string>{}(content_id));
+    ContentRecord c;
+    c.content_id = content_id;
+    c.user_id = user;
+    c.media_type = "image/jpeg";
+    c.byte_size = 6;
+    c.hashes = {{"sha256", digest}};
+    c.submitted_at = clock_.now;
+    c.matches = {testing::ListedMatch(*store_, category + "-stand-ins", category, digest)};
+    outcome.category = testing::BuiltInCategory(category);
+    auto recorded = testing::RecordWithOutcome(*store_, c, outcome, media_dir_, "benign");
+    EXPECT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+    return recorded && recorded->opened ? recorded->opened->id : 0;
+  }
+
   // Preserves `bytes` as a media item of the fixture's case.
   Result<EvidenceItem> PreserveMedia(const std::string& content_id, const std::string& bytes) {
     EvidenceItem item;
@@ -479,6 +503,366 @@ TEST_P(ReportingTest, FiledCaseIsProducedForLegalProcessAndCounted) {
   const std::string csv = TransparencyCsv(*report);
   EXPECT_NE(csv.find("\ntotal,1,0,0,2,"), std::string::npos) << csv;
   EXPECT_NE(TransparencyJson(*report).find("\"cybertipline_reports\":1"), std::string::npos);
+}
+
+// A tar archive's plain files: path -> bytes.
+std::map<std::string, std::string> TarFiles(const std::string& tar) {
+  std::map<std::string, std::string> files;
+  archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  if (archive_read_open_memory(a, tar.data(), tar.size()) == ARCHIVE_OK) {
+    archive_entry* e = nullptr;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+      if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) continue;
+      std::string bytes;
+      char buffer[1 << 16];
+      la_ssize_t n = 0;
+      while ((n = archive_read_data(a, buffer, sizeof buffer)) > 0) bytes.append(buffer, static_cast<std::size_t>(n));
+      files[archive_entry_pathname(e)] = std::move(bytes);
+    }
+  }
+  archive_read_free(a);
+  return files;
+}
+
+struct TarEntry {
+  TarEntry(std::string p, std::string b, unsigned t = AE_IFREG, std::string s = {}, std::string h = {})
+      : path(std::move(p)), bytes(std::move(b)), type(t), symlink(std::move(s)), hardlink(std::move(h)) {}
+  std::string path;
+  std::string bytes;
+  unsigned type;
+  std::string symlink, hardlink;
+};
+
+// A tar archive written as given: a hostile one, with the entries a careless extractor follows.
+std::string MakeTar(const std::vector<TarEntry>& entries) {
+  std::string out;
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open2(
+      a, &out, nullptr,
+      [](archive*, void* client, const void* buffer, size_t length) -> la_ssize_t {
+        static_cast<std::string*>(client)->append(static_cast<const char*>(buffer), length);
+        return static_cast<la_ssize_t>(length);
+      },
+      nullptr, nullptr);
+  for (const auto& t : entries) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, t.path.c_str());
+    archive_entry_set_filetype(e, t.type);
+    archive_entry_set_perm(e, 0600);
+    if (!t.symlink.empty()) archive_entry_set_symlink(e, t.symlink.c_str());
+    if (!t.hardlink.empty()) archive_entry_set_hardlink(e, t.hardlink.c_str());
+    const bool data = t.type == AE_IFREG && t.hardlink.empty();
+    archive_entry_set_size(e, data ? static_cast<la_int64_t>(t.bytes.size()) : 0);
+    EXPECT_GE(archive_write_header(a, e), ARCHIVE_WARN) << t.path;
+    if (data && !t.bytes.empty()) archive_write_data(a, t.bytes.data(), t.bytes.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
+// A production as one tar archive: kept in memory under a bound (refused before anything is
+// decrypted when the evidence alone is over it), or written to a new file; recorded with the
+// manifest's SHA-256; checked as it is by the library and by `vigil legal verify`. The archive is
+// read, never unpacked: the genuine, signed package with a hostile entry added (a path that climbs
+// out, an absolute path, a device, a second manifest, an unlisted file) or a file swapped for a
+// link (to a copy of the very bytes, so following it would pass) does not verify.
+TEST_P(ReportingTest, ProductionArchivesVerifyAndHostileEntriesAreRefused) {
+  ASSERT_TRUE(PreserveMedia("photo-1", bytes_["photo-1"]));
+  LegalRequest request;
+  request.type = "court_order";
+  request.agency = "Example County Sheriff";
+  request.case_number = "2026-CR-0043";
+  request.received_at = clock_.now;
+  request.scope = "the photos of user-7";
+  request.case_ids = {case_id_};
+  request.created_by = "lena";
+  auto created = store_->Reports().CreateLegalRequest(request);
+  ASSERT_TRUE(created) << created.error().ToString();
+  const std::string seed = NewSigningSeed();
+  const std::string public_key = *SigningPublicKey(seed);
+  auto reads = [&] {
+    int n = 0;
+    const auto audit = store_->ListAudit(1000);
+    for (const auto& a : *audit) n += a.action == "evidence.read";
+    return n;
+  };
+
+  ArchiveOutput small;
+  small.max_bytes = 1000;
+  auto refused = ProduceLegalArchive(*store_, *vault_, created->id, small, seed, "carl", kCustodianRole);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(refused.error().message.find("over the limit of 1000 bytes"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(reads(), 0) << "nothing was decrypted";
+  EXPECT_EQ(store_->Reports().GetLegalRequest(created->id)->status, "open");
+
+  ArchiveOutput memory;
+  memory.max_bytes = 64 << 20;
+  auto package = ProduceLegalArchive(*store_, *vault_, created->id, memory, seed, "carl", kCustodianRole);
+  ASSERT_TRUE(package) << package.error().ToString();
+  EXPECT_TRUE(package->path.empty());
+  EXPECT_EQ(package->name.rfind("legal-request-" + std::to_string(created->id) + "-", 0), 0u) << package->name;
+  EXPECT_EQ(package->files, 1);
+  auto check = VerifyLegalArchive(package->archive, public_key);
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_TRUE(check->signature_ok);
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front();
+  EXPECT_EQ(check->files_checked, 1);
+  EXPECT_EQ(check->custody_records_checked, package->custody_records);
+  // The entries sit under the package's folder; the manifest among them is the one recorded.
+  const auto members = TarFiles(package->archive);
+  ASSERT_TRUE(members.count(package->name + "/manifest.json"));
+  EXPECT_EQ(Sha256Hex(members.at(package->name + "/manifest.json")), package->manifest_sha256);
+  EXPECT_EQ(store_->Reports().GetLegalRequest(created->id)->package_sha256, package->manifest_sha256);
+  std::string photo_path;
+  for (const auto& [path, bytes] : members) {
+    if (path.ends_with("-media.jpg")) photo_path = path;
+  }
+  ASSERT_FALSE(photo_path.empty());
+  EXPECT_EQ(members.at(photo_path), bytes_["photo-1"]);
+
+  // To a new file (as `vigil legal export --out FILE.tar` writes it); never over another.
+  ArchiveOutput to_file;
+  to_file.file = (dir_.path() / "production.tar").string();
+  auto written = ProduceLegalArchive(*store_, *vault_, created->id, to_file, seed, "carl", kCustodianRole);
+  ASSERT_TRUE(written) << written.error().ToString();
+  EXPECT_EQ(written->path, to_file.file);
+  EXPECT_TRUE(written->archive.empty());
+  check = VerifyLegalPackage(to_file.file, public_key);
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front();
+  EXPECT_EQ(ProduceLegalArchive(*store_, *vault_, created->id, to_file, seed, "carl", kCustodianRole).error().code,
+            ErrorCode::kAlreadyExists);
+  const auto verified = testing::RunVigil({"legal", "verify", to_file.file, "--public-key", public_key});
+  EXPECT_EQ(verified.status, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("the package verifies"), std::string::npos) << verified.out;
+
+  std::vector<TarEntry> genuine, without_photo;
+  for (const auto& [path, bytes] : members) {
+    genuine.push_back({path, bytes});
+    if (path != photo_path) without_photo.push_back({path, bytes});
+  }
+  const auto copy = dir_.path() / "copy-of-the-photo.jpg";
+  std::ofstream(copy, std::ios::binary) << bytes_["photo-1"];
+  const std::string escaped = (dir_.path() / "escaped.txt").string();
+  auto with = [](std::vector<TarEntry> entries, TarEntry extra) {
+    entries.push_back(std::move(extra));
+    return entries;
+  };
+  std::string tampered = bytes_["photo-1"];
+  tampered[tampered.size() / 2] ^= 1;
+  const struct {
+    std::string what;
+    std::vector<TarEntry> entries;
+    std::string says;
+  } hostile[] = {
+      {"climbs out", with(genuine, {"../escaped.txt", "x"}), "an absolute path, or one with \"..\""},
+      {"climbs out of its folder", with(genuine, {package->name + "/files/../../escaped.txt", "x"}),
+       "an absolute path, or one with \"..\""},
+      {"absolute", with(genuine, {escaped, "x"}), "an absolute path, or one with \"..\""},
+      {"symbolic link", with(without_photo, {photo_path, "", AE_IFLNK, copy.string(), ""}), "a symbolic link"},
+      {"hard link", with(without_photo, {photo_path, "", AE_IFREG, "", package->name + "/manifest.json"}), "a hard link"},
+      {"device", with(genuine, {package->name + "/files/tty", "", AE_IFCHR, "", ""}), "a device, pipe or other special file"},
+      {"second manifest", with(genuine, {package->name + "/manifest.json", "{\"files\":[]}\n"}), "twice in the archive"},
+      {"unlisted file", with(genuine, {package->name + "/files/extra.txt", "x"}), "files/extra.txt: not in the manifest"},
+      {"changed photo", with(without_photo, {photo_path, tampered}), "SHA-256 differs"},
+  };
+  for (const auto& h : hostile) {
+    const std::string tar = MakeTar(h.entries);
+    auto judged = VerifyLegalArchive(tar, public_key);
+    ASSERT_TRUE(judged) << h.what << ": " << judged.error().ToString();
+    EXPECT_TRUE(judged->signature_ok) << h.what << ": the manifest and its signature are the genuine ones";
+    const bool said = std::any_of(judged->problems.begin(), judged->problems.end(),
+                                  [&](const std::string& p) { return p.find(h.says) != std::string::npos; });
+    EXPECT_TRUE(said) << h.what << ": expected '" << h.says << "' in "
+                      << (judged->problems.empty() ? "no problems" : judged->problems.front());
+    // The recipient's command says it does not verify, and writes nothing anywhere.
+    const auto file = dir_.path() / "hostile.tar";
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << tar;
+    const auto cli = testing::RunVigil({"legal", "verify", file.string(), "--public-key", public_key});
+    EXPECT_EQ(cli.status, 1) << h.what << ": " << cli.out << cli.err;
+    EXPECT_NE(cli.out.find("NOT VALID"), std::string::npos) << h.what << ": " << cli.out;
+    EXPECT_FALSE(std::filesystem::exists(escaped)) << h.what;
+  }
+  // Not a tar archive at all: a problem, not an error.
+  auto garbage = VerifyLegalArchive("not an archive", public_key);
+  ASSERT_TRUE(garbage);
+  EXPECT_FALSE(garbage->problems.empty());
+  EXPECT_FALSE(garbage->signature_ok);
+}
+
+// A productions folder inside the data directory, whose backups would carry decrypted evidence,
+// is refused however it is spelt (the folder itself, below it, through "..", through a link);
+// one outside it is accepted. `vigil serve` does not start with one.
+TEST(LegalProductionsDir, InsideTheDataDirectoryIsRefusedAtStartUp) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  std::filesystem::create_directory_symlink(data, dir.path() / "link-to-data");
+  for (const auto& inside : {data, data / "productions", data / "productions" / "", dir.path() / "elsewhere" / ".." / "data" / "p",
+                             dir.path() / "link-to-data" / "p"}) {
+    auto refused = CheckProductionsDir(inside.string(), data.string());
+    ASSERT_FALSE(refused) << inside;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("inside the data directory"), std::string::npos) << refused.error().message;
+  }
+  EXPECT_TRUE(CheckProductionsDir((dir.path() / "productions").string(), data.string()));
+  EXPECT_TRUE(CheckProductionsDir((dir.path() / "data-productions").string(), data.string()));  // a sibling, not inside
+  EXPECT_TRUE(CheckProductionsDir("", data.string()));  // unset: answered to the custodian only
+
+  std::ofstream(dir.path() / "vigil.toml") << "[legal]\nproductions_dir = \"" << (data / "productions").string() << "\"\n";
+  testing::ServerProcess server(dir.path() / "server",
+                                {"--data-dir", data.string(), "--config", (dir.path() / "vigil.toml").string()});
+  EXPECT_FALSE(server.Start(std::chrono::seconds(20))) << "the service started with productions in its data directory";
+  EXPECT_NE(server.Log().find("inside the data directory"), std::string::npos) << server.Log();
+}
+
+// Accounts, not actions: user-9 is suspended for a week by the policy and then banned by two
+// reviewers in the same month. That is one account (suspended permanently), next to the fixture's
+// user-7 (suspended for 30 days); the three account actions are counted as actions, apart.
+TEST_P(ReportingTest, TransparencyCountsAccountsNotActions) {
+  PolicyOutcome outcome;
+  outcome.block = outcome.hold = true;
+  outcome.account = AccountAction::kSuspend;
+  outcome.account_days = 7;
+  outcome.rules = {"known-image"};
+  const std::int64_t case_id = PolicyCase("user-9", "photo-9", "csam", outcome);
+  ASSERT_NE(case_id, 0);
+  CaseStore::DecisionRequest ban;
+  ban.verdict = "violating";
+  ban.classification = "B1";
+  ban.reason = "matches a listed image";
+  ban.account_action = "ban";
+  ban.category = testing::BuiltInCategory("csam");
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
+  auto first = store_->Cases().Decide(case_id, ban, "alice");
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->status, "open");  // a ban waits for a second reviewer
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "bob"));
+  auto second = store_->Cases().Decide(case_id, ban, "bob");
+  ASSERT_TRUE(second) << second.error().ToString();
+  ASSERT_EQ(second->status, "decided");
+  auto actions = store_->Cases().ListActions("user-9");
+  ASSERT_TRUE(actions);
+  std::vector<std::string> account_kinds;
+  for (const auto& a : *actions) {
+    if (a.content_id.empty()) account_kinds.push_back(a.kind);
+  }
+  ASSERT_EQ(account_kinds, (std::vector<std::string>{"suspend_account", "ban_account"}));
+
+  auto report = BuildTransparencyReport(store_->Reports(), clock_.now - kDay, clock_.now + kDay);
+  ASSERT_TRUE(report) << report.error().ToString();
+  ASSERT_EQ(report->months.size(), 1u);
+  for (const MonthFigures* m : {&report->months[0], &report->total}) {
+    EXPECT_EQ(m->accounts_suspended_temporary, 1) << m->month << ": user-7 only";
+    EXPECT_EQ(m->accounts_suspended_permanent, 1) << m->month << ": user-9, once";
+    EXPECT_EQ(m->accounts_restricted, 0) << m->month;
+    EXPECT_EQ(m->account_actions, 3) << m->month;
+    EXPECT_EQ(m->accounts_actioned_by_category, (std::map<std::string, std::int64_t>{{"csam", 2}})) << m->month;
+    // Alice's first decision on the ban took no action; Bob's did.
+    EXPECT_EQ(m->violating_decisions_by_category, (std::map<std::string, std::int64_t>{{"csam", 2}})) << m->month;
+  }
+  const std::string json = TransparencyJson(*report);
+  EXPECT_NE(json.find("\"accounts_suspended_temporary\":1,\"accounts_suspended_permanent\":1"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"account_actions\":3"), std::string::npos) << json;
+  EXPECT_NE(TransparencyHtml(*report).find("<b>2</b>accounts suspended"), std::string::npos);
+  const std::string csv = TransparencyCsv(*report);
+  EXPECT_NE(csv.find("\ntotal,1,1,0,3,"), std::string::npos) << csv;
+}
+
+// Actions in two categories of violation are counted apart: the fixture's user-7 in CSAM (two
+// uploads, a suspension, one decision) and user-9 in intimate images shared without consent (one
+// upload, a restriction, one decision), per month and in total, in every format.
+TEST_P(ReportingTest, TransparencyCountsEachCategoryApart) {
+  PolicyOutcome outcome;
+  outcome.block = outcome.hold = true;
+  outcome.rules = {"known-image"};
+  const std::int64_t case_id = PolicyCase("user-9", "photo-9", "ncii", outcome);
+  ASSERT_NE(case_id, 0);
+  CaseStore::DecisionRequest decision;
+  decision.verdict = "violating";
+  decision.reason = "shared without consent";
+  decision.account_action = "restrict";
+  decision.account_days = 7;
+  decision.category = testing::BuiltInCategory("ncii");
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
+  auto decided = store_->Cases().Decide(case_id, decision, "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  ASSERT_EQ(decided->status, "decided");
+
+  auto report = BuildTransparencyReport(store_->Reports(), clock_.now - kDay, clock_.now + kDay);
+  ASSERT_TRUE(report) << report.error().ToString();
+  report->category_titles = CategoryTitles(Taxonomy::BuiltIn());
+  ASSERT_EQ(report->months.size(), 1u);
+  using Counts = std::map<std::string, std::int64_t>;
+  for (const MonthFigures* m : {&report->months[0], &report->total}) {
+    EXPECT_EQ(m->content_actioned, 3) << m->month;
+    EXPECT_EQ(m->content_actioned_by_category, (Counts{{"csam", 2}, {"ncii", 1}})) << m->month;
+    EXPECT_EQ(m->accounts_actioned_by_category, (Counts{{"csam", 1}, {"ncii", 1}})) << m->month;
+    EXPECT_EQ(m->violating_decisions_by_category, (Counts{{"csam", 1}, {"ncii", 1}})) << m->month;
+    EXPECT_EQ(m->accounts_suspended_temporary, 1) << m->month;
+    EXPECT_EQ(m->accounts_restricted, 1) << m->month;
+  }
+  const std::string json = TransparencyJson(*report);
+  EXPECT_NE(json.find("\"content_actioned_by_category\":{\"csam\":2,\"ncii\":1}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"accounts_actioned_by_category\":{\"csam\":1,\"ncii\":1}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"violating_decisions_by_category\":{\"csam\":1,\"ncii\":1}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"category_titles\":{\"csam\":\"Child sexual abuse material\",\"ncii\":\"Intimate images "
+                      "shared without consent\"}"),
+            std::string::npos)
+      << json;
+  const std::string csv = TransparencyCsv(*report);
+  EXPECT_NE(csv.find(",content_actioned_category_csam,accounts_actioned_category_csam,violating_decisions_category_"
+                     "csam,content_actioned_category_ncii,accounts_actioned_category_ncii,violating_decisions_"
+                     "category_ncii\n"),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find(",2,1,1,1,1,1\n"), std::string::npos) << csv;  // the total row's category columns
+  const std::string html = TransparencyHtml(*report);
+  EXPECT_NE(html.find("<tr><td>Child sexual abuse material</td><td>2</td><td>1</td><td>1</td></tr>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<tr><td>Intimate images shared without consent</td><td>1</td><td>1</td><td>1</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("Uploads actioned by category of violation"), std::string::npos);
+}
+
+// `vigil report transparency` names the platform of the configuration file, as the service does
+// (`--platform` overrides it).
+TEST_P(ReportingTest, CliTransparencyNamesTheConfiguredPlatform) {
+  std::ofstream(dir_.path() / "vigil.toml")
+      << "[reporter]\ncompany_name = \"Example Photos Inc.\"\nplatform = \"Example Photos\"\n";
+  auto run = [&](const std::string& format, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"report", "transparency", "--from", "2026-05-01", "--to", "2026-07-01",
+                                     "--format", format, "--config", (dir_.path() / "vigil.toml").string(),
+                                     "--data-dir", dir_.path().string()};
+    if (GetParam() == Backend::kPostgres) args.insert(args.end(), {"--database-url", postgres_.url()});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::RunVigil(args);
+  };
+  const auto json = run("json");
+  ASSERT_EQ(json.status, 0) << json.out << json.err;
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(json.out, ec);
+  ASSERT_FALSE(ec) << json.out;
+  const auto* platform = parsed.as_object().if_contains("platform");
+  ASSERT_NE(platform, nullptr) << json.out;
+  EXPECT_EQ(platform->as_string(), "Example Photos");
+  EXPECT_EQ(parsed.at("total").at("accounts_suspended_temporary").as_int64(), 1);  // the fixture's user-7
+  const auto html = run("html");
+  ASSERT_EQ(html.status, 0) << html.out << html.err;
+  EXPECT_NE(html.out.find("<title>Transparency report: Example Photos</title>"), std::string::npos)
+      << html.out.substr(0, 400);
+  EXPECT_NE(html.out.find("<h1>Transparency report: Example Photos</h1>"), std::string::npos);
+  EXPECT_EQ(html.out.find("Transparency report: the platform"), std::string::npos);
+  EXPECT_NE(html.out.find("<td>Child sexual abuse material</td>"), std::string::npos);  // the category's title
+  const auto named = run("html", {"--platform", "Another Name"});
+  ASSERT_EQ(named.status, 0) << named.err;
+  EXPECT_NE(named.out.find("<h1>Transparency report: Another Name</h1>"), std::string::npos);
 }
 
 // Faults at each step, as NCMEC's documented codes and as lost answers; each run of File() is
@@ -701,6 +1085,184 @@ TEST_P(ReportingTest, RetractBeforeFinishing) {
   EXPECT_EQ(filer_->File(id, "system")->state, "retracted");
   // A retracted report frees the case for a new one.
   EXPECT_TRUE(filer_->Draft(case_id_, "system"));
+}
+
+// Overturns the fixture case's decision on appeal (store level), as a reviewer other than alice.
+void OverturnDecision(Store& store, std::int64_t case_id, const std::string& outcome = "overturned",
+                      std::vector<std::int64_t> undo = {}) {
+  auto c = store.Cases().GetCase(case_id);
+  ASSERT_TRUE(c);
+  auto actions = store.Cases().ListActions(c->user_id);
+  ASSERT_TRUE(actions);
+  std::int64_t appealed = 0;
+  for (const auto& a : *actions) {
+    if (a.kind == "suspend_account" && a.case_id == case_id) appealed = a.id;
+  }
+  ASSERT_NE(appealed, 0);
+  auto appeal = store.Cases().FileAppeal(appealed, "it is my own photo", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store.Cases().ClaimAppeal(appeal->id, "carol"));
+  auto decided = store.Cases().DecideAppeal(appeal->id, AppealDecision{outcome, std::move(undo), "benign", ""}, "carol");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+}
+
+// The go-live trial: a draft stayed live after its case was overturned, approving it gave no
+// warning, and filing sent /submit and /upload before failing. The draft is voided with the
+// appeal, in the same transaction; approving it is refused; NCMEC is never called.
+TEST_P(ReportingTest, AnOverturnedCasesDraftIsVoidedAndNeverReachesNcmec) {
+  auto draft = filer_->Draft(case_id_, "system");
+  ASSERT_TRUE(draft) << draft.error().ToString();
+  OverturnDecision(*store_, case_id_);
+  auto r = store_->Reports().GetReport(draft->id);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->state, "voided");
+  EXPECT_NE(r->withdraw_reason.find("nothing left to report"), std::string::npos) << r->withdraw_reason;
+  auto approved = filer_->Approve(draft->id, "bob");
+  ASSERT_FALSE(approved);
+  EXPECT_NE(approved.error().message.find("voided"), std::string::npos) << approved.error().message;
+  auto filed = filer_->File(draft->id, "system");
+  ASSERT_TRUE(filed);
+  EXPECT_EQ(filed->state, "voided");
+  EXPECT_TRUE(filer_->ResumeAll("system"));
+  EXPECT_EQ(standin_.Requests("/submit"), 0);
+  EXPECT_EQ(standin_.Requests("/upload"), 0);
+}
+
+// An approved report is re-checked against its case before the first request leaves.
+TEST_P(ReportingTest, AnApprovedReportWhoseCaseWasOverturnedIsVoidedBeforeTheFirstRequest) {
+  const std::int64_t id = ApprovedReport();
+  OverturnDecision(*store_, case_id_);
+  auto filed = filer_->File(id, "system");
+  ASSERT_TRUE(filed) << filed.error().ToString();
+  EXPECT_EQ(filed->state, "voided");
+  EXPECT_EQ(standin_.Requests("/submit"), 0);
+}
+
+// Overturned while open at NCMEC (submitted, a file uploaded, fileinfo stalled): the report is
+// marked for withdrawal in the appeal's transaction and the filer retracts it instead of finishing.
+TEST_P(ReportingTest, AnOpenReportWhoseCaseIsOverturnedIsRetractedNotFinished) {
+  using Fault = CyberTipStandIn::Fault;
+  const std::int64_t id = ApprovedReport();
+  standin_.FailNext("/fileinfo", {Fault::kCode, 1000}, 5);
+  auto stalled = filer_->File(id, "system");
+  ASSERT_TRUE(stalled);
+  ASSERT_EQ(stalled->state, "open");
+  OverturnDecision(*store_, case_id_);
+  auto marked = store_->Reports().GetReport(id);
+  ASSERT_TRUE(marked);
+  EXPECT_NE(marked->withdraw_reason.find("nothing left to report"), std::string::npos);
+  auto resumed = filer_->ResumeAll("system");
+  ASSERT_TRUE(resumed) << resumed.error().ToString();
+  auto r = store_->Reports().GetReport(id);
+  EXPECT_EQ(r->state, "retracted") << r->last_error;
+  ASSERT_EQ(standin_.Reports().size(), 1u);
+  EXPECT_EQ(standin_.Reports()[0].state, "retracted");
+  EXPECT_EQ(standin_.Finished("user-7"), 0);
+  EXPECT_EQ(standin_.Requests("/finish"), 0);
+}
+
+// A partial outcome that restores one of the report's files (and not the other) withdraws the draft
+// and the case is reported again for what is left.
+TEST_P(ReportingTest, APartialAppealThatRestoresAFileWithdrawsTheDraftAndLeavesTheRestReportable) {
+  auto draft = filer_->Draft(case_id_, "system");
+  ASSERT_TRUE(draft);
+  auto actions = store_->Cases().ListActions("user-7");
+  std::int64_t removal = 0;
+  for (const auto& a : *actions) {
+    if (a.kind == "remove_content" && a.content_id == "photo-1") removal = a.id;
+  }
+  ASSERT_NE(removal, 0);
+  OverturnDecision(*store_, case_id_, "partial", {removal});
+  EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, "voided");
+  auto again = filer_->Draft(case_id_, "system");
+  ASSERT_TRUE(again) << again.error().ToString();
+  ASSERT_EQ(again->files.size(), 1u);
+  EXPECT_EQ(again->files[0].content_id, "photo-2");
+}
+
+// Only categories reported to NCMEC draft a report: an intimate-image decision is refused, saying why.
+TEST_P(ReportingTest, ACaseDecidedInACategoryNotReportedToNcmecIsNotDrafted) {
+  FileHasher hasher({});
+  const auto bytes = testing::ReadFile(testing::TestDataDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg");
+  auto hashed = hasher.HashBytes(bytes);
+  ContentRecord c;
+  c.content_id = "ncii-1";
+  c.user_id = "user-8";
+  c.media_type = "image/jpeg";
+  c.hashes = {{"md5", hashed->digests.md5}, {"sha256", hashed->digests.sha256}};
+  c.matches = {testing::ListedMatch(*store_, "ncii-list", "ncii", hashed->digests.sha256)};
+  PolicyOutcome outcome;
+  outcome.block = outcome.hold = true;
+  outcome.category = testing::BuiltInCategory("ncii");
+  auto recorded = testing::RecordWithOutcome(*store_, c, outcome, media_dir_, std::string(bytes.begin(), bytes.end()));
+  ASSERT_TRUE(recorded && recorded->opened);
+  const auto id = recorded->opened->id;
+  ASSERT_TRUE(store_->Cases().ClaimCase(id, "alice"));
+  CaseStore::DecisionRequest decision;
+  decision.verdict = "violating";
+  decision.reason = "listed";
+  decision.category = testing::BuiltInCategory("ncii");
+  ASSERT_TRUE(store_->Cases().Decide(id, decision, "alice"));
+  auto draft = filer_->Draft(id, "system");
+  ASSERT_FALSE(draft);
+  EXPECT_NE(draft.error().message.find("not reported to NCMEC"), std::string::npos) << draft.error().message;
+}
+
+// An upload recorded without a user id is reported with the person unknown, not silently never.
+TEST_P(ReportingTest, AnUploadWithoutAUserIdIsReportedWithThePersonUnknown) {
+  const auto id = DecidedCase("", {"anonymous-1"});
+  auto draft = filer_->Draft(id, "system");
+  ASSERT_TRUE(draft) << draft.error().ToString();
+  EXPECT_EQ(draft->report_xml.find("<espIdentifier>"), std::string::npos);
+  // The screen name recorded with the upload still identifies the account.
+  EXPECT_NE(draft->report_xml.find("<screenName>sunset_fan</screenName>"), std::string::npos);
+}
+
+// Labels per file, set at review, reach each file's details; a notification is never dated before
+// the disablement it tells of (the trial's userNotifiedDate preceded disabledDate).
+TEST_P(ReportingTest, PerFileLabelsAndNotificationDatesFollowTheRecords) {
+  ASSERT_TRUE(store_->Cases().Reclassify(case_id_, "", {{"photo-2", "A2"}}, "lena"));
+  auto actions = store_->Cases().ListActions("user-7");
+  for (const auto& a : *actions) {
+    if (a.kind == "suspend_account") {
+      clock_.now += 3600'000'000;
+      ASSERT_TRUE(store_->Cases().MarkNotified(a.id));
+    }
+  }
+  // Labels go to NCMEC under the industry hash-sharing MOU only (reporter.industry_classification).
+  FilerOptions options;
+  options.reporter = Reporter();
+  options.reporter.industry_classification = true;
+  options.media_dir = media_dir_.string();
+  options.xsd_path = XsdPath();
+  ReportFiler labelling(*store_, *client_, vault_.get(), options);
+  auto preview_id = labelling.Draft(case_id_, "system");
+  ASSERT_TRUE(preview_id) << preview_id.error().ToString();
+  auto preview = labelling.Preview(preview_id->id);
+  ASSERT_TRUE(preview) << preview.error().ToString();
+  ASSERT_EQ(preview->file_details.size(), 2u);
+  EXPECT_EQ(preview->file_details[0].first, "photo-1");
+  EXPECT_NE(preview->file_details[0].second.find("B1"), std::string::npos);  // the case's label
+  EXPECT_NE(preview->file_details[1].second.find("A2"), std::string::npos);  // its own
+  const std::string& xml = preview->report_xml;
+  const auto disabled = xml.find("disabledDate=\"");
+  const auto notified = xml.find("userNotifiedDate=\"");
+  ASSERT_NE(disabled, std::string::npos) << xml;
+  ASSERT_NE(notified, std::string::npos) << xml;
+  EXPECT_LE(xml.substr(disabled + 14, 24), xml.substr(notified + 18, 24)) << xml;
+  EXPECT_TRUE(preview->problem.empty()) << preview->problem;
+}
+
+// Whatever of ours stops a filing (here: the kept media vanished) is written on the report where
+// people look, instead of leaving "code 0" and an empty error.
+TEST_P(ReportingTest, AFailureOfOursDuringFilingIsRecordedOnTheReport) {
+  const std::int64_t id = ApprovedReport();
+  for (const auto& [content, sha] : sha256_) std::filesystem::remove(media_dir_ / sha);
+  auto filed = filer_->File(id, "system");
+  ASSERT_FALSE(filed);
+  auto r = store_->Reports().GetReport(id);
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->last_error.find("is gone"), std::string::npos) << r->last_error;
 }
 
 std::vector<std::filesystem::path> SealedFiles(const std::filesystem::path& vault) {
@@ -1030,7 +1592,7 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   };
 
   // A bank with a benign photo's PDQ; an upload of a re-encoded copy.
-  ASSERT_EQ(call("lists", "POST", "/v1/banks", R"({"name":"benign-list"})").status, 201u);
+  ASSERT_EQ(call("lists", "POST", "/v1/banks", R"({"name":"benign-list","category":"csam"})").status, 201u);
   FileHasher hasher({});
   const auto photo = testing::TestDataDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
   const std::string pdq = hasher.HashFile(photo)->pdq.hash.ToHex();
@@ -1082,7 +1644,7 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   EXPECT_TRUE(parse(filed).at("in_flight").as_string().empty());
   ASSERT_EQ(standin.Finished("user-5"), 1);
   EXPECT_EQ(standin.Requests("/submit"), 1);
-  const auto metrics = testing::Http(port, "GET", "/metrics", "", {}).body;
+  const auto metrics = call("audit", "GET", "/metrics").body;
   EXPECT_NE(metrics.find("vigil_background_total{event=\"reports_filed\"} 1"), std::string::npos) << metrics;
   const auto at_ncmec = standin.Reports()[0];
   EXPECT_NE(at_ncmec.xml.find("accountPermanentlyDisabled"), std::string::npos);
@@ -1114,22 +1676,72 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   EXPECT_EQ(refused, 1);
   EXPECT_EQ(read, 1);
 
-  // Legal process, produced by the custodian; the package verifies with the public key.
+  // Legal process, produced by the custodian: the answer is the package itself, one tar archive
+  // built in memory, which verifies with the public key. Nothing decrypted is left in the data
+  // directory, which operators back up.
   auto request = call("lena", "POST", "/v1/legal-requests",
                       R"({"type":"subpoena","agency":"Example PD","case_number":"X-1","received":"2026-11-01",)"
                       R"("scope":"subscriber records","cases":[)" + std::to_string(case_id) + "]}");
   ASSERT_EQ(request.status, 201u) << request.body;
   const auto request_id = parse(request).at("id").as_int64();
+  const auto data_dir = dir.path() / "data";
+  auto data_files = [&] {
+    std::set<std::filesystem::path> files;
+    std::error_code ec;  // the database's journal may come and go meanwhile
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir, ec)) {
+      if (entry.is_regular_file(ec)) files.insert(entry.path());
+    }
+    return files;
+  };
+  const auto before_production = data_files();
   EXPECT_EQ(call("lena", "POST", "/v1/legal-requests/" + std::to_string(request_id) + "/production").status, 403u);
   auto produced = call("carl", "POST", "/v1/legal-requests/" + std::to_string(request_id) + "/production");
-  ASSERT_EQ(produced.status, 201u) << produced.body;
-  const auto production = parse(produced);
-  EXPECT_EQ(production.at("public_key").as_string(), *SigningPublicKey(seed));
-  auto check = VerifyLegalPackage(std::string(production.at("directory").as_string()), *SigningPublicKey(seed));
-  ASSERT_TRUE(check);
+  const auto members = TarFiles(produced.body);
+  // Every decrypted byte string the production handled: the upload, and each member of the package.
+  std::set<std::string> decrypted = {upload};
+  for (const auto& [path, member] : members) decrypted.insert(member);
+  for (const auto& path : data_files()) {
+    // media/ keeps each upload for review, by content address, from before preservation: only a
+    // file the production left there would be its doing.
+    if (path.parent_path() == data_dir / "media" && before_production.count(path)) continue;
+    std::string held;  // a journal gone meanwhile reads as nothing
+    try {
+      held = testing::ReadText(path);
+    } catch (const std::exception&) {
+    }
+    EXPECT_FALSE(decrypted.count(held)) << path << " holds decrypted evidence";
+  }
+  EXPECT_FALSE(std::filesystem::exists(data_dir / "productions"));
+  ASSERT_EQ(produced.status, 200u) << produced.body.substr(0, 500);
+  EXPECT_EQ(produced.headers["content-type"], "application/x-tar");
+  EXPECT_EQ(produced.headers["content-disposition"].rfind(
+                "attachment; filename=\"legal-request-" + std::to_string(request_id) + "-", 0),
+            0u)
+      << produced.headers["content-disposition"];
+  EXPECT_EQ(produced.headers["x-vigil-public-key"], *SigningPublicKey(seed));
+  auto check = VerifyLegalArchive(produced.body, *SigningPublicKey(seed));
+  ASSERT_TRUE(check) << check.error().ToString();
   EXPECT_TRUE(check->signature_ok);
-  EXPECT_TRUE(check->problems.empty());
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front();
   EXPECT_EQ(check->files_checked, 4);  // the upload, the context at confirmation and at filing, the report
+  // What was downloaded is what was recorded: its manifest hashes to the request's package_sha256.
+  const auto recorded = parse(call("lena", "GET", "/v1/legal-requests/" + std::to_string(request_id)));
+  EXPECT_EQ(recorded.at("status").as_string(), "produced");
+  std::string manifest;
+  for (const auto& [path, member] : members) {
+    if (path.ends_with("/manifest.json")) manifest = member;
+  }
+  EXPECT_EQ(Sha256Hex(manifest), recorded.at("package_sha256").as_string());
+  EXPECT_EQ(produced.headers["x-vigil-manifest-sha256"], recorded.at("package_sha256").as_string());
+  int uploads_in_package = 0;
+  for (const auto& [path, member] : members) uploads_in_package += member == upload;
+  EXPECT_EQ(uploads_in_package, 1);
+  // The recipient saves it anywhere and checks it with the CLI.
+  const auto saved = dir.path() / "received.tar";
+  std::ofstream(saved, std::ios::binary) << produced.body;
+  const auto verified = testing::RunVigil({"legal", "verify", saved.string(), "--public-key", *SigningPublicKey(seed)});
+  EXPECT_EQ(verified.status, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("the package verifies"), std::string::npos) << verified.out;
 
   // The transparency report counts the suspension, the upload by its bank, the report, the request.
   auto figures = call("audit", "GET", "/v1/transparency?from=2026-01-01&to=2036-01-01");
@@ -1141,10 +1753,61 @@ TEST(ServiceEndToEnd, MatchedUploadToFiledReportToProductionToTransparency) {
   EXPECT_EQ(total.at("cybertipline_reports").as_int64(), 1);
   EXPECT_EQ(total.at("legal_requests_received").as_int64(), 1);
   EXPECT_EQ(total.at("legal_requests_answered").as_int64(), 1);
+  EXPECT_EQ(parse(figures).at("platform").as_string(), "Example Photos");  // [reporter] platform
   auto html = testing::Http(port, "GET", "/v1/transparency?from=2026-01-01&to=2036-01-01&format=html", "",
                             {{"Authorization", "Bearer " + keys["audit"]}});
   EXPECT_EQ(html.status, 200u);
   EXPECT_NE(html.body.find("<svg"), std::string::npos);
+  EXPECT_NE(html.body.find("<h1>Transparency report: Example Photos</h1>"), std::string::npos);
+  // The go-live trial's sequence: a case decided violating drafts its report; the decision is then
+  // overturned on appeal. The draft is voided in the same transaction, approving it is refused, and
+  // the stand-in NCMEC receives nothing for the overturned case, however long the filer runs.
+  auto second_upload = testing::Http(port, "POST", "/v1/content?content_id=upload-2&user_id=user-6", upload,
+                                     {{"Authorization", "Bearer " + keys["platform"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(second_upload.status, 201u) << second_upload.body;
+  const auto second_case = std::to_string(parse(second_upload).at("policy").at("case_id").as_int64());
+  ASSERT_EQ(call("alice", "POST", "/v1/cases/" + second_case + "/claim").status, 200u);
+  auto second_decided = call("alice", "POST", "/v1/cases/" + second_case + "/decision",
+                             R"({"verdict":"violating","classification":"b1 ","reason":"listed","account_action":"suspend","account_days":30})");
+  ASSERT_EQ(second_decided.status, 200u) << second_decided.body;
+  // The label typed as "b1 " was normalised when decided, so the draft could be built.
+  EXPECT_EQ(parse(second_decided).at("decisions").as_array().back().at("classification").as_string(), "B1");
+  std::int64_t second_report = 0;
+  const auto drafts = parse(call("lena", "GET", "/v1/reports?state=draft"));
+  for (const auto& r : drafts.at("reports").as_array()) {
+    if (r.at("case_id").as_int64() == std::stoll(second_case)) second_report = r.at("id").as_int64();
+  }
+  ASSERT_NE(second_report, 0) << "no draft for the second case";
+  // The preview shows exactly what would be sent.
+  auto preview = parse(call("lena", "GET", "/v1/reports/" + std::to_string(second_report) + "/preview"));
+  EXPECT_NE(preview.at("report_xml").as_string().subview().find("<espIdentifier>user-6</espIdentifier>"), std::string::npos);
+  ASSERT_EQ(preview.at("files").as_array().size(), 1u);
+  EXPECT_NE(preview.at("files").as_array()[0].at("file_details_xml").as_string().subview().find("(assigned by NCMEC)"),
+            std::string::npos);
+  EXPECT_TRUE(preview.at("problem").as_string().empty());
+  std::int64_t suspension = 0;
+  const auto user6 = parse(call("platform", "GET", "/v1/accounts/user-6"));
+  for (const auto& a : user6.at("actions").as_array()) {
+    if (a.at("kind").as_string() == "suspend_account") suspension = a.at("id").as_int64();
+  }
+  ASSERT_NE(suspension, 0);
+  auto appealed = call("platform", "POST", "/v1/appeals", R"({"action_id":)" + std::to_string(suspension) + R"(,"statement":"mine"})");
+  ASSERT_EQ(appealed.status, 201u) << appealed.body;
+  const std::string appeal = "/v1/appeals/" + std::to_string(parse(appealed).at("id").as_int64());
+  ASSERT_EQ(call("bob", "POST", appeal + "/claim").status, 200u);
+  ASSERT_EQ(call("bob", "POST", appeal + "/decision", R"({"outcome":"overturned","reason":"not the listed image"})").status,
+            200u);
+  auto voided = parse(call("lena", "GET", "/v1/reports/" + std::to_string(second_report)));
+  EXPECT_EQ(voided.at("state").as_string(), "voided");
+  EXPECT_NE(voided.at("withdraw_reason").as_string().subview().find("nothing left to report"), std::string::npos)
+      << boost::json::serialize(voided);
+  auto approve = call("lena", "POST", "/v1/reports/" + std::to_string(second_report) + "/approve");
+  EXPECT_EQ(approve.status, 400u) << approve.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two passes of the background filer
+  EXPECT_EQ(standin.Requests("/submit"), 1) << "only the first case's report reached NCMEC";
+  EXPECT_EQ(standin.Requests("/upload"), 1);
+  EXPECT_EQ(standin.Finished("user-6"), 0);
+
   // The server's log never shows the secrets.
   EXPECT_EQ(server.Log().find(kMasterKey), std::string::npos);
   EXPECT_EQ(server.Log().find(seed), std::string::npos);

@@ -9,6 +9,7 @@
 
 #include "test_images.h"
 #include "test_postgres.h"
+#include "vigil/clock.h"
 #include "vigil/hash_list.h"
 #include "vigil/matcher.h"
 #include "vigil/pdq.h"
@@ -431,7 +432,162 @@ TEST_P(StoreTest, ApiKeysAreHashedAndRevocable) {
   ASSERT_TRUE(store_->RevokeApiKey("ingest", "cli"));
   EXPECT_EQ(store_->Authenticate(key->secret).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->RevokeApiKey("ingest", "cli").error().code, ErrorCode::kNotFound);
-  EXPECT_TRUE(store_->CreateApiKey("ingest", "admin", "cli"));  // the name is free again
+}
+
+// Names the audit log could not show plainly, or that could pass for another's, are refused with
+// a message that says which character is wrong.
+TEST_P(StoreTest, KeyNamesWithNulNewlineSpacesOrNonAsciiAreRefused) {
+  for (const auto& [name, says] : std::vector<std::pair<std::string, std::string>>{
+           {std::string("dana\0admin", 10), "is a NUL"},
+           {"dana\nkey.create", "is a line break"},
+           {"dana\tx", "a control character"},
+           {"dana smith", "is a space"},
+           {"d\xd0\xb0na", "not ASCII"},  // a Cyrillic a
+           {"", "1-64 characters"},
+           {std::string(65, 'a'), "1-64 characters"},
+           {"-dana", "starts with '-'"},
+           {"dana~revoked-1", "is '~'"},
+           {"cli", "reserved"}}) {
+    auto created = store_->CreateApiKey(name, "submitter", "root");
+    ASSERT_FALSE(created) << name;
+    EXPECT_EQ(created.error().code, ErrorCode::kInvalidArgument) << name;
+    EXPECT_NE(created.error().message.find(says), std::string::npos) << created.error().message;
+  }
+  EXPECT_TRUE(store_->ListApiKeys()->empty());
+  EXPECT_TRUE(store_->CreateApiKey("dana.smith@example.org", "submitter", "root"));
+  EXPECT_TRUE(store_->CreateApiKey(std::string(64, 'a'), "submitter", "root"));
+}
+
+TEST_P(StoreTest, KeyNamesAreStoredLowerCaseAndUniqueIgnoringCase) {
+  auto key = store_->CreateApiKey("Dana", "reviewer", "root");
+  ASSERT_TRUE(key) << key.error().ToString();
+  EXPECT_EQ(key->record.name, "dana");
+  EXPECT_EQ(store_->Authenticate(key->secret)->name, "dana");
+  EXPECT_EQ(store_->CreateApiKey("DANA", "reviewer", "root").error().code, ErrorCode::kAlreadyExists);
+  EXPECT_TRUE(store_->RevokeApiKey("DaNa", "root"));
+}
+
+// The audit log and decisions name people by key name: a name once used never names anyone else.
+TEST_P(StoreTest, ARevokedKeyNameIsNeverReused) {
+  auto first = store_->CreateApiKey("ingest", "submitter", "root");
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_TRUE(store_->RevokeApiKey("ingest", "root"));
+  for (const std::string name : {"ingest", "INGEST"}) {
+    auto again = store_->CreateApiKey(name, "submitter", "root");
+    ASSERT_FALSE(again) << name;
+    EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+    EXPECT_NE(again.error().message.find("never reused"), std::string::npos) << again.error().message;
+  }
+  EXPECT_EQ(store_->CreateApiKeyOnHost("ingest", "submitter", "ops").error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_P(StoreTest, OtherRolesAreActiveAtOnceAndSayWhoMintedThem) {
+  auto key = store_->CreateApiKey("uploads", "submitter", "root");
+  ASSERT_TRUE(key) << key.error().ToString();
+  EXPECT_EQ(key->record.status, "active");
+  EXPECT_FALSE(key->secret.empty());
+  auto who = store_->Authenticate(key->secret);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->created_by, "root");
+  EXPECT_EQ(store_->ListApiKeys()->at(0).created_by, "root");
+}
+
+TEST_P(StoreTest, AnAdminsCustodianKeyIsPendingAndAuthenticatesNothingUntilASecondAdminApproves) {
+  for (const std::string role : {"custodian", "legal", "admin"}) {
+    const std::string name = "new-" + role;
+    auto requested = store_->CreateApiKey(name, role, "root");
+    ASSERT_TRUE(requested) << requested.error().ToString();
+    EXPECT_EQ(requested->record.status, "pending");
+    EXPECT_TRUE(requested->secret.empty());  // nothing to present yet
+    EXPECT_TRUE(requested->record.prefix.empty());
+    const auto listed = store_->ListApiKeys();
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->back().status, "pending");
+    auto approved = store_->ApproveApiKey(name, "ops");
+    ASSERT_TRUE(approved) << approved.error().ToString();
+    EXPECT_EQ(approved->record.status, "active");
+    EXPECT_EQ(approved->record.created_by, "root");
+    EXPECT_EQ(approved->record.approved_by, "ops");
+    auto who = store_->Authenticate(approved->secret);
+    ASSERT_TRUE(who) << role;
+    EXPECT_EQ(who->role, role);
+    EXPECT_EQ(who->approved_by, "ops");
+    EXPECT_EQ(store_->ApproveApiKey(name, "third").error().code, ErrorCode::kAlreadyExists);  // once
+  }
+  const auto audit = store_->ListAudit(100);
+  ASSERT_TRUE(audit);
+  int requests = 0, approvals = 0;
+  for (const auto& record : *audit) {
+    if (record.action == "key.request" && record.actor == "root") ++requests;
+    if (record.action == "key.approve" && record.actor == "ops" && record.detail.find("requested_by=root") != std::string::npos) ++approvals;
+  }
+  EXPECT_EQ(requests, 3);
+  EXPECT_EQ(approvals, 3);
+}
+
+TEST_P(StoreTest, TheAdminWhoRequestedAKeyCannotApproveIt) {
+  ASSERT_TRUE(store_->CreateApiKey("carl", "custodian", "root"));
+  for (const std::string approver : {"root", "ROOT"}) {
+    auto approved = store_->ApproveApiKey("carl", approver);
+    ASSERT_FALSE(approved);
+    EXPECT_EQ(approved.error().code, ErrorCode::kPermissionDenied);
+    EXPECT_NE(approved.error().message.find("second, different admin"), std::string::npos) << approved.error().message;
+  }
+  EXPECT_EQ(store_->ListApiKeys()->at(0).status, "pending");
+}
+
+// A settable clock: pending keys lapse after a day.
+class StepClock final : public Clock {
+ public:
+  std::int64_t NowMicros() const override { return now; }
+  std::int64_t now = std::int64_t{1767225600} * 1000000;  // 2026-01-01
+};
+
+TEST_P(StoreTest, APendingKeyLapsesAfterADayAndItsNameCanBeRequestedAgain) {
+  StepClock clock;
+  StoreOptions options = options_;
+  options.clock = &clock;
+  auto store = Store::Open(options);
+  ASSERT_TRUE(store) << store.error().ToString();
+  ASSERT_TRUE((*store)->CreateApiKey("carl", "custodian", "root"));
+  clock.now += kPendingKeyMicros;
+  EXPECT_EQ((*store)->ListApiKeys()->at(0).status, "expired");
+  auto late = (*store)->ApproveApiKey("carl", "ops");
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(late.error().message.find("lapsed"), std::string::npos) << late.error().message;
+  // It never authenticated anything, so its name is free: the old request keeps a suffixed name.
+  auto again = (*store)->CreateApiKey("carl", "custodian", "root");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_TRUE((*store)->ApproveApiKey("carl", "ops"));
+  const auto keys = (*store)->ListApiKeys();
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ(keys->at(0).name, "carl~lapsed-" + std::to_string(keys->at(0).id));
+  EXPECT_TRUE(keys->at(0).revoked_at.has_value());
+  EXPECT_EQ(keys->at(1).status, "active");
+}
+
+TEST_P(StoreTest, AWithdrawnPendingKeyCannotBeApproved) {
+  ASSERT_TRUE(store_->CreateApiKey("carl", "custodian", "root"));
+  ASSERT_TRUE(store_->RevokeApiKey("carl", "root"));
+  EXPECT_EQ(store_->ApproveApiKey("carl", "ops").error().code, ErrorCode::kNotFound);
+}
+
+// The host (direct database access, the vault key's level of trust) is the second factor there.
+TEST_P(StoreTest, TheHostMintsACustodianKeyDirectlyAndTheAuditLogSaysSo) {
+  auto key = store_->CreateApiKeyOnHost("carl", "custodian", "dana");
+  ASSERT_TRUE(key) << key.error().ToString();
+  EXPECT_EQ(key->record.status, "active");
+  EXPECT_EQ(key->record.created_by, "cli:dana");
+  ASSERT_TRUE(store_->Authenticate(key->secret));
+  const auto audit = store_->ListAudit(1);
+  ASSERT_TRUE(audit);
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ(audit->at(0).actor, "cli");
+  EXPECT_EQ(audit->at(0).action, "key.create");
+  EXPECT_EQ(audit->at(0).target, "carl");
+  EXPECT_NE(audit->at(0).detail.find("os_user=dana"), std::string::npos) << audit->at(0).detail;
+  EXPECT_NE(audit->at(0).detail.find("role=custodian"), std::string::npos) << audit->at(0).detail;
 }
 
 TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {

@@ -6,9 +6,10 @@
 
 /** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number}} Match */
 /** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
-/** @typedef {{id: number, user_id: string, status: string, priority: number, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
 /** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
-/** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, files: {content_id: string, state: string}[]}} TipReport */
+/** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, withdraw_reason: string, files: {content_id: string, state: string}[]}} TipReport */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -73,7 +74,7 @@ async function loadQueue() {
     const tr = el('tr');
     tr.tabIndex = 0;
     tr.dataset.caseId = String(c.id);
-    const cells = [`#${c.id}`, c.user_id, String(c.priority), new Date(c.sla_due).toLocaleString(),
+    const cells = [`#${c.id}`, c.user_id, `P${c.priority}`, new Date(c.sla_due).toLocaleString(),
                    String(c.item_count ?? 0), c.status, c.assigned_to || '-'];
     cells.forEach((text, i) => {
       const td = el('td', text);
@@ -98,8 +99,14 @@ async function openCase(id) {
 function renderCase() {
   const c = /** @type {Case} */ (state.current);
   $('case-title').textContent = `Case #${c.id}`;
-  $('case-summary').textContent = `User ${c.user_id} · ${c.status} · priority ${c.priority} · due ${new Date(c.sla_due).toLocaleString()}` +
+  $('case-summary').textContent = `User ${c.user_id} · ${c.status} · P${c.priority} (P0 is the most urgent) · ` +
+    `category: ${c.category || 'none'} · due ${new Date(c.sla_due).toLocaleString()}` +
     ` · rules: ${(c.rules || []).join(', ')} · reviewer: ${c.assigned_to || 'none'}`;
+  // A decided case that cannot be reported says why, until it is corrected.
+  const problem = $('case-report-problem');
+  problem.hidden = !c.report_problem;
+  problem.textContent = c.report_problem ? `This case cannot be reported to NCMEC as it stands: ${c.report_problem}` : '';
+  fillCategories(c.category);
   const items = $('items');
   items.replaceChildren();
   for (const item of c.items || []) {
@@ -220,6 +227,7 @@ async function decide(event) {
   /** @type {Record<string, string | number>} */
   const body = { verdict: String(data.get('verdict') || ''), reason: String(data.get('reason') || '') };
   if (data.get('classification')) body.classification = String(data.get('classification'));
+  if (body.verdict === 'violating' && data.get('category')) body.category = String(data.get('category'));
   if (data.get('account_action')) body.account_action = String(data.get('account_action'));
   if (data.get('account_days')) body.account_days = Number(data.get('account_days'));
   try {
@@ -266,6 +274,41 @@ async function loadAppeals() {
   }
 }
 
+/** The categories of violation in force (from the rules), cached for the session. @type {Category[] | null} */
+let categories = null;
+
+/** Fills the decision form's category list, selecting the case's. @param {string} selected */
+async function fillCategories(selected) {
+  const select = /** @type {HTMLSelectElement} */ ($('category'));
+  if (categories === null) {
+    try {
+      /** @type {{categories: Category[]}} */
+      const rules = await api('GET', '/v1/rules');
+      categories = rules.categories || [];
+    } catch { categories = []; }
+  }
+  select.replaceChildren();
+  for (const c of categories) {
+    const option = /** @type {HTMLOptionElement} */ (el('option', `${c.title}${c.cybertip ? ' (reported to NCMEC)' : ''}`));
+    option.value = c.id;
+    option.selected = c.id === selected;
+    select.append(option);
+  }
+}
+
+/** Shows a report exactly as it would be sent, as text, for the person about to approve it. @param {number} id */
+async function previewReport(id) {
+  /** @type {{report_xml: string, files: {content_id: string, file_details_xml: string}[], problem: string}} */
+  const preview = await api('GET', `/v1/reports/${id}/preview`);
+  const box = $('report-preview');
+  box.hidden = false;
+  $('report-preview-title').textContent = `Report #${id} as it would be sent`;
+  $('report-preview-problem').textContent = preview.problem ? `Would not be filed as it stands: ${preview.problem}` : '';
+  const parts = [preview.report_xml, ...preview.files.map((f) => `<!-- fileDetails of ${f.content_id} -->\n${f.file_details_xml}`)];
+  $('report-preview-xml').textContent = parts.join('\n');
+  $('report-preview-title').focus();
+}
+
 async function loadReports() {
   show('reports');
   /** @type {{reports: TipReport[]}} */
@@ -275,12 +318,14 @@ async function loadReports() {
   for (const r of data.reports) {
     const tr = el('tr');
     tr.dataset.reportId = String(r.id);
-    const answer = r.last_error ? r.last_error : (r.last_code >= 0 && r.ncmec_report_id ? `code ${r.last_code}` : '');
+    // What a person needs to know: the error that stopped it, or why it was withdrawn.
+    const answer = r.last_error || r.withdraw_reason || (r.state === 'filed' ? 'filed' : '');
     for (const t of [`#${r.id}`, `#${r.case_id}`, r.user_id, String(r.files.length), r.state, r.ncmec_report_id,
                      r.approved_by, answer]) tr.append(el('td', t));
     const act = el('td');
     /** @type {[string, () => Promise<void>][]} */
     const actions = [];
+    actions.push(['Preview', async () => { await previewReport(r.id); }]);
     if (r.state === 'draft') actions.push(['Approve', async () => { await api('POST', `/v1/reports/${r.id}/approve`); }]);
     if (r.state === 'approved' || r.state === 'open') {
       actions.push(['File now', async () => { await api('POST', `/v1/reports/${r.id}/file`); }]);

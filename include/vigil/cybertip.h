@@ -53,9 +53,10 @@ struct ReportedUser {
   std::string esp_identifier;  // the platform's user id
   std::string screen_name;
   std::vector<IpEvent> ip_events;
-  // From the enforcement records.
+  // From the enforcement records: when the account was first disabled (temporarily, permanently),
+  // and when the user was first told of that kind of disablement (never before it).
   std::optional<std::int64_t> temporarily_disabled_at, permanently_disabled_at, reenabled_at;
-  std::optional<std::int64_t> notified_at;
+  std::optional<std::int64_t> temporarily_notified_at, permanently_notified_at;
 };
 
 struct ReportDraft {

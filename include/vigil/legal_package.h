@@ -1,4 +1,4 @@
-// Productions for law-enforcement legal process: a directory a custodian hands over, which the
+// Productions for law-enforcement legal process: a package a custodian hands over, which the
 // recipient can check without trusting the sender's systems.
 //
 //   manifest.json   the request (type, agency, case number, dates, scope), the cases, and every
@@ -8,12 +8,19 @@
 //                   chain hashes (so each record can be checked against the producer's chain)
 //   manifest.sig    a detached Ed25519 signature (hex) over manifest.json's bytes
 //
+// A package is a folder (`vigil legal export --out DIR`) or one tar archive whose entries sit
+// under a folder named after the package (legal-request-<id>-<UTC time>/manifest.json, ...): what
+// the service answers the custodian, and `vigil legal export --out FILE.tar`. The service never
+// writes a package into its data directory, which is backed up: it answers the archive, built in
+// memory, or writes it only into a folder the operator named outside the data directory.
+//
 // Signing keys are 32-byte seeds (hex) from configuration or the environment; the public key is
 // given to recipients out of band (and printed by `vigil legal keygen` / `vigil legal pubkey`).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vigil/evidence_vault.h"
@@ -22,16 +29,36 @@
 namespace vigil {
 
 struct LegalPackage {
-  std::string directory;
+  std::string path;     // the folder or archive file it was written to; empty when kept in memory
+  std::string name;     // legal-request-<id>-<UTC time>: an archive's top folder, and its file name
+  std::string archive;  // the tar archive, when kept in memory
   std::string manifest_sha256;
   int files = 0;
   int custody_records = 0;
 };
 
 // Reads the items as `actor` (custodian), writes the package into `out_dir` (created; must not
-// exist yet), signs it, and records the production on the request.
+// exist yet), signs it, and records the production on the request. A package that fails half-way
+// is removed.
 Result<LegalPackage> ProduceLegalPackage(Store& store, EvidenceVault& vault, std::int64_t request_id,
                                          const std::string& out_dir, const std::string& signing_seed_hex,
+                                         const std::string& actor, std::string_view role);
+
+// Where ProduceLegalArchive puts the tar archive: a new file (created, must not exist yet; written
+// under a temporary name and renamed when whole, removed on failure), a new file named after the
+// package in an existing folder, or, with neither, memory (LegalPackage::archive), at most
+// `max_bytes`. A package whose evidence alone is over the limit is refused (kTooLarge, naming the
+// limit) before any item is decrypted.
+struct ArchiveOutput {
+  std::string file;
+  std::string folder;
+  std::uint64_t max_bytes = 0;  // in memory only; 0: no limit
+};
+
+// The same package as ProduceLegalPackage, as one tar archive; recorded the same way (the
+// manifest's SHA-256) once the archive is whole.
+Result<LegalPackage> ProduceLegalArchive(Store& store, EvidenceVault& vault, std::int64_t request_id,
+                                         const ArchiveOutput& output, const std::string& signing_seed_hex,
                                          const std::string& actor, std::string_view role);
 
 struct PackageCheck {
@@ -41,12 +68,23 @@ struct PackageCheck {
   std::vector<std::string> problems;  // empty: the package verifies
 };
 
-// Checks the signature with `public_key_hex`, every file's hash and size, that no file was added,
-// and every custody record's hash.
-Result<PackageCheck> VerifyLegalPackage(const std::string& directory, const std::string& public_key_hex);
+// Checks a package, a folder or a tar archive (.tar, or .tar.gz), with `public_key_hex`: the
+// signature, every file's hash and size, that no file was added, and every custody record's hash.
+// An archive is read as it is, never unpacked: an entry that is a link, a device or any other
+// non-file, an absolute path, a path with "..", a path twice, or anything the manifest does not
+// list is a problem, and the package does not verify. Errors are for a malformed key or a path
+// that is neither a folder nor a file; what an archive holds is judged, never an error.
+Result<PackageCheck> VerifyLegalPackage(const std::string& path, const std::string& public_key_hex);
+// The same for an archive in memory.
+Result<PackageCheck> VerifyLegalArchive(std::string_view archive, const std::string& public_key_hex);
 
 // The Ed25519 public key (hex) of a signing seed; a new random seed.
 Result<std::string> SigningPublicKey(const std::string& signing_seed_hex);
 std::string NewSigningSeed();
+
+// Whether the service may write productions to `productions_dir`: not the data directory, nor
+// anywhere inside it (its backups would carry decrypted evidence), symbolic links and ".." resolved.
+// kInvalidArgument says why not.
+Status CheckProductionsDir(const std::string& productions_dir, const std::string& data_dir);
 
 }  // namespace vigil

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,6 +112,9 @@ struct TransparencyFacts {
     std::string content_id;
     std::string source;  // content actions: "hash:<bank>", "classifier", "user_report", "other"
     std::optional<std::int64_t> uploaded_at;  // content actions
+    std::string user_id;   // the account acted on (content actions: the uploader)
+    std::string category;  // the taxonomy's id the action was taken under ("" for old rows, restorations)
+    std::int64_t decision_id = 0;  // the review decision that took it; 0: automated (the policy)
   };
   struct Decided {
     std::int64_t matched_at = 0;  // the case's first match
@@ -131,6 +135,15 @@ struct TransparencyFacts {
   std::vector<std::int64_t> reports_filed;  // filed_at
   std::vector<AppealFact> appeals;
   std::vector<LegalFact> legal_requests;
+};
+
+// What needs a person's attention in reporting, for metrics and alerts.
+struct ReportingHealth {
+  std::map<std::string, std::int64_t> reports_by_state;
+  std::int64_t stalled = 0;              // unsettled (approved, open, in flight) with an error recorded
+  std::int64_t withdrawals_pending = 0;  // open at NCMEC, to be retracted (their case changed)
+  std::int64_t filed_followups = 0;      // filed, then their case changed: tell NCMEC
+  std::int64_t unreportable_cases = 0;   // decided cases whose report could not be drafted (report_problem)
 };
 
 class ReportStore {
@@ -178,6 +191,8 @@ class ReportStore {
   virtual Result<CustodyRecord> AuditChainRecord(std::int64_t id) = 0;
 
   virtual Result<TransparencyFacts> TransparencyFactsBetween(std::int64_t from, std::int64_t to) = 0;
+
+  virtual Result<ReportingHealth> Health() = 0;
 };
 
 }  // namespace vigil

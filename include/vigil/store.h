@@ -201,9 +201,15 @@ struct ApiKeyRecord {
   std::int64_t id = 0;
   std::string name;
   std::string role;
-  std::string prefix;  // first characters of the key, to tell keys apart in lists
+  std::string prefix;  // first characters of the key, to tell keys apart in lists ("" while pending)
   std::int64_t created_at = 0;
   std::optional<std::int64_t> revoked_at;
+  // "active"; "pending": a sensitive role requested over the API by one admin, waiting for a
+  // second admin's approval (it authenticates nothing); "expired": pending past kPendingKeyMicros.
+  std::string status = "active";
+  std::string created_by;   // who minted or requested it: an admin key's name, or "cli:<os user>"
+  std::string approved_by;  // the second admin, for a sensitive role minted over the API
+  std::optional<std::int64_t> approved_at;
 };
 
 struct NewApiKey {
@@ -219,7 +225,7 @@ struct AuditRecord {
 
 // Review SLAs, claim leases and the appeal instructions of the workflow (cases.h).
 struct WorkflowOptions {
-  std::int64_t review_sla_seconds[4] = {7 * 86400, 3 * 86400, 86400, 4 * 3600};  // by priority 0..3
+  std::int64_t review_sla_seconds[4] = {4 * 3600, 86400, 3 * 86400, 7 * 86400};  // by priority P0 (most urgent)..P3
   std::int64_t appeal_sla_seconds = 7 * 86400;
   std::int64_t lease_seconds = 15 * 60;
   std::string appeal_instructions = "Appeal within 6 months through the platform's appeal form.";
@@ -237,6 +243,12 @@ struct StoreOptions {
 inline constexpr const char* kRoles[] = {"submitter", "reviewer", "bank-admin", "auditor",
                                          "admin",     "legal",    "custodian"};
 bool IsKnownRole(std::string_view role);
+// Roles that read evidence (custodian), approve legal filings (legal) or mint keys (admin: else one
+// admin mints a second admin key and approves their own requests with it). Over the API they are
+// minted in two steps by two different admins; only the host (the CLI) mints them directly.
+bool IsSensitiveRole(std::string_view role);
+// How long a pending key waits for its second admin.
+inline constexpr std::int64_t kPendingKeyMicros = std::int64_t{24} * 3600 * 1000000;
 
 class Store {
  public:
@@ -290,12 +302,27 @@ class Store {
   // Uploads that matched something, in submission order after `after_id` (ContentRecord::id).
   virtual Result<std::vector<ContentRecord>> ListMatchedContent(std::int64_t after_id, int limit) = 0;
 
-  // API keys.
+  // API keys. Names: 1-64 of [a-z0-9._@-], starting with a letter or digit (upper case is folded:
+  // names are stored lower-case and unique case-insensitively). A name is never reused, even after
+  // revocation: the audit log and decisions name people by key name. Only a pending request that
+  // lapsed or was revoked before approval (it never authenticated anything) frees its name.
+  //
+  // Over the API, by the admin `actor`: a sensitive role (IsSensitiveRole) comes back pending, with
+  // no secret, until ApproveApiKey by a different admin; other roles are active at once.
   virtual Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role,
                                          const std::string& actor) = 0;
+  // On the host (the CLI, with direct access to the database: the vault key's level of trust, which
+  // stands in for the second admin): any role, active at once; audited as actor "cli" with `os_user`.
+  virtual Result<NewApiKey> CreateApiKeyOnHost(const std::string& name, const std::string& role,
+                                               const std::string& os_user) = 0;
+  // A second admin activates a pending key and gets its secret, once. kPermissionDenied for the
+  // admin who requested it; kNotFound when no pending request of that name is live (or it lapsed).
+  virtual Result<NewApiKey> ApproveApiKey(const std::string& name, const std::string& approver) = 0;
+  // Every key, pending and revoked ones included (never a secret).
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  // Revokes the live key of that name (case-insensitive); a pending one is withdrawn.
   virtual Status RevokeApiKey(const std::string& name, const std::string& actor) = 0;
-  // The live key whose SHA-256 matches; kNotFound for unknown or revoked keys.
+  // The active key whose SHA-256 matches; kNotFound for unknown, pending or revoked keys.
   virtual Result<ApiKeyRecord> Authenticate(const std::string& secret) = 0;
 
   // Appends to the hash-chained audit log (see cases.h for verifying it).

@@ -20,5 +20,6 @@ Action RegisterEvalCommand(CLI::App& app);
 Action RegisterWorkflowCommands(CLI::App& app);
 Action RegisterReportCommands(CLI::App& app);
 Action RegisterSandboxCommands(CLI::App& app);
+Action RegisterDocsCommands(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -1,6 +1,12 @@
 // `vigil keys create|list|revoke`: API keys, directly on the store. `create` prints the new key
-// alone on stdout (it is shown once; only its SHA-256 is stored).
+// alone on stdout (it is shown once; only its SHA-256 is stored). Run on the host, with direct
+// access to the database, it may mint custodian, legal and admin keys without a second admin (the
+// API may not): host access is that second factor, and the audit log names the OS user.
+#include <pwd.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -14,6 +20,16 @@ struct KeysArgs {
   std::string name, role;
 };
 
+// Who runs the command on the host, for the audit log: the effective user, and the one sudo names.
+std::string OsUser() {
+  const passwd* entry = getpwuid(geteuid());
+  std::string user = entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "uid " + std::to_string(geteuid());
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0' && user != sudo) {
+    user += " (sudo from " + std::string(sudo) + ")";
+  }
+  return user;
+}
+
 }  // namespace
 
 Action RegisterKeysCommand(CLI::App& app) {
@@ -23,7 +39,9 @@ Action RegisterKeysCommand(CLI::App& app) {
   keys->fallthrough();  // --data-dir may follow the subcommand: `vigil keys create --data-dir D`
   AddStoreFlags(*keys, args->store);
   CLI::App* create = keys->add_subcommand("create", "Create a key and print it (once) on stdout");
-  create->add_option("--name", args->name, "A name for the key (who or what uses it)")->required();
+  create->add_option("--name", args->name,
+                     "A name for the key (who or what uses it): 1-64 of a-z, 0-9, '.', '_', '-', '@'; never reused")
+      ->required();
   create->add_option("--role", args->role, "submitter, reviewer, bank-admin, auditor, admin, legal (reports, legal process) or custodian (evidence)")
       ->required()
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kRoles), std::end(kRoles))));
@@ -35,8 +53,13 @@ Action RegisterKeysCommand(CLI::App& app) {
     auto store = OpenStoreOrReport(args->store, "keys");
     if (!store) return 1;
     if (create->parsed()) {
-      auto key = store->CreateApiKey(args->name, args->role, "cli");
+      auto key = store->CreateApiKeyOnHost(args->name, args->role, OsUser());
       if (!key) return ReportError("keys create", key.error());
+      if (IsSensitiveRole(key->record.role)) {
+        std::cerr << "keys create: " << key->record.role << " key '" << key->record.name
+                  << "' minted on the host without a second admin; the audit log records it as " << key->record.created_by
+                  << "\n";
+      }
       std::cout << key->secret << std::endl;
       return 0;
     }
@@ -44,7 +67,9 @@ Action RegisterKeysCommand(CLI::App& app) {
       auto all = store->ListApiKeys();
       if (!all) return ReportError("keys list", all.error());
       for (const auto& key : *all) {
-        boost::json::object o{{"name", key.name}, {"role", key.role}, {"prefix", key.prefix},
+        boost::json::object o{{"name", key.name},         {"role", key.role},
+                              {"prefix", key.prefix},     {"status", key.status},
+                              {"created_by", key.created_by}, {"approved_by", key.approved_by},
                               {"revoked", key.revoked_at.has_value()}};
         std::cout << boost::json::serialize(o) << "\n";
       }

@@ -23,6 +23,7 @@
 #include "vigil/clock.h"
 #include "vigil/file_hasher.h"
 #include "vigil/legal_package.h"
+#include "vigil/policy.h"
 #include "vigil/reports.h"
 #include "vigil/transparency.h"
 
@@ -35,13 +36,14 @@ struct ReportArgs {
   StoreFlags store;
   std::string config;
   std::string as = "operator";
-  std::string state, format = "html", out, from, to, platform = "the platform", reason, until, type, agency,
-                     case_number, received, due, scope, public_key, dir;
+  std::string state, format = "html", out, from, to, platform, reason, until, type, agency, case_number, received,
+      due, scope, public_key, dir;
   std::vector<std::int64_t> cases;
   std::int64_t id = 0;
   int grace_seconds = 600;
   std::string new_key_env, new_key_file;
   bool json = false;
+  bool xml_only = false;
 };
 
 json::object ReportJson(const CyberTipReport& r) {
@@ -61,6 +63,7 @@ json::object ReportJson(const CyberTipReport& r) {
                  {"attempts", r.attempts},
                  {"last_code", r.last_code},
                  {"last_error", r.last_error},
+                 {"withdraw_reason", r.withdraw_reason},
                  {"files", std::move(files)}};
   if (r.filed_at) o["filed_at"] = IsoDateTime(*r.filed_at);
   return o;
@@ -168,6 +171,12 @@ Action RegisterReportCommands(CLI::App& app) {
   list->add_flag("--json", a->json, "JSON lines");
   CLI::App* draft = common(report->add_subcommand("draft", "Build and validate the report of a case decided violating"));
   draft->add_option("case", a->id, "Case id")->required();
+  CLI::App* show_report = common(report->add_subcommand(
+      "show", "A report exactly as it would be sent: the <report> document and each file's <fileDetails>, and what "
+              "would stop it (read it before approving)"));
+  show_report->add_option("id", a->id, "The report's id")->required();
+  show_report->add_flag("--xml", a->xml_only, "Print only the <report> document");
+  show_report->add_flag("--json", a->json, "One JSON object: the report, its documents and any problem");
   CLI::App* approve = common(report->add_subcommand("approve", "Record a person's approval of a draft"));
   approve->add_option("report", a->id, "Report id")->required();
   CLI::App* file = common(report->add_subcommand("file", "Submit, upload, describe and finish an approved report (resumes)"));
@@ -191,7 +200,8 @@ Action RegisterReportCommands(CLI::App& app) {
   transparency->add_option("--to", a->to, "Day after the last (YYYY-MM-DD, UTC)")->required();
   transparency->add_option("--format", a->format, "html, csv or json")->check(CLI::IsMember({"html", "csv", "json"}));
   transparency->add_option("--out", a->out, "Write here instead of stdout");
-  transparency->add_option("--platform", a->platform, "The platform's name for the title");
+  transparency->add_option("--platform", a->platform,
+                            "The platform's name for the title (default: [reporter] platform in --config)");
 
   CLI::App* evidence = app.add_subcommand("evidence", "The evidence vault: list, read, verify, hold, purge, rotate-key");
   evidence->require_subcommand(1);
@@ -226,9 +236,12 @@ Action RegisterReportCommands(CLI::App& app) {
   CLI::App* lg_list = common(legal->add_subcommand("list", "Recorded legal process"));
   CLI::App* lg_export = common(legal->add_subcommand("export", "Produce the signed package for a request"));
   lg_export->add_option("request", a->id, "Legal request id")->required();
-  lg_export->add_option("--out", a->dir, "A new folder for the package")->required();
+  lg_export->add_option("--out", a->dir, "A new folder for the package, or a new FILE.tar for it as one archive")
+      ->required();
   CLI::App* lg_verify = legal->add_subcommand("verify", "Check a package: signature, file hashes, custody records");
-  lg_verify->add_option("package", a->dir, "The package folder")->required();
+  lg_verify->add_option("package", a->dir,
+                        "The package: a folder, or its tar archive (.tar or .tar.gz: read as it is, never unpacked)")
+      ->required();
   lg_verify->add_option("--public-key", a->public_key, "The producer's Ed25519 public key (hex)")->required();
   CLI::App* lg_keygen = legal->add_subcommand("keygen", "Print a new signing seed (keep it secret) and its public key");
   CLI::App* lg_pubkey = common(legal->add_subcommand("pubkey", "Print the configured signing key's public key"));
@@ -257,7 +270,7 @@ Action RegisterReportCommands(CLI::App& app) {
       return check->problems.empty() ? 0 : 1;
     }
     const CLI::App* parsed = nullptr;
-    for (const CLI::App* sub : {list, draft, approve, file, resume, retract, transparency, xsd, ping, ev_list, ev_read, ev_verify,
+    for (const CLI::App* sub : {list, show_report, draft, approve, file, resume, retract, transparency, xsd, ping, ev_list, ev_read, ev_verify,
                                 ev_hold, ev_purge, ev_rotate, lg_request, lg_list, lg_export, lg_pubkey, lg_anchor,
                                 lg_check}) {
       if (sub->parsed()) parsed = sub;
@@ -310,6 +323,36 @@ Action RegisterReportCommands(CLI::App& app) {
                   answer->description.c_str());
       return answer->code == 0 ? 0 : 1;
     }
+    if (show_report->parsed()) {
+      auto r = store.Reports().GetReport(a->id);
+      if (!r) return ReportError(command, r.error());
+      auto preview = filer.Preview(a->id);
+      if (!preview) return ReportError(command, preview.error());
+      if (a->xml_only) {
+        std::cout << preview->report_xml;
+        return 0;
+      }
+      if (a->json) {
+        json::array files;
+        for (const auto& [content_id, xml] : preview->file_details) {
+          files.push_back(json::object{{"content_id", content_id}, {"file_details_xml", xml}});
+        }
+        json::object out = ReportJson(*r);
+        out["report_xml"] = preview->report_xml;
+        out["file_details"] = std::move(files);
+        out["problem"] = preview->problem;
+        Print(out);
+        return 0;
+      }
+      std::printf("report %lld (case %lld, %s)%s%s\n\n", static_cast<long long>(r->id), static_cast<long long>(r->case_id),
+                  r->state.c_str(), preview->problem.empty() ? "" : "\nWOULD NOT BE FILED AS IT STANDS: ",
+                  preview->problem.c_str());
+      std::printf("<report> for /submit:\n%s\n", preview->report_xml.c_str());
+      for (const auto& [content_id, xml] : preview->file_details) {
+        std::printf("<fileDetails> for /fileinfo of %s:\n%s\n", content_id.c_str(), xml.c_str());
+      }
+      return 0;
+    }
     if (draft->parsed()) return show(filer.Draft(a->id, Actor(*a)));
     if (approve->parsed()) return show(filer.Approve(a->id, Actor(*a)));
     if (file->parsed()) {
@@ -331,9 +374,20 @@ Action RegisterReportCommands(CLI::App& app) {
       if (!to) return ReportError(command, to.error());
       auto built = BuildTransparencyReport(store.Reports(), *from, *to);
       if (!built) return ReportError(command, built.error());
+      // Named as the service names it: the configured platform, the rules file's category titles.
+      built->platform = a->platform.empty() ? o->config.reporting.filer.reporter.platform : a->platform;
+      built->category_titles = CategoryTitles(Taxonomy::BuiltIn());
+      if (!o->config.api.rules_path.empty()) {
+        if (auto rules = PolicyRules::Load(o->config.api.rules_path)) {
+          built->category_titles = CategoryTitles(rules->taxonomy());
+        } else {
+          std::fprintf(stderr, "vigil %s: category titles are the built-in ones: %s\n", command,
+                       rules.error().ToString().c_str());
+        }
+      }
       const std::string text = a->format == "json"  ? TransparencyJson(*built)
                                : a->format == "csv" ? TransparencyCsv(*built)
-                                                    : TransparencyHtml(*built, a->platform);
+                                                    : TransparencyHtml(*built);
       return WriteOut(text, a->out, command);
     }
     if (lg_request->parsed()) {
@@ -396,9 +450,13 @@ Action RegisterReportCommands(CLI::App& app) {
     EvidenceVault& vault = *o->services.vault;
     if (lg_export->parsed()) {
       if (o->services.signing_seed.empty()) return NoSigningKey(command);
-      auto package = ProduceLegalPackage(store, vault, a->id, a->dir, o->services.signing_seed, Actor(*a), kCustodianRole);
+      const bool archive = a->dir.size() > 4 && a->dir.compare(a->dir.size() - 4, 4, ".tar") == 0;
+      auto package = archive ? ProduceLegalArchive(store, vault, a->id, ArchiveOutput{a->dir, {}, 0},
+                                                   o->services.signing_seed, Actor(*a), kCustodianRole)
+                             : ProduceLegalPackage(store, vault, a->id, a->dir, o->services.signing_seed, Actor(*a),
+                                                   kCustodianRole);
       if (!package) return ReportError(command, package.error());
-      std::printf("%s: %d files, %d custody records, manifest sha256 %s\n", package->directory.c_str(), package->files,
+      std::printf("%s: %d files, %d custody records, manifest sha256 %s\n", package->path.c_str(), package->files,
                   package->custody_records, package->manifest_sha256.c_str());
       return 0;
     }

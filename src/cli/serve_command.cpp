@@ -16,7 +16,9 @@
 #include "server/reporting_services.h"
 #include "vigil/clock.h"
 #include "server/server_config.h"
+#include "vigil/legal_package.h"
 #include "vigil/matcher.h"
+#include "vigil/policy.h"
 #include "vigil/version.h"
 
 namespace vigil::cli {
@@ -100,7 +102,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (!args.rules.empty()) config.api.rules_path = args.rules;
   if (config.database_url.empty() || !config.data_dir.empty()) {
     config.api.media_dir = (std::filesystem::path(config.data_dir) / "media").string();
-    config.api.productions_dir = (std::filesystem::path(config.data_dir) / "productions").string();
+  }
+  // Legal productions are answered to the custodian; written to disk only into legal.productions_dir,
+  // and never inside the data directory, whose backups would carry the decrypted evidence.
+  if (auto outside = CheckProductionsDir(config.api.productions_dir, config.data_dir); !outside) {
+    return ReportError("serve", outside.error());
   }
   SetUpLogging(config.log_level);
 
@@ -144,9 +150,15 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     spdlog::warn(R"("msg":"evidence vault off","reason":{})", JsonString(reporting.vault_error));
   }
   // Files approved reports and purges expired evidence; started once the server listens.
-  server::ReportingScheduler scheduler(reporting, server::SchedulerOptionsFrom(config, reporting));
+  const server::SchedulerOptions background = server::SchedulerOptionsFrom(config, reporting);
+  server::ReportingScheduler scheduler(reporting, background);
   sandbox::SandboxPool* pool = decoders->get();
-  config.api.collect_metrics = [pool, &scheduler](server::ServiceMetrics& metrics) {
+  Store* metrics_store = store.get();
+  config.api.collect_metrics = [pool, &scheduler, metrics_store](server::ServiceMetrics& metrics) {
+    if (auto health = metrics_store->Reports().Health()) {
+      metrics.SetReporting(health->reports_by_state, health->stalled, health->withdrawals_pending,
+                           health->filed_followups, health->unreportable_cases);
+    }
     using Mirrored = server::ServiceMetrics::Mirrored;
     if (pool != nullptr) {
       const auto d = pool->Stats();
@@ -171,6 +183,25 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   scheduler.Start();  // stopped before the store closes
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
                http.port(), JsonString(store->backend()), JsonString(std::string(Version())));
+  {
+    // What is on: the rules (the service loaded them above; read again here only to count them),
+    // the categories in force, the vault, the background filer and purge, the decoder sandbox.
+    std::size_t rule_count = 0;
+    Taxonomy taxonomy = Taxonomy::BuiltIn();
+    if (!config.api.rules_path.empty()) {
+      if (auto counted = PolicyRules::Load(config.api.rules_path)) {
+        rule_count = counted->rules().size();
+        taxonomy = counted->taxonomy();
+      }
+    }
+    boost::json::array categories;
+    for (const auto& c : taxonomy.categories()) categories.emplace_back(c.id);
+    spdlog::info(R"("msg":"components","rules_file":{},"rules":{},"categories":{},"vault":{},"background_filer":{},)"
+                 R"("file_interval_seconds":{},"evidence_purge":{},"decoder_sandbox":{})",
+                 JsonString(config.api.rules_path), rule_count, boost::json::serialize(categories),
+                 reporting.vault != nullptr, background.file_interval.count() > 0, background.file_interval.count(),
+                 background.purge_interval.count() > 0, pool != nullptr);
+  }
   if (!args.port_file.empty()) {
     // Written whole then renamed, so a reader never sees a partial file.
     const auto tmp = args.port_file + ".tmp";

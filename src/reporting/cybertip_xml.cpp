@@ -75,6 +75,12 @@ Status ValidateReport(const ReportDraft& d, const ReporterProfile& r) {
     return missing("the reporting person's name and email are required (reporter config)");
   }
   if (d.files.empty()) return missing("at least one file is required");
+  if ((d.user.temporarily_notified_at && (!d.user.temporarily_disabled_at ||
+                                          *d.user.temporarily_notified_at < *d.user.temporarily_disabled_at)) ||
+      (d.user.permanently_notified_at && (!d.user.permanently_disabled_at ||
+                                          *d.user.permanently_notified_at < *d.user.permanently_disabled_at))) {
+    return missing("a user notification dated before the disablement it tells of");
+  }
   for (const auto& f : d.files) {
     if (f.md5.size() != 32 || f.sha256.size() != 64) return missing("every file needs its original MD5 and SHA-256");
     if (f.uploaded_at <= 0) return missing("every file needs its upload time");
@@ -129,15 +135,19 @@ Result<std::string> BuildReportXml(const ReportDraft& d, const ReporterProfile& 
   if (!d.user.esp_identifier.empty()) Child(user, "espIdentifier", d.user.esp_identifier);
   if (!d.user.screen_name.empty()) Child(user, "screenName", d.user.screen_name);
   for (const auto& e : d.user.ip_events) IpCapture(user, e);
-  auto disabled = [&](const char* name, std::int64_t at) {
+  auto disabled = [&](const char* name, std::int64_t at, const std::optional<std::int64_t>& notified) {
     xmlNode* node = Child(user, name);
     Attr(node, "disabledDate", IsoDateTime(at));
-    Attr(node, "userNotified", d.user.notified_at ? "true" : "false");
-    if (d.user.notified_at) Attr(node, "userNotifiedDate", IsoDateTime(*d.user.notified_at));
+    Attr(node, "userNotified", notified ? "true" : "false");
+    if (notified) Attr(node, "userNotifiedDate", IsoDateTime(*notified));
     if (d.user.reenabled_at) Attr(node, "reenabledDate", IsoDateTime(*d.user.reenabled_at));
   };
-  if (d.user.temporarily_disabled_at) disabled("accountTemporarilyDisabled", *d.user.temporarily_disabled_at);
-  if (d.user.permanently_disabled_at) disabled("accountPermanentlyDisabled", *d.user.permanently_disabled_at);
+  if (d.user.temporarily_disabled_at) {
+    disabled("accountTemporarilyDisabled", *d.user.temporarily_disabled_at, d.user.temporarily_notified_at);
+  }
+  if (d.user.permanently_disabled_at) {
+    disabled("accountPermanentlyDisabled", *d.user.permanently_disabled_at, d.user.permanently_notified_at);
+  }
   if (!d.additional_info.empty()) Child(report, "additionalInfo", d.additional_info);
   return Serialize(doc.get());
 }

@@ -488,10 +488,10 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
     if (a.kind == "suspend_account" || a.kind == "ban_account") {
       const bool permanent = a.kind == "ban_account" || !a.until;
       auto& first = permanent ? draft.user.permanently_disabled_at : draft.user.temporarily_disabled_at;
+      auto& told = permanent ? draft.user.permanently_notified_at : draft.user.temporarily_notified_at;
       if (!first || a.created_at < *first) first = a.created_at;
-      if (a.notified_at && (!draft.user.notified_at || *a.notified_at < *draft.user.notified_at)) {
-        draft.user.notified_at = a.notified_at;
-      }
+      // Each disablement's own notification comes at or after it; the first one of this kind.
+      if (a.notified_at && (!told || *a.notified_at < *told)) told = a.notified_at;
       last_disabled = std::max(last_disabled, a.created_at);
     } else if (a.kind == "restore_account") {
       reenabled = a.created_at;

@@ -66,9 +66,16 @@ std::string Fixed(std::optional<double> v, int digits = 1) {
   return out;
 }
 
+// What is counted once per month (and once over the period) rather than added up.
 struct Collect {
   std::vector<double> upload_to_action, match_to_decision;
+  std::map<std::string, bool> suspended;  // user id -> permanently (a ban, or a suspension without an end)
+  std::set<std::string> restricted;       // user ids
+  std::map<std::string, std::set<std::string>> accounts_by_category;     // category -> user ids
+  std::map<std::string, std::set<std::int64_t>> decisions_by_category;  // category -> decision ids
 };
+
+std::int64_t Count(std::size_t n) { return static_cast<std::int64_t>(n); }
 
 void Finish(MonthFigures& m, Collect& c) {
   m.overturn_rate = m.appeals_decided > 0 ? std::optional<double>(static_cast<double>(m.appeals_overturned) /
@@ -76,12 +83,42 @@ void Finish(MonthFigures& m, Collect& c) {
                                           : std::nullopt;
   m.median_hours_upload_to_action = Median(std::move(c.upload_to_action));
   m.median_hours_match_to_decision = Median(std::move(c.match_to_decision));
+  for (const auto& [user, permanent] : c.suspended) {
+    ++(permanent ? m.accounts_suspended_permanent : m.accounts_suspended_temporary);
+  }
+  m.accounts_restricted = Count(c.restricted.size());
+  for (const auto& [category, users] : c.accounts_by_category) m.accounts_actioned_by_category[category] = Count(users.size());
+  for (const auto& [category, ids] : c.decisions_by_category) m.violating_decisions_by_category[category] = Count(ids.size());
 }
 
 std::vector<std::string> Sources(const TransparencyReport& r) {
   std::vector<std::string> out;
   for (const auto& [source, n] : r.total.content_actioned_by_source) out.push_back(source);
   return out;
+}
+
+// Every category with a figure in the period (ids, sorted).
+std::vector<std::string> Categories(const TransparencyReport& r) {
+  std::set<std::string> ids;
+  for (const auto* counts : {&r.total.content_actioned_by_category, &r.total.accounts_actioned_by_category,
+                             &r.total.violating_decisions_by_category}) {
+    for (const auto& [id, n] : *counts) ids.insert(id);
+  }
+  return {ids.begin(), ids.end()};
+}
+
+std::string Title(const TransparencyReport& r, const std::string& id) {
+  auto it = r.category_titles.find(id);
+  return it == r.category_titles.end() || it->second.empty() ? id : it->second;
+}
+
+std::int64_t Of(const std::map<std::string, std::int64_t>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
+}
+
+bool IsAccountAction(const std::string& kind) {
+  return kind == "suspend_account" || kind == "ban_account" || kind == "restrict_account";
 }
 
 }  // namespace
@@ -127,20 +164,35 @@ Result<TransparencyReport> BuildTransparencyReport(ReportStore& reports, std::in
     apply(months[month]);
     apply(total);
   };
+  auto tally = [&](const std::string& month, auto&& apply) {
+    apply(collect[month]);
+    apply(total_collect);
+  };
   std::unordered_map<std::string, bool> content_seen;
   for (const auto& a : facts->actions) {
     const std::string month = MonthOf(a.at);
-    if (a.kind == "suspend_account") {
-      both(month, [&](MonthFigures& m) { (a.temporary ? m.accounts_suspended_temporary : m.accounts_suspended_permanent)++; });
-    } else if (a.kind == "ban_account") {
-      both(month, [&](MonthFigures& m) { ++m.accounts_suspended_permanent; });
-    } else if (a.kind == "restrict_account") {
-      both(month, [&](MonthFigures& m) { ++m.accounts_restricted; });
-    } else if ((a.kind == "block_content" || a.kind == "remove_content") && !a.content_id.empty()) {
+    const std::string category = a.category.empty() ? kUncategorised : a.category;
+    const bool content_action = a.kind == "block_content" || a.kind == "remove_content";
+    if (a.decision_id != 0 && (content_action || IsAccountAction(a.kind))) {  // not a reversal
+      tally(month, [&](Collect& c) { c.decisions_by_category[category].insert(a.decision_id); });
+    }
+    if (IsAccountAction(a.kind)) {
+      both(month, [](MonthFigures& m) { ++m.account_actions; });
+      tally(month, [&](Collect& c) {
+        if (a.kind == "restrict_account") {
+          c.restricted.insert(a.user_id);
+        } else {
+          bool& permanent = c.suspended[a.user_id];
+          permanent = permanent || a.kind == "ban_account" || !a.temporary;
+        }
+        c.accounts_by_category[category].insert(a.user_id);
+      });
+    } else if (content_action && !a.content_id.empty()) {
       if (content_seen.emplace(a.content_id, true).second) {  // facts come in id order: the first action
         both(month, [&](MonthFigures& m) {
           ++m.content_actioned;
           ++m.content_actioned_by_source[a.source];
+          ++m.content_actioned_by_category[category];
         });
         if (a.uploaded_at) {
           const double hours = static_cast<double>(a.at - *a.uploaded_at) / kMicrosPerHour;
@@ -178,17 +230,30 @@ Result<TransparencyReport> BuildTransparencyReport(ReportStore& reports, std::in
   return report;
 }
 
+std::map<std::string, std::string> CategoryTitles(const Taxonomy& taxonomy) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : taxonomy.categories()) out[c.id] = c.title;
+  return out;
+}
+
 std::string TransparencyJson(const TransparencyReport& r) {
   namespace json = boost::json;
-  auto figures = [](const MonthFigures& m) {
-    json::object sources;
-    for (const auto& [k, v] : m.content_actioned_by_source) sources[k] = v;
+  auto counts = [](const std::map<std::string, std::int64_t>& by) {
+    json::object o;
+    for (const auto& [k, v] : by) o[k] = v;
+    return o;
+  };
+  auto figures = [&](const MonthFigures& m) {
     json::object o{{"month", m.month},
                    {"accounts_suspended_temporary", m.accounts_suspended_temporary},
                    {"accounts_suspended_permanent", m.accounts_suspended_permanent},
                    {"accounts_restricted", m.accounts_restricted},
+                   {"account_actions", m.account_actions},
                    {"content_actioned", m.content_actioned},
-                   {"content_actioned_by_source", std::move(sources)},
+                   {"content_actioned_by_source", counts(m.content_actioned_by_source)},
+                   {"content_actioned_by_category", counts(m.content_actioned_by_category)},
+                   {"accounts_actioned_by_category", counts(m.accounts_actioned_by_category)},
+                   {"violating_decisions_by_category", counts(m.violating_decisions_by_category)},
                    {"cybertipline_reports", m.cybertipline_reports},
                    {"appeals_received", m.appeals_received},
                    {"appeals_decided", m.appeals_decided},
@@ -204,10 +269,14 @@ std::string TransparencyJson(const TransparencyReport& r) {
     opt("median_hours_match_to_decision", m.median_hours_match_to_decision);
     return o;
   };
+  json::object titles;
+  for (const auto& id : Categories(r)) titles[id] = Title(r, id);
   json::array months;
   for (const auto& m : r.months) months.push_back(figures(m));
   return json::serialize(json::object{{"from", IsoMonthDay(r.from)},
                                       {"to", IsoMonthDay(r.to)},
+                                      {"platform", r.platform},
+                                      {"category_titles", std::move(titles)},
                                       {"months", std::move(months)},
                                       {"total", figures(r.total)}}) +
          "\n";
@@ -215,25 +284,34 @@ std::string TransparencyJson(const TransparencyReport& r) {
 
 std::string TransparencyCsv(const TransparencyReport& r) {
   const auto sources = Sources(r);
+  const auto categories = Categories(r);
   std::string out =
       "month,accounts_suspended_temporary,accounts_suspended_permanent,accounts_restricted,content_actioned";
   for (const auto& s : sources) out += ",content_actioned_" + s;
   out +=
       ",cybertipline_reports,appeals_received,appeals_decided,appeals_overturned,overturn_rate,"
-      "median_hours_upload_to_action,median_hours_match_to_decision,legal_requests_received,legal_requests_answered\n";
+      "median_hours_upload_to_action,median_hours_match_to_decision,legal_requests_received,legal_requests_answered,"
+      "account_actions";
+  for (const auto& c : categories) {
+    out += ",content_actioned_category_" + c + ",accounts_actioned_category_" + c + ",violating_decisions_category_" + c;
+  }
+  out += "\n";
   auto row = [&](const MonthFigures& m) {
     out += m.month + "," + std::to_string(m.accounts_suspended_temporary) + "," +
            std::to_string(m.accounts_suspended_permanent) + "," + std::to_string(m.accounts_restricted) + "," +
            std::to_string(m.content_actioned);
-    for (const auto& s : sources) {
-      auto it = m.content_actioned_by_source.find(s);
-      out += "," + std::to_string(it == m.content_actioned_by_source.end() ? 0 : it->second);
-    }
+    for (const auto& s : sources) out += "," + std::to_string(Of(m.content_actioned_by_source, s));
     out += "," + std::to_string(m.cybertipline_reports) + "," + std::to_string(m.appeals_received) + "," +
            std::to_string(m.appeals_decided) + "," + std::to_string(m.appeals_overturned) + "," +
            Fixed(m.overturn_rate, 4) + "," + Fixed(m.median_hours_upload_to_action, 2) + "," +
            Fixed(m.median_hours_match_to_decision, 2) + "," + std::to_string(m.legal_requests_received) + "," +
-           std::to_string(m.legal_requests_answered) + "\n";
+           std::to_string(m.legal_requests_answered) + "," + std::to_string(m.account_actions);
+    for (const auto& c : categories) {
+      out += "," + std::to_string(Of(m.content_actioned_by_category, c)) + "," +
+             std::to_string(Of(m.accounts_actioned_by_category, c)) + "," +
+             std::to_string(Of(m.violating_decisions_by_category, c));
+    }
+    out += "\n";
   };
   for (const auto& m : r.months) row(m);
   row(r.total);
@@ -250,6 +328,8 @@ std::string_view TransparencyStyleSheet() {
          "font-size:22px}";
 }
 
+std::string TransparencyHtml(const TransparencyReport& r) { return TransparencyHtml(r, r.platform); }
+
 std::string TransparencyHtml(const TransparencyReport& r, const std::string& platform) {
   using charts::ColumnChart;
   using charts::Series;
@@ -264,18 +344,22 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
   };
   std::vector<Series> by_source;
   for (const auto& source : Sources(r)) {
-    by_source.push_back(series(source == "other" ? "other" : source, [&](const MonthFigures& m) {
-      auto it = m.content_actioned_by_source.find(source);
-      return it == m.content_actioned_by_source.end() ? 0 : it->second;
-    }));
+    by_source.push_back(series(source, [&](const MonthFigures& m) { return Of(m.content_actioned_by_source, source); }));
   }
-  const std::string title = "Transparency report: " + platform;
+  const auto categories = Categories(r);
+  std::vector<Series> by_category;
+  for (const auto& category : categories) {
+    by_category.push_back(
+        series(Title(r, category), [&](const MonthFigures& m) { return Of(m.content_actioned_by_category, category); }));
+  }
+  const std::string title = "Transparency report: " + (platform.empty() ? std::string("the platform") : platform);
   std::string h = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + Escape(title) +
                   "</title>\n<style>" + std::string(TransparencyStyleSheet()) + "</style></head><body>\n";
   h += "<h1>" + Escape(title) + "</h1>\n<p>Period " + IsoMonthDay(r.from) + " to " + IsoMonthDay(r.to) +
        " (UTC, end exclusive). Figures come from the enforcement, review, reporting, appeal and legal-process "
-       "records; field definitions follow the EU DSA transparency template and the Tech Coalition TRUST "
-       "framework (see the table at the end).</p>\n";
+       "records; accounts are counted once each (not once per action), and the period's total counts an account "
+       "once even when it was acted on in several months. Field definitions follow the EU DSA transparency "
+       "template and the Tech Coalition TRUST framework (see the table at the end).</p>\n";
   const auto& t = r.total;
   h += "<div class=\"kpi\"><div><b>" + std::to_string(t.content_actioned) + "</b>uploads actioned</div><div><b>" +
        std::to_string(t.accounts_suspended_temporary + t.accounts_suspended_permanent) +
@@ -288,21 +372,24 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
                    {series("temporary", [](const MonthFigures& m) { return m.accounts_suspended_temporary; }),
                     series("permanent", [](const MonthFigures& m) { return m.accounts_suspended_permanent; })});
   h += ColumnChart({"Uploads actioned by detection source", "uploads"}, months, by_source);
+  h += ColumnChart({"Uploads actioned by category of violation", "uploads"}, months, by_category);
   h += ColumnChart({"CyberTipline reports filed", "reports"}, months,
                    {series("reports", [](const MonthFigures& m) { return m.cybertipline_reports; })});
   h += ColumnChart({"Appeals decided", "appeals"}, months,
                    {series("upheld", [](const MonthFigures& m) { return m.appeals_decided - m.appeals_overturned; }),
                     series("overturned", [](const MonthFigures& m) { return m.appeals_overturned; })});
-  h += "</div>\n<h2>By month</h2>\n<div class=\"wide\"><table><tr><th>month</th><th>suspended (temporary)</th><th>suspended "
-       "(permanent)</th><th>restricted</th><th>uploads actioned</th><th>CyberTipline reports</th><th>appeals "
-       "received</th><th>appeals overturned</th><th>overturn rate</th><th>median h upload&rarr;action</th><th>"
-       "median h match&rarr;decision</th><th>legal requests received</th><th>answered</th></tr>\n";
+  h += "</div>\n<h2>By month</h2>\n<div class=\"wide\"><table><tr><th>month</th><th>accounts suspended (temporary)</th>"
+       "<th>accounts suspended (permanent)</th><th>accounts restricted</th><th>account actions</th><th>uploads "
+       "actioned</th><th>CyberTipline reports</th><th>appeals received</th><th>appeals overturned</th><th>overturn "
+       "rate</th><th>median h upload&rarr;action</th><th>median h match&rarr;decision</th><th>legal requests "
+       "received</th><th>answered</th></tr>\n";
   auto row = [&](const MonthFigures& m) {
     h += "<tr><td>" + m.month + "</td><td>" + std::to_string(m.accounts_suspended_temporary) + "</td><td>" +
          std::to_string(m.accounts_suspended_permanent) + "</td><td>" + std::to_string(m.accounts_restricted) +
-         "</td><td>" + std::to_string(m.content_actioned) + "</td><td>" + std::to_string(m.cybertipline_reports) +
-         "</td><td>" + std::to_string(m.appeals_received) + "</td><td>" + std::to_string(m.appeals_overturned) +
-         "</td><td>" + (m.overturn_rate ? Fixed(*m.overturn_rate * 100) + "%" : "") + "</td><td>" +
+         "</td><td>" + std::to_string(m.account_actions) + "</td><td>" + std::to_string(m.content_actioned) +
+         "</td><td>" + std::to_string(m.cybertipline_reports) + "</td><td>" + std::to_string(m.appeals_received) +
+         "</td><td>" + std::to_string(m.appeals_overturned) + "</td><td>" +
+         (m.overturn_rate ? Fixed(*m.overturn_rate * 100) + "%" : "") + "</td><td>" +
          Fixed(m.median_hours_upload_to_action) + "</td><td>" + Fixed(m.median_hours_match_to_decision) +
          "</td><td>" + std::to_string(m.legal_requests_received) + "</td><td>" +
          std::to_string(m.legal_requests_answered) + "</td></tr>\n";
@@ -313,15 +400,53 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
   for (const auto& [source, n] : t.content_actioned_by_source) {
     h += "<tr><td>" + Escape(source) + "</td><td>" + std::to_string(n) + "</td></tr>\n";
   }
-  h += "</table>\n<h2>Definitions</h2>\n<table class=\"defs\"><tr><th>field</th><th>meaning</th><th>EU DSA template</th><th>TRUST "
+  h += "</table>\n<h2>By category of violation</h2>\n<table><tr><th>category</th><th>uploads actioned</th><th>accounts "
+       "actioned</th><th>violating review decisions</th></tr>\n";
+  for (const auto& c : categories) {
+    h += "<tr><td>" + Escape(Title(r, c)) + "</td><td>" + std::to_string(Of(t.content_actioned_by_category, c)) +
+         "</td><td>" + std::to_string(Of(t.accounts_actioned_by_category, c)) + "</td><td>" +
+         std::to_string(Of(t.violating_decisions_by_category, c)) + "</td></tr>\n";
+  }
+  h += "</table>\n";
+  if (!categories.empty()) {
+    h += "<h2>By category of violation and month</h2>\n<p>Each category: uploads actioned / accounts actioned / "
+         "violating review decisions.</p>\n<div class=\"wide\"><table><tr><th>month</th>";
+    for (const auto& c : categories) h += "<th>" + Escape(Title(r, c)) + "</th>";
+    h += "</tr>\n";
+    auto by_category_row = [&](const MonthFigures& m) {
+      h += "<tr><td>" + m.month + "</td>";
+      for (const auto& c : categories) {
+        h += "<td>" + std::to_string(Of(m.content_actioned_by_category, c)) + " / " +
+             std::to_string(Of(m.accounts_actioned_by_category, c)) + " / " +
+             std::to_string(Of(m.violating_decisions_by_category, c)) + "</td>";
+      }
+      h += "</tr>\n";
+    };
+    for (const auto& m : r.months) by_category_row(m);
+    by_category_row(t);
+    h += "</table></div>\n";
+  }
+  h += "<h2>Definitions</h2>\n<table class=\"defs\"><tr><th>field</th><th>meaning</th><th>EU DSA template</th><th>TRUST "
        "framework</th></tr>\n";
   static const char* kDefinitions[][4] = {
-      {"accounts suspended (temporary / permanent)", "suspend_account actions with / without an end date, and bans",
+      {"accounts suspended (temporary / permanent)",
+       "distinct accounts suspended with an end date / without one or banned; an account with both counts once, as "
+       "permanent",
        "Art. 15(1)(c), 24(1)(b): suspensions of accounts (Art. 23)", "Enforcement: account actions"},
+      {"accounts restricted", "distinct accounts restricted", "Art. 15(1)(c): restrictions of accounts",
+       "Enforcement: account actions"},
+      {"account actions", "restrict, suspend and ban actions taken (actions, not accounts)",
+       "Art. 15(1)(c): number of measures", "Enforcement: account actions"},
       {"uploads actioned", "uploads first blocked or removed in the month, each counted once",
        "Art. 15(1)(c): measures on own initiative, by type of detection", "Enforcement: content actioned"},
       {"detection source", "hash:&lt;bank&gt; for a hash match with that list; classifier; user_report; other",
        "Art. 15(1)(c): automated means used", "Detection: method"},
+      {"by category: uploads actioned", "uploads actioned, by the category of violation of their first action",
+       "Art. 15(1)(c): measures by type of illegal content or terms violated", "Enforcement: content actioned by policy"},
+      {"by category: accounts actioned", "distinct accounts restricted, suspended or banned in that category",
+       "Art. 15(1)(c), 24(1)(b): measures by type of violation", "Enforcement: account actions by policy"},
+      {"by category: violating review decisions", "reviewers' decisions that found a violation and took action",
+       "Art. 15(1)(c): measures taken by people, by type of violation", "Review: decisions by policy"},
       {"CyberTipline reports", "reports filed (finished) with NCMEC", "-", "Reporting: reports to NCMEC / authorities"},
       {"appeals received / overturned", "appeals filed in the month; those decided in it and reversed",
        "Art. 15(1)(d), 24(1)(a): complaints, decisions reversed", "Appeals: volume and reinstatement"},

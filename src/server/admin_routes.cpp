@@ -34,19 +34,32 @@ Response ApiService::OpenApi(ApiCall&) {
   return response;
 }
 
+namespace {
+
+// A key as lists show it (never its secret).
+boost::json::object KeyJson(const ApiKeyRecord& key) {
+  boost::json::object item{{"name", key.name},       {"role", key.role},
+                           {"prefix", key.prefix},   {"status", key.status},
+                           {"created_at", IsoTime(key.created_at)}, {"created_by", key.created_by}};
+  item["approved_by"] = key.approved_by.empty() ? boost::json::value(nullptr) : boost::json::value(key.approved_by);
+  item["approved_at"] = key.approved_at ? boost::json::value(IsoTime(*key.approved_at)) : nullptr;
+  item["revoked_at"] = key.revoked_at ? boost::json::value(IsoTime(*key.revoked_at)) : nullptr;
+  if (key.status == "pending") item["expires_at"] = IsoTime(key.created_at + kPendingKeyMicros);
+  return item;
+}
+
+}  // namespace
+
 Response ApiService::ListKeys(ApiCall&) {
   auto keys = store_.ListApiKeys();
   if (!keys) return ErrorResponse(keys.error());
   boost::json::array out;
-  for (const auto& key : *keys) {
-    boost::json::object item{{"name", key.name}, {"role", key.role}, {"prefix", key.prefix},
-                             {"created_at", IsoTime(key.created_at)}};
-    item["revoked_at"] = key.revoked_at ? boost::json::value(IsoTime(*key.revoked_at)) : nullptr;
-    out.push_back(std::move(item));
-  }
+  for (const auto& key : *keys) out.push_back(KeyJson(key));
   return JsonResponse(http::status::ok, boost::json::object{{"keys", std::move(out)}});
 }
 
+// A sensitive role (custodian, legal, admin) comes back pending, with no secret: a second admin
+// approves it (ApproveKey) and gets the secret then.
 Response ApiService::CreateKey(ApiCall& call) {
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
@@ -57,10 +70,30 @@ Response ApiService::CreateKey(ApiCall& call) {
   }
   auto key = store_.CreateApiKey(std::string(name->as_string()), std::string(role->as_string()), call.actor);
   if (!key) return ErrorResponse(key.error());
+  if (key->record.status == "pending") {
+    auto out = KeyJson(key->record);
+    out["message"] = "a " + key->record.role + " key needs a second admin: another admin approves it with POST /v1/keys/" +
+                     key->record.name + "/approve before " + IsoTime(key->record.created_at + kPendingKeyMicros);
+    return JsonResponse(http::status::accepted, std::move(out));
+  }
   return JsonResponse(http::status::created, boost::json::object{{"name", key->record.name},
                                                                  {"role", key->record.role},
                                                                  {"prefix", key->record.prefix},
+                                                                 {"status", key->record.status},
                                                                  {"key", key->secret}});
+}
+
+// The second admin: activates a pending key and receives its secret, once.
+Response ApiService::ApproveKey(ApiCall& call) {
+  auto key = store_.ApproveApiKey(call.path["name"], call.actor);
+  if (!key) return ErrorResponse(key.error());
+  return JsonResponse(http::status::ok, boost::json::object{{"name", key->record.name},
+                                                            {"role", key->record.role},
+                                                            {"prefix", key->record.prefix},
+                                                            {"status", key->record.status},
+                                                            {"created_by", key->record.created_by},
+                                                            {"approved_by", key->record.approved_by},
+                                                            {"key", key->secret}});
 }
 
 Response ApiService::RevokeKey(ApiCall& call) {

@@ -31,7 +31,8 @@ const std::vector<std::string> kReadOverrides = {"bank-admin", "reviewer", "audi
 // Correcting a decided case's labels before it is reported: the reviewers, or legal staff.
 const std::vector<std::string> kReclassify = {"reviewer", "legal"};
 const std::vector<std::string> kReadReports = {"legal", "auditor", "admin"};
-const std::vector<std::string> kLegal = {"legal", "admin"};
+// Legal filings: legal staff only (an admin could otherwise approve what two admins must mint a key for).
+const std::vector<std::string> kLegal = {"legal"};
 const std::vector<std::string> kEvidenceMeta = {"custodian", "legal", "auditor"};
 // Reading evidence bytes: the vault itself admits only custodians, and logs every other role's try.
 const std::vector<std::string> kEvidenceRead = {"custodian", "reviewer", "legal", "auditor", "admin"};
@@ -94,6 +95,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/keys", kAdmin, &ApiService::ListKeys},
       {V::post, "/v1/keys", kAdmin, &ApiService::CreateKey},
       {V::delete_, "/v1/keys/{name}", kAdmin, &ApiService::RevokeKey},
+      {V::post, "/v1/keys/{name}/approve", kAdmin, &ApiService::ApproveKey},
       {V::get, "/v1/audit", kReadAudit, &ApiService::ListAudit},
       {V::get, "/v1/audit/verify", kReadAudit, &ApiService::VerifyAudit},
       {V::get, "/v1/cases", kReadCases, &ApiService::ListCases},
@@ -223,7 +225,7 @@ const std::string& ApiService::ConsolePolicy() {
     b64.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), digest,
                                                         static_cast<int>(size))));
     return "default-src 'self'; style-src 'self' 'sha256-" + b64 +
-           "'; img-src 'self' blob:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'";
+           "'; img-src 'self' blob:; media-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
   }();
   return policy;
 }

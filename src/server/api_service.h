@@ -38,7 +38,11 @@ struct ApiOptions {
   bool access_log = true;
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
   std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
-  std::string productions_dir;  // where law-enforcement packages are written; empty: none
+  // Law-enforcement productions (POST /v1/legal-requests/{id}/production) are answered to the
+  // custodian as a tar archive built in memory, at most max_production_bytes; with productions_dir
+  // set (legal.productions_dir, never inside the data directory) they are written there instead.
+  std::string productions_dir;
+  std::uint64_t max_production_bytes = 512ull << 20;
   // Hashes an upload's bytes; empty: in this process. The service sets the sandboxed workers'.
   std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)> media_hasher;
   // Makes a reviewer's blurred preview; empty: in this process.
@@ -123,6 +127,7 @@ class ApiService {
   Response OpenApi(ApiCall& call);
   Response ListKeys(ApiCall& call);
   Response CreateKey(ApiCall& call);
+  Response ApproveKey(ApiCall& call);
   Response RevokeKey(ApiCall& call);
   Response ListAudit(ApiCall& call);
   Response ExportVpdq(ApiCall& call);
@@ -202,6 +207,7 @@ class ApiService {
   std::thread refresher_;
   mutable std::mutex rules_mu_;
   std::shared_ptr<const PolicyRules> rules_;
+  std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};
 };
 

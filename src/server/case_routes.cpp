@@ -544,7 +544,7 @@ Response ApiService::GetRules(ApiCall&) {
   const auto rules = Rules();
   Response response{http::status::ok, 11};
   response.set(http::field::content_type, "application/json");
-  response.body() = rules ? rules->ToJson() : std::string(R"({"rules":[]})");
+  response.body() = rules ? rules->ToJson() : R"({"rules":[],"categories":)" + CurrentTaxonomy()->ToJson() + "}";
   return response;
 }
 

@@ -172,7 +172,9 @@ struct HttpServer::State {
     while (!stopping) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(options.max_header_bytes);
-      parser.body_limit(options.max_body_bytes);
+      // No body limit while the header is read: Beast would refuse a large Content-Length before the
+      // service could say the key is missing. The limit is set once the request is admitted.
+      parser.body_limit(boost::none);
       // Idle wait for the next request, then a deadline for reading it whole.
       stream.expires_after(first ? options.request_timeout : options.idle_timeout);
       first = false;

@@ -44,7 +44,13 @@ ServiceMetrics::ServiceMetrics()
                              .Help("What the HTTP layer did on its own: answers not delivered (client gone after "
                                    "the work was done), connections refused by the caps, accept paused at the "
                                    "descriptor limit")
-                             .Register(*registry_)) {}
+                             .Register(*registry_)),
+      reports_(prometheus::BuildGauge().Name("vigil_reports").Help("CyberTipline reports by state").Register(*registry_)),
+      attention_(prometheus::BuildGauge()
+                     .Name("vigil_reporting_attention")
+                     .Help("Reporting that needs a person: stalled filings (an error recorded), withdrawals pending "
+                           "at NCMEC, filed reports whose case changed, decided cases that cannot be reported")
+                     .Register(*registry_)) {}
 
 void ServiceMetrics::ObserveRequest(const std::string& route, const std::string& method, unsigned status,
                                     double seconds) {
@@ -79,6 +85,19 @@ void ServiceMetrics::MirrorCount(Mirrored family, const std::string& event, std:
   auto& counter = f.Add({{"event", event}});
   const double delta = static_cast<double>(total) - counter.Value();
   if (delta > 0) counter.Increment(delta);
+}
+
+void ServiceMetrics::SetReporting(const std::map<std::string, std::int64_t>& by_state, std::int64_t stalled,
+                                  std::int64_t withdrawals_pending, std::int64_t filed_followups,
+                                  std::int64_t unreportable_cases) {
+  for (const char* state : {"draft", "approved", "open", "filed", "retracted", "failed", "voided"}) {
+    const auto it = by_state.find(state);
+    reports_.Add({{"state", state}}).Set(it == by_state.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  attention_.Add({{"reason", "stalled"}}).Set(static_cast<double>(stalled));
+  attention_.Add({{"reason", "withdrawal_pending"}}).Set(static_cast<double>(withdrawals_pending));
+  attention_.Add({{"reason", "filed_followup"}}).Set(static_cast<double>(filed_followups));
+  attention_.Add({{"reason", "unreportable_case"}}).Set(static_cast<double>(unreportable_cases));
 }
 
 std::string ServiceMetrics::Render() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }

@@ -9,6 +9,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,6 +30,10 @@ class ServiceMetrics {
   // counters at scrape time: `total` is the count's current sum.
   enum class Mirrored { kDecoderWorkers, kBackground };
   void MirrorCount(Mirrored family, const std::string& event, std::int64_t total);
+  // Reports by state, and what needs a person (stalled filings, withdrawals pending at NCMEC,
+  // filed reports whose case changed, cases that cannot be reported): set at scrape time.
+  void SetReporting(const std::map<std::string, std::int64_t>& by_state, std::int64_t stalled,
+                    std::int64_t withdrawals_pending, std::int64_t filed_followups, std::int64_t unreportable_cases);
   // The text exposition of every metric.
   std::string Render() const;
 
@@ -43,6 +49,8 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& decoder_;
   prometheus::Family<prometheus::Counter>& background_;
   prometheus::Family<prometheus::Counter>& connection_events_;
+  prometheus::Family<prometheus::Gauge>& reports_;
+  prometheus::Family<prometheus::Gauge>& attention_;
 };
 
 }  // namespace vigil::server

@@ -328,25 +328,50 @@ Response ApiService::GetLegalRequest(ApiCall& call) {
 Response ApiService::ProduceLegalRequest(ApiCall& call) {
   if (reporting_ == nullptr || !reporting_->vault) return Unavailable("the evidence vault is not configured");
   if (reporting_->signing_seed.empty()) return Unavailable("no signing key is configured ([legal])");
-  if (options_.productions_dir.empty()) return Unavailable("no productions folder (data_dir) is configured");
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  const auto dir = std::filesystem::path(options_.productions_dir) /
-                   ("request-" + std::to_string(*id) + "-" + stamp);
-  auto package = ProduceLegalPackage(store_, *reporting_->vault, *id, dir.string(), reporting_->signing_seed,
-                                     call.KeyName(), call.key != nullptr ? call.key->role : "");
-  if (!package) return ErrorResponse(package.error());
+  // One at a time: a package answered to the custodian is built whole in memory first.
+  std::unique_lock<std::mutex> building(production_mu_, std::try_to_lock);
+  if (!building.owns_lock()) return Unavailable("another production is being built: try again when it is done");
+  // The archive goes to the custodian; to disk only into the folder the operator named (never the
+  // data directory, checked at start-up).
+  ArchiveOutput output;
+  output.folder = options_.productions_dir;
+  output.max_bytes = options_.max_production_bytes;
+  auto package = ProduceLegalArchive(store_, *reporting_->vault, *id, output, reporting_->signing_seed, call.KeyName(),
+                                     call.key != nullptr ? call.key->role : "");
+  if (!package) {
+    if (package.error().code == ErrorCode::kTooLarge) {
+      return ErrorResponse(http::status::payload_too_large, "too_large",
+                           package.error().message +
+                               " (the service's max_production_bytes): write it with `vigil legal export`, or set "
+                               "legal.productions_dir");
+    }
+    if (StatusFor(package.error().code) == http::status::internal_server_error) {
+      spdlog::error(R"("msg":"legal production failed","request":{},"error":{})", *id,
+                    json::serialize(json::value(package.error().ToString())));
+    }
+    return ErrorResponse(package.error());
+  }
   auto public_key = SigningPublicKey(reporting_->signing_seed);
-  return JsonResponse(http::status::created, json::object{{"directory", package->directory},
-                                                          {"manifest_sha256", package->manifest_sha256},
-                                                          {"files", package->files},
-                                                          {"custody_records", package->custody_records},
-                                                          {"public_key", public_key ? *public_key : ""}});
+  if (!options_.productions_dir.empty()) {
+    return JsonResponse(http::status::created, json::object{{"file", package->path},
+                                                            {"manifest_sha256", package->manifest_sha256},
+                                                            {"files", package->files},
+                                                            {"custody_records", package->custody_records},
+                                                            {"public_key", public_key ? *public_key : ""}});
+  }
+  Response response{http::status::ok, call.request.version()};
+  response.set(http::field::content_type, "application/x-tar");
+  response.set(http::field::content_disposition, "attachment; filename=\"" + package->name + ".tar\"");
+  response.set(http::field::cache_control, "no-store");
+  response.set("X-Vigil-Manifest-SHA256", package->manifest_sha256);
+  response.set("X-Vigil-Public-Key", public_key ? *public_key : "");
+  response.set("X-Vigil-Files", std::to_string(package->files));
+  response.set("X-Vigil-Custody-Records", std::to_string(package->custody_records));
+  response.body() = std::move(package->archive);
+  response.prepare_payload();
+  return response;
 }
 
 Response ApiService::Transparency(ApiCall& call) {
@@ -360,6 +385,8 @@ Response ApiService::Transparency(ApiCall& call) {
   }
   auto report = BuildTransparencyReport(store_.Reports(), *from, *to);
   if (!report) return ErrorResponse(report.error());
+  report->platform = reporting_ != nullptr ? reporting_->platform : "";  // [reporter] platform
+  report->category_titles = CategoryTitles(*CurrentTaxonomy());
   Response response{http::status::ok, call.request.version()};
   if (format == "json") {
     response.set(http::field::content_type, "application/json");
@@ -370,8 +397,7 @@ Response ApiService::Transparency(ApiCall& call) {
   } else {
     response.set(http::field::content_type, "text/html; charset=utf-8");
     response.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
-    const std::string platform = reporting_ != nullptr ? reporting_->platform : "";
-    response.body() = TransparencyHtml(*report, platform.empty() ? "the platform" : platform);
+    response.body() = TransparencyHtml(*report);
   }
   response.prepare_payload();
   return response;

@@ -35,64 +35,34 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(where.line) + ":" +
                                                  std::to_string(where.column) + ": " + std::string(e.description()));
   }
-  // A misspelt key would otherwise be ignored silently and leave a default in force.
-  static constexpr std::string_view kKeys[] = {
-      "listen", "data_dir", "database_url", "log_level", "threads", "max_body_bytes", "request_timeout_ms",
-      "idle_timeout_ms", "refresh_interval_ms", "rate_limit_per_second", "rate_limit_burst", "access_log", "limits",
-      "video", "worker_threads", "rules_file", "workflow", "reporter", "cybertip", "vault", "legal",
-      "sandbox"};
-  static constexpr std::string_view kReporterKeys[] = {
-      "company_name", "first_name", "last_name", "email", "phone", "contact_email", "company_template",
-      "terms_of_service", "legal_url", "platform", "incident_type", "industry_classification"};
-  static constexpr std::string_view kCyberTipKeys[] = {"base_url", "username", "password_env", "approval", "xsd_path",
-                                                       "attempts", "backoff_ms", "timeout_seconds",
-                                                       "file_interval_seconds"};
-  static constexpr std::string_view kVaultKeys[] = {"master_key_env", "master_key_file", "retention_days",
-                                                    "preserve_on_confirm", "purge_interval_hours"};
-  static constexpr std::string_view kLegalKeys[] = {"signing_key_env", "signing_key_file"};
-  static constexpr std::string_view kSandboxKeys[] = {"mode", "workers", "memory_mb", "max_requests_per_worker",
-                                                      "image_wall_seconds", "image_cpu_seconds", "user",
-                                                      "large_workers", "large_queue", "large_pixels", "large_nice"};
-  static constexpr std::string_view kWorkflowKeys[] = {"lease_seconds", "appeal_sla_seconds", "appeal_instructions",
-                                                       "sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2",
-                                                       "sla_seconds_p3"};
-  static constexpr std::string_view kLimitKeys[] = {"max_pixels", "max_dimension"};
-  static constexpr std::string_view kVideoKeys[] = {"seconds_per_hash", "max_duration_seconds", "max_frames",
-                                                    "max_wall_seconds", "threads", "allow_truncated",
-                                                    "query_match_percent", "compared_match_percent"};
-  auto check_keys = [&](const toml::table& t, auto& known, const std::string& prefix) -> Status {
+  // A misspelt key would otherwise be ignored silently and leave a default in force. The keys are
+  // the reference's (config_reference.cpp): a key cannot be accepted without being documented.
+  const auto& reference = ConfigReference();
+  const auto tables = ConfigTables();
+  auto check_keys = [&](const toml::table& t, std::string_view section) -> Status {
+    const std::string prefix = section.empty() ? "" : std::string(section) + ".";
     for (const auto& [key, node] : t) {
-      if (std::find(std::begin(known), std::end(known), key.str()) == std::end(known)) {
+      const bool known = std::any_of(reference.begin(), reference.end(), [&](const ConfigKey& k) {
+        return k.table == section && k.key == key.str();
+      });
+      const bool is_table = section.empty() && std::find(tables.begin(), tables.end(), key.str()) != tables.end();
+      if (!known && !is_table) {
         return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(node.source().begin.line) +
                                                      ": unknown key '" + prefix + std::string(key.str()) + "'");
+      }
+      if (is_table && !node.is_table()) {
+        return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(node.source().begin.line) + ": '" +
+                                                     std::string(key.str()) + "' must be a table ([" +
+                                                     std::string(key.str()) + "])");
       }
     }
     return {};
   };
-  if (auto known = check_keys(table, kKeys, ""); !known) return known;
-  if (const auto* limits = table["limits"].as_table()) {
-    if (auto known = check_keys(*limits, kLimitKeys, "limits."); !known) return known;
-  }
-  if (const auto* video = table["video"].as_table()) {
-    if (auto known = check_keys(*video, kVideoKeys, "video."); !known) return known;
-  }
-  if (const auto* workflow = table["workflow"].as_table()) {
-    if (auto known = check_keys(*workflow, kWorkflowKeys, "workflow."); !known) return known;
-  }
-  if (const auto* t = table["reporter"].as_table()) {
-    if (auto known = check_keys(*t, kReporterKeys, "reporter."); !known) return known;
-  }
-  if (const auto* t = table["cybertip"].as_table()) {
-    if (auto known = check_keys(*t, kCyberTipKeys, "cybertip."); !known) return known;
-  }
-  if (const auto* t = table["vault"].as_table()) {
-    if (auto known = check_keys(*t, kVaultKeys, "vault."); !known) return known;
-  }
-  if (const auto* t = table["legal"].as_table()) {
-    if (auto known = check_keys(*t, kLegalKeys, "legal."); !known) return known;
-  }
-  if (const auto* t = table["sandbox"].as_table()) {
-    if (auto known = check_keys(*t, kSandboxKeys, "sandbox."); !known) return known;
+  if (auto known = check_keys(table, ""); !known) return known;
+  for (const std::string_view name : tables) {
+    if (const auto* t = table[name].as_table()) {
+      if (auto known = check_keys(*t, name); !known) return known;
+    }
   }
   Status status;
   auto wrong = [&](const char* key, const char* type) {
@@ -212,6 +182,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);
     read_string(*t, "signing_key_file", rep.signing_key_file);
+    read_string(*t, "productions_dir", config.api.productions_dir);
   }
   if (const auto* t = table["sandbox"].as_table()) {
     auto& sb = config.sandbox;

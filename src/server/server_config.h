@@ -1,46 +1,11 @@
-// `vigil serve` configuration: a TOML file, then flags on top. Every key is optional.
-//
-//   listen = "127.0.0.1:8750"
-//   data_dir = "vigil-data"             # SQLite database and anything else the server keeps
-//   database_url = ""                   # a PostgreSQL connection string; empty: SQLite in data_dir
-//   threads = 0                         # HTTP threads; 0: one per core
-//   max_body_bytes = 67108864
-//   request_timeout_ms = 30000
-//   idle_timeout_ms = 60000
-//   refresh_interval_ms = 2000          # how often the index picks up other processes' changes
-//   rate_limit_per_second = 0           # per key; 0: unlimited
-//   rate_limit_burst = 0
-//   access_log = true
-//   log_level = "info"
-//   [limits]
-//   max_pixels = 100000000
-//   max_dimension = 32768
-//   [reporter]                          # the reporting company (docs/reporting.md)
-//   company_name = "..."  first_name = "..."  last_name = "..."  email = "..."  platform = "..."
-//   company_template = "..."  terms_of_service = "..."  legal_url = "..."  contact_email = "..."
-//   industry_classification = false     # only with the industry hash-sharing MOU
-//   [cybertip]
-//   base_url = "https://exttest.cybertip.org/ispws"
-//   username = "..."
-//   password_env = "VIGIL_CYBERTIP_PASSWORD"   # the password is read from the environment only
-//   approval = "separate"               # or "decision": the violating decision is the approval
-//   xsd_path = ""                       # NCMEC's schema (GET /xsd): every report is checked
-//   attempts = 5  backoff_ms = 500  timeout_seconds = 60
-//   file_interval_seconds = 60          # the service files approved reports in the background; 0: off
-//   [vault]
-//   master_key_env = "VIGIL_VAULT_KEY"  # or master_key_file = "/etc/vigil/vault.key" (64 hex digits)
-//   retention_days = 365
-//   preserve_on_confirm = true
-//   purge_interval_hours = 24           # the service purges expired, unheld evidence; 0: off
-//   [sandbox]                           # decoding in confined worker processes (docs/sandbox.md)
-//   mode = "auto"  workers = 0  memory_mb = 4096  max_requests_per_worker = 1000  image_wall_seconds = 60
-//   image_cpu_seconds = 30  user = "nobody"
-//   large_workers = 0  large_queue = 4  large_pixels = 16000000  large_nice = 10   # the large lane
-//   [legal]
-//   signing_key_env = "VIGIL_SIGNING_KEY"   # or signing_key_file (an Ed25519 seed, 64 hex digits)
+// `vigil serve` configuration: a TOML file, then flags on top. Every key is optional. Every key the
+// file may hold, with its type, default and meaning, is in ConfigReference() (config_reference.cpp):
+// the loader refuses any other key, and `vigil docs config` prints the reference (docs/operations.md).
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "server/api_service.h"
 #include "server/http_server.h"
@@ -92,6 +57,21 @@ struct ServerConfig {
   SandboxConfig sandbox;
   std::string log_level = "info";
 };
+
+// One key of the configuration file: what the loader accepts and the reference documents.
+struct ConfigKey {
+  std::string_view table;      // "" : the top level; else the [table] it sits in
+  std::string_view key;
+  std::string_view type;       // "string", "integer", "number" or "boolean"
+  std::string default_value;   // as TOML, taken from a default ServerConfig
+  std::string_view meaning;
+};
+
+// Every key, top level first, then table by table ([limits], [video], ...). LoadServerConfig
+// refuses a key that is not here, so a key cannot be accepted without being documented.
+const std::vector<ConfigKey>& ConfigReference();
+// The tables, in the reference's order.
+std::vector<std::string_view> ConfigTables();
 
 // Reads a TOML file into `config` (keys not in the file keep their values). Errors name the file,
 // line and column, or the key with a wrong type.

@@ -318,7 +318,11 @@ CREATE INDEX legal_requests_received ON legal_requests(received_at);
     // 7: what a go-live trial found wrong. The taxonomy of violations on banks, cases, decisions and
     // actions; statements of reasons apart from staff-only detail; per-file classifications; the
     // policy outcome committed with its upload; appeals of whole decisions; local overrides of list
-    // entries that re-imports respect; reports that follow their case; P0 = most urgent.
+    // entries that re-imports respect; reports that follow their case; P0 = most urgent. API keys:
+    // sensitive roles pending a second admin, who minted and approved each key (backfilled from the
+    // audit log), and names never reused: a unique index over every name, case-insensitively, after
+    // suffixing all but one row of each name (the live one, else the newest) with "~revoked-<id>"
+    // ("~<id>" for a live case variant), so older duplicates cannot fail the migration.
     R"sql(
 ALTER TABLE banks ADD COLUMN category TEXT NOT NULL DEFAULT '';
 ALTER TABLE cases ADD COLUMN category TEXT NOT NULL DEFAULT '';
@@ -381,6 +385,19 @@ INSERT INTO overrides (bank_id, signal_type, value, reason, created_by, created_
 ALTER TABLE reports ADD COLUMN withdraw_reason TEXT NOT NULL DEFAULT '';
 DROP INDEX reports_one_live_per_case;
 CREATE UNIQUE INDEX reports_one_live_per_case ON reports(case_id) WHERE state NOT IN ('retracted', 'voided');
+ALTER TABLE api_keys ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+ALTER TABLE api_keys ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN approved_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN approved_at BIGINT;
+UPDATE api_keys SET created_by = COALESCE((SELECT a.actor FROM audit_log a WHERE a.target = api_keys.name
+                                           AND a.action = 'key.create' AND a.at >= api_keys.created_at
+                                           ORDER BY a.id LIMIT 1), '');
+UPDATE api_keys SET name = name || CASE WHEN revoked_at IS NULL THEN '~' ELSE '~revoked-' END || CAST(id AS TEXT)
+  WHERE EXISTS (SELECT 1 FROM api_keys k WHERE LOWER(k.name) = LOWER(api_keys.name) AND k.id <> api_keys.id
+                AND ((k.revoked_at IS NULL AND api_keys.revoked_at IS NOT NULL)
+                     OR ((k.revoked_at IS NULL) = (api_keys.revoked_at IS NULL) AND k.id > api_keys.id)));
+DROP INDEX api_keys_live_name;
+CREATE UNIQUE INDEX api_keys_name ON api_keys(LOWER(name));
 )sql",
 };
 

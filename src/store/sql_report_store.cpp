@@ -329,8 +329,8 @@ class SqlReportStore final : public ReportStore {
     auto actions = db->Query(
         "SELECT a.kind, a.until_at, a.created_at, a.content_id, c.submitted_at, c.metadata, "
         "(SELECT b.name FROM matches m JOIN banks b ON b.id = m.bank_id WHERE m.content_row = c.id ORDER BY m.id "
-        "LIMIT 1) FROM actions a LEFT JOIN content c ON a.content_id <> '' AND c.content_id = a.content_id "
-        "WHERE a.created_at >= $1 AND a.created_at < $2 ORDER BY a.id",
+        "LIMIT 1), a.user_id, a.category, a.decision_id FROM actions a LEFT JOIN content c ON a.content_id <> '' "
+        "AND c.content_id = a.content_id WHERE a.created_at >= $1 AND a.created_at < $2 ORDER BY a.id",
         {from, to});
     if (!actions) return tl::unexpected(actions.error());
     for (const auto& r : *actions) {
@@ -343,6 +343,9 @@ class SqlReportStore final : public ReportStore {
         a.uploaded_at = r.OptInt(4);
         a.source = DetectionSource(r.Text(6), r.Text(5));
       }
+      a.user_id = r.Text(7);
+      a.category = r.Text(8);
+      a.decision_id = r.Int(9);
       facts.actions.push_back(std::move(a));
     }
     auto decided = db->Query(
@@ -388,6 +391,26 @@ class SqlReportStore final : public ReportStore {
       if (*done != 1) return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(id) + ": its files changed");
     }
     return {};
+  }
+
+  Result<ReportingHealth> Health() override {
+    auto db = pool_.Acquire();
+    ReportingHealth h;
+    auto states = db->Query("SELECT state, COUNT(*) FROM reports GROUP BY state");
+    if (!states) return tl::unexpected(states.error());
+    for (const auto& row : *states) h.reports_by_state[row.Text(0)] = row.Int(1);
+    auto counts = db->Query(
+        "SELECT (SELECT COUNT(*) FROM reports WHERE (state IN ('approved', 'open') OR in_flight <> '') AND last_error <> ''), "
+        "(SELECT COUNT(*) FROM reports WHERE state = 'open' AND withdraw_reason <> ''), "
+        "(SELECT COUNT(*) FROM reports WHERE state = 'filed' AND withdraw_reason <> ''), "
+        "(SELECT COUNT(*) FROM cases WHERE report_problem <> '')");
+    if (!counts) return tl::unexpected(counts.error());
+    const auto& row = counts->front();
+    h.stalled = row.Int(0);
+    h.withdrawals_pending = row.Int(1);
+    h.filed_followups = row.Int(2);
+    h.unreportable_cases = row.Int(3);
+    return h;
   }
 
   Result<CyberTipReport> FromRow(SqlConnection& db, const SqlRow& r) {

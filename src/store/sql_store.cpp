@@ -29,6 +29,8 @@ bool IsKnownRole(std::string_view role) {
   return std::find(std::begin(kRoles), std::end(kRoles), role) != std::end(kRoles);
 }
 
+bool IsSensitiveRole(std::string_view role) { return role == "admin" || role == "legal" || role == "custodian"; }
+
 namespace store {
 namespace {
 
@@ -509,12 +511,51 @@ class SqlStore final : public Store {
 
   // ---- keys ----
 
-  Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role, const std::string& actor) override {
-    if (!IsKnownRole(role)) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "unknown role '" + role + "' (roles: submitter, reviewer, bank-admin, auditor, admin)");
+  static std::string AsciiLower(std::string text) {
+    for (char& c : text) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
-    if (name.empty() || name.size() > 128) return Fail(ErrorCode::kInvalidArgument, "key name must be 1-128 characters");
+    return text;
+  }
+
+  // A key name as the audit log and decisions will show it: lower-case ASCII, nothing that hides
+  // (NUL, line breaks, spaces) or imitates another name (letters from other scripts).
+  static Result<std::string> CheckKeyName(const std::string& raw) {
+    const std::string rule =
+        "key name must be 1-64 characters of a-z, 0-9, '.', '_', '-' and '@', starting with a letter or digit";
+    if (raw.empty() || raw.size() > 64) {
+      return Fail(ErrorCode::kInvalidArgument, rule + " (it has " + std::to_string(raw.size()) + ")");
+    }
+    std::string name;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const auto c = static_cast<unsigned char>(raw[i]);
+      const std::string at = rule + "; character " + std::to_string(i + 1) + " is ";
+      if (c == 0) return Fail(ErrorCode::kInvalidArgument, at + "a NUL");
+      if (c == '\n' || c == '\r') return Fail(ErrorCode::kInvalidArgument, at + "a line break");
+      if (c < 0x20 || c == 0x7f) return Fail(ErrorCode::kInvalidArgument, at + "a control character");
+      if (c == ' ') return Fail(ErrorCode::kInvalidArgument, at + "a space");
+      if (c >= 0x80) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    at + "not ASCII (letters of other scripts can imitate another name)");
+      }
+      const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+      const bool allowed = (lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') || lower == '.' ||
+                           lower == '_' || lower == '-' || lower == '@';
+      if (!allowed) return Fail(ErrorCode::kInvalidArgument, at + "'" + std::string(1, lower) + "'");
+      name += lower;
+    }
+    if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'))) {
+      return Fail(ErrorCode::kInvalidArgument, rule + "; it starts with '" + name.substr(0, 1) + "'");
+    }
+    // The audit log's actors that are not keys.
+    if (name == "cli" || name == "system" || name == "policy") {
+      return Fail(ErrorCode::kInvalidArgument, "key name '" + name + "' is reserved: the audit log uses it for the " +
+                                                   (name == "cli" ? "command line" : "service itself"));
+    }
+    return name;
+  }
+
+  static Result<std::string> NewKeySecret() {
     unsigned char random[32];
     if (RAND_bytes(random, sizeof random) != 1) return Fail(ErrorCode::kInternal, "no randomness for a key");
     static constexpr char kHex[] = "0123456789abcdef";
@@ -523,59 +564,155 @@ class SqlStore final : public Store {
       secret += kHex[byte >> 4];
       secret += kHex[byte & 15];
     }
+    return secret;
+  }
+
+  Result<NewApiKey> CreateApiKey(const std::string& name, const std::string& role, const std::string& actor) override {
+    return MintApiKey(name, role, actor, actor, std::nullopt);
+  }
+
+  Result<NewApiKey> CreateApiKeyOnHost(const std::string& name, const std::string& role,
+                                       const std::string& os_user) override {
+    return MintApiKey(name, role, "cli", os_user.empty() ? "cli" : "cli:" + os_user, os_user);
+  }
+
+  // `os_user` set: minted on the host, any role active at once. Otherwise a sensitive role is pending.
+  Result<NewApiKey> MintApiKey(const std::string& raw_name, const std::string& role, const std::string& actor,
+                               const std::string& created_by, const std::optional<std::string>& os_user) {
+    if (!IsKnownRole(role)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "unknown role '" + role + "' (roles: submitter, reviewer, bank-admin, auditor, admin, legal, custodian)");
+    }
+    auto name = CheckKeyName(raw_name);
+    if (!name) return tl::unexpected(name.error());
+    const bool pending = !os_user && IsSensitiveRole(role);
+    // A pending key gets a secret nobody sees (key_hash is unique and never empty); its real one is
+    // made when it is approved.
+    auto secret = NewKeySecret();
+    if (!secret) return tl::unexpected(secret.error());
+    const std::string prefix = pending ? "" : secret->substr(0, 12);
     auto db = pool_.Acquire();
     auto transaction = SqlTransaction::Start(*db);
     if (!transaction) return tl::unexpected(transaction.error());
     const auto now = Now();
+    // A request that lapsed or was withdrawn before approval never authenticated anything: its name
+    // is free again (the old row keeps its history under a suffixed name).
+    auto freed = db->Execute(
+        "UPDATE api_keys SET name = name || '~lapsed-' || CAST(id AS TEXT), revoked_at = COALESCE(revoked_at, $2) "
+        "WHERE LOWER(name) = $1 AND status = 'pending' AND (revoked_at IS NOT NULL OR created_at <= $3)",
+        {*name, now, now - kPendingKeyMicros});
+    if (!freed) return tl::unexpected(freed.error());
     auto inserted = db->Query(
-        "INSERT INTO api_keys (name, role, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        {name, role, Sha256Hex(secret), secret.substr(0, 12), now});
+        "INSERT INTO api_keys (name, role, key_hash, prefix, created_at, status, created_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        {*name, role, Sha256Hex(*secret), prefix, now, std::string(pending ? "pending" : "active"), created_by});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
-        return Fail(ErrorCode::kAlreadyExists, "a live key named '" + name + "' already exists");
+        return Fail(ErrorCode::kAlreadyExists, "the key name '" + *name +
+                                                   "' is taken: names are never reused, even after revocation (the "
+                                                   "audit log and decisions name people by them)");
       }
       return tl::unexpected(inserted.error());
     }
-    VIGIL_TRY(AuditOn(*db, actor, "key.create", name, "role=" + role));
+    std::string detail = "role=" + role + " created_by=" + created_by;
+    if (os_user) detail += " on the host (os_user=" + *os_user + "; host access stands in for a second admin)";
+    if (pending) detail += " pending a second admin's approval";
+    VIGIL_TRY(AuditOn(*db, actor, pending ? "key.request" : "key.create", *name, detail));
     VIGIL_TRY(transaction->Commit());
     NewApiKey key;
-    key.record = {inserted->at(0).Int(0), name, role, secret.substr(0, 12), now, std::nullopt};
-    key.secret = std::move(secret);
+    key.record = {inserted->at(0).Int(0), *name, role, prefix, now, std::nullopt,
+                  pending ? "pending" : "active", created_by, "", std::nullopt};
+    if (!pending) key.secret = std::move(*secret);
+    return key;
+  }
+
+  Result<NewApiKey> ApproveApiKey(const std::string& raw_name, const std::string& approver) override {
+    const std::string name = AsciiLower(raw_name);
+    auto secret = NewKeySecret();
+    if (!secret) return tl::unexpected(secret.error());
+    auto db = pool_.Acquire();
+    auto transaction = SqlTransaction::Start(*db);
+    if (!transaction) return tl::unexpected(transaction.error());
+    const auto now = Now();
+    auto rows = db->Query(
+        "SELECT id, name, role, created_at, status, created_by FROM api_keys WHERE LOWER(name) = $1 AND revoked_at IS NULL",
+        {name});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no pending key named '" + name + "'");
+    const auto& row = rows->front();
+    NewApiKey key;
+    key.record = {row.Int(0), row.Text(1), row.Text(2), secret->substr(0, 12), row.Int(3), std::nullopt,
+                  "active", row.Text(5), approver, now};
+    if (row.Text(4) != "pending") {
+      return Fail(ErrorCode::kAlreadyExists, "key '" + key.record.name + "' is active already");
+    }
+    if (key.record.created_at <= now - kPendingKeyMicros) {
+      return Fail(ErrorCode::kNotFound, "the request for key '" + key.record.name +
+                                            "' lapsed (a pending key waits 24 hours for its second admin): request it again");
+    }
+    if (AsciiLower(key.record.created_by) == AsciiLower(approver)) {
+      return Fail(ErrorCode::kPermissionDenied, "key '" + key.record.name + "' (" + key.record.role +
+                                                    ") was requested by '" + approver +
+                                                    "': a second, different admin must approve it");
+    }
+    auto changed = db->Execute(
+        "UPDATE api_keys SET status = 'active', key_hash = $1, prefix = $2, approved_by = $3, approved_at = $4 "
+        "WHERE id = $5 AND status = 'pending' AND revoked_at IS NULL",
+        {Sha256Hex(*secret), key.record.prefix, approver, now, key.record.id});
+    if (!changed) return tl::unexpected(changed.error());
+    if (*changed == 0) return Fail(ErrorCode::kNotFound, "no pending key named '" + name + "'");
+    VIGIL_TRY(AuditOn(*db, approver, "key.approve", key.record.name,
+                      "role=" + key.record.role + " requested_by=" + key.record.created_by));
+    VIGIL_TRY(transaction->Commit());
+    key.secret = std::move(*secret);
     return key;
   }
 
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override {
     auto db = pool_.Acquire();
-    auto rows = db->Query("SELECT id, name, role, prefix, created_at, revoked_at FROM api_keys ORDER BY id");
+    auto rows = db->Query(
+        "SELECT id, name, role, prefix, created_at, revoked_at, status, created_by, approved_by, approved_at "
+        "FROM api_keys ORDER BY id");
     if (!rows) return tl::unexpected(rows.error());
+    const auto lapsed = Now() - kPendingKeyMicros;
     std::vector<ApiKeyRecord> keys;
     for (const auto& row : *rows) {
-      keys.push_back({row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.OptInt(5)});
+      keys.push_back({row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.OptInt(5), row.Text(6),
+                      row.Text(7), row.Text(8), row.OptInt(9)});
+      auto& key = keys.back();
+      if (key.status == "pending" && !key.revoked_at && key.created_at <= lapsed) key.status = "expired";
     }
     return keys;
   }
 
   Status RevokeApiKey(const std::string& name, const std::string& actor) override {
+    const std::string lower = AsciiLower(name);
     auto db = pool_.Acquire();
     auto transaction = SqlTransaction::Start(*db);
     if (!transaction) return tl::unexpected(transaction.error());
-    auto changed = db->Execute("UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
-                               {Now(), name});
+    auto rows = db->Query("SELECT id, name, status FROM api_keys WHERE LOWER(name) = $1 AND revoked_at IS NULL", {lower});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no live key named '" + lower + "'");
+    const auto& row = rows->front();
+    auto changed = db->Execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                               {Now(), row.Int(0)});
     if (!changed) return tl::unexpected(changed.error());
-    if (*changed == 0) return Fail(ErrorCode::kNotFound, "no live key named '" + name + "'");
-    VIGIL_TRY(AuditOn(*db, actor, "key.revoke", name, ""));
+    if (*changed == 0) return Fail(ErrorCode::kNotFound, "no live key named '" + lower + "'");
+    VIGIL_TRY(AuditOn(*db, actor, "key.revoke", row.Text(1), row.Text(2) == "pending" ? "withdrawn before approval" : ""));
     return transaction->Commit();
   }
 
   Result<ApiKeyRecord> Authenticate(const std::string& secret) override {
     auto db = pool_.Acquire();
     auto rows = db->Query(
-        "SELECT id, name, role, prefix, created_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        "SELECT id, name, role, prefix, created_at, created_by, approved_by, approved_at FROM api_keys "
+        "WHERE key_hash = $1 AND revoked_at IS NULL AND status = 'active'",
         {Sha256Hex(secret)});
     if (!rows) return tl::unexpected(rows.error());
     if (rows->empty()) return Fail(ErrorCode::kNotFound, "unknown or revoked API key");
     const auto& row = rows->front();
-    return ApiKeyRecord{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), std::nullopt};
+    return ApiKeyRecord{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), std::nullopt,
+                        "active",   row.Text(5), row.Text(6), row.OptInt(7)};
   }
 
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,

@@ -1,0 +1,202 @@
+// The configuration file's keys (see server_config.h): what LoadServerConfig accepts and what
+// `vigil docs config` prints into docs/operations.md. Defaults are read from a default
+// ServerConfig, so the reference shows the values the code starts from.
+#include <charconv>
+
+#include "server/server_config.h"
+
+namespace vigil::server {
+namespace {
+
+std::string String(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string Integer(std::int64_t value) { return std::to_string(value); }
+
+std::string Number(double value) {
+  char buffer[64];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  std::string out(buffer, ec == std::errc{} ? end : buffer);
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";  // a TOML float, not an integer
+  return out;
+}
+
+std::string Boolean(bool value) { return value ? "true" : "false"; }
+
+std::vector<ConfigKey> MakeReference() {
+  const ServerConfig d;
+  const auto& http = d.http;
+  const auto& api = d.api;
+  const auto& w = d.workflow;
+  const auto& sb = d.sandbox;
+  const auto& rep = d.reporting;
+  const auto& r = rep.filer.reporter;
+  return {
+      // The top level.
+      {"", "listen", "string", String(http.host + ":" + std::to_string(http.port)),
+       "HOST:PORT to listen on; port 0 picks a free one (see `--port-file`). `--listen` wins"},
+      {"", "data_dir", "string", String(d.data_dir),
+       "the SQLite database (`vigil.db`), uploads kept for review (`media/`) and the evidence vault (`vault/`). "
+       "`--data-dir` wins"},
+      {"", "database_url", "string", String(d.database_url),
+       "a PostgreSQL connection string or URI; empty: SQLite in `data_dir`. `--database-url` (or "
+       "`VIGIL_DATABASE_URL`) wins"},
+      {"", "rules_file", "string", String(api.rules_path),
+       "the policy rules and categories of violation (TOML, docs/workflow.md); empty: matches are recorded and "
+       "nothing is automated. `--rules` wins; `POST /v1/rules/reload` reads it again"},
+      {"", "threads", "integer", Integer(http.threads), "HTTP I/O threads; 0: one per core. `--threads` wins"},
+      {"", "worker_threads", "integer", Integer(http.worker_threads),
+       "threads for requests that decode media, parse lists or talk to NCMEC, off the I/O threads; 0: one per "
+       "core (the decoder sandbox's large lane adds its own)"},
+      {"", "max_body_bytes", "integer", Integer(static_cast<std::int64_t>(http.max_body_bytes)),
+       "the largest request body (uploads, lists); a larger one gets 413 from its `Content-Length` before it is "
+       "read"},
+      {"", "request_timeout_ms", "integer", Integer(http.request_timeout.count()),
+       "reading one request, headers and body: slow senders are cut off"},
+      {"", "idle_timeout_ms", "integer", Integer(http.idle_timeout.count()),
+       "a keep-alive connection idle this long is closed"},
+      {"", "refresh_interval_ms", "integer", Integer(d.refresh_interval_ms),
+       "how soon bank changes made by other processes (other servers, the CLI) reach this server's index"},
+      {"", "rate_limit_per_second", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.per_second)),
+       "requests a second per key (429 with `Retry-After` past it); 0: unlimited"},
+      {"", "rate_limit_burst", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.burst)),
+       "a key's bucket of requests; 0: the same as `rate_limit_per_second`"},
+      {"", "access_log", "boolean", Boolean(api.access_log),
+       "one JSON log line per request. `--no-access-log` turns it off"},
+      {"", "log_level", "string", String(d.log_level), "trace, debug, info, warn, error, critical or off"},
+      // [limits]
+      {"limits", "max_pixels", "integer", Integer(static_cast<std::int64_t>(api.decode_limits.max_pixels)),
+       "an image's width times height, checked from its header before any allocation (413 past it)"},
+      {"limits", "max_dimension", "integer", Integer(api.decode_limits.max_dimension),
+       "an image's width or height, likewise"},
+      // [video]
+      {"video", "seconds_per_hash", "number", Number(api.video.seconds_per_hash),
+       "one vPDQ frame hash per this many seconds of video; 0: every frame (docs/video.md)"},
+      {"video", "max_duration_seconds", "number", Number(api.video.limits.max_duration_seconds),
+       "the longest video, as its container declares or its timestamps reach"},
+      {"video", "max_frames", "integer", Integer(static_cast<std::int64_t>(api.video.limits.max_frames)),
+       "the most frames decoded from one video"},
+      {"video", "max_wall_seconds", "number", Number(api.video.limits.max_wall_seconds),
+       "the longest one video's decoding may take (a sandboxed worker gets 30 s more before it is stopped)"},
+      {"video", "threads", "integer", Integer(api.video.limits.threads),
+       "decoder threads per video; 0: FFmpeg picks"},
+      {"video", "allow_truncated", "boolean", Boolean(api.video.allow_truncated),
+       "a video cut short: false refuses it (400 `truncated`), true hashes the frames that decode"},
+      {"video", "query_match_percent", "number", Number(api.video_match.query_match_percent),
+       "a video matches a listed one when at least this share of its frames is close to a listed frame (HMA's "
+       "rule)"},
+      {"video", "compared_match_percent", "number", Number(api.video_match.compared_match_percent),
+       "... and at least this share of the listed video's frames is close to one of the upload's"},
+      // [workflow]
+      {"workflow", "lease_seconds", "integer", Integer(w.lease_seconds),
+       "how long a reviewer's claim on a case lasts; a decision after it ran out is refused"},
+      {"workflow", "sla_seconds_p0", "integer", Integer(w.review_sla_seconds[0]),
+       "the review deadline of a case held at priority P0 (the most urgent)"},
+      {"workflow", "sla_seconds_p1", "integer", Integer(w.review_sla_seconds[1]), "... at P1"},
+      {"workflow", "sla_seconds_p2", "integer", Integer(w.review_sla_seconds[2]), "... at P2"},
+      {"workflow", "sla_seconds_p3", "integer", Integer(w.review_sla_seconds[3]), "... at P3 (the least urgent)"},
+      {"workflow", "appeal_sla_seconds", "integer", Integer(w.appeal_sla_seconds), "an appeal's review deadline"},
+      {"workflow", "appeal_instructions", "string", String(w.appeal_instructions),
+       "how to appeal, told to the user in every statement of reasons"},
+      // [sandbox]
+      {"sandbox", "mode", "string", String(sb.mode),
+       "\"auto\": decode uploads in confined worker processes where the kernel allows, else in the service "
+       "process with a warning; \"required\": refuse to start without them; \"off\" (docs/sandbox.md)"},
+      {"sandbox", "workers", "integer", Integer(sb.workers),
+       "the small lane's workers; 0: as many as `worker_threads` (one per core)"},
+      {"sandbox", "memory_mb", "integer", Integer(sb.memory_mb), "each worker's address-space limit"},
+      {"sandbox", "max_requests_per_worker", "integer", Integer(sb.max_requests_per_worker),
+       "a worker is replaced after this many requests"},
+      {"sandbox", "image_wall_seconds", "integer", Integer(sb.image_wall_seconds),
+       "a worker that has not answered an image in this long is stopped"},
+      {"sandbox", "image_cpu_seconds", "integer", Integer(sb.image_cpu_seconds),
+       "the CPU time (all threads) one image decode or preview may use; 0: no budget"},
+      {"sandbox", "user", "string", String(sb.user),
+       "a service running as root runs its workers as this user (never root)"},
+      {"sandbox", "large_workers", "integer", Integer(sb.large_workers),
+       "the large lane's workers (images over `large_pixels`, and videos); 0: half the small lane's, at least 1"},
+      {"sandbox", "large_queue", "integer", Integer(sb.large_queue),
+       "requests that may wait for a large-lane worker; more get 503"},
+      {"sandbox", "large_pixels", "integer", Integer(sb.large_pixels),
+       "images declaring more pixels go to the large lane; 0: images never do (videos still)"},
+      {"sandbox", "large_nice", "integer", Integer(sb.large_nice), "the large lane's CPU priority (nice, 0-19)"},
+      // [reporter]
+      {"reporter", "company_name", "string", String(r.company_name),
+       "the reporting company, in every CyberTipline report (docs/reporting.md)"},
+      {"reporter", "first_name", "string", String(r.first_name), "the reporting person"},
+      {"reporter", "last_name", "string", String(r.last_name), "the reporting person"},
+      {"reporter", "email", "string", String(r.email), "the reporting person"},
+      {"reporter", "phone", "string", String(r.phone), "the reporting person"},
+      {"reporter", "contact_email", "string", String(r.contact_email),
+       "for law enforcement's follow-up, when it differs"},
+      {"reporter", "company_template", "string", String(r.company_template),
+       "standing text: how to serve legal process, retention, 24-hour contacts"},
+      {"reporter", "terms_of_service", "string", String(r.terms_of_service), "the platform's terms"},
+      {"reporter", "legal_url", "string", String(r.legal_url), "the platform's legal page"},
+      {"reporter", "platform", "string", String(r.platform),
+       "the product the incidents happen on (also in transparency reports' titles)"},
+      {"reporter", "incident_type", "string", String(r.incident_type), "the reports' NCMEC incident type"},
+      {"reporter", "industry_classification", "boolean", Boolean(r.industry_classification),
+       "report the industry classification (A1..B2): only with the industry hash-sharing MOU"},
+      // [cybertip]
+      {"cybertip", "base_url", "string", String(rep.cybertip.base_url),
+       "NCMEC's CyberTipline API (production: https://report.cybertip.org/ispws)"},
+      {"cybertip", "username", "string", String(rep.cybertip.username),
+       "the CyberTipline account; empty: no background filing"},
+      {"cybertip", "password_env", "string", String(rep.password_env),
+       "the environment variable holding the password (never in the file)"},
+      {"cybertip", "approval", "string", String(rep.filer.approval),
+       "\"separate\": a person approves each report; \"decision\": the reviewer's violating decision approves it"},
+      {"cybertip", "xsd_path", "string", String(rep.filer.xsd_path),
+       "NCMEC's schema (`vigil report xsd`): every report is validated against it; empty: no schema check"},
+      {"cybertip", "attempts", "integer", Integer(rep.cybertip.attempts), "tries per request to NCMEC"},
+      {"cybertip", "backoff_ms", "integer", Integer(rep.cybertip.backoff.count()),
+       "the wait before the first retry, doubled after each failed try (at most 30 s)"},
+      {"cybertip", "timeout_seconds", "integer", Integer(rep.cybertip.timeout.count()), "one request to NCMEC"},
+      {"cybertip", "file_interval_seconds", "integer", Integer(rep.file_interval_seconds),
+       "the service files approved reports in the background this often (with a `username`); 0: off"},
+      // [vault]
+      {"vault", "master_key_env", "string", String(rep.vault_key_env),
+       "the environment variable holding the evidence vault's master key (64 hex digits); when set, it wins "
+       "over `master_key_file`"},
+      {"vault", "master_key_file", "string", String(rep.vault_key_file),
+       "a file holding the master key instead; without a key the evidence routes answer 503"},
+      {"vault", "retention_days", "integer", Integer(rep.retention_days),
+       "how long preserved evidence is kept (at least 365) unless a legal hold keeps it longer"},
+      {"vault", "preserve_on_confirm", "boolean", Boolean(rep.preserve_on_confirm),
+       "preserve a case's items in the vault on every violating decision"},
+      {"vault", "purge_interval_hours", "integer", Integer(rep.purge_interval_hours),
+       "the service purges expired evidence that is not held this often (with the vault open); 0: off"},
+      // [legal]
+      {"legal", "signing_key_env", "string", String(rep.signing_key_env),
+       "the environment variable holding the Ed25519 seed (64 hex digits) that signs law-enforcement "
+       "productions and audit anchors; when set, it wins over `signing_key_file`"},
+      {"legal", "signing_key_file", "string", String(rep.signing_key_file), "a file holding the seed instead"},
+      {"legal", "productions_dir", "string", String(api.productions_dir),
+       "where the service writes law-enforcement productions (legal-request-ID-TIME.tar); empty: answered to the "
+       "custodian only, never written to disk. Must be outside data_dir (refused at start-up)"},
+  };
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& ConfigReference() {
+  static const std::vector<ConfigKey> reference = MakeReference();
+  return reference;
+}
+
+std::vector<std::string_view> ConfigTables() {
+  std::vector<std::string_view> tables;
+  for (const auto& k : ConfigReference()) {
+    if (!k.table.empty() && (tables.empty() || tables.back() != k.table)) tables.push_back(k.table);
+  }
+  return tables;
+}
+
+}  // namespace vigil::server
