@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "test_images.h"
+#include "store/schema.h"
+#include "store/sql_connection.h"
 #include "test_postgres.h"
 #include "vigil/clock.h"
 #include "vigil/hash_list.h"
@@ -102,6 +104,67 @@ TEST_P(StoreTest, MigratesAndReopens) {
   auto again = Store::Open(options_);  // migrations already applied: nothing to do
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_EQ(*(*again)->SchemaVersion(), 7);
+}
+
+// Schema 7 flips the priority scale (P0 = most urgent) and moves old records into the new shapes:
+// a database as release 6 left it comes through with its cases, decisions, appeals and disabled
+// entries carried over.
+TEST_P(StoreTest, SchemaSevenMigratesWhatAnOlderReleaseStored) {
+  testing::TempDir dir;
+  testing::TestPostgres fresh;
+  StoreOptions options;
+  std::unique_ptr<store::SqlConnection> db;
+  if (GetParam() == Backend::kPostgres) {
+    fresh.Create();
+    if (IsSkipped() || HasFatalFailure()) return;
+    options.postgres_url = fresh.url();
+    auto opened = store::OpenPostgres(fresh.url());
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    db = std::move(*opened);
+  } else {
+    options.sqlite_path = (dir.path() / "old.db").string();
+    auto opened = store::OpenSqlite(options.sqlite_path);
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    db = std::move(*opened);
+  }
+  ASSERT_TRUE(store::Migrate(*db, 6));
+  ASSERT_EQ(*store::CurrentSchemaVersion(*db), 6);
+  const char* old_rows[] = {
+      "INSERT INTO banks (id, name, created_at, updated_at) VALUES (1, 'old', 1, 1)",
+      "INSERT INTO bank_entries (id, bank_id, signal_type, value, added_at, removed_at, disabled_reason) VALUES "
+      "(1, 1, 'md5', '00000000000000000000000000000001', 1, 5, 'a logo')",
+      "INSERT INTO entry_feedback (entry_id, reason, reviewer, at) VALUES (1, 'a logo', 'alice', 5)",
+      "INSERT INTO cases (id, user_id, status, priority, sla_due, created_at, updated_at) VALUES "
+      "(1, 'u1', 'open', 3, 10, 1, 1), (2, 'u2', 'decided', 0, 10, 1, 1)",
+      "INSERT INTO decisions (id, case_id, reviewer, verdict, classification, decided_at) VALUES "
+      "(1, 2, 'alice', 'violating', 'B1', 2)",
+      "INSERT INTO actions (id, user_id, content_id, kind, ground, facts, automated, redress, actor, case_id, "
+      "decision_id, created_at) VALUES (1, 'u2', '', 'suspend_account', 'g', 'f', 0, 'r', 'alice', 2, 1, 2)",
+      "INSERT INTO appeals (id, action_id, user_id, statement, status, created_at, sla_due) VALUES "
+      "(1, 1, 'u2', 'mine', 'overturned', 3, 9)",
+  };
+  for (const char* sql : old_rows) ASSERT_TRUE(db->Execute(sql)) << sql;
+  db.reset();
+  auto store = Store::Open(options);
+  ASSERT_TRUE(store) << store.error().ToString();
+  EXPECT_EQ(*(*store)->SchemaVersion(), 7);
+  EXPECT_EQ((*store)->Cases().GetCase(1)->priority, 0) << "the old most urgent (3) is now P0";
+  EXPECT_EQ((*store)->Cases().GetCase(2)->priority, 3);
+  const auto decided = (*store)->Cases().GetCase(2);
+  ASSERT_EQ(decided->decisions.size(), 1u);
+  EXPECT_EQ(decided->decisions[0].category, "csam");
+  EXPECT_TRUE(decided->decisions[0].cybertip);
+  auto appeal = (*store)->Cases().GetAppeal(1);
+  ASSERT_TRUE(appeal);
+  EXPECT_EQ(appeal->case_id, 2);
+  EXPECT_EQ(appeal->decision_id, 1);
+  EXPECT_EQ(appeal->action_ids, std::vector<std::int64_t>{1});
+  EXPECT_EQ(appeal->undone, std::vector<std::int64_t>{1});
+  auto overrides = (*store)->ListOverrides("old", false);
+  ASSERT_TRUE(overrides);
+  ASSERT_EQ(overrides->size(), 1u);
+  EXPECT_EQ((*overrides)[0].reason, "a logo");
+  EXPECT_EQ((*overrides)[0].created_by, "alice");
 }
 
 TEST_P(StoreTest, BankLifecycle) {

@@ -168,6 +168,12 @@ TEST_P(WorkflowTest, MatchToCaseToDecisionToAppealToRestore) {
   ASSERT_EQ(decision.at("viewed").as_array().size(), 1u);
   EXPECT_EQ(decision.at("viewed").as_array()[0].as_string(), "upload-1");
   for (const auto& item : c.at("items").as_array()) EXPECT_EQ(item.at("state").as_string(), "removed");
+  // This server has no [reporter] config: the CSAM decision's report cannot be drafted. That is
+  // said where people look (the case, the metrics), not in one log line.
+  EXPECT_NE(c.at("report_problem").as_string().subview().find("reporter config"), std::string::npos)
+      << json::serialize(c);
+  EXPECT_NE(Call("audit", "GET", "/metrics").body.find(R"(vigil_reporting_attention{reason="unreportable_case"} 1)"),
+            std::string::npos);
   // Deciding again is refused: the case is closed.
   EXPECT_EQ(Call("alice", "POST", base + "/decision", R"({"verdict":"not_violating","reason":"x"})").status, 400u);
 
@@ -217,6 +223,7 @@ TEST_P(WorkflowTest, MatchToCaseToDecisionToAppealToRestore) {
   EXPECT_EQ(restored_content, 2);
   const auto after_appeal = Parse(Call("alice", "GET", base));
   for (const auto& item : after_appeal.at("items").as_array()) EXPECT_EQ(item.at("state").as_string(), "restored");
+  EXPECT_TRUE(after_appeal.at("report_problem").as_string().empty()) << "nothing left to report";
   // Staff see what the user does not.
   auto staff_view = Parse(Call("alice", "GET", "/v1/accounts/user-9")).as_object();
   EXPECT_NE(json::serialize(staff_view).find("benign-list"), std::string::npos);

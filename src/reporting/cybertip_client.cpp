@@ -108,7 +108,7 @@ class BeastTransport final : public CyberTipTransport {
           http::read(stream, buffer, parser);
         }
       } catch (const std::exception& e) {
-        if (sent) return Fail(ErrorCode::kIoError, std::string("no answer from the CyberTipline: ") + e.what());
+        if (sent) return Fail(ErrorCode::kIoError, "no answer from the CyberTipline: " + Reason(e));
         throw;
       }
       HttpAnswer answer;
@@ -117,8 +117,16 @@ class BeastTransport final : public CyberTipTransport {
       answer.request_id = std::string(parser.get()["Request-ID"]);
       return answer;
     } catch (const std::exception& e) {
-      return Fail(ErrorCode::kUnavailable, std::string("CyberTipline unreachable: ") + e.what());
+      return Fail(ErrorCode::kUnavailable, "CyberTipline unreachable: " + Reason(e));
     }
+  }
+
+  // What went wrong, for people: Boost's system_error::what() appends the source file and line of
+  // the library code that threw ("[asio.misc:2 at /usr/include/boost/...]"), which is noise to an
+  // operator and detail an attacker should not learn; the error code's message is the reason.
+  static std::string Reason(const std::exception& e) {
+    if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) return system->code().message();
+    return e.what();
   }
 
   CyberTipConfig config_;

@@ -29,6 +29,8 @@ Result<int> FollowCase(SqlConnection& db, std::int64_t case_id, std::int64_t now
                        const std::string& why) {
   auto reportable = CaseReportable(db, case_id);
   if (!reportable) return tl::unexpected(reportable.error());
+  // Nothing left to report: nothing stands in the way of reporting it either.
+  if (!*reportable) VIGIL_TRY(db.Execute("UPDATE cases SET report_problem = '' WHERE id = $1", {case_id}));
   auto reports = db.Query(
       "SELECT id, state, withdraw_reason FROM reports WHERE case_id = $1 AND state NOT IN ('retracted', 'voided', "
       "'failed') ORDER BY id",

@@ -3,6 +3,7 @@
 // Never edit a released migration: add a new one.
 #include "store/schema.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -411,7 +412,8 @@ Result<int> CurrentSchemaVersion(SqlConnection& connection) {
   return static_cast<int>(rows->at(0).Int(0));
 }
 
-Status Migrate(SqlConnection& connection) {
+Status Migrate(SqlConnection& connection, int up_to) {
+  const int target = up_to > 0 ? std::min(up_to, LatestSchemaVersion()) : LatestSchemaVersion();
   if (auto created = connection.ExecuteScript(
           "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
       !created) {
@@ -432,7 +434,7 @@ Status Migrate(SqlConnection& connection) {
                                              ", newer than this build's " +
                                              std::to_string(LatestSchemaVersion()) + "; upgrade vigil");
   }
-  for (int version = *current + 1; version <= LatestSchemaVersion(); ++version) {
+  for (int version = *current + 1; version <= target; ++version) {
     const auto sql = ExpandDialect(kMigrations[static_cast<std::size_t>(version - 1)], connection.dialect());
     if (auto applied = connection.ExecuteScript(sql); !applied) {
       return Fail(applied.error().code,

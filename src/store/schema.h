@@ -8,9 +8,10 @@ namespace vigil::store {
 // The newest schema version this build knows.
 int LatestSchemaVersion();
 
-// Applies every migration above the database's current version. Refuses a database whose
-// version is newer than this build (kUnsupported), so an old binary never writes a new schema.
-Status Migrate(SqlConnection& connection);
+// Applies every migration above the database's current version, up to `up_to` (default: the
+// latest; a lower one lets tests build a database as an older release left it). Refuses a database
+// whose version is newer than this build (kUnsupported), so an old binary never writes a new schema.
+Status Migrate(SqlConnection& connection, int up_to = 0);
 
 Result<int> CurrentSchemaVersion(SqlConnection& connection);
 
