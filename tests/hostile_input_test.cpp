@@ -1,11 +1,16 @@
 // Hostile input: empty, random, truncated, mislabelled and decompression-bomb files must each give
 // a clear error with the right code, quickly, without allocating for the declared size.
 #include <gtest/gtest.h>
-#include <webp/encode.h>
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
+#include <tuple>
+
+// jpeglib.h needs FILE and size_t first.
+#include <jpeglib.h>
 
 #include "test_images.h"
 #include "vigil/file_hasher.h"
@@ -50,24 +55,31 @@ Bytes JpegDeclaring(std::uint16_t width, std::uint16_t height, std::size_t size,
   return jpeg;
 }
 
-// A solid-colour image: the best case for every codec, so the closest a real file comes to its
-// format's compression ceiling.
-Image Solid(std::uint32_t width, std::uint32_t height, std::uint32_t channels) {
-  Image img;
-  img.width = img.source_width = width;
-  img.height = img.source_height = height;
-  img.channels = channels;
-  img.pixels.assign(std::size_t{width} * height * channels, 0x5A);
-  return img;
-}
-
-Bytes EncodeWebpLossy(const Image& rgb) {
-  std::uint8_t* out = nullptr;
-  const std::size_t n = WebPEncodeRGB(rgb.pixels.data(), static_cast<int>(rgb.width), static_cast<int>(rgb.height),
-                                      static_cast<int>(rgb.width * 3), 75, &out);
-  Bytes bytes(out, out + n);
-  WebPFree(out);
-  return bytes;
+// An arithmetic-coded JPEG (libjpeg's encoder; TurboJPEG's API has no arithmetic coding here).
+Bytes EncodeArithmeticJpeg(const Image& rgb) {
+  jpeg_compress_struct cinfo{};
+  jpeg_error_mgr jerr{};
+  cinfo.err = jpeg_std_error(&jerr);  // an encoder error ends the test binary: fine for benign input
+  jpeg_create_compress(&cinfo);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buf, &size);
+  cinfo.image_width = rgb.width;
+  cinfo.image_height = rgb.height;
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  cinfo.arith_code = TRUE;
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(rgb.Row(cinfo.next_scanline));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  Bytes out(buf, buf + size);
+  jpeg_destroy_compress(&cinfo);
+  std::free(buf);
+  return out;
 }
 
 TEST(HostileInput, EmptyFile) {
@@ -234,7 +246,7 @@ TEST(HostileInput, GifDeclaringMoreThanLzwCanExpandIsRefused) {
 }
 
 TEST(HostileInput, LossyWebpDeclaringMoreThanVp8CanCodeIsRefused) {
-  Bytes webp = EncodeWebpLossy(MakePattern(16, 16, 3));
+  Bytes webp = testing::EncodeWebpLossy(MakePattern(16, 16, 3));
   ASSERT_GT(webp.size(), 30u);
   ASSERT_EQ(std::string(webp.begin() + 12, webp.begin() + 16), "VP8 ");
   // The key frame's 14-bit width and height (little-endian, after the start code): 10000x9000.
@@ -250,8 +262,8 @@ TEST(HostileInput, LossyWebpDeclaringMoreThanVp8CanCodeIsRefused) {
 // The ceilings leave every honest file through: a solid colour, the best case for every codec,
 // at 4000x3000 (12 megapixels), encoded by the formats' own libraries.
 TEST(HostileInput, SolidColourImagesOfEveryFormatAreNotMistakenForBombs) {
-  const Image rgb = Solid(4000, 3000, 3);
-  const Image grey = Solid(4000, 3000, 1);
+  const Image rgb = testing::MakeSolid(4000, 3000, 3);
+  const Image grey = testing::MakeSolid(4000, 3000, 1);
   const std::vector<std::pair<std::string, Bytes>> files = {
       {"jpeg baseline", testing::EncodeJpeg(rgb, 90)},
       {"jpeg progressive", testing::EncodeJpeg(rgb, 90, true)},
@@ -259,7 +271,7 @@ TEST(HostileInput, SolidColourImagesOfEveryFormatAreNotMistakenForBombs) {
       {"png", testing::EncodePng(rgb)},
       {"png grey", testing::EncodePng(grey)},
       {"gif", testing::EncodeGif(grey)},
-      {"webp lossy", EncodeWebpLossy(rgb)},
+      {"webp lossy", testing::EncodeWebpLossy(rgb)},
       {"webp lossless", testing::EncodeWebpLossless(rgb)},
       {"tiff lzw", testing::EncodeTiff(rgb)},
       {"bmp", testing::EncodeBmp(rgb)},
@@ -271,6 +283,39 @@ TEST(HostileInput, SolidColourImagesOfEveryFormatAreNotMistakenForBombs) {
     EXPECT_EQ(img->width, 4000u) << name;
     EXPECT_EQ(img->height, 3000u) << name;
   }
+}
+
+// ReadImageHeader says whether the compression-ratio check bounded the declared size by the
+// file's bytes: the decoder sandbox sends the files it could not bound to the large lane from a
+// much lower size (a one-colour arithmetic JPEG or lossless WebP of 2000x2000 takes a few hundred
+// bytes, honestly).
+TEST(HostileInput, ReadImageHeaderSaysWhetherTheRatioWasChecked) {
+  const Image rgb = testing::MakeSolid(2000, 2000, 3);
+  const Image grey = testing::MakeSolid(2000, 2000, 1);
+  const std::vector<std::tuple<std::string, Bytes, bool>> files = {
+      {"jpeg baseline", testing::EncodeJpeg(rgb, 90), true},
+      {"jpeg progressive", testing::EncodeJpeg(rgb, 90, true), true},
+      {"jpeg arithmetic", EncodeArithmeticJpeg(rgb), false},
+      {"png", testing::EncodePng(rgb), true},
+      {"gif", testing::EncodeGif(grey), true},
+      {"webp lossy", testing::EncodeWebpLossy(rgb), true},
+      {"webp lossless", testing::EncodeWebpLossless(rgb), false},
+      {"tiff lzw", testing::EncodeTiff(rgb), true},
+      {"bmp", testing::EncodeBmp(rgb), true},
+  };
+  for (const auto& [name, bytes, checked] : files) {
+    ASSERT_FALSE(bytes.empty()) << name;
+    auto header = ReadImageHeader(bytes, {});
+    ASSERT_TRUE(header.has_value()) << name << ": " << header.error().ToString();
+    EXPECT_EQ(header->width, 2000u) << name;
+    EXPECT_EQ(header->height, 2000u) << name;
+    EXPECT_EQ(header->ratio_checked, checked) << name << " (" << bytes.size() << " bytes)";
+  }
+  const Bytes arithmetic = EncodeArithmeticJpeg(rgb);
+  EXPECT_LT(arithmetic.size(), 4096u);
+  auto img = DecodeImage(arithmetic, {});
+  ASSERT_TRUE(img.has_value()) << img.error().ToString();
+  EXPECT_EQ(img->width, 2000u);
 }
 
 TEST(HostileInput, BmpWithHugeDeclaredSize) {

@@ -371,6 +371,31 @@ TEST(HttpServer, ConnectionsOverTheTotalCapGet503) {
   for (int fd : held) ::close(fd);
 }
 
+TEST(HttpServer, BodiesInFlightShareOneBudgetAndTheOnePastItIsToldToComeBack) {
+  Fixture f;
+  HttpServerOptions options;
+  options.max_body_bytes = 1 << 20;
+  options.max_inflight_body_bytes = 2 << 20;
+  f.Start(options);
+  // Two admitted requests each declaring 900 KiB and sending a little: they hold 1.8 MiB.
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = Connect(f.port(), ("127.0.6." + std::to_string(2 + i)).c_str());
+    ASSERT_TRUE(SendAll(fd, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 921600\r\n\r\nabc"));
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(100ms);
+  const std::string third = Exchange(f.port(), "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 921600\r\n\r\n", 2s,
+                                     "127.0.6.9");
+  EXPECT_TRUE(third.starts_with("HTTP/1.1 503")) << third;
+  EXPECT_NE(third.find("Retry-After: 1"), std::string::npos);
+  for (int fd : held) ::close(fd);
+  std::this_thread::sleep_for(200ms);
+  // The budget is given back when those requests end.
+  EXPECT_TRUE(Exchange(f.port(), "POST /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc", 2s)
+                  .starts_with("HTTP/1.1 200"));
+}
+
 // CPU seconds a process has used (user + system), from /proc.
 double CpuSeconds(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");

@@ -310,5 +310,47 @@ TEST(ListParser, LineCounterCountsOnFromTheLastOffset) {
   EXPECT_EQ(lists::LineCounter(data).LineOf(6), 4);
 }
 
+// ---- DTDs ------------------------------------------------------------------------------------
+
+// An NCMEC document whose DOCTYPE declares `entities` and whose one record's <id> is `id`.
+std::string NcmecWithDoctype(const std::string& entities, const std::string& id) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE queryResult [\n" + entities +
+         "]>\n<queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">\n"
+         "<images count=\"1\" maxTimestamp=\"2026-12-31T00:00:00Z\">\n<image>\n"
+         "  <member id=\"42\">Member</member>\n  <timestamp>2026-01-01T00:00:00Z</timestamp>\n"
+         "  <id>" + id + "</id>\n  <fingerprints><md5>" + Hex32(1) + "</md5></fingerprints>\n</image>\n"
+         "</images>\n</queryResult>\n";
+}
+
+// XXE: an external entity naming a local file is never read; no DTD is processed, so its
+// reference stays text (or the record is refused), never the file's contents.
+TEST(ListParser, NcmecExternalEntityIsNeverResolved) {
+  auto parsed = ParseHashList(
+      "ncmec", NcmecWithDoctype("<!ENTITY xxe SYSTEM \"file:///etc/passwd\">\n", "&xxe;"), Options("xxe.xml"));
+  if (!parsed) {  // refusing the document is as good, if it says which
+    EXPECT_TRUE(Contains(parsed.error().message, "xxe.xml")) << parsed.error().message;
+    return;
+  }
+  ASSERT_FALSE(parsed->ops.empty());
+  for (const auto& op : parsed->ops) EXPECT_EQ(op.provenance.external_id, "&xxe;");  // the text, not the file
+}
+
+// Billion laughs: nested internal entities are not expanded, so a 1 KB document stays 1 KB of work.
+TEST(ListParser, NcmecNestedEntitiesAreNotExpanded) {
+  std::string entities = "<!ENTITY lol0 \"lol\">\n";
+  for (int i = 1; i <= 9; ++i) {
+    std::string refs;
+    for (int j = 0; j < 10; ++j) refs += "&lol" + std::to_string(i - 1) + ";";
+    entities += "<!ENTITY lol" + std::to_string(i) + " \"" + refs + "\">\n";
+  }
+  auto parsed = ParseHashList("ncmec", NcmecWithDoctype(entities, "&lol9;"), Options("laughs.xml"));
+  if (!parsed) {
+    EXPECT_TRUE(Contains(parsed.error().message, "laughs.xml")) << parsed.error().message;
+    return;
+  }
+  ASSERT_FALSE(parsed->ops.empty());
+  for (const auto& op : parsed->ops) EXPECT_EQ(op.provenance.external_id, "&lol9;") << op.provenance.external_id.size();
+}
+
 }  // namespace
 }  // namespace vigil

@@ -98,7 +98,10 @@ TEST(Policy, BadFilesAreRefusedWithTheLineAndRule) {
             "contradictory actions: restrict and suspend"},
            {"[[rule]]\nname = \"x\"\nactions = [\"block\"]\nhold_priority = 2\n", "'hold_priority' without the 'hold' action"},
            {"[[rule]]\nname = \"x\"\nactions = [\"restrict\"]\n", "'restrict' needs 'suspend_days'"},
-           {"[[rule]]\nname = \"x\"\nactions = [\"queue_report\"]\n", "'queue_report' needs 'hold' or 'block'"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"queue_report\"]\n", "'queue_report' needs 'block'"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\", \"queue_report\"]\n", "'queue_report' needs 'block'"},
+           {"[[rule]]\nname = \"x\"\ncategory = \"ncii\"\nactions = [\"block\", \"queue_report\"]\n",
+            "not reported to NCMEC"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nhold_priority = 9\n", "within 0..3"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsignal_types = [\"md5\"]\nmin_quality = 50\n",
             "'min_quality' applies to PDQ matches only"},
@@ -193,6 +196,34 @@ actions = ["hold"]
   EXPECT_EQ(*rules->taxonomy().NormalizeClassification(*csam, " b2 "), "B2");
   EXPECT_FALSE(rules->taxonomy().NormalizeClassification(*csam, "B1"));
   EXPECT_NE(rules->ToJson().find("\"categories\""), std::string::npos);
+}
+
+// The adopter trial: a CLI-made bank with a "csam" label but no category, and a rule queueing a
+// report, produced a case in "other" and no report. A rule that queues a report stands for a
+// reported category.
+TEST(Policy, ARuleThatQueuesAReportResolvesToAReportedCategory) {
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"r\"\nbank_labels = [\"csam\"]\n"
+                                  "actions = [\"block\", \"hold\", \"queue_report\"]\n", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  const auto o = rules->Evaluate({"image/jpeg", "", 0, {Match("ncmec", "pdq", 3, 90, "")}});
+  EXPECT_EQ(o.category.id, "csam");
+  EXPECT_TRUE(o.category.cybertip);
+}
+
+// The attack pass: a rules file with a key of 60,000 dotted parts crashed the process (toml++
+// recurses), and a rules reload through the API took the server down. Refused before parsing.
+TEST(Policy, ARulesFileNestedTooDeepIsRefusedNotParsed) {
+  std::string deep = "a";
+  for (int i = 0; i < 60'000; ++i) deep += ".a";
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"x\"\nactions = [\"hold\"]\n" + deep + " = 1\n", "r");
+  ASSERT_FALSE(rules);
+  EXPECT_NE(rules.error().message.find("r:4: a key nested more than"), std::string::npos) << rules.error().message;
+  std::string header = "[" + deep + "]\n";
+  EXPECT_FALSE(PolicyRules::Parse(header, "r"));
+  std::string arrays(100, '[');
+  EXPECT_FALSE(PolicyRules::Parse("x = " + arrays + "\n", "r"));
+  // Dots inside quoted strings are not keys.
+  EXPECT_TRUE(PolicyRules::Parse("[[rule]]\nname = \"" + std::string(200, '.') + "\"\nactions = [\"hold\"]\n", "r"));
 }
 
 // The go-live trial: priority 3 was the most urgent, the reverse of the P0 convention.

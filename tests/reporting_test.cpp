@@ -208,6 +208,38 @@ TEST(CyberTipClient, CredentialsRetriesAndUnknownOutcomes) {
   EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
 }
 
+// The Basic credentials never cross a network in the clear: plain http is refused for any host
+// but this one (a test stand-in), before anything is sent.
+TEST(CyberTipClient, PlainHttpToAnotherHostIsRefusedBeforeAnythingIsSent) {
+  CyberTipConfig config;
+  config.username = "esp";
+  config.password = "pw";
+  config.base_url = "http://exchange.example.org/ispws";
+  EXPECT_EQ(MakeHttpTransport(config), nullptr);
+  CyberTipClient client(config, MakeHttpTransport(config));
+  auto status = client.Status();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(status.error().message.find("https://"), std::string::npos) << status.error().message;
+  config.base_url = "https://exchange.example.org/ispws";
+  EXPECT_NE(MakeHttpTransport(config), nullptr);
+}
+
+// Without an account, nothing is sent anywhere, not even to the default (NCMEC's test
+// environment): the error says what to configure.
+TEST(CyberTipClient, WithoutAUsernameNothingIsSent) {
+  CyberTipStandIn standin("esp", "pw");
+  ASSERT_TRUE(standin.Start());
+  CyberTipConfig config = ClientConfig(standin);
+  config.username.clear();
+  CyberTipClient client(config, MakeHttpTransport(config));
+  auto status = client.Status();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(status.error().message.find("[cybertip] username"), std::string::npos) << status.error().message;
+  EXPECT_EQ(standin.Requests("/status"), 0);
+}
+
 enum class Backend { kSqlite, kPostgres };
 
 // A store with one user's case decided violating: two benign photos uploaded, blocked, held,
@@ -534,11 +566,13 @@ struct TarEntry {
   std::string symlink, hardlink;
 };
 
-// A tar archive written as given: a hostile one, with the entries a careless extractor follows.
-std::string MakeTar(const std::vector<TarEntry>& entries) {
+// A tar archive written as given: a hostile one, with the entries a careless extractor follows;
+// through gzip when asked (a .tar.gz).
+std::string MakeTar(const std::vector<TarEntry>& entries, bool gzip = false) {
   std::string out;
   archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
+  if (gzip) archive_write_add_filter_gzip(a);
   archive_write_open2(
       a, &out, nullptr,
       [](archive*, void* client, const void* buffer, size_t length) -> la_ssize_t {
@@ -568,8 +602,9 @@ std::string MakeTar(const std::vector<TarEntry>& entries) {
 // decrypted when the evidence alone is over it), or written to a new file; recorded with the
 // manifest's SHA-256; checked as it is by the library and by `vigil legal verify`. The archive is
 // read, never unpacked: the genuine, signed package with a hostile entry added (a path that climbs
-// out, an absolute path, a device, a second manifest, an unlisted file) or a file swapped for a
-// link (to a copy of the very bytes, so following it would pass) does not verify.
+// out, an absolute path, a device, a second manifest, an unlisted file, a custody log under another
+// folder, a file in a folder other than files/) or a file swapped for a link (to a copy of the very
+// bytes, so following it would pass) does not verify.
 TEST_P(ReportingTest, ProductionArchivesVerifyAndHostileEntriesAreRefused) {
   ASSERT_TRUE(PreserveMedia("photo-1", bytes_["photo-1"]));
   LegalRequest request;
@@ -670,6 +705,10 @@ TEST_P(ReportingTest, ProductionArchivesVerifyAndHostileEntriesAreRefused) {
       {"second manifest", with(genuine, {package->name + "/manifest.json", "{\"files\":[]}\n"}), "twice in the archive"},
       {"unlisted file", with(genuine, {package->name + "/files/extra.txt", "x"}), "files/extra.txt: not in the manifest"},
       {"changed photo", with(without_photo, {photo_path, tampered}), "SHA-256 differs"},
+      {"custody log under another folder", with(genuine, {"d1/custody.jsonl", "x"}),
+       "d1/custody.jsonl: outside the package's folder"},
+      {"file in another folder of the package", with(genuine, {package->name + "/extra/payload.exe", "x"}),
+       "extra/payload.exe: not part of the package"},
   };
   for (const auto& h : hostile) {
     const std::string tar = MakeTar(h.entries);
@@ -693,6 +732,125 @@ TEST_P(ReportingTest, ProductionArchivesVerifyAndHostileEntriesAreRefused) {
   ASSERT_TRUE(garbage);
   EXPECT_FALSE(garbage->problems.empty());
   EXPECT_FALSE(garbage->signature_ok);
+}
+
+// A genuine folder package of `case_id`'s preserved items, signed with a new key, that verifies
+// as produced; its public key (empty on failure).
+std::string GenuineFolderPackage(Store& store, EvidenceVault& vault, std::int64_t case_id, std::int64_t now,
+                                 const std::filesystem::path& out) {
+  LegalRequest request;
+  request.type = "subpoena";
+  request.agency = "Example County Sheriff";
+  request.case_number = "2026-CR-0044";
+  request.received_at = now;
+  request.scope = "the photos of user-7";
+  request.case_ids = {case_id};
+  request.created_by = "lena";
+  auto created = store.Reports().CreateLegalRequest(request);
+  if (!created) {
+    ADD_FAILURE() << created.error().ToString();
+    return {};
+  }
+  const std::string seed = NewSigningSeed();
+  auto package = ProduceLegalPackage(store, vault, created->id, out.string(), seed, "carl", kCustodianRole);
+  if (!package) {
+    ADD_FAILURE() << package.error().ToString();
+    return {};
+  }
+  const std::string public_key = *SigningPublicKey(seed);
+  auto check = VerifyLegalPackage(out.string(), public_key);
+  if (!check || !check->problems.empty() || check->files_checked != 1) {
+    ADD_FAILURE() << "the genuine package does not verify: "
+                  << (!check ? check.error().ToString() : check->problems.empty() ? "" : check->problems.front());
+    return {};
+  }
+  return public_key;
+}
+
+// The folder does not verify, by the library and by `vigil legal verify DIR`, with a problem that
+// starts with `says` (the path it names); the genuine signature still verifies.
+void ExpectFolderNotValid(const std::filesystem::path& out, const std::string& public_key, const std::string& says) {
+  auto check = VerifyLegalPackage(out.string(), public_key);
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_TRUE(check->signature_ok);
+  std::string all;
+  for (const auto& p : check->problems) all += p + "\n";
+  EXPECT_TRUE(std::any_of(check->problems.begin(), check->problems.end(),
+                          [&](const std::string& p) { return p.rfind(says, 0) == 0; }))
+      << "expected '" << says << "' in:\n" << all;
+  const auto cli = testing::RunVigil({"legal", "verify", out.string(), "--public-key", public_key});
+  EXPECT_EQ(cli.status, 1) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find("problem: " + says), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("NOT VALID"), std::string::npos) << cli.out;
+}
+
+TEST_P(ReportingTest, FolderPackageWithAFileOutsideFilesDoesNotVerify) {
+  ASSERT_TRUE(PreserveMedia("photo-1", bytes_["photo-1"]));
+  const auto out = dir_.path() / "production";
+  const std::string public_key = GenuineFolderPackage(*store_, *vault_, case_id_, clock_.now, out);
+  ASSERT_FALSE(public_key.empty());
+  std::ofstream(out / "INSTRUCTIONS.html") << "<p>open files/run.exe</p>";
+  ExpectFolderNotValid(out, public_key, "INSTRUCTIONS.html: not part of the package");
+}
+
+TEST_P(ReportingTest, FolderPackageWithAnExtraFolderDoesNotVerify) {
+  ASSERT_TRUE(PreserveMedia("photo-1", bytes_["photo-1"]));
+  const auto out = dir_.path() / "production";
+  const std::string public_key = GenuineFolderPackage(*store_, *vault_, case_id_, clock_.now, out);
+  ASSERT_FALSE(public_key.empty());
+  std::filesystem::create_directory(out / "extra");
+  std::ofstream(out / "extra" / "payload.exe") << "MZ";
+  ExpectFolderNotValid(out, public_key, "extra: a folder that is not part of the package");
+}
+
+TEST_P(ReportingTest, FolderPackageWithASymlinkToEtcPasswdDoesNotVerify) {
+  ASSERT_TRUE(PreserveMedia("photo-1", bytes_["photo-1"]));
+  const auto out = dir_.path() / "production";
+  const std::string public_key = GenuineFolderPackage(*store_, *vault_, case_id_, clock_.now, out);
+  ASSERT_FALSE(public_key.empty());
+  std::filesystem::create_symlink("/etc/passwd", out / "passwd");
+  ExpectFolderNotValid(out, public_key, "passwd: a symbolic link");
+}
+
+// A .tar.gz of zero-filled files, small on disk, that expands far past the budget on what one
+// package is read for: reading stops at the budget (a problem naming it), and what comes after
+// is never reached.
+TEST(LegalArchive, ArchiveOverTheReadBudgetIsStoppedAtTheBudget) {
+  const std::string zeros(4 << 20, '\0');
+  std::vector<TarEntry> entries{{"pkg", "", AE_IFDIR}};
+  for (int i = 1; i <= 4; ++i) entries.push_back({"pkg/files/zeros-" + std::to_string(i), zeros});
+  entries.push_back({"pkg/../after-the-budget.txt", "x"});
+  const std::string tgz = MakeTar(entries, /*gzip=*/true);
+  EXPECT_LT(tgz.size(), 256u << 10) << "small on disk";
+  testing::TempDir dir;
+  const auto file = dir.path() / "bomb.tar.gz";
+  std::ofstream(file, std::ios::binary) << tgz;
+  VerifyLimits limits;
+  limits.max_total_bytes = 8 << 20;  // two of the four files
+  auto check = VerifyLegalPackage(file.string(), *SigningPublicKey(NewSigningSeed()), limits);
+  ASSERT_TRUE(check) << check.error().ToString();
+  EXPECT_FALSE(check->signature_ok);
+  std::string all;
+  for (const auto& p : check->problems) all += p + "\n";
+  EXPECT_NE(all.find("over 8388608 bytes of data in all"), std::string::npos) << all;
+  EXPECT_EQ(all.find("after-the-budget.txt"), std::string::npos) << "read past the budget:\n" << all;
+}
+
+// A .tar.gz that expands over the bound on its ratio (a decompression bomb) is stopped early, with
+// a problem naming the bound, well before its end.
+TEST(LegalArchive, ArchiveThatExpandsLikeAGzipBombIsStoppedEarly) {
+  const std::string tgz = MakeTar({{"pkg", "", AE_IFDIR},
+                                   {"pkg/files/zeros", std::string(16 << 20, '\0')},
+                                   {"pkg/../after-the-bomb.txt", "x"}},
+                                  /*gzip=*/true);
+  VerifyLimits limits;
+  limits.expansion_floor = 1 << 20;
+  auto check = VerifyLegalArchive(tgz, *SigningPublicKey(NewSigningSeed()), limits);
+  ASSERT_TRUE(check) << check.error().ToString();
+  std::string all;
+  for (const auto& p : check->problems) all += p + "\n";
+  EXPECT_NE(all.find("the archive expands over 100 times"), std::string::npos) << all;
+  EXPECT_EQ(all.find("after-the-bomb.txt"), std::string::npos) << "read to its end:\n" << all;
 }
 
 // A productions folder inside the data directory, whose backups would carry decrypted evidence,

@@ -5,8 +5,9 @@
 // user without capabilities, in PID and mount namespaces of their own where the kernel allows,
 // with their stderr a pipe the service logs, and cannot touch another process's limits; workers
 // are recycled and serve requests concurrently; large images and videos are decoded in a lane of
-// their own, bombs are refused from their header, and small uploads sent meanwhile are served
-// (how long they wait is measured by bench/sandbox_bench --lanes, not here).
+// their own, as are images past a megapixel whose size their bytes cannot bound; bombs are refused
+// from their header, and small uploads sent meanwhile are served (how long they wait is measured
+// by bench/sandbox_bench --lanes, not here). AV1 decoders naming their threads are not killed.
 #include <gtest/gtest.h>
 #include <libheif/heif.h>
 #include <sys/resource.h>
@@ -23,6 +24,7 @@
 
 #include "sandbox/sandbox_pool.h"
 #include "sandbox/seccomp_sandbox.h"
+#include "service_harness.h"
 #include "signals/media_hashing.h"
 #include "test_images.h"
 
@@ -31,13 +33,14 @@ namespace {
 
 using testing::Bytes;
 
-// A HEIF (HEVC) still, encoded with libheif's x265 encoder.
-Bytes EncodeHeif(const Image& rgb) {
+// A HEIF still: HEIC (HEVC, libheif's x265 encoder) or AVIF (AV1, libheif's AV1 encoder, aom in
+// Debian's build).
+Bytes EncodeHeif(const Image& rgb, heif_compression_format compression = heif_compression_HEVC) {
   heif_context* ctx = heif_context_alloc();
   heif_encoder* encoder = nullptr;
   heif_image* image = nullptr;
   Bytes out;
-  if (heif_context_get_encoder_for_format(ctx, heif_compression_HEVC, &encoder).code == heif_error_Ok &&
+  if (heif_context_get_encoder_for_format(ctx, compression, &encoder).code == heif_error_Ok &&
       heif_image_create(static_cast<int>(rgb.width), static_cast<int>(rgb.height), heif_colorspace_RGB,
                         heif_chroma_interleaved_RGB, &image)
               .code == heif_error_Ok &&
@@ -125,9 +128,9 @@ class SandboxTest : public ::testing::Test {
   }
 
   // The sandboxed result equals the in-process one, field by field.
-  void ExpectSameAsInProcess(const Bytes& bytes, const std::string& what) {
-    const auto local = HashMedia(bytes, Options());
-    const auto confined = pool_->Hash(bytes, Options());
+  void ExpectSameAsInProcess(const Bytes& bytes, const std::string& what, const MediaHashOptions& options = Options()) {
+    const auto local = HashMedia(bytes, options);
+    const auto confined = pool_->Hash(bytes, options);
     ASSERT_EQ(local.has_value(), confined.has_value())
         << what << ": " << (local ? confined.error().ToString() : local.error().ToString());
     if (!local) {
@@ -175,6 +178,7 @@ TEST_F(SandboxTest, EveryImageFormatHashesAsInProcess) {
       {"bmp", testing::EncodeBmp(rgb)},
       {"tiff", testing::EncodeTiff(rgb)},
       {"heif", EncodeHeif(rgb)},
+      {"avif", EncodeHeif(rgb, heif_compression_AV1)},
   };
   for (const auto& [name, bytes] : images) {
     ASSERT_FALSE(bytes.empty()) << name;
@@ -187,6 +191,36 @@ TEST_F(SandboxTest, EveryImageFormatHashesAsInProcess) {
     ++modes;
   }
   EXPECT_EQ(modes, 14) << "tests/data/vectors/pdq/misc-images/modes holds the 14 colour-mode images";
+  EXPECT_EQ(pool_->Stats().workers_killed, 0);
+}
+
+// AVIF, HEIC and AV1 video in a confined worker, as in-process. dav1d (libheif's AV1 decoder, and
+// FFmpeg's) and libaom name each thread they start with prctl(PR_SET_NAME): the filter allows
+// that prctl and no other. Release builds killed the worker on every AVIF (SIGSYS: "hostile
+// input", the upload never hashed) while sanitizer builds, which allow every prctl, passed. dav1d
+// starts threads for a still only where the worker sees more than one CPU; the video asks FFmpeg
+// for 2 decoder threads (`[video] threads`), so dav1d starts them on any machine.
+TEST_F(SandboxTest, Av1AndHevcHashAsInProcessThoughTheirDecodersNameTheirThreads) {
+  ASSERT_TRUE(heif_have_encoder_for_format(heif_compression_AV1)) << "this libheif cannot encode AVIF";
+  const Image rgb = testing::MakePattern(640, 480, 3, 13);
+  const Bytes avif = EncodeHeif(rgb, heif_compression_AV1);
+  ASSERT_FALSE(avif.empty());
+  ASSERT_EQ(SniffImageFormat(avif), ImageFormat::kHeif);
+  ExpectSameAsInProcess(avif, "avif");
+  const Bytes heic = EncodeHeif(rgb, heif_compression_HEVC);
+  ASSERT_FALSE(heic.empty());
+  ExpectSameAsInProcess(heic, "heic");
+  EXPECT_EQ(pool_->Stats().workers_killed, 0);
+
+  testing::TempDir dir;
+  const auto av1 = dir.path() / "av1.mp4";
+  const auto made = testing::RunProgram({"ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                                         "testsrc=size=320x240:rate=10:duration=2", "-c:v", "libaom-av1", "-cpu-used",
+                                         "8", "-pix_fmt", "yuv420p", av1.string()});
+  ASSERT_EQ(made.status, 0) << made.err;
+  MediaHashOptions two_threads = Options();
+  two_threads.video.limits.threads = 2;
+  ExpectSameAsInProcess(testing::ReadFile(av1), "av1 video, 2 decoder threads", two_threads);
   EXPECT_EQ(pool_->Stats().workers_killed, 0);
 }
 
@@ -412,6 +446,20 @@ TEST_F(SandboxTest, PrlimitOnAnotherProcessKillsTheWorker) {
   EXPECT_EQ(after.rlim_max, before.rlim_max);
 }
 
+// prctl is allowed to name the calling thread (what dav1d and libaom do) and for nothing else.
+TEST_F(SandboxTest, PrctlIsAllowedOnlyToNameAThread) {
+  auto named = pool_->Probe("thread_name", 10);
+  ASSERT_TRUE(named) << named.error().ToString();
+  ASSERT_TRUE(named->is_object() && named->as_object().contains("named")) << boost::json::serialize(*named);
+  EXPECT_TRUE(named->at("named").as_bool());
+  if (sandbox::SanitizerAllowances()) GTEST_SKIP() << "sanitizer builds allow every prctl";
+  auto other = pool_->Probe("prctl_other", 10);
+  ASSERT_FALSE(other) << boost::json::serialize(*other);
+  EXPECT_EQ(other.error().code, ErrorCode::kCorrupt);
+  EXPECT_NE(other.error().message.find("SIGSYS"), std::string::npos) << other.error().message;
+  EXPECT_EQ(pool_->Stats().workers_killed, 1);
+}
+
 // A decode that burns more CPU than its budget is stopped long before the wall-time limit, and
 // the next request is served.
 TEST_F(SandboxTest, ADecodeOverItsCpuBudgetIsStopped) {
@@ -438,6 +486,31 @@ TEST_F(SandboxTest, ImagesDeclaringMoreThanLargePixelsAreDecodedInTheLargeLane) 
   ExpectSameAsInProcess(testing::EncodeJpeg(testing::MakePattern(320, 240, 3)), "76800 pixels");
   EXPECT_EQ(pool_->Stats().large_requests, 1);
   EXPECT_EQ(pool_->Stats().requests, 2);
+}
+
+// Formats whose declared size the compression-ratio check cannot bound by their bytes (lossless
+// WebP here: one colour at 2000x2000 in a few hundred bytes; also arithmetic-coded JPEG, HEIF/AVIF,
+// some TIFF compressions) go to the large lane past a megapixel, whatever large_pixels says: what
+// they cost cannot be predicted from their size. The same size as a baseline JPEG or a lossy WebP,
+// whose bytes bound it, stays in the small lane (large_pixels: 16 megapixels).
+TEST_F(SandboxTest, ImagesWhoseSizeTheirBytesCannotBoundGoToTheLargeLanePastAMegapixel) {
+  ASSERT_EQ(options_.large_pixels, 16'000'000u);
+  ASSERT_GT(options_.large_workers, 0);
+  const Image solid = testing::MakeSolid(2000, 2000);
+  const Bytes lossless = testing::EncodeWebpLossless(solid);
+  ASSERT_LT(lossless.size(), 4096u);
+  auto header = ReadImageHeader(lossless, {});
+  ASSERT_TRUE(header) << header.error().ToString();
+  EXPECT_FALSE(header->ratio_checked);
+
+  ExpectSameAsInProcess(testing::EncodeJpeg(solid, 90), "baseline jpeg 2000x2000");
+  ExpectSameAsInProcess(testing::EncodeWebpLossy(solid), "lossy webp 2000x2000");
+  ExpectSameAsInProcess(testing::EncodeWebpLossless(testing::MakeSolid(1000, 1000)), "lossless webp 1000x1000");  // not over 1 MP
+  EXPECT_EQ(pool_->Stats().large_requests, 0) << "ratio-checked images, and unchecked ones up to 1 MP, stay small";
+  ExpectSameAsInProcess(lossless, "lossless webp 2000x2000");
+  EXPECT_EQ(pool_->Stats().large_requests, 1);
+  EXPECT_EQ(pool_->Stats().requests, 4);
+  EXPECT_EQ(pool_->Stats().workers_killed, 0);
 }
 
 TEST_F(SandboxTest, VideosAreDecodedInTheLargeLane) {

@@ -431,7 +431,7 @@ std::string Concrete(const std::string& pattern) {
 // Every route refuses every role it does not list (403), and every keyed route refuses a missing,
 // malformed, unknown or revoked key (401); a listed role gets past the check.
 TEST_P(ServiceSqliteTest, EveryRouteChecksItsRoles) {
-  StartServer();
+  StartServer("failed_auth_burst = 100000\n");  // the sweep presents two unknown keys per route
   CreateBank("roles-bank");
   const std::string revoked = CreateKey(store_flags_, "admin", "soon-revoked");
   ASSERT_EQ(Call("DELETE", "/v1/keys/soon-revoked", "admin").status, 204u);
@@ -893,6 +893,27 @@ TEST_P(ServiceSqliteTest, AmbiguousRequestsAreRefused) {
   auto root = Http(port_, "GET", "/");
   EXPECT_EQ(root.status, 302u);
   EXPECT_EQ(root.headers["location"], "/ui/");
+}
+
+// Each unknown key costs a store lookup: one address guessing keys is slowed to 10 a second after
+// a burst of 100, refused before the store is asked, while a key in use there keeps working.
+TEST_P(ServiceSqliteTest, GuessingKeysFromOneAddressIsSlowedDown) {
+  StartServer();
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(Call("GET", "/v1/banks", "auditor").status, 200u);  // a key in use from the same address
+  int unauthorised = 0, limited = 0;
+  for (int i = 0; i < 140; ++i) {
+    const auto status = HttpJson(port_, "GET", "/v1/banks", "vgl_" + std::string(64, 'a' + static_cast<char>(i % 6))).status;
+    unauthorised += status == 401;
+    limited += status == 429;
+  }
+  EXPECT_GE(unauthorised, 100);
+  EXPECT_GT(limited, 0);
+  auto refused = HttpJson(port_, "GET", "/v1/banks", "vgl_" + std::string(64, 'f'));
+  EXPECT_EQ(refused.status, 429u);
+  EXPECT_NE(refused.body.find("too many failed authentications"), std::string::npos) << refused.body;
+  // The key already in use keeps working: only store lookups for keys not in use are refused.
+  EXPECT_EQ(Call("GET", "/v1/banks", "auditor").status, 200u);
 }
 
 // Keyless pipelined probes do not flood the access log.

@@ -11,6 +11,7 @@
 #include "store/schema.h"
 #include "store/sql_connection.h"
 #include "test_postgres.h"
+#include "vigil/cases.h"
 #include "vigil/clock.h"
 #include "vigil/hash_list.h"
 #include "vigil/matcher.h"

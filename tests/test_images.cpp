@@ -140,6 +140,24 @@ Bytes EncodeJpeg(const Image& img, int quality, bool progressive) {
   return out;
 }
 
+Image MakeSolid(std::uint32_t width, std::uint32_t height, std::uint32_t channels) {
+  Image img;
+  img.width = img.source_width = width;
+  img.height = img.source_height = height;
+  img.channels = channels;
+  img.pixels.assign(std::size_t{width} * height * channels, 0x5A);
+  return img;
+}
+
+Bytes EncodeWebpLossy(const Image& rgb, float quality) {
+  std::uint8_t* out = nullptr;
+  const std::size_t n = WebPEncodeRGB(rgb.pixels.data(), static_cast<int>(rgb.width), static_cast<int>(rgb.height),
+                                      static_cast<int>(rgb.width * 3), quality, &out);
+  Bytes bytes(out, out + n);
+  WebPFree(out);
+  return bytes;
+}
+
 Bytes EncodeWebpLossless(const Image& img) {
   Image rgb = img;
   if (img.channels == 1) {

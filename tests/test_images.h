@@ -20,7 +20,12 @@ Image MakePattern(std::uint32_t width, std::uint32_t height, std::uint32_t chann
 Bytes EncodePng(const Image& img, int bit_depth = 8, bool add_alpha = false, bool palette = false,
                 bool interlace = false);
 Bytes EncodeJpeg(const Image& img, int quality = 90, bool progressive = false);
+// A solid-colour image (0x5A in every sample): the best case for every codec, so the closest a real
+// file comes to its format's compression ceiling.
+Image MakeSolid(std::uint32_t width, std::uint32_t height, std::uint32_t channels = 3);
+
 Bytes EncodeWebpLossless(const Image& img);
+Bytes EncodeWebpLossy(const Image& rgb, float quality = 75);  // RGB only
 Bytes EncodeGif(const Image& img);  // RGB image with <= 256 colours, or grey
 Bytes EncodeBmp(const Image& img);  // 24-bit BI_RGB, bottom-up
 Bytes EncodeTiff(const Image& img);

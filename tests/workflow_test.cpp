@@ -213,9 +213,10 @@ TEST_P(WorkflowTest, MatchToCaseToDecisionToAppealToRestore) {
   auto overturned = Call("bob", "POST", appeal_base + "/decision", R"({"outcome":"overturned","reason":"benign on closer review"})");
   ASSERT_EQ(overturned.status, 200u) << overturned.body;
   EXPECT_EQ(Parse(overturned).at("status").as_string(), "overturned");
-  // One appeal covers the whole decision: both removals and the suspension (the trial needed four).
-  EXPECT_EQ(Parse(overturned).at("action_ids").as_array().size(), 3u) << overturned.body;
-  EXPECT_EQ(Parse(overturned).at("undone").as_array().size(), 3u) << overturned.body;
+  // One appeal covers the whole decision: both removals, the suspension and the automated blocks
+  // the policy put on the same uploads before review (the trial needed four appeals).
+  EXPECT_EQ(Parse(overturned).at("action_ids").as_array().size(), 5u) << overturned.body;
+  EXPECT_EQ(Parse(overturned).at("undone").as_array().size(), 5u) << overturned.body;
   account = Parse(Call("platform", "GET", "/v1/accounts/user-9")).as_object();
   EXPECT_EQ(account.at("state").as_string(), "active");
   int restored_content = 0;
@@ -333,6 +334,10 @@ TEST_P(WorkflowTest, LocalOverridesSurviveReimportsAndCanBeRevoked) {
   auto first = Upload("ov-1", "user-21", 80);
   ASSERT_FALSE(first.at("matches").as_array().empty());
   const auto entry_id = first.at("matches").as_array()[0].at("entry_id").as_int64();
+  // A reviewer disables an entry that matched in a case they hold (or decided), no other.
+  EXPECT_EQ(Call("alice", "POST", "/v1/entries/" + std::to_string(entry_id) + "/disable", R"({"reason":"a logo"})").status, 403u);
+  const auto case_id = first.at("policy").at("case_id").as_int64();
+  ASSERT_EQ(Call("alice", "POST", "/v1/cases/" + std::to_string(case_id) + "/claim").status, 200u);
   ASSERT_EQ(Call("alice", "POST", "/v1/entries/" + std::to_string(entry_id) + "/disable", R"({"reason":"a logo"})").status, 204u);
   EXPECT_TRUE(Upload("ov-2", "user-21", 80).at("matches").as_array().empty());
   // The daily refresh: the same list again.
@@ -470,6 +475,79 @@ TEST_P(WorkflowTest, AnUploadAndItsPolicyOutcomeCommitTogetherAndRetriesGetTheSa
   ASSERT_EQ(server_->Terminate(), 0);
   auto checked = testing::RunVigil(check);
   EXPECT_EQ(checked.status, 0) << checked.out << checked.err;
+}
+
+// The adopter trial: appealing the policy's automatic block of a case a reviewer had confirmed let
+// that same reviewer overturn it, restored the content while the removal stood, and voided the
+// report; a second appeal of the removal was then accepted. The block belongs to the reviewer's
+// decision: one appeal covers both, goes to someone else, and reverses each item once.
+TEST_P(WorkflowTest, AppealingTheAutomaticBlockOfAConfirmedCaseAppealsTheReviewersDecision) {
+  auto upload = Upload("auto-1", "user-51", 80);
+  const std::string base = "/v1/cases/" + std::to_string(upload.at("policy").at("case_id").as_int64());
+  ASSERT_EQ(Call("alice", "POST", base + "/claim").status, 200u);
+  ASSERT_EQ(Call("alice", "POST", base + "/decision", R"({"verdict":"violating","classification":"B1","reason":"listed"})").status,
+            200u);
+  std::int64_t block = 0, removal = 0;
+  const auto account = Parse(Call("platform", "GET", "/v1/accounts/user-51"));
+  for (const auto& a : account.at("actions").as_array()) {
+    if (a.at("kind").as_string() == "block_content") block = a.at("id").as_int64();
+    if (a.at("kind").as_string() == "remove_content") removal = a.at("id").as_int64();
+  }
+  ASSERT_NE(block, 0);
+  ASSERT_NE(removal, 0);
+  auto appeal = Call("platform", "POST", "/v1/appeals", R"({"action_id":)" + std::to_string(block) + "}");
+  ASSERT_EQ(appeal.status, 201u) << appeal.body;
+  EXPECT_EQ(Parse(appeal).at("original_decider").as_string(), "alice");
+  EXPECT_EQ(Parse(appeal).at("action_ids").as_array().size(), 2u) << appeal.body;
+  EXPECT_EQ(Call("platform", "POST", "/v1/appeals", R"({"action_id":)" + std::to_string(removal) + "}").status, 409u);
+  const std::string appeal_base = "/v1/appeals/" + std::to_string(Parse(appeal).at("id").as_int64());
+  EXPECT_EQ(Call("alice", "POST", appeal_base + "/claim").status, 403u);
+  ASSERT_EQ(Call("bob", "POST", appeal_base + "/claim").status, 200u);
+  ASSERT_EQ(Call("bob", "POST", appeal_base + "/decision", R"({"outcome":"overturned","reason":"benign"})").status, 200u);
+  const auto after = Parse(Call("alice", "GET", "/v1/accounts/user-51"));
+  int restorations = 0;
+  for (const auto& a : after.at("actions").as_array()) {
+    restorations += a.at("kind").as_string() == "restore_content";
+    if (a.at("kind").as_string() != "restore_content") {
+      EXPECT_TRUE(a.at("reversed").as_bool()) << json::serialize(a);
+    }
+  }
+  EXPECT_EQ(restorations, 1) << "one item, restored once";
+}
+
+// Both reviewers of a two-review ban had a part in it: neither may decide its appeal.
+TEST_P(WorkflowTest, NeitherReviewerOfATwoReviewBanMayDecideItsAppeal) {
+  auto upload = Upload("ban-1", "user-52", 80);
+  const std::string base = "/v1/cases/" + std::to_string(upload.at("policy").at("case_id").as_int64());
+  const std::string ban = R"({"verdict":"violating","classification":"B1","reason":"listed","account_action":"ban"})";
+  ASSERT_EQ(Call("alice", "POST", base + "/claim").status, 200u);
+  ASSERT_EQ(Call("alice", "POST", base + "/decision", ban).status, 200u);
+  ASSERT_EQ(Call("bob", "POST", base + "/claim").status, 200u);
+  ASSERT_EQ(Call("bob", "POST", base + "/decision", ban).status, 200u);
+  std::int64_t banned = 0;
+  const auto account = Parse(Call("platform", "GET", "/v1/accounts/user-52"));
+  for (const auto& a : account.at("actions").as_array()) {
+    if (a.at("kind").as_string() == "ban_account") banned = a.at("id").as_int64();
+  }
+  ASSERT_NE(banned, 0);
+  auto appeal = Call("platform", "POST", "/v1/appeals", R"({"action_id":)" + std::to_string(banned) + "}");
+  ASSERT_EQ(appeal.status, 201u) << appeal.body;
+  const std::string appeal_base = "/v1/appeals/" + std::to_string(Parse(appeal).at("id").as_int64());
+  EXPECT_EQ(Call("alice", "POST", appeal_base + "/claim").status, 403u);
+  EXPECT_EQ(Call("bob", "POST", appeal_base + "/claim").status, 403u);
+  EXPECT_EQ(Call("carol", "POST", appeal_base + "/claim").status, 200u);
+}
+
+// Escalating a case brings its deadline forward with its priority (P1 at least).
+TEST_P(WorkflowTest, AnEscalatedCaseIsDueAsAPriorityOneCase) {
+  auto upload = Upload("esc-1", "user-53", 80);
+  const std::string base = "/v1/cases/" + std::to_string(upload.at("policy").at("case_id").as_int64());
+  const auto before = Parse(Call("alice", "GET", base));
+  ASSERT_EQ(Call("alice", "POST", base + "/claim").status, 200u);
+  auto escalated = Call("alice", "POST", base + "/decision", R"({"verdict":"escalate","reason":"unsure"})");
+  ASSERT_EQ(escalated.status, 200u) << escalated.body;
+  EXPECT_EQ(Parse(escalated).at("priority").as_int64(), 1);
+  EXPECT_LT(std::string(Parse(escalated).at("sla_due").as_string()), std::string(before.at("sla_due").as_string()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

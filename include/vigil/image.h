@@ -65,6 +65,11 @@ struct ImageHeader {
   ImageFormat format = ImageFormat::kUnknown;
   std::uint32_t width = 0;   // of the image DecodeImage would return (the first frame; HEIF: before rotation)
   std::uint32_t height = 0;
+  // Whether the compression-ratio check bounded the declared size by the file's bytes. False for
+  // the codings that have no such ceiling (arithmetic-coded JPEG, lossless WebP, HEIF/AVIF, TIFF
+  // compressions other than none, PackBits, LZW, Deflate and JPEG): a few hundred bytes can declare
+  // millions of pixels honestly, so the file's size says nothing of what decoding it costs.
+  bool ratio_checked = false;
 };
 
 // The format and declared size after the checks DecodeImage makes before it allocates anything

@@ -68,15 +68,34 @@ struct PackageCheck {
   std::vector<std::string> problems;  // empty: the package verifies
 };
 
+// What checking one package may cost, whatever it holds; the defaults fit any genuine package.
+struct VerifyLimits {
+  // The data of all its entries together, as read (a .tar.gz's, decompressed).
+  std::uint64_t max_total_bytes = 64ull << 30;
+  // A compressed archive that has expanded to more than `expansion_floor` bytes may be at most
+  // `max_expansion` times the compressed bytes read so far (0: no such bound): a decompression bomb
+  // is stopped early, not read to its end.
+  std::uint64_t max_expansion = 100;
+  std::uint64_t expansion_floor = 256ull << 20;
+};
+
 // Checks a package, a folder or a tar archive (.tar, or .tar.gz), with `public_key_hex`: the
 // signature, every file's hash and size, that no file was added, and every custody record's hash.
-// An archive is read as it is, never unpacked: an entry that is a link, a device or any other
-// non-file, an absolute path, a path with "..", a path twice, or anything the manifest does not
-// list is a problem, and the package does not verify. Errors are for a malformed key or a path
-// that is neither a folder nor a file; what an archive holds is judged, never an error.
-Result<PackageCheck> VerifyLegalPackage(const std::string& path, const std::string& public_key_hex);
+// A folder and an archive are judged by the same rules, each entry from its path, type and size
+// before its data is read; a folder is walked without following a link, an archive read as it is,
+// never unpacked. The package holds manifest.json, manifest.sig and custody.jsonl at its top (in an
+// archive, under one top folder or none) and files/ with the listed files directly in it; a link
+// (symbolic, or hard: a file with more than one name), a device, pipe or other non-file, a sparse
+// file, an absolute path, a path with "..", a path twice, or any other file or folder is a problem,
+// and the package does not verify. Past a limit in `limits` the rest is not read (a problem naming
+// the limit). At most the manifest (64 MiB), its signature (4 KiB) and the custody log (1 GiB) are
+// held in memory. Errors are for a malformed key or a path that is neither a folder nor a file;
+// what a package holds is judged, never an error.
+Result<PackageCheck> VerifyLegalPackage(const std::string& path, const std::string& public_key_hex,
+                                        const VerifyLimits& limits = {});
 // The same for an archive in memory.
-Result<PackageCheck> VerifyLegalArchive(std::string_view archive, const std::string& public_key_hex);
+Result<PackageCheck> VerifyLegalArchive(std::string_view archive, const std::string& public_key_hex,
+                                        const VerifyLimits& limits = {});
 
 // The Ed25519 public key (hex) of a signing seed; a new random seed.
 Result<std::string> SigningPublicKey(const std::string& signing_seed_hex);

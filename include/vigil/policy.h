@@ -99,6 +99,13 @@ class PolicyRules {
   std::string ToJson() const;
 
  private:
+  // The first category reported to NCMEC, or nullptr.
+  const Category* FirstReported() const {
+    for (const auto& c : taxonomy_.categories()) {
+      if (c.cybertip) return &c;
+    }
+    return nullptr;
+  }
   std::vector<PolicyRule> rules_;
   Taxonomy taxonomy_ = Taxonomy::BuiltIn();
 };

@@ -354,7 +354,13 @@ Action RegisterReportCommands(CLI::App& app) {
       return 0;
     }
     if (draft->parsed()) return show(filer.Draft(a->id, Actor(*a)));
-    if (approve->parsed()) return show(filer.Approve(a->id, Actor(*a)));
+    if (approve->parsed()) {
+      // An approval is a person's: the default "operator" would record nobody in particular.
+      if (approve->count("--as") == 0) {
+        return ReportError(command, {ErrorCode::kInvalidArgument, "an approval is a person's: name them with --as NAME"});
+      }
+      return show(filer.Approve(a->id, Actor(*a)));
+    }
     if (file->parsed()) {
       auto r = filer.File(a->id, Actor(*a));
       const int status = show(r);

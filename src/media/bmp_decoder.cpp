@@ -80,7 +80,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kBmp; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     auto header = ReadBmpHeader(bytes);
     if (!header) return tl::unexpected(header.error());
     const BmpHeader& h = *header;
@@ -99,7 +99,8 @@ class Decoder final : public ImageDecoder {
     }
     // Every row present (uncompressed): the file holds its own pixels, the exact compression ratio.
     if (header_only) {
-      return HeaderOnly(static_cast<std::uint32_t>(h.width), static_cast<std::uint32_t>(h.height), ImageFormat::kBmp);
+      return HeaderOnly(header_only, static_cast<std::uint32_t>(h.width), static_cast<std::uint32_t>(h.height),
+                        ImageFormat::kBmp, true);
     }
 
     av_log_set_level(AV_LOG_QUIET);

@@ -20,18 +20,23 @@ class ImageDecoder {
   virtual ImageFormat format() const = 0;
   // Decodes the first image. `bytes` has already been sniffed as this decoder's format.
   Result<Image> Decode(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) const {
-    return DecodeUpTo(bytes, limits, false);
+    return DecodeUpTo(bytes, limits, nullptr);
   }
   // Only the header: the checks Decode makes before allocating (dimensions, compression ratio),
-  // then an Image of the declared size with no pixels (channels 0).
-  Result<Image> ReadHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) const {
-    return DecodeUpTo(bytes, limits, true);
+  // then the declared size and whether the compression-ratio check bounded it.
+  Result<ImageHeader> ReadHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) const {
+    ImageHeader header;
+    header.format = format();
+    auto read = DecodeUpTo(bytes, limits, &header);
+    if (!read) return tl::unexpected(read.error());
+    return header;
   }
 
  protected:
-  // Decode, or with `header_only` stop once the header passed the checks (HeaderOnly).
+  // Decode (`header_only` null), or stop once the header passed the checks and fill
+  // *header_only (HeaderOnly).
   virtual Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                                   bool header_only) const = 0;
+                                   ImageHeader* header_only) const = 0;
 };
 
 // The decoder for a format, or nullptr when none is built in.
@@ -58,8 +63,13 @@ struct Density {
 Status CheckCompressionRatio(std::uint64_t width, std::uint64_t height, std::size_t file_bytes,
                              const Density& density);
 
-// What ReadHeader returns: the declared size, no pixels.
-Image HeaderOnly(std::uint32_t width, std::uint32_t height, ImageFormat format);
+// Where a decoder stops for ReadHeader: fills *header (when not null) with the declared size and
+// whether CheckCompressionRatio bounded it by the file's bytes (`ratio_checked`: false for the
+// codings with no ceiling, whose decode cost the file's size does not predict: arithmetic-coded
+// JPEG, lossless WebP, HEIF/AVIF, TIFF's other compressions). Returns an Image of that size with
+// no pixels (channels 0).
+Image HeaderOnly(ImageHeader* header, std::uint32_t width, std::uint32_t height, ImageFormat format,
+                 bool ratio_checked);
 
 // Allocates the pixel buffer for an image whose dimensions passed CheckDimensions.
 Result<Image> AllocateImage(std::uint32_t width, std::uint32_t height, std::uint32_t channels,

@@ -49,7 +49,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kGif; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     Reader reader;
     reader.bytes = bytes;
     int err = 0;
@@ -98,8 +98,8 @@ class Decoder final : public ImageDecoder {
         return tl::unexpected(WithContext(ok.error(), "first frame"));
       }
       if (header_only) {
-        return HeaderOnly(static_cast<std::uint32_t>(desc.Width), static_cast<std::uint32_t>(desc.Height),
-                          ImageFormat::kGif);
+        return HeaderOnly(header_only, static_cast<std::uint32_t>(desc.Width),
+                          static_cast<std::uint32_t>(desc.Height), ImageFormat::kGif, true);
       }
       const ColorMapObject* map = desc.ColorMap ? desc.ColorMap : gif->SColorMap;
       if (map == nullptr || map->Colors == nullptr) {

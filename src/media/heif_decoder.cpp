@@ -40,7 +40,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kHeif; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     auto fail = [](const heif_error& e) { return Fail(CodeOf(e), e.message ? e.message : "libheif error"); };
     ContextPtr ctx(heif_context_alloc());
     if (!ctx) return Fail(ErrorCode::kResourceExhausted, "cannot create HEIF context");
@@ -56,7 +56,10 @@ class Decoder final : public ImageDecoder {
     if (auto ok = CheckDimensions(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h), limits); !ok) {
       return tl::unexpected(ok.error());
     }
-    if (header_only) return HeaderOnly(static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h), ImageFormat::kHeif);
+    if (header_only) {  // no ratio to check (above)
+      return HeaderOnly(header_only, static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h), ImageFormat::kHeif,
+                        false);
+    }
     heif_image* raw_image = nullptr;
     e = heif_decode_image(handle.get(), &raw_image, heif_colorspace_RGB, heif_chroma_interleaved_RGB, nullptr);
     ImagePtr image(raw_image);

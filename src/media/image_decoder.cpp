@@ -86,7 +86,14 @@ Status CheckCompressionRatio(std::uint64_t width, std::uint64_t height, std::siz
                   std::to_string(density.max_per_byte) + " a byte); refused as a decompression bomb");
 }
 
-Image HeaderOnly(std::uint32_t width, std::uint32_t height, ImageFormat format) {
+Image HeaderOnly(ImageHeader* header, std::uint32_t width, std::uint32_t height, ImageFormat format,
+                 bool ratio_checked) {
+  if (header != nullptr) {
+    header->format = format;
+    header->width = width;
+    header->height = height;
+    header->ratio_checked = ratio_checked;
+  }
   Image img;
   img.width = img.source_width = width;
   img.height = img.source_height = height;
@@ -154,7 +161,7 @@ Result<ImageHeader> ReadImageHeader(std::span<const std::uint8_t> bytes, const D
   const ImageFormat format = (*decoder)->format();
   auto header = (*decoder)->ReadHeader(bytes, limits);
   if (!header) return tl::unexpected(WithContext(header.error(), ImageFormatName(format)));
-  return ImageHeader{format, header->width, header->height};
+  return *header;
 }
 
 Result<Image> DecodeImage(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {

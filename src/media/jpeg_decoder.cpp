@@ -101,7 +101,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kJpeg; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     jpeg_decompress_struct cinfo{};
     JpegError err;
     jpeg_progress_mgr progress{};
@@ -126,7 +126,8 @@ class Decoder final : public ImageDecoder {
       auto ok = CheckDimensions(cinfo.image_width, cinfo.image_height, limits);
       if (ok) ok = CheckBlocks(cinfo, bytes.size());
       if (!ok || header_only) {
-        Image header = HeaderOnly(cinfo.image_width, cinfo.image_height, ImageFormat::kJpeg);
+        Image header = HeaderOnly(header_only, cinfo.image_width, cinfo.image_height, ImageFormat::kJpeg,
+                                  cinfo.arith_code == FALSE);  // arithmetic coding: no ratio to check
         jpeg_destroy_decompress(&cinfo);
         if (!ok) return tl::unexpected(ok.error());
         return header;

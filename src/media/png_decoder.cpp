@@ -67,7 +67,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kPng; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     PngContext ctx;
     ctx.bytes = bytes;
     Result<Image> out = Fail(ErrorCode::kInternal, "not decoded");
@@ -98,7 +98,7 @@ class Decoder final : public ImageDecoder {
       if (!ok || header_only) {
         png_destroy_read_struct(&png, &info, nullptr);
         if (!ok) return tl::unexpected(ok.error());
-        return HeaderOnly(width, height, ImageFormat::kPng);
+        return HeaderOnly(header_only, width, height, ImageFormat::kPng, true);
       }
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);

@@ -112,7 +112,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kTiff; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     MemFile file;
     file.bytes = bytes;
     TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
@@ -137,11 +137,16 @@ class Decoder final : public ImageDecoder {
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
     TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
     auto ok = CheckDimensions(w, h, limits);
-    if (ok) ok = CheckCompressionRatio(w, h, bytes.size(), TiffDensity(tif, w, h));
+    bool ratio_checked = false;  // a compression with no ceiling (TiffDensity) is not checked
+    if (ok) {
+      const Density density = TiffDensity(tif, w, h);
+      ratio_checked = density.max_per_byte != 0;
+      ok = CheckCompressionRatio(w, h, bytes.size(), density);
+    }
     if (!ok || header_only) {
       TIFFClose(tif);
       if (!ok) return tl::unexpected(ok.error());
-      return HeaderOnly(w, h, ImageFormat::kTiff);
+      return HeaderOnly(header_only, w, h, ImageFormat::kTiff, ratio_checked);
     }
     char why[1024] = {};
     if (!TIFFRGBAImageOK(tif, why)) {

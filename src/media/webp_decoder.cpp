@@ -39,21 +39,23 @@ ErrorCode StatusCode(VP8StatusCode code) {
 constexpr std::uint64_t kMaxVp8PixelsPerByte = 4096;
 
 // Decodes one still WebP bitstream (a whole file or one animation frame) to RGB.
-Result<Image> DecodeStill(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits, bool header_only) {
+Result<Image> DecodeStill(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits,
+                          ImageHeader* header_only) {
   WebPBitstreamFeatures features;
   const VP8StatusCode st = WebPGetFeatures(data, size, &features);
   if (st != VP8_STATUS_OK) return Fail(StatusCode(st), StatusText(st));
   const auto w = static_cast<std::uint32_t>(features.width);
   const auto h = static_cast<std::uint32_t>(features.height);
   if (auto ok = CheckDimensions(w, h, limits); !ok) return tl::unexpected(ok.error());
-  if (features.format == 1) {  // lossy
+  const bool lossy = features.format == 1;
+  if (lossy) {
     Density density;
     density.declared = std::uint64_t{w} * h;
     density.max_per_byte = kMaxVp8PixelsPerByte;
     density.why = "a lossy WebP codes at least about 1.6 bits per 16x16 macroblock";
     if (auto ok = CheckCompressionRatio(w, h, size, density); !ok) return tl::unexpected(ok.error());
   }
-  if (header_only) return HeaderOnly(w, h, ImageFormat::kWebp);
+  if (header_only) return HeaderOnly(header_only, w, h, ImageFormat::kWebp, lossy);  // lossless: no ratio to check
   auto img = AllocateImage(w, h, 3, ImageFormat::kWebp);
   if (!img) return img;
   if (WebPDecodeRGBInto(data, size, img->pixels.data(), img->pixels.size(),
@@ -74,7 +76,7 @@ class Decoder final : public ImageDecoder {
   ImageFormat format() const override { return ImageFormat::kWebp; }
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
-                           bool header_only) const override {
+                           ImageHeader* header_only) const override {
     WebPBitstreamFeatures features;
     const VP8StatusCode st = WebPGetFeatures(bytes.data(), bytes.size(), &features);
     if (st != VP8_STATUS_OK) return Fail(StatusCode(st), StatusText(st));

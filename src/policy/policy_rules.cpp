@@ -25,6 +25,8 @@
 
 #include "vigil/policy.h"
 
+#include "util/toml_guard.h"
+
 namespace vigil {
 namespace {
 
@@ -129,6 +131,7 @@ const char* AccountActionName(AccountAction action) {
 }
 
 Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string& source) {
+  VIGIL_TRY(CheckTomlDepth(text, source));
   toml::table table;
   try {
     table = toml::parse(text, source);
@@ -273,9 +276,16 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
         return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'restrict' needs 'suspend_days' (restrictions end)");
       }
       rule.account_days = days;
-      if (rule.queue_report && !rule.hold && !rule.block) {
+      if (rule.queue_report && !rule.block) {
         return Fail(ErrorCode::kInvalidArgument,
-                    where(rule.name) + "'queue_report' needs 'hold' or 'block': content being reported stays visible");
+                    where(rule.name) + "'queue_report' needs 'block': content being reported to NCMEC must not stay visible");
+      }
+      if (rule.queue_report && !rule.category.empty()) {
+        const Category* c = rules.taxonomy_.Find(rule.category);
+        if (c != nullptr && !c->cybertip) {
+          return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'queue_report' with category '" + rule.category +
+                                                       "', which is not reported to NCMEC (cybertip = false)");
+        }
       }
       if (rule.notify && !rule.block && rule.account == AccountAction::kNone) {
         return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'notify' with nothing to notify about");
@@ -355,8 +365,11 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
                                     [&](const MatchFacts& m) { return MatchMeets(rule, m); });
     if (fired == facts.matches.end()) continue;
     if (!categorised) {
-      // The first rule that fires names the category: its own, else its match's bank's.
+      // The first rule that fires names the category: its own, else its match's bank's. A rule that
+      // queues a CyberTipline report stands for a reported category: when the bank names none (or
+      // one that is not reported), the taxonomy's first reported category.
       const Category* c = taxonomy_.Find(rule.category.empty() ? fired->bank_category : rule.category);
+      if (rule.queue_report && (c == nullptr || !c->cybertip)) c = FirstReported();
       if (c != nullptr) {
         out.category = *c;
         categorised = true;

@@ -29,6 +29,10 @@ std::string Base64(const std::string& in) {
   return out;
 }
 
+constexpr const char* kUnusableUrl =
+    "the CyberTipline base URL is not usable (https://HOST[:PORT]/PATH; plain http only to this host, for a "
+    "test stand-in)";
+
 struct Url {
   bool tls = false;
   std::string host, port, prefix;
@@ -153,6 +157,8 @@ std::string FormField(const std::string& name, const std::string& value) {
 std::unique_ptr<CyberTipTransport> MakeHttpTransport(const CyberTipConfig& config) {
   auto url = ParseUrl(config.base_url);
   if (!url) return nullptr;
+  // Credentials go over TLS only; plain HTTP is for a stand-in on this host (tests).
+  if (!url->tls && url->host != "127.0.0.1" && url->host != "localhost" && url->host != "::1") return nullptr;
   return std::make_unique<BeastTransport>(config, *url);
 }
 
@@ -162,7 +168,13 @@ CyberTipClient::CyberTipClient(CyberTipConfig config, std::unique_ptr<CyberTipTr
 bool CyberTipClient::Transient(int code) { return code == 1000 || code == 1100 || code == 1110 || code == 1111 || code == 1300; }
 
 Result<CyberTipResponse> CyberTipClient::Call(const HttpPost& request, bool idempotent) {
-  if (!transport_) return Fail(ErrorCode::kInvalidArgument, "the CyberTipline base URL is not usable");
+  // Without an account nothing is sent anywhere (not even to NCMEC's test environment, the
+  // default base URL).
+  if (config_.username.empty()) {
+    return Fail(ErrorCode::kUnavailable,
+                "the CyberTipline is not configured: set [cybertip] username and password_env (docs/reporting.md)");
+  }
+  if (!transport_) return Fail(ErrorCode::kInvalidArgument, kUnusableUrl);
   auto wait = config_.backoff;
   Error last{ErrorCode::kUnavailable, "no attempt made"};
   for (int attempt = 1; attempt <= std::max(1, config_.attempts); ++attempt) {
@@ -199,7 +211,11 @@ Result<CyberTipResponse> CyberTipClient::Call(const HttpPost& request, bool idem
 Result<CyberTipResponse> CyberTipClient::Status() { return Call({"/status", "", ""}, true); }
 
 Result<std::string> CyberTipClient::DownloadSchema() {
-  if (!transport_) return Fail(ErrorCode::kInvalidArgument, "the CyberTipline base URL is not usable");
+  if (config_.username.empty()) {
+    return Fail(ErrorCode::kUnavailable,
+                "the CyberTipline is not configured: set [cybertip] username and password_env (docs/reporting.md)");
+  }
+  if (!transport_) return Fail(ErrorCode::kInvalidArgument, kUnusableUrl);
   auto wait = config_.backoff;
   Error last{ErrorCode::kUnavailable, "no attempt made"};
   for (int attempt = 1; attempt <= std::max(1, config_.attempts); ++attempt) {

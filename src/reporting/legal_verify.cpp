@@ -1,15 +1,22 @@
-// Checking a law-enforcement package (see include/vigil/legal_package.h): a folder, or a tar
-// archive read entry by entry with libarchive and never unpacked. An archive comes from outside and
-// is hostile until checked: links, devices, absolute paths and ".." are refused, not followed; the
-// files are hashed as they stream (only the manifest, its signature and the custody log are kept,
-// each under a bound); a malformed manifest or custody line is a problem, never a crash.
+// Checking a law-enforcement package (see include/vigil/legal_package.h): a folder, walked without
+// following a link, or a tar archive read entry by entry with libarchive and never unpacked. Either
+// comes from outside and is hostile until checked; one set of rules (JudgeEntry) judges each entry
+// of both from its path, type and size before its data is read: links, devices, absolute paths,
+// "..", and anything that is not one of the package's files are refused, not followed. The files
+// are hashed as they stream (only the manifest, its signature and the custody log are kept, each
+// once, under a bound); all the data read counts against a budget, and a compressed archive may
+// only expand so far; a malformed manifest or custody line is a problem, never a crash.
 #include <archive.h>
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cstdio>
+#include <cerrno>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -20,7 +27,6 @@
 #include "reporting/sodium_hex.h"
 #include "store/audit_chain.h"
 #include "vigil/digest.h"
-#include "vigil/file_hasher.h"
 #include "vigil/legal_package.h"
 
 namespace vigil {
@@ -90,10 +96,18 @@ struct FileFacts {
 // What a package holds, read from a folder or an archive, before it is judged.
 struct Contents {
   std::optional<std::string> manifest, signature, custody;
-  std::map<std::string, FileFacts> files;  // every other file, by its path in the package
+  std::map<std::string, FileFacts> files;  // every file in files/, by its path in the package
   std::set<std::string> refused;           // paths already reported (a link, too large): not "missing" too
+  std::set<std::string> seen;              // every path but a folder's, to refuse one given twice
+  bool incomplete = false;                 // not read to the end (a limit, damage): nothing is "missing"
   Problems problems;
 };
+
+std::string Join(const std::vector<std::string>& parts, std::size_t from) {
+  std::string out;
+  for (std::size_t i = from; i < parts.size(); ++i) out += (i > from ? "/" : "") + parts[i];
+  return out;
+}
 
 bool IsKept(std::string_view name) {
   return name == "manifest.json" || name == "manifest.sig" || name == "custody.jsonl";
@@ -109,55 +123,221 @@ void Keep(Contents& c, const std::string& name, std::string text) {
   else c.custody = std::move(text);
 }
 
-// A folder: the three files at its top and the plain files in files/ (a link there is refused).
-Contents ReadFolder(const fs::path& dir) {
-  Contents c;
-  for (const std::string name : {"manifest.json", "manifest.sig", "custody.jsonl"}) {
-    std::error_code ec;
-    const auto st = fs::symlink_status(dir / name, ec);
-    if (ec || !fs::exists(st)) continue;
-    if (!fs::is_regular_file(st)) {
-      c.problems.Add(name + ": not a plain file");
-      c.refused.insert(name);
-      continue;
-    }
-    auto bytes = ReadFileLimited(dir / name, KeptLimit(name));
-    if (!bytes) {
-      c.problems.Add(name + ": " + bytes.error().message);
-      c.refused.insert(name);
-      continue;
-    }
-    Keep(c, name, std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+// An entry of a package as its archive header or its lstat describes it, before any data is read.
+enum class EntryType { kFile, kFolder, kSymlink, kHardLink, kSparse, kSpecial };
+
+struct EntryHeader {
+  std::string shown;               // its name where it stands (in the archive, or in the folder), fit to print
+  std::vector<std::string> parts;  // its path in the package, the archive's top folder taken off
+  EntryType type = EntryType::kSpecial;
+  std::uint64_t size = 0;  // a file's, as declared
+};
+
+enum class Role { kRefused, kFolder, kKept, kFile };
+
+// The one set of rules for what a package holds, for a folder and an archive alike, judged from an
+// entry's path, type and size alone, before any of its data is read: manifest.json, manifest.sig
+// and custody.jsonl at its top (each once, under its bound), the folder files/ and plain files
+// directly in it. Anything else (a link, symbolic or hard; a device, pipe or socket; a sparse file;
+// any other folder or file; a path twice) is a problem, and its path is not "missing" as well.
+Role JudgeEntry(Contents& c, const EntryHeader& h) {
+  const std::string rel = Join(h.parts, 0);
+  auto refuse = [&](const std::string& why) {
+    c.problems.Add(h.shown + ": " + why);
+    if (!rel.empty()) c.refused.insert(rel);
+    return Role::kRefused;
+  };
+  if (h.type != EntryType::kFolder && !rel.empty() && !c.seen.insert(rel).second) {
+    return refuse("twice in the archive");
   }
+  switch (h.type) {
+    case EntryType::kSymlink: return refuse("a symbolic link: refused");
+    case EntryType::kHardLink: return refuse("a hard link: refused");
+    case EntryType::kSparse: return refuse("a sparse file: refused");
+    case EntryType::kSpecial: return refuse("a device, pipe or other special file: refused");
+    case EntryType::kFolder:
+      if (h.parts.empty() || rel == "files") return Role::kFolder;
+      return refuse("a folder that is not part of the package: refused");
+    case EntryType::kFile: break;
+  }
+  if (h.parts.size() == 1 && IsKept(rel)) {
+    if (h.size > KeptLimit(rel)) return refuse("over " + std::to_string(KeptLimit(rel)) + " bytes: refused");
+    return Role::kKept;
+  }
+  if (h.parts.size() == 2 && h.parts.front() == "files") return Role::kFile;
+  return refuse("not part of the package (only manifest.json, manifest.sig, custody.jsonl and files/NAME are): refused");
+}
+
+// What reading one package may cost, whatever it holds: the data of all its entries together, and
+// for a compressed archive, how far it may expand. Past either the rest is not read.
+class Budget {
+ public:
+  Budget(const VerifyLimits& limits, archive* a) : limits_(limits), a_(a) {}
+
+  // Counts `n` more bytes read; false, with the problem said, once over a limit.
+  bool Spend(Contents& c, std::uint64_t n) {
+    total_ += n;
+    if (total_ > limits_.max_total_bytes) {
+      return Stop(c, "over " + std::to_string(limits_.max_total_bytes) +
+                         " bytes of data in all, the limit on what one package is read for: the rest is not read");
+    }
+    if (a_ == nullptr || limits_.max_expansion == 0) return true;
+    const auto out = static_cast<std::uint64_t>(std::max<la_int64_t>(archive_filter_bytes(a_, 0), 0));
+    const auto in = static_cast<std::uint64_t>(std::max<la_int64_t>(archive_filter_bytes(a_, -1), 0));
+    if (out > limits_.expansion_floor && out / limits_.max_expansion > in) {
+      return Stop(c, "the archive expands over " + std::to_string(limits_.max_expansion) + " times (" +
+                         std::to_string(out) + " bytes from " + std::to_string(in) +
+                         " compressed), the limit for a compressed package: a decompression bomb, the rest is not read");
+    }
+    return true;
+  }
+
+ private:
+  bool Stop(Contents& c, std::string problem) {
+    c.problems.Add(std::move(problem));
+    c.incomplete = true;
+    return false;
+  }
+
+  const VerifyLimits& limits_;
+  archive* a_;
+  std::uint64_t total_ = 0;
+};
+
+// One accepted entry's data as it comes: a file hashed, a kept file's bytes kept (at most its
+// bound, room made once for its declared size, so nothing is held twice over).
+class EntryData {
+ public:
+  EntryData(Role role, std::string rel, std::uint64_t declared) : role_(role), rel_(std::move(rel)) {
+    if (role_ == Role::kKept) {
+      limit_ = KeptLimit(rel_);
+      text_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(declared, limit_)));
+    }
+  }
+
+  void Add(const void* data, std::size_t size) {
+    if (role_ == Role::kFile) hash_.Update(data, size);
+    if (role_ != Role::kKept || over_) return;
+    if (text_.size() + size > limit_) {
+      over_ = true;
+      std::string().swap(text_);
+    } else {
+      text_.append(static_cast<const char*>(data), size);
+    }
+  }
+
+  // Once the whole entry was read: what it is, into `c`.
+  void Finish(Contents& c, const std::string& shown) {
+    if (role_ == Role::kFile) {
+      const auto size = hash_.size();
+      c.files[rel_] = {hash_.Hex(), size};
+    } else if (role_ == Role::kKept && over_) {
+      c.problems.Add(shown + ": over " + std::to_string(limit_) + " bytes: refused");
+      c.refused.insert(rel_);
+    } else if (role_ == Role::kKept) {
+      Keep(c, rel_, std::move(text_));
+    }
+  }
+
+ private:
+  Role role_;
+  std::string rel_;
+  std::size_t limit_ = 0;
+  Sha256Stream hash_;
+  std::string text_;
+  bool over_ = false;
+};
+
+// A folder, walked without following a link: each entry judged by JudgeEntry from its lstat, the
+// accepted files read through a descriptor that refuses a link and is checked to be the very file
+// judged. A refused folder is not entered; only files/ is.
+void WalkFolder(const fs::path& dir, const std::vector<std::string>& parts, Contents& c, Budget& budget,
+                std::size_t& entries) {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir / "files", ec)) {
-    const std::string rel = "files/" + entry.path().filename().string();
-    std::error_code st_ec;
-    if (!entry.is_regular_file(st_ec) || entry.is_symlink(st_ec)) {
-      c.problems.Add(Shown(rel) + ": a link, a folder or another non-file, refused");
-      c.refused.insert(rel);
-      continue;
-    }
-    std::FILE* f = std::fopen(entry.path().c_str(), "rbe");
-    if (f == nullptr) {
-      c.problems.Add(Shown(rel) + ": cannot be read");
-      c.refused.insert(rel);
-      continue;
-    }
-    Sha256Stream hash;
-    std::vector<char> buffer(1 << 20);
-    std::size_t n = 0;
-    while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) hash.Update(buffer.data(), n);
-    const bool failed = std::ferror(f) != 0;
-    std::fclose(f);
-    if (failed) {
-      c.problems.Add(Shown(rel) + ": cannot be read");
-      c.refused.insert(rel);
-      continue;
-    }
-    const auto size = hash.size();
-    c.files[rel] = {hash.Hex(), size};
+  std::vector<fs::path> names;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path());
+    if (names.size() > kMaxEntries) break;
   }
+  const std::string at = parts.empty() ? std::string() : Join(parts, 0) + "/";
+  if (ec) {
+    c.problems.Add((at.empty() ? std::string("the package's folder") : Shown(at)) + ": cannot be read: " + ec.message());
+    c.incomplete = true;
+    return;
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<char> buffer(1 << 20);
+  for (const auto& path : names) {
+    if (c.incomplete) return;
+    if (++entries > kMaxEntries) {
+      c.problems.Add("over " + std::to_string(kMaxEntries) + " entries: the rest is not read");
+      c.incomplete = true;
+      return;
+    }
+    EntryHeader h;
+    h.parts = parts;
+    h.parts.push_back(path.filename().string());
+    h.shown = Shown(at + path.filename().string());
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      c.problems.Add(h.shown + ": cannot be read");
+      c.refused.insert(Join(h.parts, 0));
+      continue;
+    }
+    h.type = S_ISLNK(st.st_mode)   ? EntryType::kSymlink
+             : S_ISDIR(st.st_mode) ? EntryType::kFolder
+             : !S_ISREG(st.st_mode) ? EntryType::kSpecial
+             : st.st_nlink > 1     ? EntryType::kHardLink
+                                   : EntryType::kFile;
+    h.size = static_cast<std::uint64_t>(std::max<off_t>(st.st_size, 0));
+    const Role role = JudgeEntry(c, h);
+    if (role == Role::kFolder) {
+      WalkFolder(path, h.parts, c, budget, entries);
+      continue;
+    }
+    if (role != Role::kFile && role != Role::kKept) continue;
+    const std::string rel = Join(h.parts, 0);
+    auto unreadable = [&](const char* why) {
+      c.problems.Add(h.shown + ": " + why);
+      c.refused.insert(rel);
+    };
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      unreadable("cannot be read");
+      continue;
+    }
+    struct stat opened {};
+    if (::fstat(fd, &opened) != 0 || !S_ISREG(opened.st_mode) || opened.st_nlink > 1 || opened.st_ino != st.st_ino ||
+        opened.st_dev != st.st_dev) {
+      ::close(fd);
+      unreadable("changed while it was read: refused");
+      continue;
+    }
+    EntryData data(role, rel, h.size);
+    bool failed = false;
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) failed = true;
+      if (n <= 0) break;
+      if (!budget.Spend(c, static_cast<std::uint64_t>(n))) break;
+      data.Add(buffer.data(), static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    if (c.incomplete) return;
+    if (failed) {
+      unreadable("cannot be read");
+      continue;
+    }
+    data.Finish(c, h.shown);
+  }
+}
+
+Contents ReadFolder(const fs::path& dir, const VerifyLimits& limits) {
+  Contents c;
+  Budget budget(limits, nullptr);
+  std::size_t entries = 0;
+  WalkFolder(dir, {}, c, budget, entries);
   return c;
 }
 
@@ -178,148 +358,104 @@ PathKind SplitPath(std::string_view path, std::vector<std::string>& parts) {
   return parts.empty() ? PathKind::kEmpty : PathKind::kOk;
 }
 
-std::string Join(const std::vector<std::string>& parts, std::size_t from) {
-  std::string out;
-  for (std::size_t i = from; i < parts.size(); ++i) out += (i > from ? "/" : "") + parts[i];
-  return out;
-}
-
 std::string ArchiveError(archive* a) {
   const char* text = archive_error_string(a);
   return text != nullptr ? Shown(text) : "unknown error";
 }
 
-// Reads every entry: plain files are hashed as they stream (the three package files kept as
-// text); anything else is a problem. Entries may sit under one top folder (as produced).
-Contents ReadArchive(archive* a, int opened) {
+EntryType ArchiveEntryType(archive_entry* e) {
+  if (archive_entry_hardlink(e) != nullptr) return EntryType::kHardLink;
+  const auto type = archive_entry_filetype(e);
+  if (type == AE_IFLNK || archive_entry_symlink(e) != nullptr) return EntryType::kSymlink;
+  if (type == AE_IFDIR) return EntryType::kFolder;
+  if (type != AE_IFREG) return EntryType::kSpecial;
+  if (archive_entry_sparse_count(e) > 0) return EntryType::kSparse;
+  return EntryType::kFile;
+}
+
+// Reads every entry in turn, each judged by JudgeEntry from its header before its data: accepted
+// files are hashed as they stream (the three package files kept, each under its bound); the data
+// of anything refused is passed over, never kept nor hashed; all of it is counted against the
+// budget as it comes, so a hostile archive stops early. The entries may sit under one top folder (as produced): the first
+// entry that shows the layout decides it, and an entry outside that folder is refused.
+Contents ReadArchive(archive* a, int opened, const VerifyLimits& limits) {
   Contents c;
   if (opened != ARCHIVE_OK) {
     c.problems.Add("not a readable archive: " + ArchiveError(a));
+    c.incomplete = true;
     return c;
   }
-  struct Entry {
-    std::vector<std::string> parts;
-    bool directory = false;
-    FileFacts facts;
-    std::optional<std::string> text;  // a kept file's bytes; unset when over its bound
-  };
-  std::vector<Entry> entries;
-  std::vector<std::vector<std::string>> refused;  // reported already: not "missing" as well
-  std::set<std::string> seen;
-  std::vector<char> buffer(64 << 10);
+  Budget budget(limits, a);
+  std::optional<std::string> top;  // the package's folder; empty when its entries sit at the top
   archive_entry* e = nullptr;
   std::size_t headers = 0;
-  bool damaged = false;
-  while (!damaged) {
+  while (!c.incomplete) {
     const int rc = archive_read_next_header(a, &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
       c.problems.Add("the archive is damaged or not a tar archive: " + ArchiveError(a));
+      c.incomplete = true;
       break;
     }
     if (++headers > kMaxEntries) {
       c.problems.Add("over " + std::to_string(kMaxEntries) + " entries: the rest is not read");
+      c.incomplete = true;
       break;
     }
+    if (!budget.Spend(c, 0)) break;
     const char* raw = archive_entry_pathname(e);
-    const std::string name = Shown(raw != nullptr ? std::string_view(raw) : std::string_view());
-    const auto type = archive_entry_filetype(e);
-    Entry entry;
-    entry.directory = type == AE_IFDIR;
+    EntryHeader h;
+    h.shown = Shown(raw != nullptr ? std::string_view(raw) : std::string_view());
+    h.type = ArchiveEntryType(e);
+    h.size = archive_entry_size_is_set(e) ? static_cast<std::uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0)) : 0;
+    Role role = Role::kRefused;
+    const PathKind kind = raw != nullptr ? SplitPath(raw, h.parts) : PathKind::kUnsafe;
     if (raw == nullptr) {
       c.problems.Add("an entry whose name cannot be read: refused");
-      continue;
+    } else if (kind == PathKind::kUnsafe) {
+      c.problems.Add(h.shown + ": an absolute path, or one with \"..\": refused");
+    } else {
+      const std::string first = kind == PathKind::kOk ? h.parts.front() : std::string();
+      if (!top && kind == PathKind::kOk &&
+          (h.parts.size() >= 2 || h.type == EntryType::kFolder || IsKept(first))) {
+        top = first == "files" || IsKept(first) ? std::string() : first;
+      }
+      if (top && !top->empty() && kind == PathKind::kOk && first != *top) {
+        c.problems.Add(h.shown + ": outside the package's folder " + Shown(*top) + "/: refused");
+      } else {
+        if (top && !top->empty() && kind == PathKind::kOk) h.parts.erase(h.parts.begin());
+        role = JudgeEntry(c, h);
+      }
     }
-    const PathKind kind = SplitPath(raw, entry.parts);
-    if (kind == PathKind::kUnsafe) {
-      c.problems.Add(name + ": an absolute path, or one with \"..\": refused");
-      continue;  // its data is skipped by the next header
-    }
-    if (archive_entry_hardlink(e) != nullptr) {
-      c.problems.Add(name + ": a hard link: refused");
-      refused.push_back(entry.parts);
-      continue;
-    }
-    if (type == AE_IFLNK || archive_entry_symlink(e) != nullptr) {
-      c.problems.Add(name + ": a symbolic link: refused");
-      refused.push_back(entry.parts);
-      continue;
-    }
-    if (kind == PathKind::kEmpty) {
-      if (!entry.directory) c.problems.Add(name + ": a file without a name: refused");
-      continue;  // "./"
-    }
-    if (entry.directory) {
-      entries.push_back(std::move(entry));
-      continue;
-    }
-    if (type != AE_IFREG) {
-      c.problems.Add(name + ": a device, pipe or other special file: refused");
-      refused.push_back(entry.parts);
-      continue;
-    }
-    if (archive_entry_sparse_count(e) > 0) {
-      c.problems.Add(name + ": a sparse file: refused");
-      refused.push_back(entry.parts);
-      continue;
-    }
-    if (!seen.insert(Join(entry.parts, 0)).second) {
-      c.problems.Add(name + ": twice in the archive");
-      continue;
-    }
-    const bool kept = entry.parts.size() <= 2 && IsKept(entry.parts.back());
-    const std::size_t limit = kept ? KeptLimit(entry.parts.back()) : 0;
-    Sha256Stream hash;
-    std::string text;
-    bool over = false;
+    // The data: taken when accepted, otherwise passed over; read here either way, so that the
+    // budget is counted as it goes and not after libarchive skipped (decompressed) it all.
+    std::optional<EntryData> data;
+    if (role == Role::kFile || role == Role::kKept) data.emplace(role, Join(h.parts, 0), h.size);
+    std::uint64_t taken = 0;
+    bool holes = false;
     for (;;) {
-      const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
-      if (n == 0) break;
-      if (n < 0) {
-        c.problems.Add(name + ": the archive is damaged: " + ArchiveError(a));
-        damaged = true;
+      const void* block = nullptr;
+      std::size_t size = 0;
+      la_int64_t offset = 0;
+      const int r = archive_read_data_block(a, &block, &size, &offset);
+      if (r == ARCHIVE_EOF) break;
+      if (r != ARCHIVE_OK) {
+        c.problems.Add(h.shown + ": the archive is damaged: " + ArchiveError(a));
+        c.incomplete = true;
         break;
       }
-      const auto size = static_cast<std::size_t>(n);
-      hash.Update(buffer.data(), size);
-      if (kept && !over) {
-        if (text.size() + size > limit) {
-          over = true;
-          text.clear();
-          text.shrink_to_fit();
-        } else {
-          text.append(buffer.data(), size);
-        }
-      }
+      if (!budget.Spend(c, size)) break;
+      if (static_cast<std::uint64_t>(offset) != taken) holes = true;
+      taken += size;
+      if (data && !holes) data->Add(block, size);
     }
-    if (damaged) break;
-    const auto size = hash.size();
-    entry.facts = {hash.Hex(), size};
-    if (kept && !over) entry.text = std::move(text);
-    if (kept && over) c.problems.Add(name + ": over " + std::to_string(limit) + " bytes");
-    entries.push_back(std::move(entry));
-  }
-
-  // One top folder holding everything (as produced) is stripped.
-  std::size_t strip = 0;
-  if (!entries.empty()) {
-    const std::string& top = entries.front().parts.front();
-    const bool one_folder =
-        top != "files" && !IsKept(top) && std::all_of(entries.begin(), entries.end(), [&](const Entry& x) {
-          return x.parts.front() == top && (x.parts.size() >= 2 || x.directory);
-        });
-    if (one_folder) strip = 1;
-  }
-  for (const auto& parts : refused) c.refused.insert(Join(parts, strip));
-  for (auto& x : entries) {
-    if (x.directory) continue;
-    const std::string rel = Join(x.parts, strip);
-    if (IsKept(rel)) {
-      if (x.text) Keep(c, rel, std::move(*x.text));
-      else c.refused.insert(rel);  // over its bound, said above
-    } else {
-      c.files[rel] = std::move(x.facts);
+    if (c.incomplete || !data) continue;
+    if (holes) {
+      c.problems.Add(h.shown + ": a sparse file: refused");
+      c.refused.insert(Join(h.parts, 0));
+      continue;
     }
+    data->Finish(c, h.shown);
   }
   return c;
 }
@@ -330,7 +466,7 @@ PackageCheck Judge(Contents c, const std::string& public_key_hex) {
   PackageCheck check;
   Problems& problems = c.problems;
   auto missing = [&](const std::string& name) {
-    if (!c.refused.count(name)) problems.Add(Shown(name) + ": missing");
+    if (!c.refused.count(name) && !c.incomplete) problems.Add(Shown(name) + ": missing");
   };
   if (!c.manifest) missing("manifest.json");
   if (!c.signature) missing("manifest.sig");
@@ -360,7 +496,8 @@ PackageCheck Judge(Contents c, const std::string& public_key_hex) {
         problems.Add(Shown(path) + ": listed twice");
         continue;
       }
-      if (path.find("..") != std::string::npos || path.rfind("files/", 0) != 0) {
+      if (path.find("..") != std::string::npos || path.rfind("files/", 0) != 0 || path.size() == 6 ||
+          path.find('/', 6) != std::string::npos) {
         problems.Add(Shown(path) + ": a path outside files/");
         continue;
       }
@@ -450,31 +587,35 @@ struct ReaderFree {
 
 }  // namespace
 
-Result<PackageCheck> VerifyLegalPackage(const std::string& path, const std::string& public_key_hex) {
+Result<PackageCheck> VerifyLegalPackage(const std::string& path, const std::string& public_key_hex,
+                                        const VerifyLimits& limits) {
   VIGIL_TRY(CheckKey(public_key_hex));
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st)) return Fail(ErrorCode::kNotFound, path + ": no such folder or archive");
   if (fs::is_directory(st)) {
-    Contents c = ReadFolder(path);
-    if (!c.manifest && !c.refused.count("manifest.json")) return Fail(ErrorCode::kNotFound, path + ": no manifest.json");
-    if (!c.signature && !c.refused.count("manifest.sig")) return Fail(ErrorCode::kNotFound, path + ": no manifest.sig");
+    Contents c = ReadFolder(path, limits);
+    if (!c.incomplete) {
+      if (!c.manifest && !c.refused.count("manifest.json")) return Fail(ErrorCode::kNotFound, path + ": no manifest.json");
+      if (!c.signature && !c.refused.count("manifest.sig")) return Fail(ErrorCode::kNotFound, path + ": no manifest.sig");
+    }
     return Judge(std::move(c), public_key_hex);
   }
   if (!fs::is_regular_file(st)) return Fail(ErrorCode::kInvalidArgument, path + ": neither a folder nor an archive");
   std::unique_ptr<archive, ReaderFree> a(NewReader());
   if (!a) return Fail(ErrorCode::kInternal, "libarchive failed to start");
   const int opened = archive_read_open_filename(a.get(), path.c_str(), 64 << 10);
-  return Judge(ReadArchive(a.get(), opened), public_key_hex);
+  return Judge(ReadArchive(a.get(), opened, limits), public_key_hex);
 }
 
-Result<PackageCheck> VerifyLegalArchive(std::string_view bytes, const std::string& public_key_hex) {
+Result<PackageCheck> VerifyLegalArchive(std::string_view bytes, const std::string& public_key_hex,
+                                        const VerifyLimits& limits) {
   VIGIL_TRY(CheckKey(public_key_hex));
   std::unique_ptr<archive, ReaderFree> a(NewReader());
   if (!a) return Fail(ErrorCode::kInternal, "libarchive failed to start");
   static const char kNothing = 0;
   const int opened = archive_read_open_memory(a.get(), bytes.empty() ? &kNothing : bytes.data(), bytes.size());
-  return Judge(ReadArchive(a.get(), opened), public_key_hex);
+  return Judge(ReadArchive(a.get(), opened, limits), public_key_hex);
 }
 
 }  // namespace vigil

@@ -3,10 +3,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
@@ -78,6 +80,17 @@ std::string Probe(const std::string& name, const json::value& request, const Wor
     if (fd >= 0) close(fd);
     return json::serialize(json::object{{"created", fd >= 0}, {"errno", fd >= 0 ? 0 : err}});
   }
+  if (name == "thread_name") {
+    // What dav1d and libaom do in every thread they start: allowed.
+    const int rc = prctl(PR_SET_NAME, "vigil-probe", 0UL, 0UL, 0UL);
+    return json::serialize(json::object{{"named", rc == 0}});
+  }
+  if (name == "prctl_other") {
+    // Any other prctl (here PR_SET_DUMPABLE 0, what it already is): the filter kills the process
+    // before this returns (sanitizer builds allow it).
+    const int rc = prctl(PR_SET_DUMPABLE, 0UL, 0UL, 0UL, 0UL);
+    return json::serialize(json::object{{"rc", rc}});
+  }
   if (name == "forbidden_syscall") {
     // A network socket: the filter kills the process before this returns.
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -96,6 +109,15 @@ std::string Probe(const std::string& name, const json::value& request, const Wor
   return json::serialize(json::object{{"unknown_probe", name}});
 }
 
+// The lane threshold for images whose declared size the compression-ratio check could not bound
+// by their bytes (ImageHeader::ratio_checked false: arithmetic-coded JPEG, lossless WebP,
+// HEIF/AVIF, TIFF compressions without a ceiling). A few hundred bytes of those can declare just
+// under large_pixels honestly (a 214-byte arithmetic JPEG at 3999x3999, a 680-byte lossless WebP),
+// so their decode cost cannot be predicted from their size: past 1 megapixel they go to the large
+// lane whatever their size. A constant: the worker's settings come from its command line
+// (`vigil sandbox-worker --large-pixels`), which has no option for it.
+constexpr std::uint64_t kUncheckedLargePixels = 1'000'000;
+
 // The pixels an image's header declares when they are more than this lane takes: such an image
 // goes back to the service for the large lane, undecoded. Videos, and files whose header does not
 // read (their error is the decoder's, and costs nothing), stay.
@@ -105,7 +127,8 @@ std::optional<std::uint64_t> ForLargeLane(std::span<const std::uint8_t> body, co
   auto header = ReadImageHeader(body, limits);
   if (!header) return std::nullopt;
   const std::uint64_t pixels = std::uint64_t{header->width} * header->height;
-  if (pixels <= large_pixels) return std::nullopt;
+  const std::uint64_t threshold = header->ratio_checked ? large_pixels : std::min(large_pixels, kUncheckedLargePixels);
+  if (pixels <= threshold) return std::nullopt;
   return pixels;
 }
 

@@ -101,7 +101,7 @@ class SandboxPool {
   // The reviewer-safe blurred preview (JPEG) of an image or a video's first frame.
   Result<std::vector<std::uint8_t>> Preview(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
   // A diagnostic probe (ping, environment, identity, open_file, write_file, forbidden_syscall,
-  // prlimit_other, stderr, allocate, spin) with its own time limit and CPU budget (0: none), in
+  // prlimit_other, thread_name, prctl_other, stderr, allocate, spin) with its own time limit and CPU budget (0: none), in
   // the small lane or the large one.
   Result<boost::json::value> Probe(const std::string& name, double wall_seconds, double cpu_seconds = 0,
                                    bool large_lane = false);

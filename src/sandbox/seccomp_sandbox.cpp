@@ -244,6 +244,15 @@ Status LoadFilter() {
     VIGIL_TRY(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1, SCMP_A0(SCMP_CMP_EQ, pid)),
                     "prlimit64"));
   }
+  if (!kSanitizer) {  // sanitizer builds allow every prctl (kAllowedForSanitizers)
+    // prctl only to name the calling thread: dav1d (libheif's AV1 decoder for AVIF, and FFmpeg's
+    // for AV1 video) and libaom name the threads they start (prctl(PR_SET_NAME), or
+    // pthread_setname_np on the calling thread, the same call). Nothing else: no PR_SET_DUMPABLE,
+    // PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_SET_MM, PR_SET_PTRACER, PR_CAP_AMBIENT...
+    VIGIL_TRY(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(PR_SET_NAME))),
+                    "prctl"));
+  }
   // Signals: to itself only (abort() raises SIGABRT on itself); no kill, tkill or sigqueue.
   if (!kSanitizer) {
     VIGIL_TRY(check(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self)),
@@ -313,6 +322,8 @@ void OnCpuBudgetSpent(int) { _exit(kCpuBudgetExitStatus); }
 }  // namespace
 
 bool MemoryLimitEnforced() { return !kSanitizer; }
+
+bool SanitizerAllowances() { return kSanitizer; }
 
 Status EnterSandbox(const SandboxLimits& limits, Isolation* isolation) {
   // Lower priority first (the large lane's), inherited by every thread the decoders start.

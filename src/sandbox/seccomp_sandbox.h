@@ -8,7 +8,8 @@
 //   2. resource limits (address space, file size, no core dumps), no new privileges, no open file
 //      descriptors beyond the socket and stderr (a pipe the service drains), and a seccomp-bpf
 //      allow-list (libseccomp) of the few system calls decoding needs: memory, threads, time,
-//      reading and writing its descriptors, its own resource limits and signals. Anything else
+//      reading and writing its descriptors, its own resource limits and signals, naming its
+//      threads (prctl PR_SET_NAME, which AV1 decoders do). Anything else
 //      kills the process (SIGSYS); opening a file fails with EACCES, since libraries probe files
 //      and a refusal is enough there.
 #pragma once
@@ -49,6 +50,10 @@ inline constexpr int kCpuBudgetExitStatus = 75;
 
 // False in sanitizer builds, whose shadow memory cannot live under an address-space limit.
 bool MemoryLimitEnforced();
+
+// True in sanitizer builds, whose filter also allows the calls the sanitizer runtimes make
+// (every prctl, ioctl, kill...): a call only the release filter forbids passes there.
+bool SanitizerAllowances();
 
 // Isolates, then applies the limits and the filter to the calling process (every thread of it).
 // Irreversible. Call single-threaded, first thing. Where a PID namespace was made this forks:

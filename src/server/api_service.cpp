@@ -140,7 +140,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
 }
 
 ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
-    : store_(store), matcher_(matcher), options_(std::move(options)), auth_(store, options_.rate_limit) {}
+    : store_(store), matcher_(matcher), options_(std::move(options)), auth_(store, options_.rate_limit, options_.failed_auth_limit) {}
 
 ApiService::~ApiService() {
   {
@@ -183,12 +183,25 @@ void ApiService::Observe(HttpEvent event, unsigned status, const std::string& de
         spdlog::info(R"("msg":"refused","status":{},"reason":{})", status, boost::json::serialize(boost::json::value(detail)));
       }
       return;
-    case HttpEvent::kAnswerLost:
-      // The work was done (and committed, for a write) but the client never got the answer.
+    case HttpEvent::kAnswerLost: {
+      // The work was done (and committed, for a write) but the client never got the answer. Logged
+      // by route pattern: the raw path and query may carry ids.
       metrics_.CountConnectionEvent("answer_lost");
-      spdlog::warn(R"("msg":"answer not delivered","status":{},"request":{})", status,
-                   boost::json::serialize(boost::json::value(detail)));
+      const auto space = detail.find(' ');
+      const std::string method = detail.substr(0, space);
+      const std::string path = space == std::string::npos ? "" : detail.substr(space + 1, detail.find('?', space) - space - 1);
+      std::string route = "(unmatched)";
+      std::map<std::string, std::string> ignored;
+      for (const auto& candidate : Routes()) {
+        if (std::string(http::to_string(candidate.method)) == method && MatchPattern(candidate.pattern, path, ignored)) {
+          route = candidate.pattern;
+          break;
+        }
+      }
+      spdlog::warn(R"("msg":"answer not delivered","status":{},"method":{},"route":{})", status,
+                   boost::json::serialize(boost::json::value(method)), boost::json::serialize(boost::json::value(route)));
       return;
+    }
     case HttpEvent::kConnectionCap:
       metrics_.CountConnectionEvent("connection_cap");
       if (unauthenticated_log_.Admit()) {
@@ -231,6 +244,9 @@ const std::string& ApiService::ConsolePolicy() {
 }
 
 bool ApiService::IsHeavy(http::verb method, std::string_view path) {
+  // A reviewer's blurred preview decodes the upload again (in a decoder worker): never on an I/O
+  // thread, where a slow one would hold up every lookup.
+  if (method == http::verb::get) return path.starts_with("/v1/cases/") && path.find("/media/") != std::string_view::npos;
   if (method != http::verb::post) return false;
   // Imports, uploads, and the reporting calls that talk to NCMEC or decrypt the vault.
   return path == "/v1/content" || path == "/v1/hash" || path == "/v1/evidence/purge" ||
@@ -270,6 +286,8 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
     allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(candidate.method));
   }
   auto refuse = [&](Response response, const std::string& key_name) {
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set(http::field::cache_control, "no-store");
     const std::string route_name = admitted.route != nullptr ? admitted.route->pattern : "(unmatched)";
     Record(route_name, header.method_string(), response.result_int(), started, remote, key_name);
     admission.refusal = std::move(response);
@@ -285,9 +303,14 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
   }
   const Route& route = *admitted.route;
   if (!route.roles.empty()) {
-    auto authenticated = auth_.Authenticate(header[http::field::authorization]);
+    auto authenticated = auth_.Authenticate(header[http::field::authorization], remote);
     if (!authenticated) {
       const auto code = authenticated.error().code;
+      if (code == ErrorCode::kResourceExhausted) {
+        auto response = ErrorResponse(http::status::too_many_requests, "rate_limited", authenticated.error().message);
+        response.set(http::field::retry_after, "1");
+        return refuse(std::move(response), "");
+      }
       if (code == ErrorCode::kUnavailable || code == ErrorCode::kInternal || code == ErrorCode::kIoError) {
         return refuse(ErrorResponse(authenticated.error()), "");
       }
@@ -313,10 +336,11 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
   // What a body may weigh: media and lists up to the server's limit, JSON up to its own, and
   // reads nothing to speak of.
   const bool heavy = IsHeavy(header.method(), path);
-  if (heavy) {
+  const bool writes = header.method() == http::verb::post || header.method() == http::verb::patch ||
+                      header.method() == http::verb::put;
+  if (heavy && writes) {
     admission.max_body_bytes = 0;
-  } else if (header.method() == http::verb::post || header.method() == http::verb::patch ||
-             header.method() == http::verb::put) {
+  } else if (writes) {
     admission.max_body_bytes = options_.max_json_bytes;
   } else {
     admission.max_body_bytes = kSmallBodyBytes;
@@ -378,10 +402,13 @@ Response ApiService::Handle(Request& request, const RequestInfo& info) {
   return response;
 }
 
-void ApiService::Record(const std::string& route, std::string_view method, unsigned status,
+void ApiService::Record(const std::string& route, std::string_view raw_method, unsigned status,
                         std::chrono::steady_clock::time_point started, const std::string& remote,
                         const std::string& key_name) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // A method token the client invented is one label, never a new series (each costs memory forever).
+  const std::string_view method =
+      http::string_to_verb(raw_method) == http::verb::unknown ? std::string_view("OTHER") : raw_method;
   metrics_.ObserveRequest(route, std::string(method), status, seconds);
   if (status < 500) {
     if (!options_.access_log) return;

@@ -34,6 +34,7 @@ struct ApiOptions {
   VideoHashOptions video;       // uploads: one frame a second by default
   VpdqMatchOptions video_match;  // HMA's defaults
   RateLimit rate_limit;
+  RateLimit failed_auth_limit{10, 100};  // unknown keys one client address may present (0: unlimited)
   std::size_t max_json_bytes = 8ull << 20;  // JSON bodies; media and lists use the server's limit
   bool access_log = true;
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
@@ -209,6 +210,10 @@ class ApiService {
   std::shared_ptr<const PolicyRules> rules_;
   std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};
+  // Evidence reads by roles the vault refuses, per key (report_routes.cpp).
+  bool RefusedEvidenceReadAllowed(const std::string& key);
+  std::mutex evidence_refusals_mu_;
+  std::map<std::string, LogThrottle> evidence_refusals_;
 };
 
 }  // namespace vigil::server

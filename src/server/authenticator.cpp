@@ -5,7 +5,7 @@
 
 namespace vigil::server {
 
-Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization) {
+Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization, const std::string& remote) {
   static constexpr std::string_view kBearer = "Bearer ";
   if (authorization.empty()) return Fail(ErrorCode::kInvalidArgument, "missing Authorization: Bearer <key> header");
   if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer ||
@@ -21,8 +21,14 @@ Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization)
       cache_.erase(it);
     }
   }
+  if (!AllowAttempt(remote)) {
+    return Fail(ErrorCode::kResourceExhausted, "too many failed authentications from this address");
+  }
   auto key = store_.Authenticate(secret);
-  if (!key) return key;
+  if (!key) {
+    if (key.error().code == ErrorCode::kNotFound) CountFailure(remote);  // an unknown key: a store lookup spent
+    return key;
+  }
   std::lock_guard lock(mu_);
   if (cache_.size() > 10'000) cache_.clear();
   cache_[secret] = {*key, now + ttl_};
@@ -44,6 +50,36 @@ bool Authenticator::Admit(const ApiKeyRecord& key) {
   if (bucket.tokens < 1) return false;
   bucket.tokens -= 1;
   return true;
+}
+
+bool Authenticator::AllowAttempt(const std::string& remote) {
+  if (failure_limit_.per_second <= 0) return true;
+  const double burst = failure_limit_.burst > 0 ? failure_limit_.burst : failure_limit_.per_second;
+  std::lock_guard lock(mu_);
+  const auto it = failures_.find(remote);
+  if (it == failures_.end()) return true;
+  const auto now = std::chrono::steady_clock::now();
+  Bucket& bucket = it->second;
+  const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
+  bucket.tokens = std::min(burst, bucket.tokens + elapsed * failure_limit_.per_second);
+  bucket.updated = now;
+  return bucket.tokens >= 1;
+}
+
+void Authenticator::CountFailure(const std::string& remote) {
+  if (failure_limit_.per_second <= 0) return;
+  const double burst = failure_limit_.burst > 0 ? failure_limit_.burst : failure_limit_.per_second;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (failures_.size() > 100'000) failures_.clear();  // bounded: an address flood forgets, never grows
+  auto [it, inserted] = failures_.try_emplace(remote, Bucket{burst, now});
+  Bucket& bucket = it->second;
+  if (!inserted) {
+    const double elapsed = std::chrono::duration<double>(now - bucket.updated).count();
+    bucket.tokens = std::min(burst, bucket.tokens + elapsed * failure_limit_.per_second);
+    bucket.updated = now;
+  }
+  bucket.tokens = std::max(0.0, bucket.tokens - 1);
 }
 
 void Authenticator::Evict() {

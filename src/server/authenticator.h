@@ -1,7 +1,11 @@
 // API-key authentication and per-key rate limiting for the service. Keys are looked up by their
 // SHA-256 in the store; a hit is cached for a few seconds so a hot path does not query the
 // database per request (a revoked key stops working within that time; the server's own revoke
-// route evicts at once). Misses are never cached. Rate limits are token buckets per key.
+// route evicts at once). Misses are never cached. Rate limits are token buckets per key, and
+// store lookups for unknown keys are limited per client address (by default 10 failures a second,
+// bursts of 100; `failed_auth_per_second`, `failed_auth_burst`): an address that has used up its allowance gets kResourceExhausted for any key the cache
+// does not already hold, so a key-guessing sweep cannot turn into unbounded store work while keys
+// that are in use keep working from the same address (a shared NAT).
 #pragma once
 
 #include <chrono>
@@ -20,18 +24,21 @@ struct RateLimit {
 
 class Authenticator {
  public:
-  Authenticator(Store& store, RateLimit limit, std::chrono::milliseconds cache_ttl = std::chrono::seconds(5))
-      : store_(store), limit_(limit), ttl_(cache_ttl) {}
+  Authenticator(Store& store, RateLimit limit, RateLimit failure_limit,
+                std::chrono::milliseconds cache_ttl = std::chrono::seconds(5))
+      : store_(store), limit_(limit), failure_limit_(failure_limit), ttl_(cache_ttl) {}
 
   // The key for an "Authorization: Bearer ..." header value; kNotFound for unknown or revoked keys
   // and kInvalidArgument for a malformed header.
-  Result<ApiKeyRecord> Authenticate(std::string_view authorization);
+  // `remote` is the client address the failed-lookup allowance is kept for.
+  Result<ApiKeyRecord> Authenticate(std::string_view authorization, const std::string& remote);
   // Takes one token from the key's bucket; false when it is empty.
   bool Admit(const ApiKeyRecord& key);
   // Forgets cached keys (after a revoke).
   void Evict();
-
  private:
+  bool AllowAttempt(const std::string& remote);
+  void CountFailure(const std::string& remote);
   struct Cached {
     ApiKeyRecord key;
     std::chrono::steady_clock::time_point expires;
@@ -42,10 +49,12 @@ class Authenticator {
   };
   Store& store_;
   RateLimit limit_;
+  RateLimit failure_limit_;  // unknown keys a client address may present
   std::chrono::milliseconds ttl_;
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;
   std::unordered_map<std::int64_t, Bucket> buckets_;
+  std::unordered_map<std::string, Bucket> failures_;  // by client address: tokens left for failures
 };
 
 }  // namespace vigil::server

@@ -364,8 +364,15 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
   auto c = store_.Cases().GetCase(*id);
   if (!c) return ErrorResponse(c.error());
   std::string category_id;
+  bool decided_it = false;
   for (const auto& d : c->decisions) {
     if (d.verdict != "escalate") category_id = d.category;
+    decided_it = decided_it || d.reviewer == call.KeyName();
+  }
+  // Labels are the deciding reviewers' (or legal staff's) to correct, not any reviewer's.
+  if (call.key != nullptr && call.key->role == "reviewer" && !decided_it) {
+    return ErrorResponse(http::status::forbidden, "permission_denied",
+                         "only a reviewer who decided case " + std::to_string(*id) + ", or legal staff, corrects its labels");
   }
   const auto taxonomy = CurrentTaxonomy();
   auto category = taxonomy->Require(category_id.empty() ? "other" : category_id);

@@ -67,6 +67,11 @@ std::vector<ConfigKey> MakeReference() {
        "requests a second per key (429 with `Retry-After` past it); 0: unlimited"},
       {"", "rate_limit_burst", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.burst)),
        "a key's bucket of requests; 0: the same as `rate_limit_per_second`"},
+      {"", "failed_auth_per_second", "integer", Integer(static_cast<std::int64_t>(api.failed_auth_limit.per_second)),
+       "unknown or revoked keys one client address may present a second (each costs a store lookup); past it that "
+       "address gets 429 for any key not already in use; 0: unlimited"},
+      {"", "failed_auth_burst", "integer", Integer(static_cast<std::int64_t>(api.failed_auth_limit.burst)),
+       "an address's bucket of failed key lookups; 0: the same as `failed_auth_per_second`"},
       {"", "access_log", "boolean", Boolean(api.access_log),
        "one JSON log line per request. `--no-access-log` turns it off"},
       {"", "log_level", "string", String(d.log_level), "trace, debug, info, warn, error, critical or off"},

@@ -188,6 +188,14 @@ Response ApiService::PostContent(ApiCall& call) {
   if (content.user_id.size() > 256) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "user_id longer than 256 characters");
   }
+  // Ids are shown to people and written in reports: no control characters (NUL, newlines, DEL).
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"content_id", &content.content_id},
+                                    {"user_id", &content.user_id}}) {
+    if (std::any_of(value->begin(), value->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument",
+                           std::string(name) + " contains a control character (NUL, a line break, DEL...)");
+    }
+  }
   if (const auto metadata = call.request["X-Vigil-Metadata"]; !metadata.empty()) {
     const auto value = ParseStrictJson(metadata, 16);
     if (!value || !value->is_object()) {

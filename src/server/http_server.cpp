@@ -88,6 +88,8 @@ struct HttpServer::State {
   std::atomic<int> in_flight{0};
   std::atomic<int> open{0};
   std::atomic<int> lingering_refusals{0};
+  std::atomic<std::uint64_t> inflight_body{0};
+  std::uint64_t max_inflight_body = 0;
   std::mutex mu;
   std::condition_variable drained;
   std::mutex addresses_mu;
@@ -119,6 +121,39 @@ struct HttpServer::State {
       }
     }
   };
+
+  // Holds a request body's share of the in-flight budget while it is read and handled.
+  class BodyShare {
+   public:
+    BodyShare() = default;
+    BodyShare(State* s, std::uint64_t bytes) : s_(s), bytes_(bytes) {}
+    BodyShare(BodyShare&& other) noexcept : s_(std::exchange(other.s_, nullptr)), bytes_(other.bytes_) {}
+    BodyShare& operator=(BodyShare&& other) noexcept {
+      Release();
+      s_ = std::exchange(other.s_, nullptr);
+      bytes_ = other.bytes_;
+      return *this;
+    }
+    ~BodyShare() { Release(); }
+
+   private:
+    void Release() {
+      if (s_ != nullptr) s_->inflight_body.fetch_sub(bytes_);
+      s_ = nullptr;
+    }
+    State* s_ = nullptr;
+    std::uint64_t bytes_ = 0;
+  };
+
+  // A share of the budget for `bytes`, or nothing when it would go past it.
+  std::optional<BodyShare> TakeBody(std::uint64_t bytes) {
+    if (bytes == 0) return BodyShare{};
+    std::uint64_t current = inflight_body.load();
+    do {
+      if (current + bytes > max_inflight_body) return std::nullopt;
+    } while (!inflight_body.compare_exchange_weak(current, current + bytes));
+    return BodyShare(this, bytes);
+  }
 
   // Holds a connection's place under the caps while it is open.
   class Slot {
@@ -212,6 +247,16 @@ struct HttpServer::State {
         break;
       }
       const bool has_body = parser.chunked() || (length && *length > 0);
+      // Bodies being read at once share one budget, from what they declare (a chunked one counts
+      // its limit): past it the request is told to come back, before its body costs anything.
+      auto share = TakeBody(parser.chunked() ? body_limit : length.value_or(0));
+      if (!share) {
+        auto busy = HttpErrorResponse(http::status::service_unavailable, "unavailable",
+                                      "too many request bodies in flight: try again in a moment");
+        busy.set(http::field::retry_after, "1");
+        co_await Refuse(stream, std::move(busy), "body budget");
+        break;
+      }
       if (const auto expect = header[http::field::expect]; !expect.empty()) {
         if (!IEquals(Trim(expect), "100-continue")) {
           co_await Refuse(stream,
@@ -228,7 +273,7 @@ struct HttpServer::State {
         }
       }
       // Grown as bytes arrive: a declared size is a claim, not a reason to commit memory.
-      if (length && *length > 0) parser.get().body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, 1 << 20)));
+      if (length && *length > 0) parser.get().body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*length, 64 << 10)));
       if (!parser.is_done()) {
         auto [body_ec, body_bytes] =
             co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
@@ -260,9 +305,9 @@ struct HttpServer::State {
       auto [write_ec, written] = co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
       (void)written;
       if (write_ec) {
+        // "METHOD /path?query": the observer decides what of it to log.
         Observe(HttpEvent::kAnswerLost, response.result_int(),
-                std::string(request.method_string()) + " " + std::string(request.target().substr(0, 200)) + ": " +
-                    write_ec.message());
+                std::string(request.method_string()) + " " + std::string(request.target().substr(0, 2048)));
         break;
       }
       if (!keep_alive) break;
@@ -428,6 +473,8 @@ Status HttpServer::Start() {
     const auto limit = files.rlim_cur == RLIM_INFINITY ? rlim_t{1} << 20 : files.rlim_cur;
     s.max_connections = static_cast<int>(std::clamp<rlim_t>(limit > 256 ? limit - 256 : 16, 16, 1 << 20));
   }
+  s.max_inflight_body = s.options.max_inflight_body_bytes > 0 ? s.options.max_inflight_body_bytes
+                                                                : 16 * s.options.max_body_bytes;
   s.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const int workers = s.options.worker_threads > 0 ? s.options.worker_threads
                                                     : static_cast<int>(std::thread::hardware_concurrency());

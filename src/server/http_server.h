@@ -9,7 +9,8 @@
 //   4. the handler runs with no deadline (on the worker pool when the admission says so), then the
 //      answer is written under its own deadline: slow work never loses its answer to the request
 //      deadline, and an answer that cannot be delivered is reported, never dropped silently.
-// Connections are capped in total and per client address (refused with 503 and closed); at the
+// Connections are capped in total and per client address (refused with 503 and closed), and so
+// are the bytes of request bodies being read at once (503 from the header); at the
 // descriptor limit the accept loop backs off, sheds the waiting connection with a reserve
 // descriptor and reports it. Stop() closes the listener, lets requests in flight finish and
 // answers them with "Connection: close", then ends idle connections.
@@ -53,6 +54,10 @@ struct HttpServerOptions {
   // connection gets 503 and is closed.
   int max_connections = 0;
   int max_connections_per_address = 512;
+  // Request bodies being read at once, all connections together, from their declared lengths
+  // (chunked bodies count the body limit): a request that would take it past this gets 503 from its
+  // header. 0: 16 x max_body_bytes.
+  std::uint64_t max_inflight_body_bytes = 0;
 };
 
 // The service's verdict on a request from its header, before any body byte is read.
@@ -81,7 +86,8 @@ struct HttpCallbacks {
   std::function<Response(Request& request, const RequestInfo& info)> handle;
   // Optional: admits every request when empty.
   std::function<Admission(const RequestHeader& header, const std::string& remote)> admit;
-  // Optional. `status` is the status answered (or that could not be delivered), `detail` why.
+  // Optional. `status` is the status answered (or that could not be delivered); `detail` says why,
+  // and for kAnswerLost is "METHOD TARGET" (the target may carry ids: log with care).
   std::function<void(HttpEvent event, unsigned status, const std::string& detail)> observe;
 };
 

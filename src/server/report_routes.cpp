@@ -231,8 +231,19 @@ Response ApiService::ReadEvidence(ApiCall& call) {
   if (reporting_ == nullptr || !reporting_->vault) return Unavailable("the evidence vault is not configured");
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  // Every role that reaches this handler is checked by the vault, which logs refusals too.
-  auto bytes = reporting_->vault->Read(*id, call.KeyName(), call.key != nullptr ? call.key->role : "");
+  // An item that does not exist is not an attempt on evidence: no audit record.
+  if (auto exists = store_.Reports().GetEvidence(*id); !exists) return ErrorResponse(exists.error());
+  const std::string role = call.key != nullptr ? call.key->role : "";
+  // Every role that reaches this handler is checked by the vault, which audits refusals too; a key
+  // that keeps trying is audited at a bounded rate (the rest get 429 and no record), so refusals
+  // cannot flood the audit chain.
+  if (role != "custodian" && !RefusedEvidenceReadAllowed(call.KeyName())) {
+    auto response = ErrorResponse(http::status::too_many_requests, "rate_limited",
+                                  "too many refused evidence reads by this key");
+    response.set(http::field::retry_after, "60");
+    return response;
+  }
+  auto bytes = reporting_->vault->Read(*id, call.KeyName(), role);
   if (!bytes) return ErrorResponse(bytes.error());
   auto item = store_.Reports().GetEvidence(*id);
   Response response{http::status::ok, call.request.version()};
@@ -242,6 +253,13 @@ Response ApiService::ReadEvidence(ApiCall& call) {
   response.body() = std::move(*bytes);
   response.prepare_payload();
   return response;
+}
+
+bool ApiService::RefusedEvidenceReadAllowed(const std::string& key) {
+  std::lock_guard lock(evidence_refusals_mu_);
+  if (evidence_refusals_.size() > 10'000) evidence_refusals_.clear();
+  auto [it, inserted] = evidence_refusals_.try_emplace(key, 1.0 / 6, 10);  // 10 a minute, bursts of 10
+  return it->second.Admit();
 }
 
 Response ApiService::HoldEvidence(ApiCall& call) {

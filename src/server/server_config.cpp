@@ -5,6 +5,9 @@
 #include <charconv>
 #include <toml++/toml.h>
 
+#include "util/toml_guard.h"
+#include "vigil/file_hasher.h"
+
 namespace vigil::server {
 
 Status ParseListen(const std::string& listen, HttpServerOptions& options) {
@@ -27,9 +30,13 @@ Status ParseListen(const std::string& listen, HttpServerOptions& options) {
 }
 
 Status LoadServerConfig(const std::string& path, ServerConfig& config) {
+  auto bytes = ReadFileLimited(path, 4u << 20);
+  if (!bytes) return Fail(bytes.error().code, path + ": " + bytes.error().message);
+  const std::string text(bytes->begin(), bytes->end());
+  VIGIL_TRY(CheckTomlDepth(text, path));
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(where.line) + ":" +
@@ -108,6 +115,11 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   read_int(table, "rate_limit_per_second", rate, 0, 10'000'000);
   read_int(table, "rate_limit_burst", burst, 0, 10'000'000);
   config.api.rate_limit = {static_cast<double>(rate), static_cast<double>(burst)};
+  rate = static_cast<std::int64_t>(config.api.failed_auth_limit.per_second);
+  burst = static_cast<std::int64_t>(config.api.failed_auth_limit.burst);
+  read_int(table, "failed_auth_per_second", rate, 0, 10'000'000);
+  read_int(table, "failed_auth_burst", burst, 0, 10'000'000);
+  config.api.failed_auth_limit = {static_cast<double>(rate), static_cast<double>(burst)};
   read_bool(table, "access_log", config.api.access_log);
   if (const auto* limits = table["limits"].as_table()) {
     read_int(*limits, "max_pixels", config.api.decode_limits.max_pixels, 1, std::int64_t{1} << 32);

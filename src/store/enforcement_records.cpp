@@ -96,9 +96,8 @@ StatementOfReasons ReviewStatement(const Category& category, bool account, const
   s.category = category.id;
   s.ground = category.ground;
   s.legal_basis = category.legal_basis;
-  s.facts = account ? "A trained reviewer examined content uploaded by this account and found that it violates this "
-                      "policy."
-                    : "A trained reviewer examined this content and found that it violates this policy.";
+  s.facts = account ? "Our review team confirmed that content uploaded by this account violates this policy."
+                    : "Our review team confirmed that this content violates this policy.";
   if (!user_statement.empty()) s.facts += " " + user_statement;
   s.automated = false;
   s.redress = redress;

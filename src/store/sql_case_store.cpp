@@ -283,7 +283,8 @@ class SqlCaseStore final : public CaseStore {
     for (const auto& row : *viewed) viewed_ids.push_back(row.Text(0));
     const bool needs_second = request.verdict == "violating" && !*first &&
                               (c->second_review_required || request.account_action == "ban");
-    for (const auto& [content_id, label] : request.file_classifications) {
+    for (const auto& entry : request.file_classifications) {
+      const std::string& content_id = entry.first;
       if (std::none_of(c->items.begin(), c->items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
         return Fail(ErrorCode::kInvalidArgument, "file_classifications names '" + content_id.substr(0, 80) +
                                                      "', which is not in case " + std::to_string(case_id));
@@ -305,9 +306,11 @@ class SqlCaseStore final : public CaseStore {
                                " classification=" + request.classification + " viewed=" + std::to_string(viewed_ids.size());
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.decide", std::to_string(case_id), detail));
     if (request.verdict == "escalate") {
+      // Escalated: at least P1, and due no later than a P1 case opened now.
       VIGIL_TRY(db->Execute("UPDATE cases SET status = 'escalated', assigned_to = '', lease_until = 0, "
-                            "priority = CASE WHEN priority > 1 THEN 1 ELSE priority END, updated_at = $1 WHERE id = $2",
-                            {now, case_id}));
+                            "priority = CASE WHEN priority > 1 THEN 1 ELSE priority END, "
+                            "sla_due = CASE WHEN sla_due > $3 THEN $3 ELSE sla_due END, updated_at = $1 WHERE id = $2",
+                            {now, case_id, now + options_.review_sla_seconds[1] * 1'000'000}));
     } else if (needs_second) {
       // Waits for a different reviewer; the first decision is recorded, nothing is applied yet.
       VIGIL_TRY(db->Execute("UPDATE cases SET status = 'open', assigned_to = '', lease_until = 0, second_review = 1, "
@@ -369,27 +372,41 @@ class SqlCaseStore final : public CaseStore {
     const EnforcementAction& a = *action;
     if (a.kind.rfind("restore", 0) == 0) return Fail(ErrorCode::kInvalidArgument, "a restoration cannot be appealed");
     if (a.undone_by) return Fail(ErrorCode::kInvalidArgument, "action " + std::to_string(action_id) + " was reversed already");
-    // The decision it belongs to: a review decision's actions, or the policy's on the case.
+    // The decision it belongs to. A review decision covers its own actions and the policy's
+    // automated ones on the same case, which it confirmed (appealing the automatic block of a case
+    // a person decided is appealing that person's decision); the policy's actions on a case no
+    // person decided yet form a decision of their own.
+    std::int64_t decision_id = a.decision_id;
+    if (decision_id == 0 && a.case_id != 0) {
+      auto enforcing = db->Query("SELECT DISTINCT decision_id FROM actions WHERE case_id = $1 AND decision_id <> 0 AND "
+                                 "kind NOT LIKE 'restore%' ORDER BY decision_id DESC LIMIT 1",
+                                 {a.case_id});
+      if (!enforcing) return tl::unexpected(enforcing.error());
+      if (!enforcing->empty()) decision_id = enforcing->front().Int(0);
+    }
     auto group = db->Query(
-        a.decision_id != 0
-            ? std::string("SELECT id FROM actions WHERE decision_id = $1 AND kind NOT LIKE 'restore%' ORDER BY id")
-            : std::string("SELECT id FROM actions WHERE decision_id = 0 AND case_id = $1 AND case_id <> 0 AND kind NOT "
-                          "LIKE 'restore%' ORDER BY id"),
-        {a.decision_id != 0 ? a.decision_id : a.case_id});
+        "SELECT id FROM actions WHERE kind NOT LIKE 'restore%' AND undone_by IS NULL AND ((decision_id <> 0 AND "
+        "decision_id = $1) OR (decision_id = 0 AND case_id <> 0 AND case_id = $2)) ORDER BY id",
+        {decision_id, a.case_id});
     if (!group) return tl::unexpected(group.error());
     std::vector<std::int64_t> covered;
     for (const auto& row : *group) covered.push_back(row.Int(0));
     if (std::find(covered.begin(), covered.end(), action_id) == covered.end()) covered = {action_id};
+    // Who decided: every reviewer of the case (both of a second review), none of whom may decide
+    // the appeal.
     std::string decider = "automated";
-    if (a.decision_id != 0) {
-      auto d = db->Query("SELECT reviewer FROM decisions WHERE id = $1", {a.decision_id});
+    if (decision_id != 0) {
+      auto d = db->Query("SELECT DISTINCT reviewer FROM decisions WHERE case_id = $1 AND verdict = 'violating' ORDER BY reviewer",
+                         {a.case_id});
       if (!d) return tl::unexpected(d.error());
-      if (!d->empty()) decider = d->front().Text(0);
+      std::vector<std::string> reviewers;
+      for (const auto& row : *d) reviewers.push_back(row.Text(0));
+      if (!reviewers.empty()) decider = Join(reviewers);
     }
     auto inserted = db->Query(
         "INSERT INTO appeals (action_id, user_id, statement, status, original_decider, created_at, sla_due, decision_id, "
         "case_id) VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8) RETURNING id",
-        {action_id, a.user_id, statement, decider, now, now + options_.appeal_sla_seconds * 1'000'000, a.decision_id,
+        {action_id, a.user_id, statement, decider, now, now + options_.appeal_sla_seconds * 1'000'000, decision_id,
          a.case_id});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
@@ -449,10 +466,7 @@ class SqlCaseStore final : public CaseStore {
     if (appeal->status != "open" && appeal->status != "in_review") {
       return Fail(ErrorCode::kInvalidArgument, "appeal " + std::to_string(id) + " is " + appeal->status + " already");
     }
-    if (appeal->original_decider == reviewer) {
-      return Fail(ErrorCode::kPermissionDenied, "an appeal goes to a reviewer other than the one who decided (" +
-                                                    reviewer + ")");
-    }
+    VIGIL_TRY(RequireOtherReviewer(*db, *appeal, reviewer));
     if (!appeal->assigned_to.empty() && appeal->assigned_to != reviewer) {
       return Fail(ErrorCode::kAlreadyExists, "appeal " + std::to_string(id) + " is claimed by " + appeal->assigned_to);
     }
@@ -491,12 +505,11 @@ class SqlCaseStore final : public CaseStore {
     if (appeal->assigned_to != reviewer) {
       return Fail(ErrorCode::kPermissionDenied, "appeal " + std::to_string(id) + " is claimed by " + appeal->assigned_to);
     }
-    if (appeal->original_decider == reviewer) {
-      return Fail(ErrorCode::kPermissionDenied, "a reviewer cannot decide the appeal of their own decision");
-    }
+    VIGIL_TRY(RequireOtherReviewer(*db, *appeal, reviewer));
     std::vector<std::int64_t> undo;
     if (decision.outcome == "overturned") undo = appeal->action_ids;
     for (std::int64_t action_id : decision.undo) {
+      if (std::find(undo.begin(), undo.end(), action_id) != undo.end()) continue;  // named twice
       if (std::find(appeal->action_ids.begin(), appeal->action_ids.end(), action_id) == appeal->action_ids.end()) {
         return Fail(ErrorCode::kInvalidArgument, "action " + std::to_string(action_id) + " is not covered by appeal " +
                                                      std::to_string(id));
@@ -507,11 +520,12 @@ class SqlCaseStore final : public CaseStore {
         "Your appeal was granted: a reviewer who did not make the original decision reversed this action",
         decision.user_statement);
     const std::string detail = "appeal " + std::to_string(id) + ": " + decision.reason;
+    std::map<std::string, std::int64_t> restored;  // content or account -> its restoring action in this appeal
     for (std::int64_t action_id : undo) {
       auto action = ActionOn(*db, action_id);
       if (!action) return tl::unexpected(action.error());
       VIGIL_TRY(Reverse(*db, *action, statement, detail, reviewer, action->case_id, action->decision_id, now,
-                        "appeal=" + std::to_string(id)));
+                        "appeal=" + std::to_string(id), &restored));
       VIGIL_TRY(db->Execute("UPDATE appeal_actions SET undone = 1 WHERE appeal_id = $1 AND action_id = $2",
                             {id, action_id}));
     }
@@ -557,6 +571,19 @@ class SqlCaseStore final : public CaseStore {
         {entry_id});
     if (!entry) return tl::unexpected(entry.error());
     if (entry->empty()) return Fail(ErrorCode::kNotFound, "no live entry " + std::to_string(entry_id));
+    // A reviewer disables what they reviewed: the entry matched an upload of a case they claimed or
+    // decided. (Disabling list entries at large is a bank administrator's import, with its log.)
+    auto reviewed = db->Query(
+        "SELECT 1 FROM matches m JOIN case_items i ON i.content_row = m.content_row JOIN cases c ON c.id = i.case_id "
+        "WHERE m.entry_id = $1 AND (c.assigned_to = $2 OR EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = c.id AND "
+        "d.reviewer = $2)) LIMIT 1",
+        {entry_id, reviewer});
+    if (!reviewed) return tl::unexpected(reviewed.error());
+    if (reviewed->empty()) {
+      return Fail(ErrorCode::kPermissionDenied, "entry " + std::to_string(entry_id) +
+                                                    " did not match in a case you claimed or decided: a bank "
+                                                    "administrator removes other entries (an import)");
+    }
     const auto& e = entry->front();
     // The local override outlives this entry: a re-import of the list skips the value.
     auto overridden = db->Execute(
@@ -633,16 +660,20 @@ class SqlCaseStore final : public CaseStore {
                                                    std::to_string(sent->front().Int(0)) +
                                                    " at NCMEC already: its labels can no longer change");
     }
-    for (const auto& [content_id, label] : file_classifications) {
+    for (const auto& entry : file_classifications) {
+      const std::string& content_id = entry.first;
       if (std::none_of(c->items.begin(), c->items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
         return Fail(ErrorCode::kInvalidArgument, "'" + content_id.substr(0, 80) + "' is not in case " + std::to_string(case_id));
       }
     }
     std::map<std::string, std::string> merged = final_decision->file_classifications;
     for (const auto& [content_id, label] : file_classifications) merged[content_id] = label;
+    const std::string new_label = classification.empty() ? final_decision->classification : classification;
+    if (new_label == final_decision->classification && merged == final_decision->file_classifications) {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " already has these labels: nothing to correct");
+    }
     VIGIL_TRY(db->Execute("UPDATE decisions SET classification = $1, file_classifications = $2 WHERE id = $3",
-                          {classification.empty() ? final_decision->classification : classification, ToJsonObject(merged),
-                           final_decision->id}));
+                          {new_label, ToJsonObject(merged), final_decision->id}));
     // An unsent draft was built from the old labels.
     VIGIL_TRY(db->Execute("UPDATE reports SET state = 'voided', withdraw_reason = 'labels corrected: draft again', "
                           "version = version + 1, updated_at = $1 WHERE case_id = $2 AND state IN ('draft', 'approved')",
@@ -836,10 +867,20 @@ class SqlCaseStore final : public CaseStore {
 
   // Reverses one action: the content restored, or the account made active again; the reversal is
   // an action of its own, linked from the one it undoes.
+  // `done` (optional) remembers what this one reversal already restored (an item blocked by the
+  // policy and removed by a reviewer is restored once; both actions point at that restoration).
   Status Reverse(SqlConnection& db, const EnforcementAction& action, const StatementOfReasons& statement,
                  const std::string& detail, const std::string& actor, std::int64_t case_id, std::int64_t decision_id,
-                 std::int64_t now, const std::string& audit_detail) {
+                 std::int64_t now, const std::string& audit_detail,
+                 std::map<std::string, std::int64_t>* done = nullptr) {
     if (action.undone_by) return {};
+    const std::string target = action.content_id.empty() ? "account:" + action.user_id : "content:" + action.content_id;
+    if (done != nullptr) {
+      if (const auto it = done->find(target); it != done->end()) {
+        VIGIL_TRY(db.Execute("UPDATE actions SET undone_by = $1 WHERE id = $2", {it->second, action.id}));
+        return {};
+      }
+    }
     std::int64_t restored = 0;
     if (!action.content_id.empty()) {
       VIGIL_TRY(db.Execute("UPDATE content SET state = 'restored' WHERE content_id = $1", {action.content_id}));
@@ -859,6 +900,7 @@ class SqlCaseStore final : public CaseStore {
       VIGIL_TRY(AppendAudit(db, now, actor, "account.restore", action.user_id, audit_detail));
     }
     VIGIL_TRY(db.Execute("UPDATE actions SET undone_by = $1 WHERE id = $2", {restored, action.id}));
+    if (done != nullptr) (*done)[target] = restored;
     return {};
   }
 
@@ -985,6 +1027,19 @@ class SqlCaseStore final : public CaseStore {
     Appeal appeal = AppealFromRow(rows->front());
     VIGIL_TRY(FillCovered(db, appeal));
     return appeal;
+  }
+
+  // An appeal goes to a reviewer who had no part in the decision appealed: not the one who decided,
+  // nor either of a second review.
+  Status RequireOtherReviewer(SqlConnection& db, const Appeal& appeal, const std::string& reviewer) {
+    auto decided = db.Query("SELECT 1 FROM decisions WHERE case_id = $1 AND case_id <> 0 AND reviewer = $2", {appeal.case_id, reviewer});
+    if (!decided) return tl::unexpected(decided.error());
+    if (!decided->empty() || appeal.original_decider == reviewer) {
+      return Fail(ErrorCode::kPermissionDenied, "appeal " + std::to_string(appeal.id) + " goes to a reviewer who had no part in "
+                                                    "the decision appealed (" + reviewer + " decided case " +
+                                                    std::to_string(appeal.case_id) + ")");
+    }
+    return {};
   }
 
   // The actions an appeal covers, and those its decision reversed.

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "vigil/video.h"
+
 namespace vigil::store {
 
 Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& content, std::int64_t now) {
@@ -62,6 +64,10 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
   content.submitted_at = row.Int(10);
   content.metadata_json = row.Text(11);
   content.vpdq = row.Text(12);
+  // A video's identity: the SHA-256 of its canonical frame list (what video banks list).
+  if (!content.vpdq.empty()) {
+    if (auto frames = ParseVpdq(content.vpdq)) content.hashes["vpdq"] = VpdqIdentity(*frames);
+  }
   content.state = row.Text(13);
   content.policy_outcome = row.Text(14);
   auto matches = db.Query(

@@ -1,8 +1,10 @@
-// Strict JSON: Boost.JSON's parser, then a pass of its event parser that refuses duplicate keys.
+// Strict JSON: Boost.JSON's parser, then a pass of its event parser that refuses duplicate keys and
+// numbers that are not finite.
 #include "util/strict_json.h"
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
+#include <cmath>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@ struct DuplicateKeyFinder {
   std::vector<std::set<std::string>> open;
   std::string key;
   std::string duplicate;
+  bool infinite = false;
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
@@ -52,7 +55,12 @@ struct DuplicateKeyFinder {
   bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
   bool on_int64(std::int64_t, std::string_view, boost::system::error_code&) { return true; }
   bool on_uint64(std::uint64_t, std::string_view, boost::system::error_code&) { return true; }
-  bool on_double(double, std::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double value, std::string_view, boost::system::error_code& ec) {
+    if (std::isfinite(value)) return true;
+    infinite = true;  // 1e999999: no reader agrees on what it is
+    ec = boost::json::error::syntax;
+    return false;
+  }
   bool on_bool(bool, boost::system::error_code&) { return true; }
   bool on_null(boost::system::error_code&) { return true; }
   bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
@@ -69,6 +77,9 @@ Result<boost::json::value> ParseStrictJson(std::string_view text, int max_depth)
   if (ec) return Fail(ErrorCode::kInvalidArgument, "malformed JSON: " + ec.message());
   boost::json::basic_parser<DuplicateKeyFinder> finder(options);
   finder.write_some(false, text.data(), text.size(), ec);
+  if (finder.handler().infinite) {
+    return Fail(ErrorCode::kInvalidArgument, "a number out of range (not finite) in the JSON");
+  }
   if (!finder.handler().duplicate.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "duplicate key '" + finder.handler().duplicate.substr(0, 64) + "' in a JSON object");

@@ -1,6 +1,7 @@
 // JSON from outside (request bodies, headers) parsed strictly: the document must be valid UTF-8
 // JSON within a nesting depth, and no object may name the same key twice (Boost.JSON alone keeps
-// the last value silently, so two readers of one document could disagree on what it says).
+// the last value silently, so two readers of one document could disagree on what it says), and no
+// number may be out of a double's range (1e999999).
 //
 // Thread safety: a pure function.
 #pragma once
