@@ -187,7 +187,7 @@ schemas.update({
       "due_at": {**time_, "nullable": True}, "scope": S(type="string"), "status": S(type="string", enum=["open", "produced", "closed"]), "cases": S(type="array", items=S(type="integer")),
       "created_by": S(type="string"), "produced_at": {**time_, "nullable": True}, "produced_by": S(type="string"), "package_sha256": S(type="string")}),
   "Case": S(type="object", properties={"id": S(type="integer"), "user_id": S(type="string"), "status": S(type="string", enum=["open", "in_review", "escalated", "decided", "closed"]),
-      "priority": S(type="integer", minimum=0, maximum=3), "sla_due": time_, "assigned_to": S(type="string"), "lease_until": {**time_, "nullable": True},
+      "priority": S(type="integer", minimum=0, maximum=3, description="P0 is the most urgent, P3 the least; it sets the queue order and the review SLA"), "sla_due": time_, "assigned_to": S(type="string"), "lease_until": {**time_, "nullable": True},
       "second_review_required": S(type="boolean"), "report_queued": S(type="boolean"), "rules": S(type="array", items=S(type="string")),
       "items": S(type="array", items=ref("CaseItem")), "decisions": S(type="array", items=ref("Decision")),
       "user": S(type="object", description="GET /v1/cases/{id}: the user's account state, prior confirmed cases and actions")}),

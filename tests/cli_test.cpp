@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 
+#include "vigil/digest.h"
 #include "vigil/pdq.h"
 
 #include "test_images.h"
@@ -46,7 +47,7 @@ TEST(Cli, HelpEverywhere) {
                            "keys --help", "keys create --help", "bank --help", "bank create --help", "import --help",
                            "lookup --help", "store check --help", "eval --help", "policy --help", "policy test --help",
                            "audit --help", "audit verify --help", "docs --help", "docs roles --help",
-                           "docs routes --help", "docs config --help"}) {
+                           "docs routes --help", "docs config --help", "scan --help"}) {
     const CliRun r = RunCli(args);
     EXPECT_EQ(r.status, 0) << args;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << "\n" << r.out;
@@ -54,6 +55,54 @@ TEST(Cli, HelpEverywhere) {
   EXPECT_NE(RunCli("hash --help").out.find("--dihedral"), std::string::npos);
   EXPECT_EQ(RunCli("").status, 2);
   EXPECT_EQ(RunCli("hash --format xml x").status, 2);
+}
+
+// `vigil scan`: a backfill of stored files through the upload workflow. The listed file is
+// blocked and opens a case with its bytes kept, the other is recorded untouched; a rerun answers
+// both as replays and opens nothing new; a file that is not media is reported and fails the run.
+TEST(Cli, ScanBackfillsStorageThroughTheUploadWorkflow) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "data";
+  const auto storage = dir.path() / "storage";
+  const testing::Bytes listed = testing::EncodePng(testing::MakePattern(100, 80, 3, 11));
+  std::filesystem::create_directories(storage / "user-1");
+  std::filesystem::create_directories(storage / "user-2");
+  testing::WriteFile(storage / "user-1" / "listed.png", listed);
+  testing::WriteFile(storage / "user-2" / "other.jpg", testing::EncodeJpeg(testing::MakePattern(120, 90, 3, 12)));
+  std::ofstream(dir.path() / "list.csv") << "sha256," << Sha256Hex(listed) << ",x1,A1\n";
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"listed\"\nbanks = [\"stand-ins\"]\n"
+                                              "actions = [\"block\", \"hold\"]\n";
+  const std::string store = " --data-dir " + data.string();
+  ASSERT_EQ(RunCli("bank create stand-ins" + store).status, 0);
+  ASSERT_EQ(RunCli("import stand-ins " + (dir.path() / "list.csv").string() + " --format csv" + store).status, 0);
+  const std::string scan = "scan " + storage.string() + " --user-from-parent --rules " +
+                           (dir.path() / "rules.toml").string() + " -j 2" + store;
+  auto run = RunCli(scan);
+  EXPECT_EQ(run.status, 0) << run.out;
+  auto lines = JsonLines(run.out);
+  ASSERT_EQ(lines.size(), 2u) << run.out;
+  int cases = 0;
+  for (const auto& line : lines) {
+    const bool is_listed = line.at("path").as_string().subview().find("listed.png") != std::string::npos;
+    EXPECT_EQ(line.at("matches").as_array().size(), is_listed ? 1u : 0u) << boost::json::serialize(line);
+    EXPECT_EQ(line.at("state").as_string(), is_listed ? "blocked" : "visible");
+    EXPECT_FALSE(line.at("replayed").as_bool());
+    cases += line.contains("case_id");
+  }
+  EXPECT_EQ(cases, 1);
+  EXPECT_TRUE(std::filesystem::exists(data / "media" / Sha256Hex(listed)));
+  // Run again: the same ids, answered as replays; no second case.
+  run = RunCli(scan);
+  EXPECT_EQ(run.status, 0) << run.out;
+  for (const auto& line : JsonLines(run.out)) EXPECT_TRUE(line.at("replayed").as_bool()) << boost::json::serialize(line);
+  // Something that is not media: reported on its line, the run fails.
+  std::filesystem::create_directories(storage / "user-3");
+  std::ofstream(storage / "user-3" / "notes.txt") << "not an image";
+  run = RunCli(scan);
+  EXPECT_EQ(run.status, 1);
+  bool reported = false;
+  for (const auto& line : JsonLines(run.out)) reported = reported || line.contains("error");
+  EXPECT_TRUE(reported) << run.out;
 }
 
 TEST(Cli, Version) {

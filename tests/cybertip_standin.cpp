@@ -114,6 +114,10 @@ struct CyberTipStandIn::State {
       return response;
     }
     response.body() = Act(path, request);
+    if (faulty && fault.kind == Fault::kAlteredUpload) {
+      const auto at = response.body().find("<hash>");
+      if (at != std::string::npos) response.body().replace(at + 6, 32, std::string(32, '0'));
+    }
     if (faulty && fault.kind == Fault::kActThenHttp500) {
       response.result(http::status::internal_server_error);
       response.body() = "<html>Gateway Timeout</html>";

@@ -18,7 +18,9 @@ namespace vigil::testing {
 class CyberTipStandIn {
  public:
   struct Fault {
-    enum Kind { kCode, kHttp500, kActThenHttp500 } kind = kCode;
+    // kAlteredUpload: /upload stores the file but answers an MD5 other than the file's (what it
+    // holds is not what was sent).
+    enum Kind { kCode, kHttp500, kActThenHttp500, kAlteredUpload } kind = kCode;
     int code = 1000;
   };
   struct Report {

@@ -210,6 +210,43 @@ TEST(Policy, ARuleThatQueuesAReportResolvesToAReportedCategory) {
   EXPECT_TRUE(o.category.cybertip);
 }
 
+// The adopter trial: a rule without a category that queues reports, on a StopNCII bank (category
+// "ncii"), turned an intimate-image match into a CSAM case, told the user "CSAM" and marked it
+// for a CyberTipline report. The bank's unreported category stands and nothing is queued; the
+// same rule on a CSAM bank still queues its report.
+TEST(Policy, AReportingRuleOnABankOfAnUnreportedCategoryKeepsThatCategoryAndQueuesNothing) {
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"generic\"\nactions = [\"block\", \"hold\", \"queue_report\"]\n", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  auto o = rules->Evaluate({"image/jpeg", "", 0, {Match("ncii-list", "pdq", 3, 90, "ncii")}});
+  EXPECT_EQ(o.category.id, "ncii");
+  EXPECT_FALSE(o.queue_report);
+  EXPECT_TRUE(o.block);
+  o = rules->Evaluate({"image/jpeg", "", 0, {Match("ncmec", "pdq", 3, 90, "csam")}});
+  EXPECT_EQ(o.category.id, "csam");
+  EXPECT_TRUE(o.queue_report);
+}
+
+// An upload matching an unreported bank first and a reported one after: the reported category
+// (and its report) wins over the first rule's.
+TEST(Policy, AReportedCategoryWinsOverAnEarlierUnreportedOne) {
+  auto rules = PolicyRules::Parse(R"(
+[[rule]]
+name = "ncii"
+banks = ["stopncii"]
+actions = ["block", "hold"]
+[[rule]]
+name = "csam"
+banks = ["ncmec"]
+actions = ["block", "hold", "queue_report"]
+)", "r");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  const auto o = rules->Evaluate(
+      {"image/jpeg", "", 0, {Match("stopncii", "pdq", 3, 90, "ncii"), Match("ncmec", "pdq", 5, 90, "csam")}});
+  EXPECT_EQ(o.category.id, "csam");
+  EXPECT_TRUE(o.queue_report);
+  EXPECT_EQ(o.rules.size(), 2u);
+}
+
 // The attack pass: a rules file with a key of 60,000 dotted parts crashed the process (toml++
 // recurses), and a rules reload through the API took the server down. Refused before parsing.
 TEST(Policy, ARulesFileNestedTooDeepIsRefusedNotParsed) {

@@ -1233,6 +1233,33 @@ TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
   EXPECT_EQ(standin_.Finished("user-7"), 0);
 }
 
+// The adopter trial: NCMEC answered every upload with another MD5; after three submissions (each
+// retracted) the report was `failed` with an empty last_error, no metric, and no way to file it
+// again (filing it answered 200 and sent nothing; drafting again was 409). The failure says why,
+// the background pass leaves it to a person, and a person filing it again starts it over.
+TEST_P(ReportingTest, AReportThatFailedOnAlteredUploadsSaysWhyAndIsFiledAgainByAPerson) {
+  using Fault = CyberTipStandIn::Fault;
+  const std::int64_t id = ApprovedReport();
+  standin_.FailNext("/upload", {Fault::kAlteredUpload, 0}, 3);  // the first upload of each submission
+  auto r = filer_->File(id, "system");
+  ASSERT_TRUE(r) << r.error().ToString();
+  EXPECT_EQ(r->state, "failed");
+  EXPECT_NE(r->last_error.find("MD5"), std::string::npos) << r->last_error;
+  EXPECT_EQ(standin_.Requests("/submit"), 3);
+  for (const auto& at_ncmec : standin_.Reports()) EXPECT_EQ(at_ncmec.state, "retracted");
+  // The background pass does not touch it.
+  const int submits = standin_.Requests("/submit");
+  auto resumed = filer_->ResumeAll("system");
+  ASSERT_TRUE(resumed) << resumed.error().ToString();
+  EXPECT_EQ(standin_.Requests("/submit"), submits);
+  // NCMEC fixed: a person files it again, and it is filed once.
+  auto again = filer_->File(id, "lee");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->state, "filed") << again->last_error;
+  EXPECT_EQ(standin_.Finished("user-7"), 1);
+  EXPECT_EQ(standin_.Requests("/submit"), submits + 1);
+}
+
 TEST_P(ReportingTest, RetractBeforeFinishing) {
   using Fault = CyberTipStandIn::Fault;
   const std::int64_t id = ApprovedReport();

@@ -225,6 +225,11 @@ TEST_P(WorkflowTest, MatchToCaseToDecisionToAppealToRestore) {
   const auto after_appeal = Parse(Call("alice", "GET", base));
   for (const auto& item : after_appeal.at("items").as_array()) EXPECT_EQ(item.at("state").as_string(), "restored");
   EXPECT_TRUE(after_appeal.at("report_problem").as_string().empty()) << "nothing left to report";
+  // The reviewer who overturned the false positive may disable the entry behind it (the adopter
+  // trial: 403, only the original decider could); carol, who never saw the case, may not.
+  const auto entry = std::to_string(first.at("matches").as_array()[0].at("entry_id").as_int64());
+  EXPECT_EQ(Call("carol", "POST", "/v1/entries/" + entry + "/disable", R"({"reason":"x"})").status, 403u);
+  EXPECT_EQ(Call("bob", "POST", "/v1/entries/" + entry + "/disable", R"({"reason":"overturned: a holiday photo"})").status, 204u);
   // Staff see what the user does not.
   auto staff_view = Parse(Call("alice", "GET", "/v1/accounts/user-9")).as_object();
   EXPECT_NE(json::serialize(staff_view).find("benign-list"), std::string::npos);

@@ -68,7 +68,9 @@ class ReportFiler {
   // appeal or a correction since voids it: kInvalidArgument with the reason).
   Result<CyberTipReport> Approve(std::int64_t report_id, const std::string& approver);
   // Drives the report as far as it can go now: filed, or back with the reason it stopped (the
-  // report's state says where; calling again resumes).
+  // report's state says where; calling again resumes). A failed report (NCMEC refused its
+  // content, or what NCMEC received kept differing from what was sent; `last_error` says which)
+  // is started over: a person filing it again has dealt with the cause. ResumeAll never does that.
   Result<CyberTipReport> File(std::int64_t report_id, const std::string& actor);
   // Withdraws a report that is not filed yet.
   Result<CyberTipReport> Retract(std::int64_t report_id, const std::string& actor, const std::string& reason);
@@ -84,6 +86,7 @@ class ReportFiler {
  private:
   class Run;
   class Claim;
+  Result<CyberTipReport> FileOnce(std::int64_t report_id, const std::string& actor, bool restart_failed);
   Result<ReportDraft> BuildDraft(std::int64_t case_id);
   // The report's document as the case reads now; an error when the case has nothing to report any
   // more or its reportable files changed.

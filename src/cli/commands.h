@@ -21,5 +21,6 @@ Action RegisterWorkflowCommands(CLI::App& app);
 Action RegisterReportCommands(CLI::App& app);
 Action RegisterSandboxCommands(CLI::App& app);
 Action RegisterDocsCommands(CLI::App& app);
+Action RegisterScanCommand(CLI::App& app);
 
 }  // namespace vigil::cli

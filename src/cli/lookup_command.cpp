@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
+#include "util/json_number.h"
 #include "vigil/matcher.h"
 
 namespace vigil::cli {
@@ -68,8 +69,8 @@ Action RegisterLookupCommand(CLI::App& app) {
                                                                   {"entry_id", hit.entry_id},
                                                                   {"signal_type", "vpdq"},
                                                                   {"distance", hit.distance},
-                                                                  {"query_match_percent", hit.query_match_percent},
-                                                                  {"compared_match_percent", hit.compared_match_percent}})
+                                                                  {"query_match_percent", JsonNumber(hit.query_match_percent)},
+                                                                  {"compared_match_percent", JsonNumber(hit.compared_match_percent)}})
                     << "\n";
         }
         continue;

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   actions.push_back(vigil::cli::RegisterReportCommands(app));
   actions.push_back(vigil::cli::RegisterSandboxCommands(app));
   actions.push_back(vigil::cli::RegisterDocsCommands(app));
+  actions.push_back(vigil::cli::RegisterScanCommand(app));
   CLI::App* version = app.add_subcommand("version", "Print the version");
   actions.push_back([version]() -> int {
     if (!version->parsed()) return -1;

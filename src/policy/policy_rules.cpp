@@ -364,16 +364,18 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     const auto fired = std::find_if(facts.matches.begin(), facts.matches.end(),
                                     [&](const MatchFacts& m) { return MatchMeets(rule, m); });
     if (fired == facts.matches.end()) continue;
-    if (!categorised) {
-      // The first rule that fires names the category: its own, else its match's bank's. A rule that
-      // queues a CyberTipline report stands for a reported category: when the bank names none (or
-      // one that is not reported), the taxonomy's first reported category.
-      const Category* c = taxonomy_.Find(rule.category.empty() ? fired->bank_category : rule.category);
-      if (rule.queue_report && (c == nullptr || !c->cybertip)) c = FirstReported();
-      if (c != nullptr) {
-        out.category = *c;
-        categorised = true;
-      }
+    // A rule's category: its own, else its match's bank's. A rule that queues a CyberTipline report
+    // stands for a reported category when neither names one the taxonomy knows (a bank made
+    // without a category); a category that is named and not reported (a StopNCII bank's "ncii")
+    // is never turned into a reported one: that rule queues nothing.
+    const Category* c = taxonomy_.Find(rule.category.empty() ? fired->bank_category : rule.category);
+    if (rule.queue_report && c == nullptr) c = FirstReported();
+    const bool reports = rule.queue_report && c != nullptr && c->cybertip;
+    // The first rule that fires names the category, unless a later one queues a report: a
+    // reported category (and its legal duty) wins over an unreported one.
+    if (c != nullptr && (!categorised || (reports && !out.queue_report))) {
+      out.category = *c;
+      categorised = true;
     }
     out.rules.push_back(rule.name);
     out.block = out.block || rule.block;
@@ -381,7 +383,7 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
       out.hold_priority = out.hold ? std::min(out.hold_priority, rule.hold_priority) : rule.hold_priority;
       out.hold = true;
     }
-    out.queue_report = out.queue_report || rule.queue_report;
+    out.queue_report = out.queue_report || reports;
     out.notify = out.notify || rule.notify;
     out.second_review = out.second_review || rule.second_review;
     // The strongest account action wins; a permanent suspension beats a timed one.

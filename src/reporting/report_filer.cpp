@@ -132,6 +132,18 @@ class ReportFiler::Run {
     return RetractNow(reason);
   }
 
+  // A person files a failed report again (after dealing with why NCMEC refused it, or why what
+  // it received differed from what was sent): it starts over as approved, its NCMEC submission
+  // and its attempts forgotten. The case is checked again before anything is sent (Submit).
+  Result<CyberTipReport> Restart() {
+    if (r_.state != "failed" || !r_.in_flight.empty()) return Go();
+    const std::string why = "filed again by " + actor_ + " after it failed" +
+                            (r_.last_error.empty() ? std::string() : ": " + r_.last_error);
+    r_.attempts = 0;
+    VIGIL_TRY(Reopen(why));
+    return Go();
+  }
+
   Result<CyberTipReport> RetractNow(const std::string& reason) {
     if (r_.state == "filed") return Fail(ErrorCode::kInvalidArgument, "report " + Id() + " is filed: it cannot be retracted");
     if (r_.state == "retracted") return r_;
@@ -233,6 +245,7 @@ class ReportFiler::Run {
       r_.last_code = answer->code;
       if (final_state == "approved") return Reopen("retracted NCMEC report " + r_.ncmec_report_id + ": " + reason);
       r_.state = final_state;
+      if (final_state == "failed") r_.last_error = reason;  // why it failed, where people look
       return Save(final_state == "failed" ? "report.failed" : "report.retract", reason);
     }
     bool ignored = false;
@@ -641,11 +654,16 @@ class ReportFiler::Claim {
 };
 
 Result<CyberTipReport> ReportFiler::File(std::int64_t report_id, const std::string& actor) {
+  return FileOnce(report_id, actor, true);
+}
+
+Result<CyberTipReport> ReportFiler::FileOnce(std::int64_t report_id, const std::string& actor, bool restart_failed) {
   Claim claim(*this, report_id);
   VIGIL_TRY(claim.Check());
   auto r = store_.Reports().GetReport(report_id);
   if (!r) return tl::unexpected(r.error());
-  return Run(*this, std::move(*r), actor).Go();
+  Run run(*this, std::move(*r), actor);
+  return restart_failed ? run.Restart() : run.Go();
 }
 
 Result<CyberTipReport> ReportFiler::Retract(std::int64_t report_id, const std::string& actor, const std::string& reason) {
@@ -666,7 +684,7 @@ Result<int> ReportFiler::ResumeAll(const std::string& actor, std::chrono::second
   for (const auto& r : *reports) {
     if (keep_going && !keep_going()) break;
     if (!r.in_flight.empty() && r.in_flight != "preserve" && clock.NowMicros() - r.updated_at < grace) continue;
-    auto done = File(r.id, actor);
+    auto done = FileOnce(r.id, actor, false);  // a failed report waits for a person
     if (done && done->state == "filed" && r.state != "filed") ++filed;
     // NCMEC unreachable (no answer at all): the other reports would only wait out the same
     // retries; the next pass tries again.

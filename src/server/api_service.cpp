@@ -139,8 +139,33 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
   return routes;
 }
 
+namespace {
+
+std::unique_ptr<MediaStore> KeptMedia(const ApiOptions& options) {
+  if (options.media_dir.empty()) return nullptr;
+  return OpenMediaDirectory(options.media_dir);
+}
+
+UploadWorkflowOptions WorkflowOptions(const ApiOptions& options, ServiceMetrics& metrics) {
+  UploadWorkflowOptions out;
+  out.decode_limits = options.decode_limits;
+  out.video = options.video;
+  out.video_match = options.video_match;
+  out.on_match = [&metrics](const std::string& bank, const std::string& signal_type) {
+    metrics.CountMatch(bank, signal_type);
+  };
+  return out;
+}
+
+}  // namespace
+
 ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
-    : store_(store), matcher_(matcher), options_(std::move(options)), auth_(store, options_.rate_limit, options_.failed_auth_limit) {}
+    : store_(store),
+      matcher_(matcher),
+      options_(std::move(options)),
+      auth_(store, options_.rate_limit, options_.failed_auth_limit),
+      media_(KeptMedia(options_)),
+      uploads_(store, matcher, options_.media_hasher, media_.get(), WorkflowOptions(options_, metrics_)) {}
 
 ApiService::~ApiService() {
   {

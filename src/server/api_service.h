@@ -26,6 +26,7 @@
 #include "vigil/policy.h"
 #include "vigil/store.h"
 #include "vigil/video.h"
+#include "workflow/upload_workflow.h"
 
 namespace vigil::server {
 
@@ -180,9 +181,7 @@ class ApiService {
   Status LoadRules();
 
  private:
-  // Keeps an upload's bytes for review under media_dir, by SHA-256 (durable before it returns).
-  Status KeepMedia(const std::string& sha256, const std::string& body);
-  std::shared_ptr<const PolicyRules> Rules() const;
+  std::shared_ptr<const PolicyRules> Rules() const { return uploads_.Rules(); }
   // The rules file's categories of violation, or the built-in ones.
   std::shared_ptr<const Taxonomy> CurrentTaxonomy() const;
 
@@ -206,8 +205,8 @@ class ApiService {
   std::condition_variable refresh_cv_;
   bool stop_refresh_ = false;
   std::thread refresher_;
-  mutable std::mutex rules_mu_;
-  std::shared_ptr<const PolicyRules> rules_;
+  std::unique_ptr<MediaStore> media_;  // kept media (options_.media_dir); null: none kept
+  UploadWorkflow uploads_;
   std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};
   // Evidence reads by roles the vault refuses, per key (report_routes.cpp).

@@ -1,10 +1,12 @@
 // JSON, query and error helpers for the API routes.
 #include "server/api_support.h"
 
+
 #include <algorithm>
 #include <charconv>
 #include <ctime>
 
+#include "util/json_number.h"
 #include "util/strict_json.h"
 
 namespace vigil::server {
@@ -203,8 +205,8 @@ boost::json::object ContentJson(const ContentRecord& content) {
                           {"classification", match.provenance.classification},
                           {"matched_at", IsoTime(match.matched_at)}};
     m["quality"] = match.quality ? boost::json::value(*match.quality) : nullptr;
-    if (match.query_match_percent) m["query_match_percent"] = *match.query_match_percent;
-    if (match.compared_match_percent) m["compared_match_percent"] = *match.compared_match_percent;
+    if (match.query_match_percent) m["query_match_percent"] = JsonNumber(*match.query_match_percent);
+    if (match.compared_match_percent) m["compared_match_percent"] = JsonNumber(*match.compared_match_percent);
     if (!match.measure.empty()) m["measure"] = match.measure;
     matches.push_back(std::move(m));
   }

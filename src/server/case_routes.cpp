@@ -126,11 +126,6 @@ boost::json::object AppealJson(const Appeal& a) {
 // The reviewer: the key's name (a person's key, one per reviewer).
 }  // namespace
 
-std::shared_ptr<const PolicyRules> ApiService::Rules() const {
-  std::lock_guard lock(rules_mu_);
-  return rules_;
-}
-
 std::shared_ptr<const Taxonomy> ApiService::CurrentTaxonomy() const {
   static const auto built_in = std::make_shared<const Taxonomy>(Taxonomy::BuiltIn());
   auto rules = Rules();
@@ -142,40 +137,7 @@ Status ApiService::LoadRules() {
   if (options_.rules_path.empty()) return {};
   auto loaded = PolicyRules::Load(options_.rules_path);
   if (!loaded) return tl::unexpected(loaded.error());
-  auto rules = std::make_shared<const PolicyRules>(std::move(*loaded));
-  std::lock_guard lock(rules_mu_);
-  rules_ = std::move(rules);
-  return {};
-}
-
-Status ApiService::KeepMedia(const std::string& sha256, const std::string& body) {
-  // Content-addressed: written whole under a temporary name, synced, then renamed into place, so a
-  // reader never sees part of it; an upload kept before (same bytes) is kept already.
-  const auto path = std::filesystem::path(options_.media_dir) / sha256;
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) return {};
-  std::filesystem::create_directories(options_.media_dir, ec);
-  const auto tmp = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
-                   std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Fail(ErrorCode::kIoError, "cannot keep media for review: " + std::string(std::strerror(errno)));
-  std::size_t written = 0;
-  while (written < body.size()) {
-    const auto n = ::write(fd, body.data() + written, body.size() - written);
-    if (n <= 0) break;
-    written += static_cast<std::size_t>(n);
-  }
-  const bool ok = written == body.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIoError, "cannot keep media for review: the write failed");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    ::unlink(tmp.c_str());
-    return Fail(ErrorCode::kIoError, "cannot keep media for review: " + ec.message());
-  }
+  uploads_.SetRules(std::make_shared<const PolicyRules>(std::move(*loaded)));
   return {};
 }
 
@@ -257,7 +219,7 @@ Response ApiService::CaseMedia(ApiCall& call) {
   if (item == nullptr) return ErrorResponse(http::status::not_found, "not_found", "no such item in this case");
   auto content = store_.GetContent(content_id);
   if (!content) return ErrorResponse(content.error());
-  if (!item->has_media || options_.media_dir.empty()) {
+  if (!item->has_media || media_ == nullptr) {
     return ErrorResponse(http::status::not_found, "not_found", "the media of this item is not kept");
   }
   if (variant == "original") {
@@ -266,7 +228,7 @@ Response ApiService::CaseMedia(ApiCall& call) {
   // The kept bytes are found by the record's hash (the upload's SHA-256).
   const auto sha = content->hashes.count("sha256") ? content->hashes.at("sha256") : std::string();
   if (sha.empty()) return ErrorResponse(http::status::not_found, "not_found", "the media file is missing");
-  auto read = ReadFileLimited(std::filesystem::path(options_.media_dir) / sha, 4ull << 30);
+  auto read = media_->Read(sha);
   if (!read) return ErrorResponse(http::status::not_found, "not_found", "the media file is missing");
   std::string bytes(read->begin(), read->end());
   Response response{http::status::ok, 11};

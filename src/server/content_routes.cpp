@@ -9,6 +9,7 @@
 #include "server/api_service.h"
 #include "server/api_support.h"
 #include "signals/media_hashing.h"
+#include "util/json_number.h"
 #include "util/strict_json.h"
 #include "vigil/file_hasher.h"
 #include "vigil/signal_type.h"
@@ -166,8 +167,8 @@ Response ApiService::PostLookup(ApiCall& call) {
                                 {"member", entry.provenance.member},
                                 {"external_id", entry.provenance.external_id},
                                 {"classification", entry.provenance.classification}};
-      if (hit.query_percent) match["query_match_percent"] = *hit.query_percent;
-      if (hit.compared_percent) match["compared_match_percent"] = *hit.compared_percent;
+      if (hit.query_percent) match["query_match_percent"] = JsonNumber(*hit.query_percent);
+      if (hit.compared_percent) match["compared_match_percent"] = JsonNumber(*hit.compared_percent);
       matches.push_back(std::move(match));
     }
     boost::json::object result{{"type", queries[i].signal_type}, {"matches", std::move(matches)}};
@@ -178,23 +179,12 @@ Response ApiService::PostLookup(ApiCall& call) {
 }
 
 Response ApiService::PostContent(ApiCall& call) {
-  ContentRecord content;
-  content.content_id = call.query["content_id"];
-  content.user_id = call.query["user_id"];
-  if (content.content_id.empty() || content.content_id.size() > 256) {
-    return ErrorResponse(http::status::bad_request, "invalid_argument",
-                         "query parameter content_id (1-256 characters) is required");
-  }
-  if (content.user_id.size() > 256) {
-    return ErrorResponse(http::status::bad_request, "invalid_argument", "user_id longer than 256 characters");
-  }
-  // Ids are shown to people and written in reports: no control characters (NUL, newlines, DEL).
-  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"content_id", &content.content_id},
-                                    {"user_id", &content.user_id}}) {
-    if (std::any_of(value->begin(), value->end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-      return ErrorResponse(http::status::bad_request, "invalid_argument",
-                           std::string(name) + " contains a control character (NUL, a line break, DEL...)");
-    }
+  // Parse, call the upload workflow, answer: hashing, matching and the policy live there.
+  UploadRequest upload;
+  upload.content_id = call.query["content_id"];
+  upload.user_id = call.query["user_id"];
+  if (auto ok = CheckUploadIds(upload.content_id, upload.user_id); !ok) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "query parameter " + ok.error().message);
   }
   if (const auto metadata = call.request["X-Vigil-Metadata"]; !metadata.empty()) {
     const auto value = ParseStrictJson(metadata, 16);
@@ -202,84 +192,17 @@ Response ApiService::PostContent(ApiCall& call) {
       return ErrorResponse(http::status::bad_request, "invalid_argument",
                            "X-Vigil-Metadata must be a JSON object" + (value ? std::string() : ": " + value.error().message));
     }
-    content.metadata_json = boost::json::serialize(*value);
+    upload.metadata_json = boost::json::serialize(*value);
   }
-  auto hashed = HashBody(call.request, options_,
-                         {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")});
-  if (!hashed) return ErrorResponse(hashed.error());
-  content.media_type = hashed->media_type;
-  content.byte_size = static_cast<std::int64_t>(call.request.body().size());
-  content.hashes = hashed->signals;
-  content.pdq_quality = hashed->pdq_quality;
-  for (const auto& [type, value] : content.hashes) {
-    if (type == "vpdq") continue;  // matched by its frames below
-    LookupSignal query{type, value, type == "pdq" ? hashed->pdq_quality : std::nullopt, ""};
-    auto hits = matcher_.Lookup(query);
-    if (!hits) return ErrorResponse(hits.error());
-    for (const auto& hit : *hits) {
-      MatchRecord match;
-      match.bank_id = hit.bank_id;
-      match.entry_id = hit.entry_id;
-      match.signal_type = hit.signal_type;
-      match.distance = hit.distance;
-      if (type == "pdq") match.quality = hashed->pdq_quality;
-      content.matches.push_back(std::move(match));
-      metrics_.CountMatch(hit.bank_name, hit.signal_type);
-    }
-  }
-  // Rotations/flips and border-trimmed content, for the banks that enable those measures; an entry
-  // already matched by the upload's own hashes keeps that match.
-  for (const auto& [label, measure, hash] : hashed->extra) {
-    LookupSignal query{"pdq", hash.ToHex(), hashed->pdq_quality, measure};
-    auto hits = matcher_.Lookup(query);
-    if (!hits) return ErrorResponse(hits.error());
-    for (const auto& hit : *hits) {
-      const bool seen = std::any_of(content.matches.begin(), content.matches.end(),
-                                    [&](const MatchRecord& m) { return m.entry_id == hit.entry_id; });
-      if (seen) continue;
-      MatchRecord match;
-      match.bank_id = hit.bank_id;
-      match.entry_id = hit.entry_id;
-      match.signal_type = "pdq";
-      match.distance = hit.distance;
-      match.quality = hashed->pdq_quality;
-      match.measure = label;
-      content.matches.push_back(std::move(match));
-      metrics_.CountMatch(hit.bank_name, "pdq");
-    }
-  }
-  if (hashed->video) {
-    content.vpdq = FormatVpdq(hashed->video->frames);
-    if (!VpdqMatchableHashes(hashed->video->frames, options_.video_match.min_quality).empty()) {
-      auto hits = matcher_.LookupVideo(hashed->video->frames, options_.video_match);
-      if (!hits) return ErrorResponse(hits.error());
-      for (const auto& hit : *hits) {
-        MatchRecord match;
-        match.bank_id = hit.bank_id;
-        match.entry_id = hit.entry_id;
-        match.signal_type = "vpdq";
-        match.distance = hit.distance;
-        match.query_match_percent = hit.query_match_percent;
-        match.compared_match_percent = hit.compared_match_percent;
-        content.matches.push_back(std::move(match));
-        metrics_.CountMatch(hit.bank_name, "vpdq");
-      }
-    }
-  }
-  // The upload, its matches and what the policy does about them commit together; the bytes of an
-  // upload that opens or joins a case are kept (written whole, synced, renamed) before that commit.
-  UploadPolicy policy;
-  if (const auto rules = Rules()) {
-    policy.evaluate = [rules](const ContentFacts& facts) { return rules->Evaluate(facts); };
-  }
-  if (!options_.media_dir.empty()) {
-    policy.keep_media = [this, &call](const std::string& sha256) { return KeepMedia(sha256, call.request.body()); };
-  }
-  auto recorded = store_.Cases().RecordUpload(content, policy, "policy");
+  if (auto ok = CheckMediaType(call.request); !ok) return ErrorResponse(ok.error());
+  const auto& body = call.request.body();
+  if (body.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "empty body: send the media bytes");
+  upload.bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  auto recorded = uploads_.Submit(upload);
   if (!recorded) {
     if (StatusFor(recorded.error().code) == http::status::internal_server_error) {
       spdlog::error(R"("msg":"record upload failed","content_id":{},"error":{})",
-                    boost::json::serialize(boost::json::value(content.content_id)),
+                    boost::json::serialize(boost::json::value(upload.content_id)),
                     boost::json::serialize(boost::json::value(recorded.error().ToString())));
     }
     return ErrorResponse(recorded.error());

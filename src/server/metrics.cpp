@@ -98,6 +98,9 @@ void ServiceMetrics::SetReporting(const std::map<std::string, std::int64_t>& by_
   attention_.Add({{"reason", "withdrawal_pending"}}).Set(static_cast<double>(withdrawals_pending));
   attention_.Add({{"reason", "filed_followup"}}).Set(static_cast<double>(filed_followups));
   attention_.Add({{"reason", "unreportable_case"}}).Set(static_cast<double>(unreportable_cases));
+  // A failed report waits for a person (`vigil report file ID` starts it over).
+  const auto failed = by_state.find("failed");
+  attention_.Add({{"reason", "failed"}}).Set(failed == by_state.end() ? 0.0 : static_cast<double>(failed->second));
 }
 
 std::string ServiceMetrics::Render() const { return prometheus::TextSerializer().Serialize(registry_->Collect()); }

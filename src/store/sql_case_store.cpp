@@ -420,7 +420,8 @@ class SqlCaseStore final : public CaseStore {
       if (!linked) {
         if (linked.error().code == ErrorCode::kAlreadyExists) {
           return Fail(ErrorCode::kAlreadyExists, "the decision of action " + std::to_string(action_id) +
-                                                     " is appealed already (action " + std::to_string(covered_id) + ")");
+                                                     " is under appeal already (an earlier appeal covers its action " +
+                                                     std::to_string(covered_id) + ")");
         }
         return tl::unexpected(linked.error());
       }
@@ -572,16 +573,18 @@ class SqlCaseStore final : public CaseStore {
     if (!entry) return tl::unexpected(entry.error());
     if (entry->empty()) return Fail(ErrorCode::kNotFound, "no live entry " + std::to_string(entry_id));
     // A reviewer disables what they reviewed: the entry matched an upload of a case they claimed or
-    // decided. (Disabling list entries at large is a bank administrator's import, with its log.)
+    // decided, or whose appeal they took (the reviewer who overturns a false positive is the one
+    // who finds it). (Disabling list entries at large is a bank administrator's import, with its log.)
     auto reviewed = db->Query(
         "SELECT 1 FROM matches m JOIN case_items i ON i.content_row = m.content_row JOIN cases c ON c.id = i.case_id "
         "WHERE m.entry_id = $1 AND (c.assigned_to = $2 OR EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = c.id AND "
-        "d.reviewer = $2)) LIMIT 1",
+        "d.reviewer = $2) OR EXISTS (SELECT 1 FROM appeals a WHERE a.case_id = c.id AND (a.assigned_to = $2 OR "
+        "a.decided_by = $2))) LIMIT 1",
         {entry_id, reviewer});
     if (!reviewed) return tl::unexpected(reviewed.error());
     if (reviewed->empty()) {
       return Fail(ErrorCode::kPermissionDenied, "entry " + std::to_string(entry_id) +
-                                                    " did not match in a case you claimed or decided: a bank "
+                                                    " did not match in a case you claimed, decided or took the appeal of: a bank "
                                                     "administrator removes other entries (an import)");
     }
     const auto& e = entry->front();

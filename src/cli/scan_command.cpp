@@ -1,0 +1,193 @@
+// `vigil scan`: an offline backfill of existing storage through the upload workflow, the same path
+// POST /v1/content takes (hash, match, record with the policy's outcome, keep media for review),
+// in this process, one JSON line per file and a progress bar.
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/file_walker.h"
+#include "cli/progress.h"
+#include "cli/store_options.h"
+#include "vigil/file_hasher.h"
+#include "workflow/upload_workflow.h"
+
+namespace vigil::cli {
+namespace {
+
+struct ScanArgs {
+  StoreFlags store;
+  std::vector<std::string> paths;
+  std::string rules;
+  std::string user;
+  bool user_from_parent = false;
+  std::string id_prefix;
+  std::string media_dir;
+  bool keep_media = true;
+  unsigned jobs = 0;
+  bool quiet = false;
+  DecodeLimits limits;
+};
+
+// The content id: the prefix and the path as given on the command line (relative paths stay
+// relative, so a rerun from the same directory finds the same ids and is answered as a replay).
+std::string ContentIdFor(const ScanArgs& args, const std::filesystem::path& path) {
+  return args.id_prefix + path.lexically_normal().string();
+}
+
+boost::json::object ScanLine(const std::filesystem::path& path, const std::string& content_id,
+                             const RecordedUpload& recorded) {
+  const ContentRecord& content = recorded.content;
+  boost::json::array matches;
+  for (const auto& m : content.matches) {
+    matches.push_back({{"bank", m.bank_name}, {"signal_type", m.signal_type}, {"distance", m.distance},
+                       {"entry_id", m.entry_id}});
+  }
+  boost::json::object line{{"path", path.string()},
+                           {"content_id", content_id},
+                           {"media_type", content.media_type},
+                           {"state", content.state},
+                           {"matches", std::move(matches)},
+                           {"replayed", recorded.replayed}};
+  if (!content.policy_outcome.empty()) {
+    boost::system::error_code ec;
+    auto outcome = boost::json::parse(content.policy_outcome, ec);
+    line["policy"] = ec ? boost::json::value(content.policy_outcome) : outcome;
+  }
+  if (recorded.opened) line["case_id"] = recorded.opened->id;
+  return line;
+}
+
+int RunScan(const ScanArgs& args) {
+  std::shared_ptr<const PolicyRules> rules;
+  if (!args.rules.empty()) {
+    auto loaded = PolicyRules::Load(args.rules);
+    if (!loaded) return ReportError("scan", loaded.error());
+    rules = std::make_shared<const PolicyRules>(std::move(*loaded));
+  }
+  WorkflowOptions workflow_options;
+  auto store = OpenStoreOrReport(args.store, "scan", workflow_options);
+  if (!store) return 1;
+  Matcher matcher(*store);
+  if (auto loaded = matcher.Load(); !loaded) return ReportError("scan", loaded.error());
+  std::unique_ptr<MediaStore> media;
+  if (args.keep_media) {
+    std::string dir = args.media_dir;
+    if (dir.empty() && args.store.database_url.empty()) dir = (std::filesystem::path(args.store.data_dir) / "media").string();
+    if (dir.empty()) {
+      return ReportError("scan", {ErrorCode::kInvalidArgument,
+                                  "with --database-url, say where kept media go (--media-dir, the service's "
+                                  "DATA_DIR/media) or pass --no-keep-media"});
+    }
+    media = OpenMediaDirectory(dir);
+  }
+  UploadWorkflowOptions options;
+  options.decode_limits = args.limits;
+  options.actor = "cli:scan";
+  UploadWorkflow workflow(*store, matcher, HashMedia, media.get(), options);
+  workflow.SetRules(rules);
+
+  std::vector<std::filesystem::path> files;
+  std::size_t failed = 0;
+  for (const auto& entry : ExpandPaths(args.paths)) {
+    if (!entry.error.empty()) {
+      std::printf("%s\n", boost::json::serialize(boost::json::object{{"path", entry.path.string()},
+                                                                      {"error", entry.error},
+                                                                      {"error_code", "not_found"}})
+                              .c_str());
+      ++failed;
+      continue;
+    }
+    files.push_back(entry.path);
+  }
+
+  std::mutex out_mu;
+  std::atomic<std::size_t> next{0}, done{0}, errors{failed};
+  auto work = [&] {
+    for (std::size_t i = next++; i < files.size(); i = next++) {
+      const auto& path = files[i];
+      const std::string content_id = ContentIdFor(args, path);
+      boost::json::object line;
+      auto recorded = [&]() -> Result<RecordedUpload> {
+        auto bytes = ReadFileLimited(path, static_cast<std::size_t>(args.limits.max_file_bytes));
+        if (!bytes) return tl::unexpected(bytes.error());
+        UploadRequest upload;
+        upload.content_id = content_id;
+        upload.user_id = args.user_from_parent ? path.parent_path().filename().string() : args.user;
+        upload.bytes = *bytes;
+        return workflow.Submit(upload);
+      }();
+      if (recorded) {
+        line = ScanLine(path, content_id, *recorded);
+      } else {
+        line = {{"path", path.string()}, {"content_id", content_id}, {"error", recorded.error().message},
+                {"error_code", std::string(ErrorCodeName(recorded.error().code))}};
+        ++errors;
+      }
+      const std::string text = boost::json::serialize(line);
+      std::lock_guard lock(out_mu);
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fputc('\n', stdout);
+      ++done;
+    }
+  };
+  const unsigned jobs = args.jobs > 0 ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < std::min<std::size_t>(jobs, std::max<std::size_t>(files.size(), 1)); ++t) threads.emplace_back(work);
+  ProgressBar progress(files.size(), "scanning", !args.quiet && isatty(STDERR_FILENO));
+  while (done < files.size()) {
+    progress.Update(done, errors);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& t : threads) t.join();
+  progress.Update(done, errors);
+  progress.Finish();
+  std::fflush(stdout);
+  return errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+Action RegisterScanCommand(CLI::App& app) {
+  auto args = std::make_shared<ScanArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "scan", "Backfill: hash, match and apply the policy to files already in storage, as uploads would be");
+  cmd->footer(
+      "Each file goes through the same upload workflow as POST /v1/content: hashed (in this process),\n"
+      "matched against every enabled bank, recorded with its matches and the policy's outcome in one\n"
+      "transaction (block, hold, case, report queue, account action), its bytes kept for review when it\n"
+      "opens or joins a case. The content id is --id-prefix plus the path as given; a rerun answers\n"
+      "files already recorded with their first outcome (\"replayed\": true), so an interrupted scan can\n"
+      "simply be run again.\n"
+      "Output: one JSON object per file, in completion order:\n"
+      "  {\"path\",\"content_id\",\"media_type\",\"state\",\"matches\":[{\"bank\",\"signal_type\",\"distance\",\n"
+      "  \"entry_id\"}],\"replayed\",\"policy\"?,\"case_id\"?} or {\"path\",\"content_id\"?,\"error\",\"error_code\"}.\n"
+      "Exit status: 0 every file recorded, 1 some failed, 2 bad usage.");
+  cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
+  cmd->add_option("--rules", args->rules, "Policy rules file (TOML); without it matches are recorded and nothing acts");
+  cmd->add_option("--user", args->user, "The uploader's user id for every file");
+  cmd->add_flag("--user-from-parent", args->user_from_parent,
+                "Each file's user id is the name of the folder it is in (STORAGE/USER/FILE)");
+  cmd->add_option("--id-prefix", args->id_prefix, "Prepended to each file's path to make its content id");
+  cmd->add_option("--media-dir", args->media_dir,
+                  "Where the bytes of files that open a case are kept (default: DATA_DIR/media, the service's)");
+  cmd->add_flag("!--no-keep-media", args->keep_media, "Keep no bytes (reviewers then see no media)");
+  cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: all cores)");
+  cmd->add_option("--max-file-bytes", args->limits.max_file_bytes, "Largest file accepted")->capture_default_str();
+  cmd->add_option("--max-pixels", args->limits.max_pixels, "Largest width*height accepted")->capture_default_str();
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
+  AddStoreFlags(*cmd, args->store);
+  return [cmd, args]() -> int {
+    if (!cmd->parsed()) return -1;
+    if (args->user_from_parent && !args->user.empty()) {
+      return ReportError("scan", {ErrorCode::kInvalidArgument, "--user and --user-from-parent exclude each other"});
+    }
+    return RunScan(*args);
+  };
+}
+
+}  // namespace vigil::cli

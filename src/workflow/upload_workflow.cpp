@@ -1,0 +1,141 @@
+// The upload workflow: hash, match, record with the policy's outcome (see the header).
+#include "workflow/upload_workflow.h"
+
+#include <algorithm>
+
+#include "vigil/video.h"
+
+namespace vigil {
+
+Status CheckUploadIds(const std::string& content_id, const std::string& user_id) {
+  if (content_id.empty() || content_id.size() > 256) {
+    return Fail(ErrorCode::kInvalidArgument, "content_id (1-256 characters) is required");
+  }
+  if (user_id.size() > 256) return Fail(ErrorCode::kInvalidArgument, "user_id longer than 256 characters");
+  // Ids are shown to people and written in reports: no control characters (NUL, newlines, DEL).
+  const auto has_control = [](const std::string& value) {
+    return std::any_of(value.begin(), value.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  };
+  if (has_control(content_id)) {
+    return Fail(ErrorCode::kInvalidArgument, "content_id contains a control character (NUL, a line break, DEL...)");
+  }
+  if (has_control(user_id)) {
+    return Fail(ErrorCode::kInvalidArgument, "user_id contains a control character (NUL, a line break, DEL...)");
+  }
+  return {};
+}
+
+UploadWorkflow::UploadWorkflow(Store& store, const Matcher& matcher, MediaHasher hasher, MediaStore* media,
+                               UploadWorkflowOptions options)
+    : store_(store), matcher_(matcher), hasher_(std::move(hasher)), media_(media), options_(std::move(options)) {
+  if (!hasher_) hasher_ = HashMedia;
+}
+
+void UploadWorkflow::SetRules(std::shared_ptr<const PolicyRules> rules) {
+  std::lock_guard lock(rules_mu_);
+  rules_ = std::move(rules);
+}
+
+std::shared_ptr<const PolicyRules> UploadWorkflow::Rules() const {
+  std::lock_guard lock(rules_mu_);
+  return rules_;
+}
+
+Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed) const {
+  std::vector<MatchRecord> matches;
+  auto found = [&](const std::string& bank, const std::string& signal_type) {
+    if (options_.on_match) options_.on_match(bank, signal_type);
+  };
+  for (const auto& [type, value] : hashed.signals) {
+    if (type == "vpdq") continue;  // matched by its frames below
+    LookupSignal query{type, value, type == "pdq" ? hashed.pdq_quality : std::nullopt, ""};
+    auto hits = matcher_.Lookup(query);
+    if (!hits) return tl::unexpected(hits.error());
+    for (const auto& hit : *hits) {
+      MatchRecord match;
+      match.bank_id = hit.bank_id;
+      match.entry_id = hit.entry_id;
+      match.signal_type = hit.signal_type;
+      match.distance = hit.distance;
+      if (type == "pdq") match.quality = hashed.pdq_quality;
+      matches.push_back(std::move(match));
+      found(hit.bank_name, hit.signal_type);
+    }
+  }
+  // Rotations/flips and border-trimmed content, for the banks that enable those measures; an entry
+  // already matched by the upload's own hashes keeps that match.
+  for (const auto& [label, measure, hash] : hashed.extra) {
+    LookupSignal query{"pdq", hash.ToHex(), hashed.pdq_quality, measure};
+    auto hits = matcher_.Lookup(query);
+    if (!hits) return tl::unexpected(hits.error());
+    for (const auto& hit : *hits) {
+      const std::int64_t entry_id = hit.entry_id;
+      if (std::any_of(matches.begin(), matches.end(), [entry_id](const MatchRecord& m) { return m.entry_id == entry_id; })) {
+        continue;
+      }
+      MatchRecord match;
+      match.bank_id = hit.bank_id;
+      match.entry_id = hit.entry_id;
+      match.signal_type = "pdq";
+      match.distance = hit.distance;
+      match.quality = hashed.pdq_quality;
+      match.measure = label;
+      matches.push_back(std::move(match));
+      found(hit.bank_name, "pdq");
+    }
+  }
+  if (hashed.video && !VpdqMatchableHashes(hashed.video->frames, options_.video_match.min_quality).empty()) {
+    auto hits = matcher_.LookupVideo(hashed.video->frames, options_.video_match);
+    if (!hits) return tl::unexpected(hits.error());
+    for (const auto& hit : *hits) {
+      MatchRecord match;
+      match.bank_id = hit.bank_id;
+      match.entry_id = hit.entry_id;
+      match.signal_type = "vpdq";
+      match.distance = hit.distance;
+      match.query_match_percent = hit.query_match_percent;
+      match.compared_match_percent = hit.compared_match_percent;
+      matches.push_back(std::move(match));
+      found(hit.bank_name, "vpdq");
+    }
+  }
+  return matches;
+}
+
+Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const {
+  if (auto ok = CheckUploadIds(upload.content_id, upload.user_id); !ok) return tl::unexpected(ok.error());
+  if (upload.bytes.empty()) return Fail(ErrorCode::kInvalidArgument, "empty upload: send the media bytes");
+  MediaHashOptions hash_options;
+  hash_options.limits = options_.decode_limits;
+  hash_options.video = options_.video;
+  hash_options.extra = {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")};
+  auto hashed = hasher_(upload.bytes, hash_options);
+  if (!hashed) return tl::unexpected(hashed.error());
+
+  ContentRecord content;
+  content.content_id = upload.content_id;
+  content.user_id = upload.user_id;
+  if (!upload.metadata_json.empty()) content.metadata_json = upload.metadata_json;
+  content.media_type = hashed->media_type;
+  content.byte_size = static_cast<std::int64_t>(upload.bytes.size());
+  content.hashes = hashed->signals;
+  content.pdq_quality = hashed->pdq_quality;
+  if (hashed->video) content.vpdq = FormatVpdq(hashed->video->frames);
+  auto matches = Match(*hashed);
+  if (!matches) return tl::unexpected(matches.error());
+  content.matches = std::move(*matches);
+
+  // The upload, its matches and what the policy does about them commit together; the bytes of an
+  // upload that opens or joins a case are kept before that commit.
+  UploadPolicy policy;
+  if (auto rules = Rules()) {
+    policy.evaluate = [rules](const ContentFacts& facts) { return rules->Evaluate(facts); };
+  }
+  if (media_ != nullptr) {
+    policy.keep_media = [this, &upload](const std::string& sha256) { return media_->Keep(sha256, upload.bytes); };
+  }
+  return store_.Cases().RecordUpload(content, policy, options_.actor);
+}
+
+}  // namespace vigil

@@ -1,0 +1,82 @@
+// The upload workflow: one upload's life from bytes to its recorded outcome, the same path for the
+// HTTP API (POST /v1/content), the CLI's offline backfill (`vigil scan`) and any other caller.
+//
+//   Submit(upload):
+//     1. checks the ids (1-256 bytes of content id, at most 256 of user id, no control characters);
+//     2. hashes the bytes through the MediaHasher seam (in-process, or a sandboxed worker pool):
+//        images get digests, PDQ and the extra measures some enabled bank uses; videos get vPDQ;
+//     3. matches every signal against the matcher's enabled banks (videos by their frames);
+//     4. records the upload, its matches and the policy's outcome (block, hold, case, report queue,
+//        account action) in one store transaction, keeping the bytes in the MediaStore before that
+//        commit when the outcome opens or grows a case.
+//   A retry with the same content id, user and bytes answers the first outcome again (`replayed`);
+//   the same id with other bytes or another user is kAlreadyExists. Nothing is recorded when any
+//   step fails.
+//
+// Thread safety: Submit may run on many threads at once; SetRules may be called meanwhile (each
+// Submit uses the rules current when it starts).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "signals/media_hashing.h"
+#include "store/media_store.h"
+#include "vigil/cases.h"
+#include "vigil/matcher.h"
+#include "vigil/policy.h"
+#include "vigil/store.h"
+
+namespace vigil {
+
+// Hashes hostile bytes (HashMedia in-process, or a sandboxed worker's answer).
+using MediaHasher = std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)>;
+
+struct UploadRequest {
+  std::string content_id;     // the platform's id for the upload (1-256 bytes)
+  std::string user_id;        // the uploader; empty when unknown (then nothing can be reported)
+  std::string metadata_json;  // a JSON object (ip_event, ...) or empty
+  std::span<const std::uint8_t> bytes;
+};
+
+struct UploadWorkflowOptions {
+  DecodeLimits decode_limits;
+  VideoHashOptions video;        // one frame a second by default
+  VpdqMatchOptions video_match;  // HMA's defaults
+  std::string actor = "policy";  // who the audit log says applied the policy
+  // Called once per match found (bank name, signal type): metrics.
+  std::function<void(const std::string& bank, const std::string& signal_type)> on_match;
+};
+
+class UploadWorkflow {
+ public:
+  // `media` may be null: then nothing is kept (a case opened meanwhile has no media to review).
+  UploadWorkflow(Store& store, const Matcher& matcher, MediaHasher hasher, MediaStore* media,
+                 UploadWorkflowOptions options);
+
+  // Hash, match, record with the policy's outcome; see the top of this file.
+  Result<RecordedUpload> Submit(const UploadRequest& upload) const;
+
+  // The rules applied to each upload from now on; null: matches are recorded and nothing acts.
+  void SetRules(std::shared_ptr<const PolicyRules> rules);
+  std::shared_ptr<const PolicyRules> Rules() const;
+
+ private:
+  Result<std::vector<MatchRecord>> Match(const HashedMedia& hashed) const;
+
+  Store& store_;
+  const Matcher& matcher_;
+  MediaHasher hasher_;
+  MediaStore* media_;
+  UploadWorkflowOptions options_;
+  mutable std::mutex rules_mu_;
+  std::shared_ptr<const PolicyRules> rules_;
+};
+
+// Checks an upload's ids: what Submit refuses (kInvalidArgument naming the field).
+Status CheckUploadIds(const std::string& content_id, const std::string& user_id);
+
+}  // namespace vigil

@@ -1,0 +1,202 @@
+// The upload workflow in-process, on both SQL backends, with its seams faked where a test wants a
+// failure (the media hasher, the kept-media store): one behaviour per test.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "store/media_store.h"
+#include "test_images.h"
+#include "test_postgres.h"
+#include "vigil/digest.h"
+#include "vigil/file_hasher.h"
+#include "workflow/upload_workflow.h"
+#include "workflow_fixtures.h"
+
+namespace vigil {
+namespace {
+
+enum class Backend { kSqlite, kPostgres };
+
+constexpr const char* kRules = R"(
+[[rule]]
+name = "listed"
+banks = ["stand-ins"]
+actions = ["block", "hold"]
+)";
+
+// A kept-media store that refuses the first `failures` writes, then keeps in a directory.
+class FlakyMedia final : public MediaStore {
+ public:
+  FlakyMedia(std::filesystem::path dir, int failures) : inner_(OpenMediaDirectory(std::move(dir))), failures_(failures) {}
+  Status Keep(const std::string& sha256, std::span<const std::uint8_t> bytes) override {
+    if (failures_-- > 0) return Fail(ErrorCode::kIoError, "disk full (injected)");
+    return inner_->Keep(sha256, bytes);
+  }
+  Result<std::vector<std::uint8_t>> Read(const std::string& sha256) const override { return inner_->Read(sha256); }
+  bool Has(const std::string& sha256) const override { return inner_->Has(sha256); }
+
+ private:
+  std::unique_ptr<MediaStore> inner_;
+  std::atomic<int> failures_;
+};
+
+class UploadWorkflowTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    if (GetParam() == Backend::kPostgres) {
+      postgres_.Create();
+      if (IsSkipped() || HasFatalFailure()) return;
+      options.postgres_url = postgres_.url();
+    } else {
+      options.sqlite_path = (dir_.path() / "vigil.db").string();
+    }
+    auto store = Store::Open(options);
+    ASSERT_TRUE(store) << store.error().ToString();
+    store_ = std::move(*store);
+    listed_ = testing::EncodePng(testing::MakePattern(96, 64, 3, 7));
+    other_ = testing::EncodePng(testing::MakePattern(96, 64, 3, 8));
+    testing::ListedMatch(*store_, "stand-ins", "csam", Sha256Hex(listed_));
+    matcher_ = std::make_unique<Matcher>(*store_);
+    ASSERT_TRUE(matcher_->Load());
+    auto rules = PolicyRules::Parse(kRules, "rules.toml");
+    ASSERT_TRUE(rules) << rules.error().ToString();
+    rules_ = std::make_shared<const PolicyRules>(std::move(*rules));
+  }
+
+  std::unique_ptr<UploadWorkflow> Workflow(MediaStore* media, MediaHasher hasher = {}) {
+    auto workflow = std::make_unique<UploadWorkflow>(*store_, *matcher_, std::move(hasher), media, UploadWorkflowOptions{});
+    workflow->SetRules(rules_);
+    return workflow;
+  }
+
+  UploadRequest Upload(const std::string& id, const testing::Bytes& bytes, const std::string& user = "user-1") {
+    return {id, user, "", bytes};
+  }
+
+  testing::TempDir dir_;
+  testing::TestPostgres postgres_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Matcher> matcher_;
+  std::shared_ptr<const PolicyRules> rules_;
+  testing::Bytes listed_, other_;
+};
+
+TEST_P(UploadWorkflowTest, AMatchAppliesThePolicyAndKeepsTheMedia) {
+  auto media = OpenMediaDirectory(dir_.path() / "media");
+  auto recorded = Workflow(media.get())->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  ASSERT_EQ(recorded->content.matches.size(), 1u);
+  ASSERT_TRUE(recorded->opened.has_value());
+  EXPECT_EQ(recorded->content.state, "blocked");
+  EXPECT_TRUE(media->Has(Sha256Hex(listed_)));
+}
+
+TEST_P(UploadWorkflowTest, AnUploadThatMatchesNothingIsRecordedAndNothingIsKept) {
+  auto media = OpenMediaDirectory(dir_.path() / "media");
+  auto recorded = Workflow(media.get())->Submit(Upload("u-1", other_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  EXPECT_TRUE(recorded->content.matches.empty());
+  EXPECT_FALSE(recorded->opened.has_value());
+  EXPECT_EQ(recorded->content.state, "visible");
+  EXPECT_FALSE(media->Has(Sha256Hex(other_)));
+}
+
+TEST_P(UploadWorkflowTest, AFailureToKeepTheMediaLeavesNothingRecordedAndTheRetrySucceeds) {
+  FlakyMedia media(dir_.path() / "media", 1);
+  auto workflow = Workflow(&media);
+  auto failed = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kIoError);
+  EXPECT_EQ(store_->GetContent("u-1").error().code, ErrorCode::kNotFound);
+  auto cases = store_->Cases().ListCases("", 100);
+  ASSERT_TRUE(cases);
+  EXPECT_TRUE(cases->empty());
+  auto retried = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(retried) << retried.error().ToString();
+  EXPECT_FALSE(retried->replayed);
+  EXPECT_TRUE(retried->opened.has_value());
+  EXPECT_TRUE(media.Has(Sha256Hex(listed_)));
+}
+
+TEST_P(UploadWorkflowTest, ARetryWithTheSameBytesIsAnsweredWithTheFirstOutcome) {
+  auto media = OpenMediaDirectory(dir_.path() / "media");
+  auto workflow = Workflow(media.get());
+  auto first = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(first) << first.error().ToString();
+  auto again = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->content.policy_outcome, first->content.policy_outcome);
+  auto cases = store_->Cases().ListCases("", 100);
+  ASSERT_TRUE(cases);
+  EXPECT_EQ(cases->size(), 1u);
+}
+
+TEST_P(UploadWorkflowTest, TheSameIdWithOtherBytesIsRefused) {
+  auto workflow = Workflow(nullptr);
+  ASSERT_TRUE(workflow->Submit(Upload("u-1", other_)));
+  auto clash = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_P(UploadWorkflowTest, AHashingFailureRecordsNothing) {
+  auto workflow = Workflow(nullptr, [](std::span<const std::uint8_t>, const MediaHashOptions&) -> Result<HashedMedia> {
+    return Fail(ErrorCode::kResourceExhausted, "decoder worker ran out of memory (injected)");
+  });
+  auto failed = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(store_->GetContent("u-1").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(UploadWorkflowTest, BadIdsAreRefusedBeforeAnyByteIsDecoded) {
+  int hashed = 0;
+  auto workflow = Workflow(nullptr, [&hashed](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+    ++hashed;
+    return HashMedia(bytes, options);
+  });
+  for (const std::string& id : {std::string(), std::string(257, 'x'), std::string("a\nb"), std::string("a\0b", 3)}) {
+    auto refused = workflow->Submit(Upload(id, listed_));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(refused.error().message.find("content_id"), std::string::npos) << refused.error().message;
+  }
+  auto bad_user = workflow->Submit(Upload("u-1", listed_, "user\x7f"));
+  ASSERT_FALSE(bad_user);
+  EXPECT_NE(bad_user.error().message.find("user_id"), std::string::npos);
+  EXPECT_EQ(hashed, 0);
+}
+
+TEST_P(UploadWorkflowTest, WithoutRulesMatchesAreRecordedAndNothingActs) {
+  auto workflow = Workflow(nullptr);
+  workflow->SetRules(nullptr);
+  auto recorded = workflow->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  EXPECT_EQ(recorded->content.matches.size(), 1u);
+  EXPECT_FALSE(recorded->opened.has_value());
+  EXPECT_EQ(recorded->content.state, "visible");
+}
+
+TEST(MediaDirectory, RefusesNamesThatAreNotSha256AndReadsBackWhatItKept) {
+  testing::TempDir dir;
+  auto media = OpenMediaDirectory(dir.path() / "media", 16);
+  const std::vector<std::uint8_t> bytes = {1, 2, 3};
+  for (const std::string& name : {std::string("../etc/passwd"), std::string(64, 'A'), std::string(63, 'a'), std::string()}) {
+    EXPECT_EQ(media->Keep(name, bytes).error().code, ErrorCode::kInvalidArgument) << name;
+    EXPECT_FALSE(media->Has(name));
+  }
+  const std::string name(64, 'a');
+  EXPECT_EQ(media->Read(name).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(media->Keep(name, bytes));
+  ASSERT_TRUE(media->Keep(name, bytes));  // kept already
+  EXPECT_EQ(*media->Read(name), bytes);
+  EXPECT_EQ(media->Keep(std::string(64, 'b'), std::vector<std::uint8_t>(17, 0)).error().code, ErrorCode::kTooLarge);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, UploadWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace vigil
