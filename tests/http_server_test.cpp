@@ -299,6 +299,69 @@ TEST(HttpServer, ChunkedBodiesAreStillRead) {
   EXPECT_NE(reply.find("ok 3"), std::string::npos);
 }
 
+// Sends `head`, then `filler` repeatedly (up to `total` bytes, stopping when the server closes),
+// then `tail` (which completes the request), and returns what came back.
+std::string SendEndless(std::uint16_t port, const std::string& head, const std::string& filler, std::size_t total,
+                        const std::string& tail) {
+  const int fd = Connect(port, "127.0.0.1");
+  if (fd < 0) return "";
+  bool open = SendAll(fd, head);
+  for (std::size_t sent = 0; open && sent < total; sent += filler.size()) open = SendAll(fd, filler);
+  if (open) SendAll(fd, tail);
+  std::string reply = Receive(fd, 2s);
+  ::close(fd);
+  return reply;
+}
+
+// The attack pass: a keyless chunked request whose trailer block never ends was held whole
+// (+145 MB resident for 143 MB of trailers, then answered 200). Trailers are capped like headers.
+TEST(HttpServer, AnEndlessTrailerBlockIsRefusedNotHeld) {
+  Fixture f;
+  f.Start({});
+  const std::string reply =
+      SendEndless(f.port(), "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n",
+                  "X-T: " + std::string(8000, 'a') + "\r\n", 4u << 20, "\r\n");
+  EXPECT_EQ(f.handled.load(), 0) << "the request was handled after megabytes of trailers";
+  if (!reply.empty()) {
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 431")) << reply.substr(0, 200);
+  }
+  EXPECT_GE(f.refused.load(), 1);
+  EXPECT_TRUE(Exchange(f.port(), kHealthz).starts_with("HTTP/1.1 200"));
+}
+
+// ... and so is one chunk-size line with endless extensions.
+TEST(HttpServer, AnEndlessChunkExtensionIsRefusedNotHeld) {
+  Fixture f;
+  f.Start({});
+  const std::string reply = SendEndless(
+      f.port(), "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;x=", std::string(8000, 'a'), 4u << 20,
+      "\r\na\r\n0\r\n\r\n");
+  EXPECT_EQ(f.handled.load(), 0);
+  if (!reply.empty()) {
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 431")) << reply.substr(0, 200);
+  }
+  EXPECT_GE(f.refused.load(), 1);
+}
+
+// Small trailers are still read.
+TEST(HttpServer, ChunkedBodiesWithSmallTrailersAreRead) {
+  Fixture f;
+  f.Start({});
+  const std::string reply = Exchange(
+      f.port(), "POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+}
+
+// HTTP/1.0 has no chunked framing: a 1.0 request with Transfer-Encoding is refused, not read as chunked.
+TEST(HttpServer, TransferEncodingOnHttp10IsRefused) {
+  Fixture f;
+  f.Start({});
+  const std::string reply =
+      Exchange(f.port(), "POST /x HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 400")) << reply;
+  EXPECT_EQ(f.handled.load(), 0);
+}
+
 TEST(HttpServer, BothTransferEncodingAndContentLengthAreRefused) {
   Fixture f;
   f.Start({});

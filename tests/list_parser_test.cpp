@@ -352,5 +352,24 @@ TEST(ListParser, NcmecNestedEntitiesAreNotExpanded) {
   for (const auto& op : parsed->ops) EXPECT_EQ(op.provenance.external_id, "&lol9;") << op.provenance.external_id.size();
 }
 
+// ---- text that people read ---------------------------------------------------------------
+
+// The attack pass: an external id of bytes that are not UTF-8, or a character reference past
+// U+10FFFF or to a surrogate, was stored and echoed raw in JSON answers. Refused at its line.
+TEST(ListParser, ProvenanceThatIsNotUtf8OrHoldsControlCharactersIsRefusedAtItsLine) {
+  auto csv = ParseHashList("csv", "sha256," + Hex64(1) + ",ok,A1\nsha256," + Hex64(2) + ",\xff\xfe,A1\n", Options("bad.csv"));
+  ASSERT_FALSE(csv);
+  EXPECT_TRUE(Contains(csv.error().message, "line 2")) << csv.error().message;
+  EXPECT_TRUE(Contains(csv.error().message, "UTF-8")) << csv.error().message;
+  auto bell = ParseHashList("csv", "sha256," + Hex64(1) + ",a\x07" "b,A1\n", Options("bell.csv"));
+  ASSERT_FALSE(bell);
+  EXPECT_TRUE(Contains(bell.error().message, "control character")) << bell.error().message;
+  for (const std::string ref : {"&#x110000;", "&#xD800;"}) {
+    auto xml = ParseHashList("ncmec", NcmecWithDoctype("", "a" + ref), Options("refs.xml"));
+    EXPECT_FALSE(xml) << ref << " accepted";
+  }
+  EXPECT_TRUE(ParseHashList("ncmec", NcmecWithDoctype("", "caf\xc3\xa9"), Options("ok.xml")));
+}
+
 }  // namespace
 }  // namespace vigil

@@ -861,6 +861,14 @@ TEST_P(ServiceSqliteTest, IdsWithReservedCharactersRoundTrip) {
   auto account = Call("GET", "/v1/accounts/" + encoded, "reviewer");
   EXPECT_EQ(account.status, 200u) << account.body;
   EXPECT_EQ(Call("GET", "/v1/content/bad%2", "reviewer").status, 404u);
+  // Ids that decode to bytes which are not UTF-8 (the attack pass: stored, then echoed raw inside
+  // JSON answers that strict clients could not read) are refused; so are such path parameters.
+  for (const std::string bad : {"%FF%FE", "%ED%A0%80", "%F4%90%80%80", "%C0%AF"}) {
+    auto refused = HttpMedia(port_, "/v1/content?content_id=" + bad + "&user_id=u", keys_["submitter"], png, "image/png");
+    EXPECT_EQ(refused.status, 400u) << bad << ": " << refused.body;
+    EXPECT_NE(refused.body.find("UTF-8"), std::string::npos) << refused.body;
+  }
+  EXPECT_EQ(Call("GET", "/v1/accounts/%FF%FE", "reviewer").status, 404u);
 }
 
 // The Low items of the attack pass, each refused with a clear answer.
@@ -877,6 +885,13 @@ TEST_P(ServiceSqliteTest, AmbiguousRequestsAreRefused) {
   EXPECT_EQ(utf16.status, 415u) << utf16.body;
   // A query parameter given twice.
   EXPECT_EQ(Call("GET", "/v1/cases?status=open&status=decided", "reviewer").status, 400u);
+  // A field the route does not know is refused, not ignored (the attack pass: POST /v1/keys took
+  // "approved_by" and "status" silently).
+  auto unknown = Call("POST", "/v1/keys", "admin", R"({"name":"extra","role":"auditor","approved_by":"adm2"})");
+  EXPECT_EQ(unknown.status, 400u) << unknown.body;
+  EXPECT_NE(unknown.body.find("unknown field 'approved_by'"), std::string::npos) << unknown.body;
+  // The authentication scheme's name is case-insensitive.
+  EXPECT_EQ(Http(port_, "GET", "/v1/banks", "", {{"Authorization", "bearer " + keys_["auditor"]}}).status, 200u);
   // A PDQ threshold that would match unrelated images.
   CreateBank("thresholds");
   EXPECT_EQ(Call("PATCH", "/v1/banks/thresholds", "bank-admin", R"({"pdq_max_distance":256})").status, 400u);
@@ -930,6 +945,12 @@ TEST_P(ServiceSqliteTest, KeylessFloodsDoNotFillTheLog) {
   std::size_t answered = 0;
   for (auto at = replies.find("HTTP/1.1 200"); at != std::string::npos; at = replies.find("HTTP/1.1 200", at + 1)) ++answered;
   EXPECT_EQ(answered, 4001u);
+  // Public documents fetched without a key (the attack pass: 3,000 pipelined /openapi.json wrote
+  // 3,001 log lines) are counted, not logged.
+  std::string documents;
+  for (int i = 0; i < 400; ++i) documents += "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n";
+  documents += "GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  testing::RawExchange(port_, documents, std::chrono::seconds(20));
   // 600 keyless requests (each refused, and its connection closed): logged at a bounded rate.
   for (int i = 0; i < 600; ++i) EXPECT_EQ(Http(port_, "GET", "/v1/banks").status, 401u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -940,6 +961,12 @@ TEST_P(ServiceSqliteTest, KeylessFloodsDoNotFillTheLog) {
     ++refusal_lines;
   }
   EXPECT_LT(refusal_lines, 300u) << "one line per keyless request";
+  std::size_t document_lines = 0;
+  for (auto at = log.find("\"route\":\"/openapi.json\""); at != std::string::npos;
+       at = log.find("\"route\":\"/openapi.json\"", at + 1)) {
+    ++document_lines;
+  }
+  EXPECT_LT(document_lines, 20u) << "one line per keyless /openapi.json";
   EXPECT_LT(log.size(), 200u * 1024) << "the log grew by " << log.size() << " bytes";
   EXPECT_NE(log.find("unlogged_refusals"), std::string::npos);
 }

@@ -3,6 +3,7 @@
 #include "vigil/hash_list.h"
 
 #include "lists/list_formats.h"
+#include "util/utf8.h"
 #include "vigil/signal_type.h"
 
 namespace vigil {
@@ -105,6 +106,7 @@ Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value,
     return Fail(ErrorCode::kInvalidArgument, "classification longer than 64 bytes");
   }
   if (provenance.member.size() > 256) return Fail(ErrorCode::kInvalidArgument, "member longer than 256 bytes");
+  if (auto ok = CheckProvenanceText(provenance); !ok) return tl::unexpected(ok.error());
   ImportOp op;
   op.kind = ImportOp::Kind::kAdd;
   op.signal_type = std::string(signal_type);
@@ -113,6 +115,19 @@ Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value,
   op.line = line;
   op.payload = std::move(payload);
   return op;
+}
+
+Status CheckProvenanceText(const Provenance& provenance) {
+  // Reviewers read these, and they go into JSON answers and exports: UTF-8, no control characters.
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"external id", &provenance.external_id},
+                                    {"member", &provenance.member},
+                                    {"classification", &provenance.classification}}) {
+    if (!IsValidUtf8(*value)) return Fail(ErrorCode::kInvalidArgument, std::string(name) + " is not valid UTF-8");
+    if (HasControlCharacter(*value)) {
+      return Fail(ErrorCode::kInvalidArgument, std::string(name) + " contains a control character");
+    }
+  }
+  return {};
 }
 
 Status CheckEntryLimit(const ParsedList& list, const ListParseOptions& options) {

@@ -21,5 +21,7 @@ Result<ParsedList> ParseVpdqList(std::string_view data, const ListParseOptions& 
 Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,
                            std::int64_t line, std::string payload = {});
 Status CheckEntryLimit(const ParsedList& list, const ListParseOptions& options);
+// A record's external id, member and classification: well-formed UTF-8 without control characters.
+Status CheckProvenanceText(const Provenance& provenance);
 
 }  // namespace vigil::lists

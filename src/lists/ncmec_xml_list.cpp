@@ -94,6 +94,9 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
     }
   }
   std::stable_sort(records.begin(), records.end(), Earlier);
+  // A record yields at most its three fingerprints and a prune: reserved once, so the ops are never
+  // moved while the list grows (at 100k records the moves and their page faults were half the time).
+  list.ops.reserve(std::min(records.size() * 4, options.max_entries + records.size()));
 
   for (const auto& record : records) {
     const auto line = record.line;
@@ -107,6 +110,7 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
     provenance.classification = Child(record.node, "classification").text().get();
     if (provenance.external_id.empty()) return fail("record without an <id>");
     if (provenance.external_id.size() > 256 || provenance.member.size() > 256) return fail("id or member too long");
+    if (auto ok = CheckProvenanceText(provenance); !ok) return fail(ok.error().message);
     if (record.deleted) {
       ImportOp op;
       op.kind = ImportOp::Kind::kRemove;

@@ -63,6 +63,7 @@ Response ApiService::ListKeys(ApiCall&) {
 Response ApiService::CreateKey(ApiCall& call) {
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
+  if (auto known = CheckKnownFields(*body, {"name", "role"}); !known) return ErrorResponse(known.error());
   const auto* name = body->if_contains("name");
   const auto* role = body->if_contains("role");
   if (name == nullptr || !name->is_string() || role == nullptr || !role->is_string()) {

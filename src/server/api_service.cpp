@@ -437,9 +437,10 @@ void ApiService::Record(const std::string& route, std::string_view raw_method, u
   metrics_.ObserveRequest(route, std::string(method), status, seconds);
   if (status < 500) {
     if (!options_.access_log) return;
-    // Probes answered well are counted, not logged; requests refused before a key was known are
-    // logged at a bounded rate, so a flood of them cannot fill the disk.
-    if (IsProbe(route) && status < 400) return;
+    // Probes and public documents answered well without a key (/healthz, /openapi.json, the
+    // console's files) are counted, not logged; requests refused before a key was known are
+    // logged at a bounded rate, so a flood of either cannot fill the disk.
+    if ((IsProbe(route) || key_name.empty()) && status < 400) return;
     if (key_name.empty() && status >= 400 && !unauthenticated_log_.Admit()) return;
   }
   boost::json::object fields{{"msg", "request"},

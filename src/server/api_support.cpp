@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "util/json_number.h"
+#include "util/utf8.h"
 #include "util/strict_json.h"
 
 namespace vigil::server {
@@ -84,6 +85,15 @@ Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t 
   return std::move(value->as_object());
 }
 
+Status CheckKnownFields(const boost::json::object& body, std::initializer_list<std::string_view> known) {
+  for (const auto& field : body) {
+    if (std::find(known.begin(), known.end(), std::string_view(field.key())) == known.end()) {
+      return Fail(ErrorCode::kInvalidArgument, "unknown field '" + std::string(field.key()).substr(0, 64) + "'");
+    }
+  }
+  return {};
+}
+
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   std::string decoded;
   decoded.reserve(text.size());
@@ -105,6 +115,8 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
       decoded += text[i];
     }
   }
+  // Decoded text ends up in JSON answers, the audit log and reports: UTF-8 or nothing.
+  if (!IsValidUtf8(decoded)) return Fail(ErrorCode::kInvalidArgument, "percent-escapes that decode to invalid UTF-8");
   return decoded;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <initializer_list>
 #include <map>
 #include <string>
 
@@ -20,6 +21,9 @@ Response ErrorResponse(const Error& error);
 
 // Parses a JSON object body (Content-Type application/json, size and depth bounded).
 Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t max_bytes);
+// kInvalidArgument naming the first field of `body` not in `known` (a misspelt field must not be
+// silently ignored: it may carry what the caller thinks they set).
+Status CheckKnownFields(const boost::json::object& body, std::initializer_list<std::string_view> known);
 
 // "x%20y" -> "x y" ('+' too when `plus_is_space`, as in query strings); kInvalidArgument on a bad
 // escape. Path parameters are decoded with it, so ids with reserved characters round-trip.

@@ -8,8 +8,18 @@ namespace vigil::server {
 Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization, const std::string& remote) {
   static constexpr std::string_view kBearer = "Bearer ";
   if (authorization.empty()) return Fail(ErrorCode::kInvalidArgument, "missing Authorization: Bearer <key> header");
-  if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer ||
-      authorization.size() > 256) {
+  // The scheme name is case-insensitive (RFC 9110 11.1): "bearer" and "BEARER" are "Bearer".
+  const auto scheme_is_bearer = [&] {
+    for (std::size_t i = 0; i < kBearer.size(); ++i) {
+      const char c = authorization[i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) !=
+          (kBearer[i] >= 'A' && kBearer[i] <= 'Z' ? static_cast<char>(kBearer[i] - 'A' + 'a') : kBearer[i])) {
+        return false;
+      }
+    }
+    return true;
+  };
+  if (authorization.size() <= kBearer.size() || authorization.size() > 256 || !scheme_is_bearer()) {
     return Fail(ErrorCode::kInvalidArgument, "Authorization header must be 'Bearer <key>'");
   }
   const std::string secret(authorization.substr(kBearer.size()));

@@ -252,12 +252,10 @@ Response ApiService::DecideCase(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  static const std::set<std::string> kKeys = {"verdict",        "category",       "classification", "file_classifications",
-                                              "reason",         "user_statement", "account_action", "account_days"};
-  for (const auto& [key, value] : *body) {
-    if (!kKeys.count(std::string(key))) {
-      return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
-    }
+  if (auto known = CheckKnownFields(*body, {"verdict", "category", "classification", "file_classifications", "reason",
+                                             "user_statement", "account_action", "account_days"});
+      !known) {
+    return ErrorResponse(known.error());
   }
   CaseStore::DecisionRequest request;
   request.verdict = OptString(*body, "verdict");
@@ -318,10 +316,8 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  for (const auto& [key, value] : *body) {
-    if (key != "classification" && key != "file_classifications") {
-      return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
-    }
+  if (auto known = CheckKnownFields(*body, {"classification", "file_classifications"}); !known) {
+    return ErrorResponse(known.error());
   }
   auto c = store_.Cases().GetCase(*id);
   if (!c) return ErrorResponse(c.error());
@@ -430,11 +426,8 @@ Response ApiService::DecideAppeal(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  static const std::set<std::string> kKeys = {"outcome", "undo", "reason", "user_statement"};
-  for (const auto& [key, value] : *body) {
-    if (!kKeys.count(std::string(key))) {
-      return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown field '" + std::string(key).substr(0, 64) + "'");
-    }
+  if (auto known = CheckKnownFields(*body, {"outcome", "undo", "reason", "user_statement"}); !known) {
+    return ErrorResponse(known.error());
   }
   AppealDecision decision{OptString(*body, "outcome"), {}, OptString(*body, "reason"), OptString(*body, "user_statement")};
   if (const auto* undo = body->if_contains("undo"); undo && !undo->is_null()) {

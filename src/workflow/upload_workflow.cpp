@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "util/utf8.h"
 #include "vigil/video.h"
 
 namespace vigil {
@@ -12,16 +13,13 @@ Status CheckUploadIds(const std::string& content_id, const std::string& user_id)
     return Fail(ErrorCode::kInvalidArgument, "content_id (1-256 characters) is required");
   }
   if (user_id.size() > 256) return Fail(ErrorCode::kInvalidArgument, "user_id longer than 256 characters");
-  // Ids are shown to people and written in reports: no control characters (NUL, newlines, DEL).
-  const auto has_control = [](const std::string& value) {
-    return std::any_of(value.begin(), value.end(),
-                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-  };
-  if (has_control(content_id)) {
-    return Fail(ErrorCode::kInvalidArgument, "content_id contains a control character (NUL, a line break, DEL...)");
-  }
-  if (has_control(user_id)) {
-    return Fail(ErrorCode::kInvalidArgument, "user_id contains a control character (NUL, a line break, DEL...)");
+  // Ids are shown to people and written in JSON and reports: UTF-8, no control characters.
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"content_id", &content_id},
+                                    {"user_id", &user_id}}) {
+    if (HasControlCharacter(*value)) {
+      return Fail(ErrorCode::kInvalidArgument, std::string(name) + " contains a control character (NUL, a line break, DEL...)");
+    }
+    if (!IsValidUtf8(*value)) return Fail(ErrorCode::kInvalidArgument, std::string(name) + " is not valid UTF-8");
   }
   return {};
 }
