@@ -26,6 +26,7 @@
 #include "vigil/policy.h"
 #include "vigil/store.h"
 #include "vigil/video.h"
+#include "workflow/decision_workflow.h"
 #include "workflow/upload_workflow.h"
 
 namespace vigil::server {
@@ -173,8 +174,8 @@ class ApiService {
   Response GetLegalRequest(ApiCall& call);
   Response ProduceLegalRequest(ApiCall& call);
   Response Transparency(ApiCall& call);
-  // After a decision: preserves a violating case and drafts its report when the policy queued one.
-  void AfterDecision(const Case& c, const std::string& actor);
+  // The decision workflow's reporting side: the vault and filer when reporting is attached.
+  DecisionWorkflowOptions DecisionOptions() const;
 
  public:
   // Loads (or reloads) the rules file named in the options; the old rules stay on error.
@@ -207,6 +208,7 @@ class ApiService {
   std::thread refresher_;
   std::unique_ptr<MediaStore> media_;  // kept media (options_.media_dir); null: none kept
   UploadWorkflow uploads_;
+  std::unique_ptr<DecisionWorkflow> decisions_;  // replaced when reporting is attached
   std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};
   // Evidence reads by roles the vault refuses, per key (report_routes.cpp).

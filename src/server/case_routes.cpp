@@ -301,12 +301,9 @@ Response ApiService::DecideCase(ApiCall& call) {
     return ErrorResponse(http::status::bad_request, "invalid_argument",
                          "category and classifications go with a violating verdict only");
   }
-  auto c = store_.Cases().Decide(*id, request, call.KeyName());
+  auto c = decisions_->Decide(*id, request, call.KeyName());
   if (!c) return ErrorResponse(c.error());
-  AfterDecision(*c, call.KeyName());
-  // Read again: drafting a report may have recorded a problem on the case.
-  auto current = store_.Cases().GetCase(*id);
-  return JsonResponse(http::status::ok, CaseJson(current ? *current : *c));
+  return JsonResponse(http::status::ok, CaseJson(*c));
 }
 
 // Corrects a decided case's labels (a report refused for a bad label, say), then drafts its report
@@ -349,11 +346,9 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
       files[std::string(content_id)] = *file_label;
     }
   }
-  auto corrected = store_.Cases().Reclassify(*id, *label, files, call.KeyName());
+  auto corrected = decisions_->Reclassify(*id, *label, files, call.KeyName());
   if (!corrected) return ErrorResponse(corrected.error());
-  AfterDecision(*corrected, call.KeyName());
-  auto current = store_.Cases().GetCase(*id);
-  return JsonResponse(http::status::ok, CaseJson(current ? *current : *corrected));
+  return JsonResponse(http::status::ok, CaseJson(*corrected));
 }
 
 Response ApiService::GetAccount(ApiCall& call) {
@@ -437,12 +432,8 @@ Response ApiService::DecideAppeal(ApiCall& call) {
       decision.undo.push_back(v.as_int64());
     }
   }
-  auto appeal = store_.Cases().DecideAppeal(*id, decision, call.KeyName());
+  auto appeal = decisions_->DecideAppeal(*id, decision, call.KeyName());
   if (!appeal) return ErrorResponse(appeal.error());
-  // What is left of the case may still be reported (its earlier report was voided with the appeal).
-  if (appeal->case_id != 0 && !appeal->undone.empty()) {
-    if (auto c = store_.Cases().GetCase(appeal->case_id)) AfterDecision(*c, call.KeyName());
-  }
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
 

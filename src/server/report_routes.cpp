@@ -95,37 +95,24 @@ Result<std::int64_t> BodyInt(const json::object& body, const char* key) {
 
 }  // namespace
 
-void ApiService::AttachReporting(ReportingServices* services) { reporting_ = services; }
+void ApiService::AttachReporting(ReportingServices* services) {
+  reporting_ = services;
+  decisions_ = std::make_unique<DecisionWorkflow>(store_, DecisionOptions());
+}
 
-void ApiService::AfterDecision(const Case& c, const std::string& actor) {
-  if (reporting_ == nullptr || c.status != "decided") return;
-  const Decision* final_decision = nullptr;
-  for (const auto& d : c.decisions) {
-    if (d.verdict != "escalate") final_decision = &d;
+DecisionWorkflowOptions ApiService::DecisionOptions() const {
+  DecisionWorkflowOptions out;
+  if (reporting_ != nullptr) {
+    out.vault = reporting_->vault.get();
+    out.filer = reporting_->filer.get();
+    out.preserve_on_confirm = reporting_->preserve_on_confirm;
   }
-  if (final_decision == nullptr || final_decision->verdict != "violating") return;
-  if (std::all_of(c.items.begin(), c.items.end(), [](const CaseItem& i) { return i.state == "restored"; })) return;
-  if (reporting_->vault && reporting_->preserve_on_confirm) {
-    auto kept = PreserveCaseEvidence(store_, *reporting_->vault, options_.media_dir, c.id, 0, "", actor);
-    if (!kept) {
-      spdlog::error(R"("msg":"preservation failed","case":{},"error":{})", c.id,
-                    json::serialize(json::value(kept.error().ToString())));
-    }
-  }
-  // Only a category reported to NCMEC drafts a CyberTipline report (an intimate-image ban does not).
-  if (!final_decision->cybertip) return;
-  auto draft = reporting_->filer->Draft(c.id, "system");
-  if (draft || draft.error().code == ErrorCode::kAlreadyExists) {
-    if (!c.report_problem.empty()) (void)store_.Cases().SetReportProblem(c.id, "");
-    return;
-  }
-  // Never silent: the case says why (API, console, metric) until it is corrected and drafted.
-  spdlog::error(R"("msg":"report draft failed","case":{},"error":{})", c.id,
-                json::serialize(json::value(draft.error().ToString())));
-  if (auto noted = store_.Cases().SetReportProblem(c.id, draft.error().message); !noted) {
-    spdlog::error(R"("msg":"could not record the report problem","case":{},"error":{})", c.id,
-                  json::serialize(json::value(noted.error().ToString())));
-  }
+  out.media_dir = options_.media_dir;
+  out.on_problem = [](const std::string& what, std::int64_t case_id, const Error& error) {
+    spdlog::error(R"("msg":{},"case":{},"error":{})", json::serialize(json::value(what)), case_id,
+                  json::serialize(json::value(error.ToString())));
+  };
+  return out;
 }
 
 Response ApiService::ListReports(ApiCall& call) {

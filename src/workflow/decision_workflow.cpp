@@ -1,0 +1,86 @@
+// The decision workflow: decide, correct or settle an appeal, then preserve and draft (see the header).
+#include "workflow/decision_workflow.h"
+
+#include <algorithm>
+
+#include "vigil/case_evidence.h"
+
+namespace vigil {
+
+DecisionWorkflow::DecisionWorkflow(Store& store, DecisionWorkflowOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+void DecisionWorkflow::Problem(const std::string& what, std::int64_t case_id, const Error& error) const {
+  if (options_.on_problem) options_.on_problem(what, case_id, error);
+}
+
+FollowUpResult DecisionWorkflow::FollowUp(const Case& c, const std::string& actor) {
+  FollowUpResult out;
+  if (options_.filer == nullptr || c.status != "decided") return out;
+  const Decision* final_decision = nullptr;
+  for (const auto& d : c.decisions) {
+    if (d.verdict != "escalate") final_decision = &d;
+  }
+  if (final_decision == nullptr || final_decision->verdict != "violating") return out;
+  if (std::all_of(c.items.begin(), c.items.end(), [](const CaseItem& i) { return i.state == "restored"; })) return out;
+  if (options_.vault != nullptr && options_.preserve_on_confirm) {
+    auto kept = PreserveCaseEvidence(store_, *options_.vault, options_.media_dir, c.id, 0, "", actor);
+    if (kept) {
+      out.preserved = true;
+    } else {
+      Problem("preservation failed", c.id, kept.error());
+    }
+  }
+  // Only a category reported to NCMEC drafts a CyberTipline report (an intimate-image ban does not).
+  if (!final_decision->cybertip) return out;
+  auto draft = options_.filer->Draft(c.id, "system");
+  if (draft || draft.error().code == ErrorCode::kAlreadyExists) {
+    out.drafted = true;
+    if (!c.report_problem.empty()) {
+      if (auto cleared = store_.Cases().SetReportProblem(c.id, ""); !cleared) {
+        Problem("could not clear the report problem", c.id, cleared.error());
+      }
+    }
+    return out;
+  }
+  // Never silent: the case says why (API, console, metric) until it is corrected and drafted.
+  out.problem = draft.error().message;
+  Problem("report draft failed", c.id, draft.error());
+  if (auto noted = store_.Cases().SetReportProblem(c.id, out.problem); !noted) {
+    Problem("could not record the report problem", c.id, noted.error());
+  }
+  return out;
+}
+
+Result<Case> DecisionWorkflow::Decide(std::int64_t case_id, const CaseStore::DecisionRequest& request,
+                                      const std::string& reviewer) {
+  auto c = store_.Cases().Decide(case_id, request, reviewer);
+  if (!c) return c;
+  FollowUp(*c, reviewer);
+  // Read again: drafting a report may have recorded a problem on the case.
+  auto current = store_.Cases().GetCase(case_id);
+  return current ? current : c;
+}
+
+Result<Case> DecisionWorkflow::Reclassify(std::int64_t case_id, const std::string& classification,
+                                          const std::map<std::string, std::string>& file_classifications,
+                                          const std::string& actor) {
+  auto c = store_.Cases().Reclassify(case_id, classification, file_classifications, actor);
+  if (!c) return c;
+  FollowUp(*c, actor);
+  auto current = store_.Cases().GetCase(case_id);
+  return current ? current : c;
+}
+
+Result<Appeal> DecisionWorkflow::DecideAppeal(std::int64_t appeal_id, const AppealDecision& decision,
+                                              const std::string& reviewer) {
+  auto appeal = store_.Cases().DecideAppeal(appeal_id, decision, reviewer);
+  if (!appeal) return appeal;
+  // What is left of the case may still be reported (its earlier report was voided with the appeal).
+  if (appeal->case_id != 0 && !appeal->undone.empty()) {
+    if (auto c = store_.Cases().GetCase(appeal->case_id)) FollowUp(*c, reviewer);
+  }
+  return appeal;
+}
+
+}  // namespace vigil

@@ -1,0 +1,70 @@
+// The decision workflow: a reviewer's decision, a correction of its labels, or an appeal's
+// outcome, then what follows from it, the same for every caller (the HTTP routes today; a CLI or
+// a queue worker tomorrow):
+//
+//   Decide(case, request, reviewer)         CaseStore::Decide (enforcement and statements of
+//                                           reasons in its transaction), then FollowUp
+//   Reclassify(case, labels, actor)         CaseStore::Reclassify, then FollowUp (drafts again)
+//   DecideAppeal(appeal, decision, reviewer) CaseStore::DecideAppeal (actions undone, the case's
+//                                           reports follow), then FollowUp on what is left
+//   FollowUp(case, actor)                   for a case decided violating with something left to
+//                                           report: its evidence preserved in the vault (when
+//                                           configured) and, for a category reported to NCMEC, its
+//                                           CyberTipline report drafted; a draft that cannot be
+//                                           made is recorded on the case (report_problem), one
+//                                           that can clears it.
+//
+// The store's transaction is the decision; the follow-up runs after it commits and never undoes
+// it: a follow-up that fails is reported (FollowUpResult, and `on_problem`) and left visible on
+// the case, for a person or a later pass.
+//
+// Thread safety: calls may run on many threads at once (the store and the filer serialise what
+// must be).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "vigil/cases.h"
+#include "vigil/evidence_vault.h"
+#include "vigil/report_filer.h"
+#include "vigil/store.h"
+
+namespace vigil {
+
+struct DecisionWorkflowOptions {
+  EvidenceVault* vault = nullptr;  // null: nothing preserved on a decision
+  ReportFiler* filer = nullptr;    // null: no reporting configured, nothing drafted
+  bool preserve_on_confirm = true;
+  std::string media_dir;  // kept media, for preservation
+  // Told about each follow-up step that failed ("preservation failed", "report draft failed", ...).
+  std::function<void(const std::string& what, std::int64_t case_id, const Error& error)> on_problem;
+};
+
+struct FollowUpResult {
+  bool preserved = false;  // the case's evidence is in the vault now
+  bool drafted = false;    // a report was drafted (or the case has one already)
+  std::string problem;     // why no report could be drafted ("" when none is owed or it was drafted)
+};
+
+class DecisionWorkflow {
+ public:
+  DecisionWorkflow(Store& store, DecisionWorkflowOptions options);
+
+  // Each returns the case (or appeal) as it stands after the follow-up.
+  Result<Case> Decide(std::int64_t case_id, const CaseStore::DecisionRequest& request, const std::string& reviewer);
+  Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
+                          const std::map<std::string, std::string>& file_classifications, const std::string& actor);
+  Result<Appeal> DecideAppeal(std::int64_t appeal_id, const AppealDecision& decision, const std::string& reviewer);
+
+  FollowUpResult FollowUp(const Case& c, const std::string& actor);
+
+ private:
+  void Problem(const std::string& what, std::int64_t case_id, const Error& error) const;
+
+  Store& store_;
+  DecisionWorkflowOptions options_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,193 @@
+// The decision workflow in-process, on both SQL backends: an upload through the upload workflow,
+// then a decision, a correction or an appeal, and what follows (preservation, the report draft, a
+// problem recorded on the case). No request reaches a CyberTipline: drafting sends nothing.
+#include <gtest/gtest.h>
+
+#include "store/media_store.h"
+#include "test_images.h"
+#include "test_postgres.h"
+#include "vigil/digest.h"
+#include "workflow/decision_workflow.h"
+#include "workflow/upload_workflow.h"
+#include "workflow_fixtures.h"
+
+namespace vigil {
+namespace {
+
+enum class Backend { kSqlite, kPostgres };
+
+constexpr const char* kMasterKey = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+ReporterProfile Reporter() {
+  ReporterProfile r;
+  r.company_name = "Example Photos Inc.";
+  r.first_name = "Dana";
+  r.last_name = "Reyes";
+  r.email = "safety@example.org";
+  r.company_template = "Legal process: legal@example.org.";
+  r.platform = "Example Photos";
+  return r;
+}
+
+class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    if (GetParam() == Backend::kPostgres) {
+      postgres_.Create();
+      if (IsSkipped() || HasFatalFailure()) return;
+      options.postgres_url = postgres_.url();
+    } else {
+      options.sqlite_path = (dir_.path() / "vigil.db").string();
+    }
+    auto store = Store::Open(options);
+    ASSERT_TRUE(store) << store.error().ToString();
+    store_ = std::move(*store);
+    media_ = OpenMediaDirectory(dir_.path() / "media");
+    VaultOptions vault;
+    vault.directory = (dir_.path() / "vault").string();
+    vault.master_key_hex = kMasterKey;
+    auto opened = EvidenceVault::Open(*store_, vault, SystemClock());
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    vault_ = std::move(*opened);
+    CyberTipConfig config;  // never called: drafting sends nothing
+    config.base_url = "https://127.0.0.1:1/ispws";
+    config.username = "esp";
+    client_ = std::make_unique<CyberTipClient>(config, MakeHttpTransport(config));
+    FilerOptions filer;
+    filer.reporter = Reporter();
+    filer.media_dir = (dir_.path() / "media").string();
+    filer_ = std::make_unique<ReportFiler>(*store_, *client_, vault_.get(), filer);
+  }
+
+  // An upload of a fresh benign image, listed in a bank of `category`, through the upload
+  // workflow with a blocking, holding rule: the case it opened.
+  std::int64_t MatchedCase(const std::string& user, const std::string& content_id, const std::string& category) {
+    const testing::Bytes bytes = testing::EncodePng(testing::MakePattern(80, 60, 3, static_cast<std::uint32_t>(++seed_)));
+    const std::string bank = category + "-list";
+    testing::ListedMatch(*store_, bank, category, Sha256Hex(bytes));
+    Matcher matcher(*store_);
+    EXPECT_TRUE(matcher.Load());
+    auto rules = PolicyRules::Parse("[[rule]]\nname = \"listed\"\nactions = [\"block\", \"hold\"]\n", "rules.toml");
+    EXPECT_TRUE(rules);
+    UploadWorkflow uploads(*store_, matcher, {}, media_.get(), {});
+    uploads.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+    auto recorded = uploads.Submit({content_id, user, "", bytes});
+    EXPECT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+    if (!recorded || !recorded->opened) return 0;
+    EXPECT_TRUE(store_->Cases().ClaimCase(recorded->opened->id, "alice"));
+    return recorded->opened->id;
+  }
+
+  CaseStore::DecisionRequest Violating(const std::string& category) {
+    CaseStore::DecisionRequest request;
+    request.verdict = "violating";
+    request.reason = "the listed image";
+    request.account_action = "suspend";
+    request.account_days = 30;
+    request.category = testing::BuiltInCategory(category);
+    if (category == "csam") request.classification = "B1";
+    return request;
+  }
+
+  DecisionWorkflow Workflow(ReportFiler* filer) {
+    DecisionWorkflowOptions options;
+    options.vault = vault_.get();
+    options.filer = filer;
+    options.media_dir = (dir_.path() / "media").string();
+    options.on_problem = [this](const std::string& what, std::int64_t, const Error& error) {
+      problems_.push_back(what + ": " + error.message);
+    };
+    return DecisionWorkflow(*store_, options);
+  }
+
+  std::vector<CyberTipReport> ReportsOf(std::int64_t case_id) {
+    std::vector<CyberTipReport> out;
+    auto reports = store_->Reports().ListReports("", 100);
+    EXPECT_TRUE(reports);
+    if (reports) {
+      for (const auto& r : *reports) {
+        if (r.case_id == case_id) out.push_back(r);
+      }
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  testing::TestPostgres postgres_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<MediaStore> media_;
+  std::unique_ptr<EvidenceVault> vault_;
+  std::unique_ptr<CyberTipClient> client_;
+  std::unique_ptr<ReportFiler> filer_;
+  std::vector<std::string> problems_;
+  int seed_ = 0;
+};
+
+TEST_P(DecisionWorkflowTest, AViolatingCsamDecisionEnforcesPreservesAndDrafts) {
+  const auto case_id = MatchedCase("user-1", "u-1", "csam");
+  auto decided = Workflow(filer_.get()).Decide(case_id, Violating("csam"), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_EQ(decided->status, "decided");
+  EXPECT_EQ(store_->Cases().GetAccount("user-1")->state, "suspended");
+  auto evidence = store_->Reports().ListEvidence(case_id);
+  ASSERT_TRUE(evidence);
+  EXPECT_FALSE(evidence->empty());
+  const auto reports = ReportsOf(case_id);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].state, "draft");
+  EXPECT_TRUE(decided->report_problem.empty());
+  EXPECT_TRUE(problems_.empty());
+}
+
+TEST_P(DecisionWorkflowTest, AnIntimateImageDecisionPreservesButDraftsNoReport) {
+  const auto case_id = MatchedCase("user-2", "u-2", "ncii");
+  auto decided = Workflow(filer_.get()).Decide(case_id, Violating("ncii"), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_FALSE(store_->Reports().ListEvidence(case_id)->empty());
+  EXPECT_TRUE(ReportsOf(case_id).empty());
+}
+
+TEST_P(DecisionWorkflowTest, AReportThatCannotBeDraftedIsRecordedOnTheCaseAndACorrectionDraftsIt) {
+  // A reporter profile without a company: the draft cannot be made.
+  FilerOptions incomplete;
+  incomplete.media_dir = (dir_.path() / "media").string();
+  ReportFiler unconfigured(*store_, *client_, vault_.get(), incomplete);
+  const auto case_id = MatchedCase("user-3", "u-3", "csam");
+  auto decided = Workflow(&unconfigured).Decide(case_id, Violating("csam"), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_EQ(decided->status, "decided");  // the decision stands
+  EXPECT_FALSE(decided->report_problem.empty());
+  ASSERT_FALSE(problems_.empty());
+  EXPECT_NE(problems_[0].find("report draft failed"), std::string::npos) << problems_[0];
+  // Configured now: a correction of the labels drafts it and clears the problem.
+  auto corrected = Workflow(filer_.get()).Reclassify(case_id, "A1", {}, "lee");
+  ASSERT_TRUE(corrected) << corrected.error().ToString();
+  EXPECT_TRUE(corrected->report_problem.empty()) << corrected->report_problem;
+  EXPECT_EQ(ReportsOf(case_id).size(), 1u);
+}
+
+TEST_P(DecisionWorkflowTest, AnOverturnedAppealVoidsTheDraftAndDraftsNothingNew) {
+  const auto case_id = MatchedCase("user-4", "u-4", "csam");
+  auto workflow = Workflow(filer_.get());
+  ASSERT_TRUE(workflow.Decide(case_id, Violating("csam"), "alice"));
+  auto actions = store_->Cases().ListActions("user-4");
+  ASSERT_TRUE(actions);
+  ASSERT_FALSE(actions->empty());
+  auto appeal = store_->Cases().FileAppeal(actions->back().id, "my own photo", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
+  auto decided = workflow.DecideAppeal(appeal->id, {"overturned", {}, "benign", ""}, "bob");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_EQ(decided->status, "overturned");
+  const auto reports = ReportsOf(case_id);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].state, "voided");
+  EXPECT_EQ(store_->Cases().GetAccount("user-4")->state, "active");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DecisionWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace vigil
