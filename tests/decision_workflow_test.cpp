@@ -14,7 +14,7 @@
 namespace vigil {
 namespace {
 
-enum class Backend { kSqlite, kPostgres };
+using Backend = testing::StoreBackend;
 
 constexpr const char* kMasterKey = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
@@ -32,17 +32,8 @@ ReporterProfile Reporter() {
 class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    StoreOptions options;
-    if (GetParam() == Backend::kPostgres) {
-      postgres_.Create();
-      if (IsSkipped() || HasFatalFailure()) return;
-      options.postgres_url = postgres_.url();
-    } else {
-      options.sqlite_path = (dir_.path() / "vigil.db").string();
-    }
-    auto store = Store::Open(options);
-    ASSERT_TRUE(store) << store.error().ToString();
-    store_ = std::move(*store);
+    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_);
+    if (store_ == nullptr) return;
     media_ = OpenMediaDirectory(dir_.path() / "media");
     VaultOptions vault;
     vault.directory = (dir_.path() / "vault").string();

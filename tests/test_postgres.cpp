@@ -39,4 +39,18 @@ void TestPostgres::AdminSql(const std::string& sql) {
   PQfinish(conn);
 }
 
+std::unique_ptr<Store> OpenTestStore(StoreBackend backend, const std::filesystem::path& dir, TestPostgres& postgres,
+                                     StoreOptions options) {
+  if (backend == StoreBackend::kPostgres) {
+    postgres.Create();
+    if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return nullptr;
+    options.postgres_url = postgres.url();
+  } else {
+    options.sqlite_path = (dir / "vigil.db").string();
+  }
+  auto store = Store::Open(options);
+  EXPECT_TRUE(store) << store.error().ToString();
+  return store ? std::move(*store) : nullptr;
+}
+
 }  // namespace vigil::testing

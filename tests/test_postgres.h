@@ -3,7 +3,11 @@
 // test is skipped, unless CI or VIGIL_REQUIRE_POSTGRES says a PostgreSQL run is required.
 #pragma once
 
+#include <filesystem>
+#include <memory>
 #include <string>
+
+#include "vigil/store.h"
 
 namespace vigil::testing {
 
@@ -24,5 +28,13 @@ class TestPostgres {
   void AdminSql(const std::string& sql);
   std::string admin_, database_, url_;
 };
+
+enum class StoreBackend { kSqlite, kPostgres };
+
+// A fresh store on `backend`: SQLite under `dir`, or a new database on the test PostgreSQL server
+// made by `postgres` (kept for the test's life). Null, with the test skipped or failed, when it
+// cannot be opened; call from SetUp and check HasFatalFailure()/IsSkipped().
+std::unique_ptr<Store> OpenTestStore(StoreBackend backend, const std::filesystem::path& dir, TestPostgres& postgres,
+                                     StoreOptions options = {});
 
 }  // namespace vigil::testing

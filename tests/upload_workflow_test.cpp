@@ -15,7 +15,7 @@
 namespace vigil {
 namespace {
 
-enum class Backend { kSqlite, kPostgres };
+using Backend = testing::StoreBackend;
 
 constexpr const char* kRules = R"(
 [[rule]]
@@ -43,17 +43,8 @@ class FlakyMedia final : public MediaStore {
 class UploadWorkflowTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    StoreOptions options;
-    if (GetParam() == Backend::kPostgres) {
-      postgres_.Create();
-      if (IsSkipped() || HasFatalFailure()) return;
-      options.postgres_url = postgres_.url();
-    } else {
-      options.sqlite_path = (dir_.path() / "vigil.db").string();
-    }
-    auto store = Store::Open(options);
-    ASSERT_TRUE(store) << store.error().ToString();
-    store_ = std::move(*store);
+    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_);
+    if (store_ == nullptr) return;
     listed_ = testing::EncodePng(testing::MakePattern(96, 64, 3, 7));
     other_ = testing::EncodePng(testing::MakePattern(96, 64, 3, 8));
     testing::ListedMatch(*store_, "stand-ins", "csam", Sha256Hex(listed_));
