@@ -475,6 +475,11 @@ double CpuSeconds(pid_t pid) {
 }
 
 TEST(HttpServer, AtTheDescriptorLimitTheAcceptLoopBacksOffInsteadOfSpinningAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // At the descriptor limit the sanitizers' own runtime fails (UBSan's vptr check opens a pipe to
+  // probe memory, finds no descriptor, and reports a false "invalid vptr"): the release build runs it.
+  GTEST_SKIP() << "needs descriptors the sanitizer runtime takes at the limit";
+#endif
   RaiseDescriptorLimit();
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
@@ -515,7 +520,8 @@ TEST(HttpServer, AtTheDescriptorLimitTheAcceptLoopBacksOffInsteadOfSpinningAndRe
   EXPECT_LT(used, 0.25) << "the accept loop spins at the descriptor limit";
   for (int fd : held) ::close(fd);
   std::this_thread::sleep_for(300ms);
-  EXPECT_TRUE(Exchange(port, kHealthz, 3s).starts_with("HTTP/1.1 200"));
+  const std::string recovered = Exchange(port, kHealthz, 3s);
+  EXPECT_TRUE(recovered.starts_with("HTTP/1.1 200")) << recovered.substr(0, 300);
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   ::close(ready[0]);

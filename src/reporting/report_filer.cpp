@@ -140,7 +140,7 @@ class ReportFiler::Run {
     const std::string why = "filed again by " + actor_ + " after it failed" +
                             (r_.last_error.empty() ? std::string() : ": " + r_.last_error);
     r_.attempts = 0;
-    VIGIL_TRY(Reopen(why));
+    VIGIL_TRY(Reopen(why, "report.refile"));
     return Go();
   }
 
@@ -227,13 +227,14 @@ class ReportFiler::Run {
     return false;
   }
 
-  // Forget NCMEC's report: the next step submits a new one.
-  Status Reopen(const std::string& why) {
+  // Forget NCMEC's report: the next step submits a new one. `event`: report.reopen when the
+  // filer starts over by itself, report.refile when a person files a failed report again.
+  Status Reopen(const std::string& why, const char* event = "report.reopen") {
     r_.state = "approved";
     r_.in_flight.clear();
     r_.ncmec_report_id.clear();
     for (auto& file : r_.files) file = {file.content_id, file.sha256, "pending", "", ""};
-    return Save("report.reopen", why);
+    return Save(event, why);
   }
 
   Status SendRetract(bool& more, const std::string& final_state, const std::string& reason) {

@@ -49,7 +49,8 @@ ServiceMetrics::ServiceMetrics()
       attention_(prometheus::BuildGauge()
                      .Name("vigil_reporting_attention")
                      .Help("Reporting that needs a person: stalled filings (an error recorded), withdrawals pending "
-                           "at NCMEC, filed reports whose case changed, decided cases that cannot be reported")
+                           "at NCMEC, filed reports whose case changed, decided cases that cannot be reported, "
+                           "failed reports (to be filed again once the cause is dealt with)")
                      .Register(*registry_)) {}
 
 void ServiceMetrics::ObserveRequest(const std::string& route, const std::string& method, unsigned status,
