@@ -13,6 +13,7 @@
 #include "cli/file_walker.h"
 #include "cli/progress.h"
 #include "cli/store_options.h"
+#include "server/server_config.h"
 #include "vigil/file_hasher.h"
 #include "workflow/upload_workflow.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 struct ScanArgs {
   StoreFlags store;
+  std::string config;  // the service's configuration file
   std::vector<std::string> paths;
   std::string rules;
   std::string user;
@@ -62,22 +64,34 @@ boost::json::object ScanLine(const std::filesystem::path& path, const std::strin
   return line;
 }
 
-int RunScan(const ScanArgs& args) {
+int RunScan(const ScanArgs& args, bool data_dir_given) {
+  // The service's configuration, when given, decides what the service would: the database, the
+  // review SLAs and leases, the rules file, decoding limits and video options.
+  server::ServerConfig config;
+  if (!args.config.empty()) {
+    if (auto loaded = server::LoadServerConfig(args.config, config); !loaded) return ReportError("scan", loaded.error());
+  } else {
+    config.api.decode_limits = args.limits;
+  }
+  if (data_dir_given || config.data_dir.empty()) config.data_dir = args.store.data_dir;
+  if (!args.store.database_url.empty()) config.database_url = args.store.database_url;
+  const std::string rules_path = !args.rules.empty() ? args.rules : config.api.rules_path;
   std::shared_ptr<const PolicyRules> rules;
-  if (!args.rules.empty()) {
-    auto loaded = PolicyRules::Load(args.rules);
+  if (!rules_path.empty()) {
+    auto loaded = PolicyRules::Load(rules_path);
     if (!loaded) return ReportError("scan", loaded.error());
     rules = std::make_shared<const PolicyRules>(std::move(*loaded));
   }
-  WorkflowOptions workflow_options;
-  auto store = OpenStoreOrReport(args.store, "scan", workflow_options);
+  auto store = OpenStoreOrReport({config.data_dir, config.database_url}, "scan", config.workflow);
   if (!store) return 1;
   Matcher matcher(*store);
   if (auto loaded = matcher.Load(); !loaded) return ReportError("scan", loaded.error());
   std::unique_ptr<MediaStore> media;
   if (args.keep_media) {
     std::string dir = args.media_dir;
-    if (dir.empty() && args.store.database_url.empty()) dir = (std::filesystem::path(args.store.data_dir) / "media").string();
+    if (dir.empty() && (config.database_url.empty() || !args.config.empty())) {
+      dir = (std::filesystem::path(config.data_dir) / "media").string();  // where the service keeps them
+    }
     if (dir.empty()) {
       return ReportError("scan", {ErrorCode::kInvalidArgument,
                                   "with --database-url, say where kept media go (--media-dir, the service's "
@@ -86,7 +100,9 @@ int RunScan(const ScanArgs& args) {
     media = OpenMediaDirectory(dir);
   }
   UploadWorkflowOptions options;
-  options.decode_limits = args.limits;
+  options.decode_limits = config.api.decode_limits;
+  options.video = config.api.video;
+  options.video_match = config.api.video_match;
   options.actor = "cli:scan";
   UploadWorkflow workflow(*store, matcher, HashMedia, media.get(), options);
   workflow.SetRules(rules);
@@ -113,7 +129,7 @@ int RunScan(const ScanArgs& args) {
       const std::string content_id = ContentIdFor(args, path);
       boost::json::object line;
       auto recorded = [&]() -> Result<RecordedUpload> {
-        auto bytes = ReadFileLimited(path, static_cast<std::size_t>(args.limits.max_file_bytes));
+        auto bytes = ReadFileLimited(path, static_cast<std::size_t>(options.decode_limits.max_file_bytes));
         if (!bytes) return tl::unexpected(bytes.error());
         UploadRequest upload;
         upload.content_id = content_id;
@@ -168,7 +184,11 @@ Action RegisterScanCommand(CLI::App& app) {
       "  \"entry_id\"}],\"replayed\",\"policy\"?,\"case_id\"?} or {\"path\",\"content_id\"?,\"error\",\"error_code\"}.\n"
       "Exit status: 0 every file recorded, 1 some failed, 2 bad usage.");
   cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
-  cmd->add_option("--rules", args->rules, "Policy rules file (TOML); without it matches are recorded and nothing acts");
+  cmd->add_option("--config", args->config,
+                  "The service's configuration file: its database, rules file, review SLAs, decoding limits "
+                  "(what POST /v1/content would apply)");
+  cmd->add_option("--rules", args->rules,
+                  "Policy rules file (TOML; default: the config's rules_file); without any, matches are recorded and nothing acts");
   cmd->add_option("--user", args->user, "The uploader's user id for every file");
   cmd->add_flag("--user-from-parent", args->user_from_parent,
                 "Each file's user id is the name of the folder it is in (STORAGE/USER/FILE)");
@@ -177,8 +197,10 @@ Action RegisterScanCommand(CLI::App& app) {
                   "Where the bytes of files that open a case are kept (default: DATA_DIR/media, the service's)");
   cmd->add_flag("!--no-keep-media", args->keep_media, "Keep no bytes (reviewers then see no media)");
   cmd->add_option("-j,--jobs", args->jobs, "Worker threads (default: all cores)");
-  cmd->add_option("--max-file-bytes", args->limits.max_file_bytes, "Largest file accepted")->capture_default_str();
-  cmd->add_option("--max-pixels", args->limits.max_pixels, "Largest width*height accepted")->capture_default_str();
+  cmd->add_option("--max-file-bytes", args->limits.max_file_bytes, "Largest file accepted (without --config)")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", args->limits.max_pixels, "Largest width*height accepted (without --config)")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   AddStoreFlags(*cmd, args->store);
   return [cmd, args]() -> int {
@@ -186,7 +208,7 @@ Action RegisterScanCommand(CLI::App& app) {
     if (args->user_from_parent && !args->user.empty()) {
       return ReportError("scan", {ErrorCode::kInvalidArgument, "--user and --user-from-parent exclude each other"});
     }
-    return RunScan(*args);
+    return RunScan(*args, cmd->count("--data-dir") != 0);
   };
 }
 
