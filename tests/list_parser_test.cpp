@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "lists/list_lines.h"
+#include "util/line_reader.h"
 #include "vigil/hash_list.h"
 
 namespace vigil {
@@ -298,7 +298,7 @@ TEST(ListParser, VpdqNamesTheLineOfABadFrameDeepInTheList) {
 
 TEST(ListParser, LineCounterCountsOnFromTheLastOffset) {
   const std::string data = "a\nb\n\nc";
-  lists::LineCounter lines(data);
+  LineCounter lines(data);
   EXPECT_EQ(lines.LineOf(0), 1);
   EXPECT_EQ(lines.LineOf(1), 1);  // the '\n' ending line 1
   EXPECT_EQ(lines.LineOf(2), 2);
@@ -307,7 +307,7 @@ TEST(ListParser, LineCounterCountsOnFromTheLastOffset) {
   EXPECT_EQ(lines.LineOf(-1), 0);   // no offset
   EXPECT_EQ(lines.LineOf(3), 2);    // backwards still exact
   EXPECT_EQ(lines.LineOf(4), 3);
-  EXPECT_EQ(lists::LineCounter(data).LineOf(6), 4);
+  EXPECT_EQ(LineCounter(data).LineOf(6), 4);
 }
 
 // ---- DTDs ------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "lists/list_formats.h"
-#include "lists/list_lines.h"
+#include "util/line_reader.h"
 #include "util/csv.h"
 
 namespace vigil::lists {

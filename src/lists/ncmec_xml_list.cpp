@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "lists/list_formats.h"
-#include "lists/list_lines.h"
+#include "util/line_reader.h"
 
 namespace vigil::lists {
 namespace {

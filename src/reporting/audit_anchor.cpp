@@ -4,7 +4,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "lists/list_lines.h"
+#include "util/line_reader.h"
 #include "reporting/ed25519.h"
 #include "reporting/sodium_hex.h"
 #include "vigil/cases.h"
@@ -122,7 +122,7 @@ Result<AnchorCheck> CheckAuditAnchors(Store& store, std::string_view text,
   AnchorCheck check;
   auto chain = store.Cases().VerifyAudit(&check.records);
   if (!chain) return tl::unexpected(chain.error());
-  lists::LineReader reader(text);  // skips blank lines (and '#' comments an operator may add)
+  LineReader reader(text);  // skips blank lines (and '#' comments an operator may add)
   std::string_view line;
   while (reader.Next(line)) {
     const std::string where = "anchor line " + std::to_string(reader.number());

@@ -1,4 +1,4 @@
-// Line tracking for list formats. LineReader: line iteration for the text-based formats (splits
+// Line tracking for text formats (hash lists, anchor files). LineReader: line iteration for the text-based formats (splits
 // on '\n', tracks 1-based line numbers, skips blank lines and '#' comments). LineCounter: the line
 // of an offset into a document parsed whole (XML), counted on from the previous offset asked for,
 // so numbering every record of a walk in document order costs one pass over the document, not one
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace vigil::lists {
+namespace vigil {
 
 class LineReader {
  public:
@@ -65,4 +65,4 @@ class LineCounter {
   std::int64_t line_ = 1;  // its line
 };
 
-}  // namespace vigil::lists
+}  // namespace vigil
