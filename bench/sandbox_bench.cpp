@@ -141,6 +141,7 @@ struct LaneSettings {
   double max_seconds = 20;  // a scenario stops measuring after this, with the uploads it has
   int senders = 4;         // threads sending the bomb, or the large JPEG, again and again
   double sender_pause_ms = 0;  // between two of a sender's requests
+  int recycle_after = 0;       // requests a worker serves before it is replaced; 0: the service's default
 };
 
 struct Row {
@@ -252,7 +253,8 @@ int RunLanes(const std::string& executable, int threads, const LaneSettings& set
   std::vector<std::string> notes, over;
   bool failed = false;
   for (const bool large_lane : {true, false}) {
-    const auto options = ServiceOptions(executable, threads, large_lane);
+    auto options = ServiceOptions(executable, threads, large_lane);
+    if (settings.recycle_after > 0) options.max_requests_per_worker = settings.recycle_after;
     const std::string lanes =
         large_lane ? "small " + std::to_string(options.workers) + " + large " + std::to_string(options.large_workers) +
                          " (queue " + std::to_string(options.large_queue) + ", over " +
@@ -324,6 +326,8 @@ int main(int argc, char** argv) {
   app.add_option("--sender-pause-ms", settings.sender_pause_ms, "--lanes: pause between two of a sender's requests");
   app.add_option("--large-width", large_width, "--lanes: the large JPEG's width")->check(CLI::Range(16, 10000));
   app.add_option("--large-height", large_height, "--lanes: the large JPEG's height")->check(CLI::Range(16, 10000));
+  app.add_option("--recycle-after", settings.recycle_after,
+                 "--lanes: requests a worker serves before it is replaced (default: the service's)");
   app.add_option("--max-p99-ms", max_p99_ms, "--lanes: largest p99 allowed beside bombs or large JPEGs (large lane on)");
   app.add_flag("--no-check", no_check, "--lanes: print the table only; exit 0 whatever the p99");
   CLI11_PARSE(app, argc, argv);

@@ -181,9 +181,19 @@ int RunHashingWorker(const WorkerSettings& settings) {
       auto hash_options = decodes ? MediaHashOptionsFromJson(parsed) : Result<MediaHashOptions>(MediaHashOptions{});
       const auto large = decodes && hash_options ? ForLargeLane(body, hash_options->limits, settings.large_pixels)
                                                  : std::nullopt;
+      // An image its header already condemns (too large, a bomb) is answered from the header.
+      std::optional<Error> refused;
+      if (decodes && hash_options && !LooksLikeVideo(body)) {
+        if (auto header = ReadImageHeader(body, hash_options->limits); !header && header.error().code == ErrorCode::kTooLarge) {
+          refused = header.error();
+        }
+      }
       if (h.op == static_cast<std::uint32_t>(WorkerOp::kProbe)) {
         const auto* probe = parsed.is_object() ? parsed.as_object().if_contains("probe") : nullptr;
         answer = Probe(probe != nullptr && probe->is_string() ? std::string(probe->as_string()) : "", parsed, settings);
+      } else if (refused) {
+        status = AnswerStatus::kRefused;
+        answer = ErrorJson(*refused);
       } else if (large) {
         status = AnswerStatus::kLargeLane;
         answer = json::serialize(json::object{{"pixels", *large}});

@@ -16,6 +16,7 @@
 
 #include <boost/json.hpp>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -128,6 +129,8 @@ class SandboxPool {
     int max_waiting = -1;  // requests that may wait for a worker; -1: any number
     int live = 0;          // idle and busy
     int waiting = 0;
+    std::uint64_t next_ticket = 0;              // requests are served in the order they came
+    std::deque<std::uint64_t> waiting_tickets;  // the tickets waiting, first in line at the front
     std::vector<Worker> idle;
     std::condition_variable cv;
   };
@@ -155,6 +158,12 @@ class SandboxPool {
 
   PoolOptions options_;
   std::int64_t uid_ = 65534, gid_ = 65534;  // the workers' user, resolved from options_.user
+  // A worker retired after max_requests_per_worker is replaced off the request's path: the
+  // replacement starts on a thread of its own while requests take whichever worker is idle first.
+  void Replace(Worker retired);
+  int replacing_ = 0;      // replacements starting (guarded by mu_)
+  bool stopping_ = false;  // the destructor has begun: replacements are not kept
+  std::condition_variable replaced_cv_;
   mutable std::mutex mu_;
   Lane small_, large_;
   PoolStats stats_;

@@ -20,7 +20,10 @@ inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's fra
 enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2, kPreview = 3 };
 // kLargeLane: a small-lane worker read the image's header and found it larger than its lane
 // takes; nothing was decoded, and the service sends the request to a large-lane worker.
-enum class AnswerStatus : std::uint32_t { kReady = 0, kOk = 1, kError = 2, kLargeLane = 3 };
+// kRefused: an error found from the image's header before any decoding (a declared size over the
+// limits, a decompression bomb): nothing ran that could leave state behind, so it does not count
+// towards the worker's recycling.
+enum class AnswerStatus : std::uint32_t { kReady = 0, kOk = 1, kError = 2, kLargeLane = 3, kRefused = 4 };
 
 struct RequestHeader {
   std::uint32_t magic = kRequestMagic;
