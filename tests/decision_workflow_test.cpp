@@ -18,17 +18,6 @@ using Backend = testing::StoreBackend;
 
 constexpr const char* kMasterKey = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-ReporterProfile Reporter() {
-  ReporterProfile r;
-  r.company_name = "Example Photos Inc.";
-  r.first_name = "Dana";
-  r.last_name = "Reyes";
-  r.email = "safety@example.org";
-  r.company_template = "Legal process: legal@example.org.";
-  r.platform = "Example Photos";
-  return r;
-}
-
 class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
@@ -46,7 +35,7 @@ class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
     config.username = "esp";
     client_ = std::make_unique<CyberTipClient>(config, MakeHttpTransport(config));
     FilerOptions filer;
-    filer.reporter = Reporter();
+    filer.reporter = testing::TestReporter();
     filer.media_dir = (dir_.path() / "media").string();
     filer_ = std::make_unique<ReportFiler>(*store_, *client_, vault_.get(), filer);
   }

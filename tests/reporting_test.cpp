@@ -47,17 +47,6 @@ const std::string kMasterKey = "5f1e0c6b2a9d4e8f7a3b1c0d9e8f7a6b5c4d3e2f1a0b9c8d
 
 std::string XsdPath() { return std::string(VIGIL_TEST_SOURCE_DIR) + "/data/cybertipline-subset.xsd"; }
 
-ReporterProfile Reporter() {
-  ReporterProfile r;
-  r.company_name = "Example Photos Inc.";
-  r.first_name = "Dana";
-  r.last_name = "Reyes";
-  r.email = "safety@example.org";
-  r.company_template = "Legal process: legal@example.org. Data retained 1 year.";
-  r.platform = "Example Photos";
-  return r;
-}
-
 // A controllable clock for retention.
 class TestClock final : public Clock {
  public:
@@ -84,7 +73,7 @@ TEST(CyberTipXml, ReportCarriesTheRecordedFactsAndValidates) {
   f.viewed_by_esp = true;
   f.classification = "B1";
   d.files.push_back(f);
-  auto xml = BuildReportXml(d, Reporter());
+  auto xml = BuildReportXml(d, testing::TestReporter());
   ASSERT_TRUE(xml) << xml.error().ToString();
   EXPECT_NE(xml->find("<espIdentifier>user-42</espIdentifier>"), std::string::npos) << *xml;
   EXPECT_NE(xml->find("<incidentDateTime>2026-05-28T20:26:40.123Z</incidentDateTime>"), std::string::npos) << *xml;
@@ -95,7 +84,7 @@ TEST(CyberTipXml, ReportCarriesTheRecordedFactsAndValidates) {
 
   // The file's details: the viewed flag and hashes from the record; the classification only
   // when the operator enabled it; names escaped by the library.
-  ReporterProfile reporter = Reporter();
+  ReporterProfile reporter = testing::TestReporter();
   auto details = BuildFileDetailsXml("70001", "f1", f, reporter);
   ASSERT_TRUE(details);
   EXPECT_NE(details->find("<fileViewedByEsp>true</fileViewedByEsp>"), std::string::npos);
@@ -113,20 +102,20 @@ TEST(CyberTipXml, ReportCarriesTheRecordedFactsAndValidates) {
 TEST(CyberTipXml, MissingRequiredFieldsAreNamedBeforeSending) {
   ReportDraft d;
   d.user.esp_identifier = "u";
-  EXPECT_NE(ValidateReport(d, Reporter()).error().message.find("incident date"), std::string::npos);
+  EXPECT_NE(ValidateReport(d, testing::TestReporter()).error().message.find("incident date"), std::string::npos);
   d.incident_at = 1;
-  EXPECT_NE(ValidateReport(d, Reporter()).error().message.find("at least one file"), std::string::npos);
-  ReporterProfile nobody = Reporter();
+  EXPECT_NE(ValidateReport(d, testing::TestReporter()).error().message.find("at least one file"), std::string::npos);
+  ReporterProfile nobody = testing::TestReporter();
   nobody.email.clear();
   EXPECT_NE(ValidateReport(d, nobody).error().message.find("reporting person"), std::string::npos);
   ReportFile f;
   f.uploaded_at = 1;
   f.md5 = "abc";
   d.files.push_back(f);
-  EXPECT_NE(ValidateReport(d, Reporter()).error().message.find("MD5"), std::string::npos);
+  EXPECT_NE(ValidateReport(d, testing::TestReporter()).error().message.find("MD5"), std::string::npos);
 
   // And the schema check names the problem with its line.
-  ReporterProfile wrong = Reporter();
+  ReporterProfile wrong = testing::TestReporter();
   wrong.incident_type = "Something else";
   d.files[0].md5 = std::string(32, '0');
   d.files[0].sha256 = std::string(64, '0');
@@ -271,7 +260,7 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(opened) << opened.error().ToString();
     vault_ = std::move(*opened);
     FilerOptions filer;
-    filer.reporter = Reporter();
+    filer.reporter = testing::TestReporter();
     filer.media_dir = media_dir_.string();
     filer.xsd_path = XsdPath();
     filer_ = std::make_unique<ReportFiler>(*store_, *client_, vault_.get(), filer);
@@ -1123,7 +1112,7 @@ TEST_P(ReportingTest, ProcessKilledBetweenStepsResumesWithoutFilingTwice) {
 // (that process is gone) is resolved.
 TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
   FilerOptions options;
-  options.reporter = Reporter();
+  options.reporter = testing::TestReporter();
   options.media_dir = media_dir_.string();
   options.clock = &clock_;
   ReportFiler no_vault(*store_, *client_, nullptr, options);
@@ -1201,7 +1190,7 @@ TEST_P(ReportingTest, ResumeStopsAtAnUnreachableCyberTipline) {
   down.base_url = "http://127.0.0.1:1/ispws";  // nothing listens there
   CyberTipClient unreachable(down, MakeHttpTransport(down));
   FilerOptions options;
-  options.reporter = Reporter();
+  options.reporter = testing::TestReporter();
   options.media_dir = media_dir_.string();
   ReportFiler offline(*store_, unreachable, vault_.get(), options);
   EXPECT_EQ(*offline.ResumeAll("system"), 0);
@@ -1420,7 +1409,7 @@ TEST_P(ReportingTest, PerFileLabelsAndNotificationDatesFollowTheRecords) {
   }
   // Labels go to NCMEC under the industry hash-sharing MOU only (reporter.industry_classification).
   FilerOptions options;
-  options.reporter = Reporter();
+  options.reporter = testing::TestReporter();
   options.reporter.industry_classification = true;
   options.media_dir = media_dir_.string();
   options.xsd_path = XsdPath();

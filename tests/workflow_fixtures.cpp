@@ -14,6 +14,17 @@ Category BuiltInCategory(const std::string& id) {
   return c != nullptr ? *c : Category{};
 }
 
+ReporterProfile TestReporter() {
+  ReporterProfile r;
+  r.company_name = "Example Photos Inc.";
+  r.first_name = "Dana";
+  r.last_name = "Reyes";
+  r.email = "safety@example.org";
+  r.company_template = "Legal process: legal@example.org. Data retained 1 year.";
+  r.platform = "Example Photos";
+  return r;
+}
+
 MatchRecord ListedMatch(Store& store, const std::string& bank, const std::string& category, const std::string& sha256) {
   if (!store.GetBank(bank)) {
     Bank b;

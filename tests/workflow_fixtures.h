@@ -7,10 +7,14 @@
 #include <string>
 
 #include "vigil/cases.h"
+#include "vigil/cybertip.h"
 #include "vigil/store.h"
 #include "vigil/taxonomy.h"
 
 namespace vigil::testing {
+
+// The reporting company the tests file CyberTipline reports as (benign, made up).
+ReporterProfile TestReporter();
 
 // A built-in category ("csam", "ncii", ...).
 Category BuiltInCategory(const std::string& id);
