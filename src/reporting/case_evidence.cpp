@@ -1,9 +1,11 @@
 // Preserving a case in the evidence vault (see include/vigil/case_evidence.h).
 #include "vigil/case_evidence.h"
 
+
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include "store/media_store.h"
 #include "vigil/cases.h"
 #include "vigil/cybertip.h"
 #include "vigil/file_hasher.h"
@@ -131,7 +133,7 @@ Result<PreservedCase> PreserveCaseEvidence(Store& store, EvidenceVault& vault, c
       if (!have("media", item.content_id, 0)) result.missing.push_back(item.content_id);
       continue;
     }
-    auto bytes = ReadFileLimited(std::filesystem::path(media_dir) / sha->second, 4ull << 30);
+    auto bytes = OpenMediaDirectory(media_dir)->Read(sha->second);  // the kept media's one owner
     if (!bytes) {
       if (!have("media", item.content_id, 0)) result.missing.push_back(item.content_id);
       continue;

@@ -1,6 +1,7 @@
 // The CyberTipline filing state machine (see include/vigil/report_filer.h).
 #include "vigil/report_filer.h"
 
+
 #include <boost/json.hpp>
 #include <cstdio>
 #include <ctime>
@@ -8,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "store/media_store.h"
 #include "util/failpoint.h"
 #include "vigil/case_evidence.h"
 #include "vigil/cases.h"
@@ -321,7 +323,7 @@ class ReportFiler::Run {
     ReportedFile* file = FindFile(content_id);
     auto content = f_.store_.GetContent(content_id);
     if (!content) return tl::unexpected(content.error());
-    auto bytes = ReadFileLimited(std::filesystem::path(f_.options_.media_dir) / file->sha256, 4ull << 30);
+    auto bytes = OpenMediaDirectory(f_.options_.media_dir)->Read(file->sha256);
     if (!bytes) return Fail(bytes.error().code, "report " + Id() + ": the media of " + content_id + " is gone: " +
                                                     bytes.error().message);
     const std::string data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
