@@ -111,6 +111,51 @@ TEST(Cli, Version) {
   EXPECT_EQ(r.out.rfind("vigil ", 0), 0u);
 }
 
+// The front door (src/cli/main.cpp) starts like a small C program: none of the libraries that only
+// other commands, videos or HEIF need are linked into it; they live in lib/vigil modules.
+TEST(Cli, TheFrontDoorLinksNoneOfTheHeavyLibraries) {
+  FILE* p = popen(("ldd " + std::string(VIGIL_TEST_CLI)).c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string libs;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) libs.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << libs;
+  for (const char* heavy : {"libavcodec", "libavformat", "libheif", "libvips", "libpq", "libsqlite3", "libxml2",
+                            "libarchive", "libsodium", "libssl"}) {
+    EXPECT_EQ(libs.find(heavy), std::string::npos) << heavy << " is linked into the front door:\n" << libs;
+  }
+}
+
+// A copy of the executable without its lib/vigil folder still hashes the formats it decodes
+// itself, and says which module is missing for the rest, instead of failing to start.
+TEST(Cli, WithoutItsModulesTheFrontDoorHashesImagesAndNamesWhatIsMissing) {
+  testing::TempDir dir;
+  const auto copy = dir.path() / "bin" / "vigil";
+  std::filesystem::create_directories(copy.parent_path());
+  std::filesystem::copy_file(VIGIL_TEST_CLI, copy);
+  testing::WriteFile(dir.path() / "a.png", testing::EncodePng(testing::MakePattern(100, 80, 3, 1)));
+  auto run = [&](const std::string& args) {
+    FILE* p = popen((copy.string() + " " + args + " 2>&1").c_str(), "r");
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int st = pclose(p);
+    return CliRun{WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  };
+  const CliRun png = run("hash " + (dir.path() / "a.png").string());
+  EXPECT_EQ(png.status, 0) << png.out;
+  EXPECT_EQ(JsonLines(png.out).at(0).at("pdq").as_string().size(), 64u);
+  const std::string video = std::string(VIGIL_TEST_DATA_DIR) + "/vectors/vpdq/videos/chair-19-sd-bar.mp4";
+  const CliRun mp4 = run("hash " + video);
+  EXPECT_EQ(mp4.status, 1) << mp4.out;
+  EXPECT_NE(mp4.out.find("libvigil-ffmpeg.so"), std::string::npos) << mp4.out;
+  const CliRun bank = run("bank list");
+  EXPECT_EQ(bank.status, 2) << bank.out;
+  EXPECT_NE(bank.out.find("libvigil-commands.so"), std::string::npos) << bank.out;
+}
+
 TEST(Cli, HashDirectoryJsonInOrderWithErrors) {
   testing::TempDir dir;
   testing::WriteFile(dir.path() / "a.png", testing::EncodePng(testing::MakePattern(100, 80, 3, 1)));

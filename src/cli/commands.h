@@ -10,6 +10,10 @@ namespace vigil::cli {
 
 using Action = std::function<int()>;
 
+// `vigil eval`'s summary, also listed by the command module that does not carry it (cli/main.cpp).
+inline constexpr const char* kEvalSummary =
+    "Measure detection quality on benign images: recall per transform, false positives, plots";
+
 Action RegisterHashCommand(CLI::App& app);
 Action RegisterIndexCommand(CLI::App& app);
 Action RegisterServeCommand(CLI::App& app);
@@ -20,6 +24,7 @@ Action RegisterEvalCommand(CLI::App& app);
 Action RegisterWorkflowCommands(CLI::App& app);
 Action RegisterReportCommands(CLI::App& app);
 Action RegisterSandboxCommands(CLI::App& app);
+Action RegisterSandboxWorkerCommand(CLI::App& app);
 Action RegisterDocsCommands(CLI::App& app);
 Action RegisterScanCommand(CLI::App& app);
 

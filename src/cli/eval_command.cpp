@@ -76,7 +76,7 @@ int RunEval(EvalArgs& a, const std::string& command) {
 
 Action RegisterEvalCommand(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Measure detection quality on benign images: recall per transform, false positives, plots");
+  CLI::App* cmd = app.add_subcommand("eval", kEvalSummary);
   cmd->footer(
       "Writes OUT/results.json (per transform: recall at thresholds \"8\"..\"120\" for each measure: pdq, dihedral,\n"
       "trim, crops, all; false-positive rates per pair) and OUT/report.md with SVG plots. Build a corpus with\n"

@@ -1,43 +1,25 @@
-// The vigil command-line tool: a thin layer over libvigil. Subcommands live in their own files.
-#include <CLI/CLI.hpp>
-#include <iostream>
+// The vigil executable: a small front door. The commands that must start like a small C program
+// run here: `hash` (in shell loops and cron jobs), `version`, and `sandbox-worker` (which the
+// service spawns for every decoder worker). Every other command runs in a module loaded for it
+// (util/module_loader.h): libvigil-commands.so (the service, the stores, reporting: PostgreSQL,
+// libxml2, libarchive...) or, for `eval`, libvigil-eval.so (libvips). `vigil --help` lists them all.
+#include <cstdio>
+#include <string_view>
 
-#include "cli/commands.h"
-#include "vigil/version.h"
+#include "cli/app.h"
+#include "util/module_loader.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Vigil: find known harmful content by hash matching, and act on it"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(vigil::Version()));
-  app.footer("Run 'vigil COMMAND --help' for a command's options.");
-
-  std::vector<vigil::cli::Action> actions;
-  actions.push_back(vigil::cli::RegisterHashCommand(app));
-  actions.push_back(vigil::cli::RegisterIndexCommand(app));
-  actions.push_back(vigil::cli::RegisterServeCommand(app));
-  actions.push_back(vigil::cli::RegisterKeysCommand(app));
-  actions.push_back(vigil::cli::RegisterBankCommand(app));
-  actions.push_back(vigil::cli::RegisterLookupCommand(app));
-  actions.push_back(vigil::cli::RegisterEvalCommand(app));
-  actions.push_back(vigil::cli::RegisterWorkflowCommands(app));
-  actions.push_back(vigil::cli::RegisterReportCommands(app));
-  actions.push_back(vigil::cli::RegisterSandboxCommands(app));
-  actions.push_back(vigil::cli::RegisterDocsCommands(app));
-  actions.push_back(vigil::cli::RegisterScanCommand(app));
-  CLI::App* version = app.add_subcommand("version", "Print the version");
-  actions.push_back([version]() -> int {
-    if (!version->parsed()) return -1;
-    std::cout << "vigil " << vigil::Version() << "\n";
-    return 0;
-  });
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+  using namespace vigil::cli;
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  if (command == "hash" || command == "version" || command == "--version" || command == "sandbox-worker") {
+    return RunCommandLine(argc, argv, {&RegisterHashCommand, &RegisterVersionCommand, &RegisterSandboxWorkerCommand});
   }
-  for (auto& action : actions) {
-    if (int rc = action(); rc >= 0) return rc;
+  const char* module = command == "eval" ? "libvigil-eval.so" : "libvigil-commands.so";
+  auto entry = vigil::LoadModuleSymbol(module, "vigil_cli_module_v1");
+  if (!entry) {
+    std::fprintf(stderr, "vigil: %s\n", entry.error().message.c_str());
+    return 2;
   }
-  return 2;
+  return static_cast<const CliModule*>(*entry)->main(argc, argv);
 }

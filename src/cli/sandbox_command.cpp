@@ -1,6 +1,6 @@
 // `vigil sandbox check`: shows that the decoder sandbox holds on this machine (each probe and what
 // it should do, including what /proc shows of a worker: its user, capabilities, namespaces and
-// stderr); `vigil sandbox-worker`: the confined worker the service spawns (not for people).
+// stderr). The worker itself is cli/sandbox_worker_command.cpp.
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -12,7 +12,6 @@
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
-#include "sandbox/hashing_worker.h"
 #include "sandbox/sandbox_pool.h"
 #include "sandbox/seccomp_sandbox.h"
 
@@ -23,13 +22,8 @@ namespace json = boost::json;
 
 struct SandboxArgs {
   std::uint64_t memory_mb = 4096;
-  std::uint64_t max_bytes = 2ull << 30;
   std::string user = "nobody";
   bool json = false;
-  // The worker's, set by the service.
-  std::int64_t uid = 65534, gid = 65534;
-  int nice = 0;
-  std::uint64_t large_pixels = 0;
 };
 
 std::string Hex(std::uint64_t v) {
@@ -205,30 +199,8 @@ Action RegisterSandboxCommands(CLI::App& app) {
   check->add_option("--memory-mb", args->memory_mb, "The worker's memory limit")->check(CLI::Range(64, 1 << 20));
   check->add_option("--user", args->user, "The user a worker started as root becomes (default nobody)");
   check->add_flag("--json", args->json, "One JSON object instead of the table");
-  CLI::App* worker = app.add_subcommand("sandbox-worker", "The confined decoder worker the service starts");
-  worker->group("");  // not for people: hidden from the command list
-  worker->add_option("--memory-mb", args->memory_mb, "Memory limit")->check(CLI::Range(64, 1 << 20));
-  worker->add_option("--max-bytes", args->max_bytes, "Largest upload")->check(CLI::Range(1ull, 1ull << 40));
-  worker->add_option("--uid", args->uid, "The user id a worker started as root becomes")->check(CLI::Range(1ll, 4294967294ll));
-  worker->add_option("--gid", args->gid, "Its group id")->check(CLI::Range(1ll, 4294967294ll));
-  worker->add_option("--nice", args->nice, "Lower CPU priority")->check(CLI::Range(0, 19));
-  worker->add_option("--large-pixels", args->large_pixels, "Hand images declaring more back for the large lane (0: none)");
-  return [args, check, worker]() -> int {
+  return [args, check]() -> int {
     if (check->parsed()) return RunCheck(*args);
-    if (worker->parsed()) {
-      if (isatty(0) != 0) {
-        std::fprintf(stderr, "vigil sandbox-worker: started by the service, not by hand\n");
-        return 2;
-      }
-      sandbox::WorkerSettings settings;
-      settings.memory_bytes = args->memory_mb << 20;
-      settings.max_body_bytes = args->max_bytes;
-      settings.uid = args->uid;
-      settings.gid = args->gid;
-      settings.nice = args->nice;
-      settings.large_pixels = args->large_pixels;
-      return sandbox::RunHashingWorker(settings);
-    }
     return -1;
   };
 }

@@ -1,3 +1,4 @@
+// In the FFmpeg module (libvigil-ffmpeg.so, loaded on first use by media/decoder_modules.cpp):
 // BMP through FFmpeg's BMP decoder (libavcodec, fuzzed upstream by OSS-Fuzz), decoding from
 // memory: no file, no path, so it runs inside the decoder sandbox, which allows neither. We accept
 // what the libjpeg-turbo reader Vigil used before accepted (uncompressed 8-, 24- and 32-bit, and
@@ -156,9 +157,11 @@ class Decoder final : public ImageDecoder {
 
 }  // namespace
 
-const ImageDecoder& BmpDecoder() {
-  static const Decoder decoder;
-  return decoder;
-}
-
 }  // namespace vigil::media
+
+namespace {
+const vigil::media::Decoder kDecoder;
+}  // namespace
+
+// The module's entry point for BMP: the decoder, a process-wide stateless instance.
+extern "C" const vigil::media::ImageDecoderModule vigil_bmp_module_v1{&kDecoder};

@@ -75,7 +75,10 @@ Image HeaderOnly(ImageHeader* header, std::uint32_t width, std::uint32_t height,
 Result<Image> AllocateImage(std::uint32_t width, std::uint32_t height, std::uint32_t channels,
                             ImageFormat format);
 
-// The decoders, one per file (each returns a process-wide stateless instance).
+// The decoders, one per file (each returns a process-wide stateless instance). HeifDecoder and
+// BmpDecoder are stand-ins that load their module (libvigil-heif.so, libvigil-ffmpeg.so) on first
+// use and hand each call to the module's decoder; when the module cannot be loaded, their calls
+// fail with kUnsupported naming it (media/decoder_modules.h).
 const ImageDecoder& JpegDecoder();
 const ImageDecoder& PngDecoder();
 const ImageDecoder& WebpDecoder();
@@ -83,5 +86,11 @@ const ImageDecoder& GifDecoder();
 const ImageDecoder& BmpDecoder();
 const ImageDecoder& TiffDecoder();
 const ImageDecoder& HeifDecoder();
+
+// What a decoder module exports for a format, as a data symbol (vigil_heif_module_v1,
+// vigil_bmp_module_v1).
+struct ImageDecoderModule {
+  const ImageDecoder* decoder;
+};
 
 }  // namespace vigil::media

@@ -1,4 +1,5 @@
-// HEIC and AVIF through libheif (libde265 / AV1 decoders as Debian builds it): the primary image,
+// The HEIF module (libvigil-heif.so, loaded on first use by media/decoder_modules.cpp): HEIC and
+// AVIF through libheif (libde265 / AV1 decoders as Debian builds it): the primary image,
 // with its geometry transforms applied as ImageMagick's libheif reader does, converted to
 // interleaved 8-bit RGB. The primary image's declared size is checked before decoding. There is
 // no compression-ratio check: HEVC and AV1 intra coding can spend next to nothing on a flat image,
@@ -87,9 +88,11 @@ class Decoder final : public ImageDecoder {
 
 }  // namespace
 
-const ImageDecoder& HeifDecoder() {
-  static const Decoder decoder;
-  return decoder;
-}
-
 }  // namespace vigil::media
+
+namespace {
+const vigil::media::Decoder kDecoder;
+}  // namespace
+
+// The module's entry point: the HEIF decoder, a process-wide stateless instance.
+extern "C" const vigil::media::ImageDecoderModule vigil_heif_module_v1{&kDecoder};

@@ -1,4 +1,5 @@
-// FFmpeg decoding of an untrusted video held in memory: the first video stream of an allow-listed
+// Decoding of an untrusted video held in memory, by FFmpeg in the FFmpeg module (libvigil-ffmpeg.so,
+// loaded on the first Open; media/decoder_modules.h): the first video stream of an allow-listed
 // container and codec, converted to RGB24 (swscale, SWS_AREA, the reference's settings) only for
 // the frames the caller wants. Every limit in VideoLimits is enforced, before allocation where the
 // container declares it and again on every decoded frame; a wall-clock deadline interrupts the
@@ -32,28 +33,34 @@ struct RgbFrame {
   std::size_t stride = 0;
 };
 
+// One video being decoded. Not thread-safe: one thread uses a decoder at a time; decoders of
+// different videos may run on different threads at once.
 class VideoDecoder {
  public:
-  // Opens the container and the stream's decoder; checks format, codec and declared limits.
+  // Opens the container and the stream's decoder; checks format, codec and declared limits. The
+  // file size and the container's magic are checked here, before the FFmpeg module is loaded;
+  // kUnsupported naming the module when it cannot be loaded.
   static Result<std::unique_ptr<VideoDecoder>> Open(std::span<const std::uint8_t> bytes, const VideoLimits& limits);
-  ~VideoDecoder();
+  VideoDecoder() = default;
+  virtual ~VideoDecoder() = default;
   VideoDecoder(const VideoDecoder&) = delete;
   VideoDecoder& operator=(const VideoDecoder&) = delete;
 
-  const VideoStreamInfo& info() const;
+  virtual const VideoStreamInfo& info() const = 0;
   // After Decode: the container could not be read to its end, or held fewer frames than declared.
-  bool truncated() const;
+  virtual bool truncated() const = 0;
 
   // Decodes every frame; frames for which want(number) is true are converted and passed to
   // on_frame. Returns the number of frames decoded. A frame callback's error stops the decode.
   // A damaged or cut tail ends the decode early; truncated() then says so.
-  Result<std::int64_t> Decode(const std::function<bool(std::int64_t)>& want,
-                              const std::function<Status(const RgbFrame&)>& on_frame);
+  virtual Result<std::int64_t> Decode(const std::function<bool(std::int64_t)>& want,
+                                      const std::function<Status(const RgbFrame&)>& on_frame) = 0;
+};
 
- private:
-  VideoDecoder();
-  struct State;
-  std::unique_ptr<State> state_;
+// What the FFmpeg module exports for video, as the data symbol vigil_video_module_v1: its Open, called with
+// bytes that passed VideoDecoder::Open's own checks.
+struct VideoModule {
+  Result<std::unique_ptr<VideoDecoder>> (*open)(std::span<const std::uint8_t> bytes, const VideoLimits& limits);
 };
 
 }  // namespace vigil::media

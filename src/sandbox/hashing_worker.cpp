@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "media/decoder_modules.h"
 #include "sandbox/seccomp_sandbox.h"
 #include "sandbox/worker_protocol.h"
 #include "signals/media_hashing.h"
@@ -141,6 +142,9 @@ int RunHashingWorker(const WorkerSettings& settings) {
   limits.uid = settings.uid;
   limits.gid = settings.gid;
   limits.nice = settings.nice;
+  // The decoder modules, while there are still files to load them from. Every lane needs video:
+  // a video's preview (its first frame) is decoded in the small lane.
+  media::PreloadDecoderModules();
   Isolation isolation;
   if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
