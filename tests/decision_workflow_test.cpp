@@ -50,7 +50,7 @@ class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
     EXPECT_TRUE(matcher.Load());
     auto rules = PolicyRules::Parse("[[rule]]\nname = \"listed\"\nactions = [\"block\", \"hold\"]\n", "rules.toml");
     EXPECT_TRUE(rules);
-    UploadWorkflow uploads(*store_, matcher, {}, media_.get(), {});
+    UploadWorkflow uploads(store_->Cases(), matcher, {}, media_.get(), {});
     uploads.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
     auto recorded = uploads.Submit({content_id, user, "", bytes});
     EXPECT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());

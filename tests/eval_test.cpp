@@ -178,6 +178,26 @@ TEST(EvalMetrics, TinyHandMadeCase) {
   EXPECT_EQ(eval::MeasureDistance(eval::Measure::kAll, turned, with_crop, 50), 1);
 }
 
+// Two files of the same picture pass the "two images" count but leave one original after
+// de-duplication; the report then looked up pairs that do not exist and aborted (std::out_of_range).
+TEST(EvalRun, ACorpusWithOneDistinctPictureIsRefusedWithTheCounts) {
+  testing::TempDir corpus;
+  const Image picture = testing::MakePattern(320, 240, 3, 9);
+  testing::WriteFile(corpus.path() / "a.png", testing::EncodePng(picture));
+  testing::WriteFile(corpus.path() / "b.jpg", testing::EncodeJpeg(picture));
+  testing::WriteFile(corpus.path() / "junk.png", testing::Bytes{'n', 'o', 'p', 'e'});
+  eval::EvalOptions options;
+  options.corpus = corpus.path();
+  options.transforms = {"jpeg_q70"};
+  options.distractor_share = 0;
+  options.threads = 1;
+  auto run = eval::RunEvaluation(options);
+  ASSERT_FALSE(run);
+  EXPECT_EQ(run.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(run.error().message.find("1 left"), std::string::npos) << run.error().message;
+  EXPECT_NE(run.error().message.find("1 duplicates"), std::string::npos) << run.error().message;
+}
+
 TEST_F(EvalTest, RunWritesResultsAndReport) {
   testing::TempDir corpus, out;
   for (std::uint32_t i = 0; i < 6; ++i) {

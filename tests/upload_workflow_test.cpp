@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "fake_stores.h"
 #include "store/media_store.h"
 #include "test_images.h"
 #include "test_postgres.h"
@@ -56,7 +57,7 @@ class UploadWorkflowTest : public ::testing::TestWithParam<Backend> {
   }
 
   std::unique_ptr<UploadWorkflow> Workflow(MediaStore* media, MediaHasher hasher = {}) {
-    auto workflow = std::make_unique<UploadWorkflow>(*store_, *matcher_, std::move(hasher), media, UploadWorkflowOptions{});
+    auto workflow = std::make_unique<UploadWorkflow>(store_->Cases(), *matcher_, std::move(hasher), media, UploadWorkflowOptions{});
     workflow->SetRules(rules_);
     return workflow;
   }
@@ -188,6 +189,94 @@ TEST(MediaDirectory, RefusesNamesThatAreNotSha256AndReadsBackWhatItKept) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, UploadWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+// The same workflow over in-memory fakes (tests/fake_stores.h): no database, the matcher following
+// a FakeEntryFeed and the upload recorded by a FakeUploadRecorder. What the workflow itself owns
+// (hashing, matching, handing the recorder the policy and the media) shows without a store.
+class UploadWorkflowOnFakes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    listed_ = testing::EncodePng(testing::MakePattern(96, 64, 3, 7));
+    other_ = testing::EncodePng(testing::MakePattern(96, 64, 3, 8));
+    const std::int64_t bank = feed_.AddBank("stand-ins", "csam");
+    feed_.AddEntry(bank, "sha256", Sha256Hex(listed_));
+    ASSERT_TRUE(matcher_.Load());
+    auto rules = PolicyRules::Parse(kRules, "rules.toml");
+    ASSERT_TRUE(rules) << rules.error().ToString();
+    workflow_ = std::make_unique<UploadWorkflow>(recorder_, matcher_, HashMedia, nullptr, UploadWorkflowOptions{});
+    workflow_->SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+  }
+
+  UploadRequest Upload(const std::string& id, const testing::Bytes& bytes) { return {id, "user-1", "", bytes}; }
+
+  testing::TempDir dir_;
+  testing::FakeEntryFeed feed_;
+  testing::FakeUploadRecorder recorder_{feed_};
+  Matcher matcher_{feed_};
+  std::unique_ptr<UploadWorkflow> workflow_;
+  testing::Bytes listed_, other_;
+};
+
+TEST_F(UploadWorkflowOnFakes, AMatchReachesTheRecorderWithThePolicysOutcome) {
+  auto recorded = workflow_->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  ASSERT_EQ(recorder_.calls, 1);
+  const ContentRecord& content = recorder_.recorded.at("u-1").content;
+  ASSERT_EQ(content.matches.size(), 1u);
+  EXPECT_EQ(content.matches[0].signal_type, "sha256");
+  EXPECT_EQ(content.hashes.at("sha256"), Sha256Hex(listed_));
+  EXPECT_EQ(content.media_type, "image/png");
+  EXPECT_EQ(recorded->content.state, "blocked");
+  EXPECT_TRUE(recorded->opened.has_value());
+}
+
+TEST_F(UploadWorkflowOnFakes, AnUploadThatMatchesNothingIsRecordedWithoutACase) {
+  auto recorded = workflow_->Submit(Upload("u-1", other_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  EXPECT_TRUE(recorder_.recorded.at("u-1").content.matches.empty());
+  EXPECT_FALSE(recorded->opened.has_value());
+  EXPECT_EQ(recorded->content.state, "visible");
+}
+
+TEST_F(UploadWorkflowOnFakes, AnUndecodableUploadNeverReachesTheRecorder) {
+  const testing::Bytes junk = {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'};
+  auto recorded = workflow_->Submit(Upload("u-1", junk));
+  ASSERT_FALSE(recorded);
+  EXPECT_EQ(recorded.error().code, ErrorCode::kUnsupported) << recorded.error().ToString();
+  EXPECT_EQ(recorder_.calls, 0);
+}
+
+TEST_F(UploadWorkflowOnFakes, AFailureToKeepTheMediaLeavesNothingRecordedAndTheRetrySucceeds) {
+  FlakyMedia media(dir_.path() / "media", 1);
+  UploadWorkflow workflow(recorder_, matcher_, HashMedia, &media, UploadWorkflowOptions{});
+  workflow.SetRules(workflow_->Rules());
+  auto failed = workflow.Submit(Upload("u-1", listed_));
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kIoError);
+  EXPECT_EQ(recorder_.recorded.count("u-1"), 0u);
+  auto retried = workflow.Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(retried) << retried.error().ToString();
+  EXPECT_TRUE(retried->opened.has_value());
+  EXPECT_TRUE(media.Has(Sha256Hex(listed_)));
+}
+
+TEST_F(UploadWorkflowOnFakes, AnEntryTheFeedRemovesStopsMatchingAfterARefresh) {
+  feed_.RemoveEntry(1);
+  ASSERT_TRUE(matcher_.Refresh());
+  auto recorded = workflow_->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  EXPECT_TRUE(recorded->content.matches.empty());
+}
+
+TEST_F(UploadWorkflowOnFakes, AFeedThatFailsLeavesTheMatcherAsItWas) {
+  feed_.FailNextCall();
+  auto refreshed = matcher_.Refresh();
+  ASSERT_FALSE(refreshed);
+  EXPECT_EQ(refreshed.error().code, ErrorCode::kUnavailable);
+  auto recorded = workflow_->Submit(Upload("u-1", listed_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  EXPECT_EQ(recorded->content.matches.size(), 1u);
+}
 
 }  // namespace
 }  // namespace vigil

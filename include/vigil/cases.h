@@ -159,10 +159,11 @@ struct AppealDecision {
   std::string user_statement;       // what the user is told (optional)
 };
 
-class CaseStore {
+// What recording an upload needs (UploadWorkflow, workflow/upload_workflow.h). Thread safety: as
+// the Store that implements it (any thread; each call one transaction).
+class UploadRecorder {
  public:
-  virtual ~CaseStore() = default;
-
+  virtual ~UploadRecorder() = default;
   // Records an upload, its matches and what the policy does about them in ONE transaction: the
   // content's state, the case it opens or grows, automated account actions, the media kept for
   // review, and the outcome as answered (content.policy_outcome). A retry of the same upload (same
@@ -175,7 +176,12 @@ class CaseStore {
   virtual Result<ContentFacts> PolicyFacts(const ContentRecord& content) = 0;
   // Earlier cases of the user decided violating (a policy condition).
   virtual Result<int> PriorConfirmedCases(const std::string& user_id) = 0;
+};
 
+// Cases and reviewers' decisions on them. Thread safety: as Store.
+class CaseReview {
+ public:
+  virtual ~CaseReview() = default;
   virtual Result<std::vector<Case>> ListCases(const std::string& status, int limit) = 0;  // "" = any open one
   virtual Result<Case> GetCase(std::int64_t id) = 0;
   // Takes the case for `reviewer` until the lease ends; kAlreadyExists when someone else holds it.
@@ -196,6 +202,19 @@ class CaseStore {
   };
   virtual Result<Case> Decide(std::int64_t case_id, const DecisionRequest& request, const std::string& reviewer) = 0;
 
+  // The case's CyberTipline problem (see Case::report_problem); "" clears it.
+  virtual Status SetReportProblem(std::int64_t case_id, const std::string& problem) = 0;
+  // Corrects a decided case's labels before it is reported: the category's labels (normalised by
+  // the caller), per file or for the case. Refused once a report of the case is open or filed.
+  virtual Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
+                                  const std::map<std::string, std::string>& file_classifications,
+                                  const std::string& actor) = 0;
+};
+
+// Enforcement on accounts, and appeals of the decisions behind it. Thread safety: as Store.
+class EnforcementStore {
+ public:
+  virtual ~EnforcementStore() = default;
   virtual Result<Account> GetAccount(const std::string& user_id) = 0;
   virtual Result<std::vector<EnforcementAction>> ListActions(const std::string& user_id) = 0;
   virtual Status MarkNotified(std::int64_t action_id) = 0;
@@ -212,21 +231,23 @@ class CaseStore {
   // files changed, is voided when unfiled and marked for retraction when open at NCMEC.
   virtual Result<Appeal> DecideAppeal(std::int64_t id, const AppealDecision& decision, const std::string& reviewer) = 0;
   virtual Result<std::vector<ReviewerStats>> ReviewerOverturnRates() = 0;
+};
 
+// Reviewers' feedback on list entries and the local overrides it makes. Thread safety: as Store.
+class EntryFeedbackStore {
+ public:
+  virtual ~EntryFeedbackStore() = default;
   // A rejected match: stop matching the entry here (with the reason), record feedback for the list
   // owner, and keep a local override on (bank, signal type, value) so that re-imports of the list
   // do not bring it back (Store::ListOverrides, Store::RevokeOverride).
   virtual Status DisableEntry(std::int64_t entry_id, const std::string& reason, const std::string& reviewer) = 0;
   virtual Result<std::vector<EntryFeedback>> ListFeedback() = 0;
+};
 
-  // The case's CyberTipline problem (see Case::report_problem); "" clears it.
-  virtual Status SetReportProblem(std::int64_t case_id, const std::string& problem) = 0;
-  // Corrects a decided case's labels before it is reported: the category's labels (normalised by
-  // the caller), per file or for the case. Refused once a report of the case is open or filed.
-  virtual Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
-                                  const std::map<std::string, std::string>& file_classifications,
-                                  const std::string& actor) = 0;
-
+// The workflow over the store's database: each part above, and the audit chain's verification.
+class CaseStore : public UploadRecorder, public CaseReview, public EnforcementStore, public EntryFeedbackStore {
+ public:
+  // Walks the audit chain; the breaks found (none: intact). *records: how many were checked.
   virtual Result<std::vector<std::string>> VerifyAudit(std::int64_t* records) = 0;
 };
 

@@ -64,7 +64,8 @@ struct MatcherStats {
 
 class Matcher {
  public:
-  explicit Matcher(Store& store);
+  // Follows `feed` (a Store is one); the feed must outlive the matcher.
+  explicit Matcher(EntryFeed& feed);
   ~Matcher();
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
@@ -90,7 +91,7 @@ class Matcher {
   Status LoadAll();
 
   struct State;
-  Store& store_;
+  EntryFeed& feed_;
   std::unique_ptr<State> state_;
 };
 

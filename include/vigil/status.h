@@ -25,6 +25,7 @@ enum class ErrorCode {
   kAlreadyExists,      // a create met an object of the same name or key
   kUnavailable,        // a dependency (database server) cannot be reached now; retrying may help
   kPermissionDenied,   // the caller may not do this (a reviewer deciding an appeal of their own decision)
+  kDeadlineExceeded,   // the work took longer than its time limit (a decode's wall clock or CPU budget)
   kInternal,           // a bug: an invariant did not hold
 };
 
@@ -63,3 +64,15 @@ inline Error WithContext(Error error, std::string_view context) {
       return tl::unexpected(std::move(vigil_try_).error()); \
     }                                                       \
   } while (false)
+
+// Evaluates a Result expression; returns early with its error, or declares (or assigns) `lhs` from
+// its value: `VIGIL_ASSIGN_OR_RETURN(auto bank, store.GetBank(name));` (Abseil's shape). `lhs` must
+// not contain a comma (no structured bindings); the expression may.
+#define VIGIL_ASSIGN_OR_RETURN(lhs, ...) \
+  VIGIL_ASSIGN_OR_RETURN_IMPL_(VIGIL_CONCAT_(vigil_result_, __LINE__), lhs, __VA_ARGS__)
+#define VIGIL_CONCAT_INNER_(a, b) a##b
+#define VIGIL_CONCAT_(a, b) VIGIL_CONCAT_INNER_(a, b)
+#define VIGIL_ASSIGN_OR_RETURN_IMPL_(result, lhs, ...)          \
+  auto result = (__VA_ARGS__);                                  \
+  if (!result) return tl::unexpected(std::move(result).error()); \
+  lhs = std::move(*result)

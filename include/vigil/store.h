@@ -250,20 +250,25 @@ bool IsSensitiveRole(std::string_view role);
 // How long a pending key waits for its second admin.
 inline constexpr std::int64_t kPendingKeyMicros = std::int64_t{24} * 3600 * 1000000;
 
-class Store {
+// What the matcher follows (Matcher, matcher.h): the banks, their live entries in id order and the
+// entries imports removed. A small feed rather than the whole store, so a matcher can follow any
+// source of entries (tests use an in-memory one). Thread safety: as the Store that implements it.
+class EntryFeed {
  public:
-  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
-  virtual ~Store() = default;
+  virtual ~EntryFeed() = default;
+  virtual Result<std::vector<Bank>> ListBanks() = 0;
+  // Live entries of enabled-or-not live banks with id > after_id, in id order.
+  virtual Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) = 0;
+  // Entries tombstoned by imports with id > after_import_id, in import order.
+  virtual Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) = 0;
+  virtual Result<std::int64_t> LatestImportId() = 0;
+};
 
-  virtual std::string backend() const = 0;  // "sqlite" or "postgres"
-  virtual Result<int> SchemaVersion() = 0;
-  // Structural checks: the backend's own (PRAGMA integrity_check) and ours (no live duplicate
-  // entries, every match names a real entry and content). Returns the problems found.
-  virtual Result<std::vector<std::string>> CheckIntegrity() = 0;
-
+// Banks, their entries with provenance, imports and local overrides. Thread safety: as Store.
+class BankStore : public EntryFeed {
+ public:
   // Banks. Names: 1-64 of [a-z0-9_-], starting with a letter or digit.
   virtual Result<Bank> CreateBank(const Bank& bank, const std::string& actor) = 0;
-  virtual Result<std::vector<Bank>> ListBanks() = 0;
   virtual Result<Bank> GetBank(const std::string& name) = 0;
   virtual Result<Bank> UpdateBank(const std::string& name, const BankUpdate& update,
                                   const std::string& actor) = 0;
@@ -282,11 +287,6 @@ class Store {
                                    const std::string& error) = 0;
   virtual Result<std::vector<ImportLogRecord>> ListImports(const std::string& bank) = 0;
 
-  // For the matcher: live entries of enabled-or-not live banks with id > after_id, in id order.
-  virtual Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) = 0;
-  // Entries tombstoned by imports with id > after_import_id, in import order.
-  virtual Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) = 0;
-  virtual Result<std::int64_t> LatestImportId() = 0;
   // Provenance of matched entries, by id.
   virtual Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) = 0;
 
@@ -295,13 +295,23 @@ class Store {
   // Ends an override: the value is added back to its bank (as a one-entry import every matcher
   // picks up) unless the bank holds it live already. Audited.
   virtual Result<EntryOverride> RevokeOverride(std::int64_t id, const std::string& actor) = 0;
+};
 
+// Submitted content and its matches. Thread safety: as Store.
+class ContentStore {
+ public:
+  virtual ~ContentStore() = default;
   // Content and matches: written together; kAlreadyExists when content_id is taken.
   virtual Result<ContentRecord> RecordContent(const ContentRecord& content) = 0;
   virtual Result<ContentRecord> GetContent(const std::string& content_id) = 0;
   // Uploads that matched something, in submission order after `after_id` (ContentRecord::id).
   virtual Result<std::vector<ContentRecord>> ListMatchedContent(std::int64_t after_id, int limit) = 0;
+};
 
+// API keys (hashed at rest) and who may do what. Thread safety: as Store.
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
   // API keys. Names: 1-64 of [a-z0-9._@-], starting with a letter or digit (upper case is folded:
   // names are stored lower-case and unique case-insensitively). A name is never reused, even after
   // revocation: the audit log and decisions name people by key name. Only a pending request that
@@ -324,15 +334,36 @@ class Store {
   virtual Status RevokeApiKey(const std::string& name, const std::string& actor) = 0;
   // The active key whose SHA-256 matches; kNotFound for unknown, pending or revoked keys.
   virtual Result<ApiKeyRecord> Authenticate(const std::string& secret) = 0;
+};
 
+// The hash-chained audit log: every change by a person or the policy (verified by
+// VerifyAuditChain, cases.h). Thread safety: as Store.
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
   // Appends to the hash-chained audit log (see cases.h for verifying it).
   virtual Status Audit(const std::string& actor, const std::string& action, const std::string& target,
                        const std::string& detail) = 0;
+  virtual Result<std::vector<AuditRecord>> ListAudit(int limit) = 0;
+};
+
+// The whole database: each part above, plus the workflow's and reporting's stores over the same
+// connections. Code that needs one part takes that part's interface.
+class Store : public BankStore, public ContentStore, public KeyStore, public AuditLog {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  virtual ~Store() = default;
+
+  virtual std::string backend() const = 0;  // "sqlite" or "postgres"
+  virtual Result<int> SchemaVersion() = 0;
+  // Structural checks: the backend's own (PRAGMA integrity_check) and ours (no live duplicate
+  // entries, every match names a real entry and content). Returns the problems found.
+  virtual Result<std::vector<std::string>> CheckIntegrity() = 0;
+
   // The workflow over the same database: cases, decisions, enforcement, appeals.
   virtual CaseStore& Cases() = 0;
   // Reporting and preservation over the same database: reports, evidence, legal requests.
   virtual ReportStore& Reports() = 0;
-  virtual Result<std::vector<AuditRecord>> ListAudit(int limit) = 0;
 };
 
 }  // namespace vigil

@@ -15,6 +15,15 @@ int RunCommandLine(int argc, char** argv, std::initializer_list<Register> comman
   app.footer("Run 'vigil COMMAND --help' for a command's options.");
   std::vector<Action> actions;
   for (Register command : commands) actions.push_back(command(app));
+  // CLI11 answers an unknown first word with "A subcommand is required": name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string word = argv[1];
+    const auto named = app.get_subcommands([&word](CLI::App* sub) { return sub->get_name() == word; });
+    if (named.empty()) {
+      std::cerr << "vigil: unknown command '" << word.substr(0, 64) << "' ('vigil --help' lists the commands)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

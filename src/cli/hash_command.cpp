@@ -108,15 +108,14 @@ std::string FormatCsv(const std::string& path, const Result<FileHashResult>& r) 
 // Reads a file once and hashes it as a video when its bytes say so, as an image otherwise.
 Result<MediaHash> HashMedia(const std::filesystem::path& path, std::size_t max_bytes, FileHasher& images,
                             VideoHasher& videos) {
-  auto bytes = ReadFileLimited(path, max_bytes);
-  if (!bytes) return tl::unexpected(bytes.error());
+  VIGIL_ASSIGN_OR_RETURN(auto bytes, ReadFileLimited(path, max_bytes));
   MediaHash out;
-  if (LooksLikeVideo(*bytes)) {
-    auto video = videos.HashBytes(*bytes);
+  if (LooksLikeVideo(bytes)) {
+    auto video = videos.HashBytes(bytes);
     if (!video) return tl::unexpected(WithContext(video.error(), path.string()));
     out.video = std::move(*video);
   } else {
-    auto image = images.HashBytes(*bytes);
+    auto image = images.HashBytes(bytes);
     if (!image) return tl::unexpected(WithContext(image.error(), path.string()));
     out.image = std::move(*image);
   }
@@ -252,12 +251,17 @@ Action RegisterHashCommand(CLI::App& app) {
   cmd->add_option("--fast-jpeg", args->fast_jpeg,
                   "Decode large JPEGs at a reduced DCT scale keeping both sides >= N pixels "
                   "(faster, NOT reference-exact; see docs/hashing.md)");
-  cmd->add_option("--max-file-bytes", args->limits.max_file_bytes, "Largest file accepted")
-      ->capture_default_str();
+  CLI::Option* max_file_bytes =
+      cmd->add_option("--max-file-bytes", args->limits.max_file_bytes,
+                      "Largest file accepted (images; given, videos too, whose own default is larger)")
+          ->capture_default_str()
+          ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   cmd->add_option("--max-pixels", args->limits.max_pixels, "Largest width*height accepted")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   cmd->add_option("--max-dimension", args->limits.max_dimension, "Largest side accepted")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
   cmd->add_option("--seconds-per-hash", args->video.seconds_per_hash,
                   "Videos: hash one frame every S seconds (0 = every frame, the reference CLI's -r 0)")
       ->capture_default_str()
@@ -265,12 +269,15 @@ Action RegisterHashCommand(CLI::App& app) {
   cmd->add_flag("--allow-truncated", args->video.allow_truncated,
                 "Videos cut short: hash the decodable frames (and say \"truncated\") instead of failing");
   cmd->add_option("--max-video-seconds", args->video.limits.max_duration_seconds, "Longest video accepted")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0 * 7));
   cmd->add_option("--video-threads", args->video.limits.threads, "Decoder threads per video (0 = FFmpeg picks)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
-  return [cmd, args]() -> int {
+  return [cmd, args, max_file_bytes]() -> int {
     if (!cmd->parsed()) return -1;
+    if (max_file_bytes->count() > 0) args->video.limits.max_file_bytes = args->limits.max_file_bytes;
     return RunHash(*args);
   };
 }

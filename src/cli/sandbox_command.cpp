@@ -54,7 +54,7 @@ struct Check {
 
 int RunCheck(const SandboxArgs& args) {
   sandbox::PoolOptions options;
-  options.executable = "/proc/self/exe";  // this very binary, even if upgraded on disk since
+  options.executable = "/proc/self/exe";  // this very binary (its decoder modules: util/module_loader.h)
   options.workers = 1;
   options.memory_bytes = args.memory_mb << 20;
   options.user = args.user;
@@ -133,14 +133,14 @@ int RunCheck(const SandboxArgs& args) {
     });
   }
   run("spin", "a runaway decoder is stopped at the time limit", 2, [](const auto& a) {
-    return !a && a.error().code == ErrorCode::kTooLarge;
+    return !a && a.error().code == ErrorCode::kDeadlineExceeded;
   });
   {
     // The same runaway with a long time limit and a CPU budget of 1 s: stopped by the budget.
     auto a = (*pool)->Probe("spin", 30, 1);
     checks.push_back({"cpu_budget", "a decode over its CPU budget is stopped",
                       a ? json::serialize(*a) : a.error().ToString(),
-                      !a && a.error().code == ErrorCode::kTooLarge && a.error().message.find("CPU") != std::string::npos});
+                      !a && a.error().code == ErrorCode::kDeadlineExceeded && a.error().message.find("CPU") != std::string::npos});
   }
   run("ping", "a fresh worker answers after those", 10, [&](const auto& a) { return member(a, "ok") != nullptr; });
   // Depth, not a requirement: where the kernel refuses namespaces the filter still forbids
@@ -170,6 +170,9 @@ int RunCheck(const SandboxArgs& args) {
   checks.push_back({"mount_namespace", "a mount namespace of its own with an empty root (best effort)",
                     isolation.mount ? "an empty, read-only root" : "not available here (the filter still refuses opening files)",
                     !isolation.mount || (view && view->decoding().own_mount_ns != false)});
+  checks.push_back({"decoder_modules", "the workers loaded the video, BMP and HEIF decoders (lib/vigil) before confining themselves",
+                    isolation.missing_decoders.empty() ? "loaded" : isolation.missing_decoders,
+                    isolation.missing_decoders.empty()});
   if (!isolation.refused.empty()) checks.push_back({"refused", "what the kernel refused here", isolation.refused, true});
   bool all = true;
   json::array out;

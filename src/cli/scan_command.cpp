@@ -104,7 +104,7 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "cli:scan";
-  UploadWorkflow workflow(*store, matcher, HashMedia, media.get(), options);
+  UploadWorkflow workflow(store->Cases(), matcher, HashMedia, media.get(), options);
   workflow.SetRules(rules);
 
   std::vector<std::filesystem::path> files;

@@ -19,6 +19,7 @@
 #include "vigil/legal_package.h"
 #include "vigil/matcher.h"
 #include "vigil/policy.h"
+#include "util/module_loader.h"
 #include "vigil/version.h"
 
 namespace vigil::cli {
@@ -51,7 +52,9 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
   const auto& sb = config.sandbox;
   if (sb.mode == "off") return std::unique_ptr<sandbox::SandboxPool>();
   sandbox::PoolOptions options;
-  options.executable = "/proc/self/exe";  // this very binary, even if upgraded on disk since
+  // This very binary, even if upgraded on disk since; its decoder modules are read from disk and
+  // refused when they come from another release (util/module_loader.h).
+  options.executable = "/proc/self/exe";
   options.workers = sb.workers > 0 ? sb.workers
                     : config.http.worker_threads > 0 ? config.http.worker_threads
                                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -77,6 +80,10 @@ Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerC
     return std::unique_ptr<sandbox::SandboxPool>();
   }
   const auto& iso = (*pool)->isolation();
+  if (!iso.missing_decoders.empty()) {
+    spdlog::warn(R"("msg":"decoder modules missing: those formats fail in every worker","module_folder":{},"why":{})",
+                 JsonString(ModuleFolder().value_or("")), JsonString(iso.missing_decoders));
+  }
   spdlog::info(R"("msg":"decoder sandbox on","workers":{},"large_workers":{},"large_pixels":{},"memory_mb":{},)"
                R"("network_namespace":{},"pid_namespace":{},"mount_namespace":{},"user_namespace":{},"uid":{},)"
                R"("gid":{},"capabilities_dropped":{},"bounding_set_dropped":{},"refused":{})",
@@ -135,10 +142,16 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     config.http.worker_threads = std::max(base, o.workers) + o.large_workers + o.large_queue;
     const auto limits = config.api.decode_limits;
     config.api.media_hasher = [pool](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
-      const auto lost = pool->Stats().workers_killed;
+      const auto before = pool->Stats();
       auto hashed = pool->Hash(bytes, options);
-      if (!hashed && pool->Stats().workers_killed > lost) {
-        spdlog::warn(R"("msg":"decoder worker lost","error":{})", JsonString(hashed.error().ToString()));
+      if (!hashed) {
+        const auto after = pool->Stats();
+        if (after.workers_killed > before.workers_killed) {
+          spdlog::warn(R"("msg":"decoder worker lost","error":{})", JsonString(hashed.error().ToString()));
+        } else if (after.workers_failed > before.workers_failed) {
+          spdlog::error(R"("msg":"decoder worker did not start: uploads fail until this is mended","error":{})",
+                        JsonString(hashed.error().ToString()));
+        }
       }
       return hashed;
     };
@@ -165,6 +178,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       metrics.MirrorCount(Mirrored::kDecoderWorkers, "requests", d.requests);
       metrics.MirrorCount(Mirrored::kDecoderWorkers, "started", d.workers_started);
       metrics.MirrorCount(Mirrored::kDecoderWorkers, "lost", d.workers_killed);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "failed_to_start", d.workers_failed);
     }
     const auto b = scheduler.Counts();
     metrics.MirrorCount(Mirrored::kBackground, "reports_filed", b.reports_filed);

@@ -113,9 +113,8 @@ Result<EvalResults> RunEvaluation(const EvalOptions& options, const ProgressFn& 
   std::mt19937_64 shuffle_rng(options.seed);
   std::shuffle(originals.begin(), originals.end(), shuffle_rng);
   if (!options.distractors.empty()) {
-    auto listed = ListImages(options.distractors);
-    if (!listed) return tl::unexpected(listed.error());
-    distractors = std::move(*listed);
+    VIGIL_ASSIGN_OR_RETURN(auto listed, ListImages(options.distractors));
+    distractors = std::move(listed);
   } else {
     const auto held = static_cast<std::size_t>(options.distractor_share * static_cast<double>(originals.size()));
     distractors.assign(originals.end() - static_cast<std::ptrdiff_t>(held), originals.end());
@@ -206,6 +205,16 @@ Result<EvalResults> RunEvaluation(const EvalOptions& options, const ProgressFn& 
   }
   results.originals = good_originals.size();
   results.distractors = good_distractors.size();
+  // Pairs of distinct originals need two: checked again once decoding, de-duplication and the
+  // quality floor have had their say (the report's tables assume pairs exist).
+  if (good_originals.size() < 2) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "need at least two usable originals in " + options.corpus.string() + ", " +
+                    std::to_string(good_originals.size()) + " left after decoding (" +
+                    std::to_string(results.skipped_files.size()) + " undecodable), de-duplication (" +
+                    std::to_string(results.duplicates.size()) + " duplicates) and the quality floor (" +
+                    std::to_string(results.low_quality_originals) + " below " + std::to_string(options.min_quality) + ")");
+  }
   for (std::size_t t = 0; t < transforms.size(); ++t) {
     TransformResult tr{transforms[t], TransformFamily(transforms[t]), {}};
     for (std::size_t i : good_originals) {

@@ -60,11 +60,10 @@ CryptoIndex::CryptoIndex(DigestType type) : state_(std::make_unique<State>()) { 
 CryptoIndex::~CryptoIndex() = default;
 
 Status CryptoIndex::AddText(std::uint64_t id, std::string_view hex) {
-  auto bytes = DecodeHex(state_->type, hex);
-  if (!bytes) return tl::unexpected(bytes.error());
+  VIGIL_ASSIGN_OR_RETURN(auto bytes, DecodeHex(state_->type, hex));
   std::unique_lock lock(state_->mu);
-  state_->by_digest.emplace(*bytes, id);
-  state_->by_id.emplace(id, std::move(*bytes));
+  state_->by_digest.emplace(bytes, id);
+  state_->by_id.emplace(id, std::move(bytes));
   return {};
 }
 
@@ -82,11 +81,10 @@ Status CryptoIndex::Remove(std::uint64_t id) {
 
 Result<std::vector<IndexMatch>> CryptoIndex::SearchText(std::string_view hex, int radius) const {
   if (radius != 0) return Fail(ErrorCode::kInvalidArgument, "cryptographic digests match exactly: radius must be 0");
-  auto bytes = DecodeHex(state_->type, hex);
-  if (!bytes) return tl::unexpected(bytes.error());
+  VIGIL_ASSIGN_OR_RETURN(auto bytes, DecodeHex(state_->type, hex));
   std::vector<IndexMatch> out;
   std::shared_lock lock(state_->mu);
-  auto [begin, end] = state_->by_digest.equal_range(*bytes);
+  auto [begin, end] = state_->by_digest.equal_range(bytes);
   for (auto it = begin; it != end; ++it) out.push_back({it->second, 0});
   std::sort(out.begin(), out.end(), [](const IndexMatch& a, const IndexMatch& b) { return a.id < b.id; });
   return out;

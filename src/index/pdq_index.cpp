@@ -353,10 +353,9 @@ Status PdqIndex::Save(const std::filesystem::path& path) {
 
 Result<std::unique_ptr<PdqIndex>> PdqIndex::Load(const std::filesystem::path& path, PdqIndexOptions options,
                                                  bool verify_checksum) {
-  auto seg = MihSegment::Open(path, verify_checksum);
-  if (!seg) return tl::unexpected(seg.error());
+  VIGIL_ASSIGN_OR_RETURN(auto seg, MihSegment::Open(path, verify_checksum));
   auto index = std::make_unique<PdqIndex>(options);
-  if ((*seg)->size() > 0) index->state_->slots.push_back(Slot::Of(std::move(*seg)));
+  if (seg->size() > 0) index->state_->slots.push_back(Slot::Of(std::move(seg)));
   return index;
 }
 
@@ -378,22 +377,19 @@ PdqIndexStats PdqIndex::Stats() const {
 }
 
 Status PdqIndex::AddText(std::uint64_t id, std::string_view value) {
-  auto h = PdqHash::FromHex(value);
-  if (!h) return tl::unexpected(h.error());
-  Add(id, *h);
+  VIGIL_ASSIGN_OR_RETURN(auto h, PdqHash::FromHex(value));
+  Add(id, h);
   return {};
 }
 
 Status PdqIndex::RemoveText(std::uint64_t id, std::string_view value) {
-  auto h = PdqHash::FromHex(value);
-  if (!h) return tl::unexpected(h.error());
-  return Remove(id, *h);
+  VIGIL_ASSIGN_OR_RETURN(auto h, PdqHash::FromHex(value));
+  return Remove(id, h);
 }
 
 Result<std::vector<IndexMatch>> PdqIndex::SearchText(std::string_view value, int radius) const {
-  auto h = PdqHash::FromHex(value);
-  if (!h) return tl::unexpected(h.error());
-  return Search(*h, radius);
+  VIGIL_ASSIGN_OR_RETURN(auto h, PdqHash::FromHex(value));
+  return Search(h, radius);
 }
 
 }  // namespace vigil

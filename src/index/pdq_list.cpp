@@ -40,11 +40,10 @@ Result<PdqList> ReadPdqList(std::istream& in) {
       return Fail(ErrorCode::kInvalidArgument, "line " + std::to_string(index + 1) + ": longer than 4096 bytes");
     }
     bool blank = false;
-    auto e = ParsePdqListLine(line, index, &blank);
-    if (!e) return tl::unexpected(e.error());
+    VIGIL_ASSIGN_OR_RETURN(auto e, ParsePdqListLine(line, index, &blank));
     if (!blank) {
-      list.ids.push_back(e->id);
-      list.hashes.push_back(e->hash);
+      list.ids.push_back(e.id);
+      list.hashes.push_back(e.hash);
       list.lines.push_back(index);
     }
     ++index;

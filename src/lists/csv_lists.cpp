@@ -145,7 +145,7 @@ std::unique_ptr<HashListReader> OpenTextList(std::string_view data, const ListPa
 
 Result<std::unique_ptr<HashListReader>> OpenHmaList(std::string_view data, const ListParseOptions& options) {
   auto reader = std::make_unique<HmaListReader>(data, options);
-  if (auto header = reader->ReadHeader(); !header) return tl::unexpected(header.error());
+  VIGIL_TRY(reader->ReadHeader());
   return std::unique_ptr<HashListReader>(std::move(reader));
 }
 

@@ -65,18 +65,16 @@ Result<std::unique_ptr<HashListReader>> OpenHashList(std::string_view format, st
 }
 
 Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options) {
-  auto reader = OpenHashList(format, data, options);
-  if (!reader) return tl::unexpected(reader.error());
+  VIGIL_ASSIGN_OR_RETURN(auto reader, OpenHashList(format, data, options));
   ParsedList list;
   for (;;) {
     ImportOp op;
-    auto more = (*reader)->Next(op);
-    if (!more) return tl::unexpected(more.error());
-    if (!*more) break;
+    VIGIL_ASSIGN_OR_RETURN(auto more, reader->Next(op));
+    if (!more) break;
     list.ops.push_back(std::move(op));
   }
-  list.checkpoint = (*reader)->checkpoint();
-  list.skipped = (*reader)->skipped();
+  list.checkpoint = reader->checkpoint();
+  list.skipped = reader->skipped();
   return list;
 }
 
@@ -95,8 +93,7 @@ namespace lists {
 
 Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,
                            std::int64_t line, std::string payload) {
-  auto normalized = NormalizeSignal(signal_type, value);
-  if (!normalized) return tl::unexpected(normalized.error());
+  VIGIL_ASSIGN_OR_RETURN(auto normalized, NormalizeSignal(signal_type, value));
   if (const SignalTypeInfo* info = FindSignalType(signal_type); info != nullptr && info->has_payload && payload.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 std::string(signal_type) + " entries carry their frames: import them with format=vpdq");
@@ -106,11 +103,11 @@ Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value,
     return Fail(ErrorCode::kInvalidArgument, "classification longer than 64 bytes");
   }
   if (provenance.member.size() > 256) return Fail(ErrorCode::kInvalidArgument, "member longer than 256 bytes");
-  if (auto ok = CheckProvenanceText(provenance); !ok) return tl::unexpected(ok.error());
+  VIGIL_TRY(CheckProvenanceText(provenance));
   ImportOp op;
   op.kind = ImportOp::Kind::kAdd;
   op.signal_type = std::string(signal_type);
-  op.value = std::move(*normalized);
+  op.value = std::move(normalized);
   op.provenance = std::move(provenance);
   op.line = line;
   op.payload = std::move(payload);

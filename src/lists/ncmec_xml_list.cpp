@@ -133,7 +133,7 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
       auto op = MakeAddOp(type, fingerprint.text().get(), provenance, line);
       if (!op) return fail(op.error().message);
       prune.keep.push_back(op->signal_type + ":" + op->value);
-      if (auto limit = CheckEntryLimit(list, options); !limit) return tl::unexpected(limit.error());
+      VIGIL_TRY(CheckEntryLimit(list, options));
       list.ops.push_back(std::move(*op));
     }
     list.ops.push_back(std::move(prune));

@@ -76,7 +76,7 @@ Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptio
     auto op = MakeAddOp(type, text("hashValue"), provenance, line);
     if (!op) return fail("record " + std::to_string(line) + ": " + op.error().message);
     if (status == "Withdrawn" || status == "Deleted") op->kind = ImportOp::Kind::kRemove;
-    if (auto limit = CheckEntryLimit(list, options); !limit) return tl::unexpected(limit.error());
+    VIGIL_TRY(CheckEntryLimit(list, options));
     list.ops.push_back(std::move(*op));
   }
   return list;

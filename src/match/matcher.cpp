@@ -100,7 +100,7 @@ struct Matcher::State {
   }
 };
 
-Matcher::Matcher(Store& store) : store_(store), state_(std::make_unique<State>()) {}
+Matcher::Matcher(EntryFeed& feed) : feed_(feed), state_(std::make_unique<State>()) {}
 Matcher::~Matcher() = default;
 
 namespace {
@@ -114,17 +114,15 @@ Status Matcher::Load() {
 
 Status Matcher::LoadAll() {
   std::lock_guard refresh(state_->refresh_mu);
-  auto import_id = store_.LatestImportId();
-  if (!import_id) return tl::unexpected(import_id.error());
+  VIGIL_ASSIGN_OR_RETURN(auto import_id, feed_.LatestImportId());
   std::vector<std::uint64_t> pdq_ids, frame_ids;
   std::vector<PdqHash> pdq_hashes, frame_hashes;
   std::int64_t after = 0;
   for (;;) {
-    auto page = store_.LiveEntriesAfter(after, kPageSize);
-    if (!page) return tl::unexpected(page.error());
-    if (page->empty()) break;
+    VIGIL_ASSIGN_OR_RETURN(auto page, feed_.LiveEntriesAfter(after, kPageSize));
+    if (page.empty()) break;
     std::unique_lock lock(state_->mu);
-    for (const auto& entry : *page) {
+    for (const auto& entry : page) {
       state_->Append(entry);
       if (entry.signal_type == "pdq") {
         auto hash = PdqHash::FromHex(entry.value);
@@ -138,7 +136,7 @@ Status Matcher::LoadAll() {
         if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
       }
     }
-    after = page->back().id;
+    after = page.back().id;
   }
   auto pdq = PdqIndex::Build(pdq_ids, pdq_hashes);
   auto frames = PdqIndex::Build(frame_ids, frame_hashes);
@@ -146,14 +144,14 @@ Status Matcher::LoadAll() {
   state_->pdq = std::move(pdq);
   state_->frames = std::move(frames);
   state_->last_entry_id = after;
-  state_->last_import_id = *import_id;
+  state_->last_import_id = import_id;
   return {};
 }
 
 Status Matcher::Refresh() {
   std::lock_guard refresh(state_->refresh_mu);
   // Bank rules first, so new entries are never matched under a stale rule set.
-  auto banks = store_.ListBanks();
+  auto banks = feed_.ListBanks();
   if (!banks) return tl::unexpected(banks.error());
   std::map<std::int64_t, State::BankRule> rules;
   int radius = 0;
@@ -172,10 +170,9 @@ Status Matcher::Refresh() {
     last_import = state_->last_import_id;
   }
   for (;;) {
-    auto page = store_.LiveEntriesAfter(after, kPageSize);
-    if (!page) return tl::unexpected(page.error());
-    if (page->empty()) break;
-    for (const auto& entry : *page) {
+    VIGIL_ASSIGN_OR_RETURN(auto page, feed_.LiveEntriesAfter(after, kPageSize));
+    if (page.empty()) break;
+    for (const auto& entry : page) {
       std::vector<std::uint64_t> frame_ids;
       std::vector<PdqHash> frame_hashes;
       {
@@ -189,11 +186,10 @@ Status Matcher::Refresh() {
         if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
       }
     }
-    after = page->back().id;
+    after = page.back().id;
   }
-  auto removals = store_.RemovalsAfter(last_import);
-  if (!removals) return tl::unexpected(removals.error());
-  for (const auto& [entry_id, import_id, signal_type, value] : *removals) {
+  VIGIL_ASSIGN_OR_RETURN(auto removals, feed_.RemovalsAfter(last_import));
+  for (const auto& [entry_id, import_id, signal_type, value] : removals) {
     SignalIndex* index = nullptr;
     {
       std::unique_lock lock(state_->mu);
@@ -216,8 +212,7 @@ Status Matcher::Refresh() {
 }
 
 Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const {
-  auto value = NormalizeSignal(signal.signal_type, signal.value);
-  if (!value) return tl::unexpected(value.error());
+  VIGIL_ASSIGN_OR_RETURN(auto value, NormalizeSignal(signal.signal_type, signal.value));
   int radius;
   {
     std::shared_lock lock(state_->mu);
@@ -228,9 +223,9 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
     return Fail(ErrorCode::kInvalidArgument, "vpdq signals are looked up with their frames (LookupVideo)");
   }
   if (signal.signal_type == "pdq") {
-    hits = state_->pdq->Search(*PdqHash::FromHex(*value), radius);
+    hits = state_->pdq->Search(*PdqHash::FromHex(value), radius);
   } else {
-    hits = state_->IndexFor(signal.signal_type)->SearchText(*value, 0);
+    hits = state_->IndexFor(signal.signal_type)->SearchText(value, 0);
   }
   if (!hits) return tl::unexpected(hits.error());
   std::vector<MatchHit> out;

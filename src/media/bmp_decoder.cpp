@@ -85,7 +85,7 @@ class Decoder final : public ImageDecoder {
     auto header = ReadBmpHeader(bytes);
     if (!header) return tl::unexpected(header.error());
     const BmpHeader& h = *header;
-    if (auto ok = CheckDimensions(h.width, h.height, limits); !ok) return tl::unexpected(ok.error());
+    VIGIL_TRY(CheckDimensions(h.width, h.height, limits));
     if (h.compression != 0) {
       return Fail(ErrorCode::kUnsupported, "compressed BMPs are not supported (compression " +
                                                std::to_string(h.compression) + ")");

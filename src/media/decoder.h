@@ -27,8 +27,7 @@ class ImageDecoder {
   Result<ImageHeader> ReadHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) const {
     ImageHeader header;
     header.format = format();
-    auto read = DecodeUpTo(bytes, limits, &header);
-    if (!read) return tl::unexpected(read.error());
+    VIGIL_TRY(DecodeUpTo(bytes, limits, &header));
     return header;
   }
 

@@ -8,9 +8,8 @@ namespace {
 
 template <typename Module>
 Result<const Module*> LoadEntry(const char* file, const char* symbol) {
-  auto address = LoadModuleSymbol(file, symbol);
-  if (!address) return tl::unexpected(address.error());
-  return static_cast<const Module*>(*address);
+  VIGIL_ASSIGN_OR_RETURN(auto address, LoadModuleSymbol(file, symbol));
+  return static_cast<const Module*>(address);
 }
 
 // Hands each call to a module's decoder, loading the module on the first.
@@ -23,13 +22,11 @@ class StandIn final : public ImageDecoder {
  protected:
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
                            ImageHeader* header_only) const override {
-    auto module = Load();
-    if (!module) return tl::unexpected(module.error());
-    const ImageDecoder& real = *(*module)->decoder;
+    VIGIL_ASSIGN_OR_RETURN(auto module, Load());
+    const ImageDecoder& real = *module->decoder;
     if (header_only == nullptr) return real.Decode(bytes, limits);
-    auto header = real.ReadHeader(bytes, limits);
-    if (!header) return tl::unexpected(header.error());
-    return HeaderOnly(header_only, header->width, header->height, header->format, header->ratio_checked);
+    VIGIL_ASSIGN_OR_RETURN(auto header, real.ReadHeader(bytes, limits));
+    return HeaderOnly(header_only, header.width, header.height, header.format, header.ratio_checked);
   }
 
  private:
@@ -50,10 +47,15 @@ Result<const VideoModule*> LoadVideoModule() {
   return LoadEntry<VideoModule>(kFfmpegModuleFile, "vigil_video_module_v1");
 }
 
-void PreloadDecoderModules() {
-  (void)kHeif.Load();
-  (void)kBmp.Load();
-  (void)LoadVideoModule();
+std::string PreloadDecoderModules() {
+  std::string missing;
+  auto note = [&missing](const Error& e) {
+    if (missing.find(e.message) == std::string::npos) missing += (missing.empty() ? "" : "; ") + e.message;
+  };
+  if (auto heif = kHeif.Load(); !heif) note(heif.error());
+  if (auto bmp = kBmp.Load(); !bmp) note(bmp.error());
+  if (auto video = LoadVideoModule(); !video) note(video.error());
+  return missing;
 }
 
 }  // namespace vigil::media

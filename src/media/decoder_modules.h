@@ -19,8 +19,9 @@ inline constexpr const char* kFfmpegModuleFile = "libvigil-ffmpeg.so";
 // The video module's entry point, or kUnsupported naming the module and why it cannot be loaded.
 Result<const VideoModule*> LoadVideoModule();
 
-// Loads both modules now. A module that cannot be loaded is not an error here: the failure is
-// remembered and each use of the format reports it.
-void PreloadDecoderModules();
+// Loads both modules now. Returns what could not be loaded, and why ("" when all were): a module
+// that cannot be loaded is not fatal (the other formats still decode); the failure is remembered
+// and each use of its formats reports it.
+std::string PreloadDecoderModules();
 
 }  // namespace vigil::media

@@ -133,7 +133,7 @@ struct State {
   }
 
   Error TimeLimit() const {
-    return {ErrorCode::kTooLarge,
+    return {ErrorCode::kDeadlineExceeded,
             "decoding took longer than the limit of " + std::to_string(limits.max_wall_seconds) + " s"};
   }
 };

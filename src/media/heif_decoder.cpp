@@ -42,7 +42,11 @@ class Decoder final : public ImageDecoder {
 
   Result<Image> DecodeUpTo(std::span<const std::uint8_t> bytes, const DecodeLimits& limits,
                            ImageHeader* header_only) const override {
-    auto fail = [](const heif_error& e) { return Fail(CodeOf(e), e.message ? e.message : "libheif error"); };
+    auto fail = [](const heif_error& e) {
+      std::string message = e.message != nullptr ? e.message : "libheif error";
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+      return Fail(CodeOf(e), message);
+    };
     ContextPtr ctx(heif_context_alloc());
     if (!ctx) return Fail(ErrorCode::kResourceExhausted, "cannot create HEIF context");
     heif_error e = heif_context_read_from_memory_without_copy(ctx.get(), bytes.data(), bytes.size(), nullptr);

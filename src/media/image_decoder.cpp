@@ -86,18 +86,16 @@ Result<const media::ImageDecoder*> FindDecoder(std::span<const std::uint8_t> byt
 }  // namespace
 
 Result<ImageHeader> ReadImageHeader(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
-  auto decoder = FindDecoder(bytes, limits);
-  if (!decoder) return tl::unexpected(decoder.error());
-  const ImageFormat format = (*decoder)->format();
-  auto header = (*decoder)->ReadHeader(bytes, limits);
+  VIGIL_ASSIGN_OR_RETURN(auto decoder, FindDecoder(bytes, limits));
+  const ImageFormat format = decoder->format();
+  auto header = decoder->ReadHeader(bytes, limits);
   if (!header) return tl::unexpected(WithContext(header.error(), ImageFormatName(format)));
   return *header;
 }
 
 Result<Image> DecodeImage(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
-  auto found = FindDecoder(bytes, limits);
-  if (!found) return tl::unexpected(found.error());
-  const media::ImageDecoder* decoder = *found;
+  VIGIL_ASSIGN_OR_RETURN(auto found, FindDecoder(bytes, limits));
+  const media::ImageDecoder* decoder = found;
   const ImageFormat format = decoder->format();
   auto image = decoder->Decode(bytes, limits);
   if (!image) {

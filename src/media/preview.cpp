@@ -53,10 +53,9 @@ void BoxBlur(std::vector<float>& plane, std::size_t width, std::size_t height, s
 Result<Image> FirstFrame(std::span<const std::uint8_t> bytes) {
   VideoLimits limits;
   limits.max_wall_seconds = 10;
-  auto decoder = media::VideoDecoder::Open(bytes, limits);
-  if (!decoder) return tl::unexpected(decoder.error());
+  VIGIL_ASSIGN_OR_RETURN(auto decoder, media::VideoDecoder::Open(bytes, limits));
   Image image;
-  auto decoded = (*decoder)->Decode([](std::int64_t n) { return n == 0; },
+  auto decoded = decoder->Decode([](std::int64_t n) { return n == 0; },
                                     [&](const media::RgbFrame& frame) -> Status {
                                       image.width = frame.width;
                                       image.height = frame.height;
@@ -72,10 +71,9 @@ Result<Image> FirstFrame(std::span<const std::uint8_t> bytes) {
 }  // namespace
 
 Result<std::vector<std::uint8_t>> BlurredPreview(std::span<const std::uint8_t> media, const PreviewOptions& options) {
-  auto image = LooksLikeVideo(media) ? FirstFrame(media) : DecodeImage(media, options.limits);
-  if (!image) return tl::unexpected(image.error());
+  VIGIL_ASSIGN_OR_RETURN(auto image, LooksLikeVideo(media) ? FirstFrame(media) : DecodeImage(media, options.limits));
   std::size_t width = 0, height = 0;
-  std::vector<float> luma = ShrunkLuma(*image, options.max_side, width, height);
+  std::vector<float> luma = ShrunkLuma(image, options.max_side, width, height);
   const auto radius = static_cast<std::size_t>(std::max(0, options.blur_radius));
   for (int pass = 0; pass < 3; ++pass) {
     BoxBlur(luma, width, height, radius, true);

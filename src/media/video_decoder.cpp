@@ -41,9 +41,8 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::Open(std::span<const std::ui
   }
   if (bytes.empty()) return Fail(ErrorCode::kTruncated, "empty file");
   if (!LooksLikeVideo(bytes)) return Fail(ErrorCode::kUnsupported, "not a video container this build decodes");
-  auto module = LoadVideoModule();
-  if (!module) return tl::unexpected(module.error());
-  return (*module)->open(bytes, limits);
+  VIGIL_ASSIGN_OR_RETURN(auto module, LoadVideoModule());
+  return module->open(bytes, limits);
 }
 
 }  // namespace media

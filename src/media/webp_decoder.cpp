@@ -46,14 +46,14 @@ Result<Image> DecodeStill(const std::uint8_t* data, std::size_t size, const Deco
   if (st != VP8_STATUS_OK) return Fail(StatusCode(st), StatusText(st));
   const auto w = static_cast<std::uint32_t>(features.width);
   const auto h = static_cast<std::uint32_t>(features.height);
-  if (auto ok = CheckDimensions(w, h, limits); !ok) return tl::unexpected(ok.error());
+  VIGIL_TRY(CheckDimensions(w, h, limits));
   const bool lossy = features.format == 1;
   if (lossy) {
     Density density;
     density.declared = std::uint64_t{w} * h;
     density.max_per_byte = kMaxVp8PixelsPerByte;
     density.why = "a lossy WebP codes at least about 1.6 bits per 16x16 macroblock";
-    if (auto ok = CheckCompressionRatio(w, h, size, density); !ok) return tl::unexpected(ok.error());
+    VIGIL_TRY(CheckCompressionRatio(w, h, size, density));
   }
   if (header_only) return HeaderOnly(header_only, w, h, ImageFormat::kWebp, lossy);  // lossless: no ratio to check
   auto img = AllocateImage(w, h, 3, ImageFormat::kWebp);

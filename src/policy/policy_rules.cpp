@@ -151,11 +151,9 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
   if (table.contains("category")) {
     const toml::array* categories = table["category"].as_array();
     if (categories == nullptr) return Fail(ErrorCode::kInvalidArgument, source + ": 'category' must be an array of tables ([[category]])");
-    auto parsed = ParseCategories(*categories, source);
-    if (!parsed) return tl::unexpected(parsed.error());
-    auto taxonomy = Taxonomy::Make(std::move(*parsed), source);
-    if (!taxonomy) return tl::unexpected(taxonomy.error());
-    rules.taxonomy_ = std::move(*taxonomy);
+    VIGIL_ASSIGN_OR_RETURN(auto parsed, ParseCategories(*categories, source));
+    VIGIL_ASSIGN_OR_RETURN(auto taxonomy, Taxonomy::Make(std::move(parsed), source));
+    rules.taxonomy_ = std::move(taxonomy);
   }
   const toml::array* array = table["rule"].as_array();
   if (table.contains("rule") && array == nullptr) {

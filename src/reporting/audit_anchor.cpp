@@ -89,13 +89,11 @@ Result<AuditAnchor> ParseAuditAnchor(std::string_view line) {
 
 Result<AuditAnchor> MakeAuditAnchor(Store& store, const std::string& signing_seed_hex,
                                     std::int64_t now_micros) {
-  auto public_key = reporting::Ed25519PublicKey(signing_seed_hex);
-  if (!public_key) return tl::unexpected(public_key.error());
+  VIGIL_ASSIGN_OR_RETURN(auto public_key, reporting::Ed25519PublicKey(signing_seed_hex));
   std::int64_t records = 0;
-  auto problems = store.Cases().VerifyAudit(&records);
-  if (!problems) return tl::unexpected(problems.error());
-  if (!problems->empty()) {
-    return Fail(ErrorCode::kCorrupt, "the audit chain does not verify (" + problems->front() +
+  VIGIL_ASSIGN_OR_RETURN(auto problems, store.Cases().VerifyAudit(&records));
+  if (!problems.empty()) {
+    return Fail(ErrorCode::kCorrupt, "the audit chain does not verify (" + problems.front() +
                                          "): not anchoring it; see `vigil audit verify`");
   }
   auto last = store.Reports().AuditChainRecord(0);
@@ -104,7 +102,7 @@ Result<AuditAnchor> MakeAuditAnchor(Store& store, const std::string& signing_see
       return Fail(ErrorCode::kNotFound, "the audit log is empty: nothing to anchor");
     return tl::unexpected(last.error());
   }
-  AuditAnchor anchor{last->id, last->hash, now_micros, *public_key, {}};
+  AuditAnchor anchor{last->id, last->hash, now_micros, public_key, {}};
   auto signature = reporting::Ed25519Sign(signing_seed_hex, AuditAnchorMessage(anchor));
   if (!signature) return tl::unexpected(signature.error());
   anchor.signature = std::move(*signature);
@@ -115,10 +113,9 @@ Result<AnchorCheck> CheckAuditAnchors(Store& store, std::string_view text,
                                       const std::string& public_key) {
   // The operator's key, checked and in the lower-case form anchors are written in (an upper-case
   // or mistyped key must not read as "signed by another key" on every line).
-  auto key_bytes = reporting::Unhex(public_key, 32, "the public key");
-  if (!key_bytes) return tl::unexpected(key_bytes.error());
+  VIGIL_ASSIGN_OR_RETURN(auto key_bytes, reporting::Unhex(public_key, 32, "the public key"));
   const std::string public_key_hex =
-      reporting::Hex(reinterpret_cast<const unsigned char*>(key_bytes->data()), key_bytes->size());
+      reporting::Hex(reinterpret_cast<const unsigned char*>(key_bytes.data()), key_bytes.size());
   AnchorCheck check;
   auto chain = store.Cases().VerifyAudit(&check.records);
   if (!chain) return tl::unexpected(chain.error());

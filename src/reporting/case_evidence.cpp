@@ -33,39 +33,37 @@ json::object MatchJson(const MatchRecord& m) {
 }  // namespace
 
 Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int64_t report_id) {
-  auto c = store.Cases().GetCase(case_id);
-  if (!c) return tl::unexpected(c.error());
+  VIGIL_ASSIGN_OR_RETURN(auto c, store.Cases().GetCase(case_id));
   json::object doc;
-  doc["case_id"] = c->id;
-  doc["user_id"] = c->user_id;
-  doc["status"] = c->status;
-  doc["opened_at"] = IsoDateTime(c->created_at);
+  doc["case_id"] = c.id;
+  doc["user_id"] = c.user_id;
+  doc["status"] = c.status;
+  doc["opened_at"] = IsoDateTime(c.created_at);
   json::array rules;
-  for (const auto& r : c->rules) rules.emplace_back(r);
+  for (const auto& r : c.rules) rules.emplace_back(r);
   doc["rules"] = std::move(rules);
   json::array items;
-  for (const auto& item : c->items) {
-    auto content = store.GetContent(item.content_id);
-    if (!content) return tl::unexpected(content.error());
+  for (const auto& item : c.items) {
+    VIGIL_ASSIGN_OR_RETURN(auto content, store.GetContent(item.content_id));
     json::object hashes;
-    for (const auto& [type, value] : content->hashes) hashes[type] = value;
+    for (const auto& [type, value] : content.hashes) hashes[type] = value;
     json::array matches;
-    for (const auto& m : content->matches) matches.push_back(MatchJson(m));
-    json::object o{{"content_id", content->content_id},
-                   {"media_type", content->media_type},
-                   {"bytes", content->byte_size},
-                   {"uploaded_at", IsoDateTime(content->submitted_at)},
+    for (const auto& m : content.matches) matches.push_back(MatchJson(m));
+    json::object o{{"content_id", content.content_id},
+                   {"media_type", content.media_type},
+                   {"bytes", content.byte_size},
+                   {"uploaded_at", IsoDateTime(content.submitted_at)},
                    {"state", item.state},
                    {"hashes", std::move(hashes)},
                    {"matches", std::move(matches)}};
     boost::system::error_code ec;
-    o["metadata"] = json::parse(content->metadata_json, ec);
-    if (ec) o["metadata"] = content->metadata_json;
+    o["metadata"] = json::parse(content.metadata_json, ec);
+    if (ec) o["metadata"] = content.metadata_json;
     items.push_back(std::move(o));
   }
   doc["items"] = std::move(items);
   json::array decisions;
-  for (const auto& d : c->decisions) {
+  for (const auto& d : c.decisions) {
     json::array viewed;
     for (const auto& v : d.viewed) viewed.emplace_back(v);
     decisions.push_back(json::object{{"reviewer", d.reviewer},
@@ -77,7 +75,7 @@ Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int
                                      {"decided_at", IsoDateTime(d.decided_at)}});
   }
   doc["decisions"] = std::move(decisions);
-  auto actions = store.Cases().ListActions(c->user_id);
+  auto actions = store.Cases().ListActions(c.user_id);
   if (!actions) return tl::unexpected(actions.error());
   json::array acts;
   for (const auto& a : *actions) {
@@ -90,12 +88,11 @@ Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int
   }
   doc["actions"] = std::move(acts);
   if (report_id != 0) {
-    auto r = store.Reports().GetReport(report_id);
-    if (!r) return tl::unexpected(r.error());
-    doc["report"] = json::object{{"id", r->id},
-                                 {"state", r->state},
-                                 {"ncmec_report_id", r->ncmec_report_id},
-                                 {"approved_by", r->approved_by}};
+    VIGIL_ASSIGN_OR_RETURN(auto r, store.Reports().GetReport(report_id));
+    doc["report"] = json::object{{"id", r.id},
+                                 {"state", r.state},
+                                 {"ncmec_report_id", r.ncmec_report_id},
+                                 {"approved_by", r.approved_by}};
   }
   return json::serialize(doc);
 }
@@ -103,12 +100,10 @@ Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int
 Result<PreservedCase> PreserveCaseEvidence(Store& store, EvidenceVault& vault, const std::string& media_dir,
                                            std::int64_t case_id, std::int64_t report_id,
                                            const std::string& report_xml, const std::string& actor) {
-  auto c = store.Cases().GetCase(case_id);
-  if (!c) return tl::unexpected(c.error());
-  auto existing = store.Reports().ListEvidence(case_id);
-  if (!existing) return tl::unexpected(existing.error());
+  VIGIL_ASSIGN_OR_RETURN(auto c, store.Cases().GetCase(case_id));
+  VIGIL_ASSIGN_OR_RETURN(auto existing, store.Reports().ListEvidence(case_id));
   auto have = [&](const std::string& kind, const std::string& content_id, std::int64_t report) {
-    for (const auto& e : *existing) {
+    for (const auto& e : existing) {
       if (e.kind == kind && e.content_id == content_id && e.report_id == report) return true;
     }
     return false;
@@ -125,11 +120,10 @@ Result<PreservedCase> PreserveCaseEvidence(Store& store, EvidenceVault& vault, c
     ++result.added;
     return {};
   };
-  for (const auto& item : c->items) {
-    auto content = store.GetContent(item.content_id);
-    if (!content) return tl::unexpected(content.error());
-    const auto sha = content->hashes.find("sha256");
-    if (!item.has_media || media_dir.empty() || sha == content->hashes.end()) {
+  for (const auto& item : c.items) {
+    VIGIL_ASSIGN_OR_RETURN(auto content, store.GetContent(item.content_id));
+    const auto sha = content.hashes.find("sha256");
+    if (!item.has_media || media_dir.empty() || sha == content.hashes.end()) {
       if (!have("media", item.content_id, 0)) result.missing.push_back(item.content_id);
       continue;
     }
@@ -140,7 +134,7 @@ Result<PreservedCase> PreserveCaseEvidence(Store& store, EvidenceVault& vault, c
     }
     EvidenceItem e;
     e.kind = "media";
-    e.media_type = content->media_type;
+    e.media_type = content.media_type;
     e.content_id = item.content_id;
     VIGIL_TRY(keep({reinterpret_cast<const char*>(bytes->data()), bytes->size()}, e));
   }

@@ -97,7 +97,7 @@ Status ValidateReport(const ReportDraft& d, const ReporterProfile& r) {
 }
 
 Result<std::string> BuildReportXml(const ReportDraft& d, const ReporterProfile& r) {
-  if (auto ok = ValidateReport(d, r); !ok) return tl::unexpected(ok.error());
+  VIGIL_TRY(ValidateReport(d, r));
   InitLibxml();
   Doc doc(xmlNewDoc(X("1.0")));
   xmlNode* report = xmlNewNode(nullptr, X("report"));
@@ -207,18 +207,16 @@ Result<SchemaPtr> ParseSchema(const std::string& xsd_path, std::string& errors) 
 
 Status CheckSchemaFile(const std::string& xsd_path) {
   std::string errors;
-  auto schema = ParseSchema(xsd_path, errors);
-  if (!schema) return tl::unexpected(schema.error());
+  VIGIL_TRY(ParseSchema(xsd_path, errors));
   return {};
 }
 
 Status ValidateAgainstSchema(const std::string& xml, const std::string& xsd_path) {
   std::string errors;
-  auto schema = ParseSchema(xsd_path, errors);
-  if (!schema) return tl::unexpected(schema.error());
+  VIGIL_ASSIGN_OR_RETURN(auto schema, ParseSchema(xsd_path, errors));
   Doc doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "report.xml", nullptr, XML_PARSE_NONET));
   if (!doc) return Fail(ErrorCode::kInvalidArgument, "the report is not well-formed XML");
-  xmlSchemaValidCtxt* valid = xmlSchemaNewValidCtxt(schema->get());
+  xmlSchemaValidCtxt* valid = xmlSchemaNewValidCtxt(schema.get());
   xmlSchemaSetValidStructuredErrors(valid, CollectError, &errors);
   const bool ok = xmlSchemaValidateDoc(valid, doc.get()) == 0;
   xmlSchemaFreeValidCtxt(valid);

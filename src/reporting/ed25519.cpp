@@ -16,11 +16,10 @@ using PublicKey = std::array<unsigned char, crypto_sign_PUBLICKEYBYTES>;
 // Expands a seed; the caller wipes the secret key.
 Status Expand(const std::string& seed_hex, PublicKey& pk, SecretKey& sk) {
   if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium failed to initialise");
-  auto seed = Unhex(seed_hex, crypto_sign_SEEDBYTES, "the signing key");
-  if (!seed) return tl::unexpected(seed.error());
+  VIGIL_ASSIGN_OR_RETURN(auto seed, Unhex(seed_hex, crypto_sign_SEEDBYTES, "the signing key"));
   crypto_sign_seed_keypair(pk.data(), sk.data(),
-                           reinterpret_cast<const unsigned char*>(seed->data()));
-  sodium_memzero(seed->data(), seed->size());
+                           reinterpret_cast<const unsigned char*>(seed.data()));
+  sodium_memzero(seed.data(), seed.size());
   return {};
 }
 
@@ -53,14 +52,13 @@ Result<std::string> Ed25519Sign(const std::string& seed_hex, std::string_view me
 Result<bool> Ed25519Verify(const std::string& public_key_hex, std::string_view message,
                            const std::string& signature_hex) {
   if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium failed to initialise");
-  auto pk = Unhex(public_key_hex, crypto_sign_PUBLICKEYBYTES, "the public key");
-  if (!pk) return tl::unexpected(pk.error());
+  VIGIL_ASSIGN_OR_RETURN(auto pk, Unhex(public_key_hex, crypto_sign_PUBLICKEYBYTES, "the public key"));
   auto signature = Unhex(signature_hex, crypto_sign_BYTES, "the signature");
   if (!signature) return false;
   return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
                                      reinterpret_cast<const unsigned char*>(message.data()),
                                      message.size(),
-                                     reinterpret_cast<const unsigned char*>(pk->data())) == 0;
+                                     reinterpret_cast<const unsigned char*>(pk.data())) == 0;
 }
 
 }  // namespace vigil::reporting

@@ -103,8 +103,7 @@ Result<std::unique_ptr<EvidenceVault>> EvidenceVault::Open(Store& store, VaultOp
     return Fail(ErrorCode::kInvalidArgument,
                 "the evidence vault needs a master key ([vault] master_key_file, or VIGIL_VAULT_KEY): 64 hex digits");
   }
-  auto key = Unhex(options.master_key_hex, kKeyBytes, "the vault master key");
-  if (!key) return tl::unexpected(key.error());
+  VIGIL_ASSIGN_OR_RETURN(auto key, Unhex(options.master_key_hex, kKeyBytes, "the vault master key"));
   if (options.directory.empty()) return Fail(ErrorCode::kInvalidArgument, "the evidence vault needs a directory");
   if (options.retention_days < 1) return Fail(ErrorCode::kInvalidArgument, "vault retention must be at least a day");
   std::error_code ec;
@@ -112,7 +111,7 @@ Result<std::unique_ptr<EvidenceVault>> EvidenceVault::Open(Store& store, VaultOp
   std::filesystem::permissions(options.directory, std::filesystem::perms::owner_all, ec);
   sodium_memzero(options.master_key_hex.data(), options.master_key_hex.size());
   options.master_key_hex.clear();
-  return std::unique_ptr<EvidenceVault>(new EvidenceVault(store, std::move(options), clock, std::move(*key)));
+  return std::unique_ptr<EvidenceVault>(new EvidenceVault(store, std::move(options), clock, std::move(key)));
 }
 
 EvidenceVault::EvidenceVault(Store& store, VaultOptions options, const Clock& clock, std::string key)
@@ -180,19 +179,17 @@ Result<std::string> EvidenceVault::Read(std::int64_t id, const std::string& acto
     (void)store_.Audit(actor, "evidence.read_refused", target, "role=" + std::string(role));
     return Fail(ErrorCode::kPermissionDenied, "only a custodian may read preserved evidence");
   }
-  auto item = store_.Reports().GetEvidence(id);
-  if (!item) return tl::unexpected(item.error());
+  VIGIL_ASSIGN_OR_RETURN(auto item, store_.Reports().GetEvidence(id));
   // The read is on the record before any byte is handed out.
-  VIGIL_TRY(store_.Audit(actor, "evidence.read", target, "sha256=" + item->address));
-  auto plain = Unseal(*item);
+  VIGIL_TRY(store_.Audit(actor, "evidence.read", target, "sha256=" + item.address));
+  auto plain = Unseal(item);
   if (!plain) (void)store_.Audit(actor, "evidence.read_failed", target, plain.error().message);
   return plain;
 }
 
 Status EvidenceVault::Verify(std::int64_t id, const std::string& actor) {
-  auto item = store_.Reports().GetEvidence(id);
-  if (!item) return tl::unexpected(item.error());
-  auto plain = Unseal(*item);
+  VIGIL_ASSIGN_OR_RETURN(auto item, store_.Reports().GetEvidence(id));
+  auto plain = Unseal(item);
   VIGIL_TRY(store_.Audit(actor, "evidence.verify", "evidence:" + std::to_string(id),
                          plain ? "ok" : plain.error().message));
   if (!plain) return tl::unexpected(plain.error());
@@ -230,13 +227,12 @@ PurgeResult EvidenceVault::PurgeExpired(const std::string& actor) {
 
 Result<EvidenceVault::Rotation> EvidenceVault::RotateMasterKey(const std::string& new_master_key_hex,
                                                                const std::string& actor) {
-  auto new_key = Unhex(new_master_key_hex, kKeyBytes, "the new vault master key");
-  if (!new_key) return tl::unexpected(new_key.error());
-  if (*new_key == master_key_) return Fail(ErrorCode::kInvalidArgument, "the new master key is the current one");
+  VIGIL_ASSIGN_OR_RETURN(auto new_key, Unhex(new_master_key_hex, kKeyBytes, "the new vault master key"));
+  if (new_key == master_key_) return Fail(ErrorCode::kInvalidArgument, "the new master key is the current one");
   struct Wipe {
     std::string& s;
     ~Wipe() { sodium_memzero(s.data(), s.size()); }
-  } wipe{*new_key};
+  } wipe{new_key};
   auto items = store_.Reports().ListEvidence(0);
   if (!items) return tl::unexpected(items.error());
   Rotation result;
@@ -244,8 +240,8 @@ Result<EvidenceVault::Rotation> EvidenceVault::RotateMasterKey(const std::string
   std::vector<std::string> old_names;
   for (const auto& item : *items) {
     const std::string where = "evidence item " + std::to_string(item.id);
-    const std::string old_path = PathWith(item, master_key_), new_path = PathWith(item, *new_key);
-    if (UnwrapItemKey(item, *new_key)) {  // rotated by an earlier run: only its old name may be left
+    const std::string old_path = PathWith(item, master_key_), new_path = PathWith(item, new_key);
+    if (UnwrapItemKey(item, new_key)) {  // rotated by an earlier run: only its old name may be left
       ++result.already_rotated;
       old_names.push_back(old_path);
       continue;
@@ -262,14 +258,13 @@ Result<EvidenceVault::Rotation> EvidenceVault::RotateMasterKey(const std::string
       sodium_memzero(item_key->data(), item_key->size());
       continue;
     }
-    rewrapped.emplace_back(item.id, WrapItemKey(*item_key, item.address, *new_key));
+    rewrapped.emplace_back(item.id, WrapItemKey(*item_key, item.address, new_key));
     sodium_memzero(item_key->data(), item_key->size());
     old_names.push_back(old_path);
   }
   if (!rewrapped.empty()) {
-    auto changed = store_.Reports().RewrapEvidenceKeys(rewrapped, actor);
-    if (!changed) return tl::unexpected(changed.error());
-    result.rewrapped = *changed;
+    VIGIL_ASSIGN_OR_RETURN(auto changed, store_.Reports().RewrapEvidenceKeys(rewrapped, actor));
+    result.rewrapped = changed;
   }
   // Committed: the old names are no longer the items' names.
   for (const auto& path : old_names) {

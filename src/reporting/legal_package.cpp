@@ -279,11 +279,10 @@ Result<Plan> PlanProduction(Store& store, std::int64_t request_id, const std::st
   }
   plan.targets = {"legal:" + std::to_string(request_id)};
   for (std::int64_t case_id : plan.request.case_ids) {
-    auto c = store.Cases().GetCase(case_id);
-    if (!c) return tl::unexpected(c.error());
+    VIGIL_ASSIGN_OR_RETURN(auto c, store.Cases().GetCase(case_id));
     plan.targets.insert(std::to_string(case_id));
-    plan.targets.insert(c->user_id);
-    for (const auto& item : c->items) plan.targets.insert(item.content_id);
+    plan.targets.insert(c.user_id);
+    for (const auto& item : c.items) plan.targets.insert(item.content_id);
     auto items = store.Reports().ListEvidence(case_id);
     if (!items) return tl::unexpected(items.error());
     for (auto& e : *items) {
@@ -312,11 +311,10 @@ Result<LegalPackage> WritePackage(Store& store, EvidenceVault& vault, const Plan
   auto written = [&]() -> Result<LegalPackage> {
     json::array files;
     for (const auto& e : plan.items) {
-      auto plain = vault.Read(e.id, actor, role);
-      if (!plain) return tl::unexpected(plain.error());
+      VIGIL_ASSIGN_OR_RETURN(auto plain, vault.Read(e.id, actor, role));
       const std::string name = "files/" + std::to_string(e.id) + "-" + e.kind + Extension(e.media_type);
-      const Status added = sink.Add(name, *plain);
-      Wipe(*plain);
+      const Status added = sink.Add(name, plain);
+      Wipe(plain);
       VIGIL_TRY(added);
       files.push_back(json::object{{"path", name},
                                    {"sha256", e.address},
@@ -369,9 +367,8 @@ Result<LegalPackage> WritePackage(Store& store, EvidenceVault& vault, const Plan
                           {"signing_public_key", plan.public_key}};
     const std::string manifest_text = json::serialize(manifest) + "\n";
     VIGIL_TRY(sink.Add("manifest.json", manifest_text));
-    auto signature = reporting::Ed25519Sign(signing_seed_hex, manifest_text);
-    if (!signature) return tl::unexpected(signature.error());
-    VIGIL_TRY(sink.Add("manifest.sig", *signature + "\n"));
+    VIGIL_ASSIGN_OR_RETURN(auto signature, reporting::Ed25519Sign(signing_seed_hex, manifest_text));
+    VIGIL_TRY(sink.Add("manifest.sig", signature + "\n"));
     VIGIL_TRY(sink.Finish());
     LegalPackage package;
     package.name = plan.name;
@@ -379,8 +376,7 @@ Result<LegalPackage> WritePackage(Store& store, EvidenceVault& vault, const Plan
     package.files = static_cast<int>(file_count);
     package.custody_records = static_cast<int>(custody->size());
     // Recorded only once the package is whole: what was recorded is what is handed over.
-    auto produced = store.Reports().RecordProduction(plan.request.id, package.manifest_sha256, actor);
-    if (!produced) return tl::unexpected(produced.error());
+    VIGIL_TRY(store.Reports().RecordProduction(plan.request.id, package.manifest_sha256, actor));
     return package;
   }();
   if (!written) sink.Abandon();
@@ -405,11 +401,10 @@ Result<std::string> SigningPublicKey(const std::string& signing_seed_hex) {
 Result<LegalPackage> ProduceLegalPackage(Store& store, EvidenceVault& vault, std::int64_t request_id,
                                          const std::string& out_dir, const std::string& signing_seed_hex,
                                          const std::string& actor, std::string_view role) {
-  auto plan = PlanProduction(store, request_id, signing_seed_hex, role);
-  if (!plan) return tl::unexpected(plan.error());
+  VIGIL_ASSIGN_OR_RETURN(auto plan, PlanProduction(store, request_id, signing_seed_hex, role));
   FolderSink sink{fs::path(out_dir)};
   VIGIL_TRY(sink.Start());
-  auto package = WritePackage(store, vault, *plan, sink, signing_seed_hex, actor, role);
+  auto package = WritePackage(store, vault, plan, sink, signing_seed_hex, actor, role);
   if (package) package->path = out_dir;
   return package;
 }
@@ -417,31 +412,30 @@ Result<LegalPackage> ProduceLegalPackage(Store& store, EvidenceVault& vault, std
 Result<LegalPackage> ProduceLegalArchive(Store& store, EvidenceVault& vault, std::int64_t request_id,
                                          const ArchiveOutput& output, const std::string& signing_seed_hex,
                                          const std::string& actor, std::string_view role) {
-  auto plan = PlanProduction(store, request_id, signing_seed_hex, role);
-  if (!plan) return tl::unexpected(plan.error());
+  VIGIL_ASSIGN_OR_RETURN(auto plan, PlanProduction(store, request_id, signing_seed_hex, role));
   std::string file = output.file;
   if (file.empty() && !output.folder.empty()) {
     std::error_code ec;
     fs::create_directories(output.folder, ec);
     if (ec) return Fail(ErrorCode::kIoError, output.folder + ": " + ec.message());
-    file = (fs::path(output.folder) / (plan->name + ".tar")).string();
+    file = (fs::path(output.folder) / (plan.name + ".tar")).string();
   }
   // Each entry costs a header and padding (a block each); then the manifest, the custody log and
   // the archive's end. An archive in memory whose evidence alone is over the bound is refused
   // before any item is decrypted.
-  const std::uint64_t estimate = plan->evidence_bytes + 1024 * (plan->items.size() + 8) + (64 << 10);
+  const std::uint64_t estimate = plan.evidence_bytes + 1024 * (plan.items.size() + 8) + (64 << 10);
   if (file.empty() && output.max_bytes != 0 && estimate > output.max_bytes) {
     return Fail(ErrorCode::kTooLarge, "legal request " + std::to_string(request_id) + ": its evidence is " +
-                                          std::to_string(plan->evidence_bytes) + " bytes; the package is over the limit of " +
+                                          std::to_string(plan.evidence_bytes) + " bytes; the package is over the limit of " +
                                           std::to_string(output.max_bytes) + " bytes for one kept in memory");
   }
-  ArchiveSink sink(plan->name, plan->now);
+  ArchiveSink sink(plan.name, plan.now);
   const std::size_t reserve = output.max_bytes != 0 ? std::min<std::uint64_t>(estimate, output.max_bytes) : estimate;
   if (auto started = sink.Start(file, output.max_bytes, file.empty() ? reserve : 0); !started) {
     sink.Abandon();
     return tl::unexpected(started.error());
   }
-  auto package = WritePackage(store, vault, *plan, sink, signing_seed_hex, actor, role);
+  auto package = WritePackage(store, vault, plan, sink, signing_seed_hex, actor, role);
   if (!package) return package;
   package->path = file;
   if (file.empty()) package->archive = sink.TakeMemory();

@@ -564,8 +564,7 @@ PackageCheck Judge(Contents c, const std::string& public_key_hex) {
 // A malformed key is the caller's error, found before anything is read.
 Status CheckKey(const std::string& public_key_hex) {
   if (sodium_init() < 0) return Fail(ErrorCode::kInternal, "libsodium failed to initialise");
-  auto probe = reporting::Ed25519Verify(public_key_hex, {}, {});
-  if (!probe) return tl::unexpected(probe.error());
+  VIGIL_TRY(reporting::Ed25519Verify(public_key_hex, {}, {}));
   return {};
 }
 

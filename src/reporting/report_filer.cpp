@@ -164,9 +164,8 @@ class ReportFiler::Run {
   std::string Id() const { return std::to_string(r_.id); }
 
   Status Save(const std::string& action, const std::string& detail) {
-    auto saved = f_.store_.Reports().UpdateReport(r_, actor_, action, detail);
-    if (!saved) return tl::unexpected(saved.error());
-    r_ = std::move(*saved);
+    VIGIL_ASSIGN_OR_RETURN(auto saved, f_.store_.Reports().UpdateReport(r_, actor_, action, detail));
+    r_ = std::move(saved);
     return {};
   }
 
@@ -293,9 +292,8 @@ class ReportFiler::Run {
     if (!f_.options_.xsd_path.empty()) VIGIL_TRY(ValidateAgainstSchema(r_.report_xml, f_.options_.xsd_path));
     VIGIL_TRY(Intend("submit"));
     auto answer = f_.client_.Submit(r_.report_xml);
-    auto ok = Outcome(answer, "submit", more);
-    if (!ok) return tl::unexpected(ok.error());
-    if (!*ok) return {};
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "submit", more));
+    if (!ok) return {};
     if (answer->report_id.empty()) return Fail(ErrorCode::kCorrupt, "NCMEC opened a report without a reportId");
     r_.state = "open";
     r_.in_flight.clear();
@@ -321,18 +319,16 @@ class ReportFiler::Run {
 
   Status Upload(std::string content_id, bool& more) {  // by value: Save() replaces r_.files
     ReportedFile* file = FindFile(content_id);
-    auto content = f_.store_.GetContent(content_id);
-    if (!content) return tl::unexpected(content.error());
+    VIGIL_ASSIGN_OR_RETURN(auto content, f_.store_.GetContent(content_id));
     auto bytes = OpenMediaDirectory(f_.options_.media_dir)->Read(file->sha256);
     if (!bytes) return Fail(bytes.error().code, "report " + Id() + ": the media of " + content_id + " is gone: " +
                                                     bytes.error().message);
     const std::string data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
     const std::string md5 = ComputeDigests(*bytes).md5;
     VIGIL_TRY(Intend("upload:" + content_id));
-    auto answer = f_.client_.Upload(r_.ncmec_report_id, content_id + Extension(content->media_type), data);
-    auto ok = Outcome(answer, "upload:" + content_id, more);
-    if (!ok) return tl::unexpected(ok.error());
-    if (!*ok) return {};
+    auto answer = f_.client_.Upload(r_.ncmec_report_id, content_id + Extension(content.media_type), data);
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "upload:" + content_id, more));
+    if (!ok) return {};
     file = FindFile(content_id);
     if (!answer->hash.empty() && answer->hash != md5) {
       // What NCMEC holds is not what we sent: this submission cannot be trusted.
@@ -351,22 +347,19 @@ class ReportFiler::Run {
     ReportedFile* file = FindFile(content_id);
     if (file == nullptr) return Fail(ErrorCode::kInternal, "report " + Id() + " has no file " + content_id);
     if (!draft_) {  // built once per run, not once per file
-      auto built = f_.BuildDraft(r_.case_id);
-      if (!built) return tl::unexpected(built.error());
-      draft_ = std::move(*built);
+      VIGIL_ASSIGN_OR_RETURN(auto built, f_.BuildDraft(r_.case_id));
+      draft_ = std::move(built);
     }
     const ReportFile* details = nullptr;
     for (const auto& d : draft_->files) {
       if (d.content_id == content_id) details = &d;
     }
     if (details == nullptr) return Fail(ErrorCode::kInternal, "report " + Id() + ": " + content_id + " left the case");
-    auto xml = BuildFileDetailsXml(r_.ncmec_report_id, file->ncmec_file_id, *details, f_.options_.reporter);
-    if (!xml) return tl::unexpected(xml.error());
+    VIGIL_ASSIGN_OR_RETURN(auto xml, BuildFileDetailsXml(r_.ncmec_report_id, file->ncmec_file_id, *details, f_.options_.reporter));
     VIGIL_TRY(Intend("fileinfo:" + content_id));
-    auto answer = f_.client_.FileInfo(*xml);
-    auto ok = Outcome(answer, "fileinfo:" + content_id, more);
-    if (!ok) return tl::unexpected(ok.error());
-    if (!*ok) return {};
+    auto answer = f_.client_.FileInfo(xml);
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "fileinfo:" + content_id, more));
+    if (!ok) return {};
     FindFile(content_id)->state = "described";
     r_.in_flight.clear();
     return Save("report.fileinfo", content_id);
@@ -378,9 +371,8 @@ class ReportFiler::Run {
     }
     VIGIL_TRY(Intend("finish"));
     auto answer = f_.client_.Finish(r_.ncmec_report_id);
-    auto ok = Outcome(answer, "finish", more);
-    if (!ok) return tl::unexpected(ok.error());
-    if (!*ok) return {};
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "finish", more));
+    if (!ok) return {};
     r_.state = "filed";
     r_.in_flight = "preserve";
     return Save("report.filed", "NCMEC report " + r_.ncmec_report_id);
@@ -400,8 +392,7 @@ class ReportFiler::Run {
     if (!preserved) return tl::unexpected(preserved.error());
     // Everything of the case is held for the retention period from the report, at least.
     const std::int64_t until = r_.filed_at.value_or(r_.updated_at) + f_.vault_->retention_days() * std::int64_t{86'400'000'000};
-    auto held = f_.store_.Reports().ExtendHold(r_.case_id, until, actor_, "report " + Id() + " filed");
-    if (!held) return tl::unexpected(held.error());
+    VIGIL_TRY(f_.store_.Reports().ExtendHold(r_.case_id, until, actor_, "report " + Id() + " filed"));
     r_.in_flight.clear();
     r_.last_error.clear();
     return Save("report.preserved", "case " + std::to_string(r_.case_id));
@@ -417,14 +408,13 @@ ReportFiler::ReportFiler(Store& store, CyberTipClient& client, EvidenceVault* va
     : store_(store), client_(client), vault_(vault), options_(std::move(options)) {}
 
 Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
-  auto c = store_.Cases().GetCase(case_id);
-  if (!c) return tl::unexpected(c.error());
+  VIGIL_ASSIGN_OR_RETURN(auto c, store_.Cases().GetCase(case_id));
   const Decision* violating = nullptr;  // the final decision (the last that is not an escalation)
-  for (const auto& d : c->decisions) {
+  for (const auto& d : c.decisions) {
     if (d.verdict != "escalate") violating = &d;
   }
-  if (c->status != "decided" && c->status != "closed") {
-    return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c->status +
+  if (c.status != "decided" && c.status != "closed") {
+    return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status +
                                                  ": only a decided case is reported");
   }
   if (violating == nullptr || violating->verdict != "violating") {
@@ -435,59 +425,58 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
                                                  violating->category + "', which is not reported to NCMEC");
   }
   std::set<std::string> viewed;
-  for (const auto& d : c->decisions) viewed.insert(d.viewed.begin(), d.viewed.end());
+  for (const auto& d : c.decisions) viewed.insert(d.viewed.begin(), d.viewed.end());
   ReportDraft draft;
-  draft.user.esp_identifier = c->user_id;
+  draft.user.esp_identifier = c.user_id;
   const std::string classification = violating->classification;
-  for (const auto& item : c->items) {
+  for (const auto& item : c.items) {
     if (item.state == "restored") continue;  // cleared on appeal: not part of the incident
-    auto content = store_.GetContent(item.content_id);
-    if (!content) return tl::unexpected(content.error());
+    VIGIL_ASSIGN_OR_RETURN(auto content, store_.GetContent(item.content_id));
     if (!item.has_media) {
       return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + ": the media of " + item.content_id +
                                                    " was not kept, so it cannot be reported with the file");
     }
-    const auto meta = MetaOf(*content);
+    const auto meta = MetaOf(content);
     ReportFile file;
-    file.content_id = content->content_id;
+    file.content_id = content.content_id;
     file.file_name = MetaString(meta, "file_name");
-    if (file.file_name.empty()) file.file_name = content->content_id + Extension(content->media_type);
-    file.media_type = content->media_type;
-    file.uploaded_at = content->submitted_at;
+    if (file.file_name.empty()) file.file_name = content.content_id + Extension(content.media_type);
+    file.media_type = content.media_type;
+    file.uploaded_at = content.submitted_at;
     auto hash = [&](const char* type) {
-      auto it = content->hashes.find(type);
-      return it == content->hashes.end() ? std::string() : it->second;
+      auto it = content.hashes.find(type);
+      return it == content.hashes.end() ? std::string() : it->second;
     };
     file.md5 = hash("md5");
     file.sha1 = hash("sha1");
     file.sha256 = hash("sha256");
-    file.viewed_by_esp = viewed.count(content->content_id) > 0;
+    file.viewed_by_esp = viewed.count(content.content_id) > 0;
     if (const auto* p = meta.if_contains("publicly_available"); p != nullptr && p->is_bool()) {
       file.publicly_available = p->as_bool();
     }
-    const auto labelled = violating->file_classifications.find(content->content_id);
+    const auto labelled = violating->file_classifications.find(content.content_id);
     file.classification = labelled != violating->file_classifications.end() ? labelled->second : classification;
     // The upload's IP: "ip" (an upload event at the upload's time), or "ip_event": {"ip", "event",
     // "at" (ISO 8601, optional)} for another event the platform recorded.
     const std::string ip = MetaString(meta, "ip");
     if (!ip.empty()) {
-      file.upload_ip = IpEvent{ip, "Upload", content->submitted_at};
+      file.upload_ip = IpEvent{ip, "Upload", content.submitted_at};
       draft.user.ip_events.push_back(*file.upload_ip);
     }
     if (const auto* event = meta.if_contains("ip_event"); event != nullptr && event->is_object()) {
       const auto& e = event->as_object();
-      IpEvent captured{MetaString(e, "ip"), MetaString(e, "event"), content->submitted_at};
+      IpEvent captured{MetaString(e, "ip"), MetaString(e, "event"), content.submitted_at};
       if (captured.event.empty()) captured.event = "Upload";
       if (const auto at = ParseIsoTime(MetaString(e, "at"))) captured.at = *at;
       if (captured.ip.empty()) {
-        return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + ": " + content->content_id +
+        return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + ": " + content.content_id +
                                                      "'s ip_event has no 'ip'");
       }
       if (!file.upload_ip && captured.event == "Upload") file.upload_ip = captured;
       draft.user.ip_events.push_back(captured);
     }
     if (draft.user.screen_name.empty()) draft.user.screen_name = MetaString(meta, "screen_name");
-    if (draft.incident_at == 0 || content->submitted_at < draft.incident_at) draft.incident_at = content->submitted_at;
+    if (draft.incident_at == 0 || content.submitted_at < draft.incident_at) draft.incident_at = content.submitted_at;
     draft.files.push_back(std::move(file));
   }
   if (draft.files.empty()) {
@@ -496,11 +485,10 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   // The account's disablement from the enforcement records: the FIRST time it was disabled (of each
   // kind), the first notification of a disablement (never before the first disablement), and a
   // re-enabling only when it came after the last disablement.
-  auto actions = store_.Cases().ListActions(c->user_id);
-  if (!actions) return tl::unexpected(actions.error());
+  VIGIL_ASSIGN_OR_RETURN(auto actions, store_.Cases().ListActions(c.user_id));
   std::int64_t last_disabled = 0;
   std::optional<std::int64_t> reenabled;
-  for (const auto& a : *actions) {
+  for (const auto& a : actions) {
     if (a.kind == "suspend_account" || a.kind == "ban_account") {
       const bool permanent = a.kind == "ban_account" || !a.until;
       auto& first = permanent ? draft.user.permanently_disabled_at : draft.user.temporarily_disabled_at;
@@ -517,7 +505,7 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   draft.incident_description = "Upload time of the earliest reported file";
   draft.additional_info = "Detected by hash matching against: ";
   std::set<std::string> banks;
-  for (const auto& item : c->items) {
+  for (const auto& item : c.items) {
     for (const auto& m : item.matches) banks.insert(m.bank_name);
   }
   bool first = true;
@@ -530,24 +518,21 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
 }
 
 Result<CyberTipReport> ReportFiler::Draft(std::int64_t case_id, const std::string& actor) {
-  auto draft = BuildDraft(case_id);
-  if (!draft) return tl::unexpected(draft.error());
-  auto xml = BuildReportXml(*draft, options_.reporter);
-  if (!xml) return tl::unexpected(xml.error());
-  if (!options_.xsd_path.empty()) VIGIL_TRY(ValidateAgainstSchema(*xml, options_.xsd_path));
+  VIGIL_ASSIGN_OR_RETURN(auto draft, BuildDraft(case_id));
+  VIGIL_ASSIGN_OR_RETURN(auto xml, BuildReportXml(draft, options_.reporter));
+  if (!options_.xsd_path.empty()) VIGIL_TRY(ValidateAgainstSchema(xml, options_.xsd_path));
   CyberTipReport report;
   report.case_id = case_id;
-  report.user_id = draft->user.esp_identifier;
-  report.report_xml = std::move(*xml);
+  report.user_id = draft.user.esp_identifier;
+  report.report_xml = std::move(xml);
   report.created_by = actor;
-  for (const auto& f : draft->files) report.files.push_back({f.content_id, f.sha256, "pending", "", ""});
+  for (const auto& f : draft.files) report.files.push_back({f.content_id, f.sha256, "pending", "", ""});
   auto created = store_.Reports().CreateReport(report);
   if (!created) return tl::unexpected(created.error());
   if (options_.approval != "decision") return created;
-  auto c = store_.Cases().GetCase(case_id);
-  if (!c) return tl::unexpected(c.error());
+  VIGIL_ASSIGN_OR_RETURN(auto c, store_.Cases().GetCase(case_id));
   created->state = "approved";
-  created->approved_by = c->decisions.back().reviewer;
+  created->approved_by = c.decisions.back().reviewer;
   return store_.Reports().UpdateReport(*created, actor, "report.approve",
                                        "by the violating decision of " + created->approved_by);
 }
@@ -566,27 +551,26 @@ Result<std::string> ReportFiler::CurrentXml(const CyberTipReport& report) {
 }
 
 Result<ReportPreview> ReportFiler::Preview(std::int64_t report_id) {
-  auto r = store_.Reports().GetReport(report_id);
-  if (!r) return tl::unexpected(r.error());
+  VIGIL_ASSIGN_OR_RETURN(auto r, store_.Reports().GetReport(report_id));
   ReportPreview preview;
-  preview.report_xml = r->report_xml;
-  if (r->state == "draft" || r->state == "approved") {
-    if (auto current = CurrentXml(*r); !current) {
+  preview.report_xml = r.report_xml;
+  if (r.state == "draft" || r.state == "approved") {
+    if (auto current = CurrentXml(r); !current) {
       preview.problem = current.error().message;
-    } else if (*current != r->report_xml) {
+    } else if (*current != r.report_xml) {
       preview.problem = "the case's facts changed since the draft: approving refreshes the report first";
     }
   }
-  auto draft = BuildDraft(r->case_id);
+  auto draft = BuildDraft(r.case_id);
   if (!draft) {
     if (preview.problem.empty()) preview.problem = draft.error().message;
     return preview;
   }
-  for (const auto& file : r->files) {
+  for (const auto& file : r.files) {
     for (const auto& details : draft->files) {
       if (details.content_id != file.content_id) continue;
       // NCMEC assigns the report and file ids; until it has, the preview says where they go.
-      auto xml = BuildFileDetailsXml(r->ncmec_report_id.empty() ? "(assigned by NCMEC)" : r->ncmec_report_id,
+      auto xml = BuildFileDetailsXml(r.ncmec_report_id.empty() ? "(assigned by NCMEC)" : r.ncmec_report_id,
                                      file.ncmec_file_id.empty() ? "(assigned by NCMEC)" : file.ncmec_file_id, details,
                                      options_.reporter);
       if (!xml) return tl::unexpected(xml.error());
@@ -597,38 +581,36 @@ Result<ReportPreview> ReportFiler::Preview(std::int64_t report_id) {
 }
 
 Result<CyberTipReport> ReportFiler::Approve(std::int64_t report_id, const std::string& approver) {
-  auto r = store_.Reports().GetReport(report_id);
-  if (!r) return tl::unexpected(r.error());
-  if (r->state != "draft") {
-    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " is " + r->state +
-                                                 (r->withdraw_reason.empty() ? "" : " (" + r->withdraw_reason + ")") +
+  VIGIL_ASSIGN_OR_RETURN(auto r, store_.Reports().GetReport(report_id));
+  if (r.state != "draft") {
+    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " is " + r.state +
+                                                 (r.withdraw_reason.empty() ? "" : " (" + r.withdraw_reason + ")") +
                                                  ", not a draft");
   }
   if (approver.empty() || approver == "system") {
     return Fail(ErrorCode::kPermissionDenied, "a report is approved by a person");
   }
   // What the approver approves must still be true of the case.
-  auto current = CurrentXml(*r);
+  auto current = CurrentXml(r);
   if (!current) {
-    r->state = "voided";
-    r->withdraw_reason = current.error().message;
-    auto voided = store_.Reports().UpdateReport(*r, approver, "report.void", r->withdraw_reason);
+    r.state = "voided";
+    r.withdraw_reason = current.error().message;
+    auto voided = store_.Reports().UpdateReport(r, approver, "report.void", r.withdraw_reason);
     if (!voided) return tl::unexpected(voided.error());
     return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " voided instead of approved: " +
-                                                 r->withdraw_reason);
+                                                 r.withdraw_reason);
   }
-  if (*current != r->report_xml) {
+  if (*current != r.report_xml) {
     // New facts (an enforcement date, say): the text changes, so the approval must be of the new one.
-    r->report_xml = std::move(*current);
-    auto refreshed = store_.Reports().UpdateReport(*r, approver, "report.refresh", "the case's facts changed since the draft");
-    if (!refreshed) return tl::unexpected(refreshed.error());
+    r.report_xml = std::move(*current);
+    VIGIL_TRY(store_.Reports().UpdateReport(r, approver, "report.refresh", "the case's facts changed since the draft"));
     return Fail(ErrorCode::kAlreadyExists, "report " + std::to_string(report_id) +
                                                " changed since it was drafted (the case's facts changed): read its preview "
                                                "again, then approve");
   }
-  r->state = "approved";
-  r->approved_by = approver;
-  return store_.Reports().UpdateReport(*r, approver, "report.approve", "");
+  r.state = "approved";
+  r.approved_by = approver;
+  return store_.Reports().UpdateReport(r, approver, "report.approve", "");
 }
 
 // Marks a report as being driven by this process for the lifetime of the claim.
@@ -663,18 +645,16 @@ Result<CyberTipReport> ReportFiler::File(std::int64_t report_id, const std::stri
 Result<CyberTipReport> ReportFiler::FileOnce(std::int64_t report_id, const std::string& actor, bool restart_failed) {
   Claim claim(*this, report_id);
   VIGIL_TRY(claim.Check());
-  auto r = store_.Reports().GetReport(report_id);
-  if (!r) return tl::unexpected(r.error());
-  Run run(*this, std::move(*r), actor);
+  VIGIL_ASSIGN_OR_RETURN(auto r, store_.Reports().GetReport(report_id));
+  Run run(*this, std::move(r), actor);
   return restart_failed ? run.Restart() : run.Go();
 }
 
 Result<CyberTipReport> ReportFiler::Retract(std::int64_t report_id, const std::string& actor, const std::string& reason) {
   Claim claim(*this, report_id);
   VIGIL_TRY(claim.Check());
-  auto r = store_.Reports().GetReport(report_id);
-  if (!r) return tl::unexpected(r.error());
-  return Run(*this, std::move(*r), actor).RetractNow(reason);
+  VIGIL_ASSIGN_OR_RETURN(auto r, store_.Reports().GetReport(report_id));
+  return Run(*this, std::move(r), actor).RetractNow(reason);
 }
 
 Result<int> ReportFiler::ResumeAll(const std::string& actor, std::chrono::seconds in_flight_grace,

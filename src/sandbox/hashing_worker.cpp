@@ -144,7 +144,7 @@ int RunHashingWorker(const WorkerSettings& settings) {
   limits.nice = settings.nice;
   // The decoder modules, while there are still files to load them from. Every lane needs video:
   // a video's preview (its first frame) is decoded in the small lane.
-  media::PreloadDecoderModules();
+  const std::string missing_decoders = media::PreloadDecoderModules();
   Isolation isolation;
   if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
@@ -158,7 +158,8 @@ int RunHashingWorker(const WorkerSettings& settings) {
                            {"bounding_set_dropped", isolation.bounding_set},
                            {"uid", isolation.uid},
                            {"gid", isolation.gid},
-                           {"refused", isolation.refused}};
+                           {"refused", isolation.refused},
+                           {"missing_decoders", missing_decoders}};
   if (!WriteAnswer(1, AnswerStatus::kReady, json::serialize(ready))) return 71;
   for (;;) {
     RequestHeader h;

@@ -52,7 +52,7 @@ Error FromErrorJson(const std::string& payload) {
 Status WaitFor(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return Fail(ErrorCode::kTooLarge, "deadline");
+    if (left <= 0) return Fail(ErrorCode::kDeadlineExceeded, "deadline");
     pollfd p{fd, events, 0};
     const int n = poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
     if (n < 0 && errno == EINTR) continue;
@@ -199,18 +199,16 @@ Result<std::unique_ptr<SandboxPool>> SandboxPool::Start(PoolOptions options) {
   options.large_workers = std::max(0, options.large_workers);
   options.large_queue = std::max(0, options.large_queue);
   options.large_nice = std::clamp(options.large_nice, 0, 19);
-  auto user = ResolveUser(options.user);
-  if (!user) return tl::unexpected(user.error());
+  VIGIL_ASSIGN_OR_RETURN(auto user, ResolveUser(options.user));
   std::unique_ptr<SandboxPool> pool(new SandboxPool(std::move(options)));
-  pool->uid_ = user->first;
-  pool->gid_ = user->second;
+  pool->uid_ = user.first;
+  pool->gid_ = user.second;
   pool->small_.size = pool->options_.workers;
   pool->large_.large = true;
   pool->large_.size = pool->options_.large_workers;
   pool->large_.max_waiting = pool->options_.large_queue;
   std::string ready;
-  auto first = pool->Spawn(pool->small_, &ready);
-  if (!first) return tl::unexpected(first.error());
+  VIGIL_ASSIGN_OR_RETURN(auto first, pool->Spawn(pool->small_, &ready));
   boost::system::error_code ec;
   const json::value said = json::parse(ready, ec);
   if (!ec && said.is_object()) {
@@ -234,9 +232,11 @@ Result<std::unique_ptr<SandboxPool>> SandboxPool::Start(PoolOptions options) {
     iso.gid = number("gid");
     const auto* refused = o.if_contains("refused");
     if (refused != nullptr && refused->is_string()) iso.refused = std::string(refused->as_string());
+    const auto* missing = o.if_contains("missing_decoders");
+    if (missing != nullptr && missing->is_string()) iso.missing_decoders = std::string(missing->as_string());
   }
   std::lock_guard lock(pool->mu_);
-  pool->small_.idle.push_back(*first);
+  pool->small_.idle.push_back(first);
   pool->small_.live = 1;
   return pool;
 }
@@ -325,9 +325,15 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
   if (!got || h.magic != kAnswerMagic || h.status != static_cast<std::uint32_t>(AnswerStatus::kReady)) {
     Error why = got && h.status == static_cast<std::uint32_t>(AnswerStatus::kError)
                     ? FromErrorJson(payload)
-                    : Error{ErrorCode::kUnsupported, "the decoder worker did not start"};
+                    : Error{ErrorCode::kUnavailable, "the decoder worker did not start"};
     Kill(w);
-    return Fail(ErrorCode::kUnsupported, "decoder sandbox unavailable: " + why.message);
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.workers_failed;
+    }
+    // The worker's own reason keeps its code (a kernel without seccomp: kUnsupported); a worker
+    // that never got as far is the installation's problem, not the upload's: kUnavailable.
+    return Fail(why.code, "decoder sandbox unavailable: " + why.message);
   }
   if (ready != nullptr) *ready = std::move(payload);
   std::lock_guard lock(mu_);
@@ -522,7 +528,7 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
   }
 
   // The worker failed: find out how, then make sure it is gone.
-  const bool timed_out = got.error().code == ErrorCode::kTooLarge;
+  const bool timed_out = got.error().code == ErrorCode::kDeadlineExceeded;
   int status = 0;
   pid_t reaped = 0;
   if (!timed_out) {
@@ -543,7 +549,7 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
     ++stats_.workers_killed;
   }
   if (timed_out) {
-    return Fail(ErrorCode::kTooLarge, "decoding took longer than the limit of " + std::to_string(static_cast<int>(wall_seconds)) +
+    return Fail(ErrorCode::kDeadlineExceeded, "decoding took longer than the limit of " + std::to_string(static_cast<int>(wall_seconds)) +
                                           " s; the decoder worker was stopped");
   }
   if (WIFSIGNALED(status)) {
@@ -555,7 +561,7 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
     return Fail(ErrorCode::kCorrupt, "the decoder crashed on this input (" + SignalName(sig) + ") and was replaced");
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kCpuBudgetExitStatus) {
-    return Fail(ErrorCode::kTooLarge, "decoding used more than its CPU budget of " + std::to_string(cpu) +
+    return Fail(ErrorCode::kDeadlineExceeded, "decoding used more than its CPU budget of " + std::to_string(cpu) +
                                           " s; the decoder worker was stopped");
   }
   if (WIFEXITED(status)) {
@@ -567,14 +573,13 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
 Result<std::pair<std::uint32_t, std::string>> SandboxPool::Call(Lane& lane, std::uint32_t op, const std::string& options,
                                                                 std::span<const std::uint8_t> body, double wall_seconds,
                                                                 double cpu_seconds) {
-  auto worker = Acquire(lane);
-  if (!worker) return tl::unexpected(worker.error());
+  VIGIL_ASSIGN_OR_RETURN(auto worker, Acquire(lane));
   if (lane.large) {
     std::lock_guard lock(mu_);
     ++stats_.large_requests;
   }
-  auto answer = Exchange(*worker, op, options, body, wall_seconds, cpu_seconds);
-  Release(*worker);
+  auto answer = Exchange(worker, op, options, body, wall_seconds, cpu_seconds);
+  Release(worker);
   return answer;
 }
 

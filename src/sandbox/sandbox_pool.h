@@ -62,6 +62,7 @@ struct PoolStats {
   std::int64_t requests = 0;
   std::int64_t workers_started = 0;
   std::int64_t workers_killed = 0;   // crashed, filtered, timed out, over the CPU budget
+  std::int64_t workers_failed = 0;   // spawned but never ready (a broken installation, no memory)
   std::int64_t large_requests = 0;   // requests decoded in the large lane
   std::int64_t large_refused = 0;    // refused because the large lane's queue was full
 };

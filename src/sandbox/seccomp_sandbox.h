@@ -43,6 +43,9 @@ struct Isolation {
   bool bounding_set = false;    // the bounding set emptied too (needs CAP_SETPCAP: root, or a user namespace)
   std::int64_t uid = -1, gid = -1;  // what the decoder runs as (as it sees itself)
   std::string refused;          // what the kernel refused, for the log ("" when nothing)
+  // Reported with the isolation: the decoder modules the worker could not load before confining
+  // itself, and why ("" when all loaded): those formats then fail in every worker.
+  std::string missing_decoders;
 };
 
 // The worker's exit status when a request used more CPU than its budget (see SetCpuBudget).

@@ -165,7 +165,7 @@ ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
       options_(std::move(options)),
       auth_(store, options_.rate_limit, options_.failed_auth_limit),
       media_(KeptMedia(options_)),
-      uploads_(store, matcher, options_.media_hasher, media_.get(), WorkflowOptions(options_, metrics_)),
+      uploads_(store.Cases(), matcher, options_.media_hasher, media_.get(), WorkflowOptions(options_, metrics_)),
       decisions_(std::make_unique<DecisionWorkflow>(store, DecisionOptions())) {}
 
 ApiService::~ApiService() {

@@ -23,6 +23,7 @@ http::status StatusFor(ErrorCode code) {
     case ErrorCode::kUnsupported: return http::status::unsupported_media_type;
     case ErrorCode::kUnavailable: return http::status::service_unavailable;
     case ErrorCode::kPermissionDenied: return http::status::forbidden;
+    case ErrorCode::kDeadlineExceeded: return http::status::unprocessable_entity;
     case ErrorCode::kIoError:
     case ErrorCode::kResourceExhausted:
     case ErrorCode::kInternal: return http::status::internal_server_error;
@@ -79,10 +80,9 @@ Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t 
   if (request.body().size() > max_bytes) {
     return Fail(ErrorCode::kTooLarge, "JSON body exceeds " + std::to_string(max_bytes) + " bytes");
   }
-  auto value = ParseStrictJson(request.body());
-  if (!value) return tl::unexpected(value.error());
-  if (!value->is_object()) return Fail(ErrorCode::kInvalidArgument, "the JSON body must be an object");
-  return std::move(value->as_object());
+  VIGIL_ASSIGN_OR_RETURN(auto value, ParseStrictJson(request.body()));
+  if (!value.is_object()) return Fail(ErrorCode::kInvalidArgument, "the JSON body must be an object");
+  return std::move(value.as_object());
 }
 
 Status CheckKnownFields(const boost::json::object& body, std::initializer_list<std::string_view> known) {

@@ -135,9 +135,8 @@ std::shared_ptr<const Taxonomy> ApiService::CurrentTaxonomy() const {
 
 Status ApiService::LoadRules() {
   if (options_.rules_path.empty()) return {};
-  auto loaded = PolicyRules::Load(options_.rules_path);
-  if (!loaded) return tl::unexpected(loaded.error());
-  uploads_.SetRules(std::make_shared<const PolicyRules>(std::move(*loaded)));
+  VIGIL_ASSIGN_OR_RETURN(auto loaded, PolicyRules::Load(options_.rules_path));
+  uploads_.SetRules(std::make_shared<const PolicyRules>(std::move(loaded)));
   return {};
 }
 

@@ -29,7 +29,7 @@ Status CheckMediaType(const Request& request) {
 }
 
 Result<HashedMedia> HashBody(const Request& request, const ApiOptions& options, ExtraMeasures extra = {}) {
-  if (auto ok = CheckMediaType(request); !ok) return tl::unexpected(ok.error());
+  VIGIL_TRY(CheckMediaType(request));
   if (request.body().empty()) return Fail(ErrorCode::kInvalidArgument, "empty body: send the media bytes");
   const auto& body = request.body();
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 namespace vigil {
 
@@ -33,12 +34,25 @@ Result<std::vector<std::uint8_t>> ReadFileLimited(const std::filesystem::path& p
   std::vector<std::uint8_t> data;
   // Pipes and devices report no size: read up to the limit plus one byte to detect overflow.
   const std::size_t expect = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 1u << 16;
-  data.resize(std::min(expect, max_bytes) + 1);
+  auto grow = [&data](std::size_t size) {
+    try {
+      data.resize(size);
+      return true;
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
+  };
+  auto out_of_memory = [&fd, &data]() {
+    ::close(fd);
+    return Fail(ErrorCode::kResourceExhausted,
+                "out of memory reading the file (" + std::to_string(data.size()) + " bytes read so far)");
+  };
+  if (!grow(std::min(expect, max_bytes) + 1)) return out_of_memory();
   std::size_t have = 0;
   for (;;) {
     if (have == data.size()) {
       if (data.size() > max_bytes) break;
-      data.resize(std::min(data.size() * 2, max_bytes + 1));
+      if (!grow(std::min(data.size() * 2, max_bytes + 1))) return out_of_memory();
     }
     const ssize_t n = ::read(fd, data.data() + have, data.size() - have);
     if (n < 0 && errno == EINTR) continue;
@@ -59,22 +73,21 @@ Result<std::vector<std::uint8_t>> ReadFileLimited(const std::filesystem::path& p
 }
 
 Result<FileHashResult> FileHasher::HashBytes(std::span<const std::uint8_t> bytes) {
-  auto image = DecodeImage(bytes, options_.limits);
-  if (!image) return tl::unexpected(image.error());
+  VIGIL_ASSIGN_OR_RETURN(auto image, DecodeImage(bytes, options_.limits));
   FileHashResult r;
-  r.width = image->source_width;
-  r.height = image->source_height;
-  r.format = image->format;
+  r.width = image.source_width;
+  r.height = image.source_height;
+  r.format = image.format;
   if (options_.dihedral) {
-    PdqDihedralResult d = pdq_.HashDihedral(*image, options_.pdq);
+    PdqDihedralResult d = pdq_.HashDihedral(image, options_.pdq);
     r.pdq.hash = d.hashes[0];
     r.pdq.quality = d.quality;
     r.dihedral = d;
   } else {
-    r.pdq = pdq_.Hash(*image, options_.pdq);
+    r.pdq = pdq_.Hash(image, options_.pdq);
   }
   if (options_.trimmed) {
-    for (const BorderBox& box : TrimCandidates(*image)) r.trimmed.push_back(pdq_.Hash(CropToContent(*image, box), options_.pdq));
+    for (const BorderBox& box : TrimCandidates(image)) r.trimmed.push_back(pdq_.Hash(CropToContent(image, box), options_.pdq));
   }
   r.digests = ComputeDigests(bytes);
   return r;

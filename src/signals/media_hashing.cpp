@@ -101,23 +101,22 @@ Result<HashedMedia> HashMedia(std::span<const std::uint8_t> bytes, const MediaHa
   hash_options.dihedral = options.extra.dihedral;
   hash_options.trimmed = options.extra.trimmed;
   FileHasher hasher(hash_options);
-  auto hashed = hasher.HashBytes(bytes);
-  if (!hashed) return tl::unexpected(hashed.error());
-  out.media_type = "image/" + std::string(ImageFormatName(hashed->format));
-  out.width = hashed->width;
-  out.height = hashed->height;
-  out.signals = {{"pdq", hashed->pdq.hash.ToHex()},
-                 {"md5", hashed->digests.md5},
-                 {"sha1", hashed->digests.sha1},
-                 {"sha256", hashed->digests.sha256}};
-  out.pdq_quality = hashed->pdq.quality;
-  if (hashed->dihedral) {
+  VIGIL_ASSIGN_OR_RETURN(auto hashed, hasher.HashBytes(bytes));
+  out.media_type = "image/" + std::string(ImageFormatName(hashed.format));
+  out.width = hashed.width;
+  out.height = hashed.height;
+  out.signals = {{"pdq", hashed.pdq.hash.ToHex()},
+                 {"md5", hashed.digests.md5},
+                 {"sha1", hashed.digests.sha1},
+                 {"sha256", hashed.digests.sha256}};
+  out.pdq_quality = hashed.pdq.quality;
+  if (hashed.dihedral) {
     for (int k = 1; k < kDihedralCount; ++k) {
       out.extra.emplace_back("dihedral:" + std::string(DihedralName(static_cast<Dihedral>(k))), "dihedral",
-                             hashed->dihedral->hashes[static_cast<std::size_t>(k)]);
+                             hashed.dihedral->hashes[static_cast<std::size_t>(k)]);
     }
   }
-  for (const PdqResult& trimmed : hashed->trimmed) out.extra.emplace_back("trimmed", "trimmed", trimmed.hash);
+  for (const PdqResult& trimmed : hashed.trimmed) out.extra.emplace_back("trimmed", "trimmed", trimmed.hash);
   return out;
 }
 

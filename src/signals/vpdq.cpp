@@ -62,9 +62,8 @@ Result<VideoHashResult> VideoHasher::HashBytes(std::span<const std::uint8_t> byt
 }
 
 Result<VideoHashResult> VideoHasher::HashFile(const std::filesystem::path& path) {
-  auto bytes = ReadFileLimited(path, options_.limits.max_file_bytes);
-  if (!bytes) return tl::unexpected(bytes.error());
-  auto result = HashBytes(*bytes);
+  VIGIL_ASSIGN_OR_RETURN(auto bytes, ReadFileLimited(path, options_.limits.max_file_bytes));
+  auto result = HashBytes(bytes);
   if (!result) return tl::unexpected(WithContext(result.error(), path.string()));
   return result;
 }

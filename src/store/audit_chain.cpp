@@ -46,17 +46,15 @@ std::string AuditRecordHash(const std::string& prev_hash, std::int64_t id, std::
 Status AppendAudit(SqlConnection& db, std::int64_t at, const std::string& actor, const std::string& action,
                    const std::string& target, const std::string& detail) {
   if (db.dialect() == SqlDialect::kPostgres) {
-    auto locked = db.Execute("LOCK TABLE audit_head IN EXCLUSIVE MODE");
-    if (!locked) return tl::unexpected(locked.error());
+    VIGIL_TRY(db.Execute("LOCK TABLE audit_head IN EXCLUSIVE MODE"));
   }
-  auto head = db.Query("SELECT records, last_id, last_hash FROM audit_head WHERE id = 1");
-  if (!head) return tl::unexpected(head.error());
+  VIGIL_ASSIGN_OR_RETURN(auto head, db.Query("SELECT records, last_id, last_hash FROM audit_head WHERE id = 1"));
   std::int64_t records = 0, last_id = 0;
   std::string prev = kGenesis;
-  if (!head->empty()) {
-    records = head->front().Int(0);
-    last_id = head->front().Int(1);
-    prev = head->front().Text(2);
+  if (!head.empty()) {
+    records = head.front().Int(0);
+    last_id = head.front().Int(1);
+    prev = head.front().Text(2);
   }
   const std::int64_t id = last_id + 1;
   const std::string hash = AuditRecordHash(prev, id, at, actor, action, target, detail);
@@ -69,31 +67,27 @@ Status AppendAudit(SqlConnection& db, std::int64_t at, const std::string& actor,
 }
 
 Status SealAuditLog(SqlConnection& db) {
-  auto head = db.Query("SELECT records FROM audit_head WHERE id = 1");
-  if (!head) return tl::unexpected(head.error());
-  if (!head->empty()) return {};  // already chained
-  auto rows = db.Query("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id");
-  if (!rows) return tl::unexpected(rows.error());
+  VIGIL_ASSIGN_OR_RETURN(auto head, db.Query("SELECT records FROM audit_head WHERE id = 1"));
+  if (!head.empty()) return {};  // already chained
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id"));
   std::string prev = kGenesis;
   std::int64_t last_id = 0;
-  for (const auto& row : *rows) {
+  for (const auto& row : rows) {
     const std::string hash =
         AuditRecordHash(prev, row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5));
-    auto updated = db.Execute("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3", {prev, hash, row.Int(0)});
-    if (!updated) return tl::unexpected(updated.error());
+    VIGIL_TRY(db.Execute("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE id = $3", {prev, hash, row.Int(0)}));
     prev = hash;
     last_id = row.Int(0);
   }
-  return WriteHead(db, static_cast<std::int64_t>(rows->size()), last_id, prev);
+  return WriteHead(db, static_cast<std::int64_t>(rows.size()), last_id, prev);
 }
 
 Result<AuditCheck> VerifyAuditLog(SqlConnection& db) {
   AuditCheck check;
-  auto rows = db.Query("SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY id");
-  if (!rows) return tl::unexpected(rows.error());
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY id"));
   std::string prev = kGenesis;
   std::int64_t last_id = 0;
-  for (const auto& row : *rows) {
+  for (const auto& row : rows) {
     const std::int64_t id = row.Int(0);
     const std::string expected =
         AuditRecordHash(row.Text(6), id, row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5));
@@ -108,10 +102,9 @@ Result<AuditCheck> VerifyAuditLog(SqlConnection& db) {
     last_id = id;
     ++check.records;
   }
-  auto head = db.Query("SELECT records, last_id, last_hash FROM audit_head WHERE id = 1");
-  if (!head) return tl::unexpected(head.error());
-  if (!head->empty()) {
-    const auto& h = head->front();
+  VIGIL_ASSIGN_OR_RETURN(auto head, db.Query("SELECT records, last_id, last_hash FROM audit_head WHERE id = 1"));
+  if (!head.empty()) {
+    const auto& h = head.front();
     if (h.Int(0) != check.records) {
       check.problems.push_back("the log holds " + std::to_string(check.records) + " records but " +
                                std::to_string(h.Int(0)) + " were appended (records deleted)");

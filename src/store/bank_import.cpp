@@ -153,10 +153,9 @@ class ImportApplier {
                                      e.payload.empty() ? SqlValue{} : SqlValue{e.payload}});
       }
       sql += " RETURNING id, signal_type, value";
-      auto rows = db_.Query(sql, params);
-      if (!rows) return tl::unexpected(rows.error());
-      if (rows->size() != end - begin) return Fail(ErrorCode::kInternal, "import: INSERT returned a wrong row count");
-      for (const auto& row : *rows) {
+      VIGIL_ASSIGN_OR_RETURN(auto rows, db_.Query(sql, params));
+      if (rows.size() != end - begin) return Fail(ErrorCode::kInternal, "import: INSERT returned a wrong row count");
+      for (const auto& row : rows) {
         const std::string type = row.Text(1), value = row.Text(2);
         const auto it = by_key_.find(EntryKey{type, value});
         if (it == by_key_.end()) return Fail(ErrorCode::kInternal, "import: INSERT returned an unknown row");
@@ -197,9 +196,8 @@ class ImportApplier {
         params.emplace_back(result.removed_entry_ids[i]);
       }
       sql += ")";
-      auto updated = db_.Execute(sql, params);
-      if (!updated) return tl::unexpected(updated.error());
-      if (static_cast<std::size_t>(*updated) != end - begin) {
+      VIGIL_ASSIGN_OR_RETURN(auto updated, db_.Execute(sql, params));
+      if (static_cast<std::size_t>(updated) != end - begin) {
         return Fail(ErrorCode::kInternal, "import: an entry changed under the import's lock");
       }
     }
@@ -319,7 +317,7 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
                                  const std::string& source, std::vector<ImportOp> ops,
                                  const std::function<Result<bool>(ImportOp&)>& more_ops, std::int64_t now) {
   ImportApplier applier(db, bank_id, import_id, now);
-  if (auto loaded = applier.Load(); !loaded) return tl::unexpected(loaded.error());
+  VIGIL_TRY(applier.Load());
   // The store checks every op again (lists are parsed first, but an op may come from elsewhere).
   auto apply = [&](ImportOp& op) -> Status {
     if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
@@ -350,9 +348,8 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
   if (more_ops) {
     for (;;) {
       ImportOp op;
-      auto more = more_ops(op);
-      if (!more) return tl::unexpected(more.error());
-      if (!*more) break;
+      VIGIL_ASSIGN_OR_RETURN(auto more, more_ops(op));
+      if (!more) break;
       VIGIL_TRY(apply(op));
     }
   }

@@ -42,10 +42,9 @@ Result<std::int64_t> InsertAction(SqlConnection& db, const NewAction& a, std::in
 }
 
 Result<EnforcementAction> ActionOn(SqlConnection& db, std::int64_t id) {
-  auto rows = db.Query(std::string("SELECT ") + kActionColumns + " FROM actions WHERE id = $1", {id});
-  if (!rows) return tl::unexpected(rows.error());
-  if (rows->empty()) return Fail(ErrorCode::kNotFound, "no action " + std::to_string(id));
-  return ActionFromRow(rows->front());
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kActionColumns + " FROM actions WHERE id = $1", {id}));
+  if (rows.empty()) return Fail(ErrorCode::kNotFound, "no action " + std::to_string(id));
+  return ActionFromRow(rows.front());
 }
 
 Status SetAccount(SqlConnection& db, const std::string& user_id, const std::string& state,
@@ -61,14 +60,13 @@ Status SetAccount(SqlConnection& db, const std::string& user_id, const std::stri
 }
 
 Result<Account> AccountOn(SqlConnection& db, const std::string& user_id, std::int64_t now) {
-  auto rows = db.Query("SELECT user_id, state, until_at, updated_at FROM accounts WHERE user_id = $1", {user_id});
-  if (!rows) return tl::unexpected(rows.error());
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT user_id, state, until_at, updated_at FROM accounts WHERE user_id = $1", {user_id}));
   Account a;
   a.user_id = user_id;
-  if (rows->empty()) return a;
-  a.state = rows->front().Text(1);
-  a.until = rows->front().OptInt(2);
-  a.updated_at = rows->front().Int(3);
+  if (rows.empty()) return a;
+  a.state = rows.front().Text(1);
+  a.until = rows.front().OptInt(2);
+  a.updated_at = rows.front().Int(3);
   if (a.until && *a.until <= now && a.state != "banned") {
     a.state = "active";
     a.until.reset();

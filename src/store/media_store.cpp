@@ -67,7 +67,7 @@ class MediaDirectory final : public MediaStore {
   }
 
   Result<std::vector<std::uint8_t>> Read(const std::string& sha256) const override {
-    if (auto ok = CheckName(sha256); !ok) return tl::unexpected(ok.error());
+    VIGIL_TRY(CheckName(sha256));
     std::error_code ec;
     if (!std::filesystem::exists(dir_ / sha256, ec)) {
       return Fail(ErrorCode::kNotFound, "no media kept for " + sha256);

@@ -24,16 +24,14 @@ class PostgresConnection final : public SqlConnection {
   SqlDialect dialect() const override { return SqlDialect::kPostgres; }
 
   Result<std::int64_t> Execute(std::string_view sql, const std::vector<SqlValue>& params) override {
-    auto result = Run(sql, params);
-    if (!result) return tl::unexpected(result.error());
-    const char* tuples = PQcmdTuples(result->get());
+    VIGIL_ASSIGN_OR_RETURN(auto result, Run(sql, params));
+    const char* tuples = PQcmdTuples(result.get());
     return tuples[0] == '\0' ? 0 : std::stoll(tuples);
   }
 
   Result<std::vector<SqlRow>> Query(std::string_view sql, const std::vector<SqlValue>& params) override {
-    auto result = Run(sql, params);
-    if (!result) return tl::unexpected(result.error());
-    PGresult* res = result->get();
+    VIGIL_ASSIGN_OR_RETURN(auto result, Run(sql, params));
+    PGresult* res = result.get();
     const int count = PQntuples(res);
     const int columns = PQnfields(res);
     std::vector<SqlRow> rows;

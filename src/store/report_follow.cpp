@@ -27,10 +27,9 @@ Result<bool> CaseReportable(SqlConnection& db, std::int64_t case_id) {
 
 Result<int> FollowCase(SqlConnection& db, std::int64_t case_id, std::int64_t now, const std::string& actor,
                        const std::string& why) {
-  auto reportable = CaseReportable(db, case_id);
-  if (!reportable) return tl::unexpected(reportable.error());
+  VIGIL_ASSIGN_OR_RETURN(auto reportable, CaseReportable(db, case_id));
   // Nothing left to report: nothing stands in the way of reporting it either.
-  if (!*reportable) VIGIL_TRY(db.Execute("UPDATE cases SET report_problem = '' WHERE id = $1", {case_id}));
+  if (!reportable) VIGIL_TRY(db.Execute("UPDATE cases SET report_problem = '' WHERE id = $1", {case_id}));
   auto reports = db.Query(
       "SELECT id, state, withdraw_reason FROM reports WHERE case_id = $1 AND state NOT IN ('retracted', 'voided', "
       "'failed') ORDER BY id",
@@ -47,7 +46,7 @@ Result<int> FollowCase(SqlConnection& db, std::int64_t case_id, std::int64_t now
         {id});
     if (!restored) return tl::unexpected(restored.error());
     std::string reason;
-    if (!*reportable) {
+    if (!reportable) {
       reason = why + ": the case has nothing left to report";
     } else if (!restored->empty()) {
       reason = why + ": " + restored->front().Text(0) + (restored->size() > 1 ? " and others" : "") +

@@ -407,9 +407,8 @@ CREATE UNIQUE INDEX api_keys_name ON api_keys(LOWER(name));
 int LatestSchemaVersion() { return static_cast<int>(kMigrations.size()); }
 
 Result<int> CurrentSchemaVersion(SqlConnection& connection) {
-  auto rows = connection.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  if (!rows) return tl::unexpected(rows.error());
-  return static_cast<int>(rows->at(0).Int(0));
+  VIGIL_ASSIGN_OR_RETURN(auto rows, connection.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  return static_cast<int>(rows.at(0).Int(0));
 }
 
 Status Migrate(SqlConnection& connection, int up_to) {
@@ -419,22 +418,20 @@ Status Migrate(SqlConnection& connection, int up_to) {
       !created) {
     return created;
   }
-  auto transaction = SqlTransaction::Start(connection);
-  if (!transaction) return tl::unexpected(transaction.error());
+  VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(connection));
   if (connection.dialect() == SqlDialect::kPostgres) {
     // Two servers starting at once: one migrates, the other waits here and then finds it done.
     if (auto locked = connection.Execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE"); !locked) {
       return tl::unexpected(locked.error());
     }
   }
-  auto current = CurrentSchemaVersion(connection);
-  if (!current) return tl::unexpected(current.error());
-  if (*current > LatestSchemaVersion()) {
-    return Fail(ErrorCode::kUnsupported, "the database has schema version " + std::to_string(*current) +
+  VIGIL_ASSIGN_OR_RETURN(auto current, CurrentSchemaVersion(connection));
+  if (current > LatestSchemaVersion()) {
+    return Fail(ErrorCode::kUnsupported, "the database has schema version " + std::to_string(current) +
                                              ", newer than this build's " +
                                              std::to_string(LatestSchemaVersion()) + "; upgrade vigil");
   }
-  for (int version = *current + 1; version <= target; ++version) {
+  for (int version = current + 1; version <= target; ++version) {
     const auto sql = ExpandDialect(kMigrations[static_cast<std::size_t>(version - 1)], connection.dialect());
     if (auto applied = connection.ExecuteScript(sql); !applied) {
       return Fail(applied.error().code,
@@ -446,7 +443,7 @@ Status Migrate(SqlConnection& connection, int up_to) {
       return tl::unexpected(recorded.error());
     }
   }
-  return transaction->Commit();
+  return transaction.Commit();
 }
 
 }  // namespace vigil::store

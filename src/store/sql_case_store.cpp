@@ -88,8 +88,7 @@ class SqlCaseStore final : public CaseStore {
     auto db = pool_.Acquire();
     std::optional<Case> opened;
     {
-      auto txn = SqlTransaction::Start(*db);
-      if (!txn) return tl::unexpected(txn.error());
+      VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
       const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
       auto row = InsertContentOn(*db, content, now);
       if (!row) {
@@ -98,50 +97,44 @@ class SqlCaseStore final : public CaseStore {
         std::string outcome_json;
         if (!content.matches.empty()) {
           // The recorded matches, with their banks' names and the entries' provenance.
-          auto recorded = ReadContentOn(*db, content.content_id);
-          if (!recorded) return tl::unexpected(recorded.error());
+          VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content.content_id));
           PolicyOutcome outcome;
           if (policy.evaluate) {
-            auto facts = FactsOn(*db, *recorded);
-            if (!facts) return tl::unexpected(facts.error());
-            outcome = policy.evaluate(*facts);
+            VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, recorded));
+            outcome = policy.evaluate(facts);
           }
-          auto case_id = ApplyOutcomeOn(*db, *recorded, *row, outcome, actor, now);
-          if (!case_id) return tl::unexpected(case_id.error());
-          if (*case_id != 0 && policy.keep_media) {
+          VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, recorded, *row, outcome, actor, now));
+          if (case_id != 0 && policy.keep_media) {
             const auto sha256 = content.hashes.find("sha256");
             if (sha256 == content.hashes.end()) return Fail(ErrorCode::kInternal, "an upload without its SHA-256");
             VIGIL_TRY(policy.keep_media(sha256->second));
             VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
           }
-          outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), *case_id);
+          outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id);
           VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
           FailPoint("upload.before_commit");
-          if (*case_id != 0) {
-            auto c = GetCaseOn(*db, *case_id);
-            if (!c) return tl::unexpected(c.error());
-            opened = std::move(*c);
+          if (case_id != 0) {
+            VIGIL_ASSIGN_OR_RETURN(auto c, GetCaseOn(*db, case_id));
+            opened = std::move(c);
           }
         }
-        VIGIL_TRY(txn->Commit());
-        auto stored = ReadContentOn(*db, content.content_id);
-        if (!stored) return tl::unexpected(stored.error());
-        return RecordedUpload{std::move(*stored), std::move(opened), false};
+        VIGIL_TRY(txn.Commit());
+        VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content.content_id));
+        return RecordedUpload{std::move(stored), std::move(opened), false};
       }
     }
     // The id is taken: the same upload again (a client's retry, or two identical requests at once)
     // gets the first answer; anything else is a conflict.
-    auto first = ReadContentOn(*db, content.content_id);
-    if (!first) return tl::unexpected(first.error());
+    VIGIL_ASSIGN_OR_RETURN(auto first, ReadContentOn(*db, content.content_id));
     const auto mine = content.hashes.find("sha256");
-    const auto theirs = first->hashes.find("sha256");
-    const bool same = mine != content.hashes.end() && theirs != first->hashes.end() && mine->second == theirs->second &&
-                      first->user_id == content.user_id;
+    const auto theirs = first.hashes.find("sha256");
+    const bool same = mine != content.hashes.end() && theirs != first.hashes.end() && mine->second == theirs->second &&
+                      first.user_id == content.user_id;
     if (!same) {
       return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id +
                                                  "' was already submitted with other bytes or by another user");
     }
-    return RecordedUpload{std::move(*first), std::nullopt, true};
+    return RecordedUpload{std::move(first), std::nullopt, true};
   }
 
   Result<ContentFacts> PolicyFacts(const ContentRecord& content) override {
@@ -165,13 +158,11 @@ class SqlCaseStore final : public CaseStore {
       params.emplace_back(status);
     }
     sql += " ORDER BY priority, sla_due, id LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
-    auto rows = db->Query(sql, params);
-    if (!rows) return tl::unexpected(rows.error());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, params));
     std::vector<Case> cases;
-    for (const auto& row : *rows) {
-      auto c = CaseFromRow(*db, row, false);
-      if (!c) return tl::unexpected(c.error());
-      cases.push_back(std::move(*c));
+    for (const auto& row : rows) {
+      VIGIL_ASSIGN_OR_RETURN(auto c, CaseFromRow(*db, row, false));
+      cases.push_back(std::move(c));
     }
     return cases;
   }
@@ -183,22 +174,19 @@ class SqlCaseStore final : public CaseStore {
 
   Result<Case> ClaimCase(std::int64_t id, const std::string& reviewer) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
-    auto c = LockCase(*db, id);
-    if (!c) return tl::unexpected(c.error());
-    if (c->status == "decided" || c->status == "closed") {
-      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(id) + " is " + c->status + ": nothing to claim");
+    VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, id));
+    if (c.status == "decided" || c.status == "closed") {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(id) + " is " + c.status + ": nothing to claim");
     }
-    if (!c->assigned_to.empty() && c->assigned_to != reviewer && c->lease_until > now) {
-      return Fail(ErrorCode::kAlreadyExists, "case " + std::to_string(id) + " is claimed by " + c->assigned_to +
+    if (!c.assigned_to.empty() && c.assigned_to != reviewer && c.lease_until > now) {
+      return Fail(ErrorCode::kAlreadyExists, "case " + std::to_string(id) + " is claimed by " + c.assigned_to +
                                                  " until their lease ends");
     }
     // A second review must be someone else.
-    auto first = PendingFirstDecision(*db, id);
-    if (!first) return tl::unexpected(first.error());
-    if (*first && (*first)->reviewer == reviewer) {
+    VIGIL_ASSIGN_OR_RETURN(auto first, PendingFirstDecision(*db, id));
+    if (first && first->reviewer == reviewer) {
       return Fail(ErrorCode::kPermissionDenied, "case " + std::to_string(id) +
                                                     " needs a second review by a reviewer other than " + reviewer);
     }
@@ -206,18 +194,16 @@ class SqlCaseStore final : public CaseStore {
                           "WHERE id = $4",
                           {reviewer, now + options_.lease_seconds * 1'000'000, now, id}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.claim", std::to_string(id), ""));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetCaseOn(*db, id);
   }
 
   Status RecordView(std::int64_t case_id, const std::string& content_id, const std::string& reviewer) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
-    auto c = LockCase(*db, case_id);
-    if (!c) return tl::unexpected(c.error());
-    VIGIL_TRY(RequireClaim(*c, reviewer, now));
+    VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, case_id));
+    VIGIL_TRY(RequireClaim(c, reviewer, now));
     auto item = db->Query(
         "SELECT 1 FROM case_items i JOIN content t ON t.id = i.content_row WHERE i.case_id = $1 AND t.content_id = $2",
         {case_id, content_id});
@@ -228,7 +214,7 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_TRY(db->Execute("INSERT INTO media_views (case_id, content_id, reviewer, at) VALUES ($1, $2, $3, $4)",
                           {case_id, content_id, reviewer, now}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "media.view", content_id, "case=" + std::to_string(case_id)));
-    return txn->Commit();
+    return txn.Commit();
   }
 
   Result<Case> Decide(std::int64_t case_id, const DecisionRequest& request, const std::string& reviewer) override {
@@ -261,15 +247,13 @@ class SqlCaseStore final : public CaseStore {
       return Fail(ErrorCode::kInvalidArgument, request.account_action + " needs account_days within 1..36500");
     }
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
-    auto c = LockCase(*db, case_id);
-    if (!c) return tl::unexpected(c.error());
-    if (c->status == "decided" || c->status == "closed") {
-      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c->status + " already");
+    VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, case_id));
+    if (c.status == "decided" || c.status == "closed") {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status + " already");
     }
-    VIGIL_TRY(RequireClaim(*c, reviewer, now));
+    VIGIL_TRY(RequireClaim(c, reviewer, now));
     auto first = PendingFirstDecision(*db, case_id);
     if (!first) return tl::unexpected(first.error());
     if (*first && (*first)->reviewer == reviewer) {
@@ -282,10 +266,10 @@ class SqlCaseStore final : public CaseStore {
     std::vector<std::string> viewed_ids;
     for (const auto& row : *viewed) viewed_ids.push_back(row.Text(0));
     const bool needs_second = request.verdict == "violating" && !*first &&
-                              (c->second_review_required || request.account_action == "ban");
+                              (c.second_review_required || request.account_action == "ban");
     for (const auto& entry : request.file_classifications) {
       const std::string& content_id = entry.first;
-      if (std::none_of(c->items.begin(), c->items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
+      if (std::none_of(c.items.begin(), c.items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
         return Fail(ErrorCode::kInvalidArgument, "file_classifications names '" + content_id.substr(0, 80) +
                                                      "', which is not in case " + std::to_string(case_id));
       }
@@ -324,13 +308,13 @@ class SqlCaseStore final : public CaseStore {
                               {now, case_id}));
         VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.escalate", std::to_string(case_id), "reviewers disagree"));
       } else {
-        VIGIL_TRY(Enforce(*db, *c, request, reviewer, decision_id, now));
+        VIGIL_TRY(Enforce(*db, c, request, reviewer, decision_id, now));
         VIGIL_TRY(db->Execute("UPDATE cases SET status = 'decided', assigned_to = '', lease_until = 0, updated_at = $1, "
                               "category = $2 WHERE id = $3",
-                              {now, violating ? request.category.id : c->category, case_id}));
+                              {now, violating ? request.category.id : c.category, case_id}));
       }
     }
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetCaseOn(*db, case_id);
   }
 
@@ -351,21 +335,18 @@ class SqlCaseStore final : public CaseStore {
 
   Status MarkNotified(std::int64_t action_id) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
-    auto updated = db->Execute("UPDATE actions SET notified_at = $1 WHERE id = $2", {now, action_id});
-    if (!updated) return tl::unexpected(updated.error());
-    if (*updated == 0) return Fail(ErrorCode::kNotFound, "no action " + std::to_string(action_id));
+    VIGIL_ASSIGN_OR_RETURN(auto updated, db->Execute("UPDATE actions SET notified_at = $1 WHERE id = $2", {now, action_id}));
+    if (updated == 0) return Fail(ErrorCode::kNotFound, "no action " + std::to_string(action_id));
     VIGIL_TRY(AppendAudit(*db, now, "platform", "user.notify", std::to_string(action_id), ""));
-    return txn->Commit();
+    return txn.Commit();
   }
 
   Result<Appeal> FileAppeal(std::int64_t action_id, const std::string& statement, const std::string& actor) override {
     if (statement.size() > 8000) return Fail(ErrorCode::kInvalidArgument, "statement longer than 8000 characters");
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
     auto action = ActionOn(*db, action_id);
     if (!action) return tl::unexpected(action.error());
@@ -428,7 +409,7 @@ class SqlCaseStore final : public CaseStore {
     }
     VIGIL_TRY(AppendAudit(*db, now, actor, "appeal.file", std::to_string(id),
                           "action=" + std::to_string(action_id) + " covers=" + std::to_string(covered.size())));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return AppealOn(*db, id);
   }
 
@@ -442,10 +423,9 @@ class SqlCaseStore final : public CaseStore {
       sql += " WHERE status = $1";
       params.emplace_back(status);
     }
-    auto rows = db->Query(sql + " ORDER BY sla_due, id LIMIT 1000", params);
-    if (!rows) return tl::unexpected(rows.error());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql + " ORDER BY sla_due, id LIMIT 1000", params));
     std::vector<Appeal> appeals;
-    for (const auto& row : *rows) {
+    for (const auto& row : rows) {
       appeals.push_back(AppealFromRow(row));
       VIGIL_TRY(FillCovered(*db, appeals.back()));
     }
@@ -459,8 +439,7 @@ class SqlCaseStore final : public CaseStore {
 
   Result<Appeal> ClaimAppeal(std::int64_t id, const std::string& reviewer) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
     auto appeal = AppealOn(*db, id);
     if (!appeal) return appeal;
@@ -473,7 +452,7 @@ class SqlCaseStore final : public CaseStore {
     }
     VIGIL_TRY(db->Execute("UPDATE appeals SET assigned_to = $1, status = 'in_review' WHERE id = $2", {reviewer, id}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "appeal.claim", std::to_string(id), ""));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return AppealOn(*db, id);
   }
 
@@ -494,8 +473,7 @@ class SqlCaseStore final : public CaseStore {
       return Fail(ErrorCode::kInvalidArgument, "user_statement longer than 2000 characters");
     }
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
     auto appeal = AppealOn(*db, id);
     if (!appeal) return appeal;
@@ -523,9 +501,8 @@ class SqlCaseStore final : public CaseStore {
     const std::string detail = "appeal " + std::to_string(id) + ": " + decision.reason;
     std::map<std::string, std::int64_t> restored;  // content or account -> its restoring action in this appeal
     for (std::int64_t action_id : undo) {
-      auto action = ActionOn(*db, action_id);
-      if (!action) return tl::unexpected(action.error());
-      VIGIL_TRY(Reverse(*db, *action, statement, detail, reviewer, action->case_id, action->decision_id, now,
+      VIGIL_ASSIGN_OR_RETURN(auto action, ActionOn(*db, action_id));
+      VIGIL_TRY(Reverse(*db, action, statement, detail, reviewer, action.case_id, action.decision_id, now,
                         "appeal=" + std::to_string(id), &restored));
       VIGIL_TRY(db->Execute("UPDATE appeal_actions SET undone = 1 WHERE appeal_id = $1 AND action_id = $2",
                             {id, action_id}));
@@ -538,10 +515,9 @@ class SqlCaseStore final : public CaseStore {
                           "reversed=" + std::to_string(undo.size()) + "; " + decision.reason));
     // The case's reports follow what the appeal changed, in this same transaction.
     if (!undo.empty() && appeal->case_id != 0) {
-      auto followed = FollowCase(*db, appeal->case_id, now, reviewer, "appeal " + std::to_string(id) + " " + status);
-      if (!followed) return tl::unexpected(followed.error());
+      VIGIL_TRY(FollowCase(*db, appeal->case_id, now, reviewer, "appeal " + std::to_string(id) + " " + status));
     }
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return AppealOn(*db, id);
   }
 
@@ -562,8 +538,7 @@ class SqlCaseStore final : public CaseStore {
   Status DisableEntry(std::int64_t entry_id, const std::string& reason, const std::string& reviewer) override {
     if (reason.empty() || reason.size() > 2000) return Fail(ErrorCode::kInvalidArgument, "a reason (1-2000 characters) is required");
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     if (db->dialect() == SqlDialect::kPostgres) VIGIL_TRY(db->Execute("LOCK TABLE imports IN EXCLUSIVE MODE"));
     const auto now = Now();
     auto entry = db->Query(
@@ -606,7 +581,7 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_TRY(db->Execute("INSERT INTO entry_feedback (entry_id, reason, reviewer, at) VALUES ($1, $2, $3, $4)",
                           {entry_id, reason, reviewer, now}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "entry.disable", std::to_string(entry_id), reason));
-    return txn->Commit();
+    return txn.Commit();
   }
 
   Result<std::vector<EntryFeedback>> ListFeedback() override {
@@ -624,8 +599,7 @@ class SqlCaseStore final : public CaseStore {
 
   Status SetReportProblem(std::int64_t case_id, const std::string& problem) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     auto updated = db->Execute("UPDATE cases SET report_problem = $1 WHERE id = $2 AND report_problem <> $1",
                                {problem.substr(0, 2000), case_id});
     if (!updated) return tl::unexpected(updated.error());
@@ -633,39 +607,36 @@ class SqlCaseStore final : public CaseStore {
       VIGIL_TRY(AppendAudit(*db, Now(), "system", problem.empty() ? "case.report_problem_cleared" : "case.report_problem",
                             std::to_string(case_id), problem.substr(0, 2000)));
     }
-    return txn->Commit();
+    return txn.Commit();
   }
 
   Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
                           const std::map<std::string, std::string>& file_classifications,
                           const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
-    auto c = LockCase(*db, case_id);
-    if (!c) return tl::unexpected(c.error());
-    if (c->status != "decided") {
-      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c->status +
+    VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, case_id));
+    if (c.status != "decided") {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status +
                                                    ": only a decided case's labels are corrected");
     }
     const Decision* final_decision = nullptr;
-    for (const auto& d : c->decisions) {
+    for (const auto& d : c.decisions) {
       if (d.verdict != "escalate") final_decision = &d;
     }
     if (final_decision == nullptr || final_decision->verdict != "violating") {
       return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " was not decided violating");
     }
-    auto sent = db->Query("SELECT id FROM reports WHERE case_id = $1 AND state IN ('open', 'filed')", {case_id});
-    if (!sent) return tl::unexpected(sent.error());
-    if (!sent->empty()) {
+    VIGIL_ASSIGN_OR_RETURN(auto sent, db->Query("SELECT id FROM reports WHERE case_id = $1 AND state IN ('open', 'filed')", {case_id}));
+    if (!sent.empty()) {
       return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " has report " +
-                                                   std::to_string(sent->front().Int(0)) +
+                                                   std::to_string(sent.front().Int(0)) +
                                                    " at NCMEC already: its labels can no longer change");
     }
     for (const auto& entry : file_classifications) {
       const std::string& content_id = entry.first;
-      if (std::none_of(c->items.begin(), c->items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
+      if (std::none_of(c.items.begin(), c.items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
         return Fail(ErrorCode::kInvalidArgument, "'" + content_id.substr(0, 80) + "' is not in case " + std::to_string(case_id));
       }
     }
@@ -683,16 +654,15 @@ class SqlCaseStore final : public CaseStore {
                           {now, case_id}));
     VIGIL_TRY(AppendAudit(*db, now, actor, "case.reclassify", std::to_string(case_id),
                           "classification=" + classification + " files=" + ToJsonObject(file_classifications)));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetCaseOn(*db, case_id);
   }
 
   Result<std::vector<std::string>> VerifyAudit(std::int64_t* records) override {
     auto db = pool_.Acquire();
-    auto check = VerifyAuditLog(*db);
-    if (!check) return tl::unexpected(check.error());
-    if (records != nullptr) *records = check->records;
-    return check->problems;
+    VIGIL_ASSIGN_OR_RETURN(auto check, VerifyAuditLog(*db));
+    if (records != nullptr) *records = check.records;
+    return check.problems;
   }
 
  private:
@@ -710,15 +680,13 @@ class SqlCaseStore final : public CaseStore {
         facts.jurisdiction = std::string(j->as_string());
       }
     }
-    auto prior = PriorConfirmedOn(db, content.user_id);
-    if (!prior) return tl::unexpected(prior.error());
-    facts.prior_confirmed_cases = *prior;
+    VIGIL_ASSIGN_OR_RETURN(auto prior, PriorConfirmedOn(db, content.user_id));
+    facts.prior_confirmed_cases = prior;
     std::map<std::int64_t, std::pair<std::vector<std::string>, std::string>> banks;
     for (const auto& m : content.matches) {
       if (!banks.count(m.bank_id)) {
-        auto bank = db.Query("SELECT labels, category FROM banks WHERE id = $1", {m.bank_id});
-        if (!bank) return tl::unexpected(bank.error());
-        if (!bank->empty()) banks[m.bank_id] = {JsonStrings(bank->front().Text(0)), bank->front().Text(1)};
+        VIGIL_ASSIGN_OR_RETURN(auto bank, db.Query("SELECT labels, category FROM banks WHERE id = $1", {m.bank_id}));
+        if (!bank.empty()) banks[m.bank_id] = {JsonStrings(bank.front().Text(0)), bank.front().Text(1)};
       }
       const auto& [labels, category] = banks[m.bank_id];
       facts.matches.push_back({m.bank_name, labels, category, m.provenance.classification, m.signal_type, m.distance,
@@ -937,17 +905,15 @@ class SqlCaseStore final : public CaseStore {
   // that writes).
   Result<Case> LockCase(SqlConnection& db, std::int64_t id) {
     const std::string lock = db.dialect() == SqlDialect::kPostgres ? " FOR UPDATE" : "";
-    auto rows = db.Query(std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = $1" + lock, {id});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no case " + std::to_string(id));
-    return CaseFromRow(db, rows->front(), true);
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = $1" + lock, {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no case " + std::to_string(id));
+    return CaseFromRow(db, rows.front(), true);
   }
 
   Result<Case> GetCaseOn(SqlConnection& db, std::int64_t id) {
-    auto rows = db.Query(std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = $1", {id});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no case " + std::to_string(id));
-    return CaseFromRow(db, rows->front(), true);
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kCaseColumns + " FROM cases WHERE id = $1", {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no case " + std::to_string(id));
+    return CaseFromRow(db, rows.front(), true);
   }
 
   Result<Case> CaseFromRow(SqlConnection& db, const SqlRow& row, bool full) {
@@ -1024,10 +990,9 @@ class SqlCaseStore final : public CaseStore {
   }
 
   Result<Appeal> AppealOn(SqlConnection& db, std::int64_t id) {
-    auto rows = db.Query(std::string("SELECT ") + kAppealColumns + " FROM appeals WHERE id = $1", {id});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no appeal " + std::to_string(id));
-    Appeal appeal = AppealFromRow(rows->front());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kAppealColumns + " FROM appeals WHERE id = $1", {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no appeal " + std::to_string(id));
+    Appeal appeal = AppealFromRow(rows.front());
     VIGIL_TRY(FillCovered(db, appeal));
     return appeal;
   }

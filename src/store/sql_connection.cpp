@@ -41,7 +41,7 @@ std::string ExpandDialect(std::string_view sql, SqlDialect dialect) {
 
 Result<SqlTransaction> SqlTransaction::Start(SqlConnection& connection) {
   const char* begin = connection.dialect() == SqlDialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN";
-  if (auto status = connection.Execute(begin); !status) return tl::unexpected(status.error());
+  VIGIL_TRY(connection.Execute(begin));
   return SqlTransaction(&connection);
 }
 

@@ -60,8 +60,7 @@ class SqlReportStore final : public ReportStore {
 
   Result<CyberTipReport> CreateReport(const CyberTipReport& d) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = clock_.NowMicros();
     auto row = db->Query(
         "INSERT INTO reports (case_id, user_id, state, report_xml, created_by, created_at, updated_at) VALUES "
@@ -77,7 +76,7 @@ class SqlReportStore final : public ReportStore {
     VIGIL_TRY(WriteFiles(*db, id, d.files, true));
     VIGIL_TRY(AppendAudit(*db, now, d.created_by, "report.draft", Target(id),
                           "case=" + std::to_string(d.case_id) + " files=" + std::to_string(d.files.size())));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetOn(*db, id);
   }
 
@@ -107,13 +106,11 @@ class SqlReportStore final : public ReportStore {
 
   Result<std::vector<CyberTipReport>> ListWhere(const std::string& sql, const std::vector<SqlValue>& params) {
     auto db = pool_.Acquire();
-    auto rows = db->Query(sql, params);
-    if (!rows) return tl::unexpected(rows.error());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, params));
     std::vector<CyberTipReport> out;
-    for (const auto& r : *rows) {
-      auto report = FromRow(*db, r);
-      if (!report) return tl::unexpected(report.error());
-      out.push_back(std::move(*report));
+    for (const auto& r : rows) {
+      VIGIL_ASSIGN_OR_RETURN(auto report, FromRow(*db, r));
+      out.push_back(std::move(report));
     }
     return out;
   }
@@ -121,8 +118,7 @@ class SqlReportStore final : public ReportStore {
   Result<CyberTipReport> UpdateReport(const CyberTipReport& r, const std::string& actor, const std::string& audit_action,
                                       const std::string& detail) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = clock_.NowMicros();
     auto changed = db->Execute(
         "UPDATE reports SET state = $1, in_flight = $2, ncmec_report_id = $3, approved_by = $4, approved_at = $5, "
@@ -141,14 +137,13 @@ class SqlReportStore final : public ReportStore {
     }
     VIGIL_TRY(WriteFiles(*db, r.id, r.files, false));
     VIGIL_TRY(AppendAudit(*db, now, actor, audit_action, Target(r.id), detail));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetOn(*db, r.id);
   }
 
   Result<EvidenceItem> AddEvidence(const EvidenceItem& e, const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     auto row = db->Query(
         "INSERT INTO evidence (address, kind, media_type, size, case_id, report_id, content_id, wrapped_key, nonce, "
         "preserved_at, hold_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -159,7 +154,7 @@ class SqlReportStore final : public ReportStore {
     VIGIL_TRY(AppendAudit(*db, e.preserved_at, actor, "evidence.preserve", "evidence:" + std::to_string(id),
                           "case=" + std::to_string(e.case_id) + " kind=" + e.kind + " sha256=" + e.address +
                               " content=" + e.content_id));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetEvidenceOn(*db, id);
   }
 
@@ -182,53 +177,48 @@ class SqlReportStore final : public ReportStore {
   Result<int> ExtendHold(std::int64_t case_id, std::int64_t until, const std::string& actor,
                          const std::string& reason) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     auto changed = db->Execute(
         "UPDATE evidence SET hold_until = $1 WHERE case_id = $2 AND purged_at IS NULL AND hold_until < $1",
         {until, case_id});
     if (!changed) return tl::unexpected(changed.error());
     VIGIL_TRY(AppendAudit(*db, clock_.NowMicros(), actor, "evidence.hold", std::to_string(case_id),
                           "until=" + std::to_string(until) + " items=" + std::to_string(*changed) + " reason=" + reason));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return static_cast<int>(*changed);
   }
 
   Result<bool> MarkPurged(std::int64_t id, std::int64_t now, const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     auto changed = db->Execute(
         "UPDATE evidence SET purged_at = $1, wrapped_key = '' WHERE id = $2 AND purged_at IS NULL AND hold_until < $1",
         {now, id});
     if (!changed) return tl::unexpected(changed.error());
     if (*changed == 0) return false;
     VIGIL_TRY(AppendAudit(*db, now, actor, "evidence.purge", "evidence:" + std::to_string(id), "retention ended"));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return true;
   }
 
   Result<int> RewrapEvidenceKeys(const std::vector<std::pair<std::int64_t, std::string>>& wrapped_keys,
                                  const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     int changed = 0;
     for (const auto& [id, wrapped] : wrapped_keys) {
-      auto n = db->Execute("UPDATE evidence SET wrapped_key = $1 WHERE id = $2 AND purged_at IS NULL", {wrapped, id});
-      if (!n) return tl::unexpected(n.error());
-      changed += static_cast<int>(*n);
+      VIGIL_ASSIGN_OR_RETURN(auto n, db->Execute("UPDATE evidence SET wrapped_key = $1 WHERE id = $2 AND purged_at IS NULL", {wrapped, id}));
+      changed += static_cast<int>(n);
     }
     VIGIL_TRY(AppendAudit(*db, clock_.NowMicros(), actor, "evidence.rotate_key", "vault",
                           std::to_string(changed) + " item keys rewrapped with a new master key"));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return changed;
   }
 
   Result<LegalRequest> CreateLegalRequest(const LegalRequest& r) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     auto row = db->Query(
         "INSERT INTO legal_requests (type, agency, case_number, received_at, due_at, scope, status, created_by) "
         "VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id",
@@ -244,7 +234,7 @@ class SqlReportStore final : public ReportStore {
     }
     VIGIL_TRY(AppendAudit(*db, clock_.NowMicros(), r.created_by, "legal.receive", "legal:" + std::to_string(id),
                           r.type + " from " + r.agency + " (" + r.case_number + ")"));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetLegalOn(*db, id);
   }
 
@@ -261,13 +251,11 @@ class SqlReportStore final : public ReportStore {
       sql += " WHERE status = $1";
       params.emplace_back(status);
     }
-    auto rows = db->Query(sql + " ORDER BY id DESC LIMIT 1000", params);
-    if (!rows) return tl::unexpected(rows.error());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql + " ORDER BY id DESC LIMIT 1000", params));
     std::vector<LegalRequest> out;
-    for (const auto& r : *rows) {
-      auto request = LegalFromRow(*db, r);
-      if (!request) return tl::unexpected(request.error());
-      out.push_back(std::move(*request));
+    for (const auto& r : rows) {
+      VIGIL_ASSIGN_OR_RETURN(auto request, LegalFromRow(*db, r));
+      out.push_back(std::move(request));
     }
     return out;
   }
@@ -275,8 +263,7 @@ class SqlReportStore final : public ReportStore {
   Result<LegalRequest> RecordProduction(std::int64_t id, const std::string& package_sha256,
                                         const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = clock_.NowMicros();
     auto changed = db->Execute(
         "UPDATE legal_requests SET status = 'produced', produced_at = $1, produced_by = $2, package_sha256 = $3 "
@@ -286,7 +273,7 @@ class SqlReportStore final : public ReportStore {
     if (*changed == 0) return Fail(ErrorCode::kNotFound, "no legal request " + std::to_string(id));
     VIGIL_TRY(AppendAudit(*db, now, actor, "legal.produce", "legal:" + std::to_string(id),
                           "manifest sha256=" + package_sha256));
-    VIGIL_TRY(txn->Commit());
+    VIGIL_TRY(txn.Commit());
     return GetLegalOn(*db, id);
   }
 
@@ -314,12 +301,11 @@ class SqlReportStore final : public ReportStore {
     auto db = pool_.Acquire();
     const std::string columns =
         "SELECT id, at, actor, action, target, detail, COALESCE(prev_hash, ''), COALESCE(hash, '') FROM audit_log ";
-    auto rows = id > 0 ? db->Query(columns + "WHERE id = $1", {id}) : db->Query(columns + "ORDER BY id DESC LIMIT 1");
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) {
+    VIGIL_ASSIGN_OR_RETURN(auto rows, id > 0 ? db->Query(columns + "WHERE id = $1", {id}) : db->Query(columns + "ORDER BY id DESC LIMIT 1"));
+    if (rows.empty()) {
       return Fail(ErrorCode::kNotFound, id > 0 ? "no audit record " + std::to_string(id) : "the audit log is empty");
     }
-    const auto& r = rows->front();
+    const auto& r = rows.front();
     return CustodyRecord{r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6), r.Text(7)};
   }
 
@@ -358,9 +344,8 @@ class SqlReportStore final : public ReportStore {
       if (r.IsNull(2)) continue;
       facts.decisions.push_back({r.Int(2), r.Int(0), r.Text(1)});
     }
-    auto filed = db->Query("SELECT filed_at FROM reports WHERE filed_at >= $1 AND filed_at < $2", {from, to});
-    if (!filed) return tl::unexpected(filed.error());
-    for (const auto& r : *filed) facts.reports_filed.push_back(r.Int(0));
+    VIGIL_ASSIGN_OR_RETURN(auto filed, db->Query("SELECT filed_at FROM reports WHERE filed_at >= $1 AND filed_at < $2", {from, to}));
+    for (const auto& r : filed) facts.reports_filed.push_back(r.Int(0));
     auto appeals = db->Query(
         "SELECT created_at, decided_at, status FROM appeals WHERE created_at >= $1 AND created_at < $2", {from, to});
     if (!appeals) return tl::unexpected(appeals.error());
@@ -396,9 +381,8 @@ class SqlReportStore final : public ReportStore {
   Result<ReportingHealth> Health() override {
     auto db = pool_.Acquire();
     ReportingHealth h;
-    auto states = db->Query("SELECT state, COUNT(*) FROM reports GROUP BY state");
-    if (!states) return tl::unexpected(states.error());
-    for (const auto& row : *states) h.reports_by_state[row.Text(0)] = row.Int(1);
+    VIGIL_ASSIGN_OR_RETURN(auto states, db->Query("SELECT state, COUNT(*) FROM reports GROUP BY state"));
+    for (const auto& row : states) h.reports_by_state[row.Text(0)] = row.Int(1);
     auto counts = db->Query(
         "SELECT (SELECT COUNT(*) FROM reports WHERE (state IN ('approved', 'open') OR in_flight <> '') AND last_error <> ''), "
         "(SELECT COUNT(*) FROM reports WHERE state = 'open' AND withdraw_reason <> ''), "
@@ -444,17 +428,15 @@ class SqlReportStore final : public ReportStore {
   }
 
   Result<CyberTipReport> GetOn(SqlConnection& db, std::int64_t id) {
-    auto rows = db.Query(std::string("SELECT ") + kReportColumns + " FROM reports WHERE id = $1", {id});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no report " + std::to_string(id));
-    return FromRow(db, rows->front());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kReportColumns + " FROM reports WHERE id = $1", {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no report " + std::to_string(id));
+    return FromRow(db, rows.front());
   }
 
   Result<EvidenceItem> GetEvidenceOn(SqlConnection& db, std::int64_t id) {
-    auto items = EvidenceWhere(db, "id = $1", {id});
-    if (!items) return tl::unexpected(items.error());
-    if (items->empty()) return Fail(ErrorCode::kNotFound, "no evidence item " + std::to_string(id));
-    return items->front();
+    VIGIL_ASSIGN_OR_RETURN(auto items, EvidenceWhere(db, "id = $1", {id}));
+    if (items.empty()) return Fail(ErrorCode::kNotFound, "no evidence item " + std::to_string(id));
+    return items.front();
   }
 
   Result<std::vector<EvidenceItem>> EvidenceWhere(SqlConnection& db, const std::string& where,
@@ -481,17 +463,15 @@ class SqlReportStore final : public ReportStore {
     l.produced_at = r.OptInt(9);
     l.produced_by = r.Text(10);
     l.package_sha256 = r.Text(11);
-    auto cases = db.Query("SELECT case_id FROM legal_request_cases WHERE request_id = $1 ORDER BY case_id", {l.id});
-    if (!cases) return tl::unexpected(cases.error());
-    for (const auto& c : *cases) l.case_ids.push_back(c.Int(0));
+    VIGIL_ASSIGN_OR_RETURN(auto cases, db.Query("SELECT case_id FROM legal_request_cases WHERE request_id = $1 ORDER BY case_id", {l.id}));
+    for (const auto& c : cases) l.case_ids.push_back(c.Int(0));
     return l;
   }
 
   Result<LegalRequest> GetLegalOn(SqlConnection& db, std::int64_t id) {
-    auto rows = db.Query(std::string("SELECT ") + kLegalColumns + " FROM legal_requests WHERE id = $1", {id});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no legal request " + std::to_string(id));
-    return LegalFromRow(db, rows->front());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kLegalColumns + " FROM legal_requests WHERE id = $1", {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no legal request " + std::to_string(id));
+    return LegalFromRow(db, rows.front());
   }
 
   ConnectionPool& pool_;

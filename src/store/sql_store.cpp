@@ -149,14 +149,12 @@ class SqlStore final : public Store {
     auto db = pool_.Acquire();
     std::vector<std::string> problems;
     if (dialect_ == SqlDialect::kSqlite) {
-      auto rows = db->Query("PRAGMA integrity_check");
-      if (!rows) return tl::unexpected(rows.error());
-      for (const auto& row : *rows) {
+      VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("PRAGMA integrity_check"));
+      for (const auto& row : rows) {
         if (row.Text(0) != "ok") problems.push_back("sqlite: " + row.Text(0));
       }
-      auto fk = db->Query("PRAGMA foreign_key_check");
-      if (!fk) return tl::unexpected(fk.error());
-      if (!fk->empty()) problems.push_back("sqlite: " + std::to_string(fk->size()) + " foreign key violations");
+      VIGIL_ASSIGN_OR_RETURN(auto fk, db->Query("PRAGMA foreign_key_check"));
+      if (!fk.empty()) problems.push_back("sqlite: " + std::to_string(fk.size()) + " foreign key violations");
     }
     struct Check {
       const char* what;
@@ -188,9 +186,8 @@ class SqlStore final : public Store {
          "SELECT COUNT(*) FROM (SELECT action_id FROM appeal_actions GROUP BY action_id HAVING COUNT(*) > 1) d"},
     };
     for (const auto& check : kChecks) {
-      auto rows = db->Query(check.sql);
-      if (!rows) return tl::unexpected(rows.error());
-      if (const auto count = rows->at(0).Int(0); count != 0) {
+      VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(check.sql));
+      if (const auto count = rows.at(0).Int(0); count != 0) {
         problems.push_back(std::string(check.what) + ": " + std::to_string(count));
       }
     }
@@ -204,8 +201,7 @@ class SqlStore final : public Store {
     VIGIL_TRY(CheckThresholds(bank.pdq_max_distance, bank.pdq_min_quality));
     VIGIL_TRY(CheckCategory(bank.category));
     auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
     const auto now = Now();
     auto inserted = db->Query(
         "INSERT INTO banks (name, description, labels, enabled, pdq_max_distance, pdq_min_quality, created_at, "
@@ -221,7 +217,7 @@ class SqlStore final : public Store {
       return tl::unexpected(inserted.error());
     }
     VIGIL_TRY(AuditOn(*db, actor, "bank.create", bank.name, ""));
-    VIGIL_TRY(transaction->Commit());
+    VIGIL_TRY(transaction.Commit());
     return GetBankOn(*db, bank.name);
   }
 
@@ -242,8 +238,7 @@ class SqlStore final : public Store {
 
   Result<Bank> UpdateBank(const std::string& name, const BankUpdate& update, const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
     auto bank = GetBankOn(*db, name);
     if (!bank) return bank;
     if (update.description) bank->description = *update.description;
@@ -273,36 +268,33 @@ class SqlStore final : public Store {
     if (update.category) detail["category"] = *update.category;
     if (update.labels) detail["labels"] = boost::json::parse(LabelsToJson(*update.labels));
     VIGIL_TRY(AuditOn(*db, actor, "bank.update", name, boost::json::serialize(detail)));
-    VIGIL_TRY(transaction->Commit());
+    VIGIL_TRY(transaction.Commit());
     return GetBankOn(*db, name);
   }
 
   Status DeleteBank(const std::string& name, const std::string& actor) override {
     auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
     auto changed = db->Execute("UPDATE banks SET deleted_at = $1, updated_at = $1, enabled = 0 "
                                "WHERE name = $2 AND deleted_at IS NULL",
                                {Now(), name});
     if (!changed) return tl::unexpected(changed.error());
     if (*changed == 0) return Fail(ErrorCode::kNotFound, "no bank named '" + name + "'");
     VIGIL_TRY(AuditOn(*db, actor, "bank.delete", name, ""));
-    return transaction->Commit();
+    return transaction.Commit();
   }
 
   Result<std::vector<BankEntry>> ListEntries(const std::string& bank_name, std::int64_t after_id, int limit,
                                              bool include_removed) override {
     auto db = pool_.Acquire();
-    auto bank = GetBankOn(*db, bank_name);
-    if (!bank) return tl::unexpected(bank.error());
+    VIGIL_ASSIGN_OR_RETURN(auto bank, GetBankOn(*db, bank_name));
     std::string sql = std::string("SELECT ") + kEntryColumns + " FROM bank_entries WHERE bank_id = $1 AND id > $2";
     if (!include_removed) sql += " AND removed_at IS NULL";
     sql += " ORDER BY id LIMIT $3";
-    auto rows = db->Query(sql, {bank->id, after_id, std::int64_t{limit}});
-    if (!rows) return tl::unexpected(rows.error());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, {bank.id, after_id, std::int64_t{limit}}));
     std::vector<BankEntry> entries;
-    entries.reserve(rows->size());
-    for (const auto& row : *rows) entries.push_back(EntryFromRow(row));
+    entries.reserve(rows.size());
+    for (const auto& row : rows) entries.push_back(EntryFromRow(row));
     return entries;
   }
 
@@ -327,12 +319,11 @@ class SqlStore final : public Store {
 
   Result<std::vector<ImportLogRecord>> ListImports(const std::string& bank_name) override {
     auto db = pool_.Acquire();
-    auto bank = GetBankOn(*db, bank_name);
-    if (!bank) return tl::unexpected(bank.error());
+    VIGIL_ASSIGN_OR_RETURN(auto bank, GetBankOn(*db, bank_name));
     auto rows = db->Query(
         "SELECT id, bank_id, format, source, actor, status, error, added, removed, unchanged, started_at, "
         "finished_at, checkpoint FROM imports WHERE bank_id = $1 ORDER BY id DESC LIMIT 1000",
-        {bank->id});
+        {bank.id});
     if (!rows) return tl::unexpected(rows.error());
     std::vector<ImportLogRecord> records;
     for (const auto& row : *rows) {
@@ -384,18 +375,16 @@ class SqlStore final : public Store {
 
   Result<std::int64_t> LatestImportId() override {
     auto db = pool_.Acquire();
-    auto rows = db->Query("SELECT COALESCE(MAX(id), 0) FROM imports");
-    if (!rows) return tl::unexpected(rows.error());
-    return rows->at(0).Int(0);
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT COALESCE(MAX(id), 0) FROM imports"));
+    return rows.at(0).Int(0);
   }
 
   Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) override {
     auto db = pool_.Acquire();
     std::vector<BankEntry> entries;
     for (const auto id : ids) {
-      auto rows = db->Query(std::string("SELECT ") + kEntryColumns + " FROM bank_entries WHERE id = $1", {id});
-      if (!rows) return tl::unexpected(rows.error());
-      for (const auto& row : *rows) entries.push_back(EntryFromRow(row));
+      VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(std::string("SELECT ") + kEntryColumns + " FROM bank_entries WHERE id = $1", {id}));
+      for (const auto& row : rows) entries.push_back(EntryFromRow(row));
     }
     return entries;
   }
@@ -414,10 +403,9 @@ class SqlStore final : public Store {
       params.emplace_back(bank);
     }
     if (!include_revoked) sql += " AND o.revoked_at IS NULL";
-    auto rows = db->Query(sql + " ORDER BY o.id", params);
-    if (!rows) return tl::unexpected(rows.error());
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql + " ORDER BY o.id", params));
     std::vector<EntryOverride> out;
-    for (const auto& r : *rows) {
+    for (const auto& r : rows) {
       EntryOverride o;
       o.id = r.Int(0);
       o.bank = r.Text(1);
@@ -439,8 +427,7 @@ class SqlStore final : public Store {
   Result<EntryOverride> RevokeOverride(std::int64_t id, const std::string& actor) override {
     auto db = pool_.Acquire();
     {
-      auto transaction = SqlTransaction::Start(*db);
-      if (!transaction) return tl::unexpected(transaction.error());
+      VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
       if (dialect_ == SqlDialect::kPostgres) VIGIL_TRY(db->Execute("LOCK TABLE imports IN EXCLUSIVE MODE"));
       const auto now = Now();
       auto rows = db->Query(
@@ -470,11 +457,10 @@ class SqlStore final : public Store {
              import_row->front().Int(0), o.IsNull(7) ? SqlValue{} : SqlValue{o.Text(7)}}));
       }
       VIGIL_TRY(AuditOn(*db, actor, "override.revoke", std::to_string(id), o.Text(1) + ":" + o.Text(2)));
-      VIGIL_TRY(transaction->Commit());
+      VIGIL_TRY(transaction.Commit());
     }
-    auto all = ListOverrides("", true);
-    if (!all) return tl::unexpected(all.error());
-    for (auto& o : *all) {
+    VIGIL_ASSIGN_OR_RETURN(auto all, ListOverrides("", true));
+    for (auto& o : all) {
       if (o.id == id) return std::move(o);
     }
     return Fail(ErrorCode::kInternal, "override " + std::to_string(id) + " vanished");
@@ -483,9 +469,8 @@ class SqlStore final : public Store {
   // ---- content ----
 
   Result<ContentRecord> RecordContent(const ContentRecord& content) override {
-    auto recorded = cases_->RecordUpload(content, {}, "system");
-    if (!recorded) return tl::unexpected(recorded.error());
-    return std::move(recorded->content);
+    VIGIL_ASSIGN_OR_RETURN(auto recorded, cases_->RecordUpload(content, {}, "system"));
+    return std::move(recorded.content);
   }
 
   Result<ContentRecord> GetContent(const std::string& content_id) override {
@@ -502,9 +487,8 @@ class SqlStore final : public Store {
     if (!rows) return tl::unexpected(rows.error());
     std::vector<ContentRecord> out;
     for (const auto& row : *rows) {
-      auto content = ReadContentOn(*db, row.Text(0));
-      if (!content) return tl::unexpected(content.error());
-      out.push_back(std::move(*content));
+      VIGIL_ASSIGN_OR_RETURN(auto content, ReadContentOn(*db, row.Text(0)));
+      out.push_back(std::move(content));
     }
     return out;
   }
@@ -592,8 +576,7 @@ class SqlStore final : public Store {
     if (!secret) return tl::unexpected(secret.error());
     const std::string prefix = pending ? "" : secret->substr(0, 12);
     auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
     const auto now = Now();
     // A request that lapsed or was withdrawn before approval never authenticated anything: its name
     // is free again (the old row keeps its history under a suffixed name).
@@ -618,7 +601,7 @@ class SqlStore final : public Store {
     if (os_user) detail += " on the host (os_user=" + *os_user + "; host access stands in for a second admin)";
     if (pending) detail += " pending a second admin's approval";
     VIGIL_TRY(AuditOn(*db, actor, pending ? "key.request" : "key.create", *name, detail));
-    VIGIL_TRY(transaction->Commit());
+    VIGIL_TRY(transaction.Commit());
     NewApiKey key;
     key.record = {inserted->at(0).Int(0), *name, role, prefix, now, std::nullopt,
                   pending ? "pending" : "active", created_by, "", std::nullopt};
@@ -631,8 +614,7 @@ class SqlStore final : public Store {
     auto secret = NewKeySecret();
     if (!secret) return tl::unexpected(secret.error());
     auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
     const auto now = Now();
     auto rows = db->Query(
         "SELECT id, name, role, created_at, status, created_by FROM api_keys WHERE LOWER(name) = $1 AND revoked_at IS NULL",
@@ -663,7 +645,7 @@ class SqlStore final : public Store {
     if (*changed == 0) return Fail(ErrorCode::kNotFound, "no pending key named '" + name + "'");
     VIGIL_TRY(AuditOn(*db, approver, "key.approve", key.record.name,
                       "role=" + key.record.role + " requested_by=" + key.record.created_by));
-    VIGIL_TRY(transaction->Commit());
+    VIGIL_TRY(transaction.Commit());
     key.secret = std::move(*secret);
     return key;
   }
@@ -688,18 +670,16 @@ class SqlStore final : public Store {
   Status RevokeApiKey(const std::string& name, const std::string& actor) override {
     const std::string lower = AsciiLower(name);
     auto db = pool_.Acquire();
-    auto transaction = SqlTransaction::Start(*db);
-    if (!transaction) return tl::unexpected(transaction.error());
-    auto rows = db->Query("SELECT id, name, status FROM api_keys WHERE LOWER(name) = $1 AND revoked_at IS NULL", {lower});
-    if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no live key named '" + lower + "'");
-    const auto& row = rows->front();
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT id, name, status FROM api_keys WHERE LOWER(name) = $1 AND revoked_at IS NULL", {lower}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no live key named '" + lower + "'");
+    const auto& row = rows.front();
     auto changed = db->Execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                                {Now(), row.Int(0)});
     if (!changed) return tl::unexpected(changed.error());
     if (*changed == 0) return Fail(ErrorCode::kNotFound, "no live key named '" + lower + "'");
     VIGIL_TRY(AuditOn(*db, actor, "key.revoke", row.Text(1), row.Text(2) == "pending" ? "withdrawn before approval" : ""));
-    return transaction->Commit();
+    return transaction.Commit();
   }
 
   Result<ApiKeyRecord> Authenticate(const std::string& secret) override {
@@ -719,10 +699,9 @@ class SqlStore final : public Store {
                const std::string& detail) override {
     auto db = pool_.Acquire();
     // The chain's append locks its head: that needs a transaction of its own.
-    auto txn = SqlTransaction::Start(*db);
-    if (!txn) return tl::unexpected(txn.error());
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     VIGIL_TRY(AuditOn(*db, actor, action, target, detail));
-    return txn->Commit();
+    return txn.Commit();
   }
 
   Result<std::vector<AuditRecord>> ListAudit(int limit) override {
@@ -747,12 +726,11 @@ class SqlStore final : public Store {
 
   Status LogRejectedOn(SqlConnection& db, const std::string& bank_name, const ImportRequest& request,
                        const std::string& error, std::int64_t started) {
-    auto bank = GetBankOn(db, bank_name);
-    if (!bank) return tl::unexpected(bank.error());
+    VIGIL_ASSIGN_OR_RETURN(auto bank, GetBankOn(db, bank_name));
     VIGIL_TRY(db.Execute(
         "INSERT INTO imports (bank_id, format, source, actor, status, error, started_at, finished_at) "
         "VALUES ($1, $2, $3, $4, 'rejected', $5, $6, $7)",
-        {bank->id, request.format, request.source, request.actor, error.substr(0, 2000), started, Now()}));
+        {bank.id, request.format, request.source, request.actor, error.substr(0, 2000), started, Now()}));
     return {};
   }
 
@@ -767,8 +745,7 @@ class SqlStore final : public Store {
   // Consumes request.ops; the rest of the request stays for the log.
   Result<ImportResult> ImportOn(SqlConnection& db, const std::string& bank_name, ImportRequest& request,
                                 std::int64_t started) {
-    auto transaction = SqlTransaction::Start(db);
-    if (!transaction) return tl::unexpected(transaction.error());
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(db));
     if (dialect_ == SqlDialect::kPostgres) {
       VIGIL_TRY(db.Execute("LOCK TABLE imports IN EXCLUSIVE MODE"));
     }
@@ -795,7 +772,7 @@ class SqlStore final : public Store {
                                      {"source", request.source},      {"added", result.added},
                                      {"removed", result.removed},     {"relabelled", result.relabelled}};
     VIGIL_TRY(AuditOn(db, request.actor, "bank.import", bank_name, boost::json::serialize(detail)));
-    VIGIL_TRY(transaction->Commit());
+    VIGIL_TRY(transaction.Commit());
     if (dialect_ == SqlDialect::kPostgres && result.added + result.removed > 10'000) {
       // Fresh planner statistics after a bulk change (autovacuum would get there, later).
       (void)db.Execute("ANALYZE bank_entries");
@@ -822,22 +799,20 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const int pool_size = std::clamp(options.pool_size, 1, 64);
   std::vector<std::unique_ptr<SqlConnection>> connections;
   for (int i = 0; i < pool_size; ++i) {
-    auto connection = postgres ? OpenPostgres(options.postgres_url) : OpenSqlite(options.sqlite_path);
-    if (!connection) return tl::unexpected(connection.error());
+    VIGIL_ASSIGN_OR_RETURN(auto connection, postgres ? OpenPostgres(options.postgres_url) : OpenSqlite(options.sqlite_path));
     if (i == 0) {
-      if (auto migrated = Migrate(**connection); !migrated) return tl::unexpected(migrated.error());
+      VIGIL_TRY(Migrate(*connection));
       // Records from before the log was chained get chained once (a no-op afterwards).
-      auto txn = SqlTransaction::Start(**connection);
-      if (!txn) return tl::unexpected(txn.error());
+      VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*connection));
       if (postgres) {
-        if (auto locked = (*connection)->Execute("LOCK TABLE audit_head IN EXCLUSIVE MODE"); !locked) {
+        if (auto locked = connection->Execute("LOCK TABLE audit_head IN EXCLUSIVE MODE"); !locked) {
           return tl::unexpected(locked.error());
         }
       }
-      if (auto sealed = SealAuditLog(**connection); !sealed) return tl::unexpected(sealed.error());
-      if (auto committed = txn->Commit(); !committed) return tl::unexpected(committed.error());
+      VIGIL_TRY(SealAuditLog(*connection));
+      VIGIL_TRY(txn.Commit());
     }
-    connections.push_back(std::move(*connection));
+    connections.push_back(std::move(connection));
   }
   return std::unique_ptr<Store>(
       std::make_unique<SqlStore>(std::move(connections), postgres ? SqlDialect::kPostgres : SqlDialect::kSqlite,

@@ -25,32 +25,30 @@ class SqliteConnection final : public SqlConnection {
   SqlDialect dialect() const override { return SqlDialect::kSqlite; }
 
   Result<std::int64_t> Execute(std::string_view sql, const std::vector<SqlValue>& params) override {
-    auto stmt = Prepare(sql, params);
-    if (!stmt) return tl::unexpected(stmt.error());
-    const int rc = sqlite3_step(*stmt);
-    sqlite3_reset(*stmt);
+    VIGIL_ASSIGN_OR_RETURN(auto stmt, Prepare(sql, params));
+    const int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error(rc, sql);
     return static_cast<std::int64_t>(sqlite3_changes(db_));
   }
 
   Result<std::vector<SqlRow>> Query(std::string_view sql, const std::vector<SqlValue>& params) override {
-    auto stmt = Prepare(sql, params);
-    if (!stmt) return tl::unexpected(stmt.error());
+    VIGIL_ASSIGN_OR_RETURN(auto stmt, Prepare(sql, params));
     std::vector<SqlRow> rows;
-    const int columns = sqlite3_column_count(*stmt);
+    const int columns = sqlite3_column_count(stmt);
     int rc;
-    while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       std::vector<std::optional<std::string>> row(static_cast<std::size_t>(columns));
       for (int c = 0; c < columns; ++c) {
-        if (sqlite3_column_type(*stmt, c) == SQLITE_NULL) continue;
-        const auto* text = sqlite3_column_text(*stmt, c);
-        const int size = sqlite3_column_bytes(*stmt, c);
+        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) continue;
+        const auto* text = sqlite3_column_text(stmt, c);
+        const int size = sqlite3_column_bytes(stmt, c);
         row[static_cast<std::size_t>(c)] =
             std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
       }
       rows.emplace_back(std::move(row));
     }
-    sqlite3_reset(*stmt);
+    sqlite3_reset(stmt);
     if (rc != SQLITE_DONE) return Error(rc, sql);
     return rows;
   }

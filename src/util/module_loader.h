@@ -6,7 +6,13 @@
 // Where modules are: lib/vigil beside the executable (the build tree: build/ci/vigil and
 // build/ci/lib/vigil/), else ../lib/vigil from the executable's folder (an installed /usr/bin/vigil
 // and /usr/lib/vigil/; a test in build/ci/tests/). The folder comes from /proc/self/exe, never from
-// the environment or the current directory, so a caller cannot make Vigil load a module of theirs.
+// the environment or the current directory. Because Vigil often runs as root, the folder and each
+// module must be owned by root or by the executable's owner and writable by no one else (a copy of
+// the binary in /tmp/x/ would otherwise load what anyone put in /tmp/lib/vigil). Before dlopen a
+// module must be an ELF shared object whose segments lie within the file (a truncated one would
+// crash the process with SIGBUS), and after it, export vigil_module_version equal to the
+// executable's Version(): a module from another release (an upgrade under a running service) is
+// refused, not mixed in.
 //
 // Thread safety: every function may be called from any thread; a module is loaded once per process
 // and stays loaded (a failure to load is remembered too, so a confined process that can no longer
@@ -21,8 +27,9 @@
 namespace vigil {
 
 // The address of `symbol` in module `file` ("libvigil-ffmpeg.so"), loading it on first use.
-// kUnsupported naming the module, where it was looked for and the loader's reason when it cannot
-// be loaded or lacks the symbol.
+// kUnavailable (a broken installation, not the caller's input) naming the module file and why when
+// it cannot be loaded or lacks the symbol; kPermissionDenied naming the folder or file that failed
+// the ownership check. Messages about a module name its file, not its path.
 Result<void*> LoadModuleSymbol(std::string_view file, std::string_view symbol);
 
 // The folder modules are loaded from (for messages and `vigil version --verbose`-style output).

@@ -24,9 +24,9 @@ Status CheckUploadIds(const std::string& content_id, const std::string& user_id)
   return {};
 }
 
-UploadWorkflow::UploadWorkflow(Store& store, const Matcher& matcher, MediaHasher hasher, MediaStore* media,
+UploadWorkflow::UploadWorkflow(UploadRecorder& recorder, const Matcher& matcher, MediaHasher hasher, MediaStore* media,
                                UploadWorkflowOptions options)
-    : store_(store), matcher_(matcher), hasher_(std::move(hasher)), media_(media), options_(std::move(options)) {
+    : recorder_(recorder), matcher_(matcher), hasher_(std::move(hasher)), media_(media), options_(std::move(options)) {
   if (!hasher_) hasher_ = HashMedia;
 }
 
@@ -48,9 +48,8 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   for (const auto& [type, value] : hashed.signals) {
     if (type == "vpdq") continue;  // matched by its frames below
     LookupSignal query{type, value, type == "pdq" ? hashed.pdq_quality : std::nullopt, ""};
-    auto hits = matcher_.Lookup(query);
-    if (!hits) return tl::unexpected(hits.error());
-    for (const auto& hit : *hits) {
+    VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(query));
+    for (const auto& hit : hits) {
       MatchRecord match;
       match.bank_id = hit.bank_id;
       match.entry_id = hit.entry_id;
@@ -65,9 +64,8 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   // already matched by the upload's own hashes keeps that match.
   for (const auto& [label, measure, hash] : hashed.extra) {
     LookupSignal query{"pdq", hash.ToHex(), hashed.pdq_quality, measure};
-    auto hits = matcher_.Lookup(query);
-    if (!hits) return tl::unexpected(hits.error());
-    for (const auto& hit : *hits) {
+    VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(query));
+    for (const auto& hit : hits) {
       const std::int64_t entry_id = hit.entry_id;
       if (std::any_of(matches.begin(), matches.end(), [entry_id](const MatchRecord& m) { return m.entry_id == entry_id; })) {
         continue;
@@ -84,9 +82,8 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
     }
   }
   if (hashed.video && !VpdqMatchableHashes(hashed.video->frames, options_.video_match.min_quality).empty()) {
-    auto hits = matcher_.LookupVideo(hashed.video->frames, options_.video_match);
-    if (!hits) return tl::unexpected(hits.error());
-    for (const auto& hit : *hits) {
+    VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.LookupVideo(hashed.video->frames, options_.video_match));
+    for (const auto& hit : hits) {
       MatchRecord match;
       match.bank_id = hit.bank_id;
       match.entry_id = hit.entry_id;
@@ -102,25 +99,24 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
 }
 
 Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const {
-  if (auto ok = CheckUploadIds(upload.content_id, upload.user_id); !ok) return tl::unexpected(ok.error());
+  VIGIL_TRY(CheckUploadIds(upload.content_id, upload.user_id));
   if (upload.bytes.empty()) return Fail(ErrorCode::kInvalidArgument, "empty upload: send the media bytes");
   MediaHashOptions hash_options;
   hash_options.limits = options_.decode_limits;
   hash_options.video = options_.video;
   hash_options.extra = {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")};
-  auto hashed = hasher_(upload.bytes, hash_options);
-  if (!hashed) return tl::unexpected(hashed.error());
+  VIGIL_ASSIGN_OR_RETURN(auto hashed, hasher_(upload.bytes, hash_options));
 
   ContentRecord content;
   content.content_id = upload.content_id;
   content.user_id = upload.user_id;
   if (!upload.metadata_json.empty()) content.metadata_json = upload.metadata_json;
-  content.media_type = hashed->media_type;
+  content.media_type = hashed.media_type;
   content.byte_size = static_cast<std::int64_t>(upload.bytes.size());
-  content.hashes = hashed->signals;
-  content.pdq_quality = hashed->pdq_quality;
-  if (hashed->video) content.vpdq = FormatVpdq(hashed->video->frames);
-  auto matches = Match(*hashed);
+  content.hashes = hashed.signals;
+  content.pdq_quality = hashed.pdq_quality;
+  if (hashed.video) content.vpdq = FormatVpdq(hashed.video->frames);
+  auto matches = Match(hashed);
   if (!matches) return tl::unexpected(matches.error());
   content.matches = std::move(*matches);
 
@@ -133,7 +129,7 @@ Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const
   if (media_ != nullptr) {
     policy.keep_media = [this, &upload](const std::string& sha256) { return media_->Keep(sha256, upload.bytes); };
   }
-  return store_.Cases().RecordUpload(content, policy, options_.actor);
+  return recorder_.RecordUpload(content, policy, options_.actor);
 }
 
 }  // namespace vigil

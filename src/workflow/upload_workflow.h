@@ -54,7 +54,7 @@ struct UploadWorkflowOptions {
 class UploadWorkflow {
  public:
   // `media` may be null: then nothing is kept (a case opened meanwhile has no media to review).
-  UploadWorkflow(Store& store, const Matcher& matcher, MediaHasher hasher, MediaStore* media,
+  UploadWorkflow(UploadRecorder& recorder, const Matcher& matcher, MediaHasher hasher, MediaStore* media,
                  UploadWorkflowOptions options);
 
   // Hash, match, record with the policy's outcome; see the top of this file.
@@ -67,7 +67,7 @@ class UploadWorkflow {
  private:
   Result<std::vector<MatchRecord>> Match(const HashedMedia& hashed) const;
 
-  Store& store_;
+  UploadRecorder& recorder_;
   const Matcher& matcher_;
   MediaHasher hasher_;
   MediaStore* media_;
