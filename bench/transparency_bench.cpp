@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
       if (!cases.ClaimCase(case_id, "reviewer-" + std::to_string(rng() % 12))) continue;
       auto claimed = cases.GetCase(case_id);
       vigil::CaseStore::DecisionRequest request;
-      request.verdict = violating ? "violating" : "not_violating";
+      request.verdict = violating ? vigil::Verdict::kViolating : vigil::Verdict::kNotViolating;
       // The category the policy gave the case (a reviewer agrees with it here).
       const vigil::Category* category =
           taxonomy.Find(claimed && !claimed->category.empty() ? claimed->category : std::string("csam"));
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       request.reason = violating ? "matches a listed item" : "not the listed item";
       // Most confirmed accounts are banned (a ban takes a second reviewer); some suspended 30 days.
       const bool ban = violating && unit(rng) < 0.75;
-      request.account_action = !violating ? "" : ban ? "ban" : "suspend";
+      request.account_action = !violating ? vigil::AccountAction::kNone : ban ? vigil::AccountAction::kBan : vigil::AccountAction::kSuspend;
       if (violating && !ban) request.account_days = 30;
       auto decided = cases.Decide(case_id, request, claimed->assigned_to);
       if (decided && decided->status == "open") {  // waiting for the second reviewer

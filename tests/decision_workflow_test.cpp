@@ -61,9 +61,9 @@ class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
 
   CaseStore::DecisionRequest Violating(const std::string& category) {
     CaseStore::DecisionRequest request;
-    request.verdict = "violating";
+    request.verdict = Verdict::kViolating;
     request.reason = "the listed image";
-    request.account_action = "suspend";
+    request.account_action = AccountAction::kSuspend;
     request.account_days = 30;
     request.category = testing::BuiltInCategory(category);
     if (category == "csam") request.classification = "B1";

@@ -300,10 +300,10 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
     EXPECT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
     EXPECT_TRUE(store_->Cases().RecordView(case_id, ids[0], "alice"));
     CaseStore::DecisionRequest decision;
-    decision.verdict = "violating";
+    decision.verdict = Verdict::kViolating;
     decision.classification = "B1";
     decision.reason = "matches a listed image";
-    decision.account_action = "suspend";
+    decision.account_action = AccountAction::kSuspend;
     decision.account_days = 30;
     decision.category = testing::BuiltInCategory("csam");
     auto decided = store_->Cases().Decide(case_id, decision, "alice");
@@ -880,10 +880,10 @@ TEST_P(ReportingTest, TransparencyCountsAccountsNotActions) {
   const std::int64_t case_id = PolicyCase("user-9", "photo-9", "csam", outcome);
   ASSERT_NE(case_id, 0);
   CaseStore::DecisionRequest ban;
-  ban.verdict = "violating";
+  ban.verdict = Verdict::kViolating;
   ban.classification = "B1";
   ban.reason = "matches a listed image";
-  ban.account_action = "ban";
+  ban.account_action = AccountAction::kBan;
   ban.category = testing::BuiltInCategory("csam");
   ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
   auto first = store_->Cases().Decide(case_id, ban, "alice");
@@ -932,9 +932,9 @@ TEST_P(ReportingTest, TransparencyCountsEachCategoryApart) {
   const std::int64_t case_id = PolicyCase("user-9", "photo-9", "ncii", outcome);
   ASSERT_NE(case_id, 0);
   CaseStore::DecisionRequest decision;
-  decision.verdict = "violating";
+  decision.verdict = Verdict::kViolating;
   decision.reason = "shared without consent";
-  decision.account_action = "restrict";
+  decision.account_action = AccountAction::kRestrict;
   decision.account_days = 7;
   decision.category = testing::BuiltInCategory("ncii");
   ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
@@ -1377,7 +1377,7 @@ TEST_P(ReportingTest, ACaseDecidedInACategoryNotReportedToNcmecIsNotDrafted) {
   const auto id = recorded->opened->id;
   ASSERT_TRUE(store_->Cases().ClaimCase(id, "alice"));
   CaseStore::DecisionRequest decision;
-  decision.verdict = "violating";
+  decision.verdict = Verdict::kViolating;
   decision.reason = "listed";
   decision.category = testing::BuiltInCategory("ncii");
   ASSERT_TRUE(store_->Cases().Decide(id, decision, "alice"));

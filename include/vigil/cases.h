@@ -29,10 +29,18 @@ struct CaseItem {
   bool has_media = false;  // the bytes are kept for review
 };
 
+// A reviewer's verdict on a case: violating (enforced), not violating (automated actions undone),
+// or escalate (to a senior reviewer, at least P1).
+enum class Verdict { kViolating, kNotViolating, kEscalate };
+// "violating", "not_violating", "escalate": the API's and the database's words.
+const char* VerdictName(Verdict verdict);
+// kInvalidArgument for any other word.
+Result<Verdict> ParseVerdict(std::string_view text);
+
 struct Decision {
   std::int64_t id = 0;
   std::string reviewer;
-  std::string verdict;  // violating, not_violating, escalate
+  Verdict verdict = Verdict::kEscalate;
   std::string category;  // the taxonomy's id (violating decisions)
   bool cybertip = false;  // the category is reported to NCMEC (fixed when decided)
   std::string classification;  // the case's label (normalised), used for files without their own
@@ -191,8 +199,9 @@ class CaseReview {
   // Decides a claimed case. Violating: the content is removed and the account suspended as the
   // decision says; a case needing a second review waits for a different reviewer's decision.
   struct DecisionRequest {
-    std::string verdict, classification, reason;
-    std::string account_action;      // "", restrict, suspend, ban
+    Verdict verdict = Verdict::kEscalate;
+    std::string classification, reason;
+    AccountAction account_action = AccountAction::kNone;
     std::optional<int> account_days;  // restrict/suspend
     // Violating: the category of violation (resolved by the caller from the taxonomy, with its
     // labels already normalised); its words go into the statements of reasons.

@@ -45,7 +45,9 @@ struct ContentFacts {
   std::vector<MatchFacts> matches;
 };
 
-enum class AccountAction { kNone, kRestrict, kSuspend };
+// What is done to an uploader's account: by the policy (restrict, suspend) or by a reviewer's
+// decision (any; a ban is permanent and always needs a second reviewer).
+enum class AccountAction { kNone, kRestrict, kSuspend, kBan };
 
 // Review priorities: P0 is the most urgent, P3 the least (the usual incident convention).
 inline constexpr int kMostUrgentPriority = 0;
@@ -110,6 +112,9 @@ class PolicyRules {
   Taxonomy taxonomy_ = Taxonomy::BuiltIn();
 };
 
+// "none", "restrict", "suspend", "ban".
 const char* AccountActionName(AccountAction action);
+// Those names, and "" for none (the API's "no account action"); kInvalidArgument otherwise.
+Result<AccountAction> ParseAccountAction(std::string_view text);
 
 }  // namespace vigil

@@ -126,8 +126,17 @@ const char* AccountActionName(AccountAction action) {
     case AccountAction::kNone: return "none";
     case AccountAction::kRestrict: return "restrict";
     case AccountAction::kSuspend: return "suspend";
+    case AccountAction::kBan: return "ban";
   }
   return "none";
+}
+
+Result<AccountAction> ParseAccountAction(std::string_view text) {
+  if (text.empty()) return AccountAction::kNone;
+  for (AccountAction a : {AccountAction::kNone, AccountAction::kRestrict, AccountAction::kSuspend, AccountAction::kBan}) {
+    if (text == AccountActionName(a)) return a;
+  }
+  return Fail(ErrorCode::kInvalidArgument, "account_action must be restrict, suspend, ban or empty");
 }
 
 Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string& source) {

@@ -67,7 +67,7 @@ Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int
     json::array viewed;
     for (const auto& v : d.viewed) viewed.emplace_back(v);
     decisions.push_back(json::object{{"reviewer", d.reviewer},
-                                     {"verdict", d.verdict},
+                                     {"verdict", VerdictName(d.verdict)},
                                      {"classification", d.classification},
                                      {"reason", d.reason},
                                      {"viewed", std::move(viewed)},

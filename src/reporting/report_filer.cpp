@@ -411,13 +411,13 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   VIGIL_ASSIGN_OR_RETURN(auto c, store_.Cases().GetCase(case_id));
   const Decision* violating = nullptr;  // the final decision (the last that is not an escalation)
   for (const auto& d : c.decisions) {
-    if (d.verdict != "escalate") violating = &d;
+    if (d.verdict != Verdict::kEscalate) violating = &d;
   }
   if (c.status != "decided" && c.status != "closed") {
     return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status +
                                                  ": only a decided case is reported");
   }
-  if (violating == nullptr || violating->verdict != "violating") {
+  if (violating == nullptr || violating->verdict != Verdict::kViolating) {
     return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " was not decided violating");
   }
   if (!violating->cybertip) {

@@ -29,7 +29,7 @@ boost::json::object DecisionJson(const Decision& d) {
   for (const auto& [content_id, label] : d.file_classifications) files[content_id] = label;
   return {{"id", d.id},
           {"reviewer", d.reviewer},
-          {"verdict", d.verdict},
+          {"verdict", VerdictName(d.verdict)},
           {"category", d.category},
           {"cybertip", d.cybertip},
           {"classification", d.classification},
@@ -257,15 +257,19 @@ Response ApiService::DecideCase(ApiCall& call) {
     return ErrorResponse(known.error());
   }
   CaseStore::DecisionRequest request;
-  request.verdict = OptString(*body, "verdict");
+  auto verdict = ParseVerdict(OptString(*body, "verdict"));
+  if (!verdict) return ErrorResponse(verdict.error());
+  request.verdict = *verdict;
   request.reason = OptString(*body, "reason");
   request.user_statement = OptString(*body, "user_statement");
-  request.account_action = OptString(*body, "account_action");
+  auto account_action = ParseAccountAction(OptString(*body, "account_action"));
+  if (!account_action) return ErrorResponse(account_action.error());
+  request.account_action = *account_action;
   if (const auto* days = body->if_contains("account_days"); days && !days->is_null()) {
     if (!days->is_int64()) return ErrorResponse(http::status::bad_request, "invalid_argument", "account_days must be an integer");
     request.account_days = static_cast<int>(std::clamp<std::int64_t>(days->as_int64(), -1, 100000));
   }
-  if (request.verdict == "violating") {
+  if (request.verdict == Verdict::kViolating) {
     // The category of violation (default: the case's) and its labels, normalised now so that a
     // report is never refused later for a label typed as "b1 ".
     auto c = store_.Cases().GetCase(*id);
@@ -320,7 +324,7 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
   std::string category_id;
   bool decided_it = false;
   for (const auto& d : c->decisions) {
-    if (d.verdict != "escalate") category_id = d.category;
+    if (d.verdict != Verdict::kEscalate) category_id = d.category;
     decided_it = decided_it || d.reviewer == call.KeyName();
   }
   // Labels are the deciding reviewers' (or legal staff's) to correct, not any reviewer's.

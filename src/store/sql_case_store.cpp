@@ -16,6 +16,13 @@
 namespace vigil::store {
 namespace {
 
+// A decision row's verdict; kCorrupt for a word the schema never writes.
+Result<Verdict> StoredVerdict(const std::string& text) {
+  auto verdict = ParseVerdict(text);
+  if (!verdict) return Fail(ErrorCode::kCorrupt, "a decision row has the verdict '" + text.substr(0, 40) + "'");
+  return verdict;
+}
+
 constexpr const char* kCaseColumns =
     "id, user_id, status, priority, sla_due, assigned_to, lease_until, second_review, report_queued, rules, "
     "created_at, updated_at, category, report_problem";
@@ -218,33 +225,27 @@ class SqlCaseStore final : public CaseStore {
   }
 
   Result<Case> Decide(std::int64_t case_id, const DecisionRequest& request, const std::string& reviewer) override {
-    static const std::set<std::string> kVerdicts = {"violating", "not_violating", "escalate"};
-    static const std::set<std::string> kAccountActions = {"", "restrict", "suspend", "ban"};
-    if (!kVerdicts.count(request.verdict)) {
-      return Fail(ErrorCode::kInvalidArgument, "verdict must be violating, not_violating or escalate");
-    }
+    const bool violating = request.verdict == Verdict::kViolating;
     if (request.reason.empty() || request.reason.size() > 4000) {
       return Fail(ErrorCode::kInvalidArgument, "a reason (1-4000 characters) is required");
     }
-    if (!kAccountActions.count(request.account_action)) {
-      return Fail(ErrorCode::kInvalidArgument, "account_action must be restrict, suspend, ban or empty");
-    }
-    if (request.verdict != "violating" && !request.account_action.empty()) {
+    if (!violating && request.account_action != AccountAction::kNone) {
       return Fail(ErrorCode::kInvalidArgument, "an account action needs a violating verdict");
     }
-    if (request.verdict == "violating" && request.category.id.empty()) {
+    if (violating && request.category.id.empty()) {
       return Fail(ErrorCode::kInvalidArgument, "a violating verdict needs a category of violation");
     }
-    if (request.verdict == "violating" && !request.category.classifications.empty() && request.classification.empty()) {
+    if (violating && !request.category.classifications.empty() && request.classification.empty()) {
       return Fail(ErrorCode::kInvalidArgument, "a violating verdict in category '" + request.category.id +
                                                    "' needs a classification label");
     }
     if (request.user_statement.size() > 2000) {
       return Fail(ErrorCode::kInvalidArgument, "user_statement longer than 2000 characters");
     }
-    if ((request.account_action == "restrict" || request.account_action == "suspend") &&
+    if ((request.account_action == AccountAction::kRestrict || request.account_action == AccountAction::kSuspend) &&
         (!request.account_days || *request.account_days < 1 || *request.account_days > 36500)) {
-      return Fail(ErrorCode::kInvalidArgument, request.account_action + " needs account_days within 1..36500");
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string(AccountActionName(request.account_action)) + " needs account_days within 1..36500");
     }
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
@@ -265,8 +266,8 @@ class SqlCaseStore final : public CaseStore {
     if (!viewed) return tl::unexpected(viewed.error());
     std::vector<std::string> viewed_ids;
     for (const auto& row : *viewed) viewed_ids.push_back(row.Text(0));
-    const bool needs_second = request.verdict == "violating" && !*first &&
-                              (c.second_review_required || request.account_action == "ban");
+    const bool needs_second = violating && !*first &&
+                              (c.second_review_required || request.account_action == AccountAction::kBan);
     for (const auto& entry : request.file_classifications) {
       const std::string& content_id = entry.first;
       if (std::none_of(c.items.begin(), c.items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
@@ -274,22 +275,22 @@ class SqlCaseStore final : public CaseStore {
                                                      "', which is not in case " + std::to_string(case_id));
       }
     }
-    const bool violating = request.verdict == "violating";
     auto inserted = db->Query(
         "INSERT INTO decisions (case_id, reviewer, verdict, classification, reason, viewed, second_review, "
         "account_action, account_days, decided_at, category, cybertip, file_classifications, user_statement) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        {case_id, reviewer, request.verdict, request.classification, request.reason, ToJsonArray(viewed_ids),
-         std::int64_t{*first ? 1 : 0}, request.account_action,
+        {case_id, reviewer, std::string(VerdictName(request.verdict)), request.classification, request.reason,
+         ToJsonArray(viewed_ids), std::int64_t{*first ? 1 : 0},
+         request.account_action == AccountAction::kNone ? std::string() : AccountActionName(request.account_action),
          request.account_days ? SqlValue{std::int64_t{*request.account_days}} : SqlValue{}, now,
          violating ? request.category.id : std::string(), std::int64_t{violating && request.category.cybertip ? 1 : 0},
          ToJsonObject(request.file_classifications), request.user_statement});
     if (!inserted) return tl::unexpected(inserted.error());
     const std::int64_t decision_id = inserted->front().Int(0);
-    const std::string detail = "verdict=" + request.verdict + (violating ? " category=" + request.category.id : "") +
+    const std::string detail = std::string("verdict=") + VerdictName(request.verdict) + (violating ? " category=" + request.category.id : "") +
                                " classification=" + request.classification + " viewed=" + std::to_string(viewed_ids.size());
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.decide", std::to_string(case_id), detail));
-    if (request.verdict == "escalate") {
+    if (request.verdict == Verdict::kEscalate) {
       // Escalated: at least P1, and due no later than a P1 case opened now.
       VIGIL_TRY(db->Execute("UPDATE cases SET status = 'escalated', assigned_to = '', lease_until = 0, "
                             "priority = CASE WHEN priority > 1 THEN 1 ELSE priority END, "
@@ -623,9 +624,9 @@ class SqlCaseStore final : public CaseStore {
     }
     const Decision* final_decision = nullptr;
     for (const auto& d : c.decisions) {
-      if (d.verdict != "escalate") final_decision = &d;
+      if (d.verdict != Verdict::kEscalate) final_decision = &d;
     }
-    if (final_decision == nullptr || final_decision->verdict != "violating") {
+    if (final_decision == nullptr || final_decision->verdict != Verdict::kViolating) {
       return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " was not decided violating");
     }
     VIGIL_ASSIGN_OR_RETURN(auto sent, db->Query("SELECT id FROM reports WHERE case_id = $1 AND state IN ('open', 'filed')", {case_id}));
@@ -790,7 +791,7 @@ class SqlCaseStore final : public CaseStore {
     const std::string detail = "case " + std::to_string(c.id) + ": " + std::to_string(c.items.size()) +
                                " matched uploads reviewed; classification " + request.classification +
                                "; reviewer's note: " + request.reason;
-    if (request.verdict == "violating") {
+    if (request.verdict == Verdict::kViolating) {
       for (const auto& item : c.items) {
         VIGIL_TRY(db.Execute("UPDATE content SET state = 'removed' WHERE content_id = $1", {item.content_id}));
         auto id = InsertAction(db, {c.user_id, item.content_id, "remove_content", std::nullopt,
@@ -801,14 +802,14 @@ class SqlCaseStore final : public CaseStore {
         if (!id) return tl::unexpected(id.error());
         VIGIL_TRY(AppendAudit(db, now, reviewer, "content.remove", item.content_id, "case=" + std::to_string(c.id)));
       }
-      if (!request.account_action.empty()) {
+      if (request.account_action != AccountAction::kNone) {
         std::optional<std::int64_t> until;
         if (request.account_days) until = now + std::int64_t{*request.account_days} * 86'400'000'000;
-        const std::string state = request.account_action == "restrict" ? "restricted"
-                                  : request.account_action == "ban"    ? "banned"
-                                                                       : "suspended";
-        const std::string kind = request.account_action + "_account";
-        if (request.account_action == "ban") until.reset();
+        const std::string state = request.account_action == AccountAction::kRestrict ? "restricted"
+                                  : request.account_action == AccountAction::kBan    ? "banned"
+                                                                                     : "suspended";
+        const std::string kind = std::string(AccountActionName(request.account_action)) + "_account";
+        if (request.account_action == AccountAction::kBan) until.reset();
         VIGIL_TRY(SetAccount(db, c.user_id, state, until, now));
         auto id = InsertAction(db, {c.user_id, "", kind, until,
                                     ReviewStatement(request.category, true, request.user_statement,
@@ -897,7 +898,7 @@ class SqlCaseStore final : public CaseStore {
     if (rows->empty()) return std::optional<Decision>{};
     Decision d;
     d.reviewer = rows->front().Text(0);
-    d.verdict = rows->front().Text(1);
+    VIGIL_ASSIGN_OR_RETURN(d.verdict, StoredVerdict(rows->front().Text(1)));
     return std::optional<Decision>(d);
   }
 
@@ -973,7 +974,7 @@ class SqlCaseStore final : public CaseStore {
         Decision d;
         d.id = r.Int(0);
         d.reviewer = r.Text(1);
-        d.verdict = r.Text(2);
+        VIGIL_ASSIGN_OR_RETURN(d.verdict, StoredVerdict(r.Text(2)));
         d.classification = r.Text(3);
         d.reason = r.Text(4);
         d.viewed = JsonStrings(r.Text(5));

@@ -19,9 +19,9 @@ FollowUpResult DecisionWorkflow::FollowUp(const Case& c, const std::string& acto
   if (options_.filer == nullptr || c.status != "decided") return out;
   const Decision* final_decision = nullptr;
   for (const auto& d : c.decisions) {
-    if (d.verdict != "escalate") final_decision = &d;
+    if (d.verdict != Verdict::kEscalate) final_decision = &d;
   }
-  if (final_decision == nullptr || final_decision->verdict != "violating") return out;
+  if (final_decision == nullptr || final_decision->verdict != Verdict::kViolating) return out;
   if (std::all_of(c.items.begin(), c.items.end(), [](const CaseItem& i) { return i.state == "restored"; })) return out;
   if (options_.vault != nullptr && options_.preserve_on_confirm) {
     auto kept = PreserveCaseEvidence(store_, *options_.vault, options_.media_dir, c.id, 0, "", actor);
