@@ -146,10 +146,12 @@ struct ReportingHealth {
   std::int64_t unreportable_cases = 0;   // decided cases whose report could not be drafted (report_problem)
 };
 
-class ReportStore {
+// CyberTipline reports and their filing state (the filer's persisted state machine,
+// report_filer.h). Thread safety: as the Store that implements it (any thread; each call one
+// transaction).
+class ReportRecords {
  public:
-  virtual ~ReportStore() = default;
-
+  virtual ~ReportRecords() = default;
   // A new draft; kAlreadyExists when the case already has a report that is not retracted.
   virtual Result<CyberTipReport> CreateReport(const CyberTipReport& draft) = 0;
   virtual Result<CyberTipReport> GetReport(std::int64_t id) = 0;
@@ -162,7 +164,13 @@ class ReportStore {
   // chain. Returns the stored report with its new version.
   virtual Result<CyberTipReport> UpdateReport(const CyberTipReport& report, const std::string& actor,
                                               const std::string& audit_action, const std::string& detail) = 0;
+};
 
+// What the evidence vault keeps: items, their holds and purges (the ciphertext is the vault's).
+// Thread safety: as Store.
+class EvidenceRecords {
+ public:
+  virtual ~EvidenceRecords() = default;
   virtual Result<EvidenceItem> AddEvidence(const EvidenceItem& item, const std::string& actor) = 0;
   virtual Result<EvidenceItem> GetEvidence(std::int64_t id) = 0;
   virtual Result<std::vector<EvidenceItem>> ListEvidence(std::int64_t case_id) = 0;  // 0 = all live
@@ -178,7 +186,13 @@ class ReportStore {
   // record; items purged meanwhile are skipped. Returns how many it changed.
   virtual Result<int> RewrapEvidenceKeys(const std::vector<std::pair<std::int64_t, std::string>>& wrapped_keys,
                                          const std::string& actor) = 0;
+};
 
+// Law-enforcement legal requests, their productions, and the custody log a production carries.
+// Thread safety: as Store.
+class LegalRequestRecords {
+ public:
+  virtual ~LegalRequestRecords() = default;
   virtual Result<LegalRequest> CreateLegalRequest(const LegalRequest& request) = 0;
   virtual Result<LegalRequest> GetLegalRequest(std::int64_t id) = 0;
   virtual Result<std::vector<LegalRequest>> ListLegalRequests(const std::string& status) = 0;  // "" = any
@@ -189,10 +203,19 @@ class ReportStore {
   virtual Result<std::vector<CustodyRecord>> CustodyLog(const std::vector<std::string>& targets) = 0;
   // One audit record with its chain hashes (id <= 0: the last one); kNotFound when there is none.
   virtual Result<CustodyRecord> AuditChainRecord(std::int64_t id) = 0;
+};
 
+// The figures reporting is measured by: transparency facts for a period and the filing's health
+// (metrics). Read-only. Thread safety: as Store.
+class ReportingFacts {
+ public:
+  virtual ~ReportingFacts() = default;
   virtual Result<TransparencyFacts> TransparencyFactsBetween(std::int64_t from, std::int64_t to) = 0;
 
   virtual Result<ReportingHealth> Health() = 0;
 };
+
+// Reporting and preservation over the store's database: each part above.
+class ReportStore : public ReportRecords, public EvidenceRecords, public LegalRequestRecords, public ReportingFacts {};
 
 }  // namespace vigil

@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "vigil/roles.h"
+#include "vigil/workflow_options.h"
+
 #include "vigil/status.h"
 
 namespace vigil {
@@ -223,14 +226,6 @@ struct AuditRecord {
   std::string actor, action, target, detail;
 };
 
-// Review SLAs, claim leases and the appeal instructions of the workflow (cases.h).
-struct WorkflowOptions {
-  std::int64_t review_sla_seconds[4] = {4 * 3600, 86400, 3 * 86400, 7 * 86400};  // by priority P0 (most urgent)..P3
-  std::int64_t appeal_sla_seconds = 7 * 86400;
-  std::int64_t lease_seconds = 15 * 60;
-  std::string appeal_instructions = "Appeal within 6 months through the platform's appeal form.";
-};
-
 struct StoreOptions {
   std::string sqlite_path;   // used when postgres_url is empty
   std::string postgres_url;  // libpq connection string or URI
@@ -238,17 +233,6 @@ struct StoreOptions {
   WorkflowOptions workflow;
   const Clock* clock = nullptr;  // what "now" is for every record; nullptr: the system clock
 };
-
-// The roles an API key may have.
-inline constexpr const char* kRoles[] = {"submitter", "reviewer", "bank-admin", "auditor",
-                                         "admin",     "legal",    "custodian"};
-bool IsKnownRole(std::string_view role);
-// Roles that read evidence (custodian), approve legal filings (legal) or mint keys (admin: else one
-// admin mints a second admin key and approves their own requests with it). Over the API they are
-// minted in two steps by two different admins; only the host (the CLI) mints them directly.
-bool IsSensitiveRole(std::string_view role);
-// How long a pending key waits for its second admin.
-inline constexpr std::int64_t kPendingKeyMicros = std::int64_t{24} * 3600 * 1000000;
 
 // What the matcher follows (Matcher, matcher.h): the banks, their live entries in id order and the
 // entries imports removed. A small feed rather than the whole store, so a matcher can follow any

@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
-#include "server/api_support.h"
+#include "store/record_json.h"
 #include "vigil/file_hasher.h"
 #include "vigil/hash_list.h"
 
@@ -138,19 +138,19 @@ Action RegisterBankCommand(CLI::App& app) {
       b.match_trimmed = a->match_trimmed == "true";
       auto created = store->CreateBank(b, "cli");
       if (!created) return ReportError("bank create", created.error());
-      PrintJson(server::BankJson(*created));
+      PrintJson(BankJson(*created));
     } else if (list->parsed()) {
       auto banks = store->ListBanks();
       if (!banks) return ReportError("bank list", banks.error());
-      for (const auto& b : *banks) PrintJson(server::BankJson(b));
+      for (const auto& b : *banks) PrintJson(BankJson(b));
     } else if (show->parsed()) {
       auto b = store->GetBank(a->name);
       if (!b) return ReportError("bank show", b.error());
-      PrintJson(server::BankJson(*b));
+      PrintJson(BankJson(*b));
     } else if (update->parsed()) {
       auto b = store->UpdateBank(a->name, changes, "cli");
       if (!b) return ReportError("bank update", b.error());
-      PrintJson(server::BankJson(*b));
+      PrintJson(BankJson(*b));
     } else if (remove->parsed()) {
       if (auto deleted = store->DeleteBank(a->name, "cli"); !deleted) return ReportError("bank delete", deleted.error());
     } else if (imports->parsed()) {
@@ -168,7 +168,7 @@ Action RegisterBankCommand(CLI::App& app) {
         auto page = store->ListEntries(a->name, after, 10000, entries->parsed() && a->include_removed);
         if (!page) return ReportError(entries->parsed() ? "bank entries" : "bank export", page.error());
         if (entries->parsed()) {
-          for (const auto& e : *page) PrintJson(server::EntryJson(e));
+          for (const auto& e : *page) PrintJson(EntryJson(e));
         } else {
           WriteEntriesCsv(*page, header, std::cout);
         }

@@ -153,54 +153,6 @@ Result<std::int64_t> QueryInt(const std::map<std::string, std::string>& query, c
   return value;
 }
 
-std::string IsoTime(std::int64_t micros) {
-  const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[40];
-  const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%.*s.%06lldZ", static_cast<int>(n), buffer,
-                static_cast<long long>(micros % 1'000'000));
-  return out;
-}
-
-boost::json::object BankJson(const Bank& bank) {
-  boost::json::array labels;
-  for (const auto& label : bank.labels) labels.emplace_back(label);
-  boost::json::object out{{"name", bank.name},
-                          {"description", bank.description},
-                          {"labels", std::move(labels)},
-                          {"category", bank.category},
-                          {"enabled", bank.enabled},
-                          {"pdq_max_distance", bank.pdq_max_distance},
-                          {"pdq_min_quality", bank.pdq_min_quality},
-                          {"match_dihedral", bank.match_dihedral},
-                          {"match_trimmed", bank.match_trimmed},
-                          {"live_entries", bank.live_entries},
-                          {"created_at", IsoTime(bank.created_at)},
-                          {"updated_at", IsoTime(bank.updated_at)}};
-  out["sync_checkpoint"] = bank.sync_checkpoint ? boost::json::value(*bank.sync_checkpoint) : nullptr;
-  return out;
-}
-
-boost::json::object EntryJson(const BankEntry& entry) {
-  boost::json::object out{{"id", entry.id},
-                          {"signal_type", entry.signal_type},
-                          {"value", entry.value},
-                          {"source", entry.provenance.source},
-                          {"member", entry.provenance.member},
-                          {"external_id", entry.provenance.external_id},
-                          {"classification", entry.provenance.classification},
-                          {"added_at", IsoTime(entry.added_at)}};
-  out["removed_at"] = entry.removed_at ? boost::json::value(IsoTime(*entry.removed_at)) : nullptr;
-  if (!entry.payload.empty()) {
-    // A vpdq entry: its frames are exported on their own route; here, how many.
-    out["frames"] = static_cast<std::int64_t>(std::count(entry.payload.begin(), entry.payload.end(), '\n'));
-  }
-  return out;
-}
-
 boost::json::object ContentJson(const ContentRecord& content) {
   boost::json::object hashes;
   for (const auto& [type, value] : content.hashes) hashes[type] = value;

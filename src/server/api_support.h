@@ -8,6 +8,8 @@
 #include <string>
 
 #include "server/http_server.h"
+#include "store/record_json.h"
+#include "util/iso_time.h"
 #include "vigil/store.h"
 
 namespace vigil::server {
@@ -41,13 +43,10 @@ std::string ContentTypeCharset(const Request& request);
 // The request's media type without parameters, lower-cased ("application/json").
 std::string MediaType(const Request& request);
 
-boost::json::object BankJson(const Bank& bank);
-boost::json::object EntryJson(const BankEntry& entry);
 boost::json::object ContentJson(const ContentRecord& content);
 // The answer to an upload: ContentJson and, when it matched, "policy": what the policy did, as
 // recorded with it (so a retried upload gets the same answer).
 boost::json::object UploadAnswer(const ContentRecord& content);
-std::string IsoTime(std::int64_t micros);
 boost::json::value OptTime(const std::optional<std::int64_t>& t);
 
 // A string member of a JSON object, or "".
