@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
       auto created = reports.CreateReport(draft);
       if (!created) continue;
       clock.now += kHour * static_cast<std::int64_t>(1 + rng() % 6);
-      created->state = "filed";
+      created->state = vigil::ReportState::kFiled;
       created->approved_by = "legal-1";
       created->ncmec_report_id = std::to_string(900000 + created->id);
       for (auto& f : created->files) f.state = "described";

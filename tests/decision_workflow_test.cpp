@@ -83,7 +83,7 @@ class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
 
   std::vector<CyberTipReport> ReportsOf(std::int64_t case_id) {
     std::vector<CyberTipReport> out;
-    auto reports = store_->Reports().ListReports("", 100);
+    auto reports = store_->Reports().ListReports(std::nullopt, 100);
     EXPECT_TRUE(reports);
     if (reports) {
       for (const auto& r : *reports) {
@@ -115,7 +115,7 @@ TEST_P(DecisionWorkflowTest, AViolatingCsamDecisionEnforcesPreservesAndDrafts) {
   EXPECT_FALSE(evidence->empty());
   const auto reports = ReportsOf(case_id);
   ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].state, "draft");
+  EXPECT_EQ(reports[0].state, ReportState::kDraft);
   EXPECT_TRUE(decided->report_problem.empty());
   EXPECT_TRUE(problems_.empty());
 }
@@ -162,7 +162,7 @@ TEST_P(DecisionWorkflowTest, AnOverturnedAppealVoidsTheDraftAndDraftsNothingNew)
   EXPECT_EQ(decided->status, "overturned");
   const auto reports = ReportsOf(case_id);
   ASSERT_EQ(reports.size(), 1u);
-  EXPECT_EQ(reports[0].state, "voided");
+  EXPECT_EQ(reports[0].state, ReportState::kVoided);
   EXPECT_EQ(store_->Cases().GetAccount("user-4")->state, "active");
 }
 

@@ -366,7 +366,7 @@ class ReportingTest : public ::testing::TestWithParam<Backend> {
 TEST_P(ReportingTest, DecidedCaseIsReportedOnceAndPreserved) {
   auto draft = filer_->Draft(case_id_, "system");
   ASSERT_TRUE(draft) << draft.error().ToString();
-  EXPECT_EQ(draft->state, "draft");
+  EXPECT_EQ(draft->state, ReportState::kDraft);
   EXPECT_EQ(draft->files.size(), 2u);
   // One report per user per incident.
   EXPECT_EQ(filer_->Draft(case_id_, "system").error().code, ErrorCode::kAlreadyExists);
@@ -380,7 +380,7 @@ TEST_P(ReportingTest, DecidedCaseIsReportedOnceAndPreserved) {
 
   auto filed = filer_->File(draft->id, "system");
   ASSERT_TRUE(filed) << filed.error().ToString();
-  EXPECT_EQ(filed->state, "filed") << filed->last_error;
+  EXPECT_EQ(filed->state, ReportState::kFiled) << filed->last_error;
   EXPECT_TRUE(filed->filed_at.has_value());
   EXPECT_EQ(filed->approved_by, "bob");
   ASSERT_EQ(standin_.Reports().size(), 1u);
@@ -444,7 +444,7 @@ TEST_P(ReportingTest, DecidedCaseIsReportedOnceAndPreserved) {
 TEST_P(ReportingTest, FiledCaseIsProducedForLegalProcessAndCounted) {
   const std::int64_t id = ApprovedReport();
   auto filed = filer_->File(id, "system");
-  ASSERT_TRUE(filed && filed->state == "filed");
+  ASSERT_TRUE(filed && filed->state == ReportState::kFiled);
   LegalRequest request;
   request.type = "search_warrant";
   request.agency = "Example County Sheriff";
@@ -1029,9 +1029,9 @@ TEST_P(ReportingTest, FaultsAtEveryStepNeverFileTwiceNorLoseTheReport) {
     auto filed = filer_->File(id, "system");
     ASSERT_TRUE(filed) << filed.error().ToString();
     r = *filed;
-    if (r.state == "filed") break;
+    if (r.state == ReportState::kFiled) break;
   }
-  EXPECT_EQ(r.state, "filed") << r.last_error;
+  EXPECT_EQ(r.state, ReportState::kFiled) << r.last_error;
   EXPECT_GT(runs, 1);
   EXPECT_EQ(standin_.Finished("user-7"), 1);
   int finished = 0;
@@ -1090,7 +1090,7 @@ TEST_P(ReportingTest, ProcessKilledBetweenStepsResumesWithoutFilingTwice) {
   EXPECT_EQ(last.out.find(kMasterKey), std::string::npos);
   auto r = store_->Reports().GetReport(id);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->state, "filed") << r->last_error;
+  EXPECT_EQ(r->state, ReportState::kFiled) << r->last_error;
   EXPECT_TRUE(r->in_flight.empty());
   EXPECT_EQ(standin_.Finished("user-7"), 1);
   const auto reports = standin_.Reports();
@@ -1119,7 +1119,7 @@ TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
   const std::int64_t id = ApprovedReport();
   auto filed = no_vault.File(id, "system");
   ASSERT_TRUE(filed) << filed.error().ToString();
-  EXPECT_EQ(filed->state, "filed");
+  EXPECT_EQ(filed->state, ReportState::kFiled);
   EXPECT_EQ(filed->in_flight, "preserve");
   EXPECT_NE(filed->last_error.find("vault"), std::string::npos);
   EXPECT_TRUE(store_->Reports().ListEvidence(case_id_)->empty());
@@ -1146,7 +1146,7 @@ TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
   EXPECT_EQ(store_->Reports().GetReport(draft->id)->in_flight, "submit");
   clock_.now += 301'000'000;  // that process never came back
   EXPECT_EQ(*with_vault.ResumeAll("system", std::chrono::seconds(300)), 1);
-  EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, "filed");
+  EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, ReportState::kFiled);
   EXPECT_EQ(standin_.Finished("user-8"), 1);
 }
 
@@ -1195,7 +1195,7 @@ TEST_P(ReportingTest, ResumeStopsAtAnUnreachableCyberTipline) {
   ReportFiler offline(*store_, unreachable, vault_.get(), options);
   EXPECT_EQ(*offline.ResumeAll("system"), 0);
   auto tried = store_->Reports().GetReport(first);
-  EXPECT_EQ(tried->state, "approved");
+  EXPECT_EQ(tried->state, ReportState::kApproved);
   EXPECT_EQ(tried->last_code, -1);
   EXPECT_TRUE(tried->in_flight.empty()) << "a request that never left is not in flight";
   // The reason is for people: no library source paths (Boost's what() appends them).
@@ -1205,8 +1205,8 @@ TEST_P(ReportingTest, ResumeStopsAtAnUnreachableCyberTipline) {
   EXPECT_TRUE(store_->Reports().GetReport(second->id)->last_error.empty()) << "the second was left for the next pass";
   // NCMEC is back: one pass files both.
   EXPECT_EQ(*filer_->ResumeAll("system"), 2);
-  EXPECT_EQ(store_->Reports().GetReport(first)->state, "filed");
-  EXPECT_EQ(store_->Reports().GetReport(second->id)->state, "filed");
+  EXPECT_EQ(store_->Reports().GetReport(first)->state, ReportState::kFiled);
+  EXPECT_EQ(store_->Reports().GetReport(second->id)->state, ReportState::kFiled);
 }
 
 TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
@@ -1215,7 +1215,7 @@ TEST_P(ReportingTest, RefusedReportFailsAndIsRetractedAtNcmec) {
   standin_.FailNext("/fileinfo", {Fault::kCode, 4100});
   auto r = filer_->File(id, "system");
   ASSERT_TRUE(r) << r.error().ToString();
-  EXPECT_EQ(r->state, "failed");
+  EXPECT_EQ(r->state, ReportState::kFailed);
   EXPECT_EQ(r->last_code, 0);  // the retraction's answer
   ASSERT_EQ(standin_.Reports().size(), 1u);
   EXPECT_EQ(standin_.Reports()[0].state, "retracted");
@@ -1232,7 +1232,7 @@ TEST_P(ReportingTest, AReportThatFailedOnAlteredUploadsSaysWhyAndIsFiledAgainByA
   standin_.FailNext("/upload", {Fault::kAlteredUpload, 0}, 3);  // the first upload of each submission
   auto r = filer_->File(id, "system");
   ASSERT_TRUE(r) << r.error().ToString();
-  EXPECT_EQ(r->state, "failed");
+  EXPECT_EQ(r->state, ReportState::kFailed);
   EXPECT_NE(r->last_error.find("MD5"), std::string::npos) << r->last_error;
   EXPECT_EQ(standin_.Requests("/submit"), 3);
   for (const auto& at_ncmec : standin_.Reports()) EXPECT_EQ(at_ncmec.state, "retracted");
@@ -1244,7 +1244,7 @@ TEST_P(ReportingTest, AReportThatFailedOnAlteredUploadsSaysWhyAndIsFiledAgainByA
   // NCMEC fixed: a person files it again, and it is filed once.
   auto again = filer_->File(id, "lee");
   ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(again->state, "filed") << again->last_error;
+  EXPECT_EQ(again->state, ReportState::kFiled) << again->last_error;
   EXPECT_EQ(standin_.Finished("user-7"), 1);
   EXPECT_EQ(standin_.Requests("/submit"), submits + 1);
 }
@@ -1255,12 +1255,12 @@ TEST_P(ReportingTest, RetractBeforeFinishing) {
   standin_.FailNext("/fileinfo", {Fault::kCode, 1000}, 5);
   auto stalled = filer_->File(id, "system");
   ASSERT_TRUE(stalled);
-  EXPECT_EQ(stalled->state, "open");
+  EXPECT_EQ(stalled->state, ReportState::kOpen);
   auto retracted = filer_->Retract(id, "bob", "duplicate of an earlier report");
   ASSERT_TRUE(retracted) << retracted.error().ToString();
-  EXPECT_EQ(retracted->state, "retracted");
+  EXPECT_EQ(retracted->state, ReportState::kRetracted);
   EXPECT_EQ(standin_.Reports()[0].state, "retracted");
-  EXPECT_EQ(filer_->File(id, "system")->state, "retracted");
+  EXPECT_EQ(filer_->File(id, "system")->state, ReportState::kRetracted);
   // A retracted report frees the case for a new one.
   EXPECT_TRUE(filer_->Draft(case_id_, "system"));
 }
@@ -1293,14 +1293,14 @@ TEST_P(ReportingTest, AnOverturnedCasesDraftIsVoidedAndNeverReachesNcmec) {
   OverturnDecision(*store_, case_id_);
   auto r = store_->Reports().GetReport(draft->id);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->state, "voided");
+  EXPECT_EQ(r->state, ReportState::kVoided);
   EXPECT_NE(r->withdraw_reason.find("nothing left to report"), std::string::npos) << r->withdraw_reason;
   auto approved = filer_->Approve(draft->id, "bob");
   ASSERT_FALSE(approved);
   EXPECT_NE(approved.error().message.find("voided"), std::string::npos) << approved.error().message;
   auto filed = filer_->File(draft->id, "system");
   ASSERT_TRUE(filed);
-  EXPECT_EQ(filed->state, "voided");
+  EXPECT_EQ(filed->state, ReportState::kVoided);
   EXPECT_TRUE(filer_->ResumeAll("system"));
   EXPECT_EQ(standin_.Requests("/submit"), 0);
   EXPECT_EQ(standin_.Requests("/upload"), 0);
@@ -1312,7 +1312,7 @@ TEST_P(ReportingTest, AnApprovedReportWhoseCaseWasOverturnedIsVoidedBeforeTheFir
   OverturnDecision(*store_, case_id_);
   auto filed = filer_->File(id, "system");
   ASSERT_TRUE(filed) << filed.error().ToString();
-  EXPECT_EQ(filed->state, "voided");
+  EXPECT_EQ(filed->state, ReportState::kVoided);
   EXPECT_EQ(standin_.Requests("/submit"), 0);
 }
 
@@ -1324,7 +1324,7 @@ TEST_P(ReportingTest, AnOpenReportWhoseCaseIsOverturnedIsRetractedNotFinished) {
   standin_.FailNext("/fileinfo", {Fault::kCode, 1000}, 5);
   auto stalled = filer_->File(id, "system");
   ASSERT_TRUE(stalled);
-  ASSERT_EQ(stalled->state, "open");
+  ASSERT_EQ(stalled->state, ReportState::kOpen);
   OverturnDecision(*store_, case_id_);
   auto marked = store_->Reports().GetReport(id);
   ASSERT_TRUE(marked);
@@ -1332,7 +1332,7 @@ TEST_P(ReportingTest, AnOpenReportWhoseCaseIsOverturnedIsRetractedNotFinished) {
   auto resumed = filer_->ResumeAll("system");
   ASSERT_TRUE(resumed) << resumed.error().ToString();
   auto r = store_->Reports().GetReport(id);
-  EXPECT_EQ(r->state, "retracted") << r->last_error;
+  EXPECT_EQ(r->state, ReportState::kRetracted) << r->last_error;
   ASSERT_EQ(standin_.Reports().size(), 1u);
   EXPECT_EQ(standin_.Reports()[0].state, "retracted");
   EXPECT_EQ(standin_.Finished("user-7"), 0);
@@ -1351,7 +1351,7 @@ TEST_P(ReportingTest, APartialAppealThatRestoresAFileWithdrawsTheDraftAndLeavesT
   }
   ASSERT_NE(removal, 0);
   OverturnDecision(*store_, case_id_, "partial", {removal});
-  EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, "voided");
+  EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, ReportState::kVoided);
   auto again = filer_->Draft(case_id_, "system");
   ASSERT_TRUE(again) << again.error().ToString();
   ASSERT_EQ(again->files.size(), 1u);

@@ -26,6 +26,14 @@ struct ReportedFile {
   std::string ncmec_md5;            // NCMEC's MD5 of what it received
 };
 
+// A CyberTipline report's state (below); ReportStateName gives the API's and the database's word.
+enum class ReportState { kDraft, kApproved, kOpen, kFiled, kRetracted, kFailed, kVoided };
+const char* ReportStateName(ReportState state);
+// kInvalidArgument naming the accepted words for any other.
+Result<ReportState> ParseReportState(std::string_view text);
+// Filed, retracted or failed: the filer has nothing more to do (voided reports never started).
+bool IsSettled(ReportState state);
+
 // A CyberTipline report. States:
 //   draft      built and validated, waiting for the approval the policy requires
 //   approved   may be filed; nothing sent yet (or an abandoned attempt was retracted)
@@ -44,7 +52,7 @@ struct CyberTipReport {
   std::int64_t id = 0;
   std::int64_t case_id = 0;
   std::string user_id;
-  std::string state = "draft";
+  ReportState state = ReportState::kDraft;
   std::string in_flight;
   std::string ncmec_report_id;
   std::string report_xml;  // the <report> document as submitted (preserved with the evidence)
@@ -155,7 +163,7 @@ class ReportRecords {
   // A new draft; kAlreadyExists when the case already has a report that is not retracted.
   virtual Result<CyberTipReport> CreateReport(const CyberTipReport& draft) = 0;
   virtual Result<CyberTipReport> GetReport(std::int64_t id) = 0;
-  virtual Result<std::vector<CyberTipReport>> ListReports(const std::string& state, int limit) = 0;  // "" = any
+  virtual Result<std::vector<CyberTipReport>> ListReports(std::optional<ReportState> state, int limit) = 0;  // none: any
   // Reports with work left, oldest first: approved or open, or with a request in flight (a filed
   // report whose preservation is pending included).
   virtual Result<std::vector<CyberTipReport>> ListUnsettledReports(int limit) = 0;

@@ -56,7 +56,7 @@ json::object ReportJson(const CyberTipReport& r) {
   json::object o{{"id", r.id},
                  {"case_id", r.case_id},
                  {"user_id", r.user_id},
-                 {"state", r.state},
+                 {"state", ReportStateName(r.state)},
                  {"in_flight", r.in_flight},
                  {"ncmec_report_id", r.ncmec_report_id},
                  {"approved_by", r.approved_by},
@@ -167,7 +167,7 @@ Action RegisterReportCommands(CLI::App& app) {
   CLI::App* report = app.add_subcommand("report", "CyberTipline reports, and transparency reports");
   report->require_subcommand(1);
   CLI::App* list = common(report->add_subcommand("list", "Reports and their states (newest first)"));
-  list->add_option("--state", a->state, "Only this state: draft, approved, open, filed, retracted, failed");
+  list->add_option("--state", a->state, "Only this state: draft, approved, open, filed, retracted, failed, voided");
   list->add_flag("--json", a->json, "JSON lines");
   CLI::App* draft = common(report->add_subcommand("draft", "Build and validate the report of a case decided violating"));
   draft->add_option("case", a->id, "Case id")->required();
@@ -285,17 +285,26 @@ Action RegisterReportCommands(CLI::App& app) {
     auto show = [&](const Result<CyberTipReport>& r) {
       if (!r) return ReportError(command, r.error());
       Print(ReportJson(*r));
-      return r->state == "failed" ? 1 : 0;
+      return r->state == ReportState::kFailed ? 1 : 0;
     };
     if (list->parsed()) {
-      auto reports = store.Reports().ListReports(a->state, 1000);
+      std::optional<ReportState> state;
+      if (!a->state.empty()) {
+        auto wanted = ParseReportState(a->state);
+        if (!wanted) {
+          std::fprintf(stderr, "vigil report list: %s\n", wanted.error().message.c_str());
+          return 2;
+        }
+        state = *wanted;
+      }
+      auto reports = store.Reports().ListReports(state, 1000);
       if (!reports) return ReportError(command, reports.error());
       for (const auto& r : *reports) {
         if (a->json) {
           Print(ReportJson(r));
         } else {
           std::printf("%6lld  case %-6lld %-9s %-10s ncmec=%s %s\n", static_cast<long long>(r.id),
-                      static_cast<long long>(r.case_id), r.state.c_str(), r.user_id.c_str(),
+                      static_cast<long long>(r.case_id), ReportStateName(r.state), r.user_id.c_str(),
                       r.ncmec_report_id.empty() ? "-" : r.ncmec_report_id.c_str(), r.last_error.c_str());
         }
       }
@@ -345,7 +354,7 @@ Action RegisterReportCommands(CLI::App& app) {
         return 0;
       }
       std::printf("report %lld (case %lld, %s)%s%s\n\n", static_cast<long long>(r->id), static_cast<long long>(r->case_id),
-                  r->state.c_str(), preview->problem.empty() ? "" : "\nWOULD NOT BE FILED AS IT STANDS: ",
+                  ReportStateName(r->state), preview->problem.empty() ? "" : "\nWOULD NOT BE FILED AS IT STANDS: ",
                   preview->problem.c_str());
       std::printf("<report> for /submit:\n%s\n", preview->report_xml.c_str());
       for (const auto& [content_id, xml] : preview->file_details) {
@@ -364,7 +373,7 @@ Action RegisterReportCommands(CLI::App& app) {
     if (file->parsed()) {
       auto r = filer.File(a->id, Actor(*a));
       const int status = show(r);
-      return status != 0 ? status : (r->state == "filed" || r->state == "retracted" ? 0 : 3);
+      return status != 0 ? status : (r->state == ReportState::kFiled || r->state == ReportState::kRetracted ? 0 : 3);
     }
     if (resume->parsed()) {
       auto filed = filer.ResumeAll(Actor(*a), std::chrono::seconds(a->grace_seconds));

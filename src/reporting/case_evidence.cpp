@@ -90,7 +90,7 @@ Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int
   if (report_id != 0) {
     VIGIL_ASSIGN_OR_RETURN(auto r, store.Reports().GetReport(report_id));
     doc["report"] = json::object{{"id", r.id},
-                                 {"state", r.state},
+                                 {"state", ReportStateName(r.state)},
                                  {"ncmec_report_id", r.ncmec_report_id},
                                  {"approved_by", r.approved_by}};
   }

@@ -96,26 +96,27 @@ class ReportFiler::Run {
   }
 
   Result<CyberTipReport> Drive() {
-    if (!r_.withdraw_reason.empty() && r_.state != "filed" && r_.state != "retracted" && r_.state != "voided" &&
-        r_.state != "failed") {
+    if (!r_.withdraw_reason.empty() && !IsSettled(r_.state) && r_.state != ReportState::kVoided) {
       return Withdraw(r_.withdraw_reason);
     }
     for (int step = 0; step < f_.options_.max_steps; ++step) {
-      if (r_.state == "filed") {
+      if (r_.state == ReportState::kFiled) {
         if (r_.in_flight == "preserve") VIGIL_TRY(Preserve());
         return r_;
       }
-      if (r_.state == "retracted" || r_.state == "failed" || r_.state == "voided") return r_;
-      if (r_.state == "draft") return Fail(ErrorCode::kPermissionDenied, "report " + Id() + " is waiting for approval");
+      if (IsSettled(r_.state) || r_.state == ReportState::kVoided) return r_;
+      if (r_.state == ReportState::kDraft) {
+        return Fail(ErrorCode::kPermissionDenied, "report " + Id() + " is waiting for approval");
+      }
       bool more = true;
       if (!r_.in_flight.empty()) {
         VIGIL_TRY(ResolveInFlight(more));
-      } else if (r_.state == "approved") {
+      } else if (r_.state == ReportState::kApproved) {
         VIGIL_TRY(Submit(more));
-      } else if (r_.state == "open") {
+      } else if (r_.state == ReportState::kOpen) {
         VIGIL_TRY(Advance(more));
       } else {
-        return Fail(ErrorCode::kInternal, "report " + Id() + " is in an unknown state '" + r_.state + "'");
+        return Fail(ErrorCode::kInternal, "report " + Id() + " is in an unknown state '" + ReportStateName(r_.state) + "'");
       }
       if (!more) return r_;
     }
@@ -127,7 +128,7 @@ class ReportFiler::Run {
   Result<CyberTipReport> Withdraw(const std::string& reason) {
     r_.withdraw_reason = reason;
     if (r_.ncmec_report_id.empty() && r_.in_flight.empty()) {
-      r_.state = "voided";
+      r_.state = ReportState::kVoided;
       VIGIL_TRY(Save("report.void", reason));
       return r_;
     }
@@ -138,7 +139,7 @@ class ReportFiler::Run {
   // it received differed from what was sent): it starts over as approved, its NCMEC submission
   // and its attempts forgotten. The case is checked again before anything is sent (Submit).
   Result<CyberTipReport> Restart() {
-    if (r_.state != "failed" || !r_.in_flight.empty()) return Go();
+    if (r_.state != ReportState::kFailed || !r_.in_flight.empty()) return Go();
     const std::string why = "filed again by " + actor_ + " after it failed" +
                             (r_.last_error.empty() ? std::string() : ": " + r_.last_error);
     r_.attempts = 0;
@@ -147,15 +148,15 @@ class ReportFiler::Run {
   }
 
   Result<CyberTipReport> RetractNow(const std::string& reason) {
-    if (r_.state == "filed") return Fail(ErrorCode::kInvalidArgument, "report " + Id() + " is filed: it cannot be retracted");
-    if (r_.state == "retracted") return r_;
+    if (r_.state == ReportState::kFiled) return Fail(ErrorCode::kInvalidArgument, "report " + Id() + " is filed: it cannot be retracted");
+    if (r_.state == ReportState::kRetracted) return r_;
     if (!r_.ncmec_report_id.empty()) {
       bool more = true;
-      VIGIL_TRY(SendRetract(more, "retracted", reason));
-      if (r_.state != "retracted") return Fail(ErrorCode::kUnavailable, "report " + Id() + ": " + r_.last_error);
+      VIGIL_TRY(SendRetract(more, ReportState::kRetracted, reason));
+      if (r_.state != ReportState::kRetracted) return Fail(ErrorCode::kUnavailable, "report " + Id() + ": " + r_.last_error);
       return r_;
     }
-    r_.state = "retracted";
+    r_.state = ReportState::kRetracted;
     VIGIL_TRY(Save("report.retract", reason));
     return r_;
   }
@@ -201,7 +202,7 @@ class ReportFiler::Run {
     r_.last_error = step + ": NCMEC " + std::to_string(answer->code) + " " + answer->description;
     r_.in_flight.clear();
     if (answer->code == 5102) {  // already finished: it is filed, whatever we thought
-      r_.state = "filed";
+      r_.state = ReportState::kFiled;
       r_.in_flight = "preserve";
       VIGIL_TRY(Save("report.filed", "NCMEC says it was finished already"));
       more = true;
@@ -214,9 +215,9 @@ class ReportFiler::Run {
     if (IsRefusal(answer->code)) {  // NCMEC refused the content of the report: a person must look
       more = true;
       if (!r_.ncmec_report_id.empty()) {
-        VIGIL_TRY(SendRetract(more, "failed", r_.last_error));
+        VIGIL_TRY(SendRetract(more, ReportState::kFailed, r_.last_error));
       } else {
-        r_.state = "failed";
+        r_.state = ReportState::kFailed;
         VIGIL_TRY(Save("report.failed", r_.last_error));
       }
       more = false;
@@ -231,24 +232,24 @@ class ReportFiler::Run {
   // Forget NCMEC's report: the next step submits a new one. `event`: report.reopen when the
   // filer starts over by itself, report.refile when a person files a failed report again.
   Status Reopen(const std::string& why, const char* event = "report.reopen") {
-    r_.state = "approved";
+    r_.state = ReportState::kApproved;
     r_.in_flight.clear();
     r_.ncmec_report_id.clear();
     for (auto& file : r_.files) file = {file.content_id, file.sha256, "pending", "", ""};
     return Save(event, why);
   }
 
-  Status SendRetract(bool& more, const std::string& final_state, const std::string& reason) {
+  Status SendRetract(bool& more, ReportState final_state, const std::string& reason) {
     VIGIL_TRY(Intend("retract"));
     auto answer = f_.client_.Retract(r_.ncmec_report_id);
     Answered("retract");
     if (answer && (answer->code == 0 || answer->code == 5101 || answer->code == 5001)) {
       r_.in_flight.clear();
       r_.last_code = answer->code;
-      if (final_state == "approved") return Reopen("retracted NCMEC report " + r_.ncmec_report_id + ": " + reason);
+      if (final_state == ReportState::kApproved) return Reopen("retracted NCMEC report " + r_.ncmec_report_id + ": " + reason);
       r_.state = final_state;
-      if (final_state == "failed") r_.last_error = reason;  // why it failed, where people look
-      return Save(final_state == "failed" ? "report.failed" : "report.retract", reason);
+      if (final_state == ReportState::kFailed) r_.last_error = reason;  // why it failed, where people look
+      return Save(final_state == ReportState::kFailed ? "report.failed" : "report.retract", reason);
     }
     bool ignored = false;
     VIGIL_TRY(Outcome(answer, "retract", ignored));
@@ -265,11 +266,13 @@ class ReportFiler::Run {
       return Save("report.resume", "a submit's outcome was lost; any report it opened stays unfinished and expires");
     }
     if (step.rfind("upload:", 0) == 0) {
-      return SendRetract(more, "approved", "an upload's outcome was lost; starting a new submission");
+      return SendRetract(more, ReportState::kApproved, "an upload's outcome was lost; starting a new submission");
     }
     if (step.rfind("fileinfo:", 0) == 0) return Describe(step.substr(9), more);
     if (step == "finish") return Finish(more);
-    if (step == "retract") return SendRetract(more, r_.state == "failed" ? "failed" : "retracted", "resumed");
+    if (step == "retract") {
+      return SendRetract(more, r_.state == ReportState::kFailed ? ReportState::kFailed : ReportState::kRetracted, "resumed");
+    }
     return Fail(ErrorCode::kInternal, "report " + Id() + ": unknown step in flight '" + step + "'");
   }
 
@@ -279,7 +282,7 @@ class ReportFiler::Run {
     auto current = f_.CurrentXml(r_);
     if (!current) {
       r_.withdraw_reason = current.error().message;
-      r_.state = "voided";
+      r_.state = ReportState::kVoided;
       VIGIL_TRY(Save("report.void", r_.withdraw_reason));
       more = false;
       return Fail(ErrorCode::kInvalidArgument, "report " + Id() + " voided: " + r_.withdraw_reason);
@@ -295,7 +298,7 @@ class ReportFiler::Run {
     VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "submit", more));
     if (!ok) return {};
     if (answer->report_id.empty()) return Fail(ErrorCode::kCorrupt, "NCMEC opened a report without a reportId");
-    r_.state = "open";
+    r_.state = ReportState::kOpen;
     r_.in_flight.clear();
     r_.ncmec_report_id = answer->report_id;
     ++r_.attempts;
@@ -333,7 +336,7 @@ class ReportFiler::Run {
     if (!answer->hash.empty() && answer->hash != md5) {
       // What NCMEC holds is not what we sent: this submission cannot be trusted.
       r_.in_flight = "upload:" + content_id;
-      return SendRetract(more, r_.attempts >= 3 ? "failed" : "approved",
+      return SendRetract(more, r_.attempts >= 3 ? ReportState::kFailed : ReportState::kApproved,
                          "NCMEC's MD5 of " + content_id + " is " + answer->hash + ", ours " + md5);
     }
     file->state = "uploaded";
@@ -373,7 +376,7 @@ class ReportFiler::Run {
     auto answer = f_.client_.Finish(r_.ncmec_report_id);
     VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "finish", more));
     if (!ok) return {};
-    r_.state = "filed";
+    r_.state = ReportState::kFiled;
     r_.in_flight = "preserve";
     return Save("report.filed", "NCMEC report " + r_.ncmec_report_id);
   }
@@ -531,7 +534,7 @@ Result<CyberTipReport> ReportFiler::Draft(std::int64_t case_id, const std::strin
   if (!created) return tl::unexpected(created.error());
   if (options_.approval != "decision") return created;
   VIGIL_ASSIGN_OR_RETURN(auto c, store_.Cases().GetCase(case_id));
-  created->state = "approved";
+  created->state = ReportState::kApproved;
   created->approved_by = c.decisions.back().reviewer;
   return store_.Reports().UpdateReport(*created, actor, "report.approve",
                                        "by the violating decision of " + created->approved_by);
@@ -554,7 +557,7 @@ Result<ReportPreview> ReportFiler::Preview(std::int64_t report_id) {
   VIGIL_ASSIGN_OR_RETURN(auto r, store_.Reports().GetReport(report_id));
   ReportPreview preview;
   preview.report_xml = r.report_xml;
-  if (r.state == "draft" || r.state == "approved") {
+  if (r.state == ReportState::kDraft || r.state == ReportState::kApproved) {
     if (auto current = CurrentXml(r); !current) {
       preview.problem = current.error().message;
     } else if (*current != r.report_xml) {
@@ -582,8 +585,8 @@ Result<ReportPreview> ReportFiler::Preview(std::int64_t report_id) {
 
 Result<CyberTipReport> ReportFiler::Approve(std::int64_t report_id, const std::string& approver) {
   VIGIL_ASSIGN_OR_RETURN(auto r, store_.Reports().GetReport(report_id));
-  if (r.state != "draft") {
-    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " is " + r.state +
+  if (r.state != ReportState::kDraft) {
+    return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(report_id) + " is " + ReportStateName(r.state) +
                                                  (r.withdraw_reason.empty() ? "" : " (" + r.withdraw_reason + ")") +
                                                  ", not a draft");
   }
@@ -593,7 +596,7 @@ Result<CyberTipReport> ReportFiler::Approve(std::int64_t report_id, const std::s
   // What the approver approves must still be true of the case.
   auto current = CurrentXml(r);
   if (!current) {
-    r.state = "voided";
+    r.state = ReportState::kVoided;
     r.withdraw_reason = current.error().message;
     auto voided = store_.Reports().UpdateReport(r, approver, "report.void", r.withdraw_reason);
     if (!voided) return tl::unexpected(voided.error());
@@ -608,7 +611,7 @@ Result<CyberTipReport> ReportFiler::Approve(std::int64_t report_id, const std::s
                                                " changed since it was drafted (the case's facts changed): read its preview "
                                                "again, then approve");
   }
-  r.state = "approved";
+  r.state = ReportState::kApproved;
   r.approved_by = approver;
   return store_.Reports().UpdateReport(r, approver, "report.approve", "");
 }
@@ -668,10 +671,10 @@ Result<int> ReportFiler::ResumeAll(const std::string& actor, std::chrono::second
     if (keep_going && !keep_going()) break;
     if (!r.in_flight.empty() && r.in_flight != "preserve" && clock.NowMicros() - r.updated_at < grace) continue;
     auto done = FileOnce(r.id, actor, false);  // a failed report waits for a person
-    if (done && done->state == "filed" && r.state != "filed") ++filed;
+    if (done && done->state == ReportState::kFiled && r.state != ReportState::kFiled) ++filed;
     // NCMEC unreachable (no answer at all): the other reports would only wait out the same
     // retries; the next pass tries again.
-    if (done && done->state != "filed" && done->last_code == -1) break;
+    if (done && done->state != ReportState::kFiled && done->last_code == -1) break;
   }
   return filed;
 }

@@ -32,7 +32,7 @@ json::object ReportJson(const CyberTipReport& r) {
   return {{"id", r.id},
           {"case_id", r.case_id},
           {"user_id", r.user_id},
-          {"state", r.state},
+          {"state", ReportStateName(r.state)},
           {"in_flight", r.in_flight},
           {"ncmec_report_id", r.ncmec_report_id},
           {"created_by", r.created_by},
@@ -117,10 +117,12 @@ DecisionWorkflowOptions ApiService::DecisionOptions() const {
 
 Response ApiService::ListReports(ApiCall& call) {
   if (reporting_ == nullptr) return Unavailable("reporting is not configured");
-  static const std::set<std::string> kStates = {"",      "draft",     "approved", "open",
-                                                "filed", "retracted", "failed",   "voided"};
-  const std::string state = call.query.count("state") ? call.query["state"] : "";
-  if (!kStates.count(state)) return ErrorResponse(http::status::bad_request, "invalid_argument", "unknown state");
+  std::optional<ReportState> state;
+  if (call.query.count("state") != 0 && !call.query["state"].empty()) {
+    auto parsed = ParseReportState(call.query["state"]);
+    if (!parsed) return ErrorResponse(parsed.error());
+    state = *parsed;
+  }
   auto reports = store_.Reports().ListReports(state, 500);
   if (!reports) return ErrorResponse(reports.error());
   json::array out;
@@ -187,7 +189,7 @@ Response ApiService::FileReport(ApiCall& call) {
   auto r = reporting_->filer->File(*id, call.KeyName());
   if (!r) return ErrorResponse(r.error());
   // 200 when it reached a final state; 202 when it stopped on the way (the report says why).
-  const bool settled = r->state == "filed" || r->state == "retracted" || r->state == "failed";
+  const bool settled = IsSettled(r->state);
   return JsonResponse(settled ? http::status::ok : http::status::accepted, ReportJson(*r));
 }
 

@@ -85,12 +85,12 @@ class SqlReportStore final : public ReportStore {
     return GetOn(*db, id);
   }
 
-  Result<std::vector<CyberTipReport>> ListReports(const std::string& state, int limit) override {
+  Result<std::vector<CyberTipReport>> ListReports(std::optional<ReportState> state, int limit) override {
     std::string sql = std::string("SELECT ") + kReportColumns + " FROM reports";
     std::vector<SqlValue> params;
-    if (!state.empty()) {
+    if (state) {
       sql += " WHERE state = $1";
-      params.emplace_back(state);
+      params.emplace_back(std::string(ReportStateName(*state)));
     }
     sql += " ORDER BY id DESC LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
     return ListWhere(sql, params);
@@ -124,9 +124,9 @@ class SqlReportStore final : public ReportStore {
         "UPDATE reports SET state = $1, in_flight = $2, ncmec_report_id = $3, approved_by = $4, approved_at = $5, "
         "filed_at = $6, last_code = $7, last_error = $8, last_request_id = $9, attempts = $10, updated_at = $11, "
         "withdraw_reason = $14, report_xml = $15, version = version + 1 WHERE id = $12 AND version = $13",
-        {r.state, r.in_flight, r.ncmec_report_id, r.approved_by,
+        {std::string(ReportStateName(r.state)), r.in_flight, r.ncmec_report_id, r.approved_by,
          Opt(r.approved_at ? r.approved_at : (r.approved_by.empty() ? std::nullopt : std::optional(now))),
-         Opt(r.filed_at ? r.filed_at : (r.state == "filed" ? std::optional(now) : std::nullopt)),
+         Opt(r.filed_at ? r.filed_at : (r.state == ReportState::kFiled ? std::optional(now) : std::nullopt)),
          std::int64_t{r.last_code}, r.last_error, r.last_request_id, std::int64_t{r.attempts}, now, r.id, r.version,
          r.withdraw_reason, r.report_xml});
     if (!changed) return tl::unexpected(changed.error());
@@ -402,7 +402,9 @@ class SqlReportStore final : public ReportStore {
     c.id = r.Int(0);
     c.case_id = r.Int(1);
     c.user_id = r.Text(2);
-    c.state = r.Text(3);
+    auto state = ParseReportState(r.Text(3));
+    if (!state) return Fail(ErrorCode::kCorrupt, "report " + std::to_string(c.id) + ": " + state.error().message);
+    c.state = *state;
     c.in_flight = r.Text(4);
     c.ncmec_report_id = r.Text(5);
     c.report_xml = r.Text(6);
