@@ -37,6 +37,14 @@ ErrorCode CodeNamed(std::string_view name) {
   return ErrorCode::kInternal;
 }
 
+// An upload's decode error as its caller sees it: memory the upload needs beyond the worker's
+// limit is a configured limit the upload broke (kTooLarge, 413), not the service running out (it
+// was answered 500 "internal error"). Probes keep kResourceExhausted: that is what they test.
+Error AsUploadError(Error error) {
+  if (error.code == ErrorCode::kResourceExhausted) error.code = ErrorCode::kTooLarge;
+  return error;
+}
+
 Error FromErrorJson(const std::string& payload) {
   boost::system::error_code ec;
   const json::value v = json::parse(payload, ec);
@@ -615,7 +623,7 @@ Result<HashedMedia> SandboxPool::Hash(std::span<const std::uint8_t> bytes, const
                            std::max(options_.wall_seconds, options.video.limits.max_wall_seconds + 30), 0, true)
                      : Run(static_cast<std::uint32_t>(WorkerOp::kHash), json_options, bytes, options_.image_wall_seconds,
                            options_.image_cpu_seconds, false);
-  if (!payload) return tl::unexpected(payload.error());
+  if (!payload) return tl::unexpected(AsUploadError(payload.error()));
   boost::system::error_code ec;
   const json::value parsed = json::parse(*payload, ec);
   if (ec) return Fail(ErrorCode::kInternal, "the decoder worker's answer is not JSON");
@@ -628,7 +636,7 @@ Result<std::vector<std::uint8_t>> SandboxPool::Preview(std::span<const std::uint
   // A video's preview is its first frame only (capped at 10 s of decoding): the small lane.
   auto payload = Run(static_cast<std::uint32_t>(WorkerOp::kPreview), json::serialize(MediaHashOptionsToJson(options)),
                      bytes, options_.wall_seconds, LooksLikeVideo(bytes) ? 0 : options_.image_cpu_seconds, false);
-  if (!payload) return tl::unexpected(payload.error());
+  if (!payload) return tl::unexpected(AsUploadError(payload.error()));
   return std::vector<std::uint8_t>(payload->begin(), payload->end());
 }
 

@@ -418,7 +418,7 @@ Response ApiService::Handle(Request& request, const RequestInfo& info) {
     ApiCall call{request, admitted.params, std::move(*parsed_query), nullptr, "anonymous"};
     if (admitted.key) {
       call.key = &*admitted.key;
-      call.actor = "key:" + admitted.key->name;
+      call.actor = admitted.key->name;
     }
     return (this->*(route.handler))(call);
   }();

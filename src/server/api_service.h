@@ -63,9 +63,10 @@ struct ApiCall {
   std::map<std::string, std::string> path;   // {name} -> value
   std::map<std::string, std::string> query;  // decoded ?a=b&c=d
   const ApiKeyRecord* key = nullptr;         // null on public routes
-  std::string actor;                         // "key:<name>" for the audit log
-  // The key's name ("anonymous" on public routes): who acted, in workflow records.
-  std::string KeyName() const { return key != nullptr ? key->name : "anonymous"; }
+  // Who acted, the same in every record (audit log, decisions, claims, legal requests): the key's
+  // name, or "anonymous" on public routes (no key may take that name, nor "cli", "policy" or
+  // "system", the actors that are not keys).
+  std::string actor;
 };
 
 class ApiService {

@@ -183,7 +183,7 @@ Response ApiService::GetCase(ApiCall& call) {
 Response ApiService::ClaimCase(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  auto c = store_.Cases().ClaimCase(*id, call.KeyName());
+  auto c = store_.Cases().ClaimCase(*id, call.actor);
   if (!c) return ErrorResponse(c.error());
   return JsonResponse(http::status::ok, CaseJson(*c));
 }
@@ -195,7 +195,7 @@ Response ApiService::RecordView(ApiCall& call) {
   if (!body) return ErrorResponse(body.error());
   const std::string content_id = OptString(*body, "content_id");
   if (content_id.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a string 'content_id' is required");
-  if (auto viewed = store_.Cases().RecordView(*id, content_id, call.KeyName()); !viewed) return ErrorResponse(viewed.error());
+  if (auto viewed = store_.Cases().RecordView(*id, content_id, call.actor); !viewed) return ErrorResponse(viewed.error());
   return Response{http::status::no_content, 11};
 }
 
@@ -222,7 +222,7 @@ Response ApiService::CaseMedia(ApiCall& call) {
     return ErrorResponse(http::status::not_found, "not_found", "the media of this item is not kept");
   }
   if (variant == "original") {
-    if (auto viewed = store_.Cases().RecordView(*id, content_id, call.KeyName()); !viewed) return ErrorResponse(viewed.error());
+    if (auto viewed = store_.Cases().RecordView(*id, content_id, call.actor); !viewed) return ErrorResponse(viewed.error());
   }
   // The kept bytes are found by the record's hash (the upload's SHA-256).
   const auto sha = content->hashes.count("sha256") ? content->hashes.at("sha256") : std::string();
@@ -304,7 +304,7 @@ Response ApiService::DecideCase(ApiCall& call) {
     return ErrorResponse(http::status::bad_request, "invalid_argument",
                          "category and classifications go with a violating verdict only");
   }
-  auto c = decisions_->Decide(*id, request, call.KeyName());
+  auto c = decisions_->Decide(*id, request, call.actor);
   if (!c) return ErrorResponse(c.error());
   return JsonResponse(http::status::ok, CaseJson(*c));
 }
@@ -325,7 +325,7 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
   bool decided_it = false;
   for (const auto& d : c->decisions) {
     if (d.verdict != Verdict::kEscalate) category_id = d.category;
-    decided_it = decided_it || d.reviewer == call.KeyName();
+    decided_it = decided_it || d.reviewer == call.actor;
   }
   // Labels are the deciding reviewers' (or legal staff's) to correct, not any reviewer's.
   if (call.key != nullptr && call.key->role == "reviewer" && !decided_it) {
@@ -349,7 +349,7 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
       files[std::string(content_id)] = *file_label;
     }
   }
-  auto corrected = decisions_->Reclassify(*id, *label, files, call.KeyName());
+  auto corrected = decisions_->Reclassify(*id, *label, files, call.actor);
   if (!corrected) return ErrorResponse(corrected.error());
   return JsonResponse(http::status::ok, CaseJson(*corrected));
 }
@@ -414,7 +414,7 @@ Response ApiService::GetAppeal(ApiCall& call) {
 Response ApiService::ClaimAppeal(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  auto appeal = store_.Cases().ClaimAppeal(*id, call.KeyName());
+  auto appeal = store_.Cases().ClaimAppeal(*id, call.actor);
   if (!appeal) return ErrorResponse(appeal.error());
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
@@ -435,7 +435,7 @@ Response ApiService::DecideAppeal(ApiCall& call) {
       decision.undo.push_back(v.as_int64());
     }
   }
-  auto appeal = decisions_->DecideAppeal(*id, decision, call.KeyName());
+  auto appeal = decisions_->DecideAppeal(*id, decision, call.actor);
   if (!appeal) return ErrorResponse(appeal.error());
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
@@ -460,7 +460,7 @@ Response ApiService::DisableEntry(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  if (auto done = store_.Cases().DisableEntry(*id, OptString(*body, "reason"), call.KeyName()); !done) {
+  if (auto done = store_.Cases().DisableEntry(*id, OptString(*body, "reason"), call.actor); !done) {
     return ErrorResponse(done.error());
   }
   (void)matcher_.Refresh();

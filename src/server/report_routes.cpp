@@ -136,7 +136,7 @@ Response ApiService::DraftReport(ApiCall& call) {
   if (!body) return ErrorResponse(body.error());
   auto case_id = BodyInt(*body, "case_id");
   if (!case_id) return ErrorResponse(case_id.error());
-  auto draft = reporting_->filer->Draft(*case_id, call.KeyName());
+  auto draft = reporting_->filer->Draft(*case_id, call.actor);
   if (!draft) return ErrorResponse(draft.error());
   return JsonResponse(http::status::created, ReportJson(*draft));
 }
@@ -177,7 +177,7 @@ Response ApiService::ApproveReport(ApiCall& call) {
   if (reporting_ == nullptr) return Unavailable("reporting is not configured");
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  auto r = reporting_->filer->Approve(*id, call.KeyName());
+  auto r = reporting_->filer->Approve(*id, call.actor);
   if (!r) return ErrorResponse(r.error());
   return JsonResponse(http::status::ok, ReportJson(*r));
 }
@@ -186,7 +186,7 @@ Response ApiService::FileReport(ApiCall& call) {
   if (reporting_ == nullptr) return Unavailable("reporting is not configured");
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
-  auto r = reporting_->filer->File(*id, call.KeyName());
+  auto r = reporting_->filer->File(*id, call.actor);
   if (!r) return ErrorResponse(r.error());
   // 200 when it reached a final state; 202 when it stopped on the way (the report says why).
   const bool settled = IsSettled(r->state);
@@ -201,7 +201,7 @@ Response ApiService::RetractReport(ApiCall& call) {
   if (!body) return ErrorResponse(body.error());
   const std::string reason = OptString(*body, "reason");
   if (reason.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a reason is required");
-  auto r = reporting_->filer->Retract(*id, call.KeyName(), reason);
+  auto r = reporting_->filer->Retract(*id, call.actor, reason);
   if (!r) return ErrorResponse(r.error());
   return JsonResponse(http::status::ok, ReportJson(*r));
 }
@@ -226,13 +226,13 @@ Response ApiService::ReadEvidence(ApiCall& call) {
   // Every role that reaches this handler is checked by the vault, which audits refusals too; a key
   // that keeps trying is audited at a bounded rate (the rest get 429 and no record), so refusals
   // cannot flood the audit chain.
-  if (role != "custodian" && !RefusedEvidenceReadAllowed(call.KeyName())) {
+  if (role != "custodian" && !RefusedEvidenceReadAllowed(call.actor)) {
     auto response = ErrorResponse(http::status::too_many_requests, "rate_limited",
                                   "too many refused evidence reads by this key");
     response.set(http::field::retry_after, "60");
     return response;
   }
-  auto bytes = reporting_->vault->Read(*id, call.KeyName(), role);
+  auto bytes = reporting_->vault->Read(*id, call.actor, role);
   if (!bytes) return ErrorResponse(bytes.error());
   auto item = store_.Reports().GetEvidence(*id);
   Response response{http::status::ok, call.request.version()};
@@ -260,14 +260,14 @@ Response ApiService::HoldEvidence(ApiCall& call) {
   if (!until) return ErrorResponse(until.error());
   const std::string reason = OptString(*body, "reason");
   if (reason.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a reason is required");
-  auto changed = store_.Reports().ExtendHold(*case_id, *until, call.KeyName(), reason);
+  auto changed = store_.Reports().ExtendHold(*case_id, *until, call.actor, reason);
   if (!changed) return ErrorResponse(changed.error());
   return JsonResponse(http::status::ok, json::object{{"case_id", *case_id}, {"items", *changed}, {"until", IsoTime(*until)}});
 }
 
 Response ApiService::PurgeEvidence(ApiCall& call) {
   if (reporting_ == nullptr || !reporting_->vault) return Unavailable("the evidence vault is not configured");
-  const PurgeResult r = reporting_->vault->PurgeExpired(call.KeyName());
+  const PurgeResult r = reporting_->vault->PurgeExpired(call.actor);
   json::array problems;
   for (const auto& p : r.problems) problems.emplace_back(p);
   return JsonResponse(http::status::ok,
@@ -293,7 +293,7 @@ Response ApiService::CreateLegalRequest(ApiCall& call) {
   r.agency = OptString(*body, "agency");
   r.case_number = OptString(*body, "case_number");
   r.scope = OptString(*body, "scope");
-  r.created_by = call.KeyName();
+  r.created_by = call.actor;
   if (!kTypes.count(r.type)) {
     return ErrorResponse(http::status::bad_request, "invalid_argument",
                          "type must be subpoena, court_order, search_warrant, preservation, emergency or other");
@@ -345,7 +345,7 @@ Response ApiService::ProduceLegalRequest(ApiCall& call) {
   ArchiveOutput output;
   output.folder = options_.productions_dir;
   output.max_bytes = options_.max_production_bytes;
-  auto package = ProduceLegalArchive(store_, *reporting_->vault, *id, output, reporting_->signing_seed, call.KeyName(),
+  auto package = ProduceLegalArchive(store_, *reporting_->vault, *id, output, reporting_->signing_seed, call.actor,
                                      call.key != nullptr ? call.key->role : "");
   if (!package) {
     if (package.error().code == ErrorCode::kTooLarge) {

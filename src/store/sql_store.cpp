@@ -526,9 +526,11 @@ class SqlStore final : public Store {
       return Fail(ErrorCode::kInvalidArgument, rule + "; it starts with '" + name.substr(0, 1) + "'");
     }
     // The audit log's actors that are not keys.
-    if (name == "cli" || name == "system" || name == "policy") {
+    if (name == "cli" || name == "system" || name == "policy" || name == "anonymous") {
       return Fail(ErrorCode::kInvalidArgument, "key name '" + name + "' is reserved: the audit log uses it for the " +
-                                                   (name == "cli" ? "command line" : "service itself"));
+                                                   (name == "cli"         ? "command line"
+                                                    : name == "anonymous" ? "public routes"
+                                                                          : "service itself"));
     }
     return name;
   }
@@ -626,7 +628,10 @@ class SqlStore final : public Store {
       return Fail(ErrorCode::kNotFound, "the request for key '" + key.record.name +
                                             "' lapsed (a pending key waits 24 hours for its second admin): request it again");
     }
-    if (AsciiLower(key.record.created_by) == AsciiLower(approver)) {
+    // Requests made before actors were plain key names say "key:<name>": the same person.
+    std::string requester = AsciiLower(key.record.created_by);
+    if (requester.rfind("key:", 0) == 0) requester.erase(0, 4);
+    if (requester == AsciiLower(approver)) {
       return Fail(ErrorCode::kPermissionDenied, "key '" + key.record.name + "' (" + key.record.role +
                                                     ") was requested by '" + approver +
                                                     "': a second, different admin must approve it");

@@ -44,14 +44,14 @@ Result<ExecutableInfo> FindExecutable() {
 
 // A folder or file a module may come from: owned by root or by the executable's owner, and
 // writable by nobody else (like sshd's StrictModes): else anyone who can write there could run code
-// as whoever runs Vigil.
-Status CheckTrusted(const std::string& path, const struct stat& st, uid_t exe_owner) {
+// as whoever runs Vigil. `name` is how messages call it (never a path: see Open).
+Status CheckTrusted(const std::string& name, const struct stat& st, uid_t exe_owner) {
   if (st.st_uid != 0 && st.st_uid != exe_owner) {
-    return Fail(ErrorCode::kPermissionDenied, path + " is owned by uid " + std::to_string(st.st_uid) +
-                                                  ", neither root nor the executable's owner: not loaded");
+    return Fail(ErrorCode::kUnavailable, name + " is owned by uid " + std::to_string(st.st_uid) +
+                                             ", neither root nor the executable's owner: not loaded");
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return Fail(ErrorCode::kPermissionDenied, path + " is writable by its group or by others: not loaded");
+    return Fail(ErrorCode::kUnavailable, name + " is writable by its group or by others: not loaded");
   }
   return {};
 }
@@ -61,11 +61,14 @@ Result<std::string> FindModuleFolder() {
   for (const std::string& candidate : {exe.folder + "lib/vigil", exe.folder + "../lib/vigil"}) {
     struct stat st{};
     if (stat(candidate.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    VIGIL_TRY(CheckTrusted(candidate, st, exe.owner));
+    VIGIL_TRY(CheckTrusted(candidate == exe.folder + "lib/vigil" ? "the module folder lib/vigil beside the executable"
+                                                                 : "the module folder ../lib/vigil from the executable's",
+                           st, exe.owner));
     return candidate;
   }
-  return Fail(ErrorCode::kUnavailable, "no module folder: neither " + exe.folder + "lib/vigil nor " + exe.folder +
-                                           "../lib/vigil exists (is Vigil installed whole?)");
+  return Fail(ErrorCode::kUnavailable,
+              "no module folder: neither lib/vigil beside the executable nor ../lib/vigil from its folder exists "
+              "(is Vigil installed whole?)");
 }
 
 // The file is a 64-bit ELF shared object whose program segments and section headers lie within
@@ -74,21 +77,21 @@ Status CheckElf(const std::string& path, int fd, std::uint64_t size) {
   Elf64_Ehdr eh{};
   if (size < sizeof eh || pread(fd, &eh, sizeof eh, 0) != static_cast<ssize_t>(sizeof eh) ||
       std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN) {
-    return Fail(ErrorCode::kCorrupt, path + " is not a 64-bit ELF shared object");
+    return Fail(ErrorCode::kUnavailable, path + " is not a 64-bit ELF shared object");
   }
   auto within = [size](std::uint64_t offset, std::uint64_t bytes) { return offset <= size && bytes <= size - offset; };
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || !within(eh.e_phoff, std::uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr)) ||
       (eh.e_shnum != 0 && !within(eh.e_shoff, std::uint64_t{eh.e_shnum} * eh.e_shentsize))) {
-    return Fail(ErrorCode::kCorrupt, path + " is truncated (its headers lie past its " + std::to_string(size) + " bytes)");
+    return Fail(ErrorCode::kUnavailable, path + " is truncated (its headers lie past its " + std::to_string(size) + " bytes)");
   }
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
   const auto ph_bytes = static_cast<ssize_t>(ph.size() * sizeof(Elf64_Phdr));
   if (pread(fd, ph.data(), static_cast<std::size_t>(ph_bytes), static_cast<off_t>(eh.e_phoff)) != ph_bytes) {
-    return Fail(ErrorCode::kIoError, "cannot read " + path);
+    return Fail(ErrorCode::kUnavailable, "cannot read " + path);
   }
   for (const auto& p : ph) {
     if (p.p_type == PT_LOAD && !within(p.p_offset, p.p_filesz)) {
-      return Fail(ErrorCode::kCorrupt, path + " is truncated (a segment ends past its " + std::to_string(size) + " bytes)");
+      return Fail(ErrorCode::kUnavailable, path + " is truncated (a segment ends past its " + std::to_string(size) + " bytes)");
     }
   }
   return {};
@@ -99,7 +102,7 @@ Status CheckModuleFile(const std::string& path, const std::string& name, uid_t e
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) return Fail(ErrorCode::kUnavailable, "cannot open " + name + ": " + std::strerror(errno));
   struct stat st{};
-  Status checked = fstat(fd, &st) != 0 ? Fail(ErrorCode::kIoError, "cannot stat " + name)
+  Status checked = fstat(fd, &st) != 0 ? Fail(ErrorCode::kUnavailable, "cannot stat " + name)
                    : !S_ISREG(st.st_mode) ? Fail(ErrorCode::kUnavailable, name + " is not a regular file")
                                           : CheckTrusted(name, st, exe_owner);
   if (checked) checked = CheckElf(name, fd, static_cast<std::uint64_t>(st.st_size));

@@ -27,9 +27,10 @@
 namespace vigil {
 
 // The address of `symbol` in module `file` ("libvigil-ffmpeg.so"), loading it on first use.
-// kUnavailable (a broken installation, not the caller's input) naming the module file and why when
-// it cannot be loaded or lacks the symbol; kPermissionDenied naming the folder or file that failed
-// the ownership check. Messages about a module name its file, not its path.
+// kUnavailable (a broken installation, not the caller's input or key) naming the module file and
+// why when it cannot be loaded, fails a check or lacks the symbol. Messages never hold a path
+// (a decoder module's error can reach an API client): the module by its file name, the folder as
+// "lib/vigil beside the executable" (ModuleFolder() gives the path, for logs).
 Result<void*> LoadModuleSymbol(std::string_view file, std::string_view symbol);
 
 // The folder modules are loaded from (for messages and `vigil version --verbose`-style output).
