@@ -120,6 +120,28 @@ TEST_P(DecisionWorkflowTest, AViolatingCsamDecisionEnforcesPreservesAndDrafts) {
   EXPECT_TRUE(problems_.empty());
 }
 
+// A ban needs two reviewers. The second agreeing that the content violates but not to the ban
+// used to enforce the second's suspension alone (the proposed ban silently dropped); now any
+// disagreement on the account escalates, and nothing is enforced until a senior decides.
+TEST_P(DecisionWorkflowTest, ASecondReviewThatDropsTheProposedBanEscalatesInsteadOfEnforcing) {
+  const auto case_id = MatchedCase("user-5", "u-5", "csam");
+  auto workflow = Workflow(filer_.get());
+  auto ban = Violating("csam");
+  ban.account_action = AccountAction::kBan;
+  ban.account_days.reset();
+  auto first = workflow.Decide(case_id, ban, "alice");
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->status, "open") << "a ban waits for a second reviewer";
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "bob"));
+  auto second = workflow.Decide(case_id, Violating("csam"), "bob");  // violating, suspend 30 days
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->status, "escalated");
+  EXPECT_EQ(store_->Cases().GetAccount("user-5")->state, "active");
+  ASSERT_EQ(second->decisions.size(), 2u);
+  EXPECT_EQ(second->decisions[0].account_action, AccountAction::kBan);
+  EXPECT_EQ(second->decisions[1].account_action, AccountAction::kSuspend);
+}
+
 TEST_P(DecisionWorkflowTest, AnIntimateImageDecisionPreservesButDraftsNoReport) {
   const auto case_id = MatchedCase("user-2", "u-2", "ncii");
   auto decided = Workflow(filer_.get()).Decide(case_id, Violating("ncii"), "alice");

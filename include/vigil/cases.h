@@ -41,6 +41,7 @@ struct Decision {
   std::int64_t id = 0;
   std::string reviewer;
   Verdict verdict = Verdict::kEscalate;
+  AccountAction account_action = AccountAction::kNone;  // what the reviewer decided for the account
   std::string category;  // the taxonomy's id (violating decisions)
   bool cybertip = false;  // the category is reported to NCMEC (fixed when decided)
   std::string classification;  // the case's label (normalised), used for files without their own

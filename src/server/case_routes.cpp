@@ -30,6 +30,7 @@ boost::json::object DecisionJson(const Decision& d) {
   return {{"id", d.id},
           {"reviewer", d.reviewer},
           {"verdict", VerdictName(d.verdict)},
+          {"account_action", d.account_action == AccountAction::kNone ? "" : AccountActionName(d.account_action)},
           {"category", d.category},
           {"cybertip", d.cybertip},
           {"classification", d.classification},

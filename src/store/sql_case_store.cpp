@@ -16,6 +16,13 @@
 namespace vigil::store {
 namespace {
 
+// A decision row's account action ("" for none); kCorrupt for a word the schema never writes.
+Result<AccountAction> StoredAccountAction(const std::string& text) {
+  auto action = ParseAccountAction(text);
+  if (!action) return Fail(ErrorCode::kCorrupt, "a decision row has the account action '" + text.substr(0, 40) + "'");
+  return action;
+}
+
 // A decision row's verdict; kCorrupt for a word the schema never writes.
 Result<Verdict> StoredVerdict(const std::string& text) {
   auto verdict = ParseVerdict(text);
@@ -302,8 +309,10 @@ class SqlCaseStore final : public CaseStore {
                             "updated_at = $1 WHERE id = $2",
                             {now, case_id}));
     } else {
-      // The final decision: a second review that disagrees with the first escalates instead.
-      if (*first && (*first)->verdict != request.verdict) {
+      // The final decision: a second review that disagrees with the first, on the verdict or on
+      // what happens to the account, escalates instead (a ban one reviewer proposed is neither
+      // dropped nor added by the other alone).
+      if (*first && ((*first)->verdict != request.verdict || (*first)->account_action != request.account_action)) {
         VIGIL_TRY(db->Execute("UPDATE cases SET status = 'escalated', assigned_to = '', lease_until = 0, updated_at = $1 "
                               "WHERE id = $2",
                               {now, case_id}));
@@ -889,7 +898,7 @@ class SqlCaseStore final : public CaseStore {
 
   // The first decision of a case waiting for its second review, if any.
   Result<std::optional<Decision>> PendingFirstDecision(SqlConnection& db, std::int64_t case_id) {
-    auto rows = db.Query("SELECT reviewer, verdict FROM decisions WHERE case_id = $1 AND second_review = 0 AND "
+    auto rows = db.Query("SELECT reviewer, verdict, account_action FROM decisions WHERE case_id = $1 AND second_review = 0 AND "
                          "verdict = 'violating' AND NOT EXISTS (SELECT 1 FROM decisions s WHERE s.case_id = $1 AND "
                          "s.second_review = 1) AND EXISTS (SELECT 1 FROM cases c WHERE c.id = $1 AND c.status IN "
                          "('open', 'in_review') AND c.second_review = 1) ORDER BY id DESC LIMIT 1",
@@ -899,6 +908,7 @@ class SqlCaseStore final : public CaseStore {
     Decision d;
     d.reviewer = rows->front().Text(0);
     VIGIL_ASSIGN_OR_RETURN(d.verdict, StoredVerdict(rows->front().Text(1)));
+    VIGIL_ASSIGN_OR_RETURN(d.account_action, StoredAccountAction(rows->front().Text(2)));
     return std::optional<Decision>(d);
   }
 
@@ -967,7 +977,7 @@ class SqlCaseStore final : public CaseStore {
     if (full) {
       auto decisions = db.Query(
           "SELECT id, reviewer, verdict, classification, reason, viewed, second_review, decided_at, category, cybertip, "
-          "file_classifications, user_statement FROM decisions WHERE case_id = $1 ORDER BY id",
+          "file_classifications, user_statement, account_action FROM decisions WHERE case_id = $1 ORDER BY id",
           {c.id});
       if (!decisions) return tl::unexpected(decisions.error());
       for (const auto& r : *decisions) {
@@ -984,6 +994,7 @@ class SqlCaseStore final : public CaseStore {
         d.cybertip = r.Int(9) != 0;
         d.file_classifications = JsonStringMap(r.Text(10));
         d.user_statement = r.Text(11);
+        VIGIL_ASSIGN_OR_RETURN(d.account_action, StoredAccountAction(r.Text(12)));
         c.decisions.push_back(std::move(d));
       }
     }
