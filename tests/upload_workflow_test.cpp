@@ -10,6 +10,7 @@
 #include "test_postgres.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
+#include "vigil/upload_metadata.h"
 #include "workflow/upload_workflow.h"
 #include "workflow_fixtures.h"
 
@@ -258,6 +259,26 @@ TEST_F(UploadWorkflowOnFakes, AFailureToKeepTheMediaLeavesNothingRecordedAndTheR
   ASSERT_TRUE(retried) << retried.error().ToString();
   EXPECT_TRUE(retried->opened.has_value());
   EXPECT_TRUE(media.Has(Sha256Hex(listed_)));
+}
+
+// The metadata keys Vigil reads are checked when the upload arrives: an ip_event without an ip used
+// to be accepted and made the case's CyberTipline report fail to draft later.
+TEST_F(UploadWorkflowOnFakes, MetadataVigilReadsIsCheckedWhenTheUploadArrives) {
+  for (const char* bad : {R"({"ip_event":{"event":"Login"}})", R"({"jurisdiction":5})",
+                          R"({"ip_event":{"ip":"192.0.2.1","at":"yesterday"}})", R"({"publicly_available":"yes"})", "[1]"}) {
+    auto refused = workflow_->Submit({"u-bad", "user-1", bad, listed_});
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(recorder_.calls, 0);
+  auto ok = workflow_->Submit({"u-1", "user-1", R"({"surface":"dm","jurisdiction":"DE","ip_event":{"ip":"192.0.2.1","at":"2026-11-30T10:00:00Z"}})", listed_});
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  auto parsed = ParseUploadMetadata(recorder_.recorded.at("u-1").content.metadata_json);
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  EXPECT_EQ(parsed->jurisdiction, "DE");
+  ASSERT_TRUE(parsed->ip_event.has_value());
+  EXPECT_EQ(parsed->ip_event->event, "Upload");
+  EXPECT_EQ(parsed->ip_event->at, std::int64_t{1796032800} * 1000000);
 }
 
 TEST_F(UploadWorkflowOnFakes, AnEntryTheFeedRemovesStopsMatchingAfterARefresh) {

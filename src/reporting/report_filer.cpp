@@ -15,20 +15,10 @@
 #include "vigil/cases.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
+#include "vigil/upload_metadata.h"
 
 namespace vigil {
 namespace {
-
-std::string MetaString(const boost::json::object& meta, const char* key) {
-  const auto* v = meta.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-boost::json::object MetaOf(const ContentRecord& c) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(c.metadata_json, ec);
-  return !ec && v.is_object() ? v.as_object() : boost::json::object{};
-}
 
 std::string Extension(const std::string& media_type) {
   static const std::pair<const char*, const char*> kTypes[] = {
@@ -39,34 +29,6 @@ std::string Extension(const std::string& media_type) {
     if (media_type == type) return ext;
   }
   return ".bin";
-}
-
-// "2026-11-30T10:00:00Z" or with a fraction of a second; nothing when it is not that.
-std::optional<std::int64_t> ParseIsoTime(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6) return std::nullopt;
-  if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  std::string_view rest(text.c_str() + consumed);
-  std::int64_t micros = 0;
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    std::int64_t scale = 100'000;
-    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) {
-      micros += (rest.front() - '0') * scale;
-      scale /= 10;
-      rest.remove_prefix(1);
-    }
-  }
-  if (rest != "Z") return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000 + micros;
 }
 
 bool IsAuthCode(int code) { return code == 2000 || code == 3000 || code == 3100 || code == 3300; }
@@ -439,10 +401,11 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
       return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + ": the media of " + item.content_id +
                                                    " was not kept, so it cannot be reported with the file");
     }
-    const auto meta = MetaOf(content);
+    // Checked when the upload arrived; a record from before that check reads as no metadata.
+    const UploadMetadata meta = ParseUploadMetadata(content.metadata_json).value_or(UploadMetadata{});
     ReportFile file;
     file.content_id = content.content_id;
-    file.file_name = MetaString(meta, "file_name");
+    file.file_name = meta.file_name;
     if (file.file_name.empty()) file.file_name = content.content_id + Extension(content.media_type);
     file.media_type = content.media_type;
     file.uploaded_at = content.submitted_at;
@@ -454,31 +417,21 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
     file.sha1 = hash("sha1");
     file.sha256 = hash("sha256");
     file.viewed_by_esp = viewed.count(content.content_id) > 0;
-    if (const auto* p = meta.if_contains("publicly_available"); p != nullptr && p->is_bool()) {
-      file.publicly_available = p->as_bool();
-    }
+    if (meta.publicly_available) file.publicly_available = *meta.publicly_available;
     const auto labelled = violating->file_classifications.find(content.content_id);
     file.classification = labelled != violating->file_classifications.end() ? labelled->second : classification;
     // The upload's IP: "ip" (an upload event at the upload's time), or "ip_event": {"ip", "event",
     // "at" (ISO 8601, optional)} for another event the platform recorded.
-    const std::string ip = MetaString(meta, "ip");
-    if (!ip.empty()) {
-      file.upload_ip = IpEvent{ip, "Upload", content.submitted_at};
+    if (!meta.ip.empty()) {
+      file.upload_ip = IpEvent{meta.ip, "Upload", content.submitted_at};
       draft.user.ip_events.push_back(*file.upload_ip);
     }
-    if (const auto* event = meta.if_contains("ip_event"); event != nullptr && event->is_object()) {
-      const auto& e = event->as_object();
-      IpEvent captured{MetaString(e, "ip"), MetaString(e, "event"), content.submitted_at};
-      if (captured.event.empty()) captured.event = "Upload";
-      if (const auto at = ParseIsoTime(MetaString(e, "at"))) captured.at = *at;
-      if (captured.ip.empty()) {
-        return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + ": " + content.content_id +
-                                                     "'s ip_event has no 'ip'");
-      }
+    if (meta.ip_event) {
+      const IpEvent captured{meta.ip_event->ip, meta.ip_event->event, meta.ip_event->at.value_or(content.submitted_at)};
       if (!file.upload_ip && captured.event == "Upload") file.upload_ip = captured;
       draft.user.ip_events.push_back(captured);
     }
-    if (draft.user.screen_name.empty()) draft.user.screen_name = MetaString(meta, "screen_name");
+    if (draft.user.screen_name.empty()) draft.user.screen_name = meta.screen_name;
     if (draft.incident_at == 0 || content.submitted_at < draft.incident_at) draft.incident_at = content.submitted_at;
     draft.files.push_back(std::move(file));
   }

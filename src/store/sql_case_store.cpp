@@ -12,6 +12,7 @@
 #include "store/report_follow.h"
 #include "store/sql_content.h"
 #include "util/failpoint.h"
+#include "vigil/upload_metadata.h"
 
 namespace vigil::store {
 namespace {
@@ -683,13 +684,8 @@ class SqlCaseStore final : public CaseStore {
   Result<ContentFacts> FactsOn(SqlConnection& db, const ContentRecord& content) {
     ContentFacts facts;
     facts.media_type = content.media_type;
-    boost::system::error_code ec;
-    const auto metadata = boost::json::parse(content.metadata_json, ec);
-    if (!ec && metadata.is_object()) {
-      if (const auto* j = metadata.as_object().if_contains("jurisdiction"); j && j->is_string()) {
-        facts.jurisdiction = std::string(j->as_string());
-      }
-    }
+    // Checked when the upload arrived (Submit); a record from before that check reads as no metadata.
+    if (auto metadata = ParseUploadMetadata(content.metadata_json)) facts.jurisdiction = metadata->jurisdiction;
     VIGIL_ASSIGN_OR_RETURN(auto prior, PriorConfirmedOn(db, content.user_id));
     facts.prior_confirmed_cases = prior;
     std::map<std::int64_t, std::pair<std::vector<std::string>, std::string>> banks;

@@ -1,6 +1,8 @@
 // The upload workflow: hash, match, record with the policy's outcome (see the header).
 #include "workflow/upload_workflow.h"
 
+#include "vigil/upload_metadata.h"
+
 #include <algorithm>
 
 #include "util/utf8.h"
@@ -100,6 +102,7 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
 
 Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const {
   VIGIL_TRY(CheckUploadIds(upload.content_id, upload.user_id));
+  VIGIL_TRY(ParseUploadMetadata(upload.metadata_json));  // the keys Vigil reads, checked before a byte is decoded
   if (upload.bytes.empty()) return Fail(ErrorCode::kInvalidArgument, "empty upload: send the media bytes");
   MediaHashOptions hash_options;
   hash_options.limits = options_.decode_limits;
