@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
       request.account_action = !violating ? vigil::AccountAction::kNone : ban ? vigil::AccountAction::kBan : vigil::AccountAction::kSuspend;
       if (violating && !ban) request.account_days = 30;
       auto decided = cases.Decide(case_id, request, claimed->assigned_to);
-      if (decided && decided->status == "open") {  // waiting for the second reviewer
+      if (decided && decided->status == vigil::CaseStatus::kOpen) {  // waiting for the second reviewer
         const std::string second = "senior-" + std::to_string(rng() % 4);
         if (cases.ClaimCase(case_id, second)) decided = cases.Decide(case_id, request, second);
       }

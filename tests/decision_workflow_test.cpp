@@ -108,7 +108,7 @@ TEST_P(DecisionWorkflowTest, AViolatingCsamDecisionEnforcesPreservesAndDrafts) {
   const auto case_id = MatchedCase("user-1", "u-1", "csam");
   auto decided = Workflow(filer_.get()).Decide(case_id, Violating("csam"), "alice");
   ASSERT_TRUE(decided) << decided.error().ToString();
-  EXPECT_EQ(decided->status, "decided");
+  EXPECT_EQ(decided->status, CaseStatus::kDecided);
   EXPECT_EQ(store_->Cases().GetAccount("user-1")->state, "suspended");
   auto evidence = store_->Reports().ListEvidence(case_id);
   ASSERT_TRUE(evidence);
@@ -131,11 +131,11 @@ TEST_P(DecisionWorkflowTest, ASecondReviewThatDropsTheProposedBanEscalatesInstea
   ban.account_days.reset();
   auto first = workflow.Decide(case_id, ban, "alice");
   ASSERT_TRUE(first) << first.error().ToString();
-  EXPECT_EQ(first->status, "open") << "a ban waits for a second reviewer";
+  EXPECT_EQ(first->status, CaseStatus::kOpen) << "a ban waits for a second reviewer";
   ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "bob"));
   auto second = workflow.Decide(case_id, Violating("csam"), "bob");  // violating, suspend 30 days
   ASSERT_TRUE(second) << second.error().ToString();
-  EXPECT_EQ(second->status, "escalated");
+  EXPECT_EQ(second->status, CaseStatus::kEscalated);
   EXPECT_EQ(store_->Cases().GetAccount("user-5")->state, "active");
   ASSERT_EQ(second->decisions.size(), 2u);
   EXPECT_EQ(second->decisions[0].account_action, AccountAction::kBan);
@@ -158,7 +158,7 @@ TEST_P(DecisionWorkflowTest, AReportThatCannotBeDraftedIsRecordedOnTheCaseAndACo
   const auto case_id = MatchedCase("user-3", "u-3", "csam");
   auto decided = Workflow(&unconfigured).Decide(case_id, Violating("csam"), "alice");
   ASSERT_TRUE(decided) << decided.error().ToString();
-  EXPECT_EQ(decided->status, "decided");  // the decision stands
+  EXPECT_EQ(decided->status, CaseStatus::kDecided);  // the decision stands
   EXPECT_FALSE(decided->report_problem.empty());
   ASSERT_FALSE(problems_.empty());
   EXPECT_NE(problems_[0].find("report draft failed"), std::string::npos) << problems_[0];

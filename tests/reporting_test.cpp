@@ -888,11 +888,11 @@ TEST_P(ReportingTest, TransparencyCountsAccountsNotActions) {
   ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
   auto first = store_->Cases().Decide(case_id, ban, "alice");
   ASSERT_TRUE(first) << first.error().ToString();
-  EXPECT_EQ(first->status, "open");  // a ban waits for a second reviewer
+  EXPECT_EQ(first->status, CaseStatus::kOpen);  // a ban waits for a second reviewer
   ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "bob"));
   auto second = store_->Cases().Decide(case_id, ban, "bob");
   ASSERT_TRUE(second) << second.error().ToString();
-  ASSERT_EQ(second->status, "decided");
+  ASSERT_EQ(second->status, CaseStatus::kDecided);
   auto actions = store_->Cases().ListActions("user-9");
   ASSERT_TRUE(actions);
   std::vector<std::string> account_kinds;
@@ -940,7 +940,7 @@ TEST_P(ReportingTest, TransparencyCountsEachCategoryApart) {
   ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
   auto decided = store_->Cases().Decide(case_id, decision, "alice");
   ASSERT_TRUE(decided) << decided.error().ToString();
-  ASSERT_EQ(decided->status, "decided");
+  ASSERT_EQ(decided->status, CaseStatus::kDecided);
 
   auto report = BuildTransparencyReport(store_->Reports(), clock_.now - kDay, clock_.now + kDay);
   ASSERT_TRUE(report) << report.error().ToString();

@@ -102,7 +102,7 @@ TEST_P(UploadWorkflowTest, AFailureToKeepTheMediaLeavesNothingRecordedAndTheRetr
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, ErrorCode::kIoError);
   EXPECT_EQ(store_->GetContent("u-1").error().code, ErrorCode::kNotFound);
-  auto cases = store_->Cases().ListCases("", 100);
+  auto cases = store_->Cases().ListCases(std::nullopt, 100);
   ASSERT_TRUE(cases);
   EXPECT_TRUE(cases->empty());
   auto retried = workflow->Submit(Upload("u-1", listed_));
@@ -121,7 +121,7 @@ TEST_P(UploadWorkflowTest, ARetryWithTheSameBytesIsAnsweredWithTheFirstOutcome) 
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_TRUE(again->replayed);
   EXPECT_EQ(again->content.policy_outcome, first->content.policy_outcome);
-  auto cases = store_->Cases().ListCases("", 100);
+  auto cases = store_->Cases().ListCases(std::nullopt, 100);
   ASSERT_TRUE(cases);
   EXPECT_EQ(cases->size(), 1u);
 }

@@ -53,10 +53,18 @@ struct Decision {
   std::int64_t decided_at = 0;
 };
 
+// Where a case stands: open (waiting for a reviewer, or for its second review), in_review (claimed),
+// escalated (to a senior reviewer), decided, closed.
+enum class CaseStatus { kOpen, kInReview, kEscalated, kDecided, kClosed };
+// "open", "in_review", "escalated", "decided", "closed": the API's and the database's words.
+const char* CaseStatusName(CaseStatus status);
+// kInvalidArgument for any other word.
+Result<CaseStatus> ParseCaseStatus(std::string_view text);
+
 struct Case {
   std::int64_t id = 0;
   std::string user_id;
-  std::string status;  // open, in_review, decided, escalated, closed
+  CaseStatus status = CaseStatus::kOpen;
   int priority = 0;    // P0 (most urgent) .. P3
   std::string category;  // from the policy (the first rule that fired), then the deciding review
   std::int64_t sla_due = 0;
@@ -191,7 +199,8 @@ class UploadRecorder {
 class CaseReview {
  public:
   virtual ~CaseReview() = default;
-  virtual Result<std::vector<Case>> ListCases(const std::string& status, int limit) = 0;  // "" = any open one
+  // In one status, or (none) every case still to review: open, in review or escalated.
+  virtual Result<std::vector<Case>> ListCases(std::optional<CaseStatus> status, int limit) = 0;
   virtual Result<Case> GetCase(std::int64_t id) = 0;
   // Takes the case for `reviewer` until the lease ends; kAlreadyExists when someone else holds it.
   virtual Result<Case> ClaimCase(std::int64_t id, const std::string& reviewer) = 0;

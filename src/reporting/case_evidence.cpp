@@ -37,7 +37,7 @@ Result<std::string> CaseContextJson(Store& store, std::int64_t case_id, std::int
   json::object doc;
   doc["case_id"] = c.id;
   doc["user_id"] = c.user_id;
-  doc["status"] = c.status;
+  doc["status"] = CaseStatusName(c.status);
   doc["opened_at"] = IsoDateTime(c.created_at);
   json::array rules;
   for (const auto& r : c.rules) rules.emplace_back(r);

@@ -378,8 +378,8 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   for (const auto& d : c.decisions) {
     if (d.verdict != Verdict::kEscalate) violating = &d;
   }
-  if (c.status != "decided" && c.status != "closed") {
-    return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status +
+  if (c.status != CaseStatus::kDecided && c.status != CaseStatus::kClosed) {
+    return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + CaseStatusName(c.status) +
                                                  ": only a decided case is reported");
   }
   if (violating == nullptr || violating->verdict != Verdict::kViolating) {

@@ -59,7 +59,7 @@ boost::json::object CaseJson(const Case& c) {
   for (const auto& r : c.rules) rules.emplace_back(r);
   return {{"id", c.id},
           {"user_id", c.user_id},
-          {"status", c.status},
+          {"status", CaseStatusName(c.status)},
           {"priority", c.priority},
           {"category", c.category},
           {"report_problem", c.report_problem},
@@ -142,10 +142,11 @@ Status ApiService::LoadRules() {
 }
 
 Response ApiService::ListCases(ApiCall& call) {
-  const std::string status = call.query["status"];
-  static const std::set<std::string> kStatuses = {"", "open", "in_review", "escalated", "decided", "closed"};
-  if (!kStatuses.count(status)) {
-    return ErrorResponse(http::status::bad_request, "invalid_argument", "status must be open, in_review, escalated, decided or closed");
+  std::optional<CaseStatus> status;
+  if (!call.query["status"].empty()) {
+    auto parsed = ParseCaseStatus(call.query["status"]);
+    if (!parsed) return ErrorResponse(parsed.error());
+    status = *parsed;
   }
   auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
   if (!limit) return ErrorResponse(limit.error());

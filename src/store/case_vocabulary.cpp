@@ -1,5 +1,5 @@
-// The case vocabulary's words (include/vigil/cases.h): verdicts as the API and the database spell
-// them.
+// The case vocabulary's words (include/vigil/cases.h): verdicts and case statuses as the API and
+// the database spell them.
 #include "vigil/cases.h"
 
 namespace vigil {
@@ -18,6 +18,25 @@ Result<Verdict> ParseVerdict(std::string_view text) {
     if (text == VerdictName(v)) return v;
   }
   return Fail(ErrorCode::kInvalidArgument, "verdict must be violating, not_violating or escalate");
+}
+
+const char* CaseStatusName(CaseStatus status) {
+  switch (status) {
+    case CaseStatus::kOpen: return "open";
+    case CaseStatus::kInReview: return "in_review";
+    case CaseStatus::kEscalated: return "escalated";
+    case CaseStatus::kDecided: return "decided";
+    case CaseStatus::kClosed: return "closed";
+  }
+  return "open";
+}
+
+Result<CaseStatus> ParseCaseStatus(std::string_view text) {
+  for (CaseStatus s : {CaseStatus::kOpen, CaseStatus::kInReview, CaseStatus::kEscalated, CaseStatus::kDecided,
+                       CaseStatus::kClosed}) {
+    if (text == CaseStatusName(s)) return s;
+  }
+  return Fail(ErrorCode::kInvalidArgument, "status must be open, in_review, escalated, decided or closed");
 }
 
 }  // namespace vigil

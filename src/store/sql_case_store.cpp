@@ -162,15 +162,15 @@ class SqlCaseStore final : public CaseStore {
     return PriorConfirmedOn(*db, user_id);
   }
 
-  Result<std::vector<Case>> ListCases(const std::string& status, int limit) override {
+  Result<std::vector<Case>> ListCases(std::optional<CaseStatus> status, int limit) override {
     auto db = pool_.Acquire();
     std::string sql = std::string("SELECT ") + kCaseColumns + " FROM cases WHERE ";
     std::vector<SqlValue> params;
-    if (status.empty()) {
+    if (!status) {
       sql += "status IN ('open', 'in_review', 'escalated')";
     } else {
       sql += "status = $1";
-      params.emplace_back(status);
+      params.emplace_back(std::string(CaseStatusName(*status)));
     }
     sql += " ORDER BY priority, sla_due, id LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
     VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, params));
@@ -192,8 +192,9 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
     VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, id));
-    if (c.status == "decided" || c.status == "closed") {
-      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(id) + " is " + c.status + ": nothing to claim");
+    if (c.status == CaseStatus::kDecided || c.status == CaseStatus::kClosed) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "case " + std::to_string(id) + " is " + CaseStatusName(c.status) + ": nothing to claim");
     }
     if (!c.assigned_to.empty() && c.assigned_to != reviewer && c.lease_until > now) {
       return Fail(ErrorCode::kAlreadyExists, "case " + std::to_string(id) + " is claimed by " + c.assigned_to +
@@ -259,8 +260,9 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
     VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, case_id));
-    if (c.status == "decided" || c.status == "closed") {
-      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status + " already");
+    if (c.status == CaseStatus::kDecided || c.status == CaseStatus::kClosed) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "case " + std::to_string(case_id) + " is " + CaseStatusName(c.status) + " already");
     }
     VIGIL_TRY(RequireClaim(c, reviewer, now));
     auto first = PendingFirstDecision(*db, case_id);
@@ -628,8 +630,8 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = Now();
     VIGIL_ASSIGN_OR_RETURN(auto c, LockCase(*db, case_id));
-    if (c.status != "decided") {
-      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + c.status +
+    if (c.status != CaseStatus::kDecided) {
+      return Fail(ErrorCode::kInvalidArgument, "case " + std::to_string(case_id) + " is " + CaseStatusName(c.status) +
                                                    ": only a decided case's labels are corrected");
     }
     const Decision* final_decision = nullptr;
@@ -927,7 +929,9 @@ class SqlCaseStore final : public CaseStore {
     Case c;
     c.id = row.Int(0);
     c.user_id = row.Text(1);
-    c.status = row.Text(2);
+    auto status = ParseCaseStatus(row.Text(2));
+    if (!status) return Fail(ErrorCode::kCorrupt, "case " + std::to_string(c.id) + ": " + status.error().message);
+    c.status = *status;
     c.priority = static_cast<int>(row.Int(3));
     c.sla_due = row.Int(4);
     c.assigned_to = row.Text(5);

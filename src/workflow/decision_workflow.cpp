@@ -16,7 +16,7 @@ void DecisionWorkflow::Problem(const std::string& what, std::int64_t case_id, co
 
 FollowUpResult DecisionWorkflow::FollowUp(const Case& c, const std::string& actor) {
   FollowUpResult out;
-  if (options_.filer == nullptr || c.status != "decided") return out;
+  if (options_.filer == nullptr || c.status != CaseStatus::kDecided) return out;
   const Decision* final_decision = nullptr;
   for (const auto& d : c.decisions) {
     if (d.verdict != Verdict::kEscalate) final_decision = &d;
