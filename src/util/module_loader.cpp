@@ -28,6 +28,7 @@ namespace {
 struct ExecutableInfo {
   std::string folder;  // with a trailing slash
   uid_t owner = 0;
+  gid_t group = 0;
 };
 
 Result<ExecutableInfo> FindExecutable() {
@@ -38,20 +39,28 @@ Result<ExecutableInfo> FindExecutable() {
   info.folder.assign(exe, static_cast<std::size_t>(n));
   info.folder.erase(info.folder.find_last_of('/') + 1);
   struct stat st{};
-  if (stat(std::string(exe, static_cast<std::size_t>(n)).c_str(), &st) == 0) info.owner = st.st_uid;
+  if (stat(std::string(exe, static_cast<std::size_t>(n)).c_str(), &st) == 0) {
+    info.owner = st.st_uid;
+    info.group = st.st_gid;
+  }
   return info;
 }
 
 // A folder or file a module may come from: owned by root or by the executable's owner, and
-// writable by nobody else (like sshd's StrictModes): else anyone who can write there could run code
-// as whoever runs Vigil. `name` is how messages call it (never a path: see Open).
-Status CheckTrusted(const std::string& name, const struct stat& st, uid_t exe_owner) {
-  if (st.st_uid != 0 && st.st_uid != exe_owner) {
+// writable by no one else (like sshd's StrictModes): else anyone who can write there could run code
+// as whoever runs Vigil. Group-writable is allowed for the executable's own group only (a build
+// under umask 002 with a user-private group). `name` is how messages call it (never a path).
+Status CheckTrusted(const std::string& name, const struct stat& st, const ExecutableInfo& exe) {
+  if (st.st_uid != 0 && st.st_uid != exe.owner) {
     return Fail(ErrorCode::kUnavailable, name + " is owned by uid " + std::to_string(st.st_uid) +
                                              ", neither root nor the executable's owner: not loaded");
   }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return Fail(ErrorCode::kUnavailable, name + " is writable by its group or by others: not loaded");
+  if ((st.st_mode & S_IWOTH) != 0) {
+    return Fail(ErrorCode::kUnavailable, name + " is writable by others: not loaded");
+  }
+  if ((st.st_mode & S_IWGRP) != 0 && st.st_gid != exe.group) {
+    return Fail(ErrorCode::kUnavailable, name + " is writable by group " + std::to_string(st.st_gid) +
+                                             ", not the executable's: not loaded");
   }
   return {};
 }
@@ -63,7 +72,7 @@ Result<std::string> FindModuleFolder() {
     if (stat(candidate.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     VIGIL_TRY(CheckTrusted(candidate == exe.folder + "lib/vigil" ? "the module folder lib/vigil beside the executable"
                                                                  : "the module folder ../lib/vigil from the executable's",
-                           st, exe.owner));
+                           st, exe));
     return candidate;
   }
   return Fail(ErrorCode::kUnavailable,
@@ -98,13 +107,13 @@ Status CheckElf(const std::string& path, int fd, std::uint64_t size) {
 }
 
 // `name` is what messages call the file: its name, not its path (a message can reach an API client).
-Status CheckModuleFile(const std::string& path, const std::string& name, uid_t exe_owner) {
+Status CheckModuleFile(const std::string& path, const std::string& name, const ExecutableInfo& exe) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) return Fail(ErrorCode::kUnavailable, "cannot open " + name + ": " + std::strerror(errno));
   struct stat st{};
   Status checked = fstat(fd, &st) != 0 ? Fail(ErrorCode::kUnavailable, "cannot stat " + name)
                    : !S_ISREG(st.st_mode) ? Fail(ErrorCode::kUnavailable, name + " is not a regular file")
-                                          : CheckTrusted(name, st, exe_owner);
+                                          : CheckTrusted(name, st, exe);
   if (checked) checked = CheckElf(name, fd, static_cast<std::uint64_t>(st.st_size));
   close(fd);
   return checked;
@@ -135,7 +144,7 @@ Result<void*> Open(Loaded& s, std::string_view file) {
   const std::string& folder = *found;
   const std::string path = folder + "/" + name;
   VIGIL_ASSIGN_OR_RETURN(const ExecutableInfo exe, FindExecutable());
-  VIGIL_TRY(CheckModuleFile(path, name, exe.owner));
+  VIGIL_TRY(CheckModuleFile(path, name, exe));
   void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) {
     const char* reason = dlerror();

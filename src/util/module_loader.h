@@ -7,7 +7,8 @@
 // build/ci/lib/vigil/), else ../lib/vigil from the executable's folder (an installed /usr/bin/vigil
 // and /usr/lib/vigil/; a test in build/ci/tests/). The folder comes from /proc/self/exe, never from
 // the environment or the current directory. Because Vigil often runs as root, the folder and each
-// module must be owned by root or by the executable's owner and writable by no one else (a copy of
+// module must be owned by root or by the executable's owner and writable by no one else (group
+// write only for the executable's own group) (a copy of
 // the binary in /tmp/x/ would otherwise load what anyone put in /tmp/lib/vigil). Before dlopen a
 // module must be an ELF shared object whose segments lie within the file (a truncated one would
 // crash the process with SIGBUS), and after it, export vigil_module_version equal to the
