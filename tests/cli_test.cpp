@@ -217,7 +217,7 @@ TEST(CliModules, ASharedObjectThatIsNoVigilModuleIsNotUsed) {
                              std::filesystem::copy_options::overwrite_existing);
   const CliRun run = copy.Run("bank --help");
   EXPECT_EQ(run.status, 2) << run.out;
-  EXPECT_NE(run.out.find("is from Vigil (unknown)"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("is not a Vigil module"), std::string::npos) << run.out;
 }
 
 // --max-file-bytes bounds what is read of any file: a video, or a device that never ends

@@ -106,7 +106,11 @@ Status CheckElf(const std::string& path, int fd, std::uint64_t size) {
   return {};
 }
 
-// `name` is what messages call the file: its name, not its path (a message can reach an API client).
+// Checks the module file. dlopen then opens it again by its path: only someone who may write the
+// folder (its owner, after CheckTrusted) could swap it between the two. (Loading through
+// /proc/self/fd/N instead would close that window, but the dynamic loader recognises objects by
+// name, and a reused descriptor number made it hand back the module loaded before.) `name` is what
+// messages call it: its name, not its path (a message can reach an API client).
 Status CheckModuleFile(const std::string& path, const std::string& name, const ExecutableInfo& exe) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) return Fail(ErrorCode::kUnavailable, "cannot open " + name + ": " + std::strerror(errno));
@@ -149,13 +153,16 @@ Result<void*> Open(Loaded& s, std::string_view file) {
   if (h == nullptr) {
     const char* reason = dlerror();
     std::string why = reason != nullptr ? reason : "unknown reason";
-    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);  // dlerror leads with the path
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);  // it leads with the path
     return Fail(ErrorCode::kUnavailable, "cannot load " + name + ": " + why);
   }
   const auto* version = static_cast<const char*>(dlsym(h, "vigil_module_version"));
-  if (version == nullptr || std::string_view(version) != Version()) {
-    return Fail(ErrorCode::kUnavailable, name + " is from Vigil " + (version != nullptr ? version : "(unknown)") +
-                                             ", not " + std::string(Version()) + " like the executable: not used");
+  if (version == nullptr) {
+    return Fail(ErrorCode::kUnavailable, name + " is not a Vigil module (it has no vigil_module_version): not used");
+  }
+  if (std::string_view(version) != Version()) {
+    return Fail(ErrorCode::kUnavailable, name + " is from Vigil " + version + ", not " + std::string(Version()) +
+                                             " like the executable: not used");
   }
   return h;
 }
