@@ -291,6 +291,12 @@ TEST_F(SandboxTest, WorkersSayWhichDecoderModulesTheyCouldNotLoad) {
   std::filesystem::create_directories(dir.path() / "lib" / "vigil");
   std::filesystem::copy_file(modules / "libvigil-ffmpeg.so", dir.path() / "lib" / "vigil" / "libvigil-ffmpeg.so");
   options_.executable = (dir.path() / "bin" / "vigil").string();
+  auto logged = std::make_shared<std::vector<std::string>>();
+  auto mu = std::make_shared<std::mutex>();
+  options_.on_worker_output = [logged, mu](pid_t, std::string_view line) {
+    std::lock_guard lock(*mu);
+    logged->emplace_back(line);
+  };
   auto pool = sandbox::SandboxPool::Start(options_);
   ASSERT_TRUE(pool) << pool.error().ToString();
   pool_ = std::move(*pool);
@@ -304,6 +310,12 @@ TEST_F(SandboxTest, WorkersSayWhichDecoderModulesTheyCouldNotLoad) {
   EXPECT_NE(heif.error().message.find("libvigil-heif.so"), std::string::npos) << heif.error().message;
   EXPECT_EQ(heif.error().message.find(dir.path().string()), std::string::npos) << "no path reaches the caller";
   ExpectSameAsInProcess(testing::EncodePng(testing::MakePattern(64, 64, 3)), "without the HEIF module");
+  // Every worker says so on its standard error too, which the service logs (a worker started after
+  // the installation broke under a running service).
+  std::lock_guard lock(*mu);
+  EXPECT_TRUE(std::any_of(logged->begin(), logged->end(), [](const std::string& line) {
+    return line.find("decoder modules missing") != std::string::npos && line.find("libvigil-heif.so") != std::string::npos;
+  })) << logged->size() << " lines logged";
 }
 
 TEST_F(SandboxTest, WorkersAreRecycledAndServeConcurrently) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -145,6 +146,9 @@ int RunHashingWorker(const WorkerSettings& settings) {
   // The decoder modules, while there are still files to load them from. Every lane needs video:
   // a video's preview (its first frame) is decoded in the small lane.
   const std::string missing_decoders = media::PreloadDecoderModules();
+  // Also on standard error, which the service logs for every worker it starts (the ready message
+  // below is read once, at the pool's start): an installation broken under a running service shows.
+  if (!missing_decoders.empty()) std::fprintf(stderr, "decoder modules missing: %s\n", missing_decoders.c_str());
   Isolation isolation;
   if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
