@@ -25,6 +25,7 @@
 
 #include "vigil/policy.h"
 
+#include "util/named_enum.h"
 #include "util/toml_guard.h"
 
 namespace vigil {
@@ -132,10 +133,10 @@ const char* AccountActionName(AccountAction action) {
 }
 
 Result<AccountAction> ParseAccountAction(std::string_view text) {
+  static constexpr AccountAction kAll[] = {AccountAction::kNone, AccountAction::kRestrict, AccountAction::kSuspend,
+                                           AccountAction::kBan};
   if (text.empty()) return AccountAction::kNone;
-  for (AccountAction a : {AccountAction::kNone, AccountAction::kRestrict, AccountAction::kSuspend, AccountAction::kBan}) {
-    if (text == AccountActionName(a)) return a;
-  }
+  if (auto a = FindByName(text, kAll, &AccountActionName)) return *a;
   return Fail(ErrorCode::kInvalidArgument, "account_action must be restrict, suspend, ban or empty");
 }
 

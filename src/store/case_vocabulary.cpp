@@ -2,6 +2,8 @@
 // the database spell them.
 #include "vigil/cases.h"
 
+#include "util/named_enum.h"
+
 namespace vigil {
 
 const char* VerdictName(Verdict verdict) {
@@ -14,9 +16,8 @@ const char* VerdictName(Verdict verdict) {
 }
 
 Result<Verdict> ParseVerdict(std::string_view text) {
-  for (Verdict v : {Verdict::kViolating, Verdict::kNotViolating, Verdict::kEscalate}) {
-    if (text == VerdictName(v)) return v;
-  }
+  static constexpr Verdict kAll[] = {Verdict::kViolating, Verdict::kNotViolating, Verdict::kEscalate};
+  if (auto v = FindByName(text, kAll, &VerdictName)) return *v;
   return Fail(ErrorCode::kInvalidArgument, "verdict must be violating, not_violating or escalate");
 }
 
@@ -32,10 +33,9 @@ const char* CaseStatusName(CaseStatus status) {
 }
 
 Result<CaseStatus> ParseCaseStatus(std::string_view text) {
-  for (CaseStatus s : {CaseStatus::kOpen, CaseStatus::kInReview, CaseStatus::kEscalated, CaseStatus::kDecided,
-                       CaseStatus::kClosed}) {
-    if (text == CaseStatusName(s)) return s;
-  }
+  static constexpr CaseStatus kAll[] = {CaseStatus::kOpen, CaseStatus::kInReview, CaseStatus::kEscalated,
+                                        CaseStatus::kDecided, CaseStatus::kClosed};
+  if (auto s = FindByName(text, kAll, &CaseStatusName)) return *s;
   return Fail(ErrorCode::kInvalidArgument, "status must be open, in_review, escalated, decided or closed");
 }
 

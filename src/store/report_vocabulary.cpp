@@ -2,6 +2,8 @@
 // database spell them.
 #include "vigil/reports.h"
 
+#include "util/named_enum.h"
+
 namespace vigil {
 
 namespace {
@@ -23,9 +25,7 @@ const char* ReportStateName(ReportState state) {
 }
 
 Result<ReportState> ParseReportState(std::string_view text) {
-  for (ReportState s : kAll) {
-    if (text == ReportStateName(s)) return s;
-  }
+  if (auto s = FindByName(text, kAll, &ReportStateName)) return *s;
   return Fail(ErrorCode::kInvalidArgument,
               "unknown report state '" + std::string(text.substr(0, 40)) +
                   "' (draft, approved, open, filed, retracted, failed or voided)");
