@@ -65,8 +65,7 @@ Status CheckTrusted(const std::string& name, const struct stat& st, const Execut
   return {};
 }
 
-Result<std::string> FindModuleFolder() {
-  VIGIL_ASSIGN_OR_RETURN(const ExecutableInfo exe, FindExecutable());
+Result<std::string> FindModuleFolder(const ExecutableInfo& exe) {
   for (const std::string& candidate : {exe.folder + "lib/vigil", exe.folder + "../lib/vigil"}) {
     struct stat st{};
     if (stat(candidate.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
@@ -125,6 +124,7 @@ Status CheckModuleFile(const std::string& path, const std::string& name, const E
 
 struct Loaded {
   std::mutex mu;
+  std::optional<Result<ExecutableInfo>> exe;                  // found once
   std::optional<Result<std::string>> folder;                  // found once
   std::map<std::string, Result<void*>, std::less<>> handles;  // by file
   std::map<std::string, Result<void*>, std::less<>> symbols;  // by "file:symbol"
@@ -135,8 +135,16 @@ Loaded& State() {
   return *loaded;
 }
 
+Result<ExecutableInfo> ExecutableLocked(Loaded& s) {
+  if (!s.exe) s.exe = FindExecutable();
+  return *s.exe;
+}
+
 Result<std::string> FolderLocked(Loaded& s) {
-  if (!s.folder) s.folder = FindModuleFolder();
+  if (!s.folder) {
+    auto exe = ExecutableLocked(s);
+    s.folder = exe ? FindModuleFolder(*exe) : Result<std::string>(tl::unexpected(exe.error()));
+  }
   return *s.folder;
 }
 
@@ -147,7 +155,7 @@ Result<void*> Open(Loaded& s, std::string_view file) {
   if (!found) return tl::unexpected(Error{found.error().code, "cannot load " + name + ": " + found.error().message});
   const std::string& folder = *found;
   const std::string path = folder + "/" + name;
-  VIGIL_ASSIGN_OR_RETURN(const ExecutableInfo exe, FindExecutable());
+  VIGIL_ASSIGN_OR_RETURN(const ExecutableInfo exe, ExecutableLocked(s));
   VIGIL_TRY(CheckModuleFile(path, name, exe));
   void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) {
