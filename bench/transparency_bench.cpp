@@ -171,14 +171,14 @@ int main(int argc, char** argv) {
       draft.user_id = decided->user_id;
       draft.report_xml = "<report/>";
       draft.created_by = "system";
-      for (const auto& item : decided->items) draft.files.push_back({item.content_id, Hex(rng, 64), "pending", "", ""});
+      for (const auto& item : decided->items) draft.files.push_back({item.content_id, Hex(rng, 64), vigil::ReportedFileState::kPending, "", ""});
       auto created = reports.CreateReport(draft);
       if (!created) continue;
       clock.now += kHour * static_cast<std::int64_t>(1 + rng() % 6);
       created->state = vigil::ReportState::kFiled;
       created->approved_by = "legal-1";
       created->ncmec_report_id = std::to_string(900000 + created->id);
-      for (auto& f : created->files) f.state = "described";
+      for (auto& f : created->files) f.state = vigil::ReportedFileState::kDescribed;
       if (reports.UpdateReport(*created, "legal-1", "report.filed", "generated")) ++events["CyberTipline reports"];
       clock.now = saved;
     }

@@ -1120,7 +1120,7 @@ TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
   auto filed = no_vault.File(id, "system");
   ASSERT_TRUE(filed) << filed.error().ToString();
   EXPECT_EQ(filed->state, ReportState::kFiled);
-  EXPECT_EQ(filed->in_flight, "preserve");
+  EXPECT_EQ(filed->in_flight, InFlightStep::Of(InFlightStep::Kind::kPreserve));
   EXPECT_NE(filed->last_error.find("vault"), std::string::npos);
   EXPECT_TRUE(store_->Reports().ListEvidence(case_id_)->empty());
   ReportFiler with_vault(*store_, *client_, vault_.get(), options);
@@ -1137,13 +1137,13 @@ TEST_P(ReportingTest, ResumeFinishesPreservationAndLeavesLiveRequestsAlone) {
   ASSERT_TRUE(draft) << draft.error().ToString();
   auto live = with_vault.Approve(draft->id, "bob");
   ASSERT_TRUE(live);
-  live->in_flight = "submit";
+  live->in_flight = InFlightStep::Of(InFlightStep::Kind::kSubmit);
   live = store_->Reports().UpdateReport(*live, "other-process", "report.send", "submit");
   ASSERT_TRUE(live);
   const int submits = standin_.Requests("/submit");
   EXPECT_EQ(*with_vault.ResumeAll("system", std::chrono::seconds(300)), 0);
   EXPECT_EQ(standin_.Requests("/submit"), submits) << "a live request is the other process's";
-  EXPECT_EQ(store_->Reports().GetReport(draft->id)->in_flight, "submit");
+  EXPECT_EQ(store_->Reports().GetReport(draft->id)->in_flight, InFlightStep::Of(InFlightStep::Kind::kSubmit));
   clock_.now += 301'000'000;  // that process never came back
   EXPECT_EQ(*with_vault.ResumeAll("system", std::chrono::seconds(300)), 1);
   EXPECT_EQ(store_->Reports().GetReport(draft->id)->state, ReportState::kFiled);

@@ -16,6 +16,7 @@
 #include "vigil/hash_list.h"
 #include "vigil/matcher.h"
 #include "vigil/pdq.h"
+#include "vigil/reports.h"
 #include "vigil/store.h"
 #include "vigil/video.h"
 
@@ -793,6 +794,38 @@ TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+// The step in flight is stored as one word; every step reads back as the step written, and a word
+// that is none of them (a hand-edited row, a newer release's step) is refused, never taken for "none".
+TEST(ReportVocabulary, EveryStepInFlightReadsBackAsWritten) {
+  using Kind = InFlightStep::Kind;
+  const InFlightStep steps[] = {{}, InFlightStep::Of(Kind::kSubmit), InFlightStep::Of(Kind::kUpload, "c:1"),
+                                InFlightStep::Of(Kind::kFileInfo, "photo 7.jpg"), InFlightStep::Of(Kind::kFinish),
+                                InFlightStep::Of(Kind::kRetract), InFlightStep::Of(Kind::kPreserve)};
+  for (const auto& step : steps) {
+    auto parsed = ParseInFlightStep(InFlightStepName(step));
+    ASSERT_TRUE(parsed) << InFlightStepName(step) << ": " << parsed.error().ToString();
+    EXPECT_EQ(*parsed, step) << InFlightStepName(step);
+  }
+  EXPECT_EQ(InFlightStepName(InFlightStep::Of(Kind::kUpload, "a:b")), "upload:a:b");
+  EXPECT_EQ(ParseInFlightStep("upload:a:b")->content_id, "a:b");
+}
+
+TEST(ReportVocabulary, AStepInFlightThatIsNoneOfTheKnownWordsIsRefused) {
+  for (const char* word : {"Submit", "upload", "upload:", "finish:x", "preserve:", "send", " submit"}) {
+    auto parsed = ParseInFlightStep(word);
+    ASSERT_FALSE(parsed) << word;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument) << word;
+    EXPECT_NE(parsed.error().message.find("unknown step in flight"), std::string::npos) << parsed.error().message;
+  }
+}
+
+TEST(ReportVocabulary, ReportedFileStatesReadBackAndOthersAreRefused) {
+  for (auto state : {ReportedFileState::kPending, ReportedFileState::kUploaded, ReportedFileState::kDescribed}) {
+    EXPECT_EQ(*ParseReportedFileState(ReportedFileStateName(state)), state);
+  }
+  EXPECT_FALSE(ParseReportedFileState("finished"));
+}
 
 }  // namespace
 }  // namespace vigil

@@ -11,17 +11,25 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vigil/status.h"
 
 namespace vigil {
 
+// How far one file's part of a filing got: pending (nothing sent), uploaded (NCMEC has the bytes),
+// described (its fileinfo was accepted). ReportedFileStateName gives the API's and the database's word.
+enum class ReportedFileState { kPending, kUploaded, kDescribed };
+const char* ReportedFileStateName(ReportedFileState state);
+// kInvalidArgument naming the accepted words for any other.
+Result<ReportedFileState> ParseReportedFileState(std::string_view text);
+
 // One reported file and how far its part of the filing got.
 struct ReportedFile {
   std::string content_id;
-  std::string sha256;               // of the bytes as uploaded: where the media is kept
-  std::string state = "pending";    // pending, uploaded (NCMEC has the bytes), described (fileinfo sent)
+  std::string sha256;  // of the bytes as uploaded: where the media is kept
+  ReportedFileState state = ReportedFileState::kPending;
   std::string ncmec_file_id;
   std::string ncmec_md5;            // NCMEC's MD5 of what it received
 };
@@ -45,15 +53,34 @@ bool IsSettled(ReportState state);
 //              reported, or its labels were corrected); `withdraw_reason` says why
 // A report whose case changed while it was open at NCMEC keeps `withdraw_reason` and is retracted
 // by the filer before anything else; a filed one keeps it as a follow-up for the legal team.
-// `in_flight` names the request sent but not yet answered ("submit", "upload:<content>",
-// "fileinfo:<content>", "finish", "retract"): written before the request goes out, so a process
-// killed mid-step leaves a record of what it cannot know the outcome of.
+// `in_flight` names the request sent but not yet answered (InFlightStep below): written before
+// the request goes out, so a process killed mid-step leaves a record of what it cannot know the
+// outcome of.
+
+// The step of a filing whose outcome is not known yet. kPreserve is the one local step: filed at
+// NCMEC, its evidence not yet in the vault. Stored and shown as one word: "" (none), "submit",
+// "upload:<content id>", "fileinfo:<content id>", "finish", "retract", "preserve".
+struct InFlightStep {
+  enum class Kind { kNone, kSubmit, kUpload, kFileInfo, kFinish, kRetract, kPreserve };
+  Kind kind = Kind::kNone;
+  std::string content_id;  // kUpload and kFileInfo: the file the request was about
+
+  static InFlightStep Of(Kind kind, std::string content_id = {}) { return {kind, std::move(content_id)}; }
+  bool empty() const { return kind == Kind::kNone; }
+  void clear() { *this = {}; }
+  bool operator==(const InFlightStep&) const = default;
+};
+// The stored word; "" for none.
+std::string InFlightStepName(const InFlightStep& step);
+// kInvalidArgument naming the accepted forms for any other word.
+Result<InFlightStep> ParseInFlightStep(std::string_view text);
+
 struct CyberTipReport {
   std::int64_t id = 0;
   std::int64_t case_id = 0;
   std::string user_id;
   ReportState state = ReportState::kDraft;
-  std::string in_flight;
+  InFlightStep in_flight;
   std::string ncmec_report_id;
   std::string report_xml;  // the <report> document as submitted (preserved with the evidence)
   std::vector<ReportedFile> files;

@@ -50,14 +50,14 @@ json::object ReportJson(const CyberTipReport& r) {
   json::array files;
   for (const auto& f : r.files) {
     files.push_back(json::object{{"content_id", f.content_id},
-                                 {"state", f.state},
+                                 {"state", ReportedFileStateName(f.state)},
                                  {"ncmec_file_id", f.ncmec_file_id}});
   }
   json::object o{{"id", r.id},
                  {"case_id", r.case_id},
                  {"user_id", r.user_id},
                  {"state", ReportStateName(r.state)},
-                 {"in_flight", r.in_flight},
+                 {"in_flight", InFlightStepName(r.in_flight)},
                  {"ncmec_report_id", r.ncmec_report_id},
                  {"approved_by", r.approved_by},
                  {"attempts", r.attempts},

@@ -34,6 +34,8 @@ std::string Extension(const std::string& media_type) {
 bool IsAuthCode(int code) { return code == 2000 || code == 3000 || code == 3100 || code == 3300; }
 bool IsRefusal(int code) { return code >= 4000 && code < 5000; }
 
+using Step = InFlightStep::Kind;
+
 }  // namespace
 
 // One File() call: the report as last persisted, and the steps taken.
@@ -63,7 +65,7 @@ class ReportFiler::Run {
     }
     for (int step = 0; step < f_.options_.max_steps; ++step) {
       if (r_.state == ReportState::kFiled) {
-        if (r_.in_flight == "preserve") VIGIL_TRY(Preserve());
+        if (r_.in_flight.kind == Step::kPreserve) VIGIL_TRY(Preserve());
         return r_;
       }
       if (IsSettled(r_.state) || r_.state == ReportState::kVoided) return r_;
@@ -133,18 +135,20 @@ class ReportFiler::Run {
   }
 
   // Records the request about to go out.
-  Status Intend(const std::string& step) {
-    r_.in_flight = step;
-    VIGIL_TRY(Save("report.send", step));
-    FailPoint("report.before_" + step.substr(0, step.find(':')));
+  Status Intend(InFlightStep step) {
+    const std::string word = InFlightStepName(step);
+    r_.in_flight = std::move(step);
+    VIGIL_TRY(Save("report.send", word));
+    FailPoint("report.before_" + word.substr(0, word.find(':')));
     return {};
   }
 
-  void Answered(const std::string& step) { FailPoint("report.after_" + step.substr(0, step.find(':'))); }
+  void Answered(const std::string& word) { FailPoint("report.after_" + word.substr(0, word.find(':'))); }
 
   // Takes a request's outcome. Returns true when NCMEC accepted it; otherwise the report holds
   // why, and `more` says whether to go on now.
-  Result<bool> Outcome(const Result<CyberTipResponse>& answer, const std::string& step, bool& more) {
+  Result<bool> Outcome(const Result<CyberTipResponse>& answer, const InFlightStep& sent, bool& more) {
+    const std::string step = InFlightStepName(sent);
     Answered(step);
     if (!answer) {
       r_.last_code = -1;
@@ -165,7 +169,7 @@ class ReportFiler::Run {
     r_.in_flight.clear();
     if (answer->code == 5102) {  // already finished: it is filed, whatever we thought
       r_.state = ReportState::kFiled;
-      r_.in_flight = "preserve";
+      r_.in_flight = InFlightStep::Of(Step::kPreserve);
       VIGIL_TRY(Save("report.filed", "NCMEC says it was finished already"));
       more = true;
       return false;
@@ -197,12 +201,12 @@ class ReportFiler::Run {
     r_.state = ReportState::kApproved;
     r_.in_flight.clear();
     r_.ncmec_report_id.clear();
-    for (auto& file : r_.files) file = {file.content_id, file.sha256, "pending", "", ""};
+    for (auto& file : r_.files) file = {file.content_id, file.sha256, ReportedFileState::kPending, "", ""};
     return Save(event, why);
   }
 
   Status SendRetract(bool& more, ReportState final_state, const std::string& reason) {
-    VIGIL_TRY(Intend("retract"));
+    VIGIL_TRY(Intend(InFlightStep::Of(Step::kRetract)));
     auto answer = f_.client_.Retract(r_.ncmec_report_id);
     Answered("retract");
     if (answer && (answer->code == 0 || answer->code == 5101 || answer->code == 5001)) {
@@ -214,28 +218,30 @@ class ReportFiler::Run {
       return Save(final_state == ReportState::kFailed ? "report.failed" : "report.retract", reason);
     }
     bool ignored = false;
-    VIGIL_TRY(Outcome(answer, "retract", ignored));
+    VIGIL_TRY(Outcome(answer, InFlightStep::Of(Step::kRetract), ignored));
     more = false;
     return {};
   }
 
   Status ResolveInFlight(bool& more) {
-    const std::string step = r_.in_flight;
-    if (step == "submit") {
-      // It may have opened a report that we never heard of: unfinished, NCMEC deletes it.
-      r_.in_flight.clear();
-      r_.ncmec_report_id.clear();
-      return Save("report.resume", "a submit's outcome was lost; any report it opened stays unfinished and expires");
+    const InFlightStep step = r_.in_flight;
+    switch (step.kind) {
+      case Step::kNone: return {};
+      case Step::kSubmit:
+        // It may have opened a report that we never heard of: unfinished, NCMEC deletes it.
+        r_.in_flight.clear();
+        r_.ncmec_report_id.clear();
+        return Save("report.resume", "a submit's outcome was lost; any report it opened stays unfinished and expires");
+      case Step::kUpload:
+        return SendRetract(more, ReportState::kApproved, "an upload's outcome was lost; starting a new submission");
+      case Step::kFileInfo: return Describe(step.content_id, more);
+      case Step::kFinish: return Finish(more);
+      case Step::kRetract:
+        return SendRetract(more, r_.state == ReportState::kFailed ? ReportState::kFailed : ReportState::kRetracted,
+                           "resumed");
+      case Step::kPreserve: break;  // only a filed report preserves (Drive)
     }
-    if (step.rfind("upload:", 0) == 0) {
-      return SendRetract(more, ReportState::kApproved, "an upload's outcome was lost; starting a new submission");
-    }
-    if (step.rfind("fileinfo:", 0) == 0) return Describe(step.substr(9), more);
-    if (step == "finish") return Finish(more);
-    if (step == "retract") {
-      return SendRetract(more, r_.state == ReportState::kFailed ? ReportState::kFailed : ReportState::kRetracted, "resumed");
-    }
-    return Fail(ErrorCode::kInternal, "report " + Id() + ": unknown step in flight '" + step + "'");
+    return Fail(ErrorCode::kInternal, "report " + Id() + ": unknown step in flight '" + InFlightStepName(step) + "'");
   }
 
   Status Submit(bool& more) {
@@ -255,9 +261,9 @@ class ReportFiler::Run {
       VIGIL_TRY(Save("report.refresh", "the case's facts changed since approval; same files"));
     }
     if (!f_.options_.xsd_path.empty()) VIGIL_TRY(ValidateAgainstSchema(r_.report_xml, f_.options_.xsd_path));
-    VIGIL_TRY(Intend("submit"));
+    VIGIL_TRY(Intend(InFlightStep::Of(Step::kSubmit)));
     auto answer = f_.client_.Submit(r_.report_xml);
-    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "submit", more));
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, InFlightStep::Of(Step::kSubmit), more));
     if (!ok) return {};
     if (answer->report_id.empty()) return Fail(ErrorCode::kCorrupt, "NCMEC opened a report without a reportId");
     r_.state = ReportState::kOpen;
@@ -276,8 +282,8 @@ class ReportFiler::Run {
 
   Status Advance(bool& more) {
     for (auto& file : r_.files) {
-      if (file.state == "pending") return Upload(file.content_id, more);
-      if (file.state == "uploaded") return Describe(file.content_id, more);
+      if (file.state == ReportedFileState::kPending) return Upload(file.content_id, more);
+      if (file.state == ReportedFileState::kUploaded) return Describe(file.content_id, more);
     }
     return Finish(more);
   }
@@ -290,18 +296,18 @@ class ReportFiler::Run {
                                                     bytes.error().message);
     const std::string data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
     const std::string md5 = ComputeDigests(*bytes).md5;
-    VIGIL_TRY(Intend("upload:" + content_id));
+    VIGIL_TRY(Intend(InFlightStep::Of(Step::kUpload, content_id)));
     auto answer = f_.client_.Upload(r_.ncmec_report_id, content_id + Extension(content.media_type), data);
-    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "upload:" + content_id, more));
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, InFlightStep::Of(Step::kUpload, content_id), more));
     if (!ok) return {};
     file = FindFile(content_id);
     if (!answer->hash.empty() && answer->hash != md5) {
       // What NCMEC holds is not what we sent: this submission cannot be trusted.
-      r_.in_flight = "upload:" + content_id;
+      r_.in_flight = InFlightStep::Of(Step::kUpload, content_id);
       return SendRetract(more, r_.attempts >= 3 ? ReportState::kFailed : ReportState::kApproved,
                          "NCMEC's MD5 of " + content_id + " is " + answer->hash + ", ours " + md5);
     }
-    file->state = "uploaded";
+    file->state = ReportedFileState::kUploaded;
     file->ncmec_file_id = answer->file_id;
     file->ncmec_md5 = answer->hash;
     r_.in_flight.clear();
@@ -321,11 +327,11 @@ class ReportFiler::Run {
     }
     if (details == nullptr) return Fail(ErrorCode::kInternal, "report " + Id() + ": " + content_id + " left the case");
     VIGIL_ASSIGN_OR_RETURN(auto xml, BuildFileDetailsXml(r_.ncmec_report_id, file->ncmec_file_id, *details, f_.options_.reporter));
-    VIGIL_TRY(Intend("fileinfo:" + content_id));
+    VIGIL_TRY(Intend(InFlightStep::Of(Step::kFileInfo, content_id)));
     auto answer = f_.client_.FileInfo(xml);
-    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "fileinfo:" + content_id, more));
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, InFlightStep::Of(Step::kFileInfo, content_id), more));
     if (!ok) return {};
-    FindFile(content_id)->state = "described";
+    FindFile(content_id)->state = ReportedFileState::kDescribed;
     r_.in_flight.clear();
     return Save("report.fileinfo", content_id);
   }
@@ -334,12 +340,12 @@ class ReportFiler::Run {
     if (r_.approved_by.empty() || !r_.approved_at) {
       return Fail(ErrorCode::kPermissionDenied, "report " + Id() + " has no recorded approval: it cannot be finished");
     }
-    VIGIL_TRY(Intend("finish"));
+    VIGIL_TRY(Intend(InFlightStep::Of(Step::kFinish)));
     auto answer = f_.client_.Finish(r_.ncmec_report_id);
-    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, "finish", more));
+    VIGIL_ASSIGN_OR_RETURN(auto ok, Outcome(answer, InFlightStep::Of(Step::kFinish), more));
     if (!ok) return {};
     r_.state = ReportState::kFiled;
-    r_.in_flight = "preserve";
+    r_.in_flight = InFlightStep::Of(Step::kPreserve);
     return Save("report.filed", "NCMEC report " + r_.ncmec_report_id);
   }
 
@@ -482,7 +488,7 @@ Result<CyberTipReport> ReportFiler::Draft(std::int64_t case_id, const std::strin
   report.user_id = draft.user.esp_identifier;
   report.report_xml = std::move(xml);
   report.created_by = actor;
-  for (const auto& f : draft.files) report.files.push_back({f.content_id, f.sha256, "pending", "", ""});
+  for (const auto& f : draft.files) report.files.push_back({f.content_id, f.sha256, ReportedFileState::kPending, "", ""});
   auto created = store_.Reports().CreateReport(report);
   if (!created) return tl::unexpected(created.error());
   if (options_.approval != "decision") return created;
@@ -622,7 +628,7 @@ Result<int> ReportFiler::ResumeAll(const std::string& actor, std::chrono::second
   int filed = 0;
   for (const auto& r : *reports) {
     if (keep_going && !keep_going()) break;
-    if (!r.in_flight.empty() && r.in_flight != "preserve" && clock.NowMicros() - r.updated_at < grace) continue;
+    if (!r.in_flight.empty() && r.in_flight.kind != InFlightStep::Kind::kPreserve && clock.NowMicros() - r.updated_at < grace) continue;
     auto done = FileOnce(r.id, actor, false);  // a failed report waits for a person
     if (done && done->state == ReportState::kFiled && r.state != ReportState::kFiled) ++filed;
     // NCMEC unreachable (no answer at all): the other reports would only wait out the same

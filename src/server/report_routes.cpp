@@ -26,14 +26,14 @@ json::object ReportJson(const CyberTipReport& r) {
   for (const auto& f : r.files) {
     files.push_back(json::object{{"content_id", f.content_id},
                                  {"sha256", f.sha256},
-                                 {"state", f.state},
+                                 {"state", ReportedFileStateName(f.state)},
                                  {"ncmec_file_id", f.ncmec_file_id}});
   }
   return {{"id", r.id},
           {"case_id", r.case_id},
           {"user_id", r.user_id},
           {"state", ReportStateName(r.state)},
-          {"in_flight", r.in_flight},
+          {"in_flight", InFlightStepName(r.in_flight)},
           {"ncmec_report_id", r.ncmec_report_id},
           {"created_by", r.created_by},
           {"approved_by", r.approved_by},

@@ -124,7 +124,7 @@ class SqlReportStore final : public ReportStore {
         "UPDATE reports SET state = $1, in_flight = $2, ncmec_report_id = $3, approved_by = $4, approved_at = $5, "
         "filed_at = $6, last_code = $7, last_error = $8, last_request_id = $9, attempts = $10, updated_at = $11, "
         "withdraw_reason = $14, report_xml = $15, version = version + 1 WHERE id = $12 AND version = $13",
-        {std::string(ReportStateName(r.state)), r.in_flight, r.ncmec_report_id, r.approved_by,
+        {std::string(ReportStateName(r.state)), InFlightStepName(r.in_flight), r.ncmec_report_id, r.approved_by,
          Opt(r.approved_at ? r.approved_at : (r.approved_by.empty() ? std::nullopt : std::optional(now))),
          Opt(r.filed_at ? r.filed_at : (r.state == ReportState::kFiled ? std::optional(now) : std::nullopt)),
          std::int64_t{r.last_code}, r.last_error, r.last_request_id, std::int64_t{r.attempts}, now, r.id, r.version,
@@ -366,12 +366,12 @@ class SqlReportStore final : public ReportStore {
       auto done = insert ? db.Execute(
                                "INSERT INTO report_files (report_id, position, content_id, sha256, state, "
                                "ncmec_file_id, ncmec_md5) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                               {id, static_cast<std::int64_t>(i), f.content_id, f.sha256, f.state, f.ncmec_file_id,
+                               {id, static_cast<std::int64_t>(i), f.content_id, f.sha256, std::string(ReportedFileStateName(f.state)), f.ncmec_file_id,
                                 f.ncmec_md5})
                          : db.Execute(
                                "UPDATE report_files SET state = $1, ncmec_file_id = $2, ncmec_md5 = $3 WHERE "
                                "report_id = $4 AND position = $5 AND content_id = $6",
-                               {f.state, f.ncmec_file_id, f.ncmec_md5, id, static_cast<std::int64_t>(i), f.content_id});
+                               {std::string(ReportedFileStateName(f.state)), f.ncmec_file_id, f.ncmec_md5, id, static_cast<std::int64_t>(i), f.content_id});
       if (!done) return tl::unexpected(done.error());
       if (*done != 1) return Fail(ErrorCode::kInvalidArgument, "report " + std::to_string(id) + ": its files changed");
     }
@@ -405,7 +405,9 @@ class SqlReportStore final : public ReportStore {
     auto state = ParseReportState(r.Text(3));
     if (!state) return Fail(ErrorCode::kCorrupt, "report " + std::to_string(c.id) + ": " + state.error().message);
     c.state = *state;
-    c.in_flight = r.Text(4);
+    auto in_flight = ParseInFlightStep(r.Text(4));
+    if (!in_flight) return Fail(ErrorCode::kCorrupt, "report " + std::to_string(c.id) + ": " + in_flight.error().message);
+    c.in_flight = std::move(*in_flight);
     c.ncmec_report_id = r.Text(5);
     c.report_xml = r.Text(6);
     c.created_by = r.Text(7);
@@ -425,7 +427,13 @@ class SqlReportStore final : public ReportStore {
         "position",
         {c.id});
     if (!files) return tl::unexpected(files.error());
-    for (const auto& f : *files) c.files.push_back({f.Text(0), f.Text(1), f.Text(2), f.Text(3), f.Text(4)});
+    for (const auto& f : *files) {
+      auto file_state = ParseReportedFileState(f.Text(2));
+      if (!file_state) {
+        return Fail(ErrorCode::kCorrupt, "report " + std::to_string(c.id) + ": " + file_state.error().message);
+      }
+      c.files.push_back({f.Text(0), f.Text(1), *file_state, f.Text(3), f.Text(4)});
+    }
     return c;
   }
 
