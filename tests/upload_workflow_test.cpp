@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "fake_stores.h"
 #include "store/media_store.h"
@@ -170,6 +171,55 @@ TEST_P(UploadWorkflowTest, WithoutRulesMatchesAreRecordedAndNothingActs) {
   EXPECT_EQ(recorded->content.matches.size(), 1u);
   EXPECT_FALSE(recorded->opened.has_value());
   EXPECT_EQ(recorded->content.state, "visible");
+}
+
+// Several workers (or HTTP threads) recording one user's matched uploads at once open one case
+// and add every upload to it; before, the others failed on the one-open-case-per-user index.
+TEST_P(UploadWorkflowTest, OneUsersMatchedUploadsRecordedAtOnceShareOneCase) {
+  auto workflow = Workflow(nullptr);
+  std::vector<testing::Bytes> copies;
+  for (int q = 0; q < 8; ++q) copies.push_back(listed_);
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      if (!workflow->Submit(Upload("same-" + std::to_string(i), copies[static_cast<std::size_t>(i)]))) ++failed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto cases = store_->Cases().ListCases(std::nullopt, 100);
+  ASSERT_TRUE(cases);
+  ASSERT_EQ(cases->size(), 1u);
+  EXPECT_EQ(store_->Cases().GetCase(cases->front().id)->items.size(), 8u);
+}
+
+// A second matched upload of an already suspended account does not suspend it again: one action,
+// one statement to the user. An upload without a user suspends no account (there is none).
+TEST_P(UploadWorkflowTest, ASuspendedAccountIsNotSuspendedAgainAndNoUserIsNeverSuspended) {
+  auto rules = PolicyRules::Parse(R"(
+[[rule]]
+name = "listed"
+banks = ["stand-ins"]
+actions = ["block", "hold", "suspend"]
+)",
+                                  "rules.toml");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  rules_ = std::make_shared<const PolicyRules>(std::move(*rules));
+  auto workflow = Workflow(nullptr);
+  ASSERT_TRUE(workflow->Submit(Upload("a-1", listed_, "alice")));
+  ASSERT_TRUE(workflow->Submit(Upload("a-2", listed_, "alice")));
+  auto actions = store_->Cases().ListActions("alice");
+  ASSERT_TRUE(actions);
+  int suspensions = 0;
+  for (const auto& a : *actions) suspensions += a.kind == "suspend_account";
+  EXPECT_EQ(suspensions, 1);
+  EXPECT_EQ(store_->Cases().GetAccount("alice")->state, "suspended");
+  ASSERT_TRUE(workflow->Submit(Upload("n-1", listed_, "")));
+  auto none = store_->Cases().ListActions("");
+  ASSERT_TRUE(none);
+  for (const auto& a : *none) EXPECT_NE(a.kind, "suspend_account");
+  EXPECT_EQ(store_->Cases().GetAccount("")->state, "active");
 }
 
 TEST(MediaDirectory, RefusesNamesThatAreNotSha256AndReadsBackWhatItKept) {

@@ -27,5 +27,7 @@ Action RegisterSandboxCommands(CLI::App& app);
 Action RegisterSandboxWorkerCommand(CLI::App& app);
 Action RegisterDocsCommands(CLI::App& app);
 Action RegisterScanCommand(CLI::App& app);
+Action RegisterWorkerCommand(CLI::App& app);
+Action RegisterPublishCommand(CLI::App& app);
 
 }  // namespace vigil::cli

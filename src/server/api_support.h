@@ -10,6 +10,7 @@
 #include "server/http_server.h"
 #include "store/record_json.h"
 #include "util/iso_time.h"
+#include "workflow/upload_json.h"
 #include "vigil/store.h"
 
 namespace vigil::server {
@@ -43,10 +44,6 @@ std::string ContentTypeCharset(const Request& request);
 // The request's media type without parameters, lower-cased ("application/json").
 std::string MediaType(const Request& request);
 
-boost::json::object ContentJson(const ContentRecord& content);
-// The answer to an upload: ContentJson and, when it matched, "policy": what the policy did, as
-// recorded with it (so a retried upload gets the same answer).
-boost::json::object UploadAnswer(const ContentRecord& content);
 boost::json::value OptTime(const std::optional<std::int64_t>& t);
 
 // A string member of a JSON object, or "".

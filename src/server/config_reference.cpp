@@ -35,6 +35,7 @@ std::vector<ConfigKey> MakeReference() {
   const auto& api = d.api;
   const auto& w = d.workflow;
   const auto& sb = d.sandbox;
+  const auto& st = d.stream;
   const auto& rep = d.reporting;
   const auto& r = rep.filer.reporter;
   return {
@@ -131,6 +132,43 @@ std::vector<ConfigKey> MakeReference() {
       {"sandbox", "large_pixels", "integer", Integer(sb.large_pixels),
        "images declaring more pixels go to the large lane; 0: images never do (videos still)"},
       {"sandbox", "large_nice", "integer", Integer(sb.large_nice), "the large lane's CPU priority (nice, 0-19)"},
+      // [stream]
+      {"stream", "url", "string", String(st.url),
+       "the NATS server(s) `vigil worker` takes upload events from (several separated by commas); reconnects forever"},
+      {"stream", "credentials_file", "string", String(st.credentials_file),
+       "a NATS credentials file (user JWT and NKey seed); empty: none"},
+      {"stream", "stream", "string", String(st.stream), "the JetStream stream of upload events (docs/stream.md)"},
+      {"stream", "subjects", "string", String(st.subjects),
+       "the subjects of upload events: what the stream captures when a worker creates it, and what the consumer reads"},
+      {"stream", "durable", "string", String(st.durable),
+       "the durable pull consumer every worker shares: each event goes to one of them"},
+      {"stream", "results_stream", "string", String(st.results_stream),
+       "the stream that keeps result events and dead letters"},
+      {"stream", "result_subject", "string", String(st.result_subject),
+       "where each event's result goes: the same JSON as `POST /v1/content` answers, or an error"},
+      {"stream", "dead_letter_subject", "string", String(st.dead_letter_subject),
+       "where events given up on go, with the reason (malformed, or failing past `max_deliveries`)"},
+      {"stream", "create_streams", "boolean", Boolean(st.create_streams),
+       "create the streams and the consumer when missing; false: an operator made them"},
+      {"stream", "duplicate_window_seconds", "integer", Integer(st.duplicate_window_seconds),
+       "how long the streams a worker creates remember a message id (a result published twice is stored once)"},
+      {"stream", "concurrency", "integer", Integer(st.concurrency), "events one worker works on at once; 0: one per core"},
+      {"stream", "max_in_flight", "integer", Integer(st.max_in_flight),
+       "events one worker holds at once (fetched and not yet answered); 0: twice `concurrency`"},
+      {"stream", "max_ack_pending", "integer", Integer(st.max_ack_pending),
+       "events handed out and not yet acknowledged, all workers together (the consumer's limit)"},
+      {"stream", "max_deliveries", "integer", Integer(st.max_deliveries),
+       "an event that failed (or whose worker died) this many times goes to the dead letters"},
+      {"stream", "ack_wait_seconds", "integer", Integer(st.ack_wait_seconds),
+       "an event unacknowledged this long is delivered again; a worker resets the timer every third of it "
+       "while it works"},
+      {"stream", "max_inline_bytes", "integer", Integer(st.max_inline_bytes),
+       "the largest media sent in the event itself; larger media are named by `Vigil-Media-Path`"},
+      {"stream", "media_roots", "string", String(st.media_roots),
+       "folders, separated by ':', that `Vigil-Media-Path` may name files beneath (nothing outside is read); "
+       "empty: media must be inline"},
+      {"stream", "metrics_listen", "string", String(st.metrics_listen),
+       "HOST:PORT where a worker serves `GET /metrics` (Prometheus) and `GET /healthz`; empty: none"},
       // [reporter]
       {"reporter", "company_name", "string", String(r.company_name),
        "the reporting company, in every CyberTipline report (docs/reporting.md)"},

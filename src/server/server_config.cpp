@@ -216,6 +216,34 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
       status = Fail(ErrorCode::kInvalidArgument, path + ": sandbox.mode must be \"auto\", \"required\" or \"off\"");
     }
   }
+  if (const auto* t = table["stream"].as_table()) {
+    auto& st = config.stream;
+    read_string(*t, "url", st.url);
+    read_string(*t, "credentials_file", st.credentials_file);
+    read_string(*t, "stream", st.stream);
+    read_string(*t, "subjects", st.subjects);
+    read_string(*t, "durable", st.durable);
+    read_string(*t, "results_stream", st.results_stream);
+    read_string(*t, "result_subject", st.result_subject);
+    read_string(*t, "dead_letter_subject", st.dead_letter_subject);
+    read_bool(*t, "create_streams", st.create_streams);
+    read_int(*t, "duplicate_window_seconds", st.duplicate_window_seconds, 1, 7 * 86'400);
+    read_int(*t, "concurrency", st.concurrency, 0, 1024);
+    read_int(*t, "max_in_flight", st.max_in_flight, 0, 65'536);
+    read_int(*t, "max_ack_pending", st.max_ack_pending, 1, 1'000'000);
+    read_int(*t, "max_deliveries", st.max_deliveries, 1, 1000);
+    read_int(*t, "ack_wait_seconds", st.ack_wait_seconds, 1, 3600);
+    read_int(*t, "max_inline_bytes", st.max_inline_bytes, 1, 64 << 20);
+    read_string(*t, "media_roots", st.media_roots);
+    read_string(*t, "metrics_listen", st.metrics_listen);
+    for (const auto* name : {&st.stream, &st.results_stream, &st.durable}) {
+      if (name->empty() || name->find_first_of(" .*>\t") != std::string::npos) {
+        status = Fail(ErrorCode::kInvalidArgument,
+                      path + ": stream names and the durable name must be non-empty, without spaces, '.', '*' or '>' ('" +
+                          *name + "')");
+      }
+    }
+  }
   if (!status) return status;
   if (!listen.empty()) return ParseListen(listen, config.http);
   return {};

@@ -46,6 +46,28 @@ struct SandboxConfig {
   int large_nice = 10;
 };
 
+// Stream workers (`vigil worker`, src/stream/): upload events from NATS JetStream, results back.
+struct StreamConfig {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string credentials_file;                 // a NATS .creds file; empty: none
+  std::string stream = "VIGIL_UPLOADS";         // the upload events' stream
+  std::string subjects = "vigil.uploads.>";     // what it captures (created with it) and the consumer reads
+  std::string durable = "vigil-workers";        // the durable pull consumer every worker shares
+  std::string results_stream = "VIGIL_RESULTS"; // holds results and dead letters
+  std::string result_subject = "vigil.results";
+  std::string dead_letter_subject = "vigil.dead";
+  bool create_streams = true;                   // create missing streams and the consumer at start
+  std::int64_t duplicate_window_seconds = 120;  // Nats-Msg-Id de-duplication of streams it creates
+  int concurrency = 0;                          // events worked on at once; 0: one per core
+  int max_in_flight = 0;                        // events held at once; 0: twice concurrency
+  int max_ack_pending = 4096;                   // the consumer's limit, all workers together
+  int max_deliveries = 5;
+  std::int64_t ack_wait_seconds = 30;
+  std::int64_t max_inline_bytes = 1 << 20;
+  std::string media_roots;                      // folders media paths may name, separated by ':'
+  std::string metrics_listen;                   // HOST:PORT for GET /metrics; empty: none
+};
+
 struct ServerConfig {
   std::string data_dir = "vigil-data";
   std::string database_url;
@@ -55,6 +77,7 @@ struct ServerConfig {
   WorkflowOptions workflow;
   ReportingConfig reporting;
   SandboxConfig sandbox;
+  StreamConfig stream;
   std::string log_level = "info";
 };
 

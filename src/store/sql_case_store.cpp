@@ -722,6 +722,14 @@ class SqlCaseStore final : public CaseStore {
     const std::string detail = MatchDetail(content) + "; policy rules: " + Join(outcome.rules);
     std::int64_t case_id = 0;
     const bool needs_case = outcome.hold || outcome.queue_report || outcome.account != AccountAction::kNone;
+    if (needs_case || outcome.account != AccountAction::kNone) {
+      // One user's uploads recorded at once (several workers or requests) would each find no open
+      // case and each open one: on PostgreSQL they take turns per user until commit (SQLite has
+      // one writer at a time already).
+      if (db.dialect() == SqlDialect::kPostgres) {
+        VIGIL_TRY(db.Query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7215))", {"user:" + content.user_id}));
+      }
+    }
     if (needs_case) {
       auto open = db.Query(std::string("SELECT ") + kCaseColumns +
                                " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
@@ -769,10 +777,12 @@ class SqlCaseStore final : public CaseStore {
       created.push_back(*id);
       VIGIL_TRY(AppendAudit(db, now, actor, "content.block", content.content_id, rules));
     }
-    if (outcome.account != AccountAction::kNone) {
+    std::optional<std::int64_t> account_until;
+    if (outcome.account_days) account_until = now + std::int64_t{*outcome.account_days} * 86'400'000'000;
+    VIGIL_ASSIGN_OR_RETURN(const bool account_acts, AccountActionChanges(db, content.user_id, outcome, account_until, now));
+    if (account_acts) {
       const std::string kind = outcome.account == AccountAction::kRestrict ? "restrict_account" : "suspend_account";
-      std::optional<std::int64_t> until;
-      if (outcome.account_days) until = now + std::int64_t{*outcome.account_days} * 86'400'000'000;
+      const std::optional<std::int64_t> until = account_until;
       VIGIL_TRY(SetAccount(db, content.user_id, outcome.account == AccountAction::kRestrict ? "restricted" : "suspended",
                            until, now));
       auto id = InsertAction(db, {content.user_id, "", kind, until,
@@ -790,6 +800,22 @@ class SqlCaseStore final : public CaseStore {
       }
     }
     return case_id;
+  }
+
+  // Whether the outcome's account action changes anything: not for an upload without a user (there
+  // is no account to act on), nor when the account is already under that action or a stronger
+  // one for at least as long (a second matched upload does not suspend a suspended account again).
+  Result<bool> AccountActionChanges(SqlConnection& db, const std::string& user_id, const PolicyOutcome& outcome,
+                                    std::optional<std::int64_t> until, std::int64_t now) {
+    if (outcome.account == AccountAction::kNone || user_id.empty()) return false;
+    VIGIL_ASSIGN_OR_RETURN(auto account, AccountOn(db, user_id, now));
+    auto strength = [](const std::string& state) {
+      return state == "banned" ? 3 : state == "suspended" ? 2 : state == "restricted" ? 1 : 0;
+    };
+    const int wanted = outcome.account == AccountAction::kRestrict ? 1 : 2;
+    if (strength(account.state) < wanted) return true;
+    const bool lasts_as_long = account.state == "banned" || !account.until || (until && *account.until >= *until);
+    return !lasts_as_long;
   }
 
   // Applies a final violating or not-violating decision.

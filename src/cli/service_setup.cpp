@@ -1,0 +1,87 @@
+// Start-up shared by `vigil serve` and `vigil worker` (service_setup.h).
+#include "cli/service_setup.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <thread>
+
+#include "util/module_loader.h"
+
+namespace vigil::cli {
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("vigil");
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+std::string JsonString(const std::string& text) { return boost::json::serialize(boost::json::value(text)); }
+
+
+Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerConfig& config) {
+  const auto& sb = config.sandbox;
+  if (sb.mode == "off") return std::unique_ptr<sandbox::SandboxPool>();
+  sandbox::PoolOptions options;
+  // This very binary, even if upgraded on disk since; its decoder modules are read from disk and
+  // refused when they come from another release (util/module_loader.h).
+  options.executable = "/proc/self/exe";
+  options.workers = sb.workers > 0 ? sb.workers
+                    : config.http.worker_threads > 0 ? config.http.worker_threads
+                                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.memory_bytes = static_cast<std::uint64_t>(sb.memory_mb) << 20;
+  options.max_body_bytes = config.http.max_body_bytes;
+  options.max_requests_per_worker = sb.max_requests_per_worker;
+  options.wall_seconds = config.api.video.limits.max_wall_seconds + 30;
+  options.image_wall_seconds = sb.image_wall_seconds;
+  options.image_cpu_seconds = sb.image_cpu_seconds;
+  options.user = sb.user;
+  options.large_workers = sb.large_workers > 0 ? sb.large_workers : std::max(1, options.workers / 2);
+  options.large_queue = sb.large_queue;
+  options.large_pixels = static_cast<std::uint64_t>(sb.large_pixels);
+  options.large_nice = sb.large_nice;
+  options.on_worker_output = [](pid_t pid, std::string_view line) {
+    spdlog::warn(R"("msg":"decoder worker output","pid":{},"line":{})", pid, JsonString(std::string(line)));
+  };
+  auto pool = sandbox::SandboxPool::Start(options);
+  if (!pool) {
+    if (sb.mode == "required") return tl::unexpected(pool.error());
+    spdlog::warn(R"("msg":"decoder sandbox off: decoding in the service process","reason":{})",
+                 JsonString(pool.error().message));
+    return std::unique_ptr<sandbox::SandboxPool>();
+  }
+  const auto& iso = (*pool)->isolation();
+  if (!iso.missing_decoders.empty()) {
+    spdlog::warn(R"("msg":"decoder modules missing: those formats fail in every worker","module_folder":{},"why":{})",
+                 JsonString(ModuleFolder().value_or("")), JsonString(iso.missing_decoders));
+  }
+  spdlog::info(R"("msg":"decoder sandbox on","workers":{},"large_workers":{},"large_pixels":{},"memory_mb":{},)"
+               R"("network_namespace":{},"pid_namespace":{},"mount_namespace":{},"user_namespace":{},"uid":{},)"
+               R"("gid":{},"capabilities_dropped":{},"bounding_set_dropped":{},"refused":{})",
+               options.workers, options.large_workers, options.large_pixels, sb.memory_mb, iso.network, iso.pid,
+               iso.mount, iso.user_namespace, iso.uid, iso.gid, iso.capabilities, iso.bounding_set,
+               JsonString(iso.refused));
+  return std::move(*pool);
+}
+
+MediaHasher SandboxHasher(sandbox::SandboxPool* pool) {
+  return [pool](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+    const auto before = pool->Stats();
+    auto hashed = pool->Hash(bytes, options);
+    if (!hashed) {
+      const auto after = pool->Stats();
+      if (after.workers_killed > before.workers_killed) {
+        spdlog::warn(R"("msg":"decoder worker lost","error":{})", JsonString(hashed.error().ToString()));
+      } else if (after.workers_failed > before.workers_failed) {
+        spdlog::error(R"("msg":"decoder worker did not start: uploads fail until this is mended","error":{})",
+                      JsonString(hashed.error().ToString()));
+      }
+    }
+    return hashed;
+  };
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,26 @@
+// What `vigil serve` and `vigil worker` set up alike: JSON logging on standard error, the decoder
+// sandbox as configured, and the media hasher that sends uploads to it. Thread safety: call from
+// the main thread at start-up; the hasher returned may be called from many threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sandbox/sandbox_pool.h"
+#include "server/server_config.h"
+#include "vigil/status.h"
+#include "workflow/upload_workflow.h"
+
+namespace vigil::cli {
+
+// JSON log lines ({"ts","level",...}) on standard error at `level`.
+void SetUpLogging(const std::string& level);
+// `text` as a JSON string literal, for log lines.
+std::string JsonString(const std::string& text);
+// Starts the decoder sandbox as configured: "auto" falls back to decoding in this process (with a
+// warning) where the kernel refuses; "required" refuses to start instead. Null when off.
+Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerConfig& config);
+// Hashes through `pool`, logging a worker lost or one that did not start.
+MediaHasher SandboxHasher(sandbox::SandboxPool* pool);
+
+}  // namespace vigil::cli

@@ -1,0 +1,401 @@
+// The stream worker's loop (stream_worker.h).
+#include "stream/stream_worker.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "stream/upload_event.h"
+#include "util/utf8.h"
+
+namespace vigil::stream {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string JsonString(const std::string& text) { return boost::json::serialize(boost::json::value(text)); }
+
+// A header value fit for a dead letter's JSON: valid UTF-8 without control characters, or a note.
+std::string Printable(std::optional<std::string> value) {
+  if (!value) return "";
+  std::string text = value->substr(0, 256);
+  if (!IsValidUtf8(text) || HasControlCharacter(text)) return "(not printable: " + std::to_string(value->size()) + " bytes)";
+  return text;
+}
+
+// Failures worth another delivery: something this worker depends on is down or broke.
+bool Transient(ErrorCode code) {
+  return code == ErrorCode::kUnavailable || code == ErrorCode::kIoError || code == ErrorCode::kInternal;
+}
+
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1,    0.25,  0.5,    1,     2.5,  5,     10,
+                                                               30,     60,    300};
+  return kBuckets;
+}
+
+}  // namespace
+
+// One event held by the worker; `mu` serialises its acknowledgements with the in-progress ticker.
+struct Job {
+  explicit Job(StreamMessage m) : msg(std::move(m)) {}
+  StreamMessage msg;
+  std::mutex mu;
+  bool answered = false;
+  bool started = false;
+};
+
+struct StreamWorker::State {
+  State(JetStreamConnection& n, PullConsumer& c, const UploadWorkflow& w, const MediaRoots& r, StreamWorkerOptions o)
+      : nats(n),
+        consumer(c),
+        workflow(w),
+        roots(r),
+        options(std::move(o)),
+        registry(std::make_shared<prometheus::Registry>()),
+        events(prometheus::BuildCounter()
+                   .Name("vigil_worker_events_total")
+                   .Help("Upload events answered, by outcome: recorded, replayed, unhashable, retried, dead_letter, "
+                         "handed_back")
+                   .Register(*registry)),
+        redeliveries(prometheus::BuildCounter()
+                         .Name("vigil_worker_redeliveries_total")
+                         .Help("Events received that JetStream had delivered before")
+                         .Register(*registry)
+                         .Add({})),
+        gauges(prometheus::BuildGauge()
+                   .Name("vigil_worker_events")
+                   .Help("Events held by this worker (in_flight) and the consumer's lag (pending: in the stream, "
+                         "not yet delivered; ack_pending: delivered to any worker, not yet acknowledged)")
+                   .Register(*registry)),
+        stages(prometheus::BuildHistogram()
+                   .Name("vigil_worker_stage_seconds")
+                   .Help("Time per event by stage: read (media by path), submit (hash, match, record), publish "
+                         "(the result, until stored), ack (until the server confirmed)")
+                   .Register(*registry)),
+        end_to_end(prometheus::BuildHistogram()
+                       .Name("vigil_worker_publish_to_result_seconds")
+                       .Help("From the event's storing in the stream to its result's")
+                       .Register(*registry)
+                       .Add({}, LatencyBuckets())) {
+    if (options.concurrency < 1) options.concurrency = 1;
+    if (options.max_in_flight < options.concurrency) options.max_in_flight = 2 * options.concurrency;
+    if (options.max_deliveries < 1) options.max_deliveries = 1;
+  }
+
+  prometheus::Counter& Outcome(const char* outcome) { return events.Add({{"outcome", outcome}}); }
+  prometheus::Histogram& Stage(const char* stage) { return stages.Add({{"stage", stage}}, LatencyBuckets()); }
+
+  JetStreamConnection& nats;
+  PullConsumer& consumer;
+  const UploadWorkflow& workflow;
+  const MediaRoots& roots;
+  StreamWorkerOptions options;
+
+  std::mutex mu;
+  std::condition_variable queued_cv;   // a job queued, or stopping
+  std::condition_variable room_cv;     // a job answered, or stopping
+  std::deque<std::shared_ptr<Job>> queue;
+  std::list<std::shared_ptr<Job>> held;  // every job fetched and not yet answered
+  bool stopping = false;
+
+  std::atomic<std::int64_t> recorded{0}, replayed{0}, unhashable{0}, retried{0}, dead_letters{0}, redelivered{0},
+      handed_back{0};
+  std::atomic<std::uint64_t> lag{0};
+
+  std::shared_ptr<prometheus::Registry> registry;
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Counter& redeliveries;
+  prometheus::Family<prometheus::Gauge>& gauges;
+  prometheus::Family<prometheus::Histogram>& stages;
+  prometheus::Histogram& end_to_end;
+
+  void Process(Job& job);
+  void DeadLetter(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& reason);
+  void Retry(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& error);
+  void Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& payload,
+               std::atomic<std::int64_t>& counter, const char* outcome);
+  void Answered(const std::shared_ptr<Job>& job);
+};
+
+void StreamWorker::State::Answered(const std::shared_ptr<Job>& job) {
+  std::lock_guard lock(mu);
+  held.remove(job);
+  room_cv.notify_all();
+}
+
+void StreamWorker::State::DeadLetter(Job& job, const UploadEvent& event, const DeliveryInfo& info,
+                                     const std::string& reason) {
+  const std::string letter = DeadLetterJson(event, std::string(job.msg.subject()), info.stream_sequence, info.delivered, reason);
+  auto stored = nats.Publish(options.dead_letter_subject, {},
+                             {reinterpret_cast<const std::uint8_t*>(letter.data()), letter.size()},
+                             options.consumer.stream + "-dead-" + std::to_string(info.stream_sequence));
+  std::lock_guard lock(job.mu);
+  job.answered = true;
+  if (!stored) {
+    // Not stored: the event stays, and comes back for another try at the dead letter.
+    spdlog::warn(R"("msg":"dead letter not stored; the event will be redelivered","sequence":{},"error":{})",
+                 info.stream_sequence, JsonString(stored.error().ToString()));
+    (void)job.msg.Nak(options.retry_delay);
+    return;
+  }
+  (void)job.msg.Term();
+  ++dead_letters;
+  Outcome("dead_letter").Increment();
+  spdlog::warn(R"("msg":"dead letter","content_id":{},"sequence":{},"deliveries":{},"reason":{})",
+               JsonString(event.content_id), info.stream_sequence, info.delivered, JsonString(reason));
+}
+
+void StreamWorker::State::Retry(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& error) {
+  if (info.delivered >= static_cast<std::uint64_t>(options.max_deliveries)) {
+    DeadLetter(job, event, info,
+               "failed on each of " + std::to_string(info.delivered) + " deliveries; last: " + error.ToString());
+    return;
+  }
+  const auto shift = std::min<std::uint64_t>(info.delivered - 1, 10);
+  const auto delay = std::min<std::chrono::milliseconds>(options.retry_delay * (1LL << shift), std::chrono::seconds(60));
+  {
+    std::lock_guard lock(job.mu);
+    job.answered = true;
+    (void)job.msg.Nak(delay);
+  }
+  ++retried;
+  Outcome("retried").Increment();
+  spdlog::warn(R"("msg":"event will be retried","content_id":{},"sequence":{},"delivery":{},"delay_ms":{},"error":{})",
+               JsonString(event.content_id), info.stream_sequence, info.delivered, delay.count(),
+               JsonString(error.ToString()));
+}
+
+void StreamWorker::State::Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info,
+                                  const std::string& payload, std::atomic<std::int64_t>& counter, const char* outcome) {
+  const auto t0 = Clock::now();
+  auto stored = nats.Publish(options.result_subject, {{kContentIdHeader, event.content_id}},
+                             {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, event.content_id);
+  const auto t1 = Clock::now();
+  Stage("publish").Observe(Seconds(t1 - t0));
+  if (!stored) {
+    // The record is in the store; the next delivery replays it and publishes the result again.
+    Retry(job, event, info, stored.error());
+    return;
+  }
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  if (info.published_ns > 0 && now_ns > info.published_ns) end_to_end.Observe(static_cast<double>(now_ns - info.published_ns) / 1e9);
+  Status acked;
+  {
+    std::lock_guard lock(job.mu);
+    job.answered = true;
+    acked = job.msg.Ack();
+  }
+  Stage("ack").Observe(Seconds(Clock::now() - t1));
+  if (!acked) {
+    // Redelivered later: replayed, the same result published again (and de-duplicated).
+    spdlog::warn(R"("msg":"ack lost; the event will be redelivered and replayed","content_id":{},"error":{})",
+                 JsonString(event.content_id), JsonString(acked.error().ToString()));
+  }
+  ++counter;
+  Outcome(outcome).Increment();
+}
+
+void StreamWorker::State::Process(Job& job) {
+  const auto info_or = job.msg.Info();
+  DeliveryInfo info = info_or ? *info_or : DeliveryInfo{};
+  if (info.delivered > 1) {
+    ++redelivered;
+    redeliveries.Increment();
+  }
+  auto header = [&job](const char* name) { return job.msg.Header(name); };
+  auto parsed = ParseUploadEvent(header, job.msg.data().size(), options.max_inline_bytes);
+  UploadEvent event = parsed ? *parsed : UploadEvent{Printable(header(kContentIdHeader)), Printable(header(kUserIdHeader)), "", ""};
+  if (info.delivered > static_cast<std::uint64_t>(options.max_deliveries)) {
+    DeadLetter(job, event, info,
+               "delivered " + std::to_string(info.delivered) +
+                   " times without an answer (a worker stopped or timed out while working on it)");
+    return;
+  }
+  if (!parsed) {
+    DeadLetter(job, event, info, "malformed event: " + parsed.error().ToString());
+    return;
+  }
+  std::vector<std::uint8_t> file;
+  std::span<const std::uint8_t> bytes = job.msg.data();
+  if (!event.media_path.empty()) {
+    const auto t0 = Clock::now();
+    auto read = roots.Read(event.media_path, options.max_file_bytes);
+    Stage("read").Observe(Seconds(Clock::now() - t0));
+    if (!read) {
+      const ErrorCode code = read.error().code;
+      if (code == ErrorCode::kNotFound || code == ErrorCode::kIoError) return Retry(job, event, info, read.error());
+      if (code == ErrorCode::kTooLarge || code == ErrorCode::kUnsupported) {
+        return Publish(job, event, info, ErrorEventJson(event, read.error()), unhashable, "unhashable");
+      }
+      return DeadLetter(job, event, info, "media path refused: " + read.error().message);
+    }
+    file = std::move(*read);
+    bytes = file;
+  }
+  UploadRequest upload;
+  upload.content_id = event.content_id;
+  upload.user_id = event.user_id;
+  upload.metadata_json = event.metadata_json;
+  upload.bytes = bytes;
+  const auto t0 = Clock::now();
+  auto submitted = workflow.Submit(upload);
+  Stage("submit").Observe(Seconds(Clock::now() - t0));
+  if (!submitted) {
+    const Error& e = submitted.error();
+    if (Transient(e.code)) return Retry(job, event, info, e);
+    if (e.code == ErrorCode::kAlreadyExists) return DeadLetter(job, event, info, e.message);
+    return Publish(job, event, info, ErrorEventJson(event, e), unhashable, "unhashable");
+  }
+  Publish(job, event, info, ResultEventJson(*submitted), submitted->replayed ? replayed : recorded,
+          submitted->replayed ? "replayed" : "recorded");
+}
+
+StreamWorker::StreamWorker(JetStreamConnection& nats, PullConsumer& consumer, const UploadWorkflow& workflow,
+                           const MediaRoots& roots, StreamWorkerOptions options)
+    : state_(std::make_unique<State>(nats, consumer, workflow, roots, std::move(options))) {}
+
+StreamWorker::~StreamWorker() = default;
+
+void StreamWorker::Stop() {
+  std::lock_guard lock(state_->mu);
+  state_->stopping = true;
+  state_->queued_cv.notify_all();
+  state_->room_cv.notify_all();
+}
+
+void StreamWorker::Run() {
+  State& s = *state_;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < s.options.concurrency; ++i) {
+    threads.emplace_back([&s] {
+      for (;;) {
+        std::shared_ptr<Job> job;
+        {
+          std::unique_lock lock(s.mu);
+          s.queued_cv.wait(lock, [&s] { return s.stopping || !s.queue.empty(); });
+          if (s.stopping) return;  // what is still queued is handed back below
+          job = std::move(s.queue.front());
+          s.queue.pop_front();
+          job->started = true;
+        }
+        s.Process(*job);
+        s.Answered(job);
+      }
+    });
+  }
+  // Resets the acknowledgement timer of every job being worked on, and reads the consumer's lag.
+  std::thread ticker([&s] {
+    const auto ack_every = std::max<Clock::duration>(std::chrono::milliseconds(100), s.options.consumer.ack_wait / 3);
+    auto next_ack = Clock::now() + ack_every;
+    auto next_lag = Clock::now();
+    std::unique_lock lock(s.mu);
+    while (!s.stopping || !s.held.empty()) {
+      s.room_cv.wait_for(lock, std::chrono::milliseconds(100));
+      const auto now = Clock::now();
+      if (now >= next_ack) {
+        next_ack = now + ack_every;
+        for (const auto& job : s.held) {
+          std::lock_guard job_lock(job->mu);
+          if (job->started && !job->answered) (void)job->msg.InProgress();
+        }
+      }
+      if (now >= next_lag && !s.stopping) {
+        next_lag = now + s.options.lag_interval;
+        lock.unlock();
+        if (auto state = s.nats.Consumer(s.options.consumer.stream, s.options.consumer.durable)) {
+          s.lag = state->pending;
+          s.gauges.Add({{"state", "pending"}}).Set(static_cast<double>(state->pending));
+          s.gauges.Add({{"state", "ack_pending"}}).Set(static_cast<double>(state->ack_pending));
+        }
+        lock.lock();
+      }
+    }
+  });
+  // Fetches while there is room, so that at most max_in_flight events are held.
+  for (;;) {
+    int room = 0;
+    {
+      std::unique_lock lock(s.mu);
+      s.room_cv.wait(lock, [&s] { return s.stopping || static_cast<int>(s.held.size()) < s.options.max_in_flight; });
+      if (s.stopping) break;
+      room = s.options.max_in_flight - static_cast<int>(s.held.size());
+    }
+    auto fetched = s.consumer.Fetch(std::min(room, 256), s.options.fetch_wait);
+    if (!fetched) {
+      // Disconnected (NATS restarting, a failover): libnats reconnects; try again shortly.
+      std::unique_lock lock(s.mu);
+      s.room_cv.wait_for(lock, std::chrono::milliseconds(200), [&s] { return s.stopping; });
+      continue;
+    }
+    if (fetched->empty()) continue;
+    std::lock_guard lock(s.mu);
+    for (auto& msg : *fetched) {
+      auto job = std::make_shared<Job>(std::move(msg));
+      s.held.push_back(job);
+      s.queue.push_back(std::move(job));
+    }
+    s.gauges.Add({{"state", "in_flight"}}).Set(static_cast<double>(s.held.size()));
+    s.queued_cv.notify_all();
+  }
+  for (auto& t : threads) t.join();
+  // Held and never started: handed back at once for another worker.
+  {
+    std::lock_guard lock(s.mu);
+    for (auto& job : s.queue) {
+      std::lock_guard job_lock(job->mu);
+      job->answered = true;
+      (void)job->msg.Nak(std::chrono::milliseconds(0));
+      ++s.handed_back;
+      s.Outcome("handed_back").Increment();
+      s.held.remove(job);
+    }
+    s.queue.clear();
+    s.room_cv.notify_all();
+  }
+  ticker.join();
+}
+
+StreamWorkerCounts StreamWorker::Counts() const {
+  const State& s = *state_;
+  StreamWorkerCounts c;
+  c.recorded = s.recorded;
+  c.replayed = s.replayed;
+  c.unhashable = s.unhashable;
+  c.retried = s.retried;
+  c.dead_letters = s.dead_letters;
+  c.redeliveries = s.redelivered;
+  c.handed_back = s.handed_back;
+  {
+    std::lock_guard lock(state_->mu);
+    c.in_flight = static_cast<std::int64_t>(s.held.size());
+  }
+  c.lag = s.lag;
+  return c;
+}
+
+std::string StreamWorker::RenderMetrics() const {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->gauges.Add({{"state", "in_flight"}}).Set(static_cast<double>(state_->held.size()));
+  }
+  return prometheus::TextSerializer().Serialize(state_->registry->Collect());
+}
+
+}  // namespace vigil::stream
