@@ -1,6 +1,8 @@
 // The vigil executable end to end: --help on every command, JSON and CSV output, errors as JSON
 // objects, and the exit status.
 #include <gtest/gtest.h>
+#include <map>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +115,54 @@ TEST(Cli, ScanBackfillsStorageThroughTheUploadWorkflow) {
   EXPECT_TRUE(reported) << run.out;
 }
 
+// What a walk meets besides regular files is reported on a line of its own and fails the run:
+// a FIFO (which used to block the run forever), a link to a device (read up to gigabytes), a
+// link to a file outside the tree (read, and credited to the folder the link sits in), a folder
+// that cannot be listed (skipped in silence, exit 0). A file name that is not UTF-8 is written
+// escaped, so every line stays valid JSON.
+TEST(Cli, HashAndScanReportWhatIsNotARegularFileAndNeverBlockOnIt) {
+  testing::TempDir dir;
+  const auto storage = dir.path() / "storage";
+  std::filesystem::create_directories(storage / "u1");
+  testing::WriteFile(storage / "u1" / "ok.png", testing::EncodePng(testing::MakePattern(64, 64, 3, 3)));
+  testing::WriteFile(storage / "u1" / "bad\xff\xfe.png", testing::EncodePng(testing::MakePattern(64, 64, 3, 4)));
+  ASSERT_EQ(::mkfifo((storage / "u1" / "fifo").c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/zero", storage / "u1" / "zero");
+  std::filesystem::create_symlink("/etc/hostname", storage / "u1" / "elsewhere");
+  std::filesystem::create_directories(storage / "u2");
+  for (const std::string& command : {std::string("hash "), std::string("scan --user x --data-dir ") + (dir.path() / "d").string() + " "}) {
+    auto run = RunShell("timeout 60 " + std::string(VIGIL_TEST_CLI) + " " + command + storage.string() + " 2>/dev/null");
+    ASSERT_NE(run.status, 124) << command << "blocked";
+    EXPECT_EQ(run.status, 1) << command << run.out;
+    std::map<std::string, std::string> error_of;
+    for (const auto& line : JsonLines(run.out)) {  // parses every line: valid JSON
+      const std::string path(line.at("path").as_string());
+      error_of[std::filesystem::path(path).filename().string()] =
+          line.contains("error") ? std::string(line.at("error").as_string()) : "";
+    }
+    EXPECT_EQ(error_of["ok.png"], "") << command;
+    EXPECT_EQ(error_of.count("bad\\xFF\\xFE.png"), 1u) << command << run.out;
+    EXPECT_NE(error_of["fifo"].find("not a regular file"), std::string::npos) << command << run.out;
+    EXPECT_NE(error_of["zero"].find("symbolic link"), std::string::npos) << command << run.out;
+    EXPECT_NE(error_of["elsewhere"].find("symbolic link"), std::string::npos) << command << run.out;
+  }
+  // Named on the command line: a FIFO is refused at once, not waited on.
+  auto fifo = RunShell("timeout 60 " + std::string(VIGIL_TEST_CLI) + " hash " + (storage / "u1" / "fifo").string() + " 2>/dev/null");
+  ASSERT_NE(fifo.status, 124) << "blocked on a FIFO";
+  EXPECT_NE(fifo.out.find("not a regular file"), std::string::npos) << fifo.out;
+  // A folder that cannot be listed (checked as an unprivileged user; root lists anything).
+  if (::geteuid() == 0 && std::filesystem::exists("/usr/bin/setpriv")) {
+    std::filesystem::permissions(storage / "u2", std::filesystem::perms::none);
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+    std::filesystem::permissions(storage, std::filesystem::perms::all);
+    auto run = RunShell("setpriv --reuid=65534 --regid=65534 --clear-groups " + std::string(VIGIL_TEST_CLI) + " hash " +
+                        (storage / "u2").string() + " 2>/dev/null");
+    EXPECT_EQ(run.status, 1) << run.out;
+    EXPECT_NE(run.out.find("cannot list directory"), std::string::npos) << run.out;
+    std::filesystem::permissions(storage / "u2", std::filesystem::perms::owner_all);
+  }
+}
+
 TEST(Cli, Version) {
   const CliRun r = RunCli("version");
   EXPECT_EQ(r.status, 0);
@@ -222,14 +272,16 @@ TEST(CliModules, ASharedObjectThatIsNoVigilModuleIsNotUsed) {
 
 // --max-file-bytes bounds what is read of any file: a video, or a device that never ends
 // (before, a video's own 2 GiB limit applied and `vigil hash /dev/zero` read 2 GiB first).
+// --max-file-bytes bounds videos too; a device is not read at all (it used to be read up to the
+// limit: /dev/zero cost gigabytes before the answer).
 TEST(Cli, MaxFileBytesBoundsVideosAndDevicesToo) {
   const std::string video = std::string(VIGIL_TEST_DATA_DIR) + "/vectors/vpdq/videos/chair-19-sd-bar.mp4";
-  for (const std::string& path : {video, std::string("/dev/zero")}) {
+  for (const auto& [path, code] : {std::pair<std::string, std::string>{video, "too_large"}, {"/dev/zero", "unsupported"}}) {
     const CliRun run = RunCli("hash --max-file-bytes 1000 " + path);
     EXPECT_EQ(run.status, 1) << path;
     const auto lines = JsonLines(run.out);
     ASSERT_EQ(lines.size(), 1u) << run.out;
-    EXPECT_EQ(lines[0].at("error_code").as_string(), "too_large") << run.out;
+    EXPECT_EQ(lines[0].at("error_code").as_string(), code) << run.out;
   }
   EXPECT_EQ(RunCli("hash --video-threads -3 " + video).status, 2);
   EXPECT_EQ(RunCli("hash --max-video-seconds -5 " + video).status, 2);

@@ -230,12 +230,30 @@ TEST(MediaDirectory, RefusesNamesThatAreNotSha256AndReadsBackWhatItKept) {
     EXPECT_EQ(media->Keep(name, bytes).error().code, ErrorCode::kInvalidArgument) << name;
     EXPECT_FALSE(media->Has(name));
   }
-  const std::string name(64, 'a');
+  const std::string name = Sha256Hex(bytes);
   EXPECT_EQ(media->Read(name).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(media->Keep(std::string(64, 'a'), bytes).error().code, ErrorCode::kInvalidArgument);  // not their SHA-256
   ASSERT_TRUE(media->Keep(name, bytes));
   ASSERT_TRUE(media->Keep(name, bytes));  // kept already
   EXPECT_EQ(*media->Read(name), bytes);
-  EXPECT_EQ(media->Keep(std::string(64, 'b'), std::vector<std::uint8_t>(17, 0)).error().code, ErrorCode::kTooLarge);
+  const std::vector<std::uint8_t> big(17, 0);
+  EXPECT_EQ(media->Keep(Sha256Hex(big), big).error().code, ErrorCode::kTooLarge);
+}
+
+// A kept file changed on disk (damage, tampering) is refused, not shown to a reviewer or sent in a
+// report as the upload.
+TEST(MediaDirectory, AKeptFileChangedOnDiskIsRefusedAsCorrupt) {
+  testing::TempDir dir;
+  auto media = OpenMediaDirectory(dir.path() / "media");
+  const std::vector<std::uint8_t> bytes = {1, 2, 3};
+  const std::string name = Sha256Hex(bytes);
+  ASSERT_TRUE(media->Keep(name, bytes));
+  std::filesystem::permissions(dir.path() / "media" / name, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  testing::WriteFile(dir.path() / "media" / name, {9, 9, 9});
+  auto read = media->Read(name);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code, ErrorCode::kCorrupt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UploadWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

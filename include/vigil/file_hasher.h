@@ -38,7 +38,8 @@ struct FileHashResult {
   ImageFormat format = ImageFormat::kUnknown;
 };
 
-// Reads a whole file, refusing (kTooLarge) anything over max_bytes before reading it.
+// Reads a whole regular file, refusing (kTooLarge) anything over max_bytes before reading it, and
+// anything else (kUnsupported: a FIFO, a device, a socket) without blocking or reading a byte.
 Result<std::vector<std::uint8_t>> ReadFileLimited(const std::filesystem::path& path,
                                                   std::size_t max_bytes);
 

@@ -161,8 +161,8 @@ int RunHash(const HashArgs& args) {
       }
       if (i >= entries.size()) return;
       const WalkEntry& e = entries[i];
-      const std::string path = e.path.string();
-      Result<MediaHash> media = Fail(ErrorCode::kNotFound, path + ": " + e.error);
+      const std::string path = PathText(e.path);
+      Result<MediaHash> media = Fail(e.code, path + ": " + e.error);
       if (e.error.empty()) media = HashMedia(e.path, max_bytes, hasher, video_hasher);
       std::string line;
       Result<FileHashResult> r = Fail(ErrorCode::kInvalidArgument, "");
@@ -237,7 +237,7 @@ Action RegisterHashCommand(CLI::App& app) {
       "Output (csv): pdq,quality,path like Meta's reference CLI (errors go to stderr).\n"
       "Output (vpdq): one video's frame,quality,pdq_hex,timestamp lines, as Meta's vpdq-hash-video.\n"
       "Exit status: 0 all files hashed, 1 some failed, 2 bad usage.");
-  cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
+  cmd->add_option("paths", args->paths, "Files and directories (walked recursively; inside them only regular files are taken, links, FIFOs and devices are reported, not followed)")->required();
   cmd->add_option("--format", args->format, "Output format")
       ->check(CLI::IsMember({"json", "csv", "vpdq"}))
       ->capture_default_str();

@@ -190,7 +190,7 @@ Action RegisterPublishCommand(CLI::App& app) {
       "Output: one JSON summary {files, published, duplicates, failed, subject[, answered, matched,\n"
       "unhashable, dead_letters, unanswered, latency_p50_ms, latency_p99_ms]}.\n"
       "Exit status: 0 all published (and, with --wait, answered without error), 1 otherwise, 2 bad usage.");
-  cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
+  cmd->add_option("paths", args->paths, "Files and directories (walked recursively; inside them only regular files are taken, links, FIFOs and devices are reported, not followed)")->required();
   cmd->add_option("--nats", args->nats_url, "NATS server URL(s), comma-separated")->capture_default_str();
   cmd->add_option("--credentials", args->credentials_file, "NATS credentials file");
   cmd->add_option("--subject", args->subject, "Subject of the events (the workers' stream must capture it)")

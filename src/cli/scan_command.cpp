@@ -1,6 +1,7 @@
 // `vigil scan`: an offline backfill of existing storage through the upload workflow, the same path
 // POST /v1/content takes (hash, match, record with the policy's outcome, keep media for review),
 // in this process, one JSON line per file and a progress bar.
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -49,7 +50,7 @@ boost::json::object ScanLine(const std::filesystem::path& path, const std::strin
     matches.push_back({{"bank", m.bank_name}, {"signal_type", m.signal_type}, {"distance", m.distance},
                        {"entry_id", m.entry_id}});
   }
-  boost::json::object line{{"path", path.string()},
+  boost::json::object line{{"path", PathText(path)},
                            {"content_id", content_id},
                            {"media_type", content.media_type},
                            {"state", content.state},
@@ -60,9 +61,19 @@ boost::json::object ScanLine(const std::filesystem::path& path, const std::strin
     auto outcome = boost::json::parse(content.policy_outcome, ec);
     line["policy"] = ec ? boost::json::value(content.policy_outcome) : outcome;
   }
-  if (recorded.opened) line["case_id"] = recorded.opened->id;
+  if (recorded.opened) {
+    line["case_id"] = recorded.opened->id;
+  } else if (const auto* policy = line.if_contains("policy"); policy != nullptr && policy->is_object()) {
+    // A replay: the case the first outcome opened or grew, as recorded with it.
+    if (const auto* id = policy->as_object().if_contains("case_id"); id != nullptr && id->is_int64()) line["case_id"] = *id;
+  }
   return line;
 }
+
+// Set by SIGINT/SIGTERM: no file is started after it; those started finish and are printed whole.
+std::atomic<bool> interrupted{false};
+
+void OnInterrupt(int) { interrupted.store(true); }
 
 int RunScan(const ScanArgs& args, bool data_dir_given) {
   // The service's configuration, when given, decides what the service would: the database, the
@@ -107,13 +118,23 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   UploadWorkflow workflow(store->Cases(), matcher, HashMedia, media.get(), options);
   workflow.SetRules(rules);
 
+  if (!rules) {
+    std::fprintf(stderr,
+                 "vigil scan: no rules (--rules, or the config's rules_file): matches are recorded and nothing acts; "
+                 "a file scanned now keeps that outcome when scanned again\n");
+  }
+  if (args.user.empty() && !args.user_from_parent) {
+    std::fprintf(stderr,
+                 "vigil scan: no --user or --user-from-parent: uploads are recorded without a user (no account "
+                 "action, nothing reportable about an uploader)\n");
+  }
   std::vector<std::filesystem::path> files;
   std::size_t failed = 0;
   for (const auto& entry : ExpandPaths(args.paths)) {
     if (!entry.error.empty()) {
-      std::printf("%s\n", boost::json::serialize(boost::json::object{{"path", entry.path.string()},
+      std::printf("%s\n", boost::json::serialize(boost::json::object{{"path", PathText(entry.path)},
                                                                       {"error", entry.error},
-                                                                      {"error_code", "not_found"}})
+                                                                      {"error_code", std::string(ErrorCodeName(entry.code))}})
                               .c_str());
       ++failed;
       continue;
@@ -124,7 +145,7 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   std::mutex out_mu;
   std::atomic<std::size_t> next{0}, done{0}, errors{failed};
   auto work = [&] {
-    for (std::size_t i = next++; i < files.size(); i = next++) {
+    for (std::size_t i = next++; i < files.size() && !interrupted.load(); i = next++) {
       const auto& path = files[i];
       const std::string content_id = ContentIdFor(args, path);
       boost::json::object line;
@@ -140,7 +161,7 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
       if (recorded) {
         line = ScanLine(path, content_id, *recorded);
       } else {
-        line = {{"path", path.string()}, {"content_id", content_id}, {"error", recorded.error().message},
+        line = {{"path", PathText(path)}, {"content_id", PathText(content_id)}, {"error", recorded.error().message},
                 {"error_code", std::string(ErrorCodeName(recorded.error().code))}};
         ++errors;
       }
@@ -154,8 +175,13 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   const unsigned jobs = args.jobs > 0 ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < std::min<std::size_t>(jobs, std::max<std::size_t>(files.size(), 1)); ++t) threads.emplace_back(work);
+  struct sigaction on_interrupt{};
+  on_interrupt.sa_handler = OnInterrupt;
+  sigemptyset(&on_interrupt.sa_mask);
+  sigaction(SIGINT, &on_interrupt, nullptr);
+  sigaction(SIGTERM, &on_interrupt, nullptr);
   ProgressBar progress(files.size(), "scanning", !args.quiet && isatty(STDERR_FILENO));
-  while (done < files.size()) {
+  while (done < files.size() && !interrupted.load()) {
     progress.Update(done, errors);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -163,6 +189,11 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   progress.Update(done, errors);
   progress.Finish();
   std::fflush(stdout);
+  if (interrupted.load() && done < files.size()) {
+    std::fprintf(stderr, "vigil scan: interrupted after %zu of %zu files; run it again to go on (those done replay)\n",
+                 done.load(), files.size());
+    return 130;
+  }
   return errors == 0 ? 0 : 1;
 }
 
@@ -182,8 +213,9 @@ Action RegisterScanCommand(CLI::App& app) {
       "Output: one JSON object per file, in completion order:\n"
       "  {\"path\",\"content_id\",\"media_type\",\"state\",\"matches\":[{\"bank\",\"signal_type\",\"distance\",\n"
       "  \"entry_id\"}],\"replayed\",\"policy\"?,\"case_id\"?} or {\"path\",\"content_id\"?,\"error\",\"error_code\"}.\n"
-      "Exit status: 0 every file recorded, 1 some failed, 2 bad usage.");
-  cmd->add_option("paths", args->paths, "Files and directories (walked recursively)")->required();
+      "Exit status: 0 every file recorded, 1 some failed, 2 bad usage, 130 interrupted (SIGINT/SIGTERM: the\n"
+      "files started finish and are printed; run it again to go on).");
+  cmd->add_option("paths", args->paths, "Files and directories (walked recursively; inside them only regular files are taken, links, FIFOs and devices are reported, not followed)")->required();
   cmd->add_option("--config", args->config,
                   "The service's configuration file: its database, rules file, review SLAs, decoding limits "
                   "(what POST /v1/content would apply)");

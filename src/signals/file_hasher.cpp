@@ -15,7 +15,8 @@ namespace vigil {
 
 Result<std::vector<std::uint8_t>> ReadFileLimited(const std::filesystem::path& path,
                                                   std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO opens at once (and is refused below) instead of waiting for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     const int e = errno;
     return Fail(e == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,
@@ -26,14 +27,19 @@ Result<std::vector<std::uint8_t>> ReadFileLimited(const std::filesystem::path& p
     ::close(fd);
     return Fail(ErrorCode::kIoError, "not a readable file");
   }
-  if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+  // Only regular files: a device (/dev/zero) or a pipe would be read up to the limit, gigabytes.
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Fail(ErrorCode::kUnsupported, "not a regular file (a FIFO, device or socket)");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
     return Fail(ErrorCode::kTooLarge, "file is " + std::to_string(st.st_size) +
                                           " bytes, over the limit of " + std::to_string(max_bytes));
   }
   std::vector<std::uint8_t> data;
-  // Pipes and devices report no size: read up to the limit plus one byte to detect overflow.
-  const std::size_t expect = S_ISREG(st.st_mode) ? static_cast<std::size_t>(st.st_size) : 1u << 16;
+  // The size as stated, plus one byte: a file that grew while read is caught past the limit.
+  const auto expect = static_cast<std::size_t>(st.st_size);
   auto grow = [&data](std::size_t size) {
     try {
       data.resize(size);

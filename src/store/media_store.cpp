@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 
 namespace vigil {
@@ -36,6 +37,9 @@ class MediaDirectory final : public MediaStore {
     if (bytes.size() > max_bytes_) {
       return Fail(ErrorCode::kTooLarge, "cannot keep media for review: " + std::to_string(bytes.size()) +
                                             " bytes is over the limit of " + std::to_string(max_bytes_));
+    }
+    if (Sha256Hex(bytes) != sha256) {
+      return Fail(ErrorCode::kInvalidArgument, "cannot keep media under " + sha256 + ": that is not their SHA-256");
     }
     const auto path = dir_ / sha256;
     std::error_code ec;
@@ -72,7 +76,13 @@ class MediaDirectory final : public MediaStore {
     if (!std::filesystem::exists(dir_ / sha256, ec)) {
       return Fail(ErrorCode::kNotFound, "no media kept for " + sha256);
     }
-    return ReadFileLimited(dir_ / sha256, max_bytes_);
+    VIGIL_ASSIGN_OR_RETURN(auto bytes, ReadFileLimited(dir_ / sha256, max_bytes_));
+    // The name is the bytes' SHA-256: a file changed on disk (damage, tampering) is not served as
+    // the upload a reviewer decides on or a report sends.
+    if (Sha256Hex(bytes) != sha256) {
+      return Fail(ErrorCode::kCorrupt, "the media kept for " + sha256 + " no longer has that SHA-256 (changed on disk)");
+    }
+    return bytes;
   }
 
   bool Has(const std::string& sha256) const override {

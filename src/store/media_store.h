@@ -8,9 +8,10 @@
 //   Keep(sha256, bytes)  durable before it returns: written whole under a temporary name, synced,
 //                        renamed into place, so a reader never sees part of a file; keeping bytes
 //                        already kept is a no-op. kInvalidArgument for a name that is not 64 hex
-//                        digits, kTooLarge over max_bytes, kIoError when the disk refuses.
+//                        digits or not the bytes' SHA-256, kTooLarge over max_bytes, kIoError when the disk refuses.
 //   Read(sha256)         the kept bytes; kNotFound when nothing is kept under that name,
-//                        kTooLarge when the file on disk is over max_bytes.
+//                        kTooLarge when the file on disk is over max_bytes, kCorrupt when its bytes
+//                        no longer hash to their name (changed on disk).
 //   Has(sha256)          whether bytes are kept under that name.
 //
 // Thread safety: every method may be called from many threads at once (the file system orders
