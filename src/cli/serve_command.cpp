@@ -123,7 +123,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   service.AttachReporting(&reporting);
   server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
-  service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms));
+  service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms), config.database_url);
   scheduler.Start();  // stopped before the store closes
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
                http.port(), JsonString(store->backend()), JsonString(std::string(Version())));

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
-#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -15,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/service_setup.h"
 #include "cli/store_options.h"
+#include "match/index_follower.h"
 #include "server/http_server.h"
 #include "server/server_config.h"
 #include "stream/jetstream.h"
@@ -56,39 +56,17 @@ std::int64_t ModifiedAt(const std::string& path) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-// Keeps the index and the rules current while the worker runs: bank changes made by any server or
-// CLI on the shared store, and the rules file whenever it changes on disk.
-class Follower {
+// Re-reads the rules file whenever it changes on disk (called after each index refresh).
+class RulesFollower {
  public:
-  Follower(Matcher& matcher, UploadWorkflow& workflow, std::string rules_path, std::chrono::milliseconds interval)
-      : matcher_(matcher), workflow_(workflow), rules_path_(std::move(rules_path)), rules_mtime_(ModifiedAt(rules_path_)) {
-    thread_ = std::thread([this, interval] {
-      std::unique_lock lock(mu_);
-      while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
-        lock.unlock();
-        if (auto refreshed = matcher_.Refresh(); !refreshed) {
-          spdlog::warn(R"("msg":"matcher refresh failed","error":{})", JsonString(refreshed.error().ToString()));
-        }
-        ReloadRulesIfChanged();
-        lock.lock();
-      }
-    });
-  }
-  ~Follower() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+  RulesFollower(UploadWorkflow& workflow, std::string path)
+      : workflow_(workflow), path_(std::move(path)), mtime_(ModifiedAt(path_)) {}
 
- private:
-  void ReloadRulesIfChanged() {
-    const auto mtime = ModifiedAt(rules_path_);
-    if (rules_path_.empty() || mtime == rules_mtime_) return;
-    rules_mtime_ = mtime;
-    auto loaded = PolicyRules::Load(rules_path_);
+  void Check() {
+    const auto mtime = ModifiedAt(path_);
+    if (path_.empty() || mtime == mtime_) return;
+    mtime_ = mtime;
+    auto loaded = PolicyRules::Load(path_);
     if (!loaded) {
       spdlog::error(R"("msg":"rules file changed but does not load; the previous rules stay","error":{})",
                     JsonString(loaded.error().ToString()));
@@ -98,14 +76,10 @@ class Follower {
     workflow_.SetRules(std::make_shared<const PolicyRules>(std::move(*loaded)));
   }
 
-  Matcher& matcher_;
+ private:
   UploadWorkflow& workflow_;
-  std::string rules_path_;
-  std::int64_t rules_mtime_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::string path_;
+  std::int64_t mtime_;
 };
 
 int RunWorker(WorkerArgs& args, CLI::App& cmd) {
@@ -224,7 +198,18 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   worker_options.max_inline_bytes = static_cast<std::size_t>(sc.max_inline_bytes);
   worker_options.max_file_bytes = static_cast<std::uint64_t>(config.api.decode_limits.max_file_bytes);
   stream::StreamWorker worker(*nats, **subscription, workflow, *media_roots, worker_options);
-  Follower follower(matcher, workflow, config.api.rules_path, std::chrono::milliseconds(config.refresh_interval_ms));
+  // The index follows bank changes made anywhere (pushed by PostgreSQL, polled regardless); the
+  // rules file is checked after each refresh.
+  RulesFollower rules_follower(workflow, config.api.rules_path);
+  IndexFollowerOptions follow;
+  follow.interval = std::chrono::milliseconds(config.refresh_interval_ms);
+  follow.postgres_url = config.database_url;
+  follow.after_refresh = [&rules_follower] { rules_follower.Check(); };
+  follow.on_synced = [&worker](double seconds) { worker.ObserveIndexSync(seconds); };
+  follow.on_error = [](const std::string& message) {
+    spdlog::warn(R"("msg":"index follower","error":{})", JsonString(message));
+  };
+  IndexFollower follower(matcher, std::move(follow));
 
   std::unique_ptr<server::HttpServer> metrics_server;
   if (!sc.metrics_listen.empty()) {

@@ -168,30 +168,20 @@ ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
       uploads_(store.Cases(), matcher, options_.media_hasher, media_.get(), WorkflowOptions(options_, metrics_)),
       decisions_(std::make_unique<DecisionWorkflow>(store, DecisionOptions())) {}
 
-ApiService::~ApiService() {
-  {
-    std::lock_guard lock(refresh_mu_);
-    stop_refresh_ = true;
-  }
-  refresh_cv_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
-}
+ApiService::~ApiService() { follower_.reset(); }
 
-void ApiService::StartRefreshing(std::chrono::milliseconds interval) {
+void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url) {
   RefreshIndexGauges();
   ready_ = true;
-  refresher_ = std::thread([this, interval] {
-    std::unique_lock lock(refresh_mu_);
-    while (!refresh_cv_.wait_for(lock, interval, [this] { return stop_refresh_; })) {
-      lock.unlock();
-      if (auto refreshed = matcher_.Refresh(); !refreshed) {
-        spdlog::warn(R"("msg":"matcher refresh failed","error":{})",
-                     boost::json::serialize(boost::json::value(refreshed.error().ToString())));
-      }
-      RefreshIndexGauges();
-      lock.lock();
-    }
-  });
+  IndexFollowerOptions options;
+  options.interval = interval;
+  options.postgres_url = postgres_url;
+  options.after_refresh = [this] { RefreshIndexGauges(); };
+  options.on_synced = [this](double seconds) { metrics_.ObserveIndexSync(seconds); };
+  options.on_error = [](const std::string& message) {
+    spdlog::warn(R"("msg":"index follower","error":{})", boost::json::serialize(boost::json::value(message)));
+  };
+  follower_ = std::make_unique<IndexFollower>(matcher_, std::move(options));
 }
 
 void ApiService::RefreshIndexGauges() {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "match/index_follower.h"
 #include "server/authenticator.h"
 #include "server/http_server.h"
 #include "server/log_throttle.h"
@@ -104,9 +105,10 @@ class ApiService {
   // Every route, for the OpenAPI document test and the role tests.
   static const std::vector<Route>& Routes();
 
-  // Marks the service ready (after the matcher loaded) and refreshes the matcher from the store
-  // every `interval` on a background thread until destruction.
-  void StartRefreshing(std::chrono::milliseconds interval);
+  // Marks the service ready (after the matcher loaded) and keeps the matcher current with the
+  // store until destruction (match/index_follower.h): at once when PostgreSQL (`postgres_url`, ""
+  // for SQLite) announces a bank change, and every `interval` regardless.
+  void StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url = "");
 
  private:
   // content_routes.cpp
@@ -203,10 +205,7 @@ class ApiService {
   Authenticator auth_;
   ServiceMetrics metrics_;
   std::atomic<bool> ready_{false};
-  std::mutex refresh_mu_;
-  std::condition_variable refresh_cv_;
-  bool stop_refresh_ = false;
-  std::thread refresher_;
+  std::unique_ptr<IndexFollower> follower_;
   std::unique_ptr<MediaStore> media_;  // kept media (options_.media_dir); null: none kept
   UploadWorkflow uploads_;
   std::unique_ptr<DecisionWorkflow> decisions_;  // replaced when reporting is attached

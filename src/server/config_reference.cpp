@@ -63,7 +63,8 @@ std::vector<ConfigKey> MakeReference() {
       {"", "idle_timeout_ms", "integer", Integer(http.idle_timeout.count()),
        "a keep-alive connection idle this long is closed"},
       {"", "refresh_interval_ms", "integer", Integer(d.refresh_interval_ms),
-       "how soon bank changes made by other processes (other servers, the CLI) reach this server's index"},
+       "how often this process reads bank changes made by others in any case; on PostgreSQL they are also pushed "
+       "at commit (LISTEN/NOTIFY) and reach the index at once"},
       {"", "rate_limit_per_second", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.per_second)),
        "requests a second per key (429 with `Retry-After` past it); 0: unlimited"},
       {"", "rate_limit_burst", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.burst)),

@@ -51,7 +51,16 @@ ServiceMetrics::ServiceMetrics()
                      .Help("Reporting that needs a person: stalled filings (an error recorded), withdrawals pending "
                            "at NCMEC, filed reports whose case changed, decided cases that cannot be reported, "
                            "failed reports (to be filed again once the cause is dealt with)")
-                     .Register(*registry_)) {}
+                     .Register(*registry_)),
+      index_sync_(prometheus::BuildHistogram()
+                      .Name("vigil_index_sync_seconds")
+                      .Help("From a bank change's transaction start, on any replica, to this process's index "
+                            "having it (PostgreSQL LISTEN/NOTIFY)")
+                      .Register(*registry_)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                                       2.5, 5, 10, 30})) {}
+
+void ServiceMetrics::ObserveIndexSync(double seconds) { index_sync_.Observe(seconds); }
 
 void ServiceMetrics::ObserveRequest(const std::string& route, const std::string& method, unsigned status,
                                     double seconds) {

@@ -24,6 +24,8 @@ class ServiceMetrics {
   void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
   void SetIndexEntries(const std::string& signal_type, double entries);
   void CountLookupSignals(double signals);
+  // From a bank change's transaction start (on any replica) to this process's index having it.
+  void ObserveIndexSync(double seconds);
   // What the HTTP layer did on its own: answer_lost, connection_cap, accept_backoff.
   void CountConnectionEvent(const std::string& event);
   // Counts kept elsewhere (the decoder pool, the background reporting thread), mirrored into
@@ -51,6 +53,7 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& connection_events_;
   prometheus::Family<prometheus::Gauge>& reports_;
   prometheus::Family<prometheus::Gauge>& attention_;
+  prometheus::Histogram& index_sync_;
 };
 
 }  // namespace vigil::server

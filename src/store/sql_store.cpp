@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "store/audit_chain.h"
+#include "store/change_notifications.h"
 #include "store/bank_import.h"
 #include "store/sql_case_store.h"
 #include "store/sql_report_store.h"
@@ -801,6 +802,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     VIGIL_ASSIGN_OR_RETURN(auto connection, postgres ? OpenPostgres(options.postgres_url) : OpenSqlite(options.sqlite_path));
     if (i == 0) {
       VIGIL_TRY(Migrate(*connection));
+      VIGIL_TRY(EnsureChangeNotifications(*connection));
       // Records from before the log was chained get chained once (a no-op afterwards).
       VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*connection));
       if (postgres) {

@@ -92,6 +92,11 @@ struct StreamWorker::State {
                        .Name("vigil_worker_publish_to_result_seconds")
                        .Help("From the event's storing in the stream to its result's")
                        .Register(*registry)
+                       .Add({}, LatencyBuckets())),
+        index_sync(prometheus::BuildHistogram()
+                       .Name("vigil_index_sync_seconds")
+                       .Help("From a bank change's transaction start, on any replica, to this worker's index having it")
+                       .Register(*registry)
                        .Add({}, LatencyBuckets())) {
     if (options.concurrency < 1) options.concurrency = 1;
     if (options.max_in_flight < options.concurrency) options.max_in_flight = 2 * options.concurrency;
@@ -124,6 +129,7 @@ struct StreamWorker::State {
   prometheus::Family<prometheus::Gauge>& gauges;
   prometheus::Family<prometheus::Histogram>& stages;
   prometheus::Histogram& end_to_end;
+  prometheus::Histogram& index_sync;
 
   void Process(Job& job);
   void DeadLetter(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& reason);
@@ -389,6 +395,8 @@ StreamWorkerCounts StreamWorker::Counts() const {
   c.lag = s.lag;
   return c;
 }
+
+void StreamWorker::ObserveIndexSync(double seconds) { state_->index_sync.Observe(seconds); }
 
 std::string StreamWorker::RenderMetrics() const {
   {

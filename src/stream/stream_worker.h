@@ -80,8 +80,10 @@ class StreamWorker {
   void Stop();
 
   StreamWorkerCounts Counts() const;
+  // The index-sync delay of a bank change (match/index_follower.h), for the metrics.
+  void ObserveIndexSync(double seconds);
   // Prometheus text: events by outcome, redeliveries, dead letters, in flight, consumer lag, and
-  // latency by stage (read, submit, publish, ack) and from publish to result.
+  // latency by stage (read, submit, publish, ack) and from publish to result, index-sync delay.
   std::string RenderMetrics() const;
 
  private:
