@@ -117,6 +117,18 @@ class FakeUploadRecorder final : public UploadRecorder {
     recorded[content.content_id] = out;
     return out;
   }
+  std::vector<Result<RecordedUpload>> RecordUnmatchedUploads(std::span<const ContentRecord> contents) override {
+    ++batches;
+    std::vector<Result<RecordedUpload>> out;
+    for (const auto& c : contents) {
+      if (!c.matches.empty()) {
+        out.emplace_back(Fail(ErrorCode::kInvalidArgument, "content '" + c.content_id + "' matched: record it alone"));
+      } else {
+        out.push_back(RecordUpload(c, {}, "policy"));
+      }
+    }
+    return out;
+  }
   Result<ContentFacts> PolicyFacts(const ContentRecord& content) override {
     ContentFacts facts;
     facts.media_type = content.media_type;
@@ -135,6 +147,7 @@ class FakeUploadRecorder final : public UploadRecorder {
 
   std::map<std::string, RecordedUpload> recorded;  // by content id
   int calls = 0;
+  int batches = 0;
 
  private:
   FakeEntryFeed& banks_;

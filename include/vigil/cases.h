@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,11 @@ class UploadRecorder {
   // bytes or another user is kAlreadyExists.
   virtual Result<RecordedUpload> RecordUpload(const ContentRecord& content, const UploadPolicy& policy,
                                               const std::string& actor) = 0;
+  // Records uploads that matched nothing (most of a platform's uploads) in ONE transaction: one
+  // answer per upload, in order, as RecordUpload would give it (a retry answered `replayed`, the
+  // same id with other bytes or user kAlreadyExists, an upload with matches kInvalidArgument).
+  // When the transaction itself fails, every answer is that error.
+  virtual std::vector<Result<RecordedUpload>> RecordUnmatchedUploads(std::span<const ContentRecord> contents) = 0;
   // What the policy sees of a recorded upload (its matches with their banks' labels and category,
   // its jurisdiction, the user's earlier confirmed cases): what RecordUpload evaluates, for dry runs.
   virtual Result<ContentFacts> PolicyFacts(const ContentRecord& content) = 0;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 #include <set>
 
 #include "store/audit_chain.h"
@@ -138,9 +139,13 @@ class SqlCaseStore final : public CaseStore {
         return RecordedUpload{std::move(stored), std::move(opened), false};
       }
     }
-    // The id is taken: the same upload again (a client's retry, or two identical requests at once)
-    // gets the first answer; anything else is a conflict.
-    VIGIL_ASSIGN_OR_RETURN(auto first, ReadContentOn(*db, content.content_id));
+    return Replay(*db, content);
+  }
+
+  // The id is taken: the same upload again (a client's retry, or two identical requests at once)
+  // gets the first answer; anything else is a conflict.
+  Result<RecordedUpload> Replay(SqlConnection& db, const ContentRecord& content) {
+    VIGIL_ASSIGN_OR_RETURN(auto first, ReadContentOn(db, content.content_id));
     const auto mine = content.hashes.find("sha256");
     const auto theirs = first.hashes.find("sha256");
     const bool same = mine != content.hashes.end() && theirs != first.hashes.end() && mine->second == theirs->second &&
@@ -150,6 +155,55 @@ class SqlCaseStore final : public CaseStore {
                                                  "' was already submitted with other bytes or by another user");
     }
     return RecordedUpload{std::move(first), std::nullopt, true};
+  }
+
+  std::vector<Result<RecordedUpload>> RecordUnmatchedUploads(std::span<const ContentRecord> contents) override {
+    std::vector<Result<RecordedUpload>> out;
+    std::vector<ContentRecord> valid;
+    std::vector<std::size_t> where;  // index in `out` of each valid upload
+    for (std::size_t i = 0; i < contents.size(); ++i) {
+      const auto& c = contents[i];
+      if (c.content_id.empty() || c.content_id.size() > 256) {
+        out.emplace_back(Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 characters"));
+      } else if (!c.matches.empty()) {
+        out.emplace_back(Fail(ErrorCode::kInvalidArgument, "content '" + c.content_id + "' matched: record it alone"));
+      } else {
+        out.emplace_back(Fail(ErrorCode::kInternal, "not recorded"));
+        valid.push_back(c);
+        where.push_back(i);
+      }
+    }
+    if (valid.empty()) return out;
+    auto db = pool_.Acquire();
+    auto fail_all = [&](const Error& e) {
+      for (std::size_t i : where) out[i] = tl::unexpected(e);
+      return out;
+    };
+    std::vector<std::string> inserted;
+    {
+      auto txn = SqlTransaction::Start(*db);
+      if (!txn) return fail_all(txn.error());
+      auto ids = InsertUnmatchedContentsOn(*db, valid, Now());
+      if (!ids) return fail_all(ids.error());
+      if (auto committed = txn->Commit(); !committed) return fail_all(committed.error());
+      inserted = std::move(*ids);
+    }
+    std::vector<std::string> wanted;
+    for (const auto& c : valid) wanted.push_back(c.content_id);
+    auto rows = ReadContentsWithoutMatchesOn(*db, inserted);
+    if (!rows) return fail_all(rows.error());
+    std::map<std::string, ContentRecord> fresh;
+    for (auto& row : *rows) fresh.emplace(row.content_id, std::move(row));
+    for (std::size_t k = 0; k < valid.size(); ++k) {
+      const auto& c = valid[k];
+      if (auto it = fresh.find(c.content_id); it != fresh.end()) {
+        out[where[k]] = RecordedUpload{std::move(it->second), std::nullopt, false};
+        fresh.erase(it);  // a second upload of the same id in this batch is a retry of the first
+        continue;
+      }
+      out[where[k]] = Replay(*db, c);
+    }
+    return out;
   }
 
   Result<ContentFacts> PolicyFacts(const ContentRecord& content) override {

@@ -42,14 +42,13 @@ Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& con
   return row_id;
 }
 
-Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& content_id) {
-  auto rows = db.Query(
-      "SELECT id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, "
-      "metadata, vpdq, state, outcome FROM content WHERE content_id = $1",
-      {content_id});
-  if (!rows) return tl::unexpected(rows.error());
-  if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
-  const auto& row = rows->front();
+namespace {
+constexpr const char* kContentColumns =
+    "id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
+    "vpdq, state, outcome";
+}  // namespace
+
+ContentRecord ContentFromRow(const SqlRow& row) {
   ContentRecord content;
   content.id = row.Int(0);
   content.content_id = row.Text(1);
@@ -70,6 +69,60 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
   }
   content.state = row.Text(13);
   content.policy_outcome = row.Text(14);
+  return content;
+}
+
+Result<std::vector<ContentRecord>> ReadContentsWithoutMatchesOn(SqlConnection& db, const std::vector<std::string>& ids) {
+  std::vector<ContentRecord> out;
+  if (ids.empty()) return out;
+  std::string sql = std::string("SELECT ") + kContentColumns + " FROM content WHERE content_id IN (";
+  std::vector<SqlValue> params;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    sql += (i == 0 ? "$" : ", $") + std::to_string(i + 1);
+    params.emplace_back(ids[i]);
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(sql + ")", params));
+  for (const auto& row : rows) out.push_back(ContentFromRow(row));
+  return out;
+}
+
+Result<std::vector<std::string>> InsertUnmatchedContentsOn(SqlConnection& db, std::span<const ContentRecord> contents,
+                                                           std::int64_t now) {
+  std::vector<std::string> inserted;
+  if (contents.empty()) return inserted;
+  std::string sql =
+      "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
+      "submitted_at, metadata, vpdq) VALUES ";
+  std::vector<SqlValue> params;
+  params.reserve(contents.size() * 12);
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    const auto& c = contents[i];
+    auto hash = [&](const char* type) -> SqlValue {
+      auto it = c.hashes.find(type);
+      return it == c.hashes.end() ? SqlValue{} : SqlValue{it->second};
+    };
+    sql += i == 0 ? "(" : ", (";
+    for (int k = 1; k <= 12; ++k) sql += (k == 1 ? "$" : ", $") + std::to_string(i * 12 + static_cast<std::size_t>(k));
+    sql += ")";
+    for (auto& v : std::initializer_list<SqlValue>{
+             SqlValue{c.content_id}, SqlValue{c.user_id}, SqlValue{c.media_type}, SqlValue{c.byte_size}, hash("md5"),
+             hash("sha1"), hash("sha256"), hash("pdq"),
+             c.pdq_quality ? SqlValue{std::int64_t{*c.pdq_quality}} : SqlValue{}, SqlValue{now},
+             SqlValue{c.metadata_json}, c.vpdq.empty() ? SqlValue{} : SqlValue{c.vpdq}}) {
+      params.push_back(v);
+    }
+  }
+  sql += " ON CONFLICT (content_id) DO NOTHING RETURNING content_id";
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(sql, params));
+  for (const auto& row : rows) inserted.push_back(row.Text(0));
+  return inserted;
+}
+
+Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& content_id) {
+  auto rows = db.Query(std::string("SELECT ") + kContentColumns + " FROM content WHERE content_id = $1", {content_id});
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
+  ContentRecord content = ContentFromRow(rows->front());
   auto matches = db.Query(
       "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
       "e.member, e.external_id, e.classification, m.matched_at, m.detail FROM matches m "

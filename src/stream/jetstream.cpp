@@ -101,6 +101,8 @@ Status StreamMessage::Ack() {
   return Check("acknowledging a message", natsMsg_AckSync(msg_, nullptr, &jerr), jerr);
 }
 
+Status StreamMessage::AckAsync() { return Check("acknowledging a message", natsMsg_Ack(msg_, nullptr)); }
+
 Status StreamMessage::Nak(std::chrono::milliseconds delay) {
   return Check("asking for a redelivery", natsMsg_NakWithDelay(msg_, delay.count(), nullptr));
 }
@@ -191,6 +193,8 @@ Result<std::unique_ptr<JetStreamConnection>> JetStreamConnection::Connect(const 
     std::lock_guard lock(e.mu);
     if (err != nullptr) {
       if (e.outcome.failed++ == 0) e.outcome.first_error = err->ErrText != nullptr ? err->ErrText : natsStatus_GetText(err->Err);
+      const char* id = nullptr;
+      if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) e.outcome.failed_ids.emplace_back(id);
     } else if (ack != nullptr && ack->Duplicate) {
       const char* id = nullptr;
       if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) e.outcome.duplicates.emplace_back(id);

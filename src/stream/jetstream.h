@@ -83,6 +83,9 @@ class StreamMessage {
   // Acknowledges and waits for the server to confirm: once this returns OK the message is not
   // delivered again.
   Status Ack();
+  // Acknowledges without waiting for the server's confirmation (one lost is a redelivery, which
+  // the worker answers from its record).
+  Status AckAsync();
   // Asks for redelivery after `delay`.
   Status Nak(std::chrono::milliseconds delay);
   // Resets the acknowledgement timer: still working on it.
@@ -104,6 +107,7 @@ struct AsyncPublishOutcome {
   std::int64_t failed = 0;
   std::string first_error;
   std::vector<std::string> duplicates;  // message ids JetStream had already stored
+  std::vector<std::string> failed_ids;  // message ids not stored
 };
 
 struct ConsumerState {

@@ -14,6 +14,8 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -58,6 +60,11 @@ struct Job {
   std::mutex mu;
   bool answered = false;
   bool started = false;
+  // Matched nothing: waits for the batch recorder with what it needs.
+  UploadEvent event;
+  DeliveryInfo info;
+  std::vector<std::uint8_t> file;
+  std::optional<PreparedUpload> prepared;
 };
 
 struct StreamWorker::State {
@@ -97,9 +104,15 @@ struct StreamWorker::State {
                        .Name("vigil_index_sync_seconds")
                        .Help("From a bank change's transaction start, on any replica, to this worker's index having it")
                        .Register(*registry)
-                       .Add({}, LatencyBuckets())) {
+                       .Add({}, LatencyBuckets())),
+        batch_sizes(prometheus::BuildHistogram()
+                        .Name("vigil_worker_record_batch_size")
+                        .Help("Uploads that matched nothing recorded per transaction")
+                        .Register(*registry)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256})) {
     if (options.concurrency < 1) options.concurrency = 1;
-    if (options.max_in_flight < options.concurrency) options.max_in_flight = 2 * options.concurrency;
+    if (options.max_batch < 1) options.max_batch = 1;
+    if (options.max_in_flight < options.concurrency) options.max_in_flight = 2 * options.concurrency + options.max_batch;
     if (options.max_deliveries < 1) options.max_deliveries = 1;
   }
 
@@ -117,7 +130,10 @@ struct StreamWorker::State {
   std::condition_variable room_cv;     // a job answered, or stopping
   std::deque<std::shared_ptr<Job>> queue;
   std::list<std::shared_ptr<Job>> held;  // every job fetched and not yet answered
+  std::deque<std::shared_ptr<Job>> to_record;  // matched nothing: for the batch recorder
+  std::condition_variable batch_cv;
   bool stopping = false;
+  bool workers_done = false;  // no more jobs for the batch recorder
 
   std::atomic<std::int64_t> recorded{0}, replayed{0}, unhashable{0}, retried{0}, dead_letters{0}, redelivered{0},
       handed_back{0};
@@ -130,8 +146,12 @@ struct StreamWorker::State {
   prometheus::Family<prometheus::Histogram>& stages;
   prometheus::Histogram& end_to_end;
   prometheus::Histogram& index_sync;
+  prometheus::Histogram& batch_sizes;
 
-  void Process(Job& job);
+  // Returns true when the job went to the batch recorder (answered later).
+  bool Process(const std::shared_ptr<Job>& job);
+  void RecordBatch(std::vector<std::shared_ptr<Job>>& batch);
+  void Failed(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& e);
   void DeadLetter(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& reason);
   void Retry(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& error);
   void Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& payload,
@@ -218,7 +238,14 @@ void StreamWorker::State::Publish(Job& job, const UploadEvent& event, const Deli
   Outcome(outcome).Increment();
 }
 
-void StreamWorker::State::Process(Job& job) {
+void StreamWorker::State::Failed(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& e) {
+  if (Transient(e.code)) return Retry(job, event, info, e);
+  if (e.code == ErrorCode::kAlreadyExists) return DeadLetter(job, event, info, e.message);
+  Publish(job, event, info, ErrorEventJson(event, e), unhashable, "unhashable");
+}
+
+bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
+  Job& job = *shared;
   const auto info_or = job.msg.Info();
   DeliveryInfo info = info_or ? *info_or : DeliveryInfo{};
   if (info.delivered > 1) {
@@ -232,13 +259,12 @@ void StreamWorker::State::Process(Job& job) {
     DeadLetter(job, event, info,
                "delivered " + std::to_string(info.delivered) +
                    " times without an answer (a worker stopped or timed out while working on it)");
-    return;
+    return false;
   }
   if (!parsed) {
     DeadLetter(job, event, info, "malformed event: " + parsed.error().ToString());
-    return;
+    return false;
   }
-  std::vector<std::uint8_t> file;
   std::span<const std::uint8_t> bytes = job.msg.data();
   if (!event.media_path.empty()) {
     const auto t0 = Clock::now();
@@ -246,14 +272,17 @@ void StreamWorker::State::Process(Job& job) {
     Stage("read").Observe(Seconds(Clock::now() - t0));
     if (!read) {
       const ErrorCode code = read.error().code;
-      if (code == ErrorCode::kNotFound || code == ErrorCode::kIoError) return Retry(job, event, info, read.error());
-      if (code == ErrorCode::kTooLarge || code == ErrorCode::kUnsupported) {
-        return Publish(job, event, info, ErrorEventJson(event, read.error()), unhashable, "unhashable");
+      if (code == ErrorCode::kNotFound || code == ErrorCode::kIoError) {
+        Retry(job, event, info, read.error());
+      } else if (code == ErrorCode::kTooLarge || code == ErrorCode::kUnsupported) {
+        Publish(job, event, info, ErrorEventJson(event, read.error()), unhashable, "unhashable");
+      } else {
+        DeadLetter(job, event, info, "media path refused: " + read.error().message);
       }
-      return DeadLetter(job, event, info, "media path refused: " + read.error().message);
+      return false;
     }
-    file = std::move(*read);
-    bytes = file;
+    job.file = std::move(*read);
+    bytes = job.file;
   }
   UploadRequest upload;
   upload.content_id = event.content_id;
@@ -261,16 +290,90 @@ void StreamWorker::State::Process(Job& job) {
   upload.metadata_json = event.metadata_json;
   upload.bytes = bytes;
   const auto t0 = Clock::now();
-  auto submitted = workflow.Submit(upload);
-  Stage("submit").Observe(Seconds(Clock::now() - t0));
+  auto prepared = workflow.Prepare(upload);
+  Stage("hash_match").Observe(Seconds(Clock::now() - t0));
+  if (!prepared) {
+    Failed(job, event, info, prepared.error());
+    return false;
+  }
+  if (prepared->content.matches.empty()) {
+    // Most uploads: recorded with others in one transaction by the batch recorder.
+    job.event = std::move(event);
+    job.info = info;
+    job.prepared = std::move(*prepared);
+    std::lock_guard lock(mu);
+    to_record.push_back(shared);
+    batch_cv.notify_one();
+    return true;
+  }
+  const auto t1 = Clock::now();
+  auto submitted = workflow.Record(*prepared);
+  Stage("record").Observe(Seconds(Clock::now() - t1));
   if (!submitted) {
-    const Error& e = submitted.error();
-    if (Transient(e.code)) return Retry(job, event, info, e);
-    if (e.code == ErrorCode::kAlreadyExists) return DeadLetter(job, event, info, e.message);
-    return Publish(job, event, info, ErrorEventJson(event, e), unhashable, "unhashable");
+    Failed(job, event, info, submitted.error());
+    return false;
   }
   Publish(job, event, info, ResultEventJson(*submitted), submitted->replayed ? replayed : recorded,
           submitted->replayed ? "replayed" : "recorded");
+  return false;
+}
+
+void StreamWorker::State::RecordBatch(std::vector<std::shared_ptr<Job>>& batch) {
+  std::vector<PreparedUpload> prepared;
+  prepared.reserve(batch.size());
+  for (const auto& job : batch) prepared.push_back(*job->prepared);
+  const auto t0 = Clock::now();
+  auto results = workflow.RecordUnmatched(prepared);
+  const auto t1 = Clock::now();
+  Stage("record").Observe(Seconds(t1 - t0) / static_cast<double>(batch.size()));
+  batch_sizes.Observe(static_cast<double>(batch.size()));
+  // Results of the recorded ones go out together; the rest are answered one by one.
+  std::vector<std::size_t> sent;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Job& job = *batch[i];
+    if (!results[i]) {
+      Failed(job, job.event, job.info, results[i].error());
+      continue;
+    }
+    const std::string payload = ResultEventJson(*results[i]);
+    auto queued = nats.PublishAsync(options.result_subject, {{kContentIdHeader, job.event.content_id}},
+                                    {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()},
+                                    job.event.content_id);
+    if (!queued) {
+      Retry(job, job.event, job.info, queued.error());
+      continue;
+    }
+    sent.push_back(i);
+  }
+  if (sent.empty()) return;
+  auto outcome = nats.WaitPublished(std::chrono::seconds(30));
+  const auto t2 = Clock::now();
+  Stage("publish").Observe(Seconds(t2 - t1) / static_cast<double>(sent.size()));
+  std::set<std::string> failed;
+  if (outcome) failed.insert(outcome->failed_ids.begin(), outcome->failed_ids.end());
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  for (std::size_t i : sent) {
+    Job& job = *batch[i];
+    if (!outcome || failed.count(job.event.content_id) != 0) {
+      // Recorded; the next delivery replays it and publishes the result again.
+      Retry(job, job.event, job.info,
+            outcome ? Error{ErrorCode::kUnavailable, "the result was not stored: " + outcome->first_error} : outcome.error());
+      continue;
+    }
+    if (job.info.published_ns > 0 && now_ns > job.info.published_ns) {
+      end_to_end.Observe(static_cast<double>(now_ns - job.info.published_ns) / 1e9);
+    }
+    {
+      std::lock_guard lock(job.mu);
+      job.answered = true;
+      (void)job.msg.AckAsync();  // a lost ack is a redelivery, answered from the record
+    }
+    const bool again = results[i]->replayed;
+    ++(again ? replayed : recorded);
+    Outcome(again ? "replayed" : "recorded").Increment();
+  }
+  Stage("ack").Observe(Seconds(Clock::now() - t2) / static_cast<double>(sent.size()));
 }
 
 StreamWorker::StreamWorker(JetStreamConnection& nats, PullConsumer& consumer, const UploadWorkflow& workflow,
@@ -301,11 +404,27 @@ void StreamWorker::Run() {
           s.queue.pop_front();
           job->started = true;
         }
-        s.Process(*job);
-        s.Answered(job);
+        if (!s.Process(job)) s.Answered(job);
       }
     });
   }
+  // Records the uploads that matched nothing, as many at once as have gathered (at most max_batch).
+  std::thread recorder([&s] {
+    for (;;) {
+      std::vector<std::shared_ptr<Job>> batch;
+      {
+        std::unique_lock lock(s.mu);
+        s.batch_cv.wait(lock, [&s] { return !s.to_record.empty() || s.workers_done; });
+        if (s.to_record.empty()) return;
+        while (!s.to_record.empty() && static_cast<int>(batch.size()) < s.options.max_batch) {
+          batch.push_back(std::move(s.to_record.front()));
+          s.to_record.pop_front();
+        }
+      }
+      s.RecordBatch(batch);
+      for (const auto& job : batch) s.Answered(job);
+    }
+  });
   // Resets the acknowledgement timer of every job being worked on, and reads the consumer's lag.
   std::thread ticker([&s] {
     const auto ack_every = std::max<Clock::duration>(std::chrono::milliseconds(100), s.options.consumer.ack_wait / 3);
@@ -361,6 +480,12 @@ void StreamWorker::Run() {
     s.queued_cv.notify_all();
   }
   for (auto& t : threads) t.join();
+  {
+    std::lock_guard lock(s.mu);
+    s.workers_done = true;
+  }
+  s.batch_cv.notify_all();
+  recorder.join();
   // Held and never started: handed back at once for another worker.
   {
     std::lock_guard lock(s.mu);

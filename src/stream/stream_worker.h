@@ -8,14 +8,19 @@
 //      dead letter, never processed again;
 //   2. malformed (ids, metadata, payload, media path outside the roots): dead letter at once;
 //   3. the bytes: the payload, or the file under a media root (missing / unreadable: retried);
-//   4. Submit. A redelivered event was recorded before: Submit answers the first outcome again
-//      (no second record, match, case or action) and the same result bytes are published again,
-//      with the content id as Nats-Msg-Id, so JetStream stores them once within its window;
+//   4. the workflow: Prepare (hash, match); an upload with matches is recorded alone with the
+//      policy's outcome (Record); those that matched nothing, most of them, are recorded together
+//      by a batch recorder thread, as many in one transaction as have gathered (at most
+//      max_batch), and their results are published together. A redelivered event was recorded
+//      before: it is answered with the first outcome (no second record, match, case or action) and
+//      the same result bytes are published again, with the content id as Nats-Msg-Id, so
+//      JetStream stores them once within its window;
 //   5. failures: the media cannot be hashed (undecodable, too large, too slow) -> an error result
 //      and ack; the same content id with other bytes or user -> dead letter; the store, NATS or a
 //      decoder worker unavailable -> redelivered after a growing delay, dead letter once it has
 //      been delivered max_deliveries times;
-//   6. publish the result (waits for JetStream's ack), then ack the event (waits for the server).
+//   6. publish the result (waits for JetStream's ack), then ack the event (alone: waits for the
+//      server's confirmation; in a batch: sent without waiting, a lost ack being a redelivery).
 //   While an event is worked on, its acknowledgement timer is reset every ack_wait/3 (slow videos).
 //   A dead letter is a JSON object on dead_letter_subject (upload_event.h) and the event is ended
 //   (Term) once the dead letter is stored.
@@ -45,7 +50,8 @@ struct StreamWorkerOptions {
   std::string result_subject = "vigil.results";
   std::string dead_letter_subject = "vigil.dead";
   int concurrency = 1;           // events worked on at once
-  int max_in_flight = 0;         // events held at once (fetched, not answered); 0: 2 x concurrency
+  int max_in_flight = 0;         // events held at once (fetched, not answered); 0: 2 x concurrency + max_batch
+  int max_batch = 64;            // uploads that matched nothing recorded in one transaction, at most
   int max_deliveries = 5;        // past this an event goes to the dead letters
   std::size_t max_inline_bytes = 1 << 20;
   std::uint64_t max_file_bytes = 256ull << 20;     // media read by path

@@ -100,7 +100,7 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   return matches;
 }
 
-Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const {
+Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) const {
   VIGIL_TRY(CheckUploadIds(upload.content_id, upload.user_id));
   VIGIL_TRY(ParseUploadMetadata(upload.metadata_json));  // the keys Vigil reads, checked before a byte is decoded
   if (upload.bytes.empty()) return Fail(ErrorCode::kInvalidArgument, "empty upload: send the media bytes");
@@ -110,7 +110,9 @@ Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const
   hash_options.extra = {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")};
   VIGIL_ASSIGN_OR_RETURN(auto hashed, hasher_(upload.bytes, hash_options));
 
-  ContentRecord content;
+  PreparedUpload prepared;
+  prepared.bytes = upload.bytes;
+  ContentRecord& content = prepared.content;
   content.content_id = upload.content_id;
   content.user_id = upload.user_id;
   if (!upload.metadata_json.empty()) content.metadata_json = upload.metadata_json;
@@ -119,10 +121,11 @@ Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const
   content.hashes = hashed.signals;
   content.pdq_quality = hashed.pdq_quality;
   if (hashed.video) content.vpdq = FormatVpdq(hashed.video->frames);
-  auto matches = Match(hashed);
-  if (!matches) return tl::unexpected(matches.error());
-  content.matches = std::move(*matches);
+  VIGIL_ASSIGN_OR_RETURN(content.matches, Match(hashed));
+  return prepared;
+}
 
+Result<RecordedUpload> UploadWorkflow::Record(const PreparedUpload& prepared) const {
   // The upload, its matches and what the policy does about them commit together; the bytes of an
   // upload that opens or joins a case are kept before that commit.
   UploadPolicy policy;
@@ -130,9 +133,21 @@ Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const
     policy.evaluate = [rules](const ContentFacts& facts) { return rules->Evaluate(facts); };
   }
   if (media_ != nullptr) {
-    policy.keep_media = [this, &upload](const std::string& sha256) { return media_->Keep(sha256, upload.bytes); };
+    policy.keep_media = [this, &prepared](const std::string& sha256) { return media_->Keep(sha256, prepared.bytes); };
   }
-  return recorder_.RecordUpload(content, policy, options_.actor);
+  return recorder_.RecordUpload(prepared.content, policy, options_.actor);
+}
+
+std::vector<Result<RecordedUpload>> UploadWorkflow::RecordUnmatched(std::span<const PreparedUpload> prepared) const {
+  std::vector<ContentRecord> contents;
+  contents.reserve(prepared.size());
+  for (const auto& p : prepared) contents.push_back(p.content);
+  return recorder_.RecordUnmatchedUploads(contents);
+}
+
+Result<RecordedUpload> UploadWorkflow::Submit(const UploadRequest& upload) const {
+  VIGIL_ASSIGN_OR_RETURN(auto prepared, Prepare(upload));
+  return Record(prepared);
 }
 
 }  // namespace vigil

@@ -42,6 +42,13 @@ struct UploadRequest {
   std::span<const std::uint8_t> bytes;
 };
 
+// An upload hashed and matched, not yet recorded (Prepare): `bytes` are the request's, which the
+// caller keeps alive until it is recorded.
+struct PreparedUpload {
+  ContentRecord content;  // matches filled in
+  std::span<const std::uint8_t> bytes;
+};
+
 struct UploadWorkflowOptions {
   DecodeLimits decode_limits;
   VideoHashOptions video;        // one frame a second by default
@@ -59,6 +66,14 @@ class UploadWorkflow {
 
   // Hash, match, record with the policy's outcome; see the top of this file.
   Result<RecordedUpload> Submit(const UploadRequest& upload) const;
+
+  // Submit in two steps, for callers that record many uploads at once (stream workers): Prepare
+  // does steps 1-3 and records nothing; Record is step 4 for one upload; RecordUnmatched records
+  // uploads that matched nothing (no policy applies to them) in one transaction, one answer each,
+  // in order (an upload with matches is kInvalidArgument there: Record it).
+  Result<PreparedUpload> Prepare(const UploadRequest& upload) const;
+  Result<RecordedUpload> Record(const PreparedUpload& prepared) const;
+  std::vector<Result<RecordedUpload>> RecordUnmatched(std::span<const PreparedUpload> prepared) const;
 
   // The rules applied to each upload from now on; null: matches are recorded and nothing acts.
   void SetRules(std::shared_ptr<const PolicyRules> rules);
