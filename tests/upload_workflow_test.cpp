@@ -2,6 +2,8 @@
 // failure (the media hasher, the kept-media store): one behaviour per test.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <atomic>
 #include <thread>
 
@@ -12,6 +14,7 @@
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 #include "vigil/upload_metadata.h"
+#include "workflow/upload_json.h"
 #include "workflow/upload_workflow.h"
 #include "workflow_fixtures.h"
 
@@ -220,6 +223,53 @@ actions = ["block", "hold", "suspend"]
   ASSERT_TRUE(none);
   for (const auto& a : *none) EXPECT_NE(a.kind, "suspend_account");
   EXPECT_EQ(store_->Cases().GetAccount("")->state, "active");
+}
+
+// Uploads that matched nothing are recorded many to a transaction (stream workers); each gets the
+// answer Submit would give, and the same JSON again when it is retried, so a republished result
+// is byte-for-byte the first.
+TEST_P(UploadWorkflowTest, UploadsThatMatchedNothingAreRecordedTogetherAndRetriesGetTheSameAnswer) {
+  auto workflow = Workflow(nullptr);
+  std::vector<testing::Bytes> images;
+  for (std::uint32_t i = 0; i < 5; ++i) images.push_back(testing::EncodePng(testing::MakePattern(80, 60, 3, 100 + i)));
+  std::vector<PreparedUpload> prepared;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    auto p = workflow->Prepare(Upload("batch-" + std::to_string(i), images[i]));
+    ASSERT_TRUE(p) << p.error().ToString();
+    ASSERT_TRUE(p->content.matches.empty());
+    prepared.push_back(std::move(*p));
+  }
+  prepared.push_back(prepared[1]);  // the same upload twice in one batch: the second is a retry
+  auto first = workflow->RecordUnmatched(prepared);
+  ASSERT_EQ(first.size(), prepared.size());
+  for (std::size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(first[i]) << first[i].error().ToString();
+    EXPECT_FALSE(first[i]->replayed);
+    EXPECT_EQ(first[i]->content.state, "visible");
+  }
+  ASSERT_TRUE(first[5]);
+  EXPECT_TRUE(first[5]->replayed);
+  auto again = workflow->RecordUnmatched(std::span(prepared).first(5));
+  for (std::size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(again[i]) << again[i].error().ToString();
+    EXPECT_TRUE(again[i]->replayed);
+    EXPECT_EQ(boost::json::serialize(UploadAnswer(again[i]->content)), boost::json::serialize(UploadAnswer(first[i]->content)));
+  }
+  // As Submit answers them: the same record.
+  auto submitted = workflow->Submit(Upload("batch-2", images[2]));
+  ASSERT_TRUE(submitted);
+  EXPECT_EQ(boost::json::serialize(UploadAnswer(submitted->content)), boost::json::serialize(UploadAnswer(first[2]->content)));
+  // The same id with other bytes is a conflict; an upload with matches must be recorded alone.
+  auto other = workflow->Prepare(Upload("batch-0", images[4]));
+  auto listed = workflow->Prepare(Upload("listed-1", listed_));
+  ASSERT_TRUE(other && listed);
+  ASSERT_FALSE(listed->content.matches.empty());
+  auto mixed = workflow->RecordUnmatched(std::vector<PreparedUpload>{*other, *listed});
+  ASSERT_FALSE(mixed[0]);
+  EXPECT_EQ(mixed[0].error().code, ErrorCode::kAlreadyExists);
+  ASSERT_FALSE(mixed[1]);
+  EXPECT_EQ(mixed[1].error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetContent("listed-1").error().code, ErrorCode::kNotFound);
 }
 
 TEST(MediaDirectory, RefusesNamesThatAreNotSha256AndReadsBackWhatItKept) {
