@@ -17,14 +17,18 @@
 #include <set>
 #include <thread>
 
+#include "fake_stores.h"
 #include "service_harness.h"
 #include "store/sql_connection.h"
 #include "stream/jetstream.h"
+#include "stream/media_roots.h"
+#include "stream/stream_worker.h"
 #include "stream/upload_event.h"
 #include "test_images.h"
 #include "test_postgres.h"
 #include "vigil/file_hasher.h"
 #include "vigil/pdq.h"
+#include "workflow/upload_workflow.h"
 
 namespace vigil {
 namespace {
@@ -434,6 +438,74 @@ TEST_F(StreamTest, HostileAndFailingEventsGetADeadLetterOrAnErrorResultWithTheRe
   EXPECT_EQ(results["fine"].at("matches").as_array().size(), 0u);
   EXPECT_EQ(dead.size() + results.size(), 10u);
   EXPECT_EQ(worker->Terminate(), 0) << worker->Log();
+}
+
+// A store failing over: its first `failures` calls answer kUnavailable.
+class FailingOverRecorder final : public UploadRecorder {
+ public:
+  FailingOverRecorder(testing::FakeEntryFeed& feed, int failures) : inner_(feed), failures_(failures) {}
+  Result<RecordedUpload> RecordUpload(const ContentRecord& c, const UploadPolicy& p, const std::string& a) override {
+    if (failures_.fetch_sub(1) > 0) return Fail(ErrorCode::kUnavailable, "the store is failing over (injected)");
+    std::lock_guard lock(mu_);
+    return inner_.RecordUpload(c, p, a);
+  }
+  std::vector<Result<RecordedUpload>> RecordUnmatchedUploads(std::span<const ContentRecord> contents) override {
+    if (failures_.fetch_sub(1) > 0) {
+      return std::vector<Result<RecordedUpload>>(contents.size(),
+                                                 Fail(ErrorCode::kUnavailable, "the store is failing over (injected)"));
+    }
+    std::lock_guard lock(mu_);
+    return inner_.RecordUnmatchedUploads(contents);
+  }
+  Result<ContentFacts> PolicyFacts(const ContentRecord& c) override { return inner_.PolicyFacts(c); }
+  Result<int> PriorConfirmedCases(const std::string& u) override { return inner_.PriorConfirmedCases(u); }
+
+ private:
+  std::mutex mu_;
+  testing::FakeUploadRecorder inner_;
+  std::atomic<int> failures_;
+};
+
+// A store outage (a failover) stalls the worker: the events are held and recorded once the store
+// answers again, none dead-lettered and none redelivered, although each would have used up its
+// deliveries (max 2 here) had the worker handed it back at every failure.
+TEST_F(StreamTest, AStoreOutageHoldsEventsInsteadOfSpendingTheirDeliveries) {
+  testing::FakeEntryFeed feed;
+  FailingOverRecorder recorder(feed, 6);
+  Matcher matcher(feed);
+  ASSERT_TRUE(matcher.Load());
+  UploadWorkflow workflow(recorder, matcher, HashMedia, nullptr, {});
+  stream::ConsumerSpec consumer{"VIGIL_UPLOADS", "vigil-workers", "vigil.uploads.>", 4s, 1000};
+  stream::StreamSpec uploads{"VIGIL_UPLOADS", {"vigil.uploads.>"}, 0s, -1, -1, 120s, 1, true};
+  stream::StreamSpec results{"VIGIL_RESULTS", {"vigil.results", "vigil.dead"}, 0s, -1, -1, 120s, 1, false};
+  ASSERT_TRUE(client_->EnsureStream(uploads));
+  ASSERT_TRUE(client_->EnsureStream(results));
+  ASSERT_TRUE(client_->EnsureConsumer(consumer));
+  auto subscription = client_->Subscribe(consumer);
+  ASSERT_TRUE(subscription) << subscription.error().ToString();
+  auto roots = stream::MediaRoots::Open({});
+  ASSERT_TRUE(roots);
+  stream::StreamWorkerOptions options;
+  options.consumer = consumer;
+  options.concurrency = 2;
+  options.max_deliveries = 2;
+  stream::StreamWorker worker(*client_, **subscription, workflow, *roots, options);
+  std::thread running([&worker] { worker.Run(); });
+  for (std::uint32_t i = 0; i < 6; ++i) {
+    const auto png = testing::EncodePng(testing::MakePattern(72, 56, 3, 900 + i));
+    const std::string id = "outage-" + std::to_string(i);
+    ASSERT_TRUE(client_->Publish("vigil.uploads.outage", {{stream::kContentIdHeader, id}}, png, id));
+  }
+  const bool all = WaitForResults(6, 60s);
+  worker.Stop();
+  running.join();
+  ASSERT_TRUE(all) << "results: " << Results();
+  const auto counts = worker.Counts();
+  EXPECT_GE(counts.waits, 1);
+  EXPECT_EQ(counts.dead_letters, 0);
+  EXPECT_EQ(counts.redeliveries, 0);
+  EXPECT_EQ(counts.recorded, 6);
+  for (const auto& [subject, o] : ReadResults(6)) EXPECT_EQ(subject, "vigil.results") << json::serialize(o);
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ struct StreamWorker::State {
         events(prometheus::BuildCounter()
                    .Name("vigil_worker_events_total")
                    .Help("Upload events answered, by outcome: recorded, replayed, unhashable, retried, dead_letter, "
-                         "handed_back")
+                         "handed_back; and waited: a pause while the store or a decoder worker was unavailable")
                    .Register(*registry)),
         redeliveries(prometheus::BuildCounter()
                          .Name("vigil_worker_redeliveries_total")
@@ -136,7 +136,7 @@ struct StreamWorker::State {
   bool workers_done = false;  // no more jobs for the batch recorder
 
   std::atomic<std::int64_t> recorded{0}, replayed{0}, unhashable{0}, retried{0}, dead_letters{0}, redelivered{0},
-      handed_back{0};
+      handed_back{0}, waits{0};
   std::atomic<std::uint64_t> lag{0};
 
   std::shared_ptr<prometheus::Registry> registry;
@@ -157,7 +157,35 @@ struct StreamWorker::State {
   void Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& payload,
                std::atomic<std::int64_t>& counter, const char* outcome);
   void Answered(const std::shared_ptr<Job>& job);
+  // Runs `attempt` again, after a growing pause, while it fails with kUnavailable (the store or a
+  // decoder worker down: a failover, a restart), holding the event (its acknowledgement timer kept
+  // reset) instead of spending its deliveries; returns its first other answer, or the
+  // unavailability once the worker is stopping.
+  template <typename F>
+  auto UntilAvailable(F&& attempt) -> decltype(attempt());
+  bool Stopping() {
+    std::lock_guard lock(mu);
+    return stopping;
+  }
 };
+
+template <typename F>
+auto StreamWorker::State::UntilAvailable(F&& attempt) -> decltype(attempt()) {
+  auto pause = std::chrono::milliseconds(200);
+  for (int tries = 1;; ++tries) {
+    auto answer = attempt();
+    if (answer || answer.error().code != ErrorCode::kUnavailable) return answer;
+    if (tries == 1 || tries % 20 == 0) {
+      spdlog::warn(R"("msg":"a dependency is unavailable; holding the event and trying again","tries":{},"error":{})",
+                   tries, JsonString(answer.error().ToString()));
+    }
+    ++waits;
+    Outcome("waited").Increment();
+    std::unique_lock lock(mu);
+    if (room_cv.wait_for(lock, pause, [this] { return stopping; })) return answer;
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(5));
+  }
+}
 
 void StreamWorker::State::Answered(const std::shared_ptr<Job>& job) {
   std::lock_guard lock(mu);
@@ -290,7 +318,7 @@ bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
   upload.metadata_json = event.metadata_json;
   upload.bytes = bytes;
   const auto t0 = Clock::now();
-  auto prepared = workflow.Prepare(upload);
+  auto prepared = UntilAvailable([&] { return workflow.Prepare(upload); });
   Stage("hash_match").Observe(Seconds(Clock::now() - t0));
   if (!prepared) {
     Failed(job, event, info, prepared.error());
@@ -307,7 +335,7 @@ bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
     return true;
   }
   const auto t1 = Clock::now();
-  auto submitted = workflow.Record(*prepared);
+  auto submitted = UntilAvailable([&] { return workflow.Record(*prepared); });
   Stage("record").Observe(Seconds(Clock::now() - t1));
   if (!submitted) {
     Failed(job, event, info, submitted.error());
@@ -324,6 +352,22 @@ void StreamWorker::State::RecordBatch(std::vector<std::shared_ptr<Job>>& batch) 
   for (const auto& job : batch) prepared.push_back(*job->prepared);
   const auto t0 = Clock::now();
   auto results = workflow.RecordUnmatched(prepared);
+  // The whole batch failed for want of the store: hold it and try again.
+  for (auto pause = std::chrono::milliseconds(200);
+       !results.empty() && std::all_of(results.begin(), results.end(), [](const auto& r) {
+         return !r && r.error().code == ErrorCode::kUnavailable;
+       }) && !Stopping();
+       pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(5))) {
+    ++waits;
+    Outcome("waited").Increment();
+    spdlog::warn(R"("msg":"the store is unavailable; holding a batch and trying again","uploads":{},"error":{})",
+                 batch.size(), JsonString(results.front().error().ToString()));
+    {
+      std::unique_lock lock(mu);
+      room_cv.wait_for(lock, pause, [this] { return stopping; });
+    }
+    results = workflow.RecordUnmatched(prepared);
+  }
   const auto t1 = Clock::now();
   Stage("record").Observe(Seconds(t1 - t0) / static_cast<double>(batch.size()));
   batch_sizes.Observe(static_cast<double>(batch.size()));
@@ -513,6 +557,7 @@ StreamWorkerCounts StreamWorker::Counts() const {
   c.dead_letters = s.dead_letters;
   c.redeliveries = s.redelivered;
   c.handed_back = s.handed_back;
+  c.waits = s.waits;
   {
     std::lock_guard lock(state_->mu);
     c.in_flight = static_cast<std::int64_t>(s.held.size());

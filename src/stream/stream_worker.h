@@ -16,9 +16,12 @@
 //      the same result bytes are published again, with the content id as Nats-Msg-Id, so
 //      JetStream stores them once within its window;
 //   5. failures: the media cannot be hashed (undecodable, too large, too slow) -> an error result
-//      and ack; the same content id with other bytes or user -> dead letter; the store, NATS or a
-//      decoder worker unavailable -> redelivered after a growing delay, dead letter once it has
-//      been delivered max_deliveries times;
+//      and ack; the same content id with other bytes or user -> dead letter; the store or a
+//      decoder worker unavailable (a failover, a restart) -> the event is held, its timer kept
+//      reset, and tried again after a growing pause (at most 5 s) until they are back: an outage
+//      stalls the workers (the rest waits in the stream) instead of spending deliveries; other
+//      failures of this event (I/O, internal, a result not stored) -> redelivered after a growing
+//      delay, dead letter once it has been delivered max_deliveries times;
 //   6. publish the result (waits for JetStream's ack), then ack the event (alone: waits for the
 //      server's confirmation; in a batch: sent without waiting, a lost ack being a redelivery).
 //   While an event is worked on, its acknowledgement timer is reset every ack_wait/3 (slow videos).
@@ -69,6 +72,7 @@ struct StreamWorkerCounts {
   std::int64_t dead_letters = 0;
   std::int64_t redeliveries = 0; // events received that had been delivered before
   std::int64_t handed_back = 0;  // events held at Stop and handed back unstarted
+  std::int64_t waits = 0;        // pauses while the store or a decoder worker was unavailable
   std::int64_t in_flight = 0;    // held now
   std::uint64_t lag = 0;         // the consumer's pending events, as last read
 };
