@@ -415,11 +415,24 @@ TEST_F(StreamTest, HostileAndFailingEventsGetADeadLetterOrAnErrorResultWithTheRe
   send({{stream::kContentIdHeader, "garbage"}}, "this is not an image", "garbage");
   send({{stream::kContentIdHeader, "missing"}, {stream::kMediaPathHeader, "not-there-yet.png"}}, "", "missing");
   send({{stream::kContentIdHeader, "fine"}, {stream::kUserIdHeader, "u1"}}, png, "fine");
-  ASSERT_TRUE(WaitForResults(10, 60s)) << worker->Log();
+  // Not an image, then the same id with an image (no Nats-Msg-Id: a platform's corrected resend):
+  // the error result must not hide the recorded one.
+  send({{stream::kContentIdHeader, "later"}}, "still not an image", "");
+  send({{stream::kContentIdHeader, "later"}}, png, "");
+  ASSERT_TRUE(WaitForResults(12, 60s)) << worker->Log();
   std::map<std::string, json::object> dead, results;
-  for (const auto& [subject, o] : ReadResults(10)) {
-    (subject == "vigil.dead" ? dead : results)[std::string(o.at("content_id").as_string())] = o;
+  int later_results = 0, later_recorded = 0;
+  for (const auto& [subject, o] : ReadResults(12)) {
+    const std::string id(o.at("content_id").as_string());
+    if (id == "later") {
+      ++later_results;
+      later_recorded += !o.contains("error");
+      continue;
+    }
+    (subject == "vigil.dead" ? dead : results)[id] = o;
   }
+  EXPECT_EQ(later_results, 2);
+  EXPECT_EQ(later_recorded, 1);
   auto reason = [&](const std::string& id) {
     return dead.count(id) != 0 ? std::string(dead[id].at("reason").as_string()) : "(no dead letter)";
   };
@@ -438,6 +451,13 @@ TEST_F(StreamTest, HostileAndFailingEventsGetADeadLetterOrAnErrorResultWithTheRe
   EXPECT_EQ(results["fine"].at("matches").as_array().size(), 0u);
   EXPECT_EQ(dead.size() + results.size(), 10u);
   EXPECT_EQ(worker->Terminate(), 0) << worker->Log();
+}
+
+// Credentials in a NATS URL never reach a log line.
+TEST(StreamLogs, NatsUrlsAreLoggedWithoutTheirCredentials) {
+  EXPECT_EQ(stream::RedactNatsUrls("nats://vigil:s3cret@10.0.0.1:4222,tls://n2:4222,nats://t0ken@n3"),
+            "nats://***@10.0.0.1:4222,tls://n2:4222,nats://***@n3");
+  EXPECT_EQ(stream::RedactNatsUrls("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
 }
 
 // A store failing over: its first `failures` calls answer kUnavailable.

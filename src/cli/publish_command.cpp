@@ -169,8 +169,8 @@ int RunPublish(const PublishArgs& args) {
     summary["unhashable"] = unhashable;
     summary["dead_letters"] = dead_letters;
     summary["unanswered"] = published - answered.size();
-    summary["latency_p50_ms"] = Percentile(latencies, 0.5) * 1000;
-    summary["latency_p99_ms"] = Percentile(latencies, 0.99) * 1000;
+    summary["latency_p50_ms"] = static_cast<std::int64_t>(Percentile(latencies, 0.5) * 1000 + 0.5);
+    summary["latency_p99_ms"] = static_cast<std::int64_t>(Percentile(latencies, 0.99) * 1000 + 0.5);
     if (answered.size() < published || dead_letters > 0 || unhashable > 0) status = 1;
   }
   std::printf("%s\n", boost::json::serialize(summary).c_str());

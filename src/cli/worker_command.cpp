@@ -155,7 +155,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
       break;
     }
     if (attempt % 10 == 0) {
-      spdlog::warn(R"("msg":"NATS not reachable yet; retrying","url":{},"error":{})", JsonString(sc.url),
+      spdlog::warn(R"("msg":"NATS not reachable yet; retrying","url":{},"error":{})", JsonString(stream::RedactNatsUrls(sc.url)),
                    JsonString(connected.error().message));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -244,7 +244,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
 
   spdlog::info(R"("msg":"worker started","nats":{},"stream":{},"consumer":{},"concurrency":{},"max_in_flight":{},)"
                R"("media_roots":{},"store":{},"decoder_sandbox":{},"rules_file":{},"version":{})",
-               JsonString(sc.url), JsonString(sc.stream), JsonString(sc.durable), concurrency,
+               JsonString(stream::RedactNatsUrls(sc.url)), JsonString(sc.stream), JsonString(sc.durable), concurrency,
                worker_options.max_in_flight > 0 ? worker_options.max_in_flight : 2 * concurrency + worker_options.max_batch, roots.size(),
                JsonString(store->backend()), *decoders != nullptr, JsonString(config.api.rules_path),
                JsonString(std::string(Version())));

@@ -61,6 +61,22 @@ Result<natsMsg*> MakeMessage(const std::string& subject, const std::vector<std::
 
 }  // namespace
 
+std::string RedactNatsUrls(const std::string& urls) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= urls.size()) {
+    const auto end = urls.find(',', start);
+    std::string url = urls.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const auto scheme = url.find("://");
+    const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+    if (const auto at = url.find('@', host); at != std::string::npos) url = url.substr(0, host) + "***@" + url.substr(at + 1);
+    out += (start == 0 ? "" : ",") + url;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 StreamMessage::StreamMessage(natsMsg* msg) : msg_(msg) {}
 StreamMessage::~StreamMessage() {
   if (msg_ != nullptr) natsMsg_Destroy(msg_);
@@ -163,7 +179,7 @@ Result<std::unique_ptr<JetStreamConnection>> JetStreamConnection::Connect(const 
   natsOptions* opts = nullptr;
   VIGIL_TRY(Check("NATS options", natsOptions_Create(&opts)));
   auto status = [&]() -> Status {
-    VIGIL_TRY(Check("NATS URL '" + options.url + "'", natsOptions_SetURL(opts, options.url.c_str())));
+    VIGIL_TRY(Check("NATS URL '" + RedactNatsUrls(options.url) + "'", natsOptions_SetURL(opts, options.url.c_str())));
     VIGIL_TRY(Check("NATS client name", natsOptions_SetName(opts, options.name.c_str())));
     VIGIL_TRY(Check("NATS reconnects", natsOptions_SetMaxReconnect(opts, -1)));
     VIGIL_TRY(Check("NATS reconnect wait", natsOptions_SetReconnectWait(opts, options.reconnect_wait.count())));
@@ -181,7 +197,7 @@ Result<std::unique_ptr<JetStreamConnection>> JetStreamConnection::Connect(const 
   natsConnection* nc = nullptr;
   const natsStatus s = natsConnection_Connect(&nc, opts);
   natsOptions_Destroy(opts);
-  if (s != NATS_OK) return tl::unexpected(Error{ErrorCode::kUnavailable, NatsError("connecting to " + options.url, s).message});
+  if (s != NATS_OK) return tl::unexpected(Error{ErrorCode::kUnavailable, NatsError("connecting to " + RedactNatsUrls(options.url), s).message});
   // The context carries the error handler of asynchronous publishes, so the counter comes first.
   auto errors = std::make_unique<AsyncErrors>();
   jsOptions jo;

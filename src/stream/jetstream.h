@@ -28,6 +28,9 @@ struct __jsCtx;
 
 namespace vigil::stream {
 
+// NATS URLs as they may be logged: any user and password (nats://user:secret@host) left out.
+std::string RedactNatsUrls(const std::string& urls);
+
 struct NatsConnectOptions {
   std::string url = "nats://127.0.0.1:4222";  // one URL, or several separated by commas (a cluster)
   std::string name = "vigil";                 // how the server lists this client

@@ -79,8 +79,13 @@ Result<std::vector<std::uint8_t>> MediaRoots::Read(const std::string& path, std:
   const int fd = OpenBeneath(root->fd, relative);
   if (fd < 0) {
     const int e = errno;
-    if (e == EXDEV || e == ELOOP) {
-      return Fail(ErrorCode::kPermissionDenied, "media path " + Shown(path) + " leaves its media root " + Shown(root->name));
+    if (e == EXDEV) return Fail(ErrorCode::kPermissionDenied, "media path " + Shown(path) + " leaves its media root");
+    if (e == ELOOP) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "media path " + Shown(path) + " leaves its media root or goes round a loop of links");
+    }
+    if (e == ENAMETOOLONG || e == ENOTDIR || e == EISDIR) {
+      return Fail(ErrorCode::kInvalidArgument, "media path " + Shown(path) + ": " + std::strerror(e));
     }
     if (e == ENOSYS) return Fail(ErrorCode::kUnsupported, "this kernel has no openat2 (Linux 5.6 or later is needed)");
     return Fail(e == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,

@@ -238,8 +238,14 @@ void StreamWorker::State::Retry(Job& job, const UploadEvent& event, const Delive
 void StreamWorker::State::Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info,
                                   const std::string& payload, std::atomic<std::int64_t>& counter, const char* outcome) {
   const auto t0 = Clock::now();
+  // A recorded upload's result is the same for every event of its content id: one stored. An
+  // error result belongs to its event (the same id may be sent again with media that hash).
+  const bool recorded_result = std::string_view(outcome) != "unhashable";
+  const std::string message_id =
+      recorded_result ? event.content_id
+                      : options.consumer.stream + "-error-" + std::to_string(info.stream_sequence);
   auto stored = nats.Publish(options.result_subject, {{kContentIdHeader, event.content_id}},
-                             {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, event.content_id);
+                             {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, message_id);
   const auto t1 = Clock::now();
   Stage("publish").Observe(Seconds(t1 - t0));
   if (!stored) {
@@ -482,7 +488,8 @@ void StreamWorker::Run() {
         next_ack = now + ack_every;
         for (const auto& job : s.held) {
           std::lock_guard job_lock(job->mu);
-          if (job->started && !job->answered) (void)job->msg.InProgress();
+          // Queued ones too: a job waiting behind slow videos must not time out and come back.
+          if (!job->answered) (void)job->msg.InProgress();
         }
       }
       if (now >= next_lag && !s.stopping) {
