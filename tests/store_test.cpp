@@ -795,6 +795,20 @@ TEST_P(StoreTest, VideoEntriesMatchThroughTheFrameIndex) {
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 
+// A write to a server that has become a read-only standby (a failover) is kUnavailable: worth
+// trying again later, so a stream worker holds its events instead of failing them.
+TEST(PostgresErrors, AWriteToAReadOnlyServerIsUnavailableNotInternal) {
+  testing::TestPostgres fresh;
+  fresh.Create();
+  if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure()) return;
+  StoreOptions options;
+  options.postgres_url = fresh.url() + " options='-c default_transaction_read_only=on'";
+  auto store = Store::Open(options);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::kUnavailable) << store.error().ToString();
+  EXPECT_NE(store.error().message.find("read-only"), std::string::npos) << store.error().message;
+}
+
 // The step in flight is stored as one word; every step reads back as the step written, and a word
 // that is none of them (a hand-edited row, a newer release's step) is refused, never taken for "none".
 TEST(ReportVocabulary, EveryStepInFlightReadsBackAsWritten) {

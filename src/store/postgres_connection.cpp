@@ -89,7 +89,14 @@ class PostgresConnection final : public SqlConnection {
     ErrorCode code = ErrorCode::kInternal;
     if (PQstatus(conn_) != CONNECTION_OK) code = ErrorCode::kUnavailable;
     else if (state != nullptr && std::strcmp(state, "23505") == 0) code = ErrorCode::kAlreadyExists;
-    else if (state != nullptr && std::strncmp(state, "40", 2) == 0) code = ErrorCode::kUnavailable;
+    // Worth trying again, later or elsewhere: serialization failures and deadlocks (40), lost or
+    // refused connections (08), too many connections or no disk (53), the server shutting down or
+    // starting (57P), a write to a server that is (now) a read-only standby, as in a failover (25006).
+    else if (state != nullptr && (std::strncmp(state, "40", 2) == 0 || std::strncmp(state, "08", 2) == 0 ||
+                                  std::strncmp(state, "53", 2) == 0 || std::strncmp(state, "57P", 3) == 0 ||
+                                  std::strcmp(state, "25006") == 0)) {
+      code = ErrorCode::kUnavailable;
+    }
     std::string message = PQerrorMessage(conn_);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     return Fail(code, "postgres: " + message + " (in: " + std::string(sql.substr(0, 80)) + ")");
