@@ -99,10 +99,10 @@ class NatsServer {
   NatsServer(std::string binary, std::filesystem::path dir) : binary_(std::move(binary)), dir_(std::move(dir)), port_(FreePort()) {
     std::filesystem::create_directories(dir_ / "js");
   }
-  void Start() {
-    child_ = std::make_unique<Child>(std::vector<std::string>{binary_, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_),
-                                                              "-sd", (dir_ / "js").string()},
-                                     dir_ / "nats.log");
+  void Start(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{binary_, "-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", (dir_ / "js").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<Child>(std::move(argv), dir_ / "nats.log");
     child_->Start();
   }
   // A clean shutdown (SIGTERM): JetStream flushes its files.
@@ -458,6 +458,22 @@ TEST(StreamLogs, NatsUrlsAreLoggedWithoutTheirCredentials) {
   EXPECT_EQ(stream::RedactNatsUrls("nats://vigil:s3cret@10.0.0.1:4222,tls://n2:4222,nats://t0ken@n3"),
             "nats://***@10.0.0.1:4222,tls://n2:4222,nats://***@n3");
   EXPECT_EQ(stream::RedactNatsUrls("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+}
+
+// Credentials NATS refuses stop the worker with a message that says so (and does not repeat the
+// password), instead of being retried forever as "not reachable".
+TEST_F(StreamTest, AWorkerWhoseNatsCredentialsAreRefusedSaysSoAndStops) {
+  NatsServer secured(nats_binary_, dir_.path() / "secured");
+  secured.Start({"--user", "vigil", "--pass", "right-one"});
+  std::this_thread::sleep_for(500ms);
+  const std::string url = "nats://vigil:wrong-one@" + secured.url().substr(std::string("nats://").size());
+  auto run = testing::RunProgram({"/usr/bin/timeout", "60", VIGIL_TEST_CLI, "worker", "--config",
+                                  (dir_.path() / "vigil.toml").string(), "--nats", url, "--data-dir",
+                                  (dir_.path() / "data-secured").string()});
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_NE(run.err.find("refused this worker's credentials"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("wrong-one"), std::string::npos) << run.err;
+  secured.Stop();
 }
 
 // A store failing over: its first `failures` calls answer kUnavailable.

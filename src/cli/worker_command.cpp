@@ -154,6 +154,11 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
       nats = std::move(*connected);
       break;
     }
+    if (connected.error().code == ErrorCode::kPermissionDenied) {
+      return ReportError("worker", {ErrorCode::kPermissionDenied,
+                                    "NATS refused this worker's credentials (" + connected.error().message +
+                                        "): check the user and password in stream.url or stream.credentials_file"});
+    }
     if (attempt % 10 == 0) {
       spdlog::warn(R"("msg":"NATS not reachable yet; retrying","url":{},"error":{})", JsonString(stream::RedactNatsUrls(sc.url)),
                    JsonString(connected.error().message));

@@ -24,6 +24,8 @@ Error NatsError(const std::string& what, natsStatus s, jsErrCode jerr = static_c
     case NATS_MAX_PAYLOAD: code = ErrorCode::kInvalidArgument; break;
     case NATS_NOT_FOUND: code = ErrorCode::kNotFound; break;
     case NATS_NO_MEMORY: code = ErrorCode::kResourceExhausted; break;
+    case NATS_CONNECTION_AUTH_FAILED:
+    case NATS_NOT_PERMITTED: code = ErrorCode::kPermissionDenied; break;
     case NATS_ERR: code = jerr != 0 ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable; break;
     default: break;
   }
@@ -197,7 +199,12 @@ Result<std::unique_ptr<JetStreamConnection>> JetStreamConnection::Connect(const 
   natsConnection* nc = nullptr;
   const natsStatus s = natsConnection_Connect(&nc, opts);
   natsOptions_Destroy(opts);
-  if (s != NATS_OK) return tl::unexpected(Error{ErrorCode::kUnavailable, NatsError("connecting to " + RedactNatsUrls(options.url), s).message});
+  if (s != NATS_OK) {
+    Error e = NatsError("connecting to " + RedactNatsUrls(options.url), s);
+    // Refused credentials are a configuration to mend; anything else may pass (the server is down).
+    if (e.code != ErrorCode::kPermissionDenied) e.code = ErrorCode::kUnavailable;
+    return tl::unexpected(e);
+  }
   // The context carries the error handler of asynchronous publishes, so the counter comes first.
   auto errors = std::make_unique<AsyncErrors>();
   jsOptions jo;

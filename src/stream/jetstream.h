@@ -151,7 +151,8 @@ class Listener {
 
 class JetStreamConnection {
  public:
-  // Connects (kUnavailable when no server answers); afterwards reconnects on its own, forever.
+  // Connects (kUnavailable when no server answers, kPermissionDenied when it refuses the
+  // credentials); afterwards reconnects on its own, forever.
   static Result<std::unique_ptr<JetStreamConnection>> Connect(const NatsConnectOptions& options);
   ~JetStreamConnection();
   JetStreamConnection(const JetStreamConnection&) = delete;
