@@ -476,6 +476,27 @@ TEST_F(StreamTest, AWorkerWhoseNatsCredentialsAreRefusedSaysSoAndStops) {
   secured.Stop();
 }
 
+// Health is reported from the start: a worker waiting for NATS answers 503 on /healthz (so an
+// orchestrator sees it is not ready), and still stops cleanly on SIGTERM.
+TEST_F(StreamTest, AWorkerWaitingForNatsIsUnhealthyAndStopsCleanly) {
+  const std::uint16_t metrics = FreePort();
+  const std::uint16_t nowhere = FreePort();  // nothing listens there
+  Child worker({VIGIL_TEST_CLI, "worker", "--config", (dir_.path() / "vigil.toml").string(), "--nats",
+                "nats://127.0.0.1:" + std::to_string(nowhere), "--data-dir", (dir_.path() / "data-waiting").string(),
+                "--metrics-listen", "127.0.0.1:" + std::to_string(metrics)},
+               dir_.path() / "waiting.log");
+  worker.Start();
+  testing::HttpReply health;
+  for (int i = 0; i < 100 && health.status == 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    health = testing::Http(metrics, "GET", "/healthz");
+  }
+  EXPECT_EQ(health.status, 503u) << worker.Log();
+  EXPECT_NE(health.body.find("connecting to nats"), std::string::npos) << health.body;
+  EXPECT_EQ(testing::Http(metrics, "GET", "/metrics").status, 200u);
+  EXPECT_EQ(worker.Terminate(), 0) << worker.Log();
+}
+
 // A store failing over: its first `failures` calls answer kUnavailable.
 class FailingOverRecorder final : public UploadRecorder {
  public:

@@ -148,6 +148,42 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   nats_options.credentials_file = sc.credentials_file;
   nats_options.name = "vigil-worker";
   std::unique_ptr<stream::JetStreamConnection> nats;
+  // Metrics and health from the start: /healthz answers 503 until NATS has answered (and while it
+  // is disconnected), /metrics is empty until the worker runs.
+  std::atomic<stream::JetStreamConnection*> connected_nats{nullptr};
+  std::atomic<stream::StreamWorker*> serving{nullptr};
+  std::unique_ptr<server::HttpServer> metrics_server;
+  if (!sc.metrics_listen.empty()) {
+    server::HttpServerOptions http;
+    if (auto parsed = server::ParseListen(sc.metrics_listen, http); !parsed) return ReportError("worker", parsed.error());
+    http.threads = 1;
+    http.worker_threads = 1;
+    server::HttpCallbacks callbacks;
+    callbacks.handle = [&serving, &connected_nats](server::Request& request, const server::RequestInfo&) {
+      server::Response response;
+      response.version(request.version());
+      if (request.target() == "/metrics" && request.method() == server::http::verb::get) {
+        response.result(server::http::status::ok);
+        response.set(server::http::field::content_type, "text/plain; version=0.0.4");
+        if (auto* worker = serving.load()) response.body() = worker->RenderMetrics();
+      } else if (request.target() == "/healthz" && request.method() == server::http::verb::get) {
+        auto* connection = connected_nats.load();
+        const bool up = connection != nullptr && connection->connected();
+        response.result(up ? server::http::status::ok : server::http::status::service_unavailable);
+        response.set(server::http::field::content_type, "application/json");
+        response.body() = up ? R"({"status":"ok"})"
+                          : connection == nullptr ? R"({"status":"connecting to nats"})"
+                                                  : R"({"status":"nats disconnected"})";
+      } else {
+        return server::HttpErrorResponse(server::http::status::not_found, "not_found", "GET /metrics or /healthz");
+      }
+      response.prepare_payload();
+      return response;
+    };
+    metrics_server = std::make_unique<server::HttpServer>(http, callbacks);
+    if (auto started = metrics_server->Start(); !started) return ReportError("worker", started.error());
+    spdlog::info(R"("msg":"metrics listening","address":{},"port":{})", JsonString(http.host), metrics_server->port());
+  }
   for (int attempt = 0; !stop; ++attempt) {
     auto connected = stream::JetStreamConnection::Connect(nats_options);
     if (connected) {
@@ -166,6 +202,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (!nats) return 0;  // stopped before NATS was reachable
+  connected_nats = nats.get();
 
   stream::ConsumerSpec consumer;
   consumer.stream = sc.stream;
@@ -216,36 +253,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   };
   IndexFollower follower(matcher, std::move(follow));
 
-  std::unique_ptr<server::HttpServer> metrics_server;
-  if (!sc.metrics_listen.empty()) {
-    server::HttpServerOptions http;
-    if (auto parsed = server::ParseListen(sc.metrics_listen, http); !parsed) return ReportError("worker", parsed.error());
-    http.threads = 1;
-    http.worker_threads = 1;
-    stream::JetStreamConnection* connection = nats.get();
-    server::HttpCallbacks callbacks;
-    callbacks.handle = [&worker, connection](server::Request& request, const server::RequestInfo&) {
-      server::Response response;
-      response.version(request.version());
-      if (request.target() == "/metrics" && request.method() == server::http::verb::get) {
-        response.result(server::http::status::ok);
-        response.set(server::http::field::content_type, "text/plain; version=0.0.4");
-        response.body() = worker.RenderMetrics();
-      } else if (request.target() == "/healthz" && request.method() == server::http::verb::get) {
-        const bool up = connection->connected();
-        response.result(up ? server::http::status::ok : server::http::status::service_unavailable);
-        response.set(server::http::field::content_type, "application/json");
-        response.body() = up ? R"({"status":"ok"})" : R"({"status":"nats disconnected"})";
-      } else {
-        return server::HttpErrorResponse(server::http::status::not_found, "not_found", "GET /metrics or /healthz");
-      }
-      response.prepare_payload();
-      return response;
-    };
-    metrics_server = std::make_unique<server::HttpServer>(http, callbacks);
-    if (auto started = metrics_server->Start(); !started) return ReportError("worker", started.error());
-    spdlog::info(R"("msg":"metrics listening","address":{},"port":{})", JsonString(http.host), metrics_server->port());
-  }
+
 
   spdlog::info(R"("msg":"worker started","nats":{},"stream":{},"consumer":{},"concurrency":{},"max_in_flight":{},)"
                R"("media_roots":{},"store":{},"decoder_sandbox":{},"rules_file":{},"version":{})",
@@ -254,9 +262,11 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
                JsonString(store->backend()), *decoders != nullptr, JsonString(config.api.rules_path),
                JsonString(std::string(Version())));
   running = &worker;
+  serving = &worker;
   if (!stop) worker.Run();
   running = nullptr;
-  if (metrics_server) metrics_server->Stop();
+  if (metrics_server) metrics_server->Stop();  // before the worker it reports on goes
+  serving = nullptr;
   const auto c = worker.Counts();
   spdlog::info(R"("msg":"stopped","recorded":{},"replayed":{},"unhashable":{},"retried":{},"dead_letters":{},)"
                R"("redeliveries":{},"handed_back":{})",
