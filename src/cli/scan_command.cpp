@@ -173,13 +173,14 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
     }
   };
   const unsigned jobs = args.jobs > 0 ? args.jobs : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> threads;
-  for (unsigned t = 0; t < std::min<std::size_t>(jobs, std::max<std::size_t>(files.size(), 1)); ++t) threads.emplace_back(work);
+  // Before the threads start: a signal then always finds the handler, whichever thread takes it.
   struct sigaction on_interrupt{};
   on_interrupt.sa_handler = OnInterrupt;
   sigemptyset(&on_interrupt.sa_mask);
   sigaction(SIGINT, &on_interrupt, nullptr);
   sigaction(SIGTERM, &on_interrupt, nullptr);
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < std::min<std::size_t>(jobs, std::max<std::size_t>(files.size(), 1)); ++t) threads.emplace_back(work);
   ProgressBar progress(files.size(), "scanning", !args.quiet && isatty(STDERR_FILENO));
   while (done < files.size() && !interrupted.load()) {
     progress.Update(done, errors);

@@ -154,7 +154,14 @@ struct StreamWorker::State {
   void Failed(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& e);
   void DeadLetter(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& reason);
   void Retry(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& error);
+  // An error result belongs to its event (the same id may be sent again with media that hash), so
+  // its message id is the event's; a recorded upload's result is its content id's.
+  void PublishError(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& error) {
+    Publish(job, event, info, ErrorEventJson(event, error), options.consumer.stream + "-error-" +
+            std::to_string(info.stream_sequence), unhashable, "unhashable");
+  }
   void Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info, const std::string& payload,
+               const std::string& message_id,
                std::atomic<std::int64_t>& counter, const char* outcome);
   void Answered(const std::shared_ptr<Job>& job);
   // Runs `attempt` again, after a growing pause, while it fails with kUnavailable (the store or a
@@ -236,14 +243,9 @@ void StreamWorker::State::Retry(Job& job, const UploadEvent& event, const Delive
 }
 
 void StreamWorker::State::Publish(Job& job, const UploadEvent& event, const DeliveryInfo& info,
-                                  const std::string& payload, std::atomic<std::int64_t>& counter, const char* outcome) {
+                                  const std::string& payload, const std::string& message_id,
+                                  std::atomic<std::int64_t>& counter, const char* outcome) {
   const auto t0 = Clock::now();
-  // A recorded upload's result is the same for every event of its content id: one stored. An
-  // error result belongs to its event (the same id may be sent again with media that hash).
-  const bool recorded_result = std::string_view(outcome) != "unhashable";
-  const std::string message_id =
-      recorded_result ? event.content_id
-                      : options.consumer.stream + "-error-" + std::to_string(info.stream_sequence);
   auto stored = nats.Publish(options.result_subject, {{kContentIdHeader, event.content_id}},
                              {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, message_id);
   const auto t1 = Clock::now();
@@ -275,7 +277,7 @@ void StreamWorker::State::Publish(Job& job, const UploadEvent& event, const Deli
 void StreamWorker::State::Failed(Job& job, const UploadEvent& event, const DeliveryInfo& info, const Error& e) {
   if (Transient(e.code)) return Retry(job, event, info, e);
   if (e.code == ErrorCode::kAlreadyExists) return DeadLetter(job, event, info, e.message);
-  Publish(job, event, info, ErrorEventJson(event, e), unhashable, "unhashable");
+  PublishError(job, event, info, e);
 }
 
 bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
@@ -309,7 +311,7 @@ bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
       if (code == ErrorCode::kNotFound || code == ErrorCode::kIoError) {
         Retry(job, event, info, read.error());
       } else if (code == ErrorCode::kTooLarge || code == ErrorCode::kUnsupported) {
-        Publish(job, event, info, ErrorEventJson(event, read.error()), unhashable, "unhashable");
+        PublishError(job, event, info, read.error());
       } else {
         DeadLetter(job, event, info, "media path refused: " + read.error().message);
       }
@@ -347,7 +349,7 @@ bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
     Failed(job, event, info, submitted.error());
     return false;
   }
-  Publish(job, event, info, ResultEventJson(*submitted), submitted->replayed ? replayed : recorded,
+  Publish(job, event, info, ResultEventJson(*submitted), event.content_id, submitted->replayed ? replayed : recorded,
           submitted->replayed ? "replayed" : "recorded");
   return false;
 }
@@ -355,7 +357,7 @@ bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
 void StreamWorker::State::RecordBatch(std::vector<std::shared_ptr<Job>>& batch) {
   std::vector<PreparedUpload> prepared;
   prepared.reserve(batch.size());
-  for (const auto& job : batch) prepared.push_back(*job->prepared);
+  for (const auto& job : batch) prepared.push_back(std::move(*job->prepared));  // not needed after
   const auto t0 = Clock::now();
   auto results = workflow.RecordUnmatched(prepared);
   // The whole batch failed for want of the store: hold it and try again.
