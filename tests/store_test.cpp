@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "test_images.h"
@@ -101,11 +102,11 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(StoreTest, MigratesAndReopens) {
-  EXPECT_EQ(*store_->SchemaVersion(), 7);
+  EXPECT_EQ(*store_->SchemaVersion(), store::LatestSchemaVersion());
   store_.reset();
   auto again = Store::Open(options_);  // migrations already applied: nothing to do
   ASSERT_TRUE(again) << again.error().ToString();
-  EXPECT_EQ(*(*again)->SchemaVersion(), 7);
+  EXPECT_EQ(*(*again)->SchemaVersion(), store::LatestSchemaVersion());
 }
 
 // Schema 7 flips the priority scale (P0 = most urgent) and moves old records into the new shapes:
@@ -149,7 +150,7 @@ TEST_P(StoreTest, SchemaSevenMigratesWhatAnOlderReleaseStored) {
   db.reset();
   auto store = Store::Open(options);
   ASSERT_TRUE(store) << store.error().ToString();
-  EXPECT_EQ(*(*store)->SchemaVersion(), 7);
+  EXPECT_EQ(*(*store)->SchemaVersion(), store::LatestSchemaVersion());
   EXPECT_EQ((*store)->Cases().GetCase(1)->priority, 0) << "the old most urgent (3) is now P0";
   EXPECT_EQ((*store)->Cases().GetCase(2)->priority, 3);
   const auto decided = (*store)->Cases().GetCase(2);
@@ -717,6 +718,95 @@ TEST_P(StoreTest, MatcherFollowsImportsWhileLookingUp) {
   Matcher fresh(*store_);
   ASSERT_TRUE(fresh.Load());
   EXPECT_EQ(fresh.Stats().entries_by_type[0], 1u);  // near's pdq (strict's were deleted with the bank)
+}
+
+// A new replica starts from a snapshot plus the changes after it, and then matches exactly like
+// one that read every entry: new entries, tombstones and bank settings after the snapshot included.
+TEST_P(StoreTest, ASnapshotPlusTheChangesAfterItMatchesLikeAFullLoad) {
+  MakeBank("near");
+  MakeBank("later");
+  ASSERT_TRUE(store_->Import("near", Parse("csv", "pdq," + PdqHex(1) + "\npdq," + PdqHex(2) + "\nsha256," +
+                                                     std::string(64, 'e') + "\nmd5," + std::string(32, 'a') + "\n")));
+  Matcher first(*store_);
+  ASSERT_TRUE(first.Load());
+  const auto snapshot = dir_.path() / "index";
+  ASSERT_TRUE(first.SaveSnapshot(snapshot));
+  ASSERT_TRUE(first.SaveSnapshot(snapshot)) << "replaces the one there";
+
+  // After the snapshot: an entry removed, entries added, a bank disabled.
+  ImportRequest removal = Parse("csv", "pdq," + PdqHex(2) + "\n");
+  removal.ops[0].kind = ImportOp::Kind::kRemove;
+  ASSERT_TRUE(store_->Import("near", removal));
+  ASSERT_TRUE(store_->Import("later", Parse("csv", "pdq," + PdqHex(3) + "\nsha1," + std::string(40, 'b') + "\n")));
+  Bank strict;
+  strict.name = "off";
+  ASSERT_TRUE(store_->CreateBank(strict, "test"));
+  ASSERT_TRUE(store_->Import("off", Parse("csv", "pdq," + PdqHex(4) + "\n")));
+  BankUpdate disable;
+  disable.enabled = false;
+  ASSERT_TRUE(store_->UpdateBank("off", disable, "test"));
+
+  Matcher from_snapshot(*store_);
+  ASSERT_TRUE(from_snapshot.LoadSnapshot(snapshot));
+  Matcher full(*store_);
+  ASSERT_TRUE(full.Load());
+  auto hits = [](const Matcher& m, const std::string& type, const std::string& value) {
+    auto found = m.Lookup({type, value, 100, ""});
+    EXPECT_TRUE(found) << found.error().ToString();
+    std::vector<std::pair<std::int64_t, int>> out;
+    if (found) {
+      for (const auto& h : *found) out.emplace_back(h.entry_id, h.distance);
+    }
+    return out;
+  };
+  const std::vector<std::pair<std::string, std::string>> queries = {
+      {"pdq", FlipBits(PdqHex(1), 5)}, {"pdq", FlipBits(PdqHex(2), 5)}, {"pdq", FlipBits(PdqHex(3), 5)},
+      {"pdq", PdqHex(4)},             {"sha256", std::string(64, 'e')}, {"md5", std::string(32, 'a')},
+      {"sha1", std::string(40, 'b')}};
+  for (const auto& [type, value] : queries) {
+    EXPECT_EQ(hits(from_snapshot, type, value), hits(full, type, value)) << type << " " << value;
+  }
+  EXPECT_EQ(hits(from_snapshot, "pdq", FlipBits(PdqHex(1), 5)).size(), 1u);
+  EXPECT_TRUE(hits(from_snapshot, "pdq", FlipBits(PdqHex(2), 5)).empty()) << "removed after the snapshot";
+  EXPECT_EQ(hits(from_snapshot, "pdq", FlipBits(PdqHex(3), 5)).size(), 1u) << "added after the snapshot";
+  EXPECT_TRUE(hits(from_snapshot, "pdq", PdqHex(4)).empty()) << "its bank was disabled";
+  EXPECT_EQ(from_snapshot.Stats().last_entry_id, full.Stats().last_entry_id);
+  EXPECT_EQ(from_snapshot.LoadSnapshot(snapshot).error().code, ErrorCode::kInvalidArgument) << "only into a new matcher";
+}
+
+TEST_P(StoreTest, ASnapshotOfAnotherDatabaseOrADamagedOneIsRefused) {
+  MakeBank("b");
+  ASSERT_TRUE(store_->Import("b", Parse("csv", "pdq," + PdqHex(1) + "\n")));
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+  const auto snapshot = dir_.path() / "index";
+  ASSERT_TRUE(matcher.SaveSnapshot(snapshot));
+
+  testing::TempDir other_dir;
+  StoreOptions other_options;
+  other_options.sqlite_path = (other_dir.path() / "other.db").string();
+  auto other = Store::Open(other_options);
+  ASSERT_TRUE(other) << other.error().ToString();
+  Matcher elsewhere(**other);
+  auto refused = elsewhere.LoadSnapshot(snapshot);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("another database"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(elsewhere.Stats().last_entry_id, 0) << "nothing of it was taken";
+
+  const auto bin = snapshot / "matcher.bin";
+  auto write = [&](const std::string& text) { std::ofstream(bin, std::ios::binary | std::ios::trunc) << text; };
+  std::string bytes = testing::ReadText(bin);
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x40);
+  write(flipped);
+  Matcher damaged(*store_);
+  EXPECT_EQ(damaged.LoadSnapshot(snapshot).error().code, ErrorCode::kCorrupt);
+  write(bytes.substr(0, bytes.size() - 20));
+  EXPECT_EQ(damaged.LoadSnapshot(snapshot).error().code, ErrorCode::kCorrupt);
+  EXPECT_EQ(damaged.LoadSnapshot(dir_.path() / "none").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(damaged.Load()) << "the store still has everything";
+  EXPECT_EQ(damaged.Lookup({"pdq", PdqHex(1), 100, ""})->size(), 1u);
 }
 
 // Video entries: the frames travel as the entry's payload and go into the matcher's frame index;

@@ -129,6 +129,8 @@ class CryptoIndex final : public SignalIndex {
   // radius must be 0.
   Result<std::vector<IndexMatch>> SearchText(std::string_view hex, int radius) const override;
   std::size_t size() const override;
+  // Every entry as (id, lowercase hex), in no particular order (for snapshots).
+  std::vector<std::pair<std::uint64_t, std::string>> Entries() const;
 
  private:
   struct State;

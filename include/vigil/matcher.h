@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,15 @@ class Matcher {
   Status Load();
   // Applies the store's changes since the last Load/Refresh.
   Status Refresh();
+
+  // Snapshots, so that a new replica is ready in seconds instead of reading every entry from the
+  // store (match/matcher_snapshot.cpp has the format). SaveSnapshot writes the folder `dir` whole
+  // (beside it, then renamed over it) while lookups go on. LoadSnapshot, instead of Load: reads
+  // one, then Refresh()es to apply what changed in the store after it was taken. Refused: a
+  // snapshot of another database (kInvalidArgument), one that fails its checksums or structure
+  // (kCorrupt), one of another format version (kUnsupported); the caller may then Load.
+  Status SaveSnapshot(const std::filesystem::path& dir) const;
+  Status LoadSnapshot(const std::filesystem::path& dir);
 
   // Matches of one signal across enabled banks, nearest first. kInvalidArgument for an unknown
   // type or a malformed value.

@@ -246,6 +246,9 @@ class EntryFeed {
   // Entries tombstoned by imports with id > after_import_id, in import order.
   virtual Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) = 0;
   virtual Result<std::int64_t> LatestImportId() = 0;
+  // Which database this is (made once, at schema 8): a matcher snapshot of another is refused.
+  // Empty: the feed cannot tell (in-memory feeds), and snapshots are taken on trust.
+  virtual Result<std::string> Identity() { return std::string(); }
 };
 
 // Banks, their entries with provenance, imports and local overrides. Thread safety: as Store.
@@ -281,6 +284,30 @@ class BankStore : public EntryFeed {
   virtual Result<EntryOverride> RevokeOverride(std::int64_t id, const std::string& actor) = 0;
 };
 
+// How long uploads that matched nothing are kept: long enough for lists that grow later to find
+// them (retroactive matching), not for good. Anything tied to a case, report or legal hold is in
+// the permanent record and never removed by retention.
+struct UploadRetention {
+  int keep_days = 90;            // 0: keep them for good
+  int partitions_ahead_days = 3; // PostgreSQL: daily partitions made this many days ahead
+};
+
+// One upload partition (PostgreSQL; SQLite has one table, listed as one "partition" without bounds).
+struct UploadPartition {
+  std::string name;
+  std::int64_t from = 0, to = 0;  // submitted_at range [from, to), Unix microseconds; 0, 0: none (default)
+  std::int64_t rows = 0;          // the planner's estimate (exact for SQLite)
+};
+
+// What one maintenance pass did.
+struct UploadMaintenance {
+  bool skipped = false;  // another replica held the maintenance lock: nothing done
+  std::vector<std::string> partitions_created, partitions_dropped;
+  std::int64_t uploads_removed = 0;  // deleted, plus the estimated rows of dropped partitions
+  std::int64_t uploads_kept = 0;     // past the window, but of an account with a case or action: kept
+  std::vector<UploadPartition> partitions;  // after the pass
+};
+
 // Submitted content and its matches. Thread safety: as Store.
 class ContentStore {
  public:
@@ -290,6 +317,12 @@ class ContentStore {
   virtual Result<ContentRecord> GetContent(const std::string& content_id) = 0;
   // Uploads that matched something, in submission order after `after_id` (ContentRecord::id).
   virtual Result<std::vector<ContentRecord>> ListMatchedContent(std::int64_t after_id, int limit) = 0;
+  // Creates the coming days' partitions of uploads that matched nothing (PostgreSQL) and removes
+  // those older than the retention window, except any of an account with a case, an action or an
+  // account state, which move to the permanent record instead. Safe from any number of replicas
+  // at once (one does it; the others report `skipped`). See store/upload_retention.h.
+  virtual Result<UploadMaintenance> MaintainUploads(const UploadRetention& retention) = 0;
+  virtual Result<std::vector<UploadPartition>> ListUploadPartitions() = 0;
 };
 
 // API keys (hashed at rest) and who may do what. Thread safety: as Store.

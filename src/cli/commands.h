@@ -29,5 +29,6 @@ Action RegisterDocsCommands(CLI::App& app);
 Action RegisterScanCommand(CLI::App& app);
 Action RegisterWorkerCommand(CLI::App& app);
 Action RegisterPublishCommand(CLI::App& app);
+Action RegisterUploadsCommand(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -23,7 +23,7 @@ int CommandsMain(int argc, char** argv) {
                         {&RegisterHashCommand, &RegisterIndexCommand, &RegisterServeCommand, &RegisterKeysCommand,
                          &RegisterBankCommand, &RegisterLookupCommand, &RegisterEvalListing, &RegisterWorkflowCommands,
                          &RegisterReportCommands, &RegisterSandboxCommands, &RegisterDocsCommands, &RegisterScanCommand,
-                         &RegisterWorkerCommand, &RegisterPublishCommand,
+                         &RegisterWorkerCommand, &RegisterPublishCommand, &RegisterUploadsCommand,
                          &RegisterVersionCommand});
 }
 

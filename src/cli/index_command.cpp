@@ -11,8 +11,10 @@
 
 #include "cli/commands.h"
 #include "cli/index_bench.h"
+#include "cli/store_options.h"
 #include "index/pdq_list.h"
 #include "vigil/index.h"
+#include "vigil/matcher.h"
 
 namespace vigil::cli {
 namespace {
@@ -94,6 +96,49 @@ int RunQuery(const QueryArgs& a) {
   return 0;
 }
 
+struct SnapshotArgs {
+  StoreFlags store;
+  std::string output;
+};
+
+// The store's index as a matcher snapshot (what `index_snapshot` in the service's configuration
+// names): from the snapshot already there when it is of this database, plus the changes since.
+int RunSnapshot(const SnapshotArgs& a) {
+  auto store = OpenStoreOrReport(a.store, "index snapshot");
+  if (!store) return 1;
+  Matcher matcher(*store);
+  const auto start = std::chrono::steady_clock::now();
+  std::string from = "store";
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(a.output) / "matcher.bin", ec)) {
+    if (auto loaded = matcher.LoadSnapshot(a.output); loaded) {
+      from = "snapshot";
+    } else {
+      std::fprintf(stderr, "vigil index snapshot: the snapshot there is not used: %s\n", loaded.error().message.c_str());
+      if (loaded.error().code == ErrorCode::kUnavailable) return 1;
+    }
+  }
+  if (from == "store") {
+    if (auto loaded = matcher.Load(); !loaded) return ReportError("index snapshot", loaded.error());
+  }
+  const double load_s = Since(start);
+  const auto t = std::chrono::steady_clock::now();
+  if (auto saved = matcher.SaveSnapshot(a.output); !saved) return ReportError("index snapshot", saved.error());
+  const auto stats = matcher.Stats();
+  boost::json::object o{{"output", a.output},
+                        {"from", from},
+                        {"pdq", stats.entries_by_type[0]},
+                        {"md5", stats.entries_by_type[1]},
+                        {"sha1", stats.entries_by_type[2]},
+                        {"sha256", stats.entries_by_type[3]},
+                        {"videos", stats.entries_by_type[4]},
+                        {"last_entry_id", stats.last_entry_id},
+                        {"load_seconds", load_s},
+                        {"save_seconds", Since(t)}};
+  std::cout << boost::json::serialize(o) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 Action RegisterIndexCommand(CLI::App& app) {
@@ -123,7 +168,16 @@ Action RegisterIndexCommand(CLI::App& app) {
   CLI::App* be = cmd->add_subcommand("bench", "Benchmark the index against brute force and FAISS on PDQ-like data");
   RegisterIndexBenchOptions(*be, *bench);
 
-  return [b, q, be, build, query, bench]() -> int {
+  auto snapshot = std::make_shared<SnapshotArgs>();
+  CLI::App* sn = cmd->add_subcommand("snapshot", "Write the store's index as a snapshot that servers and workers start from");
+  sn->footer("Reads the snapshot already in --output when it is of this database and adds the changes\n"
+             "since, else every entry; writes the folder whole, then renames it into place. Point the\n"
+             "service's `index_snapshot` at it. Prints a JSON summary.");
+  AddStoreFlags(*sn, snapshot->store);
+  sn->add_option("-o,--output", snapshot->output, "The snapshot folder")->required();
+
+  return [b, q, be, sn, build, query, bench, snapshot]() -> int {
+    if (sn->parsed()) return RunSnapshot(*snapshot);
     if (b->parsed()) return RunBuild(*build);
     if (q->parsed()) return RunQuery(*query);
     if (be->parsed()) return RunIndexBench(*bench);

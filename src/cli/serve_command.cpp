@@ -14,6 +14,7 @@
 #include "server/http_server.h"
 #include "sandbox/sandbox_pool.h"
 #include "server/reporting_scheduler.h"
+#include "server/upload_maintainer.h"
 #include "server/reporting_services.h"
 #include "vigil/clock.h"
 #include "server/server_config.h"
@@ -63,15 +64,8 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   StoreFlags flags{config.data_dir, config.database_url};
   auto store = OpenStoreOrReport(flags, "serve", config.workflow);
   if (!store) return 1;
-  const auto load_start = std::chrono::steady_clock::now();
   Matcher matcher(*store);
-  if (auto loaded = matcher.Load(); !loaded) return ReportError("serve", loaded.error());
-  const auto stats = matcher.Stats();
-  spdlog::info(R"("msg":"index loaded","seconds":{:.3f},"pdq":{},"md5":{},"sha1":{},"sha256":{},"videos":{},)"
-               R"("video_frames":{},"banks":{})",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count(),
-               stats.entries_by_type[0], stats.entries_by_type[1], stats.entries_by_type[2], stats.entries_by_type[3],
-               stats.entries_by_type[4], stats.video_frames, stats.banks);
+  if (auto loaded = LoadIndex(matcher, config); !loaded) return ReportError("serve", loaded.error());
 
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("serve", decoders.error());
@@ -95,9 +89,12 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   // Files approved reports and purges expired evidence; started once the server listens.
   const server::SchedulerOptions background = server::SchedulerOptionsFrom(config, reporting);
   server::ReportingScheduler scheduler(reporting, background);
+  // Partitions and retention of uploads that matched nothing; stopped before the store closes.
+  server::UploadMaintainer uploads(*store, config.uploads.retention,
+                                   std::chrono::minutes(config.uploads.maintenance_minutes));
   sandbox::SandboxPool* pool = decoders->get();
   Store* metrics_store = store.get();
-  config.api.collect_metrics = [pool, &scheduler, metrics_store](server::ServiceMetrics& metrics) {
+  config.api.collect_metrics = [pool, &scheduler, &uploads, metrics_store](server::ServiceMetrics& metrics) {
     if (auto health = metrics_store->Reports().Health()) {
       metrics.SetReporting(health->reports_by_state, health->stalled, health->withdrawals_pending,
                            health->filed_followups, health->unreportable_cases);
@@ -115,6 +112,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     metrics.MirrorCount(Mirrored::kBackground, "filing_passes", b.filing_passes);
     metrics.MirrorCount(Mirrored::kBackground, "evidence_purged", b.items_purged);
     metrics.MirrorCount(Mirrored::kBackground, "purge_passes", b.purge_passes);
+    server::MirrorUploadMaintenance(metrics, uploads.Counts());
   };
 
   server::BlockShutdownSignals();
@@ -123,8 +121,10 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   service.AttachReporting(&reporting);
   server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
-  service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms), config.database_url);
+  service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms), config.database_url,
+                          config.index_snapshot, std::chrono::minutes(config.index_snapshot_minutes));
   scheduler.Start();  // stopped before the store closes
+  uploads.Start();
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
                http.port(), JsonString(store->backend()), JsonString(std::string(Version())));
   {
@@ -157,6 +157,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   }
   http.RunUntilSignalled();
   scheduler.Stop();
+  uploads.Stop();
   spdlog::info(R"("msg":"stopped")");
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "util/module_loader.h"
@@ -82,6 +84,35 @@ MediaHasher SandboxHasher(sandbox::SandboxPool* pool) {
     }
     return hashed;
   };
+}
+
+Status LoadIndex(Matcher& matcher, const server::ServerConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string from = "store";
+  const std::filesystem::path snapshot = config.index_snapshot;
+  std::error_code ec;
+  if (!snapshot.empty() && std::filesystem::exists(snapshot / "matcher.bin", ec)) {
+    if (auto loaded = matcher.LoadSnapshot(snapshot); loaded) {
+      from = "snapshot";
+    } else {
+      const auto code = loaded.error().code;
+      // A snapshot that cannot be used is no reason not to start: the store has everything.
+      if (code != ErrorCode::kCorrupt && code != ErrorCode::kUnsupported && code != ErrorCode::kInvalidArgument &&
+          code != ErrorCode::kNotFound && code != ErrorCode::kIoError) {
+        return loaded;
+      }
+      spdlog::warn(R"("msg":"index snapshot refused; loading from the store","error":{})",
+                   JsonString(loaded.error().ToString()));
+    }
+  }
+  if (from == "store") VIGIL_TRY(matcher.Load());
+  const auto stats = matcher.Stats();
+  spdlog::info(R"("msg":"index loaded","from":{},"seconds":{:.3f},"pdq":{},"md5":{},"sha1":{},"sha256":{},)"
+               R"("videos":{},"video_frames":{},"banks":{})",
+               JsonString(from), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               stats.entries_by_type[0], stats.entries_by_type[1], stats.entries_by_type[2], stats.entries_by_type[3],
+               stats.entries_by_type[4], stats.video_frames, stats.banks);
+  return {};
 }
 
 }  // namespace vigil::cli

@@ -8,6 +8,7 @@
 
 #include "sandbox/sandbox_pool.h"
 #include "server/server_config.h"
+#include "vigil/matcher.h"
 #include "vigil/status.h"
 #include "workflow/upload_workflow.h"
 
@@ -22,5 +23,9 @@ std::string JsonString(const std::string& text);
 Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerConfig& config);
 // Hashes through `pool`, logging a worker lost or one that did not start.
 MediaHasher SandboxHasher(sandbox::SandboxPool* pool);
+// Loads the index: from config.index_snapshot when there is one and it is of this database (then
+// the changes after it from the store), else every entry from the store. Logs which, how long it
+// took and what it holds.
+Status LoadIndex(Matcher& matcher, const server::ServerConfig& config);
 
 }  // namespace vigil::cli

@@ -17,6 +17,7 @@
 #include "match/index_follower.h"
 #include "server/http_server.h"
 #include "server/server_config.h"
+#include "server/upload_maintainer.h"
 #include "stream/jetstream.h"
 #include "stream/media_roots.h"
 #include "stream/stream_worker.h"
@@ -112,7 +113,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   auto store = OpenStoreOrReport({config.data_dir, config.database_url}, "worker", config.workflow);
   if (!store) return 1;
   Matcher matcher(*store);
-  if (auto loaded = matcher.Load(); !loaded) return ReportError("worker", loaded.error());
+  if (auto loaded = LoadIndex(matcher, config); !loaded) return ReportError("worker", loaded.error());
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("worker", decoders.error());
   std::unique_ptr<MediaStore> media;
@@ -246,14 +247,18 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   IndexFollowerOptions follow;
   follow.interval = std::chrono::milliseconds(config.refresh_interval_ms);
   follow.postgres_url = config.database_url;
+  follow.snapshot_dir = config.index_snapshot;
+  follow.snapshot_every = std::chrono::minutes(config.index_snapshot_minutes);
   follow.after_refresh = [&rules_follower] { rules_follower.Check(); };
   follow.on_synced = [&worker](double seconds) { worker.ObserveIndexSync(seconds); };
   follow.on_error = [](const std::string& message) {
     spdlog::warn(R"("msg":"index follower","error":{})", JsonString(message));
   };
   IndexFollower follower(matcher, std::move(follow));
-
-
+  // Partitions and retention of uploads that matched nothing, as every server does (logged).
+  server::UploadMaintainer uploads(*store, config.uploads.retention,
+                                   std::chrono::minutes(config.uploads.maintenance_minutes));
+  uploads.Start();
 
   spdlog::info(R"("msg":"worker started","nats":{},"stream":{},"consumer":{},"concurrency":{},"max_in_flight":{},)"
                R"("media_roots":{},"store":{},"decoder_sandbox":{},"rules_file":{},"version":{})",
@@ -265,6 +270,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   serving = &worker;
   if (!stop) worker.Run();
   running = nullptr;
+  uploads.Stop();
   if (metrics_server) metrics_server->Stop();  // before the worker it reports on goes
   serving = nullptr;
   const auto c = worker.Counts();

@@ -95,4 +95,22 @@ std::size_t CryptoIndex::size() const {
   return state_->by_id.size();
 }
 
+std::vector<std::pair<std::uint64_t, std::string>> CryptoIndex::Entries() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::shared_lock lock(state_->mu);
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  out.reserve(state_->by_id.size());
+  for (const auto& [id, bytes] : state_->by_id) {
+    std::string hex;
+    hex.reserve(bytes.size() * 2);
+    for (const char c : bytes) {
+      const auto b = static_cast<unsigned char>(c);
+      hex += kHex[b >> 4];
+      hex += kHex[b & 15];
+    }
+    out.emplace_back(id, std::move(hex));
+  }
+  return out;
+}
+
 }  // namespace vigil

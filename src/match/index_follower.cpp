@@ -38,6 +38,25 @@ void IndexFollower::Refresh() {
     ++stats_.refreshes;
   }
   if (options_.after_refresh) options_.after_refresh();
+  MaybeSnapshot();
+}
+
+void IndexFollower::MaybeSnapshot() {
+  if (options_.snapshot_every.count() <= 0 || options_.snapshot_dir.empty()) return;
+  const auto start = SteadyClock::now();
+  if (start - last_snapshot_ < options_.snapshot_every) return;
+  last_snapshot_ = start;  // a failure waits for the next period too, rather than retrying at every refresh
+  if (auto saved = matcher_.SaveSnapshot(options_.snapshot_dir); !saved) {
+    if (options_.on_error) options_.on_error("index snapshot failed: " + saved.error().ToString());
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.snapshots;
+  }
+  if (options_.on_snapshot) {
+    options_.on_snapshot(std::chrono::duration<double>(SteadyClock::now() - start).count());
+  }
 }
 
 void IndexFollower::Run() {

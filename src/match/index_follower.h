@@ -27,7 +27,12 @@ struct IndexFollowerOptions {
   std::string postgres_url;  // empty: polling only
   std::function<void()> after_refresh;                        // gauges, rules reload, ...
   std::function<void(double seconds)> on_synced;              // one per notified change
-  std::function<void(const std::string& message)> on_error;   // a failed refresh or listener
+  std::function<void(const std::string& message)> on_error;   // a failed refresh, listener or snapshot
+  // A matcher snapshot written after a refresh at most this often (0: never), so the next start
+  // (this replica's or a new one's) reads it instead of every entry; see Matcher::SaveSnapshot.
+  std::string snapshot_dir;
+  std::chrono::minutes snapshot_every{0};
+  std::function<void(double seconds)> on_snapshot;            // one per snapshot written
 };
 
 struct IndexFollowerStats {
@@ -36,6 +41,7 @@ struct IndexFollowerStats {
   double last_sync_seconds = 0;
   double max_sync_seconds = 0;
   bool listening = false;          // the LISTEN connection is up
+  std::int64_t snapshots = 0;      // written
 };
 
 class IndexFollower {
@@ -50,6 +56,7 @@ class IndexFollower {
  private:
   void Run();
   void Refresh();
+  void MaybeSnapshot();
 
   Matcher& matcher_;
   IndexFollowerOptions options_;
@@ -57,6 +64,7 @@ class IndexFollower {
   std::condition_variable cv_;
   bool stop_ = false;
   IndexFollowerStats stats_;
+  std::chrono::steady_clock::time_point last_snapshot_ = std::chrono::steady_clock::now();
   std::thread thread_;
 };
 

@@ -4,101 +4,12 @@
 #include "vigil/matcher.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
-#include <shared_mutex>
-#include <unordered_map>
 
-#include "vigil/index.h"
+#include "match/matcher_state.h"
 #include "vigil/pdq.h"
 #include "vigil/signal_type.h"
 
 namespace vigil {
-
-struct Matcher::State {
-  struct BankRule {
-    std::string name;
-    bool enabled = true;
-    int max_distance = 31;
-    int min_quality = 50;
-    bool match_dihedral = false;
-    bool match_trimmed = false;
-  };
-
-  std::mutex refresh_mu;  // one Load/Refresh at a time
-
-  mutable std::shared_mutex mu;  // guards the tables below (indexes are themselves thread-safe)
-  std::map<std::int64_t, BankRule> banks;
-  int pdq_radius = 0;                    // the largest enabled bank radius
-  std::vector<std::int64_t> entry_ids;   // sorted
-  std::vector<std::int64_t> entry_banks; // parallel to entry_ids
-  std::vector<std::uint8_t> entry_types; // parallel: index into SignalTypes()
-  std::int64_t last_entry_id = 0;
-  std::int64_t last_import_id = 0;
-
-  std::unique_ptr<PdqIndex> pdq = std::make_unique<PdqIndex>();
-  CryptoIndex md5{DigestType::kMd5};
-  CryptoIndex sha1{DigestType::kSha1};
-  CryptoIndex sha256{DigestType::kSha256};
-
-  // Videos: every listed video's distinct frame hashes in one index; frame ids are dense.
-  struct Video {
-    std::uint64_t first_frame = 0;
-    std::uint32_t frames = 0;  // distinct frames of quality >= the floor
-    bool live = true;          // removed videos stay in the frame index, filtered at lookup
-  };
-  std::unique_ptr<PdqIndex> frames = std::make_unique<PdqIndex>();
-  std::vector<std::int64_t> frame_owner;  // frame id -> video entry id
-  std::unordered_map<std::int64_t, Video> videos;
-  std::size_t live_videos = 0;
-
-  // Registers a video entry's frames (ids from frame_owner.size()) and returns their hashes;
-  // the caller adds them to `frames` (in bulk at load). Under the unique lock.
-  std::vector<PdqHash> RegisterVideo(const IndexedEntry& entry, std::vector<std::uint64_t>& ids) {
-    std::vector<PdqHash> hashes;
-    auto parsed = ParseVpdq(entry.payload);
-    if (parsed) hashes = VpdqMatchableHashes(*parsed, VpdqMatchOptions{}.min_quality);
-    Video video;
-    video.first_frame = frame_owner.size();
-    video.frames = static_cast<std::uint32_t>(hashes.size());
-    for (std::size_t i = 0; i < hashes.size(); ++i) {
-      ids.push_back(frame_owner.size());
-      frame_owner.push_back(entry.id);
-    }
-    videos[entry.id] = video;
-    ++live_videos;
-    return hashes;
-  }
-
-  SignalIndex* IndexFor(std::string_view type) {
-    if (type == "pdq") return pdq.get();
-    if (type == "md5") return &md5;
-    if (type == "sha1") return &sha1;
-    if (type == "sha256") return &sha256;
-    return nullptr;
-  }
-
-  // Position of an entry in the tables, or -1.
-  std::ptrdiff_t Find(std::int64_t entry_id) const {
-    const auto it = std::lower_bound(entry_ids.begin(), entry_ids.end(), entry_id);
-    if (it == entry_ids.end() || *it != entry_id) return -1;
-    return it - entry_ids.begin();
-  }
-  std::int64_t BankOf(std::int64_t entry_id) const {
-    const auto at = Find(entry_id);
-    return at < 0 ? 0 : entry_banks[static_cast<std::size_t>(at)];
-  }
-  void Append(const IndexedEntry& entry) {
-    entry_ids.push_back(entry.id);
-    entry_banks.push_back(entry.bank_id);
-    std::uint8_t type = 0;
-    const auto types = SignalTypes();
-    for (std::size_t i = 0; i < types.size(); ++i) {
-      if (types[i].name == entry.signal_type) type = static_cast<std::uint8_t>(i);
-    }
-    entry_types.push_back(type);
-  }
-};
 
 Matcher::Matcher(EntryFeed& feed) : feed_(feed), state_(std::make_unique<State>()) {}
 Matcher::~Matcher() = default;

@@ -170,12 +170,18 @@ ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
 
 ApiService::~ApiService() { follower_.reset(); }
 
-void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url) {
+void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url,
+                                 const std::string& snapshot_dir, std::chrono::minutes snapshot_every) {
   RefreshIndexGauges();
   ready_ = true;
   IndexFollowerOptions options;
   options.interval = interval;
   options.postgres_url = postgres_url;
+  options.snapshot_dir = snapshot_dir;
+  options.snapshot_every = snapshot_every;
+  options.on_snapshot = [](double seconds) {
+    spdlog::info(R"("msg":"index snapshot written","seconds":{:.3f})", seconds);
+  };
   options.after_refresh = [this] { RefreshIndexGauges(); };
   options.on_synced = [this](double seconds) { metrics_.ObserveIndexSync(seconds); };
   options.on_error = [](const std::string& message) {

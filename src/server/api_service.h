@@ -107,8 +107,10 @@ class ApiService {
 
   // Marks the service ready (after the matcher loaded) and keeps the matcher current with the
   // store until destruction (match/index_follower.h): at once when PostgreSQL (`postgres_url`, ""
-  // for SQLite) announces a bank change, and every `interval` regardless.
-  void StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url = "");
+  // for SQLite) announces a bank change, and every `interval` regardless; writes a matcher snapshot
+  // to `snapshot_dir` after a refresh at most every `snapshot_every` (0: never).
+  void StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url = "",
+                       const std::string& snapshot_dir = "", std::chrono::minutes snapshot_every = {});
 
  private:
   // content_routes.cpp

@@ -65,6 +65,13 @@ std::vector<ConfigKey> MakeReference() {
       {"", "refresh_interval_ms", "integer", Integer(d.refresh_interval_ms),
        "how often this process reads bank changes made by others in any case; on PostgreSQL they are also pushed "
        "at commit (LISTEN/NOTIFY) and reach the index at once"},
+      {"", "index_snapshot", "string", String(d.index_snapshot),
+       "a folder for a snapshot of the in-memory index: read at start instead of every entry (then the changes "
+       "after it are read from the store), and written every `index_snapshot_minutes`; a snapshot of another "
+       "database or a damaged one is refused and the index loads from the store. Empty: none. `vigil index "
+       "snapshot` writes one"},
+      {"", "index_snapshot_minutes", "integer", Integer(d.index_snapshot_minutes),
+       "how often a running server or worker writes `index_snapshot` (after a refresh); 0: only read it"},
       {"", "rate_limit_per_second", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.per_second)),
        "requests a second per key (429 with `Retry-After` past it); 0: unlimited"},
       {"", "rate_limit_burst", "integer", Integer(static_cast<std::int64_t>(api.rate_limit.burst)),
@@ -217,6 +224,15 @@ std::vector<ConfigKey> MakeReference() {
        "preserve a case's items in the vault on every violating decision"},
       {"vault", "purge_interval_hours", "integer", Integer(rep.purge_interval_hours),
        "the service purges expired evidence that is not held this often (with the vault open); 0: off"},
+      // [uploads]
+      {"uploads", "retention_days", "integer", Integer(d.uploads.retention.keep_days),
+       "how long uploads that matched nothing keep their record and hashes (for lists that grow later); 0: for "
+       "good. Uploads of an account with a case or an enforcement action are never removed"},
+      {"uploads", "partitions_ahead_days", "integer", Integer(d.uploads.retention.partitions_ahead_days),
+       "PostgreSQL: the daily partitions of such uploads are made this many days ahead"},
+      {"uploads", "maintenance_minutes", "integer", Integer(d.uploads.maintenance_minutes),
+       "every server and worker runs the upload maintenance (partitions, retention) this often, and once at "
+       "start; replicas take turns. 0: never (run `vigil uploads maintain` from cron instead)"},
       // [legal]
       {"legal", "signing_key_env", "string", String(rep.signing_key_env),
        "the environment variable holding the Ed25519 seed (64 hex digits) that signs law-enforcement "

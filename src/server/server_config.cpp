@@ -109,6 +109,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   config.http.request_timeout = std::chrono::milliseconds(request_ms);
   config.http.idle_timeout = std::chrono::milliseconds(idle_ms);
   read_int(table, "refresh_interval_ms", config.refresh_interval_ms, 50, 3'600'000);
+  read_string(table, "index_snapshot", config.index_snapshot);
+  read_int(table, "index_snapshot_minutes", config.index_snapshot_minutes, 0, 7 * 24 * 60);
   std::int64_t rate = 0, burst = 0;
   rate = static_cast<std::int64_t>(config.api.rate_limit.per_second);
   burst = static_cast<std::int64_t>(config.api.rate_limit.burst);
@@ -190,6 +192,12 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "retention_days", rep.retention_days, 365, 36'500);
     read_bool(*t, "preserve_on_confirm", rep.preserve_on_confirm);
     read_int(*t, "purge_interval_hours", rep.purge_interval_hours, 0, 24 * 365);
+  }
+  if (const auto* t = table["uploads"].as_table()) {
+    auto& u = config.uploads;
+    read_int(*t, "retention_days", u.retention.keep_days, 0, 36'500);
+    read_int(*t, "partitions_ahead_days", u.retention.partitions_ahead_days, 0, 60);
+    read_int(*t, "maintenance_minutes", u.maintenance_minutes, 0, 7 * 24 * 60);
   }
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);

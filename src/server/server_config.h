@@ -68,16 +68,25 @@ struct StreamConfig {
   std::string metrics_listen;                   // HOST:PORT for GET /metrics; empty: none
 };
 
+// Uploads that matched nothing: how long they are kept, and how often the maintenance runs.
+struct UploadsConfig {
+  UploadRetention retention;             // keep_days (0: for good), partitions_ahead_days
+  std::int64_t maintenance_minutes = 60; // 0: never (then make partitions with `vigil uploads maintain`)
+};
+
 struct ServerConfig {
   std::string data_dir = "vigil-data";
   std::string database_url;
   HttpServerOptions http;
   ApiOptions api;
   int refresh_interval_ms = 2000;
+  std::string index_snapshot;                // a matcher snapshot folder: read at start, written every...
+  std::int64_t index_snapshot_minutes = 60;  // ... this often (0: read only)
   WorkflowOptions workflow;
   ReportingConfig reporting;
   SandboxConfig sandbox;
   StreamConfig stream;
+  UploadsConfig uploads;
   std::string log_level = "info";
 };
 

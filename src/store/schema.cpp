@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 7> kMigrations = {
+constexpr std::array<std::string_view, 8> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -399,6 +399,48 @@ UPDATE api_keys SET name = name || CASE WHEN revoked_at IS NULL THEN '~' ELSE '~
                      OR ((k.revoked_at IS NULL) = (api_keys.revoked_at IS NULL) AND k.id > api_keys.id)));
 DROP INDEX api_keys_live_name;
 CREATE UNIQUE INDEX api_keys_name ON api_keys(LOWER(name));
+)sql",
+    // 8: uploads that matched nothing move to their own table, `uploads`, which retention may
+    // empty (store/upload_retention.h); `content` keeps what matched or anything was done about,
+    // for good. On PostgreSQL `uploads` is partitioned by day of submission (uploads_pYYYYMMDD,
+    // made ahead of time by the maintenance; uploads_default catches anything else), so retention
+    // drops a day at a time. A content id is taken in one table or the other, never both.
+    // And the database's identity, so that a matcher snapshot is never loaded against another.
+    R"sql(
+CREATE TABLE uploads (
+  content_id TEXT NOT NULL,
+  user_id TEXT NOT NULL DEFAULT '',
+  media_type TEXT NOT NULL DEFAULT '',
+  byte_size BIGINT NOT NULL DEFAULT 0,
+  md5 TEXT,
+  sha1 TEXT,
+  sha256 TEXT,
+  pdq TEXT,
+  pdq_quality INTEGER,
+  submitted_at BIGINT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  vpdq TEXT,
+  outcome TEXT
+){{POSTGRES}} PARTITION BY RANGE (submitted_at){{END}};
+{{POSTGRES}}CREATE TABLE uploads_default PARTITION OF uploads DEFAULT;
+CREATE INDEX uploads_content_id ON uploads(content_id);
+CREATE INDEX uploads_default_time ON uploads_default(submitted_at);{{END}}
+{{SQLITE}}CREATE UNIQUE INDEX uploads_content_id ON uploads(content_id);
+CREATE INDEX uploads_time ON uploads(submitted_at);{{END}}
+CREATE INDEX uploads_user ON uploads(user_id);
+INSERT INTO uploads (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at,
+                     metadata, vpdq, outcome)
+  SELECT content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata,
+         vpdq, outcome FROM content
+  WHERE state = 'visible' AND media_sha256 IS NULL
+    AND id NOT IN (SELECT content_row FROM matches) AND id NOT IN (SELECT content_row FROM case_items)
+    AND content_id NOT IN (SELECT content_id FROM actions) AND content_id NOT IN (SELECT content_id FROM evidence)
+    AND content_id NOT IN (SELECT content_id FROM report_files)
+    AND content_id NOT IN (SELECT content_id FROM media_views);
+DELETE FROM content WHERE content_id IN (SELECT content_id FROM uploads);
+CREATE TABLE store_identity (id TEXT NOT NULL);
+{{POSTGRES}}INSERT INTO store_identity (id) VALUES (gen_random_uuid()::text);{{END}}
+{{SQLITE}}INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));{{END}}
 )sql",
 };
 

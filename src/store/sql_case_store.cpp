@@ -105,34 +105,40 @@ class SqlCaseStore final : public CaseStore {
     std::optional<Case> opened;
     {
       VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+      VIGIL_TRY(LockContentIdsOn(*db, {content.content_id}));
+      VIGIL_ASSIGN_OR_RETURN(auto taken, ReadContentsWithoutMatchesOn(*db, {content.content_id}));
       const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
-      auto row = InsertContentOn(*db, content, now);
+      if (taken.empty() && content.matches.empty()) {
+        VIGIL_TRY(InsertUploadsOn(*db, std::span(&content, 1), now));
+        VIGIL_TRY(txn.Commit());
+        VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content.content_id));
+        return RecordedUpload{std::move(stored), std::nullopt, false};
+      }
+      auto row = taken.empty() ? InsertContentOn(*db, content, now)
+                               : Result<std::int64_t>(Fail(ErrorCode::kAlreadyExists, "taken"));
       if (!row) {
         if (row.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(row.error());
       } else {
-        std::string outcome_json;
-        if (!content.matches.empty()) {
-          // The recorded matches, with their banks' names and the entries' provenance.
-          VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content.content_id));
-          PolicyOutcome outcome;
-          if (policy.evaluate) {
-            VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, recorded));
-            outcome = policy.evaluate(facts);
-          }
-          VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, recorded, *row, outcome, actor, now));
-          if (case_id != 0 && policy.keep_media) {
-            const auto sha256 = content.hashes.find("sha256");
-            if (sha256 == content.hashes.end()) return Fail(ErrorCode::kInternal, "an upload without its SHA-256");
-            VIGIL_TRY(policy.keep_media(sha256->second));
-            VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
-          }
-          outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id);
-          VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
-          FailPoint("upload.before_commit");
-          if (case_id != 0) {
-            VIGIL_ASSIGN_OR_RETURN(auto c, GetCaseOn(*db, case_id));
-            opened = std::move(c);
-          }
+        // The recorded matches, with their banks' names and the entries' provenance.
+        VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content.content_id));
+        PolicyOutcome outcome;
+        if (policy.evaluate) {
+          VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, recorded));
+          outcome = policy.evaluate(facts);
+        }
+        VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, recorded, *row, outcome, actor, now));
+        if (case_id != 0 && policy.keep_media) {
+          const auto sha256 = content.hashes.find("sha256");
+          if (sha256 == content.hashes.end()) return Fail(ErrorCode::kInternal, "an upload without its SHA-256");
+          VIGIL_TRY(policy.keep_media(sha256->second));
+          VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
+        }
+        const std::string outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id);
+        VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
+        FailPoint("upload.before_commit");
+        if (case_id != 0) {
+          VIGIL_ASSIGN_OR_RETURN(auto c, GetCaseOn(*db, case_id));
+          opened = std::move(c);
         }
         VIGIL_TRY(txn.Commit());
         VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content.content_id));
@@ -179,21 +185,32 @@ class SqlCaseStore final : public CaseStore {
       for (std::size_t i : where) out[i] = tl::unexpected(e);
       return out;
     };
-    std::vector<std::string> inserted;
+    std::vector<std::string> wanted;
+    for (const auto& c : valid) wanted.push_back(c.content_id);
+    std::map<std::string, ContentRecord> fresh;  // recorded by this call, by content id
     {
       auto txn = SqlTransaction::Start(*db);
       if (!txn) return fail_all(txn.error());
-      auto ids = InsertUnmatchedContentsOn(*db, valid, Now());
-      if (!ids) return fail_all(ids.error());
+      if (auto locked = LockContentIdsOn(*db, wanted); !locked) return fail_all(locked.error());
+      auto taken = ReadContentsWithoutMatchesOn(*db, wanted);
+      if (!taken) return fail_all(taken.error());
+      std::set<std::string> seen;
+      for (const auto& t : *taken) seen.insert(t.content_id);
+      std::vector<ContentRecord> insert;
+      const auto now = Now();
+      for (const auto& c : valid) {
+        if (!seen.insert(c.content_id).second) continue;  // taken, or a retry of one earlier in the batch
+        insert.push_back(c);
+        if (insert.back().submitted_at == 0) insert.back().submitted_at = now;
+      }
+      if (auto inserted = InsertUploadsOn(*db, insert, now); !inserted) return fail_all(inserted.error());
       if (auto committed = txn->Commit(); !committed) return fail_all(committed.error());
-      inserted = std::move(*ids);
+      std::vector<std::string> inserted;
+      for (const auto& c : insert) inserted.push_back(c.content_id);
+      auto rows = ReadContentsWithoutMatchesOn(*db, inserted);  // as a replay will read them
+      if (!rows) return fail_all(rows.error());
+      for (auto& row : *rows) fresh.emplace(row.content_id, std::move(row));
     }
-    std::vector<std::string> wanted;
-    for (const auto& c : valid) wanted.push_back(c.content_id);
-    auto rows = ReadContentsWithoutMatchesOn(*db, inserted);
-    if (!rows) return fail_all(rows.error());
-    std::map<std::string, ContentRecord> fresh;
-    for (auto& row : *rows) fresh.emplace(row.content_id, std::move(row));
     for (std::size_t k = 0; k < valid.size(); ++k) {
       const auto& c = valid[k];
       if (auto it = fresh.find(c.content_id); it != fresh.end()) {

@@ -57,7 +57,8 @@ Result<std::unique_ptr<SqlConnection>> OpenSqlite(const std::string& path);
 // Opens a PostgreSQL connection from a libpq connection string or URI.
 Result<std::unique_ptr<SqlConnection>> OpenPostgres(const std::string& conninfo);
 
-// Expands {{ID}} and other dialect tokens in schema text.
+// Expands {{ID}} (the auto-increment key) and keeps {{POSTGRES}}...{{END}} / {{SQLITE}}...{{END}}
+// blocks for their dialect only, in schema text.
 std::string ExpandDialect(std::string_view sql, SqlDialect dialect);
 
 // RAII transaction: BEGIN on Start, ROLLBACK on destruction unless Commit succeeded.

@@ -1,6 +1,8 @@
 // Uploads and their matches in SQL (see sql_content.h).
 #include "store/sql_content.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "vigil/video.h"
@@ -46,6 +48,17 @@ namespace {
 constexpr const char* kContentColumns =
     "id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
     "vpdq, state, outcome";
+// The same columns from `uploads` (no row id; nothing was done about an upload there).
+constexpr const char* kUploadColumns =
+    "0, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
+    "vpdq, 'visible', outcome";
+
+// "$first, $first+1, ..." for `count` parameters.
+std::string Placeholders(std::size_t first, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < count; ++i) out += (i == 0 ? "$" : ", $") + std::to_string(first + i);
+  return out;
+}
 }  // namespace
 
 ContentRecord ContentFromRow(const SqlRow& row) {
@@ -72,56 +85,73 @@ ContentRecord ContentFromRow(const SqlRow& row) {
   return content;
 }
 
+Status LockContentIdsOn(SqlConnection& db, std::vector<std::string> ids) {
+  if (db.dialect() != SqlDialect::kPostgres || ids.empty()) return {};
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string sql = "SELECT COUNT(pg_advisory_xact_lock(hashtextextended('content:' || v, 7215))) FROM (SELECT v FROM (VALUES ";
+  std::vector<SqlValue> params;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    sql += (i == 0 ? "($" : ", ($") + std::to_string(i + 1) + "::text)";
+    params.emplace_back(ids[i]);
+  }
+  sql += ") AS t(v) ORDER BY v) AS sorted";  // in order, so two batches never wait on each other in a cycle
+  VIGIL_TRY(db.Query(sql, params));
+  return {};
+}
+
 Result<std::vector<ContentRecord>> ReadContentsWithoutMatchesOn(SqlConnection& db, const std::vector<std::string>& ids) {
   std::vector<ContentRecord> out;
   if (ids.empty()) return out;
-  std::string sql = std::string("SELECT ") + kContentColumns + " FROM content WHERE content_id IN (";
-  std::vector<SqlValue> params;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    sql += (i == 0 ? "$" : ", $") + std::to_string(i + 1);
-    params.emplace_back(ids[i]);
-  }
-  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(sql + ")", params));
+  std::vector<SqlValue> params(ids.begin(), ids.end());
+  const std::string in = " WHERE content_id IN (" + Placeholders(1, ids.size()) + ")";
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(std::string("SELECT ") + kContentColumns + " FROM content" + in +
+                                                 " UNION ALL SELECT " + kUploadColumns + " FROM uploads" + in,
+                                             params));
   for (const auto& row : rows) out.push_back(ContentFromRow(row));
   return out;
 }
 
-Result<std::vector<std::string>> InsertUnmatchedContentsOn(SqlConnection& db, std::span<const ContentRecord> contents,
-                                                           std::int64_t now) {
-  std::vector<std::string> inserted;
-  if (contents.empty()) return inserted;
+Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> contents, std::int64_t now) {
+  if (contents.empty()) return {};
   std::string sql =
-      "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-      "submitted_at, metadata, vpdq) VALUES ";
+      "INSERT INTO uploads (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
+      "submitted_at, metadata, vpdq, outcome) VALUES ";
+  constexpr std::size_t kColumns = 13;
   std::vector<SqlValue> params;
-  params.reserve(contents.size() * 12);
+  params.reserve(contents.size() * kColumns);
   for (std::size_t i = 0; i < contents.size(); ++i) {
     const auto& c = contents[i];
     auto hash = [&](const char* type) -> SqlValue {
       auto it = c.hashes.find(type);
       return it == c.hashes.end() ? SqlValue{} : SqlValue{it->second};
     };
-    sql += i == 0 ? "(" : ", (";
-    for (int k = 1; k <= 12; ++k) sql += (k == 1 ? "$" : ", $") + std::to_string(i * 12 + static_cast<std::size_t>(k));
-    sql += ")";
+    sql += (i == 0 ? "(" : ", (") + Placeholders(i * kColumns + 1, kColumns) + ")";
     for (auto& v : std::initializer_list<SqlValue>{
              SqlValue{c.content_id}, SqlValue{c.user_id}, SqlValue{c.media_type}, SqlValue{c.byte_size}, hash("md5"),
              hash("sha1"), hash("sha256"), hash("pdq"),
-             c.pdq_quality ? SqlValue{std::int64_t{*c.pdq_quality}} : SqlValue{}, SqlValue{now},
-             SqlValue{c.metadata_json}, c.vpdq.empty() ? SqlValue{} : SqlValue{c.vpdq}}) {
+             c.pdq_quality ? SqlValue{std::int64_t{*c.pdq_quality}} : SqlValue{},
+             SqlValue{c.submitted_at != 0 ? c.submitted_at : now}, SqlValue{c.metadata_json},
+             c.vpdq.empty() ? SqlValue{} : SqlValue{c.vpdq},
+             c.policy_outcome.empty() ? SqlValue{} : SqlValue{c.policy_outcome}}) {
       params.push_back(v);
     }
   }
-  sql += " ON CONFLICT (content_id) DO NOTHING RETURNING content_id";
-  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query(sql, params));
-  for (const auto& row : rows) inserted.push_back(row.Text(0));
-  return inserted;
+  auto inserted = db.Execute(sql, params);
+  if (!inserted) return tl::unexpected(inserted.error());
+  return {};
 }
 
 Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& content_id) {
   auto rows = db.Query(std::string("SELECT ") + kContentColumns + " FROM content WHERE content_id = $1", {content_id});
   if (!rows) return tl::unexpected(rows.error());
-  if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
+  if (rows->empty()) {
+    // An upload that matched nothing (no matches to read), unless retention has dropped it.
+    rows = db.Query(std::string("SELECT ") + kUploadColumns + " FROM uploads WHERE content_id = $1", {content_id});
+    if (!rows) return tl::unexpected(rows.error());
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "no content with id '" + content_id + "'");
+    return ContentFromRow(rows->front());
+  }
   ContentRecord content = ContentFromRow(rows->front());
   auto matches = db.Query(
       "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "

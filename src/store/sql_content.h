@@ -14,20 +14,30 @@
 
 namespace vigil::store {
 
-// Inserts the upload and its matches; returns the content row id. kAlreadyExists when the
-// content id is taken (the transaction should then be abandoned).
+// Where an upload is kept: one that matched something, and anything that was done about, in
+// `content` with its matches (for good); one that matched nothing in `uploads`, which retention
+// empties after its window (store/upload_retention.h). A content id is in one or the other, never
+// both: writers take LockContentIdsOn first and look in both (SQLite has one writer at a time).
+
+// Takes a transaction-scoped lock on each content id (PostgreSQL; in sorted order; a no-op on
+// SQLite), so that two writers of one id take turns until commit.
+Status LockContentIdsOn(SqlConnection& db, std::vector<std::string> ids);
+
+// Inserts the upload and its matches into `content`; returns the content row id. kAlreadyExists
+// when the content id is taken there (the transaction should then be abandoned).
 Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& content, std::int64_t now);
 
-// The upload with its matches (bank name and provenance), state and recorded policy outcome.
+// Inserts uploads that matched nothing into `uploads` in one statement (submitted at `now` unless
+// they say otherwise). The caller has locked their ids and found them free.
+Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> contents, std::int64_t now);
+
+// The upload with its matches (bank name and provenance), state and recorded policy outcome, from
+// either table (ContentRecord::id is 0 for one in `uploads`).
 Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& content_id);
 
 // A content row as read (no matches).
 ContentRecord ContentFromRow(const SqlRow& row);
-// The uploads with these content ids, without their matches, in no particular order.
+// The uploads with these content ids in either table, without their matches, in no particular order.
 Result<std::vector<ContentRecord>> ReadContentsWithoutMatchesOn(SqlConnection& db, const std::vector<std::string>& ids);
-// Inserts uploads that matched nothing in one statement; content ids already taken are left as
-// they are. Returns the content ids inserted.
-Result<std::vector<std::string>> InsertUnmatchedContentsOn(SqlConnection& db, std::span<const ContentRecord> contents,
-                                                           std::int64_t now);
 
 }  // namespace vigil::store

@@ -18,6 +18,7 @@
 #include "store/schema.h"
 #include "store/sql_connection.h"
 #include "store/sql_content.h"
+#include "store/upload_retention.h"
 #include "vigil/cases.h"
 #include "vigil/clock.h"
 #include "vigil/digest.h"
@@ -177,6 +178,9 @@ class SqlStore final : public Store {
         {"uploads whose outcome opened a case they are not in",
          "SELECT COUNT(*) FROM content c WHERE c.outcome LIKE '%\"case_id\":%' AND c.outcome NOT LIKE "
          "'%\"case_id\":null%' AND NOT EXISTS (SELECT 1 FROM case_items i WHERE i.content_row = c.id)"},
+        {"content ids recorded twice (uploads: one per id, and never also in content)",
+         "SELECT (SELECT COUNT(*) FROM (SELECT content_id FROM uploads GROUP BY content_id HAVING COUNT(*) > 1) d) + "
+         "(SELECT COUNT(*) FROM uploads u JOIN content c ON c.content_id = u.content_id)"},
         {"actions appealed twice",
          "SELECT COUNT(*) FROM (SELECT action_id FROM appeal_actions GROUP BY action_id HAVING COUNT(*) > 1) d"},
     };
@@ -368,6 +372,13 @@ class SqlStore final : public Store {
     return removals;
   }
 
+  Result<std::string> Identity() override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT id FROM store_identity"));
+    if (rows.size() != 1) return Fail(ErrorCode::kCorrupt, "store_identity holds " + std::to_string(rows.size()) + " rows, not 1");
+    return rows[0].Text(0);
+  }
+
   Result<std::int64_t> LatestImportId() override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT COALESCE(MAX(id), 0) FROM imports"));
@@ -486,6 +497,19 @@ class SqlStore final : public Store {
       out.push_back(std::move(content));
     }
     return out;
+  }
+
+  Result<UploadMaintenance> MaintainUploads(const UploadRetention& retention) override {
+    if (retention.keep_days < 0 || retention.partitions_ahead_days < 0 || retention.partitions_ahead_days > 60) {
+      return Fail(ErrorCode::kInvalidArgument, "retention: keep_days must be 0 or more, partitions_ahead_days 0-60");
+    }
+    auto db = pool_.Acquire();
+    return MaintainUploadsOn(*db, clock_->NowMicros(), retention);
+  }
+
+  Result<std::vector<UploadPartition>> ListUploadPartitions() override {
+    auto db = pool_.Acquire();
+    return ListUploadPartitionsOn(*db);
   }
 
   // ---- keys ----

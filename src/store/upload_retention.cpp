@@ -1,0 +1,178 @@
+// Daily partitions and retention of uploads that matched nothing (see upload_retention.h).
+#include "store/upload_retention.h"
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+namespace vigil::store {
+namespace {
+
+constexpr std::int64_t kDayMicros = 86'400'000'000;
+constexpr std::int64_t kMaintenanceLock = 7215002;
+
+std::int64_t FloorDay(std::int64_t micros) {
+  const std::int64_t day = micros / kDayMicros;
+  return (micros % kDayMicros < 0 ? day - 1 : day);
+}
+
+// Accounts whose old uploads retention keeps (see the header).
+constexpr const char* kHeldUsers =
+    "(SELECT user_id FROM cases UNION SELECT user_id FROM accounts UNION SELECT user_id FROM actions "
+    "WHERE user_id <> '')";
+
+constexpr const char* kUploadColumnList =
+    "content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, vpdq, "
+    "outcome";
+
+// Copies the rows of `table` matching `where` that belong to held accounts into `content`.
+Result<std::int64_t> KeepHeldOn(SqlConnection& db, const std::string& table, const std::string& where) {
+  return db.Execute(std::string("INSERT INTO content (") + kUploadColumnList + ") SELECT " + kUploadColumnList +
+                    " FROM " + table + " WHERE " + where + " AND user_id IN " + kHeldUsers +
+                    " ON CONFLICT (content_id) DO NOTHING");
+}
+
+// Starts a maintenance step: a transaction holding the maintenance lock, or nullopt when another
+// replica holds it.
+Result<std::optional<SqlTransaction>> StartStep(SqlConnection& db) {
+  VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(db));
+  if (db.dialect() == SqlDialect::kPostgres) {
+    VIGIL_ASSIGN_OR_RETURN(auto got, db.Query("SELECT pg_try_advisory_xact_lock($1)::int",
+                                              {std::int64_t{kMaintenanceLock}}));
+    if (got.at(0).Int(0) == 0) return std::optional<SqlTransaction>();
+    VIGIL_TRY(db.Execute("SET LOCAL lock_timeout = '2s'"));
+  }
+  return std::optional<SqlTransaction>(std::move(txn));
+}
+
+Result<std::set<std::string>> PartitionNamesOn(SqlConnection& db) {
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                             "WHERE i.inhparent = 'uploads'::regclass"));
+  std::set<std::string> names;
+  for (const auto& row : rows) names.insert(row.Text(0));
+  return names;
+}
+
+Status CreatePartitionOn(SqlConnection& db, std::int64_t day_start, const std::string& name) {
+  const std::string from = std::to_string(day_start), to = std::to_string(day_start + kDayMicros);
+  const std::string range = "submitted_at >= " + from + " AND submitted_at < " + to;
+  VIGIL_TRY(db.Execute("CREATE TABLE " + name + " (LIKE uploads INCLUDING DEFAULTS)"));
+  // Rows of that day that reached the default partition first (ATTACH would refuse them there).
+  VIGIL_TRY(db.Execute("INSERT INTO " + name + " SELECT * FROM uploads_default WHERE " + range));
+  VIGIL_TRY(db.Execute("DELETE FROM uploads_default WHERE " + range));
+  VIGIL_TRY(db.Execute("ALTER TABLE uploads ATTACH PARTITION " + name + " FOR VALUES FROM (" + from + ") TO (" + to + ")"));
+  return {};
+}
+
+Result<std::int64_t> EstimatedRowsOn(SqlConnection& db, const std::string& table) {
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", {table}));
+  if (!rows.empty() && rows[0].Int(0) >= 0) return rows[0].Int(0);
+  VIGIL_ASSIGN_OR_RETURN(auto counted, db.Query("SELECT COUNT(*) FROM " + table));  // never analysed: small
+  return counted.at(0).Int(0);
+}
+
+UploadMaintenance Skipped() {
+  UploadMaintenance report;
+  report.skipped = true;
+  return report;
+}
+
+}  // namespace
+
+std::string UploadPartitionName(std::int64_t micros) {
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{FloorDay(micros)}}};
+  char name[40];
+  std::snprintf(name, sizeof name, "uploads_p%04d%02u%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return name;
+}
+
+std::optional<std::int64_t> UploadPartitionStart(std::string_view name) {
+  constexpr std::string_view kPrefix = "uploads_p";
+  if (name.size() != kPrefix.size() + 8 || name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  int digits[8];
+  for (std::size_t i = 0; i < 8; ++i) {
+    const char c = name[kPrefix.size() + i];
+    if (c < '0' || c > '9') return std::nullopt;
+    digits[i] = c - '0';
+  }
+  const std::chrono::year_month_day ymd{
+      std::chrono::year{digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]},
+      std::chrono::month{static_cast<unsigned>(digits[4] * 10 + digits[5])},
+      std::chrono::day{static_cast<unsigned>(digits[6] * 10 + digits[7])}};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days{ymd}.time_since_epoch().count() * kDayMicros;
+}
+
+Result<std::vector<UploadPartition>> ListUploadPartitionsOn(SqlConnection& db) {
+  std::vector<UploadPartition> out;
+  if (db.dialect() == SqlDialect::kSqlite) {
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT COUNT(*) FROM uploads"));
+    out.push_back({"uploads", 0, 0, rows.at(0).Int(0)});
+    return out;
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto names, PartitionNamesOn(db));
+  for (const auto& name : names) {
+    UploadPartition p{name, 0, 0, 0};
+    if (auto start = UploadPartitionStart(name)) {
+      p.from = *start;
+      p.to = *start + kDayMicros;
+    }
+    VIGIL_ASSIGN_OR_RETURN(p.rows, EstimatedRowsOn(db, name));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now, const UploadRetention& retention) {
+  UploadMaintenance report;
+  const bool postgres = db.dialect() == SqlDialect::kPostgres;
+  const std::int64_t cutoff = now - std::int64_t{retention.keep_days} * kDayMicros;
+  if (postgres) {
+    VIGIL_ASSIGN_OR_RETURN(auto names, PartitionNamesOn(db));
+    const std::int64_t today = FloorDay(now) * kDayMicros;
+    for (int ahead = 0; ahead <= std::max(0, retention.partitions_ahead_days); ++ahead) {
+      const std::int64_t start = today + ahead * kDayMicros;
+      const std::string name = UploadPartitionName(start);
+      if (names.contains(name)) continue;
+      VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+      if (!step) return Skipped();
+      VIGIL_ASSIGN_OR_RETURN(auto fresh, PartitionNamesOn(db));  // another replica may have made it meanwhile
+      if (!fresh.contains(name)) {
+        VIGIL_TRY(CreatePartitionOn(db, start, name));
+        report.partitions_created.push_back(name);
+      }
+      VIGIL_TRY(step->Commit());
+    }
+    if (retention.keep_days > 0) {
+      for (const auto& name : names) {
+        const auto start = UploadPartitionStart(name);
+        if (!start || *start + kDayMicros > cutoff) continue;
+        VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+        if (!step) return Skipped();
+        VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, name, "TRUE"));
+        VIGIL_ASSIGN_OR_RETURN(auto rows, EstimatedRowsOn(db, name));
+        VIGIL_TRY(db.Execute("DROP TABLE " + name));
+        VIGIL_TRY(step->Commit());
+        report.partitions_dropped.push_back(name);
+        report.uploads_kept += kept;
+        report.uploads_removed += std::max<std::int64_t>(0, rows - kept);
+      }
+    }
+  }
+  if (retention.keep_days > 0) {
+    const std::string table = postgres ? "uploads_default" : "uploads";
+    const std::string old = "submitted_at < " + std::to_string(cutoff);
+    VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+    if (!step) return Skipped();
+    VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, table, old));
+    VIGIL_ASSIGN_OR_RETURN(auto removed, db.Execute("DELETE FROM " + table + " WHERE " + old));
+    VIGIL_TRY(step->Commit());
+    report.uploads_kept += kept;
+    report.uploads_removed += removed - kept;
+  }
+  VIGIL_ASSIGN_OR_RETURN(report.partitions, ListUploadPartitionsOn(db));
+  return report;
+}
+
+}  // namespace vigil::store
