@@ -24,7 +24,10 @@ set -euo pipefail
 : "${INDEX_QPS_PER_THREAD:=1700}"  # exact r=31 lookups per thread at 100M (3,282 measured at 50M, about halving per doubling)
 : "${ROW_BYTES:=520}"              # a content row with its indexes in PostgreSQL (no matches)
 : "${MATCH_SHARE:=0.0005}"         # uploads that match a listed hash
-: "${RETENTION_DAYS_UNMATCHED:=30}" # uploads that matched nothing: kept this long, then dropped by partition
+: "${RETENTION_DAYS_UNMATCHED:=90}" # [uploads] retention_days: unmatched uploads kept this long, then dropped a day at a time
+: "${STORE_BATCHED_RATE:=35000}"   # store_insert_bench: unmatched uploads/s into one PostgreSQL, batches of 64, 4 writers, 2 shared cores
+: "${SNAPSHOT_LOAD_S_PER_M:=0.058}" # replica_start_bench: seconds per million hashes from a matcher snapshot (+10k changes)
+: "${FULL_LOAD_S_PER_M:=1.33}"      # replica_start_bench: seconds per million hashes read entry by entry (in-memory feed; PostgreSQL is slower)
 : "${EVENT_BYTES_IMAGE:=250000}"   # an inline image event (by-path events are ~300 B)
 : "${BATCH:=64}"                   # uploads recorded per transaction by the workers
 
@@ -32,7 +35,8 @@ awk -v upd="$UPLOADS_PER_DAY" -v peak="$PEAK_FACTOR" -v vshare="$VIDEO_SHARE" -v
     -v iw="$IMAGE_WORKER_CPU_MS" -v inats="$IMAGE_NATS_CPU_MS" -v ipg="$IMAGE_PG_CPU_MS" -v vrt="$VIDEO_REALTIME" \
     -v util="$TARGET_UTILISATION" -v cpn="$CORES_PER_NODE" -v listed="$LISTED_HASHES" -v bph="$INDEX_BYTES_PER_HASH" \
     -v qps="$INDEX_QPS_PER_THREAD" -v rowb="$ROW_BYTES" -v mshare="$MATCH_SHARE" -v keep="$RETENTION_DAYS_UNMATCHED" \
-    -v evb="$EVENT_BYTES_IMAGE" -v batch="$BATCH" '
+    -v evb="$EVENT_BYTES_IMAGE" -v batch="$BATCH" -v pgrate="$STORE_BATCHED_RATE" -v snap="$SNAPSHOT_LOAD_S_PER_M" \
+    -v fullload="$FULL_LOAD_S_PER_M" '
 function ceil(x) { return x == int(x) ? x : int(x) + 1 }
 function human(x) { return x >= 1e12 ? sprintf("%.1f T", x / 1e12) : x >= 1e9 ? sprintf("%.1f G", x / 1e9) : x >= 1e6 ? sprintf("%.1f M", x / 1e6) : x >= 1e3 ? sprintf("%.1f k", x / 1e3) : sprintf("%.1f", x) }
 BEGIN {
@@ -63,10 +67,11 @@ BEGIN {
   printf "| nats-server cores (inline images) | %.1f | %.1f | %d (3-node cluster, R3 triples it) |\n", nats, nats * peak, ceil(nats * peak / util)
   printf "| PostgreSQL cores (recording) | %.1f | %.1f | %d |\n", pg, pg * peak, ceil(pg * peak / util)
   printf "| PostgreSQL transactions/s (%d uploads each) | %s | %s | |\n", batch, human(avg / batch), human(top / batch)
-  printf "| content rows/s | %s | %s | |\n", human(avg), human(top)
+  printf "| upload rows/s | %s | %s | one PostgreSQL took %s/s in batches on 2 shared cores: %.1fx the peak |\n", human(avg), human(top), human(pgrate), pgrate / top
   printf "| matched uploads a day (recorded alone, with policy) | %s | | |\n", human(upd * mshare)
-  printf "| content table growth | %sB/day | | %sB kept (%d days of unmatched uploads) |\n", human(bytes_day), human(bytes_day * keep + bytes_day * mshare * 365), keep
+  printf "| uploads table growth (unmatched; a partition a day) | %sB/day | | %sB kept (%d partitions), +%sB/year permanent (matched) |\n", human(bytes_day), human(bytes_day * keep), keep, human(bytes_day * mshare * 365)
   printf "| NATS ingress, images inline | %sB/s | %sB/s | by path: ~300 B/event |\n", human(avg * img * evb), human(top * img * evb)
   printf "| index memory per replica (%s hashes) | %sB | | |\n", human(listed), human(mem)
+  printf "| a new replica'"'"'s index ready: from a snapshot / entry by entry | %.0f s / %.0f s | | |\n", listed / 1e6 * snap, listed / 1e6 * fullload
   printf "| index threads for the lookups (r=31) | | %d | spread over the workers |\n", index_threads
 }'

@@ -4,8 +4,8 @@
 // does), from several writer threads at once, side by side in one run. Each run gets a fresh
 // database (PostgreSQL: a new database on the server given; SQLite: a file). Prints a table.
 //
-//   store_insert_bench --postgres 'host=127.0.0.1 port=55432 user=postgres dbname=postgres' \
-//                      --uploads 20000 --threads 1,4 --batch 64
+//   store_insert_bench --postgres 'host=127.0.0.1 port=55432 user=postgres dbname=postgres'
+//                      --uploads 20000 --threads 1,4 --batch 64      (one command line)
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
