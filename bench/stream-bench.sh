@@ -102,15 +102,24 @@ answered() {  # PORT...
   done
   echo "$total"
 }
-drain_row() {  # LABEL WORKERS T0 PORT...
-  local label=$1 workers=$2 t0=$3 t1 rate worker_cpu nats_cpu pg_cpu
-  shift 3
-  until (($(answered "$@") >= count)); do sleep 0.02; done
-  t1=$(now_ms)
+worker_tree_cpu() {  # PORT...: the workers and their children (decoder sandbox workers), ms
   local wpids
   wpids=$(for p in "$@"; do pgrep -f -- "--metrics-listen 127.0.0.1:$p"; done)
-  # The workers and their children (decoder sandbox workers, which live until their worker stops).
-  worker_cpu=$(cpu_ms_of $wpids $(for w in $wpids; do pgrep -P "$w" || true; done))
+  cpu_ms_of $wpids $(for w in $wpids; do pgrep -P "$w" || true; done)
+}
+startup_cpu() {  # NAME THREADS SANDBOX PORT: what a worker spends starting (index load, modules, sandbox), ms
+  local w c
+  w=$(start_worker "$1" "$2" "$3" "$4"); wait_ready "$1"; sleep 1
+  c=$(worker_tree_cpu "$4")
+  kill -TERM "$w"; wait "$w" 2>/dev/null || true
+  echo "$c"
+}
+drain_row() {  # LABEL WORKERS T0 START_CPU PORT...: START_CPU (all the workers' start-up) is not per upload
+  local label=$1 workers=$2 t0=$3 start_cpu=$4 t1 rate worker_cpu nats_cpu pg_cpu
+  shift 4
+  until (($(answered "$@") >= count)); do sleep 0.02; done
+  t1=$(now_ms)
+  worker_cpu=$(($(worker_tree_cpu "$@") - start_cpu))
   nats_cpu=$(($(cpu_ms_of "$nats_pid") - nats_cpu0))
   pg_cpu=$(($(pg_cpu_ms) - pg_cpu0))
   cpu+=("$(printf '| %s, %s | %.2f | %.2f | %.2f | %.2f | %.2f |' "$label" "$workers" \
@@ -163,18 +172,22 @@ sync=$(curl -s "http://127.0.0.1:$base/metrics" | awk '
   END { p99 = "?"; for (i = 1; i <= n; i++) if (c[i] >= 0.99 * count) { p99 = b[i]; break }
         printf "%d %.1f %s", count, (count ? sum / count * 1000 : 0), p99 }')
 kill -TERM "$w"; wait "$w" 2>/dev/null || true
-# 2-4. The backlog drained: events published first, then the workers started and timed.
+# 2-4. The backlog drained: events published first, then the workers started and timed. Their
+#      start-up CPU, measured on idle workers first (no backlog yet), is taken off the per-upload CPU.
+start1=$(startup_cpu idle-one 2 off $((base + 5)))
+start2=$(startup_cpu idle-two 1 off $((base + 6)))
+start_sandboxed=$(startup_cpu idle-sandboxed 2 auto $((base + 7)))
 publish_only b
 t0=$(now_ms); w=$(start_worker drain-one 2 off $((base + 1)))
-drain_row "worker drains a backlog" "1 x 2 threads" "$t0" $((base + 1))
+drain_row "worker drains a backlog" "1 x 2 threads" "$t0" "$start1" $((base + 1))
 kill -TERM "$w"; wait "$w" 2>/dev/null || true
 publish_only c
 t0=$(now_ms); w1=$(start_worker drain-a 1 off $((base + 2))); w2=$(start_worker drain-b 1 off $((base + 3)))
-drain_row "workers drain a backlog" "2 x 1 thread" "$t0" $((base + 2)) $((base + 3))
+drain_row "workers drain a backlog" "2 x 1 thread" "$t0" $((2 * start2)) $((base + 2)) $((base + 3))
 kill -TERM "$w1" "$w2"; wait "$w1" "$w2" 2>/dev/null || true
 publish_only d
 t0=$(now_ms); w=$(start_worker drain-sandboxed 2 auto $((base + 4)))
-drain_row "worker drains a backlog, decoder sandbox on" "1 x 2 threads" "$t0" $((base + 4))
+drain_row "worker drains a backlog, decoder sandbox on" "1 x 2 threads" "$t0" "$start_sandboxed" $((base + 4))
 kill -TERM "$w"; wait "$w" 2>/dev/null || true
 
 # The store's insert rate: 2,000 tiny images, where recording is nearly all the work.
@@ -194,8 +207,9 @@ echo
 echo "Latencies are publish-to-result with every file published at once (a backlog drained), not at a paced rate."
 echo "Publishing (vigil publish, inline, to a file-stored stream): ${publish_rates[*]} events/s in the three drain runs."
 printf 'Where the time goes: %s.\n' "${stages[@]}"
+echo "A worker's start-up CPU (taken off the rows below): $start1 ms (2 threads), $start2 ms (1 thread), $start_sandboxed ms (2 threads, sandbox on)."
 echo
-echo "CPU per upload while draining (ms; the worker's own process with its decoder workers, nats-server, every PostgreSQL process), against vigil hash's CPU per file:"
+echo "CPU per upload while draining (ms; the worker's own process with its decoder workers less its start-up CPU, nats-server, every PostgreSQL process), against vigil hash's CPU per file (its start-up included):"
 echo
 echo "| run | worker | nats-server | PostgreSQL | vigil hash | hash / worker |"
 echo "|---|---:|---:|---:|---:|---:|"
