@@ -2,6 +2,7 @@
 // VIGIL_TEST_POSTGRES names a server (scripts/test starts one; under CI a missing server fails
 // the suite instead of skipping it). Also the matcher on top of each store.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -807,6 +808,82 @@ TEST_P(StoreTest, ASnapshotOfAnotherDatabaseOrADamagedOneIsRefused) {
   EXPECT_EQ(damaged.LoadSnapshot(dir_.path() / "none").error().code, ErrorCode::kNotFound);
   ASSERT_TRUE(damaged.Load()) << "the store still has everything";
   EXPECT_EQ(damaged.Lookup({"pdq", PdqHex(1), 100, ""})->size(), 1u);
+}
+
+// A mistaken snapshot path must never cost what is there (an adopter's trial pointed it at the
+// data directory and lost the database).
+TEST_P(StoreTest, ASnapshotIsNeverWrittenOverAFolderOrFileThatIsNotOne) {
+  MakeBank("b");
+  ASSERT_TRUE(store_->Import("b", Parse("csv", "pdq," + PdqHex(1) + "\n")));
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+  const auto busy = dir_.path() / "busy";
+  std::filesystem::create_directories(busy);
+  std::ofstream(busy / "vigil.db") << "precious";
+  auto refused = matcher.SaveSnapshot(busy);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(refused.error().message.find("vigil.db"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(testing::ReadText(busy / "vigil.db"), "precious");
+  const auto file = dir_.path() / "a-file";
+  std::ofstream(file) << "precious";
+  EXPECT_EQ(matcher.SaveSnapshot(file).error().code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(testing::ReadText(file), "precious");
+  const auto link = dir_.path() / "link";
+  std::filesystem::create_directory_symlink(busy, link);
+  EXPECT_EQ(matcher.SaveSnapshot(link).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(matcher.SaveSnapshot("").error().code, ErrorCode::kInvalidArgument);
+  // A new folder, an empty one, and one holding a snapshot are fine (with or without a trailing /).
+  const auto empty = dir_.path() / "empty";
+  std::filesystem::create_directories(empty);
+  ASSERT_TRUE(matcher.SaveSnapshot(empty));
+  ASSERT_TRUE(matcher.SaveSnapshot(empty.string() + "/"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << "left behind: " << entry.path();
+  }
+}
+
+// A backup restored (or a database cloned) keeps its identity: a snapshot taken of the original
+// after it diverged must not be taken for the copy's index.
+TEST_P(StoreTest, ASnapshotOfARestoredBackupIsRefused) {
+  if (GetParam() != Backend::kSqlite) GTEST_SKIP() << "the copy is a file copy (the PostgreSQL case is the same code)";
+  MakeBank("b");
+  ASSERT_TRUE(store_->Import("b", Parse("csv", "pdq," + PdqHex(1) + "\n")));
+  store_.reset();
+  const auto copy_path = dir_.path() / "restored.db";
+  std::filesystem::copy_file(dir_.path() / "vigil.db", copy_path);
+  store_ = std::move(*Store::Open(options_));
+  ASSERT_TRUE(store_->Import("b", Parse("csv", "pdq," + PdqHex(2) + "\n")));
+  Matcher original(*store_);
+  ASSERT_TRUE(original.Load());
+  const auto snapshot = dir_.path() / "index";
+  ASSERT_TRUE(original.SaveSnapshot(snapshot));
+
+  StoreOptions restored_options;
+  restored_options.sqlite_path = copy_path.string();
+  auto restored = Store::Open(restored_options);
+  ASSERT_TRUE(restored) << restored.error().ToString();
+  Matcher behind(**restored);
+  EXPECT_EQ(behind.LoadSnapshot(snapshot).error().code, ErrorCode::kInvalidArgument) << "the copy is behind";
+  ASSERT_TRUE((*restored)->Import("b", Parse("csv", "pdq," + PdqHex(3) + "\n")));  // the same entry id, another hash
+  Matcher diverged(**restored);
+  auto refused = diverged.LoadSnapshot(snapshot);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("restored backup"), std::string::npos) << refused.error().message;
+}
+
+TEST_P(StoreTest, ASnapshotFileThatIsAFifoIsRefusedWithoutWaiting) {
+  MakeBank("b");
+  ASSERT_TRUE(store_->Import("b", Parse("csv", "pdq," + PdqHex(1) + "\n")));
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+  const auto snapshot = dir_.path() / "index";
+  ASSERT_TRUE(matcher.SaveSnapshot(snapshot));
+  std::filesystem::remove(snapshot / "matcher.bin");
+  ASSERT_EQ(mkfifo((snapshot / "matcher.bin").c_str(), 0600), 0);
+  Matcher fresh(*store_);
+  EXPECT_EQ(fresh.LoadSnapshot(snapshot).error().code, ErrorCode::kInvalidArgument);
 }
 
 // Video entries: the frames travel as the entry's payload and go into the matcher's frame index;

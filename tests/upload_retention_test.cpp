@@ -245,6 +245,77 @@ TEST_P(UploadRetentionTest, RetentionOfZeroDaysKeepsEverything) {
   EXPECT_EQ(store_->MaintainUploads(negative).error().code, ErrorCode::kInvalidArgument);
 }
 
+// An account that gets a case while a pass runs: the pass waits for nothing and removes nothing of
+// it while the case's transaction is open (its step cannot take its locks), and the next pass keeps
+// its old uploads. (A trial saw a case opened mid-pass and the account's old uploads dropped.)
+TEST_P(UploadRetentionTest, AnAccountThatGetsACaseDuringAPassKeepsItsOldUploads) {
+  if (!Postgres()) GTEST_SKIP() << "SQLite has one writer at a time";
+  ASSERT_TRUE(store_->Cases().RecordUpload(Upload("late-held-old", "late"), {}, "test"));
+  clock_.now += 100 * kDay;
+  auto other = Connect();
+  ASSERT_TRUE(other->Execute("BEGIN"));
+  ASSERT_TRUE(other->Execute("INSERT INTO cases (user_id, status, priority, sla_due, created_at, updated_at) VALUES "
+                             "('late', 'open', 1, 0, 0, 0)"));
+  UploadRetention ninety;
+  ninety.keep_days = 90;
+  auto during = store_->MaintainUploads(ninety);
+  EXPECT_FALSE(during) << "the pass cannot decide whose uploads to keep while a case is being opened";
+  EXPECT_TRUE(store_->GetContent("late-held-old")) << "nothing removed meanwhile";
+  ASSERT_TRUE(other->Execute("COMMIT"));
+  auto after = store_->MaintainUploads(ninety);
+  ASSERT_TRUE(after) << after.error().ToString();
+  EXPECT_EQ(after->uploads_kept, 1);
+  EXPECT_TRUE(store_->GetContent("late-held-old"));
+}
+
+// A case about an upload without a user id does not make every anonymous upload "held".
+TEST_P(UploadRetentionTest, AnonymousUploadsAreNotKeptBecauseOneAnonymousUploadHasACase) {
+  ASSERT_TRUE(store_->Cases().RecordUpload(Upload("anon-old", ""), {}, "test"));
+  RecordMatchedWithCase("anon-matched", "");
+  clock_.now += 100 * kDay;
+  UploadRetention ninety;
+  ninety.keep_days = 90;
+  auto pass = store_->MaintainUploads(ninety);
+  ASSERT_TRUE(pass) << pass.error().ToString();
+  EXPECT_EQ(pass->uploads_kept, 0);
+  EXPECT_EQ(store_->GetContent("anon-old").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->GetContent("anon-matched"));
+}
+
+// A partition named like a day but bounded otherwise was not made by the maintenance: left alone.
+TEST_P(UploadRetentionTest, APartitionWhoseBoundsAreNotItsNamesDayIsNotDropped) {
+  if (!Postgres()) GTEST_SKIP() << "PostgreSQL partitions only";
+  auto db = Connect();
+  const std::int64_t far = clock_.now.load() + 500 * kDay;
+  ASSERT_TRUE(db->Execute("CREATE TABLE uploads_p20200102 PARTITION OF uploads FOR VALUES FROM (" + std::to_string(far) +
+                          ") TO (" + std::to_string(far + kDay) + ")"));
+  UploadRetention ninety;
+  ninety.keep_days = 90;
+  auto pass = store_->MaintainUploads(ninety);
+  ASSERT_TRUE(pass) << pass.error().ToString();
+  EXPECT_TRUE(std::find(pass->partitions_dropped.begin(), pass->partitions_dropped.end(), "uploads_p20200102") ==
+              pass->partitions_dropped.end());
+  ASSERT_EQ(pass->warnings.size(), 1u);
+  EXPECT_NE(pass->warnings[0].find("uploads_p20200102"), std::string::npos);
+}
+
+// A host whose clock is far off the database's would drop today's uploads (ahead) or record times
+// retention takes for old (behind): refused.
+TEST_P(UploadRetentionTest, AHostClockFarOffTheDatabasesIsRefused) {
+  if (!Postgres()) GTEST_SKIP() << "SQLite has no other clock";
+  auto db = Connect();
+  SettableClock ahead;
+  ahead.now = SystemClock().NowMicros() + 60 * kDay;
+  auto refused = store::CheckClockOn(*db, ahead);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.error().message.find("ahead of"), std::string::npos) << refused.error().message;
+  SettableClock behind;
+  behind.now = SystemClock().NowMicros() - 40 * kDay;
+  EXPECT_NE(store::CheckClockOn(*db, behind).error().message.find("behind"), std::string::npos);
+  EXPECT_TRUE(store::CheckClockOn(*db, SystemClock()));
+}
+
 // Uploads of a day no partition was made for land in the default partition; making that day's
 // partition later moves them into it.
 TEST_P(UploadRetentionTest, ADaysUploadsInTheDefaultPartitionMoveWhenItsPartitionIsMade) {

@@ -218,7 +218,10 @@ actions = ["block", "hold", "suspend"]
   for (const auto& a : *actions) suspensions += a.kind == "suspend_account";
   EXPECT_EQ(suspensions, 1);
   EXPECT_EQ(store_->Cases().GetAccount("alice")->state, "suspended");
-  ASSERT_TRUE(workflow->Submit(Upload("n-1", listed_, "")));
+  auto anonymous = workflow->Submit(Upload("n-1", listed_, ""));
+  ASSERT_TRUE(anonymous) << anonymous.error().ToString();
+  EXPECT_NE(anonymous->content.policy_outcome.find(R"("account_action":"none")"), std::string::npos)
+      << "the answer says what was done: " << anonymous->content.policy_outcome;
   auto none = store_->Cases().ListActions("");
   ASSERT_TRUE(none);
   for (const auto& a : *none) EXPECT_NE(a.kind, "suspend_account");

@@ -194,6 +194,18 @@ class UploadRecorder {
   // same id with other bytes or user kAlreadyExists, an upload with matches kInvalidArgument).
   // When the transaction itself fails, every answer is that error.
   virtual std::vector<Result<RecordedUpload>> RecordUnmatchedUploads(std::span<const ContentRecord> contents) = 0;
+  // Matches found after an upload was recorded (a list gained the entry later: retroactive
+  // matching), in ONE transaction: the upload moves into the permanent record if it was in
+  // `uploads`, the matches it did not have are recorded marked `retroactive`, and `policy` decides
+  // from facts holding those new matches only, with found_later and the upload's age. Nothing new:
+  // the record as it is (`replayed`). kNotFound when the upload is no longer kept. The upload's
+  // bytes were never kept (it matched nothing when it came): a case it opens has no media to
+  // review until the platform supplies them.
+  virtual Result<RecordedUpload> RecordLateMatches(const std::string& content_id, const std::vector<MatchRecord>& matches,
+                                                   const UploadPolicy& policy, const std::string& actor) {
+    (void)content_id, (void)matches, (void)policy, (void)actor;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this recorder does not record late matches"});
+  }
   // What the policy sees of a recorded upload (its matches with their banks' labels and category,
   // its jurisdiction, the user's earlier confirmed cases): what RecordUpload evaluates, for dry runs.
   virtual Result<ContentFacts> PolicyFacts(const ContentRecord& content) = 0;

@@ -43,6 +43,10 @@ struct ContentFacts {
   std::string jurisdiction;  // from the upload's metadata ("US", "DE"); may be empty
   int prior_confirmed_cases = 0;  // the user's earlier cases decided violating
   std::vector<MatchFacts> matches;
+  // Matches found after the upload was recorded (a list gained the entry later: retroactive
+  // matching), and how old the upload was then, in whole days.
+  bool found_later = false;
+  std::int64_t upload_age_days = 0;
 };
 
 // What is done to an uploader's account: by the policy (restrict, suspend) or by a reviewer's
@@ -77,6 +81,8 @@ struct PolicyRule {
   std::vector<std::string> banks, bank_labels, classifications, signal_types, media_types, jurisdictions;
   std::optional<int> max_distance, min_prior_cases;
   std::optional<int> min_quality;  // applies to PDQ matches; other signal types carry no quality
+  std::string found = "any";       // "at_upload", "later" (retroactive matches) or "any"
+  std::optional<int> max_upload_age_days;  // with "later": only uploads at most this old
   std::string category;            // "" : the category of the bank whose match fired the rule
   // Actions.
   bool block = false, hold = false, queue_report = false, notify = false, second_review = false;

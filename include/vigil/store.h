@@ -180,6 +180,7 @@ struct MatchRecord {
   std::optional<double> compared_match_percent;
   // Which of the upload's hashes matched when not the reference one ("dihedral:rot90", "trimmed").
   std::string measure;
+  bool retroactive = false;  // found after the upload was recorded (its list gained the entry later)
 };
 
 struct ContentRecord {
@@ -249,6 +250,12 @@ class EntryFeed {
   // Which database this is (made once, at schema 8): a matcher snapshot of another is refused.
   // Empty: the feed cannot tell (in-memory feeds), and snapshots are taken on trust.
   virtual Result<std::string> Identity() { return std::string(); }
+  // The entry with this id, live or removed (kNotFound: none), so that a snapshot can check that
+  // the store still holds its newest entry as it had it (a restored backup keeps the identity).
+  // kUnsupported: the feed cannot tell.
+  virtual Result<IndexedEntry> EntryById(std::int64_t) {
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this feed cannot look up entries"});
+  }
 };
 
 // Banks, their entries with provenance, imports and local overrides. Thread safety: as Store.
@@ -306,10 +313,38 @@ struct UploadMaintenance {
   std::int64_t uploads_removed = 0;  // deleted, plus the estimated rows of dropped partitions
   std::int64_t uploads_kept = 0;     // past the window, but of an account with a case or action: kept
   std::vector<UploadPartition> partitions;  // after the pass
+  std::vector<std::string> warnings;        // what it left alone and why (a partition it did not make)
+};
+
+// Where a past upload is kept: `uploads` (it matched nothing; row = its row_id) or `content` (the
+// permanent record; row = its id). Rows only grow within a table and are never reused.
+enum class PastUploadTable { kUploads, kContent };
+
+// An upload's signals as the index of past uploads holds them (match/past_upload_index.h).
+struct PastUpload {
+  PastUploadTable table = PastUploadTable::kUploads;
+  std::int64_t row = 0;
+  std::string content_id;
+  std::string user_id;
+  std::string pdq;  // hex; "" when it has none (videos, tiny images)
+  std::optional<int> pdq_quality;
+  std::string sha256, md5;  // hex
+  std::int64_t submitted_at = 0;
+};
+
+// What the index of past uploads follows. Thread safety: as Store.
+class PastUploadFeed {
+ public:
+  virtual ~PastUploadFeed() = default;
+  // Uploads of `table` with row > after_row submitted at or after `since`, in row order.
+  virtual Result<std::vector<PastUpload>> PastUploadsAfter(PastUploadTable table, std::int64_t after_row,
+                                                           std::int64_t since, int limit) = 0;
+  // These rows of `table`, those that exist (in no particular order).
+  virtual Result<std::vector<PastUpload>> PastUploadsByRow(PastUploadTable table, const std::vector<std::int64_t>& rows) = 0;
 };
 
 // Submitted content and its matches. Thread safety: as Store.
-class ContentStore {
+class ContentStore : public PastUploadFeed {
  public:
   virtual ~ContentStore() = default;
   // Content and matches: written together; kAlreadyExists when content_id is taken.

@@ -39,6 +39,7 @@ Action RegisterUploadsCommand(CLI::App& app) {
   auto args = std::make_shared<UploadsArgs>();
   CLI::App* cmd = app.add_subcommand("uploads", "Partitions and retention of uploads that matched nothing");
   cmd->require_subcommand(1);
+  cmd->footer("--data-dir, --database-url and --config go before or after the subcommand.");
   cmd->fallthrough();
   AddStoreFlags(*cmd, args->store);
   cmd->add_option("--config", args->config_path,
@@ -53,6 +54,7 @@ Action RegisterUploadsCommand(CLI::App& app) {
   maintain->add_option("--ahead-days", args->ahead_days, "Make daily partitions this many days ahead (PostgreSQL)")
       ->check(CLI::Range(0, 60));
   maintain->add_flag("--json", args->json, "Print the pass as one JSON object");
+  maintain->footer("Exit 0: done; 3: another server, worker or command was maintaining (nothing done); 1: an error.");
   CLI::App* partitions = cmd->add_subcommand("partitions", "List the upload partitions with their estimated rows");
   partitions->add_flag("--json", args->json, "Print them as one JSON array");
   return [=]() -> int {
@@ -96,6 +98,7 @@ Action RegisterUploadsCommand(CLI::App& app) {
                                                                       pass->partitions_dropped.end())},
                             {"uploads_removed", pass->uploads_removed},
                             {"uploads_kept", pass->uploads_kept},
+                            {"warnings", boost::json::array(pass->warnings.begin(), pass->warnings.end())},
                             {"partitions", PartitionsJson(pass->partitions)}};
       std::cout << boost::json::serialize(o) << "\n";
     } else if (pass->skipped) {
@@ -104,6 +107,7 @@ Action RegisterUploadsCommand(CLI::App& app) {
       std::cout << "partitions made: " << pass->partitions_created.size()
                 << ", dropped: " << pass->partitions_dropped.size() << "; uploads removed: " << pass->uploads_removed
                 << ", kept for accounts with a case or action: " << pass->uploads_kept << "\n";
+      for (const auto& warning : pass->warnings) std::cerr << "vigil uploads maintain: " << warning << "\n";
     }
     return pass->skipped ? 3 : 0;
   };

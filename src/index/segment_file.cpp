@@ -102,11 +102,15 @@ Status SegmentFile::Write(const MihSegment& seg, const std::filesystem::path& pa
   h.payload_bytes = s.end;
 
   std::vector<std::uint8_t> payload(s.end, 0);
-  std::memcpy(payload.data() + s.codes, seg.codes_.data(), seg.n_ * 32);
-  std::memcpy(payload.data() + s.ids, seg.ids_.data(), seg.n_ * 8);
+  // An empty segment's vectors may have no storage at all: memcpy from null is undefined even for 0 bytes.
+  auto copy = [&payload](std::size_t at, const void* from, std::size_t bytes) {
+    if (bytes != 0) std::memcpy(payload.data() + at, from, bytes);
+  };
+  copy(s.codes, seg.codes_.data(), seg.n_ * 32);
+  copy(s.ids, seg.ids_.data(), seg.n_ * 8);
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
-    std::memcpy(payload.data() + s.offsets[c], seg.offsets_[c].data(), seg.offsets_[c].size() * 4);
-    if (c > 0) std::memcpy(payload.data() + s.postings[c], seg.postings_[c].data(), seg.n_ * 4);
+    copy(s.offsets[c], seg.offsets_[c].data(), seg.offsets_[c].size() * 4);
+    if (c > 0) copy(s.postings[c], seg.postings_[c].data(), seg.n_ * 4);
   }
   h.payload_hash = XXH3_64bits(payload.data(), payload.size());
   std::vector<std::uint8_t> header(kHeaderBytes, 0);

@@ -6,6 +6,8 @@
 //       "VIGILMAT" u32 version(1) u32 0
 //       identity: u32 length, bytes            the database's (EntryFeed::Identity)
 //       i64 last_entry_id, i64 last_import_id  where Refresh() goes on from
+//       the last entry as the store had it: u8 known, then i64 bank, u8 length + type, u32 length +
+//       value (so a restored backup or a clone, which keeps the identity, is told apart)
 //       signal type names: u32 count, then u8 length + bytes each (entry types index this list)
 //       entries: u64 n, i64 ids[n] (ascending), i64 banks[n], u8 types[n]
 //       md5, sha1, sha256: u64 count each, then (u64 id, u8 length, hex) per entry
@@ -18,6 +20,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <fstream>
@@ -111,13 +114,82 @@ class Reader {
 };
 
 const char* const kCryptoTypes[] = {"md5", "sha1", "sha256"};
+const char* const kSnapshotFiles[] = {"matcher.bin", "pdq.idx", "frames.idx"};
+
+// Where a snapshot may be written: a new folder, an empty one, or one holding a snapshot (never a
+// link, a file, or a folder holding anything else: a mistaken path must not delete a database).
+Result<std::filesystem::path> SnapshotTarget(const std::filesystem::path& dir) {
+  std::filesystem::path target = dir.lexically_normal();
+  if (!target.empty() && target.filename().empty()) target = target.parent_path();
+  if (target.empty() || target == "." || target == ".." || target == target.root_path()) {
+    std::string message = dir.string();
+    message.insert(0, "snapshot path '");
+    message.append("': name a folder for the snapshot");
+    return Fail(ErrorCode::kInvalidArgument, std::move(message));
+  }
+  std::error_code ec;
+  const auto status = std::filesystem::symlink_status(target, ec);
+  if (ec || status.type() == std::filesystem::file_type::not_found) return target;
+  if (std::filesystem::is_symlink(status)) {
+    return Fail(ErrorCode::kInvalidArgument, target.string() + " is a symbolic link: name the folder itself");
+  }
+  if (!std::filesystem::is_directory(status)) {
+    return Fail(ErrorCode::kAlreadyExists, target.string() + " exists and is not a folder: it is not replaced");
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(target, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (std::find(std::begin(kSnapshotFiles), std::end(kSnapshotFiles), name) == std::end(kSnapshotFiles)) {
+      std::string message = target.string();
+      message.append(" holds ").append(name).append(", which is not part of a matcher snapshot: name a new or empty folder");
+      return Fail(ErrorCode::kAlreadyExists, std::move(message));
+    }
+  }
+  if (ec) return Fail(ErrorCode::kIoError, target.string() + ": cannot list: " + ec.message());
+  return target;
+}
+
+// A snapshot's files must be regular files (a FIFO would block the start, a device be read forever).
+Status CheckSnapshotFiles(const std::filesystem::path& dir) {
+  for (const char* name : kSnapshotFiles) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(dir / name, ec);
+    if (status.type() == std::filesystem::file_type::not_found) {
+      return Fail(ErrorCode::kNotFound, (dir / name).string() + ": no snapshot there");
+    }
+    if (ec || !std::filesystem::is_regular_file(status)) {
+      return Fail(ErrorCode::kInvalidArgument, (dir / name).string() + " is not a regular file");
+    }
+  }
+  return {};
+}
+
+// Removes a folder being written unless it was renamed into place.
+struct RemoveUnlessKept {
+  std::filesystem::path path;
+  bool kept = false;
+  ~RemoveUnlessKept() {
+    std::error_code ec;
+    if (!kept) std::filesystem::remove_all(path, ec);
+  }
+};
 
 }  // namespace
 
-Status Matcher::SaveSnapshot(const std::filesystem::path& dir) const {
+Status Matcher::SaveSnapshot(const std::filesystem::path& requested) const {
+  VIGIL_ASSIGN_OR_RETURN(const auto dir, SnapshotTarget(requested));
   VIGIL_ASSIGN_OR_RETURN(auto identity, feed_.Identity());
   std::lock_guard refresh(state_->refresh_mu);  // nothing changes meanwhile; lookups go on
   State& s = *state_;
+  // The newest entry as the store has it now (it may have been removed since: it is still there).
+  std::optional<IndexedEntry> last_entry;
+  if (s.last_entry_id > 0) {
+    auto entry = feed_.EntryById(s.last_entry_id);
+    if (entry) {
+      last_entry = std::move(*entry);
+    } else if (entry.error().code != ErrorCode::kUnsupported) {
+      return tl::unexpected(entry.error());
+    }
+  }
   std::error_code ec;
   const auto parent = dir.has_parent_path() ? dir.parent_path() : std::filesystem::path(".");
   const auto name = dir.filename().string();
@@ -126,6 +198,7 @@ Status Matcher::SaveSnapshot(const std::filesystem::path& dir) const {
   if (!std::filesystem::create_directories(tmp, ec) || ec) {
     return Fail(ErrorCode::kIoError, tmp.string() + ": cannot create: " + ec.message());
   }
+  RemoveUnlessKept cleanup{tmp};
   VIGIL_TRY(s.pdq->Save(tmp / "pdq.idx"));
   VIGIL_TRY(s.frames->Save(tmp / "frames.idx"));
   {
@@ -137,6 +210,13 @@ Status Matcher::SaveSnapshot(const std::filesystem::path& dir) const {
     w.Bytes(identity.data(), identity.size());
     w.Value(s.last_entry_id);
     w.Value(s.last_import_id);
+    w.Value(static_cast<std::uint8_t>(last_entry ? 1 : 0));
+    if (last_entry) {
+      w.Value(last_entry->bank_id);
+      w.ShortText(last_entry->signal_type);
+      w.Value(static_cast<std::uint32_t>(last_entry->value.size()));
+      w.Bytes(last_entry->value.data(), last_entry->value.size());
+    }
     const auto types = SignalTypes();
     w.Value(static_cast<std::uint32_t>(types.size()));
     for (const auto& t : types) w.ShortText(t.name);
@@ -172,11 +252,13 @@ Status Matcher::SaveSnapshot(const std::filesystem::path& dir) const {
   if (ec) return Fail(ErrorCode::kIoError, dir.string() + ": cannot move the old snapshot aside: " + ec.message());
   std::filesystem::rename(tmp, dir, ec);
   if (ec) return Fail(ErrorCode::kIoError, dir.string() + ": cannot rename the new snapshot into place: " + ec.message());
+  cleanup.kept = true;
   if (had) std::filesystem::remove_all(old, ec);
   return {};
 }
 
 Status Matcher::LoadSnapshot(const std::filesystem::path& dir) {
+  VIGIL_TRY(CheckSnapshotFiles(dir));
   const auto bin = dir / "matcher.bin";
   std::string data;
   {
@@ -223,6 +305,34 @@ Status Matcher::LoadSnapshot(const std::filesystem::path& dir) {
   } s;
   VIGIL_ASSIGN_OR_RETURN(s.last_entry_id, r.Value<std::int64_t>());
   VIGIL_ASSIGN_OR_RETURN(s.last_import_id, r.Value<std::int64_t>());
+  VIGIL_ASSIGN_OR_RETURN(auto known, r.Value<std::uint8_t>());
+  if (known != 0) {
+    // A restored backup or a clone keeps the identity: the store must hold the snapshot's newest
+    // entry as the snapshot had it, and every import it had seen.
+    IndexedEntry last;
+    VIGIL_ASSIGN_OR_RETURN(last.bank_id, r.Value<std::int64_t>());
+    VIGIL_ASSIGN_OR_RETURN(auto type_length, r.Value<std::uint8_t>());
+    VIGIL_ASSIGN_OR_RETURN(last.signal_type, r.Text(type_length));
+    VIGIL_ASSIGN_OR_RETURN(auto value_length, r.Value<std::uint32_t>());
+    VIGIL_ASSIGN_OR_RETURN(last.value, r.Text(value_length));
+    auto theirs = feed_.EntryById(s.last_entry_id);
+    if (!theirs && theirs.error().code != ErrorCode::kNotFound && theirs.error().code != ErrorCode::kUnsupported) {
+      return tl::unexpected(theirs.error());
+    }
+    if ((!theirs && theirs.error().code == ErrorCode::kNotFound) ||
+        (theirs && (theirs->bank_id != last.bank_id || theirs->signal_type != last.signal_type ||
+                    theirs->value != last.value))) {
+      return Fail(ErrorCode::kInvalidArgument, name + ": the store does not hold the snapshot's newest entry (" +
+                                                   std::to_string(s.last_entry_id) +
+                                                   ") as the snapshot has it: a restored backup or a clone of its database");
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto latest_import, feed_.LatestImportId());
+  if (latest_import < s.last_import_id) {
+    return Fail(ErrorCode::kInvalidArgument, name + ": the snapshot has seen import " + std::to_string(s.last_import_id) +
+                                                 ", the store's newest is " + std::to_string(latest_import) +
+                                                 ": a restored backup or a clone of its database");
+  }
   // The snapshot's type list, mapped onto this build's.
   VIGIL_ASSIGN_OR_RETURN(auto type_count, r.Value<std::uint32_t>());
   if (type_count > 255) return r.Corrupt("too many signal types");

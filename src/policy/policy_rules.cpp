@@ -12,6 +12,8 @@
 //   media_types = ["image/*", "video/*"]
 //   jurisdictions = ["US"]
 //   min_prior_cases = 1
+//   found = "later"                           # "at_upload", "later" (a list gained it after the upload) or "any"
+//   max_upload_age_days = 30                  # matches found later: only of uploads at most this old
 //   actions = ["block", "hold", "queue_report", "suspend", "notify"]
 //   hold_priority = 3                         # 0..3, with "hold"
 //   suspend_days = 30                         # with "suspend" or "restrict"; absent: permanent suspension
@@ -35,7 +37,7 @@ constexpr std::string_view kRuleKeys[] = {"name",          "description",   "ban
                                           "classifications", "signal_types", "max_distance", "min_quality",
                                           "media_types",   "jurisdictions", "min_prior_cases", "actions",
                                           "hold_priority", "suspend_days",  "second_review", "stop",
-                                          "category"};
+                                          "category",      "found",         "max_upload_age_days"};
 constexpr std::string_view kCategoryKeys[] = {"id", "title", "ground", "legal_basis", "cybertip", "classifications"};
 constexpr std::string_view kActions[] = {"block", "hold", "queue_report", "restrict", "suspend", "notify"};
 
@@ -236,6 +238,9 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       int_of("max_distance", rule.max_distance, 0, 256);
       int_of("min_quality", rule.min_quality, 0, 100);
       int_of("min_prior_cases", rule.min_prior_cases, 0, 1'000'000);
+      string_of("found", rule.found);
+      if (rule.found.empty()) rule.found = "any";
+      int_of("max_upload_age_days", rule.max_upload_age_days, 0, 36'500);
       std::optional<int> priority, days;
       int_of("hold_priority", priority, kMostUrgentPriority, kLeastUrgentPriority);
       int_of("suspend_days", days, 1, 36'500);
@@ -244,6 +249,14 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       std::vector<std::string> actions;
       list_of("actions", actions);
       if (!status) return tl::unexpected(status.error());
+      if (rule.found != "any" && rule.found != "at_upload" && rule.found != "later") {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "'found' must be \"at_upload\", \"later\" or \"any\", not \"" + rule.found + "\"");
+      }
+      if (rule.max_upload_age_days && rule.found != "later") {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "'max_upload_age_days' needs found = \"later\" (an upload is new when it is matched at upload)");
+      }
       if (!rule.category.empty() && rules.taxonomy_.Find(rule.category) == nullptr) {
         auto known = rules.taxonomy_.Require(rule.category);
         return Fail(ErrorCode::kInvalidArgument, where(rule.name) + known.error().message);
@@ -333,7 +346,7 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
     const PolicyRule& r = rules.rules_[i];
     const bool catch_all = r.stop && r.banks.empty() && r.bank_labels.empty() && r.classifications.empty() &&
                            r.signal_types.empty() && r.media_types.empty() && r.jurisdictions.empty() &&
-                           !r.max_distance && !r.min_quality && !r.min_prior_cases;
+                           !r.max_distance && !r.min_quality && !r.min_prior_cases && r.found == "any";
     if (catch_all) {
       return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(rules.rules_[i + 1].line) + " (rule '" +
                                                    rules.rules_[i + 1].name + "'): never fires: rule '" + r.name +
@@ -369,6 +382,9 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     if (!MediaMatches(rule.media_types, facts.media_type)) continue;
     if (!rule.jurisdictions.empty() && !AnyOf(rule.jurisdictions, facts.jurisdiction)) continue;
     if (rule.min_prior_cases && facts.prior_confirmed_cases < *rule.min_prior_cases) continue;
+    if (rule.found == "at_upload" && facts.found_later) continue;
+    if (rule.found == "later" && !facts.found_later) continue;
+    if (rule.max_upload_age_days && facts.upload_age_days > *rule.max_upload_age_days) continue;
     const auto fired = std::find_if(facts.matches.begin(), facts.matches.end(),
                                     [&](const MatchFacts& m) { return MatchMeets(rule, m); });
     if (fired == facts.matches.end()) continue;
@@ -445,6 +461,8 @@ std::string PolicyRules::ToJson() const {
     o["max_distance"] = r.max_distance ? boost::json::value(*r.max_distance) : nullptr;
     o["min_quality"] = r.min_quality ? boost::json::value(*r.min_quality) : nullptr;
     o["min_prior_cases"] = r.min_prior_cases ? boost::json::value(*r.min_prior_cases) : nullptr;
+    o["found"] = r.found;
+    o["max_upload_age_days"] = r.max_upload_age_days ? boost::json::value(*r.max_upload_age_days) : nullptr;
     if (r.hold) o["hold_priority"] = r.hold_priority;
     o["suspend_days"] = r.account_days ? boost::json::value(*r.account_days) : nullptr;
     out.push_back(std::move(o));

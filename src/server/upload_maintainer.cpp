@@ -55,6 +55,9 @@ void UploadMaintainer::Pass() {
     ++counts_.skipped;
     return;
   }
+  for (const auto& warning : pass->warnings) {
+    spdlog::warn(R"("msg":"upload maintenance","warning":{})", boost::json::serialize(boost::json::value(warning)));
+  }
   counts_.uploads_removed += pass->uploads_removed;
   counts_.uploads_kept += pass->uploads_kept;
   counts_.partitions_created += static_cast<std::int64_t>(pass->partitions_created.size());
@@ -75,8 +78,8 @@ void MirrorUploadMaintenance(ServiceMetrics& metrics, const UploadMaintenanceCou
   metrics.MirrorCount(Mirrored::kBackground, "upload_maintenance_passes", counts.passes);
   metrics.MirrorCount(Mirrored::kBackground, "upload_maintenance_failures", counts.failures);
   metrics.MirrorCount(Mirrored::kBackground, "upload_maintenance_skipped", counts.skipped);
-  metrics.MirrorCount(Mirrored::kBackground, "uploads_removed", counts.uploads_removed);
-  metrics.MirrorCount(Mirrored::kBackground, "uploads_kept", counts.uploads_kept);
+  metrics.MirrorCount(Mirrored::kBackground, "upload_rows_removed", counts.uploads_removed);
+  metrics.MirrorCount(Mirrored::kBackground, "upload_rows_kept", counts.uploads_kept);
   metrics.MirrorCount(Mirrored::kBackground, "upload_partitions_created", counts.partitions_created);
   metrics.MirrorCount(Mirrored::kBackground, "upload_partitions_dropped", counts.partitions_dropped);
 }

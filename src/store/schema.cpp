@@ -405,9 +405,12 @@ CREATE UNIQUE INDEX api_keys_name ON api_keys(LOWER(name));
     // for good. On PostgreSQL `uploads` is partitioned by day of submission (uploads_pYYYYMMDD,
     // made ahead of time by the maintenance; uploads_default catches anything else), so retention
     // drops a day at a time. A content id is taken in one table or the other, never both.
+    // Each upload has a row_id (increasing, never reused) for the index of past uploads to follow.
     // And the database's identity, so that a matcher snapshot is never loaded against another.
     R"sql(
+{{POSTGRES}}CREATE SEQUENCE uploads_row_id;{{END}}
 CREATE TABLE uploads (
+  {{POSTGRES}}row_id BIGINT NOT NULL DEFAULT nextval('uploads_row_id'),{{END}}{{SQLITE}}row_id INTEGER PRIMARY KEY,{{END}}
   content_id TEXT NOT NULL,
   user_id TEXT NOT NULL DEFAULT '',
   media_type TEXT NOT NULL DEFAULT '',
@@ -424,6 +427,7 @@ CREATE TABLE uploads (
 ){{POSTGRES}} PARTITION BY RANGE (submitted_at){{END}};
 {{POSTGRES}}CREATE TABLE uploads_default PARTITION OF uploads DEFAULT;
 CREATE INDEX uploads_content_id ON uploads(content_id);
+CREATE INDEX uploads_row ON uploads(row_id);
 CREATE INDEX uploads_default_time ON uploads_default(submitted_at);{{END}}
 {{SQLITE}}CREATE UNIQUE INDEX uploads_content_id ON uploads(content_id);
 CREATE INDEX uploads_time ON uploads(submitted_at);{{END}}
@@ -438,6 +442,7 @@ INSERT INTO uploads (content_id, user_id, media_type, byte_size, md5, sha1, sha2
     AND content_id NOT IN (SELECT content_id FROM report_files)
     AND content_id NOT IN (SELECT content_id FROM media_views);
 DELETE FROM content WHERE content_id IN (SELECT content_id FROM uploads);
+ALTER TABLE matches ADD COLUMN retroactive INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE store_identity (id TEXT NOT NULL);
 {{POSTGRES}}INSERT INTO store_identity (id) VALUES (gen_random_uuid()::text);{{END}}
 {{SQLITE}}INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));{{END}}

@@ -99,7 +99,7 @@ class SqlCaseStore final : public CaseStore {
   Result<RecordedUpload> RecordUpload(const ContentRecord& content, const UploadPolicy& policy,
                                       const std::string& actor) override {
     if (content.content_id.empty() || content.content_id.size() > 256) {
-      return Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 characters");
+      return Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 bytes");
     }
     auto db = pool_.Acquire();
     std::optional<Case> opened;
@@ -132,6 +132,10 @@ class SqlCaseStore final : public CaseStore {
           if (sha256 == content.hashes.end()) return Fail(ErrorCode::kInternal, "an upload without its SHA-256");
           VIGIL_TRY(policy.keep_media(sha256->second));
           VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
+        }
+        if (content.user_id.empty()) {
+          outcome.account = AccountAction::kNone;  // no account to act on: the answer says what was done
+          outcome.account_days.reset();
         }
         const std::string outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id);
         VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
@@ -170,7 +174,7 @@ class SqlCaseStore final : public CaseStore {
     for (std::size_t i = 0; i < contents.size(); ++i) {
       const auto& c = contents[i];
       if (c.content_id.empty() || c.content_id.size() > 256) {
-        out.emplace_back(Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 characters"));
+        out.emplace_back(Fail(ErrorCode::kInvalidArgument, "content_id must be 1-256 bytes"));
       } else if (!c.matches.empty()) {
         out.emplace_back(Fail(ErrorCode::kInvalidArgument, "content '" + c.content_id + "' matched: record it alone"));
       } else {
@@ -221,6 +225,54 @@ class SqlCaseStore final : public CaseStore {
       out[where[k]] = Replay(*db, c);
     }
     return out;
+  }
+
+  Result<RecordedUpload> RecordLateMatches(const std::string& content_id, const std::vector<MatchRecord>& matches,
+                                           const UploadPolicy& policy, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    std::optional<Case> opened;
+    {
+      VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+      VIGIL_TRY(LockContentIdsOn(*db, {content_id}));
+      const auto now = Now();
+      VIGIL_ASSIGN_OR_RETURN(auto row, KeepInContentOn(*db, content_id));
+      if (!row) return Fail(ErrorCode::kNotFound, "content '" + content_id + "' is no longer kept");
+      VIGIL_ASSIGN_OR_RETURN(auto had, db->Query("SELECT entry_id FROM matches WHERE content_row = $1", {*row}));
+      std::set<std::int64_t> known;
+      for (const auto& r : had) known.insert(r.Int(0));
+      std::set<std::int64_t> added;
+      for (auto m : matches) {
+        if (known.contains(m.entry_id) || !added.insert(m.entry_id).second) continue;
+        m.retroactive = true;
+        VIGIL_TRY(InsertMatchOn(*db, *row, m, now));
+      }
+      if (added.empty()) {
+        VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content_id));
+        return RecordedUpload{std::move(stored), std::nullopt, true};
+      }
+      // The policy sees the new matches only: the ones from upload time were acted on then.
+      VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content_id));
+      ContentRecord late = recorded;
+      std::erase_if(late.matches, [&](const MatchRecord& m) { return !added.contains(m.entry_id); });
+      PolicyOutcome outcome;
+      if (policy.evaluate) {
+        VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, late));
+        facts.found_later = true;
+        facts.upload_age_days = std::max<std::int64_t>(0, (now - recorded.submitted_at) / 86'400'000'000);
+        outcome = policy.evaluate(facts);
+      }
+      VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, late, *row, outcome, actor, now));
+      VIGIL_TRY(AppendAudit(*db, now, actor, "content.late_match", content_id,
+                            MatchDetail(late) + (outcome.rules.empty() ? "" : "; policy rules: " + Join(outcome.rules))));
+      FailPoint("late_match.before_commit");
+      if (case_id != 0) {
+        VIGIL_ASSIGN_OR_RETURN(auto c, GetCaseOn(*db, case_id));
+        opened = std::move(c);
+      }
+      VIGIL_TRY(txn.Commit());
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content_id));
+    return RecordedUpload{std::move(stored), std::move(opened), false};
   }
 
   Result<ContentFacts> PolicyFacts(const ContentRecord& content) override {

@@ -28,20 +28,38 @@ Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& con
     return tl::unexpected(inserted.error());
   }
   const auto row_id = inserted->at(0).Int(0);
-  for (const auto& match : content.matches) {
-    SqlValue detail;
-    boost::json::object fields;
-    if (match.query_match_percent) fields["query_match_percent"] = *match.query_match_percent;
-    if (match.compared_match_percent) fields["compared_match_percent"] = *match.compared_match_percent;
-    if (!match.measure.empty()) fields["measure"] = match.measure;
-    if (!fields.empty()) detail = boost::json::serialize(fields);
-    VIGIL_TRY(db.Execute(
-        "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        {row_id, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
-         match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now, detail}));
-  }
+  for (const auto& match : content.matches) VIGIL_TRY(InsertMatchOn(db, row_id, match, now));
   return row_id;
+}
+
+Status InsertMatchOn(SqlConnection& db, std::int64_t content_row, const MatchRecord& match, std::int64_t now) {
+  SqlValue detail;
+  boost::json::object fields;
+  if (match.query_match_percent) fields["query_match_percent"] = *match.query_match_percent;
+  if (match.compared_match_percent) fields["compared_match_percent"] = *match.compared_match_percent;
+  if (!match.measure.empty()) fields["measure"] = match.measure;
+  if (!fields.empty()) detail = boost::json::serialize(fields);
+  VIGIL_TRY(db.Execute(
+      "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail, "
+      "retroactive) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      {content_row, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
+       match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now, detail,
+       std::int64_t{match.retroactive ? 1 : 0}}));
+  return {};
+}
+
+Result<std::optional<std::int64_t>> KeepInContentOn(SqlConnection& db, const std::string& content_id) {
+  VIGIL_ASSIGN_OR_RETURN(auto there, db.Query("SELECT id FROM content WHERE content_id = $1", {content_id}));
+  if (!there.empty()) return std::optional<std::int64_t>(there[0].Int(0));
+  constexpr const char* kColumns =
+      "content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, vpdq, "
+      "outcome";
+  VIGIL_ASSIGN_OR_RETURN(auto moved, db.Query(std::string("INSERT INTO content (") + kColumns + ") SELECT " + kColumns +
+                                                  " FROM uploads WHERE content_id = $1 RETURNING id",
+                                              {content_id}));
+  if (moved.empty()) return std::optional<std::int64_t>();
+  VIGIL_TRY(db.Execute("DELETE FROM uploads WHERE content_id = $1", {content_id}));
+  return std::optional<std::int64_t>(moved[0].Int(0));
 }
 
 namespace {
@@ -155,7 +173,7 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
   ContentRecord content = ContentFromRow(rows->front());
   auto matches = db.Query(
       "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
-      "e.member, e.external_id, e.classification, m.matched_at, m.detail FROM matches m "
+      "e.member, e.external_id, e.classification, m.matched_at, m.detail, m.retroactive FROM matches m "
       "JOIN banks b ON b.id = m.bank_id "
       "JOIN bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
       {content.id});
@@ -172,6 +190,7 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
     if (auto quality = m.OptInt(7)) match.quality = static_cast<int>(*quality);
     match.provenance = {m.Text(8), m.Text(9), m.Text(10), m.Text(11)};
     match.matched_at = m.Int(12);
+    match.retroactive = m.Int(14) != 0;
     if (!m.IsNull(13)) {
       boost::system::error_code ec;
       const auto detail = boost::json::parse(m.Text(13), ec);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +27,13 @@ Status LockContentIdsOn(SqlConnection& db, std::vector<std::string> ids);
 // Inserts the upload and its matches into `content`; returns the content row id. kAlreadyExists
 // when the content id is taken there (the transaction should then be abandoned).
 Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& content, std::int64_t now);
+
+// One match of the content row (`retroactive` as the match says).
+Status InsertMatchOn(SqlConnection& db, std::int64_t content_row, const MatchRecord& match, std::int64_t now);
+
+// The upload's row in `content`, moving it there from `uploads` first when it is there; nullopt
+// when neither table holds it (never recorded, or removed by retention). The caller holds its lock.
+Result<std::optional<std::int64_t>> KeepInContentOn(SqlConnection& db, const std::string& content_id);
 
 // Inserts uploads that matched nothing into `uploads` in one statement (submitted at `now` unless
 // they say otherwise). The caller has locked their ids and found them free.

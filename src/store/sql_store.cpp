@@ -128,6 +128,7 @@ class SqlStore final : public Store {
       : pool_(std::move(connections)),
         dialect_(dialect),
         clock_(options.clock != nullptr ? options.clock : &SystemClock()),
+        uses_system_clock_(options.clock == nullptr),
         cases_(MakeSqlCaseStore(pool_, *clock_, options.workflow)),
         reports_(MakeSqlReportStore(pool_, *clock_)) {}
 
@@ -379,6 +380,13 @@ class SqlStore final : public Store {
     return rows[0].Text(0);
   }
 
+  Result<IndexedEntry> EntryById(std::int64_t id) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT id, bank_id, signal_type, value FROM bank_entries WHERE id = $1", {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no bank entry " + std::to_string(id));
+    return IndexedEntry{rows[0].Int(0), rows[0].Int(1), rows[0].Text(2), rows[0].Text(3), ""};
+  }
+
   Result<std::int64_t> LatestImportId() override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT COALESCE(MAX(id), 0) FROM imports"));
@@ -504,7 +512,57 @@ class SqlStore final : public Store {
       return Fail(ErrorCode::kInvalidArgument, "retention: keep_days must be 0 or more, partitions_ahead_days 0-60");
     }
     auto db = pool_.Acquire();
+    if (uses_system_clock_) VIGIL_TRY(CheckClockOn(*db, *clock_));
     return MaintainUploadsOn(*db, clock_->NowMicros(), retention);
+  }
+
+  Result<std::vector<PastUpload>> PastUploadsAfter(PastUploadTable table, std::int64_t after_row, std::int64_t since,
+                                                   int limit) override {
+    auto db = pool_.Acquire();
+    const bool uploads = table == PastUploadTable::kUploads;
+    const std::string row = uploads ? "row_id" : "id";
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, db->Query("SELECT " + row + ", content_id, user_id, pdq, pdq_quality, sha256, md5, submitted_at FROM " +
+                                 (uploads ? "uploads" : "content") + " WHERE " + row + " > $1 AND submitted_at >= $2 ORDER BY " +
+                                 row + " LIMIT $3",
+                             {after_row, since, std::int64_t{std::clamp(limit, 1, 100'000)}}));
+    return PastUploadsFromRows(table, rows);
+  }
+
+  Result<std::vector<PastUpload>> PastUploadsByRow(PastUploadTable table, const std::vector<std::int64_t>& rows) override {
+    std::vector<PastUpload> out;
+    if (rows.empty()) return out;
+    auto db = pool_.Acquire();
+    const bool uploads = table == PastUploadTable::kUploads;
+    const std::string row = uploads ? "row_id" : "id";
+    std::string sql = "SELECT " + row + ", content_id, user_id, pdq, pdq_quality, sha256, md5, submitted_at FROM " +
+                      (uploads ? "uploads" : "content") + " WHERE " + row + " IN (";
+    std::vector<SqlValue> params;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      sql += (i == 0 ? "$" : ", $") + std::to_string(i + 1);
+      params.emplace_back(rows[i]);
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto found, db->Query(sql + ")", params));
+    return PastUploadsFromRows(table, found);
+  }
+
+  static std::vector<PastUpload> PastUploadsFromRows(PastUploadTable table, const std::vector<SqlRow>& rows) {
+    std::vector<PastUpload> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      PastUpload p;
+      p.table = table;
+      p.row = r.Int(0);
+      p.content_id = r.Text(1);
+      p.user_id = r.Text(2);
+      p.pdq = r.Text(3);
+      if (auto q = r.OptInt(4)) p.pdq_quality = static_cast<int>(*q);
+      p.sha256 = r.Text(5);
+      p.md5 = r.Text(6);
+      p.submitted_at = r.Int(7);
+      out.push_back(std::move(p));
+    }
+    return out;
   }
 
   Result<std::vector<UploadPartition>> ListUploadPartitions() override {
@@ -807,6 +865,7 @@ class SqlStore final : public Store {
   ConnectionPool pool_;
   SqlDialect dialect_;
   const Clock* clock_;
+  bool uses_system_clock_;
   std::unique_ptr<CaseStore> cases_;
   std::unique_ptr<ReportStore> reports_;
 };
@@ -825,6 +884,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   for (int i = 0; i < pool_size; ++i) {
     VIGIL_ASSIGN_OR_RETURN(auto connection, postgres ? OpenPostgres(options.postgres_url) : OpenSqlite(options.sqlite_path));
     if (i == 0) {
+      if (options.clock == nullptr) VIGIL_TRY(CheckClockOn(*connection, SystemClock()));
       VIGIL_TRY(Migrate(*connection));
       VIGIL_TRY(EnsureChangeNotifications(*connection));
       // Records from before the log was chained get chained once (a no-op afterwards).

@@ -3,7 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
-#include <set>
+#include <map>
 
 namespace vigil::store {
 namespace {
@@ -18,18 +18,23 @@ std::int64_t FloorDay(std::int64_t micros) {
 
 // Accounts whose old uploads retention keeps (see the header).
 constexpr const char* kHeldUsers =
-    "(SELECT user_id FROM cases UNION SELECT user_id FROM accounts UNION SELECT user_id FROM actions "
-    "WHERE user_id <> '')";
+    "(SELECT user_id FROM cases WHERE user_id <> '' UNION SELECT user_id FROM accounts WHERE user_id <> '' "
+    "UNION SELECT user_id FROM actions WHERE user_id <> '')";
+constexpr int kDeleteChunk = 50'000;
 
 constexpr const char* kUploadColumnList =
     "content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, vpdq, "
     "outcome";
 
-// Copies the rows of `table` matching `where` that belong to held accounts into `content`.
+// Moves the rows of `table` matching `where` that belong to held accounts into `content`; returns
+// how many. Under the step's locks no account becomes held meanwhile.
 Result<std::int64_t> KeepHeldOn(SqlConnection& db, const std::string& table, const std::string& where) {
-  return db.Execute(std::string("INSERT INTO content (") + kUploadColumnList + ") SELECT " + kUploadColumnList +
-                    " FROM " + table + " WHERE " + where + " AND user_id IN " + kHeldUsers +
-                    " ON CONFLICT (content_id) DO NOTHING");
+  const std::string held = " WHERE " + where + " AND user_id IN " + kHeldUsers;
+  VIGIL_ASSIGN_OR_RETURN(auto kept, db.Execute(std::string("INSERT INTO content (") + kUploadColumnList + ") SELECT " +
+                                                kUploadColumnList + " FROM " + table + held +
+                                                " ON CONFLICT (content_id) DO NOTHING"));
+  VIGIL_TRY(db.Execute("DELETE FROM " + table + held));
+  return kept;
 }
 
 // Starts a maintenance step: a transaction holding the maintenance lock, or nullopt when another
@@ -41,16 +46,24 @@ Result<std::optional<SqlTransaction>> StartStep(SqlConnection& db) {
                                               {std::int64_t{kMaintenanceLock}}));
     if (got.at(0).Int(0) == 0) return std::optional<SqlTransaction>();
     VIGIL_TRY(db.Execute("SET LOCAL lock_timeout = '2s'"));
+    // No account becomes held (a case, an action, an account state) while a step decides whose
+    // old uploads to keep: those writes wait for the step's commit (a step is short).
+    VIGIL_TRY(db.Execute("LOCK TABLE cases, accounts, actions IN SHARE MODE"));
   }
   return std::optional<SqlTransaction>(std::move(txn));
 }
 
-Result<std::set<std::string>> PartitionNamesOn(SqlConnection& db) {
-  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                                             "WHERE i.inhparent = 'uploads'::regclass"));
-  std::set<std::string> names;
-  for (const auto& row : rows) names.insert(row.Text(0));
-  return names;
+// Partition name -> its bounds as PostgreSQL prints them.
+Result<std::map<std::string, std::string>> PartitionsOn(SqlConnection& db) {
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                                             "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'uploads'::regclass"));
+  std::map<std::string, std::string> out;
+  for (const auto& row : rows) out.emplace(row.Text(0), row.Text(1));
+  return out;
+}
+
+std::string BoundsOf(std::int64_t day_start) {
+  return "FOR VALUES FROM ('" + std::to_string(day_start) + "') TO ('" + std::to_string(day_start + kDayMicros) + "')";
 }
 
 Status CreatePartitionOn(SqlConnection& db, std::int64_t day_start, const std::string& name) {
@@ -111,8 +124,8 @@ Result<std::vector<UploadPartition>> ListUploadPartitionsOn(SqlConnection& db) {
     out.push_back({"uploads", 0, 0, rows.at(0).Int(0)});
     return out;
   }
-  VIGIL_ASSIGN_OR_RETURN(auto names, PartitionNamesOn(db));
-  for (const auto& name : names) {
+  VIGIL_ASSIGN_OR_RETURN(auto partitions, PartitionsOn(db));
+  for (const auto& [name, bounds] : partitions) {
     UploadPartition p{name, 0, 0, 0};
     if (auto start = UploadPartitionStart(name)) {
       p.from = *start;
@@ -124,20 +137,35 @@ Result<std::vector<UploadPartition>> ListUploadPartitionsOn(SqlConnection& db) {
   return out;
 }
 
+Status CheckClockOn(SqlConnection& db, const Clock& clock) {
+  if (db.dialect() != SqlDialect::kPostgres) return {};
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint"));
+  const std::int64_t skew = clock.NowMicros() - rows.at(0).Int(0);
+  constexpr std::int64_t kTolerance = 600'000'000;
+  if (skew > kTolerance || skew < -kTolerance) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "this host's clock is " + std::to_string((skew < 0 ? -skew : skew) / 1'000'000) + " s " +
+                    (skew < 0 ? "behind" : "ahead of") +
+                    " the database server's: set it right (NTP) first; records would carry wrong times and retention "
+                    "would remove the wrong uploads");
+  }
+  return {};
+}
+
 Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now, const UploadRetention& retention) {
   UploadMaintenance report;
   const bool postgres = db.dialect() == SqlDialect::kPostgres;
   const std::int64_t cutoff = now - std::int64_t{retention.keep_days} * kDayMicros;
   if (postgres) {
-    VIGIL_ASSIGN_OR_RETURN(auto names, PartitionNamesOn(db));
+    VIGIL_ASSIGN_OR_RETURN(auto partitions, PartitionsOn(db));
     const std::int64_t today = FloorDay(now) * kDayMicros;
     for (int ahead = 0; ahead <= std::max(0, retention.partitions_ahead_days); ++ahead) {
       const std::int64_t start = today + ahead * kDayMicros;
       const std::string name = UploadPartitionName(start);
-      if (names.contains(name)) continue;
+      if (partitions.contains(name)) continue;
       VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
       if (!step) return Skipped();
-      VIGIL_ASSIGN_OR_RETURN(auto fresh, PartitionNamesOn(db));  // another replica may have made it meanwhile
+      VIGIL_ASSIGN_OR_RETURN(auto fresh, PartitionsOn(db));  // another replica may have made it meanwhile
       if (!fresh.contains(name)) {
         VIGIL_TRY(CreatePartitionOn(db, start, name));
         report.partitions_created.push_back(name);
@@ -145,13 +173,18 @@ Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now,
       VIGIL_TRY(step->Commit());
     }
     if (retention.keep_days > 0) {
-      for (const auto& name : names) {
+      for (const auto& [name, bounds] : partitions) {
         const auto start = UploadPartitionStart(name);
         if (!start || *start + kDayMicros > cutoff) continue;
+        if (bounds != BoundsOf(*start)) {
+          // Not one this maintenance made: its name says one day, its bounds another.
+          report.warnings.push_back(name + " is not dropped: its bounds (" + bounds + ") are not its name's day");
+          continue;
+        }
         VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
         if (!step) return Skipped();
-        VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, name, "TRUE"));
         VIGIL_ASSIGN_OR_RETURN(auto rows, EstimatedRowsOn(db, name));
+        VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, name, "TRUE"));
         VIGIL_TRY(db.Execute("DROP TABLE " + name));
         VIGIL_TRY(step->Commit());
         report.partitions_dropped.push_back(name);
@@ -161,15 +194,22 @@ Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now,
     }
   }
   if (retention.keep_days > 0) {
+    // Row by row (SQLite's one table, PostgreSQL's default partition), in chunks, each its own
+    // short step: held accounts' rows moved first, then a chunk of the rest deleted.
     const std::string table = postgres ? "uploads_default" : "uploads";
     const std::string old = "submitted_at < " + std::to_string(cutoff);
-    VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
-    if (!step) return Skipped();
-    VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, table, old));
-    VIGIL_ASSIGN_OR_RETURN(auto removed, db.Execute("DELETE FROM " + table + " WHERE " + old));
-    VIGIL_TRY(step->Commit());
-    report.uploads_kept += kept;
-    report.uploads_removed += removed - kept;
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+      if (!step) return Skipped();
+      VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, table, old));
+      VIGIL_ASSIGN_OR_RETURN(auto removed, db.Execute("DELETE FROM " + table + " WHERE row_id IN (SELECT row_id FROM " +
+                                                      table + " WHERE " + old + " LIMIT " +
+                                                      std::to_string(kDeleteChunk) + ")"));
+      VIGIL_TRY(step->Commit());
+      report.uploads_kept += kept;
+      report.uploads_removed += removed;
+      if (removed < kDeleteChunk) break;
+    }
   }
   VIGIL_ASSIGN_OR_RETURN(report.partitions, ListUploadPartitionsOn(db));
   return report;

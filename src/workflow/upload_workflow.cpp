@@ -11,10 +11,15 @@
 namespace vigil {
 
 Status CheckUploadIds(const std::string& content_id, const std::string& user_id) {
-  if (content_id.empty() || content_id.size() > 256) {
-    return Fail(ErrorCode::kInvalidArgument, "content_id (1-256 characters) is required");
+  if (content_id.empty()) return Fail(ErrorCode::kInvalidArgument, "content_id is required (1-256 bytes)");
+  if (content_id.size() > 256) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "content_id is " + std::to_string(content_id.size()) + " bytes long; at most 256 bytes (of UTF-8)");
   }
-  if (user_id.size() > 256) return Fail(ErrorCode::kInvalidArgument, "user_id longer than 256 characters");
+  if (user_id.size() > 256) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "user_id is " + std::to_string(user_id.size()) + " bytes long; at most 256 bytes (of UTF-8)");
+  }
   // Ids are shown to people and written in JSON and reports: UTF-8, no control characters.
   for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"content_id", &content_id},
                                     {"user_id", &user_id}}) {
@@ -136,6 +141,15 @@ Result<RecordedUpload> UploadWorkflow::Record(const PreparedUpload& prepared) co
     policy.keep_media = [this, &prepared](const std::string& sha256) { return media_->Keep(sha256, prepared.bytes); };
   }
   return recorder_.RecordUpload(prepared.content, policy, options_.actor);
+}
+
+Result<RecordedUpload> UploadWorkflow::RecordLate(const std::string& content_id,
+                                                  const std::vector<MatchRecord>& matches) const {
+  UploadPolicy policy;  // no media: an upload that matched nothing was never kept
+  if (auto rules = Rules()) {
+    policy.evaluate = [rules](const ContentFacts& facts) { return rules->Evaluate(facts); };
+  }
+  return recorder_.RecordLateMatches(content_id, matches, policy, options_.actor);
 }
 
 std::vector<Result<RecordedUpload>> UploadWorkflow::RecordUnmatched(std::span<const PreparedUpload> prepared) const {

@@ -74,6 +74,9 @@ class UploadWorkflow {
   Result<PreparedUpload> Prepare(const UploadRequest& upload) const;
   Result<RecordedUpload> Record(const PreparedUpload& prepared) const;
   std::vector<Result<RecordedUpload>> RecordUnmatched(std::span<const PreparedUpload> prepared) const;
+  // Matches found after the upload was recorded (RetroMatcher, workflow/retro_matcher.h), with the
+  // rules current now (see UploadRecorder::RecordLateMatches).
+  Result<RecordedUpload> RecordLate(const std::string& content_id, const std::vector<MatchRecord>& matches) const;
 
   // The rules applied to each upload from now on; null: matches are recorded and nothing acts.
   void SetRules(std::shared_ptr<const PolicyRules> rules);

@@ -1,0 +1,57 @@
+// Retroactive matching: the entries a bank gains (an import, an API add, a list sync) are searched
+// against the uploads of the look-back window (match/past_upload_index.h), and each upload found is
+// recorded with its late matches and handed to the policy (UploadWorkflow::RecordLate), whose
+// rules can tell such matches apart (`found = "later"`, `max_upload_age_days`).
+//
+//   MatchNewEntries(bank, entries):
+//     1. brings the index up to date (Follow);
+//     2. searches PDQ entries at the bank's distance (all at once, on every core), MD5 and SHA-256
+//        entries exactly; SHA-1 and vPDQ entries are not searched (past uploads' SHA-1 and video
+//        frames are not indexed), nor are a bank's extra measures (dihedral, trimmed);
+//     3. reads every hit back from the store and keeps those that hold: submitted within the
+//        window, the PDQ distance recomputed from the stored hash within the bank's, quality at
+//        least the bank's floor, digests equal (the index holds prefixes);
+//     4. records each upload's late matches in one transaction of its own (RecordLateMatches):
+//        an upload already holding a match of the entry is not matched twice, so running it again
+//        over the same entries changes nothing.
+//   A disabled bank matches nothing, as at upload time.
+//
+// Thread safety: MatchNewEntries may run on several threads (the index and the store are shared).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "match/past_upload_index.h"
+#include "vigil/store.h"
+#include "workflow/upload_workflow.h"
+
+namespace vigil {
+
+struct RetroMatchResult {
+  std::int64_t entries_searched = 0;
+  std::int64_t candidates = 0;         // index hits read back from the store
+  std::int64_t uploads_matched = 0;    // uploads that gained matches
+  std::int64_t matches_recorded = 0;
+  std::int64_t cases = 0;              // uploads whose late matches opened or grew a case
+  std::int64_t already_matched = 0;    // uploads that had every match found (a second run)
+  std::int64_t gone = 0;               // removed by retention between the search and the record
+  double seconds = 0;
+};
+
+class RetroMatcher {
+ public:
+  RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const UploadWorkflow& workflow, const Clock& clock,
+               int window_days);
+  Result<RetroMatchResult> MatchNewEntries(const Bank& bank, std::span<const IndexedEntry> entries) const;
+
+ private:
+  PastUploadFeed& feed_;
+  PastUploadIndex& index_;
+  const UploadWorkflow& workflow_;
+  const Clock& clock_;
+  int window_days_;
+};
+
+}  // namespace vigil
