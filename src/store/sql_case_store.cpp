@@ -262,6 +262,14 @@ class SqlCaseStore final : public CaseStore {
         outcome = policy.evaluate(facts);
       }
       VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, late, *row, outcome, actor, now));
+      if (late.user_id.empty()) {
+        outcome.account = AccountAction::kNone;  // nobody to act on
+        outcome.account_days.reset();
+      }
+      // An upload that matched nothing had no policy answer: it gets the late one (one that had
+      // matches at upload keeps the answer it was given then).
+      VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2 AND outcome IS NULL",
+                            {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id), *row}));
       VIGIL_TRY(AppendAudit(*db, now, actor, "content.late_match", content_id,
                             MatchDetail(late) + (outcome.rules.empty() ? "" : "; policy rules: " + Join(outcome.rules))));
       FailPoint("late_match.before_commit");

@@ -1,0 +1,171 @@
+// Retroactive matching on both backends: an upload that matched nothing when it came is found when
+// a list gains its hash later, and handled by the rules for late matches; a second run changes
+// nothing; rules for matches at upload time do not fire; uploads past the window are not searched.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "match/past_upload_index.h"
+#include "test_images.h"
+#include "test_postgres.h"
+#include "vigil/clock.h"
+#include "vigil/file_hasher.h"
+#include "vigil/hash_list.h"
+#include "vigil/matcher.h"
+#include "vigil/pdq.h"
+#include "workflow/retro_matcher.h"
+#include "workflow/upload_workflow.h"
+
+namespace vigil {
+namespace {
+
+using Backend = testing::StoreBackend;
+constexpr std::int64_t kDay = 86'400'000'000;
+
+class SettableClock final : public Clock {
+ public:
+  std::int64_t NowMicros() const override { return now.load(); }
+  std::atomic<std::int64_t> now{SystemClock().NowMicros()};
+};
+
+constexpr const char* kRules = R"(
+[[rule]]
+name = "at-upload"
+banks = ["later-list"]
+found = "at_upload"
+actions = ["block", "hold", "suspend"]
+
+[[rule]]
+name = "found-later"
+banks = ["later-list"]
+found = "later"
+max_upload_age_days = 60
+actions = ["hold"]
+hold_priority = 1
+)";
+
+class RetroMatcherTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.clock = &clock_;
+    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_, options);
+    if (store_ == nullptr) return;
+    Bank bank;
+    bank.name = "later-list";
+    ASSERT_TRUE(store_->CreateBank(bank, "test"));
+    matcher_ = std::make_unique<Matcher>(*store_);
+    ASSERT_TRUE(matcher_->Load());
+    workflow_ = std::make_unique<UploadWorkflow>(store_->Cases(), *matcher_, MediaHasher{}, nullptr, UploadWorkflowOptions{});
+    auto rules = PolicyRules::Parse(kRules, "rules.toml");
+    ASSERT_TRUE(rules) << rules.error().ToString();
+    workflow_->SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+    index_ = std::make_unique<PastUploadIndex>(*store_, clock_, PastUploadIndexOptions{.window_days = 180});
+    retro_ = std::make_unique<RetroMatcher>(*store_, *index_, *workflow_, clock_, 180);
+  }
+
+  // Uploads a benign pattern as `user`; returns its PDQ hex.
+  std::string Submit(const std::string& id, const std::string& user, int seed) {
+    const auto bytes = testing::EncodePng(testing::MakePattern(96, 64, 3, seed));
+    auto recorded = workflow_->Submit({id, user, "", bytes});
+    EXPECT_TRUE(recorded) << recorded.error().ToString();
+    EXPECT_TRUE(recorded && recorded->content.matches.empty()) << "nothing is listed yet";
+    return recorded ? recorded->content.hashes.at("pdq") : "";
+  }
+
+  // The bank gains these lines (csv), as an import would; the entries it added.
+  std::vector<IndexedEntry> Import(const std::string& csv) {
+    ListParseOptions parse;
+    auto parsed = ParseHashList("csv", csv, parse);
+    EXPECT_TRUE(parsed) << parsed.error().ToString();
+    ImportRequest request;
+    request.format = "csv";
+    request.ops = std::move(parsed->ops);
+    auto imported = store_->Import("later-list", std::move(request));
+    EXPECT_TRUE(imported) << imported.error().ToString();
+    return imported ? imported->added_entries : std::vector<IndexedEntry>{};
+  }
+
+  testing::TempDir dir_;
+  testing::TestPostgres postgres_;
+  SettableClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Matcher> matcher_;
+  std::unique_ptr<UploadWorkflow> workflow_;
+  std::unique_ptr<PastUploadIndex> index_;
+  std::unique_ptr<RetroMatcher> retro_;
+};
+
+TEST_P(RetroMatcherTest, AnUploadFoundWhenItsListGainsItsHashLaterIsHeldByTheRuleForLateMatches) {
+  ASSERT_TRUE(index_->Load());
+  const std::string pdq = Submit("before-listing", "alice", 7);
+  Submit("unrelated", "bob", 8);
+  clock_.now += 10 * kDay;
+  const auto added = Import("pdq," + pdq + ",ext-1,A1\n");
+  ASSERT_EQ(added.size(), 1u);
+  auto result = retro_->MatchNewEntries(*store_->GetBank("later-list"), added);
+  ASSERT_TRUE(result) << result.error().ToString();
+  EXPECT_EQ(result->uploads_matched, 1);
+  EXPECT_EQ(result->cases, 1);
+
+  auto content = store_->GetContent("before-listing");
+  ASSERT_TRUE(content) << content.error().ToString();
+  ASSERT_EQ(content->matches.size(), 1u);
+  EXPECT_TRUE(content->matches[0].retroactive);
+  EXPECT_EQ(content->matches[0].provenance.external_id, "ext-1");
+  EXPECT_EQ(content->state, "visible") << "the rule for late matches holds; the one that blocks is for upload time";
+  auto cases = store_->Cases().ListCases(std::nullopt, 10);
+  ASSERT_TRUE(cases);
+  ASSERT_EQ(cases->size(), 1u);
+  EXPECT_EQ(cases->at(0).user_id, "alice");
+  EXPECT_EQ(cases->at(0).priority, 1);
+  EXPECT_EQ(store_->Cases().GetAccount("alice")->state, "active") << "the at-upload rule's suspension did not fire";
+  EXPECT_TRUE(store_->GetContent("unrelated")->matches.empty());
+  EXPECT_NE(content->policy_outcome.find(R"("hold":true)"), std::string::npos) << content->policy_outcome;
+  auto problems = store_->CheckIntegrity();
+  ASSERT_TRUE(problems);
+  EXPECT_TRUE(problems->empty()) << problems->front();
+
+  // The same entries again (a re-run, a second replica): nothing new.
+  auto again = retro_->MatchNewEntries(*store_->GetBank("later-list"), added);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->uploads_matched, 0);
+  EXPECT_EQ(again->already_matched, 1);
+  EXPECT_EQ(store_->Cases().ListCases(std::nullopt, 10)->size(), 1u);
+}
+
+TEST_P(RetroMatcherTest, UploadsOlderThanTheRulesAgeOrTheWindowAreNotActedOn) {
+  ASSERT_TRUE(index_->Load());
+  const std::string old_pdq = Submit("ninety-days", "carol", 11);
+  clock_.now += 90 * kDay;  // past the rule's 60 days, within the index's 180
+  auto result = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import("pdq," + old_pdq + "\n"));
+  ASSERT_TRUE(result) << result.error().ToString();
+  EXPECT_EQ(result->uploads_matched, 1) << "recorded";
+  EXPECT_EQ(result->cases, 0) << "but no rule for an upload that old";
+  EXPECT_TRUE(store_->GetContent("ninety-days")->matches.at(0).retroactive);
+
+  const std::string older_pdq = Submit("two-hundred-days", "dave", 12);
+  clock_.now += 200 * kDay;
+  auto outside = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import("pdq," + older_pdq + "\n"));
+  ASSERT_TRUE(outside) << outside.error().ToString();
+  EXPECT_EQ(outside->uploads_matched, 0) << "past the window";
+  EXPECT_TRUE(store_->GetContent("two-hundred-days")->matches.empty());
+}
+
+TEST_P(RetroMatcherTest, ADisabledBankMatchesNothingLater) {
+  ASSERT_TRUE(index_->Load());
+  const std::string pdq = Submit("quiet", "erin", 13);
+  const auto added = Import("pdq," + pdq + "\n");
+  BankUpdate off;
+  off.enabled = false;
+  ASSERT_TRUE(store_->UpdateBank("later-list", off, "test"));
+  auto result = retro_->MatchNewEntries(*store_->GetBank("later-list"), added);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->uploads_matched, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RetroMatcherTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace vigil
