@@ -248,6 +248,41 @@ TEST_P(ServiceTest, TransformedCopyMatchesWithProvenanceAndUnrelatedDoesNot) {
 // Videos end to end: a listed video's vPDQ (every frame, as the reference CLI makes it) imported
 // into a video bank; a 4 s clip cut from it and re-encoded, uploaded as an MP4, matches with its
 // provenance and frame percentages; an unrelated video matches nothing; the frames export back.
+// Retroactive matching through the API: an upload that matched nothing is found when an import
+// lists its hash later; the import's answer says so, the record shows the late match, and the
+// rules for late matches hold it for review.
+TEST_P(ServiceTest, AnImportFindsAnEarlierUploadOfItsHashAndSaysSo) {
+  const auto rules = dir_.path() / "rules.toml";
+  std::ofstream(rules) << "[[rule]]\nname = \"late\"\nbanks = [\"late-list\"]\nfound = \"later\"\nactions = [\"hold\"]\n";
+  StartServer("[retroactive]\nwindow_days = 30\n", {"--rules", rules.string()});
+  CreateBank("late-list");
+  const auto photos = Photos();
+  ASSERT_GE(photos.size(), 2u);
+  const std::string bytes = AsString(testing::ReadFile(photos[0]));
+  auto submitted = Http(port_, "POST", "/v1/content?content_id=early-1&user_id=user-9", bytes,
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  EXPECT_TRUE(Parse(submitted).at("matches").as_array().empty());
+
+  auto imported = Import("late-list", "csv", "pdq," + PdqOf(photos[0]) + ",listed-later,A1\npdq," + PdqOf(photos[1]) + "\n");
+  ASSERT_EQ(imported.status, 200u) << imported.body;
+  const auto import_answer = Parse(imported);
+  const auto& retro = import_answer.at("retroactive").as_object();
+  EXPECT_EQ(retro.at("entries_searched").as_int64(), 2);
+  EXPECT_EQ(retro.at("uploads_matched").as_int64(), 1) << imported.body;
+  EXPECT_EQ(retro.at("cases").as_int64(), 1);
+
+  auto record = Call("GET", "/v1/content/early-1", "reviewer");
+  ASSERT_EQ(record.status, 200u) << record.body;
+  const auto record_answer = Parse(record);
+  const auto& matches = record_answer.at("matches").as_array();
+  ASSERT_EQ(matches.size(), 1u) << record.body;
+  EXPECT_TRUE(matches[0].at("retroactive").as_bool()) << record.body;
+  auto cases = Call("GET", "/v1/cases", "reviewer");
+  ASSERT_EQ(cases.status, 200u) << cases.body;
+  EXPECT_NE(cases.body.find("user-9"), std::string::npos) << cases.body;
+}
+
 TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {
   StartServer("max_body_bytes = 67108864\n");
   CreateBank("benign-videos", R"(,"description":"stand-ins for a video list")");

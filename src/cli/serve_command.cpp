@@ -121,6 +121,9 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   service.AttachReporting(&reporting);
   server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
+  if (auto retro = service.EnableRetroactiveMatching(config.retroactive_days); !retro) {
+    return ReportError("serve", retro.error());
+  }
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms), config.database_url,
                           config.index_snapshot, std::chrono::minutes(config.index_snapshot_minutes));
   scheduler.Start();  // stopped before the store closes

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "server/api_support.h"
+#include "vigil/clock.h"
 #include "vigil/transparency.h"
 #include "server/web_assets.h"
 
@@ -179,6 +180,16 @@ void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::
   options.postgres_url = postgres_url;
   options.snapshot_dir = snapshot_dir;
   options.snapshot_every = snapshot_every;
+  if (past_uploads_ != nullptr) {
+    // The index of past uploads follows new uploads at every refresh, before the gauges.
+    options.after_refresh = [this] {
+      if (auto followed = past_uploads_->Follow(); !followed) {
+        spdlog::warn(R"("msg":"past uploads follow failed","error":{})",
+                     boost::json::serialize(boost::json::value(followed.error().ToString())));
+      }
+      RefreshIndexGauges();
+    };
+  }
   options.on_snapshot = [](double seconds) {
     spdlog::info(R"("msg":"index snapshot written","seconds":{:.3f})", seconds);
   };
@@ -188,6 +199,22 @@ void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::
     spdlog::warn(R"("msg":"index follower","error":{})", boost::json::serialize(boost::json::value(message)));
   };
   follower_ = std::make_unique<IndexFollower>(matcher_, std::move(options));
+}
+
+Status ApiService::EnableRetroactiveMatching(int window_days) {
+  if (window_days <= 0) return {};
+  const auto start = std::chrono::steady_clock::now();
+  PastUploadIndexOptions options;
+  options.window_days = window_days;
+  auto index = std::make_unique<PastUploadIndex>(store_, SystemClock(), options);
+  VIGIL_TRY(index->Load());
+  const auto stats = index->Stats();
+  spdlog::info(R"("msg":"past uploads loaded","seconds":{:.3f},"window_days":{},"pdq":{},"digests":{})",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), window_days, stats.pdq,
+               stats.digests);
+  past_uploads_ = std::move(index);
+  retro_ = std::make_unique<RetroMatcher>(store_, *past_uploads_, uploads_, SystemClock(), window_days);
+  return {};
 }
 
 void ApiService::RefreshIndexGauges() {

@@ -28,6 +28,7 @@
 #include "vigil/store.h"
 #include "vigil/video.h"
 #include "workflow/decision_workflow.h"
+#include "workflow/retro_matcher.h"
 #include "workflow/upload_workflow.h"
 
 namespace vigil::server {
@@ -111,6 +112,10 @@ class ApiService {
   // to `snapshot_dir` after a refresh at most every `snapshot_every` (0: never).
   void StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url = "",
                        const std::string& snapshot_dir = "", std::chrono::minutes snapshot_every = {});
+  // Retroactive matching (workflow/retro_matcher.h): loads the index of past uploads of the last
+  // `window_days`, which then follows new uploads at every refresh; each import's new entries are
+  // searched against it and its answer says what was found. Call before StartRefreshing.
+  Status EnableRetroactiveMatching(int window_days);
 
  private:
   // content_routes.cpp
@@ -207,9 +212,11 @@ class ApiService {
   Authenticator auth_;
   ServiceMetrics metrics_;
   std::atomic<bool> ready_{false};
-  std::unique_ptr<IndexFollower> follower_;
   std::unique_ptr<MediaStore> media_;  // kept media (options_.media_dir); null: none kept
   UploadWorkflow uploads_;
+  std::unique_ptr<PastUploadIndex> past_uploads_;  // retroactive matching; null: off
+  std::unique_ptr<RetroMatcher> retro_;
+  std::unique_ptr<IndexFollower> follower_;  // last: stopped first, before what it refreshes
   std::unique_ptr<DecisionWorkflow> decisions_;  // replaced when reporting is attached
   std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};

@@ -233,6 +233,12 @@ std::vector<ConfigKey> MakeReference() {
       {"uploads", "maintenance_minutes", "integer", Integer(d.uploads.maintenance_minutes),
        "every server and worker runs the upload maintenance (partitions, retention) this often, and once at "
        "start; replicas take turns. 0: never (run `vigil uploads maintain` from cron instead)"},
+      // [retroactive]
+      {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
+       "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~120 B each) and "
+       "searches every entry an import adds against them: uploads found are recorded with late matches and the "
+       "rules decide (`found = \"later\"`, docs/workflow.md). 0: off. Only uploads still kept are found "
+       "(`[uploads] retention_days`)"},
       // [legal]
       {"legal", "signing_key_env", "string", String(rep.signing_key_env),
        "the environment variable holding the Ed25519 seed (64 hex digits) that signs law-enforcement "

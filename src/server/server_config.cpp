@@ -199,6 +199,9 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "partitions_ahead_days", u.retention.partitions_ahead_days, 0, 60);
     read_int(*t, "maintenance_minutes", u.maintenance_minutes, 0, 7 * 24 * 60);
   }
+  if (const auto* t = table["retroactive"].as_table()) {
+    read_int(*t, "window_days", config.retroactive_days, 0, 36'500);
+  }
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);
     read_string(*t, "signing_key_file", rep.signing_key_file);

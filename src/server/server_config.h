@@ -87,6 +87,7 @@ struct ServerConfig {
   SandboxConfig sandbox;
   StreamConfig stream;
   UploadsConfig uploads;
+  int retroactive_days = 90;  // [retroactive] window_days: past uploads searched when a bank gains entries; 0: off
   std::string log_level = "info";
 };
 

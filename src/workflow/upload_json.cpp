@@ -25,6 +25,7 @@ boost::json::object ContentJson(const ContentRecord& content) {
     if (match.query_match_percent) m["query_match_percent"] = JsonNumber(*match.query_match_percent);
     if (match.compared_match_percent) m["compared_match_percent"] = JsonNumber(*match.compared_match_percent);
     if (!match.measure.empty()) m["measure"] = match.measure;
+    m["retroactive"] = match.retroactive;
     matches.push_back(std::move(m));
   }
   boost::system::error_code ec;
