@@ -1,13 +1,21 @@
 // `vigil bank ...` and `vigil import`: banks and hash-list imports directly on the store, without
-// a server. A running server picks the changes up within its refresh interval.
+// a server. A running server picks the changes up within its refresh interval. `vigil import
+// --retroactive-days N` also searches the new entries against the uploads of those days, as the
+// service does for imports through its API (workflow/retro_matcher.h).
 #include <boost/json.hpp>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
+#include "match/past_upload_index.h"
 #include "store/record_json.h"
+#include "vigil/clock.h"
 #include "vigil/file_hasher.h"
 #include "vigil/hash_list.h"
+#include "vigil/matcher.h"
+#include "vigil/policy.h"
+#include "workflow/retro_matcher.h"
+#include "workflow/upload_workflow.h"
 
 namespace vigil::cli {
 namespace {
@@ -21,9 +29,29 @@ struct BankArgs {
   std::string enabled;  // "true" / "false" / ""
   std::string match_dihedral, match_trimmed;  // likewise
   bool include_removed = false;
+  int retroactive_days = 0;  // import: search the new entries against this many days of uploads
+  std::string rules;         // import: the rules that decide about late matches
 };
 
 void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
+
+Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, const std::vector<IndexedEntry>& added) {
+  VIGIL_ASSIGN_OR_RETURN(auto bank, store.GetBank(a.name));
+  Matcher unused(store);  // the workflow records late matches only: nothing is looked up
+  UploadWorkflowOptions options;
+  options.actor = "retroactive";
+  UploadWorkflow workflow(store.Cases(), unused, MediaHasher{}, nullptr, options);
+  if (!a.rules.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(auto rules, PolicyRules::Load(a.rules));
+    workflow.SetRules(std::make_shared<const PolicyRules>(std::move(rules)));
+  }
+  PastUploadIndexOptions index_options;
+  index_options.window_days = a.retroactive_days;
+  PastUploadIndex index(store, SystemClock(), index_options);
+  VIGIL_TRY(index.Load());
+  RetroMatcher retro(store, index, workflow, SystemClock(), a.retroactive_days);
+  return retro.MatchNewEntries(bank, added);
+}
 
 int RunImport(Store& store, const BankArgs& a) {
   ListParseOptions options;
@@ -50,14 +78,23 @@ int RunImport(Store& store, const BankArgs& a) {
   request.checkpoint = a.checkpoint.empty() ? list.checkpoint() : std::optional<std::string>(a.checkpoint);
   auto result = store.Import(a.name, std::move(request));
   if (!result) return ReportError("import", result.error());
-  PrintJson(boost::json::object{{"bank", a.name},
-                                {"import_id", result->import_id},
-                                {"added", result->added},
-                                {"removed", result->removed},
-                                {"relabelled", result->relabelled},
-                                {"unchanged", result->unchanged},
-                                {"overridden", result->overridden},
-                                {"skipped", list.skipped()}});
+  boost::json::object out{{"bank", a.name},
+                          {"import_id", result->import_id},
+                          {"added", result->added},
+                          {"removed", result->removed},
+                          {"relabelled", result->relabelled},
+                          {"unchanged", result->unchanged},
+                          {"overridden", result->overridden},
+                          {"skipped", list.skipped()}};
+  if (a.retroactive_days > 0 && !result->added_entries.empty()) {
+    // The new entries against the uploads of the window, as `vigil serve` does for API imports.
+    auto retro = MatchRetroactively(store, a, result->added_entries);
+    if (!retro) return ReportError("import", retro.error());
+    out["retroactive"] = {{"entries_searched", retro->entries_searched}, {"uploads_matched", retro->uploads_matched},
+                          {"matches", retro->matches_recorded},          {"cases", retro->cases},
+                          {"already_matched", retro->already_matched},  {"seconds", retro->seconds}};
+  }
+  PrintJson(out);
   return 0;
 }
 
@@ -112,6 +149,11 @@ Action RegisterBankCommand(CLI::App& app) {
   import->add_option("--signal-type", a->signal_type, "Signal type of a 'text' list")->capture_default_str();
   import->add_option("--source", a->source, "Provenance: the list's name (default: the file name)");
   import->add_option("--checkpoint", a->checkpoint, "Sync checkpoint to store with the bank");
+  import->add_option("--retroactive-days", a->retroactive_days,
+                     "Also search the new entries against the uploads of this many days (retroactive matching)")
+      ->check(CLI::Range(1, 36'500));
+  import->add_option("--rules", a->rules, "With --retroactive-days: the rules that decide about late matches")
+      ->check(CLI::ExistingFile);
   AddStoreFlags(*import, a->store);
 
   return [=]() -> int {

@@ -103,6 +103,7 @@ class Reader {
 
  private:
   Status Take(void* out, std::size_t n) {
+    if (n == 0) return {};  // an empty table's storage may be null: memcpy from or to null is undefined
     if (n > data_.size() - pos_) return Corrupt("truncated");
     std::memcpy(out, data_.data() + pos_, n);
     pos_ += n;
