@@ -102,10 +102,17 @@ answered() {  # PORT...
   done
   echo "$total"
 }
-worker_tree_cpu() {  # PORT...: the workers and their children (decoder sandbox workers), ms
+descendants() {  # PID...: these processes and all their descendants
+  local p
+  for p in "$@"; do
+    echo "$p"
+    descendants $(pgrep -P "$p" || true)
+  done
+}
+worker_tree_cpu() {  # PORT...: the workers and everything they started (decoder sandbox workers), ms
   local wpids
   wpids=$(for p in "$@"; do pgrep -f -- "--metrics-listen 127.0.0.1:$p"; done)
-  cpu_ms_of $wpids $(for w in $wpids; do pgrep -P "$w" || true; done)
+  cpu_ms_of $(descendants $wpids)
 }
 startup_cpu() {  # NAME THREADS SANDBOX PORT: what a worker spends starting (index load, modules, sandbox), ms
   local w c

@@ -164,6 +164,37 @@ TEST_P(RetroMatcherTest, ADisabledBankMatchesNothingLater) {
   EXPECT_EQ(result->uploads_matched, 0);
 }
 
+TEST_P(RetroMatcherTest, AnUploadOnAnAllowListHasItsLateMatchesSuppressed) {
+  Bank allow;
+  allow.name = "allow";
+  allow.negative = true;
+  ASSERT_TRUE(store_->CreateBank(allow, "test"));
+  ASSERT_TRUE(index_->Load());
+  const std::string pdq = Submit("a-logo", "frank", 7);
+  ListParseOptions parse;
+  auto parsed = ParseHashList("csv", "pdq," + pdq + "\n", parse);
+  ASSERT_TRUE(parsed);
+  ImportRequest request;
+  request.format = "csv";
+  request.ops = std::move(parsed->ops);
+  auto allowed = store_->Import("allow", std::move(request));
+  ASSERT_TRUE(allowed) << allowed.error().ToString();
+  ASSERT_TRUE(matcher_->Refresh());
+  auto none = retro_->MatchNewEntries(*store_->GetBank("allow"), allowed->added_entries);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->uploads_matched, 0) << "an allow-list's entries are not matches";
+  auto result = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import("pdq," + pdq + "\n"));
+  ASSERT_TRUE(result) << result.error().ToString();
+  EXPECT_EQ(result->uploads_matched, 1) << result->candidates << " candidates, " << result->already_matched
+                                        << " already matched, " << result->gone << " gone, "
+                                        << result->entries_searched << " searched";
+  EXPECT_EQ(result->cases, 0) << "suppressed: nothing acts";
+  const auto content = store_->GetContent("a-logo");
+  ASSERT_TRUE(content);
+  ASSERT_EQ(content->matches.size(), 1u);
+  EXPECT_NE(content->matches[0].suppressed_by, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RetroMatcherTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

@@ -228,6 +228,34 @@ actions = ["block", "hold", "suspend"]
   EXPECT_EQ(store_->Cases().GetAccount("")->state, "active");
 }
 
+// A known false positive (a logo on a third-party list): an allow-list (negative bank) holding it
+// suppresses the other banks' matches. They are recorded, marked, and nothing acts on them.
+TEST_P(UploadWorkflowTest, AnUploadOnAnAllowListHasItsMatchesRecordedAsSuppressedAndNothingActs) {
+  Bank allow;
+  allow.name = "known-logos";
+  allow.negative = true;
+  ASSERT_TRUE(store_->CreateBank(allow, "test"));
+  EXPECT_TRUE(store_->GetBank("known-logos")->negative);
+  testing::ListedMatch(*store_, "known-logos", "", Sha256Hex(listed_));
+  ASSERT_TRUE(matcher_->Refresh());
+  auto workflow = Workflow(nullptr);
+  auto recorded = workflow->Submit(Upload("logo-1", listed_));
+  ASSERT_TRUE(recorded) << recorded.error().ToString();
+  ASSERT_EQ(recorded->content.matches.size(), 1u) << "the listed bank's match, not the allow-list's";
+  const auto& match = recorded->content.matches[0];
+  EXPECT_EQ(match.bank_name, "stand-ins");
+  EXPECT_NE(match.suppressed_by, 0) << "suppressed by the allow-list's entry";
+  EXPECT_FALSE(recorded->opened) << "no case";
+  EXPECT_EQ(recorded->content.state, "visible") << "not blocked";
+  EXPECT_TRUE(UploadAnswer(recorded->content).at("matches").as_array()[0].as_object().contains("suppressed_by"));
+  EXPECT_TRUE(store_->Cases().ListCases(std::nullopt, 10)->empty());
+  // Another upload the allow-list does not hold is acted on as before.
+  auto other = workflow->Submit(Upload("other-1", other_));
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->content.matches.empty());
+  EXPECT_TRUE(store_->CheckIntegrity()->empty());
+}
+
 // Uploads that matched nothing are recorded many to a transaction (stream workers); each gets the
 // answer Submit would give, and the same JSON again when it is retried, so a republished result
 // is byte-for-byte the first.

@@ -44,6 +44,7 @@ struct MatchHit {
   std::string bank_name;
   std::string signal_type;
   int distance = 0;
+  bool negative = false;  // the bank is an allow-list (Bank::negative)
 };
 
 struct VideoMatchHit {
@@ -53,6 +54,7 @@ struct VideoMatchHit {
   int distance = 0;                    // the closest frame pair
   double query_match_percent = 0;      // of the upload's frames
   double compared_match_percent = 0;   // of the listed video's frames
+  bool negative = false;               // the bank is an allow-list (Bank::negative)
 };
 
 struct MatcherStats {

@@ -45,6 +45,10 @@ struct Bank {
   // look up the upload's eight rotations/flips, and its hash inside detected borders.
   bool match_dihedral = false;
   bool match_trimmed = false;
+  // An allow-list of known false positives (logos, blank frames, memes): an upload matching one of
+  // its entries (within its pdq_max_distance) has its other matches recorded as suppressed, and the
+  // policy does not act on them. Set when the bank is made.
+  bool negative = false;
   std::optional<std::string> sync_checkpoint;  // where the last incremental import stopped
   std::int64_t created_at = 0;                 // microseconds since the Unix epoch
   std::int64_t updated_at = 0;
@@ -181,6 +185,7 @@ struct MatchRecord {
   // Which of the upload's hashes matched when not the reference one ("dihedral:rot90", "trimmed").
   std::string measure;
   bool retroactive = false;  // found after the upload was recorded (its list gained the entry later)
+  std::int64_t suppressed_by = 0;  // the negative bank's entry the upload also matched; 0: not suppressed
 };
 
 struct ContentRecord {

@@ -29,6 +29,7 @@ struct BankArgs {
   std::string enabled;  // "true" / "false" / ""
   std::string match_dihedral, match_trimmed;  // likewise
   bool include_removed = false;
+  bool negative = false;     // create: an allow-list of known false positives
   int retroactive_days = 0;  // import: search the new entries against this many days of uploads
   std::string rules;         // import: the rules that decide about late matches
 };
@@ -120,6 +121,8 @@ Action RegisterBankCommand(CLI::App& app) {
   };
   CLI::App* create = bank->add_subcommand("create", "Create a bank");
   create->add_option("name", a->name, "Bank name: a-z, 0-9, '-', '_'")->required();
+  create->add_flag("--negative", a->negative,
+                   "An allow-list of known false positives: uploads matching it have their other matches suppressed");
   add_threshold_flags(create);
   CLI::App* list = bank->add_subcommand("list", "List banks as JSON lines");
   CLI::App* show = bank->add_subcommand("show", "Show one bank as JSON");
@@ -178,6 +181,7 @@ Action RegisterBankCommand(CLI::App& app) {
       if (a->min_quality >= 0) b.pdq_min_quality = a->min_quality;
       b.match_dihedral = a->match_dihedral == "true";
       b.match_trimmed = a->match_trimmed == "true";
+      b.negative = a->negative;
       auto created = store->CreateBank(b, "cli");
       if (!created) return ReportError("bank create", created.error());
       PrintJson(BankJson(*created));

@@ -68,7 +68,7 @@ Status Matcher::Refresh() {
   int radius = 0;
   for (const auto& bank : *banks) {
     rules[bank.id] = {bank.name, bank.enabled, bank.pdq_max_distance, bank.pdq_min_quality, bank.match_dihedral,
-                      bank.match_trimmed};
+                      bank.match_trimmed, bank.negative};
     if (bank.enabled) radius = std::max(radius, bank.pdq_max_distance);
   }
   std::int64_t after;
@@ -152,7 +152,7 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
       if (hit.distance > rule.max_distance) continue;
       if (signal.quality && *signal.quality < rule.min_quality) continue;
     }
-    out.push_back({entry_id, bank_it->first, rule.name, signal.signal_type, hit.distance});
+    out.push_back({entry_id, bank_it->first, rule.name, signal.signal_type, hit.distance, rule.negative});
   }
   return out;
 }
@@ -201,6 +201,7 @@ Result<std::vector<VideoMatchHit>> Matcher::LookupVideo(std::span<const VpdqFram
     hit.entry_id = entry_id;
     hit.bank_id = state_->BankOf(entry_id);
     hit.bank_name = state_->banks.at(hit.bank_id).name;
+    hit.negative = state_->banks.at(hit.bank_id).negative;
     hit.distance = tally.best;
     hit.query_match_percent = 100.0 * static_cast<double>(tally.query_frames.size()) / static_cast<double>(query.size());
     hit.compared_match_percent = 100.0 * listed / video->second.frames;

@@ -29,6 +29,7 @@ struct Matcher::State {
     int min_quality = 50;
     bool match_dihedral = false;
     bool match_trimmed = false;
+    bool negative = false;
   };
 
   std::mutex refresh_mu;  // one Load/Refresh at a time

@@ -13,10 +13,14 @@ namespace vigil::server {
 namespace {
 
 // Reads the optional bank fields of a create or update body.
-Result<BankUpdate> ReadBankFields(const boost::json::object& body) {
+Result<BankUpdate> ReadBankFields(const boost::json::object& body, bool creating) {
   BankUpdate update;
   for (const auto& [key, value] : body) {
     if (key == "name") continue;
+    if (key == "negative") {
+      if (creating) continue;  // read by CreateBank
+      return Fail(ErrorCode::kInvalidArgument, "negative is set when a bank is made, not changed after");
+    }
     if (key == "description") {
       if (!value.is_string() || value.as_string().size() > 4096) {
         return Fail(ErrorCode::kInvalidArgument, "description must be a string of at most 4096 characters");
@@ -69,7 +73,7 @@ Response ApiService::CreateBank(ApiCall& call) {
   if (name == nullptr || !name->is_string()) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "a string 'name' is required");
   }
-  auto fields = ReadBankFields(*body);
+  auto fields = ReadBankFields(*body, true);
   if (!fields) return ErrorResponse(fields.error());
   Bank bank;
   bank.name = std::string(name->as_string());
@@ -81,6 +85,10 @@ Response ApiService::CreateBank(ApiCall& call) {
   bank.pdq_min_quality = fields->pdq_min_quality.value_or(50);
   bank.match_dihedral = fields->match_dihedral.value_or(false);
   bank.match_trimmed = fields->match_trimmed.value_or(false);
+  if (const auto* negative = body->if_contains("negative")) {
+    if (!negative->is_bool()) return ErrorResponse(http::status::bad_request, "invalid_argument", "negative must be true or false");
+    bank.negative = negative->as_bool();
+  }
   auto created = store_.CreateBank(bank, call.actor);
   if (!created) return ErrorResponse(created.error());
   (void)matcher_.Refresh();
@@ -99,7 +107,7 @@ Response ApiService::PatchBank(ApiCall& call) {
   if (body->contains("name")) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "a bank cannot be renamed");
   }
-  auto fields = ReadBankFields(*body);
+  auto fields = ReadBankFields(*body, false);
   if (!fields) return ErrorResponse(fields.error());
   auto updated = store_.UpdateBank(call.path["name"], *fields, call.actor);
   if (!updated) return ErrorResponse(updated.error());

@@ -19,6 +19,7 @@ boost::json::object BankJson(const Bank& bank) {
                           {"pdq_min_quality", bank.pdq_min_quality},
                           {"match_dihedral", bank.match_dihedral},
                           {"match_trimmed", bank.match_trimmed},
+                          {"negative", bank.negative},
                           {"live_entries", bank.live_entries},
                           {"created_at", IsoTime(bank.created_at)},
                           {"updated_at", IsoTime(bank.updated_at)}};

@@ -443,6 +443,8 @@ INSERT INTO uploads (content_id, user_id, media_type, byte_size, md5, sha1, sha2
     AND content_id NOT IN (SELECT content_id FROM media_views);
 DELETE FROM content WHERE content_id IN (SELECT content_id FROM uploads);
 ALTER TABLE matches ADD COLUMN retroactive INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE matches ADD COLUMN suppressed_by BIGINT;
+ALTER TABLE banks ADD COLUMN negative INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE store_identity (id TEXT NOT NULL);
 {{POSTGRES}}INSERT INTO store_identity (id) VALUES (gen_random_uuid()::text);{{END}}
 {{SQLITE}}INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));{{END}}

@@ -823,6 +823,7 @@ class SqlCaseStore final : public CaseStore {
     facts.prior_confirmed_cases = prior;
     std::map<std::int64_t, std::pair<std::vector<std::string>, std::string>> banks;
     for (const auto& m : content.matches) {
+      if (m.suppressed_by != 0) continue;  // allow-listed: recorded, never acted on
       if (!banks.count(m.bank_id)) {
         VIGIL_ASSIGN_OR_RETURN(auto bank, db.Query("SELECT labels, category FROM banks WHERE id = $1", {m.bank_id}));
         if (!bank.empty()) banks[m.bank_id] = {JsonStrings(bank.front().Text(0)), bank.front().Text(1)};

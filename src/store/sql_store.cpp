@@ -85,7 +85,7 @@ constexpr const char* kBankColumns =
     "b.id, b.name, b.description, b.labels, b.enabled, b.pdq_max_distance, b.pdq_min_quality, "
     "b.sync_checkpoint, b.created_at, b.updated_at, "
     "(SELECT COUNT(*) FROM bank_entries e WHERE e.bank_id = b.id AND e.removed_at IS NULL), "
-    "b.match_dihedral, b.match_trimmed, b.category";
+    "b.match_dihedral, b.match_trimmed, b.category, b.negative";
 
 Bank BankFromRow(const SqlRow& row) {
   Bank bank;
@@ -103,6 +103,7 @@ Bank BankFromRow(const SqlRow& row) {
   bank.match_dihedral = row.Int(11) != 0;
   bank.match_trimmed = row.Int(12) != 0;
   bank.category = row.Text(13);
+  bank.negative = row.Int(14) != 0;
   return bank;
 }
 
@@ -205,11 +206,12 @@ class SqlStore final : public Store {
     const auto now = Now();
     auto inserted = db->Query(
         "INSERT INTO banks (name, description, labels, enabled, pdq_max_distance, pdq_min_quality, created_at, "
-        "updated_at, match_dihedral, match_trimmed, category) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) "
-        "RETURNING id",
+        "updated_at, match_dihedral, match_trimmed, category, negative) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, "
+        "$10, $11) RETURNING id",
         {bank.name, bank.description, LabelsToJson(bank.labels), std::int64_t{bank.enabled ? 1 : 0},
          std::int64_t{bank.pdq_max_distance}, std::int64_t{bank.pdq_min_quality}, now,
-         std::int64_t{bank.match_dihedral ? 1 : 0}, std::int64_t{bank.match_trimmed ? 1 : 0}, bank.category});
+         std::int64_t{bank.match_dihedral ? 1 : 0}, std::int64_t{bank.match_trimmed ? 1 : 0}, bank.category,
+         std::int64_t{bank.negative ? 1 : 0}});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists, "a bank named '" + bank.name + "' already exists");

@@ -32,7 +32,8 @@ RetroMatcher::RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const U
 Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::span<const IndexedEntry> entries) const {
   const auto start = std::chrono::steady_clock::now();
   RetroMatchResult result;
-  if (!bank.enabled || entries.empty()) return result;
+  // A disabled bank matches nothing; an allow-list's entries suppress matches, they are none.
+  if (!bank.enabled || bank.negative || entries.empty()) return result;
   VIGIL_TRY(index_.Follow());
   const std::int64_t since = clock_.NowMicros() - std::int64_t{window_days_} * kDayMicros;
 
@@ -64,6 +65,7 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
 
   // 2. Read every hit back and keep what holds.
   std::map<std::string, std::vector<MatchRecord>> matched;  // content id -> its late matches
+  std::map<std::string, std::vector<LookupSignal>> signals;  // content id -> its hashes, for the allow-lists
   for (const auto table : {PastUploadTable::kUploads, PastUploadTable::kContent}) {
     std::vector<std::int64_t> rows;
     for (const auto& [where, candidates] : found) {
@@ -94,6 +96,12 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
             if (Lower(theirs) != Lower(c.entry->value)) continue;
             m.distance = 0;
           }
+          if (!signals.contains(u.content_id)) {
+            auto& s = signals[u.content_id];
+            if (!u.pdq.empty()) s.push_back({"pdq", u.pdq, u.pdq_quality, ""});
+            if (!u.sha256.empty()) s.push_back({"sha256", u.sha256, std::nullopt, ""});
+            if (!u.md5.empty()) s.push_back({"md5", u.md5, std::nullopt, ""});
+          }
           matched[u.content_id].push_back(std::move(m));
         }
       }
@@ -101,7 +109,10 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
   }
 
   // 3. Record each upload's late matches with the policy.
-  for (const auto& [content_id, matches] : matched) {
+  for (auto& [content_id, matches] : matched) {
+    // An upload on an allow-list: its late matches are recorded as suppressed, as at upload.
+    VIGIL_ASSIGN_OR_RETURN(auto allowed_by, workflow_.AllowListEntry(signals[content_id]));
+    for (auto& m : matches) m.suppressed_by = allowed_by;
     auto recorded = workflow_.RecordLate(content_id, matches);
     if (!recorded) {
       if (recorded.error().code == ErrorCode::kNotFound) {

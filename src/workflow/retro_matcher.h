@@ -14,7 +14,8 @@
 //     4. records each upload's late matches in one transaction of its own (RecordLateMatches):
 //        an upload already holding a match of the entry is not matched twice, so running it again
 //        over the same entries changes nothing.
-//   A disabled bank matches nothing, as at upload time.
+//   A disabled bank matches nothing, as at upload time; an allow-list (negative bank) gains no
+//   matches, and an upload on one has its late matches recorded as suppressed.
 //
 // Thread safety: MatchNewEntries may run on several threads (the index and the store are shared).
 #pragma once

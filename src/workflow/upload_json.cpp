@@ -26,6 +26,7 @@ boost::json::object ContentJson(const ContentRecord& content) {
     if (match.compared_match_percent) m["compared_match_percent"] = JsonNumber(*match.compared_match_percent);
     if (!match.measure.empty()) m["measure"] = match.measure;
     m["retroactive"] = match.retroactive;
+    if (match.suppressed_by != 0) m["suppressed_by"] = match.suppressed_by;
     matches.push_back(std::move(m));
   }
   boost::system::error_code ec;

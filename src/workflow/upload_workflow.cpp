@@ -49,6 +49,11 @@ std::shared_ptr<const PolicyRules> UploadWorkflow::Rules() const {
 
 Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed) const {
   std::vector<MatchRecord> matches;
+  std::int64_t allowed_by = 0;  // the first allow-list (negative bank) entry the upload matched
+  auto allow_listed = [&](const auto& hit) {
+    if (hit.negative && allowed_by == 0) allowed_by = hit.entry_id;
+    return hit.negative;
+  };
   auto found = [&](const std::string& bank, const std::string& signal_type) {
     if (options_.on_match) options_.on_match(bank, signal_type);
   };
@@ -57,6 +62,7 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
     LookupSignal query{type, value, type == "pdq" ? hashed.pdq_quality : std::nullopt, ""};
     VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(query));
     for (const auto& hit : hits) {
+      if (allow_listed(hit)) continue;
       MatchRecord match;
       match.bank_id = hit.bank_id;
       match.entry_id = hit.entry_id;
@@ -73,6 +79,7 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
     LookupSignal query{"pdq", hash.ToHex(), hashed.pdq_quality, measure};
     VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(query));
     for (const auto& hit : hits) {
+      if (allow_listed(hit)) continue;
       const std::int64_t entry_id = hit.entry_id;
       if (std::any_of(matches.begin(), matches.end(), [entry_id](const MatchRecord& m) { return m.entry_id == entry_id; })) {
         continue;
@@ -91,6 +98,7 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   if (hashed.video && !VpdqMatchableHashes(hashed.video->frames, options_.video_match.min_quality).empty()) {
     VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.LookupVideo(hashed.video->frames, options_.video_match));
     for (const auto& hit : hits) {
+      if (allow_listed(hit)) continue;
       MatchRecord match;
       match.bank_id = hit.bank_id;
       match.entry_id = hit.entry_id;
@@ -102,6 +110,8 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
       found(hit.bank_name, "vpdq");
     }
   }
+  // An upload on an allow-list: its matches are recorded as suppressed, and no policy acts on them.
+  for (auto& m : matches) m.suppressed_by = allowed_by;
   return matches;
 }
 
@@ -150,6 +160,16 @@ Result<RecordedUpload> UploadWorkflow::RecordLate(const std::string& content_id,
     policy.evaluate = [rules](const ContentFacts& facts) { return rules->Evaluate(facts); };
   }
   return recorder_.RecordLateMatches(content_id, matches, policy, options_.actor);
+}
+
+Result<std::int64_t> UploadWorkflow::AllowListEntry(const std::vector<LookupSignal>& signals) const {
+  for (const auto& signal : signals) {
+    VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(signal));
+    for (const auto& hit : hits) {
+      if (hit.negative) return hit.entry_id;
+    }
+  }
+  return std::int64_t{0};
 }
 
 std::vector<Result<RecordedUpload>> UploadWorkflow::RecordUnmatched(std::span<const PreparedUpload> prepared) const {

@@ -77,6 +77,8 @@ class UploadWorkflow {
   // Matches found after the upload was recorded (RetroMatcher, workflow/retro_matcher.h), with the
   // rules current now (see UploadRecorder::RecordLateMatches).
   Result<RecordedUpload> RecordLate(const std::string& content_id, const std::vector<MatchRecord>& matches) const;
+  // The first allow-list (negative bank) entry any of these signals matches; 0: none.
+  Result<std::int64_t> AllowListEntry(const std::vector<LookupSignal>& signals) const;
 
   // The rules applied to each upload from now on; null: matches are recorded and nothing acts.
   void SetRules(std::shared_ptr<const PolicyRules> rules);
