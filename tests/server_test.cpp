@@ -270,7 +270,7 @@ TEST_P(ServiceTest, AnImportFindsAnEarlierUploadOfItsHashAndSaysSo) {
   const auto& retro = import_answer.at("retroactive").as_object();
   EXPECT_EQ(retro.at("entries_searched").as_int64(), 2);
   EXPECT_EQ(retro.at("uploads_matched").as_int64(), 1) << imported.body;
-  EXPECT_EQ(retro.at("cases").as_int64(), 1);
+  EXPECT_EQ(retro.at("uploads_held").as_int64(), 1);
 
   auto record = Call("GET", "/v1/content/early-1", "reviewer");
   ASSERT_EQ(record.status, 200u) << record.body;

@@ -271,6 +271,16 @@ class EnforcementStore {
 };
 
 // Reviewers' feedback on list entries and the local overrides it makes. Thread safety: as Store.
+// A list entry in flood quarantine: it matched uploads of `distinct_users` accounts within the
+// window when it was quarantined.
+struct QuarantinedEntry {
+  std::int64_t entry_id = 0;
+  std::string bank;
+  std::string signal_type, value;
+  std::int64_t since = 0;  // microseconds since the epoch
+  std::int64_t distinct_users = 0;
+};
+
 class EntryFeedbackStore {
  public:
   virtual ~EntryFeedbackStore() = default;
@@ -279,6 +289,16 @@ class EntryFeedbackStore {
   // do not bring it back (Store::ListOverrides, Store::RevokeOverride).
   virtual Status DisableEntry(std::int64_t entry_id, const std::string& reason, const std::string& reviewer) = 0;
   virtual Result<std::vector<EntryFeedback>> ListFeedback() = 0;
+  // Entries in flood quarantine now (WorkflowOptions::quarantine_distinct_users), newest first.
+  virtual Result<std::vector<QuarantinedEntry>> ListQuarantine() {
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "no quarantine here"});
+  }
+  // Lets a quarantined entry act again (a curator found it sound); kNotFound when it is not in
+  // quarantine. Audited. Matches before the release no longer count toward a new quarantine.
+  virtual Status ReleaseQuarantine(std::int64_t entry_id, const std::string& actor) {
+    (void)entry_id, (void)actor;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "no quarantine here"});
+  }
 };
 
 // The workflow over the store's database: each part above, and the audit chain's verification.

@@ -186,6 +186,7 @@ struct MatchRecord {
   std::string measure;
   bool retroactive = false;  // found after the upload was recorded (its list gained the entry later)
   std::int64_t suppressed_by = 0;  // the negative bank's entry the upload also matched; 0: not suppressed
+  bool quarantined = false;        // the entry was in flood quarantine when this matched: held, not acted on
 };
 
 struct ContentRecord {

@@ -87,13 +87,11 @@ int RunImport(Store& store, const BankArgs& a) {
                           {"unchanged", result->unchanged},
                           {"overridden", result->overridden},
                           {"skipped", list.skipped()}};
-  if (a.retroactive_days > 0 && !result->added_entries.empty()) {
+  if (a.retroactive_days > 0) {
     // The new entries against the uploads of the window, as `vigil serve` does for API imports.
     auto retro = MatchRetroactively(store, a, result->added_entries);
     if (!retro) return ReportError("import", retro.error());
-    out["retroactive"] = {{"entries_searched", retro->entries_searched}, {"uploads_matched", retro->uploads_matched},
-                          {"matches", retro->matches_recorded},          {"cases", retro->cases},
-                          {"already_matched", retro->already_matched},  {"seconds", retro->seconds}};
+    out["retroactive"] = RetroMatchJson(*retro);
   }
   PrintJson(out);
   return 0;
@@ -140,6 +138,15 @@ Action RegisterBankCommand(CLI::App& app) {
   exporter->add_option("name", a->name, "Bank name")->required();
   CLI::App* imports = bank->add_subcommand("imports", "Print a bank's import log as JSON lines");
   imports->add_option("name", a->name, "Bank name")->required();
+  CLI::App* rematch = bank->add_subcommand(
+      "rematch", "Search every live entry of the bank against the uploads of the window again (retroactive matching)");
+  rematch->footer("Uploads already holding a match of an entry are left as they are: this records only what an\n"
+                  "interrupted or failed run left out. Prints the same `retroactive` object as an import.");
+  rematch->add_option("name", a->name, "Bank name")->required();
+  rematch->add_option("--retroactive-days", a->retroactive_days, "The window: uploads of this many days")
+      ->required()
+      ->check(CLI::Range(1, 36'500));
+  rematch->add_option("--rules", a->rules, "The rules that decide about late matches")->check(CLI::ExistingFile);
 
   CLI::App* import = app.add_subcommand("import", "Import a hash list into a bank (one transaction)");
   import->add_option("bank", a->name, "Bank name")->required();
@@ -164,6 +171,22 @@ Action RegisterBankCommand(CLI::App& app) {
     auto store = OpenStoreOrReport(a->store, import->parsed() ? "import" : "bank");
     if (!store) return 1;
     if (import->parsed()) return RunImport(*store, *a);
+    if (rematch->parsed()) {
+      std::vector<IndexedEntry> live;
+      for (std::int64_t after = 0;;) {
+        auto page = store->ListEntries(a->name, after, 10'000, false);
+        if (!page) return ReportError("bank rematch", page.error());
+        if (page->empty()) break;
+        for (const auto& e : *page) live.push_back({e.id, e.bank_id, e.signal_type, e.value, e.payload});
+        after = page->back().id;
+      }
+      auto retro = MatchRetroactively(*store, *a, live);
+      if (!retro) return ReportError("bank rematch", retro.error());
+      auto out = RetroMatchJson(*retro);
+      out["bank"] = a->name;
+      PrintJson(out);
+      return retro->failed == 0 ? 0 : 1;
+    }
     BankUpdate changes;
     if (!a->description.empty()) changes.description = a->description;
     if (!a->labels.empty()) changes.labels = a->labels;

@@ -169,14 +169,13 @@ Response ApiService::ImportList(ApiCall& call) {
                           {"unchanged", imported->unchanged}, {"skipped", skipped},
                           {"overridden", imported->overridden}};
   out["checkpoint"] = checkpoint ? boost::json::value(*checkpoint) : nullptr;
-  if (retro_ != nullptr && !imported->added_entries.empty()) {
+  if (retro_ != nullptr) {
     // The new entries against the uploads of the look-back window (retroactive matching).
     auto found = store_.GetBank(bank);
     auto retro = found ? retro_->MatchNewEntries(*found, imported->added_entries) : Result<RetroMatchResult>(tl::unexpected(found.error()));
     if (retro) {
-      out["retroactive"] = {{"entries_searched", retro->entries_searched}, {"uploads_matched", retro->uploads_matched},
-                            {"matches", retro->matches_recorded},          {"cases", retro->cases},
-                            {"already_matched", retro->already_matched},  {"seconds", retro->seconds}};
+      out["retroactive"] = RetroMatchJson(*retro);
+      metrics_.CountLateMatches(bank, retro->matches_recorded, retro->failed);
     } else {
       spdlog::error(R"("msg":"retroactive matching failed","bank":{},"error":{})", boost::json::serialize(boost::json::value(bank)),
                     boost::json::serialize(boost::json::value(retro.error().ToString())));

@@ -16,6 +16,10 @@ ServiceMetrics::ServiceMetrics()
                    .Help("Time from a request's last byte to its response, by route")
                    .Register(*registry_)),
       matches_(prometheus::BuildCounter().Name("vigil_matches_total").Help("Matches by bank and signal type").Register(*registry_)),
+      late_matches_(prometheus::BuildCounter()
+                        .Name("vigil_late_matches_total")
+                        .Help("Retroactive matching after imports, by bank: matches recorded, uploads that failed")
+                        .Register(*registry_)),
       imports_(prometheus::BuildCounter().Name("vigil_imports_total").Help("Imports by bank and outcome").Register(*registry_)),
       import_entries_(prometheus::BuildCounter()
                           .Name("vigil_import_entries_total")
@@ -73,6 +77,11 @@ void ServiceMetrics::ObserveRequest(const std::string& route, const std::string&
 
 void ServiceMetrics::CountMatch(const std::string& bank, const std::string& signal_type) {
   matches_.Add({{"bank", bank}, {"signal_type", signal_type}}).Increment();
+}
+
+void ServiceMetrics::CountLateMatches(const std::string& bank, std::int64_t recorded, std::int64_t failed) {
+  late_matches_.Add({{"bank", bank}, {"outcome", "recorded"}}).Increment(static_cast<double>(recorded));
+  late_matches_.Add({{"bank", bank}, {"outcome", "failed"}}).Increment(static_cast<double>(failed));
 }
 
 void ServiceMetrics::CountImport(const std::string& bank, const std::string& outcome, std::int64_t added,

@@ -21,6 +21,8 @@ class ServiceMetrics {
   ServiceMetrics();
   void ObserveRequest(const std::string& route, const std::string& method, unsigned status, double seconds);
   void CountMatch(const std::string& bank, const std::string& signal_type);
+  // Retroactive matching after an import: matches recorded, and uploads whose recording failed.
+  void CountLateMatches(const std::string& bank, std::int64_t recorded, std::int64_t failed);
   void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
   void SetIndexEntries(const std::string& signal_type, double entries);
   void CountLookupSignals(double signals);
@@ -44,6 +46,7 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& matches_;
+  prometheus::Family<prometheus::Counter>& late_matches_;
   prometheus::Family<prometheus::Counter>& imports_;
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;

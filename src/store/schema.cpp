@@ -445,6 +445,20 @@ DELETE FROM content WHERE content_id IN (SELECT content_id FROM uploads);
 ALTER TABLE matches ADD COLUMN retroactive INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE matches ADD COLUMN suppressed_by BIGINT;
 ALTER TABLE banks ADD COLUMN negative INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE matches ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX matches_entry_time ON matches(entry_id, matched_at);
+CREATE TABLE entry_quarantine (
+  id {{ID}},
+  entry_id BIGINT NOT NULL REFERENCES bank_entries(id),
+  since BIGINT NOT NULL,
+  distinct_users BIGINT NOT NULL,
+  released_at BIGINT,
+  released_by TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX entry_quarantine_live ON entry_quarantine(entry_id) WHERE released_at IS NULL;
+DROP INDEX cases_one_open_per_user;
+CREATE UNIQUE INDEX cases_one_open_per_user ON cases(user_id)
+  WHERE status IN ('open', 'in_review', 'escalated') AND user_id <> '';
 CREATE TABLE store_identity (id TEXT NOT NULL);
 {{POSTGRES}}INSERT INTO store_identity (id) VALUES (gen_random_uuid()::text);{{END}}
 {{SQLITE}}INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));{{END}}

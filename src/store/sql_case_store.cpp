@@ -121,11 +121,13 @@ class SqlCaseStore final : public CaseStore {
       } else {
         // The recorded matches, with their banks' names and the entries' provenance.
         VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content.content_id));
+        VIGIL_TRY(QuarantineOn(*db, *row, recorded, now, actor));
         PolicyOutcome outcome;
         if (policy.evaluate) {
           VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, recorded));
           outcome = policy.evaluate(facts);
         }
+        VIGIL_TRY(HoldQuarantinedOn(*db, recorded, outcome));
         VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, recorded, *row, outcome, actor, now));
         if (case_id != 0 && policy.keep_media) {
           const auto sha256 = content.hashes.find("sha256");
@@ -252,6 +254,7 @@ class SqlCaseStore final : public CaseStore {
       }
       // The policy sees the new matches only: the ones from upload time were acted on then.
       VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content_id));
+      VIGIL_TRY(QuarantineOn(*db, *row, recorded, now, actor));
       ContentRecord late = recorded;
       std::erase_if(late.matches, [&](const MatchRecord& m) { return !added.contains(m.entry_id); });
       PolicyOutcome outcome;
@@ -261,6 +264,7 @@ class SqlCaseStore final : public CaseStore {
         facts.upload_age_days = std::max<std::int64_t>(0, (now - recorded.submitted_at) / 86'400'000'000);
         outcome = policy.evaluate(facts);
       }
+      VIGIL_TRY(HoldQuarantinedOn(*db, late, outcome));
       VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, late, *row, outcome, actor, now));
       if (late.user_id.empty()) {
         outcome.account = AccountAction::kNone;  // nobody to act on
@@ -728,6 +732,29 @@ class SqlCaseStore final : public CaseStore {
     return txn.Commit();
   }
 
+  Result<std::vector<QuarantinedEntry>> ListQuarantine() override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT q.entry_id, b.name, e.signal_type, e.value, q.since, q.distinct_users "
+                                                "FROM entry_quarantine q JOIN bank_entries e ON e.id = q.entry_id "
+                                                "JOIN banks b ON b.id = e.bank_id WHERE q.released_at IS NULL "
+                                                "ORDER BY q.since DESC, q.id DESC"));
+    std::vector<QuarantinedEntry> out;
+    for (const auto& r : rows) out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Int(4), r.Int(5)});
+    return out;
+  }
+
+  Status ReleaseQuarantine(std::int64_t entry_id, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    const auto now = Now();
+    VIGIL_ASSIGN_OR_RETURN(auto released, db->Execute("UPDATE entry_quarantine SET released_at = $1, released_by = $2 "
+                                                      "WHERE entry_id = $3 AND released_at IS NULL",
+                                                      {now, actor, entry_id}));
+    if (released == 0) return Fail(ErrorCode::kNotFound, "entry " + std::to_string(entry_id) + " is not in quarantine");
+    VIGIL_TRY(AppendAudit(*db, now, actor, "entry.release", "entry:" + std::to_string(entry_id), ""));
+    return txn.Commit();
+  }
+
   Result<std::vector<EntryFeedback>> ListFeedback() override {
     auto db = pool_.Acquire();
     auto rows = db->Query(
@@ -814,6 +841,65 @@ class SqlCaseStore final : public CaseStore {
 
   // What the policy sees of a recorded upload: its matches with their banks' labels and category,
   // the upload's jurisdiction, and the user's earlier confirmed cases.
+  // Flood quarantine (WorkflowOptions::quarantine_*): the content's matches of entries in
+  // quarantine are marked so (in the record and in `content`), and an entry whose matches in the
+  // window come from `quarantine_distinct_users` accounts (an anonymous upload counting as one)
+  // goes into quarantine now. Matches before an entry's last release do not count.
+  Status QuarantineOn(SqlConnection& db, std::int64_t content_row, ContentRecord& content, std::int64_t now,
+                      const std::string& actor) {
+    std::set<std::int64_t> held;
+    for (const auto& m : content.matches) {
+      if (m.suppressed_by != 0 || held.contains(m.entry_id)) continue;
+      VIGIL_ASSIGN_OR_RETURN(auto live, db.Query("SELECT MAX(CASE WHEN released_at IS NULL THEN 1 ELSE 0 END), "
+                                                 "MAX(released_at) FROM entry_quarantine WHERE entry_id = $1",
+                                                 {m.entry_id}));
+      if (!live.empty() && live[0].Int(0) == 1) {
+        held.insert(m.entry_id);
+        continue;
+      }
+      if (options_.quarantine_distinct_users <= 0) continue;
+      const std::int64_t since = std::max(now - options_.quarantine_window_seconds * 1'000'000,
+                                          live.empty() ? std::int64_t{0} : live[0].Int(1) + 1);
+      VIGIL_ASSIGN_OR_RETURN(
+          auto counted,
+          db.Query("SELECT COUNT(DISTINCT CASE WHEN c.user_id = '' THEN 'c:' || c.content_id ELSE 'u:' || c.user_id END) "
+                   "FROM matches m JOIN content c ON c.id = m.content_row WHERE m.entry_id = $1 AND m.matched_at >= $2",
+                   {m.entry_id, since}));
+      const std::int64_t accounts = counted.at(0).Int(0);
+      if (accounts < options_.quarantine_distinct_users) continue;
+      VIGIL_TRY(db.Execute("INSERT INTO entry_quarantine (entry_id, since, distinct_users) VALUES ($1, $2, $3) "
+                           "ON CONFLICT DO NOTHING",
+                           {m.entry_id, now, accounts}));
+      VIGIL_TRY(AppendAudit(db, now, actor, "entry.quarantine", "entry:" + std::to_string(m.entry_id),
+                            std::to_string(accounts) + " accounts' uploads matched it within " +
+                                std::to_string(options_.quarantine_window_seconds) + " s (" + m.bank_name + ")"));
+      held.insert(m.entry_id);
+    }
+    for (auto& m : content.matches) {
+      if (!held.contains(m.entry_id)) continue;
+      m.quarantined = true;
+      VIGIL_TRY(db.Execute("UPDATE matches SET quarantined = 1 WHERE content_row = $1 AND entry_id = $2",
+                           {content_row, m.entry_id}));
+    }
+    return {};
+  }
+
+  // An upload with matches of quarantined entries is held for review when the policy did not hold
+  // it (the automatic actions the quarantined matches would have brought are what is withheld).
+  Status HoldQuarantinedOn(SqlConnection& db, const ContentRecord& content, PolicyOutcome& outcome) {
+    const auto held = std::find_if(content.matches.begin(), content.matches.end(),
+                                   [](const MatchRecord& m) { return m.quarantined && m.suppressed_by == 0; });
+    if (held == content.matches.end() || outcome.hold) return {};
+    outcome.hold = true;
+    outcome.hold_priority = 2;
+    outcome.rules.push_back("flood-quarantine");
+    if (!outcome.Acts() || outcome.category.id.empty()) {
+      VIGIL_ASSIGN_OR_RETURN(auto bank, db.Query("SELECT category FROM banks WHERE id = $1", {held->bank_id}));
+      if (outcome.category.id.empty() && !bank.empty()) outcome.category.id = bank[0].Text(0);
+    }
+    return {};
+  }
+
   Result<ContentFacts> FactsOn(SqlConnection& db, const ContentRecord& content) {
     ContentFacts facts;
     facts.media_type = content.media_type;
@@ -823,7 +909,7 @@ class SqlCaseStore final : public CaseStore {
     facts.prior_confirmed_cases = prior;
     std::map<std::int64_t, std::pair<std::vector<std::string>, std::string>> banks;
     for (const auto& m : content.matches) {
-      if (m.suppressed_by != 0) continue;  // allow-listed: recorded, never acted on
+      if (m.suppressed_by != 0 || m.quarantined) continue;  // allow-listed or quarantined: never acted on
       if (!banks.count(m.bank_id)) {
         VIGIL_ASSIGN_OR_RETURN(auto bank, db.Query("SELECT labels, category FROM banks WHERE id = $1", {m.bank_id}));
         if (!bank.empty()) banks[m.bank_id] = {JsonStrings(bank.front().Text(0)), bank.front().Text(1)};
@@ -863,9 +949,13 @@ class SqlCaseStore final : public CaseStore {
       }
     }
     if (needs_case) {
-      auto open = db.Query(std::string("SELECT ") + kCaseColumns +
-                               " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
-                           {content.user_id});
+      // A known account's uploads gather in its open case; uploads without a user id are unrelated
+      // to each other and each gets a case of its own.
+      auto open = content.user_id.empty()
+                      ? Result<std::vector<SqlRow>>(std::vector<SqlRow>{})
+                      : db.Query(std::string("SELECT ") + kCaseColumns +
+                                     " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
+                                 {content.user_id});
       if (!open) return tl::unexpected(open.error());
       const int priority = outcome.hold ? outcome.hold_priority : 1;
       const std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
@@ -895,11 +985,13 @@ class SqlCaseStore final : public CaseStore {
              outcome.category.id, case_id}));
         VIGIL_TRY(AppendAudit(db, now, actor, "case.add", std::to_string(case_id), "content=" + content.content_id));
       }
-      auto item = db.Execute("INSERT INTO case_items (case_id, content_row) VALUES ($1, $2)", {case_id, content_row});
-      if (!item && item.error().code != ErrorCode::kAlreadyExists) return tl::unexpected(item.error());
+      // Already in the case (matches found later for an upload the case holds): a failed INSERT
+      // would abort a PostgreSQL transaction, so the conflict is skipped in the statement.
+      VIGIL_TRY(db.Execute("INSERT INTO case_items (case_id, content_row) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                           {case_id, content_row}));
     }
     std::vector<std::int64_t> created;
-    if (outcome.block) {
+    if (outcome.block && content.state != "blocked") {  // blocked already (matched at upload): one block
       VIGIL_TRY(db.Execute("UPDATE content SET state = 'blocked' WHERE id = $1", {content_row}));
       auto id = InsertAction(db, {content.user_id, content.content_id, "block_content", std::nullopt,
                                   AutomatedStatement(outcome.category, false, options_.appeal_instructions), detail,

@@ -25,6 +25,16 @@ struct Candidate {
 
 }  // namespace
 
+boost::json::object RetroMatchJson(const RetroMatchResult& r) {
+  boost::json::object out{{"entries_searched", r.entries_searched}, {"candidates", r.candidates},
+                          {"uploads_matched", r.uploads_matched},   {"matches", r.matches_recorded},
+                          {"uploads_held", r.uploads_held},         {"already_matched", r.already_matched},
+                          {"gone", r.gone},                         {"failed", r.failed},
+                          {"seconds", r.seconds}};
+  if (!r.first_error.empty()) out["first_error"] = r.first_error;
+  return out;
+}
+
 RetroMatcher::RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const UploadWorkflow& workflow,
                            const Clock& clock, int window_days)
     : feed_(feed), index_(index), workflow_(workflow), clock_(clock), window_days_(window_days) {}
@@ -117,9 +127,10 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
     if (!recorded) {
       if (recorded.error().code == ErrorCode::kNotFound) {
         ++result.gone;
-        continue;
+      } else {
+        if (result.failed++ == 0) result.first_error = content_id + ": " + recorded.error().ToString();
       }
-      return tl::unexpected(recorded.error());
+      continue;
     }
     if (recorded->replayed) {
       ++result.already_matched;
@@ -129,7 +140,7 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
     result.matches_recorded += static_cast<std::int64_t>(
         std::count_if(recorded->content.matches.begin(), recorded->content.matches.end(),
                       [&](const MatchRecord& m) { return m.retroactive && m.bank_id == bank.id; }));
-    if (recorded->opened) ++result.cases;
+    if (recorded->opened) ++result.uploads_held;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

@@ -13,13 +13,15 @@
 //        least the bank's floor, digests equal (the index holds prefixes);
 //     4. records each upload's late matches in one transaction of its own (RecordLateMatches):
 //        an upload already holding a match of the entry is not matched twice, so running it again
-//        over the same entries changes nothing.
+//        over the same entries (`vigil bank rematch`) records only what a failure left out. One
+//        upload failing does not stop the others (`failed`, `first_error`).
 //   A disabled bank matches nothing, as at upload time; an allow-list (negative bank) gains no
 //   matches, and an upload on one has its late matches recorded as suppressed.
 //
 // Thread safety: MatchNewEntries may run on several threads (the index and the store are shared).
 #pragma once
 
+#include <boost/json.hpp>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -35,11 +37,16 @@ struct RetroMatchResult {
   std::int64_t candidates = 0;         // index hits read back from the store
   std::int64_t uploads_matched = 0;    // uploads that gained matches
   std::int64_t matches_recorded = 0;
-  std::int64_t cases = 0;              // uploads whose late matches opened or grew a case
+  std::int64_t uploads_held = 0;       // uploads whose late matches put them in a case (opened or grown)
   std::int64_t already_matched = 0;    // uploads that had every match found (a second run)
   std::int64_t gone = 0;               // removed by retention between the search and the record
+  std::int64_t failed = 0;             // uploads whose recording failed (the others go on): run it again
+  std::string first_error;
   double seconds = 0;
 };
+
+// The result as the import answers carry it (`"retroactive": {...}`).
+boost::json::object RetroMatchJson(const RetroMatchResult& result);
 
 class RetroMatcher {
  public:

@@ -27,6 +27,7 @@ boost::json::object ContentJson(const ContentRecord& content) {
     if (!match.measure.empty()) m["measure"] = match.measure;
     m["retroactive"] = match.retroactive;
     if (match.suppressed_by != 0) m["suppressed_by"] = match.suppressed_by;
+    if (match.quarantined) m["entry_quarantined"] = true;
     matches.push_back(std::move(m));
   }
   boost::system::error_code ec;
