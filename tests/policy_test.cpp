@@ -123,6 +123,11 @@ TEST(Policy, BadFilesAreRefusedWithTheLineAndRule) {
            {"[[rule]]\nname = \"x\"\nbanks = \"a\"\nactions = [\"hold\"]\n", "'banks' must be a list of strings"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nsecond_review = \"yes\"\n", "true or false"},
            {"[rules]\nname = 1\n", "unknown key 'rules'"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"Later\"\n", "'found' must be"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"\"\n", "'found' must be"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nmax_upload_age_days = 5\n", "needs found = \"later\""},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"later\"\nsignal_types = [\"sha1\", \"vpdq\"]\n",
+            "never fires: matches found later"},
            {"[[rule]\nname = \"x\"", "r:1"}}) {
     auto rules = PolicyRules::Parse(text, "r");
     ASSERT_FALSE(rules) << text;

@@ -297,6 +297,10 @@ TEST_P(UploadRetentionTest, APartitionWhoseBoundsAreNotItsNamesDayIsNotDropped) 
               pass->partitions_dropped.end());
   ASSERT_EQ(pass->warnings.size(), 1u);
   EXPECT_NE(pass->warnings[0].find("uploads_p20200102"), std::string::npos);
+  const auto listed = std::find_if(pass->partitions.begin(), pass->partitions.end(),
+                                   [](const UploadPartition& p) { return p.name == "uploads_p20200102"; });
+  ASSERT_NE(listed, pass->partitions.end());
+  EXPECT_EQ(listed->from, far) << "the bounds it has, not the day its name says";
 }
 
 // A host whose clock is far off the database's would drop today's uploads (ahead) or record times

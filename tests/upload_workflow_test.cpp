@@ -256,6 +256,58 @@ TEST_P(UploadWorkflowTest, AnUploadOnAnAllowListHasItsMatchesRecordedAsSuppresse
   EXPECT_TRUE(store_->CheckIntegrity()->empty());
 }
 
+// Flood quarantine: an entry matching uploads of many accounts at once (a junk entry on a list) is
+// quarantined at the threshold; its matches are then held for review, not acted on, until a
+// person releases it.
+TEST_P(UploadWorkflowTest, AnEntryMatchingManyAccountsAtOnceIsQuarantinedAndItsMatchesHeldUntilReleased) {
+  testing::TempDir dir;
+  testing::TestPostgres postgres;
+  StoreOptions options;
+  options.workflow.quarantine_distinct_users = 3;
+  auto store = testing::OpenTestStore(GetParam(), dir.path(), postgres, options);
+  if (store == nullptr) return;
+  testing::ListedMatch(*store, "stand-ins", "csam", Sha256Hex(listed_));
+  Matcher matcher(*store);
+  ASSERT_TRUE(matcher.Load());
+  auto rules = PolicyRules::Parse(R"(
+[[rule]]
+name = "listed"
+banks = ["stand-ins"]
+actions = ["block", "hold", "suspend"]
+)",
+                                  "rules.toml");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  UploadWorkflow workflow(store->Cases(), matcher, {}, nullptr, UploadWorkflowOptions{});
+  workflow.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+  auto submit = [&](const std::string& id, const std::string& user) {
+    auto recorded = workflow.Submit({id, user, "", listed_});
+    EXPECT_TRUE(recorded) << recorded.error().ToString();
+    return recorded ? recorded->content : ContentRecord{};
+  };
+  EXPECT_EQ(submit("q-1", "u1").state, "blocked");
+  EXPECT_EQ(submit("q-2", "u2").state, "blocked");
+  const auto third = submit("q-3", "u3");  // the third account: the entry is quarantined
+  EXPECT_EQ(third.state, "visible") << "held, not blocked";
+  ASSERT_EQ(third.matches.size(), 1u);
+  EXPECT_TRUE(third.matches[0].quarantined);
+  EXPECT_EQ(store->Cases().GetAccount("u3")->state, "active") << "no automatic suspension";
+  EXPECT_NE(third.policy_outcome.find("flood-quarantine"), std::string::npos) << third.policy_outcome;
+  auto quarantined = store->Cases().ListQuarantine();
+  ASSERT_TRUE(quarantined) << quarantined.error().ToString();
+  ASSERT_EQ(quarantined->size(), 1u);
+  EXPECT_EQ(quarantined->at(0).distinct_users, 3);
+  EXPECT_EQ(submit("q-4", "u4").state, "visible") << "still quarantined";
+  auto cases = store->Cases().ListCases(std::nullopt, 10);
+  ASSERT_TRUE(cases);
+  EXPECT_EQ(cases->size(), 4u) << "every upload is in front of a reviewer";
+
+  ASSERT_TRUE(store->Cases().ReleaseQuarantine(quarantined->at(0).entry_id, "curator"));
+  EXPECT_TRUE(store->Cases().ListQuarantine()->empty());
+  EXPECT_EQ(store->Cases().ReleaseQuarantine(quarantined->at(0).entry_id, "curator").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(submit("q-5", "u5").state, "blocked") << "released: matches before the release no longer count";
+  EXPECT_TRUE(store->CheckIntegrity()->empty());
+}
+
 // Uploads that matched nothing are recorded many to a transaction (stream workers); each gets the
 // answer Submit would give, and the same JSON again when it is retried, so a republished result
 // is byte-for-byte the first.

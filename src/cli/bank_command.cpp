@@ -138,6 +138,10 @@ Action RegisterBankCommand(CLI::App& app) {
   exporter->add_option("name", a->name, "Bank name")->required();
   CLI::App* imports = bank->add_subcommand("imports", "Print a bank's import log as JSON lines");
   imports->add_option("name", a->name, "Bank name")->required();
+  CLI::App* quarantine = bank->add_subcommand(
+      "quarantine", "List the list entries in flood quarantine as JSON lines, or release one (--release ENTRY_ID)");
+  std::shared_ptr<std::int64_t> release = std::make_shared<std::int64_t>(0);
+  quarantine->add_option("--release", *release, "Let this entry act again (a curator found it sound); audited");
   CLI::App* rematch = bank->add_subcommand(
       "rematch", "Search every live entry of the bank against the uploads of the window again (retroactive matching)");
   rematch->footer("Uploads already holding a match of an entry are left as they are: this records only what an\n"
@@ -171,6 +175,21 @@ Action RegisterBankCommand(CLI::App& app) {
     auto store = OpenStoreOrReport(a->store, import->parsed() ? "import" : "bank");
     if (!store) return 1;
     if (import->parsed()) return RunImport(*store, *a);
+    if (quarantine->parsed()) {
+      if (*release != 0) {
+        if (auto released = store->Cases().ReleaseQuarantine(*release, "cli"); !released) {
+          return ReportError("bank quarantine", released.error());
+        }
+        return 0;
+      }
+      auto listed = store->Cases().ListQuarantine();
+      if (!listed) return ReportError("bank quarantine", listed.error());
+      for (const auto& q : *listed) {
+        PrintJson(boost::json::object{{"entry_id", q.entry_id}, {"bank", q.bank}, {"signal_type", q.signal_type},
+                                      {"value", q.value}, {"since_us", q.since}, {"distinct_users", q.distinct_users}});
+      }
+      return 0;
+    }
     if (rematch->parsed()) {
       std::vector<IndexedEntry> live;
       for (std::int64_t after = 0;;) {

@@ -292,7 +292,8 @@ Status Matcher::LoadSnapshot(const std::filesystem::path& dir) {
   VIGIL_ASSIGN_OR_RETURN(auto ours, feed_.Identity());
   if (!identity.empty() && !ours.empty() && identity != ours) {
     return Fail(ErrorCode::kInvalidArgument,
-                name + ": a snapshot of another database (" + identity + ", this one is " + ours + ")");
+                name + ": a snapshot of another database, or of a copy of this one (a restored backup, a clone): " +
+                    identity + ", this one is " + ours);
   }
   // Read whole and checked before any of it reaches the matcher.
   struct Loaded {

@@ -239,7 +239,6 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       int_of("min_quality", rule.min_quality, 0, 100);
       int_of("min_prior_cases", rule.min_prior_cases, 0, 1'000'000);
       string_of("found", rule.found);
-      if (rule.found.empty()) rule.found = "any";
       int_of("max_upload_age_days", rule.max_upload_age_days, 0, 36'500);
       std::optional<int> priority, days;
       int_of("hold_priority", priority, kMostUrgentPriority, kLeastUrgentPriority);
@@ -252,6 +251,12 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       if (rule.found != "any" && rule.found != "at_upload" && rule.found != "later") {
         return Fail(ErrorCode::kInvalidArgument,
                     where(rule.name) + "'found' must be \"at_upload\", \"later\" or \"any\", not \"" + rule.found + "\"");
+      }
+      if (rule.found == "later" && !rule.signal_types.empty() &&
+          std::all_of(rule.signal_types.begin(), rule.signal_types.end(),
+                      [](const std::string& type) { return type == "sha1" || type == "vpdq"; })) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "never fires: matches found later are of pdq, md5 and sha256 entries only");
       }
       if (rule.max_upload_age_days && rule.found != "later") {
         return Fail(ErrorCode::kInvalidArgument,

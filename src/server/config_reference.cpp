@@ -118,6 +118,12 @@ std::vector<ConfigKey> MakeReference() {
       {"workflow", "appeal_sla_seconds", "integer", Integer(w.appeal_sla_seconds), "an appeal's review deadline"},
       {"workflow", "appeal_instructions", "string", String(w.appeal_instructions),
        "how to appeal, told to the user in every statement of reasons"},
+      {"workflow", "quarantine_distinct_users", "integer", Integer(w.quarantine_distinct_users),
+       "flood quarantine: a list entry whose matches come from this many accounts within the window is "
+       "quarantined (a junk entry: a logo, a blank frame): its matches are held for review, never acted on "
+       "automatically, until `vigil bank quarantine --release` (audited). 0: off"},
+      {"workflow", "quarantine_window_seconds", "integer", Integer(w.quarantine_window_seconds),
+       "... the window the accounts are counted in"},
       // [sandbox]
       {"sandbox", "mode", "string", String(sb.mode),
        "\"auto\": decode uploads in confined worker processes where the kernel allows, else in the service "

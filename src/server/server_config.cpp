@@ -134,6 +134,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_string(*workflow, "appeal_instructions", w.appeal_instructions);
     const char* sla_keys[] = {"sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2", "sla_seconds_p3"};
     for (int p = 0; p < 4; ++p) read_int(*workflow, sla_keys[p], w.review_sla_seconds[p], 60, 365 * 86'400);
+    read_int(*workflow, "quarantine_distinct_users", w.quarantine_distinct_users, 0, 1'000'000);
+    read_int(*workflow, "quarantine_window_seconds", w.quarantine_window_seconds, 60, 30 * 86'400);
   }
   if (const auto* video = table["video"].as_table()) {
     auto read_double = [&](const char* key, double& out, double min, double max) {

@@ -2,6 +2,8 @@
 // call runs in one transaction on a pooled connection; imports are serialised (SQLite has one
 // writer anyway; on PostgreSQL a table lock keeps entry ids committing in order, which the
 // matcher's incremental refresh relies on).
+#include <sys/stat.h>
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -128,6 +130,7 @@ class SqlStore final : public Store {
   SqlStore(std::vector<std::unique_ptr<SqlConnection>> connections, SqlDialect dialect, const StoreOptions& options)
       : pool_(std::move(connections)),
         dialect_(dialect),
+        sqlite_path_(options.sqlite_path),
         clock_(options.clock != nullptr ? options.clock : &SystemClock()),
         uses_system_clock_(options.clock == nullptr),
         cases_(MakeSqlCaseStore(pool_, *clock_, options.workflow)),
@@ -379,7 +382,23 @@ class SqlStore final : public Store {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT id FROM store_identity"));
     if (rows.size() != 1) return Fail(ErrorCode::kCorrupt, "store_identity holds " + std::to_string(rows.size()) + " rows, not 1");
-    return rows[0].Text(0);
+    // A restored backup or a clone copies the row: where the data lives now tells the copy apart
+    // (PostgreSQL: the cluster's system identifier, where the role may read it, and the database's
+    // OID; SQLite: the file's device and inode).
+    std::string identity = rows[0].Text(0);
+    if (dialect_ == SqlDialect::kPostgres) {
+      if (auto system = db->Query("SELECT system_identifier::text FROM pg_control_system()"); system && !system->empty()) {
+        identity += ":" + system->front().Text(0);
+      }
+      VIGIL_ASSIGN_OR_RETURN(auto oid, db->Query("SELECT oid::text FROM pg_database WHERE datname = current_database()"));
+      if (!oid.empty()) identity += ":" + oid.front().Text(0);
+    } else {
+      struct stat st {};
+      if (::stat(sqlite_path_.c_str(), &st) == 0) {
+        identity += ":" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+      }
+    }
+    return identity;
   }
 
   Result<IndexedEntry> EntryById(std::int64_t id) override {
@@ -866,6 +885,7 @@ class SqlStore final : public Store {
 
   ConnectionPool pool_;
   SqlDialect dialect_;
+  std::string sqlite_path_;
   const Clock* clock_;
   bool uses_system_clock_;
   std::unique_ptr<CaseStore> cases_;

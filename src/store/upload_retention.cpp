@@ -127,9 +127,11 @@ Result<std::vector<UploadPartition>> ListUploadPartitionsOn(SqlConnection& db) {
   VIGIL_ASSIGN_OR_RETURN(auto partitions, PartitionsOn(db));
   for (const auto& [name, bounds] : partitions) {
     UploadPartition p{name, 0, 0, 0};
-    if (auto start = UploadPartitionStart(name)) {
-      p.from = *start;
-      p.to = *start + kDayMicros;
+    // The bounds as PostgreSQL has them (not as the name says: a partition made by hand may differ).
+    long long from = 0, to = 0;
+    if (std::sscanf(bounds.c_str(), "FOR VALUES FROM ('%lld') TO ('%lld')", &from, &to) == 2) {
+      p.from = from;
+      p.to = to;
     }
     VIGIL_ASSIGN_OR_RETURN(p.rows, EstimatedRowsOn(db, name));
     out.push_back(std::move(p));
