@@ -54,9 +54,11 @@ Action RegisterUploadsCommand(CLI::App& app) {
   maintain->add_option("--ahead-days", args->ahead_days, "Make daily partitions this many days ahead (PostgreSQL)")
       ->check(CLI::Range(0, 60));
   maintain->add_flag("--json", args->json, "Print the pass as one JSON object");
-  maintain->footer("Exit 0: done; 3: another server, worker or command was maintaining (nothing done); 1: an error.");
+  maintain->footer("Exit 0: done; 3: another server, worker or command was maintaining (nothing done); 1: an error.\n"
+                   "--data-dir, --database-url and --config (see `vigil uploads --help`) may follow the subcommand.");
   CLI::App* partitions = cmd->add_subcommand("partitions", "List the upload partitions with their estimated rows");
   partitions->add_flag("--json", args->json, "Print them as one JSON array");
+  partitions->footer("--data-dir, --database-url and --config (see `vigil uploads --help`) may follow the subcommand.");
   return [=]() -> int {
     if (!cmd->parsed()) return -1;
     server::ServerConfig config;
