@@ -13,8 +13,8 @@ set -euo pipefail
 : "${PEAK_FACTOR:=4}"              # peak over the daily average (3-5x)
 : "${VIDEO_SHARE:=0.10}"           # share of uploads that are videos
 : "${VIDEO_SECONDS:=30}"           # average video length
-: "${IMAGE_WORKER_CPU_MS:=6.4}"    # stream-bench: worker CPU per 1080p JPEG (hash, match, record, publish)
-: "${IMAGE_NATS_CPU_MS:=1.6}"      # stream-bench: nats-server CPU per inline event
+: "${IMAGE_WORKER_CPU_MS:=6.1}"    # stream-bench: worker CPU per 1080p JPEG (hash, match, record, publish; sandbox on)
+: "${IMAGE_NATS_CPU_MS:=0.9}"      # stream-bench: nats-server CPU per inline event
 : "${IMAGE_PG_CPU_MS:=1.8}"        # stream-bench: PostgreSQL CPU per recorded upload
 : "${VIDEO_REALTIME:=21.8}"        # video-bench: seconds of 720p video hashed per CPU-second (vPDQ, 1 frame/s)
 : "${TARGET_UTILISATION:=0.65}"    # plan cores so that the peak runs at this share of them

@@ -41,10 +41,10 @@ printf '[[rule]]\nname = "planted"\nbanks = ["planted"]\nactions = ["block", "ho
 now_ms() { date +%s%3N; }
 tick=$(getconf CLK_TCK)
 cpu_ms_of() {  # PID...: user+system CPU of these processes (all their threads), ms
-  local total=0 p
+  local total=0 p v
   for p in "$@"; do
-    [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true)  # it may have exited meanwhile
+    total=$((total + ${v:-0}))
   done
   echo $((total * 1000 / tick))
 }
