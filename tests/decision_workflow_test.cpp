@@ -120,6 +120,28 @@ TEST_P(DecisionWorkflowTest, AViolatingCsamDecisionEnforcesPreservesAndDrafts) {
   EXPECT_TRUE(problems_.empty());
 }
 
+// Every match says what this platform's reviewers said of its entry: an upload of the same listed
+// image after a violating decision reads "1 confirmed", and the feedback export carries the counts.
+TEST_P(DecisionWorkflowTest, AMatchCarriesItsEntrysConfirmedAndRejectedCounts) {
+  const auto case_id = MatchedCase("user-1", "u-1", "csam");
+  auto before = store_->GetContent("u-1");
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->matches.size(), 1u);
+  EXPECT_EQ(before->matches[0].entry_confirmed, 0);
+  ASSERT_TRUE(Workflow(filer_.get()).Decide(case_id, Violating("csam"), "alice"));
+  auto after = store_->GetContent("u-1");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->matches[0].entry_confirmed, 1);
+  EXPECT_EQ(after->matches[0].entry_rejected, 0);
+  ASSERT_TRUE(store_->Cases().DisableEntry(after->matches[0].entry_id, "a logo after all", "alice"));
+  EXPECT_EQ(store_->GetContent("u-1")->matches[0].entry_rejected, 1);
+  auto feedback = store_->Cases().ListFeedback();
+  ASSERT_TRUE(feedback);
+  ASSERT_EQ(feedback->size(), 1u);
+  EXPECT_EQ(feedback->at(0).confirmed, 1);
+  EXPECT_EQ(feedback->at(0).rejected, 1);
+}
+
 // A ban needs two reviewers. The second agreeing that the content violates but not to the ban
 // used to enforce the second's suspension alone (the proposed ban silently dropped); now any
 // disagreement on the account escalates, and nothing is enforced until a senior decides.

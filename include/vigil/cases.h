@@ -151,6 +151,7 @@ struct EntryFeedback {
   std::string signal_type, value, external_id;
   std::string reason, reviewer;
   std::int64_t at = 0;
+  std::int64_t confirmed = 0, rejected = 0;  // the entry's review counts (MatchRecord::entry_confirmed)
 };
 
 // What an upload's policy is, for RecordUpload.

@@ -187,6 +187,8 @@ struct MatchRecord {
   bool retroactive = false;  // found after the upload was recorded (its list gained the entry later)
   std::int64_t suppressed_by = 0;  // the negative bank's entry the upload also matched; 0: not suppressed
   bool quarantined = false;        // the entry was in flood quarantine when this matched: held, not acted on
+  // What this platform's reviewers said of the entry's matches (EntryReviewCounts): read with the match.
+  std::int64_t entry_confirmed = 0, entry_rejected = 0;
 };
 
 struct ContentRecord {

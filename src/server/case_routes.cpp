@@ -474,7 +474,7 @@ Response ApiService::ListFeedback(ApiCall& call) {
   auto feedback = store_.Cases().ListFeedback();
   if (!feedback) return ErrorResponse(feedback.error());
   if (call.query["format"] == "csv") {
-    std::string csv = "bank,signal_type,value,external_id,reason,at\n";
+    std::string csv = "bank,signal_type,value,external_id,reason,at,confirmed,rejected\n";
     auto field = [](const std::string& s) {
       std::string out = "\"";
       for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -482,7 +482,7 @@ Response ApiService::ListFeedback(ApiCall& call) {
     };
     for (const auto& f : *feedback) {
       csv += f.bank + "," + f.signal_type + "," + f.value + "," + field(f.external_id) + "," + field(f.reason) + "," +
-             IsoTime(f.at) + "\n";
+             IsoTime(f.at) + "," + std::to_string(f.confirmed) + "," + std::to_string(f.rejected) + "\n";
     }
     Response response{http::status::ok, 11};
     response.set(http::field::content_type, "text/csv");
@@ -493,7 +493,8 @@ Response ApiService::ListFeedback(ApiCall& call) {
   for (const auto& f : *feedback) {
     out.push_back(boost::json::object{{"entry_id", f.entry_id}, {"bank", f.bank},       {"signal_type", f.signal_type},
                                       {"value", f.value},       {"external_id", f.external_id}, {"reason", f.reason},
-                                      {"reviewer", f.reviewer}, {"at", IsoTime(f.at)}});
+                                      {"reviewer", f.reviewer}, {"at", IsoTime(f.at)},
+                                      {"confirmed", f.confirmed}, {"rejected", f.rejected}});
   }
   return JsonResponse(http::status::ok, boost::json::object{{"feedback", std::move(out)}});
 }

@@ -447,6 +447,7 @@ ALTER TABLE matches ADD COLUMN suppressed_by BIGINT;
 ALTER TABLE banks ADD COLUMN negative INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE matches ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX matches_entry_time ON matches(entry_id, matched_at);
+CREATE INDEX case_items_content ON case_items(content_row);
 CREATE TABLE entry_quarantine (
   id {{ID}},
   entry_id BIGINT NOT NULL REFERENCES bank_entries(id),

@@ -763,7 +763,10 @@ class SqlCaseStore final : public CaseStore {
     if (!rows) return tl::unexpected(rows.error());
     std::vector<EntryFeedback> out;
     for (const auto& r : *rows) {
-      out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6), r.Int(7)});
+      out.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6), r.Int(7), 0, 0});
+      VIGIL_ASSIGN_OR_RETURN(auto counts, EntryReviewCountsOn(*db, out.back().entry_id));
+      out.back().confirmed = counts.first;
+      out.back().rejected = counts.second;
     }
     return out;
   }

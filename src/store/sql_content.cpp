@@ -212,7 +212,23 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
     }
     content.matches.push_back(std::move(match));
   }
+  for (auto& match : content.matches) {
+    VIGIL_ASSIGN_OR_RETURN(auto counts, EntryReviewCountsOn(db, match.entry_id));
+    match.entry_confirmed = counts.first;
+    match.entry_rejected = counts.second;
+  }
   return content;
+}
+
+Result<std::pair<std::int64_t, std::int64_t>> EntryReviewCountsOn(SqlConnection& db, std::int64_t entry_id) {
+  constexpr const char* kDecided =
+      "SELECT COUNT(DISTINCT m.content_row) FROM matches m JOIN case_items i ON i.content_row = m.content_row "
+      "JOIN decisions d ON d.case_id = i.case_id WHERE m.entry_id = $1 AND d.verdict = ";
+  VIGIL_ASSIGN_OR_RETURN(
+      auto rows, db.Query(std::string("SELECT (") + kDecided + "'violating'), (" + kDecided +
+                              "'not_violating') + (SELECT COUNT(*) FROM entry_feedback f WHERE f.entry_id = $1)",
+                          {entry_id}));
+  return std::make_pair(rows.at(0).Int(0), rows.at(0).Int(1));
 }
 
 }  // namespace vigil::store

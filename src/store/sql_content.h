@@ -43,6 +43,11 @@ Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> content
 // either table (ContentRecord::id is 0 for one in `uploads`).
 Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& content_id);
 
+// What this platform's reviewers said of an entry's matches: uploads it matched in cases decided
+// violating (confirmed), and in cases decided not violating plus the reviewers' rejections of the
+// entry (entry_feedback) (rejected).
+Result<std::pair<std::int64_t, std::int64_t>> EntryReviewCountsOn(SqlConnection& db, std::int64_t entry_id);
+
 // A content row as read (no matches).
 ContentRecord ContentFromRow(const SqlRow& row);
 // The uploads with these content ids in either table, without their matches, in no particular order.
