@@ -210,6 +210,57 @@ TEST_P(DecisionWorkflowTest, AnOverturnedAppealVoidsTheDraftAndDraftsNothingNew)
   EXPECT_EQ(store_->Cases().GetAccount("user-4")->state, "active");
 }
 
+// The platform's own bank: a file confirmed violating is listed in it, so the next upload of it
+// matches at upload time; the appeal that restores the file takes it out again.
+TEST_P(DecisionWorkflowTest, AConfirmedFileJoinsTheOwnBankAndAnOverturnedAppealTakesItOut) {
+  const auto case_id = MatchedCase("user-5", "u-5", "csam");
+  const testing::Bytes bytes = testing::EncodePng(testing::MakePattern(80, 60, 3, static_cast<std::uint32_t>(seed_)));
+  DecisionWorkflowOptions options;
+  options.own_bank = "platform-own";
+  options.on_problem = [this](const std::string& what, std::int64_t, const Error& error) {
+    problems_.push_back(what + ": " + error.message);
+  };
+  DecisionWorkflow workflow(*store_, options);
+  ASSERT_TRUE(workflow.Decide(case_id, Violating("csam"), "alice"));
+  EXPECT_TRUE(problems_.empty()) << problems_.front();
+  auto bank = store_->GetBank("platform-own");
+  ASSERT_TRUE(bank) << bank.error().ToString();
+  EXPECT_EQ(bank->category, "csam");
+  EXPECT_GE(bank->live_entries, 1);
+  auto entries = store_->ListEntries("platform-own", 0, 100, false);
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(entries->front().provenance.external_id, "case:" + std::to_string(case_id));
+  EXPECT_EQ(entries->front().provenance.source, "decision by alice");
+
+  auto matches_of = [&](const std::string& id) {
+    Matcher matcher(*store_);
+    EXPECT_TRUE(matcher.Load());
+    UploadWorkflow uploads(store_->Cases(), matcher, {}, nullptr, {});
+    auto recorded = uploads.Submit({id, "someone-else", "", bytes});
+    EXPECT_TRUE(recorded) << recorded.error().ToString();
+    std::vector<std::string> banks;
+    if (recorded) {
+      for (const auto& m : recorded->content.matches) banks.push_back(m.bank_name);
+    }
+    return banks;
+  };
+  const auto again = matches_of("again-1");
+  EXPECT_NE(std::find(again.begin(), again.end(), "platform-own"), again.end()) << "matched at upload time";
+
+  auto actions = store_->Cases().ListActions("user-5");
+  ASSERT_TRUE(actions);
+  const auto removal = std::find_if(actions->begin(), actions->end(),
+                                    [](const auto& a) { return a.content_id == "u-5" && a.kind != "restore_content"; });
+  ASSERT_NE(removal, actions->end());
+  auto appeal = store_->Cases().FileAppeal(removal->id, "my own photo", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
+  ASSERT_TRUE(workflow.DecideAppeal(appeal->id, {"overturned", {}, "benign", ""}, "bob"));
+  EXPECT_EQ(store_->GetBank("platform-own")->live_entries, 0) << "restored: out of the own bank";
+  const auto after = matches_of("again-2");
+  EXPECT_EQ(std::find(after.begin(), after.end(), "platform-own"), after.end());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DecisionWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

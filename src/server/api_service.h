@@ -43,6 +43,7 @@ struct ApiOptions {
   bool access_log = true;
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
   std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
+  std::string own_bank;    // [workflow] own_bank: confirmed files listed (DecisionWorkflowOptions::own_bank)
   // Law-enforcement productions (POST /v1/legal-requests/{id}/production) are answered to the
   // custodian as a tar archive built in memory, at most max_production_bytes; with productions_dir
   // set (legal.productions_dir, never inside the data directory) they are written there instead.

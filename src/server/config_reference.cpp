@@ -124,6 +124,10 @@ std::vector<ConfigKey> MakeReference() {
        "automatically, until `vigil bank quarantine --release` (audited). 0: off"},
       {"workflow", "quarantine_window_seconds", "integer", Integer(w.quarantine_window_seconds),
        "... the window the accounts are counted in"},
+      {"workflow", "own_bank", "string", String(api.own_bank),
+       "the platform's own bank: each file of a case decided violating is listed in it (PDQ, SHA-256, MD5, with "
+       "the case and reviewer as provenance), so the next upload of it matches at upload time; an appeal that "
+       "restores the file takes it out. Made when missing. Empty: off"},
       // [sandbox]
       {"sandbox", "mode", "string", String(sb.mode),
        "\"auto\": decode uploads in confined worker processes where the kernel allows, else in the service "

@@ -108,6 +108,7 @@ DecisionWorkflowOptions ApiService::DecisionOptions() const {
     out.preserve_on_confirm = reporting_->preserve_on_confirm;
   }
   out.media_dir = options_.media_dir;
+  out.own_bank = options_.own_bank;
   out.on_problem = [](const std::string& what, std::int64_t case_id, const Error& error) {
     spdlog::error(R"("msg":{},"case":{},"error":{})", json::serialize(json::value(what)), case_id,
                   json::serialize(json::value(error.ToString())));

@@ -135,6 +135,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     const char* sla_keys[] = {"sla_seconds_p0", "sla_seconds_p1", "sla_seconds_p2", "sla_seconds_p3"};
     for (int p = 0; p < 4; ++p) read_int(*workflow, sla_keys[p], w.review_sla_seconds[p], 60, 365 * 86'400);
     read_int(*workflow, "quarantine_distinct_users", w.quarantine_distinct_users, 0, 1'000'000);
+    read_string(*workflow, "own_bank", config.api.own_bank);
     read_int(*workflow, "quarantine_window_seconds", w.quarantine_window_seconds, 60, 30 * 86'400);
   }
   if (const auto* video = table["video"].as_table()) {

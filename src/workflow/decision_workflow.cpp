@@ -52,11 +52,65 @@ FollowUpResult DecisionWorkflow::FollowUp(const Case& c, const std::string& acto
   return out;
 }
 
+Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
+  if (options_.own_bank.empty()) return {};
+  const Decision* final_decision = nullptr;
+  for (const auto& d : c.decisions) {
+    if (d.verdict != Verdict::kEscalate) final_decision = &d;
+  }
+  const bool confirmed = c.status == CaseStatus::kDecided && final_decision != nullptr &&
+                         final_decision->verdict == Verdict::kViolating;
+  ImportRequest request;
+  request.format = "decisions";
+  request.source = "case " + std::to_string(c.id);
+  request.actor = actor;
+  for (const auto& item : c.items) {
+    auto content = store_.GetContent(item.content_id);
+    if (!content) return tl::unexpected(content.error());
+    // A confirmed file is listed; a restored one (an appeal overturned it) is taken out; the files
+    // of a case decided otherwise are left as they are (a copy of a listed file judged differently
+    // is a reviewer's call on that upload, not on the list: a curator removes entries).
+    const bool list = confirmed && item.state != "restored";
+    if (!list && item.state != "restored") continue;
+    for (const char* type : {"pdq", "sha256", "md5"}) {
+      const auto hash = content->hashes.find(type);
+      if (hash == content->hashes.end()) continue;
+      if (std::string_view(type) == "pdq" && content->pdq_quality && *content->pdq_quality < 50) continue;
+      ImportOp op;
+      op.kind = list ? ImportOp::Kind::kAdd : ImportOp::Kind::kRemove;
+      op.signal_type = type;
+      op.value = hash->second;
+      if (list) {
+        const auto labelled = final_decision->file_classifications.find(item.content_id);
+        op.provenance = {"decision by " + final_decision->reviewer, "platform", "case:" + std::to_string(c.id),
+                         labelled != final_decision->file_classifications.end() ? labelled->second
+                                                                                : final_decision->classification};
+      }
+      request.ops.push_back(std::move(op));
+    }
+  }
+  if (request.ops.empty()) return {};
+  if (!store_.GetBank(options_.own_bank)) {
+    if (!confirmed) return {};  // nothing to take out of a bank that does not exist
+    Bank bank;
+    bank.name = options_.own_bank;
+    bank.description = "this platform's own: files its reviewers confirmed violating";
+    bank.labels = {"own"};
+    bank.category = final_decision->category;
+    if (auto made = store_.CreateBank(bank, actor); !made && made.error().code != ErrorCode::kAlreadyExists) {
+      return tl::unexpected(made.error());
+    }
+  }
+  VIGIL_TRY(store_.Import(options_.own_bank, std::move(request)));
+  return {};
+}
+
 Result<Case> DecisionWorkflow::Decide(std::int64_t case_id, const CaseStore::DecisionRequest& request,
                                       const std::string& reviewer) {
   auto c = store_.Cases().Decide(case_id, request, reviewer);
   if (!c) return c;
   FollowUp(*c, reviewer);
+  if (auto synced = SyncOwnBank(*c, reviewer); !synced) Problem("own bank not updated", case_id, synced.error());
   // Read again: drafting a report may have recorded a problem on the case.
   auto current = store_.Cases().GetCase(case_id);
   return current ? current : c;
@@ -78,7 +132,10 @@ Result<Appeal> DecisionWorkflow::DecideAppeal(std::int64_t appeal_id, const Appe
   if (!appeal) return appeal;
   // What is left of the case may still be reported (its earlier report was voided with the appeal).
   if (appeal->case_id != 0 && !appeal->undone.empty()) {
-    if (auto c = store_.Cases().GetCase(appeal->case_id)) FollowUp(*c, reviewer);
+    if (auto c = store_.Cases().GetCase(appeal->case_id)) {
+      FollowUp(*c, reviewer);
+      if (auto synced = SyncOwnBank(*c, reviewer); !synced) Problem("own bank not updated", c->id, synced.error());
+    }
   }
   return appeal;
 }

@@ -38,6 +38,11 @@ struct DecisionWorkflowOptions {
   ReportFiler* filer = nullptr;    // null: no reporting configured, nothing drafted
   bool preserve_on_confirm = true;
   std::string media_dir;  // kept media, for preservation
+  // The platform's own bank: every file of a case decided violating is added to it (PDQ, SHA-256,
+  // MD5; provenance: the case, the decision's reviewer, its classification), so the next upload
+  // of the same content matches at upload time; an appeal that restores files takes them out.
+  // Made (in the decision's category) when missing. Empty: off.
+  std::string own_bank;
   // Told about each follow-up step that failed ("preservation failed", "report draft failed", ...).
   std::function<void(const std::string& what, std::int64_t case_id, const Error& error)> on_problem;
 };
@@ -57,6 +62,9 @@ class DecisionWorkflow {
   Result<Case> Reclassify(std::int64_t case_id, const std::string& classification,
                           const std::map<std::string, std::string>& file_classifications, const std::string& actor);
   Result<Appeal> DecideAppeal(std::int64_t appeal_id, const AppealDecision& decision, const std::string& reviewer);
+  // What the own bank holds for the case now (DecisionWorkflowOptions::own_bank); done by the
+  // calls above, public for repairs. Imports, so every replica's index follows.
+  Status SyncOwnBank(const Case& c, const std::string& actor);
 
   FollowUpResult FollowUp(const Case& c, const std::string& actor);
 
