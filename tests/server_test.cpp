@@ -283,6 +283,32 @@ TEST_P(ServiceTest, AnImportFindsAnEarlierUploadOfItsHashAndSaysSo) {
   EXPECT_NE(cases.body.find("user-9"), std::string::npos) << cases.body;
 }
 
+// Flood quarantine through the API: an entry matching uploads of many accounts is listed in
+// GET /v1/quarantine, and a bank administrator releases it.
+TEST_P(ServiceTest, AnEntryMatchingManyAccountsIsQuarantinedListedAndReleased) {
+  StartServer("[workflow]\nquarantine_distinct_users = 2\n");
+  CreateBank("noisy-list");
+  const auto photos = Photos();
+  ASSERT_GE(photos.size(), 1u);
+  ASSERT_EQ(Import("noisy-list", "csv", "pdq," + PdqOf(photos[0]) + ",junk-1\n").status, 200u);
+  const std::string bytes = AsString(testing::ReadFile(photos[0]));
+  for (const char* user : {"a", "b"}) {
+    auto submitted = Http(port_, "POST", std::string("/v1/content?content_id=noisy-") + user + "&user_id=" + user, bytes,
+                          {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+    ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  }
+  auto listed = Call("GET", "/v1/quarantine", "reviewer");
+  ASSERT_EQ(listed.status, 200u) << listed.body;
+  const auto answer = Parse(listed);
+  const auto& quarantined = answer.at("quarantine").as_array();
+  ASSERT_EQ(quarantined.size(), 1u) << listed.body;
+  const auto entry_id = quarantined[0].at("entry_id").as_int64();
+  EXPECT_EQ(Call("POST", "/v1/entries/" + std::to_string(entry_id) + "/release", "reviewer").status, 403u);
+  EXPECT_EQ(Call("POST", "/v1/entries/" + std::to_string(entry_id) + "/release", "bank-admin").status, 204u);
+  EXPECT_EQ(Call("POST", "/v1/entries/" + std::to_string(entry_id) + "/release", "bank-admin").status, 404u);
+  EXPECT_TRUE(Parse(Call("GET", "/v1/quarantine", "auditor")).at("quarantine").as_array().empty());
+}
+
 TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {
   StartServer("max_body_bytes = 67108864\n");
   CreateBank("benign-videos", R"(,"description":"stand-ins for a video list")");

@@ -115,6 +115,8 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::post, "/v1/appeals/{id}/decision", kReview, &ApiService::DecideAppeal},
       {V::get, "/v1/reviewers", kReadAudit, &ApiService::ReviewerStats},
       {V::post, "/v1/entries/{id}/disable", kReview, &ApiService::DisableEntry},
+      {V::post, "/v1/entries/{id}/release", kBankAdmin, &ApiService::ReleaseQuarantine},
+      {V::get, "/v1/quarantine", kReadOverrides, &ApiService::ListQuarantine},
       {V::get, "/v1/feedback", kReadFeedback, &ApiService::ListFeedback},
       {V::get, "/v1/overrides", kReadOverrides, &ApiService::ListOverrides},
       {V::delete_, "/v1/overrides/{id}", kBankAdmin, &ApiService::RevokeOverride},

@@ -162,6 +162,8 @@ class ApiService {
   Response DecideAppeal(ApiCall& call);
   Response ReviewerStats(ApiCall& call);
   Response DisableEntry(ApiCall& call);
+  Response ListQuarantine(ApiCall& call);
+  Response ReleaseQuarantine(ApiCall& call);
   Response ListFeedback(ApiCall& call);
   Response ListOverrides(ApiCall& call);
   Response RevokeOverride(ApiCall& call);

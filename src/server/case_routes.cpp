@@ -469,6 +469,24 @@ Response ApiService::DisableEntry(ApiCall& call) {
   return Response{http::status::no_content, 11};
 }
 
+Response ApiService::ListQuarantine(ApiCall&) {
+  auto listed = store_.Cases().ListQuarantine();
+  if (!listed) return ErrorResponse(listed.error());
+  boost::json::array out;
+  for (const auto& q : *listed) {
+    out.push_back(boost::json::object{{"entry_id", q.entry_id}, {"bank", q.bank},       {"signal_type", q.signal_type},
+                                      {"value", q.value},       {"since", IsoTime(q.since)}, {"distinct_users", q.distinct_users}});
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"quarantine", std::move(out)}});
+}
+
+Response ApiService::ReleaseQuarantine(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  if (auto released = store_.Cases().ReleaseQuarantine(*id, call.actor); !released) return ErrorResponse(released.error());
+  return Response{http::status::no_content, 11};
+}
+
 // JSON, or ?format=csv for sharing with the list owners.
 Response ApiService::ListFeedback(ApiCall& call) {
   auto feedback = store_.Cases().ListFeedback();
