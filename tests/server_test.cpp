@@ -303,6 +303,8 @@ TEST_P(ServiceTest, AnEntryMatchingManyAccountsIsQuarantinedListedAndReleased) {
   const auto& quarantined = answer.at("quarantine").as_array();
   ASSERT_EQ(quarantined.size(), 1u) << listed.body;
   const auto entry_id = quarantined[0].at("entry_id").as_int64();
+  auto metrics = Call("GET", "/metrics", "auditor");
+  EXPECT_NE(metrics.body.find("vigil_quarantined_entries 1"), std::string::npos) << metrics.body.substr(0, 400);
   EXPECT_EQ(Call("POST", "/v1/entries/" + std::to_string(entry_id) + "/release", "reviewer").status, 403u);
   EXPECT_EQ(Call("POST", "/v1/entries/" + std::to_string(entry_id) + "/release", "bank-admin").status, 204u);
   EXPECT_EQ(Call("POST", "/v1/entries/" + std::to_string(entry_id) + "/release", "bank-admin").status, 404u);

@@ -99,6 +99,9 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       metrics.SetReporting(health->reports_by_state, health->stalled, health->withdrawals_pending,
                            health->filed_followups, health->unreportable_cases);
     }
+    if (auto quarantined = metrics_store->Cases().ListQuarantine()) {
+      metrics.SetQuarantinedEntries(static_cast<std::int64_t>(quarantined->size()));
+    }
     using Mirrored = server::ServiceMetrics::Mirrored;
     if (pool != nullptr) {
       const auto d = pool->Stats();

@@ -62,7 +62,14 @@ ServiceMetrics::ServiceMetrics()
                             "having it (PostgreSQL LISTEN/NOTIFY)")
                       .Register(*registry_)
                       .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                                       2.5, 5, 10, 30})) {}
+                                                                       2.5, 5, 10, 30})),
+      quarantined_(prometheus::BuildGauge()
+                       .Name("vigil_quarantined_entries")
+                       .Help("List entries in flood quarantine: their matches are held for review until released")
+                       .Register(*registry_)
+                       .Add({})) {}
+
+void ServiceMetrics::SetQuarantinedEntries(std::int64_t entries) { quarantined_.Set(static_cast<double>(entries)); }
 
 void ServiceMetrics::ObserveIndexSync(double seconds) { index_sync_.Observe(seconds); }
 

@@ -38,6 +38,8 @@ class ServiceMetrics {
   // filed reports whose case changed, cases that cannot be reported): set at scrape time.
   void SetReporting(const std::map<std::string, std::int64_t>& by_state, std::int64_t stalled,
                     std::int64_t withdrawals_pending, std::int64_t filed_followups, std::int64_t unreportable_cases);
+  // List entries in flood quarantine now: set at scrape time.
+  void SetQuarantinedEntries(std::int64_t entries);
   // The text exposition of every metric.
   std::string Render() const;
 
@@ -57,6 +59,7 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Gauge>& reports_;
   prometheus::Family<prometheus::Gauge>& attention_;
   prometheus::Histogram& index_sync_;
+  prometheus::Gauge& quarantined_;
 };
 
 }  // namespace vigil::server
