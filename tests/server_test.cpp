@@ -311,6 +311,33 @@ TEST_P(ServiceTest, AnEntryMatchingManyAccountsIsQuarantinedListedAndReleased) {
   EXPECT_TRUE(Parse(Call("GET", "/v1/quarantine", "auditor")).at("quarantine").as_array().empty());
 }
 
+// The own bank through the API: a file a reviewer confirms matches the very next upload of it on
+// this server (a trial saw it match only after the next background refresh).
+TEST_P(ServiceTest, AFileConfirmedViolatingMatchesItsNextUploadAtOnceThroughTheOwnBank) {
+  const auto rules = dir_.path() / "rules.toml";
+  std::ofstream(rules) << "[[rule]]\nname = \"hold\"\nactions = [\"block\", \"hold\"]\n";
+  StartServer("refresh_interval_ms = 3600000\n[workflow]\nown_bank = \"platform-own\"\n", {"--rules", rules.string()});
+  CreateBank("some-list");
+  const auto photos = Photos();
+  ASSERT_GE(photos.size(), 1u);
+  ASSERT_EQ(Import("some-list", "csv", "pdq," + PdqOf(photos[0]) + "\n").status, 200u);
+  const std::string bytes = AsString(testing::ReadFile(photos[0]));
+  auto submit = [&](const std::string& id) {
+    return Http(port_, "POST", "/v1/content?content_id=" + id + "&user_id=u-" + id, bytes,
+                {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  };
+  auto first = submit("first");
+  ASSERT_EQ(first.status, 201u) << first.body;
+  const auto case_id = Parse(first).at("policy").at("case_id").as_int64();
+  ASSERT_EQ(Call("POST", "/v1/cases/" + std::to_string(case_id) + "/claim", "reviewer").status, 200u);
+  auto decided = Call("POST", "/v1/cases/" + std::to_string(case_id) + "/decision", "reviewer",
+                      R"({"verdict":"violating","reason":"confirmed"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  auto next = submit("next");
+  ASSERT_EQ(next.status, 201u) << next.body;
+  EXPECT_NE(next.body.find("\"platform-own\""), std::string::npos) << next.body;
+}
+
 TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {
   StartServer("max_body_bytes = 67108864\n");
   CreateBank("benign-videos", R"(,"description":"stand-ins for a video list")");

@@ -308,6 +308,7 @@ Response ApiService::DecideCase(ApiCall& call) {
   }
   auto c = decisions_->Decide(*id, request, call.actor);
   if (!c) return ErrorResponse(c.error());
+  if (!options_.own_bank.empty()) (void)matcher_.Refresh();  // the own bank's new entries match at once here
   return JsonResponse(http::status::ok, CaseJson(*c));
 }
 
@@ -439,6 +440,7 @@ Response ApiService::DecideAppeal(ApiCall& call) {
   }
   auto appeal = decisions_->DecideAppeal(*id, decision, call.actor);
   if (!appeal) return ErrorResponse(appeal.error());
+  if (!options_.own_bank.empty()) (void)matcher_.Refresh();  // restored files leave the own bank at once here
   return JsonResponse(http::status::ok, AppealJson(*appeal));
 }
 
