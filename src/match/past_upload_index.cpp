@@ -92,7 +92,7 @@ Status PastUploadIndex::Load() {
   return {};
 }
 
-Status PastUploadIndex::Add(const std::vector<PastUpload>& uploads, bool) {
+Status PastUploadIndex::Add(const std::vector<PastUpload>& uploads) {
   std::vector<DigestEntry> digests;
   for (const auto& u : uploads) {
     const std::uint64_t key = Key(u.table, u.row);
@@ -143,7 +143,7 @@ Status PastUploadIndex::Follow() {
         }
         state_->last_row[t] = page.back().row;
       }
-      VIGIL_TRY(Add(page, false));
+      VIGIL_TRY(Add(page));
       after = page.back().row;
     }
   }
@@ -173,7 +173,7 @@ Status PastUploadIndex::Follow() {
         for (const auto& u : found) state_->gaps.erase(Key(table, u.row));
       }
       std::erase_if(found, [&](const PastUpload& u) { return u.submitted_at < since; });
-      VIGIL_TRY(Add(found, false));
+      VIGIL_TRY(Add(found));
     }
   }
   return {};

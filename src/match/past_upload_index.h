@@ -75,7 +75,7 @@ class PastUploadIndex {
 
  private:
   struct State;
-  Status Add(const std::vector<PastUpload>& uploads, bool bulk);
+  Status Add(const std::vector<PastUpload>& uploads);  // what Follow read
   PastUploadFeed& feed_;
   const Clock& clock_;
   PastUploadIndexOptions options_;

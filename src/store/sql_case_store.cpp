@@ -75,7 +75,8 @@ std::string MatchDetail(const ContentRecord& content) {
 }
 
 // The policy part of an upload's answer, as recorded with it.
-std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64_t case_id) {
+// An upload without a user id has no account to act on: its answer says so, whatever the rules said.
+std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64_t case_id, const std::string& user_id) {
   boost::json::array fired;
   for (const auto& r : outcome.rules) fired.emplace_back(r);
   boost::json::object out{{"evaluated", evaluated},
@@ -83,7 +84,7 @@ std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64
                           {"block", outcome.block},
                           {"hold", outcome.hold},
                           {"queue_report", outcome.queue_report},
-                          {"account_action", AccountActionName(outcome.account)},
+                          {"account_action", AccountActionName(user_id.empty() ? AccountAction::kNone : outcome.account)},
                           {"notify", outcome.notify}};
   if (outcome.hold) out["priority"] = outcome.hold_priority;
   out["category"] = outcome.Acts() ? boost::json::value(outcome.category.id) : nullptr;
@@ -135,11 +136,8 @@ class SqlCaseStore final : public CaseStore {
           VIGIL_TRY(policy.keep_media(sha256->second));
           VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
         }
-        if (content.user_id.empty()) {
-          outcome.account = AccountAction::kNone;  // no account to act on: the answer says what was done
-          outcome.account_days.reset();
-        }
-        const std::string outcome_json = OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id);
+        const std::string outcome_json =
+            OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, content.user_id);
         VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
         FailPoint("upload.before_commit");
         if (case_id != 0) {
@@ -266,14 +264,10 @@ class SqlCaseStore final : public CaseStore {
       }
       VIGIL_TRY(HoldQuarantinedOn(*db, late, outcome));
       VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, late, *row, outcome, actor, now));
-      if (late.user_id.empty()) {
-        outcome.account = AccountAction::kNone;  // nobody to act on
-        outcome.account_days.reset();
-      }
       // An upload that matched nothing had no policy answer: it gets the late one (one that had
       // matches at upload keeps the answer it was given then).
       VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2 AND outcome IS NULL",
-                            {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id), *row}));
+                            {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, late.user_id), *row}));
       VIGIL_TRY(AppendAudit(*db, now, actor, "content.late_match", content_id,
                             MatchDetail(late) + (outcome.rules.empty() ? "" : "; policy rules: " + Join(outcome.rules))));
       FailPoint("late_match.before_commit");

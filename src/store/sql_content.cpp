@@ -52,10 +52,8 @@ Status InsertMatchOn(SqlConnection& db, std::int64_t content_row, const MatchRec
 Result<std::optional<std::int64_t>> KeepInContentOn(SqlConnection& db, const std::string& content_id) {
   VIGIL_ASSIGN_OR_RETURN(auto there, db.Query("SELECT id FROM content WHERE content_id = $1", {content_id}));
   if (!there.empty()) return std::optional<std::int64_t>(there[0].Int(0));
-  constexpr const char* kColumns =
-      "content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, vpdq, "
-      "outcome";
-  VIGIL_ASSIGN_OR_RETURN(auto moved, db.Query(std::string("INSERT INTO content (") + kColumns + ") SELECT " + kColumns +
+  VIGIL_ASSIGN_OR_RETURN(auto moved, db.Query(std::string("INSERT INTO content (") + kUploadRecordColumns + ") SELECT " +
+                                                  kUploadRecordColumns +
                                                   " FROM uploads WHERE content_id = $1 RETURNING id",
                                               {content_id}));
   if (moved.empty()) return std::optional<std::int64_t>();

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "store/sql_content.h"
+
 namespace vigil::store {
 namespace {
 
@@ -22,16 +24,12 @@ constexpr const char* kHeldUsers =
     "UNION SELECT user_id FROM actions WHERE user_id <> '')";
 constexpr int kDeleteChunk = 50'000;
 
-constexpr const char* kUploadColumnList =
-    "content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, vpdq, "
-    "outcome";
-
 // Moves the rows of `table` matching `where` that belong to held accounts into `content`; returns
 // how many. Under the step's locks no account becomes held meanwhile.
 Result<std::int64_t> KeepHeldOn(SqlConnection& db, const std::string& table, const std::string& where) {
   const std::string held = " WHERE " + where + " AND user_id IN " + kHeldUsers;
-  VIGIL_ASSIGN_OR_RETURN(auto kept, db.Execute(std::string("INSERT INTO content (") + kUploadColumnList + ") SELECT " +
-                                                kUploadColumnList + " FROM " + table + held +
+  VIGIL_ASSIGN_OR_RETURN(auto kept, db.Execute(std::string("INSERT INTO content (") + kUploadRecordColumns + ") SELECT " +
+                                                kUploadRecordColumns + " FROM " + table + held +
                                                 " ON CONFLICT (content_id) DO NOTHING"));
   VIGIL_TRY(db.Execute("DELETE FROM " + table + held));
   return kept;
