@@ -61,22 +61,14 @@ ContentRecord Upload(const std::string& id, int seed) {
   return c;
 }
 
-enum class Backend { kSqlite, kPostgres };
+using Backend = testing::StoreBackend;
 
 class PastUploadIndexTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::kPostgres) {
-      postgres_.Create();
-      if (IsSkipped() || HasFatalFailure()) return;
-      options_.postgres_url = postgres_.url();
-    } else {
-      options_.sqlite_path = (dir_.path() / "vigil.db").string();
-    }
-    options_.clock = &clock_;
-    auto store = Store::Open(options_);
-    ASSERT_TRUE(store) << store.error().ToString();
-    store_ = std::move(*store);
+    StoreOptions options;
+    options.clock = &clock_;
+    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_, options);
   }
 
   void Record(const std::string& id, int seed) {
@@ -99,7 +91,6 @@ class PastUploadIndexTest : public ::testing::TestWithParam<Backend> {
   testing::TempDir dir_;
   testing::TestPostgres postgres_;
   SettableClock clock_;
-  StoreOptions options_;
   std::unique_ptr<Store> store_;
 };
 
@@ -142,7 +133,7 @@ TEST_P(PastUploadIndexTest, AnUploadThatCommitsAfterLaterOnesWereReadIsFoundLate
   if (GetParam() != Backend::kPostgres) GTEST_SKIP() << "SQLite has one writer at a time";
   PastUploadIndex index(*store_, clock_, {});
   ASSERT_TRUE(index.Load());
-  auto other = store::OpenPostgres(options_.postgres_url);
+  auto other = store::OpenPostgres(postgres_.url());
   ASSERT_TRUE(other) << other.error().ToString();
   ASSERT_TRUE((*other)->Execute("BEGIN"));
   const auto late = Upload("late", 7);

@@ -3,6 +3,7 @@
 // nothing; rules for matches at upload time do not fire; uploads past the window are not searched.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "match/past_upload_index.h"
@@ -132,6 +133,41 @@ TEST_P(RetroMatcherTest, AnUploadFoundWhenItsListGainsItsHashLaterIsHeldByTheRul
   EXPECT_EQ(again->uploads_matched, 0);
   EXPECT_EQ(again->already_matched, 1);
   EXPECT_EQ(store_->Cases().ListCases(std::nullopt, 10)->size(), 1u);
+}
+
+// The whole sequence for a case a late match opened: decided violating, appealed, overturned,
+// and the list imported again: the upload is restored and not matched a second time.
+TEST_P(RetroMatcherTest, ACaseALateMatchOpenedIsDecidedAppealedAndSurvivesTheNextImport) {
+  ASSERT_TRUE(index_->Load());
+  const std::string pdq = Submit("late-case", "hana", 7);
+  const std::string list = "pdq," + pdq + ",ext-9,A1\n";
+  auto found = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import(list));
+  ASSERT_TRUE(found) << found.error().ToString();
+  ASSERT_EQ(found->uploads_held, 1);
+  const auto case_id = store_->Cases().ListCases(std::nullopt, 10)->at(0).id;
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
+  CaseStore::DecisionRequest decision;
+  decision.verdict = Verdict::kViolating;
+  decision.reason = "the listed image, found later";
+  decision.category.id = "other";
+  auto decided = store_->Cases().Decide(case_id, decision, "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_NE(store_->GetContent("late-case")->state, "visible") << "taken down by the decision";
+  auto actions = store_->Cases().ListActions("hana");
+  ASSERT_TRUE(actions);
+  const auto removal = std::find_if(actions->begin(), actions->end(), [](const auto& a) { return a.content_id == "late-case"; });
+  ASSERT_NE(removal, actions->end());
+  auto appeal = store_->Cases().FileAppeal(removal->id, "mine", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
+  ASSERT_TRUE(store_->Cases().DecideAppeal(appeal->id, {"overturned", {}, "benign", ""}, "bob"));
+  EXPECT_EQ(store_->GetContent("late-case")->state, "restored");
+  auto again = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import(list));
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->uploads_matched, 0) << "the list again: nothing new, no second case";
+  EXPECT_TRUE(store_->Cases().ListCases(std::nullopt, 10)->empty()) << "no second case opened";
+  EXPECT_EQ(store_->Cases().GetCase(case_id)->status, CaseStatus::kDecided);
+  EXPECT_TRUE(store_->CheckIntegrity()->empty());
 }
 
 TEST_P(RetroMatcherTest, UploadsOlderThanTheRulesAgeOrTheWindowAreNotActedOn) {
