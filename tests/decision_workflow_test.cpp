@@ -216,18 +216,18 @@ TEST_P(DecisionWorkflowTest, AConfirmedFileJoinsTheOwnBankAndAnOverturnedAppealT
   const auto case_id = MatchedCase("user-5", "u-5", "csam");
   const testing::Bytes bytes = testing::EncodePng(testing::MakePattern(80, 60, 3, static_cast<std::uint32_t>(seed_)));
   DecisionWorkflowOptions options;
-  options.own_bank = "platform-own";
+  options.own_bank = "platform";
   options.on_problem = [this](const std::string& what, std::int64_t, const Error& error) {
     problems_.push_back(what + ": " + error.message);
   };
   DecisionWorkflow workflow(*store_, options);
   ASSERT_TRUE(workflow.Decide(case_id, Violating("csam"), "alice"));
   EXPECT_TRUE(problems_.empty()) << problems_.front();
-  auto bank = store_->GetBank("platform-own");
+  auto bank = store_->GetBank("platform-csam");
   ASSERT_TRUE(bank) << bank.error().ToString();
   EXPECT_EQ(bank->category, "csam");
   EXPECT_GE(bank->live_entries, 1);
-  auto entries = store_->ListEntries("platform-own", 0, 100, false);
+  auto entries = store_->ListEntries("platform-csam", 0, 100, false);
   ASSERT_TRUE(entries);
   EXPECT_EQ(entries->front().provenance.external_id, "case:" + std::to_string(case_id));
   EXPECT_EQ(entries->front().provenance.source, "decision by alice");
@@ -245,7 +245,7 @@ TEST_P(DecisionWorkflowTest, AConfirmedFileJoinsTheOwnBankAndAnOverturnedAppealT
     return banks;
   };
   const auto again = matches_of("again-1");
-  EXPECT_NE(std::find(again.begin(), again.end(), "platform-own"), again.end()) << "matched at upload time";
+  EXPECT_NE(std::find(again.begin(), again.end(), "platform-csam"), again.end()) << "matched at upload time";
 
   auto actions = store_->Cases().ListActions("user-5");
   ASSERT_TRUE(actions);
@@ -256,9 +256,9 @@ TEST_P(DecisionWorkflowTest, AConfirmedFileJoinsTheOwnBankAndAnOverturnedAppealT
   ASSERT_TRUE(appeal) << appeal.error().ToString();
   ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
   ASSERT_TRUE(workflow.DecideAppeal(appeal->id, {"overturned", {}, "benign", ""}, "bob"));
-  EXPECT_EQ(store_->GetBank("platform-own")->live_entries, 0) << "restored: out of the own bank";
+  EXPECT_EQ(store_->GetBank("platform-csam")->live_entries, 0) << "restored: out of the own bank";
   const auto after = matches_of("again-2");
-  EXPECT_EQ(std::find(after.begin(), after.end(), "platform-own"), after.end());
+  EXPECT_EQ(std::find(after.begin(), after.end(), "platform-csam"), after.end());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DecisionWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

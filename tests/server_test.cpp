@@ -316,7 +316,7 @@ TEST_P(ServiceTest, AnEntryMatchingManyAccountsIsQuarantinedListedAndReleased) {
 TEST_P(ServiceTest, AFileConfirmedViolatingMatchesItsNextUploadAtOnceThroughTheOwnBank) {
   const auto rules = dir_.path() / "rules.toml";
   std::ofstream(rules) << "[[rule]]\nname = \"hold\"\nactions = [\"block\", \"hold\"]\n";
-  StartServer("refresh_interval_ms = 3600000\n[workflow]\nown_bank = \"platform-own\"\n", {"--rules", rules.string()});
+  StartServer("refresh_interval_ms = 3600000\n[workflow]\nown_bank = \"platform\"\n", {"--rules", rules.string()});
   CreateBank("some-list");
   const auto photos = Photos();
   ASSERT_GE(photos.size(), 1u);
@@ -335,7 +335,7 @@ TEST_P(ServiceTest, AFileConfirmedViolatingMatchesItsNextUploadAtOnceThroughTheO
   ASSERT_EQ(decided.status, 200u) << decided.body;
   auto next = submit("next");
   ASSERT_EQ(next.status, 201u) << next.body;
-  EXPECT_NE(next.body.find("\"platform-own\""), std::string::npos) << next.body;
+  EXPECT_NE(next.body.find("\"platform-other\""), std::string::npos) << next.body;
 }
 
 TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {

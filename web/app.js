@@ -4,9 +4,9 @@
 // blurred grayscale previews; the original is fetched only when the reviewer reveals an item, and
 // the server records that reveal as a view. A per-session reveal limit prompts a break.
 
-/** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number}} Match */
+/** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number, retroactive?: boolean, sweep_of?: number, suppressed_by?: number, entry_quarantined?: boolean, entry_confirmed?: number, entry_rejected?: number}} Match */
 /** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
-/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
 /** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
 /** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, withdraw_reason: string, files: {content_id: string, state: string}[]}} TipReport */
@@ -106,6 +106,7 @@ function renderCase() {
   const problem = $('case-report-problem');
   problem.hidden = !c.report_problem;
   problem.textContent = c.report_problem ? `This case cannot be reported to NCMEC as it stands: ${c.report_problem}` : '';
+  renderSweep(c);
   fillCategories(c.category);
   const items = $('items');
   items.replaceChildren();
@@ -137,12 +138,13 @@ function renderCase() {
     table.className = 'provenance';
     table.append(Object.assign(el('caption'), { textContent: 'Why it matched' }));
     const head = el('tr');
-    for (const h of ['Bank', 'Signal', 'Distance', 'Source', 'External id', 'Class']) head.append(Object.assign(el('th', h), { scope: 'col' }));
+    for (const h of ['Bank', 'Signal', 'Distance', 'Source', 'External id', 'Class', 'Found', 'Entry reviews']) head.append(Object.assign(el('th', h), { scope: 'col' }));
     table.append(head);
     for (const m of item.matches) {
       const tr = el('tr');
       const signal = m.measure ? `${m.signal_type} (${m.measure})` : m.signal_type;
-      for (const t of [m.bank, signal, String(m.distance), m.source, m.external_id, m.classification]) tr.append(el('td', t));
+      const reviews = `${m.entry_confirmed || 0} confirmed, ${m.entry_rejected || 0} rejected`;
+      for (const t of [m.bank, signal, String(m.distance), m.source, m.external_id, m.classification, foundText(m), reviews]) tr.append(el('td', t));
       table.append(tr);
     }
     details.append(table);
@@ -157,6 +159,46 @@ function renderCase() {
     for (const a of c.user.actions) list.append(el('li', `${a.kind} at ${new Date(a.created_at).toLocaleString()}`));
     history.append(list);
   }
+}
+
+/** How a match was found, in words. @param {Match} m */
+function foundText(m) {
+  const how = m.sweep_of ? `sweep of case #${m.sweep_of}` : m.retroactive ? 'later (the list gained it)' : 'at upload';
+  if (m.suppressed_by) return `${how}; suppressed by allow-list entry ${m.suppressed_by}`;
+  if (m.entry_quarantined) return `${how}; entry in flood quarantine`;
+  return how;
+}
+
+/** Sweeps: the copies this case's decision found, or the case whose sweep found this one. @param {Case} c */
+function renderSweep(c) {
+  const box = $('case-sweep');
+  box.replaceChildren();
+  const link = (/** @type {number} */ id, /** @type {string} */ text) => {
+    const b = el('button', text);
+    b.setAttribute('type', 'button');
+    b.className = 'link';
+    b.addEventListener('click', () => openCase(id));
+    return b;
+  };
+  const sweep = c.sweep && c.sweep.copies > 0 ? c.sweep : null;
+  if (sweep) {
+    const p = el('p', `${sweep.copies} ${sweep.copies === 1 ? 'copy' : 'copies'} by ${sweep.accounts} other ` +
+                      `${sweep.accounts === 1 ? 'account' : 'accounts'} found by the sweep after this decision:`);
+    const list = el('ul');
+    for (const s of sweep.cases) {
+      const li = el('li');
+      if (s.case_id) li.append(link(s.case_id, `case #${s.case_id}`), ` · ${s.user_id || 'no user'} · ${s.copies} ${s.copies === 1 ? 'copy' : 'copies'}`);
+      else li.append(`${s.user_id || 'no user'} · ${s.copies} (in no case: allow-listed)`);
+      list.append(li);
+    }
+    box.append(p, list);
+  }
+  for (const from of c.swept_from || []) {
+    const p = el('p', 'Found by the sweep of ');
+    p.append(link(from, `case #${from}`), ' (a file confirmed violating there): decide this account on its own.');
+    box.append(p);
+  }
+  box.hidden = box.childElementCount === 0;
 }
 
 /** Loads an authenticated image URL into an <img>. @param {HTMLImageElement} img @param {string} url */

@@ -80,6 +80,19 @@ struct Case {
   std::int64_t created_at = 0, updated_at = 0;
   std::vector<CaseItem> items;
   std::vector<Decision> decisions;
+  // Sweeps (workflow/retro_matcher.h). The cases whose violating decisions swept past uploads and
+  // found files of this one; and, for a case whose decision swept, the copies its sweeps found:
+  // how many uploads, by how many accounts other than this case's, and the case each is in now.
+  // Read with the whole case (GetCase), not in lists.
+  std::vector<std::int64_t> swept_from;
+  struct SweptCopies {
+    std::int64_t case_id = 0;  // the case the copies are in (0: none, e.g. allow-listed)
+    std::string user_id;
+    std::int64_t copies = 0;
+  };
+  std::int64_t sweep_copies = 0;
+  std::int64_t sweep_accounts = 0;
+  std::vector<SweptCopies> swept;
 };
 
 struct Account {

@@ -47,6 +47,10 @@ struct ContentFacts {
   // matching), and how old the upload was then, in whole days.
   bool found_later = false;
   std::int64_t upload_age_days = 0;
+  // Found by a sweep (found_later too): past uploads searched for copies of a file reviewers
+  // confirmed violating. What a rule decides for such a copy is limited to the content (block or
+  // hold): a sweep never acts on an account or reports on its own (workflow/retro_matcher.h).
+  bool swept = false;
 };
 
 // What is done to an uploader's account: by the policy (restrict, suspend) or by a reviewer's
@@ -81,8 +85,8 @@ struct PolicyRule {
   std::vector<std::string> banks, bank_labels, classifications, signal_types, media_types, jurisdictions;
   std::optional<int> max_distance, min_prior_cases;
   std::optional<int> min_quality;  // applies to PDQ matches; other signal types carry no quality
-  std::string found = "any";       // "at_upload", "later" (retroactive matches) or "any"
-  std::optional<int> max_upload_age_days;  // with "later": only uploads at most this old
+  std::string found = "any";       // "at_upload", "later" (retroactive matches), "sweep" or "any"
+  std::optional<int> max_upload_age_days;  // with "later" or "sweep": only uploads at most this old
   std::string category;            // "" : the category of the bank whose match fired the rule
   // Actions.
   bool block = false, hold = false, queue_report = false, notify = false, second_review = false;

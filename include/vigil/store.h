@@ -187,6 +187,7 @@ struct MatchRecord {
   bool retroactive = false;  // found after the upload was recorded (its list gained the entry later)
   std::int64_t suppressed_by = 0;  // the negative bank's entry the upload also matched; 0: not suppressed
   bool quarantined = false;        // the entry was in flood quarantine when this matched: held, not acted on
+  std::int64_t sweep_of = 0;       // found by the sweep that case's violating decision started; 0: not a sweep
   // What this platform's reviewers said of the entry's matches (EntryReviewCounts): read with the match.
   std::int64_t entry_confirmed = 0, entry_rejected = 0;
 };
@@ -291,6 +292,10 @@ class BankStore : public EntryFeed {
 
   // Provenance of matched entries, by id.
   virtual Result<std::vector<BankEntry>> GetEntries(const std::vector<std::int64_t>& ids) = 0;
+  // The live entries of `bank` holding these (signal type, value) pairs, values as imported
+  // (lower-case hex); pairs it does not hold are left out.
+  virtual Result<std::vector<IndexedEntry>> FindLiveEntries(const std::string& bank,
+                                                            const std::vector<std::pair<std::string, std::string>>& values) = 0;
 
   // Local overrides (CaseStore::DisableEntry makes them). `bank` "" lists every bank's.
   virtual Result<std::vector<EntryOverride>> ListOverrides(const std::string& bank, bool include_revoked) = 0;

@@ -32,7 +32,7 @@ struct MonthFigures {
   std::int64_t accounts_restricted = 0;  // distinct accounts restricted (whether or not also suspended)
   std::int64_t account_actions = 0;      // actions, not accounts: every restrict, suspend and ban taken
   std::int64_t content_actioned = 0;  // uploads blocked or removed (each once)
-  std::map<std::string, std::int64_t> content_actioned_by_source;  // hash:<bank>, classifier, user_report, other
+  std::map<std::string, std::int64_t> content_actioned_by_source;  // hash:<bank>, sweep, classifier, user_report, other
   // By category of violation (the taxonomy's id, kUncategorised for actions without one):
   std::map<std::string, std::int64_t> content_actioned_by_category;  // uploads, by the category of their first action
   std::map<std::string, std::int64_t> accounts_actioned_by_category;  // distinct accounts restricted, suspended or banned

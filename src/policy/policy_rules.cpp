@@ -12,8 +12,9 @@
 //   media_types = ["image/*", "video/*"]
 //   jurisdictions = ["US"]
 //   min_prior_cases = 1
-//   found = "later"                           # "at_upload", "later" (a list gained it after the upload) or "any"
-//   max_upload_age_days = 30                  # matches found later: only of uploads at most this old
+//   found = "later"                           # "at_upload", "later" (a list gained it after the upload),
+//                                             # "sweep" (a copy of a file reviewers confirmed) or "any"
+//   max_upload_age_days = 30                  # later or sweep: only uploads at most this old
 //   actions = ["block", "hold", "queue_report", "suspend", "notify"]
 //   hold_priority = 3                         # 0..3, with "hold"
 //   suspend_days = 30                         # with "suspend" or "restrict"; absent: permanent suspension
@@ -248,19 +249,21 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       std::vector<std::string> actions;
       list_of("actions", actions);
       if (!status) return tl::unexpected(status.error());
-      if (rule.found != "any" && rule.found != "at_upload" && rule.found != "later") {
-        return Fail(ErrorCode::kInvalidArgument,
-                    where(rule.name) + "'found' must be \"at_upload\", \"later\" or \"any\", not \"" + rule.found + "\"");
+      if (rule.found != "any" && rule.found != "at_upload" && rule.found != "later" && rule.found != "sweep") {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) +
+                                                     "'found' must be \"at_upload\", \"later\", \"sweep\" or \"any\", not \"" +
+                                                     rule.found + "\"");
       }
-      if (rule.found == "later" && !rule.signal_types.empty() &&
+      const bool found_after = rule.found == "later" || rule.found == "sweep";
+      if (found_after && !rule.signal_types.empty() &&
           std::all_of(rule.signal_types.begin(), rule.signal_types.end(),
                       [](const std::string& type) { return type == "sha1" || type == "vpdq"; })) {
         return Fail(ErrorCode::kInvalidArgument,
-                    where(rule.name) + "never fires: matches found later are of pdq, md5 and sha256 entries only");
+                    where(rule.name) + "never fires: matches found " + rule.found + " are of pdq, md5 and sha256 entries only");
       }
-      if (rule.max_upload_age_days && rule.found != "later") {
+      if (rule.max_upload_age_days && !found_after) {
         return Fail(ErrorCode::kInvalidArgument,
-                    where(rule.name) + "'max_upload_age_days' needs found = \"later\" (an upload is new when it is matched at upload)");
+                    where(rule.name) + "'max_upload_age_days' needs found = \"later\" or \"sweep\" (an upload is new when it is matched at upload)");
       }
       if (!rule.category.empty() && rules.taxonomy_.Find(rule.category) == nullptr) {
         auto known = rules.taxonomy_.Require(rule.category);
@@ -388,7 +391,8 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     if (!rule.jurisdictions.empty() && !AnyOf(rule.jurisdictions, facts.jurisdiction)) continue;
     if (rule.min_prior_cases && facts.prior_confirmed_cases < *rule.min_prior_cases) continue;
     if (rule.found == "at_upload" && facts.found_later) continue;
-    if (rule.found == "later" && !facts.found_later) continue;
+    if (rule.found == "later" && (!facts.found_later || facts.swept)) continue;
+    if (rule.found == "sweep" && !facts.swept) continue;
     if (rule.max_upload_age_days && facts.upload_age_days > *rule.max_upload_age_days) continue;
     const auto fired = std::find_if(facts.matches.begin(), facts.matches.end(),
                                     [&](const MatchFacts& m) { return MatchMeets(rule, m); });

@@ -216,6 +216,7 @@ Status ApiService::EnableRetroactiveMatching(int window_days) {
                stats.digests);
   past_uploads_ = std::move(index);
   retro_ = std::make_unique<RetroMatcher>(store_, *past_uploads_, uploads_, SystemClock(), window_days);
+  decisions_ = std::make_unique<DecisionWorkflow>(store_, DecisionOptions());  // sweeps need the index
   return {};
 }
 

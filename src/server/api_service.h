@@ -43,7 +43,11 @@ struct ApiOptions {
   bool access_log = true;
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
   std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
-  std::string own_bank;    // [workflow] own_bank: confirmed files listed (DecisionWorkflowOptions::own_bank)
+  std::string own_bank = "platform";  // [workflow] own_bank: confirmed files listed in "<own_bank>-<category>"
+  // [sweep]: a violating decision searches past uploads for copies (needs the own bank and the
+  // past-upload index, [retroactive] window_days).
+  bool sweep = true;
+  SweepOptions sweep_options;
   // Law-enforcement productions (POST /v1/legal-requests/{id}/production) are answered to the
   // custodian as a tar archive built in memory, at most max_production_bytes; with productions_dir
   // set (legal.productions_dir, never inside the data directory) they are written there instead.
@@ -188,7 +192,7 @@ class ApiService {
   Response ProduceLegalRequest(ApiCall& call);
   Response Transparency(ApiCall& call);
   // The decision workflow's reporting side: the vault and filer when reporting is attached.
-  DecisionWorkflowOptions DecisionOptions() const;
+  DecisionWorkflowOptions DecisionOptions();
 
  public:
   // Loads (or reloads) the rules file named in the options; the old rules stay on error.

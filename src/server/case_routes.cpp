@@ -57,6 +57,11 @@ boost::json::object CaseJson(const Case& c) {
   }
   for (const auto& d : c.decisions) decisions.push_back(DecisionJson(d));
   for (const auto& r : c.rules) rules.emplace_back(r);
+  boost::json::array swept_from, swept;
+  for (auto id : c.swept_from) swept_from.emplace_back(id);
+  for (const auto& s : c.swept) {
+    swept.push_back(boost::json::object{{"case_id", s.case_id}, {"user_id", s.user_id}, {"copies", s.copies}});
+  }
   return {{"id", c.id},
           {"user_id", c.user_id},
           {"status", CaseStatusName(c.status)},
@@ -72,7 +77,11 @@ boost::json::object CaseJson(const Case& c) {
           {"created_at", IsoTime(c.created_at)},
           {"updated_at", IsoTime(c.updated_at)},
           {"items", std::move(items)},
-          {"decisions", std::move(decisions)}};
+          {"decisions", std::move(decisions)},
+          {"swept_from", std::move(swept_from)},
+          {"sweep", boost::json::object{{"copies", c.sweep_copies},
+                                        {"accounts", c.sweep_accounts},
+                                        {"cases", std::move(swept)}}}};
 }
 
 // An action as the platform shows it to its user; `staff` adds what only staff may see (the lists

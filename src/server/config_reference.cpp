@@ -125,9 +125,11 @@ std::vector<ConfigKey> MakeReference() {
       {"workflow", "quarantine_window_seconds", "integer", Integer(w.quarantine_window_seconds),
        "... the window the accounts are counted in"},
       {"workflow", "own_bank", "string", String(api.own_bank),
-       "the platform's own bank: each file of a case decided violating is listed in it (PDQ, SHA-256, MD5, with "
-       "the case and reviewer as provenance), so the next upload of it matches at upload time; an appeal that "
-       "restores the file takes it out. Made when missing. Empty: off"},
+       "the platform's own banks: each file of a case decided violating is listed in `<own_bank>-<category>` "
+       "(PDQ, SHA-256, MD5, with the case and reviewer as provenance; one bank per category, so a match reads in "
+       "the category the file was confirmed in), the next upload of it matches at upload time, and sweeps find "
+       "its copies among past uploads (`[sweep]`); an appeal that restores the file takes it out. Made when "
+       "missing. Empty: off (and no sweeps)"},
       // [sandbox]
       {"sandbox", "mode", "string", String(sb.mode),
        "\"auto\": decode uploads in confined worker processes where the kernel allows, else in the service "
@@ -249,6 +251,17 @@ std::vector<ConfigKey> MakeReference() {
        "searches every entry an import adds against them: uploads found are recorded with late matches and the "
        "rules decide (`found = \"later\"`, docs/workflow.md). 0: off. Only uploads still kept are found "
        "(`[uploads] retention_days`)"},
+      // [sweep]
+      {"sweep", "enabled", "boolean", Boolean(api.sweep),
+       "a case decided violating sweeps the past uploads of the `[retroactive]` window for copies of its files "
+       "(exact digests, PDQ within `pdq_max_distance`): each copy is blocked or held per the rules "
+       "(`found = \"sweep\"`) and always put in a case of its account's, linked to the deciding case, for a "
+       "person to decide; a sweep never acts on an account or reports on its own. Needs `[workflow] own_bank` "
+       "(the copies match its entries) and `[retroactive] window_days` > 0"},
+      {"sweep", "pdq_max_distance", "integer", Integer(api.sweep_options.pdq_max_distance),
+       "PDQ copies within this distance of a confirmed file are swept; -1: the own bank's distance"},
+      {"sweep", "block", "boolean", Boolean(api.sweep_options.block),
+       "block each copy while its case waits, when no rule for sweeps says otherwise"},
       // [legal]
       {"legal", "signing_key_env", "string", String(rep.signing_key_env),
        "the environment variable holding the Ed25519 seed (64 hex digits) that signs law-enforcement "

@@ -20,6 +20,10 @@ ServiceMetrics::ServiceMetrics()
                         .Name("vigil_late_matches_total")
                         .Help("Retroactive matching after imports, by bank: matches recorded, uploads that failed")
                         .Register(*registry_)),
+      sweep_copies_(prometheus::BuildCounter()
+                        .Name("vigil_sweep_copies_total")
+                        .Help("Copies of confirmed files found by sweeps: recorded (held for review), blocked, failed")
+                        .Register(*registry_)),
       imports_(prometheus::BuildCounter().Name("vigil_imports_total").Help("Imports by bank and outcome").Register(*registry_)),
       import_entries_(prometheus::BuildCounter()
                           .Name("vigil_import_entries_total")
@@ -84,6 +88,12 @@ void ServiceMetrics::ObserveRequest(const std::string& route, const std::string&
 
 void ServiceMetrics::CountMatch(const std::string& bank, const std::string& signal_type) {
   matches_.Add({{"bank", bank}, {"signal_type", signal_type}}).Increment();
+}
+
+void ServiceMetrics::CountSweep(std::int64_t copies, std::int64_t blocked, std::int64_t failed) {
+  sweep_copies_.Add({{"outcome", "recorded"}}).Increment(static_cast<double>(copies));
+  sweep_copies_.Add({{"outcome", "blocked"}}).Increment(static_cast<double>(blocked));
+  sweep_copies_.Add({{"outcome", "failed"}}).Increment(static_cast<double>(failed));
 }
 
 void ServiceMetrics::CountLateMatches(const std::string& bank, std::int64_t recorded, std::int64_t failed) {

@@ -23,6 +23,8 @@ class ServiceMetrics {
   void CountMatch(const std::string& bank, const std::string& signal_type);
   // Retroactive matching after an import: matches recorded, and uploads whose recording failed.
   void CountLateMatches(const std::string& bank, std::int64_t recorded, std::int64_t failed);
+  // Sweeps after violating decisions: copies recorded, blocked, and those whose recording failed.
+  void CountSweep(std::int64_t copies, std::int64_t blocked, std::int64_t failed);
   void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
   void SetIndexEntries(const std::string& signal_type, double entries);
   void CountLookupSignals(double signals);
@@ -49,6 +51,7 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& matches_;
   prometheus::Family<prometheus::Counter>& late_matches_;
+  prometheus::Family<prometheus::Counter>& sweep_copies_;
   prometheus::Family<prometheus::Counter>& imports_;
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;

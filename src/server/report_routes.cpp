@@ -100,7 +100,7 @@ void ApiService::AttachReporting(ReportingServices* services) {
   decisions_ = std::make_unique<DecisionWorkflow>(store_, DecisionOptions());
 }
 
-DecisionWorkflowOptions ApiService::DecisionOptions() const {
+DecisionWorkflowOptions ApiService::DecisionOptions() {
   DecisionWorkflowOptions out;
   if (reporting_ != nullptr) {
     out.vault = reporting_->vault.get();
@@ -109,6 +109,9 @@ DecisionWorkflowOptions ApiService::DecisionOptions() const {
   }
   out.media_dir = options_.media_dir;
   out.own_bank = options_.own_bank;
+  if (options_.sweep) out.sweeper = retro_.get();  // null until EnableRetroactiveMatching
+  out.sweep = options_.sweep_options;
+  out.on_sweep = [this](const SweepResult& r) { metrics_.CountSweep(r.copies, r.blocked, r.failed); };
   out.on_problem = [](const std::string& what, std::int64_t case_id, const Error& error) {
     spdlog::error(R"("msg":{},"case":{},"error":{})", json::serialize(json::value(what)), case_id,
                   json::serialize(json::value(error.ToString())));

@@ -136,6 +136,12 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     for (int p = 0; p < 4; ++p) read_int(*workflow, sla_keys[p], w.review_sla_seconds[p], 60, 365 * 86'400);
     read_int(*workflow, "quarantine_distinct_users", w.quarantine_distinct_users, 0, 1'000'000);
     read_string(*workflow, "own_bank", config.api.own_bank);
+    const std::string& own = config.api.own_bank;
+    if (own.size() > 31 || std::any_of(own.begin(), own.end(), [](char c) {
+          return !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
+        })) {
+      wrong("own_bank", "0-31 of [a-z0-9_-] (each category's own bank is named <own_bank>-<category>)");
+    }
     read_int(*workflow, "quarantine_window_seconds", w.quarantine_window_seconds, 60, 30 * 86'400);
   }
   if (const auto* video = table["video"].as_table()) {
@@ -204,6 +210,11 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   }
   if (const auto* t = table["retroactive"].as_table()) {
     read_int(*t, "window_days", config.retroactive_days, 0, 36'500);
+  }
+  if (const auto* t = table["sweep"].as_table()) {
+    read_bool(*t, "enabled", config.api.sweep);
+    read_int(*t, "pdq_max_distance", config.api.sweep_options.pdq_max_distance, -1, 256);
+    read_bool(*t, "block", config.api.sweep_options.block);
   }
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);

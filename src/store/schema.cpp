@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 8> kMigrations = {
+constexpr std::array<std::string_view, 9> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -463,6 +463,12 @@ CREATE UNIQUE INDEX cases_one_open_per_user ON cases(user_id)
 CREATE TABLE store_identity (id TEXT NOT NULL);
 {{POSTGRES}}INSERT INTO store_identity (id) VALUES (gen_random_uuid()::text);{{END}}
 {{SQLITE}}INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));{{END}}
+)sql",
+    // 9: sweeps (workflow/retro_matcher.h): a match found by sweeping past uploads for copies of a
+    // file confirmed violating names the case whose decision started the sweep.
+    R"sql(
+ALTER TABLE matches ADD COLUMN sweep_of BIGINT;
+CREATE INDEX matches_sweep ON matches(sweep_of) WHERE sweep_of IS NOT NULL;
 )sql",
 };
 

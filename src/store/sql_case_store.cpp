@@ -229,6 +229,11 @@ class SqlCaseStore final : public CaseStore {
 
   Result<RecordedUpload> RecordLateMatches(const std::string& content_id, const std::vector<MatchRecord>& matches,
                                            const UploadPolicy& policy, const std::string& actor) override {
+    // A sweep's matches all name the case it sweeps for (RetroMatcher::Sweep).
+    const std::int64_t sweep_of = matches.empty() ? 0 : matches.front().sweep_of;
+    if (std::any_of(matches.begin(), matches.end(), [&](const MatchRecord& m) { return m.sweep_of != sweep_of; })) {
+      return Fail(ErrorCode::kInvalidArgument, "late matches of '" + content_id + "' mix sweeps");
+    }
     auto db = pool_.Acquire();
     std::optional<Case> opened;
     {
@@ -259,6 +264,7 @@ class SqlCaseStore final : public CaseStore {
       if (policy.evaluate) {
         VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, late));
         facts.found_later = true;
+        facts.swept = sweep_of != 0;
         facts.upload_age_days = std::max<std::int64_t>(0, (now - recorded.submitted_at) / 86'400'000'000);
         outcome = policy.evaluate(facts);
       }
@@ -268,8 +274,9 @@ class SqlCaseStore final : public CaseStore {
       // matches at upload keeps the answer it was given then).
       VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2 AND outcome IS NULL",
                             {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, late.user_id), *row}));
-      VIGIL_TRY(AppendAudit(*db, now, actor, "content.late_match", content_id,
-                            MatchDetail(late) + (outcome.rules.empty() ? "" : "; policy rules: " + Join(outcome.rules))));
+      VIGIL_TRY(AppendAudit(*db, now, actor, sweep_of != 0 ? "content.sweep_match" : "content.late_match", content_id,
+                            MatchDetail(late) + (sweep_of != 0 ? "; sweep of case " + std::to_string(sweep_of) : "") +
+                                (outcome.rules.empty() ? "" : "; policy rules: " + Join(outcome.rules))));
       FailPoint("late_match.before_commit");
       if (case_id != 0) {
         VIGIL_ASSIGN_OR_RETURN(auto c, GetCaseOn(*db, case_id));
@@ -1201,7 +1208,8 @@ class SqlCaseStore final : public CaseStore {
         // On this connection: asking the pool for a second one while holding this could starve it.
         auto matches = db.Query(
             "SELECT m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, e.member, "
-            "e.external_id, e.classification, m.matched_at FROM matches m JOIN banks b ON b.id = m.bank_id JOIN "
+            "e.external_id, e.classification, m.matched_at, m.retroactive, m.suppressed_by, m.quarantined, m.sweep_of "
+            "FROM matches m JOIN banks b ON b.id = m.bank_id JOIN "
             "bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
             {r.Int(5)});
         if (!matches) return tl::unexpected(matches.error());
@@ -1216,6 +1224,16 @@ class SqlCaseStore final : public CaseStore {
           if (auto q = m.OptInt(6)) match.quality = static_cast<int>(*q);
           match.provenance = {m.Text(7), m.Text(8), m.Text(9), m.Text(10)};
           match.matched_at = m.Int(11);
+          match.retroactive = m.Int(12) != 0;
+          match.suppressed_by = m.Int(13);
+          match.quarantined = m.Int(14) != 0;
+          match.sweep_of = m.Int(15);
+          VIGIL_ASSIGN_OR_RETURN(auto counts, EntryReviewCountsOn(db, match.entry_id));
+          match.entry_confirmed = counts.first;
+          match.entry_rejected = counts.second;
+          if (match.sweep_of != 0 && std::find(c.swept_from.begin(), c.swept_from.end(), match.sweep_of) == c.swept_from.end()) {
+            c.swept_from.push_back(match.sweep_of);
+          }
           item.matches.push_back(std::move(match));
         }
       }
@@ -1244,8 +1262,26 @@ class SqlCaseStore final : public CaseStore {
         VIGIL_ASSIGN_OR_RETURN(d.account_action, StoredAccountAction(r.Text(12)));
         c.decisions.push_back(std::move(d));
       }
+      VIGIL_TRY(FillSweep(db, c));
     }
     return c;
+  }
+
+  // The copies this case's sweeps found, by the case each is in now (its newest).
+  Status FillSweep(SqlConnection& db, Case& c) {
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, db.Query("SELECT t.user_id, (SELECT MAX(ci.case_id) FROM case_items ci WHERE ci.content_row = t.id), "
+                            "COUNT(*) FROM content t WHERE t.id IN (SELECT m.content_row FROM matches m WHERE m.sweep_of = $1) "
+                            "GROUP BY t.user_id, 2 ORDER BY 2",
+                            {c.id}));
+    std::set<std::string> accounts;
+    for (const auto& r : rows) {
+      c.swept.push_back({r.Int(1), r.Text(0), r.Int(2)});
+      c.sweep_copies += r.Int(2);
+      if (!r.Text(0).empty() && r.Text(0) != c.user_id) accounts.insert(r.Text(0));
+    }
+    c.sweep_accounts = static_cast<std::int64_t>(accounts.size());
+    return {};
   }
 
   Result<Appeal> AppealOn(SqlConnection& db, std::int64_t id) {

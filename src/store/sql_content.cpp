@@ -41,11 +41,11 @@ Status InsertMatchOn(SqlConnection& db, std::int64_t content_row, const MatchRec
   if (!fields.empty()) detail = boost::json::serialize(fields);
   VIGIL_TRY(db.Execute(
       "INSERT INTO matches (content_row, bank_id, entry_id, signal_type, distance, quality, matched_at, detail, "
-      "retroactive, suppressed_by, quarantined) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+      "retroactive, suppressed_by, quarantined, sweep_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
       {content_row, match.bank_id, match.entry_id, match.signal_type, std::int64_t{match.distance},
        match.quality ? SqlValue{std::int64_t{*match.quality}} : SqlValue{}, now, detail,
        std::int64_t{match.retroactive ? 1 : 0}, match.suppressed_by != 0 ? SqlValue{match.suppressed_by} : SqlValue{},
-       std::int64_t{match.quarantined ? 1 : 0}}));
+       std::int64_t{match.quarantined ? 1 : 0}, match.sweep_of != 0 ? SqlValue{match.sweep_of} : SqlValue{}}));
   return {};
 }
 
@@ -172,8 +172,8 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
   ContentRecord content = ContentFromRow(rows->front());
   auto matches = db.Query(
       "SELECT m.id, m.bank_id, b.name, m.entry_id, m.signal_type, e.value, m.distance, m.quality, e.source, "
-      "e.member, e.external_id, e.classification, m.matched_at, m.detail, m.retroactive, m.suppressed_by, m.quarantined "
-      "FROM matches m "
+      "e.member, e.external_id, e.classification, m.matched_at, m.detail, m.retroactive, m.suppressed_by, m.quarantined, "
+      "m.sweep_of FROM matches m "
       "JOIN banks b ON b.id = m.bank_id "
       "JOIN bank_entries e ON e.id = m.entry_id WHERE m.content_row = $1 ORDER BY m.distance, m.id",
       {content.id});
@@ -193,6 +193,7 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
     match.retroactive = m.Int(14) != 0;
     match.suppressed_by = m.Int(15);
     match.quarantined = m.Int(16) != 0;
+    match.sweep_of = m.Int(17);
     if (!m.IsNull(13)) {
       boost::system::error_code ec;
       const auto detail = boost::json::parse(m.Text(13), ec);

@@ -315,7 +315,9 @@ class SqlReportStore final : public ReportStore {
     auto actions = db->Query(
         "SELECT a.kind, a.until_at, a.created_at, a.content_id, c.submitted_at, c.metadata, "
         "(SELECT b.name FROM matches m JOIN banks b ON b.id = m.bank_id WHERE m.content_row = c.id ORDER BY m.id "
-        "LIMIT 1), a.user_id, a.category, a.decision_id FROM actions a LEFT JOIN content c ON a.content_id <> '' "
+        "LIMIT 1), a.user_id, a.category, a.decision_id, "
+        "(SELECT m.sweep_of FROM matches m WHERE m.content_row = c.id ORDER BY m.id LIMIT 1) "
+        "FROM actions a LEFT JOIN content c ON a.content_id <> '' "
         "AND c.content_id = a.content_id WHERE a.created_at >= $1 AND a.created_at < $2 ORDER BY a.id",
         {from, to});
     if (!actions) return tl::unexpected(actions.error());
@@ -327,7 +329,8 @@ class SqlReportStore final : public ReportStore {
       a.content_id = r.Text(3);
       if (!a.content_id.empty()) {
         a.uploaded_at = r.OptInt(4);
-        a.source = DetectionSource(r.Text(6), r.Text(5));
+        // A copy found by a sweep: its first match names the case whose decision swept for it.
+        a.source = r.IsNull(10) ? DetectionSource(r.Text(6), r.Text(5)) : "sweep";
       }
       a.user_id = r.Text(7);
       a.category = r.Text(8);

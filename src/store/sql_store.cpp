@@ -365,6 +365,21 @@ class SqlStore final : public Store {
     return entries;
   }
 
+  Result<std::vector<IndexedEntry>> FindLiveEntries(const std::string& bank,
+                                                    const std::vector<std::pair<std::string, std::string>>& values) override {
+    auto db = pool_.Acquire();
+    std::vector<IndexedEntry> entries;
+    for (const auto& [type, value] : values) {
+      VIGIL_ASSIGN_OR_RETURN(
+          auto rows, db->Query("SELECT e.id, e.bank_id, e.signal_type, e.value, e.payload FROM bank_entries e "
+                               "JOIN banks b ON b.id = e.bank_id WHERE b.name = $1 AND b.deleted_at IS NULL AND "
+                               "e.signal_type = $2 AND e.value = $3 AND e.removed_at IS NULL ORDER BY e.id",
+                               {bank, type, value}));
+      for (const auto& row : rows) entries.push_back({row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4)});
+    }
+    return entries;
+  }
+
   Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) override {
     auto db = pool_.Acquire();
     auto rows = db->Query(

@@ -52,14 +52,67 @@ FollowUpResult DecisionWorkflow::FollowUp(const Case& c, const std::string& acto
   return out;
 }
 
-Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
-  if (options_.own_bank.empty()) return {};
+namespace {
+
+// The decision that stands on a case: the last that is not an escalation (nullptr: none).
+const Decision* FinalDecision(const Case& c) {
   const Decision* final_decision = nullptr;
   for (const auto& d : c.decisions) {
     if (d.verdict != Verdict::kEscalate) final_decision = &d;
   }
-  const bool confirmed = c.status == CaseStatus::kDecided && final_decision != nullptr &&
-                         final_decision->verdict == Verdict::kViolating;
+  return final_decision;
+}
+
+bool DecidedViolating(const Case& c) {
+  const Decision* d = FinalDecision(c);
+  return c.status == CaseStatus::kDecided && d != nullptr && d->verdict == Verdict::kViolating;
+}
+
+// What the own bank lists of an upload: its PDQ (when good enough to match on), SHA-256 and MD5.
+std::vector<std::pair<std::string, std::string>> ListedValues(const ContentRecord& content) {
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const char* type : {"pdq", "sha256", "md5"}) {
+    const auto hash = content.hashes.find(type);
+    if (hash == content.hashes.end()) continue;
+    if (std::string_view(type) == "pdq" && content.pdq_quality && *content.pdq_quality < 50) continue;
+    values.emplace_back(type, hash->second);
+  }
+  return values;
+}
+
+}  // namespace
+
+std::string OwnBankName(const std::string& own_bank, const std::string& category) {
+  return own_bank + "-" + (category.empty() ? "other" : category);
+}
+
+Result<SweepResult> DecisionWorkflow::Sweep(const Case& c, const std::string& actor) {
+  SweepResult result;
+  result.case_id = c.id;
+  if (options_.sweeper == nullptr || options_.own_bank.empty() || !DecidedViolating(c)) return result;
+  std::vector<std::pair<std::string, std::string>> values;
+  for (const auto& item : c.items) {
+    if (item.state == "restored") continue;
+    VIGIL_ASSIGN_OR_RETURN(auto content, store_.GetContent(item.content_id));
+    for (auto& v : ListedValues(content)) values.push_back(std::move(v));
+  }
+  const std::string own = OwnBankName(options_.own_bank, FinalDecision(c)->category);
+  VIGIL_ASSIGN_OR_RETURN(auto bank, store_.GetBank(own));
+  VIGIL_ASSIGN_OR_RETURN(auto entries, store_.FindLiveEntries(own, values));
+  VIGIL_ASSIGN_OR_RETURN(result, options_.sweeper->Sweep(c, bank, entries, options_.sweep));
+  std::string detail = std::to_string(result.copies) + " copies by " + std::to_string(result.accounts) +
+                       " other accounts; cases:";
+  for (auto id : result.cases) detail += " " + std::to_string(id);
+  if (result.failed != 0) detail += "; " + std::to_string(result.failed) + " failed: " + result.first_error;
+  VIGIL_TRY(store_.Audit(actor, "case.sweep", std::to_string(c.id), detail));
+  if (options_.on_sweep) options_.on_sweep(result);
+  return result;
+}
+
+Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
+  if (options_.own_bank.empty()) return {};
+  const Decision* final_decision = FinalDecision(c);
+  const bool confirmed = DecidedViolating(c);
   ImportRequest request;
   request.format = "decisions";
   request.source = "case " + std::to_string(c.id);
@@ -72,14 +125,11 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
     // is a reviewer's call on that upload, not on the list: a curator removes entries).
     const bool list = confirmed && item.state != "restored";
     if (!list && item.state != "restored") continue;
-    for (const char* type : {"pdq", "sha256", "md5"}) {
-      const auto hash = content->hashes.find(type);
-      if (hash == content->hashes.end()) continue;
-      if (std::string_view(type) == "pdq" && content->pdq_quality && *content->pdq_quality < 50) continue;
+    for (auto& [type, value] : ListedValues(*content)) {
       ImportOp op;
       op.kind = list ? ImportOp::Kind::kAdd : ImportOp::Kind::kRemove;
-      op.signal_type = type;
-      op.value = hash->second;
+      op.signal_type = std::move(type);
+      op.value = std::move(value);
       if (list) {
         const auto labelled = final_decision->file_classifications.find(item.content_id);
         op.provenance = {"decision by " + final_decision->reviewer, "platform", "case:" + std::to_string(c.id),
@@ -90,10 +140,11 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
     }
   }
   if (request.ops.empty()) return {};
-  if (!store_.GetBank(options_.own_bank)) {
+  const std::string own = OwnBankName(options_.own_bank, final_decision != nullptr ? final_decision->category : c.category);
+  if (!store_.GetBank(own)) {
     if (!confirmed) return {};  // nothing to take out of a bank that does not exist
     Bank bank;
-    bank.name = options_.own_bank;
+    bank.name = own;
     bank.description = "this platform's own: files its reviewers confirmed violating";
     bank.labels = {"own"};
     bank.category = final_decision->category;
@@ -101,7 +152,7 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
       return tl::unexpected(made.error());
     }
   }
-  VIGIL_TRY(store_.Import(options_.own_bank, std::move(request)));
+  VIGIL_TRY(store_.Import(own, std::move(request)));
   return {};
 }
 
@@ -110,7 +161,13 @@ Result<Case> DecisionWorkflow::Decide(std::int64_t case_id, const CaseStore::Dec
   auto c = store_.Cases().Decide(case_id, request, reviewer);
   if (!c) return c;
   FollowUp(*c, reviewer);
-  if (auto synced = SyncOwnBank(*c, reviewer); !synced) Problem("own bank not updated", case_id, synced.error());
+  if (auto synced = SyncOwnBank(*c, reviewer); !synced) {
+    Problem("own bank not updated", case_id, synced.error());
+  } else if (auto swept = Sweep(*c, reviewer); !swept) {
+    Problem("sweep failed", case_id, swept.error());
+  } else if (swept->failed != 0) {
+    Problem("sweep left copies unrecorded", case_id, Error{ErrorCode::kInternal, swept->first_error});
+  }
   // Read again: drafting a report may have recorded a problem on the case.
   auto current = store_.Cases().GetCase(case_id);
   return current ? current : c;

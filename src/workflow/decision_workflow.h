@@ -7,6 +7,10 @@
 //   Reclassify(case, labels, actor)         CaseStore::Reclassify, then FollowUp (drafts again)
 //   DecideAppeal(appeal, decision, reviewer) CaseStore::DecideAppeal (actions undone, the case's
 //                                           reports follow), then FollowUp on what is left
+//   Sweep(case, actor)                      after a violating decision (Decide does it): past uploads
+//                                           searched for copies of the case's files, each copy held
+//                                           in a case of its account's (RetroMatcher::Sweep); needs
+//                                           the own bank (its entries are what the copies match)
 //   FollowUp(case, actor)                   for a case decided violating with something left to
 //                                           report: its evidence preserved in the vault (when
 //                                           configured) and, for a category reported to NCMEC, its
@@ -30,6 +34,7 @@
 #include "vigil/evidence_vault.h"
 #include "vigil/report_filer.h"
 #include "vigil/store.h"
+#include "workflow/retro_matcher.h"
 
 namespace vigil {
 
@@ -38,11 +43,18 @@ struct DecisionWorkflowOptions {
   ReportFiler* filer = nullptr;    // null: no reporting configured, nothing drafted
   bool preserve_on_confirm = true;
   std::string media_dir;  // kept media, for preservation
-  // The platform's own bank: every file of a case decided violating is added to it (PDQ, SHA-256,
-  // MD5; provenance: the case, the decision's reviewer, its classification), so the next upload
-  // of the same content matches at upload time; an appeal that restores files takes them out.
-  // Made (in the decision's category) when missing. Empty: off.
+  // The platform's own banks: every file of a case decided violating is added to the one of the
+  // decision's category, "<own_bank>-<category>" (PDQ, SHA-256, MD5; provenance: the case, the
+  // decision's reviewer, its classification), so the next upload of the same content matches at
+  // upload time, in the category it was confirmed in (one bank per category: a match's category
+  // is its bank's, and an intimate image confirmed once must never make the next match read as
+  // another category); an appeal that restores files takes them out. Made when missing. Empty: off.
   std::string own_bank;
+  // Sweeps (null: off): a violating decision searches past uploads for copies of its files.
+  const RetroMatcher* sweeper = nullptr;
+  SweepOptions sweep;
+  // Told about each sweep that ran (metrics).
+  std::function<void(const SweepResult&)> on_sweep;
   // Told about each follow-up step that failed ("preservation failed", "report draft failed", ...).
   std::function<void(const std::string& what, std::int64_t case_id, const Error& error)> on_problem;
 };
@@ -52,6 +64,9 @@ struct FollowUpResult {
   bool drafted = false;    // a report was drafted (or the case has one already)
   std::string problem;     // why no report could be drafted ("" when none is owed or it was drafted)
 };
+
+// The own bank of a category: "<own_bank>-<category>" ("other" when the decision names none).
+std::string OwnBankName(const std::string& own_bank, const std::string& category);
 
 class DecisionWorkflow {
  public:
@@ -65,6 +80,10 @@ class DecisionWorkflow {
   // What the own bank holds for the case now (DecisionWorkflowOptions::own_bank); done by the
   // calls above, public for repairs. Imports, so every replica's index follows.
   Status SyncOwnBank(const Case& c, const std::string& actor);
+  // Searches past uploads for copies of a case decided violating (see the top of this file); done
+  // by Decide, public for a sweep run again by hand. Nothing to do (no sweeper, no own bank, a case
+  // not decided violating): an empty result. Audited on the case ("case.sweep").
+  Result<SweepResult> Sweep(const Case& c, const std::string& actor);
 
   FollowUpResult FollowUp(const Case& c, const std::string& actor);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "vigil/pdq.h"
 
@@ -23,6 +24,25 @@ struct Candidate {
   int distance = 0;
 };
 
+// Whether an upload's late matches were recorded now; counts it in `result` when they were not
+// (removed by retention meanwhile, failed, or recorded by an earlier run).
+template <typename CountedResult>
+bool Recorded(const Result<RecordedUpload>& recorded, const std::string& content_id, CountedResult& result) {
+  if (!recorded) {
+    if (recorded.error().code == ErrorCode::kNotFound) {
+      ++result.gone;
+    } else if (result.failed++ == 0) {
+      result.first_error = content_id + ": " + recorded.error().ToString();
+    }
+    return false;
+  }
+  if (recorded->replayed) {
+    ++result.already_matched;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 boost::json::object RetroMatchJson(const RetroMatchResult& r) {
@@ -35,20 +55,32 @@ boost::json::object RetroMatchJson(const RetroMatchResult& r) {
   return out;
 }
 
+boost::json::object SweepJson(const SweepResult& r) {
+  boost::json::array cases;
+  for (auto id : r.cases) cases.push_back(id);
+  boost::json::object out{{"case_id", r.case_id},         {"entries_searched", r.entries_searched},
+                          {"candidates", r.candidates},   {"copies", r.copies},
+                          {"accounts", r.accounts},       {"cases", std::move(cases)},
+                          {"blocked", r.blocked},         {"already_matched", r.already_matched},
+                          {"gone", r.gone},               {"failed", r.failed},
+                          {"seconds", r.seconds}};
+  if (!r.first_error.empty()) out["first_error"] = r.first_error;
+  return out;
+}
+
 RetroMatcher::RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const UploadWorkflow& workflow,
                            const Clock& clock, int window_days)
     : feed_(feed), index_(index), workflow_(workflow), clock_(clock), window_days_(window_days) {}
 
-Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::span<const IndexedEntry> entries) const {
-  const auto start = std::chrono::steady_clock::now();
-  RetroMatchResult result;
-  // A disabled bank matches nothing; an allow-list's entries suppress matches, they are none.
-  if (!bank.enabled || bank.negative || entries.empty()) return result;
+Result<RetroMatcher::Found> RetroMatcher::Search(const Bank& bank, std::span<const IndexedEntry> entries,
+                                                 int pdq_max_distance, std::int64_t& searched,
+                                                 std::int64_t& candidates) const {
   VIGIL_TRY(index_.Follow());
   const std::int64_t since = clock_.NowMicros() - std::int64_t{window_days_} * kDayMicros;
+  pdq_max_distance = std::clamp(pdq_max_distance, 0, 256);
 
   // 1. Search: PDQ entries together, digests one by one.
-  std::map<std::pair<PastUploadTable, std::int64_t>, std::vector<Candidate>> found;
+  std::map<std::pair<PastUploadTable, std::int64_t>, std::vector<Candidate>> hits_by_row;
   std::vector<PdqHash> hashes;
   std::vector<const IndexedEntry*> pdq_entries;
   for (const auto& e : entries) {
@@ -56,29 +88,28 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
       if (auto hash = PdqHash::FromHex(e.value)) {
         hashes.push_back(*hash);
         pdq_entries.push_back(&e);
-        ++result.entries_searched;
+        ++searched;
       }
     } else if (e.signal_type == "md5" || e.signal_type == "sha256") {
-      ++result.entries_searched;
+      ++searched;
       for (const auto& hit : index_.SearchDigest(e.signal_type, Lower(e.value))) {
-        found[{hit.table, hit.row}].push_back({&e, 0});
+        hits_by_row[{hit.table, hit.row}].push_back({&e, 0});
       }
     }
   }
   if (!hashes.empty()) {
-    const auto hits = index_.SearchPdqBatch(hashes, std::clamp(bank.pdq_max_distance, 0, 256), 0);
+    const auto hits = index_.SearchPdqBatch(hashes, pdq_max_distance, 0);
     for (std::size_t i = 0; i < hits.size(); ++i) {
-      for (const auto& hit : hits[i]) found[{hit.table, hit.row}].push_back({pdq_entries[i], hit.distance});
+      for (const auto& hit : hits[i]) hits_by_row[{hit.table, hit.row}].push_back({pdq_entries[i], hit.distance});
     }
   }
-  result.candidates = static_cast<std::int64_t>(found.size());
+  candidates += static_cast<std::int64_t>(hits_by_row.size());
 
   // 2. Read every hit back and keep what holds.
-  std::map<std::string, std::vector<MatchRecord>> matched;  // content id -> its late matches
-  std::map<std::string, std::vector<LookupSignal>> signals;  // content id -> its hashes, for the allow-lists
+  Found found;
   for (const auto table : {PastUploadTable::kUploads, PastUploadTable::kContent}) {
     std::vector<std::int64_t> rows;
-    for (const auto& [where, candidates] : found) {
+    for (const auto& [where, hits] : hits_by_row) {
       if (where.first == table) rows.push_back(where.second);
     }
     for (std::size_t at = 0; at < rows.size(); at += 1000) {
@@ -87,7 +118,7 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
       VIGIL_ASSIGN_OR_RETURN(auto uploads, feed_.PastUploadsByRow(table, chunk));
       for (const auto& u : uploads) {
         if (u.submitted_at < since) continue;
-        for (const auto& c : found[{table, u.row}]) {
+        for (const auto& c : hits_by_row[{table, u.row}]) {
           MatchRecord m;
           m.bank_id = bank.id;
           m.bank_name = bank.name;
@@ -98,7 +129,7 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
             const auto listed = PdqHash::FromHex(c.entry->value);
             if (!mine || !listed) continue;
             m.distance = mine->Distance(*listed);
-            if (m.distance > bank.pdq_max_distance) continue;
+            if (m.distance > pdq_max_distance) continue;
             if (u.pdq_quality && *u.pdq_quality < bank.pdq_min_quality) continue;
             m.quality = u.pdq_quality;
           } else {
@@ -106,42 +137,84 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
             if (Lower(theirs) != Lower(c.entry->value)) continue;
             m.distance = 0;
           }
-          if (!signals.contains(u.content_id)) {
-            auto& s = signals[u.content_id];
-            if (!u.pdq.empty()) s.push_back({"pdq", u.pdq, u.pdq_quality, ""});
-            if (!u.sha256.empty()) s.push_back({"sha256", u.sha256, std::nullopt, ""});
-            if (!u.md5.empty()) s.push_back({"md5", u.md5, std::nullopt, ""});
+          auto& upload = found[u.content_id];
+          if (upload.matches.empty()) {
+            upload.user_id = u.user_id;
+            if (!u.pdq.empty()) upload.signals.push_back({"pdq", u.pdq, u.pdq_quality, ""});
+            if (!u.sha256.empty()) upload.signals.push_back({"sha256", u.sha256, std::nullopt, ""});
+            if (!u.md5.empty()) upload.signals.push_back({"md5", u.md5, std::nullopt, ""});
           }
-          matched[u.content_id].push_back(std::move(m));
+          upload.matches.push_back(std::move(m));
         }
       }
     }
   }
+  return found;
+}
+
+Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::span<const IndexedEntry> entries) const {
+  const auto start = std::chrono::steady_clock::now();
+  RetroMatchResult result;
+  // A disabled bank matches nothing; an allow-list's entries suppress matches, they are none.
+  if (!bank.enabled || bank.negative || entries.empty()) return result;
+  VIGIL_ASSIGN_OR_RETURN(auto found, Search(bank, entries, bank.pdq_max_distance, result.entries_searched,
+                                            result.candidates));
 
   // 3. Record each upload's late matches with the policy.
-  for (auto& [content_id, matches] : matched) {
+  for (auto& [content_id, upload] : found) {
     // An upload on an allow-list: its late matches are recorded as suppressed, as at upload.
-    VIGIL_ASSIGN_OR_RETURN(auto allowed_by, workflow_.AllowListEntry(signals[content_id]));
-    for (auto& m : matches) m.suppressed_by = allowed_by;
-    auto recorded = workflow_.RecordLate(content_id, matches);
-    if (!recorded) {
-      if (recorded.error().code == ErrorCode::kNotFound) {
-        ++result.gone;
-      } else {
-        if (result.failed++ == 0) result.first_error = content_id + ": " + recorded.error().ToString();
-      }
-      continue;
-    }
-    if (recorded->replayed) {
-      ++result.already_matched;
-      continue;
-    }
+    VIGIL_ASSIGN_OR_RETURN(auto allowed_by, workflow_.AllowListEntry(upload.signals));
+    for (auto& m : upload.matches) m.suppressed_by = allowed_by;
+    auto recorded = workflow_.RecordLate(content_id, upload.matches);
+    if (!Recorded(recorded, content_id, result)) continue;
     ++result.uploads_matched;
     result.matches_recorded += static_cast<std::int64_t>(
         std::count_if(recorded->content.matches.begin(), recorded->content.matches.end(),
                       [&](const MatchRecord& m) { return m.retroactive && m.bank_id == bank.id; }));
     if (recorded->opened) ++result.uploads_held;
   }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+Result<SweepResult> RetroMatcher::Sweep(const Case& origin, const Bank& bank, std::span<const IndexedEntry> entries,
+                                        const SweepOptions& options) const {
+  const auto start = std::chrono::steady_clock::now();
+  SweepResult result;
+  result.case_id = origin.id;
+  const Decision* decided = nullptr;
+  for (const auto& d : origin.decisions) {
+    if (d.verdict != Verdict::kEscalate) decided = &d;
+  }
+  // Only a violating decision sweeps; the bank holding the confirmed files must be on (a disabled
+  // bank matches nothing); an allow-list's entries are no content to find.
+  if (decided == nullptr || decided->verdict != Verdict::kViolating || !bank.enabled || bank.negative ||
+      entries.empty()) {
+    return result;
+  }
+  const int distance = options.pdq_max_distance >= 0 ? options.pdq_max_distance : bank.pdq_max_distance;
+  VIGIL_ASSIGN_OR_RETURN(auto found, Search(bank, entries, distance, result.entries_searched, result.candidates));
+  std::set<std::string> accounts;
+  std::set<std::int64_t> cases;
+  for (auto& [content_id, upload] : found) {
+    // The case's own files are what was decided.
+    if (std::any_of(origin.items.begin(), origin.items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
+      continue;
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto allowed_by, workflow_.AllowListEntry(upload.signals));
+    for (auto& m : upload.matches) {
+      m.suppressed_by = allowed_by;
+      m.sweep_of = origin.id;
+    }
+    auto recorded = workflow_.RecordSwept(content_id, upload.matches, options.block, decided->category);
+    if (!Recorded(recorded, content_id, result)) continue;
+    ++result.copies;
+    if (recorded->content.state == "blocked") ++result.blocked;
+    if (!upload.user_id.empty() && upload.user_id != origin.user_id) accounts.insert(upload.user_id);
+    if (recorded->opened) cases.insert(recorded->opened->id);
+  }
+  result.accounts = static_cast<std::int64_t>(accounts.size());
+  result.cases.assign(cases.begin(), cases.end());
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

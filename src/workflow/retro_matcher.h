@@ -18,15 +18,27 @@
 //   A disabled bank matches nothing, as at upload time; an allow-list (negative bank) gains no
 //   matches, and an upload on one has its late matches recorded as suppressed.
 //
+//   Sweep(case, own bank, entries): a violating decision's files, as entries of the platform's own
+//   bank (DecisionWorkflow::SyncOwnBank put them there), searched the same way for copies among
+//   past uploads (PDQ within the sweep distance, or the bank's; MD5 and SHA-256 exactly), the
+//   case's own files left out. Each copy is recorded with matches marked `sweep_of` the case and
+//   handed to UploadWorkflow::RecordSwept: blocked or not per the rules (`found = "sweep"`), always
+//   held in a case of its account's for a person, never an account action or a report. An account's
+//   copies gather in its one open case; the copies' cases link back through their matches
+//   (Case::swept_from) and the sweeping case lists them (Case::swept). Running it again records
+//   nothing twice.
+//
 // Thread safety: MatchNewEntries may run on several threads (the index and the store are shared).
 #pragma once
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 
 #include "match/past_upload_index.h"
+#include "vigil/cases.h"
 #include "vigil/store.h"
 #include "workflow/upload_workflow.h"
 
@@ -48,13 +60,49 @@ struct RetroMatchResult {
 // The result as the import answers carry it (`"retroactive": {...}`).
 boost::json::object RetroMatchJson(const RetroMatchResult& result);
 
+struct SweepOptions {
+  int pdq_max_distance = -1;  // PDQ copies within this distance; -1: the own bank's
+  bool block = true;          // block each copy when no rule for sweeps says otherwise
+};
+
+struct SweepResult {
+  std::int64_t case_id = 0;  // the case whose decision swept
+  std::int64_t entries_searched = 0;
+  std::int64_t candidates = 0;
+  std::int64_t copies = 0;    // uploads found and recorded as copies
+  std::int64_t accounts = 0;  // distinct accounts among them other than the case's
+  std::vector<std::int64_t> cases;  // the cases the copies were put in (opened or grown)
+  std::int64_t blocked = 0;         // copies blocked now
+  std::int64_t already_matched = 0;  // copies an earlier sweep (or upload-time match) had
+  std::int64_t gone = 0;
+  std::int64_t failed = 0;
+  std::string first_error;
+  double seconds = 0;
+};
+
+// The result as the decision's answer carries it (`"sweep": {...}`).
+boost::json::object SweepJson(const SweepResult& result);
+
 class RetroMatcher {
  public:
   RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const UploadWorkflow& workflow, const Clock& clock,
                int window_days);
   Result<RetroMatchResult> MatchNewEntries(const Bank& bank, std::span<const IndexedEntry> entries) const;
+  // `origin` read whole (GetCase); `entries` the own bank's live entries of its files.
+  Result<SweepResult> Sweep(const Case& origin, const Bank& bank, std::span<const IndexedEntry> entries,
+                            const SweepOptions& options) const;
 
  private:
+  // Past uploads an entry finds that hold when read back, by content id.
+  struct FoundUpload {
+    std::string user_id;
+    std::vector<MatchRecord> matches;
+    std::vector<LookupSignal> signals;  // its hashes, for the allow-lists
+  };
+  using Found = std::map<std::string, FoundUpload>;
+  Result<Found> Search(const Bank& bank, std::span<const IndexedEntry> entries, int pdq_max_distance,
+                       std::int64_t& searched, std::int64_t& candidates) const;
+
   PastUploadFeed& feed_;
   PastUploadIndex& index_;
   const UploadWorkflow& workflow_;

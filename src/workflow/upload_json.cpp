@@ -28,6 +28,7 @@ boost::json::object ContentJson(const ContentRecord& content) {
     m["retroactive"] = match.retroactive;
     if (match.suppressed_by != 0) m["suppressed_by"] = match.suppressed_by;
     if (match.quarantined) m["entry_quarantined"] = true;
+    if (match.sweep_of != 0) m["sweep_of"] = match.sweep_of;
     m["entry_confirmed"] = match.entry_confirmed;  // this platform's reviews of the entry's matches
     m["entry_rejected"] = match.entry_rejected;
     matches.push_back(std::move(m));

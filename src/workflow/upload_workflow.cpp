@@ -162,6 +162,30 @@ Result<RecordedUpload> UploadWorkflow::RecordLate(const std::string& content_id,
   return recorder_.RecordLateMatches(content_id, matches, policy, options_.actor);
 }
 
+Result<RecordedUpload> UploadWorkflow::RecordSwept(const std::string& content_id, const std::vector<MatchRecord>& matches,
+                                                   bool block_by_default, const std::string& category) const {
+  UploadPolicy policy;
+  policy.evaluate = [rules = Rules(), block_by_default, category](const ContentFacts& facts) {
+    // No match left to act on (an allow-list suppressed it, or its entry is quarantined: held as such).
+    if (facts.matches.empty()) return PolicyOutcome{};
+    PolicyOutcome outcome = rules ? rules->Evaluate(facts) : PolicyOutcome{};
+    if (outcome.rules.empty()) {
+      outcome.block = block_by_default;
+      outcome.hold_priority = 1;
+      const Taxonomy& taxonomy = rules ? rules->taxonomy() : Taxonomy::BuiltIn();
+      if (const Category* c = taxonomy.Find(category)) outcome.category = *c;
+      outcome.rules.push_back("sweep");
+    }
+    // A person decides each account a sweep finds: never an automated account action or report.
+    outcome.hold = true;
+    outcome.account = AccountAction::kNone;
+    outcome.account_days.reset();
+    outcome.queue_report = false;
+    return outcome;
+  };
+  return recorder_.RecordLateMatches(content_id, matches, policy, options_.actor);
+}
+
 Result<std::int64_t> UploadWorkflow::AllowListEntry(const std::vector<LookupSignal>& signals) const {
   for (const auto& signal : signals) {
     VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(signal));

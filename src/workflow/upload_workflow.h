@@ -77,6 +77,13 @@ class UploadWorkflow {
   // Matches found after the upload was recorded (RetroMatcher, workflow/retro_matcher.h), with the
   // rules current now (see UploadRecorder::RecordLateMatches).
   Result<RecordedUpload> RecordLate(const std::string& content_id, const std::vector<MatchRecord>& matches) const;
+  // A copy found by a sweep (RetroMatcher::Sweep; its matches carry sweep_of): as RecordLate, but
+  // the rules may only decide for the content. Whatever they say, the copy is held for a person (a
+  // case for its account) and nothing is done to the account or reported; when no rule fires,
+  // `block_by_default` says whether the copy is blocked meanwhile, and the case's category is the
+  // sweeping decision's (`category`).
+  Result<RecordedUpload> RecordSwept(const std::string& content_id, const std::vector<MatchRecord>& matches,
+                                     bool block_by_default, const std::string& category) const;
   // The first allow-list (negative bank) entry any of these signals matches; 0: none.
   Result<std::int64_t> AllowListEntry(const std::vector<LookupSignal>& signals) const;
 

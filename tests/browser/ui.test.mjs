@@ -3,7 +3,7 @@
 // the queue, opens the case, finds the media blurred, claims it, reveals one item (recorded as a
 // view), meets the break prompt, and decides with the keyboard; the decision lands in the store.
 // Then legal staff sign in: the drafted CyberTipline report is in their view, they approve it and
-// open the transparency figures. Screenshots of the queue, the case view and the reports view go to
+// open the transparency figures. Screenshots of the queue, the case view, its sweep and the reports view go to
 // docs/ (VIGIL_SCREENSHOTS=DIR overrides).
 //
 //   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
@@ -14,6 +14,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { createHash } from 'node:crypto';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -63,13 +64,22 @@ mode = "auto"
   };
   for (let i = 0; i < 100; i++) { if ((await fetch(base + '/readyz')).ok) break; await new Promise((r) => setTimeout(r, 50)); }
 
+  // Another account's copy of the photo, shrunk, uploaded before the list had the photo: the list
+  // holds the original's SHA-256, so the copy matches nothing, then or when the list arrives; the
+  // sweep after the decision finds it by the PDQ the platform's own bank gains.
+  const mods = join(testData, 'vectors/pdq/bridge-mods');
+  const photo = join(mods, 'aaa-orig.jpg');
+  const early = await call('platform', 'POST', '/v1/content?content_id=early-copy&user_id=user-77',
+                           readFileSync(join(mods, 'shrink-a-little.jpg')), 'image/jpeg');
+  assert.equal(early.status, 201, JSON.stringify(early.json));
+  assert.equal(early.json.matches.length, 0);
+
   // A bank holding one benign photo, and two uploads of that photo by one user.
   assert.equal((await call('lists', 'POST', '/v1/banks', JSON.stringify({ name: 'benign-list' }))).status, 201);
-  const photo = join(testData, 'vectors/pdq/bridge-mods/aaa-orig.jpg');
-  const pdq = vigil('hash', '--format', 'csv', photo).split(',')[0];
-  assert.equal((await call('lists', 'POST', '/v1/banks/benign-list/import?format=csv', `pdq,${pdq},bridge,B1\n`, 'text/csv')).status, 200);
+  const sha256 = createHash('sha256').update(readFileSync(photo)).digest('hex');
+  assert.equal((await call('lists', 'POST', '/v1/banks/benign-list/import?format=csv', `sha256,${sha256},bridge,B1\n`, 'text/csv')).status, 200);
   let caseId = 0;
-  for (const [id, file] of [['upload-1', 'aaa-orig.jpg'], ['upload-2', 'shrink-a-little.jpg']]) {
+  for (const [id, file] of [['upload-1', 'aaa-orig.jpg'], ['upload-2', 'aaa-orig.jpg']]) {
     const reply = await call('platform', 'POST', `/v1/content?content_id=${id}&user_id=user-42`,
                              readFileSync(join(testData, 'vectors/pdq/bridge-mods', file)), 'image/jpeg');
     assert.equal(reply.status, 201, JSON.stringify(reply.json));
@@ -138,6 +148,21 @@ mode = "auto"
   assert.equal(decision.classification, 'B1');
   assert.deepEqual(decision.viewed, ['upload-1']);
   assert.ok(decided.json.items.every((i) => i.state === 'removed'));
+
+  // The sweep: the case view says what it found and links to the other account's case, which
+  // links back; the copy is blocked, the account untouched until a person decides.
+  await page.getByText('1 copy by 1 other account').waitFor();
+  await page.locator('#case-sweep').screenshot({ path: join(shots, 'ui-sweep.png') });
+  await page.locator('#case-sweep button.link').first().click();
+  await page.getByText('Found by the sweep of').waitFor();
+  assert.match(await page.locator('#case-summary').textContent(), /user-77/);
+  assert.match(await page.locator('#items').textContent(), new RegExp(`sweep of case #${caseId}`));
+  assert.equal(decided.json.sweep.copies, 1);
+  const swept = await call('alice', 'GET', `/v1/cases/${decided.json.sweep.cases[0].case_id}`);
+  assert.deepEqual(swept.json.swept_from, [caseId]);
+  assert.equal(swept.json.items[0].state, 'blocked');
+  assert.equal(swept.json.user.account_state, 'active');
+  assert.equal(swept.json.report_queued, false);
 
   // Legal staff: the queue is not theirs; the drafted report is. They approve it (a person's
   // approval, recorded) and open the transparency figures, rendered by the server without scripts.

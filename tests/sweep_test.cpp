@@ -1,0 +1,261 @@
+// Sweeps on both backends: a violating decision searches past uploads for copies of the file it
+// confirmed (the same bytes, or the same picture encoded again), blocks or holds each per the
+// rules, and puts each other account in a case of its own linked to the deciding one, for a person
+// to decide: never an account action or a report on its own. A second sweep records nothing twice.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "match/past_upload_index.h"
+#include "test_images.h"
+#include "test_postgres.h"
+#include "vigil/digest.h"
+#include "vigil/matcher.h"
+#include "workflow/decision_workflow.h"
+#include "workflow/retro_matcher.h"
+#include "workflow/upload_workflow.h"
+#include "workflow_fixtures.h"
+
+namespace vigil {
+namespace {
+
+using Backend = testing::StoreBackend;
+
+// The industry list's rule, at upload time.
+const std::string kListedRule = R"(
+[[rule]]
+name = "listed"
+banks = ["industry"]
+found = "at_upload"
+actions = ["block", "hold"]
+)";
+
+// What a platform writes for sweeps: copies are blocked and held; the account action and report
+// this rule asks for are exactly what a sweep must not do on its own.
+const std::string kRules = kListedRule + R"(
+[[rule]]
+name = "copies"
+found = "sweep"
+actions = ["block", "hold", "suspend", "queue_report"]
+suspend_days = 30
+)";
+
+class SweepTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_);
+    if (store_ == nullptr) return;
+    matcher_ = std::make_unique<Matcher>(*store_);
+    ASSERT_TRUE(matcher_->Load());
+    uploads_ = std::make_unique<UploadWorkflow>(store_->Cases(), *matcher_, MediaHasher{}, nullptr, UploadWorkflowOptions{});
+    SetRules(kRules);
+    index_ = std::make_unique<PastUploadIndex>(*store_, SystemClock(), PastUploadIndexOptions{.window_days = 90});
+    ASSERT_TRUE(index_->Load());
+    retro_ = std::make_unique<RetroMatcher>(*store_, *index_, *uploads_, SystemClock(), 90);
+    DecisionWorkflowOptions options;
+    options.own_bank = "platform";
+    options.sweeper = retro_.get();
+    options.on_problem = [this](const std::string& what, std::int64_t, const Error& error) {
+      problems_.push_back(what + ": " + error.message);
+    };
+    decisions_ = std::make_unique<DecisionWorkflow>(*store_, options);
+  }
+
+  void SetRules(const std::string& text) {
+    auto rules = PolicyRules::Parse(text, "rules.toml");
+    ASSERT_TRUE(rules) << rules.error().ToString();
+    uploads_->SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+  }
+
+  void Submit(const std::string& id, const std::string& user, const testing::Bytes& bytes) {
+    auto recorded = uploads_->Submit({id, user, "", bytes});
+    ASSERT_TRUE(recorded) << recorded.error().ToString();
+  }
+
+  // Copies of one picture uploaded by three accounts (acct-1 twice) and an unrelated picture, all
+  // before anything listed it; then the original, which an industry list has meanwhile, from
+  // `origin-user`: its case, claimed by alice.
+  std::int64_t CopiesThenAListedOriginal() {
+    const auto picture = testing::MakePattern(96, 64, 3, 11);
+    original_ = testing::EncodePng(picture);
+    Submit("copy-a", "acct-1", original_);                          // the same bytes
+    Submit("copy-b", "acct-2", testing::EncodeJpeg(picture, 90));   // encoded again
+    Submit("copy-c", "acct-3", testing::EncodeJpeg(picture, 70));
+    Submit("copy-d", "acct-1", testing::EncodeJpeg(picture, 80));
+    Submit("unrelated", "acct-4", testing::EncodePng(testing::MakePattern(96, 64, 3, 12)));
+    testing::ListedMatch(*store_, "industry", "csam", Sha256Hex(original_));
+    EXPECT_TRUE(matcher_->Refresh());
+    auto recorded = uploads_->Submit({"original", "origin-user", "", original_});
+    EXPECT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+    if (!recorded || !recorded->opened) return 0;
+    EXPECT_TRUE(store_->Cases().ClaimCase(recorded->opened->id, "alice"));
+    return recorded->opened->id;
+  }
+
+  static CaseStore::DecisionRequest Violating() {
+    CaseStore::DecisionRequest request;
+    request.verdict = Verdict::kViolating;
+    request.reason = "confirmed";
+    request.account_action = AccountAction::kSuspend;
+    request.account_days = 30;
+    request.category = testing::BuiltInCategory("csam");
+    request.classification = "B1";
+    return request;
+  }
+
+  // The open case of `user` (0: none).
+  std::int64_t OpenCaseOf(const std::string& user) {
+    auto cases = store_->Cases().ListCases(std::nullopt, 100);
+    EXPECT_TRUE(cases);
+    for (const auto& c : *cases) {
+      if (c.user_id == user) return c.id;
+    }
+    return 0;
+  }
+
+  testing::TempDir dir_;
+  testing::TestPostgres postgres_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Matcher> matcher_;
+  std::unique_ptr<UploadWorkflow> uploads_;
+  std::unique_ptr<PastUploadIndex> index_;
+  std::unique_ptr<RetroMatcher> retro_;
+  std::unique_ptr<DecisionWorkflow> decisions_;
+  std::vector<std::string> problems_;
+  testing::Bytes original_;
+};
+
+TEST_P(SweepTest, AViolatingDecisionSweepsCopiesByThreeOtherAccountsIntoThreeLinkedCasesAndBlocksThem) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  const auto origin = CopiesThenAListedOriginal();
+  ASSERT_NE(origin, 0);
+  auto decided = decisions_->Decide(origin, Violating(), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_TRUE(problems_.empty()) << problems_.front();
+
+  EXPECT_EQ(decided->sweep_copies, 4);
+  EXPECT_EQ(decided->sweep_accounts, 3);
+  ASSERT_EQ(decided->swept.size(), 3u);
+  std::set<std::int64_t> linked;
+  for (const std::string user : {"acct-1", "acct-2", "acct-3"}) {
+    const auto case_id = OpenCaseOf(user);
+    ASSERT_NE(case_id, 0) << user << " has no case";
+    linked.insert(case_id);
+    auto c = store_->Cases().GetCase(case_id);
+    ASSERT_TRUE(c) << c.error().ToString();
+    EXPECT_EQ(c->swept_from, std::vector<std::int64_t>{origin}) << user;
+    EXPECT_FALSE(c->report_queued) << user << ": a sweep never reports on its own";
+    EXPECT_FALSE(c->second_review_required);
+    for (const auto& item : c->items) {
+      EXPECT_EQ(item.state, "blocked") << item.content_id;
+      ASSERT_FALSE(item.matches.empty());  // the same bytes match the PDQ, SHA-256 and MD5 entries
+      for (const auto& m : item.matches) {
+        EXPECT_EQ(m.sweep_of, origin);
+        EXPECT_EQ(m.bank_name, "platform-csam");
+        EXPECT_EQ(m.provenance.external_id, "case:" + std::to_string(origin));
+      }
+    }
+    const auto listed = std::find_if(decided->swept.begin(), decided->swept.end(),
+                                     [&](const Case::SweptCopies& s) { return s.case_id == case_id; });
+    ASSERT_NE(listed, decided->swept.end()) << "the deciding case links to " << user << "'s";
+    EXPECT_EQ(listed->copies, user == "acct-1" ? 2 : 1);
+    EXPECT_EQ(c->items.size(), user == "acct-1" ? 2u : 1u);
+    EXPECT_EQ(store_->Cases().GetAccount(user)->state, "active") << user << ": a sweep never acts on an account";
+  }
+  EXPECT_EQ(linked.size(), 3u);
+  EXPECT_EQ(store_->Cases().GetAccount("origin-user")->state, "suspended") << "the reviewer's decision stands";
+  auto unrelated = store_->GetContent("unrelated");
+  ASSERT_TRUE(unrelated);
+  EXPECT_TRUE(unrelated->matches.empty());
+  EXPECT_EQ(unrelated->state, "visible");
+  EXPECT_EQ(OpenCaseOf("acct-4"), 0);
+
+  // Audited, and counted under its own detection source.
+  auto audit = store_->ListAudit(200);
+  ASSERT_TRUE(audit);
+  EXPECT_TRUE(std::any_of(audit->begin(), audit->end(), [&](const AuditRecord& r) {
+    return r.action == "case.sweep" && r.target == std::to_string(origin) && r.detail.starts_with("4 copies by 3");
+  }));
+  auto facts = store_->Reports().TransparencyFactsBetween(0, std::numeric_limits<std::int64_t>::max());
+  ASSERT_TRUE(facts) << facts.error().ToString();
+  int swept_blocks = 0;
+  for (const auto& a : facts->actions) {
+    if (a.kind == "block_content" && a.content_id.starts_with("copy-")) {
+      EXPECT_EQ(a.source, "sweep") << a.content_id;
+      ++swept_blocks;
+    }
+  }
+  EXPECT_EQ(swept_blocks, 4);
+
+  // Swept again (by hand, or a second replica): nothing twice.
+  auto again = decisions_->Sweep(*store_->Cases().GetCase(origin), "alice");
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->copies, 0);
+  EXPECT_EQ(again->already_matched, 4);
+  EXPECT_EQ(store_->Cases().GetCase(origin)->sweep_copies, 4);
+}
+
+TEST_P(SweepTest, ARuleForSweepsThatOnlyHoldsLeavesTheCopiesUpForTheirReviewers) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  SetRules(kListedRule + R"(
+[[rule]]
+name = "copies-held"
+found = "sweep"
+actions = ["hold"]
+hold_priority = 0
+)");
+  const auto origin = CopiesThenAListedOriginal();
+  ASSERT_TRUE(decisions_->Decide(origin, Violating(), "alice"));
+  auto copy = store_->GetContent("copy-b");
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->state, "visible");
+  const auto case_id = OpenCaseOf("acct-2");
+  ASSERT_NE(case_id, 0);
+  EXPECT_EQ(store_->Cases().GetCase(case_id)->priority, 0);
+}
+
+TEST_P(SweepTest, ACopyOnAnAllowListIsRecordedSuppressedAndLeftAlone) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  const auto origin = CopiesThenAListedOriginal();
+  Bank allow;
+  allow.name = "known-good";
+  allow.negative = true;
+  ASSERT_TRUE(store_->CreateBank(allow, "test"));
+  auto copy_c = store_->GetContent("copy-c");
+  ASSERT_TRUE(copy_c);
+  ImportRequest request;
+  request.format = "csv";
+  ImportOp op;
+  op.signal_type = "sha256";
+  op.value = copy_c->hashes.at("sha256");
+  request.ops.push_back(op);
+  ASSERT_TRUE(store_->Import("known-good", std::move(request)));
+  ASSERT_TRUE(matcher_->Refresh());
+  ASSERT_TRUE(decisions_->Decide(origin, Violating(), "alice"));
+  copy_c = store_->GetContent("copy-c");
+  ASSERT_TRUE(copy_c);
+  EXPECT_EQ(copy_c->state, "visible");
+  ASSERT_EQ(copy_c->matches.size(), 1u);
+  EXPECT_NE(copy_c->matches[0].suppressed_by, 0);
+  EXPECT_EQ(OpenCaseOf("acct-3"), 0);
+  EXPECT_NE(OpenCaseOf("acct-2"), 0);
+}
+
+TEST_P(SweepTest, ADecisionThatIsNotViolatingSweepsNothing) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  const auto origin = CopiesThenAListedOriginal();
+  CaseStore::DecisionRequest request;
+  request.verdict = Verdict::kNotViolating;
+  request.reason = "a benign picture";
+  auto decided = decisions_->Decide(origin, request, "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_EQ(decided->sweep_copies, 0);
+  EXPECT_EQ(OpenCaseOf("acct-1"), 0);
+  EXPECT_EQ(store_->GetContent("copy-a")->state, "visible");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SweepTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+}  // namespace
+}  // namespace vigil
