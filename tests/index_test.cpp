@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "test_images.h"
+#include "index/bucket_offsets.h"
 #include "index/scan_kernels.h"
 #include "vigil/index.h"
 
@@ -349,6 +350,48 @@ TEST(PdqIndex, SnapshotRoundTripAndCorruption) {
   e = corrupt_copy([](auto& b) { b.resize(100); });
   EXPECT_EQ(e.code, ErrorCode::kCorrupt);
   EXPECT_EQ(PdqIndex::Load(dir.path() / "missing.vidx").error().code, ErrorCode::kNotFound);
+}
+
+// A list with thousands of copies of one hash puts thousands of entries in one bucket of every
+// chunk: the compact offsets keep such a block whole (a "wide" block) and every search and
+// snapshot still finds exactly what is there.
+TEST(PdqIndex, ThousandsOfCopiesOfOneHashAreFoundExactlyBuiltAndFromASnapshot) {
+  std::mt19937_64 rng(91);
+  Codes data;
+  const PdqHash popular = RandomHash(rng, true);
+  for (int i = 0; i < 3000; ++i) data.push_back(popular);
+  for (int i = 0; i < 7000; ++i) data.push_back(RandomHash(rng, true));
+  const auto index = PdqIndex::Build(Iota(data.size()), data, {.background_merge = false});
+  EXPECT_EQ(index->Search(popular, 0).size(), 3000u);
+  const auto near = Perturb(popular, 10, rng, true);
+  EXPECT_EQ(index->Search(near, 31).size(), 3000u);
+  for (int i = 3000; i < 3100; ++i) EXPECT_EQ(index->Search(data[static_cast<std::size_t>(i)], 0).size(), 1u);
+  testing::TempDir dir;
+  ASSERT_TRUE(index->Save(dir.path() / "popular.vidx").has_value());
+  auto loaded = PdqIndex::Load(dir.path() / "popular.vidx");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  EXPECT_EQ((*loaded)->Search(near, 31).size(), 3000u);
+}
+
+TEST(BucketOffsets, ABlockTooFullForOneByteDeltasIsKeptWholeAndAForgedOneIsRefused) {
+  // 128 values; value 40 holds 1,000 entries, the others one each.
+  std::vector<std::uint32_t> offsets(129, 0);
+  for (std::size_t v = 0; v < 128; ++v) offsets[v + 1] = offsets[v] + (v == 40 ? 1000 : 1);
+  index::HugeVector<std::uint32_t> starts, wide;
+  index::HugeVector<std::uint8_t> deltas;
+  index::EncodeBucketOffsets(offsets, starts, deltas, wide);
+  index::BucketOffsets b{starts, deltas, wide};
+  EXPECT_EQ(wide.size(), 32u) << "one wide block";
+  for (std::uint32_t v = 0; v <= 128; ++v) ASSERT_EQ(b.Start(v), offsets[v]) << v;
+  const std::uint32_t count = offsets.back();
+  EXPECT_EQ(index::CheckBucketOffsets(b, count), "");
+  wide[20] = wide[19] - 1;  // out of order
+  EXPECT_NE(index::CheckBucketOffsets(b, count), "");
+  wide[20] = count + 5;  // past the entries
+  EXPECT_NE(index::CheckBucketOffsets(b, count), "");
+  wide[20] = offsets[52];
+  starts[1] = index::BucketOffsets::kWide | 7;  // a wide block that is not there
+  EXPECT_NE(index::CheckBucketOffsets(b, count), "");
 }
 
 TEST(PdqIndex, TextInterfaceValidates) {

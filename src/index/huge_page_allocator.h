@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <new>
+#include <vector>
 
 namespace vigil::index {
 
@@ -46,5 +47,9 @@ struct HugePageAllocator {
   template <typename U>
   bool operator==(const HugePageAllocator<U>&) const { return true; }
 };
+
+// A vector of the index's large arrays, on huge pages where the kernel grants them.
+template <typename T>
+using HugeVector = std::vector<T, HugePageAllocator<T>>;
 
 }  // namespace vigil::index

@@ -1,5 +1,6 @@
 // An immutable multi-index-hashing segment: permuted codes sorted by their first chunk, ids, and
-// for every other chunk a CSR table (offsets by chunk value, postings of code positions). Small
+// for every other chunk a CSR table (compact bucket offsets by chunk value, bucket_offsets.h;
+// postings of code positions). Small
 // segments are scanned instead. Memory is owned by vectors (after Build) or by a mapped snapshot
 // (after Open); either way the segment never changes once made, so searches need no locks.
 #pragma once
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "index/bit_permutation.h"
+#include "index/bucket_offsets.h"
 #include "index/huge_page_allocator.h"
 #include "index/scan_kernels.h"
 #include "vigil/status.h"
@@ -63,14 +65,13 @@ class MihSegment {
   bool balanced_ = false;  // every code has exactly 128 ones: distances are even
   std::span<const Code> codes_;  // permuted, sorted by chunk 0
   std::span<const std::uint64_t> ids_;
-  std::array<std::span<const std::uint32_t>, 32> offsets_{};   // 2^width + 1 each
+  std::array<BucketOffsets, 32> buckets_{};                    // by chunk value
   std::array<std::span<const std::uint32_t>, 32> postings_{};  // chunk 0: implicit (empty)
   // Owners of the memory the spans point into.
-  template <typename T>
-  using HugeVector = std::vector<T, HugePageAllocator<T>>;
   HugeVector<Code> own_codes_;
   HugeVector<std::uint64_t> own_ids_;
-  std::vector<HugeVector<std::uint32_t>> own_tables_;
+  std::vector<HugeVector<std::uint32_t>> own_tables_;  // block starts, wide blocks, postings
+  std::vector<HugeVector<std::uint8_t>> own_deltas_;
   std::shared_ptr<const void> mapping_;
   std::size_t mapped_bytes_ = 0;
 };

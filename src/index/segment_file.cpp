@@ -1,12 +1,14 @@
 // The snapshot file of an MIH segment, opened by mmap so a replica is ready at once.
 //
 // Layout (all integers little-endian, sections 64-byte aligned, in this order):
-//   header, 4096 bytes: magic "VIGLIDX1", u32 version (1), u32 header size (4096), u64 count,
+//   header, 4096 bytes: magic "VIGLIDX1", u32 version (2), u32 header size (4096), u64 count,
 //     u32 chunk count, u32 flags (bit 0: every code has 128 ones), u8 chunk widths[32],
-//     u8 permutation[256], u64 payload bytes, u64 XXH3-64 of the payload, u64 XXH3-64 of the
-//     header with this last field zero
+//     u32 wide blocks[32], u8 permutation[256], u64 payload bytes, u64 XXH3-64 of the payload,
+//     u64 XXH3-64 of the header with this last field zero
 //   codes (count x 32 bytes, permuted), ids (count x u64),
-//   offsets of chunks 0..m-1 ((2^width + 1) x u32 each), postings of chunks 1..m-1 (count x u32)
+//   bucket offsets of chunks 0..m-1 (bucket_offsets.h: block starts ((2^width / 32) + 1) x u32,
+//   deltas (2^width + 1) x u8, wide blocks (32 x u32 each)), postings of chunks 1..m-1 (count x u32)
+// Version 1 (4-byte offsets) is refused as unsupported: a server then loads from the store.
 // The section sizes follow from count and the widths, so a file whose size disagrees is refused.
 // Writes go to a temporary file that is renamed into place: never half-written.
 #include <fcntl.h>
@@ -25,7 +27,7 @@ namespace vigil::index {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'I', 'D', 'X', '1'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 constexpr std::size_t kHeaderBytes = 4096;
 
 struct Header {
@@ -36,6 +38,7 @@ struct Header {
   std::uint32_t chunk_count;
   std::uint32_t flags;
   std::uint8_t widths[32];
+  std::uint32_t wide_blocks[32];
   std::uint8_t perm[256];
   std::uint64_t payload_bytes;
   std::uint64_t payload_hash;
@@ -46,10 +49,12 @@ static_assert(sizeof(Header) < kHeaderBytes);
 std::size_t Align(std::size_t v) { return (v + 63) & ~std::size_t{63}; }
 
 struct Sections {
-  std::size_t codes = 0, ids = 0, offsets[32] = {}, postings[32] = {}, end = 0;
+  std::size_t codes = 0, ids = 0, starts[32] = {}, deltas[32] = {}, wide[32] = {}, postings[32] = {}, end = 0;
 };
 
-Sections Plan(std::uint64_t count, std::uint32_t chunks, const std::uint8_t* widths) {
+std::size_t BlockStarts(std::uint8_t width) { return (std::size_t{1} << width >> BucketOffsets::kBlockShift) + 1; }
+
+Sections Plan(std::uint64_t count, std::uint32_t chunks, const std::uint8_t* widths, const std::uint32_t* wide_blocks) {
   Sections s;
   std::size_t pos = 0;
   s.codes = pos;
@@ -57,8 +62,12 @@ Sections Plan(std::uint64_t count, std::uint32_t chunks, const std::uint8_t* wid
   s.ids = pos;
   pos = Align(pos + count * 8);
   for (std::uint32_t c = 0; c < chunks; ++c) {
-    s.offsets[c] = pos;
-    pos = Align(pos + ((std::size_t{1} << widths[c]) + 1) * 4);
+    s.starts[c] = pos;
+    pos = Align(pos + BlockStarts(widths[c]) * 4);
+    s.deltas[c] = pos;
+    pos = Align(pos + (std::size_t{1} << widths[c]) + 1);
+    s.wide[c] = pos;
+    pos = Align(pos + std::size_t{wide_blocks[c]} * BucketOffsets::kBlock * 4);
   }
   for (std::uint32_t c = 1; c < chunks; ++c) {
     s.postings[c] = pos;
@@ -96,9 +105,12 @@ Status SegmentFile::Write(const MihSegment& seg, const std::filesystem::path& pa
   h.count = seg.n_;
   h.chunk_count = static_cast<std::uint32_t>(seg.layout_.count);
   h.flags = seg.balanced_ ? 1u : 0u;
-  for (int c = 0; c < seg.layout_.count; ++c) h.widths[c] = static_cast<std::uint8_t>(seg.layout_.width[static_cast<std::size_t>(c)]);
+  for (int c = 0; c < seg.layout_.count; ++c) {
+    h.widths[c] = static_cast<std::uint8_t>(seg.layout_.width[static_cast<std::size_t>(c)]);
+    h.wide_blocks[c] = static_cast<std::uint32_t>(seg.buckets_[static_cast<std::size_t>(c)].wide.size() / BucketOffsets::kBlock);
+  }
   std::memcpy(h.perm, seg.perm_.map().data(), 256);
-  const Sections s = Plan(h.count, h.chunk_count, h.widths);
+  const Sections s = Plan(h.count, h.chunk_count, h.widths, h.wide_blocks);
   h.payload_bytes = s.end;
 
   std::vector<std::uint8_t> payload(s.end, 0);
@@ -109,7 +121,10 @@ Status SegmentFile::Write(const MihSegment& seg, const std::filesystem::path& pa
   copy(s.codes, seg.codes_.data(), seg.n_ * 32);
   copy(s.ids, seg.ids_.data(), seg.n_ * 8);
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
-    copy(s.offsets[c], seg.offsets_[c].data(), seg.offsets_[c].size() * 4);
+    const BucketOffsets& b = seg.buckets_[c];
+    copy(s.starts[c], b.block_starts.data(), b.block_starts.size() * 4);
+    copy(s.deltas[c], b.deltas.data(), b.deltas.size());
+    copy(s.wide[c], b.wide.data(), b.wide.size() * 4);
     if (c > 0) copy(s.postings[c], seg.postings_[c].data(), seg.n_ * 4);
   }
   h.payload_hash = XXH3_64bits(payload.data(), payload.size());
@@ -171,7 +186,10 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   Header h;
   std::memcpy(&h, base, sizeof h);
   if (std::memcmp(h.magic, kMagic, 8) != 0) return corrupt("bad magic");
-  if (h.version != kVersion) return corrupt("unsupported version " + std::to_string(h.version));
+  if (h.version != kVersion) {
+    return Fail(ErrorCode::kUnsupported, path.string() + ": index snapshot version " + std::to_string(h.version) +
+                                             " (this build reads version " + std::to_string(kVersion) + ")");
+  }
   {
     std::vector<std::uint8_t> header(base, base + kHeaderBytes);
     Header z = h;
@@ -179,14 +197,18 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
     std::memcpy(header.data(), &z, sizeof z);
     if (XXH3_64bits(header.data(), header.size()) != h.header_hash) return corrupt("header checksum mismatch");
   }
-  if (h.chunk_count > 32 || h.count > 0xFFFFFFFFu) return corrupt("impossible chunk count or entry count");
+  if (h.chunk_count > 32 || h.count > 0xFFFFFFFFu || (h.chunk_count > 0 && h.count >= BucketOffsets::kWide)) {
+    return corrupt("impossible chunk count or entry count");
+  }
   int total = 0;
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
-    if (h.widths[c] < 1 || h.widths[c] > 26) return corrupt("chunk width out of range");
+    if (h.widths[c] < BucketOffsets::kBlockShift || h.widths[c] > 26) return corrupt("chunk width out of range");
+    // At most one wide block per block of values.
+    if (h.wide_blocks[c] > (std::uint32_t{1} << h.widths[c] >> BucketOffsets::kBlockShift)) return corrupt("too many wide blocks");
     total += h.widths[c];
   }
   if (h.chunk_count > 0 && total != 256) return corrupt("chunk widths do not cover 256 bits");
-  const Sections s = Plan(h.count, h.chunk_count, h.widths);
+  const Sections s = Plan(h.count, h.chunk_count, h.widths, h.wide_blocks);
   if (s.end != h.payload_bytes || kHeaderBytes + s.end != size) {
     return corrupt("size " + std::to_string(size) + " does not match the header (expected " +
                    std::to_string(kHeaderBytes + s.end) + ")");
@@ -212,16 +234,16 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   seg->codes_ = {reinterpret_cast<const Code*>(payload + s.codes), h.count};
   seg->ids_ = {reinterpret_cast<const std::uint64_t*>(payload + s.ids), h.count};
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
-    seg->offsets_[c] = {reinterpret_cast<const std::uint32_t*>(payload + s.offsets[c]), (std::size_t{1} << h.widths[c]) + 1};
+    seg->buckets_[c] = {{reinterpret_cast<const std::uint32_t*>(payload + s.starts[c]), BlockStarts(h.widths[c])},
+                        {payload + s.deltas[c], (std::size_t{1} << h.widths[c]) + 1},
+                        {reinterpret_cast<const std::uint32_t*>(payload + s.wide[c]), std::size_t{h.wide_blocks[c]} * BucketOffsets::kBlock}};
     if (c > 0) seg->postings_[c] = {reinterpret_cast<const std::uint32_t*>(payload + s.postings[c]), h.count};
   }
   if (verify) {
     // Structure, so that even a file with a forged checksum cannot make a search read out of bounds.
     for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
-      const auto off = seg->offsets_[c];
-      if (off.front() != 0 || off.back() != h.count) return corrupt("chunk " + std::to_string(c) + " offsets do not span the entries");
-      for (std::size_t v = 1; v < off.size(); ++v) {
-        if (off[v] < off[v - 1]) return corrupt("chunk " + std::to_string(c) + " offsets are not sorted");
+      if (auto why = CheckBucketOffsets(seg->buckets_[c], static_cast<std::uint32_t>(h.count)); !why.empty()) {
+        return corrupt("chunk " + std::to_string(c) + " " + why);
       }
       for (std::uint32_t p : seg->postings_[c]) {
         if (p >= h.count) return corrupt("chunk " + std::to_string(c) + " has a posting out of range");
