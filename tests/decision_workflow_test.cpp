@@ -261,6 +261,53 @@ TEST_P(DecisionWorkflowTest, AConfirmedFileJoinsTheOwnBankAndAnOverturnedAppealT
   EXPECT_EQ(std::find(after.begin(), after.end(), "platform-csam"), after.end());
 }
 
+// An upload found later (a list grew, a sweep) was never kept: its case is decided, but the report
+// cannot carry the file until the platform supplies the bytes, which must be exactly the upload's.
+TEST_P(DecisionWorkflowTest, ACaseWhoseMediaWasNeverKeptIsReportedOnceThePlatformSuppliesTheBytes) {
+  const testing::Bytes bytes = testing::EncodePng(testing::MakePattern(80, 60, 3, 4242));
+  testing::ListedMatch(*store_, "csam-list", "csam", Sha256Hex(bytes));
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"listed\"\nactions = [\"hold\"]\n", "rules.toml");
+  ASSERT_TRUE(rules);
+  UploadWorkflow uploads(store_->Cases(), matcher, {}, nullptr, {});  // keeps no media
+  uploads.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+  auto recorded = uploads.Submit({"unkept-1", "user-9", "", bytes});
+  ASSERT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+  const auto case_id = recorded->opened->id;
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
+  auto workflow = Workflow(filer_.get());
+  auto decided = workflow.Decide(case_id, Violating("csam"), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_NE(decided->report_problem.find("not kept"), std::string::npos) << decided->report_problem;
+  EXPECT_TRUE(ReportsOf(case_id).empty());
+
+  testing::Bytes other = bytes;
+  other.back() ^= 1;
+  auto wrong = workflow.SupplyMedia(case_id, "unkept-1", other, *media_, "platform");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(wrong.error().message.find("SHA-256"), std::string::npos) << wrong.error().message;
+  auto absent = workflow.SupplyMedia(case_id, "not-in-the-case", bytes, *media_, "platform");
+  ASSERT_FALSE(absent);
+  EXPECT_EQ(absent.error().code, ErrorCode::kNotFound);
+
+  auto supplied = workflow.SupplyMedia(case_id, "unkept-1", bytes, *media_, "platform");
+  ASSERT_TRUE(supplied) << supplied.error().ToString();
+  EXPECT_TRUE(supplied->items.at(0).has_media);
+  EXPECT_EQ(supplied->report_problem, "");
+  const auto reports = ReportsOf(case_id);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].state, ReportState::kDraft);
+  auto audit = store_->ListAudit(50);
+  ASSERT_TRUE(audit);
+  EXPECT_TRUE(std::any_of(audit->begin(), audit->end(),
+                          [](const AuditRecord& r) { return r.action == "media.attach" && r.target == "unkept-1"; }));
+  // Again: nothing changes, nothing is drafted twice.
+  ASSERT_TRUE(workflow.SupplyMedia(case_id, "unkept-1", bytes, *media_, "platform"));
+  EXPECT_EQ(ReportsOf(case_id).size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DecisionWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

@@ -23,6 +23,7 @@
 #include "server/server_config.h"
 #include "service_harness.h"
 #include "test_images.h"
+#include "vigil/digest.h"
 #include "test_postgres.h"
 #include "vigil/file_hasher.h"
 #include "vigil/image.h"
@@ -336,6 +337,64 @@ TEST_P(ServiceTest, AFileConfirmedViolatingMatchesItsNextUploadAtOnceThroughTheO
   auto next = submit("next");
   ASSERT_EQ(next.status, 201u) << next.body;
   EXPECT_NE(next.body.find("\"platform-other\""), std::string::npos) << next.body;
+}
+
+// Sweeps with the service's defaults (own banks on, a 90-day window): another account's copy,
+// uploaded before the list had the photo, is found when the original is confirmed, put in a case
+// of its own linked to the deciding one and blocked; its bytes were never kept, so the platform
+// supplies them, checked against the upload's SHA-256.
+TEST_P(ServiceTest, AConfirmedPhotoSweepsAnEarlierCopyIntoALinkedCaseWhoseBytesThePlatformSupplies) {
+  const auto rules = dir_.path() / "rules.toml";
+  std::ofstream(rules) << "[[rule]]\nname = \"hold\"\nbanks = [\"some-list\"]\nactions = [\"block\", \"hold\"]\n";
+  StartServer("", {"--rules", rules.string()});
+  const auto photos = Photos();
+  ASSERT_GE(photos.size(), 1u);
+  const std::string bytes = AsString(testing::ReadFile(photos[0]));
+  auto photo = DecodeImage(testing::ReadFile(photos[0]), {});
+  ASSERT_TRUE(photo);
+  const std::string copy = AsString(testing::EncodeJpeg(Resize(*photo, photo->width * 3 / 5, photo->height * 3 / 5), 70));
+  auto submit = [&](const std::string& id, const std::string& user, const std::string& body) {
+    return Http(port_, "POST", "/v1/content?content_id=" + id + "&user_id=" + user, body,
+                {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  };
+  // The copy comes first and matches nothing; the list holds the original's SHA-256 only.
+  ASSERT_EQ(submit("early-copy", "someone-else", copy).status, 201u);
+  CreateBank("some-list");
+  ASSERT_EQ(Import("some-list", "csv", "sha256," + Sha256Hex(bytes) + "\n").status, 200u);
+  auto original = submit("original", "uploader", bytes);
+  ASSERT_EQ(original.status, 201u) << original.body;
+  const auto case_id = Parse(original).at("policy").at("case_id").as_int64();
+  const std::string base = "/v1/cases/" + std::to_string(case_id);
+  ASSERT_EQ(Call("POST", base + "/claim", "reviewer").status, 200u);
+  auto decided = Call("POST", base + "/decision", "reviewer", R"({"verdict":"violating","reason":"confirmed"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  const auto sweep = Parse(decided).at("sweep").as_object();
+  EXPECT_EQ(sweep.at("copies").as_int64(), 1);
+  EXPECT_EQ(sweep.at("accounts").as_int64(), 1);
+  const auto swept_id = sweep.at("cases").as_array().at(0).at("case_id").as_int64();
+  const std::string swept = "/v1/cases/" + std::to_string(swept_id);
+  auto linked = Parse(Call("GET", swept, "reviewer"));
+  EXPECT_EQ(linked.at("swept_from").as_array().at(0).as_int64(), case_id);
+  EXPECT_EQ(linked.at("user_id").as_string(), "someone-else");
+  EXPECT_EQ(linked.at("items").as_array().at(0).at("state").as_string(), "blocked");
+  EXPECT_FALSE(linked.at("items").as_array().at(0).at("has_media").as_bool());
+  EXPECT_EQ(Parse(Call("GET", "/v1/accounts/someone-else", "reviewer")).at("state").as_string(), "active");
+
+  // The platform supplies the copy's bytes: only exactly the upload's are taken, by its submitter key.
+  auto put = [&](const std::string& body, const std::string& role) {
+    return Http(port_, "PUT", swept + "/media/early-copy", body,
+                {{"Authorization", "Bearer " + keys_[role]}, {"Content-Type", "application/octet-stream"}});
+  };
+  EXPECT_EQ(put(copy, "reviewer").status, 403u);
+  auto wrong = put(bytes, "submitter");
+  EXPECT_EQ(wrong.status, 400u) << wrong.body;
+  EXPECT_NE(wrong.body.find("SHA-256"), std::string::npos) << wrong.body;
+  auto supplied = put(copy, "submitter");
+  ASSERT_EQ(supplied.status, 200u) << supplied.body;
+  EXPECT_TRUE(Parse(supplied).at("items").as_array().at(0).at("has_media").as_bool());
+  ASSERT_EQ(Call("POST", swept + "/claim", "reviewer").status, 200u);
+  EXPECT_EQ(Http(port_, "GET", swept + "/media/early-copy", "", {{"Authorization", "Bearer " + keys_["reviewer"]}}).status,
+            200u);
 }
 
 TEST_P(ServiceTest, VideoClipMatchesTheListedVideo) {

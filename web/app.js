@@ -129,7 +129,9 @@ function renderCase() {
       reveal.addEventListener('click', () => revealItem(item, media));
       media.append(reveal);
     } else {
-      media.append(el('p', 'Media not kept'));
+      // Found later or by a sweep: the upload matched nothing when it came, so its bytes were not
+      // kept; the platform supplies them (PUT /v1/cases/{id}/media/{content_id}).
+      media.append(el('p', 'Media not kept: the upload matched nothing when it came. The platform can supply its bytes.'));
     }
     box.append(media);
     const details = el('div');

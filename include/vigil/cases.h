@@ -238,6 +238,10 @@ class CaseReview {
   virtual Result<Case> ClaimCase(std::int64_t id, const std::string& reviewer) = 0;
   // A reviewer revealed an item unblurred: logged (audit and case), counted as viewed.
   virtual Status RecordView(std::int64_t case_id, const std::string& content_id, const std::string& reviewer) = 0;
+  // The bytes of an item whose media was never kept (it matched nothing when it came: a late match
+  // or a sweep) are kept now under its SHA-256 (the caller checked and stored them): the item has
+  // media from here on. Audited ("media.attach"); an item that has media already is left as it is.
+  virtual Status AttachMedia(std::int64_t case_id, const std::string& content_id, const std::string& actor) = 0;
   // Decides a claimed case. Violating: the content is removed and the account suspended as the
   // decision says; a case needing a second review waits for a different reviewer's decision.
   struct DecisionRequest {

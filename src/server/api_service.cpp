@@ -104,6 +104,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::post, "/v1/cases/{id}/claim", kReview, &ApiService::ClaimCase},
       {V::post, "/v1/cases/{id}/views", kReview, &ApiService::RecordView},
       {V::get, "/v1/cases/{id}/media/{content_id}", kReview, &ApiService::CaseMedia},
+      {V::put, "/v1/cases/{id}/media/{content_id}", kSubmit, &ApiService::SupplyCaseMedia},
       {V::post, "/v1/cases/{id}/decision", kReview, &ApiService::DecideCase},
       {V::post, "/v1/cases/{id}/classification", kReclassify, &ApiService::ReclassifyCase},
       {V::get, "/v1/accounts/{user_id}", kReadAccounts, &ApiService::GetAccount},

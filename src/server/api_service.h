@@ -155,6 +155,7 @@ class ApiService {
   Response ClaimCase(ApiCall& call);
   Response RecordView(ApiCall& call);
   Response CaseMedia(ApiCall& call);
+  Response SupplyCaseMedia(ApiCall& call);
   Response DecideCase(ApiCall& call);
   Response ReclassifyCase(ApiCall& call);
   Response GetAccount(ApiCall& call);

@@ -257,6 +257,23 @@ Response ApiService::CaseMedia(ApiCall& call) {
   return response;
 }
 
+// The platform supplies the bytes of an item whose media was never kept (a late match, a sweep's
+// copy): checked against the upload's SHA-256, kept, and a decided case's report drafted if it
+// waited for them.
+Response ApiService::SupplyCaseMedia(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  if (media_ == nullptr) {
+    return ErrorResponse(http::status::service_unavailable, "unavailable", "this server keeps no media (it has no data directory)");
+  }
+  const auto& body = call.request.body();
+  if (body.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "empty body: send the upload's bytes");
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  auto c = decisions_->SupplyMedia(*id, call.path["content_id"], bytes, *media_, call.actor);
+  if (!c) return ErrorResponse(c.error());
+  return JsonResponse(http::status::ok, CaseJson(*c));
+}
+
 Response ApiService::DecideCase(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());

@@ -369,6 +369,23 @@ class SqlCaseStore final : public CaseStore {
     return txn.Commit();
   }
 
+  Status AttachMedia(std::int64_t case_id, const std::string& content_id, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, db->Query("SELECT t.id, t.sha256, t.media_sha256 FROM case_items i JOIN content t ON t.id = i.content_row "
+                             "WHERE i.case_id = $1 AND t.content_id = $2",
+                             {case_id, content_id}));
+    if (rows.empty()) {
+      return Fail(ErrorCode::kNotFound, "content '" + content_id + "' is not in case " + std::to_string(case_id));
+    }
+    if (!rows[0].IsNull(2)) return {};  // kept already
+    if (rows[0].IsNull(1)) return Fail(ErrorCode::kInvalidArgument, "content '" + content_id + "' has no SHA-256 on record");
+    VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = sha256 WHERE id = $1", {rows[0].Int(0)}));
+    VIGIL_TRY(AppendAudit(*db, Now(), actor, "media.attach", content_id, "case=" + std::to_string(case_id)));
+    return txn.Commit();
+  }
+
   Result<Case> Decide(std::int64_t case_id, const DecisionRequest& request, const std::string& reviewer) override {
     const bool violating = request.verdict == Verdict::kViolating;
     if (request.reason.empty() || request.reason.size() > 4000) {

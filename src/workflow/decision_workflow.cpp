@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "vigil/case_evidence.h"
+#include "vigil/digest.h"
 
 namespace vigil {
 
@@ -171,6 +172,34 @@ Result<Case> DecisionWorkflow::Decide(std::int64_t case_id, const CaseStore::Dec
   // Read again: drafting a report may have recorded a problem on the case.
   auto current = store_.Cases().GetCase(case_id);
   return current ? current : c;
+}
+
+Result<Case> DecisionWorkflow::SupplyMedia(std::int64_t case_id, const std::string& content_id,
+                                           std::span<const std::uint8_t> bytes, MediaStore& media,
+                                           const std::string& actor) {
+  VIGIL_ASSIGN_OR_RETURN(auto c, store_.Cases().GetCase(case_id));
+  const auto item = std::find_if(c.items.begin(), c.items.end(), [&](const CaseItem& i) { return i.content_id == content_id; });
+  if (item == c.items.end()) {
+    return Fail(ErrorCode::kNotFound, "content '" + content_id.substr(0, 80) + "' is not in case " + std::to_string(case_id));
+  }
+  if (item->has_media) return c;
+  VIGIL_ASSIGN_OR_RETURN(auto content, store_.GetContent(content_id));
+  const auto recorded = content.hashes.find("sha256");
+  if (recorded == content.hashes.end()) {
+    return Fail(ErrorCode::kInvalidArgument, "content '" + content_id + "' has no SHA-256 on record to check bytes against");
+  }
+  if (Sha256Hex(bytes) != recorded->second) {
+    return Fail(ErrorCode::kInvalidArgument, "these " + std::to_string(bytes.size()) + " bytes are not upload '" +
+                                                 content_id + "': their SHA-256 is not the one recorded when it came");
+  }
+  VIGIL_TRY(media.Keep(recorded->second, bytes));
+  VIGIL_TRY(store_.Cases().AttachMedia(case_id, content_id, actor));
+  VIGIL_ASSIGN_OR_RETURN(c, store_.Cases().GetCase(case_id));
+  if (c.status == CaseStatus::kDecided) {
+    FollowUp(c, actor);
+    VIGIL_ASSIGN_OR_RETURN(c, store_.Cases().GetCase(case_id));
+  }
+  return c;
 }
 
 Result<Case> DecisionWorkflow::Reclassify(std::int64_t case_id, const std::string& classification,

@@ -27,9 +27,11 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "store/media_store.h"
 #include "vigil/cases.h"
 #include "vigil/evidence_vault.h"
 #include "vigil/report_filer.h"
@@ -86,6 +88,15 @@ class DecisionWorkflow {
   Result<SweepResult> Sweep(const Case& c, const std::string& actor);
 
   FollowUpResult FollowUp(const Case& c, const std::string& actor);
+
+  // The platform supplies the bytes of a case's item whose media was never kept (an upload that
+  // matched nothing when it came, found later or by a sweep): they must be exactly the upload's
+  // (its recorded SHA-256; anything else is kInvalidArgument), are kept in `media`, and the item
+  // has media from then on (review, preservation, the report's file). A case already decided
+  // violating gets its follow-up again, so a report that could not be drafted without the file
+  // is drafted now. Returns the case as it stands.
+  Result<Case> SupplyMedia(std::int64_t case_id, const std::string& content_id, std::span<const std::uint8_t> bytes,
+                           MediaStore& media, const std::string& actor);
 
  private:
   void Problem(const std::string& what, std::int64_t case_id, const Error& error) const;
