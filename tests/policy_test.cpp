@@ -126,8 +126,11 @@ TEST(Policy, BadFilesAreRefusedWithTheLineAndRule) {
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"Later\"\n", "'found' must be"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"\"\n", "'found' must be"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nmax_upload_age_days = 5\n", "needs found = \"later\""},
-           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"later\"\nsignal_types = [\"sha1\", \"vpdq\"]\n",
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"later\"\nsignal_types = [\"sha1\"]\n",
             "never fires: matches found later"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"sweep\"\nsignal_types = [\"sha1\"]\n",
+            "never fires: matches found by sweeps"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"soon\"\n", "\"sweep\""},
            {"[[rule]\nname = \"x\"", "r:1"}}) {
     auto rules = PolicyRules::Parse(text, "r");
     ASSERT_FALSE(rules) << text;

@@ -10,6 +10,7 @@
 #include "test_images.h"
 #include "test_postgres.h"
 #include "vigil/clock.h"
+#include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 #include "vigil/hash_list.h"
 #include "vigil/matcher.h"
@@ -74,13 +75,27 @@ class RetroMatcherTest : public ::testing::TestWithParam<Backend> {
     return recorded ? recorded->content.hashes.at("pdq") : "";
   }
 
+  // A video upload that matched nothing: recorded with its vPDQ frames (as the upload workflow
+  // records a hashed video), without decoding one here.
+  void RecordVideo(const std::string& id, const std::string& user, const std::string& frames) {
+    ContentRecord video;
+    video.content_id = id;
+    video.user_id = user;
+    video.media_type = "video/mp4";
+    video.hashes = {{"sha256", Sha256Hex(id)}, {"md5", std::string(32, 'a')}};
+    video.vpdq = frames;
+    const auto recorded = store_->Cases().RecordUnmatchedUploads(std::vector<ContentRecord>{video});
+    ASSERT_EQ(recorded.size(), 1u);
+    ASSERT_TRUE(recorded[0]) << recorded[0].error().ToString();
+  }
+
   // The bank gains these lines (csv), as an import would; the entries it added.
-  std::vector<IndexedEntry> Import(const std::string& csv) {
+  std::vector<IndexedEntry> Import(const std::string& csv, const std::string& format = "csv") {
     ListParseOptions parse;
-    auto parsed = ParseHashList("csv", csv, parse);
+    auto parsed = ParseHashList(format, csv, parse);
     EXPECT_TRUE(parsed) << parsed.error().ToString();
     ImportRequest request;
-    request.format = "csv";
+    request.format = format;
     request.ops = std::move(parsed->ops);
     auto imported = store_->Import("later-list", std::move(request));
     EXPECT_TRUE(imported) << imported.error().ToString();
@@ -132,6 +147,33 @@ TEST_P(RetroMatcherTest, AnUploadFoundWhenItsListGainsItsHashLaterIsHeldByTheRul
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_EQ(again->uploads_matched, 0);
   EXPECT_EQ(again->already_matched, 1);
+  EXPECT_EQ(store_->Cases().ListCases(std::nullopt, 10)->size(), 1u);
+}
+
+// Videos too: a listed video is searched frame by frame against past uploads' frames, and the
+// video rule (as at upload time) decides; an unrelated video is not matched.
+TEST_P(RetroMatcherTest, AVideoUploadedBeforeItsListHadItIsFoundByItsFrames) {
+  const auto dir = testing::TestDataDir() / "vectors/vpdq/debian-ffmpeg";
+  const std::string chair = testing::ReadText(dir / "chair-19-sd-bar.txt");
+  RecordVideo("video-before", "alice", chair);
+  RecordVideo("other-video", "bob", testing::ReadText(dir / "doorknob-hd-no-bar.txt"));
+  ASSERT_TRUE(index_->Load());
+  EXPECT_GT(index_->Stats().video_frames, 0u);
+  const auto added = Import(chair, "vpdq");
+  ASSERT_EQ(added.size(), 1u);
+  auto result = retro_->MatchNewEntries(*store_->GetBank("later-list"), added);
+  ASSERT_TRUE(result) << result.error().ToString();
+  EXPECT_EQ(result->entries_searched, 1);
+  EXPECT_EQ(result->uploads_matched, 1);
+  auto video = store_->GetContent("video-before");
+  ASSERT_TRUE(video);
+  ASSERT_EQ(video->matches.size(), 1u);
+  EXPECT_EQ(video->matches[0].signal_type, "vpdq");
+  EXPECT_TRUE(video->matches[0].retroactive);
+  EXPECT_EQ(video->matches[0].distance, 0);
+  ASSERT_TRUE(video->matches[0].query_match_percent);
+  EXPECT_DOUBLE_EQ(*video->matches[0].query_match_percent, 100.0);
+  EXPECT_TRUE(store_->GetContent("other-video")->matches.empty());
   EXPECT_EQ(store_->Cases().ListCases(std::nullopt, 10)->size(), 1u);
 }
 

@@ -241,6 +241,46 @@ TEST_P(SweepTest, ACopyOnAnAllowListIsRecordedSuppressedAndLeftAlone) {
   EXPECT_NE(OpenCaseOf("acct-2"), 0);
 }
 
+// A confirmed video: its frames go into the own bank, and another account's copy of the video,
+// uploaded before anything listed it, is found by the video rule.
+TEST_P(SweepTest, AConfirmedVideoSweepsAnotherAccountsCopyByItsFrames) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  const std::string frames =
+      testing::ReadText(testing::TestDataDir() / "vectors/vpdq/debian-ffmpeg/chair-19-sd-bar.txt");
+  auto video = [&](const std::string& id, const std::string& user) {
+    ContentRecord v;
+    v.content_id = id;
+    v.user_id = user;
+    v.media_type = "video/mp4";
+    v.hashes = {{"sha256", Sha256Hex(id)}, {"md5", Sha256Hex(id + "-md5").substr(0, 32)}};
+    v.vpdq = frames;
+    return v;
+  };
+  ASSERT_TRUE(store_->Cases().RecordUnmatchedUploads(std::vector<ContentRecord>{video("copy-video", "acct-9")})[0]);
+  // The original: a different file of the same video, matched by the industry list's SHA-256.
+  ContentRecord original = video("original-video", "origin-user");
+  original.matches = {testing::ListedMatch(*store_, "industry", "csam", original.hashes.at("sha256"))};
+  PolicyOutcome hold;
+  hold.hold = true;
+  hold.rules = {"listed"};
+  hold.category = testing::BuiltInCategory("csam");
+  auto recorded = testing::RecordWithOutcome(*store_, original, hold, dir_.path() / "media", "video bytes");
+  ASSERT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+  ASSERT_TRUE(store_->Cases().ClaimCase(recorded->opened->id, "alice"));
+  auto decided = decisions_->Decide(recorded->opened->id, Violating(), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_TRUE(problems_.empty()) << problems_.front();
+  EXPECT_EQ(decided->sweep_copies, 1);
+  const auto case_id = OpenCaseOf("acct-9");
+  ASSERT_NE(case_id, 0);
+  auto copy = store_->GetContent("copy-video");
+  ASSERT_TRUE(copy);
+  ASSERT_EQ(copy->matches.size(), 1u);
+  EXPECT_EQ(copy->matches[0].signal_type, "vpdq");
+  EXPECT_EQ(copy->matches[0].sweep_of, decided->id);
+  EXPECT_EQ(copy->state, "blocked");
+}
+
 TEST_P(SweepTest, ADecisionThatIsNotViolatingSweepsNothing) {
   if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
   const auto origin = CopiesThenAListedOriginal();

@@ -343,6 +343,7 @@ struct PastUpload {
   std::optional<int> pdq_quality;
   std::string sha256, md5;  // hex
   std::int64_t submitted_at = 0;
+  std::string vpdq;  // videos: the vPDQ frames (reference text format); "" otherwise
 };
 
 // What the index of past uploads follows. Thread safety: as Store.

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "vigil/pdq.h"
+#include "vigil/video.h"
 
 namespace vigil {
 namespace {
@@ -32,6 +33,14 @@ std::optional<std::uint64_t> DigestPrefix(std::string_view type, std::string_vie
   return type == "md5" ? prefix ^ 0x9E3779B97F4A7C15ull : prefix;
 }
 
+// A video's distinct frame hashes good enough to match on (the video rule's quality floor).
+std::vector<PdqHash> FramesOf(const std::string& vpdq) {
+  if (vpdq.empty()) return {};
+  auto frames = ParseVpdq(vpdq);
+  if (!frames) return {};
+  return VpdqMatchableHashes(*frames, VpdqMatchOptions{}.min_quality);
+}
+
 struct DigestEntry {
   std::uint64_t prefix = 0;
   std::uint64_t key = 0;
@@ -44,6 +53,7 @@ struct PastUploadIndex::State {
   std::mutex follow_mu;  // one Load/Follow at a time
   mutable std::shared_mutex mu;
   std::unique_ptr<PdqIndex> pdq = std::make_unique<PdqIndex>();
+  std::unique_ptr<PdqIndex> frames = std::make_unique<PdqIndex>();  // videos' frames, by upload
   std::vector<DigestEntry> digests;  // sorted
   std::vector<DigestEntry> recent;   // unsorted, folded into `digests` as it grows
   std::int64_t last_row[2] = {0, 0};
@@ -60,6 +70,8 @@ Status PastUploadIndex::Load() {
   std::vector<std::uint64_t> ids;
   std::vector<PdqHash> hashes;
   std::vector<DigestEntry> digests;
+  std::vector<std::uint64_t> frame_ids;
+  std::vector<PdqHash> frame_hashes;
   std::int64_t last[2] = {0, 0};
   for (const auto table : {PastUploadTable::kUploads, PastUploadTable::kContent}) {
     std::int64_t& after = last[table == PastUploadTable::kContent ? 1 : 0];
@@ -76,14 +88,20 @@ Status PastUploadIndex::Load() {
         }
         if (auto p = DigestPrefix("sha256", u.sha256)) digests.push_back({*p, key});
         if (auto p = DigestPrefix("md5", u.md5)) digests.push_back({*p, key});
+        for (const auto& frame : FramesOf(u.vpdq)) {
+          frame_ids.push_back(key);
+          frame_hashes.push_back(frame);
+        }
       }
       after = page.back().row;
     }
   }
   std::sort(digests.begin(), digests.end());
   auto pdq = PdqIndex::Build(ids, hashes);
+  auto frames = PdqIndex::Build(frame_ids, frame_hashes);
   std::unique_lock lock(state_->mu);
   state_->pdq = std::move(pdq);
+  state_->frames = std::move(frames);
   state_->digests = std::move(digests);
   state_->recent.clear();
   state_->last_row[0] = last[0];
@@ -99,6 +117,7 @@ Status PastUploadIndex::Add(const std::vector<PastUpload>& uploads) {
     if (!u.pdq.empty()) {
       if (auto hash = PdqHash::FromHex(u.pdq)) state_->pdq->Add(key, *hash);
     }
+    for (const auto& frame : FramesOf(u.vpdq)) state_->frames->Add(key, frame);
     if (auto p = DigestPrefix("sha256", u.sha256)) digests.push_back({*p, key});
     if (auto p = DigestPrefix("md5", u.md5)) digests.push_back({*p, key});
   }
@@ -197,6 +216,16 @@ std::vector<std::vector<PastHit>> PastUploadIndex::SearchPdqBatch(std::span<cons
   return out;
 }
 
+std::vector<std::vector<PastHit>> PastUploadIndex::SearchFrames(std::span<const PdqHash> frames, int radius) const {
+  std::shared_lock lock(state_->mu);
+  std::vector<std::vector<PastHit>> out;
+  for (const auto& matches : state_->frames->SearchBatch(frames, radius, 1)) {
+    auto& hits = out.emplace_back();
+    for (const auto& m : matches) hits.push_back(HitOf(m.id, m.distance));
+  }
+  return out;
+}
+
 std::vector<PastHit> PastUploadIndex::SearchDigest(std::string_view type, std::string_view hex) const {
   std::vector<PastHit> out;
   const auto prefix = DigestPrefix(type, hex);
@@ -215,6 +244,7 @@ PastUploadIndexStats PastUploadIndex::Stats() const {
   PastUploadIndexStats s;
   s.pdq = state_->pdq->Stats().entries;
   s.digests = state_->digests.size() + state_->recent.size();
+  s.video_frames = state_->frames->Stats().entries;
   s.gaps = state_->gaps.size();
   s.last_upload_row = state_->last_row[0];
   s.last_content_row = state_->last_row[1];

@@ -1,5 +1,5 @@
-// The index of past uploads: the PDQ hash and the SHA-256 and MD5 digests of every upload submitted
-// within a look-back window, in memory, so that entries a list gains later (retroactive matching)
+// The index of past uploads: the PDQ hash, the SHA-256 and MD5 digests and (videos) the vPDQ frame
+// hashes of every upload submitted within a look-back window, in memory, so that entries a list gains later (retroactive matching)
 // and items a reviewer confirms (sweeps) are searched against what was uploaded before them.
 //
 // It follows the store (PastUploadFeed): Load reads every upload in the window; Follow reads the
@@ -13,7 +13,8 @@
 // hit's submission time.
 //
 // Memory: the PDQ index's ~90 B a hash plus 16 B per digest (an 8-byte prefix and the row; a hit
-// on a prefix is confirmed by the caller from the store).
+// on a prefix is confirmed by the caller from the store), and ~90 B per distinct video frame of
+// quality 50 or more (one a second by default).
 //
 // Thread safety: searches may run on many threads while one thread calls Load or Follow.
 #pragma once
@@ -49,7 +50,7 @@ struct PastHit {
 };
 
 struct PastUploadIndexStats {
-  std::size_t pdq = 0, digests = 0, gaps = 0;
+  std::size_t pdq = 0, digests = 0, gaps = 0, video_frames = 0;
   std::int64_t last_upload_row = 0, last_content_row = 0;
 };
 
@@ -68,6 +69,9 @@ class PastUploadIndex {
   std::vector<PastHit> SearchPdq(const PdqHash& hash, int radius) const;
   // Many hashes at once on `threads` threads (0: all cores); result i belongs to hashes[i].
   std::vector<std::vector<PastHit>> SearchPdqBatch(std::span<const PdqHash> hashes, int radius, unsigned threads) const;
+  // Videos: result i holds the uploads with a frame within `radius` of frames[i] (one hit per
+  // such frame; the caller applies the video rule to each upload read back from the store).
+  std::vector<std::vector<PastHit>> SearchFrames(std::span<const PdqHash> frames, int radius) const;
   // "sha256" or "md5", lowercase hex. Hits share the digest's first 8 bytes: confirm from the store.
   std::vector<PastHit> SearchDigest(std::string_view type, std::string_view hex) const;
 

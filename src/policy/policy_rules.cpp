@@ -257,9 +257,9 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       const bool found_after = rule.found == "later" || rule.found == "sweep";
       if (found_after && !rule.signal_types.empty() &&
           std::all_of(rule.signal_types.begin(), rule.signal_types.end(),
-                      [](const std::string& type) { return type == "sha1" || type == "vpdq"; })) {
+                      [](const std::string& type) { return type == "sha1"; })) {
         return Fail(ErrorCode::kInvalidArgument,
-                    where(rule.name) + "never fires: matches found " + rule.found + " are of pdq, md5 and sha256 entries only");
+                    where(rule.name) + "never fires: matches found " + (rule.found == "sweep" ? "by sweeps" : "later") + " are of pdq, md5, sha256 and vpdq entries only");
       }
       if (rule.max_upload_age_days && !found_after) {
         return Fail(ErrorCode::kInvalidArgument,

@@ -216,7 +216,8 @@ Status ApiService::EnableRetroactiveMatching(int window_days) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), window_days, stats.pdq,
                stats.digests);
   past_uploads_ = std::move(index);
-  retro_ = std::make_unique<RetroMatcher>(store_, *past_uploads_, uploads_, SystemClock(), window_days);
+  retro_ = std::make_unique<RetroMatcher>(store_, *past_uploads_, uploads_, SystemClock(), window_days,
+                                          options_.video_match);
   decisions_ = std::make_unique<DecisionWorkflow>(store_, DecisionOptions());  // sweeps need the index
   return {};
 }

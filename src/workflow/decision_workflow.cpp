@@ -5,6 +5,7 @@
 
 #include "vigil/case_evidence.h"
 #include "vigil/digest.h"
+#include "vigil/video.h"
 
 namespace vigil {
 
@@ -69,14 +70,24 @@ bool DecidedViolating(const Case& c) {
   return c.status == CaseStatus::kDecided && d != nullptr && d->verdict == Verdict::kViolating;
 }
 
-// What the own bank lists of an upload: its PDQ (when good enough to match on), SHA-256 and MD5.
-std::vector<std::pair<std::string, std::string>> ListedValues(const ContentRecord& content) {
-  std::vector<std::pair<std::string, std::string>> values;
+// What the own bank lists of an upload: its PDQ (when good enough to match on), SHA-256 and MD5,
+// and a video's vPDQ frames (value: their identity; payload: the frames).
+struct ListedValue {
+  std::string type, value, payload;
+};
+std::vector<ListedValue> ListedValues(const ContentRecord& content) {
+  std::vector<ListedValue> values;
   for (const char* type : {"pdq", "sha256", "md5"}) {
     const auto hash = content.hashes.find(type);
     if (hash == content.hashes.end()) continue;
     if (std::string_view(type) == "pdq" && content.pdq_quality && *content.pdq_quality < 50) continue;
-    values.emplace_back(type, hash->second);
+    values.push_back({type, hash->second, ""});
+  }
+  if (!content.vpdq.empty()) {
+    auto frames = ParseVpdq(content.vpdq);
+    if (frames && !VpdqMatchableHashes(*frames, VpdqMatchOptions{}.min_quality).empty()) {
+      values.push_back({"vpdq", VpdqIdentity(*frames), FormatVpdq(*frames)});
+    }
   }
   return values;
 }
@@ -95,7 +106,7 @@ Result<SweepResult> DecisionWorkflow::Sweep(const Case& c, const std::string& ac
   for (const auto& item : c.items) {
     if (item.state == "restored") continue;
     VIGIL_ASSIGN_OR_RETURN(auto content, store_.GetContent(item.content_id));
-    for (auto& v : ListedValues(content)) values.push_back(std::move(v));
+    for (auto& v : ListedValues(content)) values.emplace_back(std::move(v.type), std::move(v.value));
   }
   const std::string own = OwnBankName(options_.own_bank, FinalDecision(c)->category);
   VIGIL_ASSIGN_OR_RETURN(auto bank, store_.GetBank(own));
@@ -126,11 +137,12 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
     // is a reviewer's call on that upload, not on the list: a curator removes entries).
     const bool list = confirmed && item.state != "restored";
     if (!list && item.state != "restored") continue;
-    for (auto& [type, value] : ListedValues(*content)) {
+    for (auto& listed : ListedValues(*content)) {
       ImportOp op;
       op.kind = list ? ImportOp::Kind::kAdd : ImportOp::Kind::kRemove;
-      op.signal_type = std::move(type);
-      op.value = std::move(value);
+      op.signal_type = std::move(listed.type);
+      op.value = std::move(listed.value);
+      if (list) op.payload = std::move(listed.payload);
       if (list) {
         const auto labelled = final_decision->file_classifications.find(item.content_id);
         op.provenance = {"decision by " + final_decision->reviewer, "platform", "case:" + std::to_string(c.id),

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "vigil/pdq.h"
+#include "vigil/video.h"
 
 namespace vigil {
 namespace {
@@ -23,6 +24,17 @@ struct Candidate {
   const IndexedEntry* entry = nullptr;
   int distance = 0;
 };
+
+// The smallest distance between a frame of one video and a frame of the other (both at or above
+// the quality floor): what a vpdq match records as its distance.
+int MinFrameDistance(std::span<const VpdqFrame> a, std::span<const VpdqFrame> b, int min_quality) {
+  const auto left = VpdqMatchableHashes(a, min_quality), right = VpdqMatchableHashes(b, min_quality);
+  int best = 256;
+  for (const auto& x : left) {
+    for (const auto& y : right) best = std::min(best, x.Distance(y));
+  }
+  return best;
+}
 
 // Whether an upload's late matches were recorded now; counts it in `result` when they were not
 // (removed by retention meanwhile, failed, or recorded by an earlier run).
@@ -69,8 +81,9 @@ boost::json::object SweepJson(const SweepResult& r) {
 }
 
 RetroMatcher::RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const UploadWorkflow& workflow,
-                           const Clock& clock, int window_days)
-    : feed_(feed), index_(index), workflow_(workflow), clock_(clock), window_days_(window_days) {}
+                           const Clock& clock, int window_days, VpdqMatchOptions video_match)
+    : feed_(feed), index_(index), workflow_(workflow), clock_(clock), window_days_(window_days),
+      video_match_(video_match) {}
 
 Result<RetroMatcher::Found> RetroMatcher::Search(const Bank& bank, std::span<const IndexedEntry> entries,
                                                  int pdq_max_distance, std::int64_t& searched,
@@ -83,6 +96,7 @@ Result<RetroMatcher::Found> RetroMatcher::Search(const Bank& bank, std::span<con
   std::map<std::pair<PastUploadTable, std::int64_t>, std::vector<Candidate>> hits_by_row;
   std::vector<PdqHash> hashes;
   std::vector<const IndexedEntry*> pdq_entries;
+  std::map<const IndexedEntry*, std::vector<VpdqFrame>> videos;  // listed videos' frames
   for (const auto& e : entries) {
     if (e.signal_type == "pdq") {
       if (auto hash = PdqHash::FromHex(e.value)) {
@@ -95,6 +109,19 @@ Result<RetroMatcher::Found> RetroMatcher::Search(const Bank& bank, std::span<con
       for (const auto& hit : index_.SearchDigest(e.signal_type, Lower(e.value))) {
         hits_by_row[{hit.table, hit.row}].push_back({&e, 0});
       }
+    } else if (e.signal_type == "vpdq") {
+      auto listed = ParseVpdq(e.payload);
+      if (!listed) continue;
+      ++searched;
+      // Uploads with a frame close to one of the listed video's: the video rule decides below.
+      const auto frames = VpdqMatchableHashes(*listed, video_match_.min_quality);
+      for (const auto& hits : index_.SearchFrames(frames, video_match_.max_distance)) {
+        for (const auto& hit : hits) {
+          auto& found_here = hits_by_row[{hit.table, hit.row}];
+          if (found_here.empty() || found_here.back().entry != &e) found_here.push_back({&e, hit.distance});
+        }
+      }
+      videos[&e] = std::move(*listed);
     }
   }
   if (!hashes.empty()) {
@@ -132,6 +159,16 @@ Result<RetroMatcher::Found> RetroMatcher::Search(const Bank& bank, std::span<con
             if (m.distance > pdq_max_distance) continue;
             if (u.pdq_quality && *u.pdq_quality < bank.pdq_min_quality) continue;
             m.quality = u.pdq_quality;
+          } else if (c.entry->signal_type == "vpdq") {
+            // HMA's video rule, on the upload's frames as stored against the listed video's.
+            auto mine = ParseVpdq(u.vpdq);
+            if (!mine) continue;
+            const auto& listed = videos[c.entry];
+            const VpdqMatch match = MatchVpdq(*mine, listed, video_match_);
+            if (!match.matched) continue;
+            m.distance = MinFrameDistance(*mine, listed, video_match_.min_quality);
+            m.query_match_percent = match.query_match_percent;
+            m.compared_match_percent = match.compared_match_percent;
           } else {
             const std::string& theirs = c.entry->signal_type == "md5" ? u.md5 : u.sha256;
             if (Lower(theirs) != Lower(c.entry->value)) continue;

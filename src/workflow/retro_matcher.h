@@ -6,11 +6,13 @@
 //   MatchNewEntries(bank, entries):
 //     1. brings the index up to date (Follow);
 //     2. searches PDQ entries at the bank's distance (all at once, on every core), MD5 and SHA-256
-//        entries exactly; SHA-1 and vPDQ entries are not searched (past uploads' SHA-1 and video
-//        frames are not indexed), nor are a bank's extra measures (dihedral, trimmed);
+//        entries exactly, vPDQ entries (listed videos) frame by frame; SHA-1 entries are not
+//        searched (past uploads' SHA-1 is not indexed), nor are a bank's extra measures
+//        (dihedral, trimmed);
 //     3. reads every hit back from the store and keeps those that hold: submitted within the
 //        window, the PDQ distance recomputed from the stored hash within the bank's, quality at
-//        least the bank's floor, digests equal (the index holds prefixes);
+//        least the bank's floor, digests equal (the index holds prefixes), videos by HMA's video
+//        rule on the stored frames (`video_match`, as at upload time);
 //     4. records each upload's late matches in one transaction of its own (RecordLateMatches):
 //        an upload already holding a match of the entry is not matched twice, so running it again
 //        over the same entries (`vigil bank rematch`) records only what a failure left out. One
@@ -20,8 +22,8 @@
 //
 //   Sweep(case, own bank, entries): a violating decision's files, as entries of the platform's own
 //   bank (DecisionWorkflow::SyncOwnBank put them there), searched the same way for copies among
-//   past uploads (PDQ within the sweep distance, or the bank's; MD5 and SHA-256 exactly), the
-//   case's own files left out. Each copy is recorded with matches marked `sweep_of` the case and
+//   past uploads (PDQ within the sweep distance, or the bank's; MD5 and SHA-256 exactly; videos
+//   by their frames and the video rule), the case's own files left out. Each copy is recorded with matches marked `sweep_of` the case and
 //   handed to UploadWorkflow::RecordSwept: blocked or not per the rules (`found = "sweep"`), always
 //   held in a case of its account's for a person, never an account action or a report. An account's
 //   copies gather in its one open case; the copies' cases link back through their matches
@@ -40,6 +42,7 @@
 #include "match/past_upload_index.h"
 #include "vigil/cases.h"
 #include "vigil/store.h"
+#include "vigil/video.h"
 #include "workflow/upload_workflow.h"
 
 namespace vigil {
@@ -86,7 +89,7 @@ boost::json::object SweepJson(const SweepResult& result);
 class RetroMatcher {
  public:
   RetroMatcher(PastUploadFeed& feed, PastUploadIndex& index, const UploadWorkflow& workflow, const Clock& clock,
-               int window_days);
+               int window_days, VpdqMatchOptions video_match = {});
   Result<RetroMatchResult> MatchNewEntries(const Bank& bank, std::span<const IndexedEntry> entries) const;
   // `origin` read whole (GetCase); `entries` the own bank's live entries of its files.
   Result<SweepResult> Sweep(const Case& origin, const Bank& bank, std::span<const IndexedEntry> entries,
@@ -108,6 +111,7 @@ class RetroMatcher {
   const UploadWorkflow& workflow_;
   const Clock& clock_;
   int window_days_;
+  VpdqMatchOptions video_match_;
 };
 
 }  // namespace vigil
