@@ -131,6 +131,8 @@ TEST(Policy, BadFilesAreRefusedWithTheLineAndRule) {
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"sweep\"\nsignal_types = [\"sha1\"]\n",
             "never fires: matches found by sweeps"},
            {"[[rule]]\nname = \"x\"\nactions = [\"hold\"]\nfound = \"soon\"\n", "\"sweep\""},
+           {"[[rule]]\nname = \"x\"\nactions = [\"block\", \"hold\", \"suspend\"]\nfound = \"sweep\"\n", "never acts on an account"},
+           {"[[rule]]\nname = \"x\"\nactions = [\"block\", \"queue_report\"]\nfound = \"sweep\"\n", "reports on its own"},
            {"[[rule]\nname = \"x\"", "r:1"}}) {
     auto rules = PolicyRules::Parse(text, "r");
     ASSERT_FALSE(rules) << text;

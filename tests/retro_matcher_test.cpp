@@ -150,6 +150,23 @@ TEST_P(RetroMatcherTest, AnUploadFoundWhenItsListGainsItsHashLaterIsHeldByTheRul
   EXPECT_EQ(store_->Cases().ListCases(std::nullopt, 10)->size(), 1u);
 }
 
+// An upload found later moves to the permanent record; the next upload must not take its row
+// number (SQLite reused the largest rowid once it was deleted), or the index, which follows rows
+// past the last it read, never sees it (an adopter's trial found retroactive matches and sweeps
+// silently missing every other upload).
+TEST_P(RetroMatcherTest, AnUploadAfterOneMovedToThePermanentRecordIsStillFound) {
+  ASSERT_TRUE(index_->Load());
+  const std::string first = Submit("first", "alice", 7);
+  auto found = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import("pdq," + first + "\n"));
+  ASSERT_TRUE(found) << found.error().ToString();
+  ASSERT_EQ(found->uploads_matched, 1) << boost::json::serialize(RetroMatchJson(*found));
+  const std::string second = Submit("second", "bob", 8);
+  auto again = retro_->MatchNewEntries(*store_->GetBank("later-list"), Import("pdq," + second + "\n"));
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->uploads_matched, 1) << "the second upload was not seen";
+  EXPECT_EQ(store_->GetContent("second")->matches.size(), 1u);
+}
+
 // Videos too: a listed video is searched frame by frame against past uploads' frames, and the
 // video rule (as at upload time) decides; an unrelated video is not matched.
 TEST_P(RetroMatcherTest, AVideoUploadedBeforeItsListHadItIsFoundByItsFrames) {

@@ -386,12 +386,24 @@ TEST_P(ServiceTest, AConfirmedPhotoSweepsAnEarlierCopyIntoALinkedCaseWhoseBytesT
                 {{"Authorization", "Bearer " + keys_[role]}, {"Content-Type", "application/octet-stream"}});
   };
   EXPECT_EQ(put(copy, "reviewer").status, 403u);
+  auto as_text = Http(port_, "PUT", swept + "/media/early-copy", copy,
+                      {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(as_text.status, 415u) << as_text.body;
+  // A case list does not claim "no sweep": sweeps are read with the whole case.
+  const auto listed = Parse(Call("GET", "/v1/cases?status=decided", "reviewer")).at("cases").as_array();
+  ASSERT_FALSE(listed.empty());
+  EXPECT_FALSE(listed.at(0).as_object().contains("sweep"));
   auto wrong = put(bytes, "submitter");
   EXPECT_EQ(wrong.status, 400u) << wrong.body;
   EXPECT_NE(wrong.body.find("SHA-256"), std::string::npos) << wrong.body;
   auto supplied = put(copy, "submitter");
   ASSERT_EQ(supplied.status, 200u) << supplied.body;
   EXPECT_TRUE(Parse(supplied).at("items").as_array().at(0).at("has_media").as_bool());
+  EXPECT_EQ(put(bytes, "submitter").status, 400u) << "wrong bytes are refused even once the media is kept";
+  // Media past the JSON limit (8 MiB) are read up to the server's body limit, as uploads are.
+  auto large = put(std::string(9u << 20, 'x'), "submitter");
+  EXPECT_EQ(large.status, 400u) << large.body.substr(0, 200);
+  EXPECT_EQ(put(copy, "submitter").status, 200u);
   ASSERT_EQ(Call("POST", swept + "/claim", "reviewer").status, 200u);
   EXPECT_EQ(Http(port_, "GET", swept + "/media/early-copy", "", {{"Authorization", "Bearer " + keys_["reviewer"]}}).status,
             200u);

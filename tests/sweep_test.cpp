@@ -30,12 +30,16 @@ found = "at_upload"
 actions = ["block", "hold"]
 )";
 
-// What a platform writes for sweeps: copies are blocked and held; the account action and report
-// this rule asks for are exactly what a sweep must not do on its own.
+// What a platform writes for sweeps: copies are blocked and held. A rule for any match that
+// suspends and reports (as a platform's catch-all might) must not do so for a sweep's copies.
 const std::string kRules = kListedRule + R"(
 [[rule]]
 name = "copies"
 found = "sweep"
+actions = ["block", "hold"]
+
+[[rule]]
+name = "catch-all"
 actions = ["block", "hold", "suspend", "queue_report"]
 suspend_days = 30
 )";
@@ -58,6 +62,7 @@ class SweepTest : public ::testing::TestWithParam<Backend> {
     options.on_problem = [this](const std::string& what, std::int64_t, const Error& error) {
       problems_.push_back(what + ": " + error.message);
     };
+    options.on_sweep = [this](const SweepResult& r) { last_sweep_ = r; };
     decisions_ = std::make_unique<DecisionWorkflow>(*store_, options);
   }
 
@@ -103,6 +108,17 @@ class SweepTest : public ::testing::TestWithParam<Backend> {
     return request;
   }
 
+  // Open cases of `user` ("" : uploads without a user).
+  std::vector<std::int64_t> OpenCasesOf(const std::string& user) {
+    std::vector<std::int64_t> out;
+    auto cases = store_->Cases().ListCases(std::nullopt, 100);
+    EXPECT_TRUE(cases);
+    for (const auto& c : *cases) {
+      if (c.user_id == user) out.push_back(c.id);
+    }
+    return out;
+  }
+
   // The open case of `user` (0: none).
   std::int64_t OpenCaseOf(const std::string& user) {
     auto cases = store_->Cases().ListCases(std::nullopt, 100);
@@ -122,6 +138,7 @@ class SweepTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<RetroMatcher> retro_;
   std::unique_ptr<DecisionWorkflow> decisions_;
   std::vector<std::string> problems_;
+  SweepResult last_sweep_;
   testing::Bytes original_;
 };
 
@@ -163,6 +180,10 @@ TEST_P(SweepTest, AViolatingDecisionSweepsCopiesByThreeOtherAccountsIntoThreeLin
     EXPECT_EQ(store_->Cases().GetAccount(user)->state, "active") << user << ": a sweep never acts on an account";
   }
   EXPECT_EQ(linked.size(), 3u);
+  const auto copy_b = store_->GetContent("copy-b");
+  ASSERT_TRUE(copy_b);
+  EXPECT_NE(copy_b->policy_outcome.find("\"case_id\":" + std::to_string(OpenCaseOf("acct-2"))), std::string::npos)
+      << "the answer on record is the sweep's, not 'nothing matched': " << copy_b->policy_outcome;
   EXPECT_EQ(store_->Cases().GetAccount("origin-user")->state, "suspended") << "the reviewer's decision stands";
   auto unrelated = store_->GetContent("unrelated");
   ASSERT_TRUE(unrelated);
@@ -193,6 +214,62 @@ TEST_P(SweepTest, AViolatingDecisionSweepsCopiesByThreeOtherAccountsIntoThreeLin
   EXPECT_EQ(again->copies, 0);
   EXPECT_EQ(again->already_matched, 4);
   EXPECT_EQ(store_->Cases().GetCase(origin)->sweep_copies, 4);
+}
+
+// The sequence an adopter's trial ran: the original confirmed, then a swept account's case
+// confirmed too (its own sweep finds the original and the other copies again), then that case
+// overturned on appeal. A sweep never touches what a person decided, grows the cases it finds
+// (an upload without a user included) rather than opening more, counts only what it blocked; the
+// own bank keeps the first case's provenance and a value another confirmed file still has.
+TEST_P(SweepTest, ASecondSweepLeavesDecidedFilesAloneAndTheOwnBankKeepsWhatIsStillConfirmed) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  Submit("copy-anon", "", testing::EncodeJpeg(testing::MakePattern(96, 64, 3, 11), 85));
+  const auto origin = CopiesThenAListedOriginal();
+  ASSERT_TRUE(decisions_->Decide(origin, Violating(), "alice"));
+  EXPECT_EQ(last_sweep_.copies, 5);
+  EXPECT_EQ(last_sweep_.blocked, 5);
+  EXPECT_EQ(last_sweep_.accounts, 3) << "an upload without a user is no account";
+  ASSERT_EQ(OpenCasesOf("").size(), 1u);
+  const auto acct1 = OpenCaseOf("acct-1");
+  const auto acct2 = OpenCaseOf("acct-2");
+  ASSERT_NE(acct1, 0);
+  ASSERT_NE(acct2, 0);
+
+  // acct-2's case confirmed: its sweep finds the original (decided) and the others' copies.
+  ASSERT_TRUE(store_->Cases().ClaimCase(acct2, "bob"));
+  ASSERT_TRUE(decisions_->Decide(acct2, Violating(), "bob"));
+  EXPECT_TRUE(problems_.empty()) << problems_.front();
+  EXPECT_GE(last_sweep_.decided_already, 1) << "the original, decided in the first case";
+  EXPECT_EQ(last_sweep_.blocked, 0) << "everything it found was blocked already";
+  EXPECT_EQ(store_->GetContent("original")->state, "removed");
+  EXPECT_TRUE(OpenCasesOf("origin-user").empty()) << "a decided file is never put in a new case";
+  EXPECT_EQ(OpenCasesOf("").size(), 1u) << "the anonymous copy's case grew; no second one";
+  EXPECT_EQ(OpenCasesOf("acct-1"), std::vector<std::int64_t>{acct1});
+
+  // acct-1's case holds copy-a, the original's very bytes: confirmed, then overturned on appeal.
+  auto own_entry = [&]() -> std::string {
+    auto entries = store_->ListEntries("platform-csam", 0, 1000, false);
+    EXPECT_TRUE(entries);
+    for (const auto& e : *entries) {
+      if (e.signal_type == "sha256" && e.value == Sha256Hex(original_)) return e.provenance.external_id;
+    }
+    return "";
+  };
+  ASSERT_EQ(own_entry(), "case:" + std::to_string(origin));
+  ASSERT_TRUE(store_->Cases().ClaimCase(acct1, "bob"));
+  ASSERT_TRUE(decisions_->Decide(acct1, Violating(), "bob"));
+  EXPECT_EQ(own_entry(), "case:" + std::to_string(origin)) << "the first confirmation's provenance stays";
+  auto actions = store_->Cases().ListActions("acct-1");
+  ASSERT_TRUE(actions);
+  const auto removal = std::find_if(actions->begin(), actions->end(),
+                                    [](const auto& a) { return a.content_id == "copy-a" && a.kind == "remove_content"; });
+  ASSERT_NE(removal, actions->end());
+  auto appeal = store_->Cases().FileAppeal(removal->id, "my own photo", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "carol"));
+  ASSERT_TRUE(decisions_->DecideAppeal(appeal->id, {"overturned", {}, "not it", ""}, "carol"));
+  EXPECT_EQ(store_->GetContent("copy-a")->state, "restored");
+  EXPECT_EQ(own_entry(), "case:" + std::to_string(origin)) << "the original is still confirmed: its value stays listed";
 }
 
 TEST_P(SweepTest, ARuleForSweepsThatOnlyHoldsLeavesTheCopiesUpForTheirReviewers) {
@@ -239,6 +316,13 @@ TEST_P(SweepTest, ACopyOnAnAllowListIsRecordedSuppressedAndLeftAlone) {
   EXPECT_NE(copy_c->matches[0].suppressed_by, 0);
   EXPECT_EQ(OpenCaseOf("acct-3"), 0);
   EXPECT_NE(OpenCaseOf("acct-2"), 0);
+  auto origin_case = store_->Cases().GetCase(origin);
+  ASSERT_TRUE(origin_case);
+  EXPECT_EQ(origin_case->sweep_copies, 3) << "the allow-listed copy is not one acted on";
+  EXPECT_EQ(origin_case->sweep_accounts, 2);
+  for (const auto& s : origin_case->swept) EXPECT_NE(s.case_id, 0);
+  EXPECT_EQ(last_sweep_.allow_listed, 1);
+  EXPECT_EQ(last_sweep_.copies, 3);
 }
 
 // A confirmed video: its frames go into the own bank, and another account's copy of the video,

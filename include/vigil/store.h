@@ -344,6 +344,7 @@ struct PastUpload {
   std::string sha256, md5;  // hex
   std::int64_t submitted_at = 0;
   std::string vpdq;  // videos: the vPDQ frames (reference text format); "" otherwise
+  std::string state = "visible";  // visible, blocked, removed, restored (uploads that matched nothing: visible)
 };
 
 // What the index of past uploads follows. Thread safety: as Store.

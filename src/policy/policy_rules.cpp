@@ -294,6 +294,11 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
         }
       }
       // Contradictions and actions without their settings.
+      if (rule.found == "sweep" && (rule.account != AccountAction::kNone || rule.queue_report)) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    where(rule.name) + "a sweep never acts on an account or reports on its own (a person decides each "
+                                       "account it finds): use block and hold");
+      }
       if (priority && !rule.hold) {
         return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'hold_priority' without the 'hold' action");
       }

@@ -300,7 +300,10 @@ const std::string& ApiService::ConsolePolicy() {
 bool ApiService::IsHeavy(http::verb method, std::string_view path) {
   // A reviewer's blurred preview decodes the upload again (in a decoder worker): never on an I/O
   // thread, where a slow one would hold up every lookup.
-  if (method == http::verb::get) return path.starts_with("/v1/cases/") && path.find("/media/") != std::string_view::npos;
+  if (method == http::verb::get || method == http::verb::put) {
+    // And the bytes of an upload the platform supplies for review (up to the server's body limit).
+    return path.starts_with("/v1/cases/") && path.find("/media/") != std::string_view::npos;
+  }
   if (method != http::verb::post) return false;
   // Imports, uploads, and the reporting calls that talk to NCMEC or decrypt the vault.
   return path == "/v1/content" || path == "/v1/hash" || path == "/v1/evidence/purge" ||

@@ -165,6 +165,9 @@ Response ApiService::ListCases(ApiCall& call) {
   for (const auto& c : *cases) {
     boost::json::object summary = CaseJson(c);
     summary["item_count"] = c.items.size();
+    // Sweeps are read with the whole case (GET /v1/cases/{id}): a list would say "none" wrongly.
+    summary.erase("sweep");
+    summary.erase("swept_from");
     summary.erase("items");
     summary.erase("decisions");
     out.push_back(std::move(summary));
@@ -265,6 +268,11 @@ Response ApiService::SupplyCaseMedia(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   if (media_ == nullptr) {
     return ErrorResponse(http::status::service_unavailable, "unavailable", "this server keeps no media (it has no data directory)");
+  }
+  const auto type = MediaType(call.request);
+  if (type.rfind("image/", 0) != 0 && type.rfind("video/", 0) != 0 && type != "application/octet-stream") {
+    return ErrorResponse(http::status::unsupported_media_type, "unsupported",
+                         "Content-Type must be image/*, video/* or application/octet-stream, got '" + type.substr(0, 80) + "'");
   }
   const auto& body = call.request.body();
   if (body.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "empty body: send the upload's bytes");

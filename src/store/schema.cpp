@@ -466,9 +466,37 @@ CREATE TABLE store_identity (id TEXT NOT NULL);
 )sql",
     // 9: sweeps (workflow/retro_matcher.h): a match found by sweeping past uploads for copies of a
     // file confirmed violating names the case whose decision started the sweep.
+    // And on SQLite, `uploads` row numbers are never reused: an INTEGER PRIMARY KEY without
+    // AUTOINCREMENT took the largest number again once that row had moved to `content`, and the
+    // index of past uploads, which follows rows past the last it read, never saw the new upload.
     R"sql(
 ALTER TABLE matches ADD COLUMN sweep_of BIGINT;
 CREATE INDEX matches_sweep ON matches(sweep_of) WHERE sweep_of IS NOT NULL;
+{{SQLITE}}CREATE TABLE uploads_numbered (
+  row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  content_id TEXT NOT NULL,
+  user_id TEXT NOT NULL DEFAULT '',
+  media_type TEXT NOT NULL DEFAULT '',
+  byte_size BIGINT NOT NULL DEFAULT 0,
+  md5 TEXT,
+  sha1 TEXT,
+  sha256 TEXT,
+  pdq TEXT,
+  pdq_quality INTEGER,
+  submitted_at BIGINT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  vpdq TEXT,
+  outcome TEXT
+);
+INSERT INTO uploads_numbered (row_id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality,
+                              submitted_at, metadata, vpdq, outcome)
+  SELECT row_id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at,
+         metadata, vpdq, outcome FROM uploads;
+DROP TABLE uploads;
+ALTER TABLE uploads_numbered RENAME TO uploads;
+CREATE UNIQUE INDEX uploads_content_id ON uploads(content_id);
+CREATE INDEX uploads_time ON uploads(submitted_at);
+CREATE INDEX uploads_user ON uploads(user_id);{{END}}
 )sql",
 };
 

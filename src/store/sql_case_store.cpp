@@ -242,6 +242,20 @@ class SqlCaseStore final : public CaseStore {
       const auto now = Now();
       VIGIL_ASSIGN_OR_RETURN(auto row, KeepInContentOn(*db, content_id));
       if (!row) return Fail(ErrorCode::kNotFound, "content '" + content_id + "' is no longer kept");
+      if (sweep_of != 0) {
+        // A person has decided this upload already (in a case decided or closed, or its state
+        // says so): a sweep never reopens, re-blocks or re-queues it.
+        VIGIL_ASSIGN_OR_RETURN(
+            auto decided, db->Query("SELECT ci.case_id FROM case_items ci JOIN cases c ON c.id = ci.case_id "
+                                    "WHERE ci.content_row = $1 AND c.status IN ('decided', 'closed') "
+                                    "UNION SELECT 0 FROM content WHERE id = $1 AND state IN ('removed', 'restored')",
+                                    {*row}));
+        if (!decided.empty()) {
+          return Fail(ErrorCode::kAlreadyExists, "content '" + content_id + "' was decided by a person" +
+                                                     (decided[0].Int(0) != 0 ? " in case " + std::to_string(decided[0].Int(0)) : "") +
+                                                     ": a sweep leaves it alone");
+        }
+      }
       VIGIL_ASSIGN_OR_RETURN(auto had, db->Query("SELECT entry_id FROM matches WHERE content_row = $1", {*row}));
       std::set<std::int64_t> known;
       for (const auto& r : had) known.insert(r.Int(0));
@@ -270,10 +284,12 @@ class SqlCaseStore final : public CaseStore {
       }
       VIGIL_TRY(HoldQuarantinedOn(*db, late, outcome));
       VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, late, *row, outcome, actor, now));
-      // An upload that matched nothing had no policy answer: it gets the late one (one that had
-      // matches at upload keeps the answer it was given then).
-      VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2 AND outcome IS NULL",
-                            {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, late.user_id), *row}));
+      // An upload that matched nothing gets the late answer (its answer at upload said nothing
+      // matched); one that had matches at upload keeps the answer it was given then.
+      if (known.empty()) {
+        VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2",
+                              {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, late.user_id), *row}));
+      }
       VIGIL_TRY(AppendAudit(*db, now, actor, sweep_of != 0 ? "content.sweep_match" : "content.late_match", content_id,
                             MatchDetail(late) + (sweep_of != 0 ? "; sweep of case " + std::to_string(sweep_of) : "") +
                                 (outcome.rules.empty() ? "" : "; policy rules: " + Join(outcome.rules))));
@@ -367,6 +383,18 @@ class SqlCaseStore final : public CaseStore {
                           {case_id, content_id, reviewer, now}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "media.view", content_id, "case=" + std::to_string(case_id)));
     return txn.Commit();
+  }
+
+  Result<bool> ConfirmedElsewhere(const std::string& signal_type, const std::string& value, std::int64_t case_id,
+                                  const std::string& category) override {
+    if (signal_type != "pdq" && signal_type != "sha256" && signal_type != "md5") return false;
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, db->Query("SELECT 1 FROM content t JOIN case_items ci ON ci.content_row = t.id JOIN cases c ON "
+                             "c.id = ci.case_id WHERE t." + signal_type + " = $1 AND t.state = 'removed' AND c.id <> $2 "
+                             "AND c.category = $3 LIMIT 1",
+                             {value, case_id, category}));
+    return !rows.empty();
   }
 
   Status AttachMedia(std::int64_t case_id, const std::string& content_id, const std::string& actor) override {
@@ -972,12 +1000,18 @@ class SqlCaseStore final : public CaseStore {
     if (needs_case) {
       // A known account's uploads gather in its open case; uploads without a user id are unrelated
       // to each other and each gets a case of its own.
-      auto open = content.user_id.empty()
-                      ? Result<std::vector<SqlRow>>(std::vector<SqlRow>{})
-                      : db.Query(std::string("SELECT ") + kCaseColumns +
-                                     " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
-                                 {content.user_id});
+      // An open case that holds this upload already (matches found later for it) is the one.
+      auto open = db.Query(std::string("SELECT ") + kCaseColumns +
+                               " FROM cases WHERE status IN ('open', 'in_review', 'escalated') AND id IN "
+                               "(SELECT case_id FROM case_items WHERE content_row = $1) ORDER BY id LIMIT 1",
+                           {content_row});
       if (!open) return tl::unexpected(open.error());
+      if (open->empty() && !content.user_id.empty()) {
+        open = db.Query(std::string("SELECT ") + kCaseColumns +
+                            " FROM cases WHERE user_id = $1 AND status IN ('open', 'in_review', 'escalated')",
+                        {content.user_id});
+        if (!open) return tl::unexpected(open.error());
+      }
       const int priority = outcome.hold ? outcome.hold_priority : 1;
       const std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
       if (open->empty()) {
@@ -1288,7 +1322,8 @@ class SqlCaseStore final : public CaseStore {
   Status FillSweep(SqlConnection& db, Case& c) {
     VIGIL_ASSIGN_OR_RETURN(
         auto rows, db.Query("SELECT t.user_id, (SELECT MAX(ci.case_id) FROM case_items ci WHERE ci.content_row = t.id), "
-                            "COUNT(*) FROM content t WHERE t.id IN (SELECT m.content_row FROM matches m WHERE m.sweep_of = $1) "
+                            "COUNT(*) FROM content t WHERE t.id IN (SELECT m.content_row FROM matches m WHERE m.sweep_of = $1 "
+                            "AND m.suppressed_by IS NULL) "
                             "GROUP BY t.user_id, 2 ORDER BY 2",
                             {c.id}));
     std::set<std::string> accounts;

@@ -558,7 +558,8 @@ class SqlStore final : public Store {
     const bool uploads = table == PastUploadTable::kUploads;
     const std::string row = uploads ? "row_id" : "id";
     VIGIL_ASSIGN_OR_RETURN(
-        auto rows, db->Query("SELECT " + row + ", content_id, user_id, pdq, pdq_quality, sha256, md5, submitted_at, vpdq FROM " +
+        auto rows, db->Query("SELECT " + row + ", content_id, user_id, pdq, pdq_quality, sha256, md5, submitted_at, vpdq, " +
+                                 (uploads ? "'visible'" : "state") + " FROM " +
                                  (uploads ? "uploads" : "content") + " WHERE " + row + " > $1 AND submitted_at >= $2 ORDER BY " +
                                  row + " LIMIT $3",
                              {after_row, since, std::int64_t{std::clamp(limit, 1, 100'000)}}));
@@ -571,7 +572,8 @@ class SqlStore final : public Store {
     auto db = pool_.Acquire();
     const bool uploads = table == PastUploadTable::kUploads;
     const std::string row = uploads ? "row_id" : "id";
-    std::string sql = "SELECT " + row + ", content_id, user_id, pdq, pdq_quality, sha256, md5, submitted_at, vpdq FROM " +
+    std::string sql = "SELECT " + row + ", content_id, user_id, pdq, pdq_quality, sha256, md5, submitted_at, vpdq, " +
+                                 (uploads ? "'visible'" : "state") + " FROM " +
                       (uploads ? "uploads" : "content") + " WHERE " + row + " IN (";
     std::vector<SqlValue> params;
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -597,6 +599,7 @@ class SqlStore final : public Store {
       p.md5 = r.Text(6);
       p.submitted_at = r.Int(7);
       p.vpdq = r.Text(8);
+      p.state = r.Text(9);
       out.push_back(std::move(p));
     }
     return out;

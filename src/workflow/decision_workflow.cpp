@@ -2,6 +2,7 @@
 #include "workflow/decision_workflow.h"
 
 #include <algorithm>
+#include <set>
 
 #include "vigil/case_evidence.h"
 #include "vigil/digest.h"
@@ -153,7 +154,31 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
     }
   }
   if (request.ops.empty()) return {};
-  const std::string own = OwnBankName(options_.own_bank, final_decision != nullptr ? final_decision->category : c.category);
+  const std::string category = final_decision != nullptr ? final_decision->category : c.category;
+  const std::string own = OwnBankName(options_.own_bank, category);
+  // A value the bank lists already keeps its first provenance (the case that confirmed it first);
+  // a value another confirmed file still has stays when this one is restored.
+  std::vector<std::pair<std::string, std::string>> adds;
+  for (const auto& op : request.ops) {
+    if (op.kind == ImportOp::Kind::kAdd) adds.emplace_back(op.signal_type, op.value);
+  }
+  std::set<std::pair<std::string, std::string>> listed;
+  if (!adds.empty() && store_.GetBank(own)) {
+    VIGIL_ASSIGN_OR_RETURN(auto live, store_.FindLiveEntries(own, adds));
+    for (const auto& e : live) listed.emplace(e.signal_type, e.value);
+  }
+  std::vector<ImportOp> kept;
+  for (auto& op : request.ops) {
+    if (op.kind == ImportOp::Kind::kAdd) {
+      if (listed.contains({op.signal_type, op.value})) continue;
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(const bool elsewhere, store_.Cases().ConfirmedElsewhere(op.signal_type, op.value, c.id, category));
+      if (elsewhere) continue;
+    }
+    kept.push_back(std::move(op));
+  }
+  request.ops = std::move(kept);
+  if (request.ops.empty()) return {};
   if (!store_.GetBank(own)) {
     if (!confirmed) return {};  // nothing to take out of a bank that does not exist
     Bank bank;
@@ -194,7 +219,6 @@ Result<Case> DecisionWorkflow::SupplyMedia(std::int64_t case_id, const std::stri
   if (item == c.items.end()) {
     return Fail(ErrorCode::kNotFound, "content '" + content_id.substr(0, 80) + "' is not in case " + std::to_string(case_id));
   }
-  if (item->has_media) return c;
   VIGIL_ASSIGN_OR_RETURN(auto content, store_.GetContent(content_id));
   const auto recorded = content.hashes.find("sha256");
   if (recorded == content.hashes.end()) {
@@ -204,6 +228,7 @@ Result<Case> DecisionWorkflow::SupplyMedia(std::int64_t case_id, const std::stri
     return Fail(ErrorCode::kInvalidArgument, "these " + std::to_string(bytes.size()) + " bytes are not upload '" +
                                                  content_id + "': their SHA-256 is not the one recorded when it came");
   }
+  if (item->has_media) return c;  // the same bytes again: nothing to do
   VIGIL_TRY(media.Keep(recorded->second, bytes));
   VIGIL_TRY(store_.Cases().AttachMedia(case_id, content_id, actor));
   VIGIL_ASSIGN_OR_RETURN(c, store_.Cases().GetCase(case_id));

@@ -91,8 +91,9 @@ class DecisionWorkflow {
 
   // The platform supplies the bytes of a case's item whose media was never kept (an upload that
   // matched nothing when it came, found later or by a sweep): they must be exactly the upload's
-  // (its recorded SHA-256; anything else is kInvalidArgument), are kept in `media`, and the item
-  // has media from then on (review, preservation, the report's file). A case already decided
+  // (its recorded SHA-256; anything else is kInvalidArgument, also for an item that has media:
+  // the same bytes again change nothing), are kept in `media`, and the item has media from then
+  // on (review, preservation, the report's file). A case already decided
   // violating gets its follow-up again, so a report that could not be drafted without the file
   // is drafted now. Returns the case as it stands.
   Result<Case> SupplyMedia(std::int64_t case_id, const std::string& content_id, std::span<const std::uint8_t> bytes,

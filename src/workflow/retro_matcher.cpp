@@ -39,9 +39,12 @@ int MinFrameDistance(std::span<const VpdqFrame> a, std::span<const VpdqFrame> b,
 // Whether an upload's late matches were recorded now; counts it in `result` when they were not
 // (removed by retention meanwhile, failed, or recorded by an earlier run).
 template <typename CountedResult>
-bool Recorded(const Result<RecordedUpload>& recorded, const std::string& content_id, CountedResult& result) {
+bool Recorded(const Result<RecordedUpload>& recorded, const std::string& content_id, CountedResult& result,
+              std::int64_t* decided_already = nullptr) {
   if (!recorded) {
-    if (recorded.error().code == ErrorCode::kNotFound) {
+    if (recorded.error().code == ErrorCode::kAlreadyExists && decided_already != nullptr) {
+      ++*decided_already;  // a sweep leaves what a person decided alone
+    } else if (recorded.error().code == ErrorCode::kNotFound) {
       ++result.gone;
     } else if (result.failed++ == 0) {
       result.first_error = content_id + ": " + recorded.error().ToString();
@@ -74,6 +77,7 @@ boost::json::object SweepJson(const SweepResult& r) {
                           {"candidates", r.candidates},   {"copies", r.copies},
                           {"accounts", r.accounts},       {"cases", std::move(cases)},
                           {"blocked", r.blocked},         {"already_matched", r.already_matched},
+                          {"decided_already", r.decided_already}, {"allow_listed", r.allow_listed},
                           {"gone", r.gone},               {"failed", r.failed},
                           {"seconds", r.seconds}};
   if (!r.first_error.empty()) out["first_error"] = r.first_error;
@@ -177,6 +181,7 @@ Result<RetroMatcher::Found> RetroMatcher::Search(const Bank& bank, std::span<con
           auto& upload = found[u.content_id];
           if (upload.matches.empty()) {
             upload.user_id = u.user_id;
+            upload.state = u.state;
             if (!u.pdq.empty()) upload.signals.push_back({"pdq", u.pdq, u.pdq_quality, ""});
             if (!u.sha256.empty()) upload.signals.push_back({"sha256", u.sha256, std::nullopt, ""});
             if (!u.md5.empty()) upload.signals.push_back({"md5", u.md5, std::nullopt, ""});
@@ -244,9 +249,13 @@ Result<SweepResult> RetroMatcher::Sweep(const Case& origin, const Bank& bank, st
       m.sweep_of = origin.id;
     }
     auto recorded = workflow_.RecordSwept(content_id, upload.matches, options.block, decided->category);
-    if (!Recorded(recorded, content_id, result)) continue;
+    if (!Recorded(recorded, content_id, result, &result.decided_already)) continue;
+    if (allowed_by != 0) {  // recorded, suppressed, left alone
+      ++result.allow_listed;
+      continue;
+    }
     ++result.copies;
-    if (recorded->content.state == "blocked") ++result.blocked;
+    if (recorded->content.state == "blocked" && upload.state != "blocked") ++result.blocked;
     if (!upload.user_id.empty() && upload.user_id != origin.user_id) accounts.insert(upload.user_id);
     if (recorded->opened) cases.insert(recorded->opened->id);
   }

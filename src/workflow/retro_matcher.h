@@ -28,7 +28,8 @@
 //   held in a case of its account's for a person, never an account action or a report. An account's
 //   copies gather in its one open case; the copies' cases link back through their matches
 //   (Case::swept_from) and the sweeping case lists them (Case::swept). Running it again records
-//   nothing twice.
+//   nothing twice. An upload a person has decided already (it is in a decided case, or was removed
+//   or restored) is left alone: a sweep never reopens, re-blocks or re-queues a person's decision.
 //
 // Thread safety: MatchNewEntries may run on several threads (the index and the store are shared).
 #pragma once
@@ -72,11 +73,13 @@ struct SweepResult {
   std::int64_t case_id = 0;  // the case whose decision swept
   std::int64_t entries_searched = 0;
   std::int64_t candidates = 0;
-  std::int64_t copies = 0;    // uploads found and recorded as copies
+  std::int64_t copies = 0;    // uploads found and recorded as copies (held; blocked per the rules)
   std::int64_t accounts = 0;  // distinct accounts among them other than the case's
   std::vector<std::int64_t> cases;  // the cases the copies were put in (opened or grown)
-  std::int64_t blocked = 0;         // copies blocked now
+  std::int64_t blocked = 0;         // copies blocked by this sweep (not those blocked before)
   std::int64_t already_matched = 0;  // copies an earlier sweep (or upload-time match) had
+  std::int64_t decided_already = 0;  // copies a person has decided (in a decided case): left alone
+  std::int64_t allow_listed = 0;     // copies on an allow-list: recorded suppressed, left alone
   std::int64_t gone = 0;
   std::int64_t failed = 0;
   std::string first_error;
@@ -99,6 +102,7 @@ class RetroMatcher {
   // Past uploads an entry finds that hold when read back, by content id.
   struct FoundUpload {
     std::string user_id;
+    std::string state;  // before this search recorded anything
     std::vector<MatchRecord> matches;
     std::vector<LookupSignal> signals;  // its hashes, for the allow-lists
   };
