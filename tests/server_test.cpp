@@ -1058,6 +1058,12 @@ TEST_P(ServiceSqliteTest, AmbiguousRequestsAreRefused) {
   auto dup = Call("POST", "/v1/banks", "bank-admin", R"({"name":"a","name":"b"})");
   EXPECT_EQ(dup.status, 400u) << dup.body;
   EXPECT_NE(dup.body.find("duplicate key 'name'"), std::string::npos) << dup.body;
+  // A NUL in a string (a trial stored one in a decision's reason on SQLite; PostgreSQL's driver
+  // would have cut the text there).
+  auto nul = Call("POST", "/v1/banks", "bank-admin", R"({"name":"d","description":"a\u0000b"})");
+  EXPECT_EQ(nul.status, 400u) << nul.body;
+  EXPECT_NE(nul.body.find("NUL"), std::string::npos) << nul.body;
+  EXPECT_EQ(Call("POST", "/v1/banks", "bank-admin", R"({"name":"e\u0000"})").status, 400u);
   // A body in another charset.
   auto utf16 = Http(port_, "POST", "/v1/banks", R"({"name":"c"})",
                     {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "application/json; charset=utf-16"}});
@@ -1322,7 +1328,10 @@ TEST(ServiceConfig, BadConfigFilesAreRefused) {
            {"limits = 5\n", "'limits' must be a table"},
            {"[workflow]\nsla_seconds_p4 = 60\n", "unknown key 'workflow.sla_seconds_p4'"},
            {"[sandbox]\nmode = \"maybe\"\n", "sandbox.mode must be"},
-           {"threads = \n", "bad.toml:1"}}) {
+           {"threads = \n", "bad.toml:1"},
+           // Out of range, named with the file's line and the key's table (a trial saw neither).
+           {"listen = \"127.0.0.1:0\"\n[sweep]\npdq_max_distance = 300\n", "bad.toml:3: 'sweep.pdq_max_distance' must be"},
+           {"[workflow]\nown_bank = \"Platform Bank\"\n", "bad.toml:2: 'workflow.own_bank' must be"}}) {
     std::ofstream(config) << text;
     auto run = testing::RunVigil({"serve", "--data-dir", (dir.path() / "d").string(), "--config", config.string()});
     EXPECT_EQ(run.status, 1) << text;

@@ -72,26 +72,39 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     }
   }
   Status status;
-  auto wrong = [&](const char* key, const char* type) {
-    status = Fail(ErrorCode::kInvalidArgument, path + ": '" + key + "' must be " + type);
+  // "path:LINE: 'section.key' must be ...": where the operator has to look.
+  auto section = [&](const toml::table& t) -> std::string {
+    for (const auto& [name, value] : table) {
+      if (value.as_table() == &t) return std::string(name.str()) + ".";
+    }
+    return "";
+  };
+  auto wrong = [&](const char* key, const char* type, const toml::table* in = nullptr) {
+    const toml::node* node = in != nullptr ? in->get(key) : nullptr;
+    std::string message = path;  // appended piece by piece: GCC 12 misreads a long + chain (-Wrestrict)
+    if (node != nullptr) message.append(":").append(std::to_string(node->source().begin.line));
+    message.append(": '");
+    if (in != nullptr) message.append(section(*in));
+    message.append(key).append("' must be ").append(type);
+    status = Fail(ErrorCode::kInvalidArgument, message);
   };
   auto read_string = [&](const toml::table& t, const char* key, std::string& out) {
     if (const auto* node = t.get(key)) {
       if (auto value = node->value<std::string>()) out = *value;
-      else wrong(key, "a string");
+      else wrong(key, "a string", &t);
     }
   };
   auto read_int = [&](const toml::table& t, const char* key, auto& out, std::int64_t min, std::int64_t max) {
     if (const auto* node = t.get(key)) {
       auto value = node->value<std::int64_t>();
       if (value && *value >= min && *value <= max) out = static_cast<std::remove_reference_t<decltype(out)>>(*value);
-      else wrong(key, ("an integer within " + std::to_string(min) + ".." + std::to_string(max)).c_str());
+      else wrong(key, ("an integer within " + std::to_string(min) + ".." + std::to_string(max)).c_str(), &t);
     }
   };
   auto read_bool = [&](const toml::table& t, const char* key, bool& out) {
     if (const auto* node = t.get(key)) {
       if (auto value = node->value<bool>()) out = *value;
-      else wrong(key, "true or false");
+      else wrong(key, "true or false", &t);
     }
   };
   std::string listen;
@@ -140,7 +153,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     if (own.size() > 31 || std::any_of(own.begin(), own.end(), [](char c) {
           return !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
         })) {
-      wrong("own_bank", "0-31 of [a-z0-9_-] (each category's own bank is named <own_bank>-<category>)");
+      wrong("own_bank", "0-31 of [a-z0-9_-] (each category's own bank is named <own_bank>-<category>)", workflow);
     }
     read_int(*workflow, "quarantine_window_seconds", w.quarantine_window_seconds, 60, 30 * 86'400);
   }

@@ -23,6 +23,16 @@ struct DuplicateKeyFinder {
   std::string key;
   std::string duplicate;
   bool infinite = false;
+  bool nul = false;
+
+  // A NUL in a string: PostgreSQL's text cannot hold one (the driver would cut the string there),
+  // so SQLite and PostgreSQL would keep different text. Refused wherever it appears.
+  bool Clean(std::string_view part, boost::system::error_code& ec) {
+    if (part.find('\0') == std::string_view::npos) return true;
+    nul = true;
+    ec = boost::json::error::syntax;
+    return false;
+  }
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
@@ -36,13 +46,14 @@ struct DuplicateKeyFinder {
     open.pop_back();
     return true;
   }
-  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_key_part(std::string_view part, std::size_t, boost::system::error_code&) {
+  bool on_string_part(std::string_view part, std::size_t, boost::system::error_code& ec) { return Clean(part, ec); }
+  bool on_string(std::string_view part, std::size_t, boost::system::error_code& ec) { return Clean(part, ec); }
+  bool on_key_part(std::string_view part, std::size_t, boost::system::error_code& ec) {
     key.append(part);
-    return true;
+    return Clean(part, ec);
   }
   bool on_key(std::string_view part, std::size_t, boost::system::error_code& ec) {
+    if (!Clean(part, ec)) return false;
     key.append(part);
     if (!open.back().insert(key).second) {
       duplicate = key;
@@ -77,6 +88,9 @@ Result<boost::json::value> ParseStrictJson(std::string_view text, int max_depth)
   if (ec) return Fail(ErrorCode::kInvalidArgument, "malformed JSON: " + ec.message());
   boost::json::basic_parser<DuplicateKeyFinder> finder(options);
   finder.write_some(false, text.data(), text.size(), ec);
+  if (finder.handler().nul) {
+    return Fail(ErrorCode::kInvalidArgument, "a JSON string holds a NUL character (\\u0000): text cannot carry one");
+  }
   if (finder.handler().infinite) {
     return Fail(ErrorCode::kInvalidArgument, "a number out of range (not finite) in the JSON");
   }
