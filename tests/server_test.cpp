@@ -379,6 +379,13 @@ TEST_P(ServiceTest, AConfirmedPhotoSweepsAnEarlierCopyIntoALinkedCaseWhoseBytesT
   EXPECT_EQ(linked.at("items").as_array().at(0).at("state").as_string(), "blocked");
   EXPECT_FALSE(linked.at("items").as_array().at(0).at("has_media").as_bool());
   EXPECT_EQ(Parse(Call("GET", "/v1/accounts/someone-else", "reviewer")).at("state").as_string(), "active");
+  // The same sweep by hand (`vigil bank sweep`) records nothing twice.
+  std::vector<std::string> again = {"bank", "sweep", std::to_string(case_id), "--retroactive-days", "90"};
+  again.insert(again.end(), store_flags_.begin(), store_flags_.end());
+  auto by_hand = testing::RunVigil(again);
+  ASSERT_EQ(by_hand.status, 0) << by_hand.err;
+  EXPECT_NE(by_hand.out.find("\"copies\":0"), std::string::npos) << by_hand.out;
+  EXPECT_NE(by_hand.out.find("\"already_matched\":1"), std::string::npos) << by_hand.out;
 
   // The platform supplies the copy's bytes: only exactly the upload's are taken, by its submitter key.
   auto put = [&](const std::string& body, const std::string& role) {

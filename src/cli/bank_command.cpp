@@ -14,6 +14,7 @@
 #include "vigil/hash_list.h"
 #include "vigil/matcher.h"
 #include "vigil/policy.h"
+#include "workflow/decision_workflow.h"
 #include "workflow/retro_matcher.h"
 #include "workflow/upload_workflow.h"
 
@@ -32,6 +33,9 @@ struct BankArgs {
   bool negative = false;     // create: an allow-list of known false positives
   int retroactive_days = 0;  // import: search the new entries against this many days of uploads
   std::string rules;         // import: the rules that decide about late matches
+  std::int64_t case_id = 0;  // sweep: the case decided violating
+  std::string own_bank = "platform";
+  int sweep_distance = -1;
 };
 
 void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
@@ -52,6 +56,36 @@ Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, con
   VIGIL_TRY(index.Load());
   RetroMatcher retro(store, index, workflow, SystemClock(), a.retroactive_days);
   return retro.MatchNewEntries(bank, added);
+}
+
+// A sweep run by hand (one that failed in the service, or after the window or rules changed):
+// what `vigil serve` does after a violating decision (workflow/decision_workflow.h).
+int RunSweep(Store& store, const BankArgs& a) {
+  auto c = store.Cases().GetCase(a.case_id);
+  if (!c) return ReportError("bank sweep", c.error());
+  Matcher unused(store);  // the workflow records the copies' matches only: nothing is looked up
+  UploadWorkflowOptions options;
+  options.actor = "sweep";
+  UploadWorkflow workflow(store.Cases(), unused, MediaHasher{}, nullptr, options);
+  if (!a.rules.empty()) {
+    auto rules = PolicyRules::Load(a.rules);
+    if (!rules) return ReportError("bank sweep", rules.error());
+    workflow.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+  }
+  PastUploadIndexOptions index_options;
+  index_options.window_days = a.retroactive_days;
+  PastUploadIndex index(store, SystemClock(), index_options);
+  if (auto loaded = index.Load(); !loaded) return ReportError("bank sweep", loaded.error());
+  RetroMatcher retro(store, index, workflow, SystemClock(), a.retroactive_days);
+  DecisionWorkflowOptions decision_options;
+  decision_options.own_bank = a.own_bank;
+  decision_options.sweeper = &retro;
+  decision_options.sweep.pdq_max_distance = a.sweep_distance;
+  DecisionWorkflow decisions(store, decision_options);
+  auto swept = decisions.Sweep(*c, "cli");
+  if (!swept) return ReportError("bank sweep", swept.error());
+  PrintJson(SweepJson(*swept));
+  return swept->failed == 0 ? 0 : 1;
 }
 
 int RunImport(Store& store, const BankArgs& a) {
@@ -151,6 +185,21 @@ Action RegisterBankCommand(CLI::App& app) {
       ->required()
       ->check(CLI::Range(1, 36'500));
   rematch->add_option("--rules", a->rules, "The rules that decide about late matches")->check(CLI::ExistingFile);
+  CLI::App* sweep = bank->add_subcommand(
+      "sweep", "Sweep the uploads of the window for copies of a case's files, as a violating decision does");
+  sweep->footer("For a case decided violating: its files' entries in the own bank (<own-bank>-<category>) are\n"
+                "searched against past uploads and each copy is recorded, blocked or held per the rules and put\n"
+                "in a case of its account's, never an account action or a report. Copies recorded before, and\n"
+                "uploads a person has decided, are left as they are. Prints the sweep's figures as JSON.");
+  sweep->add_option("case_id", a->case_id, "The case decided violating")->required()->check(CLI::PositiveNumber);
+  sweep->add_option("--retroactive-days", a->retroactive_days, "The window: uploads of this many days")
+      ->required()
+      ->check(CLI::Range(1, 36'500));
+  sweep->add_option("--rules", a->rules, "The rules that decide for the copies (found = \"sweep\")")->check(CLI::ExistingFile);
+  sweep->add_option("--own-bank", a->own_bank, "The own banks' name ([workflow] own_bank)")->capture_default_str();
+  sweep->add_option("--pdq-max-distance", a->sweep_distance, "PDQ copies within this distance (-1: the own bank's)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 256));
 
   CLI::App* import = app.add_subcommand("import", "Import a hash list into a bank (one transaction)");
   import->add_option("bank", a->name, "Bank name")->required();
@@ -175,6 +224,7 @@ Action RegisterBankCommand(CLI::App& app) {
     auto store = OpenStoreOrReport(a->store, import->parsed() ? "import" : "bank");
     if (!store) return 1;
     if (import->parsed()) return RunImport(*store, *a);
+    if (sweep->parsed()) return RunSweep(*store, *a);
     if (quarantine->parsed()) {
       if (*release != 0) {
         if (auto released = store->Cases().ReleaseQuarantine(*release, "cli"); !released) {
