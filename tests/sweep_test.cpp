@@ -46,8 +46,18 @@ suspend_days = 30
 
 class SweepTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override {
-    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_);
+  void SetUp() override { Open(StoreOptions{}, postgres_, dir_.path()); }
+
+  // The store and everything on it (again, with other workflow options, in a test that needs them).
+  void Open(const StoreOptions& store_options, testing::TestPostgres& postgres, const std::filesystem::path& dir) {
+    decisions_.reset();
+    retro_.reset();
+    index_.reset();
+    uploads_.reset();
+    matcher_.reset();
+    store_.reset();
+    std::filesystem::create_directories(dir);
+    store_ = testing::OpenTestStore(GetParam(), dir, postgres, store_options);
     if (store_ == nullptr) return;
     matcher_ = std::make_unique<Matcher>(*store_);
     ASSERT_TRUE(matcher_->Load());
@@ -130,7 +140,7 @@ class SweepTest : public ::testing::TestWithParam<Backend> {
   }
 
   testing::TempDir dir_;
-  testing::TestPostgres postgres_;
+  testing::TestPostgres postgres_, other_postgres_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Matcher> matcher_;
   std::unique_ptr<UploadWorkflow> uploads_;
@@ -270,6 +280,27 @@ TEST_P(SweepTest, ASecondSweepLeavesDecidedFilesAloneAndTheOwnBankKeepsWhatIsSti
   ASSERT_TRUE(decisions_->DecideAppeal(appeal->id, {"overturned", {}, "not it", ""}, "carol"));
   EXPECT_EQ(store_->GetContent("copy-a")->state, "restored");
   EXPECT_EQ(own_entry(), "case:" + std::to_string(origin)) << "the original is still confirmed: its value stays listed";
+}
+
+// A second trial: with flood quarantine at 3 accounts, the sweep's own finds (copies in three
+// accounts) quarantined the confirmed file's own-bank entry, so the rest of the sweep and every
+// later upload of it went unblocked. What reviewers confirmed is never quarantined.
+TEST_P(SweepTest, ASweepFindingManyAccountsNeverQuarantinesTheConfirmedFile) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  StoreOptions options;
+  options.workflow.quarantine_distinct_users = 2;
+  Open(options, other_postgres_, dir_.path() / "quarantine");
+  ASSERT_NE(store_, nullptr);
+  const auto origin = CopiesThenAListedOriginal();
+  ASSERT_TRUE(decisions_->Decide(origin, Violating(), "alice"));
+  auto quarantined = store_->Cases().ListQuarantine();
+  ASSERT_TRUE(quarantined) << quarantined.error().ToString();
+  EXPECT_TRUE(quarantined->empty()) << quarantined->front().bank;
+  for (const std::string id : {"copy-a", "copy-b", "copy-c", "copy-d"}) {
+    auto copy = store_->GetContent(id);
+    ASSERT_TRUE(copy);
+    EXPECT_EQ(copy->state, "blocked") << id;
+  }
 }
 
 TEST_P(SweepTest, ARuleForSweepsThatOnlyHoldsLeavesTheCopiesUpForTheirReviewers) {

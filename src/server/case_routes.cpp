@@ -62,7 +62,7 @@ boost::json::object CaseJson(const Case& c) {
   for (const auto& s : c.swept) {
     swept.push_back(boost::json::object{{"case_id", s.case_id}, {"user_id", s.user_id}, {"copies", s.copies}});
   }
-  return {{"id", c.id},
+  boost::json::object out{{"id", c.id},
           {"user_id", c.user_id},
           {"status", CaseStatusName(c.status)},
           {"priority", c.priority},
@@ -78,10 +78,13 @@ boost::json::object CaseJson(const Case& c) {
           {"updated_at", IsoTime(c.updated_at)},
           {"items", std::move(items)},
           {"decisions", std::move(decisions)},
-          {"swept_from", std::move(swept_from)},
-          {"sweep", boost::json::object{{"copies", c.sweep_copies},
-                                        {"accounts", c.sweep_accounts},
-                                        {"cases", std::move(swept)}}}};
+          {"swept_from", std::move(swept_from)}};
+  // Only a case whose decision swept copies says so (an empty object would read as "swept, found
+  // nothing", which the audit log tells apart).
+  if (c.sweep_copies > 0) {
+    out["sweep"] = boost::json::object{{"copies", c.sweep_copies}, {"accounts", c.sweep_accounts}, {"cases", std::move(swept)}};
+  }
+  return out;
 }
 
 // An action as the platform shows it to its user; `staff` adds what only staff may see (the lists

@@ -111,7 +111,13 @@ DecisionWorkflowOptions ApiService::DecisionOptions() {
   out.own_bank = options_.own_bank;
   if (options_.sweep) out.sweeper = retro_.get();  // null until EnableRetroactiveMatching
   out.sweep = options_.sweep_options;
-  out.on_sweep = [this](const SweepResult& r) { metrics_.CountSweep(r.copies, r.blocked, r.failed); };
+  out.on_sweep = [this](const SweepResult& r) {
+    metrics_.CountSweep(r.copies, r.blocked, r.failed);
+    spdlog::info(R"("msg":"sweep","case":{},"copies":{},"accounts":{},"blocked":{},"decided_already":{},)"
+                 R"("allow_listed":{},"already_matched":{},"gone":{},"failed":{},"seconds":{:.3f})",
+                 r.case_id, r.copies, r.accounts, r.blocked, r.decided_already, r.allow_listed, r.already_matched,
+                 r.gone, r.failed, r.seconds);
+  };
   out.on_problem = [](const std::string& what, std::int64_t case_id, const Error& error) {
     spdlog::error(R"("msg":{},"case":{},"error":{})", json::serialize(json::value(what)), case_id,
                   json::serialize(json::value(error.ToString())));

@@ -116,6 +116,9 @@ Result<SweepResult> DecisionWorkflow::Sweep(const Case& c, const std::string& ac
   std::string detail = std::to_string(result.copies) + " copies by " + std::to_string(result.accounts) +
                        " other accounts; cases:";
   for (auto id : result.cases) detail += " " + std::to_string(id);
+  detail += "; left alone: " + std::to_string(result.decided_already) + " decided by a person, " +
+            std::to_string(result.allow_listed) + " allow-listed, " + std::to_string(result.already_matched) +
+            " swept before";
   if (result.failed != 0) detail += "; " + std::to_string(result.failed) + " failed: " + result.first_error;
   VIGIL_TRY(store_.Audit(actor, "case.sweep", std::to_string(c.id), detail));
   if (options_.on_sweep) options_.on_sweep(result);
