@@ -1169,7 +1169,7 @@ TEST_P(ServiceSqliteTest, KeyNamesWithNulNewlineSpacesOrNonAsciiAreRefused) {
   StartServer();
   if (HasFatalFailure()) return;
   for (const auto& [name, says] : std::vector<std::pair<std::string, std::string>>{
-           {std::string("dana\0admin", 10), "is a NUL"},
+           {std::string("dana\0admin", 10), "NUL"},  // refused as JSON already (a NUL in any string)
            {"dana\nkey.create", "is a line break"},
            {"dana smith", "is a space"},
            {"d\xd0\xb0na", "not ASCII"}}) {  // a Cyrillic a
