@@ -42,7 +42,8 @@ class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
 
   // An upload of a fresh benign image, listed in a bank of `category`, through the upload
   // workflow with a blocking, holding rule: the case it opened.
-  std::int64_t MatchedCase(const std::string& user, const std::string& content_id, const std::string& category) {
+  std::int64_t MatchedCase(const std::string& user, const std::string& content_id, const std::string& category,
+                           bool claim = true) {
     const testing::Bytes bytes = testing::EncodePng(testing::MakePattern(80, 60, 3, static_cast<std::uint32_t>(++seed_)));
     const std::string bank = category + "-list";
     testing::ListedMatch(*store_, bank, category, Sha256Hex(bytes));
@@ -55,7 +56,9 @@ class DecisionWorkflowTest : public ::testing::TestWithParam<Backend> {
     auto recorded = uploads.Submit({content_id, user, "", bytes});
     EXPECT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
     if (!recorded || !recorded->opened) return 0;
-    EXPECT_TRUE(store_->Cases().ClaimCase(recorded->opened->id, "alice"));
+    if (claim) {
+      EXPECT_TRUE(store_->Cases().ClaimCase(recorded->opened->id, "alice"));
+    }
     return recorded->opened->id;
   }
 
@@ -306,6 +309,24 @@ TEST_P(DecisionWorkflowTest, ACaseWhoseMediaWasNeverKeptIsReportedOnceThePlatfor
   // Again: nothing changes, nothing is drafted twice.
   ASSERT_TRUE(workflow.SupplyMedia(case_id, "unkept-1", bytes, *media_, "platform"));
   EXPECT_EQ(ReportsOf(case_id).size(), 1u);
+}
+
+// An upload that joins a case after its reviewer claimed it (a new match of the account, a late
+// match, a sweep's copy) was never in front of them: the decision is refused until they claim the
+// case again, so a decision never covers an upload nobody saw.
+TEST_P(DecisionWorkflowTest, AnUploadThatJoinedTheCaseAfterTheClaimMustBeSeenBeforeTheDecision) {
+  const auto case_id = MatchedCase("user-20", "u-20a", "csam");
+  ASSERT_EQ(MatchedCase("user-20", "u-20b", "csam", false), case_id) << "the account's open case grows";
+  auto workflow = Workflow(nullptr);
+  auto refused = workflow.Decide(case_id, Violating("csam"), "alice");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(refused.error().message.find("u-20b"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(store_->GetContent("u-20b")->state, "blocked") << "nothing was enforced";
+  ASSERT_TRUE(store_->Cases().ClaimCase(case_id, "alice"));
+  auto decided = workflow.Decide(case_id, Violating("csam"), "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  EXPECT_EQ(store_->GetContent("u-20b")->state, "removed");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DecisionWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

@@ -465,13 +465,17 @@ CREATE TABLE store_identity (id TEXT NOT NULL);
 {{SQLITE}}INSERT INTO store_identity (id) VALUES (lower(hex(randomblob(16))));{{END}}
 )sql",
     // 9: sweeps (workflow/retro_matcher.h): a match found by sweeping past uploads for copies of a
-    // file confirmed violating names the case whose decision started the sweep.
+    // file confirmed violating names the case whose decision started the sweep. A case's items
+    // say when they joined it and a case when it was last claimed: a decision covers only what its
+    // reviewer could see (an upload added after the claim is refused until the case is claimed again).
     // And on SQLite, `uploads` row numbers are never reused: an INTEGER PRIMARY KEY without
     // AUTOINCREMENT took the largest number again once that row had moved to `content`, and the
     // index of past uploads, which follows rows past the last it read, never saw the new upload.
     R"sql(
 ALTER TABLE matches ADD COLUMN sweep_of BIGINT;
 CREATE INDEX matches_sweep ON matches(sweep_of) WHERE sweep_of IS NOT NULL;
+ALTER TABLE case_items ADD COLUMN added_at BIGINT;
+ALTER TABLE cases ADD COLUMN claimed_at BIGINT;
 {{SQLITE}}CREATE TABLE uploads_numbered (
   row_id INTEGER PRIMARY KEY AUTOINCREMENT,
   content_id TEXT NOT NULL,

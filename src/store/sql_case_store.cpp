@@ -358,8 +358,8 @@ class SqlCaseStore final : public CaseStore {
       return Fail(ErrorCode::kPermissionDenied, "case " + std::to_string(id) +
                                                     " needs a second review by a reviewer other than " + reviewer);
     }
-    VIGIL_TRY(db->Execute("UPDATE cases SET assigned_to = $1, lease_until = $2, status = 'in_review', updated_at = $3 "
-                          "WHERE id = $4",
+    VIGIL_TRY(db->Execute("UPDATE cases SET assigned_to = $1, lease_until = $2, status = 'in_review', updated_at = $3, "
+                          "claimed_at = $3 WHERE id = $4",
                           {reviewer, now + options_.lease_seconds * 1'000'000, now, id}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.claim", std::to_string(id), ""));
     VIGIL_TRY(txn.Commit());
@@ -446,6 +446,20 @@ class SqlCaseStore final : public CaseStore {
                   "case " + std::to_string(case_id) + " is " + CaseStatusName(c.status) + " already");
     }
     VIGIL_TRY(RequireClaim(c, reviewer, now));
+    // Uploads that joined the case after the reviewer claimed it were never in front of them (a
+    // late match, a sweep, a new upload of the account): the decision would cover them unseen.
+    VIGIL_ASSIGN_OR_RETURN(
+        auto unseen, db->Query("SELECT t.content_id FROM case_items i JOIN content t ON t.id = i.content_row "
+                               "JOIN cases c ON c.id = i.case_id WHERE i.case_id = $1 AND i.added_at IS NOT NULL "
+                               "AND c.claimed_at IS NOT NULL AND i.added_at > c.claimed_at ORDER BY t.id",
+                               {case_id}));
+    if (!unseen.empty()) {
+      std::string ids;
+      for (std::size_t i = 0; i < unseen.size() && i < 5; ++i) ids += (i == 0 ? "" : ", ") + unseen[i].Text(0).substr(0, 80);
+      return Fail(ErrorCode::kAlreadyExists, "case " + std::to_string(case_id) + " gained " + std::to_string(unseen.size()) +
+                                                 " upload(s) after you claimed it (" + ids +
+                                                 "): claim it again and review them before deciding");
+    }
     auto first = PendingFirstDecision(*db, case_id);
     if (!first) return tl::unexpected(first.error());
     if (*first && (*first)->reviewer == reviewer) {
@@ -1051,8 +1065,8 @@ class SqlCaseStore final : public CaseStore {
       }
       // Already in the case (matches found later for an upload the case holds): a failed INSERT
       // would abort a PostgreSQL transaction, so the conflict is skipped in the statement.
-      VIGIL_TRY(db.Execute("INSERT INTO case_items (case_id, content_row) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                           {case_id, content_row}));
+      VIGIL_TRY(db.Execute("INSERT INTO case_items (case_id, content_row, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                           {case_id, content_row, now}));
     }
     std::vector<std::int64_t> created;
     if (outcome.block && content.state != "blocked") {  // blocked already (matched at upload): one block
