@@ -279,7 +279,15 @@ async function decide(event) {
     state.current = await api('GET', `/v1/cases/${c.id}`);
     renderCase();
     say(`Decision recorded: case #${c.id} is ${/** @type {Case} */ (state.current).status}`);
-  } catch (e) { say(/** @type {Error} */ (e).message); }
+  } catch (e) {
+    const message = /** @type {Error} */ (e).message;
+    // Refused because uploads joined the case after the claim: show the case as it is now.
+    if (message.includes('after you claimed it')) {
+      state.current = await api('GET', `/v1/cases/${c.id}`);
+      renderCase();
+    }
+    say(message);
+  }
 }
 
 /**
