@@ -2,6 +2,7 @@
 // radii operators use, through incremental adds, merges, removals, concurrent readers and writers,
 // and snapshot round trips; corrupted snapshots are refused.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -349,6 +350,16 @@ TEST(PdqIndex, SnapshotRoundTripAndCorruption) {
   EXPECT_NE(e.message.find("header"), std::string::npos) << e.message;
   e = corrupt_copy([](auto& b) { b.resize(100); });
   EXPECT_EQ(e.code, ErrorCode::kCorrupt);
+  // A folder given for the file (a trial: "mmap failed: No such device").
+  auto folder = PdqIndex::Load(dir.path());
+  ASSERT_FALSE(folder.has_value());
+  EXPECT_NE(folder.error().message.find("not a regular file"), std::string::npos) << folder.error().message;
+  // A FIFO is refused at once, not waited on.
+  const auto fifo = dir.path() / "fifo.vidx";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto piped = PdqIndex::Load(fifo);
+  ASSERT_FALSE(piped.has_value());
+  EXPECT_NE(piped.error().message.find("not a regular file"), std::string::npos) << piped.error().message;
   EXPECT_EQ(PdqIndex::Load(dir.path() / "missing.vidx").error().code, ErrorCode::kNotFound);
 }
 

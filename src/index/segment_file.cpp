@@ -159,7 +159,8 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   auto corrupt = [&](const std::string& why) {
     return Fail(ErrorCode::kCorrupt, path.string() + ": not a valid Vigil index snapshot: " + why);
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO given for the file must not hang the open (it is refused just below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIoError,
                 path.string() + ": cannot open: " + std::strerror(errno));
@@ -168,6 +169,10 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return Fail(ErrorCode::kIoError, path.string() + ": cannot stat");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Fail(ErrorCode::kInvalidArgument, path.string() + ": not a regular file (an index snapshot is one .vidx file)");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size < kHeaderBytes) {
