@@ -329,6 +329,55 @@ TEST_P(DecisionWorkflowTest, AnUploadThatJoinedTheCaseAfterTheClaimMustBeSeenBef
   EXPECT_EQ(store_->GetContent("u-20b")->state, "removed");
 }
 
+// Two accounts' cases confirm the same file; the first is overturned on appeal: the own bank keeps
+// the value (the second still confirms it) and names the second case from then on; overturning the
+// second takes the value out.
+TEST_P(DecisionWorkflowTest, AnOwnBankValueConfirmedTwiceNamesTheCaseThatStillConfirmsIt) {
+  const auto first = MatchedCase("user-30", "u-30", "csam");
+  const testing::Bytes bytes = testing::EncodePng(testing::MakePattern(80, 60, 3, static_cast<std::uint32_t>(seed_)));
+  Matcher matcher(*store_);
+  ASSERT_TRUE(matcher.Load());
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"listed\"\nbanks = [\"csam-list\"]\nactions = [\"block\", \"hold\"]\n",
+                                  "rules.toml");
+  ASSERT_TRUE(rules);
+  UploadWorkflow uploads(store_->Cases(), matcher, {}, media_.get(), {});
+  uploads.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
+  auto again = uploads.Submit({"u-31", "user-31", "", bytes});
+  ASSERT_TRUE(again && again->opened) << (again ? "no case" : again.error().ToString());
+  const auto second = again->opened->id;
+  ASSERT_TRUE(store_->Cases().ClaimCase(second, "alice"));
+  DecisionWorkflowOptions options;
+  options.own_bank = "platform";
+  DecisionWorkflow workflow(*store_, options);
+  ASSERT_TRUE(workflow.Decide(first, Violating("csam"), "alice"));
+  ASSERT_TRUE(workflow.Decide(second, Violating("csam"), "alice"));
+  auto provenance = [&]() -> std::string {
+    auto entries = store_->ListEntries("platform-csam", 0, 100, false);
+    EXPECT_TRUE(entries);
+    for (const auto& e : *entries) {
+      if (e.signal_type == "sha256" && e.value == Sha256Hex(bytes)) return e.provenance.external_id;
+    }
+    return "";
+  };
+  ASSERT_EQ(provenance(), "case:" + std::to_string(first));
+  auto overturn = [&](const std::string& user, const std::string& content_id) {
+    auto actions = store_->Cases().ListActions(user);
+    ASSERT_TRUE(actions);
+    const auto removal = std::find_if(actions->begin(), actions->end(), [&](const auto& a) {
+      return a.content_id == content_id && a.kind == "remove_content";
+    });
+    ASSERT_NE(removal, actions->end());
+    auto appeal = store_->Cases().FileAppeal(removal->id, "mine", "platform");
+    ASSERT_TRUE(appeal) << appeal.error().ToString();
+    ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
+    ASSERT_TRUE(workflow.DecideAppeal(appeal->id, {"overturned", {}, "not it", ""}, "bob"));
+  };
+  overturn("user-30", "u-30");
+  EXPECT_EQ(provenance(), "case:" + std::to_string(second)) << "still confirmed, by the second case";
+  overturn("user-31", "u-31");
+  EXPECT_EQ(provenance(), "") << "confirmed by no case: out of the own bank";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DecisionWorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

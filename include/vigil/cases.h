@@ -242,11 +242,11 @@ class CaseReview {
   // or a sweep) are kept now under its SHA-256 (the caller checked and stored them): the item has
   // media from here on. Audited ("media.attach"); an item that has media already is left as it is.
   virtual Status AttachMedia(std::int64_t case_id, const std::string& content_id, const std::string& actor) = 0;
-  // Whether another case than `case_id`, of `category`, still holds a file with this hash removed
-  // by a violating decision (pdq, sha256 or md5; other types: false). The own bank keeps a value
-  // while any confirmed file still has it.
-  virtual Result<bool> ConfirmedElsewhere(const std::string& signal_type, const std::string& value,
-                                          std::int64_t case_id, const std::string& category) = 0;
+  // Another case than `case_id`, of `category`, that still holds a file with this hash removed by
+  // a violating decision (the earliest such case; 0: none; pdq, sha256 or md5, other types: 0). The
+  // own bank keeps a value while any confirmed file still has it, with that case as provenance.
+  virtual Result<std::int64_t> ConfirmedElsewhere(const std::string& signal_type, const std::string& value,
+                                                  std::int64_t case_id, const std::string& category) = 0;
   // Decides a claimed case. Violating: the content is removed and the account suspended as the
   // decision says; a case needing a second review waits for a different reviewer's decision.
   struct DecisionRequest {

@@ -385,16 +385,16 @@ class SqlCaseStore final : public CaseStore {
     return txn.Commit();
   }
 
-  Result<bool> ConfirmedElsewhere(const std::string& signal_type, const std::string& value, std::int64_t case_id,
-                                  const std::string& category) override {
-    if (signal_type != "pdq" && signal_type != "sha256" && signal_type != "md5") return false;
+  Result<std::int64_t> ConfirmedElsewhere(const std::string& signal_type, const std::string& value, std::int64_t case_id,
+                                          const std::string& category) override {
+    if (signal_type != "pdq" && signal_type != "sha256" && signal_type != "md5") return std::int64_t{0};
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(
-        auto rows, db->Query("SELECT 1 FROM content t JOIN case_items ci ON ci.content_row = t.id JOIN cases c ON "
+        auto rows, db->Query("SELECT c.id FROM content t JOIN case_items ci ON ci.content_row = t.id JOIN cases c ON "
                              "c.id = ci.case_id WHERE t." + signal_type + " = $1 AND t.state = 'removed' AND c.id <> $2 "
-                             "AND c.category = $3 LIMIT 1",
+                             "AND c.category = $3 AND c.status IN ('decided', 'closed') ORDER BY c.id LIMIT 1",
                              {value, case_id, category}));
-    return !rows.empty();
+    return rows.empty() ? std::int64_t{0} : rows[0].Int(0);
   }
 
   Status AttachMedia(std::int64_t case_id, const std::string& content_id, const std::string& actor) override {

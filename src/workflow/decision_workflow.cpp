@@ -175,8 +175,17 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
     if (op.kind == ImportOp::Kind::kAdd) {
       if (listed.contains({op.signal_type, op.value})) continue;
     } else {
-      VIGIL_ASSIGN_OR_RETURN(const bool elsewhere, store_.Cases().ConfirmedElsewhere(op.signal_type, op.value, c.id, category));
-      if (elsewhere) continue;
+      VIGIL_ASSIGN_OR_RETURN(const auto elsewhere,
+                             store_.Cases().ConfirmedElsewhere(op.signal_type, op.value, c.id, category));
+      if (elsewhere != 0) {
+        // Still confirmed by another case: the value stays, and names that case from now on.
+        VIGIL_ASSIGN_OR_RETURN(auto other, store_.Cases().GetCase(elsewhere));
+        const Decision* still = FinalDecision(other);
+        if (still == nullptr) continue;
+        op.kind = ImportOp::Kind::kAdd;
+        op.provenance = {"decision by " + still->reviewer, "platform", "case:" + std::to_string(other.id),
+                         still->classification};
+      }
     }
     kept.push_back(std::move(op));
   }
