@@ -169,7 +169,6 @@ Response ApiService::ListCases(ApiCall& call) {
     boost::json::object summary = CaseJson(c);
     summary["item_count"] = c.items.size();
     // Sweeps are read with the whole case (GET /v1/cases/{id}): a list would say "none" wrongly.
-    summary.erase("sweep");
     summary.erase("swept_from");
     summary.erase("items");
     summary.erase("decisions");

@@ -911,17 +911,10 @@ class SqlCaseStore final : public CaseStore {
   Status QuarantineOn(SqlConnection& db, std::int64_t content_row, ContentRecord& content, std::int64_t now,
                       const std::string& actor) {
     std::set<std::int64_t> held;
-    std::map<std::int64_t, bool> own;  // bank id -> the platform's own (labelled "own")
     for (const auto& m : content.matches) {
-      if (m.suppressed_by != 0 || held.contains(m.entry_id)) continue;
-      // What this platform's reviewers confirmed (its own banks, the matches its sweeps find) is no
-      // third party's junk entry: a file shared widely is exactly what they must keep finding.
-      if (!own.contains(m.bank_id)) {
-        VIGIL_ASSIGN_OR_RETURN(auto bank, db.Query("SELECT labels FROM banks WHERE id = $1", {m.bank_id}));
-        const auto labels = bank.empty() ? std::vector<std::string>{} : JsonStrings(bank[0].Text(0));
-        own[m.bank_id] = std::find(labels.begin(), labels.end(), "own") != labels.end();
-      }
-      if (own[m.bank_id] || m.sweep_of != 0) continue;
+      // What this platform's reviewers confirmed (the matches its sweeps find, its own banks,
+      // below) is no third party's junk entry: a file shared widely is what they must keep finding.
+      if (m.suppressed_by != 0 || m.sweep_of != 0 || held.contains(m.entry_id)) continue;
       VIGIL_ASSIGN_OR_RETURN(auto live, db.Query("SELECT MAX(CASE WHEN released_at IS NULL THEN 1 ELSE 0 END), "
                                                  "MAX(released_at) FROM entry_quarantine WHERE entry_id = $1",
                                                  {m.entry_id}));
@@ -939,6 +932,10 @@ class SqlCaseStore final : public CaseStore {
                    {m.entry_id, since}));
       const std::int64_t accounts = counted.at(0).Int(0);
       if (accounts < options_.quarantine_distinct_users) continue;
+      // Only now (an entry at the threshold is rare): is it one of the platform's own banks?
+      VIGIL_ASSIGN_OR_RETURN(auto bank, db.Query("SELECT labels FROM banks WHERE id = $1", {m.bank_id}));
+      const auto labels = bank.empty() ? std::vector<std::string>{} : JsonStrings(bank[0].Text(0));
+      if (std::find(labels.begin(), labels.end(), "own") != labels.end()) continue;
       VIGIL_TRY(db.Execute("INSERT INTO entry_quarantine (entry_id, since, distinct_users) VALUES ($1, $2, $3) "
                            "ON CONFLICT DO NOTHING",
                            {m.entry_id, now, accounts}));

@@ -165,8 +165,9 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
   for (const auto& op : request.ops) {
     if (op.kind == ImportOp::Kind::kAdd) adds.emplace_back(op.signal_type, op.value);
   }
+  const bool bank_exists = static_cast<bool>(store_.GetBank(own));
   std::set<std::pair<std::string, std::string>> listed;
-  if (!adds.empty() && store_.GetBank(own)) {
+  if (!adds.empty() && bank_exists) {
     VIGIL_ASSIGN_OR_RETURN(auto live, store_.FindLiveEntries(own, adds));
     for (const auto& e : live) listed.emplace(e.signal_type, e.value);
   }
@@ -191,7 +192,7 @@ Status DecisionWorkflow::SyncOwnBank(const Case& c, const std::string& actor) {
   }
   request.ops = std::move(kept);
   if (request.ops.empty()) return {};
-  if (!store_.GetBank(own)) {
+  if (!bank_exists) {
     if (!confirmed) return {};  // nothing to take out of a bank that does not exist
     Bank bank;
     bank.name = own;
