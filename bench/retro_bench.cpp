@@ -1,7 +1,7 @@
 // Retroactive matching's search, and a sweep's: the index of past uploads (PDQ + SHA-256 + MD5 of N
 // uploads, from a generated feed) loaded, then 10,000 new list entries (1% of them near a past
 // upload) searched against it on one thread, and one confirmed item searched alone; with the
-// index's memory per past upload (resident-set growth while it loads). Random PDQ hashes only.
+// index's memory per past upload (resident-set growth while it loads, and the structures' own bytes). Random PDQ hashes only.
 // Prints a table. (Reading the hits back and recording them is the store's work: a few per import.)
 //
 //   retro_bench --uploads 1000000,10000000 --entries 10000
@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--entries", entries, "New list entries searched")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  std::printf("| past uploads | load s | B per upload (RSS) | %d new entries, 1 thread, r=31 s | found | sweep of one item ms |\n", entries);
-  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| past uploads | load s | B per upload (RSS) | B per upload (index) | %d new entries, 1 thread, r=31 s | found | sweep of one item ms |\n", entries);
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|\n");
   std::stringstream sizes(sizes_text);
   for (std::string item; std::getline(sizes, item, ',');) {
     GeneratedUploads feed;
@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
     if (auto loaded = index.Load(); !loaded) return std::fprintf(stderr, "%s\n", loaded.error().ToString().c_str()), 1;
     const double load_s = Seconds(t);
     const double bytes_per = (static_cast<double>(RssKb() - rss0) * 1024.0) / static_cast<double>(feed.count);
+    const double index_bytes_per = static_cast<double>(index.Stats().memory_bytes) / static_cast<double>(feed.count);
     // New entries: 1% near a past upload (distance 4-20), the rest unrelated.
     std::mt19937_64 rng(7);
     std::vector<vigil::PdqHash> queries;
@@ -131,8 +132,8 @@ int main(int argc, char** argv) {
     }
     const double sweep_ms = Seconds(t) * 1000.0 / reps;
     if (swept < static_cast<std::size_t>(reps)) return std::fprintf(stderr, "the swept item was not found\n"), 1;
-    std::printf("| %lld | %.2f | %.0f | %.3f | %zu | %.3f |\n", static_cast<long long>(feed.count), load_s, bytes_per,
-                search_s, found, sweep_ms);
+    std::printf("| %lld | %.2f | %.0f | %.0f | %.3f | %zu | %.3f |\n", static_cast<long long>(feed.count), load_s, bytes_per,
+                index_bytes_per, search_s, found, sweep_ms);
     std::fflush(stdout);
   }
   return 0;

@@ -384,6 +384,35 @@ TEST(PdqIndex, ThousandsOfCopiesOfOneHashAreFoundExactlyBuiltAndFromASnapshot) {
   EXPECT_EQ((*loaded)->Search(near, 31).size(), 3000u);
 }
 
+// Ids are kept in 4 bytes when they all fit and postings in 3 up to 2^24 entries; ids that do not
+// fit are kept whole, and both layouts search the same, built and from a snapshot.
+TEST(PdqIndex, IdsTooLargeForFourBytesAreKeptWholeAndFoundTheSameBuiltAndFromASnapshot) {
+  const Codes data = MakeData(20000, true, true, 93);
+  std::vector<std::uint64_t> small_ids, large_ids;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    small_ids.push_back(i);
+    large_ids.push_back((std::uint64_t{1} << 40) + i * 7);
+  }
+  const auto small = PdqIndex::Build(small_ids, data, {.background_merge = false});
+  const auto large = PdqIndex::Build(large_ids, data, {.background_merge = false});
+  // 4 bytes an entry for the ids, no more.
+  EXPECT_EQ(large->Stats().memory_bytes - small->Stats().memory_bytes, data.size() * 4);
+  testing::TempDir dir;
+  ASSERT_TRUE(large->Save(dir.path() / "large.vidx").has_value());
+  auto loaded = PdqIndex::Load(dir.path() / "large.vidx");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  for (const PdqHash& q : MakeQueries(data, 40, true, 94)) {
+    const auto want = small->Search(q, 31);
+    std::vector<IndexMatch> mapped;
+    for (const auto& m : want) mapped.push_back({large_ids[m.id], m.distance});
+    std::sort(mapped.begin(), mapped.end(), [](const IndexMatch& a, const IndexMatch& b) {
+      return a.distance != b.distance ? a.distance < b.distance : a.id < b.id;
+    });
+    ASSERT_EQ(large->Search(q, 31), mapped);
+    ASSERT_EQ((*loaded)->Search(q, 31), mapped);
+  }
+}
+
 TEST(BucketOffsets, ABlockTooFullForOneByteDeltasIsKeptWholeAndAForgedOneIsRefused) {
   // 128 values; value 40 holds 1,000 entries, the others one each.
   std::vector<std::uint32_t> offsets(129, 0);

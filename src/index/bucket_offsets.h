@@ -34,7 +34,10 @@ struct BucketOffsets {
     }
     return base + deltas[v];
   }
-  void Prefetch(std::uint32_t v) const { __builtin_prefetch(deltas.data() + v); }
+  void Prefetch(std::uint32_t v) const {
+    __builtin_prefetch(deltas.data() + v);
+    __builtin_prefetch(block_starts.data() + (v >> kBlockShift));
+  }
   std::size_t Bytes() const { return block_starts.size() * 4 + deltas.size() + wide.size() * 4; }
 };
 

@@ -1,6 +1,7 @@
-// An immutable multi-index-hashing segment: permuted codes sorted by their first chunk, ids, and
-// for every other chunk a CSR table (compact bucket offsets by chunk value, bucket_offsets.h;
-// postings of code positions). Small
+// An immutable multi-index-hashing segment: permuted codes sorted by their first chunk, ids (4 bytes
+// each when they all fit, else 8), and for every other chunk a CSR table (compact bucket offsets by
+// chunk value, bucket_offsets.h; postings of code positions, 3 bytes each up to 2^24 entries, else
+// 4: packed_column.h). Small
 // segments are scanned instead. Memory is owned by vectors (after Build) or by a mapped snapshot
 // (after Open); either way the segment never changes once made, so searches need no locks.
 #pragma once
@@ -14,6 +15,7 @@
 #include "index/bit_permutation.h"
 #include "index/bucket_offsets.h"
 #include "index/huge_page_allocator.h"
+#include "index/packed_column.h"
 #include "index/scan_kernels.h"
 #include "vigil/status.h"
 
@@ -39,7 +41,7 @@ class MihSegment {
 
   std::size_t size() const { return n_; }
   std::uint64_t id(std::uint32_t i) const { return ids_[i]; }
-  std::span<const std::uint64_t> ids() const { return ids_; }
+  const PackedColumn& ids() const { return ids_; }
   Code RawCode(std::uint32_t i) const;  // the unpermuted code
   std::size_t MemoryBytes() const;
   const ChunkLayout& layout() const { return layout_; }
@@ -64,14 +66,13 @@ class MihSegment {
   std::size_t n_ = 0;
   bool balanced_ = false;  // every code has exactly 128 ones: distances are even
   std::span<const Code> codes_;  // permuted, sorted by chunk 0
-  std::span<const std::uint64_t> ids_;
+  PackedColumn ids_;
   std::array<BucketOffsets, 32> buckets_{};                    // by chunk value
-  std::array<std::span<const std::uint32_t>, 32> postings_{};  // chunk 0: implicit (empty)
+  std::array<PackedColumn, 32> postings_{};  // chunk 0: implicit (empty)
   // Owners of the memory the spans point into.
   HugeVector<Code> own_codes_;
-  HugeVector<std::uint64_t> own_ids_;
-  std::vector<HugeVector<std::uint32_t>> own_tables_;  // block starts, wide blocks, postings
-  std::vector<HugeVector<std::uint8_t>> own_deltas_;
+  std::vector<HugeVector<std::uint32_t>> own_tables_;  // block starts, wide blocks
+  std::vector<HugeVector<std::uint8_t>> own_bytes_;    // deltas, ids, postings
   std::shared_ptr<const void> mapping_;
   std::size_t mapped_bytes_ = 0;
 };

@@ -235,7 +235,7 @@ Status PdqIndex::State::Remove(std::uint64_t id, const Code* code) {
       }
       continue;
     }
-    const auto ids = slot.segment->ids();
+    const auto& ids = slot.segment->ids();
     for (std::uint32_t i = 0; i < ids.size(); ++i) {
       if (ids[i] == id && slot.MarkDeleted(i)) found = true;
     }

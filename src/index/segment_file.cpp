@@ -1,14 +1,17 @@
 // The snapshot file of an MIH segment, opened by mmap so a replica is ready at once.
 //
 // Layout (all integers little-endian, sections 64-byte aligned, in this order):
-//   header, 4096 bytes: magic "VIGLIDX1", u32 version (2), u32 header size (4096), u64 count,
-//     u32 chunk count, u32 flags (bit 0: every code has 128 ones), u8 chunk widths[32],
+//   header, 4096 bytes: magic "VIGLIDX1", u32 version (3), u32 header size (4096), u64 count,
+//     u32 chunk count, u32 flags (bit 0: every code has 128 ones; bit 1: ids are u32; bit 2:
+//     postings are 3 bytes each), u8 chunk widths[32],
 //     u32 wide blocks[32], u8 permutation[256], u64 payload bytes, u64 XXH3-64 of the payload,
 //     u64 XXH3-64 of the header with this last field zero
-//   codes (count x 32 bytes, permuted), ids (count x u64),
+//   codes (count x 32 bytes, permuted), ids (count x u64 or u32),
 //   bucket offsets of chunks 0..m-1 (bucket_offsets.h: block starts ((2^width / 32) + 1) x u32,
-//   deltas (2^width + 1) x u8, wide blocks (32 x u32 each)), postings of chunks 1..m-1 (count x u32)
-// Version 1 (4-byte offsets) is refused as unsupported: a server then loads from the store.
+//   deltas (2^width + 1) x u8, wide blocks (32 x u32 each)), postings of chunks 1..m-1 (count x u32,
+//   or count x 3 bytes + 1 byte of padding: packed_column.h)
+// Version 2 is version 3 with flag bits 1 and 2 clear, and is read. Version 1 (4-byte offsets) is
+// refused as unsupported: a server then loads from the store.
 // The section sizes follow from count and the widths, so a file whose size disagrees is refused.
 // Writes go to a temporary file that is renamed into place: never half-written.
 #include <fcntl.h>
@@ -27,7 +30,8 @@ namespace vigil::index {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'L', 'I', 'D', 'X', '1'};
-constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kVersion = 3;
+constexpr std::uint32_t kBalanced = 1, kIds32 = 2, kPostings24 = 4;
 constexpr std::size_t kHeaderBytes = 4096;
 
 struct Header {
@@ -54,13 +58,17 @@ struct Sections {
 
 std::size_t BlockStarts(std::uint8_t width) { return (std::size_t{1} << width >> BucketOffsets::kBlockShift) + 1; }
 
-Sections Plan(std::uint64_t count, std::uint32_t chunks, const std::uint8_t* widths, const std::uint32_t* wide_blocks) {
+int IdWidth(std::uint32_t flags) { return (flags & kIds32) != 0 ? 4 : 8; }
+int PostingWidthOf(std::uint32_t flags) { return (flags & kPostings24) != 0 ? 3 : 4; }
+
+Sections Plan(std::uint64_t count, std::uint32_t flags, std::uint32_t chunks, const std::uint8_t* widths,
+              const std::uint32_t* wide_blocks) {
   Sections s;
   std::size_t pos = 0;
   s.codes = pos;
   pos = Align(pos + count * 32);
   s.ids = pos;
-  pos = Align(pos + count * 8);
+  pos = Align(pos + PackedBytes(count, IdWidth(flags)));
   for (std::uint32_t c = 0; c < chunks; ++c) {
     s.starts[c] = pos;
     pos = Align(pos + BlockStarts(widths[c]) * 4);
@@ -71,7 +79,7 @@ Sections Plan(std::uint64_t count, std::uint32_t chunks, const std::uint8_t* wid
   }
   for (std::uint32_t c = 1; c < chunks; ++c) {
     s.postings[c] = pos;
-    pos = Align(pos + count * 4);
+    pos = Align(pos + PackedBytes(count, PostingWidthOf(flags)));
   }
   s.end = pos;
   return s;
@@ -104,13 +112,16 @@ Status SegmentFile::Write(const MihSegment& seg, const std::filesystem::path& pa
   h.header_bytes = kHeaderBytes;
   h.count = seg.n_;
   h.chunk_count = static_cast<std::uint32_t>(seg.layout_.count);
-  h.flags = seg.balanced_ ? 1u : 0u;
+  h.flags = (seg.balanced_ ? kBalanced : 0u) | (seg.ids_.width == 4 ? kIds32 : 0u);
+  for (int c = 1; c < seg.layout_.count; ++c) {
+    if (seg.postings_[static_cast<std::size_t>(c)].width == 3) h.flags |= kPostings24;
+  }
   for (int c = 0; c < seg.layout_.count; ++c) {
     h.widths[c] = static_cast<std::uint8_t>(seg.layout_.width[static_cast<std::size_t>(c)]);
     h.wide_blocks[c] = static_cast<std::uint32_t>(seg.buckets_[static_cast<std::size_t>(c)].wide.size() / BucketOffsets::kBlock);
   }
   std::memcpy(h.perm, seg.perm_.map().data(), 256);
-  const Sections s = Plan(h.count, h.chunk_count, h.widths, h.wide_blocks);
+  const Sections s = Plan(h.count, h.flags, h.chunk_count, h.widths, h.wide_blocks);
   h.payload_bytes = s.end;
 
   std::vector<std::uint8_t> payload(s.end, 0);
@@ -119,13 +130,13 @@ Status SegmentFile::Write(const MihSegment& seg, const std::filesystem::path& pa
     if (bytes != 0) std::memcpy(payload.data() + at, from, bytes);
   };
   copy(s.codes, seg.codes_.data(), seg.n_ * 32);
-  copy(s.ids, seg.ids_.data(), seg.n_ * 8);
+  copy(s.ids, seg.ids_.data, seg.ids_.Bytes());
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
     const BucketOffsets& b = seg.buckets_[c];
     copy(s.starts[c], b.block_starts.data(), b.block_starts.size() * 4);
     copy(s.deltas[c], b.deltas.data(), b.deltas.size());
     copy(s.wide[c], b.wide.data(), b.wide.size() * 4);
-    if (c > 0) copy(s.postings[c], seg.postings_[c].data(), seg.n_ * 4);
+    if (c > 0) copy(s.postings[c], seg.postings_[c].data, seg.postings_[c].Bytes());
   }
   h.payload_hash = XXH3_64bits(payload.data(), payload.size());
   std::vector<std::uint8_t> header(kHeaderBytes, 0);
@@ -191,7 +202,7 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   Header h;
   std::memcpy(&h, base, sizeof h);
   if (std::memcmp(h.magic, kMagic, 8) != 0) return corrupt("bad magic");
-  if (h.version != kVersion) {
+  if (h.version != kVersion && h.version != 2) {
     return Fail(ErrorCode::kUnsupported, path.string() + ": index snapshot version " + std::to_string(h.version) +
                                              " (this build reads version " + std::to_string(kVersion) + ")");
   }
@@ -205,6 +216,9 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   if (h.chunk_count > 32 || h.count > 0xFFFFFFFFu || (h.chunk_count > 0 && h.count >= BucketOffsets::kWide)) {
     return corrupt("impossible chunk count or entry count");
   }
+  if (h.version == 2 && (h.flags & (kIds32 | kPostings24)) != 0) return corrupt("version 2 with version 3 flags");
+  if ((h.flags & ~(kBalanced | kIds32 | kPostings24)) != 0) return corrupt("unknown flags");
+  if ((h.flags & kPostings24) != 0 && h.count > (std::uint64_t{1} << 24)) return corrupt("3-byte postings for more than 2^24 entries");
   int total = 0;
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
     if (h.widths[c] < BucketOffsets::kBlockShift || h.widths[c] > 26) return corrupt("chunk width out of range");
@@ -213,7 +227,7 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
     total += h.widths[c];
   }
   if (h.chunk_count > 0 && total != 256) return corrupt("chunk widths do not cover 256 bits");
-  const Sections s = Plan(h.count, h.chunk_count, h.widths, h.wide_blocks);
+  const Sections s = Plan(h.count, h.flags, h.chunk_count, h.widths, h.wide_blocks);
   if (s.end != h.payload_bytes || kHeaderBytes + s.end != size) {
     return corrupt("size " + std::to_string(size) + " does not match the header (expected " +
                    std::to_string(kHeaderBytes + s.end) + ")");
@@ -235,14 +249,14 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
   std::shared_ptr<MihSegment> seg(new MihSegment(std::move(perm), layout));
   seg->inverse_ = std::make_unique<BitPermutation>(seg->perm_.Inverse());
   seg->n_ = h.count;
-  seg->balanced_ = (h.flags & 1u) != 0;
+  seg->balanced_ = (h.flags & kBalanced) != 0;
   seg->codes_ = {reinterpret_cast<const Code*>(payload + s.codes), h.count};
-  seg->ids_ = {reinterpret_cast<const std::uint64_t*>(payload + s.ids), h.count};
+  seg->ids_ = {payload + s.ids, h.count, IdWidth(h.flags)};
   for (std::uint32_t c = 0; c < h.chunk_count; ++c) {
     seg->buckets_[c] = {{reinterpret_cast<const std::uint32_t*>(payload + s.starts[c]), BlockStarts(h.widths[c])},
                         {payload + s.deltas[c], (std::size_t{1} << h.widths[c]) + 1},
                         {reinterpret_cast<const std::uint32_t*>(payload + s.wide[c]), std::size_t{h.wide_blocks[c]} * BucketOffsets::kBlock}};
-    if (c > 0) seg->postings_[c] = {reinterpret_cast<const std::uint32_t*>(payload + s.postings[c]), h.count};
+    if (c > 0) seg->postings_[c] = {payload + s.postings[c], h.count, PostingWidthOf(h.flags)};
   }
   if (verify) {
     // Structure, so that even a file with a forged checksum cannot make a search read out of bounds.
@@ -250,8 +264,9 @@ Result<std::shared_ptr<const MihSegment>> SegmentFile::Open(const std::filesyste
       if (auto why = CheckBucketOffsets(seg->buckets_[c], static_cast<std::uint32_t>(h.count)); !why.empty()) {
         return corrupt("chunk " + std::to_string(c) + " " + why);
       }
-      for (std::uint32_t p : seg->postings_[c]) {
-        if (p >= h.count) return corrupt("chunk " + std::to_string(c) + " has a posting out of range");
+      const PackedColumn& post = seg->postings_[c];
+      for (std::size_t i = 0; i < post.size(); ++i) {
+        if (post[i] >= h.count) return corrupt("chunk " + std::to_string(c) + " has a posting out of range");
       }
     }
   }

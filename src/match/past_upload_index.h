@@ -12,9 +12,10 @@
 // Uploads older than the window stay in memory until the next Load (a restart); callers check each
 // hit's submission time.
 //
-// Memory: the PDQ index's ~90 B a hash plus 16 B per digest (an 8-byte prefix and the row; a hit
-// on a prefix is confirmed by the caller from the store), and ~90 B per distinct video frame of
-// quality 50 or more (one a second by default).
+// Memory: the PDQ index's ~80 B a hash at 10M (4-byte keys: an upload's row counted from the first
+// this Load saw), 12 B per digest (a 6-byte prefix and a 6-byte key; a hit on a prefix is confirmed
+// by the caller from the store), and ~80 B per distinct video frame of quality 50 or more (one a
+// second by default).
 //
 // Thread safety: searches may run on many threads while one thread calls Load or Follow.
 #pragma once
@@ -51,6 +52,7 @@ struct PastHit {
 
 struct PastUploadIndexStats {
   std::size_t pdq = 0, digests = 0, gaps = 0, video_frames = 0;
+  std::size_t memory_bytes = 0;  // the indexes' and digest table's own bytes
   std::int64_t last_upload_row = 0, last_content_row = 0;
 };
 
