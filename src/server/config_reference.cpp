@@ -247,8 +247,8 @@ std::vector<ConfigKey> MakeReference() {
        "start; replicas take turns. 0: never (run `vigil uploads maintain` from cron instead)"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
-       "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~140 B each; "
-       "videos: ~90 B per distinct frame) and "
+       "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "
+       "videos: ~80 B per distinct frame) and "
        "searches every entry an import adds against them: uploads found are recorded with late matches and the "
        "rules decide (`found = \"later\"`, docs/workflow.md). 0: off. Only uploads still kept are found "
        "(`[uploads] retention_days`)"},
