@@ -27,6 +27,7 @@ namespace vigil {
 
 class CaseStore;
 class ReportStore;
+class SharingStore;
 class Clock;
 
 // The largest PDQ match threshold a bank may set: unrelated images lie about 128 bits apart.
@@ -431,6 +432,8 @@ class Store : public BankStore, public ContentStore, public KeyStore, public Aud
   virtual CaseStore& Cases() = 0;
   // Reporting and preservation over the same database: reports, evidence, legal requests.
   virtual ReportStore& Reports() = 0;
+  // Hash sharing with partner platforms (sharing.h).
+  virtual SharingStore& Sharing() = 0;
 };
 
 }  // namespace vigil

@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 9> kMigrations = {
+constexpr std::array<std::string_view, 10> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -501,6 +501,57 @@ ALTER TABLE uploads_numbered RENAME TO uploads;
 CREATE UNIQUE INDEX uploads_content_id ON uploads(content_id);
 CREATE INDEX uploads_time ON uploads(submitted_at);
 CREATE INDEX uploads_user ON uploads(user_id);{{END}}
+)sql",
+    // 10: hash sharing between platforms: partners and their trusted keys, bundles received (and
+    // held for review), bundles this platform exported.
+    R"sql(
+CREATE TABLE partners (
+  id {{ID}},
+  name TEXT NOT NULL UNIQUE,
+  public_key TEXT NOT NULL,
+  bank TEXT NOT NULL,
+  trust TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  removed_at BIGINT
+);
+CREATE UNIQUE INDEX partners_live_key ON partners(public_key) WHERE removed_at IS NULL;
+CREATE TABLE partner_bundles (
+  id {{ID}},
+  partner_id BIGINT NOT NULL REFERENCES partners(id),
+  sharer TEXT NOT NULL,
+  sharer_bank TEXT NOT NULL,
+  sequence BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  since_import BIGINT NOT NULL,
+  through_import BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  signer TEXT NOT NULL,
+  status TEXT NOT NULL,
+  entries BIGINT NOT NULL,
+  removals BIGINT NOT NULL,
+  document TEXT,
+  import_id BIGINT REFERENCES imports(id),
+  received_at BIGINT NOT NULL,
+  received_by TEXT NOT NULL,
+  decided_at BIGINT,
+  decided_by TEXT,
+  UNIQUE (partner_id, sharer_bank, sequence)
+);
+CREATE TABLE bundle_exports (
+  id {{ID}},
+  bank_id BIGINT NOT NULL REFERENCES banks(id),
+  sequence BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  since_import BIGINT NOT NULL,
+  through_import BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  entries BIGINT NOT NULL,
+  removals BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  UNIQUE (bank_id, sequence)
+);
 )sql",
 };
 

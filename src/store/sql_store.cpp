@@ -16,6 +16,7 @@
 #include "store/bank_import.h"
 #include "store/sql_case_store.h"
 #include "store/sql_report_store.h"
+#include "store/sql_sharing_store.h"
 #include "store/connection_pool.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
@@ -134,10 +135,12 @@ class SqlStore final : public Store {
         clock_(options.clock != nullptr ? options.clock : &SystemClock()),
         uses_system_clock_(options.clock == nullptr),
         cases_(MakeSqlCaseStore(pool_, *clock_, options.workflow)),
-        reports_(MakeSqlReportStore(pool_, *clock_)) {}
+        reports_(MakeSqlReportStore(pool_, *clock_)),
+        sharing_(MakeSqlSharingStore(pool_, *clock_)) {}
 
   CaseStore& Cases() override { return *cases_; }
   ReportStore& Reports() override { return *reports_; }
+  SharingStore& Sharing() override { return *sharing_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -909,6 +912,7 @@ class SqlStore final : public Store {
   bool uses_system_clock_;
   std::unique_ptr<CaseStore> cases_;
   std::unique_ptr<ReportStore> reports_;
+  std::unique_ptr<SharingStore> sharing_;
 };
 
 }  // namespace
