@@ -30,5 +30,7 @@ Action RegisterScanCommand(CLI::App& app);
 Action RegisterWorkerCommand(CLI::App& app);
 Action RegisterPublishCommand(CLI::App& app);
 Action RegisterUploadsCommand(CLI::App& app);
+Action RegisterPartnerCommand(CLI::App& app);
+Action RegisterBundleCommand(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -23,7 +23,8 @@ int CommandsMain(int argc, char** argv) {
                         {&RegisterHashCommand, &RegisterIndexCommand, &RegisterServeCommand, &RegisterKeysCommand,
                          &RegisterBankCommand, &RegisterLookupCommand, &RegisterEvalListing, &RegisterWorkflowCommands,
                          &RegisterReportCommands, &RegisterSandboxCommands, &RegisterDocsCommands, &RegisterScanCommand,
-                         &RegisterWorkerCommand, &RegisterPublishCommand, &RegisterUploadsCommand,
+                         &RegisterWorkerCommand, &RegisterPublishCommand, &RegisterUploadsCommand, &RegisterPartnerCommand,
+                         &RegisterBundleCommand,
                          &RegisterVersionCommand});
 }
 
