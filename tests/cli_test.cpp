@@ -115,6 +115,37 @@ TEST(Cli, ScanBackfillsStorageThroughTheUploadWorkflow) {
   EXPECT_TRUE(reported) << run.out;
 }
 
+// `vigil import --retroactive-days` checks the allow-lists as the service does: two accounts'
+// uploads that are on an allow-list have their late matches suppressed, so a blocking rule does
+// nothing to them (the CLI used to leave the matcher unloaded and block both).
+TEST(Cli, ARetroactiveImportFromTheCommandLineLeavesAllowListedUploadsAlone) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "data";
+  const auto storage = dir.path() / "storage";
+  const testing::Bytes logo = testing::EncodePng(testing::MakePattern(100, 80, 3, 21));
+  std::filesystem::create_directories(storage / "user-1");
+  std::filesystem::create_directories(storage / "user-2");
+  testing::WriteFile(storage / "user-1" / "logo.png", logo);
+  testing::WriteFile(storage / "user-2" / "logo.png", logo);
+  std::ofstream(dir.path() / "list.csv") << "sha256," << Sha256Hex(logo) << ",x1,A1\n";
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"later\"\nbanks = [\"thirdparty\"]\n"
+                                              "actions = [\"block\", \"hold\"]\n";
+  const std::string store = " --data-dir " + data.string();
+  const std::string list = " " + (dir.path() / "list.csv").string() + " --format csv";
+  ASSERT_EQ(RunCli("bank create known-logos --negative" + store).status, 0);
+  ASSERT_EQ(RunCli("import known-logos" + list + store).status, 0);
+  auto scan = RunCli("scan " + storage.string() + " --user-from-parent" + store);
+  ASSERT_EQ(scan.status, 0) << scan.out;
+  ASSERT_EQ(RunCli("bank create thirdparty" + store).status, 0);
+  const auto run = RunCliBoth("import thirdparty" + list + " --retroactive-days 90 --rules " +
+                              (dir.path() / "rules.toml").string() + store);
+  ASSERT_EQ(run.status, 0) << run.out;
+  const auto answer = boost::json::parse(run.out).as_object();
+  const auto& retro = answer.at("retroactive").as_object();
+  EXPECT_EQ(retro.at("uploads_matched").as_int64(), 2) << run.out;
+  EXPECT_EQ(retro.at("uploads_held").as_int64(), 0) << run.out;
+}
+
 // What a walk meets besides regular files is reported on a line of its own and fails the run:
 // a FIFO (which used to block the run forever), a link to a device (read up to gigabytes), a
 // link to a file outside the tree (read, and credited to the folder the link sits in), a folder

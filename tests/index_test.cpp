@@ -306,8 +306,9 @@ TEST(PdqIndex, BatchEqualsSingle) {
   std::vector<bool> live(data.size(), true);
   live[3] = false;
   const auto batch = index->SearchBatch(queries, 63, 2);
-  auto want = BruteForce(data, live, queries[0], 63);
-  want.insert(want.begin(), IndexMatch{99999, 0});
+  const auto rest = BruteForce(data, live, queries[0], 63);
+  std::vector<IndexMatch> want{IndexMatch{99999, 0}};
+  want.insert(want.end(), rest.begin(), rest.end());
   EXPECT_EQ(batch[0], want);
 }
 
@@ -361,6 +362,25 @@ TEST(PdqIndex, SnapshotRoundTripAndCorruption) {
   ASSERT_FALSE(piped.has_value());
   EXPECT_NE(piped.error().message.find("not a regular file"), std::string::npos) << piped.error().message;
   EXPECT_EQ(PdqIndex::Load(dir.path() / "missing.vidx").error().code, ErrorCode::kNotFound);
+  // Without the checksum check (`index query --no-verify`) a damaged file is still refused by its
+  // structure, not searched out of bounds (a trial crashed it with blocks of 0xff in the postings).
+  {
+    const auto p = dir.path() / "damaged.vidx";
+    corrupt_copy([](auto& b) {
+      for (std::size_t i = b.size() - 4096; i < b.size() - 64; ++i) b[i] = 0xff;
+    });
+    std::filesystem::copy_file(dir.path() / "bad.vidx", p);
+    auto unverified = PdqIndex::Load(p, {}, false);
+    ASSERT_FALSE(unverified.has_value());
+    EXPECT_EQ(unverified.error().code, ErrorCode::kCorrupt) << unverified.error().message;
+  }
+  // Saving over a FIFO (or a device: `-o /dev/full` in a trial) is refused; the FIFO stays one.
+  auto saved = index.Save(fifo);
+  ASSERT_FALSE(saved.has_value());
+  EXPECT_NE(saved.error().message.find("not a regular file"), std::string::npos) << saved.error().message;
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
 }
 
 // A list with thousands of copies of one hash puts thousands of entries in one bucket of every

@@ -40,22 +40,46 @@ struct BankArgs {
 
 void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
 
-Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, const std::vector<IndexedEntry>& added) {
-  VIGIL_ASSIGN_OR_RETURN(auto bank, store.GetBank(a.name));
-  Matcher unused(store);  // the workflow records late matches only: nothing is looked up
-  UploadWorkflowOptions options;
-  options.actor = "retroactive";
-  UploadWorkflow workflow(store.Cases(), unused, MediaHasher{}, nullptr, options);
+// What the CLI's retroactive paths share with the service: the matcher loaded (the allow-lists are
+// checked through it: an upload on one has its late matches suppressed), the rules, and the index
+// of the window's past uploads.
+struct RetroContext {
+  RetroContext(Store& store, const BankArgs& a, const std::string& actor)
+      : matcher(store),
+        workflow(store.Cases(), matcher, MediaHasher{}, nullptr, WorkflowOptionsFor(actor)),
+        index(store, SystemClock(), IndexOptionsFor(a)),
+        retro(store, index, workflow, SystemClock(), a.retroactive_days) {}
+  static UploadWorkflowOptions WorkflowOptionsFor(const std::string& actor) {
+    UploadWorkflowOptions options;
+    options.actor = actor;
+    return options;
+  }
+  static PastUploadIndexOptions IndexOptionsFor(const BankArgs& a) {
+    PastUploadIndexOptions options;
+    options.window_days = a.retroactive_days;
+    return options;
+  }
+  Matcher matcher;
+  UploadWorkflow workflow;
+  PastUploadIndex index;
+  RetroMatcher retro;
+};
+
+Result<std::unique_ptr<RetroContext>> LoadRetro(Store& store, const BankArgs& a, const std::string& actor) {
+  auto context = std::make_unique<RetroContext>(store, a, actor);
+  VIGIL_TRY(context->matcher.Load());
   if (!a.rules.empty()) {
     VIGIL_ASSIGN_OR_RETURN(auto rules, PolicyRules::Load(a.rules));
-    workflow.SetRules(std::make_shared<const PolicyRules>(std::move(rules)));
+    context->workflow.SetRules(std::make_shared<const PolicyRules>(std::move(rules)));
   }
-  PastUploadIndexOptions index_options;
-  index_options.window_days = a.retroactive_days;
-  PastUploadIndex index(store, SystemClock(), index_options);
-  VIGIL_TRY(index.Load());
-  RetroMatcher retro(store, index, workflow, SystemClock(), a.retroactive_days);
-  return retro.MatchNewEntries(bank, added);
+  VIGIL_TRY(context->index.Load());
+  return context;
+}
+
+Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, const std::vector<IndexedEntry>& added) {
+  VIGIL_ASSIGN_OR_RETURN(auto bank, store.GetBank(a.name));
+  VIGIL_ASSIGN_OR_RETURN(auto context, LoadRetro(store, a, "retroactive"));
+  return context->retro.MatchNewEntries(bank, added);
 }
 
 // A sweep run by hand (one that failed in the service, or after the window or rules changed):
@@ -63,23 +87,11 @@ Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, con
 int RunSweep(Store& store, const BankArgs& a) {
   auto c = store.Cases().GetCase(a.case_id);
   if (!c) return ReportError("bank sweep", c.error());
-  Matcher unused(store);  // the workflow records the copies' matches only: nothing is looked up
-  UploadWorkflowOptions options;
-  options.actor = "sweep";
-  UploadWorkflow workflow(store.Cases(), unused, MediaHasher{}, nullptr, options);
-  if (!a.rules.empty()) {
-    auto rules = PolicyRules::Load(a.rules);
-    if (!rules) return ReportError("bank sweep", rules.error());
-    workflow.SetRules(std::make_shared<const PolicyRules>(std::move(*rules)));
-  }
-  PastUploadIndexOptions index_options;
-  index_options.window_days = a.retroactive_days;
-  PastUploadIndex index(store, SystemClock(), index_options);
-  if (auto loaded = index.Load(); !loaded) return ReportError("bank sweep", loaded.error());
-  RetroMatcher retro(store, index, workflow, SystemClock(), a.retroactive_days);
+  auto context = LoadRetro(store, a, "sweep");
+  if (!context) return ReportError("bank sweep", context.error());
   DecisionWorkflowOptions decision_options;
   decision_options.own_bank = a.own_bank;
-  decision_options.sweeper = &retro;
+  decision_options.sweeper = &(*context)->retro;
   decision_options.sweep.pdq_max_distance = a.sweep_distance;
   DecisionWorkflow decisions(store, decision_options);
   auto swept = decisions.Sweep(*c, "cli");

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -24,6 +25,11 @@ double Since(std::chrono::steady_clock::time_point t) {
 }
 
 Result<index::PdqList> ReadList(const std::string& path) {
+  // A device or FIFO given for the list (/dev/zero) would be read without end.
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    return Fail(ErrorCode::kInvalidArgument, path + ": not a regular file (a list of PDQ hashes is one text file)");
+  }
   std::ifstream in(path);
   if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open");
   auto list = index::ReadPdqList(in);
@@ -162,7 +168,7 @@ Action RegisterIndexCommand(CLI::App& app) {
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
   q->add_option("-j,--jobs", query->jobs, "Threads (0 = all cores)")->capture_default_str();
-  q->add_flag("--no-verify", query->no_verify, "Skip the payload checksum and per-entry structure checks (header and sizes are still checked); only for snapshots you wrote");
+  q->add_flag("--no-verify", query->no_verify, "Skip the payload checksum (the header, sizes and structure are still checked, so a damaged file is refused or searched safely)");
 
   auto bench = std::make_shared<IndexBenchArgs>();
   CLI::App* be = cmd->add_subcommand("bench", "Benchmark the index against brute force and FAISS on PDQ-like data");
