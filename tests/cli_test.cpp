@@ -54,7 +54,9 @@ TEST(Cli, HelpEverywhere) {
                            "keys --help", "keys create --help", "bank --help", "bank create --help", "import --help",
                            "lookup --help", "store check --help", "eval --help", "policy --help", "policy test --help",
                            "audit --help", "audit verify --help", "docs --help", "docs roles --help",
-                           "docs routes --help", "docs config --help", "scan --help"}) {
+                           "docs routes --help", "docs config --help", "scan --help", "partner --help",
+                           "partner add --help", "bundle --help", "bundle export --help", "bundle import --help",
+                           "bank sweep --help"}) {
     const CliRun r = RunCli(args);
     EXPECT_EQ(r.status, 0) << args;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << "\n" << r.out;
