@@ -211,6 +211,12 @@ TEST_P(DecisionWorkflowTest, AnOverturnedAppealVoidsTheDraftAndDraftsNothingNew)
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].state, ReportState::kVoided);
   EXPECT_EQ(store_->Cases().GetAccount("user-4")->state, "active");
+  // The entry's counts (shown with matches, sent in feedback) no longer call it confirmed.
+  auto content = store_->GetContent("u-4");
+  ASSERT_TRUE(content);
+  ASSERT_FALSE(content->matches.empty());
+  EXPECT_EQ(content->matches[0].entry_confirmed, 0);
+  EXPECT_EQ(content->matches[0].entry_rejected, 1);
 }
 
 // The platform's own bank: a file confirmed violating is listed in it, so the next upload of it

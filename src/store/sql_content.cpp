@@ -220,12 +220,15 @@ Result<ContentRecord> ReadContentOn(SqlConnection& db, const std::string& conten
 }
 
 Result<std::pair<std::int64_t, std::int64_t>> EntryReviewCountsOn(SqlConnection& db, std::int64_t entry_id) {
+  // A violating decision an appeal overturned (the upload restored) counts as a rejection: the
+  // match was wrong after all.
   constexpr const char* kDecided =
       "SELECT COUNT(DISTINCT m.content_row) FROM matches m JOIN case_items i ON i.content_row = m.content_row "
-      "JOIN decisions d ON d.case_id = i.case_id WHERE m.entry_id = $1 AND d.verdict = ";
+      "JOIN decisions d ON d.case_id = i.case_id JOIN content t ON t.id = m.content_row WHERE m.entry_id = $1 AND ";
   VIGIL_ASSIGN_OR_RETURN(
-      auto rows, db.Query(std::string("SELECT (") + kDecided + "'violating'), (" + kDecided +
-                              "'not_violating') + (SELECT COUNT(*) FROM entry_feedback f WHERE f.entry_id = $1)",
+      auto rows, db.Query(std::string("SELECT (") + kDecided + "d.verdict = 'violating' AND t.state <> 'restored'), (" +
+                              kDecided + "(d.verdict = 'not_violating' OR (d.verdict = 'violating' AND t.state = 'restored'))) "
+                              "+ (SELECT COUNT(*) FROM entry_feedback f WHERE f.entry_id = $1)",
                           {entry_id}));
   return std::make_pair(rows.at(0).Int(0), rows.at(0).Int(1));
 }

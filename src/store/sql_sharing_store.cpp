@@ -320,14 +320,16 @@ class SqlSharingStore final : public SharingStore {
   Result<std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>>> ReviewCounts(SqlConnection& db, std::int64_t bank_id) {
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> counts;
     VIGIL_ASSIGN_OR_RETURN(
-        auto decided, db.Query("SELECT m.entry_id, d.verdict, COUNT(DISTINCT m.content_row) FROM matches m "
+        auto decided, db.Query("SELECT m.entry_id, CASE WHEN d.verdict = 'violating' AND t.state <> 'restored' THEN 1 "
+                               "ELSE 0 END, COUNT(DISTINCT m.content_row) FROM matches m "
                                "JOIN bank_entries e ON e.id = m.entry_id JOIN case_items i ON i.content_row = m.content_row "
-                               "JOIN decisions d ON d.case_id = i.case_id WHERE e.bank_id = $1 AND "
-                               "d.verdict IN ('violating', 'not_violating') GROUP BY m.entry_id, d.verdict",
+                               "JOIN decisions d ON d.case_id = i.case_id JOIN content t ON t.id = m.content_row "
+                               "WHERE e.bank_id = $1 AND d.verdict IN ('violating', 'not_violating') GROUP BY 1, 2",
                                {bank_id}));
+    // As EntryReviewCountsOn: a violating decision overturned on appeal (restored) is a rejection.
     for (const auto& r : decided) {
       auto& c = counts[r.Int(0)];
-      (r.Text(1) == "violating" ? c.first : c.second) += r.Int(2);
+      (r.Int(1) == 1 ? c.first : c.second) += r.Int(2);
     }
     VIGIL_ASSIGN_OR_RETURN(auto feedback, db.Query("SELECT f.entry_id, COUNT(*) FROM entry_feedback f JOIN bank_entries e "
                                                    "ON e.id = f.entry_id WHERE e.bank_id = $1 GROUP BY f.entry_id",
