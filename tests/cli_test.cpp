@@ -148,6 +148,31 @@ TEST(Cli, ARetroactiveImportFromTheCommandLineLeavesAllowListedUploadsAlone) {
   EXPECT_EQ(retro.at("uploads_held").as_int64(), 0) << run.out;
 }
 
+// `vigil bank sweep` on a case no one decided violating says so (it used to exit 0 with a sweep
+// that found nothing, which reads as "no copies").
+TEST(Cli, ASweepOfACaseNotDecidedViolatingIsRefusedWithTheReason) {
+  testing::TempDir dir;
+  const auto data = dir.path() / "data";
+  const auto storage = dir.path() / "storage" / "user-1";
+  const testing::Bytes listed = testing::EncodePng(testing::MakePattern(100, 80, 3, 31));
+  std::filesystem::create_directories(storage);
+  testing::WriteFile(storage / "listed.png", listed);
+  std::ofstream(dir.path() / "list.csv") << "sha256," << Sha256Hex(listed) << ",x1,A1\n";
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"listed\"\nactions = [\"hold\"]\n";
+  const std::string store = " --data-dir " + data.string();
+  ASSERT_EQ(RunCli("bank create stand-ins" + store).status, 0);
+  ASSERT_EQ(RunCli("import stand-ins " + (dir.path() / "list.csv").string() + " --format csv" + store).status, 0);
+  const auto scan = RunCli("scan " + (dir.path() / "storage").string() + " --user-from-parent --rules " +
+                           (dir.path() / "rules.toml").string() + store);
+  ASSERT_EQ(scan.status, 0) << scan.out;
+  const auto lines = JsonLines(scan.out);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto case_id = lines[0].at("case_id").as_int64();
+  const auto sweep = RunCliBoth("bank sweep " + std::to_string(case_id) + " --retroactive-days 90" + store);
+  EXPECT_EQ(sweep.status, 1) << sweep.out;
+  EXPECT_NE(sweep.out.find("not decided violating"), std::string::npos) << sweep.out;
+}
+
 // What a walk meets besides regular files is reported on a line of its own and fails the run:
 // a FIFO (which used to block the run forever), a link to a device (read up to gigabytes), a
 // link to a file outside the tree (read, and credited to the folder the link sits in), a folder

@@ -2,6 +2,7 @@
 // a server. A running server picks the changes up within its refresh interval. `vigil import
 // --retroactive-days N` also searches the new entries against the uploads of those days, as the
 // service does for imports through its API (workflow/retro_matcher.h).
+#include <algorithm>
 #include <boost/json.hpp>
 #include <iostream>
 
@@ -87,6 +88,20 @@ Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, con
 int RunSweep(Store& store, const BankArgs& a) {
   auto c = store.Cases().GetCase(a.case_id);
   if (!c) return ReportError("bank sweep", c.error());
+  // Only a case decided violating, with a file not restored on appeal, has anything to sweep for:
+  // say so rather than print a sweep that found nothing.
+  const Decision* last = nullptr;
+  for (const auto& d : c->decisions) {
+    if (d.verdict != Verdict::kEscalate) last = &d;
+  }
+  const bool restored = std::all_of(c->items.begin(), c->items.end(), [](const auto& i) { return i.state == "restored"; });
+  if (c->status != CaseStatus::kDecided || last == nullptr || last->verdict != Verdict::kViolating || restored) {
+    return ReportError("bank sweep", Error{ErrorCode::kInvalidArgument,
+                                           "case " + std::to_string(a.case_id) +
+                                               (restored && last != nullptr && last->verdict == Verdict::kViolating
+                                                    ? " was overturned on appeal: its files are restored, nothing to sweep for"
+                                                    : " is not decided violating: only a violating decision sweeps")});
+  }
   auto context = LoadRetro(store, a, "sweep");
   if (!context) return ReportError("bank sweep", context.error());
   DecisionWorkflowOptions decision_options;
