@@ -169,7 +169,7 @@ Action RegisterBankCommand(CLI::App& app) {
   auto add_threshold_flags = [&](CLI::App* cmd) {
     cmd->add_option("--description", a->description, "What the bank holds");
     cmd->add_option("--label", a->labels, "A label (repeatable)");
-    cmd->add_option("--pdq-max-distance", a->max_distance, "PDQ match threshold (default 31)")->check(CLI::Range(0, 256));
+    cmd->add_option("--pdq-max-distance", a->max_distance, "PDQ match threshold (default 31)")->check(CLI::Range(0, 63));
     cmd->add_option("--pdq-min-quality", a->min_quality, "Minimum query PDQ quality (default 50)")->check(CLI::Range(0, 100));
     cmd->add_option("--match-dihedral", a->match_dihedral,
                     "true: also match uploads' 8 rotations/flips (docs/evaluation.md)")
@@ -224,9 +224,10 @@ Action RegisterBankCommand(CLI::App& app) {
       ->check(CLI::Range(1, 36'500));
   sweep->add_option("--rules", a->rules, "The rules that decide for the copies (found = \"sweep\")")->check(CLI::ExistingFile);
   sweep->add_option("--own-bank", a->own_bank, "The own banks' name ([workflow] own_bank)")->capture_default_str();
-  sweep->add_option("--pdq-max-distance", a->sweep_distance, "PDQ copies within this distance (-1: the own bank's)")
+  sweep->add_option("--pdq-max-distance", a->sweep_distance,
+                    "PDQ copies within this distance, 0-63 as for banks (-1: the own bank's)")
       ->capture_default_str()
-      ->check(CLI::Range(-1, 256));
+      ->check(CLI::Range(-1, 63));
 
   CLI::App* import = app.add_subcommand("import", "Import a hash list into a bank (one transaction)");
   import->add_option("bank", a->name, "Bank name")->required();
@@ -253,10 +254,15 @@ Action RegisterBankCommand(CLI::App& app) {
     if (import->parsed()) return RunImport(*store, *a);
     if (sweep->parsed()) return RunSweep(*store, *a);
     if (quarantine->parsed()) {
-      if (*release != 0) {
+      if (quarantine->get_option("--release")->count() > 0) {
+        if (*release <= 0) {
+          return ReportError("bank quarantine", Error{ErrorCode::kInvalidArgument,
+                                                      "--release takes an entry id (`vigil bank quarantine` lists them)"});
+        }
         if (auto released = store->Cases().ReleaseQuarantine(*release, "cli"); !released) {
           return ReportError("bank quarantine", released.error());
         }
+        PrintJson(boost::json::object{{"entry_id", *release}, {"released", true}});
         return 0;
       }
       auto listed = store->Cases().ListQuarantine();
