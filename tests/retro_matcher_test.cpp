@@ -148,6 +148,15 @@ TEST_P(RetroMatcherTest, AnUploadFoundWhenItsListGainsItsHashLaterIsHeldByTheRul
   EXPECT_EQ(again->uploads_matched, 0);
   EXPECT_EQ(again->already_matched, 1);
   EXPECT_EQ(store_->Cases().ListCases(std::nullopt, 10)->size(), 1u);
+
+  // The list gains the upload's SHA-256 too: that import found one match, not the earlier one
+  // again (its answer counted every late match of the bank the upload had).
+  const auto by_digest = Import("sha256," + content->hashes.at("sha256") + ",ext-2,A1\n");
+  ASSERT_EQ(by_digest.size(), 1u);
+  auto second = retro_->MatchNewEntries(*store_->GetBank("later-list"), by_digest);
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->uploads_matched, 1);
+  EXPECT_EQ(second->matches_recorded, 1);
 }
 
 // An upload found later moves to the permanent record; the next upload must not take its row

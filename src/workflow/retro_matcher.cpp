@@ -202,7 +202,10 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
   VIGIL_ASSIGN_OR_RETURN(auto found, Search(bank, entries, bank.pdq_max_distance, result.entries_searched,
                                             result.candidates));
 
-  // 3. Record each upload's late matches with the policy.
+  // 3. Record each upload's late matches with the policy. Counted: the matches of these entries
+  // (the upload may hold earlier late matches of the bank).
+  std::set<std::int64_t> new_ids;
+  for (const auto& e : entries) new_ids.insert(e.id);
   for (auto& [content_id, upload] : found) {
     // An upload on an allow-list: its late matches are recorded as suppressed, as at upload.
     VIGIL_ASSIGN_OR_RETURN(auto allowed_by, workflow_.AllowListEntry(upload.signals));
@@ -212,7 +215,7 @@ Result<RetroMatchResult> RetroMatcher::MatchNewEntries(const Bank& bank, std::sp
     ++result.uploads_matched;
     result.matches_recorded += static_cast<std::int64_t>(
         std::count_if(recorded->content.matches.begin(), recorded->content.matches.end(),
-                      [&](const MatchRecord& m) { return m.retroactive && m.bank_id == bank.id; }));
+                      [&](const MatchRecord& m) { return m.retroactive && new_ids.count(m.entry_id) != 0; }));
     if (recorded->opened) ++result.uploads_held;
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
