@@ -282,6 +282,32 @@ TEST_P(SweepTest, ASecondSweepLeavesDecidedFilesAloneAndTheOwnBankKeepsWhatIsSti
   EXPECT_EQ(own_entry(), "case:" + std::to_string(origin)) << "the original is still confirmed: its value stays listed";
 }
 
+// The deciding case overturned on appeal: the copies its sweep blocked stay blocked in their own
+// cases for their reviewers (other accounts' uploads, judged on their own), and each such case
+// says its source was overturned (a trial found nothing on them told the reviewer).
+TEST_P(SweepTest, ACaseSweptFromADecisionLaterOverturnedSaysSo) {
+  if (store_ == nullptr) GTEST_SKIP() << "PostgreSQL is not available";
+  const auto origin = CopiesThenAListedOriginal();
+  ASSERT_TRUE(decisions_->Decide(origin, Violating(), "alice"));
+  const auto acct1 = OpenCaseOf("acct-1");
+  ASSERT_NE(acct1, 0);
+  EXPECT_TRUE(store_->Cases().GetCase(acct1)->swept_from_overturned.empty());
+  auto actions = store_->Cases().ListActions("origin-user");
+  ASSERT_TRUE(actions);
+  const auto removal = std::find_if(actions->begin(), actions->end(),
+                                    [](const auto& a) { return a.content_id == "original" && a.kind == "remove_content"; });
+  ASSERT_NE(removal, actions->end());
+  auto appeal = store_->Cases().FileAppeal(removal->id, "my own photo", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "carol"));
+  ASSERT_TRUE(decisions_->DecideAppeal(appeal->id, {"overturned", {}, "not it", ""}, "carol"));
+  const auto swept = store_->Cases().GetCase(acct1);
+  ASSERT_TRUE(swept);
+  EXPECT_EQ(swept->swept_from, std::vector<std::int64_t>{origin});
+  EXPECT_EQ(swept->swept_from_overturned, std::vector<std::int64_t>{origin});
+  EXPECT_EQ(swept->status, CaseStatus::kOpen) << "still a reviewer's to decide";
+}
+
 // A second trial: with flood quarantine at 3 accounts, the sweep's own finds (copies in three
 // accounts) quarantined the confirmed file's own-bank entry, so the rest of the sweep and every
 // later upload of it went unblocked. What reviewers confirmed is never quarantined.

@@ -6,7 +6,7 @@
 
 /** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number, retroactive?: boolean, sweep_of?: number, suppressed_by?: number, entry_quarantined?: boolean, entry_confirmed?: number, entry_rejected?: number}} Match */
 /** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
-/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
 /** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
 /** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, withdraw_reason: string, files: {content_id: string, state: string}[]}} TipReport */
@@ -197,7 +197,11 @@ function renderSweep(c) {
   }
   for (const from of c.swept_from || []) {
     const p = el('p', 'Found by the sweep of ');
-    p.append(link(from, `case #${from}`), ' (a file confirmed violating there): decide this account on its own.');
+    if ((c.swept_from_overturned || []).includes(from)) {
+      p.append(link(from, `case #${from}`), ', since overturned on appeal: the file it confirmed was restored. The sweep blocked these copies; decide them on their own.');
+    } else {
+      p.append(link(from, `case #${from}`), ' (a file confirmed violating there): decide this account on its own.');
+    }
     box.append(p);
   }
   box.hidden = box.childElementCount === 0;

@@ -85,6 +85,9 @@ struct Case {
   // how many uploads, by how many accounts other than this case's, and the case each is in now.
   // Read with the whole case (GetCase), not in lists.
   std::vector<std::int64_t> swept_from;
+  // Of those, the ones overturned on appeal since (every file restored): the copies they blocked
+  // stay blocked for this case's reviewer to decide, who should know the source is gone.
+  std::vector<std::int64_t> swept_from_overturned;
   struct SweptCopies {
     std::int64_t case_id = 0;  // the case the copies are in (0: none, e.g. allow-listed)
     std::string user_id;

@@ -59,6 +59,8 @@ boost::json::object CaseJson(const Case& c) {
   for (const auto& r : c.rules) rules.emplace_back(r);
   boost::json::array swept_from, swept;
   for (auto id : c.swept_from) swept_from.emplace_back(id);
+  boost::json::array overturned;
+  for (auto id : c.swept_from_overturned) overturned.emplace_back(id);
   for (const auto& s : c.swept) {
     swept.push_back(boost::json::object{{"case_id", s.case_id}, {"user_id", s.user_id}, {"copies", s.copies}});
   }
@@ -81,6 +83,7 @@ boost::json::object CaseJson(const Case& c) {
           {"swept_from", std::move(swept_from)}};
   // Only a case whose decision swept copies says so (an empty object would read as "swept, found
   // nothing", which the audit log tells apart).
+  if (!overturned.empty()) out["swept_from_overturned"] = std::move(overturned);
   if (c.sweep_copies > 0) {
     out["sweep"] = boost::json::object{{"copies", c.sweep_copies}, {"accounts", c.sweep_accounts}, {"cases", std::move(swept)}};
   }

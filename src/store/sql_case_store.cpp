@@ -1340,6 +1340,13 @@ class SqlCaseStore final : public CaseStore {
 
   // The copies this case's sweeps found, by the case each is in now (its newest).
   Status FillSweep(SqlConnection& db, Case& c) {
+    for (const auto from : c.swept_from) {
+      VIGIL_ASSIGN_OR_RETURN(auto left, db.Query("SELECT COUNT(*), SUM(CASE WHEN t.state = 'restored' THEN 1 ELSE 0 END) "
+                                                 "FROM case_items ci JOIN content t ON t.id = ci.content_row "
+                                                 "WHERE ci.case_id = $1",
+                                                 {from}));
+      if (!left.empty() && left[0].Int(0) > 0 && left[0].Int(0) == left[0].Int(1)) c.swept_from_overturned.push_back(from);
+    }
     VIGIL_ASSIGN_OR_RETURN(
         auto rows, db.Query("SELECT t.user_id, (SELECT MAX(ci.case_id) FROM case_items ci WHERE ci.content_row = t.id), "
                             "COUNT(*) FROM content t WHERE t.id IN (SELECT m.content_row FROM matches m WHERE m.sweep_of = $1 "
