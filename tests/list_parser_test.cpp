@@ -373,3 +373,19 @@ TEST(ListParser, ProvenanceThatIsNotUtf8OrHoldsControlCharactersIsRefusedAtItsLi
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// A CSV saved by a spreadsheet starts with a UTF-8 byte-order mark; it is not part of the header
+// (a trial's list failed with "unknown signal type '\ufeffsignal_type'").
+TEST(ListParser, AByteOrderMarkBeforeACsvHeaderIsNotPartOfIt) {
+  const std::string csv = "\xEF\xBB\xBFsignal_type,value\nmd5,0123456789abcdef0123456789abcdef\n";
+  auto parsed = ParseHashList("csv", csv, ListParseOptions{});
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  ASSERT_EQ(parsed->ops.size(), 1u);
+  EXPECT_EQ(parsed->ops[0].signal_type, "md5");
+}
+
+}  // namespace
+}  // namespace vigil

@@ -54,6 +54,10 @@ Result<std::unique_ptr<HashListReader>> OpenHashList(std::string_view format, st
     return Fail(ErrorCode::kTooLarge, options.source + ": list of " + std::to_string(data.size()) +
                                           " bytes exceeds the limit of " + std::to_string(options.max_bytes));
   }
+  // Spreadsheet programs start a CSV they save with a UTF-8 byte-order mark: not part of the list.
+  if ((format == "csv" || format == "text" || format == "hma") && data.substr(0, 3) == "\xEF\xBB\xBF") {
+    data.remove_prefix(3);
+  }
   if (format == "csv") return lists::OpenCsvList(data, options);
   if (format == "text") return lists::OpenTextList(data, options);
   if (format == "hma") return lists::OpenHmaList(data, options);

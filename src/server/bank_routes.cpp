@@ -126,7 +126,9 @@ Response ApiService::ImportList(ApiCall& call) {
   const std::string bank = call.path["name"];
   const std::string format = call.query.count("format") != 0 ? call.query["format"] : "csv";
   ListParseOptions options;
-  options.source = call.query.count("source") != 0 ? call.query["source"].substr(0, 256) : "upload";
+  // Without a name, the list is named after the import itself: "api import by KEY" (an entry's
+  // provenance must not read as if it came from an upload).
+  options.source = call.query.count("source") != 0 ? call.query["source"].substr(0, 256) : "api import by " + call.actor;
   if (call.query.count("signal_type") != 0) options.signal_type = call.query["signal_type"];
   if (call.query.count("external_id") != 0) options.external_id = call.query["external_id"];
   if (call.query.count("classification") != 0) options.classification = call.query["classification"];
