@@ -173,6 +173,42 @@ TEST(Cli, ASweepOfACaseNotDecidedViolatingIsRefusedWithTheReason) {
   EXPECT_NE(sweep.out.find("not decided violating"), std::string::npos) << sweep.out;
 }
 
+// Signed sharing end to end through the CLI: platform A exports a bank, platform B trusts A's key
+// and imports the bundle; the entries it adds find B's earlier upload of the file, as any import's
+// would (`--retroactive-days`), and a copy of the bundle is refused as a replay.
+TEST(Cli, ABundleFromAPartnerFindsAnEarlierUploadOfItsFile) {
+  testing::TempDir dir;
+  const std::string a = " --data-dir " + (dir.path() / "a").string();
+  const std::string b = " --data-dir " + (dir.path() / "b").string();
+  const auto storage = dir.path() / "storage" / "user-1";
+  const testing::Bytes file = testing::EncodePng(testing::MakePattern(100, 80, 3, 41));
+  std::filesystem::create_directories(storage);
+  testing::WriteFile(storage / "file.png", file);
+  std::ofstream(dir.path() / "list.csv") << "sha256," << Sha256Hex(file) << ",x1,A1\n";
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"later\"\nfound = \"later\"\nactions = [\"hold\"]\n";
+  ASSERT_EQ(RunCli("scan " + (dir.path() / "storage").string() + " --user-from-parent" + b).status, 0);
+  ASSERT_EQ(RunCli("bank create shared" + a).status, 0);
+  ASSERT_EQ(RunCli("import shared " + (dir.path() / "list.csv").string() + " --format csv" + a).status, 0);
+  const auto key = RunCli("bundle keygen -o " + (dir.path() / "a.key").string());
+  ASSERT_EQ(key.status, 0);
+  const std::string public_key(boost::json::parse(key.out).at("public_key").as_string());
+  const std::string bundle = (dir.path() / "a-1.json").string();
+  ASSERT_EQ(RunCli("bundle export shared --as platform-a --key-file " + (dir.path() / "a.key").string() + " -o " + bundle + a).status, 0);
+  ASSERT_EQ(RunCli("bank create from-a" + b).status, 0);
+  ASSERT_EQ(RunCli("partner add platform-a --key " + public_key + " --bank from-a --trust live" + b).status, 0);
+  const auto received = RunCliBoth("bundle import " + bundle + " --retroactive-days 90 --rules " +
+                                   (dir.path() / "rules.toml").string() + b);
+  ASSERT_EQ(received.status, 0) << received.out;
+  const auto answer = boost::json::parse(received.out).as_object();
+  EXPECT_EQ(answer.at("status").as_string(), "applied");
+  EXPECT_EQ(answer.at("added").as_int64(), 1);
+  EXPECT_EQ(answer.at("retroactive").at("uploads_matched").as_int64(), 1) << received.out;
+  EXPECT_EQ(answer.at("retroactive").at("uploads_held").as_int64(), 1) << received.out;
+  const auto again = RunCliBoth("bundle import " + bundle + b);
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.out.find("received already"), std::string::npos) << again.out;
+}
+
 // What a walk meets besides regular files is reported on a line of its own and fails the run:
 // a FIFO (which used to block the run forever), a link to a device (read up to gigabytes), a
 // link to a file outside the tree (read, and credited to the folder the link sits in), a folder

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/retro_context.h"
 #include "cli/store_options.h"
 #include "match/past_upload_index.h"
 #include "store/record_json.h"
@@ -41,45 +42,9 @@ struct BankArgs {
 
 void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
 
-// What the CLI's retroactive paths share with the service: the matcher loaded (the allow-lists are
-// checked through it: an upload on one has its late matches suppressed), the rules, and the index
-// of the window's past uploads.
-struct RetroContext {
-  RetroContext(Store& store, const BankArgs& a, const std::string& actor)
-      : matcher(store),
-        workflow(store.Cases(), matcher, MediaHasher{}, nullptr, WorkflowOptionsFor(actor)),
-        index(store, SystemClock(), IndexOptionsFor(a)),
-        retro(store, index, workflow, SystemClock(), a.retroactive_days) {}
-  static UploadWorkflowOptions WorkflowOptionsFor(const std::string& actor) {
-    UploadWorkflowOptions options;
-    options.actor = actor;
-    return options;
-  }
-  static PastUploadIndexOptions IndexOptionsFor(const BankArgs& a) {
-    PastUploadIndexOptions options;
-    options.window_days = a.retroactive_days;
-    return options;
-  }
-  Matcher matcher;
-  UploadWorkflow workflow;
-  PastUploadIndex index;
-  RetroMatcher retro;
-};
-
-Result<std::unique_ptr<RetroContext>> LoadRetro(Store& store, const BankArgs& a, const std::string& actor) {
-  auto context = std::make_unique<RetroContext>(store, a, actor);
-  VIGIL_TRY(context->matcher.Load());
-  if (!a.rules.empty()) {
-    VIGIL_ASSIGN_OR_RETURN(auto rules, PolicyRules::Load(a.rules));
-    context->workflow.SetRules(std::make_shared<const PolicyRules>(std::move(rules)));
-  }
-  VIGIL_TRY(context->index.Load());
-  return context;
-}
-
 Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, const std::vector<IndexedEntry>& added) {
   VIGIL_ASSIGN_OR_RETURN(auto bank, store.GetBank(a.name));
-  VIGIL_ASSIGN_OR_RETURN(auto context, LoadRetro(store, a, "retroactive"));
+  VIGIL_ASSIGN_OR_RETURN(auto context, LoadRetro(store, a.retroactive_days, a.rules, "retroactive"));
   return context->retro.MatchNewEntries(bank, added);
 }
 
@@ -102,7 +67,7 @@ int RunSweep(Store& store, const BankArgs& a) {
                                                     ? " was overturned on appeal: its files are restored, nothing to sweep for"
                                                     : " is not decided violating: only a violating decision sweeps")});
   }
-  auto context = LoadRetro(store, a, "sweep");
+  auto context = LoadRetro(store, a.retroactive_days, a.rules, "sweep");
   if (!context) return ReportError("bank sweep", context.error());
   DecisionWorkflowOptions decision_options;
   decision_options.own_bank = a.own_bank;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/retro_context.h"
 #include "cli/store_options.h"
 #include "lists/hash_bundle.h"
 #include "vigil/legal_package.h"
@@ -27,6 +28,8 @@ struct SharingArgs {
   std::string name, key, bank, trust = "review", sharer, key_file, out, file;
   bool changes = false;
   std::int64_t id = 0;
+  int retroactive_days = 0;  // import/approve: search the entries added against this many days of uploads
+  std::string rules;         // and the rules that decide about what they find
 };
 
 std::string Actor() {
@@ -62,9 +65,25 @@ boost::json::object ReceivedJson(const ReceivedBundle& b) {
 
 void Print(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
 
-int PrintReceipt(const char* command, const Result<BundleReceipt>& receipt) {
+int PrintReceipt(Store& store, const SharingArgs& a, const char* command, const Result<BundleReceipt>& receipt) {
   if (!receipt) return ReportError(command, receipt.error());
   auto o = ReceivedJson(receipt->record);
+  // What the entries a bundle added find among past uploads, as for any import.
+  if (receipt->import && a.retroactive_days > 0 && !receipt->import->added_entries.empty()) {
+    auto partners = store.Sharing().ListPartners(true);
+    if (!partners) return ReportError(command, partners.error());
+    std::string bank;
+    for (const auto& p : *partners) {
+      if (p.id == receipt->record.partner_id) bank = p.bank;
+    }
+    auto target = store.GetBank(bank);
+    if (!target) return ReportError(command, target.error());
+    auto context = LoadRetro(store, a.retroactive_days, a.rules, "retroactive");
+    if (!context) return ReportError(command, context.error());
+    auto retro = (*context)->retro.MatchNewEntries(*target, receipt->import->added_entries);
+    if (!retro) return ReportError(command, retro.error());
+    o["retroactive"] = RetroMatchJson(*retro);
+  }
   if (receipt->import) {
     o["added"] = receipt->import->added;
     o["removed"] = receipt->import->removed;
@@ -141,6 +160,13 @@ Action RegisterBundleCommand(CLI::App& app) {
   list->add_option("--partner", args->name, "Only this partner's");
   CLI::App* approve = bundle->add_subcommand("approve", "Apply a held bundle (partners trusted for review)");
   approve->add_option("id", args->id, "The received bundle's id")->required();
+  for (CLI::App* cmd : {imp, approve}) {
+    cmd->add_option("--retroactive-days", args->retroactive_days,
+                    "Search the entries it adds against this many days of past uploads (0: not)")
+        ->check(CLI::Range(0, 3650));
+    cmd->add_option("--rules", args->rules, "The rules that decide about uploads found (found = \"later\")")
+        ->check(CLI::ExistingFile);
+  }
   CLI::App* reject = bundle->add_subcommand("reject", "Reject a held bundle: nothing of it is applied");
   reject->add_option("id", args->id, "The received bundle's id")->required();
   return [=]() -> int {
@@ -184,7 +210,7 @@ Action RegisterBundleCommand(CLI::App& app) {
     if (imp->parsed()) {
       auto document = ReadFile(args->file, BundleLimits{}.max_bytes);
       if (!document) return ReportError("bundle import", document.error());
-      return PrintReceipt("bundle import", ReceiveBundle(*store, *document, actor));
+      return PrintReceipt(*store, *args, "bundle import", ReceiveBundle(*store, *document, actor));
     }
     if (list->parsed()) {
       auto all = store->Sharing().ListReceived(args->name, 1000);
@@ -192,7 +218,7 @@ Action RegisterBundleCommand(CLI::App& app) {
       for (const auto& b : *all) Print(ReceivedJson(b));
       return 0;
     }
-    if (approve->parsed()) return PrintReceipt("bundle approve", ApproveBundle(*store, args->id, actor));
+    if (approve->parsed()) return PrintReceipt(*store, *args, "bundle approve", ApproveBundle(*store, args->id, actor));
     if (auto rejected = RejectBundle(*store, args->id, actor); !rejected) return ReportError("bundle reject", rejected.error());
     return 0;
   };
