@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "lists/hash_bundle.h"
+#include "reporting/ed25519.h"
 #include "test_images.h"
 #include "test_postgres.h"
 #include "vigil/digest.h"
@@ -228,10 +229,74 @@ TEST_P(BundleTest, AFullBundleRemovesOnlyWhatThatPartnerSent) {
   ASSERT_TRUE(ReceiveBundle(*b_, Export(false), "curator"));
   Import(*b_, "from-a", "md5," + kMd5 + "\n");  // the receiving platform's own list, same bank
   Remove(*a_, "shared", "sha256", kSha);
+  // The partner lists the local list's value too: it is left as the list's (a trial saw it
+  // relabelled as the partner's, and the next full bundle without it removed it).
+  Import(*a_, "shared", "md5," + kMd5 + "\n");
   auto full = ReceiveBundle(*b_, Export(false), "curator");
   ASSERT_TRUE(full) << full.error().ToString();
   EXPECT_EQ(full->import->removed, 1);
+  EXPECT_EQ(full->skipped_adds, 1);
   EXPECT_EQ(Live(), (std::vector<std::string>{"md5:0123 list.csv", "pdq:d8f8 partner:platform-a/shared"}));
+  Remove(*a_, "shared", "md5", kMd5);
+  ASSERT_TRUE(ReceiveBundle(*b_, Export(false), "curator"));
+  EXPECT_EQ(Live(), (std::vector<std::string>{"md5:0123 list.csv", "pdq:d8f8 partner:platform-a/shared"}));
+}
+
+// Changes held for review apply on top of the bundle before them: after that one is rejected, the
+// next is refused at approval too (a trial approved it, its predecessor's changes missing).
+TEST_P(BundleTest, HeldChangesAfterARejectedBundleCannotBeApproved) {
+  Import(*a_, "shared", "pdq," + kPdq1 + "\n");
+  Trust("review");
+  auto one = ReceiveBundle(*b_, Export(false), "curator");
+  ASSERT_TRUE(one);
+  ASSERT_TRUE(ApproveBundle(*b_, one->record.id, "curator"));
+  Import(*a_, "shared", "pdq," + kPdq2 + "\n");
+  auto two = ReceiveBundle(*b_, Export(true), "curator");
+  Import(*a_, "shared", "md5," + kMd5 + "\n");
+  auto three = ReceiveBundle(*b_, Export(true), "curator");
+  ASSERT_TRUE(two && three);
+  ASSERT_TRUE(RejectBundle(*b_, two->record.id, "curator"));
+  auto approved = ApproveBundle(*b_, three->record.id, "curator");
+  ASSERT_FALSE(approved);
+  EXPECT_NE(approved.error().message.find("rejected"), std::string::npos) << approved.error().message;
+  EXPECT_EQ(Live(), (std::vector<std::string>{"pdq:d8f8 partner:platform-a/shared"}));
+}
+
+// Replay protection follows the key: a partner removed and added again under another name (to
+// change its trust) cannot be sent its old bundles again.
+TEST_P(BundleTest, APartnerAddedAgainCannotBeReplayedItsOldBundles) {
+  Import(*a_, "shared", "pdq," + kPdq1 + "\n");
+  Trust("live");
+  const std::string one = Export(false);
+  ASSERT_TRUE(ReceiveBundle(*b_, one, "curator"));
+  ASSERT_TRUE(b_->Sharing().RemovePartner("platform-a", "admin"));
+  Trust("live", "platform-a2");
+  auto replay = ReceiveBundle(*b_, one, "curator");
+  ASSERT_FALSE(replay);
+  EXPECT_EQ(replay.error().code, ErrorCode::kAlreadyExists);
+}
+
+// A value not in its normal form is refused when the bundle arrives, naming the entry, not when
+// a curator approves it (which would reject it and stop the partner's changes).
+TEST_P(BundleTest, ABundleWithAValueNotInItsNormalFormIsRefusedOnArrival) {
+  Trust("review");
+  HashBundle bundle;
+  bundle.sharer = "platform-a";
+  bundle.bank = "shared";
+  bundle.sequence = 1;
+  std::string upper = kPdq1;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  bundle.entries.push_back({"pdq", kPdq2, "", {}, 0, 0});
+  bundle.entries.push_back({"pdq", upper, "", {}, 0, 0});
+  BundleEnvelope envelope;
+  envelope.payload = WriteBundlePayload(bundle);
+  envelope.signer = *SigningPublicKey(seed_);
+  envelope.signature = *reporting::Ed25519Sign(seed_, envelope.payload);
+  auto received = ReceiveBundle(*b_, WriteBundleEnvelope(envelope), "curator");
+  ASSERT_FALSE(received);
+  EXPECT_EQ(received.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(received.error().message.find("entries[1]"), std::string::npos) << received.error().message;
+  EXPECT_TRUE(b_->Sharing().ListReceived("", 10)->empty());
 }
 
 TEST_P(BundleTest, ABundleRecordedButNotAppliedIsAppliedWhenOfferedAgain) {

@@ -87,8 +87,9 @@ class SharingStore {
   // Audited (partner.remove); its bundles stay on record.
   virtual Status RemovePartner(const std::string& name, const std::string& actor) = 0;
 
-  // The partner's bundle of that bank with the highest sequence, if any.
-  virtual Result<std::optional<ReceivedBundle>> LastReceived(std::int64_t partner_id, const std::string& sharer_bank) = 0;
+  // The bundle of that bank with the highest sequence signed by this key, if any (under any
+  // partner record holding the key: a partner removed and added again keeps its sequence).
+  virtual Result<std::optional<ReceivedBundle>> LastReceived(const std::string& public_key, const std::string& sharer_bank) = 0;
   virtual Result<ReceivedBundle> GetReceived(std::int64_t id) = 0;
   // kAlreadyExists when the partner's bundle with that bank and sequence is on record. Audited.
   virtual Result<ReceivedBundle> RecordReceived(const ReceivedBundle& bundle) = 0;

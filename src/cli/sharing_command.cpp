@@ -38,6 +38,14 @@ std::string Actor() {
 }
 
 Result<std::string> ReadFile(const std::string& path, std::size_t max) {
+  // A device or FIFO (/dev/zero) would be read until memory runs out; a file over the limit is
+  // refused before a byte of it is read.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Fail(ErrorCode::kNotFound, path + ": cannot open");
+  if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::kInvalidArgument, path + ": not a regular file");
+  if (static_cast<std::size_t>(st.st_size) > max) {
+    return Fail(ErrorCode::kTooLarge, path + ": larger than " + std::to_string(max) + " bytes");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open");
   std::string text;
@@ -90,6 +98,7 @@ int PrintReceipt(Store& store, const SharingArgs& a, const char* command, const 
     o["unchanged"] = receipt->import->unchanged + receipt->import->relabelled;
   }
   if (receipt->skipped_removals > 0) o["removals_left_alone"] = receipt->skipped_removals;
+  if (receipt->skipped_adds > 0) o["adds_left_alone"] = receipt->skipped_adds;
   Print(o);
   return 0;
 }

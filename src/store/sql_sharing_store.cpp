@@ -157,9 +157,9 @@ class SqlSharingStore final : public SharingStore {
     return txn.Commit();
   }
 
-  Result<std::optional<ReceivedBundle>> LastReceived(std::int64_t partner_id, const std::string& sharer_bank) override {
-    VIGIL_ASSIGN_OR_RETURN(auto list, Received("WHERE b.partner_id = $1 AND b.sharer_bank = $2 ORDER BY b.sequence DESC LIMIT 1",
-                                               {partner_id, sharer_bank}));
+  Result<std::optional<ReceivedBundle>> LastReceived(const std::string& public_key, const std::string& sharer_bank) override {
+    VIGIL_ASSIGN_OR_RETURN(auto list, Received("WHERE b.signer = $1 AND b.sharer_bank = $2 ORDER BY b.sequence DESC, b.id DESC LIMIT 1",
+                                               {public_key, sharer_bank}));
     if (list.empty()) return std::optional<ReceivedBundle>();
     return std::optional<ReceivedBundle>(std::move(list.front()));
   }

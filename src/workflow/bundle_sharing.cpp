@@ -23,13 +23,33 @@ std::string Describe(const HashBundle& b) {
 // The bundle's ops for the partner's bank: its entries, and its removals of entries that came
 // from this partner and bank (a full bundle: those it no longer lists).
 Result<std::vector<ImportOp>> OpsFor(Store& store, const Partner& partner, const HashBundle& bundle,
-                                     std::int64_t& skipped_removals) {
+                                     std::int64_t& skipped_removals, std::int64_t& skipped_adds) {
   const std::string source = SourceOf(partner, bundle.bank);
   std::vector<ImportOp> ops;
   ops.reserve(bundle.entries.size());
+  // Values the bank holds live from elsewhere (a list, another partner) are left as they are: an
+  // add would relabel them as this partner's, and its next full bundle could then remove them.
+  std::set<std::pair<std::string, std::string>> elsewhere;
+  for (std::size_t at = 0; at < bundle.entries.size(); at += 10'000) {
+    std::vector<std::pair<std::string, std::string>> values;
+    for (std::size_t i = at; i < std::min(bundle.entries.size(), at + 10'000); ++i) {
+      values.emplace_back(bundle.entries[i].signal_type, bundle.entries[i].value);
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto live, store.FindLiveEntries(partner.bank, values));
+    std::vector<std::int64_t> ids;
+    for (const auto& l : live) ids.push_back(l.id);
+    VIGIL_ASSIGN_OR_RETURN(auto held, store.GetEntries(ids));
+    for (const auto& entry : held) {
+      if (entry.provenance.source != source) elsewhere.emplace(entry.signal_type, entry.value);
+    }
+  }
   std::set<std::pair<std::string, std::string>> listed;
   for (std::size_t i = 0; i < bundle.entries.size(); ++i) {
     const BundleEntry& e = bundle.entries[i];
+    if (elsewhere.count({e.signal_type, e.value})) {
+      ++skipped_adds;
+      continue;
+    }
     ImportOp op;
     op.kind = ImportOp::Kind::kAdd;
     op.signal_type = e.signal_type;
@@ -82,8 +102,8 @@ Result<std::vector<ImportOp>> OpsFor(Store& store, const Partner& partner, const
 }
 
 Result<ImportResult> Apply(Store& store, const Partner& partner, const HashBundle& bundle, const std::string& sha256,
-                           const std::string& actor, std::int64_t& skipped_removals) {
-  VIGIL_ASSIGN_OR_RETURN(auto ops, OpsFor(store, partner, bundle, skipped_removals));
+                           const std::string& actor, BundleReceipt& receipt) {
+  VIGIL_ASSIGN_OR_RETURN(auto ops, OpsFor(store, partner, bundle, receipt.skipped_removals, receipt.skipped_adds));
   ImportRequest request;
   request.format = "bundle";
   request.source = "bundle " + std::to_string(bundle.sequence) + " of " + bundle.sharer + "/" + bundle.bank +
@@ -113,6 +133,30 @@ Result<Opened> Open(Store& store, std::string_view document) {
                                               "partner '" + partner->name + "' signed it, or not signed by them");
   }
   VIGIL_ASSIGN_OR_RETURN(auto bundle, ParseBundlePayload(envelope.payload));
+  // Every value in its normal form now, not when a curator approves (a bad one would then reject
+  // the bundle and stop the partner's changes until a full bundle).
+  auto bad = [](const std::string& where, const std::string& why) {
+    return Fail(ErrorCode::kInvalidArgument, "bundle: " + where + ": " + why);
+  };
+  for (std::size_t i = 0; i < bundle.entries.size(); ++i) {
+    const auto& e = bundle.entries[i];
+    const std::string where = "entries[" + std::to_string(i) + "]";
+    if (e.signal_type == "vpdq") {
+      if (e.payload.empty()) return bad(where, "a vpdq entry needs its frames ('payload')");
+      if (e.value.size() != 64 || e.value.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return bad(where, "a vpdq entry's value is the SHA-256 of its frames, 64 lowercase hex digits");
+      }
+      continue;
+    }
+    auto normal = NormalizeSignal(e.signal_type, e.value);
+    if (!normal) return bad(where, normal.error().message);
+    if (*normal != e.value) return bad(where, "the value is not in its normal form (lowercase hex)");
+  }
+  for (std::size_t i = 0; i < bundle.removed.size(); ++i) {
+    if (auto normal = NormalizeSignal(bundle.removed[i].signal_type, bundle.removed[i].value); !normal) {
+      return bad("removed[" + std::to_string(i) + "]", normal.error().message);
+    }
+  }
   return Opened{std::move(*partner), std::move(bundle), Sha256Hex(document)};
 }
 
@@ -165,7 +209,7 @@ ReceivedBundle RecordOf(const Opened& o, const std::string& status, const std::s
 
 Result<BundleReceipt> ApplyRecorded(Store& store, const Opened& o, ReceivedBundle record, const std::string& actor) {
   BundleReceipt receipt;
-  auto applied = Apply(store, o.partner, o.bundle, o.sha256, actor, receipt.skipped_removals);
+  auto applied = Apply(store, o.partner, o.bundle, o.sha256, actor, receipt);
   if (!applied) {
     // Nothing was applied: the bundle is marked rejected so that a corrected one can follow.
     (void)store.Sharing().SetReceivedStatus(record.id, "rejected", std::nullopt, actor);
@@ -222,7 +266,7 @@ Result<BundleExport> ExportBundle(Store& store, const std::string& bank_name, co
 
 Result<BundleReceipt> ReceiveBundle(Store& store, std::string_view document, const std::string& actor) {
   VIGIL_ASSIGN_OR_RETURN(auto opened, Open(store, document));
-  VIGIL_ASSIGN_OR_RETURN(auto last, store.Sharing().LastReceived(opened.partner.id, opened.bundle.bank));
+  VIGIL_ASSIGN_OR_RETURN(auto last, store.Sharing().LastReceived(opened.partner.public_key, opened.bundle.bank));
   // The same bundle again after a crash between recording it and applying it: apply it now.
   if (last && last->sequence == opened.bundle.sequence && last->sha256 == opened.sha256 && last->status == "applying") {
     return ApplyRecorded(store, opened, *last, actor);
@@ -250,6 +294,21 @@ Result<BundleReceipt> ApproveBundle(Store& store, std::int64_t id, const std::st
       return Fail(ErrorCode::kInvalidArgument, "bundle " + std::to_string(id) + " follows bundle " + std::to_string(e.id) +
                                                    " (sequence " + std::to_string(e.sequence) + "), still held: decide that one first");
     }
+  }
+  // Changes apply on top of the bundle before them: not after one that was rejected.
+  const ReceivedBundle* previous = nullptr;
+  for (const auto& e : earlier) {
+    if (e.sharer_bank == record.sharer_bank && e.sequence < record.sequence && (previous == nullptr || e.sequence > previous->sequence)) {
+      previous = &e;
+    }
+  }
+  if (record.kind == "changes" && record.since_import != 0 &&
+      (previous == nullptr || previous->status != "applied" || previous->through_import != record.since_import)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "bundle " + std::to_string(id) + " holds changes on top of bundle " +
+                    (previous != nullptr ? std::to_string(previous->sequence) + ", which is " + previous->status
+                                         : std::string("one never received")) +
+                    ": reject it and ask the partner for a full bundle");
   }
   // The document is checked again: the partner's key may have been removed since.
   VIGIL_ASSIGN_OR_RETURN(auto opened, Open(store, record.document));

@@ -51,6 +51,7 @@ struct BundleReceipt {
   ReceivedBundle record;
   std::optional<ImportResult> import;  // when applied now
   std::int64_t skipped_removals = 0;    // removals of entries that came from elsewhere: left alone
+  std::int64_t skipped_adds = 0;        // values the bank holds live from elsewhere: left as they are
 };
 
 Result<BundleReceipt> ReceiveBundle(Store& store, std::string_view document, const std::string& actor);
