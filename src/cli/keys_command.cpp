@@ -2,9 +2,6 @@
 // alone on stdout (it is shown once; only its SHA-256 is stored). Run on the host, with direct
 // access to the database, it may mint custodian, legal and admin keys without a second admin (the
 // API may not): host access is that second factor, and the audit log names the OS user.
-#include <pwd.h>
-#include <unistd.h>
-
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -19,16 +16,6 @@ struct KeysArgs {
   StoreFlags store;
   std::string name, role;
 };
-
-// Who runs the command on the host, for the audit log: the effective user, and the one sudo names.
-std::string OsUser() {
-  const passwd* entry = getpwuid(geteuid());
-  std::string user = entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "uid " + std::to_string(geteuid());
-  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0' && user != sudo) {
-    user += " (sudo from " + std::string(sudo) + ")";
-  }
-  return user;
-}
 
 }  // namespace
 

@@ -3,19 +3,18 @@
 // bundles must be signed with, the bank they go into and whether they match at once ("live") or
 // wait for a curator ("review"). Results are JSON lines on stdout.
 #include <fcntl.h>
-#include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <fstream>
 #include <iostream>
-#include <sstream>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "cli/retro_context.h"
 #include "cli/store_options.h"
 #include "lists/hash_bundle.h"
+#include "vigil/file_hasher.h"
 #include "vigil/legal_package.h"
 #include "vigil/sharing.h"
 #include "workflow/bundle_sharing.h"
@@ -32,29 +31,17 @@ struct SharingArgs {
   std::string rules;         // and the rules that decide about what they find
 };
 
-std::string Actor() {
-  const passwd* entry = getpwuid(geteuid());
-  return "cli:" + std::string(entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : std::to_string(geteuid()));
+std::string Actor() { return "cli:" + OsUser(); }
+
+// A file's bytes (ReadFileLimited: regular files within the limit only), its path in errors.
+Result<std::vector<std::uint8_t>> ReadFile(const std::string& path, std::size_t max) {
+  auto bytes = ReadFileLimited(path, max);
+  if (!bytes) return tl::unexpected(WithContext(bytes.error(), path));
+  return bytes;
 }
 
-Result<std::string> ReadFile(const std::string& path, std::size_t max) {
-  // A device or FIFO (/dev/zero) would be read until memory runs out; a file over the limit is
-  // refused before a byte of it is read.
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return Fail(ErrorCode::kNotFound, path + ": cannot open");
-  if (!S_ISREG(st.st_mode)) return Fail(ErrorCode::kInvalidArgument, path + ": not a regular file");
-  if (static_cast<std::size_t>(st.st_size) > max) {
-    return Fail(ErrorCode::kTooLarge, path + ": larger than " + std::to_string(max) + " bytes");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open");
-  std::string text;
-  char buffer[65536];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > max) return Fail(ErrorCode::kTooLarge, path + ": larger than " + std::to_string(max) + " bytes");
-  }
-  return text;
+std::string_view Text(const std::vector<std::uint8_t>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 boost::json::object PartnerJson(const Partner& p) {
@@ -197,7 +184,7 @@ Action RegisterBundleCommand(CLI::App& app) {
     if (exp->parsed()) {
       auto key = ReadFile(args->key_file, 1024);
       if (!key) return ReportError("bundle export", key.error());
-      std::string seed = *key;
+      std::string seed(Text(*key));
       while (!seed.empty() && (seed.back() == '\n' || seed.back() == '\r' || seed.back() == ' ')) seed.pop_back();
       auto exported = ExportBundle(*store, args->bank, {args->sharer, seed, args->changes, actor});
       if (!exported) return ReportError("bundle export", exported.error());
@@ -219,7 +206,7 @@ Action RegisterBundleCommand(CLI::App& app) {
     if (imp->parsed()) {
       auto document = ReadFile(args->file, BundleLimits{}.max_bytes);
       if (!document) return ReportError("bundle import", document.error());
-      return PrintReceipt(*store, *args, "bundle import", ReceiveBundle(*store, *document, actor));
+      return PrintReceipt(*store, *args, "bundle import", ReceiveBundle(*store, Text(*document), actor));
     }
     if (list->parsed()) {
       auto all = store->Sharing().ListReceived(args->name, 1000);

@@ -1,10 +1,24 @@
 // Store flags and opening for the store-backed commands.
 #include "cli/store_options.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 
 namespace vigil::cli {
+
+// Who runs the command on the host, for the audit log: the effective user, and the one sudo names.
+std::string OsUser() {
+  const passwd* entry = getpwuid(geteuid());
+  std::string user = entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "uid " + std::to_string(geteuid());
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0' && user != sudo) {
+    user += " (sudo from " + std::string(sudo) + ")";
+  }
+  return user;
+}
+
 
 void AddStoreFlags(CLI::App& app, StoreFlags& flags) {
   app.add_option("--data-dir", flags.data_dir, "Data directory (SQLite database vigil.db inside; created if missing)")

@@ -21,6 +21,9 @@ void AddStoreFlags(CLI::App& app, StoreFlags& flags);
 std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command,
                                          const WorkflowOptions& workflow = {});
 
+// Who runs the command on the host, for the audit log: the effective user, and the one sudo names.
+std::string OsUser();
+
 // Prints an error as "vigil COMMAND: message" on stderr; returns 1.
 int ReportError(const char* command, const Error& error);
 
