@@ -65,13 +65,9 @@ int PrintReceipt(Store& store, const SharingArgs& a, const char* command, const 
   auto o = ReceivedJson(receipt->record);
   // What the entries a bundle added find among past uploads, as for any import.
   if (receipt->import && a.retroactive_days > 0 && !receipt->import->added_entries.empty()) {
-    auto partners = store.Sharing().ListPartners(true);
-    if (!partners) return ReportError(command, partners.error());
-    std::string bank;
-    for (const auto& p : *partners) {
-      if (p.id == receipt->record.partner_id) bank = p.bank;
-    }
-    auto target = store.GetBank(bank);
+    auto partner = store.Sharing().PartnerByKey(receipt->record.signer);
+    if (!partner) return ReportError(command, partner.error());
+    auto target = store.GetBank(partner->bank);
     if (!target) return ReportError(command, target.error());
     auto context = LoadRetro(store, a.retroactive_days, a.rules, "retroactive");
     if (!context) return ReportError(command, context.error());
