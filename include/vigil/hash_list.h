@@ -46,6 +46,13 @@ struct ParsedList {
   std::vector<ImportOp> ops;
   std::optional<std::string> checkpoint;  // what the list says to resume from, if it says
   std::int64_t skipped = 0;               // records of signal types this build does not match
+  // Paging, for the exchange clients: the list's link or token to the next page ("" : none), whether
+  // it says more records follow, how many records it held and the newest record's timestamp as
+  // written (ncmec: ISO 8601; stopncii: seconds).
+  std::string next_page;
+  bool more = false;
+  std::int64_t records = 0;
+  std::string newest;
 };
 
 // The format names above, for help texts and validation.

@@ -28,6 +28,7 @@ namespace vigil {
 class CaseStore;
 class ReportStore;
 class SharingStore;
+class ExchangeStore;
 class Clock;
 
 // The largest PDQ match threshold a bank may set: unrelated images lie about 128 bits apart.
@@ -434,6 +435,8 @@ class Store : public BankStore, public ContentStore, public KeyStore, public Aud
   virtual ReportStore& Reports() = 0;
   // Hash sharing with partner platforms (sharing.h).
   virtual SharingStore& Sharing() = 0;
+  // Banks kept in sync with hash-sharing services, and feedback sent back to them (exchange.h).
+  virtual ExchangeStore& Exchanges() = 0;
 };
 
 }  // namespace vigil

@@ -32,5 +32,6 @@ Action RegisterPublishCommand(CLI::App& app);
 Action RegisterUploadsCommand(CLI::App& app);
 Action RegisterPartnerCommand(CLI::App& app);
 Action RegisterBundleCommand(CLI::App& app);
+Action RegisterExchangeCommand(CLI::App& app);
 
 }  // namespace vigil::cli

@@ -24,7 +24,7 @@ int CommandsMain(int argc, char** argv) {
                          &RegisterBankCommand, &RegisterLookupCommand, &RegisterEvalListing, &RegisterWorkflowCommands,
                          &RegisterReportCommands, &RegisterSandboxCommands, &RegisterDocsCommands, &RegisterScanCommand,
                          &RegisterWorkerCommand, &RegisterPublishCommand, &RegisterUploadsCommand, &RegisterPartnerCommand,
-                         &RegisterBundleCommand,
+                         &RegisterBundleCommand, &RegisterExchangeCommand,
                          &RegisterVersionCommand});
 }
 

@@ -69,6 +69,14 @@ Result<std::unique_ptr<HashListReader>> OpenHashList(std::string_view format, st
 }
 
 Result<ParsedList> ParseHashList(std::string_view format, std::string_view data, const ListParseOptions& options) {
+  // The record formats are parsed whole: their paging and counts come back with the ops.
+  if (format == "ncmec" || format == "stopncii") {
+    if (data.size() > options.max_bytes) {
+      return Fail(ErrorCode::kTooLarge, options.source + ": list of " + std::to_string(data.size()) +
+                                            " bytes exceeds the limit of " + std::to_string(options.max_bytes));
+    }
+    return format == "ncmec" ? lists::ParseNcmecXml(data, options) : lists::ParseStopNciiJson(data, options);
+  }
   VIGIL_ASSIGN_OR_RETURN(auto reader, OpenHashList(format, data, options));
   ParsedList list;
   for (;;) {

@@ -1,6 +1,6 @@
 // NCMEC hash-sharing v2 entries (<queryResult> XML) as import ops. pugixml parses without DTDs or
-// external entities (only the five predefined entities and character references), so a hostile
-// file cannot pull in other files or expand without bound. Records are applied oldest first by
+// external entities (only the five predefined entities and character references), and a document
+// with a DOCTYPE is refused, so a hostile file cannot pull in other files or expand without bound. Records are applied oldest first by
 // their <timestamp>, so within one file the newest state of each entry wins; an entry's record
 // replaces its earlier fingerprints (kPrune), and <deletedImage>/<deletedVideo> tombstone it.
 #include <pugixml.hpp>
@@ -61,11 +61,18 @@ bool Earlier(const Record& a, const Record& b) {
 
 Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& options) {
   pugi::xml_document doc;
-  const auto parsed = doc.load_buffer(data.data(), data.size(), pugi::parse_default, pugi::encoding_utf8);
+  const auto parsed = doc.load_buffer(data.data(), data.size(), pugi::parse_default | pugi::parse_doctype, pugi::encoding_utf8);
   if (!parsed) {
     return Fail(ErrorCode::kInvalidArgument, options.source + ": line " +
                                                  std::to_string(LineCounter(data).LineOf(parsed.offset)) +
                                                  ": malformed XML: " + parsed.description());
+  }
+  // NCMEC's documents declare nothing: a DOCTYPE (entity declarations, external subsets) is refused
+  // outright rather than parsed around.
+  for (auto node : doc.children()) {
+    if (node.type() == pugi::node_doctype) {
+      return Fail(ErrorCode::kInvalidArgument, options.source + ": a DOCTYPE declaration is not accepted in an NCMEC document");
+    }
   }
   const auto root = doc.document_element();
   if (LocalName(root) != "queryResult") {
@@ -92,6 +99,14 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
         return Fail(ErrorCode::kTooLarge, options.source + ": more than " + std::to_string(options.max_entries) + " records");
       }
     }
+  }
+  if (auto paging = Child(root, "paging")) {
+    list.next_page = Child(paging, "next").text().get();
+    list.more = !list.next_page.empty();
+  }
+  list.records = static_cast<std::int64_t>(records.size());
+  for (const auto& record : records) {
+    if (list.newest < record.timestamp) list.newest = std::string(record.timestamp);
   }
   std::stable_sort(records.begin(), records.end(), Earlier);
   // A record yields at most its three fingerprints and a prune: reserved once, so the ops are never

@@ -30,6 +30,13 @@ Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptio
     if (const auto* next = object.if_contains("nextSetTimestamp"); next != nullptr && next->is_int64()) {
       list.checkpoint = std::to_string(next->as_int64());
     }
+    if (const auto* token = object.if_contains("nextPageToken"); token != nullptr && token->is_string()) {
+      list.next_page = std::string(token->as_string());
+    }
+    if (const auto* more = object.if_contains("hasMoreRecords"); more != nullptr) {
+      if (!more->is_bool()) return fail("hasMoreRecords is not true or false");
+      list.more = more->as_bool();
+    }
   }
   if (records == nullptr) return fail("expected {\"hashRecords\": [...]} or an array of hash records");
   if (records->size() > options.max_entries) {
@@ -45,9 +52,14 @@ Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptio
     const auto& value = (*records)[i];
     if (!value.is_object()) return fail("record " + std::to_string(i + 1) + " is not an object");
     const auto* modified = value.as_object().if_contains("lastModtimestamp");
+    if (modified != nullptr && !modified->is_int64() && !modified->is_null()) {
+      return fail("record " + std::to_string(i + 1) + ": lastModtimestamp is not an integer");
+    }
     order.push_back({i, modified != nullptr && modified->is_int64() ? modified->as_int64() : 0});
   }
   std::stable_sort(order.begin(), order.end(), [](const Item& a, const Item& b) { return a.modified < b.modified; });
+  list.records = static_cast<std::int64_t>(records->size());
+  if (!order.empty()) list.newest = std::to_string(order.back().modified);
 
   for (const auto& item : order) {
     const auto& record = (*records)[item.index].as_object();

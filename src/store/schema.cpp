@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 10> kMigrations = {
+constexpr std::array<std::string_view, 11> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -552,6 +552,57 @@ CREATE TABLE bundle_exports (
   created_by TEXT NOT NULL,
   UNIQUE (bank_id, sequence)
 );
+)sql",
+    // 11: exchanges: banks kept in sync with a hash-sharing service, their status and lease, and
+    // the feedback queue that sends review decisions back.
+    R"sql(
+CREATE TABLE exchanges (
+  id {{ID}},
+  name TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  bank_id BIGINT NOT NULL UNIQUE REFERENCES banks(id),
+  enabled INTEGER NOT NULL DEFAULT 1,
+  interval_seconds BIGINT NOT NULL,
+  feedback INTEGER NOT NULL DEFAULT 0,
+  settings TEXT NOT NULL DEFAULT '{}',
+  credentials TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  last_run_at BIGINT,
+  last_success_at BIGINT,
+  last_ok INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  last_fetched BIGINT NOT NULL DEFAULT 0,
+  last_added BIGINT NOT NULL DEFAULT 0,
+  last_removed BIGINT NOT NULL DEFAULT 0,
+  total_fetched BIGINT NOT NULL DEFAULT 0,
+  runs BIGINT NOT NULL DEFAULT 0,
+  failures BIGINT NOT NULL DEFAULT 0,
+  newest_item_at BIGINT,
+  lease_holder TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  decision_cursor BIGINT NOT NULL DEFAULT 0,
+  disable_cursor BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE exchange_feedback (
+  id {{ID}},
+  exchange_id BIGINT NOT NULL REFERENCES exchanges(id),
+  entry_id BIGINT NOT NULL REFERENCES bank_entries(id),
+  source TEXT NOT NULL,
+  source_id BIGINT NOT NULL,
+  verdict TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  sent_at BIGINT,
+  UNIQUE (exchange_id, source, source_id, entry_id)
+);
+CREATE INDEX exchange_feedback_due ON exchange_feedback(exchange_id, state, next_attempt_at);
+CREATE INDEX exchange_feedback_entry ON exchange_feedback(entry_id);
 )sql",
 };
 

@@ -17,6 +17,7 @@
 #include "store/sql_case_store.h"
 #include "store/sql_report_store.h"
 #include "store/sql_sharing_store.h"
+#include "store/sql_exchange_store.h"
 #include "store/connection_pool.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
@@ -136,11 +137,13 @@ class SqlStore final : public Store {
         uses_system_clock_(options.clock == nullptr),
         cases_(MakeSqlCaseStore(pool_, *clock_, options.workflow)),
         reports_(MakeSqlReportStore(pool_, *clock_)),
-        sharing_(MakeSqlSharingStore(pool_, *clock_)) {}
+        sharing_(MakeSqlSharingStore(pool_, *clock_)),
+        exchanges_(MakeSqlExchangeStore(pool_, *clock_)) {}
 
   CaseStore& Cases() override { return *cases_; }
   ReportStore& Reports() override { return *reports_; }
   SharingStore& Sharing() override { return *sharing_; }
+  ExchangeStore& Exchanges() override { return *exchanges_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -913,6 +916,7 @@ class SqlStore final : public Store {
   std::unique_ptr<CaseStore> cases_;
   std::unique_ptr<ReportStore> reports_;
   std::unique_ptr<SharingStore> sharing_;
+  std::unique_ptr<ExchangeStore> exchanges_;
 };
 
 }  // namespace

@@ -1,0 +1,253 @@
+// HTTP for the exchange clients (see http_fetch.h).
+#include "exchange/http_fetch.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+namespace vigil::exchange {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+bool Loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]"; }
+
+// What went wrong, for people: Boost's system_error::what() carries the library's source location.
+std::string Reason(const std::exception& e) {
+  if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) return system->code().message();
+  return e.what();
+}
+
+class BeastFetcher final : public HttpFetcher {
+ public:
+  explicit BeastFetcher(FetchLimits limits) : limits_(std::move(limits)) {}
+
+  Result<HttpReply> Send(const HttpCall& call) override {
+    VIGIL_ASSIGN_OR_RETURN(auto url, ParseHttpUrl(call.url));
+    if (!limits_.allowed_hosts.empty() &&
+        std::find(limits_.allowed_hosts.begin(), limits_.allowed_hosts.end(), url.host) == limits_.allowed_hosts.end()) {
+      return Fail(ErrorCode::kPermissionDenied, "host " + url.host + " is not one this exchange may reach");
+    }
+    const auto verb = http::string_to_verb(call.method);
+    if (verb == http::verb::unknown) return Fail(ErrorCode::kInvalidArgument, "unknown HTTP method " + call.method);
+    bool sent = false;
+    try {
+      asio::io_context io;
+      http::request<http::string_body> req{verb, url.target, 11};
+      req.set(http::field::host, url.host);
+      req.set(http::field::user_agent, "vigil-exchange/1");
+      req.set(http::field::accept_encoding, "identity");
+      for (const auto& [name, value] : call.headers) req.set(name, value);
+      if (!call.content_type.empty()) req.set(http::field::content_type, call.content_type);
+      req.body() = call.body;
+      req.prepare_payload();
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(limits_.max_body_bytes);
+      parser.header_limit(64 * 1024);
+      beast::flat_buffer buffer;
+      tcp::resolver resolver(io);
+      const auto endpoints = resolver.resolve(url.host, url.port);
+      beast::error_code ec;
+      if (url.tls) {
+        asio::ssl::context ctx(asio::ssl::context::tls_client);
+        ctx.set_default_verify_paths();
+        ctx.set_verify_mode(asio::ssl::verify_peer);
+        beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+        SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(url.host.c_str()));
+        stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
+        beast::get_lowest_layer(stream).expires_after(limits_.timeout);
+        beast::get_lowest_layer(stream).connect(endpoints);
+        stream.handshake(asio::ssl::stream_base::client);
+        sent = true;
+        http::write(stream, req);
+        http::read(stream, buffer, parser, ec);
+      } else {
+        beast::tcp_stream stream(io);
+        stream.expires_after(limits_.timeout);
+        stream.connect(endpoints);
+        sent = true;
+        http::write(stream, req);
+        http::read(stream, buffer, parser, ec);
+      }
+      if (ec == http::error::body_limit) {
+        return Fail(ErrorCode::kTooLarge, "the answer from " + url.host + " is over " +
+                                              std::to_string(limits_.max_body_bytes >> 20) + " MiB");
+      }
+      if (ec) return Fail(ErrorCode::kIoError, "no complete answer from " + url.host + ": " + ec.message());
+      HttpReply reply;
+      reply.status = parser.get().result_int();
+      reply.body = std::move(parser.get().body());
+      reply.content_type = std::string(parser.get()[http::field::content_type]);
+      reply.retry_after = std::string(parser.get()[http::field::retry_after]);
+      return reply;
+    } catch (const std::exception& e) {
+      return Fail(sent ? ErrorCode::kIoError : ErrorCode::kUnavailable,
+                  (sent ? "no answer from " : "cannot reach ") + url.host + ": " + Reason(e));
+    }
+  }
+
+ private:
+  FetchLimits limits_;
+};
+
+}  // namespace
+
+Result<Url> ParseHttpUrl(const std::string& text) {
+  Url url;
+  std::string rest;
+  if (text.rfind("https://", 0) == 0) {
+    url.tls = true;
+    rest = text.substr(8);
+  } else if (text.rfind("http://", 0) == 0) {
+    rest = text.substr(7);
+  } else {
+    return Fail(ErrorCode::kInvalidArgument, "a URL must start with https:// (http:// only to this host)");
+  }
+  const auto slash = rest.find_first_of("/?#");
+  const std::string authority = rest.substr(0, slash);
+  url.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (!url.target.empty() && url.target[0] != '/') url.target = "/" + url.target;
+  if (const auto hash = url.target.find('#'); hash != std::string::npos) url.target.resize(hash);
+  if (authority.find('@') != std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument, "a URL must not carry credentials (user@host): use the exchange's credentials");
+  }
+  const auto colon = authority.rfind(':');
+  const bool bracketed = !authority.empty() && authority.front() == '[';
+  if (colon != std::string::npos && (!bracketed || authority.find(']') < colon)) {
+    url.host = authority.substr(0, colon);
+    url.port = authority.substr(colon + 1);
+  } else {
+    url.host = authority;
+    url.port = url.tls ? "443" : "80";
+  }
+  if (bracketed && url.host.size() > 2 && url.host.back() == ']') url.host = url.host.substr(1, url.host.size() - 2);
+  if (url.host.empty()) return Fail(ErrorCode::kInvalidArgument, "the URL has no host");
+  if (url.port.empty() || url.port.size() > 5 || !std::all_of(url.port.begin(), url.port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Fail(ErrorCode::kInvalidArgument, "the URL's port is not a number");
+  }
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return Fail(ErrorCode::kInvalidArgument, "the URL holds a space or control character");
+    }
+  }
+  if (!url.tls && !Loopback(url.host)) {
+    return Fail(ErrorCode::kInvalidArgument, "plain http:// is allowed only to this host (a test stand-in); " + url.host +
+                                                 " needs https://");
+  }
+  return url;
+}
+
+std::string UrlEncode(const std::string& value) {
+  std::string out;
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+std::string Base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::unique_ptr<HttpFetcher> MakeBeastFetcher(FetchLimits limits) { return std::make_unique<BeastFetcher>(std::move(limits)); }
+
+Result<HttpReply> SendWithRetry(HttpFetcher& fetcher, const HttpCall& call, const RetryPolicy& policy,
+                                const std::string& service) {
+  auto wait = policy.backoff;
+  Error last{ErrorCode::kUnavailable, service + ": no attempt made"};
+  const int attempts = std::max(1, policy.attempts);
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    auto reply = fetcher.Send(call);
+    std::chrono::milliseconds pause = wait;
+    if (!reply) {
+      if (reply.error().code != ErrorCode::kUnavailable && reply.error().code != ErrorCode::kIoError) {
+        return Fail(reply.error().code, service + ": " + reply.error().message);
+      }
+      last = {ErrorCode::kUnavailable, service + ": " + reply.error().message};
+    } else if (reply->status == 401 || reply->status == 403) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  service + " refused the credentials (HTTP " + std::to_string(reply->status) + ")");
+    } else if (reply->status == 429 || reply->status >= 500) {
+      last = {ErrorCode::kUnavailable, service + " answered HTTP " + std::to_string(reply->status) +
+                                           (reply->status == 429 ? " (too many requests)" : "")};
+      if (!reply->retry_after.empty()) {
+        // Seconds (the HTTP-date form is not used by these services; it counts as the backoff).
+        char* end = nullptr;
+        const long long seconds = std::strtoll(reply->retry_after.c_str(), &end, 10);
+        if (end != reply->retry_after.c_str() && *end == '\0' && seconds >= 0) {
+          if (seconds > policy.max_retry_after.count()) {
+            return Fail(ErrorCode::kUnavailable, service + " is throttling: it asks to wait " + std::to_string(seconds) +
+                                                     " s (Retry-After), longer than " +
+                                                     std::to_string(policy.max_retry_after.count()) + " s; the next run retries");
+          }
+          pause = std::chrono::seconds(seconds);
+        }
+      }
+    } else {
+      return reply;
+    }
+    if (attempt == attempts) break;
+    if (policy.sleep) policy.sleep(pause);
+    else std::this_thread::sleep_for(pause);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(2));
+  }
+  last.message += " (after " + std::to_string(attempts) + " attempts)";
+  return tl::unexpected(last);
+}
+
+Result<std::string> LoadSecret(const std::string& where) {
+  if (where.rfind("env:", 0) == 0) {
+    const char* value = std::getenv(where.substr(4).c_str());
+    if (value == nullptr || *value == '\0') {
+      return Fail(ErrorCode::kNotFound, "the credentials variable " + where.substr(4) + " is not set");
+    }
+    return std::string(value);
+  }
+  if (where.rfind("file:/", 0) == 0) {
+    const std::string path = where.substr(5);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return Fail(ErrorCode::kNotFound, "cannot open the credentials file " + path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024) {
+      ::close(fd);
+      return Fail(ErrorCode::kInvalidArgument, "the credentials file " + path + " is not a regular file of at most 64 KiB");
+    }
+    std::string secret(static_cast<std::size_t>(st.st_size), '\0');
+    const auto n = ::read(fd, secret.data(), secret.size());
+    ::close(fd);
+    if (n != st.st_size) return Fail(ErrorCode::kIoError, "cannot read the credentials file " + path);
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    return secret;
+  }
+  if (where.empty()) return Fail(ErrorCode::kNotFound, "the exchange has no credentials configured");
+  return Fail(ErrorCode::kInvalidArgument, "credentials must be env:NAME or file:/path");
+}
+
+}  // namespace vigil::exchange

@@ -1,0 +1,257 @@
+// Meta ThreatExchange, Graph API (../shared/specs/ncmec.md §1.8; python-threatexchange's client):
+//   sync      GET {base}/{privacy_group}/threat_updates/?access_token=..&start_time=S&stop_time=T
+//             &limit=N&types=HASH_PDQ,HASH_MD5,HASH_VIDEO_MD5&fields=..., then each paging.next (a
+//             full URL, refused unless on the base's origin) until none; T becomes the next start
+//             once the window is exhausted. should_delete, or an indicator with no descriptors
+//             left, removes its hash. HASH_PDQ -> pdq; HASH_MD5 and HASH_VIDEO_MD5 -> md5.
+//   feedback  POST {base}/{descriptor_id}/?access_token=..&reactions=HELPFUL (affirmative) or
+//             DISAGREE_WITH_TAGS (negative), the reactions HMA's writebacker uses.
+// Credentials: the access token, APP_ID|SECRET. The token is never stored in the checkpoint:
+// it is stripped from paging links and added again on each request.
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "exchange/client_kinds.h"
+#include "vigil/signal_type.h"
+
+namespace vigil::exchange {
+namespace {
+
+constexpr const char* kFields =
+    "id,indicator,type,last_updated,should_delete,descriptors%7Bid,owner%7Bid%7D,status%7D";
+
+// The URL without its access_token parameter.
+std::string WithoutToken(const std::string& url) {
+  const auto query = url.find('?');
+  if (query == std::string::npos) return url;
+  std::string out = url.substr(0, query);
+  std::string rest = url.substr(query + 1);
+  char separator = '?';
+  std::size_t at = 0;
+  while (at <= rest.size()) {
+    auto amp = rest.find('&', at);
+    if (amp == std::string::npos) amp = rest.size();
+    const auto parameter = rest.substr(at, amp - at);
+    if (!parameter.empty() && parameter.rfind("access_token=", 0) != 0) {
+      out += separator + parameter;
+      separator = '&';
+    }
+    at = amp + 1;
+  }
+  return out;
+}
+
+std::string WithToken(const std::string& url, const std::string& token) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "access_token=" + UrlEncode(token);
+}
+
+class ThreatExchangeClient final : public ExchangeClient {
+ public:
+  ThreatExchangeClient(ClientSetup setup, std::string base, std::string group, std::int64_t start, std::int64_t limit)
+      : setup_(std::move(setup)), base_(std::move(base)), group_(std::move(group)), start_(start), limit_(limit) {}
+
+  Result<SyncPage> Fetch(const std::string& checkpoint) override {
+    VIGIL_ASSIGN_OR_RETURN(auto state, ParseCheckpoint(checkpoint, "ThreatExchange"));
+    std::int64_t start = start_, stop = 0;
+    std::string next;
+    if (const auto* v = state.if_contains("start"); v != nullptr && v->is_int64()) start = v->as_int64();
+    if (const auto* v = state.if_contains("stop"); v != nullptr && v->is_int64()) stop = v->as_int64();
+    if (const auto* v = state.if_contains("next"); v != nullptr && v->is_string()) next = v->as_string();
+    std::string url;
+    if (!next.empty() && stop != 0) {
+      VIGIL_ASSIGN_OR_RETURN(url, SameOriginLink(base_, next, "ThreatExchange"));
+    } else {
+      stop = setup_.clock->NowMicros() / 1'000'000;
+      url = base_ + "/" + group_ + "/threat_updates/?start_time=" + std::to_string(start) + "&stop_time=" +
+            std::to_string(stop) + "&limit=" + std::to_string(limit_) + "&types=HASH_PDQ,HASH_MD5,HASH_VIDEO_MD5&fields=" +
+            kFields;
+    }
+    HttpCall call;
+    call.url = WithToken(url, setup_.secret);
+    VIGIL_ASSIGN_OR_RETURN(auto reply, SendWithRetry(*setup_.fetcher, call, setup_.retry, "ThreatExchange"));
+    if (reply.status != 200) return tl::unexpected(UnexpectedAnswer("ThreatExchange", reply));
+    SyncPage page;
+    page.format = "threatexchange";
+    VIGIL_ASSIGN_OR_RETURN(auto next_link, Parse(reply.body, page));
+    boost::json::object after;
+    if (!next_link.empty()) {
+      VIGIL_ASSIGN_OR_RETURN(auto checked, SameOriginLink(base_, next_link, "ThreatExchange"));
+      after["start"] = start;
+      after["stop"] = stop;
+      after["next"] = WithoutToken(checked);
+      page.more = true;
+    } else {
+      after["start"] = stop;
+    }
+    page.checkpoint = boost::json::serialize(after);
+    return page;
+  }
+
+  Status SendFeedback(const FeedbackItem& item) override {
+    const auto& descriptor = item.provenance.external_id;
+    if (descriptor.empty() || descriptor.size() > 32 ||
+        !std::all_of(descriptor.begin(), descriptor.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return Fail(ErrorCode::kInvalidArgument, "entry " + std::to_string(item.entry_id) +
+                                                   " has no ThreatExchange descriptor id (it did not come from ThreatExchange)");
+    }
+    const std::string reaction = item.verdict == "affirmative" ? "HELPFUL" : "DISAGREE_WITH_TAGS";
+    HttpCall call;
+    call.method = "POST";
+    call.url = WithToken(base_ + "/" + descriptor + "/?reactions=" + reaction, setup_.secret);
+    call.content_type = "application/x-www-form-urlencoded";
+    call.body = "reactions=" + reaction;
+    VIGIL_ASSIGN_OR_RETURN(auto reply, SendWithRetry(*setup_.fetcher, call, setup_.retry, "ThreatExchange"));
+    if (reply.status / 100 != 2) return tl::unexpected(UnexpectedAnswer("ThreatExchange", reply));
+    return {};
+  }
+
+  bool takes_feedback() const override { return true; }
+
+ private:
+  // The page's records as ops (oldest first by last_updated), and its next link ("" at the end).
+  Result<std::string> Parse(const std::string& body, SyncPage& page) {
+    auto fail = [](const std::string& what) { return Fail(ErrorCode::kCorrupt, "ThreatExchange's answer was refused: " + what); };
+    if (body.size() > setup_.max_body_bytes) return fail("larger than the limit");
+    boost::json::parse_options options;
+    options.max_depth = 16;
+    boost::system::error_code ec;
+    const auto document = boost::json::parse(body, ec, {}, options);
+    if (ec) return fail("malformed JSON: " + ec.message());
+    if (!document.is_object()) return fail("not a JSON object");
+    const auto& root = document.as_object();
+    const auto* data = root.if_contains("data");
+    if (data == nullptr || !data->is_array()) return fail("no \"data\" list");
+    if (data->as_array().size() > setup_.max_records_per_page) {
+      return Fail(ErrorCode::kTooLarge, "ThreatExchange's answer holds more than " +
+                                            std::to_string(setup_.max_records_per_page) + " records");
+    }
+    struct Item {
+      std::int64_t updated;
+      ImportOp op;
+    };
+    std::vector<Item> items;
+    std::int64_t record = 0;
+    for (const auto& value : data->as_array()) {
+      ++record;
+      const std::string where = "record " + std::to_string(record) + ": ";
+      if (!value.is_object()) return fail(where + "not an object");
+      const auto& r = value.as_object();
+      auto text = [&](const char* key) -> Result<std::string> {
+        const auto* v = r.if_contains(key);
+        if (v == nullptr) return std::string();
+        if (!v->is_string()) return fail(where + key + " is not a string");
+        return std::string(v->as_string());
+      };
+      VIGIL_ASSIGN_OR_RETURN(auto type, text("type"));
+      VIGIL_ASSIGN_OR_RETURN(auto indicator, text("indicator"));
+      VIGIL_ASSIGN_OR_RETURN(auto id, text("id"));
+      std::int64_t updated = 0;
+      if (const auto* v = r.if_contains("last_updated"); v != nullptr) {
+        if (v->is_int64()) updated = v->as_int64();
+        else if (v->is_string()) updated = std::atoll(v->as_string().c_str());
+        else return fail(where + "last_updated is not a time");
+      }
+      bool deleted = false;
+      if (const auto* v = r.if_contains("should_delete"); v != nullptr) {
+        if (!v->is_bool()) return fail(where + "should_delete is not true or false");
+        deleted = v->as_bool();
+      }
+      Provenance provenance{setup_.exchange, "", "", ""};
+      const auto* descriptors = r.if_contains("descriptors");
+      if (descriptors == nullptr) {
+        deleted = true;  // no opinion left on the indicator (python-threatexchange #834)
+      } else {
+        const auto* list = descriptors->is_object() ? descriptors->as_object().if_contains("data") : nullptr;
+        if (list == nullptr || !list->is_array()) return fail(where + "descriptors has no data list");
+        if (list->as_array().empty()) deleted = true;
+        for (const auto& d : list->as_array()) {
+          if (!d.is_object()) return fail(where + "a descriptor is not an object");
+          const auto* did = d.as_object().if_contains("id");
+          if (did != nullptr && did->is_string() && provenance.external_id.empty()) provenance.external_id = did->as_string();
+          if (const auto* owner = d.as_object().if_contains("owner"); owner != nullptr && owner->is_object()) {
+            if (const auto* oid = owner->as_object().if_contains("id"); oid != nullptr && oid->is_string() && provenance.member.empty()) {
+              provenance.member = oid->as_string();
+            }
+          }
+          if (const auto* status = d.as_object().if_contains("status"); status != nullptr && status->is_string() &&
+                                                                        provenance.classification.empty()) {
+            provenance.classification = status->as_string();
+          }
+        }
+      }
+      if (provenance.external_id.empty()) provenance.external_id = id;
+      ++page.fetched;
+      if (updated > 0 && (!page.newest_at || *page.newest_at < updated * 1'000'000)) page.newest_at = updated * 1'000'000;
+      std::string signal;
+      if (type == "HASH_PDQ") signal = "pdq";
+      else if (type == "HASH_MD5" || type == "HASH_VIDEO_MD5") signal = "md5";
+      else if (type.empty()) return fail(where + "no type");
+      else {
+        ++page.skipped;
+        continue;
+      }
+      if (provenance.external_id.size() > 256 || provenance.member.size() > 256 || provenance.classification.size() > 256) {
+        return fail(where + "an id, owner or status longer than 256 bytes");
+      }
+      ImportOp op;
+      op.kind = deleted ? ImportOp::Kind::kRemove : ImportOp::Kind::kAdd;
+      op.signal_type = signal;
+      op.value = indicator;
+      op.provenance = provenance;
+      op.line = record;
+      auto normalized = NormalizeSignal(signal, indicator);
+      if (!normalized) return fail(where + "indicator: " + normalized.error().message);
+      op.value = *normalized;
+      for (const auto* field : {&provenance.external_id, &provenance.member, &provenance.classification}) {
+        if (!std::all_of(field->begin(), field->end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+          return fail(where + "an id, owner or status holds other than printable ASCII");
+        }
+      }
+      items.push_back({updated, std::move(op)});
+    }
+    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.updated < b.updated; });
+    for (auto& item : items) page.ops.push_back(std::move(item.op));
+    std::string next;
+    if (const auto* paging = root.if_contains("paging"); paging != nullptr && paging->is_object()) {
+      if (const auto* link = paging->as_object().if_contains("next"); link != nullptr) {
+        if (!link->is_string()) return fail("paging.next is not a link");
+        next = link->as_string();
+      }
+    }
+    return next;
+  }
+
+  ClientSetup setup_;
+  std::string base_, group_;
+  std::int64_t start_, limit_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ExchangeClient>> MakeThreatExchangeClient(ClientSetup setup) {
+  VIGIL_ASSIGN_OR_RETURN(auto base, TextSetting(setup, "base_url", "https://graph.facebook.com/v9.0"));
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (auto parsed = ParseHttpUrl(base); !parsed) {
+    return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange + "': base_url: " + parsed.error().message);
+  }
+  std::string group;
+  if (const auto* v = setup.settings.if_contains("privacy_group"); v != nullptr) {
+    if (v->is_int64()) group = std::to_string(v->as_int64());
+    else if (v->is_string()) group = v->as_string();
+  }
+  if (group.empty() || group.size() > 32 || !std::all_of(group.begin(), group.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange + "': privacy_group must be the group's numeric id");
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto start, IntSetting(setup, "start", 0));
+  VIGIL_ASSIGN_OR_RETURN(auto limit, IntSetting(setup, "page_size", 500));
+  if (limit < 1 || limit > 10'000) return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange + "': page_size must be 1-10000");
+  const auto bar = setup.secret.find('|');
+  if (bar == std::string::npos || bar == 0 || bar + 1 == setup.secret.size()) {
+    return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange +
+                                                 "': the ThreatExchange credentials must be an access token APP_ID|SECRET");
+  }
+  return std::unique_ptr<ExchangeClient>(
+      std::make_unique<ThreatExchangeClient>(std::move(setup), std::move(base), std::move(group), start, limit));
+}
+
+}  // namespace vigil::exchange

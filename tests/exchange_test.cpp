@@ -1,0 +1,675 @@
+// Exchanges against stand-ins of NCMEC hash sharing, StopNCII and ThreatExchange, on both
+// backends: syncs page through, resume from the last committed page after a failure at any page
+// with nothing lost or doubled, remove what tombstones name, refuse hostile answers and leave the
+// bank at its last good checkpoint, honour 429 Retry-After, never run on two replicas at once, and
+// send a review decision back exactly once, also when the process is killed between queueing and
+// sending.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "exchange/exchange_client.h"
+#include "exchange/exchange_sync.h"
+#include "exchange_standins.h"
+#include "test_images.h"
+#include "test_postgres.h"
+#include "vigil/cases.h"
+#include "vigil/exchange.h"
+#include "vigil/store.h"
+#include "workflow_fixtures.h"
+
+namespace vigil {
+namespace {
+
+using Backend = testing::StoreBackend;
+using testing::NcmecStandIn;
+using testing::StandInFault;
+
+std::string Hex(std::uint64_t seed, std::size_t digits) {
+  std::string out;
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  while (out.size() < digits) {
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+    out += buf;
+  }
+  return out.substr(0, digits);
+}
+
+std::int64_t NowMicros() { return SystemClock().NowMicros(); }
+
+// Run options for the replica `holder`.
+struct As {
+  explicit As(std::string name) : holder(std::move(name)) {}
+  operator exchange::SyncOptions() const {
+    exchange::SyncOptions options;
+    options.holder = holder;
+    return options;
+  }
+  operator exchange::FeedbackOptions() const {
+    exchange::FeedbackOptions options;
+    options.holder = holder;
+    return options;
+  }
+  std::string holder;
+};
+
+class ExchangeTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    store_ = testing::OpenTestStore(GetParam(), dir_.path(), postgres_);
+    if (store_ == nullptr) return;
+    Bank bank;
+    bank.name = "ncmec-list";
+    bank.category = "csam";
+    ASSERT_TRUE(store_->CreateBank(bank, "test"));
+    ::setenv("VIGIL_TEST_NCMEC", "esp-user:s3cret-pass", 1);
+    ASSERT_TRUE(ncmec_.Start());
+    retry_.attempts = 3;
+    retry_.backoff = std::chrono::milliseconds(1);
+    retry_.sleep = [this](std::chrono::milliseconds ms) { slept_.push_back(ms); };
+  }
+
+  // An NCMEC record with an MD5 and a PDQ, `age` seconds old.
+  NcmecStandIn::Record Record(int i, int age = 3600) {
+    NcmecStandIn::Record r;
+    r.member = i % 3 == 0 ? "43" : "42";
+    r.id = "entry-" + std::to_string(i);
+    r.timestamp = NowMicros() - std::int64_t{age} * 1'000'000 + i;
+    r.md5 = Hex(static_cast<std::uint64_t>(i), 32);
+    r.pdq = Hex(static_cast<std::uint64_t>(i) + 1'000'000, 64);
+    return r;
+  }
+
+  void AddNcmecExchange(const std::string& settings_extra = "", bool feedback = false) {
+    Exchange x;
+    x.name = "ncmec";
+    x.kind = "ncmec";
+    x.bank = "ncmec-list";
+    x.credentials = "env:VIGIL_TEST_NCMEC";
+    x.feedback = feedback;
+    x.settings = R"({"base_url": ")" + ncmec_.base_url() + R"(", "start": "2020-01-01T00:00:00Z")" + settings_extra + "}";
+    auto created = store_->Exchanges().CreateExchange(x, "admin");
+    ASSERT_TRUE(created) << created.error().ToString();
+  }
+
+  Result<exchange::SyncOutcome> Sync(const std::string& name = "ncmec", const std::string& holder = "replica-1") {
+    auto x = store_->Exchanges().GetExchange(name);
+    if (!x) return tl::unexpected(x.error());
+    exchange::ClientOptions options;
+    options.retry = retry_;
+    options.max_records_per_page = 50;
+    auto client = exchange::MakeExchangeClient(*x, options);
+    if (!client) return tl::unexpected(client.error());
+    return exchange::SyncExchange(*store_, name, **client, As(holder));
+  }
+
+  // The bank's live entries as "type:value" (with a count per value, to see doubles).
+  std::multiset<std::string> Live(const std::string& bank = "ncmec-list") {
+    std::multiset<std::string> out;
+    auto entries = store_->ListEntries(bank, 0, 100000, false);
+    EXPECT_TRUE(entries);
+    if (entries) {
+      for (const auto& e : *entries) out.insert(e.signal_type + ":" + e.value);
+    }
+    return out;
+  }
+
+  std::string Checkpoint(const std::string& bank = "ncmec-list") {
+    auto b = store_->GetBank(bank);
+    return b && b->sync_checkpoint ? *b->sync_checkpoint : "";
+  }
+
+  testing::TempDir dir_;
+  testing::TestPostgres postgres_;
+  std::unique_ptr<Store> store_;
+  NcmecStandIn ncmec_{"esp-user", "s3cret-pass", 4};
+  exchange::RetryPolicy retry_;
+  std::vector<std::chrono::milliseconds> slept_;
+};
+
+TEST_P(ExchangeTest, AnNcmecSyncPagesThroughAndKeepsEachEntrysProvenance) {
+  AddNcmecExchange();
+  for (int i = 1; i <= 10; ++i) ncmec_.Put(Record(i));
+  auto outcome = Sync();
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_EQ(outcome->pages, 3);  // 10 records, 4 a page
+  EXPECT_EQ(outcome->fetched, 10);
+  EXPECT_EQ(outcome->added, 20);
+  EXPECT_EQ(Live().size(), 20u);
+  auto entries = store_->ListEntries("ncmec-list", 0, 100, false);
+  ASSERT_TRUE(entries);
+  const auto& e = entries->front();
+  EXPECT_EQ(e.provenance.source, "ncmec");
+  EXPECT_TRUE(e.provenance.member == "42" || e.provenance.member == "43");
+  EXPECT_EQ(e.provenance.external_id.rfind("entry-", 0), 0u);
+  EXPECT_EQ(e.provenance.classification, "A1");
+  // The window is exhausted: the checkpoint is its end, with no paging link.
+  EXPECT_EQ(Checkpoint().find("next"), std::string::npos) << Checkpoint();
+  auto x = store_->Exchanges().GetExchange("ncmec");
+  ASSERT_TRUE(x);
+  EXPECT_TRUE(x->status.last_ok);
+  EXPECT_EQ(x->status.last_fetched, 10);
+  EXPECT_EQ(x->status.runs, 1);
+  EXPECT_TRUE(x->status.newest_item_at.has_value());
+  EXPECT_TRUE(x->status.lease_holder.empty());
+}
+
+TEST_P(ExchangeTest, TombstonesAndUpdatedRecordsChangeTheBankOnTheNextSync) {
+  AddNcmecExchange();
+  for (int i = 1; i <= 6; ++i) ncmec_.Put(Record(i));
+  ASSERT_TRUE(Sync());
+  ASSERT_EQ(Live().size(), 12u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the next window starts at the last one's end
+  ncmec_.Delete("42", "entry-1", NowMicros());
+  auto updated = Record(2, 0);
+  updated.timestamp = NowMicros();
+  updated.pdq = Hex(777, 64);  // the record now carries another PDQ: the old one goes
+  ncmec_.Put(updated);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto outcome = Sync();
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_TRUE(outcome->started_from_checkpoint);
+  EXPECT_EQ(outcome->fetched, 2);  // only what changed since the last window
+  const auto live = Live();
+  EXPECT_EQ(live.count("md5:" + Hex(1, 32)), 0u);
+  EXPECT_EQ(live.count("pdq:" + Hex(1'000'001, 64)), 0u);
+  EXPECT_EQ(live.count("pdq:" + Hex(1'000'002, 64)), 0u);
+  EXPECT_EQ(live.count("pdq:" + Hex(777, 64)), 1u);
+  EXPECT_EQ(live.count("md5:" + Hex(2, 32)), 1u);
+  EXPECT_EQ(live.size(), 10u);
+  // The removal is on record: the entry is a tombstone, not gone.
+  auto all = store_->ListEntries("ncmec-list", 0, 100, true);
+  ASSERT_TRUE(all);
+  std::size_t tombstones = 0;
+  for (const auto& e : *all) tombstones += e.removed_at.has_value() ? 1 : 0;
+  EXPECT_EQ(tombstones, 3u);
+}
+
+TEST_P(ExchangeTest, ASyncInterruptedAtEveryPageResumesWithNothingLostOrDoubled) {
+  AddNcmecExchange();
+  for (int i = 1; i <= 14; ++i) ncmec_.Put(Record(i));  // 4 pages
+  std::multiset<std::string> expected;
+  for (int i = 1; i <= 14; ++i) {
+    expected.insert("md5:" + Hex(static_cast<std::uint64_t>(i), 32));
+    expected.insert("pdq:" + Hex(static_cast<std::uint64_t>(i) + 1'000'000, 64));
+  }
+  for (int page = 0; page < 4; ++page) {
+    ASSERT_TRUE(store_->Exchanges().ResetCheckpoint("ncmec", "test"));
+    // Every attempt at that page fails; the pages before it are committed.
+    ncmec_.FailAt("entries", page, StandInFault::Http500(), retry_.attempts);
+    auto failed = Sync();
+    ASSERT_FALSE(failed) << "page " << page;
+    EXPECT_NE(failed.error().message.find("page " + std::to_string(page + 1)), std::string::npos) << failed.error().message;
+    EXPECT_NE(failed.error().message.find("HTTP 500"), std::string::npos) << failed.error().message;
+    if (page > 0) {
+      EXPECT_NE(Checkpoint().find("next"), std::string::npos) << "page " << page << ": " << Checkpoint();
+    }
+    auto x = store_->Exchanges().GetExchange("ncmec");
+    ASSERT_TRUE(x);
+    EXPECT_FALSE(x->status.last_ok);
+    EXPECT_NE(x->status.last_error.find("HTTP 500"), std::string::npos);
+    auto resumed = Sync();
+    ASSERT_TRUE(resumed) << resumed.error().ToString();
+    EXPECT_EQ(resumed->started_from_checkpoint, page > 0);
+  }
+  EXPECT_EQ(Live(), expected);
+  auto problems = store_->CheckIntegrity();
+  ASSERT_TRUE(problems);
+  EXPECT_TRUE(problems->empty());
+}
+
+TEST_P(ExchangeTest, HostileAnswersAreRefusedAndLeaveTheBankAtItsLastGoodCheckpoint) {
+  AddNcmecExchange();
+  for (int i = 1; i <= 3; ++i) ncmec_.Put(Record(i));
+  ASSERT_TRUE(Sync());
+  const auto live = Live();
+  const auto checkpoint = Checkpoint();
+  std::string many = "<queryResult><images>";
+  for (int i = 0; i < 60; ++i) {
+    many += "<image><member id=\"42\">M</member><timestamp>2026-01-01T00:00:00Z</timestamp><id>x" + std::to_string(i) +
+            "</id><fingerprints><md5>" + Hex(static_cast<std::uint64_t>(i) + 50, 32) + "</md5></fingerprints></image>";
+  }
+  many += "</images></queryResult>";
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"<queryResult><images><image>", "malformed XML"},
+      {"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;\">]>"
+       "<queryResult><images><image><id>&lol2;</id></image></images></queryResult>",
+       "DOCTYPE"},
+      {"<reportResponse><responseCode>0</responseCode></reportResponse>", "expected an NCMEC <queryResult>"},
+      {many, "more than 50 records"},
+      {"<queryResult><images><image><member id=\"42\">M</member><timestamp>2026-01-01T00:00:00Z</timestamp><id>y</id>"
+       "<fingerprints><pdq>not-a-hash</pdq></fingerprints></image></images></queryResult>",
+       "line 1"},
+      {"<queryResult><images/><paging><next>https://attacker.example/v2/entries?x=1</next></paging></queryResult>",
+       "another origin"},
+  };
+  for (const auto& [body, expected] : hostile) {
+    ncmec_.FailAt("entries", 0, StandInFault::Body(body));
+    auto outcome = Sync();
+    ASSERT_FALSE(outcome) << body.substr(0, 60);
+    EXPECT_NE(outcome.error().message.find(expected), std::string::npos) << outcome.error().message;
+    EXPECT_EQ(Live(), live) << expected;
+    EXPECT_EQ(Checkpoint(), checkpoint) << expected;
+  }
+  // A body over the transfer limit is refused as it arrives.
+  auto x = store_->Exchanges().GetExchange("ncmec");
+  ASSERT_TRUE(x);
+  exchange::ClientOptions small;
+  small.retry = retry_;
+  small.limits.max_body_bytes = 512;
+  ncmec_.FailAt("entries", 0, StandInFault::Body(many));
+  auto client = exchange::MakeExchangeClient(*x, small);
+  ASSERT_TRUE(client) << client.error().ToString();
+  auto outcome = exchange::SyncExchange(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_FALSE(outcome);
+  EXPECT_NE(outcome.error().message.find("over"), std::string::npos) << outcome.error().message;
+  EXPECT_EQ(Live(), live);
+  // And after all that, the next good answer syncs.
+  ncmec_.Put(Record(4, 0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(Sync());
+  EXPECT_EQ(Live().size(), live.size() + 2);
+}
+
+TEST_P(ExchangeTest, ThrottlingWaitsAsRetryAfterSaysAndGivesUpPastTheCap) {
+  AddNcmecExchange();
+  ncmec_.Put(Record(1));
+  ncmec_.FailAt("entries", 0, StandInFault::Http429(2));
+  auto outcome = Sync();
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  ASSERT_EQ(slept_.size(), 1u);
+  EXPECT_EQ(slept_[0], std::chrono::seconds(2));
+  ASSERT_TRUE(store_->Exchanges().ResetCheckpoint("ncmec", "test"));
+  ncmec_.FailAt("entries", 0, StandInFault::Http429(100000));
+  auto throttled = Sync();
+  ASSERT_FALSE(throttled);
+  EXPECT_NE(throttled.error().message.find("throttling"), std::string::npos) << throttled.error().message;
+}
+
+TEST_P(ExchangeTest, RefusedCredentialsAreNamedAndTheSecretIsNeverShown) {
+  ::setenv("VIGIL_TEST_NCMEC", "esp-user:wrong-password", 1);
+  AddNcmecExchange();
+  auto outcome = Sync();
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(outcome.error().message.find("refused the credentials"), std::string::npos);
+  EXPECT_EQ(outcome.error().message.find("wrong-password"), std::string::npos);
+  auto x = store_->Exchanges().GetExchange("ncmec");
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->status.last_error.find("wrong-password"), std::string::npos);
+  EXPECT_EQ(x->credentials, "env:VIGIL_TEST_NCMEC");
+  // A secret where a location belongs is refused.
+  ExchangeUpdate u;
+  u.credentials = "esp-user:s3cret-pass";
+  EXPECT_FALSE(store_->Exchanges().UpdateExchange("ncmec", u, "admin"));
+}
+
+TEST_P(ExchangeTest, TwoReplicasNeverHoldTheSameExchangeAtOnce) {
+  AddNcmecExchange();
+  StoreOptions options;
+  if (GetParam() == Backend::kSqlite) options.sqlite_path = (dir_.path() / "vigil.db").string();
+  else options.postgres_url = postgres_.url();
+  auto other = Store::Open(options);
+  ASSERT_TRUE(other) << other.error().ToString();
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<int> winners{0};
+    std::thread a([&] { winners += *store_->Exchanges().AcquireLease("ncmec", "replica-a", 60) ? 1 : 0; });
+    std::thread b([&] { winners += *(*other)->Exchanges().AcquireLease("ncmec", "replica-b", 60) ? 1 : 0; });
+    a.join();
+    b.join();
+    ASSERT_EQ(winners.load(), 1) << "round " << round;
+    ASSERT_TRUE(store_->Exchanges().ReleaseLease("ncmec", "replica-a"));
+    ASSERT_TRUE((*other)->Exchanges().ReleaseLease("ncmec", "replica-b"));
+  }
+  // A sync while another replica holds the lease does not start, and says who holds it.
+  ASSERT_TRUE(*(*other)->Exchanges().AcquireLease("ncmec", "replica-b", 60));
+  ncmec_.Put(Record(1));
+  auto refused = Sync("ncmec", "replica-a");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(refused.error().message.find("replica-b"), std::string::npos);
+  EXPECT_EQ(ncmec_.Requests("entries"), 0);
+  EXPECT_TRUE(Live().empty());
+}
+
+// A case opened by a match on the entry of `bank` holding (`type`, `value`), claimed by alice and,
+// when a verdict is given, decided with it.
+void CaseOnMatch(Store& store, const std::string& bank, const std::string& type, const std::string& value,
+                 const std::string& content_id, std::optional<Verdict> verdict) {
+  auto entries = store.ListEntries(bank, 0, 1000, false);
+  ASSERT_TRUE(entries);
+  MatchRecord match;
+  for (const auto& e : *entries) {
+    if (e.signal_type == type && e.value == value) {
+      match.entry_id = e.id;
+      match.bank_id = e.bank_id;
+    }
+  }
+  ASSERT_NE(match.entry_id, 0);
+  match.signal_type = type;
+  ContentRecord c;
+  c.content_id = content_id;
+  c.user_id = "user-" + content_id;
+  c.media_type = "image/jpeg";
+  c.byte_size = 6;
+  c.hashes = {{"sha256", Hex(std::hash<std::string>{}(content_id), 64)}};
+  if (type == "md5") c.hashes["md5"] = value;
+  c.submitted_at = SystemClock().NowMicros();
+  c.matches = {match};
+  PolicyOutcome outcome;
+  outcome.block = outcome.hold = true;
+  outcome.rules = {"known-image"};
+  outcome.category = testing::BuiltInCategory("csam");
+  testing::TempDir media;
+  auto recorded = testing::RecordWithOutcome(store, c, outcome, media.path(), "benign");
+  ASSERT_TRUE(recorded && recorded->opened) << (recorded ? "no case" : recorded.error().ToString());
+  ASSERT_TRUE(store.Cases().ClaimCase(recorded->opened->id, "alice"));
+  if (!verdict) return;
+  CaseStore::DecisionRequest decision;
+  decision.verdict = *verdict;
+  decision.reason = *verdict == Verdict::kViolating ? "confirmed" : "a benign stand-in";
+  if (*verdict == Verdict::kViolating) {
+    decision.category = testing::BuiltInCategory("csam");
+    decision.classification = "A1";
+  }
+  auto decided = store.Cases().Decide(recorded->opened->id, decision, "alice");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+}
+
+void DecideMatch(Store& store, const std::string& md5, const std::string& content_id, Verdict verdict) {
+  CaseOnMatch(store, "ncmec-list", "md5", md5, content_id, verdict);
+}
+
+TEST_P(ExchangeTest, ReviewDecisionsReachNcmecOnceEachAsAffirmativeOrNegative) {
+  AddNcmecExchange("", true);
+  for (int i = 1; i <= 4; ++i) ncmec_.Put(Record(i));
+  ASSERT_TRUE(Sync());
+  DecideMatch(*store_, Hex(1, 32), "photo-1", Verdict::kViolating);
+  DecideMatch(*store_, Hex(2, 32), "photo-2", Verdict::kNotViolating);
+  // A second confirmation of entry 1 (another upload): the service already has it from us.
+  DecideMatch(*store_, Hex(1, 32), "photo-1b", Verdict::kViolating);
+  auto x = store_->Exchanges().GetExchange("ncmec");
+  ASSERT_TRUE(x);
+  exchange::ClientOptions options;
+  options.retry = retry_;
+  auto client = exchange::MakeExchangeClient(*x, options);
+  ASSERT_TRUE(client);
+  auto sent = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(sent) << sent.error().ToString();
+  EXPECT_EQ(sent->queued, 3);
+  EXPECT_EQ(sent->sent, 2);
+  EXPECT_EQ(sent->skipped, 1);
+  const auto feedback = ncmec_.Feedback();
+  EXPECT_EQ(feedback.size(), 2u);
+  const std::string member1 = Record(1).member, member2 = Record(2).member;
+  EXPECT_EQ(feedback.at(member1 + "/entry-1/MD5"), "affirmative");
+  EXPECT_EQ(feedback.at(member2 + "/entry-2/MD5").rfind("negative:01234567-", 0), 0u);
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 2);
+  // Nothing twice: a second run finds nothing to send.
+  auto again = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->queued + again->sent, 0);
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 2);
+  // An entry disabled as a false positive is a negative with the reviewer's reason.
+  auto entries = store_->ListEntries("ncmec-list", 0, 1000, false);
+  ASSERT_TRUE(entries);
+  std::int64_t entry3 = 0;
+  for (const auto& e : *entries) {
+    if (e.value == Hex(3, 32)) entry3 = e.id;
+  }
+  CaseOnMatch(*store_, "ncmec-list", "md5", Hex(3, 32), "photo-3", std::nullopt);
+  ASSERT_TRUE(store_->Cases().DisableEntry(entry3, "a logo, not abuse material", "alice"));
+  auto disabled = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(disabled) << disabled.error().ToString();
+  EXPECT_EQ(disabled->sent, 1);
+  EXPECT_EQ(ncmec_.Feedback().at(Record(3).member + "/entry-3/MD5").rfind("negative:", 0), 0u);
+  // Visible per entry.
+  auto items = store_->Exchanges().ListFeedback("ncmec", entry3, 10);
+  ASSERT_TRUE(items);
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ(items->front().state, "sent");
+  EXPECT_EQ(items->front().reason, "a logo, not abuse material");
+}
+
+TEST_P(ExchangeTest, FeedbackThatFailsIsRetriedLaterAndNotLost) {
+  AddNcmecExchange("", true);
+  ncmec_.Put(Record(1));
+  ASSERT_TRUE(Sync());
+  DecideMatch(*store_, Hex(1, 32), "photo-1", Verdict::kViolating);
+  auto x = store_->Exchanges().GetExchange("ncmec");
+  exchange::ClientOptions options;
+  options.retry = retry_;
+  auto client = exchange::MakeExchangeClient(*x, options);
+  ASSERT_TRUE(client);
+  ncmec_.FailAt("feedback", 0, StandInFault::Http500(), retry_.attempts);
+  auto first = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->retrying, 1);
+  auto items = store_->Exchanges().ListFeedback("ncmec", 0, 10);
+  ASSERT_TRUE(items);
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ(items->front().state, "queued");
+  EXPECT_NE(items->front().last_error.find("HTTP 500"), std::string::npos);
+  EXPECT_GT(items->front().next_attempt_at, NowMicros());
+  // Not due yet: nothing is sent; once due (the backoff passed), it goes.
+  auto early = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->sent, 0);
+  ASSERT_TRUE(store_->Exchanges().MarkFeedback(items->front().id, "queued", "", 0));
+  auto later = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->sent, 1);
+  EXPECT_EQ(ncmec_.Feedback().size(), 1u);
+}
+
+TEST_P(ExchangeTest, FeedbackReachesNcmecOnceWhenTheProcessIsKilledBetweenQueueingAndSending) {
+  AddNcmecExchange("", true);
+  ncmec_.Put(Record(1));
+  ASSERT_TRUE(Sync());
+  DecideMatch(*store_, Hex(1, 32), "photo-1", Verdict::kViolating);
+  const std::string where = GetParam() == Backend::kSqlite ? " --data-dir " + dir_.path().string()
+                                                           : " --database-url '" + postgres_.url() + "'";
+  auto run = [&](const std::string& failpoints) {
+    const std::string command = "VIGIL_TEST_NCMEC=esp-user:s3cret-pass VIGIL_FAILPOINTS=" + failpoints + " " +
+                                std::string(VIGIL_TEST_CLI) + " exchange feedback ncmec" + where + " 2>&1";
+    FILE* p = popen(command.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  // Killed after queueing, before sending: nothing reached NCMEC, the item waits.
+  auto killed = run("exchange.feedback.before_send=exit");
+  EXPECT_NE(killed.first, 0) << killed.second;
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 0);
+  // The lease of the killed process is still held: the next run waits for it to lapse.
+  ASSERT_TRUE(store_->Exchanges().ReleaseLease("ncmec", store_->Exchanges().GetExchange("ncmec")->status.lease_holder));
+  auto resumed = run("");
+  ASSERT_EQ(resumed.first, 0) << resumed.second;
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 1);
+  auto again = run("");
+  ASSERT_EQ(again.first, 0) << again.second;
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 1);
+  EXPECT_EQ(ncmec_.Feedback().size(), 1u);
+  // Killed after NCMEC accepted it but before it was marked: sent again on restart (a PUT: NCMEC
+  // holds one opinion per member), so the service's state is the same.
+  DecideMatch(*store_, Hex(1, 32), "photo-2", Verdict::kNotViolating);
+  auto after_send = run("exchange.feedback.after_send=exit");
+  EXPECT_NE(after_send.first, 0) << after_send.second;
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 2);
+  ASSERT_TRUE(store_->Exchanges().ReleaseLease("ncmec", store_->Exchanges().GetExchange("ncmec")->status.lease_holder));
+  ASSERT_EQ(run("").first, 0);
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 3);
+  EXPECT_EQ(ncmec_.Feedback().size(), 1u);
+  EXPECT_EQ(ncmec_.Feedback().begin()->second.rfind("negative:", 0), 0u);
+  ASSERT_EQ(run("").first, 0);
+  EXPECT_EQ(ncmec_.FeedbackPuts(), 3);
+}
+
+TEST_P(ExchangeTest, StopNciiPagesByTokenRemovesWithdrawnHashesAndTakesFeedback) {
+  testing::StopNciiStandIn stopncii("sub-key", "fetch-key", "feedback-key");
+  ASSERT_TRUE(stopncii.Start());
+  Bank bank;
+  bank.name = "ncii";
+  bank.category = "ncii";
+  ASSERT_TRUE(store_->CreateBank(bank, "test"));
+  ::setenv("VIGIL_TEST_STOPNCII", R"({"subscription_key": "sub-key", "fetch_key": "fetch-key", "feedback_key": "feedback-key"})", 1);
+  Exchange x;
+  x.name = "stopncii";
+  x.kind = "stopncii";
+  x.bank = "ncii";
+  x.credentials = "env:VIGIL_TEST_STOPNCII";
+  x.feedback = true;
+  x.settings = R"({"base_url": ")" + stopncii.base_url() + R"(", "page_size": 3})";
+  ASSERT_TRUE(store_->Exchanges().CreateExchange(x, "admin"));
+  const std::int64_t now = NowMicros() / 1'000'000;
+  for (int i = 0; i < 7; ++i) stopncii.Put({"ImagePDQ", Hex(static_cast<std::uint64_t>(i) + 500, 64), "Active", "", now - 100 + i});
+  stopncii.Put({"VideoTMK", Hex(99, 64), "Active", "", now - 50});  // a type Vigil does not match: skipped
+  // Interrupted at the second page, then resumed from the token.
+  stopncii.FailAt("FetchHashes", 1, StandInFault::Http500(), retry_.attempts);
+  ASSERT_FALSE(Sync("stopncii"));
+  EXPECT_NE(Checkpoint("ncii").find("token"), std::string::npos) << Checkpoint("ncii");
+  auto outcome = Sync("stopncii");
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_TRUE(outcome->started_from_checkpoint);
+  EXPECT_EQ(Live("ncii").size(), 7u);
+  // A later Withdrawn record removes the hash.
+  stopncii.Put({"ImagePDQ", Hex(500, 64), "Withdrawn", "", now + 5});
+  auto later = Sync("stopncii");
+  ASSERT_TRUE(later) << later.error().ToString();
+  EXPECT_EQ(later->fetched, 1);
+  EXPECT_EQ(later->removed, 1);
+  EXPECT_EQ(Live("ncii").size(), 6u);
+  // Feedback: a disabled entry goes back as NotBlocked, with the feedback key.
+  auto entries = store_->ListEntries("ncii", 0, 100, false);
+  ASSERT_TRUE(entries);
+  CaseOnMatch(*store_, "ncii", "pdq", entries->front().value, "photo-ncii", std::nullopt);
+  ASSERT_TRUE(store_->Cases().DisableEntry(entries->front().id, "not intimate imagery", "alice"));
+  auto x2 = store_->Exchanges().GetExchange("stopncii");
+  exchange::ClientOptions options;
+  options.retry = retry_;
+  auto client = exchange::MakeExchangeClient(*x2, options);
+  ASSERT_TRUE(client);
+  auto sent = exchange::SendExchangeFeedback(*store_, "stopncii", **client, As("replica-1"));
+  ASSERT_TRUE(sent) << sent.error().ToString();
+  EXPECT_EQ(sent->sent, 1);
+  EXPECT_EQ(stopncii.Feedback().at(entries->front().value), "NotBlocked");
+}
+
+TEST_P(ExchangeTest, ThreatExchangeFollowsPagingDeletesAndNeverStoresTheToken) {
+  testing::ThreatExchangeStandIn te("1234567890|secret-token-abcdefghij", "777", 2);
+  ASSERT_TRUE(te.Start());
+  Bank bank;
+  bank.name = "te";
+  ASSERT_TRUE(store_->CreateBank(bank, "test"));
+  ::setenv("VIGIL_TEST_TE", "1234567890|secret-token-abcdefghij", 1);
+  Exchange x;
+  x.name = "te";
+  x.kind = "threatexchange";
+  x.bank = "te";
+  x.credentials = "env:VIGIL_TEST_TE";
+  x.feedback = true;
+  x.settings = R"({"base_url": ")" + te.base_url() + R"(", "privacy_group": "777"})";
+  ASSERT_TRUE(store_->Exchanges().CreateExchange(x, "admin"));
+  const std::int64_t now = NowMicros() / 1'000'000;
+  for (int i = 0; i < 5; ++i) {
+    te.Put({"ind-" + std::to_string(i), Hex(static_cast<std::uint64_t>(i) + 900, 64), "HASH_PDQ", std::to_string(5000 + i),
+            "1000", now - 100 + i, false});
+  }
+  te.Put({"ind-md5", Hex(42, 32), "HASH_MD5", "6000", "1000", now - 90, false});
+  te.Put({"ind-url", "https://example.org/x", "URI", "7000", "1000", now - 80, false});
+  // Interrupted mid-window: the stored checkpoint holds the paging link, without the token.
+  te.FailAt("threat_updates", 2, StandInFault::Http500(), retry_.attempts);
+  ASSERT_FALSE(Sync("te"));
+  EXPECT_NE(Checkpoint("te").find("after="), std::string::npos) << Checkpoint("te");
+  EXPECT_EQ(Checkpoint("te").find("secret-token"), std::string::npos) << Checkpoint("te");
+  auto outcome = Sync("te");
+  ASSERT_TRUE(outcome) << outcome.error().ToString();
+  EXPECT_EQ(Live("te").size(), 6u);
+  EXPECT_EQ(Checkpoint("te").find("secret-token"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  te.Put({"ind-0", Hex(900, 64), "HASH_PDQ", "5000", "1000", NowMicros() / 1'000'000, true});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto later = Sync("te");
+  ASSERT_TRUE(later) << later.error().ToString();
+  EXPECT_EQ(later->removed, 1);
+  EXPECT_EQ(Live("te").size(), 5u);
+  // Feedback on a descriptor: DISAGREE_WITH_TAGS for a false positive.
+  auto entries = store_->ListEntries("te", 0, 100, false);
+  ASSERT_TRUE(entries);
+  CaseOnMatch(*store_, "te", entries->front().signal_type, entries->front().value, "photo-te", std::nullopt);
+  auto disabled_entry = store_->Cases().DisableEntry(entries->front().id, "a meme", "alice");
+  ASSERT_TRUE(disabled_entry) << disabled_entry.error().ToString();
+  auto x2 = store_->Exchanges().GetExchange("te");
+  exchange::ClientOptions options;
+  options.retry = retry_;
+  auto client = exchange::MakeExchangeClient(*x2, options);
+  ASSERT_TRUE(client);
+  auto sent = exchange::SendExchangeFeedback(*store_, "te", **client, As("replica-1"));
+  ASSERT_TRUE(sent) << sent.error().ToString();
+  EXPECT_EQ(sent->sent, 1);
+  EXPECT_EQ(te.Reactions().at(entries->front().provenance.external_id), "DISAGREE_WITH_TAGS");
+}
+
+TEST_P(ExchangeTest, APlainListFileReplacesTheBanksEntriesAndSkipsAnUnchangedList) {
+  Bank bank;
+  bank.name = "plain";
+  ASSERT_TRUE(store_->CreateBank(bank, "test"));
+  const auto list = dir_.path() / "list.csv";
+  std::ofstream(list) << "md5," << Hex(1, 32) << "\nmd5," << Hex(2, 32) << "\n";
+  Exchange x;
+  x.name = "plain";
+  x.kind = "url";
+  x.bank = "plain";
+  x.settings = R"({"url": "file:)" + list.string() + R"(", "format": "csv"})";
+  ASSERT_TRUE(store_->Exchanges().CreateExchange(x, "admin"));
+  auto sync = [&]() {
+    auto got = store_->Exchanges().GetExchange("plain");
+    exchange::ClientOptions options;
+    options.list_roots = {dir_.path().string()};
+    auto client = exchange::MakeExchangeClient(*got, options);
+    EXPECT_TRUE(client);
+    return exchange::SyncExchange(*store_, "plain", **client, As("replica-1"));
+  };
+  auto first = sync();
+  ASSERT_TRUE(first) << first.error().ToString();
+  EXPECT_EQ(first->added, 2);
+  auto unchanged = sync();
+  ASSERT_TRUE(unchanged);
+  EXPECT_EQ(unchanged->pages, 0);
+  std::ofstream(list) << "md5," << Hex(2, 32) << "\nmd5," << Hex(3, 32) << "\n";
+  auto changed = sync();
+  ASSERT_TRUE(changed) << changed.error().ToString();
+  EXPECT_EQ(changed->added, 1);
+  EXPECT_EQ(changed->removed, 1);
+  EXPECT_EQ(Live("plain"), (std::multiset<std::string>{"md5:" + Hex(2, 32), "md5:" + Hex(3, 32)}));
+  // A list outside the allowed directories is refused.
+  ExchangeUpdate u;
+  u.settings = R"({"url": "file:/etc/passwd", "format": "text"})";
+  ASSERT_TRUE(store_->Exchanges().UpdateExchange("plain", u, "admin"));
+  auto outside = sync();
+  ASSERT_FALSE(outside);
+  EXPECT_NE(outside.error().message.find("outside the directories"), std::string::npos) << outside.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ExchangeTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+TEST(ExchangeUrls, PlainHttpIsOnlyForThisHostAndLinksMustStayOnTheirOrigin) {
+  EXPECT_TRUE(exchange::ParseHttpUrl("https://report.cybertip.org/hashsharing"));
+  EXPECT_TRUE(exchange::ParseHttpUrl("http://127.0.0.1:8080/x"));
+  EXPECT_FALSE(exchange::ParseHttpUrl("http://report.cybertip.org/hashsharing"));
+  EXPECT_FALSE(exchange::ParseHttpUrl("https://user:pw@report.cybertip.org/"));
+  EXPECT_FALSE(exchange::ParseHttpUrl("ftp://example.org/"));
+  EXPECT_FALSE(exchange::ParseHttpUrl("https://example.org/a b"));
+}
+
+}  // namespace
+}  // namespace vigil
