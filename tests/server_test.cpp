@@ -21,6 +21,7 @@
 
 #include "server/api_service.h"
 #include "server/server_config.h"
+#include "exchange_standins.h"
 #include "service_harness.h"
 #include "test_images.h"
 #include "vigil/digest.h"
@@ -1344,6 +1345,76 @@ TEST(ServiceConfig, BadConfigFilesAreRefused) {
     EXPECT_EQ(run.status, 1) << text;
     EXPECT_NE(run.err.find(says), std::string::npos) << text << " -> " << run.err;
   }
+}
+
+
+// An exchange, as a bank admin runs one through the API against an NCMEC stand-in: credentials by
+// location only, hosts limited to the allowed ones, a scheduled sync with no one asking, a sync by
+// hand, status and metrics, then switched off and removed.
+TEST_P(ServiceTest, AnExchangeSyncsOnItsOwnAndIsManagedThroughTheApi) {
+  testing::NcmecStandIn ncmec("esp-user", "s3cret-pass", 3);
+  ASSERT_TRUE(ncmec.Start());
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  for (int i = 0; i < 5; ++i) {
+    testing::NcmecStandIn::Record r;
+    r.id = "entry-" + std::to_string(i);
+    r.timestamp = now - 3'600'000'000 + i;
+    char md5[33];
+    std::snprintf(md5, sizeof md5, "%032x", 0xabc000 + i);
+    r.md5 = md5;
+    ncmec.Put(r);
+  }
+  ::setenv("VIGIL_EXCHANGE_NCMEC_TEST", "esp-user:s3cret-pass", 1);
+  StartServer("[exchanges]\npoll_seconds = 1\nallowed_hosts = \"127.0.0.1\"\n");
+  if (HasFatalFailure()) return;
+  CreateBank("ncmec-list");
+  const std::string base = R"("kind": "ncmec", "bank": "ncmec-list", "settings": {"base_url": ")" + ncmec.base_url() +
+                           R"(", "start": "2020-01-01T00:00:00Z"})";
+  EXPECT_EQ(Call("POST", "/v1/exchanges", "auditor", R"({"name": "ncmec", )" + base + "}").status, 403u);
+  auto literal = Call("POST", "/v1/exchanges", "bank-admin", R"({"name": "ncmec", "credentials": "esp-user:s3cret-pass", )" + base + "}");
+  EXPECT_EQ(literal.status, 400u) << literal.body;
+  EXPECT_EQ(literal.body.find("s3cret"), std::string::npos) << literal.body;
+  auto elsewhere = Call("POST", "/v1/exchanges", "bank-admin",
+                        R"({"name": "ncmec", "kind": "ncmec", "bank": "ncmec-list", "credentials": "env:VIGIL_EXCHANGE_NCMEC_TEST", )"
+                        R"("settings": {"base_url": "https://collector.example/hashsharing"}})");
+  EXPECT_EQ(elsewhere.status, 403u) << elsewhere.body;
+  EXPECT_NE(elsewhere.body.find("allowed_hosts"), std::string::npos) << elsewhere.body;
+  auto created = Call("POST", "/v1/exchanges", "bank-admin",
+                      R"({"name": "ncmec", "credentials": "env:VIGIL_EXCHANGE_NCMEC_TEST", "interval_seconds": 3600, )" + base + "}");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  // The service syncs it on its own.
+  boost::json::object status;
+  for (int i = 0; i < 100; ++i) {
+    auto got = Call("GET", "/v1/exchanges/ncmec", "auditor");
+    ASSERT_EQ(got.status, 200u) << got.body;
+    status = Parse(got).at("status").as_object();
+    if (status.at("ok").is_bool()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(status.at("ok").is_bool() && status.at("ok").as_bool()) << boost::json::serialize(status) << server_->Log();
+  EXPECT_EQ(status.at("last_fetched").as_int64(), 5);
+  EXPECT_EQ(status.at("last_added").as_int64(), 5);
+  EXPECT_EQ(ncmec.Requests("entries"), 2);  // two pages of three
+  auto bank = Call("GET", "/v1/banks/ncmec-list", "auditor");
+  EXPECT_EQ(Parse(bank).at("live_entries").as_int64(), 5) << bank.body;
+  // Not due again for an hour: a sync by hand fetches what came since.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(ncmec.Requests("entries"), 2);
+  auto synced = Call("POST", "/v1/exchanges/ncmec/sync", "bank-admin");
+  ASSERT_EQ(synced.status, 200u) << synced.body;
+  EXPECT_TRUE(Parse(synced).at("resumed").as_bool());
+  auto metrics = Http(port_, "GET", "/metrics", "", {{"Authorization", "Bearer " + keys_["auditor"]}});
+  EXPECT_NE(metrics.body.find(R"(vigil_exchange_runs_total{exchange="ncmec",outcome="ok"} 2)"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(vigil_exchange_lag_seconds{exchange="ncmec"})"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/v1/exchanges/ncmec/feedback", "auditor").status, 200u);
+  auto off = Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"enabled": false})");
+  ASSERT_EQ(off.status, 200u) << off.body;
+  EXPECT_FALSE(Parse(off).at("enabled").as_bool());
+  EXPECT_EQ(Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"colour": "red"})").status, 400u);
+  EXPECT_EQ(Call("DELETE", "/v1/exchanges/ncmec", "bank-admin").status, 204u);
+  EXPECT_EQ(Call("GET", "/v1/exchanges/ncmec", "auditor").status, 404u);
+  EXPECT_EQ(server_->Log().find("s3cret"), std::string::npos);
 }
 
 }  // namespace

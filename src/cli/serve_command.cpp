@@ -129,6 +129,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   }
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms), config.database_url,
                           config.index_snapshot, std::chrono::minutes(config.index_snapshot_minutes));
+  service.StartExchanges();
   scheduler.Start();  // stopped before the store closes
   uploads.Start();
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
@@ -162,6 +163,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     }
   }
   http.RunUntilSignalled();
+  service.StopExchanges();
   scheduler.Stop();
   uploads.Stop();
   spdlog::info(R"("msg":"stopped")");

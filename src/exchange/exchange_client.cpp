@@ -96,6 +96,34 @@ Result<boost::json::object> ParseCheckpoint(const std::string& checkpoint, const
   return std::move(value.as_object());
 }
 
+std::vector<std::string> ServiceHosts(const std::string& kind) {
+  if (kind == "stopncii") return {"api.stopncii.org"};
+  if (kind == "threatexchange") return {"graph.facebook.com"};
+  if (kind == "ncmec") {
+    return {"report.cybertip.org", "lesp.ncmec.org", "hashsharing.ncmec.org", "exttest.cybertip.org", "betalesp.ncmec.org",
+            "hashsharing-test.ncmec.org"};
+  }
+  return {};
+}
+
+Result<std::string> ExchangeHost(const Exchange& exchange) {
+  ClientSetup setup;
+  setup.exchange = exchange.name;
+  boost::system::error_code ec;
+  auto settings = boost::json::parse(exchange.settings, ec);
+  if (ec || !settings.is_object()) {
+    return Fail(ErrorCode::kInvalidArgument, "exchange '" + exchange.name + "': settings must be a JSON object");
+  }
+  setup.settings = std::move(settings.as_object());
+  if (exchange.kind == "url") {
+    VIGIL_ASSIGN_OR_RETURN(auto url, TextSetting(setup, "url", ""));
+    if (url.rfind("file:", 0) == 0) return std::string();
+  }
+  auto host = ServiceHost(setup, exchange.kind);
+  if (host.empty()) return Fail(ErrorCode::kInvalidArgument, "exchange '" + exchange.name + "': its settings name no usable URL");
+  return host;
+}
+
 Result<std::unique_ptr<ExchangeClient>> MakeExchangeClient(const Exchange& exchange, const ClientOptions& options) {
   ClientSetup setup;
   setup.exchange = exchange.name;

@@ -58,6 +58,13 @@ struct ClientOptions {
   std::vector<std::string> list_roots;
 };
 
+// The hosts each kind's service runs on (NCMEC: every environment's), which an exchange may reach
+// without further configuration; a plain list's host must be allowed by the operator.
+std::vector<std::string> ServiceHosts(const std::string& kind);
+// The host `exchange`'s settings send requests to ("" for a file list). kInvalidArgument when the
+// settings do not parse or name no usable URL.
+Result<std::string> ExchangeHost(const Exchange& exchange);
+
 // A client for `exchange` (its kind, settings and credentials). kInvalidArgument naming the
 // setting that is wrong; kNotFound when its credentials are not where it says.
 Result<std::unique_ptr<ExchangeClient>> MakeExchangeClient(const Exchange& exchange, const ClientOptions& options);

@@ -93,6 +93,15 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/banks/{name}/imports", kReadBanks, &ApiService::ListImports},
       {V::get, "/v1/banks/{name}/export", kReadBanks, &ApiService::ExportBank},
       {V::get, "/v1/banks/{name}/entries/{entry_id}/vpdq", kReadBanks, &ApiService::ExportVpdq},
+      {V::get, "/v1/exchanges", kReadBanks, &ApiService::ListExchanges},
+      {V::post, "/v1/exchanges", kBankAdmin, &ApiService::CreateExchange},
+      {V::get, "/v1/exchanges/{name}", kReadBanks, &ApiService::GetExchange},
+      {V::patch, "/v1/exchanges/{name}", kBankAdmin, &ApiService::PatchExchange},
+      {V::delete_, "/v1/exchanges/{name}", kBankAdmin, &ApiService::DeleteExchange},
+      {V::post, "/v1/exchanges/{name}/sync", kBankAdmin, &ApiService::SyncExchange},
+      {V::post, "/v1/exchanges/{name}/reset", kBankAdmin, &ApiService::ResetExchange},
+      {V::get, "/v1/exchanges/{name}/feedback", kReadBanks, &ApiService::ListExchangeFeedback},
+      {V::post, "/v1/exchanges/{name}/feedback", kBankAdmin, &ApiService::SendExchangeFeedback},
       {V::get, "/v1/keys", kAdmin, &ApiService::ListKeys},
       {V::post, "/v1/keys", kAdmin, &ApiService::CreateKey},
       {V::delete_, "/v1/keys/{name}", kAdmin, &ApiService::RevokeKey},
@@ -172,7 +181,10 @@ ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
       uploads_(store.Cases(), matcher, options_.media_hasher, media_.get(), WorkflowOptions(options_, metrics_)),
       decisions_(std::make_unique<DecisionWorkflow>(store, DecisionOptions())) {}
 
-ApiService::~ApiService() { follower_.reset(); }
+ApiService::~ApiService() {
+  StopExchanges();
+  follower_.reset();
+}
 
 void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url,
                                  const std::string& snapshot_dir, std::chrono::minutes snapshot_every) {
@@ -305,8 +317,10 @@ bool ApiService::IsHeavy(http::verb method, std::string_view path) {
     return path.starts_with("/v1/cases/") && path.find("/media/") != std::string_view::npos;
   }
   if (method != http::verb::post) return false;
-  // Imports, uploads, and the reporting calls that talk to NCMEC or decrypt the vault.
-  return path == "/v1/content" || path == "/v1/hash" || path == "/v1/evidence/purge" ||
+  // Imports, uploads, exchange syncs and feedback, and the reporting calls that talk to NCMEC or
+  // decrypt the vault.
+  return path == "/v1/content" ||
+         (path.starts_with("/v1/exchanges/") && (path.ends_with("/sync") || path.ends_with("/feedback"))) || path == "/v1/hash" || path == "/v1/evidence/purge" ||
          (path.starts_with("/v1/banks/") && path.ends_with("/import")) ||
          (path.starts_with("/v1/reports/") && path.ends_with("/file")) ||
          (path.starts_with("/v1/legal-requests/") && path.ends_with("/production"));

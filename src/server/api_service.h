@@ -25,6 +25,7 @@
 #include "vigil/image.h"
 #include "vigil/matcher.h"
 #include "vigil/policy.h"
+#include "vigil/exchange.h"
 #include "vigil/store.h"
 #include "vigil/video.h"
 #include "workflow/decision_workflow.h"
@@ -60,6 +61,12 @@ struct ApiOptions {
   // Called before /metrics renders, to mirror counts kept outside the service (decoder workers,
   // background reporting) into it.
   std::function<void(ServiceMetrics&)> collect_metrics;
+  // [exchanges]: how often the service looks for exchanges due a sync (0: only by hand), the hosts
+  // beyond each service's own that an exchange may reach (a plain list's, a stand-in's), and the
+  // directory file lists may be read from ("" : none).
+  int exchange_poll_seconds = 30;
+  std::vector<std::string> exchange_allowed_hosts;
+  std::string exchange_list_directory;
 };
 
 struct ReportingServices;
@@ -121,6 +128,11 @@ class ApiService {
   // `window_days`, which then follows new uploads at every refresh; each import's new entries are
   // searched against it and its answer says what was found. Call before StartRefreshing.
   Status EnableRetroactiveMatching(int window_days);
+  // Syncs enabled exchanges on their intervals and sends their feedback, one replica at a time (a
+  // lease in the store), every options' exchange_poll_seconds; stopped by StopExchanges or the
+  // destructor. Call after EnableRetroactiveMatching: what a sync adds is searched retroactively.
+  void StartExchanges();
+  void StopExchanges();
 
  private:
   // content_routes.cpp
@@ -138,6 +150,23 @@ class ApiService {
   Response ListEntries(ApiCall& call);
   Response ListImports(ApiCall& call);
   Response ExportBank(ApiCall& call);
+  // exchange_routes.cpp
+  Response ListExchanges(ApiCall& call);
+  Response CreateExchange(ApiCall& call);
+  Response GetExchange(ApiCall& call);
+  Response PatchExchange(ApiCall& call);
+  Response DeleteExchange(ApiCall& call);
+  Response SyncExchange(ApiCall& call);
+  Response ResetExchange(ApiCall& call);
+  Response ListExchangeFeedback(ApiCall& call);
+  Response SendExchangeFeedback(ApiCall& call);
+  // One exchange's sync or feedback run, as the scheduler and the routes start it; its outcome is
+  // counted and logged. `exchange` as read from the store.
+  Result<boost::json::object> RunExchangeSync(const Exchange& exchange);
+  Result<boost::json::object> RunExchangeFeedback(const Exchange& exchange);
+  // Refuses an exchange whose service host this service may not reach (kPermissionDenied).
+  Status CheckExchangeHost(const Exchange& exchange) const;
+  void ExchangePass();
   // admin_routes.cpp
   Response Healthz(ApiCall& call);
   Response Readyz(ApiCall& call);
@@ -226,6 +255,13 @@ class ApiService {
   std::unique_ptr<RetroMatcher> retro_;
   std::unique_ptr<IndexFollower> follower_;  // last: stopped first, before what it refreshes
   std::unique_ptr<DecisionWorkflow> decisions_;  // replaced when reporting is attached
+  struct ExchangeLoop {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop = false;
+    std::thread thread;
+  };
+  std::unique_ptr<ExchangeLoop> exchange_loop_;  // StartExchanges; stopped in the destructor first
   std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};
   // Evidence reads by roles the vault refuses, per key (report_routes.cpp).

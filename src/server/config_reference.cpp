@@ -245,6 +245,17 @@ std::vector<ConfigKey> MakeReference() {
       {"uploads", "maintenance_minutes", "integer", Integer(d.uploads.maintenance_minutes),
        "every server and worker runs the upload maintenance (partitions, retention) this often, and once at "
        "start; replicas take turns. 0: never (run `vigil uploads maintain` from cron instead)"},
+      // [exchanges]
+      {"exchanges", "poll_seconds", "integer", Integer(api.exchange_poll_seconds),
+       "how often `vigil serve` looks for enabled exchanges due a sync (each has its own interval) and sends "
+       "their feedback; one replica at a time holds each (docs/exchanges.md). 0: only by hand "
+       "(`vigil exchange sync`, `POST /v1/exchanges/{name}/sync`)"},
+      {"exchanges", "allowed_hosts", "string", String(""),
+       "hosts, comma-separated, that exchanges may reach besides each service's own (NCMEC's environments, "
+       "api.stopncii.org, graph.facebook.com): a plain list's host, or a stand-in's. An exchange's credentials "
+       "are only ever sent to these"},
+      {"exchanges", "list_directory", "string", String(api.exchange_list_directory),
+       "the directory `url` exchanges may read `file:` lists from; empty: none"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

@@ -25,6 +25,23 @@ ServiceMetrics::ServiceMetrics()
                         .Help("Copies of confirmed files found by sweeps: recorded (held for review), blocked, failed")
                         .Register(*registry_)),
       imports_(prometheus::BuildCounter().Name("vigil_imports_total").Help("Imports by bank and outcome").Register(*registry_)),
+      exchange_runs_(prometheus::BuildCounter()
+                         .Name("vigil_exchange_runs_total")
+                         .Help("Exchange syncs by exchange and outcome (ok, failed, busy: another replica held it)")
+                         .Register(*registry_)),
+      exchange_records_(prometheus::BuildCounter()
+                            .Name("vigil_exchange_records_total")
+                            .Help("Records fetched from hash-sharing services, by exchange")
+                            .Register(*registry_)),
+      exchange_feedback_(prometheus::BuildCounter()
+                             .Name("vigil_exchange_feedback_total")
+                             .Help("Review decisions sent back to hash-sharing services, by exchange and state "
+                                   "(sent, skipped: the service had it, failed, retrying)")
+                             .Register(*registry_)),
+      exchange_lag_(prometheus::BuildGauge()
+                        .Name("vigil_exchange_lag_seconds")
+                        .Help("Seconds since the newest record a hash-sharing service reported, by exchange")
+                        .Register(*registry_)),
       import_entries_(prometheus::BuildCounter()
                           .Name("vigil_import_entries_total")
                           .Help("Entries added or removed by imports, by bank")
@@ -99,6 +116,19 @@ void ServiceMetrics::CountSweep(std::int64_t copies, std::int64_t blocked, std::
 void ServiceMetrics::CountLateMatches(const std::string& bank, std::int64_t recorded, std::int64_t failed) {
   late_matches_.Add({{"bank", bank}, {"outcome", "recorded"}}).Increment(static_cast<double>(recorded));
   late_matches_.Add({{"bank", bank}, {"outcome", "failed"}}).Increment(static_cast<double>(failed));
+}
+
+void ServiceMetrics::CountExchangeRun(const std::string& exchange, const std::string& outcome, std::int64_t fetched) {
+  exchange_runs_.Add({{"exchange", exchange}, {"outcome", outcome}}).Increment();
+  exchange_records_.Add({{"exchange", exchange}}).Increment(static_cast<double>(fetched));
+}
+
+void ServiceMetrics::CountExchangeFeedback(const std::string& exchange, const std::string& state, std::int64_t items) {
+  if (items > 0) exchange_feedback_.Add({{"exchange", exchange}, {"state", state}}).Increment(static_cast<double>(items));
+}
+
+void ServiceMetrics::SetExchangeLag(const std::string& exchange, double seconds) {
+  exchange_lag_.Add({{"exchange", exchange}}).Set(seconds);
 }
 
 void ServiceMetrics::CountImport(const std::string& bank, const std::string& outcome, std::int64_t added,

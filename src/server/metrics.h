@@ -42,6 +42,11 @@ class ServiceMetrics {
                     std::int64_t withdrawals_pending, std::int64_t filed_followups, std::int64_t unreportable_cases);
   // List entries in flood quarantine now: set at scrape time.
   void SetQuarantinedEntries(std::int64_t entries);
+  // Exchanges: one run's outcome ("ok", "failed", "busy": another replica held it) with the records
+  // it fetched; feedback items by what became of them; the lag behind each service's newest record.
+  void CountExchangeRun(const std::string& exchange, const std::string& outcome, std::int64_t fetched);
+  void CountExchangeFeedback(const std::string& exchange, const std::string& state, std::int64_t items);
+  void SetExchangeLag(const std::string& exchange, double seconds);
   // The text exposition of every metric.
   std::string Render() const;
 
@@ -53,6 +58,10 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& late_matches_;
   prometheus::Family<prometheus::Counter>& sweep_copies_;
   prometheus::Family<prometheus::Counter>& imports_;
+  prometheus::Family<prometheus::Counter>& exchange_runs_;
+  prometheus::Family<prometheus::Counter>& exchange_records_;
+  prometheus::Family<prometheus::Counter>& exchange_feedback_;
+  prometheus::Family<prometheus::Gauge>& exchange_lag_;
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;
   prometheus::Counter& lookup_signals_;

@@ -221,6 +221,23 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "partitions_ahead_days", u.retention.partitions_ahead_days, 0, 60);
     read_int(*t, "maintenance_minutes", u.maintenance_minutes, 0, 7 * 24 * 60);
   }
+  if (const auto* t = table["exchanges"].as_table()) {
+    read_int(*t, "poll_seconds", config.api.exchange_poll_seconds, 0, 86'400);
+    std::string hosts;
+    read_string(*t, "allowed_hosts", hosts);
+    config.api.exchange_allowed_hosts.clear();
+    std::size_t at = 0;
+    while (at < hosts.size()) {
+      auto comma = hosts.find(',', at);
+      if (comma == std::string::npos) comma = hosts.size();
+      std::string host = hosts.substr(at, comma - at);
+      host.erase(0, host.find_first_not_of(' '));
+      host.erase(host.find_last_not_of(' ') + 1);
+      if (!host.empty()) config.api.exchange_allowed_hosts.push_back(host);
+      at = comma + 1;
+    }
+    read_string(*t, "list_directory", config.api.exchange_list_directory);
+  }
   if (const auto* t = table["retroactive"].as_table()) {
     read_int(*t, "window_days", config.retroactive_days, 0, 36'500);
   }
