@@ -191,6 +191,7 @@ std::string NcmecStandIn::base_url() const { return origin() + "/hashsharing"; }
 void NcmecStandIn::Put(const Record& record) {
   std::lock_guard lock(mutex_);
   records_[record.member + "/" + record.id] = record;
+  window_key_.clear();
 }
 
 void NcmecStandIn::Delete(const std::string& member, const std::string& id, std::int64_t timestamp) {
@@ -200,6 +201,7 @@ void NcmecStandIn::Delete(const std::string& member, const std::string& id, std:
   record.id = id;
   record.deleted = true;
   record.timestamp = timestamp;
+  window_key_.clear();
 }
 
 std::map<std::string, std::string> NcmecStandIn::Feedback() const {
@@ -249,13 +251,18 @@ NcmecStandIn::Reply NcmecStandIn::Answer(Call& call) {
     }
     const int start = call.query.count("start") ? std::stoi(call.query["start"]) : 1;
     const int size = call.query.count("size") ? std::stoi(call.query["size"]) : page_size_;
-    std::vector<const Record*> window;
-    for (const auto& [key, record] : records_) {
-      if (record.timestamp >= *from && record.timestamp <= *to + 999'999) window.push_back(&record);
+    const std::string key = call.query["from"] + "|" + call.query["to"];
+    if (key != window_key_) {
+      std::vector<std::pair<std::uint64_t, const Record*>> order;
+      for (const auto& [id, record] : records_) {
+        if (record.timestamp >= *from && record.timestamp <= *to + 999'999) order.emplace_back(Scramble(id), &record);
+      }
+      std::sort(order.begin(), order.end());
+      window_.clear();
+      for (const auto& [scramble, record] : order) window_.push_back(record);
+      window_key_ = key;
     }
-    std::sort(window.begin(), window.end(), [](const Record* a, const Record* b) {
-      return Scramble(a->member + "/" + a->id) < Scramble(b->member + "/" + b->id);
-    });
+    const auto& window = window_;
     const int max = call.query.count("max") ? std::stoi(call.query["max"]) : static_cast<int>(window.size());
     const int first = start - 1;
     const int last = std::min({first + size, max, static_cast<int>(window.size())});

@@ -103,6 +103,10 @@ class NcmecStandIn final : public StandInServer {
   std::string user_, password_;
   int page_size_;
   std::map<std::string, Record> records_;  // member/id -> record
+  // The last window asked for, in its (scrambled) order: a million-record window is paged through
+  // a thousand times.
+  std::string window_key_;
+  std::vector<const Record*> window_;
   std::map<std::string, std::string> feedback_;
   int feedback_puts_ = 0;
 };

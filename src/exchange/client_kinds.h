@@ -32,6 +32,11 @@ Result<std::string> NcmecBaseUrl(const ClientSetup& setup);
 Result<std::unique_ptr<ExchangeClient>> MakeNcmecClient(ClientSetup setup);
 Result<std::unique_ptr<ExchangeClient>> MakeStopNciiClient(ClientSetup setup);
 Result<std::unique_ptr<ExchangeClient>> MakeThreatExchangeClient(ClientSetup setup);
+// One threat_updates answer into `page` (ops oldest first by last_updated, counts, newest time);
+// returns its paging.next link ("" at the end). kCorrupt naming the record and what was wrong;
+// kTooLarge past `max_records` records or `max_bytes`.
+Result<std::string> ParseThreatUpdates(std::string_view body, const std::string& source, std::size_t max_records,
+                                       std::uint64_t max_bytes, SyncPage& page);
 Result<std::unique_ptr<ExchangeClient>> MakeUrlListClient(ClientSetup setup);
 
 // The base URL a client resolves relative links against must keep them on the same origin: a

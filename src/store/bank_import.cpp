@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +20,10 @@ namespace {
 constexpr std::size_t kInsertBatch = 400;   // rows per multi-row INSERT (10 parameters each)
 constexpr std::size_t kUpdateBatch = 1000;  // ids per UPDATE ... IN (...)
 constexpr std::size_t kLoadPage = 50'000;   // live entries read per query
+constexpr std::size_t kLookupBatch = 500;   // values or external ids per targeted read
+// An import of at most this many ops, all given up front, reads only the entries they name
+// (LoadFor); a larger one, or one that streams its ops, reads the whole bank (Load).
+constexpr std::size_t kTargetedLoadOps = 200'000;
 
 struct Entry {
   std::int64_t id = 0;  // 0: added by this import, not written yet
@@ -96,6 +101,74 @@ class ImportApplier {
       }
       if (rows->size() < kLoadPage) break;
     }
+    return LoadOverrides();
+  }
+
+  // Only the live entries `ops` can touch: those holding a value an op names, and every entry of a
+  // record (member, external id) an op removes or prunes. An incremental import (a sync's page of a
+  // thousand records into a bank of millions) then reads what it changes, not the whole bank. The
+  // outcome is the same as after Load: no op looks at an entry it does not name.
+  Status LoadFor(const std::vector<ImportOp>& ops) {
+    std::map<std::string, std::set<std::string>> values;                // signal type -> values
+    std::map<std::string, std::set<std::string>> records;               // member -> external ids
+    for (const auto& op : ops) {
+      if (!op.value.empty()) values[op.signal_type].insert(op.value);
+      if (op.kind == ImportOp::Kind::kPrune || (op.kind == ImportOp::Kind::kRemove && op.value.empty()) ||
+          op.kind == ImportOp::Kind::kAdd) {
+        // An add may move an entry into a record that a later prune of this import reads.
+        records[op.provenance.member].insert(op.provenance.external_id);
+      }
+    }
+    std::unordered_set<std::int64_t> loaded;
+    auto load = [&](const std::string& column, const std::string& key, const std::vector<const std::string*>& batch) -> Status {
+      std::string sql = "SELECT id, signal_type, value, source, member, external_id, classification FROM bank_entries "
+                        "WHERE bank_id = $1 AND removed_at IS NULL AND " + column + " = $2 AND " +
+                        (column == "signal_type" ? "value" : "external_id") + " IN (";
+      std::vector<SqlValue> params{bank_id_, key};
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        AppendPlaceholder(sql, i + 3, i + 1 < batch.size() ? ", " : ")");
+        params.emplace_back(*batch[i]);
+      }
+      VIGIL_ASSIGN_OR_RETURN(auto rows, db_.Query(sql + " ORDER BY id", params));
+      for (const auto& row : rows) {
+        if (!loaded.insert(row.Int(0)).second) continue;
+        entries_.push_back({row.Int(0), row.Text(1), row.Text(2), {}, {row.Text(3), row.Text(4), row.Text(5), row.Text(6)}});
+        by_key_.insert(entries_.size() - 1);
+      }
+      return {};
+    };
+    auto each = [&](const std::string& column, const std::map<std::string, std::set<std::string>>& groups) -> Status {
+      for (const auto& [key, members] : groups) {
+        std::vector<const std::string*> batch;
+        for (const auto& value : members) {
+          batch.push_back(&value);
+          if (batch.size() == kLookupBatch) {
+            VIGIL_TRY(load(column, key, batch));
+            batch.clear();
+          }
+        }
+        if (!batch.empty()) VIGIL_TRY(load(column, key, batch));
+      }
+      return {};
+    };
+    VIGIL_TRY(each("signal_type", values));
+    VIGIL_TRY(each("member", records));
+    // Positions in id order, as Load gives them (the order new rows and relabels are written in
+    // does not depend on it, but a record's entries are visited in position order).
+    std::vector<std::size_t> order(entries_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return entries_[a].id < entries_[b].id; });
+    std::vector<Entry> sorted;
+    sorted.reserve(entries_.size());
+    for (const auto at : order) sorted.push_back(std::move(entries_[at]));
+    by_key_.clear();
+    entries_ = std::move(sorted);
+    for (std::size_t i = 0; i < entries_.size(); ++i) by_key_.insert(i);
+    return LoadOverrides();
+  }
+
+ private:
+  Status LoadOverrides() {
     // Local overrides: values this platform disabled, which a re-import must not bring back.
     auto overrides = db_.Query("SELECT id, signal_type, value FROM overrides WHERE bank_id = $1 AND revoked_at IS NULL",
                                {bank_id_});
@@ -103,6 +176,8 @@ class ImportApplier {
     for (const auto& row : *overrides) overrides_[Key(row.Text(1), row.Text(2))].id = row.Int(0);
     return {};
   }
+
+ public:
 
   // An add's strings move into the applier; the op is spent after this.
   Status Apply(ImportOp& op) {
@@ -317,7 +392,11 @@ Result<ImportResult> ApplyImport(SqlConnection& db, std::int64_t bank_id, std::i
                                  const std::string& source, std::vector<ImportOp> ops,
                                  const std::function<Result<bool>(ImportOp&)>& more_ops, std::int64_t now) {
   ImportApplier applier(db, bank_id, import_id, now);
-  VIGIL_TRY(applier.Load());
+  if (!more_ops && ops.size() <= kTargetedLoadOps) {
+    VIGIL_TRY(applier.LoadFor(ops));
+  } else {
+    VIGIL_TRY(applier.Load());
+  }
   // The store checks every op again (lists are parsed first, but an op may come from elsewhere).
   auto apply = [&](ImportOp& op) -> Status {
     if (op.kind == ImportOp::Kind::kAdd || !op.value.empty()) {
