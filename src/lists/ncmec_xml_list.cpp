@@ -1,8 +1,10 @@
 // NCMEC hash-sharing v2 entries (<queryResult> XML) as import ops. pugixml parses without DTDs or
 // external entities (only the five predefined entities and character references), and a document
-// with a DOCTYPE is refused, so a hostile file cannot pull in other files or expand without bound. Records are applied oldest first by
-// their <timestamp>, so within one file the newest state of each entry wins; an entry's record
-// replaces its earlier fingerprints (kPrune), and <deletedImage>/<deletedVideo> tombstone it.
+// whose DOCTYPE declares entities is refused, so a hostile file cannot pull in other files or
+// expand without bound. Records are applied oldest first by their <timestamp>, so within one file
+// the newest state of each entry wins; an entry's record replaces its earlier fingerprints
+// (kPrune), and <deletedImage>/<deletedVideo> tombstone it. <paging><next>, the record count and
+// the newest timestamp come back with the ops, for the exchange client.
 #include <pugixml.hpp>
 
 #include <algorithm>
@@ -67,11 +69,12 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
                                                  std::to_string(LineCounter(data).LineOf(parsed.offset)) +
                                                  ": malformed XML: " + parsed.description());
   }
-  // NCMEC's documents declare nothing: a DOCTYPE (entity declarations, external subsets) is refused
+  // NCMEC's documents declare no entities: a DOCTYPE that does (internal or external) is refused
   // outright rather than parsed around.
   for (auto node : doc.children()) {
-    if (node.type() == pugi::node_doctype) {
-      return Fail(ErrorCode::kInvalidArgument, options.source + ": a DOCTYPE declaration is not accepted in an NCMEC document");
+    if (node.type() == pugi::node_doctype && std::string_view(node.value()).find("ENTITY") != std::string_view::npos) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  options.source + ": a DOCTYPE declaring entities is not accepted in an NCMEC document");
     }
   }
   const auto root = doc.document_element();
