@@ -9,6 +9,7 @@
 /** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
 /** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
+/** @typedef {{name: string, kind: string, bank: string, enabled: boolean, feedback: boolean, status: {last_run_at: string | null, ok: boolean | null, last_error: string, last_fetched: number, last_added: number, last_removed: number, lag_seconds: number | null, syncing: string | null, feedback_sent: number, feedback_queued: number, feedback_failed: number}}} Exchange */
 /** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, withdraw_reason: string, files: {content_id: string, state: string}[]}} TipReport */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -46,7 +47,7 @@ function say(text) { $('message').textContent = text; }
 
 /** @param {string} name */
 function show(name) {
-  for (const id of ['login', 'queue', 'case', 'appeals', 'reports']) $(id).hidden = id !== name;
+  for (const id of ['login', 'queue', 'case', 'appeals', 'reports', 'exchanges']) $(id).hidden = id !== name;
   const heading = $(name).querySelector('h2');
   if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); }
 }
@@ -296,7 +297,7 @@ async function decide(event) {
 
 /**
  * Buttons that act on one record, then reload the view and say what was done.
- * @param {HTMLElement} cell @param {string} kind @param {number} id
+ * @param {HTMLElement} cell @param {string} kind @param {number | string} id
  * @param {[string, () => Promise<void>][]} actions @param {() => Promise<void>} reload
  */
 function addActions(cell, kind, id, actions, reload) {
@@ -398,6 +399,47 @@ async function loadReports() {
   }
 }
 
+/** A lag in words: "3 min", "2 h", "5 d". @param {number | null} seconds */
+function lagText(seconds) {
+  if (seconds === null) return '';
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
+async function loadExchanges() {
+  show('exchanges');
+  /** @type {{exchanges: Exchange[]}} */
+  const data = await api('GET', '/v1/exchanges');
+  const rows = $('exchange-rows');
+  rows.replaceChildren();
+  for (const x of data.exchanges) {
+    const tr = el('tr');
+    tr.dataset.exchange = x.name;
+    const s = x.status;
+    const result = s.syncing ? `syncing (${s.syncing})` : s.ok === null ? 'never run' : s.ok ? `ok: +${s.last_added} -${s.last_removed}` : s.last_error;
+    for (const t of [x.name, x.kind, x.bank, x.enabled ? 'on' : 'off', s.last_run_at || '', result, String(s.last_fetched),
+                     lagText(s.lag_seconds), x.feedback ? `${s.feedback_sent} / ${s.feedback_queued} / ${s.feedback_failed}` : 'off']) {
+      tr.append(el('td', t));
+    }
+    if (s.ok === false) tr.classList.add('failed');
+    const act = el('td');
+    /** @type {[string, () => Promise<void>][]} */
+    const actions = [['Sync now', async () => {
+      /** @type {{fetched: number, added: number, removed: number}} */
+      const r = await api('POST', `/v1/exchanges/${encodeURIComponent(x.name)}/sync`);
+      say(`${x.name}: ${r.fetched} fetched, ${r.added} added, ${r.removed} removed`);
+    }]];
+    actions.push(x.enabled ? ['Switch off', async () => { await api('PATCH', `/v1/exchanges/${encodeURIComponent(x.name)}`, { enabled: false }); }]
+                           : ['Switch on', async () => { await api('PATCH', `/v1/exchanges/${encodeURIComponent(x.name)}`, { enabled: true }); }]);
+    if (x.feedback) actions.push(['Send feedback', async () => { await api('POST', `/v1/exchanges/${encodeURIComponent(x.name)}/feedback`); }]);
+    addActions(act, 'exchange', x.name, actions, loadExchanges);
+    tr.append(act);
+    rows.append(tr);
+  }
+}
+
 /** The transparency report (the server's own HTML, no scripts) for the last 12 whole months. */
 async function loadTransparency() {
   const now = new Date();
@@ -439,9 +481,10 @@ async function start() {
   try {
     await loadQueue();
   } catch (e) {
-    // Legal staff may not see the queue: their view is the reports.
+    // Legal staff may not see the queue: their view is the reports; bank admins', the exchanges.
     if (/** @type {{status?: number}} */ (e).status === 403) {
-      try { await loadReports(); return; } catch { /* fall through to sign-in */ }
+      try { await loadReports(); return; } catch { /* the next view */ }
+      try { await loadExchanges(); return; } catch { /* fall through to sign-in */ }
     }
     say(/** @type {Error} */ (e).message);
     show('login');
@@ -460,6 +503,7 @@ $('logout').addEventListener('click', () => { sessionStorage.clear(); state.key 
 $('nav-queue').addEventListener('click', () => loadQueue().catch((e) => say(e.message)));
 $('nav-appeals').addEventListener('click', () => loadAppeals().catch((e) => say(e.message)));
 $('nav-reports').addEventListener('click', () => loadReports().catch((e) => say(e.message)));
+$('nav-exchanges').addEventListener('click', () => loadExchanges().catch((e) => say(e.message)));
 $('transparency-load').addEventListener('click', () => loadTransparency().catch((e) => say(e.message)));
 $('claim').addEventListener('click', claim);
 $('decision-form').addEventListener('submit', (e) => decide(/** @type {SubmitEvent} */ (e)));

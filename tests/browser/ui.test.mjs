@@ -3,12 +3,13 @@
 // the queue, opens the case, finds the media blurred, claims it, reveals one item (recorded as a
 // view), meets the break prompt, and decides with the keyboard; the decision lands in the store.
 // Then legal staff sign in: the drafted CyberTipline report is in their view, they approve it and
-// open the transparency figures. Screenshots of the queue, the case view, its sweep and the reports view go to
-// docs/ (VIGIL_SCREENSHOTS=DIR overrides).
+// open the transparency figures. Last a bank admin signs in to the exchanges, syncs a list exchange
+// now and sees its result. Screenshots of the queue, the case view, its sweep, the reports view and
+// the exchanges go to docs/ (VIGIL_SCREENSHOTS=DIR overrides).
 //
 //   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +50,13 @@ email = "safety@example.org"
 platform = "Example Photos"
 [sandbox]
 mode = "auto"
+[exchanges]
+poll_seconds = 0
+list_directory = "${join(work, 'lists')}"
 `);
+  mkdirSync(join(work, 'lists'));
+  writeFileSync(join(work, 'lists', 'partner.csv'),
+                `md5,${'0123456789abcdef'.repeat(2)},x1,\nmd5,${'fedcba9876543210'.repeat(2)},x2,\n`);
   const portFile = join(work, 'port');
   server = spawn(cli, ['serve', '--data-dir', data, '--listen', '127.0.0.1:0', '--port-file', portFile,
                        '--rules', join(work, 'rules.toml'), '--config', join(work, 'vigil.toml'), '--no-access-log'],
@@ -186,6 +193,24 @@ mode = "auto"
   const approved = await call('lena', 'GET', `/v1/reports/${reportId}`);
   assert.equal(approved.json.state, 'approved');
   assert.equal(approved.json.approved_by, 'lena');
+
+  // A bank admin's view: the exchanges. A list exchange synced now shows what it added.
+  assert.equal((await call('lists', 'POST', '/v1/banks', JSON.stringify({ name: 'partner-list' }))).status, 201);
+  const exchange = await call('lists', 'POST', '/v1/exchanges', JSON.stringify({
+    name: 'partner', kind: 'url', bank: 'partner-list',
+    settings: { url: `file:${join(work, 'lists', 'partner.csv')}`, format: 'csv' } }));
+  assert.equal(exchange.status, 201, JSON.stringify(exchange.json));
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Reviewer key').fill(keys.lists);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const exchangeRow = page.locator('#exchange-rows tr[data-exchange="partner"]');
+  await exchangeRow.waitFor();
+  assert.match(await exchangeRow.textContent(), /partner.*url.*partner-list.*on.*never run/);
+  await page.getByRole('button', { name: 'Sync now exchange partner' }).click();
+  await page.getByText('Sync now: exchange #partner').waitFor();
+  assert.match(await exchangeRow.textContent(), /ok: \+2 -0/);
+  await page.screenshot({ path: join(shots, 'ui-exchanges.png'), fullPage: true });
+  assert.equal((await call('lists', 'GET', '/v1/banks/partner-list')).json.live_entries, 2);
   console.log('browser UI test: ok');
 } catch (e) {
   console.error('browser UI test FAILED:', e);
