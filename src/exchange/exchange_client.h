@@ -16,12 +16,26 @@
 #include <string>
 #include <vector>
 
-#include "exchange/http_fetch.h"
+#include "net/http_fetch.h"
 #include "vigil/clock.h"
 #include "vigil/exchange.h"
 #include "vigil/store.h"
 
 namespace vigil::exchange {
+
+// The HTTP layer the clients use (net/http_fetch.h), by its names here.
+using net::FetchLimits;
+using net::HttpCall;
+using net::HttpFetcher;
+using net::HttpReply;
+using net::RetryPolicy;
+using net::Url;
+using net::Base64;
+using net::LoadSecret;
+using net::MakeBeastFetcher;
+using net::ParseHttpUrl;
+using net::SendWithRetry;
+using net::UrlEncode;
 
 struct SyncPage {
   std::vector<ImportOp> ops;

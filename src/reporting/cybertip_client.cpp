@@ -1,141 +1,61 @@
 // The CyberTipline client (see include/vigil/cybertip_client.h).
 #include "vigil/cybertip_client.h"
 
-#include <openssl/evp.h>
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cstdio>
 #include <random>
 #include <thread>
 
+#include "net/http_fetch.h"
+
 namespace vigil {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 constexpr const char* kUnusableUrl =
     "the CyberTipline base URL is not usable (https://HOST[:PORT]/PATH; plain http only to this host, for a "
     "test stand-in)";
 
-struct Url {
-  bool tls = false;
-  std::string host, port, prefix;
-};
-
-Result<Url> ParseUrl(const std::string& url) {
-  Url u;
-  std::string rest;
-  if (url.rfind("https://", 0) == 0) {
-    u.tls = true;
-    rest = url.substr(8);
-  } else if (url.rfind("http://", 0) == 0) {
-    rest = url.substr(7);
-  } else {
-    return Fail(ErrorCode::kInvalidArgument, "the CyberTipline base URL must start with http:// or https://");
-  }
-  const auto slash = rest.find('/');
-  const std::string authority = rest.substr(0, slash);
-  u.prefix = slash == std::string::npos ? "" : rest.substr(slash);
-  while (!u.prefix.empty() && u.prefix.back() == '/') u.prefix.pop_back();
-  const auto colon = authority.rfind(':');
-  u.host = colon == std::string::npos ? authority : authority.substr(0, colon);
-  u.port = colon == std::string::npos ? (u.tls ? "443" : "80") : authority.substr(colon + 1);
-  if (u.host.empty()) return Fail(ErrorCode::kInvalidArgument, "the CyberTipline base URL has no host");
-  return u;
-}
-
-class BeastTransport final : public CyberTipTransport {
+// The transport over the shared HTTP layer (net/http_fetch.h): it tells "never left" (kUnavailable)
+// from "sent, no answer" (kIoError), which the client's retry rules need.
+class NetTransport final : public CyberTipTransport {
  public:
-  BeastTransport(CyberTipConfig config, Url url) : config_(std::move(config)), url_(std::move(url)) {
-    authorization_ = "Basic " + Base64(config_.username + ":" + config_.password);
+  NetTransport(const CyberTipConfig& config, std::string base)
+      : base_(std::move(base)), authorization_("Basic " + net::Base64(config.username + ":" + config.password)) {
+    net::FetchLimits limits;
+    limits.max_body_bytes = 16 << 20;
+    limits.timeout = config.timeout;
+    fetcher_ = net::MakeBeastFetcher(limits);
   }
 
-  Result<HttpAnswer> Post(const HttpPost& request) override { return Send(http::verb::post, request.path, request.content_type, request.body); }
-  Result<HttpAnswer> Get(const std::string& path) override { return Send(http::verb::get, path, "", ""); }
+  Result<HttpAnswer> Post(const HttpPost& request) override { return Send("POST", request.path, request.content_type, request.body); }
+  Result<HttpAnswer> Get(const std::string& path) override { return Send("GET", path, "", ""); }
 
  private:
-  Result<HttpAnswer> Send(http::verb verb, const std::string& path, const std::string& type, const std::string& body) {
-    try {
-      asio::io_context io;
-      http::request<http::string_body> req{verb, url_.prefix + path, 11};
-      req.set(http::field::host, url_.host);
-      req.set(http::field::authorization, authorization_);
-      req.set(http::field::user_agent, "vigil-cybertip/1");
-      if (!type.empty()) req.set(http::field::content_type, type);
-      req.body() = body;
-      req.prepare_payload();
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(16 << 20);
-      beast::flat_buffer buffer;
-      tcp::resolver resolver(io);
-      // Until the request's first byte is written nothing can have reached NCMEC: failures up to
-      // there are kUnavailable (safe to retry); after it the outcome is unknown (kIoError).
-      bool sent = false;
-      try {
-        const auto endpoints = resolver.resolve(url_.host, url_.port);
-        if (url_.tls) {
-          asio::ssl::context ctx(asio::ssl::context::tls_client);
-          ctx.set_default_verify_paths();
-          ctx.set_verify_mode(asio::ssl::verify_peer);
-          beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-          SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                   const_cast<char*>(url_.host.c_str()));
-          stream.set_verify_callback(asio::ssl::host_name_verification(url_.host));
-          beast::get_lowest_layer(stream).expires_after(config_.timeout);
-          beast::get_lowest_layer(stream).connect(endpoints);
-          stream.handshake(asio::ssl::stream_base::client);
-          sent = true;
-          http::write(stream, req);
-          http::read(stream, buffer, parser);
-        } else {
-          beast::tcp_stream stream(io);
-          stream.expires_after(config_.timeout);
-          stream.connect(endpoints);
-          sent = true;
-          http::write(stream, req);
-          http::read(stream, buffer, parser);
-        }
-      } catch (const std::exception& e) {
-        if (sent) return Fail(ErrorCode::kIoError, "no answer from the CyberTipline: " + Reason(e));
-        throw;
+  Result<HttpAnswer> Send(const char* method, const std::string& path, const std::string& type, const std::string& body) {
+    net::HttpCall call;
+    call.method = method;
+    call.url = base_ + path;
+    call.headers = {{"Authorization", authorization_}};
+    call.content_type = type;
+    call.body = body;
+    auto reply = fetcher_->Send(call);
+    if (!reply) {
+      // Until the request's first byte is written nothing can have reached NCMEC: kUnavailable is
+      // safe to retry; after it (no answer, or one too large to read) the outcome is unknown.
+      if (reply.error().code == ErrorCode::kUnavailable) {
+        return Fail(ErrorCode::kUnavailable, "CyberTipline unreachable: " + reply.error().message);
       }
-      HttpAnswer answer;
-      answer.status = parser.get().result_int();
-      answer.body = parser.get().body();
-      answer.request_id = std::string(parser.get()["Request-ID"]);
-      return answer;
-    } catch (const std::exception& e) {
-      return Fail(ErrorCode::kUnavailable, "CyberTipline unreachable: " + Reason(e));
+      return Fail(ErrorCode::kIoError, "no answer from the CyberTipline: " + reply.error().message);
     }
+    HttpAnswer answer;
+    answer.status = reply->status;
+    answer.body = std::move(reply->body);
+    answer.request_id = std::move(reply->request_id);
+    return answer;
   }
 
-  // What went wrong, for people: Boost's system_error::what() appends the source file and line of
-  // the library code that threw ("[asio.misc:2 at /usr/include/boost/...]"), which is noise to an
-  // operator and detail an attacker should not learn; the error code's message is the reason.
-  static std::string Reason(const std::exception& e) {
-    if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) return system->code().message();
-    return e.what();
-  }
-
-  CyberTipConfig config_;
-  Url url_;
-  std::string authorization_;
+  std::string base_, authorization_;
+  std::unique_ptr<net::HttpFetcher> fetcher_;
 };
 
 std::string FormField(const std::string& name, const std::string& value) {
@@ -155,11 +75,12 @@ std::string FormField(const std::string& name, const std::string& value) {
 }  // namespace
 
 std::unique_ptr<CyberTipTransport> MakeHttpTransport(const CyberTipConfig& config) {
-  auto url = ParseUrl(config.base_url);
-  if (!url) return nullptr;
-  // Credentials go over TLS only; plain HTTP is for a stand-in on this host (tests).
-  if (!url->tls && url->host != "127.0.0.1" && url->host != "localhost" && url->host != "::1") return nullptr;
-  return std::make_unique<BeastTransport>(config, *url);
+  // Credentials go over TLS only; plain HTTP is for a stand-in on this host (tests): ParseHttpUrl
+  // refuses anything else.
+  if (!net::ParseHttpUrl(config.base_url)) return nullptr;
+  std::string base = config.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return std::make_unique<NetTransport>(config, std::move(base));
 }
 
 CyberTipClient::CyberTipClient(CyberTipConfig config, std::unique_ptr<CyberTipTransport> transport)

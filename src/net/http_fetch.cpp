@@ -1,5 +1,5 @@
-// HTTP for the exchange clients (see http_fetch.h).
-#include "exchange/http_fetch.h"
+// HTTP to services outside (see http_fetch.h).
+#include "net/http_fetch.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -17,7 +17,7 @@
 #include <cstdlib>
 #include <thread>
 
-namespace vigil::exchange {
+namespace vigil::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -26,12 +26,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 bool Loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]"; }
-
-// What went wrong, for people: Boost's system_error::what() carries the library's source location.
-std::string Reason(const std::exception& e) {
-  if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) return system->code().message();
-  return e.what();
-}
 
 class BeastFetcher final : public HttpFetcher {
  public:
@@ -50,7 +44,7 @@ class BeastFetcher final : public HttpFetcher {
       asio::io_context io;
       http::request<http::string_body> req{verb, url.target, 11};
       req.set(http::field::host, url.host);
-      req.set(http::field::user_agent, "vigil-exchange/1");
+      req.set(http::field::user_agent, "vigil/1");
       req.set(http::field::accept_encoding, "identity");
       for (const auto& [name, value] : call.headers) req.set(name, value);
       if (!call.content_type.empty()) req.set(http::field::content_type, call.content_type);
@@ -95,6 +89,7 @@ class BeastFetcher final : public HttpFetcher {
       reply.body = std::move(parser.get().body());
       reply.content_type = std::string(parser.get()[http::field::content_type]);
       reply.retry_after = std::string(parser.get()[http::field::retry_after]);
+      reply.request_id = std::string(parser.get()["Request-ID"]);
       return reply;
     } catch (const std::exception& e) {
       return Fail(sent ? ErrorCode::kIoError : ErrorCode::kUnavailable,
@@ -107,6 +102,11 @@ class BeastFetcher final : public HttpFetcher {
 };
 
 }  // namespace
+
+std::string Reason(const std::exception& e) {
+  if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) return system->code().message();
+  return e.what();
+}
 
 Result<Url> ParseHttpUrl(const std::string& text) {
   Url url;
@@ -250,4 +250,4 @@ Result<std::string> LoadSecret(const std::string& where) {
   return Fail(ErrorCode::kInvalidArgument, "credentials must be env:NAME or file:/path");
 }
 
-}  // namespace vigil::exchange
+}  // namespace vigil::net

@@ -1,4 +1,5 @@
-// HTTP for the exchange clients: one request at a time over Boost.Beast (TLS with OpenSSL, the
+// HTTP to services outside (the exchange clients, the CyberTipline client): one request at a time
+// over Boost.Beast (TLS with OpenSSL, the
 // peer's certificate and name verified), with the limits an answer from outside needs (body size,
 // a deadline for the whole exchange of bytes), no redirects followed (a 3xx is an answer like any
 // other, which the clients refuse), plain http only to this host (a test stand-in), and hosts
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,7 +20,7 @@
 
 #include "vigil/status.h"
 
-namespace vigil::exchange {
+namespace vigil::net {
 
 struct HttpCall {
   std::string method = "GET";
@@ -33,6 +35,7 @@ struct HttpReply {
   std::string body;
   std::string content_type;
   std::string retry_after;  // the Retry-After header, as sent
+  std::string request_id;   // the Request-ID header (NCMEC's, for correspondence), as sent
 };
 
 struct Url {
@@ -47,6 +50,9 @@ Result<Url> ParseHttpUrl(const std::string& url);
 // Percent-encodes a query value (RFC 3986 unreserved characters kept).
 std::string UrlEncode(const std::string& value);
 std::string Base64(const std::string& bytes);
+// What went wrong in a library call, for people: a Boost system error's message without the
+// library's source location (noise to an operator, detail an attacker should not learn).
+std::string Reason(const std::exception& e);
 
 struct FetchLimits {
   std::uint64_t max_body_bytes = 64ull << 20;
@@ -83,4 +89,4 @@ Result<HttpReply> SendWithRetry(HttpFetcher& fetcher, const HttpCall& call, cons
 // file, at most 64 KiB, trailing newline dropped). Errors name the place, never the content.
 Result<std::string> LoadSecret(const std::string& where);
 
-}  // namespace vigil::exchange
+}  // namespace vigil::net
