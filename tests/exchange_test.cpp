@@ -436,6 +436,38 @@ TEST_P(ExchangeTest, ReviewDecisionsReachNcmecOnceEachAsAffirmativeOrNegative) {
   EXPECT_EQ(items->front().reason, "a logo, not abuse material");
 }
 
+TEST_P(ExchangeTest, ADecisionOverturnedOnAppealSendsACorrectingNegative) {
+  AddNcmecExchange("", true);
+  ncmec_.Put(Record(1));
+  ASSERT_TRUE(Sync());
+  DecideMatch(*store_, Hex(1, 32), "photo-1", Verdict::kViolating);
+  auto x = store_->Exchanges().GetExchange("ncmec");
+  exchange::ClientOptions options;
+  options.retry = retry_;
+  auto client = exchange::MakeExchangeClient(*x, options);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE(exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1")));
+  const std::string key = Record(1).member + "/entry-1/MD5";
+  ASSERT_EQ(ncmec_.Feedback().at(key), "affirmative");
+  auto actions = store_->Cases().ListActions("user-photo-1");
+  ASSERT_TRUE(actions);
+  ASSERT_FALSE(actions->empty());
+  auto appeal = store_->Cases().FileAppeal(actions->back().id, "my own photo", "platform");
+  ASSERT_TRUE(appeal) << appeal.error().ToString();
+  ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
+  auto decided = store_->Cases().DecideAppeal(appeal->id, {"overturned", {}, "benign after all", ""}, "bob");
+  ASSERT_TRUE(decided) << decided.error().ToString();
+  auto sent = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  ASSERT_TRUE(sent) << sent.error().ToString();
+  EXPECT_EQ(sent->sent, 1);
+  EXPECT_EQ(ncmec_.Feedback().at(key).rfind("negative:", 0), 0u);
+  auto items = store_->Exchanges().ListFeedback("ncmec", 0, 10);
+  ASSERT_TRUE(items);
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ(items->front().source, "appeal");
+  EXPECT_EQ(items->front().reason, "overturned on appeal");
+}
+
 TEST_P(ExchangeTest, FeedbackThatFailsIsRetriedLaterAndNotLost) {
   AddNcmecExchange("", true);
   ncmec_.Put(Record(1));

@@ -9,8 +9,9 @@
 // bank at its last good checkpoint and the next run resumes there. One exchange per bank.
 //
 // Feedback is derived, not pushed: QueueFeedback reads review decisions (violating -> affirmative,
-// not violating -> negative) and entries disabled as false positives (negative, with the reason)
-// recorded after the exchange's cursors, for entries of its bank, and inserts one queue row per
+// not violating -> negative), entries disabled as false positives (negative, with the reason) and
+// decisions overturned on appeal (negative, "overturned on appeal") recorded after the exchange's
+// cursors, for entries of its bank, and inserts one queue row per
 // (source, entry) under a unique key, advancing the cursors in the same transaction. A decision is
 // durable before it is queued, so a crash anywhere between deciding and sending loses nothing and
 // queues nothing twice; the sender marks a row sent only after the service accepted it.
@@ -88,8 +89,8 @@ struct FeedbackItem {
   std::int64_t exchange_id = 0;
   std::string exchange;
   std::int64_t entry_id = 0;
-  std::string source;            // "decision" or "disable"
-  std::int64_t source_id = 0;    // the decision's or the entry feedback's id
+  std::string source;            // "decision", "disable" or "appeal"
+  std::int64_t source_id = 0;    // the decision's, the entry feedback's or the appeal's id
   std::string verdict;           // "affirmative" or "negative"
   std::string reason;            // for negatives: the reviewer's reason, or "not violating"
   std::string state;             // "queued", "sent", "skipped" (the service already has it), "failed"
@@ -129,8 +130,9 @@ class ExchangeStore {
   virtual Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
   virtual Status RecordRun(const std::string& name, const ExchangeRun& run) = 0;
 
-  // Derives queue rows from decisions and disabled entries after the cursors (at most `limit`
-  // sources); returns the rows added. Nothing when the exchange's feedback is off.
+  // Derives queue rows from decisions, disabled entries and overturned appeals after the cursors,
+  // `limit` sources of each kind per transaction until none is left; returns the rows added.
+  // Nothing when the exchange's feedback is off.
   virtual Result<std::int64_t> QueueFeedback(const std::string& name, int limit) = 0;
   // Queued rows whose next attempt is due, oldest first.
   virtual Result<std::vector<FeedbackItem>> DueFeedback(const std::string& name, int limit) = 0;

@@ -583,7 +583,8 @@ CREATE TABLE exchanges (
   lease_holder TEXT NOT NULL DEFAULT '',
   lease_until BIGINT NOT NULL DEFAULT 0,
   decision_cursor BIGINT NOT NULL DEFAULT 0,
-  disable_cursor BIGINT NOT NULL DEFAULT 0
+  disable_cursor BIGINT NOT NULL DEFAULT 0,
+  appeal_cursor BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE exchange_feedback (
   id {{ID}},

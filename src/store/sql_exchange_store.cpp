@@ -160,10 +160,10 @@ class SqlExchangeStore final : public ExchangeStore {
     VIGIL_ASSIGN_OR_RETURN(auto cursors, Cursors(*db));
     auto row = db->Query(
         "INSERT INTO exchanges (name, kind, bank_id, enabled, interval_seconds, feedback, settings, credentials, "
-        "created_at, created_by, updated_at, decision_cursor, disable_cursor) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, $12) RETURNING id",
+        "created_at, created_by, updated_at, decision_cursor, disable_cursor, appeal_cursor) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, $12, $13) RETURNING id",
         {x.name, x.kind, bank.front().Int(0), std::int64_t{x.enabled}, x.interval_seconds, std::int64_t{x.feedback},
-         x.settings, x.credentials, now, actor, cursors.first, cursors.second});
+         x.settings, x.credentials, now, actor, cursors.decision, cursors.disable, cursors.appeal});
     if (!row) {
       if (row.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists,
@@ -214,8 +214,9 @@ class SqlExchangeStore final : public ExchangeStore {
       if (*u.feedback && !before.feedback) {
         // Feedback starts with the decisions made from now on, not the whole history.
         VIGIL_ASSIGN_OR_RETURN(auto cursors, Cursors(*db));
-        VIGIL_TRY(db->Execute("UPDATE exchanges SET decision_cursor = $1, disable_cursor = $2 WHERE id = $3",
-                              {cursors.first, cursors.second, before.id}));
+        VIGIL_TRY(db->Execute("UPDATE exchanges SET decision_cursor = $1, disable_cursor = $2, appeal_cursor = $3 "
+                              "WHERE id = $4",
+                              {cursors.decision, cursors.disable, cursors.appeal, before.id}));
       }
       detail += std::string(" feedback=") + (*u.feedback ? "on" : "off");
     }
@@ -298,58 +299,13 @@ class SqlExchangeStore final : public ExchangeStore {
   }
 
   Result<std::int64_t> QueueFeedback(const std::string& name, int limit) override {
-    auto db = pool_.Acquire();
-    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
-    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT id, bank_id, feedback, decision_cursor, disable_cursor FROM "
-                                                "exchanges WHERE name = $1",
-                                                {name}));
-    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no exchange named '" + name + "'");
-    const auto id = rows.front().Int(0), bank = rows.front().Int(1);
-    if (rows.front().Int(2) == 0) return std::int64_t{0};
-    std::int64_t decision_cursor = rows.front().Int(3), disable_cursor = rows.front().Int(4);
-    const auto now = clock_.NowMicros();
     std::int64_t added = 0;
-    // Decisions after the cursor, and the entries of this bank their cases' files matched.
-    VIGIL_ASSIGN_OR_RETURN(auto decisions, db->Query("SELECT id, verdict FROM decisions WHERE id > $1 ORDER BY id LIMIT $2",
-                                                     {decision_cursor, std::int64_t{limit}}));
-    for (const auto& d : decisions) {
-      decision_cursor = d.Int(0);
-      const auto& verdict = d.Text(1);
-      if (verdict != "violating" && verdict != "not_violating") continue;
-      VIGIL_ASSIGN_OR_RETURN(auto entries,
-                             db->Query("SELECT DISTINCT m.entry_id FROM decisions d JOIN case_items ci ON ci.case_id = d.case_id "
-                                       "JOIN matches m ON m.content_row = ci.content_row WHERE d.id = $1 AND m.bank_id = $2 "
-                                       "ORDER BY m.entry_id",
-                                       {d.Int(0), bank}));
-      for (const auto& e : entries) {
-        VIGIL_ASSIGN_OR_RETURN(auto inserted,
-                               db->Query("INSERT INTO exchange_feedback (exchange_id, entry_id, source, source_id, verdict, "
-                                         "reason, state, created_at) VALUES ($1, $2, 'decision', $3, $4, $5, 'queued', $6) "
-                                         "ON CONFLICT DO NOTHING RETURNING id",
-                                         {id, e.Int(0), d.Int(0), std::string(verdict == "violating" ? "affirmative" : "negative"),
-                                          std::string(verdict == "violating" ? "" : "not violating"), now}));
-        added += static_cast<std::int64_t>(inserted.size());
-      }
+    for (;;) {
+      bool more = false;
+      VIGIL_ASSIGN_OR_RETURN(auto batch, QueueBatch(name, std::max(1, limit), more));
+      added += batch;
+      if (!more) return added;
     }
-    // Entries of this bank a reviewer disabled as false positives.
-    VIGIL_ASSIGN_OR_RETURN(auto disabled,
-                           db->Query("SELECT f.id, f.entry_id, f.reason, e.bank_id FROM entry_feedback f JOIN bank_entries e "
-                                     "ON e.id = f.entry_id WHERE f.id > $1 ORDER BY f.id LIMIT $2",
-                                     {disable_cursor, std::int64_t{limit}}));
-    for (const auto& f : disabled) {
-      disable_cursor = f.Int(0);
-      if (f.Int(3) != bank) continue;
-      VIGIL_ASSIGN_OR_RETURN(auto inserted,
-                             db->Query("INSERT INTO exchange_feedback (exchange_id, entry_id, source, source_id, verdict, "
-                                       "reason, state, created_at) VALUES ($1, $2, 'disable', $3, 'negative', $4, 'queued', $5) "
-                                       "ON CONFLICT DO NOTHING RETURNING id",
-                                       {id, f.Int(1), f.Int(0), f.Text(2).substr(0, 500), now}));
-      added += static_cast<std::int64_t>(inserted.size());
-    }
-    VIGIL_TRY(db->Execute("UPDATE exchanges SET decision_cursor = $1, disable_cursor = $2 WHERE id = $3",
-                          {decision_cursor, disable_cursor, id}));
-    VIGIL_TRY(txn.Commit());
-    return added;
   }
 
   Result<std::vector<FeedbackItem>> DueFeedback(const std::string& name, int limit) override {
@@ -376,11 +332,89 @@ class SqlExchangeStore final : public ExchangeStore {
   }
 
  private:
-  // The newest decision and entry feedback ids: where a new feedback queue starts.
-  static Result<std::pair<std::int64_t, std::int64_t>> Cursors(SqlConnection& db) {
+  struct FeedbackCursors {
+    std::int64_t decision = 0, disable = 0, appeal = 0;
+  };
+
+  // The newest decision and entry feedback ids, and the latest appeal decision time: where a new
+  // feedback queue starts.
+  static Result<FeedbackCursors> Cursors(SqlConnection& db) {
     VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT (SELECT COALESCE(MAX(id), 0) FROM decisions), "
-                                               "(SELECT COALESCE(MAX(id), 0) FROM entry_feedback)", {}));
-    return std::make_pair(rows.front().Int(0), rows.front().Int(1));
+                                               "(SELECT COALESCE(MAX(id), 0) FROM entry_feedback), "
+                                               "(SELECT COALESCE(MAX(decided_at), 0) FROM appeals)", {}));
+    return FeedbackCursors{rows.front().Int(0), rows.front().Int(1), rows.front().Int(2) + 1};
+  }
+
+  // One transaction: at most `limit` of each source after the cursors, their rows queued, the
+  // cursors moved on. `more` says a source had `limit` (there may be more).
+  Result<std::int64_t> QueueBatch(const std::string& name, int limit, bool& more) {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT id, bank_id, feedback, decision_cursor, disable_cursor, appeal_cursor "
+                                                "FROM exchanges WHERE name = $1",
+                                                {name}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no exchange named '" + name + "'");
+    const auto id = rows.front().Int(0), bank = rows.front().Int(1);
+    if (rows.front().Int(2) == 0) return std::int64_t{0};
+    FeedbackCursors at{rows.front().Int(3), rows.front().Int(4), rows.front().Int(5)};
+    const auto now = clock_.NowMicros();
+    std::int64_t added = 0;
+    auto queue = [&](std::int64_t entry, const char* source, std::int64_t source_id, const std::string& verdict,
+                     const std::string& reason) -> Status {
+      VIGIL_ASSIGN_OR_RETURN(auto inserted,
+                             db->Query("INSERT INTO exchange_feedback (exchange_id, entry_id, source, source_id, verdict, "
+                                       "reason, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) "
+                                       "ON CONFLICT DO NOTHING RETURNING id",
+                                       {id, entry, std::string(source), source_id, verdict, reason.substr(0, 500), now}));
+      added += static_cast<std::int64_t>(inserted.size());
+      return {};
+    };
+    // The entries of this bank the files of a case matched.
+    auto case_entries = [&](std::int64_t case_id) {
+      return db->Query("SELECT DISTINCT m.entry_id FROM case_items ci JOIN matches m ON m.content_row = ci.content_row "
+                       "WHERE ci.case_id = $1 AND m.bank_id = $2 ORDER BY m.entry_id",
+                       {case_id, bank});
+    };
+    // Decisions: violating -> affirmative, not violating -> negative.
+    VIGIL_ASSIGN_OR_RETURN(auto decisions, db->Query("SELECT id, verdict, case_id FROM decisions WHERE id > $1 ORDER BY id LIMIT $2",
+                                                     {at.decision, std::int64_t{limit}}));
+    more = more || decisions.size() == static_cast<std::size_t>(limit);
+    for (const auto& d : decisions) {
+      at.decision = d.Int(0);
+      const auto& verdict = d.Text(1);
+      if (verdict != "violating" && verdict != "not_violating") continue;
+      VIGIL_ASSIGN_OR_RETURN(auto entries, case_entries(d.Int(2)));
+      for (const auto& e : entries) {
+        VIGIL_TRY(queue(e.Int(0), "decision", d.Int(0), verdict == "violating" ? "affirmative" : "negative",
+                        verdict == "violating" ? "" : "not violating"));
+      }
+    }
+    // Entries of this bank a reviewer disabled as false positives.
+    VIGIL_ASSIGN_OR_RETURN(auto disabled,
+                           db->Query("SELECT f.id, f.entry_id, f.reason, e.bank_id FROM entry_feedback f JOIN bank_entries e "
+                                     "ON e.id = f.entry_id WHERE f.id > $1 ORDER BY f.id LIMIT $2",
+                                     {at.disable, std::int64_t{limit}}));
+    more = more || disabled.size() == static_cast<std::size_t>(limit);
+    for (const auto& f : disabled) {
+      at.disable = f.Int(0);
+      if (f.Int(3) == bank) VIGIL_TRY(queue(f.Int(1), "disable", f.Int(0), "negative", f.Text(2)));
+    }
+    // Decisions overturned on appeal (every file restored): a correcting negative. Appeals are
+    // decided in another order than they were filed, so the cursor is the decision time; rows at
+    // the cursor's own time are read again and left to the unique key.
+    VIGIL_ASSIGN_OR_RETURN(auto appeals, db->Query("SELECT id, case_id, decided_at FROM appeals WHERE outcome = 'overturned' "
+                                                   "AND decided_at >= $1 ORDER BY decided_at, id LIMIT $2",
+                                                   {at.appeal, std::int64_t{limit}}));
+    more = more || (appeals.size() == static_cast<std::size_t>(limit) && appeals.back().Int(2) > at.appeal);
+    for (const auto& a : appeals) {
+      at.appeal = std::max(at.appeal, a.Int(2));
+      VIGIL_ASSIGN_OR_RETURN(auto entries, case_entries(a.Int(1)));
+      for (const auto& e : entries) VIGIL_TRY(queue(e.Int(0), "appeal", a.Int(0), "negative", "overturned on appeal"));
+    }
+    VIGIL_TRY(db->Execute("UPDATE exchanges SET decision_cursor = $1, disable_cursor = $2, appeal_cursor = $3 WHERE id = $4",
+                          {at.decision, at.disable, at.appeal, id}));
+    VIGIL_TRY(txn.Commit());
+    return added;
   }
 
   static Result<Exchange> Get(SqlConnection& db, const std::string& name) {
