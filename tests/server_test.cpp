@@ -1380,6 +1380,12 @@ TEST_P(ServiceTest, AnExchangeSyncsOnItsOwnAndIsManagedThroughTheApi) {
                         R"("settings": {"base_url": "https://collector.example/hashsharing"}})");
   EXPECT_EQ(elsewhere.status, 403u) << elsewhere.body;
   EXPECT_NE(elsewhere.body.find("allowed_hosts"), std::string::npos) << elsewhere.body;
+  // Another secret of the process cannot be named as an exchange's credentials.
+  for (const char* where : {"env:VIGIL_DATABASE_URL", "env:HOME", "file:/etc/passwd", "file:/proc/self/environ"}) {
+    auto other = Call("POST", "/v1/exchanges", "bank-admin",
+                      std::string(R"({"name": "ncmec", "credentials": ")") + where + R"(", )" + base + "}");
+    EXPECT_EQ(other.status, 403u) << where << ": " << other.body;
+  }
   auto created = Call("POST", "/v1/exchanges", "bank-admin",
                       R"({"name": "ncmec", "credentials": "env:VIGIL_EXCHANGE_NCMEC_TEST", "interval_seconds": 3600, )" + base + "}");
   ASSERT_EQ(created.status, 201u) << created.body;
@@ -1408,6 +1414,7 @@ TEST_P(ServiceTest, AnExchangeSyncsOnItsOwnAndIsManagedThroughTheApi) {
   EXPECT_NE(metrics.body.find(R"(vigil_exchange_runs_total{exchange="ncmec",outcome="ok"} 2)"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find(R"(vigil_exchange_lag_seconds{exchange="ncmec"})"), std::string::npos);
   EXPECT_EQ(Call("GET", "/v1/exchanges/ncmec/feedback", "auditor").status, 200u);
+  EXPECT_EQ(Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"credentials": "file:/etc/shadow"})").status, 403u);
   auto off = Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"enabled": false})");
   ASSERT_EQ(off.status, 200u) << off.body;
   EXPECT_FALSE(Parse(off).at("enabled").as_bool());

@@ -67,6 +67,7 @@ struct ApiOptions {
   int exchange_poll_seconds = 30;
   std::vector<std::string> exchange_allowed_hosts;
   std::string exchange_list_directory;
+  std::string exchange_credentials_directory;
 };
 
 struct ReportingServices;
@@ -166,6 +167,9 @@ class ApiService {
   Result<boost::json::object> RunExchangeFeedback(const Exchange& exchange);
   // Refuses an exchange whose service host this service may not reach (kPermissionDenied).
   Status CheckExchangeHost(const Exchange& exchange) const;
+  // Refuses credentials the service must not read for an exchange (kPermissionDenied): variables
+  // not named VIGIL_EXCHANGE_*, files outside [exchanges] credentials_directory.
+  Status CheckExchangeCredentials(const Exchange& exchange) const;
   void ExchangePass();
   // admin_routes.cpp
   Response Healthz(ApiCall& call);

@@ -256,6 +256,9 @@ std::vector<ConfigKey> MakeReference() {
        "are only ever sent to these"},
       {"exchanges", "list_directory", "string", String(api.exchange_list_directory),
        "the directory `url` exchanges may read `file:` lists from; empty: none"},
+      {"exchanges", "credentials_directory", "string", String(api.exchange_credentials_directory),
+       "the directory the service reads exchanges' `file:` credentials from; empty: none (variables named "
+       "`VIGIL_EXCHANGE_*` only). Other variables and files of the process are never read as credentials"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

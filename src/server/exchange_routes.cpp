@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <thread>
 
 #include "exchange/exchange_json.h"
@@ -31,6 +32,32 @@ const std::string& Holder() {
 
 }  // namespace
 
+Status ApiService::CheckExchangeCredentials(const Exchange& exchange) const {
+  const auto& where = exchange.credentials;
+  // Not a location at all: the store refuses it (400) and says what a location is.
+  if (where.rfind("env:", 0) != 0 && where.rfind("file:", 0) != 0) return {};
+  // The service reads only variables meant for exchanges and files in the directory meant for
+  // them: a bank admin cannot have another secret of the process (the database's, the vault's)
+  // sent as an exchange's credentials.
+  if (where.rfind("env:", 0) == 0) {
+    if (where.rfind("env:VIGIL_EXCHANGE_", 0) == 0) return {};
+    return Fail(ErrorCode::kPermissionDenied, "exchange '" + exchange.name +
+                                                  "': the service reads credentials only from variables named "
+                                                  "VIGIL_EXCHANGE_*, not " + where.substr(4));
+  }
+  const auto& directory = options_.exchange_credentials_directory;
+  if (!directory.empty() && where.rfind("file:", 0) == 0) {
+    std::error_code ec;
+    const auto resolved = std::filesystem::weakly_canonical(where.substr(5), ec);
+    auto root = std::filesystem::weakly_canonical(directory, ec);
+    const auto relative = resolved.lexically_relative(root);
+    if (!ec && !relative.empty() && *relative.begin() != "..") return {};
+  }
+  return Fail(ErrorCode::kPermissionDenied, "exchange '" + exchange.name + "': the service reads credential files only "
+                                                "under [exchanges] credentials_directory" +
+                                                (directory.empty() ? " (not set)" : ""));
+}
+
 Status ApiService::CheckExchangeHost(const Exchange& exchange) const {
   VIGIL_ASSIGN_OR_RETURN(auto host, exchange::ExchangeHost(exchange));
   if (host.empty()) {
@@ -52,6 +79,7 @@ Status ApiService::CheckExchangeHost(const Exchange& exchange) const {
 
 Result<boost::json::object> ApiService::RunExchangeSync(const Exchange& x) {
   VIGIL_TRY(CheckExchangeHost(x));
+  VIGIL_TRY(CheckExchangeCredentials(x));
   exchange::ClientOptions options;
   // Requests go only to the service's hosts and those the operator allowed: a bank admin cannot
   // send an exchange's credentials elsewhere.
@@ -107,6 +135,7 @@ Result<boost::json::object> ApiService::RunExchangeSync(const Exchange& x) {
 
 Result<boost::json::object> ApiService::RunExchangeFeedback(const Exchange& x) {
   VIGIL_TRY(CheckExchangeHost(x));
+  VIGIL_TRY(CheckExchangeCredentials(x));
   exchange::ClientOptions options;
   options.limits.allowed_hosts = exchange::ServiceHosts(x.kind);
   options.limits.allowed_hosts.insert(options.limits.allowed_hosts.end(), options_.exchange_allowed_hosts.begin(),
@@ -194,6 +223,7 @@ Response ApiService::CreateExchange(ApiCall& call) {
     return ErrorResponse(client.error());
   }
   if (auto allowed = CheckExchangeHost(*x); !allowed) return ErrorResponse(allowed.error());
+  if (auto allowed = CheckExchangeCredentials(*x); !allowed) return ErrorResponse(allowed.error());
   auto created = store_.Exchanges().CreateExchange(*x, call.actor);
   if (!created) return ErrorResponse(created.error());
   return JsonResponse(http::status::created, exchange::ExchangeJson(*created, SystemClock().NowMicros()));
@@ -220,6 +250,11 @@ Response ApiService::PatchExchange(ApiCall& call) {
       return ErrorResponse(client.error());
     }
     if (auto allowed = CheckExchangeHost(probe); !allowed) return ErrorResponse(allowed.error());
+  }
+  if (update->credentials) {
+    Exchange probe = *before;
+    probe.credentials = *update->credentials;
+    if (auto allowed = CheckExchangeCredentials(probe); !allowed) return ErrorResponse(allowed.error());
   }
   auto updated = store_.Exchanges().UpdateExchange(call.path["name"], *update, call.actor);
   if (!updated) return ErrorResponse(updated.error());

@@ -237,6 +237,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
       at = comma + 1;
     }
     read_string(*t, "list_directory", config.api.exchange_list_directory);
+    read_string(*t, "credentials_directory", config.api.exchange_credentials_directory);
   }
   if (const auto* t = table["retroactive"].as_table()) {
     read_int(*t, "window_days", config.retroactive_days, 0, 36'500);
