@@ -691,6 +691,81 @@ TEST_P(ExchangeTest, APlainListFileReplacesTheBanksEntriesAndSkipsAnUnchangedLis
   EXPECT_NE(outside.error().message.find("outside the directories"), std::string::npos) << outside.error().message;
 }
 
+TEST_P(ExchangeTest, HostileStopNciiAndThreatExchangeAnswersAreRefusedWithTheBankUnchanged) {
+  testing::StopNciiStandIn stopncii("sub-key", "fetch-key", "feedback-key");
+  testing::ThreatExchangeStandIn te("1234567890|secret-token-abcdefghij", "777", 2);
+  ASSERT_TRUE(stopncii.Start());
+  ASSERT_TRUE(te.Start());
+  for (const char* name : {"ncii", "te"}) {
+    Bank bank;
+    bank.name = name;
+    ASSERT_TRUE(store_->CreateBank(bank, "test"));
+  }
+  ::setenv("VIGIL_TEST_STOPNCII", R"({"subscription_key": "sub-key", "fetch_key": "fetch-key"})", 1);
+  ::setenv("VIGIL_TEST_TE", "1234567890|secret-token-abcdefghij", 1);
+  Exchange a;
+  a.name = "stopncii";
+  a.kind = "stopncii";
+  a.bank = "ncii";
+  a.credentials = "env:VIGIL_TEST_STOPNCII";
+  a.settings = R"({"base_url": ")" + stopncii.base_url() + R"("})";
+  ASSERT_TRUE(store_->Exchanges().CreateExchange(a, "admin"));
+  Exchange b;
+  b.name = "te";
+  b.kind = "threatexchange";
+  b.bank = "te";
+  b.credentials = "env:VIGIL_TEST_TE";
+  b.settings = R"({"base_url": ")" + te.base_url() + R"(", "privacy_group": 777})";
+  ASSERT_TRUE(store_->Exchanges().CreateExchange(b, "admin"));
+  const std::string pdq = Hex(5, 64);
+  std::string many = R"({"hashRecords": [)";
+  for (int i = 0; i < 60; ++i) {
+    many += std::string(i ? "," : "") + R"({"signalType": "ImagePDQ", "hashValue": ")" + Hex(i + 70, 64) + R"(", "hashStatus": "Active"})";
+  }
+  many += R"(], "hasMoreRecords": false, "nextSetTimestamp": 5})";
+  const std::vector<std::pair<std::string, std::string>> stopncii_answers = {
+      {"{\"hashRecords\": [", "malformed JSON"},
+      {R"({"hashRecords": "all of them"})", "expected"},
+      {R"({"hashRecords": [], "hasMoreRecords": "yes"})", "hasMoreRecords"},
+      {R"({"hashRecords": [{"hashValue": ")" + pdq + R"("}]})", "no signalType"},
+      {R"({"hashRecords": [{"signalType": "ImagePDQ", "hashValue": "zz"}]})", "record 1"},
+      {R"({"hashRecords": [{"signalType": "ImagePDQ", "hashValue": ")" + pdq + R"(", "lastModtimestamp": "soon"}]})",
+       "lastModtimestamp"},
+      {R"({"hashRecords": [], "hasMoreRecords": true})", "nextPageToken"},
+      {many, "more than 50"},
+      {std::string(64, '[') + std::string(64, ']'), "malformed JSON"},
+  };
+  for (const auto& [body, expected] : stopncii_answers) {
+    stopncii.FailAt("FetchHashes", 0, StandInFault::Body(body));
+    auto outcome = Sync("stopncii");
+    ASSERT_FALSE(outcome) << body.substr(0, 80);
+    EXPECT_NE(outcome.error().message.find(expected), std::string::npos) << outcome.error().message;
+    EXPECT_TRUE(Live("ncii").empty());
+    EXPECT_EQ(Checkpoint("ncii"), "");
+  }
+  const std::vector<std::pair<std::string, std::string>> te_answers = {
+      {R"({"data": {"id": 1}})", "no \"data\" list"},
+      {R"({"data": [{"id": "1", "indicator": ")" + pdq + R"(", "type": "HASH_PDQ", "should_delete": "no", "descriptors": {"data": []}}]})",
+       "should_delete"},
+      {R"({"data": [{"id": "1", "indicator": "not hex", "type": "HASH_PDQ", "descriptors": {"data": [{"id": "2"}]}}]})",
+       "indicator"},
+      {R"({"data": [{"id": "1", "indicator": ")" + pdq + R"(", "type": "HASH_PDQ", "descriptors": {"data": [{"id": "2\u0001"}]}}]})",
+       "printable"},
+      {R"({"data": [], "paging": {"next": "https://collector.example/v9.0/777/threat_updates/?after=1"}})", "another origin"},
+      {R"({"data": [], "paging": {"next": 42}})", "paging.next"},
+      {R"({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}})", "no \"data\" list"},
+  };
+  for (const auto& [body, expected] : te_answers) {
+    te.FailAt("threat_updates", 0, StandInFault::Body(body));
+    auto outcome = Sync("te");
+    ASSERT_FALSE(outcome) << body.substr(0, 80);
+    EXPECT_NE(outcome.error().message.find(expected), std::string::npos) << outcome.error().message;
+    EXPECT_EQ(outcome.error().message.find("secret-token"), std::string::npos);
+    EXPECT_TRUE(Live("te").empty());
+    EXPECT_EQ(Checkpoint("te"), "");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ExchangeTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 
