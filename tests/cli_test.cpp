@@ -57,7 +57,7 @@ TEST(Cli, HelpEverywhere) {
                            "docs routes --help", "docs config --help", "scan --help", "partner --help",
                            "partner add --help", "bundle --help", "bundle export --help", "bundle import --help",
                            "bank sweep --help", "exchange --help", "exchange add --help", "exchange sync --help",
-                           "exchange feedback --help"}) {
+                           "exchange feedback --help", "exchange unlock --help"}) {
     const CliRun r = RunCli(args);
     EXPECT_EQ(r.status, 0) << args;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << args << "\n" << r.out;

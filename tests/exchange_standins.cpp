@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <deque>
 #include <functional>
+#include <thread>
 
 #include "server/http_server.h"
 #include "util/iso_time.h"
@@ -129,18 +130,22 @@ bool StandInServer::Start() {
       call.headers[name] = std::string(field.value());
     }
     Reply reply;
+    int delay_ms = 0;
+    bool faulted = false;
     {
       std::lock_guard lock(mutex_);
       const std::string endpoint = Endpoint(call);
       ++state_->requests[endpoint];
-      bool faulted = false;
+      faulted = false;
       if (auto it = state_->faults.find(endpoint); it != state_->faults.end() && !it->second.empty()) {
         auto& pending = it->second.front();
         if (pending.skip > 0) {
           --pending.skip;
         } else {
-          faulted = true;
-          if (pending.fault.kind == StandInFault::kHttp500) {
+          faulted = pending.fault.kind != StandInFault::kDelay;
+          if (pending.fault.kind == StandInFault::kDelay) {
+            delay_ms = pending.fault.retry_after;
+          } else if (pending.fault.kind == StandInFault::kHttp500) {
             reply.status = 500;
             reply.body = "<html>Internal Server Error</html>";
             reply.content_type = "text/html";
@@ -155,6 +160,10 @@ bool StandInServer::Start() {
           if (--pending.times <= 0) it->second.pop_front();
         }
       }
+    }
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    {
+      std::lock_guard lock(mutex_);
       if (!faulted) reply = Answer(call);
     }
     server::Response response{static_cast<http::status>(reply.status), request.version()};

@@ -23,7 +23,7 @@
 namespace vigil::testing {
 
 struct StandInFault {
-  enum Kind { kHttp500, kHttp429, kBody } kind = kHttp500;
+  enum Kind { kHttp500, kHttp429, kBody, kDelay } kind = kHttp500;
   int retry_after = 0;     // kHttp429: the Retry-After header (seconds)
   std::string body;        // kBody: answered with 200 and this body
   std::string content_type = "application/xml";
@@ -33,6 +33,13 @@ struct StandInFault {
     StandInFault f;
     f.kind = kHttp429;
     f.retry_after = retry_after;
+    return f;
+  }
+  // Answers as usual, after `ms` milliseconds.
+  static StandInFault Delay(int ms) {
+    StandInFault f;
+    f.kind = kDelay;
+    f.retry_after = ms;
     return f;
   }
   static StandInFault Body(std::string text) {

@@ -276,6 +276,27 @@ TEST_P(ExchangeTest, HostileAnswersAreRefusedAndLeaveTheBankAtItsLastGoodCheckpo
   EXPECT_EQ(Live().size(), live.size() + 2);
 }
 
+TEST_P(ExchangeTest, AServiceThatRepeatsItsPagingLinkCannotKeepASyncGoing) {
+  AddNcmecExchange();
+  const std::string loop = "<queryResult><images/><paging><next>/v2/entries?loop=1</next></paging></queryResult>";
+  ncmec_.FailAt("entries", 0, StandInFault::Body(loop), 2);
+  auto looped = Sync();
+  ASSERT_FALSE(looped);
+  EXPECT_NE(looped.error().message.find("page 2: the service sent a paging position it had sent before"), std::string::npos)
+      << looped.error().message;
+  EXPECT_EQ(ncmec_.Requests("entries"), 2);
+  // Empty pages that each say more follow, with a fresh link every time, stop too.
+  ASSERT_TRUE(store_->Exchanges().ResetCheckpoint("ncmec", "test"));
+  for (int i = 0; i < 102; ++i) {
+    ncmec_.FailAt("entries", 0, StandInFault::Body("<queryResult><images/><paging><next>/v2/entries?page=" +
+                                                   std::to_string(i) + "</next></paging></queryResult>"));
+  }
+  auto empty = Sync();
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message.find("empty pages in a row"), std::string::npos) << empty.error().message;
+  EXPECT_LE(ncmec_.Requests("entries"), 2 + 102);
+}
+
 TEST_P(ExchangeTest, ThrottlingWaitsAsRetryAfterSaysAndGivesUpPastTheCap) {
   AddNcmecExchange();
   ncmec_.Put(Record(1));
@@ -303,6 +324,14 @@ TEST_P(ExchangeTest, RefusedCredentialsAreNamedAndTheSecretIsNeverShown) {
   ASSERT_TRUE(x);
   EXPECT_EQ(x->status.last_error.find("wrong-password"), std::string::npos);
   EXPECT_EQ(x->credentials, "env:VIGIL_TEST_NCMEC");
+  // A misspelt setting is refused, naming it, rather than quietly falling back to a default.
+  Exchange typo;
+  typo.name = "ncmec";
+  typo.kind = "ncmec";
+  typo.settings = R"({"base_ulr": "https://report.cybertip.org/hashsharing"})";
+  auto checked = exchange::CheckExchangeSettings(typo);
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("unknown setting 'base_ulr'"), std::string::npos) << checked.error().message;
   // A secret where a location belongs is refused.
   ExchangeUpdate u;
   u.credentials = "esp-user:s3cret-pass";
@@ -670,9 +699,21 @@ TEST_P(ExchangeTest, APlainListFileReplacesTheBanksEntriesAndSkipsAnUnchangedLis
     EXPECT_TRUE(client);
     return exchange::SyncExchange(*store_, "plain", **client, As("replica-1"));
   };
+  // An entry imported by hand into the same bank is not the list's to remove.
+  ImportRequest by_hand;
+  by_hand.format = "csv";
+  by_hand.source = "manual.csv";
+  by_hand.actor = "test";
+  ImportOp manual;
+  manual.signal_type = "md5";
+  manual.value = Hex(99, 32);
+  manual.provenance.source = "manual.csv";
+  by_hand.ops.push_back(manual);
+  ASSERT_TRUE(store_->Import("plain", std::move(by_hand)));
   auto first = sync();
   ASSERT_TRUE(first) << first.error().ToString();
   EXPECT_EQ(first->added, 2);
+  EXPECT_EQ(first->removed, 0);
   auto unchanged = sync();
   ASSERT_TRUE(unchanged);
   EXPECT_EQ(unchanged->pages, 0);
@@ -681,7 +722,7 @@ TEST_P(ExchangeTest, APlainListFileReplacesTheBanksEntriesAndSkipsAnUnchangedLis
   ASSERT_TRUE(changed) << changed.error().ToString();
   EXPECT_EQ(changed->added, 1);
   EXPECT_EQ(changed->removed, 1);
-  EXPECT_EQ(Live("plain"), (std::multiset<std::string>{"md5:" + Hex(2, 32), "md5:" + Hex(3, 32)}));
+  EXPECT_EQ(Live("plain"), (std::multiset<std::string>{"md5:" + Hex(2, 32), "md5:" + Hex(3, 32), "md5:" + Hex(99, 32)}));
   // A list outside the allowed directories is refused.
   ExchangeUpdate u;
   u.settings = R"({"url": "file:/etc/passwd", "format": "text"})";
@@ -768,6 +809,20 @@ TEST_P(ExchangeTest, HostileStopNciiAndThreatExchangeAnswersAreRefusedWithTheBan
 
 INSTANTIATE_TEST_SUITE_P(Backends, ExchangeTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+
+TEST(ExchangeHttp, AHeaderWithALineBreakIsRefusedBeforeAnythingIsSent) {
+  testing::NcmecStandIn ncmec("u", "p");
+  ASSERT_TRUE(ncmec.Start());
+  auto fetcher = exchange::MakeBeastFetcher({});
+  exchange::HttpCall call;
+  call.url = ncmec.base_url() + "/v2/status";
+  call.headers = {{"Authorization", "Basic x\r\nX-Injected: yes\r\n\r\nGET /smuggled HTTP/1.1"}};
+  auto reply = fetcher->Send(call);
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(reply.error().message.find("smuggled"), std::string::npos);
+  EXPECT_EQ(ncmec.Requests("/hashsharing/v2/status"), 0);
+}
 
 TEST(ExchangeUrls, PlainHttpIsOnlyForThisHostAndLinksMustStayOnTheirOrigin) {
   EXPECT_TRUE(exchange::ParseHttpUrl("https://report.cybertip.org/hashsharing"));

@@ -1410,8 +1410,33 @@ TEST_P(ServiceTest, AnExchangeSyncsOnItsOwnAndIsManagedThroughTheApi) {
   auto synced = Call("POST", "/v1/exchanges/ncmec/sync", "bank-admin");
   ASSERT_EQ(synced.status, 200u) << synced.body;
   EXPECT_TRUE(Parse(synced).at("resumed").as_bool());
+  // Two syncs asked for at once in one service: one runs, the other is told who holds it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ncmec.FailAt("entries", 0, testing::StandInFault::Delay(1500));
+  testing::HttpReply first, second;
+  std::thread a([&] { first = Call("POST", "/v1/exchanges/ncmec/sync", "bank-admin"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  second = Call("POST", "/v1/exchanges/ncmec/sync", "bank-admin");
+  a.join();
+  EXPECT_EQ(first.status, 200u) << first.body;
+  EXPECT_EQ(second.status, 409u) << second.body;
+  EXPECT_NE(second.body.find("being synced by serve@"), std::string::npos) << second.body;
+  // A misspelt setting is refused when it is made; a setup that cannot start says so in the status.
+  auto typo = Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"settings": {"base_ulr": "x"}})");
+  EXPECT_EQ(typo.status, 400u) << typo.body;
+  EXPECT_NE(typo.body.find("base_ulr"), std::string::npos) << typo.body;
+  ASSERT_EQ(Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"credentials": "env:VIGIL_EXCHANGE_NOT_SET"})").status, 200u);
+  auto cannot = Call("POST", "/v1/exchanges/ncmec/sync", "bank-admin");
+  EXPECT_EQ(cannot.status, 400u) << cannot.body;
+  auto failed = Parse(Call("GET", "/v1/exchanges/ncmec", "auditor")).at("status").as_object();
+  EXPECT_FALSE(failed.at("ok").as_bool());
+  EXPECT_NE(std::string(failed.at("last_error").as_string()).find("cannot start"), std::string::npos);
+  ASSERT_EQ(Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"credentials": "env:VIGIL_EXCHANGE_NCMEC_TEST"})").status, 200u);
+  // The bank cannot be deleted from under its exchange.
+  EXPECT_EQ(Call("DELETE", "/v1/banks/ncmec-list", "bank-admin").status, 400u);
   auto metrics = Http(port_, "GET", "/metrics", "", {{"Authorization", "Bearer " + keys_["auditor"]}});
-  EXPECT_NE(metrics.body.find(R"(vigil_exchange_runs_total{exchange="ncmec",outcome="ok"} 2)"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(vigil_exchange_runs_total{exchange="ncmec",outcome="ok"} 3)"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(vigil_exchange_runs_total{exchange="ncmec",outcome="failed"} 1)"), std::string::npos);
   EXPECT_NE(metrics.body.find(R"(vigil_exchange_lag_seconds{exchange="ncmec"})"), std::string::npos);
   EXPECT_EQ(Call("GET", "/v1/exchanges/ncmec/feedback", "auditor").status, 200u);
   EXPECT_EQ(Call("PATCH", "/v1/exchanges/ncmec", "bank-admin", R"({"credentials": "file:/etc/shadow"})").status, 403u);

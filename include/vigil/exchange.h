@@ -128,6 +128,9 @@ class ExchangeStore {
   // or already `holder`'s: true when held. Atomic across replicas on both backends.
   virtual Result<bool> AcquireLease(const std::string& name, const std::string& holder, std::int64_t seconds) = 0;
   virtual Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
+  // Frees the lease whoever holds it (a process killed mid-sync leaves it until it lapses).
+  // Audited (exchange.unlock), naming the holder it freed.
+  virtual Status BreakLease(const std::string& name, const std::string& actor) = 0;
   virtual Status RecordRun(const std::string& name, const ExchangeRun& run) = 0;
 
   // Derives queue rows from decisions, disabled entries and overturned appeals after the cursors,

@@ -83,6 +83,8 @@ Action RegisterExchangeCommand(CLI::App& app) {
   remove->add_option("name", args->name, "The exchange")->required();
   CLI::App* reset = cmd->add_subcommand("reset", "Forget the bank's checkpoint: the next sync starts from the beginning");
   reset->add_option("name", args->name, "The exchange")->required();
+  CLI::App* unlock = cmd->add_subcommand("unlock", "Free an exchange's lease (left by a process killed mid-sync)");
+  unlock->add_option("name", args->name, "The exchange")->required();
   CLI::App* sync = cmd->add_subcommand("sync", "Sync one exchange now, from the bank's checkpoint");
   sync->add_option("name", args->name, "The exchange")->required();
   sync->add_option("--retroactive-days", args->retroactive_days,
@@ -115,13 +117,7 @@ Action RegisterExchangeCommand(CLI::App& app) {
       x.feedback = args->feedback;
       x.settings = args->settings.empty() ? "{}" : args->settings;
       x.credentials = args->credentials;
-      // The settings are checked by making a client (the secret is not needed to check them).
-      Exchange probe = x;
-      probe.credentials.clear();
-      if (auto client = exchange::MakeExchangeClient(probe, {}); !client && client.error().code == ErrorCode::kInvalidArgument &&
-                                                                  client.error().message.find("credentials") == std::string::npos) {
-        return ReportError("exchange add", client.error());
-      }
+      if (auto checked = exchange::CheckExchangeSettings(x); !checked) return ReportError("exchange add", checked.error());
       return print_one("exchange add", exchanges.CreateExchange(x, Actor()));
     }
     if (list->parsed()) {
@@ -140,6 +136,12 @@ Action RegisterExchangeCommand(CLI::App& app) {
         if (set->count("--credentials") > 0) u.credentials = args->credentials;
         if (set->count("--interval") > 0) u.interval_seconds = args->interval;
         if (!args->feedback_switch.empty()) u.feedback = args->feedback_switch == "on";
+        if (u.settings) {
+          auto before = exchanges.GetExchange(args->name);
+          if (!before) return ReportError("exchange set", before.error());
+          before->settings = *u.settings;
+          if (auto checked = exchange::CheckExchangeSettings(*before); !checked) return ReportError("exchange set", checked.error());
+        }
       }
       return print_one("exchange set", exchanges.UpdateExchange(args->name, u, Actor()));
     }
@@ -147,11 +149,16 @@ Action RegisterExchangeCommand(CLI::App& app) {
       if (auto removed = exchanges.DeleteExchange(args->name, Actor()); !removed) return ReportError("exchange remove", removed.error());
       return 0;
     }
+    if (unlock->parsed()) {
+      if (auto done = exchanges.BreakLease(args->name, Actor()); !done) return ReportError("exchange unlock", done.error());
+      return 0;
+    }
     if (reset->parsed()) {
       if (auto done = exchanges.ResetCheckpoint(args->name, Actor()); !done) return ReportError("exchange reset", done.error());
       return 0;
     }
     if (feedback->parsed() && args->list_items) {
+      if (auto x = exchanges.GetExchange(args->name); !x) return ReportError("exchange feedback", x.error());
       auto items = exchanges.ListFeedback(args->name, args->entry, 1000);
       if (!items) return ReportError("exchange feedback", items.error());
       for (const auto& item : *items) Print(exchange::FeedbackJson(item));

@@ -20,6 +20,7 @@ struct ClientSetup {
   std::size_t max_records_per_page = 100'000;
   std::uint64_t max_body_bytes = 64ull << 20;
   std::vector<std::string> list_roots;
+  bool settings_only = false;  // checking the settings: the secret is not loaded or checked
 };
 
 // Settings readers: a missing key gives the fallback; a key of the wrong type is an error naming it.

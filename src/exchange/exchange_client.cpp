@@ -3,6 +3,9 @@
 
 #include "exchange/client_kinds.h"
 
+#include <algorithm>
+#include <map>
+
 namespace vigil::exchange {
 namespace {
 
@@ -79,6 +82,10 @@ Result<std::string> SameOriginLink(const std::string& base_url, const std::strin
 }
 
 Error UnexpectedAnswer(const std::string& service, const HttpReply& reply) {
+  if (reply.status >= 300 && reply.status < 400) {
+    return {ErrorCode::kInvalidArgument, service + " answered a redirect (HTTP " + std::to_string(reply.status) +
+                                             "), which is not followed: configure the final URL"};
+  }
   std::string start;
   for (char c : reply.body.substr(0, 200)) start += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
   return {reply.status >= 400 && reply.status < 500 ? ErrorCode::kInvalidArgument : ErrorCode::kCorrupt,
@@ -124,16 +131,57 @@ Result<std::string> ExchangeHost(const Exchange& exchange) {
   return host;
 }
 
+namespace {
+
+// The settings each kind reads (docs/exchanges.md).
+const std::vector<std::string>& KnownSettings(const std::string& kind) {
+  static const std::map<std::string, std::vector<std::string>> known = {
+      {"ncmec", {"environment", "base_url", "start", "only_esp_ids", "negative_reason", "allowed_hosts"}},
+      {"stopncii", {"base_url", "start", "page_size", "allowed_hosts"}},
+      {"threatexchange", {"privacy_group", "base_url", "start", "page_size", "allowed_hosts"}},
+      {"url", {"url", "format", "signal_type", "max_bytes", "allowed_hosts"}},
+  };
+  static const std::vector<std::string> none;
+  const auto it = known.find(kind);
+  return it == known.end() ? none : it->second;
+}
+
+Result<std::unique_ptr<ExchangeClient>> MakeClient(const Exchange& exchange, const ClientOptions& options, bool settings_only);
+
+}  // namespace
+
+Status CheckExchangeSettings(const Exchange& exchange) {
+  VIGIL_TRY(MakeClient(exchange, {}, true));
+  return {};
+}
+
 Result<std::unique_ptr<ExchangeClient>> MakeExchangeClient(const Exchange& exchange, const ClientOptions& options) {
+  return MakeClient(exchange, options, false);
+}
+
+namespace {
+
+Result<std::unique_ptr<ExchangeClient>> MakeClient(const Exchange& exchange, const ClientOptions& options, bool settings_only) {
   ClientSetup setup;
   setup.exchange = exchange.name;
+  setup.settings_only = settings_only;
   boost::system::error_code ec;
   auto settings = boost::json::parse(exchange.settings, ec);
   if (ec || !settings.is_object()) {
     return Fail(ErrorCode::kInvalidArgument, "exchange '" + exchange.name + "': settings must be a JSON object");
   }
   setup.settings = std::move(settings.as_object());
-  if (!exchange.credentials.empty()) {
+  const auto& known = KnownSettings(exchange.kind);
+  for (const auto& [key, value] : setup.settings) {
+    if (std::find(known.begin(), known.end(), std::string(key)) == known.end()) {
+      std::string names;
+      for (const auto& name : known) names += (names.empty() ? "" : ", ") + name;
+      return Fail(ErrorCode::kInvalidArgument, "exchange '" + exchange.name + "': unknown setting '" +
+                                                   std::string(key).substr(0, 64) + "' for a " + exchange.kind +
+                                                   " exchange (known: " + names + ")");
+    }
+  }
+  if (!settings_only && !exchange.credentials.empty()) {
     auto secret = LoadSecret(exchange.credentials);
     if (!secret) return Fail(secret.error().code, "exchange '" + exchange.name + "': " + secret.error().message);
     setup.secret = std::move(*secret);
@@ -173,5 +221,7 @@ Result<std::unique_ptr<ExchangeClient>> MakeExchangeClient(const Exchange& excha
   if (!client || !owned) return client;
   return std::unique_ptr<ExchangeClient>(std::make_unique<OwningClient>(std::move(owned), std::move(*client)));
 }
+
+}  // namespace
 
 }  // namespace vigil::exchange

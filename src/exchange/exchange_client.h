@@ -79,6 +79,10 @@ std::vector<std::string> ServiceHosts(const std::string& kind);
 // settings do not parse or name no usable URL.
 Result<std::string> ExchangeHost(const Exchange& exchange);
 
+// Checks `exchange`'s kind and settings as a client would take them, without its credentials:
+// unknown settings (a misspelt key) and values a client refuses are kInvalidArgument naming them.
+Status CheckExchangeSettings(const Exchange& exchange);
+
 // A client for `exchange` (its kind, settings and credentials). kInvalidArgument naming the
 // setting that is wrong; kNotFound when its credentials are not where it says.
 Result<std::unique_ptr<ExchangeClient>> MakeExchangeClient(const Exchange& exchange, const ClientOptions& options);

@@ -3,15 +3,19 @@
 
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "util/failpoint.h"
+#include "util/iso_time.h"
 #include "vigil/clock.h"
 
 namespace vigil::exchange {
 namespace {
 
-// Removal ops for the bank's live entries that a full list no longer holds.
-Result<std::vector<ImportOp>> Missing(Store& store, const std::string& bank, const std::vector<ImportOp>& ops) {
+// Removal ops for the bank's live entries that this exchange put there (their source is its name)
+// and that a full list no longer holds. Entries imported by hand or by another source stay.
+Result<std::vector<ImportOp>> Missing(Store& store, const std::string& bank, const std::string& source,
+                                      const std::vector<ImportOp>& ops) {
   std::set<std::pair<std::string, std::string>> listed;
   for (const auto& op : ops) {
     if (op.kind == ImportOp::Kind::kAdd) listed.emplace(op.signal_type, op.value);
@@ -23,7 +27,7 @@ Result<std::vector<ImportOp>> Missing(Store& store, const std::string& bank, con
     if (page.empty()) break;
     for (const auto& entry : page) {
       after = entry.id;
-      if (listed.count({entry.signal_type, entry.value}) != 0) continue;
+      if (entry.provenance.source != source || listed.count({entry.signal_type, entry.value}) != 0) continue;
       ImportOp op;
       op.kind = ImportOp::Kind::kRemove;
       op.signal_type = entry.signal_type;
@@ -44,8 +48,7 @@ Result<SyncOutcome> SyncExchange(Store& store, const std::string& name, Exchange
   if (!held) {
     VIGIL_ASSIGN_OR_RETURN(auto now_held, exchanges.GetExchange(name));
     return Fail(ErrorCode::kUnavailable, "exchange '" + name + "' is being synced by " + now_held.status.lease_holder +
-                                             " (its lease runs out at " + std::to_string(now_held.status.lease_until / 1'000'000) +
-                                             " s since the epoch)");
+                                             " (its lease runs out at " + IsoTime(now_held.status.lease_until) + ")");
   }
   ExchangeRun run;
   run.started_at = SystemClock().NowMicros();
@@ -66,17 +69,32 @@ Result<SyncOutcome> SyncExchange(Store& store, const std::string& name, Exchange
   std::string checkpoint = bank->sync_checkpoint.value_or("");
   outcome.started_from_checkpoint = !checkpoint.empty();
   const std::string actor = options.actor.empty() ? "exchange:" + name : options.actor;
+  // A service that sends the same paging position twice, or page after page with nothing on it,
+  // would keep a sync going for ever: stopped, with what came before it kept.
+  std::unordered_set<std::string> positions{checkpoint};
+  int empty_in_a_row = 0;
   for (int page_number = 1; page_number <= options.max_pages; ++page_number) {
     auto page = client.Fetch(checkpoint);
     if (!page) {
       return finish(Fail(page.error().code, "page " + std::to_string(page_number) + ": " + page.error().message));
+    }
+    if (page->more && !positions.insert(page->checkpoint).second) {
+      return finish(Fail(ErrorCode::kCorrupt, "page " + std::to_string(page_number) +
+                                                  ": the service sent a paging position it had sent before; stopped so "
+                                                  "the sync cannot loop"));
+    }
+    empty_in_a_row = page->more && page->fetched == 0 ? empty_in_a_row + 1 : 0;
+    if (empty_in_a_row > options.max_empty_pages) {
+      return finish(Fail(ErrorCode::kCorrupt, "page " + std::to_string(page_number) + ": " +
+                                                  std::to_string(empty_in_a_row) +
+                                                  " empty pages in a row that each said more follow; stopped"));
     }
     outcome.fetched += page->fetched;
     outcome.skipped += page->skipped;
     if (page->newest_at && (!run.newest_item_at || *run.newest_item_at < *page->newest_at)) run.newest_item_at = page->newest_at;
     if (page->unchanged) break;
     if (page->full_list) {
-      auto removals = Missing(store, exchange.bank, page->ops);
+      auto removals = Missing(store, exchange.bank, name, page->ops);
       if (!removals) return finish(tl::unexpected(removals.error()));
       for (auto& op : *removals) page->ops.push_back(std::move(op));
     }

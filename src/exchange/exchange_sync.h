@@ -4,6 +4,9 @@
 // exchange's lease in the store while they run, so two replicas never run the same exchange at
 // once; a lease that cannot be renewed stops the run after the page in hand.
 //
+// A service that repeats a paging position, or sends page after empty page, stops the run (no sync
+// loops for ever); so does the run's page limit (the next run continues).
+//
 // Crash recovery of a sync: pages before the crash are committed with their checkpoint; the page
 // in flight is not. The next run fetches from the last committed checkpoint: nothing is lost, and
 // adds and removals are idempotent, so nothing is doubled. Fail point exchange.sync.after_page
@@ -32,7 +35,10 @@ namespace vigil::exchange {
 struct SyncOptions {
   std::string holder;  // who runs it (replica id), for the lease
   std::int64_t lease_seconds = 600;
-  int max_pages = 1'000'000;
+  // Pages one run fetches at most (the next run goes on from there), and empty pages in a row that
+  // say more follow before the run is stopped as a loop.
+  int max_pages = 100'000;
+  int max_empty_pages = 100;
   std::string actor;   // for the import log; default "exchange:NAME"
   // After each committed page (progress, retroactive matching of what it added).
   std::function<void(const std::string& bank, const ImportResult& result)> on_import;

@@ -216,7 +216,7 @@ Result<std::string> NcmecBaseUrl(const ClientSetup& setup) {
 
 Result<std::unique_ptr<ExchangeClient>> MakeNcmecClient(ClientSetup setup) {
   VIGIL_ASSIGN_OR_RETURN(auto base, NcmecBaseUrl(setup));
-  if (setup.secret.find(':') == std::string::npos) {
+  if (!setup.settings_only && setup.secret.find(':') == std::string::npos) {
     return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange +
                                                  "': NCMEC credentials must be USERNAME:PASSWORD (from the environment or a file)");
   }

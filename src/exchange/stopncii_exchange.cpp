@@ -119,7 +119,7 @@ Result<std::unique_ptr<ExchangeClient>> MakeStopNciiClient(ClientSetup setup) {
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
   };
   auto subscription = key("subscription_key"), fetch_key = key("fetch_key"), feedback_key = key("feedback_key");
-  if (subscription.empty() || fetch_key.empty()) {
+  if (!setup.settings_only && (subscription.empty() || fetch_key.empty())) {
     return Fail(ErrorCode::kInvalidArgument,
                 "exchange '" + setup.exchange + "': StopNCII credentials must be a JSON object with subscription_key and "
                                                 "fetch_key (and feedback_key for feedback)");

@@ -32,7 +32,9 @@ std::string WithoutToken(const std::string& url) {
     auto amp = rest.find('&', at);
     if (amp == std::string::npos) amp = rest.size();
     const auto parameter = rest.substr(at, amp - at);
-    if (!parameter.empty() && parameter.rfind("access_token=", 0) != 0) {
+    std::string lower = parameter.substr(0, 13);
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!parameter.empty() && lower != "access_token=") {
       out += separator + parameter;
       separator = '&';
     }
@@ -77,6 +79,15 @@ class ThreatExchangeClient final : public ExchangeClient {
     boost::json::object after;
     if (!next_link.empty()) {
       VIGIL_ASSIGN_OR_RETURN(auto checked, SameOriginLink(base_, next_link, "ThreatExchange"));
+      // And to this privacy group's threat_updates: a link elsewhere on the host is not followed
+      // (the token goes with it).
+      const auto base_path = ParseHttpUrl(base_)->target;
+      const auto link_path = ParseHttpUrl(checked)->target;
+      const std::string expected = (base_path == "/" ? "" : base_path) + "/" + group_ + "/threat_updates";
+      if (link_path.rfind(expected, 0) != 0 || link_path.find("..") != std::string::npos) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "ThreatExchange: a paging link to another path than " + expected + " was refused (not followed)");
+      }
       after["start"] = start;
       after["stop"] = stop;
       after["next"] = WithoutToken(checked);
@@ -134,7 +145,7 @@ Result<std::unique_ptr<ExchangeClient>> MakeThreatExchangeClient(ClientSetup set
   VIGIL_ASSIGN_OR_RETURN(auto limit, IntSetting(setup, "page_size", 500));
   if (limit < 1 || limit > 10'000) return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange + "': page_size must be 1-10000");
   const auto bar = setup.secret.find('|');
-  if (bar == std::string::npos || bar == 0 || bar + 1 == setup.secret.size()) {
+  if (!setup.settings_only && (bar == std::string::npos || bar == 0 || bar + 1 == setup.secret.size())) {
     return Fail(ErrorCode::kInvalidArgument, "exchange '" + setup.exchange +
                                                  "': the ThreatExchange credentials must be an access token APP_ID|SECRET");
   }

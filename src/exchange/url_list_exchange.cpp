@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <climits>
 #include <cstdlib>
 
@@ -21,21 +22,25 @@ namespace vigil::exchange {
 namespace {
 
 Result<std::string> ReadListFile(const std::string& path, std::uint64_t max_bytes, const std::vector<std::string>& roots) {
-  // Resolved first, so a link cannot lead out of the allowed directories.
+  // Checked as written first (so whether a file outside exists is never told), then resolved, so
+  // a link cannot lead out of the allowed directories.
+  auto inside = [&](const std::string& candidate) {
+    return std::any_of(roots.begin(), roots.end(), [&](const std::string& root) {
+      if (root == "/") return true;
+      std::string prefix = root;
+      while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+      return candidate.rfind(prefix + "/", 0) == 0;
+    });
+  };
+  const auto outside = Fail(ErrorCode::kPermissionDenied, "the list file " + path + " is outside the directories lists "
+                                                          "may be read from ([exchanges] list_directory)");
+  std::error_code ec;
+  if (!inside(std::filesystem::path(path).lexically_normal().string())) return outside;
   char* real = ::realpath(path.c_str(), nullptr);
   if (real == nullptr) return Fail(ErrorCode::kNotFound, "cannot find the list file " + path);
   const std::string resolved(real);
   std::free(real);
-  const bool allowed = std::any_of(roots.begin(), roots.end(), [&](const std::string& root) {
-    if (root == "/") return true;
-    std::string prefix = root;
-    while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-    return resolved.rfind(prefix + "/", 0) == 0;
-  });
-  if (!allowed) {
-    return Fail(ErrorCode::kPermissionDenied, "the list file " + path + " is outside the directories lists may be read from "
-                                              "([exchanges] list_directory)");
-  }
+  if (!inside(resolved)) return outside;
   const int fd = ::open(resolved.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) return Fail(ErrorCode::kNotFound, "cannot open the list file " + path);
   struct stat st {};
@@ -79,7 +84,7 @@ class UrlListClient final : public ExchangeClient {
       call.url = url_;
       if (!setup_.secret.empty()) call.headers.emplace_back("Authorization", setup_.secret);
       VIGIL_ASSIGN_OR_RETURN(auto reply, SendWithRetry(*setup_.fetcher, call, setup_.retry, "the list's host"));
-      if (reply.status >= 300 && reply.status < 400) {
+      if (reply.status >= 300 && reply.status < 400) {  // never followed
         return Fail(ErrorCode::kInvalidArgument, "the list's host answered a redirect (HTTP " + std::to_string(reply.status) +
                                                      "), which is not followed: configure the list's final URL");
       }

@@ -37,13 +37,26 @@ class BeastFetcher final : public HttpFetcher {
         std::find(limits_.allowed_hosts.begin(), limits_.allowed_hosts.end(), url.host) == limits_.allowed_hosts.end()) {
       return Fail(ErrorCode::kPermissionDenied, "host " + url.host + " is not one this exchange may reach");
     }
+    // A header built from a secret or a setting must stay one header: a CR, LF or other control
+    // character would start another (or another request).
+    for (const auto& [name, value] : call.headers) {
+      const auto bad = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+      if (name.empty() || std::any_of(name.begin(), name.end(), bad) || std::any_of(value.begin(), value.end(), bad) ||
+          name.find(':') != std::string::npos) {
+        return Fail(ErrorCode::kInvalidArgument, "the " + name.substr(0, 40) + " header holds a control character (refused)");
+      }
+    }
     const auto verb = http::string_to_verb(call.method);
     if (verb == http::verb::unknown) return Fail(ErrorCode::kInvalidArgument, "unknown HTTP method " + call.method);
     bool sent = false;
     try {
       asio::io_context io;
       http::request<http::string_body> req{verb, url.target, 11};
-      req.set(http::field::host, url.host);
+      // Host names the port when it is not the scheme's own (name-based hosting on another port).
+      const bool default_port = url.port == (url.tls ? "443" : "80");
+      const bool ipv6 = url.host.find(':') != std::string::npos;
+      const std::string host = ipv6 ? "[" + url.host + "]" : url.host;
+      req.set(http::field::host, default_port ? host : host + ":" + url.port);
       req.set(http::field::user_agent, "vigil/1");
       req.set(http::field::accept_encoding, "identity");
       for (const auto& [name, value] : call.headers) req.set(name, value);

@@ -167,6 +167,9 @@ class ApiService {
   Result<boost::json::object> RunExchangeFeedback(const Exchange& exchange);
   // Refuses an exchange whose service host this service may not reach (kPermissionDenied).
   Status CheckExchangeHost(const Exchange& exchange) const;
+  // An exchange that cannot start (its setup refused): recorded as its run's outcome, logged, and
+  // answered as "cannot start: ..." (kInvalidArgument).
+  Result<boost::json::object> SetupFailed(const Exchange& exchange, const Error& error);
   // Refuses credentials the service must not read for an exchange (kPermissionDenied): variables
   // not named VIGIL_EXCHANGE_*, files outside [exchanges] credentials_directory.
   Status CheckExchangeCredentials(const Exchange& exchange) const;

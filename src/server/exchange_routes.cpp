@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <thread>
@@ -20,14 +21,16 @@ namespace {
 
 std::string Json(const std::string& text) { return boost::json::serialize(boost::json::value(text)); }
 
-// This process, as a lease holder.
-const std::string& Holder() {
-  static const std::string holder = [] {
+// One run of this process, as a lease holder: a sync or feedback run holds the exchange alone,
+// also against another run in this process (two API calls at once), not only other replicas.
+std::string Holder() {
+  static const std::string process = [] {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     return std::string("serve@") + host + ":" + std::to_string(::getpid());
   }();
-  return holder;
+  static std::atomic<std::int64_t> runs{0};
+  return process + "#" + std::to_string(++runs);
 }
 
 }  // namespace
@@ -65,6 +68,21 @@ Status ApiService::CheckExchangeHost(const Exchange& exchange) const {
       return Fail(ErrorCode::kPermissionDenied, "exchange '" + exchange.name +
                                                     "': this service reads no list files ([exchanges] list_directory is not set)");
     }
+    // The list's path as written, against the directory (the read resolves links again).
+    boost::system::error_code json_error;
+    const auto settings = boost::json::parse(exchange.settings, json_error);
+    const auto* url = !json_error && settings.is_object() ? settings.as_object().if_contains("url") : nullptr;
+    if (url != nullptr && url->is_string()) {
+      std::error_code ec;
+      const auto path = std::filesystem::weakly_canonical(std::string(url->as_string()).substr(5), ec);
+      const auto root = std::filesystem::weakly_canonical(options_.exchange_list_directory, ec);
+      const auto relative = path.lexically_relative(root);
+      if (ec || relative.empty() || *relative.begin() == "..") {
+        return Fail(ErrorCode::kPermissionDenied, "exchange '" + exchange.name +
+                                                      "': the list file is outside the directories lists may be read from "
+                                                      "([exchanges] list_directory)");
+      }
+    }
     return {};
   }
   auto allowed = exchange::ServiceHosts(exchange.kind);
@@ -77,9 +95,20 @@ Status ApiService::CheckExchangeHost(const Exchange& exchange) const {
   return {};
 }
 
+Result<boost::json::object> ApiService::SetupFailed(const Exchange& x, const Error& error) {
+  // Recorded as the run's outcome, so the status (and the console) say why nothing happens.
+  ExchangeRun run;
+  run.started_at = SystemClock().NowMicros();
+  run.error = "cannot start: " + error.message;
+  (void)store_.Exchanges().RecordRun(x.name, run);
+  metrics_.CountExchangeRun(x.name, "failed", 0);
+  spdlog::warn(R"("msg":"exchange cannot start","exchange":{},"error":{})", Json(x.name), Json(error.ToString()));
+  return Fail(ErrorCode::kInvalidArgument, run.error);
+}
+
 Result<boost::json::object> ApiService::RunExchangeSync(const Exchange& x) {
-  VIGIL_TRY(CheckExchangeHost(x));
-  VIGIL_TRY(CheckExchangeCredentials(x));
+  if (auto allowed = CheckExchangeHost(x); !allowed) return SetupFailed(x, allowed.error());
+  if (auto allowed = CheckExchangeCredentials(x); !allowed) return SetupFailed(x, allowed.error());
   exchange::ClientOptions options;
   // Requests go only to the service's hosts and those the operator allowed: a bank admin cannot
   // send an exchange's credentials elsewhere.
@@ -88,10 +117,7 @@ Result<boost::json::object> ApiService::RunExchangeSync(const Exchange& x) {
                                       options_.exchange_allowed_hosts.end());
   if (!options_.exchange_list_directory.empty()) options.list_roots = {options_.exchange_list_directory};
   auto client = exchange::MakeExchangeClient(x, options);
-  if (!client) {
-    metrics_.CountExchangeRun(x.name, "failed", 0);
-    return tl::unexpected(client.error());
-  }
+  if (!client) return SetupFailed(x, client.error());
   exchange::SyncOptions sync;
   sync.holder = Holder();
   std::int64_t late = 0;
@@ -163,6 +189,10 @@ void ApiService::ExchangePass() {
   }
   const auto now = SystemClock().NowMicros();
   for (const auto& x : *all) {
+    if (x.status.newest_item_at) metrics_.SetExchangeLag(x.name, static_cast<double>(now - *x.status.newest_item_at) / 1e6);
+    if (x.status.last_success_at) {
+      metrics_.SetExchangeSinceSuccess(x.name, static_cast<double>(now - *x.status.last_success_at) / 1e6);
+    }
     if (!x.enabled) continue;
     if (x.status.lease_until > now) continue;  // another replica (or a person) is on it
     const bool due = !x.status.last_run_at || now - *x.status.last_run_at >= x.interval_seconds * 1'000'000;
@@ -215,13 +245,8 @@ Response ApiService::CreateExchange(ApiCall& call) {
   if (!body) return ErrorResponse(body.error());
   auto x = exchange::ParseNewExchange(*body);
   if (!x) return ErrorResponse(x.error());
-  // Its settings make a client (the credentials are not needed for that) and name a host this
-  // service may reach.
-  Exchange probe = *x;
-  probe.credentials.clear();
-  if (auto client = exchange::MakeExchangeClient(probe, {}); !client && client.error().message.find("credentials") == std::string::npos) {
-    return ErrorResponse(client.error());
-  }
+  // Its settings are ones a client takes, and name a host this service may reach.
+  if (auto checked = exchange::CheckExchangeSettings(*x); !checked) return ErrorResponse(checked.error());
   if (auto allowed = CheckExchangeHost(*x); !allowed) return ErrorResponse(allowed.error());
   if (auto allowed = CheckExchangeCredentials(*x); !allowed) return ErrorResponse(allowed.error());
   auto created = store_.Exchanges().CreateExchange(*x, call.actor);
@@ -245,10 +270,7 @@ Response ApiService::PatchExchange(ApiCall& call) {
   if (update->settings) {
     Exchange probe = *before;
     probe.settings = *update->settings;
-    probe.credentials.clear();
-    if (auto client = exchange::MakeExchangeClient(probe, {}); !client && client.error().message.find("credentials") == std::string::npos) {
-      return ErrorResponse(client.error());
-    }
+    if (auto checked = exchange::CheckExchangeSettings(probe); !checked) return ErrorResponse(checked.error());
     if (auto allowed = CheckExchangeHost(probe); !allowed) return ErrorResponse(allowed.error());
   }
   if (update->credentials) {
@@ -277,7 +299,7 @@ Response ApiService::SyncExchange(ApiCall& call) {
     // lease held elsewhere a 409.
     const auto& e = outcome.error();
     if (e.message.find("being synced by") != std::string::npos) return ErrorResponse(http::status::conflict, "busy", e.message);
-    if (e.code == ErrorCode::kPermissionDenied && e.message.find("may reach") != std::string::npos) return ErrorResponse(e);
+    if (e.message.rfind("cannot start: ", 0) == 0) return ErrorResponse(e);  // the exchange's setup: 400
     return ErrorResponse(http::status::bad_gateway, "exchange_failed", e.message);
   }
   return JsonResponse(http::status::ok, *outcome);

@@ -42,6 +42,10 @@ ServiceMetrics::ServiceMetrics()
                         .Name("vigil_exchange_lag_seconds")
                         .Help("Seconds since the newest record a hash-sharing service reported, by exchange")
                         .Register(*registry_)),
+      exchange_since_success_(prometheus::BuildGauge()
+                                  .Name("vigil_exchange_since_success_seconds")
+                                  .Help("Seconds since an exchange's last successful sync (grows while syncs fail)")
+                                  .Register(*registry_)),
       import_entries_(prometheus::BuildCounter()
                           .Name("vigil_import_entries_total")
                           .Help("Entries added or removed by imports, by bank")
@@ -129,6 +133,10 @@ void ServiceMetrics::CountExchangeFeedback(const std::string& exchange, const st
 
 void ServiceMetrics::SetExchangeLag(const std::string& exchange, double seconds) {
   exchange_lag_.Add({{"exchange", exchange}}).Set(seconds);
+}
+
+void ServiceMetrics::SetExchangeSinceSuccess(const std::string& exchange, double seconds) {
+  exchange_since_success_.Add({{"exchange", exchange}}).Set(seconds);
 }
 
 void ServiceMetrics::CountImport(const std::string& bank, const std::string& outcome, std::int64_t added,

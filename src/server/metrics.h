@@ -46,7 +46,10 @@ class ServiceMetrics {
   // it fetched; feedback items by what became of them; the lag behind each service's newest record.
   void CountExchangeRun(const std::string& exchange, const std::string& outcome, std::int64_t fetched);
   void CountExchangeFeedback(const std::string& exchange, const std::string& state, std::int64_t items);
+  // Both from the status each pass: the lag behind the newest record the service reported, and the
+  // time since the last successful sync (which grows while syncs fail, where the lag may not).
   void SetExchangeLag(const std::string& exchange, double seconds);
+  void SetExchangeSinceSuccess(const std::string& exchange, double seconds);
   // The text exposition of every metric.
   std::string Render() const;
 
@@ -62,6 +65,7 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& exchange_records_;
   prometheus::Family<prometheus::Counter>& exchange_feedback_;
   prometheus::Family<prometheus::Gauge>& exchange_lag_;
+  prometheus::Family<prometheus::Gauge>& exchange_since_success_;
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;
   prometheus::Counter& lookup_signals_;

@@ -173,7 +173,7 @@ class SqlExchangeStore final : public ExchangeStore {
     }
     VIGIL_TRY(AppendAudit(*db, now, actor, "exchange.create", "exchange:" + x.name,
                           "kind=" + x.kind + " bank=" + x.bank + " feedback=" + (x.feedback ? "on" : "off") +
-                              " settings=" + x.settings));
+                              " credentials=" + x.credentials + " settings=" + x.settings));
     VIGIL_TRY(txn.Commit());
     return Get(*db, x.name);
   }
@@ -276,6 +276,16 @@ class SqlExchangeStore final : public ExchangeStore {
     VIGIL_TRY(db->Execute("UPDATE exchanges SET lease_holder = '', lease_until = 0 WHERE name = $1 AND lease_holder = $2",
                           {name, holder}));
     return {};
+  }
+
+  Status BreakLease(const std::string& name, const std::string& actor) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto before, Get(*db, name));
+    VIGIL_TRY(db->Execute("UPDATE exchanges SET lease_holder = '', lease_until = 0 WHERE id = $1", {before.id}));
+    VIGIL_TRY(AppendAudit(*db, clock_.NowMicros(), actor, "exchange.unlock", "exchange:" + name,
+                          "holder=" + before.status.lease_holder));
+    return txn.Commit();
   }
 
   Status RecordRun(const std::string& name, const ExchangeRun& run) override {

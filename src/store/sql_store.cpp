@@ -286,6 +286,13 @@ class SqlStore final : public Store {
   Status DeleteBank(const std::string& name, const std::string& actor) override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto keeper, db->Query("SELECT x.name FROM exchanges x JOIN banks b ON b.id = x.bank_id "
+                                                  "WHERE b.name = $1 AND b.deleted_at IS NULL",
+                                                  {name}));
+    if (!keeper.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, "bank '" + name + "' is kept in sync by exchange '" + keeper.front().Text(0) +
+                                                   "': remove the exchange first");
+    }
     auto changed = db->Execute("UPDATE banks SET deleted_at = $1, updated_at = $1, enabled = 0 "
                                "WHERE name = $2 AND deleted_at IS NULL",
                                {Now(), name});
