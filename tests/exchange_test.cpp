@@ -4,7 +4,11 @@
 // bank at its last good checkpoint, honour 429 Retry-After, never run on two replicas at once, and
 // send a review decision back exactly once, also when the process is killed between queueing and
 // sending.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -148,6 +152,12 @@ TEST_P(ExchangeTest, AnNcmecSyncPagesThroughAndKeepsEachEntrysProvenance) {
   EXPECT_TRUE(e.provenance.member == "42" || e.provenance.member == "43");
   EXPECT_EQ(e.provenance.external_id.rfind("entry-", 0), 0u);
   EXPECT_EQ(e.provenance.classification, "A1");
+  // The list's own time for the record, as NCMEC wrote it (whole seconds).
+  ASSERT_TRUE(e.listed_at.has_value());
+  const int i = std::stoi(e.provenance.external_id.substr(6));
+  const auto written = Record(i).timestamp;
+  EXPECT_LE(written - *e.listed_at, 5'000'000);  // the helper's "now" moved on a little since
+  EXPECT_EQ(*e.listed_at % 1'000'000, 0);
   // The window is exhausted: the checkpoint is its end, with no paging link.
   EXPECT_EQ(Checkpoint().find("next"), std::string::npos) << Checkpoint();
   auto x = store_->Exchanges().GetExchange("ncmec");
@@ -601,6 +611,12 @@ TEST_P(ExchangeTest, StopNciiPagesByTokenRemovesWithdrawnHashesAndTakesFeedback)
   ASSERT_TRUE(outcome) << outcome.error().ToString();
   EXPECT_TRUE(outcome->started_from_checkpoint);
   EXPECT_EQ(Live("ncii").size(), 7u);
+  auto ncii = store_->ListEntries("ncii", 0, 100, false);
+  ASSERT_TRUE(ncii);
+  for (const auto& e : *ncii) {
+    ASSERT_TRUE(e.listed_at.has_value());
+    EXPECT_LE(std::abs(*e.listed_at / 1'000'000 - now), 100);
+  }
   // A later Withdrawn record removes the hash.
   stopncii.Put({"ImagePDQ", Hex(500, 64), "Withdrawn", "", now + 5});
   auto later = Sync("stopncii");
@@ -822,6 +838,33 @@ TEST(ExchangeHttp, AHeaderWithALineBreakIsRefusedBeforeAnythingIsSent) {
   EXPECT_EQ(reply.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(reply.error().message.find("smuggled"), std::string::npos);
   EXPECT_EQ(ncmec.Requests("/hashsharing/v2/status"), 0);
+}
+
+// A server that takes the connection and never answers: the request ends at its deadline (it
+// used to wait for ever: Beast's timeouts bind asynchronous operations only).
+TEST(ExchangeHttp, AServerThatNeverAnswersIsGivenUpAtTheDeadline) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);  // connections complete in the backlog; none is ever read
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  exchange::FetchLimits limits;
+  limits.timeout = std::chrono::seconds(1);
+  auto fetcher = exchange::MakeBeastFetcher(limits);
+  exchange::HttpCall call;
+  call.url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)) + "/v2/entries";
+  const auto start = std::chrono::steady_clock::now();
+  auto reply = fetcher->Send(call);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(listener);
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::kIoError);  // sent: the server may have acted on it
+  EXPECT_NE(reply.error().message.find("within 1 s"), std::string::npos) << reply.error().message;
+  EXPECT_LT(took, std::chrono::seconds(10));
 }
 
 TEST(ExchangeUrls, PlainHttpIsOnlyForThisHostAndLinksMustStayOnTheirOrigin) {

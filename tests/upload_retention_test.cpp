@@ -268,6 +268,26 @@ TEST_P(UploadRetentionTest, AnAccountThatGetsACaseDuringAPassKeepsItsOldUploads)
   EXPECT_TRUE(store_->GetContent("late-held-old"));
 }
 
+// The service's own test met a deadlock: an upload's recording (its upload row, then its case)
+// against a maintenance pass making a day's partition (which held the cases, then waited for the
+// uploads table). Making a partition decides nothing about accounts, so it takes no lock on cases
+// and does not wait for a case being opened.
+TEST_P(UploadRetentionTest, MakingADaysPartitionDoesNotWaitForACaseBeingOpened) {
+  if (!Postgres()) GTEST_SKIP() << "partitions are PostgreSQL's";
+  clock_.now += 10 * kDay;  // a day without its partition yet
+  auto other = Connect();
+  ASSERT_TRUE(other->Execute("BEGIN"));
+  ASSERT_TRUE(other->Execute("INSERT INTO cases (user_id, status, priority, sla_due, created_at, updated_at) VALUES "
+                             "('opening', 'open', 1, 0, 0, 0)"));
+  UploadRetention keep;  // retention off: only partitions are made
+  keep.keep_days = 0;
+  keep.partitions_ahead_days = 1;
+  auto pass = store_->MaintainUploads(keep);
+  ASSERT_TRUE(pass) << pass.error().ToString();
+  EXPECT_FALSE(pass->partitions_created.empty());
+  ASSERT_TRUE(other->Execute("COMMIT"));
+}
+
 // A case about an upload without a user id does not make every anonymous upload "held".
 TEST_P(UploadRetentionTest, AnonymousUploadsAreNotKeptBecauseOneAnonymousUploadHasACase) {
   ASSERT_TRUE(store_->Cases().RecordUpload(Upload("anon-old", ""), {}, "test"));

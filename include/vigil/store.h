@@ -87,6 +87,9 @@ struct BankEntry {
   Provenance provenance;
   std::int64_t added_at = 0;
   std::optional<std::int64_t> removed_at;  // set: a tombstone, no longer matched
+  // When the list says the record was made or last changed (NCMEC's <timestamp>, StopNCII's
+  // lastModtimestamp, ThreatExchange's last_updated), microseconds; unset for lists without one.
+  std::optional<std::int64_t> listed_at;
 };
 
 // One change an import applies, in file order.
@@ -103,6 +106,7 @@ struct ImportOp {
   Provenance provenance;
   std::vector<std::string> keep;  // kPrune: "signal_type:value" strings still in the record
   std::int64_t line = 0;          // 1-based line (or record) in the source, for messages
+  std::int64_t listed_at = 0;     // kAdd: the list's time for the record, microseconds (0: none)
 };
 
 struct ImportRequest {

@@ -101,6 +101,7 @@ Result<std::string> ParseThreatUpdates(std::string_view body, const std::string&
     op.value = indicator;
     op.provenance = provenance;
     op.line = record;
+    if (updated > 0 && updated < 100'000'000'000) op.listed_at = updated * 1'000'000;
     auto normalized = NormalizeSignal(signal, indicator);
     if (!normalized) return fail(where + "indicator: " + normalized.error().message);
     op.value = *normalized;

@@ -84,7 +84,8 @@ class ThreatExchangeClient final : public ExchangeClient {
       const auto base_path = ParseHttpUrl(base_)->target;
       const auto link_path = ParseHttpUrl(checked)->target;
       const std::string expected = (base_path == "/" ? "" : base_path) + "/" + group_ + "/threat_updates";
-      if (link_path.rfind(expected, 0) != 0 || link_path.find("..") != std::string::npos) {
+      const std::string path_only = link_path.substr(0, link_path.find('?'));
+      if ((path_only != expected && path_only != expected + "/") || link_path.find("..") != std::string::npos) {
         return Fail(ErrorCode::kInvalidArgument,
                     "ThreatExchange: a paging link to another path than " + expected + " was refused (not followed)");
       }

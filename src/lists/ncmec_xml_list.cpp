@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "lists/list_formats.h"
+#include "util/iso_time.h"
 #include "util/line_reader.h"
 
 namespace vigil::lists {
@@ -137,6 +138,8 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
       list.ops.push_back(std::move(op));
       continue;
     }
+    // The record's own time, when it is one (an entry keeps it as listed_at).
+    const std::int64_t listed_at = ParseIsoTime(std::string(record.timestamp)).value_or(0);
     ImportOp prune;
     prune.kind = ImportOp::Kind::kPrune;
     prune.provenance = provenance;
@@ -150,6 +153,7 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
       }
       auto op = MakeAddOp(type, fingerprint.text().get(), provenance, line);
       if (!op) return fail(op.error().message);
+      op->listed_at = listed_at;
       prune.keep.push_back(op->signal_type + ":" + op->value);
       VIGIL_TRY(CheckEntryLimit(list, options));
       list.ops.push_back(std::move(*op));

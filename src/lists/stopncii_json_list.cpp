@@ -88,6 +88,7 @@ Result<ParsedList> ParseStopNciiJson(std::string_view data, const ListParseOptio
     auto op = MakeAddOp(type, text("hashValue"), provenance, line);
     if (!op) return fail("record " + std::to_string(line) + ": " + op.error().message);
     if (status == "Withdrawn" || status == "Deleted") op->kind = ImportOp::Kind::kRemove;
+    if (item.modified > 0 && item.modified < 100'000'000'000) op->listed_at = item.modified * 1'000'000;
     VIGIL_TRY(CheckEntryLimit(list, options));
     list.ops.push_back(std::move(*op));
   }

@@ -69,7 +69,34 @@ class BeastFetcher final : public HttpFetcher {
       beast::flat_buffer buffer;
       tcp::resolver resolver(io);
       const auto endpoints = resolver.resolve(url.host, url.port);
+      // Asynchronous steps run on this thread with the stream's deadline: Beast's timeouts apply
+      // to asynchronous operations only (a synchronous read would wait for ever on a server that
+      // never answers). `sent` is set once the request's first byte may have left.
       beast::error_code ec;
+      auto exchange = [&](auto& stream, auto& lowest, auto&& before_write) {
+        lowest.expires_after(limits_.timeout);
+        lowest.async_connect(endpoints, [&](beast::error_code connected, const tcp::endpoint&) {
+          if (connected) {
+            ec = connected;
+            return;
+          }
+          before_write([&](beast::error_code ready) {
+            if (ready) {
+              ec = ready;
+              return;
+            }
+            sent = true;
+            http::async_write(stream, req, [&](beast::error_code written, std::size_t) {
+              if (written) {
+                ec = written;
+                return;
+              }
+              http::async_read(stream, buffer, parser, [&](beast::error_code read, std::size_t) { ec = read; });
+            });
+          });
+        });
+        io.run();
+      };
       if (url.tls) {
         asio::ssl::context ctx(asio::ssl::context::tls_client);
         ctx.set_default_verify_paths();
@@ -78,20 +105,19 @@ class BeastFetcher final : public HttpFetcher {
         SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(url.host.c_str()));
         stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
-        beast::get_lowest_layer(stream).expires_after(limits_.timeout);
-        beast::get_lowest_layer(stream).connect(endpoints);
-        stream.handshake(asio::ssl::stream_base::client);
-        sent = true;
-        http::write(stream, req);
-        http::read(stream, buffer, parser, ec);
+        exchange(stream, beast::get_lowest_layer(stream), [&](auto next) {
+          stream.async_handshake(asio::ssl::stream_base::client, [next](beast::error_code shaken) { next(shaken); });
+        });
       } else {
         beast::tcp_stream stream(io);
-        stream.expires_after(limits_.timeout);
-        stream.connect(endpoints);
-        sent = true;
-        http::write(stream, req);
-        http::read(stream, buffer, parser, ec);
+        exchange(stream, stream, [&](auto next) { next(beast::error_code{}); });
       }
+      if (ec == beast::error::timeout) {
+        return Fail(sent ? ErrorCode::kIoError : ErrorCode::kUnavailable,
+                    (sent ? "no complete answer from " : "cannot reach ") + url.host + " within " +
+                        std::to_string(limits_.timeout.count()) + " s");
+      }
+      if (ec && !sent) return Fail(ErrorCode::kUnavailable, "cannot reach " + url.host + ": " + ec.message());
       if (ec == http::error::body_limit) {
         return Fail(ErrorCode::kTooLarge, "the answer from " + url.host + " is over " +
                                               std::to_string(limits_.max_body_bytes >> 20) + " MiB");

@@ -174,6 +174,7 @@ class ApiService {
   // not named VIGIL_EXCHANGE_*, files outside [exchanges] credentials_directory.
   Status CheckExchangeCredentials(const Exchange& exchange) const;
   void ExchangePass();
+  void UpdateExchangeGauges(const Exchange& exchange, std::int64_t now);
   // admin_routes.cpp
   Response Healthz(ApiCall& call);
   Response Readyz(ApiCall& call);

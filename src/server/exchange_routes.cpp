@@ -147,9 +147,7 @@ Result<boost::json::object> ApiService::RunExchangeSync(const Exchange& x) {
     return tl::unexpected(outcome.error());
   }
   metrics_.CountExchangeRun(x.name, "ok", outcome->fetched);
-  if (auto now = store_.Exchanges().GetExchange(x.name); now && now->status.newest_item_at) {
-    metrics_.SetExchangeLag(x.name, static_cast<double>(SystemClock().NowMicros() - *now->status.newest_item_at) / 1e6);
-  }
+  if (auto now = store_.Exchanges().GetExchange(x.name)) UpdateExchangeGauges(*now, SystemClock().NowMicros());
   if (outcome->added + outcome->removed > 0) (void)matcher_.Refresh();
   spdlog::info(R"("msg":"exchange synced","exchange":{},"seconds":{:.3f},"pages":{},"fetched":{},"added":{},"removed":{},)"
                R"("late_matches":{})",
@@ -181,6 +179,14 @@ Result<boost::json::object> ApiService::RunExchangeFeedback(const Exchange& x) {
   return exchange::FeedbackOutcomeJson(outcome);
 }
 
+void ApiService::UpdateExchangeGauges(const Exchange& x, std::int64_t now) {
+  if (x.status.newest_item_at) metrics_.SetExchangeLag(x.name, static_cast<double>(now - *x.status.newest_item_at) / 1e6);
+  // Since the last success, or since it was made when it never succeeded (an alert on this sees
+  // an exchange that never worked).
+  const auto since = x.status.last_success_at.value_or(x.created_at);
+  metrics_.SetExchangeSinceSuccess(x.name, static_cast<double>(now - since) / 1e6);
+}
+
 void ApiService::ExchangePass() {
   auto all = store_.Exchanges().ListExchanges();
   if (!all) {
@@ -189,10 +195,7 @@ void ApiService::ExchangePass() {
   }
   const auto now = SystemClock().NowMicros();
   for (const auto& x : *all) {
-    if (x.status.newest_item_at) metrics_.SetExchangeLag(x.name, static_cast<double>(now - *x.status.newest_item_at) / 1e6);
-    if (x.status.last_success_at) {
-      metrics_.SetExchangeSinceSuccess(x.name, static_cast<double>(now - *x.status.last_success_at) / 1e6);
-    }
+    UpdateExchangeGauges(x, now);
     if (!x.enabled) continue;
     if (x.status.lease_until > now) continue;  // another replica (or a person) is on it
     const bool due = !x.status.last_run_at || now - *x.status.last_run_at >= x.interval_seconds * 1'000'000;

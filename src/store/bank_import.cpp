@@ -17,7 +17,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::size_t kInsertBatch = 400;   // rows per multi-row INSERT (10 parameters each)
+constexpr std::size_t kInsertBatch = 400;   // rows per multi-row INSERT (11 parameters each)
 constexpr std::size_t kUpdateBatch = 1000;  // ids per UPDATE ... IN (...)
 constexpr std::size_t kLoadPage = 50'000;   // live entries read per query
 constexpr std::size_t kLookupBatch = 500;   // values or external ids per targeted read
@@ -31,6 +31,7 @@ struct Entry {
   Provenance provenance;
   bool live = true;
   bool relabelled = false;  // provenance changed; written at the end (existing rows only)
+  std::int64_t listed_at = 0;  // new entries: the list's time for the record (0: none)
 };
 
 std::string Key(std::string_view type, std::string_view value) {
@@ -215,17 +216,18 @@ class ImportApplier {
       const std::size_t end = std::min(inserts.size(), begin + kInsertBatch);
       std::string sql =
           "INSERT INTO bank_entries (bank_id, signal_type, value, source, member, external_id, classification, "
-          "added_at, import_id, payload) VALUES ";
+          "added_at, import_id, payload, listed_at) VALUES ";
       std::vector<SqlValue> params;
-      params.reserve((end - begin) * 10);
+      params.reserve((end - begin) * 11);
       for (std::size_t i = begin; i < end; ++i) {
         const Entry& e = entries_[inserts[i]];
         const std::size_t n = params.size();
         sql.append(i == begin ? "(" : ", (");
-        for (std::size_t p = 1; p <= 10; ++p) AppendPlaceholder(sql, n + p, p < 10 ? ", " : ")");
+        for (std::size_t p = 1; p <= 11; ++p) AppendPlaceholder(sql, n + p, p < 11 ? ", " : ")");
         params.insert(params.end(), {bank_id_, e.signal_type, e.value, e.provenance.source, e.provenance.member,
                                      e.provenance.external_id, e.provenance.classification, now_, import_id_,
-                                     e.payload.empty() ? SqlValue{} : SqlValue{e.payload}});
+                                     e.payload.empty() ? SqlValue{} : SqlValue{e.payload},
+                                     e.listed_at > 0 ? SqlValue{e.listed_at} : SqlValue{}});
       }
       sql += " RETURNING id, signal_type, value";
       VIGIL_ASSIGN_OR_RETURN(auto rows, db_.Query(sql, params));
@@ -321,7 +323,8 @@ class ImportApplier {
       return {};
     }
     const std::size_t at = entries_.size();
-    entries_.push_back({0, std::move(op.signal_type), std::move(op.value), std::move(op.payload), std::move(op.provenance)});
+    entries_.push_back({0, std::move(op.signal_type), std::move(op.value), std::move(op.payload), std::move(op.provenance),
+                        true, false, op.listed_at});
     by_key_.insert(at);
     added_order_.push_back(at);
     IndexRecord(at);

@@ -37,6 +37,7 @@ boost::json::object EntryJson(const BankEntry& entry) {
                           {"classification", entry.provenance.classification},
                           {"added_at", IsoTime(entry.added_at)}};
   out["removed_at"] = entry.removed_at ? boost::json::value(IsoTime(*entry.removed_at)) : nullptr;
+  out["listed_at"] = entry.listed_at ? boost::json::value(IsoTime(*entry.listed_at)) : nullptr;
   if (!entry.payload.empty()) {
     // A vpdq entry: its frames are exported on their own route; here, how many.
     out["frames"] = static_cast<std::int64_t>(std::count(entry.payload.begin(), entry.payload.end(), '\n'));

@@ -554,7 +554,8 @@ CREATE TABLE bundle_exports (
 );
 )sql",
     // 11: exchanges: banks kept in sync with a hash-sharing service, their status and lease, and
-    // the feedback queue that sends review decisions back.
+    // the feedback queue that sends review decisions back; entries keep the list's own time for
+    // their record.
     R"sql(
 CREATE TABLE exchanges (
   id {{ID}},
@@ -603,6 +604,7 @@ CREATE TABLE exchange_feedback (
   UNIQUE (exchange_id, source, source_id, entry_id)
 );
 CREATE INDEX exchange_feedback_due ON exchange_feedback(exchange_id, state, next_attempt_at);
+ALTER TABLE bank_entries ADD COLUMN listed_at BIGINT;
 CREATE INDEX exchange_feedback_entry ON exchange_feedback(entry_id);
 )sql",
 };

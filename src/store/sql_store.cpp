@@ -112,7 +112,8 @@ Bank BankFromRow(const SqlRow& row) {
 }
 
 constexpr const char* kEntryColumns =
-    "id, bank_id, signal_type, value, source, member, external_id, classification, added_at, removed_at, payload";
+    "id, bank_id, signal_type, value, source, member, external_id, classification, added_at, removed_at, payload, "
+    "listed_at";
 
 BankEntry EntryFromRow(const SqlRow& row) {
   BankEntry entry;
@@ -124,6 +125,7 @@ BankEntry EntryFromRow(const SqlRow& row) {
   entry.added_at = row.Int(8);
   entry.removed_at = row.OptInt(9);
   entry.payload = row.Text(10);
+  entry.listed_at = row.OptInt(11);
   return entry;
 }
 

@@ -35,15 +35,28 @@ Result<std::int64_t> KeepHeldOn(SqlConnection& db, const std::string& table, con
   return kept;
 }
 
+// What a maintenance step does, for the locks it takes.
+enum class Step {
+  kCreatePartition,  // moves a day's rows out of the default partition: decides nothing about accounts
+  kDropPartition,    // keeps held accounts' rows of an old day, drops the rest
+  kDeleteRows,       // the same, row by row, in the default partition (or SQLite's one table)
+};
+
 // Starts a maintenance step: a transaction holding the maintenance lock, or nullopt when another
-// replica holds it.
-Result<std::optional<SqlTransaction>> StartStep(SqlConnection& db) {
+// replica holds it. Locks are taken in the order an upload's recording takes them (uploads, then
+// cases): a recording inserts its upload and then opens its case, so a step that held the cases
+// and then waited for the uploads table deadlocked with it (seen: "deadlock detected" on INSERT
+// INTO cases while a partition was made).
+Result<std::optional<SqlTransaction>> StartStep(SqlConnection& db, Step step) {
   VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(db));
   if (db.dialect() == SqlDialect::kPostgres) {
     VIGIL_ASSIGN_OR_RETURN(auto got, db.Query("SELECT pg_try_advisory_xact_lock($1)::int",
                                               {std::int64_t{kMaintenanceLock}}));
     if (got.at(0).Int(0) == 0) return std::optional<SqlTransaction>();
     VIGIL_TRY(db.Execute("SET LOCAL lock_timeout = '2s'"));
+    if (step == Step::kCreatePartition) return std::optional<SqlTransaction>(std::move(txn));
+    // Dropping a partition takes the uploads table whole: first, before the cases.
+    if (step == Step::kDropPartition) VIGIL_TRY(db.Execute("LOCK TABLE uploads IN ACCESS EXCLUSIVE MODE"));
     // No account becomes held (a case, an action, an account state) while a step decides whose
     // old uploads to keep: those writes wait for the step's commit (a step is short).
     VIGIL_TRY(db.Execute("LOCK TABLE cases, accounts, actions IN SHARE MODE"));
@@ -163,7 +176,7 @@ Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now,
       const std::int64_t start = today + ahead * kDayMicros;
       const std::string name = UploadPartitionName(start);
       if (partitions.contains(name)) continue;
-      VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+      VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db, Step::kCreatePartition));
       if (!step) return Skipped();
       VIGIL_ASSIGN_OR_RETURN(auto fresh, PartitionsOn(db));  // another replica may have made it meanwhile
       if (!fresh.contains(name)) {
@@ -181,7 +194,7 @@ Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now,
           report.warnings.push_back(name + " is not dropped: its bounds (" + bounds + ") are not its name's day");
           continue;
         }
-        VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+        VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db, Step::kDropPartition));
         if (!step) return Skipped();
         VIGIL_ASSIGN_OR_RETURN(auto rows, EstimatedRowsOn(db, name));
         VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, name, "TRUE"));
@@ -199,7 +212,7 @@ Result<UploadMaintenance> MaintainUploadsOn(SqlConnection& db, std::int64_t now,
     const std::string table = postgres ? "uploads_default" : "uploads";
     const std::string old = "submitted_at < " + std::to_string(cutoff);
     for (;;) {
-      VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db));
+      VIGIL_ASSIGN_OR_RETURN(auto step, StartStep(db, Step::kDeleteRows));
       if (!step) return Skipped();
       VIGIL_ASSIGN_OR_RETURN(auto kept, KeepHeldOn(db, table, old));
       VIGIL_ASSIGN_OR_RETURN(auto removed, db.Execute("DELETE FROM " + table + " WHERE row_id IN (SELECT row_id FROM " +
