@@ -112,6 +112,17 @@ class ExchangeTest : public ::testing::TestWithParam<Backend> {
     return exchange::SyncExchange(*store_, name, **client, As(holder));
   }
 
+  // Queues and sends the exchange's feedback as replica-1 would (its client made afresh).
+  Result<exchange::FeedbackOutcome> SendFeedback(const std::string& name = "ncmec") {
+    auto x = store_->Exchanges().GetExchange(name);
+    if (!x) return tl::unexpected(x.error());
+    exchange::ClientOptions options;
+    options.retry = retry_;
+    auto client = exchange::MakeExchangeClient(*x, options);
+    if (!client) return tl::unexpected(client.error());
+    return exchange::SendExchangeFeedback(*store_, name, **client, As("replica-1"));
+  }
+
   // The bank's live entries as "type:value" (with a count per value, to see doubles).
   std::multiset<std::string> Live(const std::string& bank = "ncmec-list") {
     std::multiset<std::string> out;
@@ -432,13 +443,7 @@ TEST_P(ExchangeTest, ReviewDecisionsReachNcmecOnceEachAsAffirmativeOrNegative) {
   DecideMatch(*store_, Hex(2, 32), "photo-2", Verdict::kNotViolating);
   // A second confirmation of entry 1 (another upload): the service already has it from us.
   DecideMatch(*store_, Hex(1, 32), "photo-1b", Verdict::kViolating);
-  auto x = store_->Exchanges().GetExchange("ncmec");
-  ASSERT_TRUE(x);
-  exchange::ClientOptions options;
-  options.retry = retry_;
-  auto client = exchange::MakeExchangeClient(*x, options);
-  ASSERT_TRUE(client);
-  auto sent = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto sent = SendFeedback("ncmec");
   ASSERT_TRUE(sent) << sent.error().ToString();
   EXPECT_EQ(sent->queued, 3);
   EXPECT_EQ(sent->sent, 2);
@@ -450,7 +455,7 @@ TEST_P(ExchangeTest, ReviewDecisionsReachNcmecOnceEachAsAffirmativeOrNegative) {
   EXPECT_EQ(feedback.at(member2 + "/entry-2/MD5").rfind("negative:01234567-", 0), 0u);
   EXPECT_EQ(ncmec_.FeedbackPuts(), 2);
   // Nothing twice: a second run finds nothing to send.
-  auto again = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto again = SendFeedback("ncmec");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->queued + again->sent, 0);
   EXPECT_EQ(ncmec_.FeedbackPuts(), 2);
@@ -463,7 +468,7 @@ TEST_P(ExchangeTest, ReviewDecisionsReachNcmecOnceEachAsAffirmativeOrNegative) {
   }
   CaseOnMatch(*store_, "ncmec-list", "md5", Hex(3, 32), "photo-3", std::nullopt);
   ASSERT_TRUE(store_->Cases().DisableEntry(entry3, "a logo, not abuse material", "alice"));
-  auto disabled = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto disabled = SendFeedback("ncmec");
   ASSERT_TRUE(disabled) << disabled.error().ToString();
   EXPECT_EQ(disabled->sent, 1);
   EXPECT_EQ(ncmec_.Feedback().at(Record(3).member + "/entry-3/MD5").rfind("negative:", 0), 0u);
@@ -480,12 +485,7 @@ TEST_P(ExchangeTest, ADecisionOverturnedOnAppealSendsACorrectingNegative) {
   ncmec_.Put(Record(1));
   ASSERT_TRUE(Sync());
   DecideMatch(*store_, Hex(1, 32), "photo-1", Verdict::kViolating);
-  auto x = store_->Exchanges().GetExchange("ncmec");
-  exchange::ClientOptions options;
-  options.retry = retry_;
-  auto client = exchange::MakeExchangeClient(*x, options);
-  ASSERT_TRUE(client);
-  ASSERT_TRUE(exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1")));
+  ASSERT_TRUE(SendFeedback("ncmec"));
   const std::string key = Record(1).member + "/entry-1/MD5";
   ASSERT_EQ(ncmec_.Feedback().at(key), "affirmative");
   auto actions = store_->Cases().ListActions("user-photo-1");
@@ -496,7 +496,7 @@ TEST_P(ExchangeTest, ADecisionOverturnedOnAppealSendsACorrectingNegative) {
   ASSERT_TRUE(store_->Cases().ClaimAppeal(appeal->id, "bob"));
   auto decided = store_->Cases().DecideAppeal(appeal->id, {"overturned", {}, "benign after all", ""}, "bob");
   ASSERT_TRUE(decided) << decided.error().ToString();
-  auto sent = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto sent = SendFeedback("ncmec");
   ASSERT_TRUE(sent) << sent.error().ToString();
   EXPECT_EQ(sent->sent, 1);
   EXPECT_EQ(ncmec_.Feedback().at(key).rfind("negative:", 0), 0u);
@@ -512,13 +512,8 @@ TEST_P(ExchangeTest, FeedbackThatFailsIsRetriedLaterAndNotLost) {
   ncmec_.Put(Record(1));
   ASSERT_TRUE(Sync());
   DecideMatch(*store_, Hex(1, 32), "photo-1", Verdict::kViolating);
-  auto x = store_->Exchanges().GetExchange("ncmec");
-  exchange::ClientOptions options;
-  options.retry = retry_;
-  auto client = exchange::MakeExchangeClient(*x, options);
-  ASSERT_TRUE(client);
   ncmec_.FailAt("feedback", 0, StandInFault::Http500(), retry_.attempts);
-  auto first = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto first = SendFeedback("ncmec");
   ASSERT_TRUE(first);
   EXPECT_EQ(first->retrying, 1);
   auto items = store_->Exchanges().ListFeedback("ncmec", 0, 10);
@@ -528,11 +523,11 @@ TEST_P(ExchangeTest, FeedbackThatFailsIsRetriedLaterAndNotLost) {
   EXPECT_NE(items->front().last_error.find("HTTP 500"), std::string::npos);
   EXPECT_GT(items->front().next_attempt_at, NowMicros());
   // Not due yet: nothing is sent; once due (the backoff passed), it goes.
-  auto early = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto early = SendFeedback("ncmec");
   ASSERT_TRUE(early);
   EXPECT_EQ(early->sent, 0);
   ASSERT_TRUE(store_->Exchanges().MarkFeedback(items->front().id, "queued", "", 0));
-  auto later = exchange::SendExchangeFeedback(*store_, "ncmec", **client, As("replica-1"));
+  auto later = SendFeedback("ncmec");
   ASSERT_TRUE(later);
   EXPECT_EQ(later->sent, 1);
   EXPECT_EQ(ncmec_.Feedback().size(), 1u);
@@ -629,12 +624,7 @@ TEST_P(ExchangeTest, StopNciiPagesByTokenRemovesWithdrawnHashesAndTakesFeedback)
   ASSERT_TRUE(entries);
   CaseOnMatch(*store_, "ncii", "pdq", entries->front().value, "photo-ncii", std::nullopt);
   ASSERT_TRUE(store_->Cases().DisableEntry(entries->front().id, "not intimate imagery", "alice"));
-  auto x2 = store_->Exchanges().GetExchange("stopncii");
-  exchange::ClientOptions options;
-  options.retry = retry_;
-  auto client = exchange::MakeExchangeClient(*x2, options);
-  ASSERT_TRUE(client);
-  auto sent = exchange::SendExchangeFeedback(*store_, "stopncii", **client, As("replica-1"));
+  auto sent = SendFeedback("stopncii");
   ASSERT_TRUE(sent) << sent.error().ToString();
   EXPECT_EQ(sent->sent, 1);
   EXPECT_EQ(stopncii.Feedback().at(entries->front().value), "NotBlocked");
@@ -684,12 +674,7 @@ TEST_P(ExchangeTest, ThreatExchangeFollowsPagingDeletesAndNeverStoresTheToken) {
   CaseOnMatch(*store_, "te", entries->front().signal_type, entries->front().value, "photo-te", std::nullopt);
   auto disabled_entry = store_->Cases().DisableEntry(entries->front().id, "a meme", "alice");
   ASSERT_TRUE(disabled_entry) << disabled_entry.error().ToString();
-  auto x2 = store_->Exchanges().GetExchange("te");
-  exchange::ClientOptions options;
-  options.retry = retry_;
-  auto client = exchange::MakeExchangeClient(*x2, options);
-  ASSERT_TRUE(client);
-  auto sent = exchange::SendExchangeFeedback(*store_, "te", **client, As("replica-1"));
+  auto sent = SendFeedback("te");
   ASSERT_TRUE(sent) << sent.error().ToString();
   EXPECT_EQ(sent->sent, 1);
   EXPECT_EQ(te.Reactions().at(entries->front().provenance.external_id), "DISAGREE_WITH_TAGS");
