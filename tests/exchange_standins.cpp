@@ -1,14 +1,13 @@
 // The hash-sharing stand-ins (see exchange_standins.h), on the project's own HTTP server.
 #include "exchange_standins.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <deque>
 #include <functional>
 #include <thread>
 
+#include "net/http_fetch.h"
 #include "server/http_server.h"
 #include "util/iso_time.h"
 
@@ -16,14 +15,6 @@ namespace vigil::testing {
 namespace {
 
 namespace http = boost::beast::http;
-
-std::string Base64Of(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string Decode(const std::string& text) {
   std::string out;
@@ -35,21 +26,6 @@ std::string Decode(const std::string& text) {
       out += ' ';
     } else {
       out += text[i];
-    }
-  }
-  return out;
-}
-
-std::string Encode(const std::string& value) {
-  std::string out;
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", c);
-      out += hex;
     }
   }
   return out;
@@ -233,7 +209,7 @@ std::string NcmecStandIn::Endpoint(const Call& call) const {
 NcmecStandIn::Reply NcmecStandIn::Answer(Call& call) {
   Reply reply;
   const auto auth = call.headers.find("authorization");
-  if (auth == call.headers.end() || auth->second != "Basic " + Base64Of(user_ + ":" + password_)) {
+  if (auth == call.headers.end() || auth->second != "Basic " + net::Base64(user_ + ":" + password_)) {
     reply.status = 401;
     reply.body = "<html>401 Unauthorized</html>";
     return reply;
@@ -307,7 +283,7 @@ NcmecStandIn::Reply NcmecStandIn::Answer(Call& call) {
     reply.body += "<videos count=\"" + std::to_string(video_count) + "\"" + (max_videos.empty() ? std::string() : " maxTimestamp=\"" + max_videos + "\"") + ">" + videos + "</videos>";
     if (last < std::min(max, static_cast<int>(window.size()))) {
       reply.body += "<paging><next>" +
-                    XmlEscape("/v2/entries?from=" + Encode(call.query["from"]) + "&to=" + Encode(call.query["to"]) +
+                    XmlEscape("/v2/entries?from=" + net::UrlEncode(call.query["from"]) + "&to=" + net::UrlEncode(call.query["to"]) +
                               "&start=" + std::to_string(last + 1) + "&size=" + std::to_string(size) +
                               "&max=" + std::to_string(std::min(max, static_cast<int>(window.size())))) +
                     "</next></paging>";
@@ -513,7 +489,7 @@ ThreatExchangeStandIn::Reply ThreatExchangeStandIn::Answer(Call& call) {
     if (after + page < window.size()) {
       boost::json::object paging;
       paging["cursors"] = boost::json::object{{"after", std::to_string(after + page)}};
-      paging["next"] = origin() + call.path + "?access_token=" + Encode(token_) + "&start_time=" +
+      paging["next"] = origin() + call.path + "?access_token=" + net::UrlEncode(token_) + "&start_time=" +
                                      std::to_string(start) + "&stop_time=" + std::to_string(stop) + "&limit=" +
                                      std::to_string(limit) + "&after=" + std::to_string(after + page);
       body["paging"] = std::move(paging);

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "store/audit_chain.h"
+#include "store/record_names.h"
 
 namespace vigil {
 
@@ -87,13 +88,6 @@ FeedbackItem FeedbackFromRow(const SqlRow& r) {
   return f;
 }
 
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '-' || name[0] == '_') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
-
 Status CheckSettings(const std::string& name, const std::string& settings) {
   boost::system::error_code ec;
   boost::json::parse_options options;
@@ -140,7 +134,7 @@ class SqlExchangeStore final : public ExchangeStore {
   SqlExchangeStore(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
 
   Result<Exchange> CreateExchange(const Exchange& x, const std::string& actor) override {
-    if (!ValidName(x.name)) {
+    if (!ValidRecordName(x.name)) {
       return Fail(ErrorCode::kInvalidArgument,
                   "exchange name '" + x.name + "': 1-64 of a-z, 0-9, - and _, starting with a letter or digit");
     }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "store/audit_chain.h"
+#include "store/record_names.h"
 
 namespace vigil::store {
 namespace {
@@ -76,13 +77,6 @@ ExportedBundle ExportFromRow(const SqlRow& r) {
   return x;
 }
 
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  }) && name[0] != '-' && name[0] != '_';
-}
-
 bool ValidKey(const std::string& key) {
   return key.size() == 64 && std::all_of(key.begin(), key.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -94,7 +88,7 @@ class SqlSharingStore final : public SharingStore {
   SqlSharingStore(ConnectionPool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
 
   Result<Partner> AddPartner(const Partner& p, const std::string& actor) override {
-    if (!ValidName(p.name)) {
+    if (!ValidRecordName(p.name)) {
       return Fail(ErrorCode::kInvalidArgument, "partner name '" + p.name + "': 1-64 of a-z, 0-9, - and _, starting with a letter or digit");
     }
     if (!ValidKey(p.public_key)) {

@@ -19,6 +19,7 @@
 #include "store/sql_sharing_store.h"
 #include "store/sql_exchange_store.h"
 #include "store/connection_pool.h"
+#include "store/record_names.h"
 #include "store/schema.h"
 #include "store/sql_connection.h"
 #include "store/sql_content.h"
@@ -37,11 +38,7 @@ namespace {
 using Params = std::vector<SqlValue>;
 
 Status CheckBankName(const std::string& name) {
-  const bool ok = !name.empty() && name.size() <= 64 && name[0] != '-' && name[0] != '_' &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-                  });
-  if (!ok) {
+  if (!ValidRecordName(name)) {
     return Fail(ErrorCode::kInvalidArgument,
                 "bank name must be 1-64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit");
   }
