@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -850,6 +851,39 @@ TEST(ExchangeHttp, AServerThatNeverAnswersIsGivenUpAtTheDeadline) {
   EXPECT_EQ(reply.error().code, ErrorCode::kIoError);  // sent: the server may have acted on it
   EXPECT_NE(reply.error().message.find("within 1 s"), std::string::npos) << reply.error().message;
   EXPECT_LT(took, std::chrono::seconds(10));
+}
+
+// A fetcher that answers from a script: 429 with the given Retry-After, then 200.
+class ThrottlingFetcher final : public exchange::HttpFetcher {
+ public:
+  explicit ThrottlingFetcher(std::string retry_after) : retry_after_(std::move(retry_after)) {}
+  Result<exchange::HttpReply> Send(const exchange::HttpCall&) override {
+    exchange::HttpReply reply;
+    reply.status = calls_++ == 0 ? 429 : 200;
+    if (reply.status == 429) reply.retry_after = retry_after_;
+    return reply;
+  }
+
+ private:
+  std::string retry_after_;
+  int calls_ = 0;
+};
+
+TEST(ExchangeHttp, RetryAfterAsAnHttpDateWaitsUntilThen) {
+  const std::time_t in_a_minute = std::time(nullptr) + 60;
+  std::tm when{};
+  ::gmtime_r(&in_a_minute, &when);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &when);
+  ThrottlingFetcher fetcher(date);
+  exchange::RetryPolicy policy;
+  std::vector<std::chrono::milliseconds> slept;
+  policy.sleep = [&](std::chrono::milliseconds ms) { slept.push_back(ms); };
+  auto reply = exchange::SendWithRetry(fetcher, {}, policy, "the stand-in");
+  ASSERT_TRUE(reply) << reply.error().ToString();
+  ASSERT_EQ(slept.size(), 1u);
+  EXPECT_GE(slept[0], std::chrono::seconds(58)) << date;
+  EXPECT_LE(slept[0], std::chrono::seconds(60)) << date;
 }
 
 TEST(ExchangeUrls, PlainHttpIsOnlyForThisHostAndLinksMustStayOnTheirOrigin) {

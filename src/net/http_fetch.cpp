@@ -15,6 +15,9 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
 #include <thread>
 
 namespace vigil::net {
@@ -237,10 +240,21 @@ Result<HttpReply> SendWithRetry(HttpFetcher& fetcher, const HttpCall& call, cons
       last = {ErrorCode::kUnavailable, service + " answered HTTP " + std::to_string(reply->status) +
                                            (reply->status == 429 ? " (too many requests)" : "")};
       if (!reply->retry_after.empty()) {
-        // Seconds (the HTTP-date form is not used by these services; it counts as the backoff).
+        // Seconds, or an HTTP date (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT"), as how long from now.
         char* end = nullptr;
-        const long long seconds = std::strtoll(reply->retry_after.c_str(), &end, 10);
-        if (end != reply->retry_after.c_str() && *end == '\0' && seconds >= 0) {
+        long long seconds = std::strtoll(reply->retry_after.c_str(), &end, 10);
+        bool valid = end != reply->retry_after.c_str() && *end == '\0' && seconds >= 0;
+        if (!valid) {
+          std::tm when{};
+          std::istringstream text(reply->retry_after);
+          text >> std::get_time(&when, "%a, %d %b %Y %H:%M:%S GMT");
+          if (!text.fail()) {
+            const auto at = static_cast<long long>(::timegm(&when));
+            seconds = std::max<long long>(0, at - static_cast<long long>(std::time(nullptr)));
+            valid = true;
+          }
+        }
+        if (valid) {
           if (seconds > policy.max_retry_after.count()) {
             return Fail(ErrorCode::kUnavailable, service + " is throttling: it asks to wait " + std::to_string(seconds) +
                                                      " s (Retry-After), longer than " +
