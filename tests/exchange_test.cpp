@@ -886,6 +886,27 @@ TEST(ExchangeHttp, RetryAfterAsAnHttpDateWaitsUntilThen) {
   EXPECT_LE(slept[0], std::chrono::seconds(60)) << date;
 }
 
+TEST(ExchangeHttp, FetchesOnACallersBehalfRefuseInternalAddresses) {
+  for (const char* inside : {"127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+                             "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"}) {
+    EXPECT_TRUE(net::IsInternalAddress(inside)) << inside;
+  }
+  for (const char* outside : {"93.184.216.34", "172.32.0.1", "8.8.8.8", "2606:4700::1111"}) {
+    EXPECT_FALSE(net::IsInternalAddress(outside)) << outside;
+  }
+  testing::NcmecStandIn ncmec("u", "p");
+  ASSERT_TRUE(ncmec.Start());
+  exchange::FetchLimits limits;
+  limits.allow_private_addresses = false;
+  exchange::HttpCall call;
+  call.url = ncmec.base_url() + "/v2/status";
+  auto reply = exchange::MakeBeastFetcher(limits)->Send(call);
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(reply.error().message.find("internal address"), std::string::npos) << reply.error().message;
+  EXPECT_EQ(ncmec.Requests("/hashsharing/v2/status"), 0);
+}
+
 TEST(ExchangeUrls, PlainHttpIsOnlyForThisHostAndLinksMustStayOnTheirOrigin) {
   EXPECT_TRUE(exchange::ParseHttpUrl("https://report.cybertip.org/hashsharing"));
   EXPECT_TRUE(exchange::ParseHttpUrl("http://127.0.0.1:8080/x"));

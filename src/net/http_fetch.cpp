@@ -72,6 +72,14 @@ class BeastFetcher final : public HttpFetcher {
       beast::flat_buffer buffer;
       tcp::resolver resolver(io);
       const auto endpoints = resolver.resolve(url.host, url.port);
+      if (!limits_.allow_private_addresses) {
+        for (const auto& entry : endpoints) {
+          if (IsInternalAddress(entry.endpoint().address().to_string())) {
+            return Fail(ErrorCode::kPermissionDenied, url.host + " resolves to an internal address (" +
+                                                          entry.endpoint().address().to_string() + "): not fetched");
+          }
+        }
+      }
       // Asynchronous steps run on this thread with the stream's deadline: Beast's timeouts apply
       // to asynchronous operations only (a synchronous read would wait for ever on a server that
       // never answers). `sent` is set once the request's first byte may have left.
@@ -144,6 +152,24 @@ class BeastFetcher final : public HttpFetcher {
 };
 
 }  // namespace
+
+bool IsInternalAddress(const std::string& text) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(text, ec);
+  if (ec) return true;  // not an address: never treated as outside
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  if (address.is_unspecified() || address.is_loopback() || address.is_multicast()) return true;
+  if (address.is_v4()) {
+    const auto b = address.to_v4().to_bytes();
+    return b[0] == 10 || b[0] == 0 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 169 && b[1] == 254) || (b[0] == 100 && (b[1] & 0xc0) == 64) || b[0] >= 240;
+  }
+  const auto v6 = address.to_v6();
+  const auto b = v6.to_bytes();
+  return v6.is_link_local() || v6.is_site_local() || (b[0] & 0xfe) == 0xfc;
+}
 
 std::string Reason(const std::exception& e) {
   if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) return system->code().message();

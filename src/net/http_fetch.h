@@ -59,7 +59,14 @@ struct FetchLimits {
   std::chrono::seconds timeout{120};
   // Hosts a request may go to; empty: any (the clients always name their service's host).
   std::vector<std::string> allowed_hosts;
+  // Whether the host may resolve to a loopback, private (RFC 1918, fc00::/7), link-local or
+  // unspecified address. Off for fetches on a caller's behalf (a URL a client names), where a name
+  // on the allow-list could still resolve inside; every address the name resolves to is checked.
+  bool allow_private_addresses = true;
 };
+
+// Whether `address` is loopback, private, link-local, carrier-grade NAT, multicast or unspecified.
+bool IsInternalAddress(const std::string& address);
 
 class HttpFetcher {
  public:
