@@ -7,6 +7,7 @@
 #include <string>
 
 #include "exchange/exchange_client.h"
+#include "vigil/hash_list.h"
 
 namespace vigil::exchange {
 
@@ -47,6 +48,10 @@ Result<std::string> SameOriginLink(const std::string& base_url, const std::strin
 // A service's answer that is not what was asked for: "SERVICE answered HTTP N: <start of the body>"
 // (the body cut short and stripped of control characters: it is the service's, and untrusted).
 Error UnexpectedAnswer(const std::string& service, const HttpReply& reply);
+// A page in one of the record formats ("ncmec", "stopncii"), parsed under the setup's limits (body
+// size, records a page); an error says the service's answer was refused and why.
+Result<ParsedList> ParseServicePage(const ClientSetup& setup, const char* format, const std::string& service,
+                                    const std::string& body);
 // The settings' JSON checkpoint text as an object ("" -> empty object).
 Result<boost::json::object> ParseCheckpoint(const std::string& checkpoint, const std::string& service);
 

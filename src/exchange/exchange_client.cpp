@@ -92,6 +92,17 @@ Error UnexpectedAnswer(const std::string& service, const HttpReply& reply) {
           service + " answered HTTP " + std::to_string(reply.status) + (start.empty() ? "" : ": " + start)};
 }
 
+Result<ParsedList> ParseServicePage(const ClientSetup& setup, const char* format, const std::string& service,
+                                    const std::string& body) {
+  ListParseOptions options;
+  options.source = setup.exchange;
+  options.max_bytes = setup.max_body_bytes;
+  options.max_entries = setup.max_records_per_page;
+  auto list = ParseHashList(format, body, options);
+  if (!list) return Fail(list.error().code, service + "'s answer was refused: " + list.error().message);
+  return list;
+}
+
 Result<boost::json::object> ParseCheckpoint(const std::string& checkpoint, const std::string& service) {
   if (checkpoint.empty()) return boost::json::object();
   boost::system::error_code ec;

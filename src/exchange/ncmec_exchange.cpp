@@ -88,28 +88,23 @@ class NcmecClient final : public ExchangeClient {
     }
     VIGIL_ASSIGN_OR_RETURN(auto reply, Get(url));
     if (reply.status != 200) return tl::unexpected(UnexpectedAnswer("NCMEC", reply));
-    ListParseOptions options;
-    options.source = setup_.exchange;
-    options.max_bytes = setup_.max_body_bytes;
-    options.max_entries = setup_.max_records_per_page;
-    auto list = ParseHashList("ncmec", reply.body, options);
-    if (!list) return Fail(list.error().code, "NCMEC's answer was refused: " + list.error().message);
+    VIGIL_ASSIGN_OR_RETURN(auto list, ParseServicePage(setup_, "ncmec", "NCMEC", reply.body));
     SyncPage page;
     page.format = "ncmec";
-    page.fetched = list->records;
-    page.skipped = list->skipped;
-    if (!list->newest.empty()) page.newest_at = ParseIsoTime(list->newest);
+    page.fetched = list.records;
+    page.skipped = list.skipped;
+    if (!list.newest.empty()) page.newest_at = ParseIsoTime(list.newest);
     if (!members_.empty()) {
-      std::erase_if(list->ops, [&](const ImportOp& op) { return members_.count(op.provenance.member) == 0; });
+      std::erase_if(list.ops, [&](const ImportOp& op) { return members_.count(op.provenance.member) == 0; });
     }
-    page.ops = std::move(list->ops);
+    page.ops = std::move(list.ops);
     boost::json::object after;
-    if (!list->next_page.empty()) {
+    if (!list.next_page.empty()) {
       // Checked now, so a bad link fails this page (nothing of it applied) rather than the next run.
-      VIGIL_TRY(NextUrl(base_, list->next_page));
+      VIGIL_TRY(NextUrl(base_, list.next_page));
       after["from"] = from;
       after["to"] = to;
-      after["next"] = list->next_page;
+      after["next"] = list.next_page;
       page.more = true;
     } else {
       after["from"] = to;  // the window is exhausted: the next run asks for what came after it

@@ -38,29 +38,24 @@ class StopNciiClient final : public ExchangeClient {
     call.headers = {{"Ocp-Apim-Subscription-Key", subscription_}, {"x-functions-key", fetch_key_}, {"Accept", "application/json"}};
     VIGIL_ASSIGN_OR_RETURN(auto reply, SendWithRetry(*setup_.fetcher, call, setup_.retry, "StopNCII"));
     if (reply.status != 200) return tl::unexpected(UnexpectedAnswer("StopNCII", reply));
-    ListParseOptions options;
-    options.source = setup_.exchange;
-    options.max_bytes = setup_.max_body_bytes;
-    options.max_entries = setup_.max_records_per_page;
-    auto list = ParseHashList("stopncii", reply.body, options);
-    if (!list) return Fail(list.error().code, "StopNCII's answer was refused: " + list.error().message);
+    VIGIL_ASSIGN_OR_RETURN(auto list, ParseServicePage(setup_, "stopncii", "StopNCII", reply.body));
     SyncPage page;
     page.format = "stopncii";
-    page.fetched = list->records;
-    page.skipped = list->skipped;
-    if (!list->newest.empty()) page.newest_at = std::stoll(list->newest) * 1'000'000;
-    page.ops = std::move(list->ops);
+    page.fetched = list.records;
+    page.skipped = list.skipped;
+    if (!list.newest.empty()) page.newest_at = std::stoll(list.newest) * 1'000'000;
+    page.ops = std::move(list.ops);
     boost::json::object after;
-    if (list->more) {
-      if (list->next_page.empty() || list->next_page.size() > 8192) {
+    if (list.more) {
+      if (list.next_page.empty() || list.next_page.size() > 8192) {
         return Fail(ErrorCode::kCorrupt, "StopNCII's answer says more records follow but gives no usable nextPageToken");
       }
       after["start"] = start;
-      after["token"] = list->next_page;
+      after["token"] = list.next_page;
       page.more = true;
     } else {
       std::int64_t next = start;
-      if (list->checkpoint) next = std::stoll(*list->checkpoint);
+      if (list.checkpoint) next = std::stoll(*list.checkpoint);
       if (next < start) {
         return Fail(ErrorCode::kCorrupt, "StopNCII's nextSetTimestamp (" + std::to_string(next) +
                                              ") is before the page's start (" + std::to_string(start) + ")");
