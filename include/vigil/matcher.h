@@ -45,6 +45,7 @@ struct MatchHit {
   std::string signal_type;
   int distance = 0;
   bool negative = false;  // the bank is an allow-list (Bank::negative)
+  double enabled_ratio = 1.0;  // the bank's share of HMA-compatible lookups (Bank::enabled_ratio)
 };
 
 struct VideoMatchHit {

@@ -41,6 +41,9 @@ struct Bank {
   std::vector<std::string> labels;
   std::string category;  // the taxonomy's category of violation its entries stand for ("" : none named)
   bool enabled = true;
+  // The share of HMA-compatible lookups that include this bank (HMA's matching_enabled_ratio: a
+  // coin flip per lookup, docs/hma.md), 0-1 in steps of a millionth. /v1 and uploads ignore it.
+  double enabled_ratio = 1.0;
   int pdq_max_distance = 31;  // a PDQ entry matches at distance <= this
   int pdq_min_quality = 50;   // and only when the query's quality is >= this
   // Measures beyond the reference PDQ (docs/evaluation.md has what each gains and costs): also
@@ -63,6 +66,7 @@ struct BankUpdate {
   std::optional<std::vector<std::string>> labels;
   std::optional<std::string> category;
   std::optional<bool> enabled;
+  std::optional<double> enabled_ratio;
   std::optional<int> pdq_max_distance;
   std::optional<int> pdq_min_quality;
   std::optional<bool> match_dihedral;

@@ -1,5 +1,6 @@
 // `vigil serve`: the matching service. Opens the store, loads every bank into memory, serves the
 // HTTP API until SIGTERM/SIGINT, then drains in-flight requests and exits.
+#include <memory>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -34,8 +35,19 @@ struct ServeArgs {
   int threads = -1;
   bool no_access_log = false;
   std::string port_file;
+  std::string hma_port_file;
   std::string rules;
 };
+
+// Writes `port` to `path` whole, then renames it, so a reader never sees a partial file.
+void WritePortFile(const std::string& path, unsigned port) {
+  const auto tmp = path + ".tmp";
+  if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+    std::fprintf(f, "%u\n", port);
+    std::fclose(f);
+    std::filesystem::rename(tmp, path);
+  }
+}
 
 int RunServe(ServeArgs& args, CLI::App& app) {
   server::ServerConfig config;
@@ -153,16 +165,22 @@ int RunServe(ServeArgs& args, CLI::App& app) {
                  reporting.vault != nullptr, background.file_interval.count() > 0, background.file_interval.count(),
                  background.purge_interval.count() > 0, pool != nullptr);
   }
-  if (!args.port_file.empty()) {
-    // Written whole then renamed, so a reader never sees a partial file.
-    const auto tmp = args.port_file + ".tmp";
-    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "%u\n", http.port());
-      std::fclose(f);
-      std::filesystem::rename(tmp, args.port_file);
-    }
+  // The HMA-compatible surface on a listener of its own ([hma]): same service, same workers.
+  std::unique_ptr<server::HttpServer> hma;
+  if (config.api.hma.enabled) {
+    server::HttpServerOptions options = config.http;
+    if (auto parsed = server::ParseListen(config.api.hma.listen, options); !parsed) return ReportError("serve", parsed.error());
+    hma = std::make_unique<server::HttpServer>(options, service.HmaCallbacks());
+    if (auto started = hma->Start(); !started) return ReportError("serve", started.error());
+    spdlog::info(R"("msg":"listening for HMA clients","address":{},"port":{},"acts_as":{},"mode":{},"url_hosts":{})",
+                 JsonString(options.host), hma->port(),
+                 JsonString(config.api.hma.require_bearer ? std::string("the caller's key") : config.api.hma.key),
+                 JsonString(config.api.hma.record ? "record" : "lookup"), config.api.hma.allowed_hosts.size());
+    if (!args.hma_port_file.empty()) WritePortFile(args.hma_port_file, hma->port());
   }
+  if (!args.port_file.empty()) WritePortFile(args.port_file, http.port());
   http.RunUntilSignalled();
+  if (hma) hma->Stop();
   service.StopExchanges();
   scheduler.Stop();
   uploads.Stop();
@@ -182,6 +200,8 @@ Action RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "HTTP threads (default: one per core)");
   cmd->add_flag("--no-access-log", args->no_access_log, "Do not log every request");
   cmd->add_option("--port-file", args->port_file, "Write the bound port to this file once listening");
+  cmd->add_option("--hma-port-file", args->hma_port_file,
+                  "Write the HMA-compatible listener's port ([hma], docs/hma.md) to this file once listening");
   cmd->add_option("--rules", args->rules, "Policy rules file (TOML; see docs/workflow.md); reload with POST /v1/rules/reload")
       ->check(CLI::ExistingFile);
   return [cmd, args]() -> int {

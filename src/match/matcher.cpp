@@ -68,7 +68,7 @@ Status Matcher::Refresh() {
   int radius = 0;
   for (const auto& bank : *banks) {
     rules[bank.id] = {bank.name, bank.enabled, bank.pdq_max_distance, bank.pdq_min_quality, bank.match_dihedral,
-                      bank.match_trimmed, bank.negative};
+                      bank.match_trimmed, bank.negative, bank.enabled_ratio};
     if (bank.enabled) radius = std::max(radius, bank.pdq_max_distance);
   }
   std::int64_t after;
@@ -152,7 +152,7 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
       if (hit.distance > rule.max_distance) continue;
       if (signal.quality && *signal.quality < rule.min_quality) continue;
     }
-    out.push_back({entry_id, bank_it->first, rule.name, signal.signal_type, hit.distance, rule.negative});
+    out.push_back({entry_id, bank_it->first, rule.name, signal.signal_type, hit.distance, rule.negative, rule.enabled_ratio});
   }
   return out;
 }

@@ -30,6 +30,7 @@ struct Matcher::State {
     bool match_dihedral = false;
     bool match_trimmed = false;
     bool negative = false;
+    double enabled_ratio = 1.0;  // HMA-compatible lookups' coin flip (Bank::enabled_ratio)
   };
 
   std::mutex refresh_mu;  // one Load/Refresh at a time

@@ -140,6 +140,7 @@ class BeastFetcher final : public HttpFetcher {
       reply.content_type = std::string(parser.get()[http::field::content_type]);
       reply.retry_after = std::string(parser.get()[http::field::retry_after]);
       reply.request_id = std::string(parser.get()["Request-ID"]);
+      reply.location = std::string(parser.get()[http::field::location]).substr(0, 4096);
       return reply;
     } catch (const std::exception& e) {
       return Fail(sent ? ErrorCode::kIoError : ErrorCode::kUnavailable,

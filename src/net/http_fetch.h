@@ -36,6 +36,7 @@ struct HttpReply {
   std::string content_type;
   std::string retry_after;  // the Retry-After header, as sent
   std::string request_id;   // the Request-ID header (NCMEC's, for correspondence), as sent
+  std::string location;     // the Location header (a redirect's target), at most 4 KiB
 };
 
 struct Url {

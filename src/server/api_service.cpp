@@ -42,31 +42,6 @@ const std::vector<std::string> kCustodian = {"custodian"};
 const std::vector<std::string> kLegalRead = {"legal", "custodian", "auditor", "admin"};
 const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
 
-// Matches "/v1/banks/{name}" against a path; fills `params` with the segments' decoded values. A
-// segment that is not validly percent-encoded (or decodes to nothing) matches no route.
-bool MatchPattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
-  params.clear();
-  while (!pattern.empty() || !path.empty()) {
-    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
-    pattern.remove_prefix(1);
-    path.remove_prefix(1);
-    const auto pattern_end = pattern.find('/');
-    const auto path_end = path.find('/');
-    const auto segment = pattern.substr(0, pattern_end);
-    const auto value = path.substr(0, path_end);
-    if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
-      auto decoded = PercentDecode(value, false);
-      if (!decoded || decoded->empty()) return false;
-      params[std::string(segment.substr(1, segment.size() - 2))] = std::move(*decoded);
-    } else if (segment != value) {
-      return false;
-    }
-    pattern = pattern_end == std::string_view::npos ? std::string_view{} : pattern.substr(pattern_end);
-    path = path_end == std::string_view::npos ? std::string_view{} : path.substr(path_end);
-  }
-  return true;
-}
-
 // Routes whose handlers are only for watching the service: logged when they fail, not per call.
 bool IsProbe(std::string_view route) { return route == "/healthz" || route == "/readyz" || route == "/metrics"; }
 
@@ -189,26 +164,28 @@ ApiService::~ApiService() {
 void ApiService::StartRefreshing(std::chrono::milliseconds interval, const std::string& postgres_url,
                                  const std::string& snapshot_dir, std::chrono::minutes snapshot_every) {
   RefreshIndexGauges();
+  index_synced_at_ = SystemClock().NowMicros();
   ready_ = true;
   IndexFollowerOptions options;
   options.interval = interval;
   options.postgres_url = postgres_url;
   options.snapshot_dir = snapshot_dir;
   options.snapshot_every = snapshot_every;
-  if (past_uploads_ != nullptr) {
-    // The index of past uploads follows new uploads at every refresh, before the gauges.
-    options.after_refresh = [this] {
+  // After every refresh: the index of past uploads follows new uploads (before the gauges), and
+  // the time the index was last in step with the store is kept (HMA's index status).
+  options.after_refresh = [this] {
+    if (past_uploads_ != nullptr) {
       if (auto followed = past_uploads_->Follow(); !followed) {
         spdlog::warn(R"("msg":"past uploads follow failed","error":{})",
                      boost::json::serialize(boost::json::value(followed.error().ToString())));
       }
-      RefreshIndexGauges();
-    };
-  }
+    }
+    RefreshIndexGauges();
+    index_synced_at_ = SystemClock().NowMicros();
+  };
   options.on_snapshot = [](double seconds) {
     spdlog::info(R"("msg":"index snapshot written","seconds":{:.3f})", seconds);
   };
-  options.after_refresh = [this] { RefreshIndexGauges(); };
   options.on_synced = [this](double seconds) { metrics_.ObserveIndexSync(seconds); };
   options.on_error = [](const std::string& message) {
     spdlog::warn(R"("msg":"index follower","error":{})", boost::json::serialize(boost::json::value(message)));
@@ -259,7 +236,7 @@ void ApiService::Observe(HttpEvent event, unsigned status, const std::string& de
       std::string route = "(unmatched)";
       std::map<std::string, std::string> ignored;
       for (const auto& candidate : Routes()) {
-        if (std::string(http::to_string(candidate.method)) == method && MatchPattern(candidate.pattern, path, ignored)) {
+        if (std::string(http::to_string(candidate.method)) == method && MatchRoutePattern(candidate.pattern, path, ignored)) {
           route = candidate.pattern;
           break;
         }
@@ -349,7 +326,7 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
   }
   std::string allowed;
   for (const auto& candidate : Routes()) {
-    if (!MatchPattern(candidate.pattern, path, admitted.params)) continue;
+    if (!MatchRoutePattern(candidate.pattern, path, admitted.params)) continue;
     if (candidate.method == header.method()) {
       admitted.route = &candidate;
       break;

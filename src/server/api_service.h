@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "match/index_follower.h"
@@ -33,6 +34,26 @@
 #include "workflow/upload_workflow.h"
 
 namespace vigil::server {
+
+// [hma]: the HMA-compatible surface (hma_routes.cpp, docs/hma.md) on a listener of its own.
+struct HmaOptions {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:5100";
+  // Callers that send no key act as the key named `key` on /h and /m, and as `curator_key` (or
+  // `key` when that is empty) on /c. With require_bearer, every caller must send a Vigil key as
+  // "Authorization: Bearer ..." and acts as that key.
+  std::string key;
+  std::string curator_key;
+  bool require_bearer = false;
+  // "lookup": HMA's behaviour (nothing recorded). "record": media looked up by file or URL is
+  // recorded and goes through the policy like POST /v1/content.
+  bool record = false;
+  // ?url= fetching: hosts allowed (empty: none), internal addresses, size and time limits.
+  std::vector<std::string> allowed_hosts;
+  bool allow_private_addresses = false;
+  std::uint64_t max_fetch_bytes = 100ull << 20;
+  int fetch_timeout_seconds = 30;
+};
 
 struct ApiOptions {
   DecodeLimits decode_limits;
@@ -68,6 +89,7 @@ struct ApiOptions {
   std::vector<std::string> exchange_allowed_hosts;
   std::string exchange_list_directory;
   std::string exchange_credentials_directory;
+  HmaOptions hma;
 };
 
 struct ReportingServices;
@@ -119,6 +141,20 @@ class ApiService {
   // Every route, for the OpenAPI document test and the role tests.
   static const std::vector<Route>& Routes();
 
+  // The HMA-compatible surface ([hma], hma_routes.cpp, hma_curation_routes.cpp): its own
+  // listener's callbacks. Its routes are authorised, rate-limited, counted and audited as the key
+  // the caller acts as (HmaOptions), like /v1; answers and errors ({"message"}) are HMA's.
+  struct HmaRoute {
+    http::verb method;
+    std::string pattern;              // "/c/bank/{bank_name}"
+    std::vector<std::string> roles;   // empty: public (the probes, the site map)
+    bool curation = false;            // acts as [hma] curator_key
+    bool heavy = false;               // decodes media or fetches a URL: the worker pool, the server's body limit
+    Handler handler;
+  };
+  static const std::vector<HmaRoute>& HmaRoutes();
+  HttpCallbacks HmaCallbacks();
+
   // Marks the service ready (after the matcher loaded) and keeps the matcher current with the
   // store until destruction (match/index_follower.h): at once when PostgreSQL (`postgres_url`, ""
   // for SQLite) announces a bank change, and every `interval` regardless; writes a matcher snapshot
@@ -151,6 +187,9 @@ class ApiService {
   Response ListEntries(ApiCall& call);
   Response ListImports(ApiCall& call);
   Response ExportBank(ApiCall& call);
+  // After an import is applied (any route's): the matcher refreshed, the gauges, and retroactive
+  // matching of its new entries; the retroactive result as JSON (null when it is off).
+  boost::json::value AfterImport(const std::string& bank, const ImportResult& imported);
   // exchange_routes.cpp
   Response ListExchanges(ApiCall& call);
   Response CreateExchange(ApiCall& call);
@@ -175,6 +214,56 @@ class ApiService {
   Status CheckExchangeCredentials(const Exchange& exchange) const;
   void ExchangePass();
   void UpdateExchangeGauges(const Exchange& exchange, std::int64_t now);
+  // hma_routes.cpp: the probes, hashing and matching
+  Admission AdmitHma(const RequestHeader& header, const std::string& remote);
+  Response HandleHma(Request& request, const RequestInfo& info);
+  Response HmaStatus(ApiCall& call);
+  Response HmaLivez(ApiCall& call);
+  Response HmaReadyz(ApiCall& call);
+  Response HmaSiteMap(ApiCall& call);
+  Response HmaHashUrl(ApiCall& call);
+  Response HmaHashForm(ApiCall& call);
+  Response HmaLookupGet(ApiCall& call);
+  Response HmaLookupForm(ApiCall& call);
+  Response HmaRawLookup(ApiCall& call);
+  Response HmaCompare(ApiCall& call);
+  Response HmaIndexStatus(ApiCall& call);
+  // The media a call names (?url= or a multipart file) hashed for HMA's signal types: signal type
+  // -> value, or an HMA error answer. In "record" mode the media is also recorded (`record`).
+  struct HmaHashed {
+    std::map<std::string, std::string> signals;  // HMA signal type -> value
+  };
+  std::variant<HmaHashed, Response> HmaHashMedia(ApiCall& call, bool from_url, bool record);
+  // signal type -> {bank -> matches}, after the coin flip; or an HMA error answer.
+  std::variant<boost::json::object, Response> HmaMatch(ApiCall& call, const std::string& signal_type,
+                                                       const std::string& signal, bool bypass_coinflip);
+  // hma_curation_routes.cpp: banks, their content, signal and content types, exchanges
+  Response HmaListBanks(ApiCall& call);
+  Response HmaCreateBank(ApiCall& call);
+  Response HmaGetBank(ApiCall& call);
+  Response HmaUpdateBank(ApiCall& call);
+  Response HmaDeleteBank(ApiCall& call);
+  Response HmaAddContent(ApiCall& call);
+  Response HmaGetContent(ApiCall& call);
+  Response HmaUpdateContent(ApiCall& call);
+  Response HmaDeleteContent(ApiCall& call);
+  Response HmaAddSignal(ApiCall& call);
+  Response HmaListSignalTypes(ApiCall& call);
+  Response HmaUpdateSignalType(ApiCall& call);
+  Response HmaSignalTypeIndex(ApiCall& call);
+  Response HmaListContentTypes(ApiCall& call);
+  Response HmaExchangeApis(ApiCall& call);
+  Response HmaExchangeApi(ApiCall& call);
+  Response HmaExchangeApiSchema(ApiCall& call);
+  Response HmaCreateExchange(ApiCall& call);
+  Response HmaListExchanges(ApiCall& call);
+  Response HmaGetExchange(ApiCall& call);
+  Response HmaUpdateExchange(ApiCall& call);
+  Response HmaDeleteExchange(ApiCall& call);
+  Response HmaExchangeStatus(ApiCall& call);
+  Response HmaExchangeCredentials(ApiCall& call);
+  // Adds signals (HMA type -> value) to a bank as one HMA content: {"id", "signals"} or an error.
+  Response HmaAddSignals(ApiCall& call, const Bank& bank, const std::map<std::string, std::string>& signals);
   // admin_routes.cpp
   Response Healthz(ApiCall& call);
   Response Readyz(ApiCall& call);
@@ -257,6 +346,7 @@ class ApiService {
   Authenticator auth_;
   ServiceMetrics metrics_;
   std::atomic<bool> ready_{false};
+  std::atomic<std::int64_t> index_synced_at_{0};  // when the matcher last caught up with the store (µs)
   std::unique_ptr<MediaStore> media_;  // kept media (options_.media_dir); null: none kept
   UploadWorkflow uploads_;
   std::unique_ptr<PastUploadIndex> past_uploads_;  // retroactive matching; null: off

@@ -12,6 +12,31 @@
 
 namespace vigil::server {
 
+// Matches "/v1/banks/{name}" against a path; fills `params` with the segments' decoded values. A
+// segment that is not validly percent-encoded (or decodes to nothing) matches no route.
+bool MatchRoutePattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params) {
+  params.clear();
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    const auto pattern_end = pattern.find('/');
+    const auto path_end = path.find('/');
+    const auto segment = pattern.substr(0, pattern_end);
+    const auto value = path.substr(0, path_end);
+    if (segment.size() > 2 && segment.front() == '{' && segment.back() == '}') {
+      auto decoded = PercentDecode(value, false);
+      if (!decoded || decoded->empty()) return false;
+      params[std::string(segment.substr(1, segment.size() - 2))] = std::move(*decoded);
+    } else if (segment != value) {
+      return false;
+    }
+    pattern = pattern_end == std::string_view::npos ? std::string_view{} : pattern.substr(pattern_end);
+    path = path_end == std::string_view::npos ? std::string_view{} : path.substr(path_end);
+  }
+  return true;
+}
+
 http::status StatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:

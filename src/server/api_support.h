@@ -15,6 +15,10 @@
 
 namespace vigil::server {
 
+// Matches a route pattern ("/v1/banks/{name}") against a path; fills `params` with the segments'
+// decoded values. A segment that is not validly percent-encoded (or decodes to nothing) matches no route.
+bool MatchRoutePattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& params);
+
 // 400 bad input, 404, 409, 413, 415, 503, and 500 only for our own failures.
 http::status StatusFor(ErrorCode code);
 

@@ -45,6 +45,23 @@ Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization,
   return key;
 }
 
+Result<ApiKeyRecord> Authenticator::ByName(const std::string& name) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = by_name_.find(name); it != by_name_.end() && it->second.expires > now) return it->second.key;
+  }
+  auto keys = store_.ListApiKeys();
+  if (!keys) return tl::unexpected(keys.error());
+  const auto it = std::find_if(keys->begin(), keys->end(), [&](const ApiKeyRecord& k) {
+    return k.name == name && !k.revoked_at && k.status == "active";
+  });
+  if (it == keys->end()) return Fail(ErrorCode::kNotFound, "no active key named '" + name + "'");
+  std::lock_guard lock(mu_);
+  by_name_[name] = {*it, now + ttl_};
+  return *it;
+}
+
 bool Authenticator::Admit(const ApiKeyRecord& key) {
   if (limit_.per_second <= 0) return true;
   const double burst = limit_.burst > 0 ? limit_.burst : limit_.per_second;
@@ -95,6 +112,7 @@ void Authenticator::CountFailure(const std::string& remote) {
 void Authenticator::Evict() {
   std::lock_guard lock(mu_);
   cache_.clear();
+  by_name_.clear();
 }
 
 }  // namespace vigil::server

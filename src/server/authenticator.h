@@ -32,6 +32,9 @@ class Authenticator {
   // and kInvalidArgument for a malformed header.
   // `remote` is the client address the failed-lookup allowance is kept for.
   Result<ApiKeyRecord> Authenticate(std::string_view authorization, const std::string& remote);
+  // The active key named `name` (the key a listener's callers act as: [hma] key), cached like a
+  // secret's; kNotFound when there is none, or it is revoked or pending.
+  Result<ApiKeyRecord> ByName(const std::string& name);
   // Takes one token from the key's bucket; false when it is empty.
   bool Admit(const ApiKeyRecord& key);
   // Forgets cached keys (after a revoke).
@@ -53,6 +56,7 @@ class Authenticator {
   std::chrono::milliseconds ttl_;
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;
+  std::unordered_map<std::string, Cached> by_name_;
   std::unordered_map<std::int64_t, Bucket> buckets_;
   std::unordered_map<std::string, Bucket> failures_;  // by client address: tokens left for failures
 };

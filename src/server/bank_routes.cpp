@@ -45,6 +45,12 @@ Result<BankUpdate> ReadBankFields(const boost::json::object& body, bool creating
       if (!value.is_bool()) return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be true or false");
       (key == "enabled" ? update.enabled : key == "match_dihedral" ? update.match_dihedral : update.match_trimmed) =
           value.as_bool();
+    } else if (key == "enabled_ratio") {
+      const auto ratio = value.is_number() ? value.to_number<double>() : -1.0;
+      if (!(ratio >= 0 && ratio <= 1)) {
+        return Fail(ErrorCode::kInvalidArgument, "enabled_ratio must be a number from 0 to 1");
+      }
+      update.enabled_ratio = ratio;
     } else if (key == "pdq_max_distance" || key == "pdq_min_quality") {
       if (!value.is_int64()) return Fail(ErrorCode::kInvalidArgument, std::string(key) + " must be an integer");
       const int number = static_cast<int>(std::clamp<std::int64_t>(value.as_int64(), -1, 1000));
@@ -81,6 +87,7 @@ Response ApiService::CreateBank(ApiCall& call) {
   bank.labels = fields->labels.value_or(std::vector<std::string>{});
   bank.category = fields->category.value_or("");
   bank.enabled = fields->enabled.value_or(true);
+  bank.enabled_ratio = fields->enabled_ratio.value_or(1.0);
   bank.pdq_max_distance = fields->pdq_max_distance.value_or(31);
   bank.pdq_min_quality = fields->pdq_min_quality.value_or(50);
   bank.match_dihedral = fields->match_dihedral.value_or(false);
@@ -161,30 +168,33 @@ Response ApiService::ImportList(ApiCall& call) {
     return ErrorResponse(imported.error());
   }
   metrics_.CountImport(bank, "applied", imported->added, imported->removed);
-  if (auto refreshed = matcher_.Refresh(); !refreshed) {
-    spdlog::error(R"("msg":"matcher refresh after import failed","error":{})",
-                  boost::json::serialize(boost::json::value(refreshed.error().ToString())));
-  }
-  RefreshIndexGauges();
   boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
                           {"removed", imported->removed},     {"relabelled", imported->relabelled},
                           {"unchanged", imported->unchanged}, {"skipped", skipped},
                           {"overridden", imported->overridden}};
   out["checkpoint"] = checkpoint ? boost::json::value(*checkpoint) : nullptr;
-  if (retro_ != nullptr) {
-    // The new entries against the uploads of the look-back window (retroactive matching).
-    auto found = store_.GetBank(bank);
-    auto retro = found ? retro_->MatchNewEntries(*found, imported->added_entries) : Result<RetroMatchResult>(tl::unexpected(found.error()));
-    if (retro) {
-      out["retroactive"] = RetroMatchJson(*retro);
-      metrics_.CountLateMatches(bank, retro->matches_recorded, retro->failed);
-    } else {
-      spdlog::error(R"("msg":"retroactive matching failed","bank":{},"error":{})", boost::json::serialize(boost::json::value(bank)),
-                    boost::json::serialize(boost::json::value(retro.error().ToString())));
-      out["retroactive"] = {{"error", retro.error().ToString()}};
-    }
-  }
+  if (auto retro = AfterImport(bank, *imported); !retro.is_null()) out["retroactive"] = std::move(retro);
   return JsonResponse(http::status::ok, out);
+}
+
+boost::json::value ApiService::AfterImport(const std::string& bank, const ImportResult& imported) {
+  if (auto refreshed = matcher_.Refresh(); !refreshed) {
+    spdlog::error(R"("msg":"matcher refresh after import failed","error":{})",
+                  boost::json::serialize(boost::json::value(refreshed.error().ToString())));
+  }
+  RefreshIndexGauges();
+  if (retro_ == nullptr) return nullptr;
+  // The new entries against the uploads of the look-back window (retroactive matching).
+  auto found = store_.GetBank(bank);
+  auto retro = found ? retro_->MatchNewEntries(*found, imported.added_entries)
+                     : Result<RetroMatchResult>(tl::unexpected(found.error()));
+  if (!retro) {
+    spdlog::error(R"("msg":"retroactive matching failed","bank":{},"error":{})", boost::json::serialize(boost::json::value(bank)),
+                  boost::json::serialize(boost::json::value(retro.error().ToString())));
+    return boost::json::object{{"error", retro.error().ToString()}};
+  }
+  metrics_.CountLateMatches(bank, retro->matches_recorded, retro->failed);
+  return RetroMatchJson(*retro);
 }
 
 Response ApiService::ListEntries(ApiCall& call) {

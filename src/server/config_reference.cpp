@@ -259,6 +259,32 @@ std::vector<ConfigKey> MakeReference() {
       {"exchanges", "credentials_directory", "string", String(api.exchange_credentials_directory),
        "the directory the service reads exchanges' `file:` credentials from; empty: none (variables named "
        "`VIGIL_EXCHANGE_*` only). Other variables and files of the process are never read as credentials"},
+      // [hma]
+      {"hma", "enabled", "boolean", Boolean(api.hma.enabled),
+       "serve the HMA-compatible API (Hasher-Matcher-Actioner 2.x routes /h, /m, /c, /status; docs/hma.md) "
+       "on a listener of its own, so HMA integrations and ROOST's Coop can use Vigil unchanged"},
+      {"hma", "listen", "string", String(api.hma.listen),
+       "HOST:PORT of that listener (loopback by default: HMA clients send no credentials; port 0 picks one)"},
+      {"hma", "key", "string", String(api.hma.key),
+       "the name of the Vigil key callers without a key act as on /h and /m (a `submitter`): its role, rate "
+       "limit and audit trail apply to everything they do"},
+      {"hma", "curator_key", "string", String(api.hma.curator_key),
+       "the key callers act as on /c (banks, content, exchanges: a `bank-admin`); empty: `key`"},
+      {"hma", "require_bearer", "boolean", Boolean(api.hma.require_bearer),
+       "callers must send a Vigil key (\"Authorization: Bearer ...\") and act as it; for clients that can"},
+      {"hma", "mode", "string", String(api.hma.record ? "record" : "lookup"),
+       "\"lookup\": as HMA, nothing is recorded; \"record\": media looked up by file or URL (POST /m/lookup, "
+       "GET /m/lookup?url=) is recorded and goes through the policy like POST /v1/content (ids from "
+       "`content_id` and `user_id` query parameters)"},
+      {"hma", "allowed_hosts", "string", String(""),
+       "hosts, comma-separated, that `?url=` may fetch media from (HMA's ALLOWED_HOSTNAMES); empty: URL "
+       "fetching is refused. HTTPS only (plain HTTP to loopback for tests); redirects only to the same host"},
+      {"hma", "allow_private_addresses", "boolean", Boolean(api.hma.allow_private_addresses),
+       "whether an allowed host may resolve to a loopback, private, link-local or CGNAT address"},
+      {"hma", "fetch_max_mb", "integer", Integer(static_cast<std::int64_t>(api.hma.max_fetch_bytes >> 20)),
+       "the largest download `?url=` takes (HMA: 100 MB); a larger one is refused, nothing past it read"},
+      {"hma", "fetch_timeout_seconds", "integer", Integer(api.hma.fetch_timeout_seconds),
+       "the whole download must finish within this (HMA: 30 s)"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

@@ -9,6 +9,25 @@
 #include "vigil/file_hasher.h"
 
 namespace vigil::server {
+namespace {
+
+// "a, b,c" -> {"a", "b", "c"}: host lists in the file are one comma-separated string.
+std::vector<std::string> SplitHosts(const std::string& hosts) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < hosts.size()) {
+    auto comma = hosts.find(',', at);
+    if (comma == std::string::npos) comma = hosts.size();
+    std::string host = hosts.substr(at, comma - at);
+    host.erase(0, host.find_first_not_of(' '));
+    host.erase(host.find_last_not_of(' ') + 1);
+    if (!host.empty()) out.push_back(host);
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 Status ParseListen(const std::string& listen, HttpServerOptions& options) {
   const auto colon = listen.rfind(':');
@@ -225,19 +244,41 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "poll_seconds", config.api.exchange_poll_seconds, 0, 86'400);
     std::string hosts;
     read_string(*t, "allowed_hosts", hosts);
-    config.api.exchange_allowed_hosts.clear();
-    std::size_t at = 0;
-    while (at < hosts.size()) {
-      auto comma = hosts.find(',', at);
-      if (comma == std::string::npos) comma = hosts.size();
-      std::string host = hosts.substr(at, comma - at);
-      host.erase(0, host.find_first_not_of(' '));
-      host.erase(host.find_last_not_of(' ') + 1);
-      if (!host.empty()) config.api.exchange_allowed_hosts.push_back(host);
-      at = comma + 1;
-    }
+    config.api.exchange_allowed_hosts = SplitHosts(hosts);
     read_string(*t, "list_directory", config.api.exchange_list_directory);
     read_string(*t, "credentials_directory", config.api.exchange_credentials_directory);
+  }
+  if (const auto* t = table["hma"].as_table()) {
+    auto& h = config.api.hma;
+    read_bool(*t, "enabled", h.enabled);
+    read_string(*t, "listen", h.listen);
+    read_string(*t, "key", h.key);
+    read_string(*t, "curator_key", h.curator_key);
+    read_bool(*t, "require_bearer", h.require_bearer);
+    std::string mode = h.record ? "record" : "lookup";
+    read_string(*t, "mode", mode);
+    if (mode != "lookup" && mode != "record") {
+      status = Fail(ErrorCode::kInvalidArgument, path + ": hma.mode must be \"lookup\" or \"record\"");
+    }
+    h.record = mode == "record";
+    std::string hosts;
+    read_string(*t, "allowed_hosts", hosts);
+    h.allowed_hosts = SplitHosts(hosts);
+    read_bool(*t, "allow_private_addresses", h.allow_private_addresses);
+    std::int64_t megabytes = static_cast<std::int64_t>(h.max_fetch_bytes >> 20);
+    read_int(*t, "fetch_max_mb", megabytes, 1, 4096);
+    h.max_fetch_bytes = static_cast<std::uint64_t>(megabytes) << 20;
+    read_int(*t, "fetch_timeout_seconds", h.fetch_timeout_seconds, 1, 600);
+    if (h.enabled && h.key.empty() && !h.require_bearer) {
+      status = Fail(ErrorCode::kInvalidArgument,
+                    path + ": [hma] needs `key` (the Vigil key its callers act as) or require_bearer = true");
+    }
+    if (h.enabled) {
+      HttpServerOptions probe;
+      if (auto parsed = ParseListen(h.listen, probe); !parsed) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": hma.listen: " + parsed.error().message);
+      }
+    }
   }
   if (const auto* t = table["retroactive"].as_table()) {
     read_int(*t, "window_days", config.retroactive_days, 0, 36'500);

@@ -15,6 +15,7 @@ boost::json::object BankJson(const Bank& bank) {
                           {"labels", std::move(labels)},
                           {"category", bank.category},
                           {"enabled", bank.enabled},
+                          {"enabled_ratio", bank.enabled_ratio},
                           {"pdq_max_distance", bank.pdq_max_distance},
                           {"pdq_min_quality", bank.pdq_min_quality},
                           {"match_dihedral", bank.match_dihedral},

@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 11> kMigrations = {
+constexpr std::array<std::string_view, 12> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -606,6 +606,10 @@ CREATE TABLE exchange_feedback (
 CREATE INDEX exchange_feedback_due ON exchange_feedback(exchange_id, state, next_attempt_at);
 ALTER TABLE bank_entries ADD COLUMN listed_at BIGINT;
 CREATE INDEX exchange_feedback_entry ON exchange_feedback(entry_id);
+)sql",
+    // 12: the share of HMA-compatible lookups a bank takes part in, in millionths.
+    R"sql(
+ALTER TABLE banks ADD COLUMN enabled_ratio_ppm BIGINT NOT NULL DEFAULT 1000000;
 )sql",
 };
 

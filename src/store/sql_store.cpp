@@ -2,6 +2,7 @@
 // call runs in one transaction on a pooled connection; imports are serialised (SQLite has one
 // writer anyway; on PostgreSQL a table lock keeps entry ids committing in order, which the
 // matcher's incremental refresh relies on).
+#include <cmath>
 #include <sys/stat.h>
 
 #include <openssl/rand.h>
@@ -86,7 +87,15 @@ constexpr const char* kBankColumns =
     "b.id, b.name, b.description, b.labels, b.enabled, b.pdq_max_distance, b.pdq_min_quality, "
     "b.sync_checkpoint, b.created_at, b.updated_at, "
     "(SELECT COUNT(*) FROM bank_entries e WHERE e.bank_id = b.id AND e.removed_at IS NULL), "
-    "b.match_dihedral, b.match_trimmed, b.category, b.negative";
+    "b.match_dihedral, b.match_trimmed, b.category, b.negative, b.enabled_ratio_ppm";
+
+// A bank's enabled_ratio as stored: whole millionths (portable across SQLite and PostgreSQL).
+std::int64_t RatioPpm(double ratio) { return static_cast<std::int64_t>(std::llround(ratio * 1e6)); }
+
+Status CheckRatio(double ratio) {
+  if (!(ratio >= 0 && ratio <= 1)) return Fail(ErrorCode::kInvalidArgument, "enabled_ratio must be between 0 and 1");
+  return {};
+}
 
 Bank BankFromRow(const SqlRow& row) {
   Bank bank;
@@ -105,6 +114,7 @@ Bank BankFromRow(const SqlRow& row) {
   bank.match_trimmed = row.Int(12) != 0;
   bank.category = row.Text(13);
   bank.negative = row.Int(14) != 0;
+  bank.enabled_ratio = static_cast<double>(row.Int(15)) / 1e6;
   return bank;
 }
 
@@ -207,6 +217,7 @@ class SqlStore final : public Store {
 
   Result<Bank> CreateBank(const Bank& bank, const std::string& actor) override {
     VIGIL_TRY(CheckBankName(bank.name));
+    VIGIL_TRY(CheckRatio(bank.enabled_ratio));
     VIGIL_TRY(CheckThresholds(bank.pdq_max_distance, bank.pdq_min_quality));
     VIGIL_TRY(CheckCategory(bank.category));
     auto db = pool_.Acquire();
@@ -214,12 +225,12 @@ class SqlStore final : public Store {
     const auto now = Now();
     auto inserted = db->Query(
         "INSERT INTO banks (name, description, labels, enabled, pdq_max_distance, pdq_min_quality, created_at, "
-        "updated_at, match_dihedral, match_trimmed, category, negative) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, "
-        "$10, $11) RETURNING id",
+        "updated_at, match_dihedral, match_trimmed, category, negative, enabled_ratio_ppm) VALUES ($1, $2, $3, $4, $5, "
+        "$6, $7, $7, $8, $9, $10, $11, $12) RETURNING id",
         {bank.name, bank.description, LabelsToJson(bank.labels), std::int64_t{bank.enabled ? 1 : 0},
          std::int64_t{bank.pdq_max_distance}, std::int64_t{bank.pdq_min_quality}, now,
          std::int64_t{bank.match_dihedral ? 1 : 0}, std::int64_t{bank.match_trimmed ? 1 : 0}, bank.category,
-         std::int64_t{bank.negative ? 1 : 0}});
+         std::int64_t{bank.negative ? 1 : 0}, RatioPpm(bank.enabled_ratio)});
     if (!inserted) {
       if (inserted.error().code == ErrorCode::kAlreadyExists) {
         return Fail(ErrorCode::kAlreadyExists, "a bank named '" + bank.name + "' already exists");
@@ -255,6 +266,10 @@ class SqlStore final : public Store {
     if (update.labels) bank->labels = *update.labels;
     if (update.category) bank->category = *update.category;
     if (update.enabled) bank->enabled = *update.enabled;
+    if (update.enabled_ratio) {
+      VIGIL_TRY(CheckRatio(*update.enabled_ratio));
+      bank->enabled_ratio = *update.enabled_ratio;
+    }
     if (update.pdq_max_distance) bank->pdq_max_distance = *update.pdq_max_distance;
     if (update.pdq_min_quality) bank->pdq_min_quality = *update.pdq_min_quality;
     if (update.match_dihedral) bank->match_dihedral = *update.match_dihedral;
@@ -263,13 +278,15 @@ class SqlStore final : public Store {
     VIGIL_TRY(CheckCategory(bank->category));
     VIGIL_TRY(db->Execute(
         "UPDATE banks SET description = $1, labels = $2, enabled = $3, pdq_max_distance = $4, "
-        "pdq_min_quality = $5, updated_at = $6, match_dihedral = $7, match_trimmed = $8, category = $9 WHERE id = $10",
+        "pdq_min_quality = $5, updated_at = $6, match_dihedral = $7, match_trimmed = $8, category = $9, "
+        "enabled_ratio_ppm = $10 WHERE id = $11",
         {bank->description, LabelsToJson(bank->labels), std::int64_t{bank->enabled ? 1 : 0},
          std::int64_t{bank->pdq_max_distance}, std::int64_t{bank->pdq_min_quality}, Now(),
          std::int64_t{bank->match_dihedral ? 1 : 0}, std::int64_t{bank->match_trimmed ? 1 : 0}, bank->category,
-         bank->id}));
+         RatioPpm(bank->enabled_ratio), bank->id}));
     boost::json::object detail;
     if (update.enabled) detail["enabled"] = *update.enabled;
+    if (update.enabled_ratio) detail["enabled_ratio"] = *update.enabled_ratio;
     if (update.pdq_max_distance) detail["pdq_max_distance"] = *update.pdq_max_distance;
     if (update.pdq_min_quality) detail["pdq_min_quality"] = *update.pdq_min_quality;
     if (update.match_dihedral) detail["match_dihedral"] = *update.match_dihedral;
