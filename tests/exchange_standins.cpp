@@ -145,6 +145,7 @@ bool StandInServer::Start() {
     server::Response response{static_cast<http::status>(reply.status), request.version()};
     response.set(http::field::content_type, reply.content_type);
     if (reply.retry_after >= 0) response.set(http::field::retry_after, std::to_string(reply.retry_after));
+    if (!reply.location.empty()) response.set(http::field::location, reply.location);
     response.body() = std::move(reply.body);
     response.prepare_payload();
     return response;

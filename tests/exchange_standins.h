@@ -68,6 +68,7 @@ class StandInServer {
     std::string body;
     std::string content_type = "application/xml";
     int retry_after = -1;
+    std::string location;  // a redirect's Location ("" : none)
   };
   struct Call {
     std::string method, target, path, body;

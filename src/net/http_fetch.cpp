@@ -38,7 +38,7 @@ class BeastFetcher final : public HttpFetcher {
     VIGIL_ASSIGN_OR_RETURN(auto url, ParseHttpUrl(call.url));
     if (!limits_.allowed_hosts.empty() &&
         std::find(limits_.allowed_hosts.begin(), limits_.allowed_hosts.end(), url.host) == limits_.allowed_hosts.end()) {
-      return Fail(ErrorCode::kPermissionDenied, "host " + url.host + " is not one this exchange may reach");
+      return Fail(ErrorCode::kPermissionDenied, "host " + url.host + " is not on the allow-list");
     }
     // A header built from a secret or a setting must stay one header: a CR, LF or other control
     // character would start another (or another request).
