@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The matching service under load on loopback, measured with wrk (Debian's): single-signal
-# lookups/s and latency against a large PDQ bank, 100-signal batch lookups, and content
+# lookups/s and latency against a large PDQ bank (POST /v1/lookup, and the HMA-compatible
+# GET /m/lookup beside it in the same run), 100-signal batch lookups, and content
 # submissions/s with a ~1 MP JPEG, with the decoder sandbox and without. Prints a Markdown table. Not a test: figures depend on the
 # machine; docs/service.md records a run.
 #
@@ -45,8 +46,9 @@ import_s=$(awk "BEGIN { print $(date +%s.%N) - $import_start }")
 key=$("$VIGIL" keys create --data-dir "$data" --role submitter --name bench)
 echo "key = \"$key\"" >>"$work/queries.lua"
 
+printf '[hma]\nenabled = true\nlisten = "127.0.0.1:0"\nkey = "bench"\n' >"$work/hma.toml"
 "$VIGIL" serve --data-dir "$data" --listen 127.0.0.1:0 --port-file "$work/port" --no-access-log \
-  --threads "$SERVER_THREADS" 2>"$work/serve.log" &
+  --threads "$SERVER_THREADS" --config "$work/hma.toml" --hma-port-file "$work/hma.port" 2>"$work/serve.log" &
 server_pid=$!
 load_start=$(date +%s.%N)
 for _ in $(seq 600); do
@@ -71,6 +73,13 @@ echo "== warm-up" >&2
 VIGIL_BENCH_QUERIES="$work/queries.lua" wrk -t1 -c4 -d2s -s bench/service/lookup.lua "$url" >/dev/null
 echo "== single-signal lookups: $CONNECTIONS connections, ${DURATION}s" >&2
 read -r l_rps l_p50 l_p99 l_bad < <(VIGIL_BENCH_QUERIES="$work/queries.lua" run_wrk -t1 -c"$CONNECTIONS" \
+  -d"${DURATION}s" -s bench/service/lookup.lua "$url")
+echo "== HMA-compatible single-signal lookups (GET /m/lookup), same queries and connections" >&2
+hma_url="http://127.0.0.1:$(cat "$work/hma.port")"
+read -r h_rps h_p50 h_p99 h_bad < <(VIGIL_BENCH_QUERIES="$work/queries.lua" run_wrk -t1 -c"$CONNECTIONS" \
+  -d"${DURATION}s" -s bench/service/hma_lookup.lua "$hma_url")
+echo "== /v1/lookup again (the two alternate, so drift on a shared machine shows)" >&2
+read -r l2_rps l2_p50 l2_p99 l2_bad < <(VIGIL_BENCH_QUERIES="$work/queries.lua" run_wrk -t1 -c"$CONNECTIONS" \
   -d"${DURATION}s" -s bench/service/lookup.lua "$url")
 echo "== 100-signal lookups" >&2
 {
@@ -116,8 +125,11 @@ Bank: $ENTRIES random PDQ entries; import $(printf %.1f "$import_s") s; load at 
 
 | workload | connections | requests/s | signals/s | p50 ms | p99 ms | non-2xx |
 |---|---|---|---|---|---|---|
-| lookup, 1 PDQ signal | $CONNECTIONS | $l_rps | $l_rps | $l_p50 | $l_p99 | $l_bad |
+| lookup, 1 PDQ signal (POST /v1/lookup) | $CONNECTIONS | $l_rps | $l_rps | $l_p50 | $l_p99 | $l_bad |
+| HMA lookup, 1 PDQ signal (GET /m/lookup) | $CONNECTIONS | $h_rps | $h_rps | $h_p50 | $h_p99 | $h_bad |
+| lookup, 1 PDQ signal (POST /v1/lookup, again) | $CONNECTIONS | $l2_rps | $l2_rps | $l2_p50 | $l2_p99 | $l2_bad |
 | lookup, 100 PDQ signals | 4 | $b_rps | $((b_rps * 100)) | $b_p50 | $b_p99 | $b_bad |
 | content, $(stat -c %s "$work/1mp.jpg") B JPEG ($dims), sandboxed decoders | 4 | $c_rps | - | $c_p50 | $c_p99 | $c_bad |
 | content, same JPEG, decoded in the server (sandbox off) | 4 | $n_rps | - | $n_p50 | $n_p99 | $n_bad |
 TABLE
+awk -v h="$h_rps" -v a="$l_rps" -v b="$l2_rps" 'BEGIN { printf "\n/m/lookup ÷ /v1/lookup (mean of both runs): %.2f\n", h / ((a + b) / 2) }'
