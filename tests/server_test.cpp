@@ -285,6 +285,26 @@ TEST_P(ServiceTest, AnImportFindsAnEarlierUploadOfItsHashAndSaysSo) {
   EXPECT_NE(cases.body.find("user-9"), std::string::npos) << cases.body;
 }
 
+// The index of past uploads follows new uploads at every index refresh (not only when an import
+// searches it), so an import never waits on a backlog; /metrics shows what it holds.
+TEST_P(ServiceTest, ThePastUploadIndexTakesInNewUploadsAtEveryRefresh) {
+  StartServer("refresh_interval_ms = 100\n[retroactive]\nwindow_days = 30\n");
+  const auto photos = Photos();
+  ASSERT_GE(photos.size(), 1u);
+  auto submitted = Http(port_, "POST", "/v1/content?content_id=followed-1&user_id=user-1",
+                        AsString(testing::ReadFile(photos[0])),
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = Call("GET", "/metrics", "auditor").body;
+    if (metrics.find("vigil_past_uploads{kind=\"pdq\"} 1") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("vigil_past_uploads{kind=\"pdq\"} 1"), std::string::npos) << metrics.substr(0, 4000);
+  EXPECT_NE(metrics.find("vigil_past_upload_index_bytes"), std::string::npos);
+}
+
 // Flood quarantine through the API: an entry matching uploads of many accounts is listed in
 // GET /v1/quarantine, and a bank administrator releases it.
 TEST_P(ServiceTest, AnEntryMatchingManyAccountsIsQuarantinedListedAndReleased) {

@@ -216,6 +216,13 @@ void ApiService::RefreshIndexGauges() {
   static constexpr const char* kTypes[] = {"pdq", "md5", "sha1", "sha256", "vpdq"};
   for (int i = 0; i < 5; ++i) metrics_.SetIndexEntries(kTypes[i], static_cast<double>(stats.entries_by_type[i]));
   metrics_.SetIndexEntries("vpdq_frames", static_cast<double>(stats.video_frames));
+  if (past_uploads_ != nullptr) {
+    const auto past = past_uploads_->Stats();
+    const auto bytes = static_cast<double>(past.memory_bytes);
+    metrics_.SetPastUploads("pdq", static_cast<double>(past.pdq), bytes);
+    metrics_.SetPastUploads("digests", static_cast<double>(past.digests), bytes);
+    metrics_.SetPastUploads("video_frames", static_cast<double>(past.video_frames), bytes);
+  }
 }
 
 void ApiService::Observe(HttpEvent event, unsigned status, const std::string& detail) {

@@ -54,6 +54,15 @@ ServiceMetrics::ServiceMetrics()
                          .Name("vigil_index_entries")
                          .Help("Live entries in the in-memory indexes, by signal type")
                          .Register(*registry_)),
+      past_uploads_(prometheus::BuildGauge()
+                        .Name("vigil_past_uploads")
+                        .Help("Uploads of the look-back window held for retroactive matching, by kind (pdq, digests, video_frames)")
+                        .Register(*registry_)),
+      past_upload_bytes_(prometheus::BuildGauge()
+                             .Name("vigil_past_upload_index_bytes")
+                             .Help("Memory of the index of past uploads")
+                             .Register(*registry_)
+                             .Add({})),
       lookup_signals_(prometheus::BuildCounter()
                           .Name("vigil_lookup_signals_total")
                           .Help("Signals looked up (a lookup request carries up to 1000)")
@@ -144,6 +153,11 @@ void ServiceMetrics::CountImport(const std::string& bank, const std::string& out
   imports_.Add({{"bank", bank}, {"outcome", outcome}}).Increment();
   import_entries_.Add({{"bank", bank}, {"change", "added"}}).Increment(static_cast<double>(added));
   import_entries_.Add({{"bank", bank}, {"change", "removed"}}).Increment(static_cast<double>(removed));
+}
+
+void ServiceMetrics::SetPastUploads(const std::string& kind, double count, double memory_bytes) {
+  past_uploads_.Add({{"kind", kind}}).Set(count);
+  past_upload_bytes_.Set(memory_bytes);
 }
 
 void ServiceMetrics::SetIndexEntries(const std::string& signal_type, double entries) {

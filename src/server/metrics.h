@@ -27,6 +27,9 @@ class ServiceMetrics {
   void CountSweep(std::int64_t copies, std::int64_t blocked, std::int64_t failed);
   void CountImport(const std::string& bank, const std::string& outcome, std::int64_t added, std::int64_t removed);
   void SetIndexEntries(const std::string& signal_type, double entries);
+  // The index of past uploads (retroactive matching): what it holds ("pdq", "digests",
+  // "video_frames") and its memory.
+  void SetPastUploads(const std::string& kind, double count, double memory_bytes);
   void CountLookupSignals(double signals);
   // From a bank change's transaction start (on any replica) to this process's index having it.
   void ObserveIndexSync(double seconds);
@@ -68,6 +71,8 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Gauge>& exchange_since_success_;
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;
+  prometheus::Family<prometheus::Gauge>& past_uploads_;
+  prometheus::Gauge& past_upload_bytes_;
   prometheus::Counter& lookup_signals_;
   prometheus::Family<prometheus::Counter>& decoder_;
   prometheus::Family<prometheus::Counter>& background_;
