@@ -391,18 +391,16 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
   // What a body may weigh: media and lists up to the server's limit, JSON up to its own, and
   // reads nothing to speak of.
   const bool heavy = IsHeavy(header.method(), path);
-  const bool writes = header.method() == http::verb::post || header.method() == http::verb::patch ||
-                      header.method() == http::verb::put;
-  if (heavy && writes) {
-    admission.max_body_bytes = 0;
-  } else if (writes) {
-    admission.max_body_bytes = options_.max_json_bytes;
-  } else {
-    admission.max_body_bytes = kSmallBodyBytes;
-  }
+  admission.max_body_bytes = BodyLimit(header.method(), heavy);
   admission.offload = heavy;
   admission.context = std::move(admitted);
   return admission;
+}
+
+std::uint64_t ApiService::BodyLimit(http::verb method, bool heavy) const {
+  const bool writes = method == http::verb::post || method == http::verb::patch || method == http::verb::put;
+  if (heavy && writes) return 0;  // the server's limit
+  return writes ? options_.max_json_bytes : kSmallBodyBytes;
 }
 
 Response ApiService::Handle(Request& request, const RequestInfo& info) {

@@ -237,6 +237,8 @@ class ApiService {
   // signal type -> {bank -> matches}, after the coin flip; or an HMA error answer.
   std::variant<boost::json::object, Response> HmaMatch(ApiCall& call, const std::string& signal_type,
                                                        const std::string& signal, bool bypass_coinflip);
+  // The media hashed (and recorded in "record" mode), each signal matched: type -> {bank -> matches}.
+  std::variant<boost::json::object, Response> HmaHashAndMatch(ApiCall& call, bool from_url, bool bypass_coinflip);
   // hma_curation_routes.cpp: banks, their content, signal and content types, exchanges
   Response HmaListBanks(ApiCall& call);
   Response HmaCreateBank(ApiCall& call);
@@ -262,6 +264,8 @@ class ApiService {
   Response HmaDeleteExchange(ApiCall& call);
   Response HmaExchangeStatus(ApiCall& call);
   Response HmaExchangeCredentials(ApiCall& call);
+  // Removes an entry from its bank through an import (a record is kept); the import's outcome.
+  Result<ImportResult> HmaRemoveEntry(ApiCall& call, const Bank& bank, const BankEntry& entry);
   // Adds signals (HMA type -> value) to a bank as one HMA content: {"id", "signals"} or an error.
   Response HmaAddSignals(ApiCall& call, const Bank& bank, const std::map<std::string, std::string>& signals);
   // admin_routes.cpp
@@ -336,6 +340,9 @@ class ApiService {
               std::chrono::steady_clock::time_point started, const std::string& remote, const std::string& key_name);
 
   struct Admitted;
+  // What a request's body may weigh: media and lists (heavy writes) up to the server's limit (0),
+  // JSON up to max_json_bytes, reads nothing to speak of.
+  std::uint64_t BodyLimit(http::verb method, bool heavy) const;
   // Bodies of reads (GET, DELETE): nothing to speak of.
   static constexpr std::uint64_t kSmallBodyBytes = 64 << 10;
 

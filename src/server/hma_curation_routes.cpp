@@ -292,6 +292,22 @@ Response ApiService::HmaAddSignals(ApiCall& call, const Bank& bank, const std::m
   return HmaJson(http::status::ok, boost::json::object{{"id", entries->front().id}, {"signals", std::move(stored)}});
 }
 
+Result<ImportResult> ApiService::HmaRemoveEntry(ApiCall& call, const Bank& bank, const BankEntry& entry) {
+  ImportRequest request;
+  request.format = "hma";
+  request.source = kHmaSource;
+  request.actor = call.actor;
+  ImportOp op;
+  op.kind = ImportOp::Kind::kRemove;
+  op.signal_type = entry.signal_type;
+  op.value = entry.value;
+  op.line = 1;
+  request.ops.push_back(std::move(op));
+  auto imported = store_.Import(bank.name, std::move(request));
+  if (imported) (void)AfterImport(bank.name, *imported);
+  return imported;
+}
+
 Response ApiService::HmaAddSignal(ApiCall& call) {
   const std::string& name = call.path["bank_name"];
   auto bank = store_.GetBank(VigilBankName(name));
@@ -373,19 +389,8 @@ Response ApiService::HmaUpdateContent(ApiCall& call) {
                       "(a record is kept), or use POST /v1/entries/{id}/disable for a reviewer's override");
     }
     if (disable && !entry.removed_at) {
-      ImportRequest request;
-      request.format = "hma";
-      request.source = kHmaSource;
-      request.actor = call.actor;
-      ImportOp op;
-      op.kind = ImportOp::Kind::kRemove;
-      op.signal_type = entry.signal_type;
-      op.value = entry.value;
-      op.line = 1;
-      request.ops.push_back(std::move(op));
-      auto imported = store_.Import(bank->name, std::move(request));
-      if (!imported) return HmaError(StatusFor(imported.error().code), imported.error().message);
-      (void)AfterImport(bank->name, *imported);
+      auto removed = HmaRemoveEntry(call, *bank, entry);
+      if (!removed) return HmaError(StatusFor(removed.error().code), removed.error().message);
       entry.removed_at = SystemClock().NowMicros();
     } else if (!disable && entry.removed_at) {
       return HmaError(http::status::bad_request,
@@ -411,20 +416,9 @@ Response ApiService::HmaDeleteContent(ApiCall& call) {
   if (!entries || entries->empty() || entries->front().bank_id != bank->id || entries->front().removed_at) {
     return HmaJson(http::status::ok, boost::json::object{{"deleted", 0}});
   }
-  ImportRequest request;
-  request.format = "hma";
-  request.source = kHmaSource;
-  request.actor = call.actor;
-  ImportOp op;
-  op.kind = ImportOp::Kind::kRemove;
-  op.signal_type = entries->front().signal_type;
-  op.value = entries->front().value;
-  op.line = 1;
-  request.ops.push_back(std::move(op));
-  auto imported = store_.Import(bank->name, std::move(request));
-  if (!imported) return HmaError(StatusFor(imported.error().code), imported.error().message);
-  (void)AfterImport(bank->name, *imported);
-  return HmaJson(http::status::ok, boost::json::object{{"deleted", imported->removed > 0 ? 1 : 0}});
+  auto removed = HmaRemoveEntry(call, *bank, entries->front());
+  if (!removed) return HmaError(StatusFor(removed.error().code), removed.error().message);
+  return HmaJson(http::status::ok, boost::json::object{{"deleted", removed->removed > 0 ? 1 : 0}});
 }
 
 // ---- signal and content types ----
@@ -449,19 +443,13 @@ Response ApiService::HmaUpdateSignalType(ApiCall& call) {
 }
 
 Response ApiService::HmaSignalTypeIndex(ApiCall& call) {
-  std::vector<const HmaSignalType*> types;
-  if (const auto it = call.query.find("signal_type"); it != call.query.end()) {
-    const HmaSignalType* type = FindHmaSignalType(it->second);
-    if (type == nullptr) return HmaError(http::status::bad_request, "No such signal type '" + it->second.substr(0, 64) + "'");
-    types.push_back(type);
-  } else {
-    for (const auto& type : HmaSignalTypes()) types.push_back(&type);
-  }
+  auto types = HmaTypesQueried(call.query);
+  if (!types) return HmaError(http::status::bad_request, types.error().message);
   // Vigil's index follows the store continuously: its size is the store's live entries.
   const auto stats = matcher_.Stats();
   const std::int64_t synced = index_synced_at_.load() / 1'000'000;
   boost::json::object out;
-  for (const HmaSignalType* type : types) {
+  for (const HmaSignalType* type : *types) {
     const auto size = HmaIndexSize(stats, *type);
     out[type->name] = boost::json::object{{"db_size", size},
                                           {"index_size", size},

@@ -188,14 +188,7 @@ Admission ApiService::AdmitHma(const RequestHeader& header, const std::string& r
   }
   // Media and URL fetches run on the worker pool; media bodies may weigh up to the server's limit.
   const bool fetches = query.find("url=") != std::string_view::npos;
-  const bool writes = header.method() == http::verb::post || header.method() == http::verb::put;
-  if (route.heavy && writes) {
-    admission.max_body_bytes = 0;
-  } else if (writes) {
-    admission.max_body_bytes = options_.max_json_bytes;
-  } else {
-    admission.max_body_bytes = kSmallBodyBytes;
-  }
+  admission.max_body_bytes = BodyLimit(header.method(), route.heavy);
   admission.offload = route.heavy || fetches;
   admission.context = std::move(admitted);
   return admission;
@@ -405,17 +398,24 @@ std::variant<boost::json::object, Response> ApiService::HmaMatch(ApiCall& call, 
   return out;
 }
 
+std::variant<boost::json::object, Response> ApiService::HmaHashAndMatch(ApiCall& call, bool from_url, bool bypass) {
+  auto hashed = HmaHashMedia(call, from_url, options_.hma.record);
+  if (auto* error = std::get_if<Response>(&hashed)) return std::move(*error);
+  boost::json::object out;
+  for (const auto& [type, value] : std::get<HmaHashed>(hashed).signals) {
+    auto matched = HmaMatch(call, type, value, bypass);
+    if (auto* error = std::get_if<Response>(&matched)) return std::move(*error);
+    out[type] = std::move(std::get<boost::json::object>(matched));
+  }
+  return out;
+}
+
 Response ApiService::HmaLookupGet(ApiCall& call) {
   const bool bypass = call.query["bypass_coinflip"] == "true";
   if (!call.query["url"].empty()) {
-    auto hashed = HmaHashMedia(call, true, options_.hma.record);
-    if (auto* error = std::get_if<Response>(&hashed)) return std::move(*error);
-    boost::json::object out;
-    for (const auto& [type, value] : std::get<HmaHashed>(hashed).signals) {
-      auto matched = HmaMatch(call, type, value, bypass);
-      if (auto* error = std::get_if<Response>(&matched)) return std::move(*error);
-      out[type] = std::move(std::get<boost::json::object>(matched));
-    }
+    auto matched = HmaHashAndMatch(call, true, bypass);
+    if (auto* error = std::get_if<Response>(&matched)) return std::move(*error);
+    auto& out = std::get<boost::json::object>(matched);
     // With signal_type given, HMA answers that type's matches without the outer object.
     if (const auto it = call.query.find("signal_type"); it != call.query.end()) {
       const auto* selected = out.if_contains(it->second);
@@ -436,15 +436,9 @@ Response ApiService::HmaLookupGet(ApiCall& call) {
 
 Response ApiService::HmaLookupForm(ApiCall& call) {
   const bool bypass = call.query["bypass_coinflip"] == "true";
-  auto hashed = HmaHashMedia(call, false, options_.hma.record);
-  if (auto* error = std::get_if<Response>(&hashed)) return std::move(*error);
-  boost::json::object out;
-  for (const auto& [type, value] : std::get<HmaHashed>(hashed).signals) {
-    auto matched = HmaMatch(call, type, value, bypass);
-    if (auto* error = std::get_if<Response>(&matched)) return std::move(*error);
-    out[type] = std::move(std::get<boost::json::object>(matched));
-  }
-  return HmaJson(http::status::ok, out);
+  auto matched = HmaHashAndMatch(call, false, bypass);
+  if (auto* error = std::get_if<Response>(&matched)) return std::move(*error);
+  return HmaJson(http::status::ok, std::get<boost::json::object>(matched));
 }
 
 Response ApiService::HmaRawLookup(ApiCall& call) {
@@ -506,17 +500,11 @@ Response ApiService::HmaCompare(ApiCall& call) {
 }
 
 Response ApiService::HmaIndexStatus(ApiCall& call) {
-  std::vector<const HmaSignalType*> types;
-  if (const auto it = call.query.find("signal_type"); it != call.query.end()) {
-    const HmaSignalType* type = FindHmaSignalType(it->second);
-    if (type == nullptr) return HmaError(http::status::bad_request, "No such signal type '" + it->second.substr(0, 64) + "'");
-    types.push_back(type);
-  } else {
-    for (const auto& type : HmaSignalTypes()) types.push_back(&type);
-  }
+  auto types = HmaTypesQueried(call.query);
+  if (!types) return HmaError(http::status::bad_request, types.error().message);
   const auto stats = matcher_.Stats();
   boost::json::object out;
-  for (const HmaSignalType* type : types) {
+  for (const HmaSignalType* type : *types) {
     const auto size = HmaIndexSize(stats, *type);
     // Vigil's index follows the store continuously: built to when it last caught up.
     const std::int64_t synced = index_synced_at_.load();

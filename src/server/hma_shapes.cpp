@@ -104,6 +104,18 @@ Result<std::vector<const HmaSignalType*>> SelectHmaSignalTypes(const HmaContentT
   return out;
 }
 
+Result<std::vector<const HmaSignalType*>> HmaTypesQueried(const std::map<std::string, std::string>& query) {
+  std::vector<const HmaSignalType*> types;
+  if (const auto it = query.find("signal_type"); it != query.end()) {
+    const HmaSignalType* type = FindHmaSignalType(it->second);
+    if (type == nullptr) return Fail(ErrorCode::kInvalidArgument, "No such signal type '" + it->second.substr(0, 64) + "'");
+    types.push_back(type);
+  } else {
+    for (const auto& type : HmaSignalTypes()) types.push_back(&type);
+  }
+  return types;
+}
+
 std::string HmaBankName(std::string_view vigil_name) {
   std::string out(vigil_name);
   for (char& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -39,6 +40,10 @@ const HmaContentType* FindHmaContentType(std::string_view name);  // null: not o
 // kInvalidArgument with HMA's message for an unknown or empty selection.
 Result<std::vector<const HmaSignalType*>> SelectHmaSignalTypes(const HmaContentType& content_type,
                                                                const std::string* types);
+
+// The signal types a ?signal_type= names (all without one); kInvalidArgument with HMA's message
+// ("No such signal type 'x'") for an unknown one.
+Result<std::vector<const HmaSignalType*>> HmaTypesQueried(const std::map<std::string, std::string>& query);
 
 // "test_bank" <-> "TEST_BANK". Vigil's names are lower case, so the mapping is one to one.
 std::string HmaBankName(std::string_view vigil_name);
