@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "exchange_standins.h"
 #include "service_harness.h"
@@ -336,7 +337,7 @@ TEST_F(HmaTest, ARedirectToAnotherHostIsRefusedWithoutFollowingIt) {
   media_.Redirect("/bounce.jpg", "https://10.0.0.7/metadata");
   auto refused = Hma("GET", "/m/lookup?url=" + MediaUrl("/bounce.jpg"));
   EXPECT_EQ(refused.status, 400u);
-  EXPECT_NE(refused.body.find("redirected to another host (10.0.0.7)"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("redirected to another host (https://10.0.0.7:443)"), std::string::npos) << refused.body;
   EXPECT_EQ(media_.Requests("/bounce.jpg"), 1);
 }
 
@@ -503,6 +504,61 @@ TEST_F(HmaTest, LookupOnlyModeRecordsNothingAndRecordModeRecordsTheUpload) {
   EXPECT_EQ(record.at("matches").as_array().size(), 1u) << content.body;
 }
 
+TEST_F(HmaTest, EnabledSentAsAStringIsReadAsHmaReadsIt) {
+  Start();
+  EXPECT_EQ(Hma("POST", "/c/banks", R"({"name": "OFF_1", "enabled": "false"})").body,
+            "{\"matching_enabled_ratio\":0.0,\"name\":\"OFF_1\"}\n");
+  EXPECT_EQ(Hma("POST", "/c/banks", R"({"name": "OFF_2", "enabled": 0})").body,
+            "{\"matching_enabled_ratio\":0.0,\"name\":\"OFF_2\"}\n");
+  EXPECT_EQ(Hma("PUT", "/c/bank/OFF_1", R"({"enabled": "true"})").body, "{\"matching_enabled_ratio\":1.0,\"name\":\"OFF_1\"}\n");
+  EXPECT_EQ(Hma("PUT", "/c/bank/OFF_1", R"({"enabled": "maybe"})").status, 400u);
+}
+
+TEST_F(HmaTest, ALowerCaseBankNameNamesNoBank) {
+  Start();
+  ASSERT_EQ(Hma("POST", "/c/banks", R"({"name": "UPPER"})").status, 201u);
+  EXPECT_EQ(Hma("GET", "/c/bank/UPPER").status, 200u);
+  EXPECT_EQ(Hma("GET", "/c/bank/upper").status, 404u);
+  EXPECT_EQ(Hma("DELETE", "/c/bank/upper").body, "{\"message\":\"Done\"}\n");
+  EXPECT_EQ(Hma("GET", "/c/bank/UPPER").status, 200u);  // still there
+}
+
+TEST_F(HmaTest, SlowDownloadsPastTheLimitAreAnswered503AtOnce) {
+  Start({{"max_url_fetches", "1"}, {"fetch_timeout_seconds", "4"}});
+  media_.FailAt("/img.jpg", 0, testing::StandInFault::Delay(3000));
+  std::thread slow([&] { (void)Hma("GET", "/h/hash?url=" + MediaUrl("/img.jpg")); });
+  for (int i = 0; i < 100 && media_.Requests("/img.jpg") == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto busy = Hma("GET", "/h/hash?url=" + MediaUrl("/img.jpg"));
+  slow.join();
+  EXPECT_EQ(busy.status, 503u) << busy.body;
+  EXPECT_NE(busy.body.find("max_url_fetches"), std::string::npos) << busy.body;
+  EXPECT_EQ(busy.headers["retry-after"], "1");
+  EXPECT_EQ(media_.Requests("/img.jpg"), 1);  // the second was never fetched
+  // Uploads by file are not held up by it.
+  EXPECT_EQ(HmaForm("/h/hash", "photo", ImageBytes()).status, 200u);
+}
+
+TEST_F(HmaTest, ARelativeRedirectOnTheSameHostIsFollowed) {
+  Start();
+  media_.Serve("/a/img.jpg", ImageBytes(), "image/jpeg");
+  media_.Redirect("/a/moved", "img.jpg");
+  EXPECT_EQ(Hma("GET", "/h/hash?url=" + MediaUrl("/a/moved")).body, std::string("{\"pdq\":\"") + kImagePdq + "\"}\n");
+}
+
+TEST_F(HmaTest, WithoutRequireBearerAnAuthorizationHeaderIsNotRead) {
+  Start();
+  auto made = Http(hma_port_, "POST", "/c/banks", R"({"name": "IGNORED_KEY"})",
+                   {{"Content-Type", "application/json"}, {"Authorization", "Bearer vgl_not_a_key"}});
+  EXPECT_EQ(made.status, 201u) << made.body;
+}
+
+TEST_F(HmaTest, TheRootRedirectsToStatus) {
+  Start();
+  auto root = Hma("GET", "/");
+  EXPECT_EQ(root.status, 302u);
+  EXPECT_EQ(root.headers["location"], "/status");
+}
+
 TEST_F(HmaTest, TheServiceRefusesToStartWithoutAKeyToActAs) {
   MakeKeys();
   const auto config = dir_.path() / "bad.toml";
@@ -512,6 +568,10 @@ TEST_F(HmaTest, TheServiceRefusesToStartWithoutAKeyToActAs) {
   auto run = testing::RunVigil(args);
   EXPECT_NE(run.status, 0);
   EXPECT_NE(run.err.find("[hma] needs `key`"), std::string::npos) << run.err;
+  std::ofstream(config) << "[hma]\nenabled = true\nkey = \"nobody\"\nlisten = \"127.0.0.1:0\"\n";
+  auto missing = testing::RunVigil(args);
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.err.find("[hma] key 'nobody' is not an active key"), std::string::npos) << missing.err;
 }
 
 }  // namespace

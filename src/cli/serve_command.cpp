@@ -168,6 +168,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   // The HMA-compatible surface on a listener of its own ([hma]): same service, same workers.
   std::unique_ptr<server::HttpServer> hma;
   if (config.api.hma.enabled) {
+    if (auto keys = service.CheckHmaKeys(); !keys) return ReportError("serve", keys.error());
     server::HttpServerOptions options = config.http;
     if (auto parsed = server::ParseListen(config.api.hma.listen, options); !parsed) return ReportError("serve", parsed.error());
     hma = std::make_unique<server::HttpServer>(options, service.HmaCallbacks());

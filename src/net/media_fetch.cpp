@@ -48,17 +48,25 @@ Result<FetchedMedia> FetchMedia(HttpFetcher& fetcher, const std::string& url, in
       return Fail(ErrorCode::kPermissionDenied,
                   "more than " + std::to_string(max_redirects) + " redirects fetching the media URL");
     }
-    // A path on the same origin, or an absolute URL that must be on it.
+    // A path on the same origin (absolute, or relative to the current one's folder), or an
+    // absolute URL that must be on it.
     std::string next = reply->location;
-    if (next.rfind("//", 0) == 0) next = (parsed->tls ? "https:" : "http:") + next;
-    if (!next.empty() && next[0] == '/') next = Origin(*parsed) + next;
+    auto current_url = ParseHttpUrl(current);
+    if (next.rfind("//", 0) == 0) {
+      next = (parsed->tls ? "https:" : "http:") + next;
+    } else if (!next.empty() && next[0] == '/') {
+      next = Origin(*parsed) + next;
+    } else if (next.find("://") == std::string::npos && current_url) {
+      const std::string path = current_url->target.substr(0, current_url->target.find('?'));
+      next = Origin(*parsed) + path.substr(0, path.rfind('/') + 1) + next;
+    }
     auto target = ParseHttpUrl(next);
     if (!target) {
       return Fail(ErrorCode::kPermissionDenied, parsed->host + " redirected to a URL that is refused: " + target.error().message);
     }
     if (!SameOrigin(*parsed, *target)) {
-      return Fail(ErrorCode::kPermissionDenied, parsed->host + " redirected to another host (" + target->host +
-                                                    "); redirects are followed only on the same host");
+      return Fail(ErrorCode::kPermissionDenied, parsed->host + " redirected to another host (" + Origin(*target) +
+                                                    "); redirects are followed only on the same scheme, host and port");
     }
     current = std::move(next);
     ++out.redirects;

@@ -53,6 +53,7 @@ struct HmaOptions {
   bool allow_private_addresses = false;
   std::uint64_t max_fetch_bytes = 100ull << 20;
   int fetch_timeout_seconds = 30;
+  int max_url_fetches = 4;  // downloads at once; more are answered 503 (slow ones cannot take every worker)
 };
 
 struct ApiOptions {
@@ -154,6 +155,9 @@ class ApiService {
   };
   static const std::vector<HmaRoute>& HmaRoutes();
   HttpCallbacks HmaCallbacks();
+  // At start: the keys [hma] names exist and are active (kInvalidArgument naming the one that is
+  // not); a role that cannot call every route it is used for is logged.
+  Status CheckHmaKeys();
 
   // Marks the service ready (after the matcher loaded) and keeps the matcher current with the
   // store until destruction (match/index_follower.h): at once when PostgreSQL (`postgres_url`, ""
@@ -217,6 +221,7 @@ class ApiService {
   // hma_routes.cpp: the probes, hashing and matching
   Admission AdmitHma(const RequestHeader& header, const std::string& remote);
   Response HandleHma(Request& request, const RequestInfo& info);
+  Response HmaHome(ApiCall& call);
   Response HmaStatus(ApiCall& call);
   Response HmaLivez(ApiCall& call);
   Response HmaReadyz(ApiCall& call);
@@ -353,7 +358,8 @@ class ApiService {
   Authenticator auth_;
   ServiceMetrics metrics_;
   std::atomic<bool> ready_{false};
-  std::atomic<std::int64_t> index_synced_at_{0};  // when the matcher last caught up with the store (µs)
+  std::atomic<std::int64_t> index_synced_at_{0};
+  std::atomic<int> hma_fetches_{0};  // ?url= downloads in progress (HmaOptions::max_url_fetches)  // when the matcher last caught up with the store (µs)
   std::unique_ptr<MediaStore> media_;  // kept media (options_.media_dir); null: none kept
   UploadWorkflow uploads_;
   std::unique_ptr<PastUploadIndex> past_uploads_;  // retroactive matching; null: off

@@ -271,7 +271,8 @@ std::vector<ConfigKey> MakeReference() {
       {"hma", "curator_key", "string", String(api.hma.curator_key),
        "the key callers act as on /c (banks, content, exchanges: a `bank-admin`); empty: `key`"},
       {"hma", "require_bearer", "boolean", Boolean(api.hma.require_bearer),
-       "callers must send a Vigil key (\"Authorization: Bearer ...\") and act as it; for clients that can"},
+       "callers must send a Vigil key (\"Authorization: Bearer ...\") and act as it; for clients that can. "
+       "Without it an Authorization header is not read"},
       {"hma", "mode", "string", String(api.hma.record ? "record" : "lookup"),
        "\"lookup\": as HMA, nothing is recorded; \"record\": media looked up by file or URL (POST /m/lookup, "
        "GET /m/lookup?url=) is recorded and goes through the policy like POST /v1/content (ids from "
@@ -285,6 +286,9 @@ std::vector<ConfigKey> MakeReference() {
        "the largest download `?url=` takes (HMA: 100 MB); a larger one is refused, nothing past it read"},
       {"hma", "fetch_timeout_seconds", "integer", Integer(api.hma.fetch_timeout_seconds),
        "the whole download must finish within this (HMA: 30 s)"},
+      {"hma", "max_url_fetches", "integer", Integer(api.hma.max_url_fetches),
+       "`?url=` downloads at once, all callers together; more are answered 503 with Retry-After, so slow "
+       "downloads cannot take every worker that hashes uploads"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

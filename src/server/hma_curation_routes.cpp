@@ -53,6 +53,14 @@ Result<double> ReadRatio(const boost::json::value& value) {
   return ratio;
 }
 
+// `enabled` as HMA's clients send it: a JSON boolean, or "true"/"false"/"1"/"0" (any case), or 1/0.
+Result<bool> ReadEnabled(const boost::json::value& value) {
+  if (value.is_bool()) return value.as_bool();
+  if (value.is_int64() && (value.as_int64() == 0 || value.as_int64() == 1)) return value.as_int64() == 1;
+  if (value.is_string()) return HmaBool(value.as_string());
+  return Fail(ErrorCode::kInvalidArgument, "invalid boolean parameter - prefer true/false");
+}
+
 Result<boost::json::object> JsonObjectBody(const Request& request, std::size_t max_bytes) {
   auto body = ParseHmaJsonBody(request, max_bytes);
   if (!body) return tl::unexpected(body.error());
@@ -177,8 +185,10 @@ Response ApiService::HmaCreateBank(ApiCall& call) {
     auto read = ReadRatio(*r);
     if (!read) return HmaError(http::status::bad_request, read.error().message);
     ratio = *read;
-  } else if (const auto* enabled = body->if_contains("enabled"); enabled != nullptr && enabled->is_bool()) {
-    ratio = enabled->as_bool() ? 1.0 : 0.0;
+  } else if (const auto* enabled = body->if_contains("enabled"); enabled != nullptr && !enabled->is_null()) {
+    auto on = ReadEnabled(*enabled);
+    if (!on) return HmaError(http::status::bad_request, on.error().message);
+    ratio = *on ? 1.0 : 0.0;
   }
   Bank bank;
   bank.name = VigilBankName(hma_name);
@@ -226,9 +236,10 @@ Response ApiService::HmaUpdateBank(ApiCall& call) {
     }
   }
   if (const auto* enabled = body->if_contains("enabled"); enabled != nullptr && !enabled->is_null()) {
-    if (!enabled->is_bool()) return HmaError(http::status::bad_request, "invalid boolean parameter - prefer true/false");
-    update.enabled = enabled->as_bool();
-    update.enabled_ratio = enabled->as_bool() ? 1.0 : 0.0;
+    auto on = ReadEnabled(*enabled);
+    if (!on) return HmaError(http::status::bad_request, on.error().message);
+    update.enabled = *on;
+    update.enabled_ratio = *on ? 1.0 : 0.0;
   }
   if (const auto* r = body->if_contains("enabled_ratio"); r != nullptr && !r->is_null()) {
     auto read = ReadRatio(*r);
@@ -590,8 +601,9 @@ Response ApiService::HmaUpdateExchange(ApiCall& call) {
   if (!body) return HmaError(http::status::bad_request, body.error().message);
   ExchangeUpdate update;
   if (const auto* enabled = body->if_contains("enabled"); enabled != nullptr && !enabled->is_null()) {
-    if (!enabled->is_bool()) return HmaError(http::status::bad_request, "enabled must be true or false");
-    update.enabled = enabled->as_bool();
+    auto on = ReadEnabled(*enabled);
+    if (!on) return HmaError(http::status::bad_request, on.error().message);
+    update.enabled = *on;
   }
   auto updated = store_.Exchanges().UpdateExchange(x->name, update, call.actor);
   if (!updated) return HmaError(StatusFor(updated.error().code), updated.error().message);

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <tuple>
 #include <set>
 
 #include "net/media_fetch.h"
@@ -31,6 +33,7 @@ const std::vector<std::string> kReadBanks = {"bank-admin", "auditor"};
 const std::vector<ApiService::HmaRoute>& ApiService::HmaRoutes() {
   using V = http::verb;
   static const std::vector<HmaRoute> routes = {
+      {V::get, "/", kPublic, false, false, &ApiService::HmaHome},
       {V::get, "/status", kPublic, false, false, &ApiService::HmaStatus},
       {V::get, "/status/live", kPublic, false, false, &ApiService::HmaLivez},
       {V::get, "/livez", kPublic, false, false, &ApiService::HmaLivez},
@@ -71,6 +74,27 @@ const std::vector<ApiService::HmaRoute>& ApiService::HmaRoutes() {
       {V::post, "/c/exchange/{exchange_name}/credentials", kCurate, true, false, &ApiService::HmaExchangeCredentials},
   };
   return routes;
+}
+
+Status ApiService::CheckHmaKeys() {
+  if (options_.hma.require_bearer) return {};
+  for (const auto& [name, what, role] :
+       {std::tuple<std::string, const char*, const char*>{options_.hma.key, "key", "submitter"},
+        {options_.hma.curator_key, "curator_key", "bank-admin"}}) {
+    if (name.empty()) continue;
+    auto key = auth_.ByName(name);
+    if (!key) {
+      return Fail(ErrorCode::kInvalidArgument, std::string("[hma] ") + what + " '" + name +
+                                                   "' is not an active key (make it with `vigil keys create --role " +
+                                                   role + " --name " + name + "` on this store)");
+    }
+    if (key->role != role) {
+      spdlog::warn(R"("msg":"hma key's role cannot call every route it is used for","key":{},"role":{},"needs":{})",
+                   boost::json::serialize(boost::json::value(name)), boost::json::serialize(boost::json::value(key->role)),
+                   boost::json::serialize(boost::json::value(role)));
+    }
+  }
+  return {};
 }
 
 HttpCallbacks ApiService::HmaCallbacks() {
@@ -145,7 +169,10 @@ Admission ApiService::AdmitHma(const RequestHeader& header, const std::string& r
     // The caller's key: the one it sent (required with require_bearer), or the one [hma] names.
     const auto authorization = header[http::field::authorization];
     Result<ApiKeyRecord> key = Fail(ErrorCode::kNotFound, "");
-    if (options_.hma.require_bearer || !authorization.empty()) {
+    // Without require_bearer an Authorization header is not read: HMA clients send none, and a
+    // broken one must not spend the failed-key allowance every client on this address shares.
+    (void)authorization;
+    if (options_.hma.require_bearer) {
       key = auth_.Authenticate(authorization, remote);
       if (!key) {
         if (key.error().code == ErrorCode::kResourceExhausted) {
@@ -225,6 +252,14 @@ Response ApiService::HandleHma(Request& request, const RequestInfo& info) {
 
 // ---- probes ----
 
+// HMA without its UI sends "/" to its status.
+Response ApiService::HmaHome(ApiCall&) {
+  Response redirect{http::status::found, 11};
+  redirect.set(http::field::location, "/status");
+  redirect.set(http::field::content_type, "text/html; charset=utf-8");
+  return redirect;
+}
+
 Response ApiService::HmaStatus(ApiCall&) {
   if (!ready_) return HmaText(http::status::service_unavailable, "INDEX-NOT-LOADED");
   return HmaText(http::status::ok, "I-AM-ALIVE");
@@ -241,7 +276,7 @@ Response ApiService::HmaReadyz(ApiCall&) {
 }
 
 Response ApiService::HmaSiteMap(ApiCall&) {
-  std::set<std::string> rules{"/"};
+  std::set<std::string> rules;
   for (const auto& route : HmaRoutes()) rules.insert(FlaskRule(route.pattern));
   boost::json::array out;
   for (const auto& rule : rules) out.emplace_back(rule);
@@ -261,6 +296,19 @@ std::variant<ApiService::HmaHashed, Response> ApiService::HmaHashMedia(ApiCall& 
       return HmaError(http::status::bad_request,
                       "Invalid or unsafe URL provided: fetching by URL is off (no [hma] allowed_hosts are configured)");
     }
+    // Slow downloads must not take every worker: past max_url_fetches at once, the next is 503.
+    if (++hma_fetches_ > options_.hma.max_url_fetches) {
+      --hma_fetches_;
+      auto busy = HmaError(http::status::service_unavailable,
+                           "too many URL fetches in progress (" + std::to_string(options_.hma.max_url_fetches) +
+                               ", [hma] max_url_fetches); try again");
+      busy.set(http::field::retry_after, "1");
+      return busy;
+    }
+    struct Release {
+      std::atomic<int>& count;
+      ~Release() { --count; }
+    } release{hma_fetches_};
     net::FetchLimits limits;
     limits.allowed_hosts = options_.hma.allowed_hosts;
     limits.allow_private_addresses = options_.hma.allow_private_addresses;
@@ -273,6 +321,10 @@ std::variant<ApiService::HmaHashed, Response> ApiService::HmaHashMedia(ApiCall& 
       // what Vigil refused and why.
       metrics_.CountConnectionEvent("hma_fetch_refused");
       const auto& e = media.error();
+      if (unauthenticated_log_.Admit()) {
+        spdlog::warn(R"("msg":"hma url fetch refused","key":{},"reason":{})", boost::json::serialize(boost::json::value(call.actor)),
+                     boost::json::serialize(boost::json::value(e.message)));
+      }
       if (e.code == ErrorCode::kTooLarge) return HmaError(http::status::payload_too_large, "Content too large: " + e.message);
       if (e.code == ErrorCode::kPermissionDenied || (e.code == ErrorCode::kInvalidArgument && e.message.find("answered") == std::string::npos)) {
         return HmaError(http::status::bad_request, "Invalid or unsafe URL provided: " + e.message);
@@ -295,7 +347,10 @@ std::variant<ApiService::HmaHashed, Response> ApiService::HmaHashMedia(ApiCall& 
     }
   } else {
     auto boundary = FormBoundary(call.request[http::field::content_type]);
-    if (!boundary) return HmaError(http::status::bad_request, "Missing multipart/form-data file upload");
+    if (!boundary) {
+      const bool multipart = MediaType(call.request) == "multipart/form-data";
+      return HmaError(http::status::bad_request, multipart ? boundary.error().message : "Missing multipart/form-data file upload");
+    }
     auto parts = ParseMultipartForm(call.request.body(), *boundary);
     if (!parts) return HmaError(http::status::bad_request, parts.error().message);
     const FormPart* file = nullptr;

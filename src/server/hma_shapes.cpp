@@ -123,6 +123,8 @@ std::string HmaBankName(std::string_view vigil_name) {
 }
 
 std::string VigilBankName(std::string_view hma_name) {
+  // HMA's names have no lower case: "my_bank" is no bank of its (nor "MY_BANK"'s other spelling).
+  if (std::any_of(hma_name.begin(), hma_name.end(), [](char c) { return c >= 'a' && c <= 'z'; })) return "";
   std::string out(hma_name);
   for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   return out;

@@ -45,7 +45,8 @@ Result<std::vector<const HmaSignalType*>> SelectHmaSignalTypes(const HmaContentT
 // ("No such signal type 'x'") for an unknown one.
 Result<std::vector<const HmaSignalType*>> HmaTypesQueried(const std::map<std::string, std::string>& query);
 
-// "test_bank" <-> "TEST_BANK". Vigil's names are lower case, so the mapping is one to one.
+// "test_bank" <-> "TEST_BANK". Vigil's names are lower case, so the mapping is one to one; an HMA
+// name with a lower-case letter names no bank ("", as HMA's names are case-sensitive capitals).
 std::string HmaBankName(std::string_view vigil_name);
 std::string VigilBankName(std::string_view hma_name);
 // HMA's rule for new bank and exchange names: ^[A-Z0-9_]+$.

@@ -269,6 +269,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "fetch_max_mb", megabytes, 1, 4096);
     h.max_fetch_bytes = static_cast<std::uint64_t>(megabytes) << 20;
     read_int(*t, "fetch_timeout_seconds", h.fetch_timeout_seconds, 1, 600);
+    read_int(*t, "max_url_fetches", h.max_url_fetches, 1, 256);
     if (h.enabled && h.key.empty() && !h.require_bearer) {
       status = Fail(ErrorCode::kInvalidArgument,
                     path + ": [hma] needs `key` (the Vigil key its callers act as) or require_bearer = true");
