@@ -29,6 +29,7 @@ class CaseStore;
 class ReportStore;
 class SharingStore;
 class ExchangeStore;
+class EventStore;
 class Clock;
 
 // The largest PDQ match threshold a bank may set: unrelated images lie about 128 bits apart.
@@ -445,6 +446,8 @@ class Store : public BankStore, public ContentStore, public KeyStore, public Aud
   virtual SharingStore& Sharing() = 0;
   // Banks kept in sync with hash-sharing services, and feedback sent back to them (exchange.h).
   virtual ExchangeStore& Exchanges() = 0;
+  // Events to the platform: the outbox each change writes to, the feed and webhook queue (events.h).
+  virtual EventStore& Events() = 0;
 };
 
 }  // namespace vigil

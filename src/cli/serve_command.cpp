@@ -1,6 +1,7 @@
 // `vigil serve`: the matching service. Opens the store, loads every bank into memory, serves the
 // HTTP API until SIGTERM/SIGINT, then drains in-flight requests and exits.
 #include <memory>
+#include <unistd.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -130,6 +131,18 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     server::MirrorUploadMaintenance(metrics, uploads.Counts());
   };
 
+  // Webhooks are always signed: a URL without its secret is refused before anything starts.
+  server::WebhookOptions webhooks = config.webhooks.options;
+  if (!webhooks.url.empty()) {
+    const char* secret = std::getenv(config.webhooks.secret_env.c_str());
+    if (secret == nullptr || *secret == '\0') {
+      return ReportError("serve", Error{ErrorCode::kInvalidArgument,
+                                        "[webhooks] url is set but " + config.webhooks.secret_env +
+                                            " is empty: webhooks are always signed"});
+    }
+    webhooks.secret = secret;
+  }
+
   server::BlockShutdownSignals();
   server::ApiService service(*store, matcher, config.api);
   if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
@@ -142,6 +155,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   service.StartRefreshing(std::chrono::milliseconds(config.refresh_interval_ms), config.database_url,
                           config.index_snapshot, std::chrono::minutes(config.index_snapshot_minutes));
   service.StartExchanges();
+  if (!webhooks.url.empty()) {
+    char host[256] = {};
+    (void)gethostname(host, sizeof host - 1);
+    service.StartWebhooks(std::move(webhooks), std::string(host) + ":" + std::to_string(getpid()));
+  }
   scheduler.Start();  // stopped before the store closes
   uploads.Start();
   spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
@@ -182,6 +200,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (!args.port_file.empty()) WritePortFile(args.port_file, http.port());
   http.RunUntilSignalled();
   if (hma) hma->Stop();
+  service.StopWebhooks();
   service.StopExchanges();
   scheduler.Stop();
   uploads.Stop();

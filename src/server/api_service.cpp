@@ -41,6 +41,8 @@ const std::vector<std::string> kHold = {"custodian", "legal"};
 const std::vector<std::string> kCustodian = {"custodian"};
 const std::vector<std::string> kLegalRead = {"legal", "custodian", "auditor", "admin"};
 const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
+// The platform reads its events with its submitter key; auditors and admins see them too.
+const std::vector<std::string> kReadEvents = {"submitter", "auditor", "admin"};
 
 // Routes whose handlers are only for watching the service: logged when they fail, not per call.
 bool IsProbe(std::string_view route) { return route == "/healthz" || route == "/readyz" || route == "/metrics"; }
@@ -123,6 +125,9 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/legal-requests/{id}", kLegalRead, &ApiService::GetLegalRequest},
       {V::post, "/v1/legal-requests/{id}/production", kCustodian, &ApiService::ProduceLegalRequest},
       {V::get, "/v1/transparency", kTransparency, &ApiService::Transparency},
+      {V::get, "/v1/events", kReadEvents, &ApiService::ListEvents},
+      {V::get, "/v1/events/dead", kReadAudit, &ApiService::ListDeadEvents},
+      {V::post, "/v1/events/{id}/redeliver", kAdmin, &ApiService::RedeliverEvent},
   };
   return routes;
 }
@@ -157,6 +162,7 @@ ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
       decisions_(std::make_unique<DecisionWorkflow>(store, DecisionOptions())) {}
 
 ApiService::~ApiService() {
+  StopWebhooks();
   StopExchanges();
   follower_.reset();
 }

@@ -21,6 +21,7 @@
 #include "server/http_server.h"
 #include "server/log_throttle.h"
 #include "server/metrics.h"
+#include "server/webhook_sender.h"
 #include "signals/media_hashing.h"
 #include "vigil/cases.h"
 #include "vigil/image.h"
@@ -174,6 +175,10 @@ class ApiService {
   // destructor. Call after EnableRetroactiveMatching: what a sync adds is searched retroactively.
   void StartExchanges();
   void StopExchanges();
+  // Delivers the events outbox as signed webhooks ([webhooks], server/webhook_sender.h), one
+  // replica at a time (`holder` names this one); stopped by StopWebhooks or the destructor.
+  void StartWebhooks(WebhookOptions options, const std::string& holder);
+  void StopWebhooks();
 
  private:
   // content_routes.cpp
@@ -273,6 +278,10 @@ class ApiService {
   Result<ImportResult> HmaRemoveEntry(ApiCall& call, const Bank& bank, const BankEntry& entry);
   // Adds signals (HMA type -> value) to a bank as one HMA content: {"id", "signals"} or an error.
   Response HmaAddSignals(ApiCall& call, const Bank& bank, const std::map<std::string, std::string>& signals);
+  // event_routes.cpp
+  Response ListEvents(ApiCall& call);
+  Response ListDeadEvents(ApiCall& call);
+  Response RedeliverEvent(ApiCall& call);
   // admin_routes.cpp
   Response Healthz(ApiCall& call);
   Response Readyz(ApiCall& call);
@@ -372,7 +381,8 @@ class ApiService {
     bool stop = false;
     std::thread thread;
   };
-  std::unique_ptr<ExchangeLoop> exchange_loop_;  // StartExchanges; stopped in the destructor first
+  std::unique_ptr<ExchangeLoop> exchange_loop_;
+  std::unique_ptr<WebhookSender> webhooks_;  // StartWebhooks; stopped in the destructor  // StartExchanges; stopped in the destructor first
   std::mutex production_mu_;  // one legal production at a time (each is held in memory)
   LogThrottle unauthenticated_log_{20, 100};
   // Evidence reads by roles the vault refuses, per key (report_routes.cpp).

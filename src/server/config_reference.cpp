@@ -289,6 +289,23 @@ std::vector<ConfigKey> MakeReference() {
       {"hma", "max_url_fetches", "integer", Integer(api.hma.max_url_fetches),
        "`?url=` downloads at once, all callers together; more are answered 503 with Retry-After, so slow "
        "downloads cannot take every worker that hashes uploads"},
+      // [webhooks]
+      {"webhooks", "url", "string", String(d.webhooks.options.url),
+       "where events to the platform are POSTed as signed webhooks (docs/events.md): https://..., plain http only to "
+       "this host; empty: none (the feed GET /v1/events is always there)"},
+      {"webhooks", "secret_env", "string", String(d.webhooks.secret_env),
+       "the environment variable holding the HMAC-SHA256 key webhooks are signed with; `vigil serve` refuses to start "
+       "with a url and no secret"},
+      {"webhooks", "timeout_seconds", "integer", Integer(d.webhooks.options.timeout.count()),
+       "the receiver must answer within this; otherwise the attempt failed"},
+      {"webhooks", "max_attempts", "integer", Integer(d.webhooks.options.max_attempts),
+       "attempts before an event is a dead letter (GET /v1/events/dead; POST /v1/events/{id}/redeliver)"},
+      {"webhooks", "backoff_seconds", "integer", Integer(d.webhooks.options.backoff.count()),
+       "the wait before the second attempt, doubled for each one after"},
+      {"webhooks", "max_backoff_seconds", "integer", Integer(d.webhooks.options.max_backoff.count()),
+       "the longest wait between attempts"},
+      {"webhooks", "poll_ms", "integer", Integer(d.webhooks.options.poll.count()),
+       "how often the outbox is looked at for events to send"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

@@ -58,6 +58,15 @@ ServiceMetrics::ServiceMetrics()
                         .Name("vigil_past_uploads")
                         .Help("Uploads of the look-back window held for retroactive matching, by kind (pdq, digests, video_frames)")
                         .Register(*registry_)),
+      webhooks_(prometheus::BuildCounter()
+                    .Name("vigil_webhook_deliveries_total")
+                    .Help("Webhook attempts by outcome: delivered, failed (retried later), dead (given up on)")
+                    .Register(*registry_)),
+      events_pending_(prometheus::BuildGauge()
+                          .Name("vigil_events_pending")
+                          .Help("Events to the platform not yet delivered by webhook (dead letters apart)")
+                          .Register(*registry_)
+                          .Add({})),
       past_upload_bytes_(prometheus::BuildGauge()
                              .Name("vigil_past_upload_index_bytes")
                              .Help("Memory of the index of past uploads")
@@ -154,6 +163,14 @@ void ServiceMetrics::CountImport(const std::string& bank, const std::string& out
   import_entries_.Add({{"bank", bank}, {"change", "added"}}).Increment(static_cast<double>(added));
   import_entries_.Add({{"bank", bank}, {"change", "removed"}}).Increment(static_cast<double>(removed));
 }
+
+void ServiceMetrics::CountWebhooks(std::int64_t delivered, std::int64_t failed, std::int64_t dead) {
+  if (delivered > 0) webhooks_.Add({{"outcome", "delivered"}}).Increment(static_cast<double>(delivered));
+  if (failed > 0) webhooks_.Add({{"outcome", "failed"}}).Increment(static_cast<double>(failed));
+  if (dead > 0) webhooks_.Add({{"outcome", "dead"}}).Increment(static_cast<double>(dead));
+}
+
+void ServiceMetrics::SetPendingEvents(std::int64_t pending) { events_pending_.Set(static_cast<double>(pending)); }
 
 void ServiceMetrics::SetPastUploads(const std::string& kind, double count, double memory_bytes) {
   past_uploads_.Add({{"kind", kind}}).Set(count);

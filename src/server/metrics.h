@@ -31,6 +31,9 @@ class ServiceMetrics {
   // "video_frames") and its memory.
   void SetPastUploads(const std::string& kind, double count, double memory_bytes);
   void CountLookupSignals(double signals);
+  // Webhook passes: events delivered, attempts failed, events given up on; and those waiting.
+  void CountWebhooks(std::int64_t delivered, std::int64_t failed, std::int64_t dead);
+  void SetPendingEvents(std::int64_t pending);
   // From a bank change's transaction start (on any replica) to this process's index having it.
   void ObserveIndexSync(double seconds);
   // What the HTTP layer did on its own: answer_lost, connection_cap, accept_backoff.
@@ -72,6 +75,8 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Counter>& import_entries_;
   prometheus::Family<prometheus::Gauge>& index_entries_;
   prometheus::Family<prometheus::Gauge>& past_uploads_;
+  prometheus::Family<prometheus::Counter>& webhooks_;
+  prometheus::Gauge& events_pending_;
   prometheus::Gauge& past_upload_bytes_;
   prometheus::Counter& lookup_signals_;
   prometheus::Family<prometheus::Counter>& decoder_;

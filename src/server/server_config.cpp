@@ -1,6 +1,8 @@
 // TOML configuration for the server (toml++).
 #include "server/server_config.h"
 
+#include "net/http_fetch.h"
+
 #include <algorithm>
 #include <charconv>
 #include <toml++/toml.h>
@@ -278,6 +280,27 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
       HttpServerOptions probe;
       if (auto parsed = ParseListen(h.listen, probe); !parsed) {
         status = Fail(ErrorCode::kInvalidArgument, path + ": hma.listen: " + parsed.error().message);
+      }
+    }
+  }
+  if (const auto* t = table["webhooks"].as_table()) {
+    auto& w = config.webhooks;
+    read_string(*t, "url", w.options.url);
+    read_string(*t, "secret_env", w.secret_env);
+    std::int64_t timeout = w.options.timeout.count(), backoff = w.options.backoff.count(),
+                 max_backoff = w.options.max_backoff.count(), poll = w.options.poll.count();
+    read_int(*t, "timeout_seconds", timeout, 1, 300);
+    read_int(*t, "max_attempts", w.options.max_attempts, 1, 1000);
+    read_int(*t, "backoff_seconds", backoff, 1, 3600);
+    read_int(*t, "max_backoff_seconds", max_backoff, 1, 7 * 86'400);
+    read_int(*t, "poll_ms", poll, 10, 3'600'000);
+    w.options.timeout = std::chrono::seconds(timeout);
+    w.options.backoff = std::chrono::seconds(backoff);
+    w.options.max_backoff = std::chrono::seconds(max_backoff);
+    w.options.poll = std::chrono::milliseconds(poll);
+    if (!w.options.url.empty()) {
+      if (auto url = net::ParseHttpUrl(w.options.url); !url) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": webhooks.url: " + url.error().message);
       }
     }
   }

@@ -74,6 +74,12 @@ struct UploadsConfig {
   std::int64_t maintenance_minutes = 60; // 0: never (then make partitions with `vigil uploads maintain`)
 };
 
+// [webhooks]: events to the platform as signed webhooks (server/webhook_sender.h).
+struct WebhooksConfig {
+  WebhookOptions options;  // url, timeout, attempts, backoff, poll (the secret is read at start)
+  std::string secret_env = "VIGIL_WEBHOOK_SECRET";
+};
+
 struct ServerConfig {
   std::string data_dir = "vigil-data";
   std::string database_url;
@@ -87,6 +93,7 @@ struct ServerConfig {
   SandboxConfig sandbox;
   StreamConfig stream;
   UploadsConfig uploads;
+  WebhooksConfig webhooks;
   int retroactive_days = 90;  // [retroactive] window_days: past uploads searched when a bank gains entries; 0: off
   std::string log_level = "info";
 };

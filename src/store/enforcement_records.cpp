@@ -1,6 +1,8 @@
 // Enforcement actions, accounts and statements of reasons in SQL (see enforcement_records.h).
 #include "store/enforcement_records.h"
 
+#include "store/event_records.h"
+
 #include <boost/json.hpp>
 
 namespace vigil::store {
@@ -38,7 +40,19 @@ Result<std::int64_t> InsertAction(SqlConnection& db, const NewAction& a, std::in
        std::int64_t{s.automated ? 1 : 0}, s.redress, a.actor, a.case_id, a.decision_id, now, s.category, s.legal_basis,
        a.internal_detail});
   if (!inserted) return tl::unexpected(inserted.error());
-  return inserted->front().Int(0);
+  const std::int64_t id = inserted->front().Int(0);
+  // Announced to the platform with the action, in its transaction (include/vigil/events.h).
+  EnforcementAction action;
+  action.id = id;
+  action.user_id = a.user_id;
+  action.content_id = a.content_id;
+  action.kind = a.kind;
+  action.until = a.until;
+  action.statement = a.statement;
+  action.case_id = a.case_id;
+  action.decision_id = a.decision_id;
+  VIGIL_TRY(InsertActionEvent(db, action, now));
+  return id;
 }
 
 Result<EnforcementAction> ActionOn(SqlConnection& db, std::int64_t id) {

@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 12> kMigrations = {
+constexpr std::array<std::string_view, 13> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -610,6 +610,32 @@ CREATE INDEX exchange_feedback_entry ON exchange_feedback(entry_id);
     // 12: the share of HMA-compatible lookups a bank takes part in, in millionths.
     R"sql(
 ALTER TABLE banks ADD COLUMN enabled_ratio_ppm BIGINT NOT NULL DEFAULT 1000000;
+)sql",
+    // 13: events to the platform (include/vigil/events.h): the outbox, written with each change,
+    // and the webhook sender's lease.
+    R"sql(
+CREATE TABLE events (
+  id {{ID}},
+  kind TEXT NOT NULL,
+  user_id TEXT NOT NULL DEFAULT '',
+  content_id TEXT NOT NULL DEFAULT '',
+  case_id BIGINT NOT NULL DEFAULT 0,
+  data TEXT NOT NULL DEFAULT '{}',
+  created_at BIGINT NOT NULL,
+  delivered_at BIGINT,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  dead INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_user ON events(user_id, id);
+CREATE INDEX events_pending ON events(id) WHERE delivered_at IS NULL;
+CREATE TABLE event_delivery (
+  id INTEGER PRIMARY KEY,
+  lease_holder TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO event_delivery (id, lease_holder, lease_until) VALUES (1, '', 0);
 )sql",
 };
 

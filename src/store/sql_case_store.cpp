@@ -10,6 +10,7 @@
 
 #include "store/audit_chain.h"
 #include "store/enforcement_records.h"
+#include "store/event_records.h"
 #include "store/report_follow.h"
 #include "store/sql_content.h"
 #include "util/failpoint.h"
@@ -492,6 +493,14 @@ class SqlCaseStore final : public CaseStore {
          ToJsonObject(request.file_classifications), request.user_statement});
     if (!inserted) return tl::unexpected(inserted.error());
     const std::int64_t decision_id = inserted->front().Int(0);
+    {
+      boost::json::object data{{"decision_id", decision_id},
+                               {"verdict", VerdictName(request.verdict)},
+                               {"classification", request.classification},
+                               {"category", violating ? request.category.id : std::string()},
+                               {"awaiting_second_review", needs_second}};
+      VIGIL_TRY(InsertEvent(*db, {"case.decided", c.user_id, "", case_id, boost::json::serialize(data)}, now));
+    }
     const std::string detail = std::string("verdict=") + VerdictName(request.verdict) + (violating ? " category=" + request.category.id : "") +
                                " classification=" + request.classification + " viewed=" + std::to_string(viewed_ids.size());
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "case.decide", std::to_string(case_id), detail));
@@ -719,6 +728,10 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_TRY(db->Execute("UPDATE appeals SET status = $1, outcome = $1, decided_by = $2, reason = $3, decided_at = $4 "
                           "WHERE id = $5",
                           {status, reviewer, decision.reason, now, id}));
+    {
+      boost::json::object data{{"appeal_id", id}, {"outcome", status}, {"actions_reversed", undo.size()}};
+      VIGIL_TRY(InsertEvent(*db, {"appeal.decided", appeal->user_id, "", appeal->case_id, boost::json::serialize(data)}, now));
+    }
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "appeal." + status, std::to_string(id),
                           "reversed=" + std::to_string(undo.size()) + "; " + decision.reason));
     // The case's reports follow what the appeal changed, in this same transaction.

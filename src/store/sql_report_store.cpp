@@ -3,6 +3,8 @@
 // are compare-and-set on `version`, so two processes driving the same report cannot both act.
 #include "store/sql_report_store.h"
 
+#include "store/event_records.h"
+
 #include <algorithm>
 #include <boost/json.hpp>
 
@@ -120,6 +122,8 @@ class SqlReportStore final : public ReportStore {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = clock_.NowMicros();
+    VIGIL_ASSIGN_OR_RETURN(auto before, db->Query("SELECT state FROM reports WHERE id = $1", {r.id}));
+    const bool newly_filed = r.state == ReportState::kFiled && !before.empty() && before.front().Text(0) != "filed";
     auto changed = db->Execute(
         "UPDATE reports SET state = $1, in_flight = $2, ncmec_report_id = $3, approved_by = $4, approved_at = $5, "
         "filed_at = $6, last_code = $7, last_error = $8, last_request_id = $9, attempts = $10, updated_at = $11, "
@@ -137,6 +141,10 @@ class SqlReportStore final : public ReportStore {
     }
     VIGIL_TRY(WriteFiles(*db, r.id, r.files, false));
     VIGIL_TRY(AppendAudit(*db, now, actor, audit_action, Target(r.id), detail));
+    if (newly_filed) {
+      boost::json::object data{{"report_id", r.id}, {"ncmec_report_id", r.ncmec_report_id}};
+      VIGIL_TRY(InsertEvent(*db, {"report.filed", r.user_id, "", r.case_id, boost::json::serialize(data)}, now));
+    }
     VIGIL_TRY(txn.Commit());
     return GetOn(*db, r.id);
   }

@@ -19,6 +19,7 @@
 #include "store/sql_report_store.h"
 #include "store/sql_sharing_store.h"
 #include "store/sql_exchange_store.h"
+#include "store/sql_event_store.h"
 #include "store/connection_pool.h"
 #include "store/record_names.h"
 #include "store/schema.h"
@@ -147,12 +148,14 @@ class SqlStore final : public Store {
         cases_(MakeSqlCaseStore(pool_, *clock_, options.workflow)),
         reports_(MakeSqlReportStore(pool_, *clock_)),
         sharing_(MakeSqlSharingStore(pool_, *clock_)),
-        exchanges_(MakeSqlExchangeStore(pool_, *clock_)) {}
+        exchanges_(MakeSqlExchangeStore(pool_, *clock_)),
+        events_(MakeSqlEventStore(pool_, *clock_)) {}
 
   CaseStore& Cases() override { return *cases_; }
   ReportStore& Reports() override { return *reports_; }
   SharingStore& Sharing() override { return *sharing_; }
   ExchangeStore& Exchanges() override { return *exchanges_; }
+  EventStore& Events() override { return *events_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -940,6 +943,7 @@ class SqlStore final : public Store {
   std::unique_ptr<ReportStore> reports_;
   std::unique_ptr<SharingStore> sharing_;
   std::unique_ptr<ExchangeStore> exchanges_;
+  std::unique_ptr<EventStore> events_;
 };
 
 }  // namespace
