@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <csignal>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -195,6 +196,56 @@ TEST_F(EventsTest, ACaseDecisionIsAnEvent) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// A platform's whole sequence: the upload is blocked and its account suspended, a reviewer confirms,
+// the user appeals and another reviewer overturns: the platform is told each step, in order, and
+// the webhook receiver gets the same events in the same order as the feed.
+TEST_F(EventsTest, UploadDecisionAppealAndReversalReachThePlatformInOrder) {
+  keys_["reviewer-2"] = CreateKey(store_flags_, "reviewer", "reviewer-2");
+  Start();
+  ListPhotos();
+  Upload("c-1", "user-1", 0);
+  auto cases = HttpJson(server_->port(), "GET", "/v1/cases", keys_["reviewer"]);
+  const auto case_id = std::to_string(boost::json::parse(cases.body).at("cases").at(0).at("id").as_int64());
+  ASSERT_EQ(HttpJson(server_->port(), "POST", "/v1/cases/" + case_id + "/claim", keys_["reviewer"]).status, 200u);
+  auto confirmed = HttpJson(server_->port(), "POST", "/v1/cases/" + case_id + "/decision", keys_["reviewer"],
+                            R"({"verdict": "violating", "reason": "listed"})");
+  ASSERT_EQ(confirmed.status, 200u) << confirmed.body;
+  std::int64_t suspension = 0;
+  const auto account = boost::json::parse(HttpJson(server_->port(), "GET", "/v1/accounts/user-1", keys_["submitter"]).body);
+  for (const auto& a : account.at("actions").as_array()) {
+    if (a.at("kind").as_string() == "suspend_account") suspension = a.at("id").as_int64();
+  }
+  ASSERT_NE(suspension, 0);
+  auto appeal = HttpJson(server_->port(), "POST", "/v1/appeals", keys_["submitter"],
+                         R"({"action_id": )" + std::to_string(suspension) + R"(, "statement": "mine, and benign"})");
+  ASSERT_EQ(appeal.status, 201u) << appeal.body;
+  const auto appeal_base = "/v1/appeals/" + std::to_string(boost::json::parse(appeal.body).at("id").as_int64());
+  ASSERT_EQ(HttpJson(server_->port(), "POST", appeal_base + "/claim", keys_["reviewer-2"]).status, 200u);
+  ASSERT_EQ(HttpJson(server_->port(), "POST", appeal_base + "/decision", keys_["reviewer-2"],
+                     R"({"outcome": "overturned", "reason": "benign"})")
+                .status,
+            200u);
+  std::vector<std::string> kinds;
+  for (const auto& e : Feed(0, 100, "user-1")) kinds.emplace_back(e.at("kind").as_string());
+  // Blocked and suspended at upload; confirmed (the decision removes the upload); the appeal
+  // overturned reverses what it covers.
+  ASSERT_GE(kinds.size(), 6u);
+  EXPECT_EQ(kinds[0], "content.blocked");
+  EXPECT_EQ(kinds[1], "account.suspended");
+  const auto decided = std::find(kinds.begin(), kinds.end(), "case.decided");
+  const auto appealed = std::find(kinds.begin(), kinds.end(), "appeal.decided");
+  ASSERT_NE(decided, kinds.end());
+  ASSERT_NE(appealed, kinds.end());
+  EXPECT_LT(decided, appealed);
+  EXPECT_NE(std::find(decided, appealed, "content.removed"), appealed);
+  EXPECT_NE(std::find(decided, kinds.end(), "account.restored"), kinds.end());
+  EXPECT_NE(std::find(decided, kinds.end(), "content.restored"), kinds.end());
+  const auto got = AwaitDeliveries(kinds.size());
+  std::vector<std::string> delivered;
+  for (const auto& d : got) delivered.push_back(d.kind);
+  EXPECT_EQ(delivered, kinds);
 }
 
 TEST_F(EventsTest, WebhooksAreSignedCarryTheirIdAndArriveInOrderForAnAccount) {
