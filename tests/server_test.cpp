@@ -285,6 +285,45 @@ TEST_P(ServiceTest, AnImportFindsAnEarlierUploadOfItsHashAndSaysSo) {
   EXPECT_NE(cases.body.find("user-9"), std::string::npos) << cases.body;
 }
 
+// Media added to a bank by its bytes (hashed in the sandbox, nothing kept): the next upload of the
+// same picture matches it, with the provenance given; bytes that are no picture are refused.
+TEST_P(ServiceTest, MediaAddedToABankMatchesTheNextUploadOfIt) {
+  StartServer();
+  CreateBank("by-media");
+  const auto photos = Photos();
+  const std::string bytes = AsString(testing::ReadFile(photos[0]));
+  auto added = Http(port_, "POST", "/v1/banks/by-media/media?external_id=ref-7&classification=A1", bytes,
+                    {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(added.status, 201u) << added.body;
+  const auto answer = Parse(added);
+  EXPECT_EQ(answer.at("added").as_int64(), 3) << added.body;  // PDQ, SHA-256, MD5
+  EXPECT_EQ(answer.at("entries").as_array().size(), 3u);
+  auto submitted = Http(port_, "POST", "/v1/content?content_id=after-1&user_id=user-3", bytes,
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  const auto record = Parse(submitted);
+  const auto& matches = record.at("matches").as_array();
+  ASSERT_FALSE(matches.empty()) << submitted.body;
+  EXPECT_EQ(matches[0].at("bank").as_string(), "by-media");
+  EXPECT_EQ(matches[0].at("external_id").as_string(), "ref-7");
+  // Adding it again changes nothing; garbage is refused; the role is a bank admin's.
+  auto again = Http(port_, "POST", "/v1/banks/by-media/media", bytes,
+                    {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}});
+  EXPECT_EQ(Parse(again).at("added").as_int64(), 0) << again.body;
+  auto garbage = Http(port_, "POST", "/v1/banks/by-media/media", "not a picture at all",
+                      {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}});
+  EXPECT_GE(garbage.status, 400u);
+  EXPECT_LT(garbage.status, 500u) << garbage.body;
+  EXPECT_EQ(Http(port_, "POST", "/v1/banks/by-media/media", bytes,
+                 {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}})
+                .status,
+            403u);
+  EXPECT_EQ(Http(port_, "POST", "/v1/banks/no-such/media", bytes,
+                 {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}})
+                .status,
+            404u);
+}
+
 // The index of past uploads follows new uploads at every index refresh (not only when an import
 // searches it), so an import never waits on a backlog; /metrics shows what it holds.
 TEST_P(ServiceTest, ThePastUploadIndexTakesInNewUploadsAtEveryRefresh) {

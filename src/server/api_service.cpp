@@ -66,6 +66,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::patch, "/v1/banks/{name}", kBankAdmin, &ApiService::PatchBank},
       {V::delete_, "/v1/banks/{name}", kBankAdmin, &ApiService::DeleteBank},
       {V::post, "/v1/banks/{name}/import", kBankAdmin, &ApiService::ImportList},
+      {V::post, "/v1/banks/{name}/media", kBankAdmin, &ApiService::AddBankMedia},
       {V::get, "/v1/banks/{name}/entries", kReadBanks, &ApiService::ListEntries},
       {V::get, "/v1/banks/{name}/imports", kReadBanks, &ApiService::ListImports},
       {V::get, "/v1/banks/{name}/export", kReadBanks, &ApiService::ExportBank},
@@ -311,7 +312,7 @@ bool ApiService::IsHeavy(http::verb method, std::string_view path) {
   // decrypt the vault.
   return path == "/v1/content" ||
          (path.starts_with("/v1/exchanges/") && (path.ends_with("/sync") || path.ends_with("/feedback"))) || path == "/v1/hash" || path == "/v1/evidence/purge" ||
-         (path.starts_with("/v1/banks/") && path.ends_with("/import")) ||
+         (path.starts_with("/v1/banks/") && (path.ends_with("/import") || path.ends_with("/media"))) ||
          (path.starts_with("/v1/reports/") && path.ends_with("/file")) ||
          (path.starts_with("/v1/legal-requests/") && path.ends_with("/production"));
 }

@@ -193,6 +193,7 @@ class ApiService {
   Response PatchBank(ApiCall& call);
   Response DeleteBank(ApiCall& call);
   Response ImportList(ApiCall& call);
+  Response AddBankMedia(ApiCall& call);
   Response ListEntries(ApiCall& call);
   Response ListImports(ApiCall& call);
   Response ExportBank(ApiCall& call);

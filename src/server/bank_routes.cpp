@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "server/api_service.h"
+#include "workflow/decision_workflow.h"
 #include "server/api_support.h"
 #include "vigil/hash_list.h"
 
@@ -195,6 +196,58 @@ boost::json::value ApiService::AfterImport(const std::string& bank, const Import
   }
   metrics_.CountLateMatches(bank, retro->matches_recorded, retro->failed);
   return RetroMatchJson(*retro);
+}
+
+// A file added to a bank by its bytes: hashed in the decoder sandbox like an upload (nothing of it
+// is kept), its PDQ, SHA-256 and MD5 (a video's vPDQ) listed with the provenance the query gives,
+// then searched against past uploads like any import.
+Response ApiService::AddBankMedia(ApiCall& call) {
+  const std::string bank = call.path["name"];
+  auto found = store_.GetBank(bank);
+  if (!found) return ErrorResponse(found.error());
+  const auto type = MediaType(call.request);
+  if (type.rfind("image/", 0) != 0 && type.rfind("video/", 0) != 0 && type != "application/octet-stream") {
+    return ErrorResponse(http::status::unsupported_media_type, "unsupported",
+                         "Content-Type must be image/*, video/* or application/octet-stream");
+  }
+  if (call.request.body().empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "empty body: send the media bytes");
+  UploadRequest upload;
+  upload.content_id = "bank-media";
+  upload.bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(call.request.body().data()),
+                                               call.request.body().size());
+  auto prepared = uploads_.Prepare(upload);
+  if (!prepared) return ErrorResponse(prepared.error());
+  ImportRequest request;
+  request.format = "media";
+  request.source = call.query.count("source") != 0 ? call.query["source"].substr(0, 256) : "media added by " + call.actor;
+  request.actor = call.actor;
+  const Provenance provenance{request.source, call.query.count("member") != 0 ? call.query["member"].substr(0, 256) : "platform",
+                              call.query["external_id"].substr(0, 256), call.query["classification"].substr(0, 64)};
+  std::vector<std::pair<std::string, std::string>> values;
+  for (auto& listed : ListedValues(prepared->content)) {
+    ImportOp op;
+    op.kind = ImportOp::Kind::kAdd;
+    op.signal_type = listed.type;
+    op.value = listed.value;
+    op.payload = std::move(listed.payload);
+    op.provenance = provenance;
+    op.line = static_cast<std::int64_t>(request.ops.size() + 1);
+    values.emplace_back(listed.type, listed.value);
+    request.ops.push_back(std::move(op));
+  }
+  auto imported = store_.Import(bank, std::move(request));
+  if (!imported) return ErrorResponse(imported.error());
+  metrics_.CountImport(bank, "applied", imported->added, imported->removed);
+  boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
+                          {"unchanged", imported->unchanged}, {"overridden", imported->overridden},
+                          {"media_type", prepared->content.media_type}};
+  if (auto retro = AfterImport(bank, *imported); !retro.is_null()) out["retroactive"] = std::move(retro);
+  boost::json::array entries;
+  if (auto live = store_.FindLiveEntries(bank, values)) {
+    for (const auto& e : *live) entries.push_back(boost::json::object{{"id", e.id}, {"signal_type", e.signal_type}, {"value", e.value}});
+  }
+  out["entries"] = std::move(entries);
+  return JsonResponse(http::status::created, out);
 }
 
 Response ApiService::ListEntries(ApiCall& call) {

@@ -73,9 +73,8 @@ bool DecidedViolating(const Case& c) {
 
 // What the own bank lists of an upload: its PDQ (when good enough to match on), SHA-256 and MD5,
 // and a video's vPDQ frames (value: their identity; payload: the frames).
-struct ListedValue {
-  std::string type, value, payload;
-};
+}  // namespace
+
 std::vector<ListedValue> ListedValues(const ContentRecord& content) {
   std::vector<ListedValue> values;
   for (const char* type : {"pdq", "sha256", "md5"}) {
@@ -92,8 +91,6 @@ std::vector<ListedValue> ListedValues(const ContentRecord& content) {
   }
   return values;
 }
-
-}  // namespace
 
 std::string OwnBankName(const std::string& own_bank, const std::string& category) {
   return own_bank + "-" + (category.empty() ? "other" : category);

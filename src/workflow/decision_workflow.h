@@ -67,6 +67,13 @@ struct FollowUpResult {
   std::string problem;     // why no report could be drafted ("" when none is owed or it was drafted)
 };
 
+// The values a bank lists for a file: its PDQ (unless its quality is under 50), SHA-256 and MD5,
+// and a video's vPDQ (its frame list as the payload) when it has frames to match.
+struct ListedValue {
+  std::string type, value, payload;
+};
+std::vector<ListedValue> ListedValues(const ContentRecord& content);
+
 // The own bank of a category: "<own_bank>-<category>" ("other" when the decision names none).
 std::string OwnBankName(const std::string& own_bank, const std::string& category);
 
