@@ -563,7 +563,7 @@ TEST_F(HmaTest, TheServiceRefusesToStartWithoutAKeyToActAs) {
   MakeKeys();
   const auto config = dir_.path() / "bad.toml";
   std::ofstream(config) << "[hma]\nenabled = true\n";
-  std::vector<std::string> args{"serve", "--config", config.string()};
+  std::vector<std::string> args{"serve", "--config", config.string(), "--listen", "127.0.0.1:0"};
   args.insert(args.end(), store_flags_.begin(), store_flags_.end());
   auto run = testing::RunVigil(args);
   EXPECT_NE(run.status, 0);

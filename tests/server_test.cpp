@@ -324,6 +324,51 @@ TEST_P(ServiceTest, MediaAddedToABankMatchesTheNextUploadOfIt) {
             404u);
 }
 
+// Intake besides hash matches: a user's report about an upload that matched nothing puts it in
+// front of a reviewer (a case held with rule "user_report", joined by the next report on the same
+// account), and the upload removed on review is counted as found by a user report.
+TEST_P(ServiceTest, AUserReportOpensACaseAndIsCountedAsItsDetectionSource) {
+  StartServer();
+  const auto photos = Photos();
+  for (int i = 0; i < 2; ++i) {
+    auto submitted = Http(port_, "POST", "/v1/content?content_id=reported-" + std::to_string(i) + "&user_id=user-77",
+                          AsString(testing::ReadFile(photos[static_cast<std::size_t>(i)])),
+                          {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+    ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  }
+  auto reported = Call("POST", "/v1/user-reports", "submitter",
+                       R"({"content_id": "reported-0", "reporter": "user-5", "reason": "this is my photo, posted without consent", "category": "ncii", "priority": 1})");
+  ASSERT_EQ(reported.status, 201u) << reported.body;
+  const auto first = Parse(reported);
+  EXPECT_FALSE(first.at("joined").as_bool());
+  const auto case_id = first.at("case_id").as_int64();
+  auto again = Call("POST", "/v1/user-reports", "reviewer", R"({"content_id": "reported-1", "source": "escalation"})");
+  ASSERT_EQ(again.status, 201u) << again.body;
+  EXPECT_TRUE(Parse(again).at("joined").as_bool());
+  EXPECT_EQ(Parse(again).at("case_id").as_int64(), case_id);
+  auto opened = Call("GET", "/v1/cases/" + std::to_string(case_id), "reviewer");
+  ASSERT_EQ(opened.status, 200u) << opened.body;
+  EXPECT_NE(opened.body.find("reported-0"), std::string::npos);
+  EXPECT_NE(opened.body.find("reported-1"), std::string::npos);
+  EXPECT_NE(opened.body.find("user_report"), std::string::npos) << opened.body;
+  // Refusals: an upload never recorded, a bad priority or category, a role that may not report.
+  EXPECT_EQ(Call("POST", "/v1/user-reports", "submitter", R"({"content_id": "never-seen"})").status, 404u);
+  EXPECT_EQ(Call("POST", "/v1/user-reports", "submitter", R"({"content_id": "reported-0", "priority": 9})").status, 400u);
+  EXPECT_EQ(Call("POST", "/v1/user-reports", "submitter", R"({"content_id": "reported-0", "category": "nope"})").status, 400u);
+  EXPECT_EQ(Call("POST", "/v1/user-reports", "submitter", R"({"content_id": "reported-0", "source": "rumour"})").status, 400u);
+  EXPECT_EQ(Call("POST", "/v1/user-reports", "auditor", R"({"content_id": "reported-0"})").status, 403u);
+  // Decided violating: the upload is removed, and counted as found by a user report.
+  const std::string base = "/v1/cases/" + std::to_string(case_id);
+  ASSERT_EQ(Call("POST", base + "/claim", "reviewer").status, 200u);
+  auto decided = Call("POST", base + "/decision", "reviewer", R"({"verdict": "violating", "category": "ncii", "reason": "reported, confirmed"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  auto figures = Call("GET", "/v1/transparency?from=2026-01-01&to=2036-01-01", "auditor");
+  ASSERT_EQ(figures.status, 200u) << figures.body;
+  const auto total = Parse(figures).at("total");
+  EXPECT_EQ(total.at("content_actioned_by_source").at("user_report").as_int64(), 1) << figures.body;
+  EXPECT_EQ(total.at("content_actioned_by_source").at("escalation").as_int64(), 1) << figures.body;
+}
+
 // The index of past uploads follows new uploads at every index refresh (not only when an import
 // searches it), so an import never waits on a backlog; /metrics shows what it holds.
 TEST_P(ServiceTest, ThePastUploadIndexTakesInNewUploadsAtEveryRefresh) {

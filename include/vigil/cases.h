@@ -230,9 +230,35 @@ class UploadRecorder {
   virtual Result<int> PriorConfirmedCases(const std::string& user_id) = 0;
 };
 
+// A report about a recorded upload from outside the matcher: a user's report forwarded by the
+// platform, or a staff member's escalation (UserReportRequest::source).
+struct UserReportRequest {
+  std::string content_id;  // a recorded upload (POST /v1/content)
+  std::string source = "user_report";  // "user_report" or "escalation"
+  std::string reporter;    // who reported (the platform's id for the reporter; "" : not given)
+  std::string reason;      // what they said, at most 2000 characters
+  Category category;       // what it would violate (the taxonomy's; "other" when not said)
+  int priority = 2;        // P0 (most urgent) .. P3
+};
+
+struct UserReportOutcome {
+  std::int64_t report_id = 0;
+  std::int64_t case_id = 0;
+  bool joined = false;  // added to the account's case that was open already
+};
+
 // Cases and reviewers' decisions on them. Thread safety: as Store.
 class CaseReview {
  public:
+  // Puts a reported upload in front of a reviewer, in ONE transaction: the upload is kept (moved
+  // out of the unmatched uploads), its account's open case gains it (or a case opens, held at the
+  // report's priority, rule "user_report" or "escalation"), the report is kept with the case and
+  // audited. An upload that matched nothing is counted as found by that source (its metadata's
+  // `detected_by`, unless it says already). kNotFound when the upload is not recorded.
+  virtual Result<UserReportOutcome> ReportContent(const UserReportRequest& report, const std::string& actor) {
+    (void)report, (void)actor;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store takes no reports"});
+  }
   virtual ~CaseReview() = default;
   // In one status, or (none) every case still to review: open, in review or escalated.
   virtual Result<std::vector<Case>> ListCases(std::optional<CaseStatus> status, int limit) = 0;

@@ -147,6 +147,9 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   server::ApiService service(*store, matcher, config.api);
   if (auto rules = service.LoadRules(); !rules) return ReportError("serve", rules.error());
   service.AttachReporting(&reporting);
+  if (config.api.hma.enabled) {
+    if (auto keys = service.CheckHmaKeys(); !keys) return ReportError("serve", keys.error());
+  }
   server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   if (auto retro = service.EnableRetroactiveMatching(config.retroactive_days); !retro) {
@@ -186,7 +189,6 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   // The HMA-compatible surface on a listener of its own ([hma]): same service, same workers.
   std::unique_ptr<server::HttpServer> hma;
   if (config.api.hma.enabled) {
-    if (auto keys = service.CheckHmaKeys(); !keys) return ReportError("serve", keys.error());
     server::HttpServerOptions options = config.http;
     if (auto parsed = server::ParseListen(config.api.hma.listen, options); !parsed) return ReportError("serve", parsed.error());
     hma = std::make_unique<server::HttpServer>(options, service.HmaCallbacks());

@@ -439,7 +439,7 @@ std::string TransparencyHtml(const TransparencyReport& r, const std::string& pla
        "Art. 15(1)(c): number of measures", "Enforcement: account actions"},
       {"uploads actioned", "uploads first blocked or removed in the month, each counted once",
        "Art. 15(1)(c): measures on own initiative, by type of detection", "Enforcement: content actioned"},
-      {"detection source", "hash:&lt;bank&gt; for a hash match with that list; sweep for a copy of a file reviewers confirmed, found by searching past uploads; classifier; user_report; other",
+      {"detection source", "hash:&lt;bank&gt; for a hash match with that list; sweep for a copy of a file reviewers confirmed, found by searching past uploads; classifier; user_report (a user reported it); escalation (staff escalated it); other",
        "Art. 15(1)(c): automated means used", "Detection: method"},
       {"by category: uploads actioned", "uploads actioned, by the category of violation of their first action",
        "Art. 15(1)(c): measures by type of illegal content or terms violated", "Enforcement: content actioned by policy"},

@@ -43,6 +43,8 @@ const std::vector<std::string> kLegalRead = {"legal", "custodian", "auditor", "a
 const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
 // The platform reads its events with its submitter key; auditors and admins see them too.
 const std::vector<std::string> kReadEvents = {"submitter", "auditor", "admin"};
+// Reports about uploads: users' reports the platform forwards, reviewers' escalations.
+const std::vector<std::string> kReportContent = {"submitter", "reviewer"};
 
 // Routes whose handlers are only for watching the service: logged when they fail, not per call.
 bool IsProbe(std::string_view route) { return route == "/healthz" || route == "/readyz" || route == "/metrics"; }
@@ -87,6 +89,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::get, "/v1/audit", kReadAudit, &ApiService::ListAudit},
       {V::get, "/v1/audit/verify", kReadAudit, &ApiService::VerifyAudit},
       {V::get, "/v1/cases", kReadCases, &ApiService::ListCases},
+      {V::post, "/v1/user-reports", kReportContent, &ApiService::ReportContent},
       {V::get, "/v1/cases/{id}", kReadCases, &ApiService::GetCase},
       {V::post, "/v1/cases/{id}/claim", kReview, &ApiService::ClaimCase},
       {V::post, "/v1/cases/{id}/views", kReview, &ApiService::RecordView},

@@ -296,6 +296,7 @@ class ApiService {
   Response ExportVpdq(ApiCall& call);
   // case_routes.cpp
   Response ListCases(ApiCall& call);
+  Response ReportContent(ApiCall& call);
   Response GetCase(ApiCall& call);
   Response ClaimCase(ApiCall& call);
   Response RecordView(ApiCall& call);

@@ -142,6 +142,43 @@ boost::json::object AppealJson(const Appeal& a) {
 // The reviewer: the key's name (a person's key, one per reviewer).
 }  // namespace
 
+// A user's report forwarded by the platform, or a staff member's escalation: the upload goes in
+// front of a reviewer (CaseReview::ReportContent).
+Response ApiService::ReportContent(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  if (auto known = CheckKnownFields(*body, {"content_id", "source", "reporter", "reason", "category", "priority"}); !known) {
+    return ErrorResponse(known.error());
+  }
+  UserReportRequest report;
+  report.content_id = OptString(*body, "content_id");
+  if (report.content_id.empty() || report.content_id.size() > 256) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "content_id (1-256 characters) is required");
+  }
+  if (body->contains("source")) report.source = OptString(*body, "source");
+  report.reporter = OptString(*body, "reporter");
+  report.reason = OptString(*body, "reason");
+  if (report.reporter.size() > 256 || report.reason.size() > 2000) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "reporter is at most 256 characters, reason 2000");
+  }
+  const auto taxonomy = CurrentTaxonomy();
+  const std::string category_id = OptString(*body, "category");
+  auto category = taxonomy->Require(category_id.empty() ? "other" : category_id);
+  if (!category) return ErrorResponse(category.error());
+  report.category = **category;
+  if (const auto* priority = body->if_contains("priority"); priority != nullptr && !priority->is_null()) {
+    if (!priority->is_int64() || priority->as_int64() < 0 || priority->as_int64() > 3) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "priority must be 0 (most urgent) to 3");
+    }
+    report.priority = static_cast<int>(priority->as_int64());
+  }
+  auto outcome = store_.Cases().ReportContent(report, call.actor);
+  if (!outcome) return ErrorResponse(outcome.error());
+  return JsonResponse(http::status::created, boost::json::object{{"report_id", outcome->report_id},
+                                                                 {"case_id", outcome->case_id},
+                                                                 {"joined", outcome->joined}});
+}
+
 std::shared_ptr<const Taxonomy> ApiService::CurrentTaxonomy() const {
   static const auto built_in = std::make_shared<const Taxonomy>(Taxonomy::BuiltIn());
   auto rules = Rules();

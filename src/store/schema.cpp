@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 13> kMigrations = {
+constexpr std::array<std::string_view, 14> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -636,6 +636,22 @@ CREATE TABLE event_delivery (
   lease_until BIGINT NOT NULL DEFAULT 0
 );
 INSERT INTO event_delivery (id, lease_holder, lease_until) VALUES (1, '', 0);
+)sql",
+    // 14: reports about uploads from users and staff (CaseReview::ReportContent).
+    R"sql(
+CREATE TABLE user_reports (
+  id {{ID}},
+  case_id BIGINT NOT NULL,
+  content_row BIGINT NOT NULL,
+  source TEXT NOT NULL,
+  reporter TEXT NOT NULL DEFAULT '',
+  reason TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL DEFAULT '',
+  priority INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX user_reports_case ON user_reports(case_id);
 )sql",
 };
 

@@ -228,6 +228,56 @@ class SqlCaseStore final : public CaseStore {
     return out;
   }
 
+  Result<UserReportOutcome> ReportContent(const UserReportRequest& report, const std::string& actor) override {
+    if (report.source != "user_report" && report.source != "escalation") {
+      return Fail(ErrorCode::kInvalidArgument, "source must be \"user_report\" or \"escalation\"");
+    }
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    VIGIL_TRY(LockContentIdsOn(*db, {report.content_id}));
+    const auto now = Now();
+    VIGIL_ASSIGN_OR_RETURN(auto row, KeepInContentOn(*db, report.content_id));
+    if (!row) {
+      return Fail(ErrorCode::kNotFound, "content '" + report.content_id.substr(0, 256) +
+                                            "' is not recorded (or no longer kept): submit it with POST /v1/content first");
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto content, ReadContentOn(*db, report.content_id));
+    // Found by the report, for the transparency figures, unless the upload says how it was found.
+    if (content.matches.empty()) {
+      boost::system::error_code ec;
+      auto metadata = boost::json::parse(content.metadata_json, ec);
+      if (ec || !metadata.is_object()) metadata = boost::json::object{};
+      if (!metadata.as_object().contains("detected_by")) {
+        metadata.as_object()["detected_by"] = report.source;
+        VIGIL_TRY(db->Execute("UPDATE content SET metadata = $1 WHERE id = $2", {boost::json::serialize(metadata), *row}));
+      }
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto open_before, db->Query("SELECT id FROM cases WHERE user_id = $1 AND user_id <> '' AND "
+                                                       "status IN ('open', 'in_review', 'escalated')",
+                                                       {content.user_id}));
+    PolicyOutcome outcome;
+    outcome.hold = true;
+    outcome.hold_priority = std::clamp(report.priority, 0, 3);
+    outcome.rules = {report.source};
+    outcome.category = report.category;
+    VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, content, *row, outcome, actor, now));
+    VIGIL_ASSIGN_OR_RETURN(
+        auto inserted,
+        db->Query("INSERT INTO user_reports (case_id, content_row, source, reporter, reason, category, priority, created_by, "
+                  "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                  {case_id, *row, report.source, report.reporter, report.reason, report.category.id,
+                   std::int64_t{outcome.hold_priority}, actor, now}));
+    UserReportOutcome out;
+    out.report_id = inserted.front().Int(0);
+    out.case_id = case_id;
+    out.joined = !open_before.empty() && open_before.front().Int(0) == case_id;
+    VIGIL_TRY(AppendAudit(*db, now, actor, "case." + report.source, std::to_string(case_id),
+                          "content=" + report.content_id + " report=" + std::to_string(out.report_id) +
+                              (report.reporter.empty() ? "" : " reporter=" + report.reporter)));
+    VIGIL_TRY(txn.Commit());
+    return out;
+  }
+
   Result<RecordedUpload> RecordLateMatches(const std::string& content_id, const std::vector<MatchRecord>& matches,
                                            const UploadPolicy& policy, const std::string& actor) override {
     // A sweep's matches all name the case it sweeps for (RetroMatcher::Sweep).

@@ -50,7 +50,7 @@ std::string DetectionSource(const std::string& bank, const std::string& metadata
   if (!ec && value.is_object()) {
     if (const auto* d = value.as_object().if_contains("detected_by"); d != nullptr && d->is_string()) {
       const std::string s(d->as_string());
-      if (s == "classifier" || s == "user_report") return s;
+      if (s == "classifier" || s == "user_report" || s == "escalation") return s;
     }
   }
   return "other";
