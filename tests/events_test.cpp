@@ -58,7 +58,10 @@ class Receiver final : public testing::StandInServer {
   }
 
  protected:
-  std::string Endpoint(const Call&) const override { return "hook"; }
+  // Events of accounts named "user-slow-..." count under their own endpoint, so a test can slow them.
+  std::string Endpoint(const Call& call) const override {
+    return call.body.find("\"user_id\":\"user-slow-") != std::string::npos ? "hook-slow" : "hook";
+  }
   Reply Answer(Call& call) override {
     deliveries_.push_back({call.body, call.headers["vigil-event-id"], call.headers["vigil-event-kind"],
                            call.headers["vigil-signature"]});
@@ -246,6 +249,65 @@ TEST_F(EventsTest, UploadDecisionAppealAndReversalReachThePlatformInOrder) {
   std::vector<std::string> delivered;
   for (const auto& d : got) delivered.push_back(d.kind);
   EXPECT_EQ(delivered, kinds);
+}
+
+TEST_F(EventsTest, AReceiverSlowForSomeAccountsHoldsUpNoOther) {
+  receiver_.FailAt("hook-slow", 0, testing::StandInFault::Delay(3000), 100);  // past the 2 s timeout, each time
+  Start();
+  ListPhotos();
+  for (int i = 1; i <= 3; ++i) Upload("slow-" + std::to_string(i), "user-slow-" + std::to_string(i), 0);
+  Upload("fast-1", "user-fast", 1);
+  // Sent one at a time, the fast account's first event would wait behind three 2 s timeouts.
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<Receiver::Delivery> got;
+  while (std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+    got = receiver_.Deliveries();
+    if (std::any_of(got.begin(), got.end(), [](const Receiver::Delivery& d) { return d.body.find("user-fast") != std::string::npos; })) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(waited, std::chrono::milliseconds(2500)) << "the fast account waited behind the slow ones";
+}
+
+TEST_F(EventsTest, AnAccountSuspendedAlreadyIsNotSuspendedAgainByTheNextMatch) {
+  Start(false);
+  ListPhotos();
+  Upload("c-1", "user-1", 0);
+  Upload("c-2", "user-1", 1);
+  std::vector<std::string> kinds;
+  for (const auto& e : Feed(0, 100, "user-1")) kinds.emplace_back(e.at("kind").as_string());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"content.blocked", "account.suspended", "content.blocked"}));
+}
+
+// A list that gains a file a person has judged already (reported, reviewed, found not violating):
+// the late match is recorded, and nothing is done to the upload or its account on its strength.
+TEST_F(EventsTest, ALateMatchDoesNotUndoAPersonsDecision) {
+  Start(false);
+  ListPhotos();
+  const auto photo = testing::TestDataDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg";
+  const auto bytes = testing::ReadFile(photo);
+  auto submitted = Http(server_->port(), "POST", "/v1/content?content_id=judged-1&user_id=user-9",
+                        std::string(bytes.begin(), bytes.end()),
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  auto reported = HttpJson(server_->port(), "POST", "/v1/user-reports", keys_["submitter"], R"({"content_id": "judged-1"})");
+  ASSERT_EQ(reported.status, 201u) << reported.body;
+  const auto case_id = std::to_string(boost::json::parse(reported.body).at("case_id").as_int64());
+  ASSERT_EQ(HttpJson(server_->port(), "POST", "/v1/cases/" + case_id + "/claim", keys_["reviewer"]).status, 200u);
+  ASSERT_EQ(HttpJson(server_->port(), "POST", "/v1/cases/" + case_id + "/decision", keys_["reviewer"],
+                     R"({"verdict": "not_violating", "reason": "a bridge"})")
+                .status,
+            200u);
+  auto added = Http(server_->port(), "POST", "/v1/banks/listed/media", std::string(bytes.begin(), bytes.end()),
+                    {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(added.status, 201u) << added.body;
+  std::vector<std::string> kinds;
+  for (const auto& e : Feed(0, 100, "user-9")) kinds.emplace_back(e.at("kind").as_string());
+  EXPECT_EQ(kinds, (std::vector<std::string>{"case.decided"}));
+  auto record = HttpJson(server_->port(), "GET", "/v1/content/judged-1", keys_["auditor"]);
+  const auto content = boost::json::parse(record.body).as_object();
+  EXPECT_EQ(content.at("state").as_string(), "visible") << record.body;
+  EXPECT_FALSE(content.at("matches").as_array().empty()) << "the late match is on the record";
 }
 
 TEST_F(EventsTest, WebhooksAreSignedCarryTheirIdAndArriveInOrderForAnAccount) {

@@ -78,7 +78,7 @@ void StandInServer::Stop() {
 bool StandInServer::Start() {
   server::HttpServerOptions options;
   options.port = 0;
-  options.threads = 2;
+  options.threads = 8;  // delayed answers (StandInFault::Delay) sleep on these: others keep flowing
   options.worker_threads = 1;
   server::HttpCallbacks callbacks;
   callbacks.handle = [this](server::Request& request, const server::RequestInfo&) {

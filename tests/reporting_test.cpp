@@ -16,7 +16,7 @@
 #include <set>
 #include <thread>
 
-#include "cybertip_standin.h"
+#include "server/cybertip_standin.h"
 #include "service_harness.h"
 #include "test_images.h"
 #include "test_postgres.h"
@@ -41,7 +41,7 @@
 namespace vigil {
 namespace {
 
-using testing::CyberTipStandIn;
+using server::CyberTipStandIn;
 
 const std::string kMasterKey = "5f1e0c6b2a9d4e8f7a3b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f";
 

@@ -297,6 +297,7 @@ TEST_P(ServiceTest, MediaAddedToABankMatchesTheNextUploadOfIt) {
   ASSERT_EQ(added.status, 201u) << added.body;
   const auto answer = Parse(added);
   EXPECT_EQ(answer.at("added").as_int64(), 3) << added.body;  // PDQ, SHA-256, MD5
+  EXPECT_EQ(answer.at("listed_already").as_int64(), 0);
   EXPECT_EQ(answer.at("entries").as_array().size(), 3u);
   auto submitted = Http(port_, "POST", "/v1/content?content_id=after-1&user_id=user-3", bytes,
                         {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
@@ -307,9 +308,19 @@ TEST_P(ServiceTest, MediaAddedToABankMatchesTheNextUploadOfIt) {
   EXPECT_EQ(matches[0].at("bank").as_string(), "by-media");
   EXPECT_EQ(matches[0].at("external_id").as_string(), "ref-7");
   // Adding it again changes nothing; garbage is refused; the role is a bank admin's.
-  auto again = Http(port_, "POST", "/v1/banks/by-media/media", bytes,
+  auto again = Http(port_, "POST", "/v1/banks/by-media/media?external_id=someone-elses", bytes,
                     {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}});
   EXPECT_EQ(Parse(again).at("added").as_int64(), 0) << again.body;
+  EXPECT_EQ(Parse(again).at("listed_already").as_int64(), 3) << again.body;
+  auto resubmitted = Http(port_, "POST", "/v1/content?content_id=after-2&user_id=user-4", bytes,
+                          {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(resubmitted.status, 201u) << resubmitted.body;
+  EXPECT_EQ(Parse(resubmitted).at("matches").at(0).at("external_id").as_string(), "ref-7")
+      << "adding a listed file again must not relabel its entries";
+  EXPECT_EQ(Http(port_, "POST", "/v1/banks/by-media/media?source=a%0Ab", bytes,
+                 {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}})
+                .status,
+            400u);
   auto garbage = Http(port_, "POST", "/v1/banks/by-media/media", "not a picture at all",
                       {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "image/jpeg"}});
   EXPECT_GE(garbage.status, 400u);

@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "server/cybertip_standin.h"
 #include "cli/progress.h"
 #include "cli/store_options.h"
 #include "server/reporting_services.h"
@@ -42,6 +44,7 @@ struct ReportArgs {
   std::int64_t id = 0;
   int grace_seconds = 600;
   std::string new_key_env, new_key_file;
+  std::string listen = "127.0.0.1:8790", user = "esp", password_env = "VIGIL_STANDIN_PASSWORD", xsd_path;
   bool json = false;
   bool xml_only = false;
 };
@@ -203,6 +206,16 @@ Action RegisterReportCommands(CLI::App& app) {
   transparency->add_option("--platform", a->platform,
                             "The platform's name for the title (default: [reporter] platform in --config)");
 
+  CLI::App* standin = report->add_subcommand(
+      "standin", "Run a stand-in for NCMEC's CyberTipline API to rehearse filing end to end (never NCMEC: nothing "
+                 "leaves this machine). Point [cybertip] base_url at the URL it prints; Ctrl-C ends it and prints "
+                 "the reports it received");
+  standin->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0 picks one)");
+  standin->add_option("--user", a->user, "The user name it accepts (HTTP Basic)");
+  standin->add_option("--password-env", a->password_env, "The environment variable holding the password it accepts");
+  standin->add_option("--xsd", a->xsd_path, "Validate submitted reports against this schema (as NCMEC does)")
+      ->check(CLI::ExistingFile);
+
   CLI::App* evidence = app.add_subcommand("evidence", "The evidence vault: list, read, verify, hold, purge, rotate-key");
   evidence->require_subcommand(1);
   CLI::App* ev_list = common(evidence->add_subcommand("list", "Preserved items (of one case, or all not purged)"));
@@ -255,6 +268,35 @@ Action RegisterReportCommands(CLI::App& app) {
 
   return [=]() -> int {
     if (!report->parsed() && !evidence->parsed() && !legal->parsed()) return -1;
+    if (standin->parsed()) {
+      const char* password = std::getenv(a->password_env.c_str());
+      if (password == nullptr || *password == '\0') {
+        return ReportError("report standin", Error{ErrorCode::kInvalidArgument, a->password_env + " is empty: set the password it accepts"});
+      }
+      server::HttpServerOptions where;
+      if (auto parsed = server::ParseListen(a->listen, where); !parsed) return ReportError("report standin", parsed.error());
+      server::BlockShutdownSignals();
+      server::CyberTipStandIn ncmec(a->user, password, a->xsd_path);
+      if (!ncmec.Start(where.host, where.port)) {
+        return ReportError("report standin", Error{ErrorCode::kUnavailable, "cannot listen on " + a->listen});
+      }
+      std::printf("CyberTipline stand-in (not NCMEC) at %s\n", ncmec.base_url().c_str());
+      std::fflush(stdout);
+      sigset_t signals;
+      sigemptyset(&signals);
+      sigaddset(&signals, SIGINT);
+      sigaddset(&signals, SIGTERM);
+      int received = 0;
+      sigwait(&signals, &received);
+      for (const auto& r : ncmec.Reports()) {
+        std::printf("%s\n", json::serialize(json::object{{"report_id", r.id},
+                                                          {"state", r.state},
+                                                          {"esp_identifier", r.esp_identifier},
+                                                          {"files", r.file_ids.size()}})
+                                 .c_str());
+      }
+      return 0;
+    }
     if (lg_keygen->parsed()) {
       const std::string seed = NewSigningSeed();
       std::printf("seed %s\npublic_key %s\n", seed.c_str(), SigningPublicKey(seed)->c_str());

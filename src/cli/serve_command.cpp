@@ -1,5 +1,6 @@
 // `vigil serve`: the matching service. Opens the store, loads every bank into memory, serves the
 // HTTP API until SIGTERM/SIGINT, then drains in-flight requests and exits.
+#include <cstring>
 #include <memory>
 #include <unistd.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -134,11 +135,13 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   // Webhooks are always signed: a URL without its secret is refused before anything starts.
   server::WebhookOptions webhooks = config.webhooks.options;
   if (!webhooks.url.empty()) {
-    const char* secret = std::getenv(config.webhooks.secret_env.c_str());
-    if (secret == nullptr || *secret == '\0') {
+    const char* secret = config.webhooks.secret_env.empty() ? nullptr : std::getenv(config.webhooks.secret_env.c_str());
+    if (secret == nullptr || std::strlen(secret) < 16) {
       return ReportError("serve", Error{ErrorCode::kInvalidArgument,
-                                        "[webhooks] url is set but " + config.webhooks.secret_env +
-                                            " is empty: webhooks are always signed"});
+                                        "[webhooks] url is set but the secret in " +
+                                            (config.webhooks.secret_env.empty() ? std::string("(no secret_env)")
+                                                                                : config.webhooks.secret_env) +
+                                            " is missing or under 16 characters: webhooks are always signed"});
     }
     webhooks.secret = secret;
   }
@@ -181,10 +184,10 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     boost::json::array categories;
     for (const auto& c : taxonomy.categories()) categories.emplace_back(c.id);
     spdlog::info(R"("msg":"components","rules_file":{},"rules":{},"categories":{},"vault":{},"background_filer":{},)"
-                 R"("file_interval_seconds":{},"evidence_purge":{},"decoder_sandbox":{})",
+                 R"("file_interval_seconds":{},"evidence_purge":{},"decoder_sandbox":{},"webhooks":{})",
                  JsonString(config.api.rules_path), rule_count, boost::json::serialize(categories),
                  reporting.vault != nullptr, background.file_interval.count() > 0, background.file_interval.count(),
-                 background.purge_interval.count() > 0, pool != nullptr);
+                 background.purge_interval.count() > 0, pool != nullptr, JsonString(config.webhooks.options.url));
   }
   // The HMA-compatible surface on a listener of its own ([hma]): same service, same workers.
   std::unique_ptr<server::HttpServer> hma;

@@ -131,7 +131,8 @@ class BeastFetcher final : public HttpFetcher {
       if (ec && !sent) return Fail(ErrorCode::kUnavailable, "cannot reach " + url.host + ": " + ec.message());
       if (ec == http::error::body_limit) {
         return Fail(ErrorCode::kTooLarge, "the answer from " + url.host + " is over " +
-                                              std::to_string(limits_.max_body_bytes >> 20) + " MiB");
+                                              (limits_.max_body_bytes >= (1u << 20) ? std::to_string(limits_.max_body_bytes >> 20) + " MiB"
+                                                                                    : std::to_string(limits_.max_body_bytes >> 10) + " KiB"));
       }
       if (ec) return Fail(ErrorCode::kIoError, "no complete answer from " + url.host + ": " + ec.message());
       HttpReply reply;
@@ -194,7 +195,7 @@ Result<Url> ParseHttpUrl(const std::string& text) {
   if (!url.target.empty() && url.target[0] != '/') url.target = "/" + url.target;
   if (const auto hash = url.target.find('#'); hash != std::string::npos) url.target.resize(hash);
   if (authority.find('@') != std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument, "a URL must not carry credentials (user@host): use the exchange's credentials");
+    return Fail(ErrorCode::kInvalidArgument, "a URL must not carry credentials (user@host)");
   }
   const auto colon = authority.rfind(':');
   const bool bracketed = !authority.empty() && authority.front() == '[';

@@ -217,14 +217,30 @@ Response ApiService::AddBankMedia(ApiCall& call) {
                                                call.request.body().size());
   auto prepared = uploads_.Prepare(upload);
   if (!prepared) return ErrorResponse(prepared.error());
+  for (const char* name : {"source", "member", "external_id", "classification"}) {
+    const std::string& value = call.query[name];
+    if (value.size() > 256 || std::any_of(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument",
+                           std::string(name) + ": at most 256 characters, no control characters");
+    }
+  }
   ImportRequest request;
   request.format = "media";
-  request.source = call.query.count("source") != 0 ? call.query["source"].substr(0, 256) : "media added by " + call.actor;
+  request.source = call.query["source"].empty() ? "media added by " + call.actor : call.query["source"];
   request.actor = call.actor;
-  const Provenance provenance{request.source, call.query.count("member") != 0 ? call.query["member"].substr(0, 256) : "platform",
-                              call.query["external_id"].substr(0, 256), call.query["classification"].substr(0, 64)};
+  const Provenance provenance{request.source, call.query["member"].empty() ? "platform" : call.query["member"],
+                              call.query["external_id"], call.query["classification"]};
+  // Values the bank lists already are left as they are: adding a file never relabels another
+  // list's entries (an import of that list would).
+  auto listed_values = ListedValues(prepared->content);
   std::vector<std::pair<std::string, std::string>> values;
-  for (auto& listed : ListedValues(prepared->content)) {
+  for (const auto& v : listed_values) values.emplace_back(v.type, v.value);
+  auto live_before = store_.FindLiveEntries(bank, values);
+  if (!live_before) return ErrorResponse(live_before.error());
+  std::set<std::pair<std::string, std::string>> listed_already;
+  for (const auto& e : *live_before) listed_already.emplace(e.signal_type, e.value);
+  for (auto& listed : listed_values) {
+    if (listed_already.contains({listed.type, listed.value})) continue;
     ImportOp op;
     op.kind = ImportOp::Kind::kAdd;
     op.signal_type = listed.type;
@@ -232,16 +248,20 @@ Response ApiService::AddBankMedia(ApiCall& call) {
     op.payload = std::move(listed.payload);
     op.provenance = provenance;
     op.line = static_cast<std::int64_t>(request.ops.size() + 1);
-    values.emplace_back(listed.type, listed.value);
     request.ops.push_back(std::move(op));
   }
-  auto imported = store_.Import(bank, std::move(request));
-  if (!imported) return ErrorResponse(imported.error());
-  metrics_.CountImport(bank, "applied", imported->added, imported->removed);
-  boost::json::object out{{"import_id", imported->import_id}, {"added", imported->added},
-                          {"unchanged", imported->unchanged}, {"overridden", imported->overridden},
+  boost::json::object out{{"added", 0},
+                          {"listed_already", listed_already.size()},
                           {"media_type", prepared->content.media_type}};
-  if (auto retro = AfterImport(bank, *imported); !retro.is_null()) out["retroactive"] = std::move(retro);
+  if (!request.ops.empty()) {
+    auto imported = store_.Import(bank, std::move(request));
+    if (!imported) return ErrorResponse(imported.error());
+    metrics_.CountImport(bank, "applied", imported->added, imported->removed);
+    out["import_id"] = imported->import_id;
+    out["added"] = imported->added;
+    out["overridden"] = imported->overridden;
+    if (auto retro = AfterImport(bank, *imported); !retro.is_null()) out["retroactive"] = std::move(retro);
+  }
   boost::json::array entries;
   if (auto live = store_.FindLiveEntries(bank, values)) {
     for (const auto& e : *live) entries.push_back(boost::json::object{{"id", e.id}, {"signal_type", e.signal_type}, {"value", e.value}});

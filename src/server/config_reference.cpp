@@ -294,8 +294,8 @@ std::vector<ConfigKey> MakeReference() {
        "where events to the platform are POSTed as signed webhooks (docs/events.md): https://..., plain http only to "
        "this host; empty: none (the feed GET /v1/events is always there)"},
       {"webhooks", "secret_env", "string", String(d.webhooks.secret_env),
-       "the environment variable holding the HMAC-SHA256 key webhooks are signed with; `vigil serve` refuses to start "
-       "with a url and no secret"},
+       "the environment variable holding the HMAC-SHA256 key webhooks are signed with (at least 16 characters); `vigil "
+       "serve` refuses to start with a url and no such secret"},
       {"webhooks", "timeout_seconds", "integer", Integer(d.webhooks.options.timeout.count()),
        "the receiver must answer within this; otherwise the attempt failed"},
       {"webhooks", "max_attempts", "integer", Integer(d.webhooks.options.max_attempts),
@@ -306,6 +306,9 @@ std::vector<ConfigKey> MakeReference() {
        "the longest wait between attempts"},
       {"webhooks", "poll_ms", "integer", Integer(d.webhooks.options.poll.count()),
        "how often the outbox is looked at for events to send"},
+      {"webhooks", "concurrency", "integer", Integer(d.webhooks.options.concurrency),
+       "attempts at once, each for another account (an account's events go one at a time, in order): a receiver "
+       "slow for some accounts holds up no other"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

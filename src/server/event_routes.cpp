@@ -2,6 +2,7 @@
 // letters), POST /v1/events/{id}/redeliver; and the webhook sender's start and stop.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "server/api_service.h"
@@ -34,7 +35,11 @@ Response ApiService::ListEvents(ApiCall& call) {
   if (!after) return ErrorResponse(after.error());
   auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
   if (!limit) return ErrorResponse(limit.error());
-  auto events = store_.Events().ListEvents(*after, static_cast<int>(*limit), call.query["user_id"]);
+  const std::string& user = call.query["user_id"];
+  if (user.size() > 256 || std::any_of(user.begin(), user.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "user_id: at most 256 characters, no control characters");
+  }
+  auto events = store_.Events().ListEvents(*after, static_cast<int>(*limit), user);
   if (!events) return ErrorResponse(events.error());
   boost::json::array out;
   for (const auto& e : *events) out.push_back(EventJson(e));
@@ -70,8 +75,8 @@ void ApiService::StartWebhooks(WebhookOptions options, const std::string& holder
     }
     metrics_.CountWebhooks(pass->delivered, pass->failed, pass->dead);
     if (pass->failed > 0) {
-      spdlog::warn(R"("msg":"webhook delivery failed","failed":{},"dead":{},"delivered":{})", pass->failed, pass->dead,
-                   pass->delivered);
+      spdlog::warn(R"("msg":"webhook delivery failed","failed":{},"dead":{},"delivered":{},"first":{})", pass->failed,
+                   pass->dead, pass->delivered, boost::json::serialize(boost::json::value(pass->first_error)));
     }
     if (auto pending = store_.Events().PendingEvents()) metrics_.SetPendingEvents(*pending);
   });

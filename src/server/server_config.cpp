@@ -294,6 +294,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "backoff_seconds", backoff, 1, 3600);
     read_int(*t, "max_backoff_seconds", max_backoff, 1, 7 * 86'400);
     read_int(*t, "poll_ms", poll, 10, 3'600'000);
+    read_int(*t, "concurrency", w.options.concurrency, 1, 64);
     w.options.timeout = std::chrono::seconds(timeout);
     w.options.backoff = std::chrono::seconds(backoff);
     w.options.max_backoff = std::chrono::seconds(max_backoff);

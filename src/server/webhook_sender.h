@@ -5,8 +5,8 @@
 // anything else (an error status, no answer within the timeout, no connection) is retried with
 // exponential backoff, and after max_attempts the event is a dead letter until redelivered by hand.
 // An account's events go in order (the store holds back an event while an earlier one of its
-// account is undelivered); one replica sends at a time (a lease in the store). Nothing is lost
-// across a restart: what was not delivered is still in the outbox.
+// account is undelivered), up to `concurrency` accounts' at once; one replica sends at a time (a
+// lease in the store). Nothing is lost across a restart: what was not delivered is still in the outbox.
 //
 // Thread safety: Start/Stop from the owning thread; RunOnce from one thread at a time.
 #pragma once
@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/http_fetch.h"
 #include "vigil/clock.h"
@@ -35,12 +36,17 @@ struct WebhookOptions {
   std::chrono::seconds max_backoff{3600};
   std::chrono::milliseconds poll{1000};  // how often the outbox is looked at
   int batch = 100;
+  int concurrency = 8;  // attempts at once (each for another account)
 };
 
 struct WebhookPass {
   std::int64_t delivered = 0, failed = 0, dead = 0;
   bool leased = false;  // false: another replica holds the lease
+  std::string first_error;  // "event ID: why", for the log
 };
+
+// A receiver's answer may be this long (it is read and dropped); a longer one fails the attempt.
+inline constexpr std::uint64_t kMaxAnswerBytes = 16ull << 20;
 
 // The signature header's value for `body` at `unix_seconds`: "t=<time>,v1=<hex HMAC-SHA256>".
 std::string WebhookSignature(const std::string& secret, std::int64_t unix_seconds, const std::string& body);
@@ -49,9 +55,7 @@ std::string WebhookBody(const PlatformEvent& event);
 
 class WebhookSender {
  public:
-  // `fetcher` null: one made for the URL's host with the timeout (tests pass their own).
-  WebhookSender(EventStore& events, const Clock& clock, WebhookOptions options, std::string holder,
-                std::unique_ptr<net::HttpFetcher> fetcher = nullptr);
+  WebhookSender(EventStore& events, const Clock& clock, WebhookOptions options, std::string holder);
   ~WebhookSender();
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;
@@ -67,7 +71,7 @@ class WebhookSender {
   const Clock& clock_;
   WebhookOptions options_;
   std::string holder_;
-  std::unique_ptr<net::HttpFetcher> fetcher_;
+  std::vector<std::unique_ptr<net::HttpFetcher>> fetchers_;  // one per attempt at once, for the URL's host
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include "util/iso_time.h"
+
 namespace vigil::store {
 namespace {
 
@@ -39,7 +41,7 @@ Status InsertActionEvent(SqlConnection& db, const EnforcementAction& a, std::int
                            {"automated", s.automated},
                            {"decision_id", a.decision_id},
                            {"statement", std::move(statement)}};
-  data["until"] = a.until ? boost::json::value(*a.until) : boost::json::value(nullptr);
+  data["until"] = a.until ? boost::json::value(IsoTime(*a.until)) : boost::json::value(nullptr);
   NewEvent event;
   event.kind = ActionEventKind(a.kind);
   event.user_id = a.user_id;

@@ -293,14 +293,15 @@ class SqlCaseStore final : public CaseStore {
       const auto now = Now();
       VIGIL_ASSIGN_OR_RETURN(auto row, KeepInContentOn(*db, content_id));
       if (!row) return Fail(ErrorCode::kNotFound, "content '" + content_id + "' is no longer kept");
+      // A person has decided this upload already (in a case decided or closed, or its state says
+      // so): a sweep never reopens, re-blocks or re-queues it; a late match is recorded, and the
+      // policy does not act on it (a reviewer's judgement, or an appeal's, is not undone by a list).
+      VIGIL_ASSIGN_OR_RETURN(
+          auto decided, db->Query("SELECT ci.case_id FROM case_items ci JOIN cases c ON c.id = ci.case_id "
+                                  "WHERE ci.content_row = $1 AND c.status IN ('decided', 'closed') "
+                                  "UNION SELECT 0 FROM content WHERE id = $1 AND state IN ('removed', 'restored')",
+                                  {*row}));
       if (sweep_of != 0) {
-        // A person has decided this upload already (in a case decided or closed, or its state
-        // says so): a sweep never reopens, re-blocks or re-queues it.
-        VIGIL_ASSIGN_OR_RETURN(
-            auto decided, db->Query("SELECT ci.case_id FROM case_items ci JOIN cases c ON c.id = ci.case_id "
-                                    "WHERE ci.content_row = $1 AND c.status IN ('decided', 'closed') "
-                                    "UNION SELECT 0 FROM content WHERE id = $1 AND state IN ('removed', 'restored')",
-                                    {*row}));
         if (!decided.empty()) {
           return Fail(ErrorCode::kAlreadyExists, "content '" + content_id + "' was decided by a person" +
                                                      (decided[0].Int(0) != 0 ? " in case " + std::to_string(decided[0].Int(0)) : "") +
@@ -326,7 +327,7 @@ class SqlCaseStore final : public CaseStore {
       ContentRecord late = recorded;
       std::erase_if(late.matches, [&](const MatchRecord& m) { return !added.contains(m.entry_id); });
       PolicyOutcome outcome;
-      if (policy.evaluate) {
+      if (policy.evaluate && decided.empty()) {
         VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, late));
         facts.found_later = true;
         facts.swept = sweep_of != 0;
@@ -1175,9 +1176,11 @@ class SqlCaseStore final : public CaseStore {
       return state == "banned" ? 3 : state == "suspended" ? 2 : state == "restricted" ? 1 : 0;
     };
     const int wanted = outcome.account == AccountAction::kRestrict ? 1 : 2;
-    if (strength(account.state) < wanted) return true;
-    const bool lasts_as_long = account.state == "banned" || !account.until || (until && *account.until >= *until);
-    return !lasts_as_long;
+    // An automated action never stacks on one in force of the same strength or more: each late
+    // match of an upload (or each of several near-copies on a list) would otherwise suspend the
+    // account again, a few milliseconds longer each time. A person extends one; the policy does not.
+    (void)until;
+    return strength(account.state) < wanted;
   }
 
   // Applies a final violating or not-violating decision.

@@ -1,8 +1,11 @@
-// A stand-in for NCMEC's CyberTipline reporting API, for tests: the documented endpoints (status,
+// A stand-in for NCMEC's CyberTipline reporting API, for tests and for operators rehearsing filing
+// end to end (`vigil report standin`; never NCMEC, nothing leaves the machine): the documented endpoints (status,
 // submit, upload, fileinfo, finish, retract), HTTP Basic authentication, the documented response
 // codes, and report state (open, finished, retracted) so that double filing would show. Faults can
 // be queued per endpoint: a response code, an HTTP 500 without acting, or acting and then
 // answering HTTP 500 (the request took effect but the client never learns it).
+//
+// Thread safety: every method may be called while the server runs.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace vigil::testing {
+namespace vigil::server {
 
 class CyberTipStandIn {
  public:
@@ -36,8 +39,9 @@ class CyberTipStandIn {
   CyberTipStandIn(std::string user, std::string password, std::string xsd_path = {});
   ~CyberTipStandIn();
 
-  bool Start();  // on a free loopback port
-  std::string base_url() const;
+  // Listens on `host`:`port` (0: a free port); false when it cannot bind.
+  bool Start(const std::string& host = "127.0.0.1", std::uint16_t port = 0);
+  std::string base_url() const;  // http://HOST:PORT/ispws
 
   // Queues `fault` for the next `times` requests to `path` ("/upload").
   void FailNext(const std::string& path, Fault fault, int times = 1);
@@ -51,4 +55,4 @@ class CyberTipStandIn {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace vigil::testing
+}  // namespace vigil::server

@@ -1,5 +1,5 @@
 // The CyberTipline stand-in (see cybertip_standin.h), on the project's own HTTP server.
-#include "cybertip_standin.h"
+#include "server/cybertip_standin.h"
 
 #include <libxml/parser.h>
 
@@ -8,7 +8,7 @@
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 
-namespace vigil::testing {
+namespace vigil::server {
 namespace {
 
 namespace http = boost::beast::http;
@@ -67,6 +67,7 @@ std::string Part(const std::string& body, const std::string& boundary, const std
 
 struct CyberTipStandIn::State {
   std::string user, password, xsd_path;
+  std::string host = "127.0.0.1";
   mutable std::mutex mutex;
   std::map<std::string, Report> reports;
   std::vector<std::string> order;
@@ -222,19 +223,21 @@ CyberTipStandIn::~CyberTipStandIn() {
   if (state_->server) state_->server->Stop();
 }
 
-bool CyberTipStandIn::Start() {
+bool CyberTipStandIn::Start(const std::string& host, std::uint16_t port) {
   server::HttpServerOptions options;
-  options.port = 0;
+  options.host = host;
+  options.port = port;
   options.threads = 1;
   options.worker_threads = 1;
   server::HttpCallbacks callbacks;
   callbacks.handle = [this](server::Request& request, const server::RequestInfo&) { return state_->Handle(request); };
+  state_->host = host;
   state_->server = std::make_unique<server::HttpServer>(options, std::move(callbacks));
   return static_cast<bool>(state_->server->Start());
 }
 
 std::string CyberTipStandIn::base_url() const {
-  return "http://127.0.0.1:" + std::to_string(state_->server->port()) + "/ispws";
+  return "http://" + state_->host + ":" + std::to_string(state_->server->port()) + "/ispws";
 }
 
 void CyberTipStandIn::FailNext(const std::string& path, Fault fault, int times) {
@@ -262,4 +265,4 @@ int CyberTipStandIn::Requests(const std::string& path) const {
   return it == state_->requests.end() ? 0 : it->second;
 }
 
-}  // namespace vigil::testing
+}  // namespace vigil::server
