@@ -362,6 +362,12 @@ TEST_P(ServiceTest, AUserReportOpensACaseAndIsCountedAsItsDetectionSource) {
   EXPECT_NE(opened.body.find("reported-0"), std::string::npos);
   EXPECT_NE(opened.body.find("reported-1"), std::string::npos);
   EXPECT_NE(opened.body.find("user_report"), std::string::npos) << opened.body;
+  const auto opened_case = Parse(opened);
+  const auto& reports = opened_case.at("user_reports").as_array();
+  ASSERT_EQ(reports.size(), 2u) << opened.body;
+  EXPECT_EQ(reports[0].at("reporter").as_string(), "user-5");
+  EXPECT_EQ(reports[0].at("reason").as_string(), "this is my photo, posted without consent");
+  EXPECT_EQ(reports[1].at("source").as_string(), "escalation");
   // Refusals: an upload never recorded, a bad priority or category, a role that may not report.
   EXPECT_EQ(Call("POST", "/v1/user-reports", "submitter", R"({"content_id": "never-seen"})").status, 404u);
   EXPECT_EQ(Call("POST", "/v1/user-reports", "submitter", R"({"content_id": "reported-0", "priority": 9})").status, 400u);

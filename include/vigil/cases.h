@@ -85,6 +85,15 @@ struct Case {
   // how many uploads, by how many accounts other than this case's, and the case each is in now.
   // Read with the whole case (GetCase), not in lists.
   std::vector<std::int64_t> swept_from;
+  // The reports from users and staff that put its uploads here (CaseReview::ReportContent),
+  // oldest first. Read with the whole case, not in lists.
+  struct Report {
+    std::int64_t id = 0;
+    std::string content_id, source, reporter, reason, category, created_by;
+    int priority = 2;
+    std::int64_t created_at = 0;
+  };
+  std::vector<Report> reports;
   // Of those, the ones overturned on appeal since (every file restored): the copies they blocked
   // stay blocked for this case's reviewer to decide, who should know the source is gone.
   std::vector<std::int64_t> swept_from_overturned;

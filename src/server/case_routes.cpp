@@ -84,6 +84,21 @@ boost::json::object CaseJson(const Case& c) {
   // Only a case whose decision swept copies says so (an empty object would read as "swept, found
   // nothing", which the audit log tells apart).
   if (!overturned.empty()) out["swept_from_overturned"] = std::move(overturned);
+  if (!c.reports.empty()) {
+    boost::json::array reports;
+    for (const auto& r : c.reports) {
+      reports.push_back(boost::json::object{{"id", r.id},
+                                            {"content_id", r.content_id},
+                                            {"source", r.source},
+                                            {"reporter", r.reporter},
+                                            {"reason", r.reason},
+                                            {"category", r.category},
+                                            {"priority", r.priority},
+                                            {"by", r.created_by},
+                                            {"at", IsoTime(r.created_at)}});
+    }
+    out["user_reports"] = std::move(reports);
+  }
   if (c.sweep_copies > 0) {
     out["sweep"] = boost::json::object{{"copies", c.sweep_copies}, {"accounts", c.sweep_accounts}, {"cases", std::move(swept)}};
   }

@@ -1400,6 +1400,15 @@ class SqlCaseStore final : public CaseStore {
         c.decisions.push_back(std::move(d));
       }
       VIGIL_TRY(FillSweep(db, c));
+      VIGIL_ASSIGN_OR_RETURN(
+          auto reports, db.Query("SELECT r.id, t.content_id, r.source, r.reporter, r.reason, r.category, r.created_by, "
+                                 "r.priority, r.created_at FROM user_reports r JOIN content t ON t.id = r.content_row "
+                                 "WHERE r.case_id = $1 ORDER BY r.id",
+                                 {c.id}));
+      for (const auto& r : reports) {
+        c.reports.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6),
+                             static_cast<int>(r.Int(7)), r.Int(8)});
+      }
     }
     return c;
   }
