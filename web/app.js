@@ -6,7 +6,7 @@
 
 /** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number, retroactive?: boolean, sweep_of?: number, suppressed_by?: number, entry_quarantined?: boolean, entry_confirmed?: number, entry_rejected?: number}} Match */
 /** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
-/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], user_reports?: {content_id: string, source: string, reporter: string, reason: string, category: string, by: string, at: string}[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
 /** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
 /** @typedef {{name: string, kind: string, bank: string, enabled: boolean, feedback: boolean, status: {last_run_at: string | null, ok: boolean | null, last_error: string, last_fetched: number, last_added: number, last_removed: number, lag_seconds: number | null, syncing: string | null, feedback_sent: number, feedback_queued: number, feedback_failed: number}}} Exchange */
@@ -195,6 +195,18 @@ function renderSweep(c) {
       list.append(li);
     }
     box.append(p, list);
+  }
+  // Reports from users and staff (POST /v1/user-reports): who said what, about which upload.
+  const reports = c.user_reports || [];
+  if (reports.length > 0) {
+    const list = el('ul');
+    list.className = 'user-reports';
+    for (const r of reports) {
+      const who = r.source === 'escalation' ? `escalated by ${r.by}` : `reported by ${r.reporter || 'a user'}`;
+      list.append(el('li', `${r.content_id}: ${who} (${r.category || 'no category'}, ${new Date(r.at).toLocaleString()})` +
+                             (r.reason ? ` — “${r.reason}”` : '')));
+    }
+    box.append(el('p', reports.length === 1 ? 'Reported:' : `Reported ${reports.length} times:`), list);
   }
   for (const from of c.swept_from || []) {
     const p = el('p', 'Found by the sweep of ');

@@ -93,6 +93,11 @@ list_directory = "${join(work, 'lists')}"
     caseId = reply.json.policy.case_id;
   }
   assert.ok(caseId > 0);
+  // A user's report about one of them joins the same case; the case view says who reported what.
+  const reported = await call('platform', 'POST', '/v1/user-reports',
+                              JSON.stringify({ content_id: 'upload-1', reporter: 'user-5', reason: 'saw this <b>twice</b>' }));
+  assert.equal(reported.status, 201, JSON.stringify(reported.json));
+  assert.equal(reported.json.case_id, caseId);
 
   browser = await chromium.launch({
     executablePath: process.env.VIGIL_CHROMIUM || '/usr/bin/chromium',
@@ -120,6 +125,8 @@ list_directory = "${join(work, 'lists')}"
   assert.equal(await images.count(), 2);
   for (let i = 0; i < 2; i++) assert.equal(await images.nth(i).getAttribute('class'), 'blurred');
   assert.match(await page.locator('#items').textContent(), /benign-list/);
+  assert.match(await page.locator('#case-sweep').textContent(), /upload-1: reported by user-5 .*“saw this <b>twice<\/b>”/);
+  assert.equal(await page.locator('#case-sweep b').count(), 0, 'a reporter\'s words are text, never markup');
   // Every form control has a label.
   const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
     .filter((e) => e.type !== 'radio' && !(e.labels && e.labels.length)).map((e) => e.id));
