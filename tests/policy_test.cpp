@@ -293,3 +293,51 @@ hold_priority = 0
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(Strikes, PointsByCategoryHalveEveryHalfLifeAndTheHighestThresholdReachedIsProposed) {
+  auto rules = PolicyRules::Parse(R"(
+[strikes]
+points = { csam = 100, ncii = 20 }
+default_points = 5
+half_life_days = 10
+[[strikes.threshold]]
+points = 50
+propose = "suspend"
+[[strikes.threshold]]
+points = 20
+propose = "restrict"
+)", "test.toml");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  const auto& policy = rules->strikes();
+  ASSERT_EQ(policy.thresholds.size(), 2u);
+  EXPECT_EQ(policy.thresholds[0].propose, "restrict");  // sorted by points
+  constexpr std::int64_t kDay = 86'400'000'000;
+  const std::int64_t now = 1000 * kDay;
+  // 20 (ncii, today) + 5 (other, today): 25 points, a restriction proposed.
+  auto standing = ScoreStrikes(policy, {{"ncii", now}, {"other", now}}, now);
+  EXPECT_DOUBLE_EQ(standing.points, 25);
+  EXPECT_EQ(standing.cases, 2);
+  EXPECT_EQ(standing.proposed, "restrict");
+  // 100 points ten days ago (one half-life): 50, a suspension proposed; twenty days: 25.
+  EXPECT_DOUBLE_EQ(ScoreStrikes(policy, {{"csam", now - 10 * kDay}}, now).points, 50);
+  EXPECT_EQ(ScoreStrikes(policy, {{"csam", now - 10 * kDay}}, now).proposed, "suspend");
+  EXPECT_DOUBLE_EQ(ScoreStrikes(policy, {{"csam", now - 20 * kDay}}, now).points, 25);
+  EXPECT_EQ(ScoreStrikes(policy, {}, now).proposed, "");
+}
+
+TEST(Strikes, AStrikePolicyNamingAnUnknownCategoryOrActionIsRefused) {
+  auto unknown = PolicyRules::Parse("[strikes]\npoints = { nope = 1 }\n", "t.toml");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("no category 'nope'"), std::string::npos) << unknown.error().message;
+  auto action = PolicyRules::Parse("[strikes]\n[[strikes.threshold]]\npoints = 1\npropose = \"delete\"\n", "t.toml");
+  ASSERT_FALSE(action);
+  EXPECT_NE(action.error().message.find("proposes"), std::string::npos);
+  EXPECT_FALSE(PolicyRules::Parse("[strikes]\nhalf_life_days = 0\n", "t.toml"));
+  EXPECT_FALSE(PolicyRules::Parse("[strikes]\nbogus = 1\n", "t.toml"));
+}
+
+}  // namespace
+}  // namespace vigil

@@ -386,6 +386,38 @@ TEST_P(ServiceTest, AUserReportOpensACaseAndIsCountedAsItsDetectionSource) {
   EXPECT_EQ(total.at("content_actioned_by_source").at("escalation").as_int64(), 1) << figures.body;
 }
 
+// Strikes: a case decided violating gives the account points by its category; staff see them, and
+// what the threshold they reach proposes, on the account and on its next case. Strikes act on
+// nothing themselves; the platform's own key does not see them.
+TEST_P(ServiceTest, ACaseDecidedViolatingGivesTheAccountStrikesThatProposeAnAction) {
+  const auto rules = dir_.path() / "rules.toml";
+  std::ofstream(rules) << "[strikes]\npoints = { other = 30 }\nhalf_life_days = 365\n"
+                          "[[strikes.threshold]]\npoints = 20\npropose = \"suspend\"\n"
+                          "[[rule]]\nname = \"hold\"\nbanks = [\"struck\"]\nactions = [\"hold\"]\n";
+  StartServer("", {"--rules", rules.string()});
+  CreateBank("struck");
+  const auto photos = Photos();
+  auto imported = Import("struck", "csv", "pdq," + PdqOf(photos[0]) + "\n");
+  ASSERT_EQ(imported.status, 200u) << imported.body;
+  auto submitted = Http(port_, "POST", "/v1/content?content_id=s-1&user_id=user-s", AsString(testing::ReadFile(photos[0])),
+                        {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(submitted.status, 201u) << submitted.body;
+  const auto case_id = std::to_string(Parse(submitted).at("policy").at("case_id").as_int64());
+  auto before = Parse(Call("GET", "/v1/accounts/user-s", "reviewer"));
+  EXPECT_EQ(before.at("strikes").at("points").as_double(), 0.0);
+  EXPECT_TRUE(before.at("strikes").at("proposed").is_null());
+  ASSERT_EQ(Call("POST", "/v1/cases/" + case_id + "/claim", "reviewer").status, 200u);
+  auto decided = Call("POST", "/v1/cases/" + case_id + "/decision", "reviewer", R"({"verdict": "violating", "reason": "listed"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  auto after = Parse(Call("GET", "/v1/accounts/user-s", "reviewer"));
+  const auto& strikes = after.at("strikes").as_object();
+  EXPECT_NEAR(strikes.at("points").as_double(), 30.0, 0.01);
+  EXPECT_EQ(strikes.at("cases").as_int64(), 1);
+  EXPECT_EQ(strikes.at("proposed").as_string(), "suspend");
+  EXPECT_EQ(after.at("state").as_string(), "active") << "strikes propose; they never act";
+  EXPECT_FALSE(Parse(Call("GET", "/v1/accounts/user-s", "submitter")).as_object().contains("strikes"));
+}
+
 // The index of past uploads follows new uploads at every index refresh (not only when an import
 // searches it), so an import never waits on a backlog; /metrics shows what it holds.
 TEST_P(ServiceTest, ThePastUploadIndexTakesInNewUploadsAtEveryRefresh) {

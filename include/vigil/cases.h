@@ -237,6 +237,12 @@ class UploadRecorder {
   virtual Result<ContentFacts> PolicyFacts(const ContentRecord& content) = 0;
   // Earlier cases of the user decided violating (a policy condition).
   virtual Result<int> PriorConfirmedCases(const std::string& user_id) = 0;
+  // The user's cases decided violating and not overturned on appeal, each with its final
+  // decision's category and time: what strikes count (policy.h, ScoreStrikes).
+  virtual Result<std::vector<StruckCase>> StruckCases(const std::string& user_id) {
+    (void)user_id;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store counts no strikes"});
+  }
 };
 
 // A report about a recorded upload from outside the matcher: a user's report forwarded by the

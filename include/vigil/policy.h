@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,35 @@ struct PolicyRule {
   int line = 0;       // where it starts in the file
 };
 
+// Strikes (the rules file's [strikes] table): each case decided violating gives its account points
+// by the decision's category, halved every `half_life_days`; the thresholds the points reach
+// propose an account action to the reviewer, who decides it: strikes never act on their own.
+struct StrikePolicy {
+  std::map<std::string, double> points;  // category -> points; others get default_points
+  double default_points = 1;
+  double half_life_days = 180;
+  struct Threshold {
+    double points = 0;
+    std::string propose;  // "restrict", "suspend" or "ban"
+  };
+  std::vector<Threshold> thresholds;  // ascending by points
+  bool enabled() const { return !thresholds.empty() || !points.empty(); }
+};
+
+// An account's standing: its decayed points, what the highest threshold reached proposes ("" :
+// none), and the cases counted.
+struct StrikeStanding {
+  double points = 0;
+  std::string proposed;
+  int cases = 0;
+};
+// One case decided violating: its category and when (microseconds).
+struct StruckCase {
+  std::string category;
+  std::int64_t decided_at = 0;
+};
+StrikeStanding ScoreStrikes(const StrikePolicy& policy, const std::vector<StruckCase>& cases, std::int64_t now);
+
 class PolicyRules {
  public:
   // Parses TOML text; `source` names it in errors.
@@ -107,6 +137,8 @@ class PolicyRules {
   const std::vector<PolicyRule>& rules() const { return rules_; }
   // The file's categories, or the built-in ones when it defines none.
   const Taxonomy& taxonomy() const { return taxonomy_; }
+  // The strike policy ([strikes]; disabled when the file has none).
+  const StrikePolicy& strikes() const { return strikes_; }
   // The rules and categories as JSON (for GET /v1/rules).
   std::string ToJson() const;
 
@@ -120,6 +152,7 @@ class PolicyRules {
   }
   std::vector<PolicyRule> rules_;
   Taxonomy taxonomy_ = Taxonomy::BuiltIn();
+  StrikePolicy strikes_;
 };
 
 // "none", "restrict", "suspend", "ban".

@@ -24,6 +24,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "vigil/policy.h"
@@ -143,6 +144,88 @@ Result<AccountAction> ParseAccountAction(std::string_view text) {
   return Fail(ErrorCode::kInvalidArgument, "account_action must be restrict, suspend, ban or empty");
 }
 
+namespace {
+
+Result<StrikePolicy> ParseStrikes(const toml::table& table, const Taxonomy& taxonomy, const std::string& source) {
+  StrikePolicy policy;
+  auto where = [&](const toml::node& node) { return source + ":" + std::to_string(node.source().begin.line) + ": strikes: "; };
+  auto number = [](const toml::node& node) -> std::optional<double> {
+    if (auto d = node.value<double>()) return *d;
+    return std::nullopt;
+  };
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    if (name == "points") {
+      const toml::table* points = node.as_table();
+      if (points == nullptr) return Fail(ErrorCode::kInvalidArgument, where(node) + "'points' must be a table of category = points");
+      for (const auto& [category, value] : *points) {
+        const std::string id(category.str());
+        if (taxonomy.Find(id) == nullptr) {
+          return Fail(ErrorCode::kInvalidArgument, where(value) + "no category '" + id + "' in the taxonomy");
+        }
+        auto n = number(value);
+        if (!n || *n < 0 || *n > 1e6) return Fail(ErrorCode::kInvalidArgument, where(value) + "points for '" + id + "' must be 0-1000000");
+        policy.points[id] = *n;
+      }
+    } else if (name == "default_points" || name == "half_life_days") {
+      auto n = number(node);
+      if (!n || *n < 0 || *n > 1e6 || (name == "half_life_days" && *n <= 0)) {
+        return Fail(ErrorCode::kInvalidArgument, where(node) + "'" + name + "' must be a number from 0 (half_life_days: above 0) to 1000000");
+      }
+      (name == "default_points" ? policy.default_points : policy.half_life_days) = *n;
+    } else if (name == "threshold") {
+      const toml::array* thresholds = node.as_array();
+      if (thresholds == nullptr) return Fail(ErrorCode::kInvalidArgument, where(node) + "'threshold' must be [[strikes.threshold]] tables");
+      for (const auto& item : *thresholds) {
+        const toml::table* t = item.as_table();
+        if (t == nullptr) return Fail(ErrorCode::kInvalidArgument, where(item) + "each threshold is a table");
+        StrikePolicy::Threshold threshold;
+        for (const auto& [tkey, tnode] : *t) {
+          if (tkey.str() == "points") {
+            auto n = number(tnode);
+            if (!n || *n <= 0) return Fail(ErrorCode::kInvalidArgument, where(tnode) + "a threshold's points must be above 0");
+            threshold.points = *n;
+          } else if (tkey.str() == "propose") {
+            threshold.propose = tnode.value<std::string>().value_or("");
+            if (threshold.propose != "restrict" && threshold.propose != "suspend" && threshold.propose != "ban") {
+              return Fail(ErrorCode::kInvalidArgument, where(tnode) + "a threshold proposes \"restrict\", \"suspend\" or \"ban\"");
+            }
+          } else {
+            return Fail(ErrorCode::kInvalidArgument, where(tnode) + "unknown threshold key '" + std::string(tkey.str()) + "'");
+          }
+        }
+        if (threshold.points <= 0 || threshold.propose.empty()) {
+          return Fail(ErrorCode::kInvalidArgument, where(item) + "a threshold needs points and propose");
+        }
+        policy.thresholds.push_back(threshold);
+      }
+      std::sort(policy.thresholds.begin(), policy.thresholds.end(),
+                [](const auto& a, const auto& b) { return a.points < b.points; });
+    } else {
+      return Fail(ErrorCode::kInvalidArgument, where(node) + "unknown key '" + name +
+                                                   "' (points, default_points, half_life_days, [[strikes.threshold]])");
+    }
+  }
+  return policy;
+}
+
+}  // namespace
+
+StrikeStanding ScoreStrikes(const StrikePolicy& policy, const std::vector<StruckCase>& cases, std::int64_t now) {
+  StrikeStanding standing;
+  for (const auto& c : cases) {
+    const auto it = policy.points.find(c.category);
+    const double points = it != policy.points.end() ? it->second : policy.default_points;
+    const double age_days = static_cast<double>(std::max<std::int64_t>(0, now - c.decided_at)) / 86'400e6;
+    standing.points += points * std::exp2(-age_days / policy.half_life_days);
+    ++standing.cases;
+  }
+  for (const auto& t : policy.thresholds) {
+    if (standing.points + 1e-9 >= t.points) standing.proposed = t.propose;
+  }
+  return standing;
+}
+
 Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string& source) {
   VIGIL_TRY(CheckTomlDepth(text, source));
   toml::table table;
@@ -154,10 +237,11 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
                                                  std::string(e.description()));
   }
   for (const auto& [key, node] : table) {
-    if (key.str() != "rule" && key.str() != "category") {
+    if (key.str() != "rule" && key.str() != "category" && key.str() != "strikes") {
       return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) + ": unknown key '" +
                                                    std::string(key.str()) +
-                                                   "' (rules are [[rule]] tables, categories [[category]] tables)");
+                                                   "' (rules are [[rule]] tables, categories [[category]] tables, "
+                                                   "the strike policy a [strikes] table)");
     }
   }
   PolicyRules rules;
@@ -167,6 +251,11 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
     VIGIL_ASSIGN_OR_RETURN(auto parsed, ParseCategories(*categories, source));
     VIGIL_ASSIGN_OR_RETURN(auto taxonomy, Taxonomy::Make(std::move(parsed), source));
     rules.taxonomy_ = std::move(taxonomy);
+  }
+  if (table.contains("strikes")) {
+    const toml::table* strikes = table["strikes"].as_table();
+    if (strikes == nullptr) return Fail(ErrorCode::kInvalidArgument, source + ": 'strikes' must be a table ([strikes])");
+    VIGIL_ASSIGN_OR_RETURN(rules.strikes_, ParseStrikes(*strikes, rules.taxonomy_, source));
   }
   const toml::array* array = table["rule"].as_array();
   if (table.contains("rule") && array == nullptr) {

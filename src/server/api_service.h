@@ -305,6 +305,9 @@ class ApiService {
   Response DecideCase(ApiCall& call);
   Response ReclassifyCase(ApiCall& call);
   Response GetAccount(ApiCall& call);
+  // An account's strikes under the rules' [strikes] (points, cases, what they propose); nullopt
+  // when the rules have none.
+  std::optional<boost::json::object> StrikesJson(const std::string& user_id);
   Response MarkNotified(ApiCall& call);
   Response FileAppeal(ApiCall& call);
   Response ListAppeals(ApiCall& call);

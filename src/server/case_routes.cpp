@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cmath>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -247,6 +248,7 @@ Response ApiService::GetCase(ApiCall& call) {
     out["user"] = boost::json::object{{"account_state", account->state},
                                       {"prior_confirmed_cases", *prior},
                                       {"actions", std::move(history)}};
+    if (auto strikes = StrikesJson(c->user_id)) out["user"].as_object()["strikes"] = std::move(*strikes);
   }
   return JsonResponse(http::status::ok, out);
 }
@@ -448,6 +450,17 @@ Response ApiService::ReclassifyCase(ApiCall& call) {
   return JsonResponse(http::status::ok, CaseJson(*corrected));
 }
 
+std::optional<boost::json::object> ApiService::StrikesJson(const std::string& user_id) {
+  const auto rules = Rules();
+  if (rules == nullptr || !rules->strikes().enabled() || user_id.empty()) return std::nullopt;
+  auto cases = store_.Cases().StruckCases(user_id);
+  if (!cases) return std::nullopt;
+  const auto standing = ScoreStrikes(rules->strikes(), *cases, SystemClock().NowMicros());
+  boost::json::object out{{"points", std::round(standing.points * 100) / 100}, {"cases", standing.cases}};
+  out["proposed"] = standing.proposed.empty() ? boost::json::value(nullptr) : boost::json::value(standing.proposed);
+  return out;
+}
+
 Response ApiService::GetAccount(ApiCall& call) {
   const std::string user = call.path["user_id"];
   auto account = store_.Cases().GetAccount(user);
@@ -458,10 +471,13 @@ Response ApiService::GetAccount(ApiCall& call) {
   const bool staff = call.key != nullptr && call.key->role != "submitter";
   boost::json::array list;
   for (const auto& a : *actions) list.push_back(ActionJson(a, staff));
-  return JsonResponse(http::status::ok, boost::json::object{{"user_id", user},
-                                                            {"state", account->state},
-                                                            {"until", OptTime(account->until)},
-                                                            {"actions", std::move(list)}});
+  boost::json::object out{{"user_id", user}, {"state", account->state}, {"until", OptTime(account->until)},
+                          {"actions", std::move(list)}};
+  // Staff see the account's strikes and what they propose ([strikes] in the rules file).
+  if (staff) {
+    if (auto strikes = StrikesJson(user)) out["strikes"] = std::move(*strikes);
+  }
+  return JsonResponse(http::status::ok, out);
 }
 
 Response ApiService::MarkNotified(ApiCall& call) {

@@ -1054,6 +1054,28 @@ class SqlCaseStore final : public CaseStore {
     return facts;
   }
 
+  Result<std::vector<StruckCase>> StruckCases(const std::string& user_id) override {
+    auto db = pool_.Acquire();
+    // Each decided case's latest violating decision; a case an appeal overturned counts no more.
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, db->Query("SELECT c.id, d.category, d.decided_at FROM cases c JOIN decisions d ON d.case_id = c.id "
+                             "WHERE c.user_id = $1 AND c.user_id <> '' AND c.status IN ('decided', 'closed') AND "
+                             "d.verdict = 'violating' AND NOT EXISTS (SELECT 1 FROM appeals a WHERE a.case_id = c.id "
+                             "AND a.outcome = 'overturned') ORDER BY c.id, d.decided_at",
+                             {user_id}));
+    std::vector<StruckCase> out;
+    std::int64_t last_case = 0;
+    for (const auto& r : rows) {
+      if (r.Int(0) == last_case) {
+        out.back() = {r.Text(1), r.Int(2)};
+      } else {
+        out.push_back({r.Text(1), r.Int(2)});
+        last_case = r.Int(0);
+      }
+    }
+    return out;
+  }
+
   Result<int> PriorConfirmedOn(SqlConnection& db, const std::string& user_id) {
     auto rows = db.Query(
         "SELECT COUNT(DISTINCT c.id) FROM cases c JOIN decisions d ON d.case_id = c.id WHERE c.user_id = $1 AND "
