@@ -3,6 +3,7 @@
 
 #include <libxml/parser.h>
 
+#include "net/http_fetch.h"
 #include "server/http_server.h"
 #include "vigil/cybertip.h"
 #include "vigil/digest.h"
@@ -83,7 +84,7 @@ struct CyberTipStandIn::State {
     server::Response response{http::status::ok, request.version()};
     response.set(http::field::content_type, "text/xml; charset=utf-8");
     response.set("Request-ID", "standin-" + std::to_string(next_request++));
-    const std::string expected = "Basic " + Base64(user + ":" + password);
+    const std::string expected = "Basic " + net::Base64(user + ":" + password);
     if (std::string(request[http::field::authorization]) != expected) {
       response.result(http::status::unauthorized);
       response.body().clear();
@@ -192,24 +193,6 @@ struct CyberTipStandIn::State {
     return Answer(1210, "Resource not found");
   }
 
-  static std::string Base64(const std::string& in) {
-    static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-      const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                         static_cast<unsigned char>(in[i + 2]);
-      out += {kTable[v >> 18], kTable[(v >> 12) & 63], kTable[(v >> 6) & 63], kTable[v & 63]};
-    }
-    if (i + 1 == in.size()) {
-      const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-      out += {kTable[v >> 18], kTable[(v >> 12) & 63], '=', '='};
-    } else if (i + 2 == in.size()) {
-      const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-      out += {kTable[v >> 18], kTable[(v >> 12) & 63], kTable[(v >> 6) & 63], '='};
-    }
-    return out;
-  }
 };
 
 CyberTipStandIn::CyberTipStandIn(std::string user, std::string password, std::string xsd_path)
