@@ -3,6 +3,8 @@
 // strongest actions winning, stop).
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "vigil/policy.h"
 
 namespace vigil {
@@ -326,6 +328,10 @@ propose = "restrict"
   EXPECT_EQ(ScoreStrikes(policy, {{"csam", now - 10 * kDay}}, now).proposed, "suspend");
   EXPECT_DOUBLE_EQ(ScoreStrikes(policy, {{"csam", now - 20 * kDay}}, now).points, 25);
   EXPECT_EQ(ScoreStrikes(policy, {}, now).proposed, "");
+  // GET /v1/rules shows the policy.
+  const auto json = boost::json::parse(rules->ToJson());
+  EXPECT_EQ(json.at("strikes").at("thresholds").as_array().size(), 2u);
+  EXPECT_EQ(json.at("strikes").at("points").at("csam").as_double(), 100.0);
 }
 
 TEST(Strikes, AStrikePolicyNamingAnUnknownCategoryOrActionIsRefused) {

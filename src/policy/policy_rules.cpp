@@ -570,8 +570,18 @@ std::string PolicyRules::ToJson() const {
     o["suspend_days"] = r.account_days ? boost::json::value(*r.account_days) : nullptr;
     out.push_back(std::move(o));
   }
-  return boost::json::serialize(
-      boost::json::object{{"rules", std::move(out)}, {"categories", boost::json::parse(taxonomy_.ToJson())}});
+  boost::json::object answer{{"rules", std::move(out)}, {"categories", boost::json::parse(taxonomy_.ToJson())}};
+  if (strikes_.enabled()) {
+    boost::json::object points;
+    for (const auto& [category, n] : strikes_.points) points[category] = n;
+    boost::json::array thresholds;
+    for (const auto& t : strikes_.thresholds) thresholds.push_back(boost::json::object{{"points", t.points}, {"propose", t.propose}});
+    answer["strikes"] = boost::json::object{{"points", std::move(points)},
+                                            {"default_points", strikes_.default_points},
+                                            {"half_life_days", strikes_.half_life_days},
+                                            {"thresholds", std::move(thresholds)}};
+  }
+  return boost::json::serialize(answer);
 }
 
 }  // namespace vigil
