@@ -343,6 +343,13 @@ TEST(Strikes, AStrikePolicyNamingAnUnknownCategoryOrActionIsRefused) {
   EXPECT_NE(action.error().message.find("proposes"), std::string::npos);
   EXPECT_FALSE(PolicyRules::Parse("[strikes]\nhalf_life_days = 0\n", "t.toml"));
   EXPECT_FALSE(PolicyRules::Parse("[strikes]\nbogus = 1\n", "t.toml"));
+  EXPECT_FALSE(PolicyRules::Parse("[strikes]\npoints = { csam = nan }\n", "t.toml"));
+  EXPECT_FALSE(PolicyRules::Parse("[strikes]\npoints = { csam = \"100\" }\n", "t.toml"));
+  // A weaker action at more points, or two at the same points, is a mistake in the file.
+  EXPECT_FALSE(PolicyRules::Parse("[strikes]\n[[strikes.threshold]]\npoints = 20\npropose = \"ban\"\n"
+                                  "[[strikes.threshold]]\npoints = 50\npropose = \"restrict\"\n", "t.toml"));
+  EXPECT_FALSE(PolicyRules::Parse("[strikes]\n[[strikes.threshold]]\npoints = 50\npropose = \"restrict\"\n"
+                                  "[[strikes.threshold]]\npoints = 50\npropose = \"suspend\"\n", "t.toml"));
 }
 
 }  // namespace

@@ -150,8 +150,9 @@ Result<StrikePolicy> ParseStrikes(const toml::table& table, const Taxonomy& taxo
   StrikePolicy policy;
   auto where = [&](const toml::node& node) { return source + ":" + std::to_string(node.source().begin.line) + ": strikes: "; };
   auto number = [](const toml::node& node) -> std::optional<double> {
-    if (auto d = node.value<double>()) return *d;
-    return std::nullopt;
+    if (!node.is_number()) return std::nullopt;
+    if (auto d = node.value<double>(); d && std::isfinite(*d)) return *d;
+    return std::nullopt;  // nan and inf are no points
   };
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
@@ -164,13 +165,16 @@ Result<StrikePolicy> ParseStrikes(const toml::table& table, const Taxonomy& taxo
           return Fail(ErrorCode::kInvalidArgument, where(value) + "no category '" + id + "' in the taxonomy");
         }
         auto n = number(value);
-        if (!n || *n < 0 || *n > 1e6) return Fail(ErrorCode::kInvalidArgument, where(value) + "points for '" + id + "' must be 0-1000000");
+        if (!n || *n < 0 || *n > 1e6) {
+          return Fail(ErrorCode::kInvalidArgument, where(value) + "points for '" + id + "' must be a number from 0 to 1000000");
+        }
         policy.points[id] = *n;
       }
     } else if (name == "default_points" || name == "half_life_days") {
       auto n = number(node);
       if (!n || *n < 0 || *n > 1e6 || (name == "half_life_days" && *n <= 0)) {
-        return Fail(ErrorCode::kInvalidArgument, where(node) + "'" + name + "' must be a number from 0 (half_life_days: above 0) to 1000000");
+        return Fail(ErrorCode::kInvalidArgument, where(node) + "'" + name + "' must be a number " +
+                                                     (name == "half_life_days" ? "above 0" : "from 0") + " up to 1000000");
       }
       (name == "default_points" ? policy.default_points : policy.half_life_days) = *n;
     } else if (name == "threshold") {
@@ -183,7 +187,7 @@ Result<StrikePolicy> ParseStrikes(const toml::table& table, const Taxonomy& taxo
         for (const auto& [tkey, tnode] : *t) {
           if (tkey.str() == "points") {
             auto n = number(tnode);
-            if (!n || *n <= 0) return Fail(ErrorCode::kInvalidArgument, where(tnode) + "a threshold's points must be above 0");
+            if (!n || *n <= 0 || *n > 1e9) return Fail(ErrorCode::kInvalidArgument, where(tnode) + "a threshold's points must be a number above 0");
             threshold.points = *n;
           } else if (tkey.str() == "propose") {
             threshold.propose = tnode.value<std::string>().value_or("");
@@ -201,6 +205,16 @@ Result<StrikePolicy> ParseStrikes(const toml::table& table, const Taxonomy& taxo
       }
       std::sort(policy.thresholds.begin(), policy.thresholds.end(),
                 [](const auto& a, const auto& b) { return a.points < b.points; });
+      // More points propose a stronger action, never the same points two.
+      auto strength = [](const std::string& a) { return a == "ban" ? 3 : a == "suspend" ? 2 : 1; };
+      for (std::size_t i = 1; i < policy.thresholds.size(); ++i) {
+        const auto& lower = policy.thresholds[i - 1];
+        const auto& higher = policy.thresholds[i];
+        if (lower.points == higher.points || strength(higher.propose) <= strength(lower.propose)) {
+          return Fail(ErrorCode::kInvalidArgument, where(node) + "thresholds must propose stronger actions at more points "
+                                                   "(restrict < suspend < ban), each at its own points");
+        }
+      }
     } else {
       return Fail(ErrorCode::kInvalidArgument, where(node) + "unknown key '" + name +
                                                    "' (points, default_points, half_life_days, [[strikes.threshold]])");

@@ -465,16 +465,27 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   }
   if (reenabled && *reenabled >= last_disabled && last_disabled != 0) draft.user.reenabled_at = reenabled;
   draft.incident_description = "Upload time of the earliest reported file";
-  draft.additional_info = "Detected by hash matching against: ";
+  // How the content was found, truthfully: the lists it matched, and the reports that put it in
+  // front of a reviewer (a case opened by a user's report matched no list).
   std::set<std::string> banks;
   for (const auto& item : c.items) {
     for (const auto& m : item.matches) banks.insert(m.bank_name);
   }
-  bool first = true;
-  for (const auto& b : banks) {
-    draft.additional_info += (first ? "" : ", ") + b;
-    first = false;
+  std::string found;
+  if (!banks.empty()) {
+    found = "Detected by hash matching against: ";
+    bool first = true;
+    for (const auto& b : banks) {
+      found += (first ? "" : ", ") + b;
+      first = false;
+    }
   }
+  const bool user_reported = std::any_of(c.reports.begin(), c.reports.end(), [](const Case::Report& r) { return r.source == "user_report"; });
+  const bool escalated = std::any_of(c.reports.begin(), c.reports.end(), [](const Case::Report& r) { return r.source == "escalation"; });
+  if (user_reported) found += std::string(found.empty() ? "" : "; ") + "reported by a user of the platform";
+  if (escalated) found += std::string(found.empty() ? "" : "; ") + "escalated by the platform's staff";
+  if (found.empty()) found = "Found by the platform";
+  draft.additional_info = found;
   draft.additional_info += ". Confirmed by human review.";
   return draft;
 }

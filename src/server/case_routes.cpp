@@ -171,11 +171,25 @@ Response ApiService::ReportContent(ApiCall& call) {
   if (report.content_id.empty() || report.content_id.size() > 256) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "content_id (1-256 characters) is required");
   }
+  for (const char* field : {"content_id", "source", "reporter", "reason", "category"}) {
+    if (const auto* v = body->if_contains(field); v != nullptr && !v->is_string()) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", std::string(field) + " must be a string");
+    }
+  }
   if (body->contains("source")) report.source = OptString(*body, "source");
   report.reporter = OptString(*body, "reporter");
   report.reason = OptString(*body, "reason");
   if (report.reporter.size() > 256 || report.reason.size() > 2000) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "reporter is at most 256 characters, reason 2000");
+  }
+  // Words for a reviewer's screen: no control characters (a reason may have line breaks and tabs).
+  auto controls = [](const std::string& text, bool lines) {
+    return std::any_of(text.begin(), text.end(), [lines](unsigned char c) {
+      return (c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f;
+    });
+  };
+  if (controls(report.reporter, false) || controls(report.reason, true)) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "reporter and reason may not hold control characters");
   }
   const auto taxonomy = CurrentTaxonomy();
   const std::string category_id = OptString(*body, "category");
@@ -338,7 +352,11 @@ Response ApiService::SupplyCaseMedia(ApiCall& call) {
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
   auto c = decisions_->SupplyMedia(*id, call.path["content_id"], bytes, *media_, call.actor);
   if (!c) return ErrorResponse(c.error());
-  return JsonResponse(http::status::ok, CaseJson(*c));
+  // The platform's submitter key is answered what it supplied, never the case (reviewers' notes,
+  // reporters, decisions are staff's).
+  return JsonResponse(http::status::ok, boost::json::object{{"case_id", c->id},
+                                                            {"content_id", call.path["content_id"]},
+                                                            {"has_media", true}});
 }
 
 Response ApiService::DecideCase(ApiCall& call) {

@@ -228,6 +228,8 @@ class SqlCaseStore final : public CaseStore {
     return out;
   }
 
+  static constexpr std::int64_t kMaxReportsPerUpload = 100;
+
   Result<UserReportOutcome> ReportContent(const UserReportRequest& report, const std::string& actor) override {
     if (report.source != "user_report" && report.source != "escalation") {
       return Fail(ErrorCode::kInvalidArgument, "source must be \"user_report\" or \"escalation\"");
@@ -240,6 +242,23 @@ class SqlCaseStore final : public CaseStore {
     if (!row) {
       return Fail(ErrorCode::kNotFound, "content '" + report.content_id.substr(0, 256) +
                                             "' is not recorded (or no longer kept): submit it with POST /v1/content first");
+    }
+    // An upload a person has decided already is not put in front of a reviewer again (a new case
+    // would strike the account twice, and report it twice).
+    VIGIL_ASSIGN_OR_RETURN(
+        auto decided, db->Query("SELECT ci.case_id FROM case_items ci JOIN cases c ON c.id = ci.case_id "
+                                "WHERE ci.content_row = $1 AND c.status IN ('decided', 'closed') "
+                                "UNION SELECT 0 FROM content WHERE id = $1 AND state IN ('removed', 'restored')",
+                                {*row}));
+    if (!decided.empty()) {
+      return Fail(ErrorCode::kAlreadyExists, "content '" + report.content_id.substr(0, 256) + "' was decided by a person" +
+                                                 (decided[0].Int(0) != 0 ? " in case " + std::to_string(decided[0].Int(0)) : "") +
+                                                 ": an appeal, not a report, reopens it");
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto reported, db->Query("SELECT COUNT(*) FROM user_reports WHERE content_row = $1", {*row}));
+    if (reported.front().Int(0) >= kMaxReportsPerUpload) {
+      return Fail(ErrorCode::kAlreadyExists, "content '" + report.content_id.substr(0, 256) + "' has " +
+                                                 std::to_string(kMaxReportsPerUpload) + " reports already: it is in front of a reviewer");
     }
     VIGIL_ASSIGN_OR_RETURN(auto content, ReadContentOn(*db, report.content_id));
     // Found by the report, for the transparency figures, unless the upload says how it was found.
@@ -261,6 +280,11 @@ class SqlCaseStore final : public CaseStore {
     outcome.rules = {report.source};
     outcome.category = report.category;
     VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, content, *row, outcome, actor, now));
+    // A report of a category reported to NCMEC makes the case that category (a reviewer taking the
+    // case's default must not leave it unreported).
+    if (report.category.cybertip) {
+      VIGIL_TRY(db->Execute("UPDATE cases SET category = $1 WHERE id = $2", {report.category.id, case_id}));
+    }
     VIGIL_ASSIGN_OR_RETURN(
         auto inserted,
         db->Query("INSERT INTO user_reports (case_id, content_row, source, reporter, reason, category, priority, created_by, "
