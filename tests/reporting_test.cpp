@@ -1386,6 +1386,48 @@ TEST_P(ReportingTest, ACaseDecidedInACategoryNotReportedToNcmecIsNotDrafted) {
   EXPECT_NE(draft.error().message.find("not reported to NCMEC"), std::string::npos) << draft.error().message;
 }
 
+// A case opened by a user's report matched no list: its report says how the content was found,
+// and names no list (it said "Detected by hash matching against: ." before).
+TEST_P(ReportingTest, AReportOfContentAUserReportedSaysSoAndNamesNoList) {
+  FileHasher hasher({});
+  const auto bytes = testing::ReadFile(testing::TestDataDir() / "vectors/pdq/bridge-mods/aaa-orig.jpg");
+  auto hashed = hasher.HashBytes(bytes);
+  ASSERT_TRUE(hashed);
+  ContentRecord c;
+  c.content_id = "reported-1";
+  c.user_id = "user-9";
+  c.media_type = "image/jpeg";
+  c.byte_size = static_cast<std::int64_t>(bytes.size());
+  c.hashes = {{"md5", hashed->digests.md5}, {"sha1", hashed->digests.sha1}, {"sha256", hashed->digests.sha256}};
+  c.submitted_at = clock_.now;
+  ASSERT_TRUE(testing::RecordWithOutcome(*store_, c, PolicyOutcome{}, media_dir_, ""));
+  // The platform supplies the bytes for review (an upload that matched nothing was not kept).
+  std::filesystem::create_directories(media_dir_);
+  std::ofstream(media_dir_ / hashed->digests.sha256, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                                               static_cast<std::streamsize>(bytes.size()));
+  UserReportRequest report;
+  report.content_id = "reported-1";
+  report.reporter = "user-5";
+  report.reason = "saw it in a group";
+  report.category = testing::BuiltInCategory("csam");
+  report.priority = 1;
+  auto opened = store_->Cases().ReportContent(report, "platform");
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  ASSERT_TRUE(store_->Cases().AttachMedia(opened->case_id, "reported-1", "platform"));
+  ASSERT_TRUE(store_->Cases().ClaimCase(opened->case_id, "alice"));
+  ASSERT_TRUE(store_->Cases().RecordView(opened->case_id, "reported-1", "alice"));
+  CaseStore::DecisionRequest decision;
+  decision.verdict = Verdict::kViolating;
+  decision.classification = "B1";
+  decision.reason = "confirmed";
+  decision.category = testing::BuiltInCategory("csam");
+  ASSERT_TRUE(store_->Cases().Decide(opened->case_id, decision, "alice"));
+  auto draft = filer_->Draft(opened->case_id, "system");
+  ASSERT_TRUE(draft) << draft.error().ToString();
+  EXPECT_EQ(draft->report_xml.find("hash matching"), std::string::npos) << draft->report_xml;
+  EXPECT_NE(draft->report_xml.find("reported by a user of the platform"), std::string::npos) << draft->report_xml;
+}
+
 // An upload recorded without a user id is reported with the person unknown, not silently never.
 TEST_P(ReportingTest, AnUploadWithoutAUserIdIsReportedWithThePersonUnknown) {
   const auto id = DecidedCase("", {"anonymous-1"});
