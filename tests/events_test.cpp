@@ -373,6 +373,9 @@ TEST_F(EventsTest, AnEventGivenUpOnIsADeadLetterThatHoldsItsAccountsLaterEventsU
     else std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_FALSE(dead_id.empty());
+  EXPECT_EQ(boost::json::parse(HttpJson(server_->port(), "GET", "/v1/events/dead?after=" + dead_id, keys_["auditor"]).body)
+                .at("events").as_array().size(),
+            0u);  // paged like the feed
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_TRUE(receiver_.Deliveries().empty());  // the suspension waits behind the dead letter
   EXPECT_EQ(HttpJson(server_->port(), "POST", "/v1/events/" + dead_id + "/redeliver", keys_["auditor"]).status, 403u);

@@ -55,8 +55,9 @@ class EventStore {
   virtual Status MarkDelivered(std::int64_t id, std::int64_t now) = 0;
   // A failed attempt: counted, its error kept, tried again at `next_attempt_at`, or dead.
   virtual Status MarkFailed(std::int64_t id, const std::string& error, std::int64_t next_attempt_at, bool dead) = 0;
-  // Dead letters, oldest first; redelivering one puts it back in the queue (attempts from 0).
-  virtual Result<std::vector<PlatformEvent>> ListDeadEvents(int limit) = 0;
+  // Dead letters with id > after, oldest first; redelivering one puts it back in the queue
+  // (attempts from 0).
+  virtual Result<std::vector<PlatformEvent>> ListDeadEvents(std::int64_t after, int limit) = 0;
   virtual Status Redeliver(std::int64_t id, const std::string& actor) = 0;
   // Events waiting for delivery (not delivered, not dead), for the metrics.
   virtual Result<std::int64_t> PendingEvents() = 0;

@@ -49,13 +49,16 @@ Response ApiService::ListEvents(ApiCall& call) {
 }
 
 Response ApiService::ListDeadEvents(ApiCall& call) {
+  auto after = QueryInt(call.query, "after", 0, 0, INT64_MAX);
+  if (!after) return ErrorResponse(after.error());
   auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
   if (!limit) return ErrorResponse(limit.error());
-  auto events = store_.Events().ListDeadEvents(static_cast<int>(*limit));
+  auto events = store_.Events().ListDeadEvents(*after, static_cast<int>(*limit));
   if (!events) return ErrorResponse(events.error());
   boost::json::array out;
   for (const auto& e : *events) out.push_back(EventJson(e));
-  return JsonResponse(http::status::ok, boost::json::object{{"events", std::move(out)}});
+  const std::int64_t next = events->empty() ? *after : events->back().id;
+  return JsonResponse(http::status::ok, boost::json::object{{"events", std::move(out)}, {"next_after", next}});
 }
 
 Response ApiService::RedeliverEvent(ApiCall& call) {

@@ -72,11 +72,11 @@ class SqlEventStore final : public EventStore {
     return {};
   }
 
-  Result<std::vector<PlatformEvent>> ListDeadEvents(int limit) override {
+  Result<std::vector<PlatformEvent>> ListDeadEvents(std::int64_t after, int limit) override {
     auto db = pool_.Acquire();
     auto rows = db->Query(std::string("SELECT ") + kEventColumns +
-                              " FROM events e WHERE e.dead = 1 AND e.delivered_at IS NULL ORDER BY e.id LIMIT $1",
-                          {std::int64_t{std::clamp(limit, 1, 1000)}});
+                              " FROM events e WHERE e.dead = 1 AND e.delivered_at IS NULL AND e.id > $1 ORDER BY e.id LIMIT $2",
+                          {after, std::int64_t{std::clamp(limit, 1, 1000)}});
     return Collect(rows);
   }
 
