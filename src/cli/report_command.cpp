@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -282,12 +281,7 @@ Action RegisterReportCommands(CLI::App& app) {
       }
       std::printf("CyberTipline stand-in (not NCMEC) at %s\n", ncmec.base_url().c_str());
       std::fflush(stdout);
-      sigset_t signals;
-      sigemptyset(&signals);
-      sigaddset(&signals, SIGINT);
-      sigaddset(&signals, SIGTERM);
-      int received = 0;
-      sigwait(&signals, &received);
+      server::WaitForShutdownSignal();
       for (const auto& r : ncmec.Reports()) {
         std::printf("%s\n", json::serialize(json::object{{"report_id", r.id},
                                                           {"state", r.state},

@@ -528,13 +528,17 @@ void BlockShutdownSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-void HttpServer::RunUntilSignalled() {
+void WaitForShutdownSignal() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   int received = 0;
   sigwait(&signals, &received);
+}
+
+void HttpServer::RunUntilSignalled() {
+  WaitForShutdownSignal();
   Stop();
 }
 

@@ -116,6 +116,8 @@ class HttpServer {
 };
 
 void BlockShutdownSignals();
+// Blocks until SIGINT or SIGTERM (after BlockShutdownSignals).
+void WaitForShutdownSignal();
 
 // A JSON error answer {"error": {"code", "message"}} that closes the connection.
 Response HttpErrorResponse(http::status status, const std::string& code, const std::string& message);
