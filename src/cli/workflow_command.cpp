@@ -90,7 +90,12 @@ Action RegisterWorkflowCommands(CLI::App& app) {
       auto rules = PolicyRules::Load(a->rules);
       if (!rules) return ReportError(check->parsed() ? "policy check" : "policy test", rules.error());
       if (check->parsed()) {
-        std::printf("%s: %zu rules, valid\n", a->rules.c_str(), rules->rules().size());
+        const auto& strikes = rules->strikes();
+        std::printf("%s: %zu rules, valid%s\n", a->rules.c_str(), rules->rules().size(),
+                    strikes.enabled() ? ("; strikes: " + std::to_string(strikes.thresholds.size()) + " thresholds, half-life " +
+                                         std::to_string(static_cast<long long>(strikes.half_life_days)) + " days")
+                                            .c_str()
+                                      : "");
         return 0;
       }
       auto store = OpenStoreOrReport(a->store, "policy test");
