@@ -215,8 +215,8 @@ Response ApiService::AddBankMedia(ApiCall& call) {
   upload.content_id = "bank-media";
   upload.bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(call.request.body().data()),
                                                call.request.body().size());
-  auto prepared = uploads_.Prepare(upload);
-  if (!prepared) return ErrorResponse(prepared.error());
+  auto described = uploads_.Describe(upload);  // hashed only: its matches do not matter here
+  if (!described) return ErrorResponse(described.error());
   for (const char* name : {"source", "member", "external_id", "classification"}) {
     const std::string& value = call.query[name];
     if (value.size() > 256 || std::any_of(value.begin(), value.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
@@ -232,7 +232,7 @@ Response ApiService::AddBankMedia(ApiCall& call) {
                               call.query["external_id"], call.query["classification"]};
   // Values the bank lists already are left as they are: adding a file never relabels another
   // list's entries (an import of that list would).
-  auto listed_values = ListedValues(prepared->content);
+  auto listed_values = ListedValues(*described);
   std::vector<std::pair<std::string, std::string>> values;
   for (const auto& v : listed_values) values.emplace_back(v.type, v.value);
   auto live_before = store_.FindLiveEntries(bank, values);
@@ -252,7 +252,7 @@ Response ApiService::AddBankMedia(ApiCall& call) {
   }
   boost::json::object out{{"added", 0},
                           {"listed_already", listed_already.size()},
-                          {"media_type", prepared->content.media_type}};
+                          {"media_type", described->media_type}};
   if (!request.ops.empty()) {
     auto imported = store_.Import(bank, std::move(request));
     if (!imported) return ErrorResponse(imported.error());

@@ -167,13 +167,11 @@ Admission ApiService::AdmitHma(const RequestHeader& header, const std::string& r
   const HmaRoute& route = *admitted.route;
   if (!route.roles.empty()) {
     // The caller's key: the one it sent (required with require_bearer), or the one [hma] names.
-    const auto authorization = header[http::field::authorization];
-    Result<ApiKeyRecord> key = Fail(ErrorCode::kNotFound, "");
     // Without require_bearer an Authorization header is not read: HMA clients send none, and a
     // broken one must not spend the failed-key allowance every client on this address shares.
-    (void)authorization;
+    Result<ApiKeyRecord> key = Fail(ErrorCode::kNotFound, "");
     if (options_.hma.require_bearer) {
-      key = auth_.Authenticate(authorization, remote);
+      key = auth_.Authenticate(header[http::field::authorization], remote);
       if (!key) {
         if (key.error().code == ErrorCode::kResourceExhausted) {
           auto response = HmaError(http::status::too_many_requests, key.error().message);
@@ -369,8 +367,8 @@ std::variant<ApiService::HmaHashed, Response> ApiService::HmaHashMedia(ApiCall& 
   if (!selected) return HmaError(http::status::bad_request, selected.error().message);
   if (bytes.empty()) return HmaError(http::status::bad_request, "the media is empty");
 
-  // Hashed (and matched, and recorded in "record" mode) by the upload workflow, in the decoder
-  // sandbox when the service has one: the same calls as POST /v1/content.
+  // Hashed by the upload workflow, in the decoder sandbox when the service has one (and in
+  // "record" mode matched and recorded: the same call as POST /v1/content).
   UploadRequest upload;
   upload.bytes = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   upload.content_id = call.query["content_id"];
@@ -382,10 +380,11 @@ std::variant<ApiService::HmaHashed, Response> ApiService::HmaHashMedia(ApiCall& 
     if (!recorded) return HmaError(StatusFor(recorded.error().code), recorded.error().message);
     content = recorded->content;
   } else {
+    // Hashed only: HMA's lookup matches the hashes itself (HmaMatch), by its rules.
     if (upload.content_id.empty()) upload.content_id = "hma-lookup";
-    auto prepared = uploads_.Prepare(upload);
-    if (!prepared) return HmaError(StatusFor(prepared.error().code), prepared.error().message);
-    content = std::move(prepared->content);
+    auto described = uploads_.Describe(upload);
+    if (!described) return HmaError(StatusFor(described.error().code), described.error().message);
+    content = std::move(*described);
   }
   const bool is_video = content.media_type.rfind("video/", 0) == 0;
   if (is_video != (content_type->name == "video")) {

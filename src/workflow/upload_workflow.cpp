@@ -115,19 +115,15 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   return matches;
 }
 
-Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) const {
+Result<HashedMedia> UploadWorkflow::HashInto(const UploadRequest& upload, bool extra, ContentRecord& content) const {
   VIGIL_TRY(CheckUploadIds(upload.content_id, upload.user_id));
   VIGIL_TRY(ParseUploadMetadata(upload.metadata_json));  // the keys Vigil reads, checked before a byte is decoded
   if (upload.bytes.empty()) return Fail(ErrorCode::kInvalidArgument, "empty upload: send the media bytes");
   MediaHashOptions hash_options;
   hash_options.limits = options_.decode_limits;
   hash_options.video = options_.video;
-  hash_options.extra = {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")};
+  if (extra) hash_options.extra = {matcher_.AnyBankUses("dihedral"), matcher_.AnyBankUses("trimmed")};
   VIGIL_ASSIGN_OR_RETURN(auto hashed, hasher_(upload.bytes, hash_options));
-
-  PreparedUpload prepared;
-  prepared.bytes = upload.bytes;
-  ContentRecord& content = prepared.content;
   content.content_id = upload.content_id;
   content.user_id = upload.user_id;
   if (!upload.metadata_json.empty()) content.metadata_json = upload.metadata_json;
@@ -136,8 +132,21 @@ Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) cons
   content.hashes = hashed.signals;
   content.pdq_quality = hashed.pdq_quality;
   if (hashed.video) content.vpdq = FormatVpdq(hashed.video->frames);
-  VIGIL_ASSIGN_OR_RETURN(content.matches, Match(hashed));
+  return hashed;
+}
+
+Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) const {
+  PreparedUpload prepared;
+  prepared.bytes = upload.bytes;
+  VIGIL_ASSIGN_OR_RETURN(auto hashed, HashInto(upload, true, prepared.content));
+  VIGIL_ASSIGN_OR_RETURN(prepared.content.matches, Match(hashed));
   return prepared;
+}
+
+Result<ContentRecord> UploadWorkflow::Describe(const UploadRequest& upload) const {
+  ContentRecord content;
+  VIGIL_TRY(HashInto(upload, false, content));
+  return content;
 }
 
 Result<RecordedUpload> UploadWorkflow::Record(const PreparedUpload& prepared) const {

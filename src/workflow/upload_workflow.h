@@ -72,6 +72,10 @@ class UploadWorkflow {
   // uploads that matched nothing (no policy applies to them) in one transaction, one answer each,
   // in order (an upload with matches is kInvalidArgument there: Record it).
   Result<PreparedUpload> Prepare(const UploadRequest& upload) const;
+  // Steps 1-2 only: the upload checked and hashed (by the workflow's hasher: the decoder sandbox
+  // in the service), not matched nor recorded. For callers that need the hashes alone (HMA's
+  // lookups, which match by HMA's rules; a file added to a bank).
+  Result<ContentRecord> Describe(const UploadRequest& upload) const;
   Result<RecordedUpload> Record(const PreparedUpload& prepared) const;
   std::vector<Result<RecordedUpload>> RecordUnmatched(std::span<const PreparedUpload> prepared) const;
   // Matches found after the upload was recorded (RetroMatcher, workflow/retro_matcher.h), with the
@@ -93,6 +97,8 @@ class UploadWorkflow {
 
  private:
   Result<std::vector<MatchRecord>> Match(const HashedMedia& hashed) const;
+  // Checks and hashes the upload (the extra measures only when `extra`), filling `content`.
+  Result<HashedMedia> HashInto(const UploadRequest& upload, bool extra, ContentRecord& content) const;
 
   UploadRecorder& recorder_;
   const Matcher& matcher_;
