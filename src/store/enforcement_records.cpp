@@ -42,16 +42,7 @@ Result<std::int64_t> InsertAction(SqlConnection& db, const NewAction& a, std::in
   if (!inserted) return tl::unexpected(inserted.error());
   const std::int64_t id = inserted->front().Int(0);
   // Announced to the platform with the action, in its transaction (include/vigil/events.h).
-  EnforcementAction action;
-  action.id = id;
-  action.user_id = a.user_id;
-  action.content_id = a.content_id;
-  action.kind = a.kind;
-  action.until = a.until;
-  action.statement = a.statement;
-  action.case_id = a.case_id;
-  action.decision_id = a.decision_id;
-  VIGIL_TRY(InsertActionEvent(db, action, now));
+  VIGIL_TRY(InsertActionEvent(db, a, id, now));
   return id;
 }
 

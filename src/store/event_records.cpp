@@ -32,11 +32,11 @@ Status InsertEvent(SqlConnection& db, const NewEvent& e, std::int64_t now) {
   return {};
 }
 
-Status InsertActionEvent(SqlConnection& db, const EnforcementAction& a, std::int64_t now) {
+Status InsertActionEvent(SqlConnection& db, const NewAction& a, std::int64_t action_id, std::int64_t now) {
   const auto& s = a.statement;
   boost::json::object statement{{"ground", s.ground},     {"facts", s.facts},     {"category", s.category},
                                 {"legal_basis", s.legal_basis}, {"redress", s.redress}};
-  boost::json::object data{{"action_id", a.id},
+  boost::json::object data{{"action_id", action_id},
                            {"kind", a.kind},
                            {"automated", s.automated},
                            {"decision_id", a.decision_id},

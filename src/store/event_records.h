@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "store/enforcement_records.h"
 #include "store/sql_connection.h"
 #include "vigil/cases.h"
 
@@ -21,8 +22,8 @@ struct NewEvent {
 };
 Status InsertEvent(SqlConnection& db, const NewEvent& event, std::int64_t now);
 
-// The event an enforcement action announces ("content.blocked", "account.banned", ...): its kind,
-// and the user-facing parts of the action (never internal_detail).
-Status InsertActionEvent(SqlConnection& db, const EnforcementAction& action, std::int64_t now);
+// The event an enforcement action (inserted as `action_id`) announces ("content.blocked",
+// "account.banned", ...): its kind, and the user-facing parts of the action (never internal_detail).
+Status InsertActionEvent(SqlConnection& db, const NewAction& action, std::int64_t action_id, std::int64_t now);
 
 }  // namespace vigil::store
