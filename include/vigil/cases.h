@@ -72,11 +72,14 @@ struct Case {
   std::string assigned_to;  // the reviewer key holding the claim
   std::int64_t lease_until = 0;
   bool second_review_required = false;
+  // Decided violating once and waiting for a different reviewer's second review.
+  bool awaiting_second_review = false;
   bool report_queued = false;
   // Why this case cannot be reported to NCMEC as it stands ("" when nothing is wrong or it is not
   // reportable); set when a draft fails, cleared when one succeeds.
   std::string report_problem;
   std::vector<std::string> rules;  // policy rules that opened or grew it
+  std::string queue = "general";   // the review queue it is in (review_queues.h)
   std::int64_t created_at = 0, updated_at = 0;
   std::vector<CaseItem> items;
   std::vector<Decision> decisions;
@@ -254,6 +257,10 @@ struct UserReportRequest {
   std::string reason;      // what they said, at most 2000 characters
   Category category;       // what it would violate (the taxonomy's; "other" when not said)
   int priority = 2;        // P0 (most urgent) .. P3
+  // The review queue a case it opens goes to (the caller routes it: ReviewQueues::Route with source
+  // user_report or escalation), and that queue's SLA in hours.
+  std::string queue = "general";
+  std::optional<int> queue_sla_hours;
 };
 
 struct UserReportOutcome {
@@ -277,11 +284,33 @@ class CaseReview {
   virtual ~CaseReview() = default;
   // In one status, or (none) every case still to review: open, in review or escalated.
   virtual Result<std::vector<Case>> ListCases(std::optional<CaseStatus> status, int limit) = 0;
+  // Cases by status, queue, user and upload: the queues' views and the history of decided cases.
+  struct CaseQuery {
+    std::vector<CaseStatus> statuses;  // empty: those still to review (open, in_review, escalated)
+    std::optional<std::vector<std::string>> queues;  // only these queues (nullopt: every queue)
+    std::vector<std::string> exclude_queues;         // none of these
+    std::string user_id;     // "" : any
+    std::string content_id;  // "" : any; else the cases holding that upload
+    int limit = 100;         // 1-1000
+  };
+  // Cases still to review come most urgent first (priority, SLA); decided and closed ones, most
+  // recently changed first.
+  virtual Result<std::vector<Case>> FindCases(const CaseQuery& query) {
+    (void)query;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store does not search cases"});
+  }
   virtual Result<Case> GetCase(std::int64_t id) = 0;
   // Takes the case for `reviewer` until the lease ends; kAlreadyExists when someone else holds it.
   virtual Result<Case> ClaimCase(std::int64_t id, const std::string& reviewer) = 0;
   // A reviewer revealed an item unblurred: logged (audit and case), counted as viewed.
   virtual Status RecordView(std::int64_t case_id, const std::string& content_id, const std::string& reviewer) = 0;
+  // An appeal's reviewer revealed an item of the case the appeal is about: only the reviewer
+  // holding the appeal (in review), only an item of that case. Logged like RecordView.
+  virtual Status RecordAppealView(std::int64_t appeal_id, std::int64_t case_id, const std::string& content_id,
+                                  const std::string& reviewer) {
+    (void)appeal_id, (void)case_id, (void)content_id, (void)reviewer;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store records no appeal views"});
+  }
   // The bytes of an item whose media was never kept (it matched nothing when it came: a late match
   // or a sweep) are kept now under its SHA-256 (the caller checked and stored them): the item has
   // media from here on. Audited ("media.attach"); an item that has media already is left as it is.
@@ -326,6 +355,8 @@ class EnforcementStore {
   // Appeals the decision `action_id` belongs to (see Appeal); kAlreadyExists when one of its actions
   // is appealed already.
   virtual Result<Appeal> FileAppeal(std::int64_t action_id, const std::string& statement, const std::string& actor) = 0;
+  // In one status ("decided": upheld, overturned or partial, most recently decided first), or
+  // (none) those still to decide, oldest due first; at most 1000.
   virtual Result<std::vector<Appeal>> ListAppeals(const std::string& status) = 0;
   virtual Result<Appeal> GetAppeal(std::int64_t id) = 0;
   // kPermissionDenied-like (kInvalidArgument) when the reviewer made the decision appealed.
@@ -355,6 +386,13 @@ class EntryFeedbackStore {
   // owner, and keep a local override on (bank, signal type, value) so that re-imports of the list
   // do not bring it back (Store::ListOverrides, Store::RevokeOverride).
   virtual Status DisableEntry(std::int64_t entry_id, const std::string& reason, const std::string& reviewer) = 0;
+  // A bank administrator's curation: stops matching any live entry of a bank (a logo, a blank
+  // frame), with the reason and the same local override (RevokeOverride enables it again). Not
+  // review feedback: nothing is sent to the list owner. Audited.
+  virtual Status CurateEntry(std::int64_t entry_id, const std::string& reason, const std::string& curator) {
+    (void)entry_id, (void)reason, (void)curator;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store does not curate entries"});
+  }
   virtual Result<std::vector<EntryFeedback>> ListFeedback() = 0;
   // Entries in flood quarantine now (WorkflowOptions::quarantine_distinct_users), newest first.
   virtual Result<std::vector<QuarantinedEntry>> ListQuarantine() {

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/review_queues.h"
 #include "vigil/status.h"
 #include "vigil/taxonomy.h"
 
@@ -75,6 +76,9 @@ struct PolicyOutcome {
   // The category of the first rule that fired (its own, or its match's bank's); the taxonomy's
   // "other" (or first) category when neither names a known one. Meaningful when Acts().
   Category category;
+  // The review queue a case it opens goes to (review_queues.h), and that queue's SLA in hours.
+  std::string queue = std::string(kDefaultQueue);
+  std::optional<int> queue_sla_hours;
   bool Acts() const { return block || hold || queue_report || account != AccountAction::kNone || notify; }
 };
 
@@ -139,6 +143,8 @@ class PolicyRules {
   const Taxonomy& taxonomy() const { return taxonomy_; }
   // The strike policy ([strikes]; disabled when the file has none).
   const StrikePolicy& strikes() const { return strikes_; }
+  // The review queues ([[queue]] tables; only the default queue when the file has none).
+  const ReviewQueues& queues() const { return queues_; }
   // The rules and categories as JSON (for GET /v1/rules).
   std::string ToJson() const;
 
@@ -153,6 +159,7 @@ class PolicyRules {
   std::vector<PolicyRule> rules_;
   Taxonomy taxonomy_ = Taxonomy::BuiltIn();
   StrikePolicy strikes_;
+  ReviewQueues queues_;
 };
 
 // "none", "restrict", "suspend", "ban".

@@ -30,6 +30,8 @@ class ReportStore;
 class SharingStore;
 class ExchangeStore;
 class EventStore;
+class QueueStore;
+class WellnessStore;
 class Clock;
 
 // The largest PDQ match threshold a bank may set: unrelated images lie about 128 bits apart.
@@ -290,6 +292,18 @@ class BankStore : public EntryFeed {
   virtual Status DeleteBank(const std::string& name, const std::string& actor) = 0;
   virtual Result<std::vector<BankEntry>> ListEntries(const std::string& bank, std::int64_t after_id,
                                                      int limit, bool include_removed) = 0;
+  // Entries of a bank that hold exactly these values ("" : any), by id after `after_id`: what
+  // curators search by (a hash, the list's id for a record, a class label).
+  struct EntrySearch {
+    std::string value, external_id, classification;
+    std::int64_t after_id = 0;
+    int limit = 100;
+    bool include_removed = false;
+  };
+  virtual Result<std::vector<BankEntry>> SearchEntries(const std::string& bank, const EntrySearch& search) {
+    (void)bank, (void)search;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store does not search entries"});
+  }
 
   // Applies every op of `request` to `bank` in one transaction. On a bad op nothing changes and
   // the error names the line; the rejection is still written to the import log. The request is
@@ -448,6 +462,10 @@ class Store : public BankStore, public ContentStore, public KeyStore, public Aud
   virtual ExchangeStore& Exchanges() = 0;
   // Events to the platform: the outbox each change writes to, the feed and webhook queue (events.h).
   virtual EventStore& Events() = 0;
+  // Review queues: memberships, counts, moves (review_queues.h).
+  virtual QueueStore& Queues() = 0;
+  // Reviewers' reveal limits, breaks and exposure (wellness.h).
+  virtual WellnessStore& Wellness() = 0;
 };
 
 }  // namespace vigil

@@ -29,6 +29,7 @@
 
 #include "vigil/policy.h"
 
+#include "policy/queue_tables.h"
 #include "util/named_enum.h"
 #include "util/toml_guard.h"
 
@@ -251,11 +252,11 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
                                                  std::string(e.description()));
   }
   for (const auto& [key, node] : table) {
-    if (key.str() != "rule" && key.str() != "category" && key.str() != "strikes") {
+    if (key.str() != "rule" && key.str() != "category" && key.str() != "strikes" && key.str() != "queue") {
       return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) + ": unknown key '" +
                                                    std::string(key.str()) +
                                                    "' (rules are [[rule]] tables, categories [[category]] tables, "
-                                                   "the strike policy a [strikes] table)");
+                                                   "the strike policy a [strikes] table, review queues [[queue]] tables)");
     }
   }
   PolicyRules rules;
@@ -270,6 +271,14 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
     const toml::table* strikes = table["strikes"].as_table();
     if (strikes == nullptr) return Fail(ErrorCode::kInvalidArgument, source + ": 'strikes' must be a table ([strikes])");
     VIGIL_ASSIGN_OR_RETURN(rules.strikes_, ParseStrikes(*strikes, rules.taxonomy_, source));
+  }
+  if (table.contains("queue")) {
+    const toml::array* queues = table["queue"].as_array();
+    if (queues == nullptr) return Fail(ErrorCode::kInvalidArgument, source + ": 'queue' must be an array of tables ([[queue]])");
+    VIGIL_ASSIGN_OR_RETURN(auto declared, policy::ParseQueueTables(*queues, source));
+    std::vector<std::string> ids;
+    for (const auto& c : rules.taxonomy_.categories()) ids.push_back(c.id);
+    VIGIL_ASSIGN_OR_RETURN(rules.queues_, ReviewQueues::Make(std::move(declared), ids, source));
   }
   const toml::array* array = table["rule"].as_array();
   if (table.contains("rule") && array == nullptr) {
@@ -544,6 +553,19 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
   if (!categorised && !taxonomy_.categories().empty()) {
     const Category* other = taxonomy_.Find("other");
     out.category = other != nullptr ? *other : taxonomy_.categories().front();
+  }
+  if (out.Acts()) {
+    RoutingFacts routing;
+    routing.category = out.category.id;
+    for (const auto& m : facts.matches) {
+      routing.banks.push_back(m.bank);
+      routing.bank_labels.insert(routing.bank_labels.end(), m.bank_labels.begin(), m.bank_labels.end());
+    }
+    routing.priority = out.hold ? out.hold_priority : 1;
+    routing.source = facts.swept ? "sweep" : facts.found_later ? "later" : "hash_match";
+    const ReviewQueue& queue = queues_.Route(routing);
+    out.queue = queue.name;
+    out.queue_sla_hours = queue.sla_hours;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Routes for operations: health, readiness, metrics, the OpenAPI document, API keys, the audit log.
 #include "server/api_service.h"
 #include "server/api_support.h"
+#include "vigil/clock.h"
 #include "server/openapi_document.h"
 
 namespace vigil::server {
@@ -23,6 +24,18 @@ Response ApiService::Metrics(ApiCall&) {
   Response response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4");
   if (options_.collect_metrics) options_.collect_metrics(metrics_);
+  // Review queues: every declared queue (zeros included, so an emptied queue reads 0), and any
+  // queue cases still sit in that the rules no longer declare.
+  const auto now = SystemClock().NowMicros();
+  if (auto counts = store_.Queues().CountQueues(now)) {
+    std::map<std::string, QueueCounts> by_queue;
+    for (const auto& q : CurrentQueues()->queues()) by_queue[q.name].queue = q.name;
+    for (const auto& c : *counts) by_queue[c.queue] = c;
+    for (const auto& [name, c] : by_queue) {
+      const double overdue = c.oldest_due && *c.oldest_due < now ? static_cast<double>(now - *c.oldest_due) / 1e6 : 0.0;
+      metrics_.SetQueue(name, c.open, c.in_review, c.escalated, c.overdue, overdue);
+    }
+  }
   response.body() = metrics_.Render();
   return response;
 }

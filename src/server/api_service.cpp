@@ -45,6 +45,10 @@ const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
 const std::vector<std::string> kReadEvents = {"submitter", "auditor", "admin"};
 // Reports about uploads: users' reports the platform forwards, reviewers' escalations.
 const std::vector<std::string> kReportContent = {"submitter", "reviewer"};
+// Disabling a list entry: a reviewer's rejected match, or a bank administrator's curation.
+const std::vector<std::string> kDisableEntry = {"reviewer", "bank-admin"};
+// Moving a case to another queue: a reviewer of its queue (misrouted), or an admin.
+const std::vector<std::string> kRouteCase = {"reviewer", "admin"};
 
 // Routes whose handlers are only for watching the service: logged when they fail, not per call.
 bool IsProbe(std::string_view route) { return route == "/healthz" || route == "/readyz" || route == "/metrics"; }
@@ -105,7 +109,19 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::post, "/v1/appeals/{id}/claim", kReview, &ApiService::ClaimAppeal},
       {V::post, "/v1/appeals/{id}/decision", kReview, &ApiService::DecideAppeal},
       {V::get, "/v1/reviewers", kReadAudit, &ApiService::ReviewerStats},
-      {V::post, "/v1/entries/{id}/disable", kReview, &ApiService::DisableEntry},
+      {V::get, "/v1/queues", kReadCases, &ApiService::ListQueues},
+      {V::put, "/v1/queues/{name}/members/{reviewer}", kAdmin, &ApiService::SetQueueMember},
+      {V::delete_, "/v1/queues/{name}/members/{reviewer}", kAdmin, &ApiService::SetQueueMember},
+      {V::post, "/v1/queues/{name}/next", kReview, &ApiService::ClaimNextInQueue},
+      {V::post, "/v1/cases/{id}/queue", kRouteCase, &ApiService::MoveCaseToQueue},
+      {V::get, "/v1/me/wellness", kReview, &ApiService::GetMyWellness},
+      {V::put, "/v1/me/wellness", kReview, &ApiService::SetMyWellness},
+      {V::post, "/v1/me/break", kReview, &ApiService::StartMyBreak},
+      {V::post, "/v1/me/cover", kReview, &ApiService::CoverMyReveals},
+      {V::get, "/v1/reviewers/{name}/wellness", kReadAudit, &ApiService::GetReviewerWellness},
+      {V::put, "/v1/reviewers/{name}/wellness", kAdmin, &ApiService::SetReviewerWellness},
+      {V::get, "/v1/wellness/exposure", kReadAudit, &ApiService::GetExposure},
+      {V::post, "/v1/entries/{id}/disable", kDisableEntry, &ApiService::DisableEntry},
       {V::post, "/v1/entries/{id}/release", kBankAdmin, &ApiService::ReleaseQuarantine},
       {V::get, "/v1/quarantine", kReadOverrides, &ApiService::ListQuarantine},
       {V::get, "/v1/feedback", kReadFeedback, &ApiService::ListFeedback},

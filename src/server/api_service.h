@@ -22,6 +22,8 @@
 #include "server/log_throttle.h"
 #include "server/metrics.h"
 #include "server/webhook_sender.h"
+#include "vigil/review_queues.h"
+#include "vigil/wellness.h"
 #include "signals/media_hashing.h"
 #include "vigil/cases.h"
 #include "vigil/image.h"
@@ -92,6 +94,8 @@ struct ApiOptions {
   std::string exchange_list_directory;
   std::string exchange_credentials_directory;
   HmaOptions hma;
+  // [wellness]: the organisation's reveal limit and breaks (include/vigil/wellness.h).
+  WellnessPolicy wellness;
 };
 
 struct ReportingServices;
@@ -314,6 +318,34 @@ class ApiService {
   Response GetAppeal(ApiCall& call);
   Response ClaimAppeal(ApiCall& call);
   Response DecideAppeal(ApiCall& call);
+  // queue_routes.cpp
+  Response ListQueues(ApiCall& call);
+  Response SetQueueMember(ApiCall& call);
+  Response ClaimNextInQueue(ApiCall& call);
+  Response MoveCaseToQueue(ApiCall& call);
+  // The queues in force (the rules file's, or only the default queue), and the ones a caller
+  // works: every one for roles other than reviewer.
+  std::shared_ptr<const ReviewQueues> CurrentQueues() const;
+  struct QueueAccess {
+    std::shared_ptr<const ReviewQueues> queues;
+    bool scoped = false;              // a reviewer: only `worked`
+    std::vector<std::string> worked;  // declared queues they work (members, or open to all)
+    bool Works(const std::string& queue) const;
+    void Restrict(CaseStore::CaseQuery& query) const;  // narrows a search to the worked queues
+  };
+  Result<QueueAccess> WorkedQueues(const ApiCall& call);
+  // 404 for a reviewer whose queues do not hold the case (as if it did not exist); nullopt: go on.
+  std::optional<Response> RefuseUnworkedCase(const ApiCall& call, std::int64_t case_id);
+  // Appeals: the case of the appeal must be in a worked queue.
+  std::optional<Response> RefuseUnworkedAppeal(const ApiCall& call, std::int64_t appeal_id);
+  // wellness_routes.cpp
+  Response GetMyWellness(ApiCall& call);
+  Response SetMyWellness(ApiCall& call);
+  Response StartMyBreak(ApiCall& call);
+  Response CoverMyReveals(ApiCall& call);
+  Response GetReviewerWellness(ApiCall& call);
+  Response SetReviewerWellness(ApiCall& call);
+  Response GetExposure(ApiCall& call);
   Response ReviewerStats(ApiCall& call);
   Response DisableEntry(ApiCall& call);
   Response ListQuarantine(ApiCall& call);

@@ -276,7 +276,12 @@ Response ApiService::ListEntries(ApiCall& call) {
   if (!after) return ErrorResponse(after.error());
   if (!limit) return ErrorResponse(limit.error());
   const bool removed = call.query["include_removed"] == "true";
-  auto entries = store_.ListEntries(call.path["name"], *after, static_cast<int>(*limit), removed);
+  // ?value=, ?external_id=, ?classification=: a curator's search (exact values).
+  Store::EntrySearch search{call.query["value"], call.query["external_id"], call.query["classification"], *after,
+                            static_cast<int>(*limit), removed};
+  const bool searching = !search.value.empty() || !search.external_id.empty() || !search.classification.empty();
+  auto entries = searching ? store_.SearchEntries(call.path["name"], search)
+                           : store_.ListEntries(call.path["name"], *after, static_cast<int>(*limit), removed);
   if (!entries) return ErrorResponse(entries.error());
   boost::json::array out;
   for (const auto& entry : *entries) out.push_back(EntryJson(entry));

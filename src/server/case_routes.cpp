@@ -16,6 +16,8 @@
 
 #include "server/api_service.h"
 #include "server/api_support.h"
+#include "server/case_json.h"
+#include "vigil/clock.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
 #include "vigil/preview.h"
@@ -42,6 +44,8 @@ boost::json::object DecisionJson(const Decision& d) {
           {"second_review", d.second_review},
           {"decided_at", IsoTime(d.decided_at)}};
 }
+
+}  // namespace
 
 boost::json::object CaseJson(const Case& c) {
   boost::json::array items, decisions, rules;
@@ -75,6 +79,8 @@ boost::json::object CaseJson(const Case& c) {
           {"assigned_to", c.assigned_to},
           {"lease_until", c.lease_until ? boost::json::value(IsoTime(c.lease_until)) : nullptr},
           {"second_review_required", c.second_review_required},
+          {"awaiting_second_review", c.awaiting_second_review},
+          {"queue", c.queue},
           {"report_queued", c.report_queued},
           {"rules", std::move(rules)},
           {"created_at", IsoTime(c.created_at)},
@@ -105,6 +111,8 @@ boost::json::object CaseJson(const Case& c) {
   }
   return out;
 }
+
+namespace {
 
 // An action as the platform shows it to its user; `staff` adds what only staff may see (the lists
 // and entries matched, the reviewer's note, who acted).
@@ -202,6 +210,18 @@ Response ApiService::ReportContent(ApiCall& call) {
     }
     report.priority = static_cast<int>(priority->as_int64());
   }
+  // Routed like a case the policy opens, with the report's category, priority and source, and the
+  // banks the upload matched.
+  RoutingFacts routing;
+  routing.category = report.category.id;
+  routing.priority = report.priority;
+  routing.source = report.source;
+  if (auto content = store_.GetContent(report.content_id)) {
+    for (const auto& m : content->matches) routing.banks.push_back(m.bank_name);
+  }
+  const ReviewQueue& queue = CurrentQueues()->Route(routing);
+  report.queue = queue.name;
+  report.queue_sla_hours = queue.sla_hours;
   auto outcome = store_.Cases().ReportContent(report, call.actor);
   if (!outcome) return ErrorResponse(outcome.error());
   return JsonResponse(http::status::created, boost::json::object{{"report_id", outcome->report_id},
@@ -224,15 +244,25 @@ Status ApiService::LoadRules() {
 }
 
 Response ApiService::ListCases(ApiCall& call) {
-  std::optional<CaseStatus> status;
-  if (!call.query["status"].empty()) {
-    auto parsed = ParseCaseStatus(call.query["status"]);
+  CaseStore::CaseQuery query;
+  // ?status=decided,closed: several at once (the history); none: those still to review.
+  for (std::string_view rest = call.query["status"]; !rest.empty();) {
+    const auto comma = rest.find(',');
+    auto parsed = ParseCaseStatus(rest.substr(0, comma));
     if (!parsed) return ErrorResponse(parsed.error());
-    status = *parsed;
+    query.statuses.push_back(*parsed);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
   auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
   if (!limit) return ErrorResponse(limit.error());
-  auto cases = store_.Cases().ListCases(status, static_cast<int>(*limit));
+  query.limit = static_cast<int>(*limit);
+  if (!call.query["queue"].empty()) query.queues = std::vector<std::string>{call.query["queue"]};
+  query.user_id = call.query["user_id"];
+  query.content_id = call.query["content_id"];
+  auto access = WorkedQueues(call);
+  if (!access) return ErrorResponse(access.error());
+  access->Restrict(query);
+  auto cases = store_.Cases().FindCases(query);
   if (!cases) return ErrorResponse(cases.error());
   boost::json::array out;
   for (const auto& c : *cases) {
@@ -250,6 +280,7 @@ Response ApiService::ListCases(ApiCall& call) {
 Response ApiService::GetCase(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedCase(call, *id)) return std::move(*refused);
   auto c = store_.Cases().GetCase(*id);
   if (!c) return ErrorResponse(c.error());
   boost::json::object out = CaseJson(*c);
@@ -270,6 +301,7 @@ Response ApiService::GetCase(ApiCall& call) {
 Response ApiService::ClaimCase(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedCase(call, *id)) return std::move(*refused);
   auto c = store_.Cases().ClaimCase(*id, call.actor);
   if (!c) return ErrorResponse(c.error());
   return JsonResponse(http::status::ok, CaseJson(*c));
@@ -278,6 +310,7 @@ Response ApiService::ClaimCase(ApiCall& call) {
 Response ApiService::RecordView(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedCase(call, *id)) return std::move(*refused);
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   const std::string content_id = OptString(*body, "content_id");
@@ -291,6 +324,7 @@ Response ApiService::RecordView(ApiCall& call) {
 Response ApiService::CaseMedia(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedCase(call, *id)) return std::move(*refused);
   const std::string content_id = call.path["content_id"];
   const std::string variant = call.query.count("variant") ? call.query["variant"] : "preview";
   if (variant != "preview" && variant != "original") {
@@ -309,7 +343,33 @@ Response ApiService::CaseMedia(ApiCall& call) {
     return ErrorResponse(http::status::not_found, "not_found", "the media of this item is not kept");
   }
   if (variant == "original") {
-    if (auto viewed = store_.Cases().RecordView(*id, content_id, call.actor); !viewed) return ErrorResponse(viewed.error());
+    // The organisation's reveal limit and breaks, enforced here ([wellness], wellness.h): admitted
+    // first, given back when the view is not the caller's to record.
+    const auto now = SystemClock().NowMicros();
+    auto admitted = store_.Wellness().AdmitReveal(call.actor, options_.wellness, now);
+    if (!admitted) {
+      if (admitted.error().code != ErrorCode::kResourceExhausted) return ErrorResponse(admitted.error());
+      auto state = store_.Wellness().GetWellness(call.actor, options_.wellness, now);
+      const std::int64_t seconds = state ? std::max<std::int64_t>(1, (state->break_until - now + 999'999) / 1'000'000) : 60;
+      Response refused = ErrorResponse(http::status::too_many_requests, "break_required",
+                                       "time for a break: no media are revealed for " + std::to_string((seconds + 59) / 60) +
+                                           " more minute(s) (" + admitted.error().message + ")");
+      refused.set(http::field::retry_after, std::to_string(seconds));
+      return refused;
+    }
+    // An appeal's reviewer reveals the media of the decided case their appeal is about.
+    Status viewed;
+    if (!call.query["appeal"].empty()) {
+      auto appeal_id = PathIdParam(call.query, "appeal");
+      viewed = appeal_id ? store_.Cases().RecordAppealView(*appeal_id, *id, content_id, call.actor)
+                         : Status(tl::unexpected(appeal_id.error()));
+    } else {
+      viewed = store_.Cases().RecordView(*id, content_id, call.actor);
+    }
+    if (!viewed) {
+      (void)store_.Wellness().RefundReveal(call.actor);
+      return ErrorResponse(viewed.error());
+    }
   }
   // The kept bytes are found by the record's hash (the upload's SHA-256).
   const auto sha = content->hashes.count("sha256") ? content->hashes.at("sha256") : std::string();
@@ -362,6 +422,7 @@ Response ApiService::SupplyCaseMedia(ApiCall& call) {
 Response ApiService::DecideCase(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedCase(call, *id)) return std::move(*refused);
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   if (auto known = CheckKnownFields(*body, {"verdict", "category", "classification", "file_classifications", "reason",
@@ -428,6 +489,7 @@ Response ApiService::DecideCase(ApiCall& call) {
 Response ApiService::ReclassifyCase(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedCase(call, *id)) return std::move(*refused);
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   if (auto known = CheckKnownFields(*body, {"classification", "file_classifications"}); !known) {
@@ -519,21 +581,50 @@ Response ApiService::FileAppeal(ApiCall& call) {
 
 Response ApiService::ListAppeals(ApiCall& call) {
   const std::string status = call.query["status"];
-  static const std::set<std::string> kStatuses = {"", "open", "in_review", "upheld", "overturned", "partial"};
+  static const std::set<std::string> kStatuses = {"", "open", "in_review", "upheld", "overturned", "partial", "decided"};
   if (!kStatuses.count(status)) {
     return ErrorResponse(http::status::bad_request, "invalid_argument",
-                         "status must be open, in_review, upheld, overturned or partial");
+                         "status must be open, in_review, upheld, overturned, partial or decided (any of the last three)");
   }
   auto appeals = store_.Cases().ListAppeals(status);
   if (!appeals) return ErrorResponse(appeals.error());
+  auto access = WorkedQueues(call);
+  if (!access) return ErrorResponse(access.error());
+  // ?user_id= and ?content_id= search (the content: the appeals of the cases holding it).
+  const std::string user = call.query["user_id"];
+  std::optional<std::set<std::int64_t>> holding;
+  if (!call.query["content_id"].empty()) {
+    CaseStore::CaseQuery query;
+    query.statuses = {CaseStatus::kOpen, CaseStatus::kInReview, CaseStatus::kEscalated, CaseStatus::kDecided,
+                      CaseStatus::kClosed};
+    query.content_id = call.query["content_id"];
+    query.limit = 1000;
+    auto cases = store_.Cases().FindCases(query);
+    if (!cases) return ErrorResponse(cases.error());
+    holding.emplace();
+    for (const auto& c : *cases) holding->insert(c.id);
+  }
+  auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
+  if (!limit) return ErrorResponse(limit.error());
   boost::json::array out;
-  for (const auto& a : *appeals) out.push_back(AppealJson(a));
+  for (const auto& a : *appeals) {
+    if (!user.empty() && a.user_id != user) continue;
+    if (holding && !holding->count(a.case_id)) continue;
+    if (access->scoped) {
+      auto queue = a.case_id != 0 ? store_.Queues().CaseQueue(a.case_id) : Result<std::string>(std::string(kDefaultQueue));
+      if (!queue) return ErrorResponse(queue.error());
+      if (!access->Works(*queue)) continue;
+    }
+    if (static_cast<std::int64_t>(out.size()) >= *limit) break;
+    out.push_back(AppealJson(a));
+  }
   return JsonResponse(http::status::ok, boost::json::object{{"appeals", std::move(out)}});
 }
 
 Response ApiService::GetAppeal(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedAppeal(call, *id)) return std::move(*refused);
   auto appeal = store_.Cases().GetAppeal(*id);
   if (!appeal) return ErrorResponse(appeal.error());
   return JsonResponse(http::status::ok, AppealJson(*appeal));
@@ -542,6 +633,7 @@ Response ApiService::GetAppeal(ApiCall& call) {
 Response ApiService::ClaimAppeal(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedAppeal(call, *id)) return std::move(*refused);
   auto appeal = store_.Cases().ClaimAppeal(*id, call.actor);
   if (!appeal) return ErrorResponse(appeal.error());
   return JsonResponse(http::status::ok, AppealJson(*appeal));
@@ -550,6 +642,7 @@ Response ApiService::ClaimAppeal(ApiCall& call) {
 Response ApiService::DecideAppeal(ApiCall& call) {
   auto id = PathIdParam(call.path, "id");
   if (!id) return ErrorResponse(id.error());
+  if (auto refused = RefuseUnworkedAppeal(call, *id)) return std::move(*refused);
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   if (auto known = CheckKnownFields(*body, {"outcome", "undo", "reason", "user_statement"}); !known) {
@@ -589,7 +682,12 @@ Response ApiService::DisableEntry(ApiCall& call) {
   if (!id) return ErrorResponse(id.error());
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  if (auto done = store_.Cases().DisableEntry(*id, OptString(*body, "reason"), call.actor); !done) {
+  // A reviewer rejects a match they reviewed; a bank administrator curates any entry.
+  const bool curator = call.key != nullptr && call.key->role == "bank-admin";
+  const std::string reason = OptString(*body, "reason");
+  if (auto done = curator ? store_.Cases().CurateEntry(*id, reason, call.actor)
+                          : store_.Cases().DisableEntry(*id, reason, call.actor);
+      !done) {
     return ErrorResponse(done.error());
   }
   (void)matcher_.Refresh();

@@ -327,6 +327,15 @@ std::vector<ConfigKey> MakeReference() {
        "PDQ copies within this distance of a confirmed file are swept; -1: the own bank's distance"},
       {"sweep", "block", "boolean", Boolean(api.sweep_options.block),
        "block each copy while its case waits, when no rule for sweeps says otherwise"},
+      // [wellness]
+      {"wellness", "reveal_limit", "integer", Integer(api.wellness.reveal_limit),
+       "the organisation's limit: originals a reviewer may reveal before a break (1-500). Managers (admin keys) "
+       "may set a lower one per reviewer, reviewers a lower one for themselves; never a higher one. Reaching it "
+       "starts a break, enforced by the server (docs/workflow.md, wellness)"},
+      {"wellness", "break_minutes", "integer", Integer(api.wellness.break_minutes),
+       "a break lasts at least this long (1-240): no original is revealed until it ends"},
+      {"wellness", "exposure_cap_minutes", "integer", Integer(api.wellness.exposure_cap_minutes),
+       "in the exposure figures, a reveal the console never covered again counts this long at most (1-240)"},
       // [legal]
       {"legal", "signing_key_env", "string", String(rep.signing_key_env),
        "the environment variable holding the Ed25519 seed (64 hex digits) that signs law-enforcement "

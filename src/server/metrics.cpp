@@ -67,6 +67,18 @@ ServiceMetrics::ServiceMetrics()
                           .Help("Events to the platform not yet delivered by webhook (dead letters apart)")
                           .Register(*registry_)
                           .Add({})),
+      queue_cases_(prometheus::BuildGauge()
+                       .Name("vigil_queue_cases")
+                       .Help("Cases still to decide, by review queue and status (open, in_review, escalated)")
+                       .Register(*registry_)),
+      queue_overdue_(prometheus::BuildGauge()
+                         .Name("vigil_queue_overdue_cases")
+                         .Help("Cases past their SLA and not decided, by review queue")
+                         .Register(*registry_)),
+      queue_most_overdue_(prometheus::BuildGauge()
+                              .Name("vigil_queue_most_overdue_seconds")
+                              .Help("How far past its SLA the most overdue case of each review queue is (0: none)")
+                              .Register(*registry_)),
       past_upload_bytes_(prometheus::BuildGauge()
                              .Name("vigil_past_upload_index_bytes")
                              .Help("Memory of the index of past uploads")
@@ -147,6 +159,15 @@ void ServiceMetrics::CountExchangeRun(const std::string& exchange, const std::st
 
 void ServiceMetrics::CountExchangeFeedback(const std::string& exchange, const std::string& state, std::int64_t items) {
   if (items > 0) exchange_feedback_.Add({{"exchange", exchange}, {"state", state}}).Increment(static_cast<double>(items));
+}
+
+void ServiceMetrics::SetQueue(const std::string& queue, std::int64_t open, std::int64_t in_review,
+                              std::int64_t escalated, std::int64_t overdue, double most_overdue_seconds) {
+  queue_cases_.Add({{"queue", queue}, {"status", "open"}}).Set(static_cast<double>(open));
+  queue_cases_.Add({{"queue", queue}, {"status", "in_review"}}).Set(static_cast<double>(in_review));
+  queue_cases_.Add({{"queue", queue}, {"status", "escalated"}}).Set(static_cast<double>(escalated));
+  queue_overdue_.Add({{"queue", queue}}).Set(static_cast<double>(overdue));
+  queue_most_overdue_.Add({{"queue", queue}}).Set(most_overdue_seconds);
 }
 
 void ServiceMetrics::SetExchangeLag(const std::string& exchange, double seconds) {

@@ -34,6 +34,10 @@ class ServiceMetrics {
   // Webhook passes: events delivered, attempts failed, events given up on; and those waiting.
   void CountWebhooks(std::int64_t delivered, std::int64_t failed, std::int64_t dead);
   void SetPendingEvents(std::int64_t pending);
+  // Review queues: cases by queue and status (open, in_review, escalated), those past their SLA,
+  // and the age of the most overdue one's SLA (0 when none is due yet).
+  void SetQueue(const std::string& queue, std::int64_t open, std::int64_t in_review, std::int64_t escalated,
+                std::int64_t overdue, double most_overdue_seconds);
   // From a bank change's transaction start (on any replica) to this process's index having it.
   void ObserveIndexSync(double seconds);
   // What the HTTP layer did on its own: answer_lost, connection_cap, accept_backoff.
@@ -77,6 +81,9 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Gauge>& past_uploads_;
   prometheus::Family<prometheus::Counter>& webhooks_;
   prometheus::Gauge& events_pending_;
+  prometheus::Family<prometheus::Gauge>& queue_cases_;
+  prometheus::Family<prometheus::Gauge>& queue_overdue_;
+  prometheus::Family<prometheus::Gauge>& queue_most_overdue_;
   prometheus::Gauge& past_upload_bytes_;
   prometheus::Counter& lookup_signals_;
   prometheus::Family<prometheus::Counter>& decoder_;

@@ -313,6 +313,12 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "pdq_max_distance", config.api.sweep_options.pdq_max_distance, -1, 256);
     read_bool(*t, "block", config.api.sweep_options.block);
   }
+  if (const auto* t = table["wellness"].as_table()) {
+    auto& w = config.api.wellness;
+    read_int(*t, "reveal_limit", w.reveal_limit, 1, 500);
+    read_int(*t, "break_minutes", w.break_minutes, 1, 240);
+    read_int(*t, "exposure_cap_minutes", w.exposure_cap_minutes, 1, 240);
+  }
   if (const auto* t = table["legal"].as_table()) {
     read_string(*t, "signing_key_env", rep.signing_key_env);
     read_string(*t, "signing_key_file", rep.signing_key_file);

@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 14> kMigrations = {
+constexpr std::array<std::string_view, 15> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -652,6 +652,39 @@ CREATE TABLE user_reports (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX user_reports_case ON user_reports(case_id);
+)sql",
+    // 15: review queues (include/vigil/review_queues.h) and reviewers' wellness limits, breaks and
+    // exposure (include/vigil/wellness.h).
+    R"sql(
+ALTER TABLE cases ADD COLUMN queue TEXT NOT NULL DEFAULT 'general';
+CREATE INDEX cases_queue ON cases(queue, status);
+CREATE TABLE queue_members (
+  queue TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  added_by TEXT NOT NULL,
+  added_at BIGINT NOT NULL,
+  PRIMARY KEY (queue, reviewer)
+);
+ALTER TABLE media_views ADD COLUMN covered_at BIGINT;
+CREATE INDEX media_views_reviewer ON media_views(reviewer, at);
+CREATE TABLE reviewer_wellness (
+  reviewer TEXT PRIMARY KEY,
+  manager_limit INTEGER,
+  manager_set_by TEXT NOT NULL DEFAULT '',
+  own_limit INTEGER,
+  period_start BIGINT NOT NULL DEFAULT 0,
+  period_reveals INTEGER NOT NULL DEFAULT 0,
+  break_until BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE reviewer_breaks (
+  id {{ID}},
+  reviewer TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  until_at BIGINT NOT NULL,
+  forced INTEGER NOT NULL
+);
+CREATE INDEX reviewer_breaks_reviewer ON reviewer_breaks(reviewer, started_at);
 )sql",
 };
 

@@ -35,7 +35,7 @@ Result<Verdict> StoredVerdict(const std::string& text) {
 
 constexpr const char* kCaseColumns =
     "id, user_id, status, priority, sla_due, assigned_to, lease_until, second_review, report_queued, rules, "
-    "created_at, updated_at, category, report_problem";
+    "created_at, updated_at, category, report_problem, queue";
 constexpr const char* kAppealColumns =
     "id, action_id, user_id, statement, status, assigned_to, original_decider, decided_by, reason, created_at, "
     "sla_due, decided_at, decision_id, case_id";
@@ -279,6 +279,8 @@ class SqlCaseStore final : public CaseStore {
     outcome.hold_priority = std::clamp(report.priority, 0, 3);
     outcome.rules = {report.source};
     outcome.category = report.category;
+    outcome.queue = report.queue;
+    outcome.queue_sla_hours = report.queue_sla_hours;
     VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, content, *row, outcome, actor, now));
     // A report of a category reported to NCMEC makes the case that category (a reviewer taking the
     // case's default must not leave it unreported).
@@ -391,16 +393,50 @@ class SqlCaseStore final : public CaseStore {
   }
 
   Result<std::vector<Case>> ListCases(std::optional<CaseStatus> status, int limit) override {
+    CaseQuery query;
+    if (status) query.statuses = {*status};
+    query.limit = limit;
+    return FindCases(query);
+  }
+
+  Result<std::vector<Case>> FindCases(const CaseQuery& query) override {
     auto db = pool_.Acquire();
     std::string sql = std::string("SELECT ") + kCaseColumns + " FROM cases WHERE ";
     std::vector<SqlValue> params;
-    if (!status) {
+    auto param = [&](SqlValue v) {
+      params.push_back(std::move(v));
+      return "$" + std::to_string(params.size());
+    };
+    bool history = false;
+    if (query.statuses.empty()) {
       sql += "status IN ('open', 'in_review', 'escalated')";
     } else {
-      sql += "status = $1";
-      params.emplace_back(std::string(CaseStatusName(*status)));
+      sql += "status IN (";
+      for (std::size_t i = 0; i < query.statuses.size(); ++i) {
+        const auto status = query.statuses[i];
+        history = history || status == CaseStatus::kDecided || status == CaseStatus::kClosed;
+        sql += (i ? ", " : "") + param(std::string(CaseStatusName(status)));
+      }
+      sql += ")";
     }
-    sql += " ORDER BY priority, sla_due, id LIMIT " + std::to_string(std::clamp(limit, 1, 1000));
+    if (query.queues) {
+      if (query.queues->empty()) return std::vector<Case>{};
+      sql += " AND queue IN (";
+      for (std::size_t i = 0; i < query.queues->size(); ++i) sql += (i ? ", " : "") + param((*query.queues)[i]);
+      sql += ")";
+    }
+    if (!query.exclude_queues.empty()) {
+      sql += " AND queue NOT IN (";
+      for (std::size_t i = 0; i < query.exclude_queues.size(); ++i) sql += (i ? ", " : "") + param(query.exclude_queues[i]);
+      sql += ")";
+    }
+    if (!query.user_id.empty()) sql += " AND user_id = " + param(query.user_id);
+    if (!query.content_id.empty()) {
+      sql += " AND id IN (SELECT i.case_id FROM case_items i JOIN content t ON t.id = i.content_row WHERE t.content_id = " +
+             param(query.content_id) + ")";
+    }
+    sql += history ? " ORDER BY updated_at DESC, id DESC" : " ORDER BY priority, sla_due, id";
+    sql += " LIMIT " + std::to_string(std::clamp(query.limit, 1, 1000));
     VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, params));
     std::vector<Case> cases;
     for (const auto& row : rows) {
@@ -458,6 +494,30 @@ class SqlCaseStore final : public CaseStore {
     VIGIL_TRY(db->Execute("INSERT INTO media_views (case_id, content_id, reviewer, at) VALUES ($1, $2, $3, $4)",
                           {case_id, content_id, reviewer, now}));
     VIGIL_TRY(AppendAudit(*db, now, reviewer, "media.view", content_id, "case=" + std::to_string(case_id)));
+    return txn.Commit();
+  }
+
+  Status RecordAppealView(std::int64_t appeal_id, std::int64_t case_id, const std::string& content_id,
+                          const std::string& reviewer) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    const auto now = Now();
+    VIGIL_ASSIGN_OR_RETURN(auto appeal, db->Query("SELECT case_id, status, assigned_to FROM appeals WHERE id = $1", {appeal_id}));
+    if (appeal.empty() || appeal.front().Int(0) != case_id) {
+      return Fail(ErrorCode::kNotFound, "no appeal " + std::to_string(appeal_id) + " of case " + std::to_string(case_id));
+    }
+    if (appeal.front().Text(1) != "in_review" || appeal.front().Text(2) != reviewer) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "claim appeal " + std::to_string(appeal_id) + " before revealing the media of its case");
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto item, db->Query("SELECT 1 FROM case_items i JOIN content t ON t.id = i.content_row "
+                                                "WHERE i.case_id = $1 AND t.content_id = $2",
+                                                {case_id, content_id}));
+    if (item.empty()) return Fail(ErrorCode::kNotFound, "content '" + content_id + "' is not in case " + std::to_string(case_id));
+    VIGIL_TRY(db->Execute("INSERT INTO media_views (case_id, content_id, reviewer, at) VALUES ($1, $2, $3, $4)",
+                          {case_id, content_id, reviewer, now}));
+    VIGIL_TRY(AppendAudit(*db, now, reviewer, "media.view", content_id,
+                          "case=" + std::to_string(case_id) + " appeal=" + std::to_string(appeal_id)));
     return txn.Commit();
   }
 
@@ -709,13 +769,18 @@ class SqlCaseStore final : public CaseStore {
     auto db = pool_.Acquire();
     std::string sql = std::string("SELECT ") + kAppealColumns + " FROM appeals";
     std::vector<SqlValue> params;
+    std::string order = " ORDER BY sla_due, id";
     if (status.empty()) {
       sql += " WHERE status IN ('open', 'in_review')";
+    } else if (status == "decided") {
+      // Decided, whatever the outcome: the history, most recent first.
+      sql += " WHERE status IN ('upheld', 'overturned', 'partial')";
+      order = " ORDER BY decided_at DESC, id DESC";
     } else {
       sql += " WHERE status = $1";
       params.emplace_back(status);
     }
-    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql + " ORDER BY sla_due, id LIMIT 1000", params));
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql + order + " LIMIT 1000", params));
     std::vector<Appeal> appeals;
     for (const auto& row : rows) {
       appeals.push_back(AppealFromRow(row));
@@ -832,6 +897,16 @@ class SqlCaseStore final : public CaseStore {
   }
 
   Status DisableEntry(std::int64_t entry_id, const std::string& reason, const std::string& reviewer) override {
+    return DisableEntryAs(entry_id, reason, reviewer, false);
+  }
+
+  Status CurateEntry(std::int64_t entry_id, const std::string& reason, const std::string& curator) override {
+    return DisableEntryAs(entry_id, reason, curator, true);
+  }
+
+  // A reviewer's rejected match (checked: they reviewed it; feedback for the list owner), or a
+  // bank administrator's curation (any entry; no review feedback).
+  Status DisableEntryAs(std::int64_t entry_id, const std::string& reason, const std::string& reviewer, bool curator) {
     if (reason.empty() || reason.size() > 2000) return Fail(ErrorCode::kInvalidArgument, "a reason (1-2000 characters) is required");
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
@@ -853,7 +928,7 @@ class SqlCaseStore final : public CaseStore {
         "a.decided_by = $2))) LIMIT 1",
         {entry_id, reviewer});
     if (!reviewed) return tl::unexpected(reviewed.error());
-    if (reviewed->empty()) {
+    if (reviewed->empty() && !curator) {
       return Fail(ErrorCode::kPermissionDenied, "entry " + std::to_string(entry_id) +
                                                     " did not match in a case you claimed, decided or took the appeal of: a bank "
                                                     "administrator removes other entries (an import)");
@@ -869,14 +944,17 @@ class SqlCaseStore final : public CaseStore {
     // A one-entry "import" carries the tombstone, so every matcher picks the removal up.
     auto import_row = db->Query(
         "INSERT INTO imports (bank_id, format, source, actor, status, removed, started_at, finished_at) "
-        "VALUES ($1, 'feedback', 'review', $2, 'applied', 1, $3, $3) RETURNING id",
-        {entry->front().Int(0), reviewer, now});
+        "VALUES ($1, 'feedback', $2, $3, 'applied', 1, $4, $4) RETURNING id",
+        {entry->front().Int(0), std::string(curator ? "curation" : "review"), reviewer, now});
     if (!import_row) return tl::unexpected(import_row.error());
     VIGIL_TRY(db->Execute("UPDATE bank_entries SET removed_at = $1, removed_import_id = $2, disabled_reason = $3 WHERE id = $4",
                           {now, import_row->front().Int(0), reason, entry_id}));
-    VIGIL_TRY(db->Execute("INSERT INTO entry_feedback (entry_id, reason, reviewer, at) VALUES ($1, $2, $3, $4)",
-                          {entry_id, reason, reviewer, now}));
-    VIGIL_TRY(AppendAudit(*db, now, reviewer, "entry.disable", std::to_string(entry_id), reason));
+    if (!curator) {
+      VIGIL_TRY(db->Execute("INSERT INTO entry_feedback (entry_id, reason, reviewer, at) VALUES ($1, $2, $3, $4)",
+                            {entry_id, reason, reviewer, now}));
+    }
+    VIGIL_TRY(AppendAudit(*db, now, reviewer, "entry.disable", std::to_string(entry_id),
+                          curator ? "curation: " + reason : reason));
     return txn.Commit();
   }
 
@@ -1143,17 +1221,20 @@ class SqlCaseStore final : public CaseStore {
         if (!open) return tl::unexpected(open.error());
       }
       const int priority = outcome.hold ? outcome.hold_priority : 1;
-      const std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
+      std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
+      // The queue's SLA, when shorter than the priority's.
+      if (outcome.queue_sla_hours) due = std::min(due, now + std::int64_t{*outcome.queue_sla_hours} * 3'600'000'000);
+      const std::string queue = outcome.queue.empty() ? std::string(kDefaultQueue) : outcome.queue;
       if (open->empty()) {
         auto inserted = db.Query(
             "INSERT INTO cases (user_id, status, priority, sla_due, second_review, report_queued, rules, created_at, "
-            "updated_at, category) VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $7, $8) RETURNING id",
+            "updated_at, category, queue) VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $7, $8, $9) RETURNING id",
             {content.user_id, std::int64_t{priority}, due, std::int64_t{outcome.second_review ? 1 : 0},
-             std::int64_t{outcome.queue_report ? 1 : 0}, rules, now, outcome.category.id});
+             std::int64_t{outcome.queue_report ? 1 : 0}, rules, now, outcome.category.id, queue});
         if (!inserted) return tl::unexpected(inserted.error());
         case_id = inserted->front().Int(0);
         VIGIL_TRY(AppendAudit(db, now, actor, "case.open", std::to_string(case_id),
-                              "user=" + content.user_id + " content=" + content.content_id));
+                              "user=" + content.user_id + " content=" + content.content_id + " queue=" + queue));
       } else {
         const auto& c = open->front();
         case_id = c.Int(0);
@@ -1163,11 +1244,17 @@ class SqlCaseStore final : public CaseStore {
         }
         VIGIL_TRY(db.Execute(
             "UPDATE cases SET priority = $1, sla_due = $2, second_review = $3, report_queued = $4, rules = $5, "
-            "updated_at = $6, category = CASE WHEN category = '' THEN $7 ELSE category END WHERE id = $8",
+            "updated_at = $6, category = CASE WHEN category = '' THEN $7 ELSE category END, "
+            "queue = CASE WHEN queue = $9 THEN $10 ELSE queue END WHERE id = $8",
             {std::min<std::int64_t>(c.Int(3), priority), std::min(c.Int(4), due),
              std::int64_t{(c.Int(7) != 0 || outcome.second_review) ? 1 : 0},
              std::int64_t{(c.Int(8) != 0 || outcome.queue_report) ? 1 : 0}, ToJsonArray(merged), now,
-             outcome.category.id, case_id}));
+             outcome.category.id, case_id, std::string(kDefaultQueue), queue}));
+        // A case in the default queue moves to the specialist queue an upload joining it is routed to.
+        if (c.Text(14) == kDefaultQueue && queue != kDefaultQueue) {
+          VIGIL_TRY(AppendAudit(db, now, actor, "case.route", std::to_string(case_id),
+                                "queue=" + queue + " (from " + std::string(kDefaultQueue) + ")"));
+        }
         VIGIL_TRY(AppendAudit(db, now, actor, "case.add", std::to_string(case_id), "content=" + content.content_id));
       }
       // Already in the case (matches found later for an upload the case holds): a failed INSERT
@@ -1380,6 +1467,11 @@ class SqlCaseStore final : public CaseStore {
     c.updated_at = row.Int(11);
     c.category = row.Text(12);
     c.report_problem = row.Text(13);
+    c.queue = row.Text(14);
+    if (c.second_review_required && (c.status == CaseStatus::kOpen || c.status == CaseStatus::kInReview)) {
+      VIGIL_ASSIGN_OR_RETURN(auto first, PendingFirstDecision(db, c.id));
+      c.awaiting_second_review = first.has_value();
+    }
     auto items = db.Query(
         "SELECT t.content_id, t.media_type, t.state, t.submitted_at, t.media_sha256, t.id FROM case_items i JOIN content t "
         "ON t.id = i.content_row WHERE i.case_id = $1 ORDER BY t.id",

@@ -20,6 +20,8 @@
 #include "store/sql_sharing_store.h"
 #include "store/sql_exchange_store.h"
 #include "store/sql_event_store.h"
+#include "store/sql_queue_store.h"
+#include "store/sql_wellness_store.h"
 #include "store/connection_pool.h"
 #include "store/record_names.h"
 #include "store/schema.h"
@@ -149,13 +151,17 @@ class SqlStore final : public Store {
         reports_(MakeSqlReportStore(pool_, *clock_)),
         sharing_(MakeSqlSharingStore(pool_, *clock_)),
         exchanges_(MakeSqlExchangeStore(pool_, *clock_)),
-        events_(MakeSqlEventStore(pool_, *clock_)) {}
+        events_(MakeSqlEventStore(pool_, *clock_)),
+        queues_(MakeSqlQueueStore(pool_, *clock_)),
+        wellness_(MakeSqlWellnessStore(pool_)) {}
 
   CaseStore& Cases() override { return *cases_; }
   ReportStore& Reports() override { return *reports_; }
   SharingStore& Sharing() override { return *sharing_; }
   ExchangeStore& Exchanges() override { return *exchanges_; }
   EventStore& Events() override { return *events_; }
+  QueueStore& Queues() override { return *queues_; }
+  WellnessStore& Wellness() override { return *wellness_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -331,6 +337,27 @@ class SqlStore final : public Store {
     VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, {bank.id, after_id, std::int64_t{limit}}));
     std::vector<BankEntry> entries;
     entries.reserve(rows.size());
+    for (const auto& row : rows) entries.push_back(EntryFromRow(row));
+    return entries;
+  }
+
+  Result<std::vector<BankEntry>> SearchEntries(const std::string& bank_name, const EntrySearch& search) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto bank, GetBankOn(*db, bank_name));
+    std::string sql = std::string("SELECT ") + kEntryColumns + " FROM bank_entries WHERE bank_id = $1 AND id > $2";
+    std::vector<SqlValue> params{bank.id, search.after_id};
+    auto equal = [&](const char* column, const std::string& value) {
+      if (value.empty()) return;
+      params.emplace_back(value);
+      sql += std::string(" AND ") + column + " = $" + std::to_string(params.size());
+    };
+    equal("value", search.value);
+    equal("external_id", search.external_id);
+    equal("classification", search.classification);
+    if (!search.include_removed) sql += " AND removed_at IS NULL";
+    sql += " ORDER BY id LIMIT " + std::to_string(std::clamp(search.limit, 1, 10000));
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(sql, params));
+    std::vector<BankEntry> entries;
     for (const auto& row : rows) entries.push_back(EntryFromRow(row));
     return entries;
   }
@@ -944,6 +971,8 @@ class SqlStore final : public Store {
   std::unique_ptr<SharingStore> sharing_;
   std::unique_ptr<ExchangeStore> exchanges_;
   std::unique_ptr<EventStore> events_;
+  std::unique_ptr<QueueStore> queues_;
+  std::unique_ptr<WellnessStore> wellness_;
 };
 
 }  // namespace
