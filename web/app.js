@@ -2,13 +2,24 @@
 // Vigil review console: a small, dependency-free client of the /v1 API (types in JSDoc, checked
 // with `tsc --checkJs`). The reviewer key lives in sessionStorage only. Media are requested as
 // blurred grayscale previews; the original is fetched only when the reviewer reveals an item, and
-// the server records that reveal as a view. A per-session reveal limit prompts a break.
+// the server records that reveal as a view. The server enforces the organisation's reveal limit and
+// breaks ([wellness]); the console follows it: the break dialog counts down, every revealed item is
+// covered again on a break, on "Blur again" and on leaving the case, and the server is told
+// (POST /v1/me/cover) so that exposure figures end there. Revealed images show in grey until hovered
+// or switched to colour; revealed videos show the blurred poster until played.
 
 /** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number, retroactive?: boolean, sweep_of?: number, suppressed_by?: number, entry_quarantined?: boolean, entry_confirmed?: number, entry_rejected?: number}} Match */
 /** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
-/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], user_reports?: {content_id: string, source: string, reporter: string, reason: string, category: string, by: string, at: string}[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, strikes?: {points: number, cases: number, proposed: string|null}, actions: {kind: string, created_at: string}[]}}} Case */
+/** @typedef {{id: number, reviewer: string, verdict: string, category: string, classification: string, account_action: string, reason: string, viewed: string[], second_review: boolean, decided_at: string}} Decision */
+/** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, queue?: string, awaiting_second_review?: boolean, second_review_required?: boolean, updated_at?: string, decisions?: Decision[], items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], user_reports?: {content_id: string, source: string, reporter: string, reason: string, category: string, by: string, at: string}[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, strikes?: {points: number, cases: number, proposed: string|null}, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
-/** @typedef {{id: number, action_id: number, user_id: string, statement: string, status: string, original_decider: string, assigned_to: string}} Appeal */
+/** @typedef {{id: number, action_id: number, case_id: number, action_ids: number[], undone: number[], user_id: string, statement: string, status: string, original_decider: string, assigned_to: string, decided_by: string, reason: string, sla_due: string, decided_at: string | null}} Appeal */
+/** @typedef {{name: string, title: string, open_to_all: boolean, members: string[], sla_hours: number | null, open: number, in_review: number, escalated: number, overdue: number, oldest_due: string | null}} Queue */
+/** @typedef {{reviewer: string, reveal_limit: number, org_reveal_limit: number, manager_reveal_limit: number | null, own_reveal_limit: number | null, reveals: number, remaining: number, on_break: boolean, break_seconds_left: number, break_minutes: number}} Wellness */
+/** @typedef {{name: string, category: string, labels: string[], live_entries: number, enabled: boolean}} Bank */
+/** @typedef {{id: number, signal_type: string, value: string, external_id: string, classification: string, source: string, added_at: string}} Entry */
+/** @typedef {{id: number, bank: string, signal_type: string, value: string, reason: string, created_by: string, created_at: string, revoked_at: string | null}} Override */
+/** @typedef {{id: number, format: string, source: string, actor: string, status: string, added: number, removed: number, started_at: string}} ImportRecord */
 /** @typedef {{name: string, kind: string, bank: string, enabled: boolean, feedback: boolean, status: {last_run_at: string | null, ok: boolean | null, last_error: string, last_fetched: number, last_added: number, last_removed: number, lag_seconds: number | null, syncing: string | null, feedback_sent: number, feedback_queued: number, feedback_failed: number}}} Exchange */
 /** @typedef {{id: number, case_id: number, user_id: string, state: string, ncmec_report_id: string, approved_by: string, last_code: number, last_error: string, withdraw_reason: string, files: {content_id: string, state: string}[]}} TipReport */
 
@@ -16,11 +27,21 @@ const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.get
 
 const state = {
   key: sessionStorage.getItem('vigil-key') || '',
-  limit: Number(sessionStorage.getItem('vigil-limit') || '20'),
-  reveals: Number(sessionStorage.getItem('vigil-reveals') || '0'),
+  /** The server's account of the reviewer's reveals and break (GET /v1/me/wellness). @type {Wellness | null} */
+  wellness: null,
   /** @type {Case | null} */
   current: null,
+  /** @type {Appeal | null} */
+  appeal: null,
+  /** @type {Case | null} */
+  appealCase: null,
+  /** The bank open in the curation view. @type {string} */
+  bank: '',
+  /** @type {number | undefined} */
+  breakTimer: undefined,
 };
+
+const kViews = ['login', 'queue', 'case', 'appeals', 'appeal', 'history', 'reports', 'exchanges', 'banks', 'bank'];
 
 /**
  * Calls the API with the reviewer key; throws the server's error message.
@@ -47,13 +68,26 @@ function say(text) { $('message').textContent = text; }
 
 /** @param {string} name */
 function show(name) {
-  for (const id of ['login', 'queue', 'case', 'appeals', 'reports', 'exchanges']) $(id).hidden = id !== name;
+  // Leaving a case or an appeal covers what was revealed there.
+  if (name !== 'case' && name !== 'appeal') coverRevealed();
+  for (const id of kViews) $(id).hidden = id !== name;
   const heading = $(name).querySelector('h2');
   if (heading) { heading.setAttribute('tabindex', '-1'); heading.focus(); }
 }
 
 function updateExposure() {
-  $('exposure').textContent = state.key ? `Reveals this session: ${state.reveals} of ${state.limit}` : '';
+  const w = state.wellness;
+  $('take-break').hidden = !w;
+  if (!w) { $('exposure').textContent = ''; return; }
+  const setBy = w.own_reveal_limit === w.reveal_limit ? 'you' : w.manager_reveal_limit === w.reveal_limit ? 'your manager' : 'your organisation';
+  $('exposure').textContent = w.on_break ? 'On a break' : `Reveals before a break: ${w.reveals} of ${w.reveal_limit} (limit set by ${setBy})`;
+}
+
+/** Reads the reviewer's reveals and break from the server (reviewers only; null for other roles). */
+async function refreshWellness() {
+  try { state.wellness = await api('GET', '/v1/me/wellness'); } catch { state.wellness = null; }
+  updateExposure();
+  return state.wellness;
 }
 
 /** Creates an element with text. @param {string} tag @param {string} [text] */
@@ -63,8 +97,51 @@ function el(tag, text) {
   return e;
 }
 
+/** The queues the reviewer works, with counts and a "Next case" button each. */
+async function loadQueues() {
+  /** @type {{queues: Queue[]}} */
+  const data = await api('GET', '/v1/queues');
+  const rows = $('queues-rows');
+  rows.replaceChildren();
+  for (const q of data.queues) {
+    const tr = el('tr');
+    tr.dataset.queue = q.name;
+    const cells = [q.title === q.name ? q.name : `${q.title} (${q.name})`, String(q.open), String(q.in_review), String(q.escalated),
+                   String(q.overdue), q.sla_hours ? `${q.sla_hours} h` : 'by priority',
+                   q.open_to_all ? 'every reviewer' : q.members.join(', ') || 'nobody yet'];
+    cells.forEach((text, i) => {
+      const td = el('td', text);
+      if (i === 4 && q.overdue > 0) td.className = 'priority-0';
+      tr.append(td);
+    });
+    const act = el('td');
+    const next = el('button', 'Next case');
+    next.setAttribute('aria-label', `Next case from queue ${q.name}`);
+    next.addEventListener('click', () => nextCase(q.name));
+    act.append(next);
+    tr.append(act);
+    rows.append(tr);
+  }
+}
+
+/** Claims the most urgent case of a queue and opens it; back to the queue when there is none. @param {string} queue */
+async function nextCase(queue) {
+  try {
+    /** @type {Case} */
+    const claimed = await api('POST', `/v1/queues/${encodeURIComponent(queue)}/next`);
+    await openCase(claimed.id);
+    say(`Claimed case #${claimed.id} from queue ${queue}`);
+  } catch (e) {
+    await loadQueue();
+    say(/** @type {Error} */ (e).message);
+  }
+}
+
 async function loadQueue() {
   show('queue');
+  await loadQueues();
+  const own = /** @type {HTMLInputElement} */ ($('own-limit'));
+  own.value = state.wellness && state.wellness.own_reveal_limit ? String(state.wellness.own_reveal_limit) : '';
   /** @type {{cases: Case[]}} */
   const data = await api('GET', '/v1/cases');
   const counts = { open: 0, in_review: 0, escalated: 0 };
@@ -75,11 +152,12 @@ async function loadQueue() {
     const tr = el('tr');
     tr.tabIndex = 0;
     tr.dataset.caseId = String(c.id);
-    const cells = [`#${c.id}`, c.user_id, `P${c.priority}`, new Date(c.sla_due).toLocaleString(),
-                   String(c.item_count ?? 0), c.status, c.assigned_to || '-'];
+    const status = c.awaiting_second_review ? `${c.status} · second review` : c.status;
+    const cells = [`#${c.id}`, c.queue || 'general', c.user_id, `P${c.priority}`, new Date(c.sla_due).toLocaleString(),
+                   String(c.item_count ?? 0), status, c.assigned_to || '-'];
     cells.forEach((text, i) => {
       const td = el('td', text);
-      if (i === 2) td.className = `priority-${c.priority}`;
+      if (i === 3) td.className = `priority-${c.priority}`;
       tr.append(td);
     });
     tr.addEventListener('click', () => openCase(c.id));
@@ -92,6 +170,7 @@ async function loadQueue() {
 
 /** @param {number} id */
 async function openCase(id) {
+  coverRevealed();
   state.current = await api('GET', `/v1/cases/${id}`);
   renderCase();
   show('case');
@@ -100,7 +179,7 @@ async function openCase(id) {
 function renderCase() {
   const c = /** @type {Case} */ (state.current);
   $('case-title').textContent = `Case #${c.id}`;
-  $('case-summary').textContent = `User ${c.user_id} · ${c.status} · P${c.priority} (P0 is the most urgent) · ` +
+  $('case-summary').textContent = `User ${c.user_id} · queue ${c.queue || 'general'} · ${c.status} · P${c.priority} (P0 is the most urgent) · ` +
     `category: ${c.category || 'none'} · due ${new Date(c.sla_due).toLocaleString()}` +
     ` · rules: ${(c.rules || []).join(', ')} · reviewer: ${c.assigned_to || 'none'}`;
   // A decided case that cannot be reported says why, until it is corrected.
@@ -109,52 +188,17 @@ function renderCase() {
   problem.textContent = c.report_problem ? `This case cannot be reported to NCMEC as it stands: ${c.report_problem}` : '';
   renderSweep(c);
   fillCategories(c.category);
-  const items = $('items');
-  items.replaceChildren();
-  for (const item of c.items || []) {
-    const box = el('article');
-    box.className = 'item';
-    box.dataset.contentId = item.content_id;
-    const media = el('div');
-    media.className = 'media';
-    if (item.has_media) {
-      const img = /** @type {HTMLImageElement} */ (el('img'));
-      img.className = 'blurred';
-      img.alt = `Blurred grayscale preview of upload ${item.content_id}`;
-      // Previews need the key too: fetched, then shown as a blob.
-      loadInto(img, `/v1/cases/${c.id}/media/${encodeURIComponent(item.content_id)}?variant=preview`);
-      media.append(img);
-      const reveal = el('button', 'Reveal');
-      reveal.setAttribute('aria-label', `Reveal upload ${item.content_id} (recorded as viewed)`);
-      reveal.className = 'reveal';
-      reveal.addEventListener('click', () => revealItem(item, media));
-      media.append(reveal);
-    } else {
-      // Found later or by a sweep: the upload matched nothing when it came, so its bytes were not
-      // kept; the platform supplies them (PUT /v1/cases/{id}/media/{content_id}).
-      media.append(el('p', 'Media not kept: the upload matched nothing when it came. The platform can supply its bytes.'));
-    }
-    box.append(media);
-    const details = el('div');
-    details.append(el('p', `${item.content_id} · ${item.media_type} · ${item.state}`));
-    const table = el('table');
-    table.className = 'provenance';
-    table.append(Object.assign(el('caption'), { textContent: 'Why it matched' }));
-    const head = el('tr');
-    for (const h of ['Bank', 'Signal', 'Distance', 'Source', 'External id', 'Class', 'Found', 'Entry reviews']) head.append(Object.assign(el('th', h), { scope: 'col' }));
-    table.append(head);
-    for (const m of item.matches) {
-      const tr = el('tr');
-      const signal = m.measure ? `${m.signal_type} (${m.measure})` : m.signal_type;
-      const reviews = `${m.entry_confirmed || 0} confirmed, ${m.entry_rejected || 0} rejected`;
-      for (const t of [m.bank, signal, String(m.distance), m.source, m.external_id, m.classification, foundText(m), reviews]) tr.append(el('td', t));
-      table.append(tr);
-    }
-    details.append(table);
-    box.append(details);
-    items.append(box);
-  }
-  const history = $('history');
+  renderItems($('items'), c, 0);
+  const second = $('case-second-review');
+  const first = (c.decisions || []).find((d) => !d.second_review && d.verdict === 'violating');
+  second.hidden = !c.awaiting_second_review;
+  second.textContent = c.awaiting_second_review && first
+    ? `Second review: ${first.reviewer} decided this case violating (${first.account_action || 'no account action'}); ` +
+      'a different reviewer decides it again before anything is enforced. Agreeing enforces it; disagreeing escalates it.'
+    : '';
+  $('claim').hidden = c.status === 'decided' || c.status === 'closed';
+  $('decision-form').hidden = c.status === 'decided' || c.status === 'closed';
+  const history = $('user-history');
   history.replaceChildren();
   if (c.user) {
     history.append(el('p', `Account: ${c.user.account_state}; earlier confirmed cases: ${c.user.prior_confirmed_cases}`));
@@ -226,53 +270,175 @@ function renderSweep(c) {
   box.hidden = box.childElementCount === 0;
 }
 
-/** Loads an authenticated image URL into an <img>. @param {HTMLImageElement} img @param {string} url */
+/** Loads an authenticated image URL into an <img>; its object URL. @param {HTMLImageElement} img @param {string} url */
 async function loadInto(img, url) {
   const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
-  if (!response.ok) { img.alt = 'Preview unavailable'; return; }
-  img.src = URL.createObjectURL(await response.blob());
+  if (!response.ok) { img.alt = 'Preview unavailable'; return ''; }
+  const objectUrl = URL.createObjectURL(await response.blob());
+  img.src = objectUrl;
+  return objectUrl;
 }
 
-/** @param {Item} item @param {HTMLElement} media */
-async function revealItem(item, media) {
-  if (state.reveals >= state.limit) { takeBreak(); return; }
-  const c = /** @type {Case} */ (state.current);
-  const response = await fetch(`/v1/cases/${c.id}/media/${encodeURIComponent(item.content_id)}?variant=original`,
-                               { headers: { Authorization: `Bearer ${state.key}` } });
+/**
+ * A case's uploads: each blurred with a Reveal button, and why it matched. `appealId`: revealed as
+ * that appeal's reviewer (the case is decided; the appeal is theirs).
+ * @param {HTMLElement} container @param {Case} c @param {number} appealId
+ */
+function renderItems(container, c, appealId) {
+  container.replaceChildren();
+  for (const item of c.items || []) {
+    const box = el('article');
+    box.className = 'item';
+    box.dataset.contentId = item.content_id;
+    const media = el('div');
+    media.className = 'media';
+    if (item.has_media) {
+      blurInto(media, item, c.id, appealId);
+    } else {
+      // Found later or by a sweep: the upload matched nothing when it came, so its bytes were not
+      // kept; the platform supplies them (PUT /v1/cases/{id}/media/{content_id}).
+      media.append(el('p', 'Media not kept: the upload matched nothing when it came. The platform can supply its bytes.'));
+    }
+    box.append(media);
+    const details = el('div');
+    details.append(el('p', `${item.content_id} · ${item.media_type} · ${item.state}`));
+    const table = el('table');
+    table.className = 'provenance';
+    table.append(Object.assign(el('caption'), { textContent: 'Why it matched' }));
+    const head = el('tr');
+    for (const h of ['Bank', 'Signal', 'Distance', 'Source', 'External id', 'Class', 'Found', 'Entry reviews']) head.append(Object.assign(el('th', h), { scope: 'col' }));
+    table.append(head);
+    for (const m of item.matches) {
+      const tr = el('tr');
+      const signal = m.measure ? `${m.signal_type} (${m.measure})` : m.signal_type;
+      const reviews = `${m.entry_confirmed || 0} confirmed, ${m.entry_rejected || 0} rejected`;
+      for (const t of [m.bank, signal, String(m.distance), m.source, m.external_id, m.classification, foundText(m), reviews]) tr.append(el('td', t));
+      table.append(tr);
+    }
+    details.append(table);
+    box.append(details);
+    container.append(box);
+  }
+}
+
+/** The blurred grayscale preview with its Reveal button. @param {HTMLElement} media @param {Item} item @param {number} caseId @param {number} appealId */
+function blurInto(media, item, caseId, appealId) {
+  media.replaceChildren();
+  const img = /** @type {HTMLImageElement} */ (el('img'));
+  img.className = 'blurred';
+  img.alt = `Blurred grayscale preview of upload ${item.content_id}`;
+  // Previews need the key too: fetched, then shown as a blob.
+  loadInto(img, `/v1/cases/${caseId}/media/${encodeURIComponent(item.content_id)}?variant=preview`);
+  media.append(img);
+  const reveal = el('button', 'Reveal');
+  reveal.setAttribute('aria-label', `Reveal upload ${item.content_id} (recorded as viewed)`);
+  reveal.className = 'reveal';
+  reveal.addEventListener('click', () => revealItem(item, media, caseId, appealId));
+  media.append(reveal);
+}
+
+/** What is revealed on screen now: to cover again on a break, "Blur again" or leaving the case. */
+const revealed = new Map(/** @type {[HTMLElement, {item: Item, caseId: number, appealId: number, urls: string[]}][]} */ ([]));
+
+/** @param {Item} item @param {HTMLElement} media @param {number} caseId @param {number} appealId */
+async function revealItem(item, media, caseId, appealId) {
+  if (state.wellness && state.wellness.on_break) { await takeBreak(false); return; }
+  const url = `/v1/cases/${caseId}/media/${encodeURIComponent(item.content_id)}?variant=original` +
+              (appealId ? `&appeal=${appealId}` : '');
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
   if (!response.ok) {
     const data = await response.json();
+    // The organisation's limit reached or a break running: the server refused; the break it is.
+    if (data.error && data.error.code === 'break_required') { await takeBreak(false); return; }
     say(data.error ? data.error.message : 'Cannot reveal');
     return;
   }
-  const url = URL.createObjectURL(await response.blob());
+  const objectUrl = URL.createObjectURL(await response.blob());
+  const urls = [objectUrl];
   media.replaceChildren();
   if (item.media_type.startsWith('video/')) {
+    // No frame in colour until the reviewer presses play: the poster is the blurred preview and
+    // nothing is preloaded.
     const video = /** @type {HTMLVideoElement} */ (el('video'));
     video.muted = true;
     video.autoplay = false;
     video.controls = true;
     video.preload = 'none';
-    video.src = url;
     video.className = 'revealed';
+    const poster = await fetch(`/v1/cases/${caseId}/media/${encodeURIComponent(item.content_id)}?variant=preview`,
+                               { headers: { Authorization: `Bearer ${state.key}` } });
+    if (poster.ok) { const p = URL.createObjectURL(await poster.blob()); urls.push(p); video.poster = p; }
+    video.src = objectUrl;
     media.append(video);
   } else {
+    // Grey until hovered or switched to colour: the reviewer sees as little as the decision needs.
     const img = /** @type {HTMLImageElement} */ (el('img'));
-    img.className = 'revealed';
+    img.className = 'revealed grey';
     img.alt = `Upload ${item.content_id}, revealed`;
-    img.src = url;
+    img.src = objectUrl;
     media.append(img);
+    const colour = el('button', 'Show colour');
+    colour.setAttribute('aria-pressed', 'false');
+    colour.addEventListener('click', () => {
+      const on = img.classList.toggle('grey');
+      colour.setAttribute('aria-pressed', String(!on));
+      colour.textContent = on ? 'Show colour' : 'Grey again';
+    });
+    media.append(colour);
   }
-  state.reveals += 1;
-  sessionStorage.setItem('vigil-reveals', String(state.reveals));
-  updateExposure();
-  say(`Revealed ${item.content_id} (recorded)`);
-  if (state.reveals >= state.limit) takeBreak();
+  const again = el('button', 'Blur again');
+  again.setAttribute('aria-label', `Blur upload ${item.content_id} again`);
+  again.addEventListener('click', () => { cover(media); void api('POST', '/v1/me/cover').catch(() => {}); });
+  media.append(again);
+  revealed.set(media, { item, caseId, appealId, urls });
+  await refreshWellness();
+  say(`Revealed ${item.content_id} (recorded)` +
+      (state.wellness && state.wellness.remaining === 0 ? ': that was the last before your break' : ''));
 }
 
-function takeBreak() {
-  $('break-count').textContent = String(state.reveals);
+/** Covers one revealed item again. @param {HTMLElement} media */
+function cover(media) {
+  const shown = revealed.get(media);
+  if (!shown) return;
+  revealed.delete(media);
+  for (const u of shown.urls) URL.revokeObjectURL(u);
+  if (media.isConnected) blurInto(media, shown.item, shown.caseId, shown.appealId);
+  else media.replaceChildren();
+}
+
+/** Covers everything revealed and tells the server (exposure ends now). */
+function coverRevealed() {
+  if (revealed.size === 0) return;
+  for (const media of [...revealed.keys()]) cover(media);
+  void api('POST', '/v1/me/cover').catch(() => {});
+}
+
+/**
+ * The break: everything covered, a countdown from the server's end of the break, and the dialog
+ * stays until it ends (the server refuses originals until then anyway).
+ * @param {boolean} chosen the reviewer asked for it (else the server started it)
+ */
+async function takeBreak(chosen) {
+  coverRevealed();
+  try {
+    state.wellness = chosen ? await api('POST', '/v1/me/break') : await api('GET', '/v1/me/wellness');
+  } catch (e) { say(/** @type {Error} */ (e).message); return; }
+  updateExposure();
+  const w = /** @type {Wellness} */ (state.wellness);
+  $('break-count').textContent = String(w.reveals || w.reveal_limit);
   $('break').hidden = false;
-  $('break-done').focus();
+  const done = /** @type {HTMLButtonElement} */ ($('break-done'));
+  const ends = Date.now() + w.break_seconds_left * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+    $('break-timer').textContent = left > 0 ? `The break ends in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}` : 'The break is over.';
+    done.disabled = left > 0;
+    if (left === 0) window.clearInterval(state.breakTimer);
+  };
+  window.clearInterval(state.breakTimer);
+  state.breakTimer = window.setInterval(tick, 1000);
+  tick();
+  $('break-title').focus();
 }
 
 async function claim() {
@@ -298,10 +464,26 @@ async function decide(event) {
   if (data.get('account_action')) body.account_action = String(data.get('account_action'));
   if (data.get('account_days')) body.account_days = Number(data.get('account_days'));
   try {
-    await api('POST', `/v1/cases/${c.id}/decision`, body);
+    /** @type {Case} */
+    const after = await api('POST', `/v1/cases/${c.id}/decision`, body);
+    const recorded = `Decision recorded: case #${c.id} is ${after.status}`;
+    /** @type {HTMLFormElement} */ ($('decision-form')).reset();
+    // A sweep's copies are worth a look before moving on; otherwise the next case of the queue.
     state.current = await api('GET', `/v1/cases/${c.id}`);
-    renderCase();
-    say(`Decision recorded: case #${c.id} is ${/** @type {Case} */ (state.current).status}`);
+    if (state.current && state.current.sweep && state.current.sweep.copies > 0) {
+      renderCase();
+      say(recorded);
+      return;
+    }
+    try {
+      /** @type {Case} */
+      const next = await api('POST', `/v1/queues/${encodeURIComponent(c.queue || 'general')}/next`);
+      await openCase(next.id);
+      say(`${recorded}. Next: case #${next.id}, claimed`);
+    } catch {
+      await loadQueue();
+      say(`${recorded}. Queue ${c.queue || 'general'} has nothing more for you`);
+    }
   } catch (e) {
     const message = /** @type {Error} */ (e).message;
     // Refused because uploads joined the case after the claim: show the case as it is now.
@@ -337,15 +519,226 @@ async function loadAppeals() {
   rows.replaceChildren();
   for (const a of data.appeals) {
     const tr = el('tr');
-    for (const t of [`#${a.id}`, a.user_id, `#${a.action_id}`, a.statement, a.original_decider, a.status]) tr.append(el('td', t));
+    tr.tabIndex = 0;
+    tr.dataset.appealId = String(a.id);
+    for (const t of [`#${a.id}`, `#${a.case_id}`, a.user_id, a.statement, a.original_decider,
+                     a.assigned_to ? `${a.status} (${a.assigned_to})` : a.status, new Date(a.sla_due).toLocaleString()]) {
+      tr.append(el('td', t));
+    }
+    tr.addEventListener('click', () => openAppeal(a.id));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') openAppeal(a.id); });
+    rows.append(tr);
+  }
+}
+
+/** An appeal with its case: the statement, the decisions and their reasons, the media. @param {number} id */
+async function openAppeal(id) {
+  coverRevealed();
+  state.appeal = await api('GET', `/v1/appeals/${id}`);
+  const a = /** @type {Appeal} */ (state.appeal);
+  state.appealCase = a.case_id ? await api('GET', `/v1/cases/${a.case_id}`) : null;
+  renderAppeal();
+  show('appeal');
+}
+
+function renderAppeal() {
+  const a = /** @type {Appeal} */ (state.appeal);
+  const c = state.appealCase;
+  const mine = a.status === 'in_review' && a.assigned_to === (state.wellness ? state.wellness.reviewer : '');
+  $('appeal-title').textContent = `Appeal #${a.id}`;
+  $('appeal-summary').textContent = `User ${a.user_id} · ${a.status}${a.assigned_to ? ` (${a.assigned_to})` : ''} · ` +
+    `case #${a.case_id}${c ? ` (queue ${c.queue || 'general'}, category ${c.category || 'none'})` : ''} · ` +
+    `covers actions ${a.action_ids.map((n) => `#${n}`).join(', ')} · due ${new Date(a.sla_due).toLocaleString()}` +
+    (a.decided_by ? ` · decided by ${a.decided_by}: ${a.reason}` : '');
+  $('appeal-statement').textContent = a.statement ? `The user says: “${a.statement}”` : 'The user gave no statement.';
+  const rows = $('appeal-decisions');
+  rows.replaceChildren();
+  for (const d of (c && c.decisions) || []) {
+    const tr = el('tr');
+    for (const t of [d.reviewer + (d.second_review ? ' (second review)' : ''), d.verdict, d.category, d.classification,
+                     d.account_action || 'none', d.reason, d.viewed.join(', ') || 'nothing', new Date(d.decided_at).toLocaleString()]) {
+      tr.append(el('td', t));
+    }
+    rows.append(tr);
+  }
+  if (c) renderItems($('appeal-items'), c, mine ? a.id : 0);
+  else $('appeal-items').replaceChildren(el('p', 'The policy acted on its own: no case to show.'));
+  const open = a.status === 'open' || a.status === 'in_review';
+  $('appeal-claim').hidden = !open || mine;
+  $('appeal-form').hidden = !open;
+  for (const b of $('appeal-items').querySelectorAll('button.reveal')) /** @type {HTMLButtonElement} */ (b).disabled = !mine;
+}
+
+async function claimAppeal() {
+  const a = /** @type {Appeal} */ (state.appeal);
+  try {
+    await api('POST', `/v1/appeals/${a.id}/claim`);
+    await openAppeal(a.id);
+    say(`Claimed appeal #${a.id}`);
+  } catch (e) { say(/** @type {Error} */ (e).message); }
+}
+
+/** Uphold or overturn, the reason typed inline; then the next open appeal. @param {SubmitEvent} event */
+async function decideAppeal(event) {
+  event.preventDefault();
+  const a = /** @type {Appeal} */ (state.appeal);
+  const submitter = /** @type {HTMLButtonElement | null} */ (event.submitter);
+  const outcome = submitter ? submitter.value : '';
+  const data = new FormData(/** @type {HTMLFormElement} */ ($('appeal-form')));
+  /** @type {Record<string, string>} */
+  const body = { outcome, reason: String(data.get('reason') || '') };
+  if (data.get('user_statement')) body.user_statement = String(data.get('user_statement'));
+  try {
+    /** @type {Appeal} */
+    const decided = await api('POST', `/v1/appeals/${a.id}/decision`, body);
+    /** @type {HTMLFormElement} */ ($('appeal-form')).reset();
+    const recorded = `Appeal #${a.id} ${decided.status}`;
+    /** @type {{appeals: Appeal[]}} */
+    const open = await api('GET', '/v1/appeals');
+    const me = state.wellness ? state.wellness.reviewer : '';
+    const next = open.appeals.find((x) => x.status === 'open' && x.original_decider !== me);
+    if (next) {
+      await openAppeal(next.id);
+      say(`${recorded}. Next: appeal #${next.id}`);
+    } else {
+      await loadAppeals();
+      say(`${recorded}. No open appeal left`);
+    }
+  } catch (e) { say(/** @type {Error} */ (e).message); }
+}
+
+/** Decided cases and appeals, searched by user and upload. */
+async function loadHistory() {
+  show('history');
+  const form = new FormData(/** @type {HTMLFormElement} */ ($('history-form')));
+  const query = new URLSearchParams();
+  for (const name of ['user_id', 'content_id']) {
+    const v = String(form.get(name) || '').trim();
+    if (v) query.set(name, v);
+  }
+  const extra = query.toString() ? `&${query}` : '';
+  /** @type {{cases: Case[]}} */
+  const cases = await api('GET', `/v1/cases?status=decided,closed&limit=100${extra}`);
+  const rows = $('history-cases');
+  rows.replaceChildren();
+  for (const c of cases.cases) {
+    const tr = el('tr');
+    tr.tabIndex = 0;
+    tr.dataset.caseId = String(c.id);
+    for (const t of [`#${c.id}`, c.queue || 'general', c.user_id, c.category, c.status, String(c.item_count ?? 0),
+                     c.updated_at ? new Date(c.updated_at).toLocaleString() : '']) tr.append(el('td', t));
+    tr.addEventListener('click', () => openCase(c.id));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') openCase(c.id); });
+    rows.append(tr);
+  }
+  /** @type {{appeals: Appeal[]}} */
+  const appeals = await api('GET', `/v1/appeals?status=decided&limit=100${extra}`);
+  const appealRows = $('history-appeals');
+  appealRows.replaceChildren();
+  for (const a of appeals.appeals) {
+    const tr = el('tr');
+    tr.tabIndex = 0;
+    tr.dataset.appealId = String(a.id);
+    for (const t of [`#${a.id}`, `#${a.case_id}`, a.user_id, a.status, a.decided_by,
+                     a.decided_at ? new Date(a.decided_at).toLocaleString() : '']) tr.append(el('td', t));
+    tr.addEventListener('click', () => openAppeal(a.id));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') openAppeal(a.id); });
+    appealRows.append(tr);
+  }
+}
+
+/** Bank curation (bank admins): the banks. */
+async function loadBanks() {
+  show('banks');
+  /** @type {{banks: Bank[]}} */
+  const data = await api('GET', '/v1/banks');
+  const rows = $('bank-rows');
+  rows.replaceChildren();
+  for (const b of data.banks) {
+    const tr = el('tr');
+    tr.tabIndex = 0;
+    tr.dataset.bank = b.name;
+    for (const t of [b.name, b.category || '', (b.labels || []).join(', '), String(b.live_entries), b.enabled ? 'on' : 'off']) {
+      tr.append(el('td', t));
+    }
+    tr.addEventListener('click', () => openBank(b.name));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') openBank(b.name); });
+    rows.append(tr);
+  }
+}
+
+/** One bank: its entries (searched), the entries disabled here, its imports. @param {string} name */
+async function openBank(name) {
+  state.bank = name;
+  /** @type {HTMLFormElement} */ ($('entry-search')).reset();
+  await renderBank();
+  show('bank');
+}
+
+async function renderBank() {
+  const name = state.bank;
+  const path = `/v1/banks/${encodeURIComponent(name)}`;
+  /** @type {Bank} */
+  const bank = await api('GET', path);
+  $('bank-title').textContent = `Bank ${name}`;
+  $('bank-summary').textContent = `${bank.live_entries} live entries · category ${bank.category || 'none'} · ` +
+    `labels ${(bank.labels || []).join(', ') || 'none'} · matching ${bank.enabled ? 'on' : 'off'}`;
+  const form = new FormData(/** @type {HTMLFormElement} */ ($('entry-search')));
+  const query = new URLSearchParams({ limit: '100' });
+  for (const field of ['value', 'external_id', 'classification']) {
+    const v = String(form.get(field) || '').trim();
+    if (v) query.set(field, v);
+  }
+  /** @type {{entries: Entry[]}} */
+  const entries = await api('GET', `${path}/entries?${query}`);
+  const rows = $('entry-rows');
+  rows.replaceChildren();
+  for (const e of entries.entries) {
+    const tr = el('tr');
+    tr.dataset.entryId = String(e.id);
+    for (const t of [`#${e.id}`, e.signal_type, e.value.length > 20 ? `${e.value.slice(0, 20)}…` : e.value, e.external_id,
+                     e.classification, e.source, new Date(e.added_at).toLocaleDateString()]) tr.append(el('td', t));
     const act = el('td');
-    addActions(act, 'appeal', a.id, [
-      ['Claim', async () => { await api('POST', `/v1/appeals/${a.id}/claim`); }],
-      ['Uphold', async () => { await api('POST', `/v1/appeals/${a.id}/decision`, { outcome: 'upheld', reason: prompt('Reason') || '' }); }],
-      ['Overturn', async () => { await api('POST', `/v1/appeals/${a.id}/decision`, { outcome: 'overturned', reason: prompt('Reason') || '' }); }],
-    ], loadAppeals);
+    const reason = /** @type {HTMLInputElement} */ (el('input'));
+    reason.setAttribute('aria-label', `Why entry ${e.id} is disabled`);
+    reason.placeholder = 'reason';
+    const disable = el('button', 'Disable');
+    disable.setAttribute('aria-label', `Disable entry ${e.id}`);
+    disable.addEventListener('click', async () => {
+      if (!reason.value.trim()) { say('Say why the entry is disabled'); reason.focus(); return; }
+      try {
+        await api('POST', `/v1/entries/${e.id}/disable`, { reason: reason.value.trim() });
+        await renderBank();
+        say(`Disabled entry #${e.id}: it no longer matches, and re-imports do not bring it back`);
+      } catch (err) { say(/** @type {Error} */ (err).message); }
+    });
+    act.append(reason, disable);
     tr.append(act);
     rows.append(tr);
+  }
+  /** @type {{overrides: Override[]}} */
+  const overrides = await api('GET', `/v1/overrides?bank=${encodeURIComponent(name)}`);
+  const overrideRows = $('override-rows');
+  overrideRows.replaceChildren();
+  for (const o of overrides.overrides) {
+    const tr = el('tr');
+    tr.dataset.overrideId = String(o.id);
+    for (const t of [`#${o.id}`, o.signal_type, o.value.length > 20 ? `${o.value.slice(0, 20)}…` : o.value, o.reason,
+                     o.created_by, new Date(o.created_at).toLocaleString()]) tr.append(el('td', t));
+    const act = el('td');
+    addActions(act, 'override', o.id, [['Enable again', async () => { await api('DELETE', `/v1/overrides/${o.id}`); }]], renderBank);
+    tr.append(act);
+    overrideRows.append(tr);
+  }
+  /** @type {{imports: ImportRecord[]}} */
+  const imports = await api('GET', `${path}/imports`);
+  const importRows = $('import-rows');
+  importRows.replaceChildren();
+  for (const r of imports.imports) {
+    const tr = el('tr');
+    for (const t of [`#${r.id}`, r.format, r.source, r.actor, r.status, String(r.added), String(r.removed),
+                     new Date(r.started_at).toLocaleString()]) tr.append(el('td', t));
+    importRows.append(tr);
   }
 }
 
@@ -494,42 +887,70 @@ function onKey(/** @type {KeyboardEvent} */ e) {
 }
 
 async function start() {
+  state.wellness = null;
   updateExposure();
   if (!state.key) { show('login'); return; }
   try {
+    const wellness = await refreshWellness();
+    // A reviewer back during a break: the break it is.
+    if (wellness && wellness.on_break) void takeBreak(false);
     await loadQueue();
   } catch (e) {
-    // Legal staff may not see the queue: their view is the reports; bank admins', the exchanges.
+    // Legal staff may not see the queue: their view is the reports; bank admins', the banks.
     if (/** @type {{status?: number}} */ (e).status === 403) {
       try { await loadReports(); return; } catch { /* the next view */ }
-      try { await loadExchanges(); return; } catch { /* fall through to sign-in */ }
+      try { await loadBanks(); return; } catch { /* fall through to sign-in */ }
     }
     say(/** @type {Error} */ (e).message);
     show('login');
   }
 }
 
+/** A view loader that reports its error in the status line. @param {() => Promise<void>} load */
+const go = (load) => () => { load().catch((e) => say(e.message)); };
+
 $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   state.key = /** @type {HTMLInputElement} */ ($('key')).value.trim();
-  state.limit = Number(/** @type {HTMLInputElement} */ ($('limit')).value) || 20;
   sessionStorage.setItem('vigil-key', state.key);
-  sessionStorage.setItem('vigil-limit', String(state.limit));
   await start();
 });
-$('logout').addEventListener('click', () => { sessionStorage.clear(); state.key = ''; state.reveals = 0; start(); });
-$('nav-queue').addEventListener('click', () => loadQueue().catch((e) => say(e.message)));
-$('nav-appeals').addEventListener('click', () => loadAppeals().catch((e) => say(e.message)));
-$('nav-reports').addEventListener('click', () => loadReports().catch((e) => say(e.message)));
-$('nav-exchanges').addEventListener('click', () => loadExchanges().catch((e) => say(e.message)));
-$('transparency-load').addEventListener('click', () => loadTransparency().catch((e) => say(e.message)));
+$('logout').addEventListener('click', () => {
+  coverRevealed();
+  window.clearInterval(state.breakTimer);
+  $('break').hidden = true;
+  sessionStorage.clear();
+  state.key = '';
+  start();
+});
+$('nav-queue').addEventListener('click', go(loadQueue));
+$('nav-appeals').addEventListener('click', go(loadAppeals));
+$('nav-history').addEventListener('click', go(loadHistory));
+$('nav-reports').addEventListener('click', go(loadReports));
+$('nav-exchanges').addEventListener('click', go(loadExchanges));
+$('nav-banks').addEventListener('click', go(loadBanks));
+$('transparency-load').addEventListener('click', go(loadTransparency));
 $('claim').addEventListener('click', claim);
 $('decision-form').addEventListener('submit', (e) => decide(/** @type {SubmitEvent} */ (e)));
-$('break-done').addEventListener('click', () => {
-  state.reveals = 0;
-  sessionStorage.setItem('vigil-reveals', '0');
+$('appeal-claim').addEventListener('click', claimAppeal);
+$('appeal-form').addEventListener('submit', (e) => decideAppeal(/** @type {SubmitEvent} */ (e)));
+$('history-form').addEventListener('submit', (e) => { e.preventDefault(); go(loadHistory)(); });
+$('entry-search').addEventListener('submit', (e) => { e.preventDefault(); go(renderBank)(); });
+$('limit-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const value = /** @type {HTMLInputElement} */ ($('own-limit')).value.trim();
+  try {
+    state.wellness = await api('PUT', '/v1/me/wellness', { reveal_limit: value ? Number(value) : null });
+    updateExposure();
+    say(value ? `Your reveal limit is ${value}` : 'You have no limit of your own: the one set for you applies');
+  } catch (err) { say(/** @type {Error} */ (err).message); }
+});
+$('take-break').addEventListener('click', () => { void takeBreak(true); });
+$('break-done').addEventListener('click', async () => {
+  await refreshWellness();
+  if (state.wellness && state.wellness.on_break) return;
+  window.clearInterval(state.breakTimer);
   $('break').hidden = true;
-  updateExposure();
 });
 document.addEventListener('keydown', onKey);
 start();

@@ -1,11 +1,16 @@
 // Browser tests of the review console in headless Debian Chromium (playwright-core): the real
-// `vigil serve` with a rules file, two matching benign uploads, and a reviewer who signs in, sees
-// the queue, opens the case, finds the media blurred, claims it, reveals one item (recorded as a
-// view), meets the break prompt, and decides with the keyboard; the decision lands in the store.
-// Then legal staff sign in: the drafted CyberTipline report is in their view, they approve it and
-// open the transparency figures. Last a bank admin signs in to the exchanges, syncs a list exchange
-// now and sees its result. Screenshots of the queue, the case view, its sweep, the reports view and
-// the exchanges go to docs/ (VIGIL_SCREENSHOTS=DIR overrides).
+// `vigil serve` with a rules file and review queues, two matching benign uploads, and a reviewer who
+// signs in, sees only the queues they work, opens the case, finds the media blurred, claims it,
+// reveals one item (grey until switched to colour; recorded as a view) and decides with the
+// keyboard; the decision lands in the store. Legal staff approve the drafted CyberTipline report
+// and open the transparency figures. A second reviewer takes the user's appeal: the appeal opens
+// its case (the statement, the first decision and its reason, the media revealed as the appeal's
+// reviewer), the reason is typed inline and the appeal overturned; the history finds the case and
+// the appeal by user. The same reviewer claims the next case of the NCII queue, reaches the
+// organisation's reveal limit and meets the break: every image covered again, a countdown, the
+// server refusing originals. Last a bank admin curates a bank (search, disable with a reason,
+// enable again, the import log) and syncs a list exchange. Screenshots go to docs/
+// (VIGIL_SCREENSHOTS=DIR overrides).
 //
 //   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
 import { spawn, execFileSync } from 'node:child_process';
@@ -31,7 +36,7 @@ const key = (role, name) => vigil('keys', 'create', '--data-dir', data, '--role'
 let server;
 let browser;
 try {
-  const keys = { alice: key('reviewer', 'alice'), platform: key('submitter', 'platform'),
+  const keys = { alice: key('reviewer', 'alice'), bob: key('reviewer', 'bob'), platform: key('submitter', 'platform'),
                  lists: key('bank-admin', 'lists'), root: key('admin', 'root'), lena: key('legal', 'lena') };
   writeFileSync(join(work, 'rules.toml'), `
 [[rule]]
@@ -40,6 +45,17 @@ banks = ["benign-list"]
 max_distance = 31
 actions = ["block", "hold", "queue_report"]
 hold_priority = 2
+
+[[rule]]
+name = "intimate-image"
+banks = ["intimate"]
+actions = ["block", "hold"]
+
+[[queue]]
+name = "ncii"
+title = "Intimate images"
+categories = ["ncii"]
+sla_hours = 12
 `);
   writeFileSync(join(work, 'vigil.toml'), `
 [reporter]
@@ -50,6 +66,9 @@ email = "safety@example.org"
 platform = "Example Photos"
 [sandbox]
 mode = "auto"
+[wellness]
+reveal_limit = 2
+break_minutes = 5
 [exchanges]
 poll_seconds = 0
 list_directory = "${join(work, 'lists')}"
@@ -99,6 +118,17 @@ list_directory = "${join(work, 'lists')}"
   assert.equal(reported.status, 201, JSON.stringify(reported.json));
   assert.equal(reported.json.case_id, caseId);
 
+  // An intimate-image stand-in listed in an NCII bank: its case goes to the NCII queue, which bob
+  // works and alice does not.
+  const intimate = join(testData, 'vectors/pdq/misc-images/c.png');
+  assert.equal((await call('lists', 'POST', '/v1/banks', JSON.stringify({ name: 'intimate', category: 'ncii' }))).status, 201);
+  const intimateSha = createHash('sha256').update(readFileSync(intimate)).digest('hex');
+  assert.equal((await call('lists', 'POST', '/v1/banks/intimate/import?format=csv', `sha256,${intimateSha}\n`, 'text/csv')).status, 200);
+  const ncii = await call('platform', 'POST', '/v1/content?content_id=ncii-1&user_id=user-88', readFileSync(intimate), 'image/png');
+  assert.equal(ncii.status, 201, JSON.stringify(ncii.json));
+  const nciiCase = ncii.json.policy.case_id;
+  assert.equal((await call('root', 'PUT', '/v1/queues/ncii/members/bob')).status, 200);
+
   browser = await chromium.launch({
     executablePath: process.env.VIGIL_CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -110,13 +140,15 @@ list_directory = "${join(work, 'lists')}"
   // Sign in; a break after one reveal.
   await page.goto(base + '/ui/');
   await page.getByLabel('Reviewer key').fill(keys.alice);
-  await page.getByLabel('Reveals before a break').fill('1');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('1 cases: 1 open').waitFor();
   const row = page.locator(`#queue-rows tr[data-case-id="${caseId}"]`);
   await row.waitFor();
-  assert.match(await row.textContent(), /user-42/);
-  await page.screenshot({ path: join(shots, 'ui-queue.png') });
+  assert.match(await row.textContent(), /general.*user-42/);
+  // alice works the general queue only: the NCII case is neither counted nor listed for her.
+  assert.equal(await page.locator('#queues-rows tr').count(), 1);
+  assert.equal(await page.locator(`#queue-rows tr[data-case-id="${nciiCase}"]`).count(), 0);
+  assert.match(await page.locator('#exposure').textContent(), /0 of 2 \(limit set by your organisation\)/);
 
   // The case: both items blurred, with their provenance.
   await row.click();
@@ -137,12 +169,15 @@ list_directory = "${join(work, 'lists')}"
   await page.getByText(`Claimed case #${caseId}`).waitFor();
   await page.screenshot({ path: join(shots, 'ui-case.png'), fullPage: true });
 
-  // Reveal the first item: shown unblurred, recorded server-side; the session limit brings the break.
+  // Reveal the first item: shown unblurred but grey until switched to colour, recorded server-side
+  // and counted against the organisation's limit.
   await page.locator('#items article').first().getByRole('button', { name: /Reveal upload upload-1/ }).click();
   await page.locator('#items img.revealed').waitFor();
   assert.equal(await page.locator('#items img.blurred').count(), 1);
-  await page.getByRole('dialog').waitFor();
-  await page.getByRole('button', { name: 'I have had a break' }).click();
+  assert.match(await page.locator('#items img.revealed').getAttribute('class'), /grey/);
+  await page.getByRole('button', { name: 'Show colour' }).click();
+  assert.doesNotMatch(await page.locator('#items img.revealed').getAttribute('class'), /grey/);
+  await page.getByText('Reveals before a break: 1 of 2').waitFor();
   const audit = await call('root', 'GET', '/v1/audit?limit=50');
   assert.ok(audit.json.audit.some((r) => r.action === 'media.view' && r.target === 'upload-1' && r.actor === 'alice'),
             'the reveal is in the audit log');
@@ -150,8 +185,8 @@ list_directory = "${join(work, 'lists')}"
   // Decide with the keyboard: v, the label, the reason, Ctrl+Enter.
   await page.locator('body').press('v');
   await page.keyboard.type('B1');
-  await page.getByLabel('Reason').fill('the listed bridge photo, re-encoded');
-  await page.getByLabel('Reason').press('Control+Enter');
+  await page.getByLabel('Reason', { exact: true }).fill('the listed bridge photo, re-encoded');
+  await page.getByLabel('Reason', { exact: true }).press('Control+Enter');
   await page.getByText(`Decision recorded: case #${caseId} is decided`).waitFor();
 
   const decided = await call('alice', 'GET', `/v1/cases/${caseId}`);
@@ -201,15 +236,107 @@ list_directory = "${join(work, 'lists')}"
   assert.equal(approved.json.state, 'approved');
   assert.equal(approved.json.approved_by, 'lena');
 
+  // The user appeals the removal. bob takes the appeal: it opens the case, with the user's words,
+  // alice's decision and her reason, and the media revealed as the appeal's reviewer.
+  const account = await call('platform', 'GET', '/v1/accounts/user-42');
+  const removal = account.json.actions.find((a) => a.kind === 'remove_content');
+  const appeal = await call('platform', 'POST', '/v1/appeals', JSON.stringify({ action_id: removal.id, statement: 'it is my own photo of a bridge' }));
+  assert.equal(appeal.status, 201, JSON.stringify(appeal.json));
+  const appealId = appeal.json.id;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Reviewer key').fill(keys.bob);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator(`#queue-rows tr[data-case-id="${nciiCase}"]`).waitFor();
+  assert.equal(await page.locator('#queues-rows tr').count(), 2, 'bob works the NCII queue and the general one');
+  assert.match(await page.locator('#queues-rows tr[data-queue="ncii"]').textContent(), /Intimate images \(ncii\)1.*12 h.*bob/);
+  await page.screenshot({ path: join(shots, 'ui-queue.png') });
+  await page.getByRole('button', { name: 'Appeals' }).click();
+  await page.locator(`#appeal-rows tr[data-appeal-id="${appealId}"]`).click();
+  await page.getByText('The user says: “it is my own photo of a bridge”').waitFor();
+  assert.match(await page.locator('#appeal-decisions').textContent(), /alice.*violating.*B1.*the listed bridge photo, re-encoded.*upload-1/);
+  assert.equal(await page.locator('#appeal-items img.blurred').count(), 2);
+  assert.ok(await page.locator('#appeal-items button.reveal').first().isDisabled(), 'revealed only once the appeal is claimed');
+  await page.getByRole('button', { name: 'Claim the appeal' }).click();
+  await page.getByText(`Claimed appeal #${appealId}`).waitFor();
+  await page.locator('#appeal-items').getByRole('button', { name: /Reveal upload upload-1/ }).click();
+  await page.locator('#appeal-items img.revealed').waitFor();
+  await page.screenshot({ path: join(shots, 'ui-appeal.png'), fullPage: true });
+  await page.getByLabel('Reason (staff only)').fill('the user took this photo; the list entry is wrong');
+  await page.getByRole('button', { name: 'Overturn' }).click();
+  await page.getByText(`Appeal #${appealId} overturned. No open appeal left`).waitFor();
+  assert.equal(await page.locator('#appeal-items img.revealed').count(), 0, 'leaving the appeal covers its media');
+  const viewedAppeal = await call('root', 'GET', '/v1/audit?limit=100');
+  assert.ok(viewedAppeal.json.audit.some((r) => r.action === 'media.view' && r.actor === 'bob' && r.detail.includes(`appeal=${appealId}`)));
+
+  // The history: decided cases and appeals by user.
+  await page.getByRole('button', { name: 'History' }).click();
+  await page.getByLabel('User id').fill('user-42');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator(`#history-cases tr[data-case-id="${caseId}"]`).waitFor();
+  await page.locator(`#history-appeals tr[data-appeal-id="${appealId}"]`).waitFor();
+  assert.match(await page.locator(`#history-appeals tr[data-appeal-id="${appealId}"]`).textContent(), /overturned.*bob/);
+  assert.equal(await page.locator('#history-cases tr').count(), 1);
+
+  // The next case of the NCII queue; bob reaches the organisation's limit of two reveals and the
+  // server starts the break: every image is covered again and originals are refused.
+  await page.getByRole('button', { name: 'Queue' }).click();
+  await page.getByRole('button', { name: 'Next case from queue ncii' }).click();
+  await page.getByText(`Claimed case #${nciiCase} from queue ncii`).waitFor();
+  assert.match(await page.locator('#case-summary').textContent(), /queue ncii/);
+  await page.getByRole('button', { name: /Reveal upload ncii-1/ }).click();
+  await page.getByText('that was the last before your break').waitFor();
+  await page.getByRole('button', { name: 'Blur upload ncii-1 again' }).click();
+  await page.getByRole('button', { name: /Reveal upload ncii-1/ }).click();
+  await page.getByRole('dialog').waitFor();
+  assert.match(await page.locator('#break-timer').textContent(), /The break ends in [45]:\d\d/);
+  assert.ok(await page.getByRole('button', { name: 'I have had a break' }).isDisabled());
+  assert.equal(await page.locator('img.revealed').count(), 0, 'the break covers every image');
+  await page.screenshot({ path: join(shots, 'ui-break.png') });
+  await page.getByRole('button', { name: 'I have had a break' }).click({ force: true });
+  assert.equal(await page.getByRole('dialog').isVisible(), true, 'the break cannot be cut short');
+  const refused = await fetch(`${base}/v1/cases/${nciiCase}/media/ncii-1?variant=original`, { headers: { Authorization: `Bearer ${keys.bob}` } });
+  assert.equal(refused.status, 429, 'the server refuses originals during the break, whatever the client does');
+  const bobWellness = await call('bob', 'GET', '/v1/me/wellness');
+  assert.equal(bobWellness.json.on_break, true);
+  const exposure = await call('root', 'GET', '/v1/wellness/exposure');
+  const bobFigures = exposure.json.reviewers.find((r) => r.reviewer === 'bob');
+  assert.equal(bobFigures.reveals, 2);
+  assert.equal(bobFigures.forced_breaks, 1);
+
+  // A bank admin curates a bank: finds an entry by its value, disables it with a reason (it stops
+  // matching and a re-import does not bring it back), enables it again; the import log is there.
+  await page.goto(base + '/ui/');
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(base + '/ui/');
+  await page.getByLabel('Reviewer key').fill(keys.lists);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#bank-rows tr[data-bank="benign-list"]').click();
+  await page.getByLabel('Value (a hash)').fill(sha256);
+  await page.getByRole('button', { name: 'Search entries' }).click();
+  const entryRow = page.locator('#entry-rows tr').first();
+  await entryRow.waitFor();
+  assert.equal(await page.locator('#entry-rows tr').count(), 1);
+  assert.match(await entryRow.textContent(), /sha256.*bridge.*B1/);
+  const entryId = Number(await entryRow.getAttribute('data-entry-id'));
+  await page.getByLabel(`Why entry ${entryId} is disabled`).fill('a stock photo, not abuse');
+  await page.getByRole('button', { name: `Disable entry ${entryId}` }).click();
+  await page.getByText(`Disabled entry #${entryId}`).waitFor();
+  assert.match(await page.locator('#override-rows').textContent(), /sha256.*a stock photo, not abuse.*lists/);
+  assert.match(await page.locator('#import-rows').textContent(), /csv.*lists.*applied/);
+  await page.screenshot({ path: join(shots, 'ui-banks.png'), fullPage: true });
+  assert.equal((await call('lists', 'GET', '/v1/banks/benign-list')).json.live_entries, 0);
+  const overrideId = Number(await page.locator('#override-rows tr').first().getAttribute('data-override-id'));
+  await page.getByRole('button', { name: `Enable again override ${overrideId}` }).click();
+  await page.getByText(`Enable again: override #${overrideId}`).waitFor();
+  assert.equal((await call('lists', 'GET', '/v1/banks/benign-list')).json.live_entries, 1);
+
   // A bank admin's view: the exchanges. A list exchange synced now shows what it added.
   assert.equal((await call('lists', 'POST', '/v1/banks', JSON.stringify({ name: 'partner-list' }))).status, 201);
   const exchange = await call('lists', 'POST', '/v1/exchanges', JSON.stringify({
     name: 'partner', kind: 'url', bank: 'partner-list',
     settings: { url: `file:${join(work, 'lists', 'partner.csv')}`, format: 'csv' } }));
   assert.equal(exchange.status, 201, JSON.stringify(exchange.json));
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel('Reviewer key').fill(keys.lists);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Exchanges' }).click();
   const exchangeRow = page.locator('#exchange-rows tr[data-exchange="partner"]');
   await exchangeRow.waitFor();
   assert.match(await exchangeRow.textContent(), /partner.*url.*partner-list.*on.*never run/);
