@@ -1012,6 +1012,63 @@ TEST_P(ReportingTest, CliTransparencyNamesTheConfiguredPlatform) {
   EXPECT_NE(named.out.find("<h1>Transparency report: Another Name</h1>"), std::string::npos);
 }
 
+// A person's act on the host (approving a CyberTipline report) needs that person's own key: `--as`
+// alone named anyone (`vigil report approve 1 --as dana` recorded Dana's approval without Dana).
+TEST_P(ReportingTest, ACliApprovalNeedsTheApproversOwnKeyAndTheAuditNamesThem) {
+  auto dana = store_->CreateApiKeyOnHost("dana", "legal", "test");
+  auto rita = store_->CreateApiKeyOnHost("rita", "reviewer", "test");
+  ASSERT_TRUE(dana && rita);
+  const auto key_file = [&](const std::string& name, const std::string& secret) {
+    const auto path = dir_.path() / (name + ".key");
+    std::ofstream(path) << secret << "\n";
+    return path.string();
+  };
+  std::ofstream(dir_.path() / "vigil.toml")
+      << "[reporter]\nfirst_name = \"Dana\"\nlast_name = \"Reyes\"\nemail = \"safety@example.org\"\n"
+      << "company_name = \"Example Photos Inc.\"\nplatform = \"Example Photos\"\n";
+  auto report_command = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--data-dir", dir_.path().string(), "--config", (dir_.path() / "vigil.toml").string()});
+    if (GetParam() == Backend::kPostgres) args.insert(args.end(), {"--database-url", postgres_.url()});
+    return testing::RunVigil(args);
+  };
+  // Drafted by the operator with this configuration (a draft is no person's act).
+  const auto drafted = report_command({"report", "draft", std::to_string(case_id_)});
+  ASSERT_EQ(drafted.status, 0) << drafted.out << drafted.err;
+  const std::int64_t report_id = boost::json::parse(drafted.out).at("id").as_int64();
+  const std::string id = std::to_string(report_id);
+  auto approve = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"report", "approve", id};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return report_command(args);
+  };
+  unsetenv("VIGIL_API_KEY");
+  const auto named = approve({"--as", "dana"});
+  EXPECT_NE(named.status, 0) << "--as alone is no proof: " << named.out;
+  EXPECT_NE(named.err.find("--as alone names someone without their credential"), std::string::npos) << named.err;
+  const auto reviewer = approve({"--api-key-file", key_file("rita", rita->secret)});
+  EXPECT_NE(reviewer.status, 0);
+  EXPECT_NE(reviewer.err.find("needs a legal key; 'rita' is a reviewer key"), std::string::npos) << reviewer.err;
+  const auto mismatch = approve({"--api-key-file", key_file("dana", dana->secret), "--as", "someone-else"});
+  EXPECT_NE(mismatch.status, 0);
+  const auto forged = approve({"--api-key-file", key_file("forged", "vgl_not-a-real-key")});
+  EXPECT_NE(forged.status, 0);
+  EXPECT_EQ(store_->Reports().GetReport(report_id)->state, ReportState::kDraft) << "nothing approved so far";
+
+  const auto approved = approve({"--api-key-file", key_file("dana", dana->secret)});
+  ASSERT_EQ(approved.status, 0) << approved.out << approved.err;
+  auto report = store_->Reports().GetReport(report_id);
+  EXPECT_EQ(report->state, ReportState::kApproved);
+  EXPECT_EQ(report->approved_by, "dana");
+  EXPECT_EQ(report->created_by.rfind("operator:", 0), 0u) << report->created_by;
+  auto audit = store_->ListAudit(20);
+  ASSERT_TRUE(audit);
+  EXPECT_TRUE(std::any_of(audit->begin(), audit->end(), [](const AuditRecord& r) { return r.actor == "dana"; }));
+  // A maintenance command runs as the operator: --as is refused there rather than recorded.
+  std::vector<std::string> list = {"report", "list", "--data-dir", dir_.path().string(), "--as", "dana"};
+  if (GetParam() == Backend::kPostgres) list.insert(list.end(), {"--database-url", postgres_.url()});
+  EXPECT_NE(testing::RunVigil(list).status, 0);
+}
+
 // Faults at each step, as NCMEC's documented codes and as lost answers; each run of File() is
 // followed by more runs until the report settles. Exactly one report is finished at NCMEC with
 // each file once, and the record agrees.
@@ -1069,8 +1126,7 @@ TEST_P(ReportingTest, ProcessKilledBetweenStepsResumesWithoutFilingTwice) {
   setenv("VIGIL_TEST_CT_PASSWORD", "pw", 1);
   setenv("VIGIL_TEST_VAULT_KEY", kMasterKey.c_str(), 1);
   std::vector<std::string> args = {"report", "file", std::to_string(id), "--config",
-                                   (dir_.path() / "vigil.toml").string(), "--data-dir", dir_.path().string(),
-                                   "--as", "filer"};
+                                   (dir_.path() / "vigil.toml").string(), "--data-dir", dir_.path().string()};
   if (GetParam() == Backend::kPostgres) args.insert(args.end(), {"--database-url", postgres_.url()});
   for (const char* point : {"report.after_submit", "report.after_upload", "report.after_fileinfo",
                             "report.before_finish", "report.after_finish"}) {

@@ -74,7 +74,7 @@ int RunSweep(Store& store, const BankArgs& a) {
   decision_options.sweeper = &(*context)->retro;
   decision_options.sweep.pdq_max_distance = a.sweep_distance;
   DecisionWorkflow decisions(store, decision_options);
-  auto swept = decisions.Sweep(*c, "cli");
+  auto swept = decisions.Sweep(*c, OperatorActor());
   if (!swept) return ReportError("bank sweep", swept.error());
   PrintJson(SweepJson(*swept));
   return swept->failed == 0 ? 0 : 1;
@@ -94,7 +94,7 @@ int RunImport(Store& store, const BankArgs& a) {
   ImportRequest request;
   request.format = a.format;
   request.source = options.source;
-  request.actor = "cli";
+  request.actor = OperatorActor();
   auto reader = OpenHashList(a.format, data, options);
   if (!reader) {
     (void)store.LogRejectedImport(a.name, request, reader.error().message);
@@ -224,7 +224,7 @@ Action RegisterBankCommand(CLI::App& app) {
           return ReportError("bank quarantine", Error{ErrorCode::kInvalidArgument,
                                                       "--release takes an entry id (`vigil bank quarantine` lists them)"});
         }
-        if (auto released = store->Cases().ReleaseQuarantine(*release, "cli"); !released) {
+        if (auto released = store->Cases().ReleaseQuarantine(*release, OperatorActor()); !released) {
           return ReportError("bank quarantine", released.error());
         }
         PrintJson(boost::json::object{{"entry_id", *release}, {"released", true}});
@@ -272,7 +272,7 @@ Action RegisterBankCommand(CLI::App& app) {
       b.match_dihedral = a->match_dihedral == "true";
       b.match_trimmed = a->match_trimmed == "true";
       b.negative = a->negative;
-      auto created = store->CreateBank(b, "cli");
+      auto created = store->CreateBank(b, OperatorActor());
       if (!created) return ReportError("bank create", created.error());
       PrintJson(BankJson(*created));
     } else if (list->parsed()) {
@@ -284,11 +284,11 @@ Action RegisterBankCommand(CLI::App& app) {
       if (!b) return ReportError("bank show", b.error());
       PrintJson(BankJson(*b));
     } else if (update->parsed()) {
-      auto b = store->UpdateBank(a->name, changes, "cli");
+      auto b = store->UpdateBank(a->name, changes, OperatorActor());
       if (!b) return ReportError("bank update", b.error());
       PrintJson(BankJson(*b));
     } else if (remove->parsed()) {
-      if (auto deleted = store->DeleteBank(a->name, "cli"); !deleted) return ReportError("bank delete", deleted.error());
+      if (auto deleted = store->DeleteBank(a->name, OperatorActor()); !deleted) return ReportError("bank delete", deleted.error());
     } else if (imports->parsed()) {
       auto log = store->ListImports(a->name);
       if (!log) return ReportError("bank imports", log.error());

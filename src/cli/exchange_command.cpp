@@ -29,7 +29,7 @@ struct ExchangeArgs {
   std::string rules;
 };
 
-std::string Actor() { return "cli:" + OsUser(); }
+std::string Actor() { return OperatorActor(); }
 
 // This process, as a lease holder: host and pid.
 std::string Holder() {

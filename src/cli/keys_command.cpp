@@ -62,7 +62,7 @@ Action RegisterKeysCommand(CLI::App& app) {
       }
       return 0;
     }
-    if (auto revoked = store->RevokeApiKey(args->name, "cli"); !revoked) return ReportError("keys revoke", revoked.error());
+    if (auto revoked = store->RevokeApiKey(args->name, OperatorActor()); !revoked) return ReportError("keys revoke", revoked.error());
     return 0;
   };
 }

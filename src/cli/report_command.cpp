@@ -2,11 +2,14 @@
 // reports), `vigil evidence` (the vault: list, read, verify, hold, purge, rotate-key) and `vigil legal`
 // (legal process: record, list, export a signed package, verify one, signing keys). They work on
 // the store directly, with the service's configuration file for the reporter, the CyberTipline
-// and where the secrets are. Whoever runs them holds the vault's key, so the CLI acts as a
-// custodian; `--as` names the person for the audit log.
+// and where the secrets are. A person's acts (approving or withdrawing a report, reading or holding
+// evidence, recording legal process, producing it) take that person's own Vigil API key
+// (--api-key-file or VIGIL_API_KEY) and are audited under its name; `--as` alone is no proof and is
+// refused. Everything else runs as the operator, audited as "operator:OS_USER".
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
@@ -36,7 +39,8 @@ namespace json = boost::json;
 struct ReportArgs {
   StoreFlags store;
   std::string config;
-  std::string as = "operator";
+  std::string as;            // cross-checks the key's name; never proof on its own
+  std::string api_key_file;  // the acting person's Vigil API key
   std::string state, format = "html", out, from, to, platform, reason, until, type, agency, case_number, received,
       due, scope, public_key, dir;
   std::vector<std::int64_t> cases;
@@ -139,7 +143,38 @@ int WriteOut(const std::string& text, const std::string& out, const char* comman
   return 0;
 }
 
-std::string Actor(const ReportArgs& a) { return "cli:" + a.as; }
+// A person's act, proved by their own API key (--api-key-file FILE, else VIGIL_API_KEY): the key's
+// name for the audit log, when the key is active and of one of `roles`.
+Result<std::string> PersonActor(Store& store, const ReportArgs& a, const std::vector<std::string>& roles,
+                                const std::string& what) {
+  std::string secret;
+  if (!a.api_key_file.empty()) {
+    std::ifstream in(a.api_key_file);
+    if (!in) return Fail(ErrorCode::kNotFound, a.api_key_file + ": cannot read the API key file");
+    std::getline(in, secret);
+    while (!secret.empty() && (secret.back() == ' ' || secret.back() == '\r' || secret.back() == '\t')) secret.pop_back();
+  } else if (const char* env = std::getenv("VIGIL_API_KEY"); env != nullptr) {
+    secret = env;
+  }
+  std::string roles_text;
+  for (const auto& r : roles) roles_text += (roles_text.empty() ? "" : " or ") + r;
+  if (secret.empty()) {
+    return Fail(ErrorCode::kPermissionDenied,
+                what + " is a person's act: give that person's own Vigil API key (" + roles_text +
+                    ") with --api-key-file FILE or VIGIL_API_KEY" +
+                    (a.as.empty() ? std::string() : "; --as alone names someone without their credential"));
+  }
+  auto key = store.Authenticate(secret);
+  if (!key) return Fail(ErrorCode::kPermissionDenied, "the API key given is not an active key");
+  if (std::find(roles.begin(), roles.end(), key->role) == roles.end()) {
+    return Fail(ErrorCode::kPermissionDenied,
+                what + " needs a " + roles_text + " key; '" + key->name + "' is a " + key->role + " key");
+  }
+  if (!a.as.empty() && a.as != key->name) {
+    return Fail(ErrorCode::kInvalidArgument, "--as names '" + a.as + "' but the API key is '" + key->name + "'");
+  }
+  return key->name;
+}
 
 int NoSigningKey(const char* command) {
   return ReportError(command, {ErrorCode::kInvalidArgument,
@@ -163,7 +198,11 @@ Action RegisterReportCommands(CLI::App& app) {
   auto common = [&](CLI::App* sub) {
     AddStoreFlags(*sub, a->store);
     sub->add_option("--config", a->config, "The service's configuration file (reporter, cybertip, vault, legal)");
-    sub->add_option("--as", a->as, "Who is acting, for the audit log");
+    sub->add_option("--api-key-file", a->api_key_file,
+                    "The acting person's own Vigil API key, in a file (else VIGIL_API_KEY): approve and retract take a "
+                    "legal key, evidence read and legal export a custodian key, evidence hold and legal request a "
+                    "legal or custodian key; the audit log names the key");
+    sub->add_option("--as", a->as, "Cross-checks the name of the key given (never proof on its own)");
     return sub;
   };
   CLI::App* report = app.add_subcommand("report", "CyberTipline reports, and transparency reports");
@@ -318,6 +357,32 @@ Action RegisterReportCommands(CLI::App& app) {
     if (!o) return 1;
     Store& store = *o->store;
     auto& filer = *o->services.filer;
+    // Who acts: a person's acts take that person's own key; everything else is the operator's.
+    struct PersonAct {
+      const CLI::App* sub;
+      std::vector<std::string> roles;
+      const char* what;
+    };
+    const PersonAct acts[] = {{approve, {"legal"}, "approving a report"},
+                              {retract, {"legal"}, "withdrawing a report"},
+                              {ev_read, {"custodian"}, "reading evidence"},
+                              {ev_hold, {"custodian", "legal"}, "a legal hold"},
+                              {lg_request, {"legal", "custodian"}, "recording legal process"},
+                              {lg_export, {"custodian"}, "a production for legal process"}};
+    std::string actor = "operator:" + OsUser();
+    const PersonAct* act = nullptr;
+    for (const auto& candidate : acts) {
+      if (candidate.sub == parsed) act = &candidate;
+    }
+    if (act != nullptr) {
+      auto person = PersonActor(store, *a, act->roles, act->what);
+      if (!person) return ReportError(command, person.error());
+      actor = *person;
+    } else if (!a->as.empty() || !a->api_key_file.empty()) {
+      return ReportError(command, Error{ErrorCode::kInvalidArgument,
+                                        "this command runs as the operator (audited as " + actor +
+                                            "): --as and --api-key-file are for a person's acts"});
+    }
     auto show = [&](const Result<CyberTipReport>& r) {
       if (!r) return ReportError(command, r.error());
       Print(ReportJson(*r));
@@ -398,26 +463,22 @@ Action RegisterReportCommands(CLI::App& app) {
       }
       return 0;
     }
-    if (draft->parsed()) return show(filer.Draft(a->id, Actor(*a)));
+    if (draft->parsed()) return show(filer.Draft(a->id, actor));
     if (approve->parsed()) {
-      // An approval is a person's: the default "operator" would record nobody in particular.
-      if (approve->count("--as") == 0) {
-        return ReportError(command, {ErrorCode::kInvalidArgument, "an approval is a person's: name them with --as NAME"});
-      }
-      return show(filer.Approve(a->id, Actor(*a)));
+      return show(filer.Approve(a->id, actor));
     }
     if (file->parsed()) {
-      auto r = filer.File(a->id, Actor(*a));
+      auto r = filer.File(a->id, actor);
       const int status = show(r);
       return status != 0 ? status : (r->state == ReportState::kFiled || r->state == ReportState::kRetracted ? 0 : 3);
     }
     if (resume->parsed()) {
-      auto filed = filer.ResumeAll(Actor(*a), std::chrono::seconds(a->grace_seconds));
+      auto filed = filer.ResumeAll(actor, std::chrono::seconds(a->grace_seconds));
       if (!filed) return ReportError(command, filed.error());
       std::printf("%d reports filed\n", *filed);
       return 0;
     }
-    if (retract->parsed()) return show(filer.Retract(a->id, Actor(*a), a->reason));
+    if (retract->parsed()) return show(filer.Retract(a->id, actor, a->reason));
     if (transparency->parsed()) {
       auto from = ParseDate(a->from);
       auto to = ParseDate(a->to);
@@ -456,7 +517,7 @@ Action RegisterReportCommands(CLI::App& app) {
       }
       r.scope = a->scope;
       r.case_ids = a->cases;
-      r.created_by = Actor(*a);
+      r.created_by = actor;
       auto created = store.Reports().CreateLegalRequest(r);
       if (!created) return ReportError(command, created.error());
       Print(LegalJson(*created));
@@ -503,8 +564,8 @@ Action RegisterReportCommands(CLI::App& app) {
       if (o->services.signing_seed.empty()) return NoSigningKey(command);
       const bool archive = a->dir.size() > 4 && a->dir.compare(a->dir.size() - 4, 4, ".tar") == 0;
       auto package = archive ? ProduceLegalArchive(store, vault, a->id, ArchiveOutput{a->dir, {}, 0},
-                                                   o->services.signing_seed, Actor(*a), kCustodianRole)
-                             : ProduceLegalPackage(store, vault, a->id, a->dir, o->services.signing_seed, Actor(*a),
+                                                   o->services.signing_seed, actor, kCustodianRole)
+                             : ProduceLegalPackage(store, vault, a->id, a->dir, o->services.signing_seed, actor,
                                                    kCustodianRole);
       if (!package) return ReportError(command, package.error());
       std::printf("%s: %d files, %d custody records, manifest sha256 %s\n", package->path.c_str(), package->files,
@@ -518,7 +579,7 @@ Action RegisterReportCommands(CLI::App& app) {
       return 0;
     }
     if (ev_read->parsed()) {
-      auto bytes = vault.Read(a->id, Actor(*a), kCustodianRole);
+      auto bytes = vault.Read(a->id, actor, kCustodianRole);
       if (!bytes) return ReportError(command, bytes.error());
       return WriteOut(*bytes, a->out, command);
     }
@@ -528,7 +589,7 @@ Action RegisterReportCommands(CLI::App& app) {
       ProgressBar progress(items->size(), "verify", isatty(2) != 0);
       std::size_t bad = 0, done = 0;
       for (const auto& e : *items) {
-        if (auto ok = vault.Verify(e.id, Actor(*a)); !ok) {
+        if (auto ok = vault.Verify(e.id, actor); !ok) {
           ++bad;
           std::fprintf(stderr, "%s\n", ok.error().message.c_str());
         }
@@ -541,7 +602,7 @@ Action RegisterReportCommands(CLI::App& app) {
     if (ev_hold->parsed()) {
       auto until = ParseDate(a->until);
       if (!until) return ReportError(command, until.error());
-      auto changed = store.Reports().ExtendHold(a->id, *until, Actor(*a), a->reason);
+      auto changed = store.Reports().ExtendHold(a->id, *until, actor, a->reason);
       if (!changed) return ReportError(command, changed.error());
       std::printf("%d items held until %s\n", *changed, a->until.c_str());
       return 0;
@@ -551,7 +612,7 @@ Action RegisterReportCommands(CLI::App& app) {
       if (new_key.empty()) {
         return ReportError(command, {ErrorCode::kInvalidArgument, "no new key: give --new-key-env or --new-key-file"});
       }
-      auto rotated = vault.RotateMasterKey(new_key, Actor(*a));
+      auto rotated = vault.RotateMasterKey(new_key, actor);
       if (!rotated) return ReportError(command, rotated.error());
       for (const auto& p : rotated->problems) std::fprintf(stderr, "%s\n", p.c_str());
       std::printf("%d item keys rewrapped, %d already under the new key, %zu problems\n", rotated->rewrapped,
@@ -559,7 +620,7 @@ Action RegisterReportCommands(CLI::App& app) {
       return rotated->problems.empty() ? 0 : 1;
     }
     (void)ev_purge;
-    const PurgeResult purged = vault.PurgeExpired(Actor(*a));
+    const PurgeResult purged = vault.PurgeExpired(actor);
     for (const auto& p : purged.problems) std::fprintf(stderr, "%s\n", p.c_str());
     std::printf("%d items purged; %d kept (held meanwhile)\n", purged.purged, purged.kept_on_hold);
     return purged.problems.empty() ? 0 : 1;

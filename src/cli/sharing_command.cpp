@@ -31,7 +31,7 @@ struct SharingArgs {
   std::string rules;         // and the rules that decide about what they find
 };
 
-std::string Actor() { return "cli:" + OsUser(); }
+std::string Actor() { return OperatorActor(); }
 
 // A file's bytes (ReadFileLimited: regular files within the limit only), its path in errors.
 Result<std::vector<std::uint8_t>> ReadFile(const std::string& path, std::size_t max) {

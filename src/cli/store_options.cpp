@@ -10,6 +10,8 @@
 namespace vigil::cli {
 
 // Who runs the command on the host, for the audit log: the effective user, and the one sudo names.
+std::string OperatorActor() { return "operator:" + OsUser(); }
+
 std::string OsUser() {
   const passwd* entry = getpwuid(geteuid());
   std::string user = entry != nullptr && entry->pw_name != nullptr ? entry->pw_name : "uid " + std::to_string(geteuid());

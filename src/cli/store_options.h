@@ -23,6 +23,9 @@ std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* co
 
 // Who runs the command on the host, for the audit log: the effective user, and the one sudo names.
 std::string OsUser();
+// The audit log's actor for maintenance on the host: "operator:" and OsUser(). A person's acts take
+// that person's own API key instead (report_command.cpp).
+std::string OperatorActor();
 
 // Prints an error as "vigil COMMAND: message" on stderr; returns 1.
 int ReportError(const char* command, const Error& error);
