@@ -296,6 +296,69 @@ TEST_P(ReviewTeamsTest, AnAppealReviewerRevealsTheCaseAppealedOnlyWhileHoldingTh
   EXPECT_TRUE(Parse(Call("gus", "GET", "/v1/appeals?status=decided")).at("appeals").as_array().empty());
 }
 
+TEST_P(ReviewTeamsTest, AReviewerOutsideAQueueLearnsNothingOfItsUploadsThroughOtherRoutes) {
+  const auto id = Upload("ncii-1", "user-n");
+  const std::string base = "/v1/cases/" + std::to_string(id);
+  ASSERT_EQ(Call("nadia", "POST", base + "/claim").status, 200u);
+  ASSERT_EQ(Call("nadia", "POST", base + "/decision", R"({"verdict":"violating","reason":"SECRET-NOTE of the NCII team"})").status, 200u);
+  EXPECT_EQ(Call("nadia", "GET", "/v1/content/ncii-1").status, 200u);
+  EXPECT_EQ(Call("gus", "GET", "/v1/content/ncii-1").status, 404u) << "the upload's case, bank and entries";
+  auto account = Call("gus", "GET", "/v1/accounts/user-n");
+  ASSERT_EQ(account.status, 200u);
+  EXPECT_EQ(account.body.find("SECRET-NOTE"), std::string::npos) << account.body;
+  EXPECT_NE(Call("nadia", "GET", "/v1/accounts/user-n").body.find("SECRET-NOTE"), std::string::npos);
+  // An escalation by an outsider neither joins nor speeds the other team's case.
+  const auto open = Upload("ncii-2", "user-n");
+  auto escalated = Call("gus", "POST", "/v1/user-reports", R"({"content_id":"ncii-2","source":"escalation","priority":0})");
+  EXPECT_EQ(escalated.status, 404u) << escalated.body;
+  EXPECT_EQ(Parse(Call("nadia", "GET", "/v1/cases/" + std::to_string(open))).at("priority").as_int64(), 2);
+}
+
+TEST_P(ReviewTeamsTest, ACaseInAQueueTheRulesNoLongerDeclareIsNobodysUntilAnAdminMovesIt) {
+  const auto id = Upload("ncii-1", "user-n");
+  const std::string base = "/v1/cases/" + std::to_string(id);
+  std::string rules = kRules;
+  rules = rules.substr(0, rules.find("[[queue]]"));
+  std::ofstream(dir_.path() / "rules.toml") << rules;
+  auto reloaded = Call("root", "POST", "/v1/rules/reload");
+  ASSERT_EQ(reloaded.status, 200u) << reloaded.body;
+  EXPECT_NE(reloaded.body.find("no longer declare"), std::string::npos) << reloaded.body;
+  // Failing closed: not opened to every reviewer, not even to its former members.
+  EXPECT_EQ(Call("gus", "GET", base).status, 404u);
+  EXPECT_EQ(Call("nadia", "GET", base).status, 404u);
+  auto queues = Parse(Call("root", "GET", "/v1/queues")).at("queues").as_array();
+  ASSERT_EQ(queues.size(), 2u);
+  EXPECT_EQ(queues[1].at("name").as_string(), "ncii");
+  EXPECT_FALSE(queues[1].at("declared").as_bool());
+  ASSERT_EQ(Call("root", "POST", base + "/queue", R"({"queue":"general","reason":"the NCII queue was retired"})").status, 200u);
+  EXPECT_EQ(Call("gus", "GET", base).status, 200u);
+}
+
+TEST_P(ReviewTeamsTest, AMovedCaseIsDueByItsNewQueuesSlaAndAClaimedOneIsItsHoldersToMove) {
+  const auto id = Upload("other-1", "user-g", false);
+  const std::string base = "/v1/cases/" + std::to_string(id);
+  ASSERT_EQ(Call("gus", "POST", base + "/claim").status, 200u);
+  auto taken = Call("nadia", "POST", base + "/queue", R"({"queue":"ncii","reason":"mine now"})");
+  EXPECT_EQ(taken.status, 409u) << taken.body;
+  EXPECT_EQ(Call("nadia", "POST", base + "/queue", R"({"queue":"ncii","reason":"   "})").status, 400u);
+  auto moved = Call("gus", "POST", base + "/queue", R"({"queue":"ncii","reason":"an intimate image"})");
+  ASSERT_EQ(moved.status, 200u) << moved.body;
+  auto c = Parse(Call("nadia", "GET", base));
+  const auto due = ParseIsoTime(std::string(c.at("sla_due").as_string()));
+  const auto created = ParseIsoTime(std::string(c.at("created_at").as_string()));
+  ASSERT_TRUE(due && created);
+  EXPECT_LE(*due - *created, std::int64_t{6} * 3600 * 1'000'000 + 1'000'000) << "the NCII queue's 6 hours";
+}
+
+TEST_P(ReviewTeamsTest, AViewRecordedByHandCountsAgainstTheRevealLimit) {
+  const auto id = Upload("ncii-1", "user-n");
+  ASSERT_EQ(Call("nadia", "POST", "/v1/cases/" + std::to_string(id) + "/claim").status, 200u);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Media("nadia", id, "ncii-1").status, 200u);
+  auto view = Call("nadia", "POST", "/v1/cases/" + std::to_string(id) + "/views", R"({"content_id":"ncii-1"})");
+  EXPECT_EQ(view.status, 429u) << view.body;
+  EXPECT_EQ(view.body.find("until 1"), std::string::npos) << "times in words, not microseconds: " << view.body;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReviewTeamsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

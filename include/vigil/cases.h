@@ -288,7 +288,6 @@ class CaseReview {
   struct CaseQuery {
     std::vector<CaseStatus> statuses;  // empty: those still to review (open, in_review, escalated)
     std::optional<std::vector<std::string>> queues;  // only these queues (nullopt: every queue)
-    std::vector<std::string> exclude_queues;         // none of these
     std::string user_id;     // "" : any
     std::string content_id;  // "" : any; else the cases holding that upload
     int limit = 100;         // 1-1000

@@ -5,9 +5,10 @@
 // first queue whose conditions all hold (each list: any of its values; empty: any), else to the
 // default queue "general". A case in "general" moves to a specialist queue when an upload routed
 // there joins it; a case in a specialist queue stays there. Reviewers see, claim and decide only
-// the cases (and appeals) of the queues they work: the queues they are members of, and those
-// `open_to_all` (the default queue is, unless the file declares it otherwise). Auditors and admins
-// read every queue.
+// the cases (and appeals, and the uploads in them) of the queues they work: the queues they are
+// members of, and those `open_to_all` (the default queue is, unless the file declares it
+// otherwise). A queue the rules no longer declare is nobody's (its cases wait for an admin to move
+// them). Auditors and admins read every queue.
 //
 // Thread safety: ReviewQueues is immutable once made (share it freely); QueueStore
 // implementations are safe to call from many threads at once.
@@ -98,9 +99,10 @@ class QueueStore {
   virtual Result<std::vector<QueueCounts>> CountQueues(std::int64_t now) = 0;
   // The queue a case is in; kNotFound when there is no such case.
   virtual Result<std::string> CaseQueue(std::int64_t case_id) = 0;
-  // Moves a case to another queue (audited, with the reason).
+  // Moves a case to another queue (audited, with the reason); its claim is released, and with the
+  // new queue's SLA (hours) it is due by then after it opened at the latest.
   virtual Status MoveCase(std::int64_t case_id, const std::string& queue, const std::string& reason,
-                          const std::string& actor) = 0;
+                          const std::string& actor, std::optional<int> sla_hours) = 0;
 };
 
 }  // namespace vigil

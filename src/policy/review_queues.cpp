@@ -45,7 +45,10 @@ Result<ReviewQueues> ReviewQueues::Make(std::vector<ReviewQueue> declared, const
   std::optional<ReviewQueue> general;
   std::set<std::string> names;
   for (auto& q : declared) {
-    const std::string where = source + ":" + std::to_string(q.line) + " (queue '" + q.name + "'): ";
+    // The name as it can be printed (a control character would cut the message short).
+    std::string shown;
+    for (const char ch : q.name.substr(0, 64)) shown += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
+    const std::string where = source + ":" + std::to_string(q.line) + " (queue '" + shown + "'): ";
     if (!ValidQueueName(q.name)) {
       return Fail(ErrorCode::kInvalidArgument, where + "a queue's name is 1-64 of a-z, 0-9, _ and -");
     }
@@ -124,10 +127,12 @@ Result<std::vector<ReviewQueue>> ParseQueueTables(const toml::array& tables, con
                                                      "max_priority, sla_hours, open_to_all)");
       }
     }
+    // Errors name the line of the key at fault.
+    auto at = [&](const toml::node& node) { return source + ":" + std::to_string(node.source().begin.line) + ": "; };
     auto text = [&](const char* key, std::string& value) -> Status {
       if (const auto* node = t->get(key)) {
         auto v = node->value<std::string>();
-        if (!v) return Fail(ErrorCode::kInvalidArgument, where + "'" + key + "' must be a string");
+        if (!v) return Fail(ErrorCode::kInvalidArgument, at(*node) + "'" + key + "' must be a string");
         value = *v;
       }
       return {};
@@ -135,10 +140,10 @@ Result<std::vector<ReviewQueue>> ParseQueueTables(const toml::array& tables, con
     auto list = [&](const char* key, std::vector<std::string>& values) -> Status {
       if (const auto* node = t->get(key)) {
         const auto* array = node->as_array();
-        if (array == nullptr) return Fail(ErrorCode::kInvalidArgument, where + "'" + key + "' must be a list of strings");
+        if (array == nullptr) return Fail(ErrorCode::kInvalidArgument, at(*node) + "'" + key + "' must be a list of strings");
         for (const auto& item : *array) {
           auto v = item.value<std::string>();
-          if (!v) return Fail(ErrorCode::kInvalidArgument, where + "'" + key + "' must be a list of strings");
+          if (!v) return Fail(ErrorCode::kInvalidArgument, at(*node) + "'" + key + "' must be a list of strings");
           values.push_back(*v);
         }
       }
@@ -148,7 +153,7 @@ Result<std::vector<ReviewQueue>> ParseQueueTables(const toml::array& tables, con
       if (const auto* node = t->get(key)) {
         auto v = node->value<std::int64_t>();
         if (!v || !node->is_integer() || *v < -1'000'000 || *v > 1'000'000) {
-          return Fail(ErrorCode::kInvalidArgument, where + "'" + key + "' must be an integer");
+          return Fail(ErrorCode::kInvalidArgument, at(*node) + "'" + key + "' must be an integer from -1000000 to 1000000");
         }
         value = static_cast<int>(*v);
       }
@@ -164,7 +169,7 @@ Result<std::vector<ReviewQueue>> ParseQueueTables(const toml::array& tables, con
     VIGIL_TRY(integer("sla_hours", q.sla_hours));
     if (const auto* node = t->get("open_to_all")) {
       auto v = node->value<bool>();
-      if (!v || !node->is_boolean()) return Fail(ErrorCode::kInvalidArgument, where + "'open_to_all' must be true or false");
+      if (!v || !node->is_boolean()) return Fail(ErrorCode::kInvalidArgument, at(*node) + "'open_to_all' must be true or false");
       q.open_to_all = *v;
     } else if (q.name == kDefaultQueue) {
       q.open_to_all = true;

@@ -338,6 +338,13 @@ class ApiService {
   std::optional<Response> RefuseUnworkedCase(const ApiCall& call, std::int64_t case_id);
   // Appeals: the case of the appeal must be in a worked queue.
   std::optional<Response> RefuseUnworkedAppeal(const ApiCall& call, std::int64_t appeal_id);
+  // An upload in a case of a queue the reviewer does not work: 404.
+  std::optional<Response> RefuseUnworkedContent(const ApiCall& call, const std::string& content_id);
+  // 404 unless `name` is an active reviewer key.
+  std::optional<Response> RefuseUnknownReviewer(const std::string& name);
+  // Admits one reveal of an original for the caller ([wellness]): 429 break_required when the
+  // limit is reached or a break runs; nullopt: admitted (refund it if the reveal then fails).
+  std::optional<Response> AdmitReveal(const ApiCall& call);
   // wellness_routes.cpp
   Response GetMyWellness(ApiCall& call);
   Response SetMyWellness(ApiCall& call);

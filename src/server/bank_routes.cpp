@@ -1,5 +1,7 @@
 // Routes for banks: list, create, show, update, delete; import a list; page through entries;
 // the import log; export as CSV.
+#include <algorithm>
+#include <cctype>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -279,6 +281,8 @@ Response ApiService::ListEntries(ApiCall& call) {
   // ?value=, ?external_id=, ?classification=: a curator's search (exact values).
   Store::EntrySearch search{call.query["value"], call.query["external_id"], call.query["classification"], *after,
                             static_cast<int>(*limit), removed};
+  // Hashes are stored in lower-case hex.
+  std::transform(search.value.begin(), search.value.end(), search.value.begin(), [](unsigned char c) { return std::tolower(c); });
   const bool searching = !search.value.empty() || !search.external_id.empty() || !search.classification.empty();
   auto entries = searching ? store_.SearchEntries(call.path["name"], search)
                            : store_.ListEntries(call.path["name"], *after, static_cast<int>(*limit), removed);

@@ -210,6 +210,8 @@ Response ApiService::ReportContent(ApiCall& call) {
     }
     report.priority = static_cast<int>(priority->as_int64());
   }
+  // A reviewer's escalation of an upload in another team's case would join (and speed) that case.
+  if (auto refused = RefuseUnworkedContent(call, report.content_id)) return std::move(*refused);
   // Routed like a case the policy opens, with the report's category, priority and source, and the
   // banks the upload matched.
   RoutingFacts routing;
@@ -315,7 +317,12 @@ Response ApiService::RecordView(ApiCall& call) {
   if (!body) return ErrorResponse(body.error());
   const std::string content_id = OptString(*body, "content_id");
   if (content_id.empty()) return ErrorResponse(http::status::bad_request, "invalid_argument", "a string 'content_id' is required");
-  if (auto viewed = store_.Cases().RecordView(*id, content_id, call.actor); !viewed) return ErrorResponse(viewed.error());
+  // A view recorded by hand (media seen elsewhere) counts against the limit like a reveal here.
+  if (auto refused = AdmitReveal(call)) return std::move(*refused);
+  if (auto viewed = store_.Cases().RecordView(*id, content_id, call.actor); !viewed) {
+    (void)store_.Wellness().RefundReveal(call.actor);
+    return ErrorResponse(viewed.error());
+  }
   return Response{http::status::no_content, 11};
 }
 
@@ -345,18 +352,7 @@ Response ApiService::CaseMedia(ApiCall& call) {
   if (variant == "original") {
     // The organisation's reveal limit and breaks, enforced here ([wellness], wellness.h): admitted
     // first, given back when the view is not the caller's to record.
-    const auto now = SystemClock().NowMicros();
-    auto admitted = store_.Wellness().AdmitReveal(call.actor, options_.wellness, now);
-    if (!admitted) {
-      if (admitted.error().code != ErrorCode::kResourceExhausted) return ErrorResponse(admitted.error());
-      auto state = store_.Wellness().GetWellness(call.actor, options_.wellness, now);
-      const std::int64_t seconds = state ? std::max<std::int64_t>(1, (state->break_until - now + 999'999) / 1'000'000) : 60;
-      Response refused = ErrorResponse(http::status::too_many_requests, "break_required",
-                                       "time for a break: no media are revealed for " + std::to_string((seconds + 59) / 60) +
-                                           " more minute(s) (" + admitted.error().message + ")");
-      refused.set(http::field::retry_after, std::to_string(seconds));
-      return refused;
-    }
+    if (auto refused = AdmitReveal(call)) return std::move(*refused);
     // An appeal's reviewer reveals the media of the decided case their appeal is about.
     Status viewed;
     if (!call.query["appeal"].empty()) {
@@ -549,8 +545,23 @@ Response ApiService::GetAccount(ApiCall& call) {
   if (!actions) return ErrorResponse(actions.error());
   // The platform's own service key (submitter) gets what the user may be shown; staff see more.
   const bool staff = call.key != nullptr && call.key->role != "submitter";
+  // A reviewer sees staff details (the lists matched, a reviewer's note) only of the actions whose
+  // case is in a queue they work.
+  auto access = WorkedQueues(call);
+  if (!access) return ErrorResponse(access.error());
+  std::map<std::int64_t, bool> worked;
   boost::json::array list;
-  for (const auto& a : *actions) list.push_back(ActionJson(a, staff));
+  for (const auto& a : *actions) {
+    bool details = staff;
+    if (details && access->scoped && a.case_id != 0) {
+      if (!worked.count(a.case_id)) {
+        auto queue = store_.Queues().CaseQueue(a.case_id);
+        worked[a.case_id] = queue && access->Works(*queue);
+      }
+      details = worked[a.case_id];
+    }
+    list.push_back(ActionJson(a, details));
+  }
   boost::json::object out{{"user_id", user}, {"state", account->state}, {"until", OptTime(account->until)},
                           {"actions", std::move(list)}};
   // Staff see the account's strikes and what they propose ([strikes] in the rules file).
@@ -755,8 +766,32 @@ Response ApiService::ReloadRules(ApiCall& call) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "the server was started without a rules file");
   }
   if (auto loaded = LoadRules(); !loaded) return ErrorResponse(loaded.error());
-  (void)store_.Audit(call.actor, "rules.reload", options_.rules_path, "");
-  return GetRules(call);
+  // Cases left in a queue the new rules do not declare are nobody's until an admin moves them: said
+  // in the log, the audit record and the answer.
+  std::string orphaned;
+  if (auto counts = store_.Queues().CountQueues(SystemClock().NowMicros())) {
+    for (const auto& c : *counts) {
+      if (CurrentQueues()->Find(c.queue) != nullptr) continue;
+      orphaned += (orphaned.empty() ? "" : ", ") + c.queue + " (" + std::to_string(c.open + c.in_review + c.escalated) + ")";
+    }
+  }
+  if (!orphaned.empty()) {
+    spdlog::warn(R"("msg":"cases in queues the rules no longer declare","queues":{})",
+                 boost::json::serialize(boost::json::value(orphaned)));
+  }
+  (void)store_.Audit(call.actor, "rules.reload", options_.rules_path,
+                     orphaned.empty() ? "" : "undeclared queues with cases: " + orphaned);
+  Response answer = GetRules(call);
+  if (!orphaned.empty()) {
+    boost::system::error_code ec;
+    auto body = boost::json::parse(answer.body(), ec);
+    if (!ec && body.is_object()) {
+      body.as_object()["warning"] = "cases in queues the rules no longer declare (only admins and auditors see them; "
+                                    "move them with POST /v1/cases/{id}/queue): " + orphaned;
+      answer = JsonResponse(http::status::ok, body);
+    }
+  }
+  return answer;
 }
 
 Response ApiService::VerifyAudit(ApiCall&) {

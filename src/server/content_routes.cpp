@@ -213,6 +213,7 @@ Response ApiService::PostContent(ApiCall& call) {
 }
 
 Response ApiService::GetContent(ApiCall& call) {
+  if (auto refused = RefuseUnworkedContent(call, call.path["content_id"])) return std::move(*refused);
   auto content = store_.GetContent(call.path["content_id"]);
   if (!content) return ErrorResponse(content.error());
   boost::json::object out = UploadAnswer(*content);

@@ -36,23 +36,15 @@ Result<ApiService::QueueAccess> ApiService::WorkedQueues(const ApiCall& call) {
 
 bool ApiService::QueueAccess::Works(const std::string& queue) const {
   if (!scoped) return true;
-  // A queue no longer declared is worked as the default queue is.
-  const ReviewQueue* declared = queues->Find(queue);
-  const std::string name = declared != nullptr ? declared->name : std::string(kDefaultQueue);
-  return std::find(worked.begin(), worked.end(), name) != worked.end();
+  // A queue the rules no longer declare (removed or renamed on a reload) is nobody's: its cases are
+  // seen by admins and auditors, who move them, and by no reviewer (failing closed: a specialist
+  // queue dropped by mistake must not open to everyone).
+  return std::find(worked.begin(), worked.end(), queue) != worked.end();
 }
 
 void ApiService::QueueAccess::Restrict(CaseStore::CaseQuery& query) const {
   if (!scoped) return;
-  if (Works(std::string(kDefaultQueue))) {
-    // Every queue but the declared ones this reviewer does not work (undeclared ones count as the
-    // default queue).
-    std::vector<std::string> excluded;
-    for (const auto& q : queues->queues()) {
-      if (!Works(q.name)) excluded.push_back(q.name);
-    }
-    query.exclude_queues = std::move(excluded);
-  } else if (query.queues) {
+  if (query.queues) {
     std::vector<std::string> kept;
     for (const auto& q : *query.queues) {
       if (Works(q)) kept.push_back(q);
@@ -73,6 +65,26 @@ std::optional<Response> ApiService::RefuseUnworkedCase(const ApiCall& call, std:
   // As if it did not exist: a reviewer outside the queue learns nothing of its cases.
   return ErrorResponse(http::status::not_found, "not_found",
                        "no case " + std::to_string(case_id) + " in the queues you work");
+}
+
+std::optional<Response> ApiService::RefuseUnworkedContent(const ApiCall& call, const std::string& content_id) {
+  if (call.key == nullptr || call.key->role != "reviewer") return std::nullopt;
+  auto access = WorkedQueues(call);
+  if (!access) return ErrorResponse(access.error());
+  CaseStore::CaseQuery query;
+  query.statuses = {CaseStatus::kOpen, CaseStatus::kInReview, CaseStatus::kEscalated, CaseStatus::kDecided,
+                    CaseStatus::kClosed};
+  query.content_id = content_id;
+  query.limit = 1000;
+  auto cases = store_.Cases().FindCases(query);
+  if (!cases) return ErrorResponse(cases.error());
+  for (const auto& c : *cases) {
+    if (!access->Works(c.queue)) {
+      return ErrorResponse(http::status::not_found, "not_found",
+                           "no content '" + content_id.substr(0, 256) + "' in the queues you work");
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<Response> ApiService::RefuseUnworkedAppeal(const ApiCall& call, std::int64_t appeal_id) {
@@ -100,9 +112,7 @@ Response ApiService::ListQueues(ApiCall& call) {
     if (!access->Works(q.name)) continue;
     QueueCounts c;
     for (const auto& n : *counts) {
-      // Cases in queues no longer declared are counted with the default queue.
-      const bool here = n.queue == q.name || (q.name == kDefaultQueue && access->queues->Find(n.queue) == nullptr);
-      if (!here) continue;
+      if (n.queue != q.name) continue;
       c.open += n.open;
       c.in_review += n.in_review;
       c.escalated += n.escalated;
@@ -116,6 +126,7 @@ Response ApiService::ListQueues(ApiCall& call) {
     auto list = [](const std::vector<std::string>& v) { return boost::json::array(v.begin(), v.end()); };
     boost::json::object o{{"name", q.name},
                           {"title", q.title},
+                          {"declared", true},
                           {"open_to_all", q.open_to_all},
                           {"members", std::move(names)},
                           {"routes", boost::json::object{{"categories", list(q.categories)},
@@ -132,26 +143,39 @@ Response ApiService::ListQueues(ApiCall& call) {
                           {"oldest_due", c.oldest_due ? boost::json::value(IsoTime(*c.oldest_due)) : boost::json::value(nullptr)}};
     out.push_back(std::move(o));
   }
+  // Cases left in queues the rules no longer declare: for admins and auditors to move.
+  if (!access->scoped) {
+    for (const auto& n : *counts) {
+      if (access->queues->Find(n.queue) != nullptr) continue;
+      out.push_back(boost::json::object{{"name", n.queue},
+                                        {"title", n.queue + " (no longer in the rules: move its cases)"},
+                                        {"declared", false},
+                                        {"open_to_all", false},
+                                        {"members", boost::json::array{}},
+                                        {"sla_hours", nullptr},
+                                        {"open", n.open},
+                                        {"in_review", n.in_review},
+                                        {"escalated", n.escalated},
+                                        {"overdue", n.overdue},
+                                        {"oldest_due", n.oldest_due ? boost::json::value(IsoTime(*n.oldest_due))
+                                                                    : boost::json::value(nullptr)}});
+    }
+  }
   return JsonResponse(http::status::ok, boost::json::object{{"queues", std::move(out)}});
 }
 
 Response ApiService::SetQueueMember(ApiCall& call) {
   const std::string queue = call.path["name"];
-  const std::string reviewer = call.path["reviewer"];
+  // Key names are folded to lower case (the store's rule): "ALICE" is alice.
+  std::string reviewer = call.path["reviewer"];
+  std::transform(reviewer.begin(), reviewer.end(), reviewer.begin(), [](unsigned char ch) { return std::tolower(ch); });
   if (CurrentQueues()->Find(queue) == nullptr) {
     return ErrorResponse(http::status::not_found, "not_found", "no queue '" + queue.substr(0, 64) + "' in the rules");
   }
   const bool member = call.request.method() == http::verb::put;
   if (member) {
     // Only reviewers work queues: a membership of another role would do nothing, silently.
-    auto keys = store_.ListApiKeys();
-    if (!keys) return ErrorResponse(keys.error());
-    const bool reviewer_key = std::any_of(keys->begin(), keys->end(), [&](const ApiKeyRecord& k) {
-      return k.name == reviewer && k.role == "reviewer" && !k.revoked_at;
-    });
-    if (!reviewer_key) {
-      return ErrorResponse(http::status::not_found, "not_found", "no active reviewer key named '" + reviewer.substr(0, 64) + "'");
-    }
+    if (auto refused = RefuseUnknownReviewer(reviewer)) return std::move(*refused);
   }
   if (auto set = store_.Queues().SetQueueMember(queue, reviewer, member, call.actor); !set) return ErrorResponse(set.error());
   return JsonResponse(http::status::ok, boost::json::object{{"queue", queue}, {"reviewer", reviewer}, {"member", member}});
@@ -191,13 +215,24 @@ Response ApiService::MoveCaseToQueue(ApiCall& call) {
   if (auto known = CheckKnownFields(*body, {"queue", "reason"}); !known) return ErrorResponse(known.error());
   const std::string queue = OptString(*body, "queue");
   const std::string reason = OptString(*body, "reason");
-  if (CurrentQueues()->Find(queue) == nullptr) {
+  const ReviewQueue* target = CurrentQueues()->Find(queue);
+  if (target == nullptr) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "'queue' must name a queue of the rules");
   }
-  if (reason.empty() || reason.size() > 2000) {
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos || reason.size() > 2000) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "a 'reason' (1-2000 characters) is required");
   }
-  if (auto moved = store_.Queues().MoveCase(*id, queue, reason, call.actor); !moved) return ErrorResponse(moved.error());
+  // A case someone holds is theirs to move (or an admin's): a colleague cannot take it over.
+  auto before = store_.Cases().GetCase(*id);
+  if (!before) return ErrorResponse(before.error());
+  if (call.key != nullptr && call.key->role == "reviewer" && !before->assigned_to.empty() &&
+      before->assigned_to != call.actor && before->lease_until > SystemClock().NowMicros()) {
+    return ErrorResponse(http::status::conflict, "already_exists",
+                         "case " + std::to_string(*id) + " is claimed by " + before->assigned_to + ": theirs to move");
+  }
+  if (auto moved = store_.Queues().MoveCase(*id, queue, reason, call.actor, target->sla_hours); !moved) {
+    return ErrorResponse(moved.error());
+  }
   auto c = store_.Cases().GetCase(*id);
   if (!c) return ErrorResponse(c.error());
   return JsonResponse(http::status::ok, CaseJson(*c));

@@ -38,6 +38,31 @@ Result<std::optional<int>> ParseLimit(const boost::json::object& body) {
 
 }  // namespace
 
+std::optional<Response> ApiService::RefuseUnknownReviewer(const std::string& name) {
+  auto keys = store_.ListApiKeys();
+  if (!keys) return ErrorResponse(keys.error());
+  if (std::none_of(keys->begin(), keys->end(), [&](const ApiKeyRecord& k) {
+        return k.name == name && k.role == "reviewer" && !k.revoked_at;
+      })) {
+    return ErrorResponse(http::status::not_found, "not_found", "no active reviewer key named '" + name.substr(0, 64) + "'");
+  }
+  return std::nullopt;
+}
+
+std::optional<Response> ApiService::AdmitReveal(const ApiCall& call) {
+  const auto now = SystemClock().NowMicros();
+  auto admitted = store_.Wellness().AdmitReveal(call.actor, options_.wellness, now);
+  if (admitted) return std::nullopt;
+  if (admitted.error().code != ErrorCode::kResourceExhausted) return ErrorResponse(admitted.error());
+  auto state = store_.Wellness().GetWellness(call.actor, options_.wellness, now);
+  const std::int64_t seconds = state ? std::max<std::int64_t>(1, (state->break_until - now + 999'999) / 1'000'000) : 60;
+  Response refused = ErrorResponse(http::status::too_many_requests, "break_required",
+                                   "time for a break: no media are revealed for " + std::to_string((seconds + 59) / 60) +
+                                       " more minute(s) (" + admitted.error().message + ")");
+  refused.set(http::field::retry_after, std::to_string(seconds));
+  return refused;
+}
+
 Response ApiService::GetMyWellness(ApiCall& call) {
   const auto now = SystemClock().NowMicros();
   auto state = store_.Wellness().GetWellness(call.actor, options_.wellness, now);
@@ -71,6 +96,7 @@ Response ApiService::CoverMyReveals(ApiCall& call) {
 }
 
 Response ApiService::GetReviewerWellness(ApiCall& call) {
+  if (auto refused = RefuseUnknownReviewer(call.path["name"])) return std::move(*refused);
   const auto now = SystemClock().NowMicros();
   auto state = store_.Wellness().GetWellness(call.path["name"], options_.wellness, now);
   if (!state) return ErrorResponse(state.error());
@@ -79,13 +105,7 @@ Response ApiService::GetReviewerWellness(ApiCall& call) {
 
 Response ApiService::SetReviewerWellness(ApiCall& call) {
   const std::string reviewer = call.path["name"];
-  auto keys = store_.ListApiKeys();
-  if (!keys) return ErrorResponse(keys.error());
-  if (std::none_of(keys->begin(), keys->end(), [&](const ApiKeyRecord& k) {
-        return k.name == reviewer && k.role == "reviewer" && !k.revoked_at;
-      })) {
-    return ErrorResponse(http::status::not_found, "not_found", "no active reviewer key named '" + reviewer.substr(0, 64) + "'");
-  }
+  if (auto refused = RefuseUnknownReviewer(reviewer)) return std::move(*refused);
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   auto limit = ParseLimit(*body);
@@ -118,7 +138,8 @@ Response ApiService::GetExposure(ApiCall& call) {
     out.push_back(boost::json::object{{"reviewer", f.reviewer},
                                       {"reveals", f.reveals},
                                       {"cases", f.cases},
-                                      {"exposure_minutes", static_cast<double>(f.exposure_seconds / 6) / 10.0},
+                                      {"exposure_seconds", f.exposure_seconds},
+                                      {"exposure_minutes", (f.exposure_seconds + 30) / 60},
                                       {"breaks", f.breaks},
                                       {"forced_breaks", f.forced_breaks},
                                       {"days_with_reveals", f.days_with_reveals}});

@@ -425,11 +425,6 @@ class SqlCaseStore final : public CaseStore {
       for (std::size_t i = 0; i < query.queues->size(); ++i) sql += (i ? ", " : "") + param((*query.queues)[i]);
       sql += ")";
     }
-    if (!query.exclude_queues.empty()) {
-      sql += " AND queue NOT IN (";
-      for (std::size_t i = 0; i < query.exclude_queues.size(); ++i) sql += (i ? ", " : "") + param(query.exclude_queues[i]);
-      sql += ")";
-    }
     if (!query.user_id.empty()) sql += " AND user_id = " + param(query.user_id);
     if (!query.content_id.empty()) {
       sql += " AND id IN (SELECT i.case_id FROM case_items i JOIN content t ON t.id = i.content_row WHERE t.content_id = " +
@@ -1221,8 +1216,9 @@ class SqlCaseStore final : public CaseStore {
         if (!open) return tl::unexpected(open.error());
       }
       const int priority = outcome.hold ? outcome.hold_priority : 1;
-      std::int64_t due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
-      // The queue's SLA, when shorter than the priority's.
+      const std::int64_t priority_due = now + options_.review_sla_seconds[std::clamp(priority, 0, 3)] * 1'000'000;
+      // The queue's SLA, when shorter than the priority's (for a case that is, or ends up, in it).
+      std::int64_t due = priority_due;
       if (outcome.queue_sla_hours) due = std::min(due, now + std::int64_t{*outcome.queue_sla_hours} * 3'600'000'000);
       const std::string queue = outcome.queue.empty() ? std::string(kDefaultQueue) : outcome.queue;
       if (open->empty()) {
@@ -1246,7 +1242,8 @@ class SqlCaseStore final : public CaseStore {
             "UPDATE cases SET priority = $1, sla_due = $2, second_review = $3, report_queued = $4, rules = $5, "
             "updated_at = $6, category = CASE WHEN category = '' THEN $7 ELSE category END, "
             "queue = CASE WHEN queue = $9 THEN $10 ELSE queue END WHERE id = $8",
-            {std::min<std::int64_t>(c.Int(3), priority), std::min(c.Int(4), due),
+            {std::min<std::int64_t>(c.Int(3), priority),
+             std::min(c.Int(4), c.Text(14) == queue || c.Text(14) == kDefaultQueue ? due : priority_due),
              std::int64_t{(c.Int(7) != 0 || outcome.second_review) ? 1 : 0},
              std::int64_t{(c.Int(8) != 0 || outcome.queue_report) ? 1 : 0}, ToJsonArray(merged), now,
              outcome.category.id, case_id, std::string(kDefaultQueue), queue}));

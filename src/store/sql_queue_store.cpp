@@ -2,6 +2,8 @@
 // include/vigil/review_queues.h). Routing itself happens where cases open (sql_case_store.cpp).
 #include "store/sql_queue_store.h"
 
+#include <algorithm>
+
 #include "store/audit_chain.h"
 
 namespace vigil::store {
@@ -72,11 +74,12 @@ class SqlQueueStore final : public QueueStore {
   }
 
   Status MoveCase(std::int64_t case_id, const std::string& queue, const std::string& reason,
-                  const std::string& actor) override {
+                  const std::string& actor, std::optional<int> sla_hours) override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const auto now = clock_.NowMicros();
-    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT queue, status FROM cases WHERE id = $1", {case_id}));
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT queue, status, sla_due, created_at FROM cases WHERE id = $1",
+                                                {case_id}));
     if (rows.empty()) return Fail(ErrorCode::kNotFound, "no case " + std::to_string(case_id));
     const std::string from = rows.front().Text(0);
     const std::string status = rows.front().Text(1);
@@ -85,10 +88,12 @@ class SqlQueueStore final : public QueueStore {
     }
     if (from == queue) return {};
     // Its claim goes: the reviewer holding it may not work the new queue.
-    VIGIL_TRY(db->Execute("UPDATE cases SET queue = $1, assigned_to = '', lease_until = 0, "
+    std::int64_t due = rows.front().Int(2);
+    if (sla_hours) due = std::min(due, rows.front().Int(3) + std::int64_t{*sla_hours} * 3'600'000'000);
+    VIGIL_TRY(db->Execute("UPDATE cases SET queue = $1, assigned_to = '', lease_until = 0, sla_due = $4, "
                           "status = CASE WHEN status = 'in_review' THEN 'open' ELSE status END, updated_at = $2 "
                           "WHERE id = $3",
-                          {queue, now, case_id}));
+                          {queue, now, case_id, due}));
     VIGIL_TRY(AppendAudit(*db, now, actor, "case.route", std::to_string(case_id),
                           "queue=" + queue + " (from " + from + ") reason=" + reason));
     return txn.Commit();

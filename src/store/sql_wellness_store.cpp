@@ -7,6 +7,7 @@
 #include <map>
 
 #include "store/audit_chain.h"
+#include "util/iso_time.h"
 
 namespace vigil::store {
 namespace {
@@ -67,7 +68,7 @@ class SqlWellnessStore final : public WellnessStore {
     VIGIL_TRY(EnsureRow(*db, reviewer, now));
     VIGIL_ASSIGN_OR_RETURN(auto state, StateOn(*db, reviewer, policy, now, true));
     if (state.break_until > now) {
-      return Fail(ErrorCode::kResourceExhausted, "on a break until " + std::to_string(state.break_until) +
+      return Fail(ErrorCode::kResourceExhausted, "on a break until " + IsoTime(state.break_until) +
                                                      ": media are not revealed during a break");
     }
     if (state.reveals >= state.limit) {
@@ -201,7 +202,7 @@ class SqlWellnessStore final : public WellnessStore {
     // Whatever was revealed is covered by the break.
     VIGIL_TRY(db.Execute("UPDATE media_views SET covered_at = $1 WHERE reviewer = $2 AND covered_at IS NULL", {now, reviewer}));
     return AppendAudit(db, now, reviewer, forced ? "wellness.break.forced" : "wellness.break", reviewer,
-                       "until=" + std::to_string(until));
+                       "until=" + IsoTime(until));
   }
 
   ConnectionPool& pool_;
