@@ -168,8 +168,8 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   }
   scheduler.Start();  // stopped before the store closes
   uploads.Start();
-  spdlog::info(R"("msg":"listening","address":{},"port":{},"store":{},"version":{})", JsonString(config.http.host),
-               http.port(), JsonString(store->backend()), JsonString(std::string(Version())));
+  spdlog::info(R"("msg":"listening","address":{},"port":{},"tls":{},"store":{},"version":{})", JsonString(config.http.host),
+               http.port(), http.tls(), JsonString(store->backend()), JsonString(std::string(Version())));
   {
     // What is on: the rules (the service loaded them above; read again here only to count them),
     // the categories in force, the vault, the background filer and purge, the decoder sandbox.
@@ -203,7 +203,22 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     if (!args.hma_port_file.empty()) WritePortFile(args.hma_port_file, hma->port());
   }
   if (!args.port_file.empty()) WritePortFile(args.port_file, http.port());
-  http.RunUntilSignalled();
+  // SIGHUP: a renewed certificate, read again for new connections (open ones go on).
+  server::WaitForShutdownSignal([&] {
+    if (!http.tls()) {
+      spdlog::info(R"("msg":"SIGHUP ignored: no [tls] to reload")");
+      return;
+    }
+    auto reloaded = http.ReloadTls();
+    if (reloaded && hma) reloaded = hma->ReloadTls();
+    if (reloaded) {
+      spdlog::info(R"("msg":"TLS certificate reloaded","cert_file":{})", JsonString(config.http.tls_cert_file));
+    } else {
+      spdlog::error(R"("msg":"TLS reload failed: the certificate in use stays","error":{})",
+                    JsonString(reloaded.error().ToString()));
+    }
+  });
+  http.Stop();
   if (hma) hma->Stop();
   service.StopWebhooks();
   service.StopExchanges();

@@ -327,6 +327,13 @@ std::vector<ConfigKey> MakeReference() {
        "PDQ copies within this distance of a confirmed file are swept; -1: the own bank's distance"},
       {"sweep", "block", "boolean", Boolean(api.sweep_options.block),
        "block each copy while its case waits, when no rule for sweeps says otherwise"},
+      // [tls]
+      {"tls", "cert_file", "string", String(http.tls_cert_file),
+       "PEM file of the server's certificate and its chain: the API and console are served over TLS 1.2/1.3 only "
+       "(forward-secret AEAD ciphers; older clients are refused) with Strict-Transport-Security. SIGHUP reads "
+       "both files again for new connections (a renewed certificate); open connections go on. Empty: plain HTTP "
+       "(put a TLS front end before it, docs/operations.md)"},
+      {"tls", "key_file", "string", String(http.tls_key_file), "PEM file of the certificate's private key"},
       // [wellness]
       {"wellness", "reveal_limit", "integer", Integer(api.wellness.reveal_limit),
        "the organisation's limit: originals a reviewer may reveal before a break (1-500). Managers (admin keys) "

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <condition_variable>
@@ -26,8 +28,35 @@ namespace vigil::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
 namespace {
+
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+// A server context from PEM files: TLS 1.2 and 1.3 only; for 1.2, forward-secret AEAD suites only.
+Result<std::shared_ptr<ssl::context>> MakeTlsContext(const std::string& cert_file, const std::string& key_file) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use |
+                       ssl::context::no_compression);
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  if (SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+    return Fail(ErrorCode::kInvalidArgument, "TLS: the cipher list is not supported by this OpenSSL");
+  }
+  beast::error_code ec;
+  context->use_certificate_chain_file(cert_file, ec);
+  if (ec) return Fail(ErrorCode::kInvalidArgument, "TLS certificate '" + cert_file + "': " + ec.message());
+  context->use_private_key_file(key_file, ssl::context::pem, ec);
+  if (ec) return Fail(ErrorCode::kInvalidArgument, "TLS private key '" + key_file + "': " + ec.message());
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return Fail(ErrorCode::kInvalidArgument, "TLS private key '" + key_file + "' is not the key of '" + cert_file + "'");
+  }
+  return context;
+}
 
 // Sent, best effort, to a connection refused by a cap or at the descriptor limit.
 // What one read takes from the socket at most (Beast's own read size).
@@ -104,6 +133,13 @@ struct HttpServer::State {
   std::uint16_t port = 0;
   bool started = false;
   bool stopped = false;
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls;  // null: plain HTTP; swapped by ReloadTls
+
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
 
   ~State() {
     if (reserve_fd >= 0) ::close(reserve_fd);
@@ -199,14 +235,27 @@ struct HttpServer::State {
 
   asio::awaitable<void> Session(tcp::socket socket, Slot slot) {
     try {
-      co_await Serve(std::move(socket), slot.address());
+      if (auto context = CurrentTls()) {
+        // The context stays alive with this frame: a reload swaps the server's, not this one's.
+        beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *context);
+        beast::get_lowest_layer(stream).expires_after(options.request_timeout);
+        auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+        if (handshake_ec) {
+          Observe(HttpEvent::kRefused, 400, "TLS handshake failed: " + handshake_ec.message());
+          co_return;
+        }
+        co_await Serve(stream, slot.address());
+      } else {
+        beast::tcp_stream stream(std::move(socket));
+        co_await Serve(stream, slot.address());
+      }
     } catch (const std::exception&) {
       // A connection ends; the service goes on (bad_alloc reading a request, say).
     }
   }
 
-  asio::awaitable<void> Serve(tcp::socket socket, const std::string& remote) {
-    beast::tcp_stream stream(std::move(socket));
+  template <class Stream>
+  asio::awaitable<void> Serve(Stream& stream, const std::string& remote) {
     // Bytes read but not yet parsed are capped: Beast's header_limit covers the header only, and a
     // chunked request's trailer block, or one chunk-size line with its extensions, is held whole
     // until it ends. Without the cap, a keyless request with an endless trailer took memory without
@@ -220,7 +269,7 @@ struct HttpServer::State {
       // service could say the key is missing. The limit is set once the request is admitted.
       parser.body_limit(boost::none);
       // Idle wait for the next request, then a deadline for reading it whole.
-      stream.expires_after(first ? options.request_timeout : options.idle_timeout);
+      beast::get_lowest_layer(stream).expires_after(first ? options.request_timeout : options.idle_timeout);
       first = false;
       auto [header_ec, header_bytes] =
           co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
@@ -230,7 +279,7 @@ struct HttpServer::State {
         break;
       }
       InFlight counted(this);
-      stream.expires_after(options.request_timeout);
+      beast::get_lowest_layer(stream).expires_after(options.request_timeout);
       const RequestHeader& header = parser.get().base();
       if (auto problem = FramingProblem(header)) {
         co_await Refuse(stream, HttpErrorResponse(http::status::bad_request, "invalid_argument", *problem), *problem);
@@ -295,7 +344,7 @@ struct HttpServer::State {
       Request request = parser.release();
       RequestInfo info{remote, std::move(admission.context)};
       // The handler's time is its own: no read deadline runs while it works.
-      stream.expires_never();
+      beast::get_lowest_layer(stream).expires_never();
       Response response;
       if (admission.offload) {
         // Long work runs on the worker pool; this coroutine waits without holding an I/O thread,
@@ -309,8 +358,9 @@ struct HttpServer::State {
       }
       const bool keep_alive = request.keep_alive() && !stopping && response.keep_alive();
       response.keep_alive(keep_alive);
+      if constexpr (kIsTls<Stream>) response.set(http::field::strict_transport_security, "max-age=31536000");
       response.prepare_payload();
-      stream.expires_after(options.write_timeout);
+      beast::get_lowest_layer(stream).expires_after(options.write_timeout);
       auto [write_ec, written] = co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
       (void)written;
       if (write_ec) {
@@ -326,6 +376,16 @@ struct HttpServer::State {
 
   // Closes our side, then drops what the client is still sending for a moment: closing with unread
   // bytes resets the connection and can destroy the answer in flight.
+  // TLS: the close_notify exchange, under the same short wait, then the socket closes.
+  static asio::awaitable<void> LingeringClose(beast::ssl_stream<beast::tcp_stream>& stream, std::chrono::milliseconds wait,
+                                              std::size_t at_most) {
+    (void)at_most;
+    beast::get_lowest_layer(stream).expires_after(wait);
+    co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream).socket().close(ignored);
+  }
+
   static asio::awaitable<void> LingeringClose(beast::tcp_stream& stream, std::chrono::milliseconds wait,
                                               std::size_t at_most) {
     beast::error_code ignored;
@@ -350,17 +410,19 @@ struct HttpServer::State {
   }
 
   // Answers a request refused before its handler, and counts it.
-  asio::awaitable<void> Refuse(beast::tcp_stream& stream, Response response, const std::string& reason) {
+  template <class Stream>
+  asio::awaitable<void> Refuse(Stream& stream, Response response, const std::string& reason) {
     Observe(HttpEvent::kRefused, response.result_int(), reason);
     response.keep_alive(false);
-    stream.expires_after(std::chrono::seconds(5));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
   }
 
   // Answers a request that could not be read, where an answer still makes sense.
-  asio::awaitable<void> RefuseRead(beast::tcp_stream& stream, const beast::error_code& ec) {
+  template <class Stream>
+  asio::awaitable<void> RefuseRead(Stream& stream, const beast::error_code& ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
+        ec == asio::error::operation_aborted || ec == ssl::error::stream_truncated) {
       co_return;
     }
     if (ec == beast::error::timeout) {
@@ -466,6 +528,12 @@ Status HttpServer::Start() {
   beast::error_code ec;
   const auto address = asio::ip::make_address(s.options.host, ec);
   if (ec) return Fail(ErrorCode::kInvalidArgument, "bad listen address '" + s.options.host + "': " + ec.message());
+  if (s.options.tls_cert_file.empty() != s.options.tls_key_file.empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "TLS needs both a certificate file and a private key file");
+  }
+  if (!s.options.tls_cert_file.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(s.tls, MakeTlsContext(s.options.tls_cert_file, s.options.tls_key_file));
+  }
   const tcp::endpoint endpoint(address, s.options.port);
   s.acceptor.open(endpoint.protocol(), ec);
   if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -499,6 +567,17 @@ Status HttpServer::Start() {
 
 std::uint16_t HttpServer::port() const { return state_->port; }
 
+bool HttpServer::tls() const { return !state_->options.tls_cert_file.empty(); }
+
+Status HttpServer::ReloadTls() {
+  auto& s = *state_;
+  if (!tls()) return Fail(ErrorCode::kInvalidArgument, "this server has no TLS to reload");
+  VIGIL_ASSIGN_OR_RETURN(auto context, MakeTlsContext(s.options.tls_cert_file, s.options.tls_key_file));
+  std::lock_guard lock(s.tls_mu);
+  s.tls = std::move(context);
+  return {};
+}
+
 int HttpServer::connections() const { return state_->open.load(); }
 
 void HttpServer::Stop() {
@@ -525,20 +604,26 @@ void BlockShutdownSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-void WaitForShutdownSignal() {
+void WaitForShutdownSignal(const std::function<void()>& on_hangup) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
-  int received = 0;
-  sigwait(&signals, &received);
+  sigaddset(&signals, SIGHUP);
+  for (;;) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received != SIGHUP) return;
+    if (on_hangup) on_hangup();
+  }
 }
 
 void HttpServer::RunUntilSignalled() {
-  WaitForShutdownSignal();
+  WaitForShutdownSignal([this] { (void)ReloadTls(); });
   Stop();
 }
 

@@ -9,6 +9,10 @@
 //   4. the handler runs with no deadline (on the worker pool when the admission says so), then the
 //      answer is written under its own deadline: slow work never loses its answer to the request
 //      deadline, and an answer that cannot be delivered is reported, never dropped silently.
+// With a certificate and key (HttpServerOptions::tls_*) every connection is TLS 1.2 or 1.3 with
+// forward-secret AEAD ciphers only (the handshake under the request deadline; older clients are
+// refused), and every answer carries Strict-Transport-Security; ReloadTls() (SIGHUP in `vigil
+// serve`) reads renewed files for new connections while open ones go on.
 // Connections are capped in total and per client address (refused with 503 and closed), and so
 // are the bytes of request bodies being read at once (503 from the header); at the
 // descriptor limit the accept loop backs off, sheds the waiting connection with a reserve
@@ -58,6 +62,9 @@ struct HttpServerOptions {
   // (chunked bodies count the body limit): a request that would take it past this gets 503 from its
   // header. 0: 16 x max_body_bytes.
   std::uint64_t max_inflight_body_bytes = 0;
+  // TLS: PEM files of the certificate (with its chain) and of its private key; both empty: plain
+  // HTTP. Read at Start and by ReloadTls.
+  std::string tls_cert_file, tls_key_file;
 };
 
 // The service's verdict on a request from its header, before any body byte is read.
@@ -104,10 +111,16 @@ class HttpServer {
   std::uint16_t port() const;
   // Connections open now (for tests and metrics).
   int connections() const;
+  // Reads the certificate and key files again: new connections use them, open ones keep theirs. On
+  // an error (a missing file, a key that is not the certificate's) the ones in use stay and the
+  // error says why. kInvalidArgument when the server has no TLS.
+  Status ReloadTls();
+  bool tls() const;
   // Graceful stop (see above); blocks until the threads have finished. Safe to call twice.
   void Stop();
-  // Blocks until SIGINT or SIGTERM, then stops gracefully. Call BlockShutdownSignals() first,
-  // before any thread starts, so that every thread leaves those signals to this one.
+  // Blocks until SIGINT or SIGTERM, then stops gracefully; a SIGHUP meanwhile reloads TLS. Call
+  // BlockShutdownSignals() first, before any thread starts, so that every thread leaves those
+  // signals to this one.
   void RunUntilSignalled();
 
  private:
@@ -115,9 +128,11 @@ class HttpServer {
   std::unique_ptr<State> state_;
 };
 
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and those it starts.
 void BlockShutdownSignals();
-// Blocks until SIGINT or SIGTERM (after BlockShutdownSignals).
-void WaitForShutdownSignal();
+// Blocks until SIGINT or SIGTERM (after BlockShutdownSignals); calls `on_hangup` for each SIGHUP
+// meanwhile (ignored when empty).
+void WaitForShutdownSignal(const std::function<void()>& on_hangup = {});
 
 // A JSON error answer {"error": {"code", "message"}} that closes the connection.
 Response HttpErrorResponse(http::status status, const std::string& code, const std::string& message);

@@ -313,6 +313,13 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_int(*t, "pdq_max_distance", config.api.sweep_options.pdq_max_distance, -1, 256);
     read_bool(*t, "block", config.api.sweep_options.block);
   }
+  if (const auto* t = table["tls"].as_table()) {
+    read_string(*t, "cert_file", config.http.tls_cert_file);
+    read_string(*t, "key_file", config.http.tls_key_file);
+    if (config.http.tls_cert_file.empty() != config.http.tls_key_file.empty()) {
+      status = Fail(ErrorCode::kInvalidArgument, path + ": [tls] needs both cert_file and key_file");
+    }
+  }
   if (const auto* t = table["wellness"].as_table()) {
     auto& w = config.api.wellness;
     read_int(*t, "reveal_limit", w.reveal_limit, 1, 500);
