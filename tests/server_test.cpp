@@ -1353,6 +1353,31 @@ TEST_P(ServiceSqliteTest, ARevokedKeyNameCannotBeReused) {
   EXPECT_NE(again.body.find("never reused"), std::string::npos) << again.body;
 }
 
+// A service rotates its own key without a gap: the new secret is shown once, the previous one works
+// during the overlap (and at once stops with overlap 0); keys made with an expiry say when.
+TEST_P(ServiceSqliteTest, AKeyRotatesItselfAndBothSecretsWorkDuringTheOverlap) {
+  StartServer();
+  if (HasFatalFailure()) return;
+  auto made = Call("POST", "/v1/keys", "admin", R"({"name":"pipeline","role":"submitter","expires_days":90})");
+  ASSERT_EQ(made.status, 201u) << made.body;
+  EXPECT_FALSE(Parse(made).at("expires_at").is_null());
+  const std::string first(Parse(made).at("key").as_string());
+  auto rotated = HttpJson(port_, "POST", "/v1/me/key/rotate", first, R"({"overlap_hours": 1})");
+  ASSERT_EQ(rotated.status, 200u) << rotated.body;
+  const std::string second(Parse(rotated).at("key").as_string());
+  EXPECT_NE(second, first);
+  EXPECT_FALSE(Parse(rotated).at("previous_until").is_null());
+  EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", first).status, 200u) << "the previous secret, during the overlap";
+  EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", second).status, 200u);
+  auto again = HttpJson(port_, "POST", "/v1/me/key/rotate", second, R"({"overlap_hours": 0})");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", second).status, 401u) << "no overlap: it stops at once";
+  EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", first).status, 401u);
+  EXPECT_EQ(Call("POST", "/v1/keys", "admin", R"({"name":"x","role":"submitter","expires_days":0})").status, 400u);
+  EXPECT_EQ(HttpJson(port_, "POST", "/v1/me/key/rotate", std::string(Parse(again).at("key").as_string()),
+                     R"({"overlap_hours": 9999})").status, 400u);
+}
+
 // An admin alone cannot mint a key that reads evidence: it is a request, with no secret, until a
 // second, different admin approves it and receives the secret, once.
 TEST_P(ServiceSqliteTest, AnAdminsCustodianKeyIsPendingUntilADifferentAdminApprovesIt) {

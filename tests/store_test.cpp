@@ -634,6 +634,55 @@ TEST_P(StoreTest, APendingKeyLapsesAfterADayAndItsNameCanBeRequestedAgain) {
   EXPECT_EQ(keys->at(1).status, "active");
 }
 
+TEST_P(StoreTest, AKeyPastItsExpiryAuthenticatesNothing) {
+  StepClock clock;
+  StoreOptions options = options_;
+  options.clock = &clock;
+  auto store = Store::Open(options);
+  ASSERT_TRUE(store) << store.error().ToString();
+  auto key = (*store)->CreateApiKey("ingest", "submitter", "root");
+  ASSERT_TRUE(key);
+  ASSERT_TRUE((*store)->SetApiKeyExpiry("INGEST", clock.now + 86'400'000'000, "root"));
+  EXPECT_TRUE((*store)->Authenticate(key->secret));
+  clock.now += 86'400'000'000;
+  EXPECT_EQ((*store)->Authenticate(key->secret).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ((*store)->ListApiKeys()->at(0).status, "expired");
+  EXPECT_EQ((*store)->SetApiKeyExpiry("nobody", std::nullopt, "root").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, ARotatedKeysPreviousSecretWorksUntilTheOverlapEnds) {
+  StepClock clock;
+  StoreOptions options = options_;
+  options.clock = &clock;
+  auto store = Store::Open(options);
+  ASSERT_TRUE(store) << store.error().ToString();
+  auto first = (*store)->CreateApiKey("ingest", "submitter", "root");
+  ASSERT_TRUE(first);
+  auto second = (*store)->RotateApiKey("ingest", 3600, "ingest");
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_NE(second->secret, first->secret);
+  EXPECT_EQ(second->record.name, "ingest");
+  EXPECT_EQ((*store)->Authenticate(first->secret)->name, "ingest") << "both work during the overlap";
+  EXPECT_EQ((*store)->Authenticate(second->secret)->name, "ingest");
+  EXPECT_TRUE((*store)->ListApiKeys()->at(0).previous_until.has_value());
+  clock.now += 3601'000'000;
+  EXPECT_FALSE((*store)->Authenticate(first->secret)) << "the previous secret stops after the overlap";
+  EXPECT_TRUE((*store)->Authenticate(second->secret));
+  // Without an overlap the previous secret stops at once.
+  auto third = (*store)->RotateApiKey("ingest", 0, "root");
+  ASSERT_TRUE(third);
+  EXPECT_FALSE((*store)->Authenticate(second->secret));
+  EXPECT_TRUE((*store)->Authenticate(third->secret));
+  // A pending request has no secret to rotate; a revoked key neither.
+  ASSERT_TRUE((*store)->CreateApiKey("carl", "custodian", "root"));
+  EXPECT_EQ((*store)->RotateApiKey("carl", 0, "root").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE((*store)->RevokeApiKey("ingest", "root"));
+  EXPECT_EQ((*store)->RotateApiKey("ingest", 0, "root").error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE((*store)->Authenticate(third->secret));
+  const auto audit = (*store)->ListAudit(100);
+  EXPECT_EQ(std::count_if(audit->begin(), audit->end(), [](const AuditRecord& r) { return r.action == "key.rotate"; }), 2);
+}
+
 TEST_P(StoreTest, AWithdrawnPendingKeyCannotBeApproved) {
   ASSERT_TRUE(store_->CreateApiKey("carl", "custodian", "root"));
   ASSERT_TRUE(store_->RevokeApiKey("carl", "root"));

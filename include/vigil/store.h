@@ -236,6 +236,10 @@ struct ApiKeyRecord {
   std::string created_by;   // who minted or requested it: an admin key's name, or "cli:<os user>"
   std::string approved_by;  // the second admin, for a sensitive role minted over the API
   std::optional<std::int64_t> approved_at;
+  // After this it authenticates nothing (status "expired"); unset: it does not expire.
+  std::optional<std::int64_t> expires_at;
+  // During a rotation: the previous secret works until then, beside the new one.
+  std::optional<std::int64_t> previous_until;
 };
 
 struct NewApiKey {
@@ -424,8 +428,22 @@ class KeyStore {
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
   // Revokes the live key of that name (case-insensitive); a pending one is withdrawn.
   virtual Status RevokeApiKey(const std::string& name, const std::string& actor) = 0;
-  // The active key whose SHA-256 matches; kNotFound for unknown, pending or revoked keys.
+  // The active key whose SHA-256 matches (or its previous secret's, during a rotation); kNotFound
+  // for unknown, pending, revoked or expired keys.
   virtual Result<ApiKeyRecord> Authenticate(const std::string& secret) = 0;
+  // When a live key stops authenticating (nullopt: never). Audited.
+  virtual Status SetApiKeyExpiry(const std::string& name, std::optional<std::int64_t> expires_at,
+                                 const std::string& actor) {
+    (void)name, (void)expires_at, (void)actor;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store has no key expiry"});
+  }
+  // A new secret for a live, active key (same name, role and history), shown once: the previous
+  // one keeps working for `overlap_seconds` (0: it stops at once), so that the services using it
+  // can be moved over without a gap. Audited ("key.rotate").
+  virtual Result<NewApiKey> RotateApiKey(const std::string& name, std::int64_t overlap_seconds, const std::string& actor) {
+    (void)name, (void)overlap_seconds, (void)actor;
+    return tl::unexpected(Error{ErrorCode::kUnsupported, "this store does not rotate keys"});
+  }
 };
 
 // The hash-chained audit log: every change by a person or the policy (verified by

@@ -58,6 +58,9 @@ boost::json::object KeyJson(const ApiKeyRecord& key) {
   item["approved_at"] = key.approved_at ? boost::json::value(IsoTime(*key.approved_at)) : nullptr;
   item["revoked_at"] = key.revoked_at ? boost::json::value(IsoTime(*key.revoked_at)) : nullptr;
   if (key.status == "pending") item["expires_at"] = IsoTime(key.created_at + kPendingKeyMicros);
+  else item["expires_at"] = key.expires_at ? boost::json::value(IsoTime(*key.expires_at)) : nullptr;
+  // During a rotation: until when the previous secret still works.
+  item["previous_until"] = key.previous_until ? boost::json::value(IsoTime(*key.previous_until)) : nullptr;
   return item;
 }
 
@@ -76,25 +79,65 @@ Response ApiService::ListKeys(ApiCall&) {
 Response ApiService::CreateKey(ApiCall& call) {
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  if (auto known = CheckKnownFields(*body, {"name", "role"}); !known) return ErrorResponse(known.error());
+  if (auto known = CheckKnownFields(*body, {"name", "role", "expires_days"}); !known) return ErrorResponse(known.error());
   const auto* name = body->if_contains("name");
   const auto* role = body->if_contains("role");
   if (name == nullptr || !name->is_string() || role == nullptr || !role->is_string()) {
     return ErrorResponse(http::status::bad_request, "invalid_argument", "string 'name' and 'role' are required");
   }
+  std::optional<std::int64_t> expires_at;
+  if (const auto* days = body->if_contains("expires_days"); days != nullptr && !days->is_null()) {
+    if (!days->is_int64() || days->as_int64() < 1 || days->as_int64() > 3650) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "'expires_days' is 1 to 3650 (or null: never)");
+    }
+    expires_at = SystemClock().NowMicros() + days->as_int64() * 86'400'000'000;
+  }
   auto key = store_.CreateApiKey(std::string(name->as_string()), std::string(role->as_string()), call.actor);
   if (!key) return ErrorResponse(key.error());
+  if (expires_at) {
+    if (auto set = store_.SetApiKeyExpiry(key->record.name, expires_at, call.actor); !set) return ErrorResponse(set.error());
+    key->record.expires_at = expires_at;
+  }
   if (key->record.status == "pending") {
     auto out = KeyJson(key->record);
     out["message"] = "a " + key->record.role + " key needs a second admin: another admin approves it with POST /v1/keys/" +
                      key->record.name + "/approve before " + IsoTime(key->record.created_at + kPendingKeyMicros);
     return JsonResponse(http::status::accepted, std::move(out));
   }
-  return JsonResponse(http::status::created, boost::json::object{{"name", key->record.name},
-                                                                 {"role", key->record.role},
-                                                                 {"prefix", key->record.prefix},
-                                                                 {"status", key->record.status},
-                                                                 {"key", key->secret}});
+  return JsonResponse(http::status::created,
+                      boost::json::object{{"name", key->record.name},
+                                          {"role", key->record.role},
+                                          {"prefix", key->record.prefix},
+                                          {"status", key->record.status},
+                                          {"expires_at", expires_at ? boost::json::value(IsoTime(*expires_at)) : nullptr},
+                                          {"key", key->secret}});
+}
+
+// The caller rotates their own key: a new secret, shown once; the previous one works for
+// `overlap_hours` more (default 24) so that the services using it move over without a gap. Nobody
+// rotates someone else's key over the API (an admin would hold a legal or custodian key's secret).
+Response ApiService::RotateMyKey(ApiCall& call) {
+  auto body = ParseJsonObject(call.request, options_.max_json_bytes);
+  if (!body) return ErrorResponse(body.error());
+  if (auto known = CheckKnownFields(*body, {"overlap_hours"}); !known) return ErrorResponse(known.error());
+  std::int64_t hours = 24;
+  if (const auto* overlap = body->if_contains("overlap_hours"); overlap != nullptr && !overlap->is_null()) {
+    if (!overlap->is_int64() || overlap->as_int64() < 0 || overlap->as_int64() > 720) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "'overlap_hours' is 0 to 720");
+    }
+    hours = overlap->as_int64();
+  }
+  auto key = store_.RotateApiKey(call.actor, hours * 3600, call.actor);
+  if (!key) return ErrorResponse(key.error());
+  auth_.Evict();
+  return JsonResponse(http::status::ok,
+                      boost::json::object{{"name", key->record.name},
+                                          {"role", key->record.role},
+                                          {"prefix", key->record.prefix},
+                                          {"previous_until", key->record.previous_until
+                                                                 ? boost::json::value(IsoTime(*key->record.previous_until))
+                                                                 : nullptr},
+                                          {"key", key->secret}});
 }
 
 // The second admin: activates a pending key and receives its secret, once.

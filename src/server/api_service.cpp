@@ -45,6 +45,8 @@ const std::vector<std::string> kTransparency = {"legal", "auditor", "admin"};
 const std::vector<std::string> kReadEvents = {"submitter", "auditor", "admin"};
 // Reports about uploads: users' reports the platform forwards, reviewers' escalations.
 const std::vector<std::string> kReportContent = {"submitter", "reviewer"};
+// Every role: what any key may do to itself.
+const std::vector<std::string> kAnyRole(std::begin(kRoles), std::end(kRoles));
 // Disabling a list entry: a reviewer's rejected match, or a bank administrator's curation.
 const std::vector<std::string> kDisableEntry = {"reviewer", "bank-admin"};
 // Moving a case to another queue: a reviewer of its queue (misrouted), or an admin.
@@ -90,6 +92,7 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::post, "/v1/keys", kAdmin, &ApiService::CreateKey},
       {V::delete_, "/v1/keys/{name}", kAdmin, &ApiService::RevokeKey},
       {V::post, "/v1/keys/{name}/approve", kAdmin, &ApiService::ApproveKey},
+      {V::post, "/v1/me/key/rotate", kAnyRole, &ApiService::RotateMyKey},
       {V::get, "/v1/audit", kReadAudit, &ApiService::ListAudit},
       {V::get, "/v1/audit/verify", kReadAudit, &ApiService::VerifyAudit},
       {V::get, "/v1/cases", kReadCases, &ApiService::ListCases},

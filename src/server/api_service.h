@@ -353,6 +353,8 @@ class ApiService {
   Response GetReviewerWellness(ApiCall& call);
   Response SetReviewerWellness(ApiCall& call);
   Response GetExposure(ApiCall& call);
+  // admin_routes.cpp
+  Response RotateMyKey(ApiCall& call);
   Response ReviewerStats(ApiCall& call);
   Response DisableEntry(ApiCall& call);
   Response ListQuarantine(ApiCall& call);

@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 15> kMigrations = {
+constexpr std::array<std::string_view, 16> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -685,6 +685,14 @@ CREATE TABLE reviewer_breaks (
   forced INTEGER NOT NULL
 );
 CREATE INDEX reviewer_breaks_reviewer ON reviewer_breaks(reviewer, started_at);
+)sql",
+    // 16: API keys that expire, and rotation: the previous secret keeps working until
+    // previous_until (two live secrets for one key during a rotation).
+    R"sql(
+ALTER TABLE api_keys ADD COLUMN expires_at BIGINT;
+ALTER TABLE api_keys ADD COLUMN previous_hash TEXT;
+ALTER TABLE api_keys ADD COLUMN previous_until BIGINT;
+CREATE INDEX api_keys_previous ON api_keys(previous_hash);
 )sql",
 };
 

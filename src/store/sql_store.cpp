@@ -782,7 +782,7 @@ class SqlStore final : public Store {
     VIGIL_TRY(transaction.Commit());
     NewApiKey key;
     key.record = {inserted->at(0).Int(0), *name, role, prefix, now, std::nullopt,
-                  pending ? "pending" : "active", created_by, "", std::nullopt};
+                  pending ? "pending" : "active", created_by, "", std::nullopt, std::nullopt, std::nullopt};
     if (!pending) key.secret = std::move(*secret);
     return key;
   }
@@ -802,7 +802,7 @@ class SqlStore final : public Store {
     const auto& row = rows->front();
     NewApiKey key;
     key.record = {row.Int(0), row.Text(1), row.Text(2), secret->substr(0, 12), row.Int(3), std::nullopt,
-                  "active", row.Text(5), approver, now};
+                  "active", row.Text(5), approver, now, std::nullopt, std::nullopt};
     if (row.Text(4) != "pending") {
       return Fail(ErrorCode::kAlreadyExists, "key '" + key.record.name + "' is active already");
     }
@@ -834,16 +834,19 @@ class SqlStore final : public Store {
   Result<std::vector<ApiKeyRecord>> ListApiKeys() override {
     auto db = pool_.Acquire();
     auto rows = db->Query(
-        "SELECT id, name, role, prefix, created_at, revoked_at, status, created_by, approved_by, approved_at "
-        "FROM api_keys ORDER BY id");
+        "SELECT id, name, role, prefix, created_at, revoked_at, status, created_by, approved_by, approved_at, "
+        "expires_at, previous_until FROM api_keys ORDER BY id");
     if (!rows) return tl::unexpected(rows.error());
-    const auto lapsed = Now() - kPendingKeyMicros;
+    const auto now = Now();
+    const auto lapsed = now - kPendingKeyMicros;
     std::vector<ApiKeyRecord> keys;
     for (const auto& row : *rows) {
       keys.push_back({row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), row.OptInt(5), row.Text(6),
-                      row.Text(7), row.Text(8), row.OptInt(9)});
+                      row.Text(7), row.Text(8), row.OptInt(9), row.OptInt(10), row.OptInt(11)});
       auto& key = keys.back();
       if (key.status == "pending" && !key.revoked_at && key.created_at <= lapsed) key.status = "expired";
+      if (key.status == "active" && key.expires_at && *key.expires_at <= now) key.status = "expired";
+      if (key.previous_until && *key.previous_until <= now) key.previous_until.reset();
     }
     return keys;
   }
@@ -865,15 +868,67 @@ class SqlStore final : public Store {
 
   Result<ApiKeyRecord> Authenticate(const std::string& secret) override {
     auto db = pool_.Acquire();
+    const std::string hash = Sha256Hex(secret);
+    const auto now = Now();
     auto rows = db->Query(
-        "SELECT id, name, role, prefix, created_at, created_by, approved_by, approved_at FROM api_keys "
-        "WHERE key_hash = $1 AND revoked_at IS NULL AND status = 'active'",
-        {Sha256Hex(secret)});
+        "SELECT id, name, role, prefix, created_at, created_by, approved_by, approved_at, expires_at, previous_until "
+        "FROM api_keys WHERE (key_hash = $1 OR (previous_hash = $1 AND previous_until > $2)) AND revoked_at IS NULL "
+        "AND status = 'active' AND (expires_at IS NULL OR expires_at > $2)",
+        {hash, now});
     if (!rows) return tl::unexpected(rows.error());
-    if (rows->empty()) return Fail(ErrorCode::kNotFound, "unknown or revoked API key");
+    if (rows->empty()) return Fail(ErrorCode::kNotFound, "unknown, revoked or expired API key");
     const auto& row = rows->front();
     return ApiKeyRecord{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), std::nullopt,
-                        "active",   row.Text(5), row.Text(6), row.OptInt(7)};
+                        "active",   row.Text(5), row.Text(6), row.OptInt(7), row.OptInt(8), row.OptInt(9)};
+  }
+
+  Status SetApiKeyExpiry(const std::string& raw_name, std::optional<std::int64_t> expires_at,
+                         const std::string& actor) override {
+    const std::string name = AsciiLower(raw_name);
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto changed, db->Execute("UPDATE api_keys SET expires_at = $1 WHERE LOWER(name) = $2 AND "
+                                                     "revoked_at IS NULL",
+                                                     {expires_at ? SqlValue(*expires_at) : SqlValue(), name}));
+    if (changed == 0) return Fail(ErrorCode::kNotFound, "no live key named '" + name + "'");
+    VIGIL_TRY(AuditOn(*db, actor, "key.expiry", name, expires_at ? "expires_at=" + std::to_string(*expires_at) : "never"));
+    return transaction.Commit();
+  }
+
+  Result<NewApiKey> RotateApiKey(const std::string& raw_name, std::int64_t overlap_seconds,
+                                 const std::string& actor) override {
+    const std::string name = AsciiLower(raw_name);
+    if (overlap_seconds < 0 || overlap_seconds > 30 * 86'400) {
+      return Fail(ErrorCode::kInvalidArgument, "the overlap is 0 to 30 days");
+    }
+    auto secret = NewKeySecret();
+    if (!secret) return tl::unexpected(secret.error());
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto transaction, SqlTransaction::Start(*db));
+    const auto now = Now();
+    VIGIL_ASSIGN_OR_RETURN(
+        auto rows, db->Query("SELECT id, name, role, created_at, created_by, approved_by, approved_at, expires_at "
+                             "FROM api_keys WHERE LOWER(name) = $1 AND revoked_at IS NULL AND status = 'active' AND "
+                             "(expires_at IS NULL OR expires_at > $2)",
+                             {name, now}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no live, active key named '" + name + "'");
+    const auto& row = rows.front();
+    const std::optional<std::int64_t> until =
+        overlap_seconds > 0 ? std::optional<std::int64_t>(now + overlap_seconds * 1'000'000) : std::nullopt;
+    VIGIL_TRY(db->Execute("UPDATE api_keys SET previous_hash = CASE WHEN $1 > 0 THEN key_hash ELSE NULL END, "
+                          "previous_until = $2, key_hash = $3, prefix = $4 WHERE id = $5",
+                          {overlap_seconds, until ? SqlValue(*until) : SqlValue(), Sha256Hex(*secret),
+                           secret->substr(0, 12), row.Int(0)}));
+    VIGIL_TRY(AuditOn(*db, actor, "key.rotate", row.Text(1),
+                      "the previous secret works " + (overlap_seconds > 0 ? "for " + std::to_string(overlap_seconds) +
+                                                                                " more seconds"
+                                                                          : std::string("no longer"))));
+    VIGIL_TRY(transaction.Commit());
+    NewApiKey key;
+    key.record = {row.Int(0), row.Text(1), row.Text(2), secret->substr(0, 12), row.Int(3), std::nullopt, "active",
+                  row.Text(4), row.Text(5), row.OptInt(6), row.OptInt(7), until};
+    key.secret = std::move(*secret);
+    return key;
   }
 
   Status Audit(const std::string& actor, const std::string& action, const std::string& target,
