@@ -96,6 +96,24 @@ Action RegisterWorkflowCommands(CLI::App& app) {
                                          std::to_string(static_cast<long long>(strikes.half_life_days)) + " days")
                                             .c_str()
                                       : "");
+        // The review queues, in routing order: where a case goes, and who works it.
+        for (const auto& q : rules->queues().queues()) {
+          std::string routes;
+          auto add = [&](const char* what, const std::vector<std::string>& values) {
+            if (values.empty()) return;
+            std::string list;
+            for (const auto& v : values) list += (list.empty() ? "" : ",") + v;
+            routes += std::string(routes.empty() ? "" : " ") + what + "=" + list;
+          };
+          add("categories", q.categories);
+          add("banks", q.banks);
+          add("bank_labels", q.bank_labels);
+          add("sources", q.sources);
+          if (q.max_priority) routes += std::string(routes.empty() ? "" : " ") + "max_priority=" + std::to_string(*q.max_priority);
+          std::printf("queue %s: %s; %s%s\n", q.name.c_str(), routes.empty() ? "every case no queue above takes" : routes.c_str(),
+                      q.open_to_all ? "every reviewer" : "its members only",
+                      q.sla_hours ? ("; due within " + std::to_string(*q.sla_hours) + " h").c_str() : "");
+        }
         return 0;
       }
       auto store = OpenStoreOrReport(a->store, "policy test");
