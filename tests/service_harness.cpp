@@ -11,6 +11,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -77,14 +79,14 @@ std::filesystem::path ScratchFile(const std::string& stem) {
 
 }  // namespace
 
-HttpReply Http(std::uint16_t port, const std::string& method, const std::string& target, const std::string& body,
-               const std::map<std::string, std::string>& headers) {
-  HttpReply reply;
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(60));
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+namespace {
+
+std::atomic<bool> g_tls{false};
+
+// One request and its answer on a connected stream (plain or TLS).
+template <class Stream>
+void Exchange(Stream& stream, HttpReply& reply, const std::string& method, const std::string& target,
+              const std::string& body, const std::map<std::string, std::string>& headers) {
     http::request<http::string_body> request{http::string_to_verb(method), target, 11};
     request.set(http::field::host, "127.0.0.1");
     for (const auto& [name, value] : headers) request.set(name, value);
@@ -104,6 +106,33 @@ HttpReply Http(std::uint16_t port, const std::string& method, const std::string&
       std::string name(field.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       reply.headers[name] = std::string(field.value());
+    }
+}
+
+}  // namespace
+
+void UseTls(bool on) { g_tls = on; }
+
+HttpReply Http(std::uint16_t port, const std::string& method, const std::string& target, const std::string& body,
+               const std::map<std::string, std::string>& headers) {
+  HttpReply reply;
+  try {
+    asio::io_context io;
+    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+    if (g_tls) {
+      // The test's own self-signed certificate: not verified.
+      asio::ssl::context context(asio::ssl::context::tls_client);
+      context.set_verify_mode(asio::ssl::verify_none);
+      beast::ssl_stream<beast::tcp_stream> stream(io, context);
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
+      beast::get_lowest_layer(stream).connect(endpoint);
+      stream.handshake(asio::ssl::stream_base::client);
+      Exchange(stream, reply, method, target, body, headers);
+    } else {
+      beast::tcp_stream stream(io);
+      stream.expires_after(std::chrono::seconds(60));
+      stream.connect(endpoint);
+      Exchange(stream, reply, method, target, body, headers);
     }
   } catch (const std::exception&) {
     reply.status = 0;

@@ -19,6 +19,9 @@ struct HttpReply {
   std::map<std::string, std::string> headers;  // lower-case names
 };
 
+// Every request from here on over TLS (the server's certificate is not verified), or plain again.
+void UseTls(bool on);
+
 // One request on a fresh connection. `headers` are added as given.
 HttpReply Http(std::uint16_t port, const std::string& method, const std::string& target,
                const std::string& body = {}, const std::map<std::string, std::string>& headers = {});

@@ -13,6 +13,7 @@
 #include "service_harness.h"
 #include "test_images.h"
 #include "test_postgres.h"
+#include "test_tls.h"
 #include "vigil/file_hasher.h"
 #include "vigil/image.h"
 #include "vigil/store.h"
@@ -47,7 +48,8 @@ std::string Code(const testing::HttpReply& reply) {
   return v.is_object() && v.as_object().contains("error") ? std::string(v.at("error").at("code").as_string()) : "";
 }
 
-enum class Backend { kSqlite, kPostgres };
+// kSqliteTls: the same on SQLite, every request over TLS ([tls] with a certificate made here).
+enum class Backend { kSqlite, kPostgres, kSqliteTls };
 
 class WorkflowTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -68,13 +70,30 @@ class WorkflowTest : public ::testing::TestWithParam<Backend> {
     std::ofstream(dir_.path() / "rules.toml") << kRules;
     // These tests follow one list's entries through decisions; the own banks (on by default: a
     // confirmed file would match its re-encodings here) and sweeps have tests of their own.
-    std::ofstream(dir_.path() / "vigil.toml") << "[workflow]\nlease_seconds = 2\nown_bank = \"\"\n";
+    std::ofstream config(dir_.path() / "vigil.toml");
+    config << "[workflow]\nlease_seconds = 2\nown_bank = \"\"\n";
+    if (GetParam() == Backend::kSqliteTls) {
+      const auto pem = testing::SelfSignedCertificate("vigil.test");
+      std::ofstream(dir_.path() / "cert.pem") << pem.cert;
+      std::ofstream(dir_.path() / "key.pem") << pem.key;
+      config << "[tls]\ncert_file = \"" << (dir_.path() / "cert.pem").string() << "\"\nkey_file = \""
+             << (dir_.path() / "key.pem").string() << "\"\n";
+      testing::UseTls(true);
+    }
+    config.close();
     std::vector<std::string> args = store_flags_;
     args.insert(args.end(), {"--no-access-log", "--rules", (dir_.path() / "rules.toml").string(), "--config",
                              (dir_.path() / "vigil.toml").string()});
     server_ = std::make_unique<testing::ServerProcess>(dir_.path() / "server", args);
     ASSERT_TRUE(server_->Start()) << server_->Log();
     port_ = server_->port();
+    if (GetParam() == Backend::kSqliteTls) {
+      // Really TLS: plain HTTP gets no answer, and TLS answers carry HSTS.
+      testing::UseTls(false);
+      ASSERT_EQ(Http(port_, "GET", "/healthz").status, 0u);
+      testing::UseTls(true);
+      ASSERT_EQ(Http(port_, "GET", "/healthz").headers["strict-transport-security"], "max-age=31536000");
+    }
     // A bank with one benign photo's PDQ.
     ASSERT_EQ(Call("lists", "POST", "/v1/banks", R"({"name":"benign-list","labels":["test"],"category":"csam"})").status,
               201u);
@@ -85,6 +104,8 @@ class WorkflowTest : public ::testing::TestWithParam<Backend> {
                          {{"Authorization", "Bearer " + keys_["lists"]}, {"Content-Type", "text/csv"}});
     ASSERT_EQ(imported.status, 200u) << imported.body;
   }
+
+  void TearDown() override { testing::UseTls(false); }
 
   testing::HttpReply Call(const std::string& who, const std::string& method, const std::string& target,
                           const std::string& body = {}) {
@@ -557,8 +578,12 @@ TEST_P(WorkflowTest, AnEscalatedCaseIsDueAsAPriorityOneCase) {
   EXPECT_LT(std::string(Parse(escalated).at("sla_due").as_string()), std::string(before.at("sla_due").as_string()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+INSTANTIATE_TEST_SUITE_P(Backends, WorkflowTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres, Backend::kSqliteTls),
+                         [](const auto& param_info) {
+                           return param_info.param == Backend::kSqlite     ? "Sqlite"
+                                  : param_info.param == Backend::kPostgres ? "Postgres"
+                                                                           : "SqliteOverTls";
+                         });
 
 }  // namespace
 }  // namespace vigil
