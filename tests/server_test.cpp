@@ -1369,6 +1369,9 @@ TEST_P(ServiceSqliteTest, AKeyRotatesItselfAndBothSecretsWorkDuringTheOverlap) {
   EXPECT_FALSE(Parse(rotated).at("previous_until").is_null());
   EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", first).status, 200u) << "the previous secret, during the overlap";
   EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", second).status, 200u);
+  // The previous secret may not rotate the key: it would take it from its new holder.
+  EXPECT_EQ(HttpJson(port_, "POST", "/v1/me/key/rotate", first, R"({"overlap_hours": 0})").status, 403u);
+  EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", second).status, 200u);
   auto again = HttpJson(port_, "POST", "/v1/me/key/rotate", second, R"({"overlap_hours": 0})");
   ASSERT_EQ(again.status, 200u) << again.body;
   EXPECT_EQ(HttpJson(port_, "GET", "/v1/events", second).status, 401u) << "no overlap: it stops at once";

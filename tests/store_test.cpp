@@ -677,6 +677,7 @@ TEST_P(StoreTest, ARotatedKeysPreviousSecretWorksUntilTheOverlapEnds) {
   ASSERT_TRUE((*store)->CreateApiKey("carl", "custodian", "root"));
   EXPECT_EQ((*store)->RotateApiKey("carl", 0, "root").error().code, ErrorCode::kNotFound);
   ASSERT_TRUE((*store)->RevokeApiKey("ingest", "root"));
+  EXPECT_EQ((*store)->ListApiKeys()->at(0).status, "revoked");
   EXPECT_EQ((*store)->RotateApiKey("ingest", 0, "root").error().code, ErrorCode::kNotFound);
   EXPECT_FALSE((*store)->Authenticate(third->secret));
   const auto audit = (*store)->ListAudit(100);

@@ -126,6 +126,11 @@ class TlsTest : public ::testing::Test {
     options.tls_cert_file = cert_.string();
     options.tls_key_file = key_.string();
     server::HttpCallbacks callbacks;
+    callbacks.admit = [](const server::RequestHeader& header, const std::string&) {
+      server::Admission admission;
+      if (header.target() == "/private") admission.refusal = server::HttpErrorResponse(server::http::status::unauthorized, "unauthenticated", "no key");
+      return admission;
+    };
     callbacks.handle = [](server::Request&, const server::RequestInfo&) {
       server::Response response{server::http::status::ok, 11};
       response.body() = "ok";
@@ -150,6 +155,12 @@ TEST_F(TlsTest, ATls12Or13ClientIsServedWithStrictTransportSecurity) {
     EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
     EXPECT_NE(reply.find("Strict-Transport-Security: max-age=31536000"), std::string::npos) << reply;
   }
+  // Refusals before any handler carry it too.
+  TlsClient refused(server_->port(), TLS1_2_VERSION, TLS1_3_VERSION);
+  ASSERT_TRUE(refused.connected());
+  const auto reply = refused.Get("/private");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 401")) << reply;
+  EXPECT_NE(reply.find("Strict-Transport-Security: max-age=31536000"), std::string::npos) << reply;
 }
 
 TEST_F(TlsTest, AClientOfferingOnlyTls10Or11IsRefused) {

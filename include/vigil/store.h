@@ -240,6 +240,9 @@ struct ApiKeyRecord {
   std::optional<std::int64_t> expires_at;
   // During a rotation: the previous secret works until then, beside the new one.
   std::optional<std::int64_t> previous_until;
+  // Authenticate: the secret presented was the previous one (during a rotation's overlap). It may
+  // do ordinary calls, never rotate the key again (it would take the key from its new holder).
+  bool by_previous_secret = false;
 };
 
 struct NewApiKey {

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -150,12 +152,19 @@ Result<std::string> PersonActor(Store& store, const ReportArgs& a, const std::ve
   std::string secret;
   if (!a.api_key_file.empty()) {
     std::ifstream in(a.api_key_file);
-    if (!in) return Fail(ErrorCode::kNotFound, a.api_key_file + ": cannot read the API key file");
+    if (!in || std::filesystem::is_directory(a.api_key_file)) {
+      return Fail(ErrorCode::kNotFound, a.api_key_file + ": cannot read the API key file");
+    }
     std::getline(in, secret);
-    while (!secret.empty() && (secret.back() == ' ' || secret.back() == '\r' || secret.back() == '\t')) secret.pop_back();
+    if (secret.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return Fail(ErrorCode::kInvalidArgument, a.api_key_file + ": the API key file is empty");
+    }
   } else if (const char* env = std::getenv("VIGIL_API_KEY"); env != nullptr) {
     secret = env;
   }
+  // Whitespace around the key (a file's line ending, an editor's indentation) is not part of it.
+  const auto first = secret.find_first_not_of(" \t\r\n");
+  secret = first == std::string::npos ? std::string() : secret.substr(first, secret.find_last_not_of(" \t\r\n") - first + 1);
   std::string roles_text;
   for (const auto& r : roles) roles_text += (roles_text.empty() ? "" : " or ") + r;
   if (secret.empty()) {
@@ -168,9 +177,12 @@ Result<std::string> PersonActor(Store& store, const ReportArgs& a, const std::ve
   if (!key) return Fail(ErrorCode::kPermissionDenied, "the API key given is not an active key");
   if (std::find(roles.begin(), roles.end(), key->role) == roles.end()) {
     return Fail(ErrorCode::kPermissionDenied,
-                what + " needs a " + roles_text + " key; '" + key->name + "' is a " + key->role + " key");
+                what + " needs a " + roles_text + " key; '" + key->name + "' is " +
+                    (key->role.find_first_of("aeiou") == 0 ? "an " : "a ") + key->role + " key");
   }
-  if (!a.as.empty() && a.as != key->name) {
+  std::string as = a.as;
+  std::transform(as.begin(), as.end(), as.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!as.empty() && as != key->name) {
     return Fail(ErrorCode::kInvalidArgument, "--as names '" + a.as + "' but the API key is '" + key->name + "'");
   }
   return key->name;
@@ -367,7 +379,7 @@ Action RegisterReportCommands(CLI::App& app) {
                               {retract, {"legal"}, "withdrawing a report"},
                               {ev_read, {"custodian"}, "reading evidence"},
                               {ev_hold, {"custodian", "legal"}, "a legal hold"},
-                              {lg_request, {"legal", "custodian"}, "recording legal process"},
+                              {lg_request, {"legal"}, "recording legal process"},
                               {lg_export, {"custodian"}, "a production for legal process"}};
     std::string actor = "operator:" + OsUser();
     const PersonAct* act = nullptr;
@@ -602,6 +614,13 @@ Action RegisterReportCommands(CLI::App& app) {
     if (ev_hold->parsed()) {
       auto until = ParseDate(a->until);
       if (!until) return ReportError(command, until.error());
+      // As the API checks a hold: why, and until a day to come.
+      if (a->reason.find_first_not_of(" \t") == std::string::npos) {
+        return ReportError(command, Error{ErrorCode::kInvalidArgument, "a legal hold needs --reason (the legal process it serves)"});
+      }
+      if (*until <= SystemClock().NowMicros()) {
+        return ReportError(command, Error{ErrorCode::kInvalidArgument, "--until " + a->until + " is not in the future"});
+      }
       auto changed = store.Reports().ExtendHold(a->id, *until, actor, a->reason);
       if (!changed) return ReportError(command, changed.error());
       std::printf("%d items held until %s\n", *changed, a->until.c_str());

@@ -120,6 +120,11 @@ Response ApiService::RotateMyKey(ApiCall& call) {
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   if (auto known = CheckKnownFields(*body, {"overlap_hours"}); !known) return ErrorResponse(known.error());
+  if (call.key != nullptr && call.key->by_previous_secret) {
+    return ErrorResponse(http::status::forbidden, "permission_denied",
+                         "this is the previous secret of a rotated key: it works until the overlap ends, and only the "
+                         "current secret rotates the key");
+  }
   std::int64_t hours = 24;
   if (const auto* overlap = body->if_contains("overlap_hours"); overlap != nullptr && !overlap->is_null()) {
     if (!overlap->is_int64() || overlap->as_int64() < 0 || overlap->as_int64() > 720) {

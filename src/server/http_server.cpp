@@ -414,6 +414,10 @@ struct HttpServer::State {
   asio::awaitable<void> Refuse(Stream& stream, Response response, const std::string& reason) {
     Observe(HttpEvent::kRefused, response.result_int(), reason);
     response.keep_alive(false);
+    if constexpr (kIsTls<Stream>) {
+      response.set(http::field::strict_transport_security, "max-age=31536000");
+      response.prepare_payload();
+    }
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     co_await http::async_write(stream, response, asio::as_tuple(asio::use_awaitable));
   }

@@ -846,6 +846,7 @@ class SqlStore final : public Store {
       auto& key = keys.back();
       if (key.status == "pending" && !key.revoked_at && key.created_at <= lapsed) key.status = "expired";
       if (key.status == "active" && key.expires_at && *key.expires_at <= now) key.status = "expired";
+      if (key.status == "active" && key.revoked_at) key.status = "revoked";
       if (key.previous_until && *key.previous_until <= now) key.previous_until.reset();
     }
     return keys;
@@ -871,15 +872,17 @@ class SqlStore final : public Store {
     const std::string hash = Sha256Hex(secret);
     const auto now = Now();
     auto rows = db->Query(
-        "SELECT id, name, role, prefix, created_at, created_by, approved_by, approved_at, expires_at, previous_until "
-        "FROM api_keys WHERE (key_hash = $1 OR (previous_hash = $1 AND previous_until > $2)) AND revoked_at IS NULL "
+        "SELECT id, name, role, prefix, created_at, created_by, approved_by, approved_at, expires_at, previous_until, "
+        "key_hash <> $1 FROM api_keys WHERE (key_hash = $1 OR (previous_hash = $1 AND previous_until > $2)) AND revoked_at IS NULL "
         "AND status = 'active' AND (expires_at IS NULL OR expires_at > $2)",
         {hash, now});
     if (!rows) return tl::unexpected(rows.error());
     if (rows->empty()) return Fail(ErrorCode::kNotFound, "unknown, revoked or expired API key");
     const auto& row = rows->front();
-    return ApiKeyRecord{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), std::nullopt,
-                        "active",   row.Text(5), row.Text(6), row.OptInt(7), row.OptInt(8), row.OptInt(9)};
+    ApiKeyRecord key{row.Int(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4), std::nullopt,
+                     "active",   row.Text(5), row.Text(6), row.OptInt(7), row.OptInt(8), row.OptInt(9)};
+    key.by_previous_secret = row.Text(10) == "1" || row.Text(10) == "t" || row.Text(10) == "true";
+    return key;
   }
 
   Status SetApiKeyExpiry(const std::string& raw_name, std::optional<std::int64_t> expires_at,
