@@ -41,7 +41,7 @@ const state = {
   breakTimer: undefined,
 };
 
-const kViews = ['login', 'queue', 'case', 'appeals', 'appeal', 'history', 'reports', 'exchanges', 'banks', 'bank'];
+const kViews = ['login', 'queue', 'case', 'appeals', 'appeal', 'history', 'reports', 'exchanges', 'banks', 'bank', 'wellness'];
 
 /**
  * Calls the API with the reviewer key; throws the server's error message.
@@ -647,6 +647,22 @@ async function loadHistory() {
   }
 }
 
+/** Managers (admins, auditors): each reviewer's exposure, and a lower limit for one of them. */
+async function loadWellness() {
+  show('wellness');
+  /** @type {{reviewers: {reviewer: string, reveals: number, cases: number, exposure_minutes: number, breaks: number, forced_breaks: number, days_with_reveals: number}[]}} */
+  const data = await api('GET', '/v1/wellness/exposure');
+  const rows = $('exposure-rows');
+  rows.replaceChildren();
+  for (const r of data.reviewers) {
+    const tr = el('tr');
+    tr.dataset.reviewer = r.reviewer;
+    for (const t of [r.reviewer, String(r.reveals), String(r.cases), String(r.exposure_minutes),
+                     `${r.breaks} (${r.forced_breaks})`, String(r.days_with_reveals)]) tr.append(el('td', t));
+    rows.append(tr);
+  }
+}
+
 /** Bank curation (bank admins): the banks. */
 async function loadBanks() {
   show('banks');
@@ -929,6 +945,17 @@ $('nav-history').addEventListener('click', go(loadHistory));
 $('nav-reports').addEventListener('click', go(loadReports));
 $('nav-exchanges').addEventListener('click', go(loadExchanges));
 $('nav-banks').addEventListener('click', go(loadBanks));
+$('nav-wellness').addEventListener('click', go(loadWellness));
+$('manager-limit-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const reviewer = /** @type {HTMLInputElement} */ ($('manager-reviewer')).value.trim();
+  const value = /** @type {HTMLInputElement} */ ($('manager-limit')).value.trim();
+  try {
+    /** @type {Wellness} */
+    const set = await api('PUT', `/v1/reviewers/${encodeURIComponent(reviewer)}/wellness`, { reveal_limit: value ? Number(value) : null });
+    say(`${set.reviewer}'s reveal limit is ${set.reveal_limit}`);
+  } catch (err) { say(/** @type {Error} */ (err).message); }
+});
 $('transparency-load').addEventListener('click', go(loadTransparency));
 $('claim').addEventListener('click', claim);
 $('decision-form').addEventListener('submit', (e) => decide(/** @type {SubmitEvent} */ (e)));

@@ -9,7 +9,8 @@
 // the appeal by user. The same reviewer claims the next case of the NCII queue, reaches the
 // organisation's reveal limit and meets the break: every image covered again, a countdown, the
 // server refusing originals. Last a bank admin curates a bank (search, disable with a reason,
-// enable again, the import log) and syncs a list exchange. Screenshots go to docs/
+// enable again, the import log) and syncs a list exchange; a manager reads the exposure figures
+// and lowers a reviewer's limit. Screenshots go to docs/
 // (VIGIL_SCREENSHOTS=DIR overrides).
 //
 //   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
@@ -302,6 +303,27 @@ list_directory = "${join(work, 'lists')}"
   const bobFigures = exposure.json.reviewers.find((r) => r.reviewer === 'bob');
   assert.equal(bobFigures.reveals, 2);
   assert.equal(bobFigures.forced_breaks, 1);
+
+  // A manager (admin key) reads the exposure figures in the console and lowers bob's limit; a
+  // higher one than the organisation's is refused.
+  await page.goto(base + '/ui/');
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(base + '/ui/');
+  await page.getByLabel('Reviewer key').fill(keys.root);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#queue-rows').waitFor({ state: 'attached' });
+  await page.getByRole('button', { name: 'Wellness' }).click();
+  const bobRow = page.locator('#exposure-rows tr[data-reviewer="bob"]');
+  await bobRow.waitFor();
+  assert.match(await bobRow.textContent(), /^bob22\d+1 \(1\)1$/);
+  await page.getByLabel('Reviewer', { exact: true }).fill('bob');
+  await page.getByLabel("Their reveal limit (empty: the organisation's)").fill('5');
+  await page.getByRole('button', { name: 'Set their limit' }).click();
+  await page.getByText("the organisation's 2: a manager may lower it, not raise it").waitFor();
+  await page.getByLabel("Their reveal limit (empty: the organisation's)").fill('1');
+  await page.getByRole('button', { name: 'Set their limit' }).click();
+  await page.getByText("bob's reveal limit is 1").waitFor();
+  await page.screenshot({ path: join(shots, 'ui-wellness.png') });
 
   // A bank admin curates a bank: finds an entry by its value, disables it with a reason (it stops
   // matching and a re-import does not bring it back), enables it again; the import log is there.
