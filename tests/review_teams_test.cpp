@@ -359,6 +359,21 @@ TEST_P(ReviewTeamsTest, AViewRecordedByHandCountsAgainstTheRevealLimit) {
   EXPECT_EQ(view.body.find("until 1"), std::string::npos) << "times in words, not microseconds: " << view.body;
 }
 
+TEST_P(ReviewTeamsTest, NextPassesOverACaseWaitingForTheCallersSecondReview) {
+  const auto id = Upload("ncii-1", "user-n");
+  ASSERT_EQ(Call("nadia", "POST", "/v1/queues/ncii/next").status, 200u);
+  // A ban needs a second reviewer: the case waits, marked, for someone other than nadia.
+  auto first = Call("nadia", "POST", "/v1/cases/" + std::to_string(id) + "/decision",
+                    R"({"verdict":"violating","reason":"listed","account_action":"ban"})");
+  ASSERT_EQ(first.status, 200u) << first.body;
+  EXPECT_TRUE(Parse(first).at("awaiting_second_review").as_bool()) << first.body;
+  auto again = Call("nadia", "POST", "/v1/queues/ncii/next");
+  EXPECT_EQ(again.status, 404u) << "passed over, not refused: " << again.body;
+  auto second = Call("nick", "POST", "/v1/queues/ncii/next");
+  ASSERT_EQ(second.status, 200u) << second.body;
+  EXPECT_EQ(Parse(second).at("id").as_int64(), id);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReviewTeamsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

@@ -199,7 +199,8 @@ Response ApiService::ClaimNextInQueue(ApiCall& call) {
     if (c.status == CaseStatus::kInReview && c.assigned_to != call.actor) continue;
     auto claimed = store_.Cases().ClaimCase(c.id, call.actor);
     if (claimed) return JsonResponse(http::status::ok, CaseJson(*claimed));
-    if (claimed.error().code != ErrorCode::kAlreadyExists && claimed.error().code != ErrorCode::kInvalidArgument) {
+    if (claimed.error().code != ErrorCode::kAlreadyExists && claimed.error().code != ErrorCode::kInvalidArgument &&
+        claimed.error().code != ErrorCode::kPermissionDenied) {
       return ErrorResponse(claimed.error());
     }
   }
