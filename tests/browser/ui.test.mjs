@@ -333,8 +333,13 @@ list_directory = "${join(work, 'lists')}"
   await page.getByLabel('Reviewer key').fill(keys.lists);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#bank-rows tr[data-bank="benign-list"]').click();
+  // The bank's first rendering (every entry) is whole before searching: else its rows could
+  // replace the search's after a reason was typed into one of them.
+  await page.locator('#import-rows tr').first().waitFor();
   await page.getByLabel('Value (a hash)').fill(sha256);
-  await page.getByRole('button', { name: 'Search entries' }).click();
+  // The search renders entries, overrides, then the import log: its import log's answer means done.
+  await Promise.all([page.waitForResponse((r) => r.url().includes('/v1/banks/benign-list/imports')),
+                     page.getByRole('button', { name: 'Search entries' }).click()]);
   const entryRow = page.locator('#entry-rows tr').first();
   await entryRow.waitFor();
   assert.equal(await page.locator('#entry-rows tr').count(), 1);
@@ -342,7 +347,9 @@ list_directory = "${join(work, 'lists')}"
   const entryId = Number(await entryRow.getAttribute('data-entry-id'));
   await page.getByLabel(`Why entry ${entryId} is disabled`).fill('a stock photo, not abuse');
   await page.getByRole('button', { name: `Disable entry ${entryId}` }).click();
-  await page.getByText(`Disabled entry #${entryId}`).waitFor();
+  await page.getByText(`Disabled entry #${entryId}`).waitFor().catch(async (e) => {
+    throw new Error(`${e.message}; the console said: ${await page.locator('#message').textContent()}`);
+  });
   assert.match(await page.locator('#override-rows').textContent(), /sha256.*a stock photo, not abuse.*lists/);
   assert.match(await page.locator('#import-rows').textContent(), /csv.*lists.*applied/);
   await page.screenshot({ path: join(shots, 'ui-banks.png'), fullPage: true });
