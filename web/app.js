@@ -691,11 +691,17 @@ async function openBank(name) {
   show('bank');
 }
 
+/** Counts renderings of the bank view: a slower, older one never replaces a newer one's rows. */
+let bankRendering = 0;
+
 async function renderBank() {
+  const mine = ++bankRendering;
+  const stale = () => mine !== bankRendering;
   const name = state.bank;
   const path = `/v1/banks/${encodeURIComponent(name)}`;
   /** @type {Bank} */
   const bank = await api('GET', path);
+  if (stale()) return;
   $('bank-title').textContent = `Bank ${name}`;
   $('bank-summary').textContent = `${bank.live_entries} live entries · category ${bank.category || 'none'} · ` +
     `labels ${(bank.labels || []).join(', ') || 'none'} · matching ${bank.enabled ? 'on' : 'off'}`;
@@ -707,6 +713,7 @@ async function renderBank() {
   }
   /** @type {{entries: Entry[]}} */
   const entries = await api('GET', `${path}/entries?${query}`);
+  if (stale()) return;
   const rows = $('entry-rows');
   rows.replaceChildren();
   for (const e of entries.entries) {
@@ -734,6 +741,7 @@ async function renderBank() {
   }
   /** @type {{overrides: Override[]}} */
   const overrides = await api('GET', `/v1/overrides?bank=${encodeURIComponent(name)}`);
+  if (stale()) return;
   const overrideRows = $('override-rows');
   overrideRows.replaceChildren();
   for (const o of overrides.overrides) {
@@ -748,6 +756,7 @@ async function renderBank() {
   }
   /** @type {{imports: ImportRecord[]}} */
   const imports = await api('GET', `${path}/imports`);
+  if (stale()) return;
   const importRows = $('import-rows');
   importRows.replaceChildren();
   for (const r of imports.imports) {
