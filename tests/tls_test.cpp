@@ -31,14 +31,9 @@ namespace {
 using server::HttpServer;
 using server::HttpServerOptions;
 
-struct Pem {
-  std::string cert, key;
-};
+using testing::PemPair;
 
-Pem SelfSigned(const std::string& cn) {
-  auto made = testing::SelfSignedCertificate(cn);
-  return Pem{made.cert, made.key};
-}
+PemPair SelfSigned(const std::string& cn) { return testing::SelfSignedCertificate(cn); }
 
 int Connect(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -114,7 +109,7 @@ class TlsClient {
 
 class TlsTest : public ::testing::Test {
  protected:
-  void Write(const Pem& pem) {
+  void Write(const PemPair& pem) {
     std::ofstream(cert_) << pem.cert;
     std::ofstream(key_) << pem.key;
   }
@@ -203,7 +198,7 @@ TEST_F(TlsTest, ARenewedCertificateServesNewConnectionsWhileAnOpenOneGoesOn) {
 TEST_F(TlsTest, ARenewalWhoseKeyIsNotTheCertificatesLeavesTheOneInUse) {
   Write(SelfSigned("first.test"));
   StartServer();
-  const Pem other = SelfSigned("other.test");
+  const PemPair other = SelfSigned("other.test");
   std::ofstream(cert_) << SelfSigned("renewed.test").cert;
   std::ofstream(key_) << other.key;
   auto reloaded = server_->ReloadTls();
