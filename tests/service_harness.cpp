@@ -2,6 +2,8 @@
 // blocking Boost.Beast client with timeouts so a hung server fails a test instead of hanging it.
 #include "service_harness.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -105,7 +107,9 @@ void Exchange(Stream& stream, HttpReply& reply, const std::string& method, const
     for (const auto& field : response) {
       std::string name(field.name_string());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers[name] = std::string(field.value());
+      // A header sent more than once (Set-Cookie) keeps every value, one per line.
+      auto& value = reply.headers[name];
+      value += (value.empty() ? "" : "\n") + std::string(field.value());
     }
 }
 
@@ -211,7 +215,9 @@ ServerProcess::~ServerProcess() { Kill(); }
 bool ServerProcess::Start(std::chrono::milliseconds timeout) {
   std::filesystem::create_directories(work_dir_);
   std::filesystem::remove(port_file_);
-  std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--port-file", port_file_.string()};
+  // A port the server picks, unless the test names one (an OpenID redirect URI must know it first).
+  std::vector<std::string> args{"serve", "--port-file", port_file_.string()};
+  if (std::find(args_.begin(), args_.end(), "--listen") == args_.end()) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
   args.insert(args.end(), args_.begin(), args_.end());
   pid_ = Spawn(args, work_dir_ / "serve.out", log_file_);
   if (pid_ <= 0) return false;

@@ -16,7 +16,7 @@ namespace vigil::testing {
 struct HttpReply {
   unsigned status = 0;  // 0: the connection failed or was closed without a response
   std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> headers;  // lower-case names; a repeated header's values one per line
 };
 
 // Every request from here on over TLS (the server's certificate is not verified), or plain again.

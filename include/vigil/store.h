@@ -32,6 +32,7 @@ class ExchangeStore;
 class EventStore;
 class QueueStore;
 class WellnessStore;
+class SessionStore;
 class Clock;
 
 // The largest PDQ match threshold a bank may set: unrelated images lie about 128 bits apart.
@@ -243,6 +244,12 @@ struct ApiKeyRecord {
   // Authenticate: the secret presented was the previous one (during a rotation's overlap). It may
   // do ordinary calls, never rotate the key again (it would take the key from its new holder).
   bool by_previous_secret = false;
+  // Set by the service's admission, per request: every role the caller holds ("reviewer,legal"),
+  // while `role` is then the one this request acts in (the first of the route's roles held, or the
+  // one named in X-Vigil-Role). Empty elsewhere: `role` is the whole list.
+  std::string roles_held{};
+  // A person's console session (sessions.h) rather than an API key: its id (0: a key).
+  std::int64_t session_id = 0;
 };
 
 struct NewApiKey {
@@ -487,6 +494,8 @@ class Store : public BankStore, public ContentStore, public KeyStore, public Aud
   virtual QueueStore& Queues() = 0;
   // Reviewers' reveal limits, breaks and exposure (wellness.h).
   virtual WellnessStore& Wellness() = 0;
+  // People who sign in through the identity provider, and their console sessions (sessions.h).
+  virtual SessionStore& Sessions() = 0;
 };
 
 }  // namespace vigil

@@ -33,9 +33,14 @@ Action RegisterKeysCommand(CLI::App& app) {
   create->add_option("--name", args->name,
                      "A name for the key (who or what uses it): 1-64 of a-z, 0-9, '.', '_', '-', '@'; never reused")
       ->required();
-  create->add_option("--role", args->role, "submitter, reviewer, bank-admin, auditor, admin, legal (reports, legal process) or custodian (evidence)")
+  create->add_option("--role", args->role, "submitter, reviewer, bank-admin, auditor, admin, legal (reports, legal process) or custodian (evidence); several, comma-separated, for one person who holds them (\"reviewer,legal\")")
       ->required()
-      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kRoles), std::end(kRoles))));
+      ->check(CLI::Validator(
+          [](std::string& roles) {
+            auto canonical = CanonicalRoles(roles);
+            return canonical ? std::string() : canonical.error().message;
+          },
+          "ROLE[,ROLE...]"));
   create->add_option("--expires-days", args->expires_days, "It stops authenticating after this many days (default: never)")
       ->check(CLI::Range(1, 3650));
   CLI::App* list = keys->add_subcommand("list", "List keys (never their secrets) as JSON lines");
@@ -59,7 +64,7 @@ Action RegisterKeysCommand(CLI::App& app) {
           return ReportError("keys create", set.error());
         }
       }
-      if (IsSensitiveRole(key->record.role)) {
+      if (HoldsSensitiveRole(key->record.role)) {
         std::cerr << "keys create: " << key->record.role << " key '" << key->record.name
                   << "' minted on the host without a second admin; the audit log records it as " << key->record.created_by
                   << "\n";

@@ -175,7 +175,8 @@ Result<std::string> PersonActor(Store& store, const ReportArgs& a, const std::ve
   }
   auto key = store.Authenticate(secret);
   if (!key) return Fail(ErrorCode::kPermissionDenied, "the API key given is not an active key");
-  if (std::find(roles.begin(), roles.end(), key->role) == roles.end()) {
+  const auto acting = std::find_if(roles.begin(), roles.end(), [&](const std::string& r) { return HoldsRole(key->role, r); });
+  if (acting == roles.end()) {
     return Fail(ErrorCode::kPermissionDenied,
                 what + " needs a " + roles_text + " key; '" + key->name + "' is " +
                     (key->role.find_first_of("aeiou") == 0 ? "an " : "a ") + key->role + " key");

@@ -26,6 +26,8 @@
 #include "vigil/policy.h"
 #include "util/module_loader.h"
 #include "vigil/version.h"
+#include "vigil/file_hasher.h"
+#include <cctype>
 
 namespace vigil::cli {
 namespace {
@@ -74,6 +76,23 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     return ReportError("serve", outside.error());
   }
   SetUpLogging(config.log_level);
+  // Single sign-on: the client's secret from the environment or a file (never the config file), and
+  // Secure cookies whenever the browser reaches this service over TLS.
+  if (!config.api.sso.oidc.issuer.empty()) {
+    auto& sso = config.api.sso;
+    const char* env = config.sso_client_secret_env.empty() ? nullptr : std::getenv(config.sso_client_secret_env.c_str());
+    if (env != nullptr && *env != '\0') {
+      sso.oidc.client_secret = env;
+    } else if (!config.sso_client_secret_file.empty()) {
+      auto bytes = ReadFileLimited(config.sso_client_secret_file, 64 * 1024);
+      if (!bytes) return ReportError("serve", {bytes.error().code, "[sso] client_secret_file: " + bytes.error().message});
+      sso.oidc.client_secret.assign(bytes->begin(), bytes->end());
+      while (!sso.oidc.client_secret.empty() && std::isspace(static_cast<unsigned char>(sso.oidc.client_secret.back()))) {
+        sso.oidc.client_secret.pop_back();
+      }
+    }
+    if (!config.http.tls_cert_file.empty()) sso.secure_cookies = true;
+  }
 
   StoreFlags flags{config.data_dir, config.database_url};
   auto store = OpenStoreOrReport(flags, "serve", config.workflow);

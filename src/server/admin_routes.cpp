@@ -3,6 +3,10 @@
 #include "server/api_support.h"
 #include "vigil/clock.h"
 #include "server/openapi_document.h"
+#include "vigil/roles.h"
+#include "vigil/sessions.h"
+
+#include <map>
 
 namespace vigil::server {
 
@@ -49,9 +53,17 @@ Response ApiService::OpenApi(ApiCall&) {
 
 namespace {
 
+// A key's roles as an array ("reviewer,legal" -> ["reviewer", "legal"]).
+boost::json::array RolesJson(const std::string& roles) {
+  boost::json::array out;
+  for (const auto& role : SplitRoles(roles)) out.emplace_back(role);
+  return out;
+}
+
 // A key as lists show it (never its secret).
 boost::json::object KeyJson(const ApiKeyRecord& key) {
   boost::json::object item{{"name", key.name},       {"role", key.role},
+                           {"roles", RolesJson(key.role)},
                            {"prefix", key.prefix},   {"status", key.status},
                            {"created_at", IsoTime(key.created_at)}, {"created_by", key.created_by}};
   item["approved_by"] = key.approved_by.empty() ? boost::json::value(nullptr) : boost::json::value(key.approved_by);
@@ -79,11 +91,25 @@ Response ApiService::ListKeys(ApiCall&) {
 Response ApiService::CreateKey(ApiCall& call) {
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
-  if (auto known = CheckKnownFields(*body, {"name", "role", "expires_days"}); !known) return ErrorResponse(known.error());
+  if (auto known = CheckKnownFields(*body, {"name", "role", "roles", "expires_days"}); !known) return ErrorResponse(known.error());
   const auto* name = body->if_contains("name");
   const auto* role = body->if_contains("role");
-  if (name == nullptr || !name->is_string() || role == nullptr || !role->is_string()) {
-    return ErrorResponse(http::status::bad_request, "invalid_argument", "string 'name' and 'role' are required");
+  // Several roles for one holder: "role": "reviewer,legal", or "roles": ["reviewer", "legal"].
+  std::string roles_text;
+  if (const auto* roles = body->if_contains("roles"); roles != nullptr && role == nullptr) {
+    if (!roles->is_array() || roles->as_array().empty() || roles->as_array().size() > 16) {
+      return ErrorResponse(http::status::bad_request, "invalid_argument", "'roles' is an array of 1 to 16 role names");
+    }
+    for (const auto& r : roles->as_array()) {
+      if (!r.is_string()) return ErrorResponse(http::status::bad_request, "invalid_argument", "'roles' holds strings");
+      roles_text.append(roles_text.empty() ? "" : ",").append(r.as_string());
+    }
+  } else if (role != nullptr && role->is_string()) {
+    roles_text = std::string(role->as_string());
+  }
+  if (name == nullptr || !name->is_string() || roles_text.empty()) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument",
+                         "string 'name' and 'role' (or 'roles', an array) are required");
   }
   std::optional<std::int64_t> expires_at;
   if (const auto* days = body->if_contains("expires_days"); days != nullptr && !days->is_null()) {
@@ -92,7 +118,7 @@ Response ApiService::CreateKey(ApiCall& call) {
     }
     expires_at = SystemClock().NowMicros() + days->as_int64() * 86'400'000'000;
   }
-  auto key = store_.CreateApiKey(std::string(name->as_string()), std::string(role->as_string()), call.actor);
+  auto key = store_.CreateApiKey(std::string(name->as_string()), roles_text, call.actor);
   if (!key) return ErrorResponse(key.error());
   if (expires_at) {
     if (auto set = store_.SetApiKeyExpiry(key->record.name, expires_at, call.actor); !set) return ErrorResponse(set.error());
@@ -107,6 +133,7 @@ Response ApiService::CreateKey(ApiCall& call) {
   return JsonResponse(http::status::created,
                       boost::json::object{{"name", key->record.name},
                                           {"role", key->record.role},
+                                          {"roles", RolesJson(key->record.role)},
                                           {"prefix", key->record.prefix},
                                           {"status", key->record.status},
                                           {"expires_at", expires_at ? boost::json::value(IsoTime(*expires_at)) : nullptr},
@@ -120,6 +147,10 @@ Response ApiService::RotateMyKey(ApiCall& call) {
   auto body = ParseJsonObject(call.request, options_.max_json_bytes);
   if (!body) return ErrorResponse(body.error());
   if (auto known = CheckKnownFields(*body, {"overlap_hours"}); !known) return ErrorResponse(known.error());
+  if (call.key != nullptr && call.key->session_id != 0) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument",
+                         "this is a console session, not an API key: it has no secret to rotate");
+  }
   if (call.key != nullptr && call.key->by_previous_secret) {
     return ErrorResponse(http::status::forbidden, "permission_denied",
                          "this is the previous secret of a rotated key: it works until the overlap ends, and only the "
@@ -138,6 +169,7 @@ Response ApiService::RotateMyKey(ApiCall& call) {
   return JsonResponse(http::status::ok,
                       boost::json::object{{"name", key->record.name},
                                           {"role", key->record.role},
+                                          {"roles", RolesJson(key->record.role)},
                                           {"prefix", key->record.prefix},
                                           {"previous_until", key->record.previous_until
                                                                  ? boost::json::value(IsoTime(*key->record.previous_until))
@@ -151,6 +183,8 @@ Response ApiService::ApproveKey(ApiCall& call) {
   if (!key) return ErrorResponse(key.error());
   return JsonResponse(http::status::ok, boost::json::object{{"name", key->record.name},
                                                             {"role", key->record.role},
+                                                            {"roles", RolesJson(key->record.role)},
+                                          {"roles", RolesJson(key->record.role)},
                                                             {"prefix", key->record.prefix},
                                                             {"status", key->record.status},
                                                             {"created_by", key->record.created_by},
@@ -169,11 +203,22 @@ Response ApiService::ListAudit(ApiCall& call) {
   if (!limit) return ErrorResponse(limit.error());
   auto records = store_.ListAudit(static_cast<int>(*limit));
   if (!records) return ErrorResponse(records.error());
+  // Actors who sign in through the identity provider are shown with their subject and display name.
+  std::map<std::string, Person> people;
+  if (auto listed = store_.Sessions().ListPeople()) {
+    for (auto& p : *listed) people.emplace(p.name, std::move(p));
+  }
   boost::json::array out;
   for (const auto& record : *records) {
-    out.push_back(boost::json::object{{"id", record.id},         {"at", IsoTime(record.at)},
-                                      {"actor", record.actor},   {"action", record.action},
-                                      {"target", record.target}, {"detail", record.detail}});
+    boost::json::object item{{"id", record.id},         {"at", IsoTime(record.at)},
+                             {"actor", record.actor},   {"action", record.action},
+                             {"target", record.target}, {"detail", record.detail}};
+    if (const auto it = people.find(record.actor); it != people.end()) {
+      item["person"] = boost::json::object{{"issuer", it->second.issuer},
+                                           {"subject", it->second.subject},
+                                           {"display_name", it->second.display_name}};
+    }
+    out.push_back(std::move(item));
   }
   return JsonResponse(http::status::ok, boost::json::object{{"audit", std::move(out)}});
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "server/api_support.h"
+#include "sso/session_cookie.h"
 #include "vigil/clock.h"
 #include "vigil/transparency.h"
 #include "server/web_assets.h"
@@ -93,6 +94,14 @@ const std::vector<ApiService::Route>& ApiService::Routes() {
       {V::delete_, "/v1/keys/{name}", kAdmin, &ApiService::RevokeKey},
       {V::post, "/v1/keys/{name}/approve", kAdmin, &ApiService::ApproveKey},
       {V::post, "/v1/me/key/rotate", kAnyRole, &ApiService::RotateMyKey},
+      {V::get, "/v1/me", kAnyRole, &ApiService::Me},
+      {V::get, "/v1/sso", kPublic, &ApiService::SsoInfo},
+      {V::get, "/v1/sso/login", kPublic, &ApiService::SsoLogin},
+      {V::get, "/v1/sso/callback", kPublic, &ApiService::SsoCallback},
+      {V::post, "/v1/sso/logout", kAnyRole, &ApiService::SsoLogout},
+      {V::get, "/v1/sessions", kReadAudit, &ApiService::ListSessions},
+      {V::delete_, "/v1/sessions/{id}", kAdmin, &ApiService::EndSessionRoute},
+      {V::get, "/v1/people", kReadAudit, &ApiService::ListPeople},
       {V::get, "/v1/audit", kReadAudit, &ApiService::ListAudit},
       {V::get, "/v1/audit/verify", kReadAudit, &ApiService::VerifyAudit},
       {V::get, "/v1/cases", kReadCases, &ApiService::ListCases},
@@ -182,7 +191,14 @@ ApiService::ApiService(Store& store, Matcher& matcher, ApiOptions options)
       auth_(store, options_.rate_limit, options_.failed_auth_limit),
       media_(KeptMedia(options_)),
       uploads_(store.Cases(), matcher, options_.media_hasher, media_.get(), WorkflowOptions(options_, metrics_)),
-      decisions_(std::make_unique<DecisionWorkflow>(store, DecisionOptions())) {}
+      decisions_(std::make_unique<DecisionWorkflow>(store, DecisionOptions())) {
+  if (!options_.sso.oidc.issuer.empty()) {
+    oidc_ = std::make_unique<sso::OidcClient>(options_.sso.oidc);
+    // The configuration loader checked the mapping; a bad one here (a caller of its own) maps nobody.
+    if (auto mapping = sso::ParseGroupRoles(options_.sso.group_roles)) group_roles_ = std::move(*mapping);
+    else spdlog::error(R"("msg":"[sso] group_roles refused","error":{})", boost::json::serialize(boost::json::value(mapping.error().message)));
+  }
+}
 
 ApiService::~ApiService() {
   StopWebhooks();
@@ -387,7 +403,14 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
   }
   const Route& route = *admitted.route;
   if (!route.roles.empty()) {
-    auto authenticated = auth_.Authenticate(header[http::field::authorization], remote);
+    // A console session's cookie stands in for a key when no Authorization header is sent.
+    const std::string_view authorization = header[http::field::authorization];
+    std::optional<std::string> session_secret;
+    if (authorization.empty() && oidc_) {
+      session_secret = sso::CookieValue(header[http::field::cookie], sso::SessionCookieName(options_.sso.secure_cookies));
+    }
+    auto authenticated = session_secret ? auth_.AuthenticateSession(*session_secret, remote)
+                                        : auth_.Authenticate(authorization, remote);
     if (!authenticated) {
       const auto code = authenticated.error().code;
       if (code == ErrorCode::kResourceExhausted) {
@@ -402,14 +425,23 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
       response.set(http::field::www_authenticate, "Bearer");
       return refuse(std::move(response), "");
     }
-    const ApiKeyRecord& key = *authenticated;
-    if (std::find(route.roles.begin(), route.roles.end(), key.role) == route.roles.end()) {
-      std::string roles;
-      for (const auto& role : route.roles) roles += (roles.empty() ? "" : ", ") + role;
-      return refuse(ErrorResponse(http::status::forbidden, "permission_denied",
-                                  "role '" + key.role + "' may not call this route (needs: " + roles + ")"),
+    ApiKeyRecord key = std::move(*authenticated);
+    // A cookie is sent by the browser whichever page asks: a call that changes anything must also
+    // carry the session's CSRF token, which only the console's own pages can read (GET /v1/me).
+    const auto method = header.method();
+    if (session_secret && method != http::verb::get && method != http::verb::head &&
+        !sso::CsrfTokenMatches(*session_secret, header["X-CSRF-Token"])) {
+      return refuse(ErrorResponse(http::status::forbidden, "csrf",
+                                  "a console session's call that changes something needs its X-CSRF-Token header "
+                                  "(GET /v1/me gives it)"),
                     key.name);
     }
+    auto acting = ActingRole(route.roles, key.role, header["X-Vigil-Role"]);
+    if (!acting) {
+      return refuse(ErrorResponse(http::status::forbidden, "permission_denied", acting.error().message), key.name);
+    }
+    key.roles_held = key.role;
+    key.role = std::move(*acting);
     if (!auth_.Admit(key)) {
       auto response = ErrorResponse(http::status::too_many_requests, "rate_limited", "rate limit exceeded for this key");
       response.set(http::field::retry_after, "1");
@@ -471,7 +503,7 @@ Response ApiService::Handle(Request& request, const RequestInfo& info) {
   Response response = [&]() -> Response {
     auto parsed_query = ParseQuery(query);
     if (!parsed_query) return ErrorResponse(parsed_query.error());
-    ApiCall call{request, admitted.params, std::move(*parsed_query), nullptr, "anonymous"};
+    ApiCall call{request, admitted.params, std::move(*parsed_query), nullptr, "anonymous", info.remote};
     if (admitted.key) {
       call.key = &*admitted.key;
       call.actor = admitted.key->name;

@@ -25,6 +25,8 @@
 #include "vigil/review_queues.h"
 #include "vigil/wellness.h"
 #include "signals/media_hashing.h"
+#include "sso/group_roles.h"
+#include "sso/oidc_client.h"
 #include "vigil/cases.h"
 #include "vigil/image.h"
 #include "vigil/matcher.h"
@@ -57,6 +59,20 @@ struct HmaOptions {
   std::uint64_t max_fetch_bytes = 100ull << 20;
   int fetch_timeout_seconds = 30;
   int max_url_fetches = 4;  // downloads at once; more are answered 503 (slow ones cannot take every worker)
+};
+
+// [sso]: people sign in to the console through the organisation's OpenID provider (sso_routes.cpp,
+// docs/operations.md "Single sign-on").
+struct SsoOptions {
+  sso::OidcSettings oidc;        // issuer "" : single sign-on is off
+  std::string group_roles;       // "staff-reviewers=reviewer; legal=legal,reviewer" (group_roles.h)
+  std::string name_claim = "preferred_username";  // the claim that is the person's Vigil name
+  std::int64_t idle_minutes = 30;
+  std::int64_t absolute_hours = 12;
+  std::string provider_name = "the identity provider";  // the console's button: "Sign in with ..."
+  // Secure, __Host- prefixed cookies: the server serves TLS itself, or the redirect URI is https
+  // (a TLS front end). Never set over plain http (the browser would drop them).
+  bool secure_cookies = false;
 };
 
 struct ApiOptions {
@@ -96,6 +112,7 @@ struct ApiOptions {
   HmaOptions hma;
   // [wellness]: the organisation's reveal limit and breaks (include/vigil/wellness.h).
   WellnessPolicy wellness;
+  SsoOptions sso;
 };
 
 struct ReportingServices;
@@ -110,6 +127,7 @@ struct ApiCall {
   // name, or "anonymous" on public routes (no key may take that name, nor "cli", "policy" or
   // "system", the actors that are not keys).
   std::string actor;
+  std::string remote{};  // the client's address
 };
 
 class ApiService {
@@ -355,6 +373,18 @@ class ApiService {
   Response GetExposure(ApiCall& call);
   // admin_routes.cpp
   Response RotateMyKey(ApiCall& call);
+  // sso_routes.cpp: console sign-in through the identity provider, sessions, people
+  Response SsoInfo(ApiCall& call);
+  Response SsoLogin(ApiCall& call);
+  Response SsoCallback(ApiCall& call);
+  Response SsoLogout(ApiCall& call);
+  Response Me(ApiCall& call);
+  Response ListSessions(ApiCall& call);
+  Response EndSessionRoute(ApiCall& call);
+  Response ListPeople(ApiCall& call);
+  // The browser's way back to the console after a sign-in that did not happen.
+  Response SignInFailed(const std::string& why, bool clear_binding);
+  std::string CookieAttributes() const;
   Response ReviewerStats(ApiCall& call);
   Response DisableEntry(ApiCall& call);
   Response ListQuarantine(ApiCall& call);
@@ -411,6 +441,8 @@ class ApiService {
   Matcher& matcher_;
   ApiOptions options_;
   Authenticator auth_;
+  std::unique_ptr<sso::OidcClient> oidc_;  // null: single sign-on is off
+  sso::GroupRoles group_roles_;
   ServiceMetrics metrics_;
   std::atomic<bool> ready_{false};
   std::atomic<std::int64_t> index_synced_at_{0};

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "util/json_number.h"
+#include "vigil/roles.h"
 #include "util/utf8.h"
 #include "util/strict_json.h"
 
@@ -196,6 +197,28 @@ Result<std::int64_t> PathIdParam(const std::map<std::string, std::string>& path,
     return Fail(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer");
   }
   return id;
+}
+
+Result<std::string> ActingRole(const std::vector<std::string>& route_roles, std::string_view held, std::string_view asked) {
+  std::string needs;
+  for (const auto& role : route_roles) needs += (needs.empty() ? "" : ", ") + role;
+  const bool plural = held.find(',') != std::string_view::npos;
+  if (!asked.empty()) {
+    if (!HoldsRole(held, asked)) {
+      return Fail(ErrorCode::kPermissionDenied, "X-Vigil-Role names '" + std::string(asked.substr(0, 32)) +
+                                                    "', a role this caller does not hold (it holds: " + std::string(held) + ")");
+    }
+    if (std::find(route_roles.begin(), route_roles.end(), asked) == route_roles.end()) {
+      return Fail(ErrorCode::kPermissionDenied,
+                  "role '" + std::string(asked) + "' (X-Vigil-Role) may not call this route (needs: " + needs + ")");
+    }
+    return std::string(asked);
+  }
+  for (const auto& role : route_roles) {
+    if (HoldsRole(held, role)) return role;
+  }
+  return Fail(ErrorCode::kPermissionDenied, std::string(plural ? "roles '" : "role '") + std::string(held) +
+                                                "' may not call this route (needs: " + needs + ")");
 }
 
 }  // namespace vigil::server

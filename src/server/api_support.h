@@ -25,6 +25,10 @@ http::status StatusFor(ErrorCode code);
 Response JsonResponse(http::status status, const boost::json::value& body);
 Response ErrorResponse(http::status status, std::string_view code, std::string_view message);
 Response ErrorResponse(const Error& error);
+// The role a request acts in: `asked` (X-Vigil-Role; "" : none) when the caller holds it and the
+// route allows it, else the first of the route's roles the caller holds (`held`: "reviewer,legal").
+// kPermissionDenied naming what the route needs when there is none.
+Result<std::string> ActingRole(const std::vector<std::string>& route_roles, std::string_view held, std::string_view asked);
 
 // Parses a JSON object body (Content-Type application/json, size and depth bounded).
 Result<boost::json::object> ParseJsonObject(const Request& request, std::size_t max_bytes);

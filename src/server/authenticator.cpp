@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include "vigil/clock.h"
+#include "vigil/sessions.h"
+
 namespace vigil::server {
 
 Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization, const std::string& remote) {
@@ -43,6 +46,33 @@ Result<ApiKeyRecord> Authenticator::Authenticate(std::string_view authorization,
   if (cache_.size() > 10'000) cache_.clear();
   cache_[secret] = {*key, now + ttl_};
   return key;
+}
+
+Result<ApiKeyRecord> Authenticator::AuthenticateSession(const std::string& secret, const std::string& remote) {
+  if (secret.empty() || secret.size() > 128) return Fail(ErrorCode::kNotFound, "no such session");
+  if (!AllowAttempt(remote)) {
+    return Fail(ErrorCode::kResourceExhausted, "too many failed authentications from this address");
+  }
+  auto session = store_.Sessions().TouchSession(secret, SystemClock().NowMicros());
+  if (!session) {
+    if (session.error().code == ErrorCode::kNotFound) CountFailure(remote);
+    return tl::unexpected(session.error());
+  }
+  ApiKeyRecord principal;
+  principal.id = -session->id;
+  principal.name = session->name;
+  principal.role = session->roles;
+  principal.created_at = session->created_at;
+  principal.status = "active";
+  principal.created_by = "sso:" + session->issuer;
+  principal.session_id = session->id;
+  return principal;
+}
+
+bool Authenticator::AdmitAnonymous(const std::string& remote) {
+  if (!AllowAttempt(remote)) return false;
+  CountFailure(remote);
+  return true;
 }
 
 Result<ApiKeyRecord> Authenticator::ByName(const std::string& name) {

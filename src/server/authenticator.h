@@ -32,6 +32,14 @@ class Authenticator {
   // and kInvalidArgument for a malformed header.
   // `remote` is the client address the failed-lookup allowance is kept for.
   Result<ApiKeyRecord> Authenticate(std::string_view authorization, const std::string& remote);
+  // A person's console session (sessions.h) by the secret in its cookie, as a principal: name, roles
+  // (in `role`, comma-separated), session_id, and a negative id for its own rate bucket. Not
+  // cached (a sign-out or an admin's end takes effect at once); unknown secrets spend the address's
+  // failure allowance like unknown keys.
+  Result<ApiKeyRecord> AuthenticateSession(const std::string& secret, const std::string& remote);
+  // Spends one of the address's failure allowance for work anyone may cause without a key (a
+  // sign-in begun); false when it is used up.
+  bool AdmitAnonymous(const std::string& remote);
   // The active key named `name` (the key a listener's callers act as: [hma] key), cached like a
   // secret's; kNotFound when there is none, or it is revoked or pending.
   Result<ApiKeyRecord> ByName(const std::string& name);

@@ -334,6 +334,37 @@ std::vector<ConfigKey> MakeReference() {
        "both files again for new connections (a renewed certificate); open connections go on. Empty: plain HTTP "
        "(put a TLS front end before it, docs/operations.md)"},
       {"tls", "key_file", "string", String(http.tls_key_file), "PEM file of the certificate's private key"},
+      // [sso]
+      {"sso", "issuer", "string", String(api.sso.oidc.issuer),
+       "the OpenID provider people sign in to the console with (its discovery document is ISSUER/.well-known/"
+       "openid-configuration and must name this issuer exactly); https, or http to this host only. Empty: no "
+       "single sign-on (API keys only). docs/operations.md, single sign-on"},
+      {"sso", "client_id", "string", String(api.sso.oidc.client_id), "Vigil's client id at the provider"},
+      {"sso", "client_secret_env", "string", String(d.sso_client_secret_env),
+       "the environment variable holding the client's secret (client_secret_basic); it wins over "
+       "`client_secret_file`. Neither set: a public client (PKCE alone)"},
+      {"sso", "client_secret_file", "string", String(d.sso_client_secret_file), "a file holding the secret instead"},
+      {"sso", "redirect_uri", "string", String(api.sso.oidc.redirect_uri),
+       "this service's callback as registered with the provider: https://HOST/v1/sso/callback (http only to this "
+       "host). An https one (or [tls]) makes the cookies Secure"},
+      {"sso", "scopes", "string", String(api.sso.oidc.scopes), "the scopes asked for (openid is required)"},
+      {"sso", "algorithms", "string", "\"RS256,ES256\"",
+       "the ID-token signature algorithms accepted, comma-separated, of RS256, RS384, RS512, ES256, ES384 (never "
+       "none or HMAC)"},
+      {"sso", "name_claim", "string", String(api.sso.name_claim),
+       "the ID-token claim that is the person's Vigil name (the audit log, claims, decisions and queue "
+       "memberships name people by it); bound to the provider's subject at the first sign-in"},
+      {"sso", "groups_claim", "string", String(api.sso.oidc.groups_claim), "the ID-token claim listing the person's groups"},
+      {"sso", "group_roles", "string", String(api.sso.group_roles),
+       "which groups give which roles: GROUP=ROLE[,ROLE...] pairs separated by ';' (\"t-and-s=reviewer; "
+       "legal=legal,reviewer\"). A person holds every role their groups give; one in none of them is not signed in"},
+      {"sso", "idle_minutes", "integer", Integer(api.sso.idle_minutes),
+       "a session with no request for this long ends (1-1440; kept to within a minute across replicas)"},
+      {"sso", "absolute_hours", "integer", Integer(api.sso.absolute_hours),
+       "a session ends this long after sign-in, however busy (1-168); roles are read again at the next sign-in"},
+      {"sso", "clock_skew_seconds", "integer", Integer(api.sso.oidc.leeway_seconds),
+       "how far the provider's clock may be from this one when checking a token's times (0-300)"},
+      {"sso", "provider_name", "string", String(api.sso.provider_name), "the console's button says \"Sign in with ...\""},
       // [wellness]
       {"wellness", "reveal_limit", "integer", Integer(api.wellness.reveal_limit),
        "the organisation's limit: originals a reviewer may reveal before a break (1-500). Managers (admin keys) "

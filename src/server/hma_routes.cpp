@@ -88,7 +88,7 @@ Status ApiService::CheckHmaKeys() {
                                                    "' is not an active key (make it with `vigil keys create --role " +
                                                    role + " --name " + name + "` on this store)");
     }
-    if (key->role != role) {
+    if (!HoldsRole(key->role, role)) {
       spdlog::warn(R"("msg":"hma key's role cannot call every route it is used for","key":{},"role":{},"needs":{})",
                    boost::json::serialize(boost::json::value(name)), boost::json::serialize(boost::json::value(key->role)),
                    boost::json::serialize(boost::json::value(role)));
@@ -197,13 +197,10 @@ Admission ApiService::AdmitHma(const RequestHeader& header, const std::string& r
                       "");
       }
     }
-    if (std::find(route.roles.begin(), route.roles.end(), key->role) == route.roles.end()) {
-      std::string roles;
-      for (const auto& role : route.roles) roles += (roles.empty() ? "" : ", ") + role;
-      return refuse(HmaError(http::status::forbidden,
-                             "key '" + key->name + "' (role '" + key->role + "') may not call this route (needs: " + roles + ")"),
-                    key->name);
-    }
+    auto acting = ActingRole(route.roles, key->role, "");
+    if (!acting) return refuse(HmaError(http::status::forbidden, "key '" + key->name + "': " + acting.error().message), key->name);
+    key->roles_held = key->role;
+    key->role = std::move(*acting);
     if (!auth_.Admit(*key)) {
       auto response = HmaError(http::status::too_many_requests, "rate limit exceeded for this key");
       response.set(http::field::retry_after, "1");

@@ -2,6 +2,7 @@
 #include "server/server_config.h"
 
 #include "net/http_fetch.h"
+#include "sso/group_roles.h"
 
 #include <algorithm>
 #include <charconv>
@@ -318,6 +319,52 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
     read_string(*t, "key_file", config.http.tls_key_file);
     if (config.http.tls_cert_file.empty() != config.http.tls_key_file.empty()) {
       status = Fail(ErrorCode::kInvalidArgument, path + ": [tls] needs both cert_file and key_file");
+    }
+  }
+  if (const auto* t = table["sso"].as_table()) {
+    auto& sso = config.api.sso;
+    read_string(*t, "issuer", sso.oidc.issuer);
+    read_string(*t, "client_id", sso.oidc.client_id);
+    read_string(*t, "client_secret_env", config.sso_client_secret_env);
+    read_string(*t, "client_secret_file", config.sso_client_secret_file);
+    read_string(*t, "redirect_uri", sso.oidc.redirect_uri);
+    read_string(*t, "scopes", sso.oidc.scopes);
+    std::string algorithms;
+    read_string(*t, "algorithms", algorithms);
+    if (!algorithms.empty()) {
+      sso.oidc.algorithms = SplitHosts(algorithms);
+      for (const auto& alg : sso.oidc.algorithms) {
+        if (alg != "RS256" && alg != "RS384" && alg != "RS512" && alg != "ES256" && alg != "ES384") {
+          wrong("algorithms", "a list of RS256, RS384, RS512, ES256, ES384", t);
+        }
+      }
+    }
+    read_string(*t, "name_claim", sso.name_claim);
+    read_string(*t, "groups_claim", sso.oidc.groups_claim);
+    read_string(*t, "group_roles", sso.group_roles);
+    read_int(*t, "idle_minutes", sso.idle_minutes, 1, 1440);
+    read_int(*t, "absolute_hours", sso.absolute_hours, 1, 168);
+    read_int(*t, "clock_skew_seconds", sso.oidc.leeway_seconds, 0, 300);
+    read_string(*t, "provider_name", sso.provider_name);
+    if (!sso.oidc.issuer.empty() && status) {
+      const auto issuer = net::ParseHttpUrl(sso.oidc.issuer);
+      const auto redirect = net::ParseHttpUrl(sso.oidc.redirect_uri);
+      const auto mapping = sso::ParseGroupRoles(sso.group_roles);
+      if (!issuer) status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] issuer: " + issuer.error().message);
+      else if (!redirect || !redirect->target.starts_with("/v1/sso/callback")) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] redirect_uri must be this service's "
+                                                          "https://HOST/v1/sso/callback");
+      } else if (sso.oidc.client_id.empty()) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] needs client_id");
+      } else if (!mapping) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] " + mapping.error().message);
+      } else if (mapping->empty()) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] group_roles maps no group to a role: nobody could sign in");
+      } else if (sso.oidc.scopes.find("openid") == std::string::npos) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] scopes must include openid");
+      } else {
+        sso.secure_cookies = redirect->tls;
+      }
     }
   }
   if (const auto* t = table["wellness"].as_table()) {

@@ -94,6 +94,9 @@ struct ServerConfig {
   StreamConfig stream;
   UploadsConfig uploads;
   WebhooksConfig webhooks;
+  // [sso]: where the OpenID client's secret is (never in the file); the rest is api.sso.
+  std::string sso_client_secret_env = "VIGIL_SSO_CLIENT_SECRET";
+  std::string sso_client_secret_file;
   int retroactive_days = 90;  // [retroactive] window_days: past uploads searched when a bank gains entries; 0: off
   std::string log_level = "info";
 };

@@ -4,6 +4,7 @@
 #include "server/api_support.h"
 #include "util/iso_time.h"
 #include "vigil/clock.h"
+#include "vigil/sessions.h"
 
 namespace vigil::server {
 namespace {
@@ -42,9 +43,14 @@ std::optional<Response> ApiService::RefuseUnknownReviewer(const std::string& nam
   auto keys = store_.ListApiKeys();
   if (!keys) return ErrorResponse(keys.error());
   if (std::none_of(keys->begin(), keys->end(), [&](const ApiKeyRecord& k) {
-        return k.name == name && k.role == "reviewer" && !k.revoked_at;
+        return k.name == name && HoldsRole(k.role, "reviewer") && !k.revoked_at;
       })) {
-    return ErrorResponse(http::status::not_found, "not_found", "no active reviewer key named '" + name.substr(0, 64) + "'");
+    // A person who signs in through the identity provider, with reviewer among their roles.
+    auto person = store_.Sessions().GetPerson(name);
+    if (person && HoldsRole(person->roles, "reviewer")) return std::nullopt;
+    return ErrorResponse(http::status::not_found, "not_found",
+                         "no active reviewer key, nor reviewer signing in through the identity provider, named '" +
+                             name.substr(0, 64) + "'");
   }
   return std::nullopt;
 }

@@ -2,6 +2,9 @@
 #include "vigil/digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <vector>
 
 namespace vigil {
 namespace {
@@ -29,6 +32,21 @@ std::string Sha256Hex(std::span<const std::uint8_t> bytes) { return HexDigest(EV
 
 std::string Sha256Hex(std::string_view text) {
   return HexDigest(EVP_sha256(), {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
+
+Result<std::string> RandomHex(std::size_t bytes) {
+  std::vector<unsigned char> random(bytes);
+  if (bytes > 0 && RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) {
+    return Fail(ErrorCode::kInternal, "no randomness for a secret");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char byte : random) {
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+  }
+  return out;
 }
 
 }  // namespace vigil

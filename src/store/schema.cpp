@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 16> kMigrations = {
+constexpr std::array<std::string_view, 17> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -693,6 +693,47 @@ ALTER TABLE api_keys ADD COLUMN expires_at BIGINT;
 ALTER TABLE api_keys ADD COLUMN previous_hash TEXT;
 ALTER TABLE api_keys ADD COLUMN previous_until BIGINT;
 CREATE INDEX api_keys_previous ON api_keys(previous_hash);
+)sql",
+    // 17: people who sign in through the organisation's OpenID provider (bound to a Vigil name by
+    // issuer and subject), their server-side sessions, and sign-ins in progress.
+    R"sql(
+CREATE TABLE people (
+  name TEXT PRIMARY KEY,
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  display_name TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL DEFAULT '',
+  roles TEXT NOT NULL DEFAULT '',
+  first_seen BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX people_subject ON people(issuer, subject);
+CREATE TABLE sessions (
+  id {{ID}},
+  token_hash TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  display_name TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL,
+  idle_seconds BIGINT NOT NULL,
+  absolute_until BIGINT NOT NULL,
+  ended_at BIGINT,
+  end_reason TEXT NOT NULL DEFAULT '',
+  remote TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_live ON sessions(ended_at, created_at);
+CREATE TABLE sign_in_flows (
+  state_hash TEXT PRIMARY KEY,
+  nonce TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  browser TEXT NOT NULL,
+  return_to TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX sign_in_flows_created ON sign_in_flows(created_at);
 )sql",
 };
 

@@ -22,6 +22,7 @@
 #include "store/sql_event_store.h"
 #include "store/sql_queue_store.h"
 #include "store/sql_wellness_store.h"
+#include "store/sql_session_store.h"
 #include "store/connection_pool.h"
 #include "store/record_names.h"
 #include "store/schema.h"
@@ -153,7 +154,8 @@ class SqlStore final : public Store {
         exchanges_(MakeSqlExchangeStore(pool_, *clock_)),
         events_(MakeSqlEventStore(pool_, *clock_)),
         queues_(MakeSqlQueueStore(pool_, *clock_)),
-        wellness_(MakeSqlWellnessStore(pool_)) {}
+        wellness_(MakeSqlWellnessStore(pool_)),
+        sessions_(MakeSqlSessionStore(pool_)) {}
 
   CaseStore& Cases() override { return *cases_; }
   ReportStore& Reports() override { return *reports_; }
@@ -162,6 +164,7 @@ class SqlStore final : public Store {
   EventStore& Events() override { return *events_; }
   QueueStore& Queues() override { return *queues_; }
   WellnessStore& Wellness() override { return *wellness_; }
+  SessionStore& Sessions() override { return *sessions_; }
 
   std::string backend() const override { return dialect_ == SqlDialect::kSqlite ? "sqlite" : "postgres"; }
 
@@ -739,15 +742,13 @@ class SqlStore final : public Store {
   }
 
   // `os_user` set: minted on the host, any role active at once. Otherwise a sensitive role is pending.
-  Result<NewApiKey> MintApiKey(const std::string& raw_name, const std::string& role, const std::string& actor,
+  // `roles`: one role or several ("reviewer,legal"), kept in kRoles' order.
+  Result<NewApiKey> MintApiKey(const std::string& raw_name, const std::string& roles, const std::string& actor,
                                const std::string& created_by, const std::optional<std::string>& os_user) {
-    if (!IsKnownRole(role)) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "unknown role '" + role + "' (roles: submitter, reviewer, bank-admin, auditor, admin, legal, custodian)");
-    }
+    VIGIL_ASSIGN_OR_RETURN(const std::string role, CanonicalRoles(roles));
     auto name = CheckKeyName(raw_name);
     if (!name) return tl::unexpected(name.error());
-    const bool pending = !os_user && IsSensitiveRole(role);
+    const bool pending = !os_user && HoldsSensitiveRole(role);
     // A pending key gets a secret nobody sees (key_hash is unique and never empty); its real one is
     // made when it is approved.
     auto secret = NewKeySecret();
@@ -758,6 +759,12 @@ class SqlStore final : public Store {
     const auto now = Now();
     // A request that lapsed or was withdrawn before approval never authenticated anything: its name
     // is free again (the old row keeps its history under a suffixed name).
+    VIGIL_ASSIGN_OR_RETURN(auto person, db->Query("SELECT 1 FROM people WHERE name = $1", {*name}));
+    if (!person.empty()) {
+      return Fail(ErrorCode::kAlreadyExists, "the key name '" + *name +
+                                                 "' is a person's who signs in through the identity provider: a key "
+                                                 "cannot act under their name");
+    }
     auto freed = db->Execute(
         "UPDATE api_keys SET name = name || '~lapsed-' || CAST(id AS TEXT), revoked_at = COALESCE(revoked_at, $2) "
         "WHERE LOWER(name) = $1 AND status = 'pending' AND (revoked_at IS NOT NULL OR created_at <= $3)",
@@ -1031,6 +1038,7 @@ class SqlStore final : public Store {
   std::unique_ptr<EventStore> events_;
   std::unique_ptr<QueueStore> queues_;
   std::unique_ptr<WellnessStore> wellness_;
+  std::unique_ptr<SessionStore> sessions_;
 };
 
 }  // namespace

@@ -1,0 +1,269 @@
+// Console sign-in through the organisation's OpenID provider ([sso]): the authorization-code flow
+// with PKCE (GET /v1/sso/login, GET /v1/sso/callback), the caller's identity (GET /v1/me),
+// sign-out, and the admins' view of sessions and people. See sessions.h for what is stored and
+// audited, and sso/session_cookie.h for the cookies and the CSRF token.
+#include <spdlog/spdlog.h>
+
+#include "net/http_fetch.h"
+#include "server/api_service.h"
+#include "server/api_support.h"
+#include "sso/base64url.h"
+#include "sso/session_cookie.h"
+#include "util/iso_time.h"
+#include "vigil/clock.h"
+#include "vigil/digest.h"
+#include "vigil/sessions.h"
+
+namespace vigil::server {
+namespace {
+
+// A console path to return to after signing in; anything else (another site, a scheme) is /ui/.
+std::string ReturnPath(const std::string& asked) {
+  if (asked.size() > 512 || !asked.starts_with("/ui/") || asked.find("//") != std::string::npos ||
+      asked.find('\\') != std::string::npos) {
+    return "/ui/";
+  }
+  for (char c : asked) {
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return "/ui/";
+  }
+  return asked;
+}
+
+// The provider's claim as a Vigil name: lower case, [a-z0-9._@-], 1-64, starting with a letter or
+// digit, not one of the actors that are not people.
+Result<std::string> PersonName(const std::string& claim, const std::string& claim_name) {
+  std::string name;
+  for (char c : claim) name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  const bool chars_ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '@';
+  });
+  const bool starts_ok = chars_ok && ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'));
+  if (!starts_ok || name == "cli" || name == "system" || name == "policy" || name == "anonymous") {
+    return Fail(ErrorCode::kInvalidArgument, "the provider's '" + claim_name + "' claim ('" + claim.substr(0, 64) +
+                                                 "') cannot be a Vigil name (1-64 of a-z 0-9 . _ - @, starting with a "
+                                                 "letter or digit)");
+  }
+  return name;
+}
+
+Response Redirect(const std::string& location) {
+  Response response{http::status::found, 11};
+  response.set(http::field::location, location);
+  response.set(http::field::cache_control, "no-store");
+  return response;
+}
+
+boost::json::object SessionJson(const SessionRecord& s, std::int64_t now) {
+  boost::json::array roles;
+  for (const auto& r : SplitRoles(s.roles)) roles.emplace_back(r);
+  boost::json::object out{{"id", s.id},
+                          {"name", s.name},
+                          {"display_name", s.display_name},
+                          {"subject", s.subject},
+                          {"issuer", s.issuer},
+                          {"roles", std::move(roles)},
+                          {"created_at", IsoTime(s.created_at)},
+                          {"last_seen", IsoTime(s.last_seen)},
+                          {"idle_until", IsoTime(s.idle_until)},
+                          {"absolute_until", IsoTime(s.absolute_until)},
+                          {"remote", s.remote}};
+  out["ended_at"] = s.ended_at ? boost::json::value(IsoTime(*s.ended_at)) : nullptr;
+  out["end_reason"] = s.end_reason;
+  out["live"] = !s.ended_at && now < s.idle_until && now < s.absolute_until;
+  return out;
+}
+
+}  // namespace
+
+std::string ApiService::CookieAttributes() const {
+  return options_.sso.secure_cookies ? "; Path=/; HttpOnly; Secure" : "; Path=/; HttpOnly";
+}
+
+Response ApiService::SignInFailed(const std::string& why, bool clear_binding) {
+  spdlog::warn(R"("msg":"sign-in refused","why":{})", boost::json::serialize(boost::json::value(why)));
+  // The fragment is read by the console and never sent to a server (nor logged by a proxy).
+  Response response = Redirect("/ui/#sso-error=" + net::UrlEncode(why.substr(0, 300)));
+  if (clear_binding) {
+    response.insert(http::field::set_cookie,
+                    sso::SignInCookieName(options_.sso.secure_cookies) + "=" + CookieAttributes() + "; SameSite=Lax; Max-Age=0");
+  }
+  return response;
+}
+
+Response ApiService::SsoInfo(ApiCall&) {
+  boost::json::object out{{"enabled", oidc_ != nullptr}};
+  if (oidc_) {
+    out["provider"] = options_.sso.provider_name;
+    out["login"] = "/v1/sso/login";
+  }
+  return JsonResponse(http::status::ok, out);
+}
+
+Response ApiService::SsoLogin(ApiCall& call) {
+  if (!oidc_) return ErrorResponse(http::status::not_found, "not_found", "single sign-on is not configured ([sso] issuer)");
+  // Each sign-in begun costs a row and a redirect: one address may begin only so many.
+  if (!auth_.AdmitAnonymous(call.remote)) {
+    auto response = ErrorResponse(http::status::too_many_requests, "rate_limited", "too many sign-ins begun from this address");
+    response.set(http::field::retry_after, "1");
+    return response;
+  }
+  auto state = sso::RandomBase64Url(32);
+  auto nonce = sso::RandomBase64Url(32);
+  auto verifier = sso::RandomBase64Url(48);
+  auto binding = sso::RandomBase64Url(32);
+  if (!state || !nonce || !verifier || !binding) return ErrorResponse(http::status::internal_server_error, "internal", "no randomness");
+  auto url = oidc_->AuthorizationUrl(*state, *nonce, *verifier);
+  if (!url) return ErrorResponse(url.error());
+  SignInFlow flow{*state, *nonce, *verifier, Sha256Hex(*binding), ReturnPath(call.query["return_to"]),
+                  SystemClock().NowMicros()};
+  if (auto begun = store_.Sessions().BeginSignIn(flow); !begun) return ErrorResponse(begun.error());
+  Response response = Redirect(*url);
+  response.insert(http::field::set_cookie, sso::SignInCookieName(options_.sso.secure_cookies) + "=" + *binding +
+                                               CookieAttributes() + "; SameSite=Lax; Max-Age=600");
+  return response;
+}
+
+Response ApiService::SsoCallback(ApiCall& call) {
+  if (!oidc_) return ErrorResponse(http::status::not_found, "not_found", "single sign-on is not configured ([sso] issuer)");
+  const std::string state = call.query["state"];
+  if (state.empty() || state.size() > 256) return SignInFailed("the provider's answer carries no sign-in state", true);
+  // Taken first, whatever follows: an answer is used once.
+  auto flow = store_.Sessions().TakeSignIn(state, SystemClock().NowMicros());
+  if (!flow) return SignInFailed(flow.error().message, true);
+  const auto binding = sso::CookieValue(call.request[http::field::cookie], sso::SignInCookieName(options_.sso.secure_cookies));
+  if (!binding || Sha256Hex(*binding) != flow->browser) {
+    return SignInFailed("this sign-in was begun in another browser (or its cookie was lost): sign in again", true);
+  }
+  if (const auto error = call.query.find("error"); error != call.query.end()) {
+    std::string code = error->second.substr(0, 64);
+    for (char& c : code) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    }
+    return SignInFailed("the identity provider did not sign you in (" + code + ")", true);
+  }
+  const std::string code = call.query["code"];
+  if (code.empty() || code.size() > 2048) return SignInFailed("the provider's answer carries no code", true);
+  auto id_token = oidc_->RedeemCode(code, flow->verifier);
+  if (!id_token) return SignInFailed(id_token.error().message, true);
+  const auto now = SystemClock().NowMicros();
+  auto claims = oidc_->Verify(*id_token, flow->nonce, now / 1'000'000);
+  if (!claims) return SignInFailed(claims.error().message, true);
+  Person person;
+  person.issuer = claims->issuer;
+  person.subject = claims->subject;
+  person.display_name = claims->name.substr(0, 128);
+  person.email = claims->email.substr(0, 256);
+  person.last_seen = now;
+  auto name = PersonName(claims->Claim(options_.sso.name_claim), options_.sso.name_claim);
+  if (!name) {
+    (void)store_.Sessions().AuditRefusedSignIn(person, name.error().message);
+    return SignInFailed(name.error().message, true);
+  }
+  person.name = *name;
+  person.roles = sso::RolesForGroups(group_roles_, claims->groups);
+  if (person.roles.empty()) {
+    const std::string why = "none of your groups at the identity provider gives a Vigil role (ask an admin)";
+    (void)store_.Sessions().AuditRefusedSignIn(person, why);
+    return SignInFailed(why, true);
+  }
+  SessionTimeouts timeouts{options_.sso.idle_minutes * 60, options_.sso.absolute_hours * 3600};
+  auto session = store_.Sessions().StartSession(person, timeouts, call.remote, now);
+  if (!session) {
+    (void)store_.Sessions().AuditRefusedSignIn(person, session.error().message);
+    return SignInFailed(session.error().message, true);
+  }
+  Response response = Redirect(flow->return_to.empty() ? "/ui/" : flow->return_to);
+  response.insert(http::field::set_cookie, sso::SessionCookieName(options_.sso.secure_cookies) + "=" + session->secret +
+                                               CookieAttributes() + "; SameSite=Strict");
+  response.insert(http::field::set_cookie,
+                  sso::SignInCookieName(options_.sso.secure_cookies) + "=" + CookieAttributes() + "; SameSite=Lax; Max-Age=0");
+  return response;
+}
+
+Response ApiService::SsoLogout(ApiCall& call) {
+  if (call.key == nullptr || call.key->session_id == 0) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument",
+                         "this is an API key, not a console session: there is nothing to sign out of");
+  }
+  const auto ended = store_.Sessions().EndSession(call.key->session_id, call.actor, "signed out", SystemClock().NowMicros());
+  if (!ended && ended.error().code != ErrorCode::kNotFound) return ErrorResponse(ended.error());
+  boost::json::object out{{"signed_out", true}};
+  if (oidc_) {
+    auto metadata = oidc_->Metadata();
+    out["provider_logout"] = metadata && !metadata->end_session_endpoint.empty()
+                                 ? boost::json::value(metadata->end_session_endpoint + "?client_id=" +
+                                                      net::UrlEncode(options_.sso.oidc.client_id))
+                                 : nullptr;
+  }
+  Response response = JsonResponse(http::status::ok, out);
+  response.insert(http::field::set_cookie,
+                  sso::SessionCookieName(options_.sso.secure_cookies) + "=" + CookieAttributes() + "; SameSite=Strict; Max-Age=0");
+  return response;
+}
+
+Response ApiService::Me(ApiCall& call) {
+  boost::json::array roles;
+  for (const auto& r : SplitRoles(call.key->roles_held.empty() ? call.key->role : call.key->roles_held)) roles.emplace_back(r);
+  boost::json::object out{{"name", call.actor}, {"roles", std::move(roles)}};
+  if (call.key->session_id == 0) {
+    out["kind"] = "key";
+    out["expires_at"] = call.key->expires_at ? boost::json::value(IsoTime(*call.key->expires_at)) : nullptr;
+    return JsonResponse(http::status::ok, out);
+  }
+  out["kind"] = "session";
+  const auto secret = sso::CookieValue(call.request[http::field::cookie], sso::SessionCookieName(options_.sso.secure_cookies));
+  out["csrf_token"] = secret ? sso::CsrfToken(*secret) : "";
+  auto sessions = store_.Sessions().ListSessions(true, 1000, SystemClock().NowMicros());
+  if (sessions) {
+    for (const auto& s : *sessions) {
+      if (s.id != call.key->session_id) continue;
+      out["display_name"] = s.display_name;
+      out["subject"] = s.subject;
+      out["idle_until"] = IsoTime(s.idle_until);
+      out["absolute_until"] = IsoTime(s.absolute_until);
+    }
+  }
+  return JsonResponse(http::status::ok, out);
+}
+
+Response ApiService::ListSessions(ApiCall& call) {
+  auto limit = QueryInt(call.query, "limit", 100, 1, 1000);
+  if (!limit) return ErrorResponse(limit.error());
+  const std::string which = call.query.count("all") ? call.query["all"] : "";
+  const auto now = SystemClock().NowMicros();
+  auto sessions = store_.Sessions().ListSessions(which != "true", static_cast<int>(*limit), now);
+  if (!sessions) return ErrorResponse(sessions.error());
+  boost::json::array out;
+  for (const auto& s : *sessions) out.push_back(SessionJson(s, now));
+  return JsonResponse(http::status::ok, boost::json::object{{"sessions", std::move(out)}});
+}
+
+Response ApiService::EndSessionRoute(ApiCall& call) {
+  auto id = PathIdParam(call.path, "id");
+  if (!id) return ErrorResponse(id.error());
+  if (auto ended = store_.Sessions().EndSession(*id, call.actor, "ended by " + call.actor, SystemClock().NowMicros()); !ended) {
+    return ErrorResponse(ended.error());
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"id", *id}, {"ended", true}});
+}
+
+Response ApiService::ListPeople(ApiCall&) {
+  auto people = store_.Sessions().ListPeople();
+  if (!people) return ErrorResponse(people.error());
+  boost::json::array out;
+  for (const auto& p : *people) {
+    boost::json::array roles;
+    for (const auto& r : SplitRoles(p.roles)) roles.emplace_back(r);
+    out.push_back(boost::json::object{{"name", p.name},
+                                      {"display_name", p.display_name},
+                                      {"email", p.email},
+                                      {"issuer", p.issuer},
+                                      {"subject", p.subject},
+                                      {"roles", std::move(roles)},
+                                      {"first_seen", IsoTime(p.first_seen)},
+                                      {"last_seen", IsoTime(p.last_seen)}});
+  }
+  return JsonResponse(http::status::ok, boost::json::object{{"people", std::move(out)}});
+}
+
+}  // namespace vigil::server
