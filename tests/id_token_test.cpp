@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "oidc_standin.h"
+#include "jwt_signer.h"
 #include "sso/base64url.h"
 #include "sso/group_roles.h"
 #include "sso/id_token.h"
@@ -33,8 +33,6 @@ std::int64_t Now() {
 
 class IdTokenTest : public ::testing::Test {
  protected:
-  IdTokenTest() : provider_("vigil", "secret") {}
-
   json::object Claims() {
     const auto now = Now();
     return {{"iss", kIssuer}, {"sub", "00u1"},        {"aud", "vigil"}, {"iat", now}, {"exp", now + 300},
@@ -63,7 +61,7 @@ class IdTokenTest : public ::testing::Test {
     return verified ? std::string() : verified.error().message;
   }
 
-  testing::OidcStandIn provider_;
+  testing::JwtSigner provider_;
 };
 
 TEST_F(IdTokenTest, ATokenSignedByTheProvidersRsaKeyIsAcceptedWithItsClaims) {
@@ -121,7 +119,7 @@ TEST_F(IdTokenTest, AnHmacTokenKeyedWithThePublicKeyIsRefused) {
 }
 
 TEST_F(IdTokenTest, ATokenSignedByAnotherKeyUnderThePublishedKidIsRefused) {
-  testing::OidcStandIn forger("vigil", "secret");  // its own keys, the same kid names
+  testing::JwtSigner forger;  // its own keys, the same kid names
   auto verified = sso::VerifyIdToken(forger.Sign(json::serialize(Claims())), Keys(), Expect());
   ASSERT_FALSE(verified);
   EXPECT_EQ(verified.error().code, ErrorCode::kPermissionDenied);
@@ -130,7 +128,7 @@ TEST_F(IdTokenTest, ATokenSignedByAnotherKeyUnderThePublishedKidIsRefused) {
 
 TEST_F(IdTokenTest, AnUnknownKidIsToldApartSoTheCallerFetchesTheKeysAgain) {
   const auto old_keys = Keys();
-  provider_.RotateKeys();
+  provider_.Rotate();
   auto verified = sso::VerifyIdToken(provider_.Sign(json::serialize(Claims())), old_keys, Expect());
   ASSERT_FALSE(verified);
   EXPECT_EQ(verified.error().code, ErrorCode::kNotFound);

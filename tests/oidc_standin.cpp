@@ -1,72 +1,20 @@
 // The stand-in OpenID provider (oidc_standin.h).
 #include "oidc_standin.h"
 
-#include <jwt.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <cstdlib>
-#include <stdexcept>
 
 #include "sso/base64url.h"
 
 namespace vigil::testing {
 namespace {
 
-std::string Pem(EVP_PKEY* key, bool private_key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  if (private_key) PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  else PEM_write_bio_PUBKEY(bio, key);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-std::string BigNum(EVP_PKEY* key, const char* param, int pad_to = 0) {
-  BIGNUM* bn = nullptr;
-  EVP_PKEY_get_bn_param(key, param, &bn);
-  std::string bytes(static_cast<std::size_t>(pad_to > 0 ? pad_to : BN_num_bytes(bn)), '\0');
-  if (pad_to > 0) BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(bytes.data()), pad_to);
-  else BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
-  BN_free(bn);
-  return sso::Base64UrlEncode(bytes);
-}
-
 std::int64_t Now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
-
-struct OidcStandIn::Key {
-  std::string kid;
-  EVP_PKEY* rsa = nullptr;
-  EVP_PKEY* ec = nullptr;
-  Key(std::string id) : kid(std::move(id)) {
-    rsa = EVP_RSA_gen(2048);
-    ec = EVP_EC_gen("P-256");
-    if (rsa == nullptr || ec == nullptr) throw std::runtime_error("key generation failed");
-  }
-  ~Key() {
-    EVP_PKEY_free(rsa);
-    EVP_PKEY_free(ec);
-  }
-  boost::json::array Jwks() const {
-    boost::json::array out;
-    out.push_back(boost::json::object{{"kty", "RSA"}, {"kid", kid + "-rs"}, {"use", "sig"}, {"alg", "RS256"},
-                                      {"n", BigNum(rsa, OSSL_PKEY_PARAM_RSA_N)}, {"e", BigNum(rsa, OSSL_PKEY_PARAM_RSA_E)}});
-    out.push_back(boost::json::object{{"kty", "EC"}, {"kid", kid + "-ec"}, {"use", "sig"}, {"alg", "ES256"}, {"crv", "P-256"},
-                                      {"x", BigNum(ec, OSSL_PKEY_PARAM_EC_PUB_X, 32)},
-                                      {"y", BigNum(ec, OSSL_PKEY_PARAM_EC_PUB_Y, 32)}});
-    return out;
-  }
-};
 
 struct OidcStandIn::Grant {
   std::string code, nonce, challenge, redirect_uri;
@@ -75,10 +23,7 @@ struct OidcStandIn::Grant {
 };
 
 OidcStandIn::OidcStandIn(std::string client_id, std::string client_secret)
-    : client_id_(std::move(client_id)), client_secret_(std::move(client_secret)) {
-  keys_.push_back(std::make_unique<Key>("k" + std::to_string(next_kid_++)));
-  foreign_ = std::make_unique<Key>("k1");  // the same kid as the published key: a forger's guess
-}
+    : client_id_(std::move(client_id)), client_secret_(std::move(client_secret)) {}
 
 OidcStandIn::~OidcStandIn() { Stop(); }
 
@@ -88,21 +33,19 @@ void OidcStandIn::SetUser(const OidcUser& user) {
 }
 
 void OidcStandIn::RotateKeys(bool keep_old) {
-  auto key = std::make_unique<Key>("k" + std::to_string(next_kid_));
   std::lock_guard lock(mutex_);
-  ++next_kid_;
-  if (!keep_old) keys_.clear();
-  keys_.insert(keys_.begin(), std::move(key));
+  signer_.Rotate(keep_old);
 }
 
 std::string OidcStandIn::CurrentKid() const {
   std::lock_guard lock(mutex_);
-  return keys_.front()->kid + (es256_ ? "-ec" : "-rs");
+  return signer_.Kid();
 }
 
 void OidcStandIn::UseEs256(bool on) {
   std::lock_guard lock(mutex_);
-  es256_ = on;
+  signer_.UseEs256(on);
+  foreign_.UseEs256(on);
 }
 
 void OidcStandIn::SpoilNextToken(TokenSpoil spoil) {
@@ -111,39 +54,13 @@ void OidcStandIn::SpoilNextToken(TokenSpoil spoil) {
 }
 
 std::string OidcStandIn::Jwks() const {
-  boost::json::array keys;
-  for (const auto& key : keys_) {
-    for (auto& k : key->Jwks()) keys.push_back(k);
-  }
-  return boost::json::serialize(boost::json::object{{"keys", std::move(keys)}});
+  std::lock_guard lock(mutex_);
+  return signer_.Jwks();
 }
 
 std::string OidcStandIn::Sign(const std::string& claims_json) const {
   std::lock_guard lock(mutex_);
-  return SignWith(*keys_.front(), claims_json);
-}
-
-std::string OidcStandIn::SignWith(const Key& key, const std::string& claims_json, const std::string& alg_override) const {
-  const bool ec = es256_;
-  jwt_t* jwt = nullptr;
-  jwt_new(&jwt);
-  jwt_add_grants_json(jwt, claims_json.c_str());
-  std::string pem;
-  jwt_alg_t alg = ec ? JWT_ALG_ES256 : JWT_ALG_RS256;
-  if (alg_override == "HS256") {
-    // The public key's PEM as an HMAC secret: what a verifier trusting the header would accept.
-    pem = Pem(ec ? key.ec : key.rsa, false);
-    alg = JWT_ALG_HS256;
-  } else {
-    pem = Pem(ec ? key.ec : key.rsa, true);
-  }
-  jwt_add_header(jwt, "kid", (key.kid + (ec ? "-ec" : "-rs")).c_str());
-  jwt_set_alg(jwt, alg, reinterpret_cast<const unsigned char*>(pem.data()), static_cast<int>(pem.size()));
-  char* encoded = jwt_encode_str(jwt);
-  std::string out = encoded != nullptr ? encoded : "";
-  free(encoded);
-  jwt_free(jwt);
-  return out;
+  return signer_.Sign(claims_json);
 }
 
 std::string OidcStandIn::Endpoint(const Call& call) const {
@@ -176,7 +93,7 @@ OidcStandIn::Reply OidcStandIn::Answer(Call& call) {
     return reply;
   }
   if (call.path == "/jwks") {
-    reply.body = Jwks();
+    reply.body = signer_.Jwks();
     return reply;
   }
   if (call.path == "/authorize") {
@@ -267,13 +184,13 @@ OidcStandIn::Reply OidcStandIn::Answer(Call& call) {
     const std::string text = boost::json::serialize(claims);
     std::string token;
     if (spoil == TokenSpoil::kForeignKey) {
-      token = SignWith(*foreign_, text);
+      token = foreign_.Sign(text);
     } else if (spoil == TokenSpoil::kAlgNone) {
       token = sso::Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." + sso::Base64UrlEncode(text) + ".";
     } else if (spoil == TokenSpoil::kHmacWithPublicKey) {
-      token = SignWith(*keys_.front(), text, "HS256");
+      token = signer_.SignHmacWithPublicKey(text);
     } else {
-      token = SignWith(*keys_.front(), text);
+      token = signer_.Sign(text);
     }
     reply.body = boost::json::serialize(
         boost::json::object{{"access_token", "at-" + grant->code}, {"token_type", "Bearer"}, {"expires_in", 300}, {"id_token", token}});

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "exchange_standins.h"
+#include "jwt_signer.h"
 
 namespace vigil::testing {
 
@@ -35,6 +36,8 @@ class OidcStandIn final : public StandInServer {
  public:
   OidcStandIn(std::string client_id, std::string client_secret);
   ~OidcStandIn() override;
+  OidcStandIn(const OidcStandIn&) = delete;
+  OidcStandIn& operator=(const OidcStandIn&) = delete;
   std::string issuer() const { return origin(); }
   void SetUser(const OidcUser& user);
   // A new signing key with a new kid; with keep_old the JWKS lists the old one too.
@@ -52,17 +55,13 @@ class OidcStandIn final : public StandInServer {
   Reply Answer(Call& call) override;
 
  private:
-  struct Key;
   struct Grant;
-  std::string SignWith(const Key& key, const std::string& claims_json, const std::string& alg_override = "") const;
   std::string client_id_, client_secret_;
   OidcUser user_;
-  std::vector<std::unique_ptr<Key>> keys_;  // the newest first
-  std::unique_ptr<Key> foreign_;            // a key never published (forged tokens)
-  bool es256_ = false;
+  JwtSigner signer_;
+  JwtSigner foreign_;  // keys never published, under the same kid names (forged tokens)
   TokenSpoil spoil_ = TokenSpoil::kNone;
   std::vector<std::unique_ptr<Grant>> grants_;
-  int next_kid_ = 1;
 };
 
 }  // namespace vigil::testing

@@ -60,6 +60,24 @@ runuser -u vigil -- /usr/bin/vigil version >/dev/null || fail "vigil version as 
 # The decoder sandbox as the unprivileged service user (user namespaces; no capabilities).
 runuser -u vigil -- /usr/bin/vigil sandbox check > "$work/sandbox.txt" 2>&1 || { cat "$work/sandbox.txt"; fail "vigil sandbox check as vigil"; }
 tail -1 "$work/sandbox.txt"
+# ... and under the unit's process restrictions that need no systemd: NoNewPrivileges=, an empty
+# CapabilityBoundingSet= and AmbientCapabilities=, User=vigil (setpriv applies them as the unit does).
+setpriv --no-new-privs --bounding-set=-all --inh-caps=-all --reuid=vigil --regid=vigil --init-groups -- \
+  /usr/bin/vigil sandbox check > "$work/sandbox-nnp.txt" 2>&1 || { cat "$work/sandbox-nnp.txt"; fail "vigil sandbox check under no_new_privs without capabilities"; }
+cmp -s <(tail -1 "$work/sandbox.txt") <(tail -1 "$work/sandbox-nnp.txt") || { cat "$work/sandbox-nnp.txt"; fail "the sandbox is weaker under the unit's restrictions"; }
+echo "sandbox check under NoNewPrivileges, no capabilities, User=vigil: same confinement"
+# Every hardening line of the unit (SystemCallFilter=, RestrictNamespaces=, ProtectSystem=, ...) as a
+# transient unit, where systemd runs the machine; a container without systemd as PID 1 cannot.
+if [[ -d /run/systemd/system ]] && command -v systemd-run >/dev/null; then
+  props=()
+  while IFS= read -r line; do props+=(-p "$line"); done < <(sed -n '/^# Hardening/,/^\[Install\]/p' /usr/lib/systemd/system/vigil.service | grep -E '^[A-Za-z]+=')
+  systemd-run --wait --collect --pipe -p User=vigil -p Group=vigil "${props[@]}" /usr/bin/vigil sandbox check \
+    > "$work/sandbox-unit.txt" 2>&1 || { cat "$work/sandbox-unit.txt"; fail "vigil sandbox check under the unit's hardening"; }
+  cmp -s <(tail -1 "$work/sandbox.txt") <(tail -1 "$work/sandbox-unit.txt") || { cat "$work/sandbox-unit.txt"; fail "the sandbox is weaker under the unit"; }
+  echo "sandbox check under every hardening line of vigil.service: same confinement"
+else
+  echo "package test: no systemd as PID 1 here: the unit's SystemCallFilter= and RestrictNamespaces= are not exercised"
+fi
 # The service with the packaged configuration, as the unit starts it (on a free port here).
 runuser -u vigil -- /usr/bin/vigil serve --config /etc/vigil/vigil.toml --listen 127.0.0.1:0 \
   --port-file /var/lib/vigil/port > "$work/serve.log" 2>&1 &

@@ -27,6 +27,10 @@ const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.get
 
 const state = {
   key: sessionStorage.getItem('vigil-key') || '',
+  /** Signed in through the identity provider: the session is a cookie the page cannot read; calls
+   * that change anything carry its CSRF token (GET /v1/me). */
+  session: false,
+  csrf: '',
   /** The server's account of the reviewer's reveals and break (GET /v1/me/wellness). @type {Wellness | null} */
   wellness: null,
   /** @type {Case | null} */
@@ -49,7 +53,7 @@ const kViews = ['login', 'queue', 'case', 'appeals', 'appeal', 'history', 'repor
  */
 async function api(method, path, body) {
   /** @type {RequestInit} */
-  const init = { method, headers: { Authorization: `Bearer ${state.key}` } };
+  const init = { method, headers: authHeaders(method) };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     /** @type {Record<string, string>} */ (init.headers)['Content-Type'] = 'application/json';
@@ -61,6 +65,16 @@ async function api(method, path, body) {
     throw Object.assign(new Error(data.error ? data.error.message : `HTTP ${response.status}`), { status: response.status });
   }
   return data;
+}
+
+/**
+ * The caller's credential: the API key typed in, or (signed in through the identity provider) the
+ * session cookie the browser sends itself, with the CSRF token on calls that change something.
+ * @param {string} [method] @returns {Record<string, string>}
+ */
+function authHeaders(method = 'GET') {
+  if (!state.session) return { Authorization: `Bearer ${state.key}` };
+  return method === 'GET' || method === 'HEAD' ? {} : { 'X-CSRF-Token': state.csrf };
 }
 
 /** @param {string} text */
@@ -272,7 +286,7 @@ function renderSweep(c) {
 
 /** Loads an authenticated image URL into an <img>; its object URL. @param {HTMLImageElement} img @param {string} url */
 async function loadInto(img, url) {
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
+  const response = await fetch(url, { headers: authHeaders() });
   if (!response.ok) { img.alt = 'Preview unavailable'; return ''; }
   const objectUrl = URL.createObjectURL(await response.blob());
   img.src = objectUrl;
@@ -345,7 +359,7 @@ async function revealItem(item, media, caseId, appealId) {
   if (state.wellness && state.wellness.on_break) { await takeBreak(false); return; }
   const url = `/v1/cases/${caseId}/media/${encodeURIComponent(item.content_id)}?variant=original` +
               (appealId ? `&appeal=${appealId}` : '');
-  const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
+  const response = await fetch(url, { headers: authHeaders() });
   if (!response.ok) {
     const data = await response.json();
     // The organisation's limit reached or a break running: the server refused; the break it is.
@@ -366,7 +380,7 @@ async function revealItem(item, media, caseId, appealId) {
     video.preload = 'none';
     video.className = 'revealed';
     const poster = await fetch(`/v1/cases/${caseId}/media/${encodeURIComponent(item.content_id)}?variant=preview`,
-                               { headers: { Authorization: `Bearer ${state.key}` } });
+                               { headers: authHeaders() });
     if (poster.ok) { const p = URL.createObjectURL(await poster.blob()); urls.push(p); video.poster = p; }
     video.src = objectUrl;
     media.append(video);
@@ -883,7 +897,7 @@ async function loadTransparency() {
   const from = new Date(Date.UTC(to.getUTCFullYear() - 1, to.getUTCMonth(), 1));
   const day = (/** @type {Date} */ d) => d.toISOString().slice(0, 10);
   const response = await fetch(`/v1/transparency?from=${day(from)}&to=${day(to)}&format=html`,
-                               { headers: { Authorization: `Bearer ${state.key}` } });
+                               { headers: authHeaders() });
   if (!response.ok) throw new Error(`transparency report: HTTP ${response.status}`);
   const frame = /** @type {HTMLIFrameElement} */ ($('transparency'));
   frame.srcdoc = await response.text();
@@ -911,10 +925,38 @@ function onKey(/** @type {KeyboardEvent} */ e) {
   }
 }
 
+/** Without a key: a session from the identity provider, if the browser holds one; else the sign-in view. */
+async function findSession() {
+  const failed = new URLSearchParams(location.hash.slice(1)).get('sso-error');
+  if (failed) { say(`Sign-in failed: ${failed}`); history.replaceState(null, '', location.pathname); }
+  try {
+    const response = await fetch('/v1/me');
+    if (response.ok) {
+      /** @type {{kind: string, name: string, display_name?: string, csrf_token?: string}} */
+      const me = await response.json();
+      if (me.kind === 'session') {
+        state.session = true;
+        state.csrf = me.csrf_token || '';
+        $('whoami').textContent = me.display_name ? `${me.display_name} (${me.name})` : me.name;
+        return true;
+      }
+    }
+  } catch { /* not signed in */ }
+  try {
+    const sso = await (await fetch('/v1/sso')).json();
+    $('sso').hidden = !sso.enabled;
+    if (sso.enabled) {
+      $('sso-login').textContent = `Sign in with ${sso.provider}`;
+      $('sso-login').setAttribute('href', `/v1/sso/login?return_to=${encodeURIComponent(location.pathname)}`);
+    }
+  } catch { /* no single sign-on */ }
+  return false;
+}
+
 async function start() {
   state.wellness = null;
   updateExposure();
-  if (!state.key) { show('login'); return; }
+  if (!state.key && !(await findSession())) { show('login'); return; }
   try {
     const wellness = await refreshWellness();
     // A reviewer back during a break: the break it is.
@@ -940,10 +982,16 @@ $('login-form').addEventListener('submit', async (e) => {
   sessionStorage.setItem('vigil-key', state.key);
   await start();
 });
-$('logout').addEventListener('click', () => {
+$('logout').addEventListener('click', async () => {
   coverRevealed();
   window.clearInterval(state.breakTimer);
   $('break').hidden = true;
+  if (state.session) {
+    try { await api('POST', '/v1/sso/logout'); } catch (e) { say(/** @type {Error} */ (e).message); }
+    state.session = false;
+    state.csrf = '';
+    $('whoami').textContent = '';
+  }
   sessionStorage.clear();
   state.key = '';
   start();

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { createHash } from 'node:crypto';
+import { startProvider, freePort } from './oidc-provider.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -36,7 +37,12 @@ const key = (role, name) => vigil('keys', 'create', '--data-dir', data, '--role'
 
 let server;
 let browser;
+let provider;
 try {
+  // The organisation's identity provider: Rita reviews and is in the legal team.
+  provider = await startProvider({ clientId: 'vigil-console', clientSecret: 'console-secret',
+    user: { sub: 'idp|rita', preferred_username: 'rita', name: 'Rita Reviewer', groups: ['t-and-s', 'legal-team'] } });
+  const port = await freePort();
   const keys = { alice: key('reviewer', 'alice'), bob: key('reviewer', 'bob'), platform: key('submitter', 'platform'),
                  lists: key('bank-admin', 'lists'), root: key('admin', 'root'), lena: key('legal', 'lena') };
   writeFileSync(join(work, 'rules.toml'), `
@@ -73,14 +79,20 @@ break_minutes = 5
 [exchanges]
 poll_seconds = 0
 list_directory = "${join(work, 'lists')}"
+[sso]
+issuer = "${provider.issuer}"
+client_id = "vigil-console"
+redirect_uri = "http://127.0.0.1:${port}/v1/sso/callback"
+group_roles = "t-and-s=reviewer; legal-team=legal"
+provider_name = "Example SSO"
 `);
   mkdirSync(join(work, 'lists'));
   writeFileSync(join(work, 'lists', 'partner.csv'),
                 `md5,${'0123456789abcdef'.repeat(2)},x1,\nmd5,${'fedcba9876543210'.repeat(2)},x2,\n`);
   const portFile = join(work, 'port');
-  server = spawn(cli, ['serve', '--data-dir', data, '--listen', '127.0.0.1:0', '--port-file', portFile,
+  server = spawn(cli, ['serve', '--data-dir', data, '--listen', `127.0.0.1:${port}`, '--port-file', portFile,
                        '--rules', join(work, 'rules.toml'), '--config', join(work, 'vigil.toml'), '--no-access-log'],
-                 { stdio: ['ignore', 'ignore', 'inherit'] });
+                 { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VIGIL_SSO_CLIENT_SECRET: 'console-secret' } });
   for (let i = 0; i < 300 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 50));
   const base = `http://127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
   const call = async (who, method, path, body, type = 'application/json') => {
@@ -140,7 +152,7 @@ list_directory = "${join(work, 'lists')}"
 
   // Sign in; a break after one reveal.
   await page.goto(base + '/ui/');
-  await page.getByLabel('Reviewer key').fill(keys.alice);
+  await page.getByLabel('API key').fill(keys.alice);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('1 cases: 1 open').waitFor();
   const row = page.locator(`#queue-rows tr[data-case-id="${caseId}"]`);
@@ -217,7 +229,7 @@ list_directory = "${join(work, 'lists')}"
   // Legal staff: the queue is not theirs; the drafted report is. They approve it (a person's
   // approval, recorded) and open the transparency figures, rendered by the server without scripts.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel('Reviewer key').fill(keys.lena);
+  await page.getByLabel('API key').fill(keys.lena);
   await page.getByRole('button', { name: 'Sign in' }).click();
   const report = page.locator('#report-rows tr').first();
   await report.waitFor();
@@ -245,7 +257,7 @@ list_directory = "${join(work, 'lists')}"
   assert.equal(appeal.status, 201, JSON.stringify(appeal.json));
   const appealId = appeal.json.id;
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel('Reviewer key').fill(keys.bob);
+  await page.getByLabel('API key').fill(keys.bob);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator(`#queue-rows tr[data-case-id="${nciiCase}"]`).waitFor();
   assert.equal(await page.locator('#queues-rows tr').count(), 2, 'bob works the NCII queue and the general one');
@@ -309,7 +321,7 @@ list_directory = "${join(work, 'lists')}"
   await page.goto(base + '/ui/');
   await page.evaluate(() => sessionStorage.clear());
   await page.goto(base + '/ui/');
-  await page.getByLabel('Reviewer key').fill(keys.root);
+  await page.getByLabel('API key').fill(keys.root);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#queue-rows').waitFor({ state: 'attached' });
   await page.getByRole('button', { name: 'Wellness' }).click();
@@ -330,7 +342,7 @@ list_directory = "${join(work, 'lists')}"
   await page.goto(base + '/ui/');
   await page.evaluate(() => sessionStorage.clear());
   await page.goto(base + '/ui/');
-  await page.getByLabel('Reviewer key').fill(keys.lists);
+  await page.getByLabel('API key').fill(keys.lists);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#bank-rows tr[data-bank="benign-list"]').click();
   // The bank's first rendering (every entry) is whole before searching: else its rows could
@@ -374,6 +386,33 @@ list_directory = "${join(work, 'lists')}"
   assert.match(await exchangeRow.textContent(), /ok: \+2 -0/);
   await page.screenshot({ path: join(shots, 'ui-exchanges.png'), fullPage: true });
   assert.equal((await call('lists', 'GET', '/v1/banks/partner-list')).json.live_entries, 2);
+
+  // Rita signs in through the identity provider: no key typed; the console shows who she is and
+  // works with the session cookie, sending its CSRF token on the calls that change something (a
+  // break); legal's view is hers too. Signing out ends the session on the server.
+  await page.goto(base + '/ui/');
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(base + '/ui/');
+  await page.getByRole('link', { name: 'Sign in with Example SSO' }).click();
+  await page.getByText('Rita Reviewer (rita)').waitFor();
+  await page.locator('#queue-rows').waitFor({ state: 'attached' });
+  assert.equal(provider.requests['/token'], 1);
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === 'vigil-session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict', JSON.stringify(cookies));
+  await page.screenshot({ path: join(shots, 'ui-sso.png') });
+  await page.getByLabel('My reveal limit (lower than the one set for me; empty: none of my own)').fill('1');
+  await page.getByRole('button', { name: 'Save my limit' }).click();
+  await page.getByText('Your reveal limit is 1').waitFor();
+  assert.equal((await call('root', 'GET', '/v1/reviewers/rita/wellness')).json.own_reveal_limit, 1);
+  assert.equal((await call('root', 'GET', '/v1/audit?limit=50')).json.audit
+    .filter((r) => r.action === 'session.start' && r.actor === 'rita' && r.person && r.person.subject === 'idp|rita').length, 1);
+  await page.getByRole('button', { name: 'Reports' }).click();
+  await page.locator('#report-rows').waitFor({ state: 'attached' });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign in with Example SSO' }).waitFor();
+  const after = await fetch(base + '/v1/me', { headers: { Cookie: `vigil-session=${session.value}` } });
+  assert.equal(after.status, 401);
   console.log('browser UI test: ok');
 } catch (e) {
   console.error('browser UI test FAILED:', e);
@@ -381,5 +420,6 @@ list_directory = "${join(work, 'lists')}"
 } finally {
   if (browser) await browser.close();
   if (server) server.kill('SIGTERM');
+  if (provider) provider.close();
   rmSync(work, { recursive: true, force: true });
 }
