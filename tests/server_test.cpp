@@ -770,7 +770,9 @@ TEST_P(ServiceSqliteTest, EveryRouteChecksItsRoles) {
     const std::string method(server::http::to_string(route.method));
     const std::string target = Concrete(route.pattern);
     if (route.roles.empty()) {
-      EXPECT_EQ(Http(port_, method, target).status, 200u) << target;
+      // Reached without a key (the sign-in routes answer 404 here: no [sso] is configured).
+      const auto status = Http(port_, method, target).status;
+      EXPECT_TRUE(status == 200u || (target.starts_with("/v1/sso/") && status == 404u)) << target << ": " << status;
       continue;
     }
     for (const std::string role : kRoles) {

@@ -20,6 +20,7 @@
 #include "service_harness.h"
 #include "test_images.h"
 #include "test_postgres.h"
+#include "test_tls.h"
 #include "vigil/sessions.h"
 
 namespace vigil {
@@ -91,7 +92,8 @@ json::value Parse(const HttpReply& reply) {
   return v;
 }
 
-enum class Backend { kSqlite, kPostgres };
+// kSqliteTls: SQLite with the service on TLS ([tls]) and an https redirect URI: Secure, __Host- cookies.
+enum class Backend { kSqlite, kPostgres, kSqliteTls };
 
 class SsoTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -112,12 +114,23 @@ class SsoTest : public ::testing::TestWithParam<Backend> {
       ASSERT_FALSE(keys_[name].empty()) << name;
     }
     port_ = FreePort();
+    const bool tls = GetParam() == Backend::kSqliteTls;
+    cookie_ = tls ? "__Host-vigil-session" : "vigil-session";
     std::ofstream(dir_.path() / "client-secret") << "s3cret-of-the-client\n";
-    std::ofstream(dir_.path() / "vigil.toml")
-        << "[sso]\nissuer = \"" << provider_.issuer() << "\"\nclient_id = \"vigil-console\"\nclient_secret_env = \"\"\n"
-        << "client_secret_file = \"" << (dir_.path() / "client-secret").string() << "\"\n"
-        << "redirect_uri = \"http://127.0.0.1:" << port_ << "/v1/sso/callback\"\n"
-        << "group_roles = \"t-and-s=reviewer; legal-team=legal\"\nprovider_name = \"Stand-in IdP\"\n";
+    std::ofstream config(dir_.path() / "vigil.toml");
+    config << "[sso]\nissuer = \"" << provider_.issuer() << "\"\nclient_id = \"vigil-console\"\nclient_secret_env = \"\"\n"
+           << "client_secret_file = \"" << (dir_.path() / "client-secret").string() << "\"\n"
+           << "redirect_uri = \"" << (tls ? "https" : "http") << "://127.0.0.1:" << port_ << "/v1/sso/callback\"\n"
+           << "group_roles = \"t-and-s=reviewer; legal-team=legal\"\nprovider_name = \"Stand-in IdP\"\n";
+    if (tls) {
+      const auto pem = testing::SelfSignedCertificate("vigil.test");
+      std::ofstream(dir_.path() / "cert.pem") << pem.cert;
+      std::ofstream(dir_.path() / "key.pem") << pem.key;
+      config << "[tls]\ncert_file = \"" << (dir_.path() / "cert.pem").string() << "\"\nkey_file = \""
+             << (dir_.path() / "key.pem").string() << "\"\n";
+      testing::UseTls(true);
+    }
+    config.close();
     std::vector<std::string> args = store_flags_;
     args.insert(args.end(), {"--no-access-log", "--listen", "127.0.0.1:" + std::to_string(port_), "--config",
                              (dir_.path() / "vigil.toml").string()});
@@ -132,7 +145,7 @@ class SsoTest : public ::testing::TestWithParam<Backend> {
     EXPECT_EQ(login.status, 302u) << login.body;
     auto [idp_port, authorize] = Split(login.headers["location"]);
     EXPECT_EQ(idp_port, Split(provider_.issuer() + "/").first);
-    auto approved = Http(idp_port, "GET", authorize);
+    auto approved = Provider(idp_port, authorize);
     EXPECT_EQ(approved.status, 302u) << approved.body;
     callback_ = Split(approved.headers["location"]).second;
     auto back = browser.Request(port_, "GET", callback_);
@@ -140,9 +153,20 @@ class SsoTest : public ::testing::TestWithParam<Backend> {
     return back.headers["location"];
   }
 
+  // The stand-in provider speaks plain http, whatever the service does.
+  static HttpReply Provider(std::uint16_t port, const std::string& target) {
+    const bool tls = GetParam() == Backend::kSqliteTls;
+    testing::UseTls(false);
+    auto reply = Http(port, "GET", target);
+    testing::UseTls(tls);
+    return reply;
+  }
+
+  void TearDown() override { testing::UseTls(false); }
+
   HttpReply Me(Browser& browser) { return browser.Request(port_, "GET", "/v1/me"); }
 
-  std::string SessionCookie(Browser& browser) { return browser.jar()["vigil-session"]; }
+  std::string SessionCookie(Browser& browser) { return browser.jar()[cookie_]; }
 
   std::vector<json::object> Audit(const std::string& action) {
     auto reply = testing::HttpJson(port_, "GET", "/v1/audit?limit=200", keys_["root"]);
@@ -163,23 +187,27 @@ class SsoTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<testing::ServerProcess> server_;
   std::uint16_t port_ = 0;
   std::string callback_;
+  std::string cookie_ = "vigil-session";
 };
 
 TEST_P(SsoTest, SignInMapsGroupsToSeveralRolesAndAuditsTheSubjectAndDisplayName) {
   provider_.SetUser({"00u1", "Dana", "Dana Scully", "dana@example.org", {"t-and-s", "legal-team", "marketing"}});
   Browser browser;
   EXPECT_EQ(SignIn(browser, "/ui/%23queue"), "/ui/#queue");
-  // The session cookie: HttpOnly, SameSite=Strict; not Secure over plain http (the browser would drop it).
+  // The session cookie: HttpOnly, SameSite=Strict; Secure with the __Host- prefix over TLS, and not
+  // over plain http (the browser would drop it).
+  const bool tls = GetParam() == Backend::kSqliteTls;
   bool saw = false;
   for (const auto& line : browser.set_cookies()) {
-    if (!line.starts_with("vigil-session=") || line.find("Max-Age=0") != std::string::npos) continue;
+    if (!line.starts_with(cookie_ + "=") || line.find("Max-Age=0") != std::string::npos) continue;
     saw = true;
     EXPECT_NE(line.find("HttpOnly"), std::string::npos) << line;
     EXPECT_NE(line.find("SameSite=Strict"), std::string::npos) << line;
-    EXPECT_EQ(line.find("Secure"), std::string::npos) << line;
+    EXPECT_EQ(line.find("; Secure") != std::string::npos, tls) << line;
+    EXPECT_NE(line.find("Path=/"), std::string::npos) << line;
   }
   EXPECT_TRUE(saw);
-  EXPECT_EQ(browser.jar().count("vigil-signin"), 0u) << "the sign-in cookie is cleared";
+  EXPECT_EQ(browser.jar().count(tls ? "__Host-vigil-signin" : "vigil-signin"), 0u) << "the sign-in cookie is cleared";
   auto me = Me(browser);
   ASSERT_EQ(me.status, 200u) << me.body;
   const auto who = Parse(me);
@@ -249,7 +277,7 @@ TEST_P(SsoTest, ASignInFinishedInAnotherBrowserOrReplayedIsRefused) {
   auto login = victim.Request(port_, "GET", "/v1/sso/login");
   ASSERT_EQ(login.status, 302u);
   auto [idp_port, authorize] = Split(login.headers["location"]);
-  auto approved = Http(idp_port, "GET", authorize);
+  auto approved = Provider(idp_port, authorize);
   const std::string callback = Split(approved.headers["location"]).second;
   Browser other;  // has no sign-in cookie for this state (a login CSRF's victim, or a stolen link)
   auto landed = other.Request(port_, "GET", callback);
@@ -288,7 +316,7 @@ TEST_P(SsoTest, SignOutAndAnAdminsEndTakeEffectAtOnce) {
   ASSERT_EQ(out.status, 200u) << out.body;
   EXPECT_NE(Parse(out).at("provider_logout").as_string().find(provider_.issuer() + "/logout"), std::string::npos);
   EXPECT_TRUE(SessionCookie(browser).empty()) << "the cookie is cleared";
-  EXPECT_EQ(Http(port_, "GET", "/v1/me", "", {{"Cookie", "vigil-session=" + cookie}}).status, 401u) << "and the session is over";
+  EXPECT_EQ(Http(port_, "GET", "/v1/me", "", {{"Cookie", cookie_ + "=" + cookie}}).status, 401u) << "and the session is over";
   // An admin ends another session.
   Browser second;
   ASSERT_EQ(SignIn(second), "/ui/");
@@ -341,8 +369,12 @@ TEST_P(SsoTest, AKeyWithSeveralRolesActsInTheRoleEachRouteNeeds) {
   EXPECT_EQ(requested.status, 202u) << requested.body;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SsoTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
+INSTANTIATE_TEST_SUITE_P(Backends, SsoTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres, Backend::kSqliteTls),
+                         [](const auto& param_info) {
+                           return param_info.param == Backend::kSqlite     ? "Sqlite"
+                                  : param_info.param == Backend::kPostgres ? "Postgres"
+                                                                           : "SqliteOverTls";
+                         });
 
 // Timeouts, with time passed in: the store ends a session idle too long, or past its absolute
 // limit however busy, and audits why.

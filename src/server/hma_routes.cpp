@@ -198,7 +198,13 @@ Admission ApiService::AdmitHma(const RequestHeader& header, const std::string& r
       }
     }
     auto acting = ActingRole(route.roles, key->role, "");
-    if (!acting) return refuse(HmaError(http::status::forbidden, "key '" + key->name + "': " + acting.error().message), key->name);
+    if (!acting) {
+      std::string needs;
+      for (const auto& role : route.roles) needs += (needs.empty() ? "" : ", ") + role;
+      return refuse(HmaError(http::status::forbidden, "key '" + key->name + "' (role '" + key->role +
+                                                          "') may not call this route (needs: " + needs + ")"),
+                    key->name);
+    }
     key->roles_held = key->role;
     key->role = std::move(*acting);
     if (!auth_.Admit(*key)) {
