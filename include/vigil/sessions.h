@@ -71,9 +71,10 @@ class SessionStore {
  public:
   virtual ~SessionStore() = default;
   virtual Status BeginSignIn(const SignInFlow& flow) = 0;
-  // The sign-in begun with `state`, taken (a second call finds nothing): kNotFound when unknown,
-  // taken already, or older than kSignInMicros at `now`.
-  virtual Result<SignInFlow> TakeSignIn(const std::string& state, std::int64_t now) = 0;
+  // The sign-in begun with `state` in the browser whose sign-in cookie hashes to `browser`, taken (a
+  // second call finds nothing): kNotFound when unknown, taken already, or older than kSignInMicros
+  // at `now`; kPermissionDenied, leaving it for its own browser, when `browser` is another's.
+  virtual Result<SignInFlow> TakeSignIn(const std::string& state, const std::string& browser, std::int64_t now) = 0;
   // Binds the person's name to their issuer and subject (kAlreadyExists when the name belongs to
   // another subject or to an API key; kInvalidArgument for a name keys could not have) and opens a
   // session with their roles. Audited.
@@ -92,6 +93,14 @@ class SessionStore {
   virtual Result<Person> GetPerson(const std::string& name) = 0;
   // A sign-in the service refused (no role, a name taken): audited so that admins see the attempt.
   virtual Status AuditRefusedSignIn(const Person& person, const std::string& why) = 0;
+  // The provider moved (a new issuer URL, the same subjects): every person bound to `from` is bound
+  // to `to`. How many were moved. Audited.
+  virtual Result<std::int64_t> MoveIssuer(const std::string& from, const std::string& to, const std::string& actor) = 0;
+  // A person's name bound to another subject (their account at the provider was made again); their
+  // live sessions end. kNotFound for nobody of that name; kAlreadyExists when the subject is
+  // another name's. Audited.
+  virtual Status Rebind(const std::string& name, const std::string& issuer, const std::string& subject,
+                        const std::string& actor) = 0;
 };
 
 }  // namespace vigil

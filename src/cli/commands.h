@@ -18,6 +18,7 @@ Action RegisterHashCommand(CLI::App& app);
 Action RegisterIndexCommand(CLI::App& app);
 Action RegisterServeCommand(CLI::App& app);
 Action RegisterKeysCommand(CLI::App& app);
+Action RegisterPeopleCommand(CLI::App& app);
 Action RegisterBankCommand(CLI::App& app);
 Action RegisterLookupCommand(CLI::App& app);
 Action RegisterEvalCommand(CLI::App& app);

@@ -20,7 +20,7 @@ Action RegisterEvalListing(CLI::App& app) {
 
 int CommandsMain(int argc, char** argv) {
   return RunCommandLine(argc, argv,
-                        {&RegisterHashCommand, &RegisterIndexCommand, &RegisterServeCommand, &RegisterKeysCommand,
+                        {&RegisterHashCommand, &RegisterIndexCommand, &RegisterServeCommand, &RegisterKeysCommand, &RegisterPeopleCommand,
                          &RegisterBankCommand, &RegisterLookupCommand, &RegisterEvalListing, &RegisterWorkflowCommands,
                          &RegisterReportCommands, &RegisterSandboxCommands, &RegisterDocsCommands, &RegisterScanCommand,
                          &RegisterWorkerCommand, &RegisterPublishCommand, &RegisterUploadsCommand, &RegisterPartnerCommand,

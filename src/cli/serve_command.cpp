@@ -172,6 +172,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (config.api.hma.enabled) {
     if (auto keys = service.CheckHmaKeys(); !keys) return ReportError("serve", keys.error());
   }
+  if (auto sso = service.CheckSso(); !sso) return ReportError("serve", sso.error());
   server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   if (auto retro = service.EnableRetroactiveMatching(config.retroactive_days); !retro) {

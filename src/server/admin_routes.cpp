@@ -96,7 +96,10 @@ Response ApiService::CreateKey(ApiCall& call) {
   const auto* role = body->if_contains("role");
   // Several roles for one holder: "role": "reviewer,legal", or "roles": ["reviewer", "legal"].
   std::string roles_text;
-  if (const auto* roles = body->if_contains("roles"); roles != nullptr && role == nullptr) {
+  if (role != nullptr && body->contains("roles")) {
+    return ErrorResponse(http::status::bad_request, "invalid_argument", "give 'role' or 'roles', not both");
+  }
+  if (const auto* roles = body->if_contains("roles"); roles != nullptr) {
     if (!roles->is_array() || roles->as_array().empty() || roles->as_array().size() > 16) {
       return ErrorResponse(http::status::bad_request, "invalid_argument", "'roles' is an array of 1 to 16 role names");
     }

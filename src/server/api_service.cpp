@@ -343,6 +343,9 @@ bool ApiService::IsHeavy(http::verb method, std::string_view path) {
   // thread, where a slow one would hold up every lookup.
   if (method == http::verb::get || method == http::verb::put) {
     // And the bytes of an upload the platform supplies for review (up to the server's body limit).
+    // Signing in waits for the identity provider (discovery, the code, its keys): never on an I/O
+    // thread, where a slow provider would hold up every other call.
+    if (path == "/v1/sso/login" || path == "/v1/sso/callback") return true;
     return path.starts_with("/v1/cases/") && path.find("/media/") != std::string_view::npos;
   }
   if (method != http::verb::post) return false;
@@ -421,7 +424,11 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
       if (code == ErrorCode::kUnavailable || code == ErrorCode::kInternal || code == ErrorCode::kIoError) {
         return refuse(ErrorResponse(authenticated.error()), "");
       }
-      auto response = ErrorResponse(http::status::unauthorized, "unauthenticated", authenticated.error().message);
+      std::string why = authenticated.error().message;
+      if (oidc_ && authorization.empty() && !session_secret) {
+        why = "not signed in: sign in to the console (GET /v1/sso/login), or send Authorization: Bearer <key>";
+      }
+      auto response = ErrorResponse(http::status::unauthorized, "unauthenticated", why);
       response.set(http::field::www_authenticate, "Bearer");
       return refuse(std::move(response), "");
     }
@@ -529,7 +536,10 @@ void ApiService::Record(const std::string& route, std::string_view raw_method, u
     // Probes and public documents answered well without a key (/healthz, /openapi.json, the
     // console's files) are counted, not logged; requests refused before a key was known are
     // logged at a bounded rate, so a flood of either cannot fill the disk.
-    if ((IsProbe(route) || key_name.empty()) && status < 400) return;
+    // Sign-ins are logged (at the bounded rate of keyless calls): who began or finished one, from where.
+    const bool sign_in = route.starts_with("/v1/sso/");
+    if ((IsProbe(route) || key_name.empty()) && status < 400 && !sign_in) return;
+    if (sign_in && key_name.empty() && status < 400 && !unauthenticated_log_.Admit()) return;
     if (key_name.empty() && status >= 400 && !unauthenticated_log_.Admit()) return;
   }
   boost::json::object fields{{"msg", "request"},

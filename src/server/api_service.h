@@ -181,6 +181,9 @@ class ApiService {
   // At start: the keys [hma] names exist and are active (kInvalidArgument naming the one that is
   // not); a role that cannot call every route it is used for is logged.
   Status CheckHmaKeys();
+  // At start, with [sso]: logs the issuer, the client (confidential or public) and whether the
+  // provider's discovery document was reached (an error naming why every sign-in would fail).
+  Status CheckSso();
 
   // Marks the service ready (after the matcher loaded) and keeps the matcher current with the
   // store until destruction (match/index_follower.h): at once when PostgreSQL (`postgres_url`, ""
@@ -382,8 +385,8 @@ class ApiService {
   Response ListSessions(ApiCall& call);
   Response EndSessionRoute(ApiCall& call);
   Response ListPeople(ApiCall& call);
-  // The browser's way back to the console after a sign-in that did not happen.
-  Response SignInFailed(const std::string& why, bool clear_binding);
+  // The browser's way back to the console after a sign-in that did not happen (logged with `remote`).
+  Response SignInFailed(const std::string& why, const std::string& remote);
   std::string CookieAttributes() const;
   Response ReviewerStats(ApiCall& call);
   Response DisableEntry(ApiCall& call);
@@ -443,6 +446,7 @@ class ApiService {
   Authenticator auth_;
   std::unique_ptr<sso::OidcClient> oidc_;  // null: single sign-on is off
   sso::GroupRoles group_roles_;
+  std::atomic<int> sign_ins_in_flight_{0};
   ServiceMetrics metrics_;
   std::atomic<bool> ready_{false};
   std::atomic<std::int64_t> index_synced_at_{0};

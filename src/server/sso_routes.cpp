@@ -4,6 +4,9 @@
 // audited, and sso/session_cookie.h for the cookies and the CSRF token.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
+
 #include "net/http_fetch.h"
 #include "server/api_service.h"
 #include "server/api_support.h"
@@ -17,17 +20,36 @@
 namespace vigil::server {
 namespace {
 
-// A console path to return to after signing in; anything else (another site, a scheme) is /ui/.
+// A console path to return to after signing in: /ui/ and letters, digits, '/', '#', '-', '_' (the
+// console's views); anything else (another site, a scheme, dot segments, escapes) is /ui/.
 std::string ReturnPath(const std::string& asked) {
-  if (asked.size() > 512 || !asked.starts_with("/ui/") || asked.find("//") != std::string::npos ||
-      asked.find('\\') != std::string::npos) {
-    return "/ui/";
-  }
+  if (asked.size() > 256 || !asked.starts_with("/ui/") || asked.find("//") != std::string::npos) return "/ui/";
   for (char c : asked) {
-    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) return "/ui/";
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' || c == '#' ||
+                    c == '-' || c == '_';
+    if (!ok) return "/ui/";
   }
   return asked;
 }
+
+// What a provider says about a person, for display and the audit log: no control characters, at
+// most `max` bytes.
+std::string Printable(const std::string& text, std::size_t max) {
+  std::string out;
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
+  }
+  return out.substr(0, max);
+}
+
+// The sign-in cookie's value: 32 random bytes, base64url.
+bool WellFormedBinding(const std::string& value) {
+  return value.size() == 43 && std::all_of(value.begin(), value.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+         });
+}
+
+constexpr int kMaxSignInsInFlight = 8;
 
 // The provider's claim as a Vigil name: lower case, [a-z0-9._@-], 1-64, starting with a letter or
 // digit, not one of the actors that are not people.
@@ -38,7 +60,11 @@ Result<std::string> PersonName(const std::string& claim, const std::string& clai
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '@';
   });
   const bool starts_ok = chars_ok && ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'));
-  if (!starts_ok || name == "cli" || name == "system" || name == "policy" || name == "anonymous") {
+  if (name == "cli" || name == "system" || name == "policy" || name == "anonymous") {
+    return Fail(ErrorCode::kInvalidArgument, "the provider's '" + claim_name + "' claim ('" + name +
+                                                 "') is a name Vigil keeps for itself (cli, system, policy, anonymous)");
+  }
+  if (!starts_ok) {
     return Fail(ErrorCode::kInvalidArgument, "the provider's '" + claim_name + "' claim ('" + claim.substr(0, 64) +
                                                  "') cannot be a Vigil name (1-64 of a-z 0-9 . _ - @, starting with a "
                                                  "letter or digit)");
@@ -79,15 +105,27 @@ std::string ApiService::CookieAttributes() const {
   return options_.sso.secure_cookies ? "; Path=/; HttpOnly; Secure" : "; Path=/; HttpOnly";
 }
 
-Response ApiService::SignInFailed(const std::string& why, bool clear_binding) {
-  spdlog::warn(R"("msg":"sign-in refused","why":{})", boost::json::serialize(boost::json::value(why)));
-  // The fragment is read by the console and never sent to a server (nor logged by a proxy).
-  Response response = Redirect("/ui/#sso-error=" + net::UrlEncode(why.substr(0, 300)));
-  if (clear_binding) {
-    response.insert(http::field::set_cookie,
-                    sso::SignInCookieName(options_.sso.secure_cookies) + "=" + CookieAttributes() + "; SameSite=Lax; Max-Age=0");
+Response ApiService::SignInFailed(const std::string& why, const std::string& remote) {
+  spdlog::warn(R"("msg":"sign-in refused","why":{},"remote":{})", boost::json::serialize(boost::json::value(why)),
+               boost::json::serialize(boost::json::value(remote)));
+  // The fragment is read by the console and never sent to a server (nor logged by a proxy). The
+  // sign-in cookie stays: another sign-in of this browser may still be under way.
+  return Redirect("/ui/#sso-error=" + net::UrlEncode(why.substr(0, 300)));
+}
+
+Status ApiService::CheckSso() {
+  if (!oidc_) return {};
+  const auto& o = options_.sso.oidc;
+  auto metadata = oidc_->Metadata();
+  spdlog::info(R"("msg":"single sign-on","issuer":{},"client_id":{},"client":{},"secure_cookies":{},"provider":{})",
+               boost::json::serialize(boost::json::value(o.issuer)), boost::json::serialize(boost::json::value(o.client_id)),
+               o.client_secret.empty() ? "\"public (no secret: PKCE alone)\"" : "\"confidential\"",
+               options_.sso.secure_cookies, boost::json::serialize(boost::json::value(metadata ? "reached" : metadata.error().message)));
+  if (!metadata && metadata.error().code == ErrorCode::kInvalidArgument) {
+    spdlog::error(R"("msg":"single sign-on will refuse every sign-in","why":{})",
+                  boost::json::serialize(boost::json::value(metadata.error().message)));
   }
-  return response;
+  return {};
 }
 
 Response ApiService::SsoInfo(ApiCall&) {
@@ -107,13 +145,30 @@ Response ApiService::SsoLogin(ApiCall& call) {
     response.set(http::field::retry_after, "1");
     return response;
   }
+  // A slow provider holds a worker for each sign-in waiting on it: only so many at once.
+  if (++sign_ins_in_flight_ > kMaxSignInsInFlight) {
+    --sign_ins_in_flight_;
+    return SignInFailed("too many sign-ins are waiting for the identity provider: try again in a moment", call.remote);
+  }
+  struct Release {
+    std::atomic<int>& count;
+    ~Release() { --count; }
+  } release{sign_ins_in_flight_};
   auto state = sso::RandomBase64Url(32);
   auto nonce = sso::RandomBase64Url(32);
   auto verifier = sso::RandomBase64Url(48);
-  auto binding = sso::RandomBase64Url(32);
-  if (!state || !nonce || !verifier || !binding) return ErrorResponse(http::status::internal_server_error, "internal", "no randomness");
+  // The browser's sign-in cookie: kept when it has one, so that two sign-ins begun in two tabs both
+  // finish.
+  std::optional<std::string> binding =
+      sso::CookieValue(call.request[http::field::cookie], sso::SignInCookieName(options_.sso.secure_cookies));
+  if (!binding || !WellFormedBinding(*binding)) {
+    auto fresh = sso::RandomBase64Url(32);
+    if (!fresh) return ErrorResponse(http::status::internal_server_error, "internal", "no randomness");
+    binding = *fresh;
+  }
+  if (!state || !nonce || !verifier) return ErrorResponse(http::status::internal_server_error, "internal", "no randomness");
   auto url = oidc_->AuthorizationUrl(*state, *nonce, *verifier);
-  if (!url) return ErrorResponse(url.error());
+  if (!url) return SignInFailed(url.error().message, call.remote);
   SignInFlow flow{*state, *nonce, *verifier, Sha256Hex(*binding), ReturnPath(call.query["return_to"]),
                   SystemClock().NowMicros()};
   if (auto begun = store_.Sessions().BeginSignIn(flow); !begun) return ErrorResponse(begun.error());
@@ -126,57 +181,56 @@ Response ApiService::SsoLogin(ApiCall& call) {
 Response ApiService::SsoCallback(ApiCall& call) {
   if (!oidc_) return ErrorResponse(http::status::not_found, "not_found", "single sign-on is not configured ([sso] issuer)");
   const std::string state = call.query["state"];
-  if (state.empty() || state.size() > 256) return SignInFailed("the provider's answer carries no sign-in state", true);
-  // Taken first, whatever follows: an answer is used once.
-  auto flow = store_.Sessions().TakeSignIn(state, SystemClock().NowMicros());
-  if (!flow) return SignInFailed(flow.error().message, true);
-  const auto binding = sso::CookieValue(call.request[http::field::cookie], sso::SignInCookieName(options_.sso.secure_cookies));
-  if (!binding || Sha256Hex(*binding) != flow->browser) {
-    return SignInFailed("this sign-in was begun in another browser (or its cookie was lost): sign in again", true);
+  if (state.empty()) return SignInFailed("the provider's answer carries no sign-in state", call.remote);
+  if (state.size() > 256) return SignInFailed("the provider's answer's state is over 256 characters", call.remote);
+  if (++sign_ins_in_flight_ > kMaxSignInsInFlight) {
+    --sign_ins_in_flight_;
+    return SignInFailed("too many sign-ins are waiting for the identity provider: try again in a moment", call.remote);
   }
+  struct Release {
+    std::atomic<int>& count;
+    ~Release() { --count; }
+  } release{sign_ins_in_flight_};
+  // Taken only by the browser that began it (its sign-in cookie), and then once.
+  const auto binding = sso::CookieValue(call.request[http::field::cookie], sso::SignInCookieName(options_.sso.secure_cookies));
+  auto flow = store_.Sessions().TakeSignIn(state, Sha256Hex(binding.value_or("")), SystemClock().NowMicros());
+  if (!flow) return SignInFailed(flow.error().message, call.remote);
   if (const auto error = call.query.find("error"); error != call.query.end()) {
     std::string code = error->second.substr(0, 64);
     for (char& c : code) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
     }
-    return SignInFailed("the identity provider did not sign you in (" + code + ")", true);
+    return SignInFailed("the identity provider did not sign you in (" + code + ")", call.remote);
   }
   const std::string code = call.query["code"];
-  if (code.empty() || code.size() > 2048) return SignInFailed("the provider's answer carries no code", true);
+  if (code.empty()) return SignInFailed("the provider's answer carries no code", call.remote);
+  if (code.size() > 2048) return SignInFailed("the provider's answer's code is over 2048 characters", call.remote);
   auto id_token = oidc_->RedeemCode(code, flow->verifier);
-  if (!id_token) return SignInFailed(id_token.error().message, true);
+  if (!id_token) return SignInFailed(id_token.error().message, call.remote);
   const auto now = SystemClock().NowMicros();
   auto claims = oidc_->Verify(*id_token, flow->nonce, now / 1'000'000);
-  if (!claims) return SignInFailed(claims.error().message, true);
+  if (!claims) return SignInFailed(claims.error().message, call.remote);
   Person person;
   person.issuer = claims->issuer;
   person.subject = claims->subject;
-  person.display_name = claims->name.substr(0, 128);
-  person.email = claims->email.substr(0, 256);
+  person.display_name = Printable(claims->name, 128);
+  person.email = Printable(claims->email, 256);
   person.last_seen = now;
+  auto refuse = [&](const std::string& why) {
+    (void)store_.Sessions().AuditRefusedSignIn(person, why + " (remote=" + call.remote + ")");
+    return SignInFailed(why, call.remote);
+  };
   auto name = PersonName(claims->Claim(options_.sso.name_claim), options_.sso.name_claim);
-  if (!name) {
-    (void)store_.Sessions().AuditRefusedSignIn(person, name.error().message);
-    return SignInFailed(name.error().message, true);
-  }
+  if (!name) return refuse(name.error().message);
   person.name = *name;
   person.roles = sso::RolesForGroups(group_roles_, claims->groups);
-  if (person.roles.empty()) {
-    const std::string why = "none of your groups at the identity provider gives a Vigil role (ask an admin)";
-    (void)store_.Sessions().AuditRefusedSignIn(person, why);
-    return SignInFailed(why, true);
-  }
+  if (person.roles.empty()) return refuse("none of your groups at the identity provider gives a Vigil role (ask an admin)");
   SessionTimeouts timeouts{options_.sso.idle_minutes * 60, options_.sso.absolute_hours * 3600};
   auto session = store_.Sessions().StartSession(person, timeouts, call.remote, now);
-  if (!session) {
-    (void)store_.Sessions().AuditRefusedSignIn(person, session.error().message);
-    return SignInFailed(session.error().message, true);
-  }
+  if (!session) return refuse(session.error().message);
   Response response = Redirect(flow->return_to.empty() ? "/ui/" : flow->return_to);
   response.insert(http::field::set_cookie, sso::SessionCookieName(options_.sso.secure_cookies) + "=" + session->secret +
                                                CookieAttributes() + "; SameSite=Strict");
-  response.insert(http::field::set_cookie,
-                  sso::SignInCookieName(options_.sso.secure_cookies) + "=" + CookieAttributes() + "; SameSite=Lax; Max-Age=0");
   return response;
 }
 

@@ -19,13 +19,13 @@ std::string Member(const boost::json::object& o, const char* name) {
 
 }  // namespace
 
-OidcClient::OidcClient(OidcSettings settings, std::unique_ptr<net::HttpFetcher> fetcher)
-    : settings_(std::move(settings)), fetcher_(std::move(fetcher)) {
-  if (!fetcher_) {
+OidcClient::OidcClient(OidcSettings settings, FetcherFactory make_fetcher)
+    : settings_(std::move(settings)), make_fetcher_(std::move(make_fetcher)) {
+  if (!make_fetcher_) {
     net::FetchLimits limits;
     limits.max_body_bytes = 1u << 20;
     limits.timeout = settings_.timeout;
-    fetcher_ = net::MakeBeastFetcher(limits);
+    make_fetcher_ = [limits] { return net::MakeBeastFetcher(limits); };
   }
 }
 
@@ -33,7 +33,7 @@ Result<net::HttpReply> OidcClient::Get(const std::string& url, const char* what)
   net::HttpCall call;
   call.url = url;
   call.headers.emplace_back("Accept", "application/json");
-  auto reply = fetcher_->Send(call);
+  auto reply = make_fetcher_()->Send(call);
   if (!reply) return Fail(ErrorCode::kUnavailable, std::string("the identity provider's ") + what + ": " + reply.error().message);
   if (reply->status != 200) {
     return Fail(ErrorCode::kUnavailable, std::string("the identity provider's ") + what + " answered HTTP " +
@@ -42,30 +42,18 @@ Result<net::HttpReply> OidcClient::Get(const std::string& url, const char* what)
   return reply;
 }
 
-Result<ProviderMetadata> OidcClient::Metadata() {
-  std::lock_guard lock(mu_);
-  return MetadataLocked();
-}
+namespace {
 
-Result<ProviderMetadata> OidcClient::MetadataLocked() {
-  if (metadata_) return *metadata_;
-  const auto now = std::chrono::steady_clock::now();
-  if (metadata_tried_ != std::chrono::steady_clock::time_point{} && now - metadata_tried_ < kRetryDiscovery) {
-    return Fail(ErrorCode::kUnavailable, "the identity provider could not be reached a moment ago: try again shortly");
-  }
-  metadata_tried_ = now;
-  std::string issuer = settings_.issuer;
-  while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
-  VIGIL_ASSIGN_OR_RETURN(auto reply, Get(issuer + "/.well-known/openid-configuration", "discovery document"));
+Result<ProviderMetadata> ParseDiscovery(const std::string& body, const std::string& issuer) {
   boost::system::error_code ec;
-  auto doc = boost::json::parse(reply.body, ec);
+  auto doc = boost::json::parse(body, ec);
   if (ec || !doc.is_object()) return Fail(ErrorCode::kInvalidArgument, "the identity provider's discovery document is not JSON");
   const auto& o = doc.as_object();
   // OpenID Connect Discovery §4.3: the issuer it states must be the one configured, exactly.
-  if (Member(o, "issuer") != settings_.issuer) {
+  if (Member(o, "issuer") != issuer) {
     return Fail(ErrorCode::kInvalidArgument, "the identity provider's discovery document names issuer '" +
-                                                 Member(o, "issuer").substr(0, 200) + "', not the configured '" +
-                                                 settings_.issuer + "'");
+                                                 Member(o, "issuer").substr(0, 200) + "', not the configured '" + issuer +
+                                                 "' ([sso] issuer must be the provider's, character for character)");
   }
   ProviderMetadata m{Member(o, "authorization_endpoint"), Member(o, "token_endpoint"), Member(o, "jwks_uri"),
                      Member(o, "end_session_endpoint")};
@@ -82,8 +70,37 @@ Result<ProviderMetadata> OidcClient::MetadataLocked() {
     for (const auto& method : methods->as_array()) s256 = s256 || (method.is_string() && method.as_string() == "S256");
     if (!s256) return Fail(ErrorCode::kInvalidArgument, "the identity provider does not offer PKCE with S256");
   }
-  metadata_ = m;
   return m;
+}
+
+}  // namespace
+
+Result<ProviderMetadata> OidcClient::Metadata() {
+  {
+    std::lock_guard lock(mu_);
+    if (metadata_) return *metadata_;
+    if (discovering_) {
+      return Fail(ErrorCode::kUnavailable, "the identity provider is being asked for its configuration: try again in a moment");
+    }
+    if (discovery_failed_at_ != std::chrono::steady_clock::time_point{} &&
+        std::chrono::steady_clock::now() - discovery_failed_at_ < kRetryDiscovery) {
+      return tl::unexpected(discovery_error_);
+    }
+    discovering_ = true;
+  }
+  std::string issuer = settings_.issuer;
+  while (!issuer.empty() && issuer.back() == '/') issuer.pop_back();
+  Result<ProviderMetadata> found = Get(issuer + "/.well-known/openid-configuration", "discovery document")
+                                       .and_then([&](const net::HttpReply& reply) { return ParseDiscovery(reply.body, settings_.issuer); });
+  std::lock_guard lock(mu_);
+  discovering_ = false;
+  if (!found) {
+    discovery_failed_at_ = std::chrono::steady_clock::now();
+    discovery_error_ = found.error();
+    return found;
+  }
+  metadata_ = *found;
+  return found;
 }
 
 Result<std::string> OidcClient::AuthorizationUrl(const std::string& state, const std::string& nonce,
@@ -101,8 +118,7 @@ Result<std::string> OidcClient::AuthorizationUrl(const std::string& state, const
 }
 
 Result<std::string> OidcClient::RedeemCode(const std::string& code, const std::string& verifier) {
-  std::lock_guard lock(mu_);
-  VIGIL_ASSIGN_OR_RETURN(auto m, MetadataLocked());
+  VIGIL_ASSIGN_OR_RETURN(auto m, Metadata());
   net::HttpCall call;
   call.method = "POST";
   call.url = m.token_endpoint;
@@ -115,7 +131,7 @@ Result<std::string> OidcClient::RedeemCode(const std::string& code, const std::s
                                                                        net::UrlEncode(settings_.client_secret)));
   }
   call.headers.emplace_back("Accept", "application/json");
-  auto reply = fetcher_->Send(call);
+  auto reply = make_fetcher_()->Send(call);
   if (!reply) return Fail(ErrorCode::kUnavailable, "the identity provider's token endpoint: " + reply.error().message);
   boost::system::error_code ec;
   auto doc = boost::json::parse(reply->body, ec);
@@ -124,7 +140,8 @@ Result<std::string> OidcClient::RedeemCode(const std::string& code, const std::s
     const std::string error = o != nullptr ? Member(*o, "error") : "";
     return Fail(reply->status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kPermissionDenied,
                 "the identity provider refused the sign-in's code (HTTP " + std::to_string(reply->status) +
-                    (error.empty() ? std::string() : ", " + error.substr(0, 64)) + ")");
+                    (error.empty() ? std::string() : ", " + error.substr(0, 64)) + ")" +
+                    (error == "invalid_client" ? ": check [sso] client_id and the client's secret" : ""));
   }
   if (o == nullptr) return Fail(ErrorCode::kPermissionDenied, "the identity provider's token answer is not JSON");
   std::string id_token = Member(*o, "id_token");
@@ -132,28 +149,40 @@ Result<std::string> OidcClient::RedeemCode(const std::string& code, const std::s
   return id_token;
 }
 
-Result<std::vector<Jwk>> OidcClient::KeysLocked(bool refresh) {
-  const auto now = std::chrono::steady_clock::now();
-  const bool stale = keys_fetched_ == std::chrono::steady_clock::time_point{} || now - keys_fetched_ > kKeysMaxAge;
-  if (!stale && !refresh) return keys_;
-  VIGIL_ASSIGN_OR_RETURN(auto m, MetadataLocked());
-  VIGIL_ASSIGN_OR_RETURN(auto reply, Get(m.jwks_uri, "keys (JWKS)"));
-  VIGIL_ASSIGN_OR_RETURN(auto keys, ParseJwks(reply.body));
-  keys_ = std::move(keys);
-  keys_fetched_ = now;
-  return keys_;
+Result<std::vector<Jwk>> OidcClient::Keys(bool refresh) {
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const bool have = keys_fetched_ != std::chrono::steady_clock::time_point{};
+    const bool stale = !have || now - keys_fetched_ > kKeysMaxAge;
+    if (have && !stale && !refresh) return keys_;
+    // Another request is fetching them: the keys at hand (if any) are the best answer now.
+    if (fetching_keys_) {
+      if (have) return keys_;
+      return Fail(ErrorCode::kUnavailable, "the identity provider's keys are being fetched: try again in a moment");
+    }
+    fetching_keys_ = true;
+  }
+  Result<std::vector<Jwk>> keys = Metadata().and_then([&](const ProviderMetadata& m) {
+    return Get(m.jwks_uri, "keys (JWKS)").and_then([](const net::HttpReply& reply) { return ParseJwks(reply.body); });
+  });
+  std::lock_guard lock(mu_);
+  fetching_keys_ = false;
+  if (!keys) return keys;
+  keys_ = *keys;
+  keys_fetched_ = std::chrono::steady_clock::now();
+  return keys;
 }
 
 Result<IdTokenClaims> OidcClient::Verify(const std::string& id_token, const std::string& nonce, std::int64_t now) {
-  std::lock_guard lock(mu_);
-  IdTokenExpectations expect{settings_.issuer,      settings_.client_id,  nonce,
+  IdTokenExpectations expect{settings_.issuer,      settings_.client_id,      nonce,
                              now,                   settings_.leeway_seconds, settings_.algorithms,
                              settings_.groups_claim};
-  VIGIL_ASSIGN_OR_RETURN(auto keys, KeysLocked(false));
+  VIGIL_ASSIGN_OR_RETURN(auto keys, Keys(false));
   auto claims = VerifyIdToken(id_token, keys, expect);
   if (claims || claims.error().code != ErrorCode::kNotFound) return claims;
   // A key the set does not hold: the provider may have rotated. Fetch again, then once more.
-  VIGIL_ASSIGN_OR_RETURN(keys, KeysLocked(true));
+  VIGIL_ASSIGN_OR_RETURN(keys, Keys(true));
   claims = VerifyIdToken(id_token, keys, expect);
   if (!claims && claims.error().code == ErrorCode::kNotFound) {
     return Fail(ErrorCode::kPermissionDenied, "ID token refused: " + claims.error().message);

@@ -8,11 +8,12 @@
 // begun here, so nobody outside can make the service fetch keys at will). Discovery that fails (the provider down
 // when the service starts) is tried again at the next sign-in, at most every 10 seconds.
 //
-// Thread safety: every method may be called from many threads; requests to the provider go one at
-// a time.
+// Thread safety: every method may be called from many threads; no lock is held while the provider
+// is asked.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -46,11 +47,15 @@ struct ProviderMetadata {
 
 class OidcClient {
  public:
-  // `fetcher`: nullptr for the real one (Beast over OpenSSL, 1 MiB answers, the settings' timeout).
-  explicit OidcClient(OidcSettings settings, std::unique_ptr<net::HttpFetcher> fetcher = nullptr);
+  using FetcherFactory = std::function<std::unique_ptr<net::HttpFetcher>()>;
+  // `make_fetcher`: null for the real one (Beast over OpenSSL, 1 MiB answers, the settings' timeout);
+  // one fetcher is made per request, so requests to the provider never wait for each other.
+  explicit OidcClient(OidcSettings settings, FetcherFactory make_fetcher = nullptr);
 
   const OidcSettings& settings() const { return settings_; }
-  // kUnavailable when the provider cannot be reached; kInvalidArgument when its document is wrong.
+  // kUnavailable when the provider cannot be reached (and, for 10 seconds after a failure, at once
+  // with the same reason; while another request is asking it, at once as well: a slow provider
+  // never holds more than one request); kInvalidArgument when its document is wrong.
   Result<ProviderMetadata> Metadata();
   // Where to send the browser: the authorization endpoint with this sign-in's state, nonce and the
   // S256 challenge of `verifier`.
@@ -61,16 +66,18 @@ class OidcClient {
   Result<IdTokenClaims> Verify(const std::string& id_token, const std::string& nonce, std::int64_t now);
 
  private:
-  Result<ProviderMetadata> MetadataLocked();
-  Result<std::vector<Jwk>> KeysLocked(bool refresh);
+  Result<std::vector<Jwk>> Keys(bool refresh);
   Result<net::HttpReply> Get(const std::string& url, const char* what);
 
   OidcSettings settings_;
-  std::unique_ptr<net::HttpFetcher> fetcher_;
-  std::mutex mu_;
+  FetcherFactory make_fetcher_;
+  std::mutex mu_;  // guards what follows; never held while the provider is asked
   std::optional<ProviderMetadata> metadata_;
-  std::chrono::steady_clock::time_point metadata_tried_{};
+  bool discovering_ = false;
+  std::chrono::steady_clock::time_point discovery_failed_at_{};
+  Error discovery_error_{ErrorCode::kUnavailable, ""};
   std::vector<Jwk> keys_;
+  bool fetching_keys_ = false;
   std::chrono::steady_clock::time_point keys_fetched_{};
 };
 

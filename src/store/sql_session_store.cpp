@@ -3,6 +3,9 @@
 #include "store/sql_session_store.h"
 
 #include "store/audit_chain.h"
+
+#include <algorithm>
+#include <chrono>
 #include "vigil/digest.h"
 #include "vigil/roles.h"
 
@@ -13,11 +16,22 @@ constexpr std::int64_t kSecond = 1'000'000;
 // A session's last request is written at most this often (the idle timeout's precision).
 constexpr std::int64_t kTouchEvery = 60 * kSecond;
 
-// "subject 'abc' of https://idp (Dana Scully)": who a record names, for the audit log.
+// A value of the audit log's detail, quoted ("..."; quotes and backslashes escaped): what a provider
+// sends cannot pose as another field.
+std::string Quoted(const std::string& value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// subject="abc" issuer="https://idp" display_name="Dana Scully": who a record names, for the audit log.
 std::string Who(const std::string& issuer, const std::string& subject, const std::string& display_name) {
   std::string out = "subject=";
-  out.append(subject).append(" issuer=").append(issuer);
-  if (!display_name.empty()) out.append(" display_name=").append(display_name);
+  out.append(Quoted(subject)).append(" issuer=").append(Quoted(issuer));
+  if (!display_name.empty()) out.append(" display_name=").append(Quoted(display_name));
   return out;
 }
 
@@ -35,7 +49,7 @@ class SqlSessionStore final : public SessionStore {
     return {};
   }
 
-  Result<SignInFlow> TakeSignIn(const std::string& state, std::int64_t now) override {
+  Result<SignInFlow> TakeSignIn(const std::string& state, const std::string& browser, std::int64_t now) override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     const std::string hash = Sha256Hex(state);
@@ -43,12 +57,16 @@ class SqlSessionStore final : public SessionStore {
                                                 "WHERE state_hash = $1",
                                                 {hash}));
     if (rows.empty()) return Fail(ErrorCode::kNotFound, "no sign-in is waiting for this answer (used already, or never begun here)");
-    // Deleted whatever it holds: an answer is used once.
+    const auto& row = rows.front();
+    SignInFlow flow{state, row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4)};
+    // Another browser's answer is not used up here: the browser that began it may still finish it.
+    if (flow.browser != browser) {
+      return Fail(ErrorCode::kPermissionDenied, "this sign-in was begun in another browser (or its cookie was lost): sign in again");
+    }
+    // Deleted whatever follows: an answer is used once.
     VIGIL_ASSIGN_OR_RETURN(auto deleted, db->Execute("DELETE FROM sign_in_flows WHERE state_hash = $1", {hash}));
     VIGIL_TRY(txn.Commit());
     if (deleted == 0) return Fail(ErrorCode::kNotFound, "this sign-in was used already");
-    const auto& row = rows.front();
-    SignInFlow flow{state, row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Int(4)};
     if (flow.created_at <= now - kSignInMicros) {
       return Fail(ErrorCode::kNotFound, "this sign-in took longer than 10 minutes: sign in again");
     }
@@ -65,21 +83,24 @@ class SqlSessionStore final : public SessionStore {
     // The name is the person's only if no key has it and no other subject was bound to it first.
     VIGIL_ASSIGN_OR_RETURN(auto keys, db->Query("SELECT 1 FROM api_keys WHERE LOWER(name) = $1", {person.name}));
     if (!keys.empty()) {
-      return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to an API key: a person signing in "
-                                                 "cannot take it (an admin maps this person to another name)");
+      return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to an API key: a person cannot sign "
+                                                 "in under it (ask an admin: the provider's name claim must differ "
+                                                 "from every key's name)");
     }
     VIGIL_ASSIGN_OR_RETURN(auto bound, db->Query("SELECT name, issuer, subject FROM people WHERE name = $1 OR "
                                                  "(issuer = $2 AND subject = $3)",
                                                  {person.name, person.issuer, person.subject}));
+    // The messages name nobody else: they go back to whoever signed in (the audit log and
+    // GET /v1/people tell admins who holds what).
     for (const auto& row : bound) {
       if (row.Text(0) != person.name) {
-        return Fail(ErrorCode::kAlreadyExists, "this person (" + Who(person.issuer, person.subject, "") +
-                                                   ") signed in before as '" + row.Text(0) + "', not '" + person.name +
-                                                   "': a person's name does not change (the audit log names them by it)");
+        return Fail(ErrorCode::kAlreadyExists, "you signed in before as '" + row.Text(0) + "', not '" + person.name +
+                                                   "': a person's Vigil name does not change (the audit log names "
+                                                   "them by it); ask an admin (vigil people)");
       }
       if (row.Text(1) != person.issuer || row.Text(2) != person.subject) {
-        return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to another person (" +
-                                                   Who(row.Text(1), row.Text(2), "") + ")");
+        return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to another person at the identity "
+                                                   "provider; ask an admin (vigil people)");
       }
     }
     if (bound.empty()) {
@@ -164,6 +185,45 @@ class SqlSessionStore final : public SessionStore {
     return PersonFromRow(rows.front());
   }
 
+  Result<std::int64_t> MoveIssuer(const std::string& from, const std::string& to, const std::string& actor) override {
+    if (from.empty() || to.empty() || from == to) return Fail(ErrorCode::kInvalidArgument, "give two different issuers");
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto clash, db->Query("SELECT a.name FROM people a JOIN people b ON a.subject = b.subject "
+                                                 "WHERE a.issuer = $1 AND b.issuer = $2",
+                                                 {from, to}));
+    if (!clash.empty()) {
+      return Fail(ErrorCode::kAlreadyExists, "'" + clash.front().Text(0) + "' has signed in under both issuers already: "
+                                                 "rebind such people one by one (vigil people rebind)");
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto moved, db->Execute("UPDATE people SET issuer = $1 WHERE issuer = $2", {to, from}));
+    VIGIL_TRY(AppendAudit(*db, NowOf(*db), actor, "people.move_issuer", "people",
+                          "from=" + Quoted(from) + " to=" + Quoted(to) + " people=" + std::to_string(moved)));
+    VIGIL_TRY(txn.Commit());
+    return moved;
+  }
+
+  Status Rebind(const std::string& name, const std::string& issuer, const std::string& subject,
+                const std::string& actor) override {
+    if (issuer.empty() || subject.empty() || subject.size() > 255) {
+      return Fail(ErrorCode::kInvalidArgument, "give the provider's issuer and the person's subject (1-255 characters)");
+    }
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query("SELECT issuer, subject FROM people WHERE name = $1", {name}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "nobody named '" + name.substr(0, 64) + "' has signed in");
+    VIGIL_ASSIGN_OR_RETURN(auto taken, db->Query("SELECT name FROM people WHERE issuer = $1 AND subject = $2 AND name <> $3",
+                                                 {issuer, subject, name}));
+    if (!taken.empty()) return Fail(ErrorCode::kAlreadyExists, "that subject is '" + taken.front().Text(0) + "''s");
+    const std::int64_t now = NowOf(*db);
+    VIGIL_TRY(db->Execute("UPDATE people SET issuer = $1, subject = $2 WHERE name = $3", {issuer, subject, name}));
+    VIGIL_TRY(db->Execute("UPDATE sessions SET ended_at = $1, end_reason = 'rebound' WHERE name = $2 AND ended_at IS NULL",
+                          {now, name}));
+    VIGIL_TRY(AppendAudit(*db, now, actor, "people.rebind", name,
+                          "was " + Who(rows.front().Text(0), rows.front().Text(1), "") + "; now " + Who(issuer, subject, "")));
+    return txn.Commit();
+  }
+
   Status AuditRefusedSignIn(const Person& person, const std::string& why) override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
@@ -180,6 +240,15 @@ class SqlSessionStore final : public SessionStore {
       "SELECT name, issuer, subject, display_name, email, roles, first_seen, last_seen FROM people";
 
   static std::int64_t NowFor(const Person& person) { return person.last_seen; }
+  // The latest time the database has seen (its audit log's), for changes made from the host with
+  // no clock of their own: the audit log's times never go back.
+  static std::int64_t NowOf(SqlConnection& db) {
+    auto rows = db.Query("SELECT COALESCE(MAX(at), 0) FROM audit_log");
+    const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    return rows && !rows->empty() ? std::max<std::int64_t>(wall, rows->front().Int(0)) : wall;
+  }
 
   static SessionRecord FromRow(const SqlRow& row) {
     SessionRecord s{row.Int(0),  row.Text(1), row.Text(2), row.Text(3), row.Text(4),  row.Text(5), row.Int(6),
