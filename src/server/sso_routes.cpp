@@ -194,7 +194,12 @@ Response ApiService::SsoCallback(ApiCall& call) {
   // Taken only by the browser that began it (its sign-in cookie), and then once.
   const auto binding = sso::CookieValue(call.request[http::field::cookie], sso::SignInCookieName(options_.sso.secure_cookies));
   auto flow = store_.Sessions().TakeSignIn(state, Sha256Hex(binding.value_or("")), SystemClock().NowMicros());
-  if (!flow) return SignInFailed(flow.error().message, call.remote);
+  if (!flow) {
+    const auto code = flow.error().code;
+    if (code == ErrorCode::kNotFound || code == ErrorCode::kPermissionDenied) return SignInFailed(flow.error().message, call.remote);
+    spdlog::error(R"("msg":"sign-in not read","error":{})", boost::json::serialize(boost::json::value(flow.error().ToString())));
+    return SignInFailed("the sign-in could not be read: try again (the server's log says why)", call.remote);
+  }
   if (const auto error = call.query.find("error"); error != call.query.end()) {
     std::string code = error->second.substr(0, 64);
     for (char& c : code) {
@@ -227,7 +232,13 @@ Response ApiService::SsoCallback(ApiCall& call) {
   if (person.roles.empty()) return refuse("none of your groups at the identity provider gives a Vigil role (ask an admin)");
   SessionTimeouts timeouts{options_.sso.idle_minutes * 60, options_.sso.absolute_hours * 3600};
   auto session = store_.Sessions().StartSession(person, timeouts, call.remote, now);
-  if (!session) return refuse(session.error().message);
+  if (!session) {
+    const auto why = session.error().code;
+    if (why == ErrorCode::kAlreadyExists || why == ErrorCode::kInvalidArgument) return refuse(session.error().message);
+    // The store's own trouble is for the log, not the browser.
+    spdlog::error(R"("msg":"sign-in not recorded","error":{})", boost::json::serialize(boost::json::value(session.error().ToString())));
+    return SignInFailed("the sign-in could not be recorded: try again (the server's log says why)", call.remote);
+  }
   Response response = Redirect(flow->return_to.empty() ? "/ui/" : flow->return_to);
   response.insert(http::field::set_cookie, sso::SessionCookieName(options_.sso.secure_cookies) + "=" + session->secret +
                                                CookieAttributes() + "; SameSite=Strict");

@@ -77,11 +77,13 @@ Result<ProviderMetadata> ParseDiscovery(const std::string& body, const std::stri
 
 Result<ProviderMetadata> OidcClient::Metadata() {
   {
-    std::lock_guard lock(mu_);
-    if (metadata_) return *metadata_;
+    std::unique_lock lock(mu_);
+    // Another request is asking: wait for its answer (no longer than it may take).
     if (discovering_) {
-      return Fail(ErrorCode::kUnavailable, "the identity provider is being asked for its configuration: try again in a moment");
+      changed_.wait_for(lock, settings_.timeout + std::chrono::seconds(1), [&] { return !discovering_; });
+      if (discovering_) return Fail(ErrorCode::kUnavailable, "the identity provider is slow to answer: try again shortly");
     }
+    if (metadata_) return *metadata_;
     if (discovery_failed_at_ != std::chrono::steady_clock::time_point{} &&
         std::chrono::steady_clock::now() - discovery_failed_at_ < kRetryDiscovery) {
       return tl::unexpected(discovery_error_);
@@ -94,6 +96,7 @@ Result<ProviderMetadata> OidcClient::Metadata() {
                                        .and_then([&](const net::HttpReply& reply) { return ParseDiscovery(reply.body, settings_.issuer); });
   std::lock_guard lock(mu_);
   discovering_ = false;
+  changed_.notify_all();
   if (!found) {
     discovery_failed_at_ = std::chrono::steady_clock::now();
     discovery_error_ = found.error();
@@ -151,16 +154,17 @@ Result<std::string> OidcClient::RedeemCode(const std::string& code, const std::s
 
 Result<std::vector<Jwk>> OidcClient::Keys(bool refresh) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    // Another request is fetching them: its answer is this one's too.
+    if (fetching_keys_) {
+      changed_.wait_for(lock, 2 * settings_.timeout + std::chrono::seconds(1), [&] { return !fetching_keys_; });
+      if (fetching_keys_) return Fail(ErrorCode::kUnavailable, "the identity provider is slow to answer: try again shortly");
+      if (keys_fetched_ != std::chrono::steady_clock::time_point{}) return keys_;
+    }
     const auto now = std::chrono::steady_clock::now();
     const bool have = keys_fetched_ != std::chrono::steady_clock::time_point{};
     const bool stale = !have || now - keys_fetched_ > kKeysMaxAge;
     if (have && !stale && !refresh) return keys_;
-    // Another request is fetching them: the keys at hand (if any) are the best answer now.
-    if (fetching_keys_) {
-      if (have) return keys_;
-      return Fail(ErrorCode::kUnavailable, "the identity provider's keys are being fetched: try again in a moment");
-    }
     fetching_keys_ = true;
   }
   Result<std::vector<Jwk>> keys = Metadata().and_then([&](const ProviderMetadata& m) {
@@ -168,6 +172,7 @@ Result<std::vector<Jwk>> OidcClient::Keys(bool refresh) {
   });
   std::lock_guard lock(mu_);
   fetching_keys_ = false;
+  changed_.notify_all();
   if (!keys) return keys;
   keys_ = *keys;
   keys_fetched_ = std::chrono::steady_clock::now();

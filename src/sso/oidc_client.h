@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <cstdint>
 #include <memory>
@@ -54,8 +55,8 @@ class OidcClient {
 
   const OidcSettings& settings() const { return settings_; }
   // kUnavailable when the provider cannot be reached (and, for 10 seconds after a failure, at once
-  // with the same reason; while another request is asking it, at once as well: a slow provider
-  // never holds more than one request); kInvalidArgument when its document is wrong.
+  // with the same reason); kInvalidArgument when its document is wrong. One request at a time asks
+  // the provider; others wait for its answer.
   Result<ProviderMetadata> Metadata();
   // Where to send the browser: the authorization endpoint with this sign-in's state, nonce and the
   // S256 challenge of `verifier`.
@@ -72,6 +73,7 @@ class OidcClient {
   OidcSettings settings_;
   FetcherFactory make_fetcher_;
   std::mutex mu_;  // guards what follows; never held while the provider is asked
+  std::condition_variable changed_;  // a discovery or key fetch finished
   std::optional<ProviderMetadata> metadata_;
   bool discovering_ = false;
   std::chrono::steady_clock::time_point discovery_failed_at_{};

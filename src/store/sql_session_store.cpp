@@ -104,9 +104,17 @@ class SqlSessionStore final : public SessionStore {
       }
     }
     if (bound.empty()) {
+      // The same person signing in twice at once (two tabs): one insert wins, and the binding is
+      // read back either way.
       VIGIL_TRY(db->Execute("INSERT INTO people (name, issuer, subject, display_name, email, roles, first_seen, last_seen) "
-                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT DO NOTHING",
                             {person.name, person.issuer, person.subject, person.display_name, person.email, roles, now}));
+      VIGIL_ASSIGN_OR_RETURN(auto mine, db->Query("SELECT 1 FROM people WHERE name = $1 AND issuer = $2 AND subject = $3",
+                                                  {person.name, person.issuer, person.subject}));
+      if (mine.empty()) {
+        return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to another person at the identity "
+                                                   "provider; ask an admin (vigil people)");
+      }
     } else {
       VIGIL_TRY(db->Execute("UPDATE people SET display_name = $1, email = $2, roles = $3, last_seen = $4 WHERE name = $5",
                             {person.display_name, person.email, roles, now, person.name}));
