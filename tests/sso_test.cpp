@@ -136,11 +136,7 @@ class SsoTest : public ::testing::TestWithParam<Backend> {
            << "redirect_uri = \"" << (tls ? "https" : "http") << "://127.0.0.1:" << port_ << "/v1/sso/callback\"\n"
            << "group_roles = \"t-and-s=reviewer; legal-team=legal\"\nprovider_name = \"Stand-in IdP\"\n";
     if (tls) {
-      const auto pem = testing::SelfSignedCertificate("vigil.test");
-      std::ofstream(dir_.path() / "cert.pem") << pem.cert;
-      std::ofstream(dir_.path() / "key.pem") << pem.key;
-      config << "[tls]\ncert_file = \"" << (dir_.path() / "cert.pem").string() << "\"\nkey_file = \""
-             << (dir_.path() / "key.pem").string() << "\"\n";
+      config << testing::WriteTlsTable(dir_.path(), "vigil.test");
       testing::UseTls(true);
     }
     config.close();

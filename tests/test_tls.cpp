@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <fstream>
 
 namespace vigil::testing {
 namespace {
@@ -41,6 +42,13 @@ PemPair SelfSignedCertificate(const std::string& cn) {
   X509_free(cert);
   EVP_PKEY_free(key);
   return out;
+}
+
+std::string WriteTlsTable(const std::filesystem::path& dir, const std::string& cn) {
+  const auto pem = SelfSignedCertificate(cn);
+  std::ofstream(dir / "cert.pem") << pem.cert;
+  std::ofstream(dir / "key.pem") << pem.key;
+  return "[tls]\ncert_file = \"" + (dir / "cert.pem").string() + "\"\nkey_file = \"" + (dir / "key.pem").string() + "\"\n";
 }
 
 }  // namespace vigil::testing

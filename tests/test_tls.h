@@ -2,6 +2,7 @@
 // Thread safety: a pure function (OpenSSL's key generation is thread-safe).
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace vigil::testing {
@@ -12,5 +13,7 @@ struct PemPair {
 
 // An ECDSA P-256 key and a certificate for `cn`, valid for an hour.
 PemPair SelfSignedCertificate(const std::string& cn);
+// A certificate for `cn` written to DIR/cert.pem and DIR/key.pem, and the [tls] table naming them.
+std::string WriteTlsTable(const std::filesystem::path& dir, const std::string& cn);
 
 }  // namespace vigil::testing

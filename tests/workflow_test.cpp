@@ -73,11 +73,7 @@ class WorkflowTest : public ::testing::TestWithParam<Backend> {
     std::ofstream config(dir_.path() / "vigil.toml");
     config << "[workflow]\nlease_seconds = 2\nown_bank = \"\"\n";
     if (GetParam() == Backend::kSqliteTls) {
-      const auto pem = testing::SelfSignedCertificate("vigil.test");
-      std::ofstream(dir_.path() / "cert.pem") << pem.cert;
-      std::ofstream(dir_.path() / "key.pem") << pem.key;
-      config << "[tls]\ncert_file = \"" << (dir_.path() / "cert.pem").string() << "\"\nkey_file = \""
-             << (dir_.path() / "key.pem").string() << "\"\n";
+      config << testing::WriteTlsTable(dir_.path(), "vigil.test");
       testing::UseTls(true);
     }
     config.close();

@@ -49,7 +49,25 @@ bool WellFormedBinding(const std::string& value) {
          });
 }
 
-constexpr int kMaxSignInsInFlight = 8;
+// One of the sign-ins that may wait on the provider at once (a slow provider holds a worker for
+// each): held while it lives, if there was room.
+class SignInSlot {
+ public:
+  static constexpr int kMax = 8;
+  explicit SignInSlot(std::atomic<int>& count) : count_(count), held_(++count <= kMax) {
+    if (!held_) --count_;
+  }
+  ~SignInSlot() {
+    if (held_) --count_;
+  }
+  SignInSlot(const SignInSlot&) = delete;
+  SignInSlot& operator=(const SignInSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  std::atomic<int>& count_;
+  bool held_;
+};
 
 // The provider's claim as a Vigil name: lower case, [a-z0-9._@-], 1-64, starting with a letter or
 // digit, not one of the actors that are not people.
@@ -146,14 +164,10 @@ Response ApiService::SsoLogin(ApiCall& call) {
     return response;
   }
   // A slow provider holds a worker for each sign-in waiting on it: only so many at once.
-  if (++sign_ins_in_flight_ > kMaxSignInsInFlight) {
-    --sign_ins_in_flight_;
+  const SignInSlot slot(sign_ins_in_flight_);
+  if (!slot.held()) {
     return SignInFailed("too many sign-ins are waiting for the identity provider: try again in a moment", call.remote);
   }
-  struct Release {
-    std::atomic<int>& count;
-    ~Release() { --count; }
-  } release{sign_ins_in_flight_};
   auto state = sso::RandomBase64Url(32);
   auto nonce = sso::RandomBase64Url(32);
   auto verifier = sso::RandomBase64Url(48);
@@ -183,14 +197,10 @@ Response ApiService::SsoCallback(ApiCall& call) {
   const std::string state = call.query["state"];
   if (state.empty()) return SignInFailed("the provider's answer carries no sign-in state", call.remote);
   if (state.size() > 256) return SignInFailed("the provider's answer's state is over 256 characters", call.remote);
-  if (++sign_ins_in_flight_ > kMaxSignInsInFlight) {
-    --sign_ins_in_flight_;
+  const SignInSlot slot(sign_ins_in_flight_);
+  if (!slot.held()) {
     return SignInFailed("too many sign-ins are waiting for the identity provider: try again in a moment", call.remote);
   }
-  struct Release {
-    std::atomic<int>& count;
-    ~Release() { --count; }
-  } release{sign_ins_in_flight_};
   // Taken only by the browser that began it (its sign-in cookie), and then once.
   const auto binding = sso::CookieValue(call.request[http::field::cookie], sso::SignInCookieName(options_.sso.secure_cookies));
   auto flow = store_.Sessions().TakeSignIn(state, Sha256Hex(binding.value_or("")), SystemClock().NowMicros());
