@@ -179,6 +179,24 @@ TEST_F(IdTokenTest, ATokenIssuedInTheFutureOrWithoutTimesIsRefused) {
   EXPECT_NE(Refusal(claims).find("not valid yet"), std::string::npos);
 }
 
+TEST_F(IdTokenTest, ClaimsCarryingANulOrASubjectWithControlCharactersAreRefusedByName) {
+  auto claims = Claims();
+  claims["name"] = std::string("Dana\0Scully", 11);
+  // Signed properly (libjwt will not encode a NUL; OpenSSL signs the text as it is).
+  const auto token = provider_.SignRs256Raw(json::serialize(claims));
+  ASSERT_NE(token.find('.'), std::string::npos);
+  auto verified = sso::VerifyIdToken(token, Keys(), Expect());
+  ASSERT_FALSE(verified);
+  EXPECT_NE(verified.error().message.find("NUL"), std::string::npos) << verified.error().message;
+  claims = Claims();
+  claims["name"] = "Dana Scully";
+  EXPECT_TRUE(sso::VerifyIdToken(provider_.SignRs256Raw(json::serialize(claims)), Keys(), Expect()))
+      << "the same signing, without the NUL, verifies";
+  claims = Claims();
+  claims["sub"] = "00u1\nadmin";
+  EXPECT_NE(Refusal(claims).find("control characters"), std::string::npos);
+}
+
 TEST_F(IdTokenTest, AnAlgorithmTheOperatorDidNotAllowIsRefused) {
   provider_.UseEs256(true);
   auto expect = Expect();

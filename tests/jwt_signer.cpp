@@ -102,4 +102,20 @@ std::string JwtSigner::SignWith(const Key& key, const std::string& claims_json, 
   return out;
 }
 
+std::string JwtSigner::SignRs256Raw(const std::string& payload_json) const {
+  const Key& key = *keys_.front();
+  const std::string input = sso::Base64UrlEncode(R"({"alg":"RS256","typ":"JWT","kid":")" + key.kid + R"(-rs"})") + "." +
+                            sso::Base64UrlEncode(payload_json);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  std::size_t size = 0;
+  EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key.rsa);
+  EVP_DigestSign(ctx, nullptr, &size, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  std::string signature(size, '\0');
+  EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &size,
+                 reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  EVP_MD_CTX_free(ctx);
+  signature.resize(size);
+  return input + "." + sso::Base64UrlEncode(signature);
+}
+
 }  // namespace vigil::testing

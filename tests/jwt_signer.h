@@ -22,6 +22,9 @@ class JwtSigner {
   // HS256 keyed with the current public key's PEM: what anyone holding the JWKS can make.
   std::string SignHmacWithPublicKey(const std::string& claims_json) const;
   std::string Jwks() const;
+  // RS256 over a payload given as text, signed with OpenSSL directly: for claims libjwt will not
+  // encode (a NUL in a string).
+  std::string SignRs256Raw(const std::string& payload_json) const;
 
  private:
   struct Key;

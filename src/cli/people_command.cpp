@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
+#include "net/http_fetch.h"
 #include "util/iso_time.h"
 #include "vigil/roles.h"
 #include "vigil/sessions.h"
@@ -60,8 +61,16 @@ Action RegisterPeopleCommand(CLI::App& app) {
       return 0;
     }
     if (move->parsed()) {
+      // The new issuer is what [sso] issuer will say: a URL the service accepts there.
+      if (auto url = net::ParseHttpUrl(args->to); !url) {
+        return ReportError("people move-issuer", {ErrorCode::kInvalidArgument, "--to: " + url.error().message});
+      }
       auto moved = sessions.MoveIssuer(args->from, args->to, OperatorActor());
       if (!moved) return ReportError("people move-issuer", moved.error());
+      if (*moved == 0) {
+        return ReportError("people move-issuer", {ErrorCode::kNotFound, "nobody is bound to --from '" + args->from +
+                                                                            "' (the issuers people have: vigil people list)"});
+      }
       std::cerr << "people move-issuer: " << *moved << " people now bound to " << args->to << "\n";
       return 0;
     }

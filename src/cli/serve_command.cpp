@@ -1,5 +1,6 @@
 // `vigil serve`: the matching service. Opens the store, loads every bank into memory, serves the
 // HTTP API until SIGTERM/SIGINT, then drains in-flight requests and exits.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <unistd.h>
@@ -100,6 +101,13 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   Matcher matcher(*store);
   if (auto loaded = LoadIndex(matcher, config); !loaded) return ReportError("serve", loaded.error());
 
+  // Half the worker threads (as configured, before the sandbox's lanes add their own) may wait on
+  // the identity provider for sign-ins; uploads keep the rest.
+  {
+    const int workers = config.http.worker_threads > 0 ? config.http.worker_threads
+                                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    config.api.sso.max_waiting_sign_ins = std::clamp(workers / 2, 1, 8);
+  }
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("serve", decoders.error());
   if (*decoders) {
@@ -172,7 +180,6 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (config.api.hma.enabled) {
     if (auto keys = service.CheckHmaKeys(); !keys) return ReportError("serve", keys.error());
   }
-  if (auto sso = service.CheckSso(); !sso) return ReportError("serve", sso.error());
   server::HttpServer http(config.http, service.Callbacks());
   if (auto started = http.Start(); !started) return ReportError("serve", started.error());
   if (auto retro = service.EnableRetroactiveMatching(config.retroactive_days); !retro) {
@@ -223,6 +230,8 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     if (!args.hma_port_file.empty()) WritePortFile(args.hma_port_file, hma->port());
   }
   if (!args.port_file.empty()) WritePortFile(args.port_file, http.port());
+  // The provider is asked once the service listens and says so: a slow one delays nothing.
+  if (auto sso = service.CheckSso(); !sso) return ReportError("serve", sso.error());
   // SIGHUP: a renewed certificate, read again for new connections (open ones go on).
   server::WaitForShutdownSignal([&] {
     if (!http.tls()) {

@@ -206,7 +206,9 @@ Response ApiService::ListAudit(ApiCall& call) {
   if (!limit) return ErrorResponse(limit.error());
   auto records = store_.ListAudit(static_cast<int>(*limit));
   if (!records) return ErrorResponse(records.error());
-  // Actors who sign in through the identity provider are shown with their subject and display name.
+  // Actors who sign in through the identity provider are shown with the subject and display name
+  // their name is bound to now ("person_now"; a record's own detail, and the session.start records,
+  // say what held when it was written: `vigil people rebind` may have moved the name since).
   std::map<std::string, Person> people;
   if (auto listed = store_.Sessions().ListPeople()) {
     for (auto& p : *listed) people.emplace(p.name, std::move(p));
@@ -217,7 +219,7 @@ Response ApiService::ListAudit(ApiCall& call) {
                              {"actor", record.actor},   {"action", record.action},
                              {"target", record.target}, {"detail", record.detail}};
     if (const auto it = people.find(record.actor); it != people.end()) {
-      item["person"] = boost::json::object{{"issuer", it->second.issuer},
+      item["person_now"] = boost::json::object{{"issuer", it->second.issuer},
                                            {"subject", it->second.subject},
                                            {"display_name", it->second.display_name}};
     }

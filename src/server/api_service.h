@@ -73,6 +73,9 @@ struct SsoOptions {
   // Secure, __Host- prefixed cookies: the server serves TLS itself, or the redirect URI is https
   // (a TLS front end). Never set over plain http (the browser would drop them).
   bool secure_cookies = false;
+  // Sign-ins that may wait on the provider at once (each holds one of the server's worker threads):
+  // `vigil serve` sets half its workers, 1 to 8, so uploads always keep the other half.
+  int max_waiting_sign_ins = 1;
 };
 
 struct ApiOptions {

@@ -13,6 +13,7 @@
 #include "sso/base64url.h"
 #include "sso/session_cookie.h"
 #include "util/iso_time.h"
+#include "util/utf8.h"
 #include "vigil/clock.h"
 #include "vigil/digest.h"
 #include "vigil/sessions.h"
@@ -32,14 +33,29 @@ std::string ReturnPath(const std::string& asked) {
   return asked;
 }
 
-// What a provider says about a person, for display and the audit log: no control characters, at
-// most `max` bytes.
+// What a provider says about a person, for display and the audit log: well-formed UTF-8 without
+// control characters (C0, DEL, C1) or the bidirectional overrides that make text read otherwise than
+// it is stored, at most `max` bytes (never cutting a character).
 std::string Printable(const std::string& text, std::size_t max) {
   std::string out;
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) out += c;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto c = static_cast<unsigned char>(text[at]);
+    const std::size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    const std::string_view one(text.data() + at, std::min(n, text.size() - at));
+    at += one.size();
+    if (one.size() != n || !IsValidUtf8(one)) continue;
+    std::uint32_t cp = c;
+    if (n == 2) cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(one[1]) & 0x3Fu);
+    if (n == 3) cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(one[1]) & 0x3Fu) << 6) | (static_cast<unsigned char>(one[2]) & 0x3Fu);
+    const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+    const bool bidi = cp == 0x061C || cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+                      (cp >= 0x2066 && cp <= 0x2069);
+    if (control || bidi) continue;
+    if (out.size() + one.size() > max) break;
+    out.append(one);
   }
-  return out.substr(0, max);
+  return out;
 }
 
 // The sign-in cookie's value: 32 random bytes, base64url.
@@ -53,8 +69,7 @@ bool WellFormedBinding(const std::string& value) {
 // each): held while it lives, if there was room.
 class SignInSlot {
  public:
-  static constexpr int kMax = 8;
-  explicit SignInSlot(std::atomic<int>& count) : count_(count), held_(++count <= kMax) {
+  SignInSlot(std::atomic<int>& count, int max) : count_(count), held_(++count <= max) {
     if (!held_) --count_;
   }
   ~SignInSlot() {
@@ -78,9 +93,9 @@ Result<std::string> PersonName(const std::string& claim, const std::string& clai
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '@';
   });
   const bool starts_ok = chars_ok && ((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'));
-  if (name == "cli" || name == "system" || name == "policy" || name == "anonymous") {
+  if (name == "cli" || name == "system" || name == "policy" || name == "anonymous" || name == "operator") {
     return Fail(ErrorCode::kInvalidArgument, "the provider's '" + claim_name + "' claim ('" + name +
-                                                 "') is a name Vigil keeps for itself (cli, system, policy, anonymous)");
+                                                 "') is a name Vigil keeps for itself (cli, system, policy, anonymous, operator)");
   }
   if (!starts_ok) {
     return Fail(ErrorCode::kInvalidArgument, "the provider's '" + claim_name + "' claim ('" + claim.substr(0, 64) +
@@ -135,10 +150,10 @@ Status ApiService::CheckSso() {
   if (!oidc_) return {};
   const auto& o = options_.sso.oidc;
   auto metadata = oidc_->Metadata();
-  spdlog::info(R"("msg":"single sign-on","issuer":{},"client_id":{},"client":{},"secure_cookies":{},"provider":{})",
+  spdlog::log(metadata ? spdlog::level::info : spdlog::level::warn, R"("msg":"single sign-on","issuer":{},"client_id":{},"client":{},"secure_cookies":{},"waiting_sign_ins":{},"provider":{})",
                boost::json::serialize(boost::json::value(o.issuer)), boost::json::serialize(boost::json::value(o.client_id)),
                o.client_secret.empty() ? "\"public (no secret: PKCE alone)\"" : "\"confidential\"",
-               options_.sso.secure_cookies, boost::json::serialize(boost::json::value(metadata ? "reached" : metadata.error().message)));
+               options_.sso.secure_cookies, options_.sso.max_waiting_sign_ins, boost::json::serialize(boost::json::value(metadata ? "reached" : metadata.error().message)));
   if (!metadata && metadata.error().code == ErrorCode::kInvalidArgument) {
     spdlog::error(R"("msg":"single sign-on will refuse every sign-in","why":{})",
                   boost::json::serialize(boost::json::value(metadata.error().message)));
@@ -164,7 +179,7 @@ Response ApiService::SsoLogin(ApiCall& call) {
     return response;
   }
   // A slow provider holds a worker for each sign-in waiting on it: only so many at once.
-  const SignInSlot slot(sign_ins_in_flight_);
+  const SignInSlot slot(sign_ins_in_flight_, std::max(1, options_.sso.max_waiting_sign_ins));
   if (!slot.held()) {
     return SignInFailed("too many sign-ins are waiting for the identity provider: try again in a moment", call.remote);
   }
@@ -197,7 +212,7 @@ Response ApiService::SsoCallback(ApiCall& call) {
   const std::string state = call.query["state"];
   if (state.empty()) return SignInFailed("the provider's answer carries no sign-in state", call.remote);
   if (state.size() > 256) return SignInFailed("the provider's answer's state is over 256 characters", call.remote);
-  const SignInSlot slot(sign_ins_in_flight_);
+  const SignInSlot slot(sign_ins_in_flight_, std::max(1, options_.sso.max_waiting_sign_ins));
   if (!slot.held()) {
     return SignInFailed("too many sign-ins are waiting for the identity provider: try again in a moment", call.remote);
   }

@@ -103,6 +103,12 @@ Result<IdTokenClaims> VerifyIdToken(std::string_view token, const std::vector<Jw
     if (!kid.empty()) return Fail(ErrorCode::kNotFound, "ID token signed with key '" + kid.substr(0, 64) + "', not among the provider's keys");
     return Refuse("the provider has no " + alg + " key");
   }
+  // libjwt's C strings stop at a NUL: a token carrying one is refused here, by name, rather than as a
+  // signature that "does not verify".
+  if (auto payload = Base64UrlDecode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+      payload && (payload->find('\0') != std::string::npos || payload->find("\\u0000") != std::string::npos)) {
+    return Refuse("its claims carry a NUL character");
+  }
   const std::string text(token);
   jwt_t* raw = nullptr;
   const int failed = jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(key->pem.data()),
@@ -140,6 +146,9 @@ Result<IdTokenClaims> VerifyIdToken(std::string_view token, const std::vector<Jw
   if (expect.nonce.empty() || String(claims, "nonce") != expect.nonce) return Refuse("its nonce is not this sign-in's");
   out.subject = String(claims, "sub");
   if (out.subject.empty() || out.subject.size() > 255) return Refuse("its subject (sub) is missing or over 255 characters");
+  if (std::any_of(out.subject.begin(), out.subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    return Refuse("its subject (sub) carries control characters");
+  }
   out.name = String(claims, "name");
   out.preferred_username = String(claims, "preferred_username");
   out.email = String(claims, "email");

@@ -82,11 +82,10 @@ class SqlSessionStore final : public SessionStore {
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
     // The name is the person's only if no key has it and no other subject was bound to it first.
     VIGIL_ASSIGN_OR_RETURN(auto keys, db->Query("SELECT 1 FROM api_keys WHERE LOWER(name) = $1", {person.name}));
-    if (!keys.empty()) {
-      return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to an API key: a person cannot sign "
-                                                 "in under it (ask an admin: the provider's name claim must differ "
-                                                 "from every key's name)");
-    }
+    // The same answer whoever holds the name (a key or another person): a refusal tells the one
+    // signing in nothing about which names keys have.
+    const std::string taken = "the name '" + person.name + "' is taken in Vigil by someone else; ask an admin (vigil people)";
+    if (!keys.empty()) return Fail(ErrorCode::kAlreadyExists, taken);
     VIGIL_ASSIGN_OR_RETURN(auto bound, db->Query("SELECT name, issuer, subject FROM people WHERE name = $1 OR "
                                                  "(issuer = $2 AND subject = $3)",
                                                  {person.name, person.issuer, person.subject}));
@@ -98,10 +97,7 @@ class SqlSessionStore final : public SessionStore {
                                                    "': a person's Vigil name does not change (the audit log names "
                                                    "them by it); ask an admin (vigil people)");
       }
-      if (row.Text(1) != person.issuer || row.Text(2) != person.subject) {
-        return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to another person at the identity "
-                                                   "provider; ask an admin (vigil people)");
-      }
+      if (row.Text(1) != person.issuer || row.Text(2) != person.subject) return Fail(ErrorCode::kAlreadyExists, taken);
     }
     if (bound.empty()) {
       // The same person signing in twice at once (two tabs): one insert wins, and the binding is
@@ -111,10 +107,7 @@ class SqlSessionStore final : public SessionStore {
                             {person.name, person.issuer, person.subject, person.display_name, person.email, roles, now}));
       VIGIL_ASSIGN_OR_RETURN(auto mine, db->Query("SELECT 1 FROM people WHERE name = $1 AND issuer = $2 AND subject = $3",
                                                   {person.name, person.issuer, person.subject}));
-      if (mine.empty()) {
-        return Fail(ErrorCode::kAlreadyExists, "the name '" + person.name + "' belongs to another person at the identity "
-                                                   "provider; ask an admin (vigil people)");
-      }
+      if (mine.empty()) return Fail(ErrorCode::kAlreadyExists, taken);
     } else {
       VIGIL_TRY(db->Execute("UPDATE people SET display_name = $1, email = $2, roles = $3, last_seen = $4 WHERE name = $5",
                             {person.display_name, person.email, roles, now, person.name}));
@@ -213,8 +206,12 @@ class SqlSessionStore final : public SessionStore {
 
   Status Rebind(const std::string& name, const std::string& issuer, const std::string& subject,
                 const std::string& actor) override {
-    if (issuer.empty() || subject.empty() || subject.size() > 255) {
-      return Fail(ErrorCode::kInvalidArgument, "give the provider's issuer and the person's subject (1-255 characters)");
+    const auto printable = [](const std::string& text) {
+      return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; });
+    };
+    if (issuer.empty() || subject.empty() || subject.size() > 255 || !printable(subject) || !printable(issuer)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "give the provider's issuer and the person's subject (1-255 characters, no control characters)");
     }
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(auto txn, SqlTransaction::Start(*db));
@@ -225,8 +222,12 @@ class SqlSessionStore final : public SessionStore {
     if (!taken.empty()) return Fail(ErrorCode::kAlreadyExists, "that subject is '" + taken.front().Text(0) + "''s");
     const std::int64_t now = NowOf(*db);
     VIGIL_TRY(db->Execute("UPDATE people SET issuer = $1, subject = $2 WHERE name = $3", {issuer, subject, name}));
-    VIGIL_TRY(db->Execute("UPDATE sessions SET ended_at = $1, end_reason = 'rebound' WHERE name = $2 AND ended_at IS NULL",
-                          {now, name}));
+    VIGIL_ASSIGN_OR_RETURN(auto live, db->Query("SELECT id FROM sessions WHERE name = $1 AND ended_at IS NULL", {name}));
+    for (const auto& session : live) {
+      VIGIL_TRY(db->Execute("UPDATE sessions SET ended_at = $1, end_reason = 'rebound' WHERE id = $2", {now, session.Int(0)}));
+      VIGIL_TRY(AppendAudit(*db, now, actor, "session.end", "session:" + std::to_string(session.Int(0)),
+                            "person=" + name + " rebound to another subject"));
+    }
     VIGIL_TRY(AppendAudit(*db, now, actor, "people.rebind", name,
                           "was " + Who(rows.front().Text(0), rows.front().Text(1), "") + "; now " + Who(issuer, subject, "")));
     return txn.Commit();

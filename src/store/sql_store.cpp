@@ -711,10 +711,11 @@ class SqlStore final : public Store {
       return Fail(ErrorCode::kInvalidArgument, rule + "; it starts with '" + name.substr(0, 1) + "'");
     }
     // The audit log's actors that are not keys.
-    if (name == "cli" || name == "system" || name == "policy" || name == "anonymous") {
+    if (name == "cli" || name == "system" || name == "policy" || name == "anonymous" || name == "operator") {
       return Fail(ErrorCode::kInvalidArgument, "key name '" + name + "' is reserved: the audit log uses it for the " +
                                                    (name == "cli"         ? "command line"
                                                     : name == "anonymous" ? "public routes"
+                                                    : name == "operator"  ? "host's maintenance commands"
                                                                           : "service itself"));
     }
     return name;

@@ -406,7 +406,7 @@ provider_name = "Example SSO"
   await page.getByText('Your reveal limit is 1').waitFor();
   assert.equal((await call('root', 'GET', '/v1/reviewers/rita/wellness')).json.own_reveal_limit, 1);
   assert.equal((await call('root', 'GET', '/v1/audit?limit=50')).json.audit
-    .filter((r) => r.action === 'session.start' && r.actor === 'rita' && r.person && r.person.subject === 'idp|rita').length, 1);
+    .filter((r) => r.action === 'session.start' && r.actor === 'rita' && r.person_now && r.person_now.subject === 'idp|rita').length, 1);
   await page.getByRole('button', { name: 'Reports' }).click();
   await page.locator('#report-rows').waitFor({ state: 'attached' });
   await page.getByRole('button', { name: 'Sign out' }).click();
