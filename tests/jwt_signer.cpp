@@ -65,8 +65,6 @@ void JwtSigner::Rotate(bool keep_old) {
   std::rotate(keys_.rbegin(), keys_.rbegin() + 1, keys_.rend());  // the newest first
 }
 
-std::string JwtSigner::Kid() const { return keys_.front()->kid + (es256_ ? "-ec" : "-rs"); }
-
 std::string JwtSigner::Sign(const std::string& claims_json) const { return SignWith(*keys_.front(), claims_json, false); }
 
 std::string JwtSigner::SignHmacWithPublicKey(const std::string& claims_json) const {

@@ -17,7 +17,6 @@ class JwtSigner {
   // A new key generation with the next kid; with keep_old the JWKS lists the old ones too.
   void Rotate(bool keep_old = false);
   void UseEs256(bool on) { es256_ = on; }
-  std::string Kid() const;  // of the key tokens are signed with now
   std::string Sign(const std::string& claims_json) const;
   // HS256 keyed with the current public key's PEM: what anyone holding the JWKS can make.
   std::string SignHmacWithPublicKey(const std::string& claims_json) const;

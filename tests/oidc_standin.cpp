@@ -37,11 +37,6 @@ void OidcStandIn::RotateKeys(bool keep_old) {
   signer_.Rotate(keep_old);
 }
 
-std::string OidcStandIn::CurrentKid() const {
-  std::lock_guard lock(mutex_);
-  return signer_.Kid();
-}
-
 void OidcStandIn::UseEs256(bool on) {
   std::lock_guard lock(mutex_);
   signer_.UseEs256(on);
@@ -51,16 +46,6 @@ void OidcStandIn::UseEs256(bool on) {
 void OidcStandIn::SpoilNextToken(TokenSpoil spoil) {
   std::lock_guard lock(mutex_);
   spoil_ = spoil;
-}
-
-std::string OidcStandIn::Jwks() const {
-  std::lock_guard lock(mutex_);
-  return signer_.Jwks();
-}
-
-std::string OidcStandIn::Sign(const std::string& claims_json) const {
-  std::lock_guard lock(mutex_);
-  return signer_.Sign(claims_json);
 }
 
 std::string OidcStandIn::Endpoint(const Call& call) const {

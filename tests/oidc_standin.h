@@ -42,13 +42,9 @@ class OidcStandIn final : public StandInServer {
   void SetUser(const OidcUser& user);
   // A new signing key with a new kid; with keep_old the JWKS lists the old one too.
   void RotateKeys(bool keep_old = false);
-  std::string CurrentKid() const;
+  // ID tokens signed ES256 (P-256) from now on, RS256 again with false.
   void UseEs256(bool on);
   void SpoilNextToken(TokenSpoil spoil);
-  // Signs `claims_json` (a JSON object) with the current key, as the token endpoint would.
-  std::string Sign(const std::string& claims_json) const;
-  // The JWKS document as served.
-  std::string Jwks() const;
 
  protected:
   std::string Endpoint(const Call& call) const override;

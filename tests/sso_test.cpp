@@ -280,6 +280,10 @@ TEST_P(SsoTest, KeysTheProviderRotatesMidDayAreFollowedWithoutARestart) {
   EXPECT_EQ(provider_.Requests("jwks"), 2);
   EXPECT_EQ(Me(second).status, 200u);
   EXPECT_EQ(Me(first).status, 200u) << "a session does not depend on the key that signed its sign-in";
+  provider_.UseEs256(true);  // and an EC key (ES256) of the same JWKS
+  Browser third;
+  ASSERT_EQ(SignIn(third), "/ui/");
+  EXPECT_EQ(provider_.Requests("jwks"), 2) << "the EC key was in the set already";
 }
 
 TEST_P(SsoTest, ASignInFinishedInAnotherBrowserOrReplayedIsRefused) {
