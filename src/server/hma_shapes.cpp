@@ -6,6 +6,7 @@
 #include <random>
 
 #include "server/api_support.h"
+#include "util/split_list.h"
 #include "util/strict_json.h"
 #include "vigil/digest.h"
 #include "vigil/pdq.h"
@@ -137,18 +138,8 @@ bool ValidHmaName(std::string_view name) {
 }
 
 std::set<std::string> SplitHmaList(std::string_view list) {
-  std::set<std::string> out;
-  std::size_t at = 0;
-  while (at <= list.size()) {
-    auto comma = list.find(',', at);
-    if (comma == std::string_view::npos) comma = list.size();
-    std::string_view item = list.substr(at, comma - at);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) out.emplace(item);
-    at = comma + 1;
-  }
-  return out;
+  const auto items = SplitList(list);
+  return {items.begin(), items.end()};
 }
 
 double HmaCoinflip(const std::string* seed) {

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <toml++/toml.h>
 
+#include "util/split_list.h"
 #include "util/toml_guard.h"
 #include "vigil/file_hasher.h"
 
@@ -15,20 +16,7 @@ namespace vigil::server {
 namespace {
 
 // "a, b,c" -> {"a", "b", "c"}: host lists in the file are one comma-separated string.
-std::vector<std::string> SplitHosts(const std::string& hosts) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at < hosts.size()) {
-    auto comma = hosts.find(',', at);
-    if (comma == std::string::npos) comma = hosts.size();
-    std::string host = hosts.substr(at, comma - at);
-    host.erase(0, host.find_first_not_of(' '));
-    host.erase(host.find_last_not_of(' ') + 1);
-    if (!host.empty()) out.push_back(host);
-    at = comma + 1;
-  }
-  return out;
-}
+std::vector<std::string> SplitHosts(const std::string& hosts) { return SplitList(hosts); }
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "util/split_list.h"
+
 namespace vigil {
 
 bool IsKnownRole(std::string_view role) {
@@ -12,20 +14,7 @@ bool IsKnownRole(std::string_view role) {
 
 bool IsSensitiveRole(std::string_view role) { return role == "admin" || role == "legal" || role == "custodian"; }
 
-std::vector<std::string> SplitRoles(std::string_view roles) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at <= roles.size()) {
-    auto comma = roles.find(',', at);
-    if (comma == std::string_view::npos) comma = roles.size();
-    std::string_view role = roles.substr(at, comma - at);
-    while (!role.empty() && role.front() == ' ') role.remove_prefix(1);
-    while (!role.empty() && role.back() == ' ') role.remove_suffix(1);
-    if (!role.empty()) out.emplace_back(role);
-    at = comma + 1;
-  }
-  return out;
-}
+std::vector<std::string> SplitRoles(std::string_view roles) { return SplitList(roles); }
 
 Result<std::string> CanonicalRoles(std::string_view roles) {
   const auto given = SplitRoles(roles);
