@@ -374,6 +374,28 @@ TEST_P(ReviewTeamsTest, NextPassesOverACaseWaitingForTheCallersSecondReview) {
   EXPECT_EQ(Parse(second).at("id").as_int64(), id);
 }
 
+TEST_P(ReviewTeamsTest, ARevokedReviewerNoLongerCountsAsAMemberOfTheirQueues) {
+  auto members = [&] {
+    auto reply = Call("root", "GET", "/v1/queues");
+    EXPECT_EQ(reply.status, 200u) << reply.body;
+    const auto listed = Parse(reply);
+    for (const auto& q : listed.at("queues").as_array()) {
+      if (q.at("name").as_string() == "ncii") return json::serialize(q.at("members"));
+    }
+    return std::string();
+  };
+  EXPECT_EQ(members(), R"(["nadia","nick"])");
+  ASSERT_EQ(Call("root", "DELETE", "/v1/keys/nick").status, 204u);
+  EXPECT_EQ(members(), R"(["nadia"])");
+  bool audited = false;
+  const auto audit = Parse(Call("audit", "GET", "/v1/audit?limit=20"));
+  for (const auto& r : audit.at("audit").as_array()) {
+    audited = audited || (r.at("action").as_string() == "key.revoke" && r.at("target").as_string() == "nick" &&
+                          std::string(r.at("detail").as_string()).find("ncii") != std::string::npos);
+  }
+  EXPECT_TRUE(audited) << "the revocation says which queues the reviewer left";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReviewTeamsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& param_info) { return param_info.param == Backend::kSqlite ? "Sqlite" : "Postgres"; });
 

@@ -871,7 +871,16 @@ class SqlStore final : public Store {
                                {Now(), row.Int(0)});
     if (!changed) return tl::unexpected(changed.error());
     if (*changed == 0) return Fail(ErrorCode::kNotFound, "no live key named '" + lower + "'");
-    VIGIL_TRY(AuditOn(*db, actor, "key.revoke", row.Text(1), row.Text(2) == "pending" ? "withdrawn before approval" : ""));
+    // A revoked reviewer works no queue any more: their memberships go with the key (names are never
+    // reused, so nobody else could inherit them, but the queues' member lists would say otherwise).
+    VIGIL_ASSIGN_OR_RETURN(auto queues, db->Query("SELECT queue FROM queue_members WHERE reviewer = $1 ORDER BY queue",
+                                                  {row.Text(1)}));
+    std::string left;
+    for (const auto& q : queues) left.append(left.empty() ? "" : ",").append(q.Text(0));
+    VIGIL_TRY(db->Execute("DELETE FROM queue_members WHERE reviewer = $1", {row.Text(1)}));
+    std::string detail = row.Text(2) == "pending" ? "withdrawn before approval" : "";
+    if (!left.empty()) detail.append(detail.empty() ? "" : "; ").append("left queues: ").append(left);
+    VIGIL_TRY(AuditOn(*db, actor, "key.revoke", row.Text(1), detail));
     return transaction.Commit();
   }
 
