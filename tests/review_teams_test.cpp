@@ -89,7 +89,8 @@ class ReviewTeamsTest : public ::testing::TestWithParam<Backend> {
     return HttpJson(port_, method, target, keys_[who], body);
   }
 
-  // Uploads the listed intimate-image stand-in (or the other list's) as `user`; the case id.
+  // Uploads the listed intimate-image stand-in (or the other list's) as `user`; the case id. The
+  // answer names the queue the case is in.
   std::int64_t Upload(const std::string& content_id, const std::string& user, bool intimate = true) {
     const auto bytes = testing::ReadFile(intimate ? photo_ : other_);
     auto reply = Http(port_, "POST", "/v1/content?content_id=" + content_id + "&user_id=" + user,
@@ -98,7 +99,11 @@ class ReviewTeamsTest : public ::testing::TestWithParam<Backend> {
                        {"Content-Type", intimate ? "image/jpeg" : "image/png"}});
     EXPECT_EQ(reply.status, 201u) << reply.body;
     auto v = Parse(reply);
-    return v.at("policy").at("case_id").as_int64();
+    const auto case_id = v.at("policy").at("case_id").as_int64();
+    const auto listed = Parse(Call("root", "GET", "/v1/cases/" + std::to_string(case_id)));
+    EXPECT_EQ(json::serialize(v.at("policy").at("queue")), json::serialize(listed.at("queue"))) << reply.body;
+    EXPECT_EQ(v.at("policy").at("queue").as_string(), intimate ? "ncii" : "general") << reply.body;
+    return case_id;
   }
 
   testing::HttpReply Media(const std::string& who, std::int64_t case_id, const std::string& content_id,

@@ -77,7 +77,9 @@ std::string MatchDetail(const ContentRecord& content) {
 
 // The policy part of an upload's answer, as recorded with it.
 // An upload without a user id has no account to act on: its answer says so, whatever the rules said.
-std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64_t case_id, const std::string& user_id) {
+// `queue`: the review queue the case is in ("" : no case).
+std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64_t case_id, const std::string& user_id,
+                        const std::string& queue) {
   boost::json::array fired;
   for (const auto& r : outcome.rules) fired.emplace_back(r);
   boost::json::object out{{"evaluated", evaluated},
@@ -90,7 +92,15 @@ std::string OutcomeJson(const PolicyOutcome& outcome, bool evaluated, std::int64
   if (outcome.hold) out["priority"] = outcome.hold_priority;
   out["category"] = outcome.Acts() ? boost::json::value(outcome.category.id) : nullptr;
   out["case_id"] = case_id != 0 ? boost::json::value(case_id) : nullptr;
+  out["queue"] = queue.empty() ? boost::json::value(nullptr) : boost::json::value(queue);
   return boost::json::serialize(out);
+}
+
+// The queue a case is in now ("" for no case): where an upload that joined it went.
+Result<std::string> CaseQueueOn(SqlConnection& db, std::int64_t case_id) {
+  if (case_id == 0) return std::string();
+  VIGIL_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT queue FROM cases WHERE id = $1", {case_id}));
+  return rows.empty() ? std::string() : rows.front().Text(0);
 }
 
 class SqlCaseStore final : public CaseStore {
@@ -137,8 +147,9 @@ class SqlCaseStore final : public CaseStore {
           VIGIL_TRY(policy.keep_media(sha256->second));
           VIGIL_TRY(db->Execute("UPDATE content SET media_sha256 = $1 WHERE id = $2", {sha256->second, *row}));
         }
+        VIGIL_ASSIGN_OR_RETURN(const auto queue, CaseQueueOn(*db, case_id));
         const std::string outcome_json =
-            OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, content.user_id);
+            OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, content.user_id, queue);
         VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2", {outcome_json, *row}));
         FailPoint("upload.before_commit");
         if (case_id != 0) {
@@ -365,8 +376,9 @@ class SqlCaseStore final : public CaseStore {
       // An upload that matched nothing gets the late answer (its answer at upload said nothing
       // matched); one that had matches at upload keeps the answer it was given then.
       if (known.empty()) {
+        VIGIL_ASSIGN_OR_RETURN(const auto queue, CaseQueueOn(*db, case_id));
         VIGIL_TRY(db->Execute("UPDATE content SET outcome = $1 WHERE id = $2",
-                              {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, late.user_id), *row}));
+                              {OutcomeJson(outcome, static_cast<bool>(policy.evaluate), case_id, late.user_id, queue), *row}));
       }
       VIGIL_TRY(AppendAudit(*db, now, actor, sweep_of != 0 ? "content.sweep_match" : "content.late_match", content_id,
                             MatchDetail(late) + (sweep_of != 0 ? "; sweep of case " + std::to_string(sweep_of) : "") +
