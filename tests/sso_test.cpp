@@ -411,6 +411,10 @@ TEST_P(SsoTest, AnOperatorMovesPeopleToANewIssuerOrRebindsOne) {
             a.insert(a.end(), store_flags_.begin(), store_flags_.end()); return a; }());
   ASSERT_EQ(moved.status, 0) << moved.err;
   EXPECT_NE(moved.err.find("1 people now bound to https://new.example"), std::string::npos) << moved.err;
+  // Signing in through the old issuer now: the person is told what happened (their own binding).
+  Browser old_issuer;
+  const std::string told = SignIn(old_issuer);
+  EXPECT_NE(told.find("another%20issuer"), std::string::npos) << told;
   auto rebound = testing::RunVigil(
       [&] { auto a = std::vector<std::string>{"people", "rebind", "--name", "dana", "--subject", "00u9", "--issuer", provider_.issuer()};
             a.insert(a.end(), store_flags_.begin(), store_flags_.end()); return a; }());
@@ -491,6 +495,8 @@ TEST_P(SsoTest, AKeyWithSeveralRolesActsInTheRoleEachRouteNeeds) {
   // Naming a role picks it: legal may not list cases; a role not held is refused.
   auto as_legal = Http(port_, "GET", "/v1/cases", "", {{"Authorization", "Bearer " + lena}, {"X-Vigil-Role", "legal"}});
   EXPECT_EQ(as_legal.status, 403u) << as_legal.body;
+  EXPECT_EQ(Http(port_, "GET", "/v1/cases", "", {{"Authorization", "Bearer " + lena}, {"X-Vigil-Role", "Reviewer"}}).status, 200u)
+      << "the role's name in any case";
   auto as_admin = Http(port_, "GET", "/v1/reports", "", {{"Authorization", "Bearer " + lena}, {"X-Vigil-Role", "admin"}});
   EXPECT_EQ(as_admin.status, 403u);
   EXPECT_NE(as_admin.body.find("does not hold"), std::string::npos) << as_admin.body;

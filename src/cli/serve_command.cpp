@@ -86,7 +86,10 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       sso.oidc.client_secret = env;
     } else if (!config.sso_client_secret_file.empty()) {
       auto bytes = ReadFileLimited(config.sso_client_secret_file, 64 * 1024);
-      if (!bytes) return ReportError("serve", {bytes.error().code, "[sso] client_secret_file: " + bytes.error().message});
+      if (!bytes) {
+        return ReportError("serve", {bytes.error().code, "[sso] client_secret_file " + config.sso_client_secret_file + ": " +
+                                                             bytes.error().message});
+      }
       sso.oidc.client_secret.assign(bytes->begin(), bytes->end());
       while (!sso.oidc.client_secret.empty() && std::isspace(static_cast<unsigned char>(sso.oidc.client_secret.back()))) {
         sso.oidc.client_secret.pop_back();

@@ -443,7 +443,9 @@ Admission ApiService::Admit(const RequestHeader& header, const std::string& remo
                                   "(GET /v1/me gives it)"),
                     key.name);
     }
-    auto acting = ActingRole(route.roles, key.role, header["X-Vigil-Role"]);
+    std::string asked(header["X-Vigil-Role"].substr(0, 32));
+    std::transform(asked.begin(), asked.end(), asked.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto acting = ActingRole(route.roles, key.role, asked);
     if (!acting) {
       return refuse(ErrorResponse(http::status::forbidden, "permission_denied", acting.error().message), key.name);
     }
@@ -519,13 +521,14 @@ Response ApiService::Handle(Request& request, const RequestInfo& info) {
   }();
   response.set("X-Content-Type-Options", "nosniff");
   response.set(http::field::cache_control, "no-store");
-  Record(route.pattern, request.method_string(), response.result_int(), admitted.started, info.remote, key_name);
+  Record(route.pattern, request.method_string(), response.result_int(), admitted.started, info.remote, key_name,
+         admitted.key ? admitted.key->role : std::string());
   return response;
 }
 
 void ApiService::Record(const std::string& route, std::string_view raw_method, unsigned status,
                         std::chrono::steady_clock::time_point started, const std::string& remote,
-                        const std::string& key_name) {
+                        const std::string& key_name, const std::string& role) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // A method token the client invented is one label, never a new series (each costs memory forever).
   const std::string_view method =
@@ -549,6 +552,7 @@ void ApiService::Record(const std::string& route, std::string_view raw_method, u
                              {"us", static_cast<std::int64_t>(seconds * 1e6)},
                              {"remote", remote},
                              {"key", key_name}};
+  if (!role.empty()) fields["role"] = role;  // the role the request acted in
   if (const auto dropped = unauthenticated_log_.TakeDropped(); dropped > 0) fields["unlogged_refusals"] = dropped;
   std::string line = boost::json::serialize(fields);
   line = line.substr(1, line.size() - 2);  // the log pattern adds the braces

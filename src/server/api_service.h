@@ -433,7 +433,7 @@ class ApiService {
   void RefreshIndexGauges();
   // Metrics and the access log for one request.
   void Record(const std::string& route, std::string_view method, unsigned status,
-              std::chrono::steady_clock::time_point started, const std::string& remote, const std::string& key_name);
+              std::chrono::steady_clock::time_point started, const std::string& remote, const std::string& key_name, const std::string& role = "");
 
   struct Admitted;
   // What a request's body may weigh: media and lists (heavy writes) up to the server's limit (0),

@@ -339,9 +339,14 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
       const auto redirect = net::ParseHttpUrl(sso.oidc.redirect_uri);
       const auto mapping = sso::ParseGroupRoles(sso.group_roles);
       if (!issuer) status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] issuer: " + issuer.error().message);
-      else if (!redirect || !redirect->target.starts_with("/v1/sso/callback")) {
-        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] redirect_uri must be this service's "
-                                                          "https://HOST/v1/sso/callback");
+      else if (sso.oidc.redirect_uri.empty()) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] needs redirect_uri: this service's "
+                                                          "https://HOST/v1/sso/callback, as registered with the provider");
+      } else if (!redirect) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] redirect_uri: " + redirect.error().message);
+      } else if (!redirect->target.starts_with("/v1/sso/callback")) {
+        status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] redirect_uri must end in /v1/sso/callback "
+                                                          "(this service's https://HOST/v1/sso/callback)");
       } else if (sso.oidc.client_id.empty()) {
         status = Fail(ErrorCode::kInvalidArgument, path + ": [sso] needs client_id");
       } else if (!mapping) {

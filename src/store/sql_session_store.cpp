@@ -97,6 +97,12 @@ class SqlSessionStore final : public SessionStore {
                                                    "': a person's Vigil name does not change (the audit log names "
                                                    "them by it); ask an admin (vigil people)");
       }
+      // The same subject under the issuer the service used before: the provider moved (its own
+      // binding, so nothing of anyone else's is told).
+      if (row.Text(2) == person.subject && row.Text(1) != person.issuer) {
+        return Fail(ErrorCode::kAlreadyExists, "you signed in before through another issuer (" + row.Text(1) +
+                                                   "): ask an admin to move people to the new one (vigil people move-issuer)");
+      }
       if (row.Text(1) != person.issuer || row.Text(2) != person.subject) return Fail(ErrorCode::kAlreadyExists, taken);
     }
     if (bound.empty()) {
