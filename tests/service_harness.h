@@ -73,6 +73,10 @@ class ServerProcess {
   std::uint16_t port_ = 0;
 };
 
+// A loopback port free a moment ago (bind to 0, read it, close): racy against other processes, good
+// enough for a server that must know its port before it starts (an OpenID redirect URI, NATS).
+std::uint16_t FreePort();
+
 // Creates a key with the CLI and returns its secret ("" on failure).
 std::string CreateKey(const std::vector<std::string>& store_flags, const std::string& role, const std::string& name);
 

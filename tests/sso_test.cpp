@@ -6,9 +6,6 @@
 // browser or replayed is refused; CSRF is refused without the session's token; sign-out and an
 // admin's end take effect at once; idle and absolute timeouts (the store, with time passed in); a
 // name that is an API key's is not taken; keys with several roles act in the route's role.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -32,18 +29,6 @@ namespace json = boost::json;
 using testing::Http;
 using testing::HttpReply;
 using testing::TokenSpoil;
-
-std::uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // "http://127.0.0.1:PORT/path?q" -> {PORT, "/path?q"}.
 std::pair<std::uint16_t, std::string> Split(const std::string& url) {
@@ -126,7 +111,7 @@ class SsoTest : public ::testing::TestWithParam<Backend> {
       keys_[name] = testing::CreateKey(store_flags_, role, name);
       ASSERT_FALSE(keys_[name].empty()) << name;
     }
-    port_ = FreePort();
+    port_ = testing::FreePort();
     const bool tls = GetParam() == Backend::kSqliteTls;
     cookie_ = tls ? "__Host-vigil-session" : "vigil-session";
     std::ofstream(dir_.path() / "client-secret") << "s3cret-of-the-client\n";

@@ -1,10 +1,7 @@
 // Stream workers end to end: a real nats-server with JetStream (loopback, a temp dir), a real
 // PostgreSQL, `vigil worker` and `vigil serve` processes, `vigil publish`. Uploads are benign
 // synthetic images; the planted matches are some of their own PDQ hashes put in a bank.
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,19 +39,6 @@ std::string FindNatsServer() {
     if (::access(path, X_OK) == 0) return path;
   }
   return "";
-}
-
-std::uint16_t FreePort() {
-  // Bind to port 0, read the port, close: a race with other processes, good enough on loopback.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // A child process with its standard error (and output) in a log file.
@@ -96,7 +80,7 @@ class Child {
 
 class NatsServer {
  public:
-  NatsServer(std::string binary, std::filesystem::path dir) : binary_(std::move(binary)), dir_(std::move(dir)), port_(FreePort()) {
+  NatsServer(std::string binary, std::filesystem::path dir) : binary_(std::move(binary)), dir_(std::move(dir)), port_(testing::FreePort()) {
     std::filesystem::create_directories(dir_ / "js");
   }
   void Start(const std::vector<std::string>& extra = {}) {
@@ -483,8 +467,8 @@ TEST_F(StreamTest, AWorkerWhoseNatsCredentialsAreRefusedSaysSoAndStops) {
 // Health is reported from the start: a worker waiting for NATS answers 503 on /healthz (so an
 // orchestrator sees it is not ready), and still stops cleanly on SIGTERM.
 TEST_F(StreamTest, AWorkerWaitingForNatsIsUnhealthyAndStopsCleanly) {
-  const std::uint16_t metrics = FreePort();
-  const std::uint16_t nowhere = FreePort();  // nothing listens there
+  const std::uint16_t metrics = testing::FreePort();
+  const std::uint16_t nowhere = testing::FreePort();  // nothing listens there
   Child worker({VIGIL_TEST_CLI, "worker", "--config", (dir_.path() / "vigil.toml").string(), "--nats",
                 "nats://127.0.0.1:" + std::to_string(nowhere), "--data-dir", (dir_.path() / "data-waiting").string(),
                 "--metrics-listen", "127.0.0.1:" + std::to_string(metrics)},

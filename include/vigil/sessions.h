@@ -86,6 +86,8 @@ class SessionStore {
   virtual Result<SessionRecord> TouchSession(const std::string& secret, std::int64_t now) = 0;
   // Ends a live session (sign-out: `actor` is its person; or an admin). kNotFound if none.
   virtual Status EndSession(std::int64_t id, const std::string& actor, const std::string& reason, std::int64_t now) = 0;
+  // One session by id, live or ended (kNotFound).
+  virtual Result<SessionRecord> GetSession(std::int64_t id) = 0;
   // Live sessions (or the last `limit` of all), newest first.
   virtual Result<std::vector<SessionRecord>> ListSessions(bool live_only, int limit, std::int64_t now) = 0;
   // People who have signed in, by name; one by name (kNotFound).

@@ -303,15 +303,11 @@ Response ApiService::Me(ApiCall& call) {
   out["kind"] = "session";
   const auto secret = sso::CookieValue(call.request[http::field::cookie], sso::SessionCookieName(options_.sso.secure_cookies));
   out["csrf_token"] = secret ? sso::CsrfToken(*secret) : "";
-  auto sessions = store_.Sessions().ListSessions(true, 1000, SystemClock().NowMicros());
-  if (sessions) {
-    for (const auto& s : *sessions) {
-      if (s.id != call.key->session_id) continue;
-      out["display_name"] = s.display_name;
-      out["subject"] = s.subject;
-      out["idle_until"] = IsoTime(s.idle_until);
-      out["absolute_until"] = IsoTime(s.absolute_until);
-    }
+  if (auto s = store_.Sessions().GetSession(call.key->session_id)) {
+    out["display_name"] = s->display_name;
+    out["subject"] = s->subject;
+    out["idle_until"] = IsoTime(s->idle_until);
+    out["absolute_until"] = IsoTime(s->absolute_until);
   }
   return JsonResponse(http::status::ok, out);
 }

@@ -163,6 +163,13 @@ class SqlSessionStore final : public SessionStore {
     return EndOn(*db, FromRow(rows.front()), actor, reason, now);
   }
 
+  Result<SessionRecord> GetSession(std::int64_t id) override {
+    auto db = pool_.Acquire();
+    VIGIL_ASSIGN_OR_RETURN(auto rows, db->Query(std::string(kSelect) + " WHERE id = $1", {id}));
+    if (rows.empty()) return Fail(ErrorCode::kNotFound, "no session " + std::to_string(id));
+    return FromRow(rows.front());
+  }
+
   Result<std::vector<SessionRecord>> ListSessions(bool live_only, int limit, std::int64_t now) override {
     auto db = pool_.Acquire();
     VIGIL_ASSIGN_OR_RETURN(
