@@ -137,6 +137,7 @@ bool StandInServer::Start() {
         }
       }
     }
+    delay_ms += latency_ms_.load();
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     {
       std::lock_guard lock(mutex_);
@@ -516,6 +517,96 @@ ThreatExchangeStandIn::Reply ThreatExchangeStandIn::Answer(Call& call) {
   reply.status = 404;
   reply.body = R"({"error": {"message": "Unknown path", "type": "GraphMethodException", "code": 100}})";
   return reply;
+}
+
+// ---- classifiers ------------------------------------------------------------------------------
+
+
+void ClassifierStandIn::SetPriority(const std::string& base64, const std::string& priority) {
+  std::lock_guard lock(mutex_);
+  priorities_[base64] = priority;
+}
+
+void ClassifierStandIn::SetSaferScore(const std::string& bytes, double score) {
+  std::lock_guard lock(mutex_);
+  safer_[bytes] = score;
+}
+
+void ClassifierStandIn::SetScore(const std::string& content_id, double score) {
+  std::lock_guard lock(mutex_);
+  scores_[content_id] = score;
+}
+
+std::string ClassifierStandIn::LastJsonRequest() const {
+  std::lock_guard lock(mutex_);
+  return last_json_;
+}
+
+std::string ClassifierStandIn::Endpoint(const Call& call) const {
+  if (call.path == "/v1beta1/images:classify") return "google";
+  if (call.path == "/api/v2/task/sync") return "safer";
+  if (call.path == "/classify") return "json";
+  return "other";
+}
+
+StandInServer::Reply ClassifierStandIn::Answer(Call& call) {
+  auto JsonReply = [](unsigned status, std::string body) {
+    Reply r;
+    r.status = status;
+    r.body = std::move(body);
+    r.content_type = "application/json";
+    return r;
+  };
+  Reply reply;
+  reply.content_type = "application/json";
+  const std::string endpoint = Endpoint(call);
+  boost::system::error_code ec;
+  if (endpoint == "google") {
+    if (call.query["key"] != key_) return JsonReply(403, R"({"error":{"code":403,"message":"API key not valid"}})");
+    auto doc = boost::json::parse(call.body, ec);
+    if (ec || !doc.is_object() || !doc.as_object().contains("images")) return JsonReply(400, R"({"error":{"code":400}})");
+    boost::json::array priorities;
+    for (const auto& image : doc.at("images").as_array()) {
+      auto it = priorities_.find(std::string(image.as_string()));
+      priorities.emplace_back(it == priorities_.end() ? "VERY_LOW" : it->second);
+    }
+    reply.body = boost::json::serialize(boost::json::object{{"reviewPriorities", priorities}, {"model_version", "standin-7"}});
+    return reply;
+  }
+  if (endpoint == "safer") {
+    if (call.headers["authorization"] != "Token " + key_) return JsonReply(401, R"({"message":"bad token"})");
+    // The file field's bytes: after its part's blank line, up to the closing boundary.
+    const auto type = call.headers["content-type"];
+    const auto b = type.find("boundary=");
+    const std::string boundary = b == std::string::npos ? "" : "--" + type.substr(b + 9);
+    const auto start = call.body.find("\r\n\r\n");
+    const auto end = call.body.rfind("\r\n" + boundary + "--");
+    if (boundary.size() <= 2 || start == std::string::npos || end == std::string::npos || end < start + 4 ||
+        call.body.find("name=\"media\"") == std::string::npos) {
+      return JsonReply(400, R"({"message":"no media"})");
+    }
+    const std::string file = call.body.substr(start + 4, end - start - 4);
+    auto it = safer_.find(file);
+    const double csam = it == safer_.end() ? 0.01 : it->second;
+    boost::json::object prediction{{"csam_classifier", boost::json::object{{"csam", csam}, {"pornography", 0.0}, {"other", 1.0 - csam}}}};
+    boost::json::object file_result{{"fileType", "image"}, {"reasons", boost::json::array{}}, {"classifierPrediction", prediction}};
+    boost::json::array output{boost::json::object{{"file", file_result}, {"hashes", boost::json::array{}}}};
+    reply.body = boost::json::serialize(boost::json::object{
+        {"id", "task-1"}, {"status", boost::json::array{boost::json::object{{"response", boost::json::object{{"output", output}}}}}}});
+    return reply;
+  }
+  if (endpoint == "json") {
+    last_json_ = call.body;
+    auto doc = boost::json::parse(call.body, ec);
+    if (ec || !doc.is_object()) return JsonReply(400, R"({"error":"not json"})");
+    const auto* id = doc.as_object().if_contains("id");
+    auto it = id != nullptr && id->is_string() ? scores_.find(std::string(id->as_string())) : scores_.end();
+    const double s = it == scores_.end() ? 0.0 : it->second;
+    reply.body = boost::json::serialize(boost::json::object{
+        {"model", "standin-model"}, {"version", "1.2"}, {"scores", boost::json::object{{"match", s}, {"other", 1.0 - s}}}});
+    return reply;
+  }
+  return JsonReply(404, "{}");
 }
 
 }  // namespace vigil::testing

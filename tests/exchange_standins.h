@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,8 @@ class StandInServer {
   // The request to `endpoint` after `skip` more have passed answers with `fault`, `times` times.
   void FailAt(const std::string& endpoint, int skip, StandInFault fault, int times = 1);
   int Requests(const std::string& endpoint) const;
+  // Every answer waits this long first (outside the lock: answers overlap), e.g. a 20 ms model.
+  void SetLatency(int ms) { latency_ms_ = ms; }
 
  protected:
   struct Reply {
@@ -81,6 +84,7 @@ class StandInServer {
   mutable std::mutex mutex_;  // held while Answer runs; guards the subclass's state too
 
  private:
+  std::atomic<int> latency_ms_{0};
   struct State;
   std::unique_ptr<State> state_;
 };
@@ -165,6 +169,42 @@ class ThreatExchangeStandIn final : public StandInServer {
   std::map<std::string, Indicator> indicators_;
   std::map<std::string, std::string> reactions_;
   int reaction_posts_ = 0;
+};
+
+// Classifier services, in the shapes Vigil's adapters speak (classify/http_classifiers.h):
+//   POST /v1beta1/images:classify?key=K   Google Content Safety: {"images": [base64...]} ->
+//                                         {"reviewPriorities": [...], "model_version"}
+//   POST /api/v2/task/sync                Thorn Safer Predict (Hive's sync API): multipart "media",
+//                                         "Authorization: Token K" -> status[0].response.output
+//   POST /classify                        a platform's own model: {"image", "id"} -> {"model",
+//                                         "version", "scores": {"match": s, "other": 1 - s}}
+// The answers are what the test set for those bytes (or content id); endpoints count as "google",
+// "safer" and "json".
+class ClassifierStandIn final : public StandInServer {
+ public:
+  explicit ClassifierStandIn(std::string key) : key_(std::move(key)) {}
+  // Stopped here, while Answer is still this class's: an answer still waiting (a delay) finishes.
+  ~ClassifierStandIn() override { Stop(); }
+  ClassifierStandIn(const ClassifierStandIn&) = delete;
+  ClassifierStandIn& operator=(const ClassifierStandIn&) = delete;
+  // Google: the priority of an image (by its base64); others answer VERY_LOW.
+  void SetPriority(const std::string& base64, const std::string& priority);
+  // Safer: the csam class's score for these file bytes; others score 0.01.
+  void SetSaferScore(const std::string& bytes, double score);
+  // The generic model: the "match" score for an upload's content id; others score 0.
+  void SetScore(const std::string& content_id, double score);
+  // The last generic request's body, as sent.
+  std::string LastJsonRequest() const;
+
+ protected:
+  std::string Endpoint(const Call& call) const override;
+  Reply Answer(Call& call) override;
+
+ private:
+  std::string key_;
+  std::map<std::string, std::string> priorities_;
+  std::map<std::string, double> safer_, scores_;
+  std::string last_json_;
 };
 
 }  // namespace vigil::testing

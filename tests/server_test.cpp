@@ -392,6 +392,64 @@ TEST_P(ServiceTest, AUserReportOpensACaseAndIsCountedAsItsDetectionSource) {
   EXPECT_NE(late.body.find("decided by a person"), std::string::npos) << late.body;
 }
 
+// A classifier through the service, as a platform runs one: a classifiers file and a rule on
+// scores; the upload the model scores high is held in the classifier queue with its scores (the
+// answer, the case, the metrics), nothing is reported or done to the account, and a person's
+// violating decision counts it under the detection source "classifier".
+TEST_P(ServiceTest, AHighClassifierScoreHoldsTheUploadForAPersonAndIsCountedAsAClassifierDetection) {
+  testing::ClassifierStandIn model("model-key");
+  ASSERT_TRUE(model.Start());
+  const auto classifiers = dir_.path() / "classifiers.toml";
+  std::ofstream(classifiers) << "[[classifier]]\nname = \"own\"\nkind = \"http-json\"\nurl = \"" << model.origin()
+                             << "/classify\"\nkey = \"env:VIGIL_TEST_MODEL_KEY\"\n"
+                                "request = '{\"image\": \"{{image_base64}}\", \"id\": \"{{content_id}}\"}'\n"
+                                "model_pointer = \"/model\"\nversion = \"/version\"\n";
+  ::setenv("VIGIL_TEST_MODEL_KEY", "model-key", 1);
+  const auto rules = dir_.path() / "rules.toml";
+  std::ofstream(rules) << "[[rule]]\nname = \"likely\"\nclassifiers = [\"own\"]\nlabels = [\"match\"]\nmin_score = 0.9\n"
+                          "actions = [\"block\", \"hold\"]\nhold_priority = 1\ncategory = \"csam\"\n"
+                          "[[queue]]\nname = \"classifier-review\"\nsources = [\"classifier\"]\nopen_to_all = true\n";
+  StartServer("rules_file = \"" + rules.string() + "\"\n[classifiers]\nfile = \"" + classifiers.string() + "\"\n");
+  model.SetScore("scored-high", 0.96);
+  const auto photos = Photos();
+  auto submit = [&](const std::string& id, std::size_t photo) {
+    return Http(port_, "POST", "/v1/content?content_id=" + id + "&user_id=user-42", AsString(testing::ReadFile(photos[photo])),
+                {{"Authorization", "Bearer " + keys_["submitter"]}, {"Content-Type", "image/jpeg"}});
+  };
+  auto high = submit("scored-high", 0);
+  ASSERT_EQ(high.status, 201u) << high.body;
+  const auto answer = Parse(high);
+  const auto& scored = answer.at("classifications").as_array();
+  ASSERT_EQ(scored.size(), 1u) << high.body;
+  EXPECT_EQ(scored[0].at("model").as_string(), "standin-model");
+  EXPECT_TRUE(scored[0].at("error").is_null());
+  EXPECT_EQ(answer.at("policy").at("queue").as_string(), "classifier-review") << high.body;
+  EXPECT_FALSE(answer.at("policy").at("queue_report").as_bool());
+  EXPECT_EQ(answer.at("policy").at("account_action").as_string(), "none");
+  const auto case_id = answer.at("policy").at("case_id").as_int64();
+  auto low = submit("scored-low", 1);
+  ASSERT_EQ(low.status, 201u) << low.body;
+  EXPECT_TRUE(Parse(low).at("policy").at("case_id").is_null()) << low.body;
+  EXPECT_EQ(model.Requests("json"), 2);
+
+  const std::string base = "/v1/cases/" + std::to_string(case_id);
+  auto opened = Call("GET", base, "reviewer");
+  ASSERT_EQ(opened.status, 200u) << opened.body;
+  EXPECT_EQ(Parse(opened).at("items").at(0).at("classifications").at(0).at("labels").as_array().size(), 2u) << opened.body;
+  auto metrics = Call("GET", "/metrics", "auditor");
+  EXPECT_NE(metrics.body.find("vigil_classifier_uploads_total{classifier=\"own\",outcome=\"classified\"} 2"), std::string::npos)
+      << metrics.body.substr(0, 200);
+  EXPECT_NE(metrics.body.find("vigil_classifier_circuit_open{classifier=\"own\"} 0"), std::string::npos);
+
+  ASSERT_EQ(Call("POST", base + "/claim", "reviewer").status, 200u);
+  auto decided = Call("POST", base + "/decision", "reviewer", R"({"verdict": "violating", "category": "csam", "classification": "A1", "reason": "confirmed by a person"})");
+  ASSERT_EQ(decided.status, 200u) << decided.body;
+  auto figures = Call("GET", "/v1/transparency?from=2026-01-01&to=2036-01-01", "auditor");
+  ASSERT_EQ(figures.status, 200u) << figures.body;
+  EXPECT_EQ(Parse(figures).at("total").at("content_actioned_by_source").at("classifier").as_int64(), 1) << figures.body;
+  ::unsetenv("VIGIL_TEST_MODEL_KEY");
+}
+
 // Strikes: a case decided violating gives the account points by its category; staff see them, and
 // what the threshold they reach proposes, on the account and on its next case. Strikes act on
 // nothing themselves; the platform's own key does not see them.
@@ -1530,7 +1588,9 @@ TEST(ServiceConfig, BadConfigFilesAreRefused) {
            {"threads = \n", "bad.toml:1"},
            // Out of range, named with the file's line and the key's table (a trial saw neither).
            {"listen = \"127.0.0.1:0\"\n[sweep]\npdq_max_distance = 300\n", "bad.toml:3: 'sweep.pdq_max_distance' must be"},
-           {"[workflow]\nown_bank = \"Platform Bank\"\n", "bad.toml:2: 'workflow.own_bank' must be"}}) {
+           {"[workflow]\nown_bank = \"Platform Bank\"\n", "bad.toml:2: 'workflow.own_bank' must be"},
+           // A classifiers file that cannot load stops the start (scores silently missing would not be seen).
+           {"[classifiers]\nfile = \"/nonexistent/classifiers.toml\"\n", "cannot open the classifiers file"}}) {
     std::ofstream(config) << text;
     auto run = testing::RunVigil({"serve", "--data-dir", (dir.path() / "d").string(), "--config", config.string()});
     EXPECT_EQ(run.status, 1) << text;

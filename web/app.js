@@ -9,7 +9,8 @@
 // or switched to colour; revealed videos show the blurred poster until played.
 
 /** @typedef {{bank: string, signal_type: string, distance: number, source: string, external_id: string, classification: string, measure?: string, query_match_percent?: number, retroactive?: boolean, sweep_of?: number, suppressed_by?: number, entry_quarantined?: boolean, entry_confirmed?: number, entry_rejected?: number}} Match */
-/** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[]}} Item */
+/** @typedef {{classifier: string, model: string, version: string, labels: {label: string, score: number}[], error: string | null}} Classification */
+/** @typedef {{content_id: string, media_type: string, state: string, has_media: boolean, matches: Match[], classifications?: Classification[]}} Item */
 /** @typedef {{id: number, reviewer: string, verdict: string, category: string, classification: string, account_action: string, reason: string, viewed: string[], second_review: boolean, decided_at: string}} Decision */
 /** @typedef {{id: number, user_id: string, status: string, priority: number, category: string, report_problem: string, sla_due: string, assigned_to: string, item_count?: number, queue?: string, awaiting_second_review?: boolean, second_review_required?: boolean, updated_at?: string, decisions?: Decision[], items?: Item[], rules?: string[], swept_from?: number[], swept_from_overturned?: number[], user_reports?: {content_id: string, source: string, reporter: string, reason: string, category: string, by: string, at: string}[], sweep?: {copies: number, accounts: number, cases: {case_id: number, user_id: string, copies: number}[]}, user?: {account_state: string, prior_confirmed_cases: number, strikes?: {points: number, cases: number, proposed: string|null}, actions: {kind: string, created_at: string}[]}}} Case */
 /** @typedef {{id: string, title: string, cybertip: boolean, classifications: string[]}} Category */
@@ -329,7 +330,32 @@ function renderItems(container, c, appealId) {
       for (const t of [m.bank, signal, String(m.distance), m.source, m.external_id, m.classification, foundText(m), reviews]) tr.append(el('td', t));
       table.append(tr);
     }
-    details.append(table);
+    if (item.matches.length > 0 || !(item.classifications || []).length) details.append(table);
+    // A classifier's scores: why it is in front of a reviewer when no list matched. A score is a
+    // reason to look, never a finding.
+    if ((item.classifications || []).length > 0) {
+      const scores = el('table');
+      scores.className = 'provenance classifier-scores';
+      scores.append(Object.assign(el('caption'), { textContent: 'Classifier scores (a reason to look, not a finding)' }));
+      const row = el('tr');
+      for (const h of ['Classifier', 'Model', 'Label', 'Score']) row.append(Object.assign(el('th', h), { scope: 'col' }));
+      scores.append(row);
+      for (const k of item.classifications || []) {
+        const model = k.version ? `${k.model} ${k.version}` : k.model;
+        if (k.error) {
+          const tr = el('tr');
+          for (const t of [k.classifier, model, 'not scored', k.error]) tr.append(el('td', t));
+          scores.append(tr);
+          continue;
+        }
+        for (const l of k.labels) {
+          const tr = el('tr');
+          for (const t of [k.classifier, model, l.label, l.score.toFixed(2)]) tr.append(el('td', t));
+          scores.append(tr);
+        }
+      }
+      details.append(scores);
+    }
     box.append(details);
     container.append(box);
   }

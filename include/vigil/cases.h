@@ -28,6 +28,7 @@ struct CaseItem {
   std::int64_t submitted_at = 0;
   std::vector<MatchRecord> matches;
   bool has_media = false;  // the bytes are kept for review
+  std::vector<Classification> classifications{};  // what the classifiers scored (classifier.h)
 };
 
 // A reviewer's verdict on a case: violating (enforced), not violating (automated actions undone),

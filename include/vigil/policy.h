@@ -1,13 +1,17 @@
 // Policy rules: what happens automatically when an upload matches. A rules file (TOML) lists rules
 // in order; each has conditions on the match (bank, bank labels, classification, signal type,
-// distance, quality), the upload (media type, jurisdiction) and the user's history (prior
-// confirmed cases), and actions: block the content, hold it for review with a priority, queue a
+// distance, quality), or on a classifier's scores (classifier.h), the upload (media type,
+// jurisdiction) and the user's history (prior confirmed cases), and actions: block the content, hold it for review with a priority, queue a
 // CyberTipline report draft, restrict or suspend the account (for a time or permanently), notify
 // the user. A rule may require a second review before its account action or report stands.
 //
 // The same file may define the taxonomy of violations (`[[category]]`, see taxonomy.h); a rule's
 // outcome carries the category its ground and reporting come from: the rule's own `category`, or
 // else the category of the bank whose match fired it.
+//
+// A rule on classifier scores (`min_score`) may only hold the upload for a person (and block it
+// meanwhile): it cannot queue a report, act on the account or notify, and a file that asks it to is
+// refused. A classifier's score is not knowledge of the content; a reviewer's confirmation is.
 //
 // A rules file is untrusted input: unknown keys, wrong types, impossible values, contradictory
 // rules and rules that could never fire are refused with the file, line and rule named, and nothing
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/classifier.h"
 #include "vigil/review_queues.h"
 #include "vigil/status.h"
 #include "vigil/taxonomy.h"
@@ -49,6 +54,8 @@ struct ContentFacts {
   // matching), and how old the upload was then, in whole days.
   bool found_later = false;
   std::int64_t upload_age_days = 0;
+  // The classifiers' answers for the upload (those with an error are never acted on).
+  std::vector<Classification> classifications{};
   // Found by a sweep (found_later too): past uploads searched for copies of a file reviewers
   // confirmed violating. What a rule decides for such a copy is limited to the content (block or
   // hold): a sweep never acts on an account or reports on its own (workflow/retro_matcher.h).
@@ -79,6 +86,8 @@ struct PolicyOutcome {
   // The review queue a case it opens goes to (review_queues.h), and that queue's SLA in hours.
   std::string queue = std::string(kDefaultQueue);
   std::optional<int> queue_sla_hours;
+  // Fired by classifier scores alone (no hash-match rule fired): held for a person, nothing more.
+  bool classifier_only = false;
   bool Acts() const { return block || hold || queue_report || account != AccountAction::kNone || notify; }
 };
 
@@ -93,6 +102,10 @@ struct PolicyRule {
   std::string found = "any";       // "at_upload", "later" (retroactive matches), "sweep" or "any"
   std::optional<int> max_upload_age_days;  // with "later" or "sweep": only uploads at most this old
   std::string category;            // "" : the category of the bank whose match fired the rule
+  // A rule on classifier scores: fires when a classifier (any of `classifiers`, or any) scored a
+  // label (any of `labels`, or any) at least `min_score`. Such a rule has no match conditions.
+  std::vector<std::string> classifiers, labels;
+  std::optional<double> min_score;
   // Actions.
   bool block = false, hold = false, queue_report = false, notify = false, second_review = false;
   int hold_priority = 2;  // P0 (most urgent) .. P3

@@ -28,8 +28,9 @@ inline constexpr std::string_view kDefaultQueue = "general";
 
 // How a case's upload came to review: the detection source, as the transparency report counts it.
 // "hash_match" (matched when uploaded), "later" (a list gained the entry after the upload),
-// "sweep" (a copy of a file confirmed violating), "user_report", "escalation".
-inline constexpr const char* kRoutingSources[] = {"hash_match", "later", "sweep", "user_report", "escalation"};
+// "sweep" (a copy of a file confirmed violating), "classifier" (a classifier's score, no hash
+// match), "user_report", "escalation".
+inline constexpr const char* kRoutingSources[] = {"hash_match", "later", "sweep", "classifier", "user_report", "escalation"};
 
 struct ReviewQueue {
   std::string name;   // [a-z0-9_-]{1,64}

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "vigil/classifier.h"
 #include "vigil/roles.h"
 #include "vigil/workflow_options.h"
 
@@ -218,6 +219,7 @@ struct ContentRecord {
   std::string metadata_json = "{}";  // the caller's metadata, as given (validated JSON object)
   std::string vpdq;                  // videos: the vPDQ frame list (reference text format)
   std::vector<MatchRecord> matches;
+  std::vector<Classification> classifications{};  // what the classifiers answered (classifier.h)
   // Read back only: visible, blocked, removed or restored; and what the policy did when the upload
   // was recorded, as answered then (JSON; "" when nothing matched).
   std::string state = "visible";

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "classify/classifier_set.h"
 #include "cli/commands.h"
 #include "cli/service_setup.h"
 #include "cli/store_options.h"
@@ -110,6 +111,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     const int workers = config.http.worker_threads > 0 ? config.http.worker_threads
                                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     config.api.sso.max_waiting_sign_ins = std::clamp(workers / 2, 1, 8);
+  }
+  if (!config.classifiers_file.empty()) {
+    auto classifiers = classify::ClassifierSet::Load(config.classifiers_file, SystemClock());
+    if (!classifiers) return ReportError("serve", classifiers.error());
+    config.api.classifiers = std::move(*classifiers);
   }
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("serve", decoders.error());
@@ -214,10 +220,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     boost::json::array categories;
     for (const auto& c : taxonomy.categories()) categories.emplace_back(c.id);
     spdlog::info(R"("msg":"components","rules_file":{},"rules":{},"categories":{},"vault":{},"background_filer":{},)"
-                 R"("file_interval_seconds":{},"evidence_purge":{},"decoder_sandbox":{},"webhooks":{})",
+                 R"("file_interval_seconds":{},"evidence_purge":{},"decoder_sandbox":{},"webhooks":{},"classifiers":{})",
                  JsonString(config.api.rules_path), rule_count, boost::json::serialize(categories),
                  reporting.vault != nullptr, background.file_interval.count() > 0, background.file_interval.count(),
-                 background.purge_interval.count() > 0, pool != nullptr, JsonString(config.webhooks.options.url));
+                 background.purge_interval.count() > 0, pool != nullptr, JsonString(config.webhooks.options.url),
+                 config.api.classifiers ? config.api.classifiers->Stats().size() : 0);
   }
   // The HMA-compatible surface on a listener of its own ([hma]): same service, same workers.
   std::unique_ptr<server::HttpServer> hma;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "classify/classifier_set.h"
 #include "cli/commands.h"
 #include "cli/service_setup.h"
 #include "cli/store_options.h"
@@ -125,6 +126,11 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "policy";
+  if (!config.classifiers_file.empty()) {
+    auto classifiers = classify::ClassifierSet::Load(config.classifiers_file, SystemClock());
+    if (!classifiers) return ReportError("worker", classifiers.error());
+    options.classify = [set = std::move(*classifiers)](const ClassifierInput& input) { return set->ClassifyUpload(input); };
+  }
   UploadWorkflow workflow(store->Cases(), matcher, *decoders ? SandboxHasher(decoders->get()) : MediaHasher(HashMedia),
                           media.get(), options);
   workflow.SetRules(rules);

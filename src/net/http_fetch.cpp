@@ -126,7 +126,8 @@ class BeastFetcher final : public HttpFetcher {
       if (ec == beast::error::timeout) {
         return Fail(sent ? ErrorCode::kIoError : ErrorCode::kUnavailable,
                     (sent ? "no complete answer from " : "cannot reach ") + url.host + " within " +
-                        std::to_string(limits_.timeout.count()) + " s");
+                        (limits_.timeout.count() % 1000 == 0 ? std::to_string(limits_.timeout.count() / 1000) + " s"
+                                                               : std::to_string(limits_.timeout.count()) + " ms"));
       }
       if (ec && !sent) return Fail(ErrorCode::kUnavailable, "cannot reach " + url.host + ": " + ec.message());
       if (ec == http::error::body_limit) {

@@ -57,7 +57,7 @@ std::string Reason(const std::exception& e);
 
 struct FetchLimits {
   std::uint64_t max_body_bytes = 64ull << 20;
-  std::chrono::seconds timeout{120};
+  std::chrono::milliseconds timeout{120'000};  // the whole exchange (seconds convert)
   // Hosts a request may go to; empty: any (the clients always name their service's host).
   std::vector<std::string> allowed_hosts;
   // Whether the host may resolve to a loopback, private (RFC 1918, fc00::/7), link-local or

@@ -40,7 +40,8 @@ constexpr std::string_view kRuleKeys[] = {"name",          "description",   "ban
                                           "classifications", "signal_types", "max_distance", "min_quality",
                                           "media_types",   "jurisdictions", "min_prior_cases", "actions",
                                           "hold_priority", "suspend_days",  "second_review", "stop",
-                                          "category",      "found",         "max_upload_age_days"};
+                                          "category",      "found",         "max_upload_age_days",
+                                          "classifiers",   "labels",        "min_score"};
 constexpr std::string_view kCategoryKeys[] = {"id", "title", "ground", "legal_basis", "cybertip", "classifications"};
 constexpr std::string_view kActions[] = {"block", "hold", "queue_report", "restrict", "suspend", "notify"};
 
@@ -72,6 +73,14 @@ bool MatchMeets(const PolicyRule& rule, const MatchFacts& m) {
   // Quality is PDQ's: a video's or a digest's match has none and is not held to it.
   if (rule.min_quality && m.signal_type == "pdq" && (!m.quality || *m.quality < *rule.min_quality)) return false;
   return true;
+}
+
+// A classifier rule: some classifier it names (or any) scored some label it names (or any) at least
+// its min_score.
+bool ClassificationMeets(const PolicyRule& rule, const Classification& c) {
+  if (!c.ok() || !AnyOf(rule.classifiers, c.classifier)) return false;
+  return std::any_of(c.labels.begin(), c.labels.end(),
+                     [&](const LabelScore& l) { return AnyOf(rule.labels, l.label) && l.score >= *rule.min_score; });
 }
 
 bool OnlyOf(const std::vector<std::string>& values, std::initializer_list<std::string_view> allowed) {
@@ -348,6 +357,13 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
       list_of("signal_types", rule.signal_types);
       list_of("media_types", rule.media_types);
       list_of("jurisdictions", rule.jurisdictions);
+      list_of("classifiers", rule.classifiers);
+      list_of("labels", rule.labels);
+      if (const auto* node = t->get("min_score")) {
+        auto v = node->value<double>();
+        if (v && *v >= 0 && *v <= 1) rule.min_score = *v;
+        else status = Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'min_score' must be a number within 0..1");
+      }
       int_of("max_distance", rule.max_distance, 0, 256);
       int_of("min_quality", rule.min_quality, 0, 100);
       int_of("min_prior_cases", rule.min_prior_cases, 0, 1'000'000);
@@ -403,6 +419,30 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
             return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "contradictory actions: restrict and suspend");
           }
           rule.account = wanted;
+        }
+      }
+      // A classifier's score is not knowledge of the content: a person confirms before anything
+      // irreversible, and the rule has no hash match to hold conditions on.
+      if ((!rule.classifiers.empty() || !rule.labels.empty()) && !rule.min_score) {
+        return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'classifiers' and 'labels' need 'min_score' (the score that fires the rule)");
+      }
+      if (rule.min_score) {
+        if (!rule.banks.empty() || !rule.bank_labels.empty() || !rule.classifications.empty() || !rule.signal_types.empty() ||
+            rule.max_distance || rule.min_quality) {
+          return Fail(ErrorCode::kInvalidArgument,
+                      where(rule.name) + "a rule on classifier scores has no hash-match conditions (banks, bank_labels, "
+                                         "classifications, signal_types, max_distance, min_quality): write a rule for each");
+        }
+        if (rule.found != "any" && rule.found != "at_upload") {
+          return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "classifiers score uploads when they arrive: 'found' must be \"at_upload\" or \"any\"");
+        }
+        if (rule.queue_report || rule.account != AccountAction::kNone || rule.notify || rule.second_review) {
+          return Fail(ErrorCode::kInvalidArgument,
+                      where(rule.name) + "a classifier's score alone never reports, acts on an account or notifies the user: "
+                                         "a person confirms first (use hold, and block to hide it meanwhile)");
+        }
+        if (!rule.hold) {
+          return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "a rule on classifier scores must 'hold' the upload for a person");
         }
       }
       // Contradictions and actions without their settings.
@@ -471,7 +511,7 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
     const PolicyRule& r = rules.rules_[i];
     const bool catch_all = r.stop && r.banks.empty() && r.bank_labels.empty() && r.classifications.empty() &&
                            r.signal_types.empty() && r.media_types.empty() && r.jurisdictions.empty() &&
-                           !r.max_distance && !r.min_quality && !r.min_prior_cases && r.found == "any";
+                           !r.max_distance && !r.min_quality && !r.min_prior_cases && r.found == "any" && !r.min_score;
     if (catch_all) {
       return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(rules.rules_[i + 1].line) + " (rule '" +
                                                    rules.rules_[i + 1].name + "'): never fires: rule '" + r.name +
@@ -503,6 +543,7 @@ Result<PolicyRules> PolicyRules::Load(const std::string& path) {
 PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
   PolicyOutcome out;
   bool categorised = false;
+  bool hash_rule_fired = false;
   for (const PolicyRule& rule : rules_) {
     if (!MediaMatches(rule.media_types, facts.media_type)) continue;
     if (!rule.jurisdictions.empty() && !AnyOf(rule.jurisdictions, facts.jurisdiction)) continue;
@@ -511,14 +552,24 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     if (rule.found == "later" && (!facts.found_later || facts.swept)) continue;
     if (rule.found == "sweep" && !facts.swept) continue;
     if (rule.max_upload_age_days && facts.upload_age_days > *rule.max_upload_age_days) continue;
-    const auto fired = std::find_if(facts.matches.begin(), facts.matches.end(),
-                                    [&](const MatchFacts& m) { return MatchMeets(rule, m); });
-    if (fired == facts.matches.end()) continue;
+    std::string bank_category;
+    if (rule.min_score) {
+      if (facts.found_later || std::none_of(facts.classifications.begin(), facts.classifications.end(),
+                                            [&](const Classification& c) { return ClassificationMeets(rule, c); })) {
+        continue;
+      }
+    } else {
+      const auto fired = std::find_if(facts.matches.begin(), facts.matches.end(),
+                                      [&](const MatchFacts& m) { return MatchMeets(rule, m); });
+      if (fired == facts.matches.end()) continue;
+      bank_category = fired->bank_category;
+      hash_rule_fired = true;
+    }
     // A rule's category: its own, else its match's bank's. A rule that queues a CyberTipline report
     // stands for a reported category when neither names one the taxonomy knows (a bank made
     // without a category); a category that is named and not reported (a StopNCII bank's "ncii")
     // is never turned into a reported one: that rule queues nothing.
-    const Category* c = taxonomy_.Find(rule.category.empty() ? fired->bank_category : rule.category);
+    const Category* c = taxonomy_.Find(rule.category.empty() ? bank_category : rule.category);
     if (rule.queue_report && c == nullptr) c = FirstReported();
     const bool reports = rule.queue_report && c != nullptr && c->cybertip;
     // The first rule that fires names the category, unless a later one queues a report: a
@@ -554,6 +605,17 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     const Category* other = taxonomy_.Find("other");
     out.category = other != nullptr ? *other : taxonomy_.categories().front();
   }
+  // Fired by classifier scores alone: held for a person and nothing more, whatever the rules say
+  // (the loader refuses more; this holds for rules made in code too).
+  out.classifier_only = !out.rules.empty() && !hash_rule_fired;
+  if (out.classifier_only) {
+    out.hold = true;
+    out.queue_report = false;
+    out.account = AccountAction::kNone;
+    out.account_days.reset();
+    out.notify = false;
+    out.second_review = false;
+  }
   if (out.Acts()) {
     RoutingFacts routing;
     routing.category = out.category.id;
@@ -562,7 +624,7 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
       routing.bank_labels.insert(routing.bank_labels.end(), m.bank_labels.begin(), m.bank_labels.end());
     }
     routing.priority = out.hold ? out.hold_priority : 1;
-    routing.source = facts.swept ? "sweep" : facts.found_later ? "later" : "hash_match";
+    routing.source = facts.swept ? "sweep" : facts.found_later ? "later" : out.classifier_only ? "classifier" : "hash_match";
     const ReviewQueue& queue = queues_.Route(routing);
     out.queue = queue.name;
     out.queue_sla_hours = queue.sla_hours;
@@ -593,11 +655,14 @@ std::string PolicyRules::ToJson() const {
                           {"signal_types", list(r.signal_types)},
                           {"media_types", list(r.media_types)},
                           {"jurisdictions", list(r.jurisdictions)},
+                          {"classifiers", list(r.classifiers)},
+                          {"labels", list(r.labels)},
                           {"actions", std::move(actions)},
                           {"second_review", r.second_review},
                           {"stop", r.stop},
                           {"line", r.line}};
     o["max_distance"] = r.max_distance ? boost::json::value(*r.max_distance) : nullptr;
+    o["min_score"] = r.min_score ? boost::json::value(*r.min_score) : nullptr;
     o["min_quality"] = r.min_quality ? boost::json::value(*r.min_quality) : nullptr;
     o["min_prior_cases"] = r.min_prior_cases ? boost::json::value(*r.min_prior_cases) : nullptr;
     o["found"] = r.found;

@@ -60,7 +60,7 @@ Result<ReviewQueues> ReviewQueues::Make(std::vector<ReviewQueue> declared, const
     for (const auto& s : q.sources) {
       if (std::find(std::begin(kRoutingSources), std::end(kRoutingSources), s) == std::end(kRoutingSources)) {
         return Fail(ErrorCode::kInvalidArgument,
-                    where + "unknown source '" + s + "' (hash_match, later, sweep, user_report, escalation)");
+                    where + "unknown source '" + s + "' (hash_match, later, sweep, classifier, user_report, escalation)");
       }
     }
     if (q.max_priority && (*q.max_priority < 0 || *q.max_priority > 3)) {

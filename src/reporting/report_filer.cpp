@@ -482,6 +482,22 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   }
   const bool user_reported = std::any_of(c.reports.begin(), c.reports.end(), [](const Case::Report& r) { return r.source == "user_report"; });
   const bool escalated = std::any_of(c.reports.begin(), c.reports.end(), [](const Case::Report& r) { return r.source == "escalation"; });
+  // Classifiers that scored the files (which and their model; a score is never presented as knowledge).
+  std::set<std::string> classifiers;
+  for (const auto& item : c.items) {
+    for (const auto& k : item.classifications) {
+      if (k.ok()) classifiers.insert(k.classifier + (k.model.empty() || k.model == k.classifier ? "" : " (" + k.model + ")"));
+    }
+  }
+  if (!classifiers.empty() && banks.empty()) {
+    found += std::string(found.empty() ? "" : "; ") + "assessed by a classifier (";
+    bool first = true;
+    for (const auto& k : classifiers) {
+      found += (first ? "" : ", ") + k;
+      first = false;
+    }
+    found += ")";
+  }
   if (user_reported) found += std::string(found.empty() ? "" : "; ") + "reported by a user of the platform";
   if (escalated) found += std::string(found.empty() ? "" : "; ") + "escalated by the platform's staff";
   if (found.empty()) found = "Found by the platform";

@@ -28,6 +28,14 @@ Response ApiService::Metrics(ApiCall&) {
   Response response{http::status::ok, 11};
   response.set(http::field::content_type, "text/plain; version=0.0.4");
   if (options_.collect_metrics) options_.collect_metrics(metrics_);
+  if (options_.classifiers) {
+    for (const auto& [name, stats] : options_.classifiers->Stats()) {
+      metrics_.MirrorClassifier(name, "classified", stats.classified);
+      metrics_.MirrorClassifier(name, "failed", stats.failed);
+      metrics_.MirrorClassifier(name, "skipped", stats.skipped);
+      metrics_.SetClassifierCircuitOpen(name, stats.circuit == "open");
+    }
+  }
   // Review queues: every declared queue (zeros included, so an emptied queue reads 0), and any
   // queue cases still sit in that the rules no longer declare.
   const auto now = SystemClock().NowMicros();

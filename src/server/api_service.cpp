@@ -179,6 +179,9 @@ UploadWorkflowOptions WorkflowOptions(const ApiOptions& options, ServiceMetrics&
   out.on_match = [&metrics](const std::string& bank, const std::string& signal_type) {
     metrics.CountMatch(bank, signal_type);
   };
+  if (options.classifiers && !options.classifiers->empty()) {
+    out.classify = [set = options.classifiers](const ClassifierInput& input) { return set->ClassifyUpload(input); };
+  }
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "classify/classifier_set.h"
 #include "match/index_follower.h"
 #include "server/authenticator.h"
 #include "server/http_server.h"
@@ -87,6 +88,8 @@ struct ApiOptions {
   std::size_t max_json_bytes = 8ull << 20;  // JSON bodies; media and lists use the server's limit
   bool access_log = true;
   std::string rules_path;  // policy rules (TOML); empty: matches are recorded, nothing is automated
+  // The classifiers that score every upload ([classifiers] file); null: none.
+  std::shared_ptr<classify::ClassifierSet> classifiers;
   std::string media_dir;   // where uploads that open or join a case are kept for review; empty: none
   std::string own_bank = "platform";  // [workflow] own_bank: confirmed files listed in "<own_bank>-<category>"
   // [sweep]: a violating decision searches past uploads for copies (needs the own bank and the

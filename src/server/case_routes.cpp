@@ -17,6 +17,7 @@
 #include "server/api_service.h"
 #include "server/api_support.h"
 #include "server/case_json.h"
+#include "store/record_json.h"
 #include "vigil/clock.h"
 #include "vigil/digest.h"
 #include "vigil/file_hasher.h"
@@ -58,7 +59,8 @@ boost::json::object CaseJson(const Case& c) {
                                         {"state", item.state},
                                         {"submitted_at", IsoTime(item.submitted_at)},
                                         {"has_media", item.has_media},
-                                        {"matches", std::move(matches)}});
+                                        {"matches", std::move(matches)},
+                                        {"classifications", ClassificationsJson(item.classifications)}});
   }
   for (const auto& d : c.decisions) decisions.push_back(DecisionJson(d));
   for (const auto& r : c.rules) rules.emplace_back(r);

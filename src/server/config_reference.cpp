@@ -309,6 +309,12 @@ std::vector<ConfigKey> MakeReference() {
       {"webhooks", "concurrency", "integer", Integer(d.webhooks.options.concurrency),
        "attempts at once, each for another account (an account's events go one at a time, in order): a receiver "
        "slow for some accounts holds up no other"},
+      // [classifiers]
+      {"classifiers", "file", "string", String(d.classifiers_file),
+       "a classifiers file (TOML, `[[classifier]]` tables: Google's Content Safety API, Thorn's Safer Predict or a "
+       "model server of the platform's own, docs/classifiers.md): every upload they take is scored, and rules with "
+       "`min_score` may hold it for review (never more). Read at start; a file that does not load stops the start. "
+       "Empty: no classifiers"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

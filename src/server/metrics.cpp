@@ -122,7 +122,16 @@ ServiceMetrics::ServiceMetrics()
                        .Name("vigil_quarantined_entries")
                        .Help("List entries in flood quarantine: their matches are held for review until released")
                        .Register(*registry_)
-                       .Add({})) {}
+                       .Add({})),
+      classifier_uploads_(prometheus::BuildCounter()
+                              .Name("vigil_classifier_uploads_total")
+                              .Help("Uploads by classifier and outcome: classified, failed (the classifier answered an error), "
+                                    "skipped (its circuit was open or its rate limit reached)")
+                              .Register(*registry_)),
+      classifier_circuit_(prometheus::BuildGauge()
+                              .Name("vigil_classifier_circuit_open")
+                              .Help("1 while a classifier's circuit breaker is open (it is not called), by classifier")
+                              .Register(*registry_)) {}
 
 void ServiceMetrics::SetQuarantinedEntries(std::int64_t entries) { quarantined_.Set(static_cast<double>(entries)); }
 
@@ -211,6 +220,16 @@ void ServiceMetrics::MirrorCount(Mirrored family, const std::string& event, std:
   auto& counter = f.Add({{"event", event}});
   const double delta = static_cast<double>(total) - counter.Value();
   if (delta > 0) counter.Increment(delta);
+}
+
+void ServiceMetrics::MirrorClassifier(const std::string& classifier, const std::string& outcome, std::int64_t total) {
+  auto& counter = classifier_uploads_.Add({{"classifier", classifier}, {"outcome", outcome}});
+  const double delta = static_cast<double>(total) - counter.Value();
+  if (delta > 0) counter.Increment(delta);
+}
+
+void ServiceMetrics::SetClassifierCircuitOpen(const std::string& classifier, bool open) {
+  classifier_circuit_.Add({{"classifier", classifier}}).Set(open ? 1.0 : 0.0);
 }
 
 void ServiceMetrics::SetReporting(const std::map<std::string, std::int64_t>& by_state, std::int64_t stalled,

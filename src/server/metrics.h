@@ -60,6 +60,10 @@ class ServiceMetrics {
   // time since the last successful sync (which grows while syncs fail, where the lag may not).
   void SetExchangeLag(const std::string& exchange, double seconds);
   void SetExchangeSinceSuccess(const std::string& exchange, double seconds);
+  // A classifier's uploads so far by outcome (classified, failed, skipped: circuit open or rate
+  // limited), mirrored from its own counts, and whether its circuit is open now.
+  void MirrorClassifier(const std::string& classifier, const std::string& outcome, std::int64_t total);
+  void SetClassifierCircuitOpen(const std::string& classifier, bool open);
   // The text exposition of every metric.
   std::string Render() const;
 
@@ -93,6 +97,8 @@ class ServiceMetrics {
   prometheus::Family<prometheus::Gauge>& attention_;
   prometheus::Histogram& index_sync_;
   prometheus::Gauge& quarantined_;
+  prometheus::Family<prometheus::Counter>& classifier_uploads_;
+  prometheus::Family<prometheus::Gauge>& classifier_circuit_;
 };
 
 }  // namespace vigil::server

@@ -97,6 +97,7 @@ struct ServerConfig {
   // [sso]: where the OpenID client's secret is (never in the file); the rest is api.sso.
   std::string sso_client_secret_env = "VIGIL_SSO_CLIENT_SECRET";
   std::string sso_client_secret_file;
+  std::string classifiers_file;  // [classifiers] file: classify/classifier_set.h; empty: none
   int retroactive_days = 90;  // [retroactive] window_days: past uploads searched when a bank gains entries; 0: off
   std::string log_level = "info";
 };

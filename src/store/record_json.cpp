@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "util/iso_time.h"
+#include "util/json_number.h"
 
 namespace vigil {
 
@@ -42,6 +43,59 @@ boost::json::object EntryJson(const BankEntry& entry) {
   if (!entry.payload.empty()) {
     // A vpdq entry: its frames are exported on their own route; here, how many.
     out["frames"] = static_cast<std::int64_t>(std::count(entry.payload.begin(), entry.payload.end(), '\n'));
+  }
+  return out;
+}
+
+}  // namespace vigil
+
+namespace vigil {
+
+boost::json::array ClassificationsJson(const std::vector<Classification>& classifications) {
+  boost::json::array out;
+  for (const auto& c : classifications) {
+    boost::json::array labels;
+    for (const auto& l : c.labels) labels.push_back(boost::json::object{{"label", l.label}, {"score", JsonNumber(l.score)}});
+    boost::json::object o{{"classifier", c.classifier}, {"model", c.model},   {"version", c.version},
+                          {"labels", std::move(labels)}, {"latency_ms", c.latency_ms}};
+    o["error"] = c.error.empty() ? boost::json::value(nullptr) : boost::json::value(c.error);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::string ClassificationsText(const std::vector<Classification>& classifications) {
+  return classifications.empty() ? std::string() : boost::json::serialize(ClassificationsJson(classifications));
+}
+
+std::vector<Classification> ClassificationsFromText(std::string_view text) {
+  std::vector<Classification> out;
+  if (text.empty()) return out;
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(text, ec);
+  if (ec || !doc.is_array()) return out;
+  auto text_of = [](const boost::json::object& o, const char* key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  for (const auto& item : doc.as_array()) {
+    const auto* o = item.if_object();
+    if (o == nullptr) continue;
+    Classification c;
+    c.classifier = text_of(*o, "classifier");
+    c.model = text_of(*o, "model");
+    c.version = text_of(*o, "version");
+    c.error = text_of(*o, "error");
+    if (const auto* ms = o->if_contains("latency_ms"); ms != nullptr && ms->is_int64()) c.latency_ms = ms->as_int64();
+    if (const auto* labels = o->if_contains("labels"); labels != nullptr && labels->is_array()) {
+      for (const auto& l : labels->as_array()) {
+        const auto* lo = l.if_object();
+        const auto* score = lo != nullptr ? lo->if_contains("score") : nullptr;
+        if (score == nullptr || !score->is_number()) continue;
+        c.labels.push_back({text_of(*lo, "label"), score->to_number<double>()});
+      }
+    }
+    out.push_back(std::move(c));
   }
   return out;
 }

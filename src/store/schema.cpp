@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 17> kMigrations = {
+constexpr std::array<std::string_view, 18> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -734,6 +734,12 @@ CREATE TABLE sign_in_flows (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX sign_in_flows_created ON sign_in_flows(created_at);
+)sql",
+    // 18: what the classifiers answered for an upload (a JSON array; '' : none ran), kept with it in
+    // whichever table holds it.
+    R"sql(
+ALTER TABLE content ADD COLUMN classifications TEXT NOT NULL DEFAULT '';
+ALTER TABLE uploads ADD COLUMN classifications TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <map>
 #include <set>
 
 #include "store/audit_chain.h"
+#include "store/record_json.h"
 #include "store/enforcement_records.h"
 #include "store/event_records.h"
 #include "store/report_follow.h"
@@ -67,10 +69,20 @@ std::string Join(const std::vector<std::string>& items) {
 
 // Staff-only detail of what matched: the lists and entries (never shown to the user).
 std::string MatchDetail(const ContentRecord& content) {
-  std::string facts = "upload " + content.content_id + " matched";
+  std::string facts = "upload " + content.content_id + (content.matches.empty() ? " matched nothing" : " matched");
   for (const auto& m : content.matches) {
     facts += " " + m.bank_name + "/" + std::to_string(m.entry_id) + " (" + m.signal_type + ", distance " +
              std::to_string(m.distance) + ")";
+  }
+  // What the classifiers scored, when a rule may have fired on it.
+  for (const auto& c : content.classifications) {
+    if (!c.ok()) continue;
+    facts.append("; ").append(c.classifier).append(" (").append(c.model).append(c.version.empty() ? "" : " " + c.version).append(")");
+    for (const auto& l : c.labels) {
+      char score[16];
+      std::snprintf(score, sizeof score, "%.3f", l.score);
+      facts.append(" ").append(l.label).append("=").append(score);
+    }
   }
   return facts;
 }
@@ -120,7 +132,14 @@ class SqlCaseStore final : public CaseStore {
       VIGIL_TRY(LockContentIdsOn(*db, {content.content_id}));
       VIGIL_ASSIGN_OR_RETURN(auto taken, ReadContentsWithoutMatchesOn(*db, {content.content_id}));
       const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
-      if (taken.empty() && content.matches.empty()) {
+      // An upload that matched nothing goes to `uploads`, unless a rule fires on its classifiers'
+      // scores (then it is kept, like a match, with what was done about it).
+      bool classifier_acts = false;
+      if (taken.empty() && content.matches.empty() && !content.classifications.empty() && policy.evaluate) {
+        VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, content));
+        classifier_acts = policy.evaluate(facts).Acts();
+      }
+      if (taken.empty() && content.matches.empty() && !classifier_acts) {
         VIGIL_TRY(InsertUploadsOn(*db, std::span(&content, 1), now));
         VIGIL_TRY(txn.Commit());
         VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content.content_id));
@@ -140,6 +159,9 @@ class SqlCaseStore final : public CaseStore {
           outcome = policy.evaluate(facts);
         }
         VIGIL_TRY(HoldQuarantinedOn(*db, recorded, outcome));
+        // Found by a classifier, for the transparency figures and the report, unless the upload
+        // says how it was found.
+        if (outcome.classifier_only && outcome.Acts()) VIGIL_TRY(MarkDetectedByOn(*db, *row, recorded.metadata_json, "classifier"));
         VIGIL_ASSIGN_OR_RETURN(auto case_id, ApplyOutcomeOn(*db, recorded, *row, outcome, actor, now));
         if (case_id != 0 && policy.keep_media) {
           const auto sha256 = content.hashes.find("sha256");
@@ -273,15 +295,7 @@ class SqlCaseStore final : public CaseStore {
     }
     VIGIL_ASSIGN_OR_RETURN(auto content, ReadContentOn(*db, report.content_id));
     // Found by the report, for the transparency figures, unless the upload says how it was found.
-    if (content.matches.empty()) {
-      boost::system::error_code ec;
-      auto metadata = boost::json::parse(content.metadata_json, ec);
-      if (ec || !metadata.is_object()) metadata = boost::json::object{};
-      if (!metadata.as_object().contains("detected_by")) {
-        metadata.as_object()["detected_by"] = report.source;
-        VIGIL_TRY(db->Execute("UPDATE content SET metadata = $1 WHERE id = $2", {boost::json::serialize(metadata), *row}));
-      }
-    }
+    if (content.matches.empty()) VIGIL_TRY(MarkDetectedByOn(*db, *row, content.metadata_json, report.source));
     VIGIL_ASSIGN_OR_RETURN(auto open_before, db->Query("SELECT id FROM cases WHERE user_id = $1 AND user_id <> '' AND "
                                                        "status IN ('open', 'in_review', 'escalated')",
                                                        {content.user_id}));
@@ -1142,9 +1156,23 @@ class SqlCaseStore final : public CaseStore {
     return {};
   }
 
+  // Records how an upload was found ("classifier", "user_report"...) in its metadata's
+  // "detected_by", unless the platform's metadata says already.
+  static Status MarkDetectedByOn(SqlConnection& db, std::int64_t row, const std::string& metadata_json,
+                                 const std::string& source) {
+    boost::system::error_code ec;
+    auto metadata = boost::json::parse(metadata_json, ec);
+    if (ec || !metadata.is_object()) metadata = boost::json::object{};
+    if (metadata.as_object().contains("detected_by")) return {};
+    metadata.as_object()["detected_by"] = source;
+    VIGIL_TRY(db.Execute("UPDATE content SET metadata = $1 WHERE id = $2", {boost::json::serialize(metadata), row}));
+    return {};
+  }
+
   Result<ContentFacts> FactsOn(SqlConnection& db, const ContentRecord& content) {
     ContentFacts facts;
     facts.media_type = content.media_type;
+    facts.classifications = content.classifications;
     // Checked when the upload arrived (Submit); a record from before that check reads as no metadata.
     if (auto metadata = ParseUploadMetadata(content.metadata_json)) facts.jurisdiction = metadata->jurisdiction;
     VIGIL_ASSIGN_OR_RETURN(auto prior, PriorConfirmedOn(db, content.user_id));
@@ -1482,12 +1510,13 @@ class SqlCaseStore final : public CaseStore {
       c.awaiting_second_review = first.has_value();
     }
     auto items = db.Query(
-        "SELECT t.content_id, t.media_type, t.state, t.submitted_at, t.media_sha256, t.id FROM case_items i JOIN content t "
+        "SELECT t.content_id, t.media_type, t.state, t.submitted_at, t.media_sha256, t.id, t.classifications "
+        "FROM case_items i JOIN content t "
         "ON t.id = i.content_row WHERE i.case_id = $1 ORDER BY t.id",
         {c.id});
     if (!items) return tl::unexpected(items.error());
     for (const auto& r : *items) {
-      CaseItem item{r.Text(0), r.Text(1), r.Text(2), r.Int(3), {}, !r.IsNull(4)};
+      CaseItem item{r.Text(0), r.Text(1), r.Text(2), r.Int(3), {}, !r.IsNull(4), ClassificationsFromText(r.Text(6))};
       if (full) {
         // On this connection: asking the pool for a second one while holding this could starve it.
         auto matches = db.Query(

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "store/record_json.h"
 #include "vigil/video.h"
 
 namespace vigil::store {
@@ -16,11 +17,13 @@ Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& con
   };
   auto inserted = db.Query(
       "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-      "submitted_at, metadata, vpdq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+      "submitted_at, metadata, vpdq, classifications) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+      "RETURNING id",
       {content.content_id, content.user_id, content.media_type, content.byte_size, hash("md5"), hash("sha1"),
        hash("sha256"), hash("pdq"),
        content.pdq_quality ? SqlValue{std::int64_t{*content.pdq_quality}} : SqlValue{}, now,
-       content.metadata_json, content.vpdq.empty() ? SqlValue{} : SqlValue{content.vpdq}});
+       content.metadata_json, content.vpdq.empty() ? SqlValue{} : SqlValue{content.vpdq},
+       ClassificationsText(content.classifications)});
   if (!inserted) {
     if (inserted.error().code == ErrorCode::kAlreadyExists) {
       return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id + "' was already submitted");
@@ -64,11 +67,11 @@ Result<std::optional<std::int64_t>> KeepInContentOn(SqlConnection& db, const std
 namespace {
 constexpr const char* kContentColumns =
     "id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
-    "vpdq, state, outcome";
+    "vpdq, state, outcome, classifications";
 // The same columns from `uploads` (no row id; nothing was done about an upload there).
 constexpr const char* kUploadColumns =
     "0, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
-    "vpdq, 'visible', outcome";
+    "vpdq, 'visible', outcome, classifications";
 
 // "$first, $first+1, ..." for `count` parameters.
 std::string Placeholders(std::size_t first, std::size_t count) {
@@ -99,6 +102,7 @@ ContentRecord ContentFromRow(const SqlRow& row) {
   }
   content.state = row.Text(13);
   content.policy_outcome = row.Text(14);
+  content.classifications = ClassificationsFromText(row.Text(15));
   return content;
 }
 
@@ -133,8 +137,8 @@ Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> content
   if (contents.empty()) return {};
   std::string sql =
       "INSERT INTO uploads (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-      "submitted_at, metadata, vpdq, outcome) VALUES ";
-  constexpr std::size_t kColumns = 13;
+      "submitted_at, metadata, vpdq, outcome, classifications) VALUES ";
+  constexpr std::size_t kColumns = 14;
   std::vector<SqlValue> params;
   params.reserve(contents.size() * kColumns);
   for (std::size_t i = 0; i < contents.size(); ++i) {
@@ -150,7 +154,8 @@ Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> content
              c.pdq_quality ? SqlValue{std::int64_t{*c.pdq_quality}} : SqlValue{},
              SqlValue{c.submitted_at != 0 ? c.submitted_at : now}, SqlValue{c.metadata_json},
              c.vpdq.empty() ? SqlValue{} : SqlValue{c.vpdq},
-             c.policy_outcome.empty() ? SqlValue{} : SqlValue{c.policy_outcome}}) {
+             c.policy_outcome.empty() ? SqlValue{} : SqlValue{c.policy_outcome},
+             SqlValue{ClassificationsText(c.classifications)}}) {
       params.push_back(v);
     }
   }

@@ -332,7 +332,7 @@ bool StreamWorker::State::Process(const std::shared_ptr<Job>& shared) {
     Failed(job, event, info, prepared.error());
     return false;
   }
-  if (prepared->content.matches.empty()) {
+  if (!UploadWorkflow::NeedsPolicy(*prepared)) {
     // Most uploads: recorded with others in one transaction by the batch recorder.
     job.event = std::move(event);
     job.info = info;

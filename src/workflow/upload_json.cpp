@@ -1,6 +1,7 @@
 // An upload's recorded outcome as JSON (upload_json.h).
 #include "workflow/upload_json.h"
 
+#include "store/record_json.h"
 #include "util/iso_time.h"
 #include "util/json_number.h"
 
@@ -42,7 +43,8 @@ boost::json::object ContentJson(const ContentRecord& content) {
                           {"hashes", std::move(hashes)},
                           {"submitted_at", IsoTime(content.submitted_at)},
                           {"metadata", ec ? boost::json::value(boost::json::object{}) : std::move(metadata)},
-                          {"matches", std::move(matches)}};
+                          {"matches", std::move(matches)},
+                          {"classifications", ClassificationsJson(content.classifications)}};
   out["pdq_quality"] = content.pdq_quality ? boost::json::value(*content.pdq_quality) : nullptr;
   if (!content.vpdq.empty()) out["vpdq"] = content.vpdq;  // the reference's text format
   return out;

@@ -140,6 +140,14 @@ Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) cons
   prepared.bytes = upload.bytes;
   VIGIL_ASSIGN_OR_RETURN(auto hashed, HashInto(upload, true, prepared.content));
   VIGIL_ASSIGN_OR_RETURN(prepared.content.matches, Match(hashed));
+  if (options_.classify) {
+    ClassifierInput input;
+    input.content_id = upload.content_id;
+    input.media_type = prepared.content.media_type;
+    input.bytes = upload.bytes;
+    input.hashes = prepared.content.hashes;
+    prepared.content.classifications = options_.classify(input);
+  }
   return prepared;
 }
 

@@ -5,7 +5,9 @@
 //     1. checks the ids (1-256 bytes of content id, at most 256 of user id, no control characters);
 //     2. hashes the bytes through the MediaHasher seam (in-process, or a sandboxed worker pool):
 //        images get digests, PDQ and the extra measures some enabled bank uses; videos get vPDQ;
-//     3. matches every signal against the matcher's enabled banks (videos by their frames);
+//     3. matches every signal against the matcher's enabled banks (videos by their frames), and
+//        has the configured classifiers score it (classifier.h; a classifier that fails, times out
+//        or is switched off by its circuit breaker costs the upload its scores, nothing more);
 //     4. records the upload, its matches and the policy's outcome (block, hold, case, report queue,
 //        account action) in one store transaction, keeping the bytes in the MediaStore before that
 //        commit when the outcome opens or grows a case.
@@ -54,6 +56,8 @@ struct UploadWorkflowOptions {
   VideoHashOptions video;        // one frame a second by default
   VpdqMatchOptions video_match;  // HMA's defaults
   std::string actor = "policy";  // who the audit log says applied the policy
+  // The classifiers that score each upload (classify/classifier_set.h); empty: none.
+  std::function<std::vector<Classification>(const ClassifierInput&)> classify;
   // Called once per match found (bank name, signal type): metrics.
   std::function<void(const std::string& bank, const std::string& signal_type)> on_match;
 };
@@ -69,14 +73,19 @@ class UploadWorkflow {
 
   // Submit in two steps, for callers that record many uploads at once (stream workers): Prepare
   // does steps 1-3 and records nothing; Record is step 4 for one upload; RecordUnmatched records
-  // uploads that matched nothing (no policy applies to them) in one transaction, one answer each,
-  // in order (an upload with matches is kInvalidArgument there: Record it).
+  // uploads that matched nothing and have no classifier scores (no policy applies to them) in one
+  // transaction, one answer each, in order (an upload with matches is kInvalidArgument there:
+  // Record it, and one with classifications: NeedsPolicy says which).
   Result<PreparedUpload> Prepare(const UploadRequest& upload) const;
   // Steps 1-2 only: the upload checked and hashed (by the workflow's hasher: the decoder sandbox
   // in the service), not matched nor recorded. For callers that need the hashes alone (HMA's
   // lookups, which match by HMA's rules; a file added to a bank).
   Result<ContentRecord> Describe(const UploadRequest& upload) const;
   Result<RecordedUpload> Record(const PreparedUpload& prepared) const;
+  // Whether a prepared upload goes through Record (the policy may act on it), not RecordUnmatched.
+  static bool NeedsPolicy(const PreparedUpload& prepared) {
+    return !prepared.content.matches.empty() || !prepared.content.classifications.empty();
+  }
   std::vector<Result<RecordedUpload>> RecordUnmatched(std::span<const PreparedUpload> prepared) const;
   // Matches found after the upload was recorded (RetroMatcher, workflow/retro_matcher.h), with the
   // rules current now (see UploadRecorder::RecordLateMatches).

@@ -10,7 +10,9 @@
 // organisation's reveal limit and meets the break: every image covered again, a countdown, the
 // server refusing originals. Last a bank admin curates a bank (search, disable with a reason,
 // enable again, the import log) and syncs a list exchange; a manager reads the exposure figures
-// and lowers a reviewer's limit. Screenshots go to docs/
+// and lowers a reviewer's limit. Last, a classifier (a stand-in model server) scores an upload no
+// list holds: the reviewer of the classifier queue finds its scores beside the blurred media.
+// Screenshots go to docs/
 // (VIGIL_SCREENSHOTS=DIR overrides).
 //
 //   VIGIL_CLI=build/ci/vigil node tests/browser/ui.test.mjs
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { startProvider, freePort } from './oidc-provider.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,12 +41,25 @@ const key = (role, name) => vigil('keys', 'create', '--data-dir', data, '--role'
 let server;
 let browser;
 let provider;
+let model;
 try {
+  // The platform's own model server (classifiers.md, kind http-json): it scores "novel-1" high.
+  model = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const id = JSON.parse(body).id;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ model: 'standin-model', version: '1', scores: { match: id === 'novel-1' ? 0.97 : 0.05 } }));
+    });
+  });
+  await new Promise((resolve) => model.listen(0, '127.0.0.1', resolve));
   // The organisation's identity provider: Rita reviews and is in the legal team.
   provider = await startProvider({ clientId: 'vigil-console', clientSecret: 'console-secret',
     user: { sub: 'idp|rita', preferred_username: 'rita', name: 'Rita Reviewer', groups: ['t-and-s', 'legal-team'] } });
   const port = await freePort();
-  const keys = { alice: key('reviewer', 'alice'), bob: key('reviewer', 'bob'), platform: key('submitter', 'platform'),
+  const keys = { alice: key('reviewer', 'alice'), bob: key('reviewer', 'bob'), carol: key('reviewer', 'carol'),
+                 platform: key('submitter', 'platform'),
                  lists: key('bank-admin', 'lists'), root: key('admin', 'root'), lena: key('legal', 'lena') };
   writeFileSync(join(work, 'rules.toml'), `
 [[rule]]
@@ -58,11 +74,33 @@ name = "intimate-image"
 banks = ["intimate"]
 actions = ["block", "hold"]
 
+[[rule]]
+name = "likely-novel"
+classifiers = ["own-model"]
+labels = ["match"]
+min_score = 0.9
+actions = ["block", "hold"]
+hold_priority = 3
+
 [[queue]]
 name = "ncii"
 title = "Intimate images"
 categories = ["ncii"]
 sla_hours = 12
+
+[[queue]]
+name = "classifier-review"
+title = "Classifier flags"
+sources = ["classifier"]
+`);
+  writeFileSync(join(work, 'classifiers.toml'), `
+[[classifier]]
+name = "own-model"
+kind = "http-json"
+url = "http://127.0.0.1:${model.address().port}/score"
+request = '{"image": "{{image_base64}}", "id": "{{content_id}}"}'
+model_pointer = "/model"
+version = "/version"
 `);
   writeFileSync(join(work, 'vigil.toml'), `
 [reporter]
@@ -79,6 +117,8 @@ break_minutes = 5
 [exchanges]
 poll_seconds = 0
 list_directory = "${join(work, 'lists')}"
+[classifiers]
+file = "${join(work, 'classifiers.toml')}"
 [sso]
 issuer = "${provider.issuer}"
 client_id = "vigil-console"
@@ -413,6 +453,30 @@ provider_name = "Example SSO"
   await page.getByRole('link', { name: 'Sign in with Example SSO' }).waitFor();
   const after = await fetch(base + '/v1/me', { headers: { Cookie: `vigil-session=${session.value}` } });
   assert.equal(after.status, 401);
+
+  // A classifier's score holds an upload no list holds, in the classifier queue, which carol works:
+  // she sees the scores beside the blurred media, and nothing was reported or done to the account.
+  const novel = await call('platform', 'POST', '/v1/content?content_id=novel-1&user_id=user-99',
+                           readFileSync(join(testData, 'vectors/pdq/misc-images/small.jpg')), 'image/jpeg');
+  assert.equal(novel.status, 201, JSON.stringify(novel.json));
+  assert.equal(novel.json.matches.length, 0);
+  assert.equal(novel.json.policy.queue, 'classifier-review', JSON.stringify(novel.json.policy));
+  assert.equal(novel.json.policy.queue_report, false);
+  assert.equal(novel.json.policy.account_action, 'none');
+  assert.equal((await call('root', 'PUT', '/v1/queues/classifier-review/members/carol')).status, 200);
+  await page.goto(base + '/ui/');
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(base + '/ui/');
+  await page.getByLabel('API key').fill(keys.carol);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const novelRow = page.locator(`#queue-rows tr[data-case-id="${novel.json.policy.case_id}"]`);
+  await novelRow.waitFor();
+  await novelRow.click();
+  const scores = page.locator('#items table.classifier-scores');
+  await scores.waitFor();
+  assert.match(await scores.textContent(), /own-model.*standin-model 1.*match.*0\.97/);
+  assert.equal(await page.locator('#items img.blurred').count(), 1);
+  await page.screenshot({ path: join(shots, 'ui-classifier.png'), fullPage: true });
   console.log('browser UI test: ok');
 } catch (e) {
   console.error('browser UI test FAILED:', e);
@@ -421,5 +485,6 @@ provider_name = "Example SSO"
   if (browser) await browser.close();
   if (server) server.kill('SIGTERM');
   if (provider) provider.close();
+  if (model) model.close();
   rmSync(work, { recursive: true, force: true });
 }

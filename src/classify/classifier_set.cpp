@@ -1,0 +1,189 @@
+// The classifiers file and the set of guarded classifiers it makes (see the header).
+#include "classify/classifier_set.h"
+
+#include <algorithm>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "util/toml_guard.h"
+
+namespace vigil::classify {
+namespace {
+
+constexpr std::string_view kKeys[] = {"name",          "kind",        "url",           "key",          "media_types",
+                                      "timeout_ms",    "attempts",    "backoff_ms",    "rate_per_second", "burst",
+                                      "circuit_failures", "circuit_open_seconds", "max_upload_bytes", "request",
+                                      "scores",        "model",       "model_pointer", "version",      "auth_header",
+                                      "auth_scheme"};
+
+bool ValidName(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, const std::string& source) {
+  VIGIL_TRY(CheckTomlDepth(text, source));
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(e.source().begin.line) + ":" +
+                                                 std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    if (key.str() != "classifier") {
+      return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) + ": unknown key '" +
+                                                   std::string(key.str()) + "' (classifiers are [[classifier]] tables)");
+    }
+  }
+  std::vector<ClassifierSpec> out;
+  const toml::array* array = table["classifier"].as_array();
+  if (table.contains("classifier") && array == nullptr) {
+    return Fail(ErrorCode::kInvalidArgument, source + ": 'classifier' must be an array of tables ([[classifier]])");
+  }
+  if (array == nullptr) return out;
+  if (array->size() > 16) return Fail(ErrorCode::kInvalidArgument, source + ": at most 16 classifiers");
+  std::set<std::string> names;
+  for (const auto& element : *array) {
+    ClassifierSpec spec;
+    spec.line = static_cast<int>(element.source().begin.line);
+    const toml::table* t = element.as_table();
+    auto where = [&] {
+      return source + ":" + std::to_string(spec.line) + (spec.http.name.empty() ? "" : " (classifier '" + spec.http.name + "')") + ": ";
+    };
+    if (t == nullptr) return Fail(ErrorCode::kInvalidArgument, where() + "each classifier must be a table");
+    for (const auto& [key, node] : *t) {
+      if (std::find(std::begin(kKeys), std::end(kKeys), key.str()) == std::end(kKeys)) {
+        return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) +
+                                                     ": unknown classifier key '" + std::string(key.str()) + "'");
+      }
+    }
+    Status status;
+    auto text_of = [&](const char* key, std::string& out_text) {
+      if (const auto* node = t->get(key)) {
+        if (auto v = node->value<std::string>(); v && v->size() <= 4096) out_text = *v;
+        else status = Fail(ErrorCode::kInvalidArgument, where() + "'" + key + "' must be a string (at most 4 KiB)");
+      }
+    };
+    auto int_of = [&](const char* key, std::int64_t min, std::int64_t max, auto apply) {
+      if (const auto* node = t->get(key)) {
+        auto v = node->value<std::int64_t>();
+        if (v && *v >= min && *v <= max) apply(*v);
+        else status = Fail(ErrorCode::kInvalidArgument, where() + "'" + key + "' must be an integer within " +
+                                                            std::to_string(min) + ".." + std::to_string(max));
+      }
+    };
+    HttpClassifierConfig& h = spec.http;
+    text_of("name", h.name);
+    if (!ValidName(h.name)) return Fail(ErrorCode::kInvalidArgument, where() + "'name' must be 1-64 of a-z, 0-9, - and _");
+    if (!names.insert(h.name).second) return Fail(ErrorCode::kInvalidArgument, where() + "a classifier of this name comes earlier");
+    text_of("kind", h.kind);
+    text_of("url", h.url);
+    text_of("key", h.key);
+    text_of("request", h.request_template);
+    text_of("scores", h.scores_pointer);
+    text_of("model", h.model);
+    text_of("model_pointer", h.model_pointer);
+    text_of("version", h.version_pointer);
+    text_of("auth_header", h.auth_header);
+    text_of("auth_scheme", h.auth_scheme);
+    if (const auto* node = t->get("media_types")) {
+      h.media_types.clear();
+      const auto* list = node->as_array();
+      if (list == nullptr || list->empty()) status = Fail(ErrorCode::kInvalidArgument, where() + "'media_types' must be a list of strings");
+      else {
+        for (const auto& item : *list) {
+          if (auto v = item.value<std::string>()) h.media_types.push_back(*v);
+          else status = Fail(ErrorCode::kInvalidArgument, where() + "'media_types' must be a list of strings");
+        }
+      }
+    }
+    int_of("timeout_ms", 1, 120'000, [&](std::int64_t v) { h.timeout = std::chrono::milliseconds(v); });
+    int_of("max_upload_bytes", 1, std::int64_t{1} << 30, [&](std::int64_t v) { h.max_upload_bytes = static_cast<std::uint64_t>(v); });
+    int_of("attempts", 1, 5, [&](std::int64_t v) { spec.limits.attempts = static_cast<int>(v); });
+    int_of("backoff_ms", 0, 10'000, [&](std::int64_t v) { spec.limits.backoff = std::chrono::milliseconds(v); });
+    int_of("burst", 0, 100'000, [&](std::int64_t v) { spec.limits.burst = static_cast<int>(v); });
+    int_of("circuit_failures", 0, 1000, [&](std::int64_t v) { spec.limits.circuit_failures = static_cast<int>(v); });
+    int_of("circuit_open_seconds", 1, 86'400, [&](std::int64_t v) { spec.limits.circuit_open = std::chrono::seconds(v); });
+    if (const auto* node = t->get("rate_per_second")) {
+      auto v = node->value<double>();
+      if (v && *v >= 0 && *v <= 1e6) spec.limits.rate_per_second = *v;
+      else status = Fail(ErrorCode::kInvalidArgument, where() + "'rate_per_second' must be a number within 0..1000000");
+    }
+    if (!status) return tl::unexpected(status.error());
+    if (h.kind.empty()) return Fail(ErrorCode::kInvalidArgument, where() + "'kind' is required (google-content-safety, safer-predict, http-json)");
+    if (!h.key.empty() && !h.key.starts_with("env:") && !h.key.starts_with("file:")) {
+      return Fail(ErrorCode::kInvalidArgument, where() + "'key' says where the secret is (env:NAME or file:/path), never the secret itself");
+    }
+    // The adapter's own checks (kind, URL, template), with a stand-in key.
+    HttpClassifierConfig probe = h;
+    if (!probe.key.empty()) probe.key = "checked";
+    if (auto made = MakeHttpClassifier(probe); !made) {
+      std::string why = made.error().message;
+      const std::string prefix = "classifier '" + h.name + "': ";
+      if (why.starts_with(prefix)) why.erase(0, prefix.size());
+      return Fail(ErrorCode::kInvalidArgument, where() + why);
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<ClassifierSpec> specs, const Clock& clock,
+                                                           FetcherFactory fetcher) {
+  std::vector<std::unique_ptr<GuardedClassifier>> classifiers;
+  for (auto& spec : specs) {
+    const ClassifierLimits limits = spec.limits;
+    VIGIL_ASSIGN_OR_RETURN(auto adapter, MakeHttpClassifier(std::move(spec.http), fetcher));
+    classifiers.push_back(std::make_unique<GuardedClassifier>(std::move(adapter), limits, clock));
+  }
+  return std::make_shared<ClassifierSet>(std::move(classifiers));
+}
+
+Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Load(const std::string& path, const Clock& clock) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open the classifiers file");
+  std::string text;
+  text.resize(1u << 20);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.peek() != std::char_traits<char>::eof()) return Fail(ErrorCode::kTooLarge, path + ": a classifiers file over 1 MiB");
+  VIGIL_ASSIGN_OR_RETURN(auto specs, ParseClassifiers(text, path));
+  for (auto& spec : specs) {
+    if (spec.http.key.empty()) continue;
+    auto secret = net::LoadSecret(spec.http.key);
+    if (!secret) return Fail(secret.error().code, path + ": classifier '" + spec.http.name + "': " + secret.error().message);
+    spec.http.key = std::move(*secret);
+  }
+  return Make(std::move(specs), clock);
+}
+
+std::vector<Classification> ClassifierSet::ClassifyUpload(const ClassifierInput& input) const {
+  std::vector<GuardedClassifier*> taking;
+  for (const auto& c : classifiers_) {
+    if (c->Accepts(input.media_type)) taking.push_back(c.get());
+  }
+  std::vector<Classification> out(taking.size());
+  // The first on this thread, the others alongside it: an upload waits for the slowest, not the sum.
+  std::vector<std::future<Classification>> others;
+  for (std::size_t i = 1; i < taking.size(); ++i) {
+    others.push_back(std::async(std::launch::async, [c = taking[i], &input] { return c->ClassifyOne(input); }));
+  }
+  if (!taking.empty()) out[0] = taking[0]->ClassifyOne(input);
+  for (std::size_t i = 1; i < taking.size(); ++i) out[i] = others[i - 1].get();
+  return out;
+}
+
+std::vector<ClassifierSet::Status> ClassifierSet::Stats() const {
+  std::vector<Status> out;
+  for (const auto& c : classifiers_) out.push_back({c->name(), c->Stats()});
+  return out;
+}
+
+}  // namespace vigil::classify

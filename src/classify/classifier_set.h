@@ -1,0 +1,67 @@
+// The classifiers a service runs on every upload, from a classifiers file (TOML; `[classifiers]
+// file` in the service's configuration):
+//
+//   [[classifier]]
+//   name = "content-safety"             # unique; rules name it in `classifiers`
+//   kind = "google-content-safety"      # or "safer-predict", "http-json"
+//   key = "env:VIGIL_CONTENT_SAFETY_KEY"  # where the secret is: env:NAME or file:/path
+//   media_types = ["image/*"]
+//   timeout_ms = 2000                   # one request
+//   attempts = 2                        # tries per upload (5xx, no answer)
+//   rate_per_second = 200               # the service's quota; 0: none
+//   circuit_failures = 5                # failures in a row that stop calls ...
+//   circuit_open_seconds = 30           # ... for this long
+//   # http-json only: url, request, scores, model, model_pointer, version, auth_header, auth_scheme
+//
+// The file is untrusted input: unknown keys, wrong types and impossible values are refused with the
+// file, line and classifier named, and nothing is loaded.
+//
+// Thread safety: ClassifyUpload and Stats may be called from many threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "classify/guarded_classifier.h"
+#include "classify/http_classifiers.h"
+
+namespace vigil::classify {
+
+struct ClassifierSpec {
+  HttpClassifierConfig http;  // key: where the secret is ("env:NAME", "file:/path") until loaded
+  ClassifierLimits limits;
+  int line = 0;
+};
+
+// Parses a classifiers file's text; `source` names it in errors.
+Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, const std::string& source);
+
+class ClassifierSet {
+ public:
+  explicit ClassifierSet(std::vector<std::unique_ptr<GuardedClassifier>> classifiers)
+      : classifiers_(std::move(classifiers)) {}
+
+  // Reads the file, loads each key from where it says and makes the adapters.
+  static Result<std::shared_ptr<ClassifierSet>> Load(const std::string& path, const Clock& clock);
+  // From specs whose keys are loaded already (tests).
+  static Result<std::shared_ptr<ClassifierSet>> Make(std::vector<ClassifierSpec> specs, const Clock& clock,
+                                                     FetcherFactory fetcher = {});
+
+  // Every classifier that takes the upload's media type, at once; one answer each, in the file's
+  // order (an answer with `error` when it could not classify).
+  std::vector<Classification> ClassifyUpload(const ClassifierInput& input) const;
+
+  struct Status {
+    std::string name;
+    ClassifierStats stats;
+  };
+  std::vector<Status> Stats() const;
+  bool empty() const { return classifiers_.empty(); }
+
+ private:
+  std::vector<std::unique_ptr<GuardedClassifier>> classifiers_;
+};
+
+}  // namespace vigil::classify
