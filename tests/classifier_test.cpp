@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <deque>
 #include <fstream>
+#include <future>
 
 #include "classify/classifier_set.h"
 #include "classify/guarded_classifier.h"
@@ -172,6 +173,21 @@ TEST(GuardedClassifier, AFailedProbeOpensTheCircuitAgainAtOnce) {
   EXPECT_EQ(g.classifier->Stats().circuit_opened, 2);
 }
 
+TEST(GuardedClassifier, AnUploadWhoseFailureOpensTheCircuitCountsOnceAsFailed) {
+  SettableClock clock;
+  ClassifierLimits limits;
+  limits.attempts = 2;
+  limits.circuit_failures = 1;
+  auto g = MakeGuarded({Down()}, limits, clock);
+  const Classification c = g.classifier->ClassifyOne(Png());
+  EXPECT_NE(c.error.find("cannot reach"), std::string::npos) << "the failure, not the circuit it opened: " << c.error;
+  EXPECT_EQ(g.classifier->Stats().failed, 1);
+  EXPECT_EQ(g.classifier->Stats().skipped, 0);
+  EXPECT_NE(g.classifier->ClassifyOne(Png()).error.find("circuit open"), std::string::npos);
+  EXPECT_EQ(g.classifier->Stats().skipped, 1);
+  EXPECT_EQ(*g.calls, 1);
+}
+
 TEST(GuardedClassifier, TheRateLimitLetsABurstThroughThenTheRateAndSkipsTheRest) {
   SettableClock clock;
   ClassifierLimits limits;
@@ -188,6 +204,37 @@ TEST(GuardedClassifier, TheRateLimitLetsABurstThroughThenTheRateAndSkipsTheRest)
   for (int i = 0; i < 5; ++i) classified += g.classifier->ClassifyOne(Png()).ok() ? 1 : 0;
   EXPECT_EQ(classified, 3);
   EXPECT_EQ(*g.calls, 8);
+}
+
+TEST(GuardedClassifier, PastMaxInFlightCallsAnUploadIsRecordedUnscoredInsteadOfWaiting) {
+  // A classifier that answers only when told: the first call waits in it.
+  class Held final : public Classifier {
+   public:
+    const std::string& name() const override { return name_; }
+    bool Accepts(std::string_view) const override { return true; }
+    std::vector<Result<Classification>> Classify(std::span<const ClassifierInput> inputs) override {
+      entered.set_value();
+      release.get_future().wait();
+      Classification c;
+      c.labels.push_back({"match", 0.5});
+      return std::vector<Result<Classification>>(inputs.size(), c);
+    }
+    std::promise<void> entered, release;
+    std::string name_ = "held";
+  };
+  auto held = std::make_unique<Held>();
+  Held* inner = held.get();
+  ClassifierLimits limits;
+  limits.max_in_flight = 1;
+  GuardedClassifier g(std::move(held), limits, SystemClock());
+  auto first = std::async(std::launch::async, [&] { return g.ClassifyOne(Png("a")); });
+  inner->entered.get_future().wait();
+  const Classification second = g.ClassifyOne(Png("b"));
+  EXPECT_NE(second.error.find("in flight"), std::string::npos) << second.error;
+  inner->release.set_value();
+  EXPECT_TRUE(first.get().ok());
+  EXPECT_EQ(g.Stats().skipped, 1);
+  EXPECT_EQ(g.Stats().classified, 1);
 }
 
 TEST(GuardedClassifier, AnAnswerWithTheWrongNumberOfResultsIsAnErrorForEveryUpload) {
@@ -296,6 +343,24 @@ TEST_F(HttpClassifierTest, TheGenericAdapterFillsItsTemplateAndReadsScoresModelA
   EXPECT_EQ(sent.at("note").as_string(), "{{content_id}} is not replaced inside text");
 }
 
+TEST_F(HttpClassifierTest, AClassifierSentHashesAloneTakesUploadsOfAnySize) {
+  classify::HttpClassifierConfig config;
+  config.name = "hashes-only";
+  config.kind = "http-json";
+  config.url = standin_.origin() + "/classify";
+  config.request_template = R"({"id": "{{content_id}}", "sha256": "{{sha256}}"})";
+  config.max_upload_bytes = 10;
+  auto hashes_only = classify::MakeHttpClassifier(config);
+  ASSERT_TRUE(hashes_only);
+  EXPECT_TRUE((*hashes_only)->Classify(std::vector<ClassifierInput>{Png()})[0]);
+  config.request_template = R"({"id": "{{content_id}}", "image": "{{image_base64}}"})";
+  auto with_media = classify::MakeHttpClassifier(config);
+  ASSERT_TRUE(with_media);
+  const auto refused = (*with_media)->Classify(std::vector<ClassifierInput>{Png()});
+  ASSERT_FALSE(refused[0]);
+  EXPECT_EQ(refused[0].error().code, ErrorCode::kTooLarge);
+}
+
 TEST_F(HttpClassifierTest, HostileAnswersAreRefusedWithWhatWasWrong) {
   const std::pair<std::string, std::string> cases[] = {
       {R"({"scores": {"match": 3}})", "not within 0..1"},
@@ -306,6 +371,7 @@ TEST_F(HttpClassifierTest, HostileAnswersAreRefusedWithWhatWasWrong) {
       {R"({"scores": 7})", "neither an object"},
       {R"({"other": {}})", "nothing at /scores"},
       {R"({"scores": {"a": 1, "a": 0}})", "duplicate key"},
+      {R"({"scores": [{"label": "a", "score": 0.1}, {"label": "a", "score": 0.99}]})", "scores 'a' twice"},
       {"<html>oops</html>", "other than JSON"},
   };
   auto classifier = Make("http-json", "/classify");
@@ -513,6 +579,59 @@ TEST(ClassifierRules, AHashMatchBesideAScoreIsAHashMatch) {
   EXPECT_NE(out.queue, "classifier-review");
 }
 
+TEST(ClassifierRules, AListsCategoryWinsOverAScoresForTheSameUpload) {
+  auto rules = PolicyRules::Parse(R"(
+[[rule]]
+name = "scored"
+min_score = 0.5
+actions = ["block", "hold"]
+category = "other"
+
+[[rule]]
+name = "intimate"
+banks = ["ncii-list"]
+actions = ["block", "hold"]
+category = "ncii"
+)",
+                                  "rules.toml");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  ContentFacts facts = Scored("own", "match", 0.9);
+  facts.matches.push_back({"ncii-list", {}, "ncii", "", "sha256", 0, std::nullopt});
+  const PolicyOutcome out = rules->Evaluate(facts);
+  EXPECT_EQ(out.category.id, "ncii");
+  EXPECT_FALSE(out.classifier_only);
+  EXPECT_EQ(rules->Evaluate(Scored("own", "match", 0.9)).category.id, "other");
+}
+
+TEST(ClassifierRules, ASecondReviewMayBeAskedOfAScoreRule) {
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"r\"\nmin_score = 0.5\nactions = [\"hold\"]\nsecond_review = true\n", "rules.toml");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  EXPECT_TRUE(rules->Evaluate(Scored("own", "match", 0.9)).second_review);
+}
+
+TEST(ClassifierRules, RulesNamingAClassifierThatIsNotRunningAreRefused) {
+  auto rules = PolicyRules::Parse("[[rule]]\nname = \"typo\"\nclassifiers = [\"content-safty\"]\nmin_score = 0.5\nactions = [\"hold\"]\n", "rules.toml");
+  ASSERT_TRUE(rules);
+  auto none = classify::CheckRulesNameClassifiers(*rules, nullptr, "rules.toml");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("rules.toml:1 (rule 'typo'): fires on classifier scores, and no classifiers"), std::string::npos)
+      << none.error().message;
+  classify::ClassifierSpec spec;
+  spec.http.name = "content-safety";
+  spec.http.kind = "http-json";
+  spec.http.url = "https://models.example/score";
+  std::vector<classify::ClassifierSpec> specs{spec};
+  auto set = classify::ClassifierSet::Make(std::move(specs), SystemClock());
+  ASSERT_TRUE(set);
+  auto typo = classify::CheckRulesNameClassifiers(*rules, set->get(), "rules.toml");
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().message.find("no classifier 'content-safty' is configured (content-safety)"), std::string::npos)
+      << typo.error().message;
+  auto plain = PolicyRules::Parse("[[rule]]\nname = \"listed\"\nbanks = [\"b\"]\nactions = [\"hold\"]\n", "rules.toml");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(classify::CheckRulesNameClassifiers(*plain, nullptr, "rules.toml"));
+}
+
 TEST(ClassifierRules, RulesThatWouldLetAScoreReportBanOrNotifyAreRefused) {
   const std::pair<std::string, std::string> cases[] = {
       {"actions = [\"block\", \"hold\", \"queue_report\"]", "never reports"},
@@ -521,6 +640,7 @@ TEST(ClassifierRules, RulesThatWouldLetAScoreReportBanOrNotifyAreRefused) {
       {"actions = [\"block\"]", "must 'hold'"},
       {"actions = [\"hold\"]\nbanks = [\"x\"]", "no hash-match conditions"},
       {"actions = [\"hold\"]\nfound = \"later\"", "'found' must be"},
+      {"actions = [\"hold\"]\nstop = true", "cannot 'stop'"},
   };
   for (const auto& [extra, why] : cases) {
     const std::string text = "[[rule]]\nname = \"r\"\nmin_score = 0.5\n" + extra + "\n";
@@ -617,6 +737,14 @@ TEST_P(ClassifiedUploadTest, AHighScoreReachesTheReviewQueueWithItsScoresAndNoth
   auto account = store_->Cases().GetAccount("user-7");
   ASSERT_TRUE(account);
   EXPECT_EQ(account->state, "active");
+  // What the user is owed for the block says it is held for review, not that a list matched it.
+  auto actions = store_->Cases().ListActions("user-7");
+  ASSERT_TRUE(actions);
+  ASSERT_EQ(actions->size(), 1u);
+  const StatementOfReasons& told = actions->front().statement;
+  EXPECT_NE(told.facts.find("flagged this upload for review"), std::string::npos) << told.facts;
+  EXPECT_EQ(told.facts.find("matched a list"), std::string::npos) << told.facts;
+  EXPECT_EQ(told.ground.find("abuse"), std::string::npos) << told.ground;
 }
 
 TEST_P(ClassifiedUploadTest, ConfirmingAClassifiedUploadCountsItUnderTheClassifierSource) {
@@ -631,6 +759,12 @@ TEST_P(ClassifiedUploadTest, ConfirmingAClassifiedUploadCountsItUnderTheClassifi
   violating.category = testing::BuiltInCategory("csam");
   violating.reason = "confirmed by a person";
   violating.classification = "B1";
+  // A score is a reason to look: confirming without looking is refused.
+  auto unseen = decisions.Decide(recorded->opened->id, violating, "alice");
+  ASSERT_FALSE(unseen);
+  EXPECT_NE(unseen.error().message.find("flagged by a classifier and matched no list: reveal it"), std::string::npos)
+      << unseen.error().message;
+  ASSERT_TRUE(store_->Cases().RecordView(recorded->opened->id, "novel-2", "alice"));
   auto decided = decisions.Decide(recorded->opened->id, violating, "alice");
   ASSERT_TRUE(decided) << decided.error().ToString();
   const std::int64_t now = SystemClock().NowMicros();

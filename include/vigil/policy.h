@@ -10,8 +10,8 @@
 // else the category of the bank whose match fired it.
 //
 // A rule on classifier scores (`min_score`) may only hold the upload for a person (and block it
-// meanwhile): it cannot queue a report, act on the account or notify, and a file that asks it to is
-// refused. A classifier's score is not knowledge of the content; a reviewer's confirmation is.
+// meanwhile, and ask for a second review): it cannot queue a report, act on the account, notify or
+// stop the rules after it, and a file that asks it to is refused. A classifier's score is not knowledge of the content; a reviewer's confirmation is.
 //
 // A rules file is untrusted input: unknown keys, wrong types, impossible values, contradictory
 // rules and rules that could never fire are refused with the file, line and rule named, and nothing

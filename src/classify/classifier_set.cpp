@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kKeys[] = {"name",          "kind",        "url",           "key",          "media_types",
                                       "timeout_ms",    "attempts",    "backoff_ms",    "rate_per_second", "burst",
-                                      "circuit_failures", "circuit_open_seconds", "max_upload_bytes", "request",
+                                      "circuit_failures", "circuit_open_seconds", "max_upload_bytes", "request", "max_in_flight",
                                       "scores",        "model",       "model_pointer", "version",      "auth_header",
                                       "auth_scheme"};
 
@@ -96,7 +96,7 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     if (const auto* node = t->get("media_types")) {
       h.media_types.clear();
       const auto* list = node->as_array();
-      if (list == nullptr || list->empty()) status = Fail(ErrorCode::kInvalidArgument, where() + "'media_types' must be a list of strings");
+      if (list == nullptr || list->empty()) status = Fail(ErrorCode::kInvalidArgument, where() + "'media_types' must be a non-empty list of strings");
       else {
         for (const auto& item : *list) {
           if (auto v = item.value<std::string>()) h.media_types.push_back(*v);
@@ -110,6 +110,7 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     int_of("backoff_ms", 0, 10'000, [&](std::int64_t v) { spec.limits.backoff = std::chrono::milliseconds(v); });
     int_of("burst", 0, 100'000, [&](std::int64_t v) { spec.limits.burst = static_cast<int>(v); });
     int_of("circuit_failures", 0, 1000, [&](std::int64_t v) { spec.limits.circuit_failures = static_cast<int>(v); });
+    int_of("max_in_flight", 0, 4096, [&](std::int64_t v) { spec.limits.max_in_flight = static_cast<int>(v); });
     int_of("circuit_open_seconds", 1, 86'400, [&](std::int64_t v) { spec.limits.circuit_open = std::chrono::seconds(v); });
     if (const auto* node = t->get("rate_per_second")) {
       auto v = node->value<double>();
@@ -178,6 +179,27 @@ std::vector<Classification> ClassifierSet::ClassifyUpload(const ClassifierInput&
   if (!taking.empty()) out[0] = taking[0]->ClassifyOne(input);
   for (std::size_t i = 1; i < taking.size(); ++i) out[i] = others[i - 1].get();
   return out;
+}
+
+Status CheckRulesNameClassifiers(const PolicyRules& rules, const ClassifierSet* set, const std::string& source) {
+  std::vector<std::string> running;
+  if (set != nullptr) {
+    for (const auto& s : set->Stats()) running.push_back(s.name);
+  }
+  for (const auto& rule : rules.rules()) {
+    if (!rule.min_score) continue;
+    const std::string where = source + ":" + std::to_string(rule.line) + " (rule '" + rule.name + "'): ";
+    if (running.empty()) {
+      return Fail(ErrorCode::kInvalidArgument, where + "fires on classifier scores, and no classifiers are configured ([classifiers] file)");
+    }
+    for (const auto& name : rule.classifiers) {
+      if (std::find(running.begin(), running.end(), name) != running.end()) continue;
+      std::string known;
+      for (const auto& r : running) known += (known.empty() ? "" : ", ") + r;
+      return Fail(ErrorCode::kInvalidArgument, where + "no classifier '" + name + "' is configured (" + known + ")");
+    }
+  }
+  return {};
 }
 
 std::vector<ClassifierSet::Status> ClassifierSet::Stats() const {

@@ -26,6 +26,7 @@
 
 #include "classify/guarded_classifier.h"
 #include "classify/http_classifiers.h"
+#include "vigil/policy.h"
 
 namespace vigil::classify {
 
@@ -63,5 +64,10 @@ class ClassifierSet {
  private:
   std::vector<std::unique_ptr<GuardedClassifier>> classifiers_;
 };
+
+// A rules file's rules on scores against the classifiers running (`set` may be null: none): a
+// rule naming a classifier that is not configured, or any rule on scores with none configured,
+// is kInvalidArgument naming `source`, its line and the rule (a misspelt name would never fire).
+Status CheckRulesNameClassifiers(const PolicyRules& rules, const ClassifierSet* set, const std::string& source);
 
 }  // namespace vigil::classify

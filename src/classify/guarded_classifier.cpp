@@ -2,6 +2,7 @@
 #include "classify/guarded_classifier.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 namespace vigil::classify {
@@ -29,31 +30,36 @@ std::string GuardedClassifier::Admit() {
   const std::int64_t now = clock_.NowMicros();
   if (open_until_ != 0) {
     if (now < open_until_) {
-      ++stats_.skipped;
       return "circuit open after " + std::to_string(limits_.circuit_failures) +
              " failed calls in a row: not called for " + std::to_string((open_until_ - now + 999'999) / 1'000'000) + " s more";
     }
     if (probing_) {
-      ++stats_.skipped;
       return "circuit half-open: another call is trying the service";
     }
+  }
+  if (limits_.max_in_flight > 0 && in_flight_ >= limits_.max_in_flight) {
+    return std::to_string(in_flight_) + " calls in flight already (max_in_flight): a slow service does not hold up "
+           "every upload";
   }
   if (limits_.rate_per_second > 0) {
     tokens_ = std::min<double>(limits_.burst, tokens_ + static_cast<double>(now - refilled_at_) / 1e6 * limits_.rate_per_second);
     refilled_at_ = now;
     if (tokens_ < 1) {
-      ++stats_.skipped;
-      return "rate limit of " + std::to_string(limits_.rate_per_second).substr(0, 8) + " calls a second reached";
+      char rate[32];
+      std::snprintf(rate, sizeof rate, "%g", limits_.rate_per_second);
+      return std::string("rate limit of ") + rate + " calls a second reached";
     }
     tokens_ -= 1;
   }
   if (open_until_ != 0) probing_ = true;  // past the open time: this call is the probe
+  ++in_flight_;
   return {};
 }
 
 void GuardedClassifier::Finished(bool ok) {
   std::lock_guard lock(mu_);
   probing_ = false;
+  --in_flight_;
   if (ok) {
     failures_in_a_row_ = 0;
     open_until_ = 0;
@@ -99,6 +105,7 @@ std::vector<Classification> GuardedClassifier::Classify(std::span<const Classifi
     auto& c = out[i];
     if (answers.empty()) {  // never called: refused at once
       c.error = "not classified: " + refused;
+      ++stats_.skipped;
       continue;
     }
     if (answers[i]) {
@@ -108,7 +115,8 @@ std::vector<Classification> GuardedClassifier::Classify(std::span<const Classifi
       ++stats_.classified;
     } else {
       c.error = answers[i].error().ToString();
-      ++stats_.failed;
+      // Not sent (over the size the classifier takes) is not the classifier failing.
+      ++(answers[i].error().code == ErrorCode::kTooLarge ? stats_.skipped : stats_.failed);
     }
   }
   for (auto& c : out) c.latency_ms = elapsed_ms();

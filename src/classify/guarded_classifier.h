@@ -3,7 +3,9 @@
 // (no connection, no complete answer, 5xx) with a backoff, and a circuit breaker: after
 // `circuit_failures` failed calls in a row the classifier is not called for `circuit_open` (every
 // upload meanwhile gets "circuit open" at once instead of waiting on a dead service); then one call
-// tries it again (half-open), and a success closes the circuit.
+// tries it again (half-open), and a success closes the circuit. At most `max_in_flight` calls wait
+// on the service at once: a slow service costs the uploads past that their scores, not the
+// service's worker threads.
 //
 // What it never does: hold an upload up past its own limits, or fail it. A classification that
 // cannot be had comes back as a Classification with `error` set; the upload is hashed, matched and
@@ -34,14 +36,17 @@ struct ClassifierLimits {
   int burst = 0;                                   // calls at once past the rate (0: one second's worth)
   int circuit_failures = 5;                        // failed calls in a row that open the circuit; 0: never
   std::chrono::milliseconds circuit_open{30'000};  // how long it stays open
+  // Calls at once; more are not made (the upload is recorded unscored) so that a slow service
+  // cannot hold every worker thread of the service. 0: no limit.
+  int max_in_flight = 16;
 };
 
 // What a guarded classifier has done, for /metrics and GET /v1/classifiers.
 struct ClassifierStats {
   std::int64_t calls = 0;         // calls made to the classifier (retries included)
   std::int64_t classified = 0;    // uploads that got scores
-  std::int64_t failed = 0;        // uploads that got an error from the classifier
-  std::int64_t skipped = 0;       // uploads not sent: circuit open or rate limited
+  std::int64_t failed = 0;        // uploads that got an error from the classifier (after any retries)
+  std::int64_t skipped = 0;       // uploads not sent: circuit open, rate limited, or over its size
   std::int64_t circuit_opened = 0;
   std::string circuit = "closed";  // "closed", "open", "half_open"
 };
@@ -78,6 +83,7 @@ class GuardedClassifier {
   int failures_in_a_row_ = 0;
   std::int64_t open_until_ = 0;      // microseconds; 0: closed
   bool probing_ = false;             // half-open: one call is trying the service
+  int in_flight_ = 0;
   ClassifierStats stats_;
 };
 

@@ -2,6 +2,7 @@
 // (see the header).
 #include "classify/http_classifiers.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cmath>
@@ -23,9 +24,11 @@ bool MediaMatches(const std::vector<std::string>& patterns, std::string_view med
   return false;
 }
 
+// A short text at `pointer` (a number is written as text: a version may be 3); "" otherwise.
 std::string TextAt(const boost::json::value& doc, const std::string& pointer) {
   if (pointer.empty()) return {};
   const auto* v = AtPointer(doc, pointer);
+  if (v != nullptr && (v->is_int64() || v->is_uint64())) return boost::json::serialize(*v);
   if (v == nullptr || !v->is_string() || v->as_string().size() > 200) return {};
   return std::string(v->as_string());
 }
@@ -42,7 +45,7 @@ class HttpClassifier : public Classifier {
   std::vector<Result<Classification>> Classify(std::span<const ClassifierInput> inputs) override {
     std::vector<Result<Classification>> out;
     for (const auto& input : inputs) {
-      if (input.bytes.size() > config_.max_upload_bytes) {
+      if (SendsMedia() && input.bytes.size() > config_.max_upload_bytes) {
         out.emplace_back(Fail(ErrorCode::kTooLarge, "the upload is " + std::to_string(input.bytes.size()) +
                                                         " bytes; " + config_.name + " is sent at most " +
                                                         std::to_string(config_.max_upload_bytes)));
@@ -55,6 +58,8 @@ class HttpClassifier : public Classifier {
 
  protected:
   virtual Result<Classification> ClassifyOne(const ClassifierInput& input) = 0;
+  // Whether the upload's bytes are sent (a template of hashes alone sends none).
+  virtual bool SendsMedia() const { return true; }
 
   // Sends and checks the status; the body of a 2xx answer.
   Result<std::string> Exchange(net::HttpCall call) {
@@ -201,9 +206,22 @@ class SaferPredict final : public HttpClassifier {
 class JsonClassifier final : public HttpClassifier {
  public:
   JsonClassifier(HttpClassifierConfig config, net::Url url, FetcherFactory fetcher, boost::json::value request)
-      : HttpClassifier(std::move(config), std::move(url), std::move(fetcher)), request_(std::move(request)) {}
+      : HttpClassifier(std::move(config), std::move(url), std::move(fetcher)), request_(std::move(request)),
+        sends_media_(Mentions(request_, "{{image_base64}}")) {}
 
  private:
+  static bool Mentions(const boost::json::value& node, std::string_view placeholder) {
+    if (const auto* s = node.if_string()) return std::string_view(*s) == placeholder;
+    if (const auto* o = node.if_object()) {
+      return std::any_of(o->begin(), o->end(), [&](const auto& kv) { return Mentions(kv.value(), placeholder); });
+    }
+    if (const auto* a = node.if_array()) {
+      return std::any_of(a->begin(), a->end(), [&](const auto& v) { return Mentions(v, placeholder); });
+    }
+    return false;
+  }
+  bool SendsMedia() const override { return sends_media_; }
+
   // The template with its placeholders replaced: only whole string values are, so a value can
   // never break out of its string.
   boost::json::value Fill(const boost::json::value& node, const ClassifierInput& input) const {
@@ -260,6 +278,7 @@ class JsonClassifier final : public HttpClassifier {
   }
 
   boost::json::value request_;
+  bool sends_media_ = true;
 };
 
 }  // namespace
@@ -272,7 +291,7 @@ Result<std::unique_ptr<Classifier>> MakeHttpClassifier(HttpClassifierConfig conf
   }
   if (config.kind != "google-content-safety" && config.kind != "safer-predict" && config.kind != "http-json") {
     return Fail(ErrorCode::kInvalidArgument,
-                where + "unknown kind '" + config.kind + "' (google-content-safety, safer-predict, http-json, onnx)");
+                where + "unknown kind '" + config.kind + "' (google-content-safety, safer-predict, http-json)");
   }
   if (config.url.empty()) return Fail(ErrorCode::kInvalidArgument, where + "an http-json classifier needs a 'url'");
   auto url = net::ParseHttpUrl(config.url);

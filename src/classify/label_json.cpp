@@ -34,6 +34,10 @@ Result<std::vector<LabelScore>> LabelsFromNode(const boost::json::value& node) {
   auto add = [&](Result<LabelScore> l) -> Status {
     if (!l) return tl::unexpected(l.error());
     if (out.size() == kMaxLabels) return Fail(ErrorCode::kCorrupt, "the answer has over " + std::to_string(kMaxLabels) + " labels");
+    // One score per label (the object form cannot repeat a key either: strict JSON).
+    for (const auto& seen : out) {
+      if (seen.label == l->label) return Fail(ErrorCode::kCorrupt, "the answer scores '" + l->label + "' twice");
+    }
     out.push_back(std::move(*l));
     return {};
   };

@@ -436,13 +436,18 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
         if (rule.found != "any" && rule.found != "at_upload") {
           return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "classifiers score uploads when they arrive: 'found' must be \"at_upload\" or \"any\"");
         }
-        if (rule.queue_report || rule.account != AccountAction::kNone || rule.notify || rule.second_review) {
+        if (rule.queue_report || rule.account != AccountAction::kNone || rule.notify) {
           return Fail(ErrorCode::kInvalidArgument,
                       where(rule.name) + "a classifier's score alone never reports, acts on an account or notifies the user: "
                                          "a person confirms first (use hold, and block to hide it meanwhile)");
         }
         if (!rule.hold) {
           return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "a rule on classifier scores must 'hold' the upload for a person");
+        }
+        if (rule.stop) {
+          return Fail(ErrorCode::kInvalidArgument,
+                      where(rule.name) + "a rule on classifier scores cannot 'stop': the rules after it must still act on a "
+                                         "hash match of the same upload");
         }
       }
       // Contradictions and actions without their settings.
@@ -544,6 +549,7 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
   PolicyOutcome out;
   bool categorised = false;
   bool hash_rule_fired = false;
+  bool categorised_by_hash = false;
   for (const PolicyRule& rule : rules_) {
     if (!MediaMatches(rule.media_types, facts.media_type)) continue;
     if (!rule.jurisdictions.empty() && !AnyOf(rule.jurisdictions, facts.jurisdiction)) continue;
@@ -574,9 +580,11 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     const bool reports = rule.queue_report && c != nullptr && c->cybertip;
     // The first rule that fires names the category, unless a later one queues a report: a
     // reported category (and its legal duty) wins over an unreported one.
-    if (c != nullptr && (!categorised || (reports && !out.queue_report))) {
+    // A hash rule's category wins over a classifier rule's (a list's knowledge over a score).
+    if (c != nullptr && (!categorised || (reports && !out.queue_report) || (!rule.min_score && !categorised_by_hash))) {
       out.category = *c;
       categorised = true;
+      categorised_by_hash = categorised_by_hash || !rule.min_score;
     }
     out.rules.push_back(rule.name);
     out.block = out.block || rule.block;
@@ -614,7 +622,6 @@ PolicyOutcome PolicyRules::Evaluate(const ContentFacts& facts) const {
     out.account = AccountAction::kNone;
     out.account_days.reset();
     out.notify = false;
-    out.second_review = false;
   }
   if (out.Acts()) {
     RoutingFacts routing;

@@ -486,7 +486,8 @@ Result<ReportDraft> ReportFiler::BuildDraft(std::int64_t case_id) {
   std::set<std::string> classifiers;
   for (const auto& item : c.items) {
     for (const auto& k : item.classifications) {
-      if (k.ok()) classifiers.insert(k.classifier + (k.model.empty() || k.model == k.classifier ? "" : " (" + k.model + ")"));
+      // The operator's name for it only: the model's name comes from the service's answer.
+      if (k.ok()) classifiers.insert(k.classifier);
     }
   }
   if (!classifiers.empty() && banks.empty()) {

@@ -243,6 +243,7 @@ std::shared_ptr<const Taxonomy> ApiService::CurrentTaxonomy() const {
 Status ApiService::LoadRules() {
   if (options_.rules_path.empty()) return {};
   VIGIL_ASSIGN_OR_RETURN(auto loaded, PolicyRules::Load(options_.rules_path));
+  VIGIL_TRY(classify::CheckRulesNameClassifiers(loaded, options_.classifiers.get(), options_.rules_path));
   uploads_.SetRules(std::make_shared<const PolicyRules>(std::move(loaded)));
   return {};
 }

@@ -93,6 +93,18 @@ StatementOfReasons AutomatedStatement(const Category& category, bool account, co
   return s;
 }
 
+StatementOfReasons PendingReviewStatement(const Category& category, const std::string& redress) {
+  StatementOfReasons s;
+  s.category = category.id;  // the case's category, for the figures; the words below accuse of nothing
+  s.ground = "Hidden while the platform reviews it: nothing has been decided";
+  s.legal_basis = "The platform's terms of service, which let it hide content while it is reviewed";
+  s.facts = "An automated assessment flagged this upload for review. It is hidden until a person has reviewed it; "
+            "nothing has been decided about it or about this account.";
+  s.automated = true;
+  s.redress = redress;
+  return s;
+}
+
 StatementOfReasons ReviewStatement(const Category& category, bool account, const std::string& user_statement,
                                    const std::string& redress) {
   StatementOfReasons s;

@@ -45,6 +45,9 @@ Result<Account> AccountOn(SqlConnection& db, const std::string& user_id, std::in
 
 // Statements of reasons, in words for the user.
 StatementOfReasons AutomatedStatement(const Category& category, bool account, const std::string& redress);
+// A classifier's score alone hid the upload (policy.h, classifier_only): the user is told it is
+// held for review, never that it matched a list or which violation it may be.
+StatementOfReasons PendingReviewStatement(const Category& category, const std::string& redress);
 StatementOfReasons ReviewStatement(const Category& category, bool account, const std::string& user_statement,
                                    const std::string& redress);
 StatementOfReasons ReversalStatement(const std::string& why, const std::string& user_statement);

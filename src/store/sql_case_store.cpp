@@ -628,6 +628,21 @@ class SqlCaseStore final : public CaseStore {
     if (!viewed) return tl::unexpected(viewed.error());
     std::vector<std::string> viewed_ids;
     for (const auto& row : *viewed) viewed_ids.push_back(row.Text(0));
+    // A classifier's score is a reason to look, not knowledge: an upload in the case that no list
+    // matched and a classifier scored is confirmed only by a reviewer who looked at it.
+    if (violating) {
+      for (const auto& item : c.items) {
+        const bool scored = std::any_of(item.classifications.begin(), item.classifications.end(),
+                                        [](const Classification& k) { return k.ok(); });
+        const bool listed = std::any_of(item.matches.begin(), item.matches.end(),
+                                        [](const MatchRecord& m) { return m.suppressed_by == 0 && !m.quarantined; });
+        if (scored && !listed && std::find(viewed_ids.begin(), viewed_ids.end(), item.content_id) == viewed_ids.end()) {
+          return Fail(ErrorCode::kInvalidArgument,
+                      "'" + item.content_id.substr(0, 80) + "' was flagged by a classifier and matched no list: reveal it "
+                      "(GET /v1/cases/" + std::to_string(case_id) + "/media/{content_id}) before deciding it violating");
+        }
+      }
+    }
     const bool needs_second = violating && !*first &&
                               (c.second_review_required || request.account_action == AccountAction::kBan);
     for (const auto& entry : request.file_classifications) {
@@ -1303,7 +1318,10 @@ class SqlCaseStore final : public CaseStore {
     if (outcome.block && content.state != "blocked") {  // blocked already (matched at upload): one block
       VIGIL_TRY(db.Execute("UPDATE content SET state = 'blocked' WHERE id = $1", {content_row}));
       auto id = InsertAction(db, {content.user_id, content.content_id, "block_content", std::nullopt,
-                                  AutomatedStatement(outcome.category, false, options_.appeal_instructions), detail,
+                                  outcome.classifier_only
+                                      ? PendingReviewStatement(outcome.category, options_.appeal_instructions)
+                                      : AutomatedStatement(outcome.category, false, options_.appeal_instructions),
+                                  detail,
                                   actor, case_id, 0},
                              now);
       if (!id) return tl::unexpected(id.error());
