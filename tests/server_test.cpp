@@ -443,8 +443,15 @@ TEST_P(ServiceTest, AHighClassifierScoreHoldsTheUploadForAPersonAndIsCountedAsAC
   EXPECT_NE(metrics.body.find("vigil_classifier_circuit_open{classifier=\"own\"} 0"), std::string::npos);
 
   ASSERT_EQ(Call("POST", base + "/claim", "reviewer").status, 200u);
-  auto decided = Call("POST", base + "/decision", "reviewer", R"({"verdict": "violating", "category": "csam", "classification": "A1", "reason": "confirmed by a person"})");
+  const std::string verdict = R"({"verdict": "violating", "category": "csam", "classification": "A1", "reason": "confirmed by a person"})";
+  // Confirming what only a classifier flagged needs a look first.
+  auto unseen = Call("POST", base + "/decision", "reviewer", verdict);
+  EXPECT_EQ(unseen.status, 400u) << unseen.body;
+  EXPECT_NE(unseen.body.find("reveal it"), std::string::npos) << unseen.body;
+  EXPECT_EQ(Http(port_, "GET", base + "/media/scored-high?variant=original", "", {{"Authorization", "Bearer " + keys_["reviewer"]}}).status, 200u);
+  auto decided = Call("POST", base + "/decision", "reviewer", verdict);
   ASSERT_EQ(decided.status, 200u) << decided.body;
+  EXPECT_EQ(Parse(decided).at("decisions").at(0).at("viewed").at(0).as_string(), "scored-high") << decided.body;
   auto figures = Call("GET", "/v1/transparency?from=2026-01-01&to=2036-01-01", "auditor");
   ASSERT_EQ(figures.status, 200u) << figures.body;
   EXPECT_EQ(Parse(figures).at("total").at("content_actioned_by_source").at("classifier").as_int64(), 1) << figures.body;

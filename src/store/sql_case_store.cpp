@@ -639,7 +639,7 @@ class SqlCaseStore final : public CaseStore {
         if (scored && !listed && std::find(viewed_ids.begin(), viewed_ids.end(), item.content_id) == viewed_ids.end()) {
           return Fail(ErrorCode::kInvalidArgument,
                       "'" + item.content_id.substr(0, 80) + "' was flagged by a classifier and matched no list: reveal it "
-                      "(GET /v1/cases/" + std::to_string(case_id) + "/media/{content_id}) before deciding it violating");
+                      "(GET /v1/cases/" + std::to_string(case_id) + "/media/{content_id}?variant=original) before deciding it violating");
         }
       }
     }
