@@ -490,6 +490,10 @@ TEST(ClassifiersFile, MistakesAreRefusedWithTheLineAndClassifierNamed) {
       {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\n", "needs a 'url'"},
       {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"ftp://x.example/\"\n", "classifier 'a'"},
       {"rules = 1\n", "unknown key 'rules'"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"google-content-safety\"\nkey = \"env:K\"\nrequest = '{}'\n", "c.toml:5 (classifier 'a'): 'request' is read by http-json classifiers only"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"https://x.example/\"\nmedia_types = [\"text/*\"]\n", "c.toml:5 (classifier 'a'): media type 'text/*' is not an image or video type"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\n\nurl = \"http://x.example/\"\n", "c.toml:5 (classifier 'a'): "},
+      {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"https://x.example/\"\n\ntimeout_ms = -4\n", "c.toml:6 (classifier 'a'): 'timeout_ms'"},
   };
   for (const auto& [text, why] : cases) {
     auto specs = classify::ParseClassifiers(text, "c.toml");

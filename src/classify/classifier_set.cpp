@@ -54,8 +54,13 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     ClassifierSpec spec;
     spec.line = static_cast<int>(element.source().begin.line);
     const toml::table* t = element.as_table();
-    auto where = [&] {
-      return source + ":" + std::to_string(spec.line) + (spec.http.name.empty() ? "" : " (classifier '" + spec.http.name + "')") + ": ";
+    // The line of `key` when the table has it (the table's own line otherwise), and the classifier.
+    auto where = [&](const char* key = nullptr) {
+      int line = spec.line;
+      if (key != nullptr && t != nullptr) {
+        if (const auto* node = t->get(key)) line = static_cast<int>(node->source().begin.line);
+      }
+      return source + ":" + std::to_string(line) + (spec.http.name.empty() ? "" : " (classifier '" + spec.http.name + "')") + ": ";
     };
     if (t == nullptr) return Fail(ErrorCode::kInvalidArgument, where() + "each classifier must be a table");
     for (const auto& [key, node] : *t) {
@@ -68,14 +73,14 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     auto text_of = [&](const char* key, std::string& out_text) {
       if (const auto* node = t->get(key)) {
         if (auto v = node->value<std::string>(); v && v->size() <= 4096) out_text = *v;
-        else status = Fail(ErrorCode::kInvalidArgument, where() + "'" + key + "' must be a string (at most 4 KiB)");
+        else status = Fail(ErrorCode::kInvalidArgument, where(key) + "'" + key + "' must be a string (at most 4 KiB)");
       }
     };
     auto int_of = [&](const char* key, std::int64_t min, std::int64_t max, auto apply) {
       if (const auto* node = t->get(key)) {
         auto v = node->value<std::int64_t>();
         if (v && *v >= min && *v <= max) apply(*v);
-        else status = Fail(ErrorCode::kInvalidArgument, where() + "'" + key + "' must be an integer within " +
+        else status = Fail(ErrorCode::kInvalidArgument, where(key) + "'" + key + "' must be an integer within " +
                                                             std::to_string(min) + ".." + std::to_string(max));
       }
     };
@@ -96,11 +101,11 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     if (const auto* node = t->get("media_types")) {
       h.media_types.clear();
       const auto* list = node->as_array();
-      if (list == nullptr || list->empty()) status = Fail(ErrorCode::kInvalidArgument, where() + "'media_types' must be a non-empty list of strings");
+      if (list == nullptr || list->empty()) status = Fail(ErrorCode::kInvalidArgument, where("media_types") + "'media_types' must be a non-empty list of strings");
       else {
         for (const auto& item : *list) {
           if (auto v = item.value<std::string>()) h.media_types.push_back(*v);
-          else status = Fail(ErrorCode::kInvalidArgument, where() + "'media_types' must be a list of strings");
+          else status = Fail(ErrorCode::kInvalidArgument, where("media_types") + "'media_types' must be a list of strings");
         }
       }
     }
@@ -115,12 +120,26 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     if (const auto* node = t->get("rate_per_second")) {
       auto v = node->value<double>();
       if (v && *v >= 0 && *v <= 1e6) spec.limits.rate_per_second = *v;
-      else status = Fail(ErrorCode::kInvalidArgument, where() + "'rate_per_second' must be a number within 0..1000000");
+      else status = Fail(ErrorCode::kInvalidArgument, where("rate_per_second") + "'rate_per_second' must be a number within 0..1000000");
     }
     if (!status) return tl::unexpected(status.error());
     if (h.kind.empty()) return Fail(ErrorCode::kInvalidArgument, where() + "'kind' is required (google-content-safety, safer-predict, http-json)");
+    // Settings of the generic adapter on a hosted kind would be ignored: said, not ignored.
+    if (h.kind != "http-json") {
+      for (const char* key : {"request", "scores", "model", "model_pointer", "version", "auth_header", "auth_scheme"}) {
+        if (t->contains(key)) {
+          return Fail(ErrorCode::kInvalidArgument, where(key) + "'" + key + "' is read by http-json classifiers only, not " + h.kind);
+        }
+      }
+    }
+    for (const auto& m : h.media_types) {
+      if (!m.starts_with("image/") && !m.starts_with("video/")) {
+        return Fail(ErrorCode::kInvalidArgument, where("media_types") + "media type '" + m.substr(0, 64) +
+                                                     "' is not an image or video type (uploads are images and videos)");
+      }
+    }
     if (!h.key.empty() && !h.key.starts_with("env:") && !h.key.starts_with("file:")) {
-      return Fail(ErrorCode::kInvalidArgument, where() + "'key' says where the secret is (env:NAME or file:/path), never the secret itself");
+      return Fail(ErrorCode::kInvalidArgument, where("key") + "'key' says where the secret is (env:NAME or file:/path), never the secret itself");
     }
     // The adapter's own checks (kind, URL, template), with a stand-in key.
     HttpClassifierConfig probe = h;
@@ -129,7 +148,11 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
       std::string why = made.error().message;
       const std::string prefix = "classifier '" + h.name + "': ";
       if (why.starts_with(prefix)) why.erase(0, prefix.size());
-      return Fail(ErrorCode::kInvalidArgument, where() + why);
+      const char* at = why.find("'request'") != std::string::npos ? "request"
+                       : why.find("unknown kind") != std::string::npos ? "kind"
+                       : why.find("needs a key") != std::string::npos ? nullptr
+                       : "url";
+      return Fail(ErrorCode::kInvalidArgument, where(at) + why);
     }
     out.push_back(std::move(spec));
   }
