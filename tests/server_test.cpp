@@ -409,6 +409,7 @@ TEST_P(ServiceTest, AHighClassifierScoreHoldsTheUploadForAPersonAndIsCountedAsAC
   std::ofstream(rules) << "[[rule]]\nname = \"likely\"\nclassifiers = [\"own\"]\nlabels = [\"match\"]\nmin_score = 0.9\n"
                           "actions = [\"block\", \"hold\"]\nhold_priority = 1\ncategory = \"csam\"\n"
                           "[[queue]]\nname = \"classifier-review\"\nsources = [\"classifier\"]\nopen_to_all = true\n";
+  keys_["reviewer-2"] = CreateKey(store_flags_, "reviewer", "reviewer-2");  // takes the appeal
   StartServer("rules_file = \"" + rules.string() + "\"\n[classifiers]\nfile = \"" + classifiers.string() + "\"\n");
   model.SetScore("scored-high", 0.96);
   const auto photos = Photos();
@@ -455,6 +456,32 @@ TEST_P(ServiceTest, AHighClassifierScoreHoldsTheUploadForAPersonAndIsCountedAsAC
   auto figures = Call("GET", "/v1/transparency?from=2026-01-01&to=2036-01-01", "auditor");
   ASSERT_EQ(figures.status, 200u) << figures.body;
   EXPECT_EQ(Parse(figures).at("total").at("content_actioned_by_source").at("classifier").as_int64(), 1) << figures.body;
+
+  // What the user was told: the block said it was held for review, never that a list matched; the
+  // removal after a person's confirmation says so. The user appeals the removal; another reviewer
+  // overturns it and the upload is restored.
+  auto account = Call("GET", "/v1/accounts/user-42", "submitter");
+  ASSERT_EQ(account.status, 200u) << account.body;
+  std::int64_t removal = 0;
+  const auto account_json = Parse(account);
+  for (const auto& a : account_json.at("actions").as_array()) {
+    const auto& told = a.at("statement_of_reasons");
+    if (a.at("kind").as_string() == "block_content") {
+      EXPECT_NE(told.at("facts").as_string().find("flagged this upload for review"), std::string::npos) << account.body;
+      EXPECT_EQ(told.at("facts").as_string().find("matched a list"), std::string::npos) << account.body;
+    }
+    if (a.at("kind").as_string() == "remove_content") removal = a.at("id").as_int64();
+  }
+  ASSERT_NE(removal, 0) << account.body;
+  auto appeal = Call("POST", "/v1/appeals", "submitter", R"({"action_id": )" + std::to_string(removal) + R"(, "statement": "a photo of a bridge"})");
+  ASSERT_EQ(appeal.status, 201u) << appeal.body;
+  const std::string appeal_base = "/v1/appeals/" + std::to_string(Parse(appeal).at("id").as_int64());
+  ASSERT_EQ(Call("POST", appeal_base + "/claim", "reviewer-2").status, 200u);
+  auto overturned = Call("POST", appeal_base + "/decision", "reviewer-2", R"({"outcome": "overturned", "reason": "benign on a second look"})");
+  ASSERT_EQ(overturned.status, 200u) << overturned.body;
+  auto restored = Call("GET", "/v1/content/scored-high", "submitter");
+  ASSERT_EQ(restored.status, 200u) << restored.body;
+  EXPECT_EQ(Parse(restored).at("state").as_string(), "restored") << restored.body;
   ::unsetenv("VIGIL_TEST_MODEL_KEY");
 }
 
