@@ -1609,6 +1609,41 @@ TEST(ServiceConfig, EveryDocumentedKeyLoadsWithItsDefault) {
   EXPECT_EQ(config.api.video.seconds_per_hash, defaults.api.video.seconds_per_hash);
 }
 
+// `vigil scan --config`: the offline backfill scores files with the service's classifiers and
+// applies the same rules on scores; a rules file naming a classifier the config does not run stops
+// it before a file is read.
+TEST(ServiceConfig, AScanWithTheServiceConfigScoresFilesAsUploadsWouldBe) {
+  testing::ClassifierStandIn model("unused");
+  ASSERT_TRUE(model.Start());
+  testing::TempDir dir;
+  const auto storage = dir.path() / "storage" / "user-5";
+  std::filesystem::create_directories(storage);
+  const auto photos = Photos();
+  std::filesystem::copy_file(photos[0], storage / "a.jpg");
+  model.SetScore("backfill/" + (storage / "a.jpg").lexically_normal().string(), 0.95);  // --id-prefix + the path
+  std::ofstream(dir.path() / "classifiers.toml")
+      << "[[classifier]]\nname = \"own\"\nkind = \"http-json\"\nurl = \"" << model.origin() << "/classify\"\n"
+      << "request = '{\"image\": \"{{image_base64}}\", \"id\": \"{{content_id}}\"}'\n";
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"likely\"\nclassifiers = [\"own\"]\nmin_score = 0.9\n"
+                                              "actions = [\"hold\"]\n";
+  std::ofstream(dir.path() / "vigil.toml") << "data_dir = \"" << (dir.path() / "data").string() << "\"\nrules_file = \""
+                                           << (dir.path() / "rules.toml").string() << "\"\n[classifiers]\nfile = \""
+                                           << (dir.path() / "classifiers.toml").string() << "\"\n";
+  auto run = testing::RunVigil({"scan", storage.string(), "--user-from-parent", "--id-prefix", "backfill/", "--config",
+                                (dir.path() / "vigil.toml").string()});
+  ASSERT_EQ(run.status, 0) << run.out << run.err;
+  const auto line = boost::json::parse(run.out.substr(0, run.out.find('\n'))).as_object();
+  ASSERT_TRUE(line.contains("classifications")) << run.out;
+  EXPECT_TRUE(line.at("classifications").at(0).at("error").is_null()) << run.out;
+  EXPECT_TRUE(line.contains("case_id")) << "held on its score: " << run.out;
+  EXPECT_EQ(model.Requests("json"), 1);
+  std::ofstream(dir.path() / "rules.toml") << "[[rule]]\nname = \"typo\"\nclassifiers = [\"owm\"]\nmin_score = 0.9\n"
+                                              "actions = [\"hold\"]\n";
+  run = testing::RunVigil({"scan", storage.string(), "--user-from-parent", "--config", (dir.path() / "vigil.toml").string()});
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.err.find("no classifier 'owm' is configured (own)"), std::string::npos) << run.err;
+}
+
 TEST(ServiceConfig, BadConfigFilesAreRefused) {
   testing::TempDir dir;
   const auto config = dir.path() / "bad.toml";

@@ -13,8 +13,10 @@
 #include "cli/commands.h"
 #include "cli/file_walker.h"
 #include "cli/progress.h"
+#include "cli/service_setup.h"
 #include "cli/store_options.h"
 #include "server/server_config.h"
+#include "store/record_json.h"
 #include "vigil/file_hasher.h"
 #include "workflow/upload_workflow.h"
 
@@ -56,6 +58,7 @@ boost::json::object ScanLine(const std::filesystem::path& path, const std::strin
                            {"state", content.state},
                            {"matches", std::move(matches)},
                            {"replayed", recorded.replayed}};
+  if (!content.classifications.empty()) line["classifications"] = ClassificationsJson(content.classifications);
   if (!content.policy_outcome.empty()) {
     boost::system::error_code ec;
     auto outcome = boost::json::parse(content.policy_outcome, ec);
@@ -115,6 +118,12 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "cli:scan";
+  // Scored as the service would score them, by the configuration's classifiers.
+  auto classifiers = LoadClassifiers(config, rules.get(), rules_path);
+  if (!classifiers) return ReportError("scan", classifiers.error());
+  if (*classifiers) {
+    options.classify = [set = *classifiers](const ClassifierInput& input) { return set->ClassifyUpload(input); };
+  }
   UploadWorkflow workflow(store->Cases(), matcher, HashMedia, media.get(), options);
   workflow.SetRules(rules);
 
@@ -213,7 +222,9 @@ Action RegisterScanCommand(CLI::App& app) {
       "simply be run again.\n"
       "Output: one JSON object per file, in completion order:\n"
       "  {\"path\",\"content_id\",\"media_type\",\"state\",\"matches\":[{\"bank\",\"signal_type\",\"distance\",\n"
-      "  \"entry_id\"}],\"replayed\",\"policy\"?,\"case_id\"?} or {\"path\",\"content_id\"?,\"error\",\"error_code\"}.\n"
+      "  \"entry_id\"}],\"replayed\",\"classifications\"?,\"policy\"?,\"case_id\"?} or\n"
+      "  {\"path\",\"content_id\"?,\"error\",\"error_code\"}. With --config, files are scored by its classifiers\n"
+      "  ([classifiers] file) as uploads would be.\n"
       "Exit status: 0 every file recorded, 1 some failed, 2 bad usage, 130 interrupted (SIGINT/SIGTERM: the\n"
       "files started finish and are printed; run it again to go on).");
   cmd->add_option("paths", args->paths, "Files and directories (walked recursively; inside them only regular files are taken, links, FIFOs and devices are reported, not followed)")->required();

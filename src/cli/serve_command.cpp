@@ -112,8 +112,8 @@ int RunServe(ServeArgs& args, CLI::App& app) {
                                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     config.api.sso.max_waiting_sign_ins = std::clamp(workers / 2, 1, 8);
   }
-  if (!config.classifiers_file.empty()) {
-    auto classifiers = classify::ClassifierSet::Load(config.classifiers_file, SystemClock());
+  {
+    auto classifiers = LoadClassifiers(config, nullptr, "");  // the service checks its rules as it loads them
     if (!classifiers) return ReportError("serve", classifiers.error());
     config.api.classifiers = std::move(*classifiers);
   }

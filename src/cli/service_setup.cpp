@@ -115,4 +115,14 @@ Status LoadIndex(Matcher& matcher, const server::ServerConfig& config) {
   return {};
 }
 
+Result<std::shared_ptr<classify::ClassifierSet>> LoadClassifiers(const server::ServerConfig& config, const PolicyRules* rules,
+                                                                 const std::string& rules_path) {
+  std::shared_ptr<classify::ClassifierSet> set;
+  if (!config.classifiers_file.empty()) {
+    VIGIL_ASSIGN_OR_RETURN(set, classify::ClassifierSet::Load(config.classifiers_file, SystemClock()));
+  }
+  if (rules != nullptr) VIGIL_TRY(classify::CheckRulesNameClassifiers(*rules, set.get(), rules_path));
+  return set;
+}
+
 }  // namespace vigil::cli

@@ -1,11 +1,12 @@
 // What `vigil serve` and `vigil worker` set up alike: JSON logging on standard error, the decoder
-// sandbox as configured, and the media hasher that sends uploads to it. Thread safety: call from
+// sandbox as configured, the media hasher that sends uploads to it, and the classifiers. Thread safety: call from
 // the main thread at start-up; the hasher returned may be called from many threads.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "classify/classifier_set.h"
 #include "sandbox/sandbox_pool.h"
 #include "server/server_config.h"
 #include "vigil/matcher.h"
@@ -27,5 +28,9 @@ MediaHasher SandboxHasher(sandbox::SandboxPool* pool);
 // the changes after it from the store), else every entry from the store. Logs which, how long it
 // took and what it holds.
 Status LoadIndex(Matcher& matcher, const server::ServerConfig& config);
+// The classifiers of `[classifiers] file` (null when none), with `rules` (may be null) checked
+// against them (classify::CheckRulesNameClassifiers). Errors name the file.
+Result<std::shared_ptr<classify::ClassifierSet>> LoadClassifiers(const server::ServerConfig& config, const PolicyRules* rules,
+                                                                 const std::string& rules_path);
 
 }  // namespace vigil::cli

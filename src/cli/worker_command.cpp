@@ -105,21 +105,14 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
 
   auto media_roots = stream::MediaRoots::Open(roots);
   if (!media_roots) return ReportError("worker", media_roots.error());
-  std::shared_ptr<classify::ClassifierSet> classifiers;
-  if (!config.classifiers_file.empty()) {
-    auto loaded = classify::ClassifierSet::Load(config.classifiers_file, SystemClock());
-    if (!loaded) return ReportError("worker", loaded.error());
-    classifiers = std::move(*loaded);
-  }
   std::shared_ptr<const PolicyRules> rules;
   if (!config.api.rules_path.empty()) {
     auto loaded = PolicyRules::Load(config.api.rules_path);
     if (!loaded) return ReportError("worker", loaded.error());
-    if (auto named = classify::CheckRulesNameClassifiers(*loaded, classifiers.get(), config.api.rules_path); !named) {
-      return ReportError("worker", named.error());
-    }
     rules = std::make_shared<const PolicyRules>(std::move(*loaded));
   }
+  auto classifiers = LoadClassifiers(config, rules.get(), config.api.rules_path);
+  if (!classifiers) return ReportError("worker", classifiers.error());
   auto store = OpenStoreOrReport({config.data_dir, config.database_url}, "worker", config.workflow);
   if (!store) return 1;
   Matcher matcher(*store);
@@ -135,8 +128,8 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "policy";
-  if (classifiers) {
-    options.classify = [set = classifiers](const ClassifierInput& input) { return set->ClassifyUpload(input); };
+  if (*classifiers) {
+    options.classify = [set = *classifiers](const ClassifierInput& input) { return set->ClassifyUpload(input); };
   }
   UploadWorkflow workflow(store->Cases(), matcher, *decoders ? SandboxHasher(decoders->get()) : MediaHasher(HashMedia),
                           media.get(), options);
