@@ -10,9 +10,9 @@
 #include <set>
 
 #include "store/audit_chain.h"
-#include "store/record_json.h"
 #include "store/enforcement_records.h"
 #include "store/event_records.h"
+#include "store/record_json.h"
 #include "store/report_follow.h"
 #include "store/sql_content.h"
 #include "util/failpoint.h"
@@ -133,13 +133,14 @@ class SqlCaseStore final : public CaseStore {
       VIGIL_ASSIGN_OR_RETURN(auto taken, ReadContentsWithoutMatchesOn(*db, {content.content_id}));
       const auto now = content.submitted_at != 0 ? content.submitted_at : Now();
       // An upload that matched nothing goes to `uploads`, unless a rule fires on its classifiers'
-      // scores (then it is kept, like a match, with what was done about it).
-      bool classifier_acts = false;
+      // scores (then it is kept, like a match, with what was done about it; the outcome found here
+      // is the one applied below, not evaluated twice).
+      std::optional<PolicyOutcome> scored;
       if (taken.empty() && content.matches.empty() && !content.classifications.empty() && policy.evaluate) {
         VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, content));
-        classifier_acts = policy.evaluate(facts).Acts();
+        scored = policy.evaluate(facts);
       }
-      if (taken.empty() && content.matches.empty() && !classifier_acts) {
+      if (taken.empty() && content.matches.empty() && !(scored && scored->Acts())) {
         VIGIL_TRY(InsertUploadsOn(*db, std::span(&content, 1), now));
         VIGIL_TRY(txn.Commit());
         VIGIL_ASSIGN_OR_RETURN(auto stored, ReadContentOn(*db, content.content_id));
@@ -154,7 +155,9 @@ class SqlCaseStore final : public CaseStore {
         VIGIL_ASSIGN_OR_RETURN(auto recorded, ReadContentOn(*db, content.content_id));
         VIGIL_TRY(QuarantineOn(*db, *row, recorded, now, actor));
         PolicyOutcome outcome;
-        if (policy.evaluate) {
+        if (scored) {
+          outcome = std::move(*scored);
+        } else if (policy.evaluate) {
           VIGIL_ASSIGN_OR_RETURN(auto facts, FactsOn(*db, recorded));
           outcome = policy.evaluate(facts);
         }
