@@ -1660,7 +1660,8 @@ TEST(ServiceConfig, BadConfigFilesAreRefused) {
            {"listen = \"127.0.0.1:0\"\n[sweep]\npdq_max_distance = 300\n", "bad.toml:3: 'sweep.pdq_max_distance' must be"},
            {"[workflow]\nown_bank = \"Platform Bank\"\n", "bad.toml:2: 'workflow.own_bank' must be"},
            // A classifiers file that cannot load stops the start (scores silently missing would not be seen).
-           {"[classifiers]\nfile = \"/nonexistent/classifiers.toml\"\n", "cannot open the classifiers file"}}) {
+           {"[classifiers]\nfile = \"/nonexistent/classifiers.toml\"\n", "cannot read the classifiers file: cannot open"},
+           {"[classifiers]\nfile = \"/dev/zero\"\n", "cannot read the classifiers file: not a regular file"}}) {
     std::ofstream(config) << text;
     auto run = testing::RunVigil({"serve", "--data-dir", (dir.path() / "d").string(), "--config", config.string()});
     EXPECT_EQ(run.status, 1) << text;

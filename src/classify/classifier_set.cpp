@@ -2,13 +2,13 @@
 #include "classify/classifier_set.h"
 
 #include <algorithm>
-#include <fstream>
 #include <future>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
 #include "util/toml_guard.h"
+#include "vigil/file_hasher.h"
 
 namespace vigil::classify {
 namespace {
@@ -171,13 +171,10 @@ Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<Classifie
 }
 
 Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Load(const std::string& path, const Clock& clock) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kNotFound, path + ": cannot open the classifiers file");
-  std::string text;
-  text.resize(1u << 20);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (in.peek() != std::char_traits<char>::eof()) return Fail(ErrorCode::kTooLarge, path + ": a classifiers file over 1 MiB");
+  // Regular files only, at most 1 MiB (a FIFO or a device named here would otherwise hang the start).
+  auto bytes = ReadFileLimited(path, 1u << 20);
+  if (!bytes) return Fail(bytes.error().code, path + ": cannot read the classifiers file: " + bytes.error().message);
+  const std::string text(bytes->begin(), bytes->end());
   VIGIL_ASSIGN_OR_RETURN(auto specs, ParseClassifiers(text, path));
   for (auto& spec : specs) {
     if (spec.http.key.empty()) continue;
