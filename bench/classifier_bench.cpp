@@ -5,8 +5,6 @@
 // latency (p50, p99) and the latency a classifier adds, side by side in one run.
 //
 //   classifier_bench [--uploads 300] [--latency-ms 20] [--threads 4]
-#include <turbojpeg.h>
-
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -20,6 +18,7 @@
 
 #include "classify/classifier_set.h"
 #include "exchange_standins.h"
+#include "noise_jpeg.h"
 #include "vigil/clock.h"
 #include "vigil/matcher.h"
 #include "vigil/store.h"
@@ -30,34 +29,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<std::uint8_t>;
 
-// A 640x480 JPEG of gradients and noise, different for each seed.
-Bytes EncodeJpeg(std::uint32_t seed) {
-  const int width = 640, height = 480;
-  std::vector<unsigned char> rgb(static_cast<std::size_t>(width) * height * 3);
-  std::uint32_t state = 2463534242u ^ (seed * 2654435761u);
-  std::size_t at = 0;
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      state ^= state << 13;
-      state ^= state >> 17;
-      state ^= state << 5;
-      const int noise = static_cast<int>(state & 15u);
-      rgb[at++] = static_cast<unsigned char>((x * 255 / (width - 1) + noise + static_cast<int>(seed)) & 0xFF);
-      rgb[at++] = static_cast<unsigned char>((y * 255 / (height - 1) + noise) & 0xFF);
-      rgb[at++] = static_cast<unsigned char>(((x + y) / 4 + noise + static_cast<int>(seed * 7)) & 0xFF);
-    }
-  }
-  tjhandle tj = tjInitCompress();
-  unsigned char* out = nullptr;
-  unsigned long size = 0;
-  Bytes jpeg;
-  if (tj != nullptr && tjCompress2(tj, rgb.data(), width, 0, height, TJPF_RGB, &out, &size, TJSAMP_420, 90, 0) == 0) {
-    jpeg.assign(out, out + size);
-  }
-  tjFree(out);
-  if (tj != nullptr) tjDestroy(tj);
-  return jpeg;
-}
 
 struct Run {
   double per_second = 0, p50_ms = 0, p99_ms = 0;
@@ -132,7 +103,7 @@ int main(int argc, char** argv) {
   if (!set) return 1;
 
   std::vector<Bytes> uploads;
-  for (int i = 0; i < count; ++i) uploads.push_back(EncodeJpeg(static_cast<std::uint32_t>(i)));
+  for (int i = 0; i < count; ++i) uploads.push_back(vigil::bench::NoiseJpeg(640, 480, 90, false, static_cast<std::uint32_t>(i)));
   vigil::UploadWorkflowOptions plain_options;
   vigil::UploadWorkflowOptions scored_options;
   scored_options.classify = [s = *set](const vigil::ClassifierInput& input) { return s->ClassifyUpload(input); };

@@ -35,6 +35,7 @@
 #include "sandbox/sandbox_pool.h"
 #include "server/server_config.h"
 #include "signals/media_hashing.h"
+#include "noise_jpeg.h"
 #include "vigil/file_hasher.h"
 
 namespace {
@@ -66,35 +67,8 @@ double Rate(int threads, double seconds, F&& hash) {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// A JPEG of gradients with a little noise (some of a photo's entropy), encoded with libjpeg-turbo.
 Bytes EncodeJpeg(int width, int height, int quality, bool progressive) {
-  std::vector<unsigned char> rgb(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 3);
-  std::uint32_t state = 2463534242u;  // xorshift32
-  std::size_t at = 0;
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      state ^= state << 13;
-      state ^= state >> 17;
-      state ^= state << 5;
-      const int noise = static_cast<int>(state & 15u);
-      rgb[at++] = static_cast<unsigned char>(std::min(255, x * 255 / std::max(1, width - 1) + noise));
-      rgb[at++] = static_cast<unsigned char>(std::min(255, y * 255 / std::max(1, height - 1) + noise));
-      rgb[at++] = static_cast<unsigned char>(((x + y) / 4 + noise) & 0xFF);
-    }
-  }
-  tjhandle tj = tjInitCompress();
-  unsigned char* out = nullptr;
-  unsigned long size = 0;
-  Bytes jpeg;
-  if (tj != nullptr && tjCompress2(tj, rgb.data(), width, 0, height, TJPF_RGB, &out, &size, TJSAMP_420, quality,
-                                   progressive ? TJFLAG_PROGRESSIVE : 0) == 0) {
-    jpeg.assign(out, out + size);
-  } else {
-    std::fprintf(stderr, "cannot encode a %dx%d JPEG: %s\n", width, height, tjGetErrorStr2(tj));
-  }
-  tjFree(out);
-  if (tj != nullptr) tjDestroy(tj);
-  return jpeg;
+  return vigil::bench::NoiseJpeg(width, height, quality, progressive);
 }
 
 // Issue 14's decompression bomb, built as tests/sandbox_test.cpp's JpegBomb builds it: a small
