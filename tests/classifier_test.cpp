@@ -296,6 +296,41 @@ TEST_F(HttpClassifierTest, ContentSafetyScoresABatchInOneCallByReviewPriority) {
   EXPECT_EQ(standin_.Requests("google"), 1);
 }
 
+// batch_wait_ms: uploads classified at once from many worker threads go to Google in shared
+// requests, through the guard, and each upload gets its own picture's priority.
+TEST_F(HttpClassifierTest, ConcurrentUploadsGoToContentSafetyInSharedRequestsWithBatchWait) {
+  classify::ClassifierSpec spec;
+  spec.http.name = "content-safety";
+  spec.http.kind = "google-content-safety";
+  spec.http.url = standin_.origin() + "/v1beta1/images:classify";
+  spec.http.key = "k-123";
+  spec.batch_wait = std::chrono::milliseconds(100);
+  spec.limits.max_in_flight = 0;
+  std::vector<classify::ClassifierSpec> specs{spec};
+  auto set = classify::ClassifierSet::Make(std::move(specs), SystemClock());
+  ASSERT_TRUE(set) << set.error().ToString();
+  constexpr int kUploads = 12;
+  std::vector<testing::Bytes> pictures;
+  for (int i = 0; i < kUploads; ++i) pictures.push_back(testing::EncodePng(testing::MakePattern(32, 24, 3, 100 + i)));
+  for (int i = 0; i < kUploads; i += 3) {
+    standin_.SetPriority(net::Base64(std::string(pictures[i].begin(), pictures[i].end())), "VERY_HIGH");
+  }
+  std::vector<std::future<std::vector<Classification>>> answers;
+  for (int i = 0; i < kUploads; ++i) {
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      return (*set)->ClassifyUpload({"u-" + std::to_string(i), "image/png", pictures[i], {}});
+    }));
+  }
+  for (int i = 0; i < kUploads; ++i) {
+    const auto got = answers[i].get();
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_TRUE(got[0].ok()) << got[0].error;
+    EXPECT_EQ(got[0].Score("review_priority"), i % 3 == 0 ? 1.0 : 0.0) << "upload " << i << " got its own picture's answer";
+  }
+  EXPECT_LT(standin_.Requests("google"), kUploads / 2) << "uploads shared requests";
+  EXPECT_EQ((*set)->Stats()[0].stats.classified, kUploads);
+}
+
 TEST_F(HttpClassifierTest, AWrongKeyIsARefusalNamingTheServiceNotTheKey) {
   auto classifier = Make("google-content-safety", "/v1beta1/images:classify", "wrong-key");
   const auto out = classifier->Classify(std::vector<ClassifierInput>{Png()});
@@ -457,6 +492,7 @@ key = "env:VIGIL_TEST_CS_KEY"
 rate_per_second = 200
 circuit_failures = 4
 circuit_open_seconds = 20
+batch_wait_ms = 15
 
 [[classifier]]
 name = "own-model"
@@ -467,10 +503,19 @@ scores = "/result/labels"
 timeout_ms = 500
 attempts = 3
 media_types = ["image/jpeg", "image/png"]
+
+[[classifier]]
+name = "local"
+kind = "onnx"
+card = "models/local.card.toml"
+workers = 3
 )",
                                          "classifiers.toml");
   ASSERT_TRUE(specs) << specs.error().ToString();
-  ASSERT_EQ(specs->size(), 2u);
+  ASSERT_EQ(specs->size(), 3u);
+  EXPECT_EQ((*specs)[0].batch_wait, std::chrono::milliseconds(15));
+  EXPECT_EQ((*specs)[2].card, "models/local.card.toml");
+  EXPECT_EQ((*specs)[2].workers, 3);
   EXPECT_EQ((*specs)[0].limits.rate_per_second, 200);
   EXPECT_EQ((*specs)[0].limits.circuit_failures, 4);
   EXPECT_EQ((*specs)[0].http.key, "env:VIGIL_TEST_CS_KEY");
@@ -494,6 +539,11 @@ TEST(ClassifiersFile, MistakesAreRefusedWithTheLineAndClassifierNamed) {
       {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"https://x.example/\"\nmedia_types = [\"text/*\"]\n", "c.toml:5 (classifier 'a'): media type 'text/*' is not an image or video type"},
       {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\n\nurl = \"http://x.example/\"\n", "c.toml:5 (classifier 'a'): "},
       {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"https://x.example/\"\n\ntimeout_ms = -4\n", "c.toml:6 (classifier 'a'): 'timeout_ms'"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"https://x.example/\"\nbatch_wait_ms = 10\n", "c.toml:5 (classifier 'a'): 'batch_wait_ms' is read by classifiers that take batches"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"onnx\"\n", "an onnx classifier needs 'card'"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"onnx\"\ncard = \"c.toml\"\nurl = \"https://x.example/\"\n", "c.toml:5 (classifier 'a'): 'url' is not read by onnx classifiers"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"onnx\"\ncard = \"c.toml\"\nmedia_types = [\"video/*\"]\n", "takes images only"},
+      {"[[classifier]]\nname = \"a\"\nkind = \"http-json\"\nurl = \"https://x.example/\"\ncard = \"c.toml\"\n", "'card' is read by onnx classifiers only"},
   };
   for (const auto& [text, why] : cases) {
     auto specs = classify::ParseClassifiers(text, "c.toml");

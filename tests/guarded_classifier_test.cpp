@@ -2,15 +2,19 @@
 // it in seconds): uploads from 16 threads against a classifier that fails some calls and answers
 // others slowly, with a rate limit, the circuit breaker and max_in_flight all in play. Every
 // upload is answered exactly once, the counts add up, and no more calls than max_in_flight are
-// ever inside the classifier at once.
+// ever inside the classifier at once. The batcher below it, likewise: concurrent uploads share
+// calls, and each gets its own answer.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <mutex>
+#include <string>
 #include <vector>
 
+#include "classify/batching_classifier.h"
 #include "classify/guarded_classifier.h"
 
 namespace vigil {
@@ -83,6 +87,102 @@ TEST(GuardedClassifierThreads, EveryUploadIsAnsweredOnceAndTheCountsAddUp) {
   EXPECT_EQ(stats.calls, flaky->calls.load());
   EXPECT_LE(flaky->most.load(), limits.max_in_flight);
   EXPECT_GT(stats.classified, 0);
+}
+
+// Answers each upload with a score read from its id, and records the size of every call.
+class Echo final : public Classifier {
+ public:
+  explicit Echo(std::size_t batch) : batch_(batch) {}
+  const std::string& name() const override { return name_; }
+  bool Accepts(std::string_view) const override { return true; }
+  std::size_t max_batch() const override { return batch_; }
+  std::vector<Result<Classification>> Classify(std::span<const ClassifierInput> inputs) override {
+    {
+      std::lock_guard lock(mu);
+      sizes.push_back(inputs.size());
+    }
+    std::vector<Result<Classification>> out;
+    for (const auto& in : inputs) {
+      if (fail) {
+        out.emplace_back(Fail(ErrorCode::kUnavailable, "503 from the service"));
+        continue;
+      }
+      Classification c;
+      c.classifier = name_;
+      c.labels.push_back({"id", std::stod(in.content_id) / 1000.0});
+      out.emplace_back(std::move(c));
+    }
+    return out;
+  }
+  std::mutex mu;
+  std::vector<std::size_t> sizes;
+  std::atomic<bool> fail{false};
+
+ private:
+  std::size_t batch_;
+  std::string name_ = "echo";
+};
+
+// Uploads from `threads` threads at once, `each` apiece; every one must get its own score back.
+void ClassifyAtOnce(classify::BatchingClassifier& batched, int threads, int each) {
+  std::vector<std::thread> pool;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < each; ++i) {
+        ClassifierInput input;
+        input.content_id = std::to_string(t * each + i);
+        auto answers = batched.Classify(std::span(&input, 1));
+        if (answers.size() != 1 || !answers[0] || answers[0]->Score("id") != (t * each + i) / 1000.0) ++wrong;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  EXPECT_EQ(wrong.load(), 0) << "an upload got another's answer, or none";
+}
+
+TEST(BatchingClassifier, ConcurrentUploadsShareCallsAndEachGetsItsOwnAnswer) {
+  auto inner = std::make_unique<Echo>(32);
+  Echo* echo = inner.get();
+  classify::BatchingClassifier batched(std::move(inner), std::chrono::milliseconds(20));
+  ClassifyAtOnce(batched, 16, 50);
+  EXPECT_EQ(batched.uploads(), 16 * 50);
+  EXPECT_LT(batched.calls(), 16 * 50 / 2) << "most calls carry several uploads";
+  std::lock_guard lock(echo->mu);
+  EXPECT_LE(*std::max_element(echo->sizes.begin(), echo->sizes.end()), 32u) << "never more than the service takes";
+}
+
+TEST(BatchingClassifier, AFullBatchGoesWithoutWaitingAndALoneUploadWaitsNoLongerThanTheWait) {
+  auto inner = std::make_unique<Echo>(4);
+  classify::BatchingClassifier batched(std::move(inner), std::chrono::seconds(30));
+  const auto start = std::chrono::steady_clock::now();
+  ClassifyAtOnce(batched, 4, 1);  // four at once fill a batch of four
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "a full batch does not wait 30 s";
+  EXPECT_EQ(batched.calls(), 1);
+  classify::BatchingClassifier lone(std::make_unique<Echo>(32), std::chrono::milliseconds(50));
+  const auto t0 = std::chrono::steady_clock::now();
+  ClassifyAtOnce(lone, 1, 1);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(45));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST(BatchingClassifier, AFailedCallIsTheErrorOfEveryUploadItCarried) {
+  auto inner = std::make_unique<Echo>(32);
+  inner->fail = true;
+  classify::BatchingClassifier batched(std::move(inner), std::chrono::milliseconds(20));
+  std::vector<std::thread> pool;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 8; ++t) {
+    pool.emplace_back([&, t] {
+      ClassifierInput input;
+      input.content_id = std::to_string(t);
+      auto answers = batched.Classify(std::span(&input, 1));
+      if (answers.size() == 1 && !answers[0] && answers[0].error().message == "503 from the service") ++failed;
+    });
+  }
+  for (auto& t : pool) t.join();
+  EXPECT_EQ(failed.load(), 8);
 }
 
 }  // namespace

@@ -149,6 +149,16 @@ Image MakeSolid(std::uint32_t width, std::uint32_t height, std::uint32_t channel
   return img;
 }
 
+Image MakeColour(std::uint32_t width, std::uint32_t height, std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  Image img = MakeSolid(width, height, 3);
+  for (std::size_t i = 0; i < img.pixels.size(); i += 3) {
+    img.pixels[i] = r;
+    img.pixels[i + 1] = g;
+    img.pixels[i + 2] = b;
+  }
+  return img;
+}
+
 Bytes EncodeWebpLossy(const Image& rgb, float quality) {
   std::uint8_t* out = nullptr;
   const std::size_t n = WebPEncodeRGB(rgb.pixels.data(), static_cast<int>(rgb.width), static_cast<int>(rgb.height),

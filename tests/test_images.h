@@ -23,6 +23,8 @@ Bytes EncodeJpeg(const Image& img, int quality = 90, bool progressive = false);
 // A solid-colour image (0x5A in every sample): the best case for every codec, so the closest a real
 // file comes to its format's compression ceiling.
 Image MakeSolid(std::uint32_t width, std::uint32_t height, std::uint32_t channels = 3);
+// An RGB image of one colour.
+Image MakeColour(std::uint32_t width, std::uint32_t height, std::uint8_t r, std::uint8_t g, std::uint8_t b);
 
 Bytes EncodeWebpLossless(const Image& img);
 Bytes EncodeWebpLossy(const Image& rgb, float quality = 75);  // RGB only

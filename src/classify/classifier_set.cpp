@@ -2,11 +2,13 @@
 #include "classify/classifier_set.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <future>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "classify/batching_classifier.h"
 #include "util/toml_guard.h"
 #include "vigil/file_hasher.h"
 
@@ -17,7 +19,7 @@ constexpr std::string_view kKeys[] = {"name",          "kind",        "url",    
                                       "timeout_ms",    "attempts",    "backoff_ms",    "rate_per_second", "burst",
                                       "circuit_failures", "circuit_open_seconds", "max_upload_bytes", "request", "max_in_flight",
                                       "scores",        "model",       "model_pointer", "version",      "auth_header",
-                                      "auth_scheme"};
+                                      "auth_scheme",   "card",        "workers",      "batch_wait_ms"};
 
 bool ValidName(const std::string& name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
@@ -28,14 +30,7 @@ bool ValidName(const std::string& name) {
 }  // namespace
 
 Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, const std::string& source) {
-  VIGIL_TRY(CheckTomlDepth(text, source));
-  toml::table table;
-  try {
-    table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(e.source().begin.line) + ":" +
-                                                 std::to_string(e.source().begin.column) + ": " + std::string(e.description()));
-  }
+  VIGIL_ASSIGN_OR_RETURN(toml::table table, ParseTomlChecked(text, source));
   for (const auto& [key, node] : table) {
     if (key.str() != "classifier") {
       return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) + ": unknown key '" +
@@ -98,6 +93,7 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     text_of("version", h.version_pointer);
     text_of("auth_header", h.auth_header);
     text_of("auth_scheme", h.auth_scheme);
+    text_of("card", spec.card);
     if (const auto* node = t->get("media_types")) {
       h.media_types.clear();
       const auto* list = node->as_array();
@@ -116,6 +112,8 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
     int_of("burst", 0, 100'000, [&](std::int64_t v) { spec.limits.burst = static_cast<int>(v); });
     int_of("circuit_failures", 0, 1000, [&](std::int64_t v) { spec.limits.circuit_failures = static_cast<int>(v); });
     int_of("max_in_flight", 0, 4096, [&](std::int64_t v) { spec.limits.max_in_flight = static_cast<int>(v); });
+    int_of("workers", 1, 64, [&](std::int64_t v) { spec.workers = static_cast<int>(v); });
+    int_of("batch_wait_ms", 0, 1000, [&](std::int64_t v) { spec.batch_wait = std::chrono::milliseconds(v); });
     int_of("circuit_open_seconds", 1, 86'400, [&](std::int64_t v) { spec.limits.circuit_open = std::chrono::seconds(v); });
     if (const auto* node = t->get("rate_per_second")) {
       auto v = node->value<double>();
@@ -123,7 +121,31 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
       else status = Fail(ErrorCode::kInvalidArgument, where("rate_per_second") + "'rate_per_second' must be a number within 0..1000000");
     }
     if (!status) return tl::unexpected(status.error());
-    if (h.kind.empty()) return Fail(ErrorCode::kInvalidArgument, where() + "'kind' is required (google-content-safety, safer-predict, http-json)");
+    if (h.kind.empty()) return Fail(ErrorCode::kInvalidArgument, where() + "'kind' is required (google-content-safety, safer-predict, http-json, onnx)");
+    if (spec.batch_wait.count() > 0 && h.kind != "google-content-safety") {
+      return Fail(ErrorCode::kInvalidArgument, where("batch_wait_ms") + "'batch_wait_ms' is read by classifiers that take batches "
+                                                                        "(google-content-safety), not " + h.kind);
+    }
+    if (h.kind == "onnx") {
+      // A local model: its card says everything else; settings of the HTTP kinds are refused.
+      for (const char* key : {"url", "key", "timeout_ms", "max_upload_bytes", "request", "scores", "model", "model_pointer", "version",
+                              "auth_header", "auth_scheme"}) {
+        if (t->contains(key)) {
+          return Fail(ErrorCode::kInvalidArgument, where(key) + "'" + key + "' is not read by onnx classifiers (the model card describes the model)");
+        }
+      }
+      if (spec.card.empty()) return Fail(ErrorCode::kInvalidArgument, where() + "an onnx classifier needs 'card' (the model card's path)");
+      for (const auto& m : h.media_types) {
+        if (!m.starts_with("image/")) {
+          return Fail(ErrorCode::kInvalidArgument, where("media_types") + "an onnx classifier takes images only, not '" + m.substr(0, 64) + "'");
+        }
+      }
+      out.push_back(std::move(spec));
+      continue;
+    }
+    for (const char* key : {"card", "workers"}) {
+      if (t->contains(key)) return Fail(ErrorCode::kInvalidArgument, where(key) + "'" + key + "' is read by onnx classifiers only, not " + h.kind);
+    }
     // Settings of the generic adapter on a hosted kind would be ignored: said, not ignored.
     if (h.kind != "http-json") {
       for (const char* key : {"request", "scores", "model", "model_pointer", "version", "auth_header", "auth_scheme"}) {
@@ -160,29 +182,58 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
 }
 
 Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<ClassifierSpec> specs, const Clock& clock,
-                                                           FetcherFactory fetcher) {
+                                                           FetcherFactory fetcher, ModelHost models) {
   std::vector<std::unique_ptr<GuardedClassifier>> classifiers;
   for (auto& spec : specs) {
     const ClassifierLimits limits = spec.limits;
+    if (spec.http.kind == "onnx") {
+      const std::string name = spec.http.name;
+      if (spec.local == nullptr) return Fail(ErrorCode::kInvalidArgument, "classifier '" + name + "': its model is not loaded");
+      if (!models) {
+        return Fail(ErrorCode::kUnsupported, "classifier '" + name + "': local models run in the decoder sandbox, which this command does not start");
+      }
+      auto started = models(*spec.local);
+      if (!started) return Fail(started.error().code, "classifier '" + name + "': " + started.error().message);
+      if (started->outputs != spec.local->card.labels.size()) {
+        return Fail(ErrorCode::kInvalidArgument, "classifier '" + name + "': the model answers " + std::to_string(started->outputs) +
+                                                     " numbers and its card's [output] labels name " +
+                                                     std::to_string(spec.local->card.labels.size()) + " (one label per output, \"\" for one left out)");
+      }
+      classifiers.push_back(std::make_unique<GuardedClassifier>(
+          MakeLocalModelClassifier(name, spec.local->card, spec.http.media_types, std::move(started->run)), limits, clock));
+      continue;
+    }
     VIGIL_ASSIGN_OR_RETURN(auto adapter, MakeHttpClassifier(std::move(spec.http), fetcher));
+    if (spec.batch_wait.count() > 0 && adapter->max_batch() > 1) {
+      adapter = std::make_unique<BatchingClassifier>(std::move(adapter), spec.batch_wait);
+    }
     classifiers.push_back(std::make_unique<GuardedClassifier>(std::move(adapter), limits, clock));
   }
   return std::make_shared<ClassifierSet>(std::move(classifiers));
 }
 
-Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Load(const std::string& path, const Clock& clock) {
+Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Load(const std::string& path, const Clock& clock, ModelHost models) {
   // Regular files only, at most 1 MiB (a FIFO or a device named here would otherwise hang the start).
   auto bytes = ReadFileLimited(path, 1u << 20);
   if (!bytes) return Fail(bytes.error().code, path + ": cannot read the classifiers file: " + bytes.error().message);
   const std::string text(bytes->begin(), bytes->end());
   VIGIL_ASSIGN_OR_RETURN(auto specs, ParseClassifiers(text, path));
   for (auto& spec : specs) {
+    if (spec.http.kind == "onnx") {
+      std::filesystem::path card(spec.card);
+      if (card.is_relative()) card = std::filesystem::path(path).parent_path() / card;
+      auto local = LoadLocalModel(spec.http.name, card.string());
+      if (!local) return Fail(local.error().code, path + ": classifier '" + spec.http.name + "': " + local.error().message);
+      local->workers = spec.workers;
+      spec.local = std::make_shared<const LocalModel>(std::move(*local));
+      continue;
+    }
     if (spec.http.key.empty()) continue;
     auto secret = net::LoadSecret(spec.http.key);
     if (!secret) return Fail(secret.error().code, path + ": classifier '" + spec.http.name + "': " + secret.error().message);
     spec.http.key = std::move(*secret);
   }
-  return Make(std::move(specs), clock);
+  return Make(std::move(specs), clock, {}, std::move(models));
 }
 
 std::vector<Classification> ClassifierSet::ClassifyUpload(const ClassifierInput& input) const {

@@ -11,7 +11,14 @@
 //   rate_per_second = 200               # the service's quota; 0: none
 //   circuit_failures = 5                # failures in a row that stop calls ...
 //   circuit_open_seconds = 30           # ... for this long
+//   batch_wait_ms = 10                  # google-content-safety: uploads arriving within this go in one call
 //   # http-json only: url, request, scores, model, model_pointer, version, auth_header, auth_scheme
+//
+//   [[classifier]]
+//   name = "own-model"
+//   kind = "onnx"                       # a local model, run in the decoder sandbox
+//   card = "models/own.card.toml"       # its model card (model_card.h), relative to this file
+//   workers = 2                         # sandbox workers holding the model (default: up to 4)
 //
 // The file is untrusted input: unknown keys, wrong types and impossible values are refused with the
 // file, line and classifier named, and nothing is loaded.
@@ -26,6 +33,7 @@
 
 #include "classify/guarded_classifier.h"
 #include "classify/http_classifiers.h"
+#include "classify/local_model_classifier.h"
 #include "vigil/policy.h"
 
 namespace vigil::classify {
@@ -34,6 +42,10 @@ struct ClassifierSpec {
   HttpClassifierConfig http;  // key: where the secret is ("env:NAME", "file:/path") until loaded
   ClassifierLimits limits;
   int line = 0;
+  std::string card;                    // kind "onnx": the model card's path, as the file says
+  int workers = 0;                     // kind "onnx": sandbox workers holding the model (0: the service's choice)
+  std::chrono::milliseconds batch_wait{0};  // kinds that take batches: gather uploads for this long (0: one a call)
+  std::shared_ptr<const LocalModel> local;  // kind "onnx": the card and model, once loaded
 };
 
 // Parses a classifiers file's text; `source` names it in errors.
@@ -44,11 +56,13 @@ class ClassifierSet {
   explicit ClassifierSet(std::vector<std::unique_ptr<GuardedClassifier>> classifiers)
       : classifiers_(std::move(classifiers)) {}
 
-  // Reads the file, loads each key from where it says and makes the adapters.
-  static Result<std::shared_ptr<ClassifierSet>> Load(const std::string& path, const Clock& clock);
-  // From specs whose keys are loaded already (tests).
+  // Reads the file, loads each key from where it says and each local model's card and file, and
+  // makes the adapters; local models are started by `models` (none given: a local model in the
+  // file is an error saying so).
+  static Result<std::shared_ptr<ClassifierSet>> Load(const std::string& path, const Clock& clock, ModelHost models = {});
+  // From specs whose keys and local models are loaded already (tests).
   static Result<std::shared_ptr<ClassifierSet>> Make(std::vector<ClassifierSpec> specs, const Clock& clock,
-                                                     FetcherFactory fetcher = {});
+                                                     FetcherFactory fetcher = {}, ModelHost models = {});
 
   // Every classifier that takes the upload's media type, at once; one answer each, in the file's
   // order (an answer with `error` when it could not classify).

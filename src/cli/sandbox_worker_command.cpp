@@ -24,6 +24,7 @@ Action RegisterSandboxWorkerCommand(CLI::App& app) {
   worker->add_option("--nice", settings->nice, "Lower CPU priority")->check(CLI::Range(0, 19));
   worker->add_option("--large-pixels", settings->large_pixels,
                      "Hand images declaring more back for the large lane (0: none)");
+  worker->add_flag("--models", settings->models, "Load the ONNX module before confining (local classifier models)");
   return [worker, settings, memory_mb]() -> int {
     if (!worker->parsed()) return -1;
     if (isatty(0) != 0) {

@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
@@ -115,11 +116,50 @@ Status LoadIndex(Matcher& matcher, const server::ServerConfig& config) {
   return {};
 }
 
+classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {
+  const auto& sb = config.sandbox;
+  sandbox::PoolOptions base;
+  base.executable = "/proc/self/exe";
+  base.workers = sb.workers > 0 ? sb.workers : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  base.memory_bytes = static_cast<std::uint64_t>(sb.memory_mb) << 20;
+  base.max_body_bytes = config.http.max_body_bytes;
+  base.max_requests_per_worker = sb.max_requests_per_worker;
+  base.image_wall_seconds = sb.image_wall_seconds;
+  base.image_cpu_seconds = sb.image_cpu_seconds;
+  base.user = sb.user;
+  base.large_workers = 0;  // one lane: every image is decoded where the model is
+  base.on_worker_output = [](pid_t pid, std::string_view line) {
+    spdlog::warn(R"("msg":"model worker output","pid":{},"line":{})", pid, JsonString(std::string(line)));
+  };
+  MediaHashOptions decode;
+  decode.limits = config.api.decode_limits;
+  return [base, decode](const classify::LocalModel& model) -> Result<classify::StartedModel> {
+    sandbox::PoolOptions options = base;
+    if (model.workers > 0) options.workers = model.workers;
+    options.models.push_back({model.classifier, model.onnx, model.card.input});
+    // Whatever the decoder sandbox's mode: a model file is parsed only under the filter.
+    auto pool = sandbox::SandboxPool::Start(options);
+    if (!pool) {
+      return Fail(pool.error().code, "local models run only in the decoder sandbox: " + pool.error().message);
+    }
+    std::shared_ptr<sandbox::SandboxPool> shared(std::move(*pool));
+    spdlog::info(R"("msg":"local model loaded in the sandbox","classifier":{},"model":{},"version":{},"sha256":{},"outputs":{},"workers":{})",
+                 JsonString(model.classifier), JsonString(model.card.name), JsonString(model.card.version),
+                 JsonString(model.card.sha256), shared->ModelOutputs(model.classifier).value_or(0), options.workers);
+    classify::StartedModel started;
+    started.outputs = shared->ModelOutputs(model.classifier).value_or(0);
+    started.run = [shared, name = model.classifier, decode](std::span<const std::uint8_t> bytes) {
+      return shared->RunModel(name, bytes, decode);
+    };
+    return started;
+  };
+}
+
 Result<std::shared_ptr<classify::ClassifierSet>> LoadClassifiers(const server::ServerConfig& config, const PolicyRules* rules,
                                                                  const std::string& rules_path) {
   std::shared_ptr<classify::ClassifierSet> set;
   if (!config.classifiers_file.empty()) {
-    VIGIL_ASSIGN_OR_RETURN(set, classify::ClassifierSet::Load(config.classifiers_file, SystemClock()));
+    VIGIL_ASSIGN_OR_RETURN(set, classify::ClassifierSet::Load(config.classifiers_file, SystemClock(), SandboxModelHost(config)));
   }
   if (rules != nullptr) VIGIL_TRY(classify::CheckRulesNameClassifiers(*rules, set.get(), rules_path));
   return set;

@@ -28,6 +28,10 @@ MediaHasher SandboxHasher(sandbox::SandboxPool* pool);
 // the changes after it from the store), else every entry from the store. Logs which, how long it
 // took and what it holds.
 Status LoadIndex(Matcher& matcher, const server::ServerConfig& config);
+// What starts a local classifier model: a sandbox pool of its own holding the model (the decoder
+// sandbox's user, memory, time limits and worker count; one lane), whatever the decoder
+// sandbox's mode, since a model file is parsed only under the filter.
+classify::ModelHost SandboxModelHost(const server::ServerConfig& config);
 // The classifiers of `[classifiers] file` (null when none), with `rules` (may be null) checked
 // against them (classify::CheckRulesNameClassifiers). Errors name the file.
 Result<std::shared_ptr<classify::ClassifierSet>> LoadClassifiers(const server::ServerConfig& config, const PolicyRules* rules,

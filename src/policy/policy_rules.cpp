@@ -251,15 +251,7 @@ StrikeStanding ScoreStrikes(const StrikePolicy& policy, const std::vector<Struck
 }
 
 Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string& source) {
-  VIGIL_TRY(CheckTomlDepth(text, source));
-  toml::table table;
-  try {
-    table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(e.source().begin.line) + ":" +
-                                                 std::to_string(e.source().begin.column) + ": " +
-                                                 std::string(e.description()));
-  }
+  VIGIL_ASSIGN_OR_RETURN(const toml::table table, ParseTomlChecked(text, source));
   for (const auto& [key, node] : table) {
     if (key.str() != "rule" && key.str() != "category" && key.str() != "strikes" && key.str() != "queue") {
       return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(node.source().begin.line) + ": unknown key '" +

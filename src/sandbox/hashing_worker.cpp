@@ -13,11 +13,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <new>
 #include <optional>
 #include <vector>
 
 #include "media/decoder_modules.h"
+#include "media/tensor_input.h"
+#include "sandbox/model_request.h"
+#include "sandbox/model_runtime.h"
 #include "sandbox/seccomp_sandbox.h"
 #include "sandbox/worker_protocol.h"
 #include "signals/media_hashing.h"
@@ -134,6 +139,59 @@ std::optional<std::uint64_t> ForLargeLane(std::span<const std::uint8_t> body, co
   return pixels;
 }
 
+// The models this worker was given, by name.
+struct WorkerModel {
+  std::unique_ptr<LoadedModel> model;
+  media::TensorSpec input;
+};
+
+const char* ModelName(const json::value& options) {
+  const auto* o = options.if_object();
+  const auto* v = o != nullptr ? o->if_contains("name") : nullptr;
+  if (v == nullptr) v = o != nullptr ? o->if_contains("model") : nullptr;
+  return v != nullptr && v->is_string() ? v->as_string().c_str() : "";
+}
+
+// kLoadModel: parse (here, under the filter), then one run on zeros, which shows the model takes
+// the card's input and tells the service how many numbers it answers.
+Result<std::string> LoadModel(const json::value& options, std::span<const std::uint8_t> onnx, const Result<const ModelRuntime*>& runtime,
+                              std::map<std::string, WorkerModel>& models) {
+  if (!runtime) return tl::unexpected(runtime.error());
+  const std::string name = ModelName(options);
+  if (name.empty() || name.size() > 64) return Fail(ErrorCode::kInvalidArgument, "a model needs a name of 1-64 bytes");
+  const auto* o = options.if_object();
+  const auto* input = o != nullptr ? o->if_contains("input") : nullptr;
+  VIGIL_ASSIGN_OR_RETURN(auto spec, input != nullptr ? TensorSpecFromJson(*input)
+                                                      : Result<media::TensorSpec>(Fail(ErrorCode::kInvalidArgument, "the model's input is missing")));
+  VIGIL_ASSIGN_OR_RETURN(auto model, (*runtime)->load(onnx));
+  const std::vector<float> zeros(std::size_t{spec.width} * spec.height * spec.channels(), 0.0f);
+  auto outputs = model->Run(zeros, spec.Shape());
+  if (!outputs) {
+    return Fail(ErrorCode::kInvalidArgument, "the model does not take the card's input (" + std::to_string(spec.width) + "x" +
+                                                 std::to_string(spec.height) + ", " + std::string(media::TensorLayoutName(spec.layout)) +
+                                                 ", " + std::to_string(spec.channels()) + " channels): " + outputs.error().message);
+  }
+  const std::size_t count = outputs->size();
+  models[name] = WorkerModel{std::move(model), spec};
+  return json::serialize(json::object{{"outputs", count}});
+}
+
+// kClassify: the image decoded within the limits, made into the model's input, run.
+Result<std::string> Classify(const json::value& options, std::span<const std::uint8_t> body, const MediaHashOptions& hash_options,
+                             std::map<std::string, WorkerModel>& models) {
+  const std::string name = ModelName(options);
+  auto it = models.find(name);
+  if (it == models.end()) return Fail(ErrorCode::kInvalidArgument, "no model '" + name.substr(0, 64) + "' is loaded in this worker");
+  if (LooksLikeVideo(body)) return Fail(ErrorCode::kUnsupported, "local models classify images, not videos");
+  VIGIL_ASSIGN_OR_RETURN(auto image, DecodeImage(body, hash_options.limits));
+  VIGIL_ASSIGN_OR_RETURN(auto tensor, media::ImageToTensor(image, it->second.input));
+  VIGIL_ASSIGN_OR_RETURN(auto outputs, it->second.model->Run(tensor, it->second.input.Shape()));
+  json::array out;
+  out.reserve(outputs.size());
+  for (float v : outputs) out.push_back(static_cast<double>(v));
+  return json::serialize(json::object{{"outputs", std::move(out)}});
+}
+
 }  // namespace
 
 int RunHashingWorker(const WorkerSettings& settings) {
@@ -149,6 +207,10 @@ int RunHashingWorker(const WorkerSettings& settings) {
   // Also on standard error, which the service logs for every worker it starts (the ready message
   // below is read once, at the pool's start): an installation broken under a running service shows.
   if (!missing_decoders.empty()) std::fprintf(stderr, "decoder modules missing: %s\n", missing_decoders.c_str());
+  // The model runtime likewise, for a pool that runs models (its loading error answers each model).
+  const Result<const ModelRuntime*> runtime =
+      settings.models ? LoadModelRuntime() : Result<const ModelRuntime*>(Fail(ErrorCode::kUnavailable, "this worker was started without models"));
+  std::map<std::string, WorkerModel> models;
   Isolation isolation;
   if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
@@ -186,7 +248,8 @@ int RunHashingWorker(const WorkerSettings& settings) {
       AnswerStatus status = AnswerStatus::kOk;
       SetCpuBudget(h.cpu_seconds);  // the request's, from here to its answer
       const bool decodes = h.op == static_cast<std::uint32_t>(WorkerOp::kHash) ||
-                           h.op == static_cast<std::uint32_t>(WorkerOp::kPreview);
+                           h.op == static_cast<std::uint32_t>(WorkerOp::kPreview) ||
+                           h.op == static_cast<std::uint32_t>(WorkerOp::kClassify);
       auto hash_options = decodes ? MediaHashOptionsFromJson(parsed) : Result<MediaHashOptions>(MediaHashOptions{});
       const auto large = decodes && hash_options ? ForLargeLane(body, hash_options->limits, settings.large_pixels)
                                                  : std::nullopt;
@@ -217,6 +280,14 @@ int RunHashingWorker(const WorkerSettings& settings) {
         auto jpeg = hash_options ? BlurredPreview(body, preview) : tl::unexpected(hash_options.error());
         if (!jpeg) status = AnswerStatus::kError;
         answer = jpeg ? std::string(jpeg->begin(), jpeg->end()) : ErrorJson(jpeg.error());
+      } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kLoadModel)) {
+        auto loaded = LoadModel(parsed, body, runtime, models);
+        if (!loaded) status = AnswerStatus::kError;
+        answer = loaded ? *loaded : ErrorJson(loaded.error());
+      } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kClassify)) {
+        auto scored = hash_options ? Classify(parsed, body, *hash_options, models) : tl::unexpected(hash_options.error());
+        if (!scored) status = AnswerStatus::kError;
+        answer = scored ? *scored : ErrorJson(scored.error());
       } else {
         status = AnswerStatus::kError;
         answer = ErrorJson({ErrorCode::kInvalidArgument, "unknown worker operation " + std::to_string(h.op)});

@@ -4,7 +4,8 @@
 // hashes one upload (or makes a reviewer's blurred preview) per request until the service closes
 // the socket, each request under its CPU budget. A small-lane worker first reads an image's
 // header and hands an image larger than its lane takes back to the service, undecoded, for the
-// large lane. Probes let the service (and `vigil sandbox check`) see that the confinement holds.
+// large lane. A worker of a pool with local classifier models parses each model when the service
+// sends it (kLoadModel) and runs it on images (kClassify). Probes let the service (and `vigil sandbox check`) see that the confinement holds.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,9 @@ struct WorkerSettings {
   std::int64_t uid = 65534, gid = 65534;  // a worker started as root becomes this user
   int nice = 0;                           // lower CPU priority (the large lane's)
   std::uint64_t large_pixels = 0;         // images declaring more go back for the large lane; 0: none
+  // Loads the ONNX module (model_runtime.h) before confining itself, so that kLoadModel can parse
+  // models under the filter. Workers of pools without models never load OpenCV.
+  bool models = false;
 };
 
 // Runs the worker on descriptors 0 and 1. Returns the process exit status.

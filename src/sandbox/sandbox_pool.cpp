@@ -21,6 +21,7 @@
 #include <thread>
 #include <utility>
 
+#include "sandbox/model_request.h"
 #include "sandbox/worker_protocol.h"
 #include "vigil/video.h"
 
@@ -308,7 +309,9 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
                              const_cast<char*>("--uid"), const_cast<char*>(uid.c_str()),
                              const_cast<char*>("--gid"), const_cast<char*>(gid.c_str()),
                              const_cast<char*>("--nice"), const_cast<char*>(nice.c_str()),
-                             const_cast<char*>("--large-pixels"), const_cast<char*>(large_pixels.c_str()), nullptr};
+                             const_cast<char*>("--large-pixels"), const_cast<char*>(large_pixels.c_str())};
+  if (!options_.models.empty()) argv.push_back(const_cast<char*>("--models"));
+  argv.push_back(nullptr);
   char* empty_environment[] = {nullptr};  // the service's secrets stay in the service
   pid_t pid = -1;
   const int rc = posix_spawn(&pid, options_.executable.c_str(), &actions, nullptr, argv.data(), empty_environment);
@@ -344,9 +347,55 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
     return Fail(why.code, "decoder sandbox unavailable: " + why.message);
   }
   if (ready != nullptr) *ready = std::move(payload);
+  if (auto loaded = LoadModels(w); !loaded) {
+    std::lock_guard lock(mu_);
+    ++stats_.workers_failed;
+    return tl::unexpected(loaded.error());
+  }
   std::lock_guard lock(mu_);
   ++stats_.workers_started;
   return w;
+}
+
+Status SandboxPool::LoadModels(Worker& w) {
+  for (const auto& model : options_.models) {
+    const std::string request = json::serialize(json::object{{"name", model.name}, {"input", TensorSpecToJson(model.input)}});
+    const std::span<const std::uint8_t> body = model.onnx ? std::span<const std::uint8_t>(*model.onnx) : std::span<const std::uint8_t>();
+    auto answer = Exchange(w, static_cast<std::uint32_t>(WorkerOp::kLoadModel), request, body, options_.model_load_seconds,
+                           options_.model_load_seconds);
+    // Exchange has killed a worker that crashed, hung or broke the protocol; one that answered
+    // with an error is killed here (it is of no use without its models).
+    std::optional<Error> failed;
+    std::size_t outputs = 0;
+    if (!answer) {
+      failed = answer.error();
+    } else if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) {
+      failed = FromErrorJson(answer->second);
+      Kill(w);
+    } else {
+      boost::system::error_code ec;
+      const json::value said = json::parse(answer->second, ec);
+      const auto* o = !ec ? said.if_object() : nullptr;
+      const auto* n = o != nullptr ? o->if_contains("outputs") : nullptr;
+      if (n == nullptr || !n->is_number() || n->to_number<double>() < 0) {
+        failed = Error{ErrorCode::kInternal, "the worker's answer does not say how many outputs the model has"};
+        Kill(w);
+      } else {
+        outputs = static_cast<std::size_t>(n->to_number<double>());
+      }
+    }
+    if (failed) {
+      // The model's fault (refused, or the parser crashed on it) or the installation's.
+      const bool model_at_fault = failed->code == ErrorCode::kInvalidArgument || failed->code == ErrorCode::kCorrupt;
+      std::string why = failed->message;
+      if (const auto at = why.find(" and was replaced"); at != std::string::npos) why.erase(at);  // it is not, at start
+      return Fail(model_at_fault ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable,
+                  "model '" + model.name + "' did not load in the sandbox: " + why);
+    }
+    std::lock_guard lock(mu_);
+    model_outputs_.emplace(model.name, outputs);
+  }
+  return {};
 }
 
 Result<SandboxPool::Worker> SandboxPool::Acquire(Lane& lane) {
@@ -638,6 +687,39 @@ Result<std::vector<std::uint8_t>> SandboxPool::Preview(std::span<const std::uint
                      bytes, options_.wall_seconds, LooksLikeVideo(bytes) ? 0 : options_.image_cpu_seconds, false);
   if (!payload) return tl::unexpected(AsUploadError(payload.error()));
   return std::vector<std::uint8_t>(payload->begin(), payload->end());
+}
+
+Result<std::vector<float>> SandboxPool::RunModel(const std::string& name, std::span<const std::uint8_t> bytes,
+                                                const MediaHashOptions& options) {
+  const auto expected = ModelOutputs(name);
+  if (!expected) return Fail(ErrorCode::kInvalidArgument, "no model '" + name + "' in this sandbox");
+  json::object request = MediaHashOptionsToJson(options);
+  request["model"] = name;
+  auto payload = Run(static_cast<std::uint32_t>(WorkerOp::kClassify), json::serialize(request), bytes, options_.image_wall_seconds,
+                     options_.image_cpu_seconds, false);
+  if (!payload) return tl::unexpected(AsUploadError(payload.error()));
+  // The worker's answer is checked like any other untrusted input.
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(*payload, ec);
+  const auto* o = !ec ? parsed.if_object() : nullptr;
+  const auto* list = o != nullptr ? o->if_contains("outputs") : nullptr;
+  if (list == nullptr || !list->is_array() || list->as_array().size() != *expected) {
+    return Fail(ErrorCode::kInternal, "the worker's answer for model '" + name + "' is not its " + std::to_string(*expected) + " outputs");
+  }
+  std::vector<float> out;
+  out.reserve(*expected);
+  for (const auto& v : list->as_array()) {
+    if (!v.is_number()) return Fail(ErrorCode::kInternal, "the worker's answer for model '" + name + "' holds something other than numbers");
+    out.push_back(static_cast<float>(v.to_number<double>()));
+  }
+  return out;
+}
+
+std::optional<std::size_t> SandboxPool::ModelOutputs(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = model_outputs_.find(name);
+  if (it == model_outputs_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<json::value> SandboxPool::Probe(const std::string& name, double wall_seconds, double cpu_seconds,

@@ -19,6 +19,7 @@
 #include <deque>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,11 +28,19 @@
 #include <string_view>
 #include <vector>
 
+#include "media/tensor_input.h"
 #include "sandbox/seccomp_sandbox.h"
 #include "signals/media_hashing.h"
 #include "vigil/status.h"
 
 namespace vigil::sandbox {
+
+// A local classifier model every worker of a pool parses (under the filter) when it starts.
+struct SandboxModel {
+  std::string name;  // what RunModel calls it
+  std::shared_ptr<const std::vector<std::uint8_t>> onnx;  // the model file's bytes
+  media::TensorSpec input;  // how an image becomes its input
+};
 
 struct PoolOptions {
   std::string executable;           // the vigil binary (the service's own, /proc/self/exe)
@@ -56,6 +65,12 @@ struct PoolOptions {
   // escaped. Drained after every request and when a worker ends; what does not fit in the pipe
   // (64 KiB) meanwhile is lost. Empty: written to this process's stderr, prefixed.
   std::function<void(pid_t pid, std::string_view line)> on_worker_output;
+  // Local classifier models: each worker loads the ONNX module before it confines itself, then is
+  // sent every model and parses it under the filter (and runs it once on zeros). A model that does
+  // not load fails Start with the worker's reason; a replacement worker that cannot load them is
+  // a failed start. Each worker holds every model in its memory.
+  std::vector<SandboxModel> models;
+  double model_load_seconds = 120;  // wall and CPU time one worker may take to parse one model
 };
 
 struct PoolStats {
@@ -102,6 +117,12 @@ class SandboxPool {
   Result<HashedMedia> Hash(std::span<const std::uint8_t> bytes, const MediaHashOptions& options);
   // The reviewer-safe blurred preview (JPEG) of an image or a video's first frame.
   Result<std::vector<std::uint8_t>> Preview(std::span<const std::uint8_t> bytes, const DecodeLimits& limits);
+  // Runs model `name` (one of options().models) on an image decoded within options.limits: the
+  // model's first output, as many numbers as ModelOutputs(name) says.
+  Result<std::vector<float>> RunModel(const std::string& name, std::span<const std::uint8_t> bytes,
+                                      const MediaHashOptions& options);
+  // How many numbers a model answers (found when the first worker loaded it); nullopt: no such model.
+  std::optional<std::size_t> ModelOutputs(const std::string& name) const;
   // A diagnostic probe (ping, environment, identity, open_file, write_file, forbidden_syscall,
   // prlimit_other, thread_name, prctl_other, stderr, allocate, spin) with its own time limit and CPU budget (0: none), in
   // the small lane or the large one.
@@ -145,6 +166,9 @@ class SandboxPool {
                                                     std::span<const std::uint8_t> body, double wall_seconds,
                                                     double cpu_seconds);
   Result<Worker> Spawn(Lane& lane, std::string* ready = nullptr);  // `ready`: what the worker said when it was
+  // Sends every model to a worker that has just started; the worker is killed on a failure.
+  Status LoadModels(Worker& worker);
+  std::map<std::string, std::size_t> model_outputs_;  // by name; written by the first worker's LoadModels
   Result<Worker> Acquire(Lane& lane);
   void Release(Worker worker);
   void Kill(Worker& worker);

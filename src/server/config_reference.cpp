@@ -311,8 +311,9 @@ std::vector<ConfigKey> MakeReference() {
        "slow for some accounts holds up no other"},
       // [classifiers]
       {"classifiers", "file", "string", String(d.classifiers_file),
-       "a classifiers file (TOML, `[[classifier]]` tables: Google's Content Safety API, Thorn's Safer Predict or a "
-       "model server of the platform's own, docs/classifiers.md): every upload they take is scored, and rules with "
+       "a classifiers file (TOML, `[[classifier]]` tables: Google's Content Safety API, Thorn's Safer Predict, a "
+       "model server of the platform's own or a local ONNX model run in the decoder sandbox, docs/classifiers.md): "
+       "every upload they take is scored, and rules with "
        "`min_score` may hold it for review (never more). Read at start; a file that does not load stops the start. "
        "Empty: no classifiers"},
       // [retroactive]

@@ -43,15 +43,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   auto bytes = ReadFileLimited(path, 4u << 20);
   if (!bytes) return Fail(bytes.error().code, path + ": " + bytes.error().message);
   const std::string text(bytes->begin(), bytes->end());
-  VIGIL_TRY(CheckTomlDepth(text, path));
-  toml::table table;
-  try {
-    table = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    const auto& where = e.source().begin;
-    return Fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(where.line) + ":" +
-                                                 std::to_string(where.column) + ": " + std::string(e.description()));
-  }
+  VIGIL_ASSIGN_OR_RETURN(const toml::table table, ParseTomlChecked(text, path));
   // A misspelt key would otherwise be ignored silently and leave a default in force. The keys are
   // the reference's (config_reference.cpp): a key cannot be accepted without being documented.
   const auto& reference = ConfigReference();

@@ -57,4 +57,15 @@ Status CheckTomlDepth(std::string_view text, const std::string& source) {
   return {};
 }
 
+Result<toml::table> ParseTomlChecked(std::string_view text, const std::string& source) {
+  VIGIL_TRY(CheckTomlDepth(text, source));
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return Fail(ErrorCode::kInvalidArgument, source + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+                                                 std::string(e.description()));
+  }
+}
+
 }  // namespace vigil
