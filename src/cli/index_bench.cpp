@@ -23,7 +23,7 @@ namespace vigil::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 struct Row {
   std::size_t size;
@@ -41,7 +41,7 @@ double BestRate(std::size_t items, F&& run) {
   for (int pass = 0; pass < 3; ++pass) {
     const auto t = Clock::now();
     run();
-    best = std::max(best, static_cast<double>(items) / Since(t));
+    best = std::max(best, static_cast<double>(items) / SecondsSince(t));
   }
   return best;
 }
@@ -160,7 +160,7 @@ int RunIndexBench(const IndexBenchArgs& a) {
 
     auto t = Clock::now();
     auto built = PdqIndex::Build(ids, data, {.background_merge = false});
-    const double build_s = Since(t);
+    const double build_s = SecondsSince(t);
     const fs::path snap = dir / "bench.vidx";
     if (auto st = built->Save(snap); !st) {
       std::fprintf(stderr, "%s\n", st.error().message.c_str());
@@ -168,7 +168,7 @@ int RunIndexBench(const IndexBenchArgs& a) {
     }
     t = Clock::now();
     auto loaded = PdqIndex::Load(snap, {.background_merge = false});
-    const double load_s = Since(t);
+    const double load_s = SecondsSince(t);
     if (!loaded) {
       std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
       return 1;
@@ -181,7 +181,7 @@ int RunIndexBench(const IndexBenchArgs& a) {
       // Ground truth: the exact scan, batched.
       t = Clock::now();
       const auto truth_lists = scan.SearchBatch(slow_queries, radius);
-      const double batched_s = Since(t);
+      const double batched_s = SecondsSince(t);
       Truth truth(truth_lists.size());
       for (std::size_t q = 0; q < truth_lists.size(); ++q)
         for (const auto& m : truth_lists[q]) truth[q].insert(m.id);

@@ -58,7 +58,7 @@ boost::json::object ReceivedJson(const ReceivedBundle& b) {
   return o;
 }
 
-void Print(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
+void PrintJson(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
 
 int PrintReceipt(Store& store, const SharingArgs& a, const char* command, const Result<BundleReceipt>& receipt) {
   if (!receipt) return ReportError(command, receipt.error());
@@ -82,7 +82,7 @@ int PrintReceipt(Store& store, const SharingArgs& a, const char* command, const 
   }
   if (receipt->skipped_removals > 0) o["removals_left_alone"] = receipt->skipped_removals;
   if (receipt->skipped_adds > 0) o["adds_left_alone"] = receipt->skipped_adds;
-  Print(o);
+  PrintJson(o);
   return 0;
 }
 
@@ -116,13 +116,13 @@ Action RegisterPartnerCommand(CLI::App& app) {
       p.trust = args->trust;
       auto added = store->Sharing().AddPartner(p, Actor());
       if (!added) return ReportError("partner add", added.error());
-      Print(PartnerJson(*added));
+      PrintJson(PartnerJson(*added));
       return 0;
     }
     if (list->parsed()) {
       auto all = store->Sharing().ListPartners(true);
       if (!all) return ReportError("partner list", all.error());
-      for (const auto& p : *all) Print(PartnerJson(p));
+      for (const auto& p : *all) PrintJson(PartnerJson(p));
       return 0;
     }
     if (auto removed = store->Sharing().RemovePartner(args->name, Actor()); !removed) {
@@ -171,7 +171,7 @@ Action RegisterBundleCommand(CLI::App& app) {
       const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
       ::close(fd);
       if (!ok) return ReportError("bundle keygen", Error{ErrorCode::kIoError, args->out + ": cannot write"});
-      Print(boost::json::object{{"key_file", args->out}, {"public_key", *SigningPublicKey(seed)}});
+      PrintJson(boost::json::object{{"key_file", args->out}, {"public_key", *SigningPublicKey(seed)}});
       return 0;
     }
     auto store = OpenStoreOrReport(args->store, "bundle");
@@ -194,7 +194,7 @@ Action RegisterBundleCommand(CLI::App& app) {
         return ReportError("bundle export", Error{ErrorCode::kIoError, args->out + ": cannot write"});
       }
       const auto& r = exported->record;
-      Print(boost::json::object{{"bank", r.bank},       {"sequence", r.sequence}, {"kind", r.kind},
+      PrintJson(boost::json::object{{"bank", r.bank},       {"sequence", r.sequence}, {"kind", r.kind},
                                 {"entries", r.entries}, {"removals", r.removals}, {"through_import", r.through_import},
                                 {"sha256", r.sha256},   {"out", args->out}});
       return 0;
@@ -207,7 +207,7 @@ Action RegisterBundleCommand(CLI::App& app) {
     if (list->parsed()) {
       auto all = store->Sharing().ListReceived(args->name, 1000);
       if (!all) return ReportError("bundle list", all.error());
-      for (const auto& b : *all) Print(ReceivedJson(b));
+      for (const auto& b : *all) PrintJson(ReceivedJson(b));
       return 0;
     }
     if (approve->parsed()) return PrintReceipt(*store, *args, "bundle approve", ApproveBundle(*store, args->id, actor));

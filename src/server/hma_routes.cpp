@@ -23,22 +23,22 @@
 namespace vigil::server {
 namespace {
 
-const std::vector<std::string> kPublic = {};
+const std::vector<std::string> kHmaPublic = {};
 const std::vector<std::string> kHasher = {"submitter"};
 const std::vector<std::string> kCurate = {"bank-admin"};
-const std::vector<std::string> kReadBanks = {"bank-admin", "auditor"};
+const std::vector<std::string> kHmaReadBanks = {"bank-admin", "auditor"};
 
 }  // namespace
 
 const std::vector<ApiService::HmaRoute>& ApiService::HmaRoutes() {
   using V = http::verb;
   static const std::vector<HmaRoute> routes = {
-      {V::get, "/", kPublic, false, false, &ApiService::HmaHome},
-      {V::get, "/status", kPublic, false, false, &ApiService::HmaStatus},
-      {V::get, "/status/live", kPublic, false, false, &ApiService::HmaLivez},
-      {V::get, "/livez", kPublic, false, false, &ApiService::HmaLivez},
-      {V::get, "/readyz", kPublic, false, false, &ApiService::HmaReadyz},
-      {V::get, "/site-map", kPublic, false, false, &ApiService::HmaSiteMap},
+      {V::get, "/", kHmaPublic, false, false, &ApiService::HmaHome},
+      {V::get, "/status", kHmaPublic, false, false, &ApiService::HmaStatus},
+      {V::get, "/status/live", kHmaPublic, false, false, &ApiService::HmaLivez},
+      {V::get, "/livez", kHmaPublic, false, false, &ApiService::HmaLivez},
+      {V::get, "/readyz", kHmaPublic, false, false, &ApiService::HmaReadyz},
+      {V::get, "/site-map", kHmaPublic, false, false, &ApiService::HmaSiteMap},
       {V::get, "/h/hash", kHasher, false, true, &ApiService::HmaHashUrl},
       {V::post, "/h/hash", kHasher, false, true, &ApiService::HmaHashForm},
       {V::get, "/m/lookup", kHasher, false, false, &ApiService::HmaLookupGet},
@@ -46,31 +46,31 @@ const std::vector<ApiService::HmaRoute>& ApiService::HmaRoutes() {
       {V::get, "/m/raw_lookup", kHasher, false, false, &ApiService::HmaRawLookup},
       {V::post, "/m/compare", kHasher, false, false, &ApiService::HmaCompare},
       {V::get, "/m/index/status", kHasher, false, false, &ApiService::HmaIndexStatus},
-      {V::get, "/c/banks", kReadBanks, true, false, &ApiService::HmaListBanks},
+      {V::get, "/c/banks", kHmaReadBanks, true, false, &ApiService::HmaListBanks},
       {V::post, "/c/banks", kCurate, true, false, &ApiService::HmaCreateBank},
-      {V::get, "/c/bank/{bank_name}", kReadBanks, true, false, &ApiService::HmaGetBank},
+      {V::get, "/c/bank/{bank_name}", kHmaReadBanks, true, false, &ApiService::HmaGetBank},
       {V::put, "/c/bank/{bank_name}", kCurate, true, false, &ApiService::HmaUpdateBank},
       {V::delete_, "/c/bank/{bank_name}", kCurate, true, false, &ApiService::HmaDeleteBank},
       {V::post, "/c/bank/{bank_name}/content", kCurate, true, true, &ApiService::HmaAddContent},
-      {V::get, "/c/bank/{bank_name}/content/{content_id}", kReadBanks, true, false, &ApiService::HmaGetContent},
+      {V::get, "/c/bank/{bank_name}/content/{content_id}", kHmaReadBanks, true, false, &ApiService::HmaGetContent},
       {V::put, "/c/bank/{bank_name}/content/{content_id}", kCurate, true, false, &ApiService::HmaUpdateContent},
       {V::delete_, "/c/bank/{bank_name}/content/{content_id}", kCurate, true, false, &ApiService::HmaDeleteContent},
       {V::post, "/c/bank/{bank_name}/signal", kCurate, true, false, &ApiService::HmaAddSignal},
-      {V::get, "/c/signal_type", kReadBanks, true, false, &ApiService::HmaListSignalTypes},
+      {V::get, "/c/signal_type", kHmaReadBanks, true, false, &ApiService::HmaListSignalTypes},
       {V::put, "/c/signal_type/{signal_type_name}", kCurate, true, false, &ApiService::HmaUpdateSignalType},
-      {V::get, "/c/signal_type/index", kReadBanks, true, false, &ApiService::HmaSignalTypeIndex},
-      {V::get, "/c/content_type", kReadBanks, true, false, &ApiService::HmaListContentTypes},
-      {V::get, "/c/exchanges/apis", kReadBanks, true, false, &ApiService::HmaExchangeApis},
-      {V::get, "/c/exchanges/api/{api_name}", kReadBanks, true, false, &ApiService::HmaExchangeApi},
+      {V::get, "/c/signal_type/index", kHmaReadBanks, true, false, &ApiService::HmaSignalTypeIndex},
+      {V::get, "/c/content_type", kHmaReadBanks, true, false, &ApiService::HmaListContentTypes},
+      {V::get, "/c/exchanges/apis", kHmaReadBanks, true, false, &ApiService::HmaExchangeApis},
+      {V::get, "/c/exchanges/api/{api_name}", kHmaReadBanks, true, false, &ApiService::HmaExchangeApi},
       {V::post, "/c/exchanges/api/{api_name}", kCurate, true, false, &ApiService::HmaExchangeApi},
-      {V::get, "/c/exchanges/api/{api_name}/schema", kReadBanks, true, false, &ApiService::HmaExchangeApiSchema},
+      {V::get, "/c/exchanges/api/{api_name}/schema", kHmaReadBanks, true, false, &ApiService::HmaExchangeApiSchema},
       {V::post, "/c/exchanges", kCurate, true, false, &ApiService::HmaCreateExchange},
-      {V::get, "/c/exchanges", kReadBanks, true, false, &ApiService::HmaListExchanges},
-      {V::get, "/c/exchange/{exchange_name}", kReadBanks, true, false, &ApiService::HmaGetExchange},
+      {V::get, "/c/exchanges", kHmaReadBanks, true, false, &ApiService::HmaListExchanges},
+      {V::get, "/c/exchange/{exchange_name}", kHmaReadBanks, true, false, &ApiService::HmaGetExchange},
       {V::put, "/c/exchange/{exchange_name}", kCurate, true, false, &ApiService::HmaUpdateExchange},
       {V::delete_, "/c/exchange/{exchange_name}", kCurate, true, false, &ApiService::HmaDeleteExchange},
-      {V::get, "/c/exchange/{exchange_name}/status", kReadBanks, true, false, &ApiService::HmaExchangeStatus},
-      {V::get, "/c/exchange/{exchange_name}/credentials", kReadBanks, true, false, &ApiService::HmaExchangeCredentials},
+      {V::get, "/c/exchange/{exchange_name}/status", kHmaReadBanks, true, false, &ApiService::HmaExchangeStatus},
+      {V::get, "/c/exchange/{exchange_name}/credentials", kHmaReadBanks, true, false, &ApiService::HmaExchangeCredentials},
       {V::post, "/c/exchange/{exchange_name}/credentials", kCurate, true, false, &ApiService::HmaExchangeCredentials},
   };
   return routes;

@@ -21,7 +21,7 @@ constexpr const char* kExportColumns =
     "x.id, k.name, x.sequence, x.kind, x.since_import, x.through_import, x.sha256, x.entries, x.removals, "
     "x.created_at, x.created_by";
 
-SqlValue Opt(const std::optional<std::int64_t>& v) { return v ? SqlValue{*v} : SqlValue{}; }
+SqlValue OptionalInt(const std::optional<std::int64_t>& v) { return v ? SqlValue{*v} : SqlValue{}; }
 
 Partner PartnerFromRow(const SqlRow& r) {
   Partner p;
@@ -200,7 +200,7 @@ class SqlSharingStore final : public SharingStore {
         auto rows, db->Query("UPDATE partner_bundles SET status = $1, import_id = COALESCE($2, import_id), decided_at = $3, "
                              "decided_by = $4, document = CASE WHEN $1 = 'held' THEN document ELSE NULL END "
                              "WHERE id = $5 RETURNING id",
-                             {status, Opt(import_id), now, actor, id}));
+                             {status, OptionalInt(import_id), now, actor, id}));
     if (rows.empty()) return Fail(ErrorCode::kNotFound, "no received bundle " + std::to_string(id));
     VIGIL_TRY(AppendAudit(*db, now, actor, "bundle." + status, "bundle:" + std::to_string(id),
                           import_id ? "import=" + std::to_string(*import_id) : ""));
