@@ -291,5 +291,31 @@ TEST_F(LocalClassifierTest, AScanWithTheServiceConfigRunsTheLocalModelInTheSandb
   EXPECT_EQ(held, 1);
 }
 
+// The model reaches each worker as a request's body: a model larger than the largest upload the
+// service takes (max_body_bytes) must still load.
+TEST_F(LocalClassifierTest, AModelLargerThanTheUploadLimitStillLoads) {
+  const auto model = testing::ReadFile(Models() / "bench_cnn.onnx");
+  ASSERT_GT(model.size(), 64u << 10);
+  testing::WriteFile(dir_.path() / "models" / "cnn.onnx", model);
+  std::ofstream(dir_.path() / "models" / "cnn.card.toml")
+      << "model = \"cnn.onnx\"\nsha256 = \"" << Sha256Hex(std::span<const std::uint8_t>(model))
+      << "\"\nname = \"cnn\"\n[input]\nwidth = 224\nheight = 224\n[output]\nlabels = [\"a\", \"b\"]\nactivation = \"softmax\"\n";
+  std::ofstream(dir_.path() / "classifiers.toml") << "[[classifier]]\nname = \"cnn\"\nkind = \"onnx\"\ncard = \"models/cnn.card.toml\"\n";
+  const auto storage = dir_.path() / "storage" / "user-4";
+  std::filesystem::create_directories(storage);
+  testing::WriteFile(storage / "a.png", Png(testing::MakePattern(48, 32, 3, 4)));
+  std::ofstream(dir_.path() / "vigil.toml") << "data_dir = \"" << (dir_.path() / "data").string()
+                                            << "\"\nmax_body_bytes = 65536\n[classifiers]\nfile = \""
+                                            << (dir_.path() / "classifiers.toml").string() << "\"\n";
+  auto run = testing::RunVigil({"scan", storage.string(), "--user-from-parent", "--config", (dir_.path() / "vigil.toml").string()});
+  if (run.status != 0 && run.err.find("unsupported") != std::string::npos) GTEST_SKIP() << run.err;
+  ASSERT_EQ(run.status, 0) << run.out << run.err;
+  const auto at = run.out.find("{\"path\"");
+  ASSERT_NE(at, std::string::npos) << run.out;
+  const auto line = boost::json::parse(run.out.substr(at, run.out.find('\n', at) - at)).as_object();
+  ASSERT_TRUE(line.contains("classifications")) << run.out;
+  EXPECT_TRUE(line.at("classifications").at(0).at("error").is_null()) << run.out;
+}
+
 }  // namespace
 }  // namespace vigil

@@ -136,6 +136,8 @@ classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {
   return [base, decode](const classify::LocalModel& model) -> Result<classify::StartedModel> {
     sandbox::PoolOptions options = base;
     if (model.workers > 0) options.workers = model.workers;
+    // The model travels to each worker as a request's body: a model larger than an upload may be.
+    if (model.onnx) options.max_body_bytes = std::max<std::uint64_t>(options.max_body_bytes, model.onnx->size());
     options.models.push_back({model.classifier, model.onnx, model.card.input});
     // Whatever the decoder sandbox's mode: a model file is parsed only under the filter.
     auto pool = sandbox::SandboxPool::Start(options);
