@@ -40,7 +40,6 @@ struct BankArgs {
   int sweep_distance = -1;
 };
 
-void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
 
 Result<RetroMatchResult> MatchRetroactively(Store& store, const BankArgs& a, const std::vector<IndexedEntry>& added) {
   VIGIL_ASSIGN_OR_RETURN(auto bank, store.GetBank(a.name));

@@ -38,7 +38,6 @@ std::string Holder() {
   return std::string("cli@") + host + ":" + std::to_string(::getpid());
 }
 
-void Print(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
 
 Result<std::unique_ptr<exchange::ExchangeClient>> ClientFor(Store& store, const std::string& name) {
   VIGIL_ASSIGN_OR_RETURN(auto x, store.Exchanges().GetExchange(name));
@@ -104,7 +103,7 @@ Action RegisterExchangeCommand(CLI::App& app) {
     const auto now = SystemClock().NowMicros();
     auto print_one = [&](const char* what, const Result<Exchange>& x) {
       if (!x) return ReportError(what, x.error());
-      Print(exchange::ExchangeJson(*x, now));
+      PrintJson(exchange::ExchangeJson(*x, now));
       return 0;
     };
     if (add->parsed()) {
@@ -123,7 +122,7 @@ Action RegisterExchangeCommand(CLI::App& app) {
     if (list->parsed()) {
       auto all = exchanges.ListExchanges();
       if (!all) return ReportError("exchange list", all.error());
-      for (const auto& x : *all) Print(exchange::ExchangeJson(x, now));
+      for (const auto& x : *all) PrintJson(exchange::ExchangeJson(x, now));
       return 0;
     }
     if (show->parsed()) return print_one("exchange show", exchanges.GetExchange(args->name));
@@ -161,7 +160,7 @@ Action RegisterExchangeCommand(CLI::App& app) {
       if (auto x = exchanges.GetExchange(args->name); !x) return ReportError("exchange feedback", x.error());
       auto items = exchanges.ListFeedback(args->name, args->entry, 1000);
       if (!items) return ReportError("exchange feedback", items.error());
-      for (const auto& item : *items) Print(exchange::FeedbackJson(item));
+      for (const auto& item : *items) PrintJson(exchange::FeedbackJson(item));
       return 0;
     }
     auto client = ClientFor(*store, args->name);
@@ -171,7 +170,7 @@ Action RegisterExchangeCommand(CLI::App& app) {
       options.holder = Holder();
       auto sent = exchange::SendExchangeFeedback(*store, args->name, **client, options);
       if (!sent) return ReportError("exchange feedback", sent.error());
-      Print(exchange::FeedbackOutcomeJson(*sent));
+      PrintJson(exchange::FeedbackOutcomeJson(*sent));
       return 0;
     }
     // sync
@@ -203,7 +202,7 @@ Action RegisterExchangeCommand(CLI::App& app) {
     if (!outcome) return ReportError("exchange sync", outcome.error());
     auto o = exchange::SyncOutcomeJson(*outcome);
     if (retro) o["late_matches"] = late_matches;
-    Print(o);
+    PrintJson(o);
     return 0;
   };
 }

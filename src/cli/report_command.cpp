@@ -103,7 +103,6 @@ json::object LegalJson(const LegalRequest& l) {
   return o;
 }
 
-void Print(const json::value& v) { std::cout << json::serialize(v) << "\n"; }
 
 struct Opened {
   std::unique_ptr<Store> store;
@@ -398,7 +397,7 @@ Action RegisterReportCommands(CLI::App& app) {
     }
     auto show = [&](const Result<CyberTipReport>& r) {
       if (!r) return ReportError(command, r.error());
-      Print(ReportJson(*r));
+      PrintJson(ReportJson(*r));
       return r->state == ReportState::kFailed ? 1 : 0;
     };
     if (list->parsed()) {
@@ -415,7 +414,7 @@ Action RegisterReportCommands(CLI::App& app) {
       if (!reports) return ReportError(command, reports.error());
       for (const auto& r : *reports) {
         if (a->json) {
-          Print(ReportJson(r));
+          PrintJson(ReportJson(r));
         } else {
           std::printf("%6lld  case %-6lld %-9s %-10s ncmec=%s %s\n", static_cast<long long>(r.id),
                       static_cast<long long>(r.case_id), ReportStateName(r.state), r.user_id.c_str(),
@@ -464,7 +463,7 @@ Action RegisterReportCommands(CLI::App& app) {
         out["report_xml"] = preview->report_xml;
         out["file_details"] = std::move(files);
         out["problem"] = preview->problem;
-        Print(out);
+        PrintJson(out);
         return 0;
       }
       std::printf("report %lld (case %lld, %s)%s%s\n\n", static_cast<long long>(r->id), static_cast<long long>(r->case_id),
@@ -533,13 +532,13 @@ Action RegisterReportCommands(CLI::App& app) {
       r.created_by = actor;
       auto created = store.Reports().CreateLegalRequest(r);
       if (!created) return ReportError(command, created.error());
-      Print(LegalJson(*created));
+      PrintJson(LegalJson(*created));
       return 0;
     }
     if (lg_list->parsed()) {
       auto requests = store.Reports().ListLegalRequests("");
       if (!requests) return ReportError(command, requests.error());
-      for (const auto& r : *requests) Print(LegalJson(r));
+      for (const auto& r : *requests) PrintJson(LegalJson(r));
       return 0;
     }
     if (lg_pubkey->parsed()) {
@@ -588,7 +587,7 @@ Action RegisterReportCommands(CLI::App& app) {
     if (ev_list->parsed()) {
       auto items = store.Reports().ListEvidence(a->id);
       if (!items) return ReportError(command, items.error());
-      for (const auto& e : *items) Print(EvidenceJson(e));
+      for (const auto& e : *items) PrintJson(EvidenceJson(e));
       return 0;
     }
     if (ev_read->parsed()) {

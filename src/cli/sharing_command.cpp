@@ -58,7 +58,6 @@ boost::json::object ReceivedJson(const ReceivedBundle& b) {
   return o;
 }
 
-void PrintJson(const boost::json::value& v) { std::cout << boost::json::serialize(v) << "\n"; }
 
 int PrintReceipt(Store& store, const SharingArgs& a, const char* command, const Result<BundleReceipt>& receipt) {
   if (!receipt) return ReportError(command, receipt.error());

@@ -4,7 +4,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
+#include <iostream>
 #include <filesystem>
 
 namespace vigil::cli {
@@ -29,6 +31,8 @@ void AddStoreFlags(CLI::App& app, StoreFlags& flags) {
                  "PostgreSQL connection string or URI; overrides --data-dir's SQLite database")
       ->envname("VIGIL_DATABASE_URL");
 }
+
+void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
 
 int ReportError(const char* command, const Error& error) {
   std::fprintf(stderr, "vigil %s: %s\n", command, error.ToString().c_str());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <boost/json/fwd.hpp>
 #include <memory>
 #include <string>
 
@@ -29,5 +30,8 @@ std::string OperatorActor();
 
 // Prints an error as "vigil COMMAND: message" on stderr; returns 1.
 int ReportError(const char* command, const Error& error);
+
+// One JSON value on a line of standard output (the commands' machine-readable output).
+void PrintJson(const boost::json::value& value);
 
 }  // namespace vigil::cli
