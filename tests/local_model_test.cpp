@@ -137,6 +137,27 @@ TEST(LocalModel, AModelDeclaringWeightsBeyondTheWorkersMemoryIsContained) {
   ASSERT_TRUE(good) << good.error().ToString();
 }
 
+TEST(LocalModel, AModelSlowerThanAnUploadMayTakeIsRefusedAtStart) {
+  sandbox::PoolOptions options;
+  options.executable = VIGIL_TEST_CLI;
+  options.workers = 1;
+  options.large_workers = 0;
+  options.memory_bytes = 1ull << 30;
+  options.image_wall_seconds = 0.0005;  // half a millisecond an upload: no convolution network runs that fast
+  options.models.push_back({"m", std::make_shared<const std::vector<std::uint8_t>>(testing::ReadFile(Models() / "bench_cnn.onnx")),
+                            Input(224)});
+  auto pool = sandbox::SandboxPool::Start(options);
+  if (!pool && pool.error().code == ErrorCode::kUnsupported) GTEST_SKIP() << pool.error().message;
+  ASSERT_FALSE(pool);
+  EXPECT_EQ(pool.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(pool.error().message.find("one run on a tensor of zeros took"), std::string::npos) << pool.error().message;
+  EXPECT_NE(pool.error().message.find("more than an upload may take (0 ms)"), std::string::npos) << pool.error().message;
+  options.image_wall_seconds = 60;
+  auto fine = sandbox::SandboxPool::Start(options);
+  ASSERT_TRUE(fine) << fine.error().ToString();
+  EXPECT_GT((*fine)->Model("m")->run_ms, 0.0);
+}
+
 TEST(LocalModel, APictureOverTheDecodeLimitsOrAVideoGetsAnErrorAndTheWorkerStays) {
   START_OR_SKIP(pool, "brightness.onnx", Input(8));
   MediaHashOptions small;
@@ -228,6 +249,47 @@ TEST_F(LocalClassifierTest, AnUploadIsScoredWithTheCardsLabelsModelAndThresholds
   EXPECT_FALSE(held.queue_report);
   facts.classifications = low;
   EXPECT_FALSE(rules->Evaluate(facts).Acts());
+}
+
+TEST_F(LocalClassifierTest, AnInfiniteOutputIsAnErrorNamingTheOutputAndTheUploadGoesOn) {
+  const auto model = testing::ReadFile(Models() / "log.onnx");
+  testing::WriteFile(dir_.path() / "models" / "log.onnx", model);
+  std::ofstream(dir_.path() / "models" / "log.card.toml")
+      << "model = \"log.onnx\"\nsha256 = \"" << Sha256Hex(std::span<const std::uint8_t>(model))
+      << "\"\nname = \"log\"\n[input]\nwidth = 4\nheight = 4\ncolour = \"grey\"\nmean = [0.0]\nstd = [1.0]\n[output]\nlabels = [\"l\"]\n"
+         "activation = \"sigmoid\"\n";
+  std::ofstream(dir_.path() / "classifiers.toml") << "[[classifier]]\nname = \"log\"\nkind = \"onnx\"\ncard = \"models/log.card.toml\"\n";
+  auto set = classify::ClassifierSet::Load((dir_.path() / "classifiers.toml").string(), SystemClock(), Host());
+  if (!set && set.error().code == ErrorCode::kUnsupported) GTEST_SKIP() << set.error().message;
+  ASSERT_TRUE(set) << set.error().ToString();
+  const auto black = Png(testing::MakeColour(8, 8, 0, 0, 0));
+  auto answers = (*set)->ClassifyUpload({"c-9", "image/png", black, {}});
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_NE(answers[0].error.find("model 'log': output 0 is not a finite number"), std::string::npos) << answers[0].error;
+  EXPECT_EQ(answers[0].error.find("internal"), std::string::npos) << answers[0].error;
+  const auto white = Png(testing::MakeColour(8, 8, 255, 255, 255));
+  auto fine = (*set)->ClassifyUpload({"c-10", "image/png", white, {}});
+  ASSERT_TRUE(fine[0].ok()) << fine[0].error;
+  EXPECT_NEAR(*fine[0].Score("l"), 0.5, 1e-6) << "sigmoid(log 1)";
+}
+
+TEST_F(LocalClassifierTest, ARuleOnALabelTheModelDoesNotAnswerIsRefused) {
+  WriteFiles(R"(["bright", "dark"])");
+  auto set = classify::ClassifierSet::Load((dir_.path() / "classifiers.toml").string(), SystemClock(), Host());
+  if (!set && set.error().code == ErrorCode::kUnsupported) GTEST_SKIP() << set.error().message;
+  ASSERT_TRUE(set) << set.error().ToString();
+  auto typo = PolicyRules::Parse("[[rule]]\nname = \"typo\"\nclassifiers = [\"bright\"]\nlabels = [\"brite\"]\nmin_score = 0.8\n"
+                                 "actions = [\"hold\"]\n",
+                                 "rules.toml");
+  ASSERT_TRUE(typo) << typo.error().ToString();
+  auto checked = classify::CheckRulesNameClassifiers(*typo, set->get(), "rules.toml");
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("rules.toml:1 (rule 'typo'): no label 'brite' is answered by the classifiers it reads (bright, dark)"),
+            std::string::npos)
+      << checked.error().message;
+  auto any = PolicyRules::Parse("[[rule]]\nname = \"any\"\nlabels = [\"dark\"]\nmin_score = 0.8\nactions = [\"hold\"]\n", "rules.toml");
+  ASSERT_TRUE(any);
+  EXPECT_TRUE(classify::CheckRulesNameClassifiers(*any, set->get(), "rules.toml")) << "a label the model answers";
 }
 
 TEST_F(LocalClassifierTest, ACardNamingMoreLabelsThanTheModelAnswersStopsTheStart) {

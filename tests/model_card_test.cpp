@@ -226,6 +226,56 @@ TEST(ModelCard, AModelFileIsLoadedOnlyWhenItsDigestIsTheCards) {
   EXPECT_EQ(loaded->classifier, "own");
 }
 
+TEST(ModelCard, TheModelMustLieInTheCardsFolder) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "cards" / "v2");
+  const testing::Bytes model = {9, 8, 7};
+  testing::WriteFile(dir.path() / "outside.onnx", model);
+  testing::WriteFile(dir.path() / "cards" / "v2" / "m.onnx", model);
+  const std::string sha = Sha256Hex(std::span<const std::uint8_t>(model));
+  std::filesystem::create_symlink(dir.path() / "outside.onnx", dir.path() / "cards" / "escape.onnx");
+  std::filesystem::create_symlink("v2", dir.path() / "cards" / "current");
+  auto load = [&](const std::string& file) {
+    std::string card = kCard;
+    card.replace(card.find("m.onnx"), 6, file);
+    card.replace(card.find(std::string(64, '0')), 64, sha);
+    std::ofstream(dir.path() / "cards" / "card.toml") << card;
+    return classify::LoadLocalModel("own", (dir.path() / "cards" / "card.toml").string());
+  };
+  for (const std::string file : {"/etc/hostname", "../outside.onnx", "v2/../../outside.onnx"}) {
+    auto refused = load(file);
+    ASSERT_FALSE(refused) << file;
+    EXPECT_NE(refused.error().message.find("'model' must name a file in the card's folder"), std::string::npos) << refused.error().message;
+    EXPECT_EQ(refused.error().message.find("sha256"), std::string::npos) << "no digest of a file outside";
+  }
+  auto escaped = load("escape.onnx");
+  ASSERT_FALSE(escaped);
+  EXPECT_NE(escaped.error().message.find("resolves outside the card's folder"), std::string::npos) << escaped.error().message;
+  auto below = load("current/m.onnx");
+  ASSERT_TRUE(below) << "a link within the folder (a deployment's current version): " << below.error().ToString();
+  EXPECT_EQ(*below->onnx, model);
+}
+
+TEST(ModelCard, LabelsAndNamesWithHiddenCharactersAreRefusedAndShownEscaped) {
+  const std::string card = kCard;
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = card;
+    return text.replace(text.find(from), from.size(), to);
+  };
+  auto esc = classify::ParseModelCard(with("\"dark\"]", "\"da\\u001b[2Jrk\"]"), "card.toml");
+  ASSERT_FALSE(esc);
+  EXPECT_EQ(esc.error().message.find('\x1b'), std::string::npos) << "no raw escape reaches a terminal";
+  EXPECT_NE(esc.error().message.find("da\\x1b[2Jrk"), std::string::npos) << esc.error().message;
+  auto nul = classify::ParseModelCard(with("\"dark\"]", "\"da\\u0000rk\"]"), "card.toml");
+  ASSERT_FALSE(nul);
+  EXPECT_NE(nul.error().message.find("must be 1-64 bytes without control characters"), std::string::npos) << "not cut short at the NUL";
+  auto bidi = classify::ParseModelCard(with("\"dark\"]", "\"da\\u202Erk\"]"), "card.toml");
+  EXPECT_FALSE(bidi) << "a right-to-left override hides what a reviewer reads";
+  auto name = classify::ParseModelCard(with("name = \"brightness-demo\"", "name = \"evil\\u001b[2J\""), "card.toml");
+  ASSERT_FALSE(name);
+  EXPECT_NE(name.error().message.find("'name' must be 1-128 bytes without control characters"), std::string::npos);
+}
+
 TEST(ModelScores, SoftmaxSigmoidAndNoneGiveTheScoresComputedByHand) {
   auto card = classify::ParseModelCard(kCard, "card.toml");
   ASSERT_TRUE(card);

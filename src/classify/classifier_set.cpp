@@ -184,6 +184,7 @@ Result<std::vector<ClassifierSpec>> ParseClassifiers(std::string_view text, cons
 Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<ClassifierSpec> specs, const Clock& clock,
                                                            FetcherFactory fetcher, ModelHost models) {
   std::vector<std::unique_ptr<GuardedClassifier>> classifiers;
+  std::map<std::string, std::vector<std::string>> known_labels;
   for (auto& spec : specs) {
     const ClassifierLimits limits = spec.limits;
     if (spec.http.kind == "onnx") {
@@ -193,7 +194,10 @@ Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<Classifie
         return Fail(ErrorCode::kUnsupported, "classifier '" + name + "': local models run in the decoder sandbox, which this command does not start");
       }
       auto started = models(*spec.local);
-      if (!started) return Fail(started.error().code, "classifier '" + name + "': " + started.error().message);
+      if (!started) {
+        const std::string path = spec.local->model_path.empty() ? "" : " (" + spec.local->model_path + ")";
+        return Fail(started.error().code, "classifier '" + name + "'" + path + ": " + started.error().message);
+      }
       if (started->outputs != spec.local->card.labels.size()) {
         return Fail(ErrorCode::kInvalidArgument, "classifier '" + name + "': the model answers " + std::to_string(started->outputs) +
                                                      " numbers and its card's [output] labels name " +
@@ -201,6 +205,9 @@ Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<Classifie
       }
       classifiers.push_back(std::make_unique<GuardedClassifier>(
           MakeLocalModelClassifier(name, spec.local->card, spec.http.media_types, std::move(started->run)), limits, clock));
+      for (const auto& label : spec.local->card.labels) {
+        if (!label.empty()) known_labels[name].push_back(label);
+      }
       continue;
     }
     VIGIL_ASSIGN_OR_RETURN(auto adapter, MakeHttpClassifier(std::move(spec.http), fetcher));
@@ -209,7 +216,15 @@ Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Make(std::vector<Classifie
     }
     classifiers.push_back(std::make_unique<GuardedClassifier>(std::move(adapter), limits, clock));
   }
-  return std::make_shared<ClassifierSet>(std::move(classifiers));
+  auto set = std::make_shared<ClassifierSet>(std::move(classifiers));
+  set->known_labels_ = std::move(known_labels);
+  return set;
+}
+
+std::optional<std::vector<std::string>> ClassifierSet::KnownLabels(const std::string& name) const {
+  auto it = known_labels_.find(name);
+  if (it == known_labels_.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<std::shared_ptr<ClassifierSet>> ClassifierSet::Load(const std::string& path, const Clock& clock, ModelHost models) {
@@ -268,6 +283,26 @@ Status CheckRulesNameClassifiers(const PolicyRules& rules, const ClassifierSet* 
       std::string known;
       for (const auto& r : running) known += (known.empty() ? "" : ", ") + r;
       return Fail(ErrorCode::kInvalidArgument, where + "no classifier '" + name + "' is configured (" + known + ")");
+    }
+    // Labels, where every classifier the rule reads says its labels ahead.
+    if (rule.labels.empty()) continue;
+    const std::vector<std::string>& reads = rule.classifiers.empty() ? running : rule.classifiers;
+    std::set<std::string> answerable;
+    bool all_known = true;
+    for (const auto& name : reads) {
+      auto labels = set->KnownLabels(name);
+      if (!labels) {
+        all_known = false;
+        break;
+      }
+      answerable.insert(labels->begin(), labels->end());
+    }
+    if (!all_known) continue;
+    for (const auto& label : rule.labels) {
+      if (answerable.contains(label)) continue;
+      std::string known;
+      for (const auto& l : answerable) known += (known.empty() ? "" : ", ") + l;
+      return Fail(ErrorCode::kInvalidArgument, where + "no label '" + label + "' is answered by the classifiers it reads (" + known + ")");
     }
   }
   return {};

@@ -26,7 +26,9 @@
 // Thread safety: ClassifyUpload and Stats may be called from many threads at once.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,14 +76,20 @@ class ClassifierSet {
   };
   std::vector<Status> Stats() const;
   bool empty() const { return classifiers_.empty(); }
+  // The labels a classifier can answer, where they are known ahead (a local model's card names
+  // them); nullopt for a service, whose labels are whatever it answers.
+  std::optional<std::vector<std::string>> KnownLabels(const std::string& name) const;
 
  private:
   std::vector<std::unique_ptr<GuardedClassifier>> classifiers_;
+  std::map<std::string, std::vector<std::string>> known_labels_;
 };
 
 // A rules file's rules on scores against the classifiers running (`set` may be null: none): a
-// rule naming a classifier that is not configured, or any rule on scores with none configured,
-// is kInvalidArgument naming `source`, its line and the rule (a misspelt name would never fire).
+// rule naming a classifier that is not configured, any rule on scores with none configured, or a
+// label that none of the rule's classifiers can answer (where they all say their labels ahead: local
+// models) is kInvalidArgument naming `source`, its line and the rule (a misspelt name would never
+// fire).
 Status CheckRulesNameClassifiers(const PolicyRules& rules, const ClassifierSet* set, const std::string& source);
 
 }  // namespace vigil::classify

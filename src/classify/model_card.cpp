@@ -20,10 +20,40 @@ bool IsHex64(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-bool ValidLabel(const std::string& label) {
-  return !label.empty() && label.size() <= 64 &&
-         std::none_of(label.begin(), label.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+// Control characters, and the Unicode controls that reorder or hide text (U+202A-U+202E,
+// U+2066-U+2069, U+200E, U+200F): a label or model name is shown to reviewers and written in logs.
+bool HasHiddenCharacters(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xE2 && i + 2 < text.size()) {
+      const auto b = static_cast<unsigned char>(text[i + 1]), d = static_cast<unsigned char>(text[i + 2]);
+      if (b == 0x80 && ((d >= 0xAA && d <= 0xAE) || d == 0x8E || d == 0x8F)) return true;
+      if (b == 0x81 && d >= 0xA6 && d <= 0xA9) return true;
+    }
+  }
+  return false;
 }
+
+// `text` for an error message: at most 64 bytes, control characters as \xNN (a label read from a
+// file never writes raw escapes to a terminal, and a NUL does not cut the message short).
+std::string Shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 64)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+bool ValidLabel(const std::string& label) { return !label.empty() && label.size() <= 64 && !HasHiddenCharacters(label); }
 
 // Every key of `table` must be one of `known`: a misspelt setting is an error, never a default.
 Status OnlyKeys(const toml::table& table, std::initializer_list<std::string_view> known, const std::string& source,
@@ -62,8 +92,12 @@ Result<ModelCard> ParseModelCard(std::string_view text, const std::string& sourc
   VIGIL_TRY(text_of(root, "version", card.version, false));
   if (card.model_file.empty()) return fail(root.get("model"), "'model' names the ONNX file");
   if (!card.sha256.empty() && !IsHex64(card.sha256)) return fail(root.get("sha256"), "'sha256' must be 64 lower-case hex digits");
-  if (card.name.empty() || card.name.size() > 128) return fail(root.get("name"), "'name' must be 1-128 bytes");
-  if (card.version.size() > 128) return fail(root.get("version"), "'version' must be at most 128 bytes");
+  if (card.name.empty() || card.name.size() > 128 || HasHiddenCharacters(card.name)) {
+    return fail(root.get("name"), "'name' must be 1-128 bytes without control characters");
+  }
+  if (card.version.size() > 128 || HasHiddenCharacters(card.version)) {
+    return fail(root.get("version"), "'version' must be at most 128 bytes without control characters");
+  }
 
   const toml::table* input = root["input"].as_table();
   if (input == nullptr) return fail(root.get("input"), "an [input] table is required (width, height, layout, colour, scale, mean, std)");
@@ -130,8 +164,8 @@ Result<ModelCard> ParseModelCard(std::string_view text, const std::string& sourc
     auto v = item.value<std::string>();
     if (!v) return fail(labels_node, "[output] 'labels' must be strings");
     if (!v->empty()) {
-      if (!ValidLabel(*v)) return fail(labels_node, "[output] label '" + v->substr(0, 64) + "' must be 1-64 bytes without control characters");
-      if (!seen.insert(*v).second) return fail(labels_node, "[output] label '" + *v + "' comes twice");
+      if (!ValidLabel(*v)) return fail(labels_node, "[output] label '" + Shown(*v) + "' must be 1-64 bytes without control characters");
+      if (!seen.insert(*v).second) return fail(labels_node, "[output] label '" + Shown(*v) + "' comes twice");
     }
     card.labels.push_back(v->empty() ? std::string() : *v);
   }
@@ -149,9 +183,9 @@ Result<ModelCard> ParseModelCard(std::string_view text, const std::string& sourc
     if (thresholds == nullptr) return fail(node, "'thresholds' must be a table of label = score");
     for (const auto& [key, value] : *thresholds) {
       const std::string label(key.str());
-      if (!seen.contains(label)) return fail(&value, "[thresholds] '" + label.substr(0, 64) + "' is not one of the labels");
+      if (!seen.contains(label)) return fail(&value, "[thresholds] '" + Shown(label) + "' is not one of the labels");
       auto v = value.value<double>();
-      if (!v || !(*v >= 0 && *v <= 1)) return fail(&value, "[thresholds] '" + label + "' must be a score within 0..1");
+      if (!v || !(*v >= 0 && *v <= 1)) return fail(&value, "[thresholds] '" + Shown(label) + "' must be a score within 0..1");
       card.thresholds[label] = *v;
     }
   }
@@ -162,8 +196,20 @@ Result<LocalModel> LoadLocalModel(const std::string& classifier, const std::stri
   auto card_bytes = ReadFileLimited(card_path, 1u << 20);
   if (!card_bytes) return Fail(card_bytes.error().code, card_path + ": cannot read the model card: " + card_bytes.error().message);
   VIGIL_ASSIGN_OR_RETURN(auto card, ParseModelCard(std::string(card_bytes->begin(), card_bytes->end()), card_path));
-  std::filesystem::path model_path(card.model_file);
-  if (model_path.is_relative()) model_path = std::filesystem::path(card_path).parent_path() / model_path;
+  // The model lives in its card's folder (or below it, symlinks followed): a card cannot name any
+  // file the service can read (whose digest the message below would give away).
+  const std::filesystem::path relative(card.model_file);
+  if (relative.is_absolute() || std::any_of(relative.begin(), relative.end(), [](const auto& part) { return part == ".."; })) {
+    return Fail(ErrorCode::kInvalidArgument, card_path + ": 'model' must name a file in the card's folder (no absolute path, no ..)");
+  }
+  std::error_code folder_error, model_error;
+  const auto folder = std::filesystem::canonical(std::filesystem::absolute(card_path).parent_path(), folder_error);
+  const std::filesystem::path model_path = std::filesystem::absolute(card_path).parent_path() / relative;
+  const auto resolved = std::filesystem::weakly_canonical(model_path, model_error);
+  const auto inside = resolved.lexically_relative(folder);
+  if (folder_error || model_error || inside.empty() || *inside.begin() == "..") {
+    return Fail(ErrorCode::kInvalidArgument, card_path + ": the model " + model_path.string() + " resolves outside the card's folder");
+  }
   auto model = ReadFileLimited(model_path, kMaxModelBytes);
   if (!model) return Fail(model.error().code, card_path + ": cannot read the model " + model_path.string() + ": " + model.error().message);
   const std::string actual = Sha256Hex(std::span<const std::uint8_t>(*model));
@@ -179,6 +225,7 @@ Result<LocalModel> LoadLocalModel(const std::string& classifier, const std::stri
   out.classifier = classifier;
   out.card = std::move(card);
   out.onnx = std::make_shared<const std::vector<std::uint8_t>>(std::move(*model));
+  out.model_path = model_path.string();
   return out;
 }
 

@@ -64,6 +64,7 @@ struct LocalModel {
   std::string classifier;  // the classifiers file's name for it
   ModelCard card;
   std::shared_ptr<const std::vector<std::uint8_t>> onnx;
+  std::string model_path;  // where it was read from (for messages)
   int workers = 0;  // sandbox workers to hold it (0: the service's choice)
 };
 

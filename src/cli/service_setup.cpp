@@ -142,16 +142,27 @@ classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {
     // Whatever the decoder sandbox's mode: a model file is parsed only under the filter.
     auto pool = sandbox::SandboxPool::Start(options);
     if (!pool) {
-      return Fail(pool.error().code, "local models run only in the decoder sandbox: " + pool.error().message);
+      // A kernel that refuses the sandbox refuses local models; a model that does not load says why.
+      if (pool.error().code == ErrorCode::kUnsupported) {
+        return Fail(pool.error().code, "local models run only in the decoder sandbox, which this machine refuses: " + pool.error().message);
+      }
+      return tl::unexpected(pool.error());
     }
     std::shared_ptr<sandbox::SandboxPool> shared(std::move(*pool));
-    spdlog::info(R"("msg":"local model loaded in the sandbox","classifier":{},"model":{},"version":{},"sha256":{},"outputs":{},"workers":{})",
+    const auto info = shared->Model(model.classifier).value_or(sandbox::SandboxPool::ModelInfo{});
+    spdlog::info(R"("msg":"local model loaded in the sandbox","classifier":{},"model":{},"version":{},"sha256":{},"outputs":{},)"
+                 R"("run_ms_on_zeros":{:.1f},"workers":{})",
                  JsonString(model.classifier), JsonString(model.card.name), JsonString(model.card.version),
-                 JsonString(model.card.sha256), shared->ModelOutputs(model.classifier).value_or(0), options.workers);
+                 JsonString(model.card.sha256), info.outputs, info.run_ms, options.workers);
     classify::StartedModel started;
-    started.outputs = shared->ModelOutputs(model.classifier).value_or(0);
+    started.outputs = info.outputs;
     started.run = [shared, name = model.classifier, decode](std::span<const std::uint8_t> bytes) {
-      return shared->RunModel(name, bytes, decode);
+      const auto before = shared->Stats();
+      auto outputs = shared->RunModel(name, bytes, decode);
+      if (!outputs && shared->Stats().workers_killed > before.workers_killed) {
+        spdlog::warn(R"("msg":"model worker lost","classifier":{},"error":{})", JsonString(name), JsonString(outputs.error().ToString()));
+      }
+      return outputs;
     };
     return started;
   };

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -153,7 +155,9 @@ const char* ModelName(const json::value& options) {
 }
 
 // kLoadModel: parse (here, under the filter), then one run on zeros, which shows the model takes
-// the card's input and tells the service how many numbers it answers.
+// the card's input and tells the service how many numbers it answers and how long a run takes. The
+// run is held to an upload's CPU budget ("run_cpu_seconds"): a model too slow for any upload is
+// refused at start, not discovered one upload at a time.
 Result<std::string> LoadModel(const json::value& options, std::span<const std::uint8_t> onnx, const Result<const ModelRuntime*>& runtime,
                               std::map<std::string, WorkerModel>& models) {
   if (!runtime) return tl::unexpected(runtime.error());
@@ -165,7 +169,11 @@ Result<std::string> LoadModel(const json::value& options, std::span<const std::u
                                                       : Result<media::TensorSpec>(Fail(ErrorCode::kInvalidArgument, "the model's input is missing")));
   VIGIL_ASSIGN_OR_RETURN(auto model, (*runtime)->load(onnx));
   const std::vector<float> zeros(std::size_t{spec.width} * spec.height * spec.channels(), 0.0f);
+  const auto* budget = o->if_contains("run_cpu_seconds");
+  if (budget != nullptr && budget->is_int64() && budget->as_int64() > 0) SetCpuBudget(static_cast<std::uint32_t>(budget->as_int64()));
+  const auto started = std::chrono::steady_clock::now();
   auto outputs = model->Run(zeros, spec.Shape());
+  const double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (!outputs) {
     return Fail(ErrorCode::kInvalidArgument, "the model does not take the card's input (" + std::to_string(spec.width) + "x" +
                                                  std::to_string(spec.height) + ", " + std::string(media::TensorLayoutName(spec.layout)) +
@@ -173,7 +181,7 @@ Result<std::string> LoadModel(const json::value& options, std::span<const std::u
   }
   const std::size_t count = outputs->size();
   models[name] = WorkerModel{std::move(model), spec};
-  return json::serialize(json::object{{"outputs", count}});
+  return json::serialize(json::object{{"outputs", count}, {"run_ms", run_ms}});
 }
 
 // kClassify: the image decoded within the limits, made into the model's input, run.
@@ -188,7 +196,8 @@ Result<std::string> Classify(const json::value& options, std::span<const std::ui
   VIGIL_ASSIGN_OR_RETURN(auto outputs, it->second.model->Run(tensor, it->second.input.Shape()));
   json::array out;
   out.reserve(outputs.size());
-  for (float v : outputs) out.push_back(static_cast<double>(v));
+  // JSON has no infinity or NaN: such an output goes as null, and the service names it.
+  for (float v : outputs) out.push_back(std::isfinite(v) ? json::value(static_cast<double>(v)) : json::value(nullptr));
   return json::serialize(json::object{{"outputs", std::move(out)}});
 }
 

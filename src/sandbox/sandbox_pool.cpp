@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -359,14 +360,17 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
 
 Status SandboxPool::LoadModels(Worker& w) {
   for (const auto& model : options_.models) {
-    const std::string request = json::serialize(json::object{{"name", model.name}, {"input", TensorSpecToJson(model.input)}});
+    // The run on zeros gets an upload's CPU budget (whole seconds, at least one).
+    const auto run_cpu = static_cast<std::int64_t>(std::ceil(options_.image_cpu_seconds > 0 ? options_.image_cpu_seconds : options_.model_load_seconds));
+    const std::string request = json::serialize(
+        json::object{{"name", model.name}, {"input", TensorSpecToJson(model.input)}, {"run_cpu_seconds", std::max<std::int64_t>(1, run_cpu)}});
     const std::span<const std::uint8_t> body = model.onnx ? std::span<const std::uint8_t>(*model.onnx) : std::span<const std::uint8_t>();
     auto answer = Exchange(w, static_cast<std::uint32_t>(WorkerOp::kLoadModel), request, body, options_.model_load_seconds,
                            options_.model_load_seconds);
     // Exchange has killed a worker that crashed, hung or broke the protocol; one that answered
     // with an error is killed here (it is of no use without its models).
     std::optional<Error> failed;
-    std::size_t outputs = 0;
+    ModelInfo info;
     if (!answer) {
       failed = answer.error();
     } else if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) {
@@ -377,23 +381,38 @@ Status SandboxPool::LoadModels(Worker& w) {
       const json::value said = json::parse(answer->second, ec);
       const auto* o = !ec ? said.if_object() : nullptr;
       const auto* n = o != nullptr ? o->if_contains("outputs") : nullptr;
-      if (n == nullptr || !n->is_number() || n->to_number<double>() < 0) {
+      const auto* ms = o != nullptr ? o->if_contains("run_ms") : nullptr;
+      if (n == nullptr || !n->is_number() || n->to_number<double>() < 0 || ms == nullptr || !ms->is_number()) {
         failed = Error{ErrorCode::kInternal, "the worker's answer does not say how many outputs the model has"};
         Kill(w);
       } else {
-        outputs = static_cast<std::size_t>(n->to_number<double>());
+        info.outputs = static_cast<std::size_t>(n->to_number<double>());
+        info.run_ms = ms->to_number<double>();
+        if (info.run_ms > options_.image_wall_seconds * 1000) {
+          failed = Error{ErrorCode::kInvalidArgument, "one run on a tensor of zeros took " + std::to_string(static_cast<std::int64_t>(info.run_ms)) +
+                                                          " ms, more than an upload may take (" +
+                                                          std::to_string(static_cast<std::int64_t>(options_.image_wall_seconds * 1000)) + " ms)"};
+          Kill(w);
+        }
       }
     }
     if (failed) {
-      // The model's fault (refused, or the parser crashed on it) or the installation's.
-      const bool model_at_fault = failed->code == ErrorCode::kInvalidArgument || failed->code == ErrorCode::kCorrupt;
+      // The model's fault (refused, the parser crashed on it, a run over an upload's budget) or
+      // the installation's.
+      const bool model_at_fault = failed->code == ErrorCode::kInvalidArgument || failed->code == ErrorCode::kCorrupt ||
+                                  failed->code == ErrorCode::kDeadlineExceeded;
       std::string why = failed->message;
+      if (failed->code == ErrorCode::kDeadlineExceeded) {
+        why = "one run on a tensor of zeros used more than an upload's CPU budget (" + std::to_string(run_cpu) +
+              " s) or took longer than loading may (" + std::to_string(static_cast<std::int64_t>(options_.model_load_seconds)) +
+              " s): " + why;
+      }
       if (const auto at = why.find(" and was replaced"); at != std::string::npos) why.erase(at);  // it is not, at start
       return Fail(model_at_fault ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable,
                   "model '" + model.name + "' did not load in the sandbox: " + why);
     }
     std::lock_guard lock(mu_);
-    model_outputs_.emplace(model.name, outputs);
+    models_loaded_.emplace(model.name, info);
   }
   return {};
 }
@@ -691,7 +710,7 @@ Result<std::vector<std::uint8_t>> SandboxPool::Preview(std::span<const std::uint
 
 Result<std::vector<float>> SandboxPool::RunModel(const std::string& name, std::span<const std::uint8_t> bytes,
                                                 const MediaHashOptions& options) {
-  const auto expected = ModelOutputs(name);
+  const auto expected = ModelOutputs(name);  // the count every worker's model answers
   if (!expected) return Fail(ErrorCode::kInvalidArgument, "no model '" + name + "' in this sandbox");
   json::object request = MediaHashOptionsToJson(options);
   request["model"] = name;
@@ -709,6 +728,10 @@ Result<std::vector<float>> SandboxPool::RunModel(const std::string& name, std::s
   std::vector<float> out;
   out.reserve(*expected);
   for (const auto& v : list->as_array()) {
+    if (v.is_null()) {
+      out.push_back(std::numeric_limits<float>::quiet_NaN());  // an infinity or NaN the model answered
+      continue;
+    }
     if (!v.is_number()) return Fail(ErrorCode::kInternal, "the worker's answer for model '" + name + "' holds something other than numbers");
     out.push_back(static_cast<float>(v.to_number<double>()));
   }
@@ -716,9 +739,15 @@ Result<std::vector<float>> SandboxPool::RunModel(const std::string& name, std::s
 }
 
 std::optional<std::size_t> SandboxPool::ModelOutputs(const std::string& name) const {
+  auto info = Model(name);
+  if (!info) return std::nullopt;
+  return info->outputs;
+}
+
+std::optional<SandboxPool::ModelInfo> SandboxPool::Model(const std::string& name) const {
   std::lock_guard lock(mu_);
-  auto it = model_outputs_.find(name);
-  if (it == model_outputs_.end()) return std::nullopt;
+  auto it = models_loaded_.find(name);
+  if (it == models_loaded_.end()) return std::nullopt;
   return it->second;
 }
 

@@ -66,9 +66,11 @@ struct PoolOptions {
   // (64 KiB) meanwhile is lost. Empty: written to this process's stderr, prefixed.
   std::function<void(pid_t pid, std::string_view line)> on_worker_output;
   // Local classifier models: each worker loads the ONNX module before it confines itself, then is
-  // sent every model and parses it under the filter (and runs it once on zeros). A model that does
-  // not load fails Start with the worker's reason; a replacement worker that cannot load them is
-  // a failed start. Each worker holds every model in its memory.
+  // sent every model and parses it under the filter, and runs it once on zeros within an upload's
+  // CPU budget (image_cpu_seconds; and image_wall_seconds). A model that does not load, or runs
+  // longer than an upload may, fails Start with the reason; a replacement worker that cannot load
+  // them is a failed start. Each worker holds every model in its memory. The model's bytes are a
+  // request's body: max_body_bytes must hold the largest model.
   std::vector<SandboxModel> models;
   double model_load_seconds = 120;  // wall and CPU time one worker may take to parse one model
 };
@@ -123,6 +125,11 @@ class SandboxPool {
                                       const MediaHashOptions& options);
   // How many numbers a model answers (found when the first worker loaded it); nullopt: no such model.
   std::optional<std::size_t> ModelOutputs(const std::string& name) const;
+  struct ModelInfo {
+    std::size_t outputs = 0;
+    double run_ms = 0;  // one run on a tensor of zeros, in the first worker
+  };
+  std::optional<ModelInfo> Model(const std::string& name) const;
   // A diagnostic probe (ping, environment, identity, open_file, write_file, forbidden_syscall,
   // prlimit_other, thread_name, prctl_other, stderr, allocate, spin) with its own time limit and CPU budget (0: none), in
   // the small lane or the large one.
@@ -168,7 +175,7 @@ class SandboxPool {
   Result<Worker> Spawn(Lane& lane, std::string* ready = nullptr);  // `ready`: what the worker said when it was
   // Sends every model to a worker that has just started; the worker is killed on a failure.
   Status LoadModels(Worker& worker);
-  std::map<std::string, std::size_t> model_outputs_;  // by name; written by the first worker's LoadModels
+  std::map<std::string, ModelInfo> models_loaded_;  // by name; written by the first worker's LoadModels
   Result<Worker> Acquire(Lane& lane);
   void Release(Worker worker);
   void Kill(Worker& worker);

@@ -11,6 +11,7 @@ layout), the model and the card's activation, labels and thresholds:
   grey.onnx          [1,1,4,4] NCHW -> the mean
   fixed_192.onnx     [1,3,8,8] only (a dense layer over 192 values) -> 2 outputs
   huge_weights.onnx  a dense layer whose weights declare 100000 x 100000 floats and hold none
+  log.onnx           [1,1,4,4] NCHW -> the logarithm of the mean: -infinity for a black picture
   garbage.onnx       bytes that are not a model
   bench_cnn.onnx     [1,3,224,224] -> 2 logits: three strided 3x3 convolutions (16, 32, 64
                      channels) with ReLU, global pooling and a dense layer, fixed random weights
@@ -96,6 +97,12 @@ save("bench_cnn",
               helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
               helper.make_node("Gemm", ["flat", "dense", "dense_bias"], ["scores"], transB=1)],
      [tensor("image", [1, 3, 224, 224])], [tensor("scores", [1, 2])], inits)
+
+save("log",
+     [helper.make_node("GlobalAveragePool", ["image"], ["pooled"]),
+      helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+      helper.make_node("Log", ["flat"], ["scores"])],
+     [tensor("image", [1, 1, 4, 4])], [tensor("scores", [1, 1])])
 
 with open(f"{out}/garbage.onnx", "wb") as f:
     f.write(bytes((i * 37 + 11) % 256 for i in range(4096)))
