@@ -265,7 +265,7 @@ TEST_F(LocalClassifierTest, AnInfiniteOutputIsAnErrorNamingTheOutputAndTheUpload
   const auto black = Png(testing::MakeColour(8, 8, 0, 0, 0));
   auto answers = (*set)->ClassifyUpload({"c-9", "image/png", black, {}});
   ASSERT_EQ(answers.size(), 1u);
-  EXPECT_NE(answers[0].error.find("model 'log': output 0 is not a finite number"), std::string::npos) << answers[0].error;
+  EXPECT_NE(answers[0].error.find("model 'log': output 0 ('l') is not a finite number"), std::string::npos) << answers[0].error;
   EXPECT_EQ(answers[0].error.find("internal"), std::string::npos) << answers[0].error;
   const auto white = Png(testing::MakeColour(8, 8, 255, 255, 255));
   auto fine = (*set)->ClassifyUpload({"c-10", "image/png", white, {}});

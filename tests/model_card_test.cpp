@@ -270,7 +270,12 @@ TEST(ModelCard, LabelsAndNamesWithHiddenCharactersAreRefusedAndShownEscaped) {
   ASSERT_FALSE(nul);
   EXPECT_NE(nul.error().message.find("must be 1-64 bytes without control characters"), std::string::npos) << "not cut short at the NUL";
   auto bidi = classify::ParseModelCard(with("\"dark\"]", "\"da\\u202Erk\"]"), "card.toml");
-  EXPECT_FALSE(bidi) << "a right-to-left override hides what a reviewer reads";
+  ASSERT_FALSE(bidi) << "a right-to-left override hides what a reviewer reads";
+  EXPECT_NE(bidi.error().message.find("da\\xe2\\x80\\xaerk"), std::string::npos) << "shown escaped, not applied: " << bidi.error().message;
+  for (const char* hidden : {"\\u009B", "\\u0085", "\\u061C", "\\u00AD", "\\u2028", "\\u200B", "\\uFEFF", "\\u2067"}) {
+    EXPECT_FALSE(classify::ParseModelCard(with("\"dark\"]", std::string("\"da") + hidden + "rk\"]"), "card.toml")) << hidden;
+  }
+  EXPECT_TRUE(classify::ParseModelCard(with("\"dark\"]", "\"d\\u00e9j\\u00e0-vu\"]"), "card.toml")) << "accented letters are fine";
   auto name = classify::ParseModelCard(with("name = \"brightness-demo\"", "name = \"evil\\u001b[2J\""), "card.toml");
   ASSERT_FALSE(name);
   EXPECT_NE(name.error().message.find("'name' must be 1-128 bytes without control characters"), std::string::npos);

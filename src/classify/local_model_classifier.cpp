@@ -61,7 +61,8 @@ Result<std::vector<LabelScore>> ScoresFromOutputs(const ModelCard& card, std::sp
   std::vector<double> scores(outputs.begin(), outputs.end());
   for (std::size_t i = 0; i < scores.size(); ++i) {
     if (!std::isfinite(scores[i])) {
-      return Fail(ErrorCode::kInvalidArgument, "output " + std::to_string(i) + " is not a finite number");
+      const std::string named = card.labels[i].empty() ? "" : " ('" + card.labels[i] + "')";
+      return Fail(ErrorCode::kInvalidArgument, "output " + std::to_string(i) + named + " is not a finite number");
     }
   }
   if (card.activation == Activation::kSigmoid) {

@@ -20,28 +20,33 @@ bool IsHex64(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// Control characters, and the Unicode controls that reorder or hide text (U+202A-U+202E,
-// U+2066-U+2069, U+200E, U+200F): a label or model name is shown to reviewers and written in logs.
+// Characters a reader does not see, or that change what the rest of a line looks like: C0 and C1
+// controls and DEL; the soft hyphen (U+00AD); the Arabic letter mark (U+061C); zero-width and
+// directional marks (U+200B-U+200F); line and paragraph separators and the directional embeddings
+// and overrides (U+2028-U+202E); the directional isolates (U+2066-U+2069); the byte-order mark
+// (U+FEFF). A label or model name is shown to reviewers and written in logs.
 bool HasHiddenCharacters(std::string_view text) {
+  auto at = [&](std::size_t i) -> unsigned char { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
   for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
+    const unsigned char c = at(i);
     if (c < 0x20 || c == 0x7f) return true;
-    if (c == 0xE2 && i + 2 < text.size()) {
-      const auto b = static_cast<unsigned char>(text[i + 1]), d = static_cast<unsigned char>(text[i + 2]);
-      if (b == 0x80 && ((d >= 0xAA && d <= 0xAE) || d == 0x8E || d == 0x8F)) return true;
-      if (b == 0x81 && d >= 0xA6 && d <= 0xA9) return true;
-    }
+    if (c == 0xC2 && ((at(i + 1) >= 0x80 && at(i + 1) <= 0x9F) || at(i + 1) == 0xAD)) return true;
+    if (c == 0xD8 && at(i + 1) == 0x9C) return true;
+    if (c == 0xE2 && at(i + 1) == 0x80 && ((at(i + 2) >= 0x8B && at(i + 2) <= 0x8F) || (at(i + 2) >= 0xA8 && at(i + 2) <= 0xAE))) return true;
+    if (c == 0xE2 && at(i + 1) == 0x81 && at(i + 2) >= 0xA6 && at(i + 2) <= 0xA9) return true;
+    if (c == 0xEF && at(i + 1) == 0xBB && at(i + 2) == 0xBF) return true;
   }
   return false;
 }
 
-// `text` for an error message: at most 64 bytes, control characters as \xNN (a label read from a
-// file never writes raw escapes to a terminal, and a NUL does not cut the message short).
+// `text` for an error message: at most 64 bytes, ASCII as it is and every other byte as \xNN (a
+// label read from a file never writes a terminal escape or a direction override into a message,
+// and a NUL does not cut it short).
 std::string Shown(std::string_view text) {
   std::string out;
   for (char c : text.substr(0, 64)) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+    if (u < 0x20 || u >= 0x7f) {
       static constexpr char kHex[] = "0123456789abcdef";
       out += "\\x";
       out += kHex[u >> 4];

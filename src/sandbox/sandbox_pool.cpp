@@ -403,9 +403,9 @@ Status SandboxPool::LoadModels(Worker& w) {
                                   failed->code == ErrorCode::kDeadlineExceeded;
       std::string why = failed->message;
       if (failed->code == ErrorCode::kDeadlineExceeded) {
-        why = "one run on a tensor of zeros used more than an upload's CPU budget (" + std::to_string(run_cpu) +
-              " s) or took longer than loading may (" + std::to_string(static_cast<std::int64_t>(options_.model_load_seconds)) +
-              " s): " + why;
+        why = "the worker was stopped: parsing the model and one run on a tensor of zeros used more than an upload's CPU "
+              "budget (" + std::to_string(run_cpu) + " s for the run), or took longer than loading may (" +
+              std::to_string(static_cast<std::int64_t>(options_.model_load_seconds)) + " s)";
       }
       if (const auto at = why.find(" and was replaced"); at != std::string::npos) why.erase(at);  // it is not, at start
       return Fail(model_at_fault ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable,
