@@ -118,7 +118,9 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "cli:scan";
-  // Scored as the service would score them, by the configuration's classifiers.
+  // Scored as the service would score them, by the configuration's classifiers. Their start-up
+  // lines (a local model loaded in its sandbox, a worker lost) are JSON on stderr, as the service's.
+  if (!config.classifiers_file.empty()) SetUpLogging(config.log_level);
   auto classifiers = LoadClassifiers(config, rules.get(), rules_path);
   if (!classifiers) return ReportError("scan", classifiers.error());
   if (*classifiers) {

@@ -27,7 +27,10 @@ std::string JsonString(const std::string& text) { return boost::json::serialize(
 
 Result<std::unique_ptr<sandbox::SandboxPool>> StartSandbox(const server::ServerConfig& config) {
   const auto& sb = config.sandbox;
-  if (sb.mode == "off") return std::unique_ptr<sandbox::SandboxPool>();
+  if (sb.mode == "off") {
+    spdlog::warn(R"("msg":"decoder sandbox off: decoding in the service process","reason":"[sandbox] mode = off")");
+    return std::unique_ptr<sandbox::SandboxPool>();
+  }
   sandbox::PoolOptions options;
   // This very binary, even if upgraded on disk since; its decoder modules are read from disk and
   // refused when they come from another release (util/module_loader.h).
