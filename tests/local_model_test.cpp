@@ -353,6 +353,35 @@ TEST_F(LocalClassifierTest, AScanWithTheServiceConfigRunsTheLocalModelInTheSandb
   EXPECT_EQ(held, 1);
 }
 
+// `vigil classifiers check`: an operator's dry run of a new classifiers file and card, without a
+// database: what loads, the labels a local model answers, the rules checked, pictures scored.
+TEST_F(LocalClassifierTest, ClassifiersCheckLoadsTheFileChecksTheRulesAndScoresPictures) {
+  WriteFiles(R"(["bright", "dark"])");
+  testing::WriteFile(dir_.path() / "white.png", Png(testing::MakeColour(20, 20, 255, 255, 255)));
+  std::ofstream(dir_.path() / "rules.toml") << "[[rule]]\nname = \"too-bright\"\nclassifiers = [\"bright\"]\nlabels = [\"bright\"]\n"
+                                               "min_score = 0.9\nactions = [\"hold\"]\n";
+  std::ofstream(dir_.path() / "vigil.toml") << "rules_file = \"" << (dir_.path() / "rules.toml").string() << "\"\n[classifiers]\nfile = \""
+                                            << (dir_.path() / "classifiers.toml").string() << "\"\n";
+  auto run = testing::RunVigil({"classifiers", "check", "--config", (dir_.path() / "vigil.toml").string(), (dir_.path() / "white.png").string()});
+  if (run.status != 0 && run.err.find("unsupported") != std::string::npos) GTEST_SKIP() << run.err;
+  ASSERT_EQ(run.status, 0) << run.out << run.err;
+  std::istringstream lines(run.out);
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  const auto loaded = boost::json::parse(first).as_object();
+  EXPECT_EQ(loaded.at("classifier").as_string(), "bright");
+  EXPECT_EQ(loaded.at("labels").as_array().size(), 2u);
+  const auto scored = boost::json::parse(second).as_object();
+  EXPECT_NEAR(scored.at("classifications").at(0).at("labels").at(0).at("score").to_number<double>(), 1.0, 1e-5) << second;
+  // A rule on a label the model does not answer: refused, naming it, exit 1.
+  std::ofstream(dir_.path() / "rules.toml") << "[[rule]]\nname = \"typo\"\nclassifiers = [\"bright\"]\nlabels = [\"brite\"]\n"
+                                               "min_score = 0.9\nactions = [\"hold\"]\n";
+  run = testing::RunVigil({"classifiers", "check", "--config", (dir_.path() / "vigil.toml").string()});
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.err.find("no label 'brite'"), std::string::npos) << run.err;
+}
+
 // The model reaches each worker as a request's body: a model larger than the largest upload the
 // service takes (max_body_bytes) must still load.
 TEST_F(LocalClassifierTest, AModelLargerThanTheUploadLimitStillLoads) {

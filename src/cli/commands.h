@@ -28,6 +28,7 @@ Action RegisterSandboxCommands(CLI::App& app);
 Action RegisterSandboxWorkerCommand(CLI::App& app);
 Action RegisterDocsCommands(CLI::App& app);
 Action RegisterScanCommand(CLI::App& app);
+Action RegisterClassifiersCommand(CLI::App& app);
 Action RegisterWorkerCommand(CLI::App& app);
 Action RegisterPublishCommand(CLI::App& app);
 Action RegisterUploadsCommand(CLI::App& app);

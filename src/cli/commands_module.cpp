@@ -22,7 +22,7 @@ int CommandsMain(int argc, char** argv) {
   return RunCommandLine(argc, argv,
                         {&RegisterHashCommand, &RegisterIndexCommand, &RegisterServeCommand, &RegisterKeysCommand, &RegisterPeopleCommand,
                          &RegisterBankCommand, &RegisterLookupCommand, &RegisterEvalListing, &RegisterWorkflowCommands,
-                         &RegisterReportCommands, &RegisterSandboxCommands, &RegisterDocsCommands, &RegisterScanCommand,
+                         &RegisterReportCommands, &RegisterSandboxCommands, &RegisterDocsCommands, &RegisterScanCommand, &RegisterClassifiersCommand,
                          &RegisterWorkerCommand, &RegisterPublishCommand, &RegisterUploadsCommand, &RegisterPartnerCommand,
                          &RegisterBundleCommand, &RegisterExchangeCommand,
                          &RegisterVersionCommand});
