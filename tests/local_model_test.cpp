@@ -382,6 +382,22 @@ TEST_F(LocalClassifierTest, ClassifiersCheckLoadsTheFileChecksTheRulesAndScoresP
   EXPECT_NE(run.err.find("no label 'brite'"), std::string::npos) << run.err;
 }
 
+// `vigil sandbox check` says whether the module local models run in loads here.
+TEST(LocalModelInstallation, SandboxCheckSaysTheModelRuntimeLoads) {
+  const auto check = testing::RunVigil({"sandbox", "check", "--json"});
+  if (check.status != 0 && check.err.find("unsupported") != std::string::npos) GTEST_SKIP() << check.err;
+  ASSERT_EQ(check.status, 0) << check.out << check.err;
+  bool found = false;
+  const auto parsed = boost::json::parse(check.out);  // kept alive for the loop below
+  for (const auto& c : parsed.at("checks").as_array()) {
+    if (c.at("probe").as_string() != "model_runtime") continue;
+    found = true;
+    EXPECT_TRUE(c.at("passed").as_bool()) << c;
+    EXPECT_EQ(c.at("outcome").as_string(), "loaded");
+  }
+  EXPECT_TRUE(found) << check.out;
+}
+
 // The model reaches each worker as a request's body: a model larger than the largest upload the
 // service takes (max_body_bytes) must still load.
 TEST_F(LocalClassifierTest, AModelLargerThanTheUploadLimitStillLoads) {

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/store_options.h"
+#include "sandbox/model_runtime.h"
 #include "sandbox/sandbox_pool.h"
 #include "sandbox/seccomp_sandbox.h"
 
@@ -173,6 +174,12 @@ int RunCheck(const SandboxArgs& args) {
   checks.push_back({"decoder_modules", "the workers loaded the video, BMP and HEIF decoders (lib/vigil) before confining themselves",
                     isolation.missing_decoders.empty() ? "loaded" : isolation.missing_decoders,
                     isolation.missing_decoders.empty()});
+  {
+    // Local classifier models' workers load it before confining themselves (docs/classifiers.md).
+    auto runtime = sandbox::LoadModelRuntime();
+    checks.push_back({"model_runtime", "the ONNX module (lib/vigil/libvigil-onnx.so, OpenCV's DNN) that local classifier models run in loads",
+                      runtime ? "loaded" : runtime.error().message, runtime.has_value()});
+  }
   if (!isolation.refused.empty()) checks.push_back({"refused", "what the kernel refused here", isolation.refused, true});
   bool all = true;
   json::array out;
