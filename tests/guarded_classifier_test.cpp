@@ -11,6 +11,7 @@
 #include <chrono>
 #include <thread>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,7 @@ class Echo final : public Classifier {
       std::lock_guard lock(mu);
       sizes.push_back(inputs.size());
     }
+    if (throws) throw std::runtime_error("out of something");
     std::vector<Result<Classification>> out;
     for (const auto& in : inputs) {
       if (fail) {
@@ -117,6 +119,7 @@ class Echo final : public Classifier {
   std::mutex mu;
   std::vector<std::size_t> sizes;
   std::atomic<bool> fail{false};
+  std::atomic<bool> throws{false};
 
  private:
   std::size_t batch_;
@@ -165,6 +168,24 @@ TEST(BatchingClassifier, AFullBatchGoesWithoutWaitingAndALoneUploadWaitsNoLonger
   const auto waited = std::chrono::steady_clock::now() - t0;
   EXPECT_GE(waited, std::chrono::milliseconds(45));
   EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST(BatchingClassifier, ACallThatThrowsAnswersEveryUploadItCarriedInsteadOfLeavingThemWaiting) {
+  auto inner = std::make_unique<Echo>(32);
+  inner->throws = true;
+  classify::BatchingClassifier batched(std::move(inner), std::chrono::milliseconds(20));
+  std::vector<std::thread> pool;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 6; ++t) {
+    pool.emplace_back([&, t] {
+      ClassifierInput input;
+      input.content_id = std::to_string(t);
+      auto answers = batched.Classify(std::span(&input, 1));
+      if (answers.size() == 1 && !answers[0] && answers[0].error().message.find("out of something") != std::string::npos) ++answered;
+    });
+  }
+  for (auto& t : pool) t.join();
+  EXPECT_EQ(answered.load(), 6);
 }
 
 TEST(BatchingClassifier, AFailedCallIsTheErrorOfEveryUploadItCarried) {

@@ -2,6 +2,7 @@
 #include "classify/batching_classifier.h"
 
 #include <algorithm>
+#include <exception>
 #include <vector>
 
 namespace vigil::classify {
@@ -48,7 +49,14 @@ Result<Classification> BatchingClassifier::ClassifyOne(const ClassifierInput& in
   ++calls_;
   uploads_ += static_cast<std::int64_t>(inputs.size());
   lock.unlock();
-  std::vector<Result<Classification>> answers = inner_->Classify(inputs);
+  // Whatever happens in the call, every upload waiting on this batch gets an answer: an exception
+  // here must not leave the others waiting for ever.
+  std::vector<Result<Classification>> answers;
+  try {
+    answers = inner_->Classify(inputs);
+  } catch (const std::exception& e) {
+    answers.assign(inputs.size(), Fail(ErrorCode::kInternal, "classifier '" + inner_->name() + "' failed: " + e.what()));
+  }
   if (answers.size() != inputs.size()) {
     answers.assign(inputs.size(), Fail(ErrorCode::kInternal, "classifier '" + inner_->name() + "' answered " +
                                                                std::to_string(answers.size()) + " results for a batch of " +
