@@ -267,6 +267,7 @@ TEST_F(LocalClassifierTest, AnInfiniteOutputIsAnErrorNamingTheOutputAndTheUpload
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_NE(answers[0].error.find("model 'log': output 0 ('l') is not a finite number"), std::string::npos) << answers[0].error;
   EXPECT_EQ(answers[0].error.find("internal"), std::string::npos) << answers[0].error;
+  EXPECT_EQ(answers[0].model, "log") << "an answer with an error still names the card's model";
   const auto white = Png(testing::MakeColour(8, 8, 255, 255, 255));
   auto fine = (*set)->ClassifyUpload({"c-10", "image/png", white, {}});
   ASSERT_TRUE(fine[0].ok()) << fine[0].error;

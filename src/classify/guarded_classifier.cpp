@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "classify/known_model.h"
+
 namespace vigil::classify {
 namespace {
 
@@ -19,6 +21,10 @@ GuardedClassifier::GuardedClassifier(std::unique_ptr<Classifier> inner, Classifi
                                      std::function<void(std::chrono::milliseconds)> sleep)
     : inner_(std::move(inner)), limits_(limits), clock_(clock), sleep_(std::move(sleep)) {
   if (!sleep_) sleep_ = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (const auto* known = dynamic_cast<const KnownModel*>(inner_.get())) {
+    model_ = known->model_name();
+    version_ = known->model_version();
+  }
   limits_.attempts = std::max(1, limits_.attempts);
   if (limits_.rate_per_second > 0 && limits_.burst <= 0) limits_.burst = std::max(1, static_cast<int>(limits_.rate_per_second));
   tokens_ = limits_.burst;
@@ -75,7 +81,11 @@ void GuardedClassifier::Finished(bool ok) {
 
 std::vector<Classification> GuardedClassifier::Classify(std::span<const ClassifierInput> inputs) {
   std::vector<Classification> out(inputs.size());
-  for (auto& c : out) c.classifier = inner_->name();
+  for (auto& c : out) {
+    c.classifier = inner_->name();
+    c.model = model_;  // an answer replaces them with its own; an error keeps them
+    c.version = version_;
+  }
   if (inputs.empty()) return out;
   const std::int64_t started = clock_.NowMicros();
   auto elapsed_ms = [&] { return (clock_.NowMicros() - started) / 1000; };

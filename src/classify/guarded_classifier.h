@@ -85,6 +85,7 @@ class GuardedClassifier {
   bool probing_ = false;             // half-open: one call is trying the service
   int in_flight_ = 0;
   ClassifierStats stats_;
+  std::string model_, version_;  // a classifier that knows its model ahead (known_model.h): named in every answer
 };
 
 }  // namespace vigil::classify

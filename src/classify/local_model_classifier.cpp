@@ -1,6 +1,8 @@
 // A local model as a Classifier (local_model_classifier.h).
 #include "classify/local_model_classifier.h"
 
+#include "classify/known_model.h"
+
 #include <chrono>
 #include <cmath>
 
@@ -14,13 +16,15 @@ bool Takes(const std::vector<std::string>& types, std::string_view media_type) {
   return false;
 }
 
-class LocalModelClassifier final : public Classifier {
+class LocalModelClassifier final : public Classifier, public KnownModel {
  public:
   LocalModelClassifier(std::string name, ModelCard card, std::vector<std::string> media_types, ModelRunner runner)
       : name_(std::move(name)), card_(std::move(card)), media_types_(std::move(media_types)), runner_(std::move(runner)) {}
 
   const std::string& name() const override { return name_; }
   bool Accepts(std::string_view media_type) const override { return Takes(media_types_, media_type); }
+  const std::string& model_name() const override { return card_.name; }
+  const std::string& model_version() const override { return card_.version; }
 
   std::vector<Result<Classification>> Classify(std::span<const ClassifierInput> inputs) override {
     std::vector<Result<Classification>> out;
