@@ -170,40 +170,34 @@ TEST(BatchingClassifier, AFullBatchGoesWithoutWaitingAndALoneUploadWaitsNoLonger
   EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
-TEST(BatchingClassifier, ACallThatThrowsAnswersEveryUploadItCarriedInsteadOfLeavingThemWaiting) {
-  auto inner = std::make_unique<Echo>(32);
-  inner->throws = true;
-  classify::BatchingClassifier batched(std::move(inner), std::chrono::milliseconds(20));
+// Uploads from `threads` threads at once; how many got exactly the error `says`.
+int ErrorsAtOnce(classify::BatchingClassifier& batched, int threads, const std::string& says) {
   std::vector<std::thread> pool;
-  std::atomic<int> answered{0};
-  for (int t = 0; t < 6; ++t) {
+  std::atomic<int> errors{0};
+  for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       ClassifierInput input;
       input.content_id = std::to_string(t);
       auto answers = batched.Classify(std::span(&input, 1));
-      if (answers.size() == 1 && !answers[0] && answers[0].error().message.find("out of something") != std::string::npos) ++answered;
+      if (answers.size() == 1 && !answers[0] && answers[0].error().message == says) ++errors;
     });
   }
   for (auto& t : pool) t.join();
-  EXPECT_EQ(answered.load(), 6);
+  return errors.load();
+}
+
+TEST(BatchingClassifier, ACallThatThrowsAnswersEveryUploadItCarriedInsteadOfLeavingThemWaiting) {
+  auto inner = std::make_unique<Echo>(32);
+  inner->throws = true;
+  classify::BatchingClassifier batched(std::move(inner), std::chrono::milliseconds(20));
+  EXPECT_EQ(ErrorsAtOnce(batched, 6, "classifier 'echo' failed: out of something"), 6);
 }
 
 TEST(BatchingClassifier, AFailedCallIsTheErrorOfEveryUploadItCarried) {
   auto inner = std::make_unique<Echo>(32);
   inner->fail = true;
   classify::BatchingClassifier batched(std::move(inner), std::chrono::milliseconds(20));
-  std::vector<std::thread> pool;
-  std::atomic<int> failed{0};
-  for (int t = 0; t < 8; ++t) {
-    pool.emplace_back([&, t] {
-      ClassifierInput input;
-      input.content_id = std::to_string(t);
-      auto answers = batched.Classify(std::span(&input, 1));
-      if (answers.size() == 1 && !answers[0] && answers[0].error().message == "503 from the service") ++failed;
-    });
-  }
-  for (auto& t : pool) t.join();
-  EXPECT_EQ(failed.load(), 8);
+  EXPECT_EQ(ErrorsAtOnce(batched, 8, "503 from the service"), 8);
 }
 
 }  // namespace

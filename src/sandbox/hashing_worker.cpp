@@ -147,10 +147,10 @@ struct WorkerModel {
   media::TensorSpec input;
 };
 
+// The model a kLoadModel or kClassify request names ("model"); "" when none.
 const char* ModelName(const json::value& options) {
   const auto* o = options.if_object();
-  const auto* v = o != nullptr ? o->if_contains("name") : nullptr;
-  if (v == nullptr) v = o != nullptr ? o->if_contains("model") : nullptr;
+  const auto* v = o != nullptr ? o->if_contains("model") : nullptr;
   return v != nullptr && v->is_string() ? v->as_string().c_str() : "";
 }
 

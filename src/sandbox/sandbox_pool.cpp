@@ -363,7 +363,7 @@ Status SandboxPool::LoadModels(Worker& w) {
     // The run on zeros gets an upload's CPU budget (whole seconds, at least one).
     const auto run_cpu = static_cast<std::int64_t>(std::ceil(options_.image_cpu_seconds > 0 ? options_.image_cpu_seconds : options_.model_load_seconds));
     const std::string request = json::serialize(
-        json::object{{"name", model.name}, {"input", TensorSpecToJson(model.input)}, {"run_cpu_seconds", std::max<std::int64_t>(1, run_cpu)}});
+        json::object{{"model", model.name}, {"input", TensorSpecToJson(model.input)}, {"run_cpu_seconds", std::max<std::int64_t>(1, run_cpu)}});
     const std::span<const std::uint8_t> body = model.onnx ? std::span<const std::uint8_t>(*model.onnx) : std::span<const std::uint8_t>();
     auto answer = Exchange(w, static_cast<std::uint32_t>(WorkerOp::kLoadModel), request, body, options_.model_load_seconds,
                            options_.model_load_seconds);
@@ -407,7 +407,6 @@ Status SandboxPool::LoadModels(Worker& w) {
               "budget (" + std::to_string(run_cpu) + " s for the run), or took longer than loading may (" +
               std::to_string(static_cast<std::int64_t>(options_.model_load_seconds)) + " s)";
       }
-      if (const auto at = why.find(" and was replaced"); at != std::string::npos) why.erase(at);  // it is not, at start
       return Fail(model_at_fault ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable,
                   "model '" + model.name + "' did not load in the sandbox: " + why);
     }
@@ -634,7 +633,7 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
       return Fail(ErrorCode::kCorrupt,
                   "the decoder attempted a system call the sandbox forbids and was stopped (SIGSYS): hostile input");
     }
-    return Fail(ErrorCode::kCorrupt, "the decoder crashed on this input (" + SignalName(sig) + ") and was replaced");
+    return Fail(ErrorCode::kCorrupt, "the decoder crashed on this input (" + SignalName(sig) + ")");
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kCpuBudgetExitStatus) {
     return Fail(ErrorCode::kDeadlineExceeded, "decoding used more than its CPU budget of " + std::to_string(cpu) +

@@ -17,7 +17,7 @@ inline constexpr std::uint32_t kAnswerMagic = 0x31415156;   // "VQA1"
 inline constexpr std::size_t kMaxOptionsBytes = 64 << 10;
 inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's frame list fits easily
 
-// kLoadModel: options {"name", "input": TensorSpec JSON}, body the ONNX bytes; the answer says
+// kLoadModel: options {"model": its name, "input": TensorSpec JSON}, body the ONNX bytes; the answer says
 // {"outputs": N}, the size of the model's output on a tensor of zeros. kClassify: options as
 // kHash's plus "model" (a name loaded before), body the image; the answer {"outputs": [floats]}.
 enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2, kPreview = 3, kLoadModel = 4, kClassify = 5 };
