@@ -20,6 +20,9 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -58,9 +61,28 @@ struct VideoMatchHit {
   bool negative = false;               // the bank is an allow-list (Bank::negative)
 };
 
+// A licensed-hash plug-in signal type's live entries (vigil/hash_plugin.h), which only the plug-in
+// can compare: the sandbox scans them with the plug-in's distance (sandbox/plugin_signals.h) and
+// PluginHits turns the positions it found back into hits.
+struct PluginEntries {
+  std::uint64_t version = 0;            // differs whenever the entries do (unique in this process)
+  std::size_t hash_bytes = 0;
+  std::vector<std::uint8_t> values;     // hash_bytes each, concatenated
+  std::vector<std::int64_t> entry_ids;  // the entry of each value
+};
+
+// One plug-in's hash of an upload and the entries of its type it matches (sandbox/plugin_signals.h).
+struct PluginSignalMatch {
+  std::string signal_type;
+  std::string value;       // hex; empty when the plug-in found the upload unsuitable
+  std::string unsuitable;  // the plug-in's reason
+  std::vector<MatchHit> hits;
+};
+
 struct MatcherStats {
   std::size_t entries_by_type[5] = {};  // pdq, md5, sha1, sha256, vpdq (videos)
   std::size_t video_frames = 0;         // frame hashes in the video index
+  std::size_t plugin_entries = 0;       // entries of licensed-hash plug-in types, all together
   std::size_t banks = 0;
   std::int64_t last_entry_id = 0;
   std::int64_t last_import_id = 0;
@@ -89,11 +111,20 @@ class Matcher {
   Status LoadSnapshot(const std::filesystem::path& dir);
 
   // Matches of one signal across enabled banks, nearest first. kInvalidArgument for an unknown
-  // type or a malformed value.
+  // type or a malformed value; kUnsupported for a plug-in's type (only the plug-in, in the
+  // sandbox, can compare its values: PluginEntriesOf and PluginHits).
   Result<std::vector<MatchHit>> Lookup(const LookupSignal& signal) const;
   // Listed videos the upload's frames match, best first. kInvalidArgument without usable frames.
   Result<std::vector<VideoMatchHit>> LookupVideo(std::span<const VpdqFrame> frames,
                                                  const VpdqMatchOptions& options = {}) const;
+
+  // A plug-in signal type's live entries now (null when the type is not a registered plug-in's).
+  // The copy is made when the entries change, then shared until they change again.
+  std::shared_ptr<const PluginEntries> PluginEntriesOf(std::string_view signal_type) const;
+  // The hits at `near` ((position in `entries`, distance) pairs, as the plug-in found them), for
+  // enabled banks, nearest first.
+  std::vector<MatchHit> PluginHits(const PluginEntries& entries, std::string_view signal_type,
+                                   std::span<const std::pair<std::uint32_t, std::uint32_t>> near) const;
 
   MatcherStats Stats() const;
   // Whether any enabled bank uses the measure ("dihedral", "trimmed"): callers skip computing

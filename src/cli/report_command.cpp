@@ -120,7 +120,7 @@ std::optional<Opened> Open(const ReportArgs& a, const CLI::App& app, const char*
   }
   if (app.count("--data-dir") != 0 || o.config.data_dir.empty()) o.config.data_dir = a.store.data_dir;
   if (!a.store.database_url.empty()) o.config.database_url = a.store.database_url;
-  o.store = OpenStoreOrReport({o.config.data_dir, o.config.database_url}, command, o.config.workflow);
+  o.store = OpenStoreOrReport({o.config.data_dir, o.config.database_url, ""}, command, o.config.workflow);
   if (!o.store) return std::nullopt;
   o.services = server::MakeReportingServices(*o.store, o.config, SystemClock());
   return o;

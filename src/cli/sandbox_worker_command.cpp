@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "sandbox/hashing_worker.h"
@@ -25,13 +27,22 @@ Action RegisterSandboxWorkerCommand(CLI::App& app) {
   worker->add_option("--large-pixels", settings->large_pixels,
                      "Hand images declaring more back for the large lane (0: none)");
   worker->add_flag("--models", settings->models, "Load the ONNX module before confining (local classifier models)");
-  return [worker, settings, memory_mb]() -> int {
+  auto plugins = std::make_shared<std::vector<std::string>>();
+  worker->add_option("--hash-plugin", *plugins, "SHA256:PATH of a hash plug-in to load before confining (repeatable)");
+  return [worker, settings, memory_mb, plugins]() -> int {
     if (!worker->parsed()) return -1;
     if (isatty(0) != 0) {
       std::fprintf(stderr, "vigil sandbox-worker: started by the service, not by hand\n");
       return 2;
     }
     settings->memory_bytes = *memory_mb << 20;
+    for (const auto& given : *plugins) {
+      if (given.size() < 66 || given[64] != ':') {
+        std::fprintf(stderr, "vigil sandbox-worker: --hash-plugin takes SHA256:PATH\n");
+        return 2;
+      }
+      settings->plugins.push_back({given.substr(65), given.substr(0, 64)});
+    }
     return sandbox::RunHashingWorker(*settings);
   };
 }

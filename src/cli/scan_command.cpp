@@ -96,7 +96,10 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
     if (!loaded) return ReportError("scan", loaded.error());
     rules = std::make_shared<const PolicyRules>(std::move(*loaded));
   }
-  auto store = OpenStoreOrReport({config.data_dir, config.database_url}, "scan", config.workflow);
+  if (!args.config.empty() && !config.hash_plugins_file.empty()) SetUpLogging(config.log_level);
+  auto plugins = RegisterConfiguredPlugins(config);  // before the index loads: it keeps the types it knows
+  if (!plugins) return ReportError("scan", plugins.error());
+  auto store = OpenStoreOrReport({config.data_dir, config.database_url, ""}, "scan", config.workflow);
   if (!store) return 1;
   Matcher matcher(*store);
   if (auto loaded = matcher.Load(); !loaded) return ReportError("scan", loaded.error());
@@ -118,6 +121,12 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "cli:scan";
+  // Hashed with the configuration's plug-ins too, in their sandbox, as the service would.
+  if (*plugins) {
+    auto started = StartHashPlugins(config, **plugins, matcher);
+    if (!started) return ReportError("scan", started.error());
+    options.plugin_signals = std::move(*started);
+  }
   // Scored as the service would score them, by the configuration's classifiers. Their start-up
   // lines (a local model loaded in its sandbox, a worker lost) are JSON on stderr, as the service's.
   if (!config.classifiers_file.empty()) SetUpLogging(config.log_level);

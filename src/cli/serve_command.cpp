@@ -99,7 +99,10 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     if (!config.http.tls_cert_file.empty()) sso.secure_cookies = true;
   }
 
-  StoreFlags flags{config.data_dir, config.database_url};
+  if (!args.store.hash_plugins.empty()) config.hash_plugins_file = args.store.hash_plugins;
+  auto plugins = RegisterConfiguredPlugins(config);  // before the index loads: it keeps the types it knows
+  if (!plugins) return ReportError("serve", plugins.error());
+  StoreFlags flags{config.data_dir, config.database_url, ""};  // plug-in types are registered above
   auto store = OpenStoreOrReport(flags, "serve", config.workflow);
   if (!store) return 1;
   Matcher matcher(*store);
@@ -116,6 +119,11 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     auto classifiers = LoadClassifiers(config, nullptr, "");  // the service checks its rules as it loads them
     if (!classifiers) return ReportError("serve", classifiers.error());
     config.api.classifiers = std::move(*classifiers);
+  }
+  if (*plugins) {
+    auto started = StartHashPlugins(config, **plugins, matcher);
+    if (!started) return ReportError("serve", started.error());
+    config.api.plugin_signals = std::move(*started);
   }
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("serve", decoders.error());

@@ -1,6 +1,8 @@
 // Start-up shared by `vigil serve` and `vigil worker` (service_setup.h).
 #include "cli/service_setup.h"
 
+#include "sandbox/plugin_signals.h"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -119,7 +121,9 @@ Status LoadIndex(Matcher& matcher, const server::ServerConfig& config) {
   return {};
 }
 
-classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {
+namespace {
+// A pool of its own (for local models, hash plug-ins) with the decoder sandbox's settings, one lane.
+sandbox::PoolOptions OwnPoolOptions(const server::ServerConfig& config, const char* what) {
   const auto& sb = config.sandbox;
   sandbox::PoolOptions base;
   base.executable = "/proc/self/exe";
@@ -130,10 +134,51 @@ classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {
   base.image_wall_seconds = sb.image_wall_seconds;
   base.image_cpu_seconds = sb.image_cpu_seconds;
   base.user = sb.user;
-  base.large_workers = 0;  // one lane: every image is decoded where the model is
-  base.on_worker_output = [](pid_t pid, std::string_view line) {
-    spdlog::warn(R"("msg":"model worker output","pid":{},"line":{})", pid, JsonString(std::string(line)));
+  base.large_workers = 0;  // one lane: every image is decoded where the model or plug-in is
+  base.on_worker_output = [what = std::string(what)](pid_t pid, std::string_view line) {
+    spdlog::warn(R"("msg":"{} worker output","pid":{},"line":{})", what, pid, JsonString(std::string(line)));
   };
+  return base;
+}
+}  // namespace
+
+Result<std::optional<HashPluginsConfig>> RegisterConfiguredPlugins(const server::ServerConfig& config) {
+  if (config.hash_plugins_file.empty()) return std::optional<HashPluginsConfig>();
+  VIGIL_ASSIGN_OR_RETURN(auto plugins, LoadHashPluginsFile(config.hash_plugins_file));
+  VIGIL_TRY(RegisterHashPlugins(plugins));
+  return std::optional<HashPluginsConfig>(std::move(plugins));
+}
+
+Result<std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)>>
+StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher) {
+  auto started = sandbox::PluginSignals::Start(plugins, OwnPoolOptions(config, "hash plug-in"));
+  if (!started) {
+    if (started.error().code == ErrorCode::kUnsupported) {
+      return Fail(started.error().code, "hash plug-ins run only in the decoder sandbox, which this machine refuses: " +
+                                            started.error().message);
+    }
+    return tl::unexpected(started.error());
+  }
+  std::shared_ptr<sandbox::PluginSignals> shared(std::move(*started));
+  for (const auto& spec : plugins.plugins) {
+    const auto info = shared->pool().Plugin(spec.signal).value_or(sandbox::SandboxPool::PluginInfo{});
+    spdlog::info(R"("msg":"hash plug-in loaded in the sandbox","signal":{},"version":{},"sha256":{},"hash_bytes":{},)"
+                 R"("max_distance":{},"input":{},"workers":{})",
+                 JsonString(spec.signal), JsonString(info.version), JsonString(spec.sha256), info.hash_bytes,
+                 spec.max_distance.value_or(info.max_distance), JsonString(info.pixels ? "pixels" : "bytes"), plugins.workers);
+  }
+  return [shared, &matcher](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+    const auto before = shared->pool().Stats();
+    auto found = shared->HashAndMatch(bytes, options, matcher);
+    if (!found && shared->pool().Stats().workers_killed > before.workers_killed) {
+      spdlog::warn(R"("msg":"hash plug-in worker lost","error":{})", JsonString(found.error().ToString()));
+    }
+    return found;
+  };
+}
+
+classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {
+  sandbox::PoolOptions base = OwnPoolOptions(config, "model");
   MediaHashOptions decode;
   decode.limits = config.api.decode_limits;
   return [base, decode](const classify::LocalModel& model) -> Result<classify::StartedModel> {

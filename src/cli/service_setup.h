@@ -3,11 +3,14 @@
 // the main thread at start-up; the hasher returned may be called from many threads.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "classify/classifier_set.h"
 #include "sandbox/sandbox_pool.h"
+#include "signals/hash_plugin_spec.h"
 #include "server/server_config.h"
 #include "vigil/matcher.h"
 #include "vigil/status.h"
@@ -32,6 +35,15 @@ Status LoadIndex(Matcher& matcher, const server::ServerConfig& config);
 // sandbox's user, memory, time limits and worker count; one lane), whatever the decoder
 // sandbox's mode, since a model file is parsed only under the filter.
 classify::ModelHost SandboxModelHost(const server::ServerConfig& config);
+// Reads `[hash_plugins] file` and registers its signal types (nullopt when there is none). Call it
+// before the store is opened and the index loaded: the index keeps a plug-in type's entries only
+// when it knows the type.
+Result<std::optional<HashPluginsConfig>> RegisterConfiguredPlugins(const server::ServerConfig& config);
+// Starts the plug-ins' sandbox workers (the decoder sandbox's user, memory and time limits) and
+// returns what the workflow calls for each upload; logs each plug-in's name and version. The
+// matcher must outlive the function.
+Result<std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)>>
+StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher);
 // The classifiers of `[classifiers] file` (null when none), with `rules` (may be null) checked
 // against them (classify::CheckRulesNameClassifiers). Errors name the file.
 Result<std::shared_ptr<classify::ClassifierSet>> LoadClassifiers(const server::ServerConfig& config, const PolicyRules* rules,

@@ -1,6 +1,8 @@
 // Store flags and opening for the store-backed commands.
 #include "cli/store_options.h"
 
+#include "signals/hash_plugin_spec.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -30,6 +32,10 @@ void AddStoreFlags(CLI::App& app, StoreFlags& flags) {
   app.add_option("--database-url", flags.database_url,
                  "PostgreSQL connection string or URI; overrides --data-dir's SQLite database")
       ->envname("VIGIL_DATABASE_URL");
+  app.add_option("--hash-plugins", flags.hash_plugins,
+                 "A licensed-hash plug-ins file (docs/hash-plugins.md): its signal types may be imported, exported and "
+                 "looked up (no plug-in code is loaded)")
+      ->envname("VIGIL_HASH_PLUGINS");
 }
 
 void PrintJson(const boost::json::value& value) { std::cout << boost::json::serialize(value) << "\n"; }
@@ -40,6 +46,14 @@ int ReportError(const char* command, const Error& error) {
 }
 
 std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command, const WorkflowOptions& workflow) {
+  if (!flags.hash_plugins.empty()) {
+    auto plugins = LoadHashPluginsFile(flags.hash_plugins);
+    Status registered = plugins ? RegisterHashPlugins(*plugins) : Status(tl::unexpected(plugins.error()));
+    if (!registered) {
+      ReportError(command, registered.error());
+      return nullptr;
+    }
+  }
   StoreOptions options;
   options.workflow = workflow;
   if (flags.database_url.empty()) {

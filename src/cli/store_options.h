@@ -14,11 +14,13 @@ namespace vigil::cli {
 struct StoreFlags {
   std::string data_dir = "vigil-data";
   std::string database_url;
+  std::string hash_plugins;  // --hash-plugins: a plug-ins file whose signal types lists and requests may name
 };
 
 void AddStoreFlags(CLI::App& app, StoreFlags& flags);
 
-// Opens (creating the data directory and applying migrations as needed) or prints why not.
+// Opens (creating the data directory and applying migrations as needed) or prints why not; first
+// registers the signal types of --hash-plugins' file (no plug-in code is loaded).
 std::unique_ptr<Store> OpenStoreOrReport(const StoreFlags& flags, const char* command,
                                          const WorkflowOptions& workflow = {});
 

@@ -113,7 +113,9 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   }
   auto classifiers = LoadClassifiers(config, rules.get(), config.api.rules_path);
   if (!classifiers) return ReportError("worker", classifiers.error());
-  auto store = OpenStoreOrReport({config.data_dir, config.database_url}, "worker", config.workflow);
+  auto plugins = RegisterConfiguredPlugins(config);  // before the index loads: it keeps the types it knows
+  if (!plugins) return ReportError("worker", plugins.error());
+  auto store = OpenStoreOrReport({config.data_dir, config.database_url, ""}, "worker", config.workflow);
   if (!store) return 1;
   Matcher matcher(*store);
   if (auto loaded = LoadIndex(matcher, config); !loaded) return ReportError("worker", loaded.error());
@@ -128,6 +130,11 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   options.video = config.api.video;
   options.video_match = config.api.video_match;
   options.actor = "policy";
+  if (*plugins) {
+    auto started = StartHashPlugins(config, **plugins, matcher);
+    if (!started) return ReportError("worker", started.error());
+    options.plugin_signals = std::move(*started);
+  }
   if (*classifiers) {
     options.classify = [set = *classifiers](const ClassifierInput& input) { return set->ClassifyUpload(input); };
   }

@@ -105,7 +105,8 @@ namespace lists {
 
 Result<ImportOp> MakeAddOp(std::string_view signal_type, std::string_view value, Provenance provenance,
                            std::int64_t line, std::string payload) {
-  VIGIL_ASSIGN_OR_RETURN(auto normalized, NormalizeSignal(signal_type, value));
+  // A plug-in's values may come in its list encoding (base64, decimal bytes); stored as hex.
+  VIGIL_ASSIGN_OR_RETURN(auto normalized, NormalizeListSignal(signal_type, value));
   if (const SignalTypeInfo* info = FindSignalType(signal_type); info != nullptr && info->has_payload && payload.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 std::string(signal_type) + " entries carry their frames: import them with format=vpdq");

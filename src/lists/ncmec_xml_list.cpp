@@ -14,6 +14,7 @@
 #include "lists/list_formats.h"
 #include "util/iso_time.h"
 #include "util/line_reader.h"
+#include "vigil/signal_type.h"
 
 namespace vigil::lists {
 namespace {
@@ -146,10 +147,16 @@ Result<ParsedList> ParseNcmecXml(std::string_view data, const ListParseOptions& 
     prune.line = line;
     for (auto fingerprint : Child(record.node, "fingerprints").children()) {
       if (fingerprint.type() != pugi::node_element) continue;
-      const std::string type(LocalName(fingerprint));
+      std::string type(LocalName(fingerprint));
       if (type != "md5" && type != "sha1" && type != "pdq") {
-        ++list.skipped;  // PhotoDNA, large fingerprints (by URL, never stored), ...
-        continue;
+        // A licensed-hash plug-in's fingerprints (PhotoDNA's "pdna" where the operator has one)
+        // under the plug-in's signal type; others (large fingerprints by URL, never stored) skipped.
+        const SignalTypeInfo* plugin = FindSignalTypeByNcmecFingerprint(type);
+        if (plugin == nullptr) {
+          ++list.skipped;
+          continue;
+        }
+        type = std::string(plugin->name);
       }
       auto op = MakeAddOp(type, fingerprint.text().get(), provenance, line);
       if (!op) return fail(op.error().message);

@@ -43,6 +43,8 @@ Status Matcher::LoadAll() {
       } else if (entry.signal_type == "vpdq") {
         const auto hashes = state_->RegisterVideo(entry, frame_ids);
         frame_hashes.insert(frame_hashes.end(), hashes.begin(), hashes.end());
+      } else if (const SignalTypeInfo* info = FindSignalType(entry.signal_type); info != nullptr && info->plugin) {
+        state_->AddPlugin(entry, info->hex_digits / 2);
       } else if (auto* index = state_->IndexFor(entry.signal_type)) {
         if (auto added = index->AddText(static_cast<std::uint64_t>(entry.id), entry.value); !added) return added;
       }
@@ -91,6 +93,9 @@ Status Matcher::Refresh() {
         state_->Append(entry);
         state_->last_entry_id = entry.id;
         if (entry.signal_type == "vpdq") frame_hashes = state_->RegisterVideo(entry, frame_ids);
+        if (const SignalTypeInfo* info = FindSignalType(entry.signal_type); info != nullptr && info->plugin) {
+          state_->AddPlugin(entry, info->hex_digits / 2);
+        }
       }
       for (std::size_t i = 0; i < frame_ids.size(); ++i) state_->frames->Add(frame_ids[i], frame_hashes[i]);
       if (auto* index = state_->IndexFor(entry.signal_type)) {
@@ -106,6 +111,9 @@ Status Matcher::Refresh() {
       std::unique_lock lock(state_->mu);
       if (const auto at = state_->Find(entry_id); at >= 0) {
         index = state_->IndexFor(SignalTypes()[state_->entry_types[static_cast<std::size_t>(at)]].name);
+      }
+      if (const SignalTypeInfo* info = FindSignalType(signal_type); info != nullptr && info->plugin) {
+        state_->RemovePlugin(signal_type, entry_id);
       }
       if (auto video = state_->videos.find(entry_id); video != state_->videos.end() && video->second.live) {
         video->second.live = false;
@@ -132,6 +140,10 @@ Result<std::vector<MatchHit>> Matcher::Lookup(const LookupSignal& signal) const 
   Result<std::vector<IndexMatch>> hits = std::vector<IndexMatch>{};
   if (signal.signal_type == "vpdq") {
     return Fail(ErrorCode::kInvalidArgument, "vpdq signals are looked up with their frames (LookupVideo)");
+  }
+  if (const SignalTypeInfo* info = FindSignalType(signal.signal_type); info != nullptr && info->plugin) {
+    return Fail(ErrorCode::kUnsupported, signal.signal_type + " values are compared by their plug-in in the decoder sandbox: "
+                                         "submit the media to match them");
   }
   if (signal.signal_type == "pdq") {
     hits = state_->pdq->Search(*PdqHash::FromHex(value), radius);
@@ -217,6 +229,44 @@ Result<std::vector<VideoMatchHit>> Matcher::LookupVideo(std::span<const VpdqFram
   return out;
 }
 
+std::shared_ptr<const PluginEntries> Matcher::PluginEntriesOf(std::string_view signal_type) const {
+  const SignalTypeInfo* info = FindSignalType(signal_type);
+  if (info == nullptr || !info->plugin) return nullptr;
+  {
+    std::shared_lock lock(state_->mu);
+    auto it = state_->plugins.find(signal_type);
+    if (it != state_->plugins.end() && it->second.published) return it->second.published;
+  }
+  std::unique_lock lock(state_->mu);
+  State::PluginTable& table = state_->plugins[std::string(signal_type)];
+  if (!table.published) {
+    auto entries = std::make_shared<PluginEntries>();
+    entries->version = ++state_->plugin_versions;
+    entries->hash_bytes = info->hex_digits / 2;
+    entries->values = table.values;
+    entries->entry_ids = table.ids;
+    table.published = std::move(entries);
+  }
+  return table.published;
+}
+
+std::vector<MatchHit> Matcher::PluginHits(const PluginEntries& entries, std::string_view signal_type,
+                                          std::span<const std::pair<std::uint32_t, std::uint32_t>> near) const {
+  std::vector<MatchHit> out;
+  std::shared_lock lock(state_->mu);
+  for (const auto& [position, distance] : near) {
+    if (position >= entries.entry_ids.size()) continue;
+    const std::int64_t entry_id = entries.entry_ids[position];
+    const auto bank_it = state_->banks.find(state_->BankOf(entry_id));
+    if (bank_it == state_->banks.end() || !bank_it->second.enabled) continue;
+    const auto& rule = bank_it->second;
+    out.push_back({entry_id, bank_it->first, rule.name, std::string(signal_type),
+                   static_cast<int>(std::min<std::uint32_t>(distance, 1u << 30)), rule.negative, rule.enabled_ratio});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const MatchHit& a, const MatchHit& b) { return a.distance < b.distance; });
+  return out;
+}
+
 bool Matcher::AnyBankUses(std::string_view measure) const {
   std::shared_lock lock(state_->mu);
   for (const auto& [id, rule] : state_->banks) {
@@ -236,6 +286,7 @@ MatcherStats Matcher::Stats() const {
   stats.video_frames = state_->frames->size();
   std::shared_lock lock(state_->mu);
   stats.entries_by_type[4] = state_->live_videos;
+  for (const auto& [type, table] : state_->plugins) stats.plugin_entries += table.ids.size();
   stats.banks = state_->banks.size();
   stats.last_entry_id = state_->last_entry_id;
   stats.last_import_id = state_->last_import_id;

@@ -176,11 +176,26 @@ struct RemoveUnlessKept {
 
 }  // namespace
 
+namespace {
+// Plug-in types' values are not in the format: a process that knows any plug-in type reads its
+// entries from the store instead (one that did not know them when it saved would have left them out).
+Status RefuseWithPlugins() {
+  for (const auto& type : SignalTypes()) {
+    if (type.plugin) {
+      return Fail(ErrorCode::kUnsupported, "index snapshots do not hold licensed-hash plug-in entries ('" +
+                                               std::string(type.name) + "'): a process with plug-ins loads its index from the store");
+    }
+  }
+  return {};
+}
+}  // namespace
+
 Status Matcher::SaveSnapshot(const std::filesystem::path& requested) const {
   VIGIL_ASSIGN_OR_RETURN(const auto dir, SnapshotTarget(requested));
   VIGIL_ASSIGN_OR_RETURN(auto identity, feed_.Identity());
   std::lock_guard refresh(state_->refresh_mu);  // nothing changes meanwhile; lookups go on
   State& s = *state_;
+  VIGIL_TRY(RefuseWithPlugins());
   // The newest entry as the store has it now (it may have been removed since: it is still there).
   std::optional<IndexedEntry> last_entry;
   if (s.last_entry_id > 0) {
@@ -259,6 +274,7 @@ Status Matcher::SaveSnapshot(const std::filesystem::path& requested) const {
 }
 
 Status Matcher::LoadSnapshot(const std::filesystem::path& dir) {
+  VIGIL_TRY(RefuseWithPlugins());
   VIGIL_TRY(CheckSnapshotFiles(dir));
   const auto bin = dir / "matcher.bin";
   std::string data;

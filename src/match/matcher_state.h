@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,44 @@ struct Matcher::State {
   std::vector<std::uint8_t> entry_types; // parallel: index into SignalTypes()
   std::int64_t last_entry_id = 0;
   std::int64_t last_import_id = 0;
+
+  // Licensed-hash plug-in types' entries, by type: scanned in the sandbox with the plug-in's own
+  // distance (PluginEntries), so here they are only kept, in entry order.
+  struct PluginTable {
+    std::size_t hash_bytes = 0;
+    std::vector<std::int64_t> ids;
+    std::vector<std::uint8_t> values;
+    std::shared_ptr<const PluginEntries> published;  // null: changed since it was last handed out
+  };
+  std::map<std::string, PluginTable, std::less<>> plugins;
+  std::uint64_t plugin_versions = 0;  // the last PluginEntries version handed out
+
+  // Adds a plug-in type's entry (the value is validated hex of the type's length). Under the unique lock.
+  void AddPlugin(const IndexedEntry& entry, std::size_t hash_bytes) {
+    PluginTable& table = plugins[entry.signal_type];
+    table.hash_bytes = hash_bytes;
+    if (entry.value.size() != hash_bytes * 2) return;
+    auto nibble = [](char c) { return static_cast<std::uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10); };
+    for (std::size_t i = 0; i < hash_bytes; ++i) {
+      table.values.push_back(static_cast<std::uint8_t>(nibble(entry.value[2 * i]) << 4 | nibble(entry.value[2 * i + 1])));
+    }
+    table.ids.push_back(entry.id);
+    table.published.reset();
+  }
+  // Removes one; false when it is not there. Under the unique lock.
+  bool RemovePlugin(std::string_view type, std::int64_t entry_id) {
+    auto it = plugins.find(type);
+    if (it == plugins.end()) return false;
+    PluginTable& table = it->second;
+    const auto at = std::find(table.ids.begin(), table.ids.end(), entry_id);
+    if (at == table.ids.end()) return false;
+    const auto position = static_cast<std::size_t>(at - table.ids.begin());
+    table.ids.erase(at);
+    const auto first = table.values.begin() + static_cast<std::ptrdiff_t>(position * table.hash_bytes);
+    table.values.erase(first, first + static_cast<std::ptrdiff_t>(table.hash_bytes));
+    table.published.reset();
+    return true;
+  }
 
   std::unique_ptr<PdqIndex> pdq = std::make_unique<PdqIndex>();
   CryptoIndex md5{DigestType::kMd5};

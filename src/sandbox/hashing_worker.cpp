@@ -23,6 +23,7 @@
 
 #include "media/decoder_modules.h"
 #include "media/tensor_input.h"
+#include "sandbox/hash_plugin_runtime.h"
 #include "sandbox/model_request.h"
 #include "sandbox/model_runtime.h"
 #include "sandbox/seccomp_sandbox.h"
@@ -201,6 +202,91 @@ Result<std::string> Classify(const json::value& options, std::span<const std::ui
   return json::serialize(json::object{{"outputs", std::move(out)}});
 }
 
+// A hash plug-in with the list values of its signal type the service sent last.
+struct WorkerPlugin {
+  std::unique_ptr<LoadedHashPlugin> plugin;
+  std::uint64_t version = 0;  // of `values`; 0: none sent yet
+  std::vector<std::uint8_t> values;
+};
+
+const char* OptionText(const json::value& options, const char* key) {
+  const auto* o = options.if_object();
+  const auto* v = o != nullptr ? o->if_contains(key) : nullptr;
+  return v != nullptr && v->is_string() ? v->as_string().c_str() : "";
+}
+
+std::uint64_t OptionCount(const json::value& options, const char* key) {
+  const auto* o = options.if_object();
+  const auto* v = o != nullptr ? o->if_contains(key) : nullptr;
+  return v != nullptr && v->is_uint64() ? v->as_uint64() : v != nullptr && v->is_int64() && v->as_int64() > 0 ? static_cast<std::uint64_t>(v->as_int64()) : 0;
+}
+
+Result<WorkerPlugin*> FindPlugin(const json::value& options, std::map<std::string, WorkerPlugin>& plugins) {
+  const std::string signal = OptionText(options, "signal");
+  auto it = plugins.find(signal);
+  if (it == plugins.end()) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal.substr(0, 32) + "' in this worker");
+  return &it->second;
+}
+
+// kPluginSet: the values the next kPluginHash requests scan.
+Result<std::string> SetPluginValues(const json::value& options, std::vector<std::uint8_t> body,
+                                    std::map<std::string, WorkerPlugin>& plugins) {
+  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPlugin(options, plugins));
+  const std::size_t size = p->plugin->info().hash_bytes;
+  if (body.size() % size != 0) {
+    return Fail(ErrorCode::kInvalidArgument, "the values are not a whole number of " + std::to_string(size) + "-byte values");
+  }
+  p->values = std::move(body);
+  p->version = OptionCount(options, "version");
+  return json::serialize(json::object{{"count", p->values.size() / size}});
+}
+
+std::string Hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+// kPluginHash: the upload hashed by the plug-in (an image decoded within the limits first, for a
+// pixels plug-in), and the list values near it by the plug-in's distance.
+Result<std::string> HashWithPlugin(const json::value& options, std::span<const std::uint8_t> body, const MediaHashOptions& hash_options,
+                               std::map<std::string, WorkerPlugin>& plugins) {
+  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPlugin(options, plugins));
+  const LoadedHashPlugin& plugin = *p->plugin;
+  if (OptionCount(options, "version") != p->version) {
+    return Fail(ErrorCode::kInternal, "the worker holds version " + std::to_string(p->version) + " of '" + plugin.info().name +
+                                          "' values, not the one asked for");
+  }
+  Result<sandbox::PluginHash> hashed = Fail(ErrorCode::kInternal, "not hashed");
+  if (plugin.info().input == VIGIL_HASH_INPUT_BYTES) {
+    hashed = plugin.HashBytes(body);
+  } else if (LooksLikeVideo(body)) {
+    return json::serialize(json::object{{"unsuitable", "the plug-in hashes images, and this is a video"}});
+  } else {
+    VIGIL_ASSIGN_OR_RETURN(auto image, DecodeImage(body, hash_options.limits));
+    hashed = plugin.HashImage(image);
+  }
+  if (!hashed) return tl::unexpected(hashed.error());
+  if (hashed->value.empty()) return json::serialize(json::object{{"unsuitable", hashed->unsuitable}});
+  // A distance that is not 0 from a value to itself is no distance: nothing it says can be trusted.
+  if (const std::uint32_t self = plugin.Distance(hashed->value.data(), hashed->value.data()); self != 0) {
+    return Fail(ErrorCode::kInternal, "hash plug-in '" + plugin.info().name + "' says a value is " + std::to_string(self) +
+                                          " from itself: its distance is broken");
+  }
+  const auto max_distance = static_cast<std::uint32_t>(std::min<std::uint64_t>(OptionCount(options, "max_distance"), 0xffffffffu));
+  const std::size_t limit = std::clamp<std::uint64_t>(OptionCount(options, "limit"), 1, 10'000);
+  json::array near;
+  for (const auto& [position, distance] : plugin.Scan(hashed->value, p->values, max_distance, limit)) {
+    near.push_back(json::array{position, distance});
+  }
+  return json::serialize(json::object{{"value", Hex(hashed->value)}, {"near", std::move(near)}});
+}
+
 }  // namespace
 
 int RunHashingWorker(const WorkerSettings& settings) {
@@ -220,6 +306,22 @@ int RunHashingWorker(const WorkerSettings& settings) {
   const Result<const ModelRuntime*> runtime =
       settings.models ? LoadModelRuntime() : Result<const ModelRuntime*>(Fail(ErrorCode::kUnavailable, "this worker was started without models"));
   std::map<std::string, WorkerModel> models;
+  // Hash plug-ins, while files can still be opened; one that does not load stops the worker with
+  // its reason (the pool's start fails with it).
+  std::map<std::string, WorkerPlugin> plugins;
+  json::array plugin_infos;
+  for (const auto& configured : settings.plugins) {
+    auto loaded = LoadedHashPlugin::Load(configured.path, configured.sha256);
+    if (!loaded) {
+      (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(loaded.error()));
+      return 70;
+    }
+    const HashPluginInfo& info = (*loaded)->info();
+    plugin_infos.push_back(json::object{{"signal", info.name}, {"version", info.version}, {"hash_bytes", info.hash_bytes},
+                                        {"input", info.input == VIGIL_HASH_INPUT_RGB ? "rgb" : "bytes"},
+                                        {"max_distance", info.max_distance}, {"path", configured.path}});
+    plugins[info.name].plugin = std::move(*loaded);
+  }
   Isolation isolation;
   if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
@@ -234,7 +336,8 @@ int RunHashingWorker(const WorkerSettings& settings) {
                            {"uid", isolation.uid},
                            {"gid", isolation.gid},
                            {"refused", isolation.refused},
-                           {"missing_decoders", missing_decoders}};
+                           {"missing_decoders", missing_decoders},
+                           {"plugins", std::move(plugin_infos)}};
   if (!WriteAnswer(1, AnswerStatus::kReady, json::serialize(ready))) return 71;
   for (;;) {
     RequestHeader h;
@@ -258,7 +361,8 @@ int RunHashingWorker(const WorkerSettings& settings) {
       SetCpuBudget(h.cpu_seconds);  // the request's, from here to its answer
       const bool decodes = h.op == static_cast<std::uint32_t>(WorkerOp::kHash) ||
                            h.op == static_cast<std::uint32_t>(WorkerOp::kPreview) ||
-                           h.op == static_cast<std::uint32_t>(WorkerOp::kClassify);
+                           h.op == static_cast<std::uint32_t>(WorkerOp::kClassify) ||
+                           h.op == static_cast<std::uint32_t>(WorkerOp::kPluginHash);
       auto hash_options = decodes ? MediaHashOptionsFromJson(parsed) : Result<MediaHashOptions>(MediaHashOptions{});
       const auto large = decodes && hash_options ? ForLargeLane(body, hash_options->limits, settings.large_pixels)
                                                  : std::nullopt;
@@ -297,6 +401,14 @@ int RunHashingWorker(const WorkerSettings& settings) {
         auto scored = hash_options ? Classify(parsed, body, *hash_options, models) : tl::unexpected(hash_options.error());
         if (!scored) status = AnswerStatus::kError;
         answer = scored ? *scored : ErrorJson(scored.error());
+      } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kPluginSet)) {
+        auto set = SetPluginValues(parsed, std::move(body), plugins);
+        if (!set) status = AnswerStatus::kError;
+        answer = set ? *set : ErrorJson(set.error());
+      } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kPluginHash)) {
+        auto hashed = hash_options ? HashWithPlugin(parsed, body, *hash_options, plugins) : tl::unexpected(hash_options.error());
+        if (!hashed) status = AnswerStatus::kError;
+        answer = hashed ? *hashed : ErrorJson(hashed.error());
       } else {
         status = AnswerStatus::kError;
         answer = ErrorJson({ErrorCode::kInvalidArgument, "unknown worker operation " + std::to_string(h.op)});

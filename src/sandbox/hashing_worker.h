@@ -5,10 +5,13 @@
 // the socket, each request under its CPU budget. A small-lane worker first reads an image's
 // header and hands an image larger than its lane takes back to the service, undecoded, for the
 // large lane. A worker of a pool with local classifier models parses each model when the service
-// sends it (kLoadModel) and runs it on images (kClassify). Probes let the service (and `vigil sandbox check`) see that the confinement holds.
+// sends it (kLoadModel) and runs it on images (kClassify). A worker of a pool with hash plug-ins
+// holds each plug-in's list values (kPluginSet) and hashes and scans uploads with them (kPluginHash). Probes let the service (and `vigil sandbox check`) see that the confinement holds.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace vigil::sandbox {
 
@@ -21,6 +24,13 @@ struct WorkerSettings {
   // Loads the ONNX module (model_runtime.h) before confining itself, so that kLoadModel can parse
   // models under the filter. Workers of pools without models never load OpenCV.
   bool models = false;
+  // Licensed-hash plug-ins (hash_plugin_runtime.h): each loaded before the worker confines itself,
+  // from its path, after its SHA-256 is checked. A plug-in that does not load stops the worker
+  // before it says it is ready, with the reason.
+  struct Plugin {
+    std::string path, sha256;
+  };
+  std::vector<Plugin> plugins;
 };
 
 // Runs the worker on descriptors 0 and 1. Returns the process exit status.

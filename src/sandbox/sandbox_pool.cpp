@@ -312,6 +312,13 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
                              const_cast<char*>("--nice"), const_cast<char*>(nice.c_str()),
                              const_cast<char*>("--large-pixels"), const_cast<char*>(large_pixels.c_str())};
   if (!options_.models.empty()) argv.push_back(const_cast<char*>("--models"));
+  std::vector<std::string> plugin_args;
+  plugin_args.reserve(options_.hash_plugins.size());
+  for (const auto& plugin : options_.hash_plugins) plugin_args.push_back(plugin.sha256 + ":" + plugin.path);
+  for (auto& arg : plugin_args) {
+    argv.push_back(const_cast<char*>("--hash-plugin"));
+    argv.push_back(arg.data());
+  }
   argv.push_back(nullptr);
   char* empty_environment[] = {nullptr};  // the service's secrets stay in the service
   pid_t pid = -1;
@@ -324,7 +331,7 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
     close(err[0]);
     return Fail(ErrorCode::kIoError, "cannot start the decoder worker " + options_.executable + ": " + std::strerror(rc));
   }
-  Worker w{pid, fds[0], err[0], 0, lane.large};
+  Worker w{pid, fds[0], err[0], 0, lane.large, {}};
   // The worker confines itself and says so (or why it could not).
   AnswerHeader h;
   const auto deadline = Clock::now() + std::chrono::seconds(20);
@@ -346,6 +353,12 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
     // The worker's own reason keeps its code (a kernel without seccomp: kUnsupported); a worker
     // that never got as far is the installation's problem, not the upload's: kUnavailable.
     return Fail(why.code, "decoder sandbox unavailable: " + why.message);
+  }
+  if (auto checked = CheckPlugins(payload); !checked) {
+    Kill(w);
+    std::lock_guard lock(mu_);
+    ++stats_.workers_failed;
+    return tl::unexpected(checked.error());
   }
   if (ready != nullptr) *ready = std::move(payload);
   if (auto loaded = LoadModels(w); !loaded) {
@@ -414,6 +427,128 @@ Status SandboxPool::LoadModels(Worker& w) {
     models_loaded_.emplace(model.name, info);
   }
   return {};
+}
+
+Status SandboxPool::CheckPlugins(const std::string& ready) {
+  if (options_.hash_plugins.empty()) return {};
+  boost::system::error_code ec;
+  const json::value said = json::parse(ready, ec);
+  const auto* o = !ec ? said.if_object() : nullptr;
+  const auto* list = o != nullptr ? o->if_contains("plugins") : nullptr;
+  if (list == nullptr || !list->is_array()) return Fail(ErrorCode::kUnavailable, "the worker did not say which hash plug-ins it loaded");
+  std::map<std::string, PluginInfo> found;
+  for (const auto& configured : options_.hash_plugins) {
+    const json::object* mine = nullptr;
+    for (const auto& item : list->as_array()) {
+      const auto* p = item.if_object();
+      const auto* path = p != nullptr ? p->if_contains("path") : nullptr;
+      if (path != nullptr && path->is_string() && path->as_string() == configured.path) mine = p;
+    }
+    if (mine == nullptr) return Fail(ErrorCode::kUnavailable, "the worker did not load the hash plug-in " + configured.path);
+    const auto* signal = mine->if_contains("signal");
+    const auto* bytes = mine->if_contains("hash_bytes");
+    const auto* version = mine->if_contains("version");
+    const auto* distance = mine->if_contains("max_distance");
+    const auto* input = mine->if_contains("input");
+    if (signal == nullptr || !signal->is_string() || bytes == nullptr || !bytes->is_number() || version == nullptr ||
+        !version->is_string() || distance == nullptr || !distance->is_number() || input == nullptr || !input->is_string()) {
+      return Fail(ErrorCode::kUnavailable, "the worker's description of the hash plug-in " + configured.path + " is malformed");
+    }
+    const std::string name(signal->as_string());
+    const auto size = static_cast<std::uint64_t>(std::clamp(bytes->to_number<double>(), 0.0, 1e9));
+    if (name != configured.signal || size != configured.hash_bytes) {
+      return Fail(ErrorCode::kInvalidArgument, "the hash plug-in " + configured.path + " calls itself '" + name + "' with " +
+                                                   std::to_string(size) + "-byte values; the plug-ins file says '" +
+                                                   configured.signal + "' with " + std::to_string(configured.hash_bytes));
+    }
+    found[name] = PluginInfo{std::string(version->as_string()), size, static_cast<std::uint32_t>(std::clamp(distance->to_number<double>(), 0.0, 4294967295.0)), input->as_string() == "rgb"};
+  }
+  std::lock_guard lock(mu_);
+  if (plugins_.empty()) plugins_ = std::move(found);
+  return {};
+}
+
+std::optional<SandboxPool::PluginInfo> SandboxPool::Plugin(const std::string& signal) const {
+  std::lock_guard lock(mu_);
+  auto it = plugins_.find(signal);
+  if (it == plugins_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std::span<const std::uint8_t> bytes,
+                                                 const MediaHashOptions& options, const PluginValues& values,
+                                                 std::uint32_t max_distance, std::size_t limit) {
+  const auto info = Plugin(signal);
+  if (!info) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal + "' in this sandbox");
+  if (bytes.size() > options_.max_body_bytes) {
+    return Fail(ErrorCode::kTooLarge, "upload of " + std::to_string(bytes.size()) + " bytes exceeds the decoder limit");
+  }
+  auto failed = [&signal](const Error& e) { return Fail(e.code, "hash plug-in '" + signal + "': " + e.message); };
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.requests;
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto worker, Acquire(small_));
+  // The values this request scans, when the worker holds others (or none yet).
+  if (auto held = worker.plugin_values.find(signal); held == worker.plugin_values.end() || held->second != values.version) {
+    const std::string request = json::serialize(json::object{{"signal", signal}, {"version", values.version}});
+    auto sent = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginSet), request, values.values,
+                         options_.model_load_seconds, options_.model_load_seconds);
+    std::optional<Error> error;
+    if (!sent) {
+      error = sent.error();
+    } else if (sent->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) {
+      error = FromErrorJson(sent->second);
+      Kill(worker);
+    }
+    if (error) {
+      Release(worker);
+      return failed({error->code, "the worker did not take the list's " + std::to_string(values.values.size() / std::max<std::size_t>(1, info->hash_bytes)) +
+                                      " values: " + error->message});
+    }
+    worker.plugin_values[signal] = values.version;
+  }
+  json::object request = MediaHashOptionsToJson(options);
+  request["signal"] = signal;
+  request["version"] = values.version;
+  request["max_distance"] = max_distance;
+  request["limit"] = limit;
+  const bool video = LooksLikeVideo(bytes);
+  auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginHash), json::serialize(request), bytes,
+                         video ? options_.wall_seconds : options_.image_wall_seconds, video ? 0 : options_.image_cpu_seconds);
+  Release(worker);
+  if (!answer) return failed(AsUploadError(answer.error()));
+  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
+  // The worker's answer is checked like any other untrusted input.
+  auto malformed = [&] { return Fail(ErrorCode::kInternal, "hash plug-in '" + signal + "': the worker's answer is malformed"); };
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(answer->second, ec);
+  const auto* o = !ec ? parsed.if_object() : nullptr;
+  if (o == nullptr) return malformed();
+  PluginAnswer out;
+  if (const auto* why = o->if_contains("unsuitable")) {
+    if (!why->is_string()) return malformed();
+    out.unsuitable = std::string(why->as_string()).substr(0, 256);
+    return out;
+  }
+  const auto* value = o->if_contains("value");
+  const auto* near = o->if_contains("near");
+  if (value == nullptr || !value->is_string() || near == nullptr || !near->is_array()) return malformed();
+  out.value = std::string(value->as_string());
+  if (out.value.size() != info->hash_bytes * 2 ||
+      !std::all_of(out.value.begin(), out.value.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return malformed();
+  }
+  const std::size_t count = values.values.size() / std::max<std::size_t>(1, info->hash_bytes);
+  for (const auto& item : near->as_array()) {
+    const auto* pair = item.if_array();
+    if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_number() || !(*pair)[1].is_number()) return malformed();
+    const auto position = (*pair)[0].to_number<std::uint64_t>(ec);
+    const auto distance = (*pair)[1].to_number<std::uint64_t>(ec);
+    if (ec || position >= count || distance > max_distance || out.near.size() >= limit) return malformed();
+    out.near.emplace_back(static_cast<std::uint32_t>(position), static_cast<std::uint32_t>(distance));
+  }
+  return out;
 }
 
 Result<SandboxPool::Worker> SandboxPool::Acquire(Lane& lane) {

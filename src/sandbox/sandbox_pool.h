@@ -42,6 +42,28 @@ struct SandboxModel {
   media::TensorSpec input;  // how an image becomes its input
 };
 
+// A licensed-hash plug-in every worker of a pool loads before it confines itself
+// (hash_plugin_runtime.h). The worker must find it calls itself `signal`, with values of `hash_bytes`.
+struct SandboxHashPlugin {
+  std::string signal;
+  std::string path;    // absolute
+  std::string sha256;  // of the file; the worker refuses other bytes
+  std::size_t hash_bytes = 0;
+};
+
+// A plug-in signal type's list values as the workers scan them (Matcher::PluginEntries's).
+struct PluginValues {
+  std::uint64_t version = 0;
+  std::span<const std::uint8_t> values;  // hash_bytes each; kept alive by the caller during the call
+};
+
+// What hashing one upload with a plug-in found.
+struct PluginAnswer {
+  std::string value;       // hex; empty when the plug-in found the input unsuitable
+  std::string unsuitable;  // its reason
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> near;  // (position in the values, distance), nearest first
+};
+
 struct PoolOptions {
   std::string executable;           // the vigil binary (the service's own, /proc/self/exe)
   int workers = 2;                  // the small lane
@@ -73,6 +95,9 @@ struct PoolOptions {
   // request's body: max_body_bytes must hold the largest model.
   std::vector<SandboxModel> models;
   double model_load_seconds = 120;  // wall and CPU time one worker may take to parse one model
+  // Licensed-hash plug-ins: loaded by every worker before it confines itself; a plug-in that does
+  // not load, or does not say what its entry here says, fails Start with the reason.
+  std::vector<SandboxHashPlugin> hash_plugins;
 };
 
 struct PoolStats {
@@ -130,6 +155,22 @@ class SandboxPool {
     double run_ms = 0;  // one run on a tensor of zeros, in the first worker
   };
   std::optional<ModelInfo> Model(const std::string& name) const;
+  // Hashes an upload with plug-in `signal` (images decoded within options.limits for a pixels
+  // plug-in) and scans `values` with its distance, keeping those at most `max_distance` away (at
+  // most `limit`). A worker holding other values is sent these first. A plug-in that crashes,
+  // loops or answers malformed output costs this upload an error naming the plug-in; its worker is
+  // replaced.
+  Result<PluginAnswer> HashWithPlugin(const std::string& signal, std::span<const std::uint8_t> bytes,
+                                      const MediaHashOptions& options, const PluginValues& values,
+                                      std::uint32_t max_distance, std::size_t limit = 100);
+  struct PluginInfo {
+    std::string version;
+    std::size_t hash_bytes = 0;
+    std::uint32_t max_distance = 0;  // the plug-in's own threshold
+    bool pixels = true;              // hashes decoded images (else the upload's bytes)
+  };
+  // What the first worker's plug-in said of itself; nullopt: no such plug-in in this pool.
+  std::optional<PluginInfo> Plugin(const std::string& signal) const;
   // A diagnostic probe (ping, environment, identity, open_file, write_file, forbidden_syscall,
   // prlimit_other, thread_name, prctl_other, stderr, allocate, spin) with its own time limit and CPU budget (0: none), in
   // the small lane or the large one.
@@ -151,6 +192,7 @@ class SandboxPool {
     int err = -1;  // the read end of its stderr pipe
     int requests = 0;
     bool large = false;
+    std::map<std::string, std::uint64_t> plugin_values;  // the PluginValues version it holds, by signal
   };
   struct Lane {
     bool large = false;
@@ -176,6 +218,10 @@ class SandboxPool {
   // Sends every model to a worker that has just started; the worker is killed on a failure.
   Status LoadModels(Worker& worker);
   std::map<std::string, ModelInfo> models_loaded_;  // by name; written by the first worker's LoadModels
+  // Checks that the worker's ready message lists every configured plug-in as configured; the
+  // first worker's answers are kept in plugins_.
+  Status CheckPlugins(const std::string& ready);
+  std::map<std::string, PluginInfo> plugins_;
   Result<Worker> Acquire(Lane& lane);
   void Release(Worker worker);
   void Kill(Worker& worker);

@@ -20,7 +20,14 @@ inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's fra
 // kLoadModel: options {"model": its name, "input": TensorSpec JSON}, body the ONNX bytes; the answer says
 // {"outputs": N}, the size of the model's output on a tensor of zeros. kClassify: options as
 // kHash's plus "model" (a name loaded before), body the image; the answer {"outputs": [floats]}.
-enum class WorkerOp : std::uint32_t { kHash = 1, kProbe = 2, kPreview = 3, kLoadModel = 4, kClassify = 5 };
+// kPluginSet: options {"signal", "version"}, body the plug-in type's list values (hash_bytes each,
+// concatenated); the worker keeps them for kPluginHash and answers {"count": N}. kPluginHash:
+// options as kHash's plus {"signal", "version" (of the values it must scan), "max_distance",
+// "limit"}, body the upload; the answer {"value": hex, "near": [[position, distance], ...]} or
+// {"unsuitable": why}.
+enum class WorkerOp : std::uint32_t {
+  kHash = 1, kProbe = 2, kPreview = 3, kLoadModel = 4, kClassify = 5, kPluginSet = 6, kPluginHash = 7
+};
 // kLargeLane: a small-lane worker read the image's header and found it larger than its lane
 // takes; nothing was decoded, and the service sends the request to a large-lane worker.
 // kRefused: an error found from the image's header before any decoding (a declared size over the

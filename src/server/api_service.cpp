@@ -176,6 +176,7 @@ UploadWorkflowOptions WorkflowOptions(const ApiOptions& options, ServiceMetrics&
   out.decode_limits = options.decode_limits;
   out.video = options.video;
   out.video_match = options.video_match;
+  out.plugin_signals = options.plugin_signals;
   out.on_match = [&metrics](const std::string& bank, const std::string& signal_type) {
     metrics.CountMatch(bank, signal_type);
   };

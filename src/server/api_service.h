@@ -103,6 +103,8 @@ struct ApiOptions {
   std::uint64_t max_production_bytes = 512ull << 20;
   // Hashes an upload's bytes; empty: in this process. The service sets the sandboxed workers'.
   std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)> media_hasher;
+  // Licensed-hash plug-ins' values and matches of an upload (sandbox/plugin_signals.h); empty: none.
+  std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)> plugin_signals;
   // Makes a reviewer's blurred preview; empty: in this process.
   std::function<Result<std::vector<std::uint8_t>>(std::span<const std::uint8_t>)> preview_maker;
   // Called before /metrics renders, to mirror counts kept outside the service (decoder workers,

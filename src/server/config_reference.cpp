@@ -316,6 +316,12 @@ std::vector<ConfigKey> MakeReference() {
        "every upload they take is scored, and rules with "
        "`min_score` may hold it for review (never more). Read at start; a file that does not load stops the start. "
        "Empty: no classifiers"},
+      // [hash_plugins]
+      {"hash_plugins", "file", "string", String(d.hash_plugins_file),
+       "a licensed-hash plug-ins file (TOML, `[[plugin]]` tables: the shared object implementing a hash Vigil cannot "
+       "ship, such as PhotoDNA under a licence, its SHA-256, its signal type and value length, docs/hash-plugins.md). "
+       "Each plug-in runs only in sandbox workers of its own; every upload is hashed with it and matched against the "
+       "entries of its type by its own distance. Read at start; a plug-in that does not load stops the start. Empty: none"},
       // [retroactive]
       {"retroactive", "window_days", "integer", Integer(d.retroactive_days),
        "`vigil serve` keeps the PDQ, SHA-256 and MD5 of the uploads of this many days in memory (~105 B each at 10M; "

@@ -289,6 +289,9 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   if (const auto* t = table["classifiers"].as_table()) {
     read_string(*t, "file", config.classifiers_file);
   }
+  if (const auto* t = table["hash_plugins"].as_table()) {
+    read_string(*t, "file", config.hash_plugins_file);
+  }
   if (const auto* t = table["retroactive"].as_table()) {
     read_int(*t, "window_days", config.retroactive_days, 0, 36'500);
   }

@@ -98,6 +98,7 @@ struct ServerConfig {
   std::string sso_client_secret_env = "VIGIL_SSO_CLIENT_SECRET";
   std::string sso_client_secret_file;
   std::string classifiers_file;  // [classifiers] file: classify/classifier_set.h; empty: none
+  std::string hash_plugins_file;  // [hash_plugins] file: signals/hash_plugin_spec.h; empty: none
   int retroactive_days = 90;  // [retroactive] window_days: past uploads searched when a bank gains entries; 0: off
   std::string log_level = "info";
 };

@@ -12,7 +12,7 @@
 namespace vigil::store {
 namespace {
 
-constexpr std::array<std::string_view, 18> kMigrations = {
+constexpr std::array<std::string_view, 19> kMigrations = {
     // 1: banks, entries, content, matches, keys, imports, audit.
     R"sql(
 CREATE TABLE banks (
@@ -740,6 +740,12 @@ CREATE INDEX sign_in_flows_created ON sign_in_flows(created_at);
     R"sql(
 ALTER TABLE content ADD COLUMN classifications TEXT NOT NULL DEFAULT '';
 ALTER TABLE uploads ADD COLUMN classifications TEXT NOT NULL DEFAULT '';
+)sql",
+    // 19: the upload's values of licensed-hash plug-in signal types (a JSON object, type -> hex;
+    // '' : none), kept with it in whichever table holds it.
+    R"sql(
+ALTER TABLE content ADD COLUMN plugin_hashes TEXT NOT NULL DEFAULT '';
+ALTER TABLE uploads ADD COLUMN plugin_hashes TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

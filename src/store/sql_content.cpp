@@ -6,9 +6,30 @@
 #include <boost/json.hpp>
 
 #include "store/record_json.h"
+#include "vigil/signal_type.h"
 #include "vigil/video.h"
 
 namespace vigil::store {
+namespace {
+// The upload's values of plug-in signal types, as the plugin_hashes column keeps them.
+std::string PluginHashesText(const std::map<std::string, std::string>& hashes) {
+  boost::json::object out;
+  for (const auto& [type, value] : hashes) {
+    if (const SignalTypeInfo* info = FindSignalType(type); info != nullptr && info->plugin) out[type] = value;
+  }
+  return out.empty() ? std::string() : boost::json::serialize(out);
+}
+
+void ReadPluginHashes(const std::string& text, std::map<std::string, std::string>& hashes) {
+  if (text.empty()) return;
+  boost::system::error_code ec;
+  const auto parsed = boost::json::parse(text, ec);
+  if (ec || !parsed.is_object()) return;
+  for (const auto& [type, value] : parsed.as_object()) {
+    if (value.is_string()) hashes[std::string(type)] = std::string(value.as_string());
+  }
+}
+}  // namespace
 
 Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& content, std::int64_t now) {
   auto hash = [&](const char* type) -> SqlValue {
@@ -17,13 +38,13 @@ Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& con
   };
   auto inserted = db.Query(
       "INSERT INTO content (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-      "submitted_at, metadata, vpdq, classifications) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-      "RETURNING id",
+      "submitted_at, metadata, vpdq, classifications, plugin_hashes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+      "$12, $13, $14) RETURNING id",
       {content.content_id, content.user_id, content.media_type, content.byte_size, hash("md5"), hash("sha1"),
        hash("sha256"), hash("pdq"),
        content.pdq_quality ? SqlValue{std::int64_t{*content.pdq_quality}} : SqlValue{}, now,
        content.metadata_json, content.vpdq.empty() ? SqlValue{} : SqlValue{content.vpdq},
-       ClassificationsText(content.classifications)});
+       ClassificationsText(content.classifications), PluginHashesText(content.hashes)});
   if (!inserted) {
     if (inserted.error().code == ErrorCode::kAlreadyExists) {
       return Fail(ErrorCode::kAlreadyExists, "content '" + content.content_id + "' was already submitted");
@@ -67,11 +88,11 @@ Result<std::optional<std::int64_t>> KeepInContentOn(SqlConnection& db, const std
 namespace {
 constexpr const char* kContentColumns =
     "id, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
-    "vpdq, state, outcome, classifications";
+    "vpdq, state, outcome, classifications, plugin_hashes";
 // The same columns from `uploads` (no row id; nothing was done about an upload there).
 constexpr const char* kUploadColumns =
     "0, content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, "
-    "vpdq, 'visible', outcome, classifications";
+    "vpdq, 'visible', outcome, classifications, plugin_hashes";
 
 // "$first, $first+1, ..." for `count` parameters.
 std::string Placeholders(std::size_t first, std::size_t count) {
@@ -103,6 +124,7 @@ ContentRecord ContentFromRow(const SqlRow& row) {
   content.state = row.Text(13);
   content.policy_outcome = row.Text(14);
   content.classifications = ClassificationsFromText(row.Text(15));
+  ReadPluginHashes(row.Text(16), content.hashes);
   return content;
 }
 
@@ -137,8 +159,8 @@ Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> content
   if (contents.empty()) return {};
   std::string sql =
       "INSERT INTO uploads (content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, "
-      "submitted_at, metadata, vpdq, outcome, classifications) VALUES ";
-  constexpr std::size_t kColumns = 14;
+      "submitted_at, metadata, vpdq, outcome, classifications, plugin_hashes) VALUES ";
+  constexpr std::size_t kColumns = 15;
   std::vector<SqlValue> params;
   params.reserve(contents.size() * kColumns);
   for (std::size_t i = 0; i < contents.size(); ++i) {
@@ -155,7 +177,7 @@ Status InsertUploadsOn(SqlConnection& db, std::span<const ContentRecord> content
              SqlValue{c.submitted_at != 0 ? c.submitted_at : now}, SqlValue{c.metadata_json},
              c.vpdq.empty() ? SqlValue{} : SqlValue{c.vpdq},
              c.policy_outcome.empty() ? SqlValue{} : SqlValue{c.policy_outcome},
-             SqlValue{ClassificationsText(c.classifications)}}) {
+             SqlValue{ClassificationsText(c.classifications)}, SqlValue{PluginHashesText(c.hashes)}}) {
       params.push_back(v);
     }
   }

@@ -31,7 +31,7 @@ Result<std::int64_t> InsertContentOn(SqlConnection& db, const ContentRecord& con
 // The columns an upload has in both `uploads` and `content` (moving one copies these).
 inline constexpr const char* kUploadRecordColumns =
     "content_id, user_id, media_type, byte_size, md5, sha1, sha256, pdq, pdq_quality, submitted_at, metadata, vpdq, "
-    "outcome, classifications";
+    "outcome, classifications, plugin_hashes";
 
 // One match of the content row (`retroactive` as the match says).
 Status InsertMatchOn(SqlConnection& db, std::int64_t content_row, const MatchRecord& match, std::int64_t now);

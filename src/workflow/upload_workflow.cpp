@@ -47,7 +47,8 @@ std::shared_ptr<const PolicyRules> UploadWorkflow::Rules() const {
   return rules_;
 }
 
-Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed) const {
+Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed,
+                                                       const std::vector<PluginSignalMatch>& plugins) const {
   std::vector<MatchRecord> matches;
   std::int64_t allowed_by = 0;  // the first allow-list (negative bank) entry the upload matched
   auto allow_listed = [&](const auto& hit) {
@@ -110,12 +111,26 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
       found(hit.bank_name, "vpdq");
     }
   }
+  // Licensed-hash plug-ins' matches, found in their sandbox.
+  for (const auto& plugin : plugins) {
+    for (const auto& hit : plugin.hits) {
+      if (allow_listed(hit)) continue;
+      MatchRecord match;
+      match.bank_id = hit.bank_id;
+      match.entry_id = hit.entry_id;
+      match.signal_type = hit.signal_type;
+      match.distance = hit.distance;
+      matches.push_back(std::move(match));
+      found(hit.bank_name, hit.signal_type);
+    }
+  }
   // An upload on an allow-list: its matches are recorded as suppressed, and no policy acts on them.
   for (auto& m : matches) m.suppressed_by = allowed_by;
   return matches;
 }
 
-Result<HashedMedia> UploadWorkflow::HashInto(const UploadRequest& upload, bool extra, ContentRecord& content) const {
+Result<HashedMedia> UploadWorkflow::HashInto(const UploadRequest& upload, bool extra, ContentRecord& content,
+                                             std::vector<PluginSignalMatch>& plugins) const {
   VIGIL_TRY(CheckUploadIds(upload.content_id, upload.user_id));
   VIGIL_TRY(ParseUploadMetadata(upload.metadata_json));  // the keys Vigil reads, checked before a byte is decoded
   if (upload.bytes.empty()) return Fail(ErrorCode::kInvalidArgument, "empty upload: send the media bytes");
@@ -132,14 +147,21 @@ Result<HashedMedia> UploadWorkflow::HashInto(const UploadRequest& upload, bool e
   content.hashes = hashed.signals;
   content.pdq_quality = hashed.pdq_quality;
   if (hashed.video) content.vpdq = FormatVpdq(hashed.video->frames);
+  if (options_.plugin_signals) {
+    VIGIL_ASSIGN_OR_RETURN(plugins, options_.plugin_signals(upload.bytes, hash_options));
+    for (const auto& plugin : plugins) {
+      if (!plugin.value.empty()) content.hashes[plugin.signal_type] = plugin.value;
+    }
+  }
   return hashed;
 }
 
 Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) const {
   PreparedUpload prepared;
   prepared.bytes = upload.bytes;
-  VIGIL_ASSIGN_OR_RETURN(auto hashed, HashInto(upload, true, prepared.content));
-  VIGIL_ASSIGN_OR_RETURN(prepared.content.matches, Match(hashed));
+  std::vector<PluginSignalMatch> plugins;
+  VIGIL_ASSIGN_OR_RETURN(auto hashed, HashInto(upload, true, prepared.content, plugins));
+  VIGIL_ASSIGN_OR_RETURN(prepared.content.matches, Match(hashed, plugins));
   if (options_.classify) {
     ClassifierInput input;
     input.content_id = upload.content_id;
@@ -153,7 +175,8 @@ Result<PreparedUpload> UploadWorkflow::Prepare(const UploadRequest& upload) cons
 
 Result<ContentRecord> UploadWorkflow::Describe(const UploadRequest& upload) const {
   ContentRecord content;
-  VIGIL_TRY(HashInto(upload, false, content));
+  std::vector<PluginSignalMatch> plugins;
+  VIGIL_TRY(HashInto(upload, false, content, plugins));
   return content;
 }
 

@@ -5,6 +5,8 @@
 //     1. checks the ids (1-256 bytes of content id, at most 256 of user id, no control characters);
 //     2. hashes the bytes through the MediaHasher seam (in-process, or a sandboxed worker pool):
 //        images get digests, PDQ and the extra measures some enabled bank uses; videos get vPDQ;
+//        licensed-hash plug-ins, where configured, hash it in their own sandbox workers and match
+//        it there against their types' entries;
 //     3. matches every signal against the matcher's enabled banks (videos by their frames), and
 //        has the configured classifiers score it (classifier.h; a classifier that fails, times out
 //        or is switched off by its circuit breaker costs the upload its scores, nothing more);
@@ -58,6 +60,10 @@ struct UploadWorkflowOptions {
   std::string actor = "policy";  // who the audit log says applied the policy
   // The classifiers that score each upload (classify/classifier_set.h); empty: none.
   std::function<std::vector<Classification>(const ClassifierInput&)> classify;
+  // Licensed-hash plug-ins (sandbox/plugin_signals.h): each plug-in's value of the upload, stored
+  // with it, and the entries of its type it matches, recorded like any match. Empty: none. An
+  // error (a plug-in crashed or looped on this upload) fails the upload, as a decoder's would.
+  std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)> plugin_signals;
   // Called once per match found (bank name, signal type): metrics.
   std::function<void(const std::string& bank, const std::string& signal_type)> on_match;
 };
@@ -105,9 +111,11 @@ class UploadWorkflow {
   std::shared_ptr<const PolicyRules> Rules() const;
 
  private:
-  Result<std::vector<MatchRecord>> Match(const HashedMedia& hashed) const;
-  // Checks and hashes the upload (the extra measures only when `extra`), filling `content`.
-  Result<HashedMedia> HashInto(const UploadRequest& upload, bool extra, ContentRecord& content) const;
+  Result<std::vector<MatchRecord>> Match(const HashedMedia& hashed, const std::vector<PluginSignalMatch>& plugins) const;
+  // Checks and hashes the upload (the extra measures only when `extra`), filling `content`, and
+  // `plugins` with the plug-ins' values and matches.
+  Result<HashedMedia> HashInto(const UploadRequest& upload, bool extra, ContentRecord& content,
+                               std::vector<PluginSignalMatch>& plugins) const;
 
   UploadRecorder& recorder_;
   const Matcher& matcher_;

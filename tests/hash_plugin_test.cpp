@@ -1,0 +1,491 @@
+// Licensed-hash plug-ins: the example dHash plug-in (examples/hash-plugins/dhash_plugin.c) and its
+// hostile builds (tests/plugins/hostile_plugin.c), built by the tests, loaded by the real loading
+// code in the sandbox's workers. A benign stand-in for PhotoDNA is imported from an NCMEC-format
+// list under its own fingerprint name, matched by the service, stored with the upload and
+// exported; plug-ins that crash, loop, make forbidden system calls or answer nonsense cost one
+// upload an error and never the service.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "sandbox/hash_plugin_runtime.h"
+#include "sandbox/plugin_signals.h"
+#include "sandbox/sandbox_pool.h"
+#include "service_harness.h"
+#include "signals/hash_plugin_spec.h"
+#include "test_images.h"
+#include "vigil/digest.h"
+#include "vigil/image.h"
+#include "vigil/signal_type.h"
+
+namespace vigil {
+namespace {
+
+namespace json = boost::json;
+
+// A copy of a built plug-in in `dir`, mode 0755 (the build's umask may leave it group-writable,
+// which the loader refuses), and its SHA-256.
+struct PluginFile {
+  std::filesystem::path path;
+  std::string sha256;
+};
+
+PluginFile CopyPlugin(const std::string& built, const std::filesystem::path& dir) {
+  const auto from = std::filesystem::path(VIGIL_TEST_PLUGIN_DIR) / built;
+  const auto to = dir / built;
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  chmod(to.c_str(), 0755);
+  const auto bytes = testing::ReadFile(to);
+  return {to, Sha256Hex(std::span<const std::uint8_t>(bytes))};
+}
+
+PluginFile Example(const std::filesystem::path& dir) { return CopyPlugin("libvigil_example_dhash_plugin.so", dir); }
+PluginFile Hostile(const std::string& mode, const std::filesystem::path& dir) {
+  return CopyPlugin("libvigil_hostile_plugin_" + mode + ".so", dir);
+}
+
+// A grey horizontal ramp, brighter to the right (`rising`) or to the left.
+Image Ramp(std::uint32_t width, std::uint32_t height, bool rising) {
+  Image img;
+  img.width = width;
+  img.height = height;
+  img.channels = 3;
+  img.pixels.resize(std::size_t{width} * height * 3);
+  for (std::uint32_t y = 0; y < height; ++y) {
+    for (std::uint32_t x = 0; x < width; ++x) {
+      const auto v = static_cast<std::uint8_t>(255 * (rising ? x : width - 1 - x) / (width - 1));
+      for (int c = 0; c < 3; ++c) img.pixels[(std::size_t{y} * width + x) * 3 + c] = v;
+    }
+  }
+  return img;
+}
+
+std::string Hex(const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) out += {kDigits[b >> 4], kDigits[b & 15]};
+  return out;
+}
+
+std::string Base64(const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::uint32_t n = bytes[i] << 16 | (i + 1 < bytes.size() ? bytes[i + 1] << 8 : 0) | (i + 2 < bytes.size() ? bytes[i + 2] : 0);
+    out += kAlphabet[n >> 18 & 63];
+    out += kAlphabet[n >> 12 & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[n >> 6 & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// The example plug-in's value of a picture, computed in this process by the same loading code.
+std::vector<std::uint8_t> DhashOf(const Image& img, const std::filesystem::path& dir) {
+  const auto file = Example(dir);
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
+  EXPECT_TRUE(plugin) << plugin.error().ToString();
+  if (!plugin) return {};
+  auto hashed = (*plugin)->HashImage(img);
+  EXPECT_TRUE(hashed) << hashed.error().ToString();
+  return hashed ? hashed->value : std::vector<std::uint8_t>{};
+}
+
+TEST(HashPluginRuntime, TheExamplePluginHashesRampsToKnownBitsAndComparesThemByHammingDistance) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
+  ASSERT_TRUE(plugin) << plugin.error().ToString();
+  EXPECT_EQ((*plugin)->info().name, "dhash");
+  EXPECT_EQ((*plugin)->info().version, "1.0 (example)");
+  EXPECT_EQ((*plugin)->info().hash_bytes, 8u);
+  EXPECT_EQ((*plugin)->info().max_distance, 10u);
+  // Darker to the right: every cell is brighter than its right neighbour, every bit set.
+  auto falling = (*plugin)->HashImage(Ramp(90, 40, false));
+  ASSERT_TRUE(falling) << falling.error().ToString();
+  EXPECT_EQ(Hex(falling->value), "ffffffffffffffff");
+  auto rising = (*plugin)->HashImage(Ramp(90, 40, true));
+  ASSERT_TRUE(rising) << rising.error().ToString();
+  EXPECT_EQ(Hex(rising->value), "0000000000000000");
+  EXPECT_EQ((*plugin)->Distance(falling->value.data(), rising->value.data()), 64u);
+  // A grey picture is hashed as its RGB.
+  Image grey = Ramp(90, 40, false);
+  grey.channels = 1;
+  grey.pixels.resize(90 * 40);
+  for (std::uint32_t x = 0; x < 90; ++x) {
+    for (std::uint32_t y = 0; y < 40; ++y) grey.pixels[y * 90 + x] = static_cast<std::uint8_t>(255 * (89 - x) / 89);
+  }
+  auto from_grey = (*plugin)->HashImage(grey);
+  ASSERT_TRUE(from_grey);
+  EXPECT_EQ(from_grey->value, falling->value);
+  // The scan keeps what is within the distance, nearest first.
+  std::vector<std::uint8_t> values = rising->value;  // position 0: 64 bits away
+  values.insert(values.end(), falling->value.begin(), falling->value.end());  // position 1: the same
+  auto near_one = falling->value;
+  near_one[0] ^= 0x81;  // position 2: two bits away
+  values.insert(values.end(), near_one.begin(), near_one.end());
+  const auto near = (*plugin)->Scan(falling->value, values, 10, 100);
+  ASSERT_EQ(near.size(), 2u);
+  EXPECT_EQ(near[0], (std::pair<std::uint32_t, std::uint32_t>(1, 0)));
+  EXPECT_EQ(near[1], (std::pair<std::uint32_t, std::uint32_t>(2, 2)));
+}
+
+TEST(HashPluginRuntime, APictureTooSmallForThePluginIsUnsuitableWithItsReason) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
+  ASSERT_TRUE(plugin) << plugin.error().ToString();
+  auto hashed = (*plugin)->HashImage(testing::MakeColour(5, 5, 1, 2, 3));
+  ASSERT_TRUE(hashed) << hashed.error().ToString();
+  EXPECT_TRUE(hashed->value.empty());
+  EXPECT_EQ(hashed->unsuitable, "the picture is 5x5, smaller than dHash's 9x8 cells");
+}
+
+TEST(HashPluginRuntime, APluginWhoseBytesAreNotTheConfiguredOnesIsNotLoaded) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), std::string(64, '0'));
+  ASSERT_FALSE(plugin);
+  EXPECT_NE(plugin.error().message.find("has sha256 " + file.sha256 + ", not the configured"), std::string::npos)
+      << plugin.error().message;
+}
+
+TEST(HashPluginRuntime, APluginOthersMayWriteIsNotLoaded) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  chmod(file.path.c_str(), 0777);
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
+  ASSERT_FALSE(plugin);
+  EXPECT_NE(plugin.error().message.find("writable by its group or others"), std::string::npos) << plugin.error().message;
+}
+
+TEST(HashPluginRuntime, APluginSpeakingNoKnownAbiIsNotLoaded) {
+  testing::TempDir dir;
+  const auto file = Hostile("abi", dir.path());
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
+  ASSERT_FALSE(plugin);
+  EXPECT_NE(plugin.error().message.find("does not speak the plug-in ABI 1"), std::string::npos) << plugin.error().message;
+}
+
+TEST(HashPluginsFile, EveryMistakeIsRefusedWithItsLine) {
+  const std::filesystem::path folder = "/opt/plugins";
+  const std::string good = "[[plugin]]\nsignal = \"dhash\"\npath = \"libdhash.so\"\nsha256 = \"" + std::string(64, 'a') +
+                           "\"\nhash_bytes = 8\n";
+  auto parsed = ParseHashPluginsFile(good, "plugins.toml", folder);
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  ASSERT_EQ(parsed->plugins.size(), 1u);
+  EXPECT_EQ(parsed->plugins[0].path, folder / "libdhash.so");
+  EXPECT_EQ(parsed->workers, 2);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {good + "colour = 1\n", "plugins.toml:6: unknown key 'colour'"},
+      {good + "list_encoding = \"base32\"\n", "plugins.toml:6: 'list_encoding' must be"},
+      {good + "max_distance = -1\n", "plugins.toml:6: 'max_distance' must be a whole number >= 0"},
+      {"[[plugin]]\nsignal = \"pdq\"\npath = \"x.so\"\nhash_bytes = 8\n", "plugins.toml:2: 'pdq' is a built-in signal type"},
+      {"[[plugin]]\nsignal = \"dhash\"\npath = \"x.so\"\n", "plugins.toml:1: [[plugin]] needs 'hash_bytes'"},
+      {"[[plugin]]\nsignal = \"dhash\"\npath = \"x.so\"\nhash_bytes = 5000\n", "plugins.toml:4: 'hash_bytes' must be a whole number 1-4096"},
+      {"workers = 2\n", "no [[plugin]]"},
+      {good + good, "signal type 'dhash' is given twice"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto refused = ParseHashPluginsFile(text, "plugins.toml", folder);
+    ASSERT_FALSE(refused) << text;
+    EXPECT_NE(refused.error().message.find(expected), std::string::npos) << refused.error().message;
+  }
+}
+
+TEST(HashPluginsFile, APluginWithoutItsDigestIsRefusedAndTheMessageGivesIt) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  std::ofstream(dir.path() / "plugins.toml") << "[[plugin]]\nsignal = \"dhash\"\npath = \"" << file.path.filename().string()
+                                             << "\"\nhash_bytes = 8\n";
+  auto loaded = LoadHashPluginsFile(dir.path() / "plugins.toml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("must give its file's sha256"), std::string::npos) << loaded.error().message;
+  EXPECT_NE(loaded.error().message.find(file.sha256), std::string::npos) << loaded.error().message;
+}
+
+TEST(PluginSignalTypes, ListValuesInThePluginsEncodingAreStoredAsHex) {
+  ASSERT_TRUE(RegisterPluginSignalType({"test_b64", 8, "TESTB64", SignalListEncoding::kBase64}));
+  ASSERT_TRUE(RegisterPluginSignalType({"test_dec", 3, "", SignalListEncoding::kDecimalBytes}));
+  const std::vector<std::uint8_t> value = {0x00, 0xff, 0x10, 0x20, 0x7f, 0x80, 0x01, 0xfe};
+  auto from_base64 = NormalizeListSignal("test_b64", Base64(value));
+  ASSERT_TRUE(from_base64) << from_base64.error().ToString();
+  EXPECT_EQ(*from_base64, Hex(value));
+  EXPECT_EQ(*NormalizeListSignal("test_b64", "00FF10207F8001FE"), Hex(value));  // hex, as Vigil exports it
+  EXPECT_EQ(*NormalizeListSignal("test_dec", "12, 0,255"), "0c00ff");
+  EXPECT_FALSE(NormalizeListSignal("test_dec", "12,0,256"));
+  EXPECT_FALSE(NormalizeListSignal("test_dec", "12,0"));
+  EXPECT_FALSE(NormalizeListSignal("test_dec", "12,0,1,2"));
+  EXPECT_FALSE(NormalizeListSignal("test_b64", "AAAAAAAAAA=="));  // 7 bytes
+  EXPECT_FALSE(NormalizeListSignal("test_b64", "AAAA*AAAAAA="));
+  EXPECT_EQ(FindSignalTypeByNcmecFingerprint("testb64")->name, "test_b64");
+  // Registering the same again is harmless; another description under the name is refused.
+  EXPECT_TRUE(RegisterPluginSignalType({"test_b64", 8, "TESTB64", SignalListEncoding::kBase64}));
+  auto changed = RegisterPluginSignalType({"test_b64", 9, "TESTB64", SignalListEncoding::kBase64});
+  ASSERT_FALSE(changed);
+  EXPECT_NE(changed.error().message.find("already registered differently"), std::string::npos);
+  EXPECT_FALSE(RegisterPluginSignalType({"md5", 16, "", SignalListEncoding::kHex}));
+  EXPECT_FALSE(RegisterPluginSignalType({"Bad-Name", 8, "", SignalListEncoding::kHex}));
+}
+
+// A pool of one worker with `plugin` as signal "dhash" (short limits, so a loop is stopped soon).
+Result<std::unique_ptr<sandbox::SandboxPool>> StartPool(const PluginFile& plugin) {
+  sandbox::PoolOptions options;
+  options.executable = VIGIL_TEST_CLI;
+  options.workers = 1;
+  options.large_workers = 0;
+  options.memory_bytes = 1ull << 30;
+  options.image_wall_seconds = 10;
+  options.image_cpu_seconds = 2;
+  options.hash_plugins.push_back({"dhash", plugin.path.string(), plugin.sha256, 8});
+  return sandbox::SandboxPool::Start(options);
+}
+
+#define START_OR_SKIP(pool, plugin)                                                                \
+  auto pool = StartPool(plugin);                                                                   \
+  if (!pool && pool.error().code == ErrorCode::kUnsupported) GTEST_SKIP() << pool.error().message; \
+  ASSERT_TRUE(pool) << pool.error().ToString()
+
+std::vector<std::uint8_t> Png(const Image& img) { return testing::EncodePng(img); }
+
+TEST(HashPluginSandbox, TheWorkerHashesWithThePluginAndScansTheListByItsDistance) {
+  testing::TempDir dir;
+  START_OR_SKIP(pool, Example(dir.path()));
+  const auto info = (*pool)->Plugin("dhash");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->version, "1.0 (example)");
+  EXPECT_EQ(info->max_distance, 10u);
+  // Position 0: the rising ramp's value; position 1: the falling one's.
+  const std::vector<std::uint8_t> first_values = {0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255};
+  auto answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {1, first_values}, 10);
+  ASSERT_TRUE(answer) << answer.error().ToString();
+  EXPECT_EQ(answer->value, "ffffffffffffffff");
+  ASSERT_EQ(answer->near.size(), 1u);
+  EXPECT_EQ(answer->near[0], (std::pair<std::uint32_t, std::uint32_t>(1, 0)));
+  // Other values (a new version) reach the worker before the next upload is scanned against them.
+  std::vector<std::uint8_t> second(8, 0xfe);
+  answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {2, second}, 10);
+  ASSERT_TRUE(answer) << answer.error().ToString();
+  ASSERT_EQ(answer->near.size(), 1u);
+  EXPECT_EQ(answer->near[0], (std::pair<std::uint32_t, std::uint32_t>(0, 8)));
+  // A tighter threshold leaves it out.
+  answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {2, second}, 7);
+  ASSERT_TRUE(answer) << answer.error().ToString();
+  EXPECT_TRUE(answer->near.empty());
+  // A picture too small is unsuitable: no value, the reason, no error.
+  answer = (*pool)->HashWithPlugin("dhash", Png(testing::MakeColour(4, 4, 9, 9, 9)), {}, {2, second}, 10);
+  ASSERT_TRUE(answer) << answer.error().ToString();
+  EXPECT_TRUE(answer->value.empty());
+  EXPECT_NE(answer->unsuitable.find("smaller than dHash's"), std::string::npos);
+  // Not a picture: the decoder's error, named for the plug-in.
+  const std::vector<std::uint8_t> junk(300, 'x');
+  answer = (*pool)->HashWithPlugin("dhash", junk, {}, {2, second}, 10);
+  ASSERT_FALSE(answer);
+  EXPECT_NE(answer.error().message.find("hash plug-in 'dhash'"), std::string::npos) << answer.error().message;
+}
+
+struct HostileCase {
+  std::string mode;
+  std::string error;  // a fragment of the upload's error
+};
+
+class HostilePlugin : public ::testing::TestWithParam<HostileCase> {};
+
+TEST_P(HostilePlugin, CostsTheUploadInHandAnErrorAndTheNextUploadIsHashed) {
+  testing::TempDir dir;
+  START_OR_SKIP(pool, Hostile(GetParam().mode, dir.path()));
+  const std::vector<std::uint8_t> values(8, 0xff);
+  auto bad = (*pool)->HashWithPlugin("dhash", Png(Ramp(13, 20, false)), {}, {1, values}, 10);
+  ASSERT_FALSE(bad) << "the hostile input was hashed";
+  EXPECT_NE(bad.error().message.find("hash plug-in 'dhash'"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find(GetParam().error), std::string::npos) << bad.error().message;
+  // The pool carries on: the next upload is hashed (by this worker or its replacement).
+  auto good = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {1, values}, 10);
+  ASSERT_TRUE(good) << good.error().ToString();
+  EXPECT_EQ(good->value, "ffffffffffffffff");
+  ASSERT_EQ(good->near.size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, HostilePlugin,
+                         ::testing::Values(HostileCase{"crash", "crashed on this input (SIGSEGV)"},
+                                           HostileCase{"loop", "CPU budget"},
+                                           HostileCase{"syscall", "forbids"},
+                                           HostileCase{"code", "answered 42"},
+                                           HostileCase{"overflow", "wrote past its declared value length"}),
+                         [](const ::testing::TestParamInfo<HostileCase>& param_info) { return param_info.param.mode; });
+
+TEST(HashPluginSandbox, APluginWhoseDistanceIsNotZeroFromAValueToItselfIsAnErrorForEveryUpload) {
+  testing::TempDir dir;
+  START_OR_SKIP(pool, Hostile("distance", dir.path()));
+  auto answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {1, {}}, 10);
+  ASSERT_FALSE(answer);
+  EXPECT_NE(answer.error().message.find("says a value is 7 from itself"), std::string::npos) << answer.error().message;
+}
+
+TEST(HashPluginSandbox, APluginThatIsNotWhatThePluginsFileSaysStopsTheStart) {
+  testing::TempDir dir;
+  auto pool = StartPool(Hostile("name", dir.path()));
+  if (!pool && pool.error().code == ErrorCode::kUnsupported) GTEST_SKIP() << pool.error().message;
+  ASSERT_FALSE(pool);
+  EXPECT_NE(pool.error().message.find("calls itself 'other' with 8-byte values; the plug-ins file says 'dhash'"), std::string::npos)
+      << pool.error().message;
+  auto abi = StartPool(Hostile("abi", dir.path()));
+  ASSERT_FALSE(abi);
+  EXPECT_NE(abi.error().message.find("does not speak the plug-in ABI"), std::string::npos) << abi.error().message;
+}
+
+TEST(HashPluginSandbox, TwoPluginsInOneWorkerAreEachTheirOwn) {
+  // Each is staged in a memory file of its own: a reused descriptor number made the loader hand
+  // the second plug-in's load the first one (seen as "calls itself 'dhash'").
+  testing::TempDir dir;
+  sandbox::PoolOptions options;
+  options.executable = VIGIL_TEST_CLI;
+  options.workers = 1;
+  options.large_workers = 0;
+  options.memory_bytes = 1ull << 30;
+  const auto example = Example(dir.path());
+  const auto other = Hostile("name", dir.path());  // dHash, calling itself "other"
+  options.hash_plugins.push_back({"dhash", example.path.string(), example.sha256, 8});
+  options.hash_plugins.push_back({"other", other.path.string(), other.sha256, 8});
+  auto pool = sandbox::SandboxPool::Start(options);
+  if (!pool && pool.error().code == ErrorCode::kUnsupported) GTEST_SKIP() << pool.error().message;
+  ASSERT_TRUE(pool) << pool.error().ToString();
+  ASSERT_TRUE((*pool)->Plugin("dhash"));
+  ASSERT_TRUE((*pool)->Plugin("other"));
+  for (const char* signal : {"dhash", "other"}) {
+    auto answer = (*pool)->HashWithPlugin(signal, Png(Ramp(90, 40, false)), {}, {1, {}}, 10);
+    ASSERT_TRUE(answer) << answer.error().ToString();
+    EXPECT_EQ(answer->value, "ffffffffffffffff");
+  }
+}
+
+// The service: a plug-ins file, an NCMEC list carrying the plug-in's fingerprints (base64, under
+// the element the file names), uploads matched by the plug-in in its sandbox.
+class HashPluginServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto plugin = Example(dir_.path());
+    plugins_ = dir_.path() / "plugins.toml";
+    std::ofstream(plugins_) << "workers = 1\n[[plugin]]\nsignal = \"dhash\"\npath = \"" << plugin.path.filename().string()
+                            << "\"\nsha256 = \"" << plugin.sha256
+                            << "\"\nhash_bytes = 8\nmax_distance = 6\nncmec_fingerprint = \"DHASH\"\nlist_encoding = \"base64\"\n";
+    store_flags_ = {"--data-dir", (dir_.path() / "data").string()};
+    for (const char* role : {"submitter", "bank-admin", "auditor"}) {
+      keys_[role] = testing::CreateKey(store_flags_, role, std::string(role) + "-key");
+      ASSERT_FALSE(keys_[role].empty()) << role;
+    }
+  }
+
+  // An NCMEC hash-sharing document with one image record per (id, dHash value).
+  static std::string NcmecList(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& records) {
+    std::string xml = R"(<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><images count=")" +
+                      std::to_string(records.size()) + R"(">)";
+    for (const auto& [id, value] : records) {
+      xml += R"(<image><member id="7">Test member</member><timestamp>2026-11-01T10:00:00Z</timestamp><id>)" + id +
+             R"(</id><classification>A1</classification><fingerprints><md5>)" + std::string(32, 'a') + R"(</md5><DHASH>)" +
+             Base64(value) + R"(</DHASH><videntifier>https://example.invalid/large</videntifier></fingerprints></image>)";
+    }
+    return xml + "</images></queryResult>";
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path plugins_;
+  std::vector<std::string> store_flags_;
+  std::map<std::string, std::string> keys_;
+};
+
+TEST_F(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedStoredAndExported) {
+  const Image listed = testing::MakePattern(160, 120, 3, 21);
+  const auto value = DhashOf(listed, dir_.path());
+  ASSERT_EQ(value.size(), 8u);
+  std::ofstream(dir_.path() / "vigil.toml") << "[hash_plugins]\nfile = \"" << plugins_.string() << "\"\n";
+  testing::ServerProcess server(dir_.path() / "server",
+                                {"--data-dir", (dir_.path() / "data").string(), "--no-access-log", "--config",
+                                 (dir_.path() / "vigil.toml").string()});
+  if (!server.Start()) {
+    if (server.Log().find("which this machine refuses") != std::string::npos) GTEST_SKIP() << server.Log();
+    FAIL() << server.Log();
+  }
+  const auto port = server.port();
+  ASSERT_EQ(testing::HttpJson(port, "POST", "/v1/banks", keys_["bank-admin"], R"({"name":"ncmec-list"})").status, 201u);
+  auto far = value;
+  for (auto& b : far) b = static_cast<std::uint8_t>(~b);
+  const auto imported = testing::Http(port, "POST", "/v1/banks/ncmec-list/import?format=ncmec&source=ncmec", NcmecList({{"e1", value}, {"e2", far}}),
+                                      {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "application/xml"}});
+  ASSERT_EQ(imported.status, 200u) << imported.body;
+
+  // The listed picture, re-encoded as JPEG: the plug-in's value is within its distance.
+  const auto jpeg = testing::EncodeJpeg(listed, 85);
+  auto reply = testing::HttpMedia(port, "/v1/content?content_id=c1&user_id=u1", keys_["submitter"],
+                                  std::string(jpeg.begin(), jpeg.end()));
+  ASSERT_EQ(reply.status, 201u) << reply.body << server.Log();
+  json::value answer = json::parse(reply.body);
+  const auto& hashes = answer.at("hashes").as_object();
+  ASSERT_TRUE(hashes.contains("dhash")) << reply.body;
+  const std::string uploaded(hashes.at("dhash").as_string());
+  EXPECT_EQ(uploaded.size(), 16u);
+  const auto& matches = answer.at("matches").as_array();
+  std::vector<std::string> found;
+  for (const auto& m : matches) {
+    if (m.at("signal_type").as_string() == "dhash") found.emplace_back(m.at("external_id").as_string());
+  }
+  ASSERT_EQ(found, std::vector<std::string>{"e1"}) << reply.body;
+
+  // Stored with the upload: read back as recorded.
+  reply = testing::HttpJson(port, "GET", "/v1/content/c1", keys_["auditor"]);
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  json::value stored = json::parse(reply.body);
+  EXPECT_EQ(stored.at("hashes").at("dhash").as_string(), uploaded);
+
+  // A picture the list does not hold: hashed, not matched.
+  const auto other = testing::EncodePng(Ramp(90, 40, true));
+  reply = testing::HttpMedia(port, "/v1/content?content_id=c2&user_id=u1", keys_["submitter"],
+                             std::string(other.begin(), other.end()), "image/png");
+  ASSERT_EQ(reply.status, 201u) << reply.body;
+  answer = json::parse(reply.body);
+  EXPECT_EQ(answer.at("hashes").at("dhash").as_string(), "0000000000000000");
+  for (const auto& m : answer.at("matches").as_array()) EXPECT_NE(m.at("signal_type").as_string(), "dhash") << reply.body;
+
+  // Exported as hex under its own type, beside the list's MD5.
+  reply = testing::HttpJson(port, "GET", "/v1/banks/ncmec-list/export", keys_["auditor"]);
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  EXPECT_NE(reply.body.find("dhash," + Hex(value) + ",e1"), std::string::npos) << reply.body;
+  EXPECT_NE(reply.body.find("dhash," + Hex(far) + ",e2"), std::string::npos) << reply.body;
+}
+
+TEST_F(HashPluginServiceTest, TheImportCommandReadsPluginFingerprintsOnlyWithThePluginsFile) {
+  const std::vector<std::uint8_t> value = {1, 2, 3, 4, 5, 6, 7, 8};
+  const auto list = dir_.path() / "list.xml";
+  std::ofstream(list) << NcmecList({{"e1", value}});
+  auto flags = store_flags_;
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), flags.begin(), flags.end());
+    return testing::RunVigil(args);
+  };
+  ASSERT_EQ(run({"bank", "create", "b1"}).status, 0);
+  // Without the file, the unknown fingerprints are skipped (and counted).
+  auto without = run({"import", "b1", "--format", "ncmec", list.string()});
+  ASSERT_EQ(without.status, 0) << without.err;
+  auto exported = run({"bank", "export", "b1"});
+  EXPECT_EQ(exported.out.find("dhash"), std::string::npos) << exported.out;
+  flags.insert(flags.end(), {"--hash-plugins", plugins_.string()});
+  ASSERT_EQ(run({"bank", "create", "b2"}).status, 0);
+  auto with = run({"import", "b2", "--format", "ncmec", list.string()});
+  ASSERT_EQ(with.status, 0) << with.err;
+  exported = run({"bank", "export", "b2"});
+  ASSERT_EQ(exported.status, 0) << exported.err;
+  EXPECT_NE(exported.out.find("dhash,0102030405060708,e1"), std::string::npos) << exported.out;
+  // The export reads back in (hex is accepted for a base64 type).
+  const auto csv = dir_.path() / "export.csv";
+  std::ofstream(csv) << exported.out;
+  ASSERT_EQ(run({"bank", "create", "b3"}).status, 0);
+  auto again = run({"import", "b3", "--format", "csv", csv.string()});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(run({"bank", "export", "b3"}).out.find("dhash,0102030405060708,e1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil
