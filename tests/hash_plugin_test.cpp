@@ -11,12 +11,14 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "exchange/client_kinds.h"
 #include "sandbox/hash_plugin_runtime.h"
 #include "sandbox/plugin_signals.h"
 #include "sandbox/sandbox_pool.h"
 #include "service_harness.h"
 #include "signals/hash_plugin_spec.h"
 #include "test_images.h"
+#include "test_postgres.h"
 #include "vigil/digest.h"
 #include "vigil/image.h"
 #include "vigil/signal_type.h"
@@ -208,8 +210,8 @@ TEST(HashPluginsFile, APluginWithoutItsDigestIsRefusedAndTheMessageGivesIt) {
 }
 
 TEST(PluginSignalTypes, ListValuesInThePluginsEncodingAreStoredAsHex) {
-  ASSERT_TRUE(RegisterPluginSignalType({"test_b64", 8, "TESTB64", SignalListEncoding::kBase64}));
-  ASSERT_TRUE(RegisterPluginSignalType({"test_dec", 3, "", SignalListEncoding::kDecimalBytes}));
+  ASSERT_TRUE(RegisterPluginSignalType({"test_b64", 8, "TESTB64", SignalListEncoding::kBase64, ""}));
+  ASSERT_TRUE(RegisterPluginSignalType({"test_dec", 3, "", SignalListEncoding::kDecimalBytes, ""}));
   const std::vector<std::uint8_t> value = {0x00, 0xff, 0x10, 0x20, 0x7f, 0x80, 0x01, 0xfe};
   auto from_base64 = NormalizeListSignal("test_b64", Base64(value));
   ASSERT_TRUE(from_base64) << from_base64.error().ToString();
@@ -223,12 +225,32 @@ TEST(PluginSignalTypes, ListValuesInThePluginsEncodingAreStoredAsHex) {
   EXPECT_FALSE(NormalizeListSignal("test_b64", "AAAA*AAAAAA="));
   EXPECT_EQ(FindSignalTypeByNcmecFingerprint("testb64")->name, "test_b64");
   // Registering the same again is harmless; another description under the name is refused.
-  EXPECT_TRUE(RegisterPluginSignalType({"test_b64", 8, "TESTB64", SignalListEncoding::kBase64}));
-  auto changed = RegisterPluginSignalType({"test_b64", 9, "TESTB64", SignalListEncoding::kBase64});
+  EXPECT_TRUE(RegisterPluginSignalType({"test_b64", 8, "TESTB64", SignalListEncoding::kBase64, ""}));
+  auto changed = RegisterPluginSignalType({"test_b64", 9, "TESTB64", SignalListEncoding::kBase64, ""});
   ASSERT_FALSE(changed);
   EXPECT_NE(changed.error().message.find("already registered differently"), std::string::npos);
-  EXPECT_FALSE(RegisterPluginSignalType({"md5", 16, "", SignalListEncoding::kHex}));
-  EXPECT_FALSE(RegisterPluginSignalType({"Bad-Name", 8, "", SignalListEncoding::kHex}));
+  EXPECT_FALSE(RegisterPluginSignalType({"md5", 16, "", SignalListEncoding::kHex, ""}));
+  EXPECT_FALSE(RegisterPluginSignalType({"Bad-Name", 8, "", SignalListEncoding::kHex, ""}));
+}
+
+TEST(PluginSignalTypes, ThreatExchangeRecordsOfAPluginsIndicatorTypeAreImportedUnderItsType) {
+  const std::vector<std::uint8_t> value = {9, 8, 7, 6, 5, 4, 3, 2};
+  const std::string page = R"({"data": [{"id": "31", "indicator": ")" + Base64(value) +
+                           R"(", "type": "HASH_TESTPLUGIN", "last_updated": 1625167804, "should_delete": false},
+                                         {"id": "32", "indicator": "x", "type": "HASH_OTHER", "last_updated": 1625167805}]})";
+  exchange::SyncPage before;
+  ASSERT_TRUE(exchange::ParseThreatUpdates(page, "te", 100, 1 << 20, before));
+  EXPECT_TRUE(before.ops.empty());  // a type nobody registered: skipped
+  EXPECT_EQ(before.skipped, 2);
+  ASSERT_TRUE(RegisterPluginSignalType({"test_te", 8, "", SignalListEncoding::kBase64, "HASH_TESTPLUGIN"}));
+  exchange::SyncPage after;
+  ASSERT_TRUE(exchange::ParseThreatUpdates(page, "te", 100, 1 << 20, after));
+  ASSERT_EQ(after.ops.size(), 1u);
+  EXPECT_EQ(after.ops[0].signal_type, "test_te");
+  EXPECT_EQ(after.ops[0].value, Hex(value));
+  EXPECT_EQ(after.skipped, 1);
+  EXPECT_FALSE(RegisterPluginSignalType({"test_te2", 8, "", SignalListEncoding::kHex, "HASH_TESTPLUGIN"}));
+  EXPECT_FALSE(RegisterPluginSignalType({"test_te3", 8, "", SignalListEncoding::kHex, "hash-lower"}));
 }
 
 // A pool of one worker with `plugin` as signal "dhash" (short limits, so a loop is stopped soon).
@@ -364,15 +386,23 @@ TEST(HashPluginSandbox, TwoPluginsInOneWorkerAreEachTheirOwn) {
 
 // The service: a plug-ins file, an NCMEC list carrying the plug-in's fingerprints (base64, under
 // the element the file names), uploads matched by the plug-in in its sandbox.
-class HashPluginServiceTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+class HashPluginServiceTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      postgres_.Create();
+      if (IsSkipped() || HasFatalFailure()) return;
+      store_flags_ = {"--database-url", postgres_.url()};
+    } else {
+      store_flags_ = {"--data-dir", (dir_.path() / "data").string()};
+    }
     const auto plugin = Example(dir_.path());
     plugins_ = dir_.path() / "plugins.toml";
     std::ofstream(plugins_) << "workers = 1\n[[plugin]]\nsignal = \"dhash\"\npath = \"" << plugin.path.filename().string()
                             << "\"\nsha256 = \"" << plugin.sha256
                             << "\"\nhash_bytes = 8\nmax_distance = 6\nncmec_fingerprint = \"DHASH\"\nlist_encoding = \"base64\"\n";
-    store_flags_ = {"--data-dir", (dir_.path() / "data").string()};
     for (const char* role : {"submitter", "bank-admin", "auditor"}) {
       keys_[role] = testing::CreateKey(store_flags_, role, std::string(role) + "-key");
       ASSERT_FALSE(keys_[role].empty()) << role;
@@ -392,19 +422,20 @@ class HashPluginServiceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::TestPostgres postgres_;
   std::filesystem::path plugins_;
   std::vector<std::string> store_flags_;
   std::map<std::string, std::string> keys_;
 };
 
-TEST_F(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedStoredAndExported) {
+TEST_P(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedStoredAndExported) {
   const Image listed = testing::MakePattern(160, 120, 3, 21);
   const auto value = DhashOf(listed, dir_.path());
   ASSERT_EQ(value.size(), 8u);
   std::ofstream(dir_.path() / "vigil.toml") << "[hash_plugins]\nfile = \"" << plugins_.string() << "\"\n";
-  testing::ServerProcess server(dir_.path() / "server",
-                                {"--data-dir", (dir_.path() / "data").string(), "--no-access-log", "--config",
-                                 (dir_.path() / "vigil.toml").string()});
+  std::vector<std::string> args = store_flags_;
+  args.insert(args.end(), {"--no-access-log", "--config", (dir_.path() / "vigil.toml").string()});
+  testing::ServerProcess server(dir_.path() / "server", args);
   if (!server.Start()) {
     if (server.Log().find("which this machine refuses") != std::string::npos) GTEST_SKIP() << server.Log();
     FAIL() << server.Log();
@@ -456,7 +487,7 @@ TEST_F(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedSt
   EXPECT_NE(reply.body.find("dhash," + Hex(far) + ",e2"), std::string::npos) << reply.body;
 }
 
-TEST_F(HashPluginServiceTest, TheImportCommandReadsPluginFingerprintsOnlyWithThePluginsFile) {
+TEST_P(HashPluginServiceTest, TheImportCommandReadsPluginFingerprintsOnlyWithThePluginsFile) {
   const std::vector<std::uint8_t> value = {1, 2, 3, 4, 5, 6, 7, 8};
   const auto list = dir_.path() / "list.xml";
   std::ofstream(list) << NcmecList({{"e1", value}});
@@ -486,6 +517,11 @@ TEST_F(HashPluginServiceTest, TheImportCommandReadsPluginFingerprintsOnlyWithThe
   ASSERT_EQ(again.status, 0) << again.err;
   EXPECT_NE(run({"bank", "export", "b3"}).out.find("dhash,0102030405060708,e1"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, HashPluginServiceTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& param_info) {
+                           return param_info.param == Backend::kSqlite ? std::string("Sqlite") : std::string("Postgres");
+                         });
 
 }  // namespace
 }  // namespace vigil

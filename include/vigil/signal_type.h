@@ -32,6 +32,7 @@ struct SignalTypeInfo {
   bool plugin;               // a licensed-hash plug-in's type: hashed and matched in the sandbox
   std::string_view ncmec_fingerprint;  // the plug-in's fingerprint element in NCMEC's XML ("pdna"); "" none
   SignalListEncoding list_encoding;    // how lists write a plug-in's values
+  std::string_view threatexchange_type;  // the plug-in's indicator type on ThreatExchange ("HASH_PHOTODNA"); "" none
 };
 
 // Every signal type this process understands: the built-in ones, then registered plug-ins'.
@@ -39,6 +40,8 @@ std::span<const SignalTypeInfo> SignalTypes();
 const SignalTypeInfo* FindSignalType(std::string_view name);
 // The plug-in type whose NCMEC fingerprint element is `element` (case-insensitive); null: none.
 const SignalTypeInfo* FindSignalTypeByNcmecFingerprint(std::string_view element);
+// The plug-in type whose ThreatExchange indicator type is `type` (exactly); null: none.
+const SignalTypeInfo* FindSignalTypeByThreatExchangeType(std::string_view type);
 
 // Registers a plug-in's signal type. Registering the same description again is a no-op; a name
 // that is built in, malformed (2-32 bytes of [a-z0-9_], a letter first), already registered
@@ -48,6 +51,7 @@ struct PluginSignalType {
   std::size_t hash_bytes = 0;  // 1..4096
   std::string ncmec_fingerprint;
   SignalListEncoding list_encoding = SignalListEncoding::kHex;
+  std::string threatexchange_type;  // 1-32 of A-Z, 0-9, _
 };
 Status RegisterPluginSignalType(const PluginSignalType& type);
 

@@ -114,10 +114,10 @@ Status LoadIndex(Matcher& matcher, const server::ServerConfig& config) {
   if (from == "store") VIGIL_TRY(matcher.Load());
   const auto stats = matcher.Stats();
   spdlog::info(R"("msg":"index loaded","from":{},"seconds":{:.3f},"pdq":{},"md5":{},"sha1":{},"sha256":{},)"
-               R"("videos":{},"video_frames":{},"banks":{})",
+               R"("videos":{},"video_frames":{},"plugin_entries":{},"banks":{})",
                JsonString(from), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                stats.entries_by_type[0], stats.entries_by_type[1], stats.entries_by_type[2], stats.entries_by_type[3],
-               stats.entries_by_type[4], stats.video_frames, stats.banks);
+               stats.entries_by_type[4], stats.video_frames, stats.plugin_entries, stats.banks);
   return {};
 }
 

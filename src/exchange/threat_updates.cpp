@@ -88,6 +88,7 @@ Result<std::string> ParseThreatUpdates(std::string_view body, const std::string&
     if (type == "HASH_PDQ") signal = "pdq";
     else if (type == "HASH_MD5" || type == "HASH_VIDEO_MD5") signal = "md5";
     else if (type.empty()) return fail(where + "no type");
+    else if (const SignalTypeInfo* plugin = FindSignalTypeByThreatExchangeType(type)) signal = std::string(plugin->name);
     else {
       ++page.skipped;
       continue;
@@ -102,7 +103,7 @@ Result<std::string> ParseThreatUpdates(std::string_view body, const std::string&
     op.provenance = provenance;
     op.line = record;
     if (updated > 0 && updated < 100'000'000'000) op.listed_at = updated * 1'000'000;
-    auto normalized = NormalizeSignal(signal, indicator);
+    auto normalized = NormalizeListSignal(signal, indicator);  // a plug-in's in its list encoding
     if (!normalized) return fail(where + "indicator: " + normalized.error().message);
     op.value = *normalized;
     for (const auto* field : {&provenance.external_id, &provenance.member, &provenance.classification}) {

@@ -17,6 +17,15 @@
 namespace vigil::exchange {
 namespace {
 
+// The indicator types asked for: Vigil's own, and those of the plug-ins this process knows.
+std::string IndicatorTypes() {
+  std::string types = "HASH_PDQ,HASH_MD5,HASH_VIDEO_MD5";
+  for (const auto& info : SignalTypes()) {
+    if (info.plugin && !info.threatexchange_type.empty()) types += "," + std::string(info.threatexchange_type);
+  }
+  return types;
+}
+
 constexpr const char* kFields =
     "id,indicator,type,last_updated,should_delete,descriptors%7Bid,owner%7Bid%7D,status%7D";
 
@@ -65,8 +74,7 @@ class ThreatExchangeClient final : public ExchangeClient {
     } else {
       stop = setup_.clock->NowMicros() / 1'000'000;
       url = base_ + "/" + group_ + "/threat_updates/?start_time=" + std::to_string(start) + "&stop_time=" +
-            std::to_string(stop) + "&limit=" + std::to_string(limit_) + "&types=HASH_PDQ,HASH_MD5,HASH_VIDEO_MD5&fields=" +
-            kFields;
+            std::to_string(stop) + "&limit=" + std::to_string(limit_) + "&types=" + IndicatorTypes() + "&fields=" + kFields;
     }
     HttpCall call;
     call.url = WithToken(url, setup_.secret);

@@ -47,7 +47,9 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
   if (plugins == nullptr || !plugins->is_array_of_tables()) return fail(list, "'plugin' must be [[plugin]] tables");
   for (const toml::node& item : *plugins) {
     const toml::table& t = *item.as_table();
-    VIGIL_TRY(OnlyKeys(t, {"signal", "path", "sha256", "hash_bytes", "max_distance", "ncmec_fingerprint", "list_encoding"}, source));
+    VIGIL_TRY(OnlyKeys(t, {"signal", "path", "sha256", "hash_bytes", "max_distance", "ncmec_fingerprint", "list_encoding",
+                           "threatexchange_type"},
+                       source));
     HashPluginSpec spec;
     auto text_of = [&](const char* key, std::string& out, bool required) -> Status {
       const toml::node* node = t.get(key);
@@ -68,6 +70,7 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
     VIGIL_TRY(text_of("sha256", spec.sha256, false));
     VIGIL_TRY(text_of("ncmec_fingerprint", spec.ncmec_fingerprint, false));
     VIGIL_TRY(text_of("list_encoding", encoding, false));
+    VIGIL_TRY(text_of("threatexchange_type", spec.threatexchange_type, false));
     if (!spec.sha256.empty() && !IsLowerHex64(spec.sha256)) return fail(t.get("sha256"), "'sha256' must be 64 lower-case hex digits");
     const toml::node* bytes = t.get("hash_bytes");
     if (bytes == nullptr) return fail(&item, "[[plugin]] needs 'hash_bytes' (the length of one value)");
@@ -126,7 +129,8 @@ Result<HashPluginsConfig> LoadHashPluginsFile(const std::filesystem::path& path)
 
 Status RegisterHashPlugins(const HashPluginsConfig& config) {
   for (const auto& spec : config.plugins) {
-    VIGIL_TRY(RegisterPluginSignalType({spec.signal, spec.hash_bytes, spec.ncmec_fingerprint, spec.list_encoding}));
+    VIGIL_TRY(RegisterPluginSignalType(
+        {spec.signal, spec.hash_bytes, spec.ncmec_fingerprint, spec.list_encoding, spec.threatexchange_type}));
   }
   return {};
 }

@@ -14,6 +14,7 @@
 //   max_distance = 6                  # optional: match at this distance or nearer instead of the plug-in's own threshold
 //   ncmec_fingerprint = "dhash"       # optional: the element NCMEC's XML lists its values under
 //   list_encoding = "hex"             # hex (default), base64 or decimal ("12,0,255,...")
+//   threatexchange_type = "HASH_X"    # optional: ThreatExchange's indicator type for its values
 //
 // Thread safety: pure functions, except RegisterHashPlugins (see vigil/signal_type.h).
 #pragma once
@@ -37,6 +38,7 @@ struct HashPluginSpec {
   std::optional<std::uint32_t> max_distance;
   std::string ncmec_fingerprint;
   SignalListEncoding list_encoding = SignalListEncoding::kHex;
+  std::string threatexchange_type;
 };
 
 struct HashPluginsConfig {

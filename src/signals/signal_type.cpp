@@ -20,17 +20,18 @@ constexpr std::size_t kMaxPluginBytes = 4096;
 // (a slot is written before the count that covers it, and never again).
 struct Registry {
   std::array<SignalTypeInfo, kBuiltIn + kMaxPlugins> types{{
-      {"pdq", 64, true, false, false, "", SignalListEncoding::kHex},
-      {"md5", 32, false, false, false, "", SignalListEncoding::kHex},
-      {"sha1", 40, false, false, false, "", SignalListEncoding::kHex},
-      {"sha256", 64, false, false, false, "", SignalListEncoding::kHex},
+      {"pdq", 64, true, false, false, "", SignalListEncoding::kHex, ""},
+      {"md5", 32, false, false, false, "", SignalListEncoding::kHex, ""},
+      {"sha1", 40, false, false, false, "", SignalListEncoding::kHex, ""},
+      {"sha256", 64, false, false, false, "", SignalListEncoding::kHex, ""},
       // A video's vPDQ frame list travels as the entry's payload; the value is its SHA-256
       // (VpdqIdentity), which keeps one identity per listed video and the value column small.
-      {"vpdq", 64, true, true, false, "", SignalListEncoding::kHex},
+      {"vpdq", 64, true, true, false, "", SignalListEncoding::kHex, ""},
   }};
   // The plug-ins' names and fingerprint elements, which the views above point into.
   std::array<std::array<char, 33>, kMaxPlugins> names{};
   std::array<std::array<char, 33>, kMaxPlugins> fingerprints{};
+  std::array<std::array<char, 33>, kMaxPlugins> threatexchange_types{};
   std::atomic<std::size_t> count{kBuiltIn};
   std::mutex mu;
 };
@@ -157,6 +158,14 @@ const SignalTypeInfo* FindSignalTypeByNcmecFingerprint(std::string_view element)
   return nullptr;
 }
 
+const SignalTypeInfo* FindSignalTypeByThreatExchangeType(std::string_view type) {
+  if (type.empty()) return nullptr;
+  for (const auto& info : SignalTypes()) {
+    if (info.plugin && info.threatexchange_type == type) return &info;
+  }
+  return nullptr;
+}
+
 Status RegisterPluginSignalType(const PluginSignalType& type) {
   if (!ValidName(type.name)) {
     return Fail(ErrorCode::kInvalidArgument, "a plug-in signal type's name must be 2-32 bytes of a-z, 0-9 and _, "
@@ -174,6 +183,13 @@ Status RegisterPluginSignalType(const PluginSignalType& type) {
     return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name +
                                                  "': its NCMEC fingerprint element must be 1-32 letters, digits or _");
   }
+  const bool te_ok = type.threatexchange_type.size() <= 32 &&
+                     std::all_of(type.threatexchange_type.begin(), type.threatexchange_type.end(),
+                                 [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; });
+  if (!te_ok) {
+    return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name +
+                                                 "': its ThreatExchange type must be 1-32 of A-Z, 0-9 and _");
+  }
   Registry& r = Table();
   std::lock_guard lock(r.mu);
   const std::size_t count = r.count.load(std::memory_order_relaxed);
@@ -181,7 +197,8 @@ Status RegisterPluginSignalType(const PluginSignalType& type) {
     const SignalTypeInfo& existing = r.types[i];
     if (existing.name == type.name) {
       if (existing.plugin && existing.hex_digits == type.hash_bytes * 2 &&
-          existing.ncmec_fingerprint == type.ncmec_fingerprint && existing.list_encoding == type.list_encoding) {
+          existing.ncmec_fingerprint == type.ncmec_fingerprint && existing.list_encoding == type.list_encoding &&
+          existing.threatexchange_type == type.threatexchange_type) {
         return {};
       }
       return Fail(ErrorCode::kInvalidArgument, existing.plugin
@@ -193,6 +210,10 @@ Status RegisterPluginSignalType(const PluginSignalType& type) {
       return Fail(ErrorCode::kInvalidArgument, "plug-in signal types '" + std::string(existing.name) + "' and '" + type.name +
                                                    "' both read NCMEC's '" + type.ncmec_fingerprint + "' fingerprints");
     }
+    if (existing.plugin && !type.threatexchange_type.empty() && existing.threatexchange_type == type.threatexchange_type) {
+      return Fail(ErrorCode::kInvalidArgument, "plug-in signal types '" + std::string(existing.name) + "' and '" + type.name +
+                                                   "' both read ThreatExchange's " + type.threatexchange_type + " indicators");
+    }
   }
   if (count == r.types.size()) {
     return Fail(ErrorCode::kInvalidArgument, "at most " + std::to_string(kMaxPlugins) + " plug-in signal types");
@@ -200,10 +221,12 @@ Status RegisterPluginSignalType(const PluginSignalType& type) {
   const std::size_t slot = count - kBuiltIn;
   std::memcpy(r.names[slot].data(), type.name.data(), type.name.size());
   std::memcpy(r.fingerprints[slot].data(), type.ncmec_fingerprint.data(), type.ncmec_fingerprint.size());
+  std::memcpy(r.threatexchange_types[slot].data(), type.threatexchange_type.data(), type.threatexchange_type.size());
   r.types[count] = SignalTypeInfo{std::string_view(r.names[slot].data(), type.name.size()), type.hash_bytes * 2, true,
                                   false, true,
                                   std::string_view(r.fingerprints[slot].data(), type.ncmec_fingerprint.size()),
-                                  type.list_encoding};
+                                  type.list_encoding,
+                                  std::string_view(r.threatexchange_types[slot].data(), type.threatexchange_type.size())};
   r.count.store(count + 1, std::memory_order_release);
   return {};
 }
