@@ -21,6 +21,8 @@
 #include "test_postgres.h"
 #include "vigil/digest.h"
 #include "vigil/image.h"
+#include "vigil/matcher.h"
+#include "vigil/store.h"
 #include "vigil/signal_type.h"
 
 namespace vigil {
@@ -251,6 +253,96 @@ TEST(PluginSignalTypes, ThreatExchangeRecordsOfAPluginsIndicatorTypeAreImportedU
   EXPECT_EQ(after.skipped, 1);
   EXPECT_FALSE(RegisterPluginSignalType({"test_te2", 8, "", SignalListEncoding::kHex, "HASH_TESTPLUGIN"}));
   EXPECT_FALSE(RegisterPluginSignalType({"test_te3", 8, "", SignalListEncoding::kHex, "hash-lower"}));
+}
+
+// A feed the test fills: banks, entries, removals.
+class TestFeed : public EntryFeed {
+ public:
+  std::vector<Bank> banks;
+  std::vector<IndexedEntry> entries;
+  std::vector<EntryRemoval> removals;
+  Result<std::vector<Bank>> ListBanks() override { return banks; }
+  Result<std::vector<IndexedEntry>> LiveEntriesAfter(std::int64_t after_id, int limit) override {
+    std::vector<IndexedEntry> out;
+    for (const auto& e : entries) {
+      if (e.id > after_id && static_cast<int>(out.size()) < limit) out.push_back(e);
+    }
+    return out;
+  }
+  Result<std::vector<EntryRemoval>> RemovalsAfter(std::int64_t after_import_id) override {
+    std::vector<EntryRemoval> out;
+    for (const auto& r : removals) {
+      if (r.import_id > after_import_id) out.push_back(r);
+    }
+    return out;
+  }
+  Result<std::int64_t> LatestImportId() override { return removals.empty() ? std::int64_t{0} : removals.back().import_id; }
+};
+
+std::string EightByteHex(std::uint64_t n) {
+  std::vector<std::uint8_t> bytes(8);
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(n >> (56 - 8 * i));
+  return Hex(bytes);
+}
+
+TEST(PluginEntriesInTheMatcher, AreKeptInOrderRemovedByTombstoneAndHandedOutAgainOnlyWhenChanged) {
+  ASSERT_TRUE(RegisterPluginSignalType({"test_matcher", 8, "", SignalListEncoding::kHex, ""}));
+  TestFeed feed;
+  Bank listed;
+  listed.id = 1;
+  listed.name = "listed";
+  Bank off;
+  off.id = 2;
+  off.name = "off";
+  off.enabled = false;
+  feed.banks = {listed, off};
+  for (std::int64_t id = 1; id <= 10; ++id) feed.entries.push_back({id, id == 10 ? 2 : 1, "test_matcher", EightByteHex(id), ""});
+  feed.entries.push_back({11, 1, "md5", std::string(32, 'a'), ""});
+  Matcher matcher(feed);
+  ASSERT_TRUE(matcher.Load());
+  EXPECT_EQ(matcher.Stats().plugin_entries, 10u);
+  auto first = matcher.PluginEntriesOf("test_matcher");
+  ASSERT_NE(first, nullptr);
+  ASSERT_EQ(first->entry_ids.size(), 10u);
+  EXPECT_EQ(first->hash_bytes, 8u);
+  EXPECT_EQ(Hex(std::vector<std::uint8_t>(first->values.begin() + 16, first->values.begin() + 24)), EightByteHex(3));
+  EXPECT_EQ(matcher.PluginEntriesOf("test_matcher"), first);  // unchanged: the same copy
+  EXPECT_EQ(matcher.PluginEntriesOf("md5"), nullptr);
+  // Hits come back for enabled banks only, nearest first.
+  const std::vector<std::pair<std::uint32_t, std::uint32_t>> near = {{9, 0}, {4, 3}, {2, 1}, {99, 0}};
+  const auto hits = matcher.PluginHits(*first, "test_matcher", near);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].entry_id, 3);
+  EXPECT_EQ(hits[0].distance, 1);
+  EXPECT_EQ(hits[1].entry_id, 5);
+  EXPECT_EQ(hits[1].bank_name, "listed");
+  EXPECT_EQ(hits[1].signal_type, "test_matcher");
+  // Lookup by value cannot compare a plug-in's values: refused, saying why.
+  auto lookup = matcher.Lookup({"test_matcher", EightByteHex(3), std::nullopt, ""});
+  ASSERT_FALSE(lookup);
+  EXPECT_EQ(lookup.error().code, ErrorCode::kUnsupported);
+  // Tombstones: removed entries leave the next copy, whose version differs; past half removed the
+  // table is compacted and what is left stays in order.
+  for (std::int64_t id : {2, 4, 6, 8, 9, 1}) feed.removals.push_back({id, 100 + id, "test_matcher", EightByteHex(id)});
+  feed.entries.push_back({12, 1, "test_matcher", EightByteHex(12), ""});
+  ASSERT_TRUE(matcher.Refresh());
+  auto second = matcher.PluginEntriesOf("test_matcher");
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(second->version, first->version);
+  EXPECT_EQ(second->entry_ids, (std::vector<std::int64_t>{3, 5, 7, 10, 12}));
+  std::string values;
+  for (std::size_t i = 0; i < second->entry_ids.size(); ++i) {
+    values += Hex(std::vector<std::uint8_t>(second->values.begin() + i * 8, second->values.begin() + i * 8 + 8));
+  }
+  EXPECT_EQ(values, EightByteHex(3) + EightByteHex(5) + EightByteHex(7) + EightByteHex(10) + EightByteHex(12));
+  EXPECT_EQ(matcher.Stats().plugin_entries, 5u);
+  // The first copy is untouched for whoever still holds it.
+  EXPECT_EQ(first->entry_ids.size(), 10u);
+  // Snapshots do not hold plug-in entries: refused, so the index is read from the store.
+  testing::TempDir dir;
+  auto saved = matcher.SaveSnapshot(dir.path() / "snapshot");
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().code, ErrorCode::kUnsupported);
 }
 
 // A pool of one worker with `plugin` as signal "dhash" (short limits, so a loop is stopped soon).
@@ -485,6 +577,17 @@ TEST_P(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedSt
   ASSERT_EQ(reply.status, 200u) << reply.body;
   EXPECT_NE(reply.body.find("dhash," + Hex(value) + ",e1"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find("dhash," + Hex(far) + ",e2"), std::string::npos) << reply.body;
+
+  // NCMEC withdraws the record: the picture no longer matches it.
+  const std::string deletion = R"(<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><images count="1"><deletedImage><member id="7">Test member</member><timestamp>2026-11-02T10:00:00Z</timestamp><id>e1</id></deletedImage></images></queryResult>)";
+  const auto withdrawn = testing::Http(port, "POST", "/v1/banks/ncmec-list/import?format=ncmec&source=ncmec", deletion,
+                                       {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "application/xml"}});
+  ASSERT_EQ(withdrawn.status, 200u) << withdrawn.body;
+  reply = testing::HttpMedia(port, "/v1/content?content_id=c3&user_id=u1", keys_["submitter"], std::string(jpeg.begin(), jpeg.end()));
+  ASSERT_EQ(reply.status, 201u) << reply.body;
+  answer = json::parse(reply.body);
+  EXPECT_EQ(answer.at("hashes").at("dhash").as_string(), uploaded);
+  for (const auto& m : answer.at("matches").as_array()) EXPECT_NE(m.at("signal_type").as_string(), "dhash") << reply.body;
 }
 
 TEST_P(HashPluginServiceTest, TheImportCommandReadsPluginFingerprintsOnlyWithThePluginsFile) {

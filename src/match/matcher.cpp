@@ -243,8 +243,15 @@ std::shared_ptr<const PluginEntries> Matcher::PluginEntriesOf(std::string_view s
     auto entries = std::make_shared<PluginEntries>();
     entries->version = ++state_->plugin_versions;
     entries->hash_bytes = info->hex_digits / 2;
-    entries->values = table.values;
-    entries->entry_ids = table.ids;
+    const std::size_t live = table.ids.size() - table.removed_count;
+    entries->values.reserve(live * table.hash_bytes);
+    entries->entry_ids.reserve(live);
+    for (std::size_t i = 0; i < table.ids.size(); ++i) {
+      if (table.removed[i]) continue;
+      entries->entry_ids.push_back(table.ids[i]);
+      const auto first = table.values.begin() + static_cast<std::ptrdiff_t>(i * table.hash_bytes);
+      entries->values.insert(entries->values.end(), first, first + static_cast<std::ptrdiff_t>(table.hash_bytes));
+    }
     table.published = std::move(entries);
   }
   return table.published;
@@ -286,7 +293,7 @@ MatcherStats Matcher::Stats() const {
   stats.video_frames = state_->frames->size();
   std::shared_lock lock(state_->mu);
   stats.entries_by_type[4] = state_->live_videos;
-  for (const auto& [type, table] : state_->plugins) stats.plugin_entries += table.ids.size();
+  for (const auto& [type, table] : state_->plugins) stats.plugin_entries += table.ids.size() - table.removed_count;
   stats.banks = state_->banks.size();
   stats.last_entry_id = state_->last_entry_id;
   stats.last_import_id = state_->last_import_id;

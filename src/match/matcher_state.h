@@ -46,11 +46,15 @@ struct Matcher::State {
   std::int64_t last_import_id = 0;
 
   // Licensed-hash plug-in types' entries, by type: scanned in the sandbox with the plug-in's own
-  // distance (PluginEntries), so here they are only kept, in entry order.
+  // distance (PluginEntries), so here they are only kept, in entry id order (entries arrive in
+  // increasing id order). A removed entry is marked (found by binary search) and left out when the
+  // entries are next handed out; the table is compacted once half of it is removed.
   struct PluginTable {
     std::size_t hash_bytes = 0;
-    std::vector<std::int64_t> ids;
-    std::vector<std::uint8_t> values;
+    std::vector<std::int64_t> ids;     // sorted
+    std::vector<std::uint8_t> values;  // hash_bytes per id
+    std::vector<bool> removed;         // per id
+    std::size_t removed_count = 0;
     std::shared_ptr<const PluginEntries> published;  // null: changed since it was last handed out
   };
   std::map<std::string, PluginTable, std::less<>> plugins;
@@ -66,20 +70,35 @@ struct Matcher::State {
       table.values.push_back(static_cast<std::uint8_t>(nibble(entry.value[2 * i]) << 4 | nibble(entry.value[2 * i + 1])));
     }
     table.ids.push_back(entry.id);
+    table.removed.push_back(false);
     table.published.reset();
   }
-  // Removes one; false when it is not there. Under the unique lock.
+  // Marks one removed; false when it is not there. Under the unique lock.
   bool RemovePlugin(std::string_view type, std::int64_t entry_id) {
     auto it = plugins.find(type);
     if (it == plugins.end()) return false;
     PluginTable& table = it->second;
-    const auto at = std::find(table.ids.begin(), table.ids.end(), entry_id);
-    if (at == table.ids.end()) return false;
+    const auto at = std::lower_bound(table.ids.begin(), table.ids.end(), entry_id);
+    if (at == table.ids.end() || *at != entry_id) return false;
     const auto position = static_cast<std::size_t>(at - table.ids.begin());
-    table.ids.erase(at);
-    const auto first = table.values.begin() + static_cast<std::ptrdiff_t>(position * table.hash_bytes);
-    table.values.erase(first, first + static_cast<std::ptrdiff_t>(table.hash_bytes));
+    if (table.removed[position]) return false;
+    table.removed[position] = true;
+    ++table.removed_count;
     table.published.reset();
+    if (table.removed_count * 2 > table.ids.size()) {
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < table.ids.size(); ++i) {
+        if (table.removed[i]) continue;
+        table.ids[kept] = table.ids[i];
+        std::copy_n(table.values.begin() + static_cast<std::ptrdiff_t>(i * table.hash_bytes), table.hash_bytes,
+                    table.values.begin() + static_cast<std::ptrdiff_t>(kept * table.hash_bytes));
+        ++kept;
+      }
+      table.ids.resize(kept);
+      table.values.resize(kept * table.hash_bytes);
+      table.removed.assign(kept, false);
+      table.removed_count = 0;
+    }
     return true;
   }
 
