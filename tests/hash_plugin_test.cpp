@@ -578,6 +578,26 @@ TEST_P(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedSt
   EXPECT_NE(reply.body.find("dhash," + Hex(value) + ",e1"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find("dhash," + Hex(far) + ",e2"), std::string::npos) << reply.body;
 
+  // A value looked up without its media (a platform that computes the hash elsewhere): compared by
+  // the plug-in in its sandbox, as an upload's would be.
+  auto one_bit_off = value;
+  one_bit_off[3] ^= 0x10;
+  reply = testing::HttpJson(port, "POST", "/v1/lookup", keys_["submitter"],
+                            R"({"signals":[{"type":"dhash","value":")" + Hex(one_bit_off) + R"("},{"type":"dhash","value":")" +
+                                Hex(far) + R"("}]})");
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  json::value looked = json::parse(reply.body);
+  const auto& results = looked.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u) << reply.body;
+  ASSERT_EQ(results[0].at("matches").as_array().size(), 1u) << reply.body;
+  EXPECT_EQ(results[0].at("matches").at(0).at("external_id").as_string(), "e1");
+  EXPECT_EQ(results[0].at("matches").at(0).at("distance").as_int64(), 1);
+  ASSERT_EQ(results[1].at("matches").as_array().size(), 1u) << reply.body;
+  EXPECT_EQ(results[1].at("matches").at(0).at("external_id").as_string(), "e2");
+  reply = testing::HttpJson(port, "POST", "/v1/lookup", keys_["submitter"], R"({"signals":[{"type":"dhash","value":"abc"}]})");
+  EXPECT_EQ(reply.status, 400u) << reply.body;
+  EXPECT_NE(reply.body.find("dhash value must be 16 hex digits"), std::string::npos) << reply.body;
+
   // NCMEC withdraws the record: the picture no longer matches it.
   const std::string deletion = R"(<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><images count="1"><deletedImage><member id="7">Test member</member><timestamp>2026-11-02T10:00:00Z</timestamp><id>e1</id></deletedImage></images></queryResult>)";
   const auto withdrawn = testing::Http(port, "POST", "/v1/banks/ncmec-list/import?format=ncmec&source=ncmec", deletion,

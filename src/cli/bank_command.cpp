@@ -201,7 +201,7 @@ Action RegisterBankCommand(CLI::App& app) {
       ->check(CLI::IsMember({"csv", "text", "hma", "ncmec", "stopncii", "vpdq"}));
   import->add_option("--external-id", a->external_id, "For --format vpdq: the entry's external id");
   import->add_option("--classification", a->classification, "For --format vpdq: the entry's classification");
-  import->add_option("--signal-type", a->signal_type, "Signal type of a 'text' list")->capture_default_str();
+  import->add_option("--signal-type", a->signal_type, "Signal type of a 'text' list (a plug-in's type with --hash-plugins)")->capture_default_str();
   import->add_option("--source", a->source, "Provenance: the list's name (default: the file name)");
   import->add_option("--checkpoint", a->checkpoint, "Sync checkpoint to store with the bank");
   import->add_option("--retroactive-days", a->retroactive_days,

@@ -27,7 +27,7 @@ Action RegisterLookupCommand(CLI::App& app) {
   CLI::App* lookup = app.add_subcommand("lookup", "Match hashes against every enabled bank; JSON line per match");
   lookup->add_option("values", a->values, "Hash values (hex); for --type vpdq, vPDQ files (the reference's format)")
       ->required();
-  lookup->add_option("--type", a->type, "pdq, md5, sha1, sha256 or vpdq")->capture_default_str();
+  lookup->add_option("--type", a->type, "pdq, md5, sha1, sha256 or vpdq (a plug-in's type is looked up by the service: POST /v1/lookup)")->capture_default_str();
   lookup->add_option("--quality", a->quality, "PDQ quality of the query (banks' quality floors apply)")
       ->check(CLI::Range(0, 100));
   AddStoreFlags(*lookup, a->store);

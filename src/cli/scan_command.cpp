@@ -125,7 +125,7 @@ int RunScan(const ScanArgs& args, bool data_dir_given) {
   if (*plugins) {
     auto started = StartHashPlugins(config, **plugins, matcher);
     if (!started) return ReportError("scan", started.error());
-    options.plugin_signals = std::move(*started);
+    options.plugin_signals = std::move(started->signals);
   }
   // Scored as the service would score them, by the configuration's classifiers. Their start-up
   // lines (a local model loaded in its sandbox, a worker lost) are JSON on stderr, as the service's.

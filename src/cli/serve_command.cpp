@@ -123,7 +123,8 @@ int RunServe(ServeArgs& args, CLI::App& app) {
   if (*plugins) {
     auto started = StartHashPlugins(config, **plugins, matcher);
     if (!started) return ReportError("serve", started.error());
-    config.api.plugin_signals = std::move(*started);
+    config.api.plugin_signals = std::move(started->signals);
+    config.api.plugin_lookup = std::move(started->lookup);
   }
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("serve", decoders.error());

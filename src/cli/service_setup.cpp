@@ -149,8 +149,7 @@ Result<std::optional<HashPluginsConfig>> RegisterConfiguredPlugins(const server:
   return std::optional<HashPluginsConfig>(std::move(plugins));
 }
 
-Result<std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)>>
-StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher) {
+Result<HashPluginCalls> StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher) {
   auto started = sandbox::PluginSignals::Start(plugins, OwnPoolOptions(config, "hash plug-in"));
   if (!started) {
     if (started.error().code == ErrorCode::kUnsupported) {
@@ -167,14 +166,27 @@ StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& pl
                  JsonString(spec.signal), JsonString(info.version), JsonString(spec.sha256), info.hash_bytes,
                  spec.max_distance.value_or(info.max_distance), JsonString(info.pixels ? "pixels" : "bytes"), plugins.workers);
   }
-  return [shared, &matcher](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
+  HashPluginCalls calls;
+  calls.signals = [shared, &matcher](std::span<const std::uint8_t> bytes, const MediaHashOptions& options) {
     const auto before = shared->pool().Stats();
     auto found = shared->HashAndMatch(bytes, options, matcher);
     if (!found && shared->pool().Stats().workers_killed > before.workers_killed) {
       spdlog::warn(R"("msg":"hash plug-in worker lost","error":{})", JsonString(found.error().ToString()));
     }
+    if (found) {
+      for (const auto& plugin : *found) {
+        if (!plugin.unsuitable.empty()) {
+          spdlog::info(R"("msg":"hash plug-in found the upload unsuitable: no value","signal":{},"reason":{})",
+                       JsonString(plugin.signal_type), JsonString(plugin.unsuitable));
+        }
+      }
+    }
     return found;
   };
+  calls.lookup = [shared, &matcher](const std::string& signal, const std::string& value) {
+    return shared->LookupValue(signal, value, matcher);
+  };
+  return calls;
 }
 
 classify::ModelHost SandboxModelHost(const server::ServerConfig& config) {

@@ -40,10 +40,13 @@ classify::ModelHost SandboxModelHost(const server::ServerConfig& config);
 // when it knows the type.
 Result<std::optional<HashPluginsConfig>> RegisterConfiguredPlugins(const server::ServerConfig& config);
 // Starts the plug-ins' sandbox workers (the decoder sandbox's user, memory and time limits) and
-// returns what the workflow calls for each upload; logs each plug-in's name and version. The
-// matcher must outlive the function.
-Result<std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)>>
-StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher);
+// returns what the workflow calls for each upload (`signals`) and what a lookup by value calls
+// (`lookup`); logs each plug-in's name and version. The matcher must outlive them.
+struct HashPluginCalls {
+  std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)> signals;
+  std::function<Result<std::vector<MatchHit>>(const std::string& signal, const std::string& value)> lookup;
+};
+Result<HashPluginCalls> StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher);
 // The classifiers of `[classifiers] file` (null when none), with `rules` (may be null) checked
 // against them (classify::CheckRulesNameClassifiers). Errors name the file.
 Result<std::shared_ptr<classify::ClassifierSet>> LoadClassifiers(const server::ServerConfig& config, const PolicyRules* rules,

@@ -33,8 +33,9 @@ void AddStoreFlags(CLI::App& app, StoreFlags& flags) {
                  "PostgreSQL connection string or URI; overrides --data-dir's SQLite database")
       ->envname("VIGIL_DATABASE_URL");
   app.add_option("--hash-plugins", flags.hash_plugins,
-                 "A licensed-hash plug-ins file (docs/hash-plugins.md): its signal types may be imported, exported and "
-                 "looked up (no plug-in code is loaded)")
+                 "A licensed-hash plug-ins file (docs/hash-plugins.md): lists and exports may hold its signal types "
+                 "(each plug-in file's SHA-256 is checked, its code not loaded; `vigil serve` also runs the plug-ins "
+                 "in its sandbox)")
       ->envname("VIGIL_HASH_PLUGINS");
 }
 

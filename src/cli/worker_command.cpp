@@ -133,7 +133,7 @@ int RunWorker(WorkerArgs& args, CLI::App& cmd) {
   if (*plugins) {
     auto started = StartHashPlugins(config, **plugins, matcher);
     if (!started) return ReportError("worker", started.error());
-    options.plugin_signals = std::move(*started);
+    options.plugin_signals = std::move(started->signals);
   }
   if (*classifiers) {
     options.classify = [set = *classifiers](const ClassifierInput& input) { return set->ClassifyUpload(input); };

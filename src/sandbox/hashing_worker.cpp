@@ -252,6 +252,23 @@ std::string Hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
+// The answer for `value`: it, and the held values near it by the plug-in's distance.
+Result<std::string> ScanValues(const json::value& options, std::span<const std::uint8_t> value, const WorkerPlugin& p) {
+  const LoadedHashPlugin& plugin = *p.plugin;
+  // A distance that is not 0 from a value to itself is no distance: nothing it says can be trusted.
+  if (const std::uint32_t self = plugin.Distance(value.data(), value.data()); self != 0) {
+    return Fail(ErrorCode::kInternal, "hash plug-in '" + plugin.info().name + "' says a value is " + std::to_string(self) +
+                                          " from itself: its distance is broken");
+  }
+  const auto max_distance = static_cast<std::uint32_t>(std::min<std::uint64_t>(OptionCount(options, "max_distance"), 0xffffffffu));
+  const std::size_t limit = std::clamp<std::uint64_t>(OptionCount(options, "limit"), 1, 10'000);
+  json::array near;
+  for (const auto& [position, distance] : plugin.Scan(value, p.values, max_distance, limit)) {
+    near.push_back(json::array{position, distance});
+  }
+  return json::serialize(json::object{{"value", Hex(value)}, {"near", std::move(near)}});
+}
+
 // kPluginHash: the upload hashed by the plug-in (an image decoded within the limits first, for a
 // pixels plug-in), and the list values near it by the plug-in's distance.
 Result<std::string> HashWithPlugin(const json::value& options, std::span<const std::uint8_t> body, const MediaHashOptions& hash_options,
@@ -273,18 +290,19 @@ Result<std::string> HashWithPlugin(const json::value& options, std::span<const s
   }
   if (!hashed) return tl::unexpected(hashed.error());
   if (hashed->value.empty()) return json::serialize(json::object{{"unsuitable", hashed->unsuitable}});
-  // A distance that is not 0 from a value to itself is no distance: nothing it says can be trusted.
-  if (const std::uint32_t self = plugin.Distance(hashed->value.data(), hashed->value.data()); self != 0) {
-    return Fail(ErrorCode::kInternal, "hash plug-in '" + plugin.info().name + "' says a value is " + std::to_string(self) +
-                                          " from itself: its distance is broken");
+  return ScanValues(options, hashed->value, *p);
+}
+
+// kPluginMatch: a value looked up without its media, scanned as an upload's would be.
+Result<std::string> MatchPluginValue(const json::value& options, std::span<const std::uint8_t> body,
+                                     std::map<std::string, WorkerPlugin>& plugins) {
+  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPlugin(options, plugins));
+  if (OptionCount(options, "version") != p->version) {
+    return Fail(ErrorCode::kInternal, "the worker holds version " + std::to_string(p->version) + " of '" + p->plugin->info().name +
+                                          "' values, not the one asked for");
   }
-  const auto max_distance = static_cast<std::uint32_t>(std::min<std::uint64_t>(OptionCount(options, "max_distance"), 0xffffffffu));
-  const std::size_t limit = std::clamp<std::uint64_t>(OptionCount(options, "limit"), 1, 10'000);
-  json::array near;
-  for (const auto& [position, distance] : plugin.Scan(hashed->value, p->values, max_distance, limit)) {
-    near.push_back(json::array{position, distance});
-  }
-  return json::serialize(json::object{{"value", Hex(hashed->value)}, {"near", std::move(near)}});
+  if (body.size() != p->plugin->info().hash_bytes) return Fail(ErrorCode::kInvalidArgument, "the value is not one value of the plug-in's length");
+  return ScanValues(options, body, *p);
 }
 
 }  // namespace
@@ -405,6 +423,10 @@ int RunHashingWorker(const WorkerSettings& settings) {
         auto set = SetPluginValues(parsed, std::move(body), plugins);
         if (!set) status = AnswerStatus::kError;
         answer = set ? *set : ErrorJson(set.error());
+      } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kPluginMatch)) {
+        auto matched = MatchPluginValue(parsed, body, plugins);
+        if (!matched) status = AnswerStatus::kError;
+        answer = matched ? *matched : ErrorJson(matched.error());
       } else if (h.op == static_cast<std::uint32_t>(WorkerOp::kPluginHash)) {
         auto hashed = hash_options ? HashWithPlugin(parsed, body, *hash_options, plugins) : tl::unexpected(hash_options.error());
         if (!hashed) status = AnswerStatus::kError;

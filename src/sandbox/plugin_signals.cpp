@@ -1,6 +1,11 @@
 // Licensed-hash plug-ins in an upload's life (see plugin_signals.h).
 #include "sandbox/plugin_signals.h"
 
+#include <algorithm>
+#include <string>
+
+#include "vigil/signal_type.h"
+
 namespace vigil::sandbox {
 
 Result<std::unique_ptr<PluginSignals>> PluginSignals::Start(const HashPluginsConfig& config, PoolOptions pool) {
@@ -36,6 +41,21 @@ Result<std::vector<PluginSignalMatch>> PluginSignals::HashAndMatch(std::span<con
     out.push_back(std::move(match));
   }
   return out;
+}
+
+Result<std::vector<MatchHit>> PluginSignals::LookupValue(const std::string& signal, const std::string& value,
+                                                         const Matcher& matcher) const {
+  const auto spec = std::find_if(config_.plugins.begin(), config_.plugins.end(), [&](const auto& p) { return p.signal == signal; });
+  const auto info = pool_->Plugin(signal);
+  if (spec == config_.plugins.end() || !info) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal + "'");
+  VIGIL_ASSIGN_OR_RETURN(auto normalized, NormalizeSignal(signal, value));
+  std::vector<std::uint8_t> bytes(normalized.size() / 2);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(std::stoi(normalized.substr(2 * i, 2), nullptr, 16));
+  const auto entries = matcher.PluginEntriesOf(signal);
+  if (entries == nullptr) return Fail(ErrorCode::kInternal, "signal type '" + signal + "' is not registered");
+  VIGIL_ASSIGN_OR_RETURN(auto answer, pool_->MatchPluginValue(signal, bytes, {entries->version, entries->values},
+                                                              spec->max_distance.value_or(info->max_distance)));
+  return matcher.PluginHits(*entries, signal, answer.near);
 }
 
 }  // namespace vigil::sandbox

@@ -29,6 +29,10 @@ class PluginSignals {
   Result<std::vector<PluginSignalMatch>> HashAndMatch(std::span<const std::uint8_t> bytes, const MediaHashOptions& options,
                                                       const Matcher& matcher) const;
 
+  // The entries of plug-in type `signal` near `value` (normalised hex), as an upload with that value
+  // would match them: a lookup by hash, without the media. kInvalidArgument: not a plug-in of this pool.
+  Result<std::vector<MatchHit>> LookupValue(const std::string& signal, const std::string& value, const Matcher& matcher) const;
+
   SandboxPool& pool() const { return *pool_; }
   const HashPluginsConfig& config() const { return config_; }
 

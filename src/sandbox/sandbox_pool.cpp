@@ -475,15 +475,8 @@ std::optional<SandboxPool::PluginInfo> SandboxPool::Plugin(const std::string& si
   return it->second;
 }
 
-Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std::span<const std::uint8_t> bytes,
-                                                 const MediaHashOptions& options, const PluginValues& values,
-                                                 std::uint32_t max_distance, std::size_t limit) {
-  const auto info = Plugin(signal);
-  if (!info) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal + "' in this sandbox");
-  if (bytes.size() > options_.max_body_bytes) {
-    return Fail(ErrorCode::kTooLarge, "upload of " + std::to_string(bytes.size()) + " bytes exceeds the decoder limit");
-  }
-  auto failed = [&signal](const Error& e) { return Fail(e.code, "hash plug-in '" + signal + "': " + e.message); };
+Result<SandboxPool::Worker> SandboxPool::AcquireHolding(const std::string& signal, const PluginValues& values,
+                                                        std::size_t hash_bytes) {
   {
     std::lock_guard lock(mu_);
     ++stats_.requests;
@@ -503,26 +496,21 @@ Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std:
     }
     if (error) {
       Release(worker);
-      return failed({error->code, "the worker did not take the list's " + std::to_string(values.values.size() / std::max<std::size_t>(1, info->hash_bytes)) +
-                                      " values: " + error->message});
+      return Fail(error->code, "hash plug-in '" + signal + "': the worker did not take the list's " +
+                                   std::to_string(values.values.size() / std::max<std::size_t>(1, hash_bytes)) + " values: " + error->message);
     }
     worker.plugin_values[signal] = values.version;
   }
-  json::object request = MediaHashOptionsToJson(options);
-  request["signal"] = signal;
-  request["version"] = values.version;
-  request["max_distance"] = max_distance;
-  request["limit"] = limit;
-  const bool video = LooksLikeVideo(bytes);
-  auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginHash), json::serialize(request), bytes,
-                         video ? options_.wall_seconds : options_.image_wall_seconds, video ? 0 : options_.image_cpu_seconds);
-  Release(worker);
-  if (!answer) return failed(AsUploadError(answer.error()));
-  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
-  // The worker's answer is checked like any other untrusted input.
+  return worker;
+}
+
+namespace {
+// A kPluginHash or kPluginMatch answer, checked like any other untrusted input.
+Result<PluginAnswer> ParsePluginAnswer(const std::string& signal, const std::string& payload, std::size_t hash_bytes,
+                                       std::size_t count, std::uint32_t max_distance, std::size_t limit) {
   auto malformed = [&] { return Fail(ErrorCode::kInternal, "hash plug-in '" + signal + "': the worker's answer is malformed"); };
   boost::system::error_code ec;
-  const json::value parsed = json::parse(answer->second, ec);
+  const json::value parsed = json::parse(payload, ec);
   const auto* o = !ec ? parsed.if_object() : nullptr;
   if (o == nullptr) return malformed();
   PluginAnswer out;
@@ -535,11 +523,10 @@ Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std:
   const auto* near = o->if_contains("near");
   if (value == nullptr || !value->is_string() || near == nullptr || !near->is_array()) return malformed();
   out.value = std::string(value->as_string());
-  if (out.value.size() != info->hash_bytes * 2 ||
+  if (out.value.size() != hash_bytes * 2 ||
       !std::all_of(out.value.begin(), out.value.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
     return malformed();
   }
-  const std::size_t count = values.values.size() / std::max<std::size_t>(1, info->hash_bytes);
   for (const auto& item : near->as_array()) {
     const auto* pair = item.if_array();
     if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_number() || !(*pair)[1].is_number()) return malformed();
@@ -549,6 +536,52 @@ Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std:
     out.near.emplace_back(static_cast<std::uint32_t>(position), static_cast<std::uint32_t>(distance));
   }
   return out;
+}
+}  // namespace
+
+Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std::span<const std::uint8_t> bytes,
+                                                 const MediaHashOptions& options, const PluginValues& values,
+                                                 std::uint32_t max_distance, std::size_t limit) {
+  const auto info = Plugin(signal);
+  if (!info) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal + "' in this sandbox");
+  if (bytes.size() > options_.max_body_bytes) {
+    return Fail(ErrorCode::kTooLarge, "upload of " + std::to_string(bytes.size()) + " bytes exceeds the decoder limit");
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto worker, AcquireHolding(signal, values, info->hash_bytes));
+  json::object request = MediaHashOptionsToJson(options);
+  request["signal"] = signal;
+  request["version"] = values.version;
+  request["max_distance"] = max_distance;
+  request["limit"] = limit;
+  const bool video = LooksLikeVideo(bytes);
+  auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginHash), json::serialize(request), bytes,
+                         video ? options_.wall_seconds : options_.image_wall_seconds, video ? 0 : options_.image_cpu_seconds);
+  Release(worker);
+  auto failed = [&signal](const Error& e) { return Fail(e.code, "hash plug-in '" + signal + "': " + e.message); };
+  if (!answer) return failed(AsUploadError(answer.error()));
+  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
+  return ParsePluginAnswer(signal, answer->second, info->hash_bytes, values.values.size() / std::max<std::size_t>(1, info->hash_bytes),
+                           max_distance, limit);
+}
+
+Result<PluginAnswer> SandboxPool::MatchPluginValue(const std::string& signal, std::span<const std::uint8_t> value,
+                                                   const PluginValues& values, std::uint32_t max_distance, std::size_t limit) {
+  const auto info = Plugin(signal);
+  if (!info) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal + "' in this sandbox");
+  if (value.size() != info->hash_bytes) {
+    return Fail(ErrorCode::kInvalidArgument, signal + " values are " + std::to_string(info->hash_bytes) + " bytes, not " +
+                                                 std::to_string(value.size()));
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto worker, AcquireHolding(signal, values, info->hash_bytes));
+  const json::object request{{"signal", signal}, {"version", values.version}, {"max_distance", max_distance}, {"limit", limit}};
+  auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginMatch), json::serialize(request), value,
+                         options_.image_wall_seconds, options_.image_cpu_seconds);
+  Release(worker);
+  auto failed = [&signal](const Error& e) { return Fail(e.code, "hash plug-in '" + signal + "': " + e.message); };
+  if (!answer) return failed(AsUploadError(answer.error()));
+  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
+  return ParsePluginAnswer(signal, answer->second, info->hash_bytes, values.values.size() / std::max<std::size_t>(1, info->hash_bytes),
+                           max_distance, limit);
 }
 
 Result<SandboxPool::Worker> SandboxPool::Acquire(Lane& lane) {

@@ -163,6 +163,10 @@ class SandboxPool {
   Result<PluginAnswer> HashWithPlugin(const std::string& signal, std::span<const std::uint8_t> bytes,
                                       const MediaHashOptions& options, const PluginValues& values,
                                       std::uint32_t max_distance, std::size_t limit = 100);
+  // A value given without its media (a lookup by hash): the entries in `values` near it by the
+  // plug-in's distance, as HashWithPlugin's scan (`value` is echoed as hex).
+  Result<PluginAnswer> MatchPluginValue(const std::string& signal, std::span<const std::uint8_t> value,
+                                        const PluginValues& values, std::uint32_t max_distance, std::size_t limit = 100);
   struct PluginInfo {
     std::string version;
     std::size_t hash_bytes = 0;
@@ -221,6 +225,8 @@ class SandboxPool {
   // Checks that the worker's ready message lists every configured plug-in as configured; the
   // first worker's answers are kept in plugins_.
   Status CheckPlugins(const std::string& ready);
+  // An idle small-lane worker holding `values` for `signal` (sent to it first when it holds others).
+  Result<Worker> AcquireHolding(const std::string& signal, const PluginValues& values, std::size_t hash_bytes);
   std::map<std::string, PluginInfo> plugins_;
   Result<Worker> Acquire(Lane& lane);
   void Release(Worker worker);

@@ -24,9 +24,10 @@ inline constexpr std::size_t kMaxAnswerBytes = 256 << 20;  // a long video's fra
 // concatenated); the worker keeps them for kPluginHash and answers {"count": N}. kPluginHash:
 // options as kHash's plus {"signal", "version" (of the values it must scan), "max_distance",
 // "limit"}, body the upload; the answer {"value": hex, "near": [[position, distance], ...]} or
-// {"unsuitable": why}.
+// {"unsuitable": why}. kPluginMatch: options {"signal", "version", "max_distance", "limit"}, body
+// one value (hash_bytes); the answer as kPluginHash's, for a value looked up without its media.
 enum class WorkerOp : std::uint32_t {
-  kHash = 1, kProbe = 2, kPreview = 3, kLoadModel = 4, kClassify = 5, kPluginSet = 6, kPluginHash = 7
+  kHash = 1, kProbe = 2, kPreview = 3, kLoadModel = 4, kClassify = 5, kPluginSet = 6, kPluginHash = 7, kPluginMatch = 8
 };
 // kLargeLane: a small-lane worker read the image's header and found it larger than its lane
 // takes; nothing was decoded, and the service sends the request to a large-lane worker.

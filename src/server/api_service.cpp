@@ -265,6 +265,7 @@ void ApiService::RefreshIndexGauges() {
   static constexpr const char* kTypes[] = {"pdq", "md5", "sha1", "sha256", "vpdq"};
   for (int i = 0; i < 5; ++i) metrics_.SetIndexEntries(kTypes[i], static_cast<double>(stats.entries_by_type[i]));
   metrics_.SetIndexEntries("vpdq_frames", static_cast<double>(stats.video_frames));
+  metrics_.SetIndexEntries("plugin", static_cast<double>(stats.plugin_entries));  // licensed-hash plug-ins' types, together
   if (past_uploads_ != nullptr) {
     const auto past = past_uploads_->Stats();
     const auto bytes = static_cast<double>(past.memory_bytes);

@@ -105,6 +105,8 @@ struct ApiOptions {
   std::function<Result<HashedMedia>(std::span<const std::uint8_t>, const MediaHashOptions&)> media_hasher;
   // Licensed-hash plug-ins' values and matches of an upload (sandbox/plugin_signals.h); empty: none.
   std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)> plugin_signals;
+  // Looks up a plug-in type's value without its media (POST /v1/lookup); empty: refused.
+  std::function<Result<std::vector<MatchHit>>(const std::string& signal, const std::string& value)> plugin_lookup;
   // Makes a reviewer's blurred preview; empty: in this process.
   std::function<Result<std::vector<std::uint8_t>>(std::span<const std::uint8_t>)> preview_maker;
   // Called before /metrics renders, to mirror counts kept outside the service (decoder workers,

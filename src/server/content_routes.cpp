@@ -138,7 +138,11 @@ Response ApiService::PostLookup(ApiCall& call) {
         metrics_.CountMatch(hit.bank_name, "vpdq");
       }
     } else {
-      auto found = matcher_.Lookup(queries[i]);
+      // A plug-in's values are compared by the plug-in, in its sandbox.
+      const SignalTypeInfo* info = FindSignalType(queries[i].signal_type);
+      auto found = info != nullptr && info->plugin && options_.plugin_lookup
+                       ? options_.plugin_lookup(queries[i].signal_type, queries[i].value)
+                       : matcher_.Lookup(queries[i]);
       if (!found) return ErrorResponse(found.error());
       for (const auto& hit : *found) {
         hits[i].push_back({hit.entry_id, hit.bank_name, hit.distance, std::nullopt, std::nullopt});

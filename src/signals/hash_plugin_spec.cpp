@@ -107,12 +107,14 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
 
 Result<HashPluginsConfig> LoadHashPluginsFile(const std::filesystem::path& path) {
   auto text = ReadFileLimited(path, 1u << 20);
-  if (!text) return Fail(text.error().code, "the hash plug-ins file: " + text.error().message);
+  if (!text) return Fail(text.error().code, "the hash plug-ins file " + path.string() + ": " + text.error().message);
   VIGIL_ASSIGN_OR_RETURN(auto config, ParseHashPluginsFile(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()),
                                                            path.string(), std::filesystem::absolute(path).parent_path()));
   for (const auto& spec : config.plugins) {
     auto bytes = ReadFileLimited(spec.path, 256u << 20);
-    if (!bytes) return Fail(bytes.error().code, path.string() + ": plug-in '" + spec.signal + "': " + bytes.error().message);
+    if (!bytes) {
+      return Fail(bytes.error().code, path.string() + ": plug-in '" + spec.signal + "': " + spec.path.string() + ": " + bytes.error().message);
+    }
     const std::string actual = Sha256Hex(std::span<const std::uint8_t>(*bytes));
     if (spec.sha256.empty()) {
       return Fail(ErrorCode::kInvalidArgument, path.string() + ": plug-in '" + spec.signal + "' must give its file's sha256 (" +

@@ -237,7 +237,8 @@ Result<std::string> NormalizeSignal(std::string_view type, std::string_view valu
     std::string known;
     for (const auto& t : SignalTypes()) known += (known.empty() ? "" : ", ") + std::string(t.name);
     return Fail(ErrorCode::kInvalidArgument,
-                "unknown signal type '" + std::string(type.substr(0, 40)) + "' (known: " + known + ")");
+                "unknown signal type '" + std::string(type.substr(0, 40)) + "' (known: " + known +
+                    "; a licensed-hash plug-in's type needs its plug-ins file: --hash-plugins or [hash_plugins] file)");
   }
   if (value.size() != info->hex_digits) {
     return Fail(ErrorCode::kInvalidArgument, std::string(info->name) + " value must be " +
