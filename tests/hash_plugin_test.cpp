@@ -104,7 +104,7 @@ TEST(HashPluginRuntime, TheExamplePluginHashesRampsToKnownBitsAndComparesThemByH
   auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
   ASSERT_TRUE(plugin) << plugin.error().ToString();
   EXPECT_EQ((*plugin)->info().name, "dhash");
-  EXPECT_EQ((*plugin)->info().version, "1.0 (example)");
+  EXPECT_EQ((*plugin)->info().version, "1.1 (example)");
   EXPECT_EQ((*plugin)->info().hash_bytes, 8u);
   EXPECT_EQ((*plugin)->info().max_distance, 10u);
   // Darker to the right: every cell is brighter than its right neighbour, every bit set.
@@ -132,9 +132,41 @@ TEST(HashPluginRuntime, TheExamplePluginHashesRampsToKnownBitsAndComparesThemByH
   near_one[0] ^= 0x81;  // position 2: two bits away
   values.insert(values.end(), near_one.begin(), near_one.end());
   const auto near = (*plugin)->Scan(falling->value, values, 10, 100);
-  ASSERT_EQ(near.size(), 2u);
-  EXPECT_EQ(near[0], (std::pair<std::uint32_t, std::uint32_t>(1, 0)));
-  EXPECT_EQ(near[1], (std::pair<std::uint32_t, std::uint32_t>(2, 2)));
+  ASSERT_TRUE(near) << near.error().ToString();
+  ASSERT_EQ(near->size(), 2u);
+  EXPECT_EQ((*near)[0], (std::pair<std::uint32_t, std::uint32_t>(1, 0)));
+  EXPECT_EQ((*near)[1], (std::pair<std::uint32_t, std::uint32_t>(2, 2)));
+}
+
+TEST(HashPluginRuntime, APluginsOwnScanFindsWhatItsDistanceFindsValueByValue) {
+  testing::TempDir dir;
+  const auto with_scan = Example(dir.path());
+  const auto without = Hostile("noscan", dir.path());  // the same hash, no scan of its own
+  auto fast = sandbox::LoadedHashPlugin::Load(with_scan.path.string(), with_scan.sha256);
+  auto slow = sandbox::LoadedHashPlugin::Load(without.path.string(), without.sha256);
+  ASSERT_TRUE(fast && slow);
+  std::vector<std::uint8_t> values(8 * 5000);
+  std::uint64_t state = 88172645463325252ull;
+  for (auto& b : values) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    b = static_cast<std::uint8_t>(state);
+  }
+  for (std::size_t q = 0; q < 20; ++q) {
+    const std::vector<std::uint8_t> query(values.begin() + q * 8, values.begin() + q * 8 + 8);
+    for (std::uint32_t radius : {0u, 20u, 26u}) {
+      auto a = (*fast)->Scan(query, values, radius, 10'000);
+      auto b = (*slow)->Scan(query, values, radius, 10'000);
+      ASSERT_TRUE(a && b);
+      EXPECT_EQ(*a, *b) << "query " << q << " radius " << radius;
+      EXPECT_FALSE(a->empty());
+    }
+  }
+  // The nearest `limit` of them, nearest first, either way.
+  auto few = (*fast)->Scan(std::vector<std::uint8_t>(values.begin(), values.begin() + 8), values, 30, 3);
+  ASSERT_TRUE(few);
+  ASSERT_EQ(few->size(), 3u);
+  EXPECT_EQ((*few)[0], (std::pair<std::uint32_t, std::uint32_t>(0, 0)));
+  EXPECT_LE((*few)[1].second, (*few)[2].second);
 }
 
 TEST(HashPluginRuntime, APictureTooSmallForThePluginIsUnsuitableWithItsReason) {
@@ -174,6 +206,43 @@ TEST(HashPluginRuntime, APluginSpeakingNoKnownAbiIsNotLoaded) {
   EXPECT_NE(plugin.error().message.find("does not speak the plug-in ABI 1"), std::string::npos) << plugin.error().message;
 }
 
+TEST(HashPluginRuntime, APluginNamingAFolderForItsLibrariesIsNotLoaded) {
+  testing::TempDir dir;
+  const auto file = Hostile("rpath", dir.path());
+  auto plugin = sandbox::LoadedHashPlugin::Load(file.path.string(), file.sha256);
+  ASSERT_FALSE(plugin);
+  EXPECT_NE(plugin.error().message.find("(an RPATH or RUNPATH)"), std::string::npos) << plugin.error().message;
+  // Messages name the file, never its folder (an upload's error can reach an API client).
+  EXPECT_EQ(plugin.error().message.find(dir.path().string()), std::string::npos) << plugin.error().message;
+}
+
+TEST(HashPluginRuntime, APluginReachedThroughASymbolicLinkIsNotLoaded) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  std::filesystem::create_symlink(file.path, dir.path() / "link.so");
+  auto plugin = sandbox::LoadedHashPlugin::Load((dir.path() / "link.so").string(), file.sha256);
+  ASSERT_FALSE(plugin);
+  EXPECT_NE(plugin.error().message.find("it is a symbolic link"), std::string::npos) << plugin.error().message;
+  std::ofstream(dir.path() / "plugins.toml") << "[[plugin]]\nsignal = \"dhash\"\npath = \"link.so\"\nsha256 = \"" << file.sha256
+                                             << "\"\nhash_bytes = 8\n";
+  auto loaded = LoadHashPluginsFile(dir.path() / "plugins.toml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("is a symbolic link: name the file itself"), std::string::npos) << loaded.error().message;
+}
+
+TEST(HashPluginsFile, APluginsFileOthersMayWriteIsRefused) {
+  testing::TempDir dir;
+  const auto file = Example(dir.path());
+  const auto toml = dir.path() / "plugins.toml";
+  std::ofstream(toml) << "[[plugin]]\nsignal = \"dhash\"\npath = \"" << file.path.filename().string() << "\"\nsha256 = \""
+                      << file.sha256 << "\"\nhash_bytes = 8\n";
+  ASSERT_TRUE(LoadHashPluginsFile(toml));
+  chmod(toml.c_str(), 0666);
+  auto loaded = LoadHashPluginsFile(toml);
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find("is writable by its group or others"), std::string::npos) << loaded.error().message;
+}
+
 TEST(HashPluginsFile, EveryMistakeIsRefusedWithItsLine) {
   const std::filesystem::path folder = "/opt/plugins";
   const std::string good = "[[plugin]]\nsignal = \"dhash\"\npath = \"libdhash.so\"\nsha256 = \"" + std::string(64, 'a') +
@@ -186,12 +255,16 @@ TEST(HashPluginsFile, EveryMistakeIsRefusedWithItsLine) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {good + "colour = 1\n", "plugins.toml:6: unknown key 'colour'"},
       {good + "list_encoding = \"base32\"\n", "plugins.toml:6: 'list_encoding' must be"},
-      {good + "max_distance = -1\n", "plugins.toml:6: 'max_distance' must be a whole number >= 0"},
+      {good + "max_distance = -1\n", "plugins.toml:6: 'max_distance' must be a whole number 0-4294967295"},
       {"[[plugin]]\nsignal = \"pdq\"\npath = \"x.so\"\nhash_bytes = 8\n", "plugins.toml:2: 'pdq' is a built-in signal type"},
       {"[[plugin]]\nsignal = \"dhash\"\npath = \"x.so\"\n", "plugins.toml:1: [[plugin]] needs 'hash_bytes'"},
       {"[[plugin]]\nsignal = \"dhash\"\npath = \"x.so\"\nhash_bytes = 5000\n", "plugins.toml:4: 'hash_bytes' must be a whole number 1-4096"},
       {"workers = 2\n", "no [[plugin]]"},
       {good + good, "signal type 'dhash' is given twice"},
+      {"[[plugin]]\nsignal = \"PDQ\"\npath = \"x.so\"\nhash_bytes = 8\n", "plugins.toml:2: 'signal' must be 2-32 bytes"},
+      {"[[plugin]]\nsignal = \"one\"\npath = \"x.so\"\nhash_bytes = 1\nlist_encoding = \"decimal\"\n",
+       "plugins.toml:5: a 1-byte value in decimal could be read as hex"},
+      {good + "max_distance = 99999999999\n", "'max_distance' must be a whole number 0-4294967295"},
   };
   for (const auto& [text, expected] : cases) {
     auto refused = ParseHashPluginsFile(text, "plugins.toml", folder);
@@ -219,6 +292,7 @@ TEST(PluginSignalTypes, ListValuesInThePluginsEncodingAreStoredAsHex) {
   ASSERT_TRUE(from_base64) << from_base64.error().ToString();
   EXPECT_EQ(*from_base64, Hex(value));
   EXPECT_EQ(*NormalizeListSignal("test_b64", "00FF10207F8001FE"), Hex(value));  // hex, as Vigil exports it
+  EXPECT_EQ(*NormalizeListSignal("test_dec", "0c00ff"), "0c00ff");  // hex first: an export reads back as written
   EXPECT_EQ(*NormalizeListSignal("test_dec", "12, 0,255"), "0c00ff");
   EXPECT_FALSE(NormalizeListSignal("test_dec", "12,0,256"));
   EXPECT_FALSE(NormalizeListSignal("test_dec", "12,0"));
@@ -232,6 +306,10 @@ TEST(PluginSignalTypes, ListValuesInThePluginsEncodingAreStoredAsHex) {
   ASSERT_FALSE(changed);
   EXPECT_NE(changed.error().message.find("already registered differently"), std::string::npos);
   EXPECT_FALSE(RegisterPluginSignalType({"md5", 16, "", SignalListEncoding::kHex, ""}));
+  // Vigil's own list names are not a plug-in's.
+  EXPECT_FALSE(RegisterPluginSignalType({"test_own1", 8, "MD5", SignalListEncoding::kHex, ""}));
+  EXPECT_FALSE(RegisterPluginSignalType({"test_own2", 8, "pdq", SignalListEncoding::kHex, ""}));
+  EXPECT_FALSE(RegisterPluginSignalType({"test_own3", 8, "", SignalListEncoding::kHex, "HASH_PDQ"}));
   EXPECT_FALSE(RegisterPluginSignalType({"Bad-Name", 8, "", SignalListEncoding::kHex, ""}));
 }
 
@@ -370,7 +448,7 @@ TEST(HashPluginSandbox, TheWorkerHashesWithThePluginAndScansTheListByItsDistance
   START_OR_SKIP(pool, Example(dir.path()));
   const auto info = (*pool)->Plugin("dhash");
   ASSERT_TRUE(info);
-  EXPECT_EQ(info->version, "1.0 (example)");
+  EXPECT_EQ(info->version, "1.1 (example)");
   EXPECT_EQ(info->max_distance, 10u);
   // Position 0: the rising ramp's value; position 1: the falling one's.
   const std::vector<std::uint8_t> first_values = {0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255};
@@ -428,7 +506,10 @@ INSTANTIATE_TEST_SUITE_P(Modes, HostilePlugin,
                                            HostileCase{"loop", "CPU budget"},
                                            HostileCase{"syscall", "forbids"},
                                            HostileCase{"code", "answered 42"},
-                                           HostileCase{"overflow", "wrote past its declared value length"}),
+                                           HostileCase{"overflow", "wrote past its declared value length"},
+                                           // Frames written to the socket out of turn are never taken for an answer.
+                                           HostileCase{"forge", "out of turn"},
+                                           HostileCase{"stdout", "out of turn"}),
                          [](const ::testing::TestParamInfo<HostileCase>& param_info) { return param_info.param.mode; });
 
 TEST(HashPluginSandbox, APluginWhoseDistanceIsNotZeroFromAValueToItselfIsAnErrorForEveryUpload) {
@@ -437,6 +518,20 @@ TEST(HashPluginSandbox, APluginWhoseDistanceIsNotZeroFromAValueToItselfIsAnError
   auto answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {1, {}}, 10);
   ASSERT_FALSE(answer);
   EXPECT_NE(answer.error().message.find("says a value is 7 from itself"), std::string::npos) << answer.error().message;
+}
+
+TEST(HashPluginSandbox, APluginWhoseScanDisagreesWithItsDistanceIsAnError) {
+  testing::TempDir dir;
+  START_OR_SKIP(pool, Hostile("scan", dir.path()));
+  const std::vector<std::uint8_t> values(8, 0xff);
+  auto answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, false)), {}, {1, values}, 10);
+  ASSERT_FALSE(answer);
+  EXPECT_NE(answer.error().message.find("answered a scan its distance does not agree with"), std::string::npos)
+      << answer.error().message;
+  // Nothing near: nothing to disagree about.
+  answer = (*pool)->HashWithPlugin("dhash", Png(Ramp(90, 40, true)), {}, {1, values}, 10);
+  ASSERT_TRUE(answer) << answer.error().ToString();
+  EXPECT_TRUE(answer->near.empty());
 }
 
 TEST(HashPluginSandbox, APluginThatIsNotWhatThePluginsFileSaysStopsTheStart) {

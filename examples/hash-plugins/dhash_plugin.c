@@ -54,8 +54,28 @@ static uint32_t dhash_distance(const uint8_t* a, const uint8_t* b) {
   return bits;
 }
 
+/* The optional scan: the same distance with the 64 bits compared in one step, without a call per
+ * value (about four times faster than a call to dhash_distance per value; bench/hash_plugin_bench). */
+static size_t dhash_scan(const uint8_t* query, const uint8_t* values, size_t count, uint32_t max_distance, uint32_t* positions,
+                         uint32_t* distances, size_t capacity) {
+  uint64_t q;
+  memcpy(&q, query, 8);
+  size_t found = 0;
+  for (size_t i = 0; i < count && found < capacity; ++i) {
+    uint64_t v;
+    memcpy(&v, values + i * 8, 8);
+    const uint32_t d = (uint32_t)__builtin_popcountll(q ^ v);
+    if (d <= max_distance) {
+      positions[found] = (uint32_t)i;
+      distances[found] = d;
+      ++found;
+    }
+  }
+  return found;
+}
+
 static const vigil_hash_plugin_v1 kDhashPlugin = {
-    VIGIL_HASH_PLUGIN_ABI, "dhash", "1.0 (example)", 8, VIGIL_HASH_INPUT_RGB, 10, dhash_rgb, NULL, dhash_distance,
+    VIGIL_HASH_PLUGIN_ABI, "dhash", "1.1 (example)", 8, VIGIL_HASH_INPUT_RGB, 10, dhash_rgb, NULL, dhash_distance, dhash_scan,
 };
 
 #ifndef DHASH_NO_ENTRY

@@ -12,14 +12,20 @@
  * header alone.
  *
  * Where it runs: only inside Vigil's sandboxed decoder workers (docs/sandbox.md). Each worker
- * dlopens the plug-in before it confines itself (so the object's constructors run unconfined,
- * like any library's: install only plug-ins you trust as much as Vigil itself), then calls it
- * only under the seccomp filter, one upload at a time, on one thread, within the upload's CPU
+ * dlopens the plug-in before it confines itself, so the object's constructors run unconfined,
+ * with the service's privileges (root, where the service runs as root): install only plug-ins you
+ * trust as much as Vigil itself. The plug-in's libraries must come from the system's library
+ * folders (no RPATH or RUNPATH). The worker then confines itself, and calls the entry point and
+ * everything after only under the seccomp filter, one upload at a time, within the upload's CPU
  * budget and time limit. The service process never loads it. A plug-in that crashes, loops, or
  * answers something malformed costs the upload in hand an error; the worker is replaced.
  *
- * What a plug-in may do inside: compute. No files, sockets, threads, or signal handlers (the
- * filter kills the worker at the first forbidden system call); memory within the worker's limit.
+ * What a plug-in may do inside: compute, within the worker's memory limit. The filter stops the
+ * worker at a forbidden system call (opening files, sockets, new processes). It does not stop
+ * threads or signal handlers, but a plug-in must not use them: a plug-in that ignores SIGXCPU
+ * escapes the CPU budget, and is then stopped only by the wall-clock limit. Standard output is the
+ * worker's socket to the service: a plug-in that writes there (a debugging printf) has its worker
+ * stopped, and the upload gets an error.
  *
  * Thread safety: each function is called by one thread at a time in a worker process.
  */
@@ -65,6 +71,14 @@ typedef struct vigil_hash_plugin_v1 {
 
   /* The distance between two values, each hash_bytes long: 0 for equal values, symmetric. */
   uint32_t (*distance)(const uint8_t* a, const uint8_t* b);
+
+  /* Optional (NULL: Vigil calls `distance` once per value). The plug-in's own search of a list:
+   * the values among `count` (hash_bytes each, concatenated) within `max_distance` of `query`,
+   * written as (position, distance) pairs into `positions` and `distances`, at most `capacity` of
+   * them (any order); returns how many it wrote. It must find what `distance` would; Vigil checks
+   * every pair it answers against `distance` and refuses the scan if one is wrong. */
+  size_t (*scan)(const uint8_t* query, const uint8_t* values, size_t count, uint32_t max_distance, uint32_t* positions,
+                 uint32_t* distances, size_t capacity);
 } vigil_hash_plugin_v1;
 
 /* The one symbol a plug-in exports. */

@@ -150,7 +150,10 @@ Result<std::optional<HashPluginsConfig>> RegisterConfiguredPlugins(const server:
 }
 
 Result<HashPluginCalls> StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher) {
-  auto started = sandbox::PluginSignals::Start(plugins, OwnPoolOptions(config, "hash plug-in"));
+  sandbox::PoolOptions pool_options = OwnPoolOptions(config, "hash plug-in");
+  // The lists' values travel to each worker as one request's body: up to half its memory.
+  pool_options.max_body_bytes = std::max<std::uint64_t>(pool_options.max_body_bytes, pool_options.memory_bytes / 2);
+  auto started = sandbox::PluginSignals::Start(plugins, std::move(pool_options));
   if (!started) {
     if (started.error().code == ErrorCode::kUnsupported) {
       return Fail(started.error().code, "hash plug-ins run only in the decoder sandbox, which this machine refuses: " +
@@ -172,6 +175,10 @@ Result<HashPluginCalls> StartHashPlugins(const server::ServerConfig& config, con
     auto found = shared->HashAndMatch(bytes, options, matcher);
     if (!found && shared->pool().Stats().workers_killed > before.workers_killed) {
       spdlog::warn(R"("msg":"hash plug-in worker lost","error":{})", JsonString(found.error().ToString()));
+    }
+    if (!found && shared->pool().Stats().workers_failed > before.workers_failed) {
+      spdlog::error(R"("msg":"hash plug-in worker did not start: uploads fail until this is mended","error":{})",
+                    JsonString(found.error().ToString()));
     }
     if (found) {
       for (const auto& plugin : *found) {

@@ -1,10 +1,12 @@
 // A licensed-hash plug-in (vigil/hash_plugin.h) loaded in a sandbox worker, and the list of its
 // signal type's values the worker scans with the plug-in's distance.
 //
-// Loading (before the worker confines itself): the file is read whole, its SHA-256 checked against
+// Opening (before the worker confines itself): the file is read whole, its SHA-256 checked against
 // the operator's, its owner and mode checked (root or this process's user, writable by no one
-// else), and the bytes that were checked are what dlopen loads (from a sealed memfd, so the file
-// cannot change between the check and the load). The entry point's table is then checked: the ABI
+// else), its libraries checked to come from the system's folders (no RPATH, RUNPATH or path), and
+// the bytes that were checked are what dlopen loads (from a sealed memfd, so the file cannot change
+// between the check and the load). The object's constructors run then, unconfined. Describing
+// (after the worker confines itself): the entry point is called and its table checked: the ABI
 // version, a valid name, a value length within bounds, the functions its input needs.
 //
 // Calling it (under the filter): every answer is checked; a length the plug-in did not declare,
@@ -40,7 +42,13 @@ struct PluginHash {
 
 class LoadedHashPlugin {
  public:
-  // kUnavailable (the installation's fault) naming the file and what was wrong.
+  // Open (before the worker confines itself: it reads files, and the loader maps the object and
+  // its libraries) then Describe (under the filter: the plug-in's entry point is its code). Errors
+  // are kUnavailable (the installation's fault), naming the file (by its name, not its path) and
+  // what was wrong.
+  static Result<std::unique_ptr<LoadedHashPlugin>> Open(const std::string& path, const std::string& sha256);
+  Status Describe();
+  // Both, for callers that are not confined (tests, benchmarks).
   static Result<std::unique_ptr<LoadedHashPlugin>> Load(const std::string& path, const std::string& sha256);
 
   const HashPluginInfo& info() const { return info_; }
@@ -50,14 +58,18 @@ class LoadedHashPlugin {
   std::uint32_t Distance(const std::uint8_t* a, const std::uint8_t* b) const { return table_->distance(a, b); }
 
   // The values (`count` of hash_bytes each, concatenated) within `max_distance` of `query`, as
-  // (position, distance), nearest first, at most `limit` of them.
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> Scan(std::span<const std::uint8_t> query,
-                                                            std::span<const std::uint8_t> values,
-                                                            std::uint32_t max_distance, std::size_t limit) const;
+  // (position, distance), nearest first, at most `limit` of them: by the plug-in's own scan when
+  // it has one (every pair it answers checked against its distance; kInternal when one is wrong),
+  // else by its distance, value by value.
+  Result<std::vector<std::pair<std::uint32_t, std::uint32_t>>> Scan(std::span<const std::uint8_t> query,
+                                                                    std::span<const std::uint8_t> values,
+                                                                    std::uint32_t max_distance, std::size_t limit) const;
 
  private:
   LoadedHashPlugin() = default;
   Result<PluginHash> Answer(int rc, std::vector<std::uint8_t> out, const std::vector<char>& why) const;
+  vigil_hash_plugin_entry_fn entry_ = nullptr;
+  std::string file_name_;
   const vigil_hash_plugin_v1* table_ = nullptr;
   HashPluginInfo info_;
 };

@@ -262,8 +262,9 @@ Result<std::string> ScanValues(const json::value& options, std::span<const std::
   }
   const auto max_distance = static_cast<std::uint32_t>(std::min<std::uint64_t>(OptionCount(options, "max_distance"), 0xffffffffu));
   const std::size_t limit = std::clamp<std::uint64_t>(OptionCount(options, "limit"), 1, 10'000);
+  VIGIL_ASSIGN_OR_RETURN(auto found, plugin.Scan(value, p.values, max_distance, limit));
   json::array near;
-  for (const auto& [position, distance] : plugin.Scan(value, p.values, max_distance, limit)) {
+  for (const auto& [position, distance] : found) {
     near.push_back(json::array{position, distance});
   }
   return json::serialize(json::object{{"value", Hex(value)}, {"near", std::move(near)}});
@@ -324,26 +325,34 @@ int RunHashingWorker(const WorkerSettings& settings) {
   const Result<const ModelRuntime*> runtime =
       settings.models ? LoadModelRuntime() : Result<const ModelRuntime*>(Fail(ErrorCode::kUnavailable, "this worker was started without models"));
   std::map<std::string, WorkerModel> models;
-  // Hash plug-ins, while files can still be opened; one that does not load stops the worker with
-  // its reason (the pool's start fails with it).
-  std::map<std::string, WorkerPlugin> plugins;
-  json::array plugin_infos;
+  // Hash plug-ins, opened while files can still be read (their entry points are called below, under
+  // the filter); one that does not open stops the worker with its reason.
+  std::vector<std::pair<std::string, std::unique_ptr<LoadedHashPlugin>>> opened;
   for (const auto& configured : settings.plugins) {
-    auto loaded = LoadedHashPlugin::Load(configured.path, configured.sha256);
-    if (!loaded) {
-      (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(loaded.error()));
+    auto plugin = LoadedHashPlugin::Open(configured.path, configured.sha256);
+    if (!plugin) {
+      (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(plugin.error()));
       return 70;
     }
-    const HashPluginInfo& info = (*loaded)->info();
-    plugin_infos.push_back(json::object{{"signal", info.name}, {"version", info.version}, {"hash_bytes", info.hash_bytes},
-                                        {"input", info.input == VIGIL_HASH_INPUT_RGB ? "rgb" : "bytes"},
-                                        {"max_distance", info.max_distance}, {"path", configured.path}});
-    plugins[info.name].plugin = std::move(*loaded);
+    opened.emplace_back(configured.path, std::move(*plugin));
   }
   Isolation isolation;
   if (auto entered = EnterSandbox(limits, &isolation); !entered) {
     (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(entered.error()));
     return 70;
+  }
+  std::map<std::string, WorkerPlugin> plugins;
+  json::array plugin_infos;
+  for (auto& [path, plugin] : opened) {
+    if (auto described = plugin->Describe(); !described) {
+      (void)WriteAnswer(1, AnswerStatus::kError, ErrorJson(described.error()));
+      return 70;
+    }
+    const HashPluginInfo& info = plugin->info();
+    plugin_infos.push_back(json::object{{"signal", info.name}, {"version", info.version}, {"hash_bytes", info.hash_bytes},
+                                        {"input", info.input == VIGIL_HASH_INPUT_RGB ? "rgb" : "bytes"},
+                                        {"max_distance", info.max_distance}, {"path", path}});
+    plugins[info.name].plugin = std::move(plugin);
   }
   const json::object ready{{"network_isolated", isolation.network},
                            {"mount_namespace", isolation.mount},
@@ -371,7 +380,7 @@ int RunHashingWorker(const WorkerSettings& settings) {
       boost::system::error_code ec;
       const json::value parsed = json::parse(options, ec);
       if (ec) {
-        if (!WriteAnswer(1, AnswerStatus::kError, ErrorJson({ErrorCode::kInvalidArgument, "options are not JSON"}))) return 71;
+        if (!WriteAnswer(1, AnswerStatus::kError, ErrorJson({ErrorCode::kInvalidArgument, "options are not JSON"}), h.sequence)) return 71;
         continue;
       }
       std::string answer;
@@ -436,13 +445,13 @@ int RunHashingWorker(const WorkerSettings& settings) {
         answer = ErrorJson({ErrorCode::kInvalidArgument, "unknown worker operation " + std::to_string(h.op)});
       }
       SetCpuBudget(0);
-      if (!WriteAnswer(1, status, answer)) return 71;
+      if (!WriteAnswer(1, status, answer, h.sequence)) return 71;
     } catch (const std::bad_alloc&) {
       SetCpuBudget(0);
       const Error e{ErrorCode::kResourceExhausted,
                     "decoding needed more than the worker's memory limit of " +
                         std::to_string(settings.memory_bytes >> 20) + " MiB"};
-      if (!WriteAnswer(1, AnswerStatus::kError, ErrorJson(e))) return 71;
+      if (!WriteAnswer(1, AnswerStatus::kError, ErrorJson(e), h.sequence)) return 71;
     }
   }
 }

@@ -72,6 +72,16 @@ Status WaitFor(int fd, short events, Clock::time_point deadline) {
 }
 
 // Reads exactly `size` bytes before the deadline.
+// Whether the worker's socket holds bytes to read right now (a closed socket does not count: the
+// request then finds the worker gone, and says so).
+bool PendingInput(int fd) {
+  char byte;
+  ssize_t n;
+  while ((n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT)) < 0 && errno == EINTR) {
+  }
+  return n > 0;
+}
+
 Status ReadBefore(int fd, void* data, std::size_t size, Clock::time_point deadline) {
   auto* p = static_cast<char*>(data);
   while (size > 0) {
@@ -344,7 +354,11 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
   if (!got || h.magic != kAnswerMagic || h.status != static_cast<std::uint32_t>(AnswerStatus::kReady)) {
     Error why = got && h.status == static_cast<std::uint32_t>(AnswerStatus::kError)
                     ? FromErrorJson(payload)
-                    : Error{ErrorCode::kUnavailable, "the decoder worker did not start"};
+                    : Error{ErrorCode::kUnavailable, options_.hash_plugins.empty()
+                                                         ? "the decoder worker did not start"
+                                                         : "the decoder worker did not start (it opens and describes its hash "
+                                                           "plug-ins as it starts: one may have crashed or stopped it; what "
+                                                           "the worker wrote is logged)"};
     Kill(w);
     {
       std::lock_guard lock(mu_);
@@ -481,6 +495,12 @@ Result<SandboxPool::Worker> SandboxPool::AcquireHolding(const std::string& signa
     std::lock_guard lock(mu_);
     ++stats_.requests;
   }
+  if (values.values.size() > options_.max_body_bytes) {
+    return Fail(ErrorCode::kUnavailable, "hash plug-in '" + signal + "': the list's " +
+                                             std::to_string(values.values.size() / std::max<std::size_t>(1, hash_bytes)) + " values (" +
+                                             std::to_string(values.values.size() >> 20) + " MiB) are more than a worker takes (" +
+                                             std::to_string(options_.max_body_bytes >> 20) + " MiB): raise [sandbox] memory_mb");
+  }
   VIGIL_ASSIGN_OR_RETURN(auto worker, Acquire(small_));
   // The values this request scans, when the worker holds others (or none yet).
   if (auto held = worker.plugin_values.find(signal); held == worker.plugin_values.end() || held->second != values.version) {
@@ -505,10 +525,19 @@ Result<SandboxPool::Worker> SandboxPool::AcquireHolding(const std::string& signa
 }
 
 namespace {
+// An error hashing or scanning with plug-in `signal`, named for it. What the plug-in got wrong (an
+// answer out of its contract, a broken distance) is the installation's fault, not the upload's or
+// the caller's: kUnavailable, with the plug-in's name, instead of an internal error.
+Error PluginFailure(const std::string& signal, const Error& e) {
+  const std::string prefix = "hash plug-in '" + signal + "'";
+  const ErrorCode code = e.code == ErrorCode::kInternal ? ErrorCode::kUnavailable : e.code;
+  return Error{code, e.message.rfind(prefix, 0) == 0 ? e.message : prefix + ": " + e.message};
+}
+
 // A kPluginHash or kPluginMatch answer, checked like any other untrusted input.
 Result<PluginAnswer> ParsePluginAnswer(const std::string& signal, const std::string& payload, std::size_t hash_bytes,
                                        std::size_t count, std::uint32_t max_distance, std::size_t limit) {
-  auto malformed = [&] { return Fail(ErrorCode::kInternal, "hash plug-in '" + signal + "': the worker's answer is malformed"); };
+  auto malformed = [&] { return Fail(ErrorCode::kUnavailable, "hash plug-in '" + signal + "': the worker's answer is malformed"); };
   boost::system::error_code ec;
   const json::value parsed = json::parse(payload, ec);
   const auto* o = !ec ? parsed.if_object() : nullptr;
@@ -557,7 +586,7 @@ Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std:
   auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginHash), json::serialize(request), bytes,
                          video ? options_.wall_seconds : options_.image_wall_seconds, video ? 0 : options_.image_cpu_seconds);
   Release(worker);
-  auto failed = [&signal](const Error& e) { return Fail(e.code, "hash plug-in '" + signal + "': " + e.message); };
+  auto failed = [&signal](const Error& e) { return tl::unexpected(PluginFailure(signal, e)); };
   if (!answer) return failed(AsUploadError(answer.error()));
   if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
   return ParsePluginAnswer(signal, answer->second, info->hash_bytes, values.values.size() / std::max<std::size_t>(1, info->hash_bytes),
@@ -577,7 +606,7 @@ Result<PluginAnswer> SandboxPool::MatchPluginValue(const std::string& signal, st
   auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginMatch), json::serialize(request), value,
                          options_.image_wall_seconds, options_.image_cpu_seconds);
   Release(worker);
-  auto failed = [&signal](const Error& e) { return Fail(e.code, "hash plug-in '" + signal + "': " + e.message); };
+  auto failed = [&signal](const Error& e) { return tl::unexpected(PluginFailure(signal, e)); };
   if (!answer) return failed(AsUploadError(answer.error()));
   if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
   return ParsePluginAnswer(signal, answer->second, info->hash_bytes, values.values.size() / std::max<std::size_t>(1, info->hash_bytes),
@@ -748,15 +777,21 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
   h.options_bytes = static_cast<std::uint32_t>(options.size());
   h.cpu_seconds = cpu;
   h.body_bytes = body.size();
+  h.sequence = ++sequence_;
   ++w.requests;
-  auto sent = WriteBefore(w.fd, &h, sizeof h, deadline);
+  // Nothing may be waiting to be read before a request: a worker that wrote out of turn is out of
+  // protocol (its stale frame would be taken for this request's answer).
+  Status sent = PendingInput(w.fd) ? Fail(ErrorCode::kInternal, "out of turn") : Status{};
+  if (sent) sent = WriteBefore(w.fd, &h, sizeof h, deadline);
   if (sent) sent = WriteBefore(w.fd, options.data(), options.size(), deadline);
   if (sent) sent = WriteBefore(w.fd, body.data(), body.size(), deadline);
   AnswerHeader a;
   auto got = sent ? ReadBefore(w.fd, &a, sizeof a, deadline) : tl::unexpected(sent.error());
   std::string payload;
-  if (got && (a.magic != kAnswerMagic || a.payload_bytes > kMaxAnswerBytes)) {
-    got = Fail(ErrorCode::kInternal, "the decoder worker answered out of protocol");
+  bool out_of_protocol = !sent && sent.error().message == "out of turn";
+  if (got && (a.magic != kAnswerMagic || a.payload_bytes > kMaxAnswerBytes || a.sequence != h.sequence)) {
+    got = Fail(ErrorCode::kInternal, "out of protocol");
+    out_of_protocol = true;
   }
   if (got) {
     payload.resize(a.payload_bytes);
@@ -774,6 +809,20 @@ Result<std::pair<std::uint32_t, std::string>> SandboxPool::Exchange(Worker& w, s
   const bool timed_out = got.error().code == ErrorCode::kDeadlineExceeded;
   int status = 0;
   pid_t reaped = 0;
+  if (out_of_protocol) {
+    // Alive, and not to be trusted: killed at once.
+    ::kill(w.pid, SIGKILL);
+    while (waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    Discard(w);
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.workers_killed;
+    }
+    return Fail(ErrorCode::kUnavailable,
+                "the decoder worker wrote to its socket out of turn (code running in it, a decoder or a hash plug-in, "
+                "wrote there) and was stopped; nothing it answered was used");
+  }
   if (!timed_out) {
     // It closed its end: it has exited or is about to.
     const auto grace = Clock::now() + std::chrono::seconds(2);

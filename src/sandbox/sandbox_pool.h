@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <cstdint>
@@ -249,6 +250,7 @@ class SandboxPool {
   bool stopping_ = false;  // the destructor has begun: replacements are not kept
   std::condition_variable replaced_cv_;
   mutable std::mutex mu_;
+  std::atomic<std::uint64_t> sequence_{0};  // the last request's sequence (RequestHeader::sequence)
   Lane small_, large_;
   PoolStats stats_;
   Isolation isolation_;

@@ -34,9 +34,10 @@ Status ReadAll(int fd, void* data, std::size_t size) {
   return {};
 }
 
-Status WriteAnswer(int fd, AnswerStatus status, std::string_view payload) {
+Status WriteAnswer(int fd, AnswerStatus status, std::string_view payload, std::uint64_t sequence) {
   AnswerHeader h;
   h.status = static_cast<std::uint32_t>(status);
+  h.sequence = sequence;
   h.payload_bytes = payload.size();
   VIGIL_TRY(WriteAll(fd, &h, sizeof h));
   return WriteAll(fd, payload.data(), payload.size());

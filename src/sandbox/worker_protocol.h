@@ -42,15 +42,21 @@ struct RequestHeader {
   std::uint32_t options_bytes = 0;
   std::uint32_t cpu_seconds = 0;  // the CPU time this request may use (all threads); 0: no budget
   std::uint64_t body_bytes = 0;
+  // Unique per request in the pool; the answer repeats it. Code running in the worker (a decoder
+  // taken over, a hash plug-in) can write to the socket: a frame written out of turn is then found
+  // by the request after it (a sequence it was not sent), and the worker is killed, instead of that
+  // request taking another upload's answer as its own.
+  std::uint64_t sequence = 0;
 };
 
 struct AnswerHeader {
   std::uint32_t magic = kAnswerMagic;
   std::uint32_t status = 0;
   std::uint64_t payload_bytes = 0;
+  std::uint64_t sequence = 0;  // the request's; 0 for the ready message
 };
 
-static_assert(sizeof(RequestHeader) == 24 && sizeof(AnswerHeader) == 16);
+static_assert(sizeof(RequestHeader) == 32 && sizeof(AnswerHeader) == 24);
 
 // Blocking whole reads and writes on a descriptor (EINTR retried). ReadAll: kTruncated at a clean
 // end of stream before the first byte, kIoError otherwise.
@@ -58,6 +64,6 @@ Status WriteAll(int fd, const void* data, std::size_t size);
 Status ReadAll(int fd, void* data, std::size_t size);
 
 // The worker's answer frames.
-Status WriteAnswer(int fd, AnswerStatus status, std::string_view payload);
+Status WriteAnswer(int fd, AnswerStatus status, std::string_view payload, std::uint64_t sequence = 0);
 
 }  // namespace vigil::sandbox

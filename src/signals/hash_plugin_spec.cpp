@@ -1,7 +1,12 @@
 // The licensed-hash plug-ins file (see hash_plugin_spec.h).
 #include "signals/hash_plugin_spec.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <toml++/toml.h>
 
 #include "util/toml_guard.h"
@@ -71,6 +76,12 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
     VIGIL_TRY(text_of("ncmec_fingerprint", spec.ncmec_fingerprint, false));
     VIGIL_TRY(text_of("list_encoding", encoding, false));
     VIGIL_TRY(text_of("threatexchange_type", spec.threatexchange_type, false));
+    {
+      const std::string& n = spec.signal;
+      const bool name_ok = n.size() >= 2 && n.size() <= 32 && n[0] >= 'a' && n[0] <= 'z' &&
+                           std::all_of(n.begin(), n.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+      if (!name_ok) return fail(t.get("signal"), "'signal' must be 2-32 bytes of a-z, 0-9 and _, starting with a letter");
+    }
     if (!spec.sha256.empty() && !IsLowerHex64(spec.sha256)) return fail(t.get("sha256"), "'sha256' must be 64 lower-case hex digits");
     const toml::node* bytes = t.get("hash_bytes");
     if (bytes == nullptr) return fail(&item, "[[plugin]] needs 'hash_bytes' (the length of one value)");
@@ -79,7 +90,7 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
     spec.hash_bytes = static_cast<std::size_t>(*n);
     if (const toml::node* node = t.get("max_distance")) {
       const auto d = node->value<std::int64_t>();
-      if (!node->is_integer() || !d || *d < 0 || *d > 0xffffffffll) return fail(node, "'max_distance' must be a whole number >= 0");
+      if (!node->is_integer() || !d || *d < 0 || *d > 0xffffffffll) return fail(node, "'max_distance' must be a whole number 0-4294967295");
       spec.max_distance = static_cast<std::uint32_t>(*d);
     }
     if (encoding.empty() || encoding == "hex") {
@@ -87,6 +98,7 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
     } else if (encoding == "base64") {
       spec.list_encoding = SignalListEncoding::kBase64;
     } else if (encoding == "decimal") {
+      if (spec.hash_bytes == 1) return fail(t.get("list_encoding"), "a 1-byte value in decimal could be read as hex: use \"hex\"");
       spec.list_encoding = SignalListEncoding::kDecimalBytes;
     } else {
       return fail(t.get("list_encoding"), "'list_encoding' must be \"hex\", \"base64\" or \"decimal\"");
@@ -105,12 +117,33 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
   return config;
 }
 
+namespace {
+// The plug-ins file chooses code and its digest, and each plug-in file is that code: owned by root
+// or this process's user, writable by no one else, not a symbolic link (the worker opens it
+// without following one).
+Status CheckOwnedAndPrivate(const std::filesystem::path& path, const std::string& what) {
+  struct stat st{};
+  if (lstat(path.c_str(), &st) != 0) return Fail(ErrorCode::kNotFound, what + " " + path.string() + ": " + std::strerror(errno));
+  if (S_ISLNK(st.st_mode)) return Fail(ErrorCode::kInvalidArgument, what + " " + path.string() + " is a symbolic link: name the file itself");
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    return Fail(ErrorCode::kInvalidArgument, what + " " + path.string() + " is owned by uid " + std::to_string(st.st_uid) +
+                                                 ", neither root nor this user");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Fail(ErrorCode::kInvalidArgument, what + " " + path.string() + " is writable by its group or others");
+  }
+  return {};
+}
+}  // namespace
+
 Result<HashPluginsConfig> LoadHashPluginsFile(const std::filesystem::path& path) {
+  VIGIL_TRY(CheckOwnedAndPrivate(path, "the hash plug-ins file"));
   auto text = ReadFileLimited(path, 1u << 20);
   if (!text) return Fail(text.error().code, "the hash plug-ins file " + path.string() + ": " + text.error().message);
   VIGIL_ASSIGN_OR_RETURN(auto config, ParseHashPluginsFile(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()),
                                                            path.string(), std::filesystem::absolute(path).parent_path()));
   for (const auto& spec : config.plugins) {
+    if (auto ok = CheckOwnedAndPrivate(spec.path, path.string() + ": plug-in '" + spec.signal + "':"); !ok) return tl::unexpected(ok.error());
     auto bytes = ReadFileLimited(spec.path, 256u << 20);
     if (!bytes) {
       return Fail(bytes.error().code, path.string() + ": plug-in '" + spec.signal + "': " + spec.path.string() + ": " + bytes.error().message);

@@ -75,8 +75,8 @@ Result<std::string> FromBase64(const SignalTypeInfo& info, std::string_view text
   const std::size_t expected = (bytes + 2) / 3 * 4;
   if (text.size() != expected) {
     return Fail(ErrorCode::kInvalidArgument, std::string(info.name) + " value must be " + std::to_string(expected) +
-                                                 " characters of base64 (" + std::to_string(bytes) + " bytes), got " +
-                                                 std::to_string(text.size()));
+                                                 " characters of base64 (" + std::to_string(bytes) + " bytes) or " +
+                                                 std::to_string(bytes * 2) + " hex digits, got " + std::to_string(text.size()));
   }
   const std::size_t padding = (3 - bytes % 3) % 3;  // exactly this many '=' end it
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -190,6 +190,19 @@ Status RegisterPluginSignalType(const PluginSignalType& type) {
     return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name +
                                                  "': its ThreatExchange type must be 1-32 of A-Z, 0-9 and _");
   }
+  // Vigil's own list names are not a plug-in's to take.
+  for (std::string_view own : {"md5", "sha1", "pdq"}) {
+    if (EqualsIgnoringCase(type.ncmec_fingerprint, own)) {
+      return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name + "': NCMEC's '" + type.ncmec_fingerprint +
+                                                   "' fingerprints are Vigil's own " + std::string(own) + " values");
+    }
+  }
+  for (std::string_view own : {"HASH_PDQ", "HASH_MD5", "HASH_VIDEO_MD5"}) {
+    if (type.threatexchange_type == own) {
+      return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name + "': ThreatExchange's " +
+                                                   type.threatexchange_type + " indicators are Vigil's own");
+    }
+  }
   Registry& r = Table();
   std::lock_guard lock(r.mu);
   const std::size_t count = r.count.load(std::memory_order_relaxed);
@@ -262,13 +275,13 @@ Result<std::string> NormalizeListSignal(std::string_view type, std::string_view 
   if (info == nullptr || !info->plugin || info->list_encoding == SignalListEncoding::kHex) {
     return NormalizeSignal(type, value);
   }
-  auto decoded = info->list_encoding == SignalListEncoding::kBase64 ? FromBase64(*info, value) : FromDecimalBytes(*info, value);
-  // Hex, which Vigil's own exports write, is read too (tiny values can look like both: the
-  // declared encoding wins).
-  if (!decoded && value.size() == info->hex_digits) {
+  // Hex, which Vigil's own exports write, is read too, and first: an export must read back as it
+  // was written. (Padded base64 never looks like hex of the right length; decimal bytes can only
+  // for a 1-byte value, which the plug-ins file refuses.)
+  if (value.size() == info->hex_digits) {
     if (auto hex = NormalizeSignal(type, value)) return hex;
   }
-  return decoded;
+  return info->list_encoding == SignalListEncoding::kBase64 ? FromBase64(*info, value) : FromDecimalBytes(*info, value);
 }
 
 }  // namespace vigil

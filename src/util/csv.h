@@ -13,7 +13,7 @@ namespace vigil::util {
 
 struct CsvLimits {
   std::size_t max_fields = 64;
-  std::size_t max_field_bytes = 4096;
+  std::size_t max_field_bytes = 8192;  // a licensed-hash plug-in's largest value in hex (4096 bytes)
 };
 
 // Parses one record (a line without its line terminator; a trailing '\r' is dropped).
