@@ -509,7 +509,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, HostilePlugin,
                                            HostileCase{"overflow", "wrote past its declared value length"},
                                            // Frames written to the socket out of turn are never taken for an answer.
                                            HostileCase{"forge", "out of turn"},
-                                           HostileCase{"stdout", "out of turn"}),
+                                           HostileCase{"stdout", "out of turn"},
+                                           HostileCase{"thread", "left a thread running in its worker"}),
                          [](const ::testing::TestParamInfo<HostileCase>& param_info) { return param_info.param.mode; });
 
 TEST(HashPluginSandbox, APluginWhoseDistanceIsNotZeroFromAValueToItselfIsAnErrorForEveryUpload) {

@@ -191,6 +191,16 @@ Result<ProcessView> ReadProcess(pid_t pid) {
   return v;
 }
 
+// How many threads a process has now (0: it cannot be read).
+int ThreadCount(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return 0;
+}
+
 // The child of `parent` (a worker's decoder, PID 1 of its namespace).
 std::optional<pid_t> ChildOf(pid_t parent) {
   const std::string p = std::to_string(parent);
@@ -357,8 +367,8 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
                     : Error{ErrorCode::kUnavailable, options_.hash_plugins.empty()
                                                          ? "the decoder worker did not start"
                                                          : "the decoder worker did not start (it opens and describes its hash "
-                                                           "plug-ins as it starts: one may have crashed or stopped it; what "
-                                                           "the worker wrote is logged)"};
+                                                           "plug-ins as it starts: one may have crashed it or made a forbidden "
+                                                           "system call; anything the worker wrote is logged)"};
     Kill(w);
     {
       std::lock_guard lock(mu_);
@@ -367,6 +377,14 @@ Result<SandboxPool::Worker> SandboxPool::Spawn(Lane& lane, std::string* ready) {
     // The worker's own reason keeps its code (a kernel without seccomp: kUnsupported); a worker
     // that never got as far is the installation's problem, not the upload's: kUnavailable.
     return Fail(why.code, "decoder sandbox unavailable: " + why.message);
+  }
+  if (!options_.hash_plugins.empty() && LeftThreads(w)) {
+    // A plug-in's constructor or entry point started a thread: see PluginRequest.
+    Kill(w);
+    std::lock_guard lock(mu_);
+    ++stats_.workers_failed;
+    return Fail(ErrorCode::kUnavailable, "decoder sandbox unavailable: a hash plug-in started a thread as it loaded; "
+                                         "plug-ins may not start threads");
   }
   if (auto checked = CheckPlugins(payload); !checked) {
     Kill(w);
@@ -489,6 +507,12 @@ std::optional<SandboxPool::PluginInfo> SandboxPool::Plugin(const std::string& si
   return it->second;
 }
 
+bool SandboxPool::LeftThreads(const Worker& worker) const {
+  // The process started, and its child where it made a PID namespace (the decoding process).
+  const auto child = ChildOf(worker.pid);
+  return ThreadCount(worker.pid) > 1 || (child && ThreadCount(*child) > 1);
+}
+
 Result<SandboxPool::Worker> SandboxPool::AcquireHolding(const std::string& signal, const PluginValues& values,
                                                         std::size_t hash_bytes) {
   {
@@ -583,14 +607,9 @@ Result<PluginAnswer> SandboxPool::HashWithPlugin(const std::string& signal, std:
   request["max_distance"] = max_distance;
   request["limit"] = limit;
   const bool video = LooksLikeVideo(bytes);
-  auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginHash), json::serialize(request), bytes,
-                         video ? options_.wall_seconds : options_.image_wall_seconds, video ? 0 : options_.image_cpu_seconds);
-  Release(worker);
-  auto failed = [&signal](const Error& e) { return tl::unexpected(PluginFailure(signal, e)); };
-  if (!answer) return failed(AsUploadError(answer.error()));
-  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
-  return ParsePluginAnswer(signal, answer->second, info->hash_bytes, values.values.size() / std::max<std::size_t>(1, info->hash_bytes),
-                           max_distance, limit);
+  return PluginRequest(worker, static_cast<std::uint32_t>(WorkerOp::kPluginHash), signal, json::serialize(request), bytes,
+                       video ? options_.wall_seconds : options_.image_wall_seconds, video ? 0 : options_.image_cpu_seconds, values,
+                       info->hash_bytes, max_distance, limit);
 }
 
 Result<PluginAnswer> SandboxPool::MatchPluginValue(const std::string& signal, std::span<const std::uint8_t> value,
@@ -603,13 +622,30 @@ Result<PluginAnswer> SandboxPool::MatchPluginValue(const std::string& signal, st
   }
   VIGIL_ASSIGN_OR_RETURN(auto worker, AcquireHolding(signal, values, info->hash_bytes));
   const json::object request{{"signal", signal}, {"version", values.version}, {"max_distance", max_distance}, {"limit", limit}};
-  auto answer = Exchange(worker, static_cast<std::uint32_t>(WorkerOp::kPluginMatch), json::serialize(request), value,
-                         options_.image_wall_seconds, options_.image_cpu_seconds);
+  return PluginRequest(worker, static_cast<std::uint32_t>(WorkerOp::kPluginMatch), signal, json::serialize(request), value,
+                       options_.image_wall_seconds, options_.image_cpu_seconds, values, info->hash_bytes, max_distance, limit);
+}
+
+Result<PluginAnswer> SandboxPool::PluginRequest(Worker worker, std::uint32_t op, const std::string& signal,
+                                                const std::string& request, std::span<const std::uint8_t> body,
+                                                double wall_seconds, double cpu_seconds, const PluginValues& values,
+                                                std::size_t hash_bytes, std::uint32_t max_distance, std::size_t limit) {
+  auto answer = Exchange(worker, op, request, body, wall_seconds, cpu_seconds);
+  // A plug-in that left a thread running could write to the socket between requests, racing the
+  // out-of-turn checks: its worker is stopped and this answer, which the thread may have forged, is
+  // not used.
+  if (answer && worker.pid > 0 && LeftThreads(worker)) {
+    Kill(worker);
+    Release(worker);
+    return Fail(ErrorCode::kUnavailable, "hash plug-in '" + signal + "' left a thread running in its worker (a thread could write "
+                                         "to the worker's socket out of turn): the worker was stopped and its answer not used");
+  }
   Release(worker);
-  auto failed = [&signal](const Error& e) { return tl::unexpected(PluginFailure(signal, e)); };
-  if (!answer) return failed(AsUploadError(answer.error()));
-  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) return failed(FromErrorJson(answer->second));
-  return ParsePluginAnswer(signal, answer->second, info->hash_bytes, values.values.size() / std::max<std::size_t>(1, info->hash_bytes),
+  if (!answer) return tl::unexpected(PluginFailure(signal, AsUploadError(answer.error())));
+  if (answer->first != static_cast<std::uint32_t>(AnswerStatus::kOk)) {
+    return tl::unexpected(PluginFailure(signal, FromErrorJson(answer->second)));
+  }
+  return ParsePluginAnswer(signal, answer->second, hash_bytes, values.values.size() / std::max<std::size_t>(1, hash_bytes),
                            max_distance, limit);
 }
 

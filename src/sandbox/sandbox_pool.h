@@ -228,6 +228,13 @@ class SandboxPool {
   Status CheckPlugins(const std::string& ready);
   // An idle small-lane worker holding `values` for `signal` (sent to it first when it holds others).
   Result<Worker> AcquireHolding(const std::string& signal, const PluginValues& values, std::size_t hash_bytes);
+  // Whether the worker (its decoding process) has more than one thread.
+  bool LeftThreads(const Worker& worker) const;
+  // One kPluginHash or kPluginMatch request on `worker` (released after), its answer checked.
+  Result<PluginAnswer> PluginRequest(Worker worker, std::uint32_t op, const std::string& signal, const std::string& request,
+                                     std::span<const std::uint8_t> body, double wall_seconds, double cpu_seconds,
+                                     const PluginValues& values, std::size_t hash_bytes, std::uint32_t max_distance,
+                                     std::size_t limit);
   std::map<std::string, PluginInfo> plugins_;
   Result<Worker> Acquire(Lane& lane);
   void Release(Worker worker);

@@ -58,17 +58,21 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   auto found = [&](const std::string& bank, const std::string& signal_type) {
     if (options_.on_match) options_.on_match(bank, signal_type);
   };
+  auto record = [](const MatchHit& hit) {
+    MatchRecord match;
+    match.bank_id = hit.bank_id;
+    match.entry_id = hit.entry_id;
+    match.signal_type = hit.signal_type;
+    match.distance = hit.distance;
+    return match;
+  };
   for (const auto& [type, value] : hashed.signals) {
     if (type == "vpdq") continue;  // matched by its frames below
     LookupSignal query{type, value, type == "pdq" ? hashed.pdq_quality : std::nullopt, ""};
     VIGIL_ASSIGN_OR_RETURN(auto hits, matcher_.Lookup(query));
     for (const auto& hit : hits) {
       if (allow_listed(hit)) continue;
-      MatchRecord match;
-      match.bank_id = hit.bank_id;
-      match.entry_id = hit.entry_id;
-      match.signal_type = hit.signal_type;
-      match.distance = hit.distance;
+      MatchRecord match = record(hit);
       if (type == "pdq") match.quality = hashed.pdq_quality;
       matches.push_back(std::move(match));
       found(hit.bank_name, hit.signal_type);
@@ -115,12 +119,7 @@ Result<std::vector<MatchRecord>> UploadWorkflow::Match(const HashedMedia& hashed
   for (const auto& plugin : plugins) {
     for (const auto& hit : plugin.hits) {
       if (allow_listed(hit)) continue;
-      MatchRecord match;
-      match.bank_id = hit.bank_id;
-      match.entry_id = hit.entry_id;
-      match.signal_type = hit.signal_type;
-      match.distance = hit.distance;
-      matches.push_back(std::move(match));
+      matches.push_back(record(hit));
       found(hit.bank_name, hit.signal_type);
     }
   }

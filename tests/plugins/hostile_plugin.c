@@ -12,11 +12,14 @@
  *   scan      answers its scan with a distance its distance function does not agree with (when it finds any)
  *   noscan    has no scan of its own (always): a correct plug-in, scanned value by value
  *   forge     writes a made-up answer frame to the worker's socket (descriptor 1), then hashes
- *   stdout    prints a line on standard output (the worker's socket), then hashes */
+ *   stdout    prints a line on standard output (the worker's socket), then hashes
+ *   thread    starts a thread that waits (it could write to the socket out of turn later), then hashes */
 #define DHASH_NO_ENTRY
 #include "../../examples/hash-plugins/dhash_plugin.c"
 
 #include <sys/socket.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MODE_IS(m) (__builtin_strcmp(HOSTILE_MODE_NAME, m) == 0)
@@ -25,6 +28,15 @@
 #define HOSTILE_MODE_NAME STR(HOSTILE_MODE)
 
 static volatile int* volatile nowhere = 0;
+
+static void* wait_forever(void* unused) {
+  (void)unused;
+  for (;;) {
+    struct timespec second = {1, 0};
+    nanosleep(&second, NULL);  /* allowed by the filter, as a plug-in's loop would be */
+  }
+  return NULL;
+}
 
 static int hostile_rgb(const uint8_t* rgb, uint32_t width, uint32_t height, uint8_t* out, char* why, size_t why_len) {
   if (width == 13) {
@@ -47,6 +59,10 @@ static int hostile_rgb(const uint8_t* rgb, uint32_t width, uint32_t height, uint
     if (MODE_IS("stdout")) {
       printf("debugging the plug-in\n");
       fflush(stdout);
+    }
+    if (MODE_IS("thread")) {
+      pthread_t thread;
+      if (pthread_create(&thread, NULL, wait_forever, NULL) != 0) return 44;
     }
     if (MODE_IS("overflow")) {
       memset(out, 0x11, 9);
