@@ -83,7 +83,11 @@ Result<std::string> ParseThreatUpdates(std::string_view body, const std::string&
     }
     if (provenance.external_id.empty()) provenance.external_id = id;
     ++page.fetched;
-    if (updated > 0 && (!page.newest_at || *page.newest_at < updated * 1'000'000)) page.newest_at = updated * 1'000'000;
+    // In microseconds only when that fits (a time past the year 5138 would overflow: left out, as
+    // listed_at leaves it out below; found by fuzz_threat_updates under UBSan).
+    if (updated > 0 && updated < 100'000'000'000 && (!page.newest_at || *page.newest_at < updated * 1'000'000)) {
+      page.newest_at = updated * 1'000'000;
+    }
     std::string signal;
     if (type == "HASH_PDQ") signal = "pdq";
     else if (type == "HASH_MD5" || type == "HASH_VIDEO_MD5") signal = "md5";
