@@ -265,6 +265,8 @@ TEST(HashPluginsFile, EveryMistakeIsRefusedWithItsLine) {
       {"[[plugin]]\nsignal = \"one\"\npath = \"x.so\"\nhash_bytes = 1\nlist_encoding = \"decimal\"\n",
        "plugins.toml:5: a 1-byte value in decimal could be read as hex"},
       {good + "max_distance = 99999999999\n", "'max_distance' must be a whole number 0-4294967295"},
+      {good + "ncmec_fingerprint = \"MD5\"\n", "plugins.toml:1: plug-in signal type 'dhash': NCMEC's 'MD5' fingerprints are Vigil's own"},
+      {good + "threatexchange_type = \"HASH_PDQ\"\n", "plugins.toml:1: plug-in signal type 'dhash': ThreatExchange's HASH_PDQ"},
   };
   for (const auto& [text, expected] : cases) {
     auto refused = ParseHashPluginsFile(text, "plugins.toml", folder);

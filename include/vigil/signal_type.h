@@ -54,6 +54,9 @@ struct PluginSignalType {
   std::string threatexchange_type;  // 1-32 of A-Z, 0-9, _
 };
 Status RegisterPluginSignalType(const PluginSignalType& type);
+// The checks of its NCMEC fingerprint element and ThreatExchange type alone (their syntax, and not
+// one of Vigil's own), which registration makes too.
+Status CheckPluginListNames(const PluginSignalType& type);
 
 // Validates `value` for `type` and returns it normalised. kInvalidArgument names what was wrong
 // ("unknown signal type 'foo'", "pdq value must be 64 hex digits, got 63").

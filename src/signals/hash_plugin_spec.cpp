@@ -103,6 +103,12 @@ Result<HashPluginsConfig> ParseHashPluginsFile(std::string_view text, const std:
     } else {
       return fail(t.get("list_encoding"), "'list_encoding' must be \"hex\", \"base64\" or \"decimal\"");
     }
+    // The list names registration checks (RegisterPluginSignalType), here with the line.
+    if (auto names = CheckPluginListNames({spec.signal, spec.hash_bytes, spec.ncmec_fingerprint, spec.list_encoding,
+                                           spec.threatexchange_type});
+        !names) {
+      return fail(&item, names.error().message);
+    }
     spec.path = std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : folder / path;
     spec.path = spec.path.lexically_normal();
     for (const auto& other : config.plugins) {

@@ -166,15 +166,7 @@ const SignalTypeInfo* FindSignalTypeByThreatExchangeType(std::string_view type) 
   return nullptr;
 }
 
-Status RegisterPluginSignalType(const PluginSignalType& type) {
-  if (!ValidName(type.name)) {
-    return Fail(ErrorCode::kInvalidArgument, "a plug-in signal type's name must be 2-32 bytes of a-z, 0-9 and _, "
-                                             "starting with a letter; got '" + type.name.substr(0, 40) + "'");
-  }
-  if (type.hash_bytes < 1 || type.hash_bytes > kMaxPluginBytes) {
-    return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name + "': hash_bytes must be 1-" +
-                                                 std::to_string(kMaxPluginBytes) + ", got " + std::to_string(type.hash_bytes));
-  }
+Status CheckPluginListNames(const PluginSignalType& type) {
   bool fingerprint_ok = type.ncmec_fingerprint.size() <= 32;
   for (char c : type.ncmec_fingerprint) {
     fingerprint_ok = fingerprint_ok && ((Lower(c) >= 'a' && Lower(c) <= 'z') || (c >= '0' && c <= '9') || c == '_');
@@ -203,6 +195,19 @@ Status RegisterPluginSignalType(const PluginSignalType& type) {
                                                    type.threatexchange_type + " indicators are Vigil's own");
     }
   }
+  return {};
+}
+
+Status RegisterPluginSignalType(const PluginSignalType& type) {
+  if (!ValidName(type.name)) {
+    return Fail(ErrorCode::kInvalidArgument, "a plug-in signal type's name must be 2-32 bytes of a-z, 0-9 and _, "
+                                             "starting with a letter; got '" + type.name.substr(0, 40) + "'");
+  }
+  if (type.hash_bytes < 1 || type.hash_bytes > kMaxPluginBytes) {
+    return Fail(ErrorCode::kInvalidArgument, "plug-in signal type '" + type.name + "': hash_bytes must be 1-" +
+                                                 std::to_string(kMaxPluginBytes) + ", got " + std::to_string(type.hash_bytes));
+  }
+  VIGIL_TRY(CheckPluginListNames(type));
   Registry& r = Table();
   std::lock_guard lock(r.mu);
   const std::size_t count = r.count.load(std::memory_order_relaxed);
