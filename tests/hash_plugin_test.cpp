@@ -696,6 +696,12 @@ TEST_P(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedSt
   EXPECT_EQ(reply.status, 400u) << reply.body;
   EXPECT_NE(reply.body.find("dhash value must be 16 hex digits"), std::string::npos) << reply.body;
 
+  // The plug-ins' pool in /metrics, beside the decoder's.
+  const auto metrics = testing::HttpJson(port, "GET", "/metrics", keys_["auditor"]).body;
+  EXPECT_NE(metrics.find("vigil_decoder_workers_total{event=\"plugin_requests\"}"), std::string::npos) << metrics.substr(0, 2000);
+  EXPECT_EQ(metrics.find("vigil_decoder_workers_total{event=\"plugin_requests\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("vigil_index_entries{signal_type=\"plugin\"} 2"), std::string::npos);
+
   // NCMEC withdraws the record: the picture no longer matches it.
   const std::string deletion = R"(<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><images count="1"><deletedImage><member id="7">Test member</member><timestamp>2026-11-02T10:00:00Z</timestamp><id>e1</id></deletedImage></images></queryResult>)";
   const auto withdrawn = testing::Http(port, "POST", "/v1/banks/ncmec-list/import?format=ncmec&source=ncmec", deletion,

@@ -120,11 +120,13 @@ int RunServe(ServeArgs& args, CLI::App& app) {
     if (!classifiers) return ReportError("serve", classifiers.error());
     config.api.classifiers = std::move(*classifiers);
   }
+  std::function<sandbox::PoolStats()> plugin_stats;  // the hash plug-ins' pool, mirrored into /metrics
   if (*plugins) {
     auto started = StartHashPlugins(config, **plugins, matcher);
     if (!started) return ReportError("serve", started.error());
     config.api.plugin_signals = std::move(started->signals);
     config.api.plugin_lookup = std::move(started->lookup);
+    plugin_stats = std::move(started->stats);
   }
   auto decoders = StartSandbox(config);
   if (!decoders) return ReportError("serve", decoders.error());
@@ -153,7 +155,7 @@ int RunServe(ServeArgs& args, CLI::App& app) {
                                    std::chrono::minutes(config.uploads.maintenance_minutes));
   sandbox::SandboxPool* pool = decoders->get();
   Store* metrics_store = store.get();
-  config.api.collect_metrics = [pool, &scheduler, &uploads, metrics_store](server::ServiceMetrics& metrics) {
+  config.api.collect_metrics = [pool, plugin_stats, &scheduler, &uploads, metrics_store](server::ServiceMetrics& metrics) {
     if (auto health = metrics_store->Reports().Health()) {
       metrics.SetReporting(health->reports_by_state, health->stalled, health->withdrawals_pending,
                            health->filed_followups, health->unreportable_cases);
@@ -168,6 +170,13 @@ int RunServe(ServeArgs& args, CLI::App& app) {
       metrics.MirrorCount(Mirrored::kDecoderWorkers, "started", d.workers_started);
       metrics.MirrorCount(Mirrored::kDecoderWorkers, "lost", d.workers_killed);
       metrics.MirrorCount(Mirrored::kDecoderWorkers, "failed_to_start", d.workers_failed);
+    }
+    if (plugin_stats) {
+      const auto p = plugin_stats();
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "plugin_requests", p.requests);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "plugin_started", p.workers_started);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "plugin_lost", p.workers_killed);
+      metrics.MirrorCount(Mirrored::kDecoderWorkers, "plugin_failed_to_start", p.workers_failed);
     }
     const auto b = scheduler.Counts();
     metrics.MirrorCount(Mirrored::kBackground, "reports_filed", b.reports_filed);

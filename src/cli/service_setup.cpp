@@ -193,6 +193,7 @@ Result<HashPluginCalls> StartHashPlugins(const server::ServerConfig& config, con
   calls.lookup = [shared, &matcher](const std::string& signal, const std::string& value) {
     return shared->LookupValue(signal, value, matcher);
   };
+  calls.stats = [shared] { return shared->pool().Stats(); };
   return calls;
 }
 

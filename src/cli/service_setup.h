@@ -45,6 +45,7 @@ Result<std::optional<HashPluginsConfig>> RegisterConfiguredPlugins(const server:
 struct HashPluginCalls {
   std::function<Result<std::vector<PluginSignalMatch>>(std::span<const std::uint8_t>, const MediaHashOptions&)> signals;
   std::function<Result<std::vector<MatchHit>>(const std::string& signal, const std::string& value)> lookup;
+  std::function<sandbox::PoolStats()> stats;  // the plug-ins' pool, for /metrics
 };
 Result<HashPluginCalls> StartHashPlugins(const server::ServerConfig& config, const HashPluginsConfig& plugins, const Matcher& matcher);
 // The classifiers of `[classifiers] file` (null when none), with `rules` (may be null) checked
