@@ -555,7 +555,15 @@ namespace {
 Error PluginFailure(const std::string& signal, const Error& e) {
   const std::string prefix = "hash plug-in '" + signal + "'";
   const ErrorCode code = e.code == ErrorCode::kInternal ? ErrorCode::kUnavailable : e.code;
-  return Error{code, e.message.rfind(prefix, 0) == 0 ? e.message : prefix + ": " + e.message};
+  // The pool's messages speak of "the decoder": here it is the plug-in's worker.
+  std::string message = e.message;
+  for (const std::string_view decoder : {"the decoder worker", "the decoder"}) {
+    for (auto at = message.find(decoder); at != std::string::npos; at = message.find(decoder, at)) {
+      message.replace(at, decoder.size(), "its worker");
+      at += std::string_view("its worker").size();
+    }
+  }
+  return Error{code, message.rfind(prefix, 0) == 0 ? message : prefix + ": " + message};
 }
 
 // A kPluginHash or kPluginMatch answer, checked like any other untrusted input.
@@ -673,15 +681,25 @@ Result<SandboxPool::Worker> SandboxPool::Acquire(Lane& lane) {
       Worker w = lane.idle.back();
       lane.idle.pop_back();
       // A worker that died while idle (the OOM killer, an operator) is replaced, not blamed on
-      // the next upload.
+      // the next upload; so is one with bytes waiting on its socket (code in it wrote a frame out
+      // of turn, after the answer its last request took: that request was its own).
       int status = 0;
-      if (waitpid(w.pid, &status, WNOHANG) == 0) {
+      const bool out_of_turn = PendingInput(w.fd);
+      if (out_of_turn) {
+        ::kill(w.pid, SIGKILL);
+        ++stats_.workers_killed;
+      }
+      if (!out_of_turn && waitpid(w.pid, &status, WNOHANG) == 0) {
         lane.waiting_tickets.pop_front();
         lane.cv.notify_all();  // the next in line may have a worker too
         return w;
       }
       --lane.live;
       lock.unlock();
+      if (out_of_turn) {
+        while (waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+      }
       Discard(w);
       lock.lock();
     }
