@@ -9,7 +9,7 @@
 // from their header, and small uploads sent meanwhile are served (how long they wait is measured
 // by bench/sandbox_bench --lanes, not here). AV1 decoders naming their threads are not killed.
 #include <gtest/gtest.h>
-#include <libheif/heif.h>
+#include <libheif/heif.h>  // heif_compression_AV1, heif_have_encoder_for_format
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -32,40 +32,7 @@ namespace vigil {
 namespace {
 
 using testing::Bytes;
-
-// A HEIF still: HEIC (HEVC, libheif's x265 encoder) or AVIF (AV1, libheif's AV1 encoder, aom in
-// Debian's build).
-Bytes EncodeHeif(const Image& rgb, heif_compression_format compression = heif_compression_HEVC) {
-  heif_context* ctx = heif_context_alloc();
-  heif_encoder* encoder = nullptr;
-  heif_image* image = nullptr;
-  Bytes out;
-  if (heif_context_get_encoder_for_format(ctx, compression, &encoder).code == heif_error_Ok &&
-      heif_image_create(static_cast<int>(rgb.width), static_cast<int>(rgb.height), heif_colorspace_RGB,
-                        heif_chroma_interleaved_RGB, &image)
-              .code == heif_error_Ok &&
-      heif_image_add_plane(image, heif_channel_interleaved, static_cast<int>(rgb.width), static_cast<int>(rgb.height), 8)
-              .code == heif_error_Ok) {
-    int stride = 0;
-    std::uint8_t* plane = heif_image_get_plane(image, heif_channel_interleaved, &stride);
-    for (std::uint32_t y = 0; y < rgb.height; ++y) std::memcpy(plane + y * stride, rgb.Row(y), rgb.width * 3);
-    heif_encoder_set_lossy_quality(encoder, 90);
-    if (heif_context_encode_image(ctx, image, encoder, nullptr, nullptr).code == heif_error_Ok) {
-      heif_writer writer{};
-      writer.writer_api_version = 1;
-      writer.write = [](heif_context*, const void* data, size_t size, void* userdata) {
-        auto* bytes = static_cast<Bytes*>(userdata);
-        bytes->insert(bytes->end(), static_cast<const std::uint8_t*>(data), static_cast<const std::uint8_t*>(data) + size);
-        return heif_error{heif_error_Ok, heif_suberror_Unspecified, ""};
-      };
-      heif_context_write(ctx, &writer, &out);
-    }
-  }
-  if (image != nullptr) heif_image_release(image);
-  if (encoder != nullptr) heif_encoder_release(encoder);
-  heif_context_free(ctx);
-  return out;
-}
+using testing::EncodeHeif;
 
 // A small progressive JPEG whose frame header declares 10000x10000, padded to 13 KB: issue 14's
 // decompression bomb (7.7 s of CPU each before the compression-ratio check).

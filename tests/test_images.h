@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <libheif/heif.h>
+
 #include "vigil/image.h"
 
 namespace vigil::testing {
@@ -31,6 +33,8 @@ Bytes EncodeWebpLossy(const Image& rgb, float quality = 75);  // RGB only
 Bytes EncodeGif(const Image& img);  // RGB image with <= 256 colours, or grey
 Bytes EncodeBmp(const Image& img);  // 24-bit BI_RGB, bottom-up
 Bytes EncodeTiff(const Image& img);
+// A HEIF still: HEIC (HEVC, libheif's x265 encoder) or AVIF (AV1); empty when this libheif cannot encode it.
+Bytes EncodeHeif(const Image& rgb, heif_compression_format compression = heif_compression_HEVC);
 
 Bytes ReadFile(const std::filesystem::path& path);
 std::string ReadText(const std::filesystem::path& path);
