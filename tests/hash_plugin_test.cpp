@@ -735,6 +735,68 @@ TEST_P(HashPluginServiceTest, AnNcmecListsPluginFingerprintsAreImportedMatchedSt
   for (const auto& m : answer.at("matches").as_array()) EXPECT_NE(m.at("signal_type").as_string(), "dhash") << reply.body;
 }
 
+TEST_P(HashPluginServiceTest, APluginMatchGoesThroughPolicyCaseAndDecisionLikeAnyMatch) {
+  // A platform's sequence on a plug-in match: rules that name the plug-in's type hold the upload
+  // and open a case; a reviewer decides it; the list withdraws the entry; a later copy is not held.
+  const Image listed = testing::MakePattern(160, 120, 3, 33);
+  const auto value = DhashOf(listed, dir_.path());
+  ASSERT_EQ(value.size(), 8u);
+  keys_["alice"] = testing::CreateKey(store_flags_, "reviewer", "alice");
+  std::ofstream(dir_.path() / "rules.toml") << R"([[rule]]
+name = "licensed-hash"
+banks = ["ncmec-list"]
+signal_types = ["dhash"]
+actions = ["block", "hold", "queue_report"]
+hold_priority = 1
+)";
+  std::ofstream(dir_.path() / "vigil.toml") << "[hash_plugins]\nfile = \"" << plugins_.string()
+                                            << "\"\n[workflow]\nown_bank = \"\"\n";
+  std::vector<std::string> args = store_flags_;
+  args.insert(args.end(), {"--no-access-log", "--rules", (dir_.path() / "rules.toml").string(), "--config",
+                           (dir_.path() / "vigil.toml").string()});
+  testing::ServerProcess server(dir_.path() / "server", args);
+  if (!server.Start()) {
+    if (server.Log().find("which this machine refuses") != std::string::npos) GTEST_SKIP() << server.Log();
+    FAIL() << server.Log();
+  }
+  const auto port = server.port();
+  ASSERT_EQ(testing::HttpJson(port, "POST", "/v1/banks", keys_["bank-admin"], R"({"name":"ncmec-list","category":"csam"})").status, 201u);
+  auto import = [&](const std::string& xml) {
+    return testing::Http(port, "POST", "/v1/banks/ncmec-list/import?format=ncmec&source=ncmec", xml,
+                         {{"Authorization", "Bearer " + keys_["bank-admin"]}, {"Content-Type", "application/xml"}});
+  };
+  ASSERT_EQ(import(NcmecList({{"e1", value}})).status, 200u);
+  const auto jpeg = testing::EncodeJpeg(listed, 80);
+  auto reply = testing::HttpMedia(port, "/v1/content?content_id=p1&user_id=u7", keys_["submitter"], std::string(jpeg.begin(), jpeg.end()));
+  ASSERT_EQ(reply.status, 201u) << reply.body;
+  json::value answer = json::parse(reply.body);
+  const auto& policy = answer.at("policy").as_object();
+  EXPECT_TRUE(policy.at("block").as_bool()) << reply.body;
+  EXPECT_TRUE(policy.at("hold").as_bool());
+  ASSERT_TRUE(policy.at("case_id").is_int64()) << reply.body;
+  const std::string base = "/v1/cases/" + std::to_string(policy.at("case_id").as_int64());
+  ASSERT_EQ(testing::HttpJson(port, "POST", base + "/claim", keys_["alice"]).status, 200u);
+  reply = testing::HttpJson(port, "POST", base + "/decision", keys_["alice"],
+                            R"({"verdict":"violating","classification":"A1","reason":"the listed picture, re-encoded"})");
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  json::value decided = json::parse(reply.body);
+  EXPECT_EQ(decided.at("status").as_string(), "decided");
+  for (const auto& item : decided.at("items").as_array()) EXPECT_EQ(item.at("state").as_string(), "removed");
+  // The case shows how the upload was found: the plug-in's type and entry.
+  reply = testing::HttpJson(port, "GET", base, keys_["alice"]);
+  ASSERT_EQ(reply.status, 200u);
+  EXPECT_NE(reply.body.find("\"signal_type\":\"dhash\""), std::string::npos) << reply.body.substr(0, 1500);
+  // NCMEC withdraws the entry: a later copy is recorded without a match, and nothing holds it.
+  const std::string deletion = R"(<?xml version="1.0" encoding="UTF-8"?><queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><images count="1"><deletedImage><member id="7">Test member</member><timestamp>2026-11-02T10:00:00Z</timestamp><id>e1</id></deletedImage></images></queryResult>)";
+  ASSERT_EQ(import(deletion).status, 200u);
+  reply = testing::HttpMedia(port, "/v1/content?content_id=p2&user_id=u8", keys_["submitter"], std::string(jpeg.begin(), jpeg.end()));
+  ASSERT_EQ(reply.status, 201u) << reply.body;
+  answer = json::parse(reply.body);
+  EXPECT_TRUE(answer.at("matches").as_array().empty()) << reply.body;
+  const auto* later = answer.as_object().if_contains("policy");  // none for an upload that matched nothing
+  EXPECT_TRUE(later == nullptr || !later->at("hold").as_bool()) << reply.body;
+}
+
 TEST_P(HashPluginServiceTest, TheImportCommandReadsPluginFingerprintsOnlyWithThePluginsFile) {
   const std::vector<std::uint8_t> value = {1, 2, 3, 4, 5, 6, 7, 8};
   const auto list = dir_.path() / "list.xml";

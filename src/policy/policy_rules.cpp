@@ -27,6 +27,7 @@
 #include <cmath>
 #include <set>
 
+#include "vigil/signal_type.h"
 #include "vigil/policy.h"
 
 #include "policy/queue_tables.h"
@@ -389,10 +390,13 @@ Result<PolicyRules> PolicyRules::Parse(std::string_view text, const std::string&
         auto known = rules.taxonomy_.Require(rule.category);
         return Fail(ErrorCode::kInvalidArgument, where(rule.name) + known.error().message);
       }
+      // The types this process knows: the built-in ones and the registered plug-ins' (a rule may
+      // name a licensed-hash plug-in's type once its plug-ins file is read).
       for (const auto& type : rule.signal_types) {
-        static constexpr std::string_view kTypes[] = {"pdq", "md5", "sha1", "sha256", "vpdq"};
-        if (std::find(std::begin(kTypes), std::end(kTypes), type) == std::end(kTypes)) {
-          return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "unknown signal type '" + type + "'");
+        if (FindSignalType(type) == nullptr) {
+          return Fail(ErrorCode::kInvalidArgument,
+                      where(rule.name) + "unknown signal type '" + type +
+                          "' (a licensed-hash plug-in's type needs its plug-ins file: [hash_plugins] file or --hash-plugins)");
         }
       }
       if (actions.empty()) return Fail(ErrorCode::kInvalidArgument, where(rule.name) + "'actions' must name at least one action");
