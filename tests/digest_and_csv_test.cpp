@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "util/csv.h"
+#include "util/hex.h"
 #include "vigil/digest.h"
 
 namespace vigil {
@@ -32,6 +33,25 @@ TEST(Csv, ErrorsNameTheColumn) {
   EXPECT_FALSE(util::ParseCsvLine("\"a\"b").has_value());
   EXPECT_FALSE(util::ParseCsvLine(std::string(9000, 'x')).has_value());  // over 8192 bytes: a plug-in's longest value in hex fits
   EXPECT_FALSE(util::ParseCsvLine(std::string(100, ',')).has_value());
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(Hex, EncodesLowerCaseAndDecodesEitherCaseAndRefusesWhatIsNotHex) {
+  const std::vector<std::uint8_t> bytes = {0x00, 0x0f, 0xa5, 0xff};
+  EXPECT_EQ(util::HexEncode(bytes), "000fa5ff");
+  EXPECT_EQ(*util::HexDecode("000FA5ff"), bytes);
+  EXPECT_TRUE(util::HexDecode("")->empty());
+  auto odd = util::HexDecode("abc");
+  ASSERT_FALSE(odd);
+  EXPECT_NE(odd.error().message.find("odd length 3"), std::string::npos);
+  auto bad = util::HexDecode("00g0");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("position 3"), std::string::npos) << bad.error().message;
 }
 
 }  // namespace

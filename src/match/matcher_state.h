@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/hex.h"
 #include "vigil/index.h"
 #include "vigil/matcher.h"
 #include "vigil/signal_type.h"
@@ -64,11 +65,9 @@ struct Matcher::State {
   void AddPlugin(const IndexedEntry& entry, std::size_t hash_bytes) {
     PluginTable& table = plugins[entry.signal_type];
     table.hash_bytes = hash_bytes;
-    if (entry.value.size() != hash_bytes * 2) return;
-    auto nibble = [](char c) { return static_cast<std::uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10); };
-    for (std::size_t i = 0; i < hash_bytes; ++i) {
-      table.values.push_back(static_cast<std::uint8_t>(nibble(entry.value[2 * i]) << 4 | nibble(entry.value[2 * i + 1])));
-    }
+    auto value = util::HexDecode(entry.value);
+    if (!value || value->size() != hash_bytes) return;  // the store holds it validated; never half-added
+    table.values.insert(table.values.end(), value->begin(), value->end());
     table.ids.push_back(entry.id);
     table.removed.push_back(false);
     table.published.reset();

@@ -29,6 +29,7 @@
 #include "sandbox/seccomp_sandbox.h"
 #include "sandbox/worker_protocol.h"
 #include "signals/media_hashing.h"
+#include "util/hex.h"
 #include "vigil/image.h"
 #include "vigil/preview.h"
 #include "vigil/video.h"
@@ -228,6 +229,16 @@ Result<WorkerPlugin*> FindPlugin(const json::value& options, std::map<std::strin
   return &it->second;
 }
 
+// The plug-in a scanning request names, which must hold the version of the values it asks for.
+Result<WorkerPlugin*> FindPluginHolding(const json::value& options, std::map<std::string, WorkerPlugin>& plugins) {
+  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPlugin(options, plugins));
+  if (OptionCount(options, "version") != p->version) {
+    return Fail(ErrorCode::kInternal, "the worker holds version " + std::to_string(p->version) + " of '" + p->plugin->info().name +
+                                          "' values, not the one asked for");
+  }
+  return p;
+}
+
 // kPluginSet: the values the next kPluginHash requests scan.
 Result<std::string> SetPluginValues(const json::value& options, std::vector<std::uint8_t> body,
                                     std::map<std::string, WorkerPlugin>& plugins) {
@@ -241,16 +252,6 @@ Result<std::string> SetPluginValues(const json::value& options, std::vector<std:
   return json::serialize(json::object{{"count", p->values.size() / size}});
 }
 
-std::string Hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
 
 // The answer for `value`: it, and the held values near it by the plug-in's distance.
 Result<std::string> ScanValues(const json::value& options, std::span<const std::uint8_t> value, const WorkerPlugin& p) {
@@ -267,19 +268,15 @@ Result<std::string> ScanValues(const json::value& options, std::span<const std::
   for (const auto& [position, distance] : found) {
     near.push_back(json::array{position, distance});
   }
-  return json::serialize(json::object{{"value", Hex(value)}, {"near", std::move(near)}});
+  return json::serialize(json::object{{"value", util::HexEncode(value)}, {"near", std::move(near)}});
 }
 
 // kPluginHash: the upload hashed by the plug-in (an image decoded within the limits first, for a
 // pixels plug-in), and the list values near it by the plug-in's distance.
 Result<std::string> HashWithPlugin(const json::value& options, std::span<const std::uint8_t> body, const MediaHashOptions& hash_options,
                                std::map<std::string, WorkerPlugin>& plugins) {
-  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPlugin(options, plugins));
+  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPluginHolding(options, plugins));
   const LoadedHashPlugin& plugin = *p->plugin;
-  if (OptionCount(options, "version") != p->version) {
-    return Fail(ErrorCode::kInternal, "the worker holds version " + std::to_string(p->version) + " of '" + plugin.info().name +
-                                          "' values, not the one asked for");
-  }
   Result<sandbox::PluginHash> hashed = Fail(ErrorCode::kInternal, "not hashed");
   if (plugin.info().input == VIGIL_HASH_INPUT_BYTES) {
     hashed = plugin.HashBytes(body);
@@ -297,11 +294,7 @@ Result<std::string> HashWithPlugin(const json::value& options, std::span<const s
 // kPluginMatch: a value looked up without its media, scanned as an upload's would be.
 Result<std::string> MatchPluginValue(const json::value& options, std::span<const std::uint8_t> body,
                                      std::map<std::string, WorkerPlugin>& plugins) {
-  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPlugin(options, plugins));
-  if (OptionCount(options, "version") != p->version) {
-    return Fail(ErrorCode::kInternal, "the worker holds version " + std::to_string(p->version) + " of '" + p->plugin->info().name +
-                                          "' values, not the one asked for");
-  }
+  VIGIL_ASSIGN_OR_RETURN(WorkerPlugin* p, FindPluginHolding(options, plugins));
   if (body.size() != p->plugin->info().hash_bytes) return Fail(ErrorCode::kInvalidArgument, "the value is not one value of the plug-in's length");
   return ScanValues(options, body, *p);
 }

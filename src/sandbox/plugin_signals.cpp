@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "util/hex.h"
 #include "vigil/signal_type.h"
 
 namespace vigil::sandbox {
@@ -49,8 +50,7 @@ Result<std::vector<MatchHit>> PluginSignals::LookupValue(const std::string& sign
   const auto info = pool_->Plugin(signal);
   if (spec == config_.plugins.end() || !info) return Fail(ErrorCode::kInvalidArgument, "no hash plug-in '" + signal + "'");
   VIGIL_ASSIGN_OR_RETURN(auto normalized, NormalizeSignal(signal, value));
-  std::vector<std::uint8_t> bytes(normalized.size() / 2);
-  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(std::stoi(normalized.substr(2 * i, 2), nullptr, 16));
+  VIGIL_ASSIGN_OR_RETURN(auto bytes, util::HexDecode(normalized));
   const auto entries = matcher.PluginEntriesOf(signal);
   if (entries == nullptr) return Fail(ErrorCode::kInternal, "signal type '" + signal + "' is not registered");
   VIGIL_ASSIGN_OR_RETURN(auto answer, pool_->MatchPluginValue(signal, bytes, {entries->version, entries->values},

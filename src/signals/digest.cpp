@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "util/hex.h"
+
 namespace vigil {
 namespace {
 
@@ -13,13 +15,7 @@ std::string HexDigest(const EVP_MD* md, std::span<const std::uint8_t> bytes) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), out, &len, md, nullptr) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(len * 2, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    hex[2 * i] = kHex[out[i] >> 4];
-    hex[2 * i + 1] = kHex[out[i] & 0xF];
-  }
-  return hex;
+  return util::HexEncode(std::span<const std::uint8_t>(out, len));
 }
 
 }  // namespace
@@ -39,14 +35,7 @@ Result<std::string> RandomHex(std::size_t bytes) {
   if (bytes > 0 && RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) {
     return Fail(ErrorCode::kInternal, "no randomness for a secret");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char byte : random) {
-    out += kHex[byte >> 4];
-    out += kHex[byte & 15];
-  }
-  return out;
+  return util::HexEncode(random);
 }
 
 }  // namespace vigil

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "util/hex.h"
+
 namespace vigil {
 namespace {
 
@@ -59,16 +61,6 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string Hex(const unsigned char* bytes, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
-  return out;
-}
-
 Result<std::string> FromBase64(const SignalTypeInfo& info, std::string_view text) {
   const std::size_t bytes = info.hex_digits / 2;
   // Exactly the encoding of `bytes` bytes, padded: nothing shorter, longer or with other characters.
@@ -95,7 +87,7 @@ Result<std::string> FromBase64(const SignalTypeInfo& info, std::string_view text
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
                                 reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return Fail(ErrorCode::kInvalidArgument, std::string(info.name) + " value is not valid base64");
-  return Hex(reinterpret_cast<const unsigned char*>(decoded.data()), bytes);
+  return util::HexEncode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(decoded.data()), bytes));
 }
 
 Result<std::string> FromDecimalBytes(const SignalTypeInfo& info, std::string_view text) {
@@ -133,7 +125,7 @@ Result<std::string> FromDecimalBytes(const SignalTypeInfo& info, std::string_vie
     return Fail(ErrorCode::kInvalidArgument, std::string(info.name) + " value must be " + std::to_string(bytes) +
                                                  " comma-separated numbers, got " + std::to_string(items));
   }
-  return Hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+  return util::HexEncode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
 }
 
 }  // namespace
