@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <atomic>
 #include <fstream>
 #include <numeric>
@@ -13,6 +15,7 @@
 
 #include "test_images.h"
 #include "index/bucket_offsets.h"
+#include "index/mih_segment.h"
 #include "index/scan_kernels.h"
 #include "vigil/index.h"
 
@@ -110,7 +113,9 @@ std::vector<std::uint64_t> Iota(std::size_t n) {
   return ids;
 }
 
-constexpr int kRadii[] = {0, 1, 16, 31, 32, 47, 63, 100, 256};
+// 16 and 34 probe every chunk one ring further than the pigeonhole needs, so most entries found
+// are ruled out by their count of close chunks without being fetched (MihSegment::Probe).
+constexpr int kRadii[] = {0, 1, 16, 31, 32, 34, 35, 47, 63, 100, 256};
 
 class IndexExactness : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
@@ -278,6 +283,140 @@ TEST(PdqIndex, ConcurrentReadersAndWriters) {
   EXPECT_GT(searches.load(), 0u);
   const Codes queries = MakeQueries(data, 40, true, 43);
   for (const PdqHash& q : queries) ASSERT_EQ(index->Search(q, 31), BruteForce(data, live, q, 31));
+}
+
+// Entries whose distance is exactly the radius are where counting close chunks could go wrong:
+// many are found through one chunk only, at its outer ring. Each query gets hundreds of entries at
+// the radius and just beyond it, at every radius whose probing counts (at 30,000 entries: 16, 34).
+TEST(PdqIndex, EntriesAtExactlyTheRadiusAreFoundWhereCloseChunksAreCounted) {
+  std::mt19937_64 rng(81);
+  Codes data = MakeData(20000, false, true, 82);
+  const Codes queries = MakeQueries(data, 12, true, 83);
+  for (const PdqHash& q : queries) {
+    for (int d : {14, 16, 18, 32, 34, 36}) {
+      for (int k = 0; k < 60; ++k) data.push_back(Perturb(q, d, rng, true));
+    }
+  }
+  const auto index = PdqIndex::Build(Iota(data.size()), data);
+  for (int r : {16, 17, 34, 35}) {
+    for (const PdqHash& q : queries) {
+      const auto want = BruteForce(data, {}, q, r);
+      ASSERT_GE(want.size(), 120u);
+      ASSERT_EQ(index->Search(q, r), want) << "radius " << r;
+    }
+  }
+}
+
+// Real and synthetic PDQ lists hold a few hashes without 128 ones (a flat picture, ties at the
+// median). They may be at an odd distance from a query; the rest of the list still is not, and
+// keeps the even-radius search. Both kinds are found, built and from a snapshot.
+TEST(PdqIndex, AFewHashesWithoutHalfTheirBitsSetAreFoundAtOddDistancesBuiltAndFromASnapshot) {
+  std::mt19937_64 rng(91);
+  Codes data = MakeData(20000, true, true, 92);
+  const Codes queries = MakeQueries(data, 12, true, 93);
+  for (const PdqHash& q : queries) {
+    for (int d : {30, 31, 33, 34, 35}) {
+      for (int k = 0; k < 3; ++k) data.push_back(Perturb(q, d, rng, false));  // odd or even, any weight
+    }
+    for (int k = 0; k < 20; ++k) data.push_back(Perturb(q, 30 + 2 * (k % 3), rng, true));
+  }
+  std::size_t unbalanced = 0;
+  for (const PdqHash& h : data) {
+    const auto lanes = h.Lanes();
+    unbalanced += std::popcount(lanes[0]) + std::popcount(lanes[1]) + std::popcount(lanes[2]) + std::popcount(lanes[3]) != 128;
+  }
+  ASSERT_GT(unbalanced, 100u);
+  testing::TempDir dir;
+  const auto built = PdqIndex::Build(Iota(data.size()), data);
+  ASSERT_TRUE(built->Save(dir.path() / "mixed.vidx").has_value());
+  const auto loaded = PdqIndex::Load(dir.path() / "mixed.vidx");
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  std::size_t odd = 0;
+  for (int r : {31, 33, 35}) {
+    for (const PdqHash& q : queries) {
+      const auto want = BruteForce(data, {}, q, r);
+      for (const auto& m : want) odd += m.distance % 2;
+      ASSERT_EQ(built->Search(q, r), want) << "radius " << r;
+      ASSERT_EQ((*loaded)->Search(q, r), want) << "radius " << r;
+    }
+  }
+  EXPECT_GT(odd, 50u) << "the data must put hashes at odd distances";
+}
+
+// A code `d` bits from q whose differing bits are spread over the chunks of `layout` (raw bits,
+// the identity permutation) as evenly as they go, each chunk getting d/m or d/m + 1 of them in
+// random chunks: such codes are found with the least count of close chunks that still allows a
+// match, which is exactly what the count must not rule out. `balanced`: as many ones turned to
+// zeros as zeros to ones (d even), so the weight stays 128.
+index::Code SpreadFlips(const index::Code& q, int d, const index::ChunkLayout& layout, std::mt19937_64& rng, bool balanced) {
+  for (;;) {
+    std::vector<int> per_chunk(static_cast<std::size_t>(layout.count), d / layout.count);
+    std::vector<int> order(per_chunk.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (int i = 0; i < d % layout.count; ++i) ++per_chunk[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])];
+    index::Code x = q;
+    int ones_to_zeros = 0;
+    for (int c = 0; c < layout.count; ++c) {
+      std::vector<int> bits(static_cast<std::size_t>(layout.width[static_cast<std::size_t>(c)]));
+      std::iota(bits.begin(), bits.end(), layout.start[static_cast<std::size_t>(c)]);
+      std::shuffle(bits.begin(), bits.end(), rng);
+      for (int k = 0; k < per_chunk[static_cast<std::size_t>(c)]; ++k) {
+        const int bit = bits[static_cast<std::size_t>(k)];
+        const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
+        ones_to_zeros += (x[static_cast<std::size_t>(bit / 64)] & mask) != 0;
+        x[static_cast<std::size_t>(bit / 64)] ^= mask;
+      }
+    }
+    if (!balanced || 2 * ones_to_zeros == d) return x;
+  }
+}
+
+// The search by counts of close chunks (MihSegment::Probe), on codes placed at the edge of what
+// the count allows: at exactly the radius (odd radii: codes without 128 ones, the rest of the
+// list balanced) and one bit inside it, for radii where every chunk is probed further than the
+// pigeonhole needs and where it is not. Checked against brute force, position by position.
+TEST(MihSegment, CodesWithTheLeastCountOfCloseChunksThatAllowsAMatchAreFound) {
+  std::mt19937_64 rng(101);
+  const std::size_t n_random = 40000;
+  std::vector<index::Code> codes;
+  for (std::size_t i = 0; i < n_random; ++i) codes.push_back(RandomHash(rng, true).Lanes());
+  std::vector<index::Code> queries;
+  for (int i = 0; i < 6; ++i) queries.push_back(RandomHash(rng, true).Lanes());
+  // The layout Build will choose for this many codes (it depends on the count only).
+  const std::size_t n_total = n_random + queries.size() * 4 * 2 * 60;
+  const int w = static_cast<int>(std::ceil(std::log2(static_cast<double>(n_total))));
+  const index::ChunkLayout layout = index::ChunkLayout::Even((256 + w - 1) / w);
+  for (const auto& q : queries) {
+    for (int r : {16, 31, 33, 34}) {
+      for (int k = 0; k < 60; ++k) {
+        codes.push_back(SpreadFlips(q, r, layout, rng, r % 2 == 0));
+        codes.push_back(SpreadFlips(q, r - 1, layout, rng, (r - 1) % 2 == 0));
+      }
+    }
+  }
+  ASSERT_EQ(codes.size(), n_total);
+  std::vector<std::uint32_t> placed;
+  const auto identity = index::BitPermutation::Identity();
+  const auto segment = index::MihSegment::Build(std::vector<std::uint64_t>(codes.size(), 0), codes, &placed, &identity);
+  ASSERT_EQ(segment->layout().count, layout.count);
+  for (int r : {16, 17, 30, 31, 32, 33, 34, 35}) {
+    for (const auto& q : queries) {
+      std::vector<std::pair<std::uint32_t, int>> want, got;
+      for (std::size_t i = 0; i < codes.size(); ++i) {
+        const int d = std::popcount(codes[i][0] ^ q[0]) + std::popcount(codes[i][1] ^ q[1]) +
+                      std::popcount(codes[i][2] ^ q[2]) + std::popcount(codes[i][3] ^ q[3]);
+        if (d <= r) want.emplace_back(placed[i], d);
+      }
+      std::vector<index::SegmentHit> hits;
+      segment->Search(q, r, hits);
+      for (const auto& h : hits) got.emplace_back(h.index, h.distance);
+      std::sort(want.begin(), want.end());
+      std::sort(got.begin(), got.end());
+      ASSERT_GE(want.size(), 60u) << "radius " << r;
+      ASSERT_EQ(got, want) << "radius " << r;
+    }
+  }
 }
 
 TEST(PdqIndex, NearestIsExact) {

@@ -24,10 +24,11 @@ double Binomial(int n, int k) {
   return r;
 }
 
-// Calls f(value) for every value within `radius` bits of v over `width` bits, v itself first.
+// Calls f(value, ring) for every value within `radius` bits of v over `width` bits, ring by ring
+// (ring: how many bits differ), v itself first.
 template <typename F>
 void ForEachNeighbour(std::uint64_t v, int width, int radius, F&& f) {
-  f(v);
+  f(v, 0);
   if (radius <= 0) return;
   // Iterative combinations of 1..radius bit positions.
   int pos[16];
@@ -36,7 +37,7 @@ void ForEachNeighbour(std::uint64_t v, int width, int radius, F&& f) {
     for (;;) {
       std::uint64_t mask = 0;
       for (int i = 0; i < k; ++i) mask |= std::uint64_t{1} << pos[i];
-      f(v ^ mask);
+      f(v ^ mask, k);
       int i = k - 1;
       while (i >= 0 && pos[i] == width - k + i) --i;
       if (i < 0) break;
@@ -56,7 +57,8 @@ int ChunkRadius(int chunk, int count, int radius) {
 
 std::shared_ptr<const MihSegment> MihSegment::Build(std::span<const std::uint64_t> ids,
                                                     std::span<const Code> codes,
-                                                    std::vector<std::uint32_t>* placed) {
+                                                    std::vector<std::uint32_t>* placed,
+                                                    const BitPermutation* permutation) {
   const std::size_t n = codes.size();
   ChunkLayout layout;
   if (n >= kScanBelow) {
@@ -69,8 +71,10 @@ std::shared_ptr<const MihSegment> MihSegment::Build(std::span<const std::uint64_
   // Choose the permutation from an evenly strided sample.
   std::vector<Code> sample;
   const std::size_t step = std::max<std::size_t>(1, n / 16384);
-  for (std::size_t i = 0; i < n; i += step) sample.push_back(codes[i]);
-  BitPermutation perm = layout.count > 0 ? BitPermutation::Choose(sample, layout) : BitPermutation::Identity();
+  for (std::size_t i = 0; i < n && permutation == nullptr; i += step) sample.push_back(codes[i]);
+  BitPermutation perm = permutation != nullptr ? *permutation
+                        : layout.count > 0    ? BitPermutation::Choose(sample, layout)
+                                              : BitPermutation::Identity();
   std::shared_ptr<MihSegment> seg(new MihSegment(std::move(perm), layout));
   seg->inverse_ = std::make_unique<BitPermutation>(seg->perm_.Inverse());
   seg->n_ = n;
@@ -142,14 +146,24 @@ std::shared_ptr<const MihSegment> MihSegment::Build(std::span<const std::uint64_
     seg->own_bytes_.push_back(std::move(post));
   }
   seg->codes_ = seg->own_codes_;
+  if (!balanced && layout.count > 0) seg->MarkUnbalanced();
   return seg;
+}
+
+void MihSegment::MarkUnbalanced() {
+  unbalanced_.clear();
+  for (std::size_t i = 0; i < n_ && unbalanced_.size() <= kMaxUnbalanced; ++i) {
+    if (!Balanced(codes_[i])) unbalanced_.push_back(static_cast<std::uint32_t>(i));
+  }
+  few_unbalanced_ = unbalanced_.size() <= kMaxUnbalanced;
+  if (!few_unbalanced_) unbalanced_ = {};
 }
 
 Code MihSegment::RawCode(std::uint32_t i) const { return inverse_->Apply(codes_[i]); }
 
 std::size_t MihSegment::MemoryBytes() const {
-  if (mapping_) return mapped_bytes_;
-  std::size_t bytes = own_codes_.size() * sizeof(Code);
+  if (mapping_) return mapped_bytes_ + unbalanced_.size() * 4;
+  std::size_t bytes = own_codes_.size() * sizeof(Code) + unbalanced_.size() * 4;
   for (const auto& t : own_tables_) bytes += t.size() * 4;
   for (const auto& d : own_bytes_) bytes += d.size();
   return bytes;
@@ -174,91 +188,123 @@ void MihSegment::Scan(const Code& q, int radius, std::vector<SegmentHit>& out) c
 }
 
 // Probing is a chain of dependent cache misses (offsets -> postings -> code), so it runs as a
-// pipeline: list every (chunk, value) probe, then walk each list while prefetching a fixed distance
-// ahead, so dozens of misses are in flight at once instead of one. The verification pass, which
-// dominates (~24k candidates per query at 10M PDQ-like codes, r=31), prefetches furthest: at 10M
-// on a Zen 4 core, 16 ahead gave 3,500 q/s, 48 gave 5,600 and 96 gave 7,200 (32 B codes, so 96
-// in flight is 3 KiB of L1; see VerifyCandidates).
-void MihSegment::Probe(const Code& q, int radius, std::vector<SegmentHit>& out) const {
-  constexpr std::size_t kAhead = 16;
+// pipeline: list every (chunk, value) probe, then walk each list while prefetching ahead, so dozens
+// of misses are in flight at once instead of one.
+//
+// Which entries are worth fetching is decided by counting, not by fetching. Say chunk c is probed
+// to t_c bits (t_c = -1: not probed) and S = sum of (t_c + 1). An entry found in chunk c at d_c
+// bits is "credited" t_c + 1 - d_c; in a chunk where it is not found, d_c >= t_c + 1. So its
+// distance is at least S - (its total credit), and it can be within r only if its credit is at
+// least need = S - r. The pigeonhole choice of radii makes S = r + 1 (need 1: every entry found
+// is a candidate, as in plain MIH). When every chunk is probed to the larger radius s instead (at
+// 10M PDQ-like codes, r = 31: 11 chunks of 23-24 bits, S = 33, need 3), an entry found once at the
+// outer ring (credit 1) cannot match, and most entries found are exactly that: the credits are
+// summed per entry in a small table, and only entries whose credit reaches `need` are fetched and
+// verified (at 10M, r=31: ~11,800 found, ~800 verified instead of ~7,200 with the previous per-query
+// choice of radii; 1.21-1.32x the queries/s, measured side by side). The table is a 64 KiB array
+// of saturating byte counters indexed by a hash of the position: entries that share a counter can
+// only be fetched needlessly, never skipped, so the search stays exact.
+void MihSegment::Probe(const Code& q, int radius, bool odd_only_for_unbalanced, std::vector<SegmentHit>& out) const {
+  constexpr std::size_t kOffsetsAhead = 16, kPostingsAhead = 64;
+  constexpr int kCounterBits = 16;
   struct Probe {
-    std::uint32_t chunk, value, ring;  // ring: bits flipped from the query's chunk value
+    std::uint32_t chunk, value, credit;
   };
   struct Range {
-    std::uint32_t chunk, begin, end, ring;
+    std::uint32_t chunk, begin, end, credit;
   };
   thread_local std::vector<Probe> probes;
   thread_local std::vector<Range> ranges;
-  thread_local std::vector<std::uint32_t> candidates;
+  thread_local std::vector<std::uint32_t> found, candidates;
+  thread_local std::vector<std::uint8_t> counters(std::size_t{1} << kCounterBits, 0);
   probes.clear();
   ranges.clear();
   candidates.clear();
-  // Which chunks get the smaller radius is chosen per query (any choice is exact: the radii only
-  // need (r_c + 1) to sum to radius + 1). Every chunk is probed to the larger radius s, then the
-  // chunks whose outer ring holds the most candidates give it up, as many as the sum allows. At
-  // 10M PDQ-like codes, r=31 (11 chunks, 2 of them at the smaller radius): 11,000 -> 9,000
-  // candidates a query for 20% more bucket lookups, +7% queries/s. Where more chunks sit at the
-  // smaller radius (1M: 8 of 13) probing all of them further costs more than it saves, and at
-  // r=63 (s = 5) the outer rings cost what they save: only when the extra lookups are few.
+  // Every chunk to the larger radius s when that costs few extra lookups (at most a quarter more,
+  // s <= 2: at 10M, r=31); otherwise the pigeonhole radii (at 1M, 8 of 13 chunks sit at the smaller
+  // radius, and at r=63 s = 5: probing them further costs more than counting saves).
   const int s = ChunkRadius(layout_.count - 1, layout_.count, radius);
-  int slack = 0;
   double base_probes = 0, extra_probes = 0;
   for (int c = 0; c < layout_.count; ++c) {
     const int t = ChunkRadius(c, layout_.count, radius), w = layout_.width[static_cast<std::size_t>(c)];
-    slack += s - t;
     for (int k = 0; k <= s; ++k) (k <= t ? base_probes : extra_probes) += Binomial(w, k);
   }
-  const bool adaptive = s >= 0 && s <= 2 && slack > 0 && extra_probes <= 0.25 * base_probes;
-  std::array<int, 32> level{};
+  const bool widen = s >= 0 && s <= 2 && extra_probes > 0 && extra_probes <= 0.25 * base_probes;
+  int credit_sum = 0;  // S
   for (int c = 0; c < layout_.count; ++c) {
-    const int t = adaptive ? s : ChunkRadius(c, layout_.count, radius);
-    level[static_cast<std::size_t>(c)] = t;
+    const int t = widen ? s : ChunkRadius(c, layout_.count, radius);
     if (t < 0) continue;
+    credit_sum += t + 1;
     const auto cs = static_cast<std::size_t>(c);
     const int w = layout_.width[cs];
     const std::uint64_t own = ExtractChunk(q, layout_.start[cs], w);
-    ForEachNeighbour(own, w, t, [&](std::uint64_t v) {
-      probes.push_back({static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(v),
-                        static_cast<std::uint32_t>(std::popcount(v ^ own))});
+    ForEachNeighbour(own, w, t, [&](std::uint64_t v, int ring) {
+      probes.push_back({static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(v), static_cast<std::uint32_t>(t + 1 - ring)});
     });
   }
-  std::array<std::array<std::uint32_t, 3>, 32> ring_counts{};
+  const int need = credit_sum - radius;  // >= 1: the radii always cover the pigeonhole bound
+  std::size_t total = 0;
   for (std::size_t i = 0; i < probes.size(); ++i) {
-    if (i + kAhead < probes.size()) buckets_[probes[i + kAhead].chunk].Prefetch(probes[i + kAhead].value);
+    if (i + kOffsetsAhead < probes.size()) buckets_[probes[i + kOffsetsAhead].chunk].Prefetch(probes[i + kOffsetsAhead].value);
     const Probe& p = probes[i];
     const BucketOffsets& b = buckets_[p.chunk];
     const std::uint32_t begin = b.Start(p.value), end = b.Start(p.value + 1);
     if (begin == end) continue;
-    ranges.push_back({p.chunk, begin, end, p.ring});
-    if (adaptive) ring_counts[p.chunk][p.ring] += end - begin;
+    ranges.push_back({p.chunk, begin, end, p.credit});
+    total += end - begin;
   }
-  if (adaptive) {
-    for (int u = 0; u < slack; ++u) {
-      std::size_t best = 0;
-      std::uint32_t most = 0;
-      bool any = false;
-      for (std::size_t c = 0; c < static_cast<std::size_t>(layout_.count); ++c) {
-        if (level[c] < 0) continue;
-        const std::uint32_t n = ring_counts[c][static_cast<std::size_t>(level[c])];
-        if (!any || n > most) best = c, most = n, any = true;
-      }
-      --level[best];
-    }
-    std::erase_if(ranges, [&](const Range& r) { return static_cast<int>(r.ring) > level[r.chunk]; });
-  }
+  // A code with 128 ones is at an even distance from this query: one more credit is needed.
+  const int need_balanced = odd_only_for_unbalanced ? need + 1 : need;
+  const bool counting = need_balanced > 1;
+  constexpr int kShift = 32 - kCounterBits;
+  auto slot = [](std::uint32_t position) { return (position * 2654435761u) >> kShift; };
+  std::uint8_t* counter = counters.data();
+  // Every position found, in one buffer, each credited as it is read (while its line is in L1);
+  // each range's postings are prefetched whole, well ahead.
+  if (found.size() < total) found.resize(total + total / 2);
+  std::uint32_t* dst = found.data();
   for (std::size_t i = 0; i < ranges.size(); ++i) {
-    if (i + kAhead < ranges.size() && ranges[i + kAhead].chunk != 0) {
-      __builtin_prefetch(postings_[ranges[i + kAhead].chunk].AddressOf(ranges[i + kAhead].begin));
+    if (i + kPostingsAhead < ranges.size() && ranges[i + kPostingsAhead].chunk != 0) {
+      const Range& f = ranges[i + kPostingsAhead];
+      const auto first = reinterpret_cast<std::uintptr_t>(postings_[f.chunk].AddressOf(f.begin));
+      const auto last = reinterpret_cast<std::uintptr_t>(postings_[f.chunk].AddressOf(f.end));
+      for (std::uintptr_t line = first & ~std::uintptr_t{63}; line < last; line += 64) {
+        __builtin_prefetch(reinterpret_cast<const void*>(line));
+      }
     }
     const Range& r = ranges[i];
+    std::uint32_t* from = dst;
     if (r.chunk == 0) {
-      for (std::uint32_t p = r.begin; p < r.end; ++p) candidates.push_back(p);
+      for (std::uint32_t p = r.begin; p < r.end; ++p) *dst++ = p;  // chunk 0: the positions themselves
     } else {
-      postings_[r.chunk].AppendPositions(r.begin, r.end, candidates);
+      dst = postings_[r.chunk].CopyPositions(r.begin, r.end, dst);
+    }
+    if (counting) {
+      for (; from < dst; ++from) {
+        std::uint8_t& c = counter[slot(*from)];
+        const unsigned sum = c + r.credit;
+        c = static_cast<std::uint8_t>(sum > 255 ? 255 : sum);
+      }
     }
   }
-  const std::size_t first = out.size();
-  VerifyCandidates(codes_.data(), candidates.data(), candidates.size(), q, radius, out);
+  const std::size_t n_found = static_cast<std::size_t>(dst - found.data());
+  const std::size_t first = out.size();  // `out` may hold other segments' hits
+  if (!counting) {
+    VerifyCandidates(codes_.data(), found.data(), n_found, q, radius, out);
+  } else {
+    for (std::size_t k = 0; k < n_found; ++k) {
+      if (counter[slot(found[k])] >= need_balanced) candidates.push_back(found[k]);
+    }
+    // The few codes without 128 ones may be at the odd distance: each whose counter reaches `need`
+    // is checked (one that was not found at all only costs a needless check).
+    if (need_balanced > need) {
+      for (const std::uint32_t u : unbalanced_) {
+        if (counter[slot(u)] >= need && counter[slot(u)] < need_balanced) candidates.push_back(u);
+      }
+    }
+    for (std::size_t k = 0; k < n_found; ++k) counter[slot(found[k])] = 0;
+    VerifyCandidates(codes_.data(), candidates.data(), candidates.size(), q, radius, out);
+  }
   // A code can be found through several chunks; sorting the (few) matches is far cheaper than
   // de-duplicating every candidate.
   const auto begin = out.begin() + static_cast<std::ptrdiff_t>(first);
@@ -288,7 +334,8 @@ void MihSegment::Search(const Code& raw_query, int radius, std::vector<SegmentHi
   if (PrefersScan(radius, 1)) {
     Scan(q, radius, out);
   } else {
-    Probe(q, radius, out);
+    const bool odd_only_for_unbalanced = few_unbalanced_ && (radius & 1) != 0 && radius < 256 && Balanced(raw_query);
+    Probe(q, radius, odd_only_for_unbalanced, out);
   }
 }
 

@@ -27,9 +27,12 @@ class MihSegment {
   static constexpr std::size_t kScanBelow = 2048;
 
   // Builds from raw (unpermuted) codes. placed[i] receives input i's position in the segment.
+  // `permutation`: which bits form the chunks; by default chosen from the data (tests pass the
+  // identity to place differing bits chunk by chunk).
   static std::shared_ptr<const MihSegment> Build(std::span<const std::uint64_t> ids,
                                                  std::span<const Code> codes,
-                                                 std::vector<std::uint32_t>* placed = nullptr);
+                                                 std::vector<std::uint32_t>* placed = nullptr,
+                                                 const BitPermutation* permutation = nullptr);
 
   // Appends every position with distance <= radius (radius already clamped to 0..256). No
   // duplicates. Raw query.
@@ -57,7 +60,10 @@ class MihSegment {
   void Scan(const Code& permuted, int radius, std::vector<SegmentHit>& out) const;
   bool PrefersScan(int radius, std::size_t queries) const;
   int EffectiveRadius(const Code& raw_query, int radius) const;
-  void Probe(const Code& permuted, int radius, std::vector<SegmentHit>& out) const;
+  // `odd_only_for_unbalanced`: the query has 128 ones and the radius is odd, in a segment where
+  // some codes do not: only those codes can be at the odd distance (see Probe).
+  void Probe(const Code& permuted, int radius, bool odd_only_for_unbalanced, std::vector<SegmentHit>& out) const;
+  void MarkUnbalanced();  // fills unbalanced_ from codes_ (segments not all balanced)
   double ProbeCost(int radius) const;
 
   BitPermutation perm_;
@@ -65,6 +71,12 @@ class MihSegment {
   ChunkLayout layout_;  // count == 0: scan-only segment
   std::size_t n_ = 0;
   bool balanced_ = false;  // every code has exactly 128 ones: distances are even
+  // Otherwise, when they are few (at most kMaxUnbalanced), the positions of the codes that do not
+  // have 128 ones (a real or synthetic PDQ list has a handful: flat pictures, ties at the median),
+  // so that the others keep their even distances (see Probe).
+  static constexpr std::size_t kMaxUnbalanced = 4096;
+  std::vector<std::uint32_t> unbalanced_;
+  bool few_unbalanced_ = false;
   std::span<const Code> codes_;  // permuted, sorted by chunk 0
   PackedColumn ids_;
   std::array<BucketOffsets, 32> buckets_{};                    // by chunk value

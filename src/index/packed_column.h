@@ -38,23 +38,19 @@ struct PackedColumn {
     std::memcpy(&v, p, 4);
     return width == 3 ? (v & 0xFF'FFFFu) : v;
   }
-  // Appends values [begin, end) as 32-bit positions (widths 3 and 4).
-  template <typename Out>
-  void AppendPositions(std::size_t begin, std::size_t end, Out& out) const {
+  // Writes values [begin, end) as 32-bit positions to `dst` (widths 3 and 4); returns the end.
+  std::uint32_t* CopyPositions(std::size_t begin, std::size_t end, std::uint32_t* dst) const {
     if (width == 4) {
-      const auto* words = reinterpret_cast<const std::uint32_t*>(data);
-      out.insert(out.end(), words + begin, words + end);
-      return;
+      std::memcpy(dst, data + begin * 4, (end - begin) * 4);
+      return dst + (end - begin);
     }
-    const std::size_t at = out.size();
-    out.resize(at + (end - begin));
-    std::uint32_t* dst = out.data() + at;
     const std::uint8_t* src = data + begin * 3;
     for (std::size_t i = 0; i < end - begin; ++i) {
       std::uint32_t v;
       std::memcpy(&v, src + i * 3, 4);
       dst[i] = v & 0xFF'FFFFu;
     }
+    return dst + (end - begin);
   }
   const void* AddressOf(std::size_t i) const { return data + i * static_cast<std::size_t>(width); }
   std::size_t size() const { return count; }

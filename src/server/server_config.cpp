@@ -50,7 +50,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig& config) {
   const auto tables = ConfigTables();
   auto check_keys = [&](const toml::table& t, std::string_view section) -> Status {
     const std::string prefix = section.empty() ? "" : std::string(section) + ".";
-    for (const auto& [key, node] : t) {
+    for (const auto& [key_name, node] : t) {
+      const toml::key& key = key_name;  // clang 14 (the sanitizer stage) cannot capture a binding
       const bool known = std::any_of(reference.begin(), reference.end(), [&](const ConfigKey& k) {
         return k.table == section && k.key == key.str();
       });

@@ -242,8 +242,10 @@ Result<SweepResult> RetroMatcher::Sweep(const Case& origin, const Bank& bank, st
   std::set<std::string> accounts;
   std::set<std::int64_t> cases;
   for (auto& [content_id, upload] : found) {
-    // The case's own files are what was decided.
-    if (std::any_of(origin.items.begin(), origin.items.end(), [&](const CaseItem& i) { return i.content_id == content_id; })) {
+    // The case's own files are what was decided. (The id is captured by a reference of its own:
+    // clang 14, which builds the sanitizer stage, cannot capture a structured binding.)
+    const std::string& id = content_id;
+    if (std::any_of(origin.items.begin(), origin.items.end(), [&id](const CaseItem& i) { return i.content_id == id; })) {
       continue;
     }
     VIGIL_ASSIGN_OR_RETURN(auto allowed_by, workflow_.AllowListEntry(upload.signals));
