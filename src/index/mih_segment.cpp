@@ -155,8 +155,7 @@ void MihSegment::MarkUnbalanced() {
   for (std::size_t i = 0; i < n_ && unbalanced_.size() <= kMaxUnbalanced; ++i) {
     if (!Balanced(codes_[i])) unbalanced_.push_back(static_cast<std::uint32_t>(i));
   }
-  few_unbalanced_ = unbalanced_.size() <= kMaxUnbalanced;
-  if (!few_unbalanced_) unbalanced_ = {};
+  if (unbalanced_.size() > kMaxUnbalanced) unbalanced_ = {};
 }
 
 Code MihSegment::RawCode(std::uint32_t i) const { return inverse_->Apply(codes_[i]); }
@@ -334,7 +333,7 @@ void MihSegment::Search(const Code& raw_query, int radius, std::vector<SegmentHi
   if (PrefersScan(radius, 1)) {
     Scan(q, radius, out);
   } else {
-    const bool odd_only_for_unbalanced = few_unbalanced_ && (radius & 1) != 0 && radius < 256 && Balanced(raw_query);
+    const bool odd_only_for_unbalanced = !unbalanced_.empty() && (radius & 1) != 0 && radius < 256 && Balanced(raw_query);
     Probe(q, radius, odd_only_for_unbalanced, out);
   }
 }

@@ -73,10 +73,9 @@ class MihSegment {
   bool balanced_ = false;  // every code has exactly 128 ones: distances are even
   // Otherwise, when they are few (at most kMaxUnbalanced), the positions of the codes that do not
   // have 128 ones (a real or synthetic PDQ list has a handful: flat pictures, ties at the median),
-  // so that the others keep their even distances (see Probe).
+  // so that the others keep their even distances (see Probe); empty when there are more.
   static constexpr std::size_t kMaxUnbalanced = 4096;
   std::vector<std::uint32_t> unbalanced_;
-  bool few_unbalanced_ = false;
   std::span<const Code> codes_;  // permuted, sorted by chunk 0
   PackedColumn ids_;
   std::array<BucketOffsets, 32> buckets_{};                    // by chunk value
