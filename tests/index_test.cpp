@@ -372,6 +372,25 @@ index::Code SpreadFlips(const index::Code& q, int d, const index::ChunkLayout& l
   }
 }
 
+// A segment's hits for `q` within `r` (position, distance) and brute force's over the codes it was
+// built from (`placed`: each code's position), both sorted.
+std::pair<std::vector<std::pair<std::uint32_t, int>>, std::vector<std::pair<std::uint32_t, int>>> SegmentAgainstBruteForce(
+    const index::MihSegment& segment, const std::vector<index::Code>& codes, const std::vector<std::uint32_t>& placed,
+    const index::Code& q, int r) {
+  std::vector<std::pair<std::uint32_t, int>> got, want;
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    const int d = std::popcount(codes[i][0] ^ q[0]) + std::popcount(codes[i][1] ^ q[1]) +
+                  std::popcount(codes[i][2] ^ q[2]) + std::popcount(codes[i][3] ^ q[3]);
+    if (d <= r) want.emplace_back(placed[i], d);
+  }
+  std::vector<index::SegmentHit> hits;
+  segment.Search(q, r, hits);
+  for (const auto& h : hits) got.emplace_back(h.index, h.distance);
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  return {got, want};
+}
+
 // The search by counts of close chunks (MihSegment::Probe), on codes placed at the edge of what
 // the count allows: at exactly the radius (odd radii: codes without 128 ones, the rest of the
 // list balanced) and one bit inside it, for radii where every chunk is probed further than the
@@ -402,20 +421,35 @@ TEST(MihSegment, CodesWithTheLeastCountOfCloseChunksThatAllowsAMatchAreFound) {
   ASSERT_EQ(segment->layout().count, layout.count);
   for (int r : {16, 17, 30, 31, 32, 33, 34, 35}) {
     for (const auto& q : queries) {
-      std::vector<std::pair<std::uint32_t, int>> want, got;
-      for (std::size_t i = 0; i < codes.size(); ++i) {
-        const int d = std::popcount(codes[i][0] ^ q[0]) + std::popcount(codes[i][1] ^ q[1]) +
-                      std::popcount(codes[i][2] ^ q[2]) + std::popcount(codes[i][3] ^ q[3]);
-        if (d <= r) want.emplace_back(placed[i], d);
-      }
-      std::vector<index::SegmentHit> hits;
-      segment->Search(q, r, hits);
-      for (const auto& h : hits) got.emplace_back(h.index, h.distance);
-      std::sort(want.begin(), want.end());
-      std::sort(got.begin(), got.end());
+      const auto [got, want] = SegmentAgainstBruteForce(*segment, codes, placed, q, r);
       ASSERT_GE(want.size(), 60u) << "radius " << r;
       ASSERT_EQ(got, want) << "radius " << r;
     }
+  }
+}
+
+// The credits are summed in a table of counters shared by hashes of positions. Here every code is
+// near the query (found through most chunks, ~73,000 positions for 64K counters), so matches share
+// their counters with codes that reach the credit first; each must still be found, the codes
+// without 128 ones at odd radii too.
+TEST(MihSegment, MatchesSharingTheirCounterWithOtherCodesAreFound) {
+  std::mt19937_64 rng(202);
+  const PdqHash query = RandomHash(rng, true);
+  std::vector<index::Code> codes;
+  std::uniform_int_distribution<int> half_distance(10, 22);  // distances 20..44, all even
+  for (int i = 0; i < 70000; ++i) codes.push_back(Perturb(query, 2 * half_distance(rng), rng, true).Lanes());
+  // And codes without 128 ones at odd distances, found through the check of the segment's few
+  // unbalanced codes at odd radii (at most MihSegment::kMaxUnbalanced of them).
+  std::uniform_int_distribution<int> odd_distance(12, 15);  // 25..31
+  for (int i = 0; i < 3000; ++i) codes.push_back(Perturb(query, 2 * odd_distance(rng) + 1, rng, false).Lanes());
+  std::vector<std::uint32_t> placed;
+  const auto segment = index::MihSegment::Build(std::vector<std::uint64_t>(codes.size(), 0), codes, &placed);
+  const index::Code q = query.Lanes();
+  for (int r : {24, 29, 30, 31}) {
+    const auto [got, want] = SegmentAgainstBruteForce(*segment, codes, placed, q, r);
+    ASSERT_GE(want.size(), 1000u) << "radius " << r;
+    ASSERT_EQ(got.size(), want.size()) << "radius " << r;
+    ASSERT_EQ(got, want) << "radius " << r;
   }
 }
 

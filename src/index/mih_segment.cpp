@@ -8,8 +8,10 @@
 #include "index/scan_kernels.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
+#include <cstring>
 
 namespace vigil::index {
 namespace {
@@ -51,6 +53,22 @@ int ChunkRadius(int chunk, int count, int radius) {
   const int s = radius / count, a = radius % count;
   // The last a+1 chunks (the narrowest: fewest probes) get radius s, the others s-1.
   return chunk >= count - (a + 1) ? s : s - 1;
+}
+
+// Every value within `t` bits of 0 over `width` bits (so a chunk's probes are its own value XOR
+// each), ring by ring: index 0 is ring 0, the next `width` ring 1, and so on. Built once per
+// (width, t) for t <= 2 (the radii that large indexes probe at r = 31), thread-safely.
+const std::vector<std::uint32_t>& NeighbourMasks(int width, int t) {
+  static const auto tables = [] {
+    std::array<std::array<std::vector<std::uint32_t>, 3>, 33> all;
+    for (int w = 1; w <= 32; ++w) {
+      for (int k = 0; k <= 2; ++k) {
+        ForEachNeighbour(0, w, k, [&](std::uint64_t v, int) { all[static_cast<std::size_t>(w)][static_cast<std::size_t>(k)].push_back(static_cast<std::uint32_t>(v)); });
+      }
+    }
+    return all;
+  }();
+  return tables[static_cast<std::size_t>(width)][static_cast<std::size_t>(t)];
 }
 
 }  // namespace
@@ -187,8 +205,11 @@ void MihSegment::Scan(const Code& q, int radius, std::vector<SegmentHit>& out) c
 }
 
 // Probing is a chain of dependent cache misses (offsets -> postings -> code), so it runs as a
-// pipeline: list every (chunk, value) probe, then walk each list while prefetching ahead, so dozens
-// of misses are in flight at once instead of one.
+// pipeline of passes over flat arrays: list every (chunk, value) probe, look up each one's bucket
+// while prefetching well ahead, copy every bucket's positions while prefetching well ahead, then
+// count, so dozens of misses are in flight at once instead of one, and no pass branches on the
+// data in its inner loop (an empty bucket, a bucket's length: those branches are unpredictable and
+// cost more than the memory).
 //
 // Which entries are worth fetching is decided by counting, not by fetching. Say chunk c is probed
 // to t_c bits (t_c = -1: not probed) and S = sum of (t_c + 1). An entry found in chunk c at d_c
@@ -197,28 +218,29 @@ void MihSegment::Scan(const Code& q, int radius, std::vector<SegmentHit>& out) c
 // least need = S - r. The pigeonhole choice of radii makes S = r + 1 (need 1: every entry found
 // is a candidate, as in plain MIH). When every chunk is probed to the larger radius s instead (at
 // 10M PDQ-like codes, r = 31: 11 chunks of 23-24 bits, S = 33, need 3), an entry found once at the
-// outer ring (credit 1) cannot match, and most entries found are exactly that: the credits are
-// summed per entry in a small table, and only entries whose credit reaches `need` are fetched and
-// verified (at 10M, r=31: ~11,800 found, ~800 verified instead of ~7,200 with the previous per-query
-// choice of radii; 1.21-1.32x the queries/s, measured side by side). The table is a 64 KiB array
-// of saturating byte counters indexed by a hash of the position: entries that share a counter can
-// only be fetched needlessly, never skipped, so the search stays exact.
+// outer ring (credit 1) cannot match, and most entries found are exactly that (at 10M, r=31:
+// ~11,800 found, ~775 verified). The credits are summed in a 64 KiB table of saturating byte
+// counters indexed by a hash of the position: entries that share a counter can only be fetched
+// needlessly, never skipped, so the search stays exact. An entry becomes a candidate at any of its
+// increments that leaves its counter at `need` or more: its last increment always does when its
+// own credit reaches `need`, so no entry is missed, and no pass is needed to look for them.
 void MihSegment::Probe(const Code& q, int radius, bool odd_only_for_unbalanced, std::vector<SegmentHit>& out) const {
-  constexpr std::size_t kOffsetsAhead = 16, kPostingsAhead = 64;
+  constexpr std::size_t kOffsetsAhead = 32, kPostingsAhead = 32, kCountBlock = 256;
   constexpr int kCounterBits = 16;
-  struct Probe {
-    std::uint32_t chunk, value, credit;
-  };
   struct Range {
-    std::uint32_t chunk, begin, end, credit;
+    std::uint32_t begin, end;
   };
-  thread_local std::vector<Probe> probes;
-  thread_local std::vector<Range> ranges;
-  thread_local std::vector<std::uint32_t> found, candidates;
-  thread_local std::vector<std::uint8_t> counters(std::size_t{1} << kCounterBits, 0);
-  probes.clear();
-  ranges.clear();
-  candidates.clear();
+  struct Scratch {
+    std::vector<std::uint32_t> values;          // probes: chunk values
+    std::vector<std::uint8_t> chunks, credits;  // probes: chunk, credit
+    std::vector<Range> ranges;                  // non-empty buckets
+    std::vector<std::uint8_t> range_chunks, range_credits;
+    std::vector<std::uint32_t> found;           // positions, with their credits
+    std::vector<std::uint8_t> found_credits;
+    std::vector<std::uint32_t> candidates;
+    std::vector<std::uint8_t> counters = std::vector<std::uint8_t>(std::size_t{1} << kCounterBits, 0);
+  };
+  thread_local Scratch sc;
   // Every chunk to the larger radius s when that costs few extra lookups (at most a quarter more,
   // s <= 2: at 10M, r=31); otherwise the pigeonhole radii (at 1M, 8 of 13 chunks sit at the smaller
   // radius, and at r=63 s = 5: probing them further costs more than counting saves).
@@ -229,7 +251,13 @@ void MihSegment::Probe(const Code& q, int radius, bool odd_only_for_unbalanced, 
     for (int k = 0; k <= s; ++k) (k <= t ? base_probes : extra_probes) += Binomial(w, k);
   }
   const bool widen = s >= 0 && s <= 2 && extra_probes > 0 && extra_probes <= 0.25 * base_probes;
+
+  // 1. The probes.
   int credit_sum = 0;  // S
+  std::size_t np = 0;
+  auto reserve = [](auto& v, std::size_t n) {
+    if (v.size() < n) v.resize(n + n / 2);
+  };
   for (int c = 0; c < layout_.count; ++c) {
     const int t = widen ? s : ChunkRadius(c, layout_.count, radius);
     if (t < 0) continue;
@@ -237,75 +265,140 @@ void MihSegment::Probe(const Code& q, int radius, bool odd_only_for_unbalanced, 
     const auto cs = static_cast<std::size_t>(c);
     const int w = layout_.width[cs];
     const std::uint64_t own = ExtractChunk(q, layout_.start[cs], w);
-    ForEachNeighbour(own, w, t, [&](std::uint64_t v, int ring) {
-      probes.push_back({static_cast<std::uint32_t>(c), static_cast<std::uint32_t>(v), static_cast<std::uint32_t>(t + 1 - ring)});
-    });
+    std::size_t n = 0;
+    for (int k = 0; k <= t; ++k) n += static_cast<std::size_t>(Binomial(w, k) + 0.5);
+    reserve(sc.values, np + n);
+    reserve(sc.chunks, np + n);
+    reserve(sc.credits, np + n);
+    if (t <= 2) {
+      const std::vector<std::uint32_t>& masks = NeighbourMasks(w, t);
+      const auto own32 = static_cast<std::uint32_t>(own);
+      for (std::size_t j = 0; j < masks.size(); ++j) {
+        sc.values[np + j] = own32 ^ masks[j];
+        // Ring 0 is the first mask, ring 1 the next w.
+        sc.credits[np + j] = static_cast<std::uint8_t>(t + 1 - (j == 0 ? 0 : j <= static_cast<std::size_t>(w) ? 1 : 2));
+      }
+    } else {
+      std::size_t j = np;
+      ForEachNeighbour(own, w, t, [&](std::uint64_t v, int ring) {
+        sc.values[j] = static_cast<std::uint32_t>(v);
+        sc.credits[j++] = static_cast<std::uint8_t>(t + 1 - ring);
+      });
+    }
+    std::fill(sc.chunks.begin() + static_cast<std::ptrdiff_t>(np), sc.chunks.begin() + static_cast<std::ptrdiff_t>(np + n),
+              static_cast<std::uint8_t>(c));
+    np += n;
   }
   const int need = credit_sum - radius;  // >= 1: the radii always cover the pigeonhole bound
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < probes.size(); ++i) {
-    if (i + kOffsetsAhead < probes.size()) buckets_[probes[i + kOffsetsAhead].chunk].Prefetch(probes[i + kOffsetsAhead].value);
-    const Probe& p = probes[i];
-    const BucketOffsets& b = buckets_[p.chunk];
-    const std::uint32_t begin = b.Start(p.value), end = b.Start(p.value + 1);
-    if (begin == end) continue;
-    ranges.push_back({p.chunk, begin, end, p.credit});
+
+  // 2. Each probe's bucket; empty ones are dropped by not advancing (no branch).
+  reserve(sc.ranges, np);
+  reserve(sc.range_chunks, np);
+  reserve(sc.range_credits, np);
+  const std::uint32_t* values = sc.values.data();
+  const std::uint8_t* chunks = sc.chunks.data();
+  const std::uint8_t* credits = sc.credits.data();
+  for (std::size_t j = 0; j < std::min(np, kOffsetsAhead); ++j) buckets_[chunks[j]].Prefetch(values[j]);
+  std::size_t nr = 0, total = 0;
+  for (std::size_t j = 0; j < np; ++j) {
+    if (j + kOffsetsAhead < np) buckets_[chunks[j + kOffsetsAhead]].Prefetch(values[j + kOffsetsAhead]);
+    const BucketOffsets& b = buckets_[chunks[j]];
+    const std::uint32_t begin = b.Start(values[j]), end = b.Start(values[j] + 1);
+    sc.ranges[nr] = {begin, end};
+    sc.range_chunks[nr] = chunks[j];
+    sc.range_credits[nr] = credits[j];
     total += end - begin;
+    nr += begin != end;
   }
+
+  // 3. Every position found, with its bucket's credit. A bucket of up to 4 postings (most of them)
+  // is copied as 4 whatever its length, and the cursor advanced by the length.
+  constexpr std::size_t kSlack = 4;  // a short bucket writes up to 4 values
+  reserve(sc.found, total + kSlack);
+  reserve(sc.found_credits, total + kSlack);
+  std::uint32_t* found = sc.found.data();
+  std::uint8_t* found_credits = sc.found_credits.data();
+  const Range* ranges = sc.ranges.data();
+  const std::uint8_t* range_chunks = sc.range_chunks.data();
+  const std::uint8_t* range_credits = sc.range_credits.data();
+  std::size_t k = 0;
+  // Range i's postings are prefetched while range i - kPostingsAhead is copied. (Written out here:
+  // GCC 12 deletes a lambda made only of prefetches as a call without effects, and with it the
+  // prefetches.)
+  for (std::size_t ahead = 0; ahead < nr + kPostingsAhead; ++ahead) {
+    if (ahead < nr && range_chunks[ahead] != 0) {
+      const PackedColumn& col = postings_[range_chunks[ahead]];
+      __builtin_prefetch(col.AddressOf(ranges[ahead].begin));
+      // The range's last byte: usually on the first's line (a second prefetch of a line already
+      // on its way is nearly free, a needless line is not).
+      __builtin_prefetch(static_cast<const std::uint8_t*>(col.AddressOf(ranges[ahead].end)) - 1);
+    }
+    if (ahead < kPostingsAhead) continue;
+    const std::size_t i = ahead - kPostingsAhead;
+    const std::uint32_t begin = ranges[i].begin, len = ranges[i].end - begin;
+    const std::uint8_t chunk = range_chunks[i], credit = range_credits[i];
+    if (chunk == 0) {
+      for (std::uint32_t e = 0; e < len; ++e) found[k + e] = begin + e;  // chunk 0: the positions themselves
+    } else if (!postings_[chunk].CopyFour(begin, len, found + k)) {
+      postings_[chunk].CopyPositions(begin, begin + len, found + k);
+    }
+    if (len <= kSlack) {
+      std::memset(found_credits + k, credit, kSlack);  // one 4-byte store
+    } else {
+      for (std::uint32_t e = 0; e < len; ++e) found_credits[k + e] = credit;
+    }
+    k += len;
+  }
+  const std::size_t n_found = k;
+
+  // 4. Count; an entry's position is kept when its counter reaches the credit it needs, and its
+  // code prefetched for the verification.
   // A code with 128 ones is at an even distance from this query: one more credit is needed.
   const int need_balanced = odd_only_for_unbalanced ? need + 1 : need;
-  const bool counting = need_balanced > 1;
-  constexpr int kShift = 32 - kCounterBits;
-  auto slot = [](std::uint32_t position) { return (position * 2654435761u) >> kShift; };
-  std::uint8_t* counter = counters.data();
-  // Every position found, in one buffer, each credited as it is read (while its line is in L1);
-  // each range's postings are prefetched whole, well ahead.
-  if (found.size() < total) found.resize(total + total / 2);
-  std::uint32_t* dst = found.data();
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    if (i + kPostingsAhead < ranges.size() && ranges[i + kPostingsAhead].chunk != 0) {
-      const Range& f = ranges[i + kPostingsAhead];
-      const auto first = reinterpret_cast<std::uintptr_t>(postings_[f.chunk].AddressOf(f.begin));
-      const auto last = reinterpret_cast<std::uintptr_t>(postings_[f.chunk].AddressOf(f.end));
-      for (std::uintptr_t line = first & ~std::uintptr_t{63}; line < last; line += 64) {
-        __builtin_prefetch(reinterpret_cast<const void*>(line));
-      }
-    }
-    const Range& r = ranges[i];
-    std::uint32_t* from = dst;
-    if (r.chunk == 0) {
-      for (std::uint32_t p = r.begin; p < r.end; ++p) *dst++ = p;  // chunk 0: the positions themselves
-    } else {
-      dst = postings_[r.chunk].CopyPositions(r.begin, r.end, dst);
-    }
-    if (counting) {
-      for (; from < dst; ++from) {
-        std::uint8_t& c = counter[slot(*from)];
-        const unsigned sum = c + r.credit;
-        c = static_cast<std::uint8_t>(sum > 255 ? 255 : sum);
-      }
-    }
-  }
-  const std::size_t n_found = static_cast<std::size_t>(dst - found.data());
-  const std::size_t first = out.size();  // `out` may hold other segments' hits
-  if (!counting) {
-    VerifyCandidates(codes_.data(), found.data(), n_found, q, radius, out);
+  reserve(sc.candidates, n_found + unbalanced_.size());
+  std::uint32_t* candidates = sc.candidates.data();
+  std::size_t nc = 0;
+  if (need_balanced <= 1) {
+    std::memcpy(candidates, found, n_found * sizeof(std::uint32_t));
+    nc = n_found;
   } else {
-    for (std::size_t k = 0; k < n_found; ++k) {
-      if (counter[slot(found[k])] >= need_balanced) candidates.push_back(found[k]);
+    constexpr int kShift = 32 - kCounterBits;
+    auto slot = [](std::uint32_t position) { return (position * 2654435761u) >> kShift; };
+    std::uint8_t* counter = sc.counters.data();
+    const auto threshold = static_cast<unsigned>(need_balanced);
+    for (std::size_t j0 = 0; j0 < n_found; j0 += kCountBlock) {
+      const std::size_t j1 = std::min(n_found, j0 + kCountBlock), nc0 = nc;
+      for (std::size_t j = j0; j < j1; ++j) {
+        std::uint8_t& c = counter[slot(found[j])];
+        const unsigned sum = std::min(255u, unsigned{c} + found_credits[j]);
+        c = static_cast<std::uint8_t>(sum);
+        candidates[nc] = found[j];
+        nc += sum >= threshold;
+      }
+      for (std::size_t j = nc0; j < nc; ++j) __builtin_prefetch(&codes_[candidates[j]]);
     }
     // The few codes without 128 ones may be at the odd distance: each whose counter reaches `need`
-    // is checked (one that was not found at all only costs a needless check).
+    // is checked (its counter may have reached `need_balanced` only after its own last credit, so
+    // the counting pass may not have kept it; one kept twice or not found at all only costs a
+    // needless check).
     if (need_balanced > need) {
       for (const std::uint32_t u : unbalanced_) {
-        if (counter[slot(u)] >= need && counter[slot(u)] < need_balanced) candidates.push_back(u);
+        candidates[nc] = u;
+        nc += counter[slot(u)] >= need;
       }
     }
-    for (std::size_t k = 0; k < n_found; ++k) counter[slot(found[k])] = 0;
-    VerifyCandidates(codes_.data(), candidates.data(), candidates.size(), q, radius, out);
+    // Clearing the whole table is cheaper than clearing each counter once a few thousand were used.
+    if (n_found > (std::size_t{1} << kCounterBits) / 16) {
+      std::memset(counter, 0, sc.counters.size());
+    } else {
+      for (std::size_t j = 0; j < n_found; ++j) counter[slot(found[j])] = 0;
+    }
   }
-  // A code can be found through several chunks; sorting the (few) matches is far cheaper than
-  // de-duplicating every candidate.
+
+  // 5. Verify. A code can be found through several chunks; sorting the (few) matches is far
+  // cheaper than de-duplicating every candidate.
+  const std::size_t first = out.size();  // `out` may hold other segments' hits
+  VerifyCandidates(codes_.data(), candidates, nc, q, radius, out);
   const auto begin = out.begin() + static_cast<std::ptrdiff_t>(first);
   std::sort(begin, out.end(), [](const SegmentHit& a, const SegmentHit& b) { return a.index < b.index; });
   out.erase(std::unique(begin, out.end(), [](const SegmentHit& a, const SegmentHit& b) { return a.index == b.index; }),

@@ -52,6 +52,23 @@ struct PackedColumn {
     }
     return dst + (end - begin);
   }
+  // Writes values [begin, begin + len) as 32-bit positions to dst[0..len) when len <= 4, always
+  // storing 4 (dst must have room for 4), without a loop; false (nothing written) when len > 4 or
+  // the 4 values would read past the column (widths 3 and 4).
+  bool CopyFour(std::size_t begin, std::size_t len, std::uint32_t* dst) const {
+    if (len > 4 || begin + 4 > count) return false;
+    if (width == 4) {
+      std::memcpy(dst, data + begin * 4, 16);
+      return true;
+    }
+    const std::uint8_t* src = data + begin * 3;
+    for (std::size_t i = 0; i < 4; ++i) {  // unrolled: four unaligned loads, each masked
+      std::uint32_t v;
+      std::memcpy(&v, src + i * 3, 4);
+      dst[i] = v & 0xFF'FFFFu;
+    }
+    return true;
+  }
   const void* AddressOf(std::size_t i) const { return data + i * static_cast<std::size_t>(width); }
   std::size_t size() const { return count; }
   std::size_t Bytes() const { return PackedBytes(count, width); }

@@ -154,6 +154,9 @@ void ScanCodesMany(const Code* codes, std::size_t n, const Code* queries, const 
 
 void VerifyCandidates(const Code* codes, const std::uint32_t* candidates, std::size_t n, const Code& query,
                       int radius, std::vector<SegmentHit>& out) {
+  // The kernels prefetch kVerifyAhead candidates ahead of the one they check; the first ones are
+  // prefetched here, or each of them would be a miss of its own in turn.
+  for (std::size_t i = 0; i < std::min(n, kVerifyAhead); ++i) __builtin_prefetch(&codes[candidates[i]]);
   Active().verify(codes, candidates, n, query, radius, out);
 }
 
